@@ -1,0 +1,345 @@
+"""The Python SDK: what an ML service (or a worker tool) imports.
+
+Thin over the generated stubs: it adds the bearer token, batches items into
+AddItems messages, flattens the label stream and resumes it after a dropped
+connection from the last sequence it handed out.
+
+    async with Client("127.0.0.1:50051", api_key) as lw:
+        job = await lw.create_job("Sentiment", classes=["positive", "negative"])
+        await lw.add_items(job.name, [text_item("r1", "Great food")])
+        await lw.start_job(job.name)
+        async for label in lw.stream_labels(job.name):
+            print(label.item_key, label.value.classification.class_name, label.confidence)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.protobuf import duration_pb2
+
+from labelwire.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    answer_pb2,
+    item_pb2,
+    job_pb2,
+    job_service_pb2,
+    job_service_pb2_grpc,
+    label_pb2,
+    label_service_pb2,
+    label_service_pb2_grpc,
+    task_pb2,
+    worker_service_pb2,
+    worker_service_pb2_grpc,
+)
+
+__all__ = [
+    "AdminClient",
+    "Client",
+    "WorkerClient",
+    "classification",
+    "multi_label",
+    "source_item",
+    "text_item",
+]
+
+ITEMS_PER_MESSAGE = 1000
+RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def classification(class_name: str) -> answer_pb2.Answer:
+    return answer_pb2.Answer(classification=answer_pb2.ClassificationAnswer(class_name=class_name))
+
+
+def multi_label(class_names: Iterable[str]) -> answer_pb2.Answer:
+    return answer_pb2.Answer(multi_label=answer_pb2.MultiLabelAnswer(class_names=list(class_names)))
+
+
+def _item(key: str, gold: str | answer_pb2.Answer | None, metadata: Mapping[str, Any] | None) -> item_pb2.Item:
+    item = item_pb2.Item(key=key)
+    if gold is not None:
+        item.gold_answer.CopyFrom(classification(gold) if isinstance(gold, str) else gold)
+    if metadata:
+        item.metadata.update(dict(metadata))
+    return item
+
+
+def text_item(
+    key: str, text: str, *, gold: str | answer_pb2.Answer | None = None, metadata: Mapping[str, Any] | None = None
+) -> item_pb2.Item:
+    """An inline-text item; `gold` (a class name or an Answer) makes it a test question."""
+    item = _item(key, gold, metadata)
+    item.text = text
+    return item
+
+
+def source_item(
+    key: str, uri: str, *, gold: str | answer_pb2.Answer | None = None, metadata: Mapping[str, Any] | None = None
+) -> item_pb2.Item:
+    """An item whose content is at a URI (an image, a document)."""
+    item = _item(key, gold, metadata)
+    item.source_ref = uri
+    return item
+
+
+class _Channel:
+    def __init__(self, target: str, token: str, credentials: grpc.ChannelCredentials | None) -> None:
+        self.metadata = (("authorization", f"Bearer {token}"),)
+        options = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        self.channel = (
+            grpc.aio.secure_channel(target, credentials, options=options)
+            if credentials
+            else grpc.aio.insecure_channel(target, options=options)
+        )
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class Client(_Channel):
+    """For the service that owns jobs: needs a client API key."""
+
+    def __init__(self, target: str, api_key: str, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+        super().__init__(target, api_key, credentials)
+        self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
+        self.labels = label_service_pb2_grpc.LabelServiceStub(self.channel)
+
+    async def create_job(
+        self,
+        display_name: str,
+        *,
+        classes: Sequence[str] | Mapping[str, str],
+        task_type: str = "classification",
+        judgments_per_item: int = 3,
+        max_judgments_per_item: int = 0,
+        target_confidence: float = 0.0,
+        media_type: int = job_pb2.MEDIA_TYPE_TEXT,
+        short_instructions: str = "",
+        full_instructions: str = "",
+        quiz_size: int | None = None,
+        pass_accuracy: float | None = None,
+        hidden_gold_share: float | None = None,
+        task_time_limit_seconds: int = 0,
+        price_per_judgment_micros: int = 0,
+        workforce: str = "",
+        job: job_pb2.Job | None = None,
+    ) -> job_pb2.Job:
+        """Creates a job. The keyword arguments cover the common case; pass a
+        full `job` message for everything else (its task config wins)."""
+        spec = job_pb2.Job()
+        if job is not None:
+            spec.CopyFrom(job)
+        spec.display_name = spec.display_name or display_name
+        if spec.task_config.WhichOneof("config") is None:
+            described = classes.items() if isinstance(classes, Mapping) else ((c, "") for c in classes)
+            listed = [job_pb2.LabelClass(name=n, description=d) for n, d in described]
+            target = getattr(spec.task_config, task_type)
+            (target.entity_types if task_type == "spans" else target.classes).extend(listed)
+        if not spec.judgment_policy.judgments_per_item:
+            spec.judgment_policy.judgments_per_item = judgments_per_item
+            spec.judgment_policy.max_judgments_per_item = max_judgments_per_item
+            spec.judgment_policy.target_confidence = target_confidence
+        spec.media_type = spec.media_type or media_type
+        spec.instructions.short_instructions = spec.instructions.short_instructions or short_instructions
+        spec.instructions.full_instructions = spec.instructions.full_instructions or full_instructions
+        if quiz_size is not None:
+            spec.gold_policy.quiz_size = quiz_size
+        if pass_accuracy is not None:
+            spec.gold_policy.pass_accuracy = pass_accuracy
+        if hidden_gold_share is not None:
+            spec.gold_policy.hidden_gold_share = hidden_gold_share
+        if task_time_limit_seconds:
+            spec.task_time_limit.CopyFrom(duration_pb2.Duration(seconds=task_time_limit_seconds))
+        spec.price_per_judgment_micros = spec.price_per_judgment_micros or price_per_judgment_micros
+        if workforce:
+            spec.workforce.adapter = workforce
+        response = await self.jobs.CreateJob(job_service_pb2.CreateJobRequest(job=spec), metadata=self.metadata)
+        return response.job
+
+    async def get_job(self, name: str) -> job_pb2.Job:
+        response = await self.jobs.GetJob(job_service_pb2.GetJobRequest(name=name), metadata=self.metadata)
+        return response.job
+
+    async def list_jobs(self) -> AsyncIterator[job_pb2.Job]:
+        token = ""
+        while True:
+            page = await self.jobs.ListJobs(job_service_pb2.ListJobsRequest(page_token=token), metadata=self.metadata)
+            for job in page.jobs:
+                yield job
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def start_job(self, name: str) -> job_pb2.Job:
+        return (await self.jobs.StartJob(job_service_pb2.StartJobRequest(name=name), metadata=self.metadata)).job
+
+    async def pause_job(self, name: str) -> job_pb2.Job:
+        return (await self.jobs.PauseJob(job_service_pb2.PauseJobRequest(name=name), metadata=self.metadata)).job
+
+    async def resume_job(self, name: str) -> job_pb2.Job:
+        return (await self.jobs.ResumeJob(job_service_pb2.ResumeJobRequest(name=name), metadata=self.metadata)).job
+
+    async def cancel_job(self, name: str) -> job_pb2.Job:
+        return (await self.jobs.CancelJob(job_service_pb2.CancelJobRequest(name=name), metadata=self.metadata)).job
+
+    async def add_items(
+        self, job: str, items: Iterable[item_pb2.Item], *, per_message: int = ITEMS_PER_MESSAGE
+    ) -> job_service_pb2.AddItemsResponse:
+        """Streams items in messages of `per_message`; all or nothing."""
+
+        async def messages() -> AsyncIterator[job_service_pb2.AddItemsRequest]:
+            batch = job_service_pb2.AddItemsRequest(job=job)
+            for item in items:
+                batch.items.append(item)
+                if len(batch.items) >= per_message:
+                    yield batch
+                    batch = job_service_pb2.AddItemsRequest()
+            if batch.items or batch.job:
+                yield batch
+
+        response: job_service_pb2.AddItemsResponse = await self.jobs.AddItems(messages(), metadata=self.metadata)
+        return response
+
+    async def import_manifest(
+        self, job: str, uri: str, *, key_field: str = "", gold_field: str = ""
+    ) -> job_service_pb2.ImportManifestResponse:
+        request = job_service_pb2.ImportManifestRequest(job=job, uri=uri, key_field=key_field, gold_field=gold_field)
+        response: job_service_pb2.ImportManifestResponse = await self.jobs.ImportManifest(
+            request, metadata=self.metadata
+        )
+        return response
+
+    async def create_worker(self, job: str, display_name: str) -> tuple[task_pb2.WorkerStats, str]:
+        """A pool worker for the job, and its token (shown only now)."""
+        response = await self.jobs.CreateWorker(
+            job_service_pb2.CreateWorkerRequest(job=job, display_name=display_name), metadata=self.metadata
+        )
+        return response.worker, response.token
+
+    async def list_workers(self, job: str) -> list[task_pb2.WorkerStats]:
+        out: list[task_pb2.WorkerStats] = []
+        token = ""
+        while True:
+            page = await self.jobs.ListWorkers(
+                job_service_pb2.ListWorkersRequest(job=job, page_token=token), metadata=self.metadata
+            )
+            out += page.workers
+            token = page.next_page_token
+            if not token:
+                return out
+
+    async def stream_labels(
+        self, job: str, *, after_sequence: int = 0, snapshot_only: bool = False, reconnect: bool = True
+    ) -> AsyncIterator[label_pb2.Label]:
+        """Every label event after `after_sequence`, following the job until it
+        ends. A dropped connection is resumed from the last label yielded."""
+        last = after_sequence
+        while True:
+            request = label_service_pb2.StreamLabelsRequest(job=job, after_sequence=last, snapshot_only=snapshot_only)
+            try:
+                async for message in self.labels.StreamLabels(request, metadata=self.metadata):
+                    for label in message.labels:
+                        last = label.sequence
+                        yield label
+                return
+            except grpc.aio.AioRpcError as exc:
+                if not reconnect or exc.code() not in RETRYABLE:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def list_labels(self, job: str) -> AsyncIterator[label_pb2.Label]:
+        token = ""
+        while True:
+            page = await self.labels.ListLabels(
+                label_service_pb2.ListLabelsRequest(job=job, page_token=token), metadata=self.metadata
+            )
+            for label in page.labels:
+                yield label
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def export_labels(self, job: str, uri: str) -> label_service_pb2.ExportLabelsResponse:
+        response: label_service_pb2.ExportLabelsResponse = await self.labels.ExportLabels(
+            label_service_pb2.ExportLabelsRequest(job=job, uri=uri), metadata=self.metadata
+        )
+        return response
+
+
+class WorkerClient(_Channel):
+    """For an in-house worker (or the tool it uses): needs a worker token."""
+
+    def __init__(self, target: str, token: str, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+        super().__init__(target, token, credentials)
+        self.stub = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
+
+    async def instructions(self) -> worker_service_pb2.GetInstructionsResponse:
+        response: worker_service_pb2.GetInstructionsResponse = await self.stub.GetInstructions(
+            worker_service_pb2.GetInstructionsRequest(), metadata=self.metadata
+        )
+        return response
+
+    async def next_task(self) -> worker_service_pb2.NextTaskResponse:
+        response: worker_service_pb2.NextTaskResponse = await self.stub.NextTask(
+            worker_service_pb2.NextTaskRequest(), metadata=self.metadata
+        )
+        return response
+
+    async def submit(
+        self, task: str, answer: answer_pb2.Answer, *, time_spent_seconds: float | None = None
+    ) -> worker_service_pb2.SubmitJudgmentResponse:
+        request = worker_service_pb2.SubmitJudgmentRequest(task=task, answer=answer)
+        if time_spent_seconds is not None:
+            request.time_spent.FromNanoseconds(int(time_spent_seconds * 1e9))
+        response: worker_service_pb2.SubmitJudgmentResponse = await self.stub.SubmitJudgment(
+            request, metadata=self.metadata
+        )
+        return response
+
+    async def release(self, task: str) -> None:
+        await self.stub.ReleaseTask(worker_service_pb2.ReleaseTaskRequest(task=task), metadata=self.metadata)
+
+    async def decline(self, task: str, reason: str = "") -> None:
+        await self.stub.DeclineTask(
+            worker_service_pb2.DeclineTaskRequest(task=task, reason=reason), metadata=self.metadata
+        )
+
+    async def extend(self, task: str, seconds: float | None = None) -> worker_service_pb2.ExtendLeaseResponse:
+        request = worker_service_pb2.ExtendLeaseRequest(task=task)
+        if seconds is not None:
+            request.extension.FromNanoseconds(int(seconds * 1e9))
+        response: worker_service_pb2.ExtendLeaseResponse = await self.stub.ExtendLease(
+            request, metadata=self.metadata
+        )
+        return response
+
+    async def stats(self) -> task_pb2.WorkerStats:
+        response = await self.stub.GetWorkerStats(worker_service_pb2.GetWorkerStatsRequest(), metadata=self.metadata)
+        return response.stats
+
+
+class AdminClient(_Channel):
+    """For the operator: needs the server's admin key."""
+
+    def __init__(self, target: str, admin_key: str, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+        super().__init__(target, admin_key, credentials)
+        self.stub = admin_service_pb2_grpc.AdminServiceStub(self.channel)
+
+    async def create_api_key(self, client_name: str) -> str:
+        response = await self.stub.CreateApiKey(
+            admin_service_pb2.CreateApiKeyRequest(client_name=client_name), metadata=self.metadata
+        )
+        return response.api_key

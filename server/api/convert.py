@@ -1,0 +1,240 @@
+"""Protobuf messages to domain types and back: the one place that knows both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from labelwire.server.errors import InvalidArgument
+from labelwire.server.model import (
+    Answer,
+    GoldPolicy,
+    ItemInput,
+    Job,
+    JobSpec,
+    Label,
+    LabelClass,
+    Task,
+    Worker,
+)
+from labelwire.v1 import answer_pb2, item_pb2, job_pb2, label_pb2, task_pb2
+
+MEDIA = {
+    job_pb2.MEDIA_TYPE_UNSPECIFIED: "text",
+    job_pb2.MEDIA_TYPE_TEXT: "text",
+    job_pb2.MEDIA_TYPE_IMAGE: "image",
+    job_pb2.MEDIA_TYPE_DOCUMENT: "document",
+    job_pb2.MEDIA_TYPE_AUDIO: "audio",
+    job_pb2.MEDIA_TYPE_VIDEO: "video",
+}
+MEDIA_BACK = {v: k for k, v in MEDIA.items() if k != job_pb2.MEDIA_TYPE_UNSPECIFIED}
+METHODS = {
+    job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED: "majority_vote",
+    job_pb2.CONSOLIDATION_METHOD_MAJORITY_VOTE: "majority_vote",
+    job_pb2.CONSOLIDATION_METHOD_WEIGHTED_MAJORITY: "weighted_majority",
+    job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE: "dawid_skene",
+    job_pb2.CONSOLIDATION_METHOD_ONE_COIN: "one_coin",
+    job_pb2.CONSOLIDATION_METHOD_GLAD: "glad",
+    job_pb2.CONSOLIDATION_METHOD_AUTO: "auto",
+}
+METHODS_BACK = {v: k for k, v in METHODS.items() if k != job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED}
+
+
+def _seconds(duration: Duration, default: int) -> int:
+    return int(duration.seconds) if duration.seconds or duration.nanos else default
+
+
+def _duration(seconds: float) -> Duration:
+    d = Duration()
+    d.FromNanoseconds(int(seconds * 1e9))
+    return d
+
+
+def timestamp(ts: float) -> Timestamp:
+    t = Timestamp()
+    t.FromNanoseconds(int(ts * 1e9))
+    return t
+
+
+def struct_dict(message: Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(message)
+
+
+def answer_dict(message: answer_pb2.Answer) -> Answer:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def answer_message(answer: Answer, into: answer_pb2.Answer | None = None) -> answer_pb2.Answer:
+    out = into if into is not None else answer_pb2.Answer()
+    if "classification" in answer:
+        out.classification.class_name = answer["classification"]["class_name"]
+    elif "multi_label" in answer:
+        out.multi_label.SetInParent()
+        out.multi_label.class_names.extend(answer["multi_label"].get("class_names", []))
+    else:
+        json_format.ParseDict(answer, out)
+    return out
+
+
+def job_spec(job: job_pb2.Job) -> JobSpec:
+    kind = job.task_config.WhichOneof("config")
+    if kind is None:
+        raise InvalidArgument("job.task_config is required: set one of classification, multi_label, bounding_box,"
+                              " spans, segmentation, verification, custom")
+    config = getattr(job.task_config, kind)
+    listed = config.entity_types if kind == "spans" else getattr(config, "classes", [])
+    policy = job.judgment_policy
+    if policy.judgments_per_item == 0:
+        raise InvalidArgument("job.judgment_policy.judgments_per_item is required (1 to 9)")
+    gold = job.gold_policy
+    defaults = GoldPolicy()
+    return JobSpec(
+        display_name=job.display_name,
+        task_type=kind,
+        classes=tuple(LabelClass(c.name, c.description) for c in listed),
+        task_config=json_format.MessageToDict(config, preserving_proto_field_name=True),
+        media_type=MEDIA[job.media_type],
+        instructions=json_format.MessageToDict(job.instructions, preserving_proto_field_name=True),
+        adapter=job.workforce.adapter or "pool",
+        settings=struct_dict(job.workforce.settings),
+        judgments_per_item=policy.judgments_per_item,
+        max_judgments_per_item=policy.max_judgments_per_item or policy.judgments_per_item,
+        target_confidence=policy.target_confidence,
+        consolidation_method=METHODS[job.consolidation_method],
+        gold=GoldPolicy(
+            quiz_size=gold.quiz_size if gold.HasField("quiz_size") else defaults.quiz_size,
+            pass_accuracy=gold.pass_accuracy if gold.HasField("pass_accuracy") else defaults.pass_accuracy,
+            hidden_gold_share=(
+                gold.hidden_gold_share if gold.HasField("hidden_gold_share") else defaults.hidden_gold_share
+            ),
+        ),
+        price_per_judgment_micros=job.price_per_judgment_micros,
+        budget_micros=job.budget_micros,
+        task_time_limit_seconds=_seconds(job.task_time_limit, 300),
+        task_lifetime_seconds=_seconds(job.task_lifetime, 0),
+        label_attribute_name=job.label_attribute_name or "label",
+    )
+
+
+def _config_message(spec: JobSpec) -> job_pb2.TaskConfig:
+    config = job_pb2.TaskConfig()
+    json_format.ParseDict({spec.task_type: spec.task_config}, config)
+    return config
+
+
+def job_message(job: Job) -> job_pb2.Job:
+    spec, c = job.spec, job.counters
+    out = job_pb2.Job(
+        name=job.name,
+        display_name=spec.display_name,
+        task_config=_config_message(spec),
+        media_type=MEDIA_BACK[spec.media_type],
+        workforce=job_pb2.WorkforceConfig(adapter=spec.adapter),
+        judgment_policy=job_pb2.JudgmentPolicy(
+            judgments_per_item=spec.judgments_per_item,
+            max_judgments_per_item=spec.max_judgments_per_item,
+            target_confidence=spec.target_confidence,
+        ),
+        consolidation_method=METHODS_BACK[spec.consolidation_method],
+        gold_policy=job_pb2.GoldPolicy(
+            quiz_size=spec.gold.quiz_size,
+            pass_accuracy=spec.gold.pass_accuracy,
+            hidden_gold_share=spec.gold.hidden_gold_share,
+        ),
+        price_per_judgment_micros=spec.price_per_judgment_micros,
+        budget_micros=spec.budget_micros,
+        task_time_limit=_duration(spec.task_time_limit_seconds),
+        task_lifetime=_duration(spec.task_lifetime_seconds),
+        label_attribute_name=spec.label_attribute_name,
+        state=int(job.state),
+        counters=job_pb2.JobCounters(
+            total_items=c.total_items,
+            gold_items=c.gold_items,
+            labeled_items=c.labeled_items,
+            unlabeled_items=c.unlabeled_items,
+            in_progress_items=c.in_progress_items,
+            failed_items=c.failed_items,
+            judgments=c.judgments,
+            excluded_judgments=c.excluded_judgments,
+            qualified_workers=c.qualified_workers,
+            disqualified_workers=c.disqualified_workers,
+            cost_micros=c.cost_micros,
+        ),
+        create_time=timestamp(job.created_at),
+        update_time=timestamp(job.updated_at),
+        failure_reason=job.failure_reason,
+    )
+    json_format.ParseDict(spec.instructions, out.instructions)
+    out.workforce.settings.update(spec.settings)
+    return out
+
+
+def item_input(item: item_pb2.Item) -> ItemInput:
+    kind = item.WhichOneof("payload")
+    return ItemInput(
+        key=item.key,
+        payload_kind=kind or "",
+        payload=getattr(item, kind) if kind else "",
+        metadata=struct_dict(item.metadata) if item.HasField("metadata") else None,
+        prelabel=answer_dict(item.prelabel) if item.HasField("prelabel") else None,
+        prelabel_confidence=item.prelabel_confidence if item.HasField("prelabel") else None,
+        gold=answer_dict(item.gold_answer) if item.HasField("gold_answer") else None,
+    )
+
+
+def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:
+    into.job = job_name
+    into.item_key = label.item_key
+    into.sequence = label.sequence
+    into.revision = label.revision
+    answer_message(label.value, into.value)
+    into.confidence = label.confidence
+    for name, p in label.probabilities.items():
+        into.class_probabilities.add(class_name=name, probability=p)
+    into.method = label.method
+    into.judgment_count = label.judgment_count
+    into.human_annotated = label.human
+    into.tie = label.tie
+    into.create_time.FromNanoseconds(int(label.created_at * 1e9))
+    if label.item_metadata:
+        into.item_metadata.update(label.item_metadata)
+
+
+def worker_message(worker: Worker) -> task_pb2.WorkerStats:
+    out = task_pb2.WorkerStats(
+        name=worker.name,
+        display_name=worker.display_name,
+        status=int(worker.status),
+        judgments=worker.judgments,
+        gold_answered=worker.gold_answered,
+        gold_correct=worker.gold_correct,
+        gold_accuracy=worker.gold_accuracy,
+        quiz_remaining=worker.quiz_remaining,
+    )
+    if worker.last_active_at:
+        out.last_active_time.CopyFrom(timestamp(worker.last_active_at))
+    return out
+
+
+def task_message(task: Task) -> task_pb2.Task:
+    out = task_pb2.Task(name=task.name, phase=int(task.phase), lease_expire_time=timestamp(task.expires_at))
+    setattr(out, task.payload_kind, task.payload)
+    if task.metadata:
+        out.metadata.update(task.metadata)
+    if task.prelabel:
+        answer_message(task.prelabel, out.prelabel)
+    return out
+
+
+def duration(seconds: float) -> Duration:
+    return _duration(seconds)
+
+
+def duration_seconds(d: Duration) -> float | None:
+    if not d.seconds and not d.nanos:
+        return None
+    return d.seconds + d.nanos / 1e9

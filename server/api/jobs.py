@@ -1,0 +1,110 @@
+"""JobService: thin translation onto the core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from labelwire.server.api import convert
+from labelwire.server.api.context import caller, unary
+from labelwire.server.core import Core
+from labelwire.server.errors import InvalidArgument
+from labelwire.v1 import job_service_pb2 as pb
+from labelwire.v1 import job_service_pb2_grpc
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+FORMATS = {pb.MANIFEST_FORMAT_JSON_LINES: "jsonl", pb.MANIFEST_FORMAT_CSV: "csv"}
+
+
+class JobServicer(job_service_pb2_grpc.JobServiceServicer):
+    def __init__(self, core: Core, open_lines: Any, write_lines: Any) -> None:
+        self.core = core
+        self.open_lines = open_lines
+        self.write_lines = write_lines
+
+    @unary
+    async def CreateJob(self, request: pb.CreateJobRequest, context: Ctx) -> pb.CreateJobResponse:
+        principal = await caller(self.core, context)
+        if not request.HasField("job"):
+            raise InvalidArgument("job is required")
+        job = await self.core.create_job(principal, convert.job_spec(request.job))
+        return pb.CreateJobResponse(job=convert.job_message(job))
+
+    @unary
+    async def GetJob(self, request: pb.GetJobRequest, context: Ctx) -> pb.GetJobResponse:
+        principal = await caller(self.core, context)
+        job = await self.core.get_job(principal, request.name)
+        return pb.GetJobResponse(job=convert.job_message(job))
+
+    @unary
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Ctx) -> pb.ListJobsResponse:
+        principal = await caller(self.core, context)
+        jobs, token = await self.core.list_jobs(principal, request.page_size, request.page_token)
+        return pb.ListJobsResponse(jobs=[convert.job_message(j) for j in jobs], next_page_token=token)
+
+    @unary
+    async def StartJob(self, request: pb.StartJobRequest, context: Ctx) -> pb.StartJobResponse:
+        job = await self.core.change_state(await caller(self.core, context), request.name, "start")
+        return pb.StartJobResponse(job=convert.job_message(job))
+
+    @unary
+    async def PauseJob(self, request: pb.PauseJobRequest, context: Ctx) -> pb.PauseJobResponse:
+        job = await self.core.change_state(await caller(self.core, context), request.name, "pause")
+        return pb.PauseJobResponse(job=convert.job_message(job))
+
+    @unary
+    async def ResumeJob(self, request: pb.ResumeJobRequest, context: Ctx) -> pb.ResumeJobResponse:
+        job = await self.core.change_state(await caller(self.core, context), request.name, "resume")
+        return pb.ResumeJobResponse(job=convert.job_message(job))
+
+    @unary
+    async def CancelJob(self, request: pb.CancelJobRequest, context: Ctx) -> pb.CancelJobResponse:
+        job = await self.core.change_state(await caller(self.core, context), request.name, "cancel")
+        return pb.CancelJobResponse(job=convert.job_message(job))
+
+    @unary
+    async def AddItems(self, requests: AsyncIterator[pb.AddItemsRequest], context: Ctx) -> pb.AddItemsResponse:
+        principal = await caller(self.core, context)
+        upload = None
+        try:
+            async for request in requests:
+                if upload is None:
+                    upload = await self.core.begin_upload(principal, request.job)
+                elif request.job and request.job != upload.job.name:
+                    raise InvalidArgument(f"job must be the same in every message: {upload.job.name}, got {request.job}")
+                await upload.add([convert.item_input(i) for i in request.items])
+        except BaseException:
+            if upload is not None:
+                await upload.abort()
+            raise
+        if upload is None:
+            raise InvalidArgument("job is required in the first AddItems message")
+        result = await upload.commit()
+        return pb.AddItemsResponse(added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold)
+
+    @unary
+    async def ImportManifest(self, request: pb.ImportManifestRequest, context: Ctx) -> pb.ImportManifestResponse:
+        principal = await caller(self.core, context)
+        if not request.uri:
+            raise InvalidArgument("uri is required")
+        result = await self.core.import_manifest(
+            principal, request.job, request.uri, FORMATS.get(request.format, ""), request.key_field,
+            request.gold_field, self.open_lines,
+        )
+        return pb.ImportManifestResponse(
+            added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold
+        )
+
+    @unary
+    async def CreateWorker(self, request: pb.CreateWorkerRequest, context: Ctx) -> pb.CreateWorkerResponse:
+        principal = await caller(self.core, context)
+        worker, token = await self.core.create_worker(principal, request.job, request.display_name)
+        return pb.CreateWorkerResponse(worker=convert.worker_message(worker), token=token)
+
+    @unary
+    async def ListWorkers(self, request: pb.ListWorkersRequest, context: Ctx) -> pb.ListWorkersResponse:
+        principal = await caller(self.core, context)
+        workers, token = await self.core.list_workers(principal, request.job, request.page_size, request.page_token)
+        return pb.ListWorkersResponse(workers=[convert.worker_message(w) for w in workers], next_page_token=token)

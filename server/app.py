@@ -1,0 +1,92 @@
+"""Builds and runs the gRPC server around a core."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from labelwire.server.api.admin import AdminServicer
+from labelwire.server.api.jobs import JobServicer
+from labelwire.server.api.labels import LabelServicer
+from labelwire.server.api.workers import WorkerServicer
+from labelwire.server.core import Core, open_local_lines, write_local_lines
+from labelwire.server.store import open_store
+from labelwire.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    job_service_pb2,
+    job_service_pb2_grpc,
+    label_service_pb2,
+    label_service_pb2_grpc,
+    worker_service_pb2,
+    worker_service_pb2_grpc,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICES = (
+    job_service_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
+    label_service_pb2.DESCRIPTOR.services_by_name["LabelService"].full_name,
+    worker_service_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
+    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+)
+
+
+@dataclass
+class Running:
+    server: grpc.aio.Server
+    core: Core
+    port: int
+
+    async def stop(self, grace: float | None = 1.0) -> None:
+        await self.server.stop(grace)
+        await self.core.close()
+        self.core.store.close()
+
+
+async def start_server(
+    *,
+    address: str,
+    database: str,
+    admin_key: str,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Running:
+    store = open_store(database)
+    core = Core(store, admin_key=admin_key, clock=clock)
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ]
+    )
+    job_service_pb2_grpc.add_JobServiceServicer_to_server(
+        JobServicer(core, open_local_lines, write_local_lines), server
+    )
+    label_service_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(core, write_local_lines), server)
+    worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(core), server)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(core), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((*SERVICES, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
+    if tls_cert and tls_key:
+        credentials = grpc.ssl_server_credentials([(tls_key.read_bytes(), tls_cert.read_bytes())])
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        store.close()
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    await core.start_background()
+    for service in (*SERVICES, ""):
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    return Running(server=server, core=core, port=port)

@@ -1,0 +1,41 @@
+"""Bearer tokens: client API keys, worker tokens and the admin key.
+
+A token is `lwc_<id>_<secret>` (client) or `lww_<id>_<secret>` (worker); the
+store keeps only a SHA-256 of the secret, which is enough for random 256-bit
+secrets (no password stretching needed) and cheap to check on every call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+CLIENT_PREFIX = "lwc"
+WORKER_PREFIX = "lww"
+
+
+def digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8")).digest()
+
+
+def new_token(prefix: str, ident: int) -> tuple[str, bytes]:
+    """A fresh token for an identity, and the hash to store."""
+    secret = secrets.token_urlsafe(32)
+    return f"{prefix}_{ident}_{secret}", digest(secret)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def parse(token: str) -> tuple[str, int, str] | None:
+    """(prefix, id, secret) of a well-formed token, else None."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] not in (CLIENT_PREFIX, WORKER_PREFIX) or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1]), parts[2]
+
+
+def matches(secret: str, stored: bytes | None) -> bool:
+    return stored is not None and hmac.compare_digest(digest(secret), stored)

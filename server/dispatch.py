@@ -1,0 +1,221 @@
+"""The dispatcher: which item a worker judges next, and what a judgment does.
+
+Every function here runs inside one store transaction, so a lease, a
+judgment, the worker's gold record, the item's counts and the label it may
+complete are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from labelwire.server import labeling, quality
+from labelwire.server.errors import FailedPrecondition, NotFound, PermissionDenied
+from labelwire.server.model import (
+    Answer,
+    ItemState,
+    JobSpec,
+    JobState,
+    NextTaskResult,
+    SubmitResult,
+    Task,
+    TaskPhase,
+    TaskState,
+    WorkerStatus,
+)
+from labelwire.server.store import Tx
+
+NO_WORK_RETRY_SECONDS = 5.0
+_STATE_MESSAGES = {
+    JobState.DRAFT: "the job has not started yet",
+    JobState.PAUSED: "the job is paused",
+    JobState.COMPLETED: "the job is complete",
+    JobState.CANCELLED: "the job was cancelled",
+    JobState.FAILED: "the job failed",
+}
+
+
+def task_view(tx: Tx, row: Any) -> Task:
+    item = tx.item(int(row["item_id"]))
+    assert item is not None
+    return Task(
+        id=int(row["id"]),
+        job_id=int(row["job_id"]),
+        item_id=int(row["item_id"]),
+        worker_id=int(row["worker_id"]),
+        phase=TaskPhase(int(row["phase"])),
+        state=TaskState(int(row["state"])),
+        expires_at=float(row["expires_at"]),
+        payload_kind=item["payload_kind"],
+        payload=item["payload"],
+        metadata=json.loads(item["metadata"]) if item["metadata"] else None,
+        prelabel=json.loads(item["prelabel"]) if item["prelabel"] else None,
+    )
+
+
+def expire_leases(tx: Tx, job_id: int, now: float) -> int:
+    """Returns expired leases' items to the queue."""
+    stale = tx.expired_leases(job_id, now)
+    for task in stale:
+        tx.finish_task(int(task["id"]), TaskState.EXPIRED, now)
+        tx.count_item(int(task["item_id"]), leased=-1)
+    return len(stale)
+
+
+def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Random) -> NextTaskResult:
+    worker = tx.worker(worker_id)
+    job = tx.job(int(worker["job_id"])) if worker else None
+    if worker is None or job is None:
+        raise NotFound(f"worker {worker_id} does not exist")
+    status = WorkerStatus(int(worker["status"]))
+    state = JobState(int(job["state"]))
+    if status in (WorkerStatus.FAILED_QUIZ, WorkerStatus.DISQUALIFIED):
+        word = "failed the quiz" if status == WorkerStatus.FAILED_QUIZ else "were disqualified"
+        return NextTaskResult(status, message=f"you {word} on this job and get no more tasks")
+    if state != JobState.RUNNING:
+        retry = NO_WORK_RETRY_SECONDS if state in (JobState.DRAFT, JobState.PAUSED) else 0.0
+        return NextTaskResult(status, retry_after=retry, message=_STATE_MESSAGES[state])
+    job_id = int(job["id"])
+    expire_leases(tx, job_id, now)
+    held = tx.live_task_of(worker_id)
+    if held is not None:
+        return NextTaskResult(status, task=task_view(tx, held))
+    if spec.budget_micros and int(job["cost_micros"]) + spec.price_per_judgment_micros > spec.budget_micros:
+        return NextTaskResult(status, message="the job's budget is spent")
+    if status == WorkerStatus.QUIZ:
+        item_id, phase = tx.random_unseen_gold(job_id, worker_id), TaskPhase.QUIZ
+    else:
+        item_id, phase = None, TaskPhase.WORK
+        if spec.gold.hidden_gold_share > 0 and rng.random() < spec.gold.hidden_gold_share:
+            item_id = tx.random_unseen_gold(job_id, worker_id)
+        if item_id is None:
+            item_id = tx.next_work_item(job_id, worker_id)
+    if item_id is None:
+        return NextTaskResult(status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now")
+    task_id = tx.insert_task(
+        job_id, item_id, worker_id, phase, TaskState.LEASED, now, now + spec.task_time_limit_seconds
+    )
+    tx.count_item(item_id, leased=1)
+    row = tx.task(task_id)
+    return NextTaskResult(status, task=task_view(tx, row))
+
+
+def _own_task(tx: Tx, worker_id: int, job_id: int, task_id: int) -> Any:
+    task = tx.task(task_id)
+    if task is None or int(task["job_id"]) != job_id:
+        raise NotFound(f"task jobs/{job_id}/tasks/{task_id} does not exist")
+    if int(task["worker_id"]) != worker_id:
+        raise PermissionDenied(f"task jobs/{job_id}/tasks/{task_id} is not leased to you")
+    return task
+
+
+def _live_task(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float) -> Any:
+    task = _own_task(tx, worker_id, job_id, task_id)
+    state = TaskState(int(task["state"]))
+    if state == TaskState.LEASED and float(task["expires_at"]) < now:
+        tx.finish_task(task_id, TaskState.EXPIRED, now)
+        tx.count_item(int(task["item_id"]), leased=-1)
+        state = TaskState.EXPIRED
+    if state != TaskState.LEASED:
+        raise FailedPrecondition(
+            f"task jobs/{job_id}/tasks/{task_id} is {state.name.lower()}, not leased; ask NextTask for another"
+        )
+    return task
+
+
+def submit(
+    tx: Tx, spec: JobSpec, worker_id: int, job_id: int, task_id: int, answer: Answer, time_spent_ms: int | None,
+    now: float,
+) -> SubmitResult:
+    task = _own_task(tx, worker_id, job_id, task_id)
+    name = f"jobs/{job_id}/tasks/{task_id}"
+    if int(task["state"]) == TaskState.SUBMITTED:
+        earlier = tx.judgment(task_id)
+        if earlier is not None and json.loads(earlier["answer"]) == answer:
+            worker = tx.worker(worker_id)
+            return SubmitResult(name, WorkerStatus(int(worker["status"])))
+        raise FailedPrecondition(f"task {name} was already answered with a different answer")
+    task = _live_task(tx, worker_id, job_id, task_id, now)
+    item_id = int(task["item_id"])
+    item = tx.item(item_id)
+    worker = tx.worker(worker_id)
+    assert item is not None and worker is not None
+    spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
+    gold = json.loads(item["gold"]) if item["gold"] else None
+    correct = quality.grade(spec, answer, gold) if gold is not None else None
+    tx.finish_task(task_id, TaskState.SUBMITTED, now)
+    tx.insert_judgment(task_id, job_id, item_id, worker_id, answer, spent, correct, now)
+    tx.count_item(item_id, leased=-1)
+    tx.count_job(job_id, judgments=1, cost_micros=spec.price_per_judgment_micros)
+    status = WorkerStatus(int(worker["status"]))
+    message = ""
+    changes: dict[str, Any] = {"judgments": int(worker["judgments"]) + 1, "last_active_at": now}
+    if correct is not None:
+        answered, right = int(worker["gold_answered"]) + 1, int(worker["gold_correct"]) + int(correct)
+        new_status, quiz_left, message = quality.after_gold(
+            spec.gold, status, int(worker["quiz_remaining"]), answered, right
+        )
+        changes.update(gold_answered=answered, gold_correct=right, quiz_remaining=quiz_left, status=int(new_status))
+        tx.update_worker(worker_id, **changes)
+        if new_status == WorkerStatus.DISQUALIFIED and status != WorkerStatus.DISQUALIFIED:
+            disqualify(tx, spec, job_id, worker_id, now)
+        status = new_status
+    else:
+        tx.update_worker(worker_id, **changes)
+        tx.count_item(item_id, done=1)
+        if int(item["done"]) + 1 >= int(item["target"]) and int(item["state"]) == ItemState.OPEN:
+            labeling.finish_item(tx, spec, job_id, item_id, now)
+            complete_if_done(tx, job_id, now)
+    return SubmitResult(name, status, message)
+
+
+def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -> None:
+    """Drops a worker's judgments from consolidation: every item they fed loses
+    that judgment, gets its label recomputed (a new revision when it changes)
+    and goes back to the queue for a replacement judgment."""
+    for task in tx.live_tasks_of(worker_id):
+        tx.finish_task(int(task["id"]), TaskState.RELEASED, now)
+        tx.count_item(int(task["item_id"]), leased=-1)
+    items = tx.exclude_judgments_of(worker_id)
+    tx.count_job(job_id, excluded_judgments=len(items))
+    for item_id in items:
+        tx.count_item(item_id, done=-1)
+        item = tx.item(item_id)
+        assert item is not None
+        if int(item["state"]) == ItemState.FAILED:
+            continue
+        if item["label_sequence"] is not None:
+            label = labeling.consolidate_item(spec, tx.item_judgments(item_id))
+            if label is not None:
+                labeling.emit_label(tx, job_id, item, label, now)
+        tx.update_item(item_id, state=int(ItemState.OPEN))
+    job = tx.job(job_id)
+    if job is not None and int(job["state"]) == JobState.COMPLETED and items:
+        tx.set_job_state(job_id, JobState.RUNNING, now)
+
+
+def complete_if_done(tx: Tx, job_id: int, now: float) -> bool:
+    job = tx.job(job_id)
+    if job is None or int(job["state"]) != JobState.RUNNING:
+        return False
+    if tx.has_open_items(job_id):
+        return False
+    if int(job["total_items"]) == 0:
+        return False
+    tx.set_job_state(job_id, JobState.COMPLETED, now)
+    return True
+
+
+def release(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, *, decline: bool) -> None:
+    task = _live_task(tx, worker_id, job_id, task_id, now)
+    tx.finish_task(task_id, TaskState.DECLINED if decline else TaskState.RELEASED, now)
+    tx.count_item(int(task["item_id"]), leased=-1)
+
+
+def extend(tx: Tx, worker_id: int, job_id: int, task_id: int, seconds: float, now: float) -> float:
+    _live_task(tx, worker_id, job_id, task_id, now)
+    expires = now + seconds
+    tx.set_task_expiry(task_id, expires)
+    return expires

@@ -1,0 +1,242 @@
+"""The core's domain types.
+
+Answers are plain dicts in the JSON form of labelwire.v1.Answer with proto field
+names (`{"classification": {"class_name": "cat"}}`): the one shape stored,
+compared, consolidated and handed to adapters, converted from and to protobuf in
+`api/convert.py` only.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+Answer = dict[str, Any]
+
+
+class JobState(enum.IntEnum):
+    DRAFT = 1
+    RUNNING = 2
+    PAUSED = 3
+    COMPLETED = 4
+    CANCELLED = 5
+    FAILED = 6
+
+
+ENDED = frozenset({JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED})
+
+
+class WorkerStatus(enum.IntEnum):
+    QUIZ = 1
+    QUALIFIED = 2
+    FAILED_QUIZ = 3
+    DISQUALIFIED = 4
+
+
+class TaskPhase(enum.IntEnum):
+    QUIZ = 1
+    WORK = 2
+
+
+class TaskState(enum.IntEnum):
+    LEASED = 1
+    SUBMITTED = 2
+    EXPIRED = 3
+    RELEASED = 4
+    DECLINED = 5
+
+
+class ItemState(enum.IntEnum):
+    OPEN = 0
+    LABELED = 1
+    FAILED = 2
+
+
+@dataclass(frozen=True)
+class LabelClass:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class GoldPolicy:
+    quiz_size: int = 5
+    pass_accuracy: float = 0.8
+    hidden_gold_share: float = 0.1
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a client chose for a job; immutable once created."""
+
+    display_name: str
+    task_type: str
+    classes: tuple[LabelClass, ...]
+    task_config: dict[str, Any]
+    media_type: str = "text"
+    instructions: dict[str, Any] = field(default_factory=dict)
+    adapter: str = "pool"
+    settings: dict[str, Any] = field(default_factory=dict)
+    judgments_per_item: int = 3
+    max_judgments_per_item: int = 3
+    target_confidence: float = 0.0
+    consolidation_method: str = "majority_vote"
+    gold: GoldPolicy = GoldPolicy()
+    price_per_judgment_micros: int = 0
+    budget_micros: int = 0
+    task_time_limit_seconds: int = 300
+    task_lifetime_seconds: int = 0
+    label_attribute_name: str = "label"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.classes)
+
+
+@dataclass(frozen=True)
+class JobCounters:
+    total_items: int = 0
+    gold_items: int = 0
+    labeled_items: int = 0
+    unlabeled_items: int = 0
+    in_progress_items: int = 0
+    failed_items: int = 0
+    judgments: int = 0
+    excluded_judgments: int = 0
+    qualified_workers: int = 0
+    disqualified_workers: int = 0
+    cost_micros: int = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    owner_id: int
+    spec: JobSpec
+    state: JobState
+    created_at: float
+    updated_at: float
+    failure_reason: str = ""
+    counters: JobCounters = JobCounters()
+    last_sequence: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"jobs/{self.id}"
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    key: str
+    payload_kind: str
+    payload: str
+    metadata: dict[str, Any] | None = None
+    prelabel: Answer | None = None
+    prelabel_confidence: float | None = None
+    gold: Answer | None = None
+
+
+@dataclass(frozen=True)
+class AddResult:
+    added: int
+    duplicates: int
+    gold: int
+
+
+@dataclass(frozen=True)
+class Worker:
+    id: int
+    job_id: int
+    display_name: str
+    status: WorkerStatus
+    quiz_remaining: int
+    judgments: int = 0
+    gold_answered: int = 0
+    gold_correct: int = 0
+    last_active_at: float | None = None
+    external_id: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"jobs/{self.job_id}/workers/{self.id}"
+
+    @property
+    def gold_accuracy(self) -> float:
+        return self.gold_correct / self.gold_answered if self.gold_answered else 0.0
+
+
+@dataclass(frozen=True)
+class Task:
+    """A lease of one item to one worker, as the worker may see it."""
+
+    id: int
+    job_id: int
+    item_id: int
+    worker_id: int
+    phase: TaskPhase
+    state: TaskState
+    expires_at: float
+    payload_kind: str = ""
+    payload: str = ""
+    metadata: dict[str, Any] | None = None
+    prelabel: Answer | None = None
+
+    @property
+    def name(self) -> str:
+        return f"jobs/{self.job_id}/tasks/{self.id}"
+
+
+@dataclass(frozen=True)
+class NextTaskResult:
+    status: WorkerStatus
+    task: Task | None = None
+    retry_after: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    task_name: str
+    status: WorkerStatus
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Label:
+    """One event of a job's label feed."""
+
+    job_id: int
+    item_key: str
+    sequence: int
+    revision: int
+    value: Answer
+    confidence: float
+    probabilities: dict[str, float]
+    method: str
+    judgment_count: int
+    human: bool
+    tie: bool
+    created_at: float
+    item_metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Consolidated:
+    """An item's label before it has a place in the feed."""
+
+    value: Answer
+    confidence: float
+    probabilities: dict[str, float]
+    method: str
+    judgment_count: int
+    tie: bool
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a client (owns jobs), a worker (of one job), or the admin."""
+
+    kind: str
+    id: int = 0
+    job_id: int = 0

@@ -1,0 +1,151 @@
+"""What every store shares: the transaction runner with grouped commits.
+
+Every store method runs inside a transaction on a store thread, never on the
+event loop. Writes from concurrent requests are grouped: the writer thread takes
+every transaction that is waiting, runs each inside its own savepoint (so one
+failing request rolls back alone), commits once, and only then answers each
+caller. A judgment is therefore acknowledged only after its commit, while the
+cost of the disk flush is shared by everyone who was waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+TxT = TypeVar("TxT", bound="Hooked")
+
+log = logging.getLogger(__name__)
+
+
+class Hooked(Protocol):
+    after_commit: list[Callable[[], None]]
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, /) -> Any: ...
+
+
+_Work = tuple[Callable[[Any], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+
+
+def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if fut.cancelled():
+        return
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)
+
+
+class TransactionThread(Generic[TxT]):
+    """One connection on one thread, running queued transactions in groups.
+
+    `grouped=False` runs each transaction alone (the read side).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        connect: Callable[[], Any],
+        make_tx: Callable[[Any], TxT],
+        *,
+        begin: str = "BEGIN",
+        grouped: bool = True,
+        max_group: int = 256,
+    ) -> None:
+        self._connect = connect
+        self._make_tx = make_tx
+        self._begin = begin
+        self._grouped = grouped
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, fn: Callable[[TxT], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, fut, loop))
+        return fut
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                group = [first]
+                while self._grouped and len(group) < self._max_group:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self._queue.put(None)
+                        break
+                    group.append(more)
+                self._run_group(conn, group)
+        finally:
+            conn.close()
+
+    def _run_group(self, conn: Any, group: list[_Work]) -> None:
+        outcomes: list[tuple[_Work, bool, Any, list[Callable[[], None]]]] = []
+        try:
+            conn.execute(self._begin)
+        except BaseException as exc:
+            for work in group:
+                work[2].call_soon_threadsafe(_settle, work[1], False, exc)
+            return
+        for work in group:
+            fn = work[0]
+            if self._grouped:
+                conn.execute("SAVEPOINT op")
+            tx = self._make_tx(conn)
+            try:
+                value = fn(tx)
+            except BaseException as exc:
+                if self._grouped:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                outcomes.append((work, False, exc, []))
+                continue
+            if self._grouped:
+                conn.execute("RELEASE op")
+            outcomes.append((work, True, value, tx.after_commit))
+        try:
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            log.exception("commit failed")
+            try:
+                conn.execute("ROLLBACK")
+            except BaseException:
+                log.exception("rollback failed")
+            for work, *_ in outcomes:
+                work[2].call_soon_threadsafe(_settle, work[1], False, exc)
+            return
+        for (_, fut, loop), ok, value, hooks in outcomes:
+            for hook in hooks:
+                loop.call_soon_threadsafe(hook)
+            loop.call_soon_threadsafe(_settle, fut, ok, value)

@@ -1,0 +1,148 @@
+"""The path an ML service relies on: job, items, workers, labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from labelwire.client import classification, text_item
+from labelwire.v1 import job_pb2
+from tests.conftest import Harness
+from tests.helpers import CLASSES, running_job, work
+
+
+async def test_items_become_majority_labels_streamed_to_the_client(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=6, judgments=3)
+    tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(3)]
+    for i, token in enumerate(tokens):
+        async with server.worker(token) as w:
+            await work(w, right=i < 2)
+    labels = [lab async for lab in lw.stream_labels(job.name)]
+    assert [lab.sequence for lab in labels] == list(range(1, 7))
+    for lab in labels:
+        n = int(lab.item_key[1:])
+        assert lab.value.classification.class_name == CLASSES[n % 3]
+        assert abs(lab.confidence - 2 / 3) < 1e-9
+        assert lab.judgment_count == 3 and lab.human_annotated and lab.method == "majority_vote"
+    done = await lw.get_job(job.name)
+    assert done.state == job_pb2.JOB_STATE_COMPLETED
+    assert (done.counters.labeled_items, done.counters.judgments) == (6, 18)
+    await lw.close()
+
+
+async def test_add_items_is_idempotent_by_key(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job("J", classes=CLASSES)
+    items = [text_item(f"k{i}", "x") for i in range(5)]
+    first = await lw.add_items(job.name, items)
+    again = await lw.add_items(job.name, [*items, text_item("k5", "y")])
+    assert (first.added_count, first.duplicate_count) == (5, 0)
+    assert (again.added_count, again.duplicate_count) == (1, 5)
+    assert (await lw.get_job(job.name)).counters.total_items == 6
+    await lw.close()
+
+
+async def test_tied_votes_pick_the_first_class_and_say_so(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=1, judgments=2)
+    for answer in ("neg", "pos"):
+        _, token = await lw.create_worker(job.name, answer)
+        async with server.worker(token) as w:
+            t = await w.next_task()
+            await w.submit(t.task.name, classification(answer))
+    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    assert label.tie and label.value.classification.class_name == "pos" and label.confidence == 0.5
+    await lw.close()
+
+
+async def test_stream_resumes_after_the_last_sequence_seen(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=9)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        await work(w, limit=4)
+        first = [lab.sequence async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        await work(w)
+    rest = [lab.sequence async for lab in lw.stream_labels(job.name, after_sequence=first[-1])]
+    assert first == [1, 2, 3, 4] and rest == [5, 6, 7, 8, 9]
+    await lw.close()
+
+
+async def test_live_stream_receives_labels_as_they_are_made(server: Harness) -> None:
+    import asyncio
+
+    lw = await server.client()
+    job = await running_job(lw, items=3)
+    received: list[str] = []
+
+    async def follow() -> None:
+        async for label in lw.stream_labels(job.name):
+            received.append(label.item_key)
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0.2)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        await work(w)
+    await asyncio.wait_for(follower, timeout=10)
+    assert sorted(received) == ["i0", "i1", "i2"]
+    await lw.close()
+
+
+async def test_list_and_export_give_the_current_labels(server: Harness, tmp_path: Path) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=3)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        await work(w)
+    listed = [lab async for lab in lw.list_labels(job.name)]
+    assert [lab.item_key for lab in listed] == ["i0", "i1", "i2"]
+    out = tmp_path / "out" / "output.manifest"
+    exported = await lw.export_labels(job.name, str(out))
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert exported.label_count == 3
+    assert lines[1]["source"] == "truth:neg" and lines[1]["label"] == 1
+    meta = lines[1]["label-metadata"]
+    assert meta["class-name"] == "neg" and meta["human-annotated"] == "yes"
+    assert meta["type"] == "groundtruth/text-classification" and meta["job-name"].startswith("labeling-job/")
+    assert set(meta) >= {"confidence", "creation-date"}
+    await lw.close()
+
+
+async def test_import_manifest_reads_json_lines_and_csv(server: Harness, tmp_path: Path) -> None:
+    lw = await server.client()
+    job = await lw.create_job("J", classes=CLASSES)
+    jsonl = tmp_path / "in.manifest"
+    jsonl.write_text('{"source": "a", "id": "1", "lang": "en"}\n{"source-ref": "s3://b/x.txt", "id": "2"}\n')
+    csvf = tmp_path / "in.csv"
+    csvf.write_text("id,source,gold\n3,hello,pos\n4,bye,\n")
+    r1 = await lw.import_manifest(job.name, str(jsonl), key_field="id")
+    r2 = await lw.import_manifest(job.name, str(csvf), key_field="id", gold_field="gold")
+    assert (r1.added_count, r2.added_count, r2.gold_count) == (2, 2, 1)
+    counters = (await lw.get_job(job.name)).counters
+    assert (counters.total_items, counters.gold_items) == (3, 1)
+    await lw.close()
+
+
+async def test_cancel_stops_dispatch_and_keeps_labels(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=4)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        await work(w, limit=2)
+        cancelled = await lw.cancel_job(job.name)
+        after = await w.next_task()
+    assert cancelled.state == job_pb2.JOB_STATE_CANCELLED
+    assert not after.HasField("task") and "cancelled" in after.message
+    assert len([lab async for lab in lw.stream_labels(job.name)]) == 2
+    await lw.close()
+
+
+async def test_list_jobs_pages_newest_first(server: Harness) -> None:
+    lw = await server.client()
+    names = [(await lw.create_job(f"J{i}", classes=CLASSES)).name for i in range(3)]
+    listed = [j.name async for j in lw.list_jobs()]
+    assert listed == names[::-1]
+    await lw.close()
+
