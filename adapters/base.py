@@ -25,7 +25,6 @@ integrator ships one in its own package:
 from __future__ import annotations
 
 import enum
-from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -204,7 +203,7 @@ class WorkforceContext(Protocol):
     async def save_state(self, state: Mapping[str, Any]) -> None: ...
 
 
-class Workforce(ABC):
+class Workforce:
     """One workforce. Instances are created once per server and shared by jobs."""
 
     name: ClassVar[str]
@@ -218,7 +217,8 @@ class Workforce(ABC):
         if job.task_type not in caps.task_types:
             supported = ", ".join(sorted(caps.task_types))
             raise SettingsError(
-                "task_config", f"the {self.name} workforce cannot run {job.task_type} tasks (it runs {supported})"
+                "task_config",
+                f"the {self.name} workforce cannot run {job.task_type} tasks (it runs {supported})",
             )
         if job.media_type not in caps.media_types:
             raise SettingsError("media_type", f"the {self.name} workforce cannot show {job.media_type} items")

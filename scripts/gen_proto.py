@@ -57,7 +57,11 @@ def main() -> int:
         fresh = Path(scratch) / PACKAGE
         names = generated_files(fresh)
         if check:
-            stale = [n for n in names if not (target / n).exists() or not filecmp.cmp(fresh / n, target / n, shallow=False)]
+            stale = [
+                n
+                for n in names
+                if not (target / n).exists() or not filecmp.cmp(fresh / n, target / n, shallow=False)
+            ]
             stale += [n for n in generated_files(target) if n not in names]
             if stale:
                 print("generated code is stale; run python scripts/gen_proto.py:", *stale, sep="\n  ")

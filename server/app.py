@@ -11,7 +11,6 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-
 from labelwire.server.api.admin import AdminServicer
 from labelwire.server.api.jobs import JobServicer
 from labelwire.server.api.labels import LabelServicer
@@ -74,7 +73,7 @@ async def start_server(
     label_service_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(core, write_local_lines), server)
     worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(core), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(core), server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
     if tls_cert and tls_key:

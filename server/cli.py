@@ -50,7 +50,11 @@ async def _serve(args: argparse.Namespace) -> None:
     host = args.address.rsplit(":", 1)[0]
     logging.getLogger("labelwire").info(
         "labelwire listening on %s:%d (%s), data in %s, admin key in %s",
-        host, running.port, "TLS" if args.tls_cert else "plaintext", args.database, admin_source,
+        host,
+        running.port,
+        "TLS" if args.tls_cert else "plaintext",
+        args.database,
+        admin_source,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -61,23 +65,37 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="labelwire", description="A gRPC labeling backend with pluggable workforces.")
+    parser = argparse.ArgumentParser(
+        prog="labelwire", description="A gRPC labeling backend with pluggable workforces."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
         help="run the server",
         description="Run the labelwire gRPC server. Every flag has a LABELWIRE_* environment variable.",
     )
-    serve.add_argument("--address", default=_env("ADDRESS", DEFAULT_ADDRESS),
-                       help=f"HOST:PORT to listen on (LABELWIRE_ADDRESS; default {DEFAULT_ADDRESS})")
-    serve.add_argument("--database", default=_env("DATABASE", DEFAULT_DATABASE),
-                       help=f"SQLite file path (LABELWIRE_DATABASE; default {DEFAULT_DATABASE})")
-    serve.add_argument("--tls-cert", default=_env("TLS_CERT"), help="PEM certificate; TLS is on with --tls-key too"
-                       " (LABELWIRE_TLS_CERT)")
+    serve.add_argument(
+        "--address",
+        default=_env("ADDRESS", DEFAULT_ADDRESS),
+        help=f"HOST:PORT to listen on (LABELWIRE_ADDRESS; default {DEFAULT_ADDRESS})",
+    )
+    serve.add_argument(
+        "--database",
+        default=_env("DATABASE", DEFAULT_DATABASE),
+        help=f"SQLite file path (LABELWIRE_DATABASE; default {DEFAULT_DATABASE})",
+    )
+    serve.add_argument(
+        "--tls-cert",
+        default=_env("TLS_CERT"),
+        help="PEM certificate; TLS is on with --tls-key too (LABELWIRE_TLS_CERT)",
+    )
     serve.add_argument("--tls-key", default=_env("TLS_KEY"), help="PEM private key (LABELWIRE_TLS_KEY)")
-    serve.add_argument("--admin-key", default=_env("ADMIN_KEY"),
-                       help="the key that creates client API keys (LABELWIRE_ADMIN_KEY; default: made once and kept"
-                       " in <database>.admin-key)")
+    serve.add_argument(
+        "--admin-key",
+        default=_env("ADMIN_KEY"),
+        help="the key that creates client API keys (LABELWIRE_ADMIN_KEY; default: made once and kept"
+        " in <database>.admin-key)",
+    )
     demo = commands.add_parser("demo", help="run the whole path on a sample dataset with simulated workers")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")
     args = parser.parse_args(argv)
@@ -89,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from labelwire.server.demo import run_demo
 
-    return asyncio.run(run_demo(seed=args.seed))
+    code: int = asyncio.run(run_demo(seed=args.seed))
+    return code
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ one store transaction, and says what changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -17,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from labelwire.server import auth, dispatch, manifest, specs, validation
-from labelwire.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from labelwire.server.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from labelwire.server.export import manifest_line
 from labelwire.server.feed import FeedSignal
 from labelwire.server.model import (
@@ -59,7 +66,13 @@ def parse_name(name: str, collection: str, field: str) -> int:
 
 def parse_task_name(name: str, field: str = "task") -> tuple[int, int]:
     parts = name.split("/")
-    if len(parts) == 4 and parts[0] == "jobs" and parts[2] == "tasks" and parts[1].isdigit() and parts[3].isdigit():
+    if (
+        len(parts) == 4
+        and parts[0] == "jobs"
+        and parts[2] == "tasks"
+        and parts[1].isdigit()
+        and parts[3].isdigit()
+    ):
         return int(parts[1]), int(parts[3])
     if not name:
         raise InvalidArgument(f"{field} is required")
@@ -119,8 +132,12 @@ class Upload:
             return
         rows = [
             (
-                i.key, i.payload_kind, i.payload, json.dumps(i.metadata) if i.metadata else None,
-                json.dumps(i.prelabel) if i.prelabel else None, i.prelabel_confidence,
+                i.key,
+                i.payload_kind,
+                i.payload,
+                json.dumps(i.metadata) if i.metadata else None,
+                json.dumps(i.prelabel) if i.prelabel else None,
+                i.prelabel_confidence,
                 json.dumps(i.gold) if i.gold else None,
             )
             for i in items
@@ -181,10 +198,8 @@ class Core:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
         self._tasks.clear()
 
     async def _maintain(self) -> None:
@@ -394,7 +409,13 @@ class Core:
         return Upload(self, job, upload_id)
 
     async def import_manifest(
-        self, principal: Principal, name: str, uri: str, fmt: str, key_field: str, gold_field: str,
+        self,
+        principal: Principal,
+        name: str,
+        uri: str,
+        fmt: str,
+        key_field: str,
+        gold_field: str,
         open_lines: Callable[[str], Iterable[str]],
     ) -> AddResult:
         """Checks every line first, then adds them all in one upload."""
@@ -418,7 +439,9 @@ class Core:
 
     # workers, from the job owner's side
 
-    async def create_worker(self, principal: Principal, job_name: str, display_name: str) -> tuple[Worker, str]:
+    async def create_worker(
+        self, principal: Principal, job_name: str, display_name: str
+    ) -> tuple[Worker, str]:
         self.require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         validation.check_text("display_name", display_name, low=1, high=200)
@@ -474,9 +497,13 @@ class Core:
         spec = await self._spec(job_id)
         validation.validate_answer(spec, answer, "answer")
         if time_spent_ms is not None:
-            validation.check_range("time_spent (seconds)", time_spent_ms / 1000, 0, spec.task_time_limit_seconds)
+            validation.check_range(
+                "time_spent (seconds)", time_spent_ms / 1000, 0, spec.task_time_limit_seconds
+            )
         result = await self.store.write(
-            lambda tx: dispatch.submit(tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, self.clock())
+            lambda tx: dispatch.submit(
+                tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, self.clock()
+            )
         )
         self.feed.notify(job_id)
         return result
@@ -523,8 +550,8 @@ class Core:
         while True:
             seen = self.feed.version(job_id)
 
-            def batch(tx: Tx) -> tuple[list[Any], int]:
-                row = tx.job(job_id)
+            def batch(tx: Tx, after: int = after) -> tuple[list[Any], int]:
+                row = self.require_job_row(tx, job_id)
                 return tx.label_events(job_id, after, STREAM_BATCH), int(row["state"])
 
             rows, state = await self.store.read(batch)
@@ -564,7 +591,11 @@ class Core:
         lines: list[str] = []
         after = 0
         while True:
-            rows = await self.store.read(lambda tx: tx.current_labels(job.id, after, 5000))
+
+            def page(tx: Tx, after: int = after) -> list[Any]:
+                return tx.current_labels(job.id, after, 5000)
+
+            rows = await self.store.read(page)
             if not rows:
                 break
             lines += [manifest_line(job.spec, job.name, r) + "\n" for r in rows]

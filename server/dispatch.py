@@ -93,7 +93,9 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
         if item_id is None:
             item_id = tx.next_work_item(job_id, worker_id)
     if item_id is None:
-        return NextTaskResult(status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now")
+        return NextTaskResult(
+            status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now"
+        )
     task_id = tx.insert_task(
         job_id, item_id, worker_id, phase, TaskState.LEASED, now, now + spec.task_time_limit_seconds
     )
@@ -126,7 +128,13 @@ def _live_task(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float) ->
 
 
 def submit(
-    tx: Tx, spec: JobSpec, worker_id: int, job_id: int, task_id: int, answer: Answer, time_spent_ms: int | None,
+    tx: Tx,
+    spec: JobSpec,
+    worker_id: int,
+    job_id: int,
+    task_id: int,
+    answer: Answer,
+    time_spent_ms: int | None,
     now: float,
 ) -> SubmitResult:
     task = _own_task(tx, worker_id, job_id, task_id)
@@ -135,6 +143,7 @@ def submit(
         earlier = tx.judgment(task_id)
         if earlier is not None and json.loads(earlier["answer"]) == answer:
             worker = tx.worker(worker_id)
+            assert worker is not None
             return SubmitResult(name, WorkerStatus(int(worker["status"])))
         raise FailedPrecondition(f"task {name} was already answered with a different answer")
     task = _live_task(tx, worker_id, job_id, task_id, now)
@@ -157,7 +166,9 @@ def submit(
         new_status, quiz_left, message = quality.after_gold(
             spec.gold, status, int(worker["quiz_remaining"]), answered, right
         )
-        changes.update(gold_answered=answered, gold_correct=right, quiz_remaining=quiz_left, status=int(new_status))
+        changes.update(
+            gold_answered=answered, gold_correct=right, quiz_remaining=quiz_left, status=int(new_status)
+        )
         tx.update_worker(worker_id, **changes)
         if new_status == WorkerStatus.DISQUALIFIED and status != WorkerStatus.DISQUALIFIED:
             disqualify(tx, spec, job_id, worker_id, now)

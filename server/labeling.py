@@ -12,7 +12,6 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-
 from labelwire.server.consolidation import Judgments, MajorityVote
 from labelwire.server.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.store import Tx
@@ -30,7 +29,9 @@ def consolidate_item(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Cons
     if key == "classification":
         index = {name: i for i, name in enumerate(names)}
         answers = [index[a[key]["class_name"]] for _, a in judgments]
-        table = Judgments.from_lists([0] * len(answers), list(range(len(answers))), answers, n_classes=len(names))
+        table = Judgments.from_lists(
+            [0] * len(answers), list(range(len(answers))), answers, n_classes=len(names)
+        )
         result = MajorityVote().fit(table)
         label = int(result.labels[0])
         return Consolidated(
@@ -94,8 +95,18 @@ def emit_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float) 
     sequence = tx.next_sequence(job_id)
     revision = int(item["label_revision"]) + 1
     tx.insert_label(
-        job_id, sequence, int(item["id"]), revision, label.value, label.confidence, label.probabilities,
-        label.method, label.judgment_count, True, label.tie, now,
+        job_id,
+        sequence,
+        int(item["id"]),
+        revision,
+        label.value,
+        label.confidence,
+        label.probabilities,
+        label.method,
+        label.judgment_count,
+        True,
+        label.tie,
+        now,
     )
     tx.update_item(int(item["id"]), label_sequence=sequence, label_revision=revision)
     return sequence

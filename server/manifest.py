@@ -16,6 +16,7 @@ from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import ItemInput, JobSpec
 from labelwire.server.validation import answer_key
 
+
 def detect_format(uri: str, requested: str) -> str:
     if requested in ("jsonl", "csv"):
         return requested
@@ -65,7 +66,7 @@ def read_items(
 ) -> Iterator[tuple[int, ItemInput]]:
     """(line number, item) for every line; raises InvalidArgument naming the line."""
     for number, row in _rows(lines, fmt):
-        if "source-ref" in row and row["source-ref"]:
+        if row.get("source-ref"):
             kind, payload = "source_ref", str(row.pop("source-ref"))
         elif "source" in row and row["source"] is not None:
             kind, payload = "text", str(row.pop("source"))

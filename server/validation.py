@@ -44,7 +44,8 @@ def check_text(field: str, value: str, *, low: int, high: int) -> None:
 
 def check_range(field: str, value: float, low: float, high: float) -> None:
     require(
-        not math.isnan(value) and low <= value <= high, f"{field} must be between {low:g} and {high:g}, got {value:g}"
+        not math.isnan(value) and low <= value <= high,
+        f"{field} must be between {low:g} and {high:g}, got {value:g}",
     )
 
 
@@ -66,7 +67,10 @@ def validate_job_spec(spec: JobSpec) -> None:
     policy = "job.judgment_policy"
     check_range(f"{policy}.judgments_per_item", spec.judgments_per_item, 1, MAX_JUDGMENTS)
     check_range(
-        f"{policy}.max_judgments_per_item", spec.max_judgments_per_item, spec.judgments_per_item, MAX_DYNAMIC_JUDGMENTS
+        f"{policy}.max_judgments_per_item",
+        spec.max_judgments_per_item,
+        spec.judgments_per_item,
+        MAX_DYNAMIC_JUDGMENTS,
     )
     check_range(f"{policy}.target_confidence", spec.target_confidence, 0.0, 1.0)
     check_range("job.gold_policy.quiz_size", spec.gold.quiz_size, 0, 100)
@@ -74,10 +78,13 @@ def validate_job_spec(spec: JobSpec) -> None:
     check_range("job.gold_policy.hidden_gold_share", spec.gold.hidden_gold_share, 0.0, 0.5)
     check_range("job.price_per_judgment_micros", spec.price_per_judgment_micros, 0, 10**12)
     check_range("job.budget_micros", spec.budget_micros, 0, 10**15)
-    check_range("job.task_time_limit (seconds)", spec.task_time_limit_seconds, MIN_TASK_SECONDS, MAX_TASK_SECONDS)
+    check_range(
+        "job.task_time_limit (seconds)", spec.task_time_limit_seconds, MIN_TASK_SECONDS, MAX_TASK_SECONDS
+    )
     check_range("job.task_lifetime (seconds)", spec.task_lifetime_seconds, 0, MAX_LIFETIME_SECONDS)
     require(
-        bool(ATTRIBUTE_NAME.match(spec.label_attribute_name)) and not spec.label_attribute_name.endswith("-metadata"),
+        bool(ATTRIBUTE_NAME.match(spec.label_attribute_name))
+        and not spec.label_attribute_name.endswith("-metadata"),
         "job.label_attribute_name must be 1 to 127 of [a-zA-Z0-9-], starting and ending with a letter or digit,"
         f" and must not end in -metadata; got {spec.label_attribute_name!r}",
     )
@@ -85,7 +92,9 @@ def validate_job_spec(spec: JobSpec) -> None:
         size = int(spec.task_config.get("batch_size", 10) or 10)
         check_range("job.task_config.verification.batch_size", size, 1, 100)
     text_len = len(json.dumps(spec.instructions))
-    require(text_len <= 2_000_000, f"job.instructions must be at most 2,000,000 bytes as JSON, got {text_len}")
+    require(
+        text_len <= 2_000_000, f"job.instructions must be at most 2,000,000 bytes as JSON, got {text_len}"
+    )
 
 
 def _classes_key(task_type: str) -> str:
@@ -96,7 +105,9 @@ def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
     check_text(f"{field}.key", item.key, low=1, high=MAX_KEY_CHARS)
     require(item.payload_kind in PAYLOAD_KINDS, f"{field}.payload is required (text, json or source_ref)")
     size = len(item.payload.encode("utf-8"))
-    require(size <= MAX_PAYLOAD_BYTES, f"{field}.payload must be at most {MAX_PAYLOAD_BYTES} bytes, got {size}")
+    require(
+        size <= MAX_PAYLOAD_BYTES, f"{field}.payload must be at most {MAX_PAYLOAD_BYTES} bytes, got {size}"
+    )
     if item.payload_kind == "json":
         try:
             parsed = json.loads(item.payload)
@@ -131,7 +142,10 @@ def validate_answer(spec: JobSpec, answer: Answer, field: str) -> None:
     """An answer must be of the job's task type and name only the job's classes."""
     kind = next(iter(answer), None) if len(answer) == 1 else None
     expected = answer_key(spec.task_type)
-    require(kind == expected, f"{field} must be a {expected} answer for a {spec.task_type} job, got {kind or 'none'}")
+    require(
+        kind == expected,
+        f"{field} must be a {expected} answer for a {spec.task_type} job, got {kind or 'none'}",
+    )
     body: dict[str, Any] = answer[expected] or {}
     names = set(spec.class_names)
     if expected == "classification":
@@ -140,22 +154,31 @@ def validate_answer(spec: JobSpec, answer: Answer, field: str) -> None:
     elif expected == "multi_label":
         chosen = list(body.get("class_names", []))
         for name in chosen:
-            require(name in names, f"{field}.multi_label.class_names {name!r} is not one of the job's classes")
+            require(
+                name in names, f"{field}.multi_label.class_names {name!r} is not one of the job's classes"
+            )
         require(len(set(chosen)) == len(chosen), f"{field}.multi_label.class_names must not repeat a class")
     elif expected == "bounding_boxes":
         boxes = body.get("boxes", [])
-        require(len(boxes) <= 1000, f"{field}.bounding_boxes.boxes must have at most 1000 boxes, got {len(boxes)}")
+        require(
+            len(boxes) <= 1000, f"{field}.bounding_boxes.boxes must have at most 1000 boxes, got {len(boxes)}"
+        )
         for i, box in enumerate(boxes):
             where = f"{field}.bounding_boxes.boxes[{i}]"
             require(box.get("class_name", "") in names, f"{where}.class_name is not one of the job's classes")
             require(box.get("left", 0) >= 0 and box.get("top", 0) >= 0, f"{where} left and top must be >= 0")
-            require(box.get("width", 0) > 0 and box.get("height", 0) > 0, f"{where} width and height must be > 0")
+            require(
+                box.get("width", 0) > 0 and box.get("height", 0) > 0, f"{where} width and height must be > 0"
+            )
     elif expected == "spans":
         spans = body.get("spans", [])
         require(len(spans) <= 1000, f"{field}.spans.spans must have at most 1000 spans, got {len(spans)}")
         for i, span in enumerate(spans):
             where = f"{field}.spans.spans[{i}]"
-            require(span.get("entity_type", "") in names, f"{where}.entity_type is not one of the job's entity types")
+            require(
+                span.get("entity_type", "") in names,
+                f"{where}.entity_type is not one of the job's entity types",
+            )
             require(0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end")
     elif expected == "segmentation":
         require(bool(body.get("mask_png")), f"{field}.segmentation.mask_png is required")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from labelwire.client import AdminClient, Client, WorkerClient
 from labelwire.server.app import Running, start_server
 
@@ -52,7 +50,9 @@ def clock() -> Clock:
 @pytest.fixture
 async def server(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
     database = tmp_path / "labelwire.db"
-    running = await start_server(address="127.0.0.1:0", database=str(database), admin_key=ADMIN_KEY, clock=clock)
+    running = await start_server(
+        address="127.0.0.1:0", database=str(database), admin_key=ADMIN_KEY, clock=clock
+    )
     try:
         yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=database)
     finally:

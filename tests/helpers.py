@@ -9,13 +9,23 @@ CLASSES = ["pos", "neg", "neutral"]
 
 
 async def running_job(
-    lw: Client, *, items: int = 4, gold: int = 0, judgments: int = 1, quiz_size: int = 0, hidden: float = 0.0,
+    lw: Client,
+    *,
+    items: int = 4,
+    gold: int = 0,
+    judgments: int = 1,
+    quiz_size: int = 0,
+    hidden: float = 0.0,
     pass_accuracy: float = 0.8,
 ) -> job_pb2.Job:
     """A started text job whose item `i<n>` has truth CLASSES[n % 3] in its text."""
     job = await lw.create_job(
-        "Sentiment", classes=CLASSES, judgments_per_item=judgments, quiz_size=quiz_size,
-        hidden_gold_share=hidden, pass_accuracy=pass_accuracy,
+        "Sentiment",
+        classes=CLASSES,
+        judgments_per_item=judgments,
+        quiz_size=quiz_size,
+        hidden_gold_share=hidden,
+        pass_accuracy=pass_accuracy,
     )
     batch = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(items)]
     batch += [text_item(f"g{n}", f"truth:{CLASSES[n % 3]}", gold=CLASSES[n % 3]) for n in range(gold)]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from labelwire.client import classification, text_item
 from labelwire.v1 import job_pb2
+
 from tests.conftest import Harness
 from tests.helpers import CLASSES, running_job, work
 
@@ -145,4 +146,3 @@ async def test_list_jobs_pages_newest_first(server: Harness) -> None:
     listed = [j.name async for j in lw.list_jobs()]
     assert listed == names[::-1]
     await lw.close()
-

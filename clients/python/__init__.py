@@ -21,7 +21,6 @@ from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2
-
 from labelwire.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -60,7 +59,9 @@ def multi_label(class_names: Iterable[str]) -> answer_pb2.Answer:
     return answer_pb2.Answer(multi_label=answer_pb2.MultiLabelAnswer(class_names=list(class_names)))
 
 
-def _item(key: str, gold: str | answer_pb2.Answer | None, metadata: Mapping[str, Any] | None) -> item_pb2.Item:
+def _item(
+    key: str, gold: str | answer_pb2.Answer | None, metadata: Mapping[str, Any] | None
+) -> item_pb2.Item:
     item = item_pb2.Item(key=key)
     if gold is not None:
         item.gold_answer.CopyFrom(classification(gold) if isinstance(gold, str) else gold)
@@ -70,7 +71,11 @@ def _item(key: str, gold: str | answer_pb2.Answer | None, metadata: Mapping[str,
 
 
 def text_item(
-    key: str, text: str, *, gold: str | answer_pb2.Answer | None = None, metadata: Mapping[str, Any] | None = None
+    key: str,
+    text: str,
+    *,
+    gold: str | answer_pb2.Answer | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> item_pb2.Item:
     """An inline-text item; `gold` (a class name or an Answer) makes it a test question."""
     item = _item(key, gold, metadata)
@@ -79,7 +84,11 @@ def text_item(
 
 
 def source_item(
-    key: str, uri: str, *, gold: str | answer_pb2.Answer | None = None, metadata: Mapping[str, Any] | None = None
+    key: str,
+    uri: str,
+    *,
+    gold: str | answer_pb2.Answer | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> item_pb2.Item:
     """An item whose content is at a URI (an image, a document)."""
     item = _item(key, gold, metadata)
@@ -98,7 +107,7 @@ class _Channel:
         )
 
     async def close(self) -> None:
-        await self.channel.close()
+        await self.channel.close(None)
 
     async def __aenter__(self) -> Any:
         return self
@@ -112,7 +121,9 @@ class _Channel:
 class Client(_Channel):
     """For the service that owns jobs: needs a client API key."""
 
-    def __init__(self, target: str, api_key: str, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self, target: str, api_key: str, *, credentials: grpc.ChannelCredentials | None = None
+    ) -> None:
         super().__init__(target, api_key, credentials)
         self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
         self.labels = label_service_pb2_grpc.LabelServiceStub(self.channel)
@@ -152,7 +163,8 @@ class Client(_Channel):
             spec.judgment_policy.judgments_per_item = judgments_per_item
             spec.judgment_policy.max_judgments_per_item = max_judgments_per_item
             spec.judgment_policy.target_confidence = target_confidence
-        spec.media_type = spec.media_type or media_type
+        if not spec.media_type:
+            spec.media_type = job_pb2.MediaType.ValueType(media_type)
         spec.instructions.short_instructions = spec.instructions.short_instructions or short_instructions
         spec.instructions.full_instructions = spec.instructions.full_instructions or full_instructions
         if quiz_size is not None:
@@ -166,7 +178,9 @@ class Client(_Channel):
         spec.price_per_judgment_micros = spec.price_per_judgment_micros or price_per_judgment_micros
         if workforce:
             spec.workforce.adapter = workforce
-        response = await self.jobs.CreateJob(job_service_pb2.CreateJobRequest(job=spec), metadata=self.metadata)
+        response = await self.jobs.CreateJob(
+            job_service_pb2.CreateJobRequest(job=spec), metadata=self.metadata
+        )
         return response.job
 
     async def get_job(self, name: str) -> job_pb2.Job:
@@ -176,7 +190,9 @@ class Client(_Channel):
     async def list_jobs(self) -> AsyncIterator[job_pb2.Job]:
         token = ""
         while True:
-            page = await self.jobs.ListJobs(job_service_pb2.ListJobsRequest(page_token=token), metadata=self.metadata)
+            page = await self.jobs.ListJobs(
+                job_service_pb2.ListJobsRequest(page_token=token), metadata=self.metadata
+            )
             for job in page.jobs:
                 yield job
             token = page.next_page_token
@@ -184,16 +200,24 @@ class Client(_Channel):
                 return
 
     async def start_job(self, name: str) -> job_pb2.Job:
-        return (await self.jobs.StartJob(job_service_pb2.StartJobRequest(name=name), metadata=self.metadata)).job
+        return (
+            await self.jobs.StartJob(job_service_pb2.StartJobRequest(name=name), metadata=self.metadata)
+        ).job
 
     async def pause_job(self, name: str) -> job_pb2.Job:
-        return (await self.jobs.PauseJob(job_service_pb2.PauseJobRequest(name=name), metadata=self.metadata)).job
+        return (
+            await self.jobs.PauseJob(job_service_pb2.PauseJobRequest(name=name), metadata=self.metadata)
+        ).job
 
     async def resume_job(self, name: str) -> job_pb2.Job:
-        return (await self.jobs.ResumeJob(job_service_pb2.ResumeJobRequest(name=name), metadata=self.metadata)).job
+        return (
+            await self.jobs.ResumeJob(job_service_pb2.ResumeJobRequest(name=name), metadata=self.metadata)
+        ).job
 
     async def cancel_job(self, name: str) -> job_pb2.Job:
-        return (await self.jobs.CancelJob(job_service_pb2.CancelJobRequest(name=name), metadata=self.metadata)).job
+        return (
+            await self.jobs.CancelJob(job_service_pb2.CancelJobRequest(name=name), metadata=self.metadata)
+        ).job
 
     async def add_items(
         self, job: str, items: Iterable[item_pb2.Item], *, per_message: int = ITEMS_PER_MESSAGE
@@ -210,13 +234,17 @@ class Client(_Channel):
             if batch.items or batch.job:
                 yield batch
 
-        response: job_service_pb2.AddItemsResponse = await self.jobs.AddItems(messages(), metadata=self.metadata)
+        response: job_service_pb2.AddItemsResponse = await self.jobs.AddItems(
+            messages(), metadata=self.metadata
+        )
         return response
 
     async def import_manifest(
         self, job: str, uri: str, *, key_field: str = "", gold_field: str = ""
     ) -> job_service_pb2.ImportManifestResponse:
-        request = job_service_pb2.ImportManifestRequest(job=job, uri=uri, key_field=key_field, gold_field=gold_field)
+        request = job_service_pb2.ImportManifestRequest(
+            job=job, uri=uri, key_field=key_field, gold_field=gold_field
+        )
         response: job_service_pb2.ImportManifestResponse = await self.jobs.ImportManifest(
             request, metadata=self.metadata
         )
@@ -248,7 +276,9 @@ class Client(_Channel):
         ends. A dropped connection is resumed from the last label yielded."""
         last = after_sequence
         while True:
-            request = label_service_pb2.StreamLabelsRequest(job=job, after_sequence=last, snapshot_only=snapshot_only)
+            request = label_service_pb2.StreamLabelsRequest(
+                job=job, after_sequence=last, snapshot_only=snapshot_only
+            )
             try:
                 async for message in self.labels.StreamLabels(request, metadata=self.metadata):
                     for label in message.labels:
@@ -282,7 +312,9 @@ class Client(_Channel):
 class WorkerClient(_Channel):
     """For an in-house worker (or the tool it uses): needs a worker token."""
 
-    def __init__(self, target: str, token: str, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self, target: str, token: str, *, credentials: grpc.ChannelCredentials | None = None
+    ) -> None:
         super().__init__(target, token, credentials)
         self.stub = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
 
@@ -327,14 +359,18 @@ class WorkerClient(_Channel):
         return response
 
     async def stats(self) -> task_pb2.WorkerStats:
-        response = await self.stub.GetWorkerStats(worker_service_pb2.GetWorkerStatsRequest(), metadata=self.metadata)
+        response = await self.stub.GetWorkerStats(
+            worker_service_pb2.GetWorkerStatsRequest(), metadata=self.metadata
+        )
         return response.stats
 
 
 class AdminClient(_Channel):
     """For the operator: needs the server's admin key."""
 
-    def __init__(self, target: str, admin_key: str, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self, target: str, admin_key: str, *, credentials: grpc.ChannelCredentials | None = None
+    ) -> None:
         super().__init__(target, admin_key, credentials)
         self.stub = admin_service_pb2_grpc.AdminServiceStub(self.channel)
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
-
 from labelwire.server import errors
 from labelwire.server.core import Core
 from labelwire.server.model import Principal
@@ -61,7 +60,9 @@ def streaming(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIterato
     """The same for server-streaming methods."""
 
     @functools.wraps(fn)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[R]:
+    async def wrapper(
+        self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[R]:
         try:
             async for message in fn(self, request, context):
                 yield message

@@ -8,7 +8,6 @@ from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import (
     Answer,
@@ -20,6 +19,7 @@ from labelwire.server.model import (
     LabelClass,
     Task,
     Worker,
+    WorkerStatus,
 )
 from labelwire.v1 import answer_pb2, item_pb2, job_pb2, label_pb2, task_pb2
 
@@ -83,8 +83,10 @@ def answer_message(answer: Answer, into: answer_pb2.Answer | None = None) -> ans
 def job_spec(job: job_pb2.Job) -> JobSpec:
     kind = job.task_config.WhichOneof("config")
     if kind is None:
-        raise InvalidArgument("job.task_config is required: set one of classification, multi_label, bounding_box,"
-                              " spans, segmentation, verification, custom")
+        raise InvalidArgument(
+            "job.task_config is required: set one of classification, multi_label, bounding_box,"
+            " spans, segmentation, verification, custom"
+        )
     config = getattr(job.task_config, kind)
     listed = config.entity_types if kind == "spans" else getattr(config, "classes", [])
     policy = job.judgment_policy
@@ -150,7 +152,7 @@ def job_message(job: Job) -> job_pb2.Job:
         task_time_limit=_duration(spec.task_time_limit_seconds),
         task_lifetime=_duration(spec.task_lifetime_seconds),
         label_attribute_name=spec.label_attribute_name,
-        state=int(job.state),
+        state=job_pb2.JobState.Value(f"JOB_STATE_{job.state.name}"),
         counters=job_pb2.JobCounters(
             total_items=c.total_items,
             gold_items=c.gold_items,
@@ -208,7 +210,7 @@ def worker_message(worker: Worker) -> task_pb2.WorkerStats:
     out = task_pb2.WorkerStats(
         name=worker.name,
         display_name=worker.display_name,
-        status=int(worker.status),
+        status=worker_status(worker.status),
         judgments=worker.judgments,
         gold_answered=worker.gold_answered,
         gold_correct=worker.gold_correct,
@@ -221,7 +223,11 @@ def worker_message(worker: Worker) -> task_pb2.WorkerStats:
 
 
 def task_message(task: Task) -> task_pb2.Task:
-    out = task_pb2.Task(name=task.name, phase=int(task.phase), lease_expire_time=timestamp(task.expires_at))
+    out = task_pb2.Task(
+        name=task.name,
+        phase=task_pb2.TaskPhase.Value(f"TASK_PHASE_{task.phase.name}"),
+        lease_expire_time=timestamp(task.expires_at),
+    )
     setattr(out, task.payload_kind, task.payload)
     if task.metadata:
         out.metadata.update(task.metadata)
@@ -238,3 +244,7 @@ def duration_seconds(d: Duration) -> float | None:
     if not d.seconds and not d.nanos:
         return None
     return d.seconds + d.nanos / 1e9
+
+
+def worker_status(status: WorkerStatus) -> task_pb2.WorkerStatus.ValueType:
+    return task_pb2.WorkerStatus.Value(f"WORKER_STATUS_{status.name}")

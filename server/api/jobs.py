@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
@@ -65,7 +64,9 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         return pb.CancelJobResponse(job=convert.job_message(job))
 
     @unary
-    async def AddItems(self, requests: AsyncIterator[pb.AddItemsRequest], context: Ctx) -> pb.AddItemsResponse:
+    async def AddItems(
+        self, requests: AsyncIterator[pb.AddItemsRequest], context: Ctx
+    ) -> pb.AddItemsResponse:
         principal = await caller(self.core, context)
         upload = None
         try:
@@ -73,7 +74,9 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
                 if upload is None:
                     upload = await self.core.begin_upload(principal, request.job)
                 elif request.job and request.job != upload.job.name:
-                    raise InvalidArgument(f"job must be the same in every message: {upload.job.name}, got {request.job}")
+                    raise InvalidArgument(
+                        f"job must be the same in every message: {upload.job.name}, got {request.job}"
+                    )
                 await upload.add([convert.item_input(i) for i in request.items])
         except BaseException:
             if upload is not None:
@@ -82,16 +85,25 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         if upload is None:
             raise InvalidArgument("job is required in the first AddItems message")
         result = await upload.commit()
-        return pb.AddItemsResponse(added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold)
+        return pb.AddItemsResponse(
+            added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold
+        )
 
     @unary
-    async def ImportManifest(self, request: pb.ImportManifestRequest, context: Ctx) -> pb.ImportManifestResponse:
+    async def ImportManifest(
+        self, request: pb.ImportManifestRequest, context: Ctx
+    ) -> pb.ImportManifestResponse:
         principal = await caller(self.core, context)
         if not request.uri:
             raise InvalidArgument("uri is required")
         result = await self.core.import_manifest(
-            principal, request.job, request.uri, FORMATS.get(request.format, ""), request.key_field,
-            request.gold_field, self.open_lines,
+            principal,
+            request.job,
+            request.uri,
+            FORMATS.get(request.format, ""),
+            request.key_field,
+            request.gold_field,
+            self.open_lines,
         )
         return pb.ImportManifestResponse(
             added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold
@@ -106,5 +118,9 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     @unary
     async def ListWorkers(self, request: pb.ListWorkersRequest, context: Ctx) -> pb.ListWorkersResponse:
         principal = await caller(self.core, context)
-        workers, token = await self.core.list_workers(principal, request.job, request.page_size, request.page_token)
-        return pb.ListWorkersResponse(workers=[convert.worker_message(w) for w in workers], next_page_token=token)
+        workers, token = await self.core.list_workers(
+            principal, request.job, request.page_size, request.page_token
+        )
+        return pb.ListWorkersResponse(
+            workers=[convert.worker_message(w) for w in workers], next_page_token=token
+        )

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, streaming, unary
 from labelwire.server.core import Core
@@ -26,7 +25,9 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         self, request: pb.StreamLabelsRequest, context: Ctx
     ) -> AsyncIterator[pb.StreamLabelsResponse]:
         principal = await caller(self.core, context)
-        stream = self.core.stream_labels(principal, request.job, request.after_sequence, request.snapshot_only)
+        stream = self.core.stream_labels(
+            principal, request.job, request.after_sequence, request.snapshot_only
+        )
         async for labels in stream:
             out = pb.StreamLabelsResponse()
             for label in labels:
@@ -36,7 +37,9 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     @unary
     async def ListLabels(self, request: pb.ListLabelsRequest, context: Ctx) -> pb.ListLabelsResponse:
         principal = await caller(self.core, context)
-        labels, token = await self.core.list_labels(principal, request.job, request.page_size, request.page_token)
+        labels, token = await self.core.list_labels(
+            principal, request.job, request.page_size, request.page_token
+        )
         out = pb.ListLabelsResponse(next_page_token=token)
         for label in labels:
             convert.label_message(label, request.job, out.labels.add())

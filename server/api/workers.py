@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
@@ -21,7 +20,9 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
         self.core = core
 
     @unary
-    async def GetInstructions(self, request: pb.GetInstructionsRequest, context: Ctx) -> pb.GetInstructionsResponse:
+    async def GetInstructions(
+        self, request: pb.GetInstructionsRequest, context: Ctx
+    ) -> pb.GetInstructionsResponse:
         job = await self.core.instructions(await caller(self.core, context))
         full = convert.job_message(job)
         return pb.GetInstructionsResponse(
@@ -36,7 +37,7 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
     @unary
     async def NextTask(self, request: pb.NextTaskRequest, context: Ctx) -> pb.NextTaskResponse:
         result = await self.core.next_task(await caller(self.core, context))
-        out = pb.NextTaskResponse(status=int(result.status), message=result.message)
+        out = pb.NextTaskResponse(status=convert.worker_status(result.status), message=result.message)
         if result.task is not None:
             out.task.CopyFrom(convert.task_message(result.task))
         if result.retry_after:
@@ -44,15 +45,22 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
         return out
 
     @unary
-    async def SubmitJudgment(self, request: pb.SubmitJudgmentRequest, context: Ctx) -> pb.SubmitJudgmentResponse:
+    async def SubmitJudgment(
+        self, request: pb.SubmitJudgmentRequest, context: Ctx
+    ) -> pb.SubmitJudgmentResponse:
         principal = await caller(self.core, context)
         if not request.HasField("answer") or request.answer.WhichOneof("value") is None:
             raise InvalidArgument("answer is required")
         spent = convert.duration_seconds(request.time_spent)
         result = await self.core.submit(
-            principal, request.task, convert.answer_dict(request.answer), None if spent is None else int(spent * 1000)
+            principal,
+            request.task,
+            convert.answer_dict(request.answer),
+            None if spent is None else int(spent * 1000),
         )
-        return pb.SubmitJudgmentResponse(task=result.task_name, status=int(result.status), message=result.message)
+        return pb.SubmitJudgmentResponse(
+            task=result.task_name, status=convert.worker_status(result.status), message=result.message
+        )
 
     @unary
     async def ReleaseTask(self, request: pb.ReleaseTaskRequest, context: Ctx) -> pb.ReleaseTaskResponse:
@@ -73,6 +81,8 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
         return pb.ExtendLeaseResponse(lease_expire_time=convert.timestamp(expires))
 
     @unary
-    async def GetWorkerStats(self, request: pb.GetWorkerStatsRequest, context: Ctx) -> pb.GetWorkerStatsResponse:
+    async def GetWorkerStats(
+        self, request: pb.GetWorkerStatsRequest, context: Ctx
+    ) -> pb.GetWorkerStatsResponse:
         worker = await self.core.worker_stats(await caller(self.core, context))
         return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker))

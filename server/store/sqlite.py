@@ -25,7 +25,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Applies the numbered migrations the database has not seen; returns its version."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     folder = resources.files(MIGRATIONS)
-    scripts = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    scripts = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     for script in scripts:
         number = int(script.name.split("_", 1)[0])
         if number <= version:
@@ -60,13 +60,18 @@ class SqliteTx:
     # clients
 
     def insert_client(self, name: str, key_hash: bytes, now: float) -> int:
-        return self.insert("INSERT INTO clients (name, key_hash, created_at) VALUES (?, ?, ?)", (name, key_hash, now))
+        return self.insert(
+            "INSERT INTO clients (name, key_hash, created_at) VALUES (?, ?, ?)", (name, key_hash, now)
+        )
 
     def set_client_key(self, client_id: int, key_hash: bytes) -> None:
         self.run("UPDATE clients SET key_hash = ? WHERE id = ?", (key_hash, client_id))
 
     def has_open_items(self, job_id: int) -> bool:
-        return self.one("SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 LIMIT 1", (job_id,)) is not None
+        return (
+            self.one("SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 LIMIT 1", (job_id,))
+            is not None
+        )
 
     def client_key_hash(self, client_id: int) -> bytes | None:
         row = self.one("SELECT key_hash FROM clients WHERE id = ?", (client_id,))
@@ -85,7 +90,8 @@ class SqliteTx:
 
     def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[sqlite3.Row]:
         return self.all(
-            "SELECT * FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?", (owner_id, before_id, limit)
+            "SELECT * FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (owner_id, before_id, limit),
         )
 
     def jobs_in_states(self, states: Iterable[int]) -> list[sqlite3.Row]:
@@ -95,7 +101,8 @@ class SqliteTx:
 
     def set_job_state(self, job_id: int, state: int, now: float, reason: str = "") -> None:
         self.run(
-            "UPDATE jobs SET state = ?, updated_at = ?, failure_reason = ? WHERE id = ?", (state, now, reason, job_id)
+            "UPDATE jobs SET state = ?, updated_at = ?, failure_reason = ? WHERE id = ?",
+            (state, now, reason, job_id),
         )
 
     def count_job(self, job_id: int, **deltas: int) -> None:
@@ -103,7 +110,10 @@ class SqliteTx:
         self.run(f"UPDATE jobs SET {sets} WHERE id = ?", (*deltas.values(), job_id))
 
     def next_sequence(self, job_id: int) -> int:
-        row = self.one("UPDATE jobs SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence", (job_id,))
+        row = self.one(
+            "UPDATE jobs SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence",
+            (job_id,),
+        )
         assert row is not None
         return int(row[0])
 
@@ -200,13 +210,15 @@ class SqliteTx:
             (job_id, limit),
         )
         self.conn.executemany(
-            "UPDATE items SET claimed_by = ?, leased = target - done WHERE id = ?", [(adapter, r["id"]) for r in rows]
+            "UPDATE items SET claimed_by = ?, leased = target - done WHERE id = ?",
+            [(adapter, r["id"]) for r in rows],
         )
         return rows
 
     def open_items_of(self, job_id: int, keys: Sequence[str]) -> list[sqlite3.Row]:
         out: list[sqlite3.Row] = []
-        for chunk in itertools.batched(keys, 500):
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             out += self.all(f"SELECT * FROM items WHERE job_id = ? AND key IN ({marks})", (job_id, *chunk))
         return out
@@ -221,7 +233,13 @@ class SqliteTx:
     # workers
 
     def insert_worker(
-        self, job_id: int, display_name: str, token_hash: bytes | None, status: int, quiz: int, now: float,
+        self,
+        job_id: int,
+        display_name: str,
+        token_hash: bytes | None,
+        status: int,
+        quiz: int,
+        now: float,
         external_id: str | None = None,
     ) -> int:
         return self.insert(
@@ -260,7 +278,9 @@ class SqliteTx:
         return self.one("SELECT * FROM tasks WHERE id = ?", (task_id,))
 
     def live_task_of(self, worker_id: int) -> sqlite3.Row | None:
-        return self.one("SELECT * FROM tasks WHERE worker_id = ? AND state = 1 ORDER BY id LIMIT 1", (worker_id,))
+        return self.one(
+            "SELECT * FROM tasks WHERE worker_id = ? AND state = 1 ORDER BY id LIMIT 1", (worker_id,)
+        )
 
     def live_tasks_of(self, worker_id: int) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM tasks WHERE worker_id = ? AND state = 1", (worker_id,))
@@ -272,13 +292,22 @@ class SqliteTx:
         self.run("UPDATE tasks SET expires_at = ? WHERE id = ?", (expires_at, task_id))
 
     def expired_leases(self, job_id: int, now: float) -> list[sqlite3.Row]:
-        return self.all("SELECT * FROM tasks WHERE job_id = ? AND state = 1 AND expires_at < ?", (job_id, now))
+        return self.all(
+            "SELECT * FROM tasks WHERE job_id = ? AND state = 1 AND expires_at < ?", (job_id, now)
+        )
 
     # judgments
 
     def insert_judgment(
-        self, task_id: int, job_id: int, item_id: int, worker_id: int, answer: dict[str, Any], time_spent_ms: int,
-        gold_correct: bool | None, now: float,
+        self,
+        task_id: int,
+        job_id: int,
+        item_id: int,
+        worker_id: int,
+        answer: dict[str, Any],
+        time_spent_ms: int,
+        gold_correct: bool | None,
+        now: float,
     ) -> None:
         self.run(
             "INSERT INTO judgments (task_id, job_id, item_id, worker_id, answer, time_spent_ms, gold_correct,"
@@ -291,7 +320,8 @@ class SqliteTx:
 
     def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
         rows = self.all(
-            "SELECT worker_id, answer FROM judgments WHERE item_id = ? AND excluded = 0 ORDER BY task_id", (item_id,)
+            "SELECT worker_id, answer FROM judgments WHERE item_id = ? AND excluded = 0 ORDER BY task_id",
+            (item_id,),
         )
         return [(int(r[0]), json.loads(r[1])) for r in rows]
 
@@ -306,14 +336,35 @@ class SqliteTx:
     # labels
 
     def insert_label(
-        self, job_id: int, sequence: int, item_id: int, revision: int, value: dict[str, Any], confidence: float,
-        probabilities: dict[str, float], method: str, judgment_count: int, human: bool, tie: bool, now: float,
+        self,
+        job_id: int,
+        sequence: int,
+        item_id: int,
+        revision: int,
+        value: dict[str, Any],
+        confidence: float,
+        probabilities: dict[str, float],
+        method: str,
+        judgment_count: int,
+        human: bool,
+        tie: bool,
+        now: float,
     ) -> None:
         self.run(
             "INSERT INTO label_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                job_id, sequence, item_id, revision, json.dumps(value), confidence, json.dumps(probabilities),
-                method, judgment_count, human, tie, now,
+                job_id,
+                sequence,
+                item_id,
+                revision,
+                json.dumps(value),
+                confidence,
+                json.dumps(probabilities),
+                method,
+                judgment_count,
+                human,
+                tie,
+                now,
             ),
         )
 
@@ -335,7 +386,9 @@ class SqliteTx:
     def label_event(self, job_id: int, sequence: int) -> sqlite3.Row | None:
         return self.one("SELECT * FROM label_events WHERE job_id = ? AND sequence = ?", (job_id, sequence))
 
-    def put_reference_label(self, item_id: int, value: dict[str, Any], confidence: float | None, method: str) -> None:
+    def put_reference_label(
+        self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
+    ) -> None:
         self.run(
             "INSERT OR REPLACE INTO reference_labels VALUES (?, ?, ?, ?)",
             (item_id, json.dumps(value), confidence, method),
@@ -376,10 +429,12 @@ class SqliteStore:
             self.version = migrate(boot)
         finally:
             boot.close()
-        self._writer = TransactionThread("labelwire-sqlite-writer", lambda: _connect(self.path), SqliteTx,
-                                         begin="BEGIN IMMEDIATE")
-        self._reader = TransactionThread("labelwire-sqlite-reader", lambda: _connect(self.path), SqliteTx,
-                                         grouped=False)
+        self._writer = TransactionThread(
+            "labelwire-sqlite-writer", lambda: _connect(self.path), SqliteTx, begin="BEGIN IMMEDIATE"
+        )
+        self._reader = TransactionThread(
+            "labelwire-sqlite-reader", lambda: _connect(self.path), SqliteTx, grouped=False
+        )
         self._uploads = itertools.count(1)
 
     def new_upload_id(self) -> int:
