@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
 from labelwire.server.api.admin import AdminServicer
 from labelwire.server.api.jobs import JobServicer
 from labelwire.server.api.labels import LabelServicer
@@ -58,9 +59,10 @@ async def start_server(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     clock: Callable[[], float] = time.time,
+    seed: int | None = None,
 ) -> Running:
     store = open_store(database)
-    core = Core(store, admin_key=admin_key, clock=clock)
+    core = Core(store, admin_key=admin_key, clock=clock, seed=seed)
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+
 from labelwire.server.consolidation import Judgments, MajorityVote
 from labelwire.server.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.store import Tx

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from labelwire.client import AdminClient, Client, WorkerClient
 from labelwire.server.app import Running, start_server
 
@@ -51,7 +52,7 @@ def clock() -> Clock:
 async def server(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
     database = tmp_path / "labelwire.db"
     running = await start_server(
-        address="127.0.0.1:0", database=str(database), admin_key=ADMIN_KEY, clock=clock
+        address="127.0.0.1:0", database=str(database), admin_key=ADMIN_KEY, clock=clock, seed=0
     )
     try:
         yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=database)

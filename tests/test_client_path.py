@@ -7,7 +7,6 @@ from pathlib import Path
 
 from labelwire.client import classification, text_item
 from labelwire.v1 import job_pb2
-
 from tests.conftest import Harness
 from tests.helpers import CLASSES, running_job, work
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2
+
 from labelwire.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,

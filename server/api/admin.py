@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
 from labelwire.v1 import admin_service_pb2 as pb

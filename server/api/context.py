@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+
 from labelwire.server import errors
 from labelwire.server.core import Core
 from labelwire.server.model import Principal

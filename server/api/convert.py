@@ -8,6 +8,7 @@ from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import (
     Answer,

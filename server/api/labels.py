@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, streaming, unary
 from labelwire.server.core import Core

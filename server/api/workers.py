@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core

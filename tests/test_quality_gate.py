@@ -1,0 +1,110 @@
+"""Test questions: the entry quiz and hidden gold keep bad workers out."""
+
+from __future__ import annotations
+
+from labelwire.client import classification
+from labelwire.v1 import task_pb2
+from tests.conftest import Harness
+from tests.helpers import CLASSES, running_job, truth, work
+
+
+async def test_spammer_fails_the_quiz_and_gets_no_tasks(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=5, gold=6, quiz_size=5)
+    _, token = await lw.create_worker(job.name, "spammer")
+    async with server.worker(token) as w:
+        phases = []
+        for _ in range(5):
+            t = await w.next_task()
+            phases.append(t.task.phase)
+            last = await w.submit(t.task.name, classification("pos"))
+        after = await w.next_task()
+    assert phases == [task_pb2.TASK_PHASE_QUIZ] * 5
+    assert last.status == task_pb2.WORKER_STATUS_FAILED_QUIZ and "quiz failed" in last.message
+    assert not after.HasField("task") and after.status == task_pb2.WORKER_STATUS_FAILED_QUIZ
+    await lw.close()
+
+
+async def test_good_worker_passes_the_quiz_and_labels_everything(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=5, gold=6, quiz_size=5)
+    _, token = await lw.create_worker(job.name, "good")
+    async with server.worker(token) as w:
+        done = await work(w)
+        stats = await w.stats()
+    assert done == 5 + 5
+    assert stats.status == task_pb2.WORKER_STATUS_QUALIFIED and stats.gold_correct == 5
+    assert len([lab async for lab in lw.stream_labels(job.name)]) == 5
+    await lw.close()
+
+
+async def test_hidden_gold_disqualifies_a_worker_and_reopens_what_it_labeled(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=40, gold=20, quiz_size=1, hidden=0.3, pass_accuracy=0.8)
+    _, token = await lw.create_worker(job.name, "turns-bad")
+    async with server.worker(token) as w:
+        t = await w.next_task()
+        await w.submit(t.task.name, classification(truth(t.task.text)))
+        final = None
+        for _ in range(60):
+            t = await w.next_task()
+            if not t.HasField("task"):
+                break
+            wrong = CLASSES[(CLASSES.index(truth(t.task.text)) + 1) % 3]
+            final = await w.submit(t.task.name, classification(wrong))
+        blocked = await w.next_task()
+        stats = await w.stats()
+    work_judgments = stats.judgments - stats.gold_answered
+    assert work_judgments >= 1, "the seed should let the worker label something before hidden gold catches it"
+    assert final is not None and final.status == task_pb2.WORKER_STATUS_DISQUALIFIED
+    assert blocked.status == task_pb2.WORKER_STATUS_DISQUALIFIED and not blocked.HasField("task")
+    counters = (await lw.get_job(job.name)).counters
+    assert counters.disqualified_workers == 1
+    assert counters.excluded_judgments == work_judgments
+    assert counters.unlabeled_items == 40
+    await lw.close()
+
+
+async def test_labels_fed_by_a_disqualified_worker_are_revised(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=4, gold=10, judgments=1, quiz_size=1, hidden=0.3)
+    _, bad = await lw.create_worker(job.name, "bad")
+    _, good = await lw.create_worker(job.name, "good")
+    async with server.worker(bad) as w:
+        await work(w, right=True, limit=1)
+        await work(w, right=False)
+        status = (await w.stats()).status
+    wrong = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+    async with server.worker(good) as w:
+        await work(w)
+    events = [lab async for lab in lw.stream_labels(job.name, after_sequence=wrong[-1].sequence)]
+    assert status == task_pb2.WORKER_STATUS_DISQUALIFIED
+    assert len(wrong) == 3 and all(lab.revision == 1 for lab in wrong)
+    revised = [lab for lab in events if lab.item_key in {w.item_key for w in wrong}]
+    assert sorted(lab.item_key for lab in revised) == sorted(lab.item_key for lab in wrong)
+    for lab in revised:
+        assert lab.revision == 2 and lab.judgment_count == 1
+        assert lab.value.classification.class_name == CLASSES[int(lab.item_key[1:]) % 3]
+    await lw.close()
+
+
+async def test_workers_never_see_gold_answers(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=1, gold=3, quiz_size=3)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        t = await w.next_task()
+        instructions = await w.instructions()
+    raw = t.SerializeToString() + instructions.SerializeToString()
+    assert b"gold" not in raw and not t.task.HasField("prelabel")
+    assert set(t.task.DESCRIPTOR.fields_by_name) == {
+        "name",
+        "phase",
+        "text",
+        "json",
+        "source_ref",
+        "metadata",
+        "prelabel",
+        "lease_expire_time",
+    }
+    await lw.close()
