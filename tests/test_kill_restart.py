@@ -1,0 +1,105 @@
+"""Nothing acknowledged is lost when the server is killed under load."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+
+from labelwire.client import AdminClient, Client, WorkerClient, classification
+from tests.helpers import running_job, truth
+
+ADMIN = "kill-test-admin"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start(database: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labelwire.server.cli",
+            "serve",
+            "--address",
+            f"127.0.0.1:{port}",
+            "--database",
+            str(database),
+            "--admin-key",
+            ADMIN,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        await asyncio.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(tmp_path: Path) -> None:
+    database, port = tmp_path / "kill.db", free_port()
+    target = f"127.0.0.1:{port}"
+    proc = await start(database, port)
+    async with AdminClient(target, ADMIN) as admin:
+        key = await admin.create_api_key("ml")
+    lw = Client(target, key)
+    job = await running_job(lw, items=300)
+    tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(8)]
+    acked: list[str] = []
+
+    async def hammer(token: str) -> None:
+        async with WorkerClient(target, token) as w:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                while True:
+                    t = await w.next_task()
+                    if not t.HasField("task"):
+                        return
+                    await w.submit(t.task.name, classification(truth(t.task.text)))
+                    acked.append(t.task.name)
+
+    load = [asyncio.create_task(hammer(t)) for t in tokens]
+    while len(acked) < 60:
+        await asyncio.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    await asyncio.wait_for(asyncio.gather(*load), 10)
+    await lw.close()
+
+    port = free_port()
+    target = f"127.0.0.1:{port}"
+    proc = await start(database, port)
+    try:
+        lw = Client(target, key)
+        after_restart = await lw.get_job(job.name)
+        assert after_restart.counters.judgments >= len(acked)
+        labels = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        assert [lab.sequence for lab in labels] == list(range(1, len(labels) + 1))
+        assert len(labels) >= len(acked)
+        async with WorkerClient(target, tokens[0]) as w:
+            while (t := await w.next_task()).HasField("task"):
+                await w.submit(t.task.name, classification(truth(t.task.text)))
+        final = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        keys = [lab.item_key for lab in final]
+        assert len(keys) == len(set(keys)) and all(lab.revision == 1 for lab in final)
+        assert [lab.sequence for lab in final] == list(range(1, len(final) + 1))
+        leased_by_the_dead = (await lw.get_job(job.name)).counters.in_progress_items
+        assert len(final) + leased_by_the_dead == 300
+        await lw.close()
+    finally:
+        proc.terminate()
+        proc.wait()
