@@ -18,6 +18,7 @@ from labelwire.server.api.labels import LabelServicer
 from labelwire.server.api.workers import WorkerServicer
 from labelwire.server.core import Core, open_local_lines, write_local_lines
 from labelwire.server.store import open_store
+from labelwire.server.workforces import Workforces
 from labelwire.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -60,9 +61,10 @@ async def start_server(
     tls_key: Path | None = None,
     clock: Callable[[], float] = time.time,
     seed: int | None = None,
+    workforces: Workforces | None = None,
 ) -> Running:
     store = open_store(database)
-    core = Core(store, admin_key=admin_key, clock=clock, seed=seed)
+    core = Core(store, admin_key=admin_key, clock=clock, seed=seed, workforces=workforces)
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),

@@ -193,6 +193,7 @@ class Core:
 
     async def start_background(self) -> None:
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
+        self._tasks.append(asyncio.create_task(self.workforces.run(self), name="labelwire-workforces"))
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -201,6 +202,9 @@ class Core:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        for adapter in self.workforces.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.close()
 
     async def _maintain(self) -> None:
         """Returns expired leases to the queue and fails items past their
@@ -313,6 +317,9 @@ class Core:
                 cost_micros=int(row["cost_micros"]),
             ),
         )
+
+    def spec_of_row(self, job_id: int, row: Any) -> JobSpec:
+        return self._spec_of(job_id, row)
 
     def _spec_of(self, job_id: int, row: Any) -> JobSpec:
         cached = self._specs.get(job_id)

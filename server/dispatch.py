@@ -147,15 +147,34 @@ def submit(
             return SubmitResult(name, WorkerStatus(int(worker["status"])))
         raise FailedPrecondition(f"task {name} was already answered with a different answer")
     task = _live_task(tx, worker_id, job_id, task_id, now)
-    item_id = int(task["item_id"])
+    spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
+    tx.finish_task(task_id, TaskState.SUBMITTED, now)
+    status, message = record_judgment(
+        tx, spec, job_id, task_id, int(task["item_id"]), worker_id, answer, spent, now
+    )
+    return SubmitResult(name, status, message)
+
+
+def record_judgment(
+    tx: Tx,
+    spec: JobSpec,
+    job_id: int,
+    task_id: int,
+    item_id: int,
+    worker_id: int,
+    answer: Answer,
+    time_spent_ms: int,
+    now: float,
+) -> tuple[WorkerStatus, str]:
+    """What any judgment does, pulled or pushed: it is stored, grades the
+    worker when the item is gold, and may complete (and label) the item.
+    Returns the worker's status afterwards and a sentence when it changed."""
     item = tx.item(item_id)
     worker = tx.worker(worker_id)
     assert item is not None and worker is not None
-    spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
     gold = json.loads(item["gold"]) if item["gold"] else None
     correct = quality.grade(spec, answer, gold) if gold is not None else None
-    tx.finish_task(task_id, TaskState.SUBMITTED, now)
-    tx.insert_judgment(task_id, job_id, item_id, worker_id, answer, spent, correct, now)
+    tx.insert_judgment(task_id, job_id, item_id, worker_id, answer, time_spent_ms, correct, now)
     tx.count_item(item_id, leased=-1)
     tx.count_job(job_id, judgments=1, cost_micros=spec.price_per_judgment_micros)
     status = WorkerStatus(int(worker["status"]))
@@ -172,14 +191,47 @@ def submit(
         tx.update_worker(worker_id, **changes)
         if new_status == WorkerStatus.DISQUALIFIED and status != WorkerStatus.DISQUALIFIED:
             disqualify(tx, spec, job_id, worker_id, now)
-        status = new_status
+        return new_status, message
+    tx.update_worker(worker_id, **changes)
+    tx.count_item(item_id, done=1)
+    if int(item["done"]) + 1 >= int(item["target"]) and int(item["state"]) == ItemState.OPEN:
+        labeling.finish_item(tx, spec, job_id, item_id, now)
+        complete_if_done(tx, job_id, now)
+    return status, message
+
+
+def record_external(
+    tx: Tx,
+    spec: JobSpec,
+    job_id: int,
+    adapter: str,
+    item_key: str,
+    external_worker: str,
+    answer: Answer,
+    time_spent_ms: int,
+    now: float,
+) -> bool:
+    """Records an outside worker's judgment; False when that worker already
+    judged the item (a workforce may report the same answer twice)."""
+    item = tx.item_by_key(job_id, item_key)
+    if item is None:
+        raise NotFound(f"item {item_key!r} is not in jobs/{job_id}")
+    external_id = f"{adapter}:{external_worker}"
+    worker = tx.worker_by_external(job_id, external_id)
+    if worker is None:
+        worker_id = tx.insert_worker(
+            job_id, external_worker, None, WorkerStatus.QUALIFIED, 0, now, external_id
+        )
     else:
-        tx.update_worker(worker_id, **changes)
-        tx.count_item(item_id, done=1)
-        if int(item["done"]) + 1 >= int(item["target"]) and int(item["state"]) == ItemState.OPEN:
-            labeling.finish_item(tx, spec, job_id, item_id, now)
-            complete_if_done(tx, job_id, now)
-    return SubmitResult(name, status, message)
+        worker_id = int(worker["id"])
+        if tx.has_task(worker_id, int(item["id"])):
+            return False
+    task_id = tx.insert_task(
+        job_id, int(item["id"]), worker_id, TaskPhase.WORK, TaskState.SUBMITTED, now, now
+    )
+    tx.finish_task(task_id, TaskState.SUBMITTED, now)
+    record_judgment(tx, spec, job_id, task_id, int(item["id"]), worker_id, answer, time_spent_ms, now)
+    return True
 
 
 def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -> None:

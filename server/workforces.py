@@ -3,13 +3,31 @@ entry-point group, and the core's side of the contract for each job."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
+import random
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from labelwire.adapters.base import JobView, LabelClassView, SettingsError, Workforce
-from labelwire.server.errors import InvalidArgument
-from labelwire.server.model import Job, JobSpec
+from labelwire.adapters.base import (
+    ExternalJudgment,
+    GoldItem,
+    JobView,
+    LabelClassView,
+    Mode,
+    RecordOutcome,
+    ReferenceLabel,
+    SettingsError,
+    Workforce,
+    WorkItem,
+)
+from labelwire.server import dispatch, validation
+from labelwire.server.errors import InvalidArgument, LabelwireError
+from labelwire.server.model import Job, JobSpec, JobState
+from labelwire.server.store import Tx
 
 if TYPE_CHECKING:
     from labelwire.server.core import Core
@@ -67,6 +85,149 @@ class Workforces:
             field = exc.field if exc.field.startswith(("job.", "workforce.")) else f"job.{exc.field}"
             raise InvalidArgument(f"{field}: {exc.message}") from None
 
+    def is_push(self, spec: JobSpec) -> bool:
+        adapter = self.adapters.get(spec.adapter)
+        return adapter is not None and adapter.capabilities.mode == Mode.PUSH
+
     async def cancel(self, core: Core, job: Job) -> None:
         """Push workforces stop their outside work; the pool needs nothing."""
-        del core, job
+        if self.is_push(job.spec):
+            await self.get(job.spec.adapter).cancel(JobContext(core, job.id, job.spec))
+
+    async def run(self, core: Core, poll_seconds: float = 1.0) -> None:
+        """Keeps one sync loop per running push job, across restarts."""
+        loops: dict[int, asyncio.Task[None]] = {}
+        try:
+            while True:
+                rows = await core.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING]))
+                for row in rows:
+                    job_id = int(row["id"])
+                    spec = core.spec_of_row(job_id, row)
+                    if self.is_push(spec) and (job_id not in loops or loops[job_id].done()):
+                        loops[job_id] = asyncio.create_task(self._loop(core, job_id, spec))
+                await asyncio.sleep(poll_seconds)
+        finally:
+            for task in loops.values():
+                task.cancel()
+            for task in loops.values():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _loop(self, core: Core, job_id: int, spec: JobSpec) -> None:
+        adapter = self.get(spec.adapter)
+        ctx = JobContext(core, job_id, spec)
+        await adapter.start(ctx)
+        failures = 0
+        while True:
+            row = await core.store.read(lambda tx: tx.job(job_id))
+            if row is None or int(row["state"]) != JobState.RUNNING:
+                return
+            try:
+                result = await adapter.sync(ctx)
+                failures = 0
+                delay = result.next_sync_seconds
+            except Exception:
+                failures += 1
+                delay = min(300.0, 2.0**failures) * random.uniform(0.5, 1.0)
+                log.exception("%s sync of jobs/%d failed; retrying in %.0f s", adapter.name, job_id, delay)
+            await asyncio.sleep(max(delay, 0.05))
+
+
+class JobContext:
+    """The core's side of the adapter contract for one job."""
+
+    def __init__(self, core: Core, job_id: int, spec: JobSpec) -> None:
+        self._core = core
+        self._job_id = job_id
+        self._spec = spec
+        self._view = job_view(spec, f"jobs/{job_id}")
+
+    @property
+    def job(self) -> JobView:
+        return self._view
+
+    async def claim_items(self, limit: int) -> list[WorkItem]:
+        rows = await self._core.store.write(
+            lambda tx: tx.claim_items(self._job_id, self._spec.adapter, limit)
+        )
+        return [
+            WorkItem(
+                key=r["key"],
+                payload_kind=r["payload_kind"],
+                payload=r["payload"],
+                metadata=json.loads(r["metadata"]) if r["metadata"] else {},
+                judgments_wanted=int(r["target"]) - int(r["done"]),
+                prelabel=json.loads(r["prelabel"]) if r["prelabel"] else None,
+            )
+            for r in rows
+        ]
+
+    async def return_items(self, keys: Sequence[str]) -> None:
+        await self._core.store.write(lambda tx: tx.return_items(self._job_id, keys))
+
+    async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:
+        now = self._core.clock()
+        spec, adapter = self._spec, self._spec.adapter
+
+        def record(tx: Tx) -> RecordOutcome:
+            outcome = RecordOutcome()
+            for j in judgments:
+                if j.answer is None:
+                    outcome.rejected.append((j.item_key, "the worker submitted no usable answer"))
+                    continue
+                try:
+                    validation.validate_answer(spec, dict(j.answer), "answer")
+                    spent = int((j.time_spent_seconds or 0) * 1000)
+                    fresh = dispatch.record_external(
+                        tx, spec, self._job_id, adapter, j.item_key, j.worker_id, dict(j.answer), spent, now
+                    )
+                except LabelwireError as exc:
+                    outcome.rejected.append((j.item_key, exc.message))
+                    continue
+                if fresh:
+                    outcome.recorded += 1
+                else:
+                    outcome.duplicates += 1
+            return outcome
+
+        outcome = await self._core.store.write(record)
+        self._core.feed.notify(self._job_id)
+        return outcome
+
+    async def record_reference_labels(self, labels: Sequence[ReferenceLabel]) -> None:
+        def put(tx: Tx) -> None:
+            for label in labels:
+                item = tx.item_by_key(self._job_id, label.item_key)
+                if item is not None:
+                    tx.put_reference_label(
+                        int(item["id"]), dict(label.answer), label.confidence, label.method
+                    )
+
+        await self._core.store.write(put)
+
+    async def fail_items(self, keys: Sequence[str], reason: str) -> None:
+        now = self._core.clock()
+
+        def fail(tx: Tx) -> None:
+            failed = tx.fail_items(self._job_id, keys, reason)
+            tx.count_job(self._job_id, failed_items=failed)
+            dispatch.complete_if_done(tx, self._job_id, now)
+
+        await self._core.store.write(fail)
+        self._core.feed.notify(self._job_id)
+
+    async def fail_job(self, reason: str) -> None:
+        now = self._core.clock()
+        await self._core.store.write(lambda tx: tx.set_job_state(self._job_id, JobState.FAILED, now, reason))
+        self._core.feed.notify(self._job_id)
+
+    async def gold_items(self, limit: int) -> list[GoldItem]:
+        rows = await self._core.store.read(lambda tx: tx.gold_rows(self._job_id, limit))
+        return [GoldItem(r["key"], r["payload_kind"], r["payload"], json.loads(r["gold"])) for r in rows]
+
+    async def load_state(self) -> dict[str, Any]:
+        return await self._core.store.read(lambda tx: tx.adapter_state(self._job_id))
+
+    async def save_state(self, state: Mapping[str, Any]) -> None:
+        snapshot = json.loads(json.dumps(dict(state)))
+        await self._core.store.write(lambda tx: tx.put_adapter_state(self._job_id, snapshot))

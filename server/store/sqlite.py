@@ -277,6 +277,32 @@ class SqliteTx:
     def task(self, task_id: int) -> sqlite3.Row | None:
         return self.one("SELECT * FROM tasks WHERE id = ?", (task_id,))
 
+    def has_task(self, worker_id: int, item_id: int) -> bool:
+        return (
+            self.one("SELECT 1 FROM tasks WHERE worker_id = ? AND item_id = ?", (worker_id, item_id))
+            is not None
+        )
+
+    def return_items(self, job_id: int, keys: Sequence[str]) -> None:
+        self.conn.executemany(
+            "UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = ? AND key = ? AND state = 0",
+            [(job_id, k) for k in keys],
+        )
+
+    def fail_items(self, job_id: int, keys: Sequence[str], reason: str) -> int:
+        failed = 0
+        for key in keys:
+            failed += self.run(
+                "UPDATE items SET state = 2, failure_reason = ?, leased = 0 WHERE job_id = ? AND key = ? AND state = 0",
+                (reason, job_id, key),
+            )
+        return failed
+
+    def gold_rows(self, job_id: int, limit: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = ? AND is_gold = 1 ORDER BY id LIMIT ?", (job_id, limit)
+        )
+
     def live_task_of(self, worker_id: int) -> sqlite3.Row | None:
         return self.one(
             "SELECT * FROM tasks WHERE worker_id = ? AND state = 1 ORDER BY id LIMIT 1", (worker_id,)

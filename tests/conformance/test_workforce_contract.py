@@ -1,0 +1,167 @@
+"""The adapter contract, from the core's side, for every installed workforce and
+for a push workforce of the kind an integrator would ship."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import grpc
+import pytest
+
+from labelwire.adapters.base import (
+    Capabilities,
+    ExternalJudgment,
+    Mode,
+    SettingsError,
+    SyncResult,
+    Workforce,
+    WorkforceContext,
+)
+from labelwire.adapters.pool import PoolWorkforce
+from labelwire.client import Client, text_item
+from labelwire.server.app import start_server
+from labelwire.server.model import JobSpec, LabelClass
+from labelwire.server.workforces import Workforces, job_view
+from labelwire.v1 import job_pb2
+from tests.conftest import ADMIN_KEY, Harness
+
+INSTALLED = sorted(e.name for e in entry_points(group="labelwire.workforces"))
+
+
+def spec(**overrides: object) -> JobSpec:
+    fields: dict[str, object] = {
+        "display_name": "J",
+        "task_type": "classification",
+        "classes": (LabelClass("a"), LabelClass("b")),
+        "task_config": {"classes": [{"name": "a"}, {"name": "b"}]},
+    }
+    fields.update(overrides)
+    return JobSpec(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_installed_workforce_loads_and_states_its_capabilities(name: str) -> None:
+    adapter = Workforces.discover().get(name)
+    assert adapter.name == name
+    assert adapter.capabilities.task_types and adapter.capabilities.mode in (Mode.PULL, Mode.PUSH)
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_installed_workforce_refuses_a_task_type_it_cannot_run(name: str) -> None:
+    adapter = Workforces.discover().get(name)
+    unsupported = {
+        "classification",
+        "multi_label",
+        "bounding_box",
+        "spans",
+        "custom",
+        "segmentation",
+        "verification",
+        "nonsense",
+    } - set(adapter.capabilities.task_types)
+    kind = sorted(unsupported)[0]
+    with pytest.raises(SettingsError) as err:
+        adapter.validate(job_view(spec(task_type=kind, adapter=name)))
+    assert err.value.field
+
+
+def test_pool_refuses_settings_it_does_not_know() -> None:
+    with pytest.raises(SettingsError) as err:
+        PoolWorkforce().validate(job_view(spec(settings={"region": "x"})))
+    assert err.value.field == "workforce.settings" and "region" in err.value.message
+
+
+class Vendor(Workforce):
+    """A push workforce as an integrator would write one; its outside service is
+    three vendor workers who read the truth off the item's text."""
+
+    name = "vendor"
+    capabilities = Capabilities(task_types=frozenset({"classification"}), mode=Mode.PUSH, gates_by_gold=False)
+
+    def __init__(self) -> None:
+        self.cancelled: list[str] = []
+        self.report_twice = True
+
+    async def sync(self, ctx: WorkforceContext) -> SyncResult:
+        state = await ctx.load_state()
+        claimed = await ctx.claim_items(50)
+        answers = [
+            ExternalJudgment(item.key, f"v{n}", {"classification": {"class_name": item.payload}}, 3.0)
+            for item in claimed
+            for n in range(item.judgments_wanted)
+        ]
+        outcome = await ctx.record_judgments(answers)
+        if self.report_twice and answers:
+            again = await ctx.record_judgments(answers[:1])
+            state["duplicates"] = state.get("duplicates", 0) + again.duplicates
+        bad = (
+            await ctx.record_judgments(
+                [ExternalJudgment(claimed[0].key, "v9", {"classification": {"class_name": "zzz"}})]
+            )
+            if claimed
+            else None
+        )
+        state["rejected"] = state.get("rejected", 0) + (len(bad.rejected) if bad else 0)
+        state["recorded"] = state.get("recorded", 0) + outcome.recorded
+        await ctx.save_state(state)
+        return SyncResult(next_sync_seconds=0.05, dispatched=len(claimed), recorded=outcome.recorded)
+
+    async def cancel(self, ctx: WorkforceContext) -> None:
+        self.cancelled.append(ctx.job.name)
+
+
+@pytest.fixture
+async def vendor_server(tmp_path: Path) -> AsyncIterator[tuple[Harness, Vendor]]:
+    vendor = Vendor()
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=str(tmp_path / "v.db"),
+        admin_key=ADMIN_KEY,
+        workforces=Workforces({"pool": PoolWorkforce(), "vendor": vendor}),
+    )
+    try:
+        yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=tmp_path / "v.db"), vendor
+    finally:
+        await running.stop(grace=None)
+
+
+async def test_push_workforce_judgments_become_streamed_labels(vendor_server: tuple[Harness, Vendor]) -> None:
+    server, _ = vendor_server
+    lw: Client = await server.client()
+    job = await lw.create_job("J", classes=["a", "b"], workforce="vendor", quiz_size=0)
+    await lw.add_items(job.name, [text_item(f"k{i}", "ab"[i % 2]) for i in range(20)])
+    await lw.start_job(job.name)
+    labels = [lab async for lab in lw.stream_labels(job.name)]
+    assert sorted(lab.item_key for lab in labels) == sorted(f"k{i}" for i in range(20))
+    assert all(lab.value.classification.class_name == "ab"[int(lab.item_key[1:]) % 2] for lab in labels)
+    done = await lw.get_job(job.name)
+    assert done.state == job_pb2.JOB_STATE_COMPLETED and done.counters.judgments == 60
+    state = await server.running.core.store.read(lambda tx: tx.adapter_state(int(job.name.split("/")[1])))
+    assert state["duplicates"] >= 1 and state["rejected"] >= 1 and state["recorded"] == 60
+    await lw.close()
+
+
+async def test_push_workforce_is_told_when_its_job_is_cancelled(
+    vendor_server: tuple[Harness, Vendor],
+) -> None:
+    server, vendor = vendor_server
+    lw = await server.client()
+    job = await lw.create_job("J", classes=["a", "b"], workforce="vendor", quiz_size=0)
+    await lw.cancel_job(job.name)
+    assert vendor.cancelled == [job.name]
+    await lw.close()
+
+
+async def test_push_workforce_refuses_task_types_at_create_time(
+    vendor_server: tuple[Harness, Vendor],
+) -> None:
+    server, _ = vendor_server
+    lw = await server.client()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await lw.create_job("J", classes=["a"], task_type="multi_label", workforce="vendor")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "cannot run multi_label" in (
+        err.value.details() or ""
+    )
+    await lw.close()
