@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from labelwire.server.api.admin import AdminServicer
 from labelwire.server.api.jobs import JobServicer
 from labelwire.server.api.labels import LabelServicer
+from labelwire.server.api.quality import QualityServicer
 from labelwire.server.api.workers import WorkerServicer
 from labelwire.server.core import Core, open_local_lines, write_local_lines
 from labelwire.server.store import open_store
@@ -26,6 +27,8 @@ from labelwire.v1 import (
     job_service_pb2_grpc,
     label_service_pb2,
     label_service_pb2_grpc,
+    quality_service_pb2,
+    quality_service_pb2_grpc,
     worker_service_pb2,
     worker_service_pb2_grpc,
 )
@@ -37,6 +40,7 @@ SERVICES = (
     label_service_pb2.DESCRIPTOR.services_by_name["LabelService"].full_name,
     worker_service_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
 )
 
 
@@ -77,6 +81,7 @@ async def start_server(
     label_service_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(core, write_local_lines), server)
     worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(core), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(core), server)
+    quality_service_pb2_grpc.add_QualityServiceServicer_to_server(QualityServicer(core), server)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, reflection.SERVICE_NAME, health.SERVICE_NAME), server)

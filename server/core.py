@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from labelwire.server import auth, dispatch, manifest, specs, validation
+from labelwire.server import auth, dispatch, manifest, quality_report, specs, validation
 from labelwire.server.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -44,6 +44,7 @@ from labelwire.server.model import (
     WorkerStatus,
 )
 from labelwire.server.quality import first_status
+from labelwire.server.quality_report import JobQuality
 from labelwire.server.store import Store, Tx
 from labelwire.server.workforces import Workforces
 
@@ -589,6 +590,23 @@ class Core:
         rows = rows[:size]
         return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
 
+    async def job_quality(self, principal: Principal, job_name: str) -> tuple[Job, JobQuality, list[Worker]]:
+        job = await self.get_job(principal, job_name)
+        judgments, labels, workers = await self.store.read(lambda tx: _everything(tx, job.id))
+        measured = await asyncio.to_thread(quality_report.measure, job.spec, judgments, labels)
+        return job, measured, [_worker(w) for w in workers]
+
+    async def calibration(
+        self, principal: Principal, job_name: str, buckets: int, target_precision: float
+    ) -> list[quality_report.ClassCalibration]:
+        job = await self.get_job(principal, job_name)
+        buckets = buckets or 10
+        target_precision = target_precision or 0.95
+        validation.check_range("buckets", buckets, 2, 100)
+        validation.check_range("target_precision", target_precision, 0.5, 1.0)
+        rows = await self.store.read(lambda tx: tx.prelabeled(job.id))
+        return quality_report.calibrate(job.spec, rows, buckets, target_precision)
+
     async def export_labels(
         self, principal: Principal, job_name: str, uri: str, write: Callable[[str, Iterable[str]], None]
     ) -> int:
@@ -609,6 +627,11 @@ class Core:
             after = int(rows[-1]["item_id"])
         await asyncio.to_thread(write, uri, lines)
         return len(lines)
+
+
+def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
+    labels = {int(r["item_id"]): json.loads(r["value"]) for r in tx.current_labels(job_id, 0, 2**62)}
+    return tx.job_judgments(job_id), labels, tx.workers_of(job_id, 0, 2**62)
 
 
 def _page_cursor(token: str, default: int) -> int:

@@ -33,6 +33,8 @@ from labelwire.v1 import (
     label_pb2,
     label_service_pb2,
     label_service_pb2_grpc,
+    quality_service_pb2,
+    quality_service_pb2_grpc,
     task_pb2,
     worker_service_pb2,
     worker_service_pb2_grpc,
@@ -128,6 +130,7 @@ class Client(_Channel):
         super().__init__(target, api_key, credentials)
         self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
         self.labels = label_service_pb2_grpc.LabelServiceStub(self.channel)
+        self.quality = quality_service_pb2_grpc.QualityServiceStub(self.channel)
 
     async def create_job(
         self,
@@ -306,6 +309,25 @@ class Client(_Channel):
     async def export_labels(self, job: str, uri: str) -> label_service_pb2.ExportLabelsResponse:
         response: label_service_pb2.ExportLabelsResponse = await self.labels.ExportLabels(
             label_service_pb2.ExportLabelsRequest(job=job, uri=uri), metadata=self.metadata
+        )
+        return response
+
+    async def job_quality(self, job: str) -> quality_service_pb2.GetJobQualityResponse:
+        """Agreement, cost and every worker's record."""
+        response: quality_service_pb2.GetJobQualityResponse = await self.quality.GetJobQuality(
+            quality_service_pb2.GetJobQualityRequest(job=job), metadata=self.metadata
+        )
+        return response
+
+    async def calibration(
+        self, job: str, *, buckets: int = 10, target_precision: float = 0.95
+    ) -> quality_service_pb2.GetCalibrationResponse:
+        """How far the model's pre-labels can be trusted, per class."""
+        response: quality_service_pb2.GetCalibrationResponse = await self.quality.GetCalibration(
+            quality_service_pb2.GetCalibrationRequest(
+                job=job, buckets=buckets, target_precision=target_precision
+            ),
+            metadata=self.metadata,
         )
         return response
 

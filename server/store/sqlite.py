@@ -359,6 +359,23 @@ class SqliteTx:
         )
         return [int(r[0]) for r in rows if r[1] is None]
 
+    def job_judgments(self, job_id: int) -> list[sqlite3.Row]:
+        """Counted judgments of the job's non-gold items, by item."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms FROM judgments j JOIN items i ON i.id = j.item_id"
+            " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
+            (job_id,),
+        )
+
+    def prelabeled(self, job_id: int) -> list[sqlite3.Row]:
+        """Items with both a model pre-label and a human label."""
+        return self.all(
+            "SELECT i.prelabel, i.prelabel_confidence, e.value FROM items i"
+            " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = ? AND i.prelabel IS NOT NULL",
+            (job_id,),
+        )
+
     # labels
 
     def insert_label(
