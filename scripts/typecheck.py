@@ -29,7 +29,15 @@ def main() -> int:
         package.mkdir()
         for name, target in LAYOUT.items():
             (package / name).symlink_to(ROOT / target)
-        command = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "labelwire"]
+        command = [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "-p",
+            "labelwire",
+        ]
         return subprocess.call(command, cwd=scratch, env={"MYPYPATH": scratch, "PATH": ""})
 
 

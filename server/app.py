@@ -17,7 +17,7 @@ from labelwire.server.api.jobs import JobServicer
 from labelwire.server.api.labels import LabelServicer
 from labelwire.server.api.quality import QualityServicer
 from labelwire.server.api.workers import WorkerServicer
-from labelwire.server.core import Core, open_local_lines, write_local_lines
+from labelwire.server.core import Core
 from labelwire.server.store import open_store
 from labelwire.server.workforces import Workforces
 from labelwire.v1 import (
@@ -75,10 +75,8 @@ async def start_server(
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
         ]
     )
-    job_service_pb2_grpc.add_JobServiceServicer_to_server(
-        JobServicer(core, open_local_lines, write_local_lines), server
-    )
-    label_service_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(core, write_local_lines), server)
+    job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(core), server)
+    label_service_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(core), server)
     worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(core), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(core), server)
     quality_service_pb2_grpc.add_QualityServiceServicer_to_server(QualityServicer(core), server)

@@ -13,11 +13,12 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from labelwire.server import auth, dispatch, manifest, quality_report, specs, validation
+from labelwire.adapters.groundtruth.manifests import ExportFormat, ExportLabel, augmented_line
+from labelwire.server import auth, dispatch, files, manifest, quality_report, specs, validation
 from labelwire.server.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -25,7 +26,6 @@ from labelwire.server.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from labelwire.server.export import manifest_line
 from labelwire.server.feed import FeedSignal
 from labelwire.server.model import (
     ENDED,
@@ -417,24 +417,21 @@ class Core:
         return Upload(self, job, upload_id)
 
     async def import_manifest(
-        self,
-        principal: Principal,
-        name: str,
-        uri: str,
-        fmt: str,
-        key_field: str,
-        gold_field: str,
-        open_lines: Callable[[str], Iterable[str]],
+        self, principal: Principal, name: str, uri: str, fmt: str, key_field: str, gold_field: str
     ) -> AddResult:
         """Checks every line first, then adds them all in one upload."""
         upload = await self.begin_upload(principal, name)
         spec = upload.job.spec
         fmt = manifest.detect_format(uri, fmt)
-        try:
-            for number, item in manifest.read_items(spec, open_lines(uri), fmt, key_field, gold_field):
+
+        def check() -> None:
+            for number, item in manifest.read_items(spec, files.read_rows(uri, fmt), key_field, gold_field):
                 validation.validate_item(spec, item, f"manifest line {number}")
+
+        try:
+            await asyncio.to_thread(check)
             batch: list[ItemInput] = []
-            for _, item in manifest.read_items(spec, open_lines(uri), fmt, key_field, gold_field):
+            for _, item in manifest.read_items(spec, files.read_rows(uri, fmt), key_field, gold_field):
                 batch.append(item)
                 if len(batch) == validation.MAX_ITEMS_PER_MESSAGE:
                     await upload.add(batch)
@@ -607,26 +604,45 @@ class Core:
         rows = await self.store.read(lambda tx: tx.prelabeled(job.id))
         return quality_report.calibrate(job.spec, rows, buckets, target_precision)
 
-    async def export_labels(
-        self, principal: Principal, job_name: str, uri: str, write: Callable[[str, Iterable[str]], None]
-    ) -> int:
-        """Writes the augmented manifest through `write(uri, lines)`; returns the line count."""
+    async def export_labels(self, principal: Principal, job_name: str, uri: str) -> int:
+        """Writes the current labels as a Ground Truth augmented manifest to a
+        local path or S3; returns the line count."""
         job = await self.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required")
-        lines: list[str] = []
+        fmt = ExportFormat(
+            attribute=job.spec.label_attribute_name,
+            task_type=job.spec.task_type,
+            media_type=job.spec.media_type,
+            classes=job.spec.class_names,
+            job_name=f"labeling-job/{job.name.replace('/', '-')}",
+        )
+        rows: list[Any] = []
         after = 0
         while True:
 
             def page(tx: Tx, after: int = after) -> list[Any]:
                 return tx.current_labels(job.id, after, 5000)
 
-            rows = await self.store.read(page)
-            if not rows:
+            batch = await self.store.read(page)
+            if not batch:
                 break
-            lines += [manifest_line(job.spec, job.name, r) + "\n" for r in rows]
-            after = int(rows[-1]["item_id"])
-        await asyncio.to_thread(write, uri, lines)
-        return len(lines)
+            rows += batch
+            after = int(batch[-1]["item_id"])
+
+        def lines() -> Iterator[dict[str, Any]]:
+            for row in rows:
+                line = dict(json.loads(row["item_metadata"])) if row["item_metadata"] else {}
+                line["source-ref" if row["payload_kind"] == "source_ref" else "source"] = row["payload"]
+                label = ExportLabel(
+                    line=line,
+                    answer=json.loads(row["value"]),
+                    confidence=float(row["confidence"]),
+                    human_annotated=bool(row["human"]),
+                    created=datetime.fromtimestamp(float(row["created_at"]), UTC),
+                )
+                yield augmented_line(label, fmt)
+
+        return await asyncio.to_thread(files.write_lines, uri, lines())
 
 
 def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
@@ -640,21 +656,3 @@ def _page_cursor(token: str, default: int) -> int:
     if not token.isdigit():
         raise InvalidArgument("page_token is not one this server gave out")
     return int(token)
-
-
-def open_local_lines(uri: str) -> Iterable[str]:
-    """Lines of a local file (a path or `file://` URI)."""
-    path = Path(uri.removeprefix("file://"))
-    if not path.is_file():
-        raise InvalidArgument(f"uri {uri!r} is not a readable file on the server")
-    with path.open(encoding="utf-8", newline="") as handle:
-        yield from handle
-
-
-def write_local_lines(uri: str, lines: Iterable[str]) -> None:
-    path = Path(uri.removeprefix("file://"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".partial")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.writelines(lines)
-    tmp.replace(path)

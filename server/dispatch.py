@@ -250,7 +250,7 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
         if int(item["state"]) == ItemState.FAILED:
             continue
         if item["label_sequence"] is not None:
-            label = labeling.consolidate_item(spec, tx.item_judgments(item_id))
+            label = labeling.item_label(tx, spec, item_id)
             if label is not None:
                 labeling.emit_label(tx, job_id, item, label, now)
         tx.update_item(item_id, state=int(ItemState.OPEN))
@@ -259,9 +259,17 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
         tx.set_job_state(job_id, JobState.RUNNING, now)
 
 
-def complete_if_done(tx: Tx, job_id: int, now: float) -> bool:
+def complete_if_done(tx: Tx, job_id: int, now: float, *, after_pass: bool = False) -> bool:
+    """Completes a running job with no open item. A job whose labels weigh
+    workers completes only after its final job-level pass (`after_pass`), so
+    that the revisions of that pass reach streams before they end."""
     job = tx.job(job_id)
     if job is None or int(job["state"]) != JobState.RUNNING:
+        return False
+    if (
+        not after_pass
+        and json.loads(job["spec"]).get("consolidation_method", "majority_vote") != "majority_vote"
+    ):
         return False
     if tx.has_open_items(job_id):
         return False

@@ -19,10 +19,31 @@ from labelwire.server.store import Tx
 from labelwire.server.validation import answer_key
 
 METHOD = "majority_vote"
+WEIGHTED = "weighted_vote"
 
 
-def consolidate_item(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated | None:
-    """Majority vote over one item's judgments (per class for multi-label)."""
+def uses_skill(spec: JobSpec) -> bool:
+    """Whether the job's labels weigh workers by their estimated accuracy."""
+    return spec.consolidation_method != "majority_vote"
+
+
+def skill_posterior(answers: list[tuple[int, float]], n_classes: int) -> np.ndarray:
+    """The one-coin posterior over classes given each answer's class and its
+    worker's accuracy: a calibrated confidence even for one item on its own."""
+    scores = np.zeros(n_classes)
+    for answer, skill in answers:
+        s = min(max(skill, 1e-3), 1 - 1e-3)
+        scores[answer] += np.log(s * (n_classes - 1) / (1 - s))
+    weights = np.exp(scores - scores.max())
+    return np.asarray(weights / weights.sum())
+
+
+def consolidate_item(
+    spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None = None
+) -> Consolidated | None:
+    """One item's label from its judgments: majority vote (per class for
+    multi-label), or, for jobs that weigh workers, the posterior given each
+    worker's estimated accuracy."""
     if not judgments:
         return None
     key = answer_key(spec.task_type)
@@ -30,6 +51,19 @@ def consolidate_item(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Cons
     if key == "classification":
         index = {name: i for i, name in enumerate(names)}
         answers = [index[a[key]["class_name"]] for _, a in judgments]
+        if skills is not None and uses_skill(spec):
+            posterior = skill_posterior(
+                [(a, skills.get(w, 0.7)) for a, (w, _) in zip(answers, judgments, strict=True)], len(names)
+            )
+            label = int(np.argmax(posterior))
+            return Consolidated(
+                value={key: {"class_name": names[label]}},
+                confidence=float(posterior[label]),
+                probabilities={n: float(p) for n, p in zip(names, posterior, strict=True) if p > 1e-6},
+                method=WEIGHTED,
+                judgment_count=len(judgments),
+                tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
+            )
         table = Judgments.from_lists(
             [0] * len(answers), list(range(len(answers))), answers, n_classes=len(names)
         )
@@ -81,6 +115,13 @@ def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
     )
 
 
+def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
+    """The label an item's counted judgments give now."""
+    judgments = tx.item_judgments(item_id)
+    skills = tx.skills_of([w for w, _ in judgments]) if uses_skill(spec) else None
+    return consolidate_item(spec, judgments, skills)
+
+
 def emit_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float) -> int | None:
     """Writes a label event for an item unless it repeats the item's current
     label; returns the new sequence, or None."""
@@ -89,7 +130,7 @@ def emit_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float) 
         if (
             current is not None
             and json.loads(current["value"]) == label.value
-            and abs(float(current["confidence"]) - label.confidence) < 1e-9
+            and abs(float(current["confidence"]) - label.confidence) < 0.005
             and int(current["judgment_count"]) == label.judgment_count
         ):
             return None
@@ -119,8 +160,7 @@ def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float) ->
     Returns True when a label event was written."""
     item = tx.item(item_id)
     assert item is not None
-    judgments = tx.item_judgments(item_id)
-    label = consolidate_item(spec, judgments)
+    label = item_label(tx, spec, item_id)
     if label is None:
         return False
     if (

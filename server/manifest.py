@@ -1,4 +1,4 @@
-"""Reading Ground Truth style JSON Lines manifests and CSV files into items.
+"""Ground Truth style manifest rows (JSON Lines or CSV) as items.
 
 A manifest is read twice: once to check every line (a bad line fails the
 import naming its number, before anything is stored), once to add the items in
@@ -7,7 +7,6 @@ batches, so a manifest of millions of lines never sits in memory.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -21,24 +20,6 @@ def detect_format(uri: str, requested: str) -> str:
     if requested in ("jsonl", "csv"):
         return requested
     return "csv" if uri.lower().endswith(".csv") else "jsonl"
-
-
-def _rows(lines: Iterable[str], fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    if fmt == "csv":
-        reader = csv.DictReader(lines)
-        for number, row in enumerate(reader, start=2):
-            yield number, {k: v for k, v in row.items() if k is not None}
-        return
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise InvalidArgument(f"manifest line {number} is not JSON: {exc.args[0]}") from None
-        if not isinstance(row, dict):
-            raise InvalidArgument(f"manifest line {number} must be a JSON object")
-        yield number, row
 
 
 def _gold(spec: JobSpec, value: Any, number: int) -> dict[str, Any] | None:
@@ -62,10 +43,10 @@ def _gold(spec: JobSpec, value: Any, number: int) -> dict[str, Any] | None:
 
 
 def read_items(
-    spec: JobSpec, lines: Iterable[str], fmt: str, key_field: str, gold_field: str
+    spec: JobSpec, rows: Iterable[tuple[int, dict[str, Any]]], key_field: str, gold_field: str
 ) -> Iterator[tuple[int, ItemInput]]:
-    """(line number, item) for every line; raises InvalidArgument naming the line."""
-    for number, row in _rows(lines, fmt):
+    """(line number, item) for every row; raises InvalidArgument naming the line."""
+    for number, row in rows:
         if row.get("source-ref"):
             kind, payload = "source_ref", str(row.pop("source-ref"))
         elif "source" in row and row["source"] is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,3 +59,27 @@ async def server(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
         yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=database)
     finally:
         await running.stop(grace=None)
+
+
+@pytest.fixture(scope="session")
+def aws_env() -> Iterator[None]:
+    """Dummy AWS credentials, so that nothing could ever reach real AWS."""
+    from tests.groundtruth.harness import DUMMY_ENV
+
+    saved = {k: os.environ.get(k) for k in DUMMY_ENV}
+    os.environ.update(DUMMY_ENV)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(aws_env: None) -> Iterator[str]:
+    """A real S3 server (moto's) on a free local port, one per session."""
+    from tests.groundtruth.harness import moto_server
+
+    with moto_server() as url:
+        yield url

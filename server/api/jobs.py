@@ -19,10 +19,8 @@ FORMATS = {pb.MANIFEST_FORMAT_JSON_LINES: "jsonl", pb.MANIFEST_FORMAT_CSV: "csv"
 
 
 class JobServicer(job_service_pb2_grpc.JobServiceServicer):
-    def __init__(self, core: Core, open_lines: Any, write_lines: Any) -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
-        self.open_lines = open_lines
-        self.write_lines = write_lines
 
     @unary
     async def CreateJob(self, request: pb.CreateJobRequest, context: Ctx) -> pb.CreateJobResponse:
@@ -104,7 +102,6 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
             FORMATS.get(request.format, ""),
             request.key_field,
             request.gold_field,
-            self.open_lines,
         )
         return pb.ImportManifestResponse(
             added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold

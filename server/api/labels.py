@@ -17,9 +17,8 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
 class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
-    def __init__(self, core: Core, write_lines: Any) -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
-        self.write_lines = write_lines
 
     @streaming
     async def StreamLabels(
@@ -49,5 +48,5 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     @unary
     async def ExportLabels(self, request: pb.ExportLabelsRequest, context: Ctx) -> pb.ExportLabelsResponse:
         principal = await caller(self.core, context)
-        count = await self.core.export_labels(principal, request.job, request.uri, self.write_lines)
+        count = await self.core.export_labels(principal, request.job, request.uri)
         return pb.ExportLabelsResponse(uri=request.uri, label_count=count)

@@ -2,23 +2,28 @@
 
 Every store offers `write(fn)` and `read(fn)`, running `fn(tx)` in one
 transaction on a store thread, and the same transaction operations (`SqliteTx`
-names them). `open_store` picks the implementation from the database setting.
+names them; `PostgresTx` repeats them). `open_store` picks the implementation
+from the database setting.
+
+`Tx` and `Store` are unions rather than protocols on purpose: code that calls
+an operation one store lacks fails the type check, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
+from labelwire.server.store.postgres import PostgresStore, PostgresTx
 from labelwire.server.store.sqlite import SqliteStore, SqliteTx
 
-Tx = SqliteTx
-Store = SqliteStore
+Tx = SqliteTx | PostgresTx
+Store = SqliteStore | PostgresStore
 
 
 def open_store(database: str) -> Store:
-    """A path (or `sqlite:///path`) opens SQLite."""
+    """A `postgresql://` (or `postgres://`) URL opens PostgreSQL; a path (or `sqlite:///path`) opens SQLite."""
     if database.startswith(("postgres://", "postgresql://")):
-        raise ValueError("the PostgreSQL store is not built yet; use a SQLite path")
+        return PostgresStore(database)
     path = database.removeprefix("sqlite:///").removeprefix("sqlite://")
     return SqliteStore(path)
 
 
-__all__ = ["SqliteStore", "SqliteTx", "Store", "Tx", "open_store"]
+__all__ = ["PostgresStore", "PostgresTx", "SqliteStore", "SqliteTx", "Store", "Tx", "open_store"]

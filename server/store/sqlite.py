@@ -254,6 +254,36 @@ class SqliteTx:
     def worker_by_external(self, job_id: int, external_id: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
 
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, float]:
+        """Each worker's accuracy estimate: the last job-level pass's, else its
+        gold record smoothed towards 0.7 (no worker is trusted blindly)."""
+        out: dict[int, float] = {}
+        for start in range(0, len(worker_ids), 500):
+            chunk = list(worker_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for r in self.all(
+                f"SELECT id, skill, gold_answered, gold_correct FROM workers WHERE id IN ({marks})", chunk
+            ):
+                if r["skill"] is not None:
+                    out[int(r["id"])] = float(r["skill"])
+                else:
+                    out[int(r["id"])] = (int(r["gold_correct"]) + 1.4) / (int(r["gold_answered"]) + 2)
+        return out
+
+    def set_skills(self, skills: dict[int, float]) -> None:
+        self.conn.executemany(
+            "UPDATE workers SET skill = ? WHERE id = ?", [(v, k) for k, v in skills.items()]
+        )
+
+    def pass_input(self, job_id: int) -> list[sqlite3.Row]:
+        """Every counted judgment of the job, gold included, with what the core
+        needs to re-consolidate it."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, i.is_gold, i.gold, i.state, i.label_sequence"
+            " FROM judgments j JOIN items i ON i.id = j.item_id WHERE j.job_id = ? AND j.excluded = 0",
+            (job_id,),
+        )
+
     def workers_of(self, job_id: int, after_id: int, limit: int) -> list[sqlite3.Row]:
         return self.all(
             "SELECT * FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?", (job_id, after_id, limit)

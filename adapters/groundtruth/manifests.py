@@ -1,0 +1,432 @@
+"""Ground Truth's file formats: input manifest lines, the label category file,
+and the augmented output manifest (read for Ground Truth's labels, written for
+ExportLabels).
+
+Every input line carries our item key under `labelwire-key`; Ground Truth
+passes unknown keys through to its output, so a line can always be traced back
+to its item, whichever job (ours or not) produced the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from labelwire.adapters.base import ReferenceLabel, WorkItem
+from labelwire.adapters.groundtruth.png import PngError, class_mask, colour_mask
+from labelwire.adapters.groundtruth.responses import VERIFICATION_CATEGORIES, AnswerShape, answer_from_content
+
+KEY_FIELD = "labelwire-key"
+MAX_LINE_CHARS = 100_000
+MAX_VALUE_CHARS = 20_000
+DOCUMENT_VERSION = "2018-11-28"
+REFERENCE_METHOD = "groundtruth"
+BACKGROUND = "BACKGROUND"
+# d3's category10, the palette Ground Truth's segmentation tool paints with.
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+
+TASK_TYPE_OF_OUTPUT = {
+    "groundtruth/image-classification": "classification",
+    "groundtruth/text-classification": "classification",
+    "groundtruth/video-classification": "classification",
+    "groundtruth/image-classification-multilabel": "multi_label",
+    "groundtruth/text-classification-multilabel": "multi_label",
+    "groundtruth/object-detection": "bounding_box",
+    "groundtruth/semantic-segmentation": "segmentation",
+    "groundtruth/text-span": "spans",
+    "groundtruth/label-verification": "verification",
+    "groundtruth/custom": "custom",
+}
+
+MaskWriter = Callable[[bytes], str]
+BytesReader = Callable[[str], bytes]
+
+
+class ItemRejected(ValueError):
+    """An item Ground Truth cannot take as it is; the message says why, for fail_items."""
+
+
+def input_line(item: WorkItem, *, media_type: str, prelabel_attribute: str | None = None) -> dict[str, Any]:
+    """The manifest line for one item: `source` (inline text) or `source-ref` (an S3 object)."""
+    line: dict[str, Any] = {}
+    if media_type in ("image", "video", "audio") and item.payload_kind != "source_ref":
+        raise ItemRejected(f"Ground Truth shows {media_type} items from S3 only: the item needs a source-ref")
+    if item.payload_kind == "source_ref":
+        if not item.payload.startswith("s3://"):
+            raise ItemRejected(
+                f"Ground Truth reads source-ref objects from S3 only, got {item.payload[:100]!r}"
+            )
+        line["source-ref"] = item.payload
+    elif item.payload_kind == "json":
+        line["source"] = item.payload
+        try:
+            line["labelwire-payload"] = json.loads(item.payload)
+        except json.JSONDecodeError:
+            raise ItemRejected("the item's JSON payload does not parse") from None
+    else:
+        line["source"] = item.payload
+    line[KEY_FIELD] = item.key
+    if item.metadata:
+        line["labelwire-metadata"] = dict(item.metadata)
+    if prelabel_attribute is not None:
+        if item.prelabel is None:
+            raise ItemRejected("a verification item needs the model's label (prelabel) to verify")
+        line.update(prelabel_attribute_values(prelabel_attribute, item.prelabel))
+    check_line_limits(line)
+    return line
+
+
+def check_line_limits(line: Mapping[str, Any]) -> None:
+    text = json.dumps(line, ensure_ascii=False)
+    if len(text) > MAX_LINE_CHARS:
+        raise ItemRejected(
+            f"its manifest line has {len(text)} characters; Ground Truth allows {MAX_LINE_CHARS}"
+        )
+    for name, value in line.items():
+        size = len(value) if isinstance(value, str) else len(json.dumps(value, ensure_ascii=False))
+        if size > MAX_VALUE_CHARS:
+            raise ItemRejected(
+                f"its {name} has {size} characters; Ground Truth allows {MAX_VALUE_CHARS} per attribute value"
+            )
+
+
+def prelabel_attribute_values(attribute: str, prelabel: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's bounding boxes in the shape of a Ground Truth object-detection label, to be verified."""
+    boxes = prelabel.get("bounding_boxes", {}).get("boxes") if isinstance(prelabel, Mapping) else None
+    if not isinstance(boxes, list):
+        raise ItemRejected("the prelabel to verify must hold bounding boxes")
+    names = list(dict.fromkeys(str(b.get("class_name", "")) for b in boxes))
+    return {
+        attribute: {
+            "annotations": [
+                {
+                    "class_id": names.index(str(b.get("class_name", ""))),
+                    "left": b.get("left", 0),
+                    "top": b.get("top", 0),
+                    "width": b.get("width", 0),
+                    "height": b.get("height", 0),
+                }
+                for b in boxes
+            ]
+        },
+        attribute + "-metadata": {
+            "class-map": {str(i): n for i, n in enumerate(names)},
+            "objects": [{"confidence": 0} for _ in boxes],
+            "type": "groundtruth/object-detection",
+            "human-annotated": "no",
+            "creation-date": creation_date(datetime.now(UTC)),
+            "job-name": "labelwire-prelabel",
+        },
+    }
+
+
+def label_category_config(
+    classes: Sequence[str], *, gt_type: str | None, instructions: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The label category file. NER also carries its worker instructions here, having no template."""
+    config: dict[str, Any] = {"document-version": DOCUMENT_VERSION, "labels": [{"label": c} for c in classes]}
+    if gt_type == "NamedEntityRecognition":
+        short = str((instructions or {}).get("short_instructions") or "Mark every entity.")
+        full = str((instructions or {}).get("full_instructions") or short)
+        config["instructions"] = {
+            "shortInstruction": f"<p>{_escape(short)}</p>",
+            "fullInstruction": _paragraphs(full),
+        }
+    return config
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _paragraphs(text: str) -> str:
+    return "".join(f"<p>{_escape(p)}</p>" for p in text.split("\n\n") if p.strip())
+
+
+# --- reading Ground Truth's output -------------------------------------------------------------------------------
+
+
+def task_type_of(metadata: Mapping[str, Any]) -> str | None:
+    value = metadata.get("type")
+    return TASK_TYPE_OF_OUTPUT.get(value.lower()) if isinstance(value, str) else None
+
+
+def failure_reason(line: Mapping[str, Any], attribute: str) -> str | None:
+    """Why Ground Truth gave an object no label, when its metadata says so."""
+    metadata = line.get(attribute + "-metadata")
+    if isinstance(metadata, Mapping) and metadata.get("failure-reason"):
+        return str(metadata["failure-reason"])
+    return None
+
+
+def reference_label(
+    line: Mapping[str, Any], attribute: str, item_key: str, shape: AnswerShape, read: BytesReader
+) -> ReferenceLabel | None:
+    """Ground Truth's consolidated label of one output line, or None when the line has none."""
+    if attribute not in line:
+        return None
+    value = line[attribute]
+    raw_metadata = line.get(attribute + "-metadata")
+    metadata: Mapping[str, Any] = raw_metadata if isinstance(raw_metadata, Mapping) else {}
+    parsed = _parse_label(value, metadata, shape, read)
+    if parsed is None:
+        return None
+    answer, confidence = parsed
+    return ReferenceLabel(item_key=item_key, answer=answer, confidence=confidence, method=REFERENCE_METHOD)
+
+
+def _parse_label(
+    value: Any, metadata: Mapping[str, Any], shape: AnswerShape, read: BytesReader
+) -> tuple[dict[str, Any], float | None] | None:
+    """(answer, confidence) of a label. A label our post Lambda wrote carries every worker's form
+    and the most common one, whatever the task type, so it is read as a worker's form."""
+    if isinstance(value, Mapping) and "workerAnswers" in value:
+        label = value.get("label")
+        answer = answer_from_content(label, shape) if isinstance(label, Mapping) else None
+        return (answer, _conf(value.get("confidence"))) if answer else None
+    task = shape.task_type
+    class_map = {str(k): str(v) for k, v in (metadata.get("class-map") or {}).items()}
+    if task == "classification":
+        name = metadata.get("class-name") or class_map.get(str(value))
+        return (
+            ({"classification": {"class_name": str(name)}}, _conf(metadata.get("confidence")))
+            if name
+            else None
+        )
+    if task == "verification":
+        name = metadata.get("class-name")
+        if not isinstance(name, str):
+            return None
+        correct = name.strip().lower() == VERIFICATION_CATEGORIES[0]
+        return {"verification": {"correct": [correct]}}, _conf(metadata.get("confidence"))
+    if task == "multi_label":
+        chosen = [str(v) for v in value] if isinstance(value, list) else []
+        confidences = metadata.get("confidence-map") or {}
+        names = [class_map.get(i, i) for i in chosen]
+        return {"multi_label": {"class_names": names}}, _lowest(confidences.get(i) for i in chosen)
+    if task == "bounding_box":
+        annotations = value.get("annotations", []) if isinstance(value, Mapping) else []
+        boxes = [
+            {
+                "class_name": class_map.get(str(a.get("class_id")), str(a.get("class_id"))),
+                "left": float(a.get("left", 0)),
+                "top": float(a.get("top", 0)),
+                "width": float(a.get("width", 0)),
+                "height": float(a.get("height", 0)),
+            }
+            for a in annotations
+            if isinstance(a, Mapping)
+        ]
+        objects = metadata.get("objects") or []
+        return {"bounding_boxes": {"boxes": boxes}}, _lowest(o.get("confidence") for o in objects)
+    if task == "spans":
+        inner = value.get("annotations", {}) if isinstance(value, Mapping) else {}
+        entities = inner.get("entities", []) if isinstance(inner, Mapping) else []
+        spans = [
+            {
+                "entity_type": str(e.get("label", "")),
+                "start": int(e.get("startOffset", 0)),
+                "end": int(e.get("endOffset", 0)),
+            }
+            for e in entities
+            if isinstance(e, Mapping)
+        ]
+        confidences = [e.get("confidence") for e in metadata.get("entities") or [] if isinstance(e, Mapping)]
+        return {"spans": {"spans": spans}}, _lowest(confidences)
+    if task == "segmentation":
+        return _segmentation_label(value, metadata, shape, read)
+    return {"custom": value if isinstance(value, Mapping) else {"value": value}}, _conf(
+        metadata.get("confidence")
+    )
+
+
+def _segmentation_label(
+    value: Any, metadata: Mapping[str, Any], shape: AnswerShape, read: BytesReader
+) -> tuple[dict[str, Any], float | None] | None:
+    colour_map = metadata.get("internal-color-map")
+    if not isinstance(value, str) or not isinstance(colour_map, Mapping):
+        return None
+    colours: dict[str, int] = {}
+    confidence: float | None = None
+    for entry in colour_map.values():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("hex-color"), str):
+            continue
+        class_value = shape.class_value(str(entry.get("class-name")))
+        if class_value is not None:
+            colours[entry["hex-color"]] = class_value
+        if confidence is None:
+            confidence = _conf(entry.get("confidence"))
+    try:
+        mask = class_mask(read(value), colours)
+    except PngError:
+        return None
+    return {"segmentation": {"mask_png": base64.b64encode(mask).decode()}}, confidence
+
+
+def _conf(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _lowest(values: Any) -> float | None:
+    """A label made of parts is only as sure as its least sure part."""
+    numbers = [c for c in (_conf(v) for v in values) if c is not None]
+    return min(numbers) if numbers else None
+
+
+# --- writing an augmented manifest --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportLabel:
+    """One item's label for an augmented manifest. `line` is the item as an input line
+    (`source` or `source-ref`, plus any keys to pass through)."""
+
+    line: Mapping[str, Any]
+    answer: Mapping[str, Any]
+    confidence: float | None
+    human_annotated: bool = True
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """What every line of one exported manifest shares."""
+
+    attribute: str
+    task_type: str
+    media_type: str
+    classes: tuple[str, ...]
+    job_name: str
+
+
+def creation_date(moment: datetime) -> str:
+    """Ground Truth's format: ISO 8601 in UTC, microseconds, no zone suffix."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds")
+
+
+def augmented_line(
+    label: ExportLabel, fmt: ExportFormat, write_mask: MaskWriter | None = None
+) -> dict[str, Any]:
+    """The item's line plus `<attribute>` and `<attribute>-metadata`, as Ground Truth writes them."""
+    value, extra, gt_type = _label_value(label, fmt, write_mask)
+    attribute = fmt.attribute
+    if fmt.task_type == "segmentation" and not attribute.endswith("-ref"):
+        attribute += "-ref"
+    metadata: dict[str, Any] = {
+        "type": gt_type,
+        "job-name": fmt.job_name,
+        "human-annotated": "yes" if label.human_annotated else "no",
+        "creation-date": creation_date(label.created or datetime.now(UTC)),
+    }
+    if label.confidence is not None and "confidence" not in extra:
+        metadata["confidence"] = round(float(label.confidence), 4)
+    metadata.update(extra)
+    line = {k: v for k, v in label.line.items() if k not in (attribute, attribute + "-metadata")}
+    line[attribute] = value
+    line[attribute + "-metadata"] = metadata
+    return line
+
+
+def _label_value(
+    label: ExportLabel, fmt: ExportFormat, write_mask: MaskWriter | None
+) -> tuple[Any, dict[str, Any], str]:
+    answer, conf = label.answer, label.confidence
+    media = "text" if fmt.media_type == "text" else "image"
+    index = {name: i for i, name in enumerate(fmt.classes)}
+    extra: dict[str, Any]
+    value: dict[str, Any]
+    if "classification" in answer:
+        name = answer["classification"]["class_name"]
+        return index.get(name, -1), {"class-name": name}, f"groundtruth/{media}-classification"
+    if "multi_label" in answer:
+        names = list(answer["multi_label"].get("class_names", []))
+        ids = [index.get(n, -1) for n in names]
+        extra = {
+            "class-map": {str(i): n for i, n in zip(ids, names, strict=True)},
+            "confidence-map": {str(i): round(float(conf or 0), 4) for i in ids},
+        }
+        return ids, extra, f"groundtruth/{media}-classification-multilabel"
+    if "bounding_boxes" in answer:
+        boxes = list(answer["bounding_boxes"].get("boxes", []))
+        value = {
+            "annotations": [
+                {
+                    "class_id": index.get(b["class_name"], -1),
+                    "left": b.get("left", 0),
+                    "top": b.get("top", 0),
+                    "width": b.get("width", 0),
+                    "height": b.get("height", 0),
+                }
+                for b in boxes
+            ]
+        }
+        extra = {
+            "class-map": {str(index.get(b["class_name"], -1)): b["class_name"] for b in boxes},
+            "objects": [{"confidence": round(float(conf or 0), 4)} for _ in boxes],
+        }
+        return value, extra, "groundtruth/object-detection"
+    if "spans" in answer:
+        spans = list(answer["spans"].get("spans", []))
+        value = {
+            "annotations": {
+                "labels": [{"label": c} for c in fmt.classes],
+                "entities": [
+                    {"label": s["entity_type"], "startOffset": s["start"], "endOffset": s["end"]}
+                    for s in spans
+                ],
+            }
+        }
+        return (
+            value,
+            {"entities": [{"confidence": round(float(conf or 0), 4)} for _ in spans]},
+            "groundtruth/text-span",
+        )
+    if "segmentation" in answer:
+        if write_mask is None:
+            raise ValueError("exporting segmentation labels needs somewhere to write the masks")
+        colours = {i + 1: palette_colour(i) for i in range(len(fmt.classes))}
+        uri = write_mask(colour_mask(base64.b64decode(answer["segmentation"]["mask_png"]), colours))
+        colour_map = {
+            "0": {"class-name": BACKGROUND, "hex-color": "#ffffff", "confidence": round(float(conf or 0), 4)}
+        }
+        for i, name in enumerate(fmt.classes):
+            colour_map[str(i + 1)] = {
+                "class-name": name,
+                "hex-color": palette_colour(i),
+                "confidence": round(float(conf or 0), 4),
+            }
+        return uri, {"internal-color-map": colour_map}, "groundtruth/semantic-segmentation"
+    if "verification" in answer:
+        verdicts = list(answer["verification"].get("correct", []))
+        chosen = 0 if verdicts and all(verdicts) else 1
+        return str(chosen), {"class-name": VERIFICATION_CATEGORIES[chosen]}, "groundtruth/label-verification"
+    if "custom" in answer:
+        return dict(answer["custom"]), {}, "groundTruth/custom"
+    raise ValueError(f"not a labelwire answer: {sorted(answer)}")
+
+
+def palette_colour(index: int) -> str:
+    if index < len(PALETTE):
+        return PALETTE[index]
+    value = (index * 2654435761) & 0xFFFFFF
+    return f"#{value:06x}"

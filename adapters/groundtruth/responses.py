@@ -1,0 +1,194 @@
+"""Worker-response files read into labelwire judgments.
+
+A worker's `answerContent` is the submitted crowd form keyed by each element's
+`name`, so its keys depend on the template. Answers are therefore found by
+shape (a classifier's `label`, a bounding-box tool's `boundingBoxes`, ...),
+with the built-in element names tried first; a custom template may also post a
+labelwire Answer directly under the form field `labelwire`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from labelwire.adapters.base import ExternalJudgment
+from labelwire.adapters.groundtruth.png import PngError, class_mask
+
+ANSWER_FIELD = "labelwire"
+VERIFICATION_CATEGORIES = ("correct", "incorrect")
+_ANSWER_KEYS = {
+    "classification": "classification",
+    "multi_label": "multi_label",
+    "bounding_box": "bounding_boxes",
+    "spans": "spans",
+    "segmentation": "segmentation",
+    "verification": "verification",
+    "custom": "custom",
+}
+_PREFERRED = (
+    "crowd-image-classifier",
+    "crowd-classifier",
+    "crowd-image-classifier-multi-select",
+    "crowd-classifier-multi-select",
+    "boundingBox",
+    "crowd-bounding-box",
+    "crowd-entity-annotation",
+    "crowd-semantic-segmentation",
+)
+_RESPONSE_PATH = re.compile(r"/annotations/worker-response/iteration-(\d+)/([^/]+)/[^/]+\.json$")
+
+
+@dataclass(frozen=True)
+class AnswerShape:
+    """What parsing needs to know of the job: its task type and class order."""
+
+    task_type: str
+    classes: tuple[str, ...]
+
+    def class_value(self, name: str) -> int | None:
+        """Mask value of a class: 0 is background, the i-th class (from 1) is i."""
+        try:
+            return self.classes.index(name) + 1
+        except ValueError:
+            return None
+
+
+def dataset_object_id(uri: str) -> str | None:
+    """The data object a worker-response file belongs to (its folder name), or None for other files."""
+    match = _RESPONSE_PATH.search(uri)
+    return match.group(2) if match else None
+
+
+def worker_judgments(document: Any, item_key: str, shape: AnswerShape) -> list[ExternalJudgment]:
+    """One judgment per worker in a worker-response file; unusable answers carry `answer=None`."""
+    answers = document.get("answers", []) if isinstance(document, Mapping) else []
+    out = []
+    for entry in answers:
+        if not isinstance(entry, Mapping) or not entry.get("workerId"):
+            continue
+        content = entry.get("answerContent")
+        out.append(
+            ExternalJudgment(
+                item_key=item_key,
+                worker_id=str(entry["workerId"]),
+                answer=answer_from_content(content, shape) if isinstance(content, Mapping) else None,
+                time_spent_seconds=_float(entry.get("timeSpentInSeconds")),
+                submitted_at=parse_time(entry.get("submissionTime")),
+            )
+        )
+    return out
+
+
+def answer_from_content(content: Mapping[str, Any], shape: AnswerShape) -> dict[str, Any] | None:
+    """A worker's submitted form as a labelwire Answer, or None when it holds no answer of the job's type."""
+    direct = _direct_answer(content.get(ANSWER_FIELD), shape.task_type)
+    if direct is not None or ANSWER_FIELD in content:
+        return direct
+    task = shape.task_type
+    if task == "custom":
+        return {"custom": dict(content)}
+    for element in _elements(content):
+        answer = _from_element(element, shape)
+        if answer is not None:
+            return answer
+    return None
+
+
+def _direct_answer(value: Any, task_type: str) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    key = _ANSWER_KEYS[task_type]
+    if isinstance(value, Mapping) and set(value) == {key} and isinstance(value[key], Mapping):
+        return {key: dict(value[key])}
+    return None
+
+
+def _elements(content: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for name in _PREFERRED:
+        if isinstance(content.get(name), Mapping):
+            yield content[name]
+    for name, value in content.items():
+        if name not in _PREFERRED and isinstance(value, Mapping):
+            yield value
+
+
+def _from_element(element: Mapping[str, Any], shape: AnswerShape) -> dict[str, Any] | None:
+    task = shape.task_type
+    if task == "classification" and isinstance(element.get("label"), str):
+        return {"classification": {"class_name": element["label"]}}
+    if task == "verification" and isinstance(element.get("label"), str):
+        return {"verification": {"correct": [element["label"].strip().lower() == VERIFICATION_CATEGORIES[0]]}}
+    if task == "multi_label" and isinstance(element.get("labels"), list):
+        names = [str(n) for n in element["labels"]]
+        return {"multi_label": {"class_names": list(dict.fromkeys(names))}}
+    if task == "bounding_box" and isinstance(element.get("boundingBoxes"), list):
+        return {
+            "bounding_boxes": {"boxes": [_box(b) for b in element["boundingBoxes"] if isinstance(b, Mapping)]}
+        }
+    if task == "spans" and isinstance(element.get("entities"), list):
+        return {"spans": {"spans": [_span(e) for e in element["entities"] if isinstance(e, Mapping)]}}
+    if task == "segmentation" and isinstance(element.get("labeledImage"), Mapping):
+        return _segmentation(element, shape)
+    return None
+
+
+def _box(box: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "class_name": str(box.get("label", "")),
+        "left": float(box.get("left", 0)),
+        "top": float(box.get("top", 0)),
+        "width": float(box.get("width", 0)),
+        "height": float(box.get("height", 0)),
+    }
+
+
+def _span(entity: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "entity_type": str(entity.get("label", "")),
+        "start": int(entity.get("startOffset", 0)),
+        "end": int(entity.get("endOffset", 0)),
+    }
+
+
+def _segmentation(element: Mapping[str, Any], shape: AnswerShape) -> dict[str, Any] | None:
+    data = element["labeledImage"].get("pngImageData")
+    mappings = element.get("labelMappings")
+    if not isinstance(data, str) or not isinstance(mappings, Mapping):
+        return None
+    colours: dict[str, int] = {}
+    for name, mapping in mappings.items():
+        value = shape.class_value(str(name))
+        if value is not None and isinstance(mapping, Mapping) and isinstance(mapping.get("color"), str):
+            colours[mapping["color"]] = value
+    try:
+        mask = class_mask(base64.b64decode(data, validate=False), colours)
+    except (PngError, binascii.Error, ValueError):
+        return None
+    return {"segmentation": {"mask_png": base64.b64encode(mask).decode()}}
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def class_names(classes: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(str(getattr(c, "name", c)) for c in classes)

@@ -1,0 +1,72 @@
+"""Retrying AWS calls that failed for reasons that pass: throttling and 5xx.
+
+SageMaker's control plane throttles per account, and a push adapter calls it
+for every running labeling job on every round, so throttling is expected, not
+exceptional. Retries back off exponentially with full jitter (AWS's advice),
+so that many jobs throttled at once do not retry in step. The sleep is
+injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+
+
+def error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def is_retryable(err: Exception) -> bool:
+    if isinstance(err, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError):
+        return True
+    if not isinstance(err, ClientError):
+        return False
+    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return error_code(err) in THROTTLING_CODES or status >= 500
+
+
+@dataclass
+class Retrier:
+    """Runs blocking boto3 calls off the event loop, retrying passing failures."""
+
+    sleep: Sleep = asyncio.sleep
+    attempts: int = 8
+    base_seconds: float = 0.5
+    cap_seconds: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        for attempt in range(self.attempts):
+            try:
+                return await asyncio.to_thread(fn, **kwargs)
+            except Exception as err:
+                if attempt + 1 >= self.attempts or not is_retryable(err):
+                    raise
+            await self.sleep(self.delay(attempt))
+        raise AssertionError("unreachable")
+
+    def delay(self, attempt: int) -> float:
+        return self.rng.uniform(0.0, min(self.cap_seconds, self.base_seconds * 2**attempt))

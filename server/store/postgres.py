@@ -1,0 +1,622 @@
+"""The shared store: PostgreSQL, for several server replicas behind a load balancer.
+
+The operations and their results are SQLite's (`SqliteTx`), so the core cannot
+tell the stores apart. What changes is how leasing stays atomic: SQLite has one
+writer in one process, while here several replicas write at once, so every
+operation that picks rows to hand out locks them with `FOR UPDATE SKIP LOCKED`
+(a replica skips what another is leasing instead of waiting for it), and the
+UNIQUE (worker_id, item_id) constraint on tasks is the last guard against a
+worker getting one item twice. Each replica still groups its own writes into
+few commits on one writer connection (`TransactionThread`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from importlib import resources
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.adapt import Dumper
+from psycopg.rows import RowMaker
+
+from labelwire.server.store.base import TransactionThread
+
+T = TypeVar("T")
+
+MIGRATIONS = "labelwire.server.store.migrations.postgres"
+
+# Any fixed number works: it only has to be the same in every replica.
+MIGRATION_LOCK = 0x6C6162656C77
+
+
+class Row:
+    """A result row read both ways the core reads SQLite rows: `row["state"]` and `row[0]`.
+
+    psycopg's own row types offer one or the other; `sqlite3.Row` offers both.
+    A repeated column name answers with its first occurrence, as `sqlite3.Row` does.
+    """
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: dict[str, int], values: Sequence[Any]) -> None:
+        self._names = names
+        self._values = tuple(values)
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return self._values[self._names[key]]
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._names, self._values, strict=False))!r})"
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
+    names: dict[str, int] = {}
+    for index, column in enumerate(cursor.description or ()):
+        names.setdefault(column.name, index)
+    return lambda values: Row(names, values)
+
+
+class _BoolAsInteger(Dumper):
+    """Sends Python booleans as 0/1: the schema keeps SQLite's integer flags
+    (`is_gold`, `gold_correct`, `human`, `tie`), and PostgreSQL will not store
+    a boolean in an integer column."""
+
+    oid = psycopg.postgres.types["int4"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+def connect(url: str) -> psycopg.Connection[Row]:
+    """A connection in autocommit mode: `TransactionThread` sends BEGIN and COMMIT itself."""
+    conn = psycopg.Connection.connect(url, autocommit=True, row_factory=_rows)
+    conn.adapters.register_dumper(bool, _BoolAsInteger)
+    return conn
+
+
+def migrate(conn: psycopg.Connection[Row]) -> int:
+    """Applies the numbered migrations the database has not seen; returns its version.
+
+    Runs under an advisory lock, so replicas starting together apply each
+    migration once: the second waits, then finds it recorded.
+    """
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        applied = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+        folder = resources.files(MIGRATIONS)
+        scripts = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
+        for script in scripts:
+            number = int(script.name.split("_", 1)[0])
+            if number in applied:
+                continue
+            with conn.transaction():
+                conn.execute(script.read_text())
+                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number,))
+            applied.add(number)
+        return max(applied, default=0)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+
+class PostgresTx:
+    """The store's operations, run inside one transaction (the same as `SqliteTx`)."""
+
+    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+        self.conn = conn
+        self.after_commit: list[Callable[[], None]] = []
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        return self.conn.execute(sql, args).fetchone()
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self.conn.execute(sql, args).fetchall()
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, args).rowcount
+
+    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Runs an INSERT that ends in `RETURNING id`; returns the id."""
+        row = self.one(sql, args)
+        assert row is not None
+        return int(row[0])
+
+    # clients
+
+    def insert_client(self, name: str, key_hash: bytes, now: float) -> int:
+        return self.insert(
+            "INSERT INTO clients (name, key_hash, created_at) VALUES (%s, %s, %s) RETURNING id",
+            (name, key_hash, now),
+        )
+
+    def set_client_key(self, client_id: int, key_hash: bytes) -> None:
+        self.run("UPDATE clients SET key_hash = %s WHERE id = %s", (key_hash, client_id))
+
+    def has_open_items(self, job_id: int) -> bool:
+        return (
+            self.one("SELECT 1 FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 LIMIT 1", (job_id,))
+            is not None
+        )
+
+    def client_key_hash(self, client_id: int) -> bytes | None:
+        row = self.one("SELECT key_hash FROM clients WHERE id = %s", (client_id,))
+        return None if row is None else bytes(row[0])
+
+    # jobs
+
+    def insert_job(self, owner_id: int, spec: dict[str, Any], state: int, now: float) -> int:
+        return self.insert(
+            "INSERT INTO jobs (owner_id, spec, state, created_at, updated_at) VALUES (%s, %s, %s, %s, %s)"
+            " RETURNING id",
+            (owner_id, json.dumps(spec), state, now, now),
+        )
+
+    def job(self, job_id: int) -> Row | None:
+        return self.one("SELECT * FROM jobs WHERE id = %s", (job_id,))
+
+    def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM jobs WHERE owner_id = %s AND id < %s ORDER BY id DESC LIMIT %s",
+            (owner_id, before_id, limit),
+        )
+
+    def jobs_in_states(self, states: Iterable[int]) -> list[Row]:
+        return self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),))
+
+    def set_job_state(self, job_id: int, state: int, now: float, reason: str = "") -> None:
+        self.run(
+            "UPDATE jobs SET state = %s, updated_at = %s, failure_reason = %s WHERE id = %s",
+            (state, now, reason, job_id),
+        )
+
+    def count_job(self, job_id: int, **deltas: int) -> None:
+        sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
+        self.run(f"UPDATE jobs SET {sets} WHERE id = %s", (*deltas.values(), job_id))
+
+    def next_sequence(self, job_id: int) -> int:
+        """The job's row lock, held to commit, keeps the feed gapless across replicas."""
+        row = self.one(
+            "UPDATE jobs SET last_sequence = last_sequence + 1 WHERE id = %s RETURNING last_sequence",
+            (job_id,),
+        )
+        assert row is not None
+        return int(row[0])
+
+    def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
+        """(unlabeled, in progress, qualified workers, disqualified workers)."""
+        items = self.one(
+            "SELECT COUNT(*) FILTER (WHERE leased = 0), COUNT(*) FILTER (WHERE leased > 0) FROM items"
+            " WHERE job_id = %s AND state = 0 AND is_gold = 0",
+            (job_id,),
+        )
+        workers = self.one(
+            "SELECT COUNT(*) FILTER (WHERE status = 2), COUNT(*) FILTER (WHERE status IN (3, 4))"
+            " FROM workers WHERE job_id = %s",
+            (job_id,),
+        )
+        assert items is not None and workers is not None
+        return int(items[0]), int(items[1]), int(workers[0]), int(workers[1])
+
+    # items
+
+    def begin_upload(self, upload_id: int) -> None:
+        """Stages in a TEMP table: it lives on this replica's writer connection only,
+        so upload ids need not be unique across replicas."""
+        self.conn.execute(
+            f"CREATE TEMP TABLE upload_{int(upload_id)} (key TEXT PRIMARY KEY, payload_kind TEXT,"
+            " payload TEXT, metadata TEXT, prelabel TEXT, prelabel_confidence DOUBLE PRECISION, gold TEXT,"
+            " is_gold INTEGER, seq BIGINT)"
+        )
+
+    def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
+        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold);
+        returns how many keys the upload repeated."""
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO pg_temp.upload_{int(upload_id)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [(*r, r[6] is not None, start + i) for i, r in enumerate(rows)],
+            )
+            return len(rows) - cur.rowcount
+
+    def commit_upload(self, upload_id: int, job_id: int, target: int, now: float) -> tuple[int, int]:
+        """Moves staged items into the job; returns (added, gold added)."""
+        added = []
+        for gold in (0, 1):
+            added.append(
+                self.run(
+                    "INSERT INTO items (job_id, key, payload_kind, payload, metadata, prelabel,"
+                    " prelabel_confidence, gold, is_gold, target, created_at)"
+                    " SELECT %s, key, payload_kind, payload, metadata, prelabel, prelabel_confidence, gold,"
+                    f" is_gold, %s, %s FROM pg_temp.upload_{int(upload_id)} WHERE is_gold = %s ORDER BY seq"
+                    " ON CONFLICT (job_id, key) DO NOTHING",
+                    (job_id, target, now, gold),
+                )
+            )
+        self.drop_upload(upload_id)
+        return added[0] + added[1], added[1]
+
+    def drop_upload(self, upload_id: int) -> None:
+        self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.upload_{int(upload_id)}")
+
+    def item(self, item_id: int) -> Row | None:
+        return self.one("SELECT * FROM items WHERE id = %s", (item_id,))
+
+    def item_by_key(self, job_id: int, key: str) -> Row | None:
+        return self.one("SELECT * FROM items WHERE job_id = %s AND key = %s", (job_id, key))
+
+    def next_work_item(self, job_id: int, worker_id: int) -> int | None:
+        """Locks the item it picks until commit: another replica skips it rather than
+        leasing a slot this transaction is about to take."""
+        row = self.one(
+            "SELECT id FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            " AND done + leased < target"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
+            " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            (job_id, worker_id),
+        )
+        return None if row is None else int(row[0])
+
+    def random_unseen_gold(self, job_id: int, worker_id: int) -> int | None:
+        row = self.one(
+            "SELECT id FROM items i WHERE job_id = %s AND is_gold = 1"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
+            " ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED",
+            (job_id, worker_id),
+        )
+        return None if row is None else int(row[0])
+
+    def count_gold(self, job_id: int) -> int:
+        row = self.one("SELECT COUNT(*) FROM items WHERE job_id = %s AND is_gold = 1", (job_id,))
+        return 0 if row is None else int(row[0])
+
+    def update_item(self, item_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{name} = %s" for name in values)
+        self.run(f"UPDATE items SET {sets} WHERE id = %s", (*values.values(), item_id))
+
+    def count_item(self, item_id: int, **deltas: int) -> None:
+        sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)
+        self.run(f"UPDATE items SET {sets} WHERE id = %s", (*deltas.values(), item_id))
+
+    def claim_items(self, job_id: int, adapter: str, limit: int) -> list[Row]:
+        """Returns the claimed rows as they were before the claim, like SQLite's."""
+        rows = self.all(
+            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            " AND done + leased < target ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            (job_id, limit),
+        )
+        if rows:
+            self.run(
+                "UPDATE items SET claimed_by = %s, leased = target - done WHERE id = ANY(%s)",
+                (adapter, [int(r["id"]) for r in rows]),
+            )
+        return rows
+
+    def open_items_of(self, job_id: int, keys: Sequence[str]) -> list[Row]:
+        if not keys:
+            return []
+        return self.all("SELECT * FROM items WHERE job_id = %s AND key = ANY(%s)", (job_id, list(keys)))
+
+    def expire_stale_items(self, job_id: int, created_before: float, reason: str) -> int:
+        return self.run(
+            "UPDATE items SET state = 2, failure_reason = %s WHERE job_id = %s AND state = 0 AND is_gold = 0"
+            " AND created_at < %s",
+            (reason, job_id, created_before),
+        )
+
+    # workers
+
+    def insert_worker(
+        self,
+        job_id: int,
+        display_name: str,
+        token_hash: bytes | None,
+        status: int,
+        quiz: int,
+        now: float,
+        external_id: str | None = None,
+    ) -> int:
+        return self.insert(
+            "INSERT INTO workers (job_id, display_name, external_id, token_hash, status, quiz_remaining, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (job_id, display_name, external_id, token_hash, status, quiz, now),
+        )
+
+    def worker(self, worker_id: int) -> Row | None:
+        return self.one("SELECT * FROM workers WHERE id = %s", (worker_id,))
+
+    def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
+        return self.one("SELECT * FROM workers WHERE job_id = %s AND external_id = %s", (job_id, external_id))
+
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, float]:
+        """Each worker's accuracy estimate: the last job-level pass's, else its
+        gold record smoothed towards 0.7 (no worker is trusted blindly)."""
+        out: dict[int, float] = {}
+        if not worker_ids:
+            return out
+        for r in self.all(
+            "SELECT id, skill, gold_answered, gold_correct FROM workers WHERE id = ANY(%s)",
+            (list(worker_ids),),
+        ):
+            if r["skill"] is not None:
+                out[int(r["id"])] = float(r["skill"])
+            else:
+                out[int(r["id"])] = (int(r["gold_correct"]) + 1.4) / (int(r["gold_answered"]) + 2)
+        return out
+
+    def set_skills(self, skills: dict[int, float]) -> None:
+        if skills:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE workers SET skill = %s WHERE id = %s", [(v, k) for k, v in skills.items()]
+                )
+
+    def pass_input(self, job_id: int) -> list[Row]:
+        """Every counted judgment of the job, gold included, with what the core
+        needs to re-consolidate it."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, i.is_gold, i.gold, i.state, i.label_sequence"
+            " FROM judgments j JOIN items i ON i.id = j.item_id WHERE j.job_id = %s AND j.excluded = 0",
+            (job_id,),
+        )
+
+    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
+            (job_id, after_id, limit),
+        )
+
+    def update_worker(self, worker_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{name} = %s" for name in values)
+        self.run(f"UPDATE workers SET {sets} WHERE id = %s", (*values.values(), worker_id))
+
+    # tasks
+
+    def insert_task(
+        self, job_id: int, item_id: int, worker_id: int, phase: int, state: int, now: float, expires_at: float
+    ) -> int:
+        return self.insert(
+            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (job_id, item_id, worker_id, phase, state, now, expires_at),
+        )
+
+    def task(self, task_id: int) -> Row | None:
+        return self.one("SELECT * FROM tasks WHERE id = %s", (task_id,))
+
+    def has_task(self, worker_id: int, item_id: int) -> bool:
+        return (
+            self.one("SELECT 1 FROM tasks WHERE worker_id = %s AND item_id = %s", (worker_id, item_id))
+            is not None
+        )
+
+    def return_items(self, job_id: int, keys: Sequence[str]) -> None:
+        if keys:
+            self.run(
+                "UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = %s AND key = ANY(%s) AND state = 0",
+                (job_id, list(keys)),
+            )
+
+    def fail_items(self, job_id: int, keys: Sequence[str], reason: str) -> int:
+        if not keys:
+            return 0
+        return self.run(
+            "UPDATE items SET state = 2, failure_reason = %s, leased = 0"
+            " WHERE job_id = %s AND key = ANY(%s) AND state = 0",
+            (reason, job_id, list(keys)),
+        )
+
+    def gold_rows(self, job_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = %s AND is_gold = 1 ORDER BY id LIMIT %s", (job_id, limit)
+        )
+
+    def live_task_of(self, worker_id: int) -> Row | None:
+        return self.one(
+            "SELECT * FROM tasks WHERE worker_id = %s AND state = 1 ORDER BY id LIMIT 1", (worker_id,)
+        )
+
+    def live_tasks_of(self, worker_id: int) -> list[Row]:
+        return self.all("SELECT * FROM tasks WHERE worker_id = %s AND state = 1", (worker_id,))
+
+    def finish_task(self, task_id: int, state: int, now: float) -> None:
+        self.run("UPDATE tasks SET state = %s, finished_at = %s WHERE id = %s", (state, now, task_id))
+
+    def set_task_expiry(self, task_id: int, expires_at: float) -> None:
+        self.run("UPDATE tasks SET expires_at = %s WHERE id = %s", (expires_at, task_id))
+
+    def expired_leases(self, job_id: int, now: float) -> list[Row]:
+        """Locks the leases it returns: two replicas sweeping at once would otherwise
+        both expire one lease and give its item's slot back twice."""
+        return self.all(
+            "SELECT * FROM tasks WHERE job_id = %s AND state = 1 AND expires_at < %s FOR UPDATE SKIP LOCKED",
+            (job_id, now),
+        )
+
+    # judgments
+
+    def insert_judgment(
+        self,
+        task_id: int,
+        job_id: int,
+        item_id: int,
+        worker_id: int,
+        answer: dict[str, Any],
+        time_spent_ms: int,
+        gold_correct: bool | None,
+        now: float,
+    ) -> None:
+        self.run(
+            "INSERT INTO judgments (task_id, job_id, item_id, worker_id, answer, time_spent_ms, gold_correct,"
+            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (task_id, job_id, item_id, worker_id, json.dumps(answer), time_spent_ms, gold_correct, now),
+        )
+
+    def judgment(self, task_id: int) -> Row | None:
+        return self.one("SELECT * FROM judgments WHERE task_id = %s", (task_id,))
+
+    def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
+        rows = self.all(
+            "SELECT worker_id, answer FROM judgments WHERE item_id = %s AND excluded = 0 ORDER BY task_id",
+            (item_id,),
+        )
+        return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+    def exclude_judgments_of(self, worker_id: int) -> list[int]:
+        """Marks a worker's judgments excluded; returns the non-gold items they fed."""
+        rows = self.all(
+            "UPDATE judgments SET excluded = 1 WHERE worker_id = %s AND excluded = 0"
+            " RETURNING item_id, gold_correct",
+            (worker_id,),
+        )
+        return [int(r[0]) for r in rows if r[1] is None]
+
+    def job_judgments(self, job_id: int) -> list[Row]:
+        """Counted judgments of the job's non-gold items, by item."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms FROM judgments j JOIN items i ON i.id = j.item_id"
+            " WHERE j.job_id = %s AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
+            (job_id,),
+        )
+
+    def prelabeled(self, job_id: int) -> list[Row]:
+        """Items with both a model pre-label and a human label."""
+        return self.all(
+            "SELECT i.prelabel, i.prelabel_confidence, e.value FROM items i"
+            " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = %s AND i.prelabel IS NOT NULL",
+            (job_id,),
+        )
+
+    # labels
+
+    def insert_label(
+        self,
+        job_id: int,
+        sequence: int,
+        item_id: int,
+        revision: int,
+        value: dict[str, Any],
+        confidence: float,
+        probabilities: dict[str, float],
+        method: str,
+        judgment_count: int,
+        human: bool,
+        tie: bool,
+        now: float,
+    ) -> None:
+        self.run(
+            "INSERT INTO label_events VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                job_id,
+                sequence,
+                item_id,
+                revision,
+                json.dumps(value),
+                confidence,
+                json.dumps(probabilities),
+                method,
+                judgment_count,
+                human,
+                tie,
+                now,
+            ),
+        )
+
+    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+            " JOIN items i ON i.id = e.item_id WHERE e.job_id = %s AND e.sequence > %s"
+            " ORDER BY e.sequence LIMIT %s",
+            (job_id, after_sequence, limit),
+        )
+
+    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload, i.id AS item_id"
+            " FROM items i JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = %s AND i.label_sequence IS NOT NULL AND i.id > %s ORDER BY i.id LIMIT %s",
+            (job_id, after_item_id, limit),
+        )
+
+    def label_event(self, job_id: int, sequence: int) -> Row | None:
+        return self.one("SELECT * FROM label_events WHERE job_id = %s AND sequence = %s", (job_id, sequence))
+
+    def put_reference_label(
+        self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
+    ) -> None:
+        self.run(
+            "INSERT INTO reference_labels VALUES (%s, %s, %s, %s) ON CONFLICT (item_id) DO UPDATE"
+            " SET value = EXCLUDED.value, confidence = EXCLUDED.confidence, method = EXCLUDED.method",
+            (item_id, json.dumps(value), confidence, method),
+        )
+
+    # adapters
+
+    def adapter_state(self, job_id: int) -> dict[str, Any]:
+        row = self.one("SELECT state FROM adapter_state WHERE job_id = %s", (job_id,))
+        return {} if row is None else dict(json.loads(row[0]))
+
+    def put_adapter_state(self, job_id: int, state: dict[str, Any]) -> None:
+        self.run(
+            "INSERT INTO adapter_state VALUES (%s, %s) ON CONFLICT (job_id) DO UPDATE SET state = EXCLUDED.state",
+            (job_id, json.dumps(state)),
+        )
+
+
+class PostgresStore:
+    """The PostgreSQL store: `write` for transactions that change data, `read` for snapshots.
+
+    Reads run in REPEATABLE READ so that a read made of several queries sees one
+    snapshot, as a SQLite read transaction does; writes run in READ COMMITTED and
+    rely on row locks, so they always see what other replicas committed.
+    """
+
+    kind = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        boot = connect(url)
+        try:
+            self.version = migrate(boot)
+        finally:
+            boot.close()
+        self._writer = TransactionThread("labelwire-postgres-writer", lambda: connect(self.url), PostgresTx)
+        self._reader = TransactionThread(
+            "labelwire-postgres-reader",
+            lambda: connect(self.url),
+            PostgresTx,
+            begin="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            grouped=False,
+        )
+        self._uploads = itertools.count(1)
+
+    def new_upload_id(self) -> int:
+        return next(self._uploads)
+
+    async def write(self, fn: Callable[[PostgresTx], T]) -> T:
+        return await self._writer.submit(fn)
+
+    async def read(self, fn: Callable[[PostgresTx], T]) -> T:
+        return await self._reader.submit(fn)
+
+    def close(self) -> None:
+        self._writer.close()
+        self._reader.close()
