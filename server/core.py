@@ -18,7 +18,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from labelwire.adapters.groundtruth.manifests import ExportFormat, ExportLabel, augmented_line
-from labelwire.server import auth, dispatch, files, manifest, quality_report, specs, validation
+from labelwire.server import (
+    auth,
+    dispatch,
+    files,
+    labeling,
+    manifest,
+    passes,
+    quality_report,
+    specs,
+    validation,
+)
 from labelwire.server.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -238,6 +248,31 @@ class Core:
 
         for job_id in await self.store.write(sweep):
             self.feed.notify(job_id)
+        await self.run_passes()
+
+    async def run_passes(self) -> None:
+        """Job-level consolidation for every job that weighs its workers and
+        has grown since its last pass, or is waiting for its final one."""
+        rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.COMPLETED]))
+        for row in rows:
+            spec = self._spec_of(int(row["id"]), row)
+            if labeling.uses_skill(spec):
+                await self._pass(int(row["id"]), spec, row)
+
+    async def _pass(self, job_id: int, spec: JobSpec, row: Any) -> None:
+        judgments, at_pass = int(row["judgments"]), int(row["judgments_at_pass"])
+        running = int(row["state"]) == JobState.RUNNING
+        open_items = running and await self.store.read(lambda tx: tx.has_open_items(job_id))
+        final = running and not open_items and int(row["total_items"]) > 0
+        if not (final or passes.due(judgments, at_pass)):
+            return
+        result = passes.PassResult()
+        if judgments != at_pass:
+            inputs = await self.store.read(lambda tx: tx.pass_input(job_id))
+            result = await asyncio.to_thread(passes.compute, spec, inputs)
+        now = self.clock()
+        await self.store.write(lambda tx: passes.apply(tx, job_id, result, judgments, now))
+        self.feed.notify(job_id)
 
     # auth
 

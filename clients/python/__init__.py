@@ -150,6 +150,8 @@ class Client(_Channel):
         task_time_limit_seconds: int = 0,
         price_per_judgment_micros: int = 0,
         workforce: str = "",
+        workforce_settings: Mapping[str, Any] | None = None,
+        consolidation_method: int = job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED,
         job: job_pb2.Job | None = None,
     ) -> job_pb2.Job:
         """Creates a job. The keyword arguments cover the common case; pass a
@@ -182,6 +184,10 @@ class Client(_Channel):
         spec.price_per_judgment_micros = spec.price_per_judgment_micros or price_per_judgment_micros
         if workforce:
             spec.workforce.adapter = workforce
+        if workforce_settings:
+            spec.workforce.settings.update(dict(workforce_settings))
+        if consolidation_method and not spec.consolidation_method:
+            spec.consolidation_method = job_pb2.ConsolidationMethod.ValueType(consolidation_method)
         response = await self.jobs.CreateJob(
             job_service_pb2.CreateJobRequest(job=spec), metadata=self.metadata
         )

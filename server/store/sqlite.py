@@ -109,6 +109,9 @@ class SqliteTx:
         sets = ", ".join(f"{name} = {name} + ?" for name in deltas)
         self.run(f"UPDATE jobs SET {sets} WHERE id = ?", (*deltas.values(), job_id))
 
+    def mark_pass(self, job_id: int, judgments: int) -> None:
+        self.run("UPDATE jobs SET judgments_at_pass = ? WHERE id = ?", (judgments, job_id))
+
     def next_sequence(self, job_id: int) -> int:
         row = self.one(
             "UPDATE jobs SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence",

@@ -1,0 +1,129 @@
+"""The job-level consolidation pass.
+
+Item-level labels are decided the moment an item has its judgments, from what
+is known of its workers then. A job-level pass fits the job's chosen model
+(Dawid-Skene, one-coin, GLAD, weighted vote) to every counted judgment of the
+job, gold clamped, and so learns each worker's accuracy from all of their work;
+labels it changes get a new revision, and the accuracies it learned weigh the
+item-level labels that follow. It runs as the job grows and once more before
+the job completes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labelwire.server import dispatch, labeling
+from labelwire.server.consolidation import (
+    GLAD,
+    ClassificationResult,
+    DawidSkene,
+    Judgments,
+    OneCoinDawidSkene,
+    WeightedMajorityVote,
+)
+from labelwire.server.model import Consolidated, ItemState, JobSpec
+from labelwire.server.store import Tx
+from labelwire.server.validation import answer_key
+
+MIN_NEW_JUDGMENTS = 20
+AUTO_JUDGMENTS_PER_WORKER = 10
+
+
+@dataclass
+class PassResult:
+    labels: dict[int, Consolidated] = field(default_factory=dict)
+    skills: dict[int, float] = field(default_factory=dict)
+    seen_sequence: dict[int, int | None] = field(default_factory=dict)
+
+
+def due(judgments: int, at_last_pass: int) -> bool:
+    """A pass is worth running once the job has grown by a tenth (and by at
+    least MIN_NEW_JUDGMENTS)."""
+    return judgments - at_last_pass >= max(MIN_NEW_JUDGMENTS, at_last_pass // 10)
+
+
+def _model(spec: JobSpec, n_judgments: int, n_workers: int) -> Any | None:
+    method = spec.consolidation_method
+    if method == "auto":
+        enough = n_workers and n_judgments / n_workers >= AUTO_JUDGMENTS_PER_WORKER
+        return DawidSkene() if enough else None
+    return {
+        "dawid_skene": DawidSkene,
+        "one_coin": OneCoinDawidSkene,
+        "glad": GLAD,
+        "weighted_majority": WeightedMajorityVote,
+    }.get(method, lambda: None)()
+
+
+def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
+    """Fits the job's model to its judgments (classification jobs)."""
+    out = PassResult()
+    if answer_key(spec.task_type) != "classification" or not rows:
+        return out
+    index = {name: i for i, name in enumerate(spec.class_names)}
+    items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
+    workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
+    answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
+    item_ids, item_index = np.unique(items, return_inverse=True)
+    worker_ids, worker_index = np.unique(workers, return_inverse=True)
+    model = _model(spec, len(rows), len(worker_ids))
+    if model is None:
+        return out
+    table = Judgments.from_lists(
+        item_index,
+        worker_index,
+        answers,
+        n_classes=len(index),
+        n_items=len(item_ids),
+        n_workers=len(worker_ids),
+    )
+    first_row = {int(i): r for i, r in zip(items.tolist(), rows, strict=True)}
+    gold = [
+        (n, index[json.loads(first_row[i]["gold"])["classification"]["class_name"]])
+        for n, i in enumerate(item_ids.tolist())
+        if first_row[i]["is_gold"]
+    ]
+    gold_items = np.array([g for g, _ in gold], dtype=np.int64)
+    gold_answers = np.array([a for _, a in gold], dtype=np.int64)
+    result: ClassificationResult = model.fit(table, gold=(gold_items, gold_answers))
+    counts = np.bincount(item_index, minlength=len(item_ids))
+    names = spec.class_names
+    for n, item_id in enumerate(item_ids.tolist()):
+        row = first_row[item_id]
+        if row["is_gold"] or int(row["state"]) != ItemState.LABELED or result.labels[n] < 0:
+            continue
+        label = int(result.labels[n])
+        out.labels[item_id] = Consolidated(
+            value={"classification": {"class_name": names[label]}},
+            confidence=float(result.confidence[n]),
+            probabilities={c: float(p) for c, p in zip(names, result.posteriors[n], strict=True) if p > 1e-6},
+            method=spec.consolidation_method,
+            judgment_count=int(counts[n]),
+            tie=bool(result.ties[n]),
+        )
+        out.seen_sequence[item_id] = row["label_sequence"]
+    skill = np.nan_to_num(result.worker_skill, nan=0.7)
+    out.skills = {int(w): float(s) for w, s in zip(worker_ids.tolist(), skill, strict=True)}
+    return out
+
+
+def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -> int:
+    """Writes a pass's revisions (skipping items relabeled since its snapshot)
+    and its worker skills; completes the job if nothing is open. Returns the
+    revisions written."""
+    revised = 0
+    for item_id, label in result.labels.items():
+        item = tx.item(item_id)
+        if item is None or item["label_sequence"] != result.seen_sequence.get(item_id):
+            continue
+        if labeling.emit_label(tx, job_id, item, label, now) is not None:
+            revised += 1
+    tx.set_skills(result.skills)
+    tx.mark_pass(job_id, judgments)
+    dispatch.complete_if_done(tx, job_id, now, after_pass=True)
+    return revised

@@ -1,0 +1,110 @@
+"""Jobs that weigh their workers: skill-weighted labels, the job-level pass,
+and dynamic judgments."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from labelwire.client import Client, classification, text_item
+from labelwire.v1 import job_pb2
+from tests.conftest import Harness
+from tests.helpers import CLASSES, truth
+
+SWAP = {"pos": "neg", "neg": "pos", "neutral": "neutral"}
+
+
+async def answer_all(server: Harness, token: str, rule: str, rng: random.Random) -> None:
+    async with server.worker(token) as w:
+        while (t := await w.next_task()).HasField("task"):
+            right = truth(t.task.text)
+            if rule == "good":
+                answer = right
+            elif rule == "swapper":
+                answer = SWAP[right]
+            else:
+                answer = right if rng.random() < 0.6 else rng.choice(CLASSES)
+            await w.submit(t.task.name, classification(answer))
+
+
+async def run_dawid_skene_job(server: Harness, lw: Client) -> job_pb2.Job:
+    job = await lw.create_job(
+        "DS",
+        classes=CLASSES,
+        judgments_per_item=3,
+        quiz_size=0,
+        hidden_gold_share=0,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE,
+    )
+    items = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(60)]
+    await lw.add_items(job.name, items)
+    await lw.start_job(job.name)
+    rng = random.Random(5)
+    workers = [(await lw.create_worker(job.name, rule))[1] for rule in ("good", "swapper", "noisy")]
+    await asyncio.gather(
+        *(answer_all(server, t, r, rng) for t, r in zip(workers, ("good", "swapper", "noisy"), strict=True))
+    )
+    return job
+
+
+async def test_dawid_skene_pass_revises_labels_using_a_class_swapping_worker(server: Harness) -> None:
+    lw = await server.client()
+    job = await run_dawid_skene_job(server, lw)
+    await server.running.core.maintain_once()
+    events = [lab async for lab in lw.stream_labels(job.name)]
+    latest = {lab.item_key: lab for lab in events}
+    assert len(latest) == 60
+    right = sum(lab.value.classification.class_name == CLASSES[int(k[1:]) % 3] for k, lab in latest.items())
+    assert right == 60
+    assert any(lab.method == "dawid_skene" and lab.revision >= 2 for lab in latest.values())
+    done = await lw.get_job(job.name)
+    assert done.state == job_pb2.JOB_STATE_COMPLETED
+    await lw.close()
+
+
+async def test_a_weighing_job_completes_only_after_its_final_pass(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job(
+        "W",
+        classes=CLASSES,
+        judgments_per_item=1,
+        quiz_size=0,
+        hidden_gold_share=0,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_ONE_COIN,
+    )
+    await lw.add_items(job.name, [text_item("a", "truth:pos")])
+    await lw.start_job(job.name)
+    _, token = await lw.create_worker(job.name, "w")
+    await answer_all(server, token, "good", random.Random(1))
+    before = (await lw.get_job(job.name)).state
+    await server.running.core.maintain_once()
+    after = (await lw.get_job(job.name)).state
+    assert (before, after) == (job_pb2.JOB_STATE_RUNNING, job_pb2.JOB_STATE_COMPLETED)
+    await lw.close()
+
+
+async def test_dynamic_judgments_stop_early_when_workers_agree(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job(
+        "D",
+        classes=CLASSES,
+        judgments_per_item=2,
+        max_judgments_per_item=5,
+        target_confidence=0.9,
+        quiz_size=0,
+        hidden_gold_share=0,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_WEIGHTED_MAJORITY,
+    )
+    await lw.add_items(job.name, [text_item("easy", "truth:pos"), text_item("hard", "truth:neg")])
+    await lw.start_job(job.name)
+    for n in range(6):
+        _, token = await lw.create_worker(job.name, f"w{n}")
+        async with server.worker(token) as w:
+            while (t := await w.next_task()).HasField("task"):
+                answer = truth(t.task.text) if t.task.text == "truth:pos" else CLASSES[n % 3]
+                await w.submit(t.task.name, classification(answer))
+    await server.running.core.maintain_once()
+    latest = {lab.item_key: lab async for lab in lw.stream_labels(job.name)}
+    assert latest["easy"].judgment_count == 2
+    assert latest["hard"].judgment_count == 5
+    await lw.close()
