@@ -176,6 +176,12 @@ class WorkforceContext(Protocol):
         returned."""
         ...
 
+    async def claimed_items(self) -> list[WorkItem]:
+        """Items this workforce claimed that are not yet judged, failed or
+        returned: after a crash between a claim and the hand-over, `start` can
+        find the ones the outside service never received."""
+        ...
+
     async def return_items(self, keys: Sequence[str]) -> None:
         """Hands claimed items back undone (their batch was stopped or lost)."""
         ...

@@ -64,6 +64,26 @@ async def _serve(args: argparse.Namespace) -> None:
     await running.stop(grace=5.0)
 
 
+async def _import(args: argparse.Namespace) -> int:
+    from labelwire.server.core import Core
+    from labelwire.server.imports import import_job
+    from labelwire.server.store import open_store
+
+    store = open_store(args.database)
+    core = Core(store, admin_key=auth.new_secret())
+    try:
+        owner = await core.authenticate(args.api_key)
+        summary = await import_job(core, owner, args.uri, args.method)
+    finally:
+        await core.close()
+        store.close()
+    print(
+        f"{summary.job_name}: {summary.items} items, {summary.judgments} judgments, {summary.failed} failed;"
+        f" our label equals Ground Truth's on {summary.agree_with_groundtruth} of {summary.compared}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="labelwire", description="A gRPC labeling backend with pluggable workforces."
@@ -98,6 +118,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo = commands.add_parser("demo", help="run the whole path on a sample dataset with simulated workers")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")
+    imports = commands.add_parser(
+        "import-groundtruth",
+        help="re-consolidate a finished Ground Truth job from its S3 folder",
+        description="Import a finished Ground Truth job's worker responses (s3://bucket/prefix/<job-name>/) into a"
+        " new labelwire job on the given database, owned by the client whose API key is given, and consolidate them."
+        " AWS credentials and region come from the usual AWS settings.",
+    )
+    imports.add_argument("uri", help="the job folder: s3://bucket/<S3OutputPath>/<job-name>/")
+    imports.add_argument(
+        "--database", default=_env("DATABASE", DEFAULT_DATABASE), help="the server's database"
+    )
+    imports.add_argument(
+        "--api-key",
+        default=_env("API_KEY"),
+        required=_env("API_KEY") is None,
+        help="the owning client's API key (LABELWIRE_API_KEY)",
+    )
+    imports.add_argument(
+        "--method",
+        default="dawid_skene",
+        choices=["majority_vote", "weighted_majority", "dawid_skene", "one_coin", "glad"],
+        help="consolidation method (default dawid_skene)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
@@ -105,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         asyncio.run(_serve(args))
         return 0
+    if args.command == "import-groundtruth":
+        return asyncio.run(_import(args))
     from labelwire.server.demo import run_demo
 
     code: int = asyncio.run(run_demo(seed=args.seed))

@@ -136,10 +136,11 @@ class Workforces:
 class JobContext:
     """The core's side of the adapter contract for one job."""
 
-    def __init__(self, core: Core, job_id: int, spec: JobSpec) -> None:
+    def __init__(self, core: Core, job_id: int, spec: JobSpec, *, namespace: str | None = None) -> None:
         self._core = core
         self._job_id = job_id
         self._spec = spec
+        self._namespace = namespace or spec.adapter
         self._view = job_view(spec, f"jobs/{job_id}")
 
     @property
@@ -147,9 +148,15 @@ class JobContext:
         return self._view
 
     async def claim_items(self, limit: int) -> list[WorkItem]:
-        rows = await self._core.store.write(
-            lambda tx: tx.claim_items(self._job_id, self._spec.adapter, limit)
-        )
+        rows = await self._core.store.write(lambda tx: tx.claim_items(self._job_id, self._namespace, limit))
+        return self._work_items(rows)
+
+    async def claimed_items(self) -> list[WorkItem]:
+        rows = await self._core.store.read(lambda tx: tx.claimed_open(self._job_id, self._namespace))
+        return self._work_items(rows)
+
+    @staticmethod
+    def _work_items(rows: list[Any]) -> list[WorkItem]:
         return [
             WorkItem(
                 key=r["key"],
@@ -167,7 +174,7 @@ class JobContext:
 
     async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:
         now = self._core.clock()
-        spec, adapter = self._spec, self._spec.adapter
+        spec, adapter = self._spec, self._namespace
 
         def record(tx: Tx) -> RecordOutcome:
             outcome = RecordOutcome()

@@ -331,6 +331,17 @@ class SqliteTx:
             )
         return failed
 
+    def open_items(self, job_id: int) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 ORDER BY id", (job_id,)
+        )
+
+    def claimed_open(self, job_id: int, adapter: str) -> list[sqlite3.Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND claimed_by = ? ORDER BY id",
+            (job_id, adapter),
+        )
+
     def gold_rows(self, job_id: int, limit: int) -> list[sqlite3.Row]:
         return self.all(
             "SELECT * FROM items WHERE job_id = ? AND is_gold = 1 ORDER BY id LIMIT ?", (job_id, limit)

@@ -63,6 +63,10 @@ class RecordingContext:
         self.claimed.extend(keys)
         return [self.items[k] for k in keys]
 
+    async def claimed_items(self) -> list[WorkItem]:
+        judged = {key for key, _ in self.judgments}
+        return [self.items[k] for k in self.claimed if k not in judged and k not in self.failed]
+
     async def return_items(self, keys: Sequence[str]) -> None:
         for key in keys:
             if key in self.claimed:

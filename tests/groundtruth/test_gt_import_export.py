@@ -300,3 +300,54 @@ def test_a_label_from_the_labelwire_post_lambda_reads_as_the_task_types_answer()
     assert label is not None
     assert label.answer == {"spans": {"spans": [{"entity_type": "PER", "start": 0, "end": 5}]}}
     assert label.confidence == 1.0
+
+
+async def test_import_command_reconsolidates_a_finished_job(
+    harness: GroundTruthHarness, job_folder: str, moto_endpoint: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from labelwire.server.core import ADMIN, Core
+    from labelwire.server.store import open_store
+
+    database = str(tmp_path / "imported.db")
+    store = open_store(database)
+    core = Core(store, admin_key="k")
+    _, api_key = await core.create_api_key(ADMIN, "team")
+    await core.close()
+    store.close()
+    env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto_endpoint, "LABELWIRE_API_KEY": api_key}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "labelwire.server.cli",
+            "import-groundtruth",
+            job_folder,
+            "--database",
+            database,
+            "--method",
+            "majority_vote",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 items, 4 judgments, 1 failed" in done.stdout
+    assert "equals Ground Truth's on 2 of 2" in done.stdout
+    store = open_store(database)
+    try:
+        rows = await store.read(lambda tx: tx.current_labels(1, 0, 100))
+        workers = await store.read(lambda tx: tx.workers_of(1, 0, 100))
+    finally:
+        store.close()
+    labels = {
+        r["item_key"].rsplit("/", 1)[-1]: json.loads(r["value"])["classification"]["class_name"] for r in rows
+    }
+    assert labels == {"0.jpg": "dog", "2.jpg": "cat"}
+    assert sorted(w["external_id"] for w in workers) == ["groundtruth:w1", "groundtruth:w2", "groundtruth:w3"]
