@@ -132,6 +132,22 @@ class GroundTruthWorkforce(Workforce):
         if not state.batches and state.poll_seconds == 0:
             state.poll_seconds = parse_settings(ctx.job).poll_seconds
             await ctx.save_state(state.to_json())
+        await self.recover_orphans(ctx, state)
+
+    async def recover_orphans(self, ctx: WorkforceContext, state: AdapterState) -> None:
+        """Hands back items claimed before a crash that no manifest received, so
+        they are claimed again instead of waiting forever."""
+        claimed = await ctx.claimed_items()
+        if not claimed:
+            return
+        s3, _ = self.clients(parse_settings(ctx.job))
+        held: set[str] = set()
+        for batch in state.batches:
+            if await asyncio.to_thread(s3io.exists, s3, batch.manifest_uri):
+                held.update(await self.manifest_keys(s3, batch.manifest_uri))
+        orphans = [item.key for item in claimed if item.key not in held]
+        if orphans:
+            await ctx.return_items(orphans)
 
     async def sync(self, ctx: WorkforceContext) -> SyncResult:
         return await _Round(self, ctx).sync()

@@ -442,3 +442,16 @@ async def test_the_saved_state_summarises_each_labeling_job_with_ground_truths_c
     [summary] = describe_batches(json.loads(ctx.saved_state))
     assert summary["name"] == JOB1 and summary["gt_status"] == "InProgress" and summary["objects"] == 2
     assert summary["label_counters"]["TotalLabeled"] == 1 and summary["label_counters"]["Unlabeled"] == 1
+
+
+async def test_items_claimed_before_a_crash_but_in_no_manifest_are_handed_back(
+    harness: GroundTruthHarness,
+) -> None:
+    ctx = RecordingContext(harness.job())
+    ctx.add_items("a", "b")
+    await ctx.claim_items(10)
+
+    await harness.new_workforce().start(ctx)
+
+    assert sorted(ctx.returned) == ["a", "b"]
+    assert ctx.unclaimed == ["a", "b"]
