@@ -40,14 +40,34 @@ _STATE_MESSAGES = {
 def task_view(tx: Tx, row: Any) -> Task:
     item = tx.item(int(row["item_id"]))
     assert item is not None
+    return _task(
+        int(row["id"]),
+        int(row["job_id"]),
+        item,
+        int(row["worker_id"]),
+        TaskPhase(int(row["phase"])),
+        TaskState(int(row["state"])),
+        float(row["expires_at"]),
+    )
+
+
+def _task(
+    task_id: int,
+    job_id: int,
+    item: Any,
+    worker_id: int,
+    phase: TaskPhase,
+    state: TaskState,
+    expires_at: float,
+) -> Task:
     return Task(
-        id=int(row["id"]),
-        job_id=int(row["job_id"]),
-        item_id=int(row["item_id"]),
-        worker_id=int(row["worker_id"]),
-        phase=TaskPhase(int(row["phase"])),
-        state=TaskState(int(row["state"])),
-        expires_at=float(row["expires_at"]),
+        id=task_id,
+        job_id=job_id,
+        item_id=int(item["id"]),
+        worker_id=worker_id,
+        phase=phase,
+        state=state,
+        expires_at=expires_at,
         payload_kind=item["payload_kind"],
         payload=item["payload"],
         metadata=json.loads(item["metadata"]) if item["metadata"] else None,
@@ -78,30 +98,42 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
         retry = NO_WORK_RETRY_SECONDS if state in (JobState.DRAFT, JobState.PAUSED) else 0.0
         return NextTaskResult(status, retry_after=retry, message=_STATE_MESSAGES[state])
     job_id = int(job["id"])
-    expire_leases(tx, job_id, now)
     held = tx.live_task_of(worker_id)
     if held is not None:
-        return NextTaskResult(status, task=task_view(tx, held))
+        if float(held["expires_at"]) >= now:
+            return NextTaskResult(status, task=task_view(tx, held))
+        expire_leases(tx, job_id, now)
     if spec.budget_micros and int(job["cost_micros"]) + spec.price_per_judgment_micros > spec.budget_micros:
         return NextTaskResult(status, message="the job's budget is spent")
-    if status == WorkerStatus.QUIZ:
-        item_id, phase = tx.random_unseen_gold(job_id, worker_id), TaskPhase.QUIZ
-    else:
-        item_id, phase = None, TaskPhase.WORK
-        if spec.gold.hidden_gold_share > 0 and rng.random() < spec.gold.hidden_gold_share:
-            item_id = tx.random_unseen_gold(job_id, worker_id)
-        if item_id is None:
-            item_id = tx.next_work_item(job_id, worker_id)
+    item_id, phase = _pick(tx, spec, job_id, worker_id, status, rng)
+    if item_id is None and expire_leases(tx, job_id, now):
+        item_id, phase = _pick(tx, spec, job_id, worker_id, status, rng)
     if item_id is None:
         return NextTaskResult(
             status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now"
         )
-    task_id = tx.insert_task(
-        job_id, item_id, worker_id, phase, TaskState.LEASED, now, now + spec.task_time_limit_seconds
-    )
+    expires = now + spec.task_time_limit_seconds
+    task_id = tx.insert_task(job_id, item_id, worker_id, phase, TaskState.LEASED, now, expires)
     tx.count_item(item_id, leased=1)
-    row = tx.task(task_id)
-    return NextTaskResult(status, task=task_view(tx, row))
+    item = tx.item(item_id)
+    return NextTaskResult(
+        status, task=_task(task_id, job_id, item, worker_id, phase, TaskState.LEASED, expires)
+    )
+
+
+def _pick(
+    tx: Tx, spec: JobSpec, job_id: int, worker_id: int, status: WorkerStatus, rng: random.Random
+) -> tuple[int | None, TaskPhase]:
+    """The item a worker should judge next: quiz gold, hidden gold (a share of
+    the time), else the oldest open item it has never seen."""
+    if status == WorkerStatus.QUIZ:
+        return tx.random_unseen_gold(job_id, worker_id), TaskPhase.QUIZ
+    item_id = None
+    if spec.gold.hidden_gold_share > 0 and rng.random() < spec.gold.hidden_gold_share:
+        item_id = tx.random_unseen_gold(job_id, worker_id)
+    if item_id is None:
+        item_id = tx.next_work_item(job_id, worker_id)
+    return item_id, TaskPhase.WORK
 
 
 def _own_task(tx: Tx, worker_id: int, job_id: int, task_id: int) -> Any:
@@ -113,8 +145,8 @@ def _own_task(tx: Tx, worker_id: int, job_id: int, task_id: int) -> Any:
     return task
 
 
-def _live_task(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float) -> Any:
-    task = _own_task(tx, worker_id, job_id, task_id)
+def _live_task(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, task: Any = None) -> Any:
+    task = task if task is not None else _own_task(tx, worker_id, job_id, task_id)
     state = TaskState(int(task["state"]))
     if state == TaskState.LEASED and float(task["expires_at"]) < now:
         tx.finish_task(task_id, TaskState.EXPIRED, now)
@@ -146,7 +178,7 @@ def submit(
             assert worker is not None
             return SubmitResult(name, WorkerStatus(int(worker["status"])))
         raise FailedPrecondition(f"task {name} was already answered with a different answer")
-    task = _live_task(tx, worker_id, job_id, task_id, now)
+    task = _live_task(tx, worker_id, job_id, task_id, now, task)
     spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
     tx.finish_task(task_id, TaskState.SUBMITTED, now)
     status, message = record_judgment(
@@ -175,7 +207,6 @@ def record_judgment(
     gold = json.loads(item["gold"]) if item["gold"] else None
     correct = quality.grade(spec, answer, gold) if gold is not None else None
     tx.insert_judgment(task_id, job_id, item_id, worker_id, answer, time_spent_ms, correct, now)
-    tx.count_item(item_id, leased=-1)
     tx.count_job(job_id, judgments=1, cost_micros=spec.price_per_judgment_micros)
     status = WorkerStatus(int(worker["status"]))
     message = ""
@@ -188,12 +219,13 @@ def record_judgment(
         changes.update(
             gold_answered=answered, gold_correct=right, quiz_remaining=quiz_left, status=int(new_status)
         )
+        tx.count_item(item_id, leased=-1)
         tx.update_worker(worker_id, **changes)
         if new_status == WorkerStatus.DISQUALIFIED and status != WorkerStatus.DISQUALIFIED:
             disqualify(tx, spec, job_id, worker_id, now)
         return new_status, message
     tx.update_worker(worker_id, **changes)
-    tx.count_item(item_id, done=1)
+    tx.count_item(item_id, leased=-1, done=1)
     if int(item["done"]) + 1 >= int(item["target"]) and int(item["state"]) == ItemState.OPEN:
         labeling.finish_item(tx, spec, job_id, item_id, now)
         complete_if_done(tx, job_id, now)
