@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -105,15 +106,23 @@ def _worker(row: Any) -> Worker:
     )
 
 
+@functools.lru_cache(maxsize=8192)
+def _shared_json(text: str) -> Any:
+    """Label values and class probabilities repeat across a job's labels, so
+    parsing each distinct text once keeps the label stream cheap. Callers only
+    read the result."""
+    return json.loads(text)
+
+
 def _label(job_id: int, row: Any) -> Label:
     return Label(
         job_id=job_id,
         item_key=row["item_key"],
         sequence=int(row["sequence"]),
         revision=int(row["revision"]),
-        value=json.loads(row["value"]),
+        value=_shared_json(row["value"]),
         confidence=float(row["confidence"]),
-        probabilities=json.loads(row["probabilities"]),
+        probabilities=_shared_json(row["probabilities"]),
         method=row["method"],
         judgment_count=int(row["judgment_count"]),
         human=bool(row["human"]),
