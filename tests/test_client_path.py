@@ -145,3 +145,47 @@ async def test_list_jobs_pages_newest_first(server: Harness) -> None:
     listed = [j.name async for j in lw.list_jobs()]
     assert listed == names[::-1]
     await lw.close()
+
+
+async def test_multi_label_items_get_a_per_class_vote(server: Harness) -> None:
+    from labelwire.client import multi_label, source_item
+
+    lw = await server.client()
+    job = await lw.create_job(
+        "Tags",
+        classes=["cat", "dog", "car"],
+        task_type="multi_label",
+        judgments_per_item=3,
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        quiz_size=0,
+        hidden_gold_share=0,
+    )
+    await lw.add_items(job.name, [source_item("img1", "s3://bucket/img1.jpg")])
+    await lw.start_job(job.name)
+    for chosen in (["cat", "dog"], ["cat"], ["cat", "dog", "car"]):
+        _, token = await lw.create_worker(job.name, "+".join(chosen))
+        async with server.worker(token) as w:
+            t = await w.next_task()
+            assert t.task.source_ref == "s3://bucket/img1.jpg"
+            await w.submit(t.task.name, multi_label(chosen))
+    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    assert list(label.value.multi_label.class_names) == ["cat", "dog"]
+    probabilities = {p.class_name: round(p.probability, 3) for p in label.class_probabilities}
+    assert probabilities == {"cat": 1.0, "dog": 0.667, "car": 0.333}
+    assert abs(label.confidence - 2 / 3) < 1e-9 and not label.tie
+    await lw.close()
+
+
+async def test_an_image_job_refuses_inline_text(server: Harness) -> None:
+    import grpc
+
+    lw = await server.client()
+    job = await lw.create_job("Img", classes=CLASSES, media_type=job_pb2.MEDIA_TYPE_IMAGE)
+    try:
+        await lw.add_items(job.name, [text_item("t", "not an image")])
+        raise AssertionError("inline text must be refused for an image job")
+    except grpc.aio.AioRpcError as exc:
+        assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT and "source_ref is required" in (
+            exc.details() or ""
+        )
+    await lw.close()
