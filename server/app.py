@@ -66,9 +66,19 @@ async def start_server(
     clock: Callable[[], float] = time.time,
     seed: int | None = None,
     workforces: Workforces | None = None,
+    drive_workforces: bool = True,
 ) -> Running:
+    """`drive_workforces=False` leaves push workforces' sync rounds to the
+    caller (tests that script an outside service step by step)."""
     store = open_store(database)
-    core = Core(store, admin_key=admin_key, clock=clock, seed=seed, workforces=workforces)
+    core = Core(
+        store,
+        admin_key=admin_key,
+        clock=clock,
+        seed=seed,
+        workforces=workforces,
+        drive_workforces=drive_workforces,
+    )
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),

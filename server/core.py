@@ -198,8 +198,10 @@ class Core:
         workforces: Workforces | None = None,
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
+        drive_workforces: bool = True,
     ) -> None:
         self.store = store
+        self._drive_workforces = drive_workforces
         self.clock = clock
         self.feed = FeedSignal()
         self.workforces = workforces or Workforces.discover()
@@ -213,7 +215,8 @@ class Core:
 
     async def start_background(self) -> None:
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
-        self._tasks.append(asyncio.create_task(self.workforces.run(self), name="labelwire-workforces"))
+        if self._drive_workforces:
+            self._tasks.append(asyncio.create_task(self.workforces.run(self), name="labelwire-workforces"))
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -373,7 +376,7 @@ class Core:
             self._specs[job_id] = cached
         return cached[1]
 
-    async def _spec(self, job_id: int) -> JobSpec:
+    async def spec_of_job(self, job_id: int) -> JobSpec:
         cached = self._specs.get(job_id)
         if cached is not None:
             return cached[1]
@@ -531,7 +534,7 @@ class Core:
 
     async def next_task(self, principal: Principal) -> NextTaskResult:
         self.require(principal, "worker")
-        spec = await self._spec(principal.job_id)
+        spec = await self.spec_of_job(principal.job_id)
         return await self.store.write(
             lambda tx: dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng)
         )
@@ -543,7 +546,7 @@ class Core:
         job_id, task_id = parse_task_name(task_name)
         if job_id != principal.job_id:
             raise NotFound(f"task {task_name} does not exist")
-        spec = await self._spec(job_id)
+        spec = await self.spec_of_job(job_id)
         validation.validate_answer(spec, answer, "answer")
         if time_spent_ms is not None:
             validation.check_range(
@@ -571,7 +574,7 @@ class Core:
         job_id, task_id = parse_task_name(task_name)
         if job_id != principal.job_id:
             raise NotFound(f"task {task_name} does not exist")
-        spec = await self._spec(job_id)
+        spec = await self.spec_of_job(job_id)
         limit = spec.task_time_limit_seconds
         wanted = limit if seconds is None else seconds
         validation.check_range("extension (seconds)", wanted, 1, limit)

@@ -1,0 +1,105 @@
+"""The Ground Truth adapter on the real core: a labelwire job labeled by a
+(stubbed) Ground Truth labeling job, its labels streamed before it completes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from labelwire.adapters.pool import PoolWorkforce
+from labelwire.client import Client, text_item
+from labelwire.server.app import Running, start_server
+from labelwire.server.workforces import JobContext, Workforces
+from labelwire.v1 import job_pb2
+from tests.conftest import ADMIN_KEY
+from tests.groundtruth.harness import GroundTruthHarness, classification_label, classifier
+
+JOB = "lw-e2e-1"
+
+
+@pytest.fixture
+async def gt_server(harness: GroundTruthHarness, tmp_path: Path) -> AsyncIterator[Running]:
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=str(tmp_path / "gt.db"),
+        admin_key=ADMIN_KEY,
+        workforces=Workforces({"pool": PoolWorkforce(), "groundtruth": harness.workforce}),
+        drive_workforces=False,
+    )
+    try:
+        yield running
+    finally:
+        await running.stop(grace=None)
+
+
+async def test_ground_truth_answers_stream_as_labels_before_the_labeling_job_ends(
+    harness: GroundTruthHarness, gt_server: Running
+) -> None:
+    from labelwire.client import AdminClient
+
+    target = f"127.0.0.1:{gt_server.port}"
+    async with AdminClient(target, ADMIN_KEY) as admin:
+        key = await admin.create_api_key("gt-customer")
+    lw = Client(target, key)
+    job = await lw.create_job(
+        "Sentiment",
+        classes=["positive", "negative"],
+        judgments_per_item=3,
+        quiz_size=0,
+        hidden_gold_share=0,
+        workforce="groundtruth",
+        workforce_settings=harness.settings(job_name_prefix="lw-e2e"),
+        job=job_pb2.Job(label_attribute_name="sentiment"),
+    )
+    await lw.add_items(job.name, [text_item(k, f"text of {k}") for k in ("a", "b")])
+    await lw.start_job(job.name)
+    core = gt_server.core
+    job_id = int(job.name.split("/")[1])
+    ctx = JobContext(core, job_id, await core.spec_of_job(job_id))
+    adapter = harness.workforce
+
+    await adapter.start(ctx)
+    harness.expect_create(JOB)
+    await adapter.sync(ctx)
+    assert [line["labelwire-key"] for line in harness.input_lines(JOB)] == ["a", "b"]
+
+    harness.workers_answer(
+        JOB,
+        "a",
+        [("w1", classifier("positive")), ("w2", classifier("positive")), ("w3", classifier("negative"))],
+    )
+    harness.queue_describe(JOB, "InProgress", labeled=1, unlabeled=1)
+    await adapter.sync(ctx)
+    early = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+    assert [(lab.item_key, lab.value.classification.class_name, lab.judgment_count) for lab in early] == [
+        ("a", "positive", 3)
+    ]
+    assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_RUNNING
+
+    harness.workers_answer(
+        JOB,
+        "b",
+        [("w1", classifier("negative")), ("w2", classifier("negative")), ("w4", classifier("negative"))],
+    )
+    harness.write_output_manifest(
+        JOB,
+        {
+            "a": classification_label("sentiment", "positive", 0, 0.71, JOB),
+            "b": classification_label("sentiment", "negative", 1, 0.94, JOB),
+        },
+    )
+    harness.queue_describe(JOB, "Completed", labeled=2)
+    await adapter.sync(ctx)
+    labels = [lab async for lab in lw.stream_labels(job.name)]
+    assert [(lab.item_key, lab.value.classification.class_name) for lab in labels] == [
+        ("a", "positive"),
+        ("b", "negative"),
+    ]
+    done = await lw.get_job(job.name)
+    assert done.state == job_pb2.JOB_STATE_COMPLETED and done.counters.judgments == 6
+    workers = {w.display_name for w in await lw.list_workers(job.name)}
+    assert workers == {"w1", "w2", "w3", "w4"}
+    harness.assert_all_calls_made()
+    await lw.close()
