@@ -103,6 +103,7 @@ def _worker(row: Any) -> Worker:
         gold_correct=int(row["gold_correct"]),
         last_active_at=row["last_active_at"],
         external_id=row["external_id"],
+        skill=row["skill"],
     )
 
 

@@ -156,10 +156,19 @@ class Worker:
     gold_correct: int = 0
     last_active_at: float | None = None
     external_id: str | None = None
+    skill: float | None = None
 
     @property
     def name(self) -> str:
         return f"jobs/{self.job_id}/workers/{self.id}"
+
+    @property
+    def estimated_skill(self) -> float:
+        """The last job-level pass's estimate, else the gold record smoothed
+        towards 0.7 (the store's `skills_of` uses the same rule)."""
+        if self.skill is not None:
+            return self.skill
+        return (self.gold_correct + 1.4) / (self.gold_answered + 2)
 
     @property
     def gold_accuracy(self) -> float:

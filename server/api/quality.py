@@ -39,7 +39,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
                 stats=convert.worker_message(worker),
                 agreement_with_label=record.agreement_with_label if record else 0.0,
                 median_time_seconds=record.median_time_seconds if record else 0.0,
-                estimated_skill=(worker.gold_correct + 1) / (worker.gold_answered + 2),
+                estimated_skill=worker.estimated_skill,
             )
         return out
 
