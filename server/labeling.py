@@ -15,6 +15,7 @@ import numpy as np
 
 from labelwire.server.consolidation import Judgments, MajorityVote
 from labelwire.server.model import Answer, Consolidated, ItemState, JobSpec
+from labelwire.server.quality import estimated_skill
 from labelwire.server.store import Tx
 from labelwire.server.validation import answer_key
 
@@ -118,8 +119,10 @@ def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
 def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
     """The label an item's counted judgments give now."""
     judgments = tx.item_judgments(item_id)
-    skills = tx.skills_of([w for w, _ in judgments]) if uses_skill(spec) else None
-    return consolidate_item(spec, judgments, skills)
+    if not uses_skill(spec):
+        return consolidate_item(spec, judgments)
+    records = tx.skills_of([w for w, _ in judgments])
+    return consolidate_item(spec, judgments, {w: estimated_skill(*r) for w, r in records.items()})
 
 
 def emit_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float) -> int | None:

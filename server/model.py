@@ -163,14 +163,6 @@ class Worker:
         return f"jobs/{self.job_id}/workers/{self.id}"
 
     @property
-    def estimated_skill(self) -> float:
-        """The last job-level pass's estimate, else the gold record smoothed
-        towards 0.7 (the store's `skills_of` uses the same rule)."""
-        if self.skill is not None:
-            return self.skill
-        return (self.gold_correct + 1.4) / (self.gold_answered + 2)
-
-    @property
     def gold_accuracy(self) -> float:
         return self.gold_correct / self.gold_answered if self.gold_answered else 0.0
 

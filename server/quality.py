@@ -61,3 +61,11 @@ def first_status(policy: GoldPolicy) -> tuple[WorkerStatus, int]:
     if policy.quiz_size == 0:
         return WorkerStatus.QUALIFIED, 0
     return WorkerStatus.QUIZ, policy.quiz_size
+
+
+def estimated_skill(pass_skill: float | None, gold_answered: int, gold_correct: int) -> float:
+    """A worker's accuracy estimate: the last job-level pass's, else its gold
+    record smoothed towards 0.7, so that no worker is trusted blindly."""
+    if pass_skill is not None:
+        return pass_skill
+    return (gold_correct + 1.4) / (gold_answered + 2)

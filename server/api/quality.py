@@ -9,6 +9,7 @@ import grpc
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
+from labelwire.server.quality import estimated_skill
 from labelwire.v1 import quality_service_pb2 as pb
 from labelwire.v1 import quality_service_pb2_grpc
 
@@ -39,7 +40,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
                 stats=convert.worker_message(worker),
                 agreement_with_label=record.agreement_with_label if record else 0.0,
                 median_time_seconds=record.median_time_seconds if record else 0.0,
-                estimated_skill=worker.estimated_skill,
+                estimated_skill=estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
             )
         return out
 

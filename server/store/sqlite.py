@@ -257,20 +257,16 @@ class SqliteTx:
     def worker_by_external(self, job_id: int, external_id: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
 
-    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, float]:
-        """Each worker's accuracy estimate: the last job-level pass's, else its
-        gold record smoothed towards 0.7 (no worker is trusted blindly)."""
-        out: dict[int, float] = {}
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
+        """(pass skill, gold answered, gold right) of each worker."""
+        out: dict[int, tuple[float | None, int, int]] = {}
         for start in range(0, len(worker_ids), 500):
             chunk = list(worker_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
             for r in self.all(
                 f"SELECT id, skill, gold_answered, gold_correct FROM workers WHERE id IN ({marks})", chunk
             ):
-                if r["skill"] is not None:
-                    out[int(r["id"])] = float(r["skill"])
-                else:
-                    out[int(r["id"])] = (int(r["gold_correct"]) + 1.4) / (int(r["gold_answered"]) + 2)
+                out[int(r["id"])] = (r["skill"], int(r["gold_answered"]), int(r["gold_correct"]))
         return out
 
     def set_skills(self, skills: dict[int, float]) -> None:
