@@ -13,6 +13,7 @@ from labelwire.server.consolidation.base import (
     clamp_gold,
     decide,
     gold_arrays,
+    log_normalise,
     normalise_rows,
     skill_prior,
 )
@@ -35,7 +36,7 @@ class MajorityVote:
         posteriors = normalise_rows(counts)
         gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
         if gold_items.size:
-            clamp_gold(posteriors, gold_items, gold_answers)
+            clamp_gold(posteriors.T, gold_items, gold_answers)
             has_votes[gold_items] = True
         labels, confidence, ties = decide(posteriors, has_votes)
         return ClassificationResult(
@@ -50,10 +51,11 @@ class MajorityVote:
 class WeightedMajorityVote:
     """Votes weighted by each worker's accuracy (on gold, or a prior estimate).
 
-    Wawa-style: a worker with no estimate gets `default_skill`, or, with
-    `unknown_skill="majority"`, their agreement with the plain majority vote.
-    Accuracy measured on gold is shrunk towards `default_skill` with
-    `gold_smoothing` pseudo-answers, so one lucky gold answer is not a 100% worker.
+    Accuracy measured on gold is shrunk towards the worker's prior skill (or
+    `default_skill`) with `gold_smoothing` pseudo-answers, so one lucky gold answer
+    does not make a 100% worker. Wawa-style, a worker with neither gets
+    `default_skill` or, with `unknown_skill="majority"`, their (equally shrunk)
+    agreement with the plain majority vote.
     Weights are log-odds of accuracy over chance, so a worker at chance counts for
     nothing and a worker below chance is clipped to a small weight rather than
     inverted. With those weights the posterior is the softmax of the weighted
@@ -87,11 +89,12 @@ class WeightedMajorityVote:
         skill, known = skill_prior(worker_skill, judgments.n_workers)
         gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
         if gold_items.size:
-            on_gold = gold_accuracy(judgments, gold_items, gold_answers, self.default_skill, self.gold_smoothing)
-            skill = np.where(known | np.isnan(on_gold), skill, on_gold)
+            prior = np.where(known, skill, self.default_skill)
+            on_gold = gold_accuracy(judgments, gold_items, gold_answers, prior, self.gold_smoothing)
+            skill = np.where(np.isnan(on_gold), skill, on_gold)
             known |= ~np.isnan(on_gold)
         if self.unknown_skill == "majority":
-            labels = MajorityVote().fit(judgments).labels
+            labels, _, _ = decide(normalise_rows(judgments.counts()), judgments.has_votes())
             voted = np.flatnonzero(labels >= 0)
             fallback = gold_accuracy(judgments, voted, labels[voted], self.default_skill, self.gold_smoothing)
             skill = np.where(known | np.isnan(fallback), skill, fallback)
@@ -99,12 +102,11 @@ class WeightedMajorityVote:
         skill = np.clip(np.where(known, skill, self.default_skill), 1e-6, 1 - 1e-6)
         weight = np.maximum(np.log(skill * (k - 1) / (1 - skill)), self.min_weight)
 
-        votes = judgments.counts(weight[judgments.workers])
+        soft, _ = log_normalise(judgments.class_counts(weight[judgments.workers]))
         has_votes = judgments.has_votes()
-        scores = np.exp(votes - votes.max(axis=1, keepdims=True))
-        posteriors = np.where(has_votes[:, None], normalise_rows(scores), 1.0 / judgments.n_classes)
+        posteriors = np.where(has_votes[:, None], soft.T, 1.0 / judgments.n_classes)
         if gold_items.size:
-            clamp_gold(posteriors, gold_items, gold_answers)
+            clamp_gold(posteriors.T, gold_items, gold_answers)
             has_votes[gold_items] = True
         labels, confidence, ties = decide(posteriors, has_votes)
         return ClassificationResult(
@@ -113,7 +115,11 @@ class WeightedMajorityVote:
 
 
 def gold_accuracy(
-    judgments: Judgments, gold_items: IntArray, gold_answers: IntArray, prior: float, smoothing: float
+    judgments: Judgments,
+    gold_items: IntArray,
+    gold_answers: IntArray,
+    prior: float | FloatArray,
+    smoothing: float,
 ) -> FloatArray:
     """Each worker's accuracy on known items, shrunk towards `prior` (NaN for a worker who saw none)."""
     truth = np.full(judgments.n_items, -1, dtype=np.int64)

@@ -1,0 +1,87 @@
+"""Numbers and key points: median centre, MAD spread, outliers flagged.
+
+The mean is wrecked by one worker who typed 1000 for 10.0 or clicked the wrong
+eye; the median is not, and the median absolute deviation measures the spread
+the same robust way. A key point is a vector: its centre is the coordinate-wise
+median and its deviation the Euclidean distance to that centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from labelwire.server.consolidation.base import BoolArray, FloatArray, IntArray
+
+MAD_TO_SIGMA = 1.4826
+"""Scales a MAD to the standard deviation of a normal distribution."""
+
+
+def grouped_median(groups: IntArray, values: FloatArray, n_groups: int) -> FloatArray:
+    """Median of `values` within each group (NaN for an empty group), by one sort."""
+    order = np.lexsort((values, groups))
+    ordered = values[order]
+    counts = np.bincount(groups, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    has = counts > 0
+    lower = starts + np.maximum(counts - 1, 0) // 2
+    upper = starts + counts // 2
+    out = np.full(n_groups, np.nan)
+    out[has] = 0.5 * (ordered[lower[has]] + ordered[np.minimum(upper[has], max(ordered.size - 1, 0))])
+    return out
+
+
+@dataclass
+class NumericResult:
+    """Per item: `centre` (shape (n_items,) or (n_items, d)), `spread` (the MAD,
+    or median distance to the centre for points), `n_values`; per judgment:
+    `deviation` in units of the item's robust sigma and `outliers`.
+    """
+
+    centre: FloatArray
+    spread: FloatArray
+    n_values: IntArray
+    deviation: FloatArray
+    outliers: BoolArray
+
+
+class RobustCentre:
+    """Flags a value whose distance from the median exceeds `threshold` robust sigmas.
+
+    The robust sigma is 1.4826 x MAD, floored at `min_spread` so that three
+    workers typing exactly 10 do not turn a fourth typing 10.01 into an outlier.
+    With fewer than three values nothing is flagged: two disagreeing values give
+    no way to tell which one is off.
+    """
+
+    def __init__(self, threshold: float = 3.0, min_spread: float = 0.0) -> None:
+        self.threshold = threshold
+        self.min_spread = min_spread
+
+    def fit(self, items: npt.ArrayLike, values: npt.ArrayLike, n_items: int | None = None) -> NumericResult:
+        """`values` is (n,) for numbers or (n, d) for key points."""
+        it = np.asarray(items, dtype=np.int64).ravel()
+        vals = np.asarray(values, dtype=np.float64)
+        points = vals[:, None] if vals.ndim == 1 else vals.reshape(vals.shape[0], -1)
+        if points.shape[0] != it.size:
+            raise ValueError("values must have one row per item entry")
+        n = int(n_items if n_items is not None else (it.max() + 1 if it.size else 0))
+        centre = np.stack([grouped_median(it, points[:, d], n) for d in range(points.shape[1])], axis=1)
+        distance = np.sqrt(((points - centre[it]) ** 2).sum(axis=1))
+        spread = grouped_median(it, distance, n)
+        counts = np.bincount(it, minlength=n)
+        sigma = np.maximum(MAD_TO_SIGMA * np.nan_to_num(spread), self.min_spread)[it]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deviation = np.where(
+                sigma > 0, distance / np.where(sigma > 0, sigma, 1.0), np.where(distance > 0, np.inf, 0.0)
+            )
+        outliers = (deviation > self.threshold) & (counts[it] >= 3)
+        return NumericResult(
+            centre=centre[:, 0] if vals.ndim == 1 else centre,
+            spread=spread,
+            n_values=counts,
+            deviation=deviation,
+            outliers=outliers,
+        )

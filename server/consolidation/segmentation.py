@@ -1,0 +1,80 @@
+"""Semantic segmentation: a skill-weighted vote per pixel over integer class masks.
+
+Decoding the masks (PNG, RLE) happens before this; here a mask is an integer
+array of class indexes, one per worker, all of one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from labelwire.server.consolidation.base import FloatArray, IntArray
+
+
+@dataclass
+class SegmentationResult:
+    """`labels[y, x]` is the winning class; `confidence[y, x]` its share of the weighted votes.
+
+    `worker_agreement[m]` is the share of pixels where mask m equals the
+    consolidated mask, and `worker_iou[m, c]` its IoU with it on class c (NaN
+    where neither has the class): the per-class figure catches a worker who
+    outlines the object carelessly, which pixel agreement on a mostly-background
+    image hides.
+    """
+
+    labels: IntArray
+    confidence: FloatArray
+    worker_agreement: FloatArray
+    worker_iou: FloatArray
+
+
+class PixelVote:
+    """Per-pixel (skill-weighted) vote over one image's masks."""
+
+    def __init__(self, n_classes: int) -> None:
+        self.n_classes = n_classes
+
+    def fit(self, masks: npt.ArrayLike, worker_skill: FloatArray | None = None) -> SegmentationResult:
+        """`masks` has shape (n_workers, *image_shape); `worker_skill` weights each mask's vote.
+
+        Ties go to the lowest class index, which is background by convention.
+        """
+        stack = np.asarray(masks)
+        if stack.ndim < 2:
+            raise ValueError("masks must have shape (n_masks, *image_shape)")
+        k = self.n_classes
+        if stack.size and (stack.min() < 0 or stack.max() >= k):
+            raise ValueError(f"mask values must be class indexes in [0, {k})")
+        n, shape = stack.shape[0], stack.shape[1:]
+        flat = stack.reshape(n, -1).astype(np.int64)
+        n_pixels = flat.shape[1]
+        weight = np.ones(n) if worker_skill is None else np.asarray(worker_skill, dtype=np.float64)
+        if weight.shape != (n,):
+            raise ValueError(f"worker_skill must have one weight per mask ({n}), got {weight.shape}")
+
+        votes = np.zeros((k, n_pixels))
+        for m in range(n):
+            votes[flat[m], np.arange(n_pixels)] += weight[m]
+        labels = np.argmax(votes, axis=0)
+        total = votes.sum(axis=0)
+        confidence = votes[labels, np.arange(n_pixels)] / np.where(total > 0, total, 1.0)
+
+        agree = flat == labels[None, :]
+        mine = np.zeros((n, k))
+        both = np.zeros((n, k))
+        theirs = np.bincount(labels, minlength=k).astype(np.float64)
+        for m in range(n):
+            mine[m] = np.bincount(flat[m], minlength=k)
+            both[m] = np.bincount(flat[m][agree[m]], minlength=k)
+        union = mine + theirs[None, :] - both
+        with np.errstate(invalid="ignore", divide="ignore"):
+            worker_iou = np.where(union > 0, both / union, np.nan)
+        return SegmentationResult(
+            labels=labels.reshape(shape).astype(np.int64),
+            confidence=confidence.reshape(shape),
+            worker_agreement=agree.mean(axis=1) if n_pixels else np.full(n, np.nan),
+            worker_iou=worker_iou,
+        )

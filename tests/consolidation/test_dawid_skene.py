@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+
+from labelwire.server.consolidation import DawidSkene, Judgments, MajorityVote, OneCoinDawidSkene
+
+from .conftest import PlantedCrowd, one_coin
+
+
+def planted_matrices() -> np.ndarray:
+    """Three kinds of worker over 3 classes: careful, confuses 1 with 2, biased towards 0."""
+    careful = [[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]]
+    confuser = [[0.8, 0.1, 0.1], [0.05, 0.55, 0.4], [0.05, 0.35, 0.6]]
+    biased = [[0.9, 0.05, 0.05], [0.4, 0.55, 0.05], [0.3, 0.05, 0.65]]
+    return np.array([careful, confuser, biased] * 4)
+
+
+def test_dawid_skene_recovers_planted_confusion_matrices(planted_crowd: PlantedCrowd) -> None:
+    confusion = planted_matrices()
+    judgments, truth = planted_crowd(confusion, n_items=4000, per_item=5, seed=1)
+
+    result = DawidSkene().fit(judgments)
+
+    assert np.abs(result.confusion - confusion).max() < 0.07
+    assert np.mean(result.labels == truth) > np.mean(MajorityVote().fit(judgments).labels == truth)
+    assert result.converged
+
+
+def test_dawid_skene_uses_class_swapping_worker(planted_crowd: PlantedCrowd) -> None:
+    honest = one_coin([0.65] * 4, 3)
+    swapper = np.array([[[0.02, 0.96, 0.02], [0.96, 0.02, 0.02], [0.02, 0.02, 0.96]]])
+    judgments, truth = planted_crowd(np.concatenate([honest, swapper]), n_items=3000, per_item=5, seed=2)
+    without = judgments.workers != 4
+    honest_only = Judgments.from_lists(
+        judgments.items[without], judgments.workers[without], judgments.answers[without], n_classes=3
+    )
+
+    with_swapper = DawidSkene().fit(judgments)
+    alone = DawidSkene().fit(honest_only)
+
+    assert with_swapper.confusion is not None
+    assert with_swapper.confusion[4, 0, 1] > 0.9 and with_swapper.confusion[4, 1, 0] > 0.9
+    assert np.mean(with_swapper.labels == truth) > np.mean(alone.labels == truth) + 0.05
+
+
+def test_dawid_skene_gold_decides_between_two_consistent_camps() -> None:
+    # Workers 0 and 1 always answer 0, workers 2 and 3 always answer 1: the data alone cannot tell who is right.
+    items = np.repeat(np.arange(10), 4)
+    workers = np.tile([0, 1, 2, 3], 10)
+    answers = np.tile([0, 0, 1, 1], 10)
+    j = Judgments.from_lists(items, workers, answers, n_classes=2)
+
+    result = DawidSkene().fit(j, gold=(np.array([0, 1]), np.array([1, 1])))
+
+    assert result.labels.tolist() == [1] * 10
+    assert result.posteriors[0] == pytest.approx([0.0, 1.0])
+    assert result.worker_skill[2] > 0.8 > 0.2 > result.worker_skill[0]
+
+
+def test_gold_item_without_judgments_still_gets_its_label() -> None:
+    j = Judgments.from_lists([0, 0, 1, 1], [0, 1, 0, 1], [1, 1, 0, 0], n_classes=2, n_items=3)
+
+    result = DawidSkene().fit(j, gold={2: 1})
+
+    assert result.labels.tolist() == [1, 0, 1]
+
+
+def test_worker_with_one_answer_gets_a_smoothed_matrix_not_a_degenerate_one(
+    planted_crowd: PlantedCrowd,
+) -> None:
+    judgments, _ = planted_crowd(one_coin([0.8] * 6, 3), n_items=300, per_item=3, seed=3)
+    newcomer = Judgments.from_lists(
+        np.r_[judgments.items, 0], np.r_[judgments.workers, 6], np.r_[judgments.answers, 2], n_classes=3
+    )
+
+    result = DawidSkene().fit(newcomer)
+
+    assert result.confusion is not None
+    assert np.all(result.confusion[6] > 0.01)
+    assert np.all(result.confusion[6].max(axis=1) < 0.95)
+
+
+def test_dawid_skene_confidence_matches_accuracy_on_synthetic_data(planted_crowd: PlantedCrowd) -> None:
+    rng = np.random.default_rng(4)
+    accuracy = rng.uniform(0.45, 0.9, size=40)
+    judgments, truth = planted_crowd(one_coin(list(accuracy), 4), n_items=5000, per_item=3, seed=4)
+
+    result = DawidSkene().fit(judgments)
+
+    assert abs(result.confidence.mean() - np.mean(result.labels == truth)) < 0.03
+
+
+def test_dawid_skene_prior_skill_sways_an_undecided_item() -> None:
+    j = Judgments.from_lists([0, 0], [0, 1], [0, 1], n_classes=2)
+
+    result = DawidSkene().fit(j, worker_skill=np.array([0.6, 0.95]))
+
+    assert result.labels.tolist() == [1]
+
+
+def test_one_coin_recovers_planted_accuracies(planted_crowd: PlantedCrowd) -> None:
+    accuracy = [0.95, 0.85, 0.75, 0.6, 0.5, 0.4]
+    judgments, truth = planted_crowd(one_coin(accuracy, 4), n_items=3000, per_item=4, seed=5)
+
+    result = OneCoinDawidSkene().fit(judgments)
+
+    assert result.worker_skill == pytest.approx(accuracy, abs=0.04)
+    assert abs(result.confidence.mean() - np.mean(result.labels == truth)) < 0.03
+
+
+def test_one_coin_counts_a_below_chance_worker_as_evidence_against() -> None:
+    # Two classes; workers 0 and 1 are right, worker 2 always wrong. On item 9 only worker 2 answered.
+    items = np.r_[np.repeat(np.arange(9), 3), 9]
+    workers = np.r_[np.tile([0, 1, 2], 9), 2]
+    truth = np.array([0, 1, 0, 1, 1, 0, 0, 1, 0])
+    answers = np.r_[np.stack([truth, truth, 1 - truth], axis=1).ravel(), 1]
+    j = Judgments.from_lists(items, workers, answers, n_classes=2)
+
+    result = OneCoinDawidSkene().fit(j)
+
+    assert result.worker_skill[2] < 0.3
+    assert result.labels.tolist() == [*truth.tolist(), 0]
+
+
+def test_one_coin_gold_anchors_worker_accuracy() -> None:
+    items = np.repeat(np.arange(10), 4)
+    workers = np.tile([0, 1, 2, 3], 10)
+    answers = np.tile([0, 0, 1, 1], 10)
+    j = Judgments.from_lists(items, workers, answers, n_classes=2)
+
+    result = OneCoinDawidSkene().fit(j, gold=(np.array([0, 1, 2]), np.array([1, 1, 1])))
+
+    assert result.labels.tolist() == [1] * 10

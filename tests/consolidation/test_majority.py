@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from labelwire.server.consolidation import Judgments, MajorityVote, WeightedMajorityVote
+
+
+def test_majority_vote_picks_most_frequent_answer_with_its_share_as_confidence() -> None:
+    j = Judgments.from_lists([0, 0, 0, 1, 1], [0, 1, 2, 0, 1], [2, 2, 1, 0, 0], n_classes=3)
+
+    result = MajorityVote().fit(j)
+
+    assert result.labels.tolist() == [2, 0]
+    assert result.confidence == pytest.approx([2 / 3, 1.0])
+    assert result.worker_skill == pytest.approx([1.0, 1.0, 0.0])
+
+
+def test_majority_vote_breaks_a_tie_towards_the_lowest_class_and_says_so() -> None:
+    j = Judgments.from_lists([0, 0], [0, 1], [2, 1], n_classes=3)
+
+    result = MajorityVote().fit(j)
+
+    assert result.labels.tolist() == [1]
+    assert result.ties.tolist() == [True]
+
+
+def test_item_without_judgments_gets_no_label_and_a_uniform_posterior() -> None:
+    j = Judgments.from_lists([0], [0], [1], n_classes=2, n_items=2)
+
+    result = MajorityVote().fit(j)
+
+    assert result.labels.tolist() == [1, -1]
+    assert result.posteriors[1] == pytest.approx([0.5, 0.5])
+
+
+def test_weighted_vote_posterior_is_the_bayes_posterior_of_known_skills() -> None:
+    j = Judgments.from_lists([0, 0], [0, 1], [0, 1], n_classes=2)
+
+    result = WeightedMajorityVote().fit(j, worker_skill=np.array([0.9, 0.6]))
+
+    expected = 0.9 * 0.4 / (0.9 * 0.4 + 0.1 * 0.6)
+    assert result.labels.tolist() == [0]
+    assert result.confidence[0] == pytest.approx(expected)
+
+
+def test_weighted_vote_trusts_the_worker_who_was_right_on_gold() -> None:
+    # Items 0-3 are gold (truth 1); worker 0 always answers 1, workers 1 and 2 always answer 0.
+    items = np.repeat(np.arange(8), 3)
+    workers = np.tile([0, 1, 2], 8)
+    answers = np.tile([1, 0, 0], 8)
+    j = Judgments.from_lists(items, workers, answers, n_classes=2)
+
+    plain = WeightedMajorityVote().fit(j)
+    with_gold = WeightedMajorityVote().fit(j, gold={0: 1, 1: 1, 2: 1, 3: 1})
+
+    assert plain.labels.tolist() == [0] * 8
+    assert with_gold.labels.tolist() == [1] * 8
+    assert with_gold.worker_skill[0] > 0.8 > 0.3 > with_gold.worker_skill[1]
+
+
+def test_weighted_vote_can_estimate_unknown_skills_from_the_majority() -> None:
+    # Workers 0-2 agree on everything; worker 3 disagrees everywhere and should count for little.
+    items = np.repeat(np.arange(6), 4)
+    workers = np.tile([0, 1, 2, 3], 6)
+    answers = np.array([[t, t, t, 1 - t] for t in [0, 1, 0, 1, 0, 1]]).ravel()
+    j = Judgments.from_lists(items, workers, answers, n_classes=2)
+
+    result = WeightedMajorityVote(unknown_skill="majority").fit(j)
+
+    assert result.labels.tolist() == [0, 1, 0, 1, 0, 1]
+    assert result.worker_skill[3] < 0.5 < result.worker_skill[0]
+
+
+def test_weighted_vote_rejects_an_unknown_fallback() -> None:
+    with pytest.raises(ValueError, match="unknown_skill"):
+        WeightedMajorityVote(unknown_skill="guess")
+
+
+def test_weighted_vote_shrinks_gold_accuracy_towards_the_prior_skill() -> None:
+    # Worker 0 answered one gold item wrongly; a strong prior keeps them ahead of worker 1.
+    j = Judgments.from_lists([0, 0, 1, 1], [0, 1, 0, 1], [0, 1, 0, 1], n_classes=2)
+
+    result = WeightedMajorityVote(gold_smoothing=8.0).fit(j, worker_skill=np.array([0.95, 0.6]), gold={0: 1})
+
+    assert result.worker_skill[0] == pytest.approx((0 + 8 * 0.95) / (1 + 8))
+    assert result.labels.tolist() == [1, 0]
