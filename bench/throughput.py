@@ -104,8 +104,16 @@ def _spawn(argv: list[str], log: Path, pattern: str, timeout: float = 60.0) -> S
 
 def start_labelwire(workdir: Path, admin_key: str) -> ServerProcess:
     exe = Path(sys.executable).with_name("labelwire")
-    argv = [str(exe), "serve", "--address", "127.0.0.1:0", "--database", str(workdir / "bench.db"),
-            "--admin-key", admin_key]
+    argv = [
+        str(exe),
+        "serve",
+        "--address",
+        "127.0.0.1:0",
+        "--database",
+        str(workdir / "bench.db"),
+        "--admin-key",
+        admin_key,
+    ]
     return _spawn(argv, workdir / "labelwire.log", r"listening on [\d.]+:(\d+)")
 
 
@@ -191,7 +199,10 @@ class SystemMeter:
     def reading(self) -> dict[str, float]:
         busy, total = self._read()
         share = (busy - self.start[0]) / max(total - self.start[1], 1)
-        return {"machine_busy_percent": 100 * share, "loadavg_1m": float(Path("/proc/loadavg").read_text().split()[0])}
+        return {
+            "machine_busy_percent": 100 * share,
+            "loadavg_1m": float(Path("/proc/loadavg").read_text().split()[0]),
+        }
 
 
 def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
@@ -238,10 +249,14 @@ class ThreadMeter:
 def py_spy_thread_names(py_spy: str, pid: int) -> dict[int, str]:
     """tid -> Python thread name, read from one `py-spy dump` of the server."""
     try:
-        dump = subprocess.run([py_spy, "dump", "-p", str(pid)], capture_output=True, text=True, timeout=30).stdout
+        dump = subprocess.run(
+            [py_spy, "dump", "-p", str(pid)], capture_output=True, text=True, timeout=30
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return {}
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r'^Thread (\d+) \([^)]*\): "([^"]*)"', dump, re.M)}
+    return {
+        int(m.group(1)): m.group(2) for m in re.finditer(r'^Thread (\d+) \([^)]*\): "([^"]*)"', dump, re.M)
+    }
 
 
 async def py_spy_profile(py_spy: str, pid: int, begin_at: float, seconds: float, raw: Path) -> dict[str, Any]:
@@ -250,8 +265,22 @@ async def py_spy_profile(py_spy: str, pid: int, begin_at: float, seconds: float,
     This is how a bottleneck is named without touching the server; it costs the server a
     little CPU, so headline numbers come from runs without it."""
     await _wait_until(begin_at)
-    argv = [py_spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "100", "--threads",
-            "--nonblocking", "--format", "raw", "-o", str(raw)]
+    argv = [
+        py_spy,
+        "record",
+        "-p",
+        str(pid),
+        "-d",
+        str(int(seconds)),
+        "-r",
+        "100",
+        "--threads",
+        "--nonblocking",
+        "--format",
+        "raw",
+        "-o",
+        str(raw),
+    ]
     proc = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     await proc.wait()
     if not raw.exists():
@@ -268,7 +297,9 @@ async def py_spy_profile(py_spy: str, pid: int, begin_at: float, seconds: float,
     return {
         thread: {
             "active_percent": 100 * n / total,
-            "top_inclusive_percent": {f: round(100 * c / total, 1) for f, c in inclusive[thread].most_common(25)},
+            "top_inclusive_percent": {
+                f: round(100 * c / total, 1) for f, c in inclusive[thread].most_common(25)
+            },
         }
         for thread, n in per_thread.most_common(4)
     }
@@ -299,7 +330,9 @@ async def _wait_until(at: float) -> None:
     await asyncio.sleep(max(0.0, at - time.time()))
 
 
-async def _judge(target: str, tokens: Sequence[str], start_at: float, end_at: float, seed: int) -> DriverResult:
+async def _judge(
+    target: str, tokens: Sequence[str], start_at: float, end_at: float, seed: int
+) -> DriverResult:
     """Simulated workers: each loops NextTask then SubmitJudgment on its own channel.
     A worker answers the item's "true" class 80 % of the time so labels are realistic."""
     from labelwire.client import WorkerClient, classification
@@ -357,7 +390,9 @@ async def _echo(target: str, concurrency: int, start_at: float, end_at: float) -
     payload = b"\x0a\x20" + b"j" * 32
     channels = [grpc.aio.insecure_channel(target) for _ in range(concurrency)]
     # no serializers: bytes in, bytes out, as the echo server expects
-    calls = [ch.unary_unary(ECHO_METHOD, request_serializer=None, response_deserializer=None) for ch in channels]
+    calls = [
+        ch.unary_unary(ECHO_METHOD, request_serializer=None, response_deserializer=None) for ch in channels
+    ]
     for call in calls:
         await call(payload, metadata=metadata)
 
@@ -383,7 +418,9 @@ async def _echo(target: str, concurrency: int, start_at: float, end_at: float) -
     return result
 
 
-def drive_judgments(target: str, tokens: Sequence[str], start_at: float, end_at: float, seed: int) -> DriverResult:
+def drive_judgments(
+    target: str, tokens: Sequence[str], start_at: float, end_at: float, seed: int
+) -> DriverResult:
     return asyncio.run(_judge(target, tokens, start_at, end_at, seed))
 
 
@@ -481,11 +518,15 @@ async def add_items_timed(
     end = time.perf_counter()
     seconds = end - t0
     return {
-        "items": count, "added": response.added_count, "seconds": seconds, "items_per_s": count / seconds,
+        "items": count,
+        "added": response.added_count,
+        "seconds": seconds,
+        "items_per_s": count / seconds,
         # from the last item handed to the stream to the response: the server's final commit
         # plus whatever messages were still in flight (an upper bound on the commit)
         "tail_after_last_item_s": end - drained[0],
-        "server_cpu_percent": meter.percent(), "client_cpu_percent": 100 * (time.process_time() - cpu0) / seconds,
+        "server_cpu_percent": meter.percent(),
+        "client_cpu_percent": 100 * (time.process_time() - cpu0) / seconds,
     }
 
 
@@ -519,10 +560,15 @@ async def stream_labels_timed(client: Any, job: str, pid: int, repeats: int) -> 
         async for _label in client.stream_labels(job, snapshot_only=True):
             labels += 1
         seconds = time.perf_counter() - t0
-        runs.append({
-            "labels": labels, "seconds": seconds, "labels_per_s": labels / seconds,
-            "server_cpu_percent": meter.percent(), "client_cpu_percent": 100 * (time.process_time() - cpu0) / seconds,
-        })
+        runs.append(
+            {
+                "labels": labels,
+                "seconds": seconds,
+                "labels_per_s": labels / seconds,
+                "server_cpu_percent": meter.percent(),
+                "client_cpu_percent": 100 * (time.process_time() - cpu0) / seconds,
+            }
+        )
     runs.sort(key=lambda r: r["labels_per_s"])
     return {**runs[len(runs) // 2], "runs_labels_per_s": [r["labels_per_s"] for r in runs]}
 
@@ -533,11 +579,16 @@ def code_state() -> dict[str, Any]:
 
     def git(*argv: str) -> str:
         try:
-            return subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *argv], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return ""
 
-    return {"commit": git("rev-parse", "HEAD"), "dirty": git("status", "--porcelain", "--", "server").splitlines()}
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": git("status", "--porcelain", "--", "server").splitlines(),
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -580,7 +631,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     print(f"echo: {args.workers} concurrent callers for {args.echo_seconds}s ...", flush=True)
                     echo_runs = [await echo_phase(pool, echo, args, args.echo_seconds)]
 
-                    print(f"judgments: {args.workers} workers, up to {args.judgment_seconds}s ...", flush=True)
+                    print(
+                        f"judgments: {args.workers} workers, up to {args.judgment_seconds}s ...", flush=True
+                    )
                     names = py_spy_thread_names(args.py_spy, pid) if args.py_spy else {}
                     judged = await judge_phase(pool, server, tokens, args, args.judgment_seconds, names)
 
@@ -605,13 +658,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
                 if args.million_items:
                     print(f"AddItems: {args.million_items:,} items into a second job ...", flush=True)
-                    big = await lw.create_job("bench-million", classes=list(CLASSES), quiz_size=0, hidden_gold_share=0)
+                    big = await lw.create_job(
+                        "bench-million", classes=list(CLASSES), quiz_size=0, hidden_gold_share=0
+                    )
                     stop = asyncio.Event()
                     probe = asyncio.create_task(write_probe(server.target, tokens[0], stop))
-                    million = await add_items_timed(lw, big.name, args.million_items, "m", pid, prebuild=False)
+                    million = await add_items_timed(
+                        lw, big.name, args.million_items, "m", pid, prebuild=False
+                    )
                     stop.set()
                     probed = await probe
-                    million["write_probe"] = {**percentiles(probed), "max_ms": max(probed, default=float("nan"))}
+                    million["write_probe"] = {
+                        **percentiles(probed),
+                        "max_ms": max(probed, default=float("nan")),
+                    }
                     million["rss_mb_after"] = proc_status_kb(pid, "VmRSS") / 1024
                     million["rss_mb_peak"] = proc_status_kb(pid, "VmHWM") / 1024
                     t0 = time.perf_counter()
@@ -641,7 +701,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def load_phase(
-    pool: ProcessPoolExecutor, jobs: list[tuple[Any, ...]], start_at: float, server_pid: int,
+    pool: ProcessPoolExecutor,
+    jobs: list[tuple[Any, ...]],
+    start_at: float,
+    server_pid: int,
     names: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """Runs driver jobs in the pool and meters the server, its threads and the machine from
@@ -668,8 +731,12 @@ async def echo_phase(
 
 
 async def judge_phase(
-    pool: ProcessPoolExecutor, server: ServerProcess, tokens: Sequence[str], args: argparse.Namespace,
-    seconds: float, names: dict[int, str] | None = None,
+    pool: ProcessPoolExecutor,
+    server: ServerProcess,
+    tokens: Sequence[str],
+    args: argparse.Namespace,
+    seconds: float,
+    names: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """The simulated workers for `seconds` or until the job completes."""
     pid = server.proc.pid
@@ -678,10 +745,14 @@ async def judge_phase(
     if args.py_spy and args.profile_seconds:
         raw = RESULTS / f"server-profile-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.txt"
         raw.parent.mkdir(parents=True, exist_ok=True)
-        profile = asyncio.create_task(py_spy_profile(args.py_spy, pid, start_at + 5.0, args.profile_seconds, raw))
-    shares = [tokens[d:: args.drivers] for d in range(args.drivers)]
-    jobs = [(drive_judgments, server.target, share, start_at, start_at + seconds, d)
-            for d, share in enumerate(shares)]
+        profile = asyncio.create_task(
+            py_spy_profile(args.py_spy, pid, start_at + 5.0, args.profile_seconds, raw)
+        )
+    shares = [tokens[d :: args.drivers] for d in range(args.drivers)]
+    jobs = [
+        (drive_judgments, server.target, share, start_at, start_at + seconds, d)
+        for d, share in enumerate(shares)
+    ]
     judged = await load_phase(pool, jobs, start_at, pid, names)
     if profile is not None:
         judged["server_profile"] = await profile
@@ -716,20 +787,32 @@ async def paired_ratio(
         else:
             j = await judge_phase(pool, server, tokens, args, seconds)
             e = await echo_phase(pool, echo, args, seconds)
-        pairs.append({
-            "echo_rpcs_per_s": e["rpcs_per_s"], "judgments_per_s": j["judgments_per_s"],
-            "ratio": j["rpcs_per_s"] / e["rpcs_per_s"],
-            "machine_busy_percent": (e["machine_busy_percent"] + j["machine_busy_percent"]) / 2,
-        })
+        pairs.append(
+            {
+                "echo_rpcs_per_s": e["rpcs_per_s"],
+                "judgments_per_s": j["judgments_per_s"],
+                "ratio": j["rpcs_per_s"] / e["rpcs_per_s"],
+                "machine_busy_percent": (e["machine_busy_percent"] + j["machine_busy_percent"]) / 2,
+            }
+        )
     ratios = sorted(p["ratio"] for p in pairs)
-    return {"seconds": seconds, "pairs": pairs, "median_ratio": statistics.median(ratios),
-            "min_ratio": ratios[0], "max_ratio": ratios[-1]}
+    return {
+        "seconds": seconds,
+        "pairs": pairs,
+        "median_ratio": statistics.median(ratios),
+        "min_ratio": ratios[0],
+        "max_ratio": ratios[-1],
+    }
 
 
 def _job_counters(job: Any) -> dict[str, Any]:
     c = job.counters
-    return {"state": job.state, "labeled_items": c.labeled_items, "judgments": c.judgments,
-            "total_items": c.total_items}
+    return {
+        "state": job.state,
+        "labeled_items": c.labeled_items,
+        "judgments": c.judgments,
+        "total_items": c.total_items,
+    }
 
 
 def table(res: dict[str, Any]) -> str:
@@ -738,25 +821,42 @@ def table(res: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str]] = [
         ("judgments/s (committed)", f"{j['judgments_per_s']:,.0f}", ""),
         ("labelwire RPCs/s (2 x judgments/s)", f"{j['rpcs_per_s']:,.0f}", ""),
-        ("echo server requests/s (best of runs)",
-         f"{e['rpcs_per_s']:,.0f} (" + ", ".join(f"{x:,.0f}" for x in e["runs_rpcs_per_s"]) + ")", ""),
+        (
+            "echo server requests/s (best of runs)",
+            f"{e['rpcs_per_s']:,.0f} (" + ", ".join(f"{x:,.0f}" for x in e["runs_rpcs_per_s"]) + ")",
+            "",
+        ),
         ("ratio labelwire RPCs / echo (whole phase)", f"{j['ratio_to_echo']:.1%}", ">= 50%"),
     ]
     # server CPU per RPC is far less sensitive to other work on a shared machine than the
     # rates are: a server starved of CPU serves fewer RPCs, but each costs the same
     j_cpu = 10 * j["server_cpu_percent"] / j["rpcs_per_s"]
     e_cpu = 10 * e["server_cpu_percent"] / e["rpcs_per_s"]
-    rows.append(("server CPU ms per RPC, labelwire / echo (echo share)",
-                 f"{j_cpu:.2f} / {e_cpu:.2f} ({e_cpu / j_cpu:.0%})", ""))
+    rows.append(
+        (
+            "server CPU ms per RPC, labelwire / echo (echo share)",
+            f"{j_cpu:.2f} / {e_cpu:.2f} ({e_cpu / j_cpu:.0%})",
+            "",
+        )
+    )
     if "paired" in res:
         pr = res["paired"]
-        rows.append((f"ratio, median of {len(pr['pairs'])} paired {pr['seconds']:.0f}s runs (min-max)",
-                     f"{pr['median_ratio']:.1%} ({pr['min_ratio']:.0%}-{pr['max_ratio']:.0%})", ">= 50%"))
+        rows.append(
+            (
+                f"ratio, median of {len(pr['pairs'])} paired {pr['seconds']:.0f}s runs (min-max)",
+                f"{pr['median_ratio']:.1%} ({pr['min_ratio']:.0%}-{pr['max_ratio']:.0%})",
+                ">= 50%",
+            )
+        )
         judged_rates = [p["judgments_per_s"] for p in pr["pairs"]]
         echo_rates = [p["echo_rpcs_per_s"] for p in pr["pairs"]]
-        rows.append(("  paired runs: judgments/s, echo req/s (min-max)",
-                     f"{min(judged_rates):,.0f}-{max(judged_rates):,.0f}, {min(echo_rates):,.0f}-{max(echo_rates):,.0f}",
-                     ""))
+        rows.append(
+            (
+                "  paired runs: judgments/s, echo req/s (min-max)",
+                f"{min(judged_rates):,.0f}-{max(judged_rates):,.0f}, {min(echo_rates):,.0f}-{max(echo_rates):,.0f}",
+                "",
+            )
+        )
     for method in ("NextTask", "SubmitJudgment"):
         lat = j["latency"].get(method)
         if lat:
@@ -764,43 +864,84 @@ def table(res: dict[str, Any]) -> str:
     lat = e["latency"]["Echo"]
     rows.append(("Echo p50 / p99 ms", f"{lat['p50_ms']:.1f} / {lat['p99_ms']:.1f}", ""))
     rows += [
-        ("judgments in window / window s",
-         f"{j['judgments']:,} / {j['window_s']:.0f}{' (job done)' if j['job_done'] else ''}", ""),
+        (
+            "judgments in window / window s",
+            f"{j['judgments']:,} / {j['window_s']:.0f}{' (job done)' if j['job_done'] else ''}",
+            "",
+        ),
         ("NextTask with no task", f"{j['calls'].get('NextTask (no task)', 0):,}", ""),
         ("RPC errors", str(j["errors"] or "none"), "none"),
-        ("server CPU (judging / echo srv)", f"{j['server_cpu_percent']:.0f}% / {e['server_cpu_percent']:.0f}%", ""),
-        ("driver CPU (judging / echo)",
-         " ".join(f"{x:.0f}%" for x in j["driver_cpu_percent"]) + " / "
-         + " ".join(f"{x:.0f}%" for x in e["driver_cpu_percent"]), ""),
-        ("machine busy (all cores) / load avg, judging",
-         f"{j['machine_busy_percent']:.0f}% / {j['loadavg_1m']:.1f}", ""),
-        ("machine busy (all cores) / load avg, echo",
-         f"{e['machine_busy_percent']:.0f}% / {e['loadavg_1m']:.1f}", ""),
+        (
+            "server CPU (judging / echo srv)",
+            f"{j['server_cpu_percent']:.0f}% / {e['server_cpu_percent']:.0f}%",
+            "",
+        ),
+        (
+            "driver CPU (judging / echo)",
+            " ".join(f"{x:.0f}%" for x in j["driver_cpu_percent"])
+            + " / "
+            + " ".join(f"{x:.0f}%" for x in e["driver_cpu_percent"]),
+            "",
+        ),
+        (
+            "machine busy (all cores) / load avg, judging",
+            f"{j['machine_busy_percent']:.0f}% / {j['loadavg_1m']:.1f}",
+            "",
+        ),
+        (
+            "machine busy (all cores) / load avg, echo",
+            f"{e['machine_busy_percent']:.0f}% / {e['loadavg_1m']:.1f}",
+            "",
+        ),
     ]
-    rows += [(f"  server thread: {t['role']}", f"{t['cpu_percent']:.0f}%", "") for t in j.get("server_threads", [])[:4]]
     rows += [
-        (f"AddItems items/s ({res['add_items']['items']:,} items)", f"{res['add_items']['items_per_s']:,.0f}",
-         ">= 50,000"),
-        ("  AddItems CPU server / client",
-         f"{res['add_items']['server_cpu_percent']:.0f}% / {res['add_items']['client_cpu_percent']:.0f}%", ""),
-        (f"StreamLabels labels/s ({res['stream_labels']['labels']:,} labels)",
-         f"{res['stream_labels']['labels_per_s']:,.0f}", ">= 50,000"),
-        ("  StreamLabels CPU server / client",
-         f"{res['stream_labels']['server_cpu_percent']:.0f}% / {res['stream_labels']['client_cpu_percent']:.0f}%", ""),
+        (f"  server thread: {t['role']}", f"{t['cpu_percent']:.0f}%", "")
+        for t in j.get("server_threads", [])[:4]
+    ]
+    rows += [
+        (
+            f"AddItems items/s ({res['add_items']['items']:,} items)",
+            f"{res['add_items']['items_per_s']:,.0f}",
+            ">= 50,000",
+        ),
+        (
+            "  AddItems CPU server / client",
+            f"{res['add_items']['server_cpu_percent']:.0f}% / {res['add_items']['client_cpu_percent']:.0f}%",
+            "",
+        ),
+        (
+            f"StreamLabels labels/s ({res['stream_labels']['labels']:,} labels)",
+            f"{res['stream_labels']['labels_per_s']:,.0f}",
+            ">= 50,000",
+        ),
+        (
+            "  StreamLabels CPU server / client",
+            f"{res['stream_labels']['server_cpu_percent']:.0f}% / {res['stream_labels']['client_cpu_percent']:.0f}%",
+            "",
+        ),
         ("server peak RSS MB (before million step)", f"{res['rss_mb_peak_before_million']:.0f}", ""),
     ]
     if "million" in res:
         m = res["million"]
         rows += [
             (f"AddItems items/s ({m['items']:,} items)", f"{m['items_per_s']:,.0f}", ">= 50,000"),
-            ("  AddItems CPU server / client", f"{m['server_cpu_percent']:.0f}% / {m['client_cpu_percent']:.0f}%", ""),
+            (
+                "  AddItems CPU server / client",
+                f"{m['server_cpu_percent']:.0f}% / {m['client_cpu_percent']:.0f}%",
+                "",
+            ),
             ("  s from last item sent to AddItems response", f"{m['tail_after_last_item_s']:.2f}", ""),
-            ("  NextTask p50 / p99 / max ms during that AddItems",
-             f"{m['write_probe']['p50_ms']:.0f} / {m['write_probe']['p99_ms']:.0f} / {m['write_probe']['max_ms']:.0f}",
-             ""),
+            (
+                "  NextTask p50 / p99 / max ms during that AddItems",
+                f"{m['write_probe']['p50_ms']:.0f} / {m['write_probe']['p99_ms']:.0f} / {m['write_probe']['max_ms']:.0f}",
+                "",
+            ),
             ("  GetJob / StartJob latency s", f"{m['get_job_s']:.2f} / {m['start_job_s']:.2f}", ""),
-            (f"server RSS MB after {m['items']:,} items (peak)", f"{m['rss_mb_after']:.0f} ({m['rss_mb_peak']:.0f})",
-             "< 300"),
+            (
+                f"server RSS MB after {m['items']:,} items (peak)",
+                f"{m['rss_mb_after']:.0f} ({m['rss_mb_peak']:.0f})",
+                "< 300",
+            ),
         ]
     rows.append(("server peak RSS MB (whole run)", f"{res['rss_mb_peak']:.0f}", ""))
     width = max(len(r[0]) for r in rows)
@@ -812,23 +953,54 @@ def table(res: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--items", type=int, default=100_000, help="items in the judged job (default 100,000)")
+    parser.add_argument(
+        "--items", type=int, default=100_000, help="items in the judged job (default 100,000)"
+    )
     parser.add_argument("--workers", type=int, default=64, help="concurrent simulated workers (default 64)")
-    parser.add_argument("--drivers", type=int, default=1, help="driver processes sharing the workers (default 1)")
-    parser.add_argument("--judgment-seconds", type=float, default=420.0,
-                        help="upper bound on the judging phase; it also ends when the job completes (default 420)")
-    parser.add_argument("--echo-seconds", type=float, default=20.0, help="length of the echo phase (default 20)")
-    parser.add_argument("--ratio-pairs", type=int, default=6,
-                        help="back-to-back (echo, judging) pairs for the paired ratio; 0 skips (default 6)")
-    parser.add_argument("--ratio-seconds", type=float, default=10.0, help="length of each half of a pair (default 10)")
-    parser.add_argument("--million-items", type=int, default=1_000_000,
-                        help="items added to a second job to read the server's RSS; 0 skips (default 1,000,000)")
-    parser.add_argument("--quick", action="store_true",
-                        help="10,000 items, 30 s judging, 10 s echo, 2 pairs of 5 s, no million-item step")
-    parser.add_argument("--py-spy", metavar="PATH", help="py-spy binary: names the server's threads in the table")
-    parser.add_argument("--profile-seconds", type=float, default=0.0,
-                        help="with --py-spy: sample the server's stacks this long while judging (default 0: off)")
-    parser.add_argument("--out", type=Path, help="JSON path (default bench/results/throughput-<utc time>.json)")
+    parser.add_argument(
+        "--drivers", type=int, default=1, help="driver processes sharing the workers (default 1)"
+    )
+    parser.add_argument(
+        "--judgment-seconds",
+        type=float,
+        default=420.0,
+        help="upper bound on the judging phase; it also ends when the job completes (default 420)",
+    )
+    parser.add_argument(
+        "--echo-seconds", type=float, default=20.0, help="length of the echo phase (default 20)"
+    )
+    parser.add_argument(
+        "--ratio-pairs",
+        type=int,
+        default=6,
+        help="back-to-back (echo, judging) pairs for the paired ratio; 0 skips (default 6)",
+    )
+    parser.add_argument(
+        "--ratio-seconds", type=float, default=10.0, help="length of each half of a pair (default 10)"
+    )
+    parser.add_argument(
+        "--million-items",
+        type=int,
+        default=1_000_000,
+        help="items added to a second job to read the server's RSS; 0 skips (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="10,000 items, 30 s judging, 10 s echo, 2 pairs of 5 s, no million-item step",
+    )
+    parser.add_argument(
+        "--py-spy", metavar="PATH", help="py-spy binary: names the server's threads in the table"
+    )
+    parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=0.0,
+        help="with --py-spy: sample the server's stacks this long while judging (default 0: off)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="JSON path (default bench/results/throughput-<utc time>.json)"
+    )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
