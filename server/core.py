@@ -340,9 +340,11 @@ class Core:
             raise NotFound(f"jobs/{job_id} does not exist")
         return row
 
-    def _job(self, tx: Tx, row: Any) -> Job:
+    def _job(self, tx: Tx, row: Any, *, counted: bool = True) -> Job:
+        """A job from its row; `counted=False` skips the counters that need a
+        scan of the job's open items."""
         job_id = int(row["id"])
-        unlabeled, in_progress, qualified, disqualified = tx.live_counts(job_id)
+        unlabeled, in_progress, qualified, disqualified = tx.live_counts(job_id) if counted else (0, 0, 0, 0)
         return Job(
             id=job_id,
             owner_id=int(row["owner_id"]),
@@ -392,11 +394,15 @@ class Core:
         self.workforces.validate(spec)
         now = self.clock()
 
-        def create(tx: Tx) -> Job:
-            job_id = tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
-            return self._job(tx, tx.job(job_id))
+        job_id = await self.store.write(
+            lambda tx: tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
+        )
+        return await self._read_job(job_id)
 
-        return await self.store.write(create)
+    async def _read_job(self, job_id: int) -> Job:
+        """A job with its counters, read outside the writer: counting a large
+        job's open items must not hold up judgments."""
+        return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, job_id)))
 
     async def get_job(self, principal: Principal, name: str) -> Job:
         self.require(principal, "client")
@@ -430,7 +436,7 @@ class Core:
         sources, target = allowed[action]
         now = self.clock()
 
-        def change(tx: Tx) -> Job:
+        def change(tx: Tx) -> None:
             row = self.require_job_row(tx, job_id, principal.id)
             state = JobState(int(row["state"]))
             if state not in sources:
@@ -446,10 +452,10 @@ class Core:
             tx.set_job_state(job_id, target, now)
             if action == "start":
                 dispatch.complete_if_done(tx, job_id, now)
-            return self._job(tx, tx.job(job_id))
 
-        job = await self.store.write(change)
+        await self.store.write(change)
         self.feed.notify(job_id)
+        job = await self._read_job(job_id)
         if action == "cancel":
             await self.workforces.cancel(self, job)
         return job
@@ -457,7 +463,9 @@ class Core:
     async def begin_upload(self, principal: Principal, name: str, field: str = "job") -> Upload:
         self.require(principal, "client")
         job_id = parse_name(name, "jobs", field)
-        job = await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, job_id, principal.id)))
+        job = await self.store.read(
+            lambda tx: self._job(tx, self.require_job_row(tx, job_id, principal.id), counted=False)
+        )
         if job.state in (JobState.CANCELLED, JobState.FAILED):
             raise FailedPrecondition(f"{job.name} is {job.state.name.lower()}; it takes no more items")
         upload_id = self.store.new_upload_id()
