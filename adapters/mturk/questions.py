@@ -1,0 +1,196 @@
+"""HTMLQuestion documents: one crowd-form page per labelwire task type.
+
+MTurk hosts the page, so everything the worker needs travels inside the
+Question XML: the Crowd HTML Elements script, the item, the instructions and
+the classes. `<crowd-form>` posts one `taskAnswers` answer whose shape per
+element is what `answers.py` reads back. Every value from a client (item text,
+class names, instructions) is HTML-escaped, and the page sits in a CDATA
+section whose own terminator is split so a payload cannot end it early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from labelwire.adapters.base import JobView
+
+HTML_QUESTION_NS = (
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
+)
+CROWD_SCRIPT = "https://assets.crowd.aws/crowd-html-elements.js"
+MAX_QUESTION_BYTES = 65_535
+
+# Names of the crowd elements' fields in the taskAnswers object (answers.py reads these).
+CATEGORY_FIELD = "category"
+BOXES_FIELD = "annotatedResult"
+SPANS_FIELD = "crowd-entity-annotation"
+VERIFICATION_FIELD = "verification"
+VERIFICATION_CHOICES = ("correct", "incorrect")
+
+_CUSTOM_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
+
+
+class ItemRejected(ValueError):
+    """An item that cannot be shown to an MTurk worker; the message says why."""
+
+
+def html_question(
+    job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None = None
+) -> str:
+    """The HTMLQuestion XML for one item (a work item or a hidden gold item)."""
+    page = html_page(job, payload_kind, payload, prelabel)
+    xml = (
+        f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}">'
+        f"<HTMLContent>{cdata(page)}</HTMLContent>"
+        "<FrameHeight>0</FrameHeight>"
+        "</HTMLQuestion>"
+    )
+    size = len(xml.encode("utf-8"))
+    if size > MAX_QUESTION_BYTES:
+        raise ItemRejected(
+            f"the HIT page would be {size} bytes; Mechanical Turk takes at most {MAX_QUESTION_BYTES} "
+            "(send large content as a source_ref URL)"
+        )
+    return xml
+
+
+def cdata(text: str) -> str:
+    """A CDATA section holding `text` exactly, even when it contains `]]>`."""
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def html_page(job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None) -> str:
+    body = element(job, payload_kind, payload, prelabel)
+    if job.task_type != "custom":
+        body = f"<crowd-form>{body}</crowd-form>"
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f'<script src="{CROWD_SCRIPT}"></script></head>\n<body>{body}</body></html>'
+    )
+
+
+def element(job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None) -> str:
+    """The crowd element for the job's task type, with the item and the instructions inside it."""
+    classes = [c.name for c in job.classes]
+    header = attr(header_text(job))
+    kind = job.task_type
+    if kind in ("classification", "multi_label"):
+        tag = "crowd-classifier" if kind == "classification" else "crowd-classifier-multi-select"
+        return (
+            f'<{tag} name="{CATEGORY_FIELD}" categories="{attr(json.dumps(classes))}" header="{header}">'
+            f"<classification-target>{render_payload(job, payload_kind, payload)}</classification-target>"
+            f"{instructions(job)}</{tag}>"
+        )
+    if kind == "verification":
+        shown = json.dumps(dict(prelabel), indent=1, sort_keys=True) if prelabel else "(no label given)"
+        return (
+            f'<crowd-classifier name="{VERIFICATION_FIELD}" '
+            f'categories="{attr(json.dumps(list(VERIFICATION_CHOICES)))}" header="{header}">'
+            f"<classification-target>{render_payload(job, payload_kind, payload)}"
+            f"<p>Proposed label:</p><pre>{html.escape(shown)}</pre></classification-target>"
+            f"{instructions(job)}</crowd-classifier>"
+        )
+    if kind == "bounding_box":
+        url = require_url(payload_kind, payload, "bounding boxes are drawn on an image")
+        return (
+            f'<crowd-bounding-box name="{BOXES_FIELD}" src="{attr(url)}" header="{header}" '
+            f'labels="{attr(json.dumps(classes))}">{instructions(job)}</crowd-bounding-box>'
+        )
+    if kind == "spans":
+        if payload_kind == "source_ref":
+            raise ItemRejected("span annotation on Mechanical Turk needs the text inline, not a source_ref")
+        labels = [
+            {"label": c.name, "shortDisplayName": c.name[:16], "fullDisplayName": c.description or c.name}
+            for c in job.classes
+        ]
+        return (
+            f'<crowd-entity-annotation name="{SPANS_FIELD}" header="{header}" '
+            f'labels="{attr(json.dumps(labels))}" text="{attr(payload)}">{instructions(job)}'
+            "</crowd-entity-annotation>"
+        )
+    if kind == "custom":
+        template = custom_template(job)
+        if template is None:
+            raise ItemRejected("a custom task needs task_config.custom.template")
+        return _CUSTOM_SLOT.sub(lambda _: render_payload(job, payload_kind, payload), template)
+    raise ItemRejected(f"Mechanical Turk pages are not made for {kind} tasks")
+
+
+def header_text(job: JobView) -> str:
+    return str(job.instructions.get("short_instructions") or job.display_name or "Label this item")
+
+
+def instructions(job: JobView) -> str:
+    short = html.escape(str(job.instructions.get("short_instructions") or ""))
+    full = html.escape(str(job.instructions.get("full_instructions") or ""))
+    examples = "".join(
+        f"<h3>{title}</h3>{example_list(job.instructions.get(key))}"
+        for key, title in (("good_examples", "Good examples"), ("bad_examples", "Bad examples"))
+        if job.instructions.get(key)
+    )
+    classes = "".join(
+        f"<li><b>{html.escape(c.name)}</b>{': ' + html.escape(c.description) if c.description else ''}</li>"
+        for c in job.classes
+    )
+    listed = f"<ul>{classes}</ul>" if classes else ""
+    return (
+        f"<short-instructions><p>{short}</p>{listed}</short-instructions>"
+        f"<full-instructions><p>{full}</p>{examples}</full-instructions>"
+    )
+
+
+def example_list(examples: Any) -> str:
+    if not isinstance(examples, Sequence) or isinstance(examples, str):
+        return ""
+    rows = []
+    for example in examples:
+        if not isinstance(example, Mapping):
+            continue
+        shown = example.get("text") or example.get("source_ref") or ""
+        answer = json.dumps(example.get("answer", {}), sort_keys=True)
+        why = example.get("explanation", "")
+        rows.append(
+            f"<li>{html.escape(str(shown))} &rarr; {html.escape(answer)} {html.escape(str(why))}</li>"
+        )
+    return f"<ul>{''.join(rows)}</ul>"
+
+
+def render_payload(job: JobView, payload_kind: str, payload: str) -> str:
+    """The item as HTML. Links are shown as media; MTurk workers cannot read s3:// URIs."""
+    if payload_kind == "source_ref":
+        url = attr(require_url(payload_kind, payload, "workers open items by URL"))
+        media = job.media_type
+        if media == "image":
+            return f'<img src="{url}" style="max-width:100%">'
+        if media == "audio":
+            return f'<audio controls src="{url}"></audio>'
+        if media == "video":
+            return f'<video controls src="{url}" style="max-width:100%"></video>'
+        return f'<a href="{url}" target="_blank" rel="noopener">Open the item</a>'
+    if payload_kind == "json":
+        with contextlib.suppress(ValueError):
+            payload = json.dumps(json.loads(payload), indent=2, sort_keys=True)
+        return f"<pre>{html.escape(payload)}</pre>"
+    return f'<p style="white-space:pre-wrap">{html.escape(payload)}</p>'
+
+
+def require_url(payload_kind: str, payload: str, why: str) -> str:
+    if payload_kind != "source_ref" or not payload.startswith(("https://", "http://")):
+        raise ItemRejected(f"{why}: Mechanical Turk needs an http(s) URL, got a {payload_kind} payload")
+    return payload
+
+
+def custom_template(job: JobView) -> str | None:
+    config = job.task_config
+    inner = config.get("custom", config)
+    template = inner.get("template") if isinstance(inner, Mapping) else None
+    return template if isinstance(template, str) and template.strip() else None
+
+
+def attr(value: str) -> str:
+    return html.escape(value, quote=True)

@@ -1,0 +1,61 @@
+"""Retrying MTurk calls that failed for reasons that pass.
+
+MTurk models only two errors: `ServiceFault` (the service's fault, always
+worth retrying) and `RequestError` (the caller's fault), which is also what
+MTurk answers when it throttles a requester ("Rate exceeded", "throttled").
+The Ground Truth adapter's Retrier gives the backoff (exponential, full
+jitter, injectable sleep); only the question "is this retryable" differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from labelwire.adapters.groundtruth.retry import Retrier, error_code
+from labelwire.adapters.groundtruth.retry import is_retryable as is_transient
+
+T = TypeVar("T")
+THROTTLING_TEXT = re.compile(
+    r"throttl|rate exceeded|too many requests|maximum request rate|request rate", re.I
+)
+
+
+def error_message(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Message", ""))
+
+
+def turk_error_code(err: ClientError) -> str:
+    """MTurk's own code (`AWS.MechanicalTurk.HitAlreadyExists`), when the error carries one."""
+    return str(err.response.get("TurkErrorCode") or err.response.get("Error", {}).get("TurkErrorCode") or "")
+
+
+def is_retryable(err: Exception) -> bool:
+    if is_transient(err):
+        return True
+    if not isinstance(err, ClientError):
+        return False
+    code = error_code(err)
+    if code == "ServiceFault":
+        return True
+    return code == "RequestError" and bool(THROTTLING_TEXT.search(error_message(err)))
+
+
+@dataclass
+class MTurkRetrier(Retrier):
+    """Runs blocking boto3 MTurk calls off the event loop, retrying throttling and service faults."""
+
+    async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        for attempt in range(self.attempts):
+            try:
+                return await asyncio.to_thread(fn, **kwargs)
+            except Exception as err:
+                if attempt + 1 >= self.attempts or not is_retryable(err):
+                    raise
+            await self.sleep(self.delay(attempt))
+        raise AssertionError("unreachable")
