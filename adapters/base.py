@@ -199,6 +199,12 @@ class WorkforceContext(Protocol):
 
     async def fail_job(self, reason: str) -> None: ...
 
+    async def discount_worker(self, worker_id: str, reason: str) -> None:
+        """Stops counting an outside worker's judgments (it failed the
+        workforce's own gold checks): the labels they fed are recomputed and
+        their items get replacement judgments, as for a disqualified pool worker."""
+        ...
+
     async def gold_items(self, limit: int) -> list[GoldItem]: ...
 
     async def load_state(self) -> dict[str, Any]:

@@ -285,7 +285,7 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
             label = labeling.item_label(tx, spec, item_id)
             if label is not None:
                 labeling.emit_label(tx, job_id, item, label, now)
-        tx.update_item(item_id, state=int(ItemState.OPEN))
+        tx.update_item(item_id, state=int(ItemState.OPEN), claimed_by=None)
     job = tx.job(job_id)
     if job is not None and int(job["state"]) == JobState.COMPLETED and items:
         tx.set_job_state(job_id, JobState.RUNNING, now)

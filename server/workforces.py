@@ -26,7 +26,7 @@ from labelwire.adapters.base import (
 )
 from labelwire.server import dispatch, validation
 from labelwire.server.errors import InvalidArgument, LabelwireError
-from labelwire.server.model import Job, JobSpec, JobState
+from labelwire.server.model import Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.store import Tx
 
 if TYPE_CHECKING:
@@ -226,6 +226,21 @@ class JobContext:
     async def fail_job(self, reason: str) -> None:
         now = self._core.clock()
         await self._core.store.write(lambda tx: tx.set_job_state(self._job_id, JobState.FAILED, now, reason))
+        self._core.feed.notify(self._job_id)
+
+    async def discount_worker(self, worker_id: str, reason: str) -> None:
+        now = self._core.clock()
+        external = f"{self._namespace}:{worker_id}"
+
+        def discount(tx: Tx) -> None:
+            row = tx.worker_by_external(self._job_id, external)
+            if row is None or int(row["status"]) == WorkerStatus.DISQUALIFIED:
+                return
+            tx.update_worker(int(row["id"]), status=int(WorkerStatus.DISQUALIFIED))
+            dispatch.disqualify(tx, self._spec, self._job_id, int(row["id"]), now)
+
+        log.info("jobs/%d: %s discounted: %s", self._job_id, external, reason)
+        await self._core.store.write(discount)
         self._core.feed.notify(self._job_id)
 
     async def gold_items(self, limit: int) -> list[GoldItem]:

@@ -86,6 +86,7 @@ GOLD_LIMIT = 10_000
 PAST = datetime(2015, 1, 1, tzinfo=UTC)  # UpdateExpirationForHIT to a past time expires a HIT at once
 HIT_ID = re.compile(r"\b([A-Z0-9]{20,64})\b")
 DECISION_MARGIN_SECONDS = 3600.0
+MIN_GOLD_TO_DISCOUNT = 3
 
 log = logging.getLogger(__name__)
 
@@ -446,8 +447,22 @@ class _Round:
                         record.gold_right += 1
                     else:
                         record.gold_wrong += 1
+                        await self.discount_if_below_bar(worker)
             hit.answers[aid] = seen
         return _Collected(hit, aid, status)
+
+    async def discount_if_below_bar(self, worker: str) -> None:
+        """A worker whose accuracy on hidden gold falls below the passing score
+        (after a few gold answers) stops counting, as a pool worker would."""
+        record = self.state.worker(worker)
+        answered = record.gold_right + record.gold_wrong
+        if (
+            answered >= MIN_GOLD_TO_DISCOUNT
+            and record.gold_right * 100 < self.settings.passing_score * answered
+        ):
+            await self.ctx.discount_worker(
+                worker, f"{record.gold_right} of {answered} hidden gold answers right"
+            )
 
     async def settle(self, collected: _Collected) -> None:
         hit, aid = collected.hit, collected.assignment_id

@@ -166,3 +166,38 @@ async def test_push_workforce_refuses_task_types_at_create_time(
         err.value.details() or ""
     )
     await lw.close()
+
+
+async def test_a_discounted_outside_worker_stops_counting(tmp_path: Path) -> None:
+    from labelwire.server.workforces import JobContext
+
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=str(tmp_path / "d.db"),
+        admin_key=ADMIN_KEY,
+        workforces=Workforces({"pool": PoolWorkforce(), "vendor": Vendor()}),
+        drive_workforces=False,
+    )
+    try:
+        server = Harness(running=running, target=f"127.0.0.1:{running.port}", database=tmp_path / "d.db")
+        lw = await server.client()
+        job = await lw.create_job(
+            "J", classes=["a", "b"], workforce="vendor", quiz_size=0, judgments_per_item=1
+        )
+        await lw.add_items(job.name, [text_item("k1", "a"), text_item("k2", "b")])
+        await lw.start_job(job.name)
+        job_id = int(job.name.split("/")[1])
+        ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+        await ctx.claim_items(10)
+        wrong = [ExternalJudgment(k, "liar", {"classification": {"class_name": "b"}}) for k in ("k1", "k2")]
+        await ctx.record_judgments(wrong)
+        await ctx.discount_worker("liar", "failed the vendor's gold")
+        after = await lw.get_job(job.name)
+        workers = await lw.list_workers(job.name)
+        assert after.counters.excluded_judgments == 2 and after.counters.unlabeled_items == 2
+        assert after.state == job_pb2.JOB_STATE_RUNNING
+        assert [w.status for w in workers] == [4]  # WORKER_STATUS_DISQUALIFIED
+        assert sorted(i.key for i in await ctx.claim_items(10)) == ["k1", "k2"]
+        await lw.close()
+    finally:
+        await running.stop(grace=None)

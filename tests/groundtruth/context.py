@@ -36,6 +36,7 @@ class RecordingContext:
     job_failure: str | None = None
     saved_state: str = "{}"
     claim_calls: list[int] = field(default_factory=list)
+    discounted: dict[str, str] = field(default_factory=dict)
 
     def add_items(
         self, *keys: str, payload_kind: str = "text", payloads: Mapping[str, str] | None = None
@@ -62,6 +63,9 @@ class RecordingContext:
         keys = self.unclaimed[:limit]
         self.claimed.extend(keys)
         return [self.items[k] for k in keys]
+
+    async def discount_worker(self, worker_id: str, reason: str) -> None:
+        self.discounted[worker_id] = reason
 
     async def claimed_items(self) -> list[WorkItem]:
         judged = {key for key, _ in self.judgments}

@@ -500,3 +500,18 @@ async def test_configured_per_hit_maximum_is_kept_when_adding_assignments(mturk:
     await wf.sync(ctx)
     mturk.assert_done()
     assert [h["max_assignments"] for h in state_of(ctx)["hits"]] == [4, 2]
+
+
+async def test_a_worker_below_the_passing_score_on_hidden_gold_stops_counting(mturk: StubbedMTurk) -> None:
+    from labelwire.adapters.mturk.workforce import _Round
+
+    settings = {"approval_policy": "reject_wrong_gold", "gold_hit_every": 5, "passing_score": 80}
+    ctx = MTurkContext(make_job(settings=settings))
+    round_ = _Round(workforce(mturk, clock_at()), ctx)
+    record = round_.state.worker("AW9")
+    record.gold_right, record.gold_wrong = 1, 1
+    await round_.discount_if_below_bar("AW9")
+    assert ctx.discounted == {}
+    record.gold_wrong = 2
+    await round_.discount_if_below_bar("AW9")
+    assert ctx.discounted == {"AW9": "1 of 3 hidden gold answers right"}
