@@ -1,12 +1,19 @@
-"""Shared fixtures: a real server on an ephemeral port with a fresh SQLite file."""
+"""Shared fixtures: a real server on an ephemeral port with a fresh database.
+
+The database is a SQLite file unless LABELWIRE_TEST_STORE=postgres, which gives
+each test a new PostgreSQL database instead (on LABELWIRE_TEST_POSTGRES, by
+default the local server), dropped afterwards.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,13 +21,15 @@ from labelwire.client import AdminClient, Client, WorkerClient
 from labelwire.server.app import Running, start_server
 
 ADMIN_KEY = "test-admin-key"
+TEST_STORE = os.environ.get("LABELWIRE_TEST_STORE", "sqlite")
+POSTGRES = os.environ.get("LABELWIRE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
 class Harness:
     running: Running
     target: str
-    database: Path
+    database: str | Path
 
     async def client(self, name: str = "ml-team") -> Client:
         async with AdminClient(self.target, ADMIN_KEY) as admin:
@@ -50,10 +59,42 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def server(tmp_path: Path, clock: Clock) -> AsyncIterator[Harness]:
-    database = tmp_path / "labelwire.db"
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database; its URL. Skips when no server answers,
+    unless the run asked for PostgreSQL (LABELWIRE_TEST_STORE=postgres): then it fails."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # psycopg missing, or no server answering
+        reason = f"no PostgreSQL reachable at {POSTGRES} (set LABELWIRE_TEST_POSTGRES): {exc}"
+        if TEST_STORE == "postgres":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"labelwire_test_{uuid.uuid4().hex[:16]}"
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield urlsplit(POSTGRES)._replace(path=f"/{name}").geturl()
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's server keeps its data: a SQLite file, or a PostgreSQL URL
+    when LABELWIRE_TEST_STORE=postgres."""
+    if TEST_STORE == "postgres":
+        return str(request.getfixturevalue("postgres_database"))
+    if TEST_STORE != "sqlite":
+        pytest.fail(f"LABELWIRE_TEST_STORE must be sqlite or postgres, got {TEST_STORE!r}")
+    return str(tmp_path / "labelwire.db")
+
+
+@pytest.fixture
+async def server(database: str, clock: Clock) -> AsyncIterator[Harness]:
     running = await start_server(
-        address="127.0.0.1:0", database=str(database), admin_key=ADMIN_KEY, clock=clock, seed=0
+        address="127.0.0.1:0", database=database, admin_key=ADMIN_KEY, clock=clock, seed=0
     )
     try:
         yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=database)

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import grpc
 
@@ -25,7 +24,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def start(database: Path, port: int) -> subprocess.Popen[bytes]:
+async def start(database: str, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -35,7 +34,7 @@ async def start(database: Path, port: int) -> subprocess.Popen[bytes]:
             "--address",
             f"127.0.0.1:{port}",
             "--database",
-            str(database),
+            database,
             "--admin-key",
             ADMIN,
         ],
@@ -51,8 +50,8 @@ async def start(database: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the server did not start")
 
 
-async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(tmp_path: Path) -> None:
-    database, port = tmp_path / "kill.db", free_port()
+async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(database: str) -> None:
+    port = free_port()
     target = f"127.0.0.1:{port}"
     proc = await start(database, port)
     async with AdminClient(target, ADMIN) as admin:

@@ -1,35 +1,46 @@
 """The shared store: PostgreSQL, for several server replicas behind a load balancer.
 
 The operations and their results are SQLite's (`SqliteTx`), so the core cannot
-tell the stores apart. What changes is how leasing stays atomic: SQLite has one
-writer in one process, while here several replicas write at once, so every
-operation that picks rows to hand out locks them with `FOR UPDATE SKIP LOCKED`
-(a replica skips what another is leasing instead of waiting for it), and the
-UNIQUE (worker_id, item_id) constraint on tasks is the last guard against a
-worker getting one item twice. Each replica still groups its own writes into
-few commits on one writer connection (`TransactionThread`).
+tell the stores apart. Each replica groups its own writes into few commits on
+one writer connection (`TransactionThread`), as on SQLite; across replicas the
+grouped transactions take turns on an advisory lock (`WRITER_BEGIN` says why),
+which keeps SQLite's one-writer semantics that the core is written for. The
+operations that pick rows to hand out still lock them (`FOR UPDATE SKIP LOCKED`)
+and UNIQUE (worker_id, item_id) on tasks still refuses a second lease of one
+item to one worker, so leasing stays atomic against any other writer too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
-from typing import Any, TypeVar
-
-import psycopg
-from psycopg.adapt import Dumper
-from psycopg.rows import RowMaker
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.rows import RowMaker
 
 T = TypeVar("T")
 
 MIGRATIONS = "labelwire.server.store.migrations.postgres"
 
-# Any fixed number works: it only has to be the same in every replica.
+# Advisory lock keys. Any fixed numbers work: they only have to be the same in every replica.
 MIGRATION_LOCK = 0x6C6162656C77
+WRITER_LOCK = 0x6C6162656C78
+
+# Every write transaction, in every replica, first takes the writer lock, so
+# they run one at a time as on SQLite. The core reads a row, decides, then
+# writes (an item's judgment count decides whether it is finished), and the
+# operations of one grouped transaction lock rows in no common order; two
+# replicas writing at once would decide on stale counts and deadlock each other.
+WRITER_BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"
 
 
 class Row:
@@ -60,7 +71,7 @@ class Row:
         return list(self._names)
 
     def __repr__(self) -> str:
-        return f"Row({dict(zip(self._names, self._values, strict=False))!r})"
+        return f"Row({ {name: self._values[i] for name, i in self._names.items()}!r})"
 
 
 def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
@@ -70,22 +81,80 @@ def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
     return lambda values: Row(names, values)
 
 
-class _BoolAsInteger(Dumper):
-    """Sends Python booleans as 0/1: the schema keeps SQLite's integer flags
-    (`is_gold`, `gold_correct`, `human`, `tie`), and PostgreSQL will not store
-    a boolean in an integer column."""
+@functools.cache
+def _bool_as_integer() -> type[Dumper]:
+    """A dumper sending Python booleans as 0/1: the schema keeps SQLite's integer
+    flags (`is_gold`, `gold_correct`, `human`, `tie`), and PostgreSQL will not
+    store a boolean in an integer column."""
+    import psycopg
+    from psycopg.adapt import Dumper
 
-    oid = psycopg.postgres.types["int4"].oid
+    class BoolAsInteger(Dumper):
+        oid = psycopg.postgres.types["int4"].oid
 
-    def dump(self, obj: Any) -> bytes:
-        return b"1" if obj else b"0"
+        def dump(self, obj: Any) -> bytes:
+            return b"1" if obj else b"0"
+
+    return BoolAsInteger
 
 
 def connect(url: str) -> psycopg.Connection[Row]:
-    """A connection in autocommit mode: `TransactionThread` sends BEGIN and COMMIT itself."""
+    """A connection in autocommit mode: `TransactionThread` sends BEGIN and COMMIT itself.
+
+    psycopg is imported here rather than with the module, so that an install
+    without the `postgres` extra still runs on SQLite.
+    """
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise RuntimeError("the PostgreSQL store needs psycopg: pip install 'labelwire[postgres]'") from exc
     conn = psycopg.Connection.connect(url, autocommit=True, row_factory=_rows)
-    conn.adapters.register_dumper(bool, _BoolAsInteger)
+    conn.adapters.register_dumper(bool, _bool_as_integer())
     return conn
+
+
+class Session:
+    """A store thread's connection, opened again at the next BEGIN if the server
+    dropped it (a restart, a failover, an idle timeout): without this, one outage
+    would leave the replica failing every request until it is restarted.
+
+    Only at BEGIN, where no transaction is open: a connection lost inside a
+    transaction fails that transaction's callers. Staged uploads (TEMP tables)
+    do not survive a reconnection; their streams fail and the client retries.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn = connect(url)
+
+    def execute(self, sql: str) -> psycopg.Cursor[Row]:
+        import psycopg
+
+        if not sql.startswith("BEGIN"):
+            return self.conn.execute(sql)
+        try:
+            return self.conn.execute(sql)
+        except psycopg.OperationalError:
+            if self.conn.closed:
+                self.conn = connect(self.url)
+                return self.conn.execute(sql)
+            self._abandon()
+            raise
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """Ends a transaction whose BEGIN failed half-way (say, waiting for the
+        writer lock was cancelled): the next BEGIN would find it still open."""
+        import psycopg
+
+        if not self.conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def migrate(conn: psycopg.Connection[Row]) -> int:
@@ -189,6 +258,9 @@ class PostgresTx:
     def count_job(self, job_id: int, **deltas: int) -> None:
         sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
         self.run(f"UPDATE jobs SET {sets} WHERE id = %s", (*deltas.values(), job_id))
+
+    def mark_pass(self, job_id: int, judgments: int) -> None:
+        self.run("UPDATE jobs SET judgments_at_pass = %s WHERE id = %s", (judgments, job_id))
 
     def next_sequence(self, job_id: int) -> int:
         """The job's row lock, held to commit, keeps the feed gapless across replicas."""
@@ -345,21 +417,15 @@ class PostgresTx:
     def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
         return self.one("SELECT * FROM workers WHERE job_id = %s AND external_id = %s", (job_id, external_id))
 
-    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, float]:
-        """Each worker's accuracy estimate: the last job-level pass's, else its
-        gold record smoothed towards 0.7 (no worker is trusted blindly)."""
-        out: dict[int, float] = {}
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
+        """(pass skill, gold answered, gold right) of each worker."""
         if not worker_ids:
-            return out
-        for r in self.all(
+            return {}
+        rows = self.all(
             "SELECT id, skill, gold_answered, gold_correct FROM workers WHERE id = ANY(%s)",
             (list(worker_ids),),
-        ):
-            if r["skill"] is not None:
-                out[int(r["id"])] = float(r["skill"])
-            else:
-                out[int(r["id"])] = (int(r["gold_correct"]) + 1.4) / (int(r["gold_answered"]) + 2)
-        return out
+        )
+        return {int(r["id"]): (r["skill"], int(r["gold_answered"]), int(r["gold_correct"])) for r in rows}
 
     def set_skills(self, skills: dict[int, float]) -> None:
         if skills:
@@ -421,6 +487,17 @@ class PostgresTx:
             "UPDATE items SET state = 2, failure_reason = %s, leased = 0"
             " WHERE job_id = %s AND key = ANY(%s) AND state = 0",
             (reason, job_id, list(keys)),
+        )
+
+    def open_items(self, job_id: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 ORDER BY id", (job_id,)
+        )
+
+    def claimed_open(self, job_id: int, adapter: str) -> list[Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND claimed_by = %s ORDER BY id",
+            (job_id, adapter),
         )
 
     def gold_rows(self, job_id: int, limit: int) -> list[Row]:
@@ -585,8 +662,9 @@ class PostgresStore:
     """The PostgreSQL store: `write` for transactions that change data, `read` for snapshots.
 
     Reads run in REPEATABLE READ so that a read made of several queries sees one
-    snapshot, as a SQLite read transaction does; writes run in READ COMMITTED and
-    rely on row locks, so they always see what other replicas committed.
+    snapshot, as a SQLite read transaction does. Writes take the writer lock
+    (`WRITER_BEGIN`) and run in READ COMMITTED, so each sees everything other
+    replicas committed before it.
     """
 
     kind = "postgres"
@@ -598,15 +676,24 @@ class PostgresStore:
             self.version = migrate(boot)
         finally:
             boot.close()
-        self._writer = TransactionThread("labelwire-postgres-writer", lambda: connect(self.url), PostgresTx)
+        self._writer = TransactionThread(
+            "labelwire-postgres-writer", self._session, self._tx, begin=WRITER_BEGIN
+        )
         self._reader = TransactionThread(
             "labelwire-postgres-reader",
-            lambda: connect(self.url),
-            PostgresTx,
+            self._session,
+            self._tx,
             begin="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             grouped=False,
         )
         self._uploads = itertools.count(1)
+
+    def _session(self) -> Session:
+        return Session(self.url)
+
+    @staticmethod
+    def _tx(session: Session) -> PostgresTx:
+        return PostgresTx(session.conn)
 
     def new_upload_id(self) -> int:
         return next(self._uploads)

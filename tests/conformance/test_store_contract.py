@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from labelwire.client import AdminClient, Client, WorkerClient, classification
+from labelwire.server.app import start_server
 from labelwire.server.errors import InvalidArgument
-from labelwire.server.store import Store, Tx, open_store
+from labelwire.server.store import PostgresStore, PostgresTx, SqliteTx, Store, Tx, open_store
+from tests.helpers import running_job, truth
 
-STORES = ["sqlite"]
+STORES = ["sqlite", "postgres"]
 
 
 @pytest.fixture(params=STORES)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened = open_store(str(tmp_path / "store.db"))
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database for one test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_database"))
+    return str(tmp_path / "store.db")
+
+
+@pytest.fixture
+async def store(location: str) -> AsyncIterator[Store]:
+    opened = open_store(location)
     try:
         yield opened
     finally:
@@ -81,14 +94,172 @@ async def test_claimed_items_go_to_one_claimant_only(store: Store) -> None:
     assert len(keys) == 10 and len(set(keys)) == 10
 
 
-async def test_reopening_a_store_keeps_what_was_committed(tmp_path: Path) -> None:
-    path = str(tmp_path / "again.db")
-    first = open_store(path)
+async def test_reopening_a_store_keeps_what_was_committed(location: str) -> None:
+    first = open_store(location)
     job_id = await job(first)
     first.close()
-    second = open_store(path)
+    second = open_store(location)
     try:
         row = await second.read(lambda tx: tx.job(job_id))
         assert row is not None and second.version >= 1
     finally:
         second.close()
+
+
+def test_both_stores_offer_the_same_operations() -> None:
+    def operations(cls: type) -> dict[str, list[str]]:
+        return {
+            name: list(inspect.signature(fn).parameters)
+            for name, fn in vars(cls).items()
+            if callable(fn) and not name.startswith("_")
+        }
+
+    assert operations(PostgresTx) == operations(SqliteTx)
+
+
+async def items_to_lease(store: Store, items: int, target: int, workers: int) -> tuple[int, list[int]]:
+    """A job with `items` items needing `target` judgments each, and `workers` workers."""
+    job_id = await job(store)
+    upload = store.new_upload_id()
+    await store.write(lambda tx: tx.begin_upload(upload))
+    rows = [(f"k{i}", "text", "p", None, None, None, None) for i in range(items)]
+    await store.write(lambda tx: tx.stage_items(upload, rows, 0))
+    await store.write(lambda tx: tx.commit_upload(upload, job_id, target, 0.0))
+
+    def hire(tx: Tx) -> list[int]:
+        return [tx.insert_worker(job_id, f"w{n}", None, 2, 0, 0.0) for n in range(workers)]
+
+    return job_id, await store.write(hire)
+
+
+async def test_two_replicas_never_lease_one_judgment_slot_twice(postgres_database: str) -> None:
+    replicas = [PostgresStore(postgres_database), PostgresStore(postgres_database)]
+    try:
+        items, target = 20, 3
+        job_id, workers = await items_to_lease(replicas[0], items, target, workers=4 * items * target)
+
+        def lease(worker_id: int) -> Callable[[Tx], int | None]:
+            def run(tx: Tx) -> int | None:
+                item_id = tx.next_work_item(job_id, worker_id)
+                if item_id is not None:
+                    tx.insert_task(job_id, item_id, worker_id, 2, 1, 0.0, 60.0)
+                    tx.count_item(item_id, leased=1)
+                return item_id
+
+            return run
+
+        waiting = list(workers)
+        leased: list[int] = []
+        while waiting:
+            got = await asyncio.gather(*(replicas[n % 2].write(lease(w)) for n, w in enumerate(waiting)))
+            if not any(got):
+                break
+            leased += [item for item in got if item is not None]
+            waiting = [w for w, item in zip(waiting, got, strict=True) if item is None]
+
+        counted = await replicas[1].read(
+            lambda tx: tx.all("SELECT leased FROM items WHERE job_id = %s", (job_id,))
+        )
+        assert len(leased) == items * target
+        assert sorted(leased.count(i) for i in set(leased)) == [target] * items
+        assert [int(r[0]) for r in counted] == [target] * items
+    finally:
+        for replica in replicas:
+            replica.close()
+
+
+def test_replicas_starting_together_apply_each_migration_once(postgres_database: str) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: PostgresStore(postgres_database), range(4)))
+    try:
+        assert len({s.version for s in stores}) == 1 and stores[0].version >= 1
+    finally:
+        for s in stores:
+            s.close()
+
+
+async def test_a_replica_outlives_the_database_dropping_its_connections(postgres_database: str) -> None:
+    import psycopg
+
+    store = PostgresStore(postgres_database)
+    try:
+        job_id = await job(store)
+        with psycopg.connect(postgres_database, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        await store.write(lambda tx: tx.count_job(job_id, judgments=1))
+        row = await store.read(lambda tx: tx.job(job_id))
+        assert row is not None and int(row["judgments"]) == 1
+    finally:
+        store.close()
+
+
+async def test_two_replicas_judging_one_item_at_once_see_each_others_counts(postgres_database: str) -> None:
+    replicas = [PostgresStore(postgres_database), PostgresStore(postgres_database)]
+    try:
+        items, target = 40, 2
+        job_id, _ = await items_to_lease(replicas[0], items, target, workers=0)
+        rows = await replicas[0].read(lambda tx: tx.all("SELECT id FROM items WHERE job_id = %s", (job_id,)))
+
+        def judge(item_id: int) -> Callable[[Tx], None]:
+            """What a submission does: read the item, count the judgment, finish the item on its last one."""
+
+            def run(tx: Tx) -> None:
+                item = tx.item(item_id)
+                assert item is not None
+                tx.count_item(item_id, done=1)
+                tx.count_job(job_id, judgments=1)
+                if int(item["done"]) + 1 >= int(item["target"]):
+                    tx.update_item(item_id, state=1)
+
+            return run
+
+        await asyncio.gather(*(replicas[n].write(judge(int(r[0]))) for r in rows for n in range(target)))
+        states = await replicas[1].read(
+            lambda tx: tx.all("SELECT state, done FROM items WHERE job_id = %s", (job_id,))
+        )
+        assert [(int(r[0]), int(r[1])) for r in states] == [(1, target)] * items
+    finally:
+        for replica in replicas:
+            replica.close()
+
+
+async def test_server_replicas_on_one_database_label_a_job_together(postgres_database: str) -> None:
+    replicas = [
+        await start_server(address="127.0.0.1:0", database=postgres_database, admin_key="admin", seed=n)
+        for n in range(3)
+    ]
+    targets = [f"127.0.0.1:{r.port}" for r in replicas]
+    try:
+        async with AdminClient(targets[0], "admin") as admin:
+            key = await admin.create_api_key("ml")
+        lw = Client(targets[1], key)
+        job = await running_job(lw, items=120, judgments=3)
+        tokens = [(await lw.create_worker(job.name, f"w{n}"))[1] for n in range(12)]
+
+        async def work_through_the_balancer(n: int, token: str) -> int:
+            """Sends each request to the next replica, as a round-robin balancer would."""
+            workers = [WorkerClient(t, token) for t in targets]
+            submitted = 0
+            try:
+                while (task := await workers[n % 3].next_task()).HasField("task"):
+                    await workers[(n + 1) % 3].submit(task.task.name, classification(truth(task.task.text)))
+                    submitted, n = submitted + 1, n + 2
+            finally:
+                for w in workers:
+                    await w.close()
+            return submitted
+
+        submitted = await asyncio.gather(*(work_through_the_balancer(n, t) for n, t in enumerate(tokens)))
+        reader = Client(targets[2], key)
+        labels = [lab async for lab in reader.stream_labels(job.name, snapshot_only=True)]
+        assert sum(submitted) == 120 * 3
+        assert sorted(lab.sequence for lab in labels) == list(range(1, 121))
+        assert len({lab.item_key for lab in labels}) == 120
+        await lw.close()
+        await reader.close()
+    finally:
+        for r in replicas:
+            await r.stop(grace=None)
