@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--database",
         default=_env("DATABASE", DEFAULT_DATABASE),
-        help=f"SQLite file path (LABELWIRE_DATABASE; default {DEFAULT_DATABASE})",
+        help="SQLite file path, or a postgresql:// URL for several replicas"
+        f" (LABELWIRE_DATABASE; default {DEFAULT_DATABASE})",
     )
     serve.add_argument(
         "--tls-cert",

@@ -15,20 +15,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-TxT = TypeVar("TxT", bound="Hooked")
+TxT = TypeVar("TxT")
 
 log = logging.getLogger(__name__)
-
-
-class Hooked(Protocol):
-    after_commit: list[Callable[[], None]]
-
-
-class Connection(Protocol):
-    def execute(self, sql: str, /) -> Any: ...
 
 
 _Work = tuple[Callable[[Any], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
@@ -111,41 +103,39 @@ class TransactionThread(Generic[TxT]):
             conn.close()
 
     def _run_group(self, conn: Any, group: list[_Work]) -> None:
-        outcomes: list[tuple[_Work, bool, Any, list[Callable[[], None]]]] = []
+        """Runs a group in one transaction and settles every caller. A failure
+        of the transaction itself (not of one caller's work) fails the whole
+        group and leaves the thread ready for the next one."""
+        outcomes: list[tuple[_Work, bool, Any]] = []
         try:
             conn.execute(self._begin)
-        except BaseException as exc:
             for work in group:
-                work[2].call_soon_threadsafe(_settle, work[1], False, exc)
-            return
-        for work in group:
-            fn = work[0]
-            if self._grouped:
-                conn.execute("SAVEPOINT op")
-            tx = self._make_tx(conn)
-            try:
-                value = fn(tx)
-            except BaseException as exc:
-                if self._grouped:
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
-                outcomes.append((work, False, exc, []))
-                continue
-            if self._grouped:
-                conn.execute("RELEASE op")
-            outcomes.append((work, True, value, tx.after_commit))
-        try:
+                outcomes.append(self._run_one(conn, work))
             conn.execute("COMMIT")
         except BaseException as exc:
-            log.exception("commit failed")
+            log.exception("a store transaction failed; its %d callers get the error", len(group))
             try:
                 conn.execute("ROLLBACK")
             except BaseException:
                 log.exception("rollback failed")
-            for work, *_ in outcomes:
+            for work in group:
                 work[2].call_soon_threadsafe(_settle, work[1], False, exc)
             return
-        for (_, fut, loop), ok, value, hooks in outcomes:
-            for hook in hooks:
-                loop.call_soon_threadsafe(hook)
+        for (_, fut, loop), ok, value in outcomes:
             loop.call_soon_threadsafe(_settle, fut, ok, value)
+
+    def _run_one(self, conn: Any, work: _Work) -> tuple[_Work, bool, Any]:
+        """One caller's work; when grouped, inside a savepoint so that its
+        failure rolls back alone."""
+        if self._grouped:
+            conn.execute("SAVEPOINT op")
+        try:
+            value = work[0](self._make_tx(conn))
+        except Exception as exc:
+            if self._grouped:
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+            return work, False, exc
+        if self._grouped:
+            conn.execute("RELEASE op")
+        return work, True, value

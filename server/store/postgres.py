@@ -190,7 +190,6 @@ class PostgresTx:
 
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn
-        self.after_commit: list[Callable[[], None]] = []
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         return self.conn.execute(sql, args).fetchone()

@@ -40,7 +40,6 @@ class SqliteTx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.after_commit: list[Callable[[], None]] = []
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()

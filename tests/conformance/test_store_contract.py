@@ -44,6 +44,17 @@ async def job(store: Store) -> int:
     return await store.write(create)
 
 
+async def test_a_broken_transaction_fails_its_group_and_the_store_goes_on(store: Store) -> None:
+    job_id = await job(store)
+
+    def break_it(tx: Tx) -> None:
+        tx.conn.execute("ROLLBACK")
+
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises for the lost savepoint
+        await store.write(break_it)
+    assert await store.write(lambda tx: tx.next_sequence(job_id)) == 1
+
+
 async def test_a_failing_transaction_does_not_undo_its_neighbours(store: Store) -> None:
     job_id = await job(store)
 
