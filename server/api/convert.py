@@ -66,6 +66,13 @@ def struct_dict(message: Struct) -> dict[str, Any]:
 
 
 def answer_dict(message: answer_pb2.Answer) -> Answer:
+    """The answer's JSON form; the two commonest kinds are built directly,
+    since every judgment passes through here."""
+    kind = message.WhichOneof("value")
+    if kind == "classification":
+        return {kind: {"class_name": message.classification.class_name}}
+    if kind == "multi_label":
+        return {kind: {"class_names": list(message.multi_label.class_names)}}
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
