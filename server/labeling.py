@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from labelwire.server import geometry
 from labelwire.server.consolidation import Judgments, MajorityVote
 from labelwire.server.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.quality import estimated_skill
@@ -95,12 +96,16 @@ def consolidate_item(
             judgment_count=len(judgments),
             tie=bool(np.any(np.isclose(share, 0.5))),
         )
+    if key == "bounding_boxes":
+        return geometry.boxes(spec, judgments)
+    if key == "spans":
+        return geometry.spans(spec, judgments)
     return _vote_exact(judgments)
 
 
 def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
-    """The most frequent identical answer, for types whose geometric
-    consolidation is not wired yet; the earliest wins a tie."""
+    """The most frequent identical answer (segmentation masks, verification,
+    custom answers); the earliest wins a tie."""
     texts = [json.dumps(a, sort_keys=True) for _, a in judgments]
     counts = Counter(texts)
     top = max(counts.values())

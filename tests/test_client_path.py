@@ -189,3 +189,74 @@ async def test_an_image_job_refuses_inline_text(server: Harness) -> None:
             exc.details() or ""
         )
     await lw.close()
+
+
+async def test_bounding_boxes_are_clustered_and_averaged(server: Harness) -> None:
+    from labelwire.client import source_item
+    from labelwire.v1 import answer_pb2
+
+    def boxes(*found: tuple[str, float, float]) -> answer_pb2.Answer:
+        answer = answer_pb2.Answer(bounding_boxes=answer_pb2.BoundingBoxAnswer())
+        for name, left, top in found:
+            answer.bounding_boxes.boxes.add(class_name=name, left=left, top=top, width=10, height=10)
+        return answer
+
+    lw = await server.client()
+    job = await lw.create_job(
+        "Boxes",
+        classes=["car", "bike"],
+        task_type="bounding_box",
+        judgments_per_item=3,
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        quiz_size=0,
+        hidden_gold_share=0,
+    )
+    await lw.add_items(job.name, [source_item("img", "s3://bucket/street.jpg")])
+    await lw.start_job(job.name)
+    drawn = [boxes(("car", 10, 10), ("bike", 50, 50)), boxes(("car", 12, 10)), boxes(("car", 11, 10))]
+    for n, answer in enumerate(drawn):
+        _, token = await lw.create_worker(job.name, f"w{n}")
+        async with server.worker(token) as w:
+            t = await w.next_task()
+            await w.submit(t.task.name, answer)
+    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    [car] = label.value.bounding_boxes.boxes
+    assert car.class_name == "car" and abs(car.left - 11) < 1e-9 and car.width == 10
+    assert label.method == "box_clusters" and 0 < label.confidence <= 1
+    await lw.close()
+
+
+async def test_entity_spans_are_voted_per_character(server: Harness) -> None:
+    from labelwire.v1 import answer_pb2
+
+    def spans(*found: tuple[str, int, int]) -> answer_pb2.Answer:
+        answer = answer_pb2.Answer(spans=answer_pb2.SpanAnswer())
+        for name, start, end in found:
+            answer.spans.spans.add(entity_type=name, start=start, end=end)
+        return answer
+
+    lw = await server.client()
+    job = await lw.create_job(
+        "NER",
+        classes=["PER", "LOC"],
+        task_type="spans",
+        judgments_per_item=3,
+        quiz_size=0,
+        hidden_gold_share=0,
+    )
+    await lw.add_items(job.name, [text_item("s", "Ada went to Paris")])
+    await lw.start_job(job.name)
+    marked = [
+        spans(("PER", 0, 3), ("LOC", 12, 17)),
+        spans(("PER", 0, 3), ("LOC", 12, 17)),
+        spans(("PER", 0, 3)),
+    ]
+    for n, answer in enumerate(marked):
+        _, token = await lw.create_worker(job.name, f"w{n}")
+        async with server.worker(token) as w:
+            t = await w.next_task()
+            await w.submit(t.task.name, answer)
+    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    got = [(s.entity_type, s.start, s.end) for s in label.value.spans.spans]
+    assert got == [("PER", 0, 3), ("LOC", 12, 17)] and label.method == "span_vote"
+    await lw.close()
