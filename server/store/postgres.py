@@ -21,6 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
+from labelwire.server.store.sql import SqlTx
 
 if TYPE_CHECKING:
     import psycopg
@@ -185,20 +186,26 @@ def migrate(conn: psycopg.Connection[Row]) -> int:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
-class PostgresTx:
+def _placeholders(sql: str) -> str:
+    """The shared operations (`sql.SqlTx`) are written with SQLite's `?`;
+    psycopg wants `%s`. Nothing in our SQL uses `?` otherwise."""
+    return sql.replace("?", "%s")
+
+
+class PostgresTx(SqlTx):
     """The store's operations, run inside one transaction (the same as `SqliteTx`)."""
 
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        return self.conn.execute(sql, args).fetchone()
+        return self.conn.execute(_placeholders(sql), args).fetchone()
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(sql, args).fetchall()
+        return self.conn.execute(_placeholders(sql), args).fetchall()
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        return self.conn.execute(sql, args).rowcount
+        return self.conn.execute(_placeholders(sql), args).rowcount
 
     def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Runs an INSERT that ends in `RETURNING id`; returns the id."""
@@ -214,19 +221,6 @@ class PostgresTx:
             (name, key_hash, now),
         )
 
-    def set_client_key(self, client_id: int, key_hash: bytes) -> None:
-        self.run("UPDATE clients SET key_hash = %s WHERE id = %s", (key_hash, client_id))
-
-    def has_open_items(self, job_id: int) -> bool:
-        return (
-            self.one("SELECT 1 FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 LIMIT 1", (job_id,))
-            is not None
-        )
-
-    def client_key_hash(self, client_id: int) -> bytes | None:
-        row = self.one("SELECT key_hash FROM clients WHERE id = %s", (client_id,))
-        return None if row is None else bytes(row[0])
-
     # jobs
 
     def insert_job(self, owner_id: int, spec: dict[str, Any], state: int, now: float) -> int:
@@ -236,39 +230,8 @@ class PostgresTx:
             (owner_id, json.dumps(spec), state, now, now),
         )
 
-    def job(self, job_id: int) -> Row | None:
-        return self.one("SELECT * FROM jobs WHERE id = %s", (job_id,))
-
-    def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[Row]:
-        return self.all(
-            "SELECT * FROM jobs WHERE owner_id = %s AND id < %s ORDER BY id DESC LIMIT %s",
-            (owner_id, before_id, limit),
-        )
-
     def jobs_in_states(self, states: Iterable[int]) -> list[Row]:
         return self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),))
-
-    def set_job_state(self, job_id: int, state: int, now: float, reason: str = "") -> None:
-        self.run(
-            "UPDATE jobs SET state = %s, updated_at = %s, failure_reason = %s WHERE id = %s",
-            (state, now, reason, job_id),
-        )
-
-    def count_job(self, job_id: int, **deltas: int) -> None:
-        sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
-        self.run(f"UPDATE jobs SET {sets} WHERE id = %s", (*deltas.values(), job_id))
-
-    def mark_pass(self, job_id: int, judgments: int) -> None:
-        self.run("UPDATE jobs SET judgments_at_pass = %s WHERE id = %s", (judgments, job_id))
-
-    def next_sequence(self, job_id: int) -> int:
-        """The job's row lock, held to commit, keeps the feed gapless across replicas."""
-        row = self.one(
-            "UPDATE jobs SET last_sequence = last_sequence + 1 WHERE id = %s RETURNING last_sequence",
-            (job_id,),
-        )
-        assert row is not None
-        return int(row[0])
 
     def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
@@ -327,12 +290,6 @@ class PostgresTx:
     def drop_upload(self, upload_id: int) -> None:
         self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.upload_{int(upload_id)}")
 
-    def item(self, item_id: int) -> Row | None:
-        return self.one("SELECT * FROM items WHERE id = %s", (item_id,))
-
-    def item_by_key(self, job_id: int, key: str) -> Row | None:
-        return self.one("SELECT * FROM items WHERE job_id = %s AND key = %s", (job_id, key))
-
     def next_work_item(self, job_id: int, worker_id: int) -> int | None:
         """Locks the item it picks until commit: another replica skips it rather than
         leasing a slot this transaction is about to take."""
@@ -353,14 +310,6 @@ class PostgresTx:
             (job_id, worker_id),
         )
         return None if row is None else int(row[0])
-
-    def count_gold(self, job_id: int) -> int:
-        row = self.one("SELECT COUNT(*) FROM items WHERE job_id = %s AND is_gold = 1", (job_id,))
-        return 0 if row is None else int(row[0])
-
-    def update_item(self, item_id: int, **values: Any) -> None:
-        sets = ", ".join(f"{name} = %s" for name in values)
-        self.run(f"UPDATE items SET {sets} WHERE id = %s", (*values.values(), item_id))
 
     def count_item(self, item_id: int, **deltas: int) -> None:
         sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)
@@ -385,13 +334,6 @@ class PostgresTx:
             return []
         return self.all("SELECT * FROM items WHERE job_id = %s AND key = ANY(%s)", (job_id, list(keys)))
 
-    def expire_stale_items(self, job_id: int, created_before: float, reason: str) -> int:
-        return self.run(
-            "UPDATE items SET state = 2, failure_reason = %s WHERE job_id = %s AND state = 0 AND is_gold = 0"
-            " AND created_at < %s",
-            (reason, job_id, created_before),
-        )
-
     # workers
 
     def insert_worker(
@@ -410,12 +352,6 @@ class PostgresTx:
             (job_id, display_name, external_id, token_hash, status, quiz, now),
         )
 
-    def worker(self, worker_id: int) -> Row | None:
-        return self.one("SELECT * FROM workers WHERE id = %s", (worker_id,))
-
-    def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
-        return self.one("SELECT * FROM workers WHERE job_id = %s AND external_id = %s", (job_id, external_id))
-
     def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
         """(pass skill, gold answered, gold right) of each worker."""
         if not worker_ids:
@@ -433,24 +369,11 @@ class PostgresTx:
                     "UPDATE workers SET skill = %s WHERE id = %s", [(v, k) for k, v in skills.items()]
                 )
 
-    def pass_input(self, job_id: int) -> list[Row]:
-        """Every counted judgment of the job, gold included, with what the core
-        needs to re-consolidate it."""
-        return self.all(
-            "SELECT j.item_id, j.worker_id, j.answer, i.is_gold, i.gold, i.state, i.label_sequence"
-            " FROM judgments j JOIN items i ON i.id = j.item_id WHERE j.job_id = %s AND j.excluded = 0",
-            (job_id,),
-        )
-
     def workers_of(self, job_id: int, after_id: int, limit: int) -> list[Row]:
         return self.all(
             "SELECT * FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
             (job_id, after_id, limit),
         )
-
-    def update_worker(self, worker_id: int, **values: Any) -> None:
-        sets = ", ".join(f"{name} = %s" for name in values)
-        self.run(f"UPDATE workers SET {sets} WHERE id = %s", (*values.values(), worker_id))
 
     # tasks
 
@@ -461,15 +384,6 @@ class PostgresTx:
             "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (job_id, item_id, worker_id, phase, state, now, expires_at),
-        )
-
-    def task(self, task_id: int) -> Row | None:
-        return self.one("SELECT * FROM tasks WHERE id = %s", (task_id,))
-
-    def has_task(self, worker_id: int, item_id: int) -> bool:
-        return (
-            self.one("SELECT 1 FROM tasks WHERE worker_id = %s AND item_id = %s", (worker_id, item_id))
-            is not None
         )
 
     def return_items(self, job_id: int, keys: Sequence[str]) -> None:
@@ -488,36 +402,6 @@ class PostgresTx:
             (reason, job_id, list(keys)),
         )
 
-    def open_items(self, job_id: int) -> list[Row]:
-        return self.all(
-            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 ORDER BY id", (job_id,)
-        )
-
-    def claimed_open(self, job_id: int, adapter: str) -> list[Row]:
-        return self.all(
-            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND claimed_by = %s ORDER BY id",
-            (job_id, adapter),
-        )
-
-    def gold_rows(self, job_id: int, limit: int) -> list[Row]:
-        return self.all(
-            "SELECT * FROM items WHERE job_id = %s AND is_gold = 1 ORDER BY id LIMIT %s", (job_id, limit)
-        )
-
-    def live_task_of(self, worker_id: int) -> Row | None:
-        return self.one(
-            "SELECT * FROM tasks WHERE worker_id = %s AND state = 1 ORDER BY id LIMIT 1", (worker_id,)
-        )
-
-    def live_tasks_of(self, worker_id: int) -> list[Row]:
-        return self.all("SELECT * FROM tasks WHERE worker_id = %s AND state = 1", (worker_id,))
-
-    def finish_task(self, task_id: int, state: int, now: float) -> None:
-        self.run("UPDATE tasks SET state = %s, finished_at = %s WHERE id = %s", (state, now, task_id))
-
-    def set_task_expiry(self, task_id: int, expires_at: float) -> None:
-        self.run("UPDATE tasks SET expires_at = %s WHERE id = %s", (expires_at, task_id))
-
     def expired_leases(self, job_id: int, now: float) -> list[Row]:
         """Locks the leases it returns: two replicas sweeping at once would otherwise
         both expire one lease and give its item's slot back twice."""
@@ -528,33 +412,6 @@ class PostgresTx:
 
     # judgments
 
-    def insert_judgment(
-        self,
-        task_id: int,
-        job_id: int,
-        item_id: int,
-        worker_id: int,
-        answer: dict[str, Any],
-        time_spent_ms: int,
-        gold_correct: bool | None,
-        now: float,
-    ) -> None:
-        self.run(
-            "INSERT INTO judgments (task_id, job_id, item_id, worker_id, answer, time_spent_ms, gold_correct,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (task_id, job_id, item_id, worker_id, json.dumps(answer), time_spent_ms, gold_correct, now),
-        )
-
-    def judgment(self, task_id: int) -> Row | None:
-        return self.one("SELECT * FROM judgments WHERE task_id = %s", (task_id,))
-
-    def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
-        rows = self.all(
-            "SELECT worker_id, answer FROM judgments WHERE item_id = %s AND excluded = 0 ORDER BY task_id",
-            (item_id,),
-        )
-        return [(int(r[0]), json.loads(r[1])) for r in rows]
-
     def exclude_judgments_of(self, worker_id: int) -> list[int]:
         """Marks a worker's judgments excluded; returns the non-gold items they fed."""
         rows = self.all(
@@ -564,57 +421,7 @@ class PostgresTx:
         )
         return [int(r[0]) for r in rows if r[1] is None]
 
-    def job_judgments(self, job_id: int) -> list[Row]:
-        """Counted judgments of the job's non-gold items, by item."""
-        return self.all(
-            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms FROM judgments j JOIN items i ON i.id = j.item_id"
-            " WHERE j.job_id = %s AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
-            (job_id,),
-        )
-
-    def prelabeled(self, job_id: int) -> list[Row]:
-        """Items with both a model pre-label and a human label."""
-        return self.all(
-            "SELECT i.prelabel, i.prelabel_confidence, e.value FROM items i"
-            " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
-            " WHERE i.job_id = %s AND i.prelabel IS NOT NULL",
-            (job_id,),
-        )
-
     # labels
-
-    def insert_label(
-        self,
-        job_id: int,
-        sequence: int,
-        item_id: int,
-        revision: int,
-        value: dict[str, Any],
-        confidence: float,
-        probabilities: dict[str, float],
-        method: str,
-        judgment_count: int,
-        human: bool,
-        tie: bool,
-        now: float,
-    ) -> None:
-        self.run(
-            "INSERT INTO label_events VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                job_id,
-                sequence,
-                item_id,
-                revision,
-                json.dumps(value),
-                confidence,
-                json.dumps(probabilities),
-                method,
-                judgment_count,
-                human,
-                tie,
-                now,
-            ),
-        )
 
     def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[Row]:
         return self.all(
@@ -623,17 +430,6 @@ class PostgresTx:
             " ORDER BY e.sequence LIMIT %s",
             (job_id, after_sequence, limit),
         )
-
-    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
-        return self.all(
-            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload, i.id AS item_id"
-            " FROM items i JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
-            " WHERE i.job_id = %s AND i.label_sequence IS NOT NULL AND i.id > %s ORDER BY i.id LIMIT %s",
-            (job_id, after_item_id, limit),
-        )
-
-    def label_event(self, job_id: int, sequence: int) -> Row | None:
-        return self.one("SELECT * FROM label_events WHERE job_id = %s AND sequence = %s", (job_id, sequence))
 
     def put_reference_label(
         self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
@@ -645,10 +441,6 @@ class PostgresTx:
         )
 
     # adapters
-
-    def adapter_state(self, job_id: int) -> dict[str, Any]:
-        row = self.one("SELECT state FROM adapter_state WHERE job_id = %s", (job_id,))
-        return {} if row is None else dict(json.loads(row[0]))
 
     def put_adapter_state(self, job_id: int, state: dict[str, Any]) -> None:
         self.run(

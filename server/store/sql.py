@@ -1,0 +1,241 @@
+"""The store operations whose SQL is the same on every database.
+
+Each store's transaction class inherits them and supplies `one`, `all`, `run`
+and `insert` (PostgreSQL's translate the `?` placeholders), plus the operations
+whose SQL differs (upserts, row locking, aggregates).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+Row = Any
+
+
+class SqlTx:
+    """The shared operations, run inside one transaction."""
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    def set_client_key(self, client_id: int, key_hash: bytes) -> None:
+        self.run("UPDATE clients SET key_hash = ? WHERE id = ?", (key_hash, client_id))
+
+    def has_open_items(self, job_id: int) -> bool:
+        return (
+            self.one("SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 LIMIT 1", (job_id,))
+            is not None
+        )
+
+    def client_key_hash(self, client_id: int) -> bytes | None:
+        row = self.one("SELECT key_hash FROM clients WHERE id = ?", (client_id,))
+        return None if row is None else bytes(row[0])
+
+    def job(self, job_id: int) -> Row | None:
+        return self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (owner_id, before_id, limit),
+        )
+
+    def set_job_state(self, job_id: int, state: int, now: float, reason: str = "") -> None:
+        self.run(
+            "UPDATE jobs SET state = ?, updated_at = ?, failure_reason = ? WHERE id = ?",
+            (state, now, reason, job_id),
+        )
+
+    def count_job(self, job_id: int, **deltas: int) -> None:
+        sets = ", ".join(f"{name} = {name} + ?" for name in deltas)
+        self.run(f"UPDATE jobs SET {sets} WHERE id = ?", (*deltas.values(), job_id))
+
+    def mark_pass(self, job_id: int, judgments: int) -> None:
+        self.run("UPDATE jobs SET judgments_at_pass = ? WHERE id = ?", (judgments, job_id))
+
+    def next_sequence(self, job_id: int) -> int:
+        row = self.one(
+            "UPDATE jobs SET last_sequence = last_sequence + 1 WHERE id = ? RETURNING last_sequence",
+            (job_id,),
+        )
+        assert row is not None
+        return int(row[0])
+
+    def item(self, item_id: int) -> Row | None:
+        return self.one("SELECT * FROM items WHERE id = ?", (item_id,))
+
+    def item_by_key(self, job_id: int, key: str) -> Row | None:
+        return self.one("SELECT * FROM items WHERE job_id = ? AND key = ?", (job_id, key))
+
+    def count_gold(self, job_id: int) -> int:
+        row = self.one("SELECT COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1", (job_id,))
+        return 0 if row is None else int(row[0])
+
+    def update_item(self, item_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{name} = ?" for name in values)
+        self.run(f"UPDATE items SET {sets} WHERE id = ?", (*values.values(), item_id))
+
+    def expire_stale_items(self, job_id: int, created_before: float, reason: str) -> int:
+        return self.run(
+            "UPDATE items SET state = 2, failure_reason = ? WHERE job_id = ? AND state = 0 AND is_gold = 0"
+            " AND created_at < ?",
+            (reason, job_id, created_before),
+        )
+
+    def worker(self, worker_id: int) -> Row | None:
+        return self.one("SELECT * FROM workers WHERE id = ?", (worker_id,))
+
+    def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
+        return self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
+
+    def pass_input(self, job_id: int) -> list[Row]:
+        """Every counted judgment of the job, gold included, with what the core
+        needs to re-consolidate it."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, i.is_gold, i.gold, i.state, i.label_sequence"
+            " FROM judgments j JOIN items i ON i.id = j.item_id WHERE j.job_id = ? AND j.excluded = 0",
+            (job_id,),
+        )
+
+    def update_worker(self, worker_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{name} = ?" for name in values)
+        self.run(f"UPDATE workers SET {sets} WHERE id = ?", (*values.values(), worker_id))
+
+    def task(self, task_id: int) -> Row | None:
+        return self.one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+
+    def has_task(self, worker_id: int, item_id: int) -> bool:
+        return (
+            self.one("SELECT 1 FROM tasks WHERE worker_id = ? AND item_id = ?", (worker_id, item_id))
+            is not None
+        )
+
+    def open_items(self, job_id: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 ORDER BY id", (job_id,)
+        )
+
+    def claimed_open(self, job_id: int, adapter: str) -> list[Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND claimed_by = ? ORDER BY id",
+            (job_id, adapter),
+        )
+
+    def gold_rows(self, job_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = ? AND is_gold = 1 ORDER BY id LIMIT ?", (job_id, limit)
+        )
+
+    def live_task_of(self, worker_id: int) -> Row | None:
+        return self.one(
+            "SELECT * FROM tasks WHERE worker_id = ? AND state = 1 ORDER BY id LIMIT 1", (worker_id,)
+        )
+
+    def live_tasks_of(self, worker_id: int) -> list[Row]:
+        return self.all("SELECT * FROM tasks WHERE worker_id = ? AND state = 1", (worker_id,))
+
+    def finish_task(self, task_id: int, state: int, now: float) -> None:
+        self.run("UPDATE tasks SET state = ?, finished_at = ? WHERE id = ?", (state, now, task_id))
+
+    def set_task_expiry(self, task_id: int, expires_at: float) -> None:
+        self.run("UPDATE tasks SET expires_at = ? WHERE id = ?", (expires_at, task_id))
+
+    def insert_judgment(
+        self,
+        task_id: int,
+        job_id: int,
+        item_id: int,
+        worker_id: int,
+        answer: dict[str, Any],
+        time_spent_ms: int,
+        gold_correct: bool | None,
+        now: float,
+    ) -> None:
+        self.run(
+            "INSERT INTO judgments (task_id, job_id, item_id, worker_id, answer, time_spent_ms, gold_correct,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (task_id, job_id, item_id, worker_id, json.dumps(answer), time_spent_ms, gold_correct, now),
+        )
+
+    def judgment(self, task_id: int) -> Row | None:
+        return self.one("SELECT * FROM judgments WHERE task_id = ?", (task_id,))
+
+    def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
+        rows = self.all(
+            "SELECT worker_id, answer FROM judgments WHERE item_id = ? AND excluded = 0 ORDER BY task_id",
+            (item_id,),
+        )
+        return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+    def job_judgments(self, job_id: int) -> list[Row]:
+        """Counted judgments of the job's non-gold items, by item."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms FROM judgments j JOIN items i ON i.id = j.item_id"
+            " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
+            (job_id,),
+        )
+
+    def prelabeled(self, job_id: int) -> list[Row]:
+        """Items with both a model pre-label and a human label."""
+        return self.all(
+            "SELECT i.prelabel, i.prelabel_confidence, e.value FROM items i"
+            " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = ? AND i.prelabel IS NOT NULL",
+            (job_id,),
+        )
+
+    def insert_label(
+        self,
+        job_id: int,
+        sequence: int,
+        item_id: int,
+        revision: int,
+        value: dict[str, Any],
+        confidence: float,
+        probabilities: dict[str, float],
+        method: str,
+        judgment_count: int,
+        human: bool,
+        tie: bool,
+        now: float,
+    ) -> None:
+        self.run(
+            "INSERT INTO label_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id,
+                sequence,
+                item_id,
+                revision,
+                json.dumps(value),
+                confidence,
+                json.dumps(probabilities),
+                method,
+                judgment_count,
+                human,
+                tie,
+                now,
+            ),
+        )
+
+    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload, i.id AS item_id"
+            " FROM items i JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = ? AND i.label_sequence IS NOT NULL AND i.id > ? ORDER BY i.id LIMIT ?",
+            (job_id, after_item_id, limit),
+        )
+
+    def label_event(self, job_id: int, sequence: int) -> Row | None:
+        return self.one("SELECT * FROM label_events WHERE job_id = ? AND sequence = ?", (job_id, sequence))
+
+    def adapter_state(self, job_id: int) -> dict[str, Any]:
+        row = self.one("SELECT state FROM adapter_state WHERE job_id = ?", (job_id,))
+        return {} if row is None else dict(json.loads(row[0]))
