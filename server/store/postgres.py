@@ -329,11 +329,6 @@ class PostgresTx(SqlTx):
             )
         return rows
 
-    def open_items_of(self, job_id: int, keys: Sequence[str]) -> list[Row]:
-        if not keys:
-            return []
-        return self.all("SELECT * FROM items WHERE job_id = %s AND key = ANY(%s)", (job_id, list(keys)))
-
     # workers
 
     def insert_worker(

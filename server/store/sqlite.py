@@ -161,14 +161,6 @@ class SqliteTx(SqlTx):
         )
         return rows
 
-    def open_items_of(self, job_id: int, keys: Sequence[str]) -> list[sqlite3.Row]:
-        out: list[sqlite3.Row] = []
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            out += self.all(f"SELECT * FROM items WHERE job_id = ? AND key IN ({marks})", (job_id, *chunk))
-        return out
-
     # workers
 
     def insert_worker(
