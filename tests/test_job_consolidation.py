@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 from labelwire.client import Client, classification, text_item
 from labelwire.v1 import job_pb2
@@ -107,4 +108,49 @@ async def test_dynamic_judgments_stop_early_when_workers_agree(server: Harness) 
     latest = {lab.item_key: lab async for lab in lw.stream_labels(job.name)}
     assert latest["easy"].judgment_count == 2
     assert latest["hard"].judgment_count == 5
+    await lw.close()
+
+
+async def test_multi_label_pass_uses_a_worker_who_inverts_one_class(server: Harness) -> None:
+    from labelwire.client import multi_label
+
+    truths = [sorted({"a", "b", "c"} - {"abc"[n % 3]}) if n % 2 else ["abc"[n % 3]] for n in range(40)]
+    lw = await server.client()
+    job = await lw.create_job(
+        "ML",
+        classes=["a", "b", "c"],
+        task_type="multi_label",
+        judgments_per_item=3,
+        quiz_size=0,
+        hidden_gold_share=0,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE,
+    )
+    await lw.add_items(job.name, [text_item(f"i{n}", f"{n}") for n in range(40)])
+    await lw.start_job(job.name)
+    rng = random.Random(3)
+
+    def answer(rule: str, truth: list[str]) -> list[str]:
+        if rule == "good":
+            return truth
+        if rule == "inverts_c":
+            return sorted({*truth} ^ {"c"})
+        return [c for c in "abc" if (c in truth) != (rng.random() < 0.2)]
+
+    for rule in ("good", "inverts_c", "noisy"):
+        _, token = await lw.create_worker(job.name, rule)
+        async with server.worker(token) as w:
+            while (t := await w.next_task()).HasField("task"):
+                await w.submit(t.task.name, multi_label(answer(rule, truths[int(t.task.text)])))
+    voted = {lab.item_key: lab async for lab in lw.stream_labels(job.name, snapshot_only=True)}
+    await server.running.core.maintain_once()
+    latest = {lab.item_key: lab async for lab in lw.stream_labels(job.name)}
+
+    def right(labels: dict[str, Any]) -> int:
+        return sum(
+            sorted(lab.value.multi_label.class_names) == truths[int(k[1:])] for k, lab in labels.items()
+        )
+
+    assert len(latest) == 40 and right(latest) > right(voted)
+    assert {lab.method for lab in latest.values()} == {"dawid_skene"}
+    assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_COMPLETED
     await lw.close()
