@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import random
+import uuid
 from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,10 @@ def job_view(spec: JobSpec, name: str = "") -> JobView:
 
 
 class Workforces:
-    def __init__(self, adapters: dict[str, Workforce]) -> None:
+    def __init__(self, adapters: dict[str, Workforce], *, lease_seconds: float = 120.0) -> None:
         self.adapters = adapters
+        self.lease_seconds = lease_seconds
+        self.owner = uuid.uuid4().hex
 
     @classmethod
     def discover(cls) -> Workforces:
@@ -114,15 +117,23 @@ class Workforces:
                     await task
 
     async def _loop(self, core: Core, job_id: int, spec: JobSpec) -> None:
+        """One replica at a time syncs a job (the one holding its sync lease, renewed
+        every round), so an adapter's saved progress has a single writer."""
         adapter = self.get(spec.adapter)
         ctx = JobContext(core, job_id, spec)
-        await adapter.start(ctx)
+        started = False
         failures = 0
         while True:
             row = await core.store.read(lambda tx: tx.job(job_id))
             if row is None or int(row["state"]) != JobState.RUNNING:
                 return
+            if not await self._hold_lease(core, job_id):
+                await asyncio.sleep(self.lease_seconds / 4)
+                continue
             try:
+                if not started:
+                    await adapter.start(ctx)
+                    started = True
                 result = await adapter.sync(ctx)
                 failures = 0
                 delay = result.next_sync_seconds
@@ -131,6 +142,12 @@ class Workforces:
                 delay = min(300.0, 2.0**failures) * random.uniform(0.5, 1.0)
                 log.exception("%s sync of jobs/%d failed; retrying in %.0f s", adapter.name, job_id, delay)
             await asyncio.sleep(max(delay, 0.05))
+
+    async def _hold_lease(self, core: Core, job_id: int) -> bool:
+        now = core.clock()
+        return await core.store.write(
+            lambda tx: tx.hold_sync_lease(job_id, self.owner, now, self.lease_seconds)
+        )
 
 
 class JobContext:

@@ -239,3 +239,15 @@ class SqlTx:
     def adapter_state(self, job_id: int) -> dict[str, Any]:
         row = self.one("SELECT state FROM adapter_state WHERE job_id = ?", (job_id,))
         return {} if row is None else dict(json.loads(row[0]))
+
+    def hold_sync_lease(self, job_id: int, owner: str, now: float, seconds: float) -> bool:
+        """Takes or renews the job's sync lease for `owner` unless another owner
+        holds it unexpired; says whether `owner` holds it now."""
+        self.run(
+            "INSERT INTO sync_leases (job_id, owner, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (job_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+            " WHERE sync_leases.owner = excluded.owner OR sync_leases.expires_at < ?",
+            (job_id, owner, now + seconds, now),
+        )
+        row = self.one("SELECT owner FROM sync_leases WHERE job_id = ?", (job_id,))
+        return row is not None and row[0] == owner

@@ -274,3 +274,16 @@ async def test_server_replicas_on_one_database_label_a_job_together(postgres_dat
     finally:
         for r in replicas:
             await r.stop(grace=None)
+
+
+async def test_one_owner_holds_a_sync_lease_until_it_lapses(store: Store) -> None:
+    job_id = await job(store)
+
+    async def hold(owner: str, now: float) -> bool:
+        return await store.write(lambda tx: tx.hold_sync_lease(job_id, owner, now, 10.0))
+
+    assert await hold("a", 100.0)
+    assert not await hold("b", 105.0)
+    assert await hold("a", 108.0)
+    assert not await hold("b", 117.0)
+    assert await hold("b", 118.5)

@@ -201,3 +201,49 @@ async def test_a_discounted_outside_worker_stops_counting(tmp_path: Path) -> Non
         await lw.close()
     finally:
         await running.stop(grace=None)
+
+
+class CountingVendor(Vendor):
+    """A Vendor that remembers how many rounds it ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds = 0
+
+    async def sync(self, ctx: WorkforceContext) -> SyncResult:
+        self.rounds += 1
+        await super().sync(ctx)
+        return SyncResult(next_sync_seconds=0.05)
+
+
+async def test_only_one_replica_syncs_a_push_job_and_another_takes_over(tmp_path: Path) -> None:
+    import asyncio
+
+    database = str(tmp_path / "replicas.db")
+    vendors = [CountingVendor(), CountingVendor()]
+    replicas = [
+        await start_server(
+            address="127.0.0.1:0",
+            database=database,
+            admin_key=ADMIN_KEY,
+            workforces=Workforces({"pool": PoolWorkforce(), "vendor": v}, lease_seconds=0.5),
+        )
+        for v in vendors
+    ]
+    try:
+        server = Harness(running=replicas[0], target=f"127.0.0.1:{replicas[0].port}", database=database)
+        lw = await server.client()
+        job = await lw.create_job("J", classes=["a", "b"], workforce="vendor", quiz_size=0)
+        await lw.start_job(job.name)
+        while sum(v.rounds for v in vendors) < 10:
+            await asyncio.sleep(0.05)
+        assert min(v.rounds for v in vendors) == 0
+        holder = 0 if vendors[0].rounds else 1
+        await replicas[holder].stop(grace=None)
+        before = vendors[1 - holder].rounds
+        while vendors[1 - holder].rounds < before + 3:
+            await asyncio.sleep(0.05)
+        await lw.close()
+    finally:
+        for running in replicas:
+            await running.stop(grace=None)

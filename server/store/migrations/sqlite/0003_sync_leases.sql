@@ -1,0 +1,7 @@
+-- Which server replica runs a push workforce's sync loop for a job: one at a
+-- time, taken over by another when the holder stops renewing it.
+CREATE TABLE sync_leases (
+    job_id      INTEGER PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    expires_at  REAL NOT NULL
+);
