@@ -31,7 +31,7 @@ from labelwire.server.model import Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.store import Tx
 
 if TYPE_CHECKING:
-    from labelwire.server.core import Core
+    from labelwire.server.core import CoreBase as Core
 
 log = logging.getLogger(__name__)
 GROUP = "labelwire.workforces"

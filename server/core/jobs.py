@@ -1,0 +1,225 @@
+"""Jobs from their owner's side: create, list, start and stop them, add their
+items, and create their workers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from labelwire.server import (
+    auth,
+    dispatch,
+    files,
+    manifest,
+    specs,
+    validation,
+)
+from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.errors import (
+    FailedPrecondition,
+)
+from labelwire.server.model import (
+    AddResult,
+    ItemInput,
+    Job,
+    JobSpec,
+    JobState,
+    Principal,
+    Worker,
+)
+from labelwire.server.quality import first_status
+from labelwire.server.store import Tx
+
+
+class Upload:
+    """An AddItems stream in progress: items are staged as they arrive and
+    join the job only at `commit`, all at once, so a bad item anywhere in the
+    stream leaves the job unchanged."""
+
+    def __init__(self, core: CoreBase, job: Job, upload_id: int) -> None:
+        self._core = core
+        self.job = job
+        self._id = upload_id
+        self._received = 0
+        self._repeats = 0
+        self._messages = 0
+
+    async def add(self, items: list[ItemInput]) -> None:
+        validation.validate_items(self.job.spec, items, f"items (message {self._messages + 1})")
+        self._messages += 1
+        if not items:
+            return
+        rows = [
+            (
+                i.key,
+                i.payload_kind,
+                i.payload,
+                json.dumps(i.metadata) if i.metadata else None,
+                json.dumps(i.prelabel) if i.prelabel else None,
+                i.prelabel_confidence,
+                json.dumps(i.gold) if i.gold else None,
+            )
+            for i in items
+        ]
+        start = self._received
+        self._received += len(rows)
+        self._repeats += await self._core.store.write(lambda tx: tx.stage_items(self._id, rows, start))
+
+    async def commit(self) -> AddResult:
+        core, job = self._core, self.job
+
+        def apply(tx: Tx) -> AddResult:
+            current = core.require_job_row(tx, job.id)
+            state = JobState(int(current["state"]))
+            if state in (JobState.CANCELLED, JobState.FAILED):
+                tx.drop_upload(self._id)
+                raise FailedPrecondition(f"{job.name} is {state.name.lower()}; it takes no more items")
+            added, gold = tx.commit_upload(self._id, job.id, job.spec.judgments_per_item, core.clock())
+            tx.count_job(job.id, total_items=added - gold, gold_items=gold)
+            if state == JobState.COMPLETED and added - gold > 0:
+                tx.set_job_state(job.id, JobState.RUNNING, core.clock())
+            return AddResult(added=added, duplicates=self._received - added, gold=gold)
+
+        result = await core.store.write(apply)
+        core.feed.notify(job.id)
+        return result
+
+    async def abort(self) -> None:
+        await self._core.store.write(lambda tx: tx.drop_upload(self._id))
+
+
+class JobsCore(CoreBase):
+    async def create_job(self, principal: Principal, spec: JobSpec) -> Job:
+        self.require(principal, "client")
+        validation.validate_job_spec(spec)
+        self.workforces.validate(spec)
+        now = self.clock()
+
+        job_id = await self.store.write(
+            lambda tx: tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
+        )
+        return await self._read_job(job_id)
+
+    async def list_jobs(self, principal: Principal, page_size: int, page_token: str) -> tuple[list[Job], str]:
+        self.require(principal, "client")
+        size = page_size or 100
+        validation.check_range("page_size", size, 1, 1000)
+        before = page_cursor(page_token, default=2**62)
+
+        def page(tx: Tx) -> list[Job]:
+            return [self._job(tx, r) for r in tx.jobs_of(principal.id, before, size + 1)]
+
+        jobs = await self.store.read(page)
+        more = len(jobs) > size
+        jobs = jobs[:size]
+        return jobs, (str(jobs[-1].id) if more else "")
+
+    async def change_state(self, principal: Principal, name: str, action: str) -> Job:
+        """start, pause, resume or cancel."""
+        self.require(principal, "client")
+        job_id = parse_name(name, "jobs", "name")
+        allowed = {
+            "start": ({JobState.DRAFT}, JobState.RUNNING),
+            "pause": ({JobState.RUNNING}, JobState.PAUSED),
+            "resume": ({JobState.PAUSED}, JobState.RUNNING),
+            "cancel": ({JobState.DRAFT, JobState.RUNNING, JobState.PAUSED}, JobState.CANCELLED),
+        }
+        sources, target = allowed[action]
+        now = self.clock()
+
+        def change(tx: Tx) -> None:
+            row = self.require_job_row(tx, job_id, principal.id)
+            state = JobState(int(row["state"]))
+            if state not in sources:
+                raise FailedPrecondition(f"cannot {action} jobs/{job_id}: it is {state.name.lower()}")
+            spec = self._spec_of(job_id, row)
+            if action == "start":
+                gold = tx.count_gold(job_id)
+                if gold < spec.gold.quiz_size:
+                    raise FailedPrecondition(
+                        f"gold_policy.quiz_size is {spec.gold.quiz_size} but jobs/{job_id} has {gold} gold items;"
+                        " add gold items or lower quiz_size"
+                    )
+            tx.set_job_state(job_id, target, now)
+            if action == "start":
+                dispatch.complete_if_done(tx, job_id, now)
+
+        await self.store.write(change)
+        self.feed.notify(job_id)
+        job = await self._read_job(job_id)
+        if action == "cancel":
+            await self.workforces.cancel(self, job)
+        return job
+
+    async def begin_upload(self, principal: Principal, name: str, field: str = "job") -> Upload:
+        self.require(principal, "client")
+        job_id = parse_name(name, "jobs", field)
+        job = await self.store.read(
+            lambda tx: self._job(tx, self.require_job_row(tx, job_id, principal.id), counted=False)
+        )
+        if job.state in (JobState.CANCELLED, JobState.FAILED):
+            raise FailedPrecondition(f"{job.name} is {job.state.name.lower()}; it takes no more items")
+        upload_id = self.store.new_upload_id()
+        await self.store.write(lambda tx: tx.begin_upload(upload_id))
+        return Upload(self, job, upload_id)
+
+    async def import_manifest(
+        self, principal: Principal, name: str, uri: str, fmt: str, key_field: str, gold_field: str
+    ) -> AddResult:
+        """Checks every line first, then adds them all in one upload."""
+        upload = await self.begin_upload(principal, name)
+        spec = upload.job.spec
+        fmt = manifest.detect_format(uri, fmt)
+
+        def check() -> None:
+            for number, item in manifest.read_items(spec, files.read_rows(uri, fmt), key_field, gold_field):
+                validation.validate_item(spec, item, f"manifest line {number}")
+
+        try:
+            await asyncio.to_thread(check)
+            batch: list[ItemInput] = []
+            for _, item in manifest.read_items(spec, files.read_rows(uri, fmt), key_field, gold_field):
+                batch.append(item)
+                if len(batch) == validation.MAX_ITEMS_PER_MESSAGE:
+                    await upload.add(batch)
+                    batch = []
+            await upload.add(batch)
+        except BaseException:
+            await upload.abort()
+            raise
+        return await upload.commit()
+
+    async def create_worker(
+        self, principal: Principal, job_name: str, display_name: str
+    ) -> tuple[Worker, str]:
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        validation.check_text("display_name", display_name, low=1, high=200)
+
+        def create(tx: Tx) -> tuple[Worker, str]:
+            row = self.require_job_row(tx, job_id, principal.id)
+            status, quiz = first_status(self._spec_of(job_id, row).gold)
+            worker_id = tx.insert_worker(job_id, display_name, b"", status, quiz, self.clock())
+            token, hashed = auth.new_token(auth.WORKER_PREFIX, worker_id)
+            tx.update_worker(worker_id, token_hash=hashed)
+            return worker_from_row(tx.worker(worker_id)), token
+
+        return await self.store.write(create)
+
+    async def list_workers(
+        self, principal: Principal, job_name: str, page_size: int, page_token: str
+    ) -> tuple[list[Worker], str]:
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        size = page_size or 100
+        validation.check_range("page_size", size, 1, 1000)
+        after = page_cursor(page_token, default=0)
+
+        def page(tx: Tx) -> list[Worker]:
+            self.require_job_row(tx, job_id, principal.id)
+            return [worker_from_row(r) for r in tx.workers_of(job_id, after, size + 1)]
+
+        workers = await self.store.read(page)
+        more = len(workers) > size
+        workers = workers[:size]
+        return workers, (str(workers[-1].id) if more else "")

@@ -1,0 +1,164 @@
+"""Labels out: the resumable stream, listing, export, and quality reports."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from labelwire.adapters.groundtruth.manifests import ExportFormat, ExportLabel, augmented_line
+from labelwire.server import (
+    files,
+    quality_report,
+    validation,
+)
+from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.model import (
+    ENDED,
+    Answer,
+    Job,
+    JobState,
+    Label,
+    Principal,
+    Worker,
+)
+from labelwire.server.quality_report import JobQuality
+from labelwire.server.store import Tx
+
+STREAM_BATCH = 1000
+
+
+@functools.lru_cache(maxsize=8192)
+def _shared_json(text: str) -> Any:
+    """Label values and class probabilities repeat across a job's labels, so
+    parsing each distinct text once keeps the label stream cheap. Callers only
+    read the result."""
+    return json.loads(text)
+
+
+def _label(job_id: int, row: Any) -> Label:
+    return Label(
+        job_id=job_id,
+        item_key=row["item_key"],
+        sequence=int(row["sequence"]),
+        revision=int(row["revision"]),
+        value=_shared_json(row["value"]),
+        confidence=float(row["confidence"]),
+        probabilities=_shared_json(row["probabilities"]),
+        method=row["method"],
+        judgment_count=int(row["judgment_count"]),
+        human=bool(row["human"]),
+        tie=bool(row["tie"]),
+        created_at=float(row["created_at"]),
+        item_metadata=json.loads(row["item_metadata"]) if row["item_metadata"] else None,
+    )
+
+
+def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
+    labels = {int(r["item_id"]): json.loads(r["value"]) for r in tx.current_labels(job_id, 0, 2**62)}
+    return tx.job_judgments(job_id), labels, tx.workers_of(job_id, 0, 2**62)
+
+
+class LabelsCore(CoreBase):
+    async def stream_labels(
+        self, principal: Principal, job_name: str, after_sequence: int, snapshot_only: bool
+    ) -> AsyncIterator[list[Label]]:
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        validation.require(after_sequence >= 0, f"after_sequence must be >= 0, got {after_sequence}")
+        await self.store.read(lambda tx: self.require_job_row(tx, job_id, principal.id))
+        after = after_sequence
+        while True:
+            seen = self.feed.version(job_id)
+
+            def batch(tx: Tx, after: int = after) -> tuple[list[Any], int]:
+                row = self.require_job_row(tx, job_id)
+                return tx.label_events(job_id, after, STREAM_BATCH), int(row["state"])
+
+            rows, state = await self.store.read(batch)
+            if rows:
+                labels = [_label(job_id, r) for r in rows]
+                after = labels[-1].sequence
+                yield labels
+                continue
+            if snapshot_only or JobState(state) in ENDED:
+                return
+            await self.feed.wait(job_id, seen, timeout=1.0)
+
+    async def list_labels(
+        self, principal: Principal, job_name: str, page_size: int, page_token: str
+    ) -> tuple[list[Label], str]:
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        size = page_size or 1000
+        validation.check_range("page_size", size, 1, 10_000)
+        after = page_cursor(page_token, default=0)
+
+        def page(tx: Tx) -> list[Any]:
+            self.require_job_row(tx, job_id, principal.id)
+            return tx.current_labels(job_id, after, size + 1)
+
+        rows = await self.store.read(page)
+        more = len(rows) > size
+        rows = rows[:size]
+        return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
+
+    async def job_quality(self, principal: Principal, job_name: str) -> tuple[Job, JobQuality, list[Worker]]:
+        job = await self.get_job(principal, job_name)
+        judgments, labels, workers = await self.store.read(lambda tx: _everything(tx, job.id))
+        measured = await asyncio.to_thread(quality_report.measure, job.spec, judgments, labels)
+        return job, measured, [worker_from_row(w) for w in workers]
+
+    async def calibration(
+        self, principal: Principal, job_name: str, buckets: int, target_precision: float
+    ) -> list[quality_report.ClassCalibration]:
+        job = await self.get_job(principal, job_name)
+        buckets = buckets or 10
+        target_precision = target_precision or 0.95
+        validation.check_range("buckets", buckets, 2, 100)
+        validation.check_range("target_precision", target_precision, 0.5, 1.0)
+        rows = await self.store.read(lambda tx: tx.prelabeled(job.id))
+        return quality_report.calibrate(job.spec, rows, buckets, target_precision)
+
+    async def export_labels(self, principal: Principal, job_name: str, uri: str) -> int:
+        """Writes the current labels as a Ground Truth augmented manifest to a
+        local path or S3; returns the line count."""
+        job = await self.get_job(principal, job_name)
+        validation.require(bool(uri), "uri is required")
+        fmt = ExportFormat(
+            attribute=job.spec.label_attribute_name,
+            task_type=job.spec.task_type,
+            media_type=job.spec.media_type,
+            classes=job.spec.class_names,
+            job_name=f"labeling-job/{job.name.replace('/', '-')}",
+        )
+        rows: list[Any] = []
+        after = 0
+        while True:
+
+            def page(tx: Tx, after: int = after) -> list[Any]:
+                return tx.current_labels(job.id, after, 5000)
+
+            batch = await self.store.read(page)
+            if not batch:
+                break
+            rows += batch
+            after = int(batch[-1]["item_id"])
+
+        def lines() -> Iterator[dict[str, Any]]:
+            for row in rows:
+                line = dict(json.loads(row["item_metadata"])) if row["item_metadata"] else {}
+                line["source-ref" if row["payload_kind"] == "source_ref" else "source"] = row["payload"]
+                label = ExportLabel(
+                    line=line,
+                    answer=json.loads(row["value"]),
+                    confidence=float(row["confidence"]),
+                    human_annotated=bool(row["human"]),
+                    created=datetime.fromtimestamp(float(row["created_at"]), UTC),
+                )
+                yield augmented_line(label, fmt)
+
+        return await asyncio.to_thread(files.write_lines, uri, lines())

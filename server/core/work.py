@@ -1,0 +1,83 @@
+"""The worker's side: leasing tasks, submitting judgments, the worker's record."""
+
+from __future__ import annotations
+
+from labelwire.server import (
+    dispatch,
+    validation,
+)
+from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
+from labelwire.server.errors import (
+    NotFound,
+)
+from labelwire.server.model import (
+    Answer,
+    Job,
+    NextTaskResult,
+    Principal,
+    SubmitResult,
+    Worker,
+)
+
+
+class WorkCore(CoreBase):
+    async def instructions(self, principal: Principal) -> Job:
+        self.require(principal, "worker")
+        return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, principal.job_id)))
+
+    async def next_task(self, principal: Principal) -> NextTaskResult:
+        self.require(principal, "worker")
+        spec = await self.spec_of_job(principal.job_id)
+        return await self.store.write(
+            lambda tx: dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng)
+        )
+
+    async def submit(
+        self, principal: Principal, task_name: str, answer: Answer, time_spent_ms: int | None
+    ) -> SubmitResult:
+        self.require(principal, "worker")
+        job_id, task_id = parse_task_name(task_name)
+        if job_id != principal.job_id:
+            raise NotFound(f"task {task_name} does not exist")
+        spec = await self.spec_of_job(job_id)
+        validation.validate_answer(spec, answer, "answer")
+        if time_spent_ms is not None:
+            validation.check_range(
+                "time_spent (seconds)", time_spent_ms / 1000, 0, spec.task_time_limit_seconds
+            )
+        result = await self.store.write(
+            lambda tx: dispatch.submit(
+                tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, self.clock()
+            )
+        )
+        self.feed.notify(job_id)
+        return result
+
+    async def release(self, principal: Principal, task_name: str, *, decline: bool) -> None:
+        self.require(principal, "worker")
+        job_id, task_id = parse_task_name(task_name)
+        if job_id != principal.job_id:
+            raise NotFound(f"task {task_name} does not exist")
+        await self.store.write(
+            lambda tx: dispatch.release(tx, principal.id, job_id, task_id, self.clock(), decline=decline)
+        )
+
+    async def extend(self, principal: Principal, task_name: str, seconds: float | None) -> float:
+        self.require(principal, "worker")
+        job_id, task_id = parse_task_name(task_name)
+        if job_id != principal.job_id:
+            raise NotFound(f"task {task_name} does not exist")
+        spec = await self.spec_of_job(job_id)
+        limit = spec.task_time_limit_seconds
+        wanted = limit if seconds is None else seconds
+        validation.check_range("extension (seconds)", wanted, 1, limit)
+        return await self.store.write(
+            lambda tx: dispatch.extend(tx, principal.id, job_id, task_id, wanted, self.clock())
+        )
+
+    async def worker_stats(self, principal: Principal) -> Worker:
+        self.require(principal, "worker")
+        row = await self.store.read(lambda tx: tx.worker(principal.id))
+        if row is None:
+            raise NotFound(f"worker {principal.id} does not exist")
+        return worker_from_row(row)
