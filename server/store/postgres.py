@@ -207,28 +207,9 @@ class PostgresTx(SqlTx):
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.conn.execute(_placeholders(sql), args).rowcount
 
-    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
-        """Runs an INSERT that ends in `RETURNING id`; returns the id."""
-        row = self.one(sql, args)
-        assert row is not None
-        return int(row[0])
-
     # clients
 
-    def insert_client(self, name: str, key_hash: bytes, now: float) -> int:
-        return self.insert(
-            "INSERT INTO clients (name, key_hash, created_at) VALUES (%s, %s, %s) RETURNING id",
-            (name, key_hash, now),
-        )
-
     # jobs
-
-    def insert_job(self, owner_id: int, spec: dict[str, Any], state: int, now: float) -> int:
-        return self.insert(
-            "INSERT INTO jobs (owner_id, spec, state, created_at, updated_at) VALUES (%s, %s, %s, %s, %s)"
-            " RETURNING id",
-            (owner_id, json.dumps(spec), state, now, now),
-        )
 
     def jobs_in_states(self, states: Iterable[int]) -> list[Row]:
         return self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),))
@@ -331,22 +312,6 @@ class PostgresTx(SqlTx):
 
     # workers
 
-    def insert_worker(
-        self,
-        job_id: int,
-        display_name: str,
-        token_hash: bytes | None,
-        status: int,
-        quiz: int,
-        now: float,
-        external_id: str | None = None,
-    ) -> int:
-        return self.insert(
-            "INSERT INTO workers (job_id, display_name, external_id, token_hash, status, quiz_remaining, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (job_id, display_name, external_id, token_hash, status, quiz, now),
-        )
-
     def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
         """(pass skill, gold answered, gold right) of each worker."""
         if not worker_ids:
@@ -371,15 +336,6 @@ class PostgresTx(SqlTx):
         )
 
     # tasks
-
-    def insert_task(
-        self, job_id: int, item_id: int, worker_id: int, phase: int, state: int, now: float, expires_at: float
-    ) -> int:
-        return self.insert(
-            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (job_id, item_id, worker_id, phase, state, now, expires_at),
-        )
 
     def return_items(self, job_id: int, keys: Sequence[str]) -> None:
         if keys:

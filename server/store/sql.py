@@ -26,6 +26,13 @@ class SqlTx:
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         raise NotImplementedError
 
+    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Runs an INSERT and returns the new row's id (`RETURNING id`, which
+        SQLite has had since 3.35 and PostgreSQL always)."""
+        row = self.one(f"{sql} RETURNING id", args)
+        assert row is not None
+        return int(row[0])
+
     def set_client_key(self, client_id: int, key_hash: bytes) -> None:
         self.run("UPDATE clients SET key_hash = ? WHERE id = ?", (key_hash, client_id))
 
@@ -251,3 +258,39 @@ class SqlTx:
         )
         row = self.one("SELECT owner FROM sync_leases WHERE job_id = ?", (job_id,))
         return row is not None and row[0] == owner
+
+    def insert_client(self, name: str, key_hash: bytes, now: float) -> int:
+        return self.insert(
+            "INSERT INTO clients (name, key_hash, created_at) VALUES (?, ?, ?)", (name, key_hash, now)
+        )
+
+    def insert_job(self, owner_id: int, spec: dict[str, Any], state: int, now: float) -> int:
+        return self.insert(
+            "INSERT INTO jobs (owner_id, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (owner_id, json.dumps(spec), state, now, now),
+        )
+
+    def insert_worker(
+        self,
+        job_id: int,
+        display_name: str,
+        token_hash: bytes | None,
+        status: int,
+        quiz: int,
+        now: float,
+        external_id: str | None = None,
+    ) -> int:
+        return self.insert(
+            "INSERT INTO workers (job_id, display_name, external_id, token_hash, status, quiz_remaining, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (job_id, display_name, external_id, token_hash, status, quiz, now),
+        )
+
+    def insert_task(
+        self, job_id: int, item_id: int, worker_id: int, phase: int, state: int, now: float, expires_at: float
+    ) -> int:
+        return self.insert(
+            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (job_id, item_id, worker_id, phase, state, now, expires_at),
+        )
