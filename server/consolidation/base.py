@@ -192,6 +192,15 @@ def gold_arrays(gold: Gold | None, n_items: int, n_classes: int) -> tuple[IntArr
     return items, answers
 
 
+def gold_and_votes(judgments: Judgments, gold: Gold | None) -> tuple[IntArray, IntArray, BoolArray]:
+    """Gold as arrays, and which items have evidence (an answer, or gold):
+    what every EM model sets up first."""
+    gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
+    has_votes = judgments.has_votes()
+    has_votes[gold_items] = True
+    return gold_items, gold_answers, has_votes
+
+
 def clamp_gold(soft: FloatArray, gold_items: IntArray, gold_answers: IntArray) -> FloatArray:
     """Replaces gold items' class-major posteriors by their known answer, in place."""
     if gold_items.size:

@@ -20,7 +20,7 @@ from labelwire.server.consolidation.base import (
     clamp_gold,
     class_priors,
     finish,
-    gold_arrays,
+    gold_and_votes,
     gold_log_likelihood,
     log_normalise,
     normalise_rows,
@@ -54,9 +54,7 @@ class DawidSkene:
     ) -> ClassificationResult:
         judgments = judgments.sorted_by_item()
         k, n_workers = judgments.n_classes, judgments.n_workers
-        gold_items, gold_answers = gold_arrays(gold, judgments.n_items, k)
-        has_votes = judgments.has_votes()
-        has_votes[gold_items] = True
+        gold_items, gold_answers, has_votes = gold_and_votes(judgments, gold)
         prior_skill, skill_known = skill_prior(worker_skill, n_workers)
         codes = judgments.workers * k + judgments.answers
         code_totals = np.bincount(codes, minlength=n_workers * k).astype(np.float64)
@@ -144,9 +142,7 @@ class OneCoinDawidSkene:
     ) -> ClassificationResult:
         judgments = judgments.sorted_by_item()
         k, n_workers = judgments.n_classes, judgments.n_workers
-        gold_items, gold_answers = gold_arrays(gold, judgments.n_items, k)
-        has_votes = judgments.has_votes()
-        has_votes[gold_items] = True
+        gold_items, gold_answers, has_votes = gold_and_votes(judgments, gold)
         prior_skill, skill_known = skill_prior(worker_skill, n_workers)
         flat = judgments.answers * judgments.n_items + judgments.items
         answered = np.bincount(judgments.workers, minlength=n_workers).astype(np.float64)

@@ -13,7 +13,7 @@ from labelwire.server.consolidation.base import (
     clamp_gold,
     class_priors,
     finish,
-    gold_arrays,
+    gold_and_votes,
     gold_log_likelihood,
     log_normalise,
     skill_prior,
@@ -68,9 +68,7 @@ class GLAD:
         judgments = judgments.sorted_by_item()
         k, n_items, n_workers = judgments.n_classes, judgments.n_items, judgments.n_workers
         items, workers = judgments.items, judgments.workers
-        gold_items, gold_answers = gold_arrays(gold, n_items, k)
-        has_votes = judgments.has_votes()
-        has_votes[gold_items] = True
+        gold_items, gold_answers, has_votes = gold_and_votes(judgments, gold)
         flat = judgments.answers * n_items + items
         log_others = np.log(max(k - 1, 1))
 
