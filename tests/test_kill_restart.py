@@ -72,8 +72,12 @@ async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(databa
                     acked.append(t.task.name)
 
     load = [asyncio.create_task(hammer(t)) for t in tokens]
-    while len(acked) < 60:
-        await asyncio.sleep(0.01)
+
+    async def sixty_acknowledged() -> None:
+        while len(acked) < 60:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(sixty_acknowledged(), 120)  # a bound against a hang, not a speed test
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     await asyncio.wait_for(asyncio.gather(*load), 10)

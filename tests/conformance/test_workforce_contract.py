@@ -3,7 +3,7 @@ for a push workforce of the kind an integrator would ship."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -216,8 +216,18 @@ class CountingVendor(Vendor):
         return SyncResult(next_sync_seconds=0.05)
 
 
-async def test_only_one_replica_syncs_a_push_job_and_another_takes_over(tmp_path: Path) -> None:
+async def until(condition: Callable[[], bool], limit: float = 60.0) -> None:
+    """Waits for a condition; the limit only keeps a broken build from hanging."""
     import asyncio
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(poll(), limit)
+
+
+async def test_only_one_replica_syncs_a_push_job_and_another_takes_over(tmp_path: Path) -> None:
 
     database = str(tmp_path / "replicas.db")
     vendors = [CountingVendor(), CountingVendor()]
@@ -235,14 +245,12 @@ async def test_only_one_replica_syncs_a_push_job_and_another_takes_over(tmp_path
         lw = await server.client()
         job = await lw.create_job("J", classes=["a", "b"], workforce="vendor", quiz_size=0)
         await lw.start_job(job.name)
-        while sum(v.rounds for v in vendors) < 10:
-            await asyncio.sleep(0.05)
+        await until(lambda: sum(v.rounds for v in vendors) >= 10)
         assert min(v.rounds for v in vendors) == 0
         holder = 0 if vendors[0].rounds else 1
         await replicas[holder].stop(grace=None)
         before = vendors[1 - holder].rounds
-        while vendors[1 - holder].rounds < before + 3:
-            await asyncio.sleep(0.05)
+        await until(lambda: vendors[1 - holder].rounds >= before + 3)
         await lw.close()
     finally:
         for running in replicas:
