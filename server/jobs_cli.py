@@ -17,7 +17,7 @@ from labelwire.client import Client
 from labelwire.v1 import job_pb2
 
 ENDED = {job_pb2.JOB_STATE_COMPLETED, job_pb2.JOB_STATE_CANCELLED, job_pb2.JOB_STATE_FAILED}
-COLUMNS = ("NAME", "DISPLAY NAME", "STATE", "LABELED", "JUDGMENTS", "COST")
+COLUMNS = ("NAME", "DISPLAY NAME", "STATE", "LABELED", "JUDGMENTS", "COST")  # cost in US dollars
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], env: dict[str, str]) -> None:
@@ -25,7 +25,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], en
         "jobs",
         help="list your jobs, or show one job's progress",
         description="Show the jobs of the client whose API key is given, with their progress: `labelwire jobs`"
-        " prints a table (name, display name, state, labeled/total items, judgments, cost);"
+        " prints a table (name, display name, state, labeled/total items, judgments, cost in US dollars);"
         " `labelwire jobs get jobs/1` shows one job's counters, and with --watch follows its progress on one"
         " refreshing line until the job ends or --timeout passes. It talks to a running server like any client.",
     )
