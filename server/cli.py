@@ -62,15 +62,18 @@ async def _serve(args: argparse.Namespace) -> None:
 
     log = logging.getLogger("labelwire")
     admin_key, admin_source = admin_key_for(args.database, args.admin_key)
-    running = await start_server(
-        address=args.address,
-        database=args.database,
-        admin_key=admin_key,
-        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
-        tls_key=Path(args.tls_key) if args.tls_key else None,
-        metrics_address=args.metrics_address,
-        metrics_allow_remote=args.metrics_allow_remote,
-    )
+    try:
+        running = await start_server(
+            address=args.address,
+            database=args.database,
+            admin_key=admin_key,
+            tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+            tls_key=Path(args.tls_key) if args.tls_key else None,
+            metrics_address=args.metrics_address,
+            metrics_allow_remote=args.metrics_allow_remote,
+        )
+    except OSError as exc:  # a port in use, a certificate file missing
+        raise SystemExit(f"labelwire serve: {exc}") from exc
     host = args.address.rsplit(":", 1)[0]
     store = "postgres" if args.database.startswith(("postgres://", "postgresql://")) else "sqlite"
     started = {

@@ -19,6 +19,8 @@ from typing import Any
 FORMATS = ("plain", "json")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Their DEBUG lines are every HTTP request to AWS, headers and bodies included.
+QUIET = ("botocore", "boto3", "s3transfer", "urllib3")
 
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -55,3 +57,5 @@ def configure(level: str = "INFO", fmt: str = "plain") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))

@@ -21,6 +21,7 @@ from labelwire.adapters.groundtruth.retry import Retrier
 from labelwire.adapters.mturk.retry import MTurkRetrier
 from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
 from tests.conftest import Harness
+from tests.helpers import running_job, work
 from tests.serve_process import Served, serve
 from tests.test_job_consolidation import run_dawid_skene_job
 
@@ -114,6 +115,31 @@ async def test_metrics_count_calls_store_commits_and_job_progress(tmp_path: Path
     assert value(samples, "labelwire_job_judgments", **job_labels) == 1.0
     assert value(samples, "labelwire_job_open_items", **job_labels) == 2.0
     assert value(samples, "labelwire_job_open_leases", **job_labels) == 1.0
+
+
+async def test_job_series_follow_the_stores_counters_and_drop_ended_jobs(server: Harness) -> None:
+    def job_value(name: str, job: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"job": job, "state": "running", **labels})
+
+    lw = await server.client()
+    job = await running_job(lw, items=4, judgments=2)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as worker:
+        assert await work(worker, limit=3) == 3
+        await worker.next_task()
+    await server.running.core.refresh_metrics()
+    assert job_value("labelwire_job_judgments", job.name) == 3.0
+    assert job_value("labelwire_job_items", job.name, item_state="total") == 4.0
+    assert job_value("labelwire_job_items", job.name, item_state="labeled") == 0.0
+    assert job_value("labelwire_job_open_items", job.name) == 4.0
+    assert job_value("labelwire_job_open_leases", job.name) == 1.0
+    assert REGISTRY.get_sample_value("labelwire_jobs", {"state": "running"}) == 1.0
+
+    await lw.cancel_job(job.name)
+    await server.running.core.refresh_metrics()
+    assert job_value("labelwire_job_judgments", job.name) is None
+    assert REGISTRY.get_sample_value("labelwire_jobs", {"state": "cancelled"}) == 1.0
+    await lw.close()
 
 
 def test_metrics_refuse_a_public_address_unless_allowed(tmp_path: Path) -> None:

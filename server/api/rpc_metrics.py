@@ -84,6 +84,12 @@ def _stream_out(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]
 
 
 class RpcMetrics(Interceptor):
+    """Wraps each method's handler once; later calls reuse the wrapped one
+    for as long as the server hands out the same handler."""
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
@@ -93,15 +99,24 @@ class RpcMetrics(Interceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
-        codec = {
-            "request_deserializer": handler.request_deserializer,
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(_unary_out(method, handler.unary_unary), **codec)
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(_unary_out(method, handler.stream_unary), **codec)
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(_stream_out(method, handler.unary_stream), **codec)
-        assert handler.stream_stream is not None
-        return grpc.stream_stream_rpc_method_handler(_stream_out(method, handler.stream_stream), **codec)
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = _wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+
+def _wrap(method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+    codec = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(_unary_out(method, handler.unary_unary), **codec)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(_unary_out(method, handler.stream_unary), **codec)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(_stream_out(method, handler.unary_stream), **codec)
+    assert handler.stream_stream is not None
+    return grpc.stream_stream_rpc_method_handler(_stream_out(method, handler.stream_stream), **codec)
