@@ -182,5 +182,8 @@ def check_address(address: str, *, allow_remote: bool = False) -> tuple[str, int
 def serve_metrics(address: str, *, allow_remote: bool = False) -> MetricsServer:
     """Serves `/metrics` over HTTP on a daemon thread."""
     host, port = check_address(address, allow_remote=allow_remote)
-    server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+    try:
+        server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot serve metrics on {address}: {exc.strerror}") from exc
     return MetricsServer(server=server, thread=thread)

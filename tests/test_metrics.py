@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -154,6 +155,31 @@ def test_metrics_refuse_a_public_address_unless_allowed(tmp_path: Path) -> None:
     assert "--metrics-address 0.0.0.0:0 is not a loopback address" in out.stderr
     assert "--metrics-allow-remote" in out.stderr
     assert not (tmp_path / "labelwire-data").exists()
+
+
+def test_a_taken_metrics_port_stops_the_server_with_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "labelwire.server.cli",
+                "serve",
+                "--address",
+                "127.0.0.1:0",
+                "--metrics-address",
+                address,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 1
+    assert out.stderr.strip().endswith(f"cannot serve metrics on {address}: Address already in use")
 
 
 async def test_consolidation_pass_time_is_observed_by_method(server: Harness) -> None:

@@ -41,33 +41,44 @@ def _ending(context: Ctx, exc: BaseException | None) -> str:
     return _code(context, grpc.StatusCode.UNKNOWN)
 
 
-class _Observed:
+class _Series:
+    """One method's series, looked up once rather than on every call."""
+
     def __init__(self, method: str) -> None:
         self.method = method
-        self.started = time.perf_counter()
+        self.seconds = metrics.RPC_SECONDS.labels(method)
+        self.by_code: dict[str, Any] = {}
 
-    def done(self, context: Ctx, exc: BaseException | None) -> None:
-        metrics.RPC_REQUESTS.labels(self.method, _ending(context, exc)).inc()
-        metrics.RPC_SECONDS.labels(self.method).observe(time.perf_counter() - self.started)
+    def done(self, started: float, context: Ctx, exc: BaseException | None) -> None:
+        code = _ending(context, exc)
+        counter = self.by_code.get(code)
+        if counter is None:
+            counter = self.by_code[code] = metrics.RPC_REQUESTS.labels(self.method, code)
+        counter.inc()
+        self.seconds.observe(time.perf_counter() - started)
 
 
 def _unary_out(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+    series = _Series(method)
+
     async def observed(request: Any, context: Ctx) -> Any:
-        call = _Observed(method)
+        started = time.perf_counter()
         try:
             response = await behavior(request, context)
         except BaseException as exc:
-            call.done(context, exc)
+            series.done(started, context, exc)
             raise
-        call.done(context, None)
+        series.done(started, context, None)
         return response
 
     return observed
 
 
 def _stream_out(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+    series = _Series(method)
+
     async def observed(request: Any, context: Ctx) -> AsyncIterator[Any]:
-        call = _Observed(method)
+        started = time.perf_counter()
         try:
             result = behavior(request, context)
             if inspect.isasyncgen(result):
@@ -76,9 +87,9 @@ def _stream_out(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]
             else:  # a handler that writes with context.write
                 await result
         except BaseException as exc:
-            call.done(context, exc)
+            series.done(started, context, exc)
             raise
-        call.done(context, None)
+        series.done(started, context, None)
 
     return observed
 
