@@ -245,7 +245,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logs.configure(getattr(args, "log_level", "INFO"), getattr(args, "log_format", "plain"))
+    level, fmt = getattr(args, "log_level", "INFO"), getattr(args, "log_format", "plain")
+    if level not in logs.LEVELS:  # argparse checks flags, not defaults from the environment
+        parser.error(
+            f"--log-level (LABELWIRE_LOG_LEVEL) must be one of {', '.join(logs.LEVELS)}, got {level}"
+        )
+    if fmt not in logs.FORMATS:
+        parser.error(
+            f"--log-format (LABELWIRE_LOG_FORMAT) must be one of {', '.join(logs.FORMATS)}, got {fmt}"
+        )
+    logs.configure(level, fmt)
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         parser.error("--tls-cert and --tls-key go together")
     if args.command == "serve":

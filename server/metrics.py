@@ -80,27 +80,44 @@ class JobRow:
     open_leases: int
 
 
+@dataclass(frozen=True)
+class StateTotals:
+    """All jobs in one state, summed."""
+
+    jobs: int
+    judgments: int
+    labeled_items: int
+
+
 class JobSeries(Collector):
     """The per-job gauges, from the latest snapshot of the store's counters.
 
     Only running and paused jobs get series of their own (cardinality grows
-    with the jobs in flight, not with the jobs ever made); `labelwire_jobs`
-    counts the jobs in every state.
+    with the jobs in flight, not with the jobs ever made); the `labelwire_jobs*`
+    series sum every job by its state.
     """
 
     def __init__(self) -> None:
         self._jobs: Sequence[JobRow] = ()
-        self._states: dict[str, int] = {}
+        self._states: dict[str, StateTotals] = {}
 
-    def update(self, jobs: Iterable[JobRow], states: dict[str, int]) -> None:
+    def update(self, jobs: Iterable[JobRow], states: dict[str, StateTotals]) -> None:
         self._jobs, self._states = tuple(jobs), dict(states)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         jobs, states = self._jobs, self._states
-        counts = GaugeMetricFamily("labelwire_jobs", "Jobs, by state.", labels=["state"])
-        for state, count in sorted(states.items()):
-            counts.add_metric([state], count)
-        yield counts
+        counts = GaugeMetricFamily("labelwire_jobs", "Jobs, by job state.", labels=["state"])
+        judged = GaugeMetricFamily(
+            "labelwire_jobs_judgments", "Judgments of all jobs in each job state.", labels=["state"]
+        )
+        labeled = GaugeMetricFamily(
+            "labelwire_jobs_labeled_items", "Labeled items of all jobs in each job state.", labels=["state"]
+        )
+        for state, totals in sorted(states.items()):
+            counts.add_metric([state], totals.jobs)
+            judged.add_metric([state], totals.judgments)
+            labeled.add_metric([state], totals.labeled_items)
+        yield from (counts, judged, labeled)
         job_labels = ["job", "state"]
         items = GaugeMetricFamily(
             "labelwire_job_items",

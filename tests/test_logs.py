@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -70,3 +72,16 @@ def test_a_postgres_password_never_reaches_the_log() -> None:
     url = "postgresql://labelwire:s3cret@db.internal:5432/labelwire?sslmode=require"
     assert shown_database(url) == "postgresql://labelwire:***@db.internal:5432/labelwire?sslmode=require"
     assert shown_database("labelwire-data/labelwire.db") == "labelwire-data/labelwire.db"
+
+
+def test_a_bad_log_setting_in_the_environment_is_named(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "labelwire.server.cli", "serve"],
+        cwd=tmp_path,
+        env={**os.environ, "LABELWIRE_LOG_FORMAT": "xml"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "--log-format (LABELWIRE_LOG_FORMAT) must be one of plain, json, got xml" in out.stderr

@@ -111,6 +111,8 @@ async def test_metrics_count_calls_store_commits_and_job_progress(tmp_path: Path
     assert grouped is not None and grouped >= commits
 
     assert value(samples, "labelwire_jobs", state="running") == 1.0
+    assert value(samples, "labelwire_jobs_judgments", state="running") == 1.0
+    assert value(samples, "labelwire_jobs_labeled_items", state="running") == 1.0
     assert value(samples, "labelwire_job_items", **job_labels, item_state="total") == 3.0
     assert value(samples, "labelwire_job_items", **job_labels, item_state="labeled") == 1.0
     assert value(samples, "labelwire_job_judgments", **job_labels) == 1.0
@@ -140,6 +142,7 @@ async def test_job_series_follow_the_stores_counters_and_drop_ended_jobs(server:
     await server.running.core.refresh_metrics()
     assert job_value("labelwire_job_judgments", job.name) is None
     assert REGISTRY.get_sample_value("labelwire_jobs", {"state": "cancelled"}) == 1.0
+    assert REGISTRY.get_sample_value("labelwire_jobs_judgments", {"state": "cancelled"}) == 3.0
     await lw.close()
 
 

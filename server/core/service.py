@@ -89,9 +89,9 @@ class Core(JobsCore, WorkCore, LabelsCore):
         """The per-job series, from counters the store keeps: one read of the
         jobs in flight and of the live leases, whatever the scrape rate."""
 
-        def read(tx: Tx) -> tuple[dict[int, int], list[Any], dict[int, int]]:
+        def read(tx: Tx) -> tuple[dict[int, tuple[int, int, int]], list[Any], dict[int, int]]:
             active = tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED])
-            return tx.job_state_counts(), active, tx.open_leases_by_job()
+            return tx.job_state_totals(), active, tx.open_leases_by_job()
 
         states, rows, leases = await self.store.read(read)
         metrics.JOBS.update(
@@ -107,7 +107,7 @@ class Core(JobsCore, WorkCore, LabelsCore):
                 )
                 for row in rows
             ),
-            {JobState(state).name.lower(): count for state, count in states.items()},
+            {JobState(state).name.lower(): metrics.StateTotals(*totals) for state, totals in states.items()},
         )
 
     async def run_passes(self) -> None:
