@@ -8,11 +8,11 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from labelwire.server import auth, jobs_cli, logs
 
@@ -32,13 +32,12 @@ def labelwire_version() -> str:
 
 
 def shown_database(database: str) -> str:
-    """The database setting as it may appear in a log: without a password."""
+    """The database setting as it may appear in a log: without a password,
+    whether in the URL's user part or as a `password=` parameter."""
     if not database.startswith(("postgres://", "postgresql://")):
         return database
-    parts = urlsplit(database)
-    if parts.password is None:
-        return database
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+    hidden = re.sub(r"^(postgres(?:ql)?://[^:/@?]*:)[^@/?]*@", r"\1***@", database)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", hidden)
 
 
 def admin_key_for(database: str, given: str | None) -> tuple[str, str]:

@@ -71,6 +71,9 @@ def test_json_formatter_renders_the_call_fields_and_the_exception() -> None:
 def test_a_postgres_password_never_reaches_the_log() -> None:
     url = "postgresql://labelwire:s3cret@db.internal:5432/labelwire?sslmode=require"
     assert shown_database(url) == "postgresql://labelwire:***@db.internal:5432/labelwire?sslmode=require"
+    assert shown_database("postgresql:///labelwire?host=/run/pg&password=s3cret") == (
+        "postgresql:///labelwire?host=/run/pg&password=***"
+    )
     assert shown_database("labelwire-data/labelwire.db") == "labelwire-data/labelwire.db"
 
 
