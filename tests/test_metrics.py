@@ -146,6 +146,31 @@ async def test_job_series_follow_the_stores_counters_and_drop_ended_jobs(server:
     await lw.close()
 
 
+async def test_a_label_stream_the_client_drops_counts_as_cancelled(server: Harness) -> None:
+    method = "/labelwire.v1.LabelService/StreamLabels"
+
+    def streams(code: str) -> float:
+        return (
+            REGISTRY.get_sample_value("labelwire_rpc_requests_total", {"method": method, "code": code}) or 0.0
+        )
+
+    lw = await server.client()
+    job = await running_job(lw, items=2)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as worker:
+        assert await work(worker, limit=1) == 1
+    cancelled, ok = streams("CANCELLED"), streams("OK")
+    following = lw.stream_labels(job.name, reconnect=False)
+    await anext(following)  # the first label: the server is in the call, waiting for the next
+    await following.aclose()
+    await lw.close()
+    deadline = time.monotonic() + REFRESH_SECONDS
+    while streams("CANCELLED") == cancelled and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert streams("CANCELLED") == cancelled + 1
+    assert streams("OK") == ok
+
+
 def test_metrics_refuse_a_public_address_unless_allowed(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "labelwire.server.cli", "serve", "--metrics-address", "0.0.0.0:0"],
