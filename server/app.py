@@ -16,8 +16,10 @@ from labelwire.server.api.admin import AdminServicer
 from labelwire.server.api.jobs import JobServicer
 from labelwire.server.api.labels import LabelServicer
 from labelwire.server.api.quality import QualityServicer
+from labelwire.server.api.rpc_metrics import RpcMetrics
 from labelwire.server.api.workers import WorkerServicer
 from labelwire.server.core import Core
+from labelwire.server.metrics import MetricsServer, serve_metrics
 from labelwire.server.store import open_store
 from labelwire.server.workforces import Workforces
 from labelwire.v1 import (
@@ -49,9 +51,12 @@ class Running:
     server: grpc.aio.Server
     core: Core
     port: int
+    metrics: MetricsServer | None = None
 
     async def stop(self, grace: float | None = 1.0) -> None:
         await self.server.stop(grace)
+        if self.metrics is not None:
+            self.metrics.stop()
         await self.core.close()
         self.core.store.close()
 
@@ -67,9 +72,12 @@ async def start_server(
     seed: int | None = None,
     workforces: Workforces | None = None,
     drive_workforces: bool = True,
+    metrics_address: str | None = None,
+    metrics_allow_remote: bool = False,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
-    caller (tests that script an outside service step by step)."""
+    caller (tests that script an outside service step by step).
+    `metrics_address` (HOST:PORT, port 0 for any) serves Prometheus metrics."""
     store = open_store(database)
     core = Core(
         store,
@@ -80,10 +88,11 @@ async def start_server(
         drive_workforces=drive_workforces,
     )
     server = grpc.aio.server(
+        interceptors=[RpcMetrics()],
         options=[
             ("grpc.max_receive_message_length", 64 * 1024 * 1024),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ]
+        ],
     )
     job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(core), server)
     label_service_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(core), server)
@@ -101,8 +110,15 @@ async def start_server(
     if port == 0:
         store.close()
         raise OSError(f"cannot listen on {address}")
+    try:
+        exporter = (
+            serve_metrics(metrics_address, allow_remote=metrics_allow_remote) if metrics_address else None
+        )
+    except BaseException:
+        store.close()
+        raise
     await server.start()
     await core.start_background()
     for service in (*SERVICES, ""):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server=server, core=core, port=port)
+    return Running(server=server, core=core, port=port, metrics=exporter)

@@ -1,4 +1,6 @@
-"""The `labelwire` command: `serve` runs the server, `demo` shows the whole path."""
+"""The `labelwire` command: `serve` runs the server, `demo` shows the whole
+path, `jobs` shows jobs' progress, `import-groundtruth` re-consolidates a
+finished Ground Truth job."""
 
 from __future__ import annotations
 
@@ -6,11 +8,13 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from labelwire.server import auth
+from labelwire.server import auth, jobs_cli, logs
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DATABASE = "labelwire-data/labelwire.db"
@@ -18,6 +22,22 @@ DEFAULT_DATABASE = "labelwire-data/labelwire.db"
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"LABELWIRE_{name}", default)
+
+
+def labelwire_version() -> str:
+    try:
+        return version("labelwire")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def shown_database(database: str) -> str:
+    """The database setting as it may appear in a log: without a password,
+    whether in the URL's user part or as a `password=` parameter."""
+    if not database.startswith(("postgres://", "postgresql://")):
+        return database
+    hidden = re.sub(r"^(postgres(?:ql)?://[^:/@?]*:)[^@/?]*@", r"\1***@", database)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", hidden)
 
 
 def admin_key_for(database: str, given: str | None) -> tuple[str, str]:
@@ -39,29 +59,62 @@ def admin_key_for(database: str, given: str | None) -> tuple[str, str]:
 async def _serve(args: argparse.Namespace) -> None:
     from labelwire.server.app import start_server
 
+    log = logging.getLogger("labelwire")
     admin_key, admin_source = admin_key_for(args.database, args.admin_key)
-    running = await start_server(
-        address=args.address,
-        database=args.database,
-        admin_key=admin_key,
-        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
-        tls_key=Path(args.tls_key) if args.tls_key else None,
-    )
+    try:
+        running = await start_server(
+            address=args.address,
+            database=args.database,
+            admin_key=admin_key,
+            tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+            tls_key=Path(args.tls_key) if args.tls_key else None,
+            metrics_address=args.metrics_address,
+            metrics_allow_remote=args.metrics_allow_remote,
+        )
+    except OSError as exc:  # a port in use, a certificate file missing
+        raise SystemExit(f"labelwire serve: {exc}") from exc
     host = args.address.rsplit(":", 1)[0]
-    logging.getLogger("labelwire").info(
-        "labelwire listening on %s:%d (%s), data in %s, admin key in %s",
-        host,
-        running.port,
+    store = "postgres" if args.database.startswith(("postgres://", "postgresql://")) else "sqlite"
+    started = {
+        "version": labelwire_version(),
+        "address": f"{host}:{running.port}",
+        "tls": bool(args.tls_cert),
+        "store": store,
+        "database": shown_database(args.database),
+        "admin_key_source": admin_source,
+        "metrics_address": f"{args.metrics_address.rsplit(':', 1)[0]}:{running.metrics.port}"
+        if running.metrics
+        else None,
+    }
+    log.info(
+        "labelwire %s listening on %s (%s), %s data in %s, admin key in %s, metrics %s",
+        started["version"],
+        started["address"],
         "TLS" if args.tls_cert else "plaintext",
-        args.database,
+        store,
+        started["database"],
         admin_source,
+        f"on http://{started['metrics_address']}/metrics" if running.metrics else "off",
+        extra={"event": "start", **started},
     )
     stop = asyncio.Event()
+    reason: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        reason.append(sig.name)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     await stop.wait()
+    log.info(
+        "labelwire stopping on %s; in-flight calls get 5 s",
+        reason[0],
+        extra={"event": "stopping", "reason": reason[0]},
+    )
     await running.stop(grace=5.0)
+    log.info("labelwire stopped", extra={"event": "stop", "reason": reason[0]})
 
 
 async def _import(args: argparse.Namespace) -> int:
@@ -84,13 +137,34 @@ async def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _logging_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument(
+        "--log-level",
+        default=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
+        choices=logs.LEVELS,
+        type=str.upper,
+        help="DEBUG logs every call (LABELWIRE_LOG_LEVEL; default INFO)",
+    )
+    flags.add_argument(
+        "--log-format",
+        default=_env("LOG_FORMAT", "plain"),
+        choices=logs.FORMATS,
+        help="plain text, or one JSON object per line (LABELWIRE_LOG_FORMAT; default plain)",
+    )
+    return flags
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labelwire", description="A gRPC labeling backend with pluggable workforces."
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"labelwire {labelwire_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    log_flags = _logging_flags()
     serve = commands.add_parser(
         "serve",
+        parents=[log_flags],
         help="run the server",
         description="Run the labelwire gRPC server. Every flag has a LABELWIRE_* environment variable.",
     )
@@ -117,10 +191,32 @@ def main(argv: list[str] | None = None) -> int:
         help="the key that creates client API keys (LABELWIRE_ADMIN_KEY; default: made once and kept"
         " in <database>.admin-key)",
     )
-    demo = commands.add_parser("demo", help="run the whole path on a sample dataset with simulated workers")
+    serve.add_argument(
+        "--metrics-address",
+        default=_env("METRICS_ADDRESS"),
+        help="HOST:PORT to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9464"
+        " (LABELWIRE_METRICS_ADDRESS; default off); loopback only unless --metrics-allow-remote",
+    )
+    serve.add_argument(
+        "--metrics-allow-remote",
+        action="store_true",
+        default=_env("METRICS_ALLOW_REMOTE", "") not in ("", "0", "false"),
+        help="allow a --metrics-address that is not loopback: the series name jobs and their progress"
+        " (LABELWIRE_METRICS_ALLOW_REMOTE=1)",
+    )
+    demo = commands.add_parser(
+        "demo",
+        parents=[log_flags],
+        help="run the whole path on a sample dataset with simulated workers",
+        description="Start a server on a free port with a temporary SQLite file, create a job over a shipped"
+        " sample of restaurant reviews, let simulated pool workers of mixed skill (good, careless, a spammer)"
+        " work it over gRPC, print progress, and report the labels' accuracy against the truth.",
+    )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")
+    jobs_cli.add_parser(commands, dict(os.environ))
     imports = commands.add_parser(
         "import-groundtruth",
+        parents=[log_flags],
         help="re-consolidate a finished Ground Truth job from its S3 folder",
         description="Import a finished Ground Truth job's worker responses (s3://bucket/prefix/<job-name>/) into a"
         " new labelwire job on the given database, owned by the client whose API key is given, and consolidate them."
@@ -142,13 +238,37 @@ def main(argv: list[str] | None = None) -> int:
         choices=["majority_vote", "weighted_majority", "dawid_skene", "one_coin", "glad"],
         help="consolidation method (default dawid_skene)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level, fmt = getattr(args, "log_level", "INFO"), getattr(args, "log_format", "plain")
+    if level not in logs.LEVELS:  # argparse checks flags, not defaults from the environment
+        parser.error(
+            f"--log-level (LABELWIRE_LOG_LEVEL) must be one of {', '.join(logs.LEVELS)}, got {level}"
+        )
+    if fmt not in logs.FORMATS:
+        parser.error(
+            f"--log-format (LABELWIRE_LOG_FORMAT) must be one of {', '.join(logs.FORMATS)}, got {fmt}"
+        )
+    logs.configure(level, fmt)
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         parser.error("--tls-cert and --tls-key go together")
     if args.command == "serve":
+        if args.metrics_address:
+            from labelwire.server.metrics import check_address
+
+            try:
+                check_address(args.metrics_address, allow_remote=args.metrics_allow_remote)
+            except ValueError as exc:
+                parser.error(str(exc))
         asyncio.run(_serve(args))
         return 0
+    if args.command == "jobs":
+        jobs_cli.check(parser, args)
+        return asyncio.run(jobs_cli.run(args))
     if args.command == "import-groundtruth":
         return asyncio.run(_import(args))
     from labelwire.server.demo import run_demo

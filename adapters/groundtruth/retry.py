@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
+from labelwire.server import metrics
+
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -50,21 +52,30 @@ def is_retryable(err: Exception) -> bool:
 
 @dataclass
 class Retrier:
-    """Runs blocking boto3 calls off the event loop, retrying passing failures."""
+    """Runs blocking boto3 calls off the event loop, retrying passing failures.
+    `labelwire_adapter_retries_total` and `labelwire_adapter_errors_total`
+    count them by `adapter` and operation (the boto3 method's name)."""
 
     sleep: Sleep = asyncio.sleep
     attempts: int = 8
     base_seconds: float = 0.5
     cap_seconds: float = 60.0
     rng: random.Random = field(default_factory=random.Random)
+    adapter: str = "groundtruth"
+
+    def retryable(self, err: Exception) -> bool:
+        return is_retryable(err)
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        operation = getattr(fn, "__name__", "call")
         for attempt in range(self.attempts):
             try:
                 return await asyncio.to_thread(fn, **kwargs)
             except Exception as err:
-                if attempt + 1 >= self.attempts or not is_retryable(err):
+                if attempt + 1 >= self.attempts or not self.retryable(err):
+                    metrics.ADAPTER_ERRORS.labels(self.adapter, operation).inc()
                     raise
+            metrics.ADAPTER_RETRIES.labels(self.adapter, operation).inc()
             await self.sleep(self.delay(attempt))
         raise AssertionError("unreachable")
 

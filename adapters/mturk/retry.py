@@ -9,11 +9,9 @@ jitter, injectable sleep); only the question "is this retryable" differs.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -50,12 +48,7 @@ def is_retryable(err: Exception) -> bool:
 class MTurkRetrier(Retrier):
     """Runs blocking boto3 MTurk calls off the event loop, retrying throttling and service faults."""
 
-    async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        for attempt in range(self.attempts):
-            try:
-                return await asyncio.to_thread(fn, **kwargs)
-            except Exception as err:
-                if attempt + 1 >= self.attempts or not is_retryable(err):
-                    raise
-            await self.sleep(self.delay(attempt))
-        raise AssertionError("unreachable")
+    adapter: str = "mturk"
+
+    def retryable(self, err: Exception) -> bool:
+        return is_retryable(err)

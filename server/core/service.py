@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from labelwire.server import (
     dispatch,
     labeling,
+    metrics,
     passes,
     specs,
 )
@@ -55,6 +57,10 @@ class Core(JobsCore, WorkCore, LabelsCore):
                 await self.maintain_once()
             except Exception:
                 log.exception("maintenance pass failed")
+            try:
+                await self.refresh_metrics()
+            except Exception:
+                log.exception("reading the job metrics failed")
 
     async def maintain_once(self) -> None:
         now = self.clock()
@@ -79,6 +85,31 @@ class Core(JobsCore, WorkCore, LabelsCore):
             self.feed.notify(job_id)
         await self.run_passes()
 
+    async def refresh_metrics(self) -> None:
+        """The per-job series, from counters the store keeps: one read of the
+        jobs in flight and of the live leases, whatever the scrape rate."""
+
+        def read(tx: Tx) -> tuple[dict[int, tuple[int, int, int]], list[Any], dict[int, int]]:
+            active = tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED])
+            return tx.job_state_totals(), active, tx.open_leases_by_job()
+
+        states, rows, leases = await self.store.read(read)
+        metrics.JOBS.update(
+            (
+                metrics.JobRow(
+                    name=f"jobs/{row['id']}",
+                    state=JobState(int(row["state"])).name.lower(),
+                    total_items=int(row["total_items"]),
+                    labeled_items=int(row["labeled_items"]),
+                    failed_items=int(row["failed_items"]),
+                    judgments=int(row["judgments"]),
+                    open_leases=leases.get(int(row["id"]), 0),
+                )
+                for row in rows
+            ),
+            {JobState(state).name.lower(): metrics.StateTotals(*totals) for state, totals in states.items()},
+        )
+
     async def run_passes(self) -> None:
         """Job-level consolidation for every job that weighs its workers and
         has grown since its last pass, or is waiting for its final one."""
@@ -95,10 +126,12 @@ class Core(JobsCore, WorkCore, LabelsCore):
         final = running and not open_items and int(row["total_items"]) > 0
         if not (final or passes.due(judgments, at_pass)):
             return
+        started = time.perf_counter()
         result = passes.PassResult()
         if judgments != at_pass:
             inputs = await self.store.read(lambda tx: tx.pass_input(job_id))
             result = await asyncio.to_thread(passes.compute, spec, inputs)
         now = self.clock()
         await self.store.write(lambda tx: passes.apply(tx, job_id, result, judgments, now))
+        metrics.PASS_SECONDS.labels(spec.consolidation_method).observe(time.perf_counter() - started)
         self.feed.notify(job_id)

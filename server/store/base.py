@@ -14,8 +14,11 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
+
+from labelwire.server import metrics
 
 T = TypeVar("T")
 TxT = TypeVar("TxT")
@@ -52,6 +55,8 @@ class TransactionThread(Generic[TxT]):
         max_group: int = 256,
     ) -> None:
         self._connect = connect
+        self._commit_seconds = metrics.STORE_COMMIT_SECONDS.labels(name)
+        self._group_size = metrics.STORE_GROUP_SIZE.labels(name)
         self._make_tx = make_tx
         self._begin = begin
         self._grouped = grouped
@@ -107,11 +112,15 @@ class TransactionThread(Generic[TxT]):
         of the transaction itself (not of one caller's work) fails the whole
         group and leaves the thread ready for the next one."""
         outcomes: list[tuple[_Work, bool, Any]] = []
+        started = time.perf_counter()
         try:
             conn.execute(self._begin)
             for work in group:
                 outcomes.append(self._run_one(conn, work))
             conn.execute("COMMIT")
+            self._commit_seconds.observe(time.perf_counter() - started)
+            if self._grouped:
+                self._group_size.observe(len(group))
         except BaseException as exc:
             log.exception("a store transaction failed; its %d callers get the error", len(group))
             try:

@@ -65,6 +65,19 @@ class SqlTx:
         sets = ", ".join(f"{name} = {name} + ?" for name in deltas)
         self.run(f"UPDATE jobs SET {sets} WHERE id = ?", (*deltas.values(), job_id))
 
+    def job_state_totals(self) -> dict[int, tuple[int, int, int]]:
+        """Per job state: (jobs, judgments, labeled items), from the jobs' counters."""
+        rows = self.all(
+            "SELECT state, COUNT(*), COALESCE(SUM(judgments), 0), COALESCE(SUM(labeled_items), 0)"
+            " FROM jobs GROUP BY state"
+        )
+        return {int(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+    def open_leases_by_job(self) -> dict[int, int]:
+        """Live leases per job, from the partial index of live tasks."""
+        rows = self.all("SELECT job_id, COUNT(*) FROM tasks WHERE state = 1 GROUP BY job_id")
+        return {int(r[0]): int(r[1]) for r in rows}
+
     def mark_pass(self, job_id: int, judgments: int) -> None:
         self.run("UPDATE jobs SET judgments_at_pass = ? WHERE id = ?", (judgments, job_id))
 
