@@ -18,6 +18,7 @@ from labelwire.server.api.labels import LabelServicer
 from labelwire.server.api.quality import QualityServicer
 from labelwire.server.api.workers import WorkerServicer
 from labelwire.server.core import Core
+from labelwire.server.files_policy import FilesSettings, server_files
 from labelwire.server.store import open_store
 from labelwire.server.workforces import Workforces
 from labelwire.v1 import (
@@ -67,9 +68,12 @@ async def start_server(
     seed: int | None = None,
     workforces: Workforces | None = None,
     drive_workforces: bool = True,
+    files: FilesSettings | None = None,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
-    caller (tests that script an outside service step by step)."""
+    caller (tests that script an outside service step by step). `files` says
+    which local paths and S3 prefixes clients may name (none by default); the
+    database's own files are refused whatever it says."""
     store = open_store(database)
     core = Core(
         store,
@@ -78,6 +82,7 @@ async def start_server(
         seed=seed,
         workforces=workforces,
         drive_workforces=drive_workforces,
+        files=(files or FilesSettings()).protecting(server_files(database)),
     )
     server = grpc.aio.server(
         options=[

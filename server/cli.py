@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from labelwire.server import auth
+from labelwire.server.files_policy import FilesSettings
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DATABASE = "labelwire-data/labelwire.db"
@@ -46,6 +47,7 @@ async def _serve(args: argparse.Namespace) -> None:
         admin_key=admin_key,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
+        files=args.files,
     )
     host = args.address.rsplit(":", 1)[0]
     logging.getLogger("labelwire").info(
@@ -84,6 +86,14 @@ async def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _files_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> FilesSettings:
+    prefixes = args.s3_allow if args.s3_allow is not None else (_env("S3_ALLOW") or "").split(",")
+    try:
+        return FilesSettings.build(args.files_root, prefixes, s3_shared=args.s3_shared)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="labelwire", description="A gRPC labeling backend with pluggable workforces."
@@ -117,6 +127,27 @@ def main(argv: list[str] | None = None) -> int:
         help="the key that creates client API keys (LABELWIRE_ADMIN_KEY; default: made once and kept"
         " in <database>.admin-key)",
     )
+    serve.add_argument(
+        "--files-root",
+        default=_env("FILES_ROOT"),
+        help="directory whose <client id>/ folders hold the files clients name in ImportManifest and"
+        " ExportLabels (LABELWIRE_FILES_ROOT; default: no local paths from clients)",
+    )
+    serve.add_argument(
+        "--s3-allow",
+        action="append",
+        default=None,
+        metavar="S3_PREFIX",
+        help="an s3://bucket/prefix clients may read and write, each in <prefix>/<client id>/; repeatable"
+        " (LABELWIRE_S3_ALLOW, comma-separated; default: no s3:// URIs from clients)",
+    )
+    serve.add_argument(
+        "--s3-shared",
+        action="store_true",
+        default=_env("S3_SHARED", "") in ("1", "true", "yes"),
+        help="let every client use the whole of each --s3-allow prefix, not only its own sub-prefix"
+        " (LABELWIRE_S3_SHARED=1)",
+    )
     demo = commands.add_parser("demo", help="run the whole path on a sample dataset with simulated workers")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")
     imports = commands.add_parser(
@@ -147,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if bool(getattr(args, "tls_cert", None)) != bool(getattr(args, "tls_key", None)):
         parser.error("--tls-cert and --tls-key go together")
     if args.command == "serve":
+        args.files = _files_settings(parser, args)
         asyncio.run(_serve(args))
         return 0
     if args.command == "import-groundtruth":
