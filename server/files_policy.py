@@ -142,8 +142,9 @@ def resolve(settings: FilesSettings, client_id: int, uri: str, field_name: str, 
     if uri.startswith("s3:"):
         return _s3(settings, client_id, uri, field_name)
     if _SCHEME.match(uri) and not re.match(r"^[A-Za-z]:[\\/]", uri):
+        scheme = uri.split(":", 1)[0][:20]
         raise InvalidArgument(
-            f"{field_name} must be a path relative to your files folder or an s3:// URI, got {shown(uri)}"
+            f"{field_name} must be a path relative to your files folder or an s3:// URI, not a {scheme}: URI"
         )
     if settings.root is None:
         raise PermissionDenied(
@@ -157,7 +158,7 @@ def _local(settings: FilesSettings, folder: Path, uri: str, field_name: str, *, 
     relative = PurePosixPath(uri)
     if uri.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", uri) or relative.is_absolute():
         raise InvalidArgument(
-            f"{field_name} must be a path relative to your files folder, got the absolute path {shown(uri)}"
+            f"{field_name} must be a path relative to your files folder, not an absolute path"
         )
     if ".." in relative.parts or "\\" in uri:
         raise InvalidArgument(
