@@ -63,8 +63,8 @@ def reported_confidence(
     GLAD, ...) is stated as it is. A share of votes is not a probability (one
     judgment is a share of 1.0), so it becomes the posterior of the same votes
     from workers of default accuracy: one judgment gives 0.7, three agreeing of
-    three classes 0.98. Boxes and spans also weigh overlap, so they state the
-    lower of that posterior and their own figure."""
+    three classes 0.98. Boxes and spans also weigh overlap: they state their own
+    figure, capped at what as many agreeing judgments would give."""
     if method not in VOTE_SHARES or judgment_count <= 0:
         return confidence
     if "classification" in answer and probabilities and len(classes) >= 2:
@@ -72,9 +72,10 @@ def reported_confidence(
         name = answer["classification"].get("class_name")
         if name in classes and sum(counts) == judgment_count:
             return _posterior(counts, classes.index(name))
+    if method in GEOMETRY:
+        return min(confidence, _posterior([judgment_count, 0], 0))
     agree = min(max(round(confidence * judgment_count), 0), judgment_count)
-    posterior = _posterior([agree, judgment_count - agree], 0)
-    return min(posterior, confidence) if method in GEOMETRY else posterior
+    return _posterior([agree, judgment_count - agree], 0)
 
 
 def export_line(row: Any, fmt: ExportFormat) -> tuple[dict[str, Any], bool]:

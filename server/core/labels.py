@@ -17,6 +17,7 @@ from labelwire.server import (
     validation,
 )
 from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.errors import FailedPrecondition
 from labelwire.server.model import (
     ENDED,
     Answer,
@@ -132,6 +133,11 @@ class LabelsCore(CoreBase):
         or S3; returns (lines, lines with a label)."""
         job = await self.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required")
+        if job.spec.task_type == "segmentation":
+            raise FailedPrecondition(
+                f"{job.name} is a segmentation job: ExportLabels does not write mask images yet;"
+                " read its labels with ListLabels"
+            )
         fmt = ExportFormat(
             attribute=job.spec.label_attribute_name,
             task_type=job.spec.task_type,
