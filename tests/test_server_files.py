@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
-from labelwire.server import exports
-from labelwire.server.files_policy import FilesSettings
+from labelwire.server import exports, files
+from labelwire.server.errors import InvalidArgument
+from labelwire.server.files_policy import FilesSettings, resolve
 from labelwire.v1 import job_pb2
 from tests.conftest import Clock, Harness, client_folder, serving
 from tests.helpers import CLASSES, running_job, work
@@ -40,6 +42,14 @@ def outside(files_root: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def beyond(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside the files root altogether, with its own canary."""
+    folder = tmp_path_factory.mktemp("beyond")
+    (folder / "secret.manifest").write_text(MANIFEST)
+    return folder
+
+
 def _files(root: Path, skip: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
@@ -48,11 +58,11 @@ def _files(root: Path, skip: Path) -> Iterator[Path]:
             yield here / name
 
 
-def snapshot(root: Path, skip: Path) -> Snapshot:
-    """Every path outside the client folder `skip` with its mtime and contents;
-    the database's own files change with every call and are left out."""
+def snapshot(skip: Path, *roots: Path) -> Snapshot:
+    """Every path under `roots` outside the client folder `skip`, with its mtime
+    and contents; the database's own files change with every call and are left out."""
     out: Snapshot = {}
-    for path in _files(root, skip):
+    for path in (p for root in roots for p in _files(root, skip)):
         if path.name.startswith("labelwire.db") and not path.name.endswith("admin-key"):
             continue
         info = path.lstat()
@@ -73,8 +83,10 @@ HOSTILE_READS = {
     "traversal": "../outside/secret.manifest",
     "deep traversal": "in/../../outside/secret.manifest",
     "absolute": "{outside}/secret.manifest",
+    "absolute beyond the root": "{beyond}/secret.manifest",
     "file uri": "file://{outside}/secret.manifest",
     "symlink out": "link.manifest",
+    "symlink beyond the root": "far.manifest",
     "symlinked folder out": "linked/secret.manifest",
     "the database": "../labelwire.db",
     "the key file": "../labelwire.db.admin-key",
@@ -88,8 +100,9 @@ HOSTILE_READS = {
 }
 
 
-def _plant(folder: Path, outside: Path) -> None:
+def _plant(folder: Path, outside: Path, beyond: Path) -> None:
     """What an operator (or a careless script) left in the client's folder."""
+    (folder / "far.manifest").symlink_to(beyond / "secret.manifest")
     (folder / "sub").mkdir(exist_ok=True)
     (folder / "link.manifest").symlink_to(outside / "secret.manifest")
     (folder / "linked").symlink_to(outside)
@@ -97,27 +110,30 @@ def _plant(folder: Path, outside: Path) -> None:
 
 @pytest.mark.parametrize("case", HOSTILE_READS)
 async def test_import_of_a_path_outside_the_client_folder_reads_nothing(
-    files_server: Harness, files_root: Path, outside: Path, case: str
+    files_server: Harness, files_root: Path, outside: Path, beyond: Path, case: str
 ) -> None:
     lw = await files_server.client()
     folder = client_folder(files_root, lw)
-    _plant(folder, outside)
+    _plant(folder, outside, beyond)
     job = await lw.create_job("J", classes=CLASSES)
-    before = snapshot(files_root, folder)
-    code, message = await refused(lw.import_manifest(job.name, HOSTILE_READS[case].format(outside=outside)))
+    before = snapshot(folder, files_root, beyond)
+    code, message = await refused(
+        lw.import_manifest(job.name, HOSTILE_READS[case].format(outside=outside, beyond=beyond))
+    )
     assert code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED)
-    assert message.startswith("uri") and str(files_root) not in message and "planted" not in message
+    assert message.startswith("uri") and "planted" not in message
+    assert str(files_root) not in message and str(beyond) not in message
     assert (await lw.get_job(job.name)).counters.total_items == 0
-    assert snapshot(files_root, folder) == before
+    assert snapshot(folder, files_root, beyond) == before
     await lw.close()
 
 
 async def test_missing_and_outside_files_get_the_same_answer(
-    files_server: Harness, files_root: Path, outside: Path
+    files_server: Harness, files_root: Path, outside: Path, beyond: Path
 ) -> None:
     lw = await files_server.client()
     folder = client_folder(files_root, lw)
-    _plant(folder, outside)
+    _plant(folder, outside, beyond)
     job = await lw.create_job("J", classes=CLASSES)
     answers = set()
     for name in ("link.manifest", "gone.manifest", "sub"):
@@ -134,8 +150,10 @@ HOSTILE_WRITES = {
     "the database": "../labelwire.db",
     "the key file": "../labelwire.db.admin-key",
     "absolute": "{outside}/planted.manifest",
+    "absolute beyond the root": "{beyond}/planted.manifest",
     "file uri": "file://{outside}/planted.manifest",
     "symlink out": "link.manifest",
+    "symlink beyond the root": "far.manifest",
     "symlinked folder out": "linked/planted.manifest",
     "a directory": "sub",
     "nul byte": "out.manifest\x00",
@@ -146,18 +164,20 @@ HOSTILE_WRITES = {
 
 @pytest.mark.parametrize("case", HOSTILE_WRITES)
 async def test_export_outside_the_client_folder_writes_nothing(
-    files_server: Harness, files_root: Path, outside: Path, case: str
+    files_server: Harness, files_root: Path, outside: Path, beyond: Path, case: str
 ) -> None:
     lw = await files_server.client()
     folder = client_folder(files_root, lw)
-    _plant(folder, outside)
+    _plant(folder, outside, beyond)
     job = await running_job(lw, items=2)
-    before = snapshot(files_root, folder)
+    before = snapshot(folder, files_root, beyond)
     inside = sorted(p.name for p in folder.iterdir())
-    code, message = await refused(lw.export_labels(job.name, HOSTILE_WRITES[case].format(outside=outside)))
+    code, message = await refused(
+        lw.export_labels(job.name, HOSTILE_WRITES[case].format(outside=outside, beyond=beyond))
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert message.startswith("uri") and str(files_root) not in message
-    assert snapshot(files_root, folder) == before
+    assert message.startswith("uri") and str(files_root) not in message and str(beyond) not in message
+    assert snapshot(folder, files_root, beyond) == before
     assert sorted(p.name for p in folder.iterdir()) == inside
     assert (outside / "secret.manifest").read_text() == MANIFEST
     assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_RUNNING  # the database still works
@@ -282,3 +302,30 @@ async def test_a_failed_export_leaves_the_old_file_and_nothing_else(
     assert [x["labelwire-key"] for x in lines] == ["i0", "i1", "i2"]
     assert [p.name for p in folder.iterdir()] == ["labels.manifest"]
     await lw.close()
+
+
+@pytest.mark.parametrize("swapped", ["in", "in/items.manifest"])
+def test_a_symlink_swapped_in_after_the_check_is_not_followed(tmp_path: Path, swapped: str) -> None:
+    """The race an attacker with a shell on the server could try: the path is
+    checked, then a folder or the file itself becomes a symlink out."""
+    root, away = tmp_path / "root", tmp_path / "away"
+    (root / "3" / "in").mkdir(parents=True)
+    away.mkdir()
+    (away / "items.manifest").write_text(MANIFEST)
+    (root / "3" / "in" / "items.manifest").write_text('{"source": "mine"}\n')
+    settings = FilesSettings.build(root)
+    read = resolve(settings, 3, "in/items.manifest", "uri", write=False)
+    write = resolve(settings, 3, "in/items.manifest", "uri", write=True)
+    target = root / "3" / swapped
+    if target.is_dir():
+        shutil.rmtree(target)
+    else:
+        target.unlink()
+    target.symlink_to(away if swapped == "in" else away / "items.manifest")
+    before = snapshot(root / "3", away)
+    with pytest.raises(InvalidArgument, match="not a readable file"):
+        list(files.read_rows(read, "jsonl"))
+    with pytest.raises(InvalidArgument, match="cannot be written"):
+        files.write_lines(write, [{"source": "planted over"}])
+    assert snapshot(root / "3", away) == before
+    assert (away / "items.manifest").read_text() == MANIFEST

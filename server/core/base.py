@@ -108,7 +108,7 @@ class CoreBase:
         files: FilesSettings | None = None,
     ) -> None:
         self.store = store
-        self.files = files or FilesSettings()
+        self.files_settings = files or FilesSettings()
         self._drive_workforces = drive_workforces
         self.clock = clock
         self.feed = FeedSignal()

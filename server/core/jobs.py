@@ -173,7 +173,7 @@ class JobsCore(CoreBase):
         fmt = manifest.detect_format(uri, fmt)
 
         def check() -> files_policy.Target:
-            target = files_policy.resolve(self.files, principal.id, uri, "uri", write=False)
+            target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=False)
             for number, item in manifest.read_items(
                 spec, files.read_rows(target, fmt), key_field, gold_field
             ):

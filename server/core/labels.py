@@ -145,7 +145,7 @@ class LabelsCore(CoreBase):
             classes=job.spec.class_names,
             job_name=exports.job_name(label_job_name, job.spec.display_name, job.id),
         )
-        target = files_policy.resolve(self.files, principal.id, uri, "uri", write=True)
+        target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=True)
         rows: list[Any] = []
         after = 0
         while True:
