@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from labelwire.adapters.groundtruth import s3io
@@ -33,9 +34,11 @@ from labelwire.server.files_policy import (
 )
 
 
-def _s3_error(field: str, target: S3Object, exc: Exception, verb: str) -> InvalidArgument:
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "error")
+def _s3_error(field: str, target: S3Object, exc: BaseException, verb: str) -> InvalidArgument:
+    """S3's error code only: its full text can name the server's endpoint or temporary files."""
+    cause = exc if isinstance(exc, ClientError) else exc.__context__
+    if isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code", "error")
         return InvalidArgument(f"{field} {shown(target.uri)} cannot be {verb} in S3: {code}")
     return InvalidArgument(f"{field} {shown(target.uri)} cannot be {verb}: S3 did not answer")
 
@@ -71,7 +74,7 @@ def write_lines(target: Target, lines: Iterable[Mapping[str, Any]], field: str =
     if isinstance(target, S3Object):
         try:
             return s3io.write_lines(s3io.make_s3_client(), target.uri, lines)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise _s3_error(field, target, exc, "written") from None
     return _write_local(target, lines, field)
 

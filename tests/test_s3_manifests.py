@@ -174,3 +174,18 @@ async def test_without_allowed_prefixes_s3_is_refused(server: Harness, buckets: 
     assert code == grpc.StatusCode.PERMISSION_DENIED
     assert buckets.keys()[buckets.name] == ["any/in.manifest"]
     await lw.close()
+
+
+async def test_s3_errors_name_the_uri_and_s3s_code_only(
+    database: str, clock: Clock, buckets: Buckets
+) -> None:
+    files = FilesSettings.build(None, ["s3://lw-no-such-bucket/x"], s3_shared=True)
+    async with serving(database, clock, files) as server:
+        lw = await server.client()
+        job = await running_job(lw, items=1)
+        uri = "s3://lw-no-such-bucket/x/out.manifest"
+        for call in (lw.export_labels(job.name, uri), lw.import_manifest(job.name, uri)):
+            code, message = await refused(call)
+            assert code == grpc.StatusCode.INVALID_ARGUMENT
+            assert message.startswith(f"uri '{uri}' cannot be") and message.endswith("in S3: NoSuchBucket")
+        await lw.close()

@@ -230,6 +230,19 @@ async def test_a_manifest_that_is_not_utf8_is_refused_naming_the_uri(
     await lw.close()
 
 
+async def test_a_manifest_line_nested_too_deeply_is_refused_naming_it(
+    files_server: Harness, files_root: Path
+) -> None:
+    lw = await files_server.client()
+    deep = '{"source": "a", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    (client_folder(files_root, lw) / "deep.manifest").write_text('{"source": "ok"}\n' + deep + "\n")
+    job = await lw.create_job("J", classes=CLASSES)
+    code, message = await refused(lw.import_manifest(job.name, "deep.manifest"))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and message == "manifest line 2: JSON nested too deeply"
+    assert (await lw.get_job(job.name)).counters.total_items == 0
+    await lw.close()
+
+
 async def test_without_a_files_root_local_paths_are_refused(
     database: str, clock: Clock, tmp_path: Path
 ) -> None:

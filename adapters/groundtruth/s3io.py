@@ -135,6 +135,8 @@ def parse_manifest(name: str, lines: Iterable[str], kind: str) -> Iterator[dict[
             value = json.loads(line)
         except json.JSONDecodeError as err:
             raise ManifestError(name, number, f"not JSON ({err.msg})") from None
+        except RecursionError:
+            raise ManifestError(name, number, "JSON nested too deeply") from None
         if not isinstance(value, dict):
             raise ManifestError(name, number, "each line must be a JSON object")
         yield value
