@@ -16,6 +16,7 @@ import os
 import secrets
 import stat
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from boto3.exceptions import Boto3Error
@@ -29,6 +30,7 @@ from labelwire.server.files_policy import (
     Target,
     open_folder,
     open_for_reading,
+    remove_made,
     shown,
     unavailable,
 )
@@ -80,7 +82,8 @@ def write_lines(target: Target, lines: Iterable[Mapping[str, Any]], field: str =
 
 
 def _write_local(target: LocalFile, lines: Iterable[Mapping[str, Any]], field: str) -> int:
-    folder = open_folder(target, field, write=True)
+    made: list[Path] = []
+    folder = open_folder(target, field, made=made)
     name = target.parts[-1]
     temporary = f".{name[:100]}.{secrets.token_hex(8)}.partial"
     try:
@@ -107,7 +110,10 @@ def _write_local(target: LocalFile, lines: Iterable[Mapping[str, Any]], field: s
             raise
         os.fsync(folder)
         return count
-    except OSError:
-        raise unavailable(field, target.shown, write=True) from None
+    except BaseException as exc:
+        remove_made(made)
+        if isinstance(exc, OSError):
+            raise unavailable(field, target.shown, write=True) from None
+        raise
     finally:
         os.close(folder)

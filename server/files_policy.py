@@ -216,34 +216,48 @@ def _s3(settings: FilesSettings, client_id: int, uri: str, field_name: str) -> S
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-def open_folder(target: LocalFile, field_name: str, *, write: bool) -> int:
+def open_folder(target: LocalFile, field_name: str, *, made: list[Path] | None = None) -> int:
     """A descriptor of the directory holding the file, reached from the
-    client folder without following any symlink; makes missing directories
-    (and the client folder) when writing. The caller closes it."""
+    client folder without following any symlink. Given `made`, missing
+    directories (the client folder too) are made and listed there, so that a
+    failed write can remove them. The caller closes the descriptor."""
+    write = made is not None
     try:
-        if write:
-            os.makedirs(target.folder, mode=0o700, exist_ok=True)
+        if made is not None and not target.folder.exists():
+            os.mkdir(target.folder, 0o700)
+            made.append(target.folder)
         fd = os.open(target.folder, _DIR_FLAGS)
     except OSError:
         raise unavailable(field_name, target.shown, write=write) from None
     try:
-        for part in target.parts[:-1]:
-            if write:
-                with contextlib.suppress(FileExistsError):
+        for number, part in enumerate(target.parts[:-1]):
+            if made is not None:
+                try:
                     os.mkdir(part, 0o700, dir_fd=fd)
+                    made.append(target.folder.joinpath(*target.parts[: number + 1]))
+                except FileExistsError:
+                    pass
             child = os.open(part, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = child
     except OSError:
         os.close(fd)
+        remove_made(made or [])
         raise unavailable(field_name, target.shown, write=write) from None
     return fd
+
+
+def remove_made(made: list[Path]) -> None:
+    """Removes the directories a failed write made, deepest first, if still empty."""
+    for path in reversed(made):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
 
 
 def open_for_reading(target: LocalFile, field_name: str) -> int:
     """A descriptor of the regular file, refused if its last component is a
     symlink now (swapped in after the check) or it is not a regular file."""
-    folder = open_folder(target, field_name, write=False)
+    folder = open_folder(target, field_name)
     try:
         fd = os.open(
             target.parts[-1],

@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -295,20 +296,18 @@ async def test_a_failed_export_leaves_the_old_file_and_nothing_else(
         await work(w)
     (folder / "labels.manifest").write_text("the previous export\n")
     real = exports.export_line
-    calls = 0
 
-    def failing(row: object, fmt: exports.ExportFormat) -> tuple[dict[str, object], bool]:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
+    def failing(row: Any, fmt: exports.ExportFormat) -> tuple[dict[str, Any], bool]:
+        if row["item_key"] == "i1":
             raise OSError(28, "No space left on device")
         return real(row, fmt)
 
     monkeypatch.setattr(exports, "export_line", failing)
-    code, message = await refused(lw.export_labels(job.name, "labels.manifest"))
-    assert code == grpc.StatusCode.INVALID_ARGUMENT and "labels.manifest" in message
-    assert [p.name for p in folder.iterdir()] == ["labels.manifest"]
-    assert (folder / "labels.manifest").read_text() == "the previous export\n"
+    for uri in ("labels.manifest", "new/folders/labels.manifest"):
+        code, message = await refused(lw.export_labels(job.name, uri))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and uri in message
+        assert [p.name for p in folder.iterdir()] == ["labels.manifest"]
+        assert (folder / "labels.manifest").read_text() == "the previous export\n"
     monkeypatch.setattr(exports, "export_line", real)
     assert (await lw.export_labels(job.name, "labels.manifest")).line_count == 3
     lines = [json.loads(x) for x in (folder / "labels.manifest").read_text().splitlines()]
