@@ -133,3 +133,28 @@ def test_a_files_root_that_is_not_a_folder_stops_the_server_at_start(tmp_path: P
     with pytest.raises(SystemExit) as stop:
         cli.main(["serve", "--files-root", str(tmp_path / "missing")])
     assert stop.value.code == 2
+
+
+def test_serve_takes_the_files_settings_from_flags_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[FilesSettings] = []
+
+    async def serve(args: Any) -> None:
+        seen.append(args.files)
+
+    monkeypatch.setattr(cli, "_serve", serve)
+    monkeypatch.setenv("LABELWIRE_S3_ALLOW", "s3://env-bucket/a, s3://env-bucket/b/")
+    monkeypatch.setenv("LABELWIRE_S3_SHARED", "1")
+    monkeypatch.setenv("LABELWIRE_FILES_ROOT", str(tmp_path))
+    cli.main(["serve"])
+    cli.main(["serve", "--s3-allow", "s3://flag-bucket/x", "--files-root", str(tmp_path / ".")])
+    monkeypatch.delenv("LABELWIRE_S3_SHARED")
+    monkeypatch.delenv("LABELWIRE_FILES_ROOT")
+    monkeypatch.delenv("LABELWIRE_S3_ALLOW")
+    cli.main(["serve"])
+    env, flags, none = seen
+    assert env.root == tmp_path.resolve() and env.s3_shared
+    assert env.s3_allow == (S3Prefix("env-bucket", "a/"), S3Prefix("env-bucket", "b/"))
+    assert flags.s3_allow == (S3Prefix("flag-bucket", "x/"),) and flags.root == tmp_path.resolve()
+    assert none.root is None and none.s3_allow == () and not none.s3_shared
