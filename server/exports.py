@@ -81,6 +81,8 @@ def reported_confidence(
 def export_line(row: Any, fmt: ExportFormat) -> tuple[dict[str, Any], bool]:
     """One item's line from an `export_items` row, and whether it has a label."""
     line: dict[str, Any] = dict(json.loads(row["item_metadata"])) if row["item_metadata"] else {}
+    line.pop("source", None)
+    line.pop("source-ref", None)  # a Ground Truth line has exactly one of them: the item's payload
     line["source-ref" if row["payload_kind"] == "source_ref" else "source"] = row["payload"]
     line[KEY_FIELD] = row["item_key"]
     if int(row["is_gold"]):

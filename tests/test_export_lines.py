@@ -81,7 +81,9 @@ def test_gold_open_and_failed_items_are_lines_too() -> None:
 
 
 def test_an_exported_line_reads_back_as_ground_truths_label() -> None:
-    line, _ = exports.export_line(row(item_metadata=json.dumps({"id": "x"})), FMT)
+    metadata = json.dumps({"id": "x", "source-ref": "s3://b/stale.txt"})
+    line, _ = exports.export_line(row(item_metadata=metadata), FMT)
+    assert "source-ref" not in line and line["source"] == "Great food"
     back = reference_label(line, "label", "k1", AnswerShape("classification", CLASSES), lambda u: b"")
     assert back is not None and back.answer == {"classification": {"class_name": "neg"}}
     assert line["id"] == "x" and line["label-metadata"]["job-name"] == "reviews"
