@@ -58,6 +58,12 @@ async def _serve(args: argparse.Namespace) -> None:
         args.database,
         admin_source,
     )
+    files: FilesSettings = args.files
+    logging.getLogger("labelwire").info(
+        "client files: %s; S3: %s",
+        f"inside {files.root}/<client id>/" if files.root else "no local paths",
+        ", ".join(f"{p}{'' if files.s3_shared else '<client id>/'}" for p in files.s3_allow) or "none",
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
