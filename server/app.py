@@ -19,6 +19,7 @@ from labelwire.server.api.quality import QualityServicer
 from labelwire.server.api.rpc_metrics import RpcMetrics
 from labelwire.server.api.workers import WorkerServicer
 from labelwire.server.core import Core
+from labelwire.server.files_policy import FilesSettings, server_files
 from labelwire.server.metrics import MetricsServer, serve_metrics
 from labelwire.server.store import open_store
 from labelwire.server.workforces import Workforces
@@ -74,10 +75,13 @@ async def start_server(
     drive_workforces: bool = True,
     metrics_address: str | None = None,
     metrics_allow_remote: bool = False,
+    files: FilesSettings | None = None,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step).
-    `metrics_address` (HOST:PORT, port 0 for any) serves Prometheus metrics."""
+    `metrics_address` (HOST:PORT, port 0 for any) serves Prometheus metrics.
+    `files` says which local paths and S3 prefixes clients may name (none by
+    default); the database's own files are refused whatever it says."""
     store = open_store(database)
     core = Core(
         store,
@@ -86,6 +90,7 @@ async def start_server(
         seed=seed,
         workforces=workforces,
         drive_workforces=drive_workforces,
+        files=(files or FilesSettings()).protecting(server_files(database)),
     )
     server = grpc.aio.server(
         interceptors=[RpcMetrics()],

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from labelwire.server import auth, jobs_cli, logs
+from labelwire.server.files_policy import FilesSettings
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DATABASE = "labelwire-data/labelwire.db"
@@ -70,6 +71,7 @@ async def _serve(args: argparse.Namespace) -> None:
             tls_key=Path(args.tls_key) if args.tls_key else None,
             metrics_address=args.metrics_address,
             metrics_allow_remote=args.metrics_allow_remote,
+            files=args.files,
         )
     except OSError as exc:  # a port in use, a certificate file missing
         raise SystemExit(f"labelwire serve: {exc}") from exc
@@ -96,6 +98,12 @@ async def _serve(args: argparse.Namespace) -> None:
         admin_source,
         f"on http://{started['metrics_address']}/metrics" if running.metrics else "off",
         extra={"event": "start", **started},
+    )
+    files: FilesSettings = args.files
+    log.info(
+        "client files: %s; S3: %s",
+        f"inside {files.root}/<client id>/" if files.root else "no local paths",
+        ", ".join(f"{p}{'' if files.s3_shared else '<client id>/'}" for p in files.s3_allow) or "none",
     )
     stop = asyncio.Event()
     reason: list[str] = []
@@ -135,6 +143,14 @@ async def _import(args: argparse.Namespace) -> int:
         f" our label equals Ground Truth's on {summary.agree_with_groundtruth} of {summary.compared}"
     )
     return 0
+
+
+def _files_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> FilesSettings:
+    prefixes = args.s3_allow if args.s3_allow is not None else (_env("S3_ALLOW") or "").split(",")
+    try:
+        return FilesSettings.build(args.files_root, prefixes, s3_shared=args.s3_shared)
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def _logging_flags() -> argparse.ArgumentParser:
@@ -204,6 +220,27 @@ def _parser() -> argparse.ArgumentParser:
         help="allow a --metrics-address that is not loopback: the series name jobs and their progress"
         " (LABELWIRE_METRICS_ALLOW_REMOTE=1)",
     )
+    serve.add_argument(
+        "--files-root",
+        default=_env("FILES_ROOT"),
+        help="directory whose <client id>/ folders hold the files clients name in ImportManifest and"
+        " ExportLabels (LABELWIRE_FILES_ROOT; default: no local paths from clients)",
+    )
+    serve.add_argument(
+        "--s3-allow",
+        action="append",
+        default=None,
+        metavar="S3_PREFIX",
+        help="an s3://bucket/prefix clients may read and write, each in <prefix>/<client id>/; repeatable"
+        " (LABELWIRE_S3_ALLOW, comma-separated; default: no s3:// URIs from clients)",
+    )
+    serve.add_argument(
+        "--s3-shared",
+        action="store_true",
+        default=_env("S3_SHARED", "") in ("1", "true", "yes"),
+        help="let every client use the whole of each --s3-allow prefix, not only its own sub-prefix"
+        " (LABELWIRE_S3_SHARED=1)",
+    )
     demo = commands.add_parser(
         "demo",
         parents=[log_flags],
@@ -264,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                 check_address(args.metrics_address, allow_remote=args.metrics_allow_remote)
             except ValueError as exc:
                 parser.error(str(exc))
+        args.files = _files_settings(parser, args)
         asyncio.run(_serve(args))
         return 0
     if args.command == "jobs":

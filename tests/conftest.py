@@ -7,6 +7,7 @@ default the local server), dropped afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -19,6 +20,8 @@ import pytest
 
 from labelwire.client import AdminClient, Client, WorkerClient
 from labelwire.server.app import Running, start_server
+from labelwire.server.auth import parse as parse_token
+from labelwire.server.files_policy import FilesSettings
 
 ADMIN_KEY = "test-admin-key"
 TEST_STORE = os.environ.get("LABELWIRE_TEST_STORE", "sqlite")
@@ -124,3 +127,37 @@ def moto_endpoint(aws_env: None) -> Iterator[str]:
 
     with moto_server() as url:
         yield url
+
+
+@contextlib.asynccontextmanager
+async def serving(database: str, clock: Clock, files: FilesSettings | None = None) -> AsyncIterator[Harness]:
+    """A server with the given files settings (local paths and S3 prefixes clients may name)."""
+    running = await start_server(
+        address="127.0.0.1:0", database=database, admin_key=ADMIN_KEY, clock=clock, seed=0, files=files
+    )
+    try:
+        yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=database)
+    finally:
+        await running.stop(grace=None)
+
+
+@pytest.fixture
+def files_root(tmp_path: Path) -> Path:
+    """The operator's files root: the test's folder, which also holds the SQLite
+    database, so that the database sits right beside the client folders."""
+    return tmp_path
+
+
+@pytest.fixture
+async def files_server(database: str, clock: Clock, files_root: Path) -> AsyncIterator[Harness]:
+    async with serving(database, clock, FilesSettings.build(files_root)) as harness:
+        yield harness
+
+
+def client_folder(root: Path, client: Client) -> Path:
+    """The client's own folder under the files root, made as an operator would."""
+    parsed = parse_token(dict(client.metadata)["authorization"].removeprefix("Bearer "))
+    assert parsed is not None
+    folder = root / str(parsed[1])
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
 from labelwire.client import Client, classification, text_item
 from labelwire.v1 import item_pb2, job_pb2, job_service_pb2
-from tests.conftest import Harness
+from tests.conftest import Harness, client_folder
 from tests.helpers import CLASSES, running_job
 
 
@@ -129,12 +131,12 @@ async def test_an_item_without_payload_or_key_is_refused(server: Harness) -> Non
     await lw.close()
 
 
-async def test_a_manifest_with_a_bad_line_adds_nothing(server: Harness, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    lw = await server.client()
+async def test_a_manifest_with_a_bad_line_adds_nothing(files_server: Harness, files_root: Path) -> None:
+    lw = await files_server.client()
     job = await lw.create_job("J", classes=CLASSES)
-    path = tmp_path / "bad.manifest"
+    path = client_folder(files_root, lw) / "bad.manifest"
     path.write_text('{"source": "a"}\n{"source": "b"}\nnot json\n')
-    code, message = await status_of(lw.import_manifest(job.name, str(path)))
+    code, message = await status_of(lw.import_manifest(job.name, "bad.manifest"))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "line 3" in message
     assert (await lw.get_job(job.name)).counters.total_items == 0
     await lw.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from labelwire.client import classification, text_item
 from labelwire.v1 import job_pb2
-from tests.conftest import Harness
+from tests.conftest import Harness, client_folder
 from tests.helpers import CLASSES, running_job, work
 
 
@@ -90,35 +90,72 @@ async def test_live_stream_receives_labels_as_they_are_made(server: Harness) -> 
     await lw.close()
 
 
-async def test_list_and_export_give_the_current_labels(server: Harness, tmp_path: Path) -> None:
-    lw = await server.client()
+async def test_list_and_export_give_the_current_labels(files_server: Harness, files_root: Path) -> None:
+    lw = await files_server.client()
     job = await running_job(lw, items=3)
     _, token = await lw.create_worker(job.name, "w")
-    async with server.worker(token) as w:
+    async with files_server.worker(token) as w:
         await work(w)
     listed = [lab async for lab in lw.list_labels(job.name)]
     assert [lab.item_key for lab in listed] == ["i0", "i1", "i2"]
-    out = tmp_path / "out" / "output.manifest"
-    exported = await lw.export_labels(job.name, str(out))
+    exported = await lw.export_labels(job.name, "out/output.manifest")
+    out = client_folder(files_root, lw) / "out" / "output.manifest"
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert exported.label_count == 3
+    assert (exported.label_count, exported.line_count) == (3, 3)
     assert lines[1]["source"] == "truth:neg" and lines[1]["label"] == 1
     meta = lines[1]["label-metadata"]
     assert meta["class-name"] == "neg" and meta["human-annotated"] == "yes"
-    assert meta["type"] == "groundtruth/text-classification" and meta["job-name"].startswith("labeling-job/")
+    assert meta["type"] == "groundtruth/text-classification" and meta["job-name"] == "sentiment"
     assert set(meta) >= {"confidence", "creation-date"}
     await lw.close()
 
 
-async def test_import_manifest_reads_json_lines_and_csv(server: Harness, tmp_path: Path) -> None:
-    lw = await server.client()
+async def test_export_writes_every_item_with_its_key_and_an_honest_confidence(
+    files_server: Harness, files_root: Path
+) -> None:
+    lw = await files_server.client()
+    job = await running_job(lw, items=3, gold=1)
+    _, token = await lw.create_worker(job.name, "w")
+    async with files_server.worker(token) as w:
+        await work(w, limit=2)
+    exported = await lw.export_labels(job.name, "labels.manifest", label_job_name="reviews-2026")
+    text = (client_folder(files_root, lw) / "labels.manifest").read_text()
+    lines = {line["labelwire-key"]: line for line in map(json.loads, text.splitlines())}
+    assert (exported.line_count, exported.label_count) == (4, 2)
+    assert sorted(lines) == ["g0", "i0", "i1", "i2"]
+    assert lines["g0"]["labelwire-gold"] is True and "labelwire-gold" not in lines["i0"]
+    labeled = [k for k, line in lines.items() if "label" in line]
+    assert len(labeled) == 2 and all("label-metadata" not in lines[k] for k in lines if k not in labeled)
+    for key in labeled:
+        meta = lines[key]["label-metadata"]
+        assert meta["job-name"] == "reviews-2026"
+        assert meta["confidence"] == 0.7  # one judgment: the posterior at the default accuracy, not 1.0
+    await lw.close()
+
+
+async def test_export_refuses_a_label_job_name_ground_truth_would_refuse(files_server: Harness) -> None:
+    import grpc
+
+    lw = await files_server.client()
+    job = await running_job(lw, items=1)
+    try:
+        await lw.export_labels(job.name, "x.manifest", label_job_name="not_valid!")
+        raise AssertionError("an invalid label_job_name must be refused")
+    except grpc.aio.AioRpcError as exc:
+        assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT and "label_job_name" in (exc.details() or "")
+    await lw.close()
+
+
+async def test_import_manifest_reads_json_lines_and_csv(files_server: Harness, files_root: Path) -> None:
+    lw = await files_server.client()
     job = await lw.create_job("J", classes=CLASSES)
-    jsonl = tmp_path / "in.manifest"
-    jsonl.write_text('{"source": "a", "id": "1", "lang": "en"}\n{"source-ref": "s3://b/x.txt", "id": "2"}\n')
-    csvf = tmp_path / "in.csv"
-    csvf.write_text("id,source,gold\n3,hello,pos\n4,bye,\n")
-    r1 = await lw.import_manifest(job.name, str(jsonl), key_field="id")
-    r2 = await lw.import_manifest(job.name, str(csvf), key_field="id", gold_field="gold")
+    folder = client_folder(files_root, lw)
+    (folder / "in.manifest").write_text(
+        '{"source": "a", "id": "1", "lang": "en"}\n{"source-ref": "s3://b/x.txt", "id": "2"}\n'
+    )
+    (folder / "in.csv").write_text("id,source,gold\n3,hello,pos\n4,bye,\n")
+    r1 = await lw.import_manifest(job.name, "in.manifest", key_field="id")
+    r2 = await lw.import_manifest(job.name, "in.csv", key_field="id", gold_field="gold")
     assert (r1.added_count, r2.added_count, r2.gold_count) == (2, 2, 1)
     counters = (await lw.get_job(job.name)).counters
     assert (counters.total_items, counters.gold_items) == (3, 1)

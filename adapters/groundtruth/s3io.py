@@ -117,20 +117,28 @@ def read_manifest(
     a line that is not a JSON object raises ManifestError naming it.
     """
     kind = format or ("csv" if uri.lower().endswith(".csv") else "jsonl")
-    if kind == "csv":
-        yield from _csv_rows(uri, _source_lines(uri, s3))
-        return
-    if kind != "jsonl":
+    if kind not in ("jsonl", "csv"):
         raise ValueError(f"manifest format must be 'jsonl' or 'csv', got {kind!r}")
-    for number, line in enumerate(_source_lines(uri, s3), start=1):
+    yield from parse_manifest(uri, _source_lines(uri, s3), kind)
+
+
+def parse_manifest(name: str, lines: Iterable[str], kind: str) -> Iterator[dict[str, Any]]:
+    """The rows of manifest text already opened (`kind` "jsonl" or "csv");
+    `name` only labels errors."""
+    if kind == "csv":
+        yield from _csv_rows(name, lines)
+        return
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as err:
-            raise ManifestError(uri, number, f"not JSON ({err.msg})") from None
+            raise ManifestError(name, number, f"not JSON ({err.msg})") from None
+        except RecursionError:
+            raise ManifestError(name, number, "JSON nested too deeply") from None
         if not isinstance(value, dict):
-            raise ManifestError(uri, number, "each line must be a JSON object")
+            raise ManifestError(name, number, "each line must be a JSON object")
         yield value
 
 

@@ -312,9 +312,14 @@ class Client(_Channel):
             if not token:
                 return
 
-    async def export_labels(self, job: str, uri: str) -> label_service_pb2.ExportLabelsResponse:
+    async def export_labels(
+        self, job: str, uri: str, *, label_job_name: str = ""
+    ) -> label_service_pb2.ExportLabelsResponse:
+        """Every item as a Ground Truth augmented manifest line, written to `uri`
+        (a path in your folder under the server's files root, or an allowed s3:// URI)."""
         response: label_service_pb2.ExportLabelsResponse = await self.labels.ExportLabels(
-            label_service_pb2.ExportLabelsRequest(job=job, uri=uri), metadata=self.metadata
+            label_service_pb2.ExportLabelsRequest(job=job, uri=uri, label_job_name=label_job_name),
+            metadata=self.metadata,
         )
         return response
 

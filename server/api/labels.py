@@ -48,5 +48,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     @unary
     async def ExportLabels(self, request: pb.ExportLabelsRequest, context: Ctx) -> pb.ExportLabelsResponse:
         principal = await caller(self.core, context)
-        count = await self.core.export_labels(principal, request.job, request.uri)
-        return pb.ExportLabelsResponse(uri=request.uri, label_count=count)
+        lines, labeled = await self.core.export_labels(
+            principal, request.job, request.uri, request.label_job_name
+        )
+        return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)

@@ -28,6 +28,7 @@ from labelwire.server.errors import (
     Unauthenticated,
 )
 from labelwire.server.feed import FeedSignal
+from labelwire.server.files_policy import FilesSettings
 from labelwire.server.model import (
     Job,
     JobCounters,
@@ -104,8 +105,10 @@ class CoreBase:
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
         drive_workforces: bool = True,
+        files: FilesSettings | None = None,
     ) -> None:
         self.store = store
+        self.files_settings = files or FilesSettings()
         self._drive_workforces = drive_workforces
         self.clock = clock
         self.feed = FeedSignal()

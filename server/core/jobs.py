@@ -10,6 +10,7 @@ from labelwire.server import (
     auth,
     dispatch,
     files,
+    files_policy,
     manifest,
     specs,
     validation,
@@ -171,14 +172,18 @@ class JobsCore(CoreBase):
         spec = upload.job.spec
         fmt = manifest.detect_format(uri, fmt)
 
-        def check() -> None:
-            for number, item in manifest.read_items(spec, files.read_rows(uri, fmt), key_field, gold_field):
+        def check() -> files_policy.Target:
+            target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=False)
+            for number, item in manifest.read_items(
+                spec, files.read_rows(target, fmt), key_field, gold_field
+            ):
                 validation.validate_item(spec, item, f"manifest line {number}")
+            return target
 
         try:
-            await asyncio.to_thread(check)
+            target = await asyncio.to_thread(check)
             batch: list[ItemInput] = []
-            for _, item in manifest.read_items(spec, files.read_rows(uri, fmt), key_field, gold_field):
+            for _, item in manifest.read_items(spec, files.read_rows(target, fmt), key_field, gold_field):
                 batch.append(item)
                 if len(batch) == validation.MAX_ITEMS_PER_MESSAGE:
                     await upload.add(batch)

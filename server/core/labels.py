@@ -6,16 +6,18 @@ import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
-from labelwire.adapters.groundtruth.manifests import ExportFormat, ExportLabel, augmented_line
+from labelwire.adapters.groundtruth.manifests import ExportFormat
 from labelwire.server import (
+    exports,
     files,
+    files_policy,
     quality_report,
     validation,
 )
 from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.errors import FailedPrecondition
 from labelwire.server.model import (
     ENDED,
     Answer,
@@ -123,42 +125,47 @@ class LabelsCore(CoreBase):
         rows = await self.store.read(lambda tx: tx.prelabeled(job.id))
         return quality_report.calibrate(job.spec, rows, buckets, target_precision)
 
-    async def export_labels(self, principal: Principal, job_name: str, uri: str) -> int:
-        """Writes the current labels as a Ground Truth augmented manifest to a
-        local path or S3; returns the line count."""
+    async def export_labels(
+        self, principal: Principal, job_name: str, uri: str, label_job_name: str = ""
+    ) -> tuple[int, int]:
+        """Writes every item of the job, with its current label where it has
+        one, as a Ground Truth augmented manifest to the client's files folder
+        or S3; returns (lines, lines with a label)."""
         job = await self.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required")
+        if job.spec.task_type == "segmentation":
+            raise FailedPrecondition(
+                f"{job.name} is a segmentation job: ExportLabels does not write mask images yet;"
+                " read its labels with ListLabels"
+            )
         fmt = ExportFormat(
             attribute=job.spec.label_attribute_name,
             task_type=job.spec.task_type,
             media_type=job.spec.media_type,
             classes=job.spec.class_names,
-            job_name=f"labeling-job/{job.name.replace('/', '-')}",
+            job_name=exports.job_name(label_job_name, job.spec.display_name, job.id),
         )
+        target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=True)
         rows: list[Any] = []
         after = 0
         while True:
 
             def page(tx: Tx, after: int = after) -> list[Any]:
-                return tx.current_labels(job.id, after, 5000)
+                return tx.export_items(job.id, after, 5000)
 
             batch = await self.store.read(page)
             if not batch:
                 break
             rows += batch
             after = int(batch[-1]["item_id"])
+        labeled = 0
 
         def lines() -> Iterator[dict[str, Any]]:
+            nonlocal labeled
             for row in rows:
-                line = dict(json.loads(row["item_metadata"])) if row["item_metadata"] else {}
-                line["source-ref" if row["payload_kind"] == "source_ref" else "source"] = row["payload"]
-                label = ExportLabel(
-                    line=line,
-                    answer=json.loads(row["value"]),
-                    confidence=float(row["confidence"]),
-                    human_annotated=bool(row["human"]),
-                    created=datetime.fromtimestamp(float(row["created_at"]), UTC),
-                )
-                yield augmented_line(label, fmt)
+                line, has_label = exports.export_line(row, fmt)
+                labeled += has_label
+                yield line
 
-        return await asyncio.to_thread(files.write_lines, uri, lines())
+        written = await asyncio.to_thread(files.write_lines, target, lines())
+        return written, labeled

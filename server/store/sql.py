@@ -253,6 +253,18 @@ class SqlTx:
             (job_id, after_item_id, limit),
         )
 
+    def export_items(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
+        """Every item of the job (gold, open and failed too) with its current
+        label's columns, NULL where it has none."""
+        return self.all(
+            "SELECT i.id AS item_id, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload,"
+            " i.is_gold, i.failure_reason, e.value, e.confidence, e.probabilities, e.method, e.judgment_count,"
+            " e.human, e.created_at"
+            " FROM items i LEFT JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = ? AND i.id > ? ORDER BY i.id LIMIT ?",
+            (job_id, after_item_id, limit),
+        )
+
     def label_event(self, job_id: int, sequence: int) -> Row | None:
         return self.one("SELECT * FROM label_events WHERE job_id = ? AND sequence = ?", (job_id, sequence))
 

@@ -454,7 +454,12 @@ class ImportManifestRequest(_message.Message):
     job: _builtins.str
     """Required. `jobs/{job_id}`."""
     uri: _builtins.str
-    """Required. A local path (or `file://` URI) or an `s3://` URI."""
+    """Required. The manifest to read, at most 1,024 characters: a path relative
+    to the caller's own folder under the server's files root
+    (`in/items.manifest`; no absolute paths, `..` or `file://`; refused when the
+    operator set no files root), or `s3://bucket/key` under a prefix the
+    operator allows (by default inside `<prefix>/<client id>/`).
+    """
     format: Global___ManifestFormat.ValueType
     """Optional. Inferred from the file name (`.csv` is CSV, else JSON Lines)."""
     key_field: _builtins.str

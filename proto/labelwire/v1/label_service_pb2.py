@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from labelwire.v1 import label_pb2 as labelwire_dot_v1_dot_label__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/label_service.proto\x12\x0clabelwire.v1\x1a\x18labelwire/v1/label.proto\"Q\n\x13StreamLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x15\n\rsnapshot_only\x18\x03 \x01(\x08\";\n\x14StreamLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\"G\n\x11ListLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x12ListLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"/\n\x13\x45xportLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\"8\n\x14\x45xportLabelsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0blabel_count\x18\x02 \x01(\x03\x32\x8f\x02\n\x0cLabelService\x12W\n\x0cStreamLabels\x12!.labelwire.v1.StreamLabelsRequest\x1a\".labelwire.v1.StreamLabelsResponse0\x01\x12O\n\nListLabels\x12\x1f.labelwire.v1.ListLabelsRequest\x1a .labelwire.v1.ListLabelsResponse\x12U\n\x0c\x45xportLabels\x12!.labelwire.v1.ExportLabelsRequest\x1a\".labelwire.v1.ExportLabelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/label_service.proto\x12\x0clabelwire.v1\x1a\x18labelwire/v1/label.proto\"Q\n\x13StreamLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x15\n\rsnapshot_only\x18\x03 \x01(\x08\";\n\x14StreamLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\"G\n\x11ListLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x12ListLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x13\x45xportLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x16\n\x0elabel_job_name\x18\x03 \x01(\t\"L\n\x14\x45xportLabelsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0blabel_count\x18\x02 \x01(\x03\x12\x12\n\nline_count\x18\x03 \x01(\x03\x32\x8f\x02\n\x0cLabelService\x12W\n\x0cStreamLabels\x12!.labelwire.v1.StreamLabelsRequest\x1a\".labelwire.v1.StreamLabelsResponse0\x01\x12O\n\nListLabels\x12\x1f.labelwire.v1.ListLabelsRequest\x1a .labelwire.v1.ListLabelsResponse\x12U\n\x0c\x45xportLabels\x12!.labelwire.v1.ExportLabelsRequest\x1a\".labelwire.v1.ExportLabelsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,9 +41,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTLABELSRESPONSE']._serialized_start=293
   _globals['_LISTLABELSRESPONSE']._serialized_end=375
   _globals['_EXPORTLABELSREQUEST']._serialized_start=377
-  _globals['_EXPORTLABELSREQUEST']._serialized_end=424
-  _globals['_EXPORTLABELSRESPONSE']._serialized_start=426
-  _globals['_EXPORTLABELSRESPONSE']._serialized_end=482
-  _globals['_LABELSERVICE']._serialized_start=485
-  _globals['_LABELSERVICE']._serialized_end=756
+  _globals['_EXPORTLABELSREQUEST']._serialized_end=448
+  _globals['_EXPORTLABELSRESPONSE']._serialized_start=450
+  _globals['_EXPORTLABELSRESPONSE']._serialized_end=526
+  _globals['_LABELSERVICE']._serialized_start=529
+  _globals['_LABELSERVICE']._serialized_end=800
 # @@protoc_insertion_point(module_scope)

@@ -139,19 +139,33 @@ class ExportLabelsRequest(_message.Message):
 
     JOB_FIELD_NUMBER: _builtins.int
     URI_FIELD_NUMBER: _builtins.int
+    LABEL_JOB_NAME_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """Required. `jobs/{job_id}`."""
     uri: _builtins.str
-    """Required. A local path (or `file://` URI) or an `s3://` URI to write."""
+    """Required. Where to write, at most 1,024 characters: a path relative to
+    the caller's own folder under the server's files root (`out/labels.manifest`;
+    no absolute paths, `..` or `file://`; refused when the operator set no files
+    root), or `s3://bucket/key` under a prefix the operator allows (by default
+    inside `<prefix>/<client id>/`). An existing file there is replaced only once
+    the whole manifest is written.
+    """
+    label_job_name: _builtins.str
+    """Optional. The `job-name` written in every line's label metadata: 1 to 63
+    letters, digits and hyphens, starting and ending with a letter or digit
+    (Ground Truth's LabelingJobName). When empty, the job's display name in
+    that form (lower case, other characters as hyphens).
+    """
     def __init__(
         self,
         *,
         job: _builtins.str = ...,
         uri: _builtins.str = ...,
+        label_job_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "uri", b"uri"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "label_job_name", b"label_job_name", "uri", b"uri"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -165,19 +179,25 @@ class ExportLabelsResponse(_message.Message):
 
     URI_FIELD_NUMBER: _builtins.int
     LABEL_COUNT_FIELD_NUMBER: _builtins.int
+    LINE_COUNT_FIELD_NUMBER: _builtins.int
     uri: _builtins.str
-    """Where the manifest was written."""
+    """Output only. Where the manifest was written: the request's `uri`."""
     label_count: _builtins.int
-    """Lines written, one per labeled item."""
+    """Output only. Lines that carry a label."""
+    line_count: _builtins.int
+    """Output only. Lines written: one per item of the job (gold, open and failed
+    items included), so it equals the job's item count.
+    """
     def __init__(
         self,
         *,
         uri: _builtins.str = ...,
         label_count: _builtins.int = ...,
+        line_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["label_count", b"label_count", "uri", b"uri"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label_count", b"label_count", "line_count", b"line_count", "uri", b"uri"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,162 @@
+"""What an exported line says, and the operator's file settings, without a server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labelwire.adapters.groundtruth.manifests import ExportFormat, failure_reason, reference_label
+from labelwire.adapters.groundtruth.responses import AnswerShape
+from labelwire.server import cli, exports
+from labelwire.server.errors import InvalidArgument, PermissionDenied
+from labelwire.server.files_policy import FilesSettings, S3Object, S3Prefix, resolve
+
+CLASSES = ("pos", "neg", "neutral")
+FMT = ExportFormat("label", "classification", "text", CLASSES, "reviews")
+
+
+def row(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "item_key": "k1",
+        "item_metadata": None,
+        "payload_kind": "text",
+        "payload": "Great food",
+        "is_gold": 0,
+        "failure_reason": None,
+        "value": json.dumps({"classification": {"class_name": "neg"}}),
+        "confidence": 1.0,
+        "probabilities": json.dumps({"neg": 1.0}),
+        "method": "majority_vote",
+        "judgment_count": 1,
+        "human": 1,
+        "created_at": 1_700_000_000.0,
+    }
+    return base | overrides
+
+
+def test_a_label_from_one_judgment_does_not_claim_certainty() -> None:
+    line, labeled = exports.export_line(row(), FMT)
+    assert labeled and line["label"] == 1 and line["label-metadata"]["confidence"] == 0.7
+    assert line["labelwire-key"] == "k1" and line["source"] == "Great food"
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [({"neg": 1.0}, 0.7), ({"neg": 1.0}, 0.9807), ({"neg": 2 / 3, "pos": 1 / 3}, 0.7935)],
+)
+def test_vote_shares_become_the_posterior_at_the_default_accuracy(
+    counts: dict[str, float], expected: float
+) -> None:
+    n = 1 if expected == 0.7 else 3
+    share = max(counts.values())
+    got = exports.reported_confidence(
+        "majority_vote", share, n, counts, {"classification": {"class_name": "neg"}}, CLASSES
+    )
+    assert round(got, 4) == expected
+
+
+def test_posteriors_are_stated_as_they_are_and_geometry_never_rises() -> None:
+    answer = {"classification": {"class_name": "neg"}}
+    assert exports.reported_confidence("dawid_skene", 0.83, 1, {}, answer, CLASSES) == 0.83
+    boxes = {"bounding_boxes": {"boxes": []}}
+    assert exports.reported_confidence("box_clusters", 1.0, 1, {}, boxes, ()) == pytest.approx(0.7)
+    assert exports.reported_confidence("box_clusters", 0.4, 3, {}, boxes, ()) == 0.4
+
+
+def test_gold_open_and_failed_items_are_lines_too() -> None:
+    gold, gold_labeled = exports.export_line(row(is_gold=1, value=None), FMT)
+    open_, open_labeled = exports.export_line(row(item_key="k2", value=None), FMT)
+    failed, failed_labeled = exports.export_line(
+        row(item_key="k3", value=None, failure_reason="expired"), FMT
+    )
+    assert (gold_labeled, open_labeled, failed_labeled) == (False, False, False)
+    assert gold["labelwire-gold"] is True and "labelwire-gold" not in open_
+    assert "label" not in open_ and "label-metadata" not in open_
+    shape = AnswerShape("classification", CLASSES)
+    assert reference_label(failed, "label", "k3", shape, lambda u: b"") is None
+    assert failure_reason(failed, "label") == "expired" and failed["labelwire-key"] == "k3"
+
+
+def test_an_exported_line_reads_back_as_ground_truths_label() -> None:
+    metadata = json.dumps({"id": "x", "source-ref": "s3://b/stale.txt"})
+    line, _ = exports.export_line(row(item_metadata=metadata), FMT)
+    assert "source-ref" not in line and line["source"] == "Great food"
+    back = reference_label(line, "label", "k1", AnswerShape("classification", CLASSES), lambda u: b"")
+    assert back is not None and back.answer == {"classification": {"class_name": "neg"}}
+    assert line["id"] == "x" and line["label-metadata"]["job-name"] == "reviews"
+
+
+@pytest.mark.parametrize(
+    ("requested", "display", "expected"),
+    [
+        ("", "Review sentiment (v2)", "review-sentiment-v2"),
+        ("", "Ünïcode ✓", "n-code"),
+        ("", "✓✓", "labelwire-job-12"),
+        ("", "x" * 80, "x" * 63),
+        ("my-job-1", "ignored", "my-job-1"),
+    ],
+)
+def test_job_name_follows_ground_truths_rules(requested: str, display: str, expected: str) -> None:
+    name = exports.job_name(requested, display, 12)
+    assert name == expected and exports.JOB_NAME.match(name)
+
+
+@pytest.mark.parametrize("bad", ["under_score", "-lead", "trail-", "x" * 64, "labeling-job/jobs-12"])
+def test_a_label_job_name_ground_truth_refuses_is_refused(bad: str) -> None:
+    with pytest.raises(InvalidArgument, match="label_job_name"):
+        exports.job_name(bad, "J", 1)
+
+
+def test_s3_prefixes_are_parsed_and_a_clients_uri_is_kept_to_its_own() -> None:
+    settings = FilesSettings.build(None, ["s3://data-bucket/labelwire/", "s3://other-bucket"])
+    assert settings.s3_allow == (S3Prefix("data-bucket", "labelwire/"), S3Prefix("other-bucket", ""))
+    ok = resolve(settings, 7, "s3://data-bucket/labelwire/7/in.manifest", "uri", write=False)
+    assert ok == S3Object(
+        "s3://data-bucket/labelwire/7/in.manifest", "data-bucket", "labelwire/7/in.manifest"
+    )
+    assert resolve(settings, 7, "s3://other-bucket/7/a.csv", "uri", write=True)
+    with pytest.raises(PermissionDenied, match="s3://data-bucket/labelwire/7/"):
+        resolve(settings, 7, "s3://data-bucket/labelwire/70/in.manifest", "uri", write=False)
+    with pytest.raises(InvalidArgument, match=r"'\.', '\.\.', empty segments"):
+        resolve(settings, 7, "s3://data-bucket/labelwire/7/./in.manifest", "uri", write=False)
+
+
+@pytest.mark.parametrize("bad", ["bucket/prefix", "s3://", "s3://Bad_Bucket/x", "s3://b-ok/a/../b"])
+def test_a_bad_s3_allow_stops_the_server_at_start(bad: str) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["serve", "--s3-allow", bad])
+    assert stop.value.code == 2
+
+
+def test_a_files_root_that_is_not_a_folder_stops_the_server_at_start(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["serve", "--files-root", str(tmp_path / "missing")])
+    assert stop.value.code == 2
+
+
+def test_serve_takes_the_files_settings_from_flags_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[FilesSettings] = []
+
+    async def serve(args: Any) -> None:
+        seen.append(args.files)
+
+    monkeypatch.setattr(cli, "_serve", serve)
+    monkeypatch.setenv("LABELWIRE_S3_ALLOW", "s3://env-bucket/a, s3://env-bucket/b/")
+    monkeypatch.setenv("LABELWIRE_S3_SHARED", "1")
+    monkeypatch.setenv("LABELWIRE_FILES_ROOT", str(tmp_path))
+    cli.main(["serve"])
+    cli.main(["serve", "--s3-allow", "s3://flag-bucket/x", "--files-root", str(tmp_path / ".")])
+    monkeypatch.delenv("LABELWIRE_S3_SHARED")
+    monkeypatch.delenv("LABELWIRE_FILES_ROOT")
+    monkeypatch.delenv("LABELWIRE_S3_ALLOW")
+    cli.main(["serve"])
+    env, flags, none = seen
+    assert env.root == tmp_path.resolve() and env.s3_shared
+    assert env.s3_allow == (S3Prefix("env-bucket", "a/"), S3Prefix("env-bucket", "b/"))
+    assert flags.s3_allow == (S3Prefix("flag-bucket", "x/"),) and flags.root == tmp_path.resolve()
+    assert none.root is None and none.s3_allow == () and not none.s3_shared
