@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server import answer_schema
+from labelwire.server import answer_schema, geometry
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import Answer, ItemInput, JobSpec
 
@@ -209,6 +209,19 @@ def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: st
             require(0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end")
     elif expected == "segmentation":
         require(bool(body.get("mask_png")), f"{field}.segmentation.mask_png is required")
+        try:
+            mask = geometry.decode_mask(str(body["mask_png"]))
+        except ValueError as err:
+            raise InvalidArgument(
+                f"{field}.segmentation.{err}; it must be an 8-bit greyscale PNG of at most"
+                f" {geometry.MAX_MASK_PIXELS} pixels"
+            ) from None
+        top = int(mask.max()) if mask.size else 0
+        require(
+            top <= len(spec.classes),
+            f"{field}.segmentation.mask_png has pixel value {top}; values are class indexes from 0"
+            f" (background) to {len(spec.classes)}",
+        )
     elif expected == "verification":
         require(bool(body.get("correct")), f"{field}.verification.correct needs one verdict per batch item")
     elif expected == "custom":
