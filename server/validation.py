@@ -24,6 +24,7 @@ MAX_JUDGMENTS = 9
 MAX_DYNAMIC_JUDGMENTS = 25
 MIN_TASK_SECONDS, MAX_TASK_SECONDS = 30, 8 * 3600
 MAX_LIFETIME_SECONDS = 30 * 24 * 3600
+MAX_DECLINE_REASON_CHARS = 1000
 ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
 PAYLOAD_KINDS = ("text", "json", "source_ref")
 SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")
