@@ -130,6 +130,8 @@ def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
         )
     elif spec.media_type != "text":
         raise InvalidArgument(f"{field}.source_ref is required for {spec.media_type} jobs")
+    if spec.task_type == "verification":
+        require(item.prelabel is not None, f"{field}.prelabel is required: it is the label to verify")
     if item.prelabel is not None:
         if spec.task_type == "verification":
             validate_reviewed_label(spec, item.prelabel, f"{field}.prelabel")
