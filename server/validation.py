@@ -216,8 +216,8 @@ def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: st
             mask = geometry.decode_mask(str(body["mask_png"]))
         except ValueError as err:
             raise InvalidArgument(
-                f"{field}.segmentation.{err}; it must be an 8-bit greyscale PNG of at most"
-                f" {geometry.MAX_MASK_PIXELS} pixels"
+                f"{field}.segmentation.{err}; it must be a greyscale (or palette) PNG of at most"
+                f" {geometry.MAX_MASK_PIXELS} pixels whose values are class indexes"
             ) from None
         top = int(mask.max()) if mask.size else 0
         require(

@@ -58,7 +58,9 @@ class PixelVote:
         if stack.size and (stack.min() < 0 or stack.max() >= k):
             raise ValueError(f"mask values must be class indexes in [0, {k})")
         n, shape = stack.shape[0], stack.shape[1:]
-        flat = stack.reshape(n, -1).astype(np.int64)
+        flat = stack.reshape(n, -1)
+        if not np.issubdtype(flat.dtype, np.integer):
+            flat = flat.astype(np.int64)
         n_pixels = flat.shape[1]
         weight = np.ones(n) if worker_skill is None else np.asarray(worker_skill, dtype=np.float64)
         if weight.shape != (n,):
@@ -66,14 +68,17 @@ class PixelVote:
 
         # Votes only for the classes that occur: an image rarely holds more than a few
         # of up to 256 classes, and a row of votes per pixel per class is the big array.
-        present, codes = np.unique(flat, return_inverse=True)
-        codes = codes.reshape(n, n_pixels)
+        present = np.flatnonzero(np.bincount(flat.ravel(), minlength=k))
+        code_of = np.zeros(k, dtype=np.intp)
+        code_of[present] = np.arange(len(present))
+        codes = code_of[flat]
+        pixels = np.arange(n_pixels)
         votes = np.zeros((max(len(present), 1), n_pixels))
         for m in range(n):
-            votes[codes[m], np.arange(n_pixels)] += weight[m]
+            votes[codes[m], pixels] += weight[m]
         winner = np.argmax(votes, axis=0)
         total = votes.sum(axis=0)
-        confidence = votes[winner, np.arange(n_pixels)] / np.where(total > 0, total, 1.0)
+        confidence = votes[winner, pixels] / np.where(total > 0, total, 1.0)
         labels = present[winner] if len(present) else winner
 
         agree = flat == labels[None, :]
