@@ -202,3 +202,47 @@ async def test_a_verification_job_sends_the_model_boxes_to_ground_truths_built_i
     }
     assert line["boxes-ok-prelabel-metadata"]["class-map"] == {"0": "car"}
     await lw.close()
+
+
+async def test_items_ground_truth_cannot_take_are_refused_when_added(
+    harness: GroundTruthHarness, gt_server: Running
+) -> None:
+    import grpc
+
+    from labelwire.client import AdminClient, source_item
+
+    target = f"127.0.0.1:{gt_server.port}"
+    async with AdminClient(target, ADMIN_KEY) as admin:
+        key = await admin.create_api_key("gt-customer")
+    lw = Client(target, key)
+    job = await lw.create_job(
+        "Check the boxes",
+        task_type="verification",
+        classes=["car", "person"],
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        quiz_size=0,
+        hidden_gold_share=0,
+        workforce="groundtruth",
+        workforce_settings=harness.settings(),
+    )
+    model_class = source_item("a", f"s3://{harness.bucket}/images/a.jpg")
+    model_class.prelabel.classification.class_name = "car"
+    outside_s3 = source_item("b", "https://example.com/b.jpg")
+    outside_s3.prelabel.bounding_boxes.boxes.add(class_name="car", left=1, top=1, width=2, height=2)
+    fine = source_item("c", f"s3://{harness.bucket}/images/c.jpg")
+    fine.prelabel.bounding_boxes.boxes.add(class_name="car", left=1, top=1, width=2, height=2)
+
+    for item, reason in (
+        (model_class, "the prelabel to verify must hold bounding boxes"),
+        (outside_s3, "Ground Truth reads source-ref objects from S3 only"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await lw.add_items(job.name, [fine, item])
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (err.value.details() or "").startswith(
+            "items (message 1)[1]: Ground Truth cannot take this item: "
+        )
+        assert reason in (err.value.details() or "")
+    assert (await lw.get_job(job.name)).counters.total_items == 0
+    assert (await lw.add_items(job.name, [fine])).added_count == 1
+    await lw.close()
