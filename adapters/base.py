@@ -241,6 +241,11 @@ class Workforce:
                 f"got {job.max_judgments_per_item}",
             )
 
+    def validate_item(self, job: JobView, item: WorkItem) -> None:
+        """Checks an item as it is added (AddItems, ImportManifest), after the core's own
+        checks; raises SettingsError saying what this workforce cannot take, so the item is
+        refused then rather than failed once dispatched. The default takes every item."""
+
     async def start(self, ctx: WorkforceContext) -> None:
         """Called when the job starts (and again after a server restart)."""
 

@@ -127,14 +127,22 @@ async def _serve(args: argparse.Namespace) -> None:
 
 async def _import(args: argparse.Namespace) -> int:
     from labelwire.server.core import Core
-    from labelwire.server.imports import import_job
+    from labelwire.server.imports import failure_message, import_job
     from labelwire.server.store import open_store
 
+    # botocore narrates its credential and endpoint search at INFO; a command's output is its result.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     store = open_store(args.database)
     core = Core(store, admin_key=auth.new_secret())
     try:
         owner = await core.authenticate(args.api_key)
         summary = await import_job(core, owner, args.uri, args.method)
+    except Exception as err:
+        message = failure_message(err, args.uri)
+        if message is None:
+            raise
+        print(f"labelwire import-groundtruth: {message}", file=sys.stderr)
+        return 2
     finally:
         await core.close()
         store.close()

@@ -311,9 +311,14 @@ def complete_if_done(tx: Tx, job_id: int, now: float, *, after_pass: bool = Fals
     return True
 
 
-def release(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, *, decline: bool) -> None:
+def release(
+    tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, *, decline: bool, reason: str = ""
+) -> None:
     task = _live_task(tx, worker_id, job_id, task_id, now)
-    tx.finish_task(task_id, TaskState.DECLINED if decline else TaskState.RELEASED, now)
+    if decline:
+        tx.finish_task(task_id, TaskState.DECLINED, now, reason or None)
+    else:
+        tx.finish_task(task_id, TaskState.RELEASED, now)
     tx.count_item(int(task["item_id"]), leased=-1)
 
 

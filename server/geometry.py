@@ -1,14 +1,20 @@
-"""Item-level labels for answers that are geometry, not a class: boxes and
-entity spans, consolidated the way Ground Truth does (boxes clustered by IoU and
-averaged; spans voted per character and rebuilt)."""
+"""Item-level labels for answers that are geometry, not a class: boxes, entity
+spans and masks, consolidated the way Ground Truth does (boxes clustered by IoU
+and averaged; spans voted per character and rebuilt; masks voted per pixel)."""
 
 from __future__ import annotations
 
+import base64
+import io
+from collections import Counter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from PIL import Image
 
-from labelwire.server.consolidation import BoxConsolidation, BoxJudgments, SpanJudgments, SpanVote
+from labelwire.adapters.groundtruth import png
+from labelwire.server.consolidation import BoxConsolidation, BoxJudgments, PixelVote, SpanJudgments, SpanVote
 from labelwire.server.model import Answer, Consolidated, JobSpec
 
 
@@ -92,6 +98,67 @@ def spans(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         confidence=float(np.mean(result.confidence)) if out else 1.0,
         probabilities={},
         method="span_vote",
+        judgment_count=len(judgments),
+        tie=False,
+    )
+
+
+MAX_MASK_PIXELS = 4096 * 4096
+
+
+def decode_mask(mask_png: str) -> npt.NDArray[np.integer[Any]]:
+    """A segmentation answer's mask (base64 PNG, pixel value = class index) as a 2-d array.
+
+    Pillow decodes it: masks arrive on the path of the transaction that labels
+    the item, and browsers write Paeth-filtered rows, which a pure-Python
+    decoder undoes a byte at a time (seconds for one HD mask). Greyscale and
+    palette images give their values (a palette mask's index is its class, as
+    in VOC-style datasets); colour images their first channel. The size is
+    checked from the header, before any pixel is inflated. Raises ValueError
+    on anything that is not such a PNG of at most MAX_MASK_PIXELS.
+    """
+    try:
+        data = base64.b64decode(mask_png, validate=True)
+    except ValueError:
+        raise ValueError("mask_png is not base64") from None
+    width = height = 0
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            width, height = image.size
+            if width * height <= MAX_MASK_PIXELS:
+                first = image.getchannel(0) if image.mode in ("RGB", "RGBA", "LA", "PA") else image
+                pixels = np.asarray(first)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ValueError(f"mask_png is not a usable PNG: {err}") from None
+    if width * height > MAX_MASK_PIXELS:
+        raise ValueError(f"mask_png has {width}x{height} pixels, more than {MAX_MASK_PIXELS}")
+    if pixels.ndim != 2:
+        raise ValueError(f"mask_png must have one value per pixel, got an image of shape {pixels.shape}")
+    return pixels
+
+
+def segmentation(
+    spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None = None
+) -> Consolidated:
+    """A mask voted per pixel (weighted by each worker's estimated accuracy when the job
+    weighs workers). Masks of another size than the commonest cannot be voted with it and
+    count as disagreeing everywhere. The confidence is the library's image confidence: the
+    mean pixel agreement over the pixels some worker painted."""
+    masks = [decode_mask(a["segmentation"]["mask_png"]) for _, a in judgments]
+    shape = Counter(m.shape for m in masks).most_common(1)[0][0]
+    kept = [i for i, m in enumerate(masks) if m.shape == shape]
+    stack = np.stack([masks[i] for i in kept])
+    weights = None
+    if skills is not None:
+        weights = np.array([skills.get(judgments[i][0], 0.7) for i in kept], dtype=np.float64)
+    result = PixelVote(n_classes=len(spec.classes) + 1).fit(stack, worker_skill=weights)
+    confidence = result.image_confidence(stack) * len(kept) / len(masks)
+    mask = png.encode_grey(result.labels.astype(np.uint8))
+    return Consolidated(
+        value={"segmentation": {"mask_png": base64.b64encode(mask).decode()}},
+        confidence=float(confidence),
+        probabilities={},
+        method="pixel_vote" if weights is None else "weighted_pixel_vote",
         judgment_count=len(judgments),
         tie=False,
     )

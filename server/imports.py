@@ -15,14 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+
 from labelwire.adapters.groundtruth import import_groundtruth_job
 from labelwire.server import dispatch, labeling
 from labelwire.server.core import Core
+from labelwire.server.errors import InvalidArgument, LabelwireError, Unauthenticated
 from labelwire.server.model import GoldPolicy, ItemInput, JobSpec, LabelClass, Principal
 from labelwire.server.store import Tx
 from labelwire.server.workforces import JobContext
 
 NAMESPACE = "groundtruth"
+FOLDER_HINT = "s3://<bucket>/<S3OutputPath>/<job-name>/"
+_REFUSED_CREDENTIALS = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +83,13 @@ def _close(tx: Tx, spec: JobSpec, job_id: int, now: float) -> int:
 
 
 async def import_job(core: Core, owner: Principal, uri: str, method: str) -> ImportSummary:
-    imported = await asyncio.to_thread(import_groundtruth_job, uri)
-    objects = await asyncio.to_thread(lambda: list(imported.objects()))
+    try:
+        imported = await asyncio.to_thread(import_groundtruth_job, uri)
+        objects = await asyncio.to_thread(lambda: list(imported.objects()))
+    except ValueError as err:
+        raise InvalidArgument(
+            f"{uri} is not a Ground Truth job folder labelwire can import ({FOLDER_HINT}): {err}"
+        ) from None
     most = max((len(o.judgments) for o in objects), default=1)
     classes = tuple(LabelClass(c) for c in imported.classes or _observed_classes(objects))
     spec = JobSpec(
@@ -121,3 +133,39 @@ async def _compare(core: Core, job_id: int, objects: Sequence[Any]) -> tuple[int
     ours = {r["item_key"]: json.loads(r["value"]) for r in rows}
     compared = [k for k in references if k in ours]
     return sum(ours[k] == references[k] for k in compared), len(compared)
+
+
+def failure_message(err: BaseException, uri: str) -> str | None:
+    """One line saying what went wrong with an import and what to change, for the errors a
+    user can fix (credentials, bucket, folder, API key); None for anything else (a bug)."""
+    if isinstance(err, NoCredentialsError | PartialCredentialsError):
+        return (
+            "no usable AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,"
+            f" to an identity that may read {uri} ({err})"
+        )
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket":
+            bucket = error.get("BucketName") or uri.removeprefix("s3://").split("/", 1)[0]
+            return f"the bucket {bucket!r} does not exist; check the job folder {uri}"
+        if code in _REFUSED_CREDENTIALS:
+            return f"AWS refused the credentials ({code}): check AWS_PROFILE or AWS_ACCESS_KEY_ID"
+        if code in ("AccessDenied", "AllAccessDisabled", "Forbidden") or status == 403:
+            return f"access denied reading {uri}: the AWS identity in use may not read this bucket ({code or status})"
+        if code in ("NoSuchKey", "NotFound", "404") or status == 404:
+            return (
+                f"{uri} has no manifests/output/output.manifest: is it a finished Ground Truth job's"
+                f" folder ({FOLDER_HINT})?"
+            )
+        return (
+            f"S3 refused a request while reading {uri}: {code or status}: {error.get('Message', '')}".strip()
+        )
+    if isinstance(err, BotoCoreError):
+        return f"cannot read {uri} from S3: {err}"
+    if isinstance(err, Unauthenticated):
+        return f"the API key (--api-key or LABELWIRE_API_KEY) was not accepted: {err.message}"
+    if isinstance(err, LabelwireError):
+        return err.message
+    return None

@@ -100,12 +100,14 @@ def consolidate_item(
         return geometry.boxes(spec, judgments)
     if key == "spans":
         return geometry.spans(spec, judgments)
+    if key == "segmentation":
+        return geometry.segmentation(spec, judgments, skills if uses_skill(spec) else None)
     return _vote_exact(judgments)
 
 
 def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
-    """The most frequent identical answer (segmentation masks, verification,
-    custom answers); the earliest wins a tie."""
+    """The most frequent identical answer (verification and custom answers);
+    the earliest wins a tie."""
     texts = [json.dumps(a, sort_keys=True) for _, a in judgments]
     counts = Counter(texts)
     top = max(counts.values())

@@ -4,6 +4,7 @@ model's pre-labels can be trusted (the bulk-QA analysis)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,15 @@ class JobQuality:
     fleiss_kappa: float
     krippendorff_alpha: float
     workers: dict[int, WorkerRecord] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Declines:
+    """Tasks workers declined: how many each worker declined, and the reasons most given."""
+
+    total: int = 0
+    by_worker: dict[int, int] = field(default_factory=dict)
+    reasons: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,15 @@ def measure(spec: JobSpec, rows: list[Any], labels: dict[int, Answer]) -> JobQua
         krippendorff_alpha=_nan_to_zero(report.krippendorff_alpha),
         workers=records,
     )
+
+
+def declines(rows: list[Any], top: int = 10) -> Declines:
+    """Counts per worker and the `top` reasons by count (then alphabetically), so an owner sees
+    what makes workers turn items down: unreadable images, a missing class, unclear instructions."""
+    by_worker = Counter(int(r["worker_id"]) for r in rows)
+    reasons = Counter(str(r["decline_reason"]) for r in rows if r["decline_reason"])
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return Declines(total=len(rows), by_worker=dict(by_worker), reasons=ranked)
 
 
 def calibrate(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from labelwire.server import answer_schema, geometry
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import Answer, ItemInput, JobSpec
 
@@ -23,9 +24,11 @@ MAX_JUDGMENTS = 9
 MAX_DYNAMIC_JUDGMENTS = 25
 MIN_TASK_SECONDS, MAX_TASK_SECONDS = 30, 8 * 3600
 MAX_LIFETIME_SECONDS = 30 * 24 * 3600
+MAX_DECLINE_REASON_CHARS = 1000
 ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
 PAYLOAD_KINDS = ("text", "json", "source_ref")
 SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")
+REVIEWED_KINDS = ("classification", "multi_label", "bounding_boxes", "spans", "segmentation")
 
 
 def require(ok: bool, message: str) -> None:
@@ -91,6 +94,12 @@ def validate_job_spec(spec: JobSpec) -> None:
     if spec.task_type == "verification":
         size = int(spec.task_config.get("batch_size", 10) or 10)
         check_range("job.task_config.verification.batch_size", size, 1, 100)
+    schema = answer_schema.schema_of(spec.task_config) if spec.task_type == "custom" else None
+    if schema is not None:
+        problem = answer_schema.schema_problem(schema)
+        require(
+            problem is None, f"job.task_config.custom.answer_schema is not a valid JSON Schema: {problem}"
+        )
     text_len = len(json.dumps(spec.instructions))
     require(
         text_len <= 2_000_000, f"job.instructions must be at most 2,000,000 bytes as JSON, got {text_len}"
@@ -121,8 +130,13 @@ def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
         )
     elif spec.media_type != "text":
         raise InvalidArgument(f"{field}.source_ref is required for {spec.media_type} jobs")
+    if spec.task_type == "verification":
+        require(item.prelabel is not None, f"{field}.prelabel is required: it is the label to verify")
     if item.prelabel is not None:
-        validate_answer(spec, item.prelabel, f"{field}.prelabel")
+        if spec.task_type == "verification":
+            validate_reviewed_label(spec, item.prelabel, f"{field}.prelabel")
+        else:
+            validate_answer(spec, item.prelabel, f"{field}.prelabel")
     if item.prelabel_confidence is not None:
         check_range(f"{field}.prelabel_confidence", item.prelabel_confidence, 0.0, 1.0)
     if item.gold is not None:
@@ -146,7 +160,23 @@ def validate_answer(spec: JobSpec, answer: Answer, field: str) -> None:
         kind == expected,
         f"{field} must be a {expected} answer for a {spec.task_type} job, got {kind or 'none'}",
     )
-    body: dict[str, Any] = answer[expected] or {}
+    _validate_body(spec, expected, answer[expected] or {}, field)
+
+
+def validate_reviewed_label(spec: JobSpec, answer: Answer, field: str) -> None:
+    """A verification item's pre-label is the label under review (a model's class, boxes,
+    spans or mask), not a verdict: it may be of any labeling kind, naming the job's classes."""
+    kind = next(iter(answer), None) if len(answer) == 1 else None
+    require(
+        kind in REVIEWED_KINDS,
+        f"{field} of a verification job is the label to verify: one of {', '.join(REVIEWED_KINDS)},"
+        f" got {kind or 'none'}",
+    )
+    assert kind is not None
+    _validate_body(spec, kind, answer[kind] or {}, field)
+
+
+def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: str) -> None:
     names = set(spec.class_names)
     if expected == "classification":
         name = body.get("class_name", "")
@@ -182,8 +212,25 @@ def validate_answer(spec: JobSpec, answer: Answer, field: str) -> None:
             require(0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end")
     elif expected == "segmentation":
         require(bool(body.get("mask_png")), f"{field}.segmentation.mask_png is required")
+        try:
+            mask = geometry.decode_mask(str(body["mask_png"]))
+        except ValueError as err:
+            raise InvalidArgument(
+                f"{field}.segmentation.{err}; it must be a greyscale (or palette) PNG of at most"
+                f" {geometry.MAX_MASK_PIXELS} pixels whose values are class indexes"
+            ) from None
+        top = int(mask.max()) if mask.size else 0
+        require(
+            top <= len(spec.classes),
+            f"{field}.segmentation.mask_png has pixel value {top}; values are class indexes from 0"
+            f" (background) to {len(spec.classes)}",
+        )
     elif expected == "verification":
         require(bool(body.get("correct")), f"{field}.verification.correct needs one verdict per batch item")
+    elif expected == "custom":
+        schema = answer_schema.schema_of(spec.task_config)
+        problem = None if schema is None else answer_schema.answer_problem(schema, body, f"{field}.custom")
+        require(problem is None, str(problem))
 
 
 def answer_key(task_type: str) -> str:

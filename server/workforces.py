@@ -27,7 +27,7 @@ from labelwire.adapters.base import (
 )
 from labelwire.server import dispatch, validation
 from labelwire.server.errors import InvalidArgument, LabelwireError
-from labelwire.server.model import Job, JobSpec, JobState, WorkerStatus
+from labelwire.server.model import ItemInput, Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.store import Tx
 
 if TYPE_CHECKING:
@@ -87,6 +87,28 @@ class Workforces:
         except SettingsError as exc:
             field = exc.field if exc.field.startswith(("job.", "workforce.")) else f"job.{exc.field}"
             raise InvalidArgument(f"{field}: {exc.message}") from None
+
+    def validate_items(self, spec: JobSpec, items: Sequence[ItemInput], field: str) -> None:
+        """The job's workforce checks each added work item (gold stays with the core)."""
+        adapter = self.get(spec.adapter)
+        if type(adapter).validate_item is Workforce.validate_item:
+            return
+        view = job_view(spec)
+        for i, item in enumerate(items):
+            if item.gold is not None:
+                continue
+            work = WorkItem(
+                key=item.key,
+                payload_kind=item.payload_kind,
+                payload=item.payload,
+                metadata=item.metadata or {},
+                judgments_wanted=spec.judgments_per_item,
+                prelabel=item.prelabel,
+            )
+            try:
+                adapter.validate_item(view, work)
+            except SettingsError as exc:
+                raise InvalidArgument(f"{field}[{i}]: {exc.message}") from None
 
     def is_push(self, spec: JobSpec) -> bool:
         adapter = self.adapters.get(spec.adapter)

@@ -166,3 +166,39 @@ async def test_start_refuses_a_quiz_without_enough_gold(server: Harness) -> None
     code, message = await status_of(lw.start_job(job.name))
     assert code == grpc.StatusCode.FAILED_PRECONDITION and "quiz_size is 5" in message and "1 gold" in message
     await lw.close()
+
+
+async def test_a_verification_item_carries_the_label_under_review(server: Harness) -> None:
+    from labelwire.client import source_item
+    from labelwire.v1 import answer_pb2
+
+    lw = await server.client()
+    job = await lw.create_job(
+        "Verify", task_type="verification", classes=["car", "person"], media_type=job_pb2.MEDIA_TYPE_IMAGE
+    )
+    boxes = source_item("b", "s3://img/b.jpg")
+    boxes.prelabel.bounding_boxes.boxes.add(class_name="car", left=1, top=2, width=3, height=4)
+    model_class = source_item("m", "s3://img/m.jpg")
+    model_class.prelabel.classification.class_name = "person"
+    verdict = source_item("v", "s3://img/v.jpg")
+    verdict.prelabel.CopyFrom(answer_pb2.Answer(verification=answer_pb2.VerificationAnswer(correct=[True])))
+
+    code, message = await status_of(lw.add_items(job.name, [source_item("none", "s3://img/n.jpg")]))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and message.endswith(
+        "prelabel is required: it is the label to verify"
+    )
+    code, message = await status_of(lw.add_items(job.name, [verdict]))
+    assert (
+        code == grpc.StatusCode.INVALID_ARGUMENT
+        and "is the label to verify: one of classification" in message
+    )
+    boxes.prelabel.bounding_boxes.boxes[0].class_name = "bus"
+    code, message = await status_of(lw.add_items(job.name, [boxes]))
+    assert (
+        code == grpc.StatusCode.INVALID_ARGUMENT
+        and "boxes[0].class_name is not one of the job's classes" in message
+    )
+    boxes.prelabel.bounding_boxes.boxes[0].class_name = "car"
+    added = await lw.add_items(job.name, [boxes, model_class])
+    assert added.added_count == 2
+    await lw.close()

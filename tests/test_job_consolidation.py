@@ -7,8 +7,13 @@ import asyncio
 import random
 from typing import Any
 
-from labelwire.client import Client, classification, text_item
-from labelwire.v1 import job_pb2
+import grpc
+import numpy as np
+import pytest
+
+from labelwire.adapters.groundtruth import png
+from labelwire.client import Client, classification, source_item, text_item
+from labelwire.v1 import answer_pb2, job_pb2, label_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, truth
 
@@ -153,4 +158,101 @@ async def test_multi_label_pass_uses_a_worker_who_inverts_one_class(server: Harn
     assert len(latest) == 40 and right(latest) > right(voted)
     assert {lab.method for lab in latest.values()} == {"dawid_skene"}
     assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_COMPLETED
+    await lw.close()
+
+
+def mask_answer(mask: Any) -> answer_pb2.Answer:
+    data = png.encode_grey(np.asarray(mask, dtype=np.uint8))
+    return answer_pb2.Answer(segmentation=answer_pb2.SegmentationAnswer(mask_png=data))
+
+
+def square(value: int = 1) -> Any:
+    """An 8x8 class mask: a 4x4 square of `value` on background."""
+    mask = np.zeros((8, 8), dtype=np.uint8)
+    mask[2:6, 2:6] = value
+    return mask
+
+
+async def label_masks(server: Harness, lw: Client, masks: list[Any]) -> label_pb2.Label:
+    """One image segmented by one worker per mask; its label."""
+    job = await lw.create_job(
+        "Segment",
+        task_type="segmentation",
+        classes=["car", "road"],
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        judgments_per_item=len(masks),
+        quiz_size=0,
+        hidden_gold_share=0,
+    )
+    await lw.add_items(job.name, [source_item("street", "s3://images/street.png")])
+    await lw.start_job(job.name)
+    for n, mask in enumerate(masks):
+        _, token = await lw.create_worker(job.name, f"w{n}")
+        async with server.worker(token) as w:
+            task = await w.next_task()
+            await w.submit(task.task.name, mask_answer(mask))
+    [label] = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+    return label
+
+
+def decoded(label: label_pb2.Label) -> list[list[int]]:
+    return png.decode_rgba(label.value.segmentation.mask_png)[:, :, 0].tolist()
+
+
+async def test_masks_that_differ_by_one_pixel_are_voted_per_pixel(server: Harness) -> None:
+    lw = await server.client()
+    stray = square()
+    stray[6, 6] = 1
+
+    label = await label_masks(server, lw, [square(), stray, square()])
+
+    assert decoded(label) == square().tolist()
+    # 16 painted pixels all three agree on, and one where two of three say background.
+    assert label.confidence == pytest.approx((16 + 2 / 3) / 17)
+    assert not label.tie and label.method == "pixel_vote" and label.judgment_count == 3
+    await lw.close()
+
+
+async def test_a_two_to_one_disagreement_on_a_region_shows_in_the_confidence(server: Harness) -> None:
+    lw = await server.client()
+    half = square()
+    half[2:4, 2:6] = 2
+
+    whole = await label_masks(server, lw, [square(), square(), square(2)])
+    part = await label_masks(server, lw, [square(), half, square()])
+
+    assert decoded(whole) == square().tolist() and decoded(part) == square().tolist()
+    assert whole.confidence == pytest.approx(2 / 3)
+    assert part.confidence == pytest.approx((8 * 2 / 3 + 8) / 16)
+    await lw.close()
+
+
+async def test_a_mask_that_is_not_a_class_mask_is_refused(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job(
+        "Segment",
+        task_type="segmentation",
+        classes=["car", "road"],
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        judgments_per_item=1,
+        quiz_size=0,
+        hidden_gold_share=0,
+    )
+    await lw.add_items(job.name, [source_item("street", "s3://images/street.png")])
+    await lw.start_job(job.name)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        task = await w.next_task()
+        bad = answer_pb2.Answer(segmentation=answer_pb2.SegmentationAnswer(mask_png=b"GIF89a"))
+        for answer, reason in (
+            (bad, "answer.segmentation.mask_png is not a usable PNG"),
+            (mask_answer(square(3)), "answer.segmentation.mask_png has pixel value 3"),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await w.submit(task.task.name, answer)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert reason in (err.value.details() or "")
+        await w.submit(task.task.name, mask_answer(square(2)))
+    [label] = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+    assert decoded(label) == square(2).tolist() and label.confidence == 1.0
     await lw.close()

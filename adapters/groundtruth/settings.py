@@ -226,7 +226,8 @@ def parse_settings(job: JobView) -> GroundTruthSettings:
             f"Ground Truth task descriptions are 1 to 255 characters, got {len(description)}; set a shorter one",
         )
 
-    prefix = _optional_str(raw, "job_name_prefix") or default_job_name_prefix(job.name)
+    # At CreateJob the job has no id yet, and the default `lw-<id>` fits any id.
+    prefix = _optional_str(raw, "job_name_prefix") or default_job_name_prefix(job.name or "jobs/0")
     if len(prefix) > MAX_PREFIX_LENGTH or not NAME_PATTERN.match(prefix):
         raise SettingsError(
             S + "job_name_prefix",

@@ -45,7 +45,11 @@ from labelwire.adapters.groundtruth.manifests import (
     label_category_config,
     reference_label,
 )
-from labelwire.adapters.groundtruth.requests import create_labeling_job_request, gt_task_type
+from labelwire.adapters.groundtruth.requests import (
+    builtin_task_type,
+    create_labeling_job_request,
+    gt_task_type,
+)
 from labelwire.adapters.groundtruth.responses import AnswerShape, dataset_object_id, worker_judgments
 from labelwire.adapters.groundtruth.retry import Retrier, Sleep, error_code, is_retryable
 from labelwire.adapters.groundtruth.settings import (
@@ -126,6 +130,21 @@ class GroundTruthWorkforce(Workforce):
             raise_classes(2, job)
         if job.task_type != "custom" and not job.classes and settings.ui == "builtin":
             raise_classes(1, job)
+
+    def validate_item(self, job: JobView, item: WorkItem) -> None:
+        """The manifest line an item would get, built now: an image outside S3, a value over
+        Ground Truth's limits or a verification pre-label without boxes is refused at AddItems."""
+        ui = job.settings.get("ui") or ("custom" if job.task_type == "custom" else "builtin")
+        gt_type = None if ui == "custom" else builtin_task_type(job.task_type, job.media_type)
+        attribute = (job.label_attribute_name or "label") + "-prelabel"
+        try:
+            input_line(
+                item,
+                media_type=job.media_type,
+                prelabel_attribute=attribute if gt_type == "VerificationBoundingBox" else None,
+            )
+        except ItemRejected as err:
+            raise SettingsError("item", f"Ground Truth cannot take this item: {err}") from None
 
     async def start(self, ctx: WorkforceContext) -> None:
         state = AdapterState.from_json(await ctx.load_state())

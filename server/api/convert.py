@@ -9,6 +9,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from labelwire.server import answer_schema
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import (
     Answer,
@@ -73,6 +74,8 @@ def answer_dict(message: answer_pb2.Answer) -> Answer:
         return {kind: {"class_name": message.classification.class_name}}
     if kind == "multi_label":
         return {kind: {"class_names": list(message.multi_label.class_names)}}
+    if kind == "custom":
+        return {kind: answer_schema.integral_numbers(json_format.MessageToDict(message.custom))}
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 

@@ -22,7 +22,9 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
 
     @unary
     async def GetJobQuality(self, request: pb.GetJobQualityRequest, context: Ctx) -> pb.GetJobQualityResponse:
-        job, measured, workers = await self.core.job_quality(await caller(self.core, context), request.job)
+        job, measured, workers, declines = await self.core.job_quality(
+            await caller(self.core, context), request.job
+        )
         labeled = job.counters.labeled_items
         out = pb.GetJobQualityResponse(
             agreement=pb.Agreement(
@@ -33,7 +35,10 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
             ),
             cost_micros=job.counters.cost_micros,
             cost_per_label_micros=job.counters.cost_micros // labeled if labeled else 0,
+            declined_tasks=declines.total,
         )
+        for reason, count in declines.reasons:
+            out.decline_reasons.add(reason=reason, count=count)
         for worker in workers:
             record = measured.workers.get(worker.id)
             out.workers.add(
@@ -41,6 +46,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
                 agreement_with_label=record.agreement_with_label if record else 0.0,
                 median_time_seconds=record.median_time_seconds if record else 0.0,
                 estimated_skill=estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
+                declined=declines.by_worker.get(worker.id, 0),
             )
         return out
 

@@ -70,9 +70,9 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
 
     @unary
     async def DeclineTask(self, request: pb.DeclineTaskRequest, context: Ctx) -> pb.DeclineTaskResponse:
-        if len(request.reason) > 1000:
-            raise InvalidArgument(f"reason must be at most 1000 characters, got {len(request.reason)}")
-        await self.core.release(await caller(self.core, context), request.task, decline=True)
+        await self.core.release(
+            await caller(self.core, context), request.task, decline=True, reason=request.reason
+        )
         return pb.DeclineTaskResponse()
 
     @unary

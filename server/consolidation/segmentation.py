@@ -30,6 +30,15 @@ class SegmentationResult:
     worker_agreement: FloatArray
     worker_iou: FloatArray
 
+    def image_confidence(self, masks: npt.ArrayLike) -> float:
+        """One figure for the whole image: the mean pixel confidence over the pixels
+        some mask gives a class other than background (0), or 1.0 when every mask is
+        all background. Background the workers agree on would drown any disagreement
+        about a small object, so it does not count."""
+        stack = np.asarray(masks)
+        marked = np.any(stack != 0, axis=0) if stack.size else np.zeros(self.confidence.shape, dtype=bool)
+        return float(self.confidence[marked].mean()) if marked.any() else 1.0
+
 
 class PixelVote:
     """Per-pixel (skill-weighted) vote over one image's masks."""
@@ -49,18 +58,28 @@ class PixelVote:
         if stack.size and (stack.min() < 0 or stack.max() >= k):
             raise ValueError(f"mask values must be class indexes in [0, {k})")
         n, shape = stack.shape[0], stack.shape[1:]
-        flat = stack.reshape(n, -1).astype(np.int64)
+        flat = stack.reshape(n, -1)
+        if not np.issubdtype(flat.dtype, np.integer):
+            flat = flat.astype(np.int64)
         n_pixels = flat.shape[1]
         weight = np.ones(n) if worker_skill is None else np.asarray(worker_skill, dtype=np.float64)
         if weight.shape != (n,):
             raise ValueError(f"worker_skill must have one weight per mask ({n}), got {weight.shape}")
 
-        votes = np.zeros((k, n_pixels))
+        # Votes only for the classes that occur: an image rarely holds more than a few
+        # of up to 256 classes, and a row of votes per pixel per class is the big array.
+        present = np.flatnonzero(np.bincount(flat.ravel(), minlength=k))
+        code_of = np.zeros(k, dtype=np.intp)
+        code_of[present] = np.arange(len(present))
+        codes = code_of[flat]
+        pixels = np.arange(n_pixels)
+        votes = np.zeros((max(len(present), 1), n_pixels))
         for m in range(n):
-            votes[flat[m], np.arange(n_pixels)] += weight[m]
-        labels = np.argmax(votes, axis=0)
+            votes[codes[m], pixels] += weight[m]
+        winner = np.argmax(votes, axis=0)
         total = votes.sum(axis=0)
-        confidence = votes[labels, np.arange(n_pixels)] / np.where(total > 0, total, 1.0)
+        confidence = votes[winner, pixels] / np.where(total > 0, total, 1.0)
+        labels = present[winner] if len(present) else winner
 
         agree = flat == labels[None, :]
         mine = np.zeros((n, k))

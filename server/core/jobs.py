@@ -46,7 +46,9 @@ class Upload:
         self._messages = 0
 
     async def add(self, items: list[ItemInput]) -> None:
-        validation.validate_items(self.job.spec, items, f"items (message {self._messages + 1})")
+        field = f"items (message {self._messages + 1})"
+        validation.validate_items(self.job.spec, items, field)
+        self._core.workforces.validate_items(self.job.spec, items, field)
         self._messages += 1
         if not items:
             return

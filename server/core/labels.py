@@ -108,11 +108,14 @@ class LabelsCore(CoreBase):
         rows = rows[:size]
         return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
 
-    async def job_quality(self, principal: Principal, job_name: str) -> tuple[Job, JobQuality, list[Worker]]:
+    async def job_quality(
+        self, principal: Principal, job_name: str
+    ) -> tuple[Job, JobQuality, list[Worker], quality_report.Declines]:
         job = await self.get_job(principal, job_name)
         judgments, labels, workers = await self.store.read(lambda tx: _everything(tx, job.id))
+        declined = await self.store.read(lambda tx: tx.job_declines(job.id))
         measured = await asyncio.to_thread(quality_report.measure, job.spec, judgments, labels)
-        return job, measured, [worker_from_row(w) for w in workers]
+        return job, measured, [worker_from_row(w) for w in workers], quality_report.declines(declined)
 
     async def calibration(
         self, principal: Principal, job_name: str, buckets: int, target_precision: float

@@ -53,13 +53,21 @@ class WorkCore(CoreBase):
         self.feed.notify(job_id)
         return result
 
-    async def release(self, principal: Principal, task_name: str, *, decline: bool) -> None:
+    async def release(self, principal: Principal, task_name: str, *, decline: bool, reason: str = "") -> None:
+        """Gives a leased task back; a decline keeps the worker's reason for the job's owner."""
         self.require(principal, "worker")
+        limit = validation.MAX_DECLINE_REASON_CHARS
+        validation.require(
+            len(reason) <= limit, f"reason must be at most {limit} characters, got {len(reason)}"
+        )
         job_id, task_id = parse_task_name(task_name)
         if job_id != principal.job_id:
             raise NotFound(f"task {task_name} does not exist")
+        kept = reason.strip()
         await self.store.write(
-            lambda tx: dispatch.release(tx, principal.id, job_id, task_id, self.clock(), decline=decline)
+            lambda tx: dispatch.release(
+                tx, principal.id, job_id, task_id, self.clock(), decline=decline, reason=kept
+            )
         )
 
     async def extend(self, principal: Principal, task_name: str, seconds: float | None) -> float:

@@ -162,8 +162,18 @@ class SqlTx:
     def live_tasks_of(self, worker_id: int) -> list[Row]:
         return self.all("SELECT * FROM tasks WHERE worker_id = ? AND state = 1", (worker_id,))
 
-    def finish_task(self, task_id: int, state: int, now: float) -> None:
-        self.run("UPDATE tasks SET state = ?, finished_at = ? WHERE id = ?", (state, now, task_id))
+    def finish_task(self, task_id: int, state: int, now: float, decline_reason: str | None = None) -> None:
+        self.run(
+            "UPDATE tasks SET state = ?, finished_at = ?, decline_reason = ? WHERE id = ?",
+            (state, now, decline_reason, task_id),
+        )
+
+    def job_declines(self, job_id: int) -> list[Row]:
+        """(worker_id, decline_reason) of every declined task of the job."""
+        return self.all(
+            "SELECT worker_id, decline_reason FROM tasks WHERE job_id = ? AND state = 5 ORDER BY id",
+            (job_id,),
+        )
 
     def set_task_expiry(self, task_id: int, expires_at: float) -> None:
         self.run("UPDATE tasks SET expires_at = ? WHERE id = ?", (expires_at, task_id))

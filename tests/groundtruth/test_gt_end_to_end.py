@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from botocore.stub import ANY
 
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.client import Client, text_item
@@ -102,4 +103,146 @@ async def test_ground_truth_answers_stream_as_labels_before_the_labeling_job_end
     workers = {w.display_name for w in await lw.list_workers(job.name)}
     assert workers == {"w1", "w2", "w3", "w4"}
     harness.assert_all_calls_made()
+    await lw.close()
+
+
+async def test_a_job_without_a_name_prefix_names_its_labeling_jobs_after_its_id(
+    harness: GroundTruthHarness, gt_server: Running
+) -> None:
+    from labelwire.client import AdminClient
+
+    target = f"127.0.0.1:{gt_server.port}"
+    async with AdminClient(target, ADMIN_KEY) as admin:
+        key = await admin.create_api_key("gt-customer")
+    lw = Client(target, key)
+    job = await lw.create_job(
+        "Sentiment",
+        classes=["positive", "negative"],
+        quiz_size=0,
+        hidden_gold_share=0,
+        workforce="groundtruth",
+        workforce_settings=harness.settings(),
+        job=job_pb2.Job(label_attribute_name="sentiment"),
+    )
+    job_id = int(job.name.split("/")[1])
+    await lw.add_items(job.name, [text_item("a", "text of a")])
+    await lw.start_job(job.name)
+    ctx = JobContext(gt_server.core, job_id, await gt_server.core.spec_of_job(job_id))
+
+    await harness.workforce.start(ctx)
+    harness.expect_create(f"lw-{job_id}-1")
+    await harness.workforce.sync(ctx)
+
+    harness.assert_all_calls_made()
+    assert [line["labelwire-key"] for line in harness.input_lines(f"lw-{job_id}-1")] == ["a"]
+    await lw.close()
+
+
+async def test_a_verification_job_sends_the_model_boxes_to_ground_truths_built_in_verification(
+    harness: GroundTruthHarness, gt_server: Running
+) -> None:
+    from labelwire.client import AdminClient, source_item
+    from labelwire.v1 import answer_pb2
+
+    target = f"127.0.0.1:{gt_server.port}"
+    async with AdminClient(target, ADMIN_KEY) as admin:
+        key = await admin.create_api_key("gt-customer")
+    lw = Client(target, key)
+    job = await lw.create_job(
+        "Check the boxes",
+        task_type="verification",
+        classes=["car", "person"],
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        quiz_size=0,
+        hidden_gold_share=0,
+        workforce="groundtruth",
+        workforce_settings=harness.settings(job_name_prefix="verify"),
+        job=job_pb2.Job(label_attribute_name="boxes-ok"),
+    )
+    item = source_item("street-1", f"s3://{harness.bucket}/images/street-1.jpg")
+    item.prelabel.CopyFrom(
+        answer_pb2.Answer(
+            bounding_boxes=answer_pb2.BoundingBoxAnswer(
+                boxes=[answer_pb2.BoundingBox(class_name="car", left=10, top=20, width=30, height=40)]
+            )
+        )
+    )
+    await lw.add_items(job.name, [item])
+    await lw.start_job(job.name)
+    job_id = int(job.name.split("/")[1])
+    ctx = JobContext(gt_server.core, job_id, await gt_server.core.spec_of_job(job_id))
+
+    await harness.workforce.start(ctx)
+    pre = "arn:aws:lambda:us-east-1:432418664414:function:PRE-VerificationBoundingBox"
+    harness.expect_create(
+        "verify-1",
+        LabelAttributeName="boxes-ok",
+        HumanTaskConfig={
+            "WorkteamArn": ANY,
+            "UiConfig": {"UiTemplateS3Uri": f"{harness.input_prefix}/verify-1/template.liquid"},
+            "PreHumanTaskLambdaArn": pre,
+            "TaskKeywords": ANY,
+            "TaskTitle": ANY,
+            "TaskDescription": ANY,
+            "NumberOfHumanWorkersPerDataObject": 3,
+            "TaskTimeLimitInSeconds": 300,
+            "MaxConcurrentTaskCount": 1000,
+            "AnnotationConsolidationConfig": {
+                "AnnotationConsolidationLambdaArn": pre.replace("PRE-", "ACS-")
+            },
+        },
+    )
+    await harness.workforce.sync(ctx)
+
+    harness.assert_all_calls_made()
+    [line] = harness.input_lines("verify-1")
+    assert line["source-ref"] == f"s3://{harness.bucket}/images/street-1.jpg"
+    assert line["boxes-ok-prelabel"] == {
+        "annotations": [{"class_id": 0, "left": 10.0, "top": 20.0, "width": 30.0, "height": 40.0}]
+    }
+    assert line["boxes-ok-prelabel-metadata"]["class-map"] == {"0": "car"}
+    await lw.close()
+
+
+async def test_items_ground_truth_cannot_take_are_refused_when_added(
+    harness: GroundTruthHarness, gt_server: Running
+) -> None:
+    import grpc
+
+    from labelwire.client import AdminClient, source_item
+
+    target = f"127.0.0.1:{gt_server.port}"
+    async with AdminClient(target, ADMIN_KEY) as admin:
+        key = await admin.create_api_key("gt-customer")
+    lw = Client(target, key)
+    job = await lw.create_job(
+        "Check the boxes",
+        task_type="verification",
+        classes=["car", "person"],
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        quiz_size=0,
+        hidden_gold_share=0,
+        workforce="groundtruth",
+        workforce_settings=harness.settings(),
+    )
+    model_class = source_item("a", f"s3://{harness.bucket}/images/a.jpg")
+    model_class.prelabel.classification.class_name = "car"
+    outside_s3 = source_item("b", "https://example.com/b.jpg")
+    outside_s3.prelabel.bounding_boxes.boxes.add(class_name="car", left=1, top=1, width=2, height=2)
+    fine = source_item("c", f"s3://{harness.bucket}/images/c.jpg")
+    fine.prelabel.bounding_boxes.boxes.add(class_name="car", left=1, top=1, width=2, height=2)
+
+    for item, reason in (
+        (model_class, "the prelabel to verify must hold bounding boxes"),
+        (outside_s3, "Ground Truth reads source-ref objects from S3 only"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await lw.add_items(job.name, [fine, item])
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (err.value.details() or "").startswith(
+            "items (message 1)[1]: Ground Truth cannot take this item: "
+        )
+        assert reason in (err.value.details() or "")
+    assert (await lw.get_job(job.name)).counters.total_items == 0
+    assert (await lw.add_items(job.name, [fine])).added_count == 1
     await lw.close()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -351,3 +354,116 @@ async def test_import_command_reconsolidates_a_finished_job(
     }
     assert labels == {"0.jpg": "dog", "2.jpg": "cat"}
     assert sorted(w["external_id"] for w in workers) == ["groundtruth:w1", "groundtruth:w2", "groundtruth:w3"]
+
+
+async def import_command(
+    folder: str, tmp_path: Path, env: dict[str, str], *, api_key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs `labelwire import-groundtruth` as a user would, against a fresh database."""
+    from labelwire.server.core import ADMIN, Core
+    from labelwire.server.store import open_store
+
+    database = str(tmp_path / "imported.db")
+    store = open_store(database)
+    core = Core(store, admin_key="k")
+    _, key = await core.create_api_key(ADMIN, "team")
+    await core.close()
+    store.close()
+    return subprocess.run(
+        [sys.executable, "-m", "labelwire.server.cli", "import-groundtruth", folder, "--database", database],
+        env={**env, "LABELWIRE_API_KEY": api_key or key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def no_aws_credentials(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    missing = str(tmp_path / "no-such-aws-file")
+    return {
+        **env,
+        "AWS_SHARED_CREDENTIALS_FILE": missing,
+        "AWS_CONFIG_FILE": missing,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("labelwire import-groundtruth: ")
+    return lines[0]
+
+
+async def test_import_command_without_aws_credentials_says_so_in_one_line(
+    job_folder: str, moto_endpoint: str, tmp_path: Path
+) -> None:
+    env = {**no_aws_credentials(tmp_path), "AWS_ENDPOINT_URL_S3": moto_endpoint}
+
+    done = await import_command(job_folder, tmp_path, env)
+
+    assert "no usable AWS credentials" in error_line(done)
+
+
+async def test_import_command_names_a_missing_bucket(moto_endpoint: str, tmp_path: Path) -> None:
+    env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto_endpoint}
+
+    done = await import_command("s3://no-such-bucket-lw/gt-output/job/", tmp_path, env)
+
+    assert "the bucket 'no-such-bucket-lw' does not exist" in error_line(done)
+
+
+async def test_import_command_explains_a_folder_that_is_not_a_job(
+    harness: GroundTruthHarness, moto_endpoint: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto_endpoint}
+    empty = f"s3://{harness.bucket}/nothing-here/"
+    broken = f"s3://{harness.bucket}/broken-job"
+    harness.put_text(
+        f"{broken}/manifests/output/output.manifest", '{"source-ref": "s3://b/1.jpg"}\nnot json\n'
+    )
+
+    missing = await import_command(empty, tmp_path / "a", env)
+    malformed = await import_command(broken + "/", tmp_path / "b", env)
+
+    assert "has no manifests/output/output.manifest" in error_line(missing)
+    line = error_line(malformed)
+    assert "is not a Ground Truth job folder labelwire can import" in line
+    assert "no Ground Truth label metadata" in line
+
+
+async def test_import_command_refuses_a_wrong_api_key_in_one_line(
+    job_folder: str, moto_endpoint: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto_endpoint}
+
+    done = await import_command(job_folder, tmp_path, env, api_key="lwc_1_wrong")
+
+    assert "the API key (--api-key or LABELWIRE_API_KEY) was not accepted" in error_line(done)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("AccessDenied", 403, "access denied reading s3://b/job/"),
+        ("InvalidAccessKeyId", 403, "AWS refused the credentials (InvalidAccessKeyId)"),
+        ("ExpiredToken", 400, "AWS refused the credentials (ExpiredToken)"),
+        ("SlowDown", 503, "S3 refused a request while reading s3://b/job/: SlowDown"),
+    ],
+)
+def test_import_failures_from_s3_read_as_one_sentence(code: str, status: int, expected: str) -> None:
+    from botocore.exceptions import ClientError
+
+    from labelwire.server.imports import failure_message
+
+    err = ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"
+    )
+    message = failure_message(err, "s3://b/job/")
+    assert message is not None and message.startswith(expected)
+    assert failure_message(KeyError("bug"), "s3://b/job/") is None

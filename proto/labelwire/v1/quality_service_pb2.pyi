@@ -51,10 +51,16 @@ class GetJobQualityResponse(_message.Message):
     COST_MICROS_FIELD_NUMBER: _builtins.int
     COST_PER_LABEL_MICROS_FIELD_NUMBER: _builtins.int
     WORKERS_FIELD_NUMBER: _builtins.int
+    DECLINED_TASKS_FIELD_NUMBER: _builtins.int
+    DECLINE_REASONS_FIELD_NUMBER: _builtins.int
     cost_micros: _builtins.int
     """What the recorded judgments cost, in millionths of a US dollar."""
     cost_per_label_micros: _builtins.int
     """cost_micros divided by the labeled items; 0 before the first label."""
+    declined_tasks: _builtins.int
+    """Output only. Tasks of the job that workers declined (DeclineTask), with
+    or without a reason.
+    """
     @_builtins.property
     def agreement(self) -> Global___Agreement:
         """Agreement over the job's judged items (single-label and multi-label
@@ -65,6 +71,13 @@ class GetJobQualityResponse(_message.Message):
     def workers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkerQuality]:
         """Every worker of the job with its quality record."""
 
+    @_builtins.property
+    def decline_reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeclineReason]:
+        """Output only. The reasons workers gave when declining, most given first
+        (ties alphabetically); at most 10 entries. Declines without a reason are
+        counted in declined_tasks only.
+        """
+
     def __init__(
         self,
         *,
@@ -72,14 +85,44 @@ class GetJobQualityResponse(_message.Message):
         cost_micros: _builtins.int = ...,
         cost_per_label_micros: _builtins.int = ...,
         workers: _abc.Iterable[Global___WorkerQuality] | None = ...,
+        declined_tasks: _builtins.int = ...,
+        decline_reasons: _abc.Iterable[Global___DeclineReason] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agreement", b"agreement"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement", b"agreement", "cost_micros", b"cost_micros", "cost_per_label_micros", b"cost_per_label_micros", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement", b"agreement", "cost_micros", b"cost_micros", "cost_per_label_micros", b"cost_per_label_micros", "decline_reasons", b"decline_reasons", "declined_tasks", b"declined_tasks", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetJobQualityResponse: _TypeAlias = GetJobQualityResponse  # noqa: Y015
+
+@_typing.final
+class DeclineReason(_message.Message):
+    """One reason workers gave for declining tasks of a job."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Output only. The reason as the worker wrote it (leading and trailing
+    spaces removed); at most 1,000 characters.
+    """
+    count: _builtins.int
+    """Output only. How many declined tasks gave exactly this reason."""
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclineReason: _TypeAlias = DeclineReason  # noqa: Y015
 
 @_typing.final
 class Agreement(_message.Message):
@@ -129,6 +172,7 @@ class WorkerQuality(_message.Message):
     AGREEMENT_WITH_LABEL_FIELD_NUMBER: _builtins.int
     MEDIAN_TIME_SECONDS_FIELD_NUMBER: _builtins.int
     ESTIMATED_SKILL_FIELD_NUMBER: _builtins.int
+    DECLINED_FIELD_NUMBER: _builtins.int
     agreement_with_label: _builtins.float
     """Share of its (counted) judgments equal to the item's label."""
     median_time_seconds: _builtins.float
@@ -137,6 +181,8 @@ class WorkerQuality(_message.Message):
     """The consolidation's estimate of its accuracy (gold record before any
     job-level pass).
     """
+    declined: _builtins.int
+    """Output only. Tasks of the job the worker declined."""
     @_builtins.property
     def stats(self) -> _task_pb2.WorkerStats:
         """The worker's record as the worker sees it."""
@@ -148,10 +194,11 @@ class WorkerQuality(_message.Message):
         agreement_with_label: _builtins.float = ...,
         median_time_seconds: _builtins.float = ...,
         estimated_skill: _builtins.float = ...,
+        declined: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement_with_label", b"agreement_with_label", "estimated_skill", b"estimated_skill", "median_time_seconds", b"median_time_seconds", "stats", b"stats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement_with_label", b"agreement_with_label", "declined", b"declined", "estimated_skill", b"estimated_skill", "median_time_seconds", b"median_time_seconds", "stats", b"stats"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -257,7 +257,9 @@ class DeclineTaskRequest(_message.Message):
     task: _builtins.str
     """Required. `jobs/{job_id}/tasks/{task_id}`, leased to the caller."""
     reason: _builtins.str
-    """Optional. Why; at most 1,000 characters."""
+    """Optional. Why; at most 1,000 characters. Kept with the task and shown to
+    the job's owner (QualityService.GetJobQuality).
+    """
     def __init__(
         self,
         *,
