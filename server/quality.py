@@ -4,12 +4,30 @@ Figure Eight's test questions: a new worker answers an entry quiz of gold items
 and works only if its accuracy reaches the bar; at work a share of its tasks
 are hidden gold, and a worker whose running accuracy (quiz included) falls below
 the bar is disqualified.
+
+Hidden gold stays secret (docs/security.md): the quiz and hidden gold come from
+separate pools; hidden gold takes fixed places, drawn at random, in each block
+of a worker's tasks and only when work is available; nothing a worker sees
+moves with one hidden-gold answer (its running accuracy is judged only at
+checkpoints, once per block); and a worker whose work answers agree with the
+others' at chance level is disqualified however well it does on gold.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.consolidation import Judgments, OneCoinDawidSkene
 from labelwire.server.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.validation import answer_key
+
+MIN_BLOCK = 10
 
 
 def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
@@ -46,14 +64,108 @@ def after_gold(
             0,
             f"quiz failed with {accuracy:.0%} (the bar is {policy.pass_accuracy:.0%}); no more tasks for this job",
         )
+    return status, quiz_remaining, ""
+
+
+def at_checkpoint(policy: GoldPolicy, judgments: int) -> bool:
+    """Whether a worker's gold record is judged after its `judgments`-th
+    judgment: once per block, on a count every task moves alike, so that a
+    disqualification does not point at the hidden-gold answer behind it."""
+    return judgments % gold_block(policy)[0] == 0
+
+
+def after_checkpoint(
+    policy: GoldPolicy, status: WorkerStatus, answered: int, correct: int
+) -> tuple[WorkerStatus, str]:
+    """A working worker's status at a checkpoint, and a sentence when it changes."""
+    accuracy = correct / answered if answered else 1.0
     if status == WorkerStatus.QUALIFIED and accuracy < policy.pass_accuracy:
         return (
             WorkerStatus.DISQUALIFIED,
-            0,
-            f"accuracy on test questions fell to {accuracy:.0%} (the bar is {policy.pass_accuracy:.0%});"
+            f"accuracy on test questions fell below the bar of {policy.pass_accuracy:.0%};"
             " no more tasks for this job",
         )
-    return status, quiz_remaining, ""
+    return status, ""
+
+
+def gold_block(policy: GoldPolicy) -> tuple[int, int]:
+    """(block size, hidden gold per block): every block of that many tasks a
+    worker is offered holds exactly that many hidden-gold slots, at most the
+    job's share."""
+    share = policy.hidden_gold_share
+    if share <= 0:
+        return MIN_BLOCK, 0
+    size = max(MIN_BLOCK, math.ceil(1 / share - 1e-9))
+    return size, max(1, math.floor(share * size + 1e-9))
+
+
+def draw_plan(policy: GoldPolicy, rng: random.Random) -> int:
+    """The hidden-gold slots of a new block, as a bit mask of positions."""
+    size, slots = gold_block(policy)
+    return sum(1 << p for p in rng.sample(range(size), slots))
+
+
+def hidden_due(policy: GoldPolicy, offered: int, plan: int, plan_hidden: int) -> bool:
+    """Whether the task at `offered` (counted from the worker's first work
+    task) should be hidden gold: a slot of its block's plan at or before its
+    place has not been served yet. A slot missed (no work at the time, no
+    hidden gold left) moves to the next task of the block, never past it."""
+    place = offered % gold_block(policy)[0]
+    return (plan & ((2 << place) - 1)).bit_count() > plan_hidden
+
+
+def quiz_share_of_unmarked(policy: GoldPolicy, marked_quiz: int, unmarked: int) -> int:
+    """How many unmarked gold items join the quiz when a job starts (the
+    first ones added); the rest become hidden gold. The quiz gets what
+    quiz_size still needs plus a third of what is left, for variety; with no
+    hidden gold asked for, it gets them all."""
+    if policy.hidden_gold_share <= 0:
+        return unmarked
+    if policy.quiz_size == 0:
+        return 0
+    need = min(max(policy.quiz_size - marked_quiz, 0), unmarked)
+    return need + (unmarked - need) // 3
+
+
+def work_skills(spec: JobSpec, rows: Sequence[Any]) -> dict[int, tuple[float, int]]:
+    """Each worker's chance-corrected accuracy on work items, and how many work
+    judgments it rests on: one-coin Dawid-Skene fitted to the counted
+    judgments of non-gold items only (gold says nothing of how a worker treats
+    work), rescaled so that 0 is guessing and 1 is always right. Only
+    single-class jobs have one."""
+    if answer_key(spec.task_type) != "classification" or not rows:
+        return {}
+    names = spec.class_names
+    index = {name: i for i, name in enumerate(names)}
+    items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
+    workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
+    answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
+    item_ids, item_index = np.unique(items, return_inverse=True)
+    worker_ids, worker_index = np.unique(workers, return_inverse=True)
+    table = Judgments.from_lists(
+        item_index,
+        worker_index,
+        answers,
+        n_classes=len(names),
+        n_items=len(item_ids),
+        n_workers=len(worker_ids),
+    )
+    skill = np.nan_to_num(OneCoinDawidSkene().fit(table).worker_skill, nan=1 / len(names))
+    chance = 1 / len(names)
+    counts = np.bincount(worker_index, minlength=len(worker_ids))
+    return {
+        int(w): (float((s - chance) / (1 - chance)), int(n))
+        for w, s, n in zip(worker_ids.tolist(), skill, counts, strict=True)
+    }
+
+
+def is_colluder(policy: GoldPolicy, work_skill: float, work_judgments: int) -> bool:
+    """A worker whose work answers are no better than the job's bar above
+    guessing, once it has enough of them: it passes gold (alone, or from notes
+    shared with others) but does not do the work."""
+    if policy.min_work_agreement <= -1:
+        return False
+    return work_judgments >= policy.min_work_judgments and work_skill <= policy.min_work_agreement
 
 
 def first_status(policy: GoldPolicy) -> tuple[WorkerStatus, int]:
