@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from labelwire.server.consolidation import Judgments, OneCoinDawidSkene
 from labelwire.server.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.validation import answer_key
 
@@ -127,35 +126,42 @@ def quiz_share_of_unmarked(policy: GoldPolicy, marked_quiz: int, unmarked: int) 
     return need + (unmarked - need) // 3
 
 
-def work_skills(spec: JobSpec, rows: Sequence[Any]) -> dict[int, tuple[float, int]]:
-    """Each worker's chance-corrected accuracy on work items, and how many work
-    judgments it rests on: one-coin Dawid-Skene fitted to the counted
-    judgments of non-gold items only (gold says nothing of how a worker treats
-    work), rescaled so that 0 is guessing and 1 is always right. Only
-    single-class jobs have one."""
+def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 20) -> dict[int, tuple[float, int]]:
+    """Each worker's chance-corrected accuracy on work items (0 is guessing,
+    1 always right) and how many of its work judgments it rests on.
+
+    Gold is left out: it says nothing of how a worker treats work. Each
+    judgment is scored against the other workers' answers on its item alone,
+    weighed by their own skill (a one-coin Dawid-Skene posterior with the
+    judge's vote left out, iterated to a fixed point). Leaving the vote out is
+    what catches a group of guessers: when they outnumber the honest workers,
+    the labels follow their guesses, and a model that scores a worker against
+    labels its own vote helped decide rates every one of them well. Judgments
+    of items nobody else judged count for nothing. Single-class jobs only."""
     if answer_key(spec.task_type) != "classification" or not rows:
         return {}
-    names = spec.class_names
-    index = {name: i for i, name in enumerate(names)}
-    items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
-    workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
+    k = len(spec.class_names)
+    index = {name: i for i, name in enumerate(spec.class_names)}
+    _, items = np.unique(np.array([int(r["item_id"]) for r in rows]), return_inverse=True)
+    worker_ids, workers = np.unique(np.array([int(r["worker_id"]) for r in rows]), return_inverse=True)
     answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
-    item_ids, item_index = np.unique(items, return_inverse=True)
-    worker_ids, worker_index = np.unique(workers, return_inverse=True)
-    table = Judgments.from_lists(
-        item_index,
-        worker_index,
-        answers,
-        n_classes=len(names),
-        n_items=len(item_ids),
-        n_workers=len(worker_ids),
-    )
-    skill = np.nan_to_num(OneCoinDawidSkene().fit(table).worker_skill, nan=1 / len(names))
-    chance = 1 / len(names)
-    counts = np.bincount(worker_index, minlength=len(worker_ids))
+    shared = np.bincount(items)[items] > 1
+    compared = np.bincount(workers, weights=shared, minlength=len(worker_ids))
+    skill = np.full(len(worker_ids), 0.7)
+    for _ in range(rounds):
+        clipped = np.clip(skill, 1 / k, 0.99)
+        weight = np.log(clipped * (k - 1) / (1 - clipped))
+        votes = np.zeros((items.max() + 1, k))
+        np.add.at(votes, (items, answers), weight[workers])
+        others = votes[items]
+        others[np.arange(len(rows)), answers] -= weight[workers]
+        others = np.exp(others - others.max(axis=1, keepdims=True))
+        agreement = others[np.arange(len(rows)), answers] / others.sum(axis=1)
+        scored = np.bincount(workers, weights=np.where(shared, agreement, 0.0), minlength=len(worker_ids))
+        skill = np.where(compared > 0, scored / np.maximum(compared, 1), 1 / k)
     return {
-        int(w): (float((s - chance) / (1 - chance)), int(n))
-        for w, s, n in zip(worker_ids.tolist(), skill, counts, strict=True)
+        int(w): (float((s - 1 / k) / (1 - 1 / k)), int(n))
+        for w, s, n in zip(worker_ids.tolist(), skill, compared, strict=True)
     }
 
 
