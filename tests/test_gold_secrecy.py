@@ -237,9 +237,14 @@ async def test_colluders_right_on_every_gold_item_are_caught_by_their_work(
     lw = await server.client()
     run = await _simulate(server, lw, colluders_know_gold=True)
     records = {r.display_name: r for r in await lw.list_workers(run.job)}
+    skills = {w.stats.display_name: w for w in (await lw.job_quality(run.job)).workers}
     for m in run.members:
+        assert skills[m.name].HasField("work_skill")
         if m.colluder:
             assert records[m.name].gold_accuracy == 1.0
+            assert skills[m.name].work_skill <= 0.2
+        else:
+            assert skills[m.name].work_skill > 0.5
     await _assert_colluders_caught_and_labels_honest(lw, run)
     await lw.close()
 

@@ -83,10 +83,10 @@ class Core(JobsCore, WorkCore, LabelsCore):
         await self.check_workers()
 
     async def check_workers(self) -> None:
-        """The colluder check of every running job that has grown since its
-        last one: it runs in the background, so a disqualification it makes
-        points at no task."""
-        rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING]))
+        """The colluder check of every running (or just completed) job that
+        has grown since its last one: it runs in the background, so a
+        disqualification it makes points at no task."""
+        rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.COMPLETED]))
         for row in rows:
             judgments, at_check = int(row["judgments"]), int(row["judgments_at_check"])
             if passes.due(judgments, at_check):

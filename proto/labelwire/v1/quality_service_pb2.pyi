@@ -129,6 +129,7 @@ class WorkerQuality(_message.Message):
     AGREEMENT_WITH_LABEL_FIELD_NUMBER: _builtins.int
     MEDIAN_TIME_SECONDS_FIELD_NUMBER: _builtins.int
     ESTIMATED_SKILL_FIELD_NUMBER: _builtins.int
+    WORK_SKILL_FIELD_NUMBER: _builtins.int
     agreement_with_label: _builtins.float
     """Share of its (counted) judgments equal to the item's label."""
     median_time_seconds: _builtins.float
@@ -137,9 +138,19 @@ class WorkerQuality(_message.Message):
     """The consolidation's estimate of its accuracy (gold record before any
     job-level pass).
     """
+    work_skill: _builtins.float
+    """Output only. The colluder check's measure of the worker on work items:
+    its accuracy against the other workers' answers on the same items (its
+    own vote left out, theirs weighed by their skill), rescaled so that 0 is
+    guessing and 1 always right; -1 to 1. Unset until the check has run
+    with the worker's judgments. A worker at or below
+    gold_policy.min_work_agreement is disqualified.
+    """
     @_builtins.property
     def stats(self) -> _task_pb2.WorkerStats:
-        """The worker's record as the worker sees it."""
+        """The worker's record; its gold figures count quiz and hidden gold (the
+        worker itself sees its quiz alone).
+        """
 
     def __init__(
         self,
@@ -148,12 +159,15 @@ class WorkerQuality(_message.Message):
         agreement_with_label: _builtins.float = ...,
         median_time_seconds: _builtins.float = ...,
         estimated_skill: _builtins.float = ...,
+        work_skill: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill", "stats", b"stats", "work_skill", b"work_skill"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement_with_label", b"agreement_with_label", "estimated_skill", b"estimated_skill", "median_time_seconds", b"median_time_seconds", "stats", b"stats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill", "agreement_with_label", b"agreement_with_label", "estimated_skill", b"estimated_skill", "median_time_seconds", b"median_time_seconds", "stats", b"stats", "work_skill", b"work_skill"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__work_skill: _TypeAlias = _typing.Literal["work_skill"]  # noqa: Y015
+    _WhichOneofArgType__work_skill: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__work_skill) -> _WhichOneofReturnType__work_skill | None: ...
 
 Global___WorkerQuality: _TypeAlias = WorkerQuality  # noqa: Y015
 
