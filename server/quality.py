@@ -49,8 +49,10 @@ def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
 def after_gold(
     policy: GoldPolicy, status: WorkerStatus, quiz_remaining: int, answered: int, correct: int
 ) -> tuple[WorkerStatus, int, str]:
-    """The worker's status after one more gold answer (already counted in
-    `answered` and `correct`), its quiz questions left, and a sentence for it."""
+    """The worker's status after one more quiz answer (already counted in
+    `answered` and `correct`, the quiz record), its quiz questions left, and a
+    sentence for it when the quiz ends. Hidden gold is judged at checkpoints
+    instead (`after_checkpoint`)."""
     accuracy = correct / answered if answered else 0.0
     if status == WorkerStatus.QUIZ:
         quiz_remaining = max(quiz_remaining - 1, 0)
