@@ -147,8 +147,8 @@ def _pick(
         quiz = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.QUIZ), 0)
         return (rng.choice(quiz) if quiz else None), TaskPhase.QUIZ, {}
     work = tx.next_work_item(job_id, worker_id)
-    if work is None:
-        return None, TaskPhase.WORK, {}
+    if work is None or policy.hidden_gold_share <= 0:
+        return work, TaskPhase.WORK, {}
     offered, plan, served = int(worker["offered"]), int(worker["gold_plan"]), int(worker["plan_hidden"])
     if offered % quality.gold_block(policy)[0] == 0:
         plan, served = quality.draw_plan(policy, rng), 0

@@ -74,7 +74,7 @@ class GoldPolicy:
     pass_accuracy: float = 0.8
     hidden_gold_share: float = 0.1
     max_gold_exposures: int = 0
-    min_work_agreement: float = 0.2
+    min_work_agreement: float = 0.05
     min_work_judgments: int = 20
 
 

@@ -128,18 +128,23 @@ def quiz_share_of_unmarked(policy: GoldPolicy, marked_quiz: int, unmarked: int) 
     return need + (unmarked - need) // 3
 
 
-def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 20) -> dict[int, tuple[float, int]]:
-    """Each worker's chance-corrected accuracy on work items (0 is guessing,
-    1 always right) and how many of its work judgments it rests on.
+def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[int, tuple[float, int]]:
+    """How much each worker's answers on work items tell of the other
+    workers' (0: nothing, as from a guesser, or a worker who gives one class
+    to everything; 1: everything), and how many judgments that rests on.
 
     Gold is left out: it says nothing of how a worker treats work. Each
-    judgment is scored against the other workers' answers on its item alone,
-    weighed by their own skill (a one-coin Dawid-Skene posterior with the
-    judge's vote left out, iterated to a fixed point). Leaving the vote out is
-    what catches a group of guessers: when they outnumber the honest workers,
-    the labels follow their guesses, and a model that scores a worker against
-    labels its own vote helped decide rates every one of them well. Judgments
-    of items nobody else judged count for nothing. Single-class jobs only."""
+    judgment is set against the consensus of the other workers' answers on its
+    item alone (the judge's own vote left out), weighed by their log-odds of
+    being right, which are re-estimated the same way for a few rounds; items
+    nobody else judged, or on which the others tie, count for nothing. The
+    measure is the uncertainty coefficient of the worker's answers against that
+    consensus (the share of the consensus's entropy its answers remove), so a
+    worker who swaps two classes consistently still counts as informative.
+    Leaving the vote out is what catches a group of guessers: when they
+    outnumber the honest workers, the labels follow their guesses, and scoring
+    a worker against labels its own vote helped decide rates every one of them
+    well. Single-class jobs only."""
     if answer_key(spec.task_type) != "classification" or not rows:
         return {}
     k = len(spec.class_names)
@@ -148,29 +153,47 @@ def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 20) -> dict[in
     worker_ids, workers = np.unique(np.array([int(r["worker_id"]) for r in rows]), return_inverse=True)
     answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
     shared = np.bincount(items)[items] > 1
-    compared = np.bincount(workers, weights=shared, minlength=len(worker_ids))
-    skill = np.full(len(worker_ids), 0.7)
+    rows_at = np.arange(len(rows))
+    weight = np.ones(len(worker_ids))
     for _ in range(rounds):
-        clipped = np.clip(skill, 1 / k, 0.99)
-        weight = np.log(clipped * (k - 1) / (1 - clipped))
-        votes = np.zeros((items.max() + 1, k))
+        votes = np.zeros((int(items.max()) + 1, k))
         np.add.at(votes, (items, answers), weight[workers])
         others = votes[items]
-        others[np.arange(len(rows)), answers] -= weight[workers]
-        others = np.exp(others - others.max(axis=1, keepdims=True))
-        agreement = others[np.arange(len(rows)), answers] / others.sum(axis=1)
-        scored = np.bincount(workers, weights=np.where(shared, agreement, 0.0), minlength=len(worker_ids))
-        skill = np.where(compared > 0, scored / np.maximum(compared, 1), 1 / k)
+        others[rows_at, answers] -= weight[workers]
+        best = others.max(axis=1)
+        consensus = others.argmax(axis=1)
+        decided = shared & (best > 0) & ((others >= best[:, None] - 1e-9).sum(axis=1) == 1)
+        counted = np.bincount(workers, weights=decided, minlength=len(worker_ids))
+        agreed = np.bincount(workers, weights=decided & (consensus == answers), minlength=len(worker_ids))
+        skill = np.clip((agreed + 1) / (counted + 2), 1 / k, 0.99)
+        weight = np.log(skill * (k - 1) / (1 - skill))
+    joint = np.zeros((len(worker_ids), k, k))
+    np.add.at(joint, (workers[decided], consensus[decided], answers[decided]), 1.0)
     return {
-        int(w): (float((s - 1 / k) / (1 - 1 / k)), int(n))
-        for w, s, n in zip(worker_ids.tolist(), skill, compared, strict=True)
+        int(w): (_uncertainty_removed(joint[n]), int(counted[n])) for n, w in enumerate(worker_ids.tolist())
     }
 
 
+def _uncertainty_removed(counts: np.ndarray) -> float:
+    """The uncertainty coefficient U(truth | answer) of a confusion matrix
+    (rows: estimated truth, columns: the worker's answers)."""
+    total = counts.sum()
+    if total <= 0:
+        return 0.0
+    joint = counts / total
+    truth, answer = joint.sum(axis=1), joint.sum(axis=0)
+    entropy = -float(np.sum(truth[truth > 0] * np.log(truth[truth > 0])))
+    if entropy <= 0:
+        return 0.0
+    expected = np.outer(truth, answer)
+    mask = joint > 0
+    return float(np.sum(joint[mask] * np.log(joint[mask] / expected[mask])) / entropy)
+
+
 def is_colluder(policy: GoldPolicy, work_skill: float, work_judgments: int) -> bool:
-    """A worker whose work answers are no better than the job's bar above
-    guessing, once it has enough of them: it passes gold (alone, or from notes
-    shared with others) but does not do the work."""
+    """A worker whose work answers tell no more than the job's bar of the
+    other workers', once it has enough of them: it passes gold (alone, or from
+    notes shared with others) but does not do the work."""
     if policy.min_work_agreement <= -1:
         return False
     return work_judgments >= policy.min_work_judgments and work_skill <= policy.min_work_agreement

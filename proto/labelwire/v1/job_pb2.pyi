@@ -705,12 +705,15 @@ class GoldPolicy(_message.Message):
     default 0 (never retired).
     """
     min_work_agreement: _builtins.float
-    """Optional. The colluder check: a qualified worker whose skill on work
-    items (one-coin Dawid-Skene on non-gold items only, rescaled so that 0 is
-    guessing and 1 always right) is at or below this, once it has
-    `min_work_judgments` counted work judgments, is disqualified and its
-    judgments are excluded, however well it does on gold. -1 to 1, default
-    0.2; -1 turns the check off.
+    """Optional. The colluder check: a qualified worker whose work answers tell
+    no more than this of the other workers' answers on the same items (the
+    uncertainty coefficient against their consensus with its own vote left
+    out, gold excluded: 0 is guessing or one class for everything, 1 fully
+    determined; in a two-class job, agreeing with the consensus 75% of the
+    time scores 0.19, 65% scores 0.07), once it has `min_work_judgments`
+    judgments scored so, is disqualified and its judgments are excluded,
+    however well it does on gold. -1 to 1, default 0.05; -1 turns the check
+    off.
     """
     min_work_judgments: _builtins.int
     """Optional. Counted work judgments a worker needs before the colluder

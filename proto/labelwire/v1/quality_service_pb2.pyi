@@ -139,11 +139,11 @@ class WorkerQuality(_message.Message):
     job-level pass).
     """
     work_skill: _builtins.float
-    """Output only. The colluder check's measure of the worker on work items:
-    its accuracy against the other workers' answers on the same items (its
-    own vote left out, theirs weighed by their skill), rescaled so that 0 is
-    guessing and 1 always right; -1 to 1. Unset until the check has run
-    with the worker's judgments. A worker at or below
+    """Output only. The colluder check's measure of the worker's work: how much
+    its answers tell of the other workers' answers on the same items (their
+    consensus with its own vote left out, gold excluded), as an uncertainty
+    coefficient: 0 is guessing, 1 fully determined; 0 to 1. Unset until the
+    check has run with the worker's judgments. A worker at or below
     gold_policy.min_work_agreement is disqualified.
     """
     @_builtins.property
