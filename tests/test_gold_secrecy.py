@@ -23,6 +23,7 @@ every worker draws from its own seeded generator, so each run is the same.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import Counter, defaultdict
@@ -34,6 +35,8 @@ import pytest
 
 from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.server.core import service
+from labelwire.server.model import GoldPolicy, JobSpec, LabelClass
+from labelwire.server.quality import work_skills
 from labelwire.v1 import item_pb2, task_pb2
 from tests.conftest import Harness
 
@@ -58,6 +61,10 @@ def _stats_view(stats: task_pb2.WorkerStats) -> tuple[object, ...]:
 
 def _other(answer: str) -> str:
     return CLASSES[1 - CLASSES.index(answer)]
+
+
+def classification_answer(name: str) -> dict[str, dict[str, str]]:
+    return {"classification": {"class_name": name}}
 
 
 @dataclass
@@ -354,3 +361,47 @@ async def test_gold_policy_fields_out_of_range_are_refused(server: Harness) -> N
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "job.gold_policy.min_work_agreement must be between -1 and 1" in (refused.value.details() or "")
     await lw.close()
+
+
+async def test_a_failing_worker_learns_it_only_at_a_checkpoint(server: Harness) -> None:
+    """Hidden gold answered wrong shows nowhere until the worker's tenth
+    judgment (the block of a 0.1 share), whichever task that is."""
+    lw = await server.client()
+    job = await _job(lw, work=40, quiz=[0], hidden=list(range(10)), quiz_size=1, hidden_gold_share=0.1)
+    await lw.start_job(job)
+    _, token = await lw.create_worker(job, "w")
+    statuses = []
+    async with server.worker(token) as w:
+        while (t := await w.next_task()).HasField("task"):
+            answer = "yes" if t.task.phase == task_pb2.TASK_PHASE_QUIZ else "no"
+            statuses.append((await w.submit(t.task.name, classification(answer))).status)
+    assert statuses[:9] == [task_pb2.WORKER_STATUS_QUALIFIED] * 9
+    assert statuses[9:] == [task_pb2.WORKER_STATUS_DISQUALIFIED]
+    (record,) = await lw.list_workers(job)
+    assert record.gold_answered >= 2 and record.gold_correct == 1
+    await lw.close()
+
+
+def test_work_skill_tells_guessers_from_workers_even_when_they_are_the_many() -> None:
+    """Eight guessers and four workers right 96% of the time, three answers an
+    item, plus a worker who swaps the classes on every fourth item: the
+    guessers score at chance, the others above the default bar."""
+    rng = random.Random(1)
+    spec = JobSpec("J", "classification", (LabelClass("yes"), LabelClass("no")), {})
+    rows = []
+    for item in range(400):
+        right = rng.choice(CLASSES)
+        for worker in [*rng.sample(range(12), 3), *([12] if item % 4 == 0 else [])]:
+            if worker < 8:
+                answer = rng.choice(CLASSES)
+            elif worker < 12:
+                answer = right if rng.random() < 0.96 else _other(right)
+            else:
+                answer = _other(right)
+            rows.append(
+                {"item_id": item, "worker_id": worker, "answer": json.dumps(classification_answer(answer))}
+            )
+    skills = work_skills(spec, rows)
+    bar = GoldPolicy().min_work_agreement
+    assert all(skills[w][0] <= bar and skills[w][1] >= 20 for w in range(8)), skills
+    assert all(skills[w][0] > bar for w in range(8, 13)), [skills[w] for w in range(8, 13)]
