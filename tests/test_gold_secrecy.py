@@ -12,10 +12,10 @@ answer the colluder looks at what changed (the submit response's status and
 message, every gold figure and the status in its stats). A rise of
 gold_correct says its answer was right; a rise of gold_answered alone, a status
 change or a message says it was wrong (in a two-class job, the other class is
-the answer). With no change it can only guess (a seeded coin). The share of
-hidden-gold items whose answer it gets right this way must be no better than
-guessing: at most 0.5 plus two standard errors of a fair coin over that many
-items.
+the answer). With no change it can only guess, which counts as half right.
+The share of the hidden-gold items they were shown whose answer they get right
+this way must be no better than guessing: at most 0.5 plus two standard errors
+of a fair coin over that many items.
 
 The background checks are left to the test (`no_background_maintenance`), and
 every worker draws from its own seeded generator, so each run is the same.
@@ -215,10 +215,11 @@ async def test_colluders_sharing_notes_infer_no_hidden_gold_and_are_disqualified
             assert seen[0] == task_pb2.WORKER_STATUS_DISQUALIFIED, seen
             assert all(other != member for other, _ in work_seen[n + 1 :])
 
-    # What the notebook lets them infer about hidden gold is a coin flip.
-    coin = random.Random(11)
-    inferred_right = 0
-    for text in sorted(hidden_seen):
+    # What the notebook lets them infer about the hidden gold they were shown
+    # is a coin flip: an item with no signal counts as half right (a guess).
+    noted = {text for _, text, phase, _, _ in run.notebook if phase == "work" and text in run.gold}
+    inferred_right = 0.0
+    for text in noted:
         guesses = []
         for _, seen_text, phase, answer, (status, message, moved) in run.notebook:
             if seen_text != text or phase != "work":
@@ -227,10 +228,13 @@ async def test_colluders_sharing_notes_infer_no_hidden_gold_and_are_disqualified
                 guesses.append(answer)
             elif moved[1] or moved[0] or message or status != task_pb2.WORKER_STATUS_QUALIFIED:
                 guesses.append(_other(answer))
-        guess = Counter(guesses).most_common(1)[0][0] if guesses else coin.choice(CLASSES)
-        inferred_right += guess == run.truth[text]
-    share = inferred_right / len(hidden_seen)
-    assert share <= 0.5 + 2 * math.sqrt(0.25 / len(hidden_seen)), (share, len(hidden_seen))
+        votes = Counter(guesses).most_common()
+        if not votes or (len(votes) == 2 and votes[0][1] == votes[1][1]):
+            inferred_right += 0.5
+        else:
+            inferred_right += votes[0][0] == run.truth[text]
+    share = inferred_right / len(noted)
+    assert share <= 0.5 + 2 * math.sqrt(0.25 / len(noted)), (share, len(noted))
 
     await _assert_colluders_caught_and_labels_honest(lw, run)
     await lw.close()
