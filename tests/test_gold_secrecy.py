@@ -409,3 +409,21 @@ def test_work_skill_tells_guessers_from_workers_even_when_they_are_the_many() ->
     bar = GoldPolicy().min_work_agreement
     assert all(skills[w][0] <= bar and skills[w][1] >= 20 for w in range(8)), skills
     assert all(skills[w][0] > bar for w in range(8, 13)), [skills[w] for w in range(8, 13)]
+
+
+async def test_gold_added_to_a_started_job_is_hidden_gold(server: Harness) -> None:
+    lw = await server.client()
+    job = await _job(lw, work=20, quiz=[0], hidden=[], quiz_size=1, hidden_gold_share=0.5)
+    await lw.start_job(job)
+    await lw.add_items(job, [text_item(f"late{n}", f"late{n}", gold="yes") for n in range(5)])
+    quizzes, hidden = set(), set()
+    for n in range(3):
+        _, token = await lw.create_worker(job, f"w{n}")
+        async with server.worker(token) as w:
+            seen, _ = await _answer_all(w, limit=8)
+        quizzes |= {text for text, phase in seen if phase == task_pb2.TASK_PHASE_QUIZ}
+        hidden |= {
+            text for text, phase in seen if phase == task_pb2.TASK_PHASE_WORK and text.startswith("late")
+        }
+    assert quizzes == {"q0"} and hidden
+    await lw.close()

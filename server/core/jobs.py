@@ -77,11 +77,12 @@ class Upload:
             if state in (JobState.CANCELLED, JobState.FAILED):
                 tx.drop_upload(self._id)
                 raise FailedPrecondition(f"{job.name} is {state.name.lower()}; it takes no more items")
-            added, gold = tx.commit_upload(self._id, job.id, job.spec.judgments_per_item, core.clock())
+            now = core.clock()
+            added, gold = tx.commit_upload(self._id, job.id, job.spec.judgments_per_item, now)
             tx.count_job(job.id, total_items=added - gold, gold_items=gold)
             tx.mark_gold_use(job.id, self._gold_uses)
             if state != JobState.DRAFT:
-                tx.split_gold(job.id, 0)
+                tx.hide_new_gold(job.id, now)
             if state == JobState.COMPLETED and added - gold > 0:
                 tx.set_job_state(job.id, JobState.RUNNING, core.clock())
             return AddResult(added=added, duplicates=self._received - added, gold=gold)

@@ -113,6 +113,13 @@ class SqlTx:
         )
         self.run("UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0", (job_id,))
 
+    def hide_new_gold(self, job_id: int, created_at: float) -> None:
+        """Puts the unmarked gold items added at `created_at` in the hidden pool."""
+        self.run(
+            "UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0 AND created_at = ?",
+            (job_id, created_at),
+        )
+
     def mark_check(self, job_id: int, judgments: int) -> None:
         self.run("UPDATE jobs SET judgments_at_check = ? WHERE id = ?", (judgments, job_id))
 
