@@ -15,6 +15,7 @@ from labelwire.server import labeling, quality
 from labelwire.server.errors import FailedPrecondition, NotFound, PermissionDenied
 from labelwire.server.model import (
     Answer,
+    GoldUse,
     ItemState,
     JobSpec,
     JobState,
@@ -105,35 +106,59 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
         expire_leases(tx, job_id, now)
     if spec.budget_micros and int(job["cost_micros"]) + spec.price_per_judgment_micros > spec.budget_micros:
         return NextTaskResult(status, message="the job's budget is spent")
-    item_id, phase = _pick(tx, spec, job_id, worker_id, status, rng)
+    item_id, phase, changes = _pick(tx, spec, job_id, worker, status, rng)
     if item_id is None and expire_leases(tx, job_id, now):
-        item_id, phase = _pick(tx, spec, job_id, worker_id, status, rng)
+        item_id, phase, changes = _pick(tx, spec, job_id, worker, status, rng)
     if item_id is None:
+        if status == WorkerStatus.QUALIFIED:
+            judged, message = quality.after_checkpoint(
+                spec.gold, status, int(worker["gold_answered"]), int(worker["gold_correct"])
+            )
+            if judged == WorkerStatus.DISQUALIFIED:
+                tx.update_worker(worker_id, status=int(judged))
+                disqualify(tx, spec, job_id, worker_id, now)
+                return NextTaskResult(judged, message=message)
         return NextTaskResult(
             status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now"
         )
     expires = now + spec.task_time_limit_seconds
     task_id = tx.insert_task(job_id, item_id, worker_id, phase, TaskState.LEASED, now, expires)
-    tx.count_item(item_id, leased=1)
     item = tx.item(item_id)
+    assert item is not None
+    tx.count_item(item_id, leased=1, exposures=int(item["is_gold"]))
+    if changes:
+        tx.update_worker(worker_id, **changes)
     return NextTaskResult(
         status, task=_task(task_id, job_id, item, worker_id, phase, TaskState.LEASED, expires)
     )
 
 
 def _pick(
-    tx: Tx, spec: JobSpec, job_id: int, worker_id: int, status: WorkerStatus, rng: random.Random
-) -> tuple[int | None, TaskPhase]:
-    """The item a worker should judge next: quiz gold, hidden gold (a share of
-    the time), else the oldest open item it has never seen."""
+    tx: Tx, spec: JobSpec, job_id: int, worker: Any, status: WorkerStatus, rng: random.Random
+) -> tuple[int | None, TaskPhase, dict[str, int]]:
+    """The item a worker should judge next, its phase, and what to record of
+    the worker's block of tasks if it is leased: a quiz question during the
+    quiz; at work, the oldest open item it has never seen, or hidden gold in
+    its place when the block's plan has a slot due. Never hidden gold when
+    there is no work for this worker: then nothing."""
+    worker_id = int(worker["id"])
+    policy = spec.gold
     if status == WorkerStatus.QUIZ:
-        return tx.random_unseen_gold(job_id, worker_id), TaskPhase.QUIZ
-    item_id = None
-    if spec.gold.hidden_gold_share > 0 and rng.random() < spec.gold.hidden_gold_share:
-        item_id = tx.random_unseen_gold(job_id, worker_id)
-    if item_id is None:
-        item_id = tx.next_work_item(job_id, worker_id)
-    return item_id, TaskPhase.WORK
+        quiz = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.QUIZ), 0)
+        return (rng.choice(quiz) if quiz else None), TaskPhase.QUIZ, {}
+    work = tx.next_work_item(job_id, worker_id)
+    if work is None or policy.hidden_gold_share <= 0:
+        return work, TaskPhase.WORK, {}
+    offered, plan, served = int(worker["offered"]), int(worker["gold_plan"]), int(worker["plan_hidden"])
+    if offered % quality.gold_block(policy)[0] == 0:
+        plan, served = quality.draw_plan(policy, rng), 0
+    changes = {"offered": offered + 1, "gold_plan": plan, "plan_hidden": served}
+    if quality.hidden_due(policy, offered, plan, served):
+        hidden = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.HIDDEN), policy.max_gold_exposures)
+        if hidden:
+            changes["plan_hidden"] = served + 1
+            return rng.choice(hidden), TaskPhase.WORK, changes
+    return work, TaskPhase.WORK, changes
 
 
 def _own_task(tx: Tx, worker_id: int, job_id: int, task_id: int) -> Any:
@@ -200,7 +225,11 @@ def record_judgment(
 ) -> tuple[WorkerStatus, str]:
     """What any judgment does, pulled or pushed: it is stored, grades the
     worker when the item is gold, and may complete (and label) the item.
-    Returns the worker's status afterwards and a sentence when it changed."""
+    Returns the worker's status afterwards and a sentence when it changed.
+
+    A hidden-gold answer changes only the worker's gold record, which the
+    worker never sees; its standing is judged at checkpoints (every block of
+    judgments, gold or not), so no answer on its own moves what it sees."""
     item = tx.item(item_id)
     worker = tx.worker(worker_id)
     assert item is not None and worker is not None
@@ -208,28 +237,47 @@ def record_judgment(
     correct = quality.grade(spec, answer, gold) if gold is not None else None
     tx.insert_judgment(task_id, job_id, item_id, worker_id, answer, time_spent_ms, correct, now)
     tx.count_job(job_id, judgments=1, cost_micros=spec.price_per_judgment_micros)
-    status = WorkerStatus(int(worker["status"]))
+    status = new_status = WorkerStatus(int(worker["status"]))
     message = ""
-    changes: dict[str, Any] = {"judgments": int(worker["judgments"]) + 1, "last_active_at": now}
+    judgments = int(worker["judgments"]) + 1
+    answered, right = int(worker["gold_answered"]), int(worker["gold_correct"])
+    changes: dict[str, Any] = {"judgments": judgments, "last_active_at": now}
     if correct is not None:
-        answered, right = int(worker["gold_answered"]) + 1, int(worker["gold_correct"]) + int(correct)
-        new_status, quiz_left, message = quality.after_gold(
-            spec.gold, status, int(worker["quiz_remaining"]), answered, right
-        )
-        changes.update(
-            gold_answered=answered, gold_correct=right, quiz_remaining=quiz_left, status=int(new_status)
-        )
+        answered, right = answered + 1, right + int(correct)
+        changes.update(gold_answered=answered, gold_correct=right)
+        if status == WorkerStatus.QUIZ:
+            quiz_answered = int(worker["quiz_answered"]) + 1
+            quiz_correct = int(worker["quiz_correct"]) + int(correct)
+            new_status, quiz_left, message = quality.after_gold(
+                spec.gold, status, int(worker["quiz_remaining"]), quiz_answered, quiz_correct
+            )
+            changes.update(
+                quiz_answered=quiz_answered,
+                quiz_correct=quiz_correct,
+                quiz_remaining=quiz_left,
+                status=int(new_status),
+            )
         tx.count_item(item_id, leased=-1)
-        tx.update_worker(worker_id, **changes)
-        if new_status == WorkerStatus.DISQUALIFIED and status != WorkerStatus.DISQUALIFIED:
-            disqualify(tx, spec, job_id, worker_id, now)
-        return new_status, message
-    tx.update_worker(worker_id, **changes)
-    tx.count_item(item_id, leased=-1, done=1)
-    if int(item["done"]) + 1 >= int(item["target"]) and int(item["state"]) == ItemState.OPEN:
+    else:
+        tx.count_item(item_id, leased=-1, done=1)
+    finished = (
+        correct is None
+        and int(item["done"]) + 1 >= int(item["target"])
+        and int(item["state"]) == ItemState.OPEN
+    )
+    if finished:
         labeling.finish_item(tx, spec, job_id, item_id, now)
+    if status == WorkerStatus.QUALIFIED and (
+        quality.at_checkpoint(spec.gold, judgments) or (finished and not tx.has_open_items(job_id))
+    ):
+        new_status, message = quality.after_checkpoint(spec.gold, status, answered, right)
+        changes["status"] = int(new_status)
+    tx.update_worker(worker_id, **changes)
+    if new_status == WorkerStatus.DISQUALIFIED and status != WorkerStatus.DISQUALIFIED:
+        disqualify(tx, spec, job_id, worker_id, now)
+    elif finished:
         complete_if_done(tx, job_id, now)
-    return status, message
+    return new_status, message
 
 
 def record_external(

@@ -47,6 +47,15 @@ class TaskState(enum.IntEnum):
     DECLINED = 5
 
 
+class GoldUse(enum.IntEnum):
+    """Which gold pool an item serves. ANY is unmarked: the server splits it
+    between the pools when the job starts."""
+
+    ANY = 0
+    QUIZ = 1
+    HIDDEN = 2
+
+
 class ItemState(enum.IntEnum):
     OPEN = 0
     LABELED = 1
@@ -64,6 +73,9 @@ class GoldPolicy:
     quiz_size: int = 5
     pass_accuracy: float = 0.8
     hidden_gold_share: float = 0.1
+    max_gold_exposures: int = 0
+    min_work_agreement: float = 0.05
+    min_work_judgments: int = 20
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ class ItemInput:
     prelabel: Answer | None = None
     prelabel_confidence: float | None = None
     gold: Answer | None = None
+    gold_use: GoldUse = GoldUse.ANY
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,9 @@ class Worker:
     last_active_at: float | None = None
     external_id: str | None = None
     skill: float | None = None
+    quiz_answered: int = 0
+    quiz_correct: int = 0
+    work_skill: float | None = None
 
     @property
     def name(self) -> str:
@@ -165,6 +181,10 @@ class Worker:
     @property
     def gold_accuracy(self) -> float:
         return self.gold_correct / self.gold_answered if self.gold_answered else 0.0
+
+    @property
+    def quiz_accuracy(self) -> float:
+        return self.quiz_correct / self.quiz_answered if self.quiz_answered else 0.0
 
 
 @dataclass(frozen=True)

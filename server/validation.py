@@ -79,6 +79,9 @@ def validate_job_spec(spec: JobSpec) -> None:
     check_range("job.gold_policy.quiz_size", spec.gold.quiz_size, 0, 100)
     check_range("job.gold_policy.pass_accuracy", spec.gold.pass_accuracy, 0.0, 1.0)
     check_range("job.gold_policy.hidden_gold_share", spec.gold.hidden_gold_share, 0.0, 0.5)
+    check_range("job.gold_policy.max_gold_exposures", spec.gold.max_gold_exposures, 0, 1_000_000)
+    check_range("job.gold_policy.min_work_agreement", spec.gold.min_work_agreement, -1.0, 1.0)
+    check_range("job.gold_policy.min_work_judgments", spec.gold.min_work_judgments, 1, 100_000)
     check_range("job.price_per_judgment_micros", spec.price_per_judgment_micros, 0, 10**12)
     check_range("job.budget_micros", spec.budget_micros, 0, 10**15)
     check_range(
@@ -141,6 +144,9 @@ def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
         check_range(f"{field}.prelabel_confidence", item.prelabel_confidence, 0.0, 1.0)
     if item.gold is not None:
         validate_answer(spec, item.gold, f"{field}.gold_answer")
+    require(
+        item.gold is not None or not item.gold_use, f"{field}.gold_use is set but {field}.gold_answer is not"
+    )
 
 
 def validate_items(spec: JobSpec, items: Sequence[ItemInput], field: str) -> None:

@@ -53,8 +53,8 @@ async def test_hidden_gold_disqualifies_a_worker_and_reopens_what_it_labeled(ser
             wrong = CLASSES[(CLASSES.index(truth(t.task.text)) + 1) % 3]
             final = await w.submit(t.task.name, classification(wrong))
         blocked = await w.next_task()
-        stats = await w.stats()
-    work_judgments = stats.judgments - stats.gold_answered
+    (record,) = await lw.list_workers(job.name)
+    work_judgments = record.judgments - record.gold_answered
     assert work_judgments >= 1, "the seed should let the worker label something before hidden gold catches it"
     assert final is not None and final.status == task_pb2.WORKER_STATUS_DISQUALIFIED
     assert blocked.status == task_pb2.WORKER_STATUS_DISQUALIFIED and not blocked.HasField("task")
@@ -79,7 +79,7 @@ async def test_labels_fed_by_a_disqualified_worker_are_revised(server: Harness) 
         await work(w)
     events = [lab async for lab in lw.stream_labels(job.name, after_sequence=wrong[-1].sequence)]
     assert status == task_pb2.WORKER_STATUS_DISQUALIFIED
-    assert len(wrong) == 3 and all(lab.revision == 1 for lab in wrong)
+    assert wrong and all(lab.revision == 1 for lab in wrong)
     revised = [lab for lab in events if lab.item_key in {w.item_key for w in wrong}]
     assert sorted(lab.item_key for lab in revised) == sorted(lab.item_key for lab in wrong)
     for lab in revised:

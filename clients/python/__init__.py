@@ -63,11 +63,15 @@ def multi_label(class_names: Iterable[str]) -> answer_pb2.Answer:
 
 
 def _item(
-    key: str, gold: str | answer_pb2.Answer | None, metadata: Mapping[str, Any] | None
+    key: str,
+    gold: str | answer_pb2.Answer | None,
+    metadata: Mapping[str, Any] | None,
+    gold_use: int = item_pb2.GOLD_USE_UNSPECIFIED,
 ) -> item_pb2.Item:
     item = item_pb2.Item(key=key)
     if gold is not None:
         item.gold_answer.CopyFrom(classification(gold) if isinstance(gold, str) else gold)
+        item.gold_use = item_pb2.GoldUse.ValueType(gold_use)
     if metadata:
         item.metadata.update(dict(metadata))
     return item
@@ -79,9 +83,12 @@ def text_item(
     *,
     gold: str | answer_pb2.Answer | None = None,
     metadata: Mapping[str, Any] | None = None,
+    gold_use: int = item_pb2.GOLD_USE_UNSPECIFIED,
 ) -> item_pb2.Item:
-    """An inline-text item; `gold` (a class name or an Answer) makes it a test question."""
-    item = _item(key, gold, metadata)
+    """An inline-text item; `gold` (a class name or an Answer) makes it a test
+    question, for the quiz or hidden gold as `gold_use` says (default: the
+    server splits)."""
+    item = _item(key, gold, metadata, gold_use)
     item.text = text
     return item
 
@@ -92,9 +99,10 @@ def source_item(
     *,
     gold: str | answer_pb2.Answer | None = None,
     metadata: Mapping[str, Any] | None = None,
+    gold_use: int = item_pb2.GOLD_USE_UNSPECIFIED,
 ) -> item_pb2.Item:
     """An item whose content is at a URI (an image, a document)."""
-    item = _item(key, gold, metadata)
+    item = _item(key, gold, metadata, gold_use)
     item.source_ref = uri
     return item
 
@@ -147,6 +155,9 @@ class Client(_Channel):
         quiz_size: int | None = None,
         pass_accuracy: float | None = None,
         hidden_gold_share: float | None = None,
+        max_gold_exposures: int | None = None,
+        min_work_agreement: float | None = None,
+        min_work_judgments: int | None = None,
         task_time_limit_seconds: int = 0,
         price_per_judgment_micros: int = 0,
         workforce: str = "",
@@ -179,6 +190,12 @@ class Client(_Channel):
             spec.gold_policy.pass_accuracy = pass_accuracy
         if hidden_gold_share is not None:
             spec.gold_policy.hidden_gold_share = hidden_gold_share
+        if max_gold_exposures is not None:
+            spec.gold_policy.max_gold_exposures = max_gold_exposures
+        if min_work_agreement is not None:
+            spec.gold_policy.min_work_agreement = min_work_agreement
+        if min_work_judgments is not None:
+            spec.gold_policy.min_work_judgments = min_work_judgments
         if task_time_limit_seconds:
             spec.task_time_limit.CopyFrom(duration_pb2.Duration(seconds=task_time_limit_seconds))
         spec.price_per_judgment_micros = spec.price_per_judgment_micros or price_per_judgment_micros

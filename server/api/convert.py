@@ -14,6 +14,7 @@ from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import (
     Answer,
     GoldPolicy,
+    GoldUse,
     ItemInput,
     Job,
     JobSpec,
@@ -42,6 +43,12 @@ METHODS = {
     job_pb2.CONSOLIDATION_METHOD_ONE_COIN: "one_coin",
     job_pb2.CONSOLIDATION_METHOD_GLAD: "glad",
     job_pb2.CONSOLIDATION_METHOD_AUTO: "auto",
+}
+GOLD_USES = {
+    item_pb2.GOLD_USE_UNSPECIFIED: GoldUse.ANY,
+    item_pb2.GOLD_USE_ANY: GoldUse.ANY,
+    item_pb2.GOLD_USE_QUIZ: GoldUse.QUIZ,
+    item_pb2.GOLD_USE_HIDDEN: GoldUse.HIDDEN,
 }
 METHODS_BACK = {v: k for k, v in METHODS.items() if k != job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED}
 
@@ -124,6 +131,21 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
             hidden_gold_share=(
                 gold.hidden_gold_share if gold.HasField("hidden_gold_share") else defaults.hidden_gold_share
             ),
+            max_gold_exposures=(
+                gold.max_gold_exposures
+                if gold.HasField("max_gold_exposures")
+                else defaults.max_gold_exposures
+            ),
+            min_work_agreement=(
+                gold.min_work_agreement
+                if gold.HasField("min_work_agreement")
+                else defaults.min_work_agreement
+            ),
+            min_work_judgments=(
+                gold.min_work_judgments
+                if gold.HasField("min_work_judgments")
+                else defaults.min_work_judgments
+            ),
         ),
         price_per_judgment_micros=job.price_per_judgment_micros,
         budget_micros=job.budget_micros,
@@ -157,6 +179,9 @@ def job_message(job: Job) -> job_pb2.Job:
             quiz_size=spec.gold.quiz_size,
             pass_accuracy=spec.gold.pass_accuracy,
             hidden_gold_share=spec.gold.hidden_gold_share,
+            max_gold_exposures=spec.gold.max_gold_exposures,
+            min_work_agreement=spec.gold.min_work_agreement,
+            min_work_judgments=spec.gold.min_work_judgments,
         ),
         price_per_judgment_micros=spec.price_per_judgment_micros,
         budget_micros=spec.budget_micros,
@@ -196,6 +221,7 @@ def item_input(item: item_pb2.Item) -> ItemInput:
         prelabel=answer_dict(item.prelabel) if item.HasField("prelabel") else None,
         prelabel_confidence=item.prelabel_confidence if item.HasField("prelabel") else None,
         gold=answer_dict(item.gold_answer) if item.HasField("gold_answer") else None,
+        gold_use=GOLD_USES.get(item.gold_use, GoldUse.ANY),
     )
 
 
@@ -217,15 +243,17 @@ def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:
         into.item_metadata.update(label.item_metadata)
 
 
-def worker_message(worker: Worker) -> task_pb2.WorkerStats:
+def worker_message(worker: Worker, *, own: bool = False) -> task_pb2.WorkerStats:
+    """A worker's record; `own` is the worker's own view, whose gold figures
+    are its quiz's alone, so that no hidden-gold answer moves them."""
     out = task_pb2.WorkerStats(
         name=worker.name,
         display_name=worker.display_name,
         status=worker_status(worker.status),
         judgments=worker.judgments,
-        gold_answered=worker.gold_answered,
-        gold_correct=worker.gold_correct,
-        gold_accuracy=worker.gold_accuracy,
+        gold_answered=worker.quiz_answered if own else worker.gold_answered,
+        gold_correct=worker.quiz_correct if own else worker.gold_correct,
+        gold_accuracy=worker.quiz_accuracy if own else worker.gold_accuracy,
         quiz_remaining=worker.quiz_remaining,
     )
     if worker.last_active_at:

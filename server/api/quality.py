@@ -41,13 +41,15 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
             out.decline_reasons.add(reason=reason, count=count)
         for worker in workers:
             record = measured.workers.get(worker.id)
-            out.workers.add(
+            entry = out.workers.add(
                 stats=convert.worker_message(worker),
                 agreement_with_label=record.agreement_with_label if record else 0.0,
                 median_time_seconds=record.median_time_seconds if record else 0.0,
                 estimated_skill=estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
                 declined=declines.by_worker.get(worker.id, 0),
             )
+            if worker.work_skill is not None:
+                entry.work_skill = worker.work_skill
         return out
 
     @unary

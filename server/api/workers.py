@@ -86,4 +86,4 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
         self, request: pb.GetWorkerStatsRequest, context: Ctx
     ) -> pb.GetWorkerStatsResponse:
         worker = await self.core.worker_stats(await caller(self.core, context))
-        return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker))
+        return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker, own=True))

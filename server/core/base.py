@@ -84,6 +84,9 @@ def worker_from_row(row: Any) -> Worker:
         last_active_at=row["last_active_at"],
         external_id=row["external_id"],
         skill=row["skill"],
+        quiz_answered=int(row["quiz_answered"]),
+        quiz_correct=int(row["quiz_correct"]),
+        work_skill=row["work_skill"],
     )
 
 

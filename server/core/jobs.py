@@ -21,6 +21,7 @@ from labelwire.server.errors import (
 )
 from labelwire.server.model import (
     AddResult,
+    GoldUse,
     ItemInput,
     Job,
     JobSpec,
@@ -28,7 +29,7 @@ from labelwire.server.model import (
     Principal,
     Worker,
 )
-from labelwire.server.quality import first_status
+from labelwire.server.quality import first_status, quiz_share_of_unmarked
 from labelwire.server.store import Tx
 
 
@@ -44,6 +45,7 @@ class Upload:
         self._received = 0
         self._repeats = 0
         self._messages = 0
+        self._gold_uses: list[tuple[str, int]] = []
 
     async def add(self, items: list[ItemInput]) -> None:
         field = f"items (message {self._messages + 1})"
@@ -64,6 +66,7 @@ class Upload:
             )
             for i in items
         ]
+        self._gold_uses += [(i.key, int(i.gold_use)) for i in items if i.gold is not None and i.gold_use]
         start = self._received
         self._received += len(rows)
         self._repeats += await self._core.store.write(lambda tx: tx.stage_items(self._id, rows, start))
@@ -77,8 +80,12 @@ class Upload:
             if state in (JobState.CANCELLED, JobState.FAILED):
                 tx.drop_upload(self._id)
                 raise FailedPrecondition(f"{job.name} is {state.name.lower()}; it takes no more items")
-            added, gold = tx.commit_upload(self._id, job.id, job.spec.judgments_per_item, core.clock())
+            now = core.clock()
+            added, gold = tx.commit_upload(self._id, job.id, job.spec.judgments_per_item, now)
             tx.count_job(job.id, total_items=added - gold, gold_items=gold)
+            tx.mark_gold_use(job.id, self._gold_uses)
+            if state != JobState.DRAFT:
+                tx.hide_new_gold(job.id, now)
             if state == JobState.COMPLETED and added - gold > 0:
                 tx.set_job_state(job.id, JobState.RUNNING, core.clock())
             return AddResult(added=added, duplicates=self._received - added, gold=gold)
@@ -89,6 +96,22 @@ class Upload:
 
     async def abort(self) -> None:
         await self._core.store.write(lambda tx: tx.drop_upload(self._id))
+
+
+def split_gold(tx: Tx, job_id: int, spec: JobSpec) -> None:
+    """Splits the gold its owner left unmarked between the quiz and hidden
+    gold, so that nothing learned in the quiz is ever met again as hidden
+    gold; refuses a quiz pool smaller than quiz_size."""
+    pools = tx.gold_pools(job_id)
+    quiz, unmarked = pools.get(GoldUse.QUIZ, 0), pools.get(GoldUse.ANY, 0)
+    to_quiz = quiz_share_of_unmarked(spec.gold, quiz, unmarked)
+    if quiz + to_quiz < spec.gold.quiz_size:
+        hidden = pools.get(GoldUse.HIDDEN, 0)
+        raise FailedPrecondition(
+            f"gold_policy.quiz_size is {spec.gold.quiz_size} but jobs/{job_id} has {quiz + unmarked} gold items"
+            f" for the quiz ({hidden} more are marked GOLD_USE_HIDDEN); add gold items or lower quiz_size"
+        )
+    tx.split_gold(job_id, to_quiz)
 
 
 class JobsCore(CoreBase):
@@ -137,12 +160,7 @@ class JobsCore(CoreBase):
                 raise FailedPrecondition(f"cannot {action} jobs/{job_id}: it is {state.name.lower()}")
             spec = self._spec_of(job_id, row)
             if action == "start":
-                gold = tx.count_gold(job_id)
-                if gold < spec.gold.quiz_size:
-                    raise FailedPrecondition(
-                        f"gold_policy.quiz_size is {spec.gold.quiz_size} but jobs/{job_id} has {gold} gold items;"
-                        " add gold items or lower quiz_size"
-                    )
+                split_gold(tx, job_id, spec)
             tx.set_job_state(job_id, target, now)
             if action == "start":
                 dispatch.complete_if_done(tx, job_id, now)

@@ -15,6 +15,7 @@ from labelwire.server import (
     labeling,
     metrics,
     passes,
+    quality,
     specs,
 )
 from labelwire.server.core.jobs import JobsCore
@@ -23,6 +24,7 @@ from labelwire.server.core.work import WorkCore
 from labelwire.server.model import (
     JobSpec,
     JobState,
+    WorkerStatus,
 )
 from labelwire.server.store import Tx
 
@@ -84,6 +86,43 @@ class Core(JobsCore, WorkCore, LabelsCore):
         for job_id in await self.store.write(sweep):
             self.feed.notify(job_id)
         await self.run_passes()
+        await self.check_workers()
+
+    async def check_workers(self) -> None:
+        """The colluder check of every running (or just completed) job that
+        has grown since its last one: it runs in the background, so a
+        disqualification it makes points at no task."""
+        rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.COMPLETED]))
+        for row in rows:
+            judgments, at_check = int(row["judgments"]), int(row["judgments_at_check"])
+            if passes.due(judgments, at_check):
+                await self._check_workers(int(row["id"]), self._spec_of(int(row["id"]), row), judgments)
+
+    async def _check_workers(self, job_id: int, spec: JobSpec, judgments: int) -> None:
+        rows = await self.store.read(lambda tx: tx.job_judgments(job_id))
+        skills = await asyncio.to_thread(quality.work_skills, spec, rows)
+        now = self.clock()
+
+        def apply(tx: Tx) -> int:
+            caught = 0
+            for worker_id, (skill, count) in skills.items():
+                tx.update_worker(worker_id, work_skill=skill)
+                worker = tx.worker(worker_id)
+                if (
+                    worker is not None
+                    and worker["external_id"] is None
+                    and int(worker["status"]) == WorkerStatus.QUALIFIED
+                    and quality.is_colluder(spec.gold, skill, count)
+                ):
+                    tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
+                    dispatch.disqualify(tx, spec, job_id, worker_id, now)
+                    caught += 1
+            tx.mark_check(job_id, judgments)
+            return caught
+
+        if await self.store.write(apply):
+            log.info("jobs/%d: disqualified workers whose work agrees with others at chance", job_id)
+            self.feed.notify(job_id)
 
     async def refresh_metrics(self) -> None:
         """The per-job series, from counters the store keeps: one read of the

@@ -283,14 +283,18 @@ class PostgresTx(SqlTx):
         )
         return None if row is None else int(row[0])
 
-    def random_unseen_gold(self, job_id: int, worker_id: int) -> int | None:
-        row = self.one(
-            "SELECT id FROM items i WHERE job_id = %s AND is_gold = 1"
+    def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
+        """Gold items of the given pools (GoldUse values) the worker has never
+        been shown and that are not retired (shown to `max_exposures` workers
+        already; 0 means never retired), by id; the dispatcher draws one."""
+        rows = self.all(
+            "SELECT id FROM items i WHERE job_id = %s AND is_gold = 1 AND gold_use = ANY(%s)"
+            " AND (%s = 0 OR exposures < %s)"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
-            " ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED",
-            (job_id, worker_id),
+            " ORDER BY id LIMIT 1000",
+            (job_id, list(pools), max_exposures, max_exposures, worker_id),
         )
-        return None if row is None else int(row[0])
+        return [int(r[0]) for r in rows]
 
     def count_item(self, item_id: int, **deltas: int) -> None:
         sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)

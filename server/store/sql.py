@@ -99,6 +99,43 @@ class SqlTx:
         row = self.one("SELECT COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1", (job_id,))
         return 0 if row is None else int(row[0])
 
+    def gold_pools(self, job_id: int) -> dict[int, int]:
+        """Gold items of the job by GoldUse value."""
+        rows = self.all(
+            "SELECT gold_use, COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1 GROUP BY gold_use",
+            (job_id,),
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def mark_gold_use(self, job_id: int, marks: Sequence[tuple[str, int]]) -> None:
+        """Puts gold items (by key) in the pool their owner chose, unless they
+        are in one already."""
+        for key, use in marks:
+            self.run(
+                "UPDATE items SET gold_use = ? WHERE job_id = ? AND key = ? AND is_gold = 1 AND gold_use = 0",
+                (use, job_id, key),
+            )
+
+    def split_gold(self, job_id: int, to_quiz: int) -> None:
+        """Puts the first `to_quiz` unmarked gold items (by id) in the quiz
+        pool and the other unmarked ones in the hidden pool."""
+        self.run(
+            "UPDATE items SET gold_use = 1 WHERE id IN (SELECT id FROM items WHERE job_id = ? AND is_gold = 1"
+            " AND gold_use = 0 ORDER BY id LIMIT ?)",
+            (job_id, to_quiz),
+        )
+        self.run("UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0", (job_id,))
+
+    def hide_new_gold(self, job_id: int, created_at: float) -> None:
+        """Puts the unmarked gold items added at `created_at` in the hidden pool."""
+        self.run(
+            "UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0 AND created_at = ?",
+            (job_id, created_at),
+        )
+
+    def mark_check(self, job_id: int, judgments: int) -> None:
+        self.run("UPDATE jobs SET judgments_at_check = ? WHERE id = ?", (judgments, job_id))
+
     def update_item(self, item_id: int, **values: Any) -> None:
         sets = ", ".join(f"{name} = ?" for name in values)
         self.run(f"UPDATE items SET {sets} WHERE id = ?", (*values.values(), item_id))

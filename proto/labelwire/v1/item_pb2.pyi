@@ -6,6 +6,7 @@ isort:skip_file
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from labelwire.v1 import answer_pb2 as _answer_pb2
 import builtins as _builtins
 import sys
@@ -17,6 +18,40 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _GoldUse:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _GoldUseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GoldUse.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    GOLD_USE_UNSPECIFIED: _GoldUse.ValueType  # 0
+    """Treated as GOLD_USE_ANY."""
+    GOLD_USE_ANY: _GoldUse.ValueType  # 1
+    """Either pool: the server decides when the job starts (the quiz gets what
+    gold_policy.quiz_size needs plus a third of the rest, first added first).
+    """
+    GOLD_USE_QUIZ: _GoldUse.ValueType  # 2
+    """A question of the entry quiz."""
+    GOLD_USE_HIDDEN: _GoldUse.ValueType  # 3
+    """Hidden gold among a qualified worker's work."""
+
+class GoldUse(_GoldUse, metaclass=_GoldUseEnumTypeWrapper):
+    """Which test questions a gold item is for. An item serves one pool only, so
+    what a worker learns in the quiz is never met again as hidden gold.
+    """
+
+GOLD_USE_UNSPECIFIED: GoldUse.ValueType  # 0
+"""Treated as GOLD_USE_ANY."""
+GOLD_USE_ANY: GoldUse.ValueType  # 1
+"""Either pool: the server decides when the job starts (the quiz gets what
+gold_policy.quiz_size needs plus a third of the rest, first added first).
+"""
+GOLD_USE_QUIZ: GoldUse.ValueType  # 2
+"""A question of the entry quiz."""
+GOLD_USE_HIDDEN: GoldUse.ValueType  # 3
+"""Hidden gold among a qualified worker's work."""
+Global___GoldUse: _TypeAlias = GoldUse  # noqa: Y015
 
 @_typing.final
 class Item(_message.Message):
@@ -32,6 +67,7 @@ class Item(_message.Message):
     PRELABEL_FIELD_NUMBER: _builtins.int
     PRELABEL_CONFIDENCE_FIELD_NUMBER: _builtins.int
     GOLD_ANSWER_FIELD_NUMBER: _builtins.int
+    GOLD_USE_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     """Required. The client's key, unique in its job; 1 to 256 characters.
     Sending an item whose key the job has already changes nothing.
@@ -44,6 +80,11 @@ class Item(_message.Message):
     """A URI (`s3://`, `https://`, `file://`) of an image or document."""
     prelabel_confidence: _builtins.float
     """Optional. The model's confidence in prelabel; 0 to 1."""
+    gold_use: Global___GoldUse.ValueType
+    """Optional. With gold_answer: which pool the gold item serves. Defaults to
+    GOLD_USE_ANY, which the server splits between the pools when the job
+    starts; gold added to a started job without a mark is hidden gold.
+    """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
         """Optional. Kept with the item and returned with its label."""
@@ -69,10 +110,11 @@ class Item(_message.Message):
         prelabel: _answer_pb2.Answer | None = ...,
         prelabel_confidence: _builtins.float = ...,
         gold_answer: _answer_pb2.Answer | None = ...,
+        gold_use: Global___GoldUse.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["gold_answer", b"gold_answer", "json", b"json", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["gold_answer", b"gold_answer", "json", b"json", "key", b"key", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gold_answer", b"gold_answer", "gold_use", b"gold_use", "json", b"json", "key", b"key", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["text", "json", "source_ref"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015

@@ -681,6 +681,9 @@ class GoldPolicy(_message.Message):
     QUIZ_SIZE_FIELD_NUMBER: _builtins.int
     PASS_ACCURACY_FIELD_NUMBER: _builtins.int
     HIDDEN_GOLD_SHARE_FIELD_NUMBER: _builtins.int
+    MAX_GOLD_EXPOSURES_FIELD_NUMBER: _builtins.int
+    MIN_WORK_AGREEMENT_FIELD_NUMBER: _builtins.int
+    MIN_WORK_JUDGMENTS_FIELD_NUMBER: _builtins.int
     quiz_size: _builtins.int
     """Optional. Gold items a new worker answers before working; 0 to 100,
     default 5. 0 admits every worker without a quiz.
@@ -691,7 +694,30 @@ class GoldPolicy(_message.Message):
     """
     hidden_gold_share: _builtins.float
     """Optional. The share of a qualified worker's tasks that are hidden gold;
-    0 to 0.5, default 0.1.
+    0 to 0.5, default 0.1. Every block of max(10, ceil(1 / share)) tasks a
+    worker is offered holds floor(share * block) hidden-gold tasks at random
+    places, and only while work is left for that worker. The quiz and hidden
+    gold come from separate pools (see `Item.gold_use`).
+    """
+    max_gold_exposures: _builtins.int
+    """Optional. How many workers a hidden-gold item is shown to before it is
+    retired, so that notes shared between workers go stale; 0 to 1,000,000,
+    default 0 (never retired).
+    """
+    min_work_agreement: _builtins.float
+    """Optional. The colluder check: a qualified worker whose work answers tell
+    no more than this of the other workers' answers on the same items (the
+    uncertainty coefficient against their consensus with its own vote left
+    out, gold excluded: 0 is guessing or one class for everything, 1 fully
+    determined; in a two-class job, agreeing with the consensus 75% of the
+    time scores 0.19, 65% scores 0.07), once it has `min_work_judgments`
+    judgments scored so, is disqualified and its judgments are excluded,
+    however well it does on gold. -1 to 1, default 0.05; -1 turns the check
+    off.
+    """
+    min_work_judgments: _builtins.int
+    """Optional. Counted work judgments a worker needs before the colluder
+    check judges it; 1 to 100,000, default 20.
     """
     def __init__(
         self,
@@ -699,19 +725,34 @@ class GoldPolicy(_message.Message):
         quiz_size: _builtins.int | None = ...,
         pass_accuracy: _builtins.float | None = ...,
         hidden_gold_share: _builtins.float | None = ...,
+        max_gold_exposures: _builtins.int | None = ...,
+        min_work_agreement: _builtins.float | None = ...,
+        min_work_judgments: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__hidden_gold_share: _TypeAlias = _typing.Literal["hidden_gold_share"]  # noqa: Y015
     _WhichOneofArgType__hidden_gold_share: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share"]  # noqa: Y015
+    _WhichOneofReturnType__max_gold_exposures: _TypeAlias = _typing.Literal["max_gold_exposures"]  # noqa: Y015
+    _WhichOneofArgType__max_gold_exposures: _TypeAlias = _typing.Literal["_max_gold_exposures", b"_max_gold_exposures"]  # noqa: Y015
+    _WhichOneofReturnType__min_work_agreement: _TypeAlias = _typing.Literal["min_work_agreement"]  # noqa: Y015
+    _WhichOneofArgType__min_work_agreement: _TypeAlias = _typing.Literal["_min_work_agreement", b"_min_work_agreement"]  # noqa: Y015
+    _WhichOneofReturnType__min_work_judgments: _TypeAlias = _typing.Literal["min_work_judgments"]  # noqa: Y015
+    _WhichOneofArgType__min_work_judgments: _TypeAlias = _typing.Literal["_min_work_judgments", b"_min_work_judgments"]  # noqa: Y015
     _WhichOneofReturnType__pass_accuracy: _TypeAlias = _typing.Literal["pass_accuracy"]  # noqa: Y015
     _WhichOneofArgType__pass_accuracy: _TypeAlias = _typing.Literal["_pass_accuracy", b"_pass_accuracy"]  # noqa: Y015
     _WhichOneofReturnType__quiz_size: _TypeAlias = _typing.Literal["quiz_size"]  # noqa: Y015
     _WhichOneofArgType__quiz_size: _TypeAlias = _typing.Literal["_quiz_size", b"_quiz_size"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__hidden_gold_share) -> _WhichOneofReturnType__hidden_gold_share | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_gold_exposures) -> _WhichOneofReturnType__max_gold_exposures | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_work_agreement) -> _WhichOneofReturnType__min_work_agreement | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_work_judgments) -> _WhichOneofReturnType__min_work_judgments | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__pass_accuracy) -> _WhichOneofReturnType__pass_accuracy | None: ...
     @_typing.overload

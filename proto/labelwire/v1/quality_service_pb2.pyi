@@ -173,6 +173,7 @@ class WorkerQuality(_message.Message):
     MEDIAN_TIME_SECONDS_FIELD_NUMBER: _builtins.int
     ESTIMATED_SKILL_FIELD_NUMBER: _builtins.int
     DECLINED_FIELD_NUMBER: _builtins.int
+    WORK_SKILL_FIELD_NUMBER: _builtins.int
     agreement_with_label: _builtins.float
     """Share of its (counted) judgments equal to the item's label."""
     median_time_seconds: _builtins.float
@@ -183,9 +184,19 @@ class WorkerQuality(_message.Message):
     """
     declined: _builtins.int
     """Output only. Tasks of the job the worker declined."""
+    work_skill: _builtins.float
+    """Output only. The colluder check's measure of the worker's work: how much
+    its answers tell of the other workers' answers on the same items (their
+    consensus with its own vote left out, gold excluded), as an uncertainty
+    coefficient: 0 is guessing, 1 fully determined; 0 to 1. Unset until the
+    check has run with the worker's judgments. A worker at or below
+    gold_policy.min_work_agreement is disqualified.
+    """
     @_builtins.property
     def stats(self) -> _task_pb2.WorkerStats:
-        """The worker's record as the worker sees it."""
+        """The worker's record; its gold figures count quiz and hidden gold (the
+        worker itself sees its quiz alone).
+        """
 
     def __init__(
         self,
@@ -195,12 +206,15 @@ class WorkerQuality(_message.Message):
         median_time_seconds: _builtins.float = ...,
         estimated_skill: _builtins.float = ...,
         declined: _builtins.int = ...,
+        work_skill: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill", "stats", b"stats", "work_skill", b"work_skill"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement_with_label", b"agreement_with_label", "declined", b"declined", "estimated_skill", b"estimated_skill", "median_time_seconds", b"median_time_seconds", "stats", b"stats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill", "agreement_with_label", b"agreement_with_label", "declined", b"declined", "estimated_skill", b"estimated_skill", "median_time_seconds", b"median_time_seconds", "stats", b"stats", "work_skill", b"work_skill"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__work_skill: _TypeAlias = _typing.Literal["work_skill"]  # noqa: Y015
+    _WhichOneofArgType__work_skill: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__work_skill) -> _WhichOneofReturnType__work_skill | None: ...
 
 Global___WorkerQuality: _TypeAlias = WorkerQuality  # noqa: Y015
 

@@ -59,8 +59,9 @@ class _WorkerStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WorkerSt
     WORKER_STATUS_FAILED_QUIZ: _WorkerStatus.ValueType  # 3
     """Failed the quiz; gets no tasks for the job."""
     WORKER_STATUS_DISQUALIFIED: _WorkerStatus.ValueType  # 4
-    """Fell below the gold accuracy bar at work; gets no tasks, and the
-    judgments it gave are not used.
+    """Fell below the gold accuracy bar at work (judged once per block of
+    tasks), or its work agreed with others' at chance (the colluder check);
+    gets no tasks, and the judgments it gave are not used.
     """
 
 class WorkerStatus(_WorkerStatus, metaclass=_WorkerStatusEnumTypeWrapper):
@@ -75,8 +76,9 @@ WORKER_STATUS_QUALIFIED: WorkerStatus.ValueType  # 2
 WORKER_STATUS_FAILED_QUIZ: WorkerStatus.ValueType  # 3
 """Failed the quiz; gets no tasks for the job."""
 WORKER_STATUS_DISQUALIFIED: WorkerStatus.ValueType  # 4
-"""Fell below the gold accuracy bar at work; gets no tasks, and the
-judgments it gave are not used.
+"""Fell below the gold accuracy bar at work (judged once per block of
+tasks), or its work agreed with others' at chance (the colluder check);
+gets no tasks, and the judgments it gave are not used.
 """
 Global___WorkerStatus: _TypeAlias = WorkerStatus  # noqa: Y015
 
@@ -164,9 +166,12 @@ class WorkerStats(_message.Message):
     judgments: _builtins.int
     """Output only. Judgments submitted, gold included."""
     gold_answered: _builtins.int
-    """Output only. Gold questions answered (quiz and hidden)."""
+    """Output only. Gold questions answered. To the worker itself
+    (WorkerService.GetWorkerStats) only its entry quiz counts, so that no
+    hidden-gold answer shows; to the job's owner, quiz and hidden gold.
+    """
     gold_correct: _builtins.int
-    """Output only. Gold questions answered right."""
+    """Output only. Gold questions answered right, counted as gold_answered is."""
     gold_accuracy: _builtins.float
     """Output only. gold_correct / gold_answered, or 0 with none."""
     quiz_remaining: _builtins.int
