@@ -18,6 +18,7 @@ from labelwire.server.api.labels import LabelServicer
 from labelwire.server.api.quality import QualityServicer
 from labelwire.server.api.workers import WorkerServicer
 from labelwire.server.core import Core
+from labelwire.server.core.base import DEFAULT_CREDENTIAL_CACHE_SECONDS
 from labelwire.server.store import open_store
 from labelwire.server.workforces import Workforces
 from labelwire.v1 import (
@@ -34,6 +35,9 @@ from labelwire.v1 import (
 )
 
 log = logging.getLogger(__name__)
+
+# Revocation must reach every replica within 5 seconds (docs/security.md).
+MAX_CREDENTIAL_CACHE_SECONDS = 5.0
 
 SERVICES = (
     job_service_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
@@ -67,9 +71,15 @@ async def start_server(
     seed: int | None = None,
     workforces: Workforces | None = None,
     drive_workforces: bool = True,
+    credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step)."""
+    if not 0 <= credential_cache_seconds <= MAX_CREDENTIAL_CACHE_SECONDS:
+        raise ValueError(
+            f"credential_cache_seconds must be between 0 and {MAX_CREDENTIAL_CACHE_SECONDS:g},"
+            f" got {credential_cache_seconds:g}"
+        )
     store = open_store(database)
     core = Core(
         store,
@@ -78,6 +88,7 @@ async def start_server(
         seed=seed,
         workforces=workforces,
         drive_workforces=drive_workforces,
+        credential_cache_seconds=credential_cache_seconds,
     )
     server = grpc.aio.server(
         options=[

@@ -1,8 +1,10 @@
 """Bearer tokens: client API keys, worker tokens and the admin key.
 
-A token is `lwc_<id>_<secret>` (client) or `lww_<id>_<secret>` (worker); the
-store keeps only a SHA-256 of the secret, which is enough for random 256-bit
-secrets (no password stretching needed) and cheap to check on every call.
+A token is `lwc_<id>_<secret>` (client) or `lww_<id>_<secret>` (worker), `<id>`
+naming its row in the credentials table (for tokens made before that table,
+its owner); the store keeps only a SHA-256 of the secret, which is enough for
+random 256-bit secrets (no password stretching needed) and cheap to check on
+every call.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import secrets
 
 CLIENT_PREFIX = "lwc"
 WORKER_PREFIX = "lww"
+CLIENT_KEY = 1
+WORKER_TOKEN = 2
+KINDS = {CLIENT_PREFIX: CLIENT_KEY, WORKER_PREFIX: WORKER_TOKEN}
+PREFIXES = {v: k for k, v in KINDS.items()}
 
 
 def digest(secret: str) -> bytes:
@@ -39,3 +45,8 @@ def parse(token: str) -> tuple[str, int, str] | None:
 
 def matches(secret: str, stored: bytes | None) -> bool:
     return stored is not None and hmac.compare_digest(digest(secret), stored)
+
+
+def shown_prefix(kind: int, ident: int) -> str:
+    """The part of a token that is not secret, to tell keys apart in listings."""
+    return f"{PREFIXES[kind]}_{ident}_"

@@ -46,6 +46,7 @@ async def _serve(args: argparse.Namespace) -> None:
         admin_key=admin_key,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
+        credential_cache_seconds=float(args.credential_cache_seconds),
     )
     host = args.address.rsplit(":", 1)[0]
     logging.getLogger("labelwire").info(
@@ -116,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         default=_env("ADMIN_KEY"),
         help="the key that creates client API keys (LABELWIRE_ADMIN_KEY; default: made once and kept"
         " in <database>.admin-key)",
+    )
+    serve.add_argument(
+        "--credential-cache-seconds",
+        type=float,
+        default=_env("CREDENTIAL_CACHE_SECONDS", "2"),
+        help="how long a replica trusts a key or token it has checked; a revocation takes effect on every"
+        " replica within it (LABELWIRE_CREDENTIAL_CACHE_SECONDS; default 2, at most 5)",
     )
     demo = commands.add_parser("demo", help="run the whole path on a sample dataset with simulated workers")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")

@@ -15,6 +15,7 @@ from labelwire.server import (
     passes,
     specs,
 )
+from labelwire.server.core.credentials import CredentialsCore
 from labelwire.server.core.jobs import JobsCore
 from labelwire.server.core.labels import LabelsCore
 from labelwire.server.core.work import WorkCore
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 2.0
 
 
-class Core(JobsCore, WorkCore, LabelsCore):
+class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
     async def start_background(self) -> None:
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
         if self._drive_workforces:

@@ -36,6 +36,70 @@ class SqlTx:
     def set_client_key(self, client_id: int, key_hash: bytes) -> None:
         self.run("UPDATE clients SET key_hash = ? WHERE id = ?", (key_hash, client_id))
 
+    def client(self, client_id: int) -> Row | None:
+        return self.one("SELECT * FROM clients WHERE id = ?", (client_id,))
+
+    def insert_credential(
+        self, kind: int, owner_id: int, secret_hash: bytes, now: float, expires_at: float | None
+    ) -> int:
+        return self.insert(
+            "INSERT INTO credentials (kind, owner_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (kind, owner_id, secret_hash, now, expires_at),
+        )
+
+    def credential(self, credential_id: int) -> Row | None:
+        return self.one("SELECT * FROM credentials WHERE id = ?", (credential_id,))
+
+    def credentials_named(self, kind: int, ident: int) -> list[Row]:
+        """The credential a token's id names: the row with that id, or, for a
+        token made before the credentials table, its owner's legacy row."""
+        return self.all(
+            "SELECT * FROM credentials WHERE kind = ? AND id = ?"
+            " UNION ALL SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND legacy = 1",
+            (kind, ident, kind, ident),
+        )
+
+    def credentials_of(self, kind: int, owner_id: int | None, after_id: int, limit: int) -> list[Row]:
+        if owner_id is None:
+            return self.all(
+                "SELECT * FROM credentials WHERE kind = ? AND id > ? ORDER BY id LIMIT ?",
+                (kind, after_id, limit),
+            )
+        return self.all(
+            "SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (kind, owner_id, after_id, limit),
+        )
+
+    def live_credentials_of(self, kind: int, owner_id: int, now: float) -> list[Row]:
+        return self.all(
+            "SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND revoked_at IS NULL"
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            (kind, owner_id, now),
+        )
+
+    def revoke_credential(self, credential_id: int, now: float) -> None:
+        self.run(
+            "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, credential_id)
+        )
+
+    def expire_credential(self, credential_id: int, at: float) -> None:
+        """Moves a credential's expiry earlier, never later."""
+        self.run(
+            "UPDATE credentials SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (at, credential_id, at),
+        )
+
+    def add_job_cost(self, job_id: int, key: str, micros: int, reason: str, now: float) -> bool:
+        """Records a cost once per key; says whether it was new."""
+        fresh = self.run(
+            "INSERT INTO job_costs (job_id, key, micros, reason, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (job_id, key) DO NOTHING",
+            (job_id, key, micros, reason, now),
+        )
+        if fresh:
+            self.count_job(job_id, cost_micros=micros)
+        return bool(fresh)
+
     def has_open_items(self, job_id: int) -> bool:
         return (
             self.one("SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 LIMIT 1", (job_id,))
@@ -48,6 +112,18 @@ class SqlTx:
 
     def job(self, job_id: int) -> Row | None:
         return self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    def all_jobs(self, before_id: int, limit: int) -> list[Row]:
+        return self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
+
+    def set_end_reason(self, job_id: int, reason: int) -> None:
+        self.run("UPDATE jobs SET end_reason = ? WHERE id = ?", (reason, job_id))
+
+    def live_tasks_of_job(self, job_id: int) -> list[Row]:
+        return self.all("SELECT * FROM tasks WHERE job_id = ? AND state = 1", (job_id,))
+
+    def set_task_reservation(self, task_id: int, micros: int) -> None:
+        self.run("UPDATE tasks SET reserved_micros = ? WHERE id = ?", (micros, task_id))
 
     def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[Row]:
         return self.all(
