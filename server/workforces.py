@@ -164,8 +164,29 @@ class JobContext:
     def job(self) -> JobView:
         return self._view
 
-    async def claim_items(self, limit: int) -> list[WorkItem]:
-        rows = await self._core.store.write(lambda tx: tx.claim_items(self._job_id, self._namespace, limit))
+    async def claim_items(self, limit: int, *, fee_micros_per_judgment: int = 0) -> list[WorkItem]:
+        """Claims only what the budget pays for, counting what is spent and
+        reserved; each claimed item reserves its wanted judgments' price."""
+        spec = self._spec
+        price, fee = spec.price_per_judgment_micros, max(0, fee_micros_per_judgment)
+        now = self._core.clock()
+
+        def claim(tx: Tx) -> list[Any]:
+            job = tx.job(self._job_id)
+            if job is None:
+                return []
+            available = None
+            if spec.budget_micros:
+                available = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+            rows = tx.claim_items(self._job_id, self._namespace, limit, price, fee, available)
+            reserved = sum((price + fee) * (int(r["target"]) - int(r["done"])) for r in rows)
+            if reserved:
+                tx.count_job(self._job_id, reserved_micros=reserved)
+            if not rows and available is not None and tx.has_claimable(self._job_id):
+                dispatch.end_if_budget_spent(tx, spec, self._job_id, now, unaffordable=True)
+            return rows
+
+        rows = await self._core.store.write(claim)
         return self._work_items(rows)
 
     async def claimed_items(self) -> list[WorkItem]:
@@ -187,7 +208,20 @@ class JobContext:
         ]
 
     async def return_items(self, keys: Sequence[str]) -> None:
-        await self._core.store.write(lambda tx: tx.return_items(self._job_id, keys))
+        def give_back(tx: Tx) -> None:
+            tx.free_item_reservations(self._job_id, list(keys))
+            tx.return_items(self._job_id, keys)
+
+        await self._core.store.write(give_back)
+
+    async def record_cost(self, micros: int, reason: str, *, key: str) -> bool:
+        """Adds a workforce's own charge to the job's cost, once per `key`."""
+        if micros < 0:
+            raise InvalidArgument(f"micros must be >= 0, got {micros}")
+        now = self._core.clock()
+        return await self._core.store.write(
+            lambda tx: tx.add_job_cost(self._job_id, key, micros, reason, now)
+        )
 
     async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:
         now = self._core.clock()
@@ -235,6 +269,7 @@ class JobContext:
         def fail(tx: Tx) -> None:
             failed = tx.fail_items(self._job_id, keys, reason)
             tx.count_job(self._job_id, failed_items=failed)
+            tx.free_item_reservations(self._job_id, list(keys))
             dispatch.complete_if_done(tx, self._job_id, now)
 
         await self._core.store.write(fail)

@@ -155,6 +155,7 @@ class Client(_Channel):
         hidden_gold_share: float | None = None,
         task_time_limit_seconds: int = 0,
         price_per_judgment_micros: int = 0,
+        budget_micros: int = 0,
         workforce: str = "",
         workforce_settings: Mapping[str, Any] | None = None,
         consolidation_method: int = job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED,
@@ -188,6 +189,7 @@ class Client(_Channel):
         if task_time_limit_seconds:
             spec.task_time_limit.CopyFrom(duration_pb2.Duration(seconds=task_time_limit_seconds))
         spec.price_per_judgment_micros = spec.price_per_judgment_micros or price_per_judgment_micros
+        spec.budget_micros = spec.budget_micros or budget_micros
         if workforce:
             spec.workforce.adapter = workforce
         if workforce_settings:

@@ -78,6 +78,7 @@ class Upload:
             tx.count_job(job.id, total_items=added - gold, gold_items=gold)
             if state == JobState.COMPLETED and added - gold > 0:
                 tx.set_job_state(job.id, JobState.RUNNING, core.clock())
+                dispatch.end_if_budget_spent(tx, job.spec, job.id, core.clock())
             return AddResult(added=added, duplicates=self._received - added, gold=gold)
 
         result = await core.store.write(apply)
@@ -145,8 +146,10 @@ class JobsCore(CoreBase):
                         " add gold items or lower quiz_size"
                     )
             tx.set_job_state(job_id, target, now)
-            if action == "start":
-                dispatch.complete_if_done(tx, job_id, now)
+            if action == "cancel":
+                dispatch.release_for_cancel(tx, job_id, now)
+            if action in ("start", "resume") and not dispatch.complete_if_done(tx, job_id, now):
+                dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
         await self.store.write(change)
         self.feed.notify(job_id)

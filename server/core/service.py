@@ -72,8 +72,11 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
                     )
                     if failed:
                         tx.count_job(job_id, failed_items=failed)
+                        tx.free_item_reservations(job_id)
                         dispatch.complete_if_done(tx, job_id, now)
                         moved.append(job_id)
+                if dispatch.end_if_budget_spent(tx, spec, job_id, now):
+                    moved.append(job_id)
             return moved
 
         for job_id in await self.store.write(sweep):

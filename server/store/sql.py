@@ -14,6 +14,23 @@ from typing import Any
 Row = Any
 
 
+def affordable_claims(
+    rows: list[Any], per_judgment_micros: int, available_micros: int | None
+) -> tuple[list[Any], list[int]]:
+    """The first rows whose wanted judgments the budget pays for, and what each reserves."""
+    out: list[Any] = []
+    reserve: list[int] = []
+    total = 0
+    for row in rows:
+        micros = per_judgment_micros * (int(row["target"]) - int(row["done"]))
+        if available_micros is not None and (available_micros <= 0 or total + micros > available_micros):
+            break
+        total += micros
+        out.append(row)
+        reserve.append(micros)
+    return out, reserve
+
+
 class SqlTx:
     """The shared operations, run inside one transaction."""
 
@@ -106,6 +123,17 @@ class SqlTx:
             is not None
         )
 
+    def has_claimable(self, job_id: int) -> bool:
+        """Whether an item waits for a push workforce to claim it."""
+        return (
+            self.one(
+                "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+                " AND done + leased < target LIMIT 1",
+                (job_id,),
+            )
+            is not None
+        )
+
     def client_key_hash(self, client_id: int) -> bytes | None:
         row = self.one("SELECT key_hash FROM clients WHERE id = ?", (client_id,))
         return None if row is None else bytes(row[0])
@@ -122,8 +150,27 @@ class SqlTx:
     def live_tasks_of_job(self, job_id: int) -> list[Row]:
         return self.all("SELECT * FROM tasks WHERE job_id = ? AND state = 1", (job_id,))
 
-    def set_task_reservation(self, task_id: int, micros: int) -> None:
-        self.run("UPDATE tasks SET reserved_micros = ? WHERE id = ?", (micros, task_id))
+    def clear_reservations(self, job_id: int) -> None:
+        self.run("UPDATE items SET reserved_micros = 0 WHERE job_id = ? AND reserved_micros > 0", (job_id,))
+        self.run("UPDATE jobs SET reserved_micros = 0 WHERE id = ?", (job_id,))
+
+    def free_item_reservations(self, job_id: int, keys: Sequence[str] | None = None) -> None:
+        """Frees what push claims reserve on the given items, or on every item
+        of the job that is no longer open (labeled or failed)."""
+        args: list[Any] = [job_id]
+        if keys is None:
+            where = "job_id = ? AND state <> 0 AND reserved_micros > 0"
+        else:
+            if not keys:
+                return
+            marks = ",".join("?" * len(keys))
+            where = f"job_id = ? AND key IN ({marks}) AND reserved_micros > 0"
+            args += keys
+        row = self.one(f"SELECT COALESCE(SUM(reserved_micros), 0) FROM items WHERE {where}", args)
+        freed = 0 if row is None else int(row[0])
+        if freed:
+            self.run(f"UPDATE items SET reserved_micros = 0 WHERE {where}", args)
+            self.count_job(job_id, reserved_micros=-freed)
 
     def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[Row]:
         return self.all(
@@ -363,10 +410,19 @@ class SqlTx:
         )
 
     def insert_task(
-        self, job_id: int, item_id: int, worker_id: int, phase: int, state: int, now: float, expires_at: float
+        self,
+        job_id: int,
+        item_id: int,
+        worker_id: int,
+        phase: int,
+        state: int,
+        now: float,
+        expires_at: float,
+        *,
+        reserved_micros: int = 0,
     ) -> int:
         return self.insert(
-            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (job_id, item_id, worker_id, phase, state, now, expires_at),
+            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at, reserved_micros)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, item_id, worker_id, phase, state, now, expires_at, reserved_micros),
         )

@@ -28,6 +28,8 @@ ALTER TABLE jobs ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN end_reason INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0;
+-- A push workforce's own fee per judgment of the item, charged with its price.
+ALTER TABLE items ADD COLUMN claim_fee_micros INTEGER NOT NULL DEFAULT 0;
 
 -- Costs a workforce reports besides the judgments' price (Mechanical Turk's
 -- fees), once per key.
