@@ -13,7 +13,7 @@ import pytest
 
 from labelwire.adapters.base import ExternalJudgment
 from labelwire.adapters.pool import PoolWorkforce
-from labelwire.client import Client, classification, text_item
+from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.server.app import Running, start_server
 from labelwire.server.workforces import JobContext, Workforces
 from labelwire.v1 import job_pb2
@@ -246,3 +246,40 @@ async def test_returned_claims_give_their_reservation_back(vendor_core: tuple[Ha
     assert len(first) == 2 and len(again) == 2
     assert after.counters.reserved_micros == 2 * PRICE
     await lw.close()
+
+
+async def overspend_across_replicas(database: str, clock: Clock) -> None:
+    """8 workers, half on each of two replicas of one database, on a budget of 2."""
+    a = await start_server(address="127.0.0.1:0", database=database, admin_key=ADMIN_KEY, clock=clock)
+    b = await start_server(address="127.0.0.1:0", database=database, admin_key=ADMIN_KEY, clock=clock)
+    try:
+        one = Harness(running=a, target=f"127.0.0.1:{a.port}", database=database)
+        lw = await one.client()
+        job = await budget_job(lw, budget=2 * PRICE)
+        tokens = [(await lw.create_worker(job.name, f"w{n}"))[1] for n in range(8)]
+        workers = [WorkerClient(f"127.0.0.1:{(a, b)[n % 2].port}", t) for n, t in enumerate(tokens)]
+        leases = await asyncio.gather(*(w.next_task() for w in workers))
+        holders = [(w, r.task) for w, r in zip(workers, leases, strict=True) if r.HasField("task")]
+        await asyncio.gather(*(w.submit(t.name, classification(truth(t.text))) for w, t in holders))
+        await labels_until_the_stream_ends(lw, job.name)
+        done = await lw.get_job(job.name)
+        assert len(holders) == 2 and done.counters.cost_micros == 2 * PRICE
+        assert done.end_reason == job_pb2.JOB_END_REASON_BUDGET_EXHAUSTED
+        for w in workers:
+            await w.close()
+        await lw.close()
+    finally:
+        await a.stop(grace=None)
+        await b.stop(grace=None)
+
+
+async def test_two_replicas_on_one_sqlite_file_spend_no_more_than_the_budget(
+    tmp_path: Path, clock: Clock
+) -> None:
+    await overspend_across_replicas(str(tmp_path / "shared.db"), clock)
+
+
+async def test_two_replicas_on_postgres_spend_no_more_than_the_budget(
+    postgres_database: str, clock: Clock
+) -> None:
+    await overspend_across_replicas(postgres_database, clock)
