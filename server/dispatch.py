@@ -107,19 +107,26 @@ def affordable(job: Any, spec: JobSpec, judgments: int = 1, extra_micros: int = 
     return left > 0 and left >= judgments * (spec.price_per_judgment_micros + extra_micros)
 
 
+def budget_spent(job: Any, spec: JobSpec) -> bool:
+    """Whether the budget pays for no further judgment and none is in flight."""
+    return bool(spec.budget_micros) and int(job["reserved_micros"]) == 0 and not affordable(job, spec)
+
+
 def end_if_budget_spent(
-    tx: Tx, spec: JobSpec, job_id: int, now: float, *, unaffordable: bool = False
+    tx: Tx, spec: JobSpec, job_id: int, now: float, *, unaffordable: bool = False, after_pass: bool = False
 ) -> bool:
     """Completes a running job whose budget pays for no further judgment
     (`unaffordable`: the caller found it pays for no further claim) once no
     lease is in flight (a lease's price is reserved, so its answer is still
-    taken): its open items stay unlabeled, counted in its counters."""
-    if not spec.budget_micros:
+    taken): its open items stay unlabeled, counted in its counters. A job
+    whose labels weigh workers ends only after its final pass
+    (`after_pass`), as `complete_if_done` does."""
+    if not spec.budget_micros or (labeling.uses_skill(spec) and not after_pass):
         return False
     job = tx.job(job_id)
     if job is None or int(job["state"]) != JobState.RUNNING or int(job["reserved_micros"]) > 0:
         return False
-    if not (unaffordable or not affordable(job, spec)) or not tx.has_open_items(job_id):
+    if (affordable(job, spec) and not unaffordable) or not tx.has_open_items(job_id):
         return False
     tx.set_job_state(job_id, JobState.COMPLETED, now)
     tx.set_end_reason(job_id, EndReason.BUDGET_EXHAUSTED)

@@ -218,6 +218,7 @@ class JobContext:
         """Adds a workforce's own charge to the job's cost, once per `key`."""
         if micros < 0:
             raise InvalidArgument(f"micros must be >= 0, got {micros}")
+        validation.check_text("key", key, low=1, high=200)
         now = self._core.clock()
         return await self._core.store.write(
             lambda tx: tx.add_job_cost(self._job_id, key, micros, reason, now)
@@ -277,7 +278,12 @@ class JobContext:
 
     async def fail_job(self, reason: str) -> None:
         now = self._core.clock()
-        await self._core.store.write(lambda tx: tx.set_job_state(self._job_id, JobState.FAILED, now, reason))
+
+        def fail(tx: Tx) -> None:
+            tx.set_job_state(self._job_id, JobState.FAILED, now, reason)
+            tx.clear_reservations(self._job_id)
+
+        await self._core.store.write(fail)
         self._core.feed.notify(self._job_id)
 
     async def discount_worker(self, worker_id: str, reason: str) -> None:

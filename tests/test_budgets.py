@@ -283,3 +283,34 @@ async def test_two_replicas_on_postgres_spend_no_more_than_the_budget(
     postgres_database: str, clock: Clock
 ) -> None:
     await overspend_across_replicas(postgres_database, clock)
+
+
+async def test_a_job_weighing_its_workers_ends_on_its_budget_after_its_final_pass(server: Harness) -> None:
+    """Its labels may still be revised by the job-level pass, so the stream ends after that."""
+    lw = await server.client()
+    job = await lw.create_job(
+        "Weighted",
+        classes=CLASSES,
+        judgments_per_item=1,
+        quiz_size=0,
+        hidden_gold_share=0,
+        price_per_judgment_micros=PRICE,
+        budget_micros=2 * PRICE,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE,
+    )
+    await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(5)])
+    await lw.start_job(job.name)
+    _, a = await lw.create_worker(job.name, "a")
+    async with server.worker(a) as wa:
+        for _ in range(2):
+            t = await wa.next_task()
+            await wa.submit(t.task.name, classification(truth(t.task.text)))
+        refused = await wa.next_task()
+    await server.running.core.run_passes()
+    streamed = await labels_until_the_stream_ends(lw, job.name)
+    done = await lw.get_job(job.name)
+    assert not refused.HasField("task")
+    assert done.state == job_pb2.JOB_STATE_COMPLETED
+    assert done.end_reason == job_pb2.JOB_END_REASON_BUDGET_EXHAUSTED
+    assert done.counters.cost_micros == 2 * PRICE and len({k for k in streamed}) == 2
+    await lw.close()

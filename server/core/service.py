@@ -96,7 +96,8 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
         judgments, at_pass = int(row["judgments"]), int(row["judgments_at_pass"])
         running = int(row["state"]) == JobState.RUNNING
         open_items = running and await self.store.read(lambda tx: tx.has_open_items(job_id))
-        final = running and not open_items and int(row["total_items"]) > 0
+        spent = running and dispatch.budget_spent(row, spec)
+        final = running and (not open_items or spent) and int(row["total_items"]) > 0
         if not (final or passes.due(judgments, at_pass)):
             return
         result = passes.PassResult()
@@ -104,5 +105,10 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
             inputs = await self.store.read(lambda tx: tx.pass_input(job_id))
             result = await asyncio.to_thread(passes.compute, spec, inputs)
         now = self.clock()
-        await self.store.write(lambda tx: passes.apply(tx, job_id, result, judgments, now))
+
+        def write(tx: Tx) -> None:
+            passes.apply(tx, job_id, result, judgments, now)
+            dispatch.end_if_budget_spent(tx, spec, job_id, now, after_pass=True)
+
+        await self.store.write(write)
         self.feed.notify(job_id)
