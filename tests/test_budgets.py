@@ -163,18 +163,18 @@ async def test_a_job_without_a_budget_is_never_held_back(server: Harness) -> Non
 
 
 @pytest.fixture
-async def vendor_core(tmp_path: Path) -> AsyncIterator[tuple[Harness, Running]]:
+async def vendor_core(database: str) -> AsyncIterator[tuple[Harness, Running]]:
     """A server with a push workforce whose rounds the test drives itself."""
     running = await start_server(
         address="127.0.0.1:0",
-        database=str(tmp_path / "v.db"),
+        database=database,
         admin_key=ADMIN_KEY,
         workforces=Workforces({"pool": PoolWorkforce(), "vendor": Vendor()}),
         drive_workforces=False,
     )
     try:
         yield (
-            Harness(running=running, target=f"127.0.0.1:{running.port}", database=tmp_path / "v.db"),
+            Harness(running=running, target=f"127.0.0.1:{running.port}", database=database),
             running,
         )
     finally:
