@@ -25,12 +25,6 @@ def digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode("utf-8")).digest()
 
 
-def new_token(prefix: str, ident: int) -> tuple[str, bytes]:
-    """A fresh token for an identity, and the hash to store."""
-    secret = secrets.token_urlsafe(32)
-    return f"{prefix}_{ident}_{secret}", digest(secret)
-
-
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
 

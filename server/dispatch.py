@@ -98,13 +98,13 @@ def free_reservation(tx: Tx, task: Any) -> None:
         tx.count_job(int(task["job_id"]), reserved_micros=-reserved)
 
 
-def affordable(job: Any, spec: JobSpec, judgments: int = 1, extra_micros: int = 0) -> bool:
-    """Whether the budget pays `judgments` more at the job's price (plus
-    `extra_micros` each), beyond what is spent and what leases in flight reserve."""
+def affordable(job: Any, spec: JobSpec) -> bool:
+    """Whether the budget pays one more judgment at the job's price, beyond
+    what is spent and what leases and claims in flight reserve."""
     if not spec.budget_micros:
         return True
     left = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
-    return left > 0 and left >= judgments * (spec.price_per_judgment_micros + extra_micros)
+    return left > 0 and left >= spec.price_per_judgment_micros
 
 
 def budget_spent(job: Any, spec: JobSpec) -> bool:

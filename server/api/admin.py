@@ -23,8 +23,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context: Ctx) -> pb.CreateApiKeyResponse:
         principal = await caller(self.core, context)
         ttl = convert.seconds_of(request.ttl, "ttl")
-        client_id, key = await self.core.create_api_key(principal, request.client_name, ttl)
-        key_id = key.split("_", 2)[1]
+        client_id, key_id, key = await self.core.create_api_key(principal, request.client_name, ttl)
         return pb.CreateApiKeyResponse(
             client=f"clients/{client_id}", api_key=key, api_key_name=f"clients/{client_id}/apiKeys/{key_id}"
         )

@@ -186,15 +186,16 @@ class CoreBase:
 
     async def create_api_key(
         self, principal: Principal, client_name: str, ttl_seconds: float = 0.0
-    ) -> tuple[int, str]:
+    ) -> tuple[int, int, str]:
+        """A new client and its first key: (client id, key id, key)."""
         self.require(principal, "admin")
         validation.check_text("client_name", client_name, low=1, high=200)
         expires = self.expiry(ttl_seconds, "ttl")
         now = self.clock()
 
-        def create(tx: Tx) -> tuple[int, str]:
+        def create(tx: Tx) -> tuple[int, int, str]:
             client_id = tx.insert_client(client_name, b"", now)
-            return client_id, self.issue_credential(tx, auth.CLIENT_KEY, client_id, now, expires)
+            return client_id, *self.issue_credential(tx, auth.CLIENT_KEY, client_id, now, expires)
 
         return await self.store.write(create)
 
@@ -206,11 +207,13 @@ class CoreBase:
         return self.clock() + ttl_seconds
 
     @staticmethod
-    def issue_credential(tx: Tx, kind: int, owner_id: int, now: float, expires: float | None) -> str:
-        """A new key or token for an owner; the token, shown once."""
+    def issue_credential(
+        tx: Tx, kind: int, owner_id: int, now: float, expires: float | None
+    ) -> tuple[int, str]:
+        """A new key or token for an owner: its id, and the token, shown once."""
         secret = auth.new_secret()
         credential_id = tx.insert_credential(kind, owner_id, auth.digest(secret), now, expires)
-        return f"{auth.PREFIXES[kind]}_{credential_id}_{secret}"
+        return credential_id, f"{auth.PREFIXES[kind]}_{credential_id}_{secret}"
 
     def require_job_row(self, tx: Tx, job_id: int, owner_id: int | None = None) -> Any:
         row = tx.job(job_id)

@@ -126,12 +126,11 @@ class CredentialsCore(CoreBase):
             old_id = int(old["id"])
             if old["revoked_at"] is not None:
                 raise InvalidArgument(f"{name} is revoked; create a new key with CreateApiKey")
-            token = self.issue_credential(tx, auth.CLIENT_KEY, int(old["owner_id"]), now, expires)
+            new_id, token = self.issue_credential(tx, auth.CLIENT_KEY, int(old["owner_id"]), now, expires)
             if grace_seconds == 0:
                 tx.revoke_credential(old_id, now)
             else:
                 tx.expire_credential(old_id, now + grace_seconds)
-            new_id = int(token.split("_", 2)[1])
             return (
                 credential_from_row(tx.credential(new_id)),
                 token,
@@ -185,7 +184,7 @@ class CredentialsCore(CoreBase):
                     tx.revoke_credential(credential_id, now)
                 else:
                     tx.expire_credential(credential_id, now + grace_seconds)
-            token = self.issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
+            _, token = self.issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
             return worker_from_row(row), token, ids
 
         worker, token, ids = await self.store.write(rotate)

@@ -209,7 +209,7 @@ class JobsCore(CoreBase):
             row = self.require_job_row(tx, job_id, principal.id)
             status, quiz = first_status(self._spec_of(job_id, row).gold)
             worker_id = tx.insert_worker(job_id, display_name, None, status, quiz, now)
-            token = self.issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
+            _, token = self.issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
             return worker_from_row(tx.worker(worker_id)), token
 
         return await self.store.write(create)

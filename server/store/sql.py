@@ -50,9 +50,6 @@ class SqlTx:
         assert row is not None
         return int(row[0])
 
-    def set_client_key(self, client_id: int, key_hash: bytes) -> None:
-        self.run("UPDATE clients SET key_hash = ? WHERE id = ?", (key_hash, client_id))
-
     def client(self, client_id: int) -> Row | None:
         return self.one("SELECT * FROM clients WHERE id = ?", (client_id,))
 
@@ -133,10 +130,6 @@ class SqlTx:
             )
             is not None
         )
-
-    def client_key_hash(self, client_id: int) -> bytes | None:
-        row = self.one("SELECT key_hash FROM clients WHERE id = ?", (client_id,))
-        return None if row is None else bytes(row[0])
 
     def job(self, job_id: int) -> Row | None:
         return self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
