@@ -372,6 +372,7 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
         tx.count_item(item_id, done=-1)
         item = tx.item(item_id)
         assert item is not None
+        free_item_reservation(tx, job_id, item)
         if int(item["state"]) == ItemState.FAILED:
             continue
         if item["label_sequence"] is not None:

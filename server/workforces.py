@@ -25,9 +25,9 @@ from labelwire.adapters.base import (
     Workforce,
     WorkItem,
 )
-from labelwire.server import dispatch, validation
+from labelwire.server import dispatch, labeling, validation
 from labelwire.server.errors import InvalidArgument, LabelwireError
-from labelwire.server.model import Job, JobSpec, JobState, WorkerStatus
+from labelwire.server.model import EndReason, Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.store import Tx
 
 if TYPE_CHECKING:
@@ -184,6 +184,8 @@ class JobContext:
                 tx.count_job(self._job_id, reserved_micros=reserved)
             if not rows and available is not None and tx.has_claimable(self._job_id):
                 dispatch.end_if_budget_spent(tx, spec, self._job_id, now, unaffordable=True)
+                if labeling.uses_skill(spec) and int(job["reserved_micros"]) == 0:
+                    tx.set_end_reason(self._job_id, EndReason.BUDGET_EXHAUSTED)  # ends after its final pass
             return rows
 
         rows = await self._core.store.write(claim)

@@ -314,3 +314,72 @@ async def test_a_job_weighing_its_workers_ends_on_its_budget_after_its_final_pas
     assert done.end_reason == job_pb2.JOB_END_REASON_BUDGET_EXHAUSTED
     assert done.counters.cost_micros == 2 * PRICE and len({k for k in streamed}) == 2
     await lw.close()
+
+
+async def test_a_push_job_weighing_its_workers_ends_on_its_budget_after_its_final_pass(
+    vendor_core: tuple[Harness, Running],
+) -> None:
+    server, running = vendor_core
+    lw = await server.client()
+    job = await lw.create_job(
+        "J",
+        classes=["a", "b"],
+        workforce="vendor",
+        quiz_size=0,
+        judgments_per_item=2,
+        price_per_judgment_micros=PRICE,
+        budget_micros=3 * PRICE,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE,
+    )
+    await lw.add_items(job.name, [text_item(f"k{i}", "a") for i in range(3)])
+    await lw.start_job(job.name)
+    job_id = int(job.name.split("/")[1])
+    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    (item,) = await ctx.claim_items(10)
+    await ctx.record_judgments(
+        [ExternalJudgment(item.key, f"v{n}", {"classification": {"class_name": "a"}}) for n in range(2)]
+    )
+    # 1,000 left: a judgment's price, but not an item's two judgments
+    assert await ctx.claim_items(10) == []
+    await running.core.run_passes()
+    streamed = await labels_until_the_stream_ends(lw, job.name)
+    done = await lw.get_job(job.name)
+    assert done.state == job_pb2.JOB_STATE_COMPLETED
+    assert done.end_reason == job_pb2.JOB_END_REASON_BUDGET_EXHAUSTED
+    assert done.counters.cost_micros == 2 * PRICE and streamed[-1] == item.key
+    await lw.close()
+
+
+async def test_items_reopened_by_a_discounted_worker_are_claimed_and_reserved_again(
+    vendor_core: tuple[Harness, Running],
+) -> None:
+    server, running = vendor_core
+    lw = await server.client()
+    job = await lw.create_job(
+        "J",
+        classes=["a", "b"],
+        workforce="vendor",
+        quiz_size=0,
+        judgments_per_item=1,
+        price_per_judgment_micros=PRICE,
+        budget_micros=3 * PRICE,
+    )
+    await lw.add_items(job.name, [text_item("k1", "a"), text_item("k2", "b")])
+    await lw.start_job(job.name)
+    job_id = int(job.name.split("/")[1])
+    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    await ctx.claim_items(10)
+    await ctx.record_judgments(
+        [ExternalJudgment(k, "liar", {"classification": {"class_name": "b"}}) for k in ("k1", "k2")]
+    )
+    await ctx.discount_worker("liar", "failed the vendor's gold")
+    again = await ctx.claim_items(10)
+    held = await lw.get_job(job.name)
+    # 2,000 spent on the liar; 1,000 left pays for one of the two reopened items
+    assert [i.key for i in again] == ["k1"] and held.counters.reserved_micros == PRICE
+    await ctx.record_judgments([ExternalJudgment("k1", "honest", {"classification": {"class_name": "a"}})])
+    assert await ctx.claim_items(10) == []
+    done = await lw.get_job(job.name)
+    assert done.counters.cost_micros == 3 * PRICE and done.counters.reserved_micros == 0
+    assert done.end_reason == job_pb2.JOB_END_REASON_BUDGET_EXHAUSTED
+    await lw.close()

@@ -20,6 +20,7 @@ from labelwire.server.errors import (
 )
 from labelwire.server.model import (
     AddResult,
+    EndReason,
     ItemInput,
     Job,
     JobSpec,
@@ -78,6 +79,7 @@ class Upload:
             tx.count_job(job.id, total_items=added - gold, gold_items=gold)
             if state == JobState.COMPLETED and added - gold > 0:
                 tx.set_job_state(job.id, JobState.RUNNING, core.clock())
+                tx.set_end_reason(job.id, EndReason.UNSPECIFIED)
                 dispatch.end_if_budget_spent(tx, job.spec, job.id, core.clock())
             return AddResult(added=added, duplicates=self._received - added, gold=gold)
 

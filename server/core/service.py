@@ -20,6 +20,7 @@ from labelwire.server.core.jobs import JobsCore
 from labelwire.server.core.labels import LabelsCore
 from labelwire.server.core.work import WorkCore
 from labelwire.server.model import (
+    EndReason,
     JobSpec,
     JobState,
 )
@@ -96,7 +97,8 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
         judgments, at_pass = int(row["judgments"]), int(row["judgments_at_pass"])
         running = int(row["state"]) == JobState.RUNNING
         open_items = running and await self.store.read(lambda tx: tx.has_open_items(job_id))
-        spent = running and dispatch.budget_spent(row, spec)
+        claims_spent = int(row["end_reason"]) == EndReason.BUDGET_EXHAUSTED
+        spent = running and (claims_spent or dispatch.budget_spent(row, spec))
         final = running and (not open_items or spent) and int(row["total_items"]) > 0
         if not (final or passes.due(judgments, at_pass)):
             return
@@ -108,7 +110,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
 
         def write(tx: Tx) -> None:
             passes.apply(tx, job_id, result, judgments, now)
-            dispatch.end_if_budget_spent(tx, spec, job_id, now, after_pass=True)
+            dispatch.end_if_budget_spent(tx, spec, job_id, now, after_pass=True, unaffordable=claims_spent)
 
         await self.store.write(write)
         self.feed.notify(job_id)
