@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 
+from labelwire.server import auth
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
@@ -23,7 +24,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context: Ctx) -> pb.CreateApiKeyResponse:
         principal = await caller(self.core, context)
         ttl = convert.seconds_of(request.ttl, "ttl")
-        client_id, key_id, key = await self.core.create_api_key(principal, request.client_name, ttl)
+        client_id, key = await self.core.create_api_key(principal, request.client_name, ttl)
+        parsed = auth.parse(key)
+        assert parsed is not None
+        key_id = parsed[1]
         return pb.CreateApiKeyResponse(
             client=f"clients/{client_id}", api_key=key, api_key_name=f"clients/{client_id}/apiKeys/{key_id}"
         )

@@ -186,16 +186,16 @@ class CoreBase:
 
     async def create_api_key(
         self, principal: Principal, client_name: str, ttl_seconds: float = 0.0
-    ) -> tuple[int, int, str]:
-        """A new client and its first key: (client id, key id, key)."""
+    ) -> tuple[int, str]:
+        """A new client and its first key (whose id `auth.parse` reads)."""
         self.require(principal, "admin")
         validation.check_text("client_name", client_name, low=1, high=200)
         expires = self.expiry(ttl_seconds, "ttl")
         now = self.clock()
 
-        def create(tx: Tx) -> tuple[int, int, str]:
+        def create(tx: Tx) -> tuple[int, str]:
             client_id = tx.insert_client(client_name, b"", now)
-            return client_id, *self.issue_credential(tx, auth.CLIENT_KEY, client_id, now, expires)
+            return client_id, self.issue_credential(tx, auth.CLIENT_KEY, client_id, now, expires)[1]
 
         return await self.store.write(create)
 
