@@ -35,8 +35,8 @@ class _JobEndReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobEndRe
     """Every item has its label (or failed)."""
     JOB_END_REASON_BUDGET_EXHAUSTED: _JobEndReason.ValueType  # 2
     """The budget could pay for no more judgments and no lease was outstanding.
-    Items without a label are counted in counters.unlabeled_items; they stay
-    open, and adding items or budget runs the job again.
+    Items without a label stay open and are counted in
+    counters.unlabeled_items.
     """
 
 class JobEndReason(_JobEndReason, metaclass=_JobEndReasonEnumTypeWrapper):
@@ -48,8 +48,8 @@ JOB_END_REASON_ALL_LABELED: JobEndReason.ValueType  # 1
 """Every item has its label (or failed)."""
 JOB_END_REASON_BUDGET_EXHAUSTED: JobEndReason.ValueType  # 2
 """The budget could pay for no more judgments and no lease was outstanding.
-Items without a label are counted in counters.unlabeled_items; they stay
-open, and adding items or budget runs the job again.
+Items without a label stay open and are counted in
+counters.unlabeled_items.
 """
 Global___JobEndReason: _TypeAlias = JobEndReason  # noqa: Y015
 
