@@ -170,10 +170,15 @@ class WorkforceContext(Protocol):
     @property
     def job(self) -> JobView: ...
 
-    async def claim_items(self, limit: int) -> list[WorkItem]:
+    async def claim_items(self, limit: int, *, fee_micros_per_judgment: int = 0) -> list[WorkItem]:
         """Items that need judgments and are with no workforce yet; they count
         as in progress from now on, across restarts, until judged, failed or
-        returned."""
+        returned. With a budget, only as many whole items as the budget still
+        pays for (each wanted judgment at the job's price plus
+        `fee_micros_per_judgment`, the workforce's own fee), counting what
+        leases and other claims reserve: the claim reserves that amount, and
+        an empty list may mean the budget is spent. Each judgment recorded
+        for a claimed item is charged its price plus that fee."""
         ...
 
     async def claimed_items(self) -> list[WorkItem]:
@@ -183,7 +188,18 @@ class WorkforceContext(Protocol):
         ...
 
     async def return_items(self, keys: Sequence[str]) -> None:
-        """Hands claimed items back undone (their batch was stopped or lost)."""
+        """Hands claimed items back undone (their batch was stopped or lost);
+        what their claim reserved goes back to the budget."""
+        ...
+
+    async def record_cost(self, micros: int, reason: str, *, key: str) -> bool:
+        """Adds a charge of the workforce's own to the job's cost, in
+        millionths of a US dollar, once per `key` (a retried round may report
+        it again; says whether it was new): what `fee_micros_per_judgment`
+        did not cover, e.g. a fee above the claimed rate or the reward of a
+        gold HIT whose answers are not judgments. Not reserved beforehand, so
+        keep it small; a recorded judgment's price and claimed fee are
+        counted by the core already."""
         ...
 
     async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:

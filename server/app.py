@@ -19,6 +19,7 @@ from labelwire.server.api.quality import QualityServicer
 from labelwire.server.api.rpc_metrics import RpcMetrics
 from labelwire.server.api.workers import WorkerServicer
 from labelwire.server.core import Core
+from labelwire.server.core.base import DEFAULT_CREDENTIAL_CACHE_SECONDS
 from labelwire.server.files_policy import FilesSettings, server_files
 from labelwire.server.metrics import MetricsServer, serve_metrics
 from labelwire.server.store import open_store
@@ -37,6 +38,9 @@ from labelwire.v1 import (
 )
 
 log = logging.getLogger(__name__)
+
+# Revocation must reach every replica within 5 seconds (docs/security.md).
+MAX_CREDENTIAL_CACHE_SECONDS = 5.0
 
 SERVICES = (
     job_service_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
@@ -76,12 +80,18 @@ async def start_server(
     metrics_address: str | None = None,
     metrics_allow_remote: bool = False,
     files: FilesSettings | None = None,
+    credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step).
     `metrics_address` (HOST:PORT, port 0 for any) serves Prometheus metrics.
     `files` says which local paths and S3 prefixes clients may name (none by
     default); the database's own files are refused whatever it says."""
+    if not 0 <= credential_cache_seconds <= MAX_CREDENTIAL_CACHE_SECONDS:
+        raise ValueError(
+            f"credential_cache_seconds must be between 0 and {MAX_CREDENTIAL_CACHE_SECONDS:g},"
+            f" got {credential_cache_seconds:g}"
+        )
     store = open_store(database)
     core = Core(
         store,
@@ -91,6 +101,7 @@ async def start_server(
         workforces=workforces,
         drive_workforces=drive_workforces,
         files=(files or FilesSettings()).protecting(server_files(database)),
+        credential_cache_seconds=credential_cache_seconds,
     )
     server = grpc.aio.server(
         interceptors=[RpcMetrics()],

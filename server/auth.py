@@ -1,8 +1,10 @@
 """Bearer tokens: client API keys, worker tokens and the admin key.
 
-A token is `lwc_<id>_<secret>` (client) or `lww_<id>_<secret>` (worker); the
-store keeps only a SHA-256 of the secret, which is enough for random 256-bit
-secrets (no password stretching needed) and cheap to check on every call.
+A token is `lwc_<id>_<secret>` (client) or `lww_<id>_<secret>` (worker), `<id>`
+naming its row in the credentials table (for tokens made before that table,
+its owner); the store keeps only a SHA-256 of the secret, which is enough for
+random 256-bit secrets (no password stretching needed) and cheap to check on
+every call.
 """
 
 from __future__ import annotations
@@ -13,16 +15,14 @@ import secrets
 
 CLIENT_PREFIX = "lwc"
 WORKER_PREFIX = "lww"
+CLIENT_KEY = 1
+WORKER_TOKEN = 2
+KINDS = {CLIENT_PREFIX: CLIENT_KEY, WORKER_PREFIX: WORKER_TOKEN}
+PREFIXES = {v: k for k, v in KINDS.items()}
 
 
 def digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode("utf-8")).digest()
-
-
-def new_token(prefix: str, ident: int) -> tuple[str, bytes]:
-    """A fresh token for an identity, and the hash to store."""
-    secret = secrets.token_urlsafe(32)
-    return f"{prefix}_{ident}_{secret}", digest(secret)
 
 
 def new_secret() -> str:
@@ -39,3 +39,8 @@ def parse(token: str) -> tuple[str, int, str] | None:
 
 def matches(secret: str, stored: bytes | None) -> bool:
     return stored is not None and hmac.compare_digest(digest(secret), stored)
+
+
+def shown_prefix(kind: int, ident: int) -> str:
+    """The part of a token that is not secret, to tell keys apart in listings."""
+    return f"{PREFIXES[kind]}_{ident}_"

@@ -72,6 +72,7 @@ async def _serve(args: argparse.Namespace) -> None:
             metrics_address=args.metrics_address,
             metrics_allow_remote=args.metrics_allow_remote,
             files=args.files,
+            credential_cache_seconds=float(args.credential_cache_seconds),
         )
     except OSError as exc:  # a port in use, a certificate file missing
         raise SystemExit(f"labelwire serve: {exc}") from exc
@@ -248,6 +249,13 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("S3_SHARED", "") in ("1", "true", "yes"),
         help="let every client use the whole of each --s3-allow prefix, not only its own sub-prefix"
         " (LABELWIRE_S3_SHARED=1)",
+    )
+    serve.add_argument(
+        "--credential-cache-seconds",
+        type=float,
+        default=_env("CREDENTIAL_CACHE_SECONDS", "2"),
+        help="how long a replica trusts a key or token it has checked; a revocation takes effect on every"
+        " replica within it (LABELWIRE_CREDENTIAL_CACHE_SECONDS; default 2, at most 5)",
     )
     demo = commands.add_parser(
         "demo",

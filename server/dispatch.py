@@ -15,6 +15,7 @@ from labelwire.server import labeling, quality
 from labelwire.server.errors import FailedPrecondition, NotFound, PermissionDenied
 from labelwire.server.model import (
     Answer,
+    EndReason,
     GoldUse,
     ItemState,
     JobSpec,
@@ -77,12 +78,68 @@ def _task(
 
 
 def expire_leases(tx: Tx, job_id: int, now: float) -> int:
-    """Returns expired leases' items to the queue."""
+    """Returns expired leases' items to the queue and frees their reservations."""
     stale = tx.expired_leases(job_id, now)
     for task in stale:
-        tx.finish_task(int(task["id"]), TaskState.EXPIRED, now)
-        tx.count_item(int(task["item_id"]), leased=-1)
+        end_lease(tx, task, TaskState.EXPIRED, now)
     return len(stale)
+
+
+def end_lease(tx: Tx, task: Any, state: TaskState, now: float, reason: str | None = None) -> None:
+    """A lease ends unanswered: its item goes back to the queue and its price
+    back to the budget."""
+    tx.finish_task(int(task["id"]), state, now, reason)
+    tx.count_item(int(task["item_id"]), leased=-1)
+    free_reservation(tx, task)
+
+
+def free_reservation(tx: Tx, task: Any) -> None:
+    reserved = int(task["reserved_micros"])
+    if reserved:
+        tx.count_job(int(task["job_id"]), reserved_micros=-reserved)
+
+
+def affordable(job: Any, spec: JobSpec) -> bool:
+    """Whether the budget pays one more judgment at the job's price, beyond
+    what is spent and what leases and claims in flight reserve."""
+    if not spec.budget_micros:
+        return True
+    left = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+    return left > 0 and left >= spec.price_per_judgment_micros
+
+
+def budget_spent(job: Any, spec: JobSpec) -> bool:
+    """Whether the budget pays for no further judgment and none is in flight."""
+    return bool(spec.budget_micros) and int(job["reserved_micros"]) == 0 and not affordable(job, spec)
+
+
+def end_if_budget_spent(
+    tx: Tx, spec: JobSpec, job_id: int, now: float, *, unaffordable: bool = False, after_pass: bool = False
+) -> bool:
+    """Completes a running job whose budget pays for no further judgment
+    (`unaffordable`: the caller found it pays for no further claim) once no
+    lease is in flight (a lease's price is reserved, so its answer is still
+    taken): its open items stay unlabeled, counted in its counters. A job
+    whose labels weigh workers ends only after its final pass
+    (`after_pass`), as `complete_if_done` does."""
+    if not spec.budget_micros or (labeling.uses_skill(spec) and not after_pass):
+        return False
+    job = tx.job(job_id)
+    if job is None or int(job["state"]) != JobState.RUNNING or int(job["reserved_micros"]) > 0:
+        return False
+    if (affordable(job, spec) and not unaffordable) or not tx.has_open_items(job_id):
+        return False
+    tx.set_job_state(job_id, JobState.COMPLETED, now)
+    tx.set_end_reason(job_id, EndReason.BUDGET_EXHAUSTED)
+    return True
+
+
+def release_for_cancel(tx: Tx, job_id: int, now: float) -> None:
+    """At cancel, leases in flight are released (their answers are refused)
+    and every reservation of the job is freed."""
+    for task in tx.live_tasks_of_job(job_id):
+        end_lease(tx, task, TaskState.RELEASED, now)
+    tx.clear_reservations(job_id)
 
 
 def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Random) -> NextTaskResult:
@@ -104,8 +161,16 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
         if float(held["expires_at"]) >= now:
             return NextTaskResult(status, task=task_view(tx, held))
         expire_leases(tx, job_id, now)
-    if spec.budget_micros and int(job["cost_micros"]) + spec.price_per_judgment_micros > spec.budget_micros:
-        return NextTaskResult(status, message="the job's budget is spent")
+    if not affordable(job, spec) and expire_leases(tx, job_id, now):
+        job = tx.job(job_id)
+    if not affordable(job, spec):
+        if end_if_budget_spent(tx, spec, job_id, now):
+            return NextTaskResult(status, message="the job's budget is spent; the job is complete")
+        return NextTaskResult(
+            status,
+            retry_after=NO_WORK_RETRY_SECONDS,
+            message="the job's budget is spent or reserved by tasks in flight",
+        )
     item_id, phase, changes = _pick(tx, spec, job_id, worker, status, rng)
     if item_id is None and expire_leases(tx, job_id, now):
         item_id, phase, changes = _pick(tx, spec, job_id, worker, status, rng)
@@ -122,7 +187,12 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
             status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now"
         )
     expires = now + spec.task_time_limit_seconds
-    task_id = tx.insert_task(job_id, item_id, worker_id, phase, TaskState.LEASED, now, expires)
+    price = spec.price_per_judgment_micros
+    task_id = tx.insert_task(
+        job_id, item_id, worker_id, phase, TaskState.LEASED, now, expires, reserved_micros=price
+    )
+    if price:
+        tx.count_job(job_id, reserved_micros=price)
     item = tx.item(item_id)
     assert item is not None
     tx.count_item(item_id, leased=1, exposures=int(item["is_gold"]))
@@ -174,9 +244,14 @@ def _live_task(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, ta
     task = task if task is not None else _own_task(tx, worker_id, job_id, task_id)
     state = TaskState(int(task["state"]))
     if state == TaskState.LEASED and float(task["expires_at"]) < now:
-        tx.finish_task(task_id, TaskState.EXPIRED, now)
-        tx.count_item(int(task["item_id"]), leased=-1)
+        end_lease(tx, task, TaskState.EXPIRED, now)
         state = TaskState.EXPIRED
+    if state == TaskState.RELEASED:
+        job = tx.job(job_id)
+        if job is not None and int(job["state"]) == JobState.CANCELLED:
+            raise FailedPrecondition(
+                f"jobs/{job_id} was cancelled: its tasks were released and take no more answers"
+            )
     if state != TaskState.LEASED:
         raise FailedPrecondition(
             f"task jobs/{job_id}/tasks/{task_id} is {state.name.lower()}, not leased; ask NextTask for another"
@@ -206,9 +281,11 @@ def submit(
     task = _live_task(tx, worker_id, job_id, task_id, now, task)
     spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
     tx.finish_task(task_id, TaskState.SUBMITTED, now)
+    free_reservation(tx, task)
     status, message = record_judgment(
         tx, spec, job_id, task_id, int(task["item_id"]), worker_id, answer, spent, now
     )
+    end_if_budget_spent(tx, spec, job_id, now)
     return SubmitResult(name, status, message)
 
 
@@ -267,6 +344,9 @@ def record_judgment(
     )
     if finished:
         labeling.finish_item(tx, spec, job_id, item_id, now)
+        after = tx.item(item_id)
+        if after is not None and int(after["state"]) != ItemState.OPEN:
+            free_item_reservation(tx, job_id, after)
     if status == WorkerStatus.QUALIFIED and (
         quality.at_checkpoint(spec.gold, judgments) or (finished and not tx.has_open_items(job_id))
     ):
@@ -278,6 +358,16 @@ def record_judgment(
     elif finished:
         complete_if_done(tx, job_id, now)
     return new_status, message
+
+
+def free_item_reservation(tx: Tx, job_id: int, item: Any, micros: int | None = None) -> None:
+    """Frees what a push workforce's claim of the item still reserves (all of
+    it, or `micros` of it when one judgment of the claim is paid)."""
+    reserved = int(item["reserved_micros"])
+    freed = reserved if micros is None else min(micros, reserved)
+    if freed:
+        tx.update_item(int(item["id"]), reserved_micros=reserved - freed)
+        tx.count_job(job_id, reserved_micros=-freed)
 
 
 def record_external(
@@ -310,6 +400,10 @@ def record_external(
         job_id, int(item["id"]), worker_id, TaskPhase.WORK, TaskState.SUBMITTED, now, now
     )
     tx.finish_task(task_id, TaskState.SUBMITTED, now)
+    fee = int(item["claim_fee_micros"]) if item["claimed_by"] is not None else 0
+    free_item_reservation(tx, job_id, item, spec.price_per_judgment_micros + fee)
+    if fee:
+        tx.count_job(job_id, cost_micros=fee)
     record_judgment(tx, spec, job_id, task_id, int(item["id"]), worker_id, answer, time_spent_ms, now)
     return True
 
@@ -319,14 +413,14 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
     that judgment, gets its label recomputed (a new revision when it changes)
     and goes back to the queue for a replacement judgment."""
     for task in tx.live_tasks_of(worker_id):
-        tx.finish_task(int(task["id"]), TaskState.RELEASED, now)
-        tx.count_item(int(task["item_id"]), leased=-1)
+        end_lease(tx, task, TaskState.RELEASED, now)
     items = tx.exclude_judgments_of(worker_id)
     tx.count_job(job_id, excluded_judgments=len(items))
     for item_id in items:
         tx.count_item(item_id, done=-1)
         item = tx.item(item_id)
         assert item is not None
+        free_item_reservation(tx, job_id, item)
         if int(item["state"]) == ItemState.FAILED:
             continue
         if item["label_sequence"] is not None:
@@ -356,6 +450,7 @@ def complete_if_done(tx: Tx, job_id: int, now: float, *, after_pass: bool = Fals
     if int(job["total_items"]) == 0:
         return False
     tx.set_job_state(job_id, JobState.COMPLETED, now)
+    tx.set_end_reason(job_id, EndReason.ALL_LABELED)
     return True
 
 
@@ -363,11 +458,7 @@ def release(
     tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, *, decline: bool, reason: str = ""
 ) -> None:
     task = _live_task(tx, worker_id, job_id, task_id, now)
-    if decline:
-        tx.finish_task(task_id, TaskState.DECLINED, now, reason or None)
-    else:
-        tx.finish_task(task_id, TaskState.RELEASED, now)
-    tx.count_item(int(task["item_id"]), leased=-1)
+    end_lease(tx, task, TaskState.DECLINED if decline else TaskState.RELEASED, now, reason or None)
 
 
 def extend(tx: Tx, worker_id: int, job_id: int, task_id: int, seconds: float, now: float) -> float:

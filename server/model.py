@@ -27,6 +27,14 @@ class JobState(enum.IntEnum):
 ENDED = frozenset({JobState.COMPLETED, JobState.CANCELLED, JobState.FAILED})
 
 
+class EndReason(enum.IntEnum):
+    """Why a COMPLETED job completed."""
+
+    UNSPECIFIED = 0
+    ALL_LABELED = 1
+    BUDGET_EXHAUSTED = 2
+
+
 class WorkerStatus(enum.IntEnum):
     QUIZ = 1
     QUALIFIED = 2
@@ -119,6 +127,7 @@ class JobCounters:
     qualified_workers: int = 0
     disqualified_workers: int = 0
     cost_micros: int = 0
+    reserved_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,7 @@ class Job:
     failure_reason: str = ""
     counters: JobCounters = JobCounters()
     last_sequence: int = 0
+    end_reason: EndReason = EndReason.UNSPECIFIED
 
     @property
     def name(self) -> str:
@@ -261,3 +271,23 @@ class Principal:
     kind: str
     id: int = 0
     job_id: int = 0
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A client API key or a worker token, without its secret."""
+
+    id: int
+    kind: int
+    owner_id: int
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    owner_name: str = ""
+
+    def state(self, now: float) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -25,9 +25,9 @@ from labelwire.adapters.base import (
     Workforce,
     WorkItem,
 )
-from labelwire.server import dispatch, validation
+from labelwire.server import dispatch, labeling, validation
 from labelwire.server.errors import InvalidArgument, LabelwireError
-from labelwire.server.model import ItemInput, Job, JobSpec, JobState, WorkerStatus
+from labelwire.server.model import EndReason, ItemInput, Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.store import Tx
 
 if TYPE_CHECKING:
@@ -186,8 +186,31 @@ class JobContext:
     def job(self) -> JobView:
         return self._view
 
-    async def claim_items(self, limit: int) -> list[WorkItem]:
-        rows = await self._core.store.write(lambda tx: tx.claim_items(self._job_id, self._namespace, limit))
+    async def claim_items(self, limit: int, *, fee_micros_per_judgment: int = 0) -> list[WorkItem]:
+        """Claims only what the budget pays for, counting what is spent and
+        reserved; each claimed item reserves its wanted judgments' price."""
+        spec = self._spec
+        price, fee = spec.price_per_judgment_micros, max(0, fee_micros_per_judgment)
+        now = self._core.clock()
+
+        def claim(tx: Tx) -> list[Any]:
+            job = tx.job(self._job_id)
+            if job is None:
+                return []
+            available = None
+            if spec.budget_micros:
+                available = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+            rows = tx.claim_items(self._job_id, self._namespace, limit, price, fee, available)
+            reserved = sum((price + fee) * (int(r["target"]) - int(r["done"])) for r in rows)
+            if reserved:
+                tx.count_job(self._job_id, reserved_micros=reserved)
+            if not rows and available is not None and tx.has_claimable(self._job_id):
+                dispatch.end_if_budget_spent(tx, spec, self._job_id, now, unaffordable=True)
+                if labeling.uses_skill(spec) and int(job["reserved_micros"]) == 0:
+                    tx.set_end_reason(self._job_id, EndReason.BUDGET_EXHAUSTED)  # ends after its final pass
+            return rows
+
+        rows = await self._core.store.write(claim)
         return self._work_items(rows)
 
     async def claimed_items(self) -> list[WorkItem]:
@@ -209,7 +232,21 @@ class JobContext:
         ]
 
     async def return_items(self, keys: Sequence[str]) -> None:
-        await self._core.store.write(lambda tx: tx.return_items(self._job_id, keys))
+        def give_back(tx: Tx) -> None:
+            tx.free_item_reservations(self._job_id, list(keys))
+            tx.return_items(self._job_id, keys)
+
+        await self._core.store.write(give_back)
+
+    async def record_cost(self, micros: int, reason: str, *, key: str) -> bool:
+        """Adds a workforce's own charge to the job's cost, once per `key`."""
+        if micros < 0:
+            raise InvalidArgument(f"micros must be >= 0, got {micros}")
+        validation.check_text("key", key, low=1, high=200)
+        now = self._core.clock()
+        return await self._core.store.write(
+            lambda tx: tx.add_job_cost(self._job_id, key, micros, reason, now)
+        )
 
     async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:
         now = self._core.clock()
@@ -257,6 +294,7 @@ class JobContext:
         def fail(tx: Tx) -> None:
             failed = tx.fail_items(self._job_id, keys, reason)
             tx.count_job(self._job_id, failed_items=failed)
+            tx.free_item_reservations(self._job_id, list(keys))
             dispatch.complete_if_done(tx, self._job_id, now)
 
         await self._core.store.write(fail)
@@ -264,7 +302,12 @@ class JobContext:
 
     async def fail_job(self, reason: str) -> None:
         now = self._core.clock()
-        await self._core.store.write(lambda tx: tx.set_job_state(self._job_id, JobState.FAILED, now, reason))
+
+        def fail(tx: Tx) -> None:
+            tx.set_job_state(self._job_id, JobState.FAILED, now, reason)
+            tx.clear_reservations(self._job_id)
+
+        await self._core.store.write(fail)
         self._core.feed.notify(self._job_id)
 
     async def discount_worker(self, worker_id: str, reason: str) -> None:

@@ -89,6 +89,7 @@ DECISION_MARGIN_SECONDS = 3600.0
 MIN_GOLD_TO_DISCOUNT = 3
 
 log = logging.getLogger(__name__)
+MICROS_PER_CENT = 10_000
 
 FEEDBACK_EMPTY = "No usable answer was submitted for this task."
 FEEDBACK_GOLD = "This task had a known answer, and the answer submitted did not match it."
@@ -467,7 +468,7 @@ class _Round:
     async def settle(self, collected: _Collected) -> None:
         hit, aid = collected.hit, collected.assignment_id
         if collected.status != "Submitted":
-            self.account(hit, aid, APPROVED if collected.status == "Approved" else REJECTED)
+            await self.account(hit, aid, APPROVED if collected.status == "Approved" else REJECTED)
             return
         verdict = self.verdict(hit, aid)
         if verdict is None:
@@ -488,7 +489,7 @@ class _Round:
                 return
             # Approved (automatically, at AutoApprovalTime) or settled by us just before a crash.
             approve = True
-        self.account(hit, aid, APPROVED if approve else REJECTED)
+        await self.account(hit, aid, APPROVED if approve else REJECTED)
 
     def verdict(self, hit: Hit, aid: str) -> tuple[bool, str] | None:
         """Approve or reject one submitted assignment, or None to wait (agreement needs the other answers)."""
@@ -521,16 +522,38 @@ class _Round:
             return (True, "") if seen.answer == top else (False, FEEDBACK_AGREEMENT)
         return True, ""
 
-    def account(self, hit: Hit, aid: str, outcome: str) -> None:
+    async def account(self, hit: Hit, aid: str, outcome: str) -> None:
+        """Books a decided assignment. The core charged an item HIT's answer
+        its price and the fee rate it was claimed at; an approved one adds
+        only a fee above that rate (a HIT grown to 10 or more assignments),
+        an approved gold HIT answer (not a judgment) its reward and fee. Once
+        per assignment id."""
         hit.decided[aid] = outcome
         cost = self.state.cost
         if outcome == APPROVED:
+            fee = fees.fee_cents(self.settings.reward, hit.created_max, self.settings.masters)
             cost.approved += 1
             cost.reward_cents += self.settings.reward_cents
-            cost.fee_cents += fees.fee_cents(self.settings.reward, hit.created_max, self.settings.masters)
+            cost.fee_cents += fee
+            if hit.kind == ITEM:
+                extra, reason = fee - self.claimed_fee_cents(), "Mechanical Turk fee above the claimed rate"
+            else:
+                extra, reason = (
+                    fee + self.settings.reward_cents,
+                    "Mechanical Turk reward and fee of a gold HIT",
+                )
+            if extra > 0:
+                await self.ctx.record_cost(extra * MICROS_PER_CENT, reason, key=f"mturk:{aid}")
         else:
             cost.rejected += 1
             self.state.worker(hit.answers[aid].worker).rejected += 1
+
+    def claimed_fee_cents(self) -> int:
+        """The fee per judgment claims reserve and the core charges: that of a
+        HIT with the assignments an item needs at first."""
+        return fees.fee_cents(
+            self.settings.reward, self.per_hit_cap(self.job.judgments_per_item), self.settings.masters
+        )
 
     def maybe_close(self, hit: Hit) -> None:
         """A HIT is closed (no more polling) once nothing more will come and everything is settled."""
@@ -647,7 +670,8 @@ class _Round:
         room = self.settings.max_open_hits - open_items
         if room <= 0:
             return
-        items = await self.ctx.claim_items(room)
+        fee = self.claimed_fee_cents() * MICROS_PER_CENT
+        items = await self.ctx.claim_items(room, fee_micros_per_judgment=fee)
         if not items:
             return
         planned: list[tuple[Hit, str, str, Mapping[str, Any] | None]] = []

@@ -107,6 +107,12 @@ def source_item(
     return item
 
 
+def _duration(seconds: float) -> duration_pb2.Duration:
+    out = duration_pb2.Duration()
+    out.FromNanoseconds(int(seconds * 1e9))
+    return out
+
+
 class _Channel:
     def __init__(self, target: str, token: str, credentials: grpc.ChannelCredentials | None) -> None:
         self.metadata = (("authorization", f"Bearer {token}"),)
@@ -160,6 +166,7 @@ class Client(_Channel):
         min_work_judgments: int | None = None,
         task_time_limit_seconds: int = 0,
         price_per_judgment_micros: int = 0,
+        budget_micros: int = 0,
         workforce: str = "",
         workforce_settings: Mapping[str, Any] | None = None,
         consolidation_method: int = job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED,
@@ -199,6 +206,7 @@ class Client(_Channel):
         if task_time_limit_seconds:
             spec.task_time_limit.CopyFrom(duration_pb2.Duration(seconds=task_time_limit_seconds))
         spec.price_per_judgment_micros = spec.price_per_judgment_micros or price_per_judgment_micros
+        spec.budget_micros = spec.budget_micros or budget_micros
         if workforce:
             spec.workforce.adapter = workforce
         if workforce_settings:
@@ -277,12 +285,34 @@ class Client(_Channel):
         )
         return response
 
-    async def create_worker(self, job: str, display_name: str) -> tuple[task_pb2.WorkerStats, str]:
-        """A pool worker for the job, and its token (shown only now)."""
-        response = await self.jobs.CreateWorker(
-            job_service_pb2.CreateWorkerRequest(job=job, display_name=display_name), metadata=self.metadata
-        )
+    async def create_worker(
+        self, job: str, display_name: str, *, token_ttl: float | None = None
+    ) -> tuple[task_pb2.WorkerStats, str]:
+        """A pool worker for the job, and its token (shown only now);
+        `token_ttl` seconds makes the token expire."""
+        request = job_service_pb2.CreateWorkerRequest(job=job, display_name=display_name)
+        if token_ttl:
+            request.token_ttl.CopyFrom(_duration(token_ttl))
+        response = await self.jobs.CreateWorker(request, metadata=self.metadata)
         return response.worker, response.token
+
+    async def revoke_worker_token(self, worker: str) -> task_pb2.WorkerStats:
+        """Every token of the worker (`jobs/{j}/workers/{w}`) stops working."""
+        response = await self.jobs.RevokeWorkerToken(
+            job_service_pb2.RevokeWorkerTokenRequest(worker=worker), metadata=self.metadata
+        )
+        return response.worker
+
+    async def rotate_worker_token(
+        self, worker: str, *, grace_period: float = 0.0, token_ttl: float | None = None
+    ) -> str:
+        """A new token for the worker; its other tokens work `grace_period` seconds more."""
+        request = job_service_pb2.RotateWorkerTokenRequest(worker=worker)
+        request.grace_period.CopyFrom(_duration(grace_period))
+        if token_ttl:
+            request.token_ttl.CopyFrom(_duration(token_ttl))
+        response = await self.jobs.RotateWorkerToken(request, metadata=self.metadata)
+        return response.token
 
     async def list_workers(self, job: str) -> list[task_pb2.WorkerStats]:
         out: list[task_pb2.WorkerStats] = []
@@ -425,8 +455,43 @@ class AdminClient(_Channel):
         super().__init__(target, admin_key, credentials)
         self.stub = admin_service_pb2_grpc.AdminServiceStub(self.channel)
 
-    async def create_api_key(self, client_name: str) -> str:
-        response = await self.stub.CreateApiKey(
-            admin_service_pb2.CreateApiKeyRequest(client_name=client_name), metadata=self.metadata
+    async def create_api_key(self, client_name: str, *, ttl: float | None = None) -> str:
+        """A new client's API key (shown only now); `ttl` seconds makes it expire."""
+        request = admin_service_pb2.CreateApiKeyRequest(client_name=client_name)
+        if ttl:
+            request.ttl.CopyFrom(_duration(ttl))
+        response = await self.stub.CreateApiKey(request, metadata=self.metadata)
+        return response.api_key
+
+    async def list_api_keys(self, parent: str = "clients/-") -> list[admin_service_pb2.ApiKey]:
+        """The keys of one client (`clients/{c}`) or of every client, without secrets."""
+        out: list[admin_service_pb2.ApiKey] = []
+        token = ""
+        while True:
+            page = await self.stub.ListApiKeys(
+                admin_service_pb2.ListApiKeysRequest(parent=parent, page_token=token), metadata=self.metadata
+            )
+            out += page.api_keys
+            token = page.next_page_token
+            if not token:
+                return out
+
+    async def revoke_api_key(self, name: str) -> admin_service_pb2.ApiKey:
+        response = await self.stub.RevokeApiKey(
+            admin_service_pb2.RevokeApiKeyRequest(name=name), metadata=self.metadata
         )
         return response.api_key
+
+    async def rotate_api_key(
+        self, name: str, *, grace_period: float = 0.0, ttl: float | None = None
+    ) -> admin_service_pb2.RotateApiKeyResponse:
+        """A new key for the key's client (`.secret`, shown only now); the old
+        one works `grace_period` seconds more."""
+        request = admin_service_pb2.RotateApiKeyRequest(name=name)
+        request.grace_period.CopyFrom(_duration(grace_period))
+        if ttl:
+            request.ttl.CopyFrom(_duration(ttl))
+        response: admin_service_pb2.RotateApiKeyResponse = await self.stub.RotateApiKey(
+            request, metadata=self.metadata
+        )
+        return response

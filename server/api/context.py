@@ -27,11 +27,21 @@ STATUS = {
 }
 
 
+BEARER_FORM = "send the metadata `authorization: Bearer <token>`"
+
+
 def bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    """The token of exactly `authorization: Bearer <token>` (the scheme's case
+    is free, RFC 7235); None when there is no authorization metadata."""
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
             text = value.decode() if isinstance(value, bytes) else value
-            return text.removeprefix("Bearer ").removeprefix("bearer ").strip()
+            scheme, space, token = text.partition(" ")
+            if scheme.lower() != "bearer" or not space or not token or any(c.isspace() for c in token):
+                raise errors.Unauthenticated(
+                    f"the authorization metadata is not a bearer token: {BEARER_FORM}"
+                )
+            return token
     return None
 
 

@@ -9,22 +9,24 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from labelwire.server import answer_schema
+from labelwire.server import answer_schema, auth
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import (
     Answer,
+    Credential,
     GoldPolicy,
     GoldUse,
     ItemInput,
     Job,
     JobSpec,
+    JobState,
     Label,
     LabelClass,
     Task,
     Worker,
     WorkerStatus,
 )
-from labelwire.v1 import answer_pb2, item_pb2, job_pb2, label_pb2, task_pb2
+from labelwire.v1 import admin_service_pb2, answer_pb2, item_pb2, job_pb2, label_pb2, task_pb2
 
 MEDIA = {
     job_pb2.MEDIA_TYPE_UNSPECIFIED: "text",
@@ -201,7 +203,12 @@ def job_message(job: Job) -> job_pb2.Job:
             qualified_workers=c.qualified_workers,
             disqualified_workers=c.disqualified_workers,
             cost_micros=c.cost_micros,
+            reserved_micros=c.reserved_micros,
         ),
+        owner=f"clients/{job.owner_id}",
+        end_reason=job_pb2.JobEndReason.Value(f"JOB_END_REASON_{job.end_reason.name}")
+        if job.state == JobState.COMPLETED
+        else job_pb2.JOB_END_REASON_UNSPECIFIED,
         create_time=timestamp(job.created_at),
         update_time=timestamp(job.updated_at),
         failure_reason=job.failure_reason,
@@ -287,3 +294,27 @@ def duration_seconds(d: Duration) -> float | None:
 
 def worker_status(status: WorkerStatus) -> task_pb2.WorkerStatus.ValueType:
     return task_pb2.WorkerStatus.Value(f"WORKER_STATUS_{status.name}")
+
+
+def seconds_of(duration: Duration, field: str) -> float:
+    """A Duration's seconds; negative ones are refused."""
+    seconds = duration.ToNanoseconds() / 1e9
+    if seconds < 0:
+        raise InvalidArgument(f"{field} must not be negative, got {seconds:g} s")
+    return seconds
+
+
+def api_key_message(key: Credential, now: float) -> admin_service_pb2.ApiKey:
+    out = admin_service_pb2.ApiKey(
+        name=f"clients/{key.owner_id}/apiKeys/{key.id}",
+        client=f"clients/{key.owner_id}",
+        client_name=key.owner_name,
+        key_prefix=auth.shown_prefix(key.kind, key.id),
+        state=admin_service_pb2.CredentialState.Value(f"CREDENTIAL_STATE_{key.state(now).upper()}"),
+        create_time=timestamp(key.created_at),
+    )
+    if key.expires_at is not None:
+        out.expire_time.CopyFrom(timestamp(key.expires_at))
+    if key.revoked_at is not None:
+        out.revoke_time.CopyFrom(timestamp(key.revoked_at))
+    return out

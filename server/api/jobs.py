@@ -33,7 +33,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     @unary
     async def GetJob(self, request: pb.GetJobRequest, context: Ctx) -> pb.GetJobResponse:
         principal = await caller(self.core, context)
-        job = await self.core.get_job(principal, request.name)
+        job = await self.core.view_job(principal, request.name)
         return pb.GetJobResponse(job=convert.job_message(job))
 
     @unary
@@ -110,7 +110,8 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     @unary
     async def CreateWorker(self, request: pb.CreateWorkerRequest, context: Ctx) -> pb.CreateWorkerResponse:
         principal = await caller(self.core, context)
-        worker, token = await self.core.create_worker(principal, request.job, request.display_name)
+        ttl = convert.seconds_of(request.token_ttl, "token_ttl")
+        worker, token = await self.core.create_worker(principal, request.job, request.display_name, ttl)
         return pb.CreateWorkerResponse(worker=convert.worker_message(worker), token=token)
 
     @unary
@@ -122,3 +123,20 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         return pb.ListWorkersResponse(
             workers=[convert.worker_message(w) for w in workers], next_page_token=token
         )
+
+    @unary
+    async def RevokeWorkerToken(
+        self, request: pb.RevokeWorkerTokenRequest, context: Ctx
+    ) -> pb.RevokeWorkerTokenResponse:
+        worker = await self.core.revoke_worker_token(await caller(self.core, context), request.worker)
+        return pb.RevokeWorkerTokenResponse(worker=convert.worker_message(worker))
+
+    @unary
+    async def RotateWorkerToken(
+        self, request: pb.RotateWorkerTokenRequest, context: Ctx
+    ) -> pb.RotateWorkerTokenResponse:
+        principal = await caller(self.core, context)
+        grace = convert.seconds_of(request.grace_period, "grace_period")
+        ttl = convert.seconds_of(request.token_ttl, "token_ttl")
+        worker, token = await self.core.rotate_worker_token(principal, request.worker, grace, ttl)
+        return pb.RotateWorkerTokenResponse(worker=convert.worker_message(worker), token=token)

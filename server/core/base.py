@@ -30,6 +30,7 @@ from labelwire.server.errors import (
 from labelwire.server.feed import FeedSignal
 from labelwire.server.files_policy import FilesSettings
 from labelwire.server.model import (
+    EndReason,
     Job,
     JobCounters,
     JobSpec,
@@ -44,6 +45,11 @@ from labelwire.server.workforces import Workforces
 log = logging.getLogger(__name__)
 
 ADMIN = Principal(kind="admin")
+# How long a replica trusts a key it has checked before checking it again: the
+# bound on how late a revocation made on another replica takes effect here.
+DEFAULT_CREDENTIAL_CACHE_SECONDS = 2.0
+MIN_TTL_SECONDS = 60.0
+MAX_TTL_SECONDS = 3650 * 86400.0
 
 
 def parse_name(name: str, collection: str, field: str) -> int:
@@ -109,6 +115,7 @@ class CoreBase:
         seed: int | None = None,
         drive_workforces: bool = True,
         files: FilesSettings | None = None,
+        credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
     ) -> None:
         self.store = store
         self.files_settings = files or FilesSettings()
@@ -117,53 +124,102 @@ class CoreBase:
         self.feed = FeedSignal()
         self.workforces = workforces or Workforces.discover()
         self._admin_hash = auth.digest(admin_key)
-        self._principals: dict[str, Principal] = {}
+        self.credential_cache_seconds = credential_cache_seconds
+        self._principals: dict[str, tuple[Principal, int, float]] = {}
         self._specs: dict[int, tuple[int, JobSpec]] = {}
         self._rng = random.Random(seed)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def authenticate(self, token: str | None) -> Principal:
+        """The caller a token names. A checked token is trusted for at most
+        `credential_cache_seconds` (and never past its expiry); then its row
+        is read again, so a key revoked on any replica fails here too."""
         if not token:
-            raise Unauthenticated("missing bearer token in the authorization metadata")
+            raise Unauthenticated("missing bearer token: send the metadata `authorization: Bearer <token>`")
+        now = self.clock()
         cached = self._principals.get(token)
-        if cached is not None:
-            return cached
+        if cached is not None and now < cached[2]:
+            return cached[0]
         if auth.matches(token, self._admin_hash):
             return ADMIN
         parsed = auth.parse(token)
         if parsed is None:
             raise Unauthenticated("the bearer token is not a labelwire key")
         prefix, ident, secret = parsed
-        if prefix == auth.CLIENT_PREFIX:
-            stored = await self.store.read(lambda tx: tx.client_key_hash(ident))
-            principal = Principal(kind="client", id=ident)
-        else:
-            row = await self.store.read(lambda tx: tx.worker(ident))
-            stored = None if row is None or row["token_hash"] is None else bytes(row["token_hash"])
-            principal = Principal(kind="worker", id=ident, job_id=0 if row is None else int(row["job_id"]))
-        if not auth.matches(secret, stored):
+        kind = auth.KINDS[prefix]
+
+        def look_up(tx: Tx) -> tuple[Any, Any]:
+            for row in tx.credentials_named(kind, ident):
+                if auth.matches(secret, bytes(row["secret_hash"])):
+                    worker = tx.worker(int(row["owner_id"])) if kind == auth.WORKER_TOKEN else None
+                    return row, worker
+            return None, None
+
+        row, worker = await self.store.read(look_up)
+        if row is None:
+            self._principals.pop(token, None)
             raise Unauthenticated("the bearer token is not valid")
+        if row["revoked_at"] is not None:
+            self._principals.pop(token, None)
+            raise Unauthenticated("the bearer token was revoked")
+        expires = row["expires_at"]
+        if expires is not None and float(expires) <= now:
+            self._principals.pop(token, None)
+            raise Unauthenticated("the bearer token has expired")
+        if kind == auth.CLIENT_KEY:
+            principal = Principal(kind="client", id=int(row["owner_id"]))
+        else:
+            job_id = 0 if worker is None else int(worker["job_id"])
+            principal = Principal(kind="worker", id=int(row["owner_id"]), job_id=job_id)
+        until = now + self.credential_cache_seconds
+        if expires is not None:
+            until = min(until, float(expires))
         if len(self._principals) > 100_000:
             self._principals.clear()
-        self._principals[token] = principal
+        self._principals[token] = (principal, int(row["id"]), until)
         return principal
+
+    def forget_credentials(self, credential_ids: set[int]) -> None:
+        """Drops this replica's cached checks of credentials just revoked here."""
+        for token, entry in list(self._principals.items()):
+            if entry[1] in credential_ids:
+                del self._principals[token]
 
     @staticmethod
     def require(principal: Principal, kind: str) -> None:
         if principal.kind != kind:
             raise PermissionDenied(f"this call needs a {kind} key, not a {principal.kind} key")
 
-    async def create_api_key(self, principal: Principal, client_name: str) -> tuple[int, str]:
+    async def create_api_key(
+        self, principal: Principal, client_name: str, ttl_seconds: float = 0.0
+    ) -> tuple[int, str]:
+        """A new client and its first key (whose id `auth.parse` reads)."""
         self.require(principal, "admin")
         validation.check_text("client_name", client_name, low=1, high=200)
+        expires = self.expiry(ttl_seconds, "ttl")
+        now = self.clock()
 
         def create(tx: Tx) -> tuple[int, str]:
-            client_id = tx.insert_client(client_name, b"", self.clock())
-            token, hashed = auth.new_token(auth.CLIENT_PREFIX, client_id)
-            tx.set_client_key(client_id, hashed)
-            return client_id, token
+            client_id = tx.insert_client(client_name, b"", now)
+            return client_id, self.issue_credential(tx, auth.CLIENT_KEY, client_id, now, expires)[1]
 
         return await self.store.write(create)
+
+    def expiry(self, ttl_seconds: float, field: str) -> float | None:
+        """When a credential made now with this time to live expires; None for 0 (never)."""
+        if ttl_seconds == 0:
+            return None
+        validation.check_range(f"{field} (seconds)", ttl_seconds, MIN_TTL_SECONDS, MAX_TTL_SECONDS)
+        return self.clock() + ttl_seconds
+
+    @staticmethod
+    def issue_credential(
+        tx: Tx, kind: int, owner_id: int, now: float, expires: float | None
+    ) -> tuple[int, str]:
+        """A new key or token for an owner: its id, and the token, shown once."""
+        secret = auth.new_secret()
+        credential_id = tx.insert_credential(kind, owner_id, auth.digest(secret), now, expires)
+        return credential_id, f"{auth.PREFIXES[kind]}_{credential_id}_{secret}"
 
     def require_job_row(self, tx: Tx, job_id: int, owner_id: int | None = None) -> Any:
         row = tx.job(job_id)
@@ -185,6 +241,7 @@ class CoreBase:
             updated_at=float(row["updated_at"]),
             failure_reason=row["failure_reason"],
             last_sequence=int(row["last_sequence"]),
+            end_reason=EndReason(int(row["end_reason"])),
             counters=JobCounters(
                 total_items=int(row["total_items"]),
                 gold_items=int(row["gold_items"]),
@@ -197,6 +254,7 @@ class CoreBase:
                 qualified_workers=qualified,
                 disqualified_workers=disqualified,
                 cost_micros=int(row["cost_micros"]),
+                reserved_micros=int(row["reserved_micros"]),
             ),
         )
 
@@ -228,3 +286,11 @@ class CoreBase:
         self.require(principal, "client")
         job_id = parse_name(name, "jobs", "name")
         return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, job_id, principal.id)))
+
+    async def view_job(self, principal: Principal, name: str) -> Job:
+        """GetJob: the owner's job, or with the admin key any job (the
+        operator's read-only view; every other call refuses the admin key)."""
+        if principal.kind != "admin":
+            return await self.get_job(principal, name)
+        job_id = parse_name(name, "jobs", "name")
+        return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, job_id)))

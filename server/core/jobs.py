@@ -21,6 +21,7 @@ from labelwire.server.errors import (
 )
 from labelwire.server.model import (
     AddResult,
+    EndReason,
     GoldUse,
     ItemInput,
     Job,
@@ -88,6 +89,8 @@ class Upload:
                 tx.hide_new_gold(job.id, now)
             if state == JobState.COMPLETED and added - gold > 0:
                 tx.set_job_state(job.id, JobState.RUNNING, core.clock())
+                tx.set_end_reason(job.id, EndReason.UNSPECIFIED)
+                dispatch.end_if_budget_spent(tx, job.spec, job.id, core.clock())
             return AddResult(added=added, duplicates=self._received - added, gold=gold)
 
         result = await core.store.write(apply)
@@ -127,12 +130,16 @@ class JobsCore(CoreBase):
         return await self._read_job(job_id)
 
     async def list_jobs(self, principal: Principal, page_size: int, page_token: str) -> tuple[list[Job], str]:
-        self.require(principal, "client")
+        """The caller's jobs; with the admin key every client's (read-only)."""
+        if principal.kind != "admin":
+            self.require(principal, "client")
         size = page_size or 100
         validation.check_range("page_size", size, 1, 1000)
         before = page_cursor(page_token, default=2**62)
 
         def page(tx: Tx) -> list[Job]:
+            if principal.kind == "admin":
+                return [self._job(tx, r) for r in tx.all_jobs(before, size + 1)]
             return [self._job(tx, r) for r in tx.jobs_of(principal.id, before, size + 1)]
 
         jobs = await self.store.read(page)
@@ -162,8 +169,10 @@ class JobsCore(CoreBase):
             if action == "start":
                 split_gold(tx, job_id, spec)
             tx.set_job_state(job_id, target, now)
-            if action == "start":
-                dispatch.complete_if_done(tx, job_id, now)
+            if action == "cancel":
+                dispatch.release_for_cancel(tx, job_id, now)
+            if action in ("start", "resume") and not dispatch.complete_if_done(tx, job_id, now):
+                dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
         await self.store.write(change)
         self.feed.notify(job_id)
@@ -215,18 +224,19 @@ class JobsCore(CoreBase):
         return await upload.commit()
 
     async def create_worker(
-        self, principal: Principal, job_name: str, display_name: str
+        self, principal: Principal, job_name: str, display_name: str, ttl_seconds: float = 0.0
     ) -> tuple[Worker, str]:
         self.require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         validation.check_text("display_name", display_name, low=1, high=200)
+        expires = self.expiry(ttl_seconds, "token_ttl")
+        now = self.clock()
 
         def create(tx: Tx) -> tuple[Worker, str]:
             row = self.require_job_row(tx, job_id, principal.id)
             status, quiz = first_status(self._spec_of(job_id, row).gold)
-            worker_id = tx.insert_worker(job_id, display_name, b"", status, quiz, self.clock())
-            token, hashed = auth.new_token(auth.WORKER_PREFIX, worker_id)
-            tx.update_worker(worker_id, token_hash=hashed)
+            worker_id = tx.insert_worker(job_id, display_name, None, status, quiz, now)
+            _, token = self.issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
             return worker_from_row(tx.worker(worker_id)), token
 
         return await self.store.write(create)

@@ -18,10 +18,12 @@ from labelwire.server import (
     quality,
     specs,
 )
+from labelwire.server.core.credentials import CredentialsCore
 from labelwire.server.core.jobs import JobsCore
 from labelwire.server.core.labels import LabelsCore
 from labelwire.server.core.work import WorkCore
 from labelwire.server.model import (
+    EndReason,
     JobSpec,
     JobState,
     WorkerStatus,
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 2.0
 
 
-class Core(JobsCore, WorkCore, LabelsCore):
+class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
     async def start_background(self) -> None:
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
         if self._drive_workforces:
@@ -79,8 +81,11 @@ class Core(JobsCore, WorkCore, LabelsCore):
                     )
                     if failed:
                         tx.count_job(job_id, failed_items=failed)
+                        tx.free_item_reservations(job_id)
                         dispatch.complete_if_done(tx, job_id, now)
                         moved.append(job_id)
+                if dispatch.end_if_budget_spent(tx, spec, job_id, now):
+                    moved.append(job_id)
             return moved
 
         for job_id in await self.store.write(sweep):
@@ -162,7 +167,9 @@ class Core(JobsCore, WorkCore, LabelsCore):
         judgments, at_pass = int(row["judgments"]), int(row["judgments_at_pass"])
         running = int(row["state"]) == JobState.RUNNING
         open_items = running and await self.store.read(lambda tx: tx.has_open_items(job_id))
-        final = running and not open_items and int(row["total_items"]) > 0
+        claims_spent = int(row["end_reason"]) == EndReason.BUDGET_EXHAUSTED
+        spent = running and (claims_spent or dispatch.budget_spent(row, spec))
+        final = running and (not open_items or spent) and int(row["total_items"]) > 0
         if not (final or passes.due(judgments, at_pass)):
             return
         started = time.perf_counter()
@@ -171,6 +178,11 @@ class Core(JobsCore, WorkCore, LabelsCore):
             inputs = await self.store.read(lambda tx: tx.pass_input(job_id))
             result = await asyncio.to_thread(passes.compute, spec, inputs)
         now = self.clock()
-        await self.store.write(lambda tx: passes.apply(tx, job_id, result, judgments, now))
+
+        def write(tx: Tx) -> None:
+            passes.apply(tx, job_id, result, judgments, now)
+            dispatch.end_if_budget_spent(tx, spec, job_id, now, after_pass=True, unaffordable=claims_spent)
+
+        await self.store.write(write)
         metrics.PASS_SECONDS.labels(spec.consolidation_method).observe(time.perf_counter() - started)
         self.feed.notify(job_id)

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
-from labelwire.server.store.sql import SqlTx
+from labelwire.server.store.sql import SqlTx, affordable_claims
 
 if TYPE_CHECKING:
     import psycopg
@@ -300,17 +300,28 @@ class PostgresTx(SqlTx):
         sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)
         self.run(f"UPDATE items SET {sets} WHERE id = %s", (*deltas.values(), item_id))
 
-    def claim_items(self, job_id: int, adapter: str, limit: int) -> list[Row]:
+    def claim_items(
+        self,
+        job_id: int,
+        adapter: str,
+        limit: int,
+        price_micros: int = 0,
+        fee_micros: int = 0,
+        available_micros: int | None = None,
+    ) -> list[Row]:
         """Returns the claimed rows as they were before the claim, like SQLite's."""
         rows = self.all(
             "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             " AND done + leased < target ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
             (job_id, limit),
         )
+        rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
         if rows:
             self.run(
-                "UPDATE items SET claimed_by = %s, leased = target - done WHERE id = ANY(%s)",
-                (adapter, [int(r["id"]) for r in rows]),
+                "UPDATE items SET claimed_by = %s, leased = target - done, claim_fee_micros = %s,"
+                " reserved_micros = data.micros FROM unnest(%s::bigint[], %s::bigint[]) AS data(id, micros)"
+                " WHERE items.id = data.id",
+                (adapter, fee_micros, [int(r["id"]) for r in rows], reserve),
             )
         return rows
 

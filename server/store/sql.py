@@ -14,6 +14,23 @@ from typing import Any
 Row = Any
 
 
+def affordable_claims(
+    rows: list[Any], per_judgment_micros: int, available_micros: int | None
+) -> tuple[list[Any], list[int]]:
+    """The first rows whose wanted judgments the budget pays for, and what each reserves."""
+    out: list[Any] = []
+    reserve: list[int] = []
+    total = 0
+    for row in rows:
+        micros = per_judgment_micros * (int(row["target"]) - int(row["done"]))
+        if available_micros is not None and (available_micros <= 0 or total + micros > available_micros):
+            break
+        total += micros
+        out.append(row)
+        reserve.append(micros)
+    return out, reserve
+
+
 class SqlTx:
     """The shared operations, run inside one transaction."""
 
@@ -33,8 +50,69 @@ class SqlTx:
         assert row is not None
         return int(row[0])
 
-    def set_client_key(self, client_id: int, key_hash: bytes) -> None:
-        self.run("UPDATE clients SET key_hash = ? WHERE id = ?", (key_hash, client_id))
+    def client(self, client_id: int) -> Row | None:
+        return self.one("SELECT * FROM clients WHERE id = ?", (client_id,))
+
+    def insert_credential(
+        self, kind: int, owner_id: int, secret_hash: bytes, now: float, expires_at: float | None
+    ) -> int:
+        return self.insert(
+            "INSERT INTO credentials (kind, owner_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (kind, owner_id, secret_hash, now, expires_at),
+        )
+
+    def credential(self, credential_id: int) -> Row | None:
+        return self.one("SELECT * FROM credentials WHERE id = ?", (credential_id,))
+
+    def credentials_named(self, kind: int, ident: int) -> list[Row]:
+        """The credential a token's id names: the row with that id, or, for a
+        token made before the credentials table, its owner's legacy row."""
+        return self.all(
+            "SELECT * FROM credentials WHERE kind = ? AND id = ?"
+            " UNION ALL SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND legacy = 1",
+            (kind, ident, kind, ident),
+        )
+
+    def credentials_of(self, kind: int, owner_id: int | None, after_id: int, limit: int) -> list[Row]:
+        if owner_id is None:
+            return self.all(
+                "SELECT * FROM credentials WHERE kind = ? AND id > ? ORDER BY id LIMIT ?",
+                (kind, after_id, limit),
+            )
+        return self.all(
+            "SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (kind, owner_id, after_id, limit),
+        )
+
+    def live_credentials_of(self, kind: int, owner_id: int, now: float) -> list[Row]:
+        return self.all(
+            "SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND revoked_at IS NULL"
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            (kind, owner_id, now),
+        )
+
+    def revoke_credential(self, credential_id: int, now: float) -> None:
+        self.run(
+            "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, credential_id)
+        )
+
+    def expire_credential(self, credential_id: int, at: float) -> None:
+        """Moves a credential's expiry earlier, never later."""
+        self.run(
+            "UPDATE credentials SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (at, credential_id, at),
+        )
+
+    def add_job_cost(self, job_id: int, key: str, micros: int, reason: str, now: float) -> bool:
+        """Records a cost once per key; says whether it was new."""
+        fresh = self.run(
+            "INSERT INTO job_costs (job_id, key, micros, reason, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (job_id, key) DO NOTHING",
+            (job_id, key, micros, reason, now),
+        )
+        if fresh:
+            self.count_job(job_id, cost_micros=micros)
+        return bool(fresh)
 
     def has_open_items(self, job_id: int) -> bool:
         return (
@@ -42,12 +120,50 @@ class SqlTx:
             is not None
         )
 
-    def client_key_hash(self, client_id: int) -> bytes | None:
-        row = self.one("SELECT key_hash FROM clients WHERE id = ?", (client_id,))
-        return None if row is None else bytes(row[0])
+    def has_claimable(self, job_id: int) -> bool:
+        """Whether an item waits for a push workforce to claim it."""
+        return (
+            self.one(
+                "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+                " AND done + leased < target LIMIT 1",
+                (job_id,),
+            )
+            is not None
+        )
 
     def job(self, job_id: int) -> Row | None:
         return self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    def all_jobs(self, before_id: int, limit: int) -> list[Row]:
+        return self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
+
+    def set_end_reason(self, job_id: int, reason: int) -> None:
+        self.run("UPDATE jobs SET end_reason = ? WHERE id = ?", (reason, job_id))
+
+    def live_tasks_of_job(self, job_id: int) -> list[Row]:
+        return self.all("SELECT * FROM tasks WHERE job_id = ? AND state = 1", (job_id,))
+
+    def clear_reservations(self, job_id: int) -> None:
+        self.run("UPDATE items SET reserved_micros = 0 WHERE job_id = ? AND reserved_micros > 0", (job_id,))
+        self.run("UPDATE jobs SET reserved_micros = 0 WHERE id = ?", (job_id,))
+
+    def free_item_reservations(self, job_id: int, keys: Sequence[str] | None = None) -> None:
+        """Frees what push claims reserve on the given items, or on every item
+        of the job that is no longer open (labeled or failed)."""
+        args: list[Any] = [job_id]
+        if keys is None:
+            where = "job_id = ? AND state <> 0 AND reserved_micros > 0"
+        else:
+            if not keys:
+                return
+            marks = ",".join("?" * len(keys))
+            where = f"job_id = ? AND key IN ({marks}) AND reserved_micros > 0"
+            args += keys
+        row = self.one(f"SELECT COALESCE(SUM(reserved_micros), 0) FROM items WHERE {where}", args)
+        freed = 0 if row is None else int(row[0])
+        if freed:
+            self.run(f"UPDATE items SET reserved_micros = 0 WHERE {where}", args)
+            self.count_job(job_id, reserved_micros=-freed)
 
     def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[Row]:
         return self.all(
@@ -359,10 +475,19 @@ class SqlTx:
         )
 
     def insert_task(
-        self, job_id: int, item_id: int, worker_id: int, phase: int, state: int, now: float, expires_at: float
+        self,
+        job_id: int,
+        item_id: int,
+        worker_id: int,
+        phase: int,
+        state: int,
+        now: float,
+        expires_at: float,
+        *,
+        reserved_micros: int = 0,
     ) -> int:
         return self.insert(
-            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (job_id, item_id, worker_id, phase, state, now, expires_at),
+            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at, reserved_micros)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, item_id, worker_id, phase, state, now, expires_at, reserved_micros),
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
-from labelwire.server.store.sql import SqlTx
+from labelwire.server.store.sql import SqlTx, affordable_claims
 
 T = TypeVar("T")
 
@@ -138,15 +138,28 @@ class SqliteTx(SqlTx):
         sets = ", ".join(f"{name} = MAX({name} + ?, 0)" for name in deltas)
         self.run(f"UPDATE items SET {sets} WHERE id = ?", (*deltas.values(), item_id))
 
-    def claim_items(self, job_id: int, adapter: str, limit: int) -> list[sqlite3.Row]:
+    def claim_items(
+        self,
+        job_id: int,
+        adapter: str,
+        limit: int,
+        price_micros: int = 0,
+        fee_micros: int = 0,
+        available_micros: int | None = None,
+    ) -> list[sqlite3.Row]:
+        """Claims up to `limit` items, only as many whole items as
+        `available_micros` pays for (None: no budget), each reserving its
+        wanted judgments at price plus fee."""
         rows = self.all(
             "SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             " AND done + leased < target ORDER BY id LIMIT ?",
             (job_id, limit),
         )
+        rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
         self.conn.executemany(
-            "UPDATE items SET claimed_by = ?, leased = target - done WHERE id = ?",
-            [(adapter, r["id"]) for r in rows],
+            "UPDATE items SET claimed_by = ?, leased = target - done, reserved_micros = ?, claim_fee_micros = ?"
+            " WHERE id = ?",
+            [(adapter, micros, fee_micros, r["id"]) for r, micros in zip(rows, reserve, strict=True)],
         )
         return rows
 

@@ -287,3 +287,47 @@ async def test_one_owner_holds_a_sync_lease_until_it_lapses(store: Store) -> Non
     assert await hold("a", 108.0)
     assert not await hold("b", 117.0)
     assert await hold("b", 118.5)
+
+
+async def test_claims_stop_at_what_the_budget_pays_and_reserve_it(store: Store) -> None:
+    job_id = await job(store)
+    upload = store.new_upload_id()
+    await store.write(lambda tx: tx.begin_upload(upload))
+    await store.write(
+        lambda tx: tx.stage_items(
+            upload, [(f"k{i}", "text", "p", None, None, None, None) for i in range(5)], 0
+        )
+    )
+    await store.write(lambda tx: tx.commit_upload(upload, job_id, 2, 0.0))
+    # 2 judgments x (100 + 10) = 220 an item: 500 pays for two items, not a third
+    claimed = await store.write(lambda tx: tx.claim_items(job_id, "x", 5, 100, 10, 500))
+    rows = await store.read(lambda tx: [tx.item_by_key(job_id, f"k{i}") for i in range(5)])
+    assert [r["key"] for r in claimed] == ["k0", "k1"]
+    assert [(r["reserved_micros"], r["claim_fee_micros"], r["claimed_by"]) for r in rows[:3]] == [
+        (220, 10, "x"),
+        (220, 10, "x"),
+        (0, 0, None),
+    ]
+    await store.write(lambda tx: tx.free_item_reservations(job_id, ["k0"]))
+    after = await store.read(lambda tx: tx.item_by_key(job_id, "k0"))
+    assert after is not None and after["reserved_micros"] == 0
+
+
+async def test_a_credential_is_found_by_its_id_or_as_its_owners_legacy_key(store: Store) -> None:
+    def make(tx: Tx) -> tuple[int, int]:
+        fresh = tx.insert_credential(1, 7, b"new", 0.0, None)
+        tx.run(
+            "INSERT INTO credentials (kind, owner_id, secret_hash, legacy, created_at) VALUES (1, ?, ?, 1, 0)",
+            (fresh, b"old"),
+        )
+        return fresh, tx.insert_credential(2, fresh, b"worker", 0.0, 9.0)
+
+    fresh, worker = await store.write(make)
+    found = await store.read(
+        lambda tx: sorted(bytes(r["secret_hash"]) for r in tx.credentials_named(1, fresh))
+    )
+    await store.write(lambda tx: tx.revoke_credential(fresh, 5.0))
+    await store.write(lambda tx: tx.expire_credential(worker, 20.0))
+    rows = await store.read(lambda tx: (tx.credential(fresh), tx.credential(worker)))
+    assert found == [b"new", b"old"]
+    assert rows[0]["revoked_at"] == 5.0 and rows[1]["expires_at"] == 9.0  # expiry only ever moves earlier

@@ -37,6 +37,8 @@ class RecordingContext:
     saved_state: str = "{}"
     claim_calls: list[int] = field(default_factory=list)
     discounted: dict[str, str] = field(default_factory=dict)
+    claim_fees: list[int] = field(default_factory=list)
+    costs: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def add_items(
         self, *keys: str, payload_kind: str = "text", payloads: Mapping[str, str] | None = None
@@ -58,8 +60,9 @@ class RecordingContext:
     def unclaimed(self) -> list[str]:
         return [k for k in self.items if k not in self.claimed and k not in self.failed]
 
-    async def claim_items(self, limit: int) -> list[WorkItem]:
+    async def claim_items(self, limit: int, *, fee_micros_per_judgment: int = 0) -> list[WorkItem]:
         self.claim_calls.append(limit)
+        self.claim_fees.append(fee_micros_per_judgment)
         keys = self.unclaimed[:limit]
         self.claimed.extend(keys)
         return [self.items[k] for k in keys]
@@ -91,6 +94,12 @@ class RecordingContext:
                 self.judgments[(judgment.item_key, judgment.worker_id)] = judgment
                 outcome.recorded += 1
         return outcome
+
+    async def record_cost(self, micros: int, reason: str, *, key: str) -> bool:
+        if key in self.costs:
+            return False
+        self.costs[key] = (micros, reason)
+        return True
 
     async def record_reference_labels(self, labels: Sequence[ReferenceLabel]) -> None:
         for label in labels:

@@ -129,6 +129,33 @@ async def test_wrong_answer_on_a_hidden_gold_hit_is_rejected_and_not_recorded(mt
     assert state["workers"]["AW1"] == {"gold_right": 1, "gold_wrong": 0, "rejected": 0}
     assert state["workers"]["AW2"] == {"gold_right": 0, "gold_wrong": 1, "rejected": 1}
     assert state["cost"]["rejected"] == 1 and state["cost"]["approved"] == 2
+    # the approved gold answer is not a judgment: its reward and fee reach the job's cost this way
+    assert ctx.costs == {"mturk:G1": (60_000, "Mechanical Turk reward and fee of a gold HIT")}
+
+
+async def test_fees_are_reserved_with_the_claim_and_a_higher_rate_is_charged_on_approval(
+    mturk: StubbedMTurk,
+) -> None:
+    """Claims reserve the fee of the HIT an item needs (3 assignments: 20%, at least
+    a cent); an item HIT grown to 10 assignments pays 40%, and the difference is
+    charged once its assignment is approved."""
+    ctx = MTurkContext(make_job(judgments=3, max_judgments=12, settings={"reward": "1.00"}))
+    ctx.add_items("i1")
+    wf = workforce(mturk, clock_at())
+    await started(mturk, ctx, wf, HIT1)
+    assert ctx.claim_fees == [200_000]
+    hit = wf_round_hit(ctx)
+    hit["created_max"] = 10
+    ctx.saved_state = json.dumps({**state_of(ctx), "hits": [hit]})
+    mturk.assignments(HIT1, [assignment("A1", "AW1", HIT1, picked("cat"))])
+    mturk.approve("A1")
+    await wf.sync(ctx)
+    assert ctx.costs == {"mturk:A1": (200_000, "Mechanical Turk fee above the claimed rate")}
+
+
+def wf_round_hit(ctx: MTurkContext) -> dict[str, object]:
+    (hit,) = state_of(ctx)["hits"]
+    return dict(hit)
 
 
 async def test_gold_hit_request_names_the_gold_item_and_has_its_own_token(mturk: StubbedMTurk) -> None:

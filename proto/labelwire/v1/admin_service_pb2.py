@@ -22,19 +22,37 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/admin_service.proto\x12\x0clabelwire.v1\"*\n\x13\x43reateApiKeyRequest\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\"7\n\x14\x43reateApiKeyResponse\x12\x0e\n\x06\x63lient\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t2e\n\x0c\x41\x64minService\x12U\n\x0c\x43reateApiKey\x12!.labelwire.v1.CreateApiKeyRequest\x1a\".labelwire.v1.CreateApiKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/admin_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x13\x43reateApiKeyRequest\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"M\n\x14\x43reateApiKeyResponse\x12\x0e\n\x06\x63lient\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\x14\n\x0c\x61pi_key_name\x18\x03 \x01(\t\"\x90\x02\n\x06\x41piKey\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x63lient\x18\x02 \x01(\t\x12\x13\n\x0b\x63lient_name\x18\x03 \x01(\t\x12\x12\n\nkey_prefix\x18\x04 \x01(\t\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.labelwire.v1.CredentialState\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x12ListApiKeysRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"V\n\x13ListApiKeysResponse\x12&\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x14.labelwire.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x13RevokeApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"=\n\x14RevokeApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\"|\n\x13RotateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"}\n\x14RotateApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12.\n\x10previous_api_key\x18\x03 \x01(\x0b\x32\x14.labelwire.v1.ApiKey*\x8c\x01\n\x0f\x43redentialState\x12 \n\x1c\x43REDENTIAL_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43REDENTIAL_STATE_ACTIVE\x10\x01\x12\x1c\n\x18\x43REDENTIAL_STATE_EXPIRED\x10\x02\x12\x1c\n\x18\x43REDENTIAL_STATE_REVOKED\x10\x03\x32\xe7\x02\n\x0c\x41\x64minService\x12U\n\x0c\x43reateApiKey\x12!.labelwire.v1.CreateApiKeyRequest\x1a\".labelwire.v1.CreateApiKeyResponse\x12R\n\x0bListApiKeys\x12 .labelwire.v1.ListApiKeysRequest\x1a!.labelwire.v1.ListApiKeysResponse\x12U\n\x0cRevokeApiKey\x12!.labelwire.v1.RevokeApiKeyRequest\x1a\".labelwire.v1.RevokeApiKeyResponse\x12U\n\x0cRotateApiKey\x12!.labelwire.v1.RotateApiKeyRequest\x1a\".labelwire.v1.RotateApiKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.admin_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=50
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=92
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=94
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=149
-  _globals['_ADMINSERVICE']._serialized_start=151
-  _globals['_ADMINSERVICE']._serialized_end=252
+  _globals['_CREDENTIALSTATE']._serialized_start=1072
+  _globals['_CREDENTIALSTATE']._serialized_end=1212
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=115
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=197
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=199
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=276
+  _globals['_APIKEY']._serialized_start=279
+  _globals['_APIKEY']._serialized_end=551
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=553
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=628
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=630
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=716
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=718
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=753
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=755
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=816
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=818
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=942
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=944
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=1069
+  _globals['_ADMINSERVICE']._serialized_start=1215
+  _globals['_ADMINSERVICE']._serialized_end=1574
 # @@protoc_insertion_point(module_scope)

@@ -3,8 +3,13 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -16,6 +21,34 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _CredentialState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CredentialStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CredentialState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CREDENTIAL_STATE_UNSPECIFIED: _CredentialState.ValueType  # 0
+    """Never used."""
+    CREDENTIAL_STATE_ACTIVE: _CredentialState.ValueType  # 1
+    """Accepted."""
+    CREDENTIAL_STATE_EXPIRED: _CredentialState.ValueType  # 2
+    """Past its expire_time (its ttl, or a rotation's grace period)."""
+    CREDENTIAL_STATE_REVOKED: _CredentialState.ValueType  # 3
+    """Revoked by RevokeApiKey or a rotation with no grace period."""
+
+class CredentialState(_CredentialState, metaclass=_CredentialStateEnumTypeWrapper):
+    """The state of an API key or worker token."""
+
+CREDENTIAL_STATE_UNSPECIFIED: CredentialState.ValueType  # 0
+"""Never used."""
+CREDENTIAL_STATE_ACTIVE: CredentialState.ValueType  # 1
+"""Accepted."""
+CREDENTIAL_STATE_EXPIRED: CredentialState.ValueType  # 2
+"""Past its expire_time (its ttl, or a rotation's grace period)."""
+CREDENTIAL_STATE_REVOKED: CredentialState.ValueType  # 3
+"""Revoked by RevokeApiKey or a rotation with no grace period."""
+Global___CredentialState: _TypeAlias = CredentialState  # noqa: Y015
+
 @_typing.final
 class CreateApiKeyRequest(_message.Message):
     """Request for CreateApiKey."""
@@ -23,16 +56,24 @@ class CreateApiKeyRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
     client_name: _builtins.str
     """Required. Who the key is for; 1 to 200 characters."""
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """Optional. How long the key works; 0 (the default) means until revoked,
+        else 60 s to 3,650 days.
+        """
+
     def __init__(
         self,
         *,
         client_name: _builtins.str = ...,
+        ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ttl", b"ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_name", b"client_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_name", b"client_name", "ttl", b"ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -46,20 +87,262 @@ class CreateApiKeyResponse(_message.Message):
 
     CLIENT_FIELD_NUMBER: _builtins.int
     API_KEY_FIELD_NUMBER: _builtins.int
+    API_KEY_NAME_FIELD_NUMBER: _builtins.int
     client: _builtins.str
     """`clients/{client_id}`."""
     api_key: _builtins.str
     """The bearer key. Shown only here; the server keeps a hash."""
+    api_key_name: _builtins.str
+    """Output only. `clients/{client_id}/apiKeys/{key_id}`: the key's name, for
+    RevokeApiKey and RotateApiKey.
+    """
     def __init__(
         self,
         *,
         client: _builtins.str = ...,
         api_key: _builtins.str = ...,
+        api_key_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key", "client", b"client"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key", "api_key_name", b"api_key_name", "client", b"client"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateApiKeyResponse: _TypeAlias = CreateApiKeyResponse  # noqa: Y015
+
+@_typing.final
+class ApiKey(_message.Message):
+    """An API key, without its secret."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CLIENT_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    KEY_PREFIX_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    REVOKE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Output only. `clients/{client_id}/apiKeys/{key_id}`."""
+    client: _builtins.str
+    """Output only. `clients/{client_id}`."""
+    client_name: _builtins.str
+    """Output only. The client's name as given to CreateApiKey."""
+    key_prefix: _builtins.str
+    """Output only. The start of the bearer key, which is not secret
+    (`lwc_{key_id}_`), to tell which key a caller holds.
+    """
+    state: Global___CredentialState.ValueType
+    """Output only."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only."""
+
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. Unset when the key does not expire."""
+
+    @_builtins.property
+    def revoke_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. Unset unless the key is revoked."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        client: _builtins.str = ...,
+        client_name: _builtins.str = ...,
+        key_prefix: _builtins.str = ...,
+        state: Global___CredentialState.ValueType = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        revoke_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "revoke_time", b"revoke_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client", b"client", "client_name", b"client_name", "create_time", b"create_time", "expire_time", b"expire_time", "key_prefix", b"key_prefix", "name", b"name", "revoke_time", b"revoke_time", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApiKey: _TypeAlias = ApiKey  # noqa: Y015
+
+@_typing.final
+class ListApiKeysRequest(_message.Message):
+    """Request for ListApiKeys."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """Required. `clients/{client_id}`, or `clients/-` for every client."""
+    page_size: _builtins.int
+    """Optional. 1 to 1,000; default 100."""
+    page_token: _builtins.str
+    """Optional. next_page_token of a previous response."""
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApiKeysRequest: _TypeAlias = ListApiKeysRequest  # noqa: Y015
+
+@_typing.final
+class ListApiKeysResponse(_message.Message):
+    """Response of ListApiKeys."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    API_KEYS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def api_keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApiKey]:
+        """The page of keys."""
+
+    def __init__(
+        self,
+        *,
+        api_keys: _abc.Iterable[Global___ApiKey] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_keys", b"api_keys", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListApiKeysResponse: _TypeAlias = ListApiKeysResponse  # noqa: Y015
+
+@_typing.final
+class RevokeApiKeyRequest(_message.Message):
+    """Request for RevokeApiKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required. `clients/{client_id}/apiKeys/{key_id}`."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeApiKeyRequest: _TypeAlias = RevokeApiKeyRequest  # noqa: Y015
+
+@_typing.final
+class RevokeApiKeyResponse(_message.Message):
+    """Response of RevokeApiKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    API_KEY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def api_key(self) -> Global___ApiKey:
+        """The key, now revoked."""
+
+    def __init__(
+        self,
+        *,
+        api_key: Global___ApiKey | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeApiKeyResponse: _TypeAlias = RevokeApiKeyResponse  # noqa: Y015
+
+@_typing.final
+class RotateApiKeyRequest(_message.Message):
+    """Request for RotateApiKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    GRACE_PERIOD_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required. `clients/{client_id}/apiKeys/{key_id}`: the key to replace; it
+    must not be revoked.
+    """
+    @_builtins.property
+    def grace_period(self) -> _duration_pb2.Duration:
+        """Optional. How long the old key keeps working; 0 (the default) revokes it
+        at once; at most 30 days. Never extends an earlier expiry.
+        """
+
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """Optional. How long the new key works; 0 (the default) means until
+        revoked, else 60 s to 3,650 days.
+        """
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        grace_period: _duration_pb2.Duration | None = ...,
+        ttl: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grace_period", b"grace_period", "ttl", b"ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grace_period", b"grace_period", "name", b"name", "ttl", b"ttl"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateApiKeyRequest: _TypeAlias = RotateApiKeyRequest  # noqa: Y015
+
+@_typing.final
+class RotateApiKeyResponse(_message.Message):
+    """Response of RotateApiKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    API_KEY_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    PREVIOUS_API_KEY_FIELD_NUMBER: _builtins.int
+    secret: _builtins.str
+    """The new bearer key. Shown only here; the server keeps a hash."""
+    @_builtins.property
+    def api_key(self) -> Global___ApiKey:
+        """The new key's record."""
+
+    @_builtins.property
+    def previous_api_key(self) -> Global___ApiKey:
+        """The old key, with the expire_time the grace period gave it."""
+
+    def __init__(
+        self,
+        *,
+        api_key: Global___ApiKey | None = ...,
+        secret: _builtins.str = ...,
+        previous_api_key: Global___ApiKey | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key", "previous_api_key", b"previous_api_key"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["api_key", b"api_key", "previous_api_key", b"previous_api_key", "secret", b"secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateApiKeyResponse: _TypeAlias = RotateApiKeyResponse  # noqa: Y015

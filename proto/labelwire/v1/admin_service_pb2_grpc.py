@@ -40,6 +40,21 @@ class AdminServiceStub:
                 request_serializer=labelwire_dot_v1_dot_admin__service__pb2.CreateApiKeyRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_admin__service__pb2.CreateApiKeyResponse.FromString,
                 _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/labelwire.v1.AdminService/ListApiKeys',
+                request_serializer=labelwire_dot_v1_dot_admin__service__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_admin__service__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/labelwire.v1.AdminService/RevokeApiKey',
+                request_serializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
+        self.RotateApiKey = channel.unary_unary(
+                '/labelwire.v1.AdminService/RotateApiKey',
+                request_serializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -53,6 +68,31 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListApiKeys(self, request, context):
+        """Lists API keys of one client or of every client, oldest first. Never
+        returns a secret.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Revokes an API key: it fails on every replica within the credential cache
+        setting (2 s by default). Revoking a revoked key changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateApiKey(self, request, context):
+        """Creates a new key for the key's client, returned once, and lets the old
+        key work for a grace period. A revoked key cannot be rotated
+        (INVALID_ARGUMENT): create a new key instead.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +100,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.CreateApiKey,
                     request_deserializer=labelwire_dot_v1_dot_admin__service__pb2.CreateApiKeyRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_admin__service__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=labelwire_dot_v1_dot_admin__service__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_admin__service__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeApiKeyResponse.SerializeToString,
+            ),
+            'RotateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateApiKey,
+                    request_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +145,87 @@ class AdminService:
             '/labelwire.v1.AdminService/CreateApiKey',
             labelwire_dot_v1_dot_admin__service__pb2.CreateApiKeyRequest.SerializeToString,
             labelwire_dot_v1_dot_admin__service__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.AdminService/ListApiKeys',
+            labelwire_dot_v1_dot_admin__service__pb2.ListApiKeysRequest.SerializeToString,
+            labelwire_dot_v1_dot_admin__service__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.AdminService/RevokeApiKey',
+            labelwire_dot_v1_dot_admin__service__pb2.RevokeApiKeyRequest.SerializeToString,
+            labelwire_dot_v1_dot_admin__service__pb2.RevokeApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.AdminService/RotateApiKey',
+            labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyRequest.SerializeToString,
+            labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,6 +35,19 @@ class AdminServiceStub:
     def __new__(cls, channel: _aio.Channel) -> AdminServiceAsyncStub: ...
     CreateApiKey: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.CreateApiKeyRequest, _admin_service_pb2.CreateApiKeyResponse]
     """Creates a client API key, returned once."""
+    ListApiKeys: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListApiKeysRequest, _admin_service_pb2.ListApiKeysResponse]
+    """Lists API keys of one client or of every client, oldest first. Never
+    returns a secret.
+    """
+    RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeApiKeyRequest, _admin_service_pb2.RevokeApiKeyResponse]
+    """Revokes an API key: it fails on every replica within the credential cache
+    setting (2 s by default). Revoking a revoked key changes nothing.
+    """
+    RotateApiKey: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RotateApiKeyRequest, _admin_service_pb2.RotateApiKeyResponse]
+    """Creates a new key for the key's client, returned once, and lets the old
+    key work for a grace period. A revoked key cannot be rotated
+    (INVALID_ARGUMENT): create a new key instead.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -43,6 +56,19 @@ class AdminServiceAsyncStub(AdminServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateApiKey: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.CreateApiKeyRequest, _admin_service_pb2.CreateApiKeyResponse]  # type: ignore[assignment]
     """Creates a client API key, returned once."""
+    ListApiKeys: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListApiKeysRequest, _admin_service_pb2.ListApiKeysResponse]  # type: ignore[assignment]
+    """Lists API keys of one client or of every client, oldest first. Never
+    returns a secret.
+    """
+    RevokeApiKey: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeApiKeyRequest, _admin_service_pb2.RevokeApiKeyResponse]  # type: ignore[assignment]
+    """Revokes an API key: it fails on every replica within the credential cache
+    setting (2 s by default). Revoking a revoked key changes nothing.
+    """
+    RotateApiKey: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RotateApiKeyRequest, _admin_service_pb2.RotateApiKeyResponse]  # type: ignore[assignment]
+    """Creates a new key for the key's client, returned once, and lets the old
+    key work for a grace period. A revoked key cannot be rotated
+    (INVALID_ARGUMENT): create a new key instead.
+    """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Operator calls; needs the server's admin key."""
@@ -54,5 +80,36 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_service_pb2.CreateApiKeyResponse, _abc.Awaitable[_admin_service_pb2.CreateApiKeyResponse]]:
         """Creates a client API key, returned once."""
+
+    @_abc_1.abstractmethod
+    def ListApiKeys(
+        self,
+        request: _admin_service_pb2.ListApiKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListApiKeysResponse, _abc.Awaitable[_admin_service_pb2.ListApiKeysResponse]]:
+        """Lists API keys of one client or of every client, oldest first. Never
+        returns a secret.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeApiKey(
+        self,
+        request: _admin_service_pb2.RevokeApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.RevokeApiKeyResponse, _abc.Awaitable[_admin_service_pb2.RevokeApiKeyResponse]]:
+        """Revokes an API key: it fails on every replica within the credential cache
+        setting (2 s by default). Revoking a revoked key changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def RotateApiKey(
+        self,
+        request: _admin_service_pb2.RotateApiKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.RotateApiKeyResponse, _abc.Awaitable[_admin_service_pb2.RotateApiKeyResponse]]:
+        """Creates a new key for the key's client, returned once, and lets the old
+        key work for a grace period. A revoked key cannot be rotated
+        (INVALID_ARGUMENT): create a new key instead.
+        """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

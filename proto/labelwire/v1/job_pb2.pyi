@@ -23,6 +23,36 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _JobEndReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JobEndReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobEndReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOB_END_REASON_UNSPECIFIED: _JobEndReason.ValueType  # 0
+    """The job has not completed."""
+    JOB_END_REASON_ALL_LABELED: _JobEndReason.ValueType  # 1
+    """Every item has its label (or failed)."""
+    JOB_END_REASON_BUDGET_EXHAUSTED: _JobEndReason.ValueType  # 2
+    """The budget could pay for no more judgments and no lease was outstanding.
+    Items without a label stay open and are counted in
+    counters.unlabeled_items.
+    """
+
+class JobEndReason(_JobEndReason, metaclass=_JobEndReasonEnumTypeWrapper):
+    """Why a job completed."""
+
+JOB_END_REASON_UNSPECIFIED: JobEndReason.ValueType  # 0
+"""The job has not completed."""
+JOB_END_REASON_ALL_LABELED: JobEndReason.ValueType  # 1
+"""Every item has its label (or failed)."""
+JOB_END_REASON_BUDGET_EXHAUSTED: JobEndReason.ValueType  # 2
+"""The budget could pay for no more judgments and no lease was outstanding.
+Items without a label stay open and are counted in
+counters.unlabeled_items.
+"""
+Global___JobEndReason: _TypeAlias = JobEndReason  # noqa: Y015
+
 class _JobState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -38,7 +68,9 @@ class _JobStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobState.Val
     JOB_STATE_PAUSED: _JobState.ValueType  # 3
     """Dispatch held by PauseJob; leased tasks may still be submitted."""
     JOB_STATE_COMPLETED: _JobState.ValueType  # 4
-    """Every item has its label. Adding items runs the job again."""
+    """Every item has its label, or the budget is spent (see end_reason).
+    Adding items runs the job again.
+    """
     JOB_STATE_CANCELLED: _JobState.ValueType  # 5
     """Stopped by CancelJob; everything collected is kept."""
     JOB_STATE_FAILED: _JobState.ValueType  # 6
@@ -56,7 +88,9 @@ JOB_STATE_RUNNING: JobState.ValueType  # 2
 JOB_STATE_PAUSED: JobState.ValueType  # 3
 """Dispatch held by PauseJob; leased tasks may still be submitted."""
 JOB_STATE_COMPLETED: JobState.ValueType  # 4
-"""Every item has its label. Adding items runs the job again."""
+"""Every item has its label, or the budget is spent (see end_reason).
+Adding items runs the job again.
+"""
 JOB_STATE_CANCELLED: JobState.ValueType  # 5
 """Stopped by CancelJob; everything collected is kept."""
 JOB_STATE_FAILED: JobState.ValueType  # 6
@@ -166,6 +200,8 @@ class Job(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    END_REASON_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}`."""
     display_name: _builtins.str
@@ -181,8 +217,10 @@ class Job(_message.Message):
     price_per_judgment_micros: _builtins.int
     """Optional. What one judgment costs, in millionths of a US dollar; >= 0."""
     budget_micros: _builtins.int
-    """Optional. Dispatch stops when the cost reaches it, in millionths of a US
-    dollar; 0 means no budget.
+    """Optional. The most the job may cost, in millionths of a US dollar; 0
+    means no budget. Every lease (and every push workforce's claim) reserves
+    its price, so cost never exceeds it; when no further judgment can be paid
+    for, the job completes with end_reason JOB_END_REASON_BUDGET_EXHAUSTED.
     """
     label_attribute_name: _builtins.str
     """Optional. The key of the label in exported manifests; 1 to 127 of
@@ -192,6 +230,12 @@ class Job(_message.Message):
     """Output only."""
     failure_reason: _builtins.str
     """Output only. Why the job failed, when state is JOB_STATE_FAILED."""
+    owner: _builtins.str
+    """Output only. `clients/{client_id}`: the client that owns the job."""
+    end_reason: Global___JobEndReason.ValueType
+    """Output only. Why a JOB_STATE_COMPLETED job completed; unset in other
+    states.
+    """
     @_builtins.property
     def task_config(self) -> Global___TaskConfig:
         """Required. The task type and its configuration."""
@@ -258,10 +302,12 @@ class Job(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         failure_reason: _builtins.str = ...,
+        owner: _builtins.str = ...,
+        end_reason: Global___JobEndReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "create_time", b"create_time", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "name", b"name", "price_per_judgment_micros", b"price_per_judgment_micros", "state", b"state", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "end_reason", b"end_reason", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "name", b"name", "owner", b"owner", "price_per_judgment_micros", b"price_per_judgment_micros", "state", b"state", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -777,6 +823,7 @@ class JobCounters(_message.Message):
     QUALIFIED_WORKERS_FIELD_NUMBER: _builtins.int
     DISQUALIFIED_WORKERS_FIELD_NUMBER: _builtins.int
     COST_MICROS_FIELD_NUMBER: _builtins.int
+    RESERVED_MICROS_FIELD_NUMBER: _builtins.int
     total_items: _builtins.int
     """Items that are not gold."""
     gold_items: _builtins.int
@@ -798,7 +845,13 @@ class JobCounters(_message.Message):
     disqualified_workers: _builtins.int
     """Workers who failed the quiz or were disqualified at work."""
     cost_micros: _builtins.int
-    """What the recorded judgments cost, in millionths of a US dollar."""
+    """What the recorded judgments cost, in millionths of a US dollar, with the
+    fees a workforce reported (Mechanical Turk's commission).
+    """
+    reserved_micros: _builtins.int
+    """Output only. The price of the leases and push claims outstanding, in
+    millionths of a US dollar: reserved from the budget, not yet spent.
+    """
     def __init__(
         self,
         *,
@@ -813,10 +866,11 @@ class JobCounters(_message.Message):
         qualified_workers: _builtins.int = ...,
         disqualified_workers: _builtins.int = ...,
         cost_micros: _builtins.int = ...,
+        reserved_micros: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost_micros", b"cost_micros", "disqualified_workers", b"disqualified_workers", "excluded_judgments", b"excluded_judgments", "failed_items", b"failed_items", "gold_items", b"gold_items", "in_progress_items", b"in_progress_items", "judgments", b"judgments", "labeled_items", b"labeled_items", "qualified_workers", b"qualified_workers", "total_items", b"total_items", "unlabeled_items", b"unlabeled_items"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost_micros", b"cost_micros", "disqualified_workers", b"disqualified_workers", "excluded_judgments", b"excluded_judgments", "failed_items", b"failed_items", "gold_items", b"gold_items", "in_progress_items", b"in_progress_items", "judgments", b"judgments", "labeled_items", b"labeled_items", "qualified_workers", b"qualified_workers", "reserved_micros", b"reserved_micros", "total_items", b"total_items", "unlabeled_items", b"unlabeled_items"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

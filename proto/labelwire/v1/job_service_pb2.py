@@ -22,64 +22,73 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from labelwire.v1 import item_pb2 as labelwire_dot_v1_dot_item__pb2
 from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"A\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\x86\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"8\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\xf1\x06\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12\x43\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\x12I\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12R\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"A\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\x86\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"f\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x18RevokeWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"F\n\x19RevokeWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"\x89\x01\n\x18RotateWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"U\n\x19RotateWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\xbd\x08\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12\x43\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\x12I\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12R\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponse\x12\x64\n\x11RevokeWorkerToken\x12&.labelwire.v1.RevokeWorkerTokenRequest\x1a\'.labelwire.v1.RevokeWorkerTokenResponse\x12\x64\n\x11RotateWorkerToken\x12&.labelwire.v1.RotateWorkerTokenRequest\x1a\'.labelwire.v1.RotateWorkerTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.job_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MANIFESTFORMAT']._serialized_start=1476
-  _globals['_MANIFESTFORMAT']._serialized_end=1582
-  _globals['_CREATEJOBREQUEST']._serialized_start=122
-  _globals['_CREATEJOBREQUEST']._serialized_end=172
-  _globals['_CREATEJOBRESPONSE']._serialized_start=174
-  _globals['_CREATEJOBRESPONSE']._serialized_end=225
-  _globals['_GETJOBREQUEST']._serialized_start=227
-  _globals['_GETJOBREQUEST']._serialized_end=256
-  _globals['_GETJOBRESPONSE']._serialized_start=258
-  _globals['_GETJOBRESPONSE']._serialized_end=306
-  _globals['_LISTJOBSREQUEST']._serialized_start=308
-  _globals['_LISTJOBSREQUEST']._serialized_end=364
-  _globals['_LISTJOBSRESPONSE']._serialized_start=366
-  _globals['_LISTJOBSRESPONSE']._serialized_end=442
-  _globals['_STARTJOBREQUEST']._serialized_start=444
-  _globals['_STARTJOBREQUEST']._serialized_end=475
-  _globals['_STARTJOBRESPONSE']._serialized_start=477
-  _globals['_STARTJOBRESPONSE']._serialized_end=527
-  _globals['_PAUSEJOBREQUEST']._serialized_start=529
-  _globals['_PAUSEJOBREQUEST']._serialized_end=560
-  _globals['_PAUSEJOBRESPONSE']._serialized_start=562
-  _globals['_PAUSEJOBRESPONSE']._serialized_end=612
-  _globals['_RESUMEJOBREQUEST']._serialized_start=614
-  _globals['_RESUMEJOBREQUEST']._serialized_end=646
-  _globals['_RESUMEJOBRESPONSE']._serialized_start=648
-  _globals['_RESUMEJOBRESPONSE']._serialized_end=699
-  _globals['_CANCELJOBREQUEST']._serialized_start=701
-  _globals['_CANCELJOBREQUEST']._serialized_end=733
-  _globals['_CANCELJOBRESPONSE']._serialized_start=735
-  _globals['_CANCELJOBRESPONSE']._serialized_end=786
-  _globals['_ADDITEMSREQUEST']._serialized_start=788
-  _globals['_ADDITEMSREQUEST']._serialized_end=853
-  _globals['_ADDITEMSRESPONSE']._serialized_start=855
-  _globals['_ADDITEMSRESPONSE']._serialized_end=939
-  _globals['_IMPORTMANIFESTREQUEST']._serialized_start=942
-  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1076
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1078
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1168
-  _globals['_CREATEWORKERREQUEST']._serialized_start=1170
-  _globals['_CREATEWORKERREQUEST']._serialized_end=1226
-  _globals['_CREATEWORKERRESPONSE']._serialized_start=1228
-  _globals['_CREATEWORKERRESPONSE']._serialized_end=1308
-  _globals['_LISTWORKERSREQUEST']._serialized_start=1310
-  _globals['_LISTWORKERSREQUEST']._serialized_end=1382
-  _globals['_LISTWORKERSRESPONSE']._serialized_start=1384
-  _globals['_LISTWORKERSRESPONSE']._serialized_end=1474
-  _globals['_JOBSERVICE']._serialized_start=1585
-  _globals['_JOBSERVICE']._serialized_end=2466
+  _globals['_MANIFESTFORMAT']._serialized_start=1897
+  _globals['_MANIFESTFORMAT']._serialized_end=2003
+  _globals['_CREATEJOBREQUEST']._serialized_start=154
+  _globals['_CREATEJOBREQUEST']._serialized_end=204
+  _globals['_CREATEJOBRESPONSE']._serialized_start=206
+  _globals['_CREATEJOBRESPONSE']._serialized_end=257
+  _globals['_GETJOBREQUEST']._serialized_start=259
+  _globals['_GETJOBREQUEST']._serialized_end=288
+  _globals['_GETJOBRESPONSE']._serialized_start=290
+  _globals['_GETJOBRESPONSE']._serialized_end=338
+  _globals['_LISTJOBSREQUEST']._serialized_start=340
+  _globals['_LISTJOBSREQUEST']._serialized_end=396
+  _globals['_LISTJOBSRESPONSE']._serialized_start=398
+  _globals['_LISTJOBSRESPONSE']._serialized_end=474
+  _globals['_STARTJOBREQUEST']._serialized_start=476
+  _globals['_STARTJOBREQUEST']._serialized_end=507
+  _globals['_STARTJOBRESPONSE']._serialized_start=509
+  _globals['_STARTJOBRESPONSE']._serialized_end=559
+  _globals['_PAUSEJOBREQUEST']._serialized_start=561
+  _globals['_PAUSEJOBREQUEST']._serialized_end=592
+  _globals['_PAUSEJOBRESPONSE']._serialized_start=594
+  _globals['_PAUSEJOBRESPONSE']._serialized_end=644
+  _globals['_RESUMEJOBREQUEST']._serialized_start=646
+  _globals['_RESUMEJOBREQUEST']._serialized_end=678
+  _globals['_RESUMEJOBRESPONSE']._serialized_start=680
+  _globals['_RESUMEJOBRESPONSE']._serialized_end=731
+  _globals['_CANCELJOBREQUEST']._serialized_start=733
+  _globals['_CANCELJOBREQUEST']._serialized_end=765
+  _globals['_CANCELJOBRESPONSE']._serialized_start=767
+  _globals['_CANCELJOBRESPONSE']._serialized_end=818
+  _globals['_ADDITEMSREQUEST']._serialized_start=820
+  _globals['_ADDITEMSREQUEST']._serialized_end=885
+  _globals['_ADDITEMSRESPONSE']._serialized_start=887
+  _globals['_ADDITEMSRESPONSE']._serialized_end=971
+  _globals['_IMPORTMANIFESTREQUEST']._serialized_start=974
+  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1108
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1110
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1200
+  _globals['_CREATEWORKERREQUEST']._serialized_start=1202
+  _globals['_CREATEWORKERREQUEST']._serialized_end=1304
+  _globals['_CREATEWORKERRESPONSE']._serialized_start=1306
+  _globals['_CREATEWORKERRESPONSE']._serialized_end=1386
+  _globals['_LISTWORKERSREQUEST']._serialized_start=1388
+  _globals['_LISTWORKERSREQUEST']._serialized_end=1460
+  _globals['_LISTWORKERSRESPONSE']._serialized_start=1462
+  _globals['_LISTWORKERSRESPONSE']._serialized_end=1552
+  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_start=1554
+  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_end=1596
+  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_start=1598
+  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_end=1668
+  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_start=1671
+  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_end=1808
+  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_start=1810
+  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_end=1895
+  _globals['_JOBSERVICE']._serialized_start=2006
+  _globals['_JOBSERVICE']._serialized_end=3091
 # @@protoc_insertion_point(module_scope)

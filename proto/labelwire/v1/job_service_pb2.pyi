@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -525,19 +526,27 @@ class CreateWorkerRequest(_message.Message):
 
     JOB_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    TOKEN_TTL_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """Required. `jobs/{job_id}`."""
     display_name: _builtins.str
     """Required. 1 to 200 characters."""
+    @_builtins.property
+    def token_ttl(self) -> _duration_pb2.Duration:
+        """Optional. How long the worker's token works; 0 (the default) means until
+        revoked, else 60 s to 3,650 days.
+        """
+
     def __init__(
         self,
         *,
         job: _builtins.str = ...,
         display_name: _builtins.str = ...,
+        token_ttl: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["token_ttl", b"token_ttl"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "job", b"job"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "job", b"job", "token_ttl", b"token_ttl"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -628,3 +637,119 @@ class ListWorkersResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListWorkersResponse: _TypeAlias = ListWorkersResponse  # noqa: Y015
+
+@_typing.final
+class RevokeWorkerTokenRequest(_message.Message):
+    """Request for RevokeWorkerToken."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """Required. `jobs/{job_id}/workers/{worker_id}`, an in-house worker of one
+    of the caller's jobs.
+    """
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeWorkerTokenRequest: _TypeAlias = RevokeWorkerTokenRequest  # noqa: Y015
+
+@_typing.final
+class RevokeWorkerTokenResponse(_message.Message):
+    """Response of RevokeWorkerToken."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def worker(self) -> _task_pb2.WorkerStats:
+        """The worker's record."""
+
+    def __init__(
+        self,
+        *,
+        worker: _task_pb2.WorkerStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeWorkerTokenResponse: _TypeAlias = RevokeWorkerTokenResponse  # noqa: Y015
+
+@_typing.final
+class RotateWorkerTokenRequest(_message.Message):
+    """Request for RotateWorkerToken."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    GRACE_PERIOD_FIELD_NUMBER: _builtins.int
+    TOKEN_TTL_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """Required. `jobs/{job_id}/workers/{worker_id}`, an in-house worker of one
+    of the caller's jobs.
+    """
+    @_builtins.property
+    def grace_period(self) -> _duration_pb2.Duration:
+        """Optional. How long the worker's other tokens keep working; 0 (the
+        default) revokes them at once; at most 30 days.
+        """
+
+    @_builtins.property
+    def token_ttl(self) -> _duration_pb2.Duration:
+        """Optional. How long the new token works; 0 (the default) means until
+        revoked, else 60 s to 3,650 days.
+        """
+
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+        grace_period: _duration_pb2.Duration | None = ...,
+        token_ttl: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grace_period", b"grace_period", "token_ttl", b"token_ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grace_period", b"grace_period", "token_ttl", b"token_ttl", "worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateWorkerTokenRequest: _TypeAlias = RotateWorkerTokenRequest  # noqa: Y015
+
+@_typing.final
+class RotateWorkerTokenResponse(_message.Message):
+    """Response of RotateWorkerToken."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    token: _builtins.str
+    """The new bearer token. Shown only here."""
+    @_builtins.property
+    def worker(self) -> _task_pb2.WorkerStats:
+        """The worker's record."""
+
+    def __init__(
+        self,
+        *,
+        worker: _task_pb2.WorkerStats | None = ...,
+        token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["token", b"token", "worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RotateWorkerTokenResponse: _TypeAlias = RotateWorkerTokenResponse  # noqa: Y015

@@ -27,7 +27,9 @@ if _version_not_supported:
 
 class JobServiceStub:
     """What an ML service calls to run labeling jobs. Every call needs a client API
-    key (`authorization: Bearer <key>`); a client sees only its own jobs.
+    key (`authorization: Bearer <key>`); a client sees only its own jobs. The
+    admin key may call GetJob and ListJobs (every client's jobs, read-only) and
+    nothing else here.
     """
 
     def __init__(self, channel):
@@ -91,11 +93,23 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.ListWorkersRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListWorkersResponse.FromString,
                 _registered_method=True)
+        self.RevokeWorkerToken = channel.unary_unary(
+                '/labelwire.v1.JobService/RevokeWorkerToken',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.RevokeWorkerTokenRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.RevokeWorkerTokenResponse.FromString,
+                _registered_method=True)
+        self.RotateWorkerToken = channel.unary_unary(
+                '/labelwire.v1.JobService/RotateWorkerToken',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
     """What an ML service calls to run labeling jobs. Every call needs a client API
-    key (`authorization: Bearer <key>`); a client sees only its own jobs.
+    key (`authorization: Bearer <key>`); a client sees only its own jobs. The
+    admin key may call GetJob and ListJobs (every client's jobs, read-only) and
+    nothing else here.
     """
 
     def CreateJob(self, request, context):
@@ -113,7 +127,8 @@ class JobServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """Lists the caller's jobs, newest first.
+        """Lists the caller's jobs, newest first; with the admin key, every
+        client's jobs.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -179,6 +194,23 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeWorkerToken(self, request, context):
+        """Revokes every token of an in-house worker: they fail on every replica
+        within the credential cache setting (2 s by default). Its leased tasks
+        return to the queue when their time limit runs out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWorkerToken(self, request, context):
+        """Issues a new token for an in-house worker, returned once; its other
+        tokens keep working for a grace period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -237,6 +269,16 @@ def add_JobServiceServicer_to_server(servicer, server):
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListWorkersRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.ListWorkersResponse.SerializeToString,
             ),
+            'RevokeWorkerToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeWorkerToken,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.RevokeWorkerTokenRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.RevokeWorkerTokenResponse.SerializeToString,
+            ),
+            'RotateWorkerToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWorkerToken,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'labelwire.v1.JobService', rpc_method_handlers)
@@ -247,7 +289,9 @@ def add_JobServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class JobService:
     """What an ML service calls to run labeling jobs. Every call needs a client API
-    key (`authorization: Bearer <key>`); a client sees only its own jobs.
+    key (`authorization: Bearer <key>`); a client sees only its own jobs. The
+    admin key may call GetJob and ListJobs (every client's jobs, read-only) and
+    nothing else here.
     """
 
     @staticmethod
@@ -537,6 +581,60 @@ class JobService:
             '/labelwire.v1.JobService/ListWorkers',
             labelwire_dot_v1_dot_job__service__pb2.ListWorkersRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.ListWorkersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeWorkerToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/RevokeWorkerToken',
+            labelwire_dot_v1_dot_job__service__pb2.RevokeWorkerTokenRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.RevokeWorkerTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWorkerToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/RotateWorkerToken',
+            labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,7 +28,9 @@ GRPC_VERSION: str
 
 class JobServiceStub:
     """What an ML service calls to run labeling jobs. Every call needs a client API
-    key (`authorization: Bearer <key>`); a client sees only its own jobs.
+    key (`authorization: Bearer <key>`); a client sees only its own jobs. The
+    admin key may call GetJob and ListJobs (every client's jobs, read-only) and
+    nothing else here.
     """
 
     @_typing.overload
@@ -40,7 +42,9 @@ class JobServiceStub:
     GetJob: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.GetJobRequest, _job_service_pb2.GetJobResponse]
     """Returns a job with its state and counters."""
     ListJobs: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.ListJobsRequest, _job_service_pb2.ListJobsResponse]
-    """Lists the caller's jobs, newest first."""
+    """Lists the caller's jobs, newest first; with the admin key, every
+    client's jobs.
+    """
     StartJob: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.StartJobRequest, _job_service_pb2.StartJobResponse]
     """Starts dispatching a draft job. FAILED_PRECONDITION when the gold policy
     asks for a quiz the job has too few gold items for.
@@ -64,11 +68,22 @@ class JobServiceStub:
     """Creates an in-house worker for a job and returns its token, once."""
     ListWorkers: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.ListWorkersRequest, _job_service_pb2.ListWorkersResponse]
     """Lists a job's workers with their quality record."""
+    RevokeWorkerToken: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.RevokeWorkerTokenRequest, _job_service_pb2.RevokeWorkerTokenResponse]
+    """Revokes every token of an in-house worker: they fail on every replica
+    within the credential cache setting (2 s by default). Its leased tasks
+    return to the queue when their time limit runs out.
+    """
+    RotateWorkerToken: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.RotateWorkerTokenRequest, _job_service_pb2.RotateWorkerTokenResponse]
+    """Issues a new token for an in-house worker, returned once; its other
+    tokens keep working for a grace period.
+    """
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
     """What an ML service calls to run labeling jobs. Every call needs a client API
-    key (`authorization: Bearer <key>`); a client sees only its own jobs.
+    key (`authorization: Bearer <key>`); a client sees only its own jobs. The
+    admin key may call GetJob and ListJobs (every client's jobs, read-only) and
+    nothing else here.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -77,7 +92,9 @@ class JobServiceAsyncStub(JobServiceStub):
     GetJob: _aio.UnaryUnaryMultiCallable[_job_service_pb2.GetJobRequest, _job_service_pb2.GetJobResponse]  # type: ignore[assignment]
     """Returns a job with its state and counters."""
     ListJobs: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ListJobsRequest, _job_service_pb2.ListJobsResponse]  # type: ignore[assignment]
-    """Lists the caller's jobs, newest first."""
+    """Lists the caller's jobs, newest first; with the admin key, every
+    client's jobs.
+    """
     StartJob: _aio.UnaryUnaryMultiCallable[_job_service_pb2.StartJobRequest, _job_service_pb2.StartJobResponse]  # type: ignore[assignment]
     """Starts dispatching a draft job. FAILED_PRECONDITION when the gold policy
     asks for a quiz the job has too few gold items for.
@@ -101,10 +118,21 @@ class JobServiceAsyncStub(JobServiceStub):
     """Creates an in-house worker for a job and returns its token, once."""
     ListWorkers: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ListWorkersRequest, _job_service_pb2.ListWorkersResponse]  # type: ignore[assignment]
     """Lists a job's workers with their quality record."""
+    RevokeWorkerToken: _aio.UnaryUnaryMultiCallable[_job_service_pb2.RevokeWorkerTokenRequest, _job_service_pb2.RevokeWorkerTokenResponse]  # type: ignore[assignment]
+    """Revokes every token of an in-house worker: they fail on every replica
+    within the credential cache setting (2 s by default). Its leased tasks
+    return to the queue when their time limit runs out.
+    """
+    RotateWorkerToken: _aio.UnaryUnaryMultiCallable[_job_service_pb2.RotateWorkerTokenRequest, _job_service_pb2.RotateWorkerTokenResponse]  # type: ignore[assignment]
+    """Issues a new token for an in-house worker, returned once; its other
+    tokens keep working for a grace period.
+    """
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     """What an ML service calls to run labeling jobs. Every call needs a client API
-    key (`authorization: Bearer <key>`); a client sees only its own jobs.
+    key (`authorization: Bearer <key>`); a client sees only its own jobs. The
+    admin key may call GetJob and ListJobs (every client's jobs, read-only) and
+    nothing else here.
     """
 
     @_abc_1.abstractmethod
@@ -129,7 +157,9 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _job_service_pb2.ListJobsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_job_service_pb2.ListJobsResponse, _abc.Awaitable[_job_service_pb2.ListJobsResponse]]:
-        """Lists the caller's jobs, newest first."""
+        """Lists the caller's jobs, newest first; with the admin key, every
+        client's jobs.
+        """
 
     @_abc_1.abstractmethod
     def StartJob(
@@ -201,5 +231,26 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_job_service_pb2.ListWorkersResponse, _abc.Awaitable[_job_service_pb2.ListWorkersResponse]]:
         """Lists a job's workers with their quality record."""
+
+    @_abc_1.abstractmethod
+    def RevokeWorkerToken(
+        self,
+        request: _job_service_pb2.RevokeWorkerTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.RevokeWorkerTokenResponse, _abc.Awaitable[_job_service_pb2.RevokeWorkerTokenResponse]]:
+        """Revokes every token of an in-house worker: they fail on every replica
+        within the credential cache setting (2 s by default). Its leased tasks
+        return to the queue when their time limit runs out.
+        """
+
+    @_abc_1.abstractmethod
+    def RotateWorkerToken(
+        self,
+        request: _job_service_pb2.RotateWorkerTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.RotateWorkerTokenResponse, _abc.Awaitable[_job_service_pb2.RotateWorkerTokenResponse]]:
+        """Issues a new token for an in-house worker, returned once; its other
+        tokens keep working for a grace period.
+        """
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

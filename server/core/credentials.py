@@ -1,0 +1,192 @@
+"""Credentials an operator can cut off: listing, revoking and rotating client
+API keys (admin key) and worker tokens (the owner of the worker's job).
+
+A revocation here drops this replica's cached checks at once; other replicas
+stop trusting their cached checks within `credential_cache_seconds`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelwire.server import auth, validation
+from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.errors import InvalidArgument, NotFound
+from labelwire.server.model import Credential, Principal, Worker
+from labelwire.server.store import Tx
+
+MAX_GRACE_SECONDS = 30 * 86400.0
+
+
+def parse_key_name(name: str, field: str = "name") -> tuple[int, int]:
+    """(client id, key id) of `clients/{c}/apiKeys/{k}`."""
+    parts = name.split("/")
+    if (
+        len(parts) == 4
+        and parts[0] == "clients"
+        and parts[2] == "apiKeys"
+        and parts[1].isdigit()
+        and parts[3].isdigit()
+    ):
+        return int(parts[1]), int(parts[3])
+    if not name:
+        raise InvalidArgument(f"{field} is required")
+    raise InvalidArgument(f"{field} must look like clients/<number>/apiKeys/<number>, got {name!r}")
+
+
+def parse_worker_name(name: str, field: str = "worker") -> tuple[int, int]:
+    """(job id, worker id) of `jobs/{j}/workers/{w}`."""
+    parts = name.split("/")
+    if (
+        len(parts) == 4
+        and parts[0] == "jobs"
+        and parts[2] == "workers"
+        and parts[1].isdigit()
+        and parts[3].isdigit()
+    ):
+        return int(parts[1]), int(parts[3])
+    if not name:
+        raise InvalidArgument(f"{field} is required")
+    raise InvalidArgument(f"{field} must look like jobs/<number>/workers/<number>, got {name!r}")
+
+
+def credential_from_row(row: Any, owner_name: str = "") -> Credential:
+    return Credential(
+        id=int(row["id"]),
+        kind=int(row["kind"]),
+        owner_id=int(row["owner_id"]),
+        created_at=float(row["created_at"]),
+        expires_at=None if row["expires_at"] is None else float(row["expires_at"]),
+        revoked_at=None if row["revoked_at"] is None else float(row["revoked_at"]),
+        owner_name=owner_name,
+    )
+
+
+class CredentialsCore(CoreBase):
+    async def list_api_keys(
+        self, principal: Principal, parent: str, page_size: int, page_token: str
+    ) -> tuple[list[Credential], str]:
+        """Keys of one client (`clients/{c}`) or of all (`clients/-`), oldest first."""
+        self.require(principal, "admin")
+        client_id = None if parent == "clients/-" else parse_name(parent, "clients", "parent")
+        size = page_size or 100
+        validation.check_range("page_size", size, 1, 1000)
+        after = page_cursor(page_token, default=0)
+
+        def page(tx: Tx) -> list[Credential]:
+            if client_id is not None and tx.client(client_id) is None:
+                raise NotFound(f"clients/{client_id} does not exist")
+            rows = tx.credentials_of(auth.CLIENT_KEY, client_id, after, size + 1)
+            names = {}
+            for r in rows:
+                owner = int(r["owner_id"])
+                if owner not in names:
+                    client = tx.client(owner)
+                    names[owner] = "" if client is None else str(client["name"])
+            return [credential_from_row(r, names[int(r["owner_id"])]) for r in rows]
+
+        keys = await self.store.read(page)
+        more = len(keys) > size
+        keys = keys[:size]
+        return keys, (str(keys[-1].id) if more else "")
+
+    def _key_row(self, tx: Tx, name: str) -> Any:
+        client_id, key_id = parse_key_name(name)
+        row = tx.credential(key_id)
+        if row is None or int(row["kind"]) != auth.CLIENT_KEY or int(row["owner_id"]) != client_id:
+            raise NotFound(f"{name} does not exist")
+        return row
+
+    async def revoke_api_key(self, principal: Principal, name: str) -> Credential:
+        """Revoking twice is harmless; the first revocation time stays."""
+        self.require(principal, "admin")
+        now = self.clock()
+
+        def revoke(tx: Tx) -> Credential:
+            row = self._key_row(tx, name)
+            tx.revoke_credential(int(row["id"]), now)
+            return credential_from_row(tx.credential(int(row["id"])))
+
+        key = await self.store.write(revoke)
+        self.forget_credentials({key.id})
+        return key
+
+    async def rotate_api_key(
+        self, principal: Principal, name: str, grace_seconds: float, ttl_seconds: float
+    ) -> tuple[Credential, str, Credential]:
+        """A new key for the key's client, and the old key expiring after the
+        grace period (0: at once). Returns (new key, its token, old key)."""
+        self.require(principal, "admin")
+        validation.check_range("grace_period (seconds)", grace_seconds, 0, MAX_GRACE_SECONDS)
+        expires = self.expiry(ttl_seconds, "ttl")
+        now = self.clock()
+
+        def rotate(tx: Tx) -> tuple[Credential, str, Credential]:
+            old = self._key_row(tx, name)
+            old_id = int(old["id"])
+            if old["revoked_at"] is not None:
+                raise InvalidArgument(f"{name} is revoked; create a new key with CreateApiKey")
+            new_id, token = self.issue_credential(tx, auth.CLIENT_KEY, int(old["owner_id"]), now, expires)
+            if grace_seconds == 0:
+                tx.revoke_credential(old_id, now)
+            else:
+                tx.expire_credential(old_id, now + grace_seconds)
+            return (
+                credential_from_row(tx.credential(new_id)),
+                token,
+                credential_from_row(tx.credential(old_id)),
+            )
+
+        new, token, old = await self.store.write(rotate)
+        self.forget_credentials({old.id})
+        return new, token, old
+
+    def _worker_row(self, tx: Tx, principal: Principal, name: str) -> Any:
+        job_id, worker_id = parse_worker_name(name)
+        self.require_job_row(tx, job_id, principal.id)
+        row = tx.worker(worker_id)
+        if row is None or int(row["job_id"]) != job_id or row["external_id"] is not None:
+            raise NotFound(f"{name} does not exist")
+        return row
+
+    async def revoke_worker_token(self, principal: Principal, name: str) -> Worker:
+        """Every token of the worker stops working; its leases run out as usual."""
+        self.require(principal, "client")
+        now = self.clock()
+
+        def revoke(tx: Tx) -> tuple[Worker, set[int]]:
+            row = self._worker_row(tx, principal, name)
+            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, int(row["id"]), now)}
+            for credential_id in ids:
+                tx.revoke_credential(credential_id, now)
+            return worker_from_row(row), ids
+
+        worker, ids = await self.store.write(revoke)
+        self.forget_credentials(ids)
+        return worker
+
+    async def rotate_worker_token(
+        self, principal: Principal, name: str, grace_seconds: float, ttl_seconds: float
+    ) -> tuple[Worker, str]:
+        """A new token for the worker; its other tokens expire after the grace
+        period (0: at once)."""
+        self.require(principal, "client")
+        validation.check_range("grace_period (seconds)", grace_seconds, 0, MAX_GRACE_SECONDS)
+        expires = self.expiry(ttl_seconds, "token_ttl")
+        now = self.clock()
+
+        def rotate(tx: Tx) -> tuple[Worker, str, set[int]]:
+            row = self._worker_row(tx, principal, name)
+            worker_id = int(row["id"])
+            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, worker_id, now)}
+            for credential_id in ids:
+                if grace_seconds == 0:
+                    tx.revoke_credential(credential_id, now)
+                else:
+                    tx.expire_credential(credential_id, now + grace_seconds)
+            _, token = self.issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
+            return worker_from_row(row), token, ids
+
+        worker, token, ids = await self.store.write(rotate)
+        self.forget_credentials(ids)
+        return worker, token
