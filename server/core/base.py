@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,29 +46,38 @@ log = logging.getLogger(__name__)
 ADMIN = Principal(kind="admin")
 
 
+ID = "[0-9]{1,18}"
+_NAMES = {
+    "jobs": re.compile(f"jobs/({ID})"),
+    "tasks": re.compile(f"jobs/({ID})/tasks/({ID})"),
+}
+_NAME_FORMS = {"jobs": "jobs/<number>", "tasks": "jobs/<number>/tasks/<number>"}
+_PAGE_TOKEN = re.compile(ID)
+
+
+def _match(name: str, collection: str, field: str) -> re.Match[str]:
+    """Names match their pattern whole, with ASCII digits that fit in 63 bits,
+    so `x/jobs/1` or `jobs/١` is never taken for `jobs/1`."""
+    found = _NAMES[collection].fullmatch(name)
+    if found is None:
+        if not name:
+            raise InvalidArgument(f"{field} is required", field)
+        raise InvalidArgument(
+            f"{field} must look like {_NAME_FORMS[collection]} (at most 18 digits each),"
+            f" got {validation.quote(name)}",
+            field,
+        )
+    return found
+
+
 def parse_name(name: str, collection: str, field: str) -> int:
-    """The numeric id in `jobs/12` (or `jobs/12/tasks/7` for collection `tasks`)."""
-    parts = name.split("/")
-    if len(parts) >= 2 and parts[-2] == collection and parts[-1].isdigit():
-        return int(parts[-1])
-    if not name:
-        raise InvalidArgument(f"{field} is required")
-    raise InvalidArgument(f"{field} must look like {collection}/<number>, got {name!r}")
+    """The numeric id in `jobs/12`."""
+    return int(_match(name, collection, field).group(1))
 
 
 def parse_task_name(name: str, field: str = "task") -> tuple[int, int]:
-    parts = name.split("/")
-    if (
-        len(parts) == 4
-        and parts[0] == "jobs"
-        and parts[2] == "tasks"
-        and parts[1].isdigit()
-        and parts[3].isdigit()
-    ):
-        return int(parts[1]), int(parts[3])
-    if not name:
-        raise InvalidArgument(f"{field} is required")
-    raise InvalidArgument(f"{field} must look like jobs/<number>/tasks/<number>, got {name!r}")
+    found = _match(name, "tasks", field)
+    return int(found.group(1)), int(found.group(2))
 
 
 def worker_from_row(row: Any) -> Worker:
@@ -89,8 +99,8 @@ def worker_from_row(row: Any) -> Worker:
 def page_cursor(token: str, default: int) -> int:
     if not token:
         return default
-    if not token.isdigit():
-        raise InvalidArgument("page_token is not one this server gave out")
+    if _PAGE_TOKEN.fullmatch(token) is None:
+        raise InvalidArgument("page_token is not one this server gave out", "page_token")
     return int(token)
 
 

@@ -68,7 +68,9 @@ class LabelsCore(CoreBase):
     ) -> AsyncIterator[list[Label]]:
         self.require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
-        validation.require(after_sequence >= 0, f"after_sequence must be >= 0, got {after_sequence}")
+        validation.require(
+            after_sequence >= 0, f"after_sequence must be >= 0, got {after_sequence}", "after_sequence"
+        )
         await self.store.read(lambda tx: self.require_job_row(tx, job_id, principal.id))
         after = after_sequence
         while True:
@@ -127,7 +129,7 @@ class LabelsCore(CoreBase):
         """Writes the current labels as a Ground Truth augmented manifest to a
         local path or S3; returns the line count."""
         job = await self.get_job(principal, job_name)
-        validation.require(bool(uri), "uri is required")
+        validation.require(bool(uri), "uri is required", "uri")
         fmt = ExportFormat(
             attribute=job.spec.label_attribute_name,
             task_type=job.spec.task_type,
