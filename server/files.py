@@ -40,7 +40,9 @@ def read_rows(uri: str, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         yield from enumerate(s3io.read_manifest(source, format=fmt), start=first)
     except s3io.ManifestError as exc:
-        raise InvalidArgument(f"manifest line {exc.line}: {quote(str(exc).split(': ', 1)[-1], 200)}") from None
+        raise InvalidArgument(
+            f"manifest line {exc.line}: {quote(str(exc).split(': ', 1)[-1], 200)}"
+        ) from None
     except (ClientError, BotoCoreError, OSError, UnicodeError, ValueError, csv.Error):
         raise InvalidArgument(f"uri {quote(uri)} cannot be read as a {fmt} manifest", "uri") from None
 
