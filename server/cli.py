@@ -46,6 +46,7 @@ async def _serve(args: argparse.Namespace) -> None:
         admin_key=admin_key,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
+        max_streams_per_client=args.max_streams_per_client,
     )
     host = args.address.rsplit(":", 1)[0]
     logging.getLogger("labelwire").info(
@@ -116,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         default=_env("ADMIN_KEY"),
         help="the key that creates client API keys (LABELWIRE_ADMIN_KEY; default: made once and kept"
         " in <database>.admin-key)",
+    )
+    serve.add_argument(
+        "--max-streams-per-client",
+        type=int,
+        default=int(_env("MAX_STREAMS_PER_CLIENT", "16") or 16),
+        help="StreamLabels calls one client key may have open at once on this server; more get"
+        " RESOURCE_EXHAUSTED (LABELWIRE_MAX_STREAMS_PER_CLIENT; default 16)",
     )
     demo = commands.add_parser("demo", help="run the whole path on a sample dataset with simulated workers")
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")

@@ -29,6 +29,7 @@ from labelwire.server.quality_report import JobQuality
 from labelwire.server.store import Tx
 
 STREAM_BATCH = 1000
+STREAM_BATCH_BYTES = 512 * 1024
 
 
 @functools.lru_cache(maxsize=8192)
@@ -57,6 +58,16 @@ def _label(job_id: int, row: Any) -> Label:
     )
 
 
+def _next_limit(rows: list[Any]) -> int:
+    """Rows per read, so that what a stream holds while its client is slow
+    stays near STREAM_BATCH_BYTES however large each label's metadata is."""
+    size = sum(
+        200 + len(r["item_key"]) + len(r["value"]) + len(r["probabilities"]) + len(r["item_metadata"] or "")
+        for r in rows
+    )
+    return max(1, min(STREAM_BATCH, STREAM_BATCH_BYTES * len(rows) // size))
+
+
 def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
     labels = {int(r["item_id"]): json.loads(r["value"]) for r in tx.current_labels(job_id, 0, 2**62)}
     return tx.job_judgments(job_id), labels, tx.workers_of(job_id, 0, 2**62)
@@ -73,17 +84,20 @@ class LabelsCore(CoreBase):
         )
         await self.store.read(lambda tx: self.require_job_row(tx, job_id, principal.id))
         after = after_sequence
+        limit = STREAM_BATCH_BYTES // 2048
         while True:
             seen = self.feed.version(job_id)
 
-            def batch(tx: Tx, after: int = after) -> tuple[list[Any], int]:
+            def batch(tx: Tx, after: int = after, limit: int = limit) -> tuple[list[Any], int]:
                 row = self.require_job_row(tx, job_id)
-                return tx.label_events(job_id, after, STREAM_BATCH), int(row["state"])
+                return tx.label_events(job_id, after, limit), int(row["state"])
 
             rows, state = await self.store.read(batch)
             if rows:
                 labels = [_label(job_id, r) for r in rows]
                 after = labels[-1].sequence
+                limit = _next_limit(rows)
+                del rows
                 yield labels
                 continue
             if snapshot_only or JobState(state) in ENDED:
