@@ -287,7 +287,7 @@ async def test_streams_past_the_per_client_limit_are_resource_exhausted(tmp_path
         await running.stop(grace=None)
 
 
-async def test_label_messages_are_cut_by_size(server: Harness, lw: Client) -> None:
+async def test_label_messages_and_pages_are_cut_by_size(server: Harness, lw: Client) -> None:
     job = await lw.create_job("J", classes=CLASSES, judgments_per_item=1, quiz_size=0, hidden_gold_share=0)
     blob = "m" * 60_000
     await lw.add_items(job.name, [text_item(f"i{n}", f"t{n}", metadata={"blob": blob}) for n in range(40)])
@@ -301,6 +301,17 @@ async def test_label_messages_are_cut_by_size(server: Harness, lw: Client) -> No
     messages = [m async for m in stub.StreamLabels(request, metadata=lw.metadata)]
     assert sum(len(m.labels) for m in messages) == 40
     assert len(messages) >= 3 and all(m.ByteSize() <= 1024 * 1024 for m in messages)
+    pages, token = [], ""
+    while True:
+        page = await lw.labels.ListLabels(
+            label_service_pb2.ListLabelsRequest(job=job.name, page_size=10_000, page_token=token),
+            metadata=lw.metadata,
+        )
+        pages.append(page)
+        if not (token := page.next_page_token):
+            break
+    assert sorted(label.item_key for p in pages for label in p.labels) == sorted(f"i{n}" for n in range(40))
+    assert len(pages) >= 2 and all(p.ByteSize() <= 4 * 1024 * 1024 for p in pages)
 
 
 async def test_worker_service_rejects_a_malformed_task_for_every_call(server: Harness, lw: Client) -> None:

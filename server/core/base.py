@@ -96,6 +96,21 @@ def worker_from_row(row: Any) -> Worker:
     )
 
 
+PAGE_BYTES = 2 * 1024 * 1024
+
+
+def fitting(sizes: list[int], budget: int = PAGE_BYTES) -> int:
+    """How many of a page's rows, of these sizes, fit in `budget` bytes (at
+    least one), so a list response stays under gRPC's message limit (and the
+    4 MiB a default client accepts) however large each row is."""
+    total = 0
+    for count, size in enumerate(sizes):
+        total += size
+        if total > budget and count > 0:
+            return count
+    return len(sizes)
+
+
 def page_cursor(token: str, default: int) -> int:
     if not token:
         return default

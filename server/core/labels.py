@@ -15,7 +15,7 @@ from labelwire.server import (
     quality_report,
     validation,
 )
-from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.model import (
     ENDED,
     Answer,
@@ -58,13 +58,21 @@ def _label(job_id: int, row: Any) -> Label:
     )
 
 
+def _row_bytes(row: Any) -> int:
+    """About what a label row takes as a message."""
+    return (
+        200
+        + len(row["item_key"])
+        + len(row["value"])
+        + len(row["probabilities"])
+        + len(row["item_metadata"] or "")
+    )
+
+
 def _next_limit(rows: list[Any]) -> int:
     """Rows per read, so that what a stream holds while its client is slow
     stays near STREAM_BATCH_BYTES however large each label's metadata is."""
-    size = sum(
-        200 + len(r["item_key"]) + len(r["value"]) + len(r["probabilities"]) + len(r["item_metadata"] or "")
-        for r in rows
-    )
+    size = sum(_row_bytes(r) for r in rows)
     return max(1, min(STREAM_BATCH, STREAM_BATCH_BYTES * len(rows) // size))
 
 
@@ -118,8 +126,9 @@ class LabelsCore(CoreBase):
             return tx.current_labels(job_id, after, size + 1)
 
         rows = await self.store.read(page)
-        more = len(rows) > size
-        rows = rows[:size]
+        keep = min(size, fitting([_row_bytes(r) for r in rows]))
+        more = len(rows) > keep
+        rows = rows[:keep]
         return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
 
     async def job_quality(self, principal: Principal, job_name: str) -> tuple[Job, JobQuality, list[Worker]]:
