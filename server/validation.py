@@ -44,7 +44,10 @@ def quote(value: object, limit: int = QUOTE_CHARS) -> str:
 
 def require(ok: bool, message: str, field: str = "") -> None:
     if not ok:
-        raise InvalidArgument(message, field)
+        raise InvalidArgument(message, _UNIT.sub("", field))
+
+
+_UNIT = re.compile(r" \([^)]*\)$")
 
 
 def check_text(field: str, value: str, *, low: int, high: int) -> None:
