@@ -12,7 +12,6 @@ from labelwire.server.api import convert
 from labelwire.server.api.context import caller, streaming, unary
 from labelwire.server.core import Core
 from labelwire.server.errors import ResourceExhausted
-from labelwire.server.model import Principal
 from labelwire.v1 import label_service_pb2 as pb
 from labelwire.v1 import label_service_pb2_grpc
 
@@ -24,7 +23,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     def __init__(self, core: Core, *, max_streams_per_client: int = 16) -> None:
         self.core = core
         self.max_streams_per_client = max_streams_per_client
-        self._streams: Counter[int] = Counter()
+        self._streams: Counter[tuple[str, int]] = Counter()
 
     @streaming
     async def StreamLabels(
@@ -34,7 +33,8 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         stream = self.core.stream_labels(
             principal, request.job, request.after_sequence, request.snapshot_only
         )
-        self._open_stream(principal)
+        holder = (principal.kind, principal.id)
+        self._open_stream(holder)
         try:
             async for labels in stream:
                 out, size = pb.StreamLabelsResponse(), 0
@@ -51,19 +51,19 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
                     size = grown
                 yield out
         finally:
-            self._streams[principal.id] -= 1
-            if self._streams[principal.id] <= 0:
-                del self._streams[principal.id]
+            self._streams[holder] -= 1
+            if self._streams[holder] <= 0:
+                del self._streams[holder]
 
-    def _open_stream(self, principal: Principal) -> None:
+    def _open_stream(self, holder: tuple[str, int]) -> None:
         """A client that opens streams and never reads them holds server
         memory; the count is per replica."""
-        if self._streams[principal.id] >= self.max_streams_per_client:
+        if self._streams[holder] >= self.max_streams_per_client:
             raise ResourceExhausted(
                 f"a client may have at most {self.max_streams_per_client} StreamLabels calls open at once;"
                 " close one first"
             )
-        self._streams[principal.id] += 1
+        self._streams[holder] += 1
 
     @unary
     async def ListLabels(self, request: pb.ListLabelsRequest, context: Ctx) -> pb.ListLabelsResponse:
