@@ -128,6 +128,15 @@ async def test_an_unknown_enum_value_is_invalid(lw: Client, change: dict[str, in
     assert [j async for j in lw.list_jobs()] == []
 
 
+async def test_an_unknown_manifest_format_is_invalid(lw: Client, tmp_path: Path) -> None:
+    job = await lw.create_job("J", classes=CLASSES)
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"source": "a"}\n')
+    request = job_service_pb2.ImportManifestRequest(job=job.name, uri=str(manifest), format=5)  # type: ignore[arg-type]
+    exc = await failure(lw.jobs.ImportManifest(request, metadata=lw.metadata))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT and violations(exc)[0][0] == "format"
+
+
 @pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
 async def test_nan_or_infinity_in_workforce_settings_is_invalid(lw: Client, number: float) -> None:
     request = job_request()

@@ -103,6 +103,9 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         principal = await caller(self.core, context)
         if not request.uri:
             raise InvalidArgument("uri is required", "uri")
+        if request.format not in (pb.MANIFEST_FORMAT_UNSPECIFIED, *FORMATS):
+            known = ", ".join(pb.ManifestFormat.Name(f) for f in FORMATS)
+            raise InvalidArgument(f"format {request.format} is not one of {known}", "format")
         result = await self.core.import_manifest(
             principal,
             request.job,
