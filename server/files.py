@@ -43,7 +43,7 @@ def read_rows(uri: str, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
         raise InvalidArgument(
             f"manifest line {exc.line}: {quote(str(exc).split(': ', 1)[-1], 200)}"
         ) from None
-    except (ClientError, BotoCoreError, OSError, UnicodeError, ValueError, csv.Error):
+    except (ClientError, BotoCoreError, OSError, UnicodeError, ValueError, RecursionError, csv.Error):
         raise InvalidArgument(f"uri {quote(uri)} cannot be read as a {fmt} manifest", "uri") from None
 
 

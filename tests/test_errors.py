@@ -216,6 +216,64 @@ async def test_an_unexpected_error_is_internal_with_a_request_id_in_the_log(
     ]
 
 
+async def test_an_unexpected_error_in_a_stream_is_internal(
+    server: Harness, lw: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        raise OSError("/srv/labelwire/data is gone")
+        yield
+
+    monkeypatch.setattr(server.running.core, "stream_labels", broken)
+    exc = await failure(lw.stream_labels("jobs/1", reconnect=False).__anext__())
+    assert exc.code() == grpc.StatusCode.INTERNAL and "/srv" not in (exc.details() or "")
+    assert exc.details() == f"internal error; request id {request_id(exc)}"
+
+
+async def test_grpc_services_own_errors_keep_their_status_and_are_logged(
+    server: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="labelwire"):
+        async with grpc.aio.insecure_channel(server.target) as channel:
+            exc = await failure(
+                health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="nope"))
+            )
+    assert exc.code() == grpc.StatusCode.NOT_FOUND
+    lines = [r for r in caplog.records if getattr(r, "duration_ms", None) is not None]
+    assert [(r.status, r.caller, r.levelno) for r in lines] == [("NOT_FOUND", "none", logging.INFO)]  # type: ignore[attr-defined]
+
+
+def _field(number: int, body: bytes) -> bytes:
+    """A length-delimited protobuf field, encoded by hand: the Python
+    runtime refuses to build messages nested this deep."""
+    size, length = len(body), b""
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        length += bytes([byte | (0x80 if size else 0)])
+        if not size:
+            return bytes([number << 3 | 2]) + length + body
+
+
+async def test_a_struct_nested_past_what_protobuf_decodes_is_invalid(lw: Client) -> None:
+    job = await lw.create_job("J", classes=CLASSES)
+    struct = b""
+    for _ in range(150):
+        struct = _field(1, _field(1, b"a") + _field(2, _field(5, struct)))
+    item = _field(1, b"a") + _field(2, b"x") + _field(5, struct)
+    raw = lw.channel.stream_unary(
+        "/labelwire.v1.JobService/AddItems",
+        request_serializer=lambda b: b,
+        response_deserializer=job_service_pb2.AddItemsResponse.FromString,
+    )
+
+    async def messages() -> AsyncIterator[bytes]:
+        yield _field(1, job.name.encode()) + _field(2, item)
+
+    exc = await failure(raw(messages(), metadata=lw.metadata))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid labelwire.v1.AddItemsRequest" in (exc.details() or "")
+    assert (await lw.get_job(job.name)).counters.total_items == 0
+
+
 async def test_every_call_logs_one_line_and_returns_its_request_id(
     lw: Client, caplog: pytest.LogCaptureFixture
 ) -> None:

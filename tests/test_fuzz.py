@@ -77,6 +77,7 @@ class Target:
     database: Path
     tokens: dict[str, str]
     uris: list[str]
+    export_uris: list[str]
     names: list[str]
     channel: grpc.Channel
 
@@ -110,6 +111,8 @@ def _serve(folder: Path) -> Iterator[Target]:
             await lw.start_job(job.name)
             _, worker = await lw.create_worker(job.name, "w")
             await other.create_job("Other", classes=CLASSES)
+            for n in range(3):  # jobs/3 and jobs/4 for state changes, jobs/5 for the rest
+                await lw.create_job(f"Draft {n}", classes=CLASSES)
         return {"client": key, "worker": worker, "admin": ADMIN_KEY, "none": ""}
 
     tokens = run(seed())
@@ -118,6 +121,11 @@ def _serve(folder: Path) -> Iterator[Target]:
     (folder / "latin1.jsonl").write_bytes(b'{"source": "caf\xe9"}\n')
     (folder / "good.jsonl").write_text('{"source": "a", "k": "1"}\n')
     (folder / "folder").mkdir()
+    for depth in (500, 100_000):
+        (folder / f"deep{depth}.jsonl").write_text(
+            '{"source": "a", "m": ' + "[" * depth + "]" * depth + "}\n"
+        )
+    # Read by ImportManifest only: an export could overwrite any of them.
     uris = [
         "",
         str(folder / "good.jsonl"),
@@ -129,7 +137,18 @@ def _serve(folder: Path) -> Iterator[Target]:
         "s3://",
         "s3:///key",
         "file://" + str(folder / "missing.csv"),
-        "/dev/null",
+        str(folder / "deep500.jsonl"),
+        str(folder / "deep100000.jsonl"),
+    ]
+    # Exports write: never over the files above, nor anything outside the folder.
+    export_uris = [
+        "",
+        str(folder / "out.jsonl"),
+        str(folder / "new" / "out.jsonl"),
+        str(folder / "folder"),
+        "/" + "x" * 4098,
+        "s3://",
+        "s3:///key",
     ]
     names = [
         "",
@@ -157,7 +176,13 @@ def _serve(folder: Path) -> Iterator[Target]:
     channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
     try:
         yield Target(
-            address=address, database=database, tokens=tokens, uris=uris, names=names, channel=channel
+            address=address,
+            database=database,
+            tokens=tokens,
+            uris=uris,
+            export_uris=export_uris,
+            names=names,
+            channel=channel,
         )
     finally:
         channel.close()
@@ -215,7 +240,7 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
 
 STRUCTS = st.one_of(
     st.dictionaries(st.text(max_size=6), JSON, max_size=4).map(_struct),
-    st.sampled_from([70, 150]).map(nested_struct),
+    st.sampled_from([10, 30]).map(nested_struct),
     st.just(_struct({"blob": "x" * 70_000})),
 )
 
@@ -223,8 +248,9 @@ STRUCTS = st.one_of(
 class Requests:
     """Hypothesis strategies for any message, from its descriptor."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, *, exporting: bool = False) -> None:
         self.target = target
+        self.exporting = exporting
         self._cache: dict[str, st.SearchStrategy[Message]] = {}
 
     def message(self, desc: descriptor.Descriptor, depth: int = 0) -> st.SearchStrategy[Message]:
@@ -252,7 +278,7 @@ class Requests:
             return self.message(f.message_type, depth + 1)
         if kind == descriptor.FieldDescriptor.TYPE_STRING:
             if f.name == "uri":
-                return st.sampled_from(self.target.uris)
+                return st.sampled_from(self.target.export_uris if self.exporting else self.target.uris)
             return st.one_of(st.sampled_from(self.target.names), st.text(max_size=12))
         if kind == descriptor.FieldDescriptor.TYPE_BYTES:
             return st.binary(max_size=16)
@@ -301,17 +327,25 @@ OWNER = {
 }
 
 
+def uris_for(target: Target, method: descriptor.MethodDescriptor) -> list[str]:
+    return target.export_uris if method.name == "ExportLabels" else target.uris
+
+
+STATE_CHANGES = {"StartJob", "PauseJob", "ResumeJob", "CancelJob"}
+STABLE_JOB = "jobs/5"  # not among the names a mutation sets, so nothing cancels it
+
+
 def valid_request(target: Target, method: descriptor.MethodDescriptor) -> Message:
     """A request the seeded server accepts, for mutations to start from: most
     checks sit behind the ones a random message already fails."""
     out = message_factory.GetMessageClass(method.input_type)()
     for f in method.input_type.fields:
         if f.name in ("job", "name") and f.type == descriptor.FieldDescriptor.TYPE_STRING:
-            setattr(out, f.name, "jobs/1")
+            setattr(out, f.name, "jobs/3" if method.name in STATE_CHANGES else STABLE_JOB)
         elif f.name == "task":
             out.task = "jobs/1/tasks/1"
         elif f.name == "uri":
-            out.uri = target.uris[5 if method.name == "ExportLabels" else 1]
+            out.uri = target.export_uris[1] if method.name == "ExportLabels" else target.uris[1]
     if isinstance(out, job_service_pb2.CreateJobRequest):
         out.job.display_name = "J"
         out.job.task_config.classification.classes.add(name="pos")
@@ -415,7 +449,7 @@ def _follows_a_live_job(method: descriptor.MethodDescriptor, payload: bytes) -> 
 def calls(draw: st.DrawFn, target: Target, method: descriptor.MethodDescriptor) -> tuple[str, list[bytes]]:
     """Mostly a valid request with one or two fields changed, sent with the
     token its service wants; else random messages or bytes with any token."""
-    requests = Requests(target)
+    requests = Requests(target, exporting=method.name == "ExportLabels")
     count = draw(st.integers(1, 3)) if method.client_streaming else 1
     if draw(st.integers(0, 2)) > 0:
         token = OWNER.get(method.containing_service.name, "admin")
@@ -478,13 +512,22 @@ def test_boundary_requests_to_every_rpc_get_a_named_status(
     target: Target, method: descriptor.MethodDescriptor
 ) -> None:
     """Each RPC, with each token, gets every boundary value in each of its
-    string fields, invalid UTF-8, and a NaN Struct."""
+    string fields (alone, and in an otherwise valid request), invalid UTF-8,
+    and bytes that are no message."""
     cls = message_factory.GetMessageClass(method.input_type)
     strings = [f.name for f in method.input_type.fields if f.type == descriptor.FieldDescriptor.TYPE_STRING]
-    payloads: list[bytes] = [b"", INVALID_UTF8, b"\xff" * 8]
+    payloads: list[bytes] = [
+        b"",
+        INVALID_UTF8,
+        b"\xff" * 8,
+        valid_request(target, method).SerializeToString(),
+    ]
     for name in strings:
-        values = target.uris if name == "uri" else target.names
-        payloads += [cls(**{name: v}).SerializeToString() for v in values]
+        for value in uris_for(target, method) if name == "uri" else target.names:
+            payloads.append(cls(**{name: value}).SerializeToString())
+            changed = valid_request(target, method)
+            setattr(changed, name, value)
+            payloads.append(changed.SerializeToString())
     for token in target.tokens.values():
         for payload in payloads:
             check(target, method, token, [payload])

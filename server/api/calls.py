@@ -86,11 +86,9 @@ def _finish(call: Call, started: float) -> None:
     )
 
 
-def _cancelled(call: Call, exc: BaseException) -> bool:
+def _cancelled(call: Call, exc: BaseException) -> None:
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         call.status = grpc.StatusCode.CANCELLED
-        return True
-    return False
 
 
 async def _fail(call: Call, context: Ctx, exc: Exception) -> NoReturn:
