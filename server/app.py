@@ -7,12 +7,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
+from grpc_reflection.v1alpha import reflection_pb2_grpc as reflection_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from labelwire.server.api.admin import AdminServicer
+from labelwire.server.api.calls import CallInterceptor
 from labelwire.server.api.jobs import JobServicer
 from labelwire.server.api.labels import LabelServicer
 from labelwire.server.api.quality import QualityServicer
@@ -41,6 +46,10 @@ log = logging.getLogger(__name__)
 
 # Revocation must reach every replica within 5 seconds (docs/security.md).
 MAX_CREDENTIAL_CACHE_SECONDS = 5.0
+MAX_RECEIVE_BYTES = 64 * 1024 * 1024
+MAX_SEND_BYTES = 64 * 1024 * 1024
+DEFAULT_STREAMS_PER_CLIENT = 16
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 SERVICES = (
     job_service_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
@@ -49,6 +58,53 @@ SERVICES = (
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
 )
+
+
+class HealthServicer(health.aio.HealthServicer):  # type: ignore[misc,name-defined]
+    """grpc's servicer, with `List` (grpcio-health-checking leaves it unimplemented)."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthListResponse:
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in self._server_status.items()
+            }
+        )
+
+
+def _add_reflection(server: grpc.aio.Server, services: tuple[str, ...]) -> None:
+    """Serves reflection as `v1alpha` and `v1` (what grpcurl and buf curl try
+    first). grpcio-reflection ships only v1alpha; v1's messages are the same
+    on the wire, so one servicer answers both, and v1's file is registered in
+    the descriptor pool so reflection can describe itself."""
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindServiceByName(REFLECTION_V1)
+    except KeyError:
+        v1 = descriptor_pb2.FileDescriptorProto()
+        reflection_pb2.DESCRIPTOR.CopyToProto(v1)
+        v1.name = "grpc/reflection/v1/reflection.proto"
+        v1.package = "grpc.reflection.v1"
+        for message in v1.message_type:
+            for item in message.field:
+                if item.type_name.startswith(".grpc.reflection.v1alpha."):
+                    item.type_name = item.type_name.replace(".v1alpha.", ".v1.", 1)
+        for method in v1.service[0].method:
+            method.input_type = method.input_type.replace(".v1alpha.", ".v1.", 1)
+            method.output_type = method.output_type.replace(".v1alpha.", ".v1.", 1)
+        pool.Add(v1)
+    servicer = ReflectionServicer((*services, reflection.SERVICE_NAME, REFLECTION_V1))
+    reflection_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
 
 
 @dataclass
@@ -81,6 +137,7 @@ async def start_server(
     metrics_allow_remote: bool = False,
     files: FilesSettings | None = None,
     credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
+    max_streams_per_client: int = DEFAULT_STREAMS_PER_CLIENT,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step).
@@ -104,20 +161,22 @@ async def start_server(
         credential_cache_seconds=credential_cache_seconds,
     )
     server = grpc.aio.server(
-        interceptors=[RpcMetrics()],
+        interceptors=[CallInterceptor(), RpcMetrics()],
         options=[
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+            ("grpc.max_send_message_length", MAX_SEND_BYTES),
         ],
     )
     job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(core), server)
-    label_service_pb2_grpc.add_LabelServiceServicer_to_server(LabelServicer(core), server)
+    label_service_pb2_grpc.add_LabelServiceServicer_to_server(
+        LabelServicer(core, max_streams_per_client=max_streams_per_client), server
+    )
     worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(core), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(core), server)
     quality_service_pb2_grpc.add_QualityServiceServicer_to_server(QualityServicer(core), server)
-    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICES, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
+    _add_reflection(server, (*SERVICES, health.SERVICE_NAME))
     if tls_cert and tls_key:
         credentials = grpc.ssl_server_credentials([(tls_key.read_bytes(), tls_cert.read_bytes())])
         port = server.add_secure_port(address, credentials)

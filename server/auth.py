@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 CLIENT_PREFIX = "lwc"
@@ -29,12 +30,16 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+_TOKEN = re.compile(f"({CLIENT_PREFIX}|{WORKER_PREFIX})_([0-9]{{1,18}})_([A-Za-z0-9_-]{{1,256}})")
+
+
 def parse(token: str) -> tuple[str, int, str] | None:
-    """(prefix, id, secret) of a well-formed token, else None."""
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] not in (CLIENT_PREFIX, WORKER_PREFIX) or not parts[1].isdigit():
+    """(prefix, id, secret) of a well-formed token, else None: ids are ASCII
+    digits that fit in 63 bits, secrets URL-safe base64."""
+    found = _TOKEN.fullmatch(token)
+    if found is None:
         return None
-    return parts[0], int(parts[1]), parts[2]
+    return found.group(1), int(found.group(2)), found.group(3)
 
 
 def matches(secret: str, stored: bytes | None) -> bool:

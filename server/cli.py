@@ -73,6 +73,7 @@ async def _serve(args: argparse.Namespace) -> None:
             metrics_allow_remote=args.metrics_allow_remote,
             files=args.files,
             credential_cache_seconds=float(args.credential_cache_seconds),
+            max_streams_per_client=args.max_streams_per_client,
         )
     except OSError as exc:  # a port in use, a certificate file missing
         raise SystemExit(f"labelwire serve: {exc}") from exc
@@ -256,6 +257,13 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("CREDENTIAL_CACHE_SECONDS", "2"),
         help="how long a replica trusts a key or token it has checked; a revocation takes effect on every"
         " replica within it (LABELWIRE_CREDENTIAL_CACHE_SECONDS; default 2, at most 5)",
+    )
+    serve.add_argument(
+        "--max-streams-per-client",
+        type=int,
+        default=int(_env("MAX_STREAMS_PER_CLIENT", "16") or 16),
+        help="StreamLabels calls one client key may have open at once on this server; more get"
+        " RESOURCE_EXHAUSTED (LABELWIRE_MAX_STREAMS_PER_CLIENT; default 16)",
     )
     demo = commands.add_parser(
         "demo",

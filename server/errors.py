@@ -16,7 +16,13 @@ class LabelwireError(Exception):
 
 
 class InvalidArgument(LabelwireError):
-    pass
+    """`field` is the request field's path as the caller wrote it
+    (`job.judgment_policy.judgments_per_item`, `items (message 2)[7].key`), so a
+    client can point at it; empty when no single field is to blame."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(LabelwireError):

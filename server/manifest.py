@@ -13,7 +13,7 @@ from typing import Any
 
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import ItemInput, JobSpec
-from labelwire.server.validation import answer_key
+from labelwire.server.validation import answer_key, quote
 
 
 def detect_format(uri: str, requested: str) -> str:
@@ -55,7 +55,7 @@ def read_items(
             raise InvalidArgument(f"manifest line {number} has neither source nor source-ref")
         if key_field:
             if key_field not in row or row[key_field] in (None, ""):
-                raise InvalidArgument(f"manifest line {number} has no {key_field!r} (the key_field)")
+                raise InvalidArgument(f"manifest line {number} has no {quote(key_field)} (the key_field)")
             key = str(row[key_field])
         else:
             key = f"line-{number}"

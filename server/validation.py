@@ -29,11 +29,28 @@ ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
 PAYLOAD_KINDS = ("text", "json", "source_ref")
 SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")
 REVIEWED_KINDS = ("classification", "multi_label", "bounding_boxes", "spans", "segmentation")
+MAX_METADATA_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 64
+QUOTE_CHARS = 80
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
-def require(ok: bool, message: str) -> None:
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """A caller's value as an error message may echo it: at most `limit`
+    characters, so a huge value never swells a status past gRPC's metadata
+    limit (the caller has the rest)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+def require(ok: bool, message: str, field: str = "") -> None:
     if not ok:
-        raise InvalidArgument(message)
+        raise InvalidArgument(message, _UNIT.sub("", field))
+
+
+_UNIT = re.compile(r" \([^)]*\)$")
 
 
 def check_text(field: str, value: str, *, low: int, high: int) -> None:
@@ -42,6 +59,7 @@ def check_text(field: str, value: str, *, low: int, high: int) -> None:
         f"{field} must be {low} to {high} characters, got {len(value)}"
         if value or low == 0
         else f"{field} is required",
+        field,
     )
 
 
@@ -49,7 +67,51 @@ def check_range(field: str, value: float, low: float, high: float) -> None:
     require(
         not math.isnan(value) and low <= value <= high,
         f"{field} must be between {low:g} and {high:g}, got {value:g}",
+        field,
     )
+
+
+def check_json_text(field: str, text: str) -> Any:
+    """Parses a caller's JSON, refusing nesting deeper than MAX_JSON_DEPTH
+    before the parser (or anything after it) can recurse that deep."""
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        depth = 0
+        for token in _NESTING.finditer(text):
+            mark = token.group()
+            if mark in "[{":
+                depth += 1
+                require(
+                    depth <= MAX_JSON_DEPTH, f"{field} must nest at most {MAX_JSON_DEPTH} levels deep", field
+                )
+            elif mark in "]}":
+                depth -= 1
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidArgument(f"{field} is not valid JSON: {quote(exc, 120)}", field) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def check_json_value(field: str, value: Any, *, max_bytes: int | None = None) -> None:
+    """A JSON value (item metadata, a workforce's settings) must be finite,
+    at most MAX_JSON_DEPTH levels deep, and, given `max_bytes`, that small as
+    JSON. Walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, float):
+            require(math.isfinite(node), f"{field} must not contain NaN or infinity", field)
+        elif isinstance(node, dict | list):
+            require(depth <= MAX_JSON_DEPTH, f"{field} must nest at most {MAX_JSON_DEPTH} levels deep", field)
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    if max_bytes is not None:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        require(
+            size <= max_bytes, f"{field} must be at most {max_bytes:,} bytes as JSON, got {size:,}", field
+        )
 
 
 def validate_job_spec(spec: JobSpec) -> None:
@@ -60,12 +122,17 @@ def validate_job_spec(spec: JobSpec) -> None:
     require(
         need <= len(spec.classes) <= top,
         f"{classes_field} must have {need} to {top} entries, got {len(spec.classes)}",
+        classes_field,
     )
     seen: set[str] = set()
     for i, cls in enumerate(spec.classes):
         check_text(f"{classes_field}[{i}].name", cls.name, low=1, high=256)
         check_text(f"{classes_field}[{i}].description", cls.description, low=0, high=4096)
-        require(cls.name not in seen, f"{classes_field}[{i}].name {cls.name!r} is not unique")
+        require(
+            cls.name not in seen,
+            f"{classes_field}[{i}].name {quote(cls.name)} is not unique",
+            f"{classes_field}[{i}].name",
+        )
         seen.add(cls.name)
     policy = "job.judgment_policy"
     check_range(f"{policy}.judgments_per_item", spec.judgments_per_item, 1, MAX_JUDGMENTS)
@@ -84,15 +151,24 @@ def validate_job_spec(spec: JobSpec) -> None:
     check_range("job.gold_policy.min_work_judgments", spec.gold.min_work_judgments, 1, 100_000)
     check_range("job.price_per_judgment_micros", spec.price_per_judgment_micros, 0, 10**12)
     check_range("job.budget_micros", spec.budget_micros, 0, 10**15)
-    check_range(
-        "job.task_time_limit (seconds)", spec.task_time_limit_seconds, MIN_TASK_SECONDS, MAX_TASK_SECONDS
+    require(
+        MIN_TASK_SECONDS <= spec.task_time_limit_seconds <= MAX_TASK_SECONDS,
+        f"job.task_time_limit (seconds) must be between {MIN_TASK_SECONDS} and {MAX_TASK_SECONDS},"
+        f" got {spec.task_time_limit_seconds:g}",
+        "job.task_time_limit",
     )
-    check_range("job.task_lifetime (seconds)", spec.task_lifetime_seconds, 0, MAX_LIFETIME_SECONDS)
+    require(
+        0 <= spec.task_lifetime_seconds <= MAX_LIFETIME_SECONDS,
+        f"job.task_lifetime (seconds) must be between 0 and {MAX_LIFETIME_SECONDS},"
+        f" got {spec.task_lifetime_seconds:g}",
+        "job.task_lifetime",
+    )
     require(
         bool(ATTRIBUTE_NAME.match(spec.label_attribute_name))
         and not spec.label_attribute_name.endswith("-metadata"),
         "job.label_attribute_name must be 1 to 127 of [a-zA-Z0-9-], starting and ending with a letter or digit,"
-        f" and must not end in -metadata; got {spec.label_attribute_name!r}",
+        f" and must not end in -metadata; got {quote(spec.label_attribute_name)}",
+        "job.label_attribute_name",
     )
     if spec.task_type == "verification":
         size = int(spec.task_config.get("batch_size", 10) or 10)
@@ -105,7 +181,9 @@ def validate_job_spec(spec: JobSpec) -> None:
         )
     text_len = len(json.dumps(spec.instructions))
     require(
-        text_len <= 2_000_000, f"job.instructions must be at most 2,000,000 bytes as JSON, got {text_len}"
+        text_len <= 2_000_000,
+        f"job.instructions must be at most 2,000,000 bytes as JSON, got {text_len}",
+        "job.instructions",
     )
 
 
@@ -115,26 +193,35 @@ def _classes_key(task_type: str) -> str:
 
 def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
     check_text(f"{field}.key", item.key, low=1, high=MAX_KEY_CHARS)
-    require(item.payload_kind in PAYLOAD_KINDS, f"{field}.payload is required (text, json or source_ref)")
+    require(
+        item.payload_kind in PAYLOAD_KINDS,
+        f"{field}.payload is required (text, json or source_ref)",
+        f"{field}.payload",
+    )
     size = len(item.payload.encode("utf-8"))
     require(
-        size <= MAX_PAYLOAD_BYTES, f"{field}.payload must be at most {MAX_PAYLOAD_BYTES} bytes, got {size}"
+        size <= MAX_PAYLOAD_BYTES,
+        f"{field}.payload must be at most {MAX_PAYLOAD_BYTES} bytes, got {size}",
+        f"{field}.{item.payload_kind}",
     )
     if item.payload_kind == "json":
-        try:
-            parsed = json.loads(item.payload)
-        except ValueError as exc:
-            raise InvalidArgument(f"{field}.json is not valid JSON: {exc}") from None
-        require(isinstance(parsed, dict), f"{field}.json must be a JSON object")
+        parsed = check_json_text(f"{field}.json", item.payload)
+        require(isinstance(parsed, dict), f"{field}.json must be a JSON object", f"{field}.json")
     if item.payload_kind == "source_ref":
         require(
             item.payload.startswith(SOURCE_SCHEMES),
-            f"{field}.source_ref must be a URI starting with one of {', '.join(SOURCE_SCHEMES)}; got {item.payload[:80]!r}",
+            f"{field}.source_ref must be a URI starting with one of {', '.join(SOURCE_SCHEMES)};"
+            f" got {quote(item.payload)}",
+            f"{field}.source_ref",
         )
     elif spec.media_type != "text":
-        raise InvalidArgument(f"{field}.source_ref is required for {spec.media_type} jobs")
+        raise InvalidArgument(
+            f"{field}.source_ref is required for {spec.media_type} jobs", f"{field}.source_ref"
+        )
     if spec.task_type == "verification":
         require(item.prelabel is not None, f"{field}.prelabel is required: it is the label to verify")
+    if item.metadata is not None:
+        check_json_value(f"{field}.metadata", item.metadata, max_bytes=MAX_METADATA_BYTES)
     if item.prelabel is not None:
         if spec.task_type == "verification":
             validate_reviewed_label(spec, item.prelabel, f"{field}.prelabel")
@@ -153,6 +240,7 @@ def validate_items(spec: JobSpec, items: Sequence[ItemInput], field: str) -> Non
     require(
         len(items) <= MAX_ITEMS_PER_MESSAGE,
         f"{field} must have at most {MAX_ITEMS_PER_MESSAGE} items per message, got {len(items)}",
+        field,
     )
     for i, item in enumerate(items):
         validate_item(spec, item, f"{field}[{i}]")
@@ -165,6 +253,7 @@ def validate_answer(spec: JobSpec, answer: Answer, field: str) -> None:
     require(
         kind == expected,
         f"{field} must be a {expected} answer for a {spec.task_type} job, got {kind or 'none'}",
+        field,
     )
     _validate_body(spec, expected, answer[expected] or {}, field)
 
@@ -186,44 +275,65 @@ def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: st
     names = set(spec.class_names)
     if expected == "classification":
         name = body.get("class_name", "")
-        require(name in names, f"{field}.classification.class_name {name!r} is not one of the job's classes")
+        where = f"{field}.classification.class_name"
+        require(name in names, f"{where} {quote(name)} is not one of the job's classes", where)
     elif expected == "multi_label":
         chosen = list(body.get("class_names", []))
+        where = f"{field}.multi_label.class_names"
         for name in chosen:
-            require(
-                name in names, f"{field}.multi_label.class_names {name!r} is not one of the job's classes"
-            )
-        require(len(set(chosen)) == len(chosen), f"{field}.multi_label.class_names must not repeat a class")
+            require(name in names, f"{where} {quote(name)} is not one of the job's classes", where)
+        require(len(set(chosen)) == len(chosen), f"{where} must not repeat a class", where)
     elif expected == "bounding_boxes":
         boxes = body.get("boxes", [])
-        require(
-            len(boxes) <= 1000, f"{field}.bounding_boxes.boxes must have at most 1000 boxes, got {len(boxes)}"
-        )
+        where = f"{field}.bounding_boxes.boxes"
+        require(len(boxes) <= 1000, f"{where} must have at most 1000 boxes, got {len(boxes)}", where)
         for i, box in enumerate(boxes):
             where = f"{field}.bounding_boxes.boxes[{i}]"
-            require(box.get("class_name", "") in names, f"{where}.class_name is not one of the job's classes")
-            require(box.get("left", 0) >= 0 and box.get("top", 0) >= 0, f"{where} left and top must be >= 0")
             require(
-                box.get("width", 0) > 0 and box.get("height", 0) > 0, f"{where} width and height must be > 0"
+                box.get("class_name", "") in names,
+                f"{where}.class_name is not one of the job's classes",
+                f"{where}.class_name",
+            )
+            for side in ("left", "top", "width", "height"):
+                require(
+                    math.isfinite(box.get(side, 0)),
+                    f"{where}.{side} must be a finite number",
+                    f"{where}.{side}",
+                )
+            require(
+                box.get("left", 0) >= 0 and box.get("top", 0) >= 0,
+                f"{where} left and top must be >= 0",
+                where,
+            )
+            require(
+                box.get("width", 0) > 0 and box.get("height", 0) > 0,
+                f"{where} width and height must be > 0",
+                where,
             )
     elif expected == "spans":
         spans = body.get("spans", [])
-        require(len(spans) <= 1000, f"{field}.spans.spans must have at most 1000 spans, got {len(spans)}")
+        where = f"{field}.spans.spans"
+        require(len(spans) <= 1000, f"{where} must have at most 1000 spans, got {len(spans)}", where)
         for i, span in enumerate(spans):
             where = f"{field}.spans.spans[{i}]"
             require(
                 span.get("entity_type", "") in names,
                 f"{where}.entity_type is not one of the job's entity types",
+                f"{where}.entity_type",
             )
-            require(0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end")
+            require(
+                0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end", where
+            )
     elif expected == "segmentation":
-        require(bool(body.get("mask_png")), f"{field}.segmentation.mask_png is required")
+        where = f"{field}.segmentation.mask_png"
+        require(bool(body.get("mask_png")), f"{where} is required", where)
         try:
             mask = geometry.decode_mask(str(body["mask_png"]))
         except ValueError as err:
             raise InvalidArgument(
                 f"{field}.segmentation.{err}; it must be a greyscale (or palette) PNG of at most"
-                f" {geometry.MAX_MASK_PIXELS} pixels whose values are class indexes"
+                f" {geometry.MAX_MASK_PIXELS} pixels whose values are class indexes",
+                where,
             ) from None
         top = int(mask.max()) if mask.size else 0
         require(
@@ -232,7 +342,8 @@ def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: st
             f" (background) to {len(spec.classes)}",
         )
     elif expected == "verification":
-        require(bool(body.get("correct")), f"{field}.verification.correct needs one verdict per batch item")
+        where = f"{field}.verification.correct"
+        require(bool(body.get("correct")), f"{where} needs one verdict per batch item", where)
     elif expected == "custom":
         schema = answer_schema.schema_of(spec.task_config)
         problem = None if schema is None else answer_schema.answer_problem(schema, body, f"{field}.custom")

@@ -77,7 +77,10 @@ class Workforces:
         adapter = self.adapters.get(name)
         if adapter is None:
             known = ", ".join(sorted(self.adapters)) or "none"
-            raise InvalidArgument(f"job.workforce.adapter {name!r} is not installed (installed: {known})")
+            raise InvalidArgument(
+                f"job.workforce.adapter {validation.quote(name)} is not installed (installed: {known})",
+                "job.workforce.adapter",
+            )
         return adapter
 
     def validate(self, spec: JobSpec) -> None:
@@ -86,7 +89,7 @@ class Workforces:
             adapter.validate(job_view(spec))
         except SettingsError as exc:
             field = exc.field if exc.field.startswith(("job.", "workforce.")) else f"job.{exc.field}"
-            raise InvalidArgument(f"{field}: {exc.message}") from None
+            raise InvalidArgument(f"{field}: {exc.message}", field) from None
 
     def validate_items(self, spec: JobSpec, items: Sequence[ItemInput], field: str) -> None:
         """The job's workforce checks each added work item (gold stays with the core)."""

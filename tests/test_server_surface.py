@@ -104,5 +104,6 @@ def test_serve_help_documents_every_flag_and_its_environment_variable() -> None:
         ("--tls-cert", "LABELWIRE_TLS_CERT"),
         ("--tls-key", "LABELWIRE_TLS_KEY"),
         ("--admin-key", "LABELWIRE_ADMIN_KEY"),
+        ("--max-streams-per-client", "LABELWIRE_MAX_STREAMS_PER_CLIENT"),
     ]:
         assert flag in out and env in out

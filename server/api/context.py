@@ -1,14 +1,19 @@
 """What every servicer method does first and last: find the caller, and turn
-core errors into gRPC statuses."""
+core errors into gRPC statuses with the details a client can show."""
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, TypeVar
 
 import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from labelwire.server import errors
 from labelwire.server.core import Core
@@ -25,6 +30,21 @@ STATUS = {
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
+REQUEST_ID_KEY = "x-request-id"
+MAX_MESSAGE_CHARS = 1000
+
+
+@dataclass
+class Call:
+    """One RPC as the log and the caller see it."""
+
+    method: str
+    request_id: str = field(default_factory=lambda: secrets.token_hex(6))
+    caller: str = "none"
+    status: grpc.StatusCode = grpc.StatusCode.OK
+
+
+CALL: contextvars.ContextVar[Call | None] = contextvars.ContextVar("labelwire_call", default=None)
 
 
 BEARER_FORM = "send the metadata `authorization: Bearer <token>`"
@@ -46,11 +66,48 @@ def bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
 
 
 async def caller(core: Core, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
-    return await core.authenticate(bearer(context))
+    principal = await core.authenticate(bearer(context))
+    call = CALL.get()
+    if call is not None:
+        call.caller = principal.kind
+    return principal
 
 
-async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: errors.LabelwireError) -> None:
-    await context.abort(STATUS[type(exc)], exc.message)
+def request_id_metadata() -> tuple[tuple[str, str], ...]:
+    call = CALL.get()
+    return () if call is None else ((REQUEST_ID_KEY, call.request_id),)
+
+
+async def abort(
+    context: grpc.aio.ServicerContext[Any, Any],
+    code: grpc.StatusCode,
+    message: str,
+    field_path: str = "",
+) -> NoReturn:
+    """Ends the call with `code`; a field error also carries a
+    google.rpc.BadRequest naming the field, and every status the request id."""
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + "…"
+    call = CALL.get()
+    if call is not None:
+        call.status = code
+    trailing: tuple[tuple[str, str | bytes], ...] = request_id_metadata()
+    if field_path:
+        details = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=field_path, description=message)
+            ]
+        )
+        status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message)
+        status.details.add().Pack(details)
+        trailing = (*trailing, *rpc_status.to_status(status).trailing_metadata)
+    await context.abort(code, message, trailing_metadata=trailing)
+    raise AssertionError("unreachable")
+
+
+async def abort_with(context: grpc.aio.ServicerContext[Any, Any], exc: errors.LabelwireError) -> NoReturn:
+    field_path = exc.field if isinstance(exc, errors.InvalidArgument) else ""
+    await abort(context, STATUS[type(exc)], exc.message, field_path)
 
 
 def unary(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
@@ -61,8 +118,7 @@ def unary(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
         try:
             return await fn(self, request, context)
         except errors.LabelwireError as exc:
-            await _abort(context, exc)
-            raise AssertionError("unreachable") from exc
+            await abort_with(context, exc)
 
     return wrapper
 
@@ -78,6 +134,6 @@ def streaming(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIterato
             async for message in fn(self, request, context):
                 yield message
         except errors.LabelwireError as exc:
-            await _abort(context, exc)
+            await abort_with(context, exc)
 
     return wrapper

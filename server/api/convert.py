@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from labelwire.server import answer_schema, auth
+from labelwire.server import answer_schema, auth, validation
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.model import (
     Answer,
@@ -71,11 +73,39 @@ def timestamp(ts: float) -> Timestamp:
     return t
 
 
-def struct_dict(message: Struct) -> dict[str, Any]:
+def struct_dict(message: Struct, field: str) -> dict[str, Any]:
+    """A caller's Struct as a dict; NaN, infinity and deep nesting are refused
+    here, naming the field, since the JSON conversion cannot represent them."""
+    stack: list[tuple[Struct | struct_pb2.ListValue, int]] = [(message, 1)]
+    while stack:
+        node, depth = stack.pop()
+        validation.require(
+            depth <= validation.MAX_JSON_DEPTH,
+            f"{field} must nest at most {validation.MAX_JSON_DEPTH} levels deep",
+            field,
+        )
+        values = node.fields.values() if isinstance(node, Struct) else node.values
+        for value in values:
+            kind = value.WhichOneof("kind")
+            if kind == "number_value":
+                validation.require(
+                    math.isfinite(value.number_value), f"{field} must not contain NaN or infinity", field
+                )
+            elif kind == "struct_value":
+                stack.append((value.struct_value, depth + 1))
+            elif kind == "list_value":
+                stack.append((value.list_value, depth + 1))
     return json_format.MessageToDict(message)
 
 
-def answer_dict(message: answer_pb2.Answer) -> Answer:
+def _enum(table: Mapping[Any, str], value: int, field: str, enum: Any) -> str:
+    if value not in table:
+        known = ", ".join(enum.Name(v) for v in table if v)
+        raise InvalidArgument(f"{field} {value} is not one of {known}", field)
+    return table[value]
+
+
+def answer_dict(message: answer_pb2.Answer, field: str = "answer") -> Answer:
     """The answer's JSON form; the two commonest kinds are built directly,
     since every judgment passes through here."""
     kind = message.WhichOneof("value")
@@ -84,8 +114,11 @@ def answer_dict(message: answer_pb2.Answer) -> Answer:
     if kind == "multi_label":
         return {kind: {"class_names": list(message.multi_label.class_names)}}
     if kind == "custom":
-        return {kind: answer_schema.integral_numbers(json_format.MessageToDict(message.custom))}
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+        return {kind: answer_schema.integral_numbers(struct_dict(message.custom, f"{field}.custom"))}
+    try:
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    except ValueError:
+        raise InvalidArgument(f"{field} must not contain NaN or infinity", field) from None
 
 
 def answer_message(answer: Answer, into: answer_pb2.Answer | None = None) -> answer_pb2.Answer:
@@ -105,13 +138,19 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
     if kind is None:
         raise InvalidArgument(
             "job.task_config is required: set one of classification, multi_label, bounding_box,"
-            " spans, segmentation, verification, custom"
+            " spans, segmentation, verification, custom",
+            "job.task_config",
         )
     config = getattr(job.task_config, kind)
+    if kind == "custom":
+        struct_dict(config.answer_schema, "job.task_config.custom.answer_schema")
     listed = config.entity_types if kind == "spans" else getattr(config, "classes", [])
     policy = job.judgment_policy
     if policy.judgments_per_item == 0:
-        raise InvalidArgument("job.judgment_policy.judgments_per_item is required (1 to 9)")
+        raise InvalidArgument(
+            "job.judgment_policy.judgments_per_item is required (1 to 9)",
+            "job.judgment_policy.judgments_per_item",
+        )
     gold = job.gold_policy
     defaults = GoldPolicy()
     return JobSpec(
@@ -119,14 +158,16 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         task_type=kind,
         classes=tuple(LabelClass(c.name, c.description) for c in listed),
         task_config=json_format.MessageToDict(config, preserving_proto_field_name=True),
-        media_type=MEDIA[job.media_type],
-        instructions=json_format.MessageToDict(job.instructions, preserving_proto_field_name=True),
+        media_type=_enum(MEDIA, job.media_type, "job.media_type", job_pb2.MediaType),
+        instructions=_instructions(job.instructions),
         adapter=job.workforce.adapter or "pool",
-        settings=struct_dict(job.workforce.settings),
+        settings=struct_dict(job.workforce.settings, "job.workforce.settings"),
         judgments_per_item=policy.judgments_per_item,
         max_judgments_per_item=policy.max_judgments_per_item or policy.judgments_per_item,
         target_confidence=policy.target_confidence,
-        consolidation_method=METHODS[job.consolidation_method],
+        consolidation_method=_enum(
+            METHODS, job.consolidation_method, "job.consolidation_method", job_pb2.ConsolidationMethod
+        ),
         gold=GoldPolicy(
             quiz_size=gold.quiz_size if gold.HasField("quiz_size") else defaults.quiz_size,
             pass_accuracy=gold.pass_accuracy if gold.HasField("pass_accuracy") else defaults.pass_accuracy,
@@ -155,6 +196,19 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         task_lifetime_seconds=_seconds(job.task_lifetime, 0),
         label_attribute_name=job.label_attribute_name or "label",
     )
+
+
+def _instructions(message: job_pb2.Instructions) -> dict[str, Any]:
+    for group, examples in (("good_examples", message.good_examples), ("bad_examples", message.bad_examples)):
+        for i, example in enumerate(examples):
+            if example.HasField("answer"):
+                answer_dict(example.answer, f"job.instructions.{group}[{i}].answer")
+    try:
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    except ValueError:
+        raise InvalidArgument(
+            "job.instructions must not contain NaN or infinity", "job.instructions"
+        ) from None
 
 
 def _config_message(spec: JobSpec) -> job_pb2.TaskConfig:
@@ -218,16 +272,16 @@ def job_message(job: Job) -> job_pb2.Job:
     return out
 
 
-def item_input(item: item_pb2.Item) -> ItemInput:
+def item_input(item: item_pb2.Item, field: str = "item") -> ItemInput:
     kind = item.WhichOneof("payload")
     return ItemInput(
         key=item.key,
         payload_kind=kind or "",
         payload=getattr(item, kind) if kind else "",
-        metadata=struct_dict(item.metadata) if item.HasField("metadata") else None,
-        prelabel=answer_dict(item.prelabel) if item.HasField("prelabel") else None,
+        metadata=struct_dict(item.metadata, f"{field}.metadata") if item.HasField("metadata") else None,
+        prelabel=answer_dict(item.prelabel, f"{field}.prelabel") if item.HasField("prelabel") else None,
         prelabel_confidence=item.prelabel_confidence if item.HasField("prelabel") else None,
-        gold=answer_dict(item.gold_answer) if item.HasField("gold_answer") else None,
+        gold=answer_dict(item.gold_answer, f"{field}.gold_answer") if item.HasField("gold_answer") else None,
         gold_use=GOLD_USES.get(item.gold_use, GoldUse.ANY),
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 
+from labelwire.server import validation
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
@@ -26,7 +27,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     async def CreateJob(self, request: pb.CreateJobRequest, context: Ctx) -> pb.CreateJobResponse:
         principal = await caller(self.core, context)
         if not request.HasField("job"):
-            raise InvalidArgument("job is required")
+            raise InvalidArgument("job is required", "job")
         job = await self.core.create_job(principal, convert.job_spec(request.job))
         return pb.CreateJobResponse(job=convert.job_message(job))
 
@@ -68,21 +69,28 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     ) -> pb.AddItemsResponse:
         principal = await caller(self.core, context)
         upload = None
+        messages = 0
         try:
             async for request in requests:
+                messages += 1
                 if upload is None:
                     upload = await self.core.begin_upload(principal, request.job)
                 elif request.job and request.job != upload.job.name:
                     raise InvalidArgument(
-                        f"job must be the same in every message: {upload.job.name}, got {request.job}"
+                        f"job must be the same in every message: {upload.job.name},"
+                        f" got {validation.quote(request.job)}",
+                        "job",
                     )
-                await upload.add([convert.item_input(i) for i in request.items])
+                field = f"items (message {messages})"
+                await upload.add(
+                    [convert.item_input(item, f"{field}[{i}]") for i, item in enumerate(request.items)]
+                )
         except BaseException:
             if upload is not None:
                 await upload.abort()
             raise
         if upload is None:
-            raise InvalidArgument("job is required in the first AddItems message")
+            raise InvalidArgument("job is required in the first AddItems message", "job")
         result = await upload.commit()
         return pb.AddItemsResponse(
             added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold
@@ -94,7 +102,10 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     ) -> pb.ImportManifestResponse:
         principal = await caller(self.core, context)
         if not request.uri:
-            raise InvalidArgument("uri is required")
+            raise InvalidArgument("uri is required", "uri")
+        if request.format not in (pb.MANIFEST_FORMAT_UNSPECIFIED, *FORMATS):
+            known = ", ".join(pb.ManifestFormat.Name(f) for f in FORMATS)
+            raise InvalidArgument(f"format {request.format} is not one of {known}", "format")
         result = await self.core.import_manifest(
             principal,
             request.job,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,15 +11,19 @@ import grpc
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, streaming, unary
 from labelwire.server.core import Core
+from labelwire.server.errors import ResourceExhausted
 from labelwire.v1 import label_service_pb2 as pb
 from labelwire.v1 import label_service_pb2_grpc
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
+STREAM_MESSAGE_BYTES = 1024 * 1024
 
 
 class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, max_streams_per_client: int = 16) -> None:
         self.core = core
+        self.max_streams_per_client = max_streams_per_client
+        self._streams: Counter[tuple[str, int]] = Counter()
 
     @streaming
     async def StreamLabels(
@@ -28,11 +33,37 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         stream = self.core.stream_labels(
             principal, request.job, request.after_sequence, request.snapshot_only
         )
-        async for labels in stream:
-            out = pb.StreamLabelsResponse()
-            for label in labels:
-                convert.label_message(label, request.job, out.labels.add())
-            yield out
+        holder = (principal.kind, principal.id)
+        self._open_stream(holder)
+        try:
+            async for labels in stream:
+                out, size = pb.StreamLabelsResponse(), 0
+                for label in labels:
+                    message = out.labels.add()
+                    convert.label_message(label, request.job, message)
+                    grown = size + message.ByteSize() + 8
+                    if grown > STREAM_MESSAGE_BYTES and len(out.labels) > 1:
+                        out.labels.pop()
+                        yield out
+                        out = pb.StreamLabelsResponse()
+                        convert.label_message(label, request.job, out.labels.add())
+                        grown = out.ByteSize()
+                    size = grown
+                yield out
+        finally:
+            self._streams[holder] -= 1
+            if self._streams[holder] <= 0:
+                del self._streams[holder]
+
+    def _open_stream(self, holder: tuple[str, int]) -> None:
+        """A client that opens streams and never reads them holds server
+        memory; the count is per replica."""
+        if self._streams[holder] >= self.max_streams_per_client:
+            raise ResourceExhausted(
+                f"a client may have at most {self.max_streams_per_client} StreamLabels calls open at once;"
+                " close one first"
+            )
+        self._streams[holder] += 1
 
     @unary
     async def ListLabels(self, request: pb.ListLabelsRequest, context: Ctx) -> pb.ListLabelsResponse:

@@ -51,7 +51,7 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
     ) -> pb.SubmitJudgmentResponse:
         principal = await caller(self.core, context)
         if not request.HasField("answer") or request.answer.WhichOneof("value") is None:
-            raise InvalidArgument("answer is required")
+            raise InvalidArgument("answer is required", "answer")
         spent = convert.duration_seconds(request.time_spent)
         result = await self.core.submit(
             principal,
@@ -70,6 +70,10 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
 
     @unary
     async def DeclineTask(self, request: pb.DeclineTaskRequest, context: Ctx) -> pb.DeclineTaskResponse:
+        if len(request.reason) > 1000:
+            raise InvalidArgument(
+                f"reason must be at most 1000 characters, got {len(request.reason)}", "reason"
+            )
         await self.core.release(
             await caller(self.core, context), request.task, decline=True, reason=request.reason
         )

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,29 +53,52 @@ MIN_TTL_SECONDS = 60.0
 MAX_TTL_SECONDS = 3650 * 86400.0
 
 
+ID = "[0-9]{1,18}"
+_NAMES = {
+    "jobs": re.compile(f"jobs/({ID})"),
+    "tasks": re.compile(f"jobs/({ID})/tasks/({ID})"),
+    "workers": re.compile(f"jobs/({ID})/workers/({ID})"),
+    "clients": re.compile(f"clients/({ID})"),
+    "apiKeys": re.compile(f"clients/({ID})/apiKeys/({ID})"),
+}
+_NAME_FORMS = {
+    "jobs": "jobs/<number>",
+    "tasks": "jobs/<number>/tasks/<number>",
+    "workers": "jobs/<number>/workers/<number>",
+    "clients": "clients/<number>",
+    "apiKeys": "clients/<number>/apiKeys/<number>",
+}
+_PAGE_TOKEN = re.compile(ID)
+
+
+def _match(name: str, collection: str, field: str) -> re.Match[str]:
+    """Names match their pattern whole, with ASCII digits that fit in 63 bits,
+    so `x/jobs/1` or `jobs/١` is never taken for `jobs/1`."""
+    found = _NAMES[collection].fullmatch(name)
+    if found is None:
+        if not name:
+            raise InvalidArgument(f"{field} is required", field)
+        raise InvalidArgument(
+            f"{field} must look like {_NAME_FORMS[collection]} (at most 18 digits each),"
+            f" got {validation.quote(name)}",
+            field,
+        )
+    return found
+
+
 def parse_name(name: str, collection: str, field: str) -> int:
-    """The numeric id in `jobs/12` (or `jobs/12/tasks/7` for collection `tasks`)."""
-    parts = name.split("/")
-    if len(parts) >= 2 and parts[-2] == collection and parts[-1].isdigit():
-        return int(parts[-1])
-    if not name:
-        raise InvalidArgument(f"{field} is required")
-    raise InvalidArgument(f"{field} must look like {collection}/<number>, got {name!r}")
+    """The numeric id in `jobs/12`."""
+    return int(_match(name, collection, field).group(1))
+
+
+def parse_pair(name: str, collection: str, field: str) -> tuple[int, int]:
+    """The two ids in `jobs/12/tasks/7`, `jobs/12/workers/3` or `clients/4/apiKeys/9`."""
+    found = _match(name, collection, field)
+    return int(found.group(1)), int(found.group(2))
 
 
 def parse_task_name(name: str, field: str = "task") -> tuple[int, int]:
-    parts = name.split("/")
-    if (
-        len(parts) == 4
-        and parts[0] == "jobs"
-        and parts[2] == "tasks"
-        and parts[1].isdigit()
-        and parts[3].isdigit()
-    ):
-        return int(parts[1]), int(parts[3])
-    if not name:
-        raise InvalidArgument(f"{field} is required")
-    raise InvalidArgument(f"{field} must look like jobs/<number>/tasks/<number>, got {name!r}")
+    return parse_pair(name, "tasks", field)
 
 
 def worker_from_row(row: Any) -> Worker:
@@ -96,11 +120,26 @@ def worker_from_row(row: Any) -> Worker:
     )
 
 
+PAGE_BYTES = 2 * 1024 * 1024
+
+
+def fitting(sizes: list[int], budget: int = PAGE_BYTES) -> int:
+    """How many of a page's rows, of these sizes, fit in `budget` bytes (at
+    least one), so a list response stays under gRPC's message limit (and the
+    4 MiB a default client accepts) however large each row is."""
+    total = 0
+    for count, size in enumerate(sizes):
+        total += size
+        if total > budget and count > 0:
+            return count
+    return len(sizes)
+
+
 def page_cursor(token: str, default: int) -> int:
     if not token:
         return default
-    if not token.isdigit():
-        raise InvalidArgument("page_token is not one this server gave out")
+    if _PAGE_TOKEN.fullmatch(token) is None:
+        raise InvalidArgument("page_token is not one this server gave out", "page_token")
     return int(token)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from labelwire.server import auth, validation
-from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import CoreBase, page_cursor, parse_name, parse_pair, worker_from_row
 from labelwire.server.errors import InvalidArgument, NotFound
 from labelwire.server.model import Credential, Principal, Worker
 from labelwire.server.store import Tx
@@ -20,34 +20,12 @@ MAX_GRACE_SECONDS = 30 * 86400.0
 
 def parse_key_name(name: str, field: str = "name") -> tuple[int, int]:
     """(client id, key id) of `clients/{c}/apiKeys/{k}`."""
-    parts = name.split("/")
-    if (
-        len(parts) == 4
-        and parts[0] == "clients"
-        and parts[2] == "apiKeys"
-        and parts[1].isdigit()
-        and parts[3].isdigit()
-    ):
-        return int(parts[1]), int(parts[3])
-    if not name:
-        raise InvalidArgument(f"{field} is required")
-    raise InvalidArgument(f"{field} must look like clients/<number>/apiKeys/<number>, got {name!r}")
+    return parse_pair(name, "apiKeys", field)
 
 
 def parse_worker_name(name: str, field: str = "worker") -> tuple[int, int]:
     """(job id, worker id) of `jobs/{j}/workers/{w}`."""
-    parts = name.split("/")
-    if (
-        len(parts) == 4
-        and parts[0] == "jobs"
-        and parts[2] == "workers"
-        and parts[1].isdigit()
-        and parts[3].isdigit()
-    ):
-        return int(parts[1]), int(parts[3])
-    if not name:
-        raise InvalidArgument(f"{field} is required")
-    raise InvalidArgument(f"{field} must look like jobs/<number>/workers/<number>, got {name!r}")
+    return parse_pair(name, "workers", field)
 
 
 def credential_from_row(row: Any, owner_name: str = "") -> Credential:

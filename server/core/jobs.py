@@ -15,7 +15,7 @@ from labelwire.server import (
     specs,
     validation,
 )
-from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.errors import (
     FailedPrecondition,
 )
@@ -137,14 +137,15 @@ class JobsCore(CoreBase):
         validation.check_range("page_size", size, 1, 1000)
         before = page_cursor(page_token, default=2**62)
 
-        def page(tx: Tx) -> list[Job]:
+        def page(tx: Tx) -> tuple[list[Job], bool]:
             if principal.kind == "admin":
-                return [self._job(tx, r) for r in tx.all_jobs(before, size + 1)]
-            return [self._job(tx, r) for r in tx.jobs_of(principal.id, before, size + 1)]
+                rows = tx.all_jobs(before, size + 1)
+            else:
+                rows = tx.jobs_of(principal.id, before, size + 1)
+            keep = min(size, fitting([500 + len(r["spec"]) for r in rows]))
+            return [self._job(tx, r) for r in rows[:keep]], len(rows) > keep
 
-        jobs = await self.store.read(page)
-        more = len(jobs) > size
-        jobs = jobs[:size]
+        jobs, more = await self.store.read(page)
         return jobs, (str(jobs[-1].id) if more else "")
 
     async def change_state(self, principal: Principal, name: str, action: str) -> Job:

@@ -16,7 +16,7 @@ from labelwire.server import (
     quality_report,
     validation,
 )
-from labelwire.server.core.base import CoreBase, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.errors import FailedPrecondition
 from labelwire.server.model import (
     ENDED,
@@ -31,6 +31,7 @@ from labelwire.server.quality_report import JobQuality
 from labelwire.server.store import Tx
 
 STREAM_BATCH = 1000
+STREAM_BATCH_BYTES = 512 * 1024
 
 
 @functools.lru_cache(maxsize=8192)
@@ -59,6 +60,24 @@ def _label(job_id: int, row: Any) -> Label:
     )
 
 
+def _row_bytes(row: Any) -> int:
+    """About what a label row takes as a message."""
+    return (
+        200
+        + len(row["item_key"])
+        + len(row["value"])
+        + len(row["probabilities"])
+        + len(row["item_metadata"] or "")
+    )
+
+
+def _next_limit(rows: list[Any]) -> int:
+    """Rows per read, so that what a stream holds while its client is slow
+    stays near STREAM_BATCH_BYTES however large each label's metadata is."""
+    size = sum(_row_bytes(r) for r in rows)
+    return max(1, min(STREAM_BATCH, STREAM_BATCH_BYTES * len(rows) // size))
+
+
 def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
     labels = {int(r["item_id"]): json.loads(r["value"]) for r in tx.current_labels(job_id, 0, 2**62)}
     return tx.job_judgments(job_id), labels, tx.workers_of(job_id, 0, 2**62)
@@ -70,20 +89,25 @@ class LabelsCore(CoreBase):
     ) -> AsyncIterator[list[Label]]:
         self.require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
-        validation.require(after_sequence >= 0, f"after_sequence must be >= 0, got {after_sequence}")
+        validation.require(
+            after_sequence >= 0, f"after_sequence must be >= 0, got {after_sequence}", "after_sequence"
+        )
         await self.store.read(lambda tx: self.require_job_row(tx, job_id, principal.id))
         after = after_sequence
+        limit = STREAM_BATCH_BYTES // 2048
         while True:
             seen = self.feed.version(job_id)
 
-            def batch(tx: Tx, after: int = after) -> tuple[list[Any], int]:
+            def batch(tx: Tx, after: int = after, limit: int = limit) -> tuple[list[Any], int]:
                 row = self.require_job_row(tx, job_id)
-                return tx.label_events(job_id, after, STREAM_BATCH), int(row["state"])
+                return tx.label_events(job_id, after, limit), int(row["state"])
 
             rows, state = await self.store.read(batch)
             if rows:
                 labels = [_label(job_id, r) for r in rows]
                 after = labels[-1].sequence
+                limit = _next_limit(rows)
+                del rows
                 yield labels
                 continue
             if snapshot_only or JobState(state) in ENDED:
@@ -104,8 +128,9 @@ class LabelsCore(CoreBase):
             return tx.current_labels(job_id, after, size + 1)
 
         rows = await self.store.read(page)
-        more = len(rows) > size
-        rows = rows[:size]
+        keep = min(size, fitting([_row_bytes(r) for r in rows]))
+        more = len(rows) > keep
+        rows = rows[:keep]
         return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
 
     async def job_quality(
@@ -135,7 +160,7 @@ class LabelsCore(CoreBase):
         one, as a Ground Truth augmented manifest to the client's files folder
         or S3; returns (lines, lines with a label)."""
         job = await self.get_job(principal, job_name)
-        validation.require(bool(uri), "uri is required")
+        validation.require(bool(uri), "uri is required", "uri")
         if job.spec.task_type == "segmentation":
             raise FailedPrecondition(
                 f"{job.name} is a segmentation job: ExportLabels does not write mask images yet;"

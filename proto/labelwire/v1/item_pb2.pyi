@@ -75,7 +75,9 @@ class Item(_message.Message):
     text: _builtins.str
     """Inline text."""
     json: _builtins.str
-    """Inline JSON (an object, encoded as text)."""
+    """Inline JSON (an object, encoded as text); at most 64 levels of nesting,
+    no NaN or Infinity.
+    """
     source_ref: _builtins.str
     """A URI (`s3://`, `https://`, `file://`) of an image or document."""
     prelabel_confidence: _builtins.float
@@ -87,7 +89,9 @@ class Item(_message.Message):
     """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
-        """Optional. Kept with the item and returned with its label."""
+        """Optional. Kept with the item and returned with its label. At most 65,536
+        bytes as JSON (UTF-8) and 64 levels of nesting; no NaN or infinity.
+        """
 
     @_builtins.property
     def prelabel(self) -> _answer_pb2.Answer:

@@ -667,7 +667,9 @@ class WorkforceConfig(_message.Message):
     """
     @_builtins.property
     def settings(self) -> _struct_pb2.Struct:
-        """Optional. The adapter's own settings; each adapter documents its keys."""
+        """Optional. The adapter's own settings; each adapter documents its keys.
+        At most 64 levels of nesting; no NaN or infinity.
+        """
 
     def __init__(
         self,

@@ -1,0 +1,533 @@
+"""Random and boundary requests to every RPC, with every kind of token: none
+may get UNKNOWN or INTERNAL, none may hang, and a rejected one changes nothing.
+
+Requests are built from the services' descriptors, so a new RPC or field is
+fuzzed without touching this file. The server runs in its own thread and event
+loop with a frozen clock (no lease expires mid-test); the test talks to it over
+a real port with blocking stubs. Derandomized, so every run sends the same
+requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import descriptor, message_factory, struct_pb2
+from google.protobuf.message import DecodeError, Message
+from grpc_health.v1 import health_pb2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from labelwire.client import AdminClient, Client, text_item
+from labelwire.server.app import Running, start_server
+from labelwire.v1 import (
+    admin_service_pb2,
+    job_service_pb2,
+    label_service_pb2,
+    quality_service_pb2,
+    worker_service_pb2,
+)
+from tests.conftest import ADMIN_KEY
+from tests.helpers import CLASSES
+
+FROZEN = 1_800_000_000.0
+CALL_SECONDS = 10.0
+FORBIDDEN = {
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.UNIMPLEMENTED,
+}
+SERVICES = [
+    module.DESCRIPTOR.services_by_name[name]
+    for module, name in [
+        (job_service_pb2, "JobService"),
+        (label_service_pb2, "LabelService"),
+        (worker_service_pb2, "WorkerService"),
+        (admin_service_pb2, "AdminService"),
+        (quality_service_pb2, "QualityService"),
+        (health_pb2, "Health"),
+    ]
+]
+METHODS = [m for s in SERVICES for m in s.methods if m.name != "Watch"]
+DEEP_JSON = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+def nested_struct(depth: int) -> struct_pb2.Struct:
+    inner: dict[str, Any] = {}
+    for _ in range(depth):
+        inner = {"a": inner}
+    out = struct_pb2.Struct()
+    out.update(inner)
+    return out
+
+
+@dataclass
+class Target:
+    address: str
+    database: Path
+    tokens: dict[str, str]
+    uris: list[str]
+    export_uris: list[str]
+    names: list[str]
+    channel: grpc.Channel
+
+
+def _serve(folder: Path) -> Iterator[Target]:
+    """A server with two clients, a running job with labels, a worker, and
+    files that manifests cannot be read from."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def run(coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=60)
+
+    database = folder / "fuzz.db"
+    running: Running = run(
+        start_server(
+            address="127.0.0.1:0", database=str(database), admin_key=ADMIN_KEY, clock=lambda: FROZEN, seed=0
+        )
+    )
+    address = f"127.0.0.1:{running.port}"
+
+    async def seed() -> dict[str, str]:
+        async with AdminClient(address, ADMIN_KEY) as admin:
+            key, other_key = await admin.create_api_key("fuzz"), await admin.create_api_key("other")
+        async with Client(address, key) as lw, Client(address, other_key) as other:
+            job = await lw.create_job(
+                "J", classes=CLASSES, judgments_per_item=1, quiz_size=0, hidden_gold_share=0
+            )
+            await lw.add_items(job.name, [text_item(f"i{n}", f"t{n}", metadata={"n": n}) for n in range(3)])
+            await lw.start_job(job.name)
+            _, worker = await lw.create_worker(job.name, "w")
+            await other.create_job("Other", classes=CLASSES)
+            for n in range(3):  # jobs/3 and jobs/4 for state changes, jobs/5 for the rest
+                await lw.create_job(f"Draft {n}", classes=CLASSES)
+        return {"client": key, "worker": worker, "admin": ADMIN_KEY, "none": ""}
+
+    tokens = run(seed())
+    with sqlite3.connect(database) as source, sqlite3.connect(folder / "copy-of-the-database.db") as copy:
+        source.backup(copy)
+    (folder / "latin1.jsonl").write_bytes(b'{"source": "caf\xe9"}\n')
+    (folder / "good.jsonl").write_text('{"source": "a", "k": "1"}\n')
+    (folder / "folder").mkdir()
+    for depth in (500, 100_000):
+        (folder / f"deep{depth}.jsonl").write_text(
+            '{"source": "a", "m": ' + "[" * depth + "]" * depth + "}\n"
+        )
+    # Read by ImportManifest only: an export could overwrite any of them.
+    uris = [
+        "",
+        str(folder / "good.jsonl"),
+        str(folder / "latin1.jsonl"),
+        str(folder / "folder"),
+        str(folder / "copy-of-the-database.db"),
+        str(folder / "out.jsonl"),
+        "/" + "x" * 4098,
+        "s3://",
+        "s3:///key",
+        "file://" + str(folder / "missing.csv"),
+        str(folder / "deep500.jsonl"),
+        str(folder / "deep100000.jsonl"),
+    ]
+    # Exports write: never over the files above, nor anything outside the folder.
+    export_uris = [
+        "",
+        str(folder / "out.jsonl"),
+        str(folder / "new" / "out.jsonl"),
+        str(folder / "folder"),
+        "/" + "x" * 4098,
+        "s3://",
+        "s3:///key",
+    ]
+    names = [
+        "",
+        "jobs/1",
+        "jobs/2",
+        "jobs/3",
+        "jobs/0",
+        "jobs/99999999999999999999",
+        "jobs/9223372036854775807",
+        "jobs/²",
+        "jobs/١",
+        "x/y/jobs/1",
+        "jobs/1/tasks/1",
+        "jobs/1/tasks/99999999999999999999",
+        "jobs/1/tasks/١",
+        "99999999999999999999",
+        "lwc_99999999999999999999_x",
+        "a" * 5000,
+        "\x00",
+        *CLASSES,
+        DEEP_JSON,
+        '{"a": NaN}',
+        "{}",
+    ]
+    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    try:
+        yield Target(
+            address=address,
+            database=database,
+            tokens=tokens,
+            uris=uris,
+            export_uris=export_uris,
+            names=names,
+            channel=channel,
+        )
+    finally:
+        channel.close()
+        run(running.stop(grace=None))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory, aws_env: None) -> Iterator[Target]:
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    patch.setenv("AWS_MAX_ATTEMPTS", "1")
+    try:
+        yield from _serve(tmp_path_factory.mktemp("fuzz"))
+    finally:
+        patch.undo()
+
+
+def snapshot(database: Path) -> dict[str, list[str]]:
+    """Every row of every table, in a stable order."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: sorted(repr(row) for row in db.execute(f'SELECT * FROM "{t}"')) for t in tables}
+
+
+INTS = {
+    descriptor.FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    descriptor.FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    descriptor.FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    descriptor.FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    descriptor.FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    descriptor.FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    descriptor.FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    descriptor.FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+    descriptor.FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    descriptor.FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+}
+FLOATS = st.sampled_from([0.0, -0.0, 0.5, 1.0, -1.0, 1e308, math.nan, math.inf, -math.inf])
+JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.text(max_size=8), FLOATS, st.integers(-(2**53), 2**53))
+JSON = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(value)
+    return out
+
+
+STRUCTS = st.one_of(
+    st.dictionaries(st.text(max_size=6), JSON, max_size=4).map(_struct),
+    st.sampled_from([10, 30]).map(nested_struct),
+    st.just(_struct({"blob": "x" * 70_000})),
+)
+
+
+class Requests:
+    """Hypothesis strategies for any message, from its descriptor."""
+
+    def __init__(self, target: Target, *, exporting: bool = False) -> None:
+        self.target = target
+        self.exporting = exporting
+        self._cache: dict[str, st.SearchStrategy[Message]] = {}
+
+    def message(self, desc: descriptor.Descriptor, depth: int = 0) -> st.SearchStrategy[Message]:
+        if desc.full_name == "google.protobuf.Struct":
+            return STRUCTS
+        if desc.full_name not in self._cache:
+            cls = message_factory.GetMessageClass(desc)
+            fields = {
+                f.name: st.one_of(st.none(), self.field(f, depth))
+                for f in desc.fields
+                if depth < 4 or f.message_type is None
+            }
+            self._cache[desc.full_name] = st.fixed_dictionaries(fields).map(lambda d, cls=cls: _build(cls, d))
+        return self._cache[desc.full_name]
+
+    def field(self, f: descriptor.FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
+        one = self.scalar(f, depth)
+        if f.is_repeated:
+            return st.lists(one, max_size=3)
+        return one
+
+    def scalar(self, f: descriptor.FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
+        kind = f.type
+        if f.message_type is not None:
+            return self.message(f.message_type, depth + 1)
+        if kind == descriptor.FieldDescriptor.TYPE_STRING:
+            if f.name == "uri":
+                return st.sampled_from(self.target.export_uris if self.exporting else self.target.uris)
+            return st.one_of(st.sampled_from(self.target.names), st.text(max_size=12))
+        if kind == descriptor.FieldDescriptor.TYPE_BYTES:
+            return st.binary(max_size=16)
+        if kind == descriptor.FieldDescriptor.TYPE_BOOL:
+            return st.booleans()
+        if kind in (descriptor.FieldDescriptor.TYPE_DOUBLE, descriptor.FieldDescriptor.TYPE_FLOAT):
+            return FLOATS
+        if kind == descriptor.FieldDescriptor.TYPE_ENUM:
+            assert f.enum_type is not None
+            known = [v.number for v in f.enum_type.values]
+            return st.one_of(st.sampled_from(known), st.sampled_from([-1, max(known) + 1, 99, 2**31 - 1]))
+        low, high = INTS[kind]
+        return st.one_of(st.sampled_from([0, 1, -1 if low < 0 else 2, low, high]), st.integers(low, high))
+
+
+def _build(cls: Callable[[], Message], values: dict[str, Any]) -> Message:
+    out = cls()
+    for name, value in values.items():
+        if value is not None:
+            _fill(out, name, value)
+    return out
+
+
+def _fill(out: Message, name: str, value: Any) -> None:
+    current = getattr(out, name)
+    if isinstance(value, list):
+        for v in value:
+            if isinstance(v, Message):
+                current.add().CopyFrom(v)
+            else:
+                current.append(v)
+    elif isinstance(value, Message):
+        current.CopyFrom(value)
+    else:
+        setattr(out, name, value)
+
+
+INVALID_UTF8 = b"\x0a\x03\xff\xfe\xfd"
+
+
+OWNER = {
+    "JobService": "client",
+    "LabelService": "client",
+    "QualityService": "client",
+    "WorkerService": "worker",
+}
+
+
+def uris_for(target: Target, method: descriptor.MethodDescriptor) -> list[str]:
+    return target.export_uris if method.name == "ExportLabels" else target.uris
+
+
+STATE_CHANGES = {"StartJob", "PauseJob", "ResumeJob", "CancelJob"}
+STABLE_JOB = "jobs/5"  # not among the names a mutation sets, so nothing cancels it
+
+
+def valid_request(target: Target, method: descriptor.MethodDescriptor) -> Message:
+    """A request the seeded server accepts, for mutations to start from: most
+    checks sit behind the ones a random message already fails."""
+    out = message_factory.GetMessageClass(method.input_type)()
+    for f in method.input_type.fields:
+        if f.name in ("job", "name") and f.type == descriptor.FieldDescriptor.TYPE_STRING:
+            setattr(out, f.name, "jobs/3" if method.name in STATE_CHANGES else STABLE_JOB)
+        elif f.name == "task":
+            out.task = "jobs/1/tasks/1"
+        elif f.name == "uri":
+            out.uri = target.export_uris[1] if method.name == "ExportLabels" else target.uris[1]
+    if isinstance(out, job_service_pb2.CreateJobRequest):
+        out.job.display_name = "J"
+        out.job.task_config.classification.classes.add(name="pos")
+        out.job.task_config.classification.classes.add(name="neg")
+        out.job.judgment_policy.judgments_per_item = 1
+        out.job.workforce.settings.update({"a": 1})
+    elif isinstance(out, job_service_pb2.AddItemsRequest):
+        out.items.append(text_item("new", "x", metadata={"a": [1, {"b": 2}]}))
+    elif isinstance(out, worker_service_pb2.SubmitJudgmentRequest):
+        out.answer.classification.class_name = "pos"
+    elif isinstance(out, label_service_pb2.StreamLabelsRequest):
+        out.snapshot_only = True
+    elif isinstance(out, admin_service_pb2.CreateApiKeyRequest):
+        out.client_name = "c"
+    elif isinstance(out, job_service_pb2.CreateWorkerRequest):
+        out.display_name = "w"
+    return out
+
+
+def mutate(draw: st.DrawFn, requests: Requests, message: Message, depth: int = 0) -> None:
+    """Sets one field, at any depth, to a random or boundary value."""
+    fields = list(message.DESCRIPTOR.fields)
+    if not fields:
+        return
+    f = draw(st.sampled_from(fields))
+    inner = f.message_type
+    if (
+        inner is not None
+        and not f.is_repeated
+        and inner.full_name != "google.protobuf.Struct"
+        and depth < 4
+        and draw(st.integers(0, 3)) > 0
+    ):
+        mutate(draw, requests, getattr(message, f.name), depth + 1)
+        return
+    value = draw(requests.field(f, depth))
+    message.ClearField(f.name)
+    _fill(message, f.name, value)
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, requests: Requests, method: descriptor.MethodDescriptor) -> bytes:
+    message = valid_request(requests.target, method)
+    for _ in range(draw(st.integers(1, 2))):
+        mutate(draw, requests, message)
+    return message.SerializeToString()
+
+
+def _payloads(requests: Requests, method: descriptor.MethodDescriptor) -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        requests.message(method.input_type).map(lambda m: m.SerializeToString()),
+        st.binary(max_size=48),
+        st.just(INVALID_UTF8),
+    )
+
+
+@dataclass
+class Outcome:
+    code: grpc.StatusCode
+    details: str
+
+
+def send(target: Target, method: descriptor.MethodDescriptor, token: str, payloads: list[bytes]) -> Outcome:
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    identity: Callable[[bytes], bytes] = lambda b: b  # noqa: E731
+    channel = target.channel
+    if True:
+        try:
+            if method.client_streaming:
+                channel.stream_unary(path, identity, identity)(
+                    iter(payloads), metadata=metadata, timeout=CALL_SECONDS
+                )
+            elif method.server_streaming:
+                call = channel.unary_stream(path, identity, identity)(
+                    payloads[0], metadata=metadata, timeout=CALL_SECONDS
+                )
+                for _ in call:
+                    pass
+            else:
+                channel.unary_unary(path, identity, identity)(
+                    payloads[0], metadata=metadata, timeout=CALL_SECONDS
+                )
+        except grpc.RpcError as exc:
+            return Outcome(exc.code(), exc.details() or "")  # type: ignore[attr-defined]
+    return Outcome(grpc.StatusCode.OK, "")
+
+
+def _follows_a_live_job(method: descriptor.MethodDescriptor, payload: bytes) -> bool:
+    """StreamLabels without snapshot_only follows the job: it has no end."""
+    if method.name != "StreamLabels":
+        return False
+    try:
+        request = label_service_pb2.StreamLabelsRequest.FromString(payload)
+    except DecodeError:
+        return False
+    return not request.snapshot_only
+
+
+@st.composite
+def calls(draw: st.DrawFn, target: Target, method: descriptor.MethodDescriptor) -> tuple[str, list[bytes]]:
+    """Mostly a valid request with one or two fields changed, sent with the
+    token its service wants; else random messages or bytes with any token."""
+    requests = Requests(target, exporting=method.name == "ExportLabels")
+    count = draw(st.integers(1, 3)) if method.client_streaming else 1
+    if draw(st.integers(0, 2)) > 0:
+        token = OWNER.get(method.containing_service.name, "admin")
+        payloads = [draw(_mutated(requests, method)) for _ in range(count)]
+    else:
+        token = draw(st.sampled_from(sorted(target.tokens)))
+        payloads = [draw(_payloads(requests, method)) for _ in range(count)]
+    return target.tokens[token], payloads
+
+
+def check(target: Target, method: descriptor.MethodDescriptor, token: str, payloads: list[bytes]) -> None:
+    if _follows_a_live_job(method, payloads[0]):
+        request = label_service_pb2.StreamLabelsRequest.FromString(payloads[0])
+        request.snapshot_only = True
+        payloads = [request.SerializeToString()]
+    before = snapshot(target.database)
+    outcome = send(target, method, token, payloads)
+    where = f"{method.full_name} with {[p[:200] for p in payloads]!r}"
+    assert outcome.code not in FORBIDDEN, f"{where}: {outcome.code.name} {outcome.details[:500]}"
+    assert len(outcome.details) <= 1100, f"{where}: a {len(outcome.details)}-character message"
+    if outcome.code != grpc.StatusCode.OK:
+        assert snapshot(target.database) == before, (
+            f"{where}: rejected with {outcome.code.name} but changed the store"
+        )
+
+
+def _examples(method: descriptor.MethodDescriptor) -> int:
+    """More examples where a request has more to get wrong."""
+    seen: set[str] = set()
+    todo = [method.input_type]
+    while todo:
+        desc = todo.pop()
+        if desc.full_name not in seen:
+            seen.add(desc.full_name)
+            todo += [f.message_type for f in desc.fields if f.message_type is not None]
+    return 150 if len(seen) > 4 else 25
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.full_name)
+def test_random_requests_to_every_rpc_get_a_named_status(
+    target: Target, method: descriptor.MethodDescriptor
+) -> None:
+    @settings(
+        max_examples=_examples(method),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        token, payloads = data.draw(calls(target, method))
+        check(target, method, token, payloads)
+
+    run()
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.full_name)
+def test_boundary_requests_to_every_rpc_get_a_named_status(
+    target: Target, method: descriptor.MethodDescriptor
+) -> None:
+    """Each RPC, with each token, gets every boundary value in each of its
+    string fields (alone, and in an otherwise valid request), invalid UTF-8,
+    and bytes that are no message."""
+    cls = message_factory.GetMessageClass(method.input_type)
+    strings = [f.name for f in method.input_type.fields if f.type == descriptor.FieldDescriptor.TYPE_STRING]
+    payloads: list[bytes] = [
+        b"",
+        INVALID_UTF8,
+        b"\xff" * 8,
+        valid_request(target, method).SerializeToString(),
+    ]
+    for name in strings:
+        for value in uris_for(target, method) if name == "uri" else target.names:
+            payloads.append(cls(**{name: value}).SerializeToString())
+            changed = valid_request(target, method)
+            setattr(changed, name, value)
+            payloads.append(changed.SerializeToString())
+    for token in target.tokens.values():
+        for payload in payloads:
+            check(target, method, token, [payload])
