@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labelwire.client import classification
+from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.v1 import task_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, running_job, truth, work
@@ -108,3 +108,88 @@ async def test_workers_never_see_gold_answers(server: Harness) -> None:
         "lease_expire_time",
     }
     await lw.close()
+
+
+async def gold_job(lw: Client, *, quiz: int, bar: float, hidden: float = 0.0, work_items: int = 1) -> str:
+    """A running job whose gold texts start `gold:` and work texts `work:`,
+    so that a scripted worker knows which answers grade it."""
+    job = await lw.create_job(
+        "Gate",
+        classes=CLASSES,
+        judgments_per_item=1,
+        quiz_size=quiz,
+        pass_accuracy=bar,
+        hidden_gold_share=hidden,
+    )
+    items = [text_item(f"w{n}", f"work:{CLASSES[n % 3]}") for n in range(work_items)]
+    items += [text_item(f"g{n}", f"gold:{CLASSES[n % 3]}", gold=CLASSES[n % 3]) for n in range(24)]
+    await lw.add_items(job.name, items)
+    await lw.start_job(job.name)
+    return job.name
+
+
+async def play_gold(w: WorkerClient, script: list[bool], *, limit: int = 400) -> list[int]:
+    """Answers gold tasks right or wrong as `script` says (work tasks always
+    right) until the script is played; the worker's status after each gold answer."""
+    statuses: list[int] = []
+    for _ in range(limit):
+        if len(statuses) == len(script):
+            return statuses
+        t = await w.next_task()
+        if not t.HasField("task"):
+            continue
+        kind, answer = t.task.text.split(":", 1)
+        is_gold = kind == "gold"
+        if is_gold and not script[len(statuses)]:
+            answer = CLASSES[(CLASSES.index(answer) + 1) % 3]
+        result = await w.submit(t.task.name, classification(answer))
+        if is_gold:
+            statuses.append(result.status)
+    raise AssertionError(f"only {len(statuses)} of {len(script)} gold answers were asked for")
+
+
+async def quiz_outcome(server: Harness, right: int, of: int, bar: float) -> tuple[int, bool]:
+    lw = await server.client()
+    job = await gold_job(lw, quiz=of, bar=bar)
+    _, token = await lw.create_worker(job, "scripted")
+    async with server.worker(token) as w:
+        statuses = await play_gold(w, [False] * (of - right) + [True] * right)
+        after = await w.next_task()
+    await lw.close()
+    return statuses[-1], after.HasField("task")
+
+
+async def test_worker_exactly_at_the_pass_mark_passes_the_quiz(server: Harness) -> None:
+    assert await quiz_outcome(server, right=6, of=8, bar=0.75) == (task_pb2.WORKER_STATUS_QUALIFIED, True)
+
+
+async def test_worker_just_above_the_pass_mark_passes_the_quiz(server: Harness) -> None:
+    assert await quiz_outcome(server, right=7, of=8, bar=0.75) == (task_pb2.WORKER_STATUS_QUALIFIED, True)
+
+
+async def test_worker_just_below_the_pass_mark_fails_the_quiz(server: Harness) -> None:
+    assert await quiz_outcome(server, right=5, of=8, bar=0.75) == (task_pb2.WORKER_STATUS_FAILED_QUIZ, False)
+
+
+async def drift(server: Harness, script: list[bool]) -> tuple[list[int], bool]:
+    """A worker that passes a 4-question quiz (bar 0.75) and then answers hidden
+    gold as scripted; its statuses and whether it still gets a task."""
+    lw = await server.client()
+    job = await gold_job(lw, quiz=4, bar=0.75, hidden=0.5, work_items=60)
+    _, token = await lw.create_worker(job, "drifter")
+    async with server.worker(token) as w:
+        statuses = await play_gold(w, [True] * 4 + script)
+        after = await w.next_task()
+    await lw.close()
+    return statuses[4:], after.HasField("task")
+
+
+async def test_worker_who_drifts_to_exactly_the_bar_keeps_working(server: Harness) -> None:
+    statuses, more = await drift(server, [True, True, False, False])  # 6 of 8 = 0.75
+    assert statuses == [task_pb2.WORKER_STATUS_QUALIFIED] * 4 and more
+
+
+async def test_worker_who_drifts_just_under_the_bar_is_disqualified(server: Harness) -> None:
+    statuses, more = await drift(server, [True, True, False, False, False])  # 6 of 9 < 0.75
+    assert statuses == [task_pb2.WORKER_STATUS_QUALIFIED] * 4 + [task_pb2.WORKER_STATUS_DISQUALIFIED]
+    assert not more
