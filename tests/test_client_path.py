@@ -110,6 +110,35 @@ async def test_list_and_export_give_the_current_labels(server: Harness, tmp_path
     await lw.close()
 
 
+async def test_export_confidence_is_the_share_of_the_crowd_that_agreed(
+    server: Harness, tmp_path: Path
+) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=3, judgments=3)
+    wrong_on = {0: {"i0"}, 1: set(), 2: {"i0", "i1"}}  # i0 splits 1-2, i1 2-1, i2 3-0
+    for n, wrong in wrong_on.items():
+        _, token = await lw.create_worker(job.name, f"w{n}")
+        async with server.worker(token) as w:
+            while (t := await w.next_task()).HasField("task"):
+                key = {"truth:pos": "i0", "truth:neg": "i1", "truth:neutral": "i2"}[t.task.text]
+                answer = t.task.text.split(":")[1]
+                if key in wrong:
+                    answer = CLASSES[(CLASSES.index(answer) + 1) % 3]
+                await w.submit(t.task.name, classification(answer))
+    out = tmp_path / "export.manifest"
+    await lw.export_labels(job.name, str(out))
+    exported = {
+        line["source"]: (line["label-metadata"]["class-name"], line["label-metadata"]["confidence"])
+        for line in map(json.loads, out.read_text().splitlines())
+    }
+    assert exported == {
+        "truth:pos": ("neg", 0.6667),
+        "truth:neg": ("neg", 0.6667),
+        "truth:neutral": ("neutral", 1.0),
+    }
+    await lw.close()
+
+
 async def test_import_manifest_reads_json_lines_and_csv(server: Harness, tmp_path: Path) -> None:
     lw = await server.client()
     job = await lw.create_job("J", classes=CLASSES)
