@@ -9,6 +9,7 @@ a refused call that changed something shows up in the allowed call after it.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable
@@ -296,9 +297,13 @@ async def test_a_refused_stream_labels_call_leaks_no_label(server: Harness) -> N
     async with server.worker(token) as w:
         await work(w)
     received: list[Any] = []
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
+
+    async def follow() -> None:
         async for label in other.stream_labels(job.name, snapshot_only=True):
             received.append(label)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await asyncio.wait_for(follow(), CALL_DEADLINE_SECONDS)
     assert refused.value.code() == NOT_FOUND and received == []
     await owner.close()
     await other.close()

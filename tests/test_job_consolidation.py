@@ -10,7 +10,7 @@ from typing import Any
 from labelwire.client import Client, classification, text_item
 from labelwire.v1 import job_pb2
 from tests.conftest import Harness
-from tests.helpers import CLASSES, truth
+from tests.helpers import CLASSES, drain, truth
 
 SWAP = {"pos": "neg", "neg": "pos", "neutral": "neutral"}
 
@@ -52,7 +52,7 @@ async def test_dawid_skene_pass_revises_labels_using_a_class_swapping_worker(ser
     lw = await server.client()
     job = await run_dawid_skene_job(server, lw)
     await server.running.core.maintain_once()
-    events = [lab async for lab in lw.stream_labels(job.name)]
+    events = await drain(lw.stream_labels(job.name))
     latest = {lab.item_key: lab for lab in events}
     assert len(latest) == 60
     right = sum(lab.value.classification.class_name == CLASSES[int(k[1:]) % 3] for k, lab in latest.items())
@@ -105,7 +105,7 @@ async def test_dynamic_judgments_stop_early_when_workers_agree(server: Harness) 
                 answer = truth(t.task.text) if t.task.text == "truth:pos" else CLASSES[n % 3]
                 await w.submit(t.task.name, classification(answer))
     await server.running.core.maintain_once()
-    latest = {lab.item_key: lab async for lab in lw.stream_labels(job.name)}
+    latest = {lab.item_key: lab for lab in await drain(lw.stream_labels(job.name))}
     assert latest["easy"].judgment_count == 2
     assert latest["hard"].judgment_count == 5
     await lw.close()
@@ -141,9 +141,9 @@ async def test_multi_label_pass_uses_a_worker_who_inverts_one_class(server: Harn
         async with server.worker(token) as w:
             while (t := await w.next_task()).HasField("task"):
                 await w.submit(t.task.name, multi_label(answer(rule, truths[int(t.task.text)])))
-    voted = {lab.item_key: lab async for lab in lw.stream_labels(job.name, snapshot_only=True)}
+    voted = {lab.item_key: lab for lab in await drain(lw.stream_labels(job.name, snapshot_only=True))}
     await server.running.core.maintain_once()
-    latest = {lab.item_key: lab async for lab in lw.stream_labels(job.name)}
+    latest = {lab.item_key: lab for lab in await drain(lw.stream_labels(job.name))}
 
     def right(labels: dict[str, Any]) -> int:
         return sum(

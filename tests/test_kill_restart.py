@@ -13,10 +13,11 @@ import sys
 from typing import Any
 
 import grpc
+import pytest
 
 from labelwire.client import AdminClient, Client, WorkerClient, classification
 from labelwire.server.store import Tx, open_store
-from tests.helpers import running_job, truth
+from tests.helpers import drain, running_job, truth
 
 ADMIN = "kill-test-admin"
 
@@ -74,6 +75,7 @@ async def acknowledged_in_store(database: str, acked: list[tuple[str, str]]) -> 
         store.close()
 
 
+@pytest.mark.timeout(300)  # two server starts and a 120 s bound on the load phase
 async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(database: str) -> None:
     port = free_port()
     target = f"127.0.0.1:{port}"
@@ -116,7 +118,7 @@ async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(databa
         assert [(name, answer) for name, answer, _ in stored] == [
             (name, {"classification": {"class_name": truth(text)}}) for name, text in acked
         ]
-        labels = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        labels = await drain(lw.stream_labels(job.name, snapshot_only=True))
         assert [lab.sequence for lab in labels] == list(range(1, len(labels) + 1))
         labeled = {lab.item_key: lab.value.classification.class_name for lab in labels}
         for (_, text), (_, _, item_key) in zip(acked, stored, strict=True):
@@ -124,7 +126,7 @@ async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(databa
         async with WorkerClient(target, tokens[0]) as w:
             while (t := await w.next_task()).HasField("task"):
                 await w.submit(t.task.name, classification(truth(t.task.text)))
-        final = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        final = await drain(lw.stream_labels(job.name, snapshot_only=True))
         keys = [lab.item_key for lab in final]
         assert len(keys) == len(set(keys)) and all(lab.revision == 1 for lab in final)
         assert [lab.sequence for lab in final] == list(range(1, len(final) + 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.v1 import task_pb2
 from tests.conftest import Harness
-from tests.helpers import CLASSES, running_job, truth, work
+from tests.helpers import CLASSES, drain, running_job, truth, work
 
 
 async def test_spammer_fails_the_quiz_and_gets_no_tasks(server: Harness) -> None:
@@ -34,7 +34,7 @@ async def test_good_worker_passes_the_quiz_and_labels_everything(server: Harness
         stats = await w.stats()
     assert done == 5 + 5
     assert stats.status == task_pb2.WORKER_STATUS_QUALIFIED and stats.gold_correct == 5
-    assert len([lab async for lab in lw.stream_labels(job.name)]) == 5
+    assert len(await drain(lw.stream_labels(job.name))) == 5
     await lw.close()
 
 
@@ -74,10 +74,10 @@ async def test_labels_fed_by_a_disqualified_worker_are_revised(server: Harness) 
         await work(w, right=True, limit=1)
         await work(w, right=False)
         status = (await w.stats()).status
-    wrong = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+    wrong = await drain(lw.stream_labels(job.name, snapshot_only=True))
     async with server.worker(good) as w:
         await work(w)
-    events = [lab async for lab in lw.stream_labels(job.name, after_sequence=wrong[-1].sequence)]
+    events = await drain(lw.stream_labels(job.name, after_sequence=wrong[-1].sequence))
     assert status == task_pb2.WORKER_STATUS_DISQUALIFIED
     assert len(wrong) == 3 and all(lab.revision == 1 for lab in wrong)
     revised = [lab for lab in events if lab.item_key in {w.item_key for w in wrong}]

@@ -15,6 +15,7 @@ from labelwire.server.workforces import JobContext, Workforces
 from labelwire.v1 import job_pb2, task_pb2
 from tests.conftest import ADMIN_KEY
 from tests.groundtruth.harness import GroundTruthHarness, classification_label, classifier
+from tests.helpers import drain
 
 JOB = "lw-e2e-1"
 
@@ -72,7 +73,7 @@ async def test_ground_truth_answers_stream_as_labels_before_the_labeling_job_end
     )
     harness.queue_describe(JOB, "InProgress", labeled=1, unlabeled=1)
     await adapter.sync(ctx)
-    early = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+    early = await drain(lw.stream_labels(job.name, snapshot_only=True))
     assert [(lab.item_key, lab.value.classification.class_name, lab.judgment_count) for lab in early] == [
         ("a", "positive", 3)
     ]
@@ -92,7 +93,7 @@ async def test_ground_truth_answers_stream_as_labels_before_the_labeling_job_end
     )
     harness.queue_describe(JOB, "Completed", labeled=2)
     await adapter.sync(ctx)
-    labels = [lab async for lab in lw.stream_labels(job.name)]
+    labels = await drain(lw.stream_labels(job.name))
     assert [(lab.item_key, lab.value.classification.class_name) for lab in labels] == [
         ("a", "positive"),
         ("b", "negative"),
