@@ -15,7 +15,10 @@ from tests.helpers import CLASSES, drain, truth
 SWAP = {"pos": "neg", "neg": "pos", "neutral": "neutral"}
 
 
-async def answer_all(server: Harness, token: str, rule: str, rng: random.Random) -> None:
+async def answer_all(server: Harness, token: str, rule: str, seed: int) -> None:
+    """Each worker draws from its own seeded generator: sharing one between
+    concurrent workers made each one's answers depend on how their calls interleaved."""
+    rng = random.Random(seed)
     async with server.worker(token) as w:
         while (t := await w.next_task()).HasField("task"):
             right = truth(t.task.text)
@@ -40,10 +43,13 @@ async def run_dawid_skene_job(server: Harness, lw: Client) -> job_pb2.Job:
     items = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(60)]
     await lw.add_items(job.name, items)
     await lw.start_job(job.name)
-    rng = random.Random(5)
-    workers = [(await lw.create_worker(job.name, rule))[1] for rule in ("good", "swapper", "noisy")]
+    rules = ("good", "swapper", "noisy")
+    workers = [(await lw.create_worker(job.name, rule))[1] for rule in rules]
     await asyncio.gather(
-        *(answer_all(server, t, r, rng) for t, r in zip(workers, ("good", "swapper", "noisy"), strict=True))
+        *(
+            answer_all(server, t, r, seed)
+            for seed, (t, r) in enumerate(zip(workers, rules, strict=True), start=5)
+        )
     )
     return job
 
@@ -76,7 +82,7 @@ async def test_a_weighing_job_completes_only_after_its_final_pass(server: Harnes
     await lw.add_items(job.name, [text_item("a", "truth:pos")])
     await lw.start_job(job.name)
     _, token = await lw.create_worker(job.name, "w")
-    await answer_all(server, token, "good", random.Random(1))
+    await answer_all(server, token, "good", seed=1)
     before = (await lw.get_job(job.name)).state
     await server.running.core.maintain_once()
     after = (await lw.get_job(job.name)).state

@@ -89,14 +89,37 @@ async def test_labels_fed_by_a_disqualified_worker_are_revised(server: Harness) 
 
 
 async def test_workers_never_see_gold_answers(server: Harness) -> None:
+    """The gold answer is a class no work item needs and no gold text names, so
+    its name in a task-side response could only come from the gold itself."""
+    secret = "quokka-7f3e"
     lw = await server.client()
-    job = await running_job(lw, items=1, gold=3, quiz_size=3)
+    job = await lw.create_job(
+        "Gate", classes=[*CLASSES, secret], judgments_per_item=1, quiz_size=0, hidden_gold_share=0.5
+    )
+    items = [text_item(f"w{n}", f"work:{CLASSES[n % 3]}") for n in range(10)]
+    items += [
+        text_item(f"g{n}", f"plain text {n}", gold=secret, metadata={"source": "batch 7"}) for n in range(10)
+    ]
+    await lw.add_items(job.name, items)
+    await lw.start_job(job.name)
     _, token = await lw.create_worker(job.name, "w")
+    received: list[bytes] = []
+    gold_tasks = 0
     async with server.worker(token) as w:
-        t = await w.next_task()
         instructions = await w.instructions()
-    raw = t.SerializeToString() + instructions.SerializeToString()
-    assert b"gold" not in raw and not t.task.HasField("prelabel")
+        for _ in range(40):
+            t = await w.next_task()
+            received.append(t.SerializeToString())
+            if not t.HasField("task"):
+                break
+            gold_tasks += t.task.text.startswith("plain")
+            received.append((await w.extend(t.task.name, 60)).SerializeToString())
+            result = await w.submit(t.task.name, classification("pos"))
+            received.append(result.SerializeToString())
+        received.append((await w.stats()).SerializeToString())
+    assert gold_tasks >= 1, "the seed should hand the worker some hidden gold"
+    assert secret.encode() in instructions.SerializeToString(), "the class list names every class"
+    assert [r for r in received if secret.encode() in r] == []
     assert set(t.task.DESCRIPTOR.fields_by_name) == {
         "name",
         "phase",
