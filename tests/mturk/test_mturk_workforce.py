@@ -101,7 +101,11 @@ async def test_unusable_answer_is_rejected_under_a_rejecting_policy(mturk: Stubb
     await started(mturk, ctx, wf, HIT1)
     mturk.assignments(HIT1, [assignment("A1", "AW1", HIT1, "<QuestionFormAnswers")])
     mturk.reject("A1", FEEDBACK_EMPTY)
-    mturk.expect("create_additional_assignments_for_hit", {}, None)
+    mturk.expect(  # one replacement: the HIT goes from its 3 assignments to 4
+        "create_additional_assignments_for_hit",
+        {},
+        {"HITId": HIT1, "NumberOfAdditionalAssignments": 1, "UniqueRequestToken": extra_token(HIT1, 4)},
+    )
     await wf.sync(ctx)
     mturk.assert_done()
 
