@@ -69,3 +69,15 @@ async def test_a_wait_with_nothing_new_ends_at_its_timeout() -> None:
     feed = FeedSignal()
     await asyncio.wait_for(feed.wait(1, 0, timeout=0.01), BOUND)
     assert feed.version(1) == 0
+
+
+async def test_a_stream_that_has_seen_the_latest_version_waits_even_after_many_notifies() -> None:
+    """Versions past 256 are distinct int objects: equality, not identity, decides."""
+    feed = FeedSignal()
+    for _ in range(300):
+        feed.notify(1)
+    seen = int("300")
+    waiter = asyncio.create_task(feed.wait(1, seen, timeout=HOUR))
+    assert await still_waiting(waiter)
+    feed.notify(1)
+    await asyncio.wait_for(waiter, BOUND)
