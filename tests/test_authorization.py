@@ -25,6 +25,7 @@ from google.protobuf.message import Message
 
 import labelwire.v1
 from labelwire.client import AdminClient, Client, classification, text_item
+from labelwire.server import auth
 from labelwire.v1 import (
     admin_service_pb2,
     job_pb2,
@@ -307,3 +308,27 @@ async def test_a_refused_stream_labels_call_leaks_no_label(server: Harness) -> N
     assert refused.value.code() == NOT_FOUND and received == []
     await owner.close()
     await other.close()
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["lwc_12", "lww_7", "lwc_abc_secret", "lww_-1_secret", "lwc__secret", "lwx_1_secret", "lwc_1_"],
+)
+async def test_a_malformed_token_is_unauthenticated_not_an_error(server: Harness, token: str) -> None:
+    world, owner, other = await world_of(server, Path("/nonexistent"))
+    got = {}
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        for rpc in ("JobService.GetJob", "WorkerService.NextTask"):
+            got[rpc] = await call(channel, METHODS[rpc], MATRIX[rpc].request(world), token)
+    await owner.close()
+    await other.close()
+    assert got == {"JobService.GetJob": UNAUTHENTICATED, "WorkerService.NextTask": UNAUTHENTICATED}
+
+
+def test_keys_and_tokens_carry_256_bit_secrets() -> None:
+    """32 random bytes, URL-safe base64 without padding: 43 characters."""
+    token, stored = auth.new_token(auth.CLIENT_PREFIX, 9)
+    prefix, ident, secret = token.split("_", 2)
+    assert (prefix, ident, len(secret), len(auth.new_secret())) == ("lwc", "9", 43, 43)
+    assert auth.matches(secret, stored) and not auth.matches(secret + "x", stored)
+    assert not auth.matches(secret, None)
