@@ -95,3 +95,8 @@ def test_the_skill_estimate_trusts_a_pass_then_gold_smoothed_towards_seven_tenth
     assert estimated_skill(None, 0, 0) == pytest.approx(0.7)
     assert estimated_skill(None, 8, 8) == pytest.approx(9.4 / 10)
     assert estimated_skill(None, 8, 2) == pytest.approx(3.4 / 10)
+    assert estimated_skill(None, 3, 1) == pytest.approx(2.4 / 5)
+
+
+def test_a_quiz_ending_with_no_graded_answer_is_not_passed() -> None:
+    assert after_gold(BAR, WorkerStatus.QUIZ, 1, 0, 0)[0] == WorkerStatus.FAILED_QUIZ
