@@ -3,6 +3,9 @@ skill estimate (the end-to-end gate is in test_quality_gate.py)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from labelwire.server.model import GoldPolicy, JobSpec, LabelClass, WorkerStatus
@@ -12,26 +15,28 @@ BAR = GoldPolicy(quiz_size=4, pass_accuracy=0.75, hidden_gold_share=0.1)
 
 
 def spec(task_type: str) -> JobSpec:
+    """Task types and answers reach the rules from JSON, as in the server, so
+    no string here is the interned literal the code compares against."""
     return JobSpec(
         display_name="J",
-        task_type=task_type,
+        task_type=json.loads(json.dumps(task_type)),
         classes=(LabelClass("a"), LabelClass("b")),
         task_config={"classes": [{"name": "a"}, {"name": "b"}]},
     )
 
 
-def picked(name: str) -> dict[str, dict[str, str]]:
-    return {"classification": {"class_name": name}}
+def picked(name: str) -> Any:
+    return json.loads(json.dumps({"classification": {"class_name": name}}))
 
 
-def tags(*names: str) -> dict[str, dict[str, list[str]]]:
-    return {"multi_label": {"class_names": list(names)}}
+def tags(*names: str) -> Any:
+    return json.loads(json.dumps({"multi_label": {"class_names": list(names)}}))
 
 
 def test_a_classification_is_right_only_with_the_gold_class() -> None:
-    assert grade(spec("classification"), picked("a"), picked("a"))
-    assert not grade(spec("classification"), picked("b"), picked("a"))
-    assert not grade(spec("classification"), {}, picked("a"))
+    assert grade(spec("classification"), picked("heron"), picked("heron"))
+    assert not grade(spec("classification"), picked("egret"), picked("heron"))
+    assert not grade(spec("classification"), {}, picked("heron"))
 
 
 def test_a_multi_label_answer_is_graded_as_a_set() -> None:
@@ -43,8 +48,21 @@ def test_a_multi_label_answer_is_graded_as_a_set() -> None:
 
 def test_a_verification_answer_must_equal_the_gold_one() -> None:
     right = {"verification": {"correct": [True, False]}}
-    assert grade(spec("verification"), right, right)
+    assert grade(spec("verification"), json.loads(json.dumps(right)), right)
     assert not grade(spec("verification"), {"verification": {"correct": [True, True]}}, right)
+
+
+def test_boxes_are_graded_on_the_whole_answer_not_a_class_name() -> None:
+    def boxes(left: float) -> Any:
+        return {
+            "bounding_boxes": {
+                "boxes": [{"class_name": "a", "left": left, "top": 0, "width": 5, "height": 5}]
+            }
+        }
+
+    assert grade(spec("bounding_box"), boxes(1), boxes(1))
+    assert not grade(spec("bounding_box"), boxes(1), boxes(40))
+    assert not grade(spec("custom"), {"custom": {"x": 1}}, {"custom": {"x": 2}})
 
 
 def test_a_worker_waits_for_the_last_quiz_question_before_being_judged() -> None:
@@ -80,9 +98,14 @@ def test_a_qualified_worker_is_disqualified_only_under_the_bar(
         assert "fell to 67% (the bar is 75%)" in message
 
 
+def test_a_qualified_worker_above_the_bar_keeps_working() -> None:
+    assert after_gold(BAR, WorkerStatus.QUALIFIED, 0, 8, 7) == (WorkerStatus.QUALIFIED, 0, "")
+
+
 def test_a_worker_already_out_stays_out_whatever_it_answers() -> None:
     for status in (WorkerStatus.FAILED_QUIZ, WorkerStatus.DISQUALIFIED):
         assert after_gold(BAR, status, 0, 10, 10) == (status, 0, "")
+        assert after_gold(BAR, status, 0, 10, 0) == (status, 0, "")
 
 
 def test_a_job_without_a_quiz_lets_new_workers_work_at_once() -> None:
