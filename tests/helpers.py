@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
 from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.v1 import job_pb2
 
@@ -50,3 +54,40 @@ async def work(worker: WorkerClient, *, right: bool = True, limit: int = 1000) -
         await worker.submit(response.task.name, classification(answer))
         done += 1
     return done
+
+
+STREAM_DEADLINE_SECONDS = 30.0
+T = TypeVar("T")
+
+
+async def drain(stream: AsyncIterator[T], *, seconds: float = STREAM_DEADLINE_SECONDS) -> list[T]:
+    """Every message of a stream that should end; a stream still open after
+    `seconds` fails the test instead of hanging it (a feed that re-sends its
+    last event forever never ends). A bound against a hang, not a speed test."""
+
+    async def collect() -> list[T]:
+        return [message async for message in stream]
+
+    try:
+        return await asyncio.wait_for(collect(), seconds)
+    except TimeoutError:
+        raise AssertionError(f"the stream did not end within {seconds:.0f} s") from None
+
+
+async def take(stream: AsyncIterator[T], count: int, *, seconds: float = STREAM_DEADLINE_SECONDS) -> list[T]:
+    """The first `count` messages of a stream that may stay open, within `seconds`."""
+
+    async def collect() -> list[T]:
+        got: list[T] = []
+        async for message in stream:
+            got.append(message)
+            if len(got) == count:
+                break
+        return got
+
+    try:
+        got = await asyncio.wait_for(collect(), seconds)
+    except TimeoutError:
+        raise AssertionError(f"fewer than {count} messages arrived within {seconds:.0f} s") from None
+    assert len(got) == count, f"the stream ended after {len(got)} of {count} messages"
+    return got

@@ -8,7 +8,7 @@ from pathlib import Path
 from labelwire.client import classification, text_item
 from labelwire.v1 import job_pb2
 from tests.conftest import Harness, client_folder
-from tests.helpers import CLASSES, running_job, work
+from tests.helpers import CLASSES, drain, running_job, take, work
 
 
 async def test_items_become_majority_labels_streamed_to_the_client(server: Harness) -> None:
@@ -18,7 +18,7 @@ async def test_items_become_majority_labels_streamed_to_the_client(server: Harne
     for i, token in enumerate(tokens):
         async with server.worker(token) as w:
             await work(w, right=i < 2)
-    labels = [lab async for lab in lw.stream_labels(job.name)]
+    labels = await drain(lw.stream_labels(job.name))
     assert [lab.sequence for lab in labels] == list(range(1, 7))
     for lab in labels:
         n = int(lab.item_key[1:])
@@ -51,7 +51,7 @@ async def test_tied_votes_pick_the_first_class_and_say_so(server: Harness) -> No
         async with server.worker(token) as w:
             t = await w.next_task()
             await w.submit(t.task.name, classification(answer))
-    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    [label] = await drain(lw.stream_labels(job.name))
     assert label.tie and label.value.classification.class_name == "pos" and label.confidence == 0.5
     await lw.close()
 
@@ -62,31 +62,30 @@ async def test_stream_resumes_after_the_last_sequence_seen(server: Harness) -> N
     _, token = await lw.create_worker(job.name, "w")
     async with server.worker(token) as w:
         await work(w, limit=4)
-        first = [lab.sequence async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        first = [lab.sequence for lab in await drain(lw.stream_labels(job.name, snapshot_only=True))]
         await work(w)
-    rest = [lab.sequence async for lab in lw.stream_labels(job.name, after_sequence=first[-1])]
+    rest = [lab.sequence for lab in await drain(lw.stream_labels(job.name, after_sequence=first[-1]))]
     assert first == [1, 2, 3, 4] and rest == [5, 6, 7, 8, 9]
     await lw.close()
 
 
-async def test_live_stream_receives_labels_as_they_are_made(server: Harness) -> None:
-    import asyncio
-
+async def test_live_stream_delivers_a_label_while_the_job_is_still_running(server: Harness) -> None:
     lw = await server.client()
     job = await running_job(lw, items=3)
-    received: list[str] = []
-
-    async def follow() -> None:
-        async for label in lw.stream_labels(job.name):
-            received.append(label.item_key)
-
-    follower = asyncio.create_task(follow())
-    await asyncio.sleep(0.2)
+    stream = lw.stream_labels(job.name)
     _, token = await lw.create_worker(job.name, "w")
     async with server.worker(token) as w:
+        await work(w, limit=1)
+        [first] = await take(stream, 1)
+        meanwhile = await lw.get_job(job.name)
         await work(w)
-    await asyncio.wait_for(follower, timeout=10)
-    assert sorted(received) == ["i0", "i1", "i2"]
+    rest = await drain(stream)
+    assert meanwhile.state == job_pb2.JOB_STATE_RUNNING and meanwhile.counters.unlabeled_items == 2
+    assert first.sequence == 1 and sorted([first.item_key] + [lab.item_key for lab in rest]) == [
+        "i0",
+        "i1",
+        "i2",
+    ]
     await lw.close()
 
 
@@ -146,6 +145,37 @@ async def test_export_refuses_a_label_job_name_ground_truth_would_refuse(files_s
     await lw.close()
 
 
+async def test_export_confidence_is_the_posterior_of_the_crowd_that_agreed(
+    files_server: Harness, files_root: Path
+) -> None:
+    lw = await files_server.client()
+    job = await running_job(lw, items=3, judgments=3)
+    wrong_on = {0: {"i0"}, 1: set(), 2: {"i0", "i1"}}  # i0 splits 1-2, i1 2-1, i2 3-0
+    for n, wrong in wrong_on.items():
+        _, token = await lw.create_worker(job.name, f"w{n}")
+        async with files_server.worker(token) as w:
+            while (t := await w.next_task()).HasField("task"):
+                key = {"truth:pos": "i0", "truth:neg": "i1", "truth:neutral": "i2"}[t.task.text]
+                answer = t.task.text.split(":")[1]
+                if key in wrong:
+                    answer = CLASSES[(CLASSES.index(answer) + 1) % 3]
+                await w.submit(t.task.name, classification(answer))
+    await lw.export_labels(job.name, "export.manifest")
+    out = client_folder(files_root, lw) / "export.manifest"
+    exported = {
+        line["source"]: (line["label-metadata"]["class-name"], line["label-metadata"]["confidence"])
+        for line in map(json.loads, out.read_text().splitlines())
+    }
+    assert exported == {
+        # One-coin posterior at the default accuracy 0.7, wrong answers spread over the
+        # two other classes: 2 of 3 agreeing gives .0735 / (.0735 + .01575 + .003375).
+        "truth:pos": ("neg", 0.7935),
+        "truth:neg": ("neg", 0.7935),
+        "truth:neutral": ("neutral", 0.9807),
+    }
+    await lw.close()
+
+
 async def test_import_manifest_reads_json_lines_and_csv(files_server: Harness, files_root: Path) -> None:
     lw = await files_server.client()
     job = await lw.create_job("J", classes=CLASSES)
@@ -172,7 +202,7 @@ async def test_cancel_stops_dispatch_and_keeps_labels(server: Harness) -> None:
         after = await w.next_task()
     assert cancelled.state == job_pb2.JOB_STATE_CANCELLED
     assert not after.HasField("task") and "cancelled" in after.message
-    assert len([lab async for lab in lw.stream_labels(job.name)]) == 2
+    assert len(await drain(lw.stream_labels(job.name))) == 2
     await lw.close()
 
 
@@ -205,7 +235,7 @@ async def test_multi_label_items_get_a_per_class_vote(server: Harness) -> None:
             t = await w.next_task()
             assert t.task.source_ref == "s3://bucket/img1.jpg"
             await w.submit(t.task.name, multi_label(chosen))
-    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    [label] = await drain(lw.stream_labels(job.name))
     assert list(label.value.multi_label.class_names) == ["cat", "dog"]
     probabilities = {p.class_name: round(p.probability, 3) for p in label.class_probabilities}
     assert probabilities == {"cat": 1.0, "dog": 0.667, "car": 0.333}
@@ -256,7 +286,7 @@ async def test_bounding_boxes_are_clustered_and_averaged(server: Harness) -> Non
         async with server.worker(token) as w:
             t = await w.next_task()
             await w.submit(t.task.name, answer)
-    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    [label] = await drain(lw.stream_labels(job.name))
     [car] = label.value.bounding_boxes.boxes
     assert car.class_name == "car" and abs(car.left - 11) < 1e-9 and car.width == 10
     assert label.method == "box_clusters" and 0 < label.confidence <= 1
@@ -293,7 +323,7 @@ async def test_entity_spans_are_voted_per_character(server: Harness) -> None:
         async with server.worker(token) as w:
             t = await w.next_task()
             await w.submit(t.task.name, answer)
-    [label] = [lab async for lab in lw.stream_labels(job.name)]
+    [label] = await drain(lw.stream_labels(job.name))
     got = [(s.entity_type, s.start, s.end) for s in label.value.spans.spans]
     assert got == [("PER", 0, 3), ("LOC", 12, 17)] and label.method == "span_vote"
     await lw.close()

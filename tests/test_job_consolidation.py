@@ -15,12 +15,15 @@ from labelwire.adapters.groundtruth import png
 from labelwire.client import Client, classification, source_item, text_item
 from labelwire.v1 import answer_pb2, job_pb2, label_pb2
 from tests.conftest import Harness
-from tests.helpers import CLASSES, truth
+from tests.helpers import CLASSES, drain, truth
 
 SWAP = {"pos": "neg", "neg": "pos", "neutral": "neutral"}
 
 
-async def answer_all(server: Harness, token: str, rule: str, rng: random.Random) -> None:
+async def answer_all(server: Harness, token: str, rule: str, seed: int) -> None:
+    """Each worker draws from its own seeded generator: sharing one between
+    concurrent workers made each one's answers depend on how their calls interleaved."""
+    rng = random.Random(seed)
     async with server.worker(token) as w:
         while (t := await w.next_task()).HasField("task"):
             right = truth(t.task.text)
@@ -45,10 +48,13 @@ async def run_dawid_skene_job(server: Harness, lw: Client) -> job_pb2.Job:
     items = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(60)]
     await lw.add_items(job.name, items)
     await lw.start_job(job.name)
-    rng = random.Random(5)
-    workers = [(await lw.create_worker(job.name, rule))[1] for rule in ("good", "swapper", "noisy")]
+    rules = ("good", "swapper", "noisy")
+    workers = [(await lw.create_worker(job.name, rule))[1] for rule in rules]
     await asyncio.gather(
-        *(answer_all(server, t, r, rng) for t, r in zip(workers, ("good", "swapper", "noisy"), strict=True))
+        *(
+            answer_all(server, t, r, seed)
+            for seed, (t, r) in enumerate(zip(workers, rules, strict=True), start=5)
+        )
     )
     return job
 
@@ -57,7 +63,7 @@ async def test_dawid_skene_pass_revises_labels_using_a_class_swapping_worker(ser
     lw = await server.client()
     job = await run_dawid_skene_job(server, lw)
     await server.running.core.maintain_once()
-    events = [lab async for lab in lw.stream_labels(job.name)]
+    events = await drain(lw.stream_labels(job.name))
     latest = {lab.item_key: lab for lab in events}
     assert len(latest) == 60
     right = sum(lab.value.classification.class_name == CLASSES[int(k[1:]) % 3] for k, lab in latest.items())
@@ -81,7 +87,7 @@ async def test_a_weighing_job_completes_only_after_its_final_pass(server: Harnes
     await lw.add_items(job.name, [text_item("a", "truth:pos")])
     await lw.start_job(job.name)
     _, token = await lw.create_worker(job.name, "w")
-    await answer_all(server, token, "good", random.Random(1))
+    await answer_all(server, token, "good", seed=1)
     before = (await lw.get_job(job.name)).state
     await server.running.core.maintain_once()
     after = (await lw.get_job(job.name)).state
@@ -110,7 +116,7 @@ async def test_dynamic_judgments_stop_early_when_workers_agree(server: Harness) 
                 answer = truth(t.task.text) if t.task.text == "truth:pos" else CLASSES[n % 3]
                 await w.submit(t.task.name, classification(answer))
     await server.running.core.maintain_once()
-    latest = {lab.item_key: lab async for lab in lw.stream_labels(job.name)}
+    latest = {lab.item_key: lab for lab in await drain(lw.stream_labels(job.name))}
     assert latest["easy"].judgment_count == 2
     assert latest["hard"].judgment_count == 5
     await lw.close()
@@ -146,9 +152,9 @@ async def test_multi_label_pass_uses_a_worker_who_inverts_one_class(server: Harn
         async with server.worker(token) as w:
             while (t := await w.next_task()).HasField("task"):
                 await w.submit(t.task.name, multi_label(answer(rule, truths[int(t.task.text)])))
-    voted = {lab.item_key: lab async for lab in lw.stream_labels(job.name, snapshot_only=True)}
+    voted = {lab.item_key: lab for lab in await drain(lw.stream_labels(job.name, snapshot_only=True))}
     await server.running.core.maintain_once()
-    latest = {lab.item_key: lab async for lab in lw.stream_labels(job.name)}
+    latest = {lab.item_key: lab for lab in await drain(lw.stream_labels(job.name))}
 
     def right(labels: dict[str, Any]) -> int:
         return sum(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+from typing import Any
 
 import grpc
+import pytest
 
 from labelwire.client import AdminClient, Client, WorkerClient, classification
-from tests.helpers import running_job, truth
+from labelwire.server.store import Tx, open_store
+from tests.helpers import drain, running_job, truth
 
 ADMIN = "kill-test-admin"
 
@@ -50,6 +54,28 @@ async def start(database: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the server did not start")
 
 
+async def acknowledged_in_store(database: str, acked: list[tuple[str, str]]) -> list[tuple[str, Any, str]]:
+    """(task, stored answer, item key) of each acknowledged task, read from the
+    database itself; a task whose judgment is missing has answer None."""
+
+    def read(tx: Tx) -> list[tuple[str, Any, str]]:
+        found = []
+        for name, _ in acked:
+            task_id = int(name.rsplit("/", 1)[1])
+            judgment, task = tx.judgment(task_id), tx.task(task_id)
+            item = tx.item(int(task["item_id"])) if task is not None else None
+            answer = json.loads(judgment["answer"]) if judgment is not None else None
+            found.append((name, answer, str(item["key"]) if item is not None else ""))
+        return found
+
+    store = open_store(database)
+    try:
+        return await store.read(read)
+    finally:
+        store.close()
+
+
+@pytest.mark.timeout(300)  # two server starts and a 120 s bound on the load phase
 async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(database: str) -> None:
     port = free_port()
     target = f"127.0.0.1:{port}"
@@ -59,7 +85,7 @@ async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(databa
     lw = Client(target, key)
     job = await running_job(lw, items=300)
     tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(8)]
-    acked: list[str] = []
+    acked: list[tuple[str, str]] = []
 
     async def hammer(token: str) -> None:
         async with WorkerClient(target, token) as w:
@@ -69,7 +95,7 @@ async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(databa
                     if not t.HasField("task"):
                         return
                     await w.submit(t.task.name, classification(truth(t.task.text)))
-                    acked.append(t.task.name)
+                    acked.append((t.task.name, t.task.text))
 
     load = [asyncio.create_task(hammer(t)) for t in tokens]
 
@@ -88,15 +114,19 @@ async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(databa
     proc = await start(database, port)
     try:
         lw = Client(target, key)
-        after_restart = await lw.get_job(job.name)
-        assert after_restart.counters.judgments >= len(acked)
-        labels = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        stored = await acknowledged_in_store(database, acked)
+        assert [(name, answer) for name, answer, _ in stored] == [
+            (name, {"classification": {"class_name": truth(text)}}) for name, text in acked
+        ]
+        labels = await drain(lw.stream_labels(job.name, snapshot_only=True))
         assert [lab.sequence for lab in labels] == list(range(1, len(labels) + 1))
-        assert len(labels) >= len(acked)
+        labeled = {lab.item_key: lab.value.classification.class_name for lab in labels}
+        for (_, text), (_, _, item_key) in zip(acked, stored, strict=True):
+            assert labeled.get(item_key) == truth(text), f"the label of acknowledged item {item_key} is lost"
         async with WorkerClient(target, tokens[0]) as w:
             while (t := await w.next_task()).HasField("task"):
                 await w.submit(t.task.name, classification(truth(t.task.text)))
-        final = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+        final = await drain(lw.stream_labels(job.name, snapshot_only=True))
         keys = [lab.item_key for lab in final]
         assert len(keys) == len(set(keys)) and all(lab.revision == 1 for lab in final)
         assert [lab.sequence for lab in final] == list(range(1, len(final) + 1))

@@ -98,3 +98,58 @@ async def test_released_task_goes_to_another_worker(server: Harness) -> None:
         other = await wb.next_task()
     assert not again.HasField("task") and other.task.text == t.task.text
     await lw.close()
+
+
+async def expired_call_status(server: Harness, clock: Clock, seconds: float, call: str) -> grpc.StatusCode:
+    """Leases a task (the default limit is 300 s), moves the clock, then makes
+    one call on the task with no other request in between, so that only the
+    call's own expiry check can see the lease ended."""
+    lw = await server.client()
+    job = await running_job(lw, items=1)
+    _, token = await lw.create_worker(job.name, "a")
+    async with server.worker(token) as w:
+        held = await w.next_task()
+        clock.advance(seconds)
+        try:
+            if call == "submit":
+                await w.submit(held.task.name, classification("pos"))
+            else:
+                await w.extend(held.task.name, 60)
+        except grpc.aio.AioRpcError as exc:
+            assert "expired" in (exc.details() or ""), exc.details()
+            return exc.code()
+        finally:
+            await lw.close()
+    return grpc.StatusCode.OK
+
+
+async def test_submit_just_after_the_lease_expired_is_refused(server: Harness, clock: Clock) -> None:
+    assert await expired_call_status(server, clock, 301, "submit") == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_submit_just_before_the_lease_expires_is_recorded(server: Harness, clock: Clock) -> None:
+    assert await expired_call_status(server, clock, 299, "submit") == grpc.StatusCode.OK
+
+
+async def test_extend_just_after_the_lease_expired_is_refused(server: Harness, clock: Clock) -> None:
+    assert await expired_call_status(server, clock, 301, "extend") == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_extend_just_before_the_lease_expires_renews_it(server: Harness, clock: Clock) -> None:
+    assert await expired_call_status(server, clock, 299, "extend") == grpc.StatusCode.OK
+
+
+async def test_an_expired_submit_leaves_the_item_open_for_someone_else(server: Harness, clock: Clock) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=1)
+    _, a = await lw.create_worker(job.name, "a")
+    _, b = await lw.create_worker(job.name, "b")
+    async with server.worker(a) as wa, server.worker(b) as wb:
+        held = await wa.next_task()
+        clock.advance(301)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await wa.submit(held.task.name, classification("pos"))
+        taken = await wb.next_task()
+    assert (await lw.get_job(job.name)).counters.judgments == 0
+    assert taken.task.text == held.task.text
+    await lw.close()

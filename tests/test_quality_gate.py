@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from labelwire.client import classification
+from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.v1 import task_pb2
 from tests.conftest import Harness
-from tests.helpers import CLASSES, running_job, truth, work
+from tests.helpers import CLASSES, drain, running_job, truth, work
 
 
 async def test_spammer_fails_the_quiz_and_gets_no_tasks(server: Harness) -> None:
@@ -34,7 +34,7 @@ async def test_good_worker_passes_the_quiz_and_labels_everything(server: Harness
         stats = await w.stats()
     assert done == 5 + 5
     assert stats.status == task_pb2.WORKER_STATUS_QUALIFIED and stats.gold_correct == 5
-    assert len([lab async for lab in lw.stream_labels(job.name)]) == 5
+    assert len(await drain(lw.stream_labels(job.name))) == 5
     await lw.close()
 
 
@@ -74,10 +74,10 @@ async def test_labels_fed_by_a_disqualified_worker_are_revised(server: Harness) 
         await work(w, right=True, limit=1)
         await work(w, right=False)
         status = (await w.stats()).status
-    wrong = [lab async for lab in lw.stream_labels(job.name, snapshot_only=True)]
+    wrong = await drain(lw.stream_labels(job.name, snapshot_only=True))
     async with server.worker(good) as w:
         await work(w)
-    events = [lab async for lab in lw.stream_labels(job.name, after_sequence=wrong[-1].sequence)]
+    events = await drain(lw.stream_labels(job.name, after_sequence=wrong[-1].sequence))
     assert status == task_pb2.WORKER_STATUS_DISQUALIFIED
     assert wrong and all(lab.revision == 1 for lab in wrong)
     revised = [lab for lab in events if lab.item_key in {w.item_key for w in wrong}]
@@ -89,14 +89,37 @@ async def test_labels_fed_by_a_disqualified_worker_are_revised(server: Harness) 
 
 
 async def test_workers_never_see_gold_answers(server: Harness) -> None:
+    """The gold answer is a class no work item needs and no gold text names, so
+    its name in a task-side response could only come from the gold itself."""
+    secret = "quokka-7f3e"
     lw = await server.client()
-    job = await running_job(lw, items=1, gold=3, quiz_size=3)
+    job = await lw.create_job(
+        "Gate", classes=[*CLASSES, secret], judgments_per_item=1, quiz_size=0, hidden_gold_share=0.5
+    )
+    items = [text_item(f"w{n}", f"work:{CLASSES[n % 3]}") for n in range(10)]
+    items += [
+        text_item(f"g{n}", f"plain text {n}", gold=secret, metadata={"source": "batch 7"}) for n in range(10)
+    ]
+    await lw.add_items(job.name, items)
+    await lw.start_job(job.name)
     _, token = await lw.create_worker(job.name, "w")
+    received: list[bytes] = []
+    gold_tasks = 0
     async with server.worker(token) as w:
-        t = await w.next_task()
         instructions = await w.instructions()
-    raw = t.SerializeToString() + instructions.SerializeToString()
-    assert b"gold" not in raw and not t.task.HasField("prelabel")
+        for _ in range(40):
+            t = await w.next_task()
+            received.append(t.SerializeToString())
+            if not t.HasField("task"):
+                break
+            gold_tasks += t.task.text.startswith("plain")
+            received.append((await w.extend(t.task.name, 60)).SerializeToString())
+            result = await w.submit(t.task.name, classification("pos"))
+            received.append(result.SerializeToString())
+        received.append((await w.stats()).SerializeToString())
+    assert gold_tasks >= 1, "the seed should hand the worker some hidden gold"
+    assert secret.encode() in instructions.SerializeToString(), "the class list names every class"
+    assert [r for r in received if secret.encode() in r] == []
     assert set(t.task.DESCRIPTOR.fields_by_name) == {
         "name",
         "phase",
@@ -108,3 +131,98 @@ async def test_workers_never_see_gold_answers(server: Harness) -> None:
         "lease_expire_time",
     }
     await lw.close()
+
+
+async def gold_job(lw: Client, *, quiz: int, bar: float, hidden: float = 0.0, work_items: int = 1) -> str:
+    """A running job whose gold texts start `gold:` and work texts `work:`,
+    so that a scripted worker knows which answers grade it."""
+    job = await lw.create_job(
+        "Gate",
+        classes=CLASSES,
+        judgments_per_item=1,
+        quiz_size=quiz,
+        pass_accuracy=bar,
+        hidden_gold_share=hidden,
+    )
+    items = [text_item(f"w{n}", f"work:{CLASSES[n % 3]}") for n in range(work_items)]
+    items += [text_item(f"g{n}", f"gold:{CLASSES[n % 3]}", gold=CLASSES[n % 3]) for n in range(24)]
+    await lw.add_items(job.name, items)
+    await lw.start_job(job.name)
+    return job.name
+
+
+async def play_gold(w: WorkerClient, script: list[bool], *, limit: int = 400) -> list[int]:
+    """Answers gold tasks right or wrong as `script` says (work tasks always
+    right) until the script is played; the worker's status after each gold answer."""
+    statuses: list[int] = []
+    for _ in range(limit):
+        if len(statuses) == len(script):
+            return statuses
+        t = await w.next_task()
+        if not t.HasField("task"):
+            continue
+        kind, answer = t.task.text.split(":", 1)
+        is_gold = kind == "gold"
+        if is_gold and not script[len(statuses)]:
+            answer = CLASSES[(CLASSES.index(answer) + 1) % 3]
+        result = await w.submit(t.task.name, classification(answer))
+        if is_gold:
+            statuses.append(result.status)
+    raise AssertionError(f"only {len(statuses)} of {len(script)} gold answers were asked for")
+
+
+async def quiz_outcome(server: Harness, right: int, of: int, bar: float) -> tuple[int, bool]:
+    lw = await server.client()
+    job = await gold_job(lw, quiz=of, bar=bar)
+    _, token = await lw.create_worker(job, "scripted")
+    async with server.worker(token) as w:
+        statuses = await play_gold(w, [False] * (of - right) + [True] * right)
+        after = await w.next_task()
+    await lw.close()
+    return statuses[-1], after.HasField("task")
+
+
+async def test_worker_exactly_at_the_pass_mark_passes_the_quiz(server: Harness) -> None:
+    assert await quiz_outcome(server, right=6, of=8, bar=0.75) == (task_pb2.WORKER_STATUS_QUALIFIED, True)
+
+
+async def test_worker_just_above_the_pass_mark_passes_the_quiz(server: Harness) -> None:
+    assert await quiz_outcome(server, right=7, of=8, bar=0.75) == (task_pb2.WORKER_STATUS_QUALIFIED, True)
+
+
+async def test_worker_just_below_the_pass_mark_fails_the_quiz(server: Harness) -> None:
+    assert await quiz_outcome(server, right=5, of=8, bar=0.75) == (task_pb2.WORKER_STATUS_FAILED_QUIZ, False)
+
+
+async def drift(server: Harness, script: list[bool]) -> int:
+    """A worker that passes a 4-question quiz (bar 0.75), answers hidden gold as
+    scripted, then declines any further gold and works until a checkpoint has
+    judged its record (or no task is left); its status as the owner sees it."""
+    lw = await server.client()
+    job = await gold_job(lw, quiz=4, bar=0.75, hidden=0.5, work_items=60)
+    _, token = await lw.create_worker(job, "drifter")
+    async with server.worker(token) as w:
+        await play_gold(w, [True] * 4 + script)
+        for _ in range(200):
+            t = await w.next_task()
+            if not t.HasField("task"):
+                break
+            kind, answer = t.task.text.split(":", 1)
+            if kind == "gold":
+                await w.decline(t.task.name, "scripted: no more gold")
+                continue
+            result = await w.submit(t.task.name, classification(answer))
+            if result.status == task_pb2.WORKER_STATUS_DISQUALIFIED:
+                break
+    [worker] = await lw.list_workers(job)
+    await lw.close()
+    return worker.status
+
+
+async def test_worker_who_drifts_to_exactly_the_bar_keeps_working(server: Harness) -> None:
+    assert await drift(server, [True, True, False, False]) == task_pb2.WORKER_STATUS_QUALIFIED  # 6 of 8
+
+
+async def test_worker_who_drifts_just_under_the_bar_is_disqualified(server: Harness) -> None:
+    status = await drift(server, [True, True, False, False, False])  # 6 of 9 < 0.75
+    assert status == task_pb2.WORKER_STATUS_DISQUALIFIED

@@ -14,7 +14,7 @@ from labelwire.client import AdminClient, Client, WorkerClient, classification
 from labelwire.server.app import start_server
 from labelwire.server.errors import InvalidArgument
 from labelwire.server.store import PostgresStore, PostgresTx, SqliteTx, Store, Tx, open_store
-from tests.helpers import running_job, truth
+from tests.helpers import drain, running_job, truth
 
 STORES = ["sqlite", "postgres"]
 
@@ -265,7 +265,7 @@ async def test_server_replicas_on_one_database_label_a_job_together(postgres_dat
 
         submitted = await asyncio.gather(*(work_through_the_balancer(n, t) for n, t in enumerate(tokens)))
         reader = Client(targets[2], key)
-        labels = [lab async for lab in reader.stream_labels(job.name, snapshot_only=True)]
+        labels = await drain(reader.stream_labels(job.name, snapshot_only=True))
         assert sum(submitted) == 120 * 3
         assert sorted(lab.sequence for lab in labels) == list(range(1, 121))
         assert len({lab.item_key for lab in labels}) == 120

@@ -26,6 +26,7 @@ from labelwire.server.model import JobSpec, LabelClass
 from labelwire.server.workforces import Workforces, job_view
 from labelwire.v1 import job_pb2
 from tests.conftest import ADMIN_KEY, Harness
+from tests.helpers import drain
 
 INSTALLED = sorted(e.name for e in entry_points(group="labelwire.workforces"))
 
@@ -133,7 +134,7 @@ async def test_push_workforce_judgments_become_streamed_labels(vendor_server: tu
     job = await lw.create_job("J", classes=["a", "b"], workforce="vendor", quiz_size=0)
     await lw.add_items(job.name, [text_item(f"k{i}", "ab"[i % 2]) for i in range(20)])
     await lw.start_job(job.name)
-    labels = [lab async for lab in lw.stream_labels(job.name)]
+    labels = await drain(lw.stream_labels(job.name))
     assert sorted(lab.item_key for lab in labels) == sorted(f"k{i}" for i in range(20))
     assert all(lab.value.classification.class_name == "ab"[int(lab.item_key[1:]) % 2] for lab in labels)
     done = await lw.get_job(job.name)

@@ -13,7 +13,7 @@ from labelwire.adapters.pool import PoolWorkforce
 from labelwire.client import Client, text_item
 from labelwire.server.app import Running, start_server
 from labelwire.server.workforces import JobContext, Workforces
-from labelwire.v1 import job_pb2
+from labelwire.v1 import job_pb2, task_pb2
 from tests.conftest import ADMIN_KEY
 from tests.groundtruth.harness import GroundTruthHarness, classification_label, classifier
 
@@ -245,4 +245,54 @@ async def test_items_ground_truth_cannot_take_are_refused_when_added(
         assert reason in (err.value.details() or "")
     assert (await lw.get_job(job.name)).counters.total_items == 0
     assert (await lw.add_items(job.name, [fine])).added_count == 1
+    await lw.close()
+
+
+@pytest.mark.parametrize(
+    ("script", "status"),
+    [
+        ([True] * 6 + [False] * 2, task_pb2.WORKER_STATUS_QUALIFIED),
+        ([True] * 6 + [False] * 3, task_pb2.WORKER_STATUS_DISQUALIFIED),
+    ],
+    ids=["exactly-at-the-bar", "just-under-the-bar"],
+)
+async def test_a_ground_truth_worker_graded_on_gold_is_disqualified_only_under_the_bar(
+    harness: GroundTruthHarness, gt_server: Running, script: list[bool], status: int
+) -> None:
+    """The Ground Truth adapter leaves gating to the core (it never sends gold
+    itself); answers it reports on gold items grade the worker with the job's
+    bar: 6 of 8 right is exactly 0.75 and counts, 6 of 9 is just under it."""
+    from labelwire.adapters.base import ExternalJudgment
+    from labelwire.client import AdminClient
+
+    target = f"127.0.0.1:{gt_server.port}"
+    async with AdminClient(target, ADMIN_KEY) as admin:
+        key = await admin.create_api_key("gt-customer")
+    lw = Client(target, key)
+    job = await lw.create_job(
+        "Sentiment",
+        classes=["positive", "negative"],
+        judgments_per_item=1,
+        quiz_size=0,
+        pass_accuracy=0.75,
+        hidden_gold_share=0,
+        workforce="groundtruth",
+        workforce_settings=harness.settings(job_name_prefix="lw-gate"),
+    )
+    gold = [text_item(f"g{n}", f"gold {n}", gold="positive") for n in range(len(script))]
+    await lw.add_items(job.name, [text_item("a", "text of a"), *gold])
+    await lw.start_job(job.name)
+    core = gt_server.core
+    job_id = int(job.name.split("/")[1])
+    ctx = JobContext(core, job_id, await core.spec_of_job(job_id))
+    await ctx.record_judgments([ExternalJudgment("a", "w1", {"classification": {"class_name": "positive"}})])
+    for n, right in enumerate(script):
+        answer = "positive" if right else "negative"
+        await ctx.record_judgments(
+            [ExternalJudgment(f"g{n}", "w1", {"classification": {"class_name": answer}})]
+        )
+    [worker] = await lw.list_workers(job.name)
+    counters = (await lw.get_job(job.name)).counters
+    assert worker.status == status
+    assert counters.excluded_judgments == (1 if status == task_pb2.WORKER_STATUS_DISQUALIFIED else 0)
     await lw.close()

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from botocore.stub import ANY
 
 from labelwire.adapters.base import GoldItem
@@ -100,7 +101,11 @@ async def test_unusable_answer_is_rejected_under_a_rejecting_policy(mturk: Stubb
     await started(mturk, ctx, wf, HIT1)
     mturk.assignments(HIT1, [assignment("A1", "AW1", HIT1, "<QuestionFormAnswers")])
     mturk.reject("A1", FEEDBACK_EMPTY)
-    mturk.expect("create_additional_assignments_for_hit", {}, None)
+    mturk.expect(  # one replacement: the HIT goes from its 3 assignments to 4
+        "create_additional_assignments_for_hit",
+        {},
+        {"HITId": HIT1, "NumberOfAdditionalAssignments": 1, "UniqueRequestToken": extra_token(HIT1, 4)},
+    )
     await wf.sync(ctx)
     mturk.assert_done()
 
@@ -542,3 +547,23 @@ async def test_a_worker_below_the_passing_score_on_hidden_gold_stops_counting(mt
     record.gold_wrong = 2
     await round_.discount_if_below_bar("AW9")
     assert ctx.discounted == {"AW9": "1 of 3 hidden gold answers right"}
+
+
+@pytest.mark.parametrize(
+    ("wrong", "discounted"),
+    [(2, False), (3, True)],
+    ids=["exactly-at-the-passing-score", "just-under-the-passing-score"],
+)
+async def test_a_worker_at_the_passing_score_counts_and_one_just_under_stops(
+    mturk: StubbedMTurk, wrong: int, discounted: bool
+) -> None:
+    """6 of 8 right is exactly 75%; 6 of 9 is the nearest score under it."""
+    from labelwire.adapters.mturk.workforce import _Round
+
+    settings = {"approval_policy": "reject_wrong_gold", "gold_hit_every": 5, "passing_score": 75}
+    ctx = MTurkContext(make_job(settings=settings))
+    round_ = _Round(workforce(mturk, clock_at()), ctx)
+    record = round_.state.worker("AW9")
+    record.gold_right, record.gold_wrong = 6, wrong
+    await round_.discount_if_below_bar("AW9")
+    assert ctx.discounted == ({"AW9": f"6 of {6 + wrong} hidden gold answers right"} if discounted else {})

@@ -1,0 +1,194 @@
+"""Mutation testing of the modules that hold labelwire's promises (cosmic-ray).
+
+Each module is mutated one small change at a time (a `<` made `<=`, a constant
+changed, a condition negated, ...) and the tests that cover it are run against
+every mutant; a mutant the tests do not fail "survives". The score is the share
+killed. Slow (minutes per module), so never part of CI:
+
+    pip install -e '.[dev,bench]'
+    python bench/mutation.py server/quality.py server/feed.py     # some modules
+    python bench/mutation.py --all                                # every module below
+    python bench/mutation.py --list                               # what --all runs
+
+It works on a copy of the tree (tracked and new files) in a scratch folder, so
+the checkout is never left mutated, and imports `labelwire` from that copy
+through a symlinked package layout (the distribution maps several folders onto
+one import package, which is also why mutmut 3's copying cannot find the code).
+Survivors are printed with their diffs; the explained list is
+`bench/mutation-survivors.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# module -> the tests that cover it (a subset, so that one module takes minutes)
+MODULES: dict[str, list[str]] = {
+    "server/quality.py": ["tests/test_quality_rules.py"],
+    "server/feed.py": ["tests/test_feed.py", "tests/test_client_path.py"],
+    "server/auth.py": ["tests/test_authorization.py", "tests/test_auth_and_validation.py"],
+    "server/api/context.py": ["tests/test_authorization.py", "tests/test_auth_and_validation.py"],
+    "server/dispatch.py": ["tests/test_leases.py", "tests/test_quality_gate.py", "tests/test_client_path.py"],
+    "server/core/labels.py": ["tests/test_client_path.py", "tests/test_authorization.py"],
+    "server/store/sql.py": ["tests/conformance/test_store_contract.py", "tests/test_leases.py"],
+    "server/store/sqlite.py": ["tests/conformance/test_store_contract.py", "tests/test_durability.py"],
+    "adapters/groundtruth/manifests.py": [
+        "tests/groundtruth/test_gt_import_export.py",
+        "tests/test_s3_manifests.py",
+        "tests/test_client_path.py",
+    ],
+    "server/consolidation/majority.py": ["tests/consolidation/test_majority.py", "tests/test_client_path.py"],
+    "server/consolidation/dawid_skene.py": ["tests/consolidation/test_dawid_skene.py"],
+}
+
+# import name -> folder of the copy, as pyproject's package-dir maps them
+LAYOUT = {
+    "__init__.py": "proto/labelwire/__init__.py",
+    "py.typed": "proto/labelwire/py.typed",
+    "v1": "proto/labelwire/v1",
+    "server": "server",
+    "adapters": "adapters",
+    "client": "clients/python",
+}
+PER_MUTANT_TIMEOUT_SECONDS = 180
+
+
+def copy_tree(scratch: Path) -> Path:
+    """The working tree's tracked and new files, copied to `scratch/tree`, with
+    an import layout for `labelwire` beside it."""
+    tree = scratch / "tree"
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = tree / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    package = scratch / "import" / "labelwire"
+    package.mkdir(parents=True)
+    for name, target in LAYOUT.items():
+        (package / name).symlink_to(tree / target)
+    return tree
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the type annotations of a module are. Under `from __future__ import
+    annotations` they are never evaluated, so a mutant inside one (`str | None`
+    made `str - None`) cannot change behaviour: it is equivalent by construction."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        found: list[ast.expr | None] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(node.returns)
+        elif isinstance(node, ast.arg | ast.AnnAssign):
+            found.append(node.annotation)
+        for annotation in found:
+            if (
+                annotation is not None
+                and annotation.end_lineno is not None
+                and annotation.end_col_offset is not None
+            ):
+                spans.append(
+                    (
+                        (annotation.lineno, annotation.col_offset),
+                        (annotation.end_lineno, annotation.end_col_offset),
+                    )
+                )
+    return spans
+
+
+def run_module(
+    module: str, tests: list[str], tree: Path, env: dict[str, str], scratch: Path
+) -> tuple[int, int, list[str]]:
+    """(killed, total, surviving mutants as text) for one module."""
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    slug = module.replace("/", "_").removesuffix(".py")
+    config = scratch / f"{slug}.toml"
+    session = scratch / f"{slug}.sqlite"
+    command = " ".join(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout=120", *tests]
+    )
+    config.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{module}"\n'
+        f"timeout = {PER_MUTANT_TIMEOUT_SECONDS}.0\n"
+        "excluded-modules = []\n"
+        f'test-command = "{command}"\n'
+        "[cosmic-ray.distributor]\n"
+        'name = "local"\n'
+    )
+    baseline = scratch / f"{slug}-baseline.sqlite"
+    for step in (
+        ["init", str(config), str(session)],
+        ["baseline", str(config), "--session-file", str(baseline)],
+        ["exec", str(config), str(session)],
+    ):
+        subprocess.run([sys.executable, "-m", "cosmic_ray.cli", *step], cwd=tree, env=env, check=True)
+    survivors: list[str] = []
+    killed = total = in_annotations = 0
+    spans = annotation_spans((tree / module).read_text())
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            total += 1
+            if result.is_killed:
+                killed += 1
+                continue
+            if all(any(a <= tuple(m.start_pos) < b for a, b in spans) for m in item.mutations):
+                in_annotations += 1
+                continue
+            where = ", ".join(f"{m.operator_name} at line {m.start_pos[0]}" for m in item.mutations)
+            survivors.append(f"{module}: {where} ({result.test_outcome})\n{result.diff or ''}")
+    return killed, total, in_annotations, survivors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("modules", nargs="*", help="modules to mutate, as listed by --list")
+    parser.add_argument("--all", action="store_true", help="every module that holds a promise")
+    parser.add_argument("--list", action="store_true", help="print the modules and their tests")
+    args = parser.parse_args()
+    if args.list:
+        for module, tests in MODULES.items():
+            print(f"{module}: {' '.join(tests)}")
+        return 0
+    chosen = list(MODULES) if args.all else args.modules
+    unknown = [m for m in chosen if m not in MODULES]
+    if not chosen or unknown:
+        parser.error(
+            f"name modules from --list (unknown: {unknown})" if unknown else "name modules, or --all"
+        )
+    with tempfile.TemporaryDirectory(prefix="labelwire-mutation-") as folder:
+        scratch = Path(folder)
+        tree = copy_tree(scratch)
+        env = {**os.environ, "PYTHONPATH": str(scratch / "import"), "PYTHONDONTWRITEBYTECODE": "1"}
+        scores: list[str] = []
+        for module in chosen:
+            killed, total, in_annotations, survivors = run_module(module, MODULES[module], tree, env, scratch)
+            for text in survivors:
+                print(f"SURVIVED {text}")
+            counted = total - in_annotations
+            score = killed / counted if counted else 1.0
+            scores.append(
+                f"{module}: {killed}/{counted} killed ({score:.0%}); {in_annotations} more mutants"
+                f" only in type annotations (equivalent), {total} generated"
+            )
+        print("\n".join(scores))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

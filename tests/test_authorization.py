@@ -1,0 +1,361 @@
+"""The authorization matrix: every RPC of every labelwire service, called by
+every kind of caller, with the status each must get.
+
+The RPCs come from the generated descriptors, so an RPC added to a `.proto`
+without an entry in `MATRIX` fails here until someone decides who may call it.
+Each case runs on a fresh server; the callers that must be refused go first, so
+a refused call that changed something shows up in the allowed call after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import duration_pb2, message_factory
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
+
+import labelwire.v1
+from labelwire.client import AdminClient, Client, classification, text_item
+from labelwire.server import auth
+from labelwire.v1 import (
+    admin_service_pb2,
+    job_pb2,
+    job_service_pb2,
+    label_service_pb2,
+    quality_service_pb2,
+    worker_service_pb2,
+)
+from tests.conftest import ADMIN_KEY, Harness, client_folder
+from tests.helpers import CLASSES, running_job, work
+
+OK = grpc.StatusCode.OK
+DENIED = grpc.StatusCode.PERMISSION_DENIED
+NOT_FOUND = grpc.StatusCode.NOT_FOUND
+UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
+CALL_DEADLINE_SECONDS = 30.0
+
+OWNER = "owner client"
+OTHER_CLIENT = "another client"
+WORKER = "worker of the job"
+OTHER_WORKER = "worker of another job"
+ADMIN = "admin key"
+NO_TOKEN = "no token"
+CALLERS = (OWNER, OTHER_CLIENT, WORKER, OTHER_WORKER, ADMIN, NO_TOKEN)
+
+
+def _methods() -> dict[str, MethodDescriptor]:
+    """Every RPC of every service in the generated `labelwire.v1` modules."""
+    found: dict[str, MethodDescriptor] = {}
+    for module_info in pkgutil.iter_modules(labelwire.v1.__path__):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(f"labelwire.v1.{module_info.name}")
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                found[f"{service.name}.{method.name}"] = method
+    return found
+
+
+METHODS = _methods()
+
+
+@dataclass
+class World:
+    """The owner's resources every request aims at, and each caller's token."""
+
+    job: str  # running, items open, one task leased to WORKER
+    draft: str  # in DRAFT, with one item
+    task: str
+    tokens: dict[str, str]
+    files: Path  # the owner's own folder under the files root
+    spare_key: str  # clients/{c}/apiKeys/{k}: a key no caller uses
+    spare_worker: str  # jobs/{j}/workers/{w}: a worker no caller uses
+
+
+def only(
+    allowed: tuple[str, ...], *, stranger: grpc.StatusCode, others: grpc.StatusCode = DENIED
+) -> dict[str, grpc.StatusCode]:
+    """`allowed` get OK; the caller of the same kind aimed at someone else's
+    resource gets `stranger`; every other kind of key `others`; no token
+    UNAUTHENTICATED."""
+    kind = {OWNER: "client", OTHER_CLIENT: "client", WORKER: "worker", OTHER_WORKER: "worker", ADMIN: "admin"}
+    allowed_kinds = {kind[c] for c in allowed}
+    table: dict[str, grpc.StatusCode] = {NO_TOKEN: UNAUTHENTICATED}
+    for caller, its_kind in kind.items():
+        if caller in allowed:
+            table[caller] = OK
+        elif its_kind in allowed_kinds:
+            table[caller] = stranger
+        else:
+            table[caller] = others
+    return table
+
+
+OWNERS_JOB = only((OWNER,), stranger=NOT_FOUND)
+ANY_CLIENT = only((OWNER, OTHER_CLIENT), stranger=NOT_FOUND)
+# The admin key reads every client's jobs (an operator's view) and changes none.
+OWNERS_JOB_ADMIN_READS = {**OWNERS_JOB, ADMIN: OK}
+ANY_CLIENT_ADMIN_READS = {**ANY_CLIENT, ADMIN: OK}
+OWN_TASK = only((WORKER,), stranger=NOT_FOUND)
+ANY_WORKER = only((WORKER, OTHER_WORKER), stranger=NOT_FOUND)
+ADMIN_ONLY = only((ADMIN,), stranger=DENIED)
+
+
+async def _pause(world: World, owner: Client) -> None:
+    await owner.pause_job(world.job)
+
+
+@dataclass(frozen=True)
+class Entry:
+    expected: dict[str, grpc.StatusCode]
+    request: Callable[[World], Message | list[Message]]
+    prepare: Callable[[World, Client], Awaitable[None]] | None = None
+
+
+def _manifest(world: World) -> str:
+    path = world.files / "in.manifest"
+    path.write_text('{"source": "from a manifest", "id": "m1"}\n')
+    return path.name
+
+
+MATRIX: dict[str, Entry] = {
+    "AdminService.CreateApiKey": Entry(
+        ADMIN_ONLY, lambda w: admin_service_pb2.CreateApiKeyRequest(client_name="new-client")
+    ),
+    "AdminService.ListApiKeys": Entry(
+        ADMIN_ONLY, lambda w: admin_service_pb2.ListApiKeysRequest(parent="clients/-")
+    ),
+    "AdminService.RevokeApiKey": Entry(
+        ADMIN_ONLY, lambda w: admin_service_pb2.RevokeApiKeyRequest(name=w.spare_key)
+    ),
+    "AdminService.RotateApiKey": Entry(
+        ADMIN_ONLY, lambda w: admin_service_pb2.RotateApiKeyRequest(name=w.spare_key)
+    ),
+    "JobService.RevokeWorkerToken": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.RevokeWorkerTokenRequest(worker=w.spare_worker)
+    ),
+    "JobService.RotateWorkerToken": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.RotateWorkerTokenRequest(worker=w.spare_worker)
+    ),
+    "JobService.CreateJob": Entry(
+        ANY_CLIENT,
+        lambda w: job_service_pb2.CreateJobRequest(
+            job=job_pb2.Job(
+                display_name="J",
+                judgment_policy=job_pb2.JudgmentPolicy(judgments_per_item=1),
+                task_config=job_pb2.TaskConfig(
+                    classification=job_pb2.ClassificationConfig(
+                        classes=[job_pb2.LabelClass(name="a"), job_pb2.LabelClass(name="b")]
+                    )
+                ),
+            )
+        ),
+    ),
+    "JobService.GetJob": Entry(OWNERS_JOB_ADMIN_READS, lambda w: job_service_pb2.GetJobRequest(name=w.job)),
+    "JobService.ListJobs": Entry(ANY_CLIENT_ADMIN_READS, lambda w: job_service_pb2.ListJobsRequest()),
+    "JobService.StartJob": Entry(OWNERS_JOB, lambda w: job_service_pb2.StartJobRequest(name=w.draft)),
+    "JobService.PauseJob": Entry(OWNERS_JOB, lambda w: job_service_pb2.PauseJobRequest(name=w.job)),
+    "JobService.ResumeJob": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.ResumeJobRequest(name=w.job), prepare=_pause
+    ),
+    "JobService.CancelJob": Entry(OWNERS_JOB, lambda w: job_service_pb2.CancelJobRequest(name=w.job)),
+    "JobService.AddItems": Entry(
+        OWNERS_JOB,
+        lambda w: [
+            job_service_pb2.AddItemsRequest(job=w.job, items=[text_item("added", "one more")]),
+        ],
+    ),
+    "JobService.ImportManifest": Entry(
+        OWNERS_JOB,
+        lambda w: job_service_pb2.ImportManifestRequest(job=w.job, uri=_manifest(w), key_field="id"),
+    ),
+    "JobService.CreateWorker": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.CreateWorkerRequest(job=w.job, display_name="new")
+    ),
+    "JobService.ListWorkers": Entry(OWNERS_JOB, lambda w: job_service_pb2.ListWorkersRequest(job=w.job)),
+    "LabelService.StreamLabels": Entry(
+        OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)
+    ),
+    "LabelService.ListLabels": Entry(OWNERS_JOB, lambda w: label_service_pb2.ListLabelsRequest(job=w.job)),
+    "LabelService.ExportLabels": Entry(
+        OWNERS_JOB,
+        lambda w: label_service_pb2.ExportLabelsRequest(job=w.job, uri="out.manifest"),
+    ),
+    "QualityService.GetJobQuality": Entry(
+        OWNERS_JOB, lambda w: quality_service_pb2.GetJobQualityRequest(job=w.job)
+    ),
+    "QualityService.GetCalibration": Entry(
+        OWNERS_JOB, lambda w: quality_service_pb2.GetCalibrationRequest(job=w.job)
+    ),
+    "WorkerService.GetInstructions": Entry(ANY_WORKER, lambda w: worker_service_pb2.GetInstructionsRequest()),
+    "WorkerService.NextTask": Entry(ANY_WORKER, lambda w: worker_service_pb2.NextTaskRequest()),
+    "WorkerService.SubmitJudgment": Entry(
+        OWN_TASK,
+        lambda w: worker_service_pb2.SubmitJudgmentRequest(task=w.task, answer=classification(CLASSES[0])),
+    ),
+    "WorkerService.ReleaseTask": Entry(
+        OWN_TASK, lambda w: worker_service_pb2.ReleaseTaskRequest(task=w.task)
+    ),
+    "WorkerService.DeclineTask": Entry(
+        OWN_TASK, lambda w: worker_service_pb2.DeclineTaskRequest(task=w.task, reason="cannot read it")
+    ),
+    "WorkerService.ExtendLease": Entry(
+        OWN_TASK,
+        lambda w: worker_service_pb2.ExtendLeaseRequest(
+            task=w.task, extension=duration_pb2.Duration(seconds=60)
+        ),
+    ),
+    "WorkerService.GetWorkerStats": Entry(ANY_WORKER, lambda w: worker_service_pb2.GetWorkerStatsRequest()),
+}
+
+
+async def call(
+    channel: grpc.aio.Channel, method: MethodDescriptor, request: Any, token: str
+) -> grpc.StatusCode:
+    """Calls one RPC generically (unary, client- or server-streaming), reading
+    a response stream to its end under a deadline; its status."""
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    response_type = message_factory.GetMessageClass(method.output_type)
+    codec: dict[str, Any] = {
+        "request_serializer": lambda m: m.SerializeToString(),
+        "response_deserializer": response_type.FromString,
+    }
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    try:
+        if method.client_streaming and method.server_streaming:
+            stream = channel.stream_stream(path, **codec)(
+                iter(request), metadata=metadata, timeout=CALL_DEADLINE_SECONDS
+            )
+            async for _ in stream:
+                pass
+        elif method.client_streaming:
+            await channel.stream_unary(path, **codec)(
+                iter(request), metadata=metadata, timeout=CALL_DEADLINE_SECONDS
+            )
+        elif method.server_streaming:
+            stream = channel.unary_stream(path, **codec)(
+                request, metadata=metadata, timeout=CALL_DEADLINE_SECONDS
+            )
+            async for _ in stream:
+                pass
+        else:
+            await channel.unary_unary(path, **codec)(
+                request, metadata=metadata, timeout=CALL_DEADLINE_SECONDS
+            )
+    except grpc.aio.AioRpcError as exc:
+        return exc.code()
+    return OK
+
+
+async def world_of(server: Harness, root: Path) -> tuple[World, Client, Client]:
+    async with AdminClient(server.target, ADMIN_KEY) as admin:
+        owner_key, other_key = await admin.create_api_key("owner"), await admin.create_api_key("other")
+        await admin.create_api_key("spare")
+        spare_key = next(k.name for k in await admin.list_api_keys() if k.client.endswith("/3"))
+    owner, other = Client(server.target, owner_key), Client(server.target, other_key)
+    files = client_folder(root, owner)
+    job = await running_job(owner, items=3)
+    draft = await owner.create_job("Draft", classes=CLASSES, quiz_size=0)
+    await owner.add_items(draft.name, [text_item("d1", "draft item")])
+    _, worker = await owner.create_worker(job.name, "worker")
+    spare_worker, _ = await owner.create_worker(job.name, "spare")
+    async with server.worker(worker) as w:
+        task = (await w.next_task()).task.name
+    other_job = await running_job(other, items=1)
+    _, other_worker = await other.create_worker(other_job.name, "elsewhere")
+    tokens = {
+        OWNER: owner_key,
+        OTHER_CLIENT: other_key,
+        WORKER: worker,
+        OTHER_WORKER: other_worker,
+        ADMIN: ADMIN_KEY,
+        NO_TOKEN: "",
+    }
+    return World(job.name, draft.name, task, tokens, files, spare_key, spare_worker.name), owner, other
+
+
+def test_every_rpc_of_every_service_has_a_row_in_the_matrix() -> None:
+    assert sorted(METHODS) == sorted(MATRIX), "add a MATRIX entry saying who may call each new RPC"
+
+
+def test_every_row_of_the_matrix_names_every_caller() -> None:
+    assert {name: sorted(e.expected) for name, e in MATRIX.items()} == {
+        name: sorted(CALLERS) for name in MATRIX
+    }
+
+
+@pytest.mark.parametrize("rpc", sorted(METHODS))
+async def test_each_caller_gets_the_status_the_matrix_gives_it(
+    files_server: Harness, files_root: Path, rpc: str
+) -> None:
+    server = files_server
+    entry = MATRIX.get(rpc)
+    if entry is None:
+        pytest.fail(f"{rpc} has no row in the authorization matrix: decide who may call it")
+    world, owner, other = await world_of(server, files_root)
+    if entry.prepare is not None:
+        await entry.prepare(world, owner)
+    refused_first = sorted(CALLERS, key=lambda c: entry.expected[c] == OK)
+    got: dict[str, grpc.StatusCode] = {}
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        for caller in refused_first:
+            got[caller] = await call(channel, METHODS[rpc], entry.request(world), world.tokens[caller])
+    await owner.close()
+    await other.close()
+    assert got == entry.expected
+
+
+async def test_a_refused_stream_labels_call_leaks_no_label(server: Harness) -> None:
+    """The matrix checks statuses; this checks that another client's stream of
+    the owner's job carries nothing before it is refused."""
+    owner, other = await server.client("owner"), await server.client("other")
+    job = await running_job(owner, items=2)
+    _, token = await owner.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        await work(w)
+    received: list[Any] = []
+
+    async def follow() -> None:
+        async for label in other.stream_labels(job.name, snapshot_only=True):
+            received.append(label)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await asyncio.wait_for(follow(), CALL_DEADLINE_SECONDS)
+    assert refused.value.code() == NOT_FOUND and received == []
+    await owner.close()
+    await other.close()
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["lwc_12", "lww_7", "lwc_abc_secret", "lww_-1_secret", "lwc__secret", "lwx_1_secret", "lwc_1_"],
+)
+async def test_a_malformed_token_is_unauthenticated_not_an_error(
+    server: Harness, tmp_path: Path, token: str
+) -> None:
+    world, owner, other = await world_of(server, tmp_path)
+    got = {}
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        for rpc in ("JobService.GetJob", "WorkerService.NextTask"):
+            got[rpc] = await call(channel, METHODS[rpc], MATRIX[rpc].request(world), token)
+    await owner.close()
+    await other.close()
+    assert got == {"JobService.GetJob": UNAUTHENTICATED, "WorkerService.NextTask": UNAUTHENTICATED}
+
+
+def test_keys_and_tokens_carry_256_bit_secrets() -> None:
+    """32 random bytes, URL-safe base64 without padding: 43 characters."""
+    secret = auth.new_secret()
+    assert len(secret) == 43 and len(auth.new_secret()) == 43 and secret != auth.new_secret()
+    stored = auth.digest(secret)
+    assert auth.matches(secret, stored) and not auth.matches(secret + "x", stored)
+    assert not auth.matches(secret, None)
