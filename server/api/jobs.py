@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,11 +11,15 @@ import grpc
 from labelwire.server.api import convert
 from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
+from labelwire.server.core.jobs import Upload
 from labelwire.server.errors import InvalidArgument
 from labelwire.v1 import job_service_pb2 as pb
 from labelwire.v1 import job_service_pb2_grpc
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
+# How long a stream that ended without `end` waits for grpc to report a break
+# before its end counts as the client's half-close.
+BREAK_NOTICE_SECONDS = 0.02
 FORMATS = {pb.MANIFEST_FORMAT_JSON_LINES: "jsonl", pb.MANIFEST_FORMAT_CSV: "csv"}
 
 
@@ -66,24 +71,43 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     async def AddItems(
         self, requests: AsyncIterator[pb.AddItemsRequest], context: Ctx
     ) -> pb.AddItemsResponse:
+        """All or nothing. grpc.aio ends the request iterator the same way when
+        the client half-closes and when the stream breaks; a break reaches this
+        task a moment later as a cancellation. So the items are published only
+        after a message with `end` (when the client promised one) or after that
+        moment has passed, and the final step refuses once the stream broke."""
         principal = await caller(self.core, context)
-        upload = None
+        upload: Upload | None = None
+        explicit = ended = False
         try:
             async for request in requests:
+                if ended:
+                    raise InvalidArgument("no AddItems message may follow the one with end set")
                 if upload is None:
                     upload = await self.core.begin_upload(principal, request.job)
+                    explicit = request.explicit_end
                 elif request.job and request.job != upload.job.name:
                     raise InvalidArgument(
                         f"job must be the same in every message: {upload.job.name}, got {request.job}"
                     )
                 await upload.add([convert.item_input(i) for i in request.items])
+                ended = request.end
+            if upload is None:
+                raise InvalidArgument("job is required in the first AddItems message")
+            if explicit and not ended:
+                raise InvalidArgument(
+                    "the stream set explicit_end but closed without a message with end set; nothing was added"
+                )
+            if not ended:
+                await asyncio.sleep(BREAK_NOTICE_SECONDS)
+            if context.cancelled() or context.done():
+                raise asyncio.CancelledError()
+            result = await upload.commit()
         except BaseException:
             if upload is not None:
+                upload.mark_broken()
                 await upload.abort()
             raise
-        if upload is None:
-            raise InvalidArgument("job is required in the first AddItems message")
-        result = await upload.commit()
         return pb.AddItemsResponse(
             added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold
         )

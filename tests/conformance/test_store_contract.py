@@ -7,6 +7,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,25 +82,29 @@ async def test_sequences_are_gapless_under_concurrency(store: Store) -> None:
 
 async def test_an_upload_dedupes_keys_and_joins_all_at_once(store: Store) -> None:
     job_id = await job(store)
-    upload = store.new_upload_id()
-    await store.write(lambda tx: tx.begin_upload(upload))
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
     rows = [(f"k{i % 5}", "text", "p", None, None, None, None) for i in range(8)]
     repeats = await store.write(lambda tx: tx.stage_items(upload, rows, 0))
     visible = await store.read(lambda tx: tx.item_by_key(job_id, "k0"))
-    added = await store.write(lambda tx: tx.commit_upload(upload, job_id, 3, 0.0))
+    added = await store.write(lambda tx: tx.publish_items(upload, job_id, 3, 0.0, 0, 8))
     assert repeats == 3 and visible is None and added == (5, 0)
+
+
+async def add_items(store: Store, job_id: int, rows: list[tuple[Any, ...]], target: int) -> None:
+    """Stages and publishes items in one go, as a small upload does."""
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
+    await store.write(lambda tx: tx.stage_items(upload, rows, 0))
+
+    def publish(tx: Tx) -> None:
+        tx.publish_items(upload, job_id, target, 0.0, 0, len(rows))
+        tx.end_upload(upload)
+
+    await store.write(publish)
 
 
 async def test_claimed_items_go_to_one_claimant_only(store: Store) -> None:
     job_id = await job(store)
-    upload = store.new_upload_id()
-    await store.write(lambda tx: tx.begin_upload(upload))
-    await store.write(
-        lambda tx: tx.stage_items(
-            upload, [(f"k{i}", "text", "p", None, None, None, None) for i in range(10)], 0
-        )
-    )
-    await store.write(lambda tx: tx.commit_upload(upload, job_id, 2, 0.0))
+    await add_items(store, job_id, [(f"k{i}", "text", "p", None, None, None, None) for i in range(10)], 2)
     claims = await asyncio.gather(*(store.write(lambda tx: tx.claim_items(job_id, "x", 4)) for _ in range(4)))
     keys = [r["key"] for claim in claims for r in claim]
     assert len(keys) == 10 and len(set(keys)) == 10
@@ -131,11 +136,9 @@ def test_both_stores_offer_the_same_operations() -> None:
 async def items_to_lease(store: Store, items: int, target: int, workers: int) -> tuple[int, list[int]]:
     """A job with `items` items needing `target` judgments each, and `workers` workers."""
     job_id = await job(store)
-    upload = store.new_upload_id()
-    await store.write(lambda tx: tx.begin_upload(upload))
-    rows = [(f"k{i}", "text", "p", None, None, None, None) for i in range(items)]
-    await store.write(lambda tx: tx.stage_items(upload, rows, 0))
-    await store.write(lambda tx: tx.commit_upload(upload, job_id, target, 0.0))
+    await add_items(
+        store, job_id, [(f"k{i}", "text", "p", None, None, None, None) for i in range(items)], target
+    )
 
     def hire(tx: Tx) -> list[int]:
         return [tx.insert_worker(job_id, f"w{n}", None, 2, 0, 0.0) for n in range(workers)]

@@ -27,15 +27,15 @@ from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"A\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\x86\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"8\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\xf1\x06\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12\x43\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\x12I\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12R\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"d\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\x12\x14\n\x0c\x65xplicit_end\x18\x03 \x01(\x08\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x08\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\x86\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"8\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\xf1\x06\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12\x43\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\x12I\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12R\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.job_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MANIFESTFORMAT']._serialized_start=1476
-  _globals['_MANIFESTFORMAT']._serialized_end=1582
+  _globals['_MANIFESTFORMAT']._serialized_start=1511
+  _globals['_MANIFESTFORMAT']._serialized_end=1617
   _globals['_CREATEJOBREQUEST']._serialized_start=122
   _globals['_CREATEJOBREQUEST']._serialized_end=172
   _globals['_CREATEJOBRESPONSE']._serialized_start=174
@@ -65,21 +65,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELJOBRESPONSE']._serialized_start=735
   _globals['_CANCELJOBRESPONSE']._serialized_end=786
   _globals['_ADDITEMSREQUEST']._serialized_start=788
-  _globals['_ADDITEMSREQUEST']._serialized_end=853
-  _globals['_ADDITEMSRESPONSE']._serialized_start=855
-  _globals['_ADDITEMSRESPONSE']._serialized_end=939
-  _globals['_IMPORTMANIFESTREQUEST']._serialized_start=942
-  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1076
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1078
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1168
-  _globals['_CREATEWORKERREQUEST']._serialized_start=1170
-  _globals['_CREATEWORKERREQUEST']._serialized_end=1226
-  _globals['_CREATEWORKERRESPONSE']._serialized_start=1228
-  _globals['_CREATEWORKERRESPONSE']._serialized_end=1308
-  _globals['_LISTWORKERSREQUEST']._serialized_start=1310
-  _globals['_LISTWORKERSREQUEST']._serialized_end=1382
-  _globals['_LISTWORKERSRESPONSE']._serialized_start=1384
-  _globals['_LISTWORKERSRESPONSE']._serialized_end=1474
-  _globals['_JOBSERVICE']._serialized_start=1585
-  _globals['_JOBSERVICE']._serialized_end=2466
+  _globals['_ADDITEMSREQUEST']._serialized_end=888
+  _globals['_ADDITEMSRESPONSE']._serialized_start=890
+  _globals['_ADDITEMSRESPONSE']._serialized_end=974
+  _globals['_IMPORTMANIFESTREQUEST']._serialized_start=977
+  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1111
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1113
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1203
+  _globals['_CREATEWORKERREQUEST']._serialized_start=1205
+  _globals['_CREATEWORKERREQUEST']._serialized_end=1261
+  _globals['_CREATEWORKERRESPONSE']._serialized_start=1263
+  _globals['_CREATEWORKERRESPONSE']._serialized_end=1343
+  _globals['_LISTWORKERSREQUEST']._serialized_start=1345
+  _globals['_LISTWORKERSREQUEST']._serialized_end=1417
+  _globals['_LISTWORKERSRESPONSE']._serialized_start=1419
+  _globals['_LISTWORKERSRESPONSE']._serialized_end=1509
+  _globals['_JOBSERVICE']._serialized_start=1620
+  _globals['_JOBSERVICE']._serialized_end=2501
 # @@protoc_insertion_point(module_scope)
