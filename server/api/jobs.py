@@ -13,6 +13,7 @@ from labelwire.server.api.context import caller, unary
 from labelwire.server.core import Core
 from labelwire.server.core.jobs import Upload
 from labelwire.server.errors import InvalidArgument
+from labelwire.server.model import ItemInput
 from labelwire.v1 import job_service_pb2 as pb
 from labelwire.v1 import job_service_pb2_grpc
 
@@ -20,7 +21,19 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 # How long a stream that ended without `end` waits for grpc to report a break
 # before its end counts as the client's half-close.
 BREAK_NOTICE_SECONDS = 0.02
+CONVERT_SLICE = 500
 FORMATS = {pb.MANIFEST_FORMAT_JSON_LINES: "jsonl", pb.MANIFEST_FORMAT_CSV: "csv"}
+
+
+async def _items_of(request: pb.AddItemsRequest) -> list[ItemInput]:
+    """Converts a message's items a slice at a time, letting other calls in
+    between: 10,000 items take tens of milliseconds."""
+    out: list[ItemInput] = []
+    for first in range(0, len(request.items), CONVERT_SLICE):
+        if first:
+            await asyncio.sleep(0)
+        out += [convert.item_input(i) for i in request.items[first : first + CONVERT_SLICE]]
+    return out
 
 
 class JobServicer(job_service_pb2_grpc.JobServiceServicer):
@@ -90,7 +103,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
                     raise InvalidArgument(
                         f"job must be the same in every message: {upload.job.name}, got {request.job}"
                     )
-                await upload.add([convert.item_input(i) for i in request.items])
+                await upload.add(await _items_of(request))
                 ended = request.end
             if upload is None:
                 raise InvalidArgument("job is required in the first AddItems message")

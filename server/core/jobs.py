@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # Items staged, and staged items moved into the job, per write transaction,
 # and rows deleted per transaction when an upload is dropped: each such
 # transaction holds the single writer for a few tens of milliseconds at most.
-STAGE_CHUNK = 2_000
+STAGE_CHUNK = 500
 PUBLISH_CHUNK = 2_000
 DROP_CHUNK = 5_000
 # An upload whose server has not renewed its heartbeat (every maintenance pass)
@@ -88,31 +88,36 @@ class Upload:
         self._broken.set()
 
     async def add(self, items: list[ItemInput]) -> None:
-        validation.validate_items(self.job.spec, items, f"items (message {self._messages + 1})")
+        """Validates and stages a message's items a slice at a time, each slice
+        its own write, so that neither the event loop nor the writer is held
+        for long by one message."""
         self._messages += 1
-        if not items:
-            return
-        rows = [
-            (
-                i.key,
-                i.payload_kind,
-                i.payload,
-                json.dumps(i.metadata) if i.metadata else None,
-                json.dumps(i.prelabel) if i.prelabel else None,
-                i.prelabel_confidence,
-                json.dumps(i.gold) if i.gold else None,
-            )
-            for i in items
-        ]
-        start = self._received
-        self._received += len(rows)
-        for first in range(0, len(rows), STAGE_CHUNK):
-            chunk = rows[first : first + STAGE_CHUNK]
+        field = f"items (message {self._messages})"
+        if len(items) > validation.MAX_ITEMS_PER_MESSAGE:
+            validation.validate_items(self.job.spec, items, field)
+        for first in range(0, len(items), STAGE_CHUNK):
+            chunk = items[first : first + STAGE_CHUNK]
+            for number, item in enumerate(chunk, first):
+                validation.validate_item(self.job.spec, item, f"{field}[{number}]")
+            rows = [
+                (
+                    i.key,
+                    i.payload_kind,
+                    i.payload,
+                    json.dumps(i.metadata) if i.metadata else None,
+                    json.dumps(i.prelabel) if i.prelabel else None,
+                    i.prelabel_confidence,
+                    json.dumps(i.gold) if i.gold else None,
+                )
+                for i in chunk
+            ]
+            start = self._received
+            self._received += len(rows)
             self._repeats += await self._core.store.write(
-                functools.partial(_stage_chunk, upload_id=self._id, rows=chunk, start=start + first)
+                functools.partial(_stage_chunk, upload_id=self._id, rows=rows, start=start)
             )
-        if self._received // LOG_EVERY > start // LOG_EVERY:
-            log.info("upload %d to %s: %d items staged", self._id, self.job.name, self._received)
+            if self._received // LOG_EVERY > start // LOG_EVERY:
+                log.info("upload %d to %s: %d items staged", self._id, self.job.name, self._received)
 
     def _check(self, tx: Tx) -> None:
         if self._broken.is_set():
