@@ -16,7 +16,7 @@ import grpc
 import pytest
 
 from labelwire.client import Client, WorkerClient, classification, text_item
-from labelwire.server.store import Tx, open_store
+from labelwire.server.store import Store, Tx, open_store
 from labelwire.v1 import item_pb2, job_service_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, running_job
@@ -261,6 +261,8 @@ async def test_an_upload_cut_by_a_server_kill_leaves_nothing_after_restart(datab
             tx.stage_items(upload, [(f"h{i}", "text", "x", None, None, None, None) for i in range(20)], 0)
             assert tx.claim_publish(upload, job_id, 0.0)
             tx.publish_items(upload, job_id, 3, 0.0, 0, 10)
+            # Both servers are dead: their heartbeats have lapsed (PostgreSQL sweeps only those).
+            tx.run("UPDATE uploads SET touched_at = 0")
 
         await store.write(half_published)
     finally:
@@ -269,27 +271,51 @@ async def test_an_upload_cut_by_a_server_kill_leaves_nothing_after_restart(datab
     port = free_port()
     target = f"127.0.0.1:{port}"
     proc = await start(database, port)
+    store = open_store(database)
     try:
         async with Client(target, key) as lw:
-            await until(lambda: _swept(database), "the dead server's uploads swept")
+            await until(lambda: _swept(store), "the dead server's uploads swept")
             assert (await lw.get_job(job.name)).counters.total_items == 0
             response = await lw.add_items(job.name, items(100))
             assert response.added_count == 100
             assert (await lw.get_job(job.name)).counters.total_items == 100
     finally:
+        store.close()
         proc.terminate()
         proc.wait()
 
 
-async def _swept(database: str) -> bool:
-    store = open_store(database)
-    try:
-        row = await store.read(
-            lambda tx: tx.one(
-                "SELECT (SELECT COUNT(*) FROM uploads) + (SELECT COUNT(*) FROM items)"
-                " + (SELECT COUNT(*) FROM jobs WHERE hidden_from IS NOT NULL)"
-            )
+async def _swept(store: Store) -> bool:
+    row = await store.read(
+        lambda tx: tx.one(
+            "SELECT (SELECT COUNT(*) FROM uploads) + (SELECT COUNT(*) FROM items)"
+            " + (SELECT COUNT(*) FROM jobs WHERE hidden_from IS NOT NULL)"
         )
-        return row is not None and int(row[0]) == 0
-    finally:
-        store.close()
+    )
+    return row is not None and int(row[0]) == 0
+
+
+async def test_an_upload_to_a_job_cancelled_meanwhile_adds_nothing_and_leaves_nothing(
+    server: Harness,
+) -> None:
+    lw = await server.client()
+    job = await lw.create_job("J", classes=CLASSES)
+    cancelled = asyncio.Event()
+
+    async def stream() -> AsyncIterator[job_service_pb2.AddItemsRequest]:
+        yield job_service_pb2.AddItemsRequest(job=job.name, items=items(3000), explicit_end=True)
+        await cancelled.wait()
+        yield job_service_pb2.AddItemsRequest(end=True)
+
+    call = lw.jobs.AddItems(stream(), metadata=lw.metadata)
+    await until(lambda: _is(staged(server), 3000), "3000 items staged")
+    await lw.cancel_job(job.name)
+    cancelled.set()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "cancelled" in (
+        err.value.details() or ""
+    )
+    assert await nothing_left(server)
+    assert (await lw.get_job(job.name)).counters.total_items == 0
+    await lw.close()

@@ -76,6 +76,7 @@ class Upload:
         self._repeats = 0
         self._messages = 0
         self._broken = threading.Event()
+        self._dropped = False
         core.live_uploads.add(upload_id)
 
     @property
@@ -142,6 +143,14 @@ class Upload:
         return AddResult(added=added, duplicates=self._received - added, gold=gold)
 
     async def commit(self) -> AddResult:
+        """Publishes the upload; if that fails, drops it, so nothing stays behind."""
+        try:
+            return await self._commit()
+        except BaseException:
+            await self.abort()
+            raise
+
+    async def _commit(self) -> AddResult:
         core, job = self._core, self.job
         target = job.spec.judgments_per_item
         started = time.perf_counter()
@@ -198,6 +207,9 @@ class Upload:
     async def abort(self) -> None:
         """Drops what the upload staged or published, chunk by chunk. If this
         is cut short, the sweep finishes it once the heartbeat has lapsed."""
+        if self._dropped:
+            return
+        self._dropped = True
         self._broken.set()
         self._core.live_uploads.discard(self._id)
         dropped = 0
