@@ -21,7 +21,7 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 # How long a stream that ended without `end` waits for grpc to report a break
 # before its end counts as the client's half-close.
 BREAK_NOTICE_SECONDS = 0.02
-CONVERT_SLICE = 500
+CONVERT_SLICE = 100
 FORMATS = {pb.MANIFEST_FORMAT_JSON_LINES: "jsonl", pb.MANIFEST_FORMAT_CSV: "csv"}
 
 

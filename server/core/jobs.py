@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 # Items staged, and staged items moved into the job, per write transaction,
 # and rows deleted per transaction when an upload is dropped: each such
 # transaction holds the single writer for a few tens of milliseconds at most.
-STAGE_CHUNK = 500
-PUBLISH_CHUNK = 2_000
+STAGE_CHUNK = 250
+PUBLISH_CHUNK = 1_000
 DROP_CHUNK = 5_000
 # An upload whose server has not renewed its heartbeat (every maintenance pass)
 # for this long belongs to a server that died; the sweep drops it.
