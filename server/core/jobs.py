@@ -61,10 +61,10 @@ def _drop_chunk(tx: Tx, *, upload_id: int) -> int:
 class Upload:
     """An AddItems stream (or a manifest import) in progress.
 
-    Items are staged as they arrive, each message in its own short write. At
-    `commit` they are published into the job in chunks that stay hidden (the
-    job's `hidden_from`), and one last small write shows them all and moves
-    the counters. So a bad item anywhere, a broken stream or a dead server
+    Items are staged as they arrive, a slice at a time, each its own short
+    write. At `commit` they are published into the job in chunks that stay
+    hidden (the job's `hidden_from`), and one last small write shows them all
+    and moves the counters. So a bad item anywhere, a broken stream or a dead server
     leaves the job unchanged, and no step holds the single writer for long.
     """
 
@@ -78,10 +78,6 @@ class Upload:
         self._broken = threading.Event()
         self._dropped = False
         core.live_uploads.add(upload_id)
-
-    @property
-    def received(self) -> int:
-        return self._received
 
     def mark_broken(self) -> None:
         """The stream did not end normally. Read by the final step on the
