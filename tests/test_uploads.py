@@ -5,6 +5,7 @@ behind; what an unpublished upload holds is invisible everywhere."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -318,4 +319,18 @@ async def test_an_upload_to_a_job_cancelled_meanwhile_adds_nothing_and_leaves_no
     )
     assert await nothing_left(server)
     assert (await lw.get_job(job.name)).counters.total_items == 0
+    await lw.close()
+
+
+async def test_the_sdk_shows_a_progress_bar_and_the_server_logs_each_long_step(
+    server: Harness, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="labelwire.server.core.jobs")
+    lw = await server.client()
+    job = await lw.create_job("J", classes=CLASSES)
+    await lw.add_items(job.name, items(3000), progress=True)
+    assert "3,000/3,000 items sent" in capsys.readouterr().err
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("publishing 3000 staged items" in line for line in lines)
+    assert any("published 3000 items (0 gold, 0 duplicates)" in line for line in lines)
     await lw.close()

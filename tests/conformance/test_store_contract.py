@@ -90,6 +90,44 @@ async def test_an_upload_dedupes_keys_and_joins_all_at_once(store: Store) -> Non
     assert repeats == 3 and visible is None and added == (5, 0)
 
 
+async def test_items_published_hidden_show_at_once_or_drop_without_a_trace(store: Store) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [("old", "text", "p", None, None, None, None)], 3)
+    rows = [(f"k{i}", "text", "p", None, None, None, None) for i in range(30)]
+
+    def stage(tx: Tx) -> int:
+        upload = tx.begin_upload(job_id, 0.0)
+        tx.stage_items(upload, rows, 0)
+        return upload
+
+    def publish_20(upload: int) -> Callable[[Tx], bool]:
+        def publish(tx: Tx) -> bool:
+            if not tx.claim_publish(upload, job_id, 0.0):
+                return False
+            assert tx.publish_items(upload, job_id, 3, 0.0, 0, 20) == (20, 0)
+            return True
+
+        return publish
+
+    def visible(tx: Tx) -> list[str]:
+        return [r["key"] for r in tx.open_items(job_id)]
+
+    dropped, shown = await store.write(stage), await store.write(stage)
+    assert await store.write(publish_20(dropped))
+    assert not await store.write(publish_20(shown))  # one upload publishes into a job at a time
+    assert await store.read(visible) == ["old"]
+    while await store.write(lambda tx: tx.drop_upload(dropped, 7)):
+        pass
+    assert await store.read(visible) == ["old"] and not await store.read(lambda tx: tx.publishing(job_id))
+    assert await store.write(publish_20(shown))
+    await store.write(lambda tx: tx.end_upload(shown))
+    assert len(await store.read(visible)) == 21
+    leftovers = await store.write(
+        lambda tx: tx.one("SELECT COUNT(*) FROM upload_items WHERE upload_id = ?", (dropped,))
+    )
+    assert leftovers is not None and int(leftovers[0]) == 0
+
+
 async def add_items(store: Store, job_id: int, rows: list[tuple[Any, ...]], target: int) -> None:
     """Stages and publishes items in one go, as a small upload does."""
     upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
