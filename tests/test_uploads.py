@@ -78,6 +78,24 @@ async def test_a_cancelled_stream_adds_nothing(server: Harness) -> None:
     await lw.close()
 
 
+async def test_an_sdk_upload_cancelled_half_way_adds_nothing(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job("J", classes=CLASSES)
+
+    async def hundred_then_more() -> AsyncIterator[item_pb2.Item]:
+        for item in items(100):
+            yield item
+        await asyncio.Event().wait()
+
+    upload = asyncio.create_task(lw.add_items(job.name, hundred_then_more(), per_message=100))
+    await until(lambda: _is(staged(server), 100), "100 items staged")
+    upload.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await upload
+    await assert_unchanged_then_retry_adds_all_once(server, lw, job.name)
+    await lw.close()
+
+
 async def test_a_stream_past_its_deadline_adds_nothing(server: Harness) -> None:
     lw = await server.client()
     job = await lw.create_job("J", classes=CLASSES)

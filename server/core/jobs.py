@@ -49,6 +49,9 @@ DROP_CHUNK = 5_000
 UPLOAD_STALE_SECONDS = 60.0
 LOG_EVERY = 100_000
 
+# Drops under way, held here so that no task is lost while it runs.
+_DROPPING: set[asyncio.Future[None]] = set()
+
 
 def _stage_chunk(tx: Tx, *, upload_id: int, rows: list[tuple[Any, ...]], start: int) -> int:
     return tx.stage_items(upload_id, rows, start)
@@ -201,13 +204,21 @@ class Upload:
         )
 
     async def abort(self) -> None:
-        """Drops what the upload staged or published, chunk by chunk. If this
-        is cut short, the sweep finishes it once the heartbeat has lapsed."""
+        """Drops what the upload staged or published, chunk by chunk, in a task
+        of its own: grpc cancels the handler of a broken stream a moment after
+        its end, and that must not cut the drop short. (If the server stops
+        first, the sweep finishes it once the heartbeat has lapsed.)"""
         if self._dropped:
             return
         self._dropped = True
         self._broken.set()
         self._core.live_uploads.discard(self._id)
+        task = asyncio.ensure_future(self._drop())
+        _DROPPING.add(task)
+        task.add_done_callback(_DROPPING.discard)
+        await asyncio.shield(task)
+
+    async def _drop(self) -> None:
         dropped = 0
         while step := await self._core.store.write(functools.partial(_drop_chunk, upload_id=self._id)):
             dropped += step
