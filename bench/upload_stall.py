@@ -41,6 +41,7 @@ from throughput import (
     _spawn,
     code_state,
     percentiles,
+    proc_cpu_seconds,
     text_items,
 )
 
@@ -119,6 +120,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 baseline = await baseline_task
 
                 stop = asyncio.Event()
+                cpu_before = proc_cpu_seconds(server.proc.pid)
                 during_task = asyncio.create_task(judge(server.target, token, stop))
                 child = await asyncio.create_subprocess_exec(
                     sys.executable,
@@ -133,6 +135,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 out, _ = await child.communicate()
                 stop.set()
                 during = await during_task
+                cpu = proc_cpu_seconds(server.proc.pid) - cpu_before
                 if child.returncode != 0:
                     raise RuntimeError(f"the uploader failed with exit code {child.returncode}")
                 uploaded = json.loads(out.decode().strip().splitlines()[-1])
@@ -151,6 +154,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 **uploaded,
                 "items_per_s": uploaded["items"] / uploaded["seconds"],
                 "total_items_after": counted,
+                # the server's CPU over the upload phase (the worker's calls included): what
+                # the upload costs, which other work on a shared machine moves less than time
+                "server_cpu_s": cpu,
             },
             "loadavg": os.getloadavg(),
         }
@@ -166,7 +172,7 @@ def table(res: dict[str, Any]) -> str:
             f"  max {d['max_ms']:7.1f} ms  ({d['round_trips']} round trips)",
             f"p99 ratio (during / without):                  {res['p99_ratio']:.2f}   target: p99 < 100 ms",
             f"AddItems: {u['items']:,} items in {u['seconds']:.1f} s = {u['items_per_s']:,.0f} items/s;"
-            f" job total_items after: {u['total_items_after']:,}",
+            f" job total_items after: {u['total_items_after']:,}; server CPU {u['server_cpu_s']:.1f} s",
             f"load average: {', '.join(f'{x:.1f}' for x in res['loadavg'])}",
         ]
     )

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # Items staged, and staged items moved into the job, per write transaction,
 # and rows deleted per transaction when an upload is dropped: each such
 # transaction holds the single writer for a few tens of milliseconds at most.
-STAGE_CHUNK = 250
+STAGE_CHUNK = 1_000
 PUBLISH_CHUNK = 1_000
 DROP_CHUNK = 5_000
 # An upload whose server has not renewed its heartbeat (every maintenance pass)
