@@ -15,9 +15,11 @@ connection from the last sequence it handed out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+import importlib
+import sys
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence, Sized
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import duration_pb2
@@ -49,6 +51,8 @@ __all__ = [
     "source_item",
     "text_item",
 ]
+
+T = TypeVar("T")
 
 ITEMS_PER_MESSAGE = 1000
 RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
@@ -111,6 +115,58 @@ def _duration(seconds: float) -> duration_pb2.Duration:
     out = duration_pb2.Duration()
     out.FromNanoseconds(int(seconds * 1e9))
     return out
+
+
+async def _each(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+class _Progress:
+    """Items sent so far: to a caller's callback, to tqdm when installed, or
+    to a one-line text bar on stderr."""
+
+    def __init__(self, how: bool | Callable[[int, int | None], None], total: int | None) -> None:
+        self._callback = how if callable(how) else None
+        self._total = total
+        self._done = 0
+        self._bar: Any = None
+        self._text = False
+        if how is True:
+            try:
+                tqdm = importlib.import_module("tqdm").tqdm
+            except ImportError:
+                self._text = True
+            else:
+                self._bar = tqdm(total=total, unit=" items", unit_scale=True, desc="AddItems")
+
+    def sent(self, count: int) -> None:
+        self._done += count
+        if self._callback is not None:
+            self._callback(self._done, self._total)
+        elif self._bar is not None:
+            self._bar.update(count)
+        elif self._text:
+            sys.stderr.write("\r" + self._line())
+            sys.stderr.flush()
+
+    def _line(self) -> str:
+        if not self._total:
+            return f"AddItems: {self._done:,} items sent"
+        share = min(self._done / self._total, 1.0)
+        filled = int(share * 30)
+        return f"AddItems: [{'#' * filled}{'.' * (30 - filled)}] {self._done:,}/{self._total:,} items sent"
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self._text:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 class _Channel:
@@ -255,23 +311,42 @@ class Client(_Channel):
         ).job
 
     async def add_items(
-        self, job: str, items: Iterable[item_pb2.Item], *, per_message: int = ITEMS_PER_MESSAGE
+        self,
+        job: str,
+        items: Iterable[item_pb2.Item] | AsyncIterable[item_pb2.Item],
+        *,
+        per_message: int = ITEMS_PER_MESSAGE,
+        progress: bool | Callable[[int, int | None], None] = False,
+        timeout: float | None = None,
     ) -> job_service_pb2.AddItemsResponse:
-        """Streams items in messages of `per_message`; all or nothing."""
+        """Streams items in messages of `per_message`; all or nothing. The
+        final message says it is the last (`end`), so a stream cut anywhere
+        before it adds nothing.
+
+        `progress=True` shows a progress bar on stderr as items are sent
+        (tqdm's when it is installed); a callable gets (items sent, total or
+        None) after each message."""
+        total = len(items) if isinstance(items, Sized) else None
+        report = _Progress(progress, total)
 
         async def messages() -> AsyncIterator[job_service_pb2.AddItemsRequest]:
-            batch = job_service_pb2.AddItemsRequest(job=job)
-            for item in items:
+            batch = job_service_pb2.AddItemsRequest(job=job, explicit_end=True)
+            async for item in _each(items):
                 batch.items.append(item)
                 if len(batch.items) >= per_message:
                     yield batch
+                    report.sent(len(batch.items))
                     batch = job_service_pb2.AddItemsRequest()
-            if batch.items or batch.job:
-                yield batch
+            batch.end = True
+            yield batch
+            report.sent(len(batch.items))
 
-        response: job_service_pb2.AddItemsResponse = await self.jobs.AddItems(
-            messages(), metadata=self.metadata
-        )
+        try:
+            response: job_service_pb2.AddItemsResponse = await self.jobs.AddItems(
+                messages(), metadata=self.metadata, timeout=timeout
+            )
+        finally:
+            report.close()
         return response
 
     async def import_manifest(

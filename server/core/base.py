@@ -168,6 +168,7 @@ class CoreBase:
         self._specs: dict[int, tuple[int, JobSpec]] = {}
         self._rng = random.Random(seed)
         self._tasks: list[asyncio.Task[None]] = []
+        self.live_uploads: set[int] = set()
 
     async def authenticate(self, token: str | None) -> Principal:
         """The caller a token names. A checked token is trusted for at most

@@ -54,10 +54,16 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore):
 
     async def _maintain(self) -> None:
         """Returns expired leases to the queue and fails items past their
-        lifetime, so that a quiet job still moves."""
+        lifetime, so that a quiet job still moves. First drops the uploads a
+        previous run left behind (on SQLite this server is the only one)."""
+        try:
+            await self.sweep_uploads(everything=self.store.kind == "sqlite")
+        except Exception:
+            log.exception("sweeping abandoned uploads failed")
         while True:
             await asyncio.sleep(MAINTENANCE_SECONDS)
             try:
+                await self.sweep_uploads()
                 await self.maintain_once()
             except Exception:
                 log.exception("maintenance pass failed")

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
-from labelwire.server.store.sql import SqlTx, affordable_claims
+from labelwire.server.store.sql import SqlTx, affordable_claims, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -120,8 +119,8 @@ class Session:
     would leave the replica failing every request until it is restarted.
 
     Only at BEGIN, where no transaction is open: a connection lost inside a
-    transaction fails that transaction's callers. Staged uploads (TEMP tables)
-    do not survive a reconnection; their streams fail and the client retries.
+    transaction fails that transaction's callers. Staged uploads live in
+    ordinary tables (`upload_items`), so they survive a reconnection.
     """
 
     def __init__(self, url: str) -> None:
@@ -218,8 +217,8 @@ class PostgresTx(SqlTx):
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
         items = self.one(
             "SELECT COUNT(*) FILTER (WHERE leased = 0), COUNT(*) FILTER (WHERE leased > 0) FROM items"
-            " WHERE job_id = %s AND state = 0 AND is_gold = 0",
-            (job_id,),
+            f" WHERE job_id = %s AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
+            (job_id, job_id),
         )
         workers = self.one(
             "SELECT COUNT(*) FILTER (WHERE status = 2), COUNT(*) FILTER (WHERE status IN (3, 4))"
@@ -231,28 +230,21 @@ class PostgresTx(SqlTx):
 
     # items
 
-    def begin_upload(self, upload_id: int) -> None:
-        """Stages in a TEMP table: it lives on this replica's writer connection only,
-        so upload ids need not be unique across replicas."""
-        self.conn.execute(
-            f"CREATE TEMP TABLE upload_{int(upload_id)} (key TEXT PRIMARY KEY, payload_kind TEXT,"
-            " payload TEXT, metadata TEXT, prelabel TEXT, prelabel_confidence DOUBLE PRECISION, gold TEXT,"
-            " is_gold INTEGER, seq BIGINT)"
-        )
-
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
-        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold);
-        returns how many keys the upload repeated."""
+        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
+        numbered from `start` in the stream; returns how many keys the upload repeated."""
         with self.conn.cursor() as cur:
             cur.executemany(
-                f"INSERT INTO pg_temp.upload_{int(upload_id)} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT DO NOTHING",
-                [(*r, r[6] is not None, start + i) for i, r in enumerate(rows)],
+                "INSERT INTO upload_items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(upload_id, start + i, *r, r[6] is not None) for i, r in enumerate(rows)],
             )
             return len(rows) - cur.rowcount
 
-    def commit_upload(self, upload_id: int, job_id: int, target: int, now: float) -> tuple[int, int]:
-        """Moves staged items into the job; returns (added, gold added)."""
+    def publish_items(
+        self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
+    ) -> tuple[int, int]:
+        """Moves the staged items numbered [first, end) into the job, keys it
+        already has excepted; returns (added, gold added)."""
         added = []
         for gold in (0, 1):
             added.append(
@@ -260,26 +252,26 @@ class PostgresTx(SqlTx):
                     "INSERT INTO items (job_id, key, payload_kind, payload, metadata, prelabel,"
                     " prelabel_confidence, gold, is_gold, target, created_at)"
                     " SELECT %s, key, payload_kind, payload, metadata, prelabel, prelabel_confidence, gold,"
-                    f" is_gold, %s, %s FROM pg_temp.upload_{int(upload_id)} WHERE is_gold = %s ORDER BY seq"
-                    " ON CONFLICT (job_id, key) DO NOTHING",
-                    (job_id, target, now, gold),
+                    " is_gold, %s, %s FROM upload_items WHERE upload_id = %s AND seq >= %s AND seq < %s"
+                    " AND is_gold = %s ORDER BY seq ON CONFLICT (job_id, key) DO NOTHING",
+                    (job_id, target, now, upload_id, first, end, gold),
                 )
             )
-        self.drop_upload(upload_id)
+        self.run(
+            "DELETE FROM upload_items WHERE upload_id = %s AND seq >= %s AND seq < %s",
+            (upload_id, first, end),
+        )
         return added[0] + added[1], added[1]
-
-    def drop_upload(self, upload_id: int) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS pg_temp.upload_{int(upload_id)}")
 
     def next_work_item(self, job_id: int, worker_id: int) -> int | None:
         """Locks the item it picks until commit: another replica skips it rather than
         leasing a slot this transaction is about to take."""
         row = self.one(
             "SELECT id FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            " AND done + leased < target"
+            f" AND done + leased < target AND {shown('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-            (job_id, worker_id),
+            (job_id, job_id, worker_id),
         )
         return None if row is None else int(row[0])
 
@@ -289,10 +281,10 @@ class PostgresTx(SqlTx):
         already; 0 means never retired), by id; the dispatcher draws one."""
         rows = self.all(
             "SELECT id FROM items i WHERE job_id = %s AND is_gold = 1 AND gold_use = ANY(%s)"
-            " AND (%s = 0 OR exposures < %s)"
+            f" AND (%s = 0 OR exposures < %s) AND {shown('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1000",
-            (job_id, list(pools), max_exposures, max_exposures, worker_id),
+            (job_id, list(pools), max_exposures, max_exposures, job_id, worker_id),
         )
         return [int(r[0]) for r in rows]
 
@@ -312,8 +304,8 @@ class PostgresTx(SqlTx):
         """Returns the claimed rows as they were before the claim, like SQLite's."""
         rows = self.all(
             "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            " AND done + leased < target ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-            (job_id, limit),
+            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            (job_id, job_id, limit),
         )
         rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
         if rows:
@@ -443,7 +435,6 @@ class PostgresStore:
             begin="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             grouped=False,
         )
-        self._uploads = itertools.count(1)
 
     def _session(self) -> Session:
         return Session(self.url)
@@ -451,9 +442,6 @@ class PostgresStore:
     @staticmethod
     def _tx(session: Session) -> PostgresTx:
         return PostgresTx(session.conn)
-
-    def new_upload_id(self) -> int:
-        return next(self._uploads)
 
     async def write(self, fn: Callable[[PostgresTx], T]) -> T:
         return await self._writer.submit(fn)

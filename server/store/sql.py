@@ -13,6 +13,15 @@ from typing import Any
 
 Row = Any
 
+# Items of a job at or past the job's `hidden_from` belong to an upload that is
+# still publishing; every read of a job's items leaves them out. Takes the job
+# id as one more argument.
+NO_HIDDEN = 9223372036854775807
+
+
+def shown(column: str) -> str:
+    return f"{column} < (SELECT COALESCE(hidden_from, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
+
 
 def affordable_claims(
     rows: list[Any], per_judgment_micros: int, available_micros: int | None
@@ -116,7 +125,10 @@ class SqlTx:
 
     def has_open_items(self, job_id: int) -> bool:
         return (
-            self.one("SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 LIMIT 1", (job_id,))
+            self.one(
+                f"SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} LIMIT 1",
+                (job_id, job_id),
+            )
             is not None
         )
 
@@ -125,8 +137,8 @@ class SqlTx:
         return (
             self.one(
                 "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-                " AND done + leased < target LIMIT 1",
-                (job_id,),
+                f" AND done + leased < target AND {shown('items.id')} LIMIT 1",
+                (job_id, job_id),
             )
             is not None
         )
@@ -209,17 +221,23 @@ class SqlTx:
         return self.one("SELECT * FROM items WHERE id = ?", (item_id,))
 
     def item_by_key(self, job_id: int, key: str) -> Row | None:
-        return self.one("SELECT * FROM items WHERE job_id = ? AND key = ?", (job_id, key))
+        return self.one(
+            f"SELECT * FROM items WHERE job_id = ? AND key = ? AND {shown('items.id')}", (job_id, key, job_id)
+        )
 
     def count_gold(self, job_id: int) -> int:
-        row = self.one("SELECT COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1", (job_id,))
+        row = self.one(
+            f"SELECT COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')}",
+            (job_id, job_id),
+        )
         return 0 if row is None else int(row[0])
 
     def gold_pools(self, job_id: int) -> dict[int, int]:
         """Gold items of the job by GoldUse value."""
         rows = self.all(
-            "SELECT gold_use, COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1 GROUP BY gold_use",
-            (job_id,),
+            f"SELECT gold_use, COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')}"
+            " GROUP BY gold_use",
+            (job_id, job_id),
         )
         return {int(r[0]): int(r[1]) for r in rows}
 
@@ -237,20 +255,88 @@ class SqlTx:
         pool and the other unmarked ones in the hidden pool."""
         self.run(
             "UPDATE items SET gold_use = 1 WHERE id IN (SELECT id FROM items WHERE job_id = ? AND is_gold = 1"
-            " AND gold_use = 0 ORDER BY id LIMIT ?)",
-            (job_id, to_quiz),
+            f" AND gold_use = 0 AND {shown('items.id')} ORDER BY id LIMIT ?)",
+            (job_id, job_id, to_quiz),
         )
-        self.run("UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0", (job_id,))
-
-    def hide_new_gold(self, job_id: int, created_at: float) -> None:
-        """Puts the unmarked gold items added at `created_at` in the hidden pool."""
         self.run(
-            "UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0 AND created_at = ?",
-            (job_id, created_at),
+            "UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0"
+            f" AND {shown('items.id')}",
+            (job_id, job_id),
+        )
+
+    def hide_new_gold(self, job_id: int) -> None:
+        """Puts a started job's unmarked gold (only what was just published can
+        be unmarked: StartJob split the rest) in the hidden pool."""
+        self.run(
+            f"UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0 AND {shown('items.id')}",
+            (job_id, job_id),
         )
 
     def mark_check(self, job_id: int, judgments: int) -> None:
         self.run("UPDATE jobs SET judgments_at_check = ? WHERE id = ?", (judgments, job_id))
+
+    # uploads
+
+    def begin_upload(self, job_id: int, now: float) -> int:
+        return self.insert("INSERT INTO uploads (job_id, state, touched_at) VALUES (?, 0, ?)", (job_id, now))
+
+    def touch_upload(self, upload_id: int, now: float) -> bool:
+        """Renews an upload's heartbeat; False when it was swept as abandoned."""
+        return self.run("UPDATE uploads SET touched_at = ? WHERE id = ?", (now, upload_id)) > 0
+
+    def uploads_touched_before(self, before: float) -> list[Row]:
+        return self.all("SELECT * FROM uploads WHERE touched_at < ? ORDER BY id", (before,))
+
+    def claim_publish(self, upload_id: int, job_id: int, now: float) -> bool:
+        """Makes the upload the job's one publishing upload, hiding every item
+        inserted into the job from now on; False while another upload holds it."""
+        row = self.one("SELECT hidden_from FROM jobs WHERE id = ?", (job_id,))
+        if row is None or row[0] is not None:
+            return False
+        top = self.one("SELECT COALESCE(MAX(id), 0) FROM items")
+        assert top is not None
+        self.run("UPDATE jobs SET hidden_from = ? WHERE id = ?", (int(top[0]) + 1, job_id))
+        self.run("UPDATE uploads SET state = 1, touched_at = ? WHERE id = ?", (now, upload_id))
+        return True
+
+    def publishing(self, job_id: int) -> bool:
+        row = self.one("SELECT hidden_from FROM jobs WHERE id = ?", (job_id,))
+        return row is not None and row[0] is not None
+
+    def end_upload(self, upload_id: int) -> None:
+        """Forgets a published upload; if it held its job's publishing slot,
+        the items it published become visible."""
+        row = self.one("SELECT job_id, state FROM uploads WHERE id = ?", (upload_id,))
+        if row is not None and int(row["state"]) == 1:
+            self.run("UPDATE jobs SET hidden_from = NULL WHERE id = ?", (int(row["job_id"]),))
+        self.run("DELETE FROM uploads WHERE id = ?", (upload_id,))
+
+    def drop_upload(self, upload_id: int, limit: int) -> int:
+        """Deletes up to `limit` rows of an abandoned upload: first the items it
+        published (still hidden), then its staged items (even if the upload's
+        row is gone), and when none are left, the upload itself. Returns the
+        rows deleted; 0 means all gone."""
+        row = self.one(
+            "SELECT u.job_id, u.state, j.hidden_from FROM uploads u LEFT JOIN jobs j ON j.id = u.job_id"
+            " WHERE u.id = ?",
+            (upload_id,),
+        )
+        deleted = 0
+        if row is not None and int(row["state"]) == 1 and row["hidden_from"] is not None:
+            deleted = self.run(
+                "DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id >= ? AND +job_id = ?"
+                " ORDER BY id LIMIT ?)",
+                (int(row["hidden_from"]), int(row["job_id"]), limit),
+            )
+        if deleted < limit:
+            deleted += self.run(
+                "DELETE FROM upload_items WHERE upload_id = ? AND seq IN"
+                " (SELECT seq FROM upload_items WHERE upload_id = ? ORDER BY seq LIMIT ?)",
+                (upload_id, upload_id, limit - deleted),
+            )
+        if deleted == 0:
+            self.end_upload(upload_id)
+        return deleted
 
     def update_item(self, item_id: int, **values: Any) -> None:
         sets = ", ".join(f"{name} = ?" for name in values)
@@ -259,8 +345,8 @@ class SqlTx:
     def expire_stale_items(self, job_id: int, created_before: float, reason: str) -> int:
         return self.run(
             "UPDATE items SET state = 2, failure_reason = ? WHERE job_id = ? AND state = 0 AND is_gold = 0"
-            " AND created_at < ?",
-            (reason, job_id, created_before),
+            f" AND created_at < ? AND {shown('items.id')}",
+            (reason, job_id, created_before, job_id),
         )
 
     def worker(self, worker_id: int) -> Row | None:
@@ -293,7 +379,8 @@ class SqlTx:
 
     def open_items(self, job_id: int) -> list[Row]:
         return self.all(
-            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 ORDER BY id", (job_id,)
+            f"SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} ORDER BY id",
+            (job_id, job_id),
         )
 
     def claimed_open(self, job_id: int, adapter: str) -> list[Row]:
@@ -304,7 +391,8 @@ class SqlTx:
 
     def gold_rows(self, job_id: int, limit: int) -> list[Row]:
         return self.all(
-            "SELECT * FROM items WHERE job_id = ? AND is_gold = 1 ORDER BY id LIMIT ?", (job_id, limit)
+            f"SELECT * FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')} ORDER BY id LIMIT ?",
+            (job_id, job_id, limit),
         )
 
     def live_task_of(self, worker_id: int) -> Row | None:
@@ -424,8 +512,8 @@ class SqlTx:
             " i.is_gold, i.failure_reason, e.value, e.confidence, e.probabilities, e.method, e.judgment_count,"
             " e.human, e.created_at"
             " FROM items i LEFT JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
-            " WHERE i.job_id = ? AND i.id > ? ORDER BY i.id LIMIT ?",
-            (job_id, after_item_id, limit),
+            f" WHERE i.job_id = ? AND i.id > ? AND {shown('i.id')} ORDER BY i.id LIMIT ?",
+            (job_id, after_item_id, job_id, limit),
         )
 
     def label_event(self, job_id: int, sequence: int) -> Row | None:

@@ -6,7 +6,6 @@ without row locks; a reader thread serves snapshots of committed data.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
-from labelwire.server.store.sql import SqlTx, affordable_claims
+from labelwire.server.store.sql import SqlTx, affordable_claims, shown
 
 T = TypeVar("T")
 
@@ -65,8 +64,8 @@ class SqliteTx(SqlTx):
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
         items = self.one(
             "SELECT COALESCE(SUM(leased = 0), 0), COALESCE(SUM(leased > 0), 0) FROM items"
-            " WHERE job_id = ? AND state = 0 AND is_gold = 0",
-            (job_id,),
+            f" WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
+            (job_id, job_id),
         )
         workers = self.one(
             "SELECT COALESCE(SUM(status = 2), 0), COALESCE(SUM(status IN (3, 4)), 0) FROM workers WHERE job_id = ?",
@@ -77,46 +76,50 @@ class SqliteTx(SqlTx):
 
     # items
 
-    def begin_upload(self, upload_id: int) -> None:
-        self.conn.execute(
-            f"CREATE TEMP TABLE upload_{upload_id} (key TEXT PRIMARY KEY, payload_kind TEXT, payload TEXT,"
-            " metadata TEXT, prelabel TEXT, prelabel_confidence REAL, gold TEXT, is_gold INTEGER, seq INTEGER)"
-        )
-
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
-        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold);
-        returns how many keys the upload repeated."""
-        cur = self.conn.executemany(
-            f"INSERT OR IGNORE INTO temp.upload_{upload_id} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*r, r[6] is not None, start + i) for i, r in enumerate(rows)],
-        )
-        return len(rows) - cur.rowcount
+        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
+        numbered from `start` in the stream; returns how many keys the upload repeated.
 
-    def commit_upload(self, upload_id: int, job_id: int, target: int, now: float) -> tuple[int, int]:
-        """Moves staged items into the job; returns (added, gold added)."""
+        One multi-row INSERT per 500 rows rather than a row at a time: each
+        statement step gives up the GIL and must win it back, which under a
+        busy event loop costs more than the insert."""
+        staged = 0
+        for first in range(0, len(rows), 500):
+            chunk = rows[first : first + 500]
+            values = [
+                v for i, r in enumerate(chunk, start + first) for v in (upload_id, i, *r, r[6] is not None)
+            ]
+            marks = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            staged += self.conn.execute(f"INSERT OR IGNORE INTO upload_items VALUES {marks}", values).rowcount
+        return len(rows) - staged
+
+    def publish_items(
+        self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
+    ) -> tuple[int, int]:
+        """Moves the staged items numbered [first, end) into the job, keys it
+        already has excepted; returns (added, gold added)."""
         added = []
         for gold in (0, 1):
             cur = self.conn.execute(
                 "INSERT OR IGNORE INTO items (job_id, key, payload_kind, payload, metadata, prelabel,"
                 " prelabel_confidence, gold, is_gold, target, created_at)"
-                f" SELECT ?, key, payload_kind, payload, metadata, prelabel, prelabel_confidence, gold, is_gold, ?, ?"
-                f" FROM temp.upload_{upload_id} WHERE is_gold = ? ORDER BY seq",
-                (job_id, target, now, gold),
+                " SELECT ?, key, payload_kind, payload, metadata, prelabel, prelabel_confidence, gold, is_gold, ?, ?"
+                " FROM upload_items WHERE upload_id = ? AND seq >= ? AND seq < ? AND is_gold = ? ORDER BY seq",
+                (job_id, target, now, upload_id, first, end, gold),
             )
             added.append(cur.rowcount)
-        self.drop_upload(upload_id)
+        self.run(
+            "DELETE FROM upload_items WHERE upload_id = ? AND seq >= ? AND seq < ?", (upload_id, first, end)
+        )
         return added[0] + added[1], added[1]
-
-    def drop_upload(self, upload_id: int) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS temp.upload_{upload_id}")
 
     def next_work_item(self, job_id: int, worker_id: int) -> int | None:
         row = self.one(
             "SELECT id FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            " AND done + leased < target"
+            f" AND done + leased < target AND {shown('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1",
-            (job_id, worker_id),
+            (job_id, job_id, worker_id),
         )
         return None if row is None else int(row[0])
 
@@ -127,10 +130,10 @@ class SqliteTx(SqlTx):
         marks = ",".join("?" * len(pools))
         rows = self.all(
             f"SELECT id FROM items i WHERE job_id = ? AND is_gold = 1 AND gold_use IN ({marks})"
-            " AND (? = 0 OR exposures < ?)"
+            f" AND (? = 0 OR exposures < ?) AND {shown('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1000",
-            (job_id, *pools, max_exposures, max_exposures, worker_id),
+            (job_id, *pools, max_exposures, max_exposures, job_id, worker_id),
         )
         return [int(r[0]) for r in rows]
 
@@ -152,8 +155,8 @@ class SqliteTx(SqlTx):
         wanted judgments at price plus fee."""
         rows = self.all(
             "SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            " AND done + leased < target ORDER BY id LIMIT ?",
-            (job_id, limit),
+            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT ?",
+            (job_id, job_id, limit),
         )
         rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
         self.conn.executemany(
@@ -253,6 +256,19 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def _connect_writer(path: str) -> sqlite3.Connection:
+    """The writer's connection, with the staging table of uploads: TEMP, so
+    staging costs no disk flush and a crash leaves nothing staged behind."""
+    conn = _connect(path)
+    conn.execute(
+        "CREATE TEMP TABLE upload_items (upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL,"
+        " payload_kind TEXT NOT NULL, payload TEXT NOT NULL, metadata TEXT, prelabel TEXT,"
+        " prelabel_confidence REAL, gold TEXT, is_gold INTEGER NOT NULL,"
+        " PRIMARY KEY (upload_id, seq), UNIQUE (upload_id, key)) WITHOUT ROWID"
+    )
+    return conn
+
+
 class SqliteStore:
     """The SQLite store: `write` for transactions that change data, `read` for snapshots."""
 
@@ -268,15 +284,11 @@ class SqliteStore:
         finally:
             boot.close()
         self._writer = TransactionThread(
-            "labelwire-sqlite-writer", lambda: _connect(self.path), SqliteTx, begin="BEGIN IMMEDIATE"
+            "labelwire-sqlite-writer", lambda: _connect_writer(self.path), SqliteTx, begin="BEGIN IMMEDIATE"
         )
         self._reader = TransactionThread(
             "labelwire-sqlite-reader", lambda: _connect(self.path), SqliteTx, grouped=False
         )
-        self._uploads = itertools.count(1)
-
-    def new_upload_id(self) -> int:
-        return next(self._uploads)
 
     async def write(self, fn: Callable[[SqliteTx], T]) -> T:
         return await self._writer.submit(fn)

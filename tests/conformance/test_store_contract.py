@@ -7,6 +7,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,25 +82,67 @@ async def test_sequences_are_gapless_under_concurrency(store: Store) -> None:
 
 async def test_an_upload_dedupes_keys_and_joins_all_at_once(store: Store) -> None:
     job_id = await job(store)
-    upload = store.new_upload_id()
-    await store.write(lambda tx: tx.begin_upload(upload))
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
     rows = [(f"k{i % 5}", "text", "p", None, None, None, None) for i in range(8)]
     repeats = await store.write(lambda tx: tx.stage_items(upload, rows, 0))
     visible = await store.read(lambda tx: tx.item_by_key(job_id, "k0"))
-    added = await store.write(lambda tx: tx.commit_upload(upload, job_id, 3, 0.0))
+    added = await store.write(lambda tx: tx.publish_items(upload, job_id, 3, 0.0, 0, 8))
     assert repeats == 3 and visible is None and added == (5, 0)
+
+
+async def test_items_published_hidden_show_at_once_or_drop_without_a_trace(store: Store) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [("old", "text", "p", None, None, None, None)], 3)
+    rows = [(f"k{i}", "text", "p", None, None, None, None) for i in range(30)]
+
+    def stage(tx: Tx) -> int:
+        upload = tx.begin_upload(job_id, 0.0)
+        tx.stage_items(upload, rows, 0)
+        return upload
+
+    def publish_20(upload: int) -> Callable[[Tx], bool]:
+        def publish(tx: Tx) -> bool:
+            if not tx.claim_publish(upload, job_id, 0.0):
+                return False
+            assert tx.publish_items(upload, job_id, 3, 0.0, 0, 20) == (20, 0)
+            return True
+
+        return publish
+
+    def visible(tx: Tx) -> list[str]:
+        return [r["key"] for r in tx.open_items(job_id)]
+
+    dropped, shown = await store.write(stage), await store.write(stage)
+    assert await store.write(publish_20(dropped))
+    assert not await store.write(publish_20(shown))  # one upload publishes into a job at a time
+    assert await store.read(visible) == ["old"]
+    while await store.write(lambda tx: tx.drop_upload(dropped, 7)):
+        pass
+    assert await store.read(visible) == ["old"] and not await store.read(lambda tx: tx.publishing(job_id))
+    assert await store.write(publish_20(shown))
+    await store.write(lambda tx: tx.end_upload(shown))
+    assert len(await store.read(visible)) == 21
+    leftovers = await store.write(
+        lambda tx: tx.one("SELECT COUNT(*) FROM upload_items WHERE upload_id = ?", (dropped,))
+    )
+    assert leftovers is not None and int(leftovers[0]) == 0
+
+
+async def add_items(store: Store, job_id: int, rows: list[tuple[Any, ...]], target: int) -> None:
+    """Stages and publishes items in one go, as a small upload does."""
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
+    await store.write(lambda tx: tx.stage_items(upload, rows, 0))
+
+    def publish(tx: Tx) -> None:
+        tx.publish_items(upload, job_id, target, 0.0, 0, len(rows))
+        tx.end_upload(upload)
+
+    await store.write(publish)
 
 
 async def test_claimed_items_go_to_one_claimant_only(store: Store) -> None:
     job_id = await job(store)
-    upload = store.new_upload_id()
-    await store.write(lambda tx: tx.begin_upload(upload))
-    await store.write(
-        lambda tx: tx.stage_items(
-            upload, [(f"k{i}", "text", "p", None, None, None, None) for i in range(10)], 0
-        )
-    )
-    await store.write(lambda tx: tx.commit_upload(upload, job_id, 2, 0.0))
+    await add_items(store, job_id, [(f"k{i}", "text", "p", None, None, None, None) for i in range(10)], 2)
     claims = await asyncio.gather(*(store.write(lambda tx: tx.claim_items(job_id, "x", 4)) for _ in range(4)))
     keys = [r["key"] for claim in claims for r in claim]
     assert len(keys) == 10 and len(set(keys)) == 10
@@ -131,11 +174,9 @@ def test_both_stores_offer_the_same_operations() -> None:
 async def items_to_lease(store: Store, items: int, target: int, workers: int) -> tuple[int, list[int]]:
     """A job with `items` items needing `target` judgments each, and `workers` workers."""
     job_id = await job(store)
-    upload = store.new_upload_id()
-    await store.write(lambda tx: tx.begin_upload(upload))
-    rows = [(f"k{i}", "text", "p", None, None, None, None) for i in range(items)]
-    await store.write(lambda tx: tx.stage_items(upload, rows, 0))
-    await store.write(lambda tx: tx.commit_upload(upload, job_id, target, 0.0))
+    await add_items(
+        store, job_id, [(f"k{i}", "text", "p", None, None, None, None) for i in range(items)], target
+    )
 
     def hire(tx: Tx) -> list[int]:
         return [tx.insert_worker(job_id, f"w{n}", None, 2, 0, 0.0) for n in range(workers)]
@@ -291,14 +332,18 @@ async def test_one_owner_holds_a_sync_lease_until_it_lapses(store: Store) -> Non
 
 async def test_claims_stop_at_what_the_budget_pays_and_reserve_it(store: Store) -> None:
     job_id = await job(store)
-    upload = store.new_upload_id()
-    await store.write(lambda tx: tx.begin_upload(upload))
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
     await store.write(
         lambda tx: tx.stage_items(
             upload, [(f"k{i}", "text", "p", None, None, None, None) for i in range(5)], 0
         )
     )
-    await store.write(lambda tx: tx.commit_upload(upload, job_id, 2, 0.0))
+
+    def publish(tx: Tx) -> None:
+        tx.publish_items(upload, job_id, 2, 0.0, 0, 5)
+        tx.end_upload(upload)
+
+    await store.write(publish)
     # 2 judgments x (100 + 10) = 220 an item: 500 pays for two items, not a third
     claimed = await store.write(lambda tx: tx.claim_items(job_id, "x", 5, 100, 10, 500))
     rows = await store.read(lambda tx: [tx.item_by_key(job_id, f"k{i}") for i in range(5)])

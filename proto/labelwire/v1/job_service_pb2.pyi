@@ -387,9 +387,22 @@ class AddItemsRequest(_message.Message):
 
     JOB_FIELD_NUMBER: _builtins.int
     ITEMS_FIELD_NUMBER: _builtins.int
+    EXPLICIT_END_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """Required in the first message (later messages may repeat it).
     `jobs/{job_id}`.
+    """
+    explicit_end: _builtins.bool
+    """Optional. Set in the first message to promise that the stream's final
+    message sets `end`. The server then adds the items only after a message
+    with `end`, so that a stream broken anywhere before it adds nothing even
+    where gRPC cannot tell a broken stream from one the client closed.
+    Without it, the stream's normal close (half-close) is its end.
+    """
+    end: _builtins.bool
+    """Optional. Set on the stream's final message (it may carry items, or
+    none); no message may follow it. Only meaningful with `explicit_end`.
     """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[_item_pb2.Item]:
@@ -400,10 +413,12 @@ class AddItemsRequest(_message.Message):
         *,
         job: _builtins.str = ...,
         items: _abc.Iterable[_item_pb2.Item] | None = ...,
+        explicit_end: _builtins.bool = ...,
+        end: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "job", b"job"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "explicit_end", b"explicit_end", "items", b"items", "job", b"job"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -165,8 +165,10 @@ class JobServiceServicer:
 
     def AddItems(self, request_iterator, context):
         """Adds items, streamed in messages of up to 10,000 items. Idempotent by
-        item key. The whole stream is applied at once when it ends: if any item
-        is invalid, the call fails naming it and nothing is added.
+        item key. All or nothing: the whole stream is applied at once when it
+        ends normally. If any item is invalid, the call fails naming it and
+        nothing is added; if the stream breaks (cancelled, past its deadline,
+        the client gone), nothing is added either.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -57,8 +57,10 @@ class JobServiceStub:
     """Stops dispatch for good; everything collected is kept."""
     AddItems: _grpc.StreamUnaryMultiCallable[_job_service_pb2.AddItemsRequest, _job_service_pb2.AddItemsResponse]
     """Adds items, streamed in messages of up to 10,000 items. Idempotent by
-    item key. The whole stream is applied at once when it ends: if any item
-    is invalid, the call fails naming it and nothing is added.
+    item key. All or nothing: the whole stream is applied at once when it
+    ends normally. If any item is invalid, the call fails naming it and
+    nothing is added; if the stream breaks (cancelled, past its deadline,
+    the client gone), nothing is added either.
     """
     ImportManifest: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.ImportManifestRequest, _job_service_pb2.ImportManifestResponse]
     """Adds the items of a Ground Truth style JSON Lines manifest or a CSV.
@@ -107,8 +109,10 @@ class JobServiceAsyncStub(JobServiceStub):
     """Stops dispatch for good; everything collected is kept."""
     AddItems: _aio.StreamUnaryMultiCallable[_job_service_pb2.AddItemsRequest, _job_service_pb2.AddItemsResponse]  # type: ignore[assignment]
     """Adds items, streamed in messages of up to 10,000 items. Idempotent by
-    item key. The whole stream is applied at once when it ends: if any item
-    is invalid, the call fails naming it and nothing is added.
+    item key. All or nothing: the whole stream is applied at once when it
+    ends normally. If any item is invalid, the call fails naming it and
+    nothing is added; if the stream breaks (cancelled, past its deadline,
+    the client gone), nothing is added either.
     """
     ImportManifest: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ImportManifestRequest, _job_service_pb2.ImportManifestResponse]  # type: ignore[assignment]
     """Adds the items of a Ground Truth style JSON Lines manifest or a CSV.
@@ -202,8 +206,10 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_job_service_pb2.AddItemsResponse, _abc.Awaitable[_job_service_pb2.AddItemsResponse]]:
         """Adds items, streamed in messages of up to 10,000 items. Idempotent by
-        item key. The whole stream is applied at once when it ends: if any item
-        is invalid, the call fails naming it and nothing is added.
+        item key. All or nothing: the whole stream is applied at once when it
+        ends normally. If any item is invalid, the call fails naming it and
+        nothing is added; if the stream breaks (cancelled, past its deadline,
+        the client gone), nothing is added either.
         """
 
     @_abc_1.abstractmethod
