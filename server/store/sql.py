@@ -225,13 +225,6 @@ class SqlTx:
             f"SELECT * FROM items WHERE job_id = ? AND key = ? AND {shown('items.id')}", (job_id, key, job_id)
         )
 
-    def count_gold(self, job_id: int) -> int:
-        row = self.one(
-            f"SELECT COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')}",
-            (job_id, job_id),
-        )
-        return 0 if row is None else int(row[0])
-
     def gold_pools(self, job_id: int) -> dict[int, int]:
         """Gold items of the job by GoldUse value."""
         rows = self.all(
