@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from labelwire.server import metrics
+from labelwire.server.telemetry import metrics
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
