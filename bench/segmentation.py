@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelwire.adapters.groundtruth import png
 from labelwire.server.domain.model import JobSpec, LabelClass
+from labelwire.server.files import png
 from labelwire.server.labels import items as labeling
 
 

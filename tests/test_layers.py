@@ -76,3 +76,30 @@ def test_no_new_upward_import() -> None:
 def test_known_upward_imports_still_exist() -> None:
     gone = KNOWN_UPWARD - upward_imports()
     assert not gone, f"remove these from KNOWN_UPWARD, they are fixed: {sorted(gone)}"
+
+
+# The contract (`adapters.base`) is what the registry loads adapters through; the
+# one command that re-reads a finished Ground Truth job is the only other caller.
+ADAPTER_IMPORTS_ALLOWED = {
+    ("dispatch/workforces.py", "labelwire.adapters.base"),
+    ("cli/import_groundtruth.py", "labelwire.adapters.groundtruth"),
+}
+
+
+def adapter_imports() -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for path in sorted(SERVER.rglob("*.py")):
+        rel = path.relative_to(SERVER).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(), rel)):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            found.update((rel, n) for n in names if n.startswith("labelwire.adapters"))
+    return found
+
+
+def test_server_imports_adapters_only_through_the_contract() -> None:
+    extra = adapter_imports() - ADAPTER_IMPORTS_ALLOWED
+    assert not extra, f"the server reaches into adapters: {sorted(extra)}"

@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from labelwire.adapters.groundtruth.retry import Retrier
 from labelwire.adapters.mturk.retry import MTurkRetrier
+from labelwire.adapters.retry import Retrier
 from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
 from tests.conftest import Harness
 from tests.helpers import running_job, work

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from labelwire.adapters.groundtruth.manifests import KEY_FIELD, ExportFormat, ExportLabel, augmented_line
 from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.files.augmented import KEY_FIELD, ExportFormat, ExportLabel, augmented_line
 
 GOLD_FIELD = "labelwire-gold"
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -22,8 +22,8 @@ from typing import Any
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
-from labelwire.adapters.groundtruth import s3io
 from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.files import s3io
 from labelwire.server.files.policy import (
     LocalFile,
     S3Object,

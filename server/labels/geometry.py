@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from labelwire.adapters.groundtruth import png
 from labelwire.server.consolidation import BoxConsolidation, BoxJudgments, PixelVote, SpanJudgments, SpanVote
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
+from labelwire.server.files import png
 
 
 def _dense_workers(judgments: list[tuple[int, Answer]]) -> list[int]:

@@ -19,12 +19,12 @@ from labelwire.adapters.groundtruth import (
     ExportLabel,
     ManifestError,
     import_groundtruth_job,
-    png,
     read_manifest,
     write_augmented_manifest,
 )
 from labelwire.adapters.groundtruth.manifests import reference_label
 from labelwire.adapters.groundtruth.responses import AnswerShape
+from labelwire.server.files import png
 
 from .harness import GroundTruthHarness
 
