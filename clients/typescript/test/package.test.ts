@@ -3,12 +3,15 @@
  * files, and the browser entry points load nothing Node-only.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const BUILT = fileURLToPath(new URL("../src/", import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 async function load(specifier: string): Promise<Record<string, unknown>> {
   return (await import(specifier)) as Record<string, unknown>;
@@ -54,4 +57,19 @@ test("the browser entry points import nothing Node-only", () => {
     assert.deepEqual(nodeOnly, [], `${entry} imports Node-only modules`);
   }
   assert.ok(importsOf("node.js").has("@connectrpc/connect-node"));
+});
+
+test("npm pack ships the built entry points with their types, and no tests", async () => {
+  // `npm test` has just built dist/ (what prepack would do), so the scripts are skipped here.
+  const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+    cwd: PACKAGE_ROOT,
+  });
+  const [packed] = JSON.parse(stdout.slice(stdout.indexOf("["))) as { files: { path: string }[] }[];
+  const files = new Set(packed?.files.map((f) => f.path));
+  for (const entry of ["index", "node", "web"]) {
+    assert.ok(files.has(`dist/src/${entry}.js`) && files.has(`dist/src/${entry}.d.ts`), `no dist/src/${entry}`);
+  }
+  assert.ok(files.has("dist/src/gen/labelwire/v1/job_service_pb.js"));
+  assert.ok(files.has("package.json") && files.has("README.md"));
+  assert.deepEqual([...files].filter((f) => /^(dist\/test|test|node_modules)\//.test(f)), []);
 });
