@@ -5,8 +5,12 @@ same auth, validation, statuses and error details."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
+import ssl
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,8 @@ from labelwire.v1 import (
 from tests.conftest import ADMIN_KEY, Clock
 from tests.connect_client import CONNECT_JSON, WIRES, Caller, Wire
 from tests.helpers import CLASSES, drain, truth
+from tests.serve_process import serve
+from tests.test_server_surface import self_signed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUF = ROOT / ".tools" / "node_modules" / ".bin" / "buf"
@@ -351,3 +357,140 @@ def _job_json() -> str:
     from google.protobuf import json_format
 
     return json_format.MessageToJson(job_spec())
+
+
+async def test_a_browser_adds_a_batch_of_items_in_one_json_request_all_or_nothing(ports: Ports) -> None:
+    key = await client_key(ports, CONNECT_JSON, "browser")
+    lw = ports.caller(CONNECT_JSON, key)
+    job = (await lw.unary(f"{JOBS}/CreateJob", job_service_pb2.CreateJobRequest(job=job_spec()))).job
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    url = f"{ports.url}{JOBS}/AddItemBatch"
+    good = [{"key": f"k{n}", "text": "fine"} for n in range(3)]
+    async with httpx.AsyncClient() as http:
+        refused = await http.post(
+            url, json={"job": job.name, "items": [*good, {"key": "", "text": "x"}]}, headers=headers
+        )
+        added = await http.post(url, json={"job": job.name, "items": good}, headers=headers)
+        again = await http.post(url, json={"job": job.name, "items": good[:1]}, headers=headers)
+        empty = await http.post(url, json={"job": job.name}, headers=headers)
+    assert refused.status_code == 400, refused.text
+    [violation] = error_details_pb2.BadRequest.FromString(
+        base64.b64decode(refused.json()["details"][0]["value"] + "==")
+    ).field_violations
+    assert violation.field.startswith("items[3]")
+    assert added.json() == {"addedCount": "3"}  # proto3 JSON leaves out zeros
+    assert again.json() == {"duplicateCount": "1"}
+    assert empty.status_code == 400 and "items must have at least 1 item" in empty.json()["message"]
+    done = (await lw.unary(f"{JOBS}/GetJob", job_service_pb2.GetJobRequest(name=job.name))).job
+    assert done.counters.total_items == 3
+
+
+def _envelope(message: Any) -> bytes:
+    data = message.SerializeToString()
+    return b"\x00" + len(data).to_bytes(4, "big") + data
+
+
+async def _raw_add_items(ports: Ports, key: str, job: str, *, whole: bool) -> bytes:
+    """AddItems over HTTP/1.1 as a Connect streaming request, its body either
+    whole or cut off (the client goes away before the end)."""
+    body = _envelope(
+        job_service_pb2.AddItemsRequest(job=job, items=[text_item("a", "x"), text_item("b", "y")])
+    )
+    length = len(body) if whole else len(body) + 1000
+    host, port = ports.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"POST {JOBS}/AddItems HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/connect+proto\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Length: {length}\r\n\r\n"
+        ).encode()
+        + body
+    )
+    await writer.drain()
+    answer = b""
+    if whole:
+        answer = await asyncio.wait_for(reader.read(65536), 30)
+    writer.close()
+    await writer.wait_closed()
+    return answer
+
+
+async def test_an_add_items_stream_cut_off_over_http_adds_nothing(
+    ports: Ports, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="labelwire.calls")
+    key = await client_key(ports, CONNECT_JSON, "uploader")
+    lw = ports.caller(CONNECT_JSON, key)
+    job = (await lw.unary(f"{JOBS}/CreateJob", job_service_pb2.CreateJobRequest(job=job_spec()))).job
+    await _raw_add_items(ports, key, job.name, whole=False)
+
+    def ended() -> list[str]:
+        return [
+            getattr(r, "status", "") for r in caplog.records if getattr(r, "method", "") == f"{JOBS}/AddItems"
+        ]
+
+    for _ in range(600):  # a bound against a hang: the server ends the call once it sees the break
+        if ended():
+            break
+        await asyncio.sleep(0.05)
+    assert ended() == ["CANCELLED"]
+    cut = (await lw.unary(f"{JOBS}/GetJob", job_service_pb2.GetJobRequest(name=job.name))).job
+    answer = await _raw_add_items(ports, key, job.name, whole=True)
+    whole = (await lw.unary(f"{JOBS}/GetJob", job_service_pb2.GetJobRequest(name=job.name))).job
+    assert cut.counters.total_items == 0
+    assert answer.startswith(b"HTTP/1.1 200") and whole.counters.total_items == 2
+
+
+async def test_tls_on_the_http_port_when_a_certificate_is_given_with_http2_by_alpn(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=str(tmp_path / "tls.db"),
+        admin_key=ADMIN_KEY,
+        tls_cert=cert,
+        tls_key=key,
+        http_address="127.0.0.1:0",
+    )
+    assert running.http is not None
+    path = f"{ADMIN}/CreateApiKey"
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_KEY}"}
+    try:
+        async with httpx.AsyncClient(
+            verify=ssl.create_default_context(cafile=str(cert)), http2=True
+        ) as https:
+            secure = await https.post(
+                f"https://localhost:{running.http.port}{path}", json={"clientName": "tls"}, headers=headers
+            )
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(httpx.HTTPError):
+                await http.post(f"http://127.0.0.1:{running.http.port}{path}", json={}, headers=headers)
+    finally:
+        await running.stop(grace=None)
+    assert secure.status_code == 200 and secure.http_version == "HTTP/2"
+    assert secure.json()["apiKey"].startswith("lwc_")
+
+
+def test_serve_listens_on_the_http_port_unless_it_is_turned_off(tmp_path: Path) -> None:
+    (tmp_path / "on").mkdir()
+    (tmp_path / "off").mkdir()
+    with serve(tmp_path / "on", "--http-address", "127.0.0.1:0") as on:
+        on.stop()
+    with serve(tmp_path / "off", "--http-address", "") as off:
+        off.stop()
+    host, port = on.start["http_address"].split(":")
+    assert host == "127.0.0.1" and int(port) > 0
+    assert off.start["http_address"] is None
+
+
+@pytest.mark.parametrize(
+    "origin", ["console.example.com", "https://console.example.com/", "https://a.b/path"]
+)
+def test_serve_refuses_a_cors_origin_a_browser_would_never_send(tmp_path: Path, origin: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "labelwire.server.cli", "serve", "--http-cors-origin", origin],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--http-cors-origin" in done.stderr and repr(origin) in done.stderr
