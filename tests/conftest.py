@@ -24,6 +24,9 @@ from labelwire.server.files.policy import FilesSettings
 from labelwire.server.transport.app import Running, start_server
 
 ADMIN_KEY = "test-admin-key"
+# Every `labelwire serve` a test starts takes a free port for its HTTP port,
+# never 8080, so tests (and other runs on the machine) do not collide.
+os.environ.setdefault("LABELWIRE_HTTP_ADDRESS", "127.0.0.1:0")
 TEST_STORE = os.environ.get("LABELWIRE_TEST_STORE", "sqlite")
 # Under CI a missing PostgreSQL fails the run: the multi-replica safety tests
 # only run there, and a skip would pass a build that never checked them.

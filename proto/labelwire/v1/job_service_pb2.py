@@ -28,15 +28,15 @@ from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"d\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\x12\x14\n\x0c\x65xplicit_end\x18\x03 \x01(\x08\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x08\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\x86\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"f\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x18RevokeWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"F\n\x19RevokeWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"\x89\x01\n\x18RotateWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"U\n\x19RotateWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\xbd\x08\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12\x43\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\x12I\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12R\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponse\x12\x64\n\x11RevokeWorkerToken\x12&.labelwire.v1.RevokeWorkerTokenRequest\x1a\'.labelwire.v1.RevokeWorkerTokenResponse\x12\x64\n\x11RotateWorkerToken\x12&.labelwire.v1.RotateWorkerTokenRequest\x1a\'.labelwire.v1.RotateWorkerTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"d\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\x12\x14\n\x0c\x65xplicit_end\x18\x03 \x01(\x08\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x08\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"E\n\x13\x41\x64\x64ItemBatchRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\"X\n\x14\x41\x64\x64ItemBatchResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\x86\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"f\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x18RevokeWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"F\n\x19RevokeWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"\x89\x01\n\x18RotateWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"U\n\x19RotateWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\x94\t\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12\x43\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\x12I\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12U\n\x0c\x41\x64\x64ItemBatch\x12!.labelwire.v1.AddItemBatchRequest\x1a\".labelwire.v1.AddItemBatchResponse\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12R\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponse\x12\x64\n\x11RevokeWorkerToken\x12&.labelwire.v1.RevokeWorkerTokenRequest\x1a\'.labelwire.v1.RevokeWorkerTokenResponse\x12\x64\n\x11RotateWorkerToken\x12&.labelwire.v1.RotateWorkerTokenRequest\x1a\'.labelwire.v1.RotateWorkerTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.job_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MANIFESTFORMAT']._serialized_start=1932
-  _globals['_MANIFESTFORMAT']._serialized_end=2038
+  _globals['_MANIFESTFORMAT']._serialized_start=2093
+  _globals['_MANIFESTFORMAT']._serialized_end=2199
   _globals['_CREATEJOBREQUEST']._serialized_start=154
   _globals['_CREATEJOBREQUEST']._serialized_end=204
   _globals['_CREATEJOBRESPONSE']._serialized_start=206
@@ -69,26 +69,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADDITEMSREQUEST']._serialized_end=920
   _globals['_ADDITEMSRESPONSE']._serialized_start=922
   _globals['_ADDITEMSRESPONSE']._serialized_end=1006
-  _globals['_IMPORTMANIFESTREQUEST']._serialized_start=1009
-  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1143
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1145
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1235
-  _globals['_CREATEWORKERREQUEST']._serialized_start=1237
-  _globals['_CREATEWORKERREQUEST']._serialized_end=1339
-  _globals['_CREATEWORKERRESPONSE']._serialized_start=1341
-  _globals['_CREATEWORKERRESPONSE']._serialized_end=1421
-  _globals['_LISTWORKERSREQUEST']._serialized_start=1423
-  _globals['_LISTWORKERSREQUEST']._serialized_end=1495
-  _globals['_LISTWORKERSRESPONSE']._serialized_start=1497
-  _globals['_LISTWORKERSRESPONSE']._serialized_end=1587
-  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_start=1589
-  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_end=1631
-  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_start=1633
-  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_end=1703
-  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_start=1706
-  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_end=1843
-  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_start=1845
-  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_end=1930
-  _globals['_JOBSERVICE']._serialized_start=2041
-  _globals['_JOBSERVICE']._serialized_end=3126
+  _globals['_ADDITEMBATCHREQUEST']._serialized_start=1008
+  _globals['_ADDITEMBATCHREQUEST']._serialized_end=1077
+  _globals['_ADDITEMBATCHRESPONSE']._serialized_start=1079
+  _globals['_ADDITEMBATCHRESPONSE']._serialized_end=1167
+  _globals['_IMPORTMANIFESTREQUEST']._serialized_start=1170
+  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1304
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1306
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1396
+  _globals['_CREATEWORKERREQUEST']._serialized_start=1398
+  _globals['_CREATEWORKERREQUEST']._serialized_end=1500
+  _globals['_CREATEWORKERRESPONSE']._serialized_start=1502
+  _globals['_CREATEWORKERRESPONSE']._serialized_end=1582
+  _globals['_LISTWORKERSREQUEST']._serialized_start=1584
+  _globals['_LISTWORKERSREQUEST']._serialized_end=1656
+  _globals['_LISTWORKERSRESPONSE']._serialized_start=1658
+  _globals['_LISTWORKERSRESPONSE']._serialized_end=1748
+  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_start=1750
+  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_end=1792
+  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_start=1794
+  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_end=1864
+  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_start=1867
+  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_end=2004
+  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_start=2006
+  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_end=2091
+  _globals['_JOBSERVICE']._serialized_start=2202
+  _globals['_JOBSERVICE']._serialized_end=3374
 # @@protoc_insertion_point(module_scope)
