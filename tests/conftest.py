@@ -112,6 +112,34 @@ async def server(database: str, clock: Clock) -> AsyncIterator[Harness]:
         await running.stop(grace=None)
 
 
+@dataclass
+class HttpHarness(Harness):
+    url: str
+
+
+@pytest.fixture
+async def http_server(database: str, clock: Clock) -> AsyncIterator[HttpHarness]:
+    """A server with its HTTP port on too (Connect, gRPC-Web, the worker app)."""
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=database,
+        admin_key=ADMIN_KEY,
+        clock=clock,
+        seed=0,
+        http_address="127.0.0.1:0",
+    )
+    assert running.http is not None
+    try:
+        yield HttpHarness(
+            running=running,
+            target=f"127.0.0.1:{running.port}",
+            database=database,
+            url=f"http://127.0.0.1:{running.http.port}",
+        )
+    finally:
+        await running.stop(grace=None)
+
+
 @pytest.fixture(scope="session")
 def aws_env() -> Iterator[None]:
     """Dummy AWS credentials, so that nothing could ever reach real AWS."""
