@@ -84,6 +84,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 "serve",
                 "--address",
                 target,
+                "--http-address",
+                "",
                 "--database",
                 str(Path(folder) / "bench.db"),
                 "--admin-key",

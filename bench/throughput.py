@@ -109,6 +109,8 @@ def start_labelwire(workdir: Path, admin_key: str) -> ServerProcess:
         "serve",
         "--address",
         "127.0.0.1:0",
+        "--http-address",
+        "",
         "--database",
         str(workdir / "bench.db"),
         "--admin-key",

@@ -57,6 +57,8 @@ def start_server(workdir: Path, pythonpath: str | None) -> ServerProcess:
         "serve",
         "--address",
         "127.0.0.1:0",
+        "--http-address",
+        "",
         "--database",
         str(workdir / "bench.db"),
         "--admin-key",

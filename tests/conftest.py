@@ -24,6 +24,9 @@ from labelwire.server.files.policy import FilesSettings
 from labelwire.server.transport.app import Running, start_server
 
 ADMIN_KEY = "test-admin-key"
+# Every `labelwire serve` a test starts takes a free port for its HTTP port,
+# never 8080, so tests (and other runs on the machine) do not collide.
+os.environ.setdefault("LABELWIRE_HTTP_ADDRESS", "127.0.0.1:0")
 TEST_STORE = os.environ.get("LABELWIRE_TEST_STORE", "sqlite")
 # Under CI a missing PostgreSQL fails the run: the multi-replica safety tests
 # only run there, and a skip would pass a build that never checked them.
@@ -105,6 +108,34 @@ async def server(database: str, clock: Clock) -> AsyncIterator[Harness]:
     )
     try:
         yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=database)
+    finally:
+        await running.stop(grace=None)
+
+
+@dataclass
+class HttpHarness(Harness):
+    url: str
+
+
+@pytest.fixture
+async def http_server(database: str, clock: Clock) -> AsyncIterator[HttpHarness]:
+    """A server with its HTTP port on too (Connect, gRPC-Web, the worker app)."""
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=database,
+        admin_key=ADMIN_KEY,
+        clock=clock,
+        seed=0,
+        http_address="127.0.0.1:0",
+    )
+    assert running.http is not None
+    try:
+        yield HttpHarness(
+            running=running,
+            target=f"127.0.0.1:{running.port}",
+            database=database,
+            url=f"http://127.0.0.1:{running.http.port}",
+        )
     finally:
         await running.stop(grace=None)
 

@@ -174,6 +174,10 @@ MATRIX: dict[str, Entry] = {
             job_service_pb2.AddItemsRequest(job=w.job, items=[text_item("added", "one more")]),
         ],
     ),
+    "JobService.AddItemBatch": Entry(
+        OWNERS_JOB,
+        lambda w: job_service_pb2.AddItemBatchRequest(job=w.job, items=[text_item("batched", "one more")]),
+    ),
     "JobService.ImportManifest": Entry(
         OWNERS_JOB,
         lambda w: job_service_pb2.ImportManifestRequest(job=w.job, uri=_manifest(w), key_field="id"),

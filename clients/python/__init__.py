@@ -487,9 +487,16 @@ class WorkerClient(_Channel):
         return response
 
     async def submit(
-        self, task: str, answer: answer_pb2.Answer, *, time_spent_seconds: float | None = None
+        self,
+        task: str,
+        answer: answer_pb2.Answer,
+        *,
+        time_spent_seconds: float | None = None,
+        want_next: bool = False,
     ) -> worker_service_pb2.SubmitJudgmentResponse:
-        request = worker_service_pb2.SubmitJudgmentRequest(task=task, answer=answer)
+        """With `want_next`, the response's `next` holds the next task (as
+        `next_task()` would return it), leased in the same call."""
+        request = worker_service_pb2.SubmitJudgmentRequest(task=task, answer=answer, want_next=want_next)
         if time_spent_seconds is not None:
             request.time_spent.FromNanoseconds(int(time_spent_seconds * 1e9))
         response: worker_service_pb2.SubmitJudgmentResponse = await self.stub.SubmitJudgment(

@@ -20,6 +20,7 @@ from labelwire.server.files.policy import FilesSettings
 from labelwire.server.telemetry import logs
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_HTTP_ADDRESS = "127.0.0.1:8080"
 DEFAULT_DATABASE = "labelwire-data/labelwire.db"
 
 
@@ -76,6 +77,8 @@ async def _serve(args: argparse.Namespace) -> None:
             files=args.files,
             credential_cache_seconds=float(args.credential_cache_seconds),
             max_streams_per_client=args.max_streams_per_client,
+            http_address=args.http_address or None,
+            http_cors_origins=args.http_cors_origin,
         )
     except OSError as exc:  # a port in use, a certificate file missing
         raise SystemExit(f"labelwire serve: {exc}") from exc
@@ -91,12 +94,17 @@ async def _serve(args: argparse.Namespace) -> None:
         "metrics_address": f"{args.metrics_address.rsplit(':', 1)[0]}:{running.metrics.port}"
         if running.metrics
         else None,
+        "http_address": f"{args.http_address.rsplit(':', 1)[0]}:{running.http.port}"
+        if running.http
+        else None,
     }
+    scheme = "https" if args.tls_cert else "http"
     log.info(
-        "labelwire %s listening on %s (%s), %s data in %s, admin key in %s, metrics %s",
+        "labelwire %s listening on %s (%s), Connect and gRPC-Web %s, %s data in %s, admin key in %s, metrics %s",
         started["version"],
         started["address"],
         "TLS" if args.tls_cert else "plaintext",
+        f"on {scheme}://{started['http_address']}" if running.http else "off",
         store,
         started["database"],
         admin_source,
@@ -165,6 +173,23 @@ def _files_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error(str(exc))
 
 
+def _cors_origins(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """Each origin exactly as a browser sends it (scheme://host[:port]), so a
+    typo fails at start-up instead of silently matching nothing."""
+    given = args.http_cors_origin
+    if given is None:
+        given = [o.strip() for o in (_env("HTTP_CORS_ORIGINS") or "").split(",") if o.strip()]
+    for origin in given:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s?#@]+", origin):
+            parser.error(
+                f"--http-cors-origin (LABELWIRE_HTTP_CORS_ORIGINS) must be scheme://host[:port] with no path,"
+                f" or '*', got {origin!r}"
+            )
+    if given and not args.http_address:
+        parser.error("--http-cors-origin needs the HTTP port: set --http-address")
+    return list(given)
+
+
 def _logging_flags() -> argparse.ArgumentParser:
     flags = argparse.ArgumentParser(add_help=False)
     flags.add_argument(
@@ -200,6 +225,21 @@ def _parser() -> argparse.ArgumentParser:
         "--address",
         default=_env("ADDRESS", DEFAULT_ADDRESS),
         help=f"HOST:PORT to listen on (LABELWIRE_ADDRESS; default {DEFAULT_ADDRESS})",
+    )
+    serve.add_argument(
+        "--http-address",
+        default=_env("HTTP_ADDRESS", DEFAULT_HTTP_ADDRESS),
+        help="HOST:PORT serving every service over Connect (JSON and binary, HTTP/1.1 and HTTP/2) and"
+        " gRPC-Web, with TLS when --tls-cert is set; '' turns it off"
+        f" (LABELWIRE_HTTP_ADDRESS; default {DEFAULT_HTTP_ADDRESS})",
+    )
+    serve.add_argument(
+        "--http-cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="a browser origin (https://console.example.com) allowed to call the HTTP port from its pages;"
+        " repeatable, '*' for any (LABELWIRE_HTTP_CORS_ORIGINS, comma-separated; default: no CORS headers)",
     )
     serve.add_argument(
         "--database",
@@ -328,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 parser.error(str(exc))
         args.files = _files_settings(parser, args)
+        args.http_cors_origin = _cors_origins(parser, args)
         asyncio.run(_serve(args))
         return 0
     if args.command == "jobs":

@@ -88,12 +88,13 @@ class Upload:
         store thread, so a publish already queued still refuses."""
         self._broken.set()
 
-    async def add(self, items: list[ItemInput]) -> None:
+    async def add(self, items: list[ItemInput], field: str = "") -> None:
         """Validates and stages a message's items a slice at a time, each slice
         its own write, so that neither the event loop nor the writer is held
-        for long by one message."""
+        for long by one message. Errors name `field`, by default the items
+        of the stream's message by number."""
         self._messages += 1
-        field = f"items (message {self._messages})"
+        field = field or f"items (message {self._messages})"
         if len(items) > validation.MAX_ITEMS_PER_MESSAGE:
             validation.validate_items(self.job.spec, items, field)
         for first in range(0, len(items), STAGE_CHUNK):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import validation
@@ -16,6 +18,7 @@ from labelwire.server.domain.model import (
     SubmitResult,
     Worker,
 )
+from labelwire.server.store import Tx
 
 
 class WorkCore(CoreBase):
@@ -31,8 +34,16 @@ class WorkCore(CoreBase):
         )
 
     async def submit(
-        self, principal: Principal, task_name: str, answer: Answer, time_spent_ms: int | None
+        self,
+        principal: Principal,
+        task_name: str,
+        answer: Answer,
+        time_spent_ms: int | None,
+        *,
+        want_next: bool = False,
     ) -> SubmitResult:
+        """With `want_next`, the worker's next task is leased in the same
+        transaction, so one round trip and one commit carry both."""
         self.require(principal, "worker")
         job_id, task_id = parse_task_name(task_name)
         if job_id != principal.job_id:
@@ -43,11 +54,15 @@ class WorkCore(CoreBase):
             validation.check_range(
                 "time_spent (seconds)", time_spent_ms / 1000, 0, spec.task_time_limit_seconds
             )
-        result = await self.store.write(
-            lambda tx: dispatch.submit(
-                tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, self.clock()
-            )
-        )
+
+        def run(tx: Tx) -> SubmitResult:
+            now = self.clock()
+            result = dispatch.submit(tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, now)
+            if want_next:
+                result = replace(result, next=dispatch.next_task(tx, spec, principal.id, now, self._rng))
+            return result
+
+        result = await self.store.write(run)
         self.feed.notify(job_id)
         return result
 

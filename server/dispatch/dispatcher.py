@@ -21,6 +21,7 @@ from labelwire.server.domain.model import (
     JobSpec,
     JobState,
     NextTaskResult,
+    QuizFeedback,
     SubmitResult,
     Task,
     TaskPhase,
@@ -277,7 +278,7 @@ def submit(
         if earlier is not None and json.loads(earlier["answer"]) == answer:
             worker = tx.worker(worker_id)
             assert worker is not None
-            return SubmitResult(name, WorkerStatus(int(worker["status"])))
+            return SubmitResult(name, WorkerStatus(int(worker["status"])), quiz=_quiz_feedback(tx, task))
         raise FailedPrecondition(f"task {name} was already answered with a different answer")
     task = _live_task(tx, worker_id, job_id, task_id, now, task)
     spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
@@ -287,7 +288,21 @@ def submit(
         tx, spec, job_id, task_id, int(task["item_id"]), worker_id, answer, spent, now
     )
     end_if_budget_spent(tx, spec, job_id, now)
-    return SubmitResult(name, status, message)
+    return SubmitResult(name, status, message, quiz=_quiz_feedback(tx, task))
+
+
+def _quiz_feedback(tx: Tx, task: Any) -> QuizFeedback | None:
+    """Figure Eight's test-question feedback: after an entry-quiz answer the
+    worker sees whether it was right and the known answer. Only for the quiz:
+    a quiz item is never offered to the same worker again nor used as hidden
+    gold, while a hidden-gold answer must look exactly like work."""
+    if int(task["phase"]) != TaskPhase.QUIZ:
+        return None
+    judgment = tx.judgment(int(task["id"]))
+    item = tx.item(int(task["item_id"]))
+    if judgment is None or item is None or not item["gold"] or judgment["gold_correct"] is None:
+        return None
+    return QuizFeedback(correct=bool(judgment["gold_correct"]), expected=json.loads(item["gold"]))
 
 
 def record_judgment(

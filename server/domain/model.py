@@ -227,10 +227,20 @@ class NextTaskResult:
 
 
 @dataclass(frozen=True)
+class QuizFeedback:
+    """What a worker learns after answering an entry-quiz question."""
+
+    correct: bool
+    expected: Answer
+
+
+@dataclass(frozen=True)
 class SubmitResult:
     task_name: str
     status: WorkerStatus
     message: str = ""
+    quiz: QuizFeedback | None = None
+    next: NextTaskResult | None = None
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,3 @@
-"""Transports: how callers reach the core. `grpc/` holds the gRPC servicers; `app` builds and runs the servers around one core."""
+"""The ways a caller reaches labelwire: the gRPC port (`grpc/`) and the HTTP port
+(`http/`: Connect and gRPC-Web). A transport translates and calls the servicers; the
+core never imports one. `app` builds and runs both around one core."""

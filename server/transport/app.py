@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from labelwire.server.transport.grpc.labels import LabelServicer
 from labelwire.server.transport.grpc.quality import QualityServicer
 from labelwire.server.transport.grpc.rpc_metrics import RpcMetrics
 from labelwire.server.transport.grpc.workers import WorkerServicer
+from labelwire.server.transport.http.server import HttpServer, application, serve_http
 from labelwire.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -113,8 +114,11 @@ class Running:
     core: Core
     port: int
     metrics: MetricsServer | None = None
+    http: HttpServer | None = None
 
     async def stop(self, grace: float | None = 1.0) -> None:
+        if self.http is not None:
+            await self.http.stop(grace)
         await self.server.stop(grace)
         if self.metrics is not None:
             self.metrics.stop()
@@ -138,10 +142,14 @@ async def start_server(
     files: FilesSettings | None = None,
     credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
     max_streams_per_client: int = DEFAULT_STREAMS_PER_CLIENT,
+    http_address: str | None = None,
+    http_cors_origins: Sequence[str] = (),
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step).
     `metrics_address` (HOST:PORT, port 0 for any) serves Prometheus metrics.
+    `http_address` (HOST:PORT) also serves every service over Connect and
+    gRPC-Web, with the same servicers, and TLS when `tls_cert` is given.
     `files` says which local paths and S3 prefixes clients may name (none by
     default); the database's own files are refused whatever it says."""
     if not 0 <= credential_cache_seconds <= MAX_CREDENTIAL_CACHE_SECONDS:
@@ -167,13 +175,18 @@ async def start_server(
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
         ],
     )
-    job_service_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(core), server)
-    label_service_pb2_grpc.add_LabelServiceServicer_to_server(
-        LabelServicer(core, max_streams_per_client=max_streams_per_client), server
-    )
-    worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(core), server)
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(core), server)
-    quality_service_pb2_grpc.add_QualityServiceServicer_to_server(QualityServicer(core), server)
+    servicers: list[tuple[Callable[..., None], object]] = [
+        (job_service_pb2_grpc.add_JobServiceServicer_to_server, JobServicer(core)),
+        (
+            label_service_pb2_grpc.add_LabelServiceServicer_to_server,
+            LabelServicer(core, max_streams_per_client=max_streams_per_client),
+        ),
+        (worker_service_pb2_grpc.add_WorkerServiceServicer_to_server, WorkerServicer(core)),
+        (admin_service_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(core)),
+        (quality_service_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(core)),
+    ]
+    for add, servicer in servicers:
+        add(servicer, server)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     _add_reflection(server, (*SERVICES, health.SERVICE_NAME))
@@ -185,15 +198,26 @@ async def start_server(
     if port == 0:
         store.close()
         raise OSError(f"cannot listen on {address}")
+    exporter: MetricsServer | None = None
+    http: HttpServer | None = None
     try:
-        exporter = (
-            serve_metrics(metrics_address, allow_remote=metrics_allow_remote) if metrics_address else None
-        )
+        if metrics_address:
+            exporter = serve_metrics(metrics_address, allow_remote=metrics_allow_remote)
+        if http_address:
+            app = await application(
+                servicers,
+                [CallInterceptor(), RpcMetrics()],
+                max_message_bytes=MAX_RECEIVE_BYTES,
+                cors_origins=http_cors_origins,
+            )
+            http = await serve_http(app, http_address, tls_cert=tls_cert, tls_key=tls_key)
     except BaseException:
+        if exporter is not None:
+            exporter.stop()
         store.close()
         raise
     await server.start()
     await core.start_background()
     for service in (*SERVICES, ""):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server=server, core=core, port=port, metrics=exporter)
+    return Running(server=server, core=core, port=port, metrics=exporter, http=http)

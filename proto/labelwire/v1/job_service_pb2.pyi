@@ -457,6 +457,66 @@ class AddItemsResponse(_message.Message):
 Global___AddItemsResponse: _TypeAlias = AddItemsResponse  # noqa: Y015
 
 @_typing.final
+class AddItemBatchRequest(_message.Message):
+    """Request for AddItemBatch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[_item_pb2.Item]:
+        """Required. At least 1 and at most 10,000 items."""
+
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        items: _abc.Iterable[_item_pb2.Item] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddItemBatchRequest: _TypeAlias = AddItemBatchRequest  # noqa: Y015
+
+@_typing.final
+class AddItemBatchResponse(_message.Message):
+    """Response of AddItemBatch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDED_COUNT_FIELD_NUMBER: _builtins.int
+    DUPLICATE_COUNT_FIELD_NUMBER: _builtins.int
+    GOLD_COUNT_FIELD_NUMBER: _builtins.int
+    added_count: _builtins.int
+    """Items added (gold included)."""
+    duplicate_count: _builtins.int
+    """Items whose key the job already had (or that the batch repeated); they
+    changed nothing.
+    """
+    gold_count: _builtins.int
+    """Of added_count, the gold items."""
+    def __init__(
+        self,
+        *,
+        added_count: _builtins.int = ...,
+        duplicate_count: _builtins.int = ...,
+        gold_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_count", b"added_count", "duplicate_count", b"duplicate_count", "gold_count", b"gold_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddItemBatchResponse: _TypeAlias = AddItemBatchResponse  # noqa: Y015
+
+@_typing.final
 class ImportManifestRequest(_message.Message):
     """Request for ImportManifest."""
 

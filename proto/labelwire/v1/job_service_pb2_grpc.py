@@ -78,6 +78,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.AddItemsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.AddItemsResponse.FromString,
                 _registered_method=True)
+        self.AddItemBatch = channel.unary_unary(
+                '/labelwire.v1.JobService/AddItemBatch',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.AddItemBatchRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.AddItemBatchResponse.FromString,
+                _registered_method=True)
         self.ImportManifest = channel.unary_unary(
                 '/labelwire.v1.JobService/ImportManifest',
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.ImportManifestRequest.SerializeToString,
@@ -174,6 +179,17 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddItemBatch(self, request, context):
+        """Adds one batch of up to 10,000 items in one request, all or nothing and
+        idempotent by item key, as AddItems does for a whole stream. For callers
+        that cannot stream a request: a browser, and any Connect or gRPC-Web
+        client over HTTP/1.1. Larger uploads are several calls, each applied on
+        its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ImportManifest(self, request, context):
         """Adds the items of a Ground Truth style JSON Lines manifest or a CSV.
         All or nothing: a bad line fails the call, naming the line.
@@ -255,6 +271,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.AddItems,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.AddItemsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.AddItemsResponse.SerializeToString,
+            ),
+            'AddItemBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddItemBatch,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.AddItemBatchRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.AddItemBatchResponse.SerializeToString,
             ),
             'ImportManifest': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportManifest,
@@ -502,6 +523,33 @@ class JobService:
             '/labelwire.v1.JobService/AddItems',
             labelwire_dot_v1_dot_job__service__pb2.AddItemsRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.AddItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddItemBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/AddItemBatch',
+            labelwire_dot_v1_dot_job__service__pb2.AddItemBatchRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.AddItemBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,6 +62,13 @@ class JobServiceStub:
     nothing is added; if the stream breaks (cancelled, past its deadline,
     the client gone), nothing is added either.
     """
+    AddItemBatch: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.AddItemBatchRequest, _job_service_pb2.AddItemBatchResponse]
+    """Adds one batch of up to 10,000 items in one request, all or nothing and
+    idempotent by item key, as AddItems does for a whole stream. For callers
+    that cannot stream a request: a browser, and any Connect or gRPC-Web
+    client over HTTP/1.1. Larger uploads are several calls, each applied on
+    its own.
+    """
     ImportManifest: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.ImportManifestRequest, _job_service_pb2.ImportManifestResponse]
     """Adds the items of a Ground Truth style JSON Lines manifest or a CSV.
     All or nothing: a bad line fails the call, naming the line.
@@ -113,6 +120,13 @@ class JobServiceAsyncStub(JobServiceStub):
     ends normally. If any item is invalid, the call fails naming it and
     nothing is added; if the stream breaks (cancelled, past its deadline,
     the client gone), nothing is added either.
+    """
+    AddItemBatch: _aio.UnaryUnaryMultiCallable[_job_service_pb2.AddItemBatchRequest, _job_service_pb2.AddItemBatchResponse]  # type: ignore[assignment]
+    """Adds one batch of up to 10,000 items in one request, all or nothing and
+    idempotent by item key, as AddItems does for a whole stream. For callers
+    that cannot stream a request: a browser, and any Connect or gRPC-Web
+    client over HTTP/1.1. Larger uploads are several calls, each applied on
+    its own.
     """
     ImportManifest: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ImportManifestRequest, _job_service_pb2.ImportManifestResponse]  # type: ignore[assignment]
     """Adds the items of a Ground Truth style JSON Lines manifest or a CSV.
@@ -210,6 +224,19 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         ends normally. If any item is invalid, the call fails naming it and
         nothing is added; if the stream breaks (cancelled, past its deadline,
         the client gone), nothing is added either.
+        """
+
+    @_abc_1.abstractmethod
+    def AddItemBatch(
+        self,
+        request: _job_service_pb2.AddItemBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.AddItemBatchResponse, _abc.Awaitable[_job_service_pb2.AddItemBatchResponse]]:
+        """Adds one batch of up to 10,000 items in one request, all or nothing and
+        idempotent by item key, as AddItems does for a whole stream. For callers
+        that cannot stream a request: a browser, and any Connect or gRPC-Web
+        client over HTTP/1.1. Larger uploads are several calls, each applied on
+        its own.
         """
 
     @_abc_1.abstractmethod

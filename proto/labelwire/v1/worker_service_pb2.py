@@ -29,7 +29,7 @@ from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"\x18\n\x16GetInstructionsRequest\"\xfe\x01\n\x17GetInstructionsResponse\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x11\n\x0fNextTaskRequest\"\xa1\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\"z\n\x15SubmitJudgmentRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12$\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"c\n\x16SubmitJudgmentResponse\x12\x0c\n\x04task\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\"\"\n\x12ReleaseTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\"\x15\n\x13ReleaseTaskResponse\"2\n\x12\x44\x65\x63lineTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x15\n\x13\x44\x65\x63lineTaskResponse\"P\n\x12\x45xtendLeaseRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12,\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x17\n\x15GetWorkerStatsRequest\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats2\xf0\x04\n\rWorkerService\x12^\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponseB\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"\x18\n\x16GetInstructionsRequest\"\xfe\x01\n\x17GetInstructionsResponse\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x11\n\x0fNextTaskRequest\"\xa1\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x8d\x01\n\x15SubmitJudgmentRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12$\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\twant_next\x18\x04 \x01(\x08\"\xc4\x01\n\x16SubmitJudgmentResponse\x12\x0c\n\x04task\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x04next\x18\x04 \x01(\x0b\x32\x1e.labelwire.v1.NextTaskResponse\x12\x31\n\rquiz_feedback\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.QuizFeedback\"N\n\x0cQuizFeedback\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12-\n\x0f\x65xpected_answer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\"\"\n\x12ReleaseTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\"\x15\n\x13ReleaseTaskResponse\"2\n\x12\x44\x65\x63lineTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x15\n\x13\x44\x65\x63lineTaskResponse\"P\n\x12\x45xtendLeaseRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12,\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x17\n\x15GetWorkerStatsRequest\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats2\xf0\x04\n\rWorkerService\x12^\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponseB\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,26 +45,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NEXTTASKREQUEST']._serialized_end=492
   _globals['_NEXTTASKRESPONSE']._serialized_start=495
   _globals['_NEXTTASKRESPONSE']._serialized_end=656
-  _globals['_SUBMITJUDGMENTREQUEST']._serialized_start=658
-  _globals['_SUBMITJUDGMENTREQUEST']._serialized_end=780
-  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_start=782
-  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_end=881
-  _globals['_RELEASETASKREQUEST']._serialized_start=883
-  _globals['_RELEASETASKREQUEST']._serialized_end=917
-  _globals['_RELEASETASKRESPONSE']._serialized_start=919
-  _globals['_RELEASETASKRESPONSE']._serialized_end=940
-  _globals['_DECLINETASKREQUEST']._serialized_start=942
-  _globals['_DECLINETASKREQUEST']._serialized_end=992
-  _globals['_DECLINETASKRESPONSE']._serialized_start=994
-  _globals['_DECLINETASKRESPONSE']._serialized_end=1015
-  _globals['_EXTENDLEASEREQUEST']._serialized_start=1017
-  _globals['_EXTENDLEASEREQUEST']._serialized_end=1097
-  _globals['_EXTENDLEASERESPONSE']._serialized_start=1099
-  _globals['_EXTENDLEASERESPONSE']._serialized_end=1175
-  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1177
-  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1200
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1202
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1268
-  _globals['_WORKERSERVICE']._serialized_start=1271
-  _globals['_WORKERSERVICE']._serialized_end=1895
+  _globals['_SUBMITJUDGMENTREQUEST']._serialized_start=659
+  _globals['_SUBMITJUDGMENTREQUEST']._serialized_end=800
+  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_start=803
+  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_end=999
+  _globals['_QUIZFEEDBACK']._serialized_start=1001
+  _globals['_QUIZFEEDBACK']._serialized_end=1079
+  _globals['_RELEASETASKREQUEST']._serialized_start=1081
+  _globals['_RELEASETASKREQUEST']._serialized_end=1115
+  _globals['_RELEASETASKRESPONSE']._serialized_start=1117
+  _globals['_RELEASETASKRESPONSE']._serialized_end=1138
+  _globals['_DECLINETASKREQUEST']._serialized_start=1140
+  _globals['_DECLINETASKREQUEST']._serialized_end=1190
+  _globals['_DECLINETASKRESPONSE']._serialized_start=1192
+  _globals['_DECLINETASKRESPONSE']._serialized_end=1213
+  _globals['_EXTENDLEASEREQUEST']._serialized_start=1215
+  _globals['_EXTENDLEASEREQUEST']._serialized_end=1295
+  _globals['_EXTENDLEASERESPONSE']._serialized_start=1297
+  _globals['_EXTENDLEASERESPONSE']._serialized_end=1373
+  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1375
+  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1398
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1400
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1466
+  _globals['_WORKERSERVICE']._serialized_start=1469
+  _globals['_WORKERSERVICE']._serialized_end=2093
 # @@protoc_insertion_point(module_scope)

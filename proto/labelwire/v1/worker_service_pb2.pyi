@@ -150,8 +150,14 @@ class SubmitJudgmentRequest(_message.Message):
     TASK_FIELD_NUMBER: _builtins.int
     ANSWER_FIELD_NUMBER: _builtins.int
     TIME_SPENT_FIELD_NUMBER: _builtins.int
+    WANT_NEXT_FIELD_NUMBER: _builtins.int
     task: _builtins.str
     """Required. `jobs/{job_id}/tasks/{task_id}`, leased to the caller."""
+    want_next: _builtins.bool
+    """Optional. Also lease the worker's next task, in the same call and the
+    same commit as the answer: the response's `next` is what NextTask would
+    return right after it. Saves a round trip per task.
+    """
     @_builtins.property
     def answer(self) -> _answer_pb2.Answer:
         """Required. Of the job's task type."""
@@ -168,10 +174,11 @@ class SubmitJudgmentRequest(_message.Message):
         task: _builtins.str = ...,
         answer: _answer_pb2.Answer | None = ...,
         time_spent: _duration_pb2.Duration | None = ...,
+        want_next: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "time_spent", b"time_spent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "task", b"task", "time_spent", b"time_spent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "task", b"task", "time_spent", b"time_spent", "want_next", b"want_next"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -186,26 +193,74 @@ class SubmitJudgmentResponse(_message.Message):
     TASK_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    NEXT_FIELD_NUMBER: _builtins.int
+    QUIZ_FEEDBACK_FIELD_NUMBER: _builtins.int
     task: _builtins.str
     """`jobs/{job_id}/tasks/{task_id}`."""
     status: _task_pb2.WorkerStatus.ValueType
     """Where the worker stands after this answer (a quiz may have just ended)."""
     message: _builtins.str
     """A sentence for the worker when status changed."""
+    @_builtins.property
+    def next(self) -> Global___NextTaskResponse:
+        """Set when the request had want_next: the worker's next task, or why there
+        is none, exactly as NextTask would answer.
+        """
+
+    @_builtins.property
+    def quiz_feedback(self) -> Global___QuizFeedback:
+        """Set when the answered task was a question of the entry quiz: whether the
+        answer was right and what the right answer is. Never set at work, so
+        hidden gold stays hidden.
+        """
+
     def __init__(
         self,
         *,
         task: _builtins.str = ...,
         status: _task_pb2.WorkerStatus.ValueType = ...,
         message: _builtins.str = ...,
+        next: Global___NextTaskResponse | None = ...,
+        quiz_feedback: Global___QuizFeedback | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["next", b"next", "quiz_feedback", b"quiz_feedback"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "status", b"status", "task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "next", b"next", "quiz_feedback", b"quiz_feedback", "status", b"status", "task", b"task"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubmitJudgmentResponse: _TypeAlias = SubmitJudgmentResponse  # noqa: Y015
+
+@_typing.final
+class QuizFeedback(_message.Message):
+    """How a worker did on one entry-quiz question (Figure Eight's test-question
+    feedback). A quiz question is never shown to the same worker again, and
+    the quiz pool is never used as hidden gold.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRECT_FIELD_NUMBER: _builtins.int
+    EXPECTED_ANSWER_FIELD_NUMBER: _builtins.int
+    correct: _builtins.bool
+    """Whether the answer matched the question's known answer."""
+    @_builtins.property
+    def expected_answer(self) -> _answer_pb2.Answer:
+        """The known answer."""
+
+    def __init__(
+        self,
+        *,
+        correct: _builtins.bool = ...,
+        expected_answer: _answer_pb2.Answer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expected_answer", b"expected_answer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correct", b"correct", "expected_answer", b"expected_answer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuizFeedback: _TypeAlias = QuizFeedback  # noqa: Y015
 
 @_typing.final
 class ReleaseTaskRequest(_message.Message):

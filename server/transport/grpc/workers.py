@@ -8,6 +8,7 @@ import grpc
 
 from labelwire.server.core import Core
 from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.domain.model import NextTaskResult
 from labelwire.server.transport.grpc import convert
 from labelwire.server.transport.grpc.context import caller, unary
 from labelwire.v1 import worker_service_pb2 as pb
@@ -37,13 +38,7 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
 
     @unary
     async def NextTask(self, request: pb.NextTaskRequest, context: Ctx) -> pb.NextTaskResponse:
-        result = await self.core.next_task(await caller(self.core, context))
-        out = pb.NextTaskResponse(status=convert.worker_status(result.status), message=result.message)
-        if result.task is not None:
-            out.task.CopyFrom(convert.task_message(result.task))
-        if result.retry_after:
-            out.retry_after.CopyFrom(convert.duration(result.retry_after))
-        return out
+        return _next_task_response(await self.core.next_task(await caller(self.core, context)))
 
     @unary
     async def SubmitJudgment(
@@ -58,10 +53,17 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
             request.task,
             convert.answer_dict(request.answer),
             None if spent is None else int(spent * 1000),
+            want_next=request.want_next,
         )
-        return pb.SubmitJudgmentResponse(
+        out = pb.SubmitJudgmentResponse(
             task=result.task_name, status=convert.worker_status(result.status), message=result.message
         )
+        if result.quiz is not None:
+            out.quiz_feedback.correct = result.quiz.correct
+            out.quiz_feedback.expected_answer.CopyFrom(convert.answer_message(result.quiz.expected))
+        if result.next is not None:
+            out.next.CopyFrom(_next_task_response(result.next))
+        return out
 
     @unary
     async def ReleaseTask(self, request: pb.ReleaseTaskRequest, context: Ctx) -> pb.ReleaseTaskResponse:
@@ -91,3 +93,12 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
     ) -> pb.GetWorkerStatsResponse:
         worker = await self.core.worker_stats(await caller(self.core, context))
         return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker, own=True))
+
+
+def _next_task_response(result: NextTaskResult) -> pb.NextTaskResponse:
+    out = pb.NextTaskResponse(status=convert.worker_status(result.status), message=result.message)
+    if result.task is not None:
+        out.task.CopyFrom(convert.task_message(result.task))
+    if result.retry_after:
+        out.retry_after.CopyFrom(convert.duration(result.retry_after))
+    return out

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/job_service.proto.
  */
 export const file_labelwire_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5sYWJlbHdpcmUvdjEvam9iX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIyChBDcmVhdGVKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IiMwoRQ3JlYXRlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIdCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMAoOR2V0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiI4Cg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubGFiZWx3aXJlLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoPU3RhcnRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMgoQU3RhcnRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIh8KD1BhdXNlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJIjIKEFBhdXNlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBSZXN1bWVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRUmVzdW1lSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBDYW5jZWxKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRQ2FuY2VsSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiJkCg9BZGRJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0SFAoMZXhwbGljaXRfZW5kGAMgASgIEgsKA2VuZBgEIAEoCCJUChBBZGRJdGVtc1Jlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDIoYBChVJbXBvcnRNYW5pZmVzdFJlcXVlc3QSCwoDam9iGAEgASgJEgsKA3VyaRgCIAEoCRIsCgZmb3JtYXQYAyABKA4yHC5sYWJlbHdpcmUudjEuTWFuaWZlc3RGb3JtYXQSEQoJa2V5X2ZpZWxkGAQgASgJEhIKCmdvbGRfZmllbGQYBSABKAkiWgoWSW1wb3J0TWFuaWZlc3RSZXNwb25zZRITCgthZGRlZF9jb3VudBgBIAEoAxIXCg9kdXBsaWNhdGVfY291bnQYAiABKAMSEgoKZ29sZF9jb3VudBgDIAEoAyJmChNDcmVhdGVXb3JrZXJSZXF1ZXN0EgsKA2pvYhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoJdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlAKFENyZWF0ZVdvcmtlclJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cxINCgV0b2tlbhgCIAEoCSJIChJMaXN0V29ya2Vyc1JlcXVlc3QSCwoDam9iGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIloKE0xpc3RXb3JrZXJzUmVzcG9uc2USKgoHd29ya2VycxgBIAMoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoYUmV2b2tlV29ya2VyVG9rZW5SZXF1ZXN0Eg4KBndvcmtlchgBIAEoCSJGChlSZXZva2VXb3JrZXJUb2tlblJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cyKJAQoYUm90YXRlV29ya2VyVG9rZW5SZXF1ZXN0Eg4KBndvcmtlchgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLAoJdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlUKGVJvdGF0ZVdvcmtlclRva2VuUmVzcG9uc2USKQoGd29ya2VyGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEg0KBXRva2VuGAIgASgJKmoKDk1hbmlmZXN0Rm9ybWF0Eh8KG01BTklGRVNUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEh4KGk1BTklGRVNUX0ZPUk1BVF9KU09OX0xJTkVTEAESFwoTTUFOSUZFU1RfRk9STUFUX0NTVhACMr0ICgpKb2JTZXJ2aWNlEkwKCUNyZWF0ZUpvYhIeLmxhYmVsd2lyZS52MS5DcmVhdGVKb2JSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEkMKBkdldEpvYhIbLmxhYmVsd2lyZS52MS5HZXRKb2JSZXF1ZXN0GhwubGFiZWx3aXJlLnYxLkdldEpvYlJlc3BvbnNlEkkKCExpc3RKb2JzEh0ubGFiZWx3aXJlLnYxLkxpc3RKb2JzUmVxdWVzdBoeLmxhYmVsd2lyZS52MS5MaXN0Sm9ic1Jlc3BvbnNlEkkKCFN0YXJ0Sm9iEh0ubGFiZWx3aXJlLnYxLlN0YXJ0Sm9iUmVxdWVzdBoeLmxhYmVsd2lyZS52MS5TdGFydEpvYlJlc3BvbnNlEkkKCFBhdXNlSm9iEh0ubGFiZWx3aXJlLnYxLlBhdXNlSm9iUmVxdWVzdBoeLmxhYmVsd2lyZS52MS5QYXVzZUpvYlJlc3BvbnNlEkwKCVJlc3VtZUpvYhIeLmxhYmVsd2lyZS52MS5SZXN1bWVKb2JSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLlJlc3VtZUpvYlJlc3BvbnNlEkwKCUNhbmNlbEpvYhIeLmxhYmVsd2lyZS52MS5DYW5jZWxKb2JSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkNhbmNlbEpvYlJlc3BvbnNlEksKCEFkZEl0ZW1zEh0ubGFiZWx3aXJlLnYxLkFkZEl0ZW1zUmVxdWVzdBoeLmxhYmVsd2lyZS52MS5BZGRJdGVtc1Jlc3BvbnNlKAESWwoOSW1wb3J0TWFuaWZlc3QSIy5sYWJlbHdpcmUudjEuSW1wb3J0TWFuaWZlc3RSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkltcG9ydE1hbmlmZXN0UmVzcG9uc2USVQoMQ3JlYXRlV29ya2VyEiEubGFiZWx3aXJlLnYxLkNyZWF0ZVdvcmtlclJlcXVlc3QaIi5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyUmVzcG9uc2USUgoLTGlzdFdvcmtlcnMSIC5sYWJlbHdpcmUudjEuTGlzdFdvcmtlcnNSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJzUmVzcG9uc2USZAoRUmV2b2tlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJldm9rZVdvcmtlclRva2VuUmVzcG9uc2USZAoRUm90YXRlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUm90YXRlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJvdGF0ZVdvcmtlclRva2VuUmVzcG9uc2VCqQEKEGNvbS5sYWJlbHdpcmUudjFCD0pvYlNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_labelwire_v1_item, file_labelwire_v1_job, file_labelwire_v1_task]);
+  fileDesc("Ch5sYWJlbHdpcmUvdjEvam9iX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIyChBDcmVhdGVKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IiMwoRQ3JlYXRlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIdCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMAoOR2V0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiI4Cg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubGFiZWx3aXJlLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHwoPU3RhcnRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMgoQU3RhcnRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIh8KD1BhdXNlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJIjIKEFBhdXNlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBSZXN1bWVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRUmVzdW1lSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBDYW5jZWxKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRQ2FuY2VsSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiJkCg9BZGRJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0SFAoMZXhwbGljaXRfZW5kGAMgASgIEgsKA2VuZBgEIAEoCCJUChBBZGRJdGVtc1Jlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDIkUKE0FkZEl0ZW1CYXRjaFJlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0iWAoUQWRkSXRlbUJhdGNoUmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMihgEKFUltcG9ydE1hbmlmZXN0UmVxdWVzdBILCgNqb2IYASABKAkSCwoDdXJpGAIgASgJEiwKBmZvcm1hdBgDIAEoDjIcLmxhYmVsd2lyZS52MS5NYW5pZmVzdEZvcm1hdBIRCglrZXlfZmllbGQYBCABKAkSEgoKZ29sZF9maWVsZBgFIAEoCSJaChZJbXBvcnRNYW5pZmVzdFJlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDImYKE0NyZWF0ZVdvcmtlclJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIsCgl0b2tlbl90dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iUAoUQ3JlYXRlV29ya2VyUmVzcG9uc2USKQoGd29ya2VyGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEg0KBXRva2VuGAIgASgJIkgKEkxpc3RXb3JrZXJzUmVxdWVzdBILCgNqb2IYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWgoTTGlzdFdvcmtlcnNSZXNwb25zZRIqCgd3b3JrZXJzGAEgAygLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChhSZXZva2VXb3JrZXJUb2tlblJlcXVlc3QSDgoGd29ya2VyGAEgASgJIkYKGVJldm9rZVdvcmtlclRva2VuUmVzcG9uc2USKQoGd29ya2VyGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzIokBChhSb3RhdGVXb3JrZXJUb2tlblJlcXVlc3QSDgoGd29ya2VyGAEgASgJEi8KDGdyYWNlX3BlcmlvZBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCgl0b2tlbl90dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iVQoZUm90YXRlV29ya2VyVG9rZW5SZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSDQoFdG9rZW4YAiABKAkqagoOTWFuaWZlc3RGb3JtYXQSHwobTUFOSUZFU1RfRk9STUFUX1VOU1BFQ0lGSUVEEAASHgoaTUFOSUZFU1RfRk9STUFUX0pTT05fTElORVMQARIXChNNQU5JRkVTVF9GT1JNQVRfQ1NWEAIylAkKCkpvYlNlcnZpY2USTAoJQ3JlYXRlSm9iEh4ubGFiZWx3aXJlLnYxLkNyZWF0ZUpvYlJlcXVlc3QaHy5sYWJlbHdpcmUudjEuQ3JlYXRlSm9iUmVzcG9uc2USQwoGR2V0Sm9iEhsubGFiZWx3aXJlLnYxLkdldEpvYlJlcXVlc3QaHC5sYWJlbHdpcmUudjEuR2V0Sm9iUmVzcG9uc2USSQoITGlzdEpvYnMSHS5sYWJlbHdpcmUudjEuTGlzdEpvYnNSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLkxpc3RKb2JzUmVzcG9uc2USSQoIU3RhcnRKb2ISHS5sYWJlbHdpcmUudjEuU3RhcnRKb2JSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLlN0YXJ0Sm9iUmVzcG9uc2USSQoIUGF1c2VKb2ISHS5sYWJlbHdpcmUudjEuUGF1c2VKb2JSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLlBhdXNlSm9iUmVzcG9uc2USTAoJUmVzdW1lSm9iEh4ubGFiZWx3aXJlLnYxLlJlc3VtZUpvYlJlcXVlc3QaHy5sYWJlbHdpcmUudjEuUmVzdW1lSm9iUmVzcG9uc2USTAoJQ2FuY2VsSm9iEh4ubGFiZWx3aXJlLnYxLkNhbmNlbEpvYlJlcXVlc3QaHy5sYWJlbHdpcmUudjEuQ2FuY2VsSm9iUmVzcG9uc2USSwoIQWRkSXRlbXMSHS5sYWJlbHdpcmUudjEuQWRkSXRlbXNSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLkFkZEl0ZW1zUmVzcG9uc2UoARJVCgxBZGRJdGVtQmF0Y2gSIS5sYWJlbHdpcmUudjEuQWRkSXRlbUJhdGNoUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5BZGRJdGVtQmF0Y2hSZXNwb25zZRJbCg5JbXBvcnRNYW5pZmVzdBIjLmxhYmVsd2lyZS52MS5JbXBvcnRNYW5pZmVzdFJlcXVlc3QaJC5sYWJlbHdpcmUudjEuSW1wb3J0TWFuaWZlc3RSZXNwb25zZRJVCgxDcmVhdGVXb3JrZXISIS5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5DcmVhdGVXb3JrZXJSZXNwb25zZRJSCgtMaXN0V29ya2VycxIgLmxhYmVsd2lyZS52MS5MaXN0V29ya2Vyc1JlcXVlc3QaIS5sYWJlbHdpcmUudjEuTGlzdFdvcmtlcnNSZXNwb25zZRJkChFSZXZva2VXb3JrZXJUb2tlbhImLmxhYmVsd2lyZS52MS5SZXZva2VXb3JrZXJUb2tlblJlcXVlc3QaJy5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyVG9rZW5SZXNwb25zZRJkChFSb3RhdGVXb3JrZXJUb2tlbhImLmxhYmVsd2lyZS52MS5Sb3RhdGVXb3JrZXJUb2tlblJlcXVlc3QaJy5sYWJlbHdpcmUudjEuUm90YXRlV29ya2VyVG9rZW5SZXNwb25zZUKpAQoQY29tLmxhYmVsd2lyZS52MUIPSm9iU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_labelwire_v1_item, file_labelwire_v1_job, file_labelwire_v1_task]);
 
 /**
  * Request for CreateJob.
@@ -413,6 +413,70 @@ export const AddItemsResponseSchema: GenMessage<AddItemsResponse> = /*@__PURE__*
   messageDesc(file_labelwire_v1_job_service, 15);
 
 /**
+ * Request for AddItemBatch.
+ *
+ * @generated from message labelwire.v1.AddItemBatchRequest
+ */
+export type AddItemBatchRequest = Message<"labelwire.v1.AddItemBatchRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Required. At least 1 and at most 10,000 items.
+   *
+   * @generated from field: repeated labelwire.v1.Item items = 2;
+   */
+  items: Item[];
+};
+
+/**
+ * Describes the message labelwire.v1.AddItemBatchRequest.
+ * Use `create(AddItemBatchRequestSchema)` to create a new message.
+ */
+export const AddItemBatchRequestSchema: GenMessage<AddItemBatchRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 16);
+
+/**
+ * Response of AddItemBatch.
+ *
+ * @generated from message labelwire.v1.AddItemBatchResponse
+ */
+export type AddItemBatchResponse = Message<"labelwire.v1.AddItemBatchResponse"> & {
+  /**
+   * Items added (gold included).
+   *
+   * @generated from field: int64 added_count = 1;
+   */
+  addedCount: bigint;
+
+  /**
+   * Items whose key the job already had (or that the batch repeated); they
+   * changed nothing.
+   *
+   * @generated from field: int64 duplicate_count = 2;
+   */
+  duplicateCount: bigint;
+
+  /**
+   * Of added_count, the gold items.
+   *
+   * @generated from field: int64 gold_count = 3;
+   */
+  goldCount: bigint;
+};
+
+/**
+ * Describes the message labelwire.v1.AddItemBatchResponse.
+ * Use `create(AddItemBatchResponseSchema)` to create a new message.
+ */
+export const AddItemBatchResponseSchema: GenMessage<AddItemBatchResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 17);
+
+/**
  * Request for ImportManifest.
  *
  * @generated from message labelwire.v1.ImportManifestRequest
@@ -465,7 +529,7 @@ export type ImportManifestRequest = Message<"labelwire.v1.ImportManifestRequest"
  * Use `create(ImportManifestRequestSchema)` to create a new message.
  */
 export const ImportManifestRequestSchema: GenMessage<ImportManifestRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 16);
+  messageDesc(file_labelwire_v1_job_service, 18);
 
 /**
  * Response of ImportManifest.
@@ -500,7 +564,7 @@ export type ImportManifestResponse = Message<"labelwire.v1.ImportManifestRespons
  * Use `create(ImportManifestResponseSchema)` to create a new message.
  */
 export const ImportManifestResponseSchema: GenMessage<ImportManifestResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 17);
+  messageDesc(file_labelwire_v1_job_service, 19);
 
 /**
  * Request for CreateWorker.
@@ -536,7 +600,7 @@ export type CreateWorkerRequest = Message<"labelwire.v1.CreateWorkerRequest"> & 
  * Use `create(CreateWorkerRequestSchema)` to create a new message.
  */
 export const CreateWorkerRequestSchema: GenMessage<CreateWorkerRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 18);
+  messageDesc(file_labelwire_v1_job_service, 20);
 
 /**
  * Response of CreateWorker.
@@ -564,7 +628,7 @@ export type CreateWorkerResponse = Message<"labelwire.v1.CreateWorkerResponse"> 
  * Use `create(CreateWorkerResponseSchema)` to create a new message.
  */
 export const CreateWorkerResponseSchema: GenMessage<CreateWorkerResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 19);
+  messageDesc(file_labelwire_v1_job_service, 21);
 
 /**
  * Request for ListWorkers.
@@ -599,7 +663,7 @@ export type ListWorkersRequest = Message<"labelwire.v1.ListWorkersRequest"> & {
  * Use `create(ListWorkersRequestSchema)` to create a new message.
  */
 export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 20);
+  messageDesc(file_labelwire_v1_job_service, 22);
 
 /**
  * Response of ListWorkers.
@@ -627,7 +691,7 @@ export type ListWorkersResponse = Message<"labelwire.v1.ListWorkersResponse"> & 
  * Use `create(ListWorkersResponseSchema)` to create a new message.
  */
 export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 21);
+  messageDesc(file_labelwire_v1_job_service, 23);
 
 /**
  * Request for RevokeWorkerToken.
@@ -649,7 +713,7 @@ export type RevokeWorkerTokenRequest = Message<"labelwire.v1.RevokeWorkerTokenRe
  * Use `create(RevokeWorkerTokenRequestSchema)` to create a new message.
  */
 export const RevokeWorkerTokenRequestSchema: GenMessage<RevokeWorkerTokenRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 22);
+  messageDesc(file_labelwire_v1_job_service, 24);
 
 /**
  * Response of RevokeWorkerToken.
@@ -670,7 +734,7 @@ export type RevokeWorkerTokenResponse = Message<"labelwire.v1.RevokeWorkerTokenR
  * Use `create(RevokeWorkerTokenResponseSchema)` to create a new message.
  */
 export const RevokeWorkerTokenResponseSchema: GenMessage<RevokeWorkerTokenResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 23);
+  messageDesc(file_labelwire_v1_job_service, 25);
 
 /**
  * Request for RotateWorkerToken.
@@ -708,7 +772,7 @@ export type RotateWorkerTokenRequest = Message<"labelwire.v1.RotateWorkerTokenRe
  * Use `create(RotateWorkerTokenRequestSchema)` to create a new message.
  */
 export const RotateWorkerTokenRequestSchema: GenMessage<RotateWorkerTokenRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 24);
+  messageDesc(file_labelwire_v1_job_service, 26);
 
 /**
  * Response of RotateWorkerToken.
@@ -736,7 +800,7 @@ export type RotateWorkerTokenResponse = Message<"labelwire.v1.RotateWorkerTokenR
  * Use `create(RotateWorkerTokenResponseSchema)` to create a new message.
  */
 export const RotateWorkerTokenResponseSchema: GenMessage<RotateWorkerTokenResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 25);
+  messageDesc(file_labelwire_v1_job_service, 27);
 
 /**
  * The format of a manifest.
@@ -866,6 +930,20 @@ export const JobService: GenService<{
     methodKind: "client_streaming";
     input: typeof AddItemsRequestSchema;
     output: typeof AddItemsResponseSchema;
+  },
+  /**
+   * Adds one batch of up to 10,000 items in one request, all or nothing and
+   * idempotent by item key, as AddItems does for a whole stream. For callers
+   * that cannot stream a request: a browser, and any Connect or gRPC-Web
+   * client over HTTP/1.1. Larger uploads are several calls, each applied on
+   * its own.
+   *
+   * @generated from rpc labelwire.v1.JobService.AddItemBatch
+   */
+  addItemBatch: {
+    methodKind: "unary";
+    input: typeof AddItemBatchRequestSchema;
+    output: typeof AddItemBatchResponseSchema;
   },
   /**
    * Adds the items of a Ground Truth style JSON Lines manifest or a CSV.

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/worker_service.proto.
  */
 export const file_labelwire_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFsYWJlbHdpcmUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIYChZHZXRJbnN0cnVjdGlvbnNSZXF1ZXN0Iv4BChdHZXRJbnN0cnVjdGlvbnNSZXNwb25zZRILCgNqb2IYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEi0KC3Rhc2tfY29uZmlnGAMgASgLMhgubGFiZWx3aXJlLnYxLlRhc2tDb25maWcSKwoKbWVkaWFfdHlwZRgEIAEoDjIXLmxhYmVsd2lyZS52MS5NZWRpYVR5cGUSMAoMaW5zdHJ1Y3Rpb25zGAUgASgLMhoubGFiZWx3aXJlLnYxLkluc3RydWN0aW9ucxIyCg90YXNrX3RpbWVfbGltaXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iEQoPTmV4dFRhc2tSZXF1ZXN0IqEBChBOZXh0VGFza1Jlc3BvbnNlEiAKBHRhc2sYASABKAsyEi5sYWJlbHdpcmUudjEuVGFzaxIqCgZzdGF0dXMYAiABKA4yGi5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHVzEi4KC3JldHJ5X2FmdGVyGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB21lc3NhZ2UYBCABKAkiegoVU3VibWl0SnVkZ21lbnRSZXF1ZXN0EgwKBHRhc2sYASABKAkSJAoGYW5zd2VyGAIgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchItCgp0aW1lX3NwZW50GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uImMKFlN1Ym1pdEp1ZGdtZW50UmVzcG9uc2USDAoEdGFzaxgBIAEoCRIqCgZzdGF0dXMYAiABKA4yGi5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHVzEg8KB21lc3NhZ2UYAyABKAkiIgoSUmVsZWFzZVRhc2tSZXF1ZXN0EgwKBHRhc2sYASABKAkiFQoTUmVsZWFzZVRhc2tSZXNwb25zZSIyChJEZWNsaW5lVGFza1JlcXVlc3QSDAoEdGFzaxgBIAEoCRIOCgZyZWFzb24YAiABKAkiFQoTRGVjbGluZVRhc2tSZXNwb25zZSJQChJFeHRlbmRMZWFzZVJlcXVlc3QSDAoEdGFzaxgBIAEoCRIsCglleHRlbnNpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTAoTRXh0ZW5kTGVhc2VSZXNwb25zZRI1ChFsZWFzZV9leHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFwoVR2V0V29ya2VyU3RhdHNSZXF1ZXN0IkIKFkdldFdvcmtlclN0YXRzUmVzcG9uc2USKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMy8AQKDVdvcmtlclNlcnZpY2USXgoPR2V0SW5zdHJ1Y3Rpb25zEiQubGFiZWx3aXJlLnYxLkdldEluc3RydWN0aW9uc1JlcXVlc3QaJS5sYWJlbHdpcmUudjEuR2V0SW5zdHJ1Y3Rpb25zUmVzcG9uc2USSQoITmV4dFRhc2sSHS5sYWJlbHdpcmUudjEuTmV4dFRhc2tSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLk5leHRUYXNrUmVzcG9uc2USWwoOU3VibWl0SnVkZ21lbnQSIy5sYWJlbHdpcmUudjEuU3VibWl0SnVkZ21lbnRSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLlN1Ym1pdEp1ZGdtZW50UmVzcG9uc2USUgoLUmVsZWFzZVRhc2sSIC5sYWJlbHdpcmUudjEuUmVsZWFzZVRhc2tSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLlJlbGVhc2VUYXNrUmVzcG9uc2USUgoLRGVjbGluZVRhc2sSIC5sYWJlbHdpcmUudjEuRGVjbGluZVRhc2tSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLkRlY2xpbmVUYXNrUmVzcG9uc2USUgoLRXh0ZW5kTGVhc2USIC5sYWJlbHdpcmUudjEuRXh0ZW5kTGVhc2VSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLkV4dGVuZExlYXNlUmVzcG9uc2USWwoOR2V0V29ya2VyU3RhdHMSIy5sYWJlbHdpcmUudjEuR2V0V29ya2VyU3RhdHNSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldFdvcmtlclN0YXRzUmVzcG9uc2VCrAEKEGNvbS5sYWJlbHdpcmUudjFCEldvcmtlclNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_job, file_labelwire_v1_task]);
+  fileDesc("CiFsYWJlbHdpcmUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIYChZHZXRJbnN0cnVjdGlvbnNSZXF1ZXN0Iv4BChdHZXRJbnN0cnVjdGlvbnNSZXNwb25zZRILCgNqb2IYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEi0KC3Rhc2tfY29uZmlnGAMgASgLMhgubGFiZWx3aXJlLnYxLlRhc2tDb25maWcSKwoKbWVkaWFfdHlwZRgEIAEoDjIXLmxhYmVsd2lyZS52MS5NZWRpYVR5cGUSMAoMaW5zdHJ1Y3Rpb25zGAUgASgLMhoubGFiZWx3aXJlLnYxLkluc3RydWN0aW9ucxIyCg90YXNrX3RpbWVfbGltaXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iEQoPTmV4dFRhc2tSZXF1ZXN0IqEBChBOZXh0VGFza1Jlc3BvbnNlEiAKBHRhc2sYASABKAsyEi5sYWJlbHdpcmUudjEuVGFzaxIqCgZzdGF0dXMYAiABKA4yGi5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHVzEi4KC3JldHJ5X2FmdGVyGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB21lc3NhZ2UYBCABKAkijQEKFVN1Ym1pdEp1ZGdtZW50UmVxdWVzdBIMCgR0YXNrGAEgASgJEiQKBmFuc3dlchgCIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISLQoKdGltZV9zcGVudBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIRCgl3YW50X25leHQYBCABKAgixAEKFlN1Ym1pdEp1ZGdtZW50UmVzcG9uc2USDAoEdGFzaxgBIAEoCRIqCgZzdGF0dXMYAiABKA4yGi5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHVzEg8KB21lc3NhZ2UYAyABKAkSLAoEbmV4dBgEIAEoCzIeLmxhYmVsd2lyZS52MS5OZXh0VGFza1Jlc3BvbnNlEjEKDXF1aXpfZmVlZGJhY2sYBSABKAsyGi5sYWJlbHdpcmUudjEuUXVpekZlZWRiYWNrIk4KDFF1aXpGZWVkYmFjaxIPCgdjb3JyZWN0GAEgASgIEi0KD2V4cGVjdGVkX2Fuc3dlchgCIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXIiIgoSUmVsZWFzZVRhc2tSZXF1ZXN0EgwKBHRhc2sYASABKAkiFQoTUmVsZWFzZVRhc2tSZXNwb25zZSIyChJEZWNsaW5lVGFza1JlcXVlc3QSDAoEdGFzaxgBIAEoCRIOCgZyZWFzb24YAiABKAkiFQoTRGVjbGluZVRhc2tSZXNwb25zZSJQChJFeHRlbmRMZWFzZVJlcXVlc3QSDAoEdGFzaxgBIAEoCRIsCglleHRlbnNpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTAoTRXh0ZW5kTGVhc2VSZXNwb25zZRI1ChFsZWFzZV9leHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFwoVR2V0V29ya2VyU3RhdHNSZXF1ZXN0IkIKFkdldFdvcmtlclN0YXRzUmVzcG9uc2USKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMy8AQKDVdvcmtlclNlcnZpY2USXgoPR2V0SW5zdHJ1Y3Rpb25zEiQubGFiZWx3aXJlLnYxLkdldEluc3RydWN0aW9uc1JlcXVlc3QaJS5sYWJlbHdpcmUudjEuR2V0SW5zdHJ1Y3Rpb25zUmVzcG9uc2USSQoITmV4dFRhc2sSHS5sYWJlbHdpcmUudjEuTmV4dFRhc2tSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLk5leHRUYXNrUmVzcG9uc2USWwoOU3VibWl0SnVkZ21lbnQSIy5sYWJlbHdpcmUudjEuU3VibWl0SnVkZ21lbnRSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLlN1Ym1pdEp1ZGdtZW50UmVzcG9uc2USUgoLUmVsZWFzZVRhc2sSIC5sYWJlbHdpcmUudjEuUmVsZWFzZVRhc2tSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLlJlbGVhc2VUYXNrUmVzcG9uc2USUgoLRGVjbGluZVRhc2sSIC5sYWJlbHdpcmUudjEuRGVjbGluZVRhc2tSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLkRlY2xpbmVUYXNrUmVzcG9uc2USUgoLRXh0ZW5kTGVhc2USIC5sYWJlbHdpcmUudjEuRXh0ZW5kTGVhc2VSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLkV4dGVuZExlYXNlUmVzcG9uc2USWwoOR2V0V29ya2VyU3RhdHMSIy5sYWJlbHdpcmUudjEuR2V0V29ya2VyU3RhdHNSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldFdvcmtlclN0YXRzUmVzcG9uc2VCrAEKEGNvbS5sYWJlbHdpcmUudjFCEldvcmtlclNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_job, file_labelwire_v1_task]);
 
 /**
  * Request for GetInstructions.
@@ -175,6 +175,15 @@ export type SubmitJudgmentRequest = Message<"labelwire.v1.SubmitJudgmentRequest"
    * @generated from field: google.protobuf.Duration time_spent = 3;
    */
   timeSpent?: Duration | undefined;
+
+  /**
+   * Optional. Also lease the worker's next task, in the same call and the
+   * same commit as the answer: the response's `next` is what NextTask would
+   * return right after it. Saves a round trip per task.
+   *
+   * @generated from field: bool want_next = 4;
+   */
+  wantNext: boolean;
 };
 
 /**
@@ -210,6 +219,23 @@ export type SubmitJudgmentResponse = Message<"labelwire.v1.SubmitJudgmentRespons
    * @generated from field: string message = 3;
    */
   message: string;
+
+  /**
+   * Set when the request had want_next: the worker's next task, or why there
+   * is none, exactly as NextTask would answer.
+   *
+   * @generated from field: labelwire.v1.NextTaskResponse next = 4;
+   */
+  next?: NextTaskResponse | undefined;
+
+  /**
+   * Set when the answered task was a question of the entry quiz: whether the
+   * answer was right and what the right answer is. Never set at work, so
+   * hidden gold stays hidden.
+   *
+   * @generated from field: labelwire.v1.QuizFeedback quiz_feedback = 5;
+   */
+  quizFeedback?: QuizFeedback | undefined;
 };
 
 /**
@@ -218,6 +244,36 @@ export type SubmitJudgmentResponse = Message<"labelwire.v1.SubmitJudgmentRespons
  */
 export const SubmitJudgmentResponseSchema: GenMessage<SubmitJudgmentResponse> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_worker_service, 5);
+
+/**
+ * How a worker did on one entry-quiz question (Figure Eight's test-question
+ * feedback). A quiz question is never shown to the same worker again, and
+ * the quiz pool is never used as hidden gold.
+ *
+ * @generated from message labelwire.v1.QuizFeedback
+ */
+export type QuizFeedback = Message<"labelwire.v1.QuizFeedback"> & {
+  /**
+   * Whether the answer matched the question's known answer.
+   *
+   * @generated from field: bool correct = 1;
+   */
+  correct: boolean;
+
+  /**
+   * The known answer.
+   *
+   * @generated from field: labelwire.v1.Answer expected_answer = 2;
+   */
+  expectedAnswer?: Answer | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.QuizFeedback.
+ * Use `create(QuizFeedbackSchema)` to create a new message.
+ */
+export const QuizFeedbackSchema: GenMessage<QuizFeedback> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_worker_service, 6);
 
 /**
  * Request for ReleaseTask.
@@ -238,7 +294,7 @@ export type ReleaseTaskRequest = Message<"labelwire.v1.ReleaseTaskRequest"> & {
  * Use `create(ReleaseTaskRequestSchema)` to create a new message.
  */
 export const ReleaseTaskRequestSchema: GenMessage<ReleaseTaskRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 6);
+  messageDesc(file_labelwire_v1_worker_service, 7);
 
 /**
  * Response of ReleaseTask.
@@ -253,7 +309,7 @@ export type ReleaseTaskResponse = Message<"labelwire.v1.ReleaseTaskResponse"> & 
  * Use `create(ReleaseTaskResponseSchema)` to create a new message.
  */
 export const ReleaseTaskResponseSchema: GenMessage<ReleaseTaskResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 7);
+  messageDesc(file_labelwire_v1_worker_service, 8);
 
 /**
  * Request for DeclineTask.
@@ -282,7 +338,7 @@ export type DeclineTaskRequest = Message<"labelwire.v1.DeclineTaskRequest"> & {
  * Use `create(DeclineTaskRequestSchema)` to create a new message.
  */
 export const DeclineTaskRequestSchema: GenMessage<DeclineTaskRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 8);
+  messageDesc(file_labelwire_v1_worker_service, 9);
 
 /**
  * Response of DeclineTask.
@@ -297,7 +353,7 @@ export type DeclineTaskResponse = Message<"labelwire.v1.DeclineTaskResponse"> & 
  * Use `create(DeclineTaskResponseSchema)` to create a new message.
  */
 export const DeclineTaskResponseSchema: GenMessage<DeclineTaskResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 9);
+  messageDesc(file_labelwire_v1_worker_service, 10);
 
 /**
  * Request for ExtendLease.
@@ -325,7 +381,7 @@ export type ExtendLeaseRequest = Message<"labelwire.v1.ExtendLeaseRequest"> & {
  * Use `create(ExtendLeaseRequestSchema)` to create a new message.
  */
 export const ExtendLeaseRequestSchema: GenMessage<ExtendLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 10);
+  messageDesc(file_labelwire_v1_worker_service, 11);
 
 /**
  * Response of ExtendLease.
@@ -346,7 +402,7 @@ export type ExtendLeaseResponse = Message<"labelwire.v1.ExtendLeaseResponse"> & 
  * Use `create(ExtendLeaseResponseSchema)` to create a new message.
  */
 export const ExtendLeaseResponseSchema: GenMessage<ExtendLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 11);
+  messageDesc(file_labelwire_v1_worker_service, 12);
 
 /**
  * Request for GetWorkerStats.
@@ -361,7 +417,7 @@ export type GetWorkerStatsRequest = Message<"labelwire.v1.GetWorkerStatsRequest"
  * Use `create(GetWorkerStatsRequestSchema)` to create a new message.
  */
 export const GetWorkerStatsRequestSchema: GenMessage<GetWorkerStatsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 12);
+  messageDesc(file_labelwire_v1_worker_service, 13);
 
 /**
  * Response of GetWorkerStats.
@@ -382,7 +438,7 @@ export type GetWorkerStatsResponse = Message<"labelwire.v1.GetWorkerStatsRespons
  * Use `create(GetWorkerStatsResponseSchema)` to create a new message.
  */
 export const GetWorkerStatsResponseSchema: GenMessage<GetWorkerStatsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_worker_service, 13);
+  messageDesc(file_labelwire_v1_worker_service, 14);
 
 /**
  * What an in-house worker (or the worker page) calls. Needs the worker's token

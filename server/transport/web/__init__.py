@@ -1,0 +1,1 @@
+"""The web apps the HTTP port serves; their built assets live in this package."""

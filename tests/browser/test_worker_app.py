@@ -1,0 +1,284 @@
+"""A worker labels in the worker app, in Chromium: signs in with the owner's
+link, passes the quiz seeing its feedback, labels at the keyboard (the mouse
+for spans), and the owner's StreamLabels receives the labels."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from labelwire.client import Client, classification, multi_label, text_item
+from labelwire.v1 import answer_pb2, item_pb2, job_pb2, label_pb2
+from tests.browser.conftest import Live, screenshot
+from tests.helpers import CLASSES, drain, truth
+
+WORKERS_DONE = re.compile("finished|No more work")
+
+
+def start_job(live: Live, lw: Client, items: list[item_pb2.Item], **spec: object) -> tuple[str, str]:
+    """A started job with these items; the job's name and a worker's token."""
+
+    async def make() -> tuple[str, str]:
+        job = await lw.create_job("Reviews", **spec)  # type: ignore[arg-type]
+        await lw.add_items(job.name, items)
+        await lw.start_job(job.name)
+        _, token = await lw.create_worker(job.name, "Ada")
+        return job.name, token
+
+    return live.run(make)
+
+
+def labels(live: Live, lw: Client, job: str) -> dict[str, answer_pb2.Answer]:
+    async def read() -> list[label_pb2.Label]:
+        return await drain(lw.stream_labels(job, snapshot_only=True))
+
+    return {label.item_key: label.value for label in live.run(read)}
+
+
+def text_of(page: Page) -> str:
+    return page.locator(".item-text").first.inner_text()
+
+
+def sign_in(page: Page, live: Live, token: str) -> None:
+    page.goto(live.sign_in_link(token))
+    expect(page.get_by_role("heading", name="Reviews")).to_be_visible()
+    assert "token" not in page.url  # the token left the address bar at once
+
+
+def test_single_label_quiz_feedback_then_keyboard_labels(live: Live, page: Page) -> None:
+    lw = live.client()
+    items = [text_item(f"i{n}", f"i{n} truth:{CLASSES[n % 3]}") for n in range(3)]
+    items += [text_item(f"g{n}", f"g{n} truth:{CLASSES[n % 3]}", gold=CLASSES[n % 3]) for n in range(2)]
+    job, token = start_job(
+        live,
+        lw,
+        items,
+        classes=CLASSES,
+        judgments_per_item=1,
+        quiz_size=2,
+        pass_accuracy=0.5,
+        hidden_gold_share=0.0,
+        short_instructions="Is the review positive, negative or neutral?",
+    )
+    sign_in(page, live, token)
+    for wrong_first in (True, False):
+        expect(page.get_by_text("Quiz question")).to_be_visible()
+        answer = truth(text_of(page))
+        given = CLASSES[(CLASSES.index(answer) + 1) % 3] if wrong_first else answer
+        page.keyboard.press(str(CLASSES.index(given) + 1))
+        expect(page.get_by_role("radio", name=given)).to_have_attribute("aria-checked", "true")
+        page.keyboard.press("Enter")
+        feedback = page.get_by_role("alert")
+        expect(feedback).to_contain_text("Not quite." if wrong_first else "Right!")
+        expect(feedback).to_contain_text(f"The expected answer: {answer}")
+        if wrong_first:
+            screenshot(page, "quiz-feedback")
+        page.keyboard.press("Enter")
+    for n in range(3):
+        expect(page.get_by_text("Quiz question")).to_be_hidden()
+        text = text_of(page)
+        page.keyboard.press(str(CLASSES.index(truth(text)) + 1))
+        if n == 0:
+            screenshot(page, "single-label")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text(text, exact=True)).to_be_hidden()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    got = labels(live, lw, job)
+    assert {key: a.classification.class_name for key, a in got.items()} == {
+        f"i{n}": CLASSES[n % 3] for n in range(3)
+    }
+
+
+def test_multi_label_toggles_with_number_keys(live: Live, page: Page) -> None:
+    lw = live.client()
+    items = [text_item(f"i{n}", f"i{n} truth:{CLASSES[n % 3]}") for n in range(2)]
+    gold = multi_label([CLASSES[0], CLASSES[2]])
+    items.append(text_item("g0", "truth:pos+neutral", gold=gold))
+    job, token = start_job(
+        live,
+        lw,
+        items,
+        classes=CLASSES,
+        task_type="multi_label",
+        judgments_per_item=1,
+        quiz_size=1,
+        pass_accuracy=1.0,
+        hidden_gold_share=0.0,
+    )
+    sign_in(page, live, token)
+    expect(page.get_by_text("Quiz question")).to_be_visible()
+    page.keyboard.press("1")
+    page.keyboard.press("3")
+    expect(page.get_by_role("checkbox", name="pos")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="neutral")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("Right!")
+    page.keyboard.press("Enter")
+    for n in range(2):
+        text = text_of(page)
+        if n == 0:
+            page.keyboard.press("2")
+            page.keyboard.press("2")  # toggled off again
+        page.keyboard.press(str(CLASSES.index(truth(text)) + 1))
+        if n == 0:
+            screenshot(page, "multi-label")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text(text, exact=True)).to_be_hidden()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    got = labels(live, lw, job)
+    assert {k: list(a.multi_label.class_names) for k, a in got.items()} == {
+        f"i{n}": [CLASSES[n % 3]] for n in range(2)
+    }
+
+
+def test_verification_confirms_by_default_and_a_number_marks_wrong(live: Live, page: Page) -> None:
+    lw = live.client()
+    items = []
+    for n in range(2):
+        item = text_item(f"i{n}", f"review {n}")
+        item.prelabel.CopyFrom(classification("pos"))
+        items.append(item)
+    gold = text_item(
+        "g0",
+        "review gold",
+        gold=answer_pb2.Answer(verification=answer_pb2.VerificationAnswer(correct=[False])),
+    )
+    gold.prelabel.CopyFrom(classification("neg"))
+    items.append(gold)
+    spec = job_pb2.Job(
+        task_config=job_pb2.TaskConfig(
+            verification=job_pb2.VerificationConfig(
+                classes=[job_pb2.LabelClass(name=c) for c in CLASSES], batch_size=1
+            )
+        )
+    )
+    job, token = start_job(
+        live,
+        lw,
+        items,
+        classes=CLASSES,
+        job=spec,
+        judgments_per_item=1,
+        quiz_size=1,
+        pass_accuracy=1.0,
+        hidden_gold_share=0.0,
+    )
+    sign_in(page, live, token)
+    expect(page.get_by_text("The model says: neg")).to_be_visible()
+    page.keyboard.press("1")
+    expect(page.get_by_role("button", name="Item 1 is wrong")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("Right!")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The model says: pos")).to_be_visible()
+    first = text_of(page)
+    screenshot(page, "verification")
+    if first == "review 1":
+        page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(first, exact=True)).to_be_hidden()
+    if first != "review 1":
+        page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    got = labels(live, lw, job)
+    assert {k: list(a.verification.correct) for k, a in got.items()} == {"i0": [True], "i1": [False]}
+
+
+def test_job_text_with_script_is_shown_as_text(live: Live, page: Page) -> None:
+    lw = live.client()
+    hostile = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+    _, token = start_job(
+        live, lw, [text_item("x", hostile)], classes=CLASSES, judgments_per_item=1, quiz_size=0
+    )
+    sign_in(page, live, token)
+    expect(page.get_by_text(hostile, exact=True)).to_be_visible()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator(".stage img, .stage script").count() == 0
+
+
+def test_skip_with_a_reason_reaches_the_owner(live: Live, page: Page) -> None:
+    lw = live.client()
+    job, token = start_job(
+        live, lw, [text_item("a", "unreadable ###")], classes=CLASSES, judgments_per_item=1, quiz_size=0
+    )
+    sign_in(page, live, token)
+    expect(page.get_by_text("unreadable ###")).to_be_visible()
+    page.keyboard.press("s")
+    dialog = page.get_by_role("dialog", name="Skip this task")
+    dialog.get_by_role("textbox").fill("the text is garbled")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text("unreadable ###")).to_be_hidden()
+
+    async def reasons() -> list[str]:
+        quality = await lw.job_quality(job)
+        return [d.reason for d in quality.decline_reasons]
+
+    assert live.run(reasons) == ["the text is garbled"]
+
+
+def test_expired_lease_is_told_and_the_page_moves_on(live: Live, page: Page) -> None:
+    lw = live.client()
+    items = [text_item(f"i{n}", f"i{n} truth:{CLASSES[n % 3]}") for n in range(2)]
+    _, token = start_job(live, lw, items, classes=CLASSES, judgments_per_item=1, quiz_size=0)
+    sign_in(page, live, token)
+    expect(page.locator(".item-text")).to_be_visible()
+    live.clock.advance(3600)  # the server's clock: the lease is long gone
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Time ran out")
+    expect(page.locator(".item-text")).to_be_visible()
+
+
+def test_worker_who_fails_the_quiz_is_told_and_gets_no_task(live: Live, page: Page) -> None:
+    lw = live.client()
+    items = [text_item("i0", "i0 truth:pos")]
+    items += [text_item(f"g{n}", f"g{n} truth:{CLASSES[n % 3]}", gold=CLASSES[n % 3]) for n in range(2)]
+    _, token = start_job(
+        live,
+        lw,
+        items,
+        classes=CLASSES,
+        judgments_per_item=1,
+        quiz_size=2,
+        pass_accuracy=1.0,
+        hidden_gold_share=0.0,
+    )
+    sign_in(page, live, token)
+    for _ in range(2):
+        answer = truth(text_of(page))
+        page.keyboard.press(str((CLASSES.index(answer) + 1) % 3 + 1))
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("alert")).to_contain_text("Not quite.")
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="You did not pass the quiz")).to_be_visible()
+    expect(page.get_by_role("contentinfo")).to_contain_text("failed the quiz")
+
+
+def test_help_and_instructions_open_by_key_and_close_with_escape(live: Live, page: Page) -> None:
+    lw = live.client()
+    _, token = start_job(
+        live,
+        lw,
+        [text_item("a", "fine")],
+        classes={"pos": "liked it", "neg": "did not"},
+        judgments_per_item=1,
+        quiz_size=0,
+        short_instructions="Say how the writer felt.",
+        full_instructions="Read the whole review.\n\nSarcasm counts as neg.",
+    )
+    sign_in(page, live, token)
+    page.keyboard.press("i")
+    panel = page.get_by_role("dialog", name="Instructions")
+    expect(panel).to_contain_text("Sarcasm counts as neg.")
+    expect(panel).to_contain_text("liked it")
+    screenshot(page, "instructions")
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    page.keyboard.press("?")
+    keys = page.get_by_role("dialog", name="Keys")
+    expect(keys).to_contain_text("skip the task")
+    page.keyboard.press("Escape")
+    expect(keys).to_be_hidden()

@@ -1,0 +1,476 @@
+import "./style.css";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { forgetToken, keepToken, takeToken, type WorkerApi, workerApi } from "./api";
+import { append, clear, h, isTyping, kbd } from "./dom";
+import type { Answer } from "./gen/labelwire/v1/answer_pb";
+import type { Example, LabelClass } from "./gen/labelwire/v1/job_pb";
+import { type Task, TaskPhase, type WorkerStats, WorkerStatus } from "./gen/labelwire/v1/task_pb";
+import type { GetInstructionsResponse, NextTaskResponse, SubmitJudgmentResponse } from "./gen/labelwire/v1/worker_service_pb";
+import { classification } from "./tasks/classification";
+import { multiLabel } from "./tasks/multilabel";
+import type { TaskInput, TaskView } from "./tasks/types";
+import { verification } from "./tasks/verification";
+import { spans } from "./tasks/spans";
+import { boxes } from "./tasks/boxes";
+import { segmentation } from "./tasks/segmentation";
+import { custom } from "./tasks/custom";
+
+const app = document.getElementById("app") as HTMLElement;
+const token = takeToken();
+
+const KEYS: [string, string][] = [
+  ["1–9", "choose (or toggle) the n-th class"],
+  ["Enter", "submit the answer"],
+  ["?", "this help"],
+  ["i", "the instructions"],
+  ["s", "skip the task (with a reason)"],
+  ["Esc", "close a panel"],
+];
+
+/** One job the worker may work on. A per-job token gives one; worker
+ * accounts will list several here before the worker picks one. */
+interface JobEntry {
+  api: WorkerApi;
+  info: GetInstructionsResponse;
+}
+
+function classesOf(info: GetInstructionsResponse): LabelClass[] {
+  const c = info.taskConfig?.config;
+  if (!c) return [];
+  switch (c.case) {
+    case "spans":
+      return c.value.entityTypes;
+    case "custom":
+    case undefined:
+      return [];
+    default:
+      return c.value.classes;
+  }
+}
+
+function view(input: TaskInput): TaskView {
+  switch (input.job.taskConfig?.config.case) {
+    case "multiLabel":
+      return multiLabel(input);
+    case "verification":
+      return verification(input);
+    case "spans":
+      return spans(input);
+    case "boundingBox":
+      return boxes(input);
+    case "segmentation":
+      return segmentation(input);
+    case "custom":
+      return custom(input);
+    default:
+      return classification(input);
+  }
+}
+
+function describe(answer: Answer | undefined): string {
+  const v = answer?.value;
+  switch (v?.case) {
+    case "classification":
+      return v.value.className;
+    case "multiLabel":
+      return v.value.classNames.length ? v.value.classNames.join(", ") : "none of the classes";
+    case "verification":
+      return v.value.correct.map((c) => (c ? "right" : "wrong")).join(", ");
+    case "spans":
+      return v.value.spans.map((s) => `${s.entityType} ${s.start}–${s.end}`).join("; ") || "no spans";
+    case "boundingBoxes":
+      return `${v.value.boxes.length} box(es): ${v.value.boxes.map((b) => b.className).join(", ")}`;
+    case "custom":
+      return JSON.stringify(v.value);
+    default:
+      return "";
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof ConnectError) return err.rawMessage;
+  return err instanceof Error ? err.message : String(err);
+}
+
+// ---------------------------------------------------------------- sign-in
+
+function signIn(problem = ""): void {
+  clear(app);
+  const input = h("input", { type: "password", id: "token", autocomplete: "off", spellcheck: "false", required: true });
+  const form = h(
+    "form",
+    { class: "card signin" },
+    h("h1", {}, "labelwire · work"),
+    problem ? h("p", { class: "error", role: "alert" }, problem) : null,
+    h("p", {}, "Open the sign-in link you were sent, or paste your worker token."),
+    h("label", { for: "token" }, "Worker token"),
+    input,
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const value = input.value.trim();
+    if (!value) return;
+    keepToken(value);
+    void start(value);
+  });
+  app.append(form);
+  input.focus();
+}
+
+async function start(secret: string): Promise<void> {
+  const api = workerApi(secret);
+  let info: GetInstructionsResponse;
+  try {
+    info = await api.getInstructions({});
+  } catch (err) {
+    if (err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) {
+      forgetToken();
+      signIn("That token was not accepted (it may have expired or been revoked). Ask the job's owner for a new link.");
+    } else {
+      signIn(`The server could not be reached: ${errorText(err)}`);
+    }
+    return;
+  }
+  new Workspace({ api, info }).begin();
+}
+
+// ---------------------------------------------------------------- the workspace
+
+class Workspace {
+  private readonly api: WorkerApi;
+  private readonly info: GetInstructionsResponse;
+  private readonly classes: LabelClass[];
+  private readonly limitMs: number;
+  private task: Task | null = null;
+  private current: TaskView | null = null;
+  private deadline = 0;
+  private lastActive = Date.now();
+  private extending = false;
+  private busy = false;
+  private submitted = 0;
+  private pendingNext: NextTaskResponse | null = null;
+  private given: Answer | undefined;
+  private retryTimer = 0;
+  private readonly stage = h("section", { class: "stage", "aria-label": "Task" });
+  private readonly notice = h("p", { class: "notice", role: "status", "aria-live": "polite" });
+  private readonly timer = h("span", { class: "timer", role: "timer", "aria-label": "Time left" });
+  private readonly phase = h("span", { class: "phase" });
+  private readonly record = h("dl", { class: "record", "aria-label": "Your record" });
+  private readonly submitButton = h("button", { type: "button", class: "primary", onclick: () => void this.submit() }, "Submit ", kbd("Enter"));
+  private readonly dialogs: HTMLDialogElement[] = [];
+
+  constructor(job: JobEntry) {
+    this.api = job.api;
+    this.info = job.info;
+    this.classes = classesOf(this.info);
+    const limit = this.info.taskTimeLimit;
+    this.limitMs = limit ? Number(limit.seconds) * 1000 + limit.nanos / 1e6 : 300_000;
+  }
+
+  begin(): void {
+    clear(app);
+    const short = this.info.instructions?.shortInstructions ?? "";
+    append(
+      app,
+      h(
+        "header",
+        { class: "bar" },
+        h("h1", {}, this.info.displayName || "Job"),
+        this.phase,
+        this.timer,
+        h("nav", { "aria-label": "Actions" },
+          h("button", { type: "button", onclick: () => this.instructions() }, "Instructions ", kbd("i")),
+          h("button", { type: "button", onclick: () => this.help() }, "Keys ", kbd("?")),
+          h("button", { type: "button", onclick: () => this.stop() }, "Stop for now"),
+          h("button", { type: "button", onclick: () => this.signOut() }, "Sign out"),
+        ),
+      ),
+      short ? h("p", { class: "short" }, short) : null,
+      this.notice,
+      h("main", {}, this.stage),
+      h("footer", {}, this.record),
+    );
+    document.addEventListener("keydown", (e) => this.onKey(e));
+    for (const kind of ["pointerdown", "keydown", "wheel"]) document.addEventListener(kind, () => (this.lastActive = Date.now()), { passive: true });
+    window.setInterval(() => this.tick(), 1000);
+    void this.refreshRecord();
+    void this.next();
+  }
+
+  // ---- tasks
+
+  private async next(): Promise<void> {
+    window.clearTimeout(this.retryTimer);
+    try {
+      this.show(await this.api.nextTask({}));
+    } catch (err) {
+      this.waiting("The server did not answer", errorText(err), 5);
+    }
+  }
+
+  private show(res: NextTaskResponse): void {
+    this.pendingNext = null;
+    this.current?.destroy?.();
+    this.current = null;
+    this.task = null;
+    if (!res.task) {
+      const retry = res.retryAfter ? Number(res.retryAfter.seconds) : 0;
+      switch (res.status) {
+        case WorkerStatus.FAILED_QUIZ:
+          return this.final("You did not pass the quiz", res.message);
+        case WorkerStatus.DISQUALIFIED:
+          return this.final("You can no longer work on this job", res.message);
+      }
+      if (retry > 0) return this.waiting(/paused/.test(res.message) ? "The job is paused" : "No task right now", res.message, retry);
+      return this.final(/complete/.test(res.message) ? "The job is finished" : "No more work", res.message);
+    }
+    const task = res.task;
+    this.task = task;
+    this.deadline = Date.now() + Math.min(this.limitMs, timestampMs(task.leaseExpireTime!) - Date.now());
+    this.lastActive = Date.now();
+    const quiz = task.phase === TaskPhase.QUIZ;
+    this.phase.textContent = quiz ? "Quiz question" : "";
+    const current = view({ job: this.info, task, classes: this.classes, media: this.info.mediaType });
+    this.current = current;
+    clear(this.stage);
+    append(this.stage, current.root, h("div", { class: "actions" }, this.submitButton,
+      h("button", { type: "button", onclick: () => this.skip() }, "Skip ", kbd("s"))));
+    this.tick();
+  }
+
+  private async submit(): Promise<void> {
+    if (this.pendingNext) return this.show(this.pendingNext);
+    if (!this.task || !this.current || this.busy) return;
+    const answer = this.current.answer();
+    if (typeof answer === "string") return this.say(answer);
+    this.busy = true;
+    const task = this.task;
+    let res: SubmitJudgmentResponse;
+    try {
+      res = await this.api.submitJudgment({ task: task.name, answer, wantNext: true });
+      this.given = answer;
+    } catch (err) {
+      this.busy = false;
+      if (err instanceof ConnectError && err.code === Code.FailedPrecondition) {
+        this.say(`Time ran out on that task and it went back to the queue; here is another. (${err.rawMessage})`);
+        return this.next();
+      }
+      if (err instanceof ConnectError && err.code === Code.InvalidArgument) return this.say(`The answer was refused: ${err.rawMessage}`);
+      return this.say(`The answer was not saved: ${errorText(err)}. Press Enter to try again.`);
+    }
+    this.busy = false;
+    this.submitted += 1;
+    this.say(res.message);
+    if (res.message || task.phase === TaskPhase.QUIZ || this.submitted % 10 === 0) void this.refreshRecord();
+    if (res.quizFeedback) return this.feedback(res, task);
+    if (res.next) this.show(res.next);
+    else void this.next();
+  }
+
+  /** After a quiz answer: right or wrong and the expected answer, until the
+   * worker presses Enter (Figure Eight's test-question feedback). */
+  private feedback(res: SubmitJudgmentResponse, task: Task): void {
+    const fb = res.quizFeedback!;
+    this.current?.destroy?.();
+    this.current = null;
+    this.task = null;
+    this.timer.textContent = "";
+    this.pendingNext = res.next ?? { $typeName: "labelwire.v1.NextTaskResponse", status: res.status, message: "", retryAfter: undefined, task: undefined };
+    clear(this.stage);
+    const cont = h("button", { type: "button", class: "primary", onclick: () => void this.submit() }, "Continue ", kbd("Enter"));
+    append(
+      this.stage,
+      h("div", { class: `feedback ${fb.correct ? "right" : "wrong"}`, role: "alert" },
+        h("h2", {}, fb.correct ? "Right!" : "Not quite."),
+        h("p", {}, "Your answer: ", h("strong", {}, describe(this.given))),
+        h("p", {}, "The expected answer: ", h("strong", {}, describe(fb.expectedAnswer))),
+        task.payload.case === "text" ? h("blockquote", {}, task.payload.value) : null,
+        res.message ? h("p", {}, res.message) : null,
+      ),
+      cont,
+    );
+    cont.focus();
+  }
+
+  private waiting(title: string, message: string, seconds: number): void {
+    this.phase.textContent = "";
+    this.timer.textContent = "";
+    clear(this.stage);
+    let left = seconds;
+    const count = h("span", {}, String(left));
+    append(this.stage, h("div", { class: "empty" }, h("h2", {}, title), message ? h("p", {}, message) : null,
+      h("p", {}, "Checking again in ", count, " s.")));
+    const step = (): void => {
+      left -= 1;
+      count.textContent = String(Math.max(left, 0));
+      if (left <= 0) void this.next();
+      else this.retryTimer = window.setTimeout(step, 1000);
+    };
+    this.retryTimer = window.setTimeout(step, 1000);
+  }
+
+  private final(title: string, message: string): void {
+    this.phase.textContent = "";
+    this.timer.textContent = "";
+    clear(this.stage);
+    append(this.stage, h("div", { class: "empty" }, h("h2", {}, title), message ? h("p", {}, message) : null));
+    void this.refreshRecord();
+  }
+
+  // ---- the lease
+
+  private tick(): void {
+    if (!this.task) return;
+    const left = Math.max(0, this.deadline - Date.now());
+    const s = Math.ceil(left / 1000);
+    this.timer.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")} left`;
+    this.timer.classList.toggle("low", left < 30_000);
+    const active = Date.now() - this.lastActive < 60_000;
+    if (active && left < this.limitMs / 3 && !this.extending) void this.extend(this.task);
+  }
+
+  private async extend(task: Task): Promise<void> {
+    this.extending = true;
+    try {
+      const res = await this.api.extendLease({ task: task.name });
+      if (this.task === task && res.leaseExpireTime) this.deadline = Date.now() + Math.min(this.limitMs, timestampMs(res.leaseExpireTime) - Date.now());
+    } catch {
+      /* an expired lease shows at submit */
+    } finally {
+      this.extending = false;
+    }
+  }
+
+  // ---- skip, stop, record
+
+  private skip(): void {
+    const task = this.task;
+    if (!task) return;
+    const reason = h("textarea", { id: "skip-reason", maxlength: "1000", rows: "3" });
+    const dlg = this.dialog("Skip this task",
+      h("label", { for: "skip-reason" }, "Why? (the job's owner reads this)"),
+      reason,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Skip task")),
+    );
+    const form = dlg.querySelector("form")!;
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      dlg.close();
+      try {
+        await this.api.declineTask({ task: task.name, reason: reason.value });
+        this.say("Skipped.");
+      } catch (err) {
+        this.say(`The skip was not saved: ${errorText(err)}`);
+      }
+      void this.next();
+    });
+    reason.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    reason.focus();
+  }
+
+  private async stop(): Promise<void> {
+    if (this.task) {
+      try {
+        await this.api.releaseTask({ task: this.task.name });
+      } catch {
+        /* the lease ends by itself */
+      }
+    }
+    this.task = null;
+    this.current = null;
+    window.clearTimeout(this.retryTimer);
+    this.timer.textContent = "";
+    clear(this.stage);
+    append(this.stage, h("div", { class: "empty" }, h("h2", {}, "Stopped"), h("p", {}, "Your task went back to the queue."),
+      h("button", { type: "button", class: "primary", onclick: () => void this.next() }, "Continue working")));
+  }
+
+  private signOut(): void {
+    if (this.task) void this.api.releaseTask({ task: this.task.name }).catch(() => undefined);
+    forgetToken();
+    location.replace(location.pathname);
+  }
+
+  private async refreshRecord(): Promise<void> {
+    let stats: WorkerStats | undefined;
+    try {
+      stats = (await this.api.getWorkerStats({})).stats;
+    } catch {
+      return;
+    }
+    if (!stats) return;
+    const status = { [WorkerStatus.QUIZ]: "taking the quiz", [WorkerStatus.QUALIFIED]: "qualified", [WorkerStatus.FAILED_QUIZ]: "failed the quiz", [WorkerStatus.DISQUALIFIED]: "disqualified" }[stats.status as number] ?? "";
+    clear(this.record);
+    const row = (k: string, v: string): void => append(this.record, h("div", {}, h("dt", {}, k), h("dd", {}, v)));
+    row("Worker", stats.displayName);
+    row("Status", status);
+    row("Judgments", String(stats.judgments));
+    row("Quiz", `${stats.goldCorrect} of ${stats.goldAnswered} right` + (stats.quizRemaining ? `, ${stats.quizRemaining} to go` : ""));
+  }
+
+  // ---- panels
+
+  private dialog(title: string, ...body: (Node | null)[]): HTMLDialogElement {
+    const id = `dlg-${this.dialogs.length}`;
+    const dlg = h("dialog", { "aria-labelledby": id },
+      h("form", { method: "dialog" },
+        h("header", {}, h("h2", { id }, title), h("button", { type: "button", class: "close", "aria-label": "Close", onclick: () => dlg.close() }, "×")),
+        ...body));
+    dlg.addEventListener("close", () => {
+      dlg.remove();
+      this.dialogs.splice(this.dialogs.indexOf(dlg), 1);
+    });
+    this.dialogs.push(dlg);
+    document.body.append(dlg);
+    dlg.showModal();
+    return dlg;
+  }
+
+  private instructions(): void {
+    const ins = this.info.instructions;
+    const example = (ex: Example): HTMLElement =>
+      h("li", {},
+        ex.payload.case === "text" ? h("blockquote", {}, ex.payload.value) : ex.payload.case === "sourceRef" ? h("p", {}, ex.payload.value) : null,
+        h("p", {}, "Answer: ", h("strong", {}, describe(ex.answer))),
+        ex.explanation ? h("p", {}, ex.explanation) : null);
+    this.dialog("Instructions",
+      h("div", { class: "instructions" },
+        ins?.shortInstructions ? h("p", { class: "short" }, ins.shortInstructions) : null,
+        ins?.fullInstructions ? h("div", { class: "full" }, ins.fullInstructions) : null,
+        this.classes.length ? h("section", {}, h("h3", {}, "Classes"), h("ul", {}, ...this.classes.map((c, i) => h("li", {}, i < 9 ? kbd(String(i + 1)) : null, h("strong", {}, c.name), c.description ? ` — ${c.description}` : "")))) : null,
+        ins?.goodExamples.length ? h("section", {}, h("h3", {}, "Good examples"), h("ul", {}, ...ins.goodExamples.map(example))) : null,
+        ins?.badExamples.length ? h("section", {}, h("h3", {}, "Bad examples"), h("ul", {}, ...ins.badExamples.map(example))) : null,
+        !ins?.shortInstructions && !ins?.fullInstructions ? h("p", {}, "This job has no written instructions.") : null));
+  }
+
+  private help(): void {
+    this.dialog("Keys", h("table", {}, h("tbody", {}, ...KEYS.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, h("kbd", {}, k)), h("td", {}, v))))));
+  }
+
+  private say(text: string): void {
+    this.notice.textContent = text;
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    if (this.dialogs.length) return; // the open panel has the keyboard; Esc closes it
+    if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "?") this.help();
+    else if (e.key === "i") this.instructions();
+    else if (e.key === "s" && this.task) this.skip();
+    else if (e.key === "Enter") void this.submit();
+    else if (this.current?.key?.(e)) {
+      /* used by the task */
+    } else return;
+    e.preventDefault();
+  }
+}
+
+if (token) void start(token);
+else signIn();
