@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from grpc_reflection.v1alpha import reflection_pb2_grpc as reflection_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
 
+from labelwire.server.api.accounts import TeamServicer
 from labelwire.server.api.admin import AdminServicer
 from labelwire.server.api.calls import CallInterceptor
 from labelwire.server.api.jobs import JobServicer
@@ -38,6 +39,8 @@ from labelwire.v1 import (
     label_service_pb2_grpc,
     quality_service_pb2,
     quality_service_pb2_grpc,
+    team_service_pb2,
+    team_service_pb2_grpc,
     worker_service_pb2,
     worker_service_pb2_grpc,
 )
@@ -57,6 +60,7 @@ SERVICES = (
     worker_service_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
+    team_service_pb2.DESCRIPTOR.services_by_name["TeamService"].full_name,
 )
 
 
@@ -174,6 +178,7 @@ async def start_server(
     worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(core), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(core), server)
     quality_service_pb2_grpc.add_QualityServiceServicer_to_server(QualityServicer(core), server)
+    team_service_pb2_grpc.add_TeamServiceServicer_to_server(TeamServicer(core), server)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     _add_reflection(server, (*SERVICES, health.SERVICE_NAME))

@@ -20,6 +20,7 @@ from labelwire.server import (
     specs,
     validation,
 )
+from labelwire.server.core import accounts
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.errors import (
     FailedPrecondition,
@@ -257,12 +258,16 @@ class JobsCore(CoreBase):
     async def create_job(self, principal: Principal, spec: JobSpec) -> Job:
         self.require(principal, "client")
         validation.validate_job_spec(spec)
+        accounts.check_job_teams(spec)
         self.workforces.validate(spec)
         now = self.clock()
 
-        job_id = await self.store.write(
-            lambda tx: tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
-        )
+        def create(tx: Tx) -> int:
+            job_id = tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
+            accounts.name_job_teams(tx, principal.id, job_id, spec.teams)
+            return job_id
+
+        job_id = await self.store.write(create)
         return await self._read_job(job_id)
 
     async def list_jobs(self, principal: Principal, page_size: int, page_token: str) -> tuple[list[Job], str]:

@@ -6,6 +6,7 @@ from labelwire.server import (
     dispatch,
     validation,
 )
+from labelwire.server.core.accounts import require_member
 from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
 from labelwire.server.errors import (
     NotFound,
@@ -18,6 +19,7 @@ from labelwire.server.model import (
     SubmitResult,
     Worker,
 )
+from labelwire.server.store import Tx
 
 
 class WorkCore(CoreBase):
@@ -28,9 +30,13 @@ class WorkCore(CoreBase):
     async def next_task(self, principal: Principal) -> NextTaskResult:
         self.require(principal, "worker")
         spec = await self.spec_of_job(principal.job_id)
-        return await self.store.write(
-            lambda tx: dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng)
-        )
+
+        def lease(tx: Tx) -> NextTaskResult:
+            if principal.account_id:
+                require_member(tx, principal.account_id, principal.job_id)
+            return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng)
+
+        return await self.store.write(lease)
 
     async def submit(
         self, principal: Principal, task_name: str, answer: Answer, time_spent_ms: int | None
