@@ -73,19 +73,25 @@ async def test_a_worker_in_two_teams_sees_exactly_the_jobs_of_those_teams(server
     on_green = await team_job(lw, [green])
     on_none = await team_job(lw, [])
     await team_job(lw, [red], start=False)  # a draft is not shown to workers
+    elsewhere = await server.client("elsewhere")
+    theirs = await team_job(elsewhere, [(await elsewhere.create_team("red")).name])
     _, token = await signed_in(lw, "Ana", [red, blue])
     async with WorkerAccountClient(server.target, token) as me:
         listed = await me.list_jobs()
         async with me.for_job(on_green) as green_work, me.for_job(on_none) as none_work:
             refused = [await refusal(green_work.next_task()), await refusal(none_work.next_task())]
+        async with me.for_job(theirs) as their_work:
+            hidden = await refusal(their_work.next_task())
         async with me.for_job(on_both) as both_work:
             leased = await both_work.next_task()
     assert sorted(j.job for j in listed) == sorted([on_red, on_blue, on_both])
     assert {j.status for j in listed} == {S.WORKER_JOB_STATUS_NOT_STARTED}
     assert [code for code, _ in refused] == [DENIED, DENIED]
     assert on_green in refused[0][1] and on_none in refused[1][1]
+    assert hidden[0] == NOT_FOUND
     assert leased.HasField("task") and leased.task.name.startswith(on_both + "/tasks/")
     await lw.close()
+    await elsewhere.close()
 
 
 async def test_an_account_works_a_job_through_to_its_labels(server: Harness) -> None:

@@ -32,7 +32,9 @@ class _WorkerJobStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Worke
     WORKER_JOB_STATUS_UNSPECIFIED: _WorkerJobStatus.ValueType  # 0
     """Never used."""
     WORKER_JOB_STATUS_NOT_STARTED: _WorkerJobStatus.ValueType  # 1
-    """The account has not asked for a task of the job yet (no per-job record)."""
+    """The account has no record on the job yet: it is made at the account's
+    first NextTask or GetWorkerStats there.
+    """
     WORKER_JOB_STATUS_QUIZ: _WorkerJobStatus.ValueType  # 2
     """Answering the job's entry quiz."""
     WORKER_JOB_STATUS_QUALIFIED: _WorkerJobStatus.ValueType  # 3
@@ -50,7 +52,9 @@ class WorkerJobStatus(_WorkerJobStatus, metaclass=_WorkerJobStatusEnumTypeWrappe
 WORKER_JOB_STATUS_UNSPECIFIED: WorkerJobStatus.ValueType  # 0
 """Never used."""
 WORKER_JOB_STATUS_NOT_STARTED: WorkerJobStatus.ValueType  # 1
-"""The account has not asked for a task of the job yet (no per-job record)."""
+"""The account has no record on the job yet: it is made at the account's
+first NextTask or GetWorkerStats there.
+"""
 WORKER_JOB_STATUS_QUIZ: WorkerJobStatus.ValueType  # 2
 """Answering the job's entry quiz."""
 WORKER_JOB_STATUS_QUALIFIED: WorkerJobStatus.ValueType  # 3

@@ -106,7 +106,8 @@ class NextTaskRequest(_message.Message):
     job: _builtins.str
     """`jobs/{job_id}`. Required with a worker account token; with a worker
     token, optional and must be the token's job. An account's first NextTask
-    on a job starts its record there (and its entry quiz).
+    (or GetWorkerStats) on a job starts its record there, with the job's own
+    entry quiz.
     """
     def __init__(
         self,
