@@ -27,11 +27,13 @@ import labelwire.v1
 from labelwire.client import AdminClient, Client, classification, text_item
 from labelwire.server.core import auth
 from labelwire.v1 import (
+    account_pb2,
     admin_service_pb2,
     job_pb2,
     job_service_pb2,
     label_service_pb2,
     quality_service_pb2,
+    team_service_pb2,
     worker_service_pb2,
 )
 from tests.conftest import ADMIN_KEY, Harness, client_folder
@@ -79,6 +81,9 @@ class World:
     files: Path  # the owner's own folder under the files root
     spare_key: str  # clients/{c}/apiKeys/{k}: a key no caller uses
     spare_worker: str  # jobs/{j}/workers/{w}: a worker no caller uses
+    team: str = ""  # teams/{t}: the owner's team, which no job names, with `member` in it
+    member: str = ""  # workers/{a}: the owner's worker account in `team`
+    spare_account: str = ""  # workers/{a}: the owner's worker account in no team
 
 
 def only(
@@ -219,6 +224,45 @@ MATRIX: dict[str, Entry] = {
         ),
     ),
     "WorkerService.GetWorkerStats": Entry(ANY_WORKER, lambda w: worker_service_pb2.GetWorkerStatsRequest()),
+    "WorkerService.ListWorkerJobs": Entry(ANY_WORKER, lambda w: worker_service_pb2.ListWorkerJobsRequest()),
+    "WorkerService.GetWorkerHistory": Entry(
+        ANY_WORKER, lambda w: worker_service_pb2.GetWorkerHistoryRequest()
+    ),
+    "TeamService.CreateWorkerAccount": Entry(
+        ANY_CLIENT,
+        lambda w: team_service_pb2.CreateWorkerAccountRequest(
+            worker_account=account_pb2.WorkerAccount(display_name="new")
+        ),
+    ),
+    "TeamService.GetWorkerAccount": Entry(
+        OWNERS_JOB_ADMIN_READS, lambda w: team_service_pb2.GetWorkerAccountRequest(name=w.member)
+    ),
+    "TeamService.ListWorkerAccounts": Entry(
+        ANY_CLIENT_ADMIN_READS, lambda w: team_service_pb2.ListWorkerAccountsRequest()
+    ),
+    "TeamService.IssueWorkerAccountToken": Entry(
+        OWNERS_JOB, lambda w: team_service_pb2.IssueWorkerAccountTokenRequest(worker=w.member)
+    ),
+    "TeamService.RevokeWorkerAccountToken": Entry(
+        OWNERS_JOB, lambda w: team_service_pb2.RevokeWorkerAccountTokenRequest(worker=w.member)
+    ),
+    "TeamService.GetWorkerAccountHistory": Entry(
+        OWNERS_JOB_ADMIN_READS, lambda w: team_service_pb2.GetWorkerAccountHistoryRequest(worker=w.member)
+    ),
+    "TeamService.CreateTeam": Entry(
+        ANY_CLIENT, lambda w: team_service_pb2.CreateTeamRequest(team=account_pb2.Team(display_name="new"))
+    ),
+    "TeamService.GetTeam": Entry(
+        OWNERS_JOB_ADMIN_READS, lambda w: team_service_pb2.GetTeamRequest(name=w.team)
+    ),
+    "TeamService.ListTeams": Entry(ANY_CLIENT_ADMIN_READS, lambda w: team_service_pb2.ListTeamsRequest()),
+    "TeamService.DeleteTeam": Entry(OWNERS_JOB, lambda w: team_service_pb2.DeleteTeamRequest(name=w.team)),
+    "TeamService.AddTeamMember": Entry(
+        OWNERS_JOB, lambda w: team_service_pb2.AddTeamMemberRequest(team=w.team, worker=w.spare_account)
+    ),
+    "TeamService.RemoveTeamMember": Entry(
+        OWNERS_JOB, lambda w: team_service_pb2.RemoveTeamMemberRequest(team=w.team, worker=w.member)
+    ),
 }
 
 
@@ -284,7 +328,23 @@ async def world_of(server: Harness, root: Path) -> tuple[World, Client, Client]:
         ADMIN: ADMIN_KEY,
         NO_TOKEN: "",
     }
-    return World(job.name, draft.name, task, tokens, files, spare_key, spare_worker.name), owner, other
+    team = await owner.create_team("team")
+    member = await owner.create_worker_account("member")
+    await owner.add_team_member(team.name, member.name)
+    spare_account = await owner.create_worker_account("spare")
+    world = World(
+        job.name,
+        draft.name,
+        task,
+        tokens,
+        files,
+        spare_key,
+        spare_worker.name,
+        team=team.name,
+        member=member.name,
+        spare_account=spare_account.name,
+    )
+    return world, owner, other
 
 
 def test_every_rpc_of_every_service_has_a_row_in_the_matrix() -> None:

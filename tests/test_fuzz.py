@@ -34,6 +34,7 @@ from labelwire.v1 import (
     job_service_pb2,
     label_service_pb2,
     quality_service_pb2,
+    team_service_pb2,
     worker_service_pb2,
 )
 from tests.conftest import ADMIN_KEY
@@ -55,6 +56,7 @@ SERVICES = [
         (worker_service_pb2, "WorkerService"),
         (admin_service_pb2, "AdminService"),
         (quality_service_pb2, "QualityService"),
+        (team_service_pb2, "TeamService"),
         (health_pb2, "Health"),
     ]
 ]
@@ -113,7 +115,17 @@ def _serve(folder: Path) -> Iterator[Target]:
             await other.create_job("Other", classes=CLASSES)
             for n in range(3):  # jobs/3 and jobs/4 for state changes, jobs/5 for the rest
                 await lw.create_job(f"Draft {n}", classes=CLASSES)
-        return {"client": key, "worker": worker, "admin": ADMIN_KEY, "none": ""}
+            # teams/1 with workers/1 in it, named by jobs/6; teams/2 for DeleteTeam; workers/2 in no team
+            team = await lw.create_team("crowd")
+            await lw.create_team("spare")
+            member = await lw.create_worker_account("member")
+            await lw.create_worker_account("spare")
+            await lw.add_team_member(team.name, member.name)
+            account = await lw.issue_worker_account_token(member.name)
+            teamed = await lw.create_job("Teamed", classes=CLASSES, quiz_size=0, teams=[team.name])
+            await lw.add_items(teamed.name, [text_item("t0", "t")])
+            await lw.start_job(teamed.name)
+        return {"client": key, "worker": worker, "account": account, "admin": ADMIN_KEY, "none": ""}
 
     tokens = run(seed())
     with sqlite3.connect(database) as source, sqlite3.connect(folder / "copy-of-the-database.db") as copy:
@@ -155,6 +167,7 @@ def _serve(folder: Path) -> Iterator[Target]:
         "jobs/1",
         "jobs/2",
         "jobs/3",
+        "jobs/6",
         "jobs/0",
         "jobs/99999999999999999999",
         "jobs/9223372036854775807",
@@ -164,6 +177,14 @@ def _serve(folder: Path) -> Iterator[Target]:
         "jobs/1/tasks/1",
         "jobs/1/tasks/99999999999999999999",
         "jobs/1/tasks/١",
+        "teams/1",
+        "teams/2",
+        "teams/99999999999999999999",
+        "teams/١",
+        "workers/1",
+        "workers/2",
+        "workers/0",
+        "workers/١",
         "99999999999999999999",
         "lwc_99999999999999999999_x",
         "a" * 5000,
@@ -324,6 +345,7 @@ OWNER = {
     "LabelService": "client",
     "QualityService": "client",
     "WorkerService": "worker",
+    "TeamService": "client",
 }
 
 
@@ -362,7 +384,31 @@ def valid_request(target: Target, method: descriptor.MethodDescriptor) -> Messag
         out.client_name = "c"
     elif isinstance(out, job_service_pb2.CreateWorkerRequest):
         out.display_name = "w"
+    elif method.containing_service.name == "WorkerService" and "job" in out.DESCRIPTOR.fields_by_name:
+        out.ClearField("job")  # a worker token's calls need none; NextTask keeps its valid path
+    elif method.containing_service.name == "TeamService":
+        _team_request(out, method.name)
     return out
+
+
+def _team_request(out: Message, method: str) -> None:
+    """TeamService's names are teams and worker accounts, not jobs. The
+    account whose token the fuzz holds (workers/1) keeps its token: the
+    token calls aim at workers/2."""
+    teams = "teams/2" if method == "DeleteTeam" else "teams/1"
+    wanted = {
+        "name": "workers/1" if "WorkerAccount" in method else teams,
+        "team": "teams/1",
+        "worker": "workers/1" if method in ("RemoveTeamMember", "GetWorkerAccountHistory") else "workers/2",
+    }
+    for field, value in wanted.items():
+        found = out.DESCRIPTOR.fields_by_name.get(field)
+        if found is not None and found.message_type is None:
+            setattr(out, field, value)
+    if isinstance(out, team_service_pb2.CreateTeamRequest):
+        out.team.display_name = "t"
+    elif isinstance(out, team_service_pb2.CreateWorkerAccountRequest):
+        out.worker_account.display_name = "w"
 
 
 def mutate(draw: st.DrawFn, requests: Requests, message: Message, depth: int = 0) -> None:

@@ -24,7 +24,9 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import duration_pb2
 
+from labelwire.client.teams import TeamCalls
 from labelwire.v1 import (
+    account_pb2,
     admin_service_pb2,
     admin_service_pb2_grpc,
     answer_pb2,
@@ -38,6 +40,7 @@ from labelwire.v1 import (
     quality_service_pb2,
     quality_service_pb2_grpc,
     task_pb2,
+    team_service_pb2_grpc,
     worker_service_pb2,
     worker_service_pb2_grpc,
 )
@@ -45,6 +48,7 @@ from labelwire.v1 import (
 __all__ = [
     "AdminClient",
     "Client",
+    "WorkerAccountClient",
     "WorkerClient",
     "classification",
     "multi_label",
@@ -191,8 +195,9 @@ class _Channel:
         await self.close()
 
 
-class Client(_Channel):
-    """For the service that owns jobs: needs a client API key."""
+class Client(TeamCalls, _Channel):
+    """For the service that owns jobs, and its worker accounts and teams
+    (`TeamCalls`): needs a client API key."""
 
     def __init__(
         self, target: str, api_key: str, *, credentials: grpc.ChannelCredentials | None = None
@@ -201,6 +206,7 @@ class Client(_Channel):
         self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
         self.labels = label_service_pb2_grpc.LabelServiceStub(self.channel)
         self.quality = quality_service_pb2_grpc.QualityServiceStub(self.channel)
+        self.team_service = team_service_pb2_grpc.TeamServiceStub(self.channel)
 
     async def create_job(
         self,
@@ -226,10 +232,12 @@ class Client(_Channel):
         workforce: str = "",
         workforce_settings: Mapping[str, Any] | None = None,
         consolidation_method: int = job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED,
+        teams: Sequence[str] = (),
         job: job_pb2.Job | None = None,
     ) -> job_pb2.Job:
         """Creates a job. The keyword arguments cover the common case; pass a
-        full `job` message for everything else (its task config wins)."""
+        full `job` message for everything else (its task config wins).
+        `teams` (`teams/{t}`) are the teams whose worker accounts may work on it."""
         spec = job_pb2.Job()
         if job is not None:
             spec.CopyFrom(job)
@@ -267,6 +275,7 @@ class Client(_Channel):
             spec.workforce.adapter = workforce
         if workforce_settings:
             spec.workforce.settings.update(dict(workforce_settings))
+        spec.workforce.teams.extend(t for t in teams if t not in spec.workforce.teams)
         if consolidation_method and not spec.consolidation_method:
             spec.consolidation_method = job_pb2.ConsolidationMethod.ValueType(consolidation_method)
         response = await self.jobs.CreateJob(
@@ -466,23 +475,31 @@ class Client(_Channel):
 
 
 class WorkerClient(_Channel):
-    """For an in-house worker (or the tool it uses): needs a worker token."""
+    """For an in-house worker (or the tool it uses) on one job: needs a worker
+    token (`lww_…`), or a worker account's token (`lwa_…`) with the `job`
+    to work on (`WorkerAccountClient.for_job` makes one)."""
 
     def __init__(
-        self, target: str, token: str, *, credentials: grpc.ChannelCredentials | None = None
+        self,
+        target: str,
+        token: str,
+        *,
+        job: str = "",
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         super().__init__(target, token, credentials)
+        self.job = job
         self.stub = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
 
     async def instructions(self) -> worker_service_pb2.GetInstructionsResponse:
         response: worker_service_pb2.GetInstructionsResponse = await self.stub.GetInstructions(
-            worker_service_pb2.GetInstructionsRequest(), metadata=self.metadata
+            worker_service_pb2.GetInstructionsRequest(job=self.job), metadata=self.metadata
         )
         return response
 
     async def next_task(self) -> worker_service_pb2.NextTaskResponse:
         response: worker_service_pb2.NextTaskResponse = await self.stub.NextTask(
-            worker_service_pb2.NextTaskRequest(), metadata=self.metadata
+            worker_service_pb2.NextTaskRequest(job=self.job), metadata=self.metadata
         )
         return response
 
@@ -523,9 +540,62 @@ class WorkerClient(_Channel):
 
     async def stats(self) -> task_pb2.WorkerStats:
         response = await self.stub.GetWorkerStats(
-            worker_service_pb2.GetWorkerStatsRequest(), metadata=self.metadata
+            worker_service_pb2.GetWorkerStatsRequest(job=self.job), metadata=self.metadata
         )
         return response.stats
+
+
+class WorkerAccountClient(_Channel):
+    """For a worker who signs in with its account token (`lwa_…`): the jobs it
+    may work on, its history, and a `WorkerClient` for each job.
+
+        async with WorkerAccountClient(target, token) as me:
+            for job in await me.list_jobs():
+                async with me.for_job(job.job) as work:
+                    task = await work.next_task()
+    """
+
+    def __init__(
+        self, target: str, token: str, *, credentials: grpc.ChannelCredentials | None = None
+    ) -> None:
+        super().__init__(target, token, credentials)
+        self._target = target
+        self._token = token
+        self._credentials = credentials
+        self.stub = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
+
+    async def list_jobs(self) -> list[account_pb2.WorkerJob]:
+        """Every job past its draft that names one of the account's teams,
+        newest first, with the account's status on each."""
+        out: list[account_pb2.WorkerJob] = []
+        token = ""
+        while True:
+            page = await self.stub.ListWorkerJobs(
+                worker_service_pb2.ListWorkerJobsRequest(page_token=token), metadata=self.metadata
+            )
+            out += page.jobs
+            token = page.next_page_token
+            if not token:
+                return out
+
+    async def history(self) -> worker_service_pb2.GetWorkerHistoryResponse:
+        """The account's own record on every job (all pages in one response) and its totals."""
+        merged = worker_service_pb2.GetWorkerHistoryResponse()
+        token = ""
+        while True:
+            page = await self.stub.GetWorkerHistory(
+                worker_service_pb2.GetWorkerHistoryRequest(page_token=token), metadata=self.metadata
+            )
+            merged.worker = page.worker
+            merged.jobs.extend(page.jobs)
+            merged.totals.CopyFrom(page.totals)
+            token = page.next_page_token
+            if not token:
+                return merged
+
+    def for_job(self, job: str) -> WorkerClient:
+        """A worker client for one of the account's jobs (`jobs/{j}`), on its own connection."""
+        return WorkerClient(self._target, self._token, job=job, credentials=self._credentials)
 
 
 class AdminClient(_Channel):

@@ -1,6 +1,7 @@
 """Bearer tokens: client API keys, worker tokens and the admin key.
 
-A token is `lwc_<id>_<secret>` (client) or `lww_<id>_<secret>` (worker), `<id>`
+A token is `lwc_<id>_<secret>` (client), `lww_<id>_<secret>` (a worker of one
+job) or `lwa_<id>_<secret>` (a worker account's sign-in token), `<id>`
 naming its row in the credentials table (for tokens made before that table,
 its owner); the store keeps only a SHA-256 of the secret, which is enough for
 random 256-bit secrets (no password stretching needed) and cheap to check on
@@ -16,9 +17,11 @@ import secrets
 
 CLIENT_PREFIX = "lwc"
 WORKER_PREFIX = "lww"
+ACCOUNT_PREFIX = "lwa"
 CLIENT_KEY = 1
 WORKER_TOKEN = 2
-KINDS = {CLIENT_PREFIX: CLIENT_KEY, WORKER_PREFIX: WORKER_TOKEN}
+ACCOUNT_TOKEN = 3
+KINDS = {CLIENT_PREFIX: CLIENT_KEY, WORKER_PREFIX: WORKER_TOKEN, ACCOUNT_PREFIX: ACCOUNT_TOKEN}
 PREFIXES = {v: k for k, v in KINDS.items()}
 
 
@@ -30,7 +33,9 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-_TOKEN = re.compile(f"({CLIENT_PREFIX}|{WORKER_PREFIX})_([0-9]{{1,18}})_([A-Za-z0-9_-]{{1,256}})")
+_TOKEN = re.compile(
+    f"({CLIENT_PREFIX}|{WORKER_PREFIX}|{ACCOUNT_PREFIX})_([0-9]{{1,18}})_([A-Za-z0-9_-]{{1,256}})"
+)
 
 
 def parse(token: str) -> tuple[str, int, str] | None:

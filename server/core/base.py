@@ -57,6 +57,8 @@ _NAMES = {
     "workers": re.compile(f"jobs/({ID})/workers/({ID})"),
     "clients": re.compile(f"clients/({ID})"),
     "apiKeys": re.compile(f"clients/({ID})/apiKeys/({ID})"),
+    "teams": re.compile(f"teams/({ID})"),
+    "workerAccounts": re.compile(f"workers/({ID})"),
 }
 _NAME_FORMS = {
     "jobs": "jobs/<number>",
@@ -64,8 +66,16 @@ _NAME_FORMS = {
     "workers": "jobs/<number>/workers/<number>",
     "clients": "clients/<number>",
     "apiKeys": "clients/<number>/apiKeys/<number>",
+    "teams": "teams/<number>",
+    "workerAccounts": "workers/<number>",
 }
 _PAGE_TOKEN = re.compile(ID)
+_KEY_NAMES = {
+    "client": "a client API key",
+    "worker": "a worker token",
+    "account": "a worker account token",
+    "admin": "the admin key",
+}
 
 
 def _match(name: str, collection: str, field: str) -> re.Match[str]:
@@ -114,6 +124,7 @@ def worker_from_row(row: Any) -> Worker:
         quiz_answered=int(row["quiz_answered"]),
         quiz_correct=int(row["quiz_correct"]),
         work_skill=row["work_skill"],
+        account_id=None if row["account_id"] is None else int(row["account_id"]),
     )
 
 
@@ -205,6 +216,8 @@ class CoreBase:
             raise Unauthenticated("the bearer token has expired")
         if kind == auth.CLIENT_KEY:
             principal = Principal(kind="client", id=int(row["owner_id"]))
+        elif kind == auth.ACCOUNT_TOKEN:
+            principal = Principal(kind="account", id=int(row["owner_id"]))
         else:
             job_id = 0 if worker is None else int(worker["job_id"])
             principal = Principal(kind="worker", id=int(row["owner_id"]), job_id=job_id)
@@ -225,7 +238,7 @@ class CoreBase:
     @staticmethod
     def require(principal: Principal, kind: str) -> None:
         if principal.kind != kind:
-            raise PermissionDenied(f"this call needs a {kind} key, not a {principal.kind} key")
+            raise PermissionDenied(f"this call needs {_KEY_NAMES[kind]}, not {_KEY_NAMES[principal.kind]}")
 
     async def create_api_key(
         self, principal: Principal, client_name: str, ttl_seconds: float = 0.0

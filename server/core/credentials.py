@@ -12,7 +12,7 @@ from typing import Any
 from labelwire.server.core import auth
 from labelwire.server.core.base import CoreBase, page_cursor, parse_name, parse_pair, worker_from_row
 from labelwire.server.domain import validation
-from labelwire.server.domain.errors import InvalidArgument, NotFound
+from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from labelwire.server.domain.model import Credential, Principal, Worker
 from labelwire.server.store import Tx
 
@@ -157,6 +157,11 @@ class CredentialsCore(CoreBase):
         def rotate(tx: Tx) -> tuple[Worker, str, set[int]]:
             row = self._worker_row(tx, principal, name)
             worker_id = int(row["id"])
+            if row["account_id"] is not None:
+                raise FailedPrecondition(
+                    f"{name} is workers/{row['account_id']}'s record on the job, which signs in with its"
+                    " account token: use TeamService.IssueWorkerAccountToken"
+                )
             ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, worker_id, now)}
             for credential_id in ids:
                 if grace_seconds == 0:

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from labelwire.server.core import auth
+from labelwire.server.core import accounts, auth
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch.gate import first_status, quiz_share_of_unmarked
@@ -255,12 +255,16 @@ class JobsCore(CoreBase):
     async def create_job(self, principal: Principal, spec: JobSpec) -> Job:
         self.require(principal, "client")
         validation.validate_job_spec(spec)
+        accounts.check_job_teams(spec)
         self.workforces.validate(spec)
         now = self.clock()
 
-        job_id = await self.store.write(
-            lambda tx: tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
-        )
+        def create(tx: Tx) -> int:
+            job_id = tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
+            accounts.name_job_teams(tx, principal.id, job_id, spec.teams)
+            return job_id
+
+        job_id = await self.store.write(create)
         return await self._read_job(job_id)
 
     async def list_jobs(self, principal: Principal, page_size: int, page_token: str) -> tuple[list[Job], str]:

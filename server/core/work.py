@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from labelwire.server.core.accounts import require_member
 from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import validation
@@ -29,9 +30,13 @@ class WorkCore(CoreBase):
     async def next_task(self, principal: Principal) -> NextTaskResult:
         self.require(principal, "worker")
         spec = await self.spec_of_job(principal.job_id)
-        return await self.store.write(
-            lambda tx: dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng)
-        )
+
+        def lease(tx: Tx) -> NextTaskResult:
+            if principal.account_id:
+                require_member(tx, principal.account_id, principal.job_id)
+            return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng)
+
+        return await self.store.write(lease)
 
     async def submit(
         self,

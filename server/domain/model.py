@@ -108,6 +108,8 @@ class JobSpec:
     task_time_limit_seconds: int = 300
     task_lifetime_seconds: int = 0
     label_attribute_name: str = "label"
+    # Pool jobs: the ids of the owner's teams whose worker accounts may work on it.
+    teams: tuple[int, ...] = ()
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -183,6 +185,8 @@ class Worker:
     quiz_answered: int = 0
     quiz_correct: int = 0
     work_skill: float | None = None
+    # The worker account this per-job record belongs to, if any.
+    account_id: int | None = None
 
     @property
     def name(self) -> str:
@@ -276,11 +280,14 @@ class Consolidated:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a client (owns jobs), a worker (of one job), or the admin."""
+    """Who is calling: a client (owns jobs), a worker (of one job), a worker
+    account (`account`, before it names a job), or the admin. A worker acting
+    through its account has the account's id in `account_id`."""
 
     kind: str
     id: int = 0
     job_id: int = 0
+    account_id: int = 0
 
 
 @dataclass(frozen=True)

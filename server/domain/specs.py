@@ -16,4 +16,5 @@ def from_json(data: dict[str, Any]) -> JobSpec:
     fields = dict(data)
     fields["classes"] = tuple(LabelClass(**c) for c in fields["classes"])
     fields["gold"] = GoldPolicy(**fields["gold"])
+    fields["teams"] = tuple(fields.get("teams", ()))
     return JobSpec(**fields)

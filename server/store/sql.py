@@ -11,6 +11,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from labelwire.server.store.accounts import AccountsSql
+
 Row = Any
 
 # Items of a job at or past the job's `hidden_from` belong to an upload that is
@@ -40,8 +42,9 @@ def affordable_claims(
     return out, reserve
 
 
-class SqlTx:
-    """The shared operations, run inside one transaction."""
+class SqlTx(AccountsSql):
+    """The shared operations, run inside one transaction (with those of
+    worker accounts and teams, `AccountsSql`)."""
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         raise NotImplementedError

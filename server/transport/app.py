@@ -22,6 +22,7 @@ from labelwire.server.dispatch.workforces import Workforces
 from labelwire.server.files.policy import FilesSettings, server_files
 from labelwire.server.store import open_store
 from labelwire.server.telemetry.metrics import MetricsServer, serve_metrics
+from labelwire.server.transport.grpc.accounts import TeamServicer
 from labelwire.server.transport.grpc.admin import AdminServicer
 from labelwire.server.transport.grpc.calls import CallInterceptor
 from labelwire.server.transport.grpc.jobs import JobServicer
@@ -39,6 +40,8 @@ from labelwire.v1 import (
     label_service_pb2_grpc,
     quality_service_pb2,
     quality_service_pb2_grpc,
+    team_service_pb2,
+    team_service_pb2_grpc,
     worker_service_pb2,
     worker_service_pb2_grpc,
 )
@@ -58,6 +61,7 @@ SERVICES = (
     worker_service_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
+    team_service_pb2.DESCRIPTOR.services_by_name["TeamService"].full_name,
 )
 
 
@@ -184,6 +188,7 @@ async def start_server(
         (worker_service_pb2_grpc.add_WorkerServiceServicer_to_server, WorkerServicer(core)),
         (admin_service_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(core)),
         (quality_service_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(core)),
+        (team_service_pb2_grpc.add_TeamServiceServicer_to_server, TeamServicer(core)),
     ]
     for add, servicer in servicers:
         add(servicer, server)

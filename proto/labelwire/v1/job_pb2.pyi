@@ -661,6 +661,7 @@ class WorkforceConfig(_message.Message):
 
     ADAPTER_FIELD_NUMBER: _builtins.int
     SETTINGS_FIELD_NUMBER: _builtins.int
+    TEAMS_FIELD_NUMBER: _builtins.int
     adapter: _builtins.str
     """Optional. The adapter's registered name (`pool`, `groundtruth`, `mturk`,
     or an integrator's). Defaults to `pool`.
@@ -671,15 +672,24 @@ class WorkforceConfig(_message.Message):
         At most 64 levels of nesting; no NaN or infinity.
         """
 
+    @_builtins.property
+    def teams(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional. The pool only: `teams/{team_id}` of the caller's teams whose
+        worker accounts may work on the job (Ground Truth's private work teams);
+        at most 20, no repeats. Workers made for the job with
+        JobService.CreateWorker work on it whatever this says.
+        """
+
     def __init__(
         self,
         *,
         adapter: _builtins.str = ...,
         settings: _struct_pb2.Struct | None = ...,
+        teams: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["adapter", b"adapter", "settings", b"settings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adapter", b"adapter", "settings", b"settings", "teams", b"teams"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

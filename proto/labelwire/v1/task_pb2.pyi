@@ -157,6 +157,7 @@ class WorkerStats(_message.Message):
     GOLD_ACCURACY_FIELD_NUMBER: _builtins.int
     QUIZ_REMAINING_FIELD_NUMBER: _builtins.int
     LAST_ACTIVE_TIME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}/workers/{worker_id}`."""
     display_name: _builtins.str
@@ -176,6 +177,10 @@ class WorkerStats(_message.Message):
     """Output only. gold_correct / gold_answered, or 0 with none."""
     quiz_remaining: _builtins.int
     """Output only. Quiz questions still to answer."""
+    account: _builtins.str
+    """Output only. `workers/{worker_id}`: the worker account this record
+    belongs to; empty for a worker made with JobService.CreateWorker.
+    """
     @_builtins.property
     def last_active_time(self) -> _timestamp_pb2.Timestamp:
         """Output only. When the worker last submitted."""
@@ -192,10 +197,11 @@ class WorkerStats(_message.Message):
         gold_accuracy: _builtins.float = ...,
         quiz_remaining: _builtins.int = ...,
         last_active_time: _timestamp_pb2.Timestamp | None = ...,
+        account: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["last_active_time", b"last_active_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "gold_accuracy", b"gold_accuracy", "gold_answered", b"gold_answered", "gold_correct", b"gold_correct", "judgments", b"judgments", "last_active_time", b"last_active_time", "name", b"name", "quiz_remaining", b"quiz_remaining", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "display_name", b"display_name", "gold_accuracy", b"gold_accuracy", "gold_answered", b"gold_answered", "gold_correct", b"gold_correct", "judgments", b"judgments", "last_active_time", b"last_active_time", "name", b"name", "quiz_remaining", b"quiz_remaining", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -24,12 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from labelwire.v1 import account_pb2 as labelwire_dot_v1_dot_account__pb2
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
 from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"\x18\n\x16GetInstructionsRequest\"\xfe\x01\n\x17GetInstructionsResponse\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x11\n\x0fNextTaskRequest\"\xa1\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x8d\x01\n\x15SubmitJudgmentRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12$\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\twant_next\x18\x04 \x01(\x08\"\xc4\x01\n\x16SubmitJudgmentResponse\x12\x0c\n\x04task\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x04next\x18\x04 \x01(\x0b\x32\x1e.labelwire.v1.NextTaskResponse\x12\x31\n\rquiz_feedback\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.QuizFeedback\"N\n\x0cQuizFeedback\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12-\n\x0f\x65xpected_answer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\"\"\n\x12ReleaseTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\"\x15\n\x13ReleaseTaskResponse\"2\n\x12\x44\x65\x63lineTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x15\n\x13\x44\x65\x63lineTaskResponse\"P\n\x12\x45xtendLeaseRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12,\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x17\n\x15GetWorkerStatsRequest\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats2\xf0\x04\n\rWorkerService\x12^\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponseB\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alabelwire/v1/account.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"%\n\x16GetInstructionsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"\xfe\x01\n\x17GetInstructionsResponse\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x1e\n\x0fNextTaskRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"\xa1\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x8d\x01\n\x15SubmitJudgmentRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12$\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\twant_next\x18\x04 \x01(\x08\"\xc4\x01\n\x16SubmitJudgmentResponse\x12\x0c\n\x04task\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x04next\x18\x04 \x01(\x0b\x32\x1e.labelwire.v1.NextTaskResponse\x12\x31\n\rquiz_feedback\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.QuizFeedback\"N\n\x0cQuizFeedback\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12-\n\x0f\x65xpected_answer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\"\"\n\x12ReleaseTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\"\x15\n\x13ReleaseTaskResponse\"2\n\x12\x44\x65\x63lineTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x15\n\x13\x44\x65\x63lineTaskResponse\"P\n\x12\x45xtendLeaseRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12,\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"$\n\x15GetWorkerStatsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\">\n\x15ListWorkerJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x16ListWorkerJobsResponse\x12%\n\x04jobs\x18\x01 \x03(\x0b\x32\x17.labelwire.v1.WorkerJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x17GetWorkerHistoryRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x9c\x01\n\x18GetWorkerHistoryResponse\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12+\n\x04jobs\x18\x02 \x03(\x0b\x32\x1d.labelwire.v1.WorkerJobRecord\x12*\n\x06totals\x18\x03 \x01(\x0b\x32\x1a.labelwire.v1.WorkerTotals\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t2\xb0\x06\n\rWorkerService\x12^\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponse\x12[\n\x0eListWorkerJobs\x12#.labelwire.v1.ListWorkerJobsRequest\x1a$.labelwire.v1.ListWorkerJobsResponse\x12\x61\n\x10GetWorkerHistory\x12%.labelwire.v1.GetWorkerHistoryRequest\x1a&.labelwire.v1.GetWorkerHistoryResponseB\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,36 +38,44 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.worker_service
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\022WorkerServiceProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_GETINSTRUCTIONSREQUEST']._serialized_start=192
-  _globals['_GETINSTRUCTIONSREQUEST']._serialized_end=216
-  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_start=219
-  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_end=473
-  _globals['_NEXTTASKREQUEST']._serialized_start=475
-  _globals['_NEXTTASKREQUEST']._serialized_end=492
-  _globals['_NEXTTASKRESPONSE']._serialized_start=495
-  _globals['_NEXTTASKRESPONSE']._serialized_end=656
-  _globals['_SUBMITJUDGMENTREQUEST']._serialized_start=659
-  _globals['_SUBMITJUDGMENTREQUEST']._serialized_end=800
-  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_start=803
-  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_end=999
-  _globals['_QUIZFEEDBACK']._serialized_start=1001
-  _globals['_QUIZFEEDBACK']._serialized_end=1079
-  _globals['_RELEASETASKREQUEST']._serialized_start=1081
-  _globals['_RELEASETASKREQUEST']._serialized_end=1115
-  _globals['_RELEASETASKRESPONSE']._serialized_start=1117
-  _globals['_RELEASETASKRESPONSE']._serialized_end=1138
-  _globals['_DECLINETASKREQUEST']._serialized_start=1140
-  _globals['_DECLINETASKREQUEST']._serialized_end=1190
-  _globals['_DECLINETASKRESPONSE']._serialized_start=1192
-  _globals['_DECLINETASKRESPONSE']._serialized_end=1213
-  _globals['_EXTENDLEASEREQUEST']._serialized_start=1215
-  _globals['_EXTENDLEASEREQUEST']._serialized_end=1295
-  _globals['_EXTENDLEASERESPONSE']._serialized_start=1297
-  _globals['_EXTENDLEASERESPONSE']._serialized_end=1373
-  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1375
-  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1398
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1400
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1466
-  _globals['_WORKERSERVICE']._serialized_start=1469
-  _globals['_WORKERSERVICE']._serialized_end=2093
+  _globals['_GETINSTRUCTIONSREQUEST']._serialized_start=220
+  _globals['_GETINSTRUCTIONSREQUEST']._serialized_end=257
+  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_start=260
+  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_end=514
+  _globals['_NEXTTASKREQUEST']._serialized_start=516
+  _globals['_NEXTTASKREQUEST']._serialized_end=546
+  _globals['_NEXTTASKRESPONSE']._serialized_start=549
+  _globals['_NEXTTASKRESPONSE']._serialized_end=710
+  _globals['_SUBMITJUDGMENTREQUEST']._serialized_start=713
+  _globals['_SUBMITJUDGMENTREQUEST']._serialized_end=854
+  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_start=857
+  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_end=1053
+  _globals['_QUIZFEEDBACK']._serialized_start=1055
+  _globals['_QUIZFEEDBACK']._serialized_end=1133
+  _globals['_RELEASETASKREQUEST']._serialized_start=1135
+  _globals['_RELEASETASKREQUEST']._serialized_end=1169
+  _globals['_RELEASETASKRESPONSE']._serialized_start=1171
+  _globals['_RELEASETASKRESPONSE']._serialized_end=1192
+  _globals['_DECLINETASKREQUEST']._serialized_start=1194
+  _globals['_DECLINETASKREQUEST']._serialized_end=1244
+  _globals['_DECLINETASKRESPONSE']._serialized_start=1246
+  _globals['_DECLINETASKRESPONSE']._serialized_end=1267
+  _globals['_EXTENDLEASEREQUEST']._serialized_start=1269
+  _globals['_EXTENDLEASEREQUEST']._serialized_end=1349
+  _globals['_EXTENDLEASERESPONSE']._serialized_start=1351
+  _globals['_EXTENDLEASERESPONSE']._serialized_end=1427
+  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1429
+  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1465
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1467
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1533
+  _globals['_LISTWORKERJOBSREQUEST']._serialized_start=1535
+  _globals['_LISTWORKERJOBSREQUEST']._serialized_end=1597
+  _globals['_LISTWORKERJOBSRESPONSE']._serialized_start=1599
+  _globals['_LISTWORKERJOBSRESPONSE']._serialized_end=1687
+  _globals['_GETWORKERHISTORYREQUEST']._serialized_start=1689
+  _globals['_GETWORKERHISTORYREQUEST']._serialized_end=1753
+  _globals['_GETWORKERHISTORYRESPONSE']._serialized_start=1756
+  _globals['_GETWORKERHISTORYRESPONSE']._serialized_end=1912
+  _globals['_WORKERSERVICE']._serialized_start=1915
+  _globals['_WORKERSERVICE']._serialized_end=2731
 # @@protoc_insertion_point(module_scope)

@@ -3,10 +3,13 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from labelwire.v1 import account_pb2 as _account_pb2
 from labelwire.v1 import answer_pb2 as _answer_pb2
 from labelwire.v1 import job_pb2 as _job_pb2
 from labelwire.v1 import task_pb2 as _task_pb2
@@ -27,12 +30,19 @@ class GetInstructionsRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    JOB_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """`jobs/{job_id}`. Required with a worker account token; with a worker
+    token, optional and must be the token's job.
+    """
     def __init__(
         self,
+        *,
+        job: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -92,12 +102,21 @@ class NextTaskRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    JOB_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """`jobs/{job_id}`. Required with a worker account token; with a worker
+    token, optional and must be the token's job. An account's first NextTask
+    (or GetWorkerStats) on a job starts its record there, with the job's own
+    entry quiz.
+    """
     def __init__(
         self,
+        *,
+        job: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -404,12 +423,19 @@ class GetWorkerStatsRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    JOB_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """`jobs/{job_id}`. Required with a worker account token; with a worker
+    token, optional and must be the token's job.
+    """
     def __init__(
         self,
+        *,
+        job: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -438,3 +464,123 @@ class GetWorkerStatsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetWorkerStatsResponse: _TypeAlias = GetWorkerStatsResponse  # noqa: Y015
+
+@_typing.final
+class ListWorkerJobsRequest(_message.Message):
+    """Request for ListWorkerJobs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. 1 to 1,000; default 100."""
+    page_token: _builtins.str
+    """Optional. next_page_token of a previous response."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkerJobsRequest: _TypeAlias = ListWorkerJobsRequest  # noqa: Y015
+
+@_typing.final
+class ListWorkerJobsResponse(_message.Message):
+    """Response of ListWorkerJobs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOBS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def jobs(self) -> _containers.RepeatedCompositeFieldContainer[_account_pb2.WorkerJob]:
+        """The page of jobs."""
+
+    def __init__(
+        self,
+        *,
+        jobs: _abc.Iterable[_account_pb2.WorkerJob] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWorkerJobsResponse: _TypeAlias = ListWorkerJobsResponse  # noqa: Y015
+
+@_typing.final
+class GetWorkerHistoryRequest(_message.Message):
+    """Request for GetWorkerHistory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. Jobs per page; 1 to 1,000, default 100."""
+    page_token: _builtins.str
+    """Optional. next_page_token of a previous response."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWorkerHistoryRequest: _TypeAlias = GetWorkerHistoryRequest  # noqa: Y015
+
+@_typing.final
+class GetWorkerHistoryResponse(_message.Message):
+    """Response of GetWorkerHistory."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    JOBS_FIELD_NUMBER: _builtins.int
+    TOTALS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """`workers/{worker_id}` with an account token; the per-job worker's name
+    (`jobs/{j}/workers/{w}`) with a worker token.
+    """
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def jobs(self) -> _containers.RepeatedCompositeFieldContainer[_account_pb2.WorkerJobRecord]:
+        """The caller's record on each job, in the order it started them."""
+
+    @_builtins.property
+    def totals(self) -> _account_pb2.WorkerTotals:
+        """Over every job, on every page."""
+
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+        jobs: _abc.Iterable[_account_pb2.WorkerJobRecord] | None = ...,
+        totals: _account_pb2.WorkerTotals | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["totals", b"totals"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token", "totals", b"totals", "worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWorkerHistoryResponse: _TypeAlias = GetWorkerHistoryResponse  # noqa: Y015

@@ -27,9 +27,12 @@ if _version_not_supported:
 
 class WorkerServiceStub:
     """What an in-house worker (or the worker page) calls. Needs the worker's token
-    (`authorization: Bearer <token>`), which is bound to one job; a worker acts
-    only on tasks leased to it and never sees gold answers or other workers'
-    judgments.
+    (`authorization: Bearer <token>`): a worker token (`lww_…`, from
+    JobService.CreateWorker) is bound to one job; a worker account's token
+    (`lwa_…`, from TeamService.IssueWorkerAccountToken) works on every job that
+    names one of the account's teams, and names the job in each call (`job`, or
+    the job in a task's name). A worker acts only on tasks leased to it and
+    never sees gold answers or other workers' judgments.
     """
 
     def __init__(self, channel):
@@ -73,13 +76,26 @@ class WorkerServiceStub:
                 request_serializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerStatsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerStatsResponse.FromString,
                 _registered_method=True)
+        self.ListWorkerJobs = channel.unary_unary(
+                '/labelwire.v1.WorkerService/ListWorkerJobs',
+                request_serializer=labelwire_dot_v1_dot_worker__service__pb2.ListWorkerJobsRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_worker__service__pb2.ListWorkerJobsResponse.FromString,
+                _registered_method=True)
+        self.GetWorkerHistory = channel.unary_unary(
+                '/labelwire.v1.WorkerService/GetWorkerHistory',
+                request_serializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer:
     """What an in-house worker (or the worker page) calls. Needs the worker's token
-    (`authorization: Bearer <token>`), which is bound to one job; a worker acts
-    only on tasks leased to it and never sees gold answers or other workers'
-    judgments.
+    (`authorization: Bearer <token>`): a worker token (`lww_…`, from
+    JobService.CreateWorker) is bound to one job; a worker account's token
+    (`lwa_…`, from TeamService.IssueWorkerAccountToken) works on every job that
+    names one of the account's teams, and names the job in each call (`job`, or
+    the job in a task's name). A worker acts only on tasks leased to it and
+    never sees gold answers or other workers' judgments.
     """
 
     def GetInstructions(self, request, context):
@@ -133,6 +149,23 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListWorkerJobs(self, request, context):
+        """The jobs the caller may work on, newest first, with its status on each:
+        with an account token, every job past its draft that names one of its
+        teams; with a worker token, its one job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkerHistory(self, request, context):
+        """The caller's own record on every job it worked on, and its totals (gold
+        figures of its entry quizzes alone).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -171,6 +204,16 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     request_deserializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerStatsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerStatsResponse.SerializeToString,
             ),
+            'ListWorkerJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkerJobs,
+                    request_deserializer=labelwire_dot_v1_dot_worker__service__pb2.ListWorkerJobsRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_worker__service__pb2.ListWorkerJobsResponse.SerializeToString,
+            ),
+            'GetWorkerHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkerHistory,
+                    request_deserializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'labelwire.v1.WorkerService', rpc_method_handlers)
@@ -181,9 +224,12 @@ def add_WorkerServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class WorkerService:
     """What an in-house worker (or the worker page) calls. Needs the worker's token
-    (`authorization: Bearer <token>`), which is bound to one job; a worker acts
-    only on tasks leased to it and never sees gold answers or other workers'
-    judgments.
+    (`authorization: Bearer <token>`): a worker token (`lww_…`, from
+    JobService.CreateWorker) is bound to one job; a worker account's token
+    (`lwa_…`, from TeamService.IssueWorkerAccountToken) works on every job that
+    names one of the account's teams, and names the job in each call (`job`, or
+    the job in a task's name). A worker acts only on tasks leased to it and
+    never sees gold answers or other workers' judgments.
     """
 
     @staticmethod
@@ -365,6 +411,60 @@ class WorkerService:
             '/labelwire.v1.WorkerService/GetWorkerStats',
             labelwire_dot_v1_dot_worker__service__pb2.GetWorkerStatsRequest.SerializeToString,
             labelwire_dot_v1_dot_worker__service__pb2.GetWorkerStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkerJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.WorkerService/ListWorkerJobs',
+            labelwire_dot_v1_dot_worker__service__pb2.ListWorkerJobsRequest.SerializeToString,
+            labelwire_dot_v1_dot_worker__service__pb2.ListWorkerJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkerHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.WorkerService/GetWorkerHistory',
+            labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryRequest.SerializeToString,
+            labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,9 +28,12 @@ GRPC_VERSION: str
 
 class WorkerServiceStub:
     """What an in-house worker (or the worker page) calls. Needs the worker's token
-    (`authorization: Bearer <token>`), which is bound to one job; a worker acts
-    only on tasks leased to it and never sees gold answers or other workers'
-    judgments.
+    (`authorization: Bearer <token>`): a worker token (`lww_…`, from
+    JobService.CreateWorker) is bound to one job; a worker account's token
+    (`lwa_…`, from TeamService.IssueWorkerAccountToken) works on every job that
+    names one of the account's teams, and names the job in each call (`job`, or
+    the job in a task's name). A worker acts only on tasks leased to it and
+    never sees gold answers or other workers' judgments.
     """
 
     @_typing.overload
@@ -55,13 +58,25 @@ class WorkerServiceStub:
     """Renews a lease."""
     GetWorkerStats: _grpc.UnaryUnaryMultiCallable[_worker_service_pb2.GetWorkerStatsRequest, _worker_service_pb2.GetWorkerStatsResponse]
     """The worker's own record."""
+    ListWorkerJobs: _grpc.UnaryUnaryMultiCallable[_worker_service_pb2.ListWorkerJobsRequest, _worker_service_pb2.ListWorkerJobsResponse]
+    """The jobs the caller may work on, newest first, with its status on each:
+    with an account token, every job past its draft that names one of its
+    teams; with a worker token, its one job.
+    """
+    GetWorkerHistory: _grpc.UnaryUnaryMultiCallable[_worker_service_pb2.GetWorkerHistoryRequest, _worker_service_pb2.GetWorkerHistoryResponse]
+    """The caller's own record on every job it worked on, and its totals (gold
+    figures of its entry quizzes alone).
+    """
 
 @_typing.type_check_only
 class WorkerServiceAsyncStub(WorkerServiceStub):
     """What an in-house worker (or the worker page) calls. Needs the worker's token
-    (`authorization: Bearer <token>`), which is bound to one job; a worker acts
-    only on tasks leased to it and never sees gold answers or other workers'
-    judgments.
+    (`authorization: Bearer <token>`): a worker token (`lww_…`, from
+    JobService.CreateWorker) is bound to one job; a worker account's token
+    (`lwa_…`, from TeamService.IssueWorkerAccountToken) works on every job that
+    names one of the account's teams, and names the job in each call (`job`, or
+    the job in a task's name). A worker acts only on tasks leased to it and
+    never sees gold answers or other workers' judgments.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -83,12 +98,24 @@ class WorkerServiceAsyncStub(WorkerServiceStub):
     """Renews a lease."""
     GetWorkerStats: _aio.UnaryUnaryMultiCallable[_worker_service_pb2.GetWorkerStatsRequest, _worker_service_pb2.GetWorkerStatsResponse]  # type: ignore[assignment]
     """The worker's own record."""
+    ListWorkerJobs: _aio.UnaryUnaryMultiCallable[_worker_service_pb2.ListWorkerJobsRequest, _worker_service_pb2.ListWorkerJobsResponse]  # type: ignore[assignment]
+    """The jobs the caller may work on, newest first, with its status on each:
+    with an account token, every job past its draft that names one of its
+    teams; with a worker token, its one job.
+    """
+    GetWorkerHistory: _aio.UnaryUnaryMultiCallable[_worker_service_pb2.GetWorkerHistoryRequest, _worker_service_pb2.GetWorkerHistoryResponse]  # type: ignore[assignment]
+    """The caller's own record on every job it worked on, and its totals (gold
+    figures of its entry quizzes alone).
+    """
 
 class WorkerServiceServicer(metaclass=_abc_1.ABCMeta):
     """What an in-house worker (or the worker page) calls. Needs the worker's token
-    (`authorization: Bearer <token>`), which is bound to one job; a worker acts
-    only on tasks leased to it and never sees gold answers or other workers'
-    judgments.
+    (`authorization: Bearer <token>`): a worker token (`lww_…`, from
+    JobService.CreateWorker) is bound to one job; a worker account's token
+    (`lwa_…`, from TeamService.IssueWorkerAccountToken) works on every job that
+    names one of the account's teams, and names the job in each call (`job`, or
+    the job in a task's name). A worker acts only on tasks leased to it and
+    never sees gold answers or other workers' judgments.
     """
 
     @_abc_1.abstractmethod
@@ -150,5 +177,26 @@ class WorkerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_worker_service_pb2.GetWorkerStatsResponse, _abc.Awaitable[_worker_service_pb2.GetWorkerStatsResponse]]:
         """The worker's own record."""
+
+    @_abc_1.abstractmethod
+    def ListWorkerJobs(
+        self,
+        request: _worker_service_pb2.ListWorkerJobsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_worker_service_pb2.ListWorkerJobsResponse, _abc.Awaitable[_worker_service_pb2.ListWorkerJobsResponse]]:
+        """The jobs the caller may work on, newest first, with its status on each:
+        with an account token, every job past its draft that names one of its
+        teams; with a worker token, its one job.
+        """
+
+    @_abc_1.abstractmethod
+    def GetWorkerHistory(
+        self,
+        request: _worker_service_pb2.GetWorkerHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_worker_service_pb2.GetWorkerHistoryResponse, _abc.Awaitable[_worker_service_pb2.GetWorkerHistoryResponse]]:
+        """The caller's own record on every job it worked on, and its totals (gold
+        figures of its entry quizzes alone).
+        """
 
 def add_WorkerServiceServicer_to_server(servicer: WorkerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

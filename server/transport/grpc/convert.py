@@ -12,6 +12,7 @@ from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from labelwire.server.core import auth
+from labelwire.server.core.accounts import parse_teams
 from labelwire.server.domain import answer_schema, validation
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import (
@@ -163,6 +164,7 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         instructions=_instructions(job.instructions),
         adapter=job.workforce.adapter or "pool",
         settings=struct_dict(job.workforce.settings, "job.workforce.settings"),
+        teams=parse_teams(job.workforce.teams, "job.workforce.teams"),
         judgments_per_item=policy.judgments_per_item,
         max_judgments_per_item=policy.max_judgments_per_item or policy.judgments_per_item,
         target_confidence=policy.target_confidence,
@@ -225,7 +227,7 @@ def job_message(job: Job) -> job_pb2.Job:
         display_name=spec.display_name,
         task_config=_config_message(spec),
         media_type=MEDIA_BACK[spec.media_type],
-        workforce=job_pb2.WorkforceConfig(adapter=spec.adapter),
+        workforce=job_pb2.WorkforceConfig(adapter=spec.adapter, teams=[f"teams/{t}" for t in spec.teams]),
         judgment_policy=job_pb2.JudgmentPolicy(
             judgments_per_item=spec.judgments_per_item,
             max_judgments_per_item=spec.max_judgments_per_item,
@@ -317,6 +319,7 @@ def worker_message(worker: Worker, *, own: bool = False) -> task_pb2.WorkerStats
         gold_correct=worker.quiz_correct if own else worker.gold_correct,
         gold_accuracy=worker.quiz_accuracy if own else worker.gold_accuracy,
         quiz_remaining=worker.quiz_remaining,
+        account="" if worker.account_id is None else f"workers/{worker.account_id}",
     )
     if worker.last_active_at:
         out.last_active_time.CopyFrom(timestamp(worker.last_active_at))

@@ -10,14 +10,15 @@ from labelwire.server.core import Core
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import NextTaskResult
 from labelwire.server.transport.grpc import convert
-from labelwire.server.transport.grpc.context import caller, unary
+from labelwire.server.transport.grpc.accounts import WorkerAccountMethods, worker_caller
+from labelwire.server.transport.grpc.context import unary
 from labelwire.v1 import worker_service_pb2 as pb
 from labelwire.v1 import worker_service_pb2_grpc
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
-class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
+class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerServiceServicer):
     def __init__(self, core: Core) -> None:
         self.core = core
 
@@ -25,7 +26,7 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
     async def GetInstructions(
         self, request: pb.GetInstructionsRequest, context: Ctx
     ) -> pb.GetInstructionsResponse:
-        job = await self.core.instructions(await caller(self.core, context))
+        job = await self.core.instructions(await worker_caller(self.core, context, job=request.job))
         full = convert.job_message(job)
         return pb.GetInstructionsResponse(
             job=full.name,
@@ -38,13 +39,16 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
 
     @unary
     async def NextTask(self, request: pb.NextTaskRequest, context: Ctx) -> pb.NextTaskResponse:
-        return _next_task_response(await self.core.next_task(await caller(self.core, context)))
+        result = await self.core.next_task(
+            await worker_caller(self.core, context, job=request.job, start=True)
+        )
+        return _next_task_response(result)
 
     @unary
     async def SubmitJudgment(
         self, request: pb.SubmitJudgmentRequest, context: Ctx
     ) -> pb.SubmitJudgmentResponse:
-        principal = await caller(self.core, context)
+        principal = await worker_caller(self.core, context, task=request.task)
         if not request.HasField("answer") or request.answer.WhichOneof("value") is None:
             raise InvalidArgument("answer is required", "answer")
         spent = convert.duration_seconds(request.time_spent)
@@ -67,7 +71,9 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
 
     @unary
     async def ReleaseTask(self, request: pb.ReleaseTaskRequest, context: Ctx) -> pb.ReleaseTaskResponse:
-        await self.core.release(await caller(self.core, context), request.task, decline=False)
+        await self.core.release(
+            await worker_caller(self.core, context, task=request.task), request.task, decline=False
+        )
         return pb.ReleaseTaskResponse()
 
     @unary
@@ -77,13 +83,16 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
                 f"reason must be at most 1000 characters, got {len(request.reason)}", "reason"
             )
         await self.core.release(
-            await caller(self.core, context), request.task, decline=True, reason=request.reason
+            await worker_caller(self.core, context, task=request.task),
+            request.task,
+            decline=True,
+            reason=request.reason,
         )
         return pb.DeclineTaskResponse()
 
     @unary
     async def ExtendLease(self, request: pb.ExtendLeaseRequest, context: Ctx) -> pb.ExtendLeaseResponse:
-        principal = await caller(self.core, context)
+        principal = await worker_caller(self.core, context, task=request.task)
         expires = await self.core.extend(principal, request.task, convert.duration_seconds(request.extension))
         return pb.ExtendLeaseResponse(lease_expire_time=convert.timestamp(expires))
 
@@ -91,7 +100,9 @@ class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
     async def GetWorkerStats(
         self, request: pb.GetWorkerStatsRequest, context: Ctx
     ) -> pb.GetWorkerStatsResponse:
-        worker = await self.core.worker_stats(await caller(self.core, context))
+        worker = await self.core.worker_stats(
+            await worker_caller(self.core, context, job=request.job, start=True)
+        )
         return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker, own=True))
 
 

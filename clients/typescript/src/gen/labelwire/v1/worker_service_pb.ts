@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { WorkerJob, WorkerJobRecord, WorkerTotals } from "./account_pb.js";
+import { file_labelwire_v1_account } from "./account_pb.js";
 import type { Answer } from "./answer_pb.js";
 import { file_labelwire_v1_answer } from "./answer_pb.js";
 import type { Instructions, MediaType, TaskConfig } from "./job_pb.js";
@@ -18,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/worker_service.proto.
  */
 export const file_labelwire_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFsYWJlbHdpcmUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIYChZHZXRJbnN0cnVjdGlvbnNSZXF1ZXN0Iv4BChdHZXRJbnN0cnVjdGlvbnNSZXNwb25zZRILCgNqb2IYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEi0KC3Rhc2tfY29uZmlnGAMgASgLMhgubGFiZWx3aXJlLnYxLlRhc2tDb25maWcSKwoKbWVkaWFfdHlwZRgEIAEoDjIXLmxhYmVsd2lyZS52MS5NZWRpYVR5cGUSMAoMaW5zdHJ1Y3Rpb25zGAUgASgLMhoubGFiZWx3aXJlLnYxLkluc3RydWN0aW9ucxIyCg90YXNrX3RpbWVfbGltaXQYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iEQoPTmV4dFRhc2tSZXF1ZXN0IqEBChBOZXh0VGFza1Jlc3BvbnNlEiAKBHRhc2sYASABKAsyEi5sYWJlbHdpcmUudjEuVGFzaxIqCgZzdGF0dXMYAiABKA4yGi5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHVzEi4KC3JldHJ5X2FmdGVyGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB21lc3NhZ2UYBCABKAkijQEKFVN1Ym1pdEp1ZGdtZW50UmVxdWVzdBIMCgR0YXNrGAEgASgJEiQKBmFuc3dlchgCIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISLQoKdGltZV9zcGVudBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIRCgl3YW50X25leHQYBCABKAgixAEKFlN1Ym1pdEp1ZGdtZW50UmVzcG9uc2USDAoEdGFzaxgBIAEoCRIqCgZzdGF0dXMYAiABKA4yGi5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHVzEg8KB21lc3NhZ2UYAyABKAkSLAoEbmV4dBgEIAEoCzIeLmxhYmVsd2lyZS52MS5OZXh0VGFza1Jlc3BvbnNlEjEKDXF1aXpfZmVlZGJhY2sYBSABKAsyGi5sYWJlbHdpcmUudjEuUXVpekZlZWRiYWNrIk4KDFF1aXpGZWVkYmFjaxIPCgdjb3JyZWN0GAEgASgIEi0KD2V4cGVjdGVkX2Fuc3dlchgCIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXIiIgoSUmVsZWFzZVRhc2tSZXF1ZXN0EgwKBHRhc2sYASABKAkiFQoTUmVsZWFzZVRhc2tSZXNwb25zZSIyChJEZWNsaW5lVGFza1JlcXVlc3QSDAoEdGFzaxgBIAEoCRIOCgZyZWFzb24YAiABKAkiFQoTRGVjbGluZVRhc2tSZXNwb25zZSJQChJFeHRlbmRMZWFzZVJlcXVlc3QSDAoEdGFzaxgBIAEoCRIsCglleHRlbnNpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iTAoTRXh0ZW5kTGVhc2VSZXNwb25zZRI1ChFsZWFzZV9leHBpcmVfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFwoVR2V0V29ya2VyU3RhdHNSZXF1ZXN0IkIKFkdldFdvcmtlclN0YXRzUmVzcG9uc2USKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMy8AQKDVdvcmtlclNlcnZpY2USXgoPR2V0SW5zdHJ1Y3Rpb25zEiQubGFiZWx3aXJlLnYxLkdldEluc3RydWN0aW9uc1JlcXVlc3QaJS5sYWJlbHdpcmUudjEuR2V0SW5zdHJ1Y3Rpb25zUmVzcG9uc2USSQoITmV4dFRhc2sSHS5sYWJlbHdpcmUudjEuTmV4dFRhc2tSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLk5leHRUYXNrUmVzcG9uc2USWwoOU3VibWl0SnVkZ21lbnQSIy5sYWJlbHdpcmUudjEuU3VibWl0SnVkZ21lbnRSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLlN1Ym1pdEp1ZGdtZW50UmVzcG9uc2USUgoLUmVsZWFzZVRhc2sSIC5sYWJlbHdpcmUudjEuUmVsZWFzZVRhc2tSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLlJlbGVhc2VUYXNrUmVzcG9uc2USUgoLRGVjbGluZVRhc2sSIC5sYWJlbHdpcmUudjEuRGVjbGluZVRhc2tSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLkRlY2xpbmVUYXNrUmVzcG9uc2USUgoLRXh0ZW5kTGVhc2USIC5sYWJlbHdpcmUudjEuRXh0ZW5kTGVhc2VSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLkV4dGVuZExlYXNlUmVzcG9uc2USWwoOR2V0V29ya2VyU3RhdHMSIy5sYWJlbHdpcmUudjEuR2V0V29ya2VyU3RhdHNSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldFdvcmtlclN0YXRzUmVzcG9uc2VCrAEKEGNvbS5sYWJlbHdpcmUudjFCEldvcmtlclNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_job, file_labelwire_v1_task]);
+  fileDesc("CiFsYWJlbHdpcmUvdjEvd29ya2VyX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIlChZHZXRJbnN0cnVjdGlvbnNSZXF1ZXN0EgsKA2pvYhgBIAEoCSL+AQoXR2V0SW5zdHJ1Y3Rpb25zUmVzcG9uc2USCwoDam9iGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRItCgt0YXNrX2NvbmZpZxgDIAEoCzIYLmxhYmVsd2lyZS52MS5UYXNrQ29uZmlnEisKCm1lZGlhX3R5cGUYBCABKA4yFy5sYWJlbHdpcmUudjEuTWVkaWFUeXBlEjAKDGluc3RydWN0aW9ucxgFIAEoCzIaLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnMSMgoPdGFza190aW1lX2xpbWl0GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIh4KD05leHRUYXNrUmVxdWVzdBILCgNqb2IYASABKAkioQEKEE5leHRUYXNrUmVzcG9uc2USIAoEdGFzaxgBIAEoCzISLmxhYmVsd2lyZS52MS5UYXNrEioKBnN0YXR1cxgCIAEoDjIaLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0dXMSLgoLcmV0cnlfYWZ0ZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHbWVzc2FnZRgEIAEoCSKNAQoVU3VibWl0SnVkZ21lbnRSZXF1ZXN0EgwKBHRhc2sYASABKAkSJAoGYW5zd2VyGAIgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchItCgp0aW1lX3NwZW50GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCXdhbnRfbmV4dBgEIAEoCCLEAQoWU3VibWl0SnVkZ21lbnRSZXNwb25zZRIMCgR0YXNrGAEgASgJEioKBnN0YXR1cxgCIAEoDjIaLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0dXMSDwoHbWVzc2FnZRgDIAEoCRIsCgRuZXh0GAQgASgLMh4ubGFiZWx3aXJlLnYxLk5leHRUYXNrUmVzcG9uc2USMQoNcXVpel9mZWVkYmFjaxgFIAEoCzIaLmxhYmVsd2lyZS52MS5RdWl6RmVlZGJhY2siTgoMUXVpekZlZWRiYWNrEg8KB2NvcnJlY3QYASABKAgSLQoPZXhwZWN0ZWRfYW5zd2VyGAIgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlciIiChJSZWxlYXNlVGFza1JlcXVlc3QSDAoEdGFzaxgBIAEoCSIVChNSZWxlYXNlVGFza1Jlc3BvbnNlIjIKEkRlY2xpbmVUYXNrUmVxdWVzdBIMCgR0YXNrGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIVChNEZWNsaW5lVGFza1Jlc3BvbnNlIlAKEkV4dGVuZExlYXNlUmVxdWVzdBIMCgR0YXNrGAEgASgJEiwKCWV4dGVuc2lvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJMChNFeHRlbmRMZWFzZVJlc3BvbnNlEjUKEWxlYXNlX2V4cGlyZV90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIkChVHZXRXb3JrZXJTdGF0c1JlcXVlc3QSCwoDam9iGAEgASgJIkIKFkdldFdvcmtlclN0YXRzUmVzcG9uc2USKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiPgoVTGlzdFdvcmtlckpvYnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlgKFkxpc3RXb3JrZXJKb2JzUmVzcG9uc2USJQoEam9icxgBIAMoCzIXLmxhYmVsd2lyZS52MS5Xb3JrZXJKb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkAKF0dldFdvcmtlckhpc3RvcnlSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIpwBChhHZXRXb3JrZXJIaXN0b3J5UmVzcG9uc2USDgoGd29ya2VyGAEgASgJEisKBGpvYnMYAiADKAsyHS5sYWJlbHdpcmUudjEuV29ya2VySm9iUmVjb3JkEioKBnRvdGFscxgDIAEoCzIaLmxhYmVsd2lyZS52MS5Xb3JrZXJUb3RhbHMSFwoPbmV4dF9wYWdlX3Rva2VuGAQgASgJMrAGCg1Xb3JrZXJTZXJ2aWNlEl4KD0dldEluc3RydWN0aW9ucxIkLmxhYmVsd2lyZS52MS5HZXRJbnN0cnVjdGlvbnNSZXF1ZXN0GiUubGFiZWx3aXJlLnYxLkdldEluc3RydWN0aW9uc1Jlc3BvbnNlEkkKCE5leHRUYXNrEh0ubGFiZWx3aXJlLnYxLk5leHRUYXNrUmVxdWVzdBoeLmxhYmVsd2lyZS52MS5OZXh0VGFza1Jlc3BvbnNlElsKDlN1Ym1pdEp1ZGdtZW50EiMubGFiZWx3aXJlLnYxLlN1Ym1pdEp1ZGdtZW50UmVxdWVzdBokLmxhYmVsd2lyZS52MS5TdWJtaXRKdWRnbWVudFJlc3BvbnNlElIKC1JlbGVhc2VUYXNrEiAubGFiZWx3aXJlLnYxLlJlbGVhc2VUYXNrUmVxdWVzdBohLmxhYmVsd2lyZS52MS5SZWxlYXNlVGFza1Jlc3BvbnNlElIKC0RlY2xpbmVUYXNrEiAubGFiZWx3aXJlLnYxLkRlY2xpbmVUYXNrUmVxdWVzdBohLmxhYmVsd2lyZS52MS5EZWNsaW5lVGFza1Jlc3BvbnNlElIKC0V4dGVuZExlYXNlEiAubGFiZWx3aXJlLnYxLkV4dGVuZExlYXNlUmVxdWVzdBohLmxhYmVsd2lyZS52MS5FeHRlbmRMZWFzZVJlc3BvbnNlElsKDkdldFdvcmtlclN0YXRzEiMubGFiZWx3aXJlLnYxLkdldFdvcmtlclN0YXRzUmVxdWVzdBokLmxhYmVsd2lyZS52MS5HZXRXb3JrZXJTdGF0c1Jlc3BvbnNlElsKDkxpc3RXb3JrZXJKb2JzEiMubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJKb2JzUmVxdWVzdBokLmxhYmVsd2lyZS52MS5MaXN0V29ya2VySm9ic1Jlc3BvbnNlEmEKEEdldFdvcmtlckhpc3RvcnkSJS5sYWJlbHdpcmUudjEuR2V0V29ya2VySGlzdG9yeVJlcXVlc3QaJi5sYWJlbHdpcmUudjEuR2V0V29ya2VySGlzdG9yeVJlc3BvbnNlQqwBChBjb20ubGFiZWx3aXJlLnYxQhJXb3JrZXJTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_labelwire_v1_account, file_labelwire_v1_answer, file_labelwire_v1_job, file_labelwire_v1_task]);
 
 /**
  * Request for GetInstructions.
@@ -26,6 +28,13 @@ export const file_labelwire_v1_worker_service: GenFile = /*@__PURE__*/
  * @generated from message labelwire.v1.GetInstructionsRequest
  */
 export type GetInstructionsRequest = Message<"labelwire.v1.GetInstructionsRequest"> & {
+  /**
+   * `jobs/{job_id}`. Required with a worker account token; with a worker
+   * token, optional and must be the token's job.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
 };
 
 /**
@@ -97,6 +106,15 @@ export const GetInstructionsResponseSchema: GenMessage<GetInstructionsResponse> 
  * @generated from message labelwire.v1.NextTaskRequest
  */
 export type NextTaskRequest = Message<"labelwire.v1.NextTaskRequest"> & {
+  /**
+   * `jobs/{job_id}`. Required with a worker account token; with a worker
+   * token, optional and must be the token's job. An account's first NextTask
+   * (or GetWorkerStats) on a job starts its record there, with the job's own
+   * entry quiz.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
 };
 
 /**
@@ -410,6 +428,13 @@ export const ExtendLeaseResponseSchema: GenMessage<ExtendLeaseResponse> = /*@__P
  * @generated from message labelwire.v1.GetWorkerStatsRequest
  */
 export type GetWorkerStatsRequest = Message<"labelwire.v1.GetWorkerStatsRequest"> & {
+  /**
+   * `jobs/{job_id}`. Required with a worker account token; with a worker
+   * token, optional and must be the token's job.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
 };
 
 /**
@@ -441,10 +466,140 @@ export const GetWorkerStatsResponseSchema: GenMessage<GetWorkerStatsResponse> = 
   messageDesc(file_labelwire_v1_worker_service, 14);
 
 /**
+ * Request for ListWorkerJobs.
+ *
+ * @generated from message labelwire.v1.ListWorkerJobsRequest
+ */
+export type ListWorkerJobsRequest = Message<"labelwire.v1.ListWorkerJobsRequest"> & {
+  /**
+   * Optional. 1 to 1,000; default 100.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Optional. next_page_token of a previous response.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ListWorkerJobsRequest.
+ * Use `create(ListWorkerJobsRequestSchema)` to create a new message.
+ */
+export const ListWorkerJobsRequestSchema: GenMessage<ListWorkerJobsRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_worker_service, 15);
+
+/**
+ * Response of ListWorkerJobs.
+ *
+ * @generated from message labelwire.v1.ListWorkerJobsResponse
+ */
+export type ListWorkerJobsResponse = Message<"labelwire.v1.ListWorkerJobsResponse"> & {
+  /**
+   * The page of jobs.
+   *
+   * @generated from field: repeated labelwire.v1.WorkerJob jobs = 1;
+   */
+  jobs: WorkerJob[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ListWorkerJobsResponse.
+ * Use `create(ListWorkerJobsResponseSchema)` to create a new message.
+ */
+export const ListWorkerJobsResponseSchema: GenMessage<ListWorkerJobsResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_worker_service, 16);
+
+/**
+ * Request for GetWorkerHistory.
+ *
+ * @generated from message labelwire.v1.GetWorkerHistoryRequest
+ */
+export type GetWorkerHistoryRequest = Message<"labelwire.v1.GetWorkerHistoryRequest"> & {
+  /**
+   * Optional. Jobs per page; 1 to 1,000, default 100.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * Optional. next_page_token of a previous response.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message labelwire.v1.GetWorkerHistoryRequest.
+ * Use `create(GetWorkerHistoryRequestSchema)` to create a new message.
+ */
+export const GetWorkerHistoryRequestSchema: GenMessage<GetWorkerHistoryRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_worker_service, 17);
+
+/**
+ * Response of GetWorkerHistory.
+ *
+ * @generated from message labelwire.v1.GetWorkerHistoryResponse
+ */
+export type GetWorkerHistoryResponse = Message<"labelwire.v1.GetWorkerHistoryResponse"> & {
+  /**
+   * `workers/{worker_id}` with an account token; the per-job worker's name
+   * (`jobs/{j}/workers/{w}`) with a worker token.
+   *
+   * @generated from field: string worker = 1;
+   */
+  worker: string;
+
+  /**
+   * The caller's record on each job, in the order it started them.
+   *
+   * @generated from field: repeated labelwire.v1.WorkerJobRecord jobs = 2;
+   */
+  jobs: WorkerJobRecord[];
+
+  /**
+   * Over every job, on every page.
+   *
+   * @generated from field: labelwire.v1.WorkerTotals totals = 3;
+   */
+  totals?: WorkerTotals | undefined;
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 4;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message labelwire.v1.GetWorkerHistoryResponse.
+ * Use `create(GetWorkerHistoryResponseSchema)` to create a new message.
+ */
+export const GetWorkerHistoryResponseSchema: GenMessage<GetWorkerHistoryResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_worker_service, 18);
+
+/**
  * What an in-house worker (or the worker page) calls. Needs the worker's token
- * (`authorization: Bearer <token>`), which is bound to one job; a worker acts
- * only on tasks leased to it and never sees gold answers or other workers'
- * judgments.
+ * (`authorization: Bearer <token>`): a worker token (`lww_…`, from
+ * JobService.CreateWorker) is bound to one job; a worker account's token
+ * (`lwa_…`, from TeamService.IssueWorkerAccountToken) works on every job that
+ * names one of the account's teams, and names the job in each call (`job`, or
+ * the job in a task's name). A worker acts only on tasks leased to it and
+ * never sees gold answers or other workers' judgments.
  *
  * @generated from service labelwire.v1.WorkerService
  */
@@ -520,6 +675,29 @@ export const WorkerService: GenService<{
     methodKind: "unary";
     input: typeof GetWorkerStatsRequestSchema;
     output: typeof GetWorkerStatsResponseSchema;
+  },
+  /**
+   * The jobs the caller may work on, newest first, with its status on each:
+   * with an account token, every job past its draft that names one of its
+   * teams; with a worker token, its one job.
+   *
+   * @generated from rpc labelwire.v1.WorkerService.ListWorkerJobs
+   */
+  listWorkerJobs: {
+    methodKind: "unary";
+    input: typeof ListWorkerJobsRequestSchema;
+    output: typeof ListWorkerJobsResponseSchema;
+  },
+  /**
+   * The caller's own record on every job it worked on, and its totals (gold
+   * figures of its entry quizzes alone).
+   *
+   * @generated from rpc labelwire.v1.WorkerService.GetWorkerHistory
+   */
+  getWorkerHistory: {
+    methodKind: "unary";
+    input: typeof GetWorkerHistoryRequestSchema;
+    output: typeof GetWorkerHistoryResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_worker_service, 0);

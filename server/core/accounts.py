@@ -1,0 +1,625 @@
+"""Worker accounts and teams: one worker across a client's jobs.
+
+A worker account (`workers/{a}`) signs in with one token and works on every
+job that names one of its teams (`teams/{t}`). Everything that decides about
+work stays per job: the first time an account asks for a task of a job, it
+gets its own row in that job's workers, linked to the account, and from then
+on its calls on that job act as that row. So the dispatcher, the quiz and gold
+gate and consolidation see an ordinary worker, and an account is qualified or
+disqualified job by job.
+
+Membership is checked in the transaction that leases (`require_member`, from
+`WorkCore.next_task`), and removal from a team releases the leases it held in
+the same transaction, so no account holds or gets a lease on a job it may no
+longer work on.
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from labelwire.server.core import auth
+from labelwire.server.core.base import (
+    CoreBase,
+    fitting,
+    page_cursor,
+    parse_name,
+    parse_task_name,
+    worker_from_row,
+)
+from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.dispatch.gate import estimated_skill, first_status
+from labelwire.server.domain import validation
+from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from labelwire.server.domain.model import (
+    ENDED,
+    Job,
+    JobSpec,
+    JobState,
+    Principal,
+    TaskState,
+    Worker,
+    WorkerStatus,
+)
+from labelwire.server.store import Tx
+
+MAX_TEAMS_PER_JOB = 20
+MAX_TEAMS_PER_ACCOUNT = 100
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 1000
+MAX_GRACE_SECONDS = 30 * 86400.0
+# A team a job in one of these states names cannot be deleted.
+_LIVE = (JobState.DRAFT, JobState.RUNNING, JobState.PAUSED)
+
+
+class JobStatus(enum.IntEnum):
+    """Where an account stands on a job it may work on."""
+
+    NOT_STARTED = 1
+    QUIZ = 2
+    QUALIFIED = 3
+    FAILED_QUIZ = 4
+    DISQUALIFIED = 5
+    JOB_ENDED = 6
+
+
+_FROM_WORKER = {
+    WorkerStatus.QUIZ: JobStatus.QUIZ,
+    WorkerStatus.QUALIFIED: JobStatus.QUALIFIED,
+    WorkerStatus.FAILED_QUIZ: JobStatus.FAILED_QUIZ,
+    WorkerStatus.DISQUALIFIED: JobStatus.DISQUALIFIED,
+}
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    owner_id: int
+    display_name: str
+    created_at: float
+    teams: tuple[int, ...] = ()
+    active_tokens: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"workers/{self.id}"
+
+
+@dataclass(frozen=True)
+class Team:
+    id: int
+    owner_id: int
+    display_name: str
+    description: str
+    created_at: float
+    worker_count: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"teams/{self.id}"
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """A job as the worker sees it in its list; `worker` is None before it started."""
+
+    job: Job
+    status: JobStatus
+    worker: Worker | None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """The worker's record on one job; `skill` is None in the worker's own view."""
+
+    job_id: int
+    display_name: str
+    job_state: JobState
+    price_per_judgment_micros: int
+    worker: Worker
+    started_at: float
+    median_time_seconds: float
+    skill: float | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    jobs: int = 0
+    qualified_jobs: int = 0
+    disqualified_jobs: int = 0
+    judgments: int = 0
+    gold_answered: int = 0
+    gold_correct: int = 0
+    last_active_at: float | None = None
+
+    @property
+    def gold_accuracy(self) -> float:
+        return self.gold_correct / self.gold_answered if self.gold_answered else 0.0
+
+
+@dataclass(frozen=True)
+class History:
+    worker_name: str
+    jobs: list[JobRecord]
+    totals: Totals
+    next_page_token: str
+
+
+def parse_teams(names: Sequence[str], field: str) -> tuple[int, ...]:
+    """The team ids of a job's `workforce.teams`, checked for form, count and repeats."""
+    validation.require(
+        len(names) <= MAX_TEAMS_PER_JOB,
+        f"{field} may name at most {MAX_TEAMS_PER_JOB} teams, got {len(names)}",
+        field,
+    )
+    ids: list[int] = []
+    for i, name in enumerate(names):
+        team_id = parse_name(name, "teams", f"{field}[{i}]")
+        validation.require(team_id not in ids, f"{field}[{i}] repeats teams/{team_id}", f"{field}[{i}]")
+        ids.append(team_id)
+    return tuple(ids)
+
+
+def check_job_teams(spec: JobSpec) -> None:
+    """Only pool jobs are worked on by accounts."""
+    if spec.teams and spec.adapter != "pool":
+        raise InvalidArgument(
+            f"job.workforce.teams is for the pool workforce only, not {validation.quote(spec.adapter)}",
+            "job.workforce.teams",
+        )
+
+
+def name_job_teams(tx: Tx, owner_id: int, job_id: int, teams: Sequence[int]) -> None:
+    """Links a new job to the teams it names, each one of the owner's."""
+    for i, team_id in enumerate(teams):
+        row = tx.team(team_id)
+        if row is None or int(row["owner_id"]) != owner_id:
+            raise NotFound(f"job.workforce.teams[{i}]: teams/{team_id} does not exist")
+    tx.name_job_teams(job_id, teams)
+
+
+def require_member(tx: Tx, account_id: int, job_id: int) -> None:
+    if not tx.may_work(account_id, job_id):
+        raise PermissionDenied(
+            f"workers/{account_id} is in no team that may work on jobs/{job_id}; ask the job's owner"
+        )
+
+
+def release_lost_leases(tx: Tx, account_id: int, job_ids: Sequence[int], now: float) -> None:
+    """Gives back the leases an account holds on the jobs it may no longer work on."""
+    for job_id in job_ids:
+        if tx.may_work(account_id, job_id):
+            continue
+        row = tx.account_worker(account_id, job_id)
+        if row is None:
+            continue
+        for task in tx.live_tasks_of(int(row["id"])):
+            dispatch.end_lease(tx, task, TaskState.RELEASED, now)
+
+
+def job_status(state: JobState, worker: Worker | None) -> JobStatus:
+    if state in ENDED:
+        return JobStatus.JOB_ENDED
+    if worker is None:
+        return JobStatus.NOT_STARTED
+    return _FROM_WORKER[worker.status]
+
+
+def _page_size(page_size: int) -> int:
+    size = page_size or 100
+    validation.check_range("page_size", size, 1, 1000)
+    return size
+
+
+class AccountsCore(CoreBase):
+    # reading what a caller may see
+
+    @staticmethod
+    def _reader(principal: Principal) -> int | None:
+        """The client whose accounts and teams the caller sees; None for the
+        admin key, which sees every client's (read-only)."""
+        if principal.kind == "admin":
+            return None
+        CoreBase.require(principal, "client")
+        return principal.id
+
+    def _account_row(self, tx: Tx, owner_id: int | None, account_id: int) -> Any:
+        row = tx.account(account_id)
+        if row is None or (owner_id is not None and int(row["owner_id"]) != owner_id):
+            raise NotFound(f"workers/{account_id} does not exist")
+        return row
+
+    def _team_row(self, tx: Tx, owner_id: int | None, team_id: int) -> Any:
+        row = tx.team(team_id)
+        if row is None or (owner_id is not None and int(row["owner_id"]) != owner_id):
+            raise NotFound(f"teams/{team_id} does not exist")
+        return row
+
+    def _accounts(self, tx: Tx, rows: Sequence[Any]) -> list[Account]:
+        tokens = tx.live_account_tokens([int(r["id"]) for r in rows], self.clock())
+        return [
+            Account(
+                id=int(r["id"]),
+                owner_id=int(r["owner_id"]),
+                display_name=r["display_name"],
+                created_at=float(r["created_at"]),
+                teams=tuple(tx.account_teams(int(r["id"]))),
+                active_tokens=tokens.get(int(r["id"]), 0),
+            )
+            for r in rows
+        ]
+
+    @staticmethod
+    def _teams(tx: Tx, rows: Sequence[Any]) -> list[Team]:
+        counts = tx.member_counts([int(r["id"]) for r in rows])
+        return [
+            Team(
+                id=int(r["id"]),
+                owner_id=int(r["owner_id"]),
+                display_name=r["display_name"],
+                description=r["description"],
+                created_at=float(r["created_at"]),
+                worker_count=counts.get(int(r["id"]), 0),
+            )
+            for r in rows
+        ]
+
+    # worker accounts, the owner's side
+
+    async def create_account(self, principal: Principal, display_name: str) -> Account:
+        self.require(principal, "client")
+        validation.check_text("worker_account.display_name", display_name, low=1, high=MAX_NAME_CHARS)
+        now = self.clock()
+
+        def create(tx: Tx) -> Account:
+            account_id = tx.insert_account(principal.id, display_name, now)
+            return self._accounts(tx, [tx.account(account_id)])[0]
+
+        return await self.store.write(create)
+
+    async def get_account(self, principal: Principal, name: str) -> Account:
+        owner = self._reader(principal)
+        account_id = parse_name(name, "workerAccounts", "name")
+        return await self.store.read(
+            lambda tx: self._accounts(tx, [self._account_row(tx, owner, account_id)])[0]
+        )
+
+    async def list_accounts(
+        self, principal: Principal, team: str, page_size: int, page_token: str
+    ) -> tuple[list[Account], str]:
+        """The caller's accounts, or one team's members, oldest first."""
+        owner = self._reader(principal)
+        team_id = parse_name(team, "teams", "team") if team else None
+        size = _page_size(page_size)
+        after = page_cursor(page_token, default=0)
+
+        def page(tx: Tx) -> list[Account]:
+            if team_id is not None:
+                self._team_row(tx, owner, team_id)
+                rows = tx.team_members(team_id, after, size + 1)
+            else:
+                rows = tx.accounts_of(owner, after, size + 1)
+            return self._accounts(tx, rows)
+
+        accounts = await self.store.read(page)
+        more = len(accounts) > size
+        accounts = accounts[:size]
+        return accounts, (str(accounts[-1].id) if more else "")
+
+    async def issue_account_token(
+        self, principal: Principal, name: str, grace_seconds: float, ttl_seconds: float
+    ) -> tuple[Account, str]:
+        """A new sign-in token; the account's other tokens expire after the
+        grace period (0: at once), as RotateWorkerToken does for a job's worker."""
+        self.require(principal, "client")
+        account_id = parse_name(name, "workerAccounts", "worker")
+        validation.check_range("grace_period (seconds)", grace_seconds, 0, MAX_GRACE_SECONDS)
+        expires = self.expiry(ttl_seconds, "token_ttl")
+        now = self.clock()
+
+        def issue(tx: Tx) -> tuple[Account, str, set[int]]:
+            self._account_row(tx, principal.id, account_id)
+            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
+            for credential_id in ids:
+                if grace_seconds == 0:
+                    tx.revoke_credential(credential_id, now)
+                else:
+                    tx.expire_credential(credential_id, now + grace_seconds)
+            _, token = self.issue_credential(tx, auth.ACCOUNT_TOKEN, account_id, now, expires)
+            return self._accounts(tx, [tx.account(account_id)])[0], token, ids
+
+        account, token, ids = await self.store.write(issue)
+        self.forget_credentials(ids)
+        return account, token
+
+    async def revoke_account_tokens(self, principal: Principal, name: str) -> Account:
+        """Every sign-in token of the account stops working; its leases run out as usual."""
+        self.require(principal, "client")
+        account_id = parse_name(name, "workerAccounts", "worker")
+        now = self.clock()
+
+        def revoke(tx: Tx) -> tuple[Account, set[int]]:
+            self._account_row(tx, principal.id, account_id)
+            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
+            for credential_id in ids:
+                tx.revoke_credential(credential_id, now)
+            return self._accounts(tx, [tx.account(account_id)])[0], ids
+
+        account, ids = await self.store.write(revoke)
+        self.forget_credentials(ids)
+        return account
+
+    async def account_history(
+        self, principal: Principal, name: str, page_size: int, page_token: str
+    ) -> History:
+        owner = self._reader(principal)
+        account_id = parse_name(name, "workerAccounts", "worker")
+        size = _page_size(page_size)
+        after = page_cursor(page_token, default=0)
+
+        def read(tx: Tx) -> History:
+            self._account_row(tx, owner, account_id)
+            return self._history(tx, account_id, None, own=False, size=size, after=after)
+
+        return await self.store.read(read)
+
+    # teams
+
+    async def create_team(self, principal: Principal, display_name: str, description: str) -> Team:
+        self.require(principal, "client")
+        validation.check_text("team.display_name", display_name, low=1, high=MAX_NAME_CHARS)
+        validation.check_text("team.description", description, low=0, high=MAX_DESCRIPTION_CHARS)
+        now = self.clock()
+
+        def create(tx: Tx) -> Team:
+            team_id = tx.insert_team(principal.id, display_name, description, now)
+            return self._teams(tx, [tx.team(team_id)])[0]
+
+        return await self.store.write(create)
+
+    async def get_team(self, principal: Principal, name: str) -> Team:
+        owner = self._reader(principal)
+        team_id = parse_name(name, "teams", "name")
+        return await self.store.read(lambda tx: self._teams(tx, [self._team_row(tx, owner, team_id)])[0])
+
+    async def list_teams(
+        self, principal: Principal, page_size: int, page_token: str
+    ) -> tuple[list[Team], str]:
+        owner = self._reader(principal)
+        size = _page_size(page_size)
+        after = page_cursor(page_token, default=0)
+        teams = await self.store.read(lambda tx: self._teams(tx, tx.teams_of(owner, after, size + 1)))
+        more = len(teams) > size
+        teams = teams[:size]
+        return teams, (str(teams[-1].id) if more else "")
+
+    async def delete_team(self, principal: Principal, name: str) -> None:
+        self.require(principal, "client")
+        team_id = parse_name(name, "teams", "name")
+        now = self.clock()
+
+        def delete(tx: Tx) -> None:
+            self._team_row(tx, principal.id, team_id)
+            jobs = tx.jobs_naming(team_id)
+            live = [f"jobs/{r['id']}" for r in jobs if int(r["state"]) in _LIVE]
+            if live:
+                shown = ", ".join(live[:5]) + (f" and {len(live) - 5} more" if len(live) > 5 else "")
+                raise FailedPrecondition(
+                    f"teams/{team_id} is named by {shown}, not yet ended; cancel them or wait until they end"
+                )
+            members = [int(r["id"]) for r in tx.team_members(team_id, 0, 2**62)]
+            tx.delete_team(team_id)
+            for account_id in members:
+                release_lost_leases(tx, account_id, [int(r["id"]) for r in jobs], now)
+
+        await self.store.write(delete)
+
+    async def add_member(self, principal: Principal, team: str, worker: str) -> Team:
+        self.require(principal, "client")
+        team_id = parse_name(team, "teams", "team")
+        account_id = parse_name(worker, "workerAccounts", "worker")
+        now = self.clock()
+
+        def add(tx: Tx) -> Team:
+            row = self._team_row(tx, principal.id, team_id)
+            self._account_row(tx, principal.id, account_id)
+            teams = tx.account_teams(account_id)
+            if team_id not in teams:
+                if len(teams) >= MAX_TEAMS_PER_ACCOUNT:
+                    raise FailedPrecondition(
+                        f"workers/{account_id} is in {len(teams)} teams, the most an account may be in;"
+                        " remove it from one first"
+                    )
+                tx.add_member(team_id, account_id, now)
+            return self._teams(tx, [row])[0]
+
+        return await self.store.write(add)
+
+    async def remove_member(self, principal: Principal, team: str, worker: str) -> Team:
+        """The account loses the jobs no other of its teams gives it, and its
+        leases on them, in the same transaction."""
+        self.require(principal, "client")
+        team_id = parse_name(team, "teams", "team")
+        account_id = parse_name(worker, "workerAccounts", "worker")
+        now = self.clock()
+
+        def remove(tx: Tx) -> Team:
+            row = self._team_row(tx, principal.id, team_id)
+            self._account_row(tx, principal.id, account_id)
+            if tx.remove_member(team_id, account_id):
+                release_lost_leases(tx, account_id, [int(r["id"]) for r in tx.jobs_naming(team_id)], now)
+            return self._teams(tx, [row])[0]
+
+        return await self.store.write(remove)
+
+    # the worker's side
+
+    def _admit(self, tx: Tx, account_id: int, job_id: int) -> Any:
+        """The job's row, if the account may work on it. A job of another
+        client does not exist for the account; one of its own client that
+        names none of its teams is refused, naming the job."""
+        job = tx.job(job_id)
+        account = tx.account(account_id)
+        if job is None or account is None or int(job["owner_id"]) != int(account["owner_id"]):
+            raise NotFound(f"jobs/{job_id} does not exist")
+        require_member(tx, account_id, job_id)
+        return job
+
+    async def act_as(
+        self, principal: Principal, *, job: str = "", task: str = "", start: bool = False
+    ) -> Principal:
+        """The per-job worker a WorkerService call acts as. A worker token is
+        one already (and `job`, when given, must be its job). An account token
+        names the job (`job`, or the job of `task`); the account's row in that
+        job is made when `start` asks for it, and until then it is worker 0,
+        which holds no task."""
+        if principal.kind == "worker":
+            if job and parse_name(job, "jobs", "job") != principal.job_id:
+                raise PermissionDenied(
+                    f"this worker token is for jobs/{principal.job_id} only, not {validation.quote(job)}"
+                )
+            return principal
+        if principal.kind != "account":
+            self.require(principal, "worker")
+        if task:
+            job_id = parse_task_name(task)[0]
+        elif job:
+            job_id = parse_name(job, "jobs", "job")
+        else:
+            raise InvalidArgument("job is required with a worker account token: jobs/<number>", "job")
+        account_id = principal.id
+
+        def look(tx: Tx) -> Any:
+            self._admit(tx, account_id, job_id)
+            return tx.account_worker(account_id, job_id)
+
+        row = await self.store.read(look)
+        if row is not None:
+            worker_id = int(row["id"])
+        elif start:
+            worker_id = await self.store.write(lambda tx: self._start(tx, account_id, job_id))
+        else:
+            worker_id = 0
+        return Principal(kind="worker", id=worker_id, job_id=job_id, account_id=account_id)
+
+    def _start(self, tx: Tx, account_id: int, job_id: int) -> int:
+        """The account's row in the job, made now if it has none: a new
+        worker of the job, with the job's quiz ahead of it."""
+        job = self._admit(tx, account_id, job_id)
+        row = tx.account_worker(account_id, job_id)
+        if row is not None:
+            return int(row["id"])
+        account = tx.account(account_id)
+        assert account is not None
+        status, quiz = first_status(self._spec_of(job_id, job).gold)
+        worker_id = tx.insert_worker(job_id, account["display_name"], None, status, quiz, self.clock())
+        tx.update_worker(worker_id, account_id=account_id)
+        return worker_id
+
+    async def worker_jobs(
+        self, principal: Principal, page_size: int, page_token: str
+    ) -> tuple[list[WorkerJob], str]:
+        """What the caller may work on, newest first: an account's teams' jobs
+        past their draft; a worker token's one job."""
+        if principal.kind != "account":
+            self.require(principal, "worker")
+        size = _page_size(page_size)
+        before = page_cursor(page_token, default=2**62)
+
+        def page(tx: Tx) -> tuple[list[WorkerJob], bool]:
+            if principal.kind == "worker":
+                worker = tx.worker(principal.id)
+                job = tx.job(principal.job_id)
+                if worker is None or job is None or principal.job_id >= before:
+                    return [], False
+                return [self._worker_job(tx, job, worker_from_row(worker))], False
+            rows = tx.jobs_of_account(principal.id, before, size + 1)
+            keep = min(size, fitting([500 + len(r["spec"]) for r in rows]))
+            out = []
+            for row in rows[:keep]:
+                mine = tx.account_worker(principal.id, int(row["id"]))
+                out.append(self._worker_job(tx, row, None if mine is None else worker_from_row(mine)))
+            return out, len(rows) > keep
+
+        jobs, more = await self.store.read(page)
+        return jobs, (str(jobs[-1].job.id) if more else "")
+
+    def _worker_job(self, tx: Tx, row: Any, worker: Worker | None) -> WorkerJob:
+        job = self._job(tx, row, counted=False)
+        return WorkerJob(job=job, status=job_status(job.state, worker), worker=worker)
+
+    async def own_history(self, principal: Principal, page_size: int, page_token: str) -> History:
+        """The caller's record on each job, as it may see it (its quizzes' gold alone)."""
+        if principal.kind != "account":
+            self.require(principal, "worker")
+        size = _page_size(page_size)
+        after = page_cursor(page_token, default=0)
+        if principal.kind == "account":
+            return await self.store.read(
+                lambda tx: self._history(tx, principal.id, None, own=True, size=size, after=after)
+            )
+        return await self.store.read(
+            lambda tx: self._history(tx, None, principal.id, own=True, size=size, after=after)
+        )
+
+    def _history(
+        self, tx: Tx, account_id: int | None, worker_id: int | None, *, own: bool, size: int, after: int
+    ) -> History:
+        if account_id is not None:
+            rows = tx.account_workers(account_id, after, size + 1)
+            name = f"workers/{account_id}"
+            totals = _totals(tx.account_totals(account_id), own=own)
+        else:
+            assert worker_id is not None
+            single = tx.worker(worker_id)
+            if single is None:
+                raise NotFound(f"worker {worker_id} does not exist")
+            only = worker_from_row(single)
+            rows = [single] if worker_id > after else []
+            name = only.name
+            totals = Totals(
+                jobs=1,
+                qualified_jobs=int(only.status == WorkerStatus.QUALIFIED),
+                disqualified_jobs=int(only.status in (WorkerStatus.FAILED_QUIZ, WorkerStatus.DISQUALIFIED)),
+                judgments=only.judgments,
+                gold_answered=only.quiz_answered if own else only.gold_answered,
+                gold_correct=only.quiz_correct if own else only.gold_correct,
+                last_active_at=only.last_active_at,
+            )
+        more = len(rows) > size
+        records = [self._record(tx, row, own=own) for row in rows[:size]]
+        token = str(int(rows[size - 1]["id"])) if more else ""
+        return History(worker_name=name, jobs=records, totals=totals, next_page_token=token)
+
+    def _record(self, tx: Tx, row: Any, *, own: bool) -> JobRecord:
+        worker = worker_from_row(row)
+        job = tx.job(worker.job_id)
+        assert job is not None
+        spec = self._spec_of(worker.job_id, job)
+        times = tx.work_times(worker.id)
+        return JobRecord(
+            job_id=worker.job_id,
+            display_name=spec.display_name,
+            job_state=JobState(int(job["state"])),
+            price_per_judgment_micros=spec.price_per_judgment_micros,
+            worker=worker,
+            started_at=float(row["created_at"]),
+            median_time_seconds=statistics.median(times) / 1000 if times else 0.0,
+            skill=None if own else estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
+        )
+
+
+def _totals(row: Any, *, own: bool) -> Totals:
+    return Totals(
+        jobs=int(row["jobs"]),
+        qualified_jobs=int(row["qualified"]),
+        disqualified_jobs=int(row["disqualified"]),
+        judgments=int(row["judgments"]),
+        gold_answered=int(row["quiz_answered"] if own else row["gold_answered"]),
+        gold_correct=int(row["quiz_correct"] if own else row["gold_correct"]),
+        last_active_at=None if row["last_active_at"] is None else float(row["last_active_at"]),
+    )
