@@ -95,11 +95,13 @@ async def application(
 class HttpServer:
     port: int
     tls: bool
+    _config: Config
     _stopping: asyncio.Event
     _task: asyncio.Task[None]
 
     async def stop(self, grace: float | None = 1.0) -> None:
-        """Stops accepting; calls still running get `grace` seconds."""
+        """Stops accepting; calls still running get `grace` seconds (None: none)."""
+        self._config.graceful_timeout = grace or 0.0
         self._stopping.set()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -151,5 +153,9 @@ async def serve_http(
     task = asyncio.create_task(worker_serve(served, config, sockets=sockets, shutdown_trigger=stopping.wait))
     task.add_done_callback(_report)
     return HttpServer(
-        port=listening[0].getsockname()[1], tls=config.ssl_enabled, _stopping=stopping, _task=task
+        port=listening[0].getsockname()[1],
+        tls=config.ssl_enabled,
+        _config=config,
+        _stopping=stopping,
+        _task=task,
     )
