@@ -17,6 +17,9 @@ Why it is built this way:
   spell on this shared machine falls on all of them. Two ratios: each
   transport's median rate over gRPC's, and the median over rounds of the
   ratio within one round (less moved by load that comes and goes).
+* The client's own cost (grpc's C core against connectrpc over pyqwest) is
+  in those rates, so the server's CPU time per round trip (from psutil) is
+  given beside them: what the HTTP port costs the server.
 
 Not part of the tests: `python bench/connect_roundtrip.py --help`.
 """
@@ -37,6 +40,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 from connectrpc.client import ConnectClient
 from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
 from connectrpc.protocol import ProtocolType
@@ -128,9 +132,16 @@ def connect_client(url: str, protocol: ProtocolType, *, json_codec: bool, http2:
     return ConnectClient(url, codec=codec, protocol=protocol, http_client=http)
 
 
-async def timed(round_trips: list[RoundTrip], seconds: float) -> float:
-    """Round trips per second by all workers together for `seconds`."""
+def server_cpu(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+async def timed(round_trips: list[RoundTrip], seconds: float, pid: int) -> tuple[float, float]:
+    """Round trips per second by all workers together for `seconds`, and the
+    server's CPU milliseconds per round trip meanwhile."""
     done = 0
+    cpu = server_cpu(pid)
     end = time.perf_counter() + seconds
 
     async def run(once: RoundTrip) -> None:
@@ -142,7 +153,8 @@ async def timed(round_trips: list[RoundTrip], seconds: float) -> float:
 
     started = time.perf_counter()
     await asyncio.gather(*(run(once) for once in round_trips))
-    return done / (time.perf_counter() - started)
+    rate = done / (time.perf_counter() - started)
+    return rate, (server_cpu(pid) - cpu) * 1000 / max(done, 1)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,11 +192,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     round_trips.append(connect_round_trip(client, token))
             transports[name] = round_trips
         for round_trips in transports.values():  # warm up connections and caches
-            await timed(round_trips, 1.0)
+            await timed(round_trips, 1.0, process.pid)
         rates: dict[str, list[float]] = {name: [] for name in names}
+        cpu_ms: dict[str, list[float]] = {name: [] for name in names}
         for n in range(args.rounds):
             for name in names[n % len(names) :] + names[: n % len(names)]:
-                rates[name].append(await timed(transports[name], args.seconds))
+                rate, cpu = await timed(transports[name], args.seconds, process.pid)
+                rates[name].append(rate)
+                cpu_ms[name].append(cpu)
         for worker in workers:
             await worker.close()
         await lw.close()
@@ -204,6 +219,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "round_trips_per_second": {name: round(m, 1) for name, m in medians.items()},
         "ratio_to_grpc": {name: round(m / medians["gRPC"], 3) for name, m in medians.items()},
         "median_ratio_in_the_same_round": {name: round(r, 3) for name, r in paired.items()},
+        "server_cpu_ms_per_round_trip": {name: round(statistics.median(c), 2) for name, c in cpu_ms.items()},
         "per_round": {name: [round(r, 1) for r in rs] for name, rs in rates.items()},
     }
 
