@@ -126,10 +126,13 @@ def connect_round_trip(client: ConnectClient, token: str) -> RoundTrip:
     return once
 
 
+COMPRESSION: dict[str, Any] = {}
+
+
 def connect_client(url: str, protocol: ProtocolType, *, json_codec: bool, http2: bool) -> ConnectClient:
     http = HTTPClient(HTTPTransport(http_version=HTTPVersion.HTTP2 if http2 else HTTPVersion.HTTP1))
     codec = google_protobuf_json_codec() if json_codec else google_protobuf_binary_codec()
-    return ConnectClient(url, codec=codec, protocol=protocol, http_client=http)
+    return ConnectClient(url, codec=codec, protocol=protocol, http_client=http, **COMPRESSION)
 
 
 def server_cpu(pid: int) -> float:
@@ -213,6 +216,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
     return {
         "workers": args.workers,
+        "compression": not args.no_compression,
         "rounds": args.rounds,
         "seconds_per_round": args.seconds,
         "load_average": os.getloadavg(),
@@ -236,6 +240,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--items", type=int, default=20_000, help="items per transport's job (default 20,000)"
     )
-    result = asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="Connect clients neither send nor accept gzip (by default they do both, as connectrpc's client does)",
+    )
+    parsed = parser.parse_args()
+    if parsed.no_compression:
+        COMPRESSION.update(accept_compression=[], send_compression=None)
+    result = asyncio.run(main(parsed))
     print(json.dumps(result, indent=2))
     print(re.sub(r"[{}\"]", "", json.dumps(result["median_ratio_in_the_same_round"])), file=sys.stderr)
