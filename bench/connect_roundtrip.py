@@ -65,7 +65,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
             [
                 sys.executable,
                 "-m",
-                "labelwire.server.cli",
+                "labelwire.server.cli.main",
                 "serve",
                 "--log-format",
                 "json",

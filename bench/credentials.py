@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from labelwire.client import AdminClient, Client
-from labelwire.server.app import start_server
+from labelwire.server.transport.app import start_server
 
 ADMIN_KEY = "bench-admin-key"
 CONCURRENCY = 16

@@ -80,7 +80,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             [
                 sys.executable,
                 "-m",
-                "labelwire.server.cli",
+                "labelwire.server.cli.main",
                 "serve",
                 "--address",
                 target,

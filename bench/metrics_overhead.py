@@ -1,5 +1,5 @@
 """What counting and timing every call costs: the RPC metrics interceptor
-(`server/api/rpc_metrics.py`) against no interceptor, on the cheapest call
+(`server/transport/grpc/rpc_metrics.py`) against no interceptor, on the cheapest call
 there is (a generic echo handler, bytes in and out), so that the difference is
 the interceptor's whole cost and not lost in the server's own work.
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import grpc
 
-from labelwire.server.api.rpc_metrics import RpcMetrics
+from labelwire.server.transport.grpc.rpc_metrics import RpcMetrics
 
 METHOD = "/bench.Echo/Echo"
 

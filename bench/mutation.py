@@ -6,7 +6,7 @@ every mutant; a mutant the tests do not fail "survives". The score is the share
 killed. Slow (minutes per module), so never part of CI:
 
     pip install -e '.[dev,bench]'
-    python bench/mutation.py server/quality.py server/feed.py     # some modules
+    python bench/mutation.py server/dispatch/gate.py server/labels/feed.py     # some modules
     python bench/mutation.py --all                                # every module below
     python bench/mutation.py --list                               # what --all runs
 
@@ -33,11 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # module -> the tests that cover it (a subset, so that one module takes minutes)
 MODULES: dict[str, list[str]] = {
-    "server/quality.py": ["tests/test_quality_rules.py"],
-    "server/feed.py": ["tests/test_feed.py", "tests/test_client_path.py"],
-    "server/auth.py": ["tests/test_authorization.py", "tests/test_auth_and_validation.py"],
-    "server/api/context.py": ["tests/test_authorization.py", "tests/test_auth_and_validation.py"],
-    "server/dispatch.py": ["tests/test_leases.py", "tests/test_quality_gate.py", "tests/test_client_path.py"],
+    "server/dispatch/gate.py": ["tests/test_quality_rules.py"],
+    "server/labels/feed.py": ["tests/test_feed.py", "tests/test_client_path.py"],
+    "server/core/auth.py": ["tests/test_authorization.py", "tests/test_auth_and_validation.py"],
+    "server/transport/grpc/context.py": ["tests/test_authorization.py", "tests/test_auth_and_validation.py"],
+    "server/dispatch/dispatcher.py": [
+        "tests/test_leases.py",
+        "tests/test_quality_gate.py",
+        "tests/test_client_path.py",
+    ],
     "server/core/labels.py": ["tests/test_client_path.py", "tests/test_authorization.py"],
     "server/store/sql.py": ["tests/conformance/test_store_contract.py", "tests/test_leases.py"],
     "server/store/sqlite.py": ["tests/conformance/test_store_contract.py", "tests/test_durability.py"],

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from labelwire.adapters.groundtruth import png
-from labelwire.server import labeling
-from labelwire.server.model import JobSpec, LabelClass
+from labelwire.server.domain.model import JobSpec, LabelClass
+from labelwire.server.files import png
+from labelwire.server.labels import items as labeling
 
 
 def paeth_png(values: npt.NDArray[np.uint8]) -> bytes:

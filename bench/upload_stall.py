@@ -53,7 +53,7 @@ def start_server(workdir: Path, pythonpath: str | None) -> ServerProcess:
     argv = [
         sys.executable,
         "-m",
-        "labelwire.server.cli",
+        "labelwire.server.cli.main",
         "serve",
         "--address",
         "127.0.0.1:0",

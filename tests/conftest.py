@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from labelwire.client import AdminClient, Client, WorkerClient
-from labelwire.server.app import Running, start_server
-from labelwire.server.auth import parse as parse_token
-from labelwire.server.files_policy import FilesSettings
+from labelwire.server.core.auth import parse as parse_token
+from labelwire.server.files.policy import FilesSettings
+from labelwire.server.transport.app import Running, start_server
 
 ADMIN_KEY = "test-admin-key"
 # Every `labelwire serve` a test starts takes a free port for its HTTP port,

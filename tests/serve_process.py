@@ -52,7 +52,7 @@ def serve(folder: Path, *flags: str, env: dict[str, str] | None = None) -> Itera
             [
                 sys.executable,
                 "-m",
-                "labelwire.server.cli",
+                "labelwire.server.cli.main",
                 "serve",
                 "--log-format",
                 "json",

@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 
 import labelwire.v1
 from labelwire.client import AdminClient, Client, classification, text_item
-from labelwire.server import auth
+from labelwire.server.core import auth
 from labelwire.v1 import (
     admin_service_pb2,
     job_pb2,

@@ -14,8 +14,8 @@ import pytest
 from labelwire.adapters.base import ExternalJudgment
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.client import Client, WorkerClient, classification, text_item
-from labelwire.server.app import Running, start_server
-from labelwire.server.workforces import JobContext, Workforces
+from labelwire.server.dispatch.workforces import JobContext, Workforces
+from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import job_pb2
 from tests.conformance.test_workforce_contract import Vendor
 from tests.conftest import ADMIN_KEY, Clock, Harness

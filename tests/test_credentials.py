@@ -14,8 +14,8 @@ import grpc
 import pytest
 
 from labelwire.client import AdminClient, Client
-from labelwire.server import auth
-from labelwire.server.app import Running, start_server
+from labelwire.server.core import auth
+from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import admin_service_pb2, job_service_pb2, job_service_pb2_grpc
 from tests.conftest import ADMIN_KEY, Clock, Harness
 from tests.helpers import CLASSES, running_job

@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from grpc_status import rpc_status
 
 from labelwire.client import Client, classification, text_item
-from labelwire.server.app import start_server
+from labelwire.server.transport.app import start_server
 from labelwire.v1 import (
     job_pb2,
     job_service_pb2,

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from labelwire.adapters.groundtruth.manifests import ExportFormat, failure_reason, reference_label
+from labelwire.adapters.groundtruth.manifests import failure_reason, reference_label
 from labelwire.adapters.groundtruth.responses import AnswerShape
-from labelwire.server import cli, exports
-from labelwire.server.errors import InvalidArgument, PermissionDenied
-from labelwire.server.files_policy import FilesSettings, S3Object, S3Prefix, resolve
+from labelwire.server.cli import main as cli
+from labelwire.server.domain.errors import InvalidArgument, PermissionDenied
+from labelwire.server.files import exports
+from labelwire.server.files.augmented import ExportFormat
+from labelwire.server.files.policy import FilesSettings, S3Object, S3Prefix, resolve
 
 CLASSES = ("pos", "neg", "neutral")
 FMT = ExportFormat("label", "classification", "text", CLASSES, "reviews")

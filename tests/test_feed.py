@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from labelwire.server.feed import FeedSignal
+from labelwire.server.labels.feed import FeedSignal
 
 HOUR = 3600.0
 BOUND = 30.0

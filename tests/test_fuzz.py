@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labelwire.client import AdminClient, Client, text_item
-from labelwire.server.app import Running, start_server
+from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import (
     admin_service_pb2,
     job_service_pb2,

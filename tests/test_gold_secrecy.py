@@ -35,8 +35,8 @@ import pytest
 
 from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.server.core import service
-from labelwire.server.model import GoldPolicy, JobSpec, LabelClass
-from labelwire.server.quality import work_skills
+from labelwire.server.dispatch.gate import work_skills
+from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass
 from labelwire.v1 import item_pb2, task_pb2
 from tests.conftest import Harness
 

@@ -24,8 +24,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from labelwire.client import classification, text_item
-from labelwire.server import metrics
-from labelwire.server.app import Running, start_server
+from labelwire.server.telemetry import metrics
+from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import (
     admin_service_pb2,
     job_pb2,
@@ -488,7 +488,7 @@ def test_serve_listens_on_the_http_port_unless_it_is_turned_off(tmp_path: Path) 
 )
 def test_serve_refuses_a_cors_origin_a_browser_would_never_send(tmp_path: Path, origin: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "labelwire.server.cli", "serve", "--http-cors-origin", origin],
+        [sys.executable, "-m", "labelwire.server.cli.main", "serve", "--http-cors-origin", origin],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ import grpc
 import numpy as np
 import pytest
 
-from labelwire.adapters.groundtruth import png
 from labelwire.client import Client, classification, source_item, text_item
+from labelwire.server.files import png
 from labelwire.v1 import answer_pb2, job_pb2, label_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, drain, truth

@@ -17,7 +17,7 @@ async def labelwire(*args: str, env: dict[str, str] | None = None) -> tuple[int,
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "labelwire.server.cli",
+        "labelwire.server.cli.main",
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

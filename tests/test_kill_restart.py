@@ -33,7 +33,7 @@ async def start(database: str, port: int) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "labelwire.server.cli",
+            "labelwire.server.cli.main",
             "serve",
             "--address",
             f"127.0.0.1:{port}",

@@ -12,8 +12,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from labelwire.client import AdminClient
-from labelwire.server.cli import shown_database
-from labelwire.server.logs import JsonFormatter
+from labelwire.server.cli.main import shown_database
+from labelwire.server.telemetry.logs import JsonFormatter
 from tests.serve_process import serve
 
 ADMIN = "logs-admin-key"
@@ -47,7 +47,9 @@ def record(extra: dict[str, object], *, failed: bool = False) -> logging.LogReco
             raise ValueError("store is gone")
         except ValueError:
             exc_info = sys.exc_info()
-    rec = logging.LogRecord("labelwire.server.api", logging.INFO, __file__, 1, "call %s", ("done",), exc_info)
+    rec = logging.LogRecord(
+        "labelwire.server.transport.grpc", logging.INFO, __file__, 1, "call %s", ("done",), exc_info
+    )
     rec.__dict__.update(extra)
     return rec
 
@@ -62,7 +64,7 @@ def test_json_formatter_renders_the_call_fields_and_the_exception() -> None:
     }
     line = json.loads(JsonFormatter().format(record(extra, failed=True)))
     assert line["message"] == "call done"
-    assert line["level"] == "INFO" and line["logger"] == "labelwire.server.api"
+    assert line["level"] == "INFO" and line["logger"] == "labelwire.server.transport.grpc"
     assert {k: line[k] for k in extra} == extra
     assert "ValueError: store is gone" in line["exception"]
     assert line["time"].endswith("+00:00")
@@ -79,7 +81,7 @@ def test_a_postgres_password_never_reaches_the_log() -> None:
 
 def test_a_bad_log_setting_in_the_environment_is_named(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "labelwire.server.cli", "serve"],
+        [sys.executable, "-m", "labelwire.server.cli.main", "serve"],
         cwd=tmp_path,
         env={**os.environ, "LABELWIRE_LOG_FORMAT": "xml"},
         capture_output=True,

@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from labelwire.adapters.groundtruth.retry import Retrier
 from labelwire.adapters.mturk.retry import MTurkRetrier
+from labelwire.adapters.retry import Retrier
 from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
 from tests.conftest import Harness
 from tests.helpers import running_job, work
@@ -173,7 +173,7 @@ async def test_a_label_stream_the_client_drops_counts_as_cancelled(server: Harne
 
 def test_metrics_refuse_a_public_address_unless_allowed(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "labelwire.server.cli", "serve", "--metrics-address", "0.0.0.0:0"],
+        [sys.executable, "-m", "labelwire.server.cli.main", "serve", "--metrics-address", "0.0.0.0:0"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -194,7 +194,7 @@ def test_a_taken_metrics_port_stops_the_server_with_a_clear_error(tmp_path: Path
             [
                 sys.executable,
                 "-m",
-                "labelwire.server.cli",
+                "labelwire.server.cli.main",
                 "serve",
                 "--address",
                 "127.0.0.1:0",

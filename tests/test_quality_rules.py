@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from labelwire.server.model import GoldPolicy, JobSpec, LabelClass, WorkerStatus
-from labelwire.server.quality import after_checkpoint, after_gold, estimated_skill, first_status, grade
+from labelwire.server.dispatch.gate import after_checkpoint, after_gold, estimated_skill, first_status, grade
+from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass, WorkerStatus
 
 BAR = GoldPolicy(quiz_size=4, pass_accuracy=0.75, hidden_gold_share=0.1)
 

@@ -14,8 +14,8 @@ import grpc
 import pytest
 
 from labelwire.client import Client, classification
-from labelwire.server.auth import parse as parse_token
-from labelwire.server.files_policy import FilesSettings
+from labelwire.server.core.auth import parse as parse_token
+from labelwire.server.files.policy import FilesSettings
 from tests.conftest import Clock, Harness, serving
 from tests.helpers import CLASSES, running_job
 

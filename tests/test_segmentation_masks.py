@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labelwire.adapters.groundtruth import png
-from labelwire.server import geometry
-from labelwire.server.model import JobSpec, LabelClass
+from labelwire.server.domain.model import JobSpec, LabelClass
+from labelwire.server.files import png
+from labelwire.server.labels import geometry
 
 SPEC = JobSpec(
     display_name="Segment",

@@ -20,9 +20,10 @@ from typing import Any
 import grpc
 import pytest
 
-from labelwire.server import exports, files
-from labelwire.server.errors import InvalidArgument
-from labelwire.server.files_policy import FilesSettings, resolve
+from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.files import exports
+from labelwire.server.files import storage as files
+from labelwire.server.files.policy import FilesSettings, resolve
 from labelwire.v1 import job_pb2
 from tests.conftest import Clock, Harness, client_folder, serving
 from tests.helpers import CLASSES, running_job, work

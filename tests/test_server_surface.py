@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from labelwire.client import AdminClient
-from labelwire.server.app import start_server
+from labelwire.server.transport.app import start_server
 from tests.conftest import ADMIN_KEY, Harness
 
 
@@ -93,7 +93,7 @@ async def test_tls_is_on_when_a_certificate_is_given(tmp_path: Path) -> None:
 
 def test_serve_help_documents_every_flag_and_its_environment_variable() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "labelwire.server.cli", "serve", "--help"],
+        [sys.executable, "-m", "labelwire.server.cli.main", "serve", "--help"],
         capture_output=True,
         text=True,
         check=True,

@@ -9,10 +9,10 @@ from labelwire.adapters.groundtruth.importer import (
     ImportedObject,
     import_groundtruth_job,
 )
-from labelwire.adapters.groundtruth.manifests import ExportFormat, ExportLabel
-from labelwire.adapters.groundtruth.s3io import ManifestError, read_manifest
 from labelwire.adapters.groundtruth.settings import GroundTruthSettings, parse_settings
 from labelwire.adapters.groundtruth.workforce import GroundTruthWorkforce
+from labelwire.server.files.augmented import ExportFormat, ExportLabel
+from labelwire.server.files.s3io import ManifestError, read_manifest
 
 __all__ = [
     "ExportFormat",

@@ -12,8 +12,8 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from labelwire.adapters.groundtruth import s3io
-from labelwire.adapters.groundtruth.manifests import ExportFormat, ExportLabel, augmented_line
+from labelwire.server.files import s3io
+from labelwire.server.files.augmented import ExportFormat, ExportLabel, augmented_line
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

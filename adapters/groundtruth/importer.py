@@ -18,14 +18,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labelwire.adapters.base import ExternalJudgment, ReferenceLabel
-from labelwire.adapters.groundtruth import s3io
-from labelwire.adapters.groundtruth.manifests import (
-    KEY_FIELD,
-    failure_reason,
-    reference_label,
-    task_type_of,
-)
+from labelwire.adapters.groundtruth.manifests import failure_reason, reference_label, task_type_of
 from labelwire.adapters.groundtruth.responses import AnswerShape, dataset_object_id, worker_judgments
+from labelwire.server.files import s3io
+from labelwire.server.files.augmented import KEY_FIELD
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from labelwire.adapters.base import ExternalJudgment
-from labelwire.adapters.groundtruth.png import PngError, class_mask
+from labelwire.server.files.augmented import VERIFICATION_CATEGORIES
+from labelwire.server.files.png import PngError, class_mask
 
 ANSWER_FIELD = "labelwire"
-VERIFICATION_CATEGORIES = ("correct", "incorrect")
 _ANSWER_KEYS = {
     "classification": "classification",
     "multi_label": "multi_label",

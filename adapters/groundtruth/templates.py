@@ -13,7 +13,7 @@ import html
 import json
 
 from labelwire.adapters.base import JobView
-from labelwire.adapters.groundtruth.responses import VERIFICATION_CATEGORIES
+from labelwire.server.files.augmented import VERIFICATION_CATEGORIES
 
 _VERDICTS = html.escape(json.dumps(list(VERIFICATION_CATEGORIES)), quote=True)
 SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'

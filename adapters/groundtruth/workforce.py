@@ -36,9 +36,7 @@ from labelwire.adapters.base import (
     WorkforceContext,
     WorkItem,
 )
-from labelwire.adapters.groundtruth import s3io
 from labelwire.adapters.groundtruth.manifests import (
-    KEY_FIELD,
     ItemRejected,
     failure_reason,
     input_line,
@@ -51,7 +49,6 @@ from labelwire.adapters.groundtruth.requests import (
     gt_task_type,
 )
 from labelwire.adapters.groundtruth.responses import AnswerShape, dataset_object_id, worker_judgments
-from labelwire.adapters.groundtruth.retry import Retrier, Sleep, error_code, is_retryable
 from labelwire.adapters.groundtruth.settings import (
     MAX_WORKERS_PER_OBJECT,
     GroundTruthSettings,
@@ -60,6 +57,9 @@ from labelwire.adapters.groundtruth.settings import (
 )
 from labelwire.adapters.groundtruth.state import CREATING, DONE, FILLING, RUNNING, AdapterState, Batch
 from labelwire.adapters.groundtruth.templates import builtin_template
+from labelwire.adapters.retry import Retrier, Sleep, error_code, is_retryable
+from labelwire.server.files import s3io
+from labelwire.server.files.augmented import KEY_FIELD
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

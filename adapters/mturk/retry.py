@@ -15,8 +15,8 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError
 
-from labelwire.adapters.groundtruth.retry import Retrier, error_code
-from labelwire.adapters.groundtruth.retry import is_retryable as is_transient
+from labelwire.adapters.retry import Retrier, error_code
+from labelwire.adapters.retry import is_retryable as is_transient
 
 T = TypeVar("T")
 THROTTLING_TEXT = re.compile(

@@ -39,7 +39,6 @@ from labelwire.adapters.base import (
     WorkforceContext,
     WorkItem,
 )
-from labelwire.adapters.groundtruth.retry import Sleep, error_code
 from labelwire.adapters.mturk import fees
 from labelwire.adapters.mturk.answers import answer_key, parse_answer_xml, same_answer, to_answer
 from labelwire.adapters.mturk.notifications import SqsNotifications, fresh_events, hits_to_poll, parse_body
@@ -75,6 +74,7 @@ from labelwire.adapters.mturk.state import (
     Hit,
     Seen,
 )
+from labelwire.adapters.retry import Sleep, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_mturk import MTurkClient

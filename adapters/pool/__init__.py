@@ -1,7 +1,7 @@
 """The in-house pool: workers pull tasks over WorkerService.
 
 Dispatch (which item next), the entry quiz and hidden gold are the core's
-(`labelwire.server.dispatch`, `labelwire.server.quality`), because Mechanical
+(`labelwire.server.dispatch.dispatcher`, `labelwire.server.dispatch.gate`), because Mechanical
 Turk's qualification tests gate by the same gold; this adapter states what the
 pool can do and that it takes no settings.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -143,6 +144,25 @@ class ClassificationResult:
     converged: bool = True
     class_priors: FloatArray | None = None
     item_difficulty: FloatArray | None = None
+
+
+class Classifier(ABC):
+    """The one calling convention of every classification method, crowd-kit style:
+    configured in the constructor, run with `fit`, answering with a `ClassificationResult`.
+
+    `gold` pins known items to their answer (and lets the method learn from them);
+    `worker_skill` is a prior accuracy per worker (NaN where unknown), which a method
+    that does not weigh workers ignores.
+    """
+
+    @abstractmethod
+    def fit(
+        self,
+        judgments: Judgments,
+        *,
+        gold: Gold | None = None,
+        worker_skill: FloatArray | None = None,
+    ) -> ClassificationResult: ...
 
 
 def decide(

@@ -8,28 +8,40 @@ answers per worker to estimate and is the safer choice when workers are sparse.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from labelwire.server.consolidation.base import (
     BoolArray,
     ClassificationResult,
     FloatArray,
-    Gold,
     IntArray,
     Judgments,
-    clamp_gold,
     class_priors,
     finish,
-    gold_and_votes,
-    gold_log_likelihood,
-    log_normalise,
     normalise_rows,
-    skill_prior,
-    vote_shares,
 )
+from labelwire.server.consolidation.em import EMClassifier, Fit, Trace
 
 
-class DawidSkene:
+@dataclass(frozen=True)
+class _Codes:
+    """Each judgment as one (worker, answer) code, and each code's count."""
+
+    codes: IntArray
+    totals: FloatArray
+
+
+@dataclass(frozen=True)
+class _Coins:
+    """Each judgment's cell in a class-major table, and each worker's number of answers."""
+
+    flat: IntArray
+    answered: FloatArray
+
+
+class DawidSkene(EMClassifier[_Codes]):
     """Full confusion-matrix Dawid-Skene, computed in log space.
 
     Initialised from the majority vote. Each worker's matrix is smoothed with
@@ -38,6 +50,17 @@ class DawidSkene:
     three answers therefore looks like an average worker nudged by those three,
     not like a degenerate matrix of zeros and ones that would overrule everyone.
     EM stops when the log-likelihood gains less than `tol` per judgment.
+
+    Dawid & Skene (1979), "Maximum likelihood estimation of observer error-rates using
+    the EM algorithm", Applied Statistics 28(1), 20-28.
+
+    Example:
+
+    >>> from labelwire.server.consolidation import Judgments, DawidSkene
+    >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
+    >>> result = DawidSkene().fit(j)
+    >>> result.labels.tolist(), result.confidence.round(2).tolist()
+    ([1, 0], [0.6, 0.6])
     """
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-5, smoothing: float = 5.0) -> None:
@@ -45,47 +68,32 @@ class DawidSkene:
         self.tol = tol
         self.smoothing = smoothing
 
-    def fit(
-        self,
-        judgments: Judgments,
-        *,
-        gold: Gold | None = None,
-        worker_skill: FloatArray | None = None,
-    ) -> ClassificationResult:
-        judgments = judgments.sorted_by_item()
-        k, n_workers = judgments.n_classes, judgments.n_workers
-        gold_items, gold_answers, has_votes = gold_and_votes(judgments, gold)
-        prior_skill, skill_known = skill_prior(worker_skill, n_workers)
-        codes = judgments.workers * k + judgments.answers
-        code_totals = np.bincount(codes, minlength=n_workers * k).astype(np.float64)
+    def start(self, fit: Fit) -> _Codes:
+        j = fit.judgments
+        codes = j.workers * j.n_classes + j.answers
+        return _Codes(codes, np.bincount(codes, minlength=j.n_workers * j.n_classes).astype(np.float64))
 
-        soft = clamp_gold(vote_shares(judgments), gold_items, gold_answers)
-        history: list[float] = []
-        converged = False
-        for _ in range(self.n_iter):
-            confusion = self._confusion(soft, judgments, codes, code_totals, prior_skill, skill_known)
-            priors = class_priors(soft, has_votes)
-            log_confusion = np.log(confusion).transpose(1, 0, 2).reshape(k, n_workers * k)
-            log_joint = np.log(priors)[:, None] + judgments.per_item(log_confusion, codes)
-            soft, evidence = log_normalise(log_joint)
-            history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
-            clamp_gold(soft, gold_items, gold_answers)
-            if len(history) > 1 and history[-1] - history[-2] < self.tol * max(len(judgments), 1):
-                converged = True
-                break
+    def log_joint(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
+        j = fit.judgments
+        k, n_workers = j.n_classes, j.n_workers
+        confusion = self._confusion(soft, j, state.codes, state.totals, fit.prior_skill, fit.skill_known)
+        log_confusion = np.log(confusion).transpose(1, 0, 2).reshape(k, n_workers * k)
+        return self.log_priors(fit, soft) + j.per_item(log_confusion, state.codes)
 
-        confusion = self._confusion(soft, judgments, codes, code_totals, prior_skill, skill_known)
-        priors = class_priors(soft, has_votes)
+    def result(self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace) -> ClassificationResult:
+        j = fit.judgments
+        confusion = self._confusion(soft, j, state.codes, state.totals, fit.prior_skill, fit.skill_known)
+        priors = class_priors(soft, fit.has_votes)
         skill = np.einsum("t,wtt->w", priors, confusion)
-        answered = np.bincount(judgments.workers, minlength=n_workers) > 0
+        answered = np.bincount(j.workers, minlength=j.n_workers) > 0
         return finish(
             soft,
-            has_votes,
+            fit.has_votes,
             np.where(answered, skill, np.nan),
             confusion=confusion,
-            log_likelihood=history,
-            n_iter=len(history),
-            converged=converged,
+            log_likelihood=trace.log_likelihood,
+            n_iter=len(trace.log_likelihood),
+            converged=trace.converged,
             priors=priors,
         )
 
@@ -120,12 +128,23 @@ class DawidSkene:
         return np.asarray(smoothed / smoothed.sum(axis=2, keepdims=True), dtype=np.float64)
 
 
-class OneCoinDawidSkene:
+class OneCoinDawidSkene(EMClassifier[_Coins]):
     """Dawid-Skene with one accuracy per worker, errors spread evenly over other classes.
 
     Each worker's accuracy is smoothed towards the pooled accuracy (or the caller's
     prior) with `smoothing` pseudo-answers. A worker below chance gets negative
     weight, so their answer counts as evidence against the class they chose.
+
+    The one-coin model as named by Zhang, Chen, Zhou & Jordan (2014), "Spectral methods
+    meet EM", NeurIPS.
+
+    Example:
+
+    >>> from labelwire.server.consolidation import Judgments, OneCoinDawidSkene
+    >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
+    >>> result = OneCoinDawidSkene().fit(j)
+    >>> result.labels.tolist(), result.confidence.round(2).tolist()
+    ([1, 0], [0.97, 0.97])
     """
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-5, smoothing: float = 2.0) -> None:
@@ -133,48 +152,31 @@ class OneCoinDawidSkene:
         self.tol = tol
         self.smoothing = smoothing
 
-    def fit(
-        self,
-        judgments: Judgments,
-        *,
-        gold: Gold | None = None,
-        worker_skill: FloatArray | None = None,
-    ) -> ClassificationResult:
-        judgments = judgments.sorted_by_item()
-        k, n_workers = judgments.n_classes, judgments.n_workers
-        gold_items, gold_answers, has_votes = gold_and_votes(judgments, gold)
-        prior_skill, skill_known = skill_prior(worker_skill, n_workers)
-        flat = judgments.answers * judgments.n_items + judgments.items
-        answered = np.bincount(judgments.workers, minlength=n_workers).astype(np.float64)
+    def start(self, fit: Fit) -> _Coins:
+        j = fit.judgments
+        return _Coins(
+            j.answers * j.n_items + j.items,
+            np.bincount(j.workers, minlength=j.n_workers).astype(np.float64),
+        )
 
-        soft = clamp_gold(vote_shares(judgments), gold_items, gold_answers)
-        history: list[float] = []
-        converged = False
-        for _ in range(self.n_iter):
-            skill = self._skill(soft, judgments, flat, answered, prior_skill, skill_known)
-            priors = class_priors(soft, has_votes)
-            log_wrong = np.log((1 - skill) / max(k - 1, 1))
-            log_odds = np.log(skill) - log_wrong
-            base = np.bincount(
-                judgments.items, weights=log_wrong[judgments.workers], minlength=judgments.n_items
-            )
-            log_joint = np.log(priors)[:, None] + judgments.class_counts(log_odds[judgments.workers]) + base
-            soft, evidence = log_normalise(log_joint)
-            history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
-            clamp_gold(soft, gold_items, gold_answers)
-            if len(history) > 1 and history[-1] - history[-2] < self.tol * max(len(judgments), 1):
-                converged = True
-                break
+    def log_joint(self, fit: Fit, state: _Coins, soft: FloatArray) -> FloatArray:
+        j = fit.judgments
+        skill = self._skill(soft, j, state.flat, state.answered, fit.prior_skill, fit.skill_known)
+        log_wrong = np.log((1 - skill) / max(j.n_classes - 1, 1))
+        log_odds = np.log(skill) - log_wrong
+        base = np.bincount(j.items, weights=log_wrong[j.workers], minlength=j.n_items)
+        return self.log_priors(fit, soft) + j.class_counts(log_odds[j.workers]) + base
 
-        skill = self._skill(soft, judgments, flat, answered, prior_skill, skill_known)
+    def result(self, fit: Fit, state: _Coins, soft: FloatArray, trace: Trace) -> ClassificationResult:
+        skill = self._skill(soft, fit.judgments, state.flat, state.answered, fit.prior_skill, fit.skill_known)
         return finish(
             soft,
-            has_votes,
-            np.where(answered > 0, skill, np.nan),
-            log_likelihood=history,
-            n_iter=len(history),
-            converged=converged,
-            priors=class_priors(soft, has_votes),
+            fit.has_votes,
+            np.where(state.answered > 0, skill, np.nan),
+            log_likelihood=trace.log_likelihood,
+            n_iter=len(trace.log_likelihood),
+            converged=trace.converged,
+            priors=class_priors(soft, fit.has_votes),
         )
 
     def _skill(

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from labelwire.server.consolidation.base import (
     ClassificationResult,
     FloatArray,
-    Gold,
     IntArray,
     Judgments,
-    clamp_gold,
     class_priors,
     finish,
-    gold_and_votes,
-    gold_log_likelihood,
-    log_normalise,
-    skill_prior,
-    vote_shares,
 )
+from labelwire.server.consolidation.em import EMClassifier, Fit, Trace
+
+
+@dataclass
+class _Parameters:
+    """Worker abilities and item easiness, updated by each M-step."""
+
+    ability: FloatArray
+    ability_mean: FloatArray
+    easiness: FloatArray
+    flat: IntArray
 
 
 def _log_sigmoid(x: FloatArray) -> FloatArray:
@@ -33,7 +39,7 @@ def _sigmoid(x: FloatArray) -> FloatArray:
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * x)), dtype=np.float64)
 
 
-class GLAD:
+class GLAD(EMClassifier[_Parameters]):
     """Whitehill et al. (2009): P(correct) = sigmoid(ability_w * exp(easiness_i)).
 
     Worth its cost when items differ in difficulty: a hard item's disagreement is
@@ -42,7 +48,20 @@ class GLAD:
     `m_steps` diagonal Newton steps on the expected log-likelihood (a generalised
     EM), alternating abilities and easiness, each under a Gaussian prior so that
     items with one or two answers keep a finite difficulty.
+
+    Whitehill, Ruvolo, Wu, Bergsma & Movellan (2009), "Whose vote should count more",
+    NeurIPS.
+
+    Example:
+
+    >>> from labelwire.server.consolidation import Judgments, GLAD
+    >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
+    >>> result = GLAD().fit(j)
+    >>> result.labels.tolist(), result.confidence.round(2).tolist()
+    ([1, 0], [0.99, 0.99])
     """
+
+    stop_on_any_change = True
 
     def __init__(
         self,
@@ -58,58 +77,46 @@ class GLAD:
         self.ability_prior = ability_prior
         self.easiness_prior = easiness_prior
 
-    def fit(
-        self,
-        judgments: Judgments,
-        *,
-        gold: Gold | None = None,
-        worker_skill: FloatArray | None = None,
-    ) -> ClassificationResult:
-        judgments = judgments.sorted_by_item()
-        k, n_items, n_workers = judgments.n_classes, judgments.n_items, judgments.n_workers
-        items, workers = judgments.items, judgments.workers
-        gold_items, gold_answers, has_votes = gold_and_votes(judgments, gold)
-        flat = judgments.answers * n_items + items
-        log_others = np.log(max(k - 1, 1))
-
-        ability = np.full(n_workers, self.ability_prior[0])
-        prior_skill, skill_known = skill_prior(worker_skill, n_workers)
-        if skill_known.any():
+    def start(self, fit: Fit) -> _Parameters:
+        ability = np.full(fit.judgments.n_workers, self.ability_prior[0])
+        if fit.skill_known.any():
             # The ability at which an average item (easiness 0) is answered with the prior accuracy.
-            ability[skill_known] = np.log(prior_skill[skill_known] / (1 - prior_skill[skill_known]))
-        ability_mean = ability.copy()
-        easiness = np.full(n_items, self.easiness_prior[0])
+            known = fit.prior_skill[fit.skill_known]
+            ability[fit.skill_known] = np.log(known / (1 - known))
+        j = fit.judgments
+        return _Parameters(
+            ability=ability,
+            ability_mean=ability.copy(),
+            easiness=np.full(j.n_items, self.easiness_prior[0]),
+            flat=j.answers * j.n_items + j.items,
+        )
 
-        soft = clamp_gold(vote_shares(judgments), gold_items, gold_answers)
-        history: list[float] = []
-        converged = False
-        for _ in range(self.n_iter):
-            ability, easiness = self._m_step(ability, ability_mean, easiness, soft.ravel()[flat], judgments)
-            priors = class_priors(soft, has_votes)
-            s = ability[workers] * np.exp(easiness[items])
-            base = np.bincount(items, weights=_log_sigmoid(-s) - log_others, minlength=n_items)
-            log_joint = np.log(priors)[:, None] + judgments.class_counts(s + log_others) + base
-            soft, evidence = log_normalise(log_joint)
-            history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
-            clamp_gold(soft, gold_items, gold_answers)
-            if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol * max(len(judgments), 1):
-                converged = True
-                break
+    def log_joint(self, fit: Fit, state: _Parameters, soft: FloatArray) -> FloatArray:
+        j = fit.judgments
+        log_others = np.log(max(j.n_classes - 1, 1))
+        state.ability, state.easiness = self._m_step(
+            state.ability, state.ability_mean, state.easiness, soft.ravel()[state.flat], j
+        )
+        s = state.ability[j.workers] * np.exp(state.easiness[j.items])
+        base = np.bincount(j.items, weights=_log_sigmoid(-s) - log_others, minlength=j.n_items)
+        return self.log_priors(fit, soft) + j.class_counts(s + log_others) + base
 
-        p_correct = _sigmoid(ability[workers] * np.exp(easiness[items]))
-        answered = np.bincount(workers, minlength=n_workers).astype(np.float64)
-        total = np.bincount(workers, weights=p_correct, minlength=n_workers)
+    def result(self, fit: Fit, state: _Parameters, soft: FloatArray, trace: Trace) -> ClassificationResult:
+        j = fit.judgments
+        p_correct = _sigmoid(state.ability[j.workers] * np.exp(state.easiness[j.items]))
+        answered = np.bincount(j.workers, minlength=j.n_workers).astype(np.float64)
+        total = np.bincount(j.workers, weights=p_correct, minlength=j.n_workers)
         with np.errstate(invalid="ignore"):
             skill = np.where(answered > 0, total / np.maximum(answered, 1.0), np.nan)
         return finish(
             soft,
-            has_votes,
+            fit.has_votes,
             skill,
-            log_likelihood=history,
-            n_iter=len(history),
-            converged=converged,
-            priors=class_priors(soft, has_votes),
-            item_difficulty=np.exp(-easiness),
+            log_likelihood=trace.log_likelihood,
+            n_iter=len(trace.log_likelihood),
+            converged=trace.converged,
+            priors=class_priors(soft, fit.has_votes),
+            item_difficulty=np.exp(-state.easiness),
         )
 
     def _m_step(

@@ -6,6 +6,7 @@ import numpy as np
 
 from labelwire.server.consolidation.base import (
     ClassificationResult,
+    Classifier,
     FloatArray,
     Gold,
     IntArray,
@@ -19,19 +20,31 @@ from labelwire.server.consolidation.base import (
 )
 
 
-class MajorityVote:
+class MajorityVote(Classifier):
     """The most frequent answer wins; its share of the votes is the confidence.
 
     The baseline every other method must beat, and what an item gets the moment
     its last judgment arrives. Worker skill is agreement with the majority. The
     share of votes is not a calibrated probability: three agreeing votes give 1.0
     whoever cast them.
+
+    Example:
+
+    >>> from labelwire.server.consolidation import Judgments, MajorityVote
+    >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
+    >>> result = MajorityVote().fit(j)
+    >>> result.labels.tolist(), result.confidence.round(2).tolist()
+    ([1, 0], [0.67, 0.67])
     """
 
     def fit(
-        self, judgments: Judgments, weights: FloatArray | None = None, *, gold: Gold | None = None
+        self,
+        judgments: Judgments,
+        *,
+        gold: Gold | None = None,
+        worker_skill: FloatArray | None = None,
     ) -> ClassificationResult:
-        counts = judgments.counts(weights)
+        counts = judgments.counts()
         has_votes = counts.sum(axis=1) > 0
         posteriors = normalise_rows(counts)
         gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
@@ -48,7 +61,7 @@ class MajorityVote:
         )
 
 
-class WeightedMajorityVote:
+class WeightedMajorityVote(Classifier):
     """Votes weighted by each worker's accuracy (on gold, or a prior estimate).
 
     Accuracy measured on gold is shrunk towards the worker's prior skill (or
@@ -61,6 +74,17 @@ class WeightedMajorityVote:
     inverted. With those weights the posterior is the softmax of the weighted
     votes: the Bayes posterior when the skills are right and errors are spread
     evenly, which is what makes the confidence a probability.
+
+    Weights are the log-odds rule of Nitzan & Paroush (1982), "Optimal decision rules in
+    uncertain dichotomous choice situations", International Economic Review 23(2).
+
+    Example:
+
+    >>> from labelwire.server.consolidation import Judgments, WeightedMajorityVote
+    >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
+    >>> result = WeightedMajorityVote().fit(j)
+    >>> result.labels.tolist(), result.confidence.round(2).tolist()
+    ([1, 0], [0.7, 0.7])
     """
 
     def __init__(
@@ -81,9 +105,9 @@ class WeightedMajorityVote:
     def fit(
         self,
         judgments: Judgments,
-        worker_skill: FloatArray | None = None,
         *,
         gold: Gold | None = None,
+        worker_skill: FloatArray | None = None,
     ) -> ClassificationResult:
         k = max(judgments.n_classes, 2)
         skill, known = skill_prior(worker_skill, judgments.n_workers)

@@ -9,7 +9,6 @@ reliable on "cat" and careless on "fox").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -17,16 +16,12 @@ import numpy.typing as npt
 from labelwire.server.consolidation.base import (
     BoolArray,
     ClassificationResult,
+    Classifier,
     FloatArray,
-    Gold,
     IntArray,
     Judgments,
 )
 from labelwire.server.consolidation.dawid_skene import DawidSkene
-
-
-class Aggregator(Protocol):
-    def fit(self, judgments: Judgments, *, gold: Gold | None = None) -> ClassificationResult: ...
 
 
 @dataclass(frozen=True)
@@ -104,8 +99,8 @@ class BinaryRelevance:
     little are told apart. Use `MajorityVote()` for a plain per-class vote.
     """
 
-    def __init__(self, aggregator: Aggregator | None = None, threshold: float = 0.5) -> None:
-        self.aggregator: Aggregator = aggregator if aggregator is not None else DawidSkene()
+    def __init__(self, aggregator: Classifier | None = None, threshold: float = 0.5) -> None:
+        self.aggregator: Classifier = aggregator if aggregator is not None else DawidSkene()
         self.threshold = threshold
 
     def fit(

@@ -17,20 +17,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from labelwire.server import (
-    auth,
-    specs,
-    validation,
-)
-from labelwire.server.errors import (
+from labelwire.server.core import auth
+from labelwire.server.dispatch.workforces import Workforces
+from labelwire.server.domain import specs, validation
+from labelwire.server.domain.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
     Unauthenticated,
 )
-from labelwire.server.feed import FeedSignal
-from labelwire.server.files_policy import FilesSettings
-from labelwire.server.model import (
+from labelwire.server.domain.model import (
     EndReason,
     Job,
     JobCounters,
@@ -40,8 +36,9 @@ from labelwire.server.model import (
     Worker,
     WorkerStatus,
 )
+from labelwire.server.files.policy import FilesSettings
+from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
-from labelwire.server.workforces import Workforces
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelwire.server import auth, validation
+from labelwire.server.core import auth
 from labelwire.server.core.base import CoreBase, page_cursor, parse_name, parse_pair, worker_from_row
-from labelwire.server.errors import InvalidArgument, NotFound
-from labelwire.server.model import Credential, Principal, Worker
+from labelwire.server.domain import validation
+from labelwire.server.domain.errors import InvalidArgument, NotFound
+from labelwire.server.domain.model import Credential, Principal, Worker
 from labelwire.server.store import Tx
 
 MAX_GRACE_SECONDS = 30 * 86400.0

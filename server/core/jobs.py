@@ -11,20 +11,15 @@ import threading
 import time
 from typing import Any
 
-from labelwire.server import (
-    auth,
-    dispatch,
-    files,
-    files_policy,
-    manifest,
-    specs,
-    validation,
-)
+from labelwire.server.core import auth
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
-from labelwire.server.errors import (
+from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.dispatch.gate import first_status, quiz_share_of_unmarked
+from labelwire.server.domain import specs, validation
+from labelwire.server.domain.errors import (
     FailedPrecondition,
 )
-from labelwire.server.model import (
+from labelwire.server.domain.model import (
     AddResult,
     EndReason,
     GoldUse,
@@ -35,7 +30,9 @@ from labelwire.server.model import (
     Principal,
     Worker,
 )
-from labelwire.server.quality import first_status, quiz_share_of_unmarked
+from labelwire.server.files import manifest
+from labelwire.server.files import policy as files_policy
+from labelwire.server.files import storage as files
 from labelwire.server.store import Tx
 
 log = logging.getLogger(__name__)

@@ -8,17 +8,10 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from labelwire.adapters.groundtruth.manifests import ExportFormat
-from labelwire.server import (
-    exports,
-    files,
-    files_policy,
-    quality_report,
-    validation,
-)
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
-from labelwire.server.errors import FailedPrecondition
-from labelwire.server.model import (
+from labelwire.server.domain import validation
+from labelwire.server.domain.errors import FailedPrecondition
+from labelwire.server.domain.model import (
     ENDED,
     Answer,
     Job,
@@ -27,7 +20,12 @@ from labelwire.server.model import (
     Principal,
     Worker,
 )
-from labelwire.server.quality_report import JobQuality
+from labelwire.server.files import exports
+from labelwire.server.files import policy as files_policy
+from labelwire.server.files import storage as files
+from labelwire.server.files.augmented import ExportFormat
+from labelwire.server.labels import quality_report
+from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Tx
 
 STREAM_BATCH = 1000

@@ -10,25 +10,23 @@ import logging
 import time
 from typing import Any
 
-from labelwire.server import (
-    dispatch,
-    labeling,
-    metrics,
-    passes,
-    quality,
-    specs,
-)
 from labelwire.server.core.credentials import CredentialsCore
 from labelwire.server.core.jobs import JobsCore
 from labelwire.server.core.labels import LabelsCore
 from labelwire.server.core.work import WorkCore
-from labelwire.server.model import (
+from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.dispatch import gate as quality
+from labelwire.server.domain import specs
+from labelwire.server.domain.model import (
     EndReason,
     JobSpec,
     JobState,
     WorkerStatus,
 )
+from labelwire.server.labels import items as labeling
+from labelwire.server.labels import passes
 from labelwire.server.store import Tx
+from labelwire.server.telemetry import metrics
 
 log = logging.getLogger(__name__)
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from labelwire.server import (
-    dispatch,
-    validation,
-)
 from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
-from labelwire.server.errors import (
+from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.domain import validation
+from labelwire.server.domain.errors import (
     NotFound,
 )
-from labelwire.server.model import (
+from labelwire.server.domain.model import (
     Answer,
     Job,
     NextTaskResult,

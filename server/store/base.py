@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from labelwire.server import metrics
+from labelwire.server.telemetry import metrics
 
 T = TypeVar("T")
 TxT = TypeVar("TxT")

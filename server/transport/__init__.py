@@ -1,3 +1,3 @@
-"""The ways a caller reaches labelwire: the gRPC port and the HTTP port
-(Connect and gRPC-Web). A transport translates and calls the servicers; the
-core never imports one."""
+"""Transports: how callers reach the core. `grpc/` holds the gRPC servicers,
+`http/` serves the same servicers over Connect and gRPC-Web on the HTTP port;
+`app` builds and runs the servers around one core."""

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from labelwire.client import AdminClient, Client, WorkerClient, classification
-from labelwire.server.app import start_server
-from labelwire.server.errors import InvalidArgument
+from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.store import PostgresStore, PostgresTx, SqliteTx, Store, Tx, open_store
+from labelwire.server.transport.app import start_server
 from tests.helpers import drain, running_job, truth
 
 STORES = ["sqlite", "postgres"]

@@ -21,9 +21,9 @@ from labelwire.adapters.base import (
 )
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.client import Client, text_item
-from labelwire.server.app import start_server
-from labelwire.server.model import JobSpec, LabelClass
-from labelwire.server.workforces import Workforces, job_view
+from labelwire.server.dispatch.workforces import Workforces, job_view
+from labelwire.server.domain.model import JobSpec, LabelClass
+from labelwire.server.transport.app import start_server
 from labelwire.v1 import job_pb2
 from tests.conftest import ADMIN_KEY, Harness
 from tests.helpers import drain
@@ -170,7 +170,7 @@ async def test_push_workforce_refuses_task_types_at_create_time(
 
 
 async def test_a_discounted_outside_worker_stops_counting(tmp_path: Path) -> None:
-    from labelwire.server.workforces import JobContext
+    from labelwire.server.dispatch.workforces import JobContext
 
     running = await start_server(
         address="127.0.0.1:0",

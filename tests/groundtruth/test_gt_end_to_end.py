@@ -11,8 +11,8 @@ from botocore.stub import ANY
 
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.client import Client, text_item
-from labelwire.server.app import Running, start_server
-from labelwire.server.workforces import JobContext, Workforces
+from labelwire.server.dispatch.workforces import JobContext, Workforces
+from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import job_pb2, task_pb2
 from tests.conftest import ADMIN_KEY
 from tests.groundtruth.harness import GroundTruthHarness, classification_label, classifier

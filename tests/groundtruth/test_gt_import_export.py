@@ -19,12 +19,12 @@ from labelwire.adapters.groundtruth import (
     ExportLabel,
     ManifestError,
     import_groundtruth_job,
-    png,
     read_manifest,
     write_augmented_manifest,
 )
 from labelwire.adapters.groundtruth.manifests import reference_label
 from labelwire.adapters.groundtruth.responses import AnswerShape
+from labelwire.server.files import png
 
 from .harness import GroundTruthHarness
 
@@ -326,7 +326,7 @@ async def test_import_command_reconsolidates_a_finished_job(
         [
             sys.executable,
             "-m",
-            "labelwire.server.cli",
+            "labelwire.server.cli.main",
             "import-groundtruth",
             job_folder,
             "--database",
@@ -370,7 +370,15 @@ async def import_command(
     await core.close()
     store.close()
     return subprocess.run(
-        [sys.executable, "-m", "labelwire.server.cli", "import-groundtruth", folder, "--database", database],
+        [
+            sys.executable,
+            "-m",
+            "labelwire.server.cli.main",
+            "import-groundtruth",
+            folder,
+            "--database",
+            database,
+        ],
         env={**env, "LABELWIRE_API_KEY": api_key or key},
         capture_output=True,
         text=True,
@@ -459,7 +467,7 @@ async def test_import_command_refuses_a_wrong_api_key_in_one_line(
 def test_import_failures_from_s3_read_as_one_sentence(code: str, status: int, expected: str) -> None:
     from botocore.exceptions import ClientError
 
-    from labelwire.server.imports import failure_message
+    from labelwire.server.cli.import_groundtruth import failure_message
 
     err = ClientError(
         {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"

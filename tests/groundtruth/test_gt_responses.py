@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from labelwire.adapters.groundtruth import png
 from labelwire.adapters.groundtruth.responses import (
     AnswerShape,
     answer_from_content,
     dataset_object_id,
     worker_judgments,
 )
+from labelwire.server.files import png
 
 CLASSES = ("cat", "dog")
 

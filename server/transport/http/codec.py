@@ -10,7 +10,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from labelwire.server.api.calls import Undecodable
+from labelwire.server.transport.grpc.calls import Undecodable
 
 
 def _name(message_class: type[Any]) -> str:

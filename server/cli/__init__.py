@@ -1,0 +1,1 @@
+"""The `labelwire` command and its subcommands."""

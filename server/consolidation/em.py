@@ -1,0 +1,110 @@
+"""The expectation-maximisation loop the latent-truth methods share.
+
+Dawid-Skene, one-coin Dawid-Skene and GLAD differ only in how a worker's answers
+are modelled (the M-step, and the log-probability of each item's answers under each
+class it gives). Everything else is written here once: starting from the vote
+shares, keeping gold items at their known answer, the class priors, normalising,
+the gold-aware log-likelihood and the stopping rule.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from labelwire.server.consolidation.base import (
+    BoolArray,
+    ClassificationResult,
+    Classifier,
+    FloatArray,
+    Gold,
+    IntArray,
+    Judgments,
+    clamp_gold,
+    class_priors,
+    gold_and_votes,
+    gold_log_likelihood,
+    log_normalise,
+    skill_prior,
+    vote_shares,
+)
+
+State = TypeVar("State")
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What one `fit` call knows before its first iteration."""
+
+    judgments: Judgments
+    gold_items: IntArray
+    gold_answers: IntArray
+    has_votes: BoolArray
+    prior_skill: FloatArray
+    skill_known: BoolArray
+
+
+@dataclass(frozen=True)
+class Trace:
+    """How EM went: the log-likelihood per iteration and whether it settled."""
+
+    log_likelihood: list[float]
+    converged: bool
+
+
+class EMClassifier(Classifier, Generic[State]):
+    """A classification method fitted by EM over class-major soft labels.
+
+    A subclass sets up its parameters once (`start`), gives the unnormalised log
+    joint of each class and item for the current soft labels (`log_joint`, which
+    also runs its M-step) and turns the final soft labels into a result (`result`).
+    EM stops when the log-likelihood gains less than `tol` per judgment.
+    """
+
+    n_iter: int
+    tol: float
+    stop_on_any_change = False
+    """GLAD's generalised M-step need not raise the likelihood, so it stops on a small change either way."""
+
+    def fit(
+        self,
+        judgments: Judgments,
+        *,
+        gold: Gold | None = None,
+        worker_skill: FloatArray | None = None,
+    ) -> ClassificationResult:
+        judgments = judgments.sorted_by_item()
+        gold_items, gold_answers, has_votes = gold_and_votes(judgments, gold)
+        prior_skill, skill_known = skill_prior(worker_skill, judgments.n_workers)
+        fit = Fit(judgments, gold_items, gold_answers, has_votes, prior_skill, skill_known)
+        state = self.start(fit)
+        soft = clamp_gold(vote_shares(judgments), gold_items, gold_answers)
+        history: list[float] = []
+        converged = False
+        for _ in range(self.n_iter):
+            log_joint = self.log_joint(fit, state, soft)
+            soft, evidence = log_normalise(log_joint)
+            history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
+            clamp_gold(soft, gold_items, gold_answers)
+            if len(history) > 1:
+                gain = history[-1] - history[-2]
+                if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
+                    converged = True
+                    break
+        return self.result(fit, state, soft, Trace(history, converged))
+
+    def log_priors(self, fit: Fit, soft: FloatArray) -> FloatArray:
+        """Log class priors as a column, for adding to a (class, item) table."""
+        return np.log(class_priors(soft, fit.has_votes))[:, None]
+
+    @abstractmethod
+    def start(self, fit: Fit) -> State: ...
+
+    @abstractmethod
+    def log_joint(self, fit: Fit, state: State, soft: FloatArray) -> FloatArray: ...
+
+    @abstractmethod
+    def result(self, fit: Fit, state: State, soft: FloatArray, trace: Trace) -> ClassificationResult: ...

@@ -1,0 +1,214 @@
+"""Quality control with gold: grading answers and the worker's qualification.
+
+Figure Eight's test questions: a new worker answers an entry quiz of gold items
+and works only if its accuracy reaches the bar; at work a share of its tasks
+are hidden gold, and a worker whose running accuracy (quiz included) falls below
+the bar is disqualified.
+
+Hidden gold stays secret (docs/security.md): the quiz and hidden gold come from
+separate pools; hidden gold takes fixed places, drawn at random, in each block
+of a worker's tasks and only when work is available; nothing a worker sees
+moves with one hidden-gold answer (its running accuracy is judged only at
+checkpoints, once per block); and a worker whose work answers agree with the
+others' at chance level is disqualified however well it does on gold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
+from labelwire.server.domain.validation import answer_key
+
+MIN_BLOCK = 10
+
+
+def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+    """Whether an answer matches a gold answer.
+
+    Classification and multi-label compare exactly (multi-label as sets); other
+    types compare their JSON form, which is exact for verification and custom
+    tasks; geometric gold (boxes, spans, masks) is graded by the consolidation
+    engine's overlap measures once it is wired for those types.
+    """
+    key = answer_key(spec.task_type)
+    mine, right = answer.get(key) or {}, gold.get(key) or {}
+    if key == "classification":
+        return bool(mine.get("class_name") == right.get("class_name"))
+    if key == "multi_label":
+        return set(mine.get("class_names", [])) == set(right.get("class_names", []))
+    return bool(mine == right)
+
+
+def after_gold(
+    policy: GoldPolicy, status: WorkerStatus, quiz_remaining: int, answered: int, correct: int
+) -> tuple[WorkerStatus, int, str]:
+    """The worker's status after one more quiz answer (already counted in
+    `answered` and `correct`, the quiz record), its quiz questions left, and a
+    sentence for it when the quiz ends. Hidden gold is judged at checkpoints
+    instead (`after_checkpoint`)."""
+    accuracy = correct / answered if answered else 0.0
+    if status == WorkerStatus.QUIZ:
+        quiz_remaining = max(quiz_remaining - 1, 0)
+        if quiz_remaining > 0:
+            return status, quiz_remaining, ""
+        if accuracy >= policy.pass_accuracy:
+            return WorkerStatus.QUALIFIED, 0, f"quiz passed with {accuracy:.0%}; you may now work on this job"
+        return (
+            WorkerStatus.FAILED_QUIZ,
+            0,
+            f"quiz failed with {accuracy:.0%} (the bar is {policy.pass_accuracy:.0%}); no more tasks for this job",
+        )
+    return status, quiz_remaining, ""
+
+
+def at_checkpoint(policy: GoldPolicy, judgments: int) -> bool:
+    """Whether a worker's gold record is judged after its `judgments`-th
+    judgment: once per block, on a count every task moves alike, so that a
+    disqualification does not point at the hidden-gold answer behind it."""
+    return judgments % gold_block(policy)[0] == 0
+
+
+def after_checkpoint(
+    policy: GoldPolicy, status: WorkerStatus, answered: int, correct: int
+) -> tuple[WorkerStatus, str]:
+    """A working worker's status at a checkpoint, and a sentence when it changes."""
+    accuracy = correct / answered if answered else 1.0
+    if status == WorkerStatus.QUALIFIED and accuracy < policy.pass_accuracy:
+        return (
+            WorkerStatus.DISQUALIFIED,
+            f"accuracy on test questions fell below the bar of {policy.pass_accuracy:.0%};"
+            " no more tasks for this job",
+        )
+    return status, ""
+
+
+def gold_block(policy: GoldPolicy) -> tuple[int, int]:
+    """(block size, hidden gold per block): every block of that many tasks a
+    worker is offered holds exactly that many hidden-gold slots, at most the
+    job's share."""
+    share = policy.hidden_gold_share
+    if share <= 0:
+        return MIN_BLOCK, 0
+    size = max(MIN_BLOCK, math.ceil(1 / share - 1e-9))
+    return size, max(1, math.floor(share * size + 1e-9))
+
+
+def draw_plan(policy: GoldPolicy, rng: random.Random) -> int:
+    """The hidden-gold slots of a new block, as a bit mask of positions."""
+    size, slots = gold_block(policy)
+    return sum(1 << p for p in rng.sample(range(size), slots))
+
+
+def hidden_due(policy: GoldPolicy, offered: int, plan: int, plan_hidden: int) -> bool:
+    """Whether the task at `offered` (counted from the worker's first work
+    task) should be hidden gold: a slot of its block's plan at or before its
+    place has not been served yet. A slot missed (no work at the time, no
+    hidden gold left) moves to the next task of the block, never past it."""
+    place = offered % gold_block(policy)[0]
+    return (plan & ((2 << place) - 1)).bit_count() > plan_hidden
+
+
+def quiz_share_of_unmarked(policy: GoldPolicy, marked_quiz: int, unmarked: int) -> int:
+    """How many unmarked gold items join the quiz when a job starts (the
+    first ones added); the rest become hidden gold. The quiz gets what
+    quiz_size still needs plus a third of what is left, for variety; with no
+    hidden gold asked for, it gets them all."""
+    if policy.hidden_gold_share <= 0:
+        return unmarked
+    if policy.quiz_size == 0:
+        return 0
+    need = min(max(policy.quiz_size - marked_quiz, 0), unmarked)
+    return need + (unmarked - need) // 3
+
+
+def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[int, tuple[float, int]]:
+    """How much each worker's answers on work items tell of the other
+    workers' (0: nothing, as from a guesser, or a worker who gives one class
+    to everything; 1: everything), and how many judgments that rests on.
+
+    Gold is left out: it says nothing of how a worker treats work. Each
+    judgment is set against the consensus of the other workers' answers on its
+    item alone (the judge's own vote left out), weighed by their log-odds of
+    being right, which are re-estimated the same way for a few rounds; items
+    nobody else judged, or on which the others tie, count for nothing. The
+    measure is the uncertainty coefficient of the worker's answers against that
+    consensus (the share of the consensus's entropy its answers remove), so a
+    worker who swaps two classes consistently still counts as informative.
+    Leaving the vote out is what catches a group of guessers: when they
+    outnumber the honest workers, the labels follow their guesses, and scoring
+    a worker against labels its own vote helped decide rates every one of them
+    well. Single-class jobs only."""
+    if answer_key(spec.task_type) != "classification" or not rows:
+        return {}
+    k = len(spec.class_names)
+    index = {name: i for i, name in enumerate(spec.class_names)}
+    _, items = np.unique(np.array([int(r["item_id"]) for r in rows]), return_inverse=True)
+    worker_ids, workers = np.unique(np.array([int(r["worker_id"]) for r in rows]), return_inverse=True)
+    answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
+    shared = np.bincount(items)[items] > 1
+    rows_at = np.arange(len(rows))
+    weight = np.ones(len(worker_ids))
+    for _ in range(rounds):
+        votes = np.zeros((int(items.max()) + 1, k))
+        np.add.at(votes, (items, answers), weight[workers])
+        others = votes[items]
+        others[rows_at, answers] -= weight[workers]
+        best = others.max(axis=1)
+        consensus = others.argmax(axis=1)
+        decided = shared & (best > 0) & ((others >= best[:, None] - 1e-9).sum(axis=1) == 1)
+        counted = np.bincount(workers, weights=decided, minlength=len(worker_ids))
+        agreed = np.bincount(workers, weights=decided & (consensus == answers), minlength=len(worker_ids))
+        skill = np.clip((agreed + 1) / (counted + 2), 1 / k, 0.99)
+        weight = np.log(skill * (k - 1) / (1 - skill))
+    joint = np.zeros((len(worker_ids), k, k))
+    np.add.at(joint, (workers[decided], consensus[decided], answers[decided]), 1.0)
+    return {
+        int(w): (_uncertainty_removed(joint[n]), int(counted[n])) for n, w in enumerate(worker_ids.tolist())
+    }
+
+
+def _uncertainty_removed(counts: np.ndarray) -> float:
+    """The uncertainty coefficient U(truth | answer) of a confusion matrix
+    (rows: estimated truth, columns: the worker's answers)."""
+    total = counts.sum()
+    if total <= 0:
+        return 0.0
+    joint = counts / total
+    truth, answer = joint.sum(axis=1), joint.sum(axis=0)
+    entropy = -float(np.sum(truth[truth > 0] * np.log(truth[truth > 0])))
+    if entropy <= 0:
+        return 0.0
+    expected = np.outer(truth, answer)
+    mask = joint > 0
+    return float(np.sum(joint[mask] * np.log(joint[mask] / expected[mask])) / entropy)
+
+
+def is_colluder(policy: GoldPolicy, work_skill: float, work_judgments: int) -> bool:
+    """A worker whose work answers tell no more than the job's bar of the
+    other workers', once it has enough of them: it passes gold (alone, or from
+    notes shared with others) but does not do the work."""
+    if policy.min_work_agreement <= -1:
+        return False
+    return work_judgments >= policy.min_work_judgments and work_skill <= policy.min_work_agreement
+
+
+def first_status(policy: GoldPolicy) -> tuple[WorkerStatus, int]:
+    """A new worker's status and quiz length."""
+    if policy.quiz_size == 0:
+        return WorkerStatus.QUALIFIED, 0
+    return WorkerStatus.QUIZ, policy.quiz_size
+
+
+def estimated_skill(pass_skill: float | None, gold_answered: int, gold_correct: int) -> float:
+    """A worker's accuracy estimate: the last job-level pass's, else its gold
+    record smoothed towards 0.7, so that no worker is trusted blindly."""
+    if pass_skill is not None:
+        return pass_skill
+    return (gold_correct + 1.4) / (gold_answered + 2)

@@ -1,0 +1,19 @@
+"""JobSpec to and from the JSON kept in the store."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass
+
+
+def to_json(spec: JobSpec) -> dict[str, Any]:
+    return dataclasses.asdict(spec)
+
+
+def from_json(data: dict[str, Any]) -> JobSpec:
+    fields = dict(data)
+    fields["classes"] = tuple(LabelClass(**c) for c in fields["classes"])
+    fields["gold"] = GoldPolicy(**fields["gold"])
+    return JobSpec(**fields)

@@ -1,0 +1,356 @@
+"""Checks on everything a caller sends, before anything is stored.
+
+Each failure is an InvalidArgument naming the field as the caller wrote it and
+the limit it broke, so the caller knows what to change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from labelwire.server.domain import answer_schema
+from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.domain.model import Answer, ItemInput, JobSpec
+from labelwire.server.labels import geometry
+
+MAX_PAYLOAD_BYTES = 1 << 20
+MAX_CLASSES = 10_000
+MAX_KEY_CHARS = 256
+MAX_ITEMS_PER_MESSAGE = 10_000
+MAX_JUDGMENTS = 9
+MAX_DYNAMIC_JUDGMENTS = 25
+MIN_TASK_SECONDS, MAX_TASK_SECONDS = 30, 8 * 3600
+MAX_LIFETIME_SECONDS = 30 * 24 * 3600
+MAX_DECLINE_REASON_CHARS = 1000
+ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
+PAYLOAD_KINDS = ("text", "json", "source_ref")
+SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")
+REVIEWED_KINDS = ("classification", "multi_label", "bounding_boxes", "spans", "segmentation")
+MAX_METADATA_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 64
+QUOTE_CHARS = 80
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """A caller's value as an error message may echo it: at most `limit`
+    characters, so a huge value never swells a status past gRPC's metadata
+    limit (the caller has the rest)."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+def require(ok: bool, message: str, field: str = "") -> None:
+    if not ok:
+        raise InvalidArgument(message, _UNIT.sub("", field))
+
+
+_UNIT = re.compile(r" \([^)]*\)$")
+
+
+def check_text(field: str, value: str, *, low: int, high: int) -> None:
+    require(
+        low <= len(value) <= high,
+        f"{field} must be {low} to {high} characters, got {len(value)}"
+        if value or low == 0
+        else f"{field} is required",
+        field,
+    )
+
+
+def check_range(field: str, value: float, low: float, high: float) -> None:
+    require(
+        not math.isnan(value) and low <= value <= high,
+        f"{field} must be between {low:g} and {high:g}, got {value:g}",
+        field,
+    )
+
+
+def check_json_text(field: str, text: str) -> Any:
+    """Parses a caller's JSON, refusing nesting deeper than MAX_JSON_DEPTH
+    before the parser (or anything after it) can recurse that deep."""
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        depth = 0
+        for token in _NESTING.finditer(text):
+            mark = token.group()
+            if mark in "[{":
+                depth += 1
+                require(
+                    depth <= MAX_JSON_DEPTH, f"{field} must nest at most {MAX_JSON_DEPTH} levels deep", field
+                )
+            elif mark in "]}":
+                depth -= 1
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidArgument(f"{field} is not valid JSON: {quote(exc, 120)}", field) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def check_json_value(field: str, value: Any, *, max_bytes: int | None = None) -> None:
+    """A JSON value (item metadata, a workforce's settings) must be finite,
+    at most MAX_JSON_DEPTH levels deep, and, given `max_bytes`, that small as
+    JSON. Walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, float):
+            require(math.isfinite(node), f"{field} must not contain NaN or infinity", field)
+        elif isinstance(node, dict | list):
+            require(depth <= MAX_JSON_DEPTH, f"{field} must nest at most {MAX_JSON_DEPTH} levels deep", field)
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    if max_bytes is not None:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        require(
+            size <= max_bytes, f"{field} must be at most {max_bytes:,} bytes as JSON, got {size:,}", field
+        )
+
+
+def validate_job_spec(spec: JobSpec) -> None:
+    check_text("job.display_name", spec.display_name, low=1, high=200)
+    classes_field = f"job.task_config.{spec.task_type}.{_classes_key(spec.task_type)}"
+    need = 2 if spec.task_type == "classification" else (0 if spec.task_type == "custom" else 1)
+    top = 255 if spec.task_type == "segmentation" else MAX_CLASSES
+    require(
+        need <= len(spec.classes) <= top,
+        f"{classes_field} must have {need} to {top} entries, got {len(spec.classes)}",
+        classes_field,
+    )
+    seen: set[str] = set()
+    for i, cls in enumerate(spec.classes):
+        check_text(f"{classes_field}[{i}].name", cls.name, low=1, high=256)
+        check_text(f"{classes_field}[{i}].description", cls.description, low=0, high=4096)
+        require(
+            cls.name not in seen,
+            f"{classes_field}[{i}].name {quote(cls.name)} is not unique",
+            f"{classes_field}[{i}].name",
+        )
+        seen.add(cls.name)
+    policy = "job.judgment_policy"
+    check_range(f"{policy}.judgments_per_item", spec.judgments_per_item, 1, MAX_JUDGMENTS)
+    check_range(
+        f"{policy}.max_judgments_per_item",
+        spec.max_judgments_per_item,
+        spec.judgments_per_item,
+        MAX_DYNAMIC_JUDGMENTS,
+    )
+    check_range(f"{policy}.target_confidence", spec.target_confidence, 0.0, 1.0)
+    check_range("job.gold_policy.quiz_size", spec.gold.quiz_size, 0, 100)
+    check_range("job.gold_policy.pass_accuracy", spec.gold.pass_accuracy, 0.0, 1.0)
+    check_range("job.gold_policy.hidden_gold_share", spec.gold.hidden_gold_share, 0.0, 0.5)
+    check_range("job.gold_policy.max_gold_exposures", spec.gold.max_gold_exposures, 0, 1_000_000)
+    check_range("job.gold_policy.min_work_agreement", spec.gold.min_work_agreement, -1.0, 1.0)
+    check_range("job.gold_policy.min_work_judgments", spec.gold.min_work_judgments, 1, 100_000)
+    check_range("job.price_per_judgment_micros", spec.price_per_judgment_micros, 0, 10**12)
+    check_range("job.budget_micros", spec.budget_micros, 0, 10**15)
+    require(
+        MIN_TASK_SECONDS <= spec.task_time_limit_seconds <= MAX_TASK_SECONDS,
+        f"job.task_time_limit (seconds) must be between {MIN_TASK_SECONDS} and {MAX_TASK_SECONDS},"
+        f" got {spec.task_time_limit_seconds:g}",
+        "job.task_time_limit",
+    )
+    require(
+        0 <= spec.task_lifetime_seconds <= MAX_LIFETIME_SECONDS,
+        f"job.task_lifetime (seconds) must be between 0 and {MAX_LIFETIME_SECONDS},"
+        f" got {spec.task_lifetime_seconds:g}",
+        "job.task_lifetime",
+    )
+    require(
+        bool(ATTRIBUTE_NAME.match(spec.label_attribute_name))
+        and not spec.label_attribute_name.endswith("-metadata"),
+        "job.label_attribute_name must be 1 to 127 of [a-zA-Z0-9-], starting and ending with a letter or digit,"
+        f" and must not end in -metadata; got {quote(spec.label_attribute_name)}",
+        "job.label_attribute_name",
+    )
+    if spec.task_type == "verification":
+        size = int(spec.task_config.get("batch_size", 10) or 10)
+        check_range("job.task_config.verification.batch_size", size, 1, 100)
+    schema = answer_schema.schema_of(spec.task_config) if spec.task_type == "custom" else None
+    if schema is not None:
+        problem = answer_schema.schema_problem(schema)
+        require(
+            problem is None, f"job.task_config.custom.answer_schema is not a valid JSON Schema: {problem}"
+        )
+    text_len = len(json.dumps(spec.instructions))
+    require(
+        text_len <= 2_000_000,
+        f"job.instructions must be at most 2,000,000 bytes as JSON, got {text_len}",
+        "job.instructions",
+    )
+
+
+def _classes_key(task_type: str) -> str:
+    return "entity_types" if task_type == "spans" else "classes"
+
+
+def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
+    check_text(f"{field}.key", item.key, low=1, high=MAX_KEY_CHARS)
+    require(
+        item.payload_kind in PAYLOAD_KINDS,
+        f"{field}.payload is required (text, json or source_ref)",
+        f"{field}.payload",
+    )
+    size = len(item.payload.encode("utf-8"))
+    require(
+        size <= MAX_PAYLOAD_BYTES,
+        f"{field}.payload must be at most {MAX_PAYLOAD_BYTES} bytes, got {size}",
+        f"{field}.{item.payload_kind}",
+    )
+    if item.payload_kind == "json":
+        parsed = check_json_text(f"{field}.json", item.payload)
+        require(isinstance(parsed, dict), f"{field}.json must be a JSON object", f"{field}.json")
+    if item.payload_kind == "source_ref":
+        require(
+            item.payload.startswith(SOURCE_SCHEMES),
+            f"{field}.source_ref must be a URI starting with one of {', '.join(SOURCE_SCHEMES)};"
+            f" got {quote(item.payload)}",
+            f"{field}.source_ref",
+        )
+    elif spec.media_type != "text":
+        raise InvalidArgument(
+            f"{field}.source_ref is required for {spec.media_type} jobs", f"{field}.source_ref"
+        )
+    if spec.task_type == "verification":
+        require(item.prelabel is not None, f"{field}.prelabel is required: it is the label to verify")
+    if item.metadata is not None:
+        check_json_value(f"{field}.metadata", item.metadata, max_bytes=MAX_METADATA_BYTES)
+    if item.prelabel is not None:
+        if spec.task_type == "verification":
+            validate_reviewed_label(spec, item.prelabel, f"{field}.prelabel")
+        else:
+            validate_answer(spec, item.prelabel, f"{field}.prelabel")
+    if item.prelabel_confidence is not None:
+        check_range(f"{field}.prelabel_confidence", item.prelabel_confidence, 0.0, 1.0)
+    if item.gold is not None:
+        validate_answer(spec, item.gold, f"{field}.gold_answer")
+    require(
+        item.gold is not None or not item.gold_use, f"{field}.gold_use is set but {field}.gold_answer is not"
+    )
+
+
+def validate_items(spec: JobSpec, items: Sequence[ItemInput], field: str) -> None:
+    require(
+        len(items) <= MAX_ITEMS_PER_MESSAGE,
+        f"{field} must have at most {MAX_ITEMS_PER_MESSAGE} items per message, got {len(items)}",
+        field,
+    )
+    for i, item in enumerate(items):
+        validate_item(spec, item, f"{field}[{i}]")
+
+
+def validate_answer(spec: JobSpec, answer: Answer, field: str) -> None:
+    """An answer must be of the job's task type and name only the job's classes."""
+    kind = next(iter(answer), None) if len(answer) == 1 else None
+    expected = answer_key(spec.task_type)
+    require(
+        kind == expected,
+        f"{field} must be a {expected} answer for a {spec.task_type} job, got {kind or 'none'}",
+        field,
+    )
+    _validate_body(spec, expected, answer[expected] or {}, field)
+
+
+def validate_reviewed_label(spec: JobSpec, answer: Answer, field: str) -> None:
+    """A verification item's pre-label is the label under review (a model's class, boxes,
+    spans or mask), not a verdict: it may be of any labeling kind, naming the job's classes."""
+    kind = next(iter(answer), None) if len(answer) == 1 else None
+    require(
+        kind in REVIEWED_KINDS,
+        f"{field} of a verification job is the label to verify: one of {', '.join(REVIEWED_KINDS)},"
+        f" got {kind or 'none'}",
+    )
+    assert kind is not None
+    _validate_body(spec, kind, answer[kind] or {}, field)
+
+
+def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: str) -> None:
+    names = set(spec.class_names)
+    if expected == "classification":
+        name = body.get("class_name", "")
+        where = f"{field}.classification.class_name"
+        require(name in names, f"{where} {quote(name)} is not one of the job's classes", where)
+    elif expected == "multi_label":
+        chosen = list(body.get("class_names", []))
+        where = f"{field}.multi_label.class_names"
+        for name in chosen:
+            require(name in names, f"{where} {quote(name)} is not one of the job's classes", where)
+        require(len(set(chosen)) == len(chosen), f"{where} must not repeat a class", where)
+    elif expected == "bounding_boxes":
+        boxes = body.get("boxes", [])
+        where = f"{field}.bounding_boxes.boxes"
+        require(len(boxes) <= 1000, f"{where} must have at most 1000 boxes, got {len(boxes)}", where)
+        for i, box in enumerate(boxes):
+            where = f"{field}.bounding_boxes.boxes[{i}]"
+            require(
+                box.get("class_name", "") in names,
+                f"{where}.class_name is not one of the job's classes",
+                f"{where}.class_name",
+            )
+            for side in ("left", "top", "width", "height"):
+                require(
+                    math.isfinite(box.get(side, 0)),
+                    f"{where}.{side} must be a finite number",
+                    f"{where}.{side}",
+                )
+            require(
+                box.get("left", 0) >= 0 and box.get("top", 0) >= 0,
+                f"{where} left and top must be >= 0",
+                where,
+            )
+            require(
+                box.get("width", 0) > 0 and box.get("height", 0) > 0,
+                f"{where} width and height must be > 0",
+                where,
+            )
+    elif expected == "spans":
+        spans = body.get("spans", [])
+        where = f"{field}.spans.spans"
+        require(len(spans) <= 1000, f"{where} must have at most 1000 spans, got {len(spans)}", where)
+        for i, span in enumerate(spans):
+            where = f"{field}.spans.spans[{i}]"
+            require(
+                span.get("entity_type", "") in names,
+                f"{where}.entity_type is not one of the job's entity types",
+                f"{where}.entity_type",
+            )
+            require(
+                0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end", where
+            )
+    elif expected == "segmentation":
+        where = f"{field}.segmentation.mask_png"
+        require(bool(body.get("mask_png")), f"{where} is required", where)
+        try:
+            mask = geometry.decode_mask(str(body["mask_png"]))
+        except ValueError as err:
+            raise InvalidArgument(
+                f"{field}.segmentation.{err}; it must be a greyscale (or palette) PNG of at most"
+                f" {geometry.MAX_MASK_PIXELS} pixels whose values are class indexes",
+                where,
+            ) from None
+        top = int(mask.max()) if mask.size else 0
+        require(
+            top <= len(spec.classes),
+            f"{field}.segmentation.mask_png has pixel value {top}; values are class indexes from 0"
+            f" (background) to {len(spec.classes)}",
+        )
+    elif expected == "verification":
+        where = f"{field}.verification.correct"
+        require(bool(body.get("correct")), f"{where} needs one verdict per batch item", where)
+    elif expected == "custom":
+        schema = answer_schema.schema_of(spec.task_config)
+        problem = None if schema is None else answer_schema.answer_problem(schema, body, f"{field}.custom")
+        require(problem is None, str(problem))
+
+
+def answer_key(task_type: str) -> str:
+    """The Answer oneof field for a task type."""
+    return {"bounding_box": "bounding_boxes"}.get(task_type, task_type)

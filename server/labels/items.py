@@ -1,0 +1,187 @@
+"""From an item's judgments to a label event in the job's feed.
+
+Item-level consolidation runs the moment an item has its judgments, inside the
+transaction that recorded the last one, so the label and its feed sequence are
+committed together with the judgment that completed them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.consolidation import Judgments, MajorityVote
+from labelwire.server.dispatch.gate import estimated_skill
+from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
+from labelwire.server.domain.validation import answer_key
+from labelwire.server.labels import geometry
+from labelwire.server.store import Tx
+
+METHOD = "majority_vote"
+WEIGHTED = "weighted_vote"
+
+
+def uses_skill(spec: JobSpec) -> bool:
+    """Whether the job's labels weigh workers by their estimated accuracy."""
+    return spec.consolidation_method != "majority_vote"
+
+
+def skill_posterior(answers: list[tuple[int, float]], n_classes: int) -> np.ndarray:
+    """The one-coin posterior over classes given each answer's class and its
+    worker's accuracy: a calibrated confidence even for one item on its own."""
+    scores = np.zeros(n_classes)
+    for answer, skill in answers:
+        s = min(max(skill, 1e-3), 1 - 1e-3)
+        scores[answer] += np.log(s * (n_classes - 1) / (1 - s))
+    weights = np.exp(scores - scores.max())
+    return np.asarray(weights / weights.sum())
+
+
+def consolidate_item(
+    spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None = None
+) -> Consolidated | None:
+    """One item's label from its judgments: majority vote (per class for
+    multi-label), or, for jobs that weigh workers, the posterior given each
+    worker's estimated accuracy."""
+    if not judgments:
+        return None
+    key = answer_key(spec.task_type)
+    names = spec.class_names
+    if key == "classification":
+        index = {name: i for i, name in enumerate(names)}
+        answers = [index[a[key]["class_name"]] for _, a in judgments]
+        if skills is not None and uses_skill(spec):
+            posterior = skill_posterior(
+                [(a, skills.get(w, 0.7)) for a, (w, _) in zip(answers, judgments, strict=True)], len(names)
+            )
+            label = int(np.argmax(posterior))
+            return Consolidated(
+                value={key: {"class_name": names[label]}},
+                confidence=float(posterior[label]),
+                probabilities={n: float(p) for n, p in zip(names, posterior, strict=True) if p > 1e-6},
+                method=WEIGHTED,
+                judgment_count=len(judgments),
+                tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
+            )
+        table = Judgments.from_lists(
+            [0] * len(answers), list(range(len(answers))), answers, n_classes=len(names)
+        )
+        result = MajorityVote().fit(table)
+        label = int(result.labels[0])
+        return Consolidated(
+            value={key: {"class_name": names[label]}},
+            confidence=float(result.confidence[0]),
+            probabilities={n: float(p) for n, p in zip(names, result.posteriors[0], strict=True) if p > 0},
+            method=METHOD,
+            judgment_count=len(judgments),
+            tie=bool(result.ties[0]),
+        )
+    if key == "multi_label":
+        chosen = np.zeros(len(names))
+        position = {name: i for i, name in enumerate(names)}
+        for _, answer in judgments:
+            for name in answer[key].get("class_names", []):
+                chosen[position[name]] += 1
+        share = chosen / len(judgments)
+        picked = [names[i] for i in np.flatnonzero(share > 0.5)]
+        agreement = np.maximum(share, 1 - share)
+        return Consolidated(
+            value={key: {"class_names": picked}},
+            confidence=float(agreement.min()) if len(names) else 1.0,
+            probabilities={n: float(p) for n, p in zip(names, share, strict=True) if p > 0},
+            method=METHOD,
+            judgment_count=len(judgments),
+            tie=bool(np.any(np.isclose(share, 0.5))),
+        )
+    if key == "bounding_boxes":
+        return geometry.boxes(spec, judgments)
+    if key == "spans":
+        return geometry.spans(spec, judgments)
+    if key == "segmentation":
+        return geometry.segmentation(spec, judgments, skills if uses_skill(spec) else None)
+    return _vote_exact(judgments)
+
+
+def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
+    """The most frequent identical answer (verification and custom answers);
+    the earliest wins a tie."""
+    texts = [json.dumps(a, sort_keys=True) for _, a in judgments]
+    counts = Counter(texts)
+    top = max(counts.values())
+    winners = [t for t in dict.fromkeys(texts) if counts[t] == top]
+    value: dict[str, Any] = json.loads(winners[0])
+    return Consolidated(
+        value=value,
+        confidence=top / len(texts),
+        probabilities={},
+        method="majority_vote_exact",
+        judgment_count=len(texts),
+        tie=len(winners) > 1,
+    )
+
+
+def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
+    """The label an item's counted judgments give now."""
+    judgments = tx.item_judgments(item_id)
+    if not uses_skill(spec):
+        return consolidate_item(spec, judgments)
+    records = tx.skills_of([w for w, _ in judgments])
+    return consolidate_item(spec, judgments, {w: estimated_skill(*r) for w, r in records.items()})
+
+
+def emit_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float) -> int | None:
+    """Writes a label event for an item unless it repeats the item's current
+    label; returns the new sequence, or None."""
+    if item["label_sequence"] is not None:
+        current = tx.label_event(job_id, int(item["label_sequence"]))
+        if (
+            current is not None
+            and json.loads(current["value"]) == label.value
+            and abs(float(current["confidence"]) - label.confidence) < 0.005
+            and int(current["judgment_count"]) == label.judgment_count
+        ):
+            return None
+    sequence = tx.next_sequence(job_id)
+    revision = int(item["label_revision"]) + 1
+    tx.insert_label(
+        job_id,
+        sequence,
+        int(item["id"]),
+        revision,
+        label.value,
+        label.confidence,
+        label.probabilities,
+        label.method,
+        label.judgment_count,
+        True,
+        label.tie,
+        now,
+    )
+    tx.update_item(int(item["id"]), label_sequence=sequence, label_revision=revision)
+    return sequence
+
+
+def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float) -> bool:
+    """Consolidates an item that has reached its target; with dynamic judgments
+    an item whose confidence is under target gets one more judgment instead.
+    Returns True when a label event was written."""
+    item = tx.item(item_id)
+    assert item is not None
+    label = item_label(tx, spec, item_id)
+    if label is None:
+        return False
+    if (
+        spec.target_confidence > 0
+        and label.confidence < spec.target_confidence
+        and int(item["target"]) < spec.max_judgments_per_item
+    ):
+        tx.update_item(item_id, target=int(item["target"]) + 1)
+        return False
+    was_open = int(item["state"]) == ItemState.OPEN and item["label_sequence"] is None
+    tx.update_item(item_id, state=int(ItemState.LABELED))
+    if was_open:
+        tx.count_job(job_id, labeled_items=1)
+    return emit_label(tx, job_id, item, label, now) is not None

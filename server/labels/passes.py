@@ -1,0 +1,194 @@
+"""The job-level consolidation pass.
+
+Item-level labels are decided the moment an item has its judgments, from what
+is known of its workers then. A job-level pass fits the job's chosen model
+(Dawid-Skene, one-coin, GLAD, weighted vote) to every counted judgment of the
+job, gold clamped, and so learns each worker's accuracy from all of their work;
+labels it changes get a new revision, and the accuracies it learned weigh the
+item-level labels that follow. It runs as the job grows and once more before
+the job completes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.consolidation import (
+    GLAD,
+    BinaryRelevance,
+    ClassificationResult,
+    DawidSkene,
+    Judgments,
+    MultiLabelJudgments,
+    OneCoinDawidSkene,
+    WeightedMajorityVote,
+)
+from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.domain.model import Consolidated, ItemState, JobSpec
+from labelwire.server.domain.validation import answer_key
+from labelwire.server.labels import items as labeling
+from labelwire.server.store import Tx
+
+MIN_NEW_JUDGMENTS = 20
+AUTO_JUDGMENTS_PER_WORKER = 10
+
+
+@dataclass
+class PassResult:
+    labels: dict[int, Consolidated] = field(default_factory=dict)
+    skills: dict[int, float] = field(default_factory=dict)
+    seen_sequence: dict[int, int | None] = field(default_factory=dict)
+
+
+def due(judgments: int, at_last_pass: int) -> bool:
+    """A pass is worth running once the job has grown by a tenth (and by at
+    least MIN_NEW_JUDGMENTS)."""
+    return judgments - at_last_pass >= max(MIN_NEW_JUDGMENTS, at_last_pass // 10)
+
+
+def _model(spec: JobSpec, n_judgments: int, n_workers: int) -> Any | None:
+    method = spec.consolidation_method
+    if method == "auto":
+        enough = n_workers and n_judgments / n_workers >= AUTO_JUDGMENTS_PER_WORKER
+        return DawidSkene() if enough else None
+    return {
+        "dawid_skene": DawidSkene,
+        "one_coin": OneCoinDawidSkene,
+        "glad": GLAD,
+        "weighted_majority": WeightedMajorityVote,
+    }.get(method, lambda: None)()
+
+
+def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
+    """Fits the job's model to its judgments: single-label jobs directly,
+    multi-label jobs one yes/no question per class."""
+    key = answer_key(spec.task_type)
+    if key not in ("classification", "multi_label") or not rows:
+        return PassResult()
+    items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
+    workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
+    item_ids, item_index = np.unique(items, return_inverse=True)
+    worker_ids, worker_index = np.unique(workers, return_inverse=True)
+    model = _model(spec, len(rows), len(worker_ids))
+    if model is None:
+        return PassResult()
+    first_row = {int(i): r for i, r in zip(items.tolist(), rows, strict=True)}
+    gold_rows = [
+        (n, json.loads(first_row[i]["gold"]))
+        for n, i in enumerate(item_ids.tolist())
+        if first_row[i]["is_gold"]
+    ]
+    table = _Table(item_ids, item_index, worker_ids, worker_index, first_row)
+    if key == "classification":
+        labels, skill = _single(spec, model, rows, table, gold_rows)
+    else:
+        labels, skill = _multi(spec, model, rows, table, gold_rows)
+    out = PassResult(skills={int(w): float(s) for w, s in zip(worker_ids.tolist(), skill, strict=True)})
+    for n, item_id in enumerate(item_ids.tolist()):
+        row = first_row[item_id]
+        if n in labels and not row["is_gold"] and int(row["state"]) == ItemState.LABELED:
+            out.labels[item_id] = labels[n]
+            out.seen_sequence[item_id] = row["label_sequence"]
+    return out
+
+
+@dataclass(frozen=True)
+class _Table:
+    item_ids: np.ndarray
+    item_index: np.ndarray
+    worker_ids: np.ndarray
+    worker_index: np.ndarray
+    first_row: dict[int, Any]
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.item_index, minlength=len(self.item_ids))
+
+
+def _single(
+    spec: JobSpec, model: Any, rows: list[Any], t: _Table, gold_rows: list[tuple[int, Any]]
+) -> tuple[dict[int, Consolidated], np.ndarray]:
+    names = spec.class_names
+    index = {name: i for i, name in enumerate(names)}
+    answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
+    table = Judgments.from_lists(
+        t.item_index,
+        t.worker_index,
+        answers,
+        n_classes=len(names),
+        n_items=len(t.item_ids),
+        n_workers=len(t.worker_ids),
+    )
+    gold_items = np.array([n for n, _ in gold_rows], dtype=np.int64)
+    gold_answers = np.array([index[g["classification"]["class_name"]] for _, g in gold_rows], dtype=np.int64)
+    result: ClassificationResult = model.fit(table, gold=(gold_items, gold_answers))
+    counts = t.counts
+    labels = {
+        n: Consolidated(
+            value={"classification": {"class_name": names[int(result.labels[n])]}},
+            confidence=float(result.confidence[n]),
+            probabilities={c: float(p) for c, p in zip(names, result.posteriors[n], strict=True) if p > 1e-6},
+            method=spec.consolidation_method,
+            judgment_count=int(counts[n]),
+            tie=bool(result.ties[n]),
+        )
+        for n in range(len(t.item_ids))
+        if result.labels[n] >= 0
+    }
+    return labels, np.nan_to_num(result.worker_skill, nan=0.7)
+
+
+def _multi(
+    spec: JobSpec, model: Any, rows: list[Any], t: _Table, gold_rows: list[tuple[int, Any]]
+) -> tuple[dict[int, Consolidated], np.ndarray]:
+    names = spec.class_names
+    index = {name: i for i, name in enumerate(names)}
+
+    def ticked(answer: Any) -> np.ndarray:
+        row = np.zeros(len(names), dtype=np.bool_)
+        row[[index[c] for c in answer["multi_label"].get("class_names", [])]] = True
+        return row
+
+    selected = np.array([ticked(json.loads(r["answer"])) for r in rows]).reshape(len(rows), len(names))
+    table = MultiLabelJudgments.from_lists(
+        t.item_index, t.worker_index, selected, n_items=len(t.item_ids), n_workers=len(t.worker_ids)
+    )
+    gold = None
+    if gold_rows:
+        gold = (np.array([n for n, _ in gold_rows]), np.array([ticked(g) for _, g in gold_rows]))
+    result = BinaryRelevance(aggregator=model).fit(table, gold=gold)
+    counts = t.counts
+    labels = {
+        n: Consolidated(
+            value={"multi_label": {"class_names": [names[c] for c in np.flatnonzero(result.labels[n])]}},
+            confidence=float(result.confidence[n].min()) if len(names) else 1.0,
+            probabilities={c: float(p) for c, p in zip(names, result.posteriors[n], strict=True) if p > 1e-6},
+            method=spec.consolidation_method,
+            judgment_count=int(counts[n]),
+            tie=bool(np.any(np.isclose(result.posteriors[n], 0.5))),
+        )
+        for n in range(len(t.item_ids))
+        if counts[n] > 0
+    }
+    return labels, np.nan_to_num(result.worker_skill.mean(axis=1), nan=0.7)
+
+
+def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -> int:
+    """Writes a pass's revisions (skipping items relabeled since its snapshot)
+    and its worker skills; completes the job if nothing is open. Returns the
+    revisions written."""
+    revised = 0
+    for item_id, label in result.labels.items():
+        item = tx.item(item_id)
+        if item is None or item["label_sequence"] != result.seen_sequence.get(item_id):
+            continue
+        if labeling.emit_label(tx, job_id, item, label, now) is not None:
+            revised += 1
+    tx.set_skills(result.skills)
+    tx.mark_pass(job_id, judgments)
+    dispatch.complete_if_done(tx, job_id, now, after_pass=True)
+    return revised

@@ -1,0 +1,174 @@
+"""Quality of a job, measured: agreement, per-worker records, and how far a
+model's pre-labels can be trusted (the bulk-QA analysis)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.consolidation import Judgments
+from labelwire.server.consolidation.agreement import agreement_report
+from labelwire.server.domain.model import Answer, JobSpec
+from labelwire.server.domain.validation import answer_key
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    worker_id: int
+    agreement_with_label: float
+    median_time_seconds: float
+
+
+@dataclass(frozen=True)
+class JobQuality:
+    items_measured: int
+    dissent_histogram: list[int]
+    fleiss_kappa: float
+    krippendorff_alpha: float
+    workers: dict[int, WorkerRecord] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Declines:
+    """Tasks workers declined: how many each worker declined, and the reasons most given."""
+
+    total: int = 0
+    by_worker: dict[int, int] = field(default_factory=dict)
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    lower: float
+    upper: float
+    count: int
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class ClassCalibration:
+    class_name: str
+    buckets: list[Bucket]
+    accept_threshold: float
+    items: int
+
+
+def category(spec: JobSpec, answer: Answer) -> str:
+    """An answer as one nominal category, so agreement applies to any type."""
+    key = answer_key(spec.task_type)
+    body = answer.get(key) or {}
+    if key == "classification":
+        return str(body.get("class_name", ""))
+    if key == "multi_label":
+        return "|".join(sorted(body.get("class_names", [])))
+    return json.dumps(answer, sort_keys=True)
+
+
+def _nan_to_zero(value: float) -> float:
+    return 0.0 if value is None or np.isnan(value) else float(value)
+
+
+def measure(spec: JobSpec, rows: list[Any], labels: dict[int, Answer]) -> JobQuality:
+    """Agreement over items with two judgments or more, against their labels."""
+    if not rows:
+        return JobQuality(0, [], 0.0, 0.0)
+    items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
+    workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
+    seconds = np.array([int(r["time_spent_ms"]) / 1000 for r in rows])
+    names: dict[str, int] = {}
+    answers = np.array([names.setdefault(category(spec, json.loads(r["answer"])), len(names)) for r in rows])
+    item_ids, item_index = np.unique(items, return_inverse=True)
+    worker_ids, worker_index = np.unique(workers, return_inverse=True)
+    label_codes = np.array(
+        [
+            names.setdefault(category(spec, labels[i]), len(names)) if i in labels else -1
+            for i in item_ids.tolist()
+        ]
+    )
+    table = Judgments.from_lists(
+        item_index,
+        worker_index,
+        answers,
+        n_classes=max(len(names), 1),
+        n_items=len(item_ids),
+        n_workers=len(worker_ids),
+    )
+    per_item = np.bincount(item_index, minlength=len(item_ids))
+    measured = per_item >= 2
+    keep = measured[item_index]
+    report = agreement_report(
+        Judgments.from_lists(
+            item_index[keep],
+            worker_index[keep],
+            answers[keep],
+            n_classes=table.n_classes,
+            n_items=len(item_ids),
+            n_workers=len(worker_ids),
+        ),
+        np.where(label_codes >= 0, label_codes, 0),
+    )
+    hist = report.dissent_histogram.tolist() if int(measured.sum()) else []
+    agreement = (label_codes[item_index] == answers).astype(float)
+    records = {}
+    for w, wid in enumerate(worker_ids.tolist()):
+        mine = worker_index == w
+        labeled = mine & (label_codes[item_index] >= 0)
+        records[wid] = WorkerRecord(
+            worker_id=wid,
+            agreement_with_label=float(agreement[labeled].mean()) if labeled.any() else 0.0,
+            median_time_seconds=float(np.median(seconds[mine])),
+        )
+    return JobQuality(
+        items_measured=int(measured.sum()),
+        dissent_histogram=[int(h) for h in hist],
+        fleiss_kappa=_nan_to_zero(report.fleiss_kappa),
+        krippendorff_alpha=_nan_to_zero(report.krippendorff_alpha),
+        workers=records,
+    )
+
+
+def declines(rows: list[Any], top: int = 10) -> Declines:
+    """Counts per worker and the `top` reasons by count (then alphabetically), so an owner sees
+    what makes workers turn items down: unreadable images, a missing class, unclear instructions."""
+    by_worker = Counter(int(r["worker_id"]) for r in rows)
+    reasons = Counter(str(r["decline_reason"]) for r in rows if r["decline_reason"])
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return Declines(total=len(rows), by_worker=dict(by_worker), reasons=ranked)
+
+
+def calibrate(
+    spec: JobSpec, rows: list[Any], buckets: int, target_precision: float
+) -> list[ClassCalibration]:
+    """Per predicted class, the model's accuracy by confidence bucket and the
+    lowest edge above which its labels reach `target_precision`."""
+    by_class: dict[str, list[tuple[float, bool]]] = {}
+    for row in rows:
+        predicted = category(spec, json.loads(row["prelabel"]))
+        agreed = predicted == category(spec, json.loads(row["value"]))
+        by_class.setdefault(predicted, []).append((float(row["prelabel_confidence"] or 0.0), agreed))
+    edges = np.linspace(0.0, 1.0, buckets + 1)
+    out = []
+    for name in sorted(by_class):
+        conf = np.array([c for c, _ in by_class[name]])
+        right = np.array([a for _, a in by_class[name]], dtype=float)
+        slot = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, buckets - 1)
+        counts = np.bincount(slot, minlength=buckets)
+        hits = np.bincount(slot, weights=right, minlength=buckets)
+        table = [
+            Bucket(float(edges[b]), float(edges[b + 1]), int(counts[b]), float(hits[b] / counts[b]))
+            for b in range(buckets)
+            if counts[b]
+        ]
+        above_counts = np.cumsum(counts[::-1])[::-1]
+        above_hits = np.cumsum(hits[::-1])[::-1]
+        threshold = 1.0
+        for b in range(buckets):
+            if counts[b] and above_hits[b] / above_counts[b] >= target_precision:
+                threshold = float(edges[b])
+                break
+        out.append(ClassCalibration(name, table, threshold, len(conf)))
+    return out

@@ -1,0 +1,1 @@
+"""Metrics and log formats, shared by every layer."""

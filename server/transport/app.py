@@ -1,0 +1,223 @@
+"""Builds and runs the gRPC server around a core."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection, reflection_pb2
+from grpc_reflection.v1alpha import reflection_pb2_grpc as reflection_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
+
+from labelwire.server.core import Core
+from labelwire.server.core.base import DEFAULT_CREDENTIAL_CACHE_SECONDS
+from labelwire.server.dispatch.workforces import Workforces
+from labelwire.server.files.policy import FilesSettings, server_files
+from labelwire.server.store import open_store
+from labelwire.server.telemetry.metrics import MetricsServer, serve_metrics
+from labelwire.server.transport.grpc.admin import AdminServicer
+from labelwire.server.transport.grpc.calls import CallInterceptor
+from labelwire.server.transport.grpc.jobs import JobServicer
+from labelwire.server.transport.grpc.labels import LabelServicer
+from labelwire.server.transport.grpc.quality import QualityServicer
+from labelwire.server.transport.grpc.rpc_metrics import RpcMetrics
+from labelwire.server.transport.grpc.workers import WorkerServicer
+from labelwire.server.transport.http.server import HttpServer, application, serve_http
+from labelwire.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    job_service_pb2,
+    job_service_pb2_grpc,
+    label_service_pb2,
+    label_service_pb2_grpc,
+    quality_service_pb2,
+    quality_service_pb2_grpc,
+    worker_service_pb2,
+    worker_service_pb2_grpc,
+)
+
+log = logging.getLogger(__name__)
+
+# Revocation must reach every replica within 5 seconds (docs/security.md).
+MAX_CREDENTIAL_CACHE_SECONDS = 5.0
+MAX_RECEIVE_BYTES = 64 * 1024 * 1024
+MAX_SEND_BYTES = 64 * 1024 * 1024
+DEFAULT_STREAMS_PER_CLIENT = 16
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+SERVICES = (
+    job_service_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
+    label_service_pb2.DESCRIPTOR.services_by_name["LabelService"].full_name,
+    worker_service_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
+    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
+)
+
+
+class HealthServicer(health.aio.HealthServicer):  # type: ignore[misc,name-defined]
+    """grpc's servicer, with `List` (grpcio-health-checking leaves it unimplemented)."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthListResponse:
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in self._server_status.items()
+            }
+        )
+
+
+def _add_reflection(server: grpc.aio.Server, services: tuple[str, ...]) -> None:
+    """Serves reflection as `v1alpha` and `v1` (what grpcurl and buf curl try
+    first). grpcio-reflection ships only v1alpha; v1's messages are the same
+    on the wire, so one servicer answers both, and v1's file is registered in
+    the descriptor pool so reflection can describe itself."""
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindServiceByName(REFLECTION_V1)
+    except KeyError:
+        v1 = descriptor_pb2.FileDescriptorProto()
+        reflection_pb2.DESCRIPTOR.CopyToProto(v1)
+        v1.name = "grpc/reflection/v1/reflection.proto"
+        v1.package = "grpc.reflection.v1"
+        for message in v1.message_type:
+            for item in message.field:
+                if item.type_name.startswith(".grpc.reflection.v1alpha."):
+                    item.type_name = item.type_name.replace(".v1alpha.", ".v1.", 1)
+        for method in v1.service[0].method:
+            method.input_type = method.input_type.replace(".v1alpha.", ".v1.", 1)
+            method.output_type = method.output_type.replace(".v1alpha.", ".v1.", 1)
+        pool.Add(v1)
+    servicer = ReflectionServicer((*services, reflection.SERVICE_NAME, REFLECTION_V1))
+    reflection_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    handler = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
+    )
+
+
+@dataclass
+class Running:
+    server: grpc.aio.Server
+    core: Core
+    port: int
+    metrics: MetricsServer | None = None
+    http: HttpServer | None = None
+
+    async def stop(self, grace: float | None = 1.0) -> None:
+        if self.http is not None:
+            await self.http.stop(grace)
+        await self.server.stop(grace)
+        if self.metrics is not None:
+            self.metrics.stop()
+        await self.core.close()
+        self.core.store.close()
+
+
+async def start_server(
+    *,
+    address: str,
+    database: str,
+    admin_key: str,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    clock: Callable[[], float] = time.time,
+    seed: int | None = None,
+    workforces: Workforces | None = None,
+    drive_workforces: bool = True,
+    metrics_address: str | None = None,
+    metrics_allow_remote: bool = False,
+    files: FilesSettings | None = None,
+    credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
+    max_streams_per_client: int = DEFAULT_STREAMS_PER_CLIENT,
+    http_address: str | None = None,
+    http_cors_origins: Sequence[str] = (),
+) -> Running:
+    """`drive_workforces=False` leaves push workforces' sync rounds to the
+    caller (tests that script an outside service step by step).
+    `metrics_address` (HOST:PORT, port 0 for any) serves Prometheus metrics.
+    `http_address` (HOST:PORT) also serves every service over Connect and
+    gRPC-Web, with the same servicers, and TLS when `tls_cert` is given.
+    `files` says which local paths and S3 prefixes clients may name (none by
+    default); the database's own files are refused whatever it says."""
+    if not 0 <= credential_cache_seconds <= MAX_CREDENTIAL_CACHE_SECONDS:
+        raise ValueError(
+            f"credential_cache_seconds must be between 0 and {MAX_CREDENTIAL_CACHE_SECONDS:g},"
+            f" got {credential_cache_seconds:g}"
+        )
+    store = open_store(database)
+    core = Core(
+        store,
+        admin_key=admin_key,
+        clock=clock,
+        seed=seed,
+        workforces=workforces,
+        drive_workforces=drive_workforces,
+        files=(files or FilesSettings()).protecting(server_files(database)),
+        credential_cache_seconds=credential_cache_seconds,
+    )
+    server = grpc.aio.server(
+        interceptors=[CallInterceptor(), RpcMetrics()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+            ("grpc.max_send_message_length", MAX_SEND_BYTES),
+        ],
+    )
+    servicers: list[tuple[Callable[..., None], object]] = [
+        (job_service_pb2_grpc.add_JobServiceServicer_to_server, JobServicer(core)),
+        (
+            label_service_pb2_grpc.add_LabelServiceServicer_to_server,
+            LabelServicer(core, max_streams_per_client=max_streams_per_client),
+        ),
+        (worker_service_pb2_grpc.add_WorkerServiceServicer_to_server, WorkerServicer(core)),
+        (admin_service_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(core)),
+        (quality_service_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(core)),
+    ]
+    for add, servicer in servicers:
+        add(servicer, server)
+    health_servicer = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    _add_reflection(server, (*SERVICES, health.SERVICE_NAME))
+    if tls_cert and tls_key:
+        credentials = grpc.ssl_server_credentials([(tls_key.read_bytes(), tls_cert.read_bytes())])
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        store.close()
+        raise OSError(f"cannot listen on {address}")
+    exporter: MetricsServer | None = None
+    http: HttpServer | None = None
+    try:
+        if metrics_address:
+            exporter = serve_metrics(metrics_address, allow_remote=metrics_allow_remote)
+        if http_address:
+            app = await application(
+                servicers,
+                [CallInterceptor(), RpcMetrics()],
+                max_message_bytes=MAX_RECEIVE_BYTES,
+                cors_origins=http_cors_origins,
+            )
+            http = await serve_http(app, http_address, tls_cert=tls_cert, tls_key=tls_key)
+    except BaseException:
+        if exporter is not None:
+            exporter.stop()
+        store.close()
+        raise
+    await server.start()
+    await core.start_background()
+    for service in (*SERVICES, ""):
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
+    return Running(server=server, core=core, port=port, metrics=exporter, http=http)

@@ -1,0 +1,191 @@
+"""Around every call, whatever its service: a request id, one log line, a
+clear status for a request that does not decode, and one catch-all that turns
+an unexpected exception into INTERNAL without showing its text to the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+
+import grpc
+
+from labelwire.server.domain import errors
+from labelwire.server.transport.grpc.context import CALL, Call, abort, abort_with, request_id_metadata
+
+if TYPE_CHECKING:
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+log = logging.getLogger("labelwire.calls")
+Ctx = grpc.aio.ServicerContext[Any, Any]
+SLOW_SECONDS = 1.0
+
+
+class Undecodable:
+    """What the request deserializer returns for bytes that are not the
+    method's message, so the call can answer INVALID_ARGUMENT (grpc would
+    answer UNKNOWN with the decoder's exception)."""
+
+    def __init__(self, message_name: str) -> None:
+        self.message = (
+            f"the request is not a valid {message_name}: a string field is not valid UTF-8,"
+            " or the bytes are not that message"
+        )
+
+
+def _safe(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserialize is None:
+        return None
+    owner = getattr(deserialize, "__self__", None)
+    descriptor = getattr(owner, "DESCRIPTOR", None)
+    name = getattr(descriptor, "full_name", "request message")
+
+    def run(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception:
+            return Undecodable(name)
+
+    return run
+
+
+async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        if isinstance(request, Undecodable):
+            raise errors.InvalidArgument(request.message)
+        yield request
+
+
+def _begin(context: Ctx, method: str) -> tuple[Call, float]:
+    call = Call(method=method)
+    CALL.set(call)
+    context.set_trailing_metadata(request_id_metadata())
+    return call, time.perf_counter()
+
+
+def _finish(call: Call, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    failed = call.status not in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED)
+    log.log(
+        logging.INFO if failed or elapsed > SLOW_SECONDS else logging.DEBUG,
+        "%s %s by %s in %.0f ms (request id %s)",
+        call.method,
+        call.status.name,
+        call.caller,
+        elapsed * 1000,
+        call.request_id,
+        extra={
+            "request_id": call.request_id,
+            "method": call.method,
+            "caller": call.caller,
+            "status": call.status.name,
+            "duration_ms": round(elapsed * 1000, 1),
+        },
+    )
+
+
+def _cancelled(call: Call, exc: BaseException) -> None:
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        call.status = grpc.StatusCode.CANCELLED
+
+
+async def _fail(call: Call, context: Ctx, exc: Exception) -> NoReturn:
+    """Every way a call can end in error becomes one known status."""
+    if isinstance(exc, grpc.aio.AbortError):
+        if call.status == grpc.StatusCode.OK:
+            code = context.code()
+            call.status = code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+        raise exc
+    if isinstance(exc, errors.LabelwireError):
+        await abort_with(context, exc)
+    log.error(
+        "%s failed with an unexpected error (request id %s)",
+        call.method,
+        call.request_id,
+        exc_info=exc,
+        extra={"request_id": call.request_id, "method": call.method, "caller": call.caller},
+    )
+    await abort(context, grpc.StatusCode.INTERNAL, f"internal error; request id {call.request_id}")
+
+
+def _wrap_unary(behavior: Callable[[Any, Ctx], Awaitable[Any]], method: str, streaming_requests: bool) -> Any:
+    async def run(request: Any, context: Ctx) -> Any:
+        call, started = _begin(context, method)
+        try:
+            if streaming_requests:
+                request = _checked(request)
+            elif isinstance(request, Undecodable):
+                raise errors.InvalidArgument(request.message)
+            return await behavior(request, context)
+        except Exception as exc:
+            await _fail(call, context, exc)
+        except BaseException as exc:
+            _cancelled(call, exc)
+            raise
+        finally:
+            _finish(call, started)
+
+    return run
+
+
+def _wrap_stream(
+    behavior: Callable[[Any, Ctx], AsyncIterator[Any]], method: str, streaming_requests: bool
+) -> Any:
+    async def run(request: Any, context: Ctx) -> AsyncIterator[Any]:
+        call, started = _begin(context, method)
+        try:
+            if streaming_requests:
+                request = _checked(request)
+            elif isinstance(request, Undecodable):
+                raise errors.InvalidArgument(request.message)
+            async for response in behavior(request, context):
+                yield response
+        except Exception as exc:
+            await _fail(call, context, exc)
+        except BaseException as exc:
+            _cancelled(call, exc)
+            raise
+        finally:
+            _finish(call, started)
+
+    return run
+
+
+def wrap_handler(handler: Handler, method: str) -> Handler:
+    kind = (
+        ("stream" if handler.request_streaming else "unary")
+        + "_"
+        + ("stream" if handler.response_streaming else "unary")
+    )
+    behavior = getattr(handler, kind)
+    if inspect.isasyncgenfunction(behavior):
+        wrapped = _wrap_stream(behavior, method, handler.request_streaming)
+    else:
+        wrapped = _wrap_unary(behavior, method, handler.request_streaming)
+    replaced: Handler = handler._replace(  # type: ignore[attr-defined]
+        request_deserializer=_safe(handler.request_deserializer), **{kind: wrapped}
+    )
+    return replaced
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Wraps every method's handler, labelwire's and grpc's own services alike."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler | None] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler:
+        method = handler_call_details.method
+        if method not in self._handlers:
+            handler = await continuation(handler_call_details)
+            if len(self._handlers) < 1000:
+                self._handlers[method] = None if handler is None else wrap_handler(handler, method)
+            else:
+                return handler if handler is None else wrap_handler(handler, method)
+        return self._handlers[method]  # type: ignore[return-value]

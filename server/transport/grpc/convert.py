@@ -1,0 +1,375 @@
+"""Protobuf messages to domain types and back: the one place that knows both."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from labelwire.server.core import auth
+from labelwire.server.domain import answer_schema, validation
+from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.domain.model import (
+    Answer,
+    Credential,
+    GoldPolicy,
+    GoldUse,
+    ItemInput,
+    Job,
+    JobSpec,
+    JobState,
+    Label,
+    LabelClass,
+    Task,
+    Worker,
+    WorkerStatus,
+)
+from labelwire.v1 import admin_service_pb2, answer_pb2, item_pb2, job_pb2, label_pb2, task_pb2
+
+MEDIA = {
+    job_pb2.MEDIA_TYPE_UNSPECIFIED: "text",
+    job_pb2.MEDIA_TYPE_TEXT: "text",
+    job_pb2.MEDIA_TYPE_IMAGE: "image",
+    job_pb2.MEDIA_TYPE_DOCUMENT: "document",
+    job_pb2.MEDIA_TYPE_AUDIO: "audio",
+    job_pb2.MEDIA_TYPE_VIDEO: "video",
+}
+MEDIA_BACK = {v: k for k, v in MEDIA.items() if k != job_pb2.MEDIA_TYPE_UNSPECIFIED}
+METHODS = {
+    job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED: "majority_vote",
+    job_pb2.CONSOLIDATION_METHOD_MAJORITY_VOTE: "majority_vote",
+    job_pb2.CONSOLIDATION_METHOD_WEIGHTED_MAJORITY: "weighted_majority",
+    job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE: "dawid_skene",
+    job_pb2.CONSOLIDATION_METHOD_ONE_COIN: "one_coin",
+    job_pb2.CONSOLIDATION_METHOD_GLAD: "glad",
+    job_pb2.CONSOLIDATION_METHOD_AUTO: "auto",
+}
+GOLD_USES = {
+    item_pb2.GOLD_USE_UNSPECIFIED: GoldUse.ANY,
+    item_pb2.GOLD_USE_ANY: GoldUse.ANY,
+    item_pb2.GOLD_USE_QUIZ: GoldUse.QUIZ,
+    item_pb2.GOLD_USE_HIDDEN: GoldUse.HIDDEN,
+}
+METHODS_BACK = {v: k for k, v in METHODS.items() if k != job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED}
+
+
+def _seconds(duration: Duration, default: int) -> int:
+    return int(duration.seconds) if duration.seconds or duration.nanos else default
+
+
+def _duration(seconds: float) -> Duration:
+    d = Duration()
+    d.FromNanoseconds(int(seconds * 1e9))
+    return d
+
+
+def timestamp(ts: float) -> Timestamp:
+    t = Timestamp()
+    t.FromNanoseconds(int(ts * 1e9))
+    return t
+
+
+def struct_dict(message: Struct, field: str) -> dict[str, Any]:
+    """A caller's Struct as a dict; NaN, infinity and deep nesting are refused
+    here, naming the field, since the JSON conversion cannot represent them."""
+    stack: list[tuple[Struct | struct_pb2.ListValue, int]] = [(message, 1)]
+    while stack:
+        node, depth = stack.pop()
+        validation.require(
+            depth <= validation.MAX_JSON_DEPTH,
+            f"{field} must nest at most {validation.MAX_JSON_DEPTH} levels deep",
+            field,
+        )
+        values = node.fields.values() if isinstance(node, Struct) else node.values
+        for value in values:
+            kind = value.WhichOneof("kind")
+            if kind == "number_value":
+                validation.require(
+                    math.isfinite(value.number_value), f"{field} must not contain NaN or infinity", field
+                )
+            elif kind == "struct_value":
+                stack.append((value.struct_value, depth + 1))
+            elif kind == "list_value":
+                stack.append((value.list_value, depth + 1))
+    return json_format.MessageToDict(message)
+
+
+def _enum(table: Mapping[Any, str], value: int, field: str, enum: Any) -> str:
+    if value not in table:
+        known = ", ".join(enum.Name(v) for v in table if v)
+        raise InvalidArgument(f"{field} {value} is not one of {known}", field)
+    return table[value]
+
+
+def answer_dict(message: answer_pb2.Answer, field: str = "answer") -> Answer:
+    """The answer's JSON form; the two commonest kinds are built directly,
+    since every judgment passes through here."""
+    kind = message.WhichOneof("value")
+    if kind == "classification":
+        return {kind: {"class_name": message.classification.class_name}}
+    if kind == "multi_label":
+        return {kind: {"class_names": list(message.multi_label.class_names)}}
+    if kind == "custom":
+        return {kind: answer_schema.integral_numbers(struct_dict(message.custom, f"{field}.custom"))}
+    try:
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    except ValueError:
+        raise InvalidArgument(f"{field} must not contain NaN or infinity", field) from None
+
+
+def answer_message(answer: Answer, into: answer_pb2.Answer | None = None) -> answer_pb2.Answer:
+    out = into if into is not None else answer_pb2.Answer()
+    if "classification" in answer:
+        out.classification.class_name = answer["classification"]["class_name"]
+    elif "multi_label" in answer:
+        out.multi_label.SetInParent()
+        out.multi_label.class_names.extend(answer["multi_label"].get("class_names", []))
+    else:
+        json_format.ParseDict(answer, out)
+    return out
+
+
+def job_spec(job: job_pb2.Job) -> JobSpec:
+    kind = job.task_config.WhichOneof("config")
+    if kind is None:
+        raise InvalidArgument(
+            "job.task_config is required: set one of classification, multi_label, bounding_box,"
+            " spans, segmentation, verification, custom",
+            "job.task_config",
+        )
+    config = getattr(job.task_config, kind)
+    if kind == "custom":
+        struct_dict(config.answer_schema, "job.task_config.custom.answer_schema")
+    listed = config.entity_types if kind == "spans" else getattr(config, "classes", [])
+    policy = job.judgment_policy
+    if policy.judgments_per_item == 0:
+        raise InvalidArgument(
+            "job.judgment_policy.judgments_per_item is required (1 to 9)",
+            "job.judgment_policy.judgments_per_item",
+        )
+    gold = job.gold_policy
+    defaults = GoldPolicy()
+    return JobSpec(
+        display_name=job.display_name,
+        task_type=kind,
+        classes=tuple(LabelClass(c.name, c.description) for c in listed),
+        task_config=json_format.MessageToDict(config, preserving_proto_field_name=True),
+        media_type=_enum(MEDIA, job.media_type, "job.media_type", job_pb2.MediaType),
+        instructions=_instructions(job.instructions),
+        adapter=job.workforce.adapter or "pool",
+        settings=struct_dict(job.workforce.settings, "job.workforce.settings"),
+        judgments_per_item=policy.judgments_per_item,
+        max_judgments_per_item=policy.max_judgments_per_item or policy.judgments_per_item,
+        target_confidence=policy.target_confidence,
+        consolidation_method=_enum(
+            METHODS, job.consolidation_method, "job.consolidation_method", job_pb2.ConsolidationMethod
+        ),
+        gold=GoldPolicy(
+            quiz_size=gold.quiz_size if gold.HasField("quiz_size") else defaults.quiz_size,
+            pass_accuracy=gold.pass_accuracy if gold.HasField("pass_accuracy") else defaults.pass_accuracy,
+            hidden_gold_share=(
+                gold.hidden_gold_share if gold.HasField("hidden_gold_share") else defaults.hidden_gold_share
+            ),
+            max_gold_exposures=(
+                gold.max_gold_exposures
+                if gold.HasField("max_gold_exposures")
+                else defaults.max_gold_exposures
+            ),
+            min_work_agreement=(
+                gold.min_work_agreement
+                if gold.HasField("min_work_agreement")
+                else defaults.min_work_agreement
+            ),
+            min_work_judgments=(
+                gold.min_work_judgments
+                if gold.HasField("min_work_judgments")
+                else defaults.min_work_judgments
+            ),
+        ),
+        price_per_judgment_micros=job.price_per_judgment_micros,
+        budget_micros=job.budget_micros,
+        task_time_limit_seconds=_seconds(job.task_time_limit, 300),
+        task_lifetime_seconds=_seconds(job.task_lifetime, 0),
+        label_attribute_name=job.label_attribute_name or "label",
+    )
+
+
+def _instructions(message: job_pb2.Instructions) -> dict[str, Any]:
+    for group, examples in (("good_examples", message.good_examples), ("bad_examples", message.bad_examples)):
+        for i, example in enumerate(examples):
+            if example.HasField("answer"):
+                answer_dict(example.answer, f"job.instructions.{group}[{i}].answer")
+    try:
+        return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    except ValueError:
+        raise InvalidArgument(
+            "job.instructions must not contain NaN or infinity", "job.instructions"
+        ) from None
+
+
+def _config_message(spec: JobSpec) -> job_pb2.TaskConfig:
+    config = job_pb2.TaskConfig()
+    json_format.ParseDict({spec.task_type: spec.task_config}, config)
+    return config
+
+
+def job_message(job: Job) -> job_pb2.Job:
+    spec, c = job.spec, job.counters
+    out = job_pb2.Job(
+        name=job.name,
+        display_name=spec.display_name,
+        task_config=_config_message(spec),
+        media_type=MEDIA_BACK[spec.media_type],
+        workforce=job_pb2.WorkforceConfig(adapter=spec.adapter),
+        judgment_policy=job_pb2.JudgmentPolicy(
+            judgments_per_item=spec.judgments_per_item,
+            max_judgments_per_item=spec.max_judgments_per_item,
+            target_confidence=spec.target_confidence,
+        ),
+        consolidation_method=METHODS_BACK[spec.consolidation_method],
+        gold_policy=job_pb2.GoldPolicy(
+            quiz_size=spec.gold.quiz_size,
+            pass_accuracy=spec.gold.pass_accuracy,
+            hidden_gold_share=spec.gold.hidden_gold_share,
+            max_gold_exposures=spec.gold.max_gold_exposures,
+            min_work_agreement=spec.gold.min_work_agreement,
+            min_work_judgments=spec.gold.min_work_judgments,
+        ),
+        price_per_judgment_micros=spec.price_per_judgment_micros,
+        budget_micros=spec.budget_micros,
+        task_time_limit=_duration(spec.task_time_limit_seconds),
+        task_lifetime=_duration(spec.task_lifetime_seconds),
+        label_attribute_name=spec.label_attribute_name,
+        state=job_pb2.JobState.Value(f"JOB_STATE_{job.state.name}"),
+        counters=job_pb2.JobCounters(
+            total_items=c.total_items,
+            gold_items=c.gold_items,
+            labeled_items=c.labeled_items,
+            unlabeled_items=c.unlabeled_items,
+            in_progress_items=c.in_progress_items,
+            failed_items=c.failed_items,
+            judgments=c.judgments,
+            excluded_judgments=c.excluded_judgments,
+            qualified_workers=c.qualified_workers,
+            disqualified_workers=c.disqualified_workers,
+            cost_micros=c.cost_micros,
+            reserved_micros=c.reserved_micros,
+        ),
+        owner=f"clients/{job.owner_id}",
+        end_reason=job_pb2.JobEndReason.Value(f"JOB_END_REASON_{job.end_reason.name}")
+        if job.state == JobState.COMPLETED
+        else job_pb2.JOB_END_REASON_UNSPECIFIED,
+        create_time=timestamp(job.created_at),
+        update_time=timestamp(job.updated_at),
+        failure_reason=job.failure_reason,
+    )
+    json_format.ParseDict(spec.instructions, out.instructions)
+    out.workforce.settings.update(spec.settings)
+    return out
+
+
+def item_input(item: item_pb2.Item, field: str = "item") -> ItemInput:
+    kind = item.WhichOneof("payload")
+    return ItemInput(
+        key=item.key,
+        payload_kind=kind or "",
+        payload=getattr(item, kind) if kind else "",
+        metadata=struct_dict(item.metadata, f"{field}.metadata") if item.HasField("metadata") else None,
+        prelabel=answer_dict(item.prelabel, f"{field}.prelabel") if item.HasField("prelabel") else None,
+        prelabel_confidence=item.prelabel_confidence if item.HasField("prelabel") else None,
+        gold=answer_dict(item.gold_answer, f"{field}.gold_answer") if item.HasField("gold_answer") else None,
+        gold_use=GOLD_USES.get(item.gold_use, GoldUse.ANY),
+    )
+
+
+def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:
+    into.job = job_name
+    into.item_key = label.item_key
+    into.sequence = label.sequence
+    into.revision = label.revision
+    answer_message(label.value, into.value)
+    into.confidence = label.confidence
+    for name, p in label.probabilities.items():
+        into.class_probabilities.add(class_name=name, probability=p)
+    into.method = label.method
+    into.judgment_count = label.judgment_count
+    into.human_annotated = label.human
+    into.tie = label.tie
+    into.create_time.FromNanoseconds(int(label.created_at * 1e9))
+    if label.item_metadata:
+        into.item_metadata.update(label.item_metadata)
+
+
+def worker_message(worker: Worker, *, own: bool = False) -> task_pb2.WorkerStats:
+    """A worker's record; `own` is the worker's own view, whose gold figures
+    are its quiz's alone, so that no hidden-gold answer moves them."""
+    out = task_pb2.WorkerStats(
+        name=worker.name,
+        display_name=worker.display_name,
+        status=worker_status(worker.status),
+        judgments=worker.judgments,
+        gold_answered=worker.quiz_answered if own else worker.gold_answered,
+        gold_correct=worker.quiz_correct if own else worker.gold_correct,
+        gold_accuracy=worker.quiz_accuracy if own else worker.gold_accuracy,
+        quiz_remaining=worker.quiz_remaining,
+    )
+    if worker.last_active_at:
+        out.last_active_time.CopyFrom(timestamp(worker.last_active_at))
+    return out
+
+
+def task_message(task: Task) -> task_pb2.Task:
+    out = task_pb2.Task(
+        name=task.name,
+        phase=task_pb2.TaskPhase.Value(f"TASK_PHASE_{task.phase.name}"),
+        lease_expire_time=timestamp(task.expires_at),
+    )
+    setattr(out, task.payload_kind, task.payload)
+    if task.metadata:
+        out.metadata.update(task.metadata)
+    if task.prelabel:
+        answer_message(task.prelabel, out.prelabel)
+    return out
+
+
+def duration(seconds: float) -> Duration:
+    return _duration(seconds)
+
+
+def duration_seconds(d: Duration) -> float | None:
+    if not d.seconds and not d.nanos:
+        return None
+    return d.seconds + d.nanos / 1e9
+
+
+def worker_status(status: WorkerStatus) -> task_pb2.WorkerStatus.ValueType:
+    return task_pb2.WorkerStatus.Value(f"WORKER_STATUS_{status.name}")
+
+
+def seconds_of(duration: Duration, field: str) -> float:
+    """A Duration's seconds; negative ones are refused."""
+    seconds = duration.ToNanoseconds() / 1e9
+    if seconds < 0:
+        raise InvalidArgument(f"{field} must not be negative, got {seconds:g} s")
+    return seconds
+
+
+def api_key_message(key: Credential, now: float) -> admin_service_pb2.ApiKey:
+    out = admin_service_pb2.ApiKey(
+        name=f"clients/{key.owner_id}/apiKeys/{key.id}",
+        client=f"clients/{key.owner_id}",
+        client_name=key.owner_name,
+        key_prefix=auth.shown_prefix(key.kind, key.id),
+        state=admin_service_pb2.CredentialState.Value(f"CREDENTIAL_STATE_{key.state(now).upper()}"),
+        create_time=timestamp(key.created_at),
+    )
+    if key.expires_at is not None:
+        out.expire_time.CopyFrom(timestamp(key.expires_at))
+    if key.revoked_at is not None:
+        out.revoke_time.CopyFrom(timestamp(key.revoked_at))
+    return out

@@ -1,0 +1,85 @@
+"""LabelService: thin translation onto the core."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from labelwire.server.core import Core
+from labelwire.server.domain.errors import ResourceExhausted
+from labelwire.server.transport.grpc import convert
+from labelwire.server.transport.grpc.context import caller, streaming, unary
+from labelwire.v1 import label_service_pb2 as pb
+from labelwire.v1 import label_service_pb2_grpc
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+STREAM_MESSAGE_BYTES = 1024 * 1024
+
+
+class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
+    def __init__(self, core: Core, *, max_streams_per_client: int = 16) -> None:
+        self.core = core
+        self.max_streams_per_client = max_streams_per_client
+        self._streams: Counter[tuple[str, int]] = Counter()
+
+    @streaming
+    async def StreamLabels(
+        self, request: pb.StreamLabelsRequest, context: Ctx
+    ) -> AsyncIterator[pb.StreamLabelsResponse]:
+        principal = await caller(self.core, context)
+        stream = self.core.stream_labels(
+            principal, request.job, request.after_sequence, request.snapshot_only
+        )
+        holder = (principal.kind, principal.id)
+        self._open_stream(holder)
+        try:
+            async for labels in stream:
+                out, size = pb.StreamLabelsResponse(), 0
+                for label in labels:
+                    message = out.labels.add()
+                    convert.label_message(label, request.job, message)
+                    grown = size + message.ByteSize() + 8
+                    if grown > STREAM_MESSAGE_BYTES and len(out.labels) > 1:
+                        out.labels.pop()
+                        yield out
+                        out = pb.StreamLabelsResponse()
+                        convert.label_message(label, request.job, out.labels.add())
+                        grown = out.ByteSize()
+                    size = grown
+                yield out
+        finally:
+            self._streams[holder] -= 1
+            if self._streams[holder] <= 0:
+                del self._streams[holder]
+
+    def _open_stream(self, holder: tuple[str, int]) -> None:
+        """A client that opens streams and never reads them holds server
+        memory; the count is per replica."""
+        if self._streams[holder] >= self.max_streams_per_client:
+            raise ResourceExhausted(
+                f"a client may have at most {self.max_streams_per_client} StreamLabels calls open at once;"
+                " close one first"
+            )
+        self._streams[holder] += 1
+
+    @unary
+    async def ListLabels(self, request: pb.ListLabelsRequest, context: Ctx) -> pb.ListLabelsResponse:
+        principal = await caller(self.core, context)
+        labels, token = await self.core.list_labels(
+            principal, request.job, request.page_size, request.page_token
+        )
+        out = pb.ListLabelsResponse(next_page_token=token)
+        for label in labels:
+            convert.label_message(label, request.job, out.labels.add())
+        return out
+
+    @unary
+    async def ExportLabels(self, request: pb.ExportLabelsRequest, context: Ctx) -> pb.ExportLabelsResponse:
+        principal = await caller(self.core, context)
+        lines, labeled = await self.core.export_labels(
+            principal, request.job, request.uri, request.label_job_name
+        )
+        return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)

@@ -1,0 +1,69 @@
+"""QualityService: thin translation onto the core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from labelwire.server.core import Core
+from labelwire.server.dispatch.gate import estimated_skill
+from labelwire.server.transport.grpc import convert
+from labelwire.server.transport.grpc.context import caller, unary
+from labelwire.v1 import quality_service_pb2 as pb
+from labelwire.v1 import quality_service_pb2_grpc
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+
+
+class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    @unary
+    async def GetJobQuality(self, request: pb.GetJobQualityRequest, context: Ctx) -> pb.GetJobQualityResponse:
+        job, measured, workers, declines = await self.core.job_quality(
+            await caller(self.core, context), request.job
+        )
+        labeled = job.counters.labeled_items
+        out = pb.GetJobQualityResponse(
+            agreement=pb.Agreement(
+                items_measured=measured.items_measured,
+                dissent_histogram=measured.dissent_histogram,
+                fleiss_kappa=measured.fleiss_kappa,
+                krippendorff_alpha=measured.krippendorff_alpha,
+            ),
+            cost_micros=job.counters.cost_micros,
+            cost_per_label_micros=job.counters.cost_micros // labeled if labeled else 0,
+            declined_tasks=declines.total,
+        )
+        for reason, count in declines.reasons:
+            out.decline_reasons.add(reason=reason, count=count)
+        for worker in workers:
+            record = measured.workers.get(worker.id)
+            entry = out.workers.add(
+                stats=convert.worker_message(worker),
+                agreement_with_label=record.agreement_with_label if record else 0.0,
+                median_time_seconds=record.median_time_seconds if record else 0.0,
+                estimated_skill=estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
+                declined=declines.by_worker.get(worker.id, 0),
+            )
+            if worker.work_skill is not None:
+                entry.work_skill = worker.work_skill
+        return out
+
+    @unary
+    async def GetCalibration(
+        self, request: pb.GetCalibrationRequest, context: Ctx
+    ) -> pb.GetCalibrationResponse:
+        classes = await self.core.calibration(
+            await caller(self.core, context), request.job, request.buckets, request.target_precision
+        )
+        out = pb.GetCalibrationResponse()
+        for c in classes:
+            entry = out.classes.add(
+                class_name=c.class_name, accept_threshold=c.accept_threshold, items=c.items
+            )
+            for b in c.buckets:
+                entry.buckets.add(lower=b.lower, upper=b.upper, count=b.count, accuracy=b.accuracy)
+        return out

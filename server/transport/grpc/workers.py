@@ -1,0 +1,93 @@
+"""WorkerService: thin translation onto the core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from labelwire.server.core import Core
+from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.transport.grpc import convert
+from labelwire.server.transport.grpc.context import caller, unary
+from labelwire.v1 import worker_service_pb2 as pb
+from labelwire.v1 import worker_service_pb2_grpc
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+
+
+class WorkerServicer(worker_service_pb2_grpc.WorkerServiceServicer):
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    @unary
+    async def GetInstructions(
+        self, request: pb.GetInstructionsRequest, context: Ctx
+    ) -> pb.GetInstructionsResponse:
+        job = await self.core.instructions(await caller(self.core, context))
+        full = convert.job_message(job)
+        return pb.GetInstructionsResponse(
+            job=full.name,
+            display_name=full.display_name,
+            task_config=full.task_config,
+            media_type=full.media_type,
+            instructions=full.instructions,
+            task_time_limit=full.task_time_limit,
+        )
+
+    @unary
+    async def NextTask(self, request: pb.NextTaskRequest, context: Ctx) -> pb.NextTaskResponse:
+        result = await self.core.next_task(await caller(self.core, context))
+        out = pb.NextTaskResponse(status=convert.worker_status(result.status), message=result.message)
+        if result.task is not None:
+            out.task.CopyFrom(convert.task_message(result.task))
+        if result.retry_after:
+            out.retry_after.CopyFrom(convert.duration(result.retry_after))
+        return out
+
+    @unary
+    async def SubmitJudgment(
+        self, request: pb.SubmitJudgmentRequest, context: Ctx
+    ) -> pb.SubmitJudgmentResponse:
+        principal = await caller(self.core, context)
+        if not request.HasField("answer") or request.answer.WhichOneof("value") is None:
+            raise InvalidArgument("answer is required", "answer")
+        spent = convert.duration_seconds(request.time_spent)
+        result = await self.core.submit(
+            principal,
+            request.task,
+            convert.answer_dict(request.answer),
+            None if spent is None else int(spent * 1000),
+        )
+        return pb.SubmitJudgmentResponse(
+            task=result.task_name, status=convert.worker_status(result.status), message=result.message
+        )
+
+    @unary
+    async def ReleaseTask(self, request: pb.ReleaseTaskRequest, context: Ctx) -> pb.ReleaseTaskResponse:
+        await self.core.release(await caller(self.core, context), request.task, decline=False)
+        return pb.ReleaseTaskResponse()
+
+    @unary
+    async def DeclineTask(self, request: pb.DeclineTaskRequest, context: Ctx) -> pb.DeclineTaskResponse:
+        if len(request.reason) > 1000:
+            raise InvalidArgument(
+                f"reason must be at most 1000 characters, got {len(request.reason)}", "reason"
+            )
+        await self.core.release(
+            await caller(self.core, context), request.task, decline=True, reason=request.reason
+        )
+        return pb.DeclineTaskResponse()
+
+    @unary
+    async def ExtendLease(self, request: pb.ExtendLeaseRequest, context: Ctx) -> pb.ExtendLeaseResponse:
+        principal = await caller(self.core, context)
+        expires = await self.core.extend(principal, request.task, convert.duration_seconds(request.extension))
+        return pb.ExtendLeaseResponse(lease_expire_time=convert.timestamp(expires))
+
+    @unary
+    async def GetWorkerStats(
+        self, request: pb.GetWorkerStatsRequest, context: Ctx
+    ) -> pb.GetWorkerStatsResponse:
+        worker = await self.core.worker_stats(await caller(self.core, context))
+        return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker, own=True))
