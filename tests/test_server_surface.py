@@ -100,6 +100,8 @@ def test_serve_help_documents_every_flag_and_its_environment_variable() -> None:
     ).stdout
     for flag, env in [
         ("--address", "LABELWIRE_ADDRESS"),
+        ("--http-address", "LABELWIRE_HTTP_ADDRESS"),
+        ("--http-cors-origin", "LABELWIRE_HTTP_CORS_ORIGINS"),
         ("--database", "LABELWIRE_DATABASE"),
         ("--tls-cert", "LABELWIRE_TLS_CERT"),
         ("--tls-key", "LABELWIRE_TLS_KEY"),

@@ -52,6 +52,8 @@ CORS_EXPOSE_HEADERS = (
     "X-Request-Id",
 )
 CORS_MAX_AGE_SECONDS = 7200
+# What Hypercorn waits, after the calls themselves were ended, for connections to close.
+STOP_BACKSTOP_SECONDS = 5.0
 
 
 class LabelwireConnectApplication(ConnectASGIApplication[None]):
@@ -93,16 +95,44 @@ async def application(
     return app
 
 
+class _Calls:
+    """The application, knowing the task of each call in flight, so that a
+    stop ends the calls that would never end by themselves (open label
+    streams) with CANCELLED instead of leaving Hypercorn to cut whole
+    connections once its grace period is over."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        task = asyncio.current_task()
+        if scope["type"] != "http" or task is None:
+            await self.app(scope, receive, send)
+            return
+        self.tasks.add(task)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.tasks.discard(task)
+
+
 @dataclass
 class HttpServer:
     port: int
     tls: bool
+    _calls: _Calls
     _stopping: asyncio.Event
     _task: asyncio.Task[None]
 
     async def stop(self, grace: float | None = 1.0) -> None:
-        """Stops accepting; calls still running get `grace` seconds."""
+        """Stops accepting; calls still running get `grace` seconds (None:
+        none), then end with CANCELLED."""
         self._stopping.set()
+        if self._calls.tasks and grace:
+            await asyncio.wait(set(self._calls.tasks), timeout=grace)
+        for task in list(self._calls.tasks):
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
@@ -112,12 +142,12 @@ def _report(task: asyncio.Task[None]) -> None:
         logging.getLogger("labelwire").error("the HTTP port stopped", exc_info=task.exception())
 
 
-def _config(address: str, grace: float, tls_cert: Path | None, tls_key: Path | None) -> Config:
+def _config(address: str, tls_cert: Path | None, tls_key: Path | None) -> Config:
     config = Config()
     config.bind = [address]
     config.errorlog = SERVER_LOG
     config.accesslog = None
-    config.graceful_timeout = grace
+    config.graceful_timeout = STOP_BACKSTOP_SECONDS
     config.include_server_header = False
     if tls_cert and tls_key:
         config.certfile = str(tls_cert)
@@ -131,14 +161,13 @@ async def serve_http(
     *,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
-    grace: float = 5.0,
 ) -> HttpServer:
     """Listens on `address` (HOST:PORT, port 0 for any) before returning, so
     a caller that reads the port can connect at once."""
     host, colon, port = address.rpartition(":")
     if not colon or not host or not port.isdigit():
         raise OSError(f"cannot listen on {address!r}: the HTTP address must be HOST:PORT")
-    config = _config(address, grace, tls_cert, tls_key)
+    config = _config(address, tls_cert, tls_key)
     if config.ssl_enabled:
         config.create_ssl_context()  # a missing or bad certificate fails here, not in the serving task
     try:
@@ -149,9 +178,14 @@ async def serve_http(
     for sock in listening:
         sock.listen(config.backlog)
     stopping = asyncio.Event()
-    served = wrap_app(app, config.wsgi_max_body_size, "asgi")
+    calls = _Calls(app)
+    served = wrap_app(calls, config.wsgi_max_body_size, "asgi")
     task = asyncio.create_task(worker_serve(served, config, sockets=sockets, shutdown_trigger=stopping.wait))
     task.add_done_callback(_report)
     return HttpServer(
-        port=listening[0].getsockname()[1], tls=config.ssl_enabled, _stopping=stopping, _task=task
+        port=listening[0].getsockname()[1],
+        tls=config.ssl_enabled,
+        _calls=calls,
+        _stopping=stopping,
+        _task=task,
     )
