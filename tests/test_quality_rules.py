@@ -370,4 +370,7 @@ def test_work_skill_is_its_definition_on_random_crowds(seed: int) -> None:
 
 def test_work_skill_leaves_out_jobs_that_are_not_single_class_and_empty_ones() -> None:
     assert work_skills(spec("multi_label"), [_judgment(1, 1, "a"), _judgment(1, 2, "a")]) == {}
+    box = json.dumps({"bounding_boxes": {"boxes": []}})
+    boxes = [{"item_id": 1, "worker_id": w, "answer": box} for w in (1, 2)]
+    assert work_skills(spec("bounding_box"), boxes) == {}
     assert work_skills(spec("classification"), []) == {}
