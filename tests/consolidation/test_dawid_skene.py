@@ -181,3 +181,17 @@ def test_a_single_class_with_prior_skills_labels_everything_that_class() -> None
 
     assert result.labels.tolist() == [0, 0]
     assert result.confidence.tolist() == [1.0, 1.0]
+
+
+def test_a_prior_skill_is_a_matrix_of_smoothing_pseudo_answers() -> None:
+    """Every item gold, so the counts are known: worker 0 (prior 0.9) right on
+    all four, worker 1 (prior 0.6) on one; each row is counts + 5 * prior row."""
+    j = Judgments.from_lists(
+        [0, 1, 2, 3, 0, 1, 2, 3], [0, 0, 0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 1, 0, 1], n_classes=2
+    )
+
+    result = DawidSkene().fit(j, gold={0: 1, 1: 0, 2: 1, 3: 0}, worker_skill=np.array([0.9, 0.6]))
+
+    assert result.confusion is not None
+    assert result.confusion[0] == pytest.approx(np.array([[6.5, 0.5], [0.5, 6.5]]) / 7)
+    assert result.confusion[1] == pytest.approx(np.array([[3.0, 4.0], [3.0, 4.0]]) / 7)
