@@ -51,7 +51,12 @@ MODULES: dict[str, list[str]] = {
         "tests/test_authorization.py",
     ],
     "server/dispatch.py": ["tests/test_leases.py", "tests/test_quality_gate.py", "tests/test_client_path.py"],
-    "server/core/labels.py": ["tests/test_client_path.py", "tests/test_authorization.py"],
+    "server/core/labels.py": [
+        "tests/test_label_batches.py",
+        "tests/test_client_path.py",
+        "tests/test_quality_service.py",
+        "tests/test_authorization.py",
+    ],
     "server/store/sql.py": ["tests/conformance/test_store_contract.py", "tests/test_leases.py"],
     "server/store/sqlite.py": ["tests/conformance/test_store_contract.py", "tests/test_durability.py"],
     "adapters/groundtruth/manifests.py": [
