@@ -50,7 +50,12 @@ MODULES: dict[str, list[str]] = {
         "tests/test_errors.py",
         "tests/test_authorization.py",
     ],
-    "server/dispatch.py": ["tests/test_leases.py", "tests/test_quality_gate.py", "tests/test_client_path.py"],
+    "server/dispatch.py": [
+        "tests/test_leases.py",
+        "tests/test_quality_gate.py",
+        "tests/test_budgets.py",
+        "tests/test_client_path.py",
+    ],
     "server/core/labels.py": [
         "tests/test_label_batches.py",
         "tests/test_client_path.py",
