@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from labelwire.adapters.groundtruth.manifests import ExportFormat, failure_reason, reference_label
+from labelwire.adapters.groundtruth.manifests import (
+    MAX_VALUE_CHARS,
+    ExportFormat,
+    ItemRejected,
+    check_line_limits,
+    failure_reason,
+    prelabel_attribute_values,
+    reference_label,
+)
 from labelwire.adapters.groundtruth.responses import AnswerShape
 from labelwire.server import cli, exports
 from labelwire.server.errors import InvalidArgument, PermissionDenied
@@ -123,6 +131,24 @@ def test_a_segmentation_label_whose_mask_is_not_a_png_reads_as_no_label() -> Non
     line = {"source-ref": "s3://b/i.png", "label": "s3://b/mask.png", "label-metadata": metadata}
     shape = AnswerShape("segmentation", CLASSES)
     assert reference_label(line, "label", "k1", shape, lambda u: b"not a png") is None
+
+
+def test_an_attribute_value_may_be_exactly_ground_truths_limit_and_no_longer() -> None:
+    check_line_limits({"source": "x" * MAX_VALUE_CHARS})
+    with pytest.raises(ItemRejected, match=f"its source has {MAX_VALUE_CHARS + 1:d} characters"):
+        check_line_limits({"source": "x" * (MAX_VALUE_CHARS + 1)})
+
+
+def test_boxes_to_verify_and_exported_boxes_take_missing_sides_as_zero() -> None:
+    boxes = [{"class_name": "neg", "left": 3, "width": 5, "height": 6}]
+    shown = prelabel_attribute_values("model", {"bounding_boxes": {"boxes": boxes}})
+    assert shown["model"] == {"annotations": [{"class_id": 0, "left": 3, "top": 0, "width": 5, "height": 6}]}
+    assert shown["model-metadata"]["objects"] == [{"confidence": 0}]
+    assert shown["model-metadata"]["class-map"] == {"0": "neg"}
+    fmt = ExportFormat("label", "bounding_box", "image", CLASSES, "boxes")
+    value = json.dumps({"bounding_boxes": {"boxes": boxes}})
+    line, _ = exports.export_line(row(value=value, confidence=0.8), fmt)
+    assert line["label"]["annotations"] == [{"class_id": 1, "left": 3, "top": 0, "width": 5, "height": 6}]
 
 
 @pytest.mark.parametrize(
