@@ -23,7 +23,7 @@ Mutants inside type annotations are marked skipped before the run (they are
 equivalent by construction, see `annotation_spans`), so no test time is spent on
 them. A module with more mutants than a shared machine can run in one sitting is
 sampled: `--sample N --seed S` runs N mutants drawn at random with that seed, the
-same N for the same tree, and the score is over the sample.
+same mutants for the same tree and seed, and the score is over the sample.
 """
 
 from __future__ import annotations
