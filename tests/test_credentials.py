@@ -308,6 +308,18 @@ async def test_only_the_bearer_scheme_is_accepted(server: Harness, header: str, 
         assert code == grpc.StatusCode.UNAUTHENTICATED and "authorization: Bearer <token>" in message
 
 
+async def test_other_metadata_beside_the_authorization_is_not_read_as_a_token(server: Harness) -> None:
+    """Only the `authorization` key carries the token: other keys sent before it
+    (here ones that sort before it) are neither parsed nor refused."""
+    async with AdminClient(server.target, ADMIN_KEY) as admin:
+        key = await admin.create_api_key("team")
+    metadata = (("accept-language", "en"), ("a-trace", "Basic x"), ("authorization", f"Bearer {key}"))
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        stub = job_service_pb2_grpc.JobServiceStub(channel)
+        code, _ = await code_of(stub.ListJobs(job_service_pb2.ListJobsRequest(), metadata=metadata))
+    assert code is None
+
+
 async def test_keys_and_tokens_made_before_the_credentials_table_keep_working(tmp_path: Path) -> None:
     """A database from before migration 5, with a key and a worker token in the
     old form (`lwc_<client id>_<secret>`), served by this version."""

@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from grpc_status import rpc_status
 
 from labelwire.client import Client, classification, text_item
+from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import (
     job_pb2,
@@ -214,6 +215,25 @@ async def test_an_unexpected_error_is_internal_with_a_request_id_in_the_log(
     assert [(r.method, r.caller, r.status, r.request_id) for r in lines] == [  # type: ignore[attr-defined]
         ("/labelwire.v1.JobService/GetJob", "client", "INTERNAL", rid)
     ]
+
+
+@pytest.mark.parametrize(
+    ("length", "shown"),
+    [(999, "x" * 999), (1000, "x" * 1000), (1001, "x" * 1000 + "…"), (5000, "x" * 1000 + "…")],
+)
+async def test_an_error_message_is_cut_at_1000_characters_with_an_ellipsis(
+    server: Harness, lw: Client, monkeypatch: pytest.MonkeyPatch, length: int, shown: str
+) -> None:
+    """A status message is bounded (it travels in a header); one that fits is never touched."""
+
+    async def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise InvalidArgument("x" * length, "name")
+
+    monkeypatch.setattr(server.running.core, "get_job", refuse)
+    exc = await failure(lw.get_job("jobs/1"))
+    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert exc.details() == shown
+    assert violations(exc) == [("name", shown)]
 
 
 async def test_an_unexpected_error_in_a_stream_is_internal(

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from labelwire.adapters.groundtruth.manifests import failure_reason, reference_label
+from labelwire.adapters.groundtruth.manifests import (
+    MAX_VALUE_CHARS,
+    ItemRejected,
+    check_line_limits,
+    failure_reason,
+    prelabel_attribute_values,
+    reference_label,
+)
 from labelwire.adapters.groundtruth.responses import AnswerShape
 from labelwire.server.cli import main as cli
 from labelwire.server.domain.errors import InvalidArgument, PermissionDenied
@@ -89,6 +96,60 @@ def test_an_exported_line_reads_back_as_ground_truths_label() -> None:
     back = reference_label(line, "label", "k1", AnswerShape("classification", CLASSES), lambda u: b"")
     assert back is not None and back.answer == {"classification": {"class_name": "neg"}}
     assert line["id"] == "x" and line["label-metadata"]["job-name"] == "reviews"
+
+
+@pytest.mark.parametrize(
+    ("confidences", "lowest"),
+    [
+        ({"0": 0.9, "2": 0.7}, 0.7),
+        ({"0": 0.9}, 0.9),
+        ({"0": None, "2": "0.6"}, 0.6),
+        ({"0": [0.1], "2": 0.6}, 0.6),
+        ({"0": "high", "2": True}, None),
+        ({}, None),
+    ],
+)
+def test_a_multi_label_read_back_is_as_sure_as_its_least_sure_stated_class(
+    confidences: dict[str, Any], lowest: float | None
+) -> None:
+    metadata = {"class-map": {"0": "pos", "2": "neutral"}, "confidence-map": confidences}
+    line = {"source": "x", "label": [0, 2], "label-metadata": metadata}
+    back = reference_label(line, "label", "k1", AnswerShape("multi_label", CLASSES), lambda u: b"")
+    assert back is not None and back.answer == {"multi_label": {"class_names": ["pos", "neutral"]}}
+    assert back.confidence == lowest
+
+
+def test_a_class_the_job_does_not_have_is_exported_with_id_minus_one() -> None:
+    fmt = ExportFormat("label", "multi_label", "text", CLASSES, "reviews")
+    value = json.dumps({"multi_label": {"class_names": ["neg", "retired"]}})
+    line, labeled = exports.export_line(row(value=value, confidence=0.5), fmt)
+    assert labeled and line["label"] == [1, -1]
+    assert line["label-metadata"]["class-map"] == {"1": "neg", "-1": "retired"}
+
+
+def test_a_segmentation_label_whose_mask_is_not_a_png_reads_as_no_label() -> None:
+    metadata = {"internal-color-map": {"0": {"class-name": "BACKGROUND", "hex-color": "#ffffff"}}}
+    line = {"source-ref": "s3://b/i.png", "label": "s3://b/mask.png", "label-metadata": metadata}
+    shape = AnswerShape("segmentation", CLASSES)
+    assert reference_label(line, "label", "k1", shape, lambda u: b"not a png") is None
+
+
+def test_an_attribute_value_may_be_exactly_ground_truths_limit_and_no_longer() -> None:
+    check_line_limits({"source": "x" * MAX_VALUE_CHARS})
+    with pytest.raises(ItemRejected, match=f"its source has {MAX_VALUE_CHARS + 1:d} characters"):
+        check_line_limits({"source": "x" * (MAX_VALUE_CHARS + 1)})
+
+
+def test_boxes_to_verify_and_exported_boxes_take_missing_sides_as_zero() -> None:
+    boxes = [{"class_name": "neg", "left": 3, "width": 5, "height": 6}]
+    shown = prelabel_attribute_values("model", {"bounding_boxes": {"boxes": boxes}})
+    assert shown["model"] == {"annotations": [{"class_id": 0, "left": 3, "top": 0, "width": 5, "height": 6}]}
+    assert shown["model-metadata"]["objects"] == [{"confidence": 0}]
+    assert shown["model-metadata"]["class-map"] == {"0": "neg"}
+    fmt = ExportFormat("label", "bounding_box", "image", CLASSES, "boxes")
+    value = json.dumps({"bounding_boxes": {"boxes": boxes}})
+    line, _ = exports.export_line(row(value=value, confidence=0.8), fmt)
+    assert line["label"]["annotations"] == [{"class_id": 1, "left": 3, "top": 0, "width": 5, "height": 6}]
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,25 @@ async def test_spammer_fails_the_quiz_and_gets_no_tasks(server: Harness) -> None
     assert phases == [task_pb2.TASK_PHASE_QUIZ] * 5
     assert last.status == task_pb2.WORKER_STATUS_FAILED_QUIZ and "quiz failed" in last.message
     assert not after.HasField("task") and after.status == task_pb2.WORKER_STATUS_FAILED_QUIZ
+    assert after.message == "you failed the quiz on this job and get no more tasks"
+    await lw.close()
+
+
+async def test_hidden_gold_takes_exactly_its_share_of_each_block_of_work(server: Harness) -> None:
+    """Share 0.1: exactly one task in each block of ten a worker is offered is
+    hidden gold (at a place drawn per block), as the owner's count shows."""
+    lw = await server.client()
+    job = await running_job(lw, items=60, gold=20, hidden=0.1)
+    _, token = await lw.create_worker(job.name, "w")
+    per_block = []
+    async with server.worker(token) as w:
+        for _ in range(5):
+            for _ in range(10):
+                t = await w.next_task()
+                await w.submit(t.task.name, classification(truth(t.task.text)))
+            (record,) = await lw.list_workers(job.name)
+            per_block.append(record.gold_answered)
+    assert per_block == [1, 2, 3, 4, 5]
     await lw.close()
 
 

@@ -130,3 +130,68 @@ def test_one_coin_gold_anchors_worker_accuracy() -> None:
     result = OneCoinDawidSkene().fit(j, gold=(np.array([0, 1, 2]), np.array([1, 1, 1])))
 
     assert result.labels.tolist() == [1] * 10
+
+
+@pytest.mark.parametrize("model", [DawidSkene, OneCoinDawidSkene])
+def test_em_stops_at_the_first_gain_under_tol_per_judgment(
+    planted_crowd: PlantedCrowd, model: type[DawidSkene] | type[OneCoinDawidSkene]
+) -> None:
+    judgments, _ = planted_crowd(one_coin([0.9, 0.8, 0.7, 0.6, 0.55], 3), n_items=400, per_item=3, seed=6)
+    em = model(tol=1e-4)
+
+    result = em.fit(judgments)
+
+    gains = np.diff(result.log_likelihood)
+    bar = 1e-4 * len(judgments)
+    assert result.converged and result.n_iter == len(result.log_likelihood) < 100
+    assert gains[-1] < bar and np.all(gains[:-1] >= bar)
+
+
+@pytest.mark.parametrize("model", [DawidSkene, OneCoinDawidSkene])
+def test_em_cut_short_by_n_iter_says_it_did_not_converge(
+    planted_crowd: PlantedCrowd, model: type[DawidSkene] | type[OneCoinDawidSkene]
+) -> None:
+    judgments, _ = planted_crowd(one_coin([0.9, 0.8, 0.7, 0.6, 0.55], 3), n_items=400, per_item=3, seed=6)
+
+    result = model(n_iter=2).fit(judgments)
+
+    assert not result.converged and result.n_iter == 2
+
+
+def test_one_coin_accuracy_is_shrunk_towards_the_pooled_or_prior_accuracy() -> None:
+    """With every item gold the truth is known, so each accuracy is exactly
+    (right + 2 * prior) / (answered + 2): the prior is the pooled accuracy (5/8
+    here) or the caller's."""
+    j = Judgments.from_lists(
+        [0, 1, 2, 3, 0, 1, 2, 3], [0, 0, 0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 1, 0, 1], n_classes=2
+    )
+    gold = {0: 1, 1: 0, 2: 1, 3: 0}
+
+    pooled = OneCoinDawidSkene().fit(j, gold=gold)
+    with_prior = OneCoinDawidSkene().fit(j, gold=gold, worker_skill=np.array([0.9, np.nan]))
+
+    assert pooled.worker_skill == pytest.approx([(4 + 2 * 5 / 8) / 6, (1 + 2 * 5 / 8) / 6])
+    assert with_prior.worker_skill == pytest.approx([(4 + 2 * 0.9) / 6, (1 + 2 * 5 / 8) / 6])
+
+
+def test_a_single_class_with_prior_skills_labels_everything_that_class() -> None:
+    j = Judgments.from_lists([0, 0, 1], [0, 1, 1], [0, 0, 0], n_classes=1)
+
+    result = DawidSkene().fit(j, worker_skill=np.array([0.9, 0.6]))
+
+    assert result.labels.tolist() == [0, 0]
+    assert result.confidence.tolist() == [1.0, 1.0]
+
+
+def test_a_prior_skill_is_a_matrix_of_smoothing_pseudo_answers() -> None:
+    """Every item gold, so the counts are known: worker 0 (prior 0.9) right on
+    all four, worker 1 (prior 0.6) on one; each row is counts + 5 * prior row."""
+    j = Judgments.from_lists(
+        [0, 1, 2, 3, 0, 1, 2, 3], [0, 0, 0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 1, 0, 1], n_classes=2
+    )
+
+    result = DawidSkene().fit(j, gold={0: 1, 1: 0, 2: 1, 3: 0}, worker_skill=np.array([0.9, 0.6]))
+
+    assert result.confusion is not None
+    assert result.confusion[0] == pytest.approx(np.array([[6.5, 0.5], [0.5, 6.5]]) / 7)
+    assert result.confusion[1] == pytest.approx(np.array([[3.0, 4.0], [3.0, 4.0]]) / 7)

@@ -83,3 +83,26 @@ def test_weighted_vote_shrinks_gold_accuracy_towards_the_prior_skill() -> None:
 
     assert result.worker_skill[0] == pytest.approx((0 + 8 * 0.95) / (1 + 8))
     assert result.labels.tolist() == [1, 0]
+
+
+def test_weighted_vote_of_a_worker_perfect_on_gold_is_large_but_finite() -> None:
+    """Without smoothing a worker right on every gold item has accuracy 1: its
+    weight is capped (accuracy clipped to 1 - 1e-6) rather than infinite, and a
+    worker wrong on all of them counts for the minimum weight, not against."""
+    j = Judgments.from_lists([0, 0, 1, 1], [0, 1, 0, 1], [1, 0, 0, 1], n_classes=2)
+
+    result = WeightedMajorityVote(gold_smoothing=0.0).fit(j, gold={0: 1})
+
+    strong = np.log((1 - 1e-6) / 1e-6)
+    assert result.worker_skill.tolist() == pytest.approx([1 - 1e-6, 1e-6])
+    assert result.labels.tolist() == [1, 0]
+    assert result.confidence[1] == pytest.approx(1 / (1 + np.exp(1e-3 - strong)), rel=1e-12)
+
+
+def test_a_worker_without_answers_has_no_agreement_rather_than_none() -> None:
+    j = Judgments.from_lists([0, 0], [0, 1], [1, 1], n_classes=2, n_workers=3)
+
+    result = MajorityVote().fit(j)
+
+    assert result.worker_skill[:2].tolist() == [1.0, 1.0]
+    assert np.isnan(result.worker_skill[2])
