@@ -447,6 +447,16 @@ class SqlTx:
             (job_id,),
         )
 
+    def work_answers(self, job_id: int) -> list[Row]:
+        """(item_id, worker_id, answer) of the job's counted judgments of
+        non-gold items, in no order: the colluder check reads them all each
+        time it runs."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer FROM judgments j JOIN items i ON i.id = j.item_id"
+            " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0",
+            (job_id,),
+        )
+
     def prelabeled(self, job_id: int) -> list[Row]:
         """Items with both a model pre-label and a human label."""
         return self.all(

@@ -27,7 +27,6 @@ from labelwire.server.transport.grpc.calls import CallInterceptor
 from labelwire.server.transport.grpc.jobs import JobServicer
 from labelwire.server.transport.grpc.labels import LabelServicer
 from labelwire.server.transport.grpc.quality import QualityServicer
-from labelwire.server.transport.grpc.rpc_metrics import RpcMetrics
 from labelwire.server.transport.grpc.workers import WorkerServicer
 from labelwire.v1 import (
     admin_service_pb2,
@@ -161,7 +160,7 @@ async def start_server(
         credential_cache_seconds=credential_cache_seconds,
     )
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(), RpcMetrics()],
+        interceptors=[CallInterceptor()],
         options=[
             ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
