@@ -192,14 +192,31 @@ class WorkforceContext(Protocol):
         what their claim reserved goes back to the budget."""
         ...
 
-    async def record_cost(self, micros: int, reason: str, *, key: str) -> bool:
+    async def reserve_cost(self, micros: int, *, key: str) -> bool:
+        """Holds `micros` (millionths of a US dollar) of the job's budget for
+        a charge of the workforce's own that may come later, e.g. the rewards
+        and fees of a gold HIT's assignments, as a lease holds its price:
+        once per `key` (a retried round finds it held and gets True). False,
+        holding nothing, when the budget less what is spent and reserved
+        cannot pay it: then do not incur the charge. Always True without a
+        budget."""
+        ...
+
+    async def release_cost(self, *, key: str) -> None:
+        """Gives back what the reservation `key` still holds (the charge will
+        not come, or came in lower); harmless to repeat."""
+        ...
+
+    async def record_cost(self, micros: int, reason: str, *, key: str, reservation: str = "") -> bool:
         """Adds a charge of the workforce's own to the job's cost, in
         millionths of a US dollar, once per `key` (a retried round may report
         it again; says whether it was new): what `fee_micros_per_judgment`
         did not cover, e.g. a fee above the claimed rate or the reward of a
-        gold HIT whose answers are not judgments. Not reserved beforehand, so
-        keep it small; a recorded judgment's price and claimed fee are
-        counted by the core already."""
+        gold HIT whose answers are not judgments. A charge `reserve_cost`
+        held budget for names that `reservation` and is paid out of it; an
+        unreserved charge can take the job past its budget, so keep those
+        small. A recorded judgment's price and claimed fee are counted by the
+        core already."""
         ...
 
     async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:

@@ -1,7 +1,8 @@
-"""What counting and timing every call costs: the RPC metrics interceptor
-(`server/transport/grpc/rpc_metrics.py`) against no interceptor, on the cheapest call
-there is (a generic echo handler, bytes in and out), so that the difference is
-the interceptor's whole cost and not lost in the server's own work.
+"""What counting and timing every call costs: the call interceptor
+(`server/transport/grpc/calls.py`) with the RPC metrics (`server/transport/grpc/rpc_metrics.py`)
+against the same interceptor without them, on the cheapest call there is (a
+generic echo handler, bytes in and out), so that the difference is the
+metrics' whole cost and not lost in the server's own work.
 
 Both servers run in this process with the client, one after the other in
 alternating rounds; CPU time per call (`time.process_time`, client and server
@@ -21,7 +22,7 @@ from typing import Any
 
 import grpc
 
-from labelwire.server.transport.grpc.rpc_metrics import RpcMetrics
+from labelwire.server.transport.grpc.calls import CallInterceptor
 
 METHOD = "/bench.Echo/Echo"
 
@@ -66,8 +67,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="pairs of rounds (default 6)")
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight (default 16)")
     args = parser.parse_args()
-    bare, bare_port = await _server([])
-    measured, measured_port = await _server([RpcMetrics()])
+    bare, bare_port = await _server([CallInterceptor(metrics=False)])
+    measured, measured_port = await _server([CallInterceptor()])
     ratios, extra_us = [], []
     try:
         for n in range(args.rounds):
@@ -78,13 +79,13 @@ async def main() -> None:
             ratios.append(with_ / without)
             extra_us.append((with_ - without) * 1e6)
             print(
-                f"round {n + 1}: {without * 1e6:7.1f} us/call bare, {with_ * 1e6:7.1f} us/call with metrics"
+                f"round {n + 1}: {without * 1e6:7.1f} us/call without metrics, {with_ * 1e6:7.1f} us/call with"
             )
     finally:
         await bare.stop(None)
         await measured.stop(None)
     print(
-        f"median over {args.rounds} pairs: CPU per call x{statistics.median(ratios):.3f} with the interceptor,"
+        f"median over {args.rounds} pairs: CPU per call x{statistics.median(ratios):.3f} with the metrics,"
         f" +{statistics.median(extra_us):.1f} us per call (client and server together)"
     )
 

@@ -15,6 +15,7 @@ from labelwire.adapters.base import ExternalJudgment
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.client import Client, WorkerClient, classification, text_item
 from labelwire.server.dispatch.workforces import JobContext, Workforces
+from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import job_pb2
 from tests.conformance.test_workforce_contract import Vendor
@@ -382,4 +383,131 @@ async def test_items_reopened_by_a_discounted_worker_are_claimed_and_reserved_ag
     done = await lw.get_job(job.name)
     assert done.counters.cost_micros == 3 * PRICE and done.counters.reserved_micros == 0
     assert done.end_reason == job_pb2.JOB_END_REASON_BUDGET_EXHAUSTED
+    await lw.close()
+
+
+async def test_a_workforce_reservation_holds_budget_until_charged_or_released(
+    vendor_core: tuple[Harness, Running],
+) -> None:
+    """A push workforce's own charges (a gold HIT's answers) reserve budget ahead, as leases do."""
+    server, running = vendor_core
+    lw = await server.client()
+    job = await lw.create_job(
+        "J",
+        classes=["a", "b"],
+        workforce="vendor",
+        quiz_size=0,
+        judgments_per_item=1,
+        price_per_judgment_micros=PRICE,
+        budget_micros=9 * PRICE,
+    )
+    await lw.add_items(job.name, [text_item(f"k{i}", "a") for i in range(10)])
+    await lw.start_job(job.name)
+    job_id = int(job.name.split("/")[1])
+    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    assert await ctx.reserve_cost(5 * PRICE, key="gold-hit-1")
+    assert await ctx.reserve_cost(5 * PRICE, key="gold-hit-1")  # a retried round: held once
+    assert not await ctx.reserve_cost(5 * PRICE, key="gold-hit-2")  # 4,000 left
+    claimed = await ctx.claim_items(10)
+    assert await ctx.record_cost(2 * PRICE, "gold answers", key="answer-1", reservation="gold-hit-1")
+    assert not await ctx.record_cost(2 * PRICE, "gold answers", key="answer-1", reservation="gold-hit-1")
+    charged = await lw.get_job(job.name)
+    await ctx.release_cost(key="gold-hit-1")
+    await ctx.release_cost(key="gold-hit-1")
+    released = await lw.get_job(job.name)
+    await ctx.record_judgments(
+        [ExternalJudgment(i.key, "v", {"classification": {"class_name": "a"}}) for i in claimed]
+    )
+    more = await ctx.claim_items(10)
+    assert len(claimed) == 4 and len(more) == 3
+    assert (
+        charged.counters.cost_micros == 2 * PRICE
+        and charged.counters.reserved_micros == 3 * PRICE + 4 * PRICE
+    )
+    assert released.counters.reserved_micros == 4 * PRICE
+    with pytest.raises(InvalidArgument):
+        await ctx.reserve_cost(PRICE, key="reserved:gold-hit-1")
+    await lw.close()
+
+
+async def answer_what_is_wanted(ctx: JobContext) -> int:
+    """Plays a push workforce to the end: one more answer for every judgment its claims
+    want, round after round, until nothing is wanted and nothing more can be claimed."""
+    answered, round_ = 0, 0
+    while True:
+        wanted = await ctx.claimed_items() + await ctx.claim_items(50)
+        if not wanted:
+            return answered
+        round_ += 1
+        answers = [
+            ExternalJudgment(item.key, f"r{round_}w{n}", {"classification": {"class_name": "ab"[n % 2]}})
+            for item in wanted
+            for n in range(item.judgments_wanted)
+        ]
+        answered += (await ctx.record_judgments(answers)).recorded
+
+
+async def test_more_judgments_for_confidence_after_a_claim_stay_within_the_budget(
+    vendor_core: tuple[Harness, Running],
+) -> None:
+    """A budget for exactly 5 judgments, and a target confidence that asks for more
+    of every item: the third judgment of the first item fits, that of the second does not."""
+    server, running = vendor_core
+    lw = await server.client()
+    job = await lw.create_job(
+        "J",
+        classes=["a", "b"],
+        workforce="vendor",
+        quiz_size=0,
+        judgments_per_item=2,
+        max_judgments_per_item=4,
+        target_confidence=0.999,
+        price_per_judgment_micros=PRICE,
+        budget_micros=5 * PRICE,
+    )
+    await lw.add_items(job.name, [text_item(f"k{i}", "a") for i in range(2)])
+    await lw.start_job(job.name)
+    job_id = int(job.name.split("/")[1])
+    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    answered = await answer_what_is_wanted(ctx)
+    done = await lw.get_job(job.name)
+    assert answered == 5 and done.counters.judgments == 5
+    assert done.counters.cost_micros == 5 * PRICE and done.counters.reserved_micros == 0
+    assert done.state == job_pb2.JOB_STATE_COMPLETED and done.counters.labeled_items == 2
+    await lw.close()
+
+
+async def test_more_judgments_for_confidence_from_pool_workers_stay_within_the_budget(
+    server: Harness,
+) -> None:
+    """The same with pool workers: the second item is labeled with the judgments it has
+    rather than left waiting for one the budget cannot pay."""
+    lw = await server.client()
+    job = await lw.create_job(
+        "Budgeted",
+        classes=CLASSES,
+        judgments_per_item=2,
+        max_judgments_per_item=3,
+        target_confidence=0.999,
+        quiz_size=0,
+        hidden_gold_share=0,
+        price_per_judgment_micros=PRICE,
+        budget_micros=5 * PRICE,
+    )
+    await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(2)])
+    await lw.start_job(job.name)
+    tokens = [(await lw.create_worker(job.name, f"w{n}"))[1] for n in range(4)]
+    workers = [server.worker(t) for t in tokens]
+    for _ in range(3):
+        for n, w in enumerate(workers):
+            lease = await w.next_task()
+            if lease.HasField("task"):
+                await w.submit(lease.task.name, classification(CLASSES[n % 2]))
+    streamed = await labels_until_the_stream_ends(lw, job.name)
+    done = await lw.get_job(job.name)
+    assert done.counters.judgments == 5 and done.counters.cost_micros == 5 * PRICE
+    assert done.counters.reserved_micros == 0 and done.state == job_pb2.JOB_STATE_COMPLETED
+    assert sorted(streamed) == ["i0", "i1"] and done.counters.unlabeled_items == 0
+    for w in workers:
+        await w.close()
     await lw.close()

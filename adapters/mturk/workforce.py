@@ -147,6 +147,7 @@ class MTurkWorkforce(Workforce):
         self._clients: ClientFactory = clients or BotoClients()
         self.retry = MTurkRetrier(sleep=sleep or asyncio.sleep, rng=rng or random.Random())
         self._clock = clock or time.time
+        self.released: set[str] = set()  # gold HIT reservations given back by this process
 
     def validate(self, job: JobView) -> None:
         super().validate(job)
@@ -294,6 +295,7 @@ class _Round:
         await self.top_up(claimed)
         await self.dispatch()
         await self.save()
+        await self.release_closed_gold()
         if receipts:
             notifications = self.wf.notifications(self.settings)
             if notifications is not None:
@@ -543,10 +545,36 @@ class _Round:
                     "Mechanical Turk reward and fee of a gold HIT",
                 )
             if extra > 0:
-                await self.ctx.record_cost(extra * MICROS_PER_CENT, reason, key=f"mturk:{aid}")
+                await self.ctx.record_cost(
+                    extra * MICROS_PER_CENT,
+                    reason,
+                    key=f"mturk:{aid}",
+                    reservation=self.reservation(hit) if hit.kind == GOLD else "",
+                )
         else:
             cost.rejected += 1
             self.state.worker(hit.answers[aid].worker).rejected += 1
+
+    def gold_hit_micros(self, hit: Hit) -> int:
+        """The most a gold HIT can cost: every assignment approved, reward and
+        fee. Its answers are not judgments, so no claim reserved them; this is
+        reserved before the HIT is made, so hidden gold cannot overspend the
+        budget, and what is not charged goes back once the HIT is closed."""
+        fee = fees.fee_cents(self.settings.reward, hit.created_max, self.settings.masters)
+        return hit.created_max * (self.settings.reward_cents + fee) * MICROS_PER_CENT
+
+    @staticmethod
+    def reservation(hit: Hit) -> str:
+        return f"mturk:gold:{hit.token}"
+
+    async def release_closed_gold(self) -> None:
+        """Gives back what closed gold HITs still hold of their reservation
+        (once per process; releasing again is harmless)."""
+        for hit in self.state.hits:
+            key = self.reservation(hit)
+            if hit.kind == GOLD and hit.status == CLOSED and key not in self.wf.released:
+                await self.ctx.release_cost(key=key)
+                self.wf.released.add(key)
 
     def claimed_fee_cents(self) -> int:
         """The fee per judgment claims reserve and the core charges: that of a
@@ -694,7 +722,10 @@ class _Round:
             gold = await self.next_gold()
             if gold is not None:
                 hit = self.new_hit(GOLD, gold.key, min(SMALL_HIT_MAX, max(1, self.job.judgments_per_item)))
-                planned.append((hit, gold.payload_kind, gold.payload, None))
+                if await self.ctx.reserve_cost(self.gold_hit_micros(hit), key=self.reservation(hit)):
+                    planned.append((hit, gold.payload_kind, gold.payload, None))
+                else:  # the budget cannot pay for its answers: no gold HIT this time
+                    self.state.hits.remove(hit)
         await self.save()
         for reason, keys in refused.items():
             await self.ctx.fail_items(keys, reason)
@@ -811,6 +842,7 @@ class _Round:
         await self.collect(self.state.with_status(OPEN))
         self.state.cancelled = True
         await self.save()
+        await self.release_closed_gold()
 
 
 def _epoch(value: Any) -> float:

@@ -109,7 +109,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore):
                 await self._check_workers(int(row["id"]), self._spec_of(int(row["id"]), row), judgments)
 
     async def _check_workers(self, job_id: int, spec: JobSpec, judgments: int) -> None:
-        rows = await self.store.read(lambda tx: tx.job_judgments(job_id))
+        rows = await self.store.read(lambda tx: tx.work_answers(job_id))
         skills = await asyncio.to_thread(quality.work_skills, spec, rows)
         now = self.clock()
 

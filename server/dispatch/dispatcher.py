@@ -197,7 +197,10 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
         tx.count_job(job_id, reserved_micros=price)
     item = tx.item(item_id)
     assert item is not None
-    tx.count_item(item_id, leased=1, exposures=int(item["is_gold"]))
+    if int(item["is_gold"]):
+        tx.count_item(item_id, leased=1, exposures=1)
+    else:
+        tx.count_item(item_id, leased=1)
     if changes:
         tx.update_worker(worker_id, **changes)
     return NextTaskResult(
@@ -283,9 +286,17 @@ def submit(
     task = _live_task(tx, worker_id, job_id, task_id, now, task)
     spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
     tx.finish_task(task_id, TaskState.SUBMITTED, now)
-    free_reservation(tx, task)
     status, message = record_judgment(
-        tx, spec, job_id, task_id, int(task["item_id"]), worker_id, answer, spent, now
+        tx,
+        spec,
+        job_id,
+        task_id,
+        int(task["item_id"]),
+        worker_id,
+        answer,
+        spent,
+        now,
+        freed_micros=int(task["reserved_micros"]),
     )
     end_if_budget_spent(tx, spec, job_id, now)
     return SubmitResult(name, status, message, quiz=_quiz_feedback(tx, task))
@@ -315,6 +326,8 @@ def record_judgment(
     answer: Answer,
     time_spent_ms: int,
     now: float,
+    *,
+    freed_micros: int = 0,
 ) -> tuple[WorkerStatus, str]:
     """What any judgment does, pulled or pushed: it is stored, grades the
     worker when the item is gold, and may complete (and label) the item.
@@ -322,14 +335,21 @@ def record_judgment(
 
     A hidden-gold answer changes only the worker's gold record, which the
     worker never sees; its standing is judged at checkpoints (every block of
-    judgments, gold or not), so no answer on its own moves what it sees."""
+    judgments, gold or not), so no answer on its own moves what it sees.
+    `freed_micros` is what the answered lease reserved, released in the same
+    update of the job's counters that charges the judgment."""
     item = tx.item(item_id)
     worker = tx.worker(worker_id)
     assert item is not None and worker is not None
     gold = json.loads(item["gold"]) if item["gold"] else None
     correct = quality.grade(spec, answer, gold) if gold is not None else None
     tx.insert_judgment(task_id, job_id, item_id, worker_id, answer, time_spent_ms, correct, now)
-    tx.count_job(job_id, judgments=1, cost_micros=spec.price_per_judgment_micros)
+    if freed_micros:
+        tx.count_job(
+            job_id, judgments=1, cost_micros=spec.price_per_judgment_micros, reserved_micros=-freed_micros
+        )
+    else:
+        tx.count_job(job_id, judgments=1, cost_micros=spec.price_per_judgment_micros)
     status = new_status = WorkerStatus(int(worker["status"]))
     message = ""
     judgments = int(worker["judgments"]) + 1
@@ -358,21 +378,22 @@ def record_judgment(
         and int(item["done"]) + 1 >= int(item["target"])
         and int(item["state"]) == ItemState.OPEN
     )
+    last = False
     if finished:
         labeling.finish_item(tx, spec, job_id, item_id, now)
-        after = tx.item(item_id)
-        if after is not None and int(after["state"]) != ItemState.OPEN:
-            free_item_reservation(tx, job_id, after)
-    if status == WorkerStatus.QUALIFIED and (
-        quality.at_checkpoint(spec.gold, judgments) or (finished and not tx.has_open_items(job_id))
-    ):
+        if int(item["reserved_micros"]):  # only a push workforce's claim reserves on the item
+            after = tx.item(item_id)
+            if after is not None and int(after["state"]) != ItemState.OPEN:
+                free_item_reservation(tx, job_id, after)
+        last = not tx.has_open_items(job_id)
+    if status == WorkerStatus.QUALIFIED and (quality.at_checkpoint(spec.gold, judgments) or last):
         new_status, message = quality.after_checkpoint(spec.gold, status, answered, right)
         changes["status"] = int(new_status)
     tx.update_worker(worker_id, **changes)
     if new_status == WorkerStatus.DISQUALIFIED and status != WorkerStatus.DISQUALIFIED:
         disqualify(tx, spec, job_id, worker_id, now)
-    elif finished:
-        complete_if_done(tx, job_id, now)
+    elif last:
+        complete_if_done(tx, job_id, now, method=spec.consolidation_method, open_checked=True)
     return new_status, message
 
 
@@ -449,19 +470,32 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
         tx.set_job_state(job_id, JobState.RUNNING, now)
 
 
-def complete_if_done(tx: Tx, job_id: int, now: float, *, after_pass: bool = False) -> bool:
+def complete_if_done(
+    tx: Tx,
+    job_id: int,
+    now: float,
+    *,
+    after_pass: bool = False,
+    method: str | None = None,
+    open_checked: bool = False,
+) -> bool:
     """Completes a running job with no open item. A job whose labels weigh
     workers completes only after its final job-level pass (`after_pass`), so
-    that the revisions of that pass reach streams before they end."""
+    that the revisions of that pass reach streams before they end. A caller
+    that knows the job's consolidation `method`, or has just found no open
+    item in this transaction (`open_checked`), saves the reads."""
+    if not after_pass and method is not None and method != "majority_vote":
+        return False
     job = tx.job(job_id)
     if job is None or int(job["state"]) != JobState.RUNNING:
         return False
     if (
         not after_pass
+        and method is None
         and json.loads(job["spec"]).get("consolidation_method", "majority_vote") != "majority_vote"
     ):
         return False
-    if tx.has_open_items(job_id):
+    if not open_checked and tx.has_open_items(job_id):
         return False
     if int(job["total_items"]) == 0:
         return False

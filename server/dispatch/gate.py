@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -148,17 +148,21 @@ def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[in
     if answer_key(spec.task_type) != "classification" or not rows:
         return {}
     k = len(spec.class_names)
-    index = {name: i for i, name in enumerate(spec.class_names)}
-    _, items = np.unique(np.array([int(r["item_id"]) for r in rows]), return_inverse=True)
-    worker_ids, workers = np.unique(np.array([int(r["worker_id"]) for r in rows]), return_inverse=True)
-    answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
+    count = len(rows)
+    _, items = np.unique(np.fromiter((r["item_id"] for r in rows), np.int64, count), return_inverse=True)
+    worker_ids, workers = np.unique(
+        np.fromiter((r["worker_id"] for r in rows), np.int64, count), return_inverse=True
+    )
+    answers = np.fromiter(_class_indexes(spec, (r["answer"] for r in rows)), np.int64, count)
     shared = np.bincount(items)[items] > 1
-    rows_at = np.arange(len(rows))
+    rows_at = np.arange(count)
     weight = np.ones(len(worker_ids))
+    cells = items * k + answers
     for _ in range(rounds):
-        votes = np.zeros((int(items.max()) + 1, k))
-        np.add.at(votes, (items, answers), weight[workers])
-        others = votes[items]
+        votes = np.asarray(
+            np.bincount(cells, weights=weight[workers], minlength=(int(items.max()) + 1) * k), np.float64
+        )
+        others = votes.reshape(-1, k)[items]
         others[rows_at, answers] -= weight[workers]
         best = others.max(axis=1)
         consensus = others.argmax(axis=1)
@@ -172,6 +176,19 @@ def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[in
     return {
         int(w): (_uncertainty_removed(joint[n]), int(counted[n])) for n, w in enumerate(worker_ids.tolist())
     }
+
+
+def _class_indexes(spec: JobSpec, texts: Iterator[str]) -> Iterator[int]:
+    """The class index of each stored answer. A job's answers are a handful of
+    distinct strings, so each is parsed once: the check reads every judgment
+    of the job each time it runs."""
+    index = {name: i for i, name in enumerate(spec.class_names)}
+    known: dict[str, int] = {}
+    for text in texts:
+        found = known.get(text)
+        if found is None:
+            found = known[text] = index[json.loads(text)["classification"]["class_name"]]
+        yield found
 
 
 def _uncertainty_removed(counts: np.ndarray) -> float:

@@ -31,6 +31,7 @@ from labelwire.server.domain.errors import InvalidArgument, LabelwireError
 from labelwire.server.domain.model import EndReason, ItemInput, Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
+from labelwire.server.store.sql import RESERVED_COST
 
 if TYPE_CHECKING:
     from labelwire.server.core import CoreBase as Core
@@ -243,15 +244,46 @@ class JobContext:
 
         await self._core.store.write(give_back)
 
-    async def record_cost(self, micros: int, reason: str, *, key: str) -> bool:
-        """Adds a workforce's own charge to the job's cost, once per `key`."""
+    @staticmethod
+    def _check_key(key: str) -> None:
+        validation.check_text("key", key, low=1, high=200)
+        if key.startswith(RESERVED_COST):
+            raise InvalidArgument(f"key must not start with {RESERVED_COST!r}", "key")
+
+    async def reserve_cost(self, micros: int, *, key: str) -> bool:
+        """Holds `micros` of the budget for a charge of the workforce's own
+        that may come later, as a lease holds its price; False (nothing held)
+        when the budget, less what is spent and reserved, cannot pay it."""
         if micros < 0:
             raise InvalidArgument(f"micros must be >= 0, got {micros}")
-        validation.check_text("key", key, low=1, high=200)
-        now = self._core.clock()
+        self._check_key(key)
+        budget, now = self._spec.budget_micros, self._core.clock()
         return await self._core.store.write(
-            lambda tx: tx.add_job_cost(self._job_id, key, micros, reason, now)
+            lambda tx: tx.reserve_job_cost(self._job_id, key, micros, budget, now)
         )
+
+    async def release_cost(self, *, key: str) -> None:
+        """Gives back to the budget what the reservation `key` still holds."""
+        self._check_key(key)
+        await self._core.store.write(lambda tx: tx.release_job_cost(self._job_id, key))
+
+    async def record_cost(self, micros: int, reason: str, *, key: str, reservation: str = "") -> bool:
+        """Adds a workforce's own charge to the job's cost, once per `key`,
+        paid first out of the reservation it names, if any."""
+        if micros < 0:
+            raise InvalidArgument(f"micros must be >= 0, got {micros}")
+        self._check_key(key)
+        if reservation:
+            self._check_key(reservation)
+        now = self._core.clock()
+
+        def charge(tx: Tx) -> bool:
+            fresh = tx.add_job_cost(self._job_id, key, micros, reason, now)
+            if fresh and reservation:
+                tx.release_job_cost(self._job_id, reservation, micros)
+            return fresh
+
+        return await self._core.store.write(charge)
 
     async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:
         now = self._core.clock()

@@ -274,10 +274,11 @@ def validate_reviewed_label(spec: JobSpec, answer: Answer, field: str) -> None:
 
 def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: str) -> None:
     names = set(spec.class_names)
-    if expected == "classification":
+    if expected == "classification":  # every judgment: its message is built only when it fails
         name = body.get("class_name", "")
-        where = f"{field}.classification.class_name"
-        require(name in names, f"{where} {quote(name)} is not one of the job's classes", where)
+        if name not in names:
+            where = f"{field}.classification.class_name"
+            require(False, f"{where} {quote(name)} is not one of the job's classes", where)
     elif expected == "multi_label":
         chosen = list(body.get("class_names", []))
         where = f"{field}.multi_label.class_names"

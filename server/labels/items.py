@@ -164,6 +164,25 @@ def emit_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float) 
     return sequence
 
 
+def _one_more(tx: Tx, spec: JobSpec, job_id: int, item: Any) -> int | None:
+    """What asking one more judgment of an item reserves now, or None when
+    the budget, less what is spent and reserved, cannot pay it (the item is
+    then labeled with the judgments it has). A push workforce's claim holds
+    the item, so its claim reserves the judgment's price and claimed fee here,
+    as the claim did for the first ones; a pool lease reserves its own price
+    when it is handed out."""
+    claimed = item["claimed_by"] is not None
+    cost = spec.price_per_judgment_micros + (int(item["claim_fee_micros"]) if claimed else 0)
+    if spec.budget_micros:
+        job = tx.job(job_id)
+        if job is None:
+            return None
+        left = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+        if left <= 0 or left < cost:
+            return None
+    return cost if claimed else 0
+
+
 def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float) -> bool:
     """Consolidates an item that has reached its target; with dynamic judgments
     an item whose confidence is under target gets one more judgment instead.
@@ -178,8 +197,16 @@ def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float) ->
         and label.confidence < spec.target_confidence
         and int(item["target"]) < spec.max_judgments_per_item
     ):
-        tx.update_item(item_id, target=int(item["target"]) + 1)
-        return False
+        more = _one_more(tx, spec, job_id, item)
+        if more == 0:
+            tx.update_item(item_id, target=int(item["target"]) + 1)
+            return False
+        if more is not None:
+            tx.update_item(
+                item_id, target=int(item["target"]) + 1, reserved_micros=int(item["reserved_micros"]) + more
+            )
+            tx.count_job(job_id, reserved_micros=more)
+            return False
     was_open = int(item["state"]) == ItemState.OPEN and item["label_sequence"] is None
     tx.update_item(item_id, state=int(ItemState.LABELED))
     if was_open:

@@ -19,6 +19,9 @@ Row = Any
 # still publishing; every read of a job's items leaves them out. Takes the job
 # id as one more argument.
 NO_HIDDEN = 9223372036854775807
+# job_costs rows whose key starts so are reservations a workforce made ahead of
+# a charge (their micros: what they still hold), not costs.
+RESERVED_COST = "reserved:"
 
 
 def shown(column: str) -> str:
@@ -115,6 +118,46 @@ class SqlTx(AccountsSql):
             (at, credential_id, at),
         )
 
+    def reserve_job_cost(self, job_id: int, key: str, micros: int, budget_micros: int, now: float) -> bool:
+        """Reserves `micros` of the job's budget for a workforce's charge to
+        come, once per `key` (a retry finds it reserved); False, reserving
+        nothing, when the budget (0: none) less what is spent and reserved
+        cannot pay it. What a reservation still holds is its row in job_costs."""
+        ledger = RESERVED_COST + key
+        if self.one("SELECT 1 FROM job_costs WHERE job_id = ? AND key = ?", (job_id, ledger)) is not None:
+            return True
+        job = self.job(job_id)
+        if job is None:
+            return False
+        left = budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+        if budget_micros and micros > left:
+            return False
+        self.run(
+            "INSERT INTO job_costs (job_id, key, micros, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+            (job_id, ledger, micros, "reserved", now),
+        )
+        if micros:
+            self.count_job(job_id, reserved_micros=micros)
+        return True
+
+    def release_job_cost(self, job_id: int, key: str, micros: int | None = None) -> int:
+        """Frees `micros` (None: all) of what the reservation `key` still
+        holds, never more than the job still has reserved; returns it."""
+        ledger = RESERVED_COST + key
+        row = self.one("SELECT micros FROM job_costs WHERE job_id = ? AND key = ?", (job_id, ledger))
+        held = 0 if row is None else int(row[0])
+        take = held if micros is None else min(max(micros, 0), held)
+        if take <= 0:
+            return 0
+        self.run(
+            "UPDATE job_costs SET micros = ? WHERE job_id = ? AND key = ?", (held - take, job_id, ledger)
+        )
+        job = self.job(job_id)
+        freed = 0 if job is None else min(take, int(job["reserved_micros"]))
+        if freed:
+            self.count_job(job_id, reserved_micros=-freed)
+        return take
+
     def add_job_cost(self, job_id: int, key: str, micros: int, reason: str, now: float) -> bool:
         """Records a cost once per key; says whether it was new."""
         fresh = self.run(
@@ -160,6 +203,10 @@ class SqlTx(AccountsSql):
 
     def clear_reservations(self, job_id: int) -> None:
         self.run("UPDATE items SET reserved_micros = 0 WHERE job_id = ? AND reserved_micros > 0", (job_id,))
+        self.run(
+            "UPDATE job_costs SET micros = 0 WHERE job_id = ? AND key LIKE ? AND micros > 0",
+            (job_id, RESERVED_COST + "%"),
+        )
         self.run("UPDATE jobs SET reserved_micros = 0 WHERE id = ?", (job_id,))
 
     def free_item_reservations(self, job_id: int, keys: Sequence[str] | None = None) -> None:
@@ -447,6 +494,16 @@ class SqlTx(AccountsSql):
         return self.all(
             "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms FROM judgments j JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
+            (job_id,),
+        )
+
+    def work_answers(self, job_id: int) -> list[Row]:
+        """(item_id, worker_id, answer) of the job's counted judgments of
+        non-gold items, in no order: the colluder check reads them all each
+        time it runs."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer FROM judgments j JOIN items i ON i.id = j.item_id"
+            " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0",
             (job_id,),
         )
 

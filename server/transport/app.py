@@ -28,7 +28,6 @@ from labelwire.server.transport.grpc.calls import CallInterceptor
 from labelwire.server.transport.grpc.jobs import JobServicer
 from labelwire.server.transport.grpc.labels import LabelServicer
 from labelwire.server.transport.grpc.quality import QualityServicer
-from labelwire.server.transport.grpc.rpc_metrics import RpcMetrics
 from labelwire.server.transport.grpc.workers import WorkerServicer
 from labelwire.server.transport.http.server import HttpServer, application, serve_http
 from labelwire.v1 import (
@@ -173,7 +172,7 @@ async def start_server(
         credential_cache_seconds=credential_cache_seconds,
     )
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(), RpcMetrics()],
+        interceptors=[CallInterceptor()],
         options=[
             ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),

@@ -39,6 +39,8 @@ class RecordingContext:
     discounted: dict[str, str] = field(default_factory=dict)
     claim_fees: list[int] = field(default_factory=list)
     costs: dict[str, tuple[int, str]] = field(default_factory=dict)
+    reserved: dict[str, int] = field(default_factory=dict)
+    budget_left: int | None = None  # None: no budget; else what costs may still take
 
     def add_items(
         self, *keys: str, payload_kind: str = "text", payloads: Mapping[str, str] | None = None
@@ -95,10 +97,25 @@ class RecordingContext:
                 outcome.recorded += 1
         return outcome
 
-    async def record_cost(self, micros: int, reason: str, *, key: str) -> bool:
+    async def reserve_cost(self, micros: int, *, key: str) -> bool:
+        if key not in self.reserved:
+            if self.budget_left is not None and micros > self.budget_left - sum(self.reserved.values()):
+                return False
+            self.reserved[key] = micros
+        return True
+
+    async def release_cost(self, *, key: str) -> None:
+        if key in self.reserved:
+            self.reserved[key] = 0
+
+    async def record_cost(self, micros: int, reason: str, *, key: str, reservation: str = "") -> bool:
         if key in self.costs:
             return False
         self.costs[key] = (micros, reason)
+        if reservation in self.reserved:
+            self.reserved[reservation] -= min(micros, self.reserved[reservation])
+        if self.budget_left is not None:
+            self.budget_left -= micros
         return True
 
     async def record_reference_labels(self, labels: Sequence[ReferenceLabel]) -> None:

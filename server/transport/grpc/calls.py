@@ -1,6 +1,12 @@
-"""Around every call, whatever its service: a request id, one log line, a
-clear status for a request that does not decode, and one catch-all that turns
-an unexpected exception into INTERNAL without showing its text to the caller."""
+"""Around every call, whatever its service: a request id, one log line, the
+call's count and time in the RPC metrics, a clear status for a request that
+does not decode, and one catch-all that turns an unexpected exception into
+INTERNAL without showing its text to the caller.
+
+One interceptor does all of it, and the log line is built only when its level
+is on: this wrapper runs on every call, and a second interceptor layer (or a
+log record the level drops) cost each call a few microseconds of the server's
+CPU for nothing (bench/README.md, "Server throughput")."""
 
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 import grpc
 
 from labelwire.server.domain import errors
-from labelwire.server.transport.grpc.context import CALL, Call, abort, abort_with, request_id_metadata
+from labelwire.server.transport.grpc.context import CALL, REQUEST_ID_KEY, Call, abort, abort_with
+from labelwire.server.transport.grpc.rpc_metrics import Series
 
 if TYPE_CHECKING:
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
@@ -58,18 +65,30 @@ async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield request
 
 
+_QUIET = (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED)
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
 def _begin(context: Ctx, method: str) -> tuple[Call, float]:
-    call = Call(method=method)
+    call = Call(method)
     CALL.set(call)
-    context.set_trailing_metadata(request_id_metadata())
+    context.set_trailing_metadata(((REQUEST_ID_KEY, call.request_id),))
     return call, time.perf_counter()
 
 
-def _finish(call: Call, started: float) -> None:
+def _finish(call: Call, started: float, context: Ctx, series: Series | None) -> None:
     elapsed = time.perf_counter() - started
-    failed = call.status not in (grpc.StatusCode.OK, grpc.StatusCode.CANCELLED)
+    if call.status == grpc.StatusCode.OK:  # a handler may set a code and return normally
+        code = context.code()
+        if code is not None:
+            call.status = code if isinstance(code, grpc.StatusCode) else _CODES.get(code, call.status)
+    if series is not None:
+        series.done(call.status.name, elapsed)
+    level = logging.INFO if call.status not in _QUIET or elapsed > SLOW_SECONDS else logging.DEBUG
+    if not log.isEnabledFor(level):
+        return
     log.log(
-        logging.INFO if failed or elapsed > SLOW_SECONDS else logging.DEBUG,
+        level,
         "%s %s by %s in %.0f ms (request id %s)",
         call.method,
         call.status.name,
@@ -110,7 +129,12 @@ async def _fail(call: Call, context: Ctx, exc: Exception) -> NoReturn:
     await abort(context, grpc.StatusCode.INTERNAL, f"internal error; request id {call.request_id}")
 
 
-def _wrap_unary(behavior: Callable[[Any, Ctx], Awaitable[Any]], method: str, streaming_requests: bool) -> Any:
+def _wrap_unary(
+    behavior: Callable[[Any, Ctx], Awaitable[Any]],
+    method: str,
+    streaming_requests: bool,
+    series: Series | None,
+) -> Any:
     async def run(request: Any, context: Ctx) -> Any:
         call, started = _begin(context, method)
         try:
@@ -125,13 +149,16 @@ def _wrap_unary(behavior: Callable[[Any, Ctx], Awaitable[Any]], method: str, str
             _cancelled(call, exc)
             raise
         finally:
-            _finish(call, started)
+            _finish(call, started, context, series)
 
     return run
 
 
 def _wrap_stream(
-    behavior: Callable[[Any, Ctx], AsyncIterator[Any]], method: str, streaming_requests: bool
+    behavior: Callable[[Any, Ctx], AsyncIterator[Any]],
+    method: str,
+    streaming_requests: bool,
+    series: Series | None,
 ) -> Any:
     async def run(request: Any, context: Ctx) -> AsyncIterator[Any]:
         call, started = _begin(context, method)
@@ -148,22 +175,23 @@ def _wrap_stream(
             _cancelled(call, exc)
             raise
         finally:
-            _finish(call, started)
+            _finish(call, started, context, series)
 
     return run
 
 
-def wrap_handler(handler: Handler, method: str) -> Handler:
+def wrap_handler(handler: Handler, method: str, *, metrics: bool = True) -> Handler:
     kind = (
         ("stream" if handler.request_streaming else "unary")
         + "_"
         + ("stream" if handler.response_streaming else "unary")
     )
     behavior = getattr(handler, kind)
+    series = Series(method) if metrics else None
     if inspect.isasyncgenfunction(behavior):
-        wrapped = _wrap_stream(behavior, method, handler.request_streaming)
+        wrapped = _wrap_stream(behavior, method, handler.request_streaming, series)
     else:
-        wrapped = _wrap_unary(behavior, method, handler.request_streaming)
+        wrapped = _wrap_unary(behavior, method, handler.request_streaming, series)
     replaced: Handler = handler._replace(  # type: ignore[attr-defined]
         request_deserializer=_safe(handler.request_deserializer), **{kind: wrapped}
     )
@@ -171,10 +199,12 @@ def wrap_handler(handler: Handler, method: str) -> Handler:
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps every method's handler, labelwire's and grpc's own services alike."""
+    """Wraps every method's handler, labelwire's and grpc's own services alike.
+    `metrics=False` leaves the RPC metrics out (bench/metrics_overhead.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, metrics: bool = True) -> None:
         self._handlers: dict[str, Handler | None] = {}
+        self._metrics = metrics
 
     async def intercept_service(
         self,
@@ -185,7 +215,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if method not in self._handlers:
             handler = await continuation(handler_call_details)
             if len(self._handlers) < 1000:
-                self._handlers[method] = None if handler is None else wrap_handler(handler, method)
+                self._handlers[method] = (
+                    None if handler is None else wrap_handler(handler, method, metrics=self._metrics)
+                )
             else:
-                return handler if handler is None else wrap_handler(handler, method)
+                return handler if handler is None else wrap_handler(handler, method, metrics=self._metrics)
         return self._handlers[method]  # type: ignore[return-value]
