@@ -210,7 +210,7 @@ async def start_server(
         if http_address:
             app = await application(
                 servicers,
-                [CallInterceptor(), RpcMetrics()],
+                [CallInterceptor()],
                 max_message_bytes=MAX_RECEIVE_BYTES,
                 cors_origins=http_cors_origins,
             )
