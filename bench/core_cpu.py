@@ -1,0 +1,174 @@
+"""The server core's CPU per judgment, without gRPC: for comparing two trees
+(or two settings) on a shared machine, where throughput moves with other work.
+
+Why it is built this way:
+
+* `labelwire serve`'s core (dispatch, store threads, background passes and
+  checks) runs in this process; the job, its items and its workers are made
+  over gRPC, then 64 workers call `Core.next_task` and `Core.submit` directly,
+  as the servicers do, until a fixed number of judgments is committed. CPU time
+  (all threads of the process) per judgment depends much less on the machine's
+  other load than judgments per second do, and leaving gRPC out leaves out its
+  share of the noise too.
+* The same script runs against another tree by running it with that tree's
+  venv (`/path/to/tree/.venv/bin/python bench/core_cpu.py`): it imports
+  whatever `labelwire` that venv has installed, old layout or new.
+* `--sql` counts and times the SQL statements per judgment (by text), which
+  says exactly what a change added or removed, whatever the load.
+
+Not part of the tests: `python bench/core_cpu.py --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import random
+import secrets
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+CLASSES = ("positive", "negative", "neutral")
+
+
+def count_statements(stats: dict[tuple[str, str], list[float]], on: list[bool]) -> None:
+    """Wraps SqliteTx.one/all/run to count (and time) each statement by thread and text."""
+    from labelwire.server.store.sqlite import SqliteTx
+
+    for name in ("one", "all", "run"):
+        original = getattr(SqliteTx, name)
+
+        def wrapped(self: Any, sql: str, args: Any = (), _original: Any = original) -> Any:
+            if not on[0]:
+                return _original(self, sql, args)
+            started = time.perf_counter()
+            try:
+                return _original(self, sql, args)
+            finally:
+                key = (threading.current_thread().name.rsplit("-", 1)[-1], " ".join(sql.split())[:100])
+                entry = stats.setdefault(key, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - started
+
+        setattr(SqliteTx, name, wrapped)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from labelwire.client import AdminClient, Client, text_item
+
+    try:
+        from labelwire.server.transport.app import start_server
+    except ImportError:  # trees before the layout by layer
+        from labelwire.server.app import start_server  # type: ignore[no-redef]
+
+    stats: dict[tuple[str, str], list[float]] = {}
+    counting = [False]
+    if args.sql:
+        count_statements(stats, counting)
+    work = Path(tempfile.mkdtemp(prefix="labelwire-core-cpu-"))
+    key = secrets.token_urlsafe(24)
+    running = await start_server(address="127.0.0.1:0", database=str(work / "bench.db"), admin_key=key)
+    core: Any = running.core
+    if args.cache_seconds is not None:
+        core.credential_cache_seconds = args.cache_seconds
+    target = f"127.0.0.1:{running.port}"
+    try:
+        async with AdminClient(target, key) as admin:
+            api_key = await admin.create_api_key("core-cpu")
+        async with Client(target, api_key) as lw:
+            job = await lw.create_job(
+                "core-cpu",
+                classes=list(CLASSES),
+                judgments_per_item=3,
+                quiz_size=0,
+                hidden_gold_share=args.hidden_gold,
+                price_per_judgment_micros=args.price,
+                budget_micros=args.price * 10**9,
+            )
+            await lw.add_items(
+                job.name, [text_item(f"k{i}", f"Review {i}: fine.") for i in range(args.items)]
+            )
+            await lw.start_job(job.name)
+            tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(args.workers)]
+        principals = [await core.authenticate(t) for t in tokens]
+        answers = [{"classification": {"class_name": c}} for c in CLASSES]
+        goal = args.warm + args.judgments
+        done = [0]
+        mark: dict[str, float] = {}
+
+        async def worker(n: int, rng: random.Random) -> None:
+            principal = principals[n]
+            while done[0] < goal:
+                if args.auth:
+                    principal = await core.authenticate(tokens[n])
+                lease = await core.next_task(principal)
+                if lease.task is None:
+                    await asyncio.sleep(0.01)
+                    continue
+                truth = int(str(lease.task.payload).split(":", 1)[0].removeprefix("Review ")) % 3
+                pick = truth if rng.random() < 0.8 else rng.randrange(3)
+                if args.auth:
+                    principal = await core.authenticate(tokens[n])
+                name = f"jobs/{lease.task.job_id}/tasks/{lease.task.id}"
+                await core.submit(principal, name, answers[pick], None)
+                done[0] += 1
+                if done[0] == args.warm:
+                    mark["wall"], mark["cpu"] = time.perf_counter(), time.process_time()
+                    counting[0] = True
+
+        await asyncio.gather(*(worker(n, random.Random(n)) for n in range(args.workers)))
+        wall, cpu = time.perf_counter() - mark["wall"], time.process_time() - mark["cpu"]
+        counting[0] = False
+        judged = done[0] - args.warm
+        out: dict[str, Any] = {
+            "judgments": judged,
+            "judgments_per_s": round(judged / wall),
+            "cpu_us_per_judgment": round(1e6 * cpu / judged, 1),
+            "load_1m": os.getloadavg()[0],
+        }
+        if args.sql:
+            out["statements_per_judgment"] = round(sum(v[0] for v in stats.values()) / judged, 2)
+            out["statements"] = [
+                {
+                    "thread": t,
+                    "sql": sql,
+                    "per_judgment": round(n / judged, 3),
+                    "mean_us": round(1e6 * s / n, 1),
+                }
+                for (t, sql), (n, s) in sorted(stats.items(), key=lambda kv: -kv[1][0])
+            ]
+        return out
+    finally:
+        await running.stop(0)
+        for path in work.iterdir():
+            path.unlink()
+        work.rmdir()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--items", type=int, default=6000, help="items in the job (default 6,000)")
+    parser.add_argument("--workers", type=int, default=64, help="concurrent workers (default 64)")
+    parser.add_argument("--judgments", type=int, default=12000, help="judgments measured (default 12,000)")
+    parser.add_argument(
+        "--warm", type=int, default=500, help="judgments before the clock starts (default 500)"
+    )
+    parser.add_argument("--auth", action="store_true", help="authenticate each call, as the servicers do")
+    parser.add_argument(
+        "--cache-seconds", type=float, help="credential cache of the core (default: the server's, 2 s)"
+    )
+    parser.add_argument("--price", type=int, default=0, help="price per judgment in micros (a budget too)")
+    parser.add_argument("--hidden-gold", type=float, default=0.0, help="hidden_gold_share (default 0)")
+    parser.add_argument("--sql", action="store_true", help="count the SQL statements per judgment")
+    args = parser.parse_args()
+    print(json.dumps(collections.OrderedDict(asyncio.run(run(args))), indent=1))
+
+
+if __name__ == "__main__":
+    main()
