@@ -1,10 +1,11 @@
-"""Rebuilds the worker app's assets into the Python package (the one documented command).
+"""Rebuilds the worker app's and the owner console's assets into the Python package (the one documented command).
 
 `python scripts/build_web.py` installs web/'s pinned tools (`npm ci`, when
 web/node_modules is missing or older than the lock file), generates the
 Connect-ES client from proto/ (`buf generate --template web/buf.gen.yaml`),
-type-checks, and builds with Vite into server/transport/web/worker/, with a
-gzip copy of each file for clients that accept it.
+type-checks, and builds with Vite into server/transport/web/worker/ (the
+worker app) and server/transport/web/console/ (the owner console, Vite's
+`--mode console`), with a gzip copy of each file for clients that accept it.
 
 `python scripts/build_web.py --check` builds into a scratch folder and fails
 when the committed assets differ, which is how CI catches a stale copy (the
@@ -25,7 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
-OUT = ROOT / "server" / "transport" / "web" / "worker"
+PAGES = {"worker": "worker app", "console": "console"}
+OUT = ROOT / "server" / "transport" / "web"
 BUF = ROOT / ".tools" / "node_modules" / ".bin" / "buf"
 COMPRESSED = (".html", ".js", ".css", ".svg", ".json")
 
@@ -42,14 +44,29 @@ def install() -> None:
 
 
 def build(out: Path) -> None:
+    """Builds each page into `out/<page>/`."""
     install()
     run(BUF, "generate", "--template", "web/buf.gen.yaml")
     bin_dir = WEB / "node_modules" / ".bin"
     run(bin_dir / "tsc", "--noEmit", "-p", ".", cwd=WEB)
-    run(bin_dir / "vite", "build", "--logLevel", "warn", "--outDir", out, "--emptyOutDir", cwd=WEB)
-    for path in sorted(out.rglob("*")):
-        if path.is_file() and path.suffix in COMPRESSED:
-            path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), 9, mtime=0))
+    for page in PAGES:
+        target = out / page
+        mode = "production" if page == "worker" else page
+        run(
+            bin_dir / "vite",
+            "build",
+            "--mode",
+            mode,
+            "--logLevel",
+            "warn",
+            "--outDir",
+            target,
+            "--emptyOutDir",
+            cwd=WEB,
+        )
+        for path in sorted(target.rglob("*")):
+            if path.is_file() and path.suffix in COMPRESSED:
+                path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), 9, mtime=0))
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -61,7 +78,7 @@ def files(root: Path) -> dict[str, bytes]:
     return out
 
 
-def report(root: Path) -> None:
+def report(root: Path, what: str) -> None:
     index = root / "index.html"
     raw = zipped = 0
     for path in sorted(root.rglob("*")):
@@ -69,7 +86,7 @@ def report(root: Path) -> None:
             gz = path.with_name(path.name + ".gz")
             raw += path.stat().st_size
             zipped += gz.stat().st_size if gz.is_file() else path.stat().st_size
-    print(f"worker app: {raw / 1024:.1f} KiB, {zipped / 1024:.1f} KiB transferred with gzip ({index.parent})")
+    print(f"{what}: {raw / 1024:.1f} KiB, {zipped / 1024:.1f} KiB transferred with gzip ({index.parent})")
 
 
 def main() -> int:
@@ -78,23 +95,26 @@ def main() -> int:
     args = parser.parse_args()
     if not args.check:
         build(OUT)
-        report(OUT)
+        for page, what in PAGES.items():
+            report(OUT / page, what)
         return 0
     with tempfile.TemporaryDirectory() as scratch:
-        fresh = Path(scratch) / "worker"
-        build(fresh)
-        built, committed = files(fresh), files(OUT) if OUT.is_dir() else {}
-        stale = sorted(
-            name for name in built.keys() | committed.keys() if built.get(name) != committed.get(name)
-        )
+        build(Path(scratch))
+        stale: list[str] = []
+        for page in PAGES:
+            committed = OUT / page
+            built, kept = files(Path(scratch) / page), files(committed) if committed.is_dir() else {}
+            stale += sorted(
+                f"{page}/{name}" for name in built.keys() | kept.keys() if built.get(name) != kept.get(name)
+            )
         if stale:
             print(
-                "the worker app's committed assets are stale; run python scripts/build_web.py:\n  "
+                "the committed web assets are stale; run python scripts/build_web.py:\n  "
                 + "\n  ".join(stale),
                 file=sys.stderr,
             )
             return 1
-    print("the worker app's committed assets match the sources")
+    print("the worker app's and the console's committed assets match the sources")
     return 0
 
 

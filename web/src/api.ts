@@ -1,21 +1,26 @@
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { WorkerService } from "./gen/labelwire/v1/worker_service_pb";
 
 export type WorkerApi = Client<typeof WorkerService>;
 
-/** The generated Connect-ES client, with the worker's token on every call. */
-export function workerApi(token: string): WorkerApi {
+/** Connect in binary to this origin, with the token on every call (the
+ * worker app's and the console's). */
+export function bearerTransport(token: string): Transport {
   const auth: Interceptor = (next) => (request) => {
     request.header.set("authorization", `Bearer ${token}`);
     return next(request);
   };
-  const transport = createConnectTransport({
+  return createConnectTransport({
     baseUrl: location.origin,
     useBinaryFormat: true,
     interceptors: [auth],
   });
-  return createClient(WorkerService, transport);
+}
+
+/** The generated Connect-ES client, with the worker's token on every call. */
+export function workerApi(token: string): WorkerApi {
+  return createClient(WorkerService, bearerTransport(token));
 }
 
 const TOKEN_KEY = "labelwire.worker-token";

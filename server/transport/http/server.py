@@ -21,7 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from labelwire.server.transport.http.codec import BinaryCodec, JsonCodec
 from labelwire.server.transport.http.services import Interceptor, Registration, endpoints
-from labelwire.server.transport.web.static import with_worker_app
+from labelwire.server.transport.web.static import with_console, with_worker_app
 
 # Hypercorn narrates its own start and stop; labelwire's start line says where it listens.
 SERVER_LOG = logging.getLogger("labelwire.http.server")
@@ -82,7 +82,7 @@ async def application(
 ) -> Any:
     """The ASGI application; without `cors_origins` it sends no CORS header at all."""
     app: Any = LabelwireConnectApplication(await endpoints(registrations, interceptors), max_message_bytes)
-    app = with_worker_app(app)
+    app = with_console(with_worker_app(app))
     if cors_origins:
         app = CORSMiddleware(
             app,

@@ -1,4 +1,5 @@
-"""Serves the built worker app at `/work/` on the HTTP port.
+"""Serves the built worker app at `/work/` and the owner console at
+`/console/` on the HTTP port.
 
 The files are read once, when the port starts: they are small, and the set
 is fixed by the build. Every response says what it is (`nosniff`), pages
@@ -23,6 +24,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PREFIX = "/work/"
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
+CONSOLE_PREFIX = "/console/"
+CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 PAGE_POLICY = "; ".join(
     (
         "default-src 'none'",
@@ -79,7 +82,7 @@ def _content_type(path: Path) -> str:
 
 
 def load(root: Path = WORKER_DIR) -> dict[str, Asset]:
-    """Every built file by its path under `/work/`; `index.html` also as ``."""
+    """Every built file by its path under the page's prefix; `index.html` also as ``."""
     assets: dict[str, Asset] = {}
     if not root.is_dir():
         return assets
@@ -115,10 +118,13 @@ def _accepts_gzip(scope: Scope) -> bool:
 
 
 class WorkerApp:
-    """The worker app's files, GET and HEAD only."""
+    """One built page's files (the worker app's, or the console's under
+    `prefix`), GET and HEAD only."""
 
-    def __init__(self, assets: dict[str, Asset]) -> None:
+    def __init__(self, assets: dict[str, Asset], prefix: str = PREFIX, what: str = "the worker app") -> None:
         self.assets = assets
+        self.prefix = prefix
+        self.what = what
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         base = [*COMMON_HEADERS, (b"content-type", b"text/plain; charset=utf-8")]
@@ -126,15 +132,15 @@ class WorkerApp:
             await _respond(send, 405, [*base, (b"allow", b"GET, HEAD")], b"only GET and HEAD\n")
             return
         path: str = scope["path"]
-        if path == PREFIX.rstrip("/"):
-            await _respond(send, 308, [*base, (b"location", PREFIX.encode())], b"")
+        if path == self.prefix.rstrip("/"):
+            await _respond(send, 308, [*base, (b"location", self.prefix.encode())], b"")
             return
-        asset = self.assets.get(path[len(PREFIX) :])
+        asset = self.assets.get(path[len(self.prefix) :])
         if asset is None:
             missing = (
                 b"not found\n"
                 if self.assets
-                else b"the worker app is not built: run python scripts/build_web.py\n"
+                else f"{self.what} is not built: run python scripts/build_web.py\n".encode()
             )
             await _respond(send, 404, [*base, (b"cache-control", NO_STORE)], missing)
             return
@@ -163,6 +169,22 @@ def with_worker_app(app: App, assets: dict[str, Asset] | None = None) -> App:
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (scope["path"] == "/work" or scope["path"].startswith(PREFIX)):
             await worker(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return route
+
+
+def with_console(app: App, assets: dict[str, Asset] | None = None) -> App:
+    """`app` with `/console/` (and `/console`) served from the console's built
+    files, with the worker app's headers."""
+    console = WorkerApp(load(CONSOLE_DIR) if assets is None else assets, CONSOLE_PREFIX, "the console")
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            scope["path"] == "/console" or scope["path"].startswith(CONSOLE_PREFIX)
+        ):
+            await console(scope, receive, send)
         else:
             await app(scope, receive, send)
 

@@ -1,0 +1,234 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe } from "../answers";
+import { append, clear, h } from "../dom";
+import { type Job, JobState } from "../gen/labelwire/v1/job_pb";
+import type { Label } from "../gen/labelwire/v1/label_pb";
+import { type Api, message } from "./api";
+import { costText, dollars, progressText, stateName, timeOf } from "./format";
+
+/** Rows the feed keeps on the page; older ones are dropped from the view
+ * (ListLabels and exports have them all). */
+const FEED_ROWS = 500;
+/** Leases move "in progress" without a label, so counters are also read
+ * now and then; the label stream is what makes the page live. */
+const QUIET_REFRESH_MS = 30_000;
+
+type Action = "start" | "pause" | "resume" | "cancel";
+
+const ACTIONS: [Action, string, JobState[]][] = [
+  ["start", "Start", [JobState.DRAFT]],
+  ["pause", "Pause", [JobState.RUNNING]],
+  ["resume", "Resume", [JobState.PAUSED]],
+  ["cancel", "Cancel job", [JobState.DRAFT, JobState.RUNNING, JobState.PAUSED]],
+];
+
+function counterRows(job: Job): [string, string][] {
+  const c = job.counters;
+  const rows: [string, string][] = [
+    ["Items labeled", `${c?.labeledItems ?? 0n}`],
+    ["Items in progress", `${c?.inProgressItems ?? 0n}`],
+    ["Items waiting", `${c?.unlabeledItems ?? 0n}`],
+    ["Items failed", `${c?.failedItems ?? 0n}`],
+    ["Items in total", `${c?.totalItems ?? 0n}`],
+    ["Gold items", `${c?.goldItems ?? 0n}`],
+    ["Judgments", `${c?.judgments ?? 0n}`],
+    ["Qualified workers", `${c?.qualifiedWorkers ?? 0n}`],
+    ["Disqualified workers", `${c?.disqualifiedWorkers ?? 0n}`],
+    ["Cost", costText(job)],
+  ];
+  if ((c?.reservedMicros ?? 0n) > 0n) rows.push(["Reserved for open tasks", dollars(c?.reservedMicros ?? 0n)]);
+  return rows;
+}
+
+function feedRow(label: Label): HTMLElement {
+  return h(
+    "tr",
+    {},
+    h("td", { class: "num" }, `${label.sequence}`),
+    h("td", {}, label.itemKey),
+    h("td", {}, describe(label.value)),
+    h("td", { class: "num" }, label.confidence.toFixed(2)),
+    h("td", { class: "num" }, `${label.judgmentCount}`),
+    h("td", { class: "num" }, `${label.revision}`),
+    h("td", {}, timeOf(label)),
+  );
+}
+
+/** A job's page: counters, controls and the label feed, live. The feed is
+ * a StreamLabels server stream; each message it brings also triggers one
+ * GetJob (coalesced), so the counters move with the labels. */
+export async function jobPage(api: Api, id: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
+  const name = `jobs/${id}`;
+  const title = h("h1", {});
+  const state = h("span", { class: "state" });
+  const controls = h("div", { class: "actions", role: "group", "aria-label": "Job controls" });
+  const alert = h("p", { class: "error", role: "alert" });
+  const counters = h("tbody", {});
+  const progress = h("progress", { "aria-label": "Items labeled", max: 1, value: 0 });
+  const spend = h("progress", { "aria-label": "Budget spent", max: 1, value: 0 });
+  const budgetLabel = h("span", {}, "Budget");
+  const progressNote = h("span", { class: "note" });
+  const spendNote = h("span", { class: "note" });
+  const feedState = h("p", { class: "notice", role: "status" });
+  const feed = h("tbody", {});
+  let received = 0;
+
+  append(
+    main,
+    h("p", {}, h("a", { href: "#/jobs" }, "← Jobs")),
+    h(
+      "div",
+      { class: "title" },
+      title,
+      state,
+      api.admin ? null : h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "Quality"),
+    ),
+    controls,
+    alert,
+    h(
+      "section",
+      { class: "overview", "aria-label": "Progress" },
+      h("div", { class: "bars" }, h("span", {}, "Labeled"), progress, progressNote, budgetLabel, spend, spendNote),
+      h("table", { class: "counters", "aria-label": "Counters" }, counters),
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "feed-heading" },
+      h("h2", { id: "feed-heading" }, "Label feed"),
+      feedState,
+      h(
+        "table",
+        { class: "feed", "aria-label": "Label feed" },
+        h(
+          "thead",
+          {},
+          h("tr", {}, ...["#", "Item", "Label", "Confidence", "Judgments", "Revision", "Time"].map((t, n) =>
+            h("th", { scope: "col", class: [0, 3, 4, 5].includes(n) ? "num" : "" }, t))),
+        ),
+        feed,
+      ),
+    ),
+  );
+
+  const show = (job: Job): void => {
+    title.textContent = job.displayName;
+    document.title = `${job.displayName} · labelwire console`;
+    state.textContent = stateName(job.state);
+    state.className = `state state-${stateName(job.state)}`;
+    clear(counters);
+    for (const [what, value] of counterRows(job)) {
+      append(counters, h("tr", {}, h("th", { scope: "row" }, what), h("td", { class: "num" }, value)));
+    }
+    const c = job.counters;
+    const total = Number(c?.totalItems ?? 0n);
+    progress.max = Math.max(total, 1);
+    progress.value = Number(c?.labeledItems ?? 0n);
+    progressNote.textContent = progressText(job);
+    spendNote.textContent = costText(job);
+    spend.hidden = budgetLabel.hidden = spendNote.hidden = job.budgetMicros === 0n;
+    spend.max = Math.max(Number(job.budgetMicros), 1);
+    spend.value = Number(c?.costMicros ?? 0n);
+    clear(controls);
+    if (api.admin) return;
+    for (const [action, text, when] of ACTIONS) {
+      if (!when.includes(job.state)) continue;
+      append(controls, h("button", { type: "button", class: action === "cancel" ? "danger" : "", onclick: () => void act(action) }, text));
+    }
+  };
+
+  const act = async (action: Action): Promise<void> => {
+    if (action === "cancel" && !confirm("Cancel this job for good? Everything collected is kept.")) return;
+    alert.textContent = "";
+    try {
+      const request = { name };
+      const response =
+        action === "start" ? await api.jobs.startJob(request)
+        : action === "pause" ? await api.jobs.pauseJob(request)
+        : action === "resume" ? await api.jobs.resumeJob(request)
+        : await api.jobs.cancelJob(request);
+      if (response.job) show(response.job);
+    } catch (err) {
+      alert.textContent = message(err);
+    }
+  };
+
+  let busy = false;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const response = await api.jobs.getJob({ name }, { signal });
+        if (response.job) show(response.job);
+      } while (again && !signal.aborted);
+    } catch (err) {
+      if (!signal.aborted) alert.textContent = message(err);
+    } finally {
+      busy = false;
+    }
+  };
+
+  try {
+    const response = await api.jobs.getJob({ name }, { signal });
+    if (!response.job) return;
+    show(response.job);
+  } catch (err) {
+    if (!signal.aborted) alert.textContent = message(err);
+    return;
+  }
+  const timer = setInterval(() => {
+    if (document.visibilityState === "visible") void refresh();
+  }, QUIET_REFRESH_MS);
+  signal.addEventListener("abort", () => clearInterval(timer));
+
+  if (api.admin) {
+    feedState.textContent = "The label feed is for the job's owner: the admin key reads counters only.";
+    return;
+  }
+  await follow(api, name, signal, feedState, (labels) => {
+    received += labels.length;
+    for (const label of labels) feed.insertBefore(feedRow(label), feed.firstChild);
+    while (feed.childElementCount > FEED_ROWS) feed.lastElementChild?.remove();
+    feedState.textContent = `Live: ${received} label${received === 1 ? "" : "s"} received.`;
+    void refresh();
+  });
+}
+
+/** StreamLabels from the start, resumed after the last sequence seen when
+ * the connection drops (backing off up to 30 s), until the view is left. */
+async function follow(
+  api: Api,
+  job: string,
+  signal: AbortSignal,
+  status: HTMLElement,
+  got: (labels: Label[]) => void,
+): Promise<void> {
+  let after = 0n;
+  let wait = 1000;
+  status.textContent = "Live: waiting for labels.";
+  while (!signal.aborted) {
+    try {
+      for await (const message of api.labels.streamLabels({ job, afterSequence: after }, { signal })) {
+        if (message.labels.length === 0) continue;
+        after = message.labels[message.labels.length - 1].sequence;
+        wait = 1000;
+        got(message.labels);
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      const e = ConnectError.from(err);
+      if (e.code === Code.PermissionDenied || e.code === Code.NotFound || e.code === Code.Unauthenticated) {
+        status.textContent = message(err);
+        return;
+      }
+      status.textContent = `Reconnecting to the label feed (${message(err)})`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 2, 30_000);
+  }
+}

@@ -1,0 +1,84 @@
+import "./style.css";
+import { clear, h } from "../dom";
+import { type Api, forgetKey, message, signIn, storedKey } from "./api";
+import { jobPage } from "./job";
+import { jobsPage } from "./jobs";
+import { qualityPage } from "./quality";
+
+const app = document.getElementById("app") as HTMLElement;
+let api: Api | null = null;
+/** Stops the current view's stream and timers when the view changes. */
+let leave: AbortController | null = null;
+
+function header(): HTMLElement {
+  return h(
+    "header",
+    { class: "bar" },
+    h("a", { href: "#/jobs", class: "brand" }, "labelwire · console"),
+    api?.admin ? h("span", { class: "badge" }, "admin: read only") : null,
+    h("nav", {}, h("button", { type: "button", onclick: signOut }, "Sign out")),
+  );
+}
+
+function signOut(): void {
+  forgetKey();
+  api = null;
+  location.hash = "";
+  route();
+}
+
+function signInForm(problem = ""): void {
+  const input = h("input", { type: "password", id: "key", autocomplete: "off", spellcheck: "false", required: true });
+  const form = h(
+    "form",
+    { class: "card signin" },
+    h("h1", {}, "labelwire · console"),
+    problem ? h("p", { class: "error", role: "alert" }, problem) : null,
+    h("p", {}, "Sign in with your client API key (kept in this tab only), or the admin key for a read-only view of every client's jobs."),
+    h("label", { for: "key" }, "API key"),
+    input,
+    h("button", { type: "submit", class: "primary" }, "Sign in"),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const key = input.value.trim();
+    if (key) void connect(key);
+  });
+  clear(app);
+  app.append(form);
+  input.focus();
+}
+
+async function connect(key: string): Promise<void> {
+  try {
+    api = await signIn(key);
+  } catch (err) {
+    forgetKey();
+    signInForm(message(err));
+    return;
+  }
+  route();
+}
+
+/** Every view has its own address: `#/jobs`, `#/jobs/{id}`,
+ * `#/jobs/{id}/quality`. */
+function route(): void {
+  leave?.abort();
+  leave = new AbortController();
+  if (api === null) {
+    const key = storedKey();
+    if (key) void connect(key);
+    else signInForm();
+    return;
+  }
+  const main = h("main", {});
+  clear(app);
+  app.append(header(), main);
+  const job = /^#\/jobs\/([^/]+)(\/quality)?$/.exec(location.hash);
+  if (job?.[2]) void qualityPage(api, decodeURIComponent(job[1]), main, leave.signal);
+  else if (job) void jobPage(api, decodeURIComponent(job[1]), main, leave.signal);
+  else void jobsPage(api, main, leave.signal);
+}
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,167 @@
+import { append, h } from "../dom";
+import { WorkerStatus } from "../gen/labelwire/v1/task_pb";
+import type { Agreement, GetJobQualityResponse, WorkerQuality } from "../gen/labelwire/v1/quality_service_pb";
+import { type Api, message } from "./api";
+import { dollars } from "./format";
+
+const SVG = "http://www.w3.org/2000/svg";
+const COLOURS = ["#2f7d4f", "#8cc084", "#f2c14e", "#e07a3f", "#b3261e", "#6d2b7f"];
+
+function svg(tag: string, attrs: Record<string, string | number>, text?: string): SVGElement {
+  const el = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+export function dissentName(d: number): string {
+  return d === 0 ? "all agree" : d === 1 ? "all but one" : `${d} disagree`;
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+/** The share of measured items by how many judgments differ from the
+ * label, as one 100% stacked bar with a labeled axis; the table below it
+ * carries the same figures for screen readers and copying. */
+function agreementChart(a: Agreement): Element {
+  const total = Number(a.itemsMeasured);
+  const counts = a.dissentHistogram.map(Number);
+  const width = 640;
+  const left = 110;
+  const barWidth = width - left - 20;
+  const chart = svg("svg", { viewBox: `0 0 ${width} 150`, width, height: 150, role: "img", "aria-label": "Agreement chart" });
+  chart.append(svg("text", { x: 0, y: 45, class: "axis" }, `items (${total})`));
+  let x = left;
+  counts.forEach((count, d) => {
+    if (count === 0 || total === 0) return;
+    const w = (count / total) * barWidth;
+    const rect = svg("rect", { x, y: 20, width: w, height: 40, fill: COLOURS[Math.min(d, COLOURS.length - 1)] });
+    rect.append(svg("title", {}, `${dissentName(d)}: ${count} (${percent(count / total)})`));
+    chart.append(rect);
+    if (w > 44) chart.append(svg("text", { x: x + w / 2, y: 45, "text-anchor": "middle", class: "in-bar" }, percent(count / total)));
+    x += w;
+  });
+  for (const tick of [0, 25, 50, 75, 100]) {
+    const tx = left + (tick / 100) * barWidth;
+    chart.append(svg("line", { x1: tx, x2: tx, y1: 62, y2: 68, stroke: "#667" }));
+    chart.append(svg("text", { x: tx, y: 82, "text-anchor": "middle", class: "axis" }, `${tick}%`));
+  }
+  chart.append(svg("line", { x1: left, x2: left + barWidth, y1: 62, y2: 62, stroke: "#667" }));
+  chart.append(svg("text", { x: left + barWidth / 2, y: 100, "text-anchor": "middle", class: "axis" }, "share of items measured"));
+  let lx = left;
+  counts.forEach((_, d) => {
+    chart.append(svg("rect", { x: lx, y: 118, width: 12, height: 12, fill: COLOURS[Math.min(d, COLOURS.length - 1)] }));
+    chart.append(svg("text", { x: lx + 16, y: 129, class: "axis" }, dissentName(d)));
+    lx += 120;
+  });
+  return chart;
+}
+
+function agreementTable(a: Agreement): HTMLElement {
+  const total = Number(a.itemsMeasured);
+  return h(
+    "table",
+    { "aria-label": "Agreement" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Workers"), h("th", { scope: "col", class: "num" }, "Items"), h("th", { scope: "col", class: "num" }, "Share"))),
+    h(
+      "tbody",
+      {},
+      ...a.dissentHistogram.map((count, d) =>
+        h("tr", {}, h("th", { scope: "row" }, dissentName(d)), h("td", { class: "num" }, `${count}`),
+          h("td", { class: "num" }, total ? percent(Number(count) / total) : "–")),
+      ),
+    ),
+  );
+}
+
+const STATUS: Record<WorkerStatus, string> = {
+  [WorkerStatus.UNSPECIFIED]: "unknown",
+  [WorkerStatus.QUIZ]: "in the quiz",
+  [WorkerStatus.QUALIFIED]: "qualified",
+  [WorkerStatus.FAILED_QUIZ]: "failed the quiz",
+  [WorkerStatus.DISQUALIFIED]: "disqualified",
+};
+
+function workerRow(w: WorkerQuality): HTMLElement {
+  const s = w.stats;
+  return h(
+    "tr",
+    {},
+    h("th", { scope: "row" }, s?.displayName || s?.name || ""),
+    h("td", {}, STATUS[s?.status ?? WorkerStatus.UNSPECIFIED]),
+    h("td", { class: "num" }, `${s?.judgments ?? 0n}`),
+    h("td", { class: "num" }, s && s.goldAnswered > 0n ? `${s.goldCorrect} / ${s.goldAnswered}` : "–"),
+    h("td", { class: "num" }, percent(w.agreementWithLabel)),
+    h("td", { class: "num" }, w.estimatedSkill.toFixed(2)),
+    h("td", { class: "num" }, `${w.medianTimeSeconds.toFixed(1)} s`),
+    h("td", { class: "num" }, `${w.declined}`),
+  );
+}
+
+function workersTable(workers: WorkerQuality[]): HTMLElement {
+  const heads = ["Worker", "Status", "Judgments", "Gold right", "Agrees with label", "Estimated skill", "Median time", "Declined"];
+  return h(
+    "table",
+    { "aria-label": "Workers", class: "wide" },
+    h("thead", {}, h("tr", {}, ...heads.map((t, n) => h("th", { scope: "col", class: n > 1 ? "num" : "" }, t)))),
+    h("tbody", {}, ...workers.map(workerRow)),
+  );
+}
+
+function render(main: HTMLElement, q: GetJobQualityResponse): void {
+  const a = q.agreement;
+  append(
+    main,
+    h(
+      "table",
+      { "aria-label": "Quality figures", class: "counters" },
+      h(
+        "tbody",
+        {},
+        ...([
+          ["Items measured", `${a?.itemsMeasured ?? 0n}`],
+          ["Fleiss' kappa", (a?.fleissKappa ?? 0).toFixed(3)],
+          ["Krippendorff's alpha", (a?.krippendorffAlpha ?? 0).toFixed(3)],
+          ["Cost", dollars(q.costMicros)],
+          ["Cost per label", dollars(q.costPerLabelMicros)],
+          ["Declined tasks", `${q.declinedTasks}`],
+        ] as [string, string][]).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", { class: "num" }, v))),
+      ),
+    ),
+    h("h2", {}, "Agreement"),
+    a && a.itemsMeasured > 0n
+      ? h("div", { class: "chart" }, agreementChart(a), agreementTable(a))
+      : h("p", { class: "notice" }, "No item has two judgments yet."),
+    h("h2", {}, "Workers"),
+    q.workers.length ? workersTable(q.workers) : h("p", { class: "notice" }, "No workers yet."),
+    q.declineReasons.length
+      ? h("section", {}, h("h2", {}, "Why workers skipped"),
+          h("ul", {}, ...q.declineReasons.map((r) => h("li", {}, `${r.reason} (${r.count})`))))
+      : null,
+  );
+}
+
+/** A job's quality: agreement, the worker table, cost. Read once per visit
+ * ("Refresh" reads it again): these figures move slowly. */
+export async function qualityPage(api: Api, id: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
+  const name = `jobs/${id}`;
+  const body = h("div", {});
+  const load = async (): Promise<void> => {
+    try {
+      const q = await api.quality.getJobQuality({ job: name }, { signal });
+      body.replaceChildren();
+      render(body, q);
+    } catch (err) {
+      if (!signal.aborted) body.replaceChildren(h("p", { class: "error", role: "alert" }, message(err)));
+    }
+  };
+  append(
+    main,
+    h("p", {}, h("a", { href: `#/jobs/${encodeURIComponent(id)}` }, "← The job")),
+    h("div", { class: "title" }, h("h1", {}, "Quality"), h("button", { type: "button", onclick: () => void load() }, "Refresh")),
+    body,
+  );
+  await load();
+}
