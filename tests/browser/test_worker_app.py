@@ -1,6 +1,6 @@
 """A worker labels in the worker app, in Chromium: signs in with the owner's
 link, passes the quiz seeing its feedback, labels at the keyboard (the mouse
-for spans), and the owner's StreamLabels receives the labels."""
+for spans and boxes), and the owner's StreamLabels receives the labels."""
 
 from __future__ import annotations
 
@@ -282,3 +282,82 @@ def test_help_and_instructions_open_by_key_and_close_with_escape(live: Live, pag
     expect(keys).to_contain_text("skip the task")
     page.keyboard.press("Escape")
     expect(keys).to_be_hidden()
+
+
+def drag_over(page: Page, words: str) -> None:
+    """Selects `words` in the task's text with the mouse: pressed at the left
+    edge of its first character, released at the right edge of its last."""
+    rect = page.evaluate(
+        """(words) => {
+            const body = document.querySelector(".spans-text");
+            const at = body.textContent.indexOf(words);
+            if (at < 0) return null;
+            const nodes = [];
+            const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+            for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n);
+            const edge = (i) => {
+                for (const node of nodes) {
+                    if (i < node.data.length) {
+                        const r = document.createRange();
+                        r.setStart(node, i);
+                        r.setEnd(node, i + 1);
+                        return r.getBoundingClientRect();
+                    }
+                    i -= node.data.length;
+                }
+            };
+            const first = edge(at), last = edge(at + words.length - 1);
+            return { x0: first.left + 1, y0: first.top + first.height / 2, x1: last.right - 1, y1: last.top + last.height / 2 };
+        }""",
+        words,
+    )
+    assert rect is not None, f"{words!r} is not in the text"
+    page.mouse.move(rect["x0"], rect["y0"])
+    page.mouse.down()
+    page.mouse.move((rect["x0"] + rect["x1"]) / 2, rect["y1"], steps=4)
+    page.mouse.move(rect["x1"], rect["y1"], steps=4)
+    page.mouse.up()
+
+
+def test_spans_marked_with_the_mouse_then_a_key_or_a_click(live: Live, page: Page) -> None:
+    lw = live.client()
+    text = "Ada Lovelace (𝑒) met Charles Babbage in London. Olá, São Paulo!"
+    job, token = start_job(
+        live,
+        lw,
+        [text_item("s", text)],
+        classes=["person", "place"],
+        task_type="spans",
+        judgments_per_item=1,
+        quiz_size=0,
+    )
+    sign_in(page, live, token)
+    expect(page.get_by_role("group", name="Entity type")).to_be_visible()
+    drag_over(page, "Ada Lovelace")
+    page.keyboard.press("1")
+    marks = page.get_by_role("list", name="Marked spans")
+    expect(marks).to_contain_text("person Ada Lovelace")
+    drag_over(page, "Charles Babbage")  # after 𝑒, two UTF-16 units: offsets go out in code points
+    page.get_by_role("button", name="person", exact=True).click()
+    drag_over(page, "London")
+    page.keyboard.press("2")
+    drag_over(page, "São Paulo")
+    page.get_by_role("button", name="place", exact=True).click()
+    drag_over(page, "Babbage in")
+    page.keyboard.press("2")
+    expect(page.get_by_text("Spans may not overlap")).to_be_visible()
+    drag_over(page, "met")
+    page.keyboard.press("2")
+    expect(marks.get_by_role("listitem")).to_have_count(5)
+    page.get_by_role("button", name="Remove place met").click()
+    expect(marks.get_by_role("listitem")).to_have_count(4)
+    screenshot(page, "spans")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    got = labels(live, lw, job)["s"].spans.spans
+    assert [(s.entity_type, text[s.start : s.end]) for s in got] == [
+        ("person", "Ada Lovelace"),
+        ("person", "Charles Babbage"),
+        ("place", "London"),
+        ("place", "São Paulo"),
+    ]
