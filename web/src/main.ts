@@ -24,6 +24,7 @@ const token = takeToken();
 const KEYS: [string, string][] = [
   ["1–9", "choose (or toggle) the n-th class"],
   ["Enter", "submit the answer"],
+  ["Delete", "remove the box in hand (bounding boxes)"],
   ["?", "this help"],
   ["i", "the instructions"],
   ["s", "skip the task (with a reason)"],
