@@ -118,6 +118,9 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Saves the docs' picture of a task type (docs/worker-app.md)."""
+    """Saves the docs' picture of a view (docs/worker-app.md), only when
+    LABELWIRE_SCREENSHOTS=1: an ordinary run leaves docs/ untouched."""
+    if os.environ.get("LABELWIRE_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"worker-app-{name}.png"))

@@ -15,6 +15,8 @@ import { spans } from "./tasks/spans";
 import { boxes } from "./tasks/boxes";
 import { segmentation } from "./tasks/segmentation";
 import { custom } from "./tasks/custom";
+import type { WorkerJob } from "./gen/labelwire/v1/account_pb";
+import { allJobs, jobCards } from "./jobs";
 
 const app = document.getElementById("app") as HTMLElement;
 const token = takeToken();
@@ -22,17 +24,22 @@ const token = takeToken();
 const KEYS: [string, string][] = [
   ["1–9", "choose (or toggle) the n-th class"],
   ["Enter", "submit the answer"],
+  ["Delete", "remove the box in hand (bounding boxes)"],
   ["?", "this help"],
   ["i", "the instructions"],
   ["s", "skip the task (with a reason)"],
   ["Esc", "close a panel"],
 ];
 
-/** One job the worker may work on. A per-job token gives one; worker
- * accounts will list several here before the worker picks one. */
+/** One job the worker works on. A per-job token gives one (`job` empty:
+ * the token names it); an account token picks one from its job list, and
+ * every call that is not about a task names it. */
 interface JobEntry {
   api: WorkerApi;
   info: GetInstructionsResponse;
+  job: string;
+  /** Back to the job list; only for account tokens. */
+  back?: () => void;
 }
 
 function classesOf(info: GetInstructionsResponse): LabelClass[] {
@@ -119,21 +126,62 @@ function signIn(problem = ""): void {
   input.focus();
 }
 
+function refused(err: unknown): void {
+  if (err instanceof ConnectError && err.code === Code.Unauthenticated) {
+    forgetToken();
+    signIn("That token was not accepted (it may have expired or been revoked). Ask for a new link.");
+  } else if (err instanceof ConnectError && err.code === Code.PermissionDenied) {
+    forgetToken();
+    signIn(`That token may not do this: ${err.rawMessage}`);
+  } else {
+    signIn(`The server could not be reached: ${errorText(err)}`);
+  }
+}
+
+/** A worker account token (`lwa_…`) opens on the job list; a per-job token
+ * opens its job. */
 async function start(secret: string): Promise<void> {
   const api = workerApi(secret);
+  if (secret.startsWith("lwa_")) return jobList(api);
   let info: GetInstructionsResponse;
   try {
     info = await api.getInstructions({});
   } catch (err) {
-    if (err instanceof ConnectError && (err.code === Code.Unauthenticated || err.code === Code.PermissionDenied)) {
-      forgetToken();
-      signIn("That token was not accepted (it may have expired or been revoked). Ask the job's owner for a new link.");
-    } else {
-      signIn(`The server could not be reached: ${errorText(err)}`);
-    }
-    return;
+    return refused(err);
   }
-  new Workspace({ api, info }).begin();
+  new Workspace({ api, info, job: "" }).begin();
+}
+
+async function jobList(api: WorkerApi): Promise<void> {
+  let jobs: WorkerJob[];
+  try {
+    jobs = await allJobs(api);
+  } catch (err) {
+    return refused(err);
+  }
+  clear(app);
+  const notice = h("p", { class: "notice", role: "status", "aria-live": "polite" });
+  const open = async (job: WorkerJob): Promise<void> => {
+    let info: GetInstructionsResponse;
+    try {
+      info = await api.getInstructions({ job: job.job });
+    } catch (err) {
+      if (err instanceof ConnectError && err.code === Code.Unauthenticated) return refused(err);
+      notice.textContent = `That job cannot be opened: ${errorText(err)}`;
+      return;
+    }
+    new Workspace({ api, info, job: job.job, back: () => void jobList(api) }).begin();
+  };
+  append(
+    app,
+    h("header", { class: "bar" }, h("h1", {}, "Your jobs"),
+      h("nav", { "aria-label": "Actions" },
+        h("button", { type: "button", onclick: () => void jobList(api) }, "Refresh"),
+        h("button", { type: "button", onclick: () => { forgetToken(); location.replace(location.pathname); } }, "Sign out"))),
+    notice,
+    h("main", {}, jobCards(jobs, (job) => void open(job))),
+  );
+  app.querySelector<HTMLButtonElement>(".job-card button")?.focus();
 }
 
 // ---------------------------------------------------------------- the workspace
@@ -141,6 +189,11 @@ async function start(secret: string): Promise<void> {
 class Workspace {
   private readonly api: WorkerApi;
   private readonly info: GetInstructionsResponse;
+  private readonly job: string;
+  private readonly back?: () => void;
+  private readonly listening = new AbortController();
+  private ticker = 0;
+  private gone = false;
   private readonly classes: LabelClass[];
   private readonly limitMs: number;
   private task: Task | null = null;
@@ -164,6 +217,8 @@ class Workspace {
   constructor(job: JobEntry) {
     this.api = job.api;
     this.info = job.info;
+    this.job = job.job;
+    this.back = job.back;
     this.classes = classesOf(this.info);
     const limit = this.info.taskTimeLimit;
     this.limitMs = limit ? Number(limit.seconds) * 1000 + limit.nanos / 1e6 : 300_000;
@@ -181,6 +236,7 @@ class Workspace {
         this.phase,
         this.timer,
         h("nav", { "aria-label": "Actions" },
+          this.back ? h("button", { type: "button", onclick: () => void this.leave() }, "All jobs") : null,
           h("button", { type: "button", onclick: () => this.instructions() }, "Instructions ", kbd("i")),
           h("button", { type: "button", onclick: () => this.help() }, "Keys ", kbd("?")),
           h("button", { type: "button", onclick: () => this.stop() }, "Stop for now"),
@@ -192,11 +248,28 @@ class Workspace {
       h("main", {}, this.stage),
       h("footer", {}, this.record),
     );
-    document.addEventListener("keydown", (e) => this.onKey(e));
-    for (const kind of ["pointerdown", "keydown", "wheel"]) document.addEventListener(kind, () => (this.lastActive = Date.now()), { passive: true });
-    window.setInterval(() => this.tick(), 1000);
+    const signal = this.listening.signal;
+    document.addEventListener("keydown", (e) => this.onKey(e), { signal });
+    for (const kind of ["pointerdown", "keydown", "wheel"]) document.addEventListener(kind, () => (this.lastActive = Date.now()), { passive: true, signal });
+    this.ticker = window.setInterval(() => this.tick(), 1000);
     void this.refreshRecord();
     void this.next();
+  }
+
+  /** Back to the job list: the task goes back to the queue and this page's
+   * keys, timers and panels end with it. */
+  private async leave(): Promise<void> {
+    this.gone = true;
+    this.listening.abort();
+    window.clearInterval(this.ticker);
+    window.clearTimeout(this.retryTimer);
+    for (const dlg of [...this.dialogs]) dlg.close();
+    const task = this.task;
+    this.task = null;
+    this.current?.destroy?.();
+    this.current = null;
+    if (task) await this.api.releaseTask({ task: task.name }).catch(() => undefined);
+    this.back?.();
   }
 
   // ---- tasks
@@ -204,13 +277,22 @@ class Workspace {
   private async next(): Promise<void> {
     window.clearTimeout(this.retryTimer);
     try {
-      this.show(await this.api.nextTask({}));
+      const res = await this.api.nextTask({ job: this.job });
+      if (this.gone) {
+        if (res.task) void this.api.releaseTask({ task: res.task.name }).catch(() => undefined);
+        return;
+      }
+      this.show(res);
     } catch (err) {
-      this.waiting("The server did not answer", errorText(err), 5);
+      if (!this.gone) this.waiting("The server did not answer", errorText(err), 5);
     }
   }
 
   private show(res: NextTaskResponse): void {
+    if (this.gone) {
+      if (res.task) void this.api.releaseTask({ task: res.task.name }).catch(() => undefined);
+      return;
+    }
     this.pendingNext = null;
     this.current?.destroy?.();
     this.current = null;
@@ -401,7 +483,7 @@ class Workspace {
   private async refreshRecord(): Promise<void> {
     let stats: WorkerStats | undefined;
     try {
-      stats = (await this.api.getWorkerStats({})).stats;
+      stats = (await this.api.getWorkerStats({ job: this.job })).stats;
     } catch {
       return;
     }
