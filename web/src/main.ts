@@ -17,6 +17,7 @@ import { segmentation } from "./tasks/segmentation";
 import { custom } from "./tasks/custom";
 import type { WorkerJob } from "./gen/labelwire/v1/account_pb";
 import { allJobs, jobCards } from "./jobs";
+import { describe } from "./answers";
 
 const app = document.getElementById("app") as HTMLElement;
 const token = takeToken();
@@ -72,26 +73,6 @@ function view(input: TaskInput): TaskView {
       return custom(input);
     default:
       return classification(input);
-  }
-}
-
-function describe(answer: Answer | undefined): string {
-  const v = answer?.value;
-  switch (v?.case) {
-    case "classification":
-      return v.value.className;
-    case "multiLabel":
-      return v.value.classNames.length ? v.value.classNames.join(", ") : "none of the classes";
-    case "verification":
-      return v.value.correct.map((c) => (c ? "right" : "wrong")).join(", ");
-    case "spans":
-      return v.value.spans.map((s) => `${s.entityType} ${s.start}–${s.end}`).join("; ") || "no spans";
-    case "boundingBoxes":
-      return `${v.value.boxes.length} box(es): ${v.value.boxes.map((b) => b.className).join(", ")}`;
-    case "custom":
-      return JSON.stringify(v.value);
-    default:
-      return "";
   }
 }
 
