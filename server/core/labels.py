@@ -8,16 +8,25 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import (
+    CoreBase,
+    fitting,
+    page_cursor,
+    parse_name,
+    parse_pair,
+    worker_from_row,
+)
 from labelwire.server.domain import validation
-from labelwire.server.domain.errors import FailedPrecondition
+from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import (
     ENDED,
     Answer,
     Job,
     JobState,
+    Judgment,
     Label,
     Principal,
+    TaskPhase,
     Worker,
 )
 from labelwire.server.files import exports
@@ -55,6 +64,24 @@ def _label(job_id: int, row: Any) -> Label:
         tie=bool(row["tie"]),
         created_at=float(row["created_at"]),
         item_metadata=json.loads(row["item_metadata"]) if row["item_metadata"] else None,
+    )
+
+
+def _judgment(job_id: int, row: Any) -> Judgment:
+    return Judgment(
+        job_id=job_id,
+        task_id=int(row["task_id"]),
+        item_key=row["item_key"],
+        worker_id=int(row["worker_id"]),
+        answer=json.loads(row["answer"]),
+        time_spent_ms=int(row["time_spent_ms"]),
+        created_at=float(row["created_at"]),
+        phase=TaskPhase(int(row["phase"])),
+        gold=bool(row["is_gold"]),
+        gold_correct=None if row["gold_correct"] is None else bool(row["gold_correct"]),
+        excluded=bool(row["excluded"]),
+        account_id=None if row["account_id"] is None else int(row["account_id"]),
+        external_worker_id=row["external_id"],
     )
 
 
@@ -130,6 +157,49 @@ class LabelsCore(CoreBase):
         more = len(rows) > keep
         rows = rows[:keep]
         return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
+
+    async def list_judgments(
+        self,
+        principal: Principal,
+        job_name: str,
+        page_size: int,
+        page_token: str,
+        *,
+        item_key: str = "",
+        worker: str = "",
+    ) -> tuple[list[Judgment], str]:
+        """The job's raw judgments for its owner, in submission order; the
+        token is the last task id, so a page survives judgments arriving."""
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        size = page_size or 1000
+        validation.check_range("page_size", size, 1, 10_000)
+        after = page_cursor(page_token, default=0)
+        validation.check_text("item_key", item_key, low=0, high=validation.MAX_KEY_CHARS)
+        worker_id = None
+        if worker:
+            worker_job, worker_id = parse_pair(worker, "workers", "worker")
+            validation.require(
+                worker_job == job_id,
+                f"worker must be a worker of {job_name}, got {validation.quote(worker)}",
+                "worker",
+            )
+
+        def page(tx: Tx) -> list[Any]:
+            self.require_job_row(tx, job_id, principal.id)
+            item_id = None
+            if item_key:
+                item = tx.item_by_key(job_id, item_key)
+                if item is None:
+                    raise NotFound(f"{job_name} has no item with key {validation.quote(item_key)}")
+                item_id = int(item["id"])
+            return tx.judgment_page(job_id, after, size + 1, item_id=item_id, worker_id=worker_id)
+
+        rows = await self.store.read(page)
+        keep = min(size, fitting([300 + len(r["answer"]) + len(r["item_key"]) for r in rows]))
+        more = len(rows) > keep
+        rows = rows[:keep]
+        return [_judgment(job_id, r) for r in rows], (str(rows[-1]["task_id"]) if more else "")
 
     async def job_quality(
         self, principal: Principal, job_name: str

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from labelwire.v1 import judgment_pb2 as _judgment_pb2
 from labelwire.v1 import label_pb2 as _label_pb2
 import builtins as _builtins
 import sys
@@ -202,3 +203,69 @@ class ExportLabelsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportLabelsResponse: _TypeAlias = ExportLabelsResponse  # noqa: Y015
+
+@_typing.final
+class ListJudgmentsRequest(_message.Message):
+    """Request for ListJudgments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    WORKER_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    page_size: _builtins.int
+    """Optional. 1 to 10,000; default 1,000."""
+    page_token: _builtins.str
+    """Optional. next_page_token of a previous response (with the same filters)."""
+    item_key: _builtins.str
+    """Optional. Only the judgments of the item with this key."""
+    worker: _builtins.str
+    """Optional. Only those of this worker: `jobs/{job_id}/workers/{worker_id}`."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        item_key: _builtins.str = ...,
+        worker: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_key", b"item_key", "job", b"job", "page_size", b"page_size", "page_token", b"page_token", "worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJudgmentsRequest: _TypeAlias = ListJudgmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListJudgmentsResponse(_message.Message):
+    """Response of ListJudgments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JUDGMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def judgments(self) -> _containers.RepeatedCompositeFieldContainer[_judgment_pb2.Judgment]:
+        """The page, in submission order."""
+
+    def __init__(
+        self,
+        *,
+        judgments: _abc.Iterable[_judgment_pb2.Judgment] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["judgments", b"judgments", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJudgmentsResponse: _TypeAlias = ListJudgmentsResponse  # noqa: Y015

@@ -50,6 +50,11 @@ class LabelServiceStub:
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
                 _registered_method=True)
+        self.ListJudgments = channel.unary_unary(
+                '/labelwire.v1.LabelService/ListJudgments',
+                request_serializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsResponse.FromString,
+                _registered_method=True)
 
 
 class LabelServiceServicer:
@@ -80,6 +85,16 @@ class LabelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJudgments(self, request, context):
+        """Pages through every worker's raw answers in the job, in the order they
+        were submitted (gold and excluded ones included, each marked), optionally
+        for one item or one worker: what an offline rerun of any consolidation
+        method needs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LabelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +112,11 @@ def add_LabelServiceServicer_to_server(servicer, server):
                     servicer.ExportLabels,
                     request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.SerializeToString,
+            ),
+            'ListJudgments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJudgments,
+                    request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +201,33 @@ class LabelService:
             '/labelwire.v1.LabelService/ExportLabels',
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJudgments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.LabelService/ListJudgments',
+            labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.SerializeToString,
+            labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

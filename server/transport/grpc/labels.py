@@ -83,3 +83,19 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
             principal, request.job, request.uri, request.label_job_name
         )
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
+
+    @unary
+    async def ListJudgments(self, request: pb.ListJudgmentsRequest, context: Ctx) -> pb.ListJudgmentsResponse:
+        principal = await caller(self.core, context)
+        judgments, token = await self.core.list_judgments(
+            principal,
+            request.job,
+            request.page_size,
+            request.page_token,
+            item_key=request.item_key,
+            worker=request.worker,
+        )
+        out = pb.ListJudgmentsResponse(next_page_token=token)
+        for judgment in judgments:
+            convert.judgment_message(judgment, out.judgments.add())
+        return out
