@@ -3,12 +3,15 @@ gold or excluded, in submission order, paged and filtered, and to no one else.""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import grpc
 import pytest
 
 from labelwire.client import Client, classification
 from labelwire.v1 import label_service_pb2, task_pb2
-from tests.conftest import Harness
+from tests.conftest import Harness, client_folder
 from tests.helpers import CLASSES, running_job, truth
 
 
@@ -103,4 +106,66 @@ async def test_bad_filters_name_the_field(server: Harness) -> None:
             )
         assert err.value.code() == code, fields
         assert word in (err.value.details() or ""), fields
+    await lw.close()
+
+
+async def export(lw: Client, job: str, uri: str, form: int) -> label_service_pb2.ExportJudgmentsResponse:
+    return await lw.labels.ExportJudgments(
+        label_service_pb2.ExportJudgmentsRequest(job=job, uri=uri, format=form), metadata=lw.metadata
+    )
+
+
+async def test_judgments_export_flat_and_as_ground_truth_hands_them_to_a_lambda(
+    files_server: Harness, files_root: Path
+) -> None:
+    lw = await files_server.client()
+    job = await running_job(lw, items=3, gold=1, judgments=2, quiz_size=1)
+    for name in ("ann", "bob"):
+        _, token = await lw.create_worker(job.name, name)
+        async with files_server.worker(token) as w:
+            while (t := await w.next_task()).HasField("task"):
+                answer = truth(t.task.text) if name == "ann" or t.task.text == "truth:pos" else "neutral"
+                await w.submit(t.task.name, classification(answer), time_spent_seconds=2.5)
+    listed = [j for page in await all_judgments(lw, job.name) for j in page.judgments]
+    folder = client_folder(files_root, lw)
+
+    flat = await export(
+        lw, job.name, "out/judgments.jsonl", label_service_pb2.JUDGMENT_EXPORT_FORMAT_JSON_LINES
+    )
+    lines = [json.loads(line) for line in (folder / "out" / "judgments.jsonl").read_text().splitlines()]
+    assert flat.line_count == flat.judgment_count == len(lines) == len(listed) == 8
+    assert [(line["task"], line["item_key"], line["worker"]) for line in lines] == [
+        (j.task, j.item_key, j.worker) for j in listed
+    ]
+    assert all(line["time_spent_seconds"] == 2.5 and line["submitted"].endswith("Z") for line in lines)
+    quiz = [line for line in lines if line["phase"] == "quiz"]
+    assert len(quiz) == 2 and all(line["gold"] and line["gold_correct"] for line in quiz)
+    assert all("gold_correct" not in line for line in lines if not line["gold"])
+    assert {line["answer"]["classification"]["class_name"] for line in lines if line["item_key"] == "i1"} == {
+        "neg",
+        "neutral",
+    }
+
+    gt = await export(lw, job.name, "gt.jsonl", label_service_pb2.JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH)
+    objects = [json.loads(line) for line in (folder / "gt.jsonl").read_text().splitlines()]
+    assert (gt.line_count, gt.judgment_count) == (4, 8)
+    assert [o["labelwire-key"] for o in objects] == ["i0", "i1", "i2", "g0"]
+    assert [o["datasetObjectId"] for o in objects] == ["0", "1", "2", "3"]
+    assert objects[3]["labelwire-gold"] is True
+    i1 = objects[1]
+    assert i1["source"] == "truth:neg" and "label-metadata" in i1
+    contents = sorted(
+        json.loads(a["annotationData"]["content"])["classification"]["class_name"] for a in i1["annotations"]
+    )
+    assert contents == ["neg", "neutral"]
+    assert {a["workerId"] for a in i1["annotations"]} == {j.worker for j in listed if j.item_key == "i1"}
+    assert all(a["timeSpentInSeconds"] == 2.5 for a in i1["annotations"])
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await export(lw, job.name, "x.jsonl", label_service_pb2.JUDGMENT_EXPORT_FORMAT_UNSPECIFIED)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "format" in (err.value.details() or "")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await export(lw, job.name, "../escape.jsonl", label_service_pb2.JUDGMENT_EXPORT_FORMAT_JSON_LINES)
+    assert err.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED)
+    assert not (files_root / "escape.jsonl").exists() and not (folder / "x.jsonl").exists()
     await lw.close()

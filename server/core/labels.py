@@ -29,7 +29,7 @@ from labelwire.server.domain.model import (
     TaskPhase,
     Worker,
 )
-from labelwire.server.files import exports
+from labelwire.server.files import exports, judgment_exports
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
@@ -234,26 +234,9 @@ class LabelsCore(CoreBase):
                 f"{job.name} is a segmentation job: ExportLabels does not write mask images yet;"
                 " read its labels with ListLabels"
             )
-        fmt = ExportFormat(
-            attribute=job.spec.label_attribute_name,
-            task_type=job.spec.task_type,
-            media_type=job.spec.media_type,
-            classes=job.spec.class_names,
-            job_name=exports.job_name(label_job_name, job.spec.display_name, job.id),
-        )
+        fmt = self._export_format(job, label_job_name)
         target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=True)
-        rows: list[Any] = []
-        after = 0
-        while True:
-
-            def page(tx: Tx, after: int = after) -> list[Any]:
-                return tx.export_items(job.id, after, 5000)
-
-            batch = await self.store.read(page)
-            if not batch:
-                break
-            rows += batch
-            after = int(batch[-1]["item_id"])
+        rows = await self._export_items(job.id)
         labeled = 0
 
         def lines() -> Iterator[dict[str, Any]]:
@@ -265,3 +248,69 @@ class LabelsCore(CoreBase):
 
         written = await asyncio.to_thread(files.write_lines, target, lines())
         return written, labeled
+
+    async def export_judgments(
+        self, principal: Principal, job_name: str, uri: str, form: str, label_job_name: str = ""
+    ) -> tuple[int, int]:
+        """Writes every raw judgment of the job to the client's files folder or
+        S3, flat or grouped by item as Ground Truth gives them to a
+        consolidation Lambda; returns (lines, judgments written)."""
+        job = await self.get_job(principal, job_name)
+        validation.require(bool(uri), "uri is required", "uri")
+        validation.require(
+            form in (judgment_exports.FLAT, judgment_exports.GROUND_TRUTH),
+            "format must be JUDGMENT_EXPORT_FORMAT_JSON_LINES or JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH",
+            "format",
+        )
+        if form == judgment_exports.GROUND_TRUTH and job.spec.task_type == "segmentation":
+            raise FailedPrecondition(
+                f"{job.name} is a segmentation job: its labels' mask images are not exported yet;"
+                " export its judgments as JSON Lines"
+            )
+        fmt = self._export_format(job, label_job_name)
+        target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=True)
+        judgments: list[Judgment] = []
+        after = 0
+        while True:
+
+            def page(tx: Tx, after: int = after) -> list[Any]:
+                return tx.judgment_page(job.id, after, 5000)
+
+            batch = await self.store.read(page)
+            if not batch:
+                break
+            judgments += [_judgment(job.id, r) for r in batch]
+            after = int(batch[-1]["task_id"])
+        if form == judgment_exports.FLAT:
+            written = await asyncio.to_thread(
+                files.write_lines, target, (judgment_exports.flat_line(j) for j in judgments)
+            )
+            return written, len(judgments)
+        rows = await self._export_items(job.id)
+        lines = judgment_exports.ground_truth_lines(rows, judgments, fmt)
+        written = await asyncio.to_thread(files.write_lines, target, lines)
+        return written, sum(not j.excluded for j in judgments)
+
+    def _export_format(self, job: Job, label_job_name: str) -> ExportFormat:
+        return ExportFormat(
+            attribute=job.spec.label_attribute_name,
+            task_type=job.spec.task_type,
+            media_type=job.spec.media_type,
+            classes=job.spec.class_names,
+            job_name=exports.job_name(label_job_name, job.spec.display_name, job.id),
+        )
+
+    async def _export_items(self, job_id: int) -> list[Any]:
+        """Every item of the job with its current label, in item order."""
+        rows: list[Any] = []
+        after = 0
+        while True:
+
+            def page(tx: Tx, after: int = after) -> list[Any]:
+                return tx.export_items(job_id, after, 5000)
+
+            batch = await self.store.read(page)
+            if not batch:
+                return rows
+            rows += batch
+            after = int(batch[-1]["item_id"])

@@ -49,6 +49,11 @@ class LabelServiceStub:
     for one item or one worker: what an offline rerun of any consolidation
     method needs.
     """
+    ExportJudgments: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ExportJudgmentsRequest, _label_service_pb2.ExportJudgmentsResponse]
+    """Writes every raw judgment of the job to a file, flat (one line per
+    judgment) or grouped by item as Ground Truth hands answers to an
+    annotation-consolidation Lambda.
+    """
 
 @_typing.type_check_only
 class LabelServiceAsyncStub(LabelServiceStub):
@@ -70,6 +75,11 @@ class LabelServiceAsyncStub(LabelServiceStub):
     were submitted (gold and excluded ones included, each marked), optionally
     for one item or one worker: what an offline rerun of any consolidation
     method needs.
+    """
+    ExportJudgments: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ExportJudgmentsRequest, _label_service_pb2.ExportJudgmentsResponse]  # type: ignore[assignment]
+    """Writes every raw judgment of the job to a file, flat (one line per
+    judgment) or grouped by item as Ground Truth hands answers to an
+    annotation-consolidation Lambda.
     """
 
 class LabelServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -113,6 +123,17 @@ class LabelServiceServicer(metaclass=_abc_1.ABCMeta):
         were submitted (gold and excluded ones included, each marked), optionally
         for one item or one worker: what an offline rerun of any consolidation
         method needs.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportJudgments(
+        self,
+        request: _label_service_pb2.ExportJudgmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_label_service_pb2.ExportJudgmentsResponse, _abc.Awaitable[_label_service_pb2.ExportJudgmentsResponse]]:
+        """Writes every raw judgment of the job to a file, flat (one line per
+        judgment) or grouped by item as Ground Truth hands answers to an
+        annotation-consolidation Lambda.
         """
 
 def add_LabelServiceServicer_to_server(servicer: LabelServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
