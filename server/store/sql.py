@@ -49,6 +49,14 @@ class SqlTx(AccountsSql):
     """The shared operations, run inside one transaction (with those of
     worker accounts and teams, `AccountsSql`)."""
 
+    # Jobs whose label feed this transaction moved (a label event, a change of
+    # state that ends or reopens streams): the store wakes their streams once
+    # it has committed, so no write path can forget to.
+    moved_jobs: frozenset[int] = frozenset()
+
+    def feed_moved(self, job_id: int) -> None:
+        self.moved_jobs = self.moved_jobs | {job_id}
+
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         raise NotImplementedError
 
@@ -234,6 +242,7 @@ class SqlTx(AccountsSql):
         )
 
     def set_job_state(self, job_id: int, state: int, now: float, reason: str = "") -> None:
+        self.feed_moved(job_id)
         self.run(
             "UPDATE jobs SET state = ?, updated_at = ?, failure_reason = ? WHERE id = ?",
             (state, now, reason, job_id),
@@ -531,6 +540,7 @@ class SqlTx(AccountsSql):
         tie: bool,
         now: float,
     ) -> None:
+        self.feed_moved(job_id)
         self.run(
             "INSERT INTO label_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
