@@ -134,12 +134,14 @@ class _Base:
 
     def __init__(
         self,
+        address: str,
         tls: bool,
         root_certificates: bytes | None,
         credentials: grpc.ChannelCredentials | None,
         timeout: float | None,
         retries: bool,
     ) -> None:
+        self.address = address
         self.timeout = timeout
         if credentials is None and (tls or root_certificates):
             credentials = grpc.ssl_channel_credentials(root_certificates)
@@ -203,7 +205,7 @@ class AsyncClient(_Base):
         """`tls` (or `root_certificates`, PEM) for a server with TLS; `timeout` is each
         unary call's deadline in seconds (None: none); `retries=False` turns gRPC's
         retries of idempotent calls off."""
-        super().__init__(tls, root_certificates, credentials, timeout, retries)
+        super().__init__(address, tls, root_certificates, credentials, timeout, retries)
         self._raw = self.raw = raw.Client(address, api_key, **self._channel)
 
     @_translated
@@ -490,7 +492,7 @@ class AsyncWorkerClient(_Base):
         retries: bool = True,
     ) -> None:
         """As `AsyncClient`; `job` (`jobs/{j}`) is needed with an account token only."""
-        super().__init__(tls, root_certificates, credentials, timeout, retries)
+        super().__init__(address, tls, root_certificates, credentials, timeout, retries)
         self._raw = self.raw = raw.WorkerClient(address, token, job=job, **self._channel)
 
     @_translated
@@ -562,7 +564,7 @@ class AsyncAdminClient(_Base):
         retries: bool = True,
     ) -> None:
         """As `AsyncClient`."""
-        super().__init__(tls, root_certificates, credentials, timeout, retries)
+        super().__init__(address, tls, root_certificates, credentials, timeout, retries)
         self._raw = self.raw = raw.AdminClient(address, admin_key, **self._channel)
 
     @_translated

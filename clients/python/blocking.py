@@ -93,6 +93,12 @@ class SyncBase(Generic[A]):
         setattr(self._async, "timeout", seconds)  # noqa: B010
 
     @property
+    def address(self) -> str:
+        """The server's address (HOST:PORT), e.g. for a `WorkerClient` on the same server."""
+        address: str = getattr(self._async, "address")  # noqa: B009
+        return address
+
+    @property
     def aio(self) -> A:
         """The async client underneath (its calls must run on this client's loop)."""
         return self._async

@@ -57,3 +57,10 @@ def test_every_public_method_has_a_docstring() -> None:
         if not attr.startswith("_") and inspect.isfunction(fn) and not inspect.getdoc(fn)
     ]
     assert missing == []
+
+
+def test_the_api_reference_builds_without_warnings() -> None:
+    done = subprocess.run(
+        [sys.executable, "scripts/build_sdk_docs.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
