@@ -50,10 +50,11 @@ IMPORTS = (
     ("from labelwire.client.aio import AsyncAdminClient, AsyncClient, AsyncWorkerClient", ()),
     ("from labelwire.client.blocking import SyncBase", ()),
     ("from labelwire.client.items import ItemSource", ("ItemSource",)),
-    ("from labelwire.client.models import Added, ApiKey, Job, Label, Task, Worker", ()),
+    ("from labelwire.client.models import Added, ApiKey, Job, Label, Task, Team, Worker, WorkerAccount", ()),
     ("from labelwire.client.pages import Pages", ("Pages",)),
     (
-        "from labelwire.v1 import answer_pb2, job_pb2, label_service_pb2, quality_service_pb2, worker_service_pb2",
+        "from labelwire.v1 import answer_pb2, job_pb2, label_service_pb2, quality_service_pb2, team_service_pb2,"
+        " worker_service_pb2",
         (),
     ),
 )

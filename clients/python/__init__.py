@@ -31,7 +31,7 @@ from labelwire.client.errors import (
     Unavailable,
 )
 from labelwire.client.items import answer
-from labelwire.client.models import Added, ApiKey, Counters, Job, Label, Task, Worker
+from labelwire.client.models import Added, ApiKey, Counters, Job, Label, Task, Team, Worker, WorkerAccount
 from labelwire.client.pages import AsyncPages, Pages
 from labelwire.client.sync import AdminClient, Client, WorkerClient
 
@@ -58,9 +58,11 @@ __all__ = [
     "PermissionDenied",
     "ResourceExhausted",
     "Task",
+    "Team",
     "Unauthenticated",
     "Unavailable",
     "Worker",
+    "WorkerAccount",
     "WorkerClient",
     "answer",
 ]

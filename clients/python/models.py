@@ -30,6 +30,7 @@ __all__ = [
     "Job",
     "Label",
     "Task",
+    "Team",
     "Worker",
     "WorkerAccount",
     "answer_value",
@@ -231,15 +232,44 @@ class Worker:
 
 @dataclass(frozen=True)
 class WorkerAccount:
-    """A worker who works on every job of yours that names one of its teams."""
+    """A worker who works on every job of yours that names one of its teams (`teams/{t}`)."""
 
     name: str
     display_name: str
+    teams: tuple[str, ...]
+    active_tokens: int
     proto: account_pb2.WorkerAccount = field(repr=False, compare=False)
 
     @classmethod
     def from_proto(cls, message: account_pb2.WorkerAccount) -> WorkerAccount:
-        return cls(name=message.name, display_name=message.display_name, proto=message)
+        return cls(
+            name=message.name,
+            display_name=message.display_name,
+            teams=tuple(message.teams),
+            active_tokens=message.active_tokens,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Team:
+    """A group of worker accounts; a job that names it is open to them."""
+
+    name: str
+    display_name: str
+    description: str
+    worker_count: int
+    proto: account_pb2.Team = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: account_pb2.Team) -> Team:
+        return cls(
+            name=message.name,
+            display_name=message.display_name,
+            description=message.description,
+            worker_count=message.worker_count,
+            proto=message,
+        )
 
 
 @dataclass(frozen=True)

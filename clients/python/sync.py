@@ -15,9 +15,16 @@ import grpc
 from labelwire.client.aio import AsyncAdminClient, AsyncClient, AsyncWorkerClient
 from labelwire.client.blocking import SyncBase
 from labelwire.client.items import ItemSource
-from labelwire.client.models import Added, ApiKey, Job, Label, Task, Worker
+from labelwire.client.models import Added, ApiKey, Job, Label, Task, Team, Worker, WorkerAccount
 from labelwire.client.pages import Pages
-from labelwire.v1 import answer_pb2, job_pb2, label_service_pb2, quality_service_pb2, worker_service_pb2
+from labelwire.v1 import (
+    answer_pb2,
+    job_pb2,
+    label_service_pb2,
+    quality_service_pb2,
+    team_service_pb2,
+    worker_service_pb2,
+)
 
 
 class Client(SyncBase[AsyncClient]):
@@ -225,6 +232,64 @@ class Client(SyncBase[AsyncClient]):
         return self._loop.run(
             self._async.calibration(job, buckets=buckets, target_precision=target_precision)
         )
+
+    def create_worker_account(self, display_name: str) -> WorkerAccount:
+        """A worker who can work on every job of yours that names one of its teams,
+        once it has a token (`issue_worker_account_token`).
+        """
+        return self._loop.run(self._async.create_worker_account(display_name))
+
+    def get_worker_account(self, worker: WorkerAccount | str) -> WorkerAccount:
+        """The account (`workers/{w}`) with its teams and how many tokens are active."""
+        return self._loop.run(self._async.get_worker_account(worker))
+
+    def worker_accounts(self, *, team: Team | str = "") -> Pages[WorkerAccount]:
+        """Your worker accounts, or one team's, oldest first."""
+        return Pages(self._loop, self._async.worker_accounts(team=team))
+
+    def issue_worker_account_token(
+        self, worker: WorkerAccount | str, *, grace_period: float = 0.0, token_ttl: float | None = None
+    ) -> str:
+        """A sign-in token for the account (shown only now); its other tokens work
+        `grace_period` seconds more.
+        """
+        return self._loop.run(
+            self._async.issue_worker_account_token(worker, grace_period=grace_period, token_ttl=token_ttl)
+        )
+
+    def revoke_worker_account_token(self, worker: WorkerAccount | str) -> WorkerAccount:
+        """Every sign-in token of the account stops working at once."""
+        return self._loop.run(self._async.revoke_worker_account_token(worker))
+
+    def worker_account_history(
+        self, worker: WorkerAccount | str
+    ) -> team_service_pb2.GetWorkerAccountHistoryResponse:
+        """The account's record on every job of yours, and its totals (the message)."""
+        return self._loop.run(self._async.worker_account_history(worker))
+
+    def create_team(self, display_name: str, *, description: str = "") -> Team:
+        """A new, empty team; name it on a job (`create_job(..., teams=[team.name])`)."""
+        return self._loop.run(self._async.create_team(display_name, description=description))
+
+    def get_team(self, team: Team | str) -> Team:
+        """The team (`teams/{t}`) and how many accounts are in it."""
+        return self._loop.run(self._async.get_team(team))
+
+    def teams(self) -> Pages[Team]:
+        """Your teams, oldest first."""
+        return Pages(self._loop, self._async.teams())
+
+    def delete_team(self, team: Team | str) -> None:
+        """Deletes the team; its accounts lose the jobs it gave them."""
+        return self._loop.run(self._async.delete_team(team))
+
+    def add_team_member(self, team: Team | str, worker: WorkerAccount | str) -> Team:
+        """Puts the account in the team: it may work on the team's jobs."""
+        return self._loop.run(self._async.add_team_member(team, worker))
+
+    def remove_team_member(self, team: Team | str, worker: WorkerAccount | str) -> Team:
+        """Takes the account out of the team, and its leases on the team's jobs at once."""
+        return self._loop.run(self._async.remove_team_member(team, worker))
 
     def wait(
         self,
