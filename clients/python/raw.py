@@ -61,6 +61,12 @@ T = TypeVar("T")
 
 ITEMS_PER_MESSAGE = 1000
 RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+# A label stream reconnects this many times in a row (backoff doubling from the
+# first delay up to the cap, about 40 s in all: enough for a server restart)
+# before the error reaches the caller; each label received starts the count again.
+MAX_RECONNECTS = 8
+RECONNECT_FIRST_DELAY = 0.5
+RECONNECT_MAX_DELAY = 8.0
 
 
 def classification(class_name: str) -> answer_pb2.Answer:
@@ -415,8 +421,10 @@ class Client(TeamCalls, _Channel):
         self, job: str, *, after_sequence: int = 0, snapshot_only: bool = False, reconnect: bool = True
     ) -> AsyncIterator[label_pb2.Label]:
         """Every label event after `after_sequence`, following the job until it
-        ends. A dropped connection is resumed from the last label yielded."""
+        ends. A dropped connection is resumed from the last label yielded, with
+        backoff, up to `MAX_RECONNECTS` times in a row."""
         last = after_sequence
+        failures = 0
         while True:
             request = label_service_pb2.StreamLabelsRequest(
                 job=job, after_sequence=last, snapshot_only=snapshot_only
@@ -425,12 +433,14 @@ class Client(TeamCalls, _Channel):
                 async for message in self.labels.StreamLabels(request, metadata=self.metadata):
                     for label in message.labels:
                         last = label.sequence
+                        failures = 0
                         yield label
                 return
             except grpc.aio.AioRpcError as exc:
-                if not reconnect or exc.code() not in RETRYABLE:
+                failures += 1
+                if not reconnect or exc.code() not in RETRYABLE or failures > MAX_RECONNECTS:
                     raise
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(min(RECONNECT_FIRST_DELAY * 2 ** (failures - 1), RECONNECT_MAX_DELAY))
 
     async def list_labels(self, job: str) -> AsyncIterator[label_pb2.Label]:
         token = ""

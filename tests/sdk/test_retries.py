@@ -10,7 +10,7 @@ from concurrent import futures
 import grpc
 import pytest
 
-from labelwire.client import AsyncClient, Client, FailedPrecondition, ResourceExhausted, Unavailable
+from labelwire.client import AsyncClient, Client, FailedPrecondition, ResourceExhausted, Unavailable, raw
 from labelwire.client.aio import RETRY_POLICY
 from labelwire.v1 import (
     job_pb2,
@@ -54,11 +54,14 @@ class FlakyLabels(label_service_pb2_grpc.LabelServiceServicer):
 
     def __init__(self) -> None:
         self.afters: list[int] = []
+        self.always_fail = False
 
     def StreamLabels(
         self, request: label_service_pb2.StreamLabelsRequest, context: grpc.ServicerContext
     ) -> Iterator[label_service_pb2.StreamLabelsResponse]:
         self.afters.append(request.after_sequence)
+        if self.always_fail:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "down for good")
         for sequence in range(request.after_sequence + 1, 5):
             yield label_service_pb2.StreamLabelsResponse(
                 labels=[label_pb2.Label(job=request.job, item_key=f"k{sequence}", sequence=sequence)]
@@ -150,6 +153,19 @@ def test_every_call_carries_the_default_deadline_the_user_can_change(
         lw.timeout = None
         lw.get_job("jobs/1")
     first, changed, unlimited = jobs.deadlines
-    assert first is not None and 3 < first <= 30
-    assert changed is not None and 0 < changed <= 3
+    # what the server sees of the deadline the call carried (the wire rounds it up a little)
+    assert first is not None and 10 < first <= 31
+    assert changed is not None and 0 < changed <= 4
     assert unlimited is None or unlimited > 1e6  # no deadline sent
+
+
+def test_a_stream_that_never_comes_back_fails_after_its_reconnects(
+    flaky: tuple[str, FlakyJobs, FlakyLabels], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, _, labels = flaky
+    monkeypatch.setattr(raw, "RECONNECT_FIRST_DELAY", 0.01)
+    labels.always_fail = True
+    # gRPC's own retries off, to count the SDK's reconnects alone
+    with Client(target, "lwc_1_key", retries=False) as lw, pytest.raises(Unavailable, match="down for good"):
+        list(lw.stream_labels("jobs/1"))
+    assert len(labels.afters) == raw.MAX_RECONNECTS + 1
