@@ -4,6 +4,7 @@ and the base class that runs an async client's calls on it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -50,7 +51,10 @@ class Loop:
         finally:
             close = getattr(source, "aclose", None)
             if close is not None and not self._loop.is_closed():
-                self.run(close())
+                # After Ctrl-C the cancelled step may still be unwinding: then the
+                # generator is closed by its own cancellation, not here.
+                with contextlib.suppress(RuntimeError):
+                    self.run(close())
 
     @property
     def closed(self) -> bool:

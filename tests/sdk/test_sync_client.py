@@ -103,6 +103,22 @@ def test_stream_labels_resumes_after_a_sequence(live: Server, api_key: str) -> N
         assert list(lw.stream_labels(job, after=4, snapshot_only=True)) == []
 
 
+def test_leaving_a_live_stream_early_closes_it(live: Server, api_key: str) -> None:
+    with Client(live.target, api_key) as lw:
+        job = lw.create_job("live", classes=ANIMALS, judgments=1, quiz_size=0)
+        lw.add_items(job, sounds(2))
+        lw.start_job(job)
+        _, token = lw.create_worker(job, "ana")
+        with WorkerClient(live.target, token) as worker:
+            task = worker.next_task()
+            assert task is not None
+            worker.submit(task, animal(task))
+        stream = lw.stream_labels(job)  # the job still runs: the stream would follow it
+        assert next(stream).sequence == 1
+        stream.close()
+        assert lw.get_job(job).state == "running"
+
+
 def test_items_come_from_a_dataframe_a_csv_or_a_jsonl_file(
     live: Server, api_key: str, tmp_path: Path
 ) -> None:
