@@ -24,7 +24,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 import labelwire.v1
-from labelwire.client import AdminClient, Client, classification, text_item
+from labelwire.client.raw import AdminClient, Client, classification, text_item
 from labelwire.server.core import auth
 from labelwire.v1 import (
     account_pb2,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.store import PostgresStore, PostgresTx, SqliteTx, Store, Tx, open_store
 from labelwire.server.transport.app import start_server
