@@ -669,3 +669,114 @@ async def test_skills_are_read_back_for_every_worker_asked_however_many(store: S
     assert len(skills) == 1202
     assert skills[workers[1]] == (1 / 2000, 0, 0) and skills[workers[2]] == (None, 0, 0)
     assert skills[workers[1202]] == (None, 4, 3) and skills[workers[1201]] == (1201 / 2000, 0, 0)
+
+
+async def test_a_budget_reservation_takes_at_most_what_is_left_and_frees_only_what_it_holds(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+
+    def reserve(key: str, micros: int, budget: int) -> Callable[[Tx], bool]:
+        return lambda tx: tx.reserve_job_cost(job_id, key, micros, budget, 0.0)
+
+    def release(key: str, micros: int | None = None) -> Callable[[Tx], int]:
+        return lambda tx: tx.release_job_cost(job_id, key, micros)
+
+    async def held() -> tuple[int, int]:
+        row = await store.read(lambda tx: tx.job(job_id))
+        assert row is not None
+        return int(row["cost_micros"]), int(row["reserved_micros"])
+
+    assert await store.write(lambda tx: tx.add_job_cost(job_id, "charge", 300, "judgment", 0.0))
+    assert not await store.write(lambda tx: tx.add_job_cost(job_id, "charge", 300, "judgment", 0.0))
+    assert await store.write(reserve("a", 200, 1000))
+    # 1000 - 300 spent - 200 reserved leaves exactly 500
+    assert not await store.write(reserve("b", 501, 1000))
+    assert await held() == (300, 200)
+    assert await store.write(reserve("b", 500, 1000))
+    assert await store.write(reserve("b", 500, 1000))  # a retry finds it reserved, holds no more
+    assert await store.write(reserve("c", 10**9, 0))  # 0: no budget
+    assert await held() == (300, 700 + 10**9)
+    assert [await store.write(release("b", 200)), await store.write(release("b"))] == [200, 300]
+    assert await store.write(release("b")) == 0  # nothing left to free
+    assert await store.write(release("never")) == 0
+    assert await store.write(release("a", -5)) == 0
+    assert await held() == (300, 200 + 10**9)
+    await store.write(lambda tx: tx.clear_reservations(job_id))
+    ledger = await store.read(
+        lambda tx: sorted(
+            (r[0], int(r[1])) for r in tx.all("SELECT key, micros FROM job_costs WHERE job_id = ?", (job_id,))
+        )
+    )
+    assert await held() == (300, 0)
+    assert ledger == [("charge", 300), ("reserved:a", 0), ("reserved:b", 0), ("reserved:c", 0)]
+    assert await store.write(release("a", 10**6)) == 0
+
+
+async def test_open_and_claimable_work_leave_out_gold_claimed_finished_and_hidden_items(store: Store) -> None:
+    job_id = await job(store)
+
+    async def open_and_claimable() -> tuple[bool, bool]:
+        return await store.read(lambda tx: (tx.has_open_items(job_id), tx.has_claimable(job_id)))
+
+    await add_items(store, job_id, [item_row("g", True)], 1)
+    only_gold = await open_and_claimable()
+    upload = await publishing_upload(store, job_id, [item_row("w")])
+    hidden = await open_and_claimable()
+    await store.write(lambda tx: tx.end_upload(upload))
+    shown = await open_and_claimable()
+    await store.write(lambda tx: tx.claim_items(job_id, "push", 10))
+    claimed = await open_and_claimable()
+    w = await store.read(lambda tx: tx.item_by_key(job_id, "w"))
+    assert w is not None
+    await store.write(lambda tx: tx.update_item(int(w["id"]), state=1))
+    assert (only_gold, hidden, shown, claimed) == (
+        (False, False),
+        (False, False),
+        (True, True),
+        (True, False),
+    )
+    assert await open_and_claimable() == (False, False)
+
+
+async def test_an_upload_heartbeat_renews_until_the_upload_is_gone(store: Store) -> None:
+    job_id = await job(store)
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 1.0))
+    assert await store.write(lambda tx: tx.touch_upload(upload, 50.0))
+    stale = await store.read(lambda tx: [int(r["id"]) for r in tx.uploads_touched_before(50.5)])
+    await store.write(lambda tx: tx.end_upload(upload))
+    assert stale == [upload]
+    assert not await store.write(lambda tx: tx.touch_upload(upload, 60.0))
+
+
+async def test_an_adapters_state_is_empty_until_put_and_replaced_whole(store: Store) -> None:
+    job_id = await job(store)
+    empty = await store.read(lambda tx: tx.adapter_state(job_id))
+    await store.write(lambda tx: tx.put_adapter_state(job_id, {"hit": "H1", "n": 2}))
+    await store.write(lambda tx: tx.put_adapter_state(job_id, {"hit": "H2"}))
+    assert empty == {} and await store.read(lambda tx: tx.adapter_state(job_id)) == {"hit": "H2"}
+
+
+async def test_credentials_are_listed_by_kind_and_owner_a_page_at_a_time(store: Store) -> None:
+    def make(tx: Tx) -> list[int]:
+        return [
+            tx.insert_credential(1, 7, b"a", 0.0, None),
+            tx.insert_credential(1, 8, b"b", 0.0, None),
+            tx.insert_credential(1, 7, b"c", 0.0, 5.0),
+            tx.insert_credential(2, 7, b"d", 0.0, None),
+            tx.insert_credential(1, 7, b"e", 0.0, None),
+        ]
+
+    a, b, c, _, e = await store.write(make)
+    await store.write(lambda tx: tx.revoke_credential(e, 1.0))
+
+    def ids(rows: list[Any]) -> list[int]:
+        return [int(r["id"]) for r in rows]
+
+    mine = await store.read(lambda tx: ids(tx.credentials_of(1, 7, 0, 10)))
+    every = await store.read(lambda tx: ids(tx.credentials_of(1, None, 0, 10)))
+    page = await store.read(lambda tx: ids(tx.credentials_of(1, None, a, 2)))
+    live = await store.read(lambda tx: sorted(ids(tx.live_credentials_of(1, 7, 4.0))))
+    later = await store.read(lambda tx: ids(tx.live_credentials_of(1, 7, 5.0)))
+    assert mine == [a, c, e] and every == [a, b, c, e] and page == [b, c]
+    assert live == [a, c] and later == [a]
