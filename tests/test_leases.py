@@ -86,6 +86,25 @@ async def test_no_item_gets_more_judgments_than_asked(server: Harness) -> None:
     await lw.close()
 
 
+async def test_a_submit_frees_only_its_own_lease_of_an_item_others_still_hold(server: Harness) -> None:
+    """Three judgments wanted, two leased at once: when one comes in, the other
+    lease still holds its slot, so one more worker gets the item, not two."""
+    lw = await server.client()
+    job = await running_job(lw, items=1, judgments=3)
+    tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(4)]
+    async with server.worker(tokens[0]) as a, server.worker(tokens[1]) as b:
+        first, second = await a.next_task(), await b.next_task()
+        await a.submit(first.task.name, classification("pos"))
+        async with server.worker(tokens[2]) as c, server.worker(tokens[3]) as d:
+            third, fourth = await c.next_task(), await d.next_task()
+            await b.submit(second.task.name, classification("pos"))
+            await c.submit(third.task.name, classification("pos"))
+    counters = (await lw.get_job(job.name)).counters
+    assert third.HasField("task") and not fourth.HasField("task")
+    assert counters.judgments == 3 and counters.labeled_items == 1
+    await lw.close()
+
+
 async def test_released_task_goes_to_another_worker(server: Harness) -> None:
     lw = await server.client()
     job = await running_job(lw, items=1)
