@@ -38,6 +38,23 @@ def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
         fut.set_exception(value)
 
 
+def _settle_all(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for fut, ok, value in outcomes:
+        _settle(fut, ok, value)
+
+
+def _answer(outcomes: list[tuple[_Work, bool, Any]]) -> None:
+    """Settles a group's callers with one call into each event loop rather
+    than one per caller: each `call_soon_threadsafe` writes the loop's wake-up
+    pipe, which the loop then reads, so a group of 60 judgments cost 120
+    system calls and 60 loop iterations for nothing."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for (_, fut, loop), ok, value in outcomes:
+        by_loop.setdefault(loop, []).append((fut, ok, value))
+    for loop, settled in by_loop.items():
+        loop.call_soon_threadsafe(_settle_all, settled)
+
+
 class TransactionThread(Generic[TxT]):
     """One connection on one thread, running queued transactions in groups.
 
@@ -127,11 +144,9 @@ class TransactionThread(Generic[TxT]):
                 conn.execute("ROLLBACK")
             except BaseException:
                 log.exception("rollback failed")
-            for work in group:
-                work[2].call_soon_threadsafe(_settle, work[1], False, exc)
+            _answer([(work, False, exc) for work in group])
             return
-        for (_, fut, loop), ok, value in outcomes:
-            loop.call_soon_threadsafe(_settle, fut, ok, value)
+        _answer(outcomes)
 
     def _run_one(self, conn: Any, work: _Work) -> tuple[_Work, bool, Any]:
         """One caller's work; when grouped, inside a savepoint so that its
