@@ -545,11 +545,12 @@ class _Round:
                     "Mechanical Turk reward and fee of a gold HIT",
                 )
             if extra > 0:
+                reserved = hit.kind == GOLD or self.surcharge_micros(hit) > 0
                 await self.ctx.record_cost(
                     extra * MICROS_PER_CENT,
                     reason,
                     key=f"mturk:{aid}",
-                    reservation=self.reservation(hit) if hit.kind == GOLD else "",
+                    reservation=self.reservation(hit) if reserved else "",
                 )
         else:
             cost.rejected += 1
@@ -563,24 +564,53 @@ class _Round:
         fee = fees.fee_cents(self.settings.reward, hit.created_max, self.settings.masters)
         return hit.created_max * (self.settings.reward_cents + fee) * MICROS_PER_CENT
 
+    def surcharge_micros(self, hit: Hit) -> int:
+        """What an item HIT made with 10 or more assignments can cost above
+        the claimed rate: MTurk's extra 20% of the reward on every assignment
+        it may ever have (it can grow to `max_assignments_per_hit`). Claims
+        reserve only the plain rate, so this is reserved before the HIT is
+        made, and what approved answers do not use goes back at close."""
+        if hit.kind != ITEM:
+            return 0
+        fee = fees.fee_cents(self.settings.reward, hit.created_max, self.settings.masters)
+        extra = fee - self.claimed_fee_cents()
+        if extra <= 0:
+            return 0
+        return extra * max(hit.created_max, self.settings.max_assignments_per_hit) * MICROS_PER_CENT
+
+    async def reserve_surcharge(self, hit: Hit) -> None:
+        """Reserves a large item HIT's surcharge; when the budget cannot pay
+        it, the HIT is made with at most 9 assignments instead (the claimed
+        rate), and the item's other judgments come from further HITs."""
+        micros = self.surcharge_micros(hit)
+        if micros and not await self.ctx.reserve_cost(micros, key=self.reservation(hit)):
+            hit.max_assignments = hit.created_max = min(hit.created_max, SMALL_HIT_MAX)
+
     @staticmethod
     def reservation(hit: Hit) -> str:
-        return f"mturk:gold:{hit.token}"
+        return f"mturk:{hit.kind}:{hit.token}"
 
     async def release_closed_gold(self) -> None:
-        """Gives back what closed gold HITs still hold of their reservation
-        (once per process; releasing again is harmless)."""
+        """Gives back what closed gold HITs, and closed large item HITs, still
+        hold of their reservation (once per process; releasing again is
+        harmless)."""
         for hit in self.state.hits:
             key = self.reservation(hit)
-            if hit.kind == GOLD and hit.status == CLOSED and key not in self.wf.released:
+            held = hit.kind == GOLD or self.surcharge_micros(hit) > 0
+            if held and hit.status == CLOSED and key not in self.wf.released:
                 await self.ctx.release_cost(key=key)
                 self.wf.released.add(key)
 
     def claimed_fee_cents(self) -> int:
-        """The fee per judgment claims reserve and the core charges: that of a
-        HIT with the assignments an item needs at first."""
+        """The fee per judgment claims reserve and the core charges: MTurk's
+        plain rate, that of a HIT with at most 9 assignments. A HIT made with
+        10 or more reserves the surcharge itself (`reserve_surcharge`), so an
+        item whose later judgments come from small HITs is not charged the
+        large rate for them."""
         return fees.fee_cents(
-            self.settings.reward, self.per_hit_cap(self.job.judgments_per_item), self.settings.masters
+            self.settings.reward,
+            min(self.per_hit_cap(self.job.judgments_per_item), SMALL_HIT_MAX),
+            self.settings.masters,
         )
 
     def maybe_close(self, hit: Hit) -> None:
@@ -625,6 +655,7 @@ class _Round:
                     )
                     continue
                 hit = self.new_hit(ITEM, key, self.per_hit_cap(need))
+                await self.reserve_surcharge(hit)
                 await self.save()
                 await self.create(hit, item.payload_kind, item.payload, item.prelabel)
         await self.retire_gold(claimed)
@@ -711,14 +742,9 @@ class _Round:
                 refused.setdefault(str(err), []).append(item.key)
                 continue
             wanted = max(1, item.judgments_wanted)
-            planned.append(
-                (
-                    self.new_hit(ITEM, item.key, self.per_hit_cap(wanted)),
-                    item.payload_kind,
-                    item.payload,
-                    item.prelabel,
-                )
-            )
+            hit = self.new_hit(ITEM, item.key, self.per_hit_cap(wanted))
+            await self.reserve_surcharge(hit)
+            planned.append((hit, item.payload_kind, item.payload, item.prelabel))
             gold = await self.next_gold()
             if gold is not None:
                 hit = self.new_hit(GOLD, gold.key, min(SMALL_HIT_MAX, max(1, self.job.judgments_per_item)))

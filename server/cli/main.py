@@ -14,6 +14,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from labelwire.server.cli import heap
 from labelwire.server.cli import jobs as jobs_cli
 from labelwire.server.core import auth
 from labelwire.server.files.policy import FilesSettings
@@ -82,6 +83,7 @@ async def _serve(args: argparse.Namespace) -> None:
         )
     except OSError as exc:  # a port in use, a certificate file missing
         raise SystemExit(f"labelwire serve: {exc}") from exc
+    heap.settle_after_start()
     host = args.address.rsplit(":", 1)[0]
     store = "postgres" if args.database.startswith(("postgres://", "postgresql://")) else "sqlite"
     started = {

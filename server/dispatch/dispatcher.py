@@ -173,9 +173,9 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
             retry_after=NO_WORK_RETRY_SECONDS,
             message="the job's budget is spent or reserved by tasks in flight",
         )
-    item_id, phase, changes = _pick(tx, spec, job_id, worker, status, rng)
+    item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng)
     if item_id is None and expire_leases(tx, job_id, now):
-        item_id, phase, changes = _pick(tx, spec, job_id, worker, status, rng)
+        item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng)
     if item_id is None:
         if status == WorkerStatus.QUALIFIED:
             judged, message = quality.after_checkpoint(
@@ -195,7 +195,7 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
     )
     if price:
         tx.count_job(job_id, reserved_micros=price)
-    item = tx.item(item_id)
+    item = row if row is not None else tx.item(item_id)
     assert item is not None
     if int(item["is_gold"]):
         tx.count_item(item_id, leased=1, exposures=1)
@@ -210,9 +210,10 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
 
 def _pick(
     tx: Tx, spec: JobSpec, job_id: int, worker: Any, status: WorkerStatus, rng: random.Random
-) -> tuple[int | None, TaskPhase, dict[str, int]]:
-    """The item a worker should judge next, its phase, and what to record of
-    the worker's block of tasks if it is leased: a quiz question during the
+) -> tuple[int | None, TaskPhase, dict[str, int], Any]:
+    """The item a worker should judge next, its phase, what to record of
+    the worker's block of tasks if it is leased, and the item's row when the
+    pick read it whole: a quiz question during the
     quiz; at work, the oldest open item it has never seen, or hidden gold in
     its place when the block's plan has a slot due. Never hidden gold when
     there is no work for this worker: then nothing."""
@@ -220,10 +221,11 @@ def _pick(
     policy = spec.gold
     if status == WorkerStatus.QUIZ:
         quiz = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.QUIZ), 0)
-        return (rng.choice(quiz) if quiz else None), TaskPhase.QUIZ, {}
-    work = tx.next_work_item(job_id, worker_id)
+        return (rng.choice(quiz) if quiz else None), TaskPhase.QUIZ, {}, None
+    row = tx.next_work_row(job_id, worker_id)
+    work = None if row is None else int(row["id"])
     if work is None or policy.hidden_gold_share <= 0:
-        return work, TaskPhase.WORK, {}
+        return work, TaskPhase.WORK, {}, row
     offered, plan, served = int(worker["offered"]), int(worker["gold_plan"]), int(worker["plan_hidden"])
     if offered % quality.gold_block(policy)[0] == 0:
         plan, served = quality.draw_plan(policy, rng), 0
@@ -232,8 +234,8 @@ def _pick(
         hidden = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.HIDDEN), policy.max_gold_exposures)
         if hidden:
             changes["plan_hidden"] = served + 1
-            return rng.choice(hidden), TaskPhase.WORK, changes
-    return work, TaskPhase.WORK, changes
+            return rng.choice(hidden), TaskPhase.WORK, changes, None
+    return work, TaskPhase.WORK, changes, row
 
 
 def _own_task(tx: Tx, worker_id: int, job_id: int, task_id: int) -> Any:
@@ -380,7 +382,7 @@ def record_judgment(
     )
     last = False
     if finished:
-        labeling.finish_item(tx, spec, job_id, item_id, now)
+        labeling.finish_item(tx, spec, job_id, item_id, now, item)
         if int(item["reserved_micros"]):  # only a push workforce's claim reserves on the item
             after = tx.item(item_id)
             if after is not None and int(after["state"]) != ItemState.OPEN:

@@ -9,6 +9,7 @@ compared, consolidated and handed to adapters, converted from and to protobuf in
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,8 +112,9 @@ class JobSpec:
     # Pool jobs: the ids of the owner's teams whose worker accounts may work on it.
     teams: tuple[int, ...] = ()
 
-    @property
+    @functools.cached_property
     def class_names(self) -> tuple[str, ...]:
+        """Cached: every judgment's validation asks for it (a spec is immutable)."""
         return tuple(c.name for c in self.classes)
 
 

@@ -38,6 +38,35 @@ def _settle(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
         fut.set_exception(value)
 
 
+OnCommit = Callable[[Set[int]], None]
+
+
+def _settle_all(
+    outcomes: list[tuple[asyncio.Future[Any], bool, Any]], moved: Set[int], on_commit: OnCommit | None
+) -> None:
+    if moved and on_commit is not None:
+        on_commit(moved)
+    for fut, ok, value in outcomes:
+        _settle(fut, ok, value)
+
+
+def _answer(outcomes: list[tuple[_Work, bool, Any, Set[int]]], on_commit: OnCommit | None = None) -> None:
+    """Settles a group's callers with one call into each event loop rather
+    than one per caller: each `call_soon_threadsafe` writes the loop's wake-up
+    pipe, which the loop then reads, so a group of 60 judgments cost 120
+    system calls and 60 loop iterations for nothing. The feeds the group moved
+    are woken in the same call, before any caller resumes."""
+    by_loop: dict[
+        asyncio.AbstractEventLoop, tuple[list[tuple[asyncio.Future[Any], bool, Any]], set[int]]
+    ] = {}
+    for (_, fut, loop), ok, value, moved in outcomes:
+        settled, jobs = by_loop.setdefault(loop, ([], set()))
+        settled.append((fut, ok, value))
+        jobs.update(moved)
+    for loop, (settled, jobs) in by_loop.items():
+        loop.call_soon_threadsafe(_settle_all, settled, jobs, on_commit)
+
+
 class TransactionThread(Generic[TxT]):
     """One connection on one thread, running queued transactions in groups.
 
@@ -64,7 +93,7 @@ class TransactionThread(Generic[TxT]):
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         # Called on the caller's event loop, after the commit and before the caller
         # resumes, with the jobs whose label feed the transaction moved.
-        self.on_commit: Callable[[Set[int]], None] | None = None
+        self.on_commit: OnCommit | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -130,13 +159,9 @@ class TransactionThread(Generic[TxT]):
                 conn.execute("ROLLBACK")
             except BaseException:
                 log.exception("rollback failed")
-            for work in group:
-                work[2].call_soon_threadsafe(_settle, work[1], False, exc)
+            _answer([(work, False, exc, frozenset()) for work in group])
             return
-        for (_, fut, loop), ok, value, moved in outcomes:
-            if moved and self.on_commit is not None:
-                loop.call_soon_threadsafe(self.on_commit, moved)
-            loop.call_soon_threadsafe(_settle, fut, ok, value)
+        _answer(outcomes, self.on_commit)
 
     def _run_one(self, conn: Any, work: _Work) -> tuple[_Work, bool, Any, Set[int]]:
         """One caller's work; when grouped, inside a savepoint so that its

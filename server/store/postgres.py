@@ -263,17 +263,16 @@ class PostgresTx(SqlTx):
         )
         return added[0] + added[1], added[1]
 
-    def next_work_item(self, job_id: int, worker_id: int) -> int | None:
+    def next_work_row(self, job_id: int, worker_id: int) -> Any:
         """Locks the item it picks until commit: another replica skips it rather than
         leasing a slot this transaction is about to take."""
-        row = self.one(
-            "SELECT id FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        return self.one(
+            "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
             (job_id, job_id, worker_id),
         )
-        return None if row is None else int(row[0])
 
     def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
         """Gold items of the given pools (GoldUse values) the worker has never

@@ -197,6 +197,16 @@ class SqlTx(AccountsSql):
             is not None
         )
 
+    def next_work_row(self, job_id: int, worker_id: int) -> Row | None:
+        """The oldest open item the worker has never seen whose judgments plus
+        leases are under its target, whole: the lease that follows needs its
+        payload, and reading it here saves reading it again."""
+        raise NotImplementedError
+
+    def next_work_item(self, job_id: int, worker_id: int) -> int | None:
+        row = self.next_work_row(job_id, worker_id)
+        return None if row is None else int(row["id"])
+
     def job(self, job_id: int) -> Row | None:
         return self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
 
