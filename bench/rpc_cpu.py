@@ -41,7 +41,7 @@ from throughput import CLASSES, proc_cpu_seconds, start_labelwire
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
+    from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 
     workdir = Path(tempfile.mkdtemp(prefix="labelwire-rpc-cpu-"))
     admin_key = secrets.token_urlsafe(24)
