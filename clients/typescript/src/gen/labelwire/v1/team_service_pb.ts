@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import type { Team, WorkerAccount, WorkerJobRecord, WorkerTotals } from "./account_pb.js";
 import { file_labelwire_v1_account } from "./account_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/team_service.proto.
  */
 export const file_labelwire_v1_team_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9sYWJlbHdpcmUvdjEvdGVhbV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiUQoaQ3JlYXRlV29ya2VyQWNjb3VudFJlcXVlc3QSMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJSChtDcmVhdGVXb3JrZXJBY2NvdW50UmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCInChdHZXRXb3JrZXJBY2NvdW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIk8KGEdldFdvcmtlckFjY291bnRSZXNwb25zZRIzCg53b3JrZXJfYWNjb3VudBgBIAEoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJBY2NvdW50IlAKGUxpc3RXb3JrZXJBY2NvdW50c1JlcXVlc3QSDAoEdGVhbRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJrChpMaXN0V29ya2VyQWNjb3VudHNSZXNwb25zZRI0Cg93b3JrZXJfYWNjb3VudHMYASADKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijwEKHklzc3VlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCh9Jc3N1ZVdvcmtlckFjY291bnRUb2tlblJlc3BvbnNlEjMKDndvcmtlcl9hY2NvdW50GAEgASgLMhsubGFiZWx3aXJlLnYxLldvcmtlckFjY291bnQSDQoFdG9rZW4YAiABKAkiMQofUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiVwogUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJXCh5HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlcXVlc3QSDgoGd29ya2VyGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIqMBCh9HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlc3BvbnNlEg4KBndvcmtlchgBIAEoCRIrCgRqb2JzGAIgAygLMh0ubGFiZWx3aXJlLnYxLldvcmtlckpvYlJlY29yZBIqCgZ0b3RhbHMYAyABKAsyGi5sYWJlbHdpcmUudjEuV29ya2VyVG90YWxzEhcKD25leHRfcGFnZV90b2tlbhgEIAEoCSI1ChFDcmVhdGVUZWFtUmVxdWVzdBIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0iNgoSQ3JlYXRlVGVhbVJlc3BvbnNlEiAKBHRlYW0YASABKAsyEi5sYWJlbHdpcmUudjEuVGVhbSIeCg5HZXRUZWFtUmVxdWVzdBIMCgRuYW1lGAEgASgJIjMKD0dldFRlYW1SZXNwb25zZRIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0iOQoQTGlzdFRlYW1zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJPChFMaXN0VGVhbXNSZXNwb25zZRIhCgV0ZWFtcxgBIAMoCzISLmxhYmVsd2lyZS52MS5UZWFtEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIhChFEZWxldGVUZWFtUmVxdWVzdBIMCgRuYW1lGAEgASgJIhQKEkRlbGV0ZVRlYW1SZXNwb25zZSI0ChRBZGRUZWFtTWVtYmVyUmVxdWVzdBIMCgR0ZWFtGAEgASgJEg4KBndvcmtlchgCIAEoCSI5ChVBZGRUZWFtTWVtYmVyUmVzcG9uc2USIAoEdGVhbRgBIAEoCzISLmxhYmVsd2lyZS52MS5UZWFtIjcKF1JlbW92ZVRlYW1NZW1iZXJSZXF1ZXN0EgwKBHRlYW0YASABKAkSDgoGd29ya2VyGAIgASgJIjwKGFJlbW92ZVRlYW1NZW1iZXJSZXNwb25zZRIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0yvgkKC1RlYW1TZXJ2aWNlEmoKE0NyZWF0ZVdvcmtlckFjY291bnQSKC5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyQWNjb3VudFJlcXVlc3QaKS5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyQWNjb3VudFJlc3BvbnNlEmYKEEdldFdvcmtlckFjY291bnQSJS5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudFJlcXVlc3QaJi5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudFJlc3BvbnNlIgOQAgESbAoSTGlzdFdvcmtlckFjY291bnRzEicubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJBY2NvdW50c1JlcXVlc3QaKC5sYWJlbHdpcmUudjEuTGlzdFdvcmtlckFjY291bnRzUmVzcG9uc2UiA5ACARJ2ChdJc3N1ZVdvcmtlckFjY291bnRUb2tlbhIsLmxhYmVsd2lyZS52MS5Jc3N1ZVdvcmtlckFjY291bnRUb2tlblJlcXVlc3QaLS5sYWJlbHdpcmUudjEuSXNzdWVXb3JrZXJBY2NvdW50VG9rZW5SZXNwb25zZRJ5ChhSZXZva2VXb3JrZXJBY2NvdW50VG9rZW4SLS5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBouLmxhYmVsd2lyZS52MS5SZXZva2VXb3JrZXJBY2NvdW50VG9rZW5SZXNwb25zZRJ7ChdHZXRXb3JrZXJBY2NvdW50SGlzdG9yeRIsLmxhYmVsd2lyZS52MS5HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlcXVlc3QaLS5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudEhpc3RvcnlSZXNwb25zZSIDkAIBEk8KCkNyZWF0ZVRlYW0SHy5sYWJlbHdpcmUudjEuQ3JlYXRlVGVhbVJlcXVlc3QaIC5sYWJlbHdpcmUudjEuQ3JlYXRlVGVhbVJlc3BvbnNlEksKB0dldFRlYW0SHC5sYWJlbHdpcmUudjEuR2V0VGVhbVJlcXVlc3QaHS5sYWJlbHdpcmUudjEuR2V0VGVhbVJlc3BvbnNlIgOQAgESUQoJTGlzdFRlYW1zEh4ubGFiZWx3aXJlLnYxLkxpc3RUZWFtc1JlcXVlc3QaHy5sYWJlbHdpcmUudjEuTGlzdFRlYW1zUmVzcG9uc2UiA5ACARJPCgpEZWxldGVUZWFtEh8ubGFiZWx3aXJlLnYxLkRlbGV0ZVRlYW1SZXF1ZXN0GiAubGFiZWx3aXJlLnYxLkRlbGV0ZVRlYW1SZXNwb25zZRJYCg1BZGRUZWFtTWVtYmVyEiIubGFiZWx3aXJlLnYxLkFkZFRlYW1NZW1iZXJSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkFkZFRlYW1NZW1iZXJSZXNwb25zZRJhChBSZW1vdmVUZWFtTWVtYmVyEiUubGFiZWx3aXJlLnYxLlJlbW92ZVRlYW1NZW1iZXJSZXF1ZXN0GiYubGFiZWx3aXJlLnYxLlJlbW92ZVRlYW1NZW1iZXJSZXNwb25zZUKqAQoQY29tLmxhYmVsd2lyZS52MUIQVGVhbVNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_labelwire_v1_account]);
+  fileDesc("Ch9sYWJlbHdpcmUvdjEvdGVhbV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiUQoaQ3JlYXRlV29ya2VyQWNjb3VudFJlcXVlc3QSMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJSChtDcmVhdGVXb3JrZXJBY2NvdW50UmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCInChdHZXRXb3JrZXJBY2NvdW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIk8KGEdldFdvcmtlckFjY291bnRSZXNwb25zZRIzCg53b3JrZXJfYWNjb3VudBgBIAEoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJBY2NvdW50IlAKGUxpc3RXb3JrZXJBY2NvdW50c1JlcXVlc3QSDAoEdGVhbRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJrChpMaXN0V29ya2VyQWNjb3VudHNSZXNwb25zZRI0Cg93b3JrZXJfYWNjb3VudHMYASADKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijwEKHklzc3VlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCh9Jc3N1ZVdvcmtlckFjY291bnRUb2tlblJlc3BvbnNlEjMKDndvcmtlcl9hY2NvdW50GAEgASgLMhsubGFiZWx3aXJlLnYxLldvcmtlckFjY291bnQSDQoFdG9rZW4YAiABKAkiMQofUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiVwogUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJXCh5HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlcXVlc3QSDgoGd29ya2VyGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIqMBCh9HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlc3BvbnNlEg4KBndvcmtlchgBIAEoCRIrCgRqb2JzGAIgAygLMh0ubGFiZWx3aXJlLnYxLldvcmtlckpvYlJlY29yZBIqCgZ0b3RhbHMYAyABKAsyGi5sYWJlbHdpcmUudjEuV29ya2VyVG90YWxzEhcKD25leHRfcGFnZV90b2tlbhgEIAEoCSI1ChFDcmVhdGVUZWFtUmVxdWVzdBIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0iNgoSQ3JlYXRlVGVhbVJlc3BvbnNlEiAKBHRlYW0YASABKAsyEi5sYWJlbHdpcmUudjEuVGVhbSIeCg5HZXRUZWFtUmVxdWVzdBIMCgRuYW1lGAEgASgJIjMKD0dldFRlYW1SZXNwb25zZRIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0iOQoQTGlzdFRlYW1zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJPChFMaXN0VGVhbXNSZXNwb25zZRIhCgV0ZWFtcxgBIAMoCzISLmxhYmVsd2lyZS52MS5UZWFtEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKCAQoaVXBkYXRlV29ya2VyQWNjb3VudFJlcXVlc3QSMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siUgobVXBkYXRlV29ya2VyQWNjb3VudFJlc3BvbnNlEjMKDndvcmtlcl9hY2NvdW50GAEgASgLMhsubGFiZWx3aXJlLnYxLldvcmtlckFjY291bnQiKgoaRGVsZXRlV29ya2VyQWNjb3VudFJlcXVlc3QSDAoEbmFtZRgBIAEoCSIdChtEZWxldGVXb3JrZXJBY2NvdW50UmVzcG9uc2UiIQoRRGVsZXRlVGVhbVJlcXVlc3QSDAoEbmFtZRgBIAEoCSIUChJEZWxldGVUZWFtUmVzcG9uc2UiNAoUQWRkVGVhbU1lbWJlclJlcXVlc3QSDAoEdGVhbRgBIAEoCRIOCgZ3b3JrZXIYAiABKAkiOQoVQWRkVGVhbU1lbWJlclJlc3BvbnNlEiAKBHRlYW0YASABKAsyEi5sYWJlbHdpcmUudjEuVGVhbSI3ChdSZW1vdmVUZWFtTWVtYmVyUmVxdWVzdBIMCgR0ZWFtGAEgASgJEg4KBndvcmtlchgCIAEoCSI8ChhSZW1vdmVUZWFtTWVtYmVyUmVzcG9uc2USIAoEdGVhbRgBIAEoCzISLmxhYmVsd2lyZS52MS5UZWFtMpYLCgtUZWFtU2VydmljZRJqChNDcmVhdGVXb3JrZXJBY2NvdW50EigubGFiZWx3aXJlLnYxLkNyZWF0ZVdvcmtlckFjY291bnRSZXF1ZXN0GikubGFiZWx3aXJlLnYxLkNyZWF0ZVdvcmtlckFjY291bnRSZXNwb25zZRJmChBHZXRXb3JrZXJBY2NvdW50EiUubGFiZWx3aXJlLnYxLkdldFdvcmtlckFjY291bnRSZXF1ZXN0GiYubGFiZWx3aXJlLnYxLkdldFdvcmtlckFjY291bnRSZXNwb25zZSIDkAIBEmwKEkxpc3RXb3JrZXJBY2NvdW50cxInLmxhYmVsd2lyZS52MS5MaXN0V29ya2VyQWNjb3VudHNSZXF1ZXN0GigubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJBY2NvdW50c1Jlc3BvbnNlIgOQAgESagoTVXBkYXRlV29ya2VyQWNjb3VudBIoLmxhYmVsd2lyZS52MS5VcGRhdGVXb3JrZXJBY2NvdW50UmVxdWVzdBopLmxhYmVsd2lyZS52MS5VcGRhdGVXb3JrZXJBY2NvdW50UmVzcG9uc2USagoTRGVsZXRlV29ya2VyQWNjb3VudBIoLmxhYmVsd2lyZS52MS5EZWxldGVXb3JrZXJBY2NvdW50UmVxdWVzdBopLmxhYmVsd2lyZS52MS5EZWxldGVXb3JrZXJBY2NvdW50UmVzcG9uc2USdgoXSXNzdWVXb3JrZXJBY2NvdW50VG9rZW4SLC5sYWJlbHdpcmUudjEuSXNzdWVXb3JrZXJBY2NvdW50VG9rZW5SZXF1ZXN0Gi0ubGFiZWx3aXJlLnYxLklzc3VlV29ya2VyQWNjb3VudFRva2VuUmVzcG9uc2USeQoYUmV2b2tlV29ya2VyQWNjb3VudFRva2VuEi0ubGFiZWx3aXJlLnYxLlJldm9rZVdvcmtlckFjY291bnRUb2tlblJlcXVlc3QaLi5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVzcG9uc2USewoXR2V0V29ya2VyQWNjb3VudEhpc3RvcnkSLC5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudEhpc3RvcnlSZXF1ZXN0Gi0ubGFiZWx3aXJlLnYxLkdldFdvcmtlckFjY291bnRIaXN0b3J5UmVzcG9uc2UiA5ACARJPCgpDcmVhdGVUZWFtEh8ubGFiZWx3aXJlLnYxLkNyZWF0ZVRlYW1SZXF1ZXN0GiAubGFiZWx3aXJlLnYxLkNyZWF0ZVRlYW1SZXNwb25zZRJLCgdHZXRUZWFtEhwubGFiZWx3aXJlLnYxLkdldFRlYW1SZXF1ZXN0Gh0ubGFiZWx3aXJlLnYxLkdldFRlYW1SZXNwb25zZSIDkAIBElEKCUxpc3RUZWFtcxIeLmxhYmVsd2lyZS52MS5MaXN0VGVhbXNSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkxpc3RUZWFtc1Jlc3BvbnNlIgOQAgESTwoKRGVsZXRlVGVhbRIfLmxhYmVsd2lyZS52MS5EZWxldGVUZWFtUmVxdWVzdBogLmxhYmVsd2lyZS52MS5EZWxldGVUZWFtUmVzcG9uc2USWAoNQWRkVGVhbU1lbWJlchIiLmxhYmVsd2lyZS52MS5BZGRUZWFtTWVtYmVyUmVxdWVzdBojLmxhYmVsd2lyZS52MS5BZGRUZWFtTWVtYmVyUmVzcG9uc2USYQoQUmVtb3ZlVGVhbU1lbWJlchIlLmxhYmVsd2lyZS52MS5SZW1vdmVUZWFtTWVtYmVyUmVxdWVzdBomLmxhYmVsd2lyZS52MS5SZW1vdmVUZWFtTWVtYmVyUmVzcG9uc2VCqgEKEGNvbS5sYWJlbHdpcmUudjFCEFRlYW1TZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_labelwire_v1_account]);
 
 /**
  * Request for CreateWorkerAccount.
@@ -489,6 +489,92 @@ export const ListTeamsResponseSchema: GenMessage<ListTeamsResponse> = /*@__PURE_
   messageDesc(file_labelwire_v1_team_service, 17);
 
 /**
+ * Request for UpdateWorkerAccount.
+ *
+ * @generated from message labelwire.v1.UpdateWorkerAccountRequest
+ */
+export type UpdateWorkerAccountRequest = Message<"labelwire.v1.UpdateWorkerAccountRequest"> & {
+  /**
+   * Required. The account, by `name` (`workers/{worker_id}`), with the new
+   * values of the fields `update_mask` names.
+   *
+   * @generated from field: labelwire.v1.WorkerAccount worker_account = 1;
+   */
+  workerAccount?: WorkerAccount | undefined;
+
+  /**
+   * Required. The fields to change: `display_name` (1 to 200 characters).
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.UpdateWorkerAccountRequest.
+ * Use `create(UpdateWorkerAccountRequestSchema)` to create a new message.
+ */
+export const UpdateWorkerAccountRequestSchema: GenMessage<UpdateWorkerAccountRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 18);
+
+/**
+ * Response of UpdateWorkerAccount.
+ *
+ * @generated from message labelwire.v1.UpdateWorkerAccountResponse
+ */
+export type UpdateWorkerAccountResponse = Message<"labelwire.v1.UpdateWorkerAccountResponse"> & {
+  /**
+   * The account as it is now.
+   *
+   * @generated from field: labelwire.v1.WorkerAccount worker_account = 1;
+   */
+  workerAccount?: WorkerAccount | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.UpdateWorkerAccountResponse.
+ * Use `create(UpdateWorkerAccountResponseSchema)` to create a new message.
+ */
+export const UpdateWorkerAccountResponseSchema: GenMessage<UpdateWorkerAccountResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 19);
+
+/**
+ * Request for DeleteWorkerAccount.
+ *
+ * @generated from message labelwire.v1.DeleteWorkerAccountRequest
+ */
+export type DeleteWorkerAccountRequest = Message<"labelwire.v1.DeleteWorkerAccountRequest"> & {
+  /**
+   * Required. `workers/{worker_id}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message labelwire.v1.DeleteWorkerAccountRequest.
+ * Use `create(DeleteWorkerAccountRequestSchema)` to create a new message.
+ */
+export const DeleteWorkerAccountRequestSchema: GenMessage<DeleteWorkerAccountRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 20);
+
+/**
+ * Response of DeleteWorkerAccount.
+ *
+ * @generated from message labelwire.v1.DeleteWorkerAccountResponse
+ */
+export type DeleteWorkerAccountResponse = Message<"labelwire.v1.DeleteWorkerAccountResponse"> & {
+};
+
+/**
+ * Describes the message labelwire.v1.DeleteWorkerAccountResponse.
+ * Use `create(DeleteWorkerAccountResponseSchema)` to create a new message.
+ */
+export const DeleteWorkerAccountResponseSchema: GenMessage<DeleteWorkerAccountResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 21);
+
+/**
  * Request for DeleteTeam.
  *
  * @generated from message labelwire.v1.DeleteTeamRequest
@@ -507,7 +593,7 @@ export type DeleteTeamRequest = Message<"labelwire.v1.DeleteTeamRequest"> & {
  * Use `create(DeleteTeamRequestSchema)` to create a new message.
  */
 export const DeleteTeamRequestSchema: GenMessage<DeleteTeamRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 18);
+  messageDesc(file_labelwire_v1_team_service, 22);
 
 /**
  * Response of DeleteTeam.
@@ -522,7 +608,7 @@ export type DeleteTeamResponse = Message<"labelwire.v1.DeleteTeamResponse"> & {
  * Use `create(DeleteTeamResponseSchema)` to create a new message.
  */
 export const DeleteTeamResponseSchema: GenMessage<DeleteTeamResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 19);
+  messageDesc(file_labelwire_v1_team_service, 23);
 
 /**
  * Request for AddTeamMember.
@@ -551,7 +637,7 @@ export type AddTeamMemberRequest = Message<"labelwire.v1.AddTeamMemberRequest"> 
  * Use `create(AddTeamMemberRequestSchema)` to create a new message.
  */
 export const AddTeamMemberRequestSchema: GenMessage<AddTeamMemberRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 20);
+  messageDesc(file_labelwire_v1_team_service, 24);
 
 /**
  * Response of AddTeamMember.
@@ -572,7 +658,7 @@ export type AddTeamMemberResponse = Message<"labelwire.v1.AddTeamMemberResponse"
  * Use `create(AddTeamMemberResponseSchema)` to create a new message.
  */
 export const AddTeamMemberResponseSchema: GenMessage<AddTeamMemberResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 21);
+  messageDesc(file_labelwire_v1_team_service, 25);
 
 /**
  * Request for RemoveTeamMember.
@@ -600,7 +686,7 @@ export type RemoveTeamMemberRequest = Message<"labelwire.v1.RemoveTeamMemberRequ
  * Use `create(RemoveTeamMemberRequestSchema)` to create a new message.
  */
 export const RemoveTeamMemberRequestSchema: GenMessage<RemoveTeamMemberRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 22);
+  messageDesc(file_labelwire_v1_team_service, 26);
 
 /**
  * Response of RemoveTeamMember.
@@ -621,7 +707,7 @@ export type RemoveTeamMemberResponse = Message<"labelwire.v1.RemoveTeamMemberRes
  * Use `create(RemoveTeamMemberResponseSchema)` to create a new message.
  */
 export const RemoveTeamMemberResponseSchema: GenMessage<RemoveTeamMemberResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 23);
+  messageDesc(file_labelwire_v1_team_service, 27);
 
 /**
  * Worker accounts and the teams that group them, from their owner's side.
@@ -664,6 +750,30 @@ export const TeamService: GenService<{
     methodKind: "unary";
     input: typeof ListWorkerAccountsRequestSchema;
     output: typeof ListWorkerAccountsResponseSchema;
+  },
+  /**
+   * Renames a worker account: `display_name` is the only field it changes,
+   * on the account and on its record in every job it worked on.
+   *
+   * @generated from rpc labelwire.v1.TeamService.UpdateWorkerAccount
+   */
+  updateWorkerAccount: {
+    methodKind: "unary";
+    input: typeof UpdateWorkerAccountRequestSchema;
+    output: typeof UpdateWorkerAccountResponseSchema;
+  },
+  /**
+   * Deletes a worker account: its tokens stop working (on every replica
+   * within the credential cache setting), it leaves its teams and its
+   * leases are released at once. Its judgments and its records on the jobs
+   * it worked on stay with those jobs, as a per-job worker's do.
+   *
+   * @generated from rpc labelwire.v1.TeamService.DeleteWorkerAccount
+   */
+  deleteWorkerAccount: {
+    methodKind: "unary";
+    input: typeof DeleteWorkerAccountRequestSchema;
+    output: typeof DeleteWorkerAccountResponseSchema;
   },
   /**
    * Issues a sign-in token for a worker account, returned once; the account's
