@@ -155,3 +155,22 @@ async def test_an_admin_get_of_a_list_method_works_from_a_browser_url(ports: Por
             headers={"Authorization": f"Bearer {ADMIN_KEY}"},
         )
     assert listed.status_code == 200 and "jobs" not in listed.json()
+
+
+async def test_grpc_web_text_streams_each_message_as_it_is_sent(ports: Ports) -> None:
+    """A server stream in text mode: each message arrives decodable on its
+    own, while the stream stays open (health Watch never ends by itself)."""
+    body = base64.b64encode(_envelope(health_pb2.HealthCheckRequest()))
+    headers = {"Content-Type": "application/grpc-web-text", "X-Grpc-Web": "1"}
+    async with (
+        httpx.AsyncClient(timeout=30) as http,
+        http.stream("POST", f"{ports.url}{HEALTH}/Watch", content=body, headers=headers) as response,
+    ):
+        received = b""
+        async for chunk in response.aiter_bytes():
+            received += chunk
+            if len(received) % 4 == 0 and _text_frames(received):
+                break
+    [(flag, message)] = _text_frames(received)
+    assert flag == 0
+    assert health_pb2.HealthCheckResponse.FromString(message).status == health_pb2.HealthCheckResponse.SERVING
