@@ -560,6 +560,33 @@ class SqlTx(AccountsSql):
             (job_id, after_item_id, limit),
         )
 
+    def judgment_page(
+        self,
+        job_id: int,
+        after_task_id: int,
+        limit: int,
+        *,
+        item_id: int | None = None,
+        worker_id: int | None = None,
+    ) -> list[Row]:
+        """Raw judgments in submission (task id) order, with what the owner
+        needs to read each one alone."""
+        where, args = ["j.job_id = ?", "j.task_id > ?"], [job_id, after_task_id]
+        if item_id is not None:
+            where.append("j.item_id = ?")
+            args.append(item_id)
+        if worker_id is not None:
+            where.append("j.worker_id = ?")
+            args.append(worker_id)
+        return self.all(
+            "SELECT j.task_id, j.worker_id, j.answer, j.time_spent_ms, j.gold_correct, j.excluded,"
+            " j.created_at, i.key AS item_key, i.is_gold, t.phase, w.external_id, w.account_id"
+            " FROM judgments j JOIN items i ON i.id = j.item_id JOIN tasks t ON t.id = j.task_id"
+            " JOIN workers w ON w.id = j.worker_id"
+            f" WHERE {' AND '.join(where)} ORDER BY j.task_id LIMIT ?",
+            (*args, limit),
+        )
+
     def export_items(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
         """Every item of the job (gold, open and failed too) with its current
         label's columns, NULL where it has none."""
