@@ -4,12 +4,17 @@ the worker's leases and calls at once, and only within the owner's tenancy."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import grpc
 from google.protobuf import field_mask_pb2
 
 from labelwire.client import WorkerAccountClient, classification
+from labelwire.server.core.accounts import weekly_trend
 from labelwire.v1 import account_pb2, team_service_pb2
-from tests.conftest import Harness
+from tests.conftest import Clock, Harness
+from tests.helpers import work
 from tests.test_accounts import refusal, signed_in, team_job
 
 DENIED = grpc.StatusCode.PERMISSION_DENIED
@@ -162,3 +167,37 @@ async def test_clients_never_rename_or_delete_each_others_accounts(server: Harne
     assert (still.display_name, list(still.teams)) == ("Ana", [team])
     await a.close()
     await b.close()
+
+
+async def test_the_owner_sees_an_accounts_gold_accuracy_week_by_week_across_jobs(
+    server: Harness, clock: Clock
+) -> None:
+    lw = await server.client()
+    team = (await lw.create_team("crowd")).name
+    first = await team_job(lw, [team], items=1, gold=2, quiz_size=2)
+    second = await team_job(lw, [team], items=1, gold=2, quiz_size=2)
+    worker, token = await signed_in(lw, "Ana", [team])
+    async with WorkerAccountClient(server.target, token) as me:
+        async with me.for_job(first) as here:
+            await work(here, limit=2)  # the quiz, right
+        clock.advance(7 * 86400)
+        async with me.for_job(second) as there:
+            await work(there, right=False)  # the quiz, wrong: no more work there
+    trend = list((await lw.worker_account_history(worker)).trend)
+    starts = [datetime.fromtimestamp(p.week_start.seconds, UTC) for p in trend]
+    assert [(p.gold_answered, p.gold_correct, p.gold_accuracy) for p in trend] == [(2, 2, 1.0), (2, 0, 0.0)]
+    assert [(s.weekday(), s.hour, s.minute) for s in starts] == [(0, 0, 0), (0, 0, 0)]
+    assert starts[1] - starts[0] == timedelta(days=7)
+    assert starts[0].timestamp() <= time.time() < starts[0].timestamp() + 7 * 86400
+    await lw.close()
+
+
+def test_a_trend_week_starts_on_monday_at_midnight_utc_and_keeps_the_last_104_weeks() -> None:
+    monday = datetime(2026, 11, 30, tzinfo=UTC).timestamp()
+    points = weekly_trend([(monday - 1, True), (monday, False), (monday + 7 * 86400 - 1, True)])
+    many = weekly_trend([(monday + week * 7 * 86400, True) for week in range(110)])
+    assert [(p.week_start, p.gold_answered, p.gold_correct) for p in points] == [
+        (monday - 7 * 86400, 1, 1),
+        (monday, 2, 1),
+    ]
+    assert len(many) == 104 and many[0].week_start == monday + 6 * 7 * 86400

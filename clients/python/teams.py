@@ -98,7 +98,8 @@ class TeamCalls:
         return response.worker_account
 
     async def worker_account_history(self, worker: str) -> team_service_pb2.GetWorkerAccountHistoryResponse:
-        """The account's record on every job (all pages in one response) and its totals."""
+        """The account's record on every job (all pages in one response), its
+        totals and its weekly gold accuracy (`trend`)."""
         merged = team_service_pb2.GetWorkerAccountHistoryResponse()
         token = ""
         while True:
@@ -109,6 +110,8 @@ class TeamCalls:
             merged.worker = page.worker
             merged.jobs.extend(page.jobs)
             merged.totals.CopyFrom(page.totals)
+            del merged.trend[:]
+            merged.trend.extend(page.trend)
             token = page.next_page_token
             if not token:
                 return merged

@@ -143,11 +143,43 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class TrendPoint:
+    week_start: float
+    gold_answered: int
+    gold_correct: int
+
+    @property
+    def gold_accuracy(self) -> float:
+        return self.gold_correct / self.gold_answered
+
+
+@dataclass(frozen=True)
 class History:
     worker_name: str
     jobs: list[JobRecord]
     totals: Totals
     next_page_token: str
+    # The owner's view only (hidden gold never moves a figure the worker sees).
+    trend: tuple[TrendPoint, ...] = ()
+
+
+WEEK_SECONDS = 7 * 86400.0
+# 1970-01-01 was a Thursday: weeks start on the Monday three days before it.
+MONDAY_OFFSET_SECONDS = 3 * 86400.0
+MAX_TREND_WEEKS = 104
+
+
+def weekly_trend(answers: Sequence[tuple[float, bool]]) -> tuple[TrendPoint, ...]:
+    """Gold answers (time, right or not) summed by week (Monday 00:00 UTC),
+    the last MAX_TREND_WEEKS weeks that have any, oldest first."""
+    weeks: dict[float, list[int]] = {}
+    for at, correct in answers:
+        start = (at + MONDAY_OFFSET_SECONDS) // WEEK_SECONDS * WEEK_SECONDS - MONDAY_OFFSET_SECONDS
+        counts = weeks.setdefault(start, [0, 0])
+        counts[0] += 1
+        counts[1] += int(correct)
+    kept = sorted(weeks.items())[-MAX_TREND_WEEKS:]
+    return tuple(TrendPoint(start, answered, right) for start, (answered, right) in kept)
 
 
 def parse_teams(names: Sequence[str], field: str) -> tuple[int, ...]:
@@ -429,7 +461,9 @@ class AccountsCore(CoreBase):
 
         def read(tx: Tx) -> History:
             self._account_row(tx, owner, account_id)
-            return self._history(tx, account_id, None, own=False, size=size, after=after)
+            history = self._history(tx, account_id, None, own=False, size=size, after=after)
+            trend = weekly_trend([(float(r[0]), bool(r[1])) for r in tx.account_gold_answers(account_id)])
+            return dataclasses.replace(history, trend=trend)
 
         return await self.store.read(read)
 

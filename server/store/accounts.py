@@ -53,6 +53,14 @@ class AccountsSql:
         self.run("DELETE FROM team_members WHERE account_id = ?", (account_id,))
         self.run("DELETE FROM worker_accounts WHERE id = ?", (account_id,))
 
+    def account_gold_answers(self, account_id: int) -> list[Row]:
+        """(created_at, gold_correct) of every gold answer of the account, on every job."""
+        return self.all(
+            "SELECT j.created_at, j.gold_correct FROM judgments j JOIN workers w ON w.id = j.worker_id"
+            " WHERE w.account_id = ? AND j.gold_correct IS NOT NULL",
+            (account_id,),
+        )
+
     def account_job_ids(self, account_id: int) -> list[int]:
         """The jobs the account has a worker row in."""
         return [int(r[0]) for r in self.all("SELECT job_id FROM workers WHERE account_id = ?", (account_id,))]

@@ -27,7 +27,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from labelwire.v1 import account_pb2 as labelwire_dot_v1_dot_account__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flabelwire/v1/team_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1alabelwire/v1/account.proto\"Q\n\x1a\x43reateWorkerAccountRequest\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"R\n\x1b\x43reateWorkerAccountResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"\'\n\x17GetWorkerAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"O\n\x18GetWorkerAccountResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"P\n\x19ListWorkerAccountsRequest\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListWorkerAccountsResponse\x12\x34\n\x0fworker_accounts\x18\x01 \x03(\x0b\x32\x1b.labelwire.v1.WorkerAccount\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8f\x01\n\x1eIssueWorkerAccountTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"e\n\x1fIssueWorkerAccountTokenResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\x12\r\n\x05token\x18\x02 \x01(\t\"1\n\x1fRevokeWorkerAccountTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"W\n RevokeWorkerAccountTokenResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"W\n\x1eGetWorkerAccountHistoryRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xa3\x01\n\x1fGetWorkerAccountHistoryResponse\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12+\n\x04jobs\x18\x02 \x03(\x0b\x32\x1d.labelwire.v1.WorkerJobRecord\x12*\n\x06totals\x18\x03 \x01(\x0b\x32\x1a.labelwire.v1.WorkerTotals\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"5\n\x11\x43reateTeamRequest\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"6\n\x12\x43reateTeamResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"\x1e\n\x0eGetTeamRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x0fGetTeamResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"9\n\x10ListTeamsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"O\n\x11ListTeamsResponse\x12!\n\x05teams\x18\x01 \x03(\x0b\x32\x12.labelwire.v1.Team\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x82\x01\n\x1aUpdateWorkerAccountRequest\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"R\n\x1bUpdateWorkerAccountResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"*\n\x1a\x44\x65leteWorkerAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1d\n\x1b\x44\x65leteWorkerAccountResponse\"!\n\x11\x44\x65leteTeamRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteTeamResponse\"4\n\x14\x41\x64\x64TeamMemberRequest\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\x0e\n\x06worker\x18\x02 \x01(\t\"9\n\x15\x41\x64\x64TeamMemberResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"7\n\x17RemoveTeamMemberRequest\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\x0e\n\x06worker\x18\x02 \x01(\t\"<\n\x18RemoveTeamMemberResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team2\x96\x0b\n\x0bTeamService\x12j\n\x13\x43reateWorkerAccount\x12(.labelwire.v1.CreateWorkerAccountRequest\x1a).labelwire.v1.CreateWorkerAccountResponse\x12\x66\n\x10GetWorkerAccount\x12%.labelwire.v1.GetWorkerAccountRequest\x1a&.labelwire.v1.GetWorkerAccountResponse\"\x03\x90\x02\x01\x12l\n\x12ListWorkerAccounts\x12\'.labelwire.v1.ListWorkerAccountsRequest\x1a(.labelwire.v1.ListWorkerAccountsResponse\"\x03\x90\x02\x01\x12j\n\x13UpdateWorkerAccount\x12(.labelwire.v1.UpdateWorkerAccountRequest\x1a).labelwire.v1.UpdateWorkerAccountResponse\x12j\n\x13\x44\x65leteWorkerAccount\x12(.labelwire.v1.DeleteWorkerAccountRequest\x1a).labelwire.v1.DeleteWorkerAccountResponse\x12v\n\x17IssueWorkerAccountToken\x12,.labelwire.v1.IssueWorkerAccountTokenRequest\x1a-.labelwire.v1.IssueWorkerAccountTokenResponse\x12y\n\x18RevokeWorkerAccountToken\x12-.labelwire.v1.RevokeWorkerAccountTokenRequest\x1a..labelwire.v1.RevokeWorkerAccountTokenResponse\x12{\n\x17GetWorkerAccountHistory\x12,.labelwire.v1.GetWorkerAccountHistoryRequest\x1a-.labelwire.v1.GetWorkerAccountHistoryResponse\"\x03\x90\x02\x01\x12O\n\nCreateTeam\x12\x1f.labelwire.v1.CreateTeamRequest\x1a .labelwire.v1.CreateTeamResponse\x12K\n\x07GetTeam\x12\x1c.labelwire.v1.GetTeamRequest\x1a\x1d.labelwire.v1.GetTeamResponse\"\x03\x90\x02\x01\x12Q\n\tListTeams\x12\x1e.labelwire.v1.ListTeamsRequest\x1a\x1f.labelwire.v1.ListTeamsResponse\"\x03\x90\x02\x01\x12O\n\nDeleteTeam\x12\x1f.labelwire.v1.DeleteTeamRequest\x1a .labelwire.v1.DeleteTeamResponse\x12X\n\rAddTeamMember\x12\".labelwire.v1.AddTeamMemberRequest\x1a#.labelwire.v1.AddTeamMemberResponse\x12\x61\n\x10RemoveTeamMember\x12%.labelwire.v1.RemoveTeamMemberRequest\x1a&.labelwire.v1.RemoveTeamMemberResponseB\xaa\x01\n\x10\x63om.labelwire.v1B\x10TeamServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1flabelwire/v1/team_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1alabelwire/v1/account.proto\"Q\n\x1a\x43reateWorkerAccountRequest\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"R\n\x1b\x43reateWorkerAccountResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"\'\n\x17GetWorkerAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"O\n\x18GetWorkerAccountResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"P\n\x19ListWorkerAccountsRequest\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"k\n\x1aListWorkerAccountsResponse\x12\x34\n\x0fworker_accounts\x18\x01 \x03(\x0b\x32\x1b.labelwire.v1.WorkerAccount\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8f\x01\n\x1eIssueWorkerAccountTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"e\n\x1fIssueWorkerAccountTokenResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\x12\r\n\x05token\x18\x02 \x01(\t\"1\n\x1fRevokeWorkerAccountTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"W\n RevokeWorkerAccountTokenResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"W\n\x1eGetWorkerAccountHistoryRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xd2\x01\n\x1fGetWorkerAccountHistoryResponse\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12+\n\x04jobs\x18\x02 \x03(\x0b\x32\x1d.labelwire.v1.WorkerJobRecord\x12*\n\x06totals\x18\x03 \x01(\x0b\x32\x1a.labelwire.v1.WorkerTotals\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\x12-\n\x05trend\x18\x05 \x03(\x0b\x32\x1e.labelwire.v1.WorkerTrendPoint\"5\n\x11\x43reateTeamRequest\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"6\n\x12\x43reateTeamResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"\x1e\n\x0eGetTeamRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x0fGetTeamResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"9\n\x10ListTeamsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"O\n\x11ListTeamsResponse\x12!\n\x05teams\x18\x01 \x03(\x0b\x32\x12.labelwire.v1.Team\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x82\x01\n\x1aUpdateWorkerAccountRequest\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"R\n\x1bUpdateWorkerAccountResponse\x12\x33\n\x0eworker_account\x18\x01 \x01(\x0b\x32\x1b.labelwire.v1.WorkerAccount\"*\n\x1a\x44\x65leteWorkerAccountRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1d\n\x1b\x44\x65leteWorkerAccountResponse\"!\n\x11\x44\x65leteTeamRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteTeamResponse\"4\n\x14\x41\x64\x64TeamMemberRequest\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\x0e\n\x06worker\x18\x02 \x01(\t\"9\n\x15\x41\x64\x64TeamMemberResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team\"7\n\x17RemoveTeamMemberRequest\x12\x0c\n\x04team\x18\x01 \x01(\t\x12\x0e\n\x06worker\x18\x02 \x01(\t\"<\n\x18RemoveTeamMemberResponse\x12 \n\x04team\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Team2\x96\x0b\n\x0bTeamService\x12j\n\x13\x43reateWorkerAccount\x12(.labelwire.v1.CreateWorkerAccountRequest\x1a).labelwire.v1.CreateWorkerAccountResponse\x12\x66\n\x10GetWorkerAccount\x12%.labelwire.v1.GetWorkerAccountRequest\x1a&.labelwire.v1.GetWorkerAccountResponse\"\x03\x90\x02\x01\x12l\n\x12ListWorkerAccounts\x12\'.labelwire.v1.ListWorkerAccountsRequest\x1a(.labelwire.v1.ListWorkerAccountsResponse\"\x03\x90\x02\x01\x12j\n\x13UpdateWorkerAccount\x12(.labelwire.v1.UpdateWorkerAccountRequest\x1a).labelwire.v1.UpdateWorkerAccountResponse\x12j\n\x13\x44\x65leteWorkerAccount\x12(.labelwire.v1.DeleteWorkerAccountRequest\x1a).labelwire.v1.DeleteWorkerAccountResponse\x12v\n\x17IssueWorkerAccountToken\x12,.labelwire.v1.IssueWorkerAccountTokenRequest\x1a-.labelwire.v1.IssueWorkerAccountTokenResponse\x12y\n\x18RevokeWorkerAccountToken\x12-.labelwire.v1.RevokeWorkerAccountTokenRequest\x1a..labelwire.v1.RevokeWorkerAccountTokenResponse\x12{\n\x17GetWorkerAccountHistory\x12,.labelwire.v1.GetWorkerAccountHistoryRequest\x1a-.labelwire.v1.GetWorkerAccountHistoryResponse\"\x03\x90\x02\x01\x12O\n\nCreateTeam\x12\x1f.labelwire.v1.CreateTeamRequest\x1a .labelwire.v1.CreateTeamResponse\x12K\n\x07GetTeam\x12\x1c.labelwire.v1.GetTeamRequest\x1a\x1d.labelwire.v1.GetTeamResponse\"\x03\x90\x02\x01\x12Q\n\tListTeams\x12\x1e.labelwire.v1.ListTeamsRequest\x1a\x1f.labelwire.v1.ListTeamsResponse\"\x03\x90\x02\x01\x12O\n\nDeleteTeam\x12\x1f.labelwire.v1.DeleteTeamRequest\x1a .labelwire.v1.DeleteTeamResponse\x12X\n\rAddTeamMember\x12\".labelwire.v1.AddTeamMemberRequest\x1a#.labelwire.v1.AddTeamMemberResponse\x12\x61\n\x10RemoveTeamMember\x12%.labelwire.v1.RemoveTeamMemberRequest\x1a&.labelwire.v1.RemoveTeamMemberResponseB\xaa\x01\n\x10\x63om.labelwire.v1B\x10TeamServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -68,39 +68,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETWORKERACCOUNTHISTORYREQUEST']._serialized_start=1012
   _globals['_GETWORKERACCOUNTHISTORYREQUEST']._serialized_end=1099
   _globals['_GETWORKERACCOUNTHISTORYRESPONSE']._serialized_start=1102
-  _globals['_GETWORKERACCOUNTHISTORYRESPONSE']._serialized_end=1265
-  _globals['_CREATETEAMREQUEST']._serialized_start=1267
-  _globals['_CREATETEAMREQUEST']._serialized_end=1320
-  _globals['_CREATETEAMRESPONSE']._serialized_start=1322
-  _globals['_CREATETEAMRESPONSE']._serialized_end=1376
-  _globals['_GETTEAMREQUEST']._serialized_start=1378
-  _globals['_GETTEAMREQUEST']._serialized_end=1408
-  _globals['_GETTEAMRESPONSE']._serialized_start=1410
-  _globals['_GETTEAMRESPONSE']._serialized_end=1461
-  _globals['_LISTTEAMSREQUEST']._serialized_start=1463
-  _globals['_LISTTEAMSREQUEST']._serialized_end=1520
-  _globals['_LISTTEAMSRESPONSE']._serialized_start=1522
-  _globals['_LISTTEAMSRESPONSE']._serialized_end=1601
-  _globals['_UPDATEWORKERACCOUNTREQUEST']._serialized_start=1604
-  _globals['_UPDATEWORKERACCOUNTREQUEST']._serialized_end=1734
-  _globals['_UPDATEWORKERACCOUNTRESPONSE']._serialized_start=1736
-  _globals['_UPDATEWORKERACCOUNTRESPONSE']._serialized_end=1818
-  _globals['_DELETEWORKERACCOUNTREQUEST']._serialized_start=1820
-  _globals['_DELETEWORKERACCOUNTREQUEST']._serialized_end=1862
-  _globals['_DELETEWORKERACCOUNTRESPONSE']._serialized_start=1864
-  _globals['_DELETEWORKERACCOUNTRESPONSE']._serialized_end=1893
-  _globals['_DELETETEAMREQUEST']._serialized_start=1895
-  _globals['_DELETETEAMREQUEST']._serialized_end=1928
-  _globals['_DELETETEAMRESPONSE']._serialized_start=1930
-  _globals['_DELETETEAMRESPONSE']._serialized_end=1950
-  _globals['_ADDTEAMMEMBERREQUEST']._serialized_start=1952
-  _globals['_ADDTEAMMEMBERREQUEST']._serialized_end=2004
-  _globals['_ADDTEAMMEMBERRESPONSE']._serialized_start=2006
-  _globals['_ADDTEAMMEMBERRESPONSE']._serialized_end=2063
-  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_start=2065
-  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_end=2120
-  _globals['_REMOVETEAMMEMBERRESPONSE']._serialized_start=2122
-  _globals['_REMOVETEAMMEMBERRESPONSE']._serialized_end=2182
-  _globals['_TEAMSERVICE']._serialized_start=2185
-  _globals['_TEAMSERVICE']._serialized_end=3615
+  _globals['_GETWORKERACCOUNTHISTORYRESPONSE']._serialized_end=1312
+  _globals['_CREATETEAMREQUEST']._serialized_start=1314
+  _globals['_CREATETEAMREQUEST']._serialized_end=1367
+  _globals['_CREATETEAMRESPONSE']._serialized_start=1369
+  _globals['_CREATETEAMRESPONSE']._serialized_end=1423
+  _globals['_GETTEAMREQUEST']._serialized_start=1425
+  _globals['_GETTEAMREQUEST']._serialized_end=1455
+  _globals['_GETTEAMRESPONSE']._serialized_start=1457
+  _globals['_GETTEAMRESPONSE']._serialized_end=1508
+  _globals['_LISTTEAMSREQUEST']._serialized_start=1510
+  _globals['_LISTTEAMSREQUEST']._serialized_end=1567
+  _globals['_LISTTEAMSRESPONSE']._serialized_start=1569
+  _globals['_LISTTEAMSRESPONSE']._serialized_end=1648
+  _globals['_UPDATEWORKERACCOUNTREQUEST']._serialized_start=1651
+  _globals['_UPDATEWORKERACCOUNTREQUEST']._serialized_end=1781
+  _globals['_UPDATEWORKERACCOUNTRESPONSE']._serialized_start=1783
+  _globals['_UPDATEWORKERACCOUNTRESPONSE']._serialized_end=1865
+  _globals['_DELETEWORKERACCOUNTREQUEST']._serialized_start=1867
+  _globals['_DELETEWORKERACCOUNTREQUEST']._serialized_end=1909
+  _globals['_DELETEWORKERACCOUNTRESPONSE']._serialized_start=1911
+  _globals['_DELETEWORKERACCOUNTRESPONSE']._serialized_end=1940
+  _globals['_DELETETEAMREQUEST']._serialized_start=1942
+  _globals['_DELETETEAMREQUEST']._serialized_end=1975
+  _globals['_DELETETEAMRESPONSE']._serialized_start=1977
+  _globals['_DELETETEAMRESPONSE']._serialized_end=1997
+  _globals['_ADDTEAMMEMBERREQUEST']._serialized_start=1999
+  _globals['_ADDTEAMMEMBERREQUEST']._serialized_end=2051
+  _globals['_ADDTEAMMEMBERRESPONSE']._serialized_start=2053
+  _globals['_ADDTEAMMEMBERRESPONSE']._serialized_end=2110
+  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_start=2112
+  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_end=2167
+  _globals['_REMOVETEAMMEMBERRESPONSE']._serialized_start=2169
+  _globals['_REMOVETEAMMEMBERRESPONSE']._serialized_end=2229
+  _globals['_TEAMSERVICE']._serialized_start=2232
+  _globals['_TEAMSERVICE']._serialized_end=3662
 # @@protoc_insertion_point(module_scope)

@@ -325,6 +325,7 @@ class GetWorkerAccountHistoryResponse(_message.Message):
     JOBS_FIELD_NUMBER: _builtins.int
     TOTALS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TREND_FIELD_NUMBER: _builtins.int
     worker: _builtins.str
     """`workers/{worker_id}`."""
     next_page_token: _builtins.str
@@ -339,6 +340,14 @@ class GetWorkerAccountHistoryResponse(_message.Message):
     def totals(self) -> _account_pb2.WorkerTotals:
         """Over every job, on every page."""
 
+    @_builtins.property
+    def trend(self) -> _containers.RepeatedCompositeFieldContainer[_account_pb2.WorkerTrendPoint]:
+        """The weeks in which the account answered gold, oldest first, at most the
+        last 104 of them, over every job (the same on every page). Only here:
+        a worker's own history (WorkerService.GetWorkerHistory) has no trend,
+        since no figure a worker sees moves with hidden gold.
+        """
+
     def __init__(
         self,
         *,
@@ -346,10 +355,11 @@ class GetWorkerAccountHistoryResponse(_message.Message):
         jobs: _abc.Iterable[_account_pb2.WorkerJobRecord] | None = ...,
         totals: _account_pb2.WorkerTotals | None = ...,
         next_page_token: _builtins.str = ...,
+        trend: _abc.Iterable[_account_pb2.WorkerTrendPoint] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token", "totals", b"totals", "worker", b"worker"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token", "totals", b"totals", "trend", b"trend", "worker", b"worker"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -219,6 +219,13 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
         )
         out = pb.GetWorkerAccountHistoryResponse()
         history_into(history, out, own=False)
+        for point in history.trend:
+            out.trend.add(
+                week_start=convert.timestamp(point.week_start),
+                gold_answered=point.gold_answered,
+                gold_correct=point.gold_correct,
+                gold_accuracy=point.gold_accuracy,
+            )
         return out
 
     @unary
