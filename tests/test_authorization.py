@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import duration_pb2, message_factory
+from google.protobuf import duration_pb2, field_mask_pb2, message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
@@ -165,6 +165,9 @@ MATRIX: dict[str, Entry] = {
             )
         ),
     ),
+    "JobService.SetJobTeams": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.SetJobTeamsRequest(job=w.job, teams=[w.team])
+    ),
     "JobService.GetJob": Entry(OWNERS_JOB_ADMIN_READS, lambda w: job_service_pb2.GetJobRequest(name=w.job)),
     "JobService.ListJobs": Entry(ANY_CLIENT_ADMIN_READS, lambda w: job_service_pb2.ListJobsRequest()),
     "JobService.StartJob": Entry(OWNERS_JOB, lambda w: job_service_pb2.StartJobRequest(name=w.draft)),
@@ -248,6 +251,16 @@ MATRIX: dict[str, Entry] = {
     ),
     "TeamService.ListWorkerAccounts": Entry(
         ANY_CLIENT_ADMIN_READS, lambda w: team_service_pb2.ListWorkerAccountsRequest()
+    ),
+    "TeamService.UpdateWorkerAccount": Entry(
+        OWNERS_JOB,
+        lambda w: team_service_pb2.UpdateWorkerAccountRequest(
+            worker_account=account_pb2.WorkerAccount(name=w.member, display_name="renamed"),
+            update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
+        ),
+    ),
+    "TeamService.DeleteWorkerAccount": Entry(
+        OWNERS_JOB, lambda w: team_service_pb2.DeleteWorkerAccountRequest(name=w.spare_account)
     ),
     "TeamService.IssueWorkerAccountToken": Entry(
         OWNERS_JOB, lambda w: team_service_pb2.IssueWorkerAccountTokenRequest(worker=w.member)

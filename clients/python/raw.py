@@ -327,6 +327,15 @@ class Client(TeamCalls, _Channel):
             await self.jobs.CancelJob(job_service_pb2.CancelJobRequest(name=name), metadata=self.metadata)
         ).job
 
+    async def set_job_teams(self, job: str, teams: Sequence[str]) -> job_pb2.Job:
+        """Replaces the teams whose worker accounts may work on a pool job;
+        accounts that lose the job lose their leases on it at once."""
+        return (
+            await self.jobs.SetJobTeams(
+                job_service_pb2.SetJobTeamsRequest(job=job, teams=list(teams)), metadata=self.metadata
+            )
+        ).job
+
     async def add_items(
         self,
         job: str,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from labelwire.v1 import account_pb2, team_service_pb2, team_service_pb2_grpc
 
@@ -72,6 +72,24 @@ class TeamCalls:
         response = await self.team_service.IssueWorkerAccountToken(request, metadata=self.metadata)
         return response.token
 
+    async def rename_worker_account(self, worker: str, display_name: str) -> account_pb2.WorkerAccount:
+        """The account's new name, shown on every job it worked on too."""
+        response = await self.team_service.UpdateWorkerAccount(
+            team_service_pb2.UpdateWorkerAccountRequest(
+                worker_account=account_pb2.WorkerAccount(name=worker, display_name=display_name),
+                update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
+            ),
+            metadata=self.metadata,
+        )
+        return response.worker_account
+
+    async def delete_worker_account(self, worker: str) -> None:
+        """Its tokens stop working, it leaves its teams, its leases are
+        released; its judgments and per-job records stay with the jobs."""
+        await self.team_service.DeleteWorkerAccount(
+            team_service_pb2.DeleteWorkerAccountRequest(name=worker), metadata=self.metadata
+        )
+
     async def revoke_worker_account_token(self, worker: str) -> account_pb2.WorkerAccount:
         """Every sign-in token of the account stops working."""
         response = await self.team_service.RevokeWorkerAccountToken(
@@ -80,7 +98,8 @@ class TeamCalls:
         return response.worker_account
 
     async def worker_account_history(self, worker: str) -> team_service_pb2.GetWorkerAccountHistoryResponse:
-        """The account's record on every job (all pages in one response) and its totals."""
+        """The account's record on every job (all pages in one response), its
+        totals and its weekly gold accuracy (`trend`)."""
         merged = team_service_pb2.GetWorkerAccountHistoryResponse()
         token = ""
         while True:
@@ -91,6 +110,8 @@ class TeamCalls:
             merged.worker = page.worker
             merged.jobs.extend(page.jobs)
             merged.totals.CopyFrom(page.totals)
+            del merged.trend[:]
+            merged.trend.extend(page.trend)
             token = page.next_page_token
             if not token:
                 return merged

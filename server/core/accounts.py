@@ -16,6 +16,7 @@ longer work on.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import statistics
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from labelwire.server.core.base import (
 )
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch.gate import estimated_skill, first_status
-from labelwire.server.domain import validation
+from labelwire.server.domain import specs, validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from labelwire.server.domain.model import (
     ENDED,
@@ -142,11 +143,43 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class TrendPoint:
+    week_start: float
+    gold_answered: int
+    gold_correct: int
+
+    @property
+    def gold_accuracy(self) -> float:
+        return self.gold_correct / self.gold_answered
+
+
+@dataclass(frozen=True)
 class History:
     worker_name: str
     jobs: list[JobRecord]
     totals: Totals
     next_page_token: str
+    # The owner's view only (hidden gold never moves a figure the worker sees).
+    trend: tuple[TrendPoint, ...] = ()
+
+
+WEEK_SECONDS = 7 * 86400.0
+# 1970-01-01 was a Thursday: weeks start on the Monday three days before it.
+MONDAY_OFFSET_SECONDS = 3 * 86400.0
+MAX_TREND_WEEKS = 104
+
+
+def weekly_trend(answers: Sequence[tuple[float, bool]]) -> tuple[TrendPoint, ...]:
+    """Gold answers (time, right or not) summed by week (Monday 00:00 UTC),
+    the last MAX_TREND_WEEKS weeks that have any, oldest first."""
+    weeks: dict[float, list[int]] = {}
+    for at, correct in answers:
+        start = (at + MONDAY_OFFSET_SECONDS) // WEEK_SECONDS * WEEK_SECONDS - MONDAY_OFFSET_SECONDS
+        counts = weeks.setdefault(start, [0, 0])
+        counts[0] += 1
+        counts[1] += int(correct)
+    kept = sorted(weeks.items())[-MAX_TREND_WEEKS:]
+    return tuple(TrendPoint(start, answered, right) for start, (answered, right) in kept)
 
 
 def parse_teams(names: Sequence[str], field: str) -> tuple[int, ...]:
@@ -353,6 +386,71 @@ class AccountsCore(CoreBase):
         self.forget_credentials(ids)
         return account
 
+    async def rename_account(self, principal: Principal, name: str, display_name: str) -> Account:
+        """The account's new name, on the account and on its record in every job."""
+        self.require(principal, "client")
+        account_id = parse_name(name, "workerAccounts", "worker_account.name")
+        validation.check_text("worker_account.display_name", display_name, low=1, high=MAX_NAME_CHARS)
+
+        def rename(tx: Tx) -> Account:
+            self._account_row(tx, principal.id, account_id)
+            tx.rename_account(account_id, display_name)
+            return self._accounts(tx, [tx.account(account_id)])[0]
+
+        return await self.store.write(rename)
+
+    async def delete_account(self, principal: Principal, name: str) -> None:
+        """Tokens revoked, teams left and leases released in one transaction;
+        the account's per-job records and judgments stay with the jobs."""
+        self.require(principal, "client")
+        account_id = parse_name(name, "workerAccounts", "name")
+        now = self.clock()
+
+        def delete(tx: Tx) -> set[int]:
+            self._account_row(tx, principal.id, account_id)
+            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
+            for credential_id in ids:
+                tx.revoke_credential(credential_id, now)
+            jobs = tx.account_job_ids(account_id)
+            tx.delete_account(account_id)
+            release_lost_leases(tx, account_id, jobs, now)
+            return ids
+
+        self.forget_credentials(await self.store.write(delete))
+
+    async def set_job_teams(self, principal: Principal, job: str, teams: Sequence[str]) -> Job:
+        """Replaces a pool job's teams; the accounts that lose the job lose
+        their leases on it in the same transaction."""
+        self.require(principal, "client")
+        job_id = parse_name(job, "jobs", "job")
+        team_ids = parse_teams(teams, "teams")
+        now = self.clock()
+
+        def change(tx: Tx) -> None:
+            row = self.require_job_row(tx, job_id, principal.id)
+            if JobState(int(row["state"])) in ENDED:
+                raise FailedPrecondition(f"jobs/{job_id} has ended; its teams can no longer change")
+            spec = self._spec_of(job_id, row)
+            if spec.adapter != "pool":
+                raise InvalidArgument(
+                    f"teams are for pool jobs only; jobs/{job_id} uses {validation.quote(spec.adapter)}",
+                    "teams",
+                )
+            for i, team_id in enumerate(team_ids):
+                team = tx.team(team_id)
+                if team is None or int(team["owner_id"]) != principal.id:
+                    raise NotFound(f"teams[{i}]: teams/{team_id} does not exist")
+            dropped = set(tx.job_team_ids(job_id)) - set(team_ids)
+            tx.set_job_teams(job_id, team_ids)
+            tx.set_job_spec(job_id, specs.to_json(dataclasses.replace(spec, teams=team_ids)))
+            for team_id in dropped:
+                for member in tx.team_members(team_id, 0, 2**62):
+                    release_lost_leases(tx, int(member["id"]), [job_id], now)
+
+        await self.store.write(change)
+        self.forget_spec(job_id)
+        return await self._read_job(job_id)
+
     async def account_history(
         self, principal: Principal, name: str, page_size: int, page_token: str
     ) -> History:
@@ -363,7 +461,9 @@ class AccountsCore(CoreBase):
 
         def read(tx: Tx) -> History:
             self._account_row(tx, owner, account_id)
-            return self._history(tx, account_id, None, own=False, size=size, after=after)
+            history = self._history(tx, account_id, None, own=False, size=size, after=after)
+            trend = weekly_trend([(float(r[0]), bool(r[1])) for r in tx.account_gold_answers(account_id)])
+            return dataclasses.replace(history, trend=trend)
 
         return await self.store.read(read)
 

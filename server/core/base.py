@@ -9,6 +9,7 @@ transaction, and says what changed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -283,10 +284,17 @@ class CoreBase:
         scan of the job's open items."""
         job_id = int(row["id"])
         unlabeled, in_progress, qualified, disqualified = tx.live_counts(job_id) if counted else (0, 0, 0, 0)
+        spec = self._spec_of(job_id, row)
+        if spec.adapter == "pool":
+            # Teams are the one part of a spec that changes (SetJobTeams); the
+            # links are the truth, so a replica's cached spec never shows old ones.
+            linked = tx.job_team_ids(job_id)
+            if set(linked) != set(spec.teams):
+                spec = dataclasses.replace(spec, teams=linked)
         return Job(
             id=job_id,
             owner_id=int(row["owner_id"]),
-            spec=self._spec_of(job_id, row),
+            spec=spec,
             state=JobState(int(row["state"])),
             created_at=float(row["created_at"]),
             updated_at=float(row["updated_at"]),
@@ -308,6 +316,10 @@ class CoreBase:
                 reserved_micros=int(row["reserved_micros"]),
             ),
         )
+
+    def forget_spec(self, job_id: int) -> None:
+        """After the one change a spec allows (a pool job's teams)."""
+        self._specs.pop(job_id, None)
 
     def spec_of_row(self, job_id: int, row: Any) -> JobSpec:
         return self._spec_of(job_id, row)

@@ -41,6 +41,30 @@ class AccountsSql:
     def account(self, account_id: int) -> Row | None:
         return self.one("SELECT * FROM worker_accounts WHERE id = ?", (account_id,))
 
+    def rename_account(self, account_id: int, display_name: str) -> None:
+        """The account's name, and its name on every job it worked on."""
+        self.run("UPDATE worker_accounts SET display_name = ? WHERE id = ?", (display_name, account_id))
+        self.run("UPDATE workers SET display_name = ? WHERE account_id = ?", (display_name, account_id))
+
+    def delete_account(self, account_id: int) -> None:
+        """The account and its memberships. Its per-job worker rows stay (they
+        hold its judgments' worker ids); AUTOINCREMENT never gives its id to
+        another account, so they never seem to be another's."""
+        self.run("DELETE FROM team_members WHERE account_id = ?", (account_id,))
+        self.run("DELETE FROM worker_accounts WHERE id = ?", (account_id,))
+
+    def account_gold_answers(self, account_id: int) -> list[Row]:
+        """(created_at, gold_correct) of every gold answer of the account, on every job."""
+        return self.all(
+            "SELECT j.created_at, j.gold_correct FROM judgments j JOIN workers w ON w.id = j.worker_id"
+            " WHERE w.account_id = ? AND j.gold_correct IS NOT NULL",
+            (account_id,),
+        )
+
+    def account_job_ids(self, account_id: int) -> list[int]:
+        """The jobs the account has a worker row in."""
+        return [int(r[0]) for r in self.all("SELECT job_id FROM workers WHERE account_id = ?", (account_id,))]
+
     def accounts_of(self, owner_id: int | None, after_id: int, limit: int) -> list[Row]:
         """A client's accounts (every client's with None), oldest first."""
         if owner_id is None:
@@ -138,6 +162,14 @@ class AccountsSql:
                 "INSERT INTO job_teams (job_id, team_id) VALUES (?, ?) ON CONFLICT (job_id, team_id) DO NOTHING",
                 (job_id, team_id),
             )
+
+    def set_job_teams(self, job_id: int, team_ids: Sequence[int]) -> None:
+        self.run("DELETE FROM job_teams WHERE job_id = ?", (job_id,))
+        self.name_job_teams(job_id, team_ids)
+
+    def job_team_ids(self, job_id: int) -> tuple[int, ...]:
+        rows = self.all("SELECT team_id FROM job_teams WHERE job_id = ? ORDER BY team_id", (job_id,))
+        return tuple(int(r[0]) for r in rows)
 
     def jobs_naming(self, team_id: int) -> list[Row]:
         """(id, state) of the jobs that name a team."""

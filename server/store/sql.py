@@ -213,6 +213,9 @@ class SqlTx(AccountsSql):
     def all_jobs(self, before_id: int, limit: int) -> list[Row]:
         return self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
 
+    def set_job_spec(self, job_id: int, spec: dict[str, Any]) -> None:
+        self.run("UPDATE jobs SET spec = ? WHERE id = ?", (json.dumps(spec), job_id))
+
     def set_end_reason(self, job_id: int, reason: int) -> None:
         self.run("UPDATE jobs SET end_reason = ? WHERE id = ?", (reason, job_id))
 

@@ -78,11 +78,11 @@ class HealthServicer(health.aio.HealthServicer):  # type: ignore[misc,name-defin
         )
 
 
-def _add_reflection(server: grpc.aio.Server, services: tuple[str, ...]) -> None:
-    """Serves reflection as `v1alpha` and `v1` (what grpcurl and buf curl try
-    first). grpcio-reflection ships only v1alpha; v1's messages are the same
-    on the wire, so one servicer answers both, and v1's file is registered in
-    the descriptor pool so reflection can describe itself."""
+def _describe_reflection_v1() -> None:
+    """grpcio-reflection ships only v1alpha; v1's messages are the same on
+    the wire, so one servicer answers both, and v1's file is registered in
+    the descriptor pool so reflection can describe itself (and the HTTP port
+    can route it)."""
     pool = descriptor_pool.Default()
     try:
         pool.FindServiceByName(REFLECTION_V1)
@@ -99,16 +99,22 @@ def _add_reflection(server: grpc.aio.Server, services: tuple[str, ...]) -> None:
             method.input_type = method.input_type.replace(".v1alpha.", ".v1.", 1)
             method.output_type = method.output_type.replace(".v1alpha.", ".v1.", 1)
         pool.Add(v1)
-    servicer = ReflectionServicer((*services, reflection.SERVICE_NAME, REFLECTION_V1))
+
+
+def add_reflection(servicer: ReflectionServicer, server: Any) -> None:
+    """Serves reflection as `v1alpha` and `v1` (what grpcurl and buf curl try
+    first), on a grpc.aio server or the HTTP port alike."""
+    _describe_reflection_v1()
     reflection_grpc.add_ServerReflectionServicer_to_server(servicer, server)
-    handler = grpc.stream_stream_rpc_method_handler(
-        servicer.ServerReflectionInfo,
-        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
-        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
-    )
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": handler}),)
-    )
+    handlers = {
+        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+            servicer.ServerReflectionInfo,
+            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(REFLECTION_V1, handlers),))
+    server.add_registered_method_handlers(REFLECTION_V1, handlers)
 
 
 @dataclass
@@ -189,11 +195,17 @@ async def start_server(
         (quality_service_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(core)),
         (team_service_pb2_grpc.add_TeamServiceServicer_to_server, TeamServicer(core)),
     ]
+    health_servicer = HealthServicer()
+    reflection_servicer = ReflectionServicer(
+        (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1)
+    )
+    # Health checking and reflection on both ports, as Connect's own servers do.
+    servicers += [
+        (health_pb2_grpc.add_HealthServicer_to_server, health_servicer),
+        (add_reflection, reflection_servicer),
+    ]
     for add, servicer in servicers:
         add(servicer, server)
-    health_servicer = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    _add_reflection(server, (*SERVICES, health.SERVICE_NAME))
     if tls_cert and tls_key:
         credentials = grpc.ssl_server_credentials([(tls_key.read_bytes(), tls_cert.read_bytes())])
         port = server.add_secure_port(address, credentials)

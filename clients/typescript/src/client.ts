@@ -36,6 +36,7 @@ import {
 import {
   type AddItemsRequestSchema,
   type AddItemsResponse,
+  AddItemsResponseSchema,
   type ImportManifestResponse,
   JobService,
 } from "./gen/labelwire/v1/job_service_pb.js";
@@ -76,6 +77,19 @@ function dropped(failure: ConnectError): boolean {
   );
 }
 
+/**
+ * Transports that cannot stream a request body: `fetch`, in browsers and
+ * in Connect-Web's transports anywhere. Over them `Client.addItems` sends
+ * one AddItemBatch call per batch instead of the AddItems client stream.
+ */
+const unaryOnly = new WeakSet<Transport>();
+
+/** Marks `transport` as one that cannot stream a request (what `@labelwire/client/web`'s transports are). */
+export function withoutRequestStreams<T extends Transport>(transport: T): T {
+  unaryOnly.add(transport);
+  return transport;
+}
+
 /** What every call accepts: cancel it, or bound its time. */
 export interface CallSettings {
   signal?: AbortSignal;
@@ -112,6 +126,17 @@ export interface CreateJobOptions extends CallSettings {
   consolidationMethod?: ConsolidationMethod;
   /** A full Job for everything else; what it sets wins over the options above. */
   job?: JobInit;
+}
+
+export interface ClientOptions {
+  /**
+   * Send `addItems` as the AddItems client stream (all or nothing for the
+   * whole upload) or as AddItemBatch calls (all or nothing per batch). By
+   * default it streams, except over a transport from `@labelwire/client/web`
+   * (or one passed through `withoutRequestStreams`): fetch cannot stream a
+   * request body.
+   */
+  streamItems?: boolean;
 }
 
 export interface AddItemsOptions extends CallSettings {
@@ -267,11 +292,15 @@ export class Client extends Authenticated {
   readonly labels: ServiceClient<typeof LabelService>;
   readonly quality: ServiceClient<typeof QualityService>;
 
-  constructor(transport: Transport, apiKey: string) {
+  /** Whether `addItems` uses the AddItems client stream (true) or AddItemBatch calls (false). */
+  readonly streamsItems: boolean;
+
+  constructor(transport: Transport, apiKey: string, options: ClientOptions = {}) {
     super(apiKey);
     this.jobs = createClient(JobService, transport);
     this.labels = createClient(LabelService, transport);
     this.quality = createClient(QualityService, transport);
+    this.streamsItems = options.streamItems ?? !unaryOnly.has(transport);
   }
 
   /** Creates a job in JOB_STATE_DRAFT. The options cover the common case; `options.job` everything else. */
@@ -311,8 +340,10 @@ export class Client extends Authenticated {
   /**
    * Streams items in messages of `perMessage`; all or nothing. The final
    * message says it is the last (`end`), so a stream cut anywhere before it
-   * adds nothing. Client streaming needs HTTP/2 or a Node transport: browsers'
-   * fetch cannot stream a request body.
+   * adds nothing. Over a transport that cannot stream a request (fetch, in
+   * browsers) it sends one AddItemBatch call per `perMessage` items instead:
+   * each batch is all or nothing, and a failed upload can simply be sent
+   * again, since items are keyed and a key already there changes nothing.
    */
   async addItems(
     job: string,
@@ -329,6 +360,7 @@ export class Client extends Authenticated {
       sent += count;
       options.onProgress?.(sent, total);
     };
+    if (!this.streamsItems) return this.addItemBatches(job, items, perMessage, report, options);
     async function* messages(): AsyncGenerator<MessageInitShape<typeof AddItemsRequestSchema>> {
       let batch: ItemInit[] = [];
       let head: { job: string; explicitEnd: boolean } | undefined = { job, explicitEnd: true };
@@ -345,6 +377,33 @@ export class Client extends Authenticated {
       report(batch.length);
     }
     return this.jobs.addItems(messages(), this.call(options));
+  }
+
+  private async addItemBatches(
+    job: string,
+    items: Iterable<ItemInit> | AsyncIterable<ItemInit>,
+    perMessage: number,
+    report: (count: number) => void,
+    settings: CallSettings,
+  ): Promise<AddItemsResponse> {
+    const total = create(AddItemsResponseSchema);
+    const send = async (batch: ItemInit[]): Promise<void> => {
+      const added = await this.jobs.addItemBatch({ job, items: batch }, this.call(settings));
+      total.addedCount += added.addedCount;
+      total.duplicateCount += added.duplicateCount;
+      total.goldCount += added.goldCount;
+      report(batch.length);
+    };
+    let batch: ItemInit[] = [];
+    for await (const item of items) {
+      batch.push(item);
+      if (batch.length >= perMessage) {
+        await send(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await send(batch);
+    return total;
   }
 
   async importManifest(

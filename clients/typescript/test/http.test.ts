@@ -10,7 +10,7 @@ import { Client, WorkerClient, type Label } from "../src/index.js";
 import * as node from "../src/node.js";
 import * as web from "../src/web.js";
 import { relay } from "./proxy.js";
-import { clientFor, clientPath, drain, runningJob, sequences, work } from "./scenario.js";
+import { clientFor, clientPath, drain, items, runningJob, sequences, work } from "./scenario.js";
 import { hasHttpPort, LABELWIRE, type Served, serve } from "./server.js";
 
 const skip = hasHttpPort()
@@ -43,12 +43,28 @@ describe("over the HTTP port", { skip }, () => {
     await clientPath(node.grpcWebTransport(http), served.adminKey);
   });
 
-  test("a browser's Connect transport (fetch, JSON) carries the client path; items go up from Node", async () => {
-    await clientPath(web.connectTransport(http), served.adminKey, node.grpcTransport(served.address));
+  test("a browser's Connect transport (fetch, JSON) carries the client path, items in AddItemBatch calls", async () => {
+    await clientPath(web.connectTransport(http), served.adminKey);
   });
 
-  test("a browser's gRPC-Web transport (fetch) carries the client path; items go up from Node", async () => {
-    await clientPath(web.grpcWebTransport(http), served.adminKey, node.grpcTransport(served.address));
+  test("a browser's gRPC-Web transport (fetch) carries the client path, items in AddItemBatch calls", async () => {
+    await clientPath(web.grpcWebTransport(http), served.adminKey);
+  });
+
+  test("over fetch, addItems sends AddItemBatch per batch and sums the counts; Node transports stream", async () => {
+    const key = await clientFor(node.grpcTransport(served.address), served.adminKey, "batches");
+    const browser = new Client(web.connectTransport(http), key);
+    assert.equal(browser.streamsItems, false);
+    assert.equal(new Client(node.connectTransport(http), key).streamsItems, true);
+    assert.equal(new Client(web.connectTransport(http), key, { streamItems: true }).streamsItems, true);
+    const job = await browser.createJob("Batches", { classes: ["a", "b"], quizSize: 0 });
+    const first = await browser.addItems(job.name, items(5), { perMessage: 2 });
+    const again = await browser.addItems(job.name, [...items(7)].reverse(), { perMessage: 3 });
+    const none = await browser.addItems(job.name, []);
+    assert.deepEqual([first.addedCount, first.duplicateCount], [5n, 0n]);
+    assert.deepEqual([again.addedCount, again.duplicateCount], [2n, 5n]);
+    assert.deepEqual([none.addedCount, none.duplicateCount], [0n, 0n]);
+    assert.equal((await browser.getJob(job.name)).counters?.totalItems, 7n);
   });
 
   test("a browser's label stream reconnects after a dropped connection and resumes after the last sequence", async () => {

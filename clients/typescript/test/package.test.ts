@@ -70,6 +70,7 @@ test("npm pack ships the built entry points with their types, and no tests", asy
     assert.ok(files.has(`dist/src/${entry}.js`) && files.has(`dist/src/${entry}.d.ts`), `no dist/src/${entry}`);
   }
   assert.ok(files.has("dist/src/gen/labelwire/v1/job_service_pb.js"));
+  assert.ok(files.has("dist/browser/labelwire.js"), "no browser build (dist/browser/labelwire.js)");
   assert.ok(files.has("package.json") && files.has("README.md"));
   assert.deepEqual([...files].filter((f) => /^(dist\/test|test|node_modules)\//.test(f)), []);
 });

@@ -77,9 +77,9 @@ export function sequences(labels: Label[]): number[] {
 /**
  * Create a job, add items in batches, start it, have a worker answer, read the
  * labels there are, then follow the rest from the last sequence to the end.
- * `uploads` carries AddItems (a browser transport cannot stream a request).
+ * Over a browser transport the items go up in AddItemBatch calls.
  */
-export async function clientPath(transport: Transport, adminKey: string, uploads: Transport = transport): Promise<void> {
+export async function clientPath(transport: Transport, adminKey: string): Promise<void> {
   const key = await clientFor(transport, adminKey, "client-path");
   const lw = new Client(transport, key);
   const draft = await lw.createJob("Sentiment", { classes: { pos: "liked it", neg: "did not", neutral: "neither" }, judgmentsPerItem: 1, quizSize: 0, hiddenGoldShare: 0 });
@@ -87,7 +87,7 @@ export async function clientPath(transport: Transport, adminKey: string, uploads
   assert.match(draft.name, /^jobs\/\d+$/);
 
   const progress: [number, number | undefined][] = [];
-  const added = await new Client(uploads, key).addItems(draft.name, items(5), {
+  const added = await lw.addItems(draft.name, items(5), {
     perMessage: 2,
     onProgress: (sent, total) => progress.push([sent, total]),
   });

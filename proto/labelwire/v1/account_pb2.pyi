@@ -339,3 +339,41 @@ class WorkerTotals(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WorkerTotals: _TypeAlias = WorkerTotals  # noqa: Y015
+
+@_typing.final
+class WorkerTrendPoint(_message.Message):
+    """One week of a worker account's gold answers over every job: its accuracy
+    over time, as its owner sees it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_START_FIELD_NUMBER: _builtins.int
+    GOLD_ANSWERED_FIELD_NUMBER: _builtins.int
+    GOLD_CORRECT_FIELD_NUMBER: _builtins.int
+    GOLD_ACCURACY_FIELD_NUMBER: _builtins.int
+    gold_answered: _builtins.int
+    """Gold answers (entry quiz and hidden gold) the account submitted that week."""
+    gold_correct: _builtins.int
+    """Of gold_answered, the right ones."""
+    gold_accuracy: _builtins.float
+    """gold_correct / gold_answered."""
+    @_builtins.property
+    def week_start(self) -> _timestamp_pb2.Timestamp:
+        """Monday 00:00 UTC, the start of the week."""
+
+    def __init__(
+        self,
+        *,
+        week_start: _timestamp_pb2.Timestamp | None = ...,
+        gold_answered: _builtins.int = ...,
+        gold_correct: _builtins.int = ...,
+        gold_accuracy: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["week_start", b"week_start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gold_accuracy", b"gold_accuracy", "gold_answered", b"gold_answered", "gold_correct", b"gold_correct", "week_start", b"week_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkerTrendPoint: _TypeAlias = WorkerTrendPoint  # noqa: Y015

@@ -828,3 +828,57 @@ class RotateWorkerTokenResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RotateWorkerTokenResponse: _TypeAlias = RotateWorkerTokenResponse  # noqa: Y015
+
+@_typing.final
+class SetJobTeamsRequest(_message.Message):
+    """Request for SetJobTeams."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    TEAMS_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`, a pool job of the caller that has not ended."""
+    @_builtins.property
+    def teams(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional. `teams/{team_id}` of the caller's teams, at most 20, none
+        repeated; empty leaves the job to its per-job workers only.
+        """
+
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        teams: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "teams", b"teams"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetJobTeamsRequest: _TypeAlias = SetJobTeamsRequest  # noqa: Y015
+
+@_typing.final
+class SetJobTeamsResponse(_message.Message):
+    """Response of SetJobTeams."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> _job_pb2.Job:
+        """The job, naming its new teams in `workforce.teams`."""
+
+    def __init__(
+        self,
+        *,
+        job: _job_pb2.Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetJobTeamsResponse: _TypeAlias = SetJobTeamsResponse  # noqa: Y015

@@ -108,6 +108,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenResponse.FromString,
                 _registered_method=True)
+        self.SetJobTeams = channel.unary_unary(
+                '/labelwire.v1.JobService/SetJobTeams',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -229,6 +234,18 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetJobTeams(self, request, context):
+        """Replaces the teams whose worker accounts may work on a pool job
+        (`workforce.teams`), at any time before it ends. An account that no
+        longer is in a team the job names has its leases on the job released
+        at once and its next call on it is PERMISSION_DENIED; its record on the
+        job (quiz, gold, judgments) stays, and counts again if a team gives it
+        the job back. FAILED_PRECONDITION once the job has ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -301,6 +318,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.RotateWorkerToken,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenResponse.SerializeToString,
+            ),
+            'SetJobTeams': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetJobTeams,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -685,6 +707,33 @@ class JobService:
             '/labelwire.v1.JobService/RotateWorkerToken',
             labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.RotateWorkerTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetJobTeams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/SetJobTeams',
+            labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsResponse.FromString,
             options,
             channel_credentials,
             insecure,

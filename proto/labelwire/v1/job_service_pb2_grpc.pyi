@@ -86,6 +86,14 @@ class JobServiceStub:
     """Issues a new token for an in-house worker, returned once; its other
     tokens keep working for a grace period.
     """
+    SetJobTeams: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.SetJobTeamsRequest, _job_service_pb2.SetJobTeamsResponse]
+    """Replaces the teams whose worker accounts may work on a pool job
+    (`workforce.teams`), at any time before it ends. An account that no
+    longer is in a team the job names has its leases on the job released
+    at once and its next call on it is PERMISSION_DENIED; its record on the
+    job (quiz, gold, judgments) stays, and counts again if a team gives it
+    the job back. FAILED_PRECONDITION once the job has ended.
+    """
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -144,6 +152,14 @@ class JobServiceAsyncStub(JobServiceStub):
     RotateWorkerToken: _aio.UnaryUnaryMultiCallable[_job_service_pb2.RotateWorkerTokenRequest, _job_service_pb2.RotateWorkerTokenResponse]  # type: ignore[assignment]
     """Issues a new token for an in-house worker, returned once; its other
     tokens keep working for a grace period.
+    """
+    SetJobTeams: _aio.UnaryUnaryMultiCallable[_job_service_pb2.SetJobTeamsRequest, _job_service_pb2.SetJobTeamsResponse]  # type: ignore[assignment]
+    """Replaces the teams whose worker accounts may work on a pool job
+    (`workforce.teams`), at any time before it ends. An account that no
+    longer is in a team the job names has its leases on the job released
+    at once and its next call on it is PERMISSION_DENIED; its record on the
+    job (quiz, gold, judgments) stays, and counts again if a team gives it
+    the job back. FAILED_PRECONDITION once the job has ended.
     """
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -284,6 +300,20 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_job_service_pb2.RotateWorkerTokenResponse, _abc.Awaitable[_job_service_pb2.RotateWorkerTokenResponse]]:
         """Issues a new token for an in-house worker, returned once; its other
         tokens keep working for a grace period.
+        """
+
+    @_abc_1.abstractmethod
+    def SetJobTeams(
+        self,
+        request: _job_service_pb2.SetJobTeamsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.SetJobTeamsResponse, _abc.Awaitable[_job_service_pb2.SetJobTeamsResponse]]:
+        """Replaces the teams whose worker accounts may work on a pool job
+        (`workforce.teams`), at any time before it ends. An account that no
+        longer is in a team the job names has its leases on the job released
+        at once and its next call on it is PERMISSION_DENIED; its record on the
+        job (quiz, gold, judgments) stays, and counts again if a team gives it
+        the job back. FAILED_PRECONDITION once the job has ended.
         """
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

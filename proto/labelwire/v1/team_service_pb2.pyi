@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from labelwire.v1 import account_pb2 as _account_pb2
@@ -324,6 +325,7 @@ class GetWorkerAccountHistoryResponse(_message.Message):
     JOBS_FIELD_NUMBER: _builtins.int
     TOTALS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TREND_FIELD_NUMBER: _builtins.int
     worker: _builtins.str
     """`workers/{worker_id}`."""
     next_page_token: _builtins.str
@@ -338,6 +340,14 @@ class GetWorkerAccountHistoryResponse(_message.Message):
     def totals(self) -> _account_pb2.WorkerTotals:
         """Over every job, on every page."""
 
+    @_builtins.property
+    def trend(self) -> _containers.RepeatedCompositeFieldContainer[_account_pb2.WorkerTrendPoint]:
+        """The weeks in which the account answered gold, oldest first, at most the
+        last 104 of them, over every job (the same on every page). Only here:
+        a worker's own history (WorkerService.GetWorkerHistory) has no trend,
+        since no figure a worker sees moves with hidden gold.
+        """
+
     def __init__(
         self,
         *,
@@ -345,10 +355,11 @@ class GetWorkerAccountHistoryResponse(_message.Message):
         jobs: _abc.Iterable[_account_pb2.WorkerJobRecord] | None = ...,
         totals: _account_pb2.WorkerTotals | None = ...,
         next_page_token: _builtins.str = ...,
+        trend: _abc.Iterable[_account_pb2.WorkerTrendPoint] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token", "totals", b"totals", "worker", b"worker"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token", "totals", b"totals", "trend", b"trend", "worker", b"worker"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -501,6 +512,101 @@ class ListTeamsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTeamsResponse: _TypeAlias = ListTeamsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateWorkerAccountRequest(_message.Message):
+    """Request for UpdateWorkerAccount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_ACCOUNT_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def worker_account(self) -> _account_pb2.WorkerAccount:
+        """Required. The account, by `name` (`workers/{worker_id}`), with the new
+        values of the fields `update_mask` names.
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Required. The fields to change: `display_name` (1 to 200 characters)."""
+
+    def __init__(
+        self,
+        *,
+        worker_account: _account_pb2.WorkerAccount | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask", "worker_account", b"worker_account"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask", "worker_account", b"worker_account"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateWorkerAccountRequest: _TypeAlias = UpdateWorkerAccountRequest  # noqa: Y015
+
+@_typing.final
+class UpdateWorkerAccountResponse(_message.Message):
+    """Response of UpdateWorkerAccount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_ACCOUNT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def worker_account(self) -> _account_pb2.WorkerAccount:
+        """The account as it is now."""
+
+    def __init__(
+        self,
+        *,
+        worker_account: _account_pb2.WorkerAccount | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["worker_account", b"worker_account"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["worker_account", b"worker_account"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateWorkerAccountResponse: _TypeAlias = UpdateWorkerAccountResponse  # noqa: Y015
+
+@_typing.final
+class DeleteWorkerAccountRequest(_message.Message):
+    """Request for DeleteWorkerAccount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required. `workers/{worker_id}`."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteWorkerAccountRequest: _TypeAlias = DeleteWorkerAccountRequest  # noqa: Y015
+
+@_typing.final
+class DeleteWorkerAccountResponse(_message.Message):
+    """Response of DeleteWorkerAccount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteWorkerAccountResponse: _TypeAlias = DeleteWorkerAccountResponse  # noqa: Y015
 
 @_typing.final
 class DeleteTeamRequest(_message.Message):

@@ -54,6 +54,16 @@ class TeamServiceStub:
                 request_serializer=labelwire_dot_v1_dot_team__service__pb2.ListWorkerAccountsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_team__service__pb2.ListWorkerAccountsResponse.FromString,
                 _registered_method=True)
+        self.UpdateWorkerAccount = channel.unary_unary(
+                '/labelwire.v1.TeamService/UpdateWorkerAccount',
+                request_serializer=labelwire_dot_v1_dot_team__service__pb2.UpdateWorkerAccountRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_team__service__pb2.UpdateWorkerAccountResponse.FromString,
+                _registered_method=True)
+        self.DeleteWorkerAccount = channel.unary_unary(
+                '/labelwire.v1.TeamService/DeleteWorkerAccount',
+                request_serializer=labelwire_dot_v1_dot_team__service__pb2.DeleteWorkerAccountRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_team__service__pb2.DeleteWorkerAccountResponse.FromString,
+                _registered_method=True)
         self.IssueWorkerAccountToken = channel.unary_unary(
                 '/labelwire.v1.TeamService/IssueWorkerAccountToken',
                 request_serializer=labelwire_dot_v1_dot_team__service__pb2.IssueWorkerAccountTokenRequest.SerializeToString,
@@ -127,6 +137,24 @@ class TeamServiceServicer:
     def ListWorkerAccounts(self, request, context):
         """Lists the caller's worker accounts, or one team's, oldest first; with
         the admin key, every client's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWorkerAccount(self, request, context):
+        """Renames a worker account: `display_name` is the only field it changes,
+        on the account and on its record in every job it worked on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWorkerAccount(self, request, context):
+        """Deletes a worker account: its tokens stop working (on every replica
+        within the credential cache setting), it leaves its teams and its
+        leases are released at once. Its judgments and its records on the jobs
+        it worked on stay with those jobs, as a per-job worker's do.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -220,6 +248,16 @@ def add_TeamServiceServicer_to_server(servicer, server):
                     servicer.ListWorkerAccounts,
                     request_deserializer=labelwire_dot_v1_dot_team__service__pb2.ListWorkerAccountsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_team__service__pb2.ListWorkerAccountsResponse.SerializeToString,
+            ),
+            'UpdateWorkerAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWorkerAccount,
+                    request_deserializer=labelwire_dot_v1_dot_team__service__pb2.UpdateWorkerAccountRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_team__service__pb2.UpdateWorkerAccountResponse.SerializeToString,
+            ),
+            'DeleteWorkerAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWorkerAccount,
+                    request_deserializer=labelwire_dot_v1_dot_team__service__pb2.DeleteWorkerAccountRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_team__service__pb2.DeleteWorkerAccountResponse.SerializeToString,
             ),
             'IssueWorkerAccountToken': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueWorkerAccountToken,
@@ -353,6 +391,60 @@ class TeamService:
             '/labelwire.v1.TeamService/ListWorkerAccounts',
             labelwire_dot_v1_dot_team__service__pb2.ListWorkerAccountsRequest.SerializeToString,
             labelwire_dot_v1_dot_team__service__pb2.ListWorkerAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWorkerAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.TeamService/UpdateWorkerAccount',
+            labelwire_dot_v1_dot_team__service__pb2.UpdateWorkerAccountRequest.SerializeToString,
+            labelwire_dot_v1_dot_team__service__pb2.UpdateWorkerAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWorkerAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.TeamService/DeleteWorkerAccount',
+            labelwire_dot_v1_dot_team__service__pb2.DeleteWorkerAccountRequest.SerializeToString,
+            labelwire_dot_v1_dot_team__service__pb2.DeleteWorkerAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,

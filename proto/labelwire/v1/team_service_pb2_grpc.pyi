@@ -48,6 +48,16 @@ class TeamServiceStub:
     """Lists the caller's worker accounts, or one team's, oldest first; with
     the admin key, every client's.
     """
+    UpdateWorkerAccount: _grpc.UnaryUnaryMultiCallable[_team_service_pb2.UpdateWorkerAccountRequest, _team_service_pb2.UpdateWorkerAccountResponse]
+    """Renames a worker account: `display_name` is the only field it changes,
+    on the account and on its record in every job it worked on.
+    """
+    DeleteWorkerAccount: _grpc.UnaryUnaryMultiCallable[_team_service_pb2.DeleteWorkerAccountRequest, _team_service_pb2.DeleteWorkerAccountResponse]
+    """Deletes a worker account: its tokens stop working (on every replica
+    within the credential cache setting), it leaves its teams and its
+    leases are released at once. Its judgments and its records on the jobs
+    it worked on stay with those jobs, as a per-job worker's do.
+    """
     IssueWorkerAccountToken: _grpc.UnaryUnaryMultiCallable[_team_service_pb2.IssueWorkerAccountTokenRequest, _team_service_pb2.IssueWorkerAccountTokenResponse]
     """Issues a sign-in token for a worker account, returned once; the account's
     other tokens keep working for a grace period (none by default).
@@ -99,6 +109,16 @@ class TeamServiceAsyncStub(TeamServiceStub):
     ListWorkerAccounts: _aio.UnaryUnaryMultiCallable[_team_service_pb2.ListWorkerAccountsRequest, _team_service_pb2.ListWorkerAccountsResponse]  # type: ignore[assignment]
     """Lists the caller's worker accounts, or one team's, oldest first; with
     the admin key, every client's.
+    """
+    UpdateWorkerAccount: _aio.UnaryUnaryMultiCallable[_team_service_pb2.UpdateWorkerAccountRequest, _team_service_pb2.UpdateWorkerAccountResponse]  # type: ignore[assignment]
+    """Renames a worker account: `display_name` is the only field it changes,
+    on the account and on its record in every job it worked on.
+    """
+    DeleteWorkerAccount: _aio.UnaryUnaryMultiCallable[_team_service_pb2.DeleteWorkerAccountRequest, _team_service_pb2.DeleteWorkerAccountResponse]  # type: ignore[assignment]
+    """Deletes a worker account: its tokens stop working (on every replica
+    within the credential cache setting), it leaves its teams and its
+    leases are released at once. Its judgments and its records on the jobs
+    it worked on stay with those jobs, as a per-job worker's do.
     """
     IssueWorkerAccountToken: _aio.UnaryUnaryMultiCallable[_team_service_pb2.IssueWorkerAccountTokenRequest, _team_service_pb2.IssueWorkerAccountTokenResponse]  # type: ignore[assignment]
     """Issues a sign-in token for a worker account, returned once; the account's
@@ -166,6 +186,28 @@ class TeamServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_team_service_pb2.ListWorkerAccountsResponse, _abc.Awaitable[_team_service_pb2.ListWorkerAccountsResponse]]:
         """Lists the caller's worker accounts, or one team's, oldest first; with
         the admin key, every client's.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateWorkerAccount(
+        self,
+        request: _team_service_pb2.UpdateWorkerAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_team_service_pb2.UpdateWorkerAccountResponse, _abc.Awaitable[_team_service_pb2.UpdateWorkerAccountResponse]]:
+        """Renames a worker account: `display_name` is the only field it changes,
+        on the account and on its record in every job it worked on.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteWorkerAccount(
+        self,
+        request: _team_service_pb2.DeleteWorkerAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_team_service_pb2.DeleteWorkerAccountResponse, _abc.Awaitable[_team_service_pb2.DeleteWorkerAccountResponse]]:
+        """Deletes a worker account: its tokens stop working (on every replica
+        within the credential cache setting), it leaves its teams and its
+        leases are released at once. Its judgments and its records on the jobs
+        it worked on stay with those jobs, as a per-job worker's do.
         """
 
     @_abc_1.abstractmethod

@@ -18,6 +18,8 @@ from labelwire.v1 import account_pb2, job_pb2, team_service_pb2_grpc, worker_ser
 from labelwire.v1 import team_service_pb2 as pb
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
+# What UpdateWorkerAccount's update_mask may name (AIP-134).
+UPDATABLE_ACCOUNT_FIELDS = frozenset({"display_name"})
 
 
 async def worker_caller(
@@ -161,6 +163,34 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
         )
 
     @unary
+    async def UpdateWorkerAccount(
+        self, request: pb.UpdateWorkerAccountRequest, context: Ctx
+    ) -> pb.UpdateWorkerAccountResponse:
+        principal = await caller(self.core, context)
+        paths = list(request.update_mask.paths)
+        if not paths:
+            raise InvalidArgument(
+                "update_mask is required: name the fields to change (display_name)", "update_mask"
+            )
+        for i, path in enumerate(paths):
+            if path not in UPDATABLE_ACCOUNT_FIELDS:
+                raise InvalidArgument(
+                    f"update_mask.paths[{i}] is {path!r}; only display_name can change",
+                    f"update_mask.paths[{i}]",
+                )
+        account = await self.core.rename_account(
+            principal, request.worker_account.name, request.worker_account.display_name
+        )
+        return pb.UpdateWorkerAccountResponse(worker_account=account_message(account))
+
+    @unary
+    async def DeleteWorkerAccount(
+        self, request: pb.DeleteWorkerAccountRequest, context: Ctx
+    ) -> pb.DeleteWorkerAccountResponse:
+        await self.core.delete_account(await caller(self.core, context), request.name)
+        return pb.DeleteWorkerAccountResponse()
+
+    @unary
     async def IssueWorkerAccountToken(
         self, request: pb.IssueWorkerAccountTokenRequest, context: Ctx
     ) -> pb.IssueWorkerAccountTokenResponse:
@@ -189,6 +219,13 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
         )
         out = pb.GetWorkerAccountHistoryResponse()
         history_into(history, out, own=False)
+        for point in history.trend:
+            out.trend.add(
+                week_start=convert.timestamp(point.week_start),
+                gold_answered=point.gold_answered,
+                gold_correct=point.gold_correct,
+                gold_accuracy=point.gold_accuracy,
+            )
         return out
 
     @unary

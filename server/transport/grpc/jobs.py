@@ -207,3 +207,10 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         ttl = convert.seconds_of(request.token_ttl, "token_ttl")
         worker, token = await self.core.rotate_worker_token(principal, request.worker, grace, ttl)
         return pb.RotateWorkerTokenResponse(worker=convert.worker_message(worker), token=token)
+
+    @unary
+    async def SetJobTeams(self, request: pb.SetJobTeamsRequest, context: Ctx) -> pb.SetJobTeamsResponse:
+        job = await self.core.set_job_teams(
+            await caller(self.core, context), request.job, list(request.teams)
+        )
+        return pb.SetJobTeamsResponse(job=convert.job_message(job))

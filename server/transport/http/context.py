@@ -5,7 +5,7 @@ metadata out."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn
 
 import grpc
@@ -58,6 +58,8 @@ class HttpServicerContext:
         self._code: grpc.StatusCode | None = None
         self._cancelled = False
         self._done = False
+        # Where `write` sends a response; set by the endpoint of a stream.
+        self.writer: Callable[[Any], Awaitable[None]] | None = None
 
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return tuple(
@@ -84,6 +86,12 @@ class HttpServicerContext:
         self.set_trailing_metadata(trailing_metadata)
         found = [_details(v) for k, v in trailing_metadata if k == STATUS_DETAILS_KEY]
         raise HttpAbort(code, details, found[0] if found else ())
+
+    async def write(self, message: Any) -> None:
+        """A response of a handler written in grpc's `context.write` style."""
+        if self.writer is None:
+            raise RuntimeError("write() is only for streaming responses")
+        await self.writer(message)
 
     def code(self) -> grpc.StatusCode | None:
         return self._code

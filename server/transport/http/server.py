@@ -20,6 +20,7 @@ from hypercorn.utils import wrap_app
 from starlette.middleware.cors import CORSMiddleware
 
 from labelwire.server.transport.http.codec import BinaryCodec, JsonCodec
+from labelwire.server.transport.http.grpc_web_text import GrpcWebText
 from labelwire.server.transport.http.services import Interceptor, Registration, endpoints
 from labelwire.server.transport.web.static import with_console, with_worker_app
 
@@ -82,7 +83,7 @@ async def application(
 ) -> Any:
     """The ASGI application; without `cors_origins` it sends no CORS header at all."""
     app: Any = LabelwireConnectApplication(await endpoints(registrations, interceptors), max_message_bytes)
-    app = with_console(with_worker_app(app))
+    app = with_console(with_worker_app(GrpcWebText(app)))
     if cors_origins:
         app = CORSMiddleware(
             app,

@@ -9,6 +9,10 @@ handler chose into a Connect error: no RPC is written twice."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
@@ -18,7 +22,7 @@ from connectrpc.errors import ConnectError
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import Endpoint
-from google.protobuf import descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from labelwire.server.transport.http.context import HttpAbort, HttpServicerContext
 
@@ -29,6 +33,14 @@ else:
     Handler = grpc.RpcMethodHandler
     Interceptor = grpc.aio.ServerInterceptor
 Registration = tuple[Callable[..., None], object]
+# A method marked `option idempotency_level = NO_SIDE_EFFECTS;` in its .proto
+# is served to Connect GET requests as well (`?message=...&encoding=json`),
+# which browsers and CDNs may cache.
+IDEMPOTENCY = {
+    descriptor_pb2.MethodOptions.IDEMPOTENCY_UNKNOWN: IdempotencyLevel.UNKNOWN,
+    descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS: IdempotencyLevel.NO_SIDE_EFFECTS,
+    descriptor_pb2.MethodOptions.IDEMPOTENT: IdempotencyLevel.IDEMPOTENT,
+}
 
 
 class _CallDetails(NamedTuple):
@@ -109,13 +121,56 @@ def _endpoint(info: MethodInfo[Any, Any], handler: Handler) -> Any:
 
         async def call_server_stream(request: Any, ctx: RequestContext[Any, Any]) -> AsyncIterator[Any]:
             try:
-                async for response in server_stream(request, HttpServicerContext(ctx)):
+                async for response in _responses(server_stream, request, HttpServicerContext(ctx)):
                     yield response
             except HttpAbort as exc:
                 raise exc.connect_error() from None
 
         return Endpoint.server_stream(info, call_server_stream)
-    raise ValueError(f"{info.service_name}/{info.name}: bidirectional streams are not served over HTTP")
+    if handler.stream_stream is not None:
+        bidi: Any = handler.stream_stream
+
+        async def call_bidi_stream(
+            requests: AsyncIterator[Any], ctx: RequestContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            context = HttpServicerContext(ctx)
+            try:
+                async for response in _responses(bidi, _body(requests, context), context):
+                    yield response
+            except HttpAbort as exc:
+                raise exc.connect_error() from None
+
+        return Endpoint.bidi_stream(info, call_bidi_stream)
+    raise ValueError(f"{info.service_name}/{info.name}: the handler has no behaviour")
+
+
+async def _responses(behavior: Any, request: Any, context: HttpServicerContext) -> AsyncIterator[Any]:
+    """A streaming handler's responses, whichever of grpc's two styles it is
+    written in: an async generator (labelwire's servicers, reflection) or a
+    coroutine that calls `context.write` (grpc's own health `Watch`)."""
+    if inspect.isasyncgenfunction(behavior):
+        async for response in behavior(request, context):
+            yield response
+        return
+    written: asyncio.Queue[Any] = asyncio.Queue()
+    context.writer = written.put
+    finished = object()
+
+    async def run() -> None:
+        try:
+            await behavior(request, context)
+        finally:
+            written.put_nowait(finished)
+
+    task = asyncio.ensure_future(run())
+    try:
+        while (response := await written.get()) is not finished:
+            yield response
+        await task  # its status, if it ended in one
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, HttpAbort):
+            await task
 
 
 def method_info(path: str) -> MethodInfo[Any, Any]:
@@ -134,7 +189,7 @@ def method_info(path: str) -> MethodInfo[Any, Any]:
         service_name=service_name,
         input=message_factory.GetMessageClass(method.input_type),
         output=message_factory.GetMessageClass(method.output_type),
-        idempotency_level=IdempotencyLevel.UNKNOWN,
+        idempotency_level=IDEMPOTENCY[method.GetOptions().idempotency_level],
         stream_type=kind,
     )
 
@@ -150,5 +205,11 @@ async def endpoints(
         add(servicer, collector)
     out: dict[str, Any] = {}
     for path, handler in collector.handlers.items():
-        out[path] = _endpoint(method_info(path), await _intercepted(path, handler, interceptors))
+        info = method_info(path)
+        # The class the servicer was written for, where the descriptor pool
+        # knows another of the same name (reflection v1 over v1alpha's servicer).
+        own = getattr(handler.request_deserializer, "__self__", None)
+        if isinstance(own, type) and own is not info.input:
+            info = dataclasses.replace(info, input=own)
+        out[path] = _endpoint(info, await _intercepted(path, handler, interceptors))
     return out

@@ -4,9 +4,9 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
-import type { Team, WorkerAccount, WorkerJobRecord, WorkerTotals } from "./account_pb.js";
+import type { Duration, FieldMask } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { Team, WorkerAccount, WorkerJobRecord, WorkerTotals, WorkerTrendPoint } from "./account_pb.js";
 import { file_labelwire_v1_account } from "./account_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/team_service.proto.
  */
 export const file_labelwire_v1_team_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9sYWJlbHdpcmUvdjEvdGVhbV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiUQoaQ3JlYXRlV29ya2VyQWNjb3VudFJlcXVlc3QSMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJSChtDcmVhdGVXb3JrZXJBY2NvdW50UmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCInChdHZXRXb3JrZXJBY2NvdW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIk8KGEdldFdvcmtlckFjY291bnRSZXNwb25zZRIzCg53b3JrZXJfYWNjb3VudBgBIAEoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJBY2NvdW50IlAKGUxpc3RXb3JrZXJBY2NvdW50c1JlcXVlc3QSDAoEdGVhbRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJrChpMaXN0V29ya2VyQWNjb3VudHNSZXNwb25zZRI0Cg93b3JrZXJfYWNjb3VudHMYASADKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijwEKHklzc3VlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCh9Jc3N1ZVdvcmtlckFjY291bnRUb2tlblJlc3BvbnNlEjMKDndvcmtlcl9hY2NvdW50GAEgASgLMhsubGFiZWx3aXJlLnYxLldvcmtlckFjY291bnQSDQoFdG9rZW4YAiABKAkiMQofUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiVwogUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJXCh5HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlcXVlc3QSDgoGd29ya2VyGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIqMBCh9HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlc3BvbnNlEg4KBndvcmtlchgBIAEoCRIrCgRqb2JzGAIgAygLMh0ubGFiZWx3aXJlLnYxLldvcmtlckpvYlJlY29yZBIqCgZ0b3RhbHMYAyABKAsyGi5sYWJlbHdpcmUudjEuV29ya2VyVG90YWxzEhcKD25leHRfcGFnZV90b2tlbhgEIAEoCSI1ChFDcmVhdGVUZWFtUmVxdWVzdBIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0iNgoSQ3JlYXRlVGVhbVJlc3BvbnNlEiAKBHRlYW0YASABKAsyEi5sYWJlbHdpcmUudjEuVGVhbSIeCg5HZXRUZWFtUmVxdWVzdBIMCgRuYW1lGAEgASgJIjMKD0dldFRlYW1SZXNwb25zZRIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0iOQoQTGlzdFRlYW1zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJPChFMaXN0VGVhbXNSZXNwb25zZRIhCgV0ZWFtcxgBIAMoCzISLmxhYmVsd2lyZS52MS5UZWFtEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIhChFEZWxldGVUZWFtUmVxdWVzdBIMCgRuYW1lGAEgASgJIhQKEkRlbGV0ZVRlYW1SZXNwb25zZSI0ChRBZGRUZWFtTWVtYmVyUmVxdWVzdBIMCgR0ZWFtGAEgASgJEg4KBndvcmtlchgCIAEoCSI5ChVBZGRUZWFtTWVtYmVyUmVzcG9uc2USIAoEdGVhbRgBIAEoCzISLmxhYmVsd2lyZS52MS5UZWFtIjcKF1JlbW92ZVRlYW1NZW1iZXJSZXF1ZXN0EgwKBHRlYW0YASABKAkSDgoGd29ya2VyGAIgASgJIjwKGFJlbW92ZVRlYW1NZW1iZXJSZXNwb25zZRIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0ypQkKC1RlYW1TZXJ2aWNlEmoKE0NyZWF0ZVdvcmtlckFjY291bnQSKC5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyQWNjb3VudFJlcXVlc3QaKS5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyQWNjb3VudFJlc3BvbnNlEmEKEEdldFdvcmtlckFjY291bnQSJS5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudFJlcXVlc3QaJi5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudFJlc3BvbnNlEmcKEkxpc3RXb3JrZXJBY2NvdW50cxInLmxhYmVsd2lyZS52MS5MaXN0V29ya2VyQWNjb3VudHNSZXF1ZXN0GigubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJBY2NvdW50c1Jlc3BvbnNlEnYKF0lzc3VlV29ya2VyQWNjb3VudFRva2VuEiwubGFiZWx3aXJlLnYxLklzc3VlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBotLmxhYmVsd2lyZS52MS5Jc3N1ZVdvcmtlckFjY291bnRUb2tlblJlc3BvbnNlEnkKGFJldm9rZVdvcmtlckFjY291bnRUb2tlbhItLmxhYmVsd2lyZS52MS5SZXZva2VXb3JrZXJBY2NvdW50VG9rZW5SZXF1ZXN0Gi4ubGFiZWx3aXJlLnYxLlJldm9rZVdvcmtlckFjY291bnRUb2tlblJlc3BvbnNlEnYKF0dldFdvcmtlckFjY291bnRIaXN0b3J5EiwubGFiZWx3aXJlLnYxLkdldFdvcmtlckFjY291bnRIaXN0b3J5UmVxdWVzdBotLmxhYmVsd2lyZS52MS5HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlc3BvbnNlEk8KCkNyZWF0ZVRlYW0SHy5sYWJlbHdpcmUudjEuQ3JlYXRlVGVhbVJlcXVlc3QaIC5sYWJlbHdpcmUudjEuQ3JlYXRlVGVhbVJlc3BvbnNlEkYKB0dldFRlYW0SHC5sYWJlbHdpcmUudjEuR2V0VGVhbVJlcXVlc3QaHS5sYWJlbHdpcmUudjEuR2V0VGVhbVJlc3BvbnNlEkwKCUxpc3RUZWFtcxIeLmxhYmVsd2lyZS52MS5MaXN0VGVhbXNSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkxpc3RUZWFtc1Jlc3BvbnNlEk8KCkRlbGV0ZVRlYW0SHy5sYWJlbHdpcmUudjEuRGVsZXRlVGVhbVJlcXVlc3QaIC5sYWJlbHdpcmUudjEuRGVsZXRlVGVhbVJlc3BvbnNlElgKDUFkZFRlYW1NZW1iZXISIi5sYWJlbHdpcmUudjEuQWRkVGVhbU1lbWJlclJlcXVlc3QaIy5sYWJlbHdpcmUudjEuQWRkVGVhbU1lbWJlclJlc3BvbnNlEmEKEFJlbW92ZVRlYW1NZW1iZXISJS5sYWJlbHdpcmUudjEuUmVtb3ZlVGVhbU1lbWJlclJlcXVlc3QaJi5sYWJlbHdpcmUudjEuUmVtb3ZlVGVhbU1lbWJlclJlc3BvbnNlQqoBChBjb20ubGFiZWx3aXJlLnYxQhBUZWFtU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_labelwire_v1_account]);
+  fileDesc("Ch9sYWJlbHdpcmUvdjEvdGVhbV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiUQoaQ3JlYXRlV29ya2VyQWNjb3VudFJlcXVlc3QSMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJSChtDcmVhdGVXb3JrZXJBY2NvdW50UmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCInChdHZXRXb3JrZXJBY2NvdW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIk8KGEdldFdvcmtlckFjY291bnRSZXNwb25zZRIzCg53b3JrZXJfYWNjb3VudBgBIAEoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJBY2NvdW50IlAKGUxpc3RXb3JrZXJBY2NvdW50c1JlcXVlc3QSDAoEdGVhbRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJrChpMaXN0V29ya2VyQWNjb3VudHNSZXNwb25zZRI0Cg93b3JrZXJfYWNjb3VudHMYASADKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkijwEKHklzc3VlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJlCh9Jc3N1ZVdvcmtlckFjY291bnRUb2tlblJlc3BvbnNlEjMKDndvcmtlcl9hY2NvdW50GAEgASgLMhsubGFiZWx3aXJlLnYxLldvcmtlckFjY291bnQSDQoFdG9rZW4YAiABKAkiMQofUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiVwogUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCJXCh5HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlcXVlc3QSDgoGd29ya2VyGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJItIBCh9HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlc3BvbnNlEg4KBndvcmtlchgBIAEoCRIrCgRqb2JzGAIgAygLMh0ubGFiZWx3aXJlLnYxLldvcmtlckpvYlJlY29yZBIqCgZ0b3RhbHMYAyABKAsyGi5sYWJlbHdpcmUudjEuV29ya2VyVG90YWxzEhcKD25leHRfcGFnZV90b2tlbhgEIAEoCRItCgV0cmVuZBgFIAMoCzIeLmxhYmVsd2lyZS52MS5Xb3JrZXJUcmVuZFBvaW50IjUKEUNyZWF0ZVRlYW1SZXF1ZXN0EiAKBHRlYW0YASABKAsyEi5sYWJlbHdpcmUudjEuVGVhbSI2ChJDcmVhdGVUZWFtUmVzcG9uc2USIAoEdGVhbRgBIAEoCzISLmxhYmVsd2lyZS52MS5UZWFtIh4KDkdldFRlYW1SZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoPR2V0VGVhbVJlc3BvbnNlEiAKBHRlYW0YASABKAsyEi5sYWJlbHdpcmUudjEuVGVhbSI5ChBMaXN0VGVhbXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIk8KEUxpc3RUZWFtc1Jlc3BvbnNlEiEKBXRlYW1zGAEgAygLMhIubGFiZWx3aXJlLnYxLlRlYW0SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoIBChpVcGRhdGVXb3JrZXJBY2NvdW50UmVxdWVzdBIzCg53b3JrZXJfYWNjb3VudBgBIAEoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJBY2NvdW50Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJSChtVcGRhdGVXb3JrZXJBY2NvdW50UmVzcG9uc2USMwoOd29ya2VyX2FjY291bnQYASABKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyQWNjb3VudCIqChpEZWxldGVXb3JrZXJBY2NvdW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIh0KG0RlbGV0ZVdvcmtlckFjY291bnRSZXNwb25zZSIhChFEZWxldGVUZWFtUmVxdWVzdBIMCgRuYW1lGAEgASgJIhQKEkRlbGV0ZVRlYW1SZXNwb25zZSI0ChRBZGRUZWFtTWVtYmVyUmVxdWVzdBIMCgR0ZWFtGAEgASgJEg4KBndvcmtlchgCIAEoCSI5ChVBZGRUZWFtTWVtYmVyUmVzcG9uc2USIAoEdGVhbRgBIAEoCzISLmxhYmVsd2lyZS52MS5UZWFtIjcKF1JlbW92ZVRlYW1NZW1iZXJSZXF1ZXN0EgwKBHRlYW0YASABKAkSDgoGd29ya2VyGAIgASgJIjwKGFJlbW92ZVRlYW1NZW1iZXJSZXNwb25zZRIgCgR0ZWFtGAEgASgLMhIubGFiZWx3aXJlLnYxLlRlYW0ylgsKC1RlYW1TZXJ2aWNlEmoKE0NyZWF0ZVdvcmtlckFjY291bnQSKC5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyQWNjb3VudFJlcXVlc3QaKS5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyQWNjb3VudFJlc3BvbnNlEmYKEEdldFdvcmtlckFjY291bnQSJS5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudFJlcXVlc3QaJi5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudFJlc3BvbnNlIgOQAgESbAoSTGlzdFdvcmtlckFjY291bnRzEicubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJBY2NvdW50c1JlcXVlc3QaKC5sYWJlbHdpcmUudjEuTGlzdFdvcmtlckFjY291bnRzUmVzcG9uc2UiA5ACARJqChNVcGRhdGVXb3JrZXJBY2NvdW50EigubGFiZWx3aXJlLnYxLlVwZGF0ZVdvcmtlckFjY291bnRSZXF1ZXN0GikubGFiZWx3aXJlLnYxLlVwZGF0ZVdvcmtlckFjY291bnRSZXNwb25zZRJqChNEZWxldGVXb3JrZXJBY2NvdW50EigubGFiZWx3aXJlLnYxLkRlbGV0ZVdvcmtlckFjY291bnRSZXF1ZXN0GikubGFiZWx3aXJlLnYxLkRlbGV0ZVdvcmtlckFjY291bnRSZXNwb25zZRJ2ChdJc3N1ZVdvcmtlckFjY291bnRUb2tlbhIsLmxhYmVsd2lyZS52MS5Jc3N1ZVdvcmtlckFjY291bnRUb2tlblJlcXVlc3QaLS5sYWJlbHdpcmUudjEuSXNzdWVXb3JrZXJBY2NvdW50VG9rZW5SZXNwb25zZRJ5ChhSZXZva2VXb3JrZXJBY2NvdW50VG9rZW4SLS5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyQWNjb3VudFRva2VuUmVxdWVzdBouLmxhYmVsd2lyZS52MS5SZXZva2VXb3JrZXJBY2NvdW50VG9rZW5SZXNwb25zZRJ7ChdHZXRXb3JrZXJBY2NvdW50SGlzdG9yeRIsLmxhYmVsd2lyZS52MS5HZXRXb3JrZXJBY2NvdW50SGlzdG9yeVJlcXVlc3QaLS5sYWJlbHdpcmUudjEuR2V0V29ya2VyQWNjb3VudEhpc3RvcnlSZXNwb25zZSIDkAIBEk8KCkNyZWF0ZVRlYW0SHy5sYWJlbHdpcmUudjEuQ3JlYXRlVGVhbVJlcXVlc3QaIC5sYWJlbHdpcmUudjEuQ3JlYXRlVGVhbVJlc3BvbnNlEksKB0dldFRlYW0SHC5sYWJlbHdpcmUudjEuR2V0VGVhbVJlcXVlc3QaHS5sYWJlbHdpcmUudjEuR2V0VGVhbVJlc3BvbnNlIgOQAgESUQoJTGlzdFRlYW1zEh4ubGFiZWx3aXJlLnYxLkxpc3RUZWFtc1JlcXVlc3QaHy5sYWJlbHdpcmUudjEuTGlzdFRlYW1zUmVzcG9uc2UiA5ACARJPCgpEZWxldGVUZWFtEh8ubGFiZWx3aXJlLnYxLkRlbGV0ZVRlYW1SZXF1ZXN0GiAubGFiZWx3aXJlLnYxLkRlbGV0ZVRlYW1SZXNwb25zZRJYCg1BZGRUZWFtTWVtYmVyEiIubGFiZWx3aXJlLnYxLkFkZFRlYW1NZW1iZXJSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkFkZFRlYW1NZW1iZXJSZXNwb25zZRJhChBSZW1vdmVUZWFtTWVtYmVyEiUubGFiZWx3aXJlLnYxLlJlbW92ZVRlYW1NZW1iZXJSZXF1ZXN0GiYubGFiZWx3aXJlLnYxLlJlbW92ZVRlYW1NZW1iZXJSZXNwb25zZUKqAQoQY29tLmxhYmVsd2lyZS52MUIQVGVhbVNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_labelwire_v1_account]);
 
 /**
  * Request for CreateWorkerAccount.
@@ -339,6 +339,16 @@ export type GetWorkerAccountHistoryResponse = Message<"labelwire.v1.GetWorkerAcc
    * @generated from field: string next_page_token = 4;
    */
   nextPageToken: string;
+
+  /**
+   * The weeks in which the account answered gold, oldest first, at most the
+   * last 104 of them, over every job (the same on every page). Only here:
+   * a worker's own history (WorkerService.GetWorkerHistory) has no trend,
+   * since no figure a worker sees moves with hidden gold.
+   *
+   * @generated from field: repeated labelwire.v1.WorkerTrendPoint trend = 5;
+   */
+  trend: WorkerTrendPoint[];
 };
 
 /**
@@ -489,6 +499,92 @@ export const ListTeamsResponseSchema: GenMessage<ListTeamsResponse> = /*@__PURE_
   messageDesc(file_labelwire_v1_team_service, 17);
 
 /**
+ * Request for UpdateWorkerAccount.
+ *
+ * @generated from message labelwire.v1.UpdateWorkerAccountRequest
+ */
+export type UpdateWorkerAccountRequest = Message<"labelwire.v1.UpdateWorkerAccountRequest"> & {
+  /**
+   * Required. The account, by `name` (`workers/{worker_id}`), with the new
+   * values of the fields `update_mask` names.
+   *
+   * @generated from field: labelwire.v1.WorkerAccount worker_account = 1;
+   */
+  workerAccount?: WorkerAccount | undefined;
+
+  /**
+   * Required. The fields to change: `display_name` (1 to 200 characters).
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.UpdateWorkerAccountRequest.
+ * Use `create(UpdateWorkerAccountRequestSchema)` to create a new message.
+ */
+export const UpdateWorkerAccountRequestSchema: GenMessage<UpdateWorkerAccountRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 18);
+
+/**
+ * Response of UpdateWorkerAccount.
+ *
+ * @generated from message labelwire.v1.UpdateWorkerAccountResponse
+ */
+export type UpdateWorkerAccountResponse = Message<"labelwire.v1.UpdateWorkerAccountResponse"> & {
+  /**
+   * The account as it is now.
+   *
+   * @generated from field: labelwire.v1.WorkerAccount worker_account = 1;
+   */
+  workerAccount?: WorkerAccount | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.UpdateWorkerAccountResponse.
+ * Use `create(UpdateWorkerAccountResponseSchema)` to create a new message.
+ */
+export const UpdateWorkerAccountResponseSchema: GenMessage<UpdateWorkerAccountResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 19);
+
+/**
+ * Request for DeleteWorkerAccount.
+ *
+ * @generated from message labelwire.v1.DeleteWorkerAccountRequest
+ */
+export type DeleteWorkerAccountRequest = Message<"labelwire.v1.DeleteWorkerAccountRequest"> & {
+  /**
+   * Required. `workers/{worker_id}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message labelwire.v1.DeleteWorkerAccountRequest.
+ * Use `create(DeleteWorkerAccountRequestSchema)` to create a new message.
+ */
+export const DeleteWorkerAccountRequestSchema: GenMessage<DeleteWorkerAccountRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 20);
+
+/**
+ * Response of DeleteWorkerAccount.
+ *
+ * @generated from message labelwire.v1.DeleteWorkerAccountResponse
+ */
+export type DeleteWorkerAccountResponse = Message<"labelwire.v1.DeleteWorkerAccountResponse"> & {
+};
+
+/**
+ * Describes the message labelwire.v1.DeleteWorkerAccountResponse.
+ * Use `create(DeleteWorkerAccountResponseSchema)` to create a new message.
+ */
+export const DeleteWorkerAccountResponseSchema: GenMessage<DeleteWorkerAccountResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_team_service, 21);
+
+/**
  * Request for DeleteTeam.
  *
  * @generated from message labelwire.v1.DeleteTeamRequest
@@ -507,7 +603,7 @@ export type DeleteTeamRequest = Message<"labelwire.v1.DeleteTeamRequest"> & {
  * Use `create(DeleteTeamRequestSchema)` to create a new message.
  */
 export const DeleteTeamRequestSchema: GenMessage<DeleteTeamRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 18);
+  messageDesc(file_labelwire_v1_team_service, 22);
 
 /**
  * Response of DeleteTeam.
@@ -522,7 +618,7 @@ export type DeleteTeamResponse = Message<"labelwire.v1.DeleteTeamResponse"> & {
  * Use `create(DeleteTeamResponseSchema)` to create a new message.
  */
 export const DeleteTeamResponseSchema: GenMessage<DeleteTeamResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 19);
+  messageDesc(file_labelwire_v1_team_service, 23);
 
 /**
  * Request for AddTeamMember.
@@ -551,7 +647,7 @@ export type AddTeamMemberRequest = Message<"labelwire.v1.AddTeamMemberRequest"> 
  * Use `create(AddTeamMemberRequestSchema)` to create a new message.
  */
 export const AddTeamMemberRequestSchema: GenMessage<AddTeamMemberRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 20);
+  messageDesc(file_labelwire_v1_team_service, 24);
 
 /**
  * Response of AddTeamMember.
@@ -572,7 +668,7 @@ export type AddTeamMemberResponse = Message<"labelwire.v1.AddTeamMemberResponse"
  * Use `create(AddTeamMemberResponseSchema)` to create a new message.
  */
 export const AddTeamMemberResponseSchema: GenMessage<AddTeamMemberResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 21);
+  messageDesc(file_labelwire_v1_team_service, 25);
 
 /**
  * Request for RemoveTeamMember.
@@ -600,7 +696,7 @@ export type RemoveTeamMemberRequest = Message<"labelwire.v1.RemoveTeamMemberRequ
  * Use `create(RemoveTeamMemberRequestSchema)` to create a new message.
  */
 export const RemoveTeamMemberRequestSchema: GenMessage<RemoveTeamMemberRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 22);
+  messageDesc(file_labelwire_v1_team_service, 26);
 
 /**
  * Response of RemoveTeamMember.
@@ -621,7 +717,7 @@ export type RemoveTeamMemberResponse = Message<"labelwire.v1.RemoveTeamMemberRes
  * Use `create(RemoveTeamMemberResponseSchema)` to create a new message.
  */
 export const RemoveTeamMemberResponseSchema: GenMessage<RemoveTeamMemberResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_team_service, 23);
+  messageDesc(file_labelwire_v1_team_service, 27);
 
 /**
  * Worker accounts and the teams that group them, from their owner's side.
@@ -664,6 +760,30 @@ export const TeamService: GenService<{
     methodKind: "unary";
     input: typeof ListWorkerAccountsRequestSchema;
     output: typeof ListWorkerAccountsResponseSchema;
+  },
+  /**
+   * Renames a worker account: `display_name` is the only field it changes,
+   * on the account and on its record in every job it worked on.
+   *
+   * @generated from rpc labelwire.v1.TeamService.UpdateWorkerAccount
+   */
+  updateWorkerAccount: {
+    methodKind: "unary";
+    input: typeof UpdateWorkerAccountRequestSchema;
+    output: typeof UpdateWorkerAccountResponseSchema;
+  },
+  /**
+   * Deletes a worker account: its tokens stop working (on every replica
+   * within the credential cache setting), it leaves its teams and its
+   * leases are released at once. Its judgments and its records on the jobs
+   * it worked on stay with those jobs, as a per-job worker's do.
+   *
+   * @generated from rpc labelwire.v1.TeamService.DeleteWorkerAccount
+   */
+  deleteWorkerAccount: {
+    methodKind: "unary";
+    input: typeof DeleteWorkerAccountRequestSchema;
+    output: typeof DeleteWorkerAccountResponseSchema;
   },
   /**
    * Issues a sign-in token for a worker account, returned once; the account's
