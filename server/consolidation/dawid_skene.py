@@ -60,7 +60,7 @@ class DawidSkene(EMClassifier[_Codes]):
     >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
     >>> result = DawidSkene().fit(j)
     >>> result.labels.tolist(), result.confidence.round(2).tolist()
-    ([1, 0], [0.6, 0.6])
+    ([1, 0], [0.56, 0.56])
     """
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-5, smoothing: float = 5.0) -> None:
@@ -79,6 +79,21 @@ class DawidSkene(EMClassifier[_Codes]):
         confusion = self._confusion(soft, j, state.codes, state.totals, fit.prior_skill, fit.skill_known)
         log_confusion = np.log(confusion).transpose(1, 0, 2).reshape(k, n_workers * k)
         return self.log_priors(fit, soft) + j.per_item(log_confusion, state.codes)
+
+    def held_out_log_joint(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
+        j = fit.judgments
+        k, n_workers = j.n_classes, j.n_workers
+        smoothed = self._confusion(
+            soft, j, state.codes, state.totals, fit.prior_skill, fit.skill_known, normalise=False
+        )
+        cells = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
+        rows = smoothed.sum(axis=2).T
+        log_joint = np.empty((k, j.n_items))
+        for t in range(k):
+            own = soft[t].take(j.items)
+            held_out = (cells[t].take(state.codes) - own) / (rows[t].take(j.workers) - own)
+            log_joint[t] = np.bincount(j.items, weights=np.log(held_out), minlength=j.n_items)
+        return self.log_priors(fit, soft) + log_joint
 
     def result(self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace) -> ClassificationResult:
         j = fit.judgments
@@ -105,8 +120,11 @@ class DawidSkene(EMClassifier[_Codes]):
         code_totals: FloatArray,
         prior_skill: FloatArray,
         skill_known: BoolArray,
+        *,
+        normalise: bool = True,
     ) -> FloatArray:
-        """Smoothed confusion matrices, indexed [worker, truth, answer].
+        """Smoothed confusion matrices, indexed [worker, truth, answer] (pseudo-counts
+        rather than probabilities when not `normalise`).
 
         Posteriors sum to one per item, so the last class's counts are the code totals
         minus the others': one weighted bincount saved per iteration.
@@ -125,6 +143,8 @@ class DawidSkene(EMClassifier[_Codes]):
             prior[skill_known] = p * eye + (1 - p) / max(k - 1, 1) * (1 - eye)
         prior = np.maximum(prior, 1e-6)
         smoothed = counts + self.smoothing * prior
+        if not normalise:
+            return np.asarray(smoothed, dtype=np.float64)
         return np.asarray(smoothed / smoothed.sum(axis=2, keepdims=True), dtype=np.float64)
 
 

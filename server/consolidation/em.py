@@ -10,7 +10,7 @@ the gold-aware log-likelihood and the stopping rule.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -25,6 +25,7 @@ from labelwire.server.consolidation.base import (
     Judgments,
     clamp_gold,
     class_priors,
+    decide,
     gold_and_votes,
     gold_log_likelihood,
     log_normalise,
@@ -94,7 +95,27 @@ class EMClassifier(Classifier, Generic[State]):
                 if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
                     converged = True
                     break
-        return self.result(fit, state, soft, Trace(history, converged))
+        result = self.result(fit, state, soft, Trace(history, converged))
+        held_out = self.held_out_log_joint(fit, state, soft)
+        if held_out is None:
+            return result
+        soft, _ = log_normalise(held_out)
+        clamp_gold(soft, gold_items, gold_answers)
+        posteriors = np.where(has_votes[:, None], soft.T, 1.0 / max(judgments.n_classes, 1))
+        labels, confidence, ties = decide(posteriors, has_votes, priors=result.class_priors)
+        return replace(result, labels=labels, posteriors=posteriors, confidence=confidence, ties=ties)
+
+    def held_out_log_joint(self, fit: Fit, state: State, soft: FloatArray) -> FloatArray | None:
+        """The log joint with each item's own answers left out of the worker parameters
+        that score it, or None to keep the EM posteriors.
+
+        EM fits each worker to every item it answered, the item being scored included,
+        so the answers on an item count twice: once as evidence, once in the skill that
+        weighs that evidence. With a few hundred answers per worker that double use makes
+        the posteriors too sure of themselves; scoring each item with parameters fitted
+        without it (leave-one-out, the predictive distribution of a fresh item) removes it.
+        """
+        return None
 
     def log_priors(self, fit: Fit, soft: FloatArray) -> FloatArray:
         """Log class priors as a column, for adding to a (class, item) table."""
