@@ -136,8 +136,31 @@ class WeightedMajorityVote(Classifier):
     ) -> ClassificationResult:
         k = max(judgments.n_classes, 2)
         prior_skill, prior_known = skill_prior(worker_skill, judgments.n_workers)
-        skill, known = prior_skill.copy(), prior_known.copy()
         gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
+        skill = self._first_skill(judgments, prior_skill, prior_known, gold_items, gold_answers)
+        if gold_items.size:
+            # Wawa measures agreement with the plain vote; gold alone makes a better first vote otherwise.
+            first = np.full_like(skill, self.default_skill) if self.unknown_skill == "majority" else skill
+            skill = self._with_agreement(judgments, gold_items, gold_answers, first, prior_skill, prior_known)
+        weight = self._weights(skill, k)
+
+        posteriors, has_votes = self._vote(judgments, weight, gold_items, gold_answers)
+        labels, confidence, ties = decide(posteriors, has_votes)
+        return ClassificationResult(
+            labels=labels, posteriors=posteriors, confidence=confidence, ties=ties, worker_skill=skill
+        )
+
+    def _first_skill(
+        self,
+        judgments: Judgments,
+        prior_skill: FloatArray,
+        prior_known: BoolArray,
+        gold_items: IntArray,
+        gold_answers: IntArray,
+    ) -> FloatArray:
+        """Skill from gold alone (shrunk towards the prior), then the caller's prior, then,
+        Wawa-style, agreement with the plain majority or `default_skill`."""
+        skill, known = prior_skill.copy(), prior_known.copy()
         if gold_items.size:
             prior = np.where(known, skill, self.default_skill)
             on_gold = gold_accuracy(judgments, gold_items, gold_answers, prior, self.gold_smoothing)
@@ -149,16 +172,7 @@ class WeightedMajorityVote(Classifier):
             fallback = gold_accuracy(judgments, voted, labels[voted], self.default_skill, self.gold_smoothing)
             skill = np.where(known | np.isnan(fallback), skill, fallback)
             known |= ~np.isnan(fallback)
-        skill = np.clip(np.where(known, skill, self.default_skill), 1e-6, 1 - 1e-6)
-        if gold_items.size:
-            skill = self._with_agreement(judgments, gold_items, gold_answers, skill, prior_skill, prior_known)
-        weight = self._weights(skill, k)
-
-        posteriors, has_votes = self._vote(judgments, weight, gold_items, gold_answers)
-        labels, confidence, ties = decide(posteriors, has_votes)
-        return ClassificationResult(
-            labels=labels, posteriors=posteriors, confidence=confidence, ties=ties, worker_skill=skill
-        )
+        return np.asarray(np.clip(np.where(known, skill, self.default_skill), 1e-6, 1 - 1e-6), dtype=np.float64)
 
     def _weights(self, skill: FloatArray, k: int) -> FloatArray:
         return np.asarray(np.maximum(np.log(skill * (k - 1) / (1 - skill)), self.min_weight), dtype=np.float64)

@@ -138,3 +138,27 @@ def test_a_worker_without_answers_has_no_agreement_rather_than_none() -> None:
 
     assert result.worker_skill[:2].tolist() == [1.0, 1.0]
     assert np.isnan(result.worker_skill[2])
+
+
+def test_a_little_gold_does_not_undo_what_agreement_says_of_a_worker() -> None:
+    """Worker 0 agrees with the crowd on items 1-8 but misses the one gold item; worker 3
+    disagrees everywhere. Item 9 is worker 0 (class 1, the truth) against worker 3. Gold
+    alone would judge worker 0 by one answer, rate them no better than worker 3 and lose
+    item 9 to the tie rule; with their agreement counted too they stay the stronger."""
+    items, workers, answers = [0, 0, 0, 0], [0, 1, 2, 3], [0, 1, 1, 0]
+    for item in range(1, 9):
+        items += [item] * 4
+        workers += [0, 1, 2, 3]
+        answers += [1, 1, 1, 0] if item % 2 else [0, 0, 0, 1]
+    items += [9, 9]
+    workers += [0, 3]
+    answers += [1, 0]
+    j = Judgments.from_lists(items, workers, answers, n_classes=2)
+    vote = WeightedMajorityVote(unknown_skill="majority")
+
+    without_gold = vote.fit(j)
+    with_gold = vote.fit(j, gold={0: 1})
+
+    assert without_gold.labels[9] == 1
+    assert with_gold.labels[9] == 1
+    assert with_gold.worker_skill[0] > 0.7 > 0.3 > with_gold.worker_skill[3]
