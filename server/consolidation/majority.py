@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from labelwire.server.consolidation.base import (
+    BoolArray,
     ClassificationResult,
     Classifier,
-    BoolArray,
     FloatArray,
     Gold,
     IntArray,
@@ -172,10 +172,14 @@ class WeightedMajorityVote(Classifier):
             fallback = gold_accuracy(judgments, voted, labels[voted], self.default_skill, self.gold_smoothing)
             skill = np.where(known | np.isnan(fallback), skill, fallback)
             known |= ~np.isnan(fallback)
-        return np.asarray(np.clip(np.where(known, skill, self.default_skill), 1e-6, 1 - 1e-6), dtype=np.float64)
+        return np.asarray(
+            np.clip(np.where(known, skill, self.default_skill), 1e-6, 1 - 1e-6), dtype=np.float64
+        )
 
     def _weights(self, skill: FloatArray, k: int) -> FloatArray:
-        return np.asarray(np.maximum(np.log(skill * (k - 1) / (1 - skill)), self.min_weight), dtype=np.float64)
+        return np.asarray(
+            np.maximum(np.log(skill * (k - 1) / (1 - skill)), self.min_weight), dtype=np.float64
+        )
 
     @staticmethod
     def _vote(
