@@ -43,6 +43,11 @@ CROWDS: dict[str, Preset] = {
 
 
 class DawidSkeneBefore(DawidSkene):
+    """Dawid-Skene as it was: fixed smoothing 5, items scored in-sample."""
+
+    def __init__(self) -> None:
+        super().__init__(smoothing=5.0)
+
     def held_out_log_joint(self, fit, state, soft):  # type: ignore[no-untyped-def]
         return None
 

@@ -85,16 +85,20 @@ class EMClassifier(Classifier, Generic[State]):
         soft = clamp_gold(vote_shares(judgments), gold_items, gold_answers)
         history: list[float] = []
         converged = False
-        for _ in range(self.n_iter):
-            log_joint = self.log_joint(fit, state, soft)
-            soft, evidence = log_normalise(log_joint)
-            history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
-            clamp_gold(soft, gold_items, gold_answers)
-            if len(history) > 1:
-                gain = history[-1] - history[-2]
-                if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
-                    converged = True
-                    break
+        for tuning in (True, False):
+            converged, start = False, len(history)
+            for _ in range(self.n_iter - len(history)):
+                log_joint = self.log_joint(fit, state, soft)
+                soft, evidence = log_normalise(log_joint)
+                history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
+                clamp_gold(soft, gold_items, gold_answers)
+                if len(history) - start > 1:
+                    gain = history[-1] - history[-2]
+                    if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
+                        converged = True
+                        break
+            if not (tuning and self.retune(fit, state, soft)):
+                break
         result = self.result(fit, state, soft, Trace(history, converged))
         held_out = self.held_out_log_joint(fit, state, soft)
         if held_out is None:
@@ -104,6 +108,11 @@ class EMClassifier(Classifier, Generic[State]):
         posteriors = np.where(has_votes[:, None], soft.T, 1.0 / max(judgments.n_classes, 1))
         labels, confidence, ties = decide(posteriors, has_votes, priors=result.class_priors)
         return replace(result, labels=labels, posteriors=posteriors, confidence=confidence, ties=ties)
+
+    def retune(self, fit: Fit, state: State, soft: FloatArray) -> bool:
+        """Re-estimates the model's hyperparameters from the converged posteriors, once;
+        True sends EM on from there with them."""
+        return False
 
     def held_out_log_joint(self, fit: Fit, state: State, soft: FloatArray) -> FloatArray | None:
         """The log joint with each item's own answers left out of the worker parameters
