@@ -27,6 +27,8 @@ from labelwire.server.consolidation.shrinkage import fitted_strength
 
 START_SMOOTHING = 5.0
 """Pseudo-answers per confusion row while EM first settles, before the crowd's own strength is fitted."""
+START_COIN_SMOOTHING = 2.0
+"""The same for one-coin's single accuracy per worker."""
 
 
 @dataclass
@@ -39,12 +41,14 @@ class _Codes:
     smoothing: float
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Coins:
-    """Each judgment's cell in a class-major table, and each worker's number of answers."""
+    """Each judgment's cell in a class-major table, each worker's number of answers, and
+    the smoothing in force."""
 
     flat: IntArray
     answered: FloatArray
+    smoothing: float
 
 
 class DawidSkene(EMClassifier[_Codes]):
@@ -194,7 +198,10 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     """Dawid-Skene with one accuracy per worker, errors spread evenly over other classes.
 
     Each worker's accuracy is smoothed towards the pooled accuracy (or the caller's
-    prior) with `smoothing` pseudo-answers. A worker below chance gets negative
+    prior) with `smoothing` pseudo-answers; with `smoothing=None` (the default) the
+    strength is fitted to the crowd by beta-binomial evidence once EM has settled with
+    2, and each item is scored with accuracies fitted without its own answers, as in
+    `DawidSkene`. A worker below chance gets negative
     weight, so their answer counts as evidence against the class they chose.
 
     The one-coin model as named by Zhang, Chen, Zhou & Jordan (2014), "Spectral methods
@@ -206,10 +213,10 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
     >>> result = OneCoinDawidSkene().fit(j)
     >>> result.labels.tolist(), result.confidence.round(2).tolist()
-    ([1, 0], [0.97, 0.97])
+    ([1, 0], [0.98, 0.98])
     """
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-5, smoothing: float = 2.0) -> None:
+    def __init__(self, n_iter: int = 100, tol: float = 1e-5, smoothing: float | None = None) -> None:
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing
@@ -219,18 +226,41 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
         return _Coins(
             j.answers * j.n_items + j.items,
             np.bincount(j.workers, minlength=j.n_workers).astype(np.float64),
+            START_COIN_SMOOTHING if self.smoothing is None else self.smoothing,
         )
+
+    def retune(self, fit: Fit, state: _Coins, soft: FloatArray) -> bool:
+        """With `smoothing=None`, the strength under which each worker's expected right and
+        wrong answers are most probable (beta-binomial evidence), once EM has settled."""
+        if self.smoothing is not None:
+            return False
+        correct, prior = self._correct_and_prior(soft, fit.judgments, state, fit.prior_skill, fit.skill_known)
+        counts = np.stack([correct, np.maximum(state.answered - correct, 0.0)], axis=-1)
+        mean = np.clip(np.stack([prior, 1 - prior], axis=-1), 1e-6, 1 - 1e-6)
+        state.smoothing = fitted_strength(counts, mean)
+        return True
+
+    def held_out_log_joint(self, fit: Fit, state: _Coins, soft: FloatArray) -> FloatArray:
+        j = fit.judgments
+        correct, prior = self._correct_and_prior(soft, j, state, fit.prior_skill, fit.skill_known)
+        own = soft.ravel()[state.flat]
+        w = j.workers
+        skill = (correct[w] - own + state.smoothing * prior[w]) / (state.answered[w] - 1 + state.smoothing)
+        skill = np.clip(skill, 1e-6, 1 - 1e-6)
+        log_wrong = np.log((1 - skill) / max(j.n_classes - 1, 1))
+        base = np.bincount(j.items, weights=log_wrong, minlength=j.n_items)
+        return self.log_priors(fit, soft) + j.class_counts(np.log(skill) - log_wrong) + base
 
     def log_joint(self, fit: Fit, state: _Coins, soft: FloatArray) -> FloatArray:
         j = fit.judgments
-        skill = self._skill(soft, j, state.flat, state.answered, fit.prior_skill, fit.skill_known)
+        skill = self._skill(soft, j, state, fit.prior_skill, fit.skill_known)
         log_wrong = np.log((1 - skill) / max(j.n_classes - 1, 1))
         log_odds = np.log(skill) - log_wrong
         base = np.bincount(j.items, weights=log_wrong[j.workers], minlength=j.n_items)
         return self.log_priors(fit, soft) + j.class_counts(log_odds[j.workers]) + base
 
     def result(self, fit: Fit, state: _Coins, soft: FloatArray, trace: Trace) -> ClassificationResult:
-        skill = self._skill(soft, fit.judgments, state.flat, state.answered, fit.prior_skill, fit.skill_known)
+        skill = self._skill(soft, fit.judgments, state, fit.prior_skill, fit.skill_known)
         return finish(
             soft,
             fit.has_votes,
@@ -245,13 +275,21 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
         self,
         soft: FloatArray,
         judgments: Judgments,
-        flat: IntArray,
-        answered: FloatArray,
+        state: _Coins,
         prior_skill: FloatArray,
         skill_known: BoolArray,
     ) -> FloatArray:
-        correct = np.bincount(judgments.workers, weights=soft.ravel()[flat], minlength=judgments.n_workers)
-        pooled = correct.sum() / max(answered.sum(), 1.0)
-        prior = np.where(skill_known, prior_skill, pooled)
-        skill = (correct + self.smoothing * prior) / (answered + self.smoothing)
+        correct, prior = self._correct_and_prior(soft, judgments, state, prior_skill, skill_known)
+        skill = (correct + state.smoothing * prior) / (state.answered + state.smoothing)
         return np.asarray(np.clip(skill, 1e-6, 1 - 1e-6), dtype=np.float64)
+
+    @staticmethod
+    def _correct_and_prior(
+        soft: FloatArray, judgments: Judgments, state: _Coins, prior_skill: FloatArray, skill_known: BoolArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Each worker's expected number of right answers, and the accuracy it is shrunk towards."""
+        correct = np.bincount(
+            judgments.workers, weights=soft.ravel()[state.flat], minlength=judgments.n_workers
+        )
+        pooled = correct.sum() / max(state.answered.sum(), 1.0)
+        return correct, np.where(skill_known, prior_skill, pooled)

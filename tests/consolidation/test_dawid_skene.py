@@ -167,8 +167,8 @@ def test_one_coin_accuracy_is_shrunk_towards_the_pooled_or_prior_accuracy() -> N
     )
     gold = {0: 1, 1: 0, 2: 1, 3: 0}
 
-    pooled = OneCoinDawidSkene().fit(j, gold=gold)
-    with_prior = OneCoinDawidSkene().fit(j, gold=gold, worker_skill=np.array([0.9, np.nan]))
+    pooled = OneCoinDawidSkene(smoothing=2.0).fit(j, gold=gold)
+    with_prior = OneCoinDawidSkene(smoothing=2.0).fit(j, gold=gold, worker_skill=np.array([0.9, np.nan]))
 
     assert pooled.worker_skill == pytest.approx([(4 + 2 * 5 / 8) / 6, (1 + 2 * 5 / 8) / 6])
     assert with_prior.worker_skill == pytest.approx([(4 + 2 * 0.9) / 6, (1 + 2 * 5 / 8) / 6])
