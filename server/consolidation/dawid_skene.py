@@ -39,6 +39,7 @@ class _Codes:
     codes: IntArray
     totals: FloatArray
     smoothing: float
+    tuned: bool = False
 
 
 @dataclass
@@ -49,6 +50,7 @@ class _Coins:
     flat: IntArray
     answered: FloatArray
     smoothing: float
+    tuned: bool = False
 
 
 class DawidSkene(EMClassifier[_Codes]):
@@ -100,8 +102,9 @@ class DawidSkene(EMClassifier[_Codes]):
     def retune(self, fit: Fit, state: _Codes, soft: FloatArray) -> bool:
         """With `smoothing=None`, the strength under which the workers' answer counts are
         most probable (Dirichlet-multinomial evidence), once EM has settled with a start value."""
-        if self.smoothing is not None:
+        if self.smoothing is not None or state.tuned:
             return False
+        state.tuned = True
         counts, prior = self._counts_and_prior(
             soft, fit.judgments, state.codes, state.totals, fit.prior_skill, fit.skill_known
         )
@@ -232,8 +235,9 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     def retune(self, fit: Fit, state: _Coins, soft: FloatArray) -> bool:
         """With `smoothing=None`, the strength under which each worker's expected right and
         wrong answers are most probable (beta-binomial evidence), once EM has settled."""
-        if self.smoothing is not None:
+        if self.smoothing is not None or state.tuned:
             return False
+        state.tuned = True
         correct, prior = self._correct_and_prior(soft, fit.judgments, state, fit.prior_skill, fit.skill_known)
         counts = np.stack([correct, np.maximum(state.answered - correct, 0.0)], axis=-1)
         mean = np.clip(np.stack([prior, 1 - prior], axis=-1), 1e-6, 1 - 1e-6)

@@ -34,6 +34,8 @@ from labelwire.server.consolidation.base import (
 )
 
 State = TypeVar("State")
+MAX_PASSES = 6
+"""EM passes at most: the first, and one more after each change of hyperparameters."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class EMClassifier(Classifier, Generic[State]):
         soft = clamp_gold(vote_shares(judgments), gold_items, gold_answers)
         history: list[float] = []
         converged = False
-        for tuning in (True, False):
+        for passes in range(1, MAX_PASSES + 1):
             converged, start = False, len(history)
             for _ in range(self.n_iter - len(history)):
                 log_joint = self.log_joint(fit, state, soft)
@@ -97,7 +99,7 @@ class EMClassifier(Classifier, Generic[State]):
                     if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
                         converged = True
                         break
-            if not (tuning and self.retune(fit, state, soft)):
+            if passes == MAX_PASSES or not self.retune(fit, state, soft):
                 break
         result = self.result(fit, state, soft, Trace(history, converged))
         held_out = self.held_out_log_joint(fit, state, soft)
@@ -110,8 +112,8 @@ class EMClassifier(Classifier, Generic[State]):
         return replace(result, labels=labels, posteriors=posteriors, confidence=confidence, ties=ties)
 
     def retune(self, fit: Fit, state: State, soft: FloatArray) -> bool:
-        """Re-estimates the model's hyperparameters from the converged posteriors, once;
-        True sends EM on from there with them."""
+        """Re-estimates the model's hyperparameters from the converged posteriors; True
+        sends EM on from there with them (at most `MAX_PASSES` passes in all)."""
         return False
 
     def held_out_log_joint(self, fit: Fit, state: State, soft: FloatArray) -> FloatArray | None:

@@ -190,7 +190,9 @@ def test_a_prior_skill_is_a_matrix_of_smoothing_pseudo_answers() -> None:
         [0, 1, 2, 3, 0, 1, 2, 3], [0, 0, 0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 1, 0, 1], n_classes=2
     )
 
-    result = DawidSkene(smoothing=5.0).fit(j, gold={0: 1, 1: 0, 2: 1, 3: 0}, worker_skill=np.array([0.9, 0.6]))
+    result = DawidSkene(smoothing=5.0).fit(
+        j, gold={0: 1, 1: 0, 2: 1, 3: 0}, worker_skill=np.array([0.9, 0.6])
+    )
 
     assert result.confusion is not None
     assert result.confusion[0] == pytest.approx(np.array([[6.5, 0.5], [0.5, 6.5]]) / 7)
