@@ -28,7 +28,7 @@ class _Parameters:
     easiness_var: float
 
 
-QUADRATURE = 7
+QUADRATURE = 5
 """Gauss-Hermite nodes over an item's easiness when scoring it."""
 
 

@@ -48,7 +48,7 @@ def dirichlet_log_evidence(strength: float, counts: FloatArray, mean: FloatArray
 
 
 def fitted_strength(
-    counts: FloatArray, mean: FloatArray, *, low: float = 1.0, high: float = 200.0, steps: int = 24
+    counts: FloatArray, mean: FloatArray, *, low: float = 1.0, high: float = 200.0, steps: int = 14
 ) -> float:
     """The pseudo-answer count maximising the Dirichlet-multinomial evidence of `counts`,
     by golden-section search on log strength between `low` and `high` (the evidence is
