@@ -114,10 +114,12 @@ def calibration(size: int, seeds: list[int]) -> list[str]:
                 confidence, correct = np.concatenate(conf), np.concatenate(ok)
                 band = (confidence >= 0.6) & (confidence < 0.9)
                 gap = 100 * (confidence[band].mean() - correct[band].mean()) if band.any() else float("nan")
-                cells.append((100 * correct.mean(), ece(confidence, correct), gap, int(band.sum())))
-            (a0, e0, g0, _), (a1, e1, g1, n1) = cells
+                in_band = ece(confidence, correct, 0.6, 0.9)
+                cells.append((100 * correct.mean(), ece(confidence, correct), in_band, gap, int(band.sum())))
+            (a0, e0, b0, g0, _), (a1, e1, b1, g1, n1) = cells
             lines.append(
-                f"| {name} | {method} | {a0:.2f} / {a1:.2f} | {e0:.2f} / {e1:.2f} | {g0:+.2f} / {g1:+.2f} ({n1}) |"
+                f"| {name} | {method} | {a0:.2f} / {a1:.2f} | {e0:.2f} / {e1:.2f} | {b0:.2f} / {b1:.2f} |"
+                f" {g0:+.2f} / {g1:+.2f} ({n1}) |"
             )
             print(lines[-1], flush=True)
     return lines

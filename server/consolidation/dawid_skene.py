@@ -194,7 +194,7 @@ class DawidSkene(EMClassifier[_Codes]):
             p = prior_skill[skill_known][:, None, None]
             eye = np.eye(k)[None]
             prior[skill_known] = p * eye + (1 - p) / max(k - 1, 1) * (1 - eye)
-        return counts, np.maximum(prior, 1e-6)
+        return np.asarray(counts, dtype=np.float64), np.asarray(np.maximum(prior, 1e-6), dtype=np.float64)
 
 
 class OneCoinDawidSkene(EMClassifier[_Coins]):
@@ -296,4 +296,6 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
             judgments.workers, weights=soft.ravel()[state.flat], minlength=judgments.n_workers
         )
         pooled = correct.sum() / max(state.answered.sum(), 1.0)
-        return correct, np.where(skill_known, prior_skill, pooled)
+        return correct.astype(np.float64), np.asarray(
+            np.where(skill_known, prior_skill, pooled), dtype=np.float64
+        )

@@ -124,7 +124,7 @@ class GLAD(EMClassifier[_Parameters]):
             state.easiness_var,
             float(np.clip(np.mean(deviation**2 + 1.0 / curv[voted]), 0.01, 4.0)),
         )
-        return abs(np.log(state.easiness_var / before)) > 0.05
+        return bool(abs(np.log(state.easiness_var / before)) > 0.05)
 
     def log_joint(self, fit: Fit, state: _Parameters, soft: FloatArray) -> FloatArray:
         j = fit.judgments
