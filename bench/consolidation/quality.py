@@ -49,6 +49,13 @@ class DawidSkeneBefore(DawidSkene):
     def __init__(self) -> None:
         super().__init__(smoothing=5.0)
 
+    def log_joint(self, fit, state, soft):  # type: ignore[no-untyped-def]
+        j = fit.judgments
+        k, n_workers = j.n_classes, j.n_workers
+        confusion = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known)
+        log_confusion = np.log(confusion).transpose(1, 0, 2).reshape(k, n_workers * k)
+        return self.log_priors(fit, soft) + j.per_item(log_confusion, state.codes)
+
     def held_out_log_joint(self, fit, state, soft):  # type: ignore[no-untyped-def]
         return None
 

@@ -112,13 +112,14 @@ class DawidSkene(EMClassifier[_Codes]):
         return True
 
     def log_joint(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
-        j = fit.judgments
-        k, n_workers = j.n_classes, j.n_workers
-        confusion = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known)
-        log_confusion = np.log(confusion).transpose(1, 0, 2).reshape(k, n_workers * k)
-        return self.log_priors(fit, soft) + j.per_item(log_confusion, state.codes)
+        """Every E-step scores items held out, not only the last: soft labels fitted
+        in-sample feed their own optimism back into the matrices the next M-step fits."""
+        return self._held_out(fit, state, soft)
 
     def held_out_log_joint(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
+        return self._held_out(fit, state, soft)
+
+    def _held_out(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
         smoothed = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known, normalise=False)
