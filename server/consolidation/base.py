@@ -125,7 +125,7 @@ class ClassificationResult:
     `labels[i]` is -1 for an item with no judgment. `posteriors[i]` sums to 1
     (uniform for an item with no judgment), `confidence[i]` is the posterior of
     the chosen label, and `ties[i]` says the top posteriors were equal and the
-    lowest class index was chosen. `worker_skill[w]` is the probability that the
+    chosen class is the tied one the class prior favours (see `decide`). `worker_skill[w]` is the probability that the
     worker answers correctly (NaN for a method that cannot say), `confusion[w, t, a]`
     the probability of answer `a` when the truth is `t`, and `log_likelihood` the
     history of the fitted objective, one entry per EM iteration. `class_priors` are
@@ -166,20 +166,41 @@ class Classifier(ABC):
 
 
 def decide(
-    posteriors: FloatArray, has_votes: BoolArray, *, tie_tol: float = 1e-9
+    posteriors: FloatArray,
+    has_votes: BoolArray,
+    *,
+    tie_tol: float = 1e-9,
+    priors: FloatArray | None = None,
 ) -> tuple[IntArray, FloatArray, BoolArray]:
-    """Picks each item's label from its posterior, lowest index on a tie.
+    """Picks each item's label from its posterior; a tie goes to the tied class the
+    job's class prior favours, and is flagged.
 
-    Works on a class-major copy: reducing a narrow last axis is an order of
-    magnitude slower in numpy than K element-wise passes over long rows.
+    Without `priors` the prior is the job's own class frequencies: the posteriors
+    summed over the items with votes. The lowest index decides only between classes
+    the prior cannot tell apart (a single item on its own, or equal frequencies); a
+    fixed lowest-index rule is right by luck when class 0 is the commonest and wrong
+    otherwise. Works on a class-major copy: reducing a narrow last axis is an order
+    of magnitude slower in numpy than K element-wise passes over long rows.
     """
     by_class = np.ascontiguousarray(posteriors.T)
-    top = np.maximum.reduce(by_class, axis=0) if by_class.size else np.zeros(posteriors.shape[0])
-    labels = np.zeros(posteriors.shape[0], dtype=np.int64)
-    near = np.zeros(posteriors.shape[0], dtype=np.int64)
-    for k in range(by_class.shape[0] - 1, -1, -1):
-        labels[by_class[k] == top] = k
-        near += by_class[k] >= top - tie_tol
+    n = posteriors.shape[0]
+    top = np.maximum.reduce(by_class, axis=0) if by_class.size else np.zeros(n)
+    prior = (
+        np.asarray(priors, dtype=np.float64)
+        if priors is not None
+        else by_class @ has_votes.astype(np.float64)
+        if by_class.size
+        else np.zeros(0)
+    )
+    labels = np.zeros(n, dtype=np.int64)
+    best = np.full(n, -np.inf)
+    near = np.zeros(n, dtype=np.int64)
+    for k in range(by_class.shape[0]):
+        close = by_class[k] >= top - tie_tol
+        near += close
+        better = close & (prior[k] > best)
+        labels[better] = k
+        best[better] = prior[k]
     ties = (near > 1) & has_votes
     labels = np.where(has_votes, labels, -1)
     return labels, np.where(has_votes, top, 0.0), ties
@@ -290,7 +311,7 @@ def finish(
     """Builds the result from final class-major posteriors; items with no judgment stay uniform."""
     k = soft.shape[0]
     posteriors = np.where(has_votes[:, None], soft.T, 1.0 / k)
-    labels, confidence, ties = decide(posteriors, has_votes)
+    labels, confidence, ties = decide(posteriors, has_votes, priors=priors)
     return ClassificationResult(
         labels=labels,
         posteriors=posteriors,

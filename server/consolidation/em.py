@@ -10,7 +10,7 @@ the gold-aware log-likelihood and the stopping rule.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -25,6 +25,7 @@ from labelwire.server.consolidation.base import (
     Judgments,
     clamp_gold,
     class_priors,
+    decide,
     gold_and_votes,
     gold_log_likelihood,
     log_normalise,
@@ -33,6 +34,8 @@ from labelwire.server.consolidation.base import (
 )
 
 State = TypeVar("State")
+MAX_PASSES = 6
+"""EM passes at most: the first, and one more after each change of hyperparameters."""
 
 
 @dataclass(frozen=True)
@@ -84,17 +87,46 @@ class EMClassifier(Classifier, Generic[State]):
         soft = clamp_gold(vote_shares(judgments), gold_items, gold_answers)
         history: list[float] = []
         converged = False
-        for _ in range(self.n_iter):
-            log_joint = self.log_joint(fit, state, soft)
-            soft, evidence = log_normalise(log_joint)
-            history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
-            clamp_gold(soft, gold_items, gold_answers)
-            if len(history) > 1:
-                gain = history[-1] - history[-2]
-                if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
-                    converged = True
-                    break
-        return self.result(fit, state, soft, Trace(history, converged))
+        for passes in range(1, MAX_PASSES + 1):
+            converged, start = False, len(history)
+            for _ in range(self.n_iter - len(history)):
+                log_joint = self.log_joint(fit, state, soft)
+                soft, evidence = log_normalise(log_joint)
+                history.append(gold_log_likelihood(log_joint, evidence, gold_items, gold_answers))
+                clamp_gold(soft, gold_items, gold_answers)
+                if len(history) - start > 1:
+                    gain = history[-1] - history[-2]
+                    if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
+                        converged = True
+                        break
+            if passes == MAX_PASSES or not self.retune(fit, state, soft):
+                break
+        result = self.result(fit, state, soft, Trace(history, converged))
+        held_out = self.held_out_log_joint(fit, state, soft)
+        if held_out is None:
+            return result
+        soft, _ = log_normalise(held_out)
+        clamp_gold(soft, gold_items, gold_answers)
+        posteriors = np.where(has_votes[:, None], soft.T, 1.0 / max(judgments.n_classes, 1))
+        labels, confidence, ties = decide(posteriors, has_votes, priors=result.class_priors)
+        return replace(result, labels=labels, posteriors=posteriors, confidence=confidence, ties=ties)
+
+    def retune(self, fit: Fit, state: State, soft: FloatArray) -> bool:
+        """Re-estimates the model's hyperparameters from the converged posteriors; True
+        sends EM on from there with them (at most `MAX_PASSES` passes in all)."""
+        return False
+
+    def held_out_log_joint(self, fit: Fit, state: State, soft: FloatArray) -> FloatArray | None:
+        """The log joint with each item's own answers left out of the worker parameters
+        that score it, or None to keep the EM posteriors.
+
+        EM fits each worker to every item it answered, the item being scored included,
+        so the answers on an item count twice: once as evidence, once in the skill that
+        weighs that evidence. With a few hundred answers per worker that double use makes
+        the posteriors too sure of themselves; scoring each item with parameters fitted
+        without it (leave-one-out, the predictive distribution of a fresh item) removes it.
+        """
+        return None
 
     def log_priors(self, fit: Fit, soft: FloatArray) -> FloatArray:
         """Log class priors as a column, for adding to a (class, item) table."""

@@ -25,6 +25,11 @@ class _Parameters:
     ability_mean: FloatArray
     easiness: FloatArray
     flat: IntArray
+    easiness_var: float
+
+
+QUADRATURE = 5
+"""Gauss-Hermite nodes over an item's easiness when scoring it."""
 
 
 def _log_sigmoid(x: FloatArray) -> FloatArray:
@@ -49,6 +54,13 @@ class GLAD(EMClassifier[_Parameters]):
     EM), alternating abilities and easiness, each under a Gaussian prior so that
     items with one or two answers keep a finite difficulty.
 
+    The spread of easiness is fitted to the crowd (`fit_easiness_spread`, on by
+    default: the EM update of the prior's variance, EM settling again after each
+    change), and each item is scored with its easiness integrated out under that
+    prior and abilities held out from its own answers. With a fixed spread of 1 and
+    plug-in easiness an item whose few answers agree looked easy because they
+    agreed, and GLAD's confidence ran 2-5 points above its accuracy on hard crowds.
+
     Whitehill, Ruvolo, Wu, Bergsma & Movellan (2009), "Whose vote should count more",
     NeurIPS.
 
@@ -58,7 +70,7 @@ class GLAD(EMClassifier[_Parameters]):
     >>> j = Judgments.from_lists([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [1, 1, 0, 0, 0, 1], n_classes=2)
     >>> result = GLAD().fit(j)
     >>> result.labels.tolist(), result.confidence.round(2).tolist()
-    ([1, 0], [0.99, 0.99])
+    ([1, 0], [0.87, 0.87])
     """
 
     stop_on_any_change = True
@@ -70,12 +82,15 @@ class GLAD(EMClassifier[_Parameters]):
         m_steps: int = 2,
         ability_prior: tuple[float, float] = (1.0, 1.0),
         easiness_prior: tuple[float, float] = (0.0, 1.0),
+        *,
+        fit_easiness_spread: bool = True,
     ) -> None:
         self.n_iter = n_iter
         self.tol = tol
         self.m_steps = m_steps
         self.ability_prior = ability_prior
         self.easiness_prior = easiness_prior
+        self.fit_easiness_spread = fit_easiness_spread
 
     def start(self, fit: Fit) -> _Parameters:
         ability = np.full(fit.judgments.n_workers, self.ability_prior[0])
@@ -89,17 +104,68 @@ class GLAD(EMClassifier[_Parameters]):
             ability_mean=ability.copy(),
             easiness=np.full(j.n_items, self.easiness_prior[0]),
             flat=j.answers * j.n_items + j.items,
+            easiness_var=self.easiness_prior[1],
         )
+
+    def retune(self, fit: Fit, state: _Parameters, soft: FloatArray) -> bool:
+        """With `fit_easiness_spread`, the spread of item easiness the crowd shows: the
+        EM update of the prior's variance (each item's squared easiness plus its
+        Laplace posterior variance), after which EM settles again under it."""
+        if not self.fit_easiness_spread:
+            return False
+        j = fit.judgments
+        beta = np.exp(state.easiness)[j.items]
+        s = state.ability[j.workers] * beta
+        p = _sigmoid(s)
+        curv = _total(j.items, p * (1 - p) * s**2, j.n_items) + 1.0 / state.easiness_var
+        voted = fit.has_votes
+        deviation = state.easiness[voted] - self.easiness_prior[0]
+        before, state.easiness_var = (
+            state.easiness_var,
+            float(np.clip(np.mean(deviation**2 + 1.0 / curv[voted]), 0.01, 4.0)),
+        )
+        return bool(abs(np.log(state.easiness_var / before)) > 0.05)
 
     def log_joint(self, fit: Fit, state: _Parameters, soft: FloatArray) -> FloatArray:
         j = fit.judgments
         log_others = np.log(max(j.n_classes - 1, 1))
         state.ability, state.easiness = self._m_step(
-            state.ability, state.ability_mean, state.easiness, soft.ravel()[state.flat], j
+            state.ability, state.ability_mean, state.easiness, soft.ravel()[state.flat], j, state.easiness_var
         )
         s = state.ability[j.workers] * np.exp(state.easiness[j.items])
         base = np.bincount(j.items, weights=_log_sigmoid(-s) - log_others, minlength=j.n_items)
         return self.log_priors(fit, soft) + j.class_counts(s + log_others) + base
+
+    def held_out_log_joint(self, fit: Fit, state: _Parameters, soft: FloatArray) -> FloatArray:
+        """Each item's log joint with its easiness integrated out under its prior rather
+        than set to the value fitted to that item's own answers.
+
+        An item's easiness is fitted to a handful of answers, its own: when they agree
+        it comes out high and makes them look more certain still. Integrating it out
+        (Gauss-Hermite quadrature over the Gaussian prior, `QUADRATURE` nodes) scores
+        each item by what its answers say given the workers' abilities, and nothing it
+        taught itself. Abilities are scored without each judgment's own contribution
+        (one Newton step back from the fit, the usual approximate leave-one-out).
+        """
+        j = fit.judgments
+        correct = soft.ravel()[state.flat]
+        beta = np.exp(state.easiness)[j.items]
+        p = _sigmoid(state.ability[j.workers] * beta)
+        hess = p * (1 - p) * beta**2
+        curv = _total(j.workers, hess, j.n_workers) + 1.0 / self.ability_prior[1]
+        ability = state.ability[j.workers] - (correct - p) * beta / np.maximum(curv[j.workers] - hess, 1e-9)
+        return self.log_priors(fit, soft) + self._integrated(j, ability, state.easiness_var)
+
+    def _integrated(self, j: Judgments, ability: FloatArray, var: float) -> FloatArray:
+        """log p(item's answers | class), its easiness integrated over N(mean, var)."""
+        log_others = np.log(max(j.n_classes - 1, 1))
+        nodes, weights = np.polynomial.hermite_e.hermegauss(QUADRATURE)
+        per_node = []
+        for node, weight in zip(nodes, weights, strict=True):
+            s = ability * np.exp(self.easiness_prior[0] + np.sqrt(var) * node)
+            base = np.bincount(j.items, weights=_log_sigmoid(-s) - log_others, minlength=j.n_items)
+            per_node.append(j.class_counts(s + log_others) + base + np.log(weight / np.sqrt(2 * np.pi)))
+        return np.asarray(np.logaddexp.reduce(np.stack(per_node), axis=0), dtype=np.float64)
 
     def result(self, fit: Fit, state: _Parameters, soft: FloatArray, trace: Trace) -> ClassificationResult:
         j = fit.judgments
@@ -126,6 +192,7 @@ class GLAD(EMClassifier[_Parameters]):
         easiness: FloatArray,
         correct: FloatArray,
         judgments: Judgments,
+        easiness_var: float,
     ) -> tuple[FloatArray, FloatArray]:
         """Diagonal Newton steps on abilities, then easiness, given P(answer correct).
 
@@ -136,7 +203,7 @@ class GLAD(EMClassifier[_Parameters]):
         """
         items, workers = judgments.items, judgments.workers
         ability_var = self.ability_prior[1]
-        easiness_mean, easiness_var = self.easiness_prior
+        easiness_mean = self.easiness_prior[0]
         for _ in range(self.m_steps):
             beta = np.exp(easiness)[items]
             p = _sigmoid(ability[workers] * beta)

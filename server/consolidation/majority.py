@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelwire.server.consolidation.base import (
+    BoolArray,
     ClassificationResult,
     Classifier,
     FloatArray,
@@ -26,7 +27,14 @@ class MajorityVote(Classifier):
     The baseline every other method must beat, and what an item gets the moment
     its last judgment arrives. Worker skill is agreement with the majority. The
     share of votes is not a calibrated probability: three agreeing votes give 1.0
-    whoever cast them.
+    whoever cast them. With `skill` the posteriors are instead those of the same
+    votes cast by workers of that accuracy (errors spread evenly), a probability:
+    one vote gives `skill`, two of two 0.84 over four classes at 0.7, the rule
+    `server/files/exports.py` already states for majority-vote labels.
+
+    A tie goes to the tied class with the higher prior: `class_priors` when given
+    (for example the job's class frequencies, when one item is voted on its own),
+    else the class frequencies of the votes in this fit. It is flagged in `ties`.
 
     Example:
 
@@ -37,6 +45,12 @@ class MajorityVote(Classifier):
     ([1, 0], [0.67, 0.67])
     """
 
+    def __init__(self, *, skill: float | None = None, class_priors: FloatArray | None = None) -> None:
+        if skill is not None and not 0.0 < skill < 1.0:
+            raise ValueError(f"skill must be strictly between 0 and 1, got {skill}")
+        self.skill = skill
+        self.class_priors = None if class_priors is None else np.asarray(class_priors, dtype=np.float64)
+
     def fit(
         self,
         judgments: Judgments,
@@ -46,12 +60,23 @@ class MajorityVote(Classifier):
     ) -> ClassificationResult:
         counts = judgments.counts()
         has_votes = counts.sum(axis=1) > 0
-        posteriors = normalise_rows(counts)
+        priors = self.class_priors
+        if priors is not None and priors.shape != (judgments.n_classes,):
+            raise ValueError(f"class_priors must have one entry per class ({judgments.n_classes})")
+        if priors is None:
+            priors = counts.sum(axis=0)
+        if self.skill is None:
+            posteriors = normalise_rows(counts)
+        else:
+            k = max(judgments.n_classes, 2)
+            weight = np.log(self.skill * (k - 1) / (1 - self.skill))
+            soft, _ = log_normalise(weight * counts.T)
+            posteriors = np.where(has_votes[:, None], soft.T, 1.0 / max(judgments.n_classes, 1))
         gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
         if gold_items.size:
             clamp_gold(posteriors.T, gold_items, gold_answers)
             has_votes[gold_items] = True
-        labels, confidence, ties = decide(posteriors, has_votes)
+        labels, confidence, ties = decide(posteriors, has_votes, priors=priors)
         return ClassificationResult(
             labels=labels,
             posteriors=posteriors,
@@ -110,8 +135,32 @@ class WeightedMajorityVote(Classifier):
         worker_skill: FloatArray | None = None,
     ) -> ClassificationResult:
         k = max(judgments.n_classes, 2)
-        skill, known = skill_prior(worker_skill, judgments.n_workers)
+        prior_skill, prior_known = skill_prior(worker_skill, judgments.n_workers)
         gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
+        skill = self._first_skill(judgments, prior_skill, prior_known, gold_items, gold_answers)
+        if gold_items.size:
+            # Wawa measures agreement with the plain vote; gold alone makes a better first vote otherwise.
+            first = np.full_like(skill, self.default_skill) if self.unknown_skill == "majority" else skill
+            skill = self._with_agreement(judgments, gold_items, gold_answers, first, prior_skill, prior_known)
+        weight = self._weights(skill, k)
+
+        posteriors, has_votes = self._vote(judgments, weight, gold_items, gold_answers)
+        labels, confidence, ties = decide(posteriors, has_votes)
+        return ClassificationResult(
+            labels=labels, posteriors=posteriors, confidence=confidence, ties=ties, worker_skill=skill
+        )
+
+    def _first_skill(
+        self,
+        judgments: Judgments,
+        prior_skill: FloatArray,
+        prior_known: BoolArray,
+        gold_items: IntArray,
+        gold_answers: IntArray,
+    ) -> FloatArray:
+        """Skill from gold alone (shrunk towards the prior), then the caller's prior, then,
+        Wawa-style, agreement with the plain majority or `default_skill`."""
+        skill, known = prior_skill.copy(), prior_known.copy()
         if gold_items.size:
             prior = np.where(known, skill, self.default_skill)
             on_gold = gold_accuracy(judgments, gold_items, gold_answers, prior, self.gold_smoothing)
@@ -123,19 +172,56 @@ class WeightedMajorityVote(Classifier):
             fallback = gold_accuracy(judgments, voted, labels[voted], self.default_skill, self.gold_smoothing)
             skill = np.where(known | np.isnan(fallback), skill, fallback)
             known |= ~np.isnan(fallback)
-        skill = np.clip(np.where(known, skill, self.default_skill), 1e-6, 1 - 1e-6)
-        weight = np.maximum(np.log(skill * (k - 1) / (1 - skill)), self.min_weight)
+        return np.asarray(
+            np.clip(np.where(known, skill, self.default_skill), 1e-6, 1 - 1e-6), dtype=np.float64
+        )
 
+    def _weights(self, skill: FloatArray, k: int) -> FloatArray:
+        return np.asarray(
+            np.maximum(np.log(skill * (k - 1) / (1 - skill)), self.min_weight), dtype=np.float64
+        )
+
+    @staticmethod
+    def _vote(
+        judgments: Judgments, weight: FloatArray, gold_items: IntArray, gold_answers: IntArray
+    ) -> tuple[FloatArray, BoolArray]:
         soft, _ = log_normalise(judgments.class_counts(weight[judgments.workers]))
         has_votes = judgments.has_votes()
         posteriors = np.where(has_votes[:, None], soft.T, 1.0 / judgments.n_classes)
         if gold_items.size:
             clamp_gold(posteriors.T, gold_items, gold_answers)
             has_votes[gold_items] = True
-        labels, confidence, ties = decide(posteriors, has_votes)
-        return ClassificationResult(
-            labels=labels, posteriors=posteriors, confidence=confidence, ties=ties, worker_skill=skill
+        return posteriors, has_votes
+
+    def _with_agreement(
+        self,
+        judgments: Judgments,
+        gold_items: IntArray,
+        gold_answers: IntArray,
+        first: FloatArray,
+        prior_skill: FloatArray,
+        prior_known: BoolArray,
+    ) -> FloatArray:
+        """Each worker's accuracy as a Beta posterior over all of its answers, gold or not.
+
+        The prior is the caller's skill (else `default_skill`) worth `gold_smoothing`
+        answers; each answer on a gold item counts as right or wrong against the gold,
+        each other answer as right or wrong against the vote weighted by the gold-only
+        estimate `first`. A worker with one or two gold answers thus keeps the
+        agreement evidence of its hundred other answers instead of trading it for
+        those few: with a little gold the vote can only sharpen, not get worse.
+        """
+        posteriors, has_votes = self._vote(
+            judgments, self._weights(first, max(judgments.n_classes, 2)), gold_items, gold_answers
         )
+        labels, _, _ = decide(posteriors, has_votes)
+        prior = np.where(prior_known, prior_skill, self.default_skill)
+        hits = (labels[judgments.items] == judgments.answers).astype(np.float64)
+        counted = (labels[judgments.items] >= 0).astype(np.float64)
+        right = np.bincount(judgments.workers, weights=hits * counted, minlength=judgments.n_workers)
+        seen = np.bincount(judgments.workers, weights=counted, minlength=judgments.n_workers)
+        skill = (right + self.gold_smoothing * prior) / (seen + self.gold_smoothing)
+        return np.asarray(np.clip(skill, 1e-6, 1 - 1e-6), dtype=np.float64)
 
 
 def gold_accuracy(

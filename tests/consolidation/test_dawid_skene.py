@@ -137,7 +137,7 @@ def test_em_stops_at_the_first_gain_under_tol_per_judgment(
     planted_crowd: PlantedCrowd, model: type[DawidSkene] | type[OneCoinDawidSkene]
 ) -> None:
     judgments, _ = planted_crowd(one_coin([0.9, 0.8, 0.7, 0.6, 0.55], 3), n_items=400, per_item=3, seed=6)
-    em = model(tol=1e-4)
+    em = model(tol=1e-4, smoothing=3.0)  # a fixed smoothing: EM runs one pass, not two
 
     result = em.fit(judgments)
 
@@ -167,8 +167,8 @@ def test_one_coin_accuracy_is_shrunk_towards_the_pooled_or_prior_accuracy() -> N
     )
     gold = {0: 1, 1: 0, 2: 1, 3: 0}
 
-    pooled = OneCoinDawidSkene().fit(j, gold=gold)
-    with_prior = OneCoinDawidSkene().fit(j, gold=gold, worker_skill=np.array([0.9, np.nan]))
+    pooled = OneCoinDawidSkene(smoothing=2.0).fit(j, gold=gold)
+    with_prior = OneCoinDawidSkene(smoothing=2.0).fit(j, gold=gold, worker_skill=np.array([0.9, np.nan]))
 
     assert pooled.worker_skill == pytest.approx([(4 + 2 * 5 / 8) / 6, (1 + 2 * 5 / 8) / 6])
     assert with_prior.worker_skill == pytest.approx([(4 + 2 * 0.9) / 6, (1 + 2 * 5 / 8) / 6])
@@ -190,7 +190,9 @@ def test_a_prior_skill_is_a_matrix_of_smoothing_pseudo_answers() -> None:
         [0, 1, 2, 3, 0, 1, 2, 3], [0, 0, 0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 1, 0, 1], n_classes=2
     )
 
-    result = DawidSkene().fit(j, gold={0: 1, 1: 0, 2: 1, 3: 0}, worker_skill=np.array([0.9, 0.6]))
+    result = DawidSkene(smoothing=5.0).fit(
+        j, gold={0: 1, 1: 0, 2: 1, 3: 0}, worker_skill=np.array([0.9, 0.6])
+    )
 
     assert result.confusion is not None
     assert result.confusion[0] == pytest.approx(np.array([[6.5, 0.5], [0.5, 6.5]]) / 7)
