@@ -443,6 +443,15 @@ class Client(TeamCalls, _Channel):
             if not token:
                 return
 
+    async def correct_label(self, job: str, item_key: str, value: answer_pb2.Answer) -> label_pb2.Label:
+        """Replaces a labeled item's label with your answer: its next revision
+        in the feed (method `owner_correction`), kept by later passes."""
+        response = await self.labels.CorrectLabel(
+            label_service_pb2.CorrectLabelRequest(job=job, item_key=item_key, value=value),
+            metadata=self.metadata,
+        )
+        return response.label
+
     async def export_labels(
         self, job: str, uri: str, *, label_job_name: str = ""
     ) -> label_service_pb2.ExportLabelsResponse:
