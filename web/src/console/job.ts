@@ -81,7 +81,13 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
       { class: "title" },
       title,
       state,
-      api.admin ? null : h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "Quality"),
+      ...(api.admin
+        ? []
+        : [
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "Quality"),
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/labels` }, "Labels"),
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/upload` }, "Upload items"),
+          ]),
     ),
     controls,
     alert,

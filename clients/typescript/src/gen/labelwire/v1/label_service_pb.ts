@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Answer } from "./answer_pb.js";
+import { file_labelwire_v1_answer } from "./answer_pb.js";
 import type { Label } from "./label_pb.js";
 import { file_labelwire_v1_label } from "./label_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/label_service.proto.
  */
 export const file_labelwire_v1_label_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsIkcKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJSChJMaXN0TGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMyjwIKDExhYmVsU2VydmljZRJXCgxTdHJlYW1MYWJlbHMSIS5sYWJlbHdpcmUudjEuU3RyZWFtTGFiZWxzUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5TdHJlYW1MYWJlbHNSZXNwb25zZTABEk8KCkxpc3RMYWJlbHMSHy5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1JlcXVlc3QaIC5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1Jlc3BvbnNlElUKDEV4cG9ydExhYmVscxIhLmxhYmVsd2lyZS52MS5FeHBvcnRMYWJlbHNSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkV4cG9ydExhYmVsc1Jlc3BvbnNlQqsBChBjb20ubGFiZWx3aXJlLnYxQhFMYWJlbFNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_labelwire_v1_label]);
+  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsIkcKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJSChJMaXN0TGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMiWQoTQ29ycmVjdExhYmVsUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkSIwoFdmFsdWUYAyABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyIjoKFENvcnJlY3RMYWJlbFJlc3BvbnNlEiIKBWxhYmVsGAEgASgLMhMubGFiZWx3aXJlLnYxLkxhYmVsMuYCCgxMYWJlbFNlcnZpY2USVwoMU3RyZWFtTGFiZWxzEiEubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsc1JlcXVlc3QaIi5sYWJlbHdpcmUudjEuU3RyZWFtTGFiZWxzUmVzcG9uc2UwARJPCgpMaXN0TGFiZWxzEh8ubGFiZWx3aXJlLnYxLkxpc3RMYWJlbHNSZXF1ZXN0GiAubGFiZWx3aXJlLnYxLkxpc3RMYWJlbHNSZXNwb25zZRJVCgxFeHBvcnRMYWJlbHMSIS5sYWJlbHdpcmUudjEuRXhwb3J0TGFiZWxzUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5FeHBvcnRMYWJlbHNSZXNwb25zZRJVCgxDb3JyZWN0TGFiZWwSIS5sYWJlbHdpcmUudjEuQ29ycmVjdExhYmVsUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5Db3JyZWN0TGFiZWxSZXNwb25zZUKrAQoQY29tLmxhYmVsd2lyZS52MUIRTGFiZWxTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_answer, file_labelwire_v1_label]);
 
 /**
  * Request for StreamLabels.
@@ -213,6 +215,63 @@ export const ExportLabelsResponseSchema: GenMessage<ExportLabelsResponse> = /*@_
   messageDesc(file_labelwire_v1_label_service, 5);
 
 /**
+ * Request for CorrectLabel.
+ *
+ * @generated from message labelwire.v1.CorrectLabelRequest
+ */
+export type CorrectLabelRequest = Message<"labelwire.v1.CorrectLabelRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Required. The key of a labeled item of the job.
+   *
+   * @generated from field: string item_key = 2;
+   */
+  itemKey: string;
+
+  /**
+   * Required. The right answer, of the job's task type (as a judgment of the
+   * job would be).
+   *
+   * @generated from field: labelwire.v1.Answer value = 3;
+   */
+  value?: Answer | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.CorrectLabelRequest.
+ * Use `create(CorrectLabelRequestSchema)` to create a new message.
+ */
+export const CorrectLabelRequestSchema: GenMessage<CorrectLabelRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 6);
+
+/**
+ * Response of CorrectLabel.
+ *
+ * @generated from message labelwire.v1.CorrectLabelResponse
+ */
+export type CorrectLabelResponse = Message<"labelwire.v1.CorrectLabelResponse"> & {
+  /**
+   * Output only. The new label event: the item's next revision.
+   *
+   * @generated from field: labelwire.v1.Label label = 1;
+   */
+  label?: Label | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.CorrectLabelResponse.
+ * Use `create(CorrectLabelResponseSchema)` to create a new message.
+ */
+export const CorrectLabelResponseSchema: GenMessage<CorrectLabelResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 7);
+
+/**
  * Where consolidated labels come out. Needs the job owner's API key.
  *
  * @generated from service labelwire.v1.LabelService
@@ -250,6 +309,20 @@ export const LabelService: GenService<{
     methodKind: "unary";
     input: typeof ExportLabelsRequestSchema;
     output: typeof ExportLabelsResponseSchema;
+  },
+  /**
+   * Replaces a labeled item's label with the owner's answer. The correction
+   * is a new revision in the label feed (StreamLabels, ListLabels, exports)
+   * with method `owner_correction`, confidence 1 and human_annotated set, and
+   * later consolidation passes keep it. FAILED_PRECONDITION for a gold item
+   * or an item with no label yet.
+   *
+   * @generated from rpc labelwire.v1.LabelService.CorrectLabel
+   */
+  correctLabel: {
+    methodKind: "unary";
+    input: typeof CorrectLabelRequestSchema;
+    output: typeof CorrectLabelResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_label_service, 0);

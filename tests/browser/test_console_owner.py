@@ -1,0 +1,131 @@
+"""The owner console's working views in Chromium: the create-job form (the
+server's field errors beside their fields), uploading a CSV in batches with
+errors by line and a resumed upload, the label explorer with an owner's
+correction arriving in the client's feed, the JSON Lines download, and the
+worker table."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, Route, expect
+
+from labelwire.client import Client, WorkerClient
+from labelwire.v1 import job_pb2
+from tests.browser.conftest import Live
+from tests.browser.test_console import owner, shot, sign_in
+from tests.helpers import CLASSES, drain, running_job, work
+
+
+async def listed(lw: Client) -> list[job_pb2.Job]:
+    return [job async for job in lw.list_jobs()]
+
+
+def test_create_job_form_shows_the_servers_field_error_beside_the_field(live: Live, page: Page) -> None:
+    key, lw = owner(live)
+    sign_in(page, live, key)
+    page.get_by_role("link", name="New job").click()
+    expect(page.get_by_role("heading", name="New job")).to_be_visible()
+    assert page.url.endswith("#/jobs/new")
+
+    page.get_by_label("Name", exact=True).fill("Reviews <script>alert(1)</script>")
+    page.get_by_label("Task type").select_option("classification")
+    page.get_by_label("Class 1 name").fill("pos")
+    page.get_by_label("Class 1 description").fill("The reviewer liked it")
+    page.get_by_label("Class 2 name").fill("neg")
+    page.get_by_label("Class 2 description").fill("The reviewer did not")
+    page.get_by_role("button", name="Add class").click()
+    expect(page.get_by_label("Class 3 name")).to_be_focused()
+    page.keyboard.type("neutral")
+    page.get_by_label("Short instructions").fill("Is the review positive?")
+    judgments = page.get_by_label("Judgments per item")
+    judgments.fill("12")
+    page.get_by_label("Price per judgment (USD)").fill("0.02")
+    page.get_by_label("Budget (USD)").fill("5")
+    shot(page, "create")
+    judgments.press("Enter")
+
+    expect(judgments).to_have_attribute("aria-invalid", "true")
+    expect(judgments).to_have_accessible_description(re.compile("judgments_per_item must be between 1 and 9, got 12"))
+    expect(judgments).to_be_focused()
+    shot(page, "create-error")
+    assert live.run(lambda: listed(lw)) == []
+
+    judgments.fill("3")
+    page.get_by_role("button", name="Create job").press("Enter")
+    expect(page.get_by_role("heading", name=re.compile("^Upload items to Reviews"))).to_be_visible()
+    (job,) = live.run(lambda: listed(lw))
+    assert job.display_name == "Reviews <script>alert(1)</script>"
+    assert [(c.name, c.description) for c in job.task_config.classification.classes] == [
+        ("pos", "The reviewer liked it"),
+        ("neg", "The reviewer did not"),
+        ("neutral", ""),
+    ]
+    assert job.judgment_policy.judgments_per_item == 3
+    assert (job.price_per_judgment_micros, job.budget_micros) == (20_000, 5_000_000)
+    assert job.instructions.short_instructions == "Is the review positive?"
+    assert job.workforce.adapter in ("", "pool")
+    assert job.state == job_pb2.JOB_STATE_DRAFT
+
+
+def manifest(path: Path, rows: int) -> Path:
+    """A CSV of `rows` items: row 1500 (line 1502) is missing two columns, row 1700
+    (line 1702) a gold answer that is no class of the job, row 1900 a gold
+    item whose quoted text holds a comma, quotes and a newline."""
+    lines = ["key,source,gold,lang"]
+    for n in range(rows):
+        if n == 1500:
+            lines.append(f"k{n},text {n}")
+        elif n == 1700:
+            lines.append(f"k{n},text {n},cat,en")
+        elif n == 1900:
+            lines.append(f'k{n},"says ""hi"",\nthen bye",pos,en')
+        else:
+            lines.append(f"k{n},text {n},,en")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_upload_a_csv_in_batches_lists_bad_rows_by_line_and_resumes(live: Live, page: Page, tmp_path: Path) -> None:
+    key, lw = owner(live)
+    job = live.run(lambda: lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0))
+    rows = 2500
+    csv = manifest(tmp_path / "items.csv", rows)
+    calls = {"n": 0}
+
+    def second_call_fails(route: Route) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/labelwire.v1.JobService/AddItemBatch", second_call_fails)
+    sign_in(page, live, key)
+    page.goto(f"{live.url}/console/#/jobs/{job.name.removeprefix('jobs/')}/upload")
+    page.get_by_label("Manifest file").set_input_files(str(csv))
+    page.get_by_role("button", name="Upload").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("The upload stopped after line 1001")
+    assert live.run(lambda: lw.get_job(job.name)).counters.total_items == 1000
+
+    page.unroute("**/labelwire.v1.JobService/AddItemBatch")
+    # The progress outlives the page: the same file picked again offers to resume.
+    page.reload()
+    page.get_by_label("Manifest file").set_input_files(str(csv))
+    resume = page.get_by_role("button", name="Resume after line 1001")
+    resume.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Done:")
+    expect(page.get_by_role("status")).to_contain_text("1498 added, 0 already there, 1 of them gold, 2 rows with errors")
+    errors = page.get_by_role("table", name="Rows not added")
+    expect(errors.get_by_role("row", name=re.compile("^1502 "))).to_contain_text("has 2 fields, the header 4")
+    expect(errors.get_by_role("row", name=re.compile("^1702 "))).to_contain_text("cat")
+    expect(page.get_by_role("progressbar", name="Upload progress")).to_have_attribute("value", str(csv.stat().st_size))
+    shot(page, "upload")
+
+    got = live.run(lambda: lw.get_job(job.name))
+    assert (got.counters.total_items, got.counters.gold_items) == (rows - 3, 1)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('labelwire.upload'))") == []
