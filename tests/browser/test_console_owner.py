@@ -129,3 +129,70 @@ def test_upload_a_csv_in_batches_lists_bad_rows_by_line_and_resumes(live: Live, 
     got = live.run(lambda: lw.get_job(job.name))
     assert (got.counters.total_items, got.counters.gold_items) == (rows - 3, 1)
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('labelwire.upload'))") == []
+
+
+def test_label_explorer_filters_and_a_correction_reaches_the_clients_feed(
+    live: Live, page: Page, tmp_path: Path
+) -> None:
+    key, lw = owner(live)
+    job = live.run(lambda: running_job(lw, items=6))
+
+    async def label_all() -> None:
+        _, token = await lw.create_worker(job.name, "Ada")
+        async with WorkerClient(live.target, token) as worker:
+            await work(worker)
+
+    live.run(label_all)
+    before = live.run(lambda: drain(lw.stream_labels(job.name, snapshot_only=True)))
+    assert len(before) == 6
+
+    sign_in(page, live, key)
+    page.get_by_role("link", name="Sentiment").click()
+    page.get_by_role("link", name="Labels").click()
+    table = page.get_by_role("table", name="Labels")
+    expect(table.get_by_role("row")).to_have_count(7)
+    page.get_by_label("Class").select_option("neg")
+    expect(table.get_by_role("row")).to_have_count(3)  # the header, i1 and i4
+    assert "class=neg" in page.url
+    page.get_by_label("Item key contains").fill("i4")
+    expect(table.get_by_role("row")).to_have_count(2)
+    page.get_by_label("Item key contains").fill("")
+    page.get_by_label("Class").select_option("")
+
+    table.get_by_role("button", name="Correct i0").click()
+    dialog = page.get_by_role("dialog", name="Correct the label of i0")
+    expect(dialog.get_by_role("radio", name="pos")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(dialog.get_by_role("radio", name="neg")).to_be_checked()
+    shot(page, "correct")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    row = table.get_by_role("row", name=re.compile("^i0 "))
+    expect(row).to_contain_text("neg")
+    expect(row).to_contain_text("corrected by the owner")
+
+    after = live.run(lambda: drain(lw.stream_labels(job.name, after_sequence=before[-1].sequence, snapshot_only=True)))
+    assert [(e.item_key, e.revision, e.value.classification.class_name, e.human_annotated) for e in after] == [
+        ("i0", 2, "neg", True)
+    ]
+
+    page.get_by_role("checkbox", name=re.compile("revised")).check()
+    expect(table.get_by_role("row")).to_have_count(2)
+    shot(page, "labels")
+
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download labels (JSON Lines)").click()
+    path = tmp_path / "labels.jsonl"
+    caught.value.save_as(path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert sorted(line["item_key"] for line in lines) == [f"i{n}" for n in range(6)]
+    i0 = next(line for line in lines if line["item_key"] == "i0")
+    assert i0["label"] == {"classification": {"className": "neg"}}
+    assert (i0["revision"], i0["method"], i0["human_annotated"]) == (2, "owner_correction", True)
+
+    # The live server has no files root: ExportLabels says so beside the path.
+    target = page.get_by_label("Server path or s3:// URI")
+    target.fill("out/labels.manifest")
+    page.get_by_role("button", name="Export manifest").click()
+    expect(target).to_have_attribute("aria-invalid", "true")
+    expect(target).to_have_accessible_description(re.compile("files root"))
