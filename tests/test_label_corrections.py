@@ -1,6 +1,8 @@
-"""An owner's correction of a label (LabelService.CorrectLabel): the next
-revision in the feed, marked as a person's, kept by later consolidation
-passes, refused for gold, unlabeled items, wrong answers and other clients."""
+"""An owner's hand on a job's outcome. A correction of a label
+(LabelService.CorrectLabel): the next revision in the feed, marked as a
+person's, kept by later consolidation passes, refused for gold, unlabeled
+items, wrong answers and other clients. A worker disqualified by hand
+(JobService.DisqualifyWorker): no more tasks, its items judged again."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import grpc
 import pytest
 
 from labelwire.client import classification, text_item
-from labelwire.v1 import job_pb2
+from labelwire.v1 import job_pb2, task_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, drain, running_job, work
 
@@ -100,5 +102,46 @@ async def test_another_clients_key_cannot_correct_a_label(server: Harness) -> No
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     labels = [lab async for lab in lw.list_labels(job.name)]
     assert labels[0].method != "owner_correction"
+    await lw.close()
+    await rival.close()
+
+
+async def test_a_worker_disqualified_by_hand_gets_no_tasks_and_its_items_are_judged_again(
+    server: Harness,
+) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=3)
+    ada, ada_token = await lw.create_worker(job.name, "Ada")
+    _, bo_token = await lw.create_worker(job.name, "Bo")
+    async with server.worker(ada_token) as w:
+        assert await work(w, right=False) == 3
+
+    record = await lw.disqualify_worker(ada.name)
+
+    assert record.status == task_pb2.WORKER_STATUS_DISQUALIFIED
+    async with server.worker(ada_token) as w:
+        assert not (await w.next_task()).HasField("task")
+    async with server.worker(bo_token) as w:
+        assert await work(w) == 3
+    latest = {lab.item_key: lab async for lab in lw.list_labels(job.name)}
+    assert {k: lab.value.classification.class_name for k, lab in latest.items()} == {
+        "i0": "pos",
+        "i1": "neg",
+        "i2": "neutral",
+    }
+    assert all(lab.revision == 2 for lab in latest.values())
+    again = await lw.disqualify_worker(ada.name)
+    assert again.status == task_pb2.WORKER_STATUS_DISQUALIFIED
+    await lw.close()
+
+
+async def test_another_clients_key_cannot_disqualify_a_worker(server: Harness) -> None:
+    lw = await server.client("owner")
+    rival = await server.client("rival")
+    job = await running_job(lw, items=1)
+    ada, _ = await lw.create_worker(job.name, "Ada")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await rival.disqualify_worker(ada.name)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     await lw.close()
     await rival.close()

@@ -387,6 +387,14 @@ class Client(TeamCalls, _Channel):
         )
         return response.worker
 
+    async def disqualify_worker(self, worker: str) -> task_pb2.WorkerStats:
+        """Disqualifies the worker (`jobs/{j}/workers/{w}`) by hand: no more
+        tasks of the job, its judgments excluded and its items relabeled."""
+        response = await self.jobs.DisqualifyWorker(
+            job_service_pb2.DisqualifyWorkerRequest(worker=worker), metadata=self.metadata
+        )
+        return response.worker
+
     async def rotate_worker_token(
         self, worker: str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:

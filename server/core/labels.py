@@ -8,7 +8,8 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, parse_pair, worker_from_row
+from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import (
@@ -20,6 +21,7 @@ from labelwire.server.domain.model import (
     Label,
     Principal,
     Worker,
+    WorkerStatus,
 )
 from labelwire.server.files import exports
 from labelwire.server.files import policy as files_policy
@@ -171,6 +173,30 @@ class LabelsCore(CoreBase):
         self.feed.notify(job.id)
         rows = await self.store.read(lambda tx: tx.label_events(job.id, sequence - 1, 1))
         return _label(job.id, rows[0])
+
+    async def disqualify_worker(self, principal: Principal, name: str) -> Worker:
+        """The owner's verdict on a worker, with the consequences the gold
+        checks' verdict has: no more tasks, judgments excluded, items
+        relabeled and reopened."""
+        self.require(principal, "client")
+        job_id, worker_id = parse_pair(name, "workers", "worker")
+        job = await self.get_job(principal, f"jobs/{job_id}")
+        now = self.clock()
+
+        def write(tx: Tx) -> Worker:
+            row = tx.worker(worker_id)
+            if row is None or int(row["job_id"]) != job_id:
+                raise NotFound(f"{name} does not exist")
+            if int(row["status"]) != WorkerStatus.DISQUALIFIED:
+                tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
+                dispatch.disqualify(tx, job.spec, job_id, worker_id, now)
+            updated = tx.worker(worker_id)
+            assert updated is not None
+            return worker_from_row(updated)
+
+        worker = await self.store.write(write)
+        self.feed.notify(job_id)
+        return worker
 
     async def job_quality(
         self, principal: Principal, job_name: str

@@ -48,7 +48,9 @@ def test_create_job_form_shows_the_servers_field_error_beside_the_field(live: Li
     judgments.press("Enter")
 
     expect(judgments).to_have_attribute("aria-invalid", "true")
-    expect(judgments).to_have_accessible_description(re.compile("judgments_per_item must be between 1 and 9, got 12"))
+    expect(judgments).to_have_accessible_description(
+        re.compile("judgments_per_item must be between 1 and 9, got 12")
+    )
     expect(judgments).to_be_focused()
     shot(page, "create-error")
     assert live.run(lambda: listed(lw)) == []
@@ -88,7 +90,9 @@ def manifest(path: Path, rows: int) -> Path:
     return path
 
 
-def test_upload_a_csv_in_batches_lists_bad_rows_by_line_and_resumes(live: Live, page: Page, tmp_path: Path) -> None:
+def test_upload_a_csv_in_batches_lists_bad_rows_by_line_and_resumes(
+    live: Live, page: Page, tmp_path: Path
+) -> None:
     key, lw = owner(live)
     job = live.run(lambda: lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0))
     rows = 2500
@@ -119,11 +123,15 @@ def test_upload_a_csv_in_batches_lists_bad_rows_by_line_and_resumes(live: Live, 
     resume.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Done:")
-    expect(page.get_by_role("status")).to_contain_text("1498 added, 0 already there, 1 of them gold, 2 rows with errors")
+    expect(page.get_by_role("status")).to_contain_text(
+        "1498 added, 0 already there, 1 of them gold, 2 rows with errors"
+    )
     errors = page.get_by_role("table", name="Rows not added")
     expect(errors.get_by_role("row", name=re.compile("^1502 "))).to_contain_text("has 2 fields, the header 4")
     expect(errors.get_by_role("row", name=re.compile("^1702 "))).to_contain_text("cat")
-    expect(page.get_by_role("progressbar", name="Upload progress")).to_have_attribute("value", str(csv.stat().st_size))
+    expect(page.get_by_role("progressbar", name="Upload progress")).to_have_attribute(
+        "value", str(csv.stat().st_size)
+    )
     shot(page, "upload")
 
     got = live.run(lambda: lw.get_job(job.name))
@@ -171,10 +179,12 @@ def test_label_explorer_filters_and_a_correction_reaches_the_clients_feed(
     expect(row).to_contain_text("neg")
     expect(row).to_contain_text("corrected by the owner")
 
-    after = live.run(lambda: drain(lw.stream_labels(job.name, after_sequence=before[-1].sequence, snapshot_only=True)))
-    assert [(e.item_key, e.revision, e.value.classification.class_name, e.human_annotated) for e in after] == [
-        ("i0", 2, "neg", True)
-    ]
+    after = live.run(
+        lambda: drain(lw.stream_labels(job.name, after_sequence=before[-1].sequence, snapshot_only=True))
+    )
+    assert [
+        (e.item_key, e.revision, e.value.classification.class_name, e.human_annotated) for e in after
+    ] == [("i0", 2, "neg", True)]
 
     page.get_by_role("checkbox", name=re.compile("revised")).check()
     expect(table.get_by_role("row")).to_have_count(2)

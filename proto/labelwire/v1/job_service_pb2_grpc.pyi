@@ -86,6 +86,14 @@ class JobServiceStub:
     """Issues a new token for an in-house worker, returned once; its other
     tokens keep working for a grace period.
     """
+    DisqualifyWorker: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.DisqualifyWorkerRequest, _job_service_pb2.DisqualifyWorkerResponse]
+    """Disqualifies a worker of one of the caller's jobs by hand, as failing
+    the gold checks would: it gets no more tasks of the job, its leases are
+    released, and its judgments are excluded from consolidation (each item
+    it judged is relabeled, a new revision when the label changes, and goes
+    back to the queue for a replacement judgment). Disqualifying a
+    disqualified worker changes nothing.
+    """
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -144,6 +152,14 @@ class JobServiceAsyncStub(JobServiceStub):
     RotateWorkerToken: _aio.UnaryUnaryMultiCallable[_job_service_pb2.RotateWorkerTokenRequest, _job_service_pb2.RotateWorkerTokenResponse]  # type: ignore[assignment]
     """Issues a new token for an in-house worker, returned once; its other
     tokens keep working for a grace period.
+    """
+    DisqualifyWorker: _aio.UnaryUnaryMultiCallable[_job_service_pb2.DisqualifyWorkerRequest, _job_service_pb2.DisqualifyWorkerResponse]  # type: ignore[assignment]
+    """Disqualifies a worker of one of the caller's jobs by hand, as failing
+    the gold checks would: it gets no more tasks of the job, its leases are
+    released, and its judgments are excluded from consolidation (each item
+    it judged is relabeled, a new revision when the label changes, and goes
+    back to the queue for a replacement judgment). Disqualifying a
+    disqualified worker changes nothing.
     """
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -284,6 +300,20 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_job_service_pb2.RotateWorkerTokenResponse, _abc.Awaitable[_job_service_pb2.RotateWorkerTokenResponse]]:
         """Issues a new token for an in-house worker, returned once; its other
         tokens keep working for a grace period.
+        """
+
+    @_abc_1.abstractmethod
+    def DisqualifyWorker(
+        self,
+        request: _job_service_pb2.DisqualifyWorkerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.DisqualifyWorkerResponse, _abc.Awaitable[_job_service_pb2.DisqualifyWorkerResponse]]:
+        """Disqualifies a worker of one of the caller's jobs by hand, as failing
+        the gold checks would: it gets no more tasks of the job, its leases are
+        released, and its judgments are excluded from consolidation (each item
+        it judged is relabeled, a new revision when the label changes, and goes
+        back to the queue for a replacement judgment). Disqualifying a
+        disqualified worker changes nothing.
         """
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

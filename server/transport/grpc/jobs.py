@@ -207,3 +207,10 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         ttl = convert.seconds_of(request.token_ttl, "token_ttl")
         worker, token = await self.core.rotate_worker_token(principal, request.worker, grace, ttl)
         return pb.RotateWorkerTokenResponse(worker=convert.worker_message(worker), token=token)
+
+    @unary
+    async def DisqualifyWorker(
+        self, request: pb.DisqualifyWorkerRequest, context: Ctx
+    ) -> pb.DisqualifyWorkerResponse:
+        worker = await self.core.disqualify_worker(await caller(self.core, context), request.worker)
+        return pb.DisqualifyWorkerResponse(worker=convert.worker_message(worker))
