@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
-from labelwire.client import Client, WorkerClient
-from labelwire.v1 import job_pb2
+from labelwire.client import Client, WorkerClient, text_item
+from labelwire.v1 import job_pb2, task_pb2
 from tests.browser.conftest import Live
 from tests.browser.test_console import owner, shot, sign_in
 from tests.helpers import CLASSES, drain, running_job, work
@@ -206,3 +207,94 @@ def test_label_explorer_filters_and_a_correction_reaches_the_clients_feed(
     page.get_by_role("button", name="Export manifest").click()
     expect(target).to_have_attribute("aria-invalid", "true")
     expect(target).to_have_accessible_description(re.compile("files root"))
+
+
+def dollars(micros: float) -> str:
+    """As the console writes an amount: cents, or four places under a cent."""
+    d = micros / 1e6
+    return f"${d:.4f}" if d != 0 and abs(d) < 0.01 else f"${d:.2f}"
+
+
+def test_worker_table_sorts_shows_cost_per_correct_label_and_disqualifies(live: Live, page: Page) -> None:
+    """Ada answers the two quiz questions right, Bo one of them; both then
+    label every item right, so gold accuracy is 3 of 4 over the crowd."""
+    key, lw = owner(live)
+
+    async def setup() -> job_pb2.Job:
+        job = await lw.create_job(
+            "Sentiment",
+            classes=CLASSES,
+            judgments_per_item=2,
+            quiz_size=2,
+            pass_accuracy=0.5,
+            hidden_gold_share=0.0,
+            price_per_judgment_micros=10_000,
+        )
+        items = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(4)]
+        items += [text_item(f"g{n}", f"truth:{CLASSES[n]}", gold=CLASSES[n]) for n in range(2)]
+        await lw.add_items(job.name, items)
+        await lw.start_job(job.name)
+        for name, wrong in (("Ada", 0), ("Bo", 1)):
+            _, token = await lw.create_worker(job.name, name)
+            async with WorkerClient(live.target, token) as worker:
+                await work(worker, right=False, limit=wrong)
+                await work(worker)
+        return job
+
+    job = live.run(setup)
+    quality = live.run(lambda: lw.job_quality(job.name))
+    assert sorted((w.stats.gold_correct, w.stats.gold_answered) for w in quality.workers) == [(1, 2), (2, 2)]
+
+    sign_in(page, live, key)
+    page.goto(f"{live.url}/console/#/jobs/{job.name.removeprefix('jobs/')}/quality")
+    figures = page.get_by_role("table", name="Quality figures")
+    expect(figures.get_by_role("row", name=re.compile("^Cost per correct label"))).to_contain_text(
+        dollars(quality.cost_per_label_micros * 4 // 3)
+    )
+    workers = page.get_by_role("table", name="Workers")
+    heading = workers.get_by_role("columnheader", name="Gold accuracy")
+    heading.get_by_role("button").click()
+    expect(heading).to_have_attribute("aria-sort", "descending")
+    rows = workers.get_by_role("row")
+    expect(rows.nth(1)).to_contain_text("Ada")
+    expect(rows.nth(1)).to_contain_text("100.0% (2 / 2)")
+    heading.get_by_role("button").press("Enter")
+    expect(heading).to_have_attribute("aria-sort", "ascending")
+    expect(rows.nth(1)).to_contain_text("Bo")
+    expect(rows.nth(1)).to_contain_text("50.0% (1 / 2)")
+    shot(page, "workers")
+
+    page.once("dialog", lambda d: d.accept())
+    workers.get_by_role("button", name="Disqualify Bo").click()
+    expect(workers.get_by_role("row", name=re.compile("^Bo "))).to_contain_text("disqualified")
+    expect(workers.get_by_role("button", name="Disqualify Bo")).to_have_count(0)
+    listed = live.run(lambda: lw.list_workers(job.name))
+    assert {w.display_name: w.status for w in listed}["Bo"] == task_pb2.WORKER_STATUS_DISQUALIFIED
+
+
+def test_job_page_shows_judgments_per_minute_and_the_time_left(live: Live, page: Page) -> None:
+    key, lw = owner(live)
+    job = live.run(lambda: running_job(lw, items=6))
+    token = live.run(lambda: lw.create_worker(job.name, "Ada"))[1]
+
+    async def label(count: int) -> int:
+        async with WorkerClient(live.target, token) as worker:
+            return await work(worker, limit=count)
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    page.clock.install(time=start)
+    sign_in(page, live, key)
+    # The page's clock stands still from here but for the minute moved below.
+    page.clock.pause_at(start + timedelta(hours=1))
+    page.get_by_role("link", name="Sentiment").click()
+    counters = page.get_by_role("table", name="Counters")
+    expect(counters.get_by_role("row", name=re.compile("^Time left"))).to_contain_text("measuring")
+    assert live.run(lambda: label(2)) == 2
+    expect(page.get_by_role("status")).to_contain_text("2 labels received")
+    page.clock.fast_forward("01:00")
+    assert live.run(lambda: label(2)) == 2
+    expect(page.get_by_role("status")).to_contain_text("4 labels received")
+    expect(counters.get_by_role("row", name=re.compile(r"^Speed \(judgments per minute\)"))).to_contain_text(
+        "4.0"
+    )
+    expect(counters.get_by_role("row", name=re.compile("^Time left"))).to_contain_text("about 30 s")
