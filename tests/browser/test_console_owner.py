@@ -140,6 +140,35 @@ def test_upload_a_csv_in_batches_lists_bad_rows_by_line_and_resumes(
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('labelwire.upload'))") == []
 
 
+def test_upload_json_lines_with_a_json_gold_answer_and_lines_that_are_not_objects(
+    live: Live, page: Page, tmp_path: Path
+) -> None:
+    key, lw = owner(live)
+    job = live.run(lambda: lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0))
+    lines = [
+        {"key": "a", "source": "fine", "gold": {"classification": {"class_name": "pos"}}},
+        "{oops",
+        {"key": "b", "source-ref": "https://example.com/b.txt"},
+        [1, 2],
+        {"key": "c", "source": "<img src=x onerror=alert(1)>", "lang": "en"},
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+
+    sign_in(page, live, key)
+    page.goto(f"{live.url}/console/#/jobs/{job.name.removeprefix('jobs/')}/upload")
+    page.get_by_label("Manifest file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Done: 3 added, 0 already there, 1 of them gold, 2 rows"
+    )
+    errors = page.get_by_role("table", name="Rows not added")
+    expect(errors.get_by_role("row", name=re.compile("^2 "))).to_contain_text("is not valid JSON")
+    expect(errors.get_by_role("row", name=re.compile("^4 "))).to_contain_text("is not a JSON object")
+    got = live.run(lambda: lw.get_job(job.name))
+    assert (got.counters.total_items, got.counters.gold_items) == (2, 1)
+
+
 def test_label_explorer_filters_and_a_correction_reaches_the_clients_feed(
     live: Live, page: Page, tmp_path: Path
 ) -> None:
