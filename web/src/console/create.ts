@@ -96,10 +96,21 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
       const at = rows.indexOf(row);
       if (at >= 0) rows.splice(at, 1);
       row.element.remove();
+      renumber();
+      (rows[Math.min(at, rows.length - 1)]?.name.control ?? addButton).focus();
     });
     append(row.element, row.name.element, row.description.element, remove);
     rows.push(row);
     classList.append(row.element);
+  };
+  /** Labels say each class's place, so after a removal they are said again. */
+  const renumber = (): void => {
+    rows.forEach((r, i) => {
+      const labels = r.element.querySelectorAll("label");
+      if (labels[0]) labels[0].textContent = `Class ${i + 1} name`;
+      if (labels[1]) labels[1].textContent = `Class ${i + 1} description`;
+      r.element.querySelector("button")?.setAttribute("aria-label", `Remove class ${i + 1}`);
+    });
   };
   addClass();
   addClass();
