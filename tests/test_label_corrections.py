@@ -9,7 +9,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from labelwire.client import classification, text_item
+from labelwire.client.raw import classification, text_item
 from labelwire.v1 import job_pb2, task_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, drain, running_job, work

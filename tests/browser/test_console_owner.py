@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
-from labelwire.client import Client, WorkerClient, text_item
+from labelwire.client.raw import Client, WorkerClient, text_item
 from labelwire.v1 import job_pb2, task_pb2
 from tests.browser.conftest import Live
 from tests.browser.test_console import owner, shot, sign_in
