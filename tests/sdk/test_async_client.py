@@ -151,3 +151,17 @@ async def test_import_export_and_from_env(
         await work_all(live.target, token)
         exported = await lw.export_labels(job, "b.manifest", label_job_name="cats")
         assert exported.label_count == 1 and (folder / "b.manifest").exists()
+
+
+async def test_the_owner_corrects_a_label_and_disqualifies_a_worker(live: Server, api_key: str) -> None:
+    async with AsyncClient(live.target, api_key) as lw:
+        job = await lw.create_job("fix", classes=ANIMALS, judgments=1, quiz_size=0)
+        await lw.add_items(job, sounds(2))
+        await lw.start_job(job)
+        worker, token = await lw.create_worker(job, "ana")
+        assert await work_all(live.target, token) == 2
+        corrected = await lw.correct_label(job, "k1", "dog")
+        assert (corrected.key, corrected.value, corrected.revision) == ("k1", "dog", 2)
+        assert {label.key: label.value async for label in lw.labels(job)}["k1"] == "dog"
+        out = await lw.disqualify_worker(worker)
+        assert out.status == "disqualified"
