@@ -208,11 +208,58 @@ function correctionDialog(
 ): { element: HTMLDialogElement; open: (label: Label) => void } {
   const kind = spec.taskConfig?.config.case;
   const heading = h("h2", { id: "correct-heading" }, "");
+  const answers = h("tbody", {});
+  const answersNote = h("p", { class: "notice" });
+  let names: Map<string, string> | null = null;
   const choices = h("div", { class: "choices" });
   const error = h("p", { class: "error", role: "alert", id: "correct-error" });
   const save = h("button", { type: "submit", class: "primary" }, "Save correction");
   const cancel = h("button", { type: "button" }, "Cancel");
-  const form = h("form", { method: "dialog" }, heading, choices, error, h("div", { class: "actions" }, save, cancel));
+  const answersTable = h(
+    "table",
+    { "aria-label": "Answers", class: "wide" },
+    h("thead", {}, h("tr", {}, ...["Worker", "Answer", "Time spent", "Submitted", "Counted"].map((t) => h("th", { scope: "col" }, t)))),
+    answers,
+  );
+  const form = h("form", { method: "dialog" }, heading, answersTable, answersNote, choices, error, h("div", { class: "actions" }, save, cancel));
+
+  /** Every worker's answer to the item (ListJudgments), with the workers'
+   * names from ListWorkers, read once per page. */
+  const showAnswers = async (itemKey: string): Promise<void> => {
+    answers.replaceChildren();
+    answersNote.textContent = "Reading the answers…";
+    try {
+      if (names === null) {
+        const found = new Map<string, string>();
+        let token = "";
+        do {
+          const page = await api.jobs.listWorkers({ job, pageToken: token });
+          for (const w of page.workers) found.set(w.name, w.displayName || w.name);
+          token = page.nextPageToken;
+        } while (token);
+        names = found;
+      }
+      const page = await api.labels.listJudgments({ job, itemKey, pageSize: 100 });
+      for (const j of page.judgments) {
+        const spent = j.timeSpent ? Number(j.timeSpent.seconds) + j.timeSpent.nanos / 1e9 : 0;
+        append(
+          answers,
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, names.get(j.worker) ?? (j.externalWorkerId || j.worker)),
+            h("td", {}, describe(j.answer)),
+            h("td", { class: "num" }, `${spent.toFixed(1)} s`),
+            h("td", {}, j.createTime ? new Date(timestampMs(j.createTime)).toLocaleString() : ""),
+            h("td", {}, j.excluded ? `no (${j.excludedReason.replaceAll("_", " ")})` : "yes"),
+          ),
+        );
+      }
+      answersNote.textContent = page.judgments.length ? (page.nextPageToken ? "The first 100 answers." : "") : "No answers recorded.";
+    } catch (err) {
+      answersNote.textContent = message(err);
+    }
+  };
   const element = h("dialog", { "aria-labelledby": "correct-heading" }, form);
   let current: Label | null = null;
   let read: () => Answer = () => create(AnswerSchema, {});
@@ -221,6 +268,7 @@ function correctionDialog(
   const open = (label: Label): void => {
     current = label;
     heading.textContent = `Correct the label of ${label.itemKey}`;
+    void showAnswers(label.itemKey);
     error.textContent = "";
     clear(choices);
     const v = label.value?.value;
