@@ -50,7 +50,10 @@ IMPORTS = (
     ("from labelwire.client.aio import AsyncAdminClient, AsyncClient, AsyncWorkerClient", ()),
     ("from labelwire.client.blocking import SyncBase", ()),
     ("from labelwire.client.items import ItemSource", ("ItemSource",)),
-    ("from labelwire.client.models import Added, ApiKey, Job, Label, Task, Team, Worker, WorkerAccount", ()),
+    (
+        "from labelwire.client.models import Added, ApiKey, Job, Judgment, Label, Task, Team, Worker, WorkerAccount",
+        (),
+    ),
     ("from labelwire.client.pages import Pages", ("Pages",)),
     (
         "from labelwire.v1 import answer_pb2, job_pb2, label_service_pb2, quality_service_pb2, team_service_pb2,"

@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from labelwire.client import Client, classification
+from labelwire.client.raw import Client, classification
 from labelwire.v1 import label_service_pb2, task_pb2
 from tests.conftest import Harness, client_folder
 from tests.helpers import CLASSES, running_job, truth

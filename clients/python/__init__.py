@@ -31,7 +31,18 @@ from labelwire.client.errors import (
     Unavailable,
 )
 from labelwire.client.items import answer
-from labelwire.client.models import Added, ApiKey, Counters, Job, Label, Task, Team, Worker, WorkerAccount
+from labelwire.client.models import (
+    Added,
+    ApiKey,
+    Counters,
+    Job,
+    Judgment,
+    Label,
+    Task,
+    Team,
+    Worker,
+    WorkerAccount,
+)
 from labelwire.client.pages import AsyncPages, Pages
 from labelwire.client.sync import AdminClient, Client, WorkerClient
 
@@ -51,6 +62,7 @@ __all__ = [
     "FieldViolation",
     "InvalidArgument",
     "Job",
+    "Judgment",
     "Label",
     "LabelwireError",
     "NotFound",

@@ -30,7 +30,7 @@ from labelwire.client import raw
 from labelwire.client.errors import from_rpc_error
 from labelwire.client.items import ItemSource, items_from
 from labelwire.client.items import answer as to_answer
-from labelwire.client.models import Added, ApiKey, Job, Label, Task, Team, Worker, WorkerAccount
+from labelwire.client.models import Added, ApiKey, Job, Judgment, Label, Task, Team, Worker, WorkerAccount
 from labelwire.client.pages import AsyncPages
 from labelwire.v1 import (
     answer_pb2,
@@ -402,6 +402,32 @@ class AsyncClient(_Base):
         async for label in _translated_stream(source):
             yield Label.from_proto(label)
 
+    def judgments(self, job: Job | str, *, key: str = "", worker: Worker | str = "") -> AsyncPages[Judgment]:
+        """Every worker's raw answer, in submission order (gold and excluded ones
+        marked), page by page; `key` or `worker` narrow it. `.to_pandas()` gives one
+        row per judgment, ready for crowd-kit or an offline rerun of consolidation."""
+        return AsyncPages(
+            lambda: _translated_stream(
+                _mapped(
+                    self.raw.list_judgments(_name(job), item_key=key, worker=_name(worker) if worker else ""),
+                    Judgment.from_proto,
+                )
+            ),
+            Judgment.row,
+            JUDGMENT_COLUMNS,
+        )
+
+    @_translated
+    async def export_judgments(
+        self, job: Job | str, uri: str, *, ground_truth: bool = False, label_job_name: str = ""
+    ) -> label_service_pb2.ExportJudgmentsResponse:
+        """Writes every raw judgment to `uri` (as `export_labels`): one JSON line per
+        judgment, or with `ground_truth` one line per item in the form Ground Truth hands
+        answers to an annotation-consolidation Lambda."""
+        return await self.raw.export_judgments(
+            _name(job), uri, ground_truth=ground_truth, label_job_name=label_job_name
+        )
+
     @_translated
     async def correct_label(
         self,
@@ -568,6 +594,22 @@ LABEL_COLUMNS = (
     "method",
     "tie",
     "metadata",
+)
+
+JUDGMENT_COLUMNS = (
+    "key",
+    "worker",
+    "value",
+    "time_spent",
+    "submitted",
+    "phase",
+    "gold",
+    "gold_correct",
+    "excluded",
+    "excluded_reason",
+    "account",
+    "external_worker_id",
+    "task",
 )
 
 

@@ -19,6 +19,7 @@ from labelwire.v1 import (
     answer_pb2,
     job_pb2,
     job_service_pb2,
+    judgment_pb2,
     label_pb2,
     task_pb2,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ApiKey",
     "Counters",
     "Job",
+    "Judgment",
     "Label",
     "Task",
     "Team",
@@ -173,6 +175,66 @@ class Label:
             "method": self.method,
             "tie": self.tie,
             "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """One worker's raw answer. Gold judgments grade workers and excluded ones
+    (their worker was disqualified) no longer count: filter on `gold` and
+    `excluded` before rerunning a consolidation."""
+
+    key: str
+    worker: str
+    value: Any
+    time_spent: float
+    submitted: float
+    phase: str
+    gold: bool
+    gold_correct: bool | None
+    excluded: bool
+    excluded_reason: str
+    account: str
+    external_worker_id: str
+    task: str
+    proto: judgment_pb2.Judgment = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: judgment_pb2.Judgment) -> Judgment:
+        return cls(
+            key=message.item_key,
+            worker=message.worker,
+            value=answer_value(message.answer),
+            time_spent=message.time_spent.ToMilliseconds() / 1000,
+            submitted=message.create_time.ToNanoseconds() / 1e9,
+            phase=_enum_name("TASK_PHASE_", task_pb2.TaskPhase.Name(message.phase)),
+            gold=message.gold,
+            gold_correct=message.gold_correct if message.HasField("gold_correct") else None,
+            excluded=message.excluded,
+            excluded_reason=message.excluded_reason,
+            account=message.account,
+            external_worker_id=message.external_worker_id,
+            task=message.task,
+            proto=message,
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The judgment as one flat row: crowd-kit reads `(task, worker, label)` from
+        `key`, `worker` and `value`."""
+        return {
+            "key": self.key,
+            "worker": self.worker,
+            "value": self.value,
+            "time_spent": self.time_spent,
+            "submitted": self.submitted,
+            "phase": self.phase,
+            "gold": self.gold,
+            "gold_correct": self.gold_correct,
+            "excluded": self.excluded,
+            "excluded_reason": self.excluded_reason,
+            "account": self.account,
+            "external_worker_id": self.external_worker_id,
+            "task": self.task,
         }
 
 

@@ -35,6 +35,7 @@ from labelwire.v1 import (
     job_pb2,
     job_service_pb2,
     job_service_pb2_grpc,
+    judgment_pb2,
     label_pb2,
     label_service_pb2,
     label_service_pb2_grpc,
@@ -470,6 +471,43 @@ class Client(TeamCalls, _Channel):
             metadata=self.metadata,
         )
         return response.label
+
+    async def list_judgments(
+        self, job: str, *, item_key: str = "", worker: str = ""
+    ) -> AsyncIterator[judgment_pb2.Judgment]:
+        """Every raw judgment of the job in submission order, gold and excluded
+        ones marked; `item_key` or `worker` narrow it."""
+        token = ""
+        while True:
+            page = await self.labels.ListJudgments(
+                label_service_pb2.ListJudgmentsRequest(
+                    job=job, page_token=token, item_key=item_key, worker=worker
+                ),
+                metadata=self.metadata,
+            )
+            for judgment in page.judgments:
+                yield judgment
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def export_judgments(
+        self, job: str, uri: str, *, ground_truth: bool = False, label_job_name: str = ""
+    ) -> label_service_pb2.ExportJudgmentsResponse:
+        """Every raw judgment written to `uri`: one JSON line per judgment, or with
+        `ground_truth` one per item as Ground Truth hands answers to a consolidation Lambda."""
+        form = (
+            label_service_pb2.JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH
+            if ground_truth
+            else label_service_pb2.JUDGMENT_EXPORT_FORMAT_JSON_LINES
+        )
+        response: label_service_pb2.ExportJudgmentsResponse = await self.labels.ExportJudgments(
+            label_service_pb2.ExportJudgmentsRequest(
+                job=job, uri=uri, format=form, label_job_name=label_job_name
+            ),
+            metadata=self.metadata,
+        )
+        return response
 
     async def export_labels(
         self, job: str, uri: str, *, label_job_name: str = ""

@@ -15,7 +15,7 @@ import grpc
 from labelwire.client.aio import AsyncAdminClient, AsyncClient, AsyncWorkerClient
 from labelwire.client.blocking import SyncBase
 from labelwire.client.items import ItemSource
-from labelwire.client.models import Added, ApiKey, Job, Label, Task, Team, Worker, WorkerAccount
+from labelwire.client.models import Added, ApiKey, Job, Judgment, Label, Task, Team, Worker, WorkerAccount
 from labelwire.client.pages import Pages
 from labelwire.v1 import (
     answer_pb2,
@@ -218,6 +218,24 @@ class Client(SyncBase[AsyncClient]):
         `after` to resume in a later run.
         """
         return self._loop.iterate(self._async.stream_labels(job, after=after, snapshot_only=snapshot_only))
+
+    def judgments(self, job: Job | str, *, key: str = "", worker: Worker | str = "") -> Pages[Judgment]:
+        """Every worker's raw answer, in submission order (gold and excluded ones
+        marked), page by page; `key` or `worker` narrow it. `.to_pandas()` gives one
+        row per judgment, ready for crowd-kit or an offline rerun of consolidation.
+        """
+        return Pages(self._loop, self._async.judgments(job, key=key, worker=worker))
+
+    def export_judgments(
+        self, job: Job | str, uri: str, *, ground_truth: bool = False, label_job_name: str = ""
+    ) -> label_service_pb2.ExportJudgmentsResponse:
+        """Writes every raw judgment to `uri` (as `export_labels`): one JSON line per
+        judgment, or with `ground_truth` one line per item in the form Ground Truth hands
+        answers to an annotation-consolidation Lambda.
+        """
+        return self._loop.run(
+            self._async.export_judgments(job, uri, ground_truth=ground_truth, label_job_name=label_job_name)
+        )
 
     def correct_label(
         self,

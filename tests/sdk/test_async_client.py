@@ -151,6 +151,12 @@ async def test_import_export_and_from_env(
         await work_all(live.target, token)
         exported = await lw.export_labels(job, "b.manifest", label_job_name="cats")
         assert exported.label_count == 1 and (folder / "b.manifest").exists()
+        [judgment] = await lw.judgments(job).to_list()
+        assert (judgment.key, judgment.value, judgment.gold) == ("m1", "cat", False)
+        assert len(await lw.judgments(job, key="m1").to_pandas()) == 1
+        gt = await lw.export_judgments(job, "gt.jsonl", ground_truth=True)
+        [line] = [json.loads(text) for text in (folder / "gt.jsonl").read_text().splitlines()]
+        assert gt.line_count == 1 and line["labelwire-key"] == "m1" and len(line["annotations"]) == 1
 
 
 async def test_the_owner_corrects_a_label_and_disqualifies_a_worker(live: Server, api_key: str) -> None:

@@ -232,6 +232,21 @@ def test_quality_calibration_export_and_import(live: Server, api_key: str) -> No
         exported = lw.export_labels(job, "out.manifest")
         assert (exported.label_count, exported.line_count) == (2, 2)
         assert len((folder / "out.manifest").read_text().splitlines()) == 2
+        judgments = lw.judgments(job).to_list()
+        assert [
+            (j.key, j.value, j.phase, j.gold, j.excluded) for j in sorted(judgments, key=lambda j: j.key)
+        ] == [
+            ("m1", "cat", "work", False, False),
+            ("m2", "dog", "work", False, False),
+        ]
+        [ana] = lw.workers(job)
+        assert {j.worker for j in judgments} == {ana.name} and lw.judgments(job, key="m2").to_list()[
+            0
+        ].value == "dog"
+        frame = lw.judgments(job, worker=ana).to_pandas()
+        assert list(frame.columns[:3]) == ["key", "worker", "value"] and len(frame) == 2
+        written = lw.export_judgments(job, "judgments.jsonl")
+        assert written.judgment_count == 2 == len((folder / "judgments.jsonl").read_text().splitlines())
         quality = lw.quality(job)
         assert [w.stats.display_name for w in quality.workers] == ["ana"]
         assert lw.calibration(job, buckets=5).classes is not None

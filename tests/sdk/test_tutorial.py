@@ -48,5 +48,8 @@ def test_the_tutorial_runs_end_to_end(live: Server, api_key: str, tmp_path: Path
     assert all(row[2] == "3" for row in rows.values())  # three judgments each
     assert float(rows["r1"][3]) == 5  # the stars column came back as metadata (a Struct number)
     assert "no such job: jobs/999999 does not exist" in out
+    assert "12 judgments of work items" in out  # four reviews, three workers each
+    for method in ("MajorityVote", "DawidSkene"):
+        assert f"{method} r1=positive r2=negative r3=positive r4=negative" in out
     assert "Review sentiment completed 4 labels" in out
     assert "Review sentiment: 100%" in done.stderr  # wait's progress bar
