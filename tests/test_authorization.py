@@ -24,7 +24,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 import labelwire.v1
-from labelwire.client.raw import AdminClient, Client, classification, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 from labelwire.server.core import auth
 from labelwire.v1 import (
     account_pb2,
@@ -84,6 +84,7 @@ class World:
     team: str = ""  # teams/{t}: the owner's team, which no job names, with `member` in it
     member: str = ""  # workers/{a}: the owner's worker account in `team`
     spare_account: str = ""  # workers/{a}: the owner's worker account in no team
+    target: str = ""  # the server's gRPC address
 
 
 def only(
@@ -117,6 +118,18 @@ ADMIN_ONLY = only((ADMIN,), stranger=DENIED)
 
 async def _pause(world: World, owner: Client) -> None:
     await owner.pause_job(world.job)
+
+
+# The item `_label_task` labeled, by job: CorrectLabel needs a labeled item.
+LABELED: dict[str, str] = {}
+
+
+async def _label_task(world: World, owner: Client) -> None:
+    """WORKER answers its leased task, which labels that item (one judgment an item)."""
+    async with WorkerClient(world.target, world.tokens[WORKER]) as w:
+        await w.submit(world.task, classification(CLASSES[0]))
+    [label] = [label async for label in owner.list_labels(world.job)]
+    LABELED[world.job] = label.item_key
 
 
 @dataclass(frozen=True)
@@ -193,11 +206,21 @@ MATRIX: dict[str, Entry] = {
     "JobService.CreateWorker": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.CreateWorkerRequest(job=w.job, display_name="new")
     ),
+    "JobService.DisqualifyWorker": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.DisqualifyWorkerRequest(worker=w.spare_worker)
+    ),
     "JobService.ListWorkers": Entry(OWNERS_JOB, lambda w: job_service_pb2.ListWorkersRequest(job=w.job)),
     "LabelService.StreamLabels": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)
     ),
     "LabelService.ListLabels": Entry(OWNERS_JOB, lambda w: label_service_pb2.ListLabelsRequest(job=w.job)),
+    "LabelService.CorrectLabel": Entry(
+        OWNERS_JOB,
+        lambda w: label_service_pb2.CorrectLabelRequest(
+            job=w.job, item_key=LABELED[w.job], value=classification(CLASSES[1])
+        ),
+        prepare=_label_task,
+    ),
     "LabelService.ListJudgments": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.ListJudgmentsRequest(job=w.job)
     ),
@@ -365,6 +388,7 @@ async def world_of(server: Harness, root: Path) -> tuple[World, Client, Client]:
         team=team.name,
         member=member.name,
         spare_account=spare_account.name,
+        target=server.target,
     )
     return world, owner, other
 

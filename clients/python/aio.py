@@ -367,6 +367,12 @@ class AsyncClient(_Base):
         return Worker.from_proto(await self.raw.revoke_worker_token(_name(worker)))
 
     @_translated
+    async def disqualify_worker(self, worker: Worker | str) -> Worker:
+        """Disqualifies the worker (`jobs/{j}/workers/{w}`) by hand: it gets no
+        more tasks of the job, its judgments are dropped and its items judged again."""
+        return Worker.from_proto(await self.raw.disqualify_worker(_name(worker)))
+
+    @_translated
     async def rotate_worker_token(
         self, worker: Worker | str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:
@@ -421,6 +427,18 @@ class AsyncClient(_Base):
         return await self.raw.export_judgments(
             _name(job), uri, ground_truth=ground_truth, label_job_name=label_job_name
         )
+
+    @_translated
+    async def correct_label(
+        self,
+        job: Job | str,
+        item_key: str,
+        value: str | Sequence[str] | Mapping[str, Any] | answer_pb2.Answer,
+    ) -> Label:
+        """Replaces a labeled item's label with your answer (a class name, a list
+        of class names, a custom answer's dict, or an Answer): the item's next
+        revision in the feed, method `owner_correction`, kept by later passes."""
+        return Label.from_proto(await self.raw.correct_label(_name(job), item_key, to_answer(value)))
 
     @_translated
     async def export_labels(

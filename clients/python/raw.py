@@ -404,6 +404,14 @@ class Client(TeamCalls, _Channel):
         )
         return response.worker
 
+    async def disqualify_worker(self, worker: str) -> task_pb2.WorkerStats:
+        """Disqualifies the worker (`jobs/{j}/workers/{w}`) by hand: no more
+        tasks of the job, its judgments excluded and its items relabeled."""
+        response = await self.jobs.DisqualifyWorker(
+            job_service_pb2.DisqualifyWorkerRequest(worker=worker), metadata=self.metadata
+        )
+        return response.worker
+
     async def rotate_worker_token(
         self, worker: str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:
@@ -463,6 +471,15 @@ class Client(TeamCalls, _Channel):
             token = page.next_page_token
             if not token:
                 return
+
+    async def correct_label(self, job: str, item_key: str, value: answer_pb2.Answer) -> label_pb2.Label:
+        """Replaces a labeled item's label with your answer: its next revision
+        in the feed (method `owner_correction`), kept by later passes."""
+        response = await self.labels.CorrectLabel(
+            label_service_pb2.CorrectLabelRequest(job=job, item_key=item_key, value=value),
+            metadata=self.metadata,
+        )
+        return response.label
 
     async def list_judgments(
         self, job: str, *, item_key: str = "", worker: str = ""

@@ -188,6 +188,12 @@ class Client(SyncBase[AsyncClient]):
         """Every token of the worker (`jobs/{j}/workers/{w}`) stops working at once."""
         return self._loop.run(self._async.revoke_worker_token(worker))
 
+    def disqualify_worker(self, worker: Worker | str) -> Worker:
+        """Disqualifies the worker (`jobs/{j}/workers/{w}`) by hand: it gets no
+        more tasks of the job, its judgments are dropped and its items judged again.
+        """
+        return self._loop.run(self._async.disqualify_worker(worker))
+
     def rotate_worker_token(
         self, worker: Worker | str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:
@@ -230,6 +236,18 @@ class Client(SyncBase[AsyncClient]):
         return self._loop.run(
             self._async.export_judgments(job, uri, ground_truth=ground_truth, label_job_name=label_job_name)
         )
+
+    def correct_label(
+        self,
+        job: Job | str,
+        item_key: str,
+        value: str | Sequence[str] | Mapping[str, Any] | answer_pb2.Answer,
+    ) -> Label:
+        """Replaces a labeled item's label with your answer (a class name, a list
+        of class names, a custom answer's dict, or an Answer): the item's next
+        revision in the feed, method `owner_correction`, kept by later passes.
+        """
+        return self._loop.run(self._async.correct_label(job, item_key, value))
 
     def export_labels(
         self, job: Job | str, uri: str, *, label_job_name: str = ""

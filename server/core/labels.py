@@ -16,11 +16,13 @@ from labelwire.server.core.base import (
     parse_pair,
     worker_from_row,
 )
+from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import (
     ENDED,
     Answer,
+    Consolidated,
     Job,
     JobState,
     Judgment,
@@ -28,11 +30,13 @@ from labelwire.server.domain.model import (
     Principal,
     TaskPhase,
     Worker,
+    WorkerStatus,
 )
 from labelwire.server.files import exports, judgment_exports
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
+from labelwire.server.labels import items as labeling
 from labelwire.server.labels import quality_report
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Tx
@@ -157,6 +161,69 @@ class LabelsCore(CoreBase):
         more = len(rows) > keep
         rows = rows[:keep]
         return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
+
+    async def correct_label(self, principal: Principal, job_name: str, item_key: str, value: Answer) -> Label:
+        """The owner's answer becomes the item's next revision: a person who
+        owns the job overrides the crowd and every later pass
+        (labeling.emit_label keeps it), and clients following the feed see
+        it like any other revision."""
+        job = await self.get_job(principal, job_name)
+        validation.require(bool(item_key), "item_key is required", "item_key")
+        validation.validate_answer(job.spec, value, "value")
+        now = self.clock()
+
+        def write(tx: Tx) -> int:
+            item = tx.item_by_key(job.id, item_key)
+            if item is None:
+                raise NotFound(f"{job.name} has no item {validation.quote(item_key)}")
+            if item["is_gold"]:
+                raise FailedPrecondition(
+                    f"item {validation.quote(item_key)} is gold: its answer is known, not labeled"
+                )
+            if item["label_sequence"] is None:
+                raise FailedPrecondition(
+                    f"item {validation.quote(item_key)} has no label yet; correct it once it is labeled"
+                )
+            current = tx.label_event(job.id, int(item["label_sequence"]))
+            assert current is not None
+            label = Consolidated(
+                value=value,
+                confidence=1.0,
+                probabilities={},
+                method=labeling.CORRECTION_METHOD,
+                judgment_count=int(current["judgment_count"]),
+                tie=False,
+            )
+            return labeling.append_label(tx, job.id, item, label, now)
+
+        sequence = await self.store.write(write)
+        self.feed.notify(job.id)
+        rows = await self.store.read(lambda tx: tx.label_events(job.id, sequence - 1, 1))
+        return _label(job.id, rows[0])
+
+    async def disqualify_worker(self, principal: Principal, name: str) -> Worker:
+        """The owner's verdict on a worker, with the consequences the gold
+        checks' verdict has: no more tasks, judgments excluded, items
+        relabeled and reopened."""
+        self.require(principal, "client")
+        job_id, worker_id = parse_pair(name, "workers", "worker")
+        job = await self.get_job(principal, f"jobs/{job_id}")
+        now = self.clock()
+
+        def write(tx: Tx) -> Worker:
+            row = tx.worker(worker_id)
+            if row is None or int(row["job_id"]) != job_id:
+                raise NotFound(f"{name} does not exist")
+            if int(row["status"]) != WorkerStatus.DISQUALIFIED:
+                tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
+                dispatch.disqualify(tx, job.spec, job_id, worker_id, now)
+            updated = tx.worker(worker_id)
+            assert updated is not None
+            return worker_from_row(updated)
+
+        worker = await self.store.write(write)
+        self.feed.notify(job_id)
+        return worker
 
     async def list_judgments(
         self,

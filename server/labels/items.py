@@ -163,14 +163,23 @@ def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
     return consolidate_item(spec, judgments, {w: estimated_skill(*r) for w, r in records.items()})
 
 
+CORRECTION_METHOD = "owner_correction"
+
+
 def emit_label(
     tx: Tx, job_id: int, item: Any, label: Consolidated, now: float, **item_values: Any
 ) -> int | None:
     """Writes a label event for an item unless it repeats the item's current
-    label; returns the new sequence, or None. `item_values` are other columns
-    of the item to set, in the same update as its label when there is one."""
+    label, or the current label is the owner's correction (a person who owns
+    the job has the last word over any later pass); returns the new
+    sequence, or None. `item_values` are other columns of the item to set, in
+    the same update as its label when there is one."""
     if item["label_sequence"] is not None:
         current = tx.label_event(job_id, int(item["label_sequence"]))
+        if current is not None and current["method"] == CORRECTION_METHOD:
+            if item_values:
+                tx.update_item(int(item["id"]), **item_values)
+            return None
         if (
             current is not None
             and json.loads(current["value"]) == label.value
@@ -180,6 +189,11 @@ def emit_label(
             if item_values:
                 tx.update_item(int(item["id"]), **item_values)
             return None
+    return append_label(tx, job_id, item, label, now, **item_values)
+
+
+def append_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float, **item_values: Any) -> int:
+    """The item's next revision, as the next event of the job's feed."""
     sequence = tx.next_sequence(job_id)
     revision = int(item["label_revision"]) + 1
     tx.insert_label(

@@ -157,3 +157,17 @@ async def test_import_export_and_from_env(
         gt = await lw.export_judgments(job, "gt.jsonl", ground_truth=True)
         [line] = [json.loads(text) for text in (folder / "gt.jsonl").read_text().splitlines()]
         assert gt.line_count == 1 and line["labelwire-key"] == "m1" and len(line["annotations"]) == 1
+
+
+async def test_the_owner_corrects_a_label_and_disqualifies_a_worker(live: Server, api_key: str) -> None:
+    async with AsyncClient(live.target, api_key) as lw:
+        job = await lw.create_job("fix", classes=ANIMALS, judgments=1, quiz_size=0)
+        await lw.add_items(job, sounds(2))
+        await lw.start_job(job)
+        worker, token = await lw.create_worker(job, "ana")
+        assert await work_all(live.target, token) == 2
+        corrected = await lw.correct_label(job, "k1", "dog")
+        assert (corrected.key, corrected.value, corrected.revision) == ("k1", "dog", 2)
+        assert {label.key: label.value async for label in lw.labels(job)}["k1"] == "dog"
+        out = await lw.disqualify_worker(worker)
+        assert out.status == "disqualified"

@@ -882,3 +882,51 @@ class SetJobTeamsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetJobTeamsResponse: _TypeAlias = SetJobTeamsResponse  # noqa: Y015
+
+@_typing.final
+class DisqualifyWorkerRequest(_message.Message):
+    """Request for DisqualifyWorker."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """Required. `jobs/{job_id}/workers/{worker_id}`, a worker of one of the
+    caller's jobs (in-house or from another workforce).
+    """
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DisqualifyWorkerRequest: _TypeAlias = DisqualifyWorkerRequest  # noqa: Y015
+
+@_typing.final
+class DisqualifyWorkerResponse(_message.Message):
+    """Response of DisqualifyWorker."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def worker(self) -> _task_pb2.WorkerStats:
+        """The worker's record, with status WORKER_STATUS_DISQUALIFIED."""
+
+    def __init__(
+        self,
+        *,
+        worker: _task_pb2.WorkerStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DisqualifyWorkerResponse: _TypeAlias = DisqualifyWorkerResponse  # noqa: Y015

@@ -113,6 +113,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsResponse.FromString,
                 _registered_method=True)
+        self.DisqualifyWorker = channel.unary_unary(
+                '/labelwire.v1.JobService/DisqualifyWorker',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -246,6 +251,18 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DisqualifyWorker(self, request, context):
+        """Disqualifies a worker of one of the caller's jobs by hand, as failing
+        the gold checks would: it gets no more tasks of the job, its leases are
+        released, and its judgments are excluded from consolidation (each item
+        it judged is relabeled, a new revision when the label changes, and goes
+        back to the queue for a replacement judgment). Disqualifying a
+        disqualified worker changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -323,6 +340,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.SetJobTeams,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsResponse.SerializeToString,
+            ),
+            'DisqualifyWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisqualifyWorker,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -734,6 +756,33 @@ class JobService:
             '/labelwire.v1.JobService/SetJobTeams',
             labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.SetJobTeamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisqualifyWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/DisqualifyWorker',
+            labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -94,6 +94,14 @@ class JobServiceStub:
     job (quiz, gold, judgments) stays, and counts again if a team gives it
     the job back. FAILED_PRECONDITION once the job has ended.
     """
+    DisqualifyWorker: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.DisqualifyWorkerRequest, _job_service_pb2.DisqualifyWorkerResponse]
+    """Disqualifies a worker of one of the caller's jobs by hand, as failing
+    the gold checks would: it gets no more tasks of the job, its leases are
+    released, and its judgments are excluded from consolidation (each item
+    it judged is relabeled, a new revision when the label changes, and goes
+    back to the queue for a replacement judgment). Disqualifying a
+    disqualified worker changes nothing.
+    """
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -160,6 +168,14 @@ class JobServiceAsyncStub(JobServiceStub):
     at once and its next call on it is PERMISSION_DENIED; its record on the
     job (quiz, gold, judgments) stays, and counts again if a team gives it
     the job back. FAILED_PRECONDITION once the job has ended.
+    """
+    DisqualifyWorker: _aio.UnaryUnaryMultiCallable[_job_service_pb2.DisqualifyWorkerRequest, _job_service_pb2.DisqualifyWorkerResponse]  # type: ignore[assignment]
+    """Disqualifies a worker of one of the caller's jobs by hand, as failing
+    the gold checks would: it gets no more tasks of the job, its leases are
+    released, and its judgments are excluded from consolidation (each item
+    it judged is relabeled, a new revision when the label changes, and goes
+    back to the queue for a replacement judgment). Disqualifying a
+    disqualified worker changes nothing.
     """
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -314,6 +330,20 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         at once and its next call on it is PERMISSION_DENIED; its record on the
         job (quiz, gold, judgments) stays, and counts again if a team gives it
         the job back. FAILED_PRECONDITION once the job has ended.
+        """
+
+    @_abc_1.abstractmethod
+    def DisqualifyWorker(
+        self,
+        request: _job_service_pb2.DisqualifyWorkerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.DisqualifyWorkerResponse, _abc.Awaitable[_job_service_pb2.DisqualifyWorkerResponse]]:
+        """Disqualifies a worker of one of the caller's jobs by hand, as failing
+        the gold checks would: it gets no more tasks of the job, its leases are
+        released, and its judgments are excluded from consolidation (each item
+        it judged is relabeled, a new revision when the label changes, and goes
+        back to the queue for a replacement judgment). Disqualifying a
+        disqualified worker changes nothing.
         """
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from labelwire.v1 import answer_pb2 as _answer_pb2
 from labelwire.v1 import judgment_pb2 as _judgment_pb2
 from labelwire.v1 import label_pb2 as _label_pb2
 import builtins as _builtins
@@ -244,6 +245,64 @@ class ExportLabelsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportLabelsResponse: _TypeAlias = ExportLabelsResponse  # noqa: Y015
+
+@_typing.final
+class CorrectLabelRequest(_message.Message):
+    """Request for CorrectLabel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    item_key: _builtins.str
+    """Required. The key of a labeled item of the job."""
+    @_builtins.property
+    def value(self) -> _answer_pb2.Answer:
+        """Required. The right answer, of the job's task type (as a judgment of the
+        job would be).
+        """
+
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        item_key: _builtins.str = ...,
+        value: _answer_pb2.Answer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_key", b"item_key", "job", b"job", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectLabelRequest: _TypeAlias = CorrectLabelRequest  # noqa: Y015
+
+@_typing.final
+class CorrectLabelResponse(_message.Message):
+    """Response of CorrectLabel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABEL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def label(self) -> _label_pb2.Label:
+        """Output only. The new label event: the item's next revision."""
+
+    def __init__(
+        self,
+        *,
+        label: _label_pb2.Label | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["label", b"label"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label", b"label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrectLabelResponse: _TypeAlias = CorrectLabelResponse  # noqa: Y015
 
 @_typing.final
 class ListJudgmentsRequest(_message.Message):

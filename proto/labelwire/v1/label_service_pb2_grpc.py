@@ -50,6 +50,11 @@ class LabelServiceStub:
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
                 _registered_method=True)
+        self.CorrectLabel = channel.unary_unary(
+                '/labelwire.v1.LabelService/CorrectLabel',
+                request_serializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelResponse.FromString,
+                _registered_method=True)
         self.ListJudgments = channel.unary_unary(
                 '/labelwire.v1.LabelService/ListJudgments',
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.SerializeToString,
@@ -85,6 +90,17 @@ class LabelServiceServicer:
 
     def ExportLabels(self, request, context):
         """Writes the current labels as a Ground Truth augmented manifest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CorrectLabel(self, request, context):
+        """Replaces a labeled item's label with the owner's answer. The correction
+        is a new revision in the label feed (StreamLabels, ListLabels, exports)
+        with method `owner_correction`, confidence 1 and human_annotated set, and
+        later consolidation passes keep it. FAILED_PRECONDITION for a gold item
+        or an item with no label yet.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -126,6 +142,11 @@ def add_LabelServiceServicer_to_server(servicer, server):
                     servicer.ExportLabels,
                     request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.SerializeToString,
+            ),
+            'CorrectLabel': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectLabel,
+                    request_deserializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelResponse.SerializeToString,
             ),
             'ListJudgments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListJudgments,
@@ -220,6 +241,33 @@ class LabelService:
             '/labelwire.v1.LabelService/ExportLabels',
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectLabel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.LabelService/CorrectLabel',
+            labelwire_dot_v1_dot_label__service__pb2.CorrectLabelRequest.SerializeToString,
+            labelwire_dot_v1_dot_label__service__pb2.CorrectLabelResponse.FromString,
             options,
             channel_credentials,
             insecure,

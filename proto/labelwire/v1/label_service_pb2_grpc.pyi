@@ -43,6 +43,13 @@ class LabelServiceStub:
     """Pages through the current label of every labeled item, by item."""
     ExportLabels: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ExportLabelsRequest, _label_service_pb2.ExportLabelsResponse]
     """Writes the current labels as a Ground Truth augmented manifest."""
+    CorrectLabel: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.CorrectLabelRequest, _label_service_pb2.CorrectLabelResponse]
+    """Replaces a labeled item's label with the owner's answer. The correction
+    is a new revision in the label feed (StreamLabels, ListLabels, exports)
+    with method `owner_correction`, confidence 1 and human_annotated set, and
+    later consolidation passes keep it. FAILED_PRECONDITION for a gold item
+    or an item with no label yet.
+    """
     ListJudgments: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ListJudgmentsRequest, _label_service_pb2.ListJudgmentsResponse]
     """Pages through every worker's raw answers in the job, in the order they
     were submitted (gold and excluded ones included, each marked), optionally
@@ -70,6 +77,13 @@ class LabelServiceAsyncStub(LabelServiceStub):
     """Pages through the current label of every labeled item, by item."""
     ExportLabels: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ExportLabelsRequest, _label_service_pb2.ExportLabelsResponse]  # type: ignore[assignment]
     """Writes the current labels as a Ground Truth augmented manifest."""
+    CorrectLabel: _aio.UnaryUnaryMultiCallable[_label_service_pb2.CorrectLabelRequest, _label_service_pb2.CorrectLabelResponse]  # type: ignore[assignment]
+    """Replaces a labeled item's label with the owner's answer. The correction
+    is a new revision in the label feed (StreamLabels, ListLabels, exports)
+    with method `owner_correction`, confidence 1 and human_annotated set, and
+    later consolidation passes keep it. FAILED_PRECONDITION for a gold item
+    or an item with no label yet.
+    """
     ListJudgments: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ListJudgmentsRequest, _label_service_pb2.ListJudgmentsResponse]  # type: ignore[assignment]
     """Pages through every worker's raw answers in the job, in the order they
     were submitted (gold and excluded ones included, each marked), optionally
@@ -112,6 +126,19 @@ class LabelServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_label_service_pb2.ExportLabelsResponse, _abc.Awaitable[_label_service_pb2.ExportLabelsResponse]]:
         """Writes the current labels as a Ground Truth augmented manifest."""
+
+    @_abc_1.abstractmethod
+    def CorrectLabel(
+        self,
+        request: _label_service_pb2.CorrectLabelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_label_service_pb2.CorrectLabelResponse, _abc.Awaitable[_label_service_pb2.CorrectLabelResponse]]:
+        """Replaces a labeled item's label with the owner's answer. The correction
+        is a new revision in the label feed (StreamLabels, ListLabels, exports)
+        with method `owner_correction`, confidence 1 and human_annotated set, and
+        later consolidation passes keep it. FAILED_PRECONDITION for a gold item
+        or an item with no label yet.
+        """
 
     @_abc_1.abstractmethod
     def ListJudgments(

@@ -214,3 +214,10 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
             await caller(self.core, context), request.job, list(request.teams)
         )
         return pb.SetJobTeamsResponse(job=convert.job_message(job))
+
+    @unary
+    async def DisqualifyWorker(
+        self, request: pb.DisqualifyWorkerRequest, context: Ctx
+    ) -> pb.DisqualifyWorkerResponse:
+        worker = await self.core.disqualify_worker(await caller(self.core, context), request.worker)
+        return pb.DisqualifyWorkerResponse(worker=convert.worker_message(worker))

@@ -90,6 +90,15 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
 
     @unary
+    async def CorrectLabel(self, request: pb.CorrectLabelRequest, context: Ctx) -> pb.CorrectLabelResponse:
+        principal = await caller(self.core, context)
+        value = convert.answer_dict(request.value, "value") if request.HasField("value") else {}
+        label = await self.core.correct_label(principal, request.job, request.item_key, value)
+        out = pb.CorrectLabelResponse()
+        convert.label_message(label, request.job, out.label)
+        return out
+
+    @unary
     async def ListJudgments(self, request: pb.ListJudgmentsRequest, context: Ctx) -> pb.ListJudgmentsResponse:
         principal = await caller(self.core, context)
         judgments, token = await self.core.list_judgments(

@@ -4,12 +4,14 @@ import { AdminService } from "../gen/labelwire/v1/admin_service_pb";
 import { JobService } from "../gen/labelwire/v1/job_service_pb";
 import { LabelService } from "../gen/labelwire/v1/label_service_pb";
 import { QualityService } from "../gen/labelwire/v1/quality_service_pb";
+import { TeamService } from "../gen/labelwire/v1/team_service_pb";
 
 /** The public services the console calls, all with the one key. */
 export interface Api {
   jobs: Client<typeof JobService>;
   labels: Client<typeof LabelService>;
   quality: Client<typeof QualityService>;
+  teams: Client<typeof TeamService>;
   /** True for the operator's admin key: every client's jobs, read only. */
   admin: boolean;
 }
@@ -45,6 +47,7 @@ export async function signIn(key: string): Promise<Api> {
     jobs,
     labels: createClient(LabelService, transport),
     quality: createClient(QualityService, transport),
+    teams: createClient(TeamService, transport),
     admin,
   };
 }

@@ -22,6 +22,42 @@ const ACTIONS: [Action, string, JobState[]][] = [
   ["cancel", "Cancel job", [JobState.DRAFT, JobState.RUNNING, JobState.PAUSED]],
 ];
 
+/** How far back the page's own readings of the counters go for the rates:
+ * recent enough to follow a crowd that speeds up or stops. */
+const RATE_WINDOW_MS = 10 * 60_000;
+
+interface Reading {
+  at: number;
+  judgments: number;
+  done: number;
+}
+
+/** Judgments per minute and the time left, from the counters this page has
+ * read (GetJob with every label): the oldest reading in the window against
+ * the newest. The time left is the items still open at the rate items were
+ * finished (labeled or failed). */
+export function rates(readings: Reading[], job: Job): [string, string] {
+  const last = readings[readings.length - 1];
+  const first = readings.find((r) => last.at - r.at <= RATE_WINDOW_MS) ?? last;
+  const minutes = (last.at - first.at) / 60_000;
+  if (minutes <= 0 || last.judgments === first.judgments) return ["–", job.state === JobState.RUNNING ? "measuring" : "–"];
+  const perMinute = (last.judgments - first.judgments) / minutes;
+  const c = job.counters;
+  const open = Number((c?.totalItems ?? 0n) - (c?.labeledItems ?? 0n) - (c?.failedItems ?? 0n));
+  const itemsPerMinute = (last.done - first.done) / minutes;
+  let left = "–";
+  if (open <= 0) left = "none";
+  else if (job.state === JobState.RUNNING && itemsPerMinute > 0) left = `about ${duration((open / itemsPerMinute) * 60)}`;
+  return [perMinute.toFixed(1), left];
+}
+
+function duration(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 48 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}
+
 function counterRows(job: Job): [string, string][] {
   const c = job.counters;
   const rows: [string, string][] = [
@@ -81,7 +117,13 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
       { class: "title" },
       title,
       state,
-      api.admin ? null : h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "Quality"),
+      ...(api.admin
+        ? []
+        : [
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "Quality"),
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/labels` }, "Labels"),
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/upload` }, "Upload items"),
+          ]),
     ),
     controls,
     alert,
@@ -110,13 +152,18 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     ),
   );
 
+  const readings: Reading[] = [];
   const show = (job: Job): void => {
+    const c0 = job.counters;
+    readings.push({ at: Date.now(), judgments: Number(c0?.judgments ?? 0n), done: Number((c0?.labeledItems ?? 0n) + (c0?.failedItems ?? 0n)) });
+    while (readings.length > 2 && readings[1].at < Date.now() - RATE_WINDOW_MS) readings.shift();
+    const [perMinute, left] = rates(readings, job);
     title.textContent = job.displayName;
     document.title = `${job.displayName} · labelwire console`;
     state.textContent = stateName(job.state);
     state.className = `state state-${stateName(job.state)}`;
     clear(counters);
-    for (const [what, value] of counterRows(job)) {
+    for (const [what, value] of [...counterRows(job), ["Speed (judgments per minute)", perMinute], ["Time left", left]]) {
       append(counters, h("tr", {}, h("th", { scope: "row" }, what), h("td", { class: "num" }, value)));
     }
     const c = job.counters;

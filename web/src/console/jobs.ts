@@ -22,7 +22,12 @@ export async function jobsPage(api: Api, main: HTMLElement, signal: AbortSignal)
   const status = h("p", { class: "notice", role: "status" });
   append(
     main,
-    h("h1", {}, api.admin ? "Every client's jobs" : "Jobs"),
+    h(
+      "div",
+      { class: "title" },
+      h("h1", {}, api.admin ? "Every client's jobs" : "Jobs"),
+      api.admin ? null : h("a", { href: "#/jobs/new", class: "button" }, "New job"),
+    ),
     status,
     h(
       "table",
@@ -46,7 +51,7 @@ export async function jobsPage(api: Api, main: HTMLElement, signal: AbortSignal)
       more.hidden = !token;
       if (!body.firstChild) {
         clear(status);
-        append(status, "No jobs yet. Create one with the Python or TypeScript SDK, or `labelwire jobs`.");
+        append(status, "No jobs yet. Create one with “New job”, the Python or TypeScript SDK, or `labelwire jobs`.");
       }
     } catch (err) {
       if (!signal.aborted) status.textContent = message(err);

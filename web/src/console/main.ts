@@ -1,9 +1,12 @@
 import "./style.css";
 import { clear, h } from "../dom";
 import { type Api, forgetKey, message, signIn, storedKey } from "./api";
+import { createPage } from "./create";
 import { jobPage } from "./job";
 import { jobsPage } from "./jobs";
+import { labelsPage } from "./labels";
 import { qualityPage } from "./quality";
+import { uploadPage } from "./upload";
 
 const app = document.getElementById("app") as HTMLElement;
 let api: Api | null = null;
@@ -60,8 +63,8 @@ async function connect(key: string): Promise<void> {
   route();
 }
 
-/** Every view has its own address: `#/jobs`, `#/jobs/{id}`,
- * `#/jobs/{id}/quality`. */
+/** Every view has its own address: `#/jobs`, `#/jobs/new`, `#/jobs/{id}`,
+ * `#/jobs/{id}/quality`, `#/jobs/{id}/upload`, `#/jobs/{id}/labels`. */
 function route(): void {
   leave?.abort();
   leave = new AbortController();
@@ -74,9 +77,13 @@ function route(): void {
   const main = h("main", {});
   clear(app);
   app.append(header(), main);
-  const job = /^#\/jobs\/([^/]+)(\/quality)?$/.exec(location.hash);
-  if (job?.[2]) void qualityPage(api, decodeURIComponent(job[1]), main, leave.signal);
-  else if (job) void jobPage(api, decodeURIComponent(job[1]), main, leave.signal);
+  const job = /^#\/jobs\/([^/?]+)(?:\/(quality|upload|labels))?(?:\?.*)?$/.exec(location.hash);
+  const id = job ? decodeURIComponent(job[1]) : "";
+  if (id === "new" && !api.admin) void createPage(api, main, leave.signal);
+  else if (job?.[2] === "quality") void qualityPage(api, id, main, leave.signal);
+  else if (job?.[2] === "upload") void uploadPage(api, id, main, leave.signal);
+  else if (job?.[2] === "labels") void labelsPage(api, id, main, leave.signal);
+  else if (job) void jobPage(api, id, main, leave.signal);
   else void jobsPage(api, main, leave.signal);
 }
 

@@ -84,33 +84,91 @@ const STATUS: Record<WorkerStatus, string> = {
   [WorkerStatus.DISQUALIFIED]: "disqualified",
 };
 
-function workerRow(w: WorkerQuality): HTMLElement {
-  const s = w.stats;
-  return h(
-    "tr",
-    {},
-    h("th", { scope: "row" }, s?.displayName || s?.name || ""),
-    h("td", {}, STATUS[s?.status ?? WorkerStatus.UNSPECIFIED]),
-    h("td", { class: "num" }, `${s?.judgments ?? 0n}`),
-    h("td", { class: "num" }, s && s.goldAnswered > 0n ? `${s.goldCorrect} / ${s.goldAnswered}` : "–"),
-    h("td", { class: "num" }, percent(w.agreementWithLabel)),
-    h("td", { class: "num" }, w.estimatedSkill.toFixed(2)),
-    h("td", { class: "num" }, `${w.medianTimeSeconds.toFixed(1)} s`),
-    h("td", { class: "num" }, `${w.declined}`),
-  );
-}
+type Column = [string, (w: WorkerQuality) => string | number, (w: WorkerQuality) => string];
 
-function workersTable(workers: WorkerQuality[]): HTMLElement {
-  const heads = ["Worker", "Status", "Judgments", "Gold right", "Agrees with label", "Estimated skill", "Median time", "Declined"];
+const gold = (w: WorkerQuality): number => (w.stats && w.stats.goldAnswered > 0n ? w.stats.goldAccuracy : -1);
+
+/** The worker table's columns: heading, sort key, text. */
+const COLUMNS: Column[] = [
+  ["Worker", (w) => (w.stats?.displayName || w.stats?.name || "").toLowerCase(), (w) => w.stats?.displayName || w.stats?.name || ""],
+  ["Status", (w) => STATUS[w.stats?.status ?? WorkerStatus.UNSPECIFIED], (w) => STATUS[w.stats?.status ?? WorkerStatus.UNSPECIFIED]],
+  ["Judgments", (w) => Number(w.stats?.judgments ?? 0n), (w) => `${w.stats?.judgments ?? 0n}`],
+  ["Gold accuracy", gold, (w) => (w.stats && w.stats.goldAnswered > 0n ? `${percent(w.stats.goldAccuracy)} (${w.stats.goldCorrect} / ${w.stats.goldAnswered})` : "–")],
+  ["Agrees with label", (w) => w.agreementWithLabel, (w) => percent(w.agreementWithLabel)],
+  ["Estimated skill", (w) => w.estimatedSkill, (w) => w.estimatedSkill.toFixed(2)],
+  ["Median time", (w) => w.medianTimeSeconds, (w) => `${w.medianTimeSeconds.toFixed(1)} s`],
+  ["Declined", (w) => Number(w.declined), (w) => `${w.declined}`],
+];
+
+const OUT = [WorkerStatus.DISQUALIFIED, WorkerStatus.FAILED_QUIZ];
+
+/** The workers, sortable by any column (a button in each heading, the
+ * order in aria-sort), each with a Disqualify button while it may work. */
+function workersTable(workers: WorkerQuality[], disqualify: ((w: WorkerQuality) => void) | null): HTMLElement {
+  let by = 0;
+  let ascending = true;
+  const body = h("tbody", {});
+  const heads = COLUMNS.map(([title], n) => {
+    const button = h("button", { type: "button" }, title);
+    const th = h("th", { scope: "col", class: n > 1 ? "num" : "" }, button);
+    button.addEventListener("click", () => {
+      ascending = by === n ? !ascending : n < 2;
+      by = n;
+      fill();
+    });
+    return th;
+  });
+  const fill = (): void => {
+    const key = COLUMNS[by][1];
+    const sorted = [...workers].sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      const order = x < y ? -1 : x > y ? 1 : 0;
+      return ascending ? order : -order;
+    });
+    heads.forEach((th, n) => {
+      if (n === by) th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      else th.removeAttribute("aria-sort");
+    });
+    body.replaceChildren(
+      ...sorted.map((w) => {
+        const name = w.stats?.displayName || w.stats?.name || "";
+        const out = OUT.includes(w.stats?.status ?? WorkerStatus.UNSPECIFIED);
+        return h(
+          "tr",
+          {},
+          ...COLUMNS.map(([, , text], n) => h(n === 0 ? "th" : "td", n === 0 ? { scope: "row" } : { class: n > 1 ? "num" : "" }, text(w))),
+          disqualify
+            ? h("td", {}, out ? null : h("button", { type: "button", class: "small danger", "aria-label": `Disqualify ${name}`, onclick: () => disqualify(w) }, "Disqualify"))
+            : null,
+        );
+      }),
+    );
+  };
+  fill();
   return h(
     "table",
-    { "aria-label": "Workers", class: "wide" },
-    h("thead", {}, h("tr", {}, ...heads.map((t, n) => h("th", { scope: "col", class: n > 1 ? "num" : "" }, t)))),
-    h("tbody", {}, ...workers.map(workerRow)),
+    { "aria-label": "Workers", class: "wide workers" },
+    h("thead", {}, h("tr", {}, ...heads, disqualify ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
+    body,
   );
 }
 
-function render(main: HTMLElement, q: GetJobQualityResponse): void {
+/** Cost per label that is right, estimated from the workers' accuracy on
+ * gold (every gold answer of the job together); null without gold. */
+export function costPerCorrect(q: GetJobQualityResponse): bigint | null {
+  let answered = 0n;
+  let right = 0n;
+  for (const w of q.workers) {
+    answered += w.stats?.goldAnswered ?? 0n;
+    right += w.stats?.goldCorrect ?? 0n;
+  }
+  if (answered === 0n || right === 0n || q.costPerLabelMicros === 0n) return null;
+  return (q.costPerLabelMicros * answered) / right;
+}
+
+function render(main: HTMLElement, q: GetJobQualityResponse, disqualify: ((w: WorkerQuality) => void) | null): void {
+  const perCorrect = costPerCorrect(q);
   const a = q.agreement;
   append(
     main,
@@ -126,6 +184,7 @@ function render(main: HTMLElement, q: GetJobQualityResponse): void {
           ["Krippendorff's alpha", (a?.krippendorffAlpha ?? 0).toFixed(3)],
           ["Cost", dollars(q.costMicros)],
           ["Cost per label", dollars(q.costPerLabelMicros)],
+          ["Cost per correct label (by gold accuracy)", perCorrect === null ? "–" : dollars(perCorrect)],
           ["Declined tasks", `${q.declinedTasks}`],
         ] as [string, string][]).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", { class: "num" }, v))),
       ),
@@ -135,7 +194,7 @@ function render(main: HTMLElement, q: GetJobQualityResponse): void {
       ? h("div", { class: "chart" }, agreementChart(a), agreementTable(a))
       : h("p", { class: "notice" }, "No item has two judgments yet."),
     h("h2", {}, "Workers"),
-    q.workers.length ? workersTable(q.workers) : h("p", { class: "notice" }, "No workers yet."),
+    q.workers.length ? workersTable(q.workers, disqualify) : h("p", { class: "notice" }, "No workers yet."),
     q.declineReasons.length
       ? h("section", {}, h("h2", {}, "Why workers skipped"),
           h("ul", {}, ...q.declineReasons.map((r) => h("li", {}, `${r.reason} (${r.count})`))))
@@ -152,15 +211,28 @@ export async function qualityPage(api: Api, id: string, main: HTMLElement, signa
     try {
       const q = await api.quality.getJobQuality({ job: name }, { signal });
       body.replaceChildren();
-      render(body, q);
+      render(body, q, api.admin ? null : (w) => void disqualify(w));
     } catch (err) {
       if (!signal.aborted) body.replaceChildren(h("p", { class: "error", role: "alert" }, message(err)));
+    }
+  };
+  const alert = h("p", { class: "error", role: "alert" });
+  const disqualify = async (w: WorkerQuality): Promise<void> => {
+    const who = w.stats?.displayName || w.stats?.name || "this worker";
+    if (!w.stats || !confirm(`Disqualify ${who}? Their judgments are dropped and their items judged again.`)) return;
+    alert.textContent = "";
+    try {
+      await api.jobs.disqualifyWorker({ worker: w.stats.name }, { signal });
+      await load();
+    } catch (err) {
+      if (!signal.aborted) alert.textContent = message(err);
     }
   };
   append(
     main,
     h("p", {}, h("a", { href: `#/jobs/${encodeURIComponent(id)}` }, "← The job")),
     h("div", { class: "title" }, h("h1", {}, "Quality"), h("button", { type: "button", onclick: () => void load() }, "Refresh")),
+    alert,
     body,
   );
   await load();

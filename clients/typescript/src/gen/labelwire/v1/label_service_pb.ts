@@ -4,6 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Answer } from "./answer_pb.js";
+import { file_labelwire_v1_answer } from "./answer_pb.js";
 import type { Judgment } from "./judgment_pb.js";
 import { file_labelwire_v1_judgment } from "./judgment_pb.js";
 import type { Label } from "./label_pb.js";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/label_service.proto.
  */
 export const file_labelwire_v1_label_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsIkcKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJSChJMaXN0TGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMibAoUTGlzdEp1ZGdtZW50c1JlcXVlc3QSCwoDam9iGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhAKCGl0ZW1fa2V5GAQgASgJEg4KBndvcmtlchgFIAEoCSJbChVMaXN0SnVkZ21lbnRzUmVzcG9uc2USKQoJanVkZ21lbnRzGAEgAygLMhYubGFiZWx3aXJlLnYxLkp1ZGdtZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ+ChZFeHBvcnRKdWRnbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSMgoGZm9ybWF0GAMgASgOMiIubGFiZWx3aXJlLnYxLkp1ZGdtZW50RXhwb3J0Rm9ybWF0EhYKDmxhYmVsX2pvYl9uYW1lGAQgASgJIlIKF0V4cG9ydEp1ZGdtZW50c1Jlc3BvbnNlEgsKA3VyaRgBIAEoCRISCgpsaW5lX2NvdW50GAIgASgDEhYKDmp1ZGdtZW50X2NvdW50GAMgASgDKo4BChRKdWRnbWVudEV4cG9ydEZvcm1hdBImCiJKVURHTUVOVF9FWFBPUlRfRk9STUFUX1VOU1BFQ0lGSUVEEAASJQohSlVER01FTlRfRVhQT1JUX0ZPUk1BVF9KU09OX0xJTkVTEAESJwojSlVER01FTlRfRVhQT1JUX0ZPUk1BVF9HUk9VTkRfVFJVVEgQAjLTAwoMTGFiZWxTZXJ2aWNlElcKDFN0cmVhbUxhYmVscxIhLmxhYmVsd2lyZS52MS5TdHJlYW1MYWJlbHNSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsc1Jlc3BvbnNlMAESVAoKTGlzdExhYmVscxIfLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxzUmVxdWVzdBogLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxzUmVzcG9uc2UiA5ACARJVCgxFeHBvcnRMYWJlbHMSIS5sYWJlbHdpcmUudjEuRXhwb3J0TGFiZWxzUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5FeHBvcnRMYWJlbHNSZXNwb25zZRJdCg1MaXN0SnVkZ21lbnRzEiIubGFiZWx3aXJlLnYxLkxpc3RKdWRnbWVudHNSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkxpc3RKdWRnbWVudHNSZXNwb25zZSIDkAIBEl4KD0V4cG9ydEp1ZGdtZW50cxIkLmxhYmVsd2lyZS52MS5FeHBvcnRKdWRnbWVudHNSZXF1ZXN0GiUubGFiZWx3aXJlLnYxLkV4cG9ydEp1ZGdtZW50c1Jlc3BvbnNlQqsBChBjb20ubGFiZWx3aXJlLnYxQhFMYWJlbFNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_labelwire_v1_judgment, file_labelwire_v1_label]);
+  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsIkcKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJSChJMaXN0TGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMiWQoTQ29ycmVjdExhYmVsUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkSIwoFdmFsdWUYAyABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyIjoKFENvcnJlY3RMYWJlbFJlc3BvbnNlEiIKBWxhYmVsGAEgASgLMhMubGFiZWx3aXJlLnYxLkxhYmVsImwKFExpc3RKdWRnbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIQCghpdGVtX2tleRgEIAEoCRIOCgZ3b3JrZXIYBSABKAkiWwoVTGlzdEp1ZGdtZW50c1Jlc3BvbnNlEikKCWp1ZGdtZW50cxgBIAMoCzIWLmxhYmVsd2lyZS52MS5KdWRnbWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoWRXhwb3J0SnVkZ21lbnRzUmVxdWVzdBILCgNqb2IYASABKAkSCwoDdXJpGAIgASgJEjIKBmZvcm1hdBgDIAEoDjIiLmxhYmVsd2lyZS52MS5KdWRnbWVudEV4cG9ydEZvcm1hdBIWCg5sYWJlbF9qb2JfbmFtZRgEIAEoCSJSChdFeHBvcnRKdWRnbWVudHNSZXNwb25zZRILCgN1cmkYASABKAkSEgoKbGluZV9jb3VudBgCIAEoAxIWCg5qdWRnbWVudF9jb3VudBgDIAEoAyqOAQoUSnVkZ21lbnRFeHBvcnRGb3JtYXQSJgoiSlVER01FTlRfRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEiUKIUpVREdNRU5UX0VYUE9SVF9GT1JNQVRfSlNPTl9MSU5FUxABEicKI0pVREdNRU5UX0VYUE9SVF9GT1JNQVRfR1JPVU5EX1RSVVRIEAIyqgQKDExhYmVsU2VydmljZRJXCgxTdHJlYW1MYWJlbHMSIS5sYWJlbHdpcmUudjEuU3RyZWFtTGFiZWxzUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5TdHJlYW1MYWJlbHNSZXNwb25zZTABElQKCkxpc3RMYWJlbHMSHy5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1JlcXVlc3QaIC5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1Jlc3BvbnNlIgOQAgESVQoMRXhwb3J0TGFiZWxzEiEubGFiZWx3aXJlLnYxLkV4cG9ydExhYmVsc1JlcXVlc3QaIi5sYWJlbHdpcmUudjEuRXhwb3J0TGFiZWxzUmVzcG9uc2USVQoMQ29ycmVjdExhYmVsEiEubGFiZWx3aXJlLnYxLkNvcnJlY3RMYWJlbFJlcXVlc3QaIi5sYWJlbHdpcmUudjEuQ29ycmVjdExhYmVsUmVzcG9uc2USXQoNTGlzdEp1ZGdtZW50cxIiLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVxdWVzdBojLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVzcG9uc2UiA5ACARJeCg9FeHBvcnRKdWRnbWVudHMSJC5sYWJlbHdpcmUudjEuRXhwb3J0SnVkZ21lbnRzUmVxdWVzdBolLmxhYmVsd2lyZS52MS5FeHBvcnRKdWRnbWVudHNSZXNwb25zZUKrAQoQY29tLmxhYmVsd2lyZS52MUIRTGFiZWxTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_answer, file_labelwire_v1_judgment, file_labelwire_v1_label]);
 
 /**
  * Request for StreamLabels.
@@ -215,6 +217,63 @@ export const ExportLabelsResponseSchema: GenMessage<ExportLabelsResponse> = /*@_
   messageDesc(file_labelwire_v1_label_service, 5);
 
 /**
+ * Request for CorrectLabel.
+ *
+ * @generated from message labelwire.v1.CorrectLabelRequest
+ */
+export type CorrectLabelRequest = Message<"labelwire.v1.CorrectLabelRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Required. The key of a labeled item of the job.
+   *
+   * @generated from field: string item_key = 2;
+   */
+  itemKey: string;
+
+  /**
+   * Required. The right answer, of the job's task type (as a judgment of the
+   * job would be).
+   *
+   * @generated from field: labelwire.v1.Answer value = 3;
+   */
+  value?: Answer | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.CorrectLabelRequest.
+ * Use `create(CorrectLabelRequestSchema)` to create a new message.
+ */
+export const CorrectLabelRequestSchema: GenMessage<CorrectLabelRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 6);
+
+/**
+ * Response of CorrectLabel.
+ *
+ * @generated from message labelwire.v1.CorrectLabelResponse
+ */
+export type CorrectLabelResponse = Message<"labelwire.v1.CorrectLabelResponse"> & {
+  /**
+   * Output only. The new label event: the item's next revision.
+   *
+   * @generated from field: labelwire.v1.Label label = 1;
+   */
+  label?: Label | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.CorrectLabelResponse.
+ * Use `create(CorrectLabelResponseSchema)` to create a new message.
+ */
+export const CorrectLabelResponseSchema: GenMessage<CorrectLabelResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 7);
+
+/**
  * Request for ListJudgments.
  *
  * @generated from message labelwire.v1.ListJudgmentsRequest
@@ -261,7 +320,7 @@ export type ListJudgmentsRequest = Message<"labelwire.v1.ListJudgmentsRequest"> 
  * Use `create(ListJudgmentsRequestSchema)` to create a new message.
  */
 export const ListJudgmentsRequestSchema: GenMessage<ListJudgmentsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 6);
+  messageDesc(file_labelwire_v1_label_service, 8);
 
 /**
  * Response of ListJudgments.
@@ -289,7 +348,7 @@ export type ListJudgmentsResponse = Message<"labelwire.v1.ListJudgmentsResponse"
  * Use `create(ListJudgmentsResponseSchema)` to create a new message.
  */
 export const ListJudgmentsResponseSchema: GenMessage<ListJudgmentsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 7);
+  messageDesc(file_labelwire_v1_label_service, 9);
 
 /**
  * Request for ExportJudgments.
@@ -332,7 +391,7 @@ export type ExportJudgmentsRequest = Message<"labelwire.v1.ExportJudgmentsReques
  * Use `create(ExportJudgmentsRequestSchema)` to create a new message.
  */
 export const ExportJudgmentsRequestSchema: GenMessage<ExportJudgmentsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 8);
+  messageDesc(file_labelwire_v1_label_service, 10);
 
 /**
  * Response of ExportJudgments.
@@ -368,7 +427,7 @@ export type ExportJudgmentsResponse = Message<"labelwire.v1.ExportJudgmentsRespo
  * Use `create(ExportJudgmentsResponseSchema)` to create a new message.
  */
 export const ExportJudgmentsResponseSchema: GenMessage<ExportJudgmentsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 9);
+  messageDesc(file_labelwire_v1_label_service, 11);
 
 /**
  * The layout of an ExportJudgments file; both are JSON Lines.
@@ -448,6 +507,20 @@ export const LabelService: GenService<{
     methodKind: "unary";
     input: typeof ExportLabelsRequestSchema;
     output: typeof ExportLabelsResponseSchema;
+  },
+  /**
+   * Replaces a labeled item's label with the owner's answer. The correction
+   * is a new revision in the label feed (StreamLabels, ListLabels, exports)
+   * with method `owner_correction`, confidence 1 and human_annotated set, and
+   * later consolidation passes keep it. FAILED_PRECONDITION for a gold item
+   * or an item with no label yet.
+   *
+   * @generated from rpc labelwire.v1.LabelService.CorrectLabel
+   */
+  correctLabel: {
+    methodKind: "unary";
+    input: typeof CorrectLabelRequestSchema;
+    output: typeof CorrectLabelResponseSchema;
   },
   /**
    * Pages through every worker's raw answers in the job, in the order they

@@ -1,0 +1,249 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { append, h } from "../dom";
+import { ConsolidationMethod, MediaType } from "../gen/labelwire/v1/job_pb";
+import { type Api, message } from "./api";
+import { fieldViolations } from "./errors";
+import { Field, input, select, showViolations } from "./form";
+import { jobId } from "./format";
+
+const TASK_TYPES: [string, string][] = [
+  ["classification", "Classification (one class)"],
+  ["multiLabel", "Multi-label (every class that fits)"],
+  ["boundingBox", "Bounding boxes"],
+  ["spans", "Text spans (entities)"],
+  ["segmentation", "Segmentation"],
+  ["verification", "Verify model labels"],
+  ["custom", "Custom (JSON answer)"],
+];
+
+const MEDIA: [string, string][] = [
+  [String(MediaType.TEXT), "Text"],
+  [String(MediaType.IMAGE), "Image"],
+  [String(MediaType.DOCUMENT), "Document"],
+  [String(MediaType.AUDIO), "Audio"],
+  [String(MediaType.VIDEO), "Video"],
+];
+
+const METHODS: [string, string][] = [
+  [String(ConsolidationMethod.MAJORITY_VOTE), "Majority vote"],
+  [String(ConsolidationMethod.WEIGHTED_MAJORITY), "Weighted by gold accuracy"],
+  [String(ConsolidationMethod.DAWID_SKENE), "Dawid-Skene"],
+  [String(ConsolidationMethod.ONE_COIN), "One-coin Dawid-Skene"],
+  [String(ConsolidationMethod.GLAD), "GLAD"],
+  [String(ConsolidationMethod.AUTO), "Automatic"],
+];
+
+const WORKFORCES: [string, string][] = [
+  ["pool", "In-house pool"],
+  ["mturk", "Amazon Mechanical Turk"],
+  ["groundtruth", "SageMaker Ground Truth"],
+];
+
+interface ClassRow {
+  name: Field<HTMLInputElement>;
+  description: Field<HTMLInputElement>;
+  element: HTMLElement;
+}
+
+/** Text of a number field as the request wants it: undefined when empty (the
+ * server's default), NaN passed on as is for the server to refuse. */
+function optionalNumber(field: Field): number | undefined {
+  return field.value === "" ? undefined : Number(field.value);
+}
+
+/** Dollars typed by a person as millionths of a dollar. */
+function micros(field: Field): bigint {
+  const n = Number(field.value || "0");
+  return BigInt(Math.round((Number.isFinite(n) ? n : -1) * 1e6));
+}
+
+/** The create-job form: every setting a job takes, sent as one CreateJob;
+ * the server decides what is valid and its field errors are shown next to
+ * the field they name. */
+export async function createPage(api: Api, main: HTMLElement, signal: AbortSignal): Promise<void> {
+  const name = new Field("Name", input({ autocomplete: "off" }));
+  const taskType = new Field("Task type", select(TASK_TYPES));
+  const media = new Field("Media", select(MEDIA));
+  const classList = h("div", { class: "classes" });
+  const classesError = h("p", { class: "error", id: "classes-error" });
+  const rows: ClassRow[] = [];
+  const short = new Field("Short instructions", input(), "One or two sentences shown with every task.");
+  const full = new Field("Full instructions", h("textarea", { rows: 4 }), "Markdown; workers open it with i.");
+  const judgments = new Field("Judgments per item", input({ type: "number", value: "3" }));
+  const maxJudgments = new Field("Maximum judgments", input({ type: "number" }), "With a target confidence: more judgments for unsure items, up to this.");
+  const target = new Field("Target confidence", input({ type: "number", step: "0.05" }), "0 to 1; empty for a fixed number of judgments.");
+  const method = new Field("Consolidation", select(METHODS));
+  const quiz = new Field("Quiz questions", input({ type: "number" }), "Gold items a worker answers first; empty for 5.");
+  const pass = new Field("Pass accuracy", input({ type: "number", step: "0.05" }), "0 to 1; empty for 0.8.");
+  const hidden = new Field("Hidden gold share", input({ type: "number", step: "0.05" }), "0 to 0.5; empty for 0.1.");
+  const price = new Field("Price per judgment (USD)", input({ type: "number", step: "0.01", value: "0" }));
+  const budget = new Field("Budget (USD)", input({ type: "number", step: "0.01", value: "0" }), "0 for no budget.");
+  const workforce = new Field("Workforce", select(WORKFORCES));
+  const teamBox = h("fieldset", { class: "teams" }, h("legend", {}, "Teams"));
+  const teamsError = h("p", { class: "error" });
+  const alert = h("p", { class: "error", role: "alert" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Create job");
+
+  const addClass = (): void => {
+    const n = rows.length + 1;
+    const row: ClassRow = {
+      name: new Field(`Class ${n} name`, input({ autocomplete: "off" })),
+      description: new Field(`Class ${n} description`, input({ autocomplete: "off" })),
+      element: h("div", { class: "class-row" }),
+    };
+    const remove = h("button", { type: "button", class: "small", "aria-label": `Remove class ${n}` }, "Remove");
+    remove.addEventListener("click", () => {
+      const at = rows.indexOf(row);
+      if (at >= 0) rows.splice(at, 1);
+      row.element.remove();
+      renumber();
+      (rows[Math.min(at, rows.length - 1)]?.name.control ?? addButton).focus();
+    });
+    append(row.element, row.name.element, row.description.element, remove);
+    rows.push(row);
+    classList.append(row.element);
+  };
+  /** Labels say each class's place, so after a removal they are said again. */
+  const renumber = (): void => {
+    rows.forEach((r, i) => {
+      const labels = r.element.querySelectorAll("label");
+      if (labels[0]) labels[0].textContent = `Class ${i + 1} name`;
+      if (labels[1]) labels[1].textContent = `Class ${i + 1} description`;
+      r.element.querySelector("button")?.setAttribute("aria-label", `Remove class ${i + 1}`);
+    });
+  };
+  addClass();
+  addClass();
+  const addButton = h("button", { type: "button", onclick: () => { addClass(); rows[rows.length - 1].name.control.focus(); } }, "Add class");
+  const classesSet = h(
+    "fieldset",
+    { "aria-describedby": "classes-error" },
+    h("legend", {}, "Classes"),
+    classList,
+    addButton,
+    classesError,
+  );
+  taskType.control.addEventListener("change", () => {
+    classesSet.hidden = taskType.value === "custom";
+  });
+
+  const teamChecks: HTMLInputElement[] = [];
+  try {
+    const page = await api.teams.listTeams({ pageSize: 100 }, { signal });
+    if (page.teams.length === 0) append(teamBox, h("p", { class: "hint" }, "No teams yet: the job's own workers only."));
+    for (const team of page.teams) {
+      const box = h("input", { type: "checkbox", value: team.name });
+      teamChecks.push(box);
+      append(teamBox, h("label", { class: "check" }, box, ` ${team.displayName} (${team.workerCount} workers)`));
+    }
+  } catch {
+    append(teamBox, h("p", { class: "hint" }, "Teams could not be listed."));
+  }
+  append(teamBox, teamsError);
+
+  const form = h(
+    "form",
+    { class: "create", novalidate: true, "aria-labelledby": "create-heading" },
+    h("fieldset", {}, h("legend", {}, "Job"), name.element, taskType.element, media.element),
+    classesSet,
+    h("fieldset", {}, h("legend", {}, "Instructions"), short.element, full.element),
+    h("fieldset", {}, h("legend", {}, "Judgments"), judgments.element, maxJudgments.element, target.element, method.element),
+    h("fieldset", {}, h("legend", {}, "Gold"), quiz.element, pass.element, hidden.element),
+    h("fieldset", {}, h("legend", {}, "Price"), price.element, budget.element),
+    h("fieldset", {}, h("legend", {}, "Workforce"), workforce.element, teamBox),
+    alert,
+    submit,
+  );
+  append(
+    main,
+    h("p", {}, h("a", { href: "#/jobs" }, "← Jobs")),
+    h("h1", { id: "create-heading" }, "New job"),
+    form,
+  );
+  name.control.focus();
+
+  const fields = [name, taskType, media, short, full, judgments, maxJudgments, target, method, quiz, pass, hidden, price, budget, workforce];
+  const byPath: Record<string, Field> = {
+    "job.display_name": name,
+    "job.media_type": media,
+    "job.instructions.short_instructions": short,
+    "job.instructions.full_instructions": full,
+    "job.instructions": full,
+    "job.judgment_policy.judgments_per_item": judgments,
+    "job.judgment_policy.max_judgments_per_item": maxJudgments,
+    "job.judgment_policy.target_confidence": target,
+    "job.consolidation_method": method,
+    "job.gold_policy.quiz_size": quiz,
+    "job.gold_policy.pass_accuracy": pass,
+    "job.gold_policy.hidden_gold_share": hidden,
+    "job.price_per_judgment_micros": price,
+    "job.budget_micros": budget,
+    "job.workforce.adapter": workforce,
+    "job.workforce": workforce,
+  };
+  const route = (path: string): Field | undefined => {
+    if (byPath[path]) return byPath[path];
+    const cls = /\.(?:classes|entity_types)\[(\d+)\]\.(name|description)$/.exec(path);
+    if (cls) {
+      const row = rows[Number(cls[1])];
+      return row ? (cls[2] === "name" ? row.name : row.description) : undefined;
+    }
+    return undefined;
+  };
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void send();
+  });
+
+  const send = async (): Promise<void> => {
+    for (const f of [...fields, ...rows.flatMap((r) => [r.name, r.description])]) f.reset();
+    classesError.textContent = teamsError.textContent = alert.textContent = "";
+    const type = taskType.value;
+    const classes = rows
+      .map((r) => ({ name: r.name.value, description: r.description.value }))
+      .filter((c, i) => c.name || c.description || i < 2);
+    const value = type === "custom" ? {} : type === "spans" ? { entityTypes: classes } : { classes };
+    const quizSize = optionalNumber(quiz);
+    submit.disabled = true;
+    try {
+      const response = await api.jobs.createJob({
+        job: {
+          displayName: name.value,
+          // The case is one of TASK_TYPES' keys, each with the value built above.
+          taskConfig: { config: { case: type, value } as never },
+          mediaType: Number(media.value) as MediaType,
+          instructions: { shortInstructions: short.value, fullInstructions: full.control.value },
+          judgmentPolicy: {
+            judgmentsPerItem: Math.trunc(Number(judgments.value || "0")),
+            maxJudgmentsPerItem: Math.trunc(optionalNumber(maxJudgments) ?? 0),
+            targetConfidence: optionalNumber(target) ?? 0,
+          },
+          consolidationMethod: Number(method.value) as ConsolidationMethod,
+          goldPolicy: {
+            quizSize: quizSize === undefined ? undefined : Math.trunc(quizSize),
+            passAccuracy: optionalNumber(pass),
+            hiddenGoldShare: optionalNumber(hidden),
+          },
+          pricePerJudgmentMicros: micros(price),
+          budgetMicros: micros(budget),
+          workforce: { adapter: workforce.value, teams: teamChecks.filter((b) => b.checked).map((b) => b.value) },
+        },
+      }, { signal });
+      const job = response.job;
+      if (job) location.hash = `#/jobs/${encodeURIComponent(jobId(job.name))}/upload`;
+    } catch (err) {
+      if (signal.aborted) return;
+      const violations = fieldViolations(err);
+      const left = showViolations(violations, route);
+      for (const v of left) {
+        if (/\.(classes|entity_types)$/.test(v.field)) classesError.textContent = v.description;
+        else if (v.field.startsWith("job.workforce.teams")) teamsError.textContent = v.description;
+        else alert.textContent = v.description;
+      }
+      if (violations.length === 0 || ConnectError.from(err).code !== Code.InvalidArgument) alert.textContent = message(err);
+    } finally {
+      submit.disabled = false;
+    }
+  };
+}

@@ -1,0 +1,383 @@
+import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { describe } from "../answers";
+import { append, clear, h } from "../dom";
+import { type Answer, AnswerSchema } from "../gen/labelwire/v1/answer_pb";
+import type { Job } from "../gen/labelwire/v1/job_pb";
+import type { Label } from "../gen/labelwire/v1/label_pb";
+import { type Api, message } from "./api";
+import { fieldViolations } from "./errors";
+import { Field, input, select } from "./form";
+
+/** Labels per ListLabels page the explorer reads; the export reads 1,000. */
+const PAGE = 200;
+const EXPORT_PAGE = 1000;
+/** Below this a label counts as low confidence in the filter. */
+const LOW_CONFIDENCE = 0.7;
+
+function classNames(job: Job): string[] {
+  const c = job.taskConfig?.config;
+  if (!c || c.case === "custom" || c.case === undefined) return [];
+  const list = c.case === "spans" ? c.value.entityTypes : c.value.classes;
+  return list.map((x) => x.name);
+}
+
+/** Whether a label names a class (its value, or one of its values). */
+function hasClass(label: Label, name: string): boolean {
+  const v = label.value?.value;
+  if (v?.case === "classification") return v.value.className === name;
+  if (v?.case === "multiLabel") return v.value.classNames.includes(name);
+  if (v?.case === "boundingBoxes") return v.value.boxes.some((b) => b.className === name);
+  if (v?.case === "spans") return v.value.spans.some((s) => s.entityType === name);
+  return false;
+}
+
+/** A label as one JSON Lines record of the browser's download. */
+export function exportLine(label: Label): string {
+  return JSON.stringify({
+    item_key: label.itemKey,
+    label: label.value ? toJson(AnswerSchema, label.value) : null,
+    confidence: label.confidence,
+    judgment_count: label.judgmentCount,
+    revision: label.revision,
+    method: label.method,
+    human_annotated: label.humanAnnotated,
+    sequence: Number(label.sequence),
+    creation_date: label.createTime ? new Date(timestampMs(label.createTime)).toISOString() : null,
+    metadata: label.itemMetadata ?? null,
+  });
+}
+
+/** The label explorer: the current label of every labeled item (ListLabels,
+ * a page at a time), filtered in the page by key, class, confidence,
+ * contested and revised; a label corrected by the owner (CorrectLabel); the
+ * labels downloaded as JSON Lines or exported to the server's files. */
+export async function labelsPage(api: Api, id: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
+  const name = `jobs/${id}`;
+  const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  const alert = h("p", { class: "error", role: "alert" });
+  let job: Job;
+  try {
+    const got = await api.jobs.getJob({ name }, { signal });
+    if (!got.job) return;
+    job = got.job;
+  } catch (err) {
+    append(main, alert);
+    alert.textContent = message(err);
+    return;
+  }
+  const classes = classNames(job);
+  const search = new Field("Item key contains", input({ type: "search", value: params.get("q") ?? "" }));
+  const cls = new Field("Class", select([["", "Any class"], ...classes.map((c): [string, string] => [c, c])], params.get("class") ?? ""));
+  const min = new Field("Confidence from", input({ type: "number", step: "0.05", value: params.get("min") ?? "" }));
+  const max = new Field("Confidence to", input({ type: "number", step: "0.05", value: params.get("max") ?? "" }));
+  const check = (key: string): HTMLInputElement => {
+    const box = h("input", { type: "checkbox" });
+    box.checked = params.get(key) === "1";
+    box.dataset.key = key;
+    return box;
+  };
+  const contested = check("contested");
+  const revised = check("revised");
+  const low = check("low");
+  const body = h("tbody", {});
+  const shown = h("p", { class: "notice", role: "status" });
+  const more = h("button", { type: "button", hidden: true }, "Load more labels");
+  const labels: Label[] = [];
+  let token = "";
+
+  const filters = h(
+    "form",
+    { class: "filters", role: "search", "aria-label": "Filter labels", onsubmit: (e: Event) => e.preventDefault() },
+    search.element,
+    cls.element,
+    min.element,
+    max.element,
+    h(
+      "fieldset",
+      { class: "flags" },
+      h("legend", {}, "Only"),
+      h("label", { class: "check" }, contested, " contested (workers split)"),
+      h("label", { class: "check" }, revised, " revised"),
+      h("label", { class: "check" }, low, ` low confidence (under ${LOW_CONFIDENCE})`),
+    ),
+  );
+
+  const dialog = correctionDialog(api, name, job, classes, (label) => {
+    const at = labels.findIndex((l) => l.itemKey === label.itemKey);
+    if (at >= 0) labels[at] = label;
+    render();
+  });
+
+  const row = (label: Label): HTMLElement =>
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, label.itemKey),
+      h("td", {}, describe(label.value)),
+      h("td", { class: "num" }, label.confidence.toFixed(2)),
+      h("td", { class: "num" }, `${label.judgmentCount}`),
+      h("td", { class: "num" }, `${label.revision}`),
+      h("td", {}, label.method === "owner_correction" ? "corrected by the owner" : label.method),
+      h(
+        "td",
+        {},
+        h("button", { type: "button", class: "small", "aria-label": `Correct ${label.itemKey}`, onclick: () => dialog.open(label) }, "Correct"),
+      ),
+    );
+
+  const keep = (label: Label): boolean => {
+    const q = search.value.toLowerCase();
+    const lo = min.value === "" ? -Infinity : Number(min.value);
+    const hi = max.value === "" ? Infinity : Number(max.value);
+    return (
+      (!q || label.itemKey.toLowerCase().includes(q)) &&
+      (!cls.value || hasClass(label, cls.value)) &&
+      label.confidence >= lo &&
+      label.confidence <= hi &&
+      (!contested.checked || label.tie || (label.judgmentCount > 1 && label.confidence < 1)) &&
+      (!revised.checked || label.revision > 1) &&
+      (!low.checked || label.confidence < LOW_CONFIDENCE)
+    );
+  };
+
+  const render = (): void => {
+    const hits = labels.filter(keep);
+    clear(body);
+    append(body, ...hits.map(row));
+    shown.textContent = `${hits.length} of the ${labels.length} labels read${token ? " (more to read)" : ""}.`;
+    const query = new URLSearchParams();
+    if (search.value) query.set("q", search.value);
+    if (cls.value) query.set("class", cls.value);
+    if (min.value) query.set("min", min.value);
+    if (max.value) query.set("max", max.value);
+    for (const box of [contested, revised, low]) if (box.checked) query.set(box.dataset.key ?? "", "1");
+    const text = query.toString();
+    history.replaceState(null, "", `#/jobs/${encodeURIComponent(id)}/labels${text ? `?${text}` : ""}`);
+  };
+  filters.addEventListener("input", render);
+  filters.addEventListener("change", render);
+
+  const load = async (): Promise<void> => {
+    try {
+      const page = await api.labels.listLabels({ job: name, pageSize: PAGE, pageToken: token }, { signal });
+      labels.push(...page.labels);
+      token = page.nextPageToken;
+      more.hidden = !token;
+      render();
+    } catch (err) {
+      if (!signal.aborted) alert.textContent = message(err);
+    }
+  };
+  more.addEventListener("click", () => void load());
+
+  append(
+    main,
+    h("p", {}, h("a", { href: `#/jobs/${encodeURIComponent(id)}` }, "← The job")),
+    h("h1", {}, `Labels of ${job.displayName}`),
+    alert,
+    filters,
+    shown,
+    h(
+      "table",
+      { "aria-label": "Labels", class: "wide" },
+      h(
+        "thead",
+        {},
+        h("tr", {}, ...["Item", "Label", "Confidence", "Judgments", "Revision", "Method", ""].map((t, n) =>
+          h("th", { scope: "col", class: [2, 3, 4].includes(n) ? "num" : "" }, t))),
+      ),
+      body,
+    ),
+    more,
+    exportSection(api, name, job),
+    dialog.element,
+  );
+  await load();
+}
+
+/** The correction form, in a modal dialog (Esc closes it, focus stays in
+ * it): the job's classes as radio buttons or check boxes, other task types
+ * as the answer's JSON. */
+function correctionDialog(
+  api: Api,
+  job: string,
+  spec: Job,
+  classes: string[],
+  done: (label: Label) => void,
+): { element: HTMLDialogElement; open: (label: Label) => void } {
+  const kind = spec.taskConfig?.config.case;
+  const heading = h("h2", { id: "correct-heading" }, "");
+  const answers = h("tbody", {});
+  const answersNote = h("p", { class: "notice" });
+  let names: Map<string, string> | null = null;
+  const choices = h("div", { class: "choices" });
+  const error = h("p", { class: "error", role: "alert", id: "correct-error" });
+  const save = h("button", { type: "submit", class: "primary" }, "Save correction");
+  const cancel = h("button", { type: "button" }, "Cancel");
+  const answersTable = h(
+    "table",
+    { "aria-label": "Answers", class: "wide" },
+    h("thead", {}, h("tr", {}, ...["Worker", "Answer", "Time spent", "Submitted", "Counted"].map((t) => h("th", { scope: "col" }, t)))),
+    answers,
+  );
+  const form = h("form", { method: "dialog" }, heading, answersTable, answersNote, choices, error, h("div", { class: "actions" }, save, cancel));
+
+  /** Every worker's answer to the item (ListJudgments), with the workers'
+   * names from ListWorkers, read once per page. */
+  const showAnswers = async (itemKey: string): Promise<void> => {
+    answers.replaceChildren();
+    answersNote.textContent = "Reading the answers…";
+    try {
+      if (names === null) {
+        const found = new Map<string, string>();
+        let token = "";
+        do {
+          const page = await api.jobs.listWorkers({ job, pageToken: token });
+          for (const w of page.workers) found.set(w.name, w.displayName || w.name);
+          token = page.nextPageToken;
+        } while (token);
+        names = found;
+      }
+      const page = await api.labels.listJudgments({ job, itemKey, pageSize: 100 });
+      for (const j of page.judgments) {
+        const spent = j.timeSpent ? Number(j.timeSpent.seconds) + j.timeSpent.nanos / 1e9 : 0;
+        append(
+          answers,
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, names.get(j.worker) ?? (j.externalWorkerId || j.worker)),
+            h("td", {}, describe(j.answer)),
+            h("td", { class: "num" }, `${spent.toFixed(1)} s`),
+            h("td", {}, j.createTime ? new Date(timestampMs(j.createTime)).toLocaleString() : ""),
+            h("td", {}, j.excluded ? `no (${j.excludedReason.replaceAll("_", " ")})` : "yes"),
+          ),
+        );
+      }
+      answersNote.textContent = page.judgments.length ? (page.nextPageToken ? "The first 100 answers." : "") : "No answers recorded.";
+    } catch (err) {
+      answersNote.textContent = message(err);
+    }
+  };
+  const element = h("dialog", { "aria-labelledby": "correct-heading" }, form);
+  let current: Label | null = null;
+  let read: () => Answer = () => create(AnswerSchema, {});
+
+  cancel.addEventListener("click", () => element.close());
+  const open = (label: Label): void => {
+    current = label;
+    heading.textContent = `Correct the label of ${label.itemKey}`;
+    void showAnswers(label.itemKey);
+    error.textContent = "";
+    clear(choices);
+    const v = label.value?.value;
+    if (kind === "classification" || kind === "multiLabel") {
+      const multi = kind === "multiLabel";
+      const picked = new Set(v?.case === "classification" ? [v.value.className] : v?.case === "multiLabel" ? v.value.classNames : []);
+      const boxes = classes.map((c) => {
+        const box = h("input", { type: multi ? "checkbox" : "radio", name: "correct-class", value: c });
+        box.checked = picked.has(c);
+        return box;
+      });
+      append(
+        choices,
+        h("fieldset", { "aria-describedby": "correct-error" }, h("legend", {}, multi ? "Every class that fits" : "The right class"),
+          ...boxes.map((box) => h("label", { class: "check" }, box, ` ${box.value}`))),
+      );
+      read = () => {
+        const on = boxes.filter((b) => b.checked).map((b) => b.value);
+        return create(AnswerSchema, multi
+          ? { value: { case: "multiLabel", value: { classNames: on } } }
+          : { value: { case: "classification", value: { className: on[0] ?? "" } } });
+      };
+      element.showModal();
+      (boxes.find((b) => b.checked) ?? boxes[0])?.focus();
+    } else {
+      const area = h("textarea", { rows: 8, id: "correct-json", "aria-describedby": "correct-error" });
+      area.value = label.value ? JSON.stringify(toJson(AnswerSchema, label.value), null, 2) : "{}";
+      append(choices, h("label", { for: "correct-json" }, "The right answer (JSON)"), area);
+      read = () => fromJson(AnswerSchema, JSON.parse(area.value) as JsonValue);
+      element.showModal();
+      area.focus();
+    }
+  };
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (current === null) return;
+    const key = current.itemKey;
+    let value: Answer;
+    try {
+      value = read();
+    } catch (err) {
+      error.textContent = `That is not an answer: ${(err as Error).message}`;
+      return;
+    }
+    save.disabled = true;
+    api.labels
+      .correctLabel({ job, itemKey: key, value })
+      .then((r) => {
+        if (r.label) done(r.label);
+        element.close();
+      })
+      .catch((err: unknown) => {
+        const v = fieldViolations(err)[0];
+        error.textContent = v ? v.description : message(err);
+      })
+      .finally(() => {
+        save.disabled = false;
+      });
+  });
+  return { element, open };
+}
+
+/** Downloads every current label as JSON Lines built in the page from
+ * ListLabels (no server files needed), or has the server write the Ground
+ * Truth manifest where its files root or S3 policy allows (ExportLabels). */
+function exportSection(api: Api, job: string, spec: Job): HTMLElement {
+  const status = h("p", { class: "notice", role: "status" });
+  const download = h("button", { type: "button" }, "Download labels (JSON Lines)");
+  const uri = new Field("Server path or s3:// URI", input({ placeholder: "out/labels.manifest" }), "Inside your folder under the server's files root, or an allowed S3 prefix.");
+  const write = h("button", { type: "submit" }, "Export manifest");
+  download.addEventListener("click", () => {
+    void (async () => {
+      download.disabled = true;
+      const lines: string[] = [];
+      let token = "";
+      try {
+        do {
+          const page = await api.labels.listLabels({ job, pageSize: EXPORT_PAGE, pageToken: token });
+          for (const label of page.labels) lines.push(exportLine(label));
+          token = page.nextPageToken;
+          status.textContent = `Read ${lines.length} labels…`;
+        } while (token);
+        const blob = new Blob(lines.map((l) => `${l}\n`), { type: "application/x-ndjson" });
+        const link = h("a", { href: URL.createObjectURL(blob), download: `${spec.displayName.replace(/[^\w-]+/g, "-") || "labels"}.jsonl` });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+        status.textContent = `Downloaded ${lines.length} labels.`;
+      } catch (err) {
+        status.textContent = message(err);
+      } finally {
+        download.disabled = false;
+      }
+    })();
+  });
+  const form = h("form", { class: "export", "aria-label": "Export to the server" }, uri.element, write);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    uri.reset();
+    api.labels
+      .exportLabels({ job, uri: uri.value })
+      .then((r) => {
+        status.textContent = `Wrote ${r.lineCount} lines (${r.labelCount} with a label) to ${r.uri}.`;
+      })
+      .catch((err: unknown) => {
+        const v = fieldViolations(err)[0];
+        uri.fail(v ? v.description : message(err));
+      });
+  });
+  return h("section", { "aria-labelledby": "export-heading" }, h("h2", { id: "export-heading" }, "Export"), download, status, form);
+}
