@@ -167,6 +167,9 @@ MATRIX: dict[str, Entry] = {
     "AdminService.RevokeAdapterKey": Entry(
         ADMIN_ONLY, lambda w: admin_service_pb2.RevokeAdapterKeyRequest(name=w.spare_adapter_key)
     ),
+    "WorkforceAdapterService.AttachAdapter": Entry(
+        ANY_ADAPTER, lambda w: adapter_service_pb2.AttachAdapterRequest(task_types=["classification"])
+    ),
     "WorkforceAdapterService.ListAdapterJobs": Entry(
         ANY_ADAPTER, lambda w: adapter_service_pb2.ListAdapterJobsRequest()
     ),
@@ -382,15 +385,15 @@ async def world_of(server: Harness, root: Path) -> tuple[World, Client, Client]:
         task = (await w.next_task()).task.name
     other_job = await running_job(other, items=1)
     _, other_worker = await other.create_worker(other_job.name, "elsewhere")
+    async with AdminClient(server.target, ADMIN_KEY) as admin:
+        adapter_key = (await admin.create_adapter_key("vendor")).adapter_key
+        other_adapter_key = (await admin.create_adapter_key("elsewhere")).adapter_key
+        spare_adapter_key = (await admin.create_adapter_key("spare")).adapter_key_name
     remote_job = await owner.create_job(
         "Remote", classes=CLASSES, quiz_size=0, workforce="remote", workforce_settings={"adapter": "vendor"}
     )
     await owner.add_items(remote_job.name, [text_item(f"r{i}", "remote item") for i in range(2)])
     await owner.start_job(remote_job.name)
-    async with AdminClient(server.target, ADMIN_KEY) as admin:
-        adapter_key = (await admin.create_adapter_key("vendor")).adapter_key
-        other_adapter_key = (await admin.create_adapter_key("elsewhere")).adapter_key
-        spare_adapter_key = (await admin.create_adapter_key("spare")).adapter_key_name
     async with grpc.aio.insecure_channel(server.target) as channel:
         await adapter_service_pb2_grpc.WorkforceAdapterServiceStub(channel).ClaimItems(
             adapter_service_pb2.ClaimItemsRequest(job=remote_job.name, claim_id="c1", max_items=1),

@@ -3,16 +3,24 @@ and claims and judgments that a retry after a crash never repeats."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
 
+from labelwire.adapters.pool import PoolWorkforce
+from labelwire.adapters.remote import RemoteWorkforce
 from labelwire.client import AdminClient, Client, classification, text_item
+from labelwire.server.dispatch.workforces import Workforces
+from labelwire.server.transport.app import start_server
 from labelwire.v1 import adapter_service_pb2 as pb
 from labelwire.v1 import adapter_service_pb2_grpc, job_pb2
 from tests.conftest import ADMIN_KEY, Harness
+from tests.helpers import drain
+from tests.node_adapter import NodeAdapter
 
 
 @dataclass
@@ -35,6 +43,7 @@ class Adapter:
 async def adapter(server: Harness) -> AsyncIterator[Adapter]:
     async with AdminClient(server.target, ADMIN_KEY) as admin:
         created = await admin.create_adapter_key("vendor")
+        await admin.create_adapter_key("someone-else")
     async with grpc.aio.insecure_channel(server.target) as channel:
         yield Adapter(adapter_service_pb2_grpc.WorkforceAdapterServiceStub(channel), created.adapter_key)
 
@@ -135,6 +144,35 @@ async def test_a_remote_job_must_name_its_adapter(server: Harness) -> None:
     await lw.close()
 
 
+async def test_a_job_naming_no_adapter_the_operator_made_is_refused(
+    server: Harness, adapter: Adapter
+) -> None:
+    lw = await server.client()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await remote_job(lw, 1, adapter="vendr")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no adapter is named 'vendr'" in (err.value.details() or "")
+    await lw.close()
+
+
+async def test_a_job_the_attached_adapter_cannot_run_is_refused(server: Harness, adapter: Adapter) -> None:
+    await adapter.AttachAdapter(
+        pb.AttachAdapterRequest(task_types=["classification"], max_judgments_per_item=5)
+    )
+    lw = await server.client()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await lw.create_job(
+            "J",
+            classes=["a", "b"],
+            workforce="remote",
+            workforce_settings={"adapter": "vendor"},
+            judgments_per_item=9,
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "max_judgments_per_item: the vendor adapter allows at most 5" in (err.value.details() or "")
+    await lw.close()
+
+
 async def test_a_revoked_adapter_key_stops_working(server: Harness) -> None:
     async with AdminClient(server.target, ADMIN_KEY) as admin:
         created = await admin.create_adapter_key("vendor")
@@ -144,3 +182,62 @@ async def test_a_revoked_adapter_key_stops_working(server: Harness) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await revoked.ListAdapterJobs(pb.ListAdapterJobsRequest())
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def until_true(condition: Callable[[], Awaitable[bool]], limit: float = 120.0) -> None:
+    """Polls a condition; the limit only keeps a broken build from hanging."""
+
+    async def poll() -> None:
+        while not await condition():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(poll(), limit)
+
+
+async def test_an_adapter_killed_mid_job_and_restarted_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path,
+) -> None:
+    """The TypeScript adapter, over Connect on the HTTP port, is killed while
+    it reports judgments one at a time; a new process resumes its claimed
+    items and reports all their judgments again."""
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=str(tmp_path / "crash.db"),
+        admin_key=ADMIN_KEY,
+        workforces=Workforces({"pool": PoolWorkforce(), "remote": RemoteWorkforce()}),
+        http_address="127.0.0.1:0",
+    )
+    assert running.http is not None
+    http = f"127.0.0.1:{running.http.port}"
+    server = Harness(running=running, target=f"127.0.0.1:{running.port}", database=tmp_path / "crash.db")
+    nodes: list[NodeAdapter] = []
+    try:
+        async with AdminClient(server.target, ADMIN_KEY) as admin:
+            key = (await admin.create_adapter_key("vendor")).adapter_key
+        lw = await server.client()
+        job = await remote_job(lw, 20)
+
+        async def judged(at_least: int) -> bool:
+            return (await lw.get_job(job)).counters.judgments >= at_least
+
+        nodes.append(NodeAdapter(http, key, transport="connect", pause_ms=200))
+        await until_true(lambda: judged(10))
+        nodes[0].kill()
+        before = await lw.get_job(job)
+        assert 0 < before.counters.judgments < 60 and before.state == job_pb2.JOB_STATE_RUNNING, nodes[
+            0
+        ].log()
+        nodes.append(NodeAdapter(http, key, transport="connect"))
+        labels = await drain(lw.stream_labels(job))
+        done = await lw.get_job(job)
+        workers = await lw.list_workers(job)
+        assert sorted(lab.item_key for lab in labels) == sorted(f"k{i}" for i in range(20)), nodes[1].log()
+        assert done.state == job_pb2.JOB_STATE_COMPLETED
+        assert done.counters.judgments == 60  # three workers per item, none twice
+        assert sorted(w.display_name for w in workers) == ["v0", "v1", "v2"]
+        assert sorted(w.judgments for w in workers) == [20, 20, 20]
+        await lw.close()
+    finally:
+        for node in nodes:
+            node.stop()
+        await running.stop(grace=None)

@@ -11,18 +11,19 @@ calls changes nothing twice.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labelwire.adapters.base import ExternalJudgment, WorkItem
+from labelwire.adapters.base import TASK_TYPES, ExternalJudgment, WorkItem
 from labelwire.server.core import auth
 from labelwire.server.core.base import CoreBase, page_cursor, parse_name, parse_pair
 from labelwire.server.dispatch.workforces import JobContext
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
-from labelwire.server.domain.model import Job, JobState, Principal
+from labelwire.server.domain.model import Job, JobSpec, JobState, Principal
 from labelwire.server.store import Tx
 
 # The workforce (entry point) whose jobs out-of-process adapters serve.
@@ -62,6 +63,36 @@ def check_keys(keys: Sequence[str], field: str) -> None:
         validation.check_text(f"{field}[{i}]", key, low=1, high=1000)
 
 
+def check_remote_job(tx: Tx, spec: JobSpec) -> None:
+    """A job of the remote workforce names an adapter the operator made, and
+    one that runs its task type, as an in-process workforce's `validate` would
+    check it; called in the transaction that creates the job."""
+    if spec.adapter != REMOTE:
+        return
+    name = str(spec.settings.get("adapter", ""))
+    row = tx.adapter_named(name)
+    if row is None:
+        raise InvalidArgument(
+            f"job.workforce.settings.adapter: no adapter is named {validation.quote(name)};"
+            " the operator makes one with AdminService.CreateAdapterKey",
+            "job.workforce.settings.adapter",
+        )
+    caps = json.loads(row["capabilities"]) if row["capabilities"] else {}
+    kinds = caps.get("task_types") or []
+    if kinds and spec.task_type not in kinds:
+        raise InvalidArgument(
+            f"job.task_config: the {name} adapter cannot run {spec.task_type} tasks (it runs {', '.join(kinds)})",
+            "job.task_config",
+        )
+    most = int(caps.get("max_judgments_per_item") or 0)
+    if most and spec.max_judgments_per_item > most:
+        raise InvalidArgument(
+            f"job.judgment_policy.max_judgments_per_item: the {name} adapter allows at most {most},"
+            f" got {spec.max_judgments_per_item}",
+            "job.judgment_policy.max_judgments_per_item",
+        )
+
+
 class AdaptersCore(CoreBase):
     async def create_adapter_key(
         self, principal: Principal, adapter_name: str, ttl_seconds: float = 0.0
@@ -94,6 +125,27 @@ class AdaptersCore(CoreBase):
 
         await self.store.write(revoke)
         self.forget_credentials({key_id})
+
+    async def attach_adapter(
+        self, principal: Principal, task_types: Sequence[str], max_judgments_per_item: int
+    ) -> tuple[int, str]:
+        """Records what the calling adapter runs: (its id, its name)."""
+        for i, kind in enumerate(task_types):
+            if kind not in TASK_TYPES:
+                raise InvalidArgument(
+                    f"task_types[{i}] {validation.quote(kind)} is not one of {', '.join(sorted(TASK_TYPES))}",
+                    f"task_types[{i}]",
+                )
+        if max_judgments_per_item:
+            validation.check_range("max_judgments_per_item", max_judgments_per_item, 1, MAX_BATCH)
+        caps = {"task_types": sorted(set(task_types)), "max_judgments_per_item": max_judgments_per_item}
+
+        def attach(tx: Tx) -> str:
+            name = self._adapter_name(tx, principal)
+            tx.set_adapter_capabilities(principal.id, caps)
+            return name
+
+        return principal.id, await self.store.write(attach)
 
     def _adapter_name(self, tx: Tx, principal: Principal) -> str:
         self.require(principal, "adapter")

@@ -581,6 +581,9 @@ class SqlTx(AccountsSql):
     def insert_adapter(self, name: str, now: float) -> int:
         return self.insert("INSERT INTO adapters (name, created_at) VALUES (?, ?)", (name, now))
 
+    def set_adapter_capabilities(self, adapter_id: int, capabilities: dict[str, Any]) -> None:
+        self.run("UPDATE adapters SET capabilities = ? WHERE id = ?", (json.dumps(capabilities), adapter_id))
+
     def adapter_request(self, job_id: int, kind: str, request_id: str) -> Any | None:
         """The saved outcome of an adapter's call with this id, decoded; None if new."""
         row = self.one(

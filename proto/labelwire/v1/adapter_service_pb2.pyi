@@ -56,6 +56,65 @@ unknown item).
 Global___JudgmentOutcome: _TypeAlias = JudgmentOutcome  # noqa: Y015
 
 @_typing.final
+class AttachAdapterRequest(_message.Message):
+    """Request for AttachAdapter."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_TYPES_FIELD_NUMBER: _builtins.int
+    MAX_JUDGMENTS_PER_ITEM_FIELD_NUMBER: _builtins.int
+    max_judgments_per_item: _builtins.int
+    """Optional. The most judgments per item it can collect; 0 (the default)
+    means no limit of its own, else 1 to 1,000.
+    """
+    @_builtins.property
+    def task_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional. The task types the adapter runs, by the names of TaskConfig's
+        fields (`classification`, `multi_label`, `bounding_box`, `spans`,
+        `segmentation`, `verification`, `custom`); empty means every one.
+        """
+
+    def __init__(
+        self,
+        *,
+        task_types: _abc.Iterable[_builtins.str] | None = ...,
+        max_judgments_per_item: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_judgments_per_item", b"max_judgments_per_item", "task_types", b"task_types"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachAdapterRequest: _TypeAlias = AttachAdapterRequest  # noqa: Y015
+
+@_typing.final
+class AttachAdapterResponse(_message.Message):
+    """Response of AttachAdapter."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADAPTER_FIELD_NUMBER: _builtins.int
+    ADAPTER_NAME_FIELD_NUMBER: _builtins.int
+    adapter: _builtins.str
+    """`adapters/{adapter_id}`."""
+    adapter_name: _builtins.str
+    """The adapter's name, which jobs name in `workforce.settings.adapter`."""
+    def __init__(
+        self,
+        *,
+        adapter: _builtins.str = ...,
+        adapter_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adapter", b"adapter", "adapter_name", b"adapter_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AttachAdapterResponse: _TypeAlias = AttachAdapterResponse  # noqa: Y015
+
+@_typing.final
 class ListAdapterJobsRequest(_message.Message):
     """Request for ListAdapterJobs."""
 

@@ -43,6 +43,11 @@ class WorkforceAdapterServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.AttachAdapter = channel.unary_unary(
+                '/labelwire.v1.WorkforceAdapterService/AttachAdapter',
+                request_serializer=labelwire_dot_v1_dot_adapter__service__pb2.AttachAdapterRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_adapter__service__pb2.AttachAdapterResponse.FromString,
+                _registered_method=True)
         self.ListAdapterJobs = channel.unary_unary(
                 '/labelwire.v1.WorkforceAdapterService/ListAdapterJobs',
                 request_serializer=labelwire_dot_v1_dot_adapter__service__pb2.ListAdapterJobsRequest.SerializeToString,
@@ -101,6 +106,16 @@ class WorkforceAdapterServiceServicer:
     carry the adapter's own ids, so a call retried after a crash or a lost
     response changes nothing twice.
     """
+
+    def AttachAdapter(self, request, context):
+        """Says what this adapter can run, so that a job it cannot run is refused
+        when it is created (INVALID_ARGUMENT) rather than left waiting. Call it
+        at every start; the last call counts. Until the first, a job may name
+        the adapter with any task type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def ListAdapterJobs(self, request, context):
         """Jobs of the `remote` workforce that name this adapter, oldest first, in
@@ -179,6 +194,11 @@ class WorkforceAdapterServiceServicer:
 
 def add_WorkforceAdapterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'AttachAdapter': grpc.unary_unary_rpc_method_handler(
+                    servicer.AttachAdapter,
+                    request_deserializer=labelwire_dot_v1_dot_adapter__service__pb2.AttachAdapterRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_adapter__service__pb2.AttachAdapterResponse.SerializeToString,
+            ),
             'ListAdapterJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAdapterJobs,
                     request_deserializer=labelwire_dot_v1_dot_adapter__service__pb2.ListAdapterJobsRequest.FromString,
@@ -243,6 +263,33 @@ class WorkforceAdapterService:
     carry the adapter's own ids, so a call retried after a crash or a lost
     response changes nothing twice.
     """
+
+    @staticmethod
+    def AttachAdapter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.WorkforceAdapterService/AttachAdapter',
+            labelwire_dot_v1_dot_adapter__service__pb2.AttachAdapterRequest.SerializeToString,
+            labelwire_dot_v1_dot_adapter__service__pb2.AttachAdapterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ListAdapterJobs(request,

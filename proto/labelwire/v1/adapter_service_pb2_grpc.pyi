@@ -42,6 +42,12 @@ class WorkforceAdapterServiceStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> WorkforceAdapterServiceAsyncStub: ...
+    AttachAdapter: _grpc.UnaryUnaryMultiCallable[_adapter_service_pb2.AttachAdapterRequest, _adapter_service_pb2.AttachAdapterResponse]
+    """Says what this adapter can run, so that a job it cannot run is refused
+    when it is created (INVALID_ARGUMENT) rather than left waiting. Call it
+    at every start; the last call counts. Until the first, a job may name
+    the adapter with any task type.
+    """
     ListAdapterJobs: _grpc.UnaryUnaryMultiCallable[_adapter_service_pb2.ListAdapterJobsRequest, _adapter_service_pb2.ListAdapterJobsResponse]
     """Jobs of the `remote` workforce that name this adapter, oldest first, in
     the given states (default: running only). Poll it to find new work and to
@@ -92,6 +98,12 @@ class WorkforceAdapterServiceAsyncStub(WorkforceAdapterServiceStub):
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    AttachAdapter: _aio.UnaryUnaryMultiCallable[_adapter_service_pb2.AttachAdapterRequest, _adapter_service_pb2.AttachAdapterResponse]  # type: ignore[assignment]
+    """Says what this adapter can run, so that a job it cannot run is refused
+    when it is created (INVALID_ARGUMENT) rather than left waiting. Call it
+    at every start; the last call counts. Until the first, a job may name
+    the adapter with any task type.
+    """
     ListAdapterJobs: _aio.UnaryUnaryMultiCallable[_adapter_service_pb2.ListAdapterJobsRequest, _adapter_service_pb2.ListAdapterJobsResponse]  # type: ignore[assignment]
     """Jobs of the `remote` workforce that name this adapter, oldest first, in
     the given states (default: running only). Poll it to find new work and to
@@ -139,6 +151,18 @@ class WorkforceAdapterServiceServicer(metaclass=_abc_1.ABCMeta):
     carry the adapter's own ids, so a call retried after a crash or a lost
     response changes nothing twice.
     """
+
+    @_abc_1.abstractmethod
+    def AttachAdapter(
+        self,
+        request: _adapter_service_pb2.AttachAdapterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_adapter_service_pb2.AttachAdapterResponse, _abc.Awaitable[_adapter_service_pb2.AttachAdapterResponse]]:
+        """Says what this adapter can run, so that a job it cannot run is refused
+        when it is created (INVALID_ARGUMENT) rather than left waiting. Call it
+        at every start; the last call counts. Until the first, a job may name
+        the adapter with any task type.
+        """
 
     @_abc_1.abstractmethod
     def ListAdapterJobs(

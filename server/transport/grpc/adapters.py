@@ -37,6 +37,14 @@ class AdapterServicer(adapter_service_pb2_grpc.WorkforceAdapterServiceServicer):
         self.core = core
 
     @unary
+    async def AttachAdapter(self, request: pb.AttachAdapterRequest, context: Ctx) -> pb.AttachAdapterResponse:
+        principal = await caller(self.core, context)
+        adapter_id, name = await self.core.attach_adapter(
+            principal, list(request.task_types), request.max_judgments_per_item
+        )
+        return pb.AttachAdapterResponse(adapter=f"adapters/{adapter_id}", adapter_name=name)
+
+    @unary
     async def ListAdapterJobs(
         self, request: pb.ListAdapterJobsRequest, context: Ctx
     ) -> pb.ListAdapterJobsResponse:

@@ -5,6 +5,8 @@
 CREATE TABLE adapters (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT NOT NULL UNIQUE,
+    -- What AttachAdapter said it runs (JSON: task_types, max_judgments_per_item); '' before.
+    capabilities TEXT NOT NULL DEFAULT '',
     created_at  REAL NOT NULL
 );
 

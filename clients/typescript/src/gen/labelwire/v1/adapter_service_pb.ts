@@ -16,7 +16,66 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/adapter_service.proto.
  */
 export const file_labelwire_v1_adapter_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvYWRhcHRlcl9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiZwoWTGlzdEFkYXB0ZXJKb2JzUmVxdWVzdBImCgZzdGF0ZXMYASADKA4yFi5sYWJlbHdpcmUudjEuSm9iU3RhdGUSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiUwoXTGlzdEFkYXB0ZXJKb2JzUmVzcG9uc2USHwoEam9icxgBIAMoCzIRLmxhYmVsd2lyZS52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiQKFEdldEFkYXB0ZXJKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiNwoVR2V0QWRhcHRlckpvYlJlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IirgEKC0FkYXB0ZXJJdGVtEgsKA2tleRgBIAEoCRIUCgxwYXlsb2FkX2tpbmQYAiABKAkSDwoHcGF5bG9hZBgDIAEoCRIpCghtZXRhZGF0YRgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGAoQanVkZ21lbnRzX3dhbnRlZBgFIAEoBRImCghwcmVsYWJlbBgGIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXIiZgoRQ2xhaW1JdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEhAKCGNsYWltX2lkGAIgASgJEhEKCW1heF9pdGVtcxgDIAEoBRIfChdmZWVfbWljcm9zX3Blcl9qdWRnbWVudBgEIAEoAyI+ChJDbGFpbUl0ZW1zUmVzcG9uc2USKAoFaXRlbXMYASADKAsyGS5sYWJlbHdpcmUudjEuQWRhcHRlckl0ZW0iJgoXTGlzdENsYWltZWRJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJIkQKGExpc3RDbGFpbWVkSXRlbXNSZXNwb25zZRIoCgVpdGVtcxgBIAMoCzIZLmxhYmVsd2lyZS52MS5BZGFwdGVySXRlbSI0ChJSZXR1cm5JdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEhEKCWl0ZW1fa2V5cxgCIAMoCSIVChNSZXR1cm5JdGVtc1Jlc3BvbnNlIqABCg9BZGFwdGVySnVkZ21lbnQSEwoLanVkZ21lbnRfaWQYASABKAkSEAoIaXRlbV9rZXkYAiABKAkSEQoJd29ya2VyX2lkGAMgASgJEiQKBmFuc3dlchgEIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISLQoKdGltZV9zcGVudBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJXChZSZWNvcmRKdWRnbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIwCglqdWRnbWVudHMYAiADKAsyHS5sYWJlbHdpcmUudjEuQWRhcHRlckp1ZGdtZW50ImUKDkp1ZGdtZW50UmVzdWx0EhMKC2p1ZGdtZW50X2lkGAEgASgJEi4KB291dGNvbWUYAiABKA4yHS5sYWJlbHdpcmUudjEuSnVkZ21lbnRPdXRjb21lEg4KBnJlYXNvbhgDIAEoCSJIChdSZWNvcmRKdWRnbWVudHNSZXNwb25zZRItCgdyZXN1bHRzGAEgAygLMhwubGFiZWx3aXJlLnYxLkp1ZGdtZW50UmVzdWx0IkcKFURpc2NvdW50V29ya2VyUmVxdWVzdBILCgNqb2IYASABKAkSEQoJd29ya2VyX2lkGAIgASgJEg4KBnJlYXNvbhgDIAEoCSIYChZEaXNjb3VudFdvcmtlclJlc3BvbnNlIkIKEEZhaWxJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEhEKCWl0ZW1fa2V5cxgCIAMoCRIOCgZyZWFzb24YAyABKAkiEwoRRmFpbEl0ZW1zUmVzcG9uc2UiLQoORmFpbEpvYlJlcXVlc3QSCwoDam9iGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIRCg9GYWlsSm9iUmVzcG9uc2UqkQEKD0p1ZGdtZW50T3V0Y29tZRIgChxKVURHTUVOVF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHQoZSlVER01FTlRfT1VUQ09NRV9SRUNPUkRFRBABEh4KGkpVREdNRU5UX09VVENPTUVfRFVQTElDQVRFEAISHQoZSlVER01FTlRfT1VUQ09NRV9SRUpFQ1RFRBADMq4GChdXb3JrZm9yY2VBZGFwdGVyU2VydmljZRJeCg9MaXN0QWRhcHRlckpvYnMSJC5sYWJlbHdpcmUudjEuTGlzdEFkYXB0ZXJKb2JzUmVxdWVzdBolLmxhYmVsd2lyZS52MS5MaXN0QWRhcHRlckpvYnNSZXNwb25zZRJYCg1HZXRBZGFwdGVySm9iEiIubGFiZWx3aXJlLnYxLkdldEFkYXB0ZXJKb2JSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkdldEFkYXB0ZXJKb2JSZXNwb25zZRJPCgpDbGFpbUl0ZW1zEh8ubGFiZWx3aXJlLnYxLkNsYWltSXRlbXNSZXF1ZXN0GiAubGFiZWx3aXJlLnYxLkNsYWltSXRlbXNSZXNwb25zZRJhChBMaXN0Q2xhaW1lZEl0ZW1zEiUubGFiZWx3aXJlLnYxLkxpc3RDbGFpbWVkSXRlbXNSZXF1ZXN0GiYubGFiZWx3aXJlLnYxLkxpc3RDbGFpbWVkSXRlbXNSZXNwb25zZRJSCgtSZXR1cm5JdGVtcxIgLmxhYmVsd2lyZS52MS5SZXR1cm5JdGVtc1JlcXVlc3QaIS5sYWJlbHdpcmUudjEuUmV0dXJuSXRlbXNSZXNwb25zZRJeCg9SZWNvcmRKdWRnbWVudHMSJC5sYWJlbHdpcmUudjEuUmVjb3JkSnVkZ21lbnRzUmVxdWVzdBolLmxhYmVsd2lyZS52MS5SZWNvcmRKdWRnbWVudHNSZXNwb25zZRJbCg5EaXNjb3VudFdvcmtlchIjLmxhYmVsd2lyZS52MS5EaXNjb3VudFdvcmtlclJlcXVlc3QaJC5sYWJlbHdpcmUudjEuRGlzY291bnRXb3JrZXJSZXNwb25zZRJMCglGYWlsSXRlbXMSHi5sYWJlbHdpcmUudjEuRmFpbEl0ZW1zUmVxdWVzdBofLmxhYmVsd2lyZS52MS5GYWlsSXRlbXNSZXNwb25zZRJGCgdGYWlsSm9iEhwubGFiZWx3aXJlLnYxLkZhaWxKb2JSZXF1ZXN0Gh0ubGFiZWx3aXJlLnYxLkZhaWxKb2JSZXNwb25zZUKtAQoQY29tLmxhYmVsd2lyZS52MUITQWRhcHRlclNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_labelwire_v1_answer, file_labelwire_v1_job]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvYWRhcHRlcl9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiSgoUQXR0YWNoQWRhcHRlclJlcXVlc3QSEgoKdGFza190eXBlcxgBIAMoCRIeChZtYXhfanVkZ21lbnRzX3Blcl9pdGVtGAIgASgFIj4KFUF0dGFjaEFkYXB0ZXJSZXNwb25zZRIPCgdhZGFwdGVyGAEgASgJEhQKDGFkYXB0ZXJfbmFtZRgCIAEoCSJnChZMaXN0QWRhcHRlckpvYnNSZXF1ZXN0EiYKBnN0YXRlcxgBIAMoDjIWLmxhYmVsd2lyZS52MS5Kb2JTdGF0ZRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJTChdMaXN0QWRhcHRlckpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubGFiZWx3aXJlLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJAoUR2V0QWRhcHRlckpvYlJlcXVlc3QSDAoEbmFtZRgBIAEoCSI3ChVHZXRBZGFwdGVySm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiKuAQoLQWRhcHRlckl0ZW0SCwoDa2V5GAEgASgJEhQKDHBheWxvYWRfa2luZBgCIAEoCRIPCgdwYXlsb2FkGAMgASgJEikKCG1ldGFkYXRhGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIYChBqdWRnbWVudHNfd2FudGVkGAUgASgFEiYKCHByZWxhYmVsGAYgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlciJmChFDbGFpbUl0ZW1zUmVxdWVzdBILCgNqb2IYASABKAkSEAoIY2xhaW1faWQYAiABKAkSEQoJbWF4X2l0ZW1zGAMgASgFEh8KF2ZlZV9taWNyb3NfcGVyX2p1ZGdtZW50GAQgASgDIj4KEkNsYWltSXRlbXNSZXNwb25zZRIoCgVpdGVtcxgBIAMoCzIZLmxhYmVsd2lyZS52MS5BZGFwdGVySXRlbSImChdMaXN0Q2xhaW1lZEl0ZW1zUmVxdWVzdBILCgNqb2IYASABKAkiRAoYTGlzdENsYWltZWRJdGVtc1Jlc3BvbnNlEigKBWl0ZW1zGAEgAygLMhkubGFiZWx3aXJlLnYxLkFkYXB0ZXJJdGVtIjQKElJldHVybkl0ZW1zUmVxdWVzdBILCgNqb2IYASABKAkSEQoJaXRlbV9rZXlzGAIgAygJIhUKE1JldHVybkl0ZW1zUmVzcG9uc2UioAEKD0FkYXB0ZXJKdWRnbWVudBITCgtqdWRnbWVudF9pZBgBIAEoCRIQCghpdGVtX2tleRgCIAEoCRIRCgl3b3JrZXJfaWQYAyABKAkSJAoGYW5zd2VyGAQgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchItCgp0aW1lX3NwZW50GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlcKFlJlY29yZEp1ZGdtZW50c1JlcXVlc3QSCwoDam9iGAEgASgJEjAKCWp1ZGdtZW50cxgCIAMoCzIdLmxhYmVsd2lyZS52MS5BZGFwdGVySnVkZ21lbnQiZQoOSnVkZ21lbnRSZXN1bHQSEwoLanVkZ21lbnRfaWQYASABKAkSLgoHb3V0Y29tZRgCIAEoDjIdLmxhYmVsd2lyZS52MS5KdWRnbWVudE91dGNvbWUSDgoGcmVhc29uGAMgASgJIkgKF1JlY29yZEp1ZGdtZW50c1Jlc3BvbnNlEi0KB3Jlc3VsdHMYASADKAsyHC5sYWJlbHdpcmUudjEuSnVkZ21lbnRSZXN1bHQiRwoVRGlzY291bnRXb3JrZXJSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCgl3b3JrZXJfaWQYAiABKAkSDgoGcmVhc29uGAMgASgJIhgKFkRpc2NvdW50V29ya2VyUmVzcG9uc2UiQgoQRmFpbEl0ZW1zUmVxdWVzdBILCgNqb2IYASABKAkSEQoJaXRlbV9rZXlzGAIgAygJEg4KBnJlYXNvbhgDIAEoCSITChFGYWlsSXRlbXNSZXNwb25zZSItCg5GYWlsSm9iUmVxdWVzdBILCgNqb2IYASABKAkSDgoGcmVhc29uGAIgASgJIhEKD0ZhaWxKb2JSZXNwb25zZSqRAQoPSnVkZ21lbnRPdXRjb21lEiAKHEpVREdNRU5UX09VVENPTUVfVU5TUEVDSUZJRUQQABIdChlKVURHTUVOVF9PVVRDT01FX1JFQ09SREVEEAESHgoaSlVER01FTlRfT1VUQ09NRV9EVVBMSUNBVEUQAhIdChlKVURHTUVOVF9PVVRDT01FX1JFSkVDVEVEEAMyiAcKF1dvcmtmb3JjZUFkYXB0ZXJTZXJ2aWNlElgKDUF0dGFjaEFkYXB0ZXISIi5sYWJlbHdpcmUudjEuQXR0YWNoQWRhcHRlclJlcXVlc3QaIy5sYWJlbHdpcmUudjEuQXR0YWNoQWRhcHRlclJlc3BvbnNlEl4KD0xpc3RBZGFwdGVySm9icxIkLmxhYmVsd2lyZS52MS5MaXN0QWRhcHRlckpvYnNSZXF1ZXN0GiUubGFiZWx3aXJlLnYxLkxpc3RBZGFwdGVySm9ic1Jlc3BvbnNlElgKDUdldEFkYXB0ZXJKb2ISIi5sYWJlbHdpcmUudjEuR2V0QWRhcHRlckpvYlJlcXVlc3QaIy5sYWJlbHdpcmUudjEuR2V0QWRhcHRlckpvYlJlc3BvbnNlEk8KCkNsYWltSXRlbXMSHy5sYWJlbHdpcmUudjEuQ2xhaW1JdGVtc1JlcXVlc3QaIC5sYWJlbHdpcmUudjEuQ2xhaW1JdGVtc1Jlc3BvbnNlEmEKEExpc3RDbGFpbWVkSXRlbXMSJS5sYWJlbHdpcmUudjEuTGlzdENsYWltZWRJdGVtc1JlcXVlc3QaJi5sYWJlbHdpcmUudjEuTGlzdENsYWltZWRJdGVtc1Jlc3BvbnNlElIKC1JldHVybkl0ZW1zEiAubGFiZWx3aXJlLnYxLlJldHVybkl0ZW1zUmVxdWVzdBohLmxhYmVsd2lyZS52MS5SZXR1cm5JdGVtc1Jlc3BvbnNlEl4KD1JlY29yZEp1ZGdtZW50cxIkLmxhYmVsd2lyZS52MS5SZWNvcmRKdWRnbWVudHNSZXF1ZXN0GiUubGFiZWx3aXJlLnYxLlJlY29yZEp1ZGdtZW50c1Jlc3BvbnNlElsKDkRpc2NvdW50V29ya2VyEiMubGFiZWx3aXJlLnYxLkRpc2NvdW50V29ya2VyUmVxdWVzdBokLmxhYmVsd2lyZS52MS5EaXNjb3VudFdvcmtlclJlc3BvbnNlEkwKCUZhaWxJdGVtcxIeLmxhYmVsd2lyZS52MS5GYWlsSXRlbXNSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkZhaWxJdGVtc1Jlc3BvbnNlEkYKB0ZhaWxKb2ISHC5sYWJlbHdpcmUudjEuRmFpbEpvYlJlcXVlc3QaHS5sYWJlbHdpcmUudjEuRmFpbEpvYlJlc3BvbnNlQq0BChBjb20ubGFiZWx3aXJlLnYxQhNBZGFwdGVyU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_labelwire_v1_answer, file_labelwire_v1_job]);
+
+/**
+ * Request for AttachAdapter.
+ *
+ * @generated from message labelwire.v1.AttachAdapterRequest
+ */
+export type AttachAdapterRequest = Message<"labelwire.v1.AttachAdapterRequest"> & {
+  /**
+   * Optional. The task types the adapter runs, by the names of TaskConfig's
+   * fields (`classification`, `multi_label`, `bounding_box`, `spans`,
+   * `segmentation`, `verification`, `custom`); empty means every one.
+   *
+   * @generated from field: repeated string task_types = 1;
+   */
+  taskTypes: string[];
+
+  /**
+   * Optional. The most judgments per item it can collect; 0 (the default)
+   * means no limit of its own, else 1 to 1,000.
+   *
+   * @generated from field: int32 max_judgments_per_item = 2;
+   */
+  maxJudgmentsPerItem: number;
+};
+
+/**
+ * Describes the message labelwire.v1.AttachAdapterRequest.
+ * Use `create(AttachAdapterRequestSchema)` to create a new message.
+ */
+export const AttachAdapterRequestSchema: GenMessage<AttachAdapterRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_adapter_service, 0);
+
+/**
+ * Response of AttachAdapter.
+ *
+ * @generated from message labelwire.v1.AttachAdapterResponse
+ */
+export type AttachAdapterResponse = Message<"labelwire.v1.AttachAdapterResponse"> & {
+  /**
+   * `adapters/{adapter_id}`.
+   *
+   * @generated from field: string adapter = 1;
+   */
+  adapter: string;
+
+  /**
+   * The adapter's name, which jobs name in `workforce.settings.adapter`.
+   *
+   * @generated from field: string adapter_name = 2;
+   */
+  adapterName: string;
+};
+
+/**
+ * Describes the message labelwire.v1.AttachAdapterResponse.
+ * Use `create(AttachAdapterResponseSchema)` to create a new message.
+ */
+export const AttachAdapterResponseSchema: GenMessage<AttachAdapterResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_adapter_service, 1);
 
 /**
  * Request for ListAdapterJobs.
@@ -51,7 +110,7 @@ export type ListAdapterJobsRequest = Message<"labelwire.v1.ListAdapterJobsReques
  * Use `create(ListAdapterJobsRequestSchema)` to create a new message.
  */
 export const ListAdapterJobsRequestSchema: GenMessage<ListAdapterJobsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 0);
+  messageDesc(file_labelwire_v1_adapter_service, 2);
 
 /**
  * Response of ListAdapterJobs.
@@ -79,7 +138,7 @@ export type ListAdapterJobsResponse = Message<"labelwire.v1.ListAdapterJobsRespo
  * Use `create(ListAdapterJobsResponseSchema)` to create a new message.
  */
 export const ListAdapterJobsResponseSchema: GenMessage<ListAdapterJobsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 1);
+  messageDesc(file_labelwire_v1_adapter_service, 3);
 
 /**
  * Request for GetAdapterJob.
@@ -100,7 +159,7 @@ export type GetAdapterJobRequest = Message<"labelwire.v1.GetAdapterJobRequest"> 
  * Use `create(GetAdapterJobRequestSchema)` to create a new message.
  */
 export const GetAdapterJobRequestSchema: GenMessage<GetAdapterJobRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 2);
+  messageDesc(file_labelwire_v1_adapter_service, 4);
 
 /**
  * Response of GetAdapterJob.
@@ -121,7 +180,7 @@ export type GetAdapterJobResponse = Message<"labelwire.v1.GetAdapterJobResponse"
  * Use `create(GetAdapterJobResponseSchema)` to create a new message.
  */
 export const GetAdapterJobResponseSchema: GenMessage<GetAdapterJobResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 3);
+  messageDesc(file_labelwire_v1_adapter_service, 5);
 
 /**
  * An item handed to the adapter. Never a gold item.
@@ -177,7 +236,7 @@ export type AdapterItem = Message<"labelwire.v1.AdapterItem"> & {
  * Use `create(AdapterItemSchema)` to create a new message.
  */
 export const AdapterItemSchema: GenMessage<AdapterItem> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 4);
+  messageDesc(file_labelwire_v1_adapter_service, 6);
 
 /**
  * Request for ClaimItems.
@@ -221,7 +280,7 @@ export type ClaimItemsRequest = Message<"labelwire.v1.ClaimItemsRequest"> & {
  * Use `create(ClaimItemsRequestSchema)` to create a new message.
  */
 export const ClaimItemsRequestSchema: GenMessage<ClaimItemsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 5);
+  messageDesc(file_labelwire_v1_adapter_service, 7);
 
 /**
  * Response of ClaimItems.
@@ -243,7 +302,7 @@ export type ClaimItemsResponse = Message<"labelwire.v1.ClaimItemsResponse"> & {
  * Use `create(ClaimItemsResponseSchema)` to create a new message.
  */
 export const ClaimItemsResponseSchema: GenMessage<ClaimItemsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 6);
+  messageDesc(file_labelwire_v1_adapter_service, 8);
 
 /**
  * Request for ListClaimedItems.
@@ -264,7 +323,7 @@ export type ListClaimedItemsRequest = Message<"labelwire.v1.ListClaimedItemsRequ
  * Use `create(ListClaimedItemsRequestSchema)` to create a new message.
  */
 export const ListClaimedItemsRequestSchema: GenMessage<ListClaimedItemsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 7);
+  messageDesc(file_labelwire_v1_adapter_service, 9);
 
 /**
  * Response of ListClaimedItems.
@@ -285,7 +344,7 @@ export type ListClaimedItemsResponse = Message<"labelwire.v1.ListClaimedItemsRes
  * Use `create(ListClaimedItemsResponseSchema)` to create a new message.
  */
 export const ListClaimedItemsResponseSchema: GenMessage<ListClaimedItemsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 8);
+  messageDesc(file_labelwire_v1_adapter_service, 10);
 
 /**
  * Request for ReturnItems.
@@ -313,7 +372,7 @@ export type ReturnItemsRequest = Message<"labelwire.v1.ReturnItemsRequest"> & {
  * Use `create(ReturnItemsRequestSchema)` to create a new message.
  */
 export const ReturnItemsRequestSchema: GenMessage<ReturnItemsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 9);
+  messageDesc(file_labelwire_v1_adapter_service, 11);
 
 /**
  * Response of ReturnItems.
@@ -328,7 +387,7 @@ export type ReturnItemsResponse = Message<"labelwire.v1.ReturnItemsResponse"> & 
  * Use `create(ReturnItemsResponseSchema)` to create a new message.
  */
 export const ReturnItemsResponseSchema: GenMessage<ReturnItemsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 10);
+  messageDesc(file_labelwire_v1_adapter_service, 12);
 
 /**
  * One outside worker's answer to one item.
@@ -379,7 +438,7 @@ export type AdapterJudgment = Message<"labelwire.v1.AdapterJudgment"> & {
  * Use `create(AdapterJudgmentSchema)` to create a new message.
  */
 export const AdapterJudgmentSchema: GenMessage<AdapterJudgment> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 11);
+  messageDesc(file_labelwire_v1_adapter_service, 13);
 
 /**
  * Request for RecordJudgments.
@@ -407,7 +466,7 @@ export type RecordJudgmentsRequest = Message<"labelwire.v1.RecordJudgmentsReques
  * Use `create(RecordJudgmentsRequestSchema)` to create a new message.
  */
 export const RecordJudgmentsRequestSchema: GenMessage<RecordJudgmentsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 12);
+  messageDesc(file_labelwire_v1_adapter_service, 14);
 
 /**
  * The outcome of one judgment.
@@ -442,7 +501,7 @@ export type JudgmentResult = Message<"labelwire.v1.JudgmentResult"> & {
  * Use `create(JudgmentResultSchema)` to create a new message.
  */
 export const JudgmentResultSchema: GenMessage<JudgmentResult> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 13);
+  messageDesc(file_labelwire_v1_adapter_service, 15);
 
 /**
  * Response of RecordJudgments.
@@ -463,7 +522,7 @@ export type RecordJudgmentsResponse = Message<"labelwire.v1.RecordJudgmentsRespo
  * Use `create(RecordJudgmentsResponseSchema)` to create a new message.
  */
 export const RecordJudgmentsResponseSchema: GenMessage<RecordJudgmentsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 14);
+  messageDesc(file_labelwire_v1_adapter_service, 16);
 
 /**
  * Request for DiscountWorker.
@@ -498,7 +557,7 @@ export type DiscountWorkerRequest = Message<"labelwire.v1.DiscountWorkerRequest"
  * Use `create(DiscountWorkerRequestSchema)` to create a new message.
  */
 export const DiscountWorkerRequestSchema: GenMessage<DiscountWorkerRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 15);
+  messageDesc(file_labelwire_v1_adapter_service, 17);
 
 /**
  * Response of DiscountWorker.
@@ -513,7 +572,7 @@ export type DiscountWorkerResponse = Message<"labelwire.v1.DiscountWorkerRespons
  * Use `create(DiscountWorkerResponseSchema)` to create a new message.
  */
 export const DiscountWorkerResponseSchema: GenMessage<DiscountWorkerResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 16);
+  messageDesc(file_labelwire_v1_adapter_service, 18);
 
 /**
  * Request for FailItems.
@@ -548,7 +607,7 @@ export type FailItemsRequest = Message<"labelwire.v1.FailItemsRequest"> & {
  * Use `create(FailItemsRequestSchema)` to create a new message.
  */
 export const FailItemsRequestSchema: GenMessage<FailItemsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 17);
+  messageDesc(file_labelwire_v1_adapter_service, 19);
 
 /**
  * Response of FailItems.
@@ -563,7 +622,7 @@ export type FailItemsResponse = Message<"labelwire.v1.FailItemsResponse"> & {
  * Use `create(FailItemsResponseSchema)` to create a new message.
  */
 export const FailItemsResponseSchema: GenMessage<FailItemsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 18);
+  messageDesc(file_labelwire_v1_adapter_service, 20);
 
 /**
  * Request for FailJob.
@@ -591,7 +650,7 @@ export type FailJobRequest = Message<"labelwire.v1.FailJobRequest"> & {
  * Use `create(FailJobRequestSchema)` to create a new message.
  */
 export const FailJobRequestSchema: GenMessage<FailJobRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 19);
+  messageDesc(file_labelwire_v1_adapter_service, 21);
 
 /**
  * Response of FailJob.
@@ -606,7 +665,7 @@ export type FailJobResponse = Message<"labelwire.v1.FailJobResponse"> & {
  * Use `create(FailJobResponseSchema)` to create a new message.
  */
 export const FailJobResponseSchema: GenMessage<FailJobResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_adapter_service, 20);
+  messageDesc(file_labelwire_v1_adapter_service, 22);
 
 /**
  * What became of one reported judgment.
@@ -664,6 +723,19 @@ export const JudgmentOutcomeSchema: GenEnum<JudgmentOutcome> = /*@__PURE__*/
  * @generated from service labelwire.v1.WorkforceAdapterService
  */
 export const WorkforceAdapterService: GenService<{
+  /**
+   * Says what this adapter can run, so that a job it cannot run is refused
+   * when it is created (INVALID_ARGUMENT) rather than left waiting. Call it
+   * at every start; the last call counts. Until the first, a job may name
+   * the adapter with any task type.
+   *
+   * @generated from rpc labelwire.v1.WorkforceAdapterService.AttachAdapter
+   */
+  attachAdapter: {
+    methodKind: "unary";
+    input: typeof AttachAdapterRequestSchema;
+    output: typeof AttachAdapterResponseSchema;
+  },
   /**
    * Jobs of the `remote` workforce that name this adapter, oldest first, in
    * the given states (default: running only). Poll it to find new work and to
