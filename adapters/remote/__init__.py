@@ -3,10 +3,10 @@ process, in any language, as a client of WorkforceAdapterService.
 
 The adapter process drives the work (it claims, reports judgments, discounts
 workers and sees cancellation by polling), so the server's side of this
-workforce only states what it can do and checks that a job names an adapter;
-the calls themselves are the core's (`labelwire.server.core.adapters`). An
-attached adapter states no capabilities of its own: it refuses a job it
-cannot run with FailJob.
+workforce only checks that a job names an adapter; the calls themselves, and
+the check of what the named adapter said it runs (AttachAdapter), are the
+core's (`labelwire.server.core.adapters`). It keeps no sync loop: it does not
+override `sync`.
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ from labelwire.adapters.base import (
     JobView,
     Mode,
     SettingsError,
-    SyncResult,
     Workforce,
-    WorkforceContext,
 )
 
 ADAPTER_NAME = re.compile("[a-z][a-z0-9-]{0,62}")
-# The server has nothing to do for these jobs between the adapter's calls.
-IDLE_SYNC_SECONDS = 300.0
 
 
 class RemoteWorkforce(Workforce):
@@ -47,6 +43,3 @@ class RemoteWorkforce(Workforce):
             raise SettingsError(
                 "workforce.settings", f"the remote workforce takes only adapter, got {', '.join(unknown)}"
             )
-
-    async def sync(self, ctx: WorkforceContext) -> SyncResult:
-        return SyncResult(next_sync_seconds=IDLE_SYNC_SECONDS)

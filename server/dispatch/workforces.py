@@ -125,8 +125,13 @@ class Workforces:
         if self.is_push(job.spec):
             await self.get(job.spec.adapter).cancel(JobContext(core, job.id, job.spec))
 
+    def syncs(self, spec: JobSpec) -> bool:
+        """A push workforce with sync rounds of its own; one driven from outside
+        the server (the remote workforce's adapter process) needs no loop."""
+        return self.is_push(spec) and type(self.get(spec.adapter)).sync is not Workforce.sync
+
     async def run(self, core: Core, poll_seconds: float = 1.0) -> None:
-        """Keeps one sync loop per running push job, across restarts."""
+        """Keeps one sync loop per running push job that syncs, across restarts."""
         loops: dict[int, asyncio.Task[None]] = {}
         try:
             while True:
@@ -134,7 +139,7 @@ class Workforces:
                 for row in rows:
                     job_id = int(row["id"])
                     spec = core.spec_of_row(job_id, row)
-                    if self.is_push(spec) and (job_id not in loops or loops[job_id].done()):
+                    if self.syncs(spec) and (job_id not in loops or loops[job_id].done()):
                         loops[job_id] = asyncio.create_task(self._loop(core, job_id, spec))
                 await asyncio.sleep(poll_seconds)
         finally:
