@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from labelwire.client import classification
+from labelwire.client.raw import classification
 from tests.conftest import Clock, Harness
 from tests.helpers import running_job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labelwire.client import Client, WorkerClient, classification, text_item
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.v1 import task_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, drain, running_job, truth, work

@@ -13,7 +13,7 @@ import pytest
 
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.adapters.remote import RemoteWorkforce
-from labelwire.client import AdminClient, Client, classification, text_item
+from labelwire.client.raw import AdminClient, Client, classification, text_item
 from labelwire.server.dispatch.workforces import Workforces
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import adapter_service_pb2 as pb

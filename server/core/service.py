@@ -75,8 +75,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
     async def maintain_once(self) -> None:
         now = self.clock()
 
-        def sweep(tx: Tx) -> list[int]:
-            moved = []
+        def sweep(tx: Tx) -> None:
             for job in tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED]):
                 job_id = int(job["id"])
                 spec = specs.from_json(json.loads(job["spec"]))
@@ -89,13 +88,9 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
                         tx.count_job(job_id, failed_items=failed)
                         tx.free_item_reservations(job_id)
                         dispatch.complete_if_done(tx, job_id, now)
-                        moved.append(job_id)
-                if dispatch.end_if_budget_spent(tx, spec, job_id, now):
-                    moved.append(job_id)
-            return moved
+                dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
-        for job_id in await self.store.write(sweep):
-            self.feed.notify(job_id)
+        await self.store.write(sweep)
         await self.run_passes()
         await self.check_workers()
 
@@ -133,7 +128,6 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
 
         if await self.store.write(apply):
             log.info("jobs/%d: disqualified workers whose work agrees with others at chance", job_id)
-            self.feed.notify(job_id)
 
     async def refresh_metrics(self) -> None:
         """The per-job series, from counters the store keeps: one read of the
@@ -191,4 +185,3 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
 
         await self.store.write(write)
         metrics.PASS_SECONDS.labels(spec.consolidation_method).observe(time.perf_counter() - started)
-        self.feed.notify(job_id)

@@ -306,7 +306,6 @@ class JobContext:
             return outcome
 
         outcome = await self._core.store.write(record)
-        self._core.feed.notify(self._job_id)
         return outcome
 
     def record_in(self, tx: Tx, j: ExternalJudgment, now: float) -> tuple[bool, str]:
@@ -353,7 +352,6 @@ class JobContext:
             dispatch.complete_if_done(tx, self._job_id, now)
 
         await self._core.store.write(fail)
-        self._core.feed.notify(self._job_id)
 
     async def fail_job(self, reason: str) -> None:
         now = self._core.clock()
@@ -363,7 +361,6 @@ class JobContext:
             tx.clear_reservations(self._job_id)
 
         await self._core.store.write(fail)
-        self._core.feed.notify(self._job_id)
 
     async def discount_worker(self, worker_id: str, reason: str) -> None:
         now = self._core.clock()
@@ -378,7 +375,6 @@ class JobContext:
 
         log.info("jobs/%d: %s discounted: %s", self._job_id, external, reason)
         await self._core.store.write(discount)
-        self._core.feed.notify(self._job_id)
 
     async def gold_items(self, limit: int) -> list[GoldItem]:
         rows = await self._core.store.read(lambda tx: tx.gold_rows(self._job_id, limit))

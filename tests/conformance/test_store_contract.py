@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.store import PostgresStore, PostgresTx, SqliteTx, Store, Tx, open_store
 from labelwire.server.transport.app import start_server
@@ -72,6 +72,35 @@ async def test_a_failing_transaction_does_not_undo_its_neighbours(store: Store) 
     assert isinstance(results[1], InvalidArgument)
     row = await store.read(lambda tx: tx.job(job_id))
     assert row is not None and int(row["judgments"]) == 3
+
+
+async def test_a_commit_that_moved_a_feed_wakes_its_streams_and_nothing_else_does(store: Store) -> None:
+    """Streams are woken by the store after the commit, not by each write path
+    remembering to: a label event or a change of the job's state wakes them; a
+    write that touches neither, or one that fails, does not."""
+    job_id, other = await job(store), await job(store)
+    woken: list[set[int]] = []
+    store.on_commit(lambda jobs: woken.append(set(jobs)))
+
+    await store.write(lambda tx: tx.count_job(job_id, judgments=1))
+    assert woken == []
+
+    await store.write(lambda tx: tx.set_job_state(job_id, 2, 1.0))
+    assert woken == [{job_id}]
+
+    def label(tx: Tx) -> None:
+        tx.insert_label(other, tx.next_sequence(other), 1, 1, {"a": 1}, 0.9, {}, "m", 1, True, False, 1.0)
+
+    await store.write(label)
+    assert woken == [{job_id}, {other}]
+
+    def fails(tx: Tx) -> None:
+        tx.set_job_state(job_id, 3, 2.0)
+        raise InvalidArgument("no")
+
+    with pytest.raises(InvalidArgument):
+        await store.write(fails)
+    assert woken == [{job_id}, {other}]
 
 
 async def test_sequences_are_gapless_under_concurrency(store: Store) -> None:

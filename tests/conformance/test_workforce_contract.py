@@ -23,7 +23,7 @@ from labelwire.adapters.base import (
 )
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.adapters.remote import RemoteWorkforce
-from labelwire.client import AdminClient, Client, text_item
+from labelwire.client.raw import AdminClient, Client, text_item
 from labelwire.server.dispatch.workforces import Workforces, job_view
 from labelwire.server.domain.model import JobSpec, LabelClass
 from labelwire.server.transport.app import start_server
