@@ -13,6 +13,7 @@ import pytest
 
 from labelwire.adapters.pool import PoolWorkforce
 from labelwire.adapters.remote import RemoteWorkforce
+from labelwire.client import AsyncAdminClient
 from labelwire.client.raw import AdminClient, Client, classification, text_item
 from labelwire.server.dispatch.workforces import Workforces
 from labelwire.server.transport.app import start_server
@@ -174,11 +175,11 @@ async def test_a_job_the_attached_adapter_cannot_run_is_refused(server: Harness,
 
 
 async def test_a_revoked_adapter_key_stops_working(server: Harness) -> None:
-    async with AdminClient(server.target, ADMIN_KEY) as admin:
-        created = await admin.create_adapter_key("vendor")
-        await admin.revoke_adapter_key(created.adapter_key_name)
+    async with AsyncAdminClient(server.target, ADMIN_KEY) as admin:
+        key, name = await admin.create_adapter_key("vendor")
+        await admin.revoke_adapter_key(name)
     async with grpc.aio.insecure_channel(server.target) as channel:
-        revoked = Adapter(adapter_service_pb2_grpc.WorkforceAdapterServiceStub(channel), created.adapter_key)
+        revoked = Adapter(adapter_service_pb2_grpc.WorkforceAdapterServiceStub(channel), key)
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await revoked.ListAdapterJobs(pb.ListAdapterJobsRequest())
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
