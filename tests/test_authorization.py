@@ -28,6 +28,8 @@ from labelwire.client.raw import AdminClient, Client, WorkerClient, classificati
 from labelwire.server.core import auth
 from labelwire.v1 import (
     account_pb2,
+    adapter_service_pb2,
+    adapter_service_pb2_grpc,
     admin_service_pb2,
     job_pb2,
     job_service_pb2,
@@ -51,7 +53,9 @@ WORKER = "worker of the job"
 OTHER_WORKER = "worker of another job"
 ADMIN = "admin key"
 NO_TOKEN = "no token"
-CALLERS = (OWNER, OTHER_CLIENT, WORKER, OTHER_WORKER, ADMIN, NO_TOKEN)
+ADAPTER = "adapter the remote job names"
+OTHER_ADAPTER = "another adapter"
+CALLERS = (OWNER, OTHER_CLIENT, WORKER, OTHER_WORKER, ADMIN, NO_TOKEN, ADAPTER, OTHER_ADAPTER)
 
 
 def _methods() -> dict[str, MethodDescriptor]:
@@ -85,6 +89,8 @@ class World:
     member: str = ""  # workers/{a}: the owner's worker account in `team`
     spare_account: str = ""  # workers/{a}: the owner's worker account in no team
     target: str = ""  # the server's gRPC address
+    remote_job: str = ""  # running, of the `remote` workforce naming ADAPTER, which claimed `r0`
+    spare_adapter_key: str = ""  # adapters/{a}/keys/{k}: an adapter key no caller uses
 
 
 def only(
@@ -93,7 +99,15 @@ def only(
     """`allowed` get OK; the caller of the same kind aimed at someone else's
     resource gets `stranger`; every other kind of key `others`; no token
     UNAUTHENTICATED."""
-    kind = {OWNER: "client", OTHER_CLIENT: "client", WORKER: "worker", OTHER_WORKER: "worker", ADMIN: "admin"}
+    kind = {
+        OWNER: "client",
+        OTHER_CLIENT: "client",
+        WORKER: "worker",
+        OTHER_WORKER: "worker",
+        ADMIN: "admin",
+        ADAPTER: "adapter",
+        OTHER_ADAPTER: "adapter",
+    }
     allowed_kinds = {kind[c] for c in allowed}
     table: dict[str, grpc.StatusCode] = {NO_TOKEN: UNAUTHENTICATED}
     for caller, its_kind in kind.items():
@@ -114,6 +128,8 @@ ANY_CLIENT_ADMIN_READS = {**ANY_CLIENT, ADMIN: OK}
 OWN_TASK = only((WORKER,), stranger=NOT_FOUND)
 ANY_WORKER = only((WORKER, OTHER_WORKER), stranger=NOT_FOUND)
 ADMIN_ONLY = only((ADMIN,), stranger=DENIED)
+SERVED_JOB = only((ADAPTER,), stranger=NOT_FOUND)
+ANY_ADAPTER = only((ADAPTER, OTHER_ADAPTER), stranger=NOT_FOUND)
 
 
 async def _pause(world: World, owner: Client) -> None:
@@ -157,6 +173,55 @@ MATRIX: dict[str, Entry] = {
     ),
     "AdminService.RotateApiKey": Entry(
         ADMIN_ONLY, lambda w: admin_service_pb2.RotateApiKeyRequest(name=w.spare_key)
+    ),
+    "AdminService.CreateAdapterKey": Entry(
+        ADMIN_ONLY, lambda w: admin_service_pb2.CreateAdapterKeyRequest(adapter_name="new-adapter")
+    ),
+    "AdminService.RevokeAdapterKey": Entry(
+        ADMIN_ONLY, lambda w: admin_service_pb2.RevokeAdapterKeyRequest(name=w.spare_adapter_key)
+    ),
+    "WorkforceAdapterService.AttachAdapter": Entry(
+        ANY_ADAPTER, lambda w: adapter_service_pb2.AttachAdapterRequest(task_types=["classification"])
+    ),
+    "WorkforceAdapterService.ListAdapterJobs": Entry(
+        ANY_ADAPTER, lambda w: adapter_service_pb2.ListAdapterJobsRequest()
+    ),
+    "WorkforceAdapterService.GetAdapterJob": Entry(
+        SERVED_JOB, lambda w: adapter_service_pb2.GetAdapterJobRequest(name=w.remote_job)
+    ),
+    "WorkforceAdapterService.ClaimItems": Entry(
+        SERVED_JOB,
+        lambda w: adapter_service_pb2.ClaimItemsRequest(job=w.remote_job, claim_id="c2", max_items=1),
+    ),
+    "WorkforceAdapterService.ListClaimedItems": Entry(
+        SERVED_JOB, lambda w: adapter_service_pb2.ListClaimedItemsRequest(job=w.remote_job)
+    ),
+    "WorkforceAdapterService.ReturnItems": Entry(
+        SERVED_JOB, lambda w: adapter_service_pb2.ReturnItemsRequest(job=w.remote_job, item_keys=["r0"])
+    ),
+    "WorkforceAdapterService.RecordJudgments": Entry(
+        SERVED_JOB,
+        lambda w: adapter_service_pb2.RecordJudgmentsRequest(
+            job=w.remote_job,
+            judgments=[
+                adapter_service_pb2.AdapterJudgment(
+                    judgment_id="j1", item_key="r0", worker_id="v1", answer=classification(CLASSES[0])
+                )
+            ],
+        ),
+    ),
+    "WorkforceAdapterService.DiscountWorker": Entry(
+        SERVED_JOB,
+        lambda w: adapter_service_pb2.DiscountWorkerRequest(
+            job=w.remote_job, worker_id="v1", reason="failed gold"
+        ),
+    ),
+    "WorkforceAdapterService.FailItems": Entry(
+        SERVED_JOB,
+        lambda w: adapter_service_pb2.FailItemsRequest(job=w.remote_job, item_keys=["r0"], reason="lost"),
+    ),
+    "WorkforceAdapterService.FailJob": Entry(
+        SERVED_JOB, lambda w: adapter_service_pb2.FailJobRequest(job=w.remote_job, reason="vendor is down")
     ),
     "JobService.RevokeWorkerToken": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.RevokeWorkerTokenRequest(worker=w.spare_worker)
@@ -365,6 +430,20 @@ async def world_of(server: Harness, root: Path) -> tuple[World, Client, Client]:
         task = (await w.next_task()).task.name
     other_job = await running_job(other, items=1)
     _, other_worker = await other.create_worker(other_job.name, "elsewhere")
+    async with AdminClient(server.target, ADMIN_KEY) as admin:
+        adapter_key = (await admin.create_adapter_key("vendor")).adapter_key
+        other_adapter_key = (await admin.create_adapter_key("elsewhere")).adapter_key
+        spare_adapter_key = (await admin.create_adapter_key("spare")).adapter_key_name
+    remote_job = await owner.create_job(
+        "Remote", classes=CLASSES, quiz_size=0, workforce="remote", workforce_settings={"adapter": "vendor"}
+    )
+    await owner.add_items(remote_job.name, [text_item(f"r{i}", "remote item") for i in range(2)])
+    await owner.start_job(remote_job.name)
+    async with grpc.aio.insecure_channel(server.target) as channel:
+        await adapter_service_pb2_grpc.WorkforceAdapterServiceStub(channel).ClaimItems(
+            adapter_service_pb2.ClaimItemsRequest(job=remote_job.name, claim_id="c1", max_items=1),
+            metadata=(("authorization", f"Bearer {adapter_key}"),),
+        )
     tokens = {
         OWNER: owner_key,
         OTHER_CLIENT: other_key,
@@ -372,6 +451,8 @@ async def world_of(server: Harness, root: Path) -> tuple[World, Client, Client]:
         OTHER_WORKER: other_worker,
         ADMIN: ADMIN_KEY,
         NO_TOKEN: "",
+        ADAPTER: adapter_key,
+        OTHER_ADAPTER: other_adapter_key,
     }
     team = await owner.create_team("team")
     member = await owner.create_worker_account("member")
@@ -389,6 +470,8 @@ async def world_of(server: Harness, root: Path) -> tuple[World, Client, Client]:
         member=member.name,
         spare_account=spare_account.name,
         target=server.target,
+        remote_job=remote_job.name,
+        spare_adapter_key=spare_adapter_key,
     )
     return world, owner, other
 

@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 from labelwire.client.raw import AdminClient, Client, text_item
 from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import (
+    adapter_service_pb2,
+    adapter_service_pb2_grpc,
     admin_service_pb2,
     job_service_pb2,
     label_service_pb2,
@@ -57,6 +59,7 @@ SERVICES = [
         (admin_service_pb2, "AdminService"),
         (quality_service_pb2, "QualityService"),
         (team_service_pb2, "TeamService"),
+        (adapter_service_pb2, "WorkforceAdapterService"),
         (health_pb2, "Health"),
     ]
 ]
@@ -125,7 +128,31 @@ def _serve(folder: Path) -> Iterator[Target]:
             teamed = await lw.create_job("Teamed", classes=CLASSES, quiz_size=0, teams=[team.name])
             await lw.add_items(teamed.name, [text_item("t0", "t")])
             await lw.start_job(teamed.name)
-        return {"client": key, "worker": worker, "account": account, "admin": ADMIN_KEY, "none": ""}
+            # jobs/7: served by the adapter `vendor` in its own process, with r0 claimed
+            async with AdminClient(address, ADMIN_KEY) as admin:
+                adapter = (await admin.create_adapter_key("vendor")).adapter_key
+            remote = await lw.create_job(
+                "Remote",
+                classes=CLASSES,
+                quiz_size=0,
+                workforce="remote",
+                workforce_settings={"adapter": "vendor"},
+            )
+            await lw.add_items(remote.name, [text_item(f"r{n}", f"t{n}") for n in range(3)])
+            await lw.start_job(remote.name)
+            async with grpc.aio.insecure_channel(address) as channel:
+                await adapter_service_pb2_grpc.WorkforceAdapterServiceStub(channel).ClaimItems(
+                    adapter_service_pb2.ClaimItemsRequest(job=remote.name, claim_id="c0", max_items=1),
+                    metadata=(("authorization", f"Bearer {adapter}"),),
+                )
+        return {
+            "client": key,
+            "worker": worker,
+            "account": account,
+            "admin": ADMIN_KEY,
+            "adapter": adapter,
+            "none": "",
+        }
 
     tokens = run(seed())
     with sqlite3.connect(database) as source, sqlite3.connect(folder / "copy-of-the-database.db") as copy:
@@ -185,6 +212,9 @@ def _serve(folder: Path) -> Iterator[Target]:
         "workers/2",
         "workers/0",
         "workers/١",
+        "jobs/7",
+        "adapters/1/keys/9",
+        "adapters/1/keys/١",
         "99999999999999999999",
         "lwc_99999999999999999999_x",
         "a" * 5000,
@@ -355,6 +385,7 @@ def uris_for(target: Target, method: descriptor.MethodDescriptor) -> list[str]:
 
 STATE_CHANGES = {"StartJob", "PauseJob", "ResumeJob", "CancelJob"}
 STABLE_JOB = "jobs/5"  # not among the names a mutation sets, so nothing cancels it
+REMOTE_JOB = "jobs/7"
 
 
 def valid_request(target: Target, method: descriptor.MethodDescriptor) -> Message:
@@ -388,7 +419,30 @@ def valid_request(target: Target, method: descriptor.MethodDescriptor) -> Messag
         out.ClearField("job")  # a worker token's calls need none; NextTask keeps its valid path
     elif method.containing_service.name == "TeamService":
         _team_request(out, method.name)
+    elif method.containing_service.name == "WorkforceAdapterService":
+        _adapter_request(out)
     return out
+
+
+def _adapter_request(out: Message) -> None:
+    """The adapter's job is jobs/7 (remote, running), where it claimed r0."""
+    fields = out.DESCRIPTOR.fields_by_name
+    for name in ("job", "name"):
+        if name in fields:
+            setattr(out, name, REMOTE_JOB)
+    if isinstance(out, adapter_service_pb2.ClaimItemsRequest):
+        out.claim_id, out.max_items = "c1", 1
+    elif isinstance(out, adapter_service_pb2.RecordJudgmentsRequest):
+        out.judgments.add(
+            judgment_id="j1", item_key="r0", worker_id="v1"
+        ).answer.classification.class_name = CLASSES[0]
+    elif isinstance(out, adapter_service_pb2.AttachAdapterRequest):
+        out.task_types.append("classification")
+    if "item_keys" in fields:
+        out.item_keys.append("r0")  # type: ignore[attr-defined]
+    for name in ("reason", "worker_id"):
+        if name in fields:
+            setattr(out, name, "x")
 
 
 def _team_request(out: Message, method: str) -> None:
@@ -561,18 +615,23 @@ def test_boundary_requests_to_every_rpc_get_a_named_status(
     string fields (alone, and in an otherwise valid request), invalid UTF-8,
     and bytes that are no message."""
     cls = message_factory.GetMessageClass(method.input_type)
-    strings = [f.name for f in method.input_type.fields if f.type == descriptor.FieldDescriptor.TYPE_STRING]
+    strings = [f for f in method.input_type.fields if f.type == descriptor.FieldDescriptor.TYPE_STRING]
     payloads: list[bytes] = [
         b"",
         INVALID_UTF8,
         b"\xff" * 8,
         valid_request(target, method).SerializeToString(),
     ]
-    for name in strings:
+    for field in strings:
+        name, repeated = field.name, field.is_repeated
         for value in uris_for(target, method) if name == "uri" else target.names:
-            payloads.append(cls(**{name: value}).SerializeToString())
+            payloads.append(cls(**{name: [value] if repeated else value}).SerializeToString())
             changed = valid_request(target, method)
-            setattr(changed, name, value)
+            if repeated:
+                changed.ClearField(name)
+                getattr(changed, name).append(value)
+            else:
+                setattr(changed, name, value)
             payloads.append(changed.SerializeToString())
     for token in target.tokens.values():
         for payload in payloads:

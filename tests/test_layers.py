@@ -80,8 +80,12 @@ def test_known_upward_imports_still_exist() -> None:
 
 # The contract (`adapters.base`) is what the registry loads adapters through; the
 # one command that re-reads a finished Ground Truth job is the only other caller.
+# WorkforceAdapterService is the same contract over the wire, so its core and
+# its protobuf translation speak the contract's types too.
 ADAPTER_IMPORTS_ALLOWED = {
     ("dispatch/workforces.py", "labelwire.adapters.base"),
+    ("core/adapters.py", "labelwire.adapters.base"),
+    ("transport/grpc/convert.py", "labelwire.adapters.base"),
     ("cli/import_groundtruth.py", "labelwire.adapters.groundtruth"),
 }
 

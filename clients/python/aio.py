@@ -739,3 +739,16 @@ class AsyncAdminClient(_Base):
         """A new key for the same client (shown only now); the old one works `grace_period` seconds more."""
         response = await self.raw.rotate_api_key(name, grace_period=grace_period, ttl=ttl)
         return response.secret
+
+    @_translated
+    async def create_adapter_key(self, adapter_name: str, *, ttl: float | None = None) -> tuple[str, str]:
+        """A key for a workforce adapter in its own process, serving the `remote`
+        jobs that name `adapter_name`: (the key, shown only now; its name
+        `adapters/{a}/keys/{k}`, for `revoke_adapter_key`)."""
+        response = await self.raw.create_adapter_key(adapter_name, ttl=ttl)
+        return response.adapter_key, response.adapter_key_name
+
+    @_translated
+    async def revoke_adapter_key(self, name: str) -> None:
+        """The adapter key (`adapters/{a}/keys/{k}`) stops working at once."""
+        await self.raw.revoke_adapter_key(name)

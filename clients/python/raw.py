@@ -730,3 +730,21 @@ class AdminClient(_Channel):
             request, metadata=self.metadata
         )
         return response
+
+    async def create_adapter_key(
+        self, adapter_name: str, *, ttl: float | None = None
+    ) -> admin_service_pb2.CreateAdapterKeyResponse:
+        """A key for a workforce adapter in its own process (`.adapter_key`,
+        shown only now); it serves the `remote` jobs naming `adapter_name`."""
+        request = admin_service_pb2.CreateAdapterKeyRequest(adapter_name=adapter_name)
+        if ttl:
+            request.ttl.CopyFrom(_duration(ttl))
+        response: admin_service_pb2.CreateAdapterKeyResponse = await self.stub.CreateAdapterKey(
+            request, metadata=self.metadata
+        )
+        return response
+
+    async def revoke_adapter_key(self, name: str) -> None:
+        await self.stub.RevokeAdapterKey(
+            admin_service_pb2.RevokeAdapterKeyRequest(name=name), metadata=self.metadata
+        )

@@ -465,5 +465,16 @@ class AdminClient(SyncBase[AsyncAdminClient]):
         """A new key for the same client (shown only now); the old one works `grace_period` seconds more."""
         return self._loop.run(self._async.rotate_api_key(name, grace_period=grace_period, ttl=ttl))
 
+    def create_adapter_key(self, adapter_name: str, *, ttl: float | None = None) -> tuple[str, str]:
+        """A key for a workforce adapter in its own process, serving the `remote`
+        jobs that name `adapter_name`: (the key, shown only now; its name
+        `adapters/{a}/keys/{k}`, for `revoke_adapter_key`).
+        """
+        return self._loop.run(self._async.create_adapter_key(adapter_name, ttl=ttl))
+
+    def revoke_adapter_key(self, name: str) -> None:
+        """The adapter key (`adapters/{a}/keys/{k}`) stops working at once."""
+        return self._loop.run(self._async.revoke_adapter_key(name))
+
 
 __all__ = ["AdminClient", "Client", "WorkerClient"]

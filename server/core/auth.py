@@ -1,7 +1,8 @@
 """Bearer tokens: client API keys, worker tokens and the admin key.
 
 A token is `lwc_<id>_<secret>` (client), `lww_<id>_<secret>` (a worker of one
-job) or `lwa_<id>_<secret>` (a worker account's sign-in token), `<id>`
+job), `lwa_<id>_<secret>` (a worker account's sign-in token) or
+`lwf_<id>_<secret>` (a workforce adapter in its own process), `<id>`
 naming its row in the credentials table (for tokens made before that table,
 its owner); the store keeps only a SHA-256 of the secret, which is enough for
 random 256-bit secrets (no password stretching needed) and cheap to check on
@@ -18,10 +19,17 @@ import secrets
 CLIENT_PREFIX = "lwc"
 WORKER_PREFIX = "lww"
 ACCOUNT_PREFIX = "lwa"
+ADAPTER_PREFIX = "lwf"
 CLIENT_KEY = 1
 WORKER_TOKEN = 2
 ACCOUNT_TOKEN = 3
-KINDS = {CLIENT_PREFIX: CLIENT_KEY, WORKER_PREFIX: WORKER_TOKEN, ACCOUNT_PREFIX: ACCOUNT_TOKEN}
+ADAPTER_KEY = 4
+KINDS = {
+    CLIENT_PREFIX: CLIENT_KEY,
+    WORKER_PREFIX: WORKER_TOKEN,
+    ACCOUNT_PREFIX: ACCOUNT_TOKEN,
+    ADAPTER_PREFIX: ADAPTER_KEY,
+}
 PREFIXES = {v: k for k, v in KINDS.items()}
 
 
@@ -34,7 +42,7 @@ def new_secret() -> str:
 
 
 _TOKEN = re.compile(
-    f"({CLIENT_PREFIX}|{WORKER_PREFIX}|{ACCOUNT_PREFIX})_([0-9]{{1,18}})_([A-Za-z0-9_-]{{1,256}})"
+    f"({CLIENT_PREFIX}|{WORKER_PREFIX}|{ACCOUNT_PREFIX}|{ADAPTER_PREFIX})_([0-9]{{1,18}})_([A-Za-z0-9_-]{{1,256}})"
 )
 
 

@@ -60,6 +60,7 @@ _NAMES = {
     "apiKeys": re.compile(f"clients/({ID})/apiKeys/({ID})"),
     "teams": re.compile(f"teams/({ID})"),
     "workerAccounts": re.compile(f"workers/({ID})"),
+    "adapterKeys": re.compile(f"adapters/({ID})/keys/({ID})"),
 }
 _NAME_FORMS = {
     "jobs": "jobs/<number>",
@@ -69,12 +70,14 @@ _NAME_FORMS = {
     "apiKeys": "clients/<number>/apiKeys/<number>",
     "teams": "teams/<number>",
     "workerAccounts": "workers/<number>",
+    "adapterKeys": "adapters/<number>/keys/<number>",
 }
 _PAGE_TOKEN = re.compile(ID)
 _KEY_NAMES = {
     "client": "a client API key",
     "worker": "a worker token",
     "account": "a worker account token",
+    "adapter": "an adapter key",
     "admin": "the admin key",
 }
 
@@ -220,6 +223,8 @@ class CoreBase:
             principal = Principal(kind="client", id=int(row["owner_id"]))
         elif kind == auth.ACCOUNT_TOKEN:
             principal = Principal(kind="account", id=int(row["owner_id"]))
+        elif kind == auth.ADAPTER_KEY:
+            principal = Principal(kind="adapter", id=int(row["owner_id"]))
         else:
             job_id = 0 if worker is None else int(worker["job_id"])
             principal = Principal(kind="worker", id=int(row["owner_id"]), job_id=job_id)

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from labelwire.server.core import accounts, auth
+from labelwire.server.core.adapters import check_remote_job
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch.gate import first_status, quiz_share_of_unmarked
@@ -259,6 +260,7 @@ class JobsCore(CoreBase):
         now = self.clock()
 
         def create(tx: Tx) -> int:
+            check_remote_job(tx, spec)
             job_id = tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
             accounts.name_job_teams(tx, principal.id, job_id, spec.teams)
             return job_id

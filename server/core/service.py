@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from labelwire.server.core.accounts import AccountsCore
+from labelwire.server.core.adapters import AdaptersCore
 from labelwire.server.core.credentials import CredentialsCore
 from labelwire.server.core.jobs import JobsCore
 from labelwire.server.core.labels import LabelsCore
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 MAINTENANCE_SECONDS = 2.0
 
 
-class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore):
+class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, AdaptersCore):
     async def start_background(self) -> None:
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
         if self._drive_workforces:

@@ -125,8 +125,13 @@ class Workforces:
         if self.is_push(job.spec):
             await self.get(job.spec.adapter).cancel(JobContext(core, job.id, job.spec))
 
+    def syncs(self, spec: JobSpec) -> bool:
+        """A push workforce with sync rounds of its own; one driven from outside
+        the server (the remote workforce's adapter process) needs no loop."""
+        return self.is_push(spec) and type(self.get(spec.adapter)).sync is not Workforce.sync
+
     async def run(self, core: Core, poll_seconds: float = 1.0) -> None:
-        """Keeps one sync loop per running push job, across restarts."""
+        """Keeps one sync loop per running push job that syncs, across restarts."""
         loops: dict[int, asyncio.Task[None]] = {}
         try:
             while True:
@@ -134,7 +139,7 @@ class Workforces:
                 for row in rows:
                     job_id = int(row["id"])
                     spec = core.spec_of_row(job_id, row)
-                    if self.is_push(spec) and (job_id not in loops or loops[job_id].done()):
+                    if self.syncs(spec) and (job_id not in loops or loops[job_id].done()):
                         loops[job_id] = asyncio.create_task(self._loop(core, job_id, spec))
                 await asyncio.sleep(poll_seconds)
         finally:
@@ -195,36 +200,36 @@ class JobContext:
     async def claim_items(self, limit: int, *, fee_micros_per_judgment: int = 0) -> list[WorkItem]:
         """Claims only what the budget pays for, counting what is spent and
         reserved; each claimed item reserves its wanted judgments' price."""
+        now = self._core.clock()
+        rows = await self._core.store.write(lambda tx: self.claim_in(tx, limit, fee_micros_per_judgment, now))
+        return self.work_items(rows)
+
+    def claim_in(self, tx: Tx, limit: int, fee_micros_per_judgment: int, now: float) -> list[Any]:
+        """`claim_items` inside the caller's transaction: the item rows claimed."""
         spec = self._spec
         price, fee = spec.price_per_judgment_micros, max(0, fee_micros_per_judgment)
-        now = self._core.clock()
-
-        def claim(tx: Tx) -> list[Any]:
-            job = tx.job(self._job_id)
-            if job is None:
-                return []
-            available = None
-            if spec.budget_micros:
-                available = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
-            rows = tx.claim_items(self._job_id, self._namespace, limit, price, fee, available)
-            reserved = sum((price + fee) * (int(r["target"]) - int(r["done"])) for r in rows)
-            if reserved:
-                tx.count_job(self._job_id, reserved_micros=reserved)
-            if not rows and available is not None and tx.has_claimable(self._job_id):
-                dispatch.end_if_budget_spent(tx, spec, self._job_id, now, unaffordable=True)
-                if labeling.uses_skill(spec) and int(job["reserved_micros"]) == 0:
-                    tx.set_end_reason(self._job_id, EndReason.BUDGET_EXHAUSTED)  # ends after its final pass
-            return rows
-
-        rows = await self._core.store.write(claim)
-        return self._work_items(rows)
+        job = tx.job(self._job_id)
+        if job is None:
+            return []
+        available = None
+        if spec.budget_micros:
+            available = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+        rows = tx.claim_items(self._job_id, self._namespace, limit, price, fee, available)
+        reserved = sum((price + fee) * (int(r["target"]) - int(r["done"])) for r in rows)
+        if reserved:
+            tx.count_job(self._job_id, reserved_micros=reserved)
+        if not rows and available is not None and tx.has_claimable(self._job_id):
+            dispatch.end_if_budget_spent(tx, spec, self._job_id, now, unaffordable=True)
+            if labeling.uses_skill(spec) and int(job["reserved_micros"]) == 0:
+                tx.set_end_reason(self._job_id, EndReason.BUDGET_EXHAUSTED)  # ends after its final pass
+        return list(rows)
 
     async def claimed_items(self) -> list[WorkItem]:
         rows = await self._core.store.read(lambda tx: tx.claimed_open(self._job_id, self._namespace))
-        return self._work_items(rows)
+        return self.work_items(rows)
 
     @staticmethod
-    def _work_items(rows: list[Any]) -> list[WorkItem]:
+    def work_items(rows: list[Any]) -> list[WorkItem]:
         return [
             WorkItem(
                 key=r["key"],
@@ -287,24 +292,14 @@ class JobContext:
 
     async def record_judgments(self, judgments: Sequence[ExternalJudgment]) -> RecordOutcome:
         now = self._core.clock()
-        spec, adapter = self._spec, self._namespace
 
         def record(tx: Tx) -> RecordOutcome:
             outcome = RecordOutcome()
             for j in judgments:
-                if j.answer is None:
-                    outcome.rejected.append((j.item_key, "the worker submitted no usable answer"))
-                    continue
-                try:
-                    validation.validate_answer(spec, dict(j.answer), "answer")
-                    spent = int((j.time_spent_seconds or 0) * 1000)
-                    fresh = dispatch.record_external(
-                        tx, spec, self._job_id, adapter, j.item_key, j.worker_id, dict(j.answer), spent, now
-                    )
-                except LabelwireError as exc:
-                    outcome.rejected.append((j.item_key, exc.message))
-                    continue
-                if fresh:
+                fresh, reason = self.record_in(tx, j, now)
+                if reason:
+                    outcome.rejected.append((j.item_key, reason))
+                elif fresh:
                     outcome.recorded += 1
                 else:
                     outcome.duplicates += 1
@@ -312,6 +307,29 @@ class JobContext:
 
         outcome = await self._core.store.write(record)
         return outcome
+
+    def record_in(self, tx: Tx, j: ExternalJudgment, now: float) -> tuple[bool, str]:
+        """One judgment inside the caller's transaction: (recorded now, why
+        it was rejected or "")."""
+        if j.answer is None:
+            return False, "the worker submitted no usable answer"
+        try:
+            validation.validate_answer(self._spec, dict(j.answer), "answer")
+            spent = int((j.time_spent_seconds or 0) * 1000)
+            fresh = dispatch.record_external(
+                tx,
+                self._spec,
+                self._job_id,
+                self._namespace,
+                j.item_key,
+                j.worker_id,
+                dict(j.answer),
+                spent,
+                now,
+            )
+        except LabelwireError as exc:
+            return False, exc.message
+        return fresh, ""
 
     async def record_reference_labels(self, labels: Sequence[ReferenceLabel]) -> None:
         def put(tx: Tx) -> None:

@@ -622,6 +622,33 @@ class SqlTx(AccountsSql):
     def label_event(self, job_id: int, sequence: int) -> Row | None:
         return self.one("SELECT * FROM label_events WHERE job_id = ? AND sequence = ?", (job_id, sequence))
 
+    def adapter_named(self, name: str) -> Row | None:
+        return self.one("SELECT * FROM adapters WHERE name = ?", (name,))
+
+    def adapter(self, adapter_id: int) -> Row | None:
+        return self.one("SELECT * FROM adapters WHERE id = ?", (adapter_id,))
+
+    def insert_adapter(self, name: str, now: float) -> int:
+        return self.insert("INSERT INTO adapters (name, created_at) VALUES (?, ?)", (name, now))
+
+    def set_adapter_capabilities(self, adapter_id: int, capabilities: dict[str, Any]) -> None:
+        self.run("UPDATE adapters SET capabilities = ? WHERE id = ?", (json.dumps(capabilities), adapter_id))
+
+    def adapter_request(self, job_id: int, kind: str, request_id: str) -> Any | None:
+        """The saved outcome of an adapter's call with this id, decoded; None if new."""
+        row = self.one(
+            "SELECT response FROM adapter_requests WHERE job_id = ? AND kind = ? AND request_id = ?",
+            (job_id, kind, request_id),
+        )
+        return None if row is None else json.loads(row[0])
+
+    def put_adapter_request(self, job_id: int, kind: str, request_id: str, response: Any, now: float) -> None:
+        self.run(
+            "INSERT INTO adapter_requests (job_id, kind, request_id, response, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (job_id, kind, request_id, json.dumps(response), now),
+        )
+
     def adapter_state(self, job_id: int) -> dict[str, Any]:
         row = self.one("SELECT state FROM adapter_state WHERE job_id = ?", (job_id,))
         return {} if row is None else dict(json.loads(row[0]))

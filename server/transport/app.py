@@ -23,6 +23,7 @@ from labelwire.server.files.policy import FilesSettings, server_files
 from labelwire.server.store import open_store
 from labelwire.server.telemetry.metrics import MetricsServer, serve_metrics
 from labelwire.server.transport.grpc.accounts import TeamServicer
+from labelwire.server.transport.grpc.adapters import AdapterServicer
 from labelwire.server.transport.grpc.admin import AdminServicer
 from labelwire.server.transport.grpc.calls import CallInterceptor
 from labelwire.server.transport.grpc.jobs import JobServicer
@@ -31,6 +32,8 @@ from labelwire.server.transport.grpc.quality import QualityServicer
 from labelwire.server.transport.grpc.workers import WorkerServicer
 from labelwire.server.transport.http.server import HttpServer, application, serve_http
 from labelwire.v1 import (
+    adapter_service_pb2,
+    adapter_service_pb2_grpc,
     admin_service_pb2,
     admin_service_pb2_grpc,
     job_service_pb2,
@@ -61,6 +64,7 @@ SERVICES = (
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     quality_service_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
     team_service_pb2.DESCRIPTOR.services_by_name["TeamService"].full_name,
+    adapter_service_pb2.DESCRIPTOR.services_by_name["WorkforceAdapterService"].full_name,
 )
 
 
@@ -194,6 +198,7 @@ async def start_server(
         (admin_service_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(core)),
         (quality_service_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(core)),
         (team_service_pb2_grpc.add_TeamServiceServicer_to_server, TeamServicer(core)),
+        (adapter_service_pb2_grpc.add_WorkforceAdapterServiceServicer_to_server, AdapterServicer(core)),
     ]
     health_servicer = HealthServicer()
     reflection_servicer = ReflectionServicer(

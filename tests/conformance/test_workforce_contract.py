@@ -4,8 +4,10 @@ for a push workforce of the kind an integrator would ship."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -20,13 +22,15 @@ from labelwire.adapters.base import (
     WorkforceContext,
 )
 from labelwire.adapters.pool import PoolWorkforce
-from labelwire.client.raw import Client, text_item
+from labelwire.adapters.remote import RemoteWorkforce
+from labelwire.client.raw import AdminClient, Client, text_item
 from labelwire.server.dispatch.workforces import Workforces, job_view
 from labelwire.server.domain.model import JobSpec, LabelClass
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import job_pb2
 from tests.conftest import ADMIN_KEY, Harness
 from tests.helpers import drain
+from tests.node_adapter import NodeAdapter
 
 INSTALLED = sorted(e.name for e in entry_points(group="labelwire.workforces"))
 
@@ -113,25 +117,52 @@ class Vendor(Workforce):
         self.cancelled.append(ctx.job.name)
 
 
-@pytest.fixture
-async def vendor_server(tmp_path: Path) -> AsyncIterator[tuple[Harness, Vendor]]:
+@dataclass
+class Attached:
+    """The vendor as the tests see it: in the server's process, or the
+    TypeScript adapter (clients/typescript/examples/adapter) in its own Node
+    process, serving jobs of the `remote` workforce that name it."""
+
+    workforce: dict[str, Any]  # create_job's workforce arguments
+    cancelled: Callable[[], list[str]]  # the jobs it was told (or saw) were cancelled
+
+
+@pytest.fixture(params=["in-process", "typescript"])
+async def vendor_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Harness, Attached]]:
     vendor = Vendor()
     running = await start_server(
         address="127.0.0.1:0",
         database=str(tmp_path / "v.db"),
         admin_key=ADMIN_KEY,
-        workforces=Workforces({"pool": PoolWorkforce(), "vendor": vendor}),
+        workforces=Workforces({"pool": PoolWorkforce(), "vendor": vendor, "remote": RemoteWorkforce()}),
     )
+    harness = Harness(running=running, target=f"127.0.0.1:{running.port}", database=tmp_path / "v.db")
+    node: NodeAdapter | None = None
     try:
-        yield Harness(running=running, target=f"127.0.0.1:{running.port}", database=tmp_path / "v.db"), vendor
+        if request.param == "in-process":
+            yield harness, Attached({"workforce": "vendor"}, lambda: vendor.cancelled)
+        else:
+            async with AdminClient(harness.target, ADMIN_KEY) as admin:
+                key = (await admin.create_adapter_key("vendor")).adapter_key
+            node = NodeAdapter(harness.target, key)
+            await until(lambda: node is not None and (node.attached or node.process.poll() is not None))
+            assert node.attached, node.log()
+            remote = {"workforce": "remote", "workforce_settings": {"adapter": "vendor"}}
+            yield harness, Attached(remote, lambda: node.cancelled if node else [])
     finally:
+        if node is not None:
+            node.stop()
         await running.stop(grace=None)
 
 
-async def test_push_workforce_judgments_become_streamed_labels(vendor_server: tuple[Harness, Vendor]) -> None:
-    server, _ = vendor_server
+async def test_push_workforce_judgments_become_streamed_labels(
+    vendor_server: tuple[Harness, Attached],
+) -> None:
+    server, vendor = vendor_server
     lw: Client = await server.client()
-    job = await lw.create_job("J", classes=["a", "b"], workforce="vendor", quiz_size=0)
+    job = await lw.create_job("J", classes=["a", "b"], quiz_size=0, **vendor.workforce)
     await lw.add_items(job.name, [text_item(f"k{i}", "ab"[i % 2]) for i in range(20)])
     await lw.start_job(job.name)
     labels = await drain(lw.stream_labels(job.name))
@@ -146,23 +177,24 @@ async def test_push_workforce_judgments_become_streamed_labels(vendor_server: tu
 
 
 async def test_push_workforce_is_told_when_its_job_is_cancelled(
-    vendor_server: tuple[Harness, Vendor],
+    vendor_server: tuple[Harness, Attached],
 ) -> None:
     server, vendor = vendor_server
     lw = await server.client()
-    job = await lw.create_job("J", classes=["a", "b"], workforce="vendor", quiz_size=0)
+    job = await lw.create_job("J", classes=["a", "b"], quiz_size=0, **vendor.workforce)
     await lw.cancel_job(job.name)
-    assert vendor.cancelled == [job.name]
+    await until(lambda: vendor.cancelled() != [])
+    assert vendor.cancelled() == [job.name]
     await lw.close()
 
 
 async def test_push_workforce_refuses_task_types_at_create_time(
-    vendor_server: tuple[Harness, Vendor],
+    vendor_server: tuple[Harness, Attached],
 ) -> None:
-    server, _ = vendor_server
+    server, vendor = vendor_server
     lw = await server.client()
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await lw.create_job("J", classes=["a"], task_type="multi_label", workforce="vendor")
+        await lw.create_job("J", classes=["a"], task_type="multi_label", **vendor.workforce)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "cannot run multi_label" in (
         err.value.details() or ""
     )

@@ -17,7 +17,12 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 
-import { type ApiKey, AdminService, type RotateApiKeyResponse } from "./gen/labelwire/v1/admin_service_pb.js";
+import {
+  type ApiKey,
+  AdminService,
+  type CreateAdapterKeyResponse,
+  type RotateApiKeyResponse,
+} from "./gen/labelwire/v1/admin_service_pb.js";
 import type { Answer } from "./gen/labelwire/v1/answer_pb.js";
 import type { ItemSchema } from "./gen/labelwire/v1/item_pb.js";
 import {
@@ -269,11 +274,12 @@ async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-abstract class Authenticated {
+/** What every client class shares: the bearer token on each call. */
+export abstract class Authenticated {
   private readonly authorization: string;
 
   protected constructor(token: string) {
-    if (!token) throw new TypeError("a token is required: a client API key, a worker token or the admin key");
+    if (!token) throw new TypeError("a token is required: a client API key, a worker token, an adapter key or the admin key");
     this.authorization = `Bearer ${token}`;
   }
 
@@ -607,6 +613,19 @@ export class AdminClient extends Authenticated {
       ttl: options.ttlSeconds ? seconds(options.ttlSeconds) : undefined,
     };
     return this.service.rotateApiKey(request, this.call(options));
+  }
+
+  /** A key for a workforce adapter in its own process (`.adapterKey`, shown only now): it serves the `remote` jobs naming `adapterName`. */
+  async createAdapterKey(
+    adapterName: string,
+    options: { ttlSeconds?: number } & CallSettings = {},
+  ): Promise<CreateAdapterKeyResponse> {
+    const ttl = options.ttlSeconds ? seconds(options.ttlSeconds) : undefined;
+    return this.service.createAdapterKey({ adapterName, ttl }, this.call(options));
+  }
+
+  async revokeAdapterKey(name: string, settings?: CallSettings): Promise<void> {
+    await this.service.revokeAdapterKey({ name }, this.call(settings));
   }
 }
 

@@ -5,8 +5,10 @@
  * `Client`, `WorkerClient` or `AdminClient`. The generated messages, enums
  * and service descriptors are exported here too.
  */
+export * from "./adapter.js";
 export * from "./client.js";
 export * from "./items.js";
+export * from "./gen/labelwire/v1/adapter_service_pb.js";
 export * from "./gen/labelwire/v1/admin_service_pb.js";
 export * from "./gen/labelwire/v1/answer_pb.js";
 export * from "./gen/labelwire/v1/item_pb.js";

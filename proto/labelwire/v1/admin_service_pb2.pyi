@@ -346,3 +346,105 @@ class RotateApiKeyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RotateApiKeyResponse: _TypeAlias = RotateApiKeyResponse  # noqa: Y015
+
+@_typing.final
+class CreateAdapterKeyRequest(_message.Message):
+    """Request for CreateAdapterKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADAPTER_NAME_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
+    adapter_name: _builtins.str
+    """Required. The adapter's name, which jobs name in
+    `workforce.settings.adapter`: 1 to 63 of `[a-z0-9-]`, starting with a
+    letter. A second key for the same name serves the same jobs.
+    """
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """Optional. How long the key works; 0 (the default) means until revoked,
+        else 60 s to 3,650 days.
+        """
+
+    def __init__(
+        self,
+        *,
+        adapter_name: _builtins.str = ...,
+        ttl: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ttl", b"ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adapter_name", b"adapter_name", "ttl", b"ttl"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateAdapterKeyRequest: _TypeAlias = CreateAdapterKeyRequest  # noqa: Y015
+
+@_typing.final
+class CreateAdapterKeyResponse(_message.Message):
+    """Response of CreateAdapterKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADAPTER_FIELD_NUMBER: _builtins.int
+    ADAPTER_KEY_FIELD_NUMBER: _builtins.int
+    ADAPTER_KEY_NAME_FIELD_NUMBER: _builtins.int
+    adapter: _builtins.str
+    """`adapters/{adapter_id}`."""
+    adapter_key: _builtins.str
+    """The bearer key (`lwf_...`). Shown only here; the server keeps a hash."""
+    adapter_key_name: _builtins.str
+    """Output only. `adapters/{adapter_id}/keys/{key_id}`, for RevokeAdapterKey."""
+    def __init__(
+        self,
+        *,
+        adapter: _builtins.str = ...,
+        adapter_key: _builtins.str = ...,
+        adapter_key_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adapter", b"adapter", "adapter_key", b"adapter_key", "adapter_key_name", b"adapter_key_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateAdapterKeyResponse: _TypeAlias = CreateAdapterKeyResponse  # noqa: Y015
+
+@_typing.final
+class RevokeAdapterKeyRequest(_message.Message):
+    """Request for RevokeAdapterKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required. `adapters/{adapter_id}/keys/{key_id}`."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeAdapterKeyRequest: _TypeAlias = RevokeAdapterKeyRequest  # noqa: Y015
+
+@_typing.final
+class RevokeAdapterKeyResponse(_message.Message):
+    """Response of RevokeAdapterKey."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeAdapterKeyResponse: _TypeAlias = RevokeAdapterKeyResponse  # noqa: Y015

@@ -55,6 +55,16 @@ class AdminServiceStub:
                 request_serializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyResponse.FromString,
                 _registered_method=True)
+        self.CreateAdapterKey = channel.unary_unary(
+                '/labelwire.v1.AdminService/CreateAdapterKey',
+                request_serializer=labelwire_dot_v1_dot_admin__service__pb2.CreateAdapterKeyRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_admin__service__pb2.CreateAdapterKeyResponse.FromString,
+                _registered_method=True)
+        self.RevokeAdapterKey = channel.unary_unary(
+                '/labelwire.v1.AdminService/RevokeAdapterKey',
+                request_serializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeAdapterKeyRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeAdapterKeyResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -93,6 +103,22 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAdapterKey(self, request, context):
+        """Creates a key for a workforce adapter running in its own process
+        (WorkforceAdapterService), returned once. The adapter serves the jobs of
+        the `remote` workforce whose `workforce.settings.adapter` is its name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeAdapterKey(self, request, context):
+        """Revokes an adapter key, as RevokeApiKey does a client's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -115,6 +141,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RotateApiKey,
                     request_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyResponse.SerializeToString,
+            ),
+            'CreateAdapterKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAdapterKey,
+                    request_deserializer=labelwire_dot_v1_dot_admin__service__pb2.CreateAdapterKeyRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_admin__service__pb2.CreateAdapterKeyResponse.SerializeToString,
+            ),
+            'RevokeAdapterKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAdapterKey,
+                    request_deserializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeAdapterKeyRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_admin__service__pb2.RevokeAdapterKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -226,6 +262,60 @@ class AdminService:
             '/labelwire.v1.AdminService/RotateApiKey',
             labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyRequest.SerializeToString,
             labelwire_dot_v1_dot_admin__service__pb2.RotateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAdapterKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.AdminService/CreateAdapterKey',
+            labelwire_dot_v1_dot_admin__service__pb2.CreateAdapterKeyRequest.SerializeToString,
+            labelwire_dot_v1_dot_admin__service__pb2.CreateAdapterKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeAdapterKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.AdminService/RevokeAdapterKey',
+            labelwire_dot_v1_dot_admin__service__pb2.RevokeAdapterKeyRequest.SerializeToString,
+            labelwire_dot_v1_dot_admin__service__pb2.RevokeAdapterKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

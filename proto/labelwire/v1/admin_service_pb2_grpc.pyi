@@ -48,6 +48,13 @@ class AdminServiceStub:
     key work for a grace period. A revoked key cannot be rotated
     (INVALID_ARGUMENT): create a new key instead.
     """
+    CreateAdapterKey: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.CreateAdapterKeyRequest, _admin_service_pb2.CreateAdapterKeyResponse]
+    """Creates a key for a workforce adapter running in its own process
+    (WorkforceAdapterService), returned once. The adapter serves the jobs of
+    the `remote` workforce whose `workforce.settings.adapter` is its name.
+    """
+    RevokeAdapterKey: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeAdapterKeyRequest, _admin_service_pb2.RevokeAdapterKeyResponse]
+    """Revokes an adapter key, as RevokeApiKey does a client's."""
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -69,6 +76,13 @@ class AdminServiceAsyncStub(AdminServiceStub):
     key work for a grace period. A revoked key cannot be rotated
     (INVALID_ARGUMENT): create a new key instead.
     """
+    CreateAdapterKey: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.CreateAdapterKeyRequest, _admin_service_pb2.CreateAdapterKeyResponse]  # type: ignore[assignment]
+    """Creates a key for a workforce adapter running in its own process
+    (WorkforceAdapterService), returned once. The adapter serves the jobs of
+    the `remote` workforce whose `workforce.settings.adapter` is its name.
+    """
+    RevokeAdapterKey: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeAdapterKeyRequest, _admin_service_pb2.RevokeAdapterKeyResponse]  # type: ignore[assignment]
+    """Revokes an adapter key, as RevokeApiKey does a client's."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Operator calls; needs the server's admin key."""
@@ -111,5 +125,24 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         key work for a grace period. A revoked key cannot be rotated
         (INVALID_ARGUMENT): create a new key instead.
         """
+
+    @_abc_1.abstractmethod
+    def CreateAdapterKey(
+        self,
+        request: _admin_service_pb2.CreateAdapterKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.CreateAdapterKeyResponse, _abc.Awaitable[_admin_service_pb2.CreateAdapterKeyResponse]]:
+        """Creates a key for a workforce adapter running in its own process
+        (WorkforceAdapterService), returned once. The adapter serves the jobs of
+        the `remote` workforce whose `workforce.settings.adapter` is its name.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeAdapterKey(
+        self,
+        request: _admin_service_pb2.RevokeAdapterKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.RevokeAdapterKeyResponse, _abc.Awaitable[_admin_service_pb2.RevokeAdapterKeyResponse]]:
+        """Revokes an adapter key, as RevokeApiKey does a client's."""
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

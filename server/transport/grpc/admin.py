@@ -59,3 +59,23 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             secret=secret,
             previous_api_key=convert.api_key_message(old, now),
         )
+
+    @unary
+    async def CreateAdapterKey(
+        self, request: pb.CreateAdapterKeyRequest, context: Ctx
+    ) -> pb.CreateAdapterKeyResponse:
+        principal = await caller(self.core, context)
+        ttl = convert.seconds_of(request.ttl, "ttl")
+        adapter_id, key_id, key = await self.core.create_adapter_key(principal, request.adapter_name, ttl)
+        return pb.CreateAdapterKeyResponse(
+            adapter=f"adapters/{adapter_id}",
+            adapter_key=key,
+            adapter_key_name=f"adapters/{adapter_id}/keys/{key_id}",
+        )
+
+    @unary
+    async def RevokeAdapterKey(
+        self, request: pb.RevokeAdapterKeyRequest, context: Ctx
+    ) -> pb.RevokeAdapterKeyResponse:
+        await self.core.revoke_adapter_key(await caller(self.core, context), request.name)
+        return pb.RevokeAdapterKeyResponse()

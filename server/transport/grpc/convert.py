@@ -11,8 +11,10 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from labelwire.adapters.base import ExternalJudgment, WorkItem
 from labelwire.server.core import auth
 from labelwire.server.core.accounts import parse_teams
+from labelwire.server.core.adapters import AdapterJudgment
 from labelwire.server.domain import answer_schema, validation
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import (
@@ -31,7 +33,16 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
-from labelwire.v1 import admin_service_pb2, answer_pb2, item_pb2, job_pb2, judgment_pb2, label_pb2, task_pb2
+from labelwire.v1 import (
+    adapter_service_pb2,
+    admin_service_pb2,
+    answer_pb2,
+    item_pb2,
+    job_pb2,
+    judgment_pb2,
+    label_pb2,
+    task_pb2,
+)
 
 MEDIA = {
     job_pb2.MEDIA_TYPE_UNSPECIFIED: "text",
@@ -395,3 +406,36 @@ def api_key_message(key: Credential, now: float) -> admin_service_pb2.ApiKey:
     if key.revoked_at is not None:
         out.revoke_time.CopyFrom(timestamp(key.revoked_at))
     return out
+
+
+def adapter_item_message(item: WorkItem) -> adapter_service_pb2.AdapterItem:
+    out = adapter_service_pb2.AdapterItem(
+        key=item.key,
+        payload_kind=item.payload_kind,
+        payload=item.payload,
+        judgments_wanted=item.judgments_wanted,
+    )
+    if item.metadata:
+        out.metadata.update(dict(item.metadata))
+    if item.prelabel is not None:
+        answer_message(dict(item.prelabel), out.prelabel)
+    return out
+
+
+def adapter_judgment(message: adapter_service_pb2.AdapterJudgment, field: str) -> AdapterJudgment:
+    """An adapter's judgment; one without an answer is passed on as unusable
+    (the core rejects it by name, as it does for an in-process adapter)."""
+    answer = (
+        answer_dict(message.answer, f"{field}.answer")
+        if message.answer.WhichOneof("value") is not None
+        else None
+    )
+    spent = duration_seconds(message.time_spent)
+    if spent is not None and spent < 0:
+        raise InvalidArgument(
+            f"{field}.time_spent must not be negative, got {spent:g} s", f"{field}.time_spent"
+        )
+    return AdapterJudgment(
+        message.judgment_id,
+        ExternalJudgment(message.item_key, message.worker_id, answer, spent),
+    )

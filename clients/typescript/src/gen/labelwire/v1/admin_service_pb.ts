@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/admin_service.proto.
  */
 export const file_labelwire_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYWJlbHdpcmUvdjEvYWRtaW5fc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlIKE0NyZWF0ZUFwaUtleVJlcXVlc3QSEwoLY2xpZW50X25hbWUYASABKAkSJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIk0KFENyZWF0ZUFwaUtleVJlc3BvbnNlEg4KBmNsaWVudBgBIAEoCRIPCgdhcGlfa2V5GAIgASgJEhQKDGFwaV9rZXlfbmFtZRgDIAEoCSKQAgoGQXBpS2V5EgwKBG5hbWUYASABKAkSDgoGY2xpZW50GAIgASgJEhMKC2NsaWVudF9uYW1lGAMgASgJEhIKCmtleV9wcmVmaXgYBCABKAkSLAoFc3RhdGUYBSABKA4yHS5sYWJlbHdpcmUudjEuQ3JlZGVudGlhbFN0YXRlEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIksKEkxpc3RBcGlLZXlzUmVxdWVzdBIOCgZwYXJlbnQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVgoTTGlzdEFwaUtleXNSZXNwb25zZRImCghhcGlfa2V5cxgBIAMoCzIULmxhYmVsd2lyZS52MS5BcGlLZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiMKE1Jldm9rZUFwaUtleVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChRSZXZva2VBcGlLZXlSZXNwb25zZRIlCgdhcGlfa2V5GAEgASgLMhQubGFiZWx3aXJlLnYxLkFwaUtleSJ8ChNSb3RhdGVBcGlLZXlSZXF1ZXN0EgwKBG5hbWUYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ9ChRSb3RhdGVBcGlLZXlSZXNwb25zZRIlCgdhcGlfa2V5GAEgASgLMhQubGFiZWx3aXJlLnYxLkFwaUtleRIOCgZzZWNyZXQYAiABKAkSLgoQcHJldmlvdXNfYXBpX2tleRgDIAEoCzIULmxhYmVsd2lyZS52MS5BcGlLZXkqjAEKD0NyZWRlbnRpYWxTdGF0ZRIgChxDUkVERU5USUFMX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXQ1JFREVOVElBTF9TVEFURV9BQ1RJVkUQARIcChhDUkVERU5USUFMX1NUQVRFX0VYUElSRUQQAhIcChhDUkVERU5USUFMX1NUQVRFX1JFVk9LRUQQAzLsAgoMQWRtaW5TZXJ2aWNlElUKDENyZWF0ZUFwaUtleRIhLmxhYmVsd2lyZS52MS5DcmVhdGVBcGlLZXlSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlElcKC0xpc3RBcGlLZXlzEiAubGFiZWx3aXJlLnYxLkxpc3RBcGlLZXlzUmVxdWVzdBohLmxhYmVsd2lyZS52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlIgOQAgESVQoMUmV2b2tlQXBpS2V5EiEubGFiZWx3aXJlLnYxLlJldm9rZUFwaUtleVJlcXVlc3QaIi5sYWJlbHdpcmUudjEuUmV2b2tlQXBpS2V5UmVzcG9uc2USVQoMUm90YXRlQXBpS2V5EiEubGFiZWx3aXJlLnYxLlJvdGF0ZUFwaUtleVJlcXVlc3QaIi5sYWJlbHdpcmUudjEuUm90YXRlQXBpS2V5UmVzcG9uc2VCqwEKEGNvbS5sYWJlbHdpcmUudjFCEUFkbWluU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiBsYWJlbHdpcmUvdjEvYWRtaW5fc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlIKE0NyZWF0ZUFwaUtleVJlcXVlc3QSEwoLY2xpZW50X25hbWUYASABKAkSJgoDdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIk0KFENyZWF0ZUFwaUtleVJlc3BvbnNlEg4KBmNsaWVudBgBIAEoCRIPCgdhcGlfa2V5GAIgASgJEhQKDGFwaV9rZXlfbmFtZRgDIAEoCSKQAgoGQXBpS2V5EgwKBG5hbWUYASABKAkSDgoGY2xpZW50GAIgASgJEhMKC2NsaWVudF9uYW1lGAMgASgJEhIKCmtleV9wcmVmaXgYBCABKAkSLAoFc3RhdGUYBSABKA4yHS5sYWJlbHdpcmUudjEuQ3JlZGVudGlhbFN0YXRlEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIksKEkxpc3RBcGlLZXlzUmVxdWVzdBIOCgZwYXJlbnQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVgoTTGlzdEFwaUtleXNSZXNwb25zZRImCghhcGlfa2V5cxgBIAMoCzIULmxhYmVsd2lyZS52MS5BcGlLZXkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiMKE1Jldm9rZUFwaUtleVJlcXVlc3QSDAoEbmFtZRgBIAEoCSI9ChRSZXZva2VBcGlLZXlSZXNwb25zZRIlCgdhcGlfa2V5GAEgASgLMhQubGFiZWx3aXJlLnYxLkFwaUtleSJ8ChNSb3RhdGVBcGlLZXlSZXF1ZXN0EgwKBG5hbWUYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJ9ChRSb3RhdGVBcGlLZXlSZXNwb25zZRIlCgdhcGlfa2V5GAEgASgLMhQubGFiZWx3aXJlLnYxLkFwaUtleRIOCgZzZWNyZXQYAiABKAkSLgoQcHJldmlvdXNfYXBpX2tleRgDIAEoCzIULmxhYmVsd2lyZS52MS5BcGlLZXkiVwoXQ3JlYXRlQWRhcHRlcktleVJlcXVlc3QSFAoMYWRhcHRlcl9uYW1lGAEgASgJEiYKA3R0bBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJaChhDcmVhdGVBZGFwdGVyS2V5UmVzcG9uc2USDwoHYWRhcHRlchgBIAEoCRITCgthZGFwdGVyX2tleRgCIAEoCRIYChBhZGFwdGVyX2tleV9uYW1lGAMgASgJIicKF1Jldm9rZUFkYXB0ZXJLZXlSZXF1ZXN0EgwKBG5hbWUYASABKAkiGgoYUmV2b2tlQWRhcHRlcktleVJlc3BvbnNlKowBCg9DcmVkZW50aWFsU3RhdGUSIAocQ1JFREVOVElBTF9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0NSRURFTlRJQUxfU1RBVEVfQUNUSVZFEAESHAoYQ1JFREVOVElBTF9TVEFURV9FWFBJUkVEEAISHAoYQ1JFREVOVElBTF9TVEFURV9SRVZPS0VEEAMysgQKDEFkbWluU2VydmljZRJVCgxDcmVhdGVBcGlLZXkSIS5sYWJlbHdpcmUudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBoiLmxhYmVsd2lyZS52MS5DcmVhdGVBcGlLZXlSZXNwb25zZRJXCgtMaXN0QXBpS2V5cxIgLmxhYmVsd2lyZS52MS5MaXN0QXBpS2V5c1JlcXVlc3QaIS5sYWJlbHdpcmUudjEuTGlzdEFwaUtleXNSZXNwb25zZSIDkAIBElUKDFJldm9rZUFwaUtleRIhLmxhYmVsd2lyZS52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLlJldm9rZUFwaUtleVJlc3BvbnNlElUKDFJvdGF0ZUFwaUtleRIhLmxhYmVsd2lyZS52MS5Sb3RhdGVBcGlLZXlSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLlJvdGF0ZUFwaUtleVJlc3BvbnNlEmEKEENyZWF0ZUFkYXB0ZXJLZXkSJS5sYWJlbHdpcmUudjEuQ3JlYXRlQWRhcHRlcktleVJlcXVlc3QaJi5sYWJlbHdpcmUudjEuQ3JlYXRlQWRhcHRlcktleVJlc3BvbnNlEmEKEFJldm9rZUFkYXB0ZXJLZXkSJS5sYWJlbHdpcmUudjEuUmV2b2tlQWRhcHRlcktleVJlcXVlc3QaJi5sYWJlbHdpcmUudjEuUmV2b2tlQWRhcHRlcktleVJlc3BvbnNlQqsBChBjb20ubGFiZWx3aXJlLnYxQhFBZG1pblNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Request for CreateApiKey.
@@ -329,6 +329,108 @@ export const RotateApiKeyResponseSchema: GenMessage<RotateApiKeyResponse> = /*@_
   messageDesc(file_labelwire_v1_admin_service, 8);
 
 /**
+ * Request for CreateAdapterKey.
+ *
+ * @generated from message labelwire.v1.CreateAdapterKeyRequest
+ */
+export type CreateAdapterKeyRequest = Message<"labelwire.v1.CreateAdapterKeyRequest"> & {
+  /**
+   * Required. The adapter's name, which jobs name in
+   * `workforce.settings.adapter`: 1 to 63 of `[a-z0-9-]`, starting with a
+   * letter. A second key for the same name serves the same jobs.
+   *
+   * @generated from field: string adapter_name = 1;
+   */
+  adapterName: string;
+
+  /**
+   * Optional. How long the key works; 0 (the default) means until revoked,
+   * else 60 s to 3,650 days.
+   *
+   * @generated from field: google.protobuf.Duration ttl = 2;
+   */
+  ttl?: Duration | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.CreateAdapterKeyRequest.
+ * Use `create(CreateAdapterKeyRequestSchema)` to create a new message.
+ */
+export const CreateAdapterKeyRequestSchema: GenMessage<CreateAdapterKeyRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_admin_service, 9);
+
+/**
+ * Response of CreateAdapterKey.
+ *
+ * @generated from message labelwire.v1.CreateAdapterKeyResponse
+ */
+export type CreateAdapterKeyResponse = Message<"labelwire.v1.CreateAdapterKeyResponse"> & {
+  /**
+   * `adapters/{adapter_id}`.
+   *
+   * @generated from field: string adapter = 1;
+   */
+  adapter: string;
+
+  /**
+   * The bearer key (`lwf_...`). Shown only here; the server keeps a hash.
+   *
+   * @generated from field: string adapter_key = 2;
+   */
+  adapterKey: string;
+
+  /**
+   * Output only. `adapters/{adapter_id}/keys/{key_id}`, for RevokeAdapterKey.
+   *
+   * @generated from field: string adapter_key_name = 3;
+   */
+  adapterKeyName: string;
+};
+
+/**
+ * Describes the message labelwire.v1.CreateAdapterKeyResponse.
+ * Use `create(CreateAdapterKeyResponseSchema)` to create a new message.
+ */
+export const CreateAdapterKeyResponseSchema: GenMessage<CreateAdapterKeyResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_admin_service, 10);
+
+/**
+ * Request for RevokeAdapterKey.
+ *
+ * @generated from message labelwire.v1.RevokeAdapterKeyRequest
+ */
+export type RevokeAdapterKeyRequest = Message<"labelwire.v1.RevokeAdapterKeyRequest"> & {
+  /**
+   * Required. `adapters/{adapter_id}/keys/{key_id}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message labelwire.v1.RevokeAdapterKeyRequest.
+ * Use `create(RevokeAdapterKeyRequestSchema)` to create a new message.
+ */
+export const RevokeAdapterKeyRequestSchema: GenMessage<RevokeAdapterKeyRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_admin_service, 11);
+
+/**
+ * Response of RevokeAdapterKey.
+ *
+ * @generated from message labelwire.v1.RevokeAdapterKeyResponse
+ */
+export type RevokeAdapterKeyResponse = Message<"labelwire.v1.RevokeAdapterKeyResponse"> & {
+};
+
+/**
+ * Describes the message labelwire.v1.RevokeAdapterKeyResponse.
+ * Use `create(RevokeAdapterKeyResponseSchema)` to create a new message.
+ */
+export const RevokeAdapterKeyResponseSchema: GenMessage<RevokeAdapterKeyResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_admin_service, 12);
+
+/**
  * The state of an API key or worker token.
  *
  * @generated from enum labelwire.v1.CredentialState
@@ -418,6 +520,28 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof RotateApiKeyRequestSchema;
     output: typeof RotateApiKeyResponseSchema;
+  },
+  /**
+   * Creates a key for a workforce adapter running in its own process
+   * (WorkforceAdapterService), returned once. The adapter serves the jobs of
+   * the `remote` workforce whose `workforce.settings.adapter` is its name.
+   *
+   * @generated from rpc labelwire.v1.AdminService.CreateAdapterKey
+   */
+  createAdapterKey: {
+    methodKind: "unary";
+    input: typeof CreateAdapterKeyRequestSchema;
+    output: typeof CreateAdapterKeyResponseSchema;
+  },
+  /**
+   * Revokes an adapter key, as RevokeApiKey does a client's.
+   *
+   * @generated from rpc labelwire.v1.AdminService.RevokeAdapterKey
+   */
+  revokeAdapterKey: {
+    methodKind: "unary";
+    input: typeof RevokeAdapterKeyRequestSchema;
+    output: typeof RevokeAdapterKeyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_admin_service, 0);
