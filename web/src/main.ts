@@ -18,6 +18,7 @@ import { custom } from "./tasks/custom";
 import type { WorkerJob } from "./gen/labelwire/v1/account_pb";
 import { allJobs, jobCards } from "./jobs";
 import { describe } from "./answers";
+import { historyPage } from "./history";
 
 const app = document.getElementById("app") as HTMLElement;
 const token = takeToken();
@@ -26,6 +27,10 @@ const KEYS: [string, string][] = [
   ["1–9", "choose (or toggle) the n-th class"],
   ["Enter", "submit the answer"],
   ["Delete", "remove the box in hand (bounding boxes)"],
+  ["b p e", "brush, polygon, eraser (segmentation)"],
+  ["[ ]", "a smaller or larger brush (segmentation)"],
+  ["c", "close the polygon (segmentation; Enter too)"],
+  ["z", "undo the last stroke or polygon (segmentation)"],
   ["?", "this help"],
   ["i", "the instructions"],
   ["s", "skip the task (with a reason)"],
@@ -158,6 +163,7 @@ async function jobList(api: WorkerApi): Promise<void> {
     h("header", { class: "bar" }, h("h1", {}, "Your jobs"),
       h("nav", { "aria-label": "Actions" },
         h("button", { type: "button", onclick: () => void jobList(api) }, "Refresh"),
+        h("button", { type: "button", onclick: () => void historyPage(app, api, () => void jobList(api), "All jobs") }, "History"),
         h("button", { type: "button", onclick: () => { forgetToken(); location.replace(location.pathname); } }, "Sign out"))),
     notice,
     h("main", {}, jobCards(jobs, (job) => void open(job))),
@@ -168,6 +174,7 @@ async function jobList(api: WorkerApi): Promise<void> {
 // ---------------------------------------------------------------- the workspace
 
 class Workspace {
+  private readonly entry: JobEntry;
   private readonly api: WorkerApi;
   private readonly info: GetInstructionsResponse;
   private readonly job: string;
@@ -196,6 +203,7 @@ class Workspace {
   private readonly dialogs: HTMLDialogElement[] = [];
 
   constructor(job: JobEntry) {
+    this.entry = job;
     this.api = job.api;
     this.info = job.info;
     this.job = job.job;
@@ -220,6 +228,7 @@ class Workspace {
           this.back ? h("button", { type: "button", onclick: () => void this.leave() }, "All jobs") : null,
           h("button", { type: "button", onclick: () => this.instructions() }, "Instructions ", kbd("i")),
           h("button", { type: "button", onclick: () => this.help() }, "Keys ", kbd("?")),
+          h("button", { type: "button", onclick: () => void this.leave(() => this.history()) }, "History"),
           h("button", { type: "button", onclick: () => this.stop() }, "Stop for now"),
           h("button", { type: "button", onclick: () => this.signOut() }, "Sign out"),
         ),
@@ -237,9 +246,14 @@ class Workspace {
     void this.next();
   }
 
-  /** Back to the job list: the task goes back to the queue and this page's
-   * keys, timers and panels end with it. */
-  private async leave(): Promise<void> {
+  /** The worker's history; its back button returns to this job, afresh. */
+  private history(): void {
+    void historyPage(app, this.api, () => new Workspace(this.entry).begin(), "Back to work");
+  }
+
+  /** Back to the job list (or on to `then`): the task goes back to the
+   * queue and this page's keys, timers and panels end with it. */
+  private async leave(then = this.back): Promise<void> {
     this.gone = true;
     this.listening.abort();
     window.clearInterval(this.ticker);
@@ -250,7 +264,7 @@ class Workspace {
     this.current?.destroy?.();
     this.current = null;
     if (task) await this.api.releaseTask({ task: task.name }).catch(() => undefined);
-    this.back?.();
+    then?.();
   }
 
   // ---- tasks
@@ -306,10 +320,13 @@ class Workspace {
   private async submit(): Promise<void> {
     if (this.pendingNext) return this.show(this.pendingNext);
     if (!this.task || !this.current || this.busy) return;
-    const answer = this.current.answer();
-    if (typeof answer === "string") return this.say(answer);
     this.busy = true;
     const task = this.task;
+    const answer = await this.current.answer();
+    if (typeof answer === "string" || this.task !== task) {
+      this.busy = false;
+      return typeof answer === "string" ? this.say(answer) : undefined;
+    }
     let res: SubmitJudgmentResponse;
     try {
       res = await this.api.submitJudgment({ task: task.name, answer, wantNext: true });
@@ -527,7 +544,9 @@ class Workspace {
     if (e.key === "?") this.help();
     else if (e.key === "i") this.instructions();
     else if (e.key === "s" && this.task) this.skip();
-    else if (e.key === "Enter") void this.submit();
+    else if (e.key === "Enter") {
+      if (!this.current?.key?.(e)) void this.submit(); // a task may use Enter first (closing a polygon)
+    }
     else if (this.current?.key?.(e)) {
       /* used by the task */
     } else return;
