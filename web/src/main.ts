@@ -19,6 +19,7 @@ import type { WorkerJob } from "./gen/labelwire/v1/account_pb";
 import { allJobs, jobCards } from "./jobs";
 import { describe } from "./answers";
 import { historyPage } from "./history";
+import { preload } from "./tasks/payload";
 
 const app = document.getElementById("app") as HTMLElement;
 const token = takeToken();
@@ -357,6 +358,7 @@ class Workspace {
     this.current = null;
     this.task = null;
     this.timer.textContent = "";
+    preload(res.next?.task, this.info.mediaType); // fetched while the worker reads the feedback
     this.pendingNext = res.next ?? { $typeName: "labelwire.v1.NextTaskResponse", status: res.status, message: "", retryAfter: undefined, task: undefined };
     clear(this.stage);
     const cont = h("button", { type: "button", class: "primary", onclick: () => void this.submit() }, "Continue ", kbd("Enter"));
