@@ -323,7 +323,12 @@ class Workspace {
     if (!this.task || !this.current || this.busy) return;
     this.busy = true;
     const task = this.task;
-    const answer = await this.current.answer();
+    let answer: Answer | string;
+    try {
+      answer = await this.current.answer();
+    } catch (err) {
+      answer = `The answer could not be made: ${errorText(err)}`;
+    }
     if (typeof answer === "string" || this.task !== task) {
       this.busy = false;
       return typeof answer === "string" ? this.say(answer) : undefined;
