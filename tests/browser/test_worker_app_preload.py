@@ -1,6 +1,7 @@
-"""The worker app fetches the next task's image before it is shown: the
-server hands the next task over with the answer to a quiz question, and the
-page loads its image while the worker reads the feedback."""
+"""The worker app fetches the next task's image before it is shown: it
+holds the lease after its task (NextTask and SubmitJudgment with lookahead)
+and loads that task's image while the worker answers; after a quiz answer,
+while the worker reads the feedback."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from playwright.sync_api import Page, expect
 from labelwire.client import source_item
 from labelwire.v1 import job_pb2
 from tests.browser.conftest import Live
-from tests.browser.test_worker_app import sign_in, start_job
+from tests.browser.test_worker_app import WORKERS_DONE, labels, sign_in, start_job
 
 
 class Pictures:
@@ -98,3 +99,32 @@ def test_next_image_is_fetched_while_the_worker_reads_the_quiz_feedback(
     expect(shown).to_have_attribute("src", f"{pictures.url}/work.png")
     assert page.evaluate("document.querySelector('.item-media img').complete") is True
     assert pictures.asked.count("/work.png") == 1
+
+
+def test_next_image_is_fetched_while_the_worker_answers_the_current_one(
+    live: Live, page: Page, pictures: Pictures
+) -> None:
+    lw = live.client()
+    items = [source_item(name, f"{pictures.url}/{name}.png") for name in ("a", "b", "c")]
+    job, token = start_job(
+        live,
+        lw,
+        items,
+        classes=["cat", "dog"],
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        judgments_per_item=1,
+        quiz_size=0,
+    )
+    sign_in(page, live, token)
+    shown = page.get_by_role("img", name="the item")
+    for name, after in (("a", "b"), ("b", "c")):
+        expect(shown).to_have_attribute("src", f"{pictures.url}/{name}.png")
+        assert pictures.wait_for(f"/{after}.png")  # the task after it is leased and its image fetched
+        page.keyboard.press("1")
+        page.keyboard.press("Enter")
+    expect(shown).to_have_attribute("src", f"{pictures.url}/c.png")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    assert sorted(pictures.asked) == ["/a.png", "/b.png", "/c.png"]  # each once
+    assert set(labels(live, lw, job)) == {"a", "b", "c"}

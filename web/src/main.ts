@@ -4,7 +4,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { forgetToken, keepToken, takeToken, type WorkerApi, workerApi } from "./api";
 import { append, clear, h, isTyping, kbd } from "./dom";
 import type { Answer } from "./gen/labelwire/v1/answer_pb";
-import type { Example, LabelClass } from "./gen/labelwire/v1/job_pb";
+import { type Example, type LabelClass, MediaType } from "./gen/labelwire/v1/job_pb";
 import { type Task, TaskPhase, type WorkerStats, WorkerStatus } from "./gen/labelwire/v1/task_pb";
 import type { GetInstructionsResponse, NextTaskResponse, SubmitJudgmentResponse } from "./gen/labelwire/v1/worker_service_pb";
 import { classification } from "./tasks/classification";
@@ -186,6 +186,10 @@ class Workspace {
   private readonly classes: LabelClass[];
   private readonly limitMs: number;
   private task: Task | null = null;
+  /** The lease after `task` (lookahead), whose image is loaded ahead. */
+  private upcoming: Task | null = null;
+  /** Whether to hold a lease ahead: only when tasks show an image to load. */
+  private lookahead: boolean;
   private current: TaskView | null = null;
   private deadline = 0;
   private lastActive = Date.now();
@@ -210,6 +214,7 @@ class Workspace {
     this.job = job.job;
     this.back = job.back;
     this.classes = classesOf(this.info);
+    this.lookahead = this.info.mediaType === MediaType.IMAGE;
     const limit = this.info.taskTimeLimit;
     this.limitMs = limit ? Number(limit.seconds) * 1000 + limit.nanos / 1e6 : 300_000;
   }
@@ -264,7 +269,8 @@ class Workspace {
     this.task = null;
     this.current?.destroy?.();
     this.current = null;
-    if (task) await this.api.releaseTask({ task: task.name }).catch(() => undefined);
+    await this.giveBack(task, this.upcoming);
+    this.upcoming = null;
     then?.();
   }
 
@@ -273,11 +279,8 @@ class Workspace {
   private async next(): Promise<void> {
     window.clearTimeout(this.retryTimer);
     try {
-      const res = await this.api.nextTask({ job: this.job });
-      if (this.gone) {
-        if (res.task) void this.api.releaseTask({ task: res.task.name }).catch(() => undefined);
-        return;
-      }
+      const res = await this.api.nextTask({ job: this.job, lookahead: this.lookahead });
+      if (this.gone) return void this.giveBack(res.task, res.upcoming);
       this.show(res);
     } catch (err) {
       if (!this.gone) this.waiting("The server did not answer", errorText(err), 5);
@@ -285,11 +288,10 @@ class Workspace {
   }
 
   private show(res: NextTaskResponse): void {
-    if (this.gone) {
-      if (res.task) void this.api.releaseTask({ task: res.task.name }).catch(() => undefined);
-      return;
-    }
+    if (this.gone) return void this.giveBack(res.task, res.upcoming);
     this.pendingNext = null;
+    this.upcoming = res.upcoming ?? null;
+    preload(res.upcoming, this.info.mediaType); // loaded while this task is answered
     this.current?.destroy?.();
     this.current = null;
     this.task = null;
@@ -306,6 +308,8 @@ class Workspace {
     }
     const task = res.task;
     this.task = task;
+    const media = this.info.mediaType;
+    if (task.payload.case === "sourceRef" && media !== MediaType.AUDIO && media !== MediaType.VIDEO && media !== MediaType.DOCUMENT) this.lookahead = true;
     this.deadline = Date.now() + Math.min(this.limitMs, timestampMs(task.leaseExpireTime!) - Date.now());
     this.lastActive = Date.now();
     const quiz = task.phase === TaskPhase.QUIZ;
@@ -335,7 +339,7 @@ class Workspace {
     }
     let res: SubmitJudgmentResponse;
     try {
-      res = await this.api.submitJudgment({ task: task.name, answer, wantNext: true });
+      res = await this.api.submitJudgment({ task: task.name, answer, wantNext: true, lookahead: this.lookahead });
       this.given = answer;
     } catch (err) {
       this.busy = false;
@@ -463,13 +467,8 @@ class Workspace {
   }
 
   private async stop(): Promise<void> {
-    if (this.task) {
-      try {
-        await this.api.releaseTask({ task: this.task.name });
-      } catch {
-        /* the lease ends by itself */
-      }
-    }
+    await this.giveBack(this.task, this.upcoming);
+    this.upcoming = null;
     this.task = null;
     this.current = null;
     window.clearTimeout(this.retryTimer);
@@ -480,9 +479,14 @@ class Workspace {
   }
 
   private signOut(): void {
-    if (this.task) void this.api.releaseTask({ task: this.task.name }).catch(() => undefined);
+    void this.giveBack(this.task, this.upcoming);
     forgetToken();
     location.replace(location.pathname);
+  }
+
+  /** Gives leases back unanswered (an error leaves a lease to end by itself). */
+  private async giveBack(...tasks: (Task | null | undefined)[]): Promise<void> {
+    await Promise.all(tasks.map((t) => (t ? this.api.releaseTask({ task: t.name }).catch(() => undefined) : undefined)));
   }
 
   private async refreshRecord(): Promise<void> {
