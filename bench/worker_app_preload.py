@@ -197,6 +197,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             "median": round(statistics.median(values), 1),
             "p99": round(pct(values, 0.99), 1),
         }
+    if args.raw:
+        result["raw_ms"] = {arm: [round(v, 1) for v in values] for arm, values in times.items()}
     result["ratio_median"] = round(result["lookahead_ms"]["median"] / result["plain_ms"]["median"], 2)
     result["ratio_p99"] = round(result["lookahead_ms"]["p99"] / result["plain_ms"]["p99"], 2)
     return result
@@ -210,4 +212,5 @@ if __name__ == "__main__":
     parser.add_argument("--think-ms", type=int, default=600, help="the worker's time on a task before Enter")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--tasks", type=int, default=25, help="tasks per arm per round")
+    parser.add_argument("--raw", action="store_true", help="also print every time, in order")
     print(json.dumps(main(parser.parse_args()), indent=2))
