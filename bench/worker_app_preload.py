@@ -56,7 +56,7 @@ CHROMIUM = os.environ.get("LABELWIRE_CHROMIUM", "/usr/bin/chromium")
 CLASSES = ["cat", "dog"]
 
 PROBE = """
-window.__lw = { times: [], t0: 0, last: "" };
+window.__lw = { times: [], late: [], t0: 0, last: "" };
 document.addEventListener("keydown", (e) => { if (e.key === "Enter") window.__lw.t0 = performance.now(); }, true);
 new MutationObserver(() => {
   const img = document.querySelector(".stage .item-media img");
@@ -65,7 +65,11 @@ new MutationObserver(() => {
   w.last = img.src;
   const t0 = w.t0;
   w.t0 = 0;
-  img.decode().catch(() => undefined).then(() => requestAnimationFrame(() => w.times.push(performance.now() - t0)));
+  img.decode().catch(() => undefined).then(() => requestAnimationFrame(() => {
+    w.times.push(performance.now() - t0);
+    const fetched = performance.getEntriesByName(img.src)[0];  // when the image's bytes were in, from Enter
+    w.late.push(fetched ? Math.round(fetched.responseEnd - t0) : null);
+  }));
 }).observe(document, { subtree: true, childList: true });
 """
 
@@ -180,8 +184,10 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                 for arm in pages:
                     for _ in range(args.tasks):
                         step(arm)
+            late: dict[str, list[float | None]] = {}
             for arm, page in pages.items():
                 times[arm] = page.evaluate("() => window.__lw.times")[3:]
+                late[arm] = page.evaluate("() => window.__lw.late")[3:]
             chromium.close()
     finally:
         images.shutdown()
@@ -199,6 +205,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         }
     if args.raw:
         result["raw_ms"] = {arm: [round(v, 1) for v in values] for arm, values in times.items()}
+        # per task: when the shown image's bytes had arrived, in ms from Enter (negative: before it)
+        result["image_in_ms"] = late
     result["ratio_median"] = round(result["lookahead_ms"]["median"] / result["plain_ms"]["median"], 2)
     result["ratio_p99"] = round(result["lookahead_ms"]["p99"] / result["plain_ms"]["p99"], 2)
     return result
