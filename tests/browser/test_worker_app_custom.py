@@ -11,7 +11,7 @@ from google.protobuf import json_format, struct_pb2
 from playwright.sync_api import Page, expect
 
 from labelwire.client import text_item
-from labelwire.v1 import job_pb2
+from labelwire.v1 import answer_pb2, job_pb2
 from tests.browser.conftest import Live, screenshot
 from tests.browser.test_worker_app import WORKERS_DONE, labels, sign_in, start_job
 
@@ -108,3 +108,53 @@ def test_custom_template_answers_by_post_message_and_cannot_reach_the_token(live
         "api": "blocked",
     }
     assert token not in json.dumps(answer)
+
+
+def test_custom_quiz_shows_feedback_then_work_is_labeled(live: Live, page: Page) -> None:
+    lw = live.client()
+    schema = struct_pb2.Struct()
+    json_format.ParseDict(
+        {"type": "object", "required": ["sentiment"], "properties": {"sentiment": {"enum": ["pos", "neg"]}}},
+        schema,
+    )
+    template = """
+    <p id="review"></p>
+    <form>
+      <label><input type="radio" name="sentiment" value="pos"> positive</label>
+      <label><input type="radio" name="sentiment" value="neg"> negative</label>
+    </form>
+    <script>document.getElementById("review").textContent = labelwire.task.text;</script>
+    """
+    spec = job_pb2.Job(
+        task_config=job_pb2.TaskConfig(custom=job_pb2.CustomConfig(answer_schema=schema, template=template))
+    )
+    gold = struct_pb2.Struct()
+    gold.update({"sentiment": "neg"})
+    items = [text_item("w", "Lovely."), text_item("g", "Awful.", gold=answer_pb2.Answer(custom=gold))]
+    job, token = start_job(
+        live,
+        lw,
+        items,
+        classes=[],
+        job=spec,
+        judgments_per_item=1,
+        quiz_size=1,
+        pass_accuracy=1.0,
+        hidden_gold_share=0.0,
+    )
+    sign_in(page, live, token)
+    expect(page.get_by_text("Quiz question")).to_be_visible()
+    frame = page.get_by_title("Task").content_frame
+    expect(frame.get_by_text("Awful.")).to_be_visible()
+    frame.get_by_role("radio", name="negative").check()
+    frame.get_by_role("radio", name="negative").press("Enter")  # the app's Enter, from inside the frame
+    feedback = page.get_by_role("alert")
+    expect(feedback).to_contain_text("Right!")
+    expect(feedback).to_contain_text('The expected answer: {"sentiment":"neg"}')
+    page.keyboard.press("Enter")
+    frame = page.get_by_title("Task").content_frame
+    expect(frame.get_by_text("Lovely.")).to_be_visible()
+    frame.get_by_role("radio", name="positive").check()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    assert json_format.MessageToDict(labels(live, lw, job)["w"].custom) == {"sentiment": "pos"}
