@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 from labelwire.server.transport.app import start_server
 
 ADMIN_KEY = "bench-admin-key"

@@ -47,7 +47,7 @@ from connectrpc.protocol import ProtocolType
 from pyqwest import Client as HTTPClient
 from pyqwest import HTTPTransport, HTTPVersion
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 from labelwire.server.transport.http.services import method_info
 from labelwire.v1 import worker_service_pb2
 

@@ -60,7 +60,7 @@ def count_statements(stats: dict[tuple[str, str], list[float]], on: list[bool]) 
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from labelwire.client import AdminClient, Client, text_item
+    from labelwire.client.raw import AdminClient, Client, text_item
 
     try:
         from labelwire.server.transport.app import start_server

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labelwire.client import AdminClient, Client
+from labelwire.client.raw import AdminClient, Client
 from labelwire.server.transport.app import start_server
 
 ADMIN_KEY = "bench-admin-key"

@@ -27,7 +27,7 @@ from pathlib import Path
 import grpc
 import psutil
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 from labelwire.v1 import label_service_pb2, label_service_pb2_grpc
 
 ADMIN_KEY = "bench-admin-key"

@@ -54,6 +54,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_leases.py",
         "tests/test_quality_gate.py",
         "tests/test_budgets.py",
+        "tests/test_job_completion.py",
         "tests/test_client_path.py",
     ],
     "server/core/labels.py": [

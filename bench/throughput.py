@@ -337,7 +337,7 @@ async def _judge(
 ) -> DriverResult:
     """Simulated workers: each loops NextTask then SubmitJudgment on its own channel.
     A worker answers the item's "true" class 80 % of the time so labels are realistic."""
-    from labelwire.client import WorkerClient, classification
+    from labelwire.client.raw import WorkerClient, classification
 
     answers = [classification(name) for name in CLASSES]
     result = DriverResult()
@@ -432,7 +432,7 @@ def drive_echo(target: str, concurrency: int, start_at: float, end_at: float) ->
 
 def _warm(_: int) -> int:
     """Imports grpc and the SDK in a pool process before any clock starts."""
-    import labelwire.client  # noqa: F401
+    import labelwire.client.raw  # noqa: F401
 
     return os.getpid()
 
@@ -488,7 +488,7 @@ def merge(results: Sequence[DriverResult], start_at: float) -> dict[str, Any]:
 
 def text_items(count: int, prefix: str) -> Iterator[Any]:
     """Short review texts (about 60 characters), keys unique within the job."""
-    from labelwire.client import text_item
+    from labelwire.client.raw import text_item
 
     for i in range(count):
         yield text_item(
@@ -537,7 +537,7 @@ async def write_probe(target: str, token: str, stop: asyncio.Event, every: float
     flight then is finished, not cancelled, so a stall at the very end is not lost. NextTask
     is always a transaction on the store's single writer thread, so its latency during a big
     AddItems shows how long judging would stall behind that upload's writes."""
-    from labelwire.client import WorkerClient
+    from labelwire.client.raw import WorkerClient
 
     latencies: list[float] = []
     async with WorkerClient(target, token) as client:
@@ -594,7 +594,7 @@ def code_state() -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from labelwire.client import AdminClient, Client
+    from labelwire.client.raw import AdminClient, Client
 
     out: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -74,7 +74,7 @@ def start_server(workdir: Path, pythonpath: str | None) -> ServerProcess:
 
 async def upload(target: str, key: str, job: str, count: int) -> None:
     """The child process's work: one AddItems stream through the SDK; prints a JSON line."""
-    from labelwire.client import Client
+    from labelwire.client.raw import Client
 
     async with Client(target, key) as lw:
         t0 = time.perf_counter()
@@ -86,7 +86,7 @@ async def upload(target: str, key: str, job: str, count: int) -> None:
 async def judge(target: str, token: str, stop: asyncio.Event) -> list[float]:
     """Round trips (ms) of NextTask + SubmitJudgment until `stop`; the round trip in flight
     then is finished, so a stall at the very end is counted."""
-    from labelwire.client import WorkerClient, classification
+    from labelwire.client.raw import WorkerClient, classification
 
     latencies: list[float] = []
     async with WorkerClient(target, token) as worker:
@@ -101,7 +101,7 @@ async def judge(target: str, token: str, stop: asyncio.Event) -> list[float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from labelwire.client import AdminClient, Client
+    from labelwire.client.raw import AdminClient, Client
 
     with tempfile.TemporaryDirectory(prefix="labelwire-upload-stall-") as tmp:
         server = start_server(Path(tmp), args.server_pythonpath)

@@ -45,7 +45,7 @@ from playwright.sync_api import sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from connect_roundtrip import ADMIN_KEY, start_server
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 
 CHROMIUM = os.environ.get("LABELWIRE_CHROMIUM", "/usr/bin/chromium")
 CLASSES = ["pos", "neg"]

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from labelwire.client import AdminClient, Client, WorkerClient
+from labelwire.client.raw import AdminClient, Client, WorkerClient
 from labelwire.server.core.auth import parse as parse_token
 from labelwire.server.files.policy import FilesSettings
 from labelwire.server.transport.app import Running, start_server

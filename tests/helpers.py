@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
-from labelwire.client import Client, WorkerClient, classification, text_item
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.v1 import job_pb2
 
 CLASSES = ["pos", "neg", "neutral"]

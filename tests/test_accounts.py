@@ -11,7 +11,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from labelwire.client import AdminClient, Client, WorkerAccountClient, WorkerClient, classification, text_item
+from labelwire.client.raw import (
+    AdminClient,
+    Client,
+    WorkerAccountClient,
+    WorkerClient,
+    classification,
+    text_item,
+)
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import account_pb2, task_pb2, team_service_pb2, worker_service_pb2
 from tests.conftest import ADMIN_KEY, Clock, Harness

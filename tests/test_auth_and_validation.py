@@ -7,7 +7,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from labelwire.client import Client, classification, text_item
+from labelwire.client.raw import Client, classification, text_item
 from labelwire.v1 import item_pb2, job_pb2, job_service_pb2
 from tests.conftest import Harness, client_folder
 from tests.helpers import CLASSES, running_job
@@ -150,7 +150,7 @@ async def test_answers_of_the_wrong_type_or_class_are_refused(server: Harness) -
         t = await w.next_task()
         code, message = await status_of(w.submit(t.task.name, classification("blue")))
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "blue" in message
-        from labelwire.client import multi_label
+        from labelwire.client.raw import multi_label
 
         code, message = await status_of(w.submit(t.task.name, multi_label(["pos"])))
         assert code == grpc.StatusCode.INVALID_ARGUMENT and "classification answer" in message
@@ -169,7 +169,7 @@ async def test_start_refuses_a_quiz_without_enough_gold(server: Harness) -> None
 
 
 async def test_a_verification_item_carries_the_label_under_review(server: Harness) -> None:
-    from labelwire.client import source_item
+    from labelwire.client.raw import source_item
     from labelwire.v1 import answer_pb2
 
     lw = await server.client()

@@ -24,7 +24,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 import labelwire.v1
-from labelwire.client import AdminClient, Client, classification, text_item
+from labelwire.client.raw import AdminClient, Client, classification, text_item
 from labelwire.server.core import auth
 from labelwire.v1 import (
     account_pb2,
@@ -195,6 +195,15 @@ MATRIX: dict[str, Entry] = {
         OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)
     ),
     "LabelService.ListLabels": Entry(OWNERS_JOB, lambda w: label_service_pb2.ListLabelsRequest(job=w.job)),
+    "LabelService.ListJudgments": Entry(
+        OWNERS_JOB, lambda w: label_service_pb2.ListJudgmentsRequest(job=w.job)
+    ),
+    "LabelService.ExportJudgments": Entry(
+        OWNERS_JOB,
+        lambda w: label_service_pb2.ExportJudgmentsRequest(
+            job=w.job, uri="judgments.jsonl", format=label_service_pb2.JUDGMENT_EXPORT_FORMAT_JSON_LINES
+        ),
+    ),
     "LabelService.ExportLabels": Entry(
         OWNERS_JOB,
         lambda w: label_service_pb2.ExportLabelsRequest(job=w.job, uri="out.manifest"),

@@ -13,7 +13,7 @@ import pytest
 
 from labelwire.adapters.base import ExternalJudgment
 from labelwire.adapters.pool import PoolWorkforce
-from labelwire.client import Client, WorkerClient, classification, text_item
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.server.dispatch.workforces import JobContext, Workforces
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.transport.app import Running, start_server

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from labelwire.client import classification, text_item
+from labelwire.client.raw import classification, text_item
 from labelwire.v1 import job_pb2
 from tests.conftest import Harness, client_folder
 from tests.helpers import CLASSES, drain, running_job, take, work
@@ -215,7 +215,7 @@ async def test_list_jobs_pages_newest_first(server: Harness) -> None:
 
 
 async def test_multi_label_items_get_a_per_class_vote(server: Harness) -> None:
-    from labelwire.client import multi_label, source_item
+    from labelwire.client.raw import multi_label, source_item
 
     lw = await server.client()
     job = await lw.create_job(
@@ -259,7 +259,7 @@ async def test_an_image_job_refuses_inline_text(server: Harness) -> None:
 
 
 async def test_bounding_boxes_are_clustered_and_averaged(server: Harness) -> None:
-    from labelwire.client import source_item
+    from labelwire.client.raw import source_item
     from labelwire.v1 import answer_pb2
 
     def boxes(*found: tuple[str, float, float]) -> answer_pb2.Answer:

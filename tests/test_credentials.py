@@ -13,7 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from labelwire.client import AdminClient, Client
+from labelwire.client.raw import AdminClient, Client
 from labelwire.server.core import auth
 from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import admin_service_pb2, job_service_pb2, job_service_pb2_grpc

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
-from labelwire.client import Client, text_item
+from labelwire.client.raw import Client, text_item
 from labelwire.v1 import answer_pb2, job_pb2
 from tests.conftest import Harness
 

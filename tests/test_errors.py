@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 from grpc_status import rpc_status
 
-from labelwire.client import Client, classification, text_item
+from labelwire.client.raw import Client, classification, text_item
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import (

@@ -27,7 +27,7 @@ from grpc_health.v1 import health_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labelwire.client import AdminClient, Client, text_item
+from labelwire.client.raw import AdminClient, Client, text_item
 from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import (
     admin_service_pb2,

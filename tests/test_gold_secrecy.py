@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import grpc
 import pytest
 
-from labelwire.client import Client, WorkerClient, classification, text_item
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.server.core import service
 from labelwire.server.dispatch.gate import work_skills
 from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass

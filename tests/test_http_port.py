@@ -23,7 +23,7 @@ from connectrpc.errors import ConnectError
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from labelwire.client import classification, text_item
+from labelwire.client.raw import classification, text_item
 from labelwire.server.telemetry import metrics
 from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import (

@@ -11,7 +11,7 @@ import grpc
 import numpy as np
 import pytest
 
-from labelwire.client import Client, classification, source_item, text_item
+from labelwire.client.raw import Client, classification, source_item, text_item
 from labelwire.server.files import png
 from labelwire.v1 import answer_pb2, job_pb2, label_pb2
 from tests.conftest import Harness
@@ -123,7 +123,7 @@ async def test_dynamic_judgments_stop_early_when_workers_agree(server: Harness) 
 
 
 async def test_multi_label_pass_uses_a_worker_who_inverts_one_class(server: Harness) -> None:
-    from labelwire.client import multi_label
+    from labelwire.client.raw import multi_label
 
     truths = [sorted({"a", "b", "c"} - {"abc"[n % 3]}) if n % 2 else ["abc"[n % 3]] for n in range(40)]
     lw = await server.client()

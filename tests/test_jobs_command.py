@@ -8,7 +8,7 @@ import re
 import sys
 from importlib.metadata import version
 
-from labelwire.client import AdminClient, Client, WorkerClient, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, text_item
 from tests.conftest import ADMIN_KEY, Harness
 from tests.helpers import running_job, work
 

@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 import pytest
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification
 from labelwire.server.store import Tx, open_store
 from tests.helpers import drain, running_job, truth
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf import duration_pb2
 
-from labelwire.client import classification
+from labelwire.client.raw import classification, text_item
+from labelwire.v1 import job_pb2
 from tests.conftest import Clock, Harness
-from tests.helpers import running_job
+from tests.helpers import CLASSES, drain, running_job
 
 
 async def test_expired_lease_returns_the_task_to_the_queue(server: Harness, clock: Clock) -> None:
@@ -86,6 +88,25 @@ async def test_no_item_gets_more_judgments_than_asked(server: Harness) -> None:
     await lw.close()
 
 
+async def test_a_submit_frees_only_its_own_lease_of_an_item_others_still_hold(server: Harness) -> None:
+    """Three judgments wanted, two leased at once: when one comes in, the other
+    lease still holds its slot, so one more worker gets the item, not two."""
+    lw = await server.client()
+    job = await running_job(lw, items=1, judgments=3)
+    tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(4)]
+    async with server.worker(tokens[0]) as a, server.worker(tokens[1]) as b:
+        first, second = await a.next_task(), await b.next_task()
+        await a.submit(first.task.name, classification("pos"))
+        async with server.worker(tokens[2]) as c, server.worker(tokens[3]) as d:
+            third, fourth = await c.next_task(), await d.next_task()
+            await b.submit(second.task.name, classification("pos"))
+            await c.submit(third.task.name, classification("pos"))
+    counters = (await lw.get_job(job.name)).counters
+    assert third.HasField("task") and not fourth.HasField("task")
+    assert counters.judgments == 3 and counters.labeled_items == 1
+    await lw.close()
+
+
 async def test_released_task_goes_to_another_worker(server: Harness) -> None:
     lw = await server.client()
     job = await running_job(lw, items=1)
@@ -152,4 +173,32 @@ async def test_an_expired_submit_leaves_the_item_open_for_someone_else(server: H
         taken = await wb.next_task()
     assert (await lw.get_job(job.name)).counters.judgments == 0
     assert taken.task.text == held.task.text
+    await lw.close()
+
+
+async def test_an_answer_to_an_item_that_failed_under_its_lease_labels_nothing(
+    server: Harness, clock: Clock
+) -> None:
+    """The item outlived its task lifetime while a worker held it: the answer
+    that still comes in on the live lease does not turn the failed item into
+    a label."""
+    lw = await server.client()
+    spec = job_pb2.Job(task_lifetime=duration_pb2.Duration(seconds=60))
+    job = await lw.create_job(
+        "Lifetime", classes=CLASSES, judgments_per_item=1, quiz_size=0, hidden_gold_share=0, job=spec
+    )
+    await lw.add_items(job.name, [text_item("i0", "truth:pos")])
+    await lw.start_job(job.name)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        held = await w.next_task()
+        clock.advance(61)
+        await server.running.core.maintain_once()
+        failed = await lw.get_job(job.name)
+        await w.submit(held.task.name, classification("pos"))
+    after = await lw.get_job(job.name)
+    labels = await drain(lw.stream_labels(job.name, snapshot_only=True))
+    assert failed.counters.failed_items == 1
+    assert (after.counters.failed_items, after.counters.labeled_items, after.counters.judgments) == (1, 0, 1)
+    assert labels == []
     await lw.close()

@@ -11,7 +11,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from labelwire.client import AdminClient
+from labelwire.client.raw import AdminClient
 from labelwire.server.cli.main import shown_database
 from labelwire.server.telemetry.logs import JsonFormatter
 from tests.serve_process import serve

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from labelwire.adapters.mturk.retry import MTurkRetrier
 from labelwire.adapters.retry import Retrier
-from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 from tests.conftest import Harness
 from tests.helpers import running_job, work
 from tests.serve_process import Served, serve

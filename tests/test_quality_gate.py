@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from labelwire.client import Client, WorkerClient, classification, text_item
+import pytest
+
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.v1 import task_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, drain, running_job, truth, work
@@ -26,11 +28,15 @@ async def test_spammer_fails_the_quiz_and_gets_no_tasks(server: Harness) -> None
     await lw.close()
 
 
-async def test_hidden_gold_takes_exactly_its_share_of_each_block_of_work(server: Harness) -> None:
-    """Share 0.1: exactly one task in each block of ten a worker is offered is
-    hidden gold (at a place drawn per block), as the owner's count shows."""
+@pytest.mark.parametrize(("share", "counts"), [(0.1, [1, 2, 3, 4, 5]), (0.3, [3, 6, 9, 12, 15])])
+async def test_hidden_gold_takes_exactly_its_share_of_each_block_of_work(
+    server: Harness, share: float, counts: list[int]
+) -> None:
+    """Exactly `share` of each block of ten tasks a worker is offered is hidden
+    gold (at places drawn per block), as the owner's count shows; with several
+    slots a block, each one served counts, so the block ends its gold on time."""
     lw = await server.client()
-    job = await running_job(lw, items=60, gold=20, hidden=0.1)
+    job = await running_job(lw, items=60, gold=20, hidden=share)
     _, token = await lw.create_worker(job.name, "w")
     per_block = []
     async with server.worker(token) as w:
@@ -40,7 +46,7 @@ async def test_hidden_gold_takes_exactly_its_share_of_each_block_of_work(server:
                 await w.submit(t.task.name, classification(truth(t.task.text)))
             (record,) = await lw.list_workers(job.name)
             per_block.append(record.gold_answered)
-    assert per_block == [1, 2, 3, 4, 5]
+    assert per_block == counts
     await lw.close()
 
 

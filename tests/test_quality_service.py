@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from labelwire.client import classification, text_item
+from labelwire.client.raw import classification, text_item
 from tests.conftest import Harness
 from tests.helpers import CLASSES, truth
 

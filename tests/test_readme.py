@@ -48,7 +48,7 @@ def curl_block(markdown: str) -> str:
 
 
 async def _client_with_a_job(target: str, admin_key: str) -> str:
-    from labelwire.client import AdminClient, Client
+    from labelwire.client.raw import AdminClient, Client
 
     async with AdminClient(target, admin_key) as admin:
         key = await admin.create_api_key("curl-reader")

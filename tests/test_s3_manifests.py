@@ -13,7 +13,7 @@ import boto3
 import grpc
 import pytest
 
-from labelwire.client import Client, classification
+from labelwire.client.raw import Client, classification
 from labelwire.server.core.auth import parse as parse_token
 from labelwire.server.files.policy import FilesSettings
 from tests.conftest import Clock, Harness, serving

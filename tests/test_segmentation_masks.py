@@ -49,12 +49,18 @@ def test_masks_written_by_an_image_library_decode_to_their_class_values() -> Non
     assert geometry.decode_mask(pillow_png(palette)).tolist() == mask.tolist()
 
 
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
 def test_a_mask_over_the_pixel_limit_is_refused_from_its_header() -> None:
     header = struct.pack(">IIBBBBB", 8193, 4096, 8, 0, 0, 0, 0)
     idat = zlib.compress(bytes(8194))
-    huge = png.SIGNATURE + png._chunk(b"IHDR", header) + png._chunk(b"IDAT", idat) + png._chunk(b"IEND", b"")
+    huge = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
     with pytest.raises(ValueError, match="8193x4096 pixels, more than 16777216"):
         geometry.decode_mask(base64.b64encode(huge).decode())
+    with pytest.raises(png.PngError, match="8193x4096 pixels, more than 16777216"):
+        png.class_mask(huge, {"#ff0000": 1})
     with pytest.raises(ValueError, match="mask_png is not a usable PNG"):
         geometry.decode_mask(base64.b64encode(b"\x89PNG\r\n\x1a\nnot really").decode())
 

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from labelwire.client import AdminClient
+from labelwire.client.raw import AdminClient
 from labelwire.server.transport.app import start_server
 from tests.conftest import ADMIN_KEY, Harness
 

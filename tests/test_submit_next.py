@@ -3,7 +3,7 @@ and the entry quiz's per-answer feedback, on the gRPC and the HTTP port."""
 
 from __future__ import annotations
 
-from labelwire.client import AdminClient, Client, classification
+from labelwire.client.raw import AdminClient, Client, classification
 from labelwire.v1 import task_pb2, worker_service_pb2
 from tests.conftest import ADMIN_KEY, Harness, HttpHarness
 from tests.connect_client import CONNECT_JSON, Caller

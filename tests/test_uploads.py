@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 import pytest
 
-from labelwire.client import Client, WorkerClient, classification, text_item
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.server.store import Store, Tx, open_store
 from labelwire.v1 import item_pb2, job_service_pb2
 from tests.conftest import Harness
@@ -111,7 +111,7 @@ async def test_a_stream_past_its_deadline_adds_nothing(server: Harness) -> None:
 KILLED_CLIENT = """
 import asyncio, sys
 import grpc
-from labelwire.client import text_item
+from labelwire.client.raw import text_item
 from labelwire.v1 import job_service_pb2, job_service_pb2_grpc
 
 async def main(target, key, job):
@@ -253,7 +253,7 @@ async def test_an_upload_cut_by_a_server_kill_leaves_nothing_after_restart(datab
     target = f"127.0.0.1:{port}"
     proc = await start(database, port)
     try:
-        from labelwire.client import AdminClient
+        from labelwire.client.raw import AdminClient
 
         async with AdminClient(target, ADMIN) as admin:
             key = await admin.create_api_key("ml")
@@ -347,7 +347,8 @@ async def test_the_sdk_shows_a_progress_bar_and_the_server_logs_each_long_step(
     lw = await server.client()
     job = await lw.create_job("J", classes=CLASSES)
     await lw.add_items(job.name, items(3000), progress=True)
-    assert "3,000/3,000 items sent" in capsys.readouterr().err
+    shown = capsys.readouterr().err  # tqdm's bar, the last state after its final refresh
+    assert "AddItems: 100%" in shown and "3000/3000" in shown
     lines = [r.getMessage() for r in caplog.records]
     assert any("publishing 3000 staged items" in line for line in lines)
     assert any("published 3000 items (0 gold, 0 duplicates)" in line for line in lines)

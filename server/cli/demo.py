@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 from labelwire.server.core.auth import new_secret
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import job_pb2, task_pb2

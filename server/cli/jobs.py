@@ -13,7 +13,7 @@ from typing import TextIO
 
 import grpc
 
-from labelwire.client import Client
+from labelwire.client.raw import Client
 from labelwire.v1 import job_pb2
 
 ENDED = {job_pb2.JOB_STATE_COMPLETED, job_pb2.JOB_STATE_CANCELLED, job_pb2.JOB_STATE_FAILED}

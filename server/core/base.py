@@ -169,6 +169,7 @@ class CoreBase:
         self._drive_workforces = drive_workforces
         self.clock = clock
         self.feed = FeedSignal()
+        store.on_commit(self.feed.notify_all)
         self.workforces = workforces or Workforces.discover()
         self._admin_hash = auth.digest(admin_key)
         self.credential_cache_seconds = credential_cache_seconds

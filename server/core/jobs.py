@@ -184,7 +184,6 @@ class Upload:
             result.duplicates,
             (time.perf_counter() - started) * 1000,
         )
-        core.feed.notify(job.id)
         return result
 
     async def _publish_in_chunks(self, target: int) -> AddResult:
@@ -314,7 +313,6 @@ class JobsCore(CoreBase):
                 dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
         await self.store.write(change)
-        self.feed.notify(job_id)
         job = await self._read_job(job_id)
         if action == "cancel":
             await self.workforces.cancel(self, job)

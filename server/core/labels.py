@@ -8,19 +8,28 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import (
+    CoreBase,
+    fitting,
+    page_cursor,
+    parse_name,
+    parse_pair,
+    worker_from_row,
+)
 from labelwire.server.domain import validation
-from labelwire.server.domain.errors import FailedPrecondition
+from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import (
     ENDED,
     Answer,
     Job,
     JobState,
+    Judgment,
     Label,
     Principal,
+    TaskPhase,
     Worker,
 )
-from labelwire.server.files import exports
+from labelwire.server.files import exports, judgment_exports
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
@@ -55,6 +64,24 @@ def _label(job_id: int, row: Any) -> Label:
         tie=bool(row["tie"]),
         created_at=float(row["created_at"]),
         item_metadata=json.loads(row["item_metadata"]) if row["item_metadata"] else None,
+    )
+
+
+def _judgment(job_id: int, row: Any) -> Judgment:
+    return Judgment(
+        job_id=job_id,
+        task_id=int(row["task_id"]),
+        item_key=row["item_key"],
+        worker_id=int(row["worker_id"]),
+        answer=json.loads(row["answer"]),
+        time_spent_ms=int(row["time_spent_ms"]),
+        created_at=float(row["created_at"]),
+        phase=TaskPhase(int(row["phase"])),
+        gold=bool(row["is_gold"]),
+        gold_correct=None if row["gold_correct"] is None else bool(row["gold_correct"]),
+        excluded=bool(row["excluded"]),
+        account_id=None if row["account_id"] is None else int(row["account_id"]),
+        external_worker_id=row["external_id"],
     )
 
 
@@ -131,6 +158,49 @@ class LabelsCore(CoreBase):
         rows = rows[:keep]
         return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
 
+    async def list_judgments(
+        self,
+        principal: Principal,
+        job_name: str,
+        page_size: int,
+        page_token: str,
+        *,
+        item_key: str = "",
+        worker: str = "",
+    ) -> tuple[list[Judgment], str]:
+        """The job's raw judgments for its owner, in submission order; the
+        token is the last task id, so a page survives judgments arriving."""
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        size = page_size or 1000
+        validation.check_range("page_size", size, 1, 10_000)
+        after = page_cursor(page_token, default=0)
+        validation.check_text("item_key", item_key, low=0, high=validation.MAX_KEY_CHARS)
+        worker_id = None
+        if worker:
+            worker_job, worker_id = parse_pair(worker, "workers", "worker")
+            validation.require(
+                worker_job == job_id,
+                f"worker must be a worker of {job_name}, got {validation.quote(worker)}",
+                "worker",
+            )
+
+        def page(tx: Tx) -> list[Any]:
+            self.require_job_row(tx, job_id, principal.id)
+            item_id = None
+            if item_key:
+                item = tx.item_by_key(job_id, item_key)
+                if item is None:
+                    raise NotFound(f"{job_name} has no item with key {validation.quote(item_key)}")
+                item_id = int(item["id"])
+            return tx.judgment_page(job_id, after, size + 1, item_id=item_id, worker_id=worker_id)
+
+        rows = await self.store.read(page)
+        keep = min(size, fitting([300 + len(r["answer"]) + len(r["item_key"]) for r in rows]))
+        more = len(rows) > keep
+        rows = rows[:keep]
+        return [_judgment(job_id, r) for r in rows], (str(rows[-1]["task_id"]) if more else "")
+
     async def job_quality(
         self, principal: Principal, job_name: str
     ) -> tuple[Job, JobQuality, list[Worker], quality_report.Declines]:
@@ -164,26 +234,9 @@ class LabelsCore(CoreBase):
                 f"{job.name} is a segmentation job: ExportLabels does not write mask images yet;"
                 " read its labels with ListLabels"
             )
-        fmt = ExportFormat(
-            attribute=job.spec.label_attribute_name,
-            task_type=job.spec.task_type,
-            media_type=job.spec.media_type,
-            classes=job.spec.class_names,
-            job_name=exports.job_name(label_job_name, job.spec.display_name, job.id),
-        )
+        fmt = self._export_format(job, label_job_name)
         target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=True)
-        rows: list[Any] = []
-        after = 0
-        while True:
-
-            def page(tx: Tx, after: int = after) -> list[Any]:
-                return tx.export_items(job.id, after, 5000)
-
-            batch = await self.store.read(page)
-            if not batch:
-                break
-            rows += batch
-            after = int(batch[-1]["item_id"])
+        rows = await self._export_items(job.id)
         labeled = 0
 
         def lines() -> Iterator[dict[str, Any]]:
@@ -195,3 +248,69 @@ class LabelsCore(CoreBase):
 
         written = await asyncio.to_thread(files.write_lines, target, lines())
         return written, labeled
+
+    async def export_judgments(
+        self, principal: Principal, job_name: str, uri: str, form: str, label_job_name: str = ""
+    ) -> tuple[int, int]:
+        """Writes every raw judgment of the job to the client's files folder or
+        S3, flat or grouped by item as Ground Truth gives them to a
+        consolidation Lambda; returns (lines, judgments written)."""
+        job = await self.get_job(principal, job_name)
+        validation.require(bool(uri), "uri is required", "uri")
+        validation.require(
+            form in (judgment_exports.FLAT, judgment_exports.GROUND_TRUTH),
+            "format must be JUDGMENT_EXPORT_FORMAT_JSON_LINES or JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH",
+            "format",
+        )
+        if form == judgment_exports.GROUND_TRUTH and job.spec.task_type == "segmentation":
+            raise FailedPrecondition(
+                f"{job.name} is a segmentation job: its labels' mask images are not exported yet;"
+                " export its judgments as JSON Lines"
+            )
+        fmt = self._export_format(job, label_job_name)
+        target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=True)
+        judgments: list[Judgment] = []
+        after = 0
+        while True:
+
+            def page(tx: Tx, after: int = after) -> list[Any]:
+                return tx.judgment_page(job.id, after, 5000)
+
+            batch = await self.store.read(page)
+            if not batch:
+                break
+            judgments += [_judgment(job.id, r) for r in batch]
+            after = int(batch[-1]["task_id"])
+        if form == judgment_exports.FLAT:
+            written = await asyncio.to_thread(
+                files.write_lines, target, (judgment_exports.flat_line(j) for j in judgments)
+            )
+            return written, len(judgments)
+        rows = await self._export_items(job.id)
+        lines = judgment_exports.ground_truth_lines(rows, judgments, fmt)
+        written = await asyncio.to_thread(files.write_lines, target, lines)
+        return written, sum(not j.excluded for j in judgments)
+
+    def _export_format(self, job: Job, label_job_name: str) -> ExportFormat:
+        return ExportFormat(
+            attribute=job.spec.label_attribute_name,
+            task_type=job.spec.task_type,
+            media_type=job.spec.media_type,
+            classes=job.spec.class_names,
+            job_name=exports.job_name(label_job_name, job.spec.display_name, job.id),
+        )
+
+    async def _export_items(self, job_id: int) -> list[Any]:
+        """Every item of the job with its current label, in item order."""
+        rows: list[Any] = []
+        after = 0
+        while True:
+
+            def page(tx: Tx, after: int = after) -> list[Any]:
+                return tx.export_items(job_id, after, 5000)
+
+            batch = await self.store.read(page)
+            if not batch:
+                return rows
+            rows += batch
+            after = int(batch[-1]["item_id"])

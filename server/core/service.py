@@ -74,8 +74,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore):
     async def maintain_once(self) -> None:
         now = self.clock()
 
-        def sweep(tx: Tx) -> list[int]:
-            moved = []
+        def sweep(tx: Tx) -> None:
             for job in tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED]):
                 job_id = int(job["id"])
                 spec = specs.from_json(json.loads(job["spec"]))
@@ -88,13 +87,9 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore):
                         tx.count_job(job_id, failed_items=failed)
                         tx.free_item_reservations(job_id)
                         dispatch.complete_if_done(tx, job_id, now)
-                        moved.append(job_id)
-                if dispatch.end_if_budget_spent(tx, spec, job_id, now):
-                    moved.append(job_id)
-            return moved
+                dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
-        for job_id in await self.store.write(sweep):
-            self.feed.notify(job_id)
+        await self.store.write(sweep)
         await self.run_passes()
         await self.check_workers()
 
@@ -132,7 +127,6 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore):
 
         if await self.store.write(apply):
             log.info("jobs/%d: disqualified workers whose work agrees with others at chance", job_id)
-            self.feed.notify(job_id)
 
     async def refresh_metrics(self) -> None:
         """The per-job series, from counters the store keeps: one read of the
@@ -190,4 +184,3 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore):
 
         await self.store.write(write)
         metrics.PASS_SECONDS.labels(spec.consolidation_method).observe(time.perf_counter() - started)
-        self.feed.notify(job_id)

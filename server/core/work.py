@@ -69,9 +69,7 @@ class WorkCore(CoreBase):
                 result = replace(result, next=following)
             return result
 
-        result = await self.store.write(run)
-        self.feed.notify(job_id)
-        return result
+        return await self.store.write(run)
 
     async def release(self, principal: Principal, task_name: str, *, decline: bool, reason: str = "") -> None:
         """Gives a leased task back; a decline keeps the worker's reason for the job's owner."""

@@ -311,7 +311,6 @@ class JobContext:
             return outcome
 
         outcome = await self._core.store.write(record)
-        self._core.feed.notify(self._job_id)
         return outcome
 
     async def record_reference_labels(self, labels: Sequence[ReferenceLabel]) -> None:
@@ -335,7 +334,6 @@ class JobContext:
             dispatch.complete_if_done(tx, self._job_id, now)
 
         await self._core.store.write(fail)
-        self._core.feed.notify(self._job_id)
 
     async def fail_job(self, reason: str) -> None:
         now = self._core.clock()
@@ -345,7 +343,6 @@ class JobContext:
             tx.clear_reservations(self._job_id)
 
         await self._core.store.write(fail)
-        self._core.feed.notify(self._job_id)
 
     async def discount_worker(self, worker_id: str, reason: str) -> None:
         now = self._core.clock()
@@ -360,7 +357,6 @@ class JobContext:
 
         log.info("jobs/%d: %s discounted: %s", self._job_id, external, reason)
         await self._core.store.write(discount)
-        self._core.feed.notify(self._job_id)
 
     async def gold_items(self, limit: int) -> list[GoldItem]:
         rows = await self._core.store.read(lambda tx: tx.gold_rows(self._job_id, limit))

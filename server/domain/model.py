@@ -269,6 +269,30 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Judgment:
+    """One worker's raw answer as its job's owner reads it back."""
+
+    job_id: int
+    task_id: int
+    item_key: str
+    worker_id: int
+    answer: Answer
+    time_spent_ms: int
+    created_at: float
+    phase: TaskPhase
+    gold: bool
+    gold_correct: bool | None
+    excluded: bool
+    account_id: int | None = None
+    external_worker_id: str | None = None
+
+    @property
+    def excluded_reason(self) -> str:
+        # Disqualification is today the one way a judgment stops counting.
+        return "worker_disqualified" if self.excluded else ""
+
+
+@dataclass(frozen=True)
 class Consolidated:
     """An item's label before it has a place in the feed."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 
 
 class FeedSignal:
@@ -23,6 +24,10 @@ class FeedSignal:
         event = self._events.pop(job_id, None)
         if event is not None:
             event.set()
+
+    def notify_all(self, job_ids: Iterable[int]) -> None:
+        for job_id in job_ids:
+            self.notify(job_id)
 
     async def wait(self, job_id: int, seen_version: int, timeout: float) -> None:
         """Returns when the job's feed moved past `seen_version`, or after `timeout`."""

@@ -103,7 +103,7 @@ def spans(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
     )
 
 
-MAX_MASK_PIXELS = 4096 * 4096
+MAX_MASK_PIXELS = png.MAX_PIXELS
 
 
 def decode_mask(mask_png: str) -> npt.NDArray[np.integer[Any]]:

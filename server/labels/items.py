@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from labelwire.server.consolidation import Judgments, MajorityVote
+from labelwire.server.consolidation import (
+    BinaryRelevance,
+    Judgments,
+    MajorityVote,
+    MultiLabelJudgments,
+    WeightedMajorityVote,
+)
 from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.domain.validation import answer_key
@@ -31,13 +38,16 @@ def uses_skill(spec: JobSpec) -> bool:
 
 def skill_posterior(answers: list[tuple[int, float]], n_classes: int) -> np.ndarray:
     """The one-coin posterior over classes given each answer's class and its
-    worker's accuracy: a calibrated confidence even for one item on its own."""
-    scores = np.zeros(n_classes)
-    for answer, skill in answers:
-        s = min(max(skill, 1e-3), 1 - 1e-3)
-        scores[answer] += np.log(s * (n_classes - 1) / (1 - s))
-    weights = np.exp(scores - scores.max())
-    return np.asarray(weights / weights.sum())
+    worker's accuracy: a calibrated confidence even for one item on its own.
+
+    The library's weighted vote with each answer as its own worker, and no floor on
+    the weight, so an answer from a worker below chance counts against its class."""
+    table = Judgments.from_lists(
+        [0] * len(answers), list(range(len(answers))), [a for a, _ in answers], n_classes=n_classes
+    )
+    skills = np.array([s for _, s in answers], dtype=np.float64)
+    result = WeightedMajorityVote(min_weight=-np.inf).fit(table, worker_skill=skills)
+    return np.asarray(result.posteriors[0])
 
 
 def consolidate_item(
@@ -80,22 +90,7 @@ def consolidate_item(
             tie=bool(result.ties[0]),
         )
     if key == "multi_label":
-        chosen = np.zeros(len(names))
-        position = {name: i for i, name in enumerate(names)}
-        for _, answer in judgments:
-            for name in answer[key].get("class_names", []):
-                chosen[position[name]] += 1
-        share = chosen / len(judgments)
-        picked = [names[i] for i in np.flatnonzero(share > 0.5)]
-        agreement = np.maximum(share, 1 - share)
-        return Consolidated(
-            value={key: {"class_names": picked}},
-            confidence=float(agreement.min()) if len(names) else 1.0,
-            probabilities={n: float(p) for n, p in zip(names, share, strict=True) if p > 0},
-            method=METHOD,
-            judgment_count=len(judgments),
-            tie=bool(np.any(np.isclose(share, 0.5))),
-        )
+        return _multi_label(names, [answer[key].get("class_names", []) for _, answer in judgments])
     if key == "bounding_boxes":
         return geometry.boxes(spec, judgments)
     if key == "spans":
@@ -103,6 +98,29 @@ def consolidate_item(
     if key == "segmentation":
         return geometry.segmentation(spec, judgments, skills if uses_skill(spec) else None)
     return _vote_exact(judgments)
+
+
+def _multi_label(names: Sequence[str], ticked: list[list[str]]) -> Consolidated:
+    """Binary relevance with a plain vote per class: a class is in the label when
+    more than half the workers ticked it; the confidence is that of the least
+    certain class."""
+    position = {name: i for i, name in enumerate(names)}
+    selected = np.zeros((len(ticked), len(names)), dtype=np.bool_)
+    for row, chosen in enumerate(ticked):
+        selected[row, [position[name] for name in chosen]] = True
+    share = np.zeros(len(names))
+    if names:
+        table = MultiLabelJudgments.from_lists([0] * len(ticked), list(range(len(ticked))), selected)
+        result = BinaryRelevance(MajorityVote()).fit(table)
+        share = result.posteriors[0]
+    return Consolidated(
+        value={"multi_label": {"class_names": [names[int(i)] for i in np.flatnonzero(share > 0.5)]}},
+        confidence=float(np.maximum(share, 1 - share).min()) if names else 1.0,
+        probabilities={n: float(p) for n, p in zip(names, share, strict=True) if p > 0},
+        method=METHOD,
+        judgment_count=len(ticked),
+        tie=bool(np.any(np.isclose(share, 0.5))),
+    )
 
 
 def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:

@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from typing import Any, Generic, TypeVar
 
 from labelwire.server.telemetry import metrics
@@ -62,6 +62,9 @@ class TransactionThread(Generic[TxT]):
         self._grouped = grouped
         self._max_group = max_group
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        # Called on the caller's event loop, after the commit and before the caller
+        # resumes, with the jobs whose label feed the transaction moved.
+        self.on_commit: Callable[[Set[int]], None] | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -111,7 +114,7 @@ class TransactionThread(Generic[TxT]):
         """Runs a group in one transaction and settles every caller. A failure
         of the transaction itself (not of one caller's work) fails the whole
         group and leaves the thread ready for the next one."""
-        outcomes: list[tuple[_Work, bool, Any]] = []
+        outcomes: list[tuple[_Work, bool, Any, Set[int]]] = []
         started = time.perf_counter()
         try:
             conn.execute(self._begin)
@@ -130,21 +133,24 @@ class TransactionThread(Generic[TxT]):
             for work in group:
                 work[2].call_soon_threadsafe(_settle, work[1], False, exc)
             return
-        for (_, fut, loop), ok, value in outcomes:
+        for (_, fut, loop), ok, value, moved in outcomes:
+            if moved and self.on_commit is not None:
+                loop.call_soon_threadsafe(self.on_commit, moved)
             loop.call_soon_threadsafe(_settle, fut, ok, value)
 
-    def _run_one(self, conn: Any, work: _Work) -> tuple[_Work, bool, Any]:
+    def _run_one(self, conn: Any, work: _Work) -> tuple[_Work, bool, Any, Set[int]]:
         """One caller's work; when grouped, inside a savepoint so that its
-        failure rolls back alone."""
+        failure rolls back alone (and moves no feed)."""
         if self._grouped:
             conn.execute("SAVEPOINT op")
+        tx = self._make_tx(conn)
         try:
-            value = work[0](self._make_tx(conn))
+            value = work[0](tx)
         except Exception as exc:
             if self._grouped:
                 conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
-            return work, False, exc
+            return work, False, exc, frozenset()
         if self._grouped:
             conn.execute("RELEASE op")
-        return work, True, value
+        return work, True, value, getattr(tx, "moved_jobs", frozenset())

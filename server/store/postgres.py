@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -442,6 +442,10 @@ class PostgresStore:
     @staticmethod
     def _tx(session: Session) -> PostgresTx:
         return PostgresTx(session.conn)
+
+    def on_commit(self, callback: Callable[[Set[int]], None]) -> None:
+        """`callback(job_ids)` runs after each write that moved those jobs' label feeds."""
+        self._writer.on_commit = callback
 
     async def write(self, fn: Callable[[PostgresTx], T]) -> T:
         return await self._writer.submit(fn)

@@ -49,6 +49,14 @@ class SqlTx(AccountsSql):
     """The shared operations, run inside one transaction (with those of
     worker accounts and teams, `AccountsSql`)."""
 
+    # Jobs whose label feed this transaction moved (a label event, a change of
+    # state that ends or reopens streams): the store wakes their streams once
+    # it has committed, so no write path can forget to.
+    moved_jobs: frozenset[int] = frozenset()
+
+    def feed_moved(self, job_id: int) -> None:
+        self.moved_jobs = self.moved_jobs | {job_id}
+
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         raise NotImplementedError
 
@@ -234,6 +242,7 @@ class SqlTx(AccountsSql):
         )
 
     def set_job_state(self, job_id: int, state: int, now: float, reason: str = "") -> None:
+        self.feed_moved(job_id)
         self.run(
             "UPDATE jobs SET state = ?, updated_at = ?, failure_reason = ? WHERE id = ?",
             (state, now, reason, job_id),
@@ -531,6 +540,7 @@ class SqlTx(AccountsSql):
         tie: bool,
         now: float,
     ) -> None:
+        self.feed_moved(job_id)
         self.run(
             "INSERT INTO label_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -555,6 +565,33 @@ class SqlTx(AccountsSql):
             " FROM items i JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
             " WHERE i.job_id = ? AND i.label_sequence IS NOT NULL AND i.id > ? ORDER BY i.id LIMIT ?",
             (job_id, after_item_id, limit),
+        )
+
+    def judgment_page(
+        self,
+        job_id: int,
+        after_task_id: int,
+        limit: int,
+        *,
+        item_id: int | None = None,
+        worker_id: int | None = None,
+    ) -> list[Row]:
+        """Raw judgments in submission (task id) order, with what the owner
+        needs to read each one alone."""
+        where, args = ["j.job_id = ?", "j.task_id > ?"], [job_id, after_task_id]
+        if item_id is not None:
+            where.append("j.item_id = ?")
+            args.append(item_id)
+        if worker_id is not None:
+            where.append("j.worker_id = ?")
+            args.append(worker_id)
+        return self.all(
+            "SELECT j.task_id, j.worker_id, j.answer, j.time_spent_ms, j.gold_correct, j.excluded,"
+            " j.created_at, i.key AS item_key, i.is_gold, t.phase, w.external_id, w.account_id"
+            " FROM judgments j JOIN items i ON i.id = j.item_id JOIN tasks t ON t.id = j.task_id"
+            " JOIN workers w ON w.id = j.worker_id"
+            f" WHERE {' AND '.join(where)} ORDER BY j.task_id LIMIT ?",
+            (*args, limit),
         )
 
     def export_items(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:

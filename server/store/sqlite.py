@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -289,6 +289,10 @@ class SqliteStore:
         self._reader = TransactionThread(
             "labelwire-sqlite-reader", lambda: _connect(self.path), SqliteTx, grouped=False
         )
+
+    def on_commit(self, callback: Callable[[Set[int]], None]) -> None:
+        """`callback(job_ids)` runs after each write that moved those jobs' label feeds."""
+        self._writer.on_commit = callback
 
     async def write(self, fn: Callable[[SqliteTx], T]) -> T:
         return await self._writer.submit(fn)

@@ -19,7 +19,7 @@ from typing import TypeVar
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from labelwire.client import AdminClient, Client
+from labelwire.client.raw import AdminClient, Client
 from labelwire.server.transport.app import Running, start_server
 from tests.conftest import ADMIN_KEY, Clock
 

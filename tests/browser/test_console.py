@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from labelwire.client import AdminClient, Client, WorkerClient, text_item
+from labelwire.client.raw import AdminClient, Client, WorkerClient, text_item
 from labelwire.v1 import job_pb2
 from tests.browser.conftest import SCREENSHOTS, Live
 from tests.conftest import ADMIN_KEY

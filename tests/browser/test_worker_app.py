@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
-from labelwire.client import Client, classification, multi_label, source_item, text_item
+from labelwire.client.raw import Client, classification, multi_label, source_item, text_item
 from labelwire.v1 import answer_pb2, item_pb2, job_pb2, label_pb2
 from tests.browser.conftest import Live, screenshot
 from tests.helpers import CLASSES, drain, truth

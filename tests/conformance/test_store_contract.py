@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from labelwire.client import AdminClient, Client, WorkerClient, classification
+from labelwire.client.raw import AdminClient, Client, WorkerClient, classification
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.store import PostgresStore, PostgresTx, SqliteTx, Store, Tx, open_store
 from labelwire.server.transport.app import start_server
@@ -72,6 +72,35 @@ async def test_a_failing_transaction_does_not_undo_its_neighbours(store: Store) 
     assert isinstance(results[1], InvalidArgument)
     row = await store.read(lambda tx: tx.job(job_id))
     assert row is not None and int(row["judgments"]) == 3
+
+
+async def test_a_commit_that_moved_a_feed_wakes_its_streams_and_nothing_else_does(store: Store) -> None:
+    """Streams are woken by the store after the commit, not by each write path
+    remembering to: a label event or a change of the job's state wakes them; a
+    write that touches neither, or one that fails, does not."""
+    job_id, other = await job(store), await job(store)
+    woken: list[set[int]] = []
+    store.on_commit(lambda jobs: woken.append(set(jobs)))
+
+    await store.write(lambda tx: tx.count_job(job_id, judgments=1))
+    assert woken == []
+
+    await store.write(lambda tx: tx.set_job_state(job_id, 2, 1.0))
+    assert woken == [{job_id}]
+
+    def label(tx: Tx) -> None:
+        tx.insert_label(other, tx.next_sequence(other), 1, 1, {"a": 1}, 0.9, {}, "m", 1, True, False, 1.0)
+
+    await store.write(label)
+    assert woken == [{job_id}, {other}]
+
+    def fails(tx: Tx) -> None:
+        tx.set_job_state(job_id, 3, 2.0)
+        raise InvalidArgument("no")
+
+    with pytest.raises(InvalidArgument):
+        await store.write(fails)
+    assert woken == [{job_id}, {other}]
 
 
 async def test_sequences_are_gapless_under_concurrency(store: Store) -> None:
@@ -376,3 +405,407 @@ async def test_a_credential_is_found_by_its_id_or_as_its_owners_legacy_key(store
     rows = await store.read(lambda tx: (tx.credential(fresh), tx.credential(worker)))
     assert found == [b"new", b"old"]
     assert rows[0]["revoked_at"] == 5.0 and rows[1]["expires_at"] == 9.0  # expiry only ever moves earlier
+
+
+# Gold pools, uploads in several chunks, and the job statistics: what the
+# dispatcher, AddItems and GetJob/metrics/the quality service read from a store.
+
+GOLD = '{"classification": {"class_name": "cat"}}'
+
+
+def item_row(key: str, gold: bool = False) -> tuple[Any, ...]:
+    """An upload row (key, kind, payload, metadata, prelabel, prelabel_confidence, gold)."""
+    return (key, "text", f"text of {key}", None, None, None, GOLD if gold else None)
+
+
+async def ids_by_key(store: Store, job_id: int) -> dict[str, int]:
+    rows = await store.read(lambda tx: tx.all("SELECT key, id FROM items WHERE job_id = ?", (job_id,)))
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+async def publishing_upload(store: Store, job_id: int, rows: list[tuple[Any, ...]]) -> int:
+    """An upload that has published `rows` into the job and still holds them hidden."""
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
+    await store.write(lambda tx: tx.stage_items(upload, rows, 0))
+
+    def publish(tx: Tx) -> None:
+        assert tx.claim_publish(upload, job_id, 0.0)
+        tx.publish_items(upload, job_id, 1, 0.0, 0, len(rows))
+
+    await store.write(publish)
+    return upload
+
+
+async def test_the_gold_split_puts_the_first_unmarked_gold_in_the_quiz_and_keeps_owners_marks(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [item_row("w0"), *(item_row(f"g{i}", True) for i in range(6))], 3)
+    # the owner's marks; a second mark of g1 and a mark of a work item change nothing
+    await store.write(lambda tx: tx.mark_gold_use(job_id, [("g1", 2), ("g4", 1), ("w0", 1)]))
+    await store.write(lambda tx: tx.mark_gold_use(job_id, [("g1", 1)]))
+    before = await store.read(lambda tx: tx.gold_pools(job_id))
+    await store.write(lambda tx: tx.split_gold(job_id, 2))
+
+    def uses(tx: Tx) -> dict[str, int]:
+        return {r["key"]: int(r["gold_use"]) for r in tx.gold_rows(job_id, 100)}
+
+    assert before == {0: 4, 1: 1, 2: 1}
+    assert await store.read(uses) == {"g0": 1, "g1": 2, "g2": 1, "g3": 2, "g4": 1, "g5": 2}
+    assert await store.read(lambda tx: tx.gold_pools(job_id)) == {1: 3, 2: 3}
+    assert [r["key"] for r in await store.read(lambda tx: tx.gold_rows(job_id, 2))] == ["g0", "g1"]
+    work = await store.read(lambda tx: tx.item_by_key(job_id, "w0"))
+    assert work is not None and (int(work["is_gold"]), int(work["gold_use"])) == (0, 0)
+
+
+async def test_gold_added_to_a_started_job_counts_only_once_shown_and_goes_to_hidden_gold(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [item_row("g0", True), item_row("g1", True)], 1)
+    await store.write(lambda tx: tx.split_gold(job_id, 1))
+    upload = await publishing_upload(store, job_id, [item_row("new0", True), item_row("new1", True)])
+    while_hidden = await store.read(lambda tx: tx.gold_pools(job_id))
+    worker = await store.write(lambda tx: tx.insert_worker(job_id, "w", None, 1, 1, 0.0))
+    unseen_while_hidden = await store.read(lambda tx: tx.unseen_gold(job_id, worker, (0, 1, 2), 0))
+
+    def show(tx: Tx) -> None:
+        tx.end_upload(upload)
+        tx.mark_gold_use(job_id, [("new1", 1)])
+        tx.hide_new_gold(job_id)
+
+    await store.write(show)
+    ids = await ids_by_key(store, job_id)
+    assert while_hidden == {1: 1, 2: 1}
+    assert unseen_while_hidden == [ids["g0"], ids["g1"]]
+    assert await store.read(lambda tx: tx.gold_pools(job_id)) == {1: 2, 2: 2}
+    assert await store.read(lambda tx: tx.unseen_gold(job_id, worker, (1,), 0)) == [ids["g0"], ids["new1"]]
+
+
+async def test_unseen_gold_leaves_out_what_the_worker_saw_and_gold_retired_after_its_exposures(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [item_row("w0"), *(item_row(f"g{i}", True) for i in range(4))], 1)
+    await store.write(lambda tx: tx.mark_gold_use(job_id, [("g1", 1), ("g2", 2), ("g3", 2)]))
+    ids = await ids_by_key(store, job_id)
+    a, b, c = await store.write(lambda tx: [tx.insert_worker(job_id, n, None, 2, 0, 0.0) for n in "abc"])
+
+    def show(worker: int, key: str) -> Callable[[Tx], None]:
+        """What the dispatcher records when it leases gold: a task and one more exposure."""
+
+        def run(tx: Tx) -> None:
+            tx.insert_task(job_id, ids[key], worker, 2, 1, 0.0, 60.0)
+            tx.count_item(ids[key], leased=1, exposures=1)
+
+        return run
+
+    async def unseen(worker: int, pools: tuple[int, ...], max_exposures: int) -> list[str]:
+        got = await store.read(lambda tx: tx.unseen_gold(job_id, worker, pools, max_exposures))
+        return [k for i in got for k, v in ids.items() if v == i]
+
+    assert await unseen(a, (0, 1), 0) == ["g0", "g1"]
+    assert await unseen(a, (0, 2), 2) == ["g0", "g2", "g3"]
+    assert await unseen(a, (2,), 2) == ["g2", "g3"]
+    await store.write(show(a, "g2"))
+    assert await unseen(a, (0, 2), 2) == ["g0", "g3"]  # a saw g2
+    assert await unseen(b, (0, 2), 2) == ["g0", "g2", "g3"]  # shown once of twice
+    assert await unseen(b, (0, 2), 1) == ["g0", "g3"]  # retired at one exposure
+    await store.write(show(b, "g2"))
+    assert await unseen(c, (0, 2), 2) == ["g0", "g3"]  # shown to two workers: retired
+    assert await unseen(c, (0, 2), 3) == ["g0", "g2", "g3"]
+    assert await unseen(c, (0, 2), 0) == ["g0", "g2", "g3"]  # 0: never retired
+    item = await store.read(lambda tx: tx.item(ids["g2"]))
+    assert item is not None and (int(item["exposures"]), int(item["leased"])) == (2, 2)
+    assert await store.write(lambda tx: tx.next_work_item(job_id, c)) == ids["w0"]  # gold is never work
+
+
+async def test_an_upload_staged_in_several_chunks_keeps_stream_order_and_counts_each_repeat(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+    rows = [item_row(f"k{i:04d}", gold=i % 100 == 50) for i in range(1207)]
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
+    first = await store.write(lambda tx: tx.stage_items(upload, rows[:7], 0))
+    rest = await store.write(lambda tx: tx.stage_items(upload, rows[7:], 7))  # several statements' worth
+    resent = await store.write(lambda tx: tx.stage_items(upload, rows[:7], 0))  # a retried write
+    again = await store.write(lambda tx: tx.stage_items(upload, [*rows[:3], item_row("extra")], 1207))
+
+    def publish(tx: Tx) -> list[tuple[int, int]]:
+        assert tx.claim_publish(upload, job_id, 0.0)
+        return [tx.publish_items(upload, job_id, 2, 0.0, n, n + 500) for n in range(0, 1211, 500)]
+
+    published = await store.write(publish)
+    hidden = await store.read(lambda tx: tx.open_items(job_id))
+    await store.write(lambda tx: tx.end_upload(upload))
+    shown = await store.read(lambda tx: [r["key"] for r in tx.open_items(job_id)])
+    gold = await store.read(lambda tx: [r["key"] for r in tx.gold_rows(job_id, 100)])
+    left = await store.write(
+        lambda tx: tx.one("SELECT COUNT(*) FROM upload_items WHERE upload_id = ?", (upload,))
+    )
+    assert (first, rest, resent, again) == (0, 0, 7, 3)
+    assert published == [(500, 5), (500, 5), (208, 2)]  # k0000..k0499, ..k0999, ..k1206 and "extra"
+    assert hidden == []
+    assert shown == [r[0] for r in rows if r[6] is None] + ["extra"]
+    assert gold == [r[0] for r in rows if r[6] is not None]
+    assert left is not None and int(left[0]) == 0
+
+
+async def test_a_resumed_upload_adds_only_the_keys_the_job_lacks_and_a_resend_adds_nothing(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [item_row(f"k{i}") for i in range(10)], 2)
+    ids = await ids_by_key(store, job_id)
+    await store.write(lambda tx: tx.count_item(ids["k5"], done=1))
+
+    async def upload(keys: range, gold: tuple[int, ...] = ()) -> tuple[int, int]:
+        rows = [item_row(f"k{i}", gold=i in gold) for i in keys]
+        upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
+        await store.write(lambda tx: tx.stage_items(upload, rows[:4], 0))
+        await store.write(lambda tx: tx.stage_items(upload, rows[4:], 4))
+
+        def publish(tx: Tx) -> tuple[int, int]:
+            added = tx.publish_items(upload, job_id, 3, 0.0, 0, len(rows))
+            tx.end_upload(upload)
+            return added
+
+        return await store.write(publish)
+
+    resumed = await upload(range(5, 15), gold=(7, 12))  # k7 is in the job already: stays work
+    resent = await upload(range(15))
+    after = await ids_by_key(store, job_id)
+    k5, k7, k12 = await store.read(lambda tx: [tx.item(after[k]) for k in ("k5", "k7", "k12")])
+    assert resumed == (5, 1) and resent == (0, 0)
+    assert sorted(after) == sorted(f"k{i}" for i in range(15))
+    assert {k: after[k] for k in ids} == ids  # the items the job had keep their rows
+    assert k5 is not None and (int(k5["done"]), int(k5["target"])) == (1, 2)
+    assert k7 is not None and int(k7["is_gold"]) == 0
+    assert k12 is not None and (int(k12["is_gold"]), int(k12["target"])) == (1, 3)
+
+
+async def test_live_counts_split_open_work_by_lease_and_workers_by_standing(store: Store) -> None:
+    job_id, other = await job(store), await job(store)
+    await add_items(store, job_id, [*(item_row(f"o{i}") for i in range(7)), item_row("g", True)], 2)
+    await add_items(store, other, [item_row("x0"), item_row("x1")], 2)
+    await publishing_upload(store, job_id, [item_row("hidden0"), item_row("hidden1")])
+    ids = await ids_by_key(store, job_id)
+    others = await ids_by_key(store, other)
+
+    def shape(tx: Tx) -> None:
+        tx.count_item(ids["o1"], leased=1)
+        tx.count_item(ids["o2"], leased=2)
+        tx.update_item(ids["o3"], state=1)  # labeled
+        tx.update_item(ids["o4"], state=2, leased=1)  # failed with a lease still counted
+        tx.count_item(ids["g"], leased=1)
+        tx.count_item(others["x0"], leased=1)
+        for n, status in enumerate([1, 2, 3, 4, 4, 3, 3]):  # quiz, qualified, failed quiz, disqualified
+            tx.insert_worker(job_id, f"w{n}", None, status, 0, 0.0)
+        tx.insert_worker(other, "elsewhere", None, 2, 0, 0.0)
+
+    await store.write(shape)
+    # unlabeled o0 o5 o6; in progress o1 o2; qualified w1; disqualified w2..w6
+    assert await store.read(lambda tx: tx.live_counts(job_id)) == (3, 2, 1, 5)
+    assert await store.read(lambda tx: tx.live_counts(other)) == (1, 1, 1, 0)
+
+
+async def test_job_totals_by_state_and_live_leases_by_job_are_the_counters_metrics_read(store: Store) -> None:
+    def make(tx: Tx) -> tuple[int, int, int]:
+        client = tx.insert_client("c", b"h", 0.0)
+        jobs = (
+            tx.insert_job(client, {}, 2, 0.0),
+            tx.insert_job(client, {}, 2, 0.0),
+            tx.insert_job(client, {}, 4, 0.0),
+        )
+        for job_id, judgments, labeled in zip(jobs, (5, 3, 7), (2, 1, 6), strict=True):
+            tx.count_job(job_id, judgments=judgments, labeled_items=labeled)
+            tx.count_job(job_id, judgments=1)
+        return jobs
+
+    a, b, c = await store.write(make)
+    await add_items(store, a, [item_row(f"a{i}") for i in range(3)], 1)
+    await add_items(store, c, [item_row("c0")], 1)
+    ids = {**await ids_by_key(store, a), **await ids_by_key(store, c)}
+
+    def lease(tx: Tx) -> None:
+        wa, wc = tx.insert_worker(a, "wa", None, 2, 0, 0.0), tx.insert_worker(c, "wc", None, 2, 0, 0.0)
+        tx.insert_task(a, ids["a0"], wa, 2, 1, 0.0, 60.0)
+        tx.insert_task(a, ids["a1"], wa, 2, 1, 0.0, 60.0)
+        done = tx.insert_task(a, ids["a2"], wa, 2, 1, 0.0, 60.0)
+        tx.finish_task(done, 2, 1.0)
+        tx.insert_task(c, ids["c0"], wc, 2, 1, 0.0, 60.0)
+
+    await store.write(lease)
+    row = await store.read(lambda tx: tx.job(b))
+    assert await store.read(lambda tx: tx.job_state_totals()) == {2: (2, 10, 3), 4: (1, 8, 6)}
+    assert await store.read(lambda tx: tx.open_leases_by_job()) == {a: 2, c: 1}
+    assert row is not None and (int(row["judgments"]), int(row["labeled_items"])) == (4, 1)
+
+
+async def test_the_quality_service_reads_each_counted_work_judgment_and_each_workers_record(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [item_row("i0"), item_row("i1"), item_row("g", True)], 3)
+    ids = await ids_by_key(store, job_id)
+    workers = await store.write(
+        lambda tx: [tx.insert_worker(job_id, f"w{n}", None, 2, 0, 0.0) for n in range(3)]
+    )
+
+    def judge(tx: Tx) -> None:
+        for worker, key, right in [
+            (0, "i1", None),
+            (0, "i0", None),
+            (0, "g", True),
+            (1, "i0", None),
+            (2, "i1", None),
+            (2, "g", False),
+        ]:
+            task = tx.insert_task(job_id, ids[key], workers[worker], 2, 1, 0.0, 60.0)
+            tx.finish_task(task, 2, 1.0)
+            tx.insert_judgment(
+                task, job_id, ids[key], workers[worker], {"n": worker}, 10 * worker, right, 1.0
+            )
+        declined = tx.insert_task(job_id, ids["i1"], workers[1], 2, 1, 0.0, 60.0)
+        tx.finish_task(declined, 5, 2.0, "too blurry")
+
+    await store.write(judge)
+    fed = await store.write(lambda tx: tx.exclude_judgments_of(workers[2]))
+    judgments = await store.read(
+        lambda tx: [(int(r[0]), int(r[1]), int(r[3])) for r in tx.job_judgments(job_id)]
+    )
+    counted = await store.read(lambda tx: sorted((int(r[0]), int(r[1])) for r in tx.pass_input(job_id)))
+    page = await store.read(lambda tx: [int(r["id"]) for r in tx.workers_of(job_id, 0, 2)])
+    rest = await store.read(lambda tx: [int(r["id"]) for r in tx.workers_of(job_id, workers[1], 10)])
+    declines = await store.read(lambda tx: [(int(r[0]), r[1]) for r in tx.job_declines(job_id)])
+    i0, i1, g = ids["i0"], ids["i1"], ids["g"]
+    assert fed == [i1]  # the gold answer fed no label
+    assert [j[0] for j in judgments] == [i0, i0, i1]  # by item, w2 left out, gold left out
+    assert sorted(judgments) == sorted([(i0, workers[0], 0), (i0, workers[1], 10), (i1, workers[0], 0)])
+    assert counted == sorted([(i1, workers[0]), (i0, workers[0]), (g, workers[0]), (i0, workers[1])])
+    assert page == workers[:2] and rest == workers[2:]
+    assert declines == [(workers[1], "too blurry")]
+
+
+async def test_skills_are_read_back_for_every_worker_asked_however_many(store: Store) -> None:
+    job_id = await job(store)
+    workers = await store.write(
+        lambda tx: [tx.insert_worker(job_id, f"w{n}", None, 2, 0, 0.0) for n in range(1203)]
+    )
+    await store.write(lambda tx: tx.set_skills({w: n / 2000 for n, w in enumerate(workers) if n % 2}))
+    await store.write(lambda tx: tx.update_worker(workers[-1], gold_answered=4, gold_correct=3))
+    skills = await store.read(lambda tx: tx.skills_of(workers[1:]))
+    assert len(skills) == 1202
+    assert skills[workers[1]] == (1 / 2000, 0, 0) and skills[workers[2]] == (None, 0, 0)
+    assert skills[workers[1202]] == (None, 4, 3) and skills[workers[1201]] == (1201 / 2000, 0, 0)
+
+
+async def test_a_budget_reservation_takes_at_most_what_is_left_and_frees_only_what_it_holds(
+    store: Store,
+) -> None:
+    job_id = await job(store)
+
+    def reserve(key: str, micros: int, budget: int) -> Callable[[Tx], bool]:
+        return lambda tx: tx.reserve_job_cost(job_id, key, micros, budget, 0.0)
+
+    def release(key: str, micros: int | None = None) -> Callable[[Tx], int]:
+        return lambda tx: tx.release_job_cost(job_id, key, micros)
+
+    async def held() -> tuple[int, int]:
+        row = await store.read(lambda tx: tx.job(job_id))
+        assert row is not None
+        return int(row["cost_micros"]), int(row["reserved_micros"])
+
+    assert await store.write(lambda tx: tx.add_job_cost(job_id, "charge", 300, "judgment", 0.0))
+    assert not await store.write(lambda tx: tx.add_job_cost(job_id, "charge", 300, "judgment", 0.0))
+    assert await store.write(reserve("a", 200, 1000))
+    # 1000 - 300 spent - 200 reserved leaves exactly 500
+    assert not await store.write(reserve("b", 501, 1000))
+    assert await held() == (300, 200)
+    assert await store.write(reserve("b", 500, 1000))
+    assert await store.write(reserve("b", 500, 1000))  # a retry finds it reserved, holds no more
+    assert await store.write(reserve("c", 10**9, 0))  # 0: no budget
+    assert await held() == (300, 700 + 10**9)
+    assert [await store.write(release("b", 200)), await store.write(release("b"))] == [200, 300]
+    assert await store.write(release("b")) == 0  # nothing left to free
+    assert await store.write(release("never")) == 0
+    assert await store.write(release("a", -5)) == 0
+    assert await held() == (300, 200 + 10**9)
+    await store.write(lambda tx: tx.clear_reservations(job_id))
+    ledger = await store.read(
+        lambda tx: sorted(
+            (r[0], int(r[1])) for r in tx.all("SELECT key, micros FROM job_costs WHERE job_id = ?", (job_id,))
+        )
+    )
+    assert await held() == (300, 0)
+    assert ledger == [("charge", 300), ("reserved:a", 0), ("reserved:b", 0), ("reserved:c", 0)]
+    assert await store.write(release("a", 10**6)) == 0
+
+
+async def test_open_and_claimable_work_leave_out_gold_claimed_finished_and_hidden_items(store: Store) -> None:
+    job_id = await job(store)
+
+    async def open_and_claimable() -> tuple[bool, bool]:
+        return await store.read(lambda tx: (tx.has_open_items(job_id), tx.has_claimable(job_id)))
+
+    await add_items(store, job_id, [item_row("g", True)], 1)
+    only_gold = await open_and_claimable()
+    upload = await publishing_upload(store, job_id, [item_row("w")])
+    hidden = await open_and_claimable()
+    await store.write(lambda tx: tx.end_upload(upload))
+    shown = await open_and_claimable()
+    await store.write(lambda tx: tx.claim_items(job_id, "push", 10))
+    claimed = await open_and_claimable()
+    w = await store.read(lambda tx: tx.item_by_key(job_id, "w"))
+    assert w is not None
+    await store.write(lambda tx: tx.update_item(int(w["id"]), state=1))
+    assert (only_gold, hidden, shown, claimed) == (
+        (False, False),
+        (False, False),
+        (True, True),
+        (True, False),
+    )
+    assert await open_and_claimable() == (False, False)
+
+
+async def test_an_upload_heartbeat_renews_until_the_upload_is_gone(store: Store) -> None:
+    job_id = await job(store)
+    upload = await store.write(lambda tx: tx.begin_upload(job_id, 1.0))
+    assert await store.write(lambda tx: tx.touch_upload(upload, 50.0))
+    stale = await store.read(lambda tx: [int(r["id"]) for r in tx.uploads_touched_before(50.5)])
+    await store.write(lambda tx: tx.end_upload(upload))
+    assert stale == [upload]
+    assert not await store.write(lambda tx: tx.touch_upload(upload, 60.0))
+
+
+async def test_an_adapters_state_is_empty_until_put_and_replaced_whole(store: Store) -> None:
+    job_id = await job(store)
+    empty = await store.read(lambda tx: tx.adapter_state(job_id))
+    await store.write(lambda tx: tx.put_adapter_state(job_id, {"hit": "H1", "n": 2}))
+    await store.write(lambda tx: tx.put_adapter_state(job_id, {"hit": "H2"}))
+    assert empty == {} and await store.read(lambda tx: tx.adapter_state(job_id)) == {"hit": "H2"}
+
+
+async def test_credentials_are_listed_by_kind_and_owner_a_page_at_a_time(store: Store) -> None:
+    def make(tx: Tx) -> list[int]:
+        return [
+            tx.insert_credential(1, 7, b"a", 0.0, None),
+            tx.insert_credential(1, 8, b"b", 0.0, None),
+            tx.insert_credential(1, 7, b"c", 0.0, 5.0),
+            tx.insert_credential(2, 7, b"d", 0.0, None),
+            tx.insert_credential(1, 7, b"e", 0.0, None),
+        ]
+
+    a, b, c, _, e = await store.write(make)
+    await store.write(lambda tx: tx.revoke_credential(e, 1.0))
+
+    def ids(rows: list[Any]) -> list[int]:
+        return [int(r["id"]) for r in rows]
+
+    mine = await store.read(lambda tx: ids(tx.credentials_of(1, 7, 0, 10)))
+    every = await store.read(lambda tx: ids(tx.credentials_of(1, None, 0, 10)))
+    page = await store.read(lambda tx: ids(tx.credentials_of(1, None, a, 2)))
+    live = await store.read(lambda tx: sorted(ids(tx.live_credentials_of(1, 7, 4.0))))
+    later = await store.read(lambda tx: ids(tx.live_credentials_of(1, 7, 5.0)))
+    assert mine == [a, c, e] and every == [a, b, c, e] and page == [b, c]
+    assert live == [a, c] and later == [a]

@@ -20,7 +20,7 @@ from labelwire.adapters.base import (
     WorkforceContext,
 )
 from labelwire.adapters.pool import PoolWorkforce
-from labelwire.client import Client, text_item
+from labelwire.client.raw import Client, text_item
 from labelwire.server.dispatch.workforces import Workforces, job_view
 from labelwire.server.domain.model import JobSpec, LabelClass
 from labelwire.server.transport.app import start_server

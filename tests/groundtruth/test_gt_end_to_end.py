@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import ANY
 
 from labelwire.adapters.pool import PoolWorkforce
-from labelwire.client import Client, text_item
+from labelwire.client.raw import Client, text_item
 from labelwire.server.dispatch.workforces import JobContext, Workforces
 from labelwire.server.transport.app import Running, start_server
 from labelwire.v1 import job_pb2, task_pb2
@@ -38,7 +38,7 @@ async def gt_server(harness: GroundTruthHarness, tmp_path: Path) -> AsyncIterato
 async def test_ground_truth_answers_stream_as_labels_before_the_labeling_job_ends(
     harness: GroundTruthHarness, gt_server: Running
 ) -> None:
-    from labelwire.client import AdminClient
+    from labelwire.client.raw import AdminClient
 
     target = f"127.0.0.1:{gt_server.port}"
     async with AdminClient(target, ADMIN_KEY) as admin:
@@ -109,7 +109,7 @@ async def test_ground_truth_answers_stream_as_labels_before_the_labeling_job_end
 async def test_a_job_without_a_name_prefix_names_its_labeling_jobs_after_its_id(
     harness: GroundTruthHarness, gt_server: Running
 ) -> None:
-    from labelwire.client import AdminClient
+    from labelwire.client.raw import AdminClient
 
     target = f"127.0.0.1:{gt_server.port}"
     async with AdminClient(target, ADMIN_KEY) as admin:
@@ -141,7 +141,7 @@ async def test_a_job_without_a_name_prefix_names_its_labeling_jobs_after_its_id(
 async def test_a_verification_job_sends_the_model_boxes_to_ground_truths_built_in_verification(
     harness: GroundTruthHarness, gt_server: Running
 ) -> None:
-    from labelwire.client import AdminClient, source_item
+    from labelwire.client.raw import AdminClient, source_item
     from labelwire.v1 import answer_pb2
 
     target = f"127.0.0.1:{gt_server.port}"
@@ -209,7 +209,7 @@ async def test_items_ground_truth_cannot_take_are_refused_when_added(
 ) -> None:
     import grpc
 
-    from labelwire.client import AdminClient, source_item
+    from labelwire.client.raw import AdminClient, source_item
 
     target = f"127.0.0.1:{gt_server.port}"
     async with AdminClient(target, ADMIN_KEY) as admin:
@@ -263,7 +263,7 @@ async def test_a_ground_truth_worker_graded_on_gold_is_disqualified_only_under_t
     itself); answers it reports on gold items grade the worker with the job's
     bar: 6 of 8 right is exactly 0.75 and counts, 6 of 9 is just under it."""
     from labelwire.adapters.base import ExternalJudgment
-    from labelwire.client import AdminClient
+    from labelwire.client.raw import AdminClient
 
     target = f"127.0.0.1:{gt_server.port}"
     async with AdminClient(target, ADMIN_KEY) as admin:

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from labelwire.v1 import judgment_pb2 as labelwire_dot_v1_dot_judgment__pb2
 from labelwire.v1 import label_pb2 as labelwire_dot_v1_dot_label__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/label_service.proto\x12\x0clabelwire.v1\x1a\x18labelwire/v1/label.proto\"Q\n\x13StreamLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x15\n\rsnapshot_only\x18\x03 \x01(\x08\";\n\x14StreamLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\"G\n\x11ListLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x12ListLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x13\x45xportLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x16\n\x0elabel_job_name\x18\x03 \x01(\t\"L\n\x14\x45xportLabelsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0blabel_count\x18\x02 \x01(\x03\x12\x12\n\nline_count\x18\x03 \x01(\x03\x32\x8f\x02\n\x0cLabelService\x12W\n\x0cStreamLabels\x12!.labelwire.v1.StreamLabelsRequest\x1a\".labelwire.v1.StreamLabelsResponse0\x01\x12O\n\nListLabels\x12\x1f.labelwire.v1.ListLabelsRequest\x1a .labelwire.v1.ListLabelsResponse\x12U\n\x0c\x45xportLabels\x12!.labelwire.v1.ExportLabelsRequest\x1a\".labelwire.v1.ExportLabelsResponseB\xab\x01\n\x10\x63om.labelwire.v1B\x11LabelServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/label_service.proto\x12\x0clabelwire.v1\x1a\x1blabelwire/v1/judgment.proto\x1a\x18labelwire/v1/label.proto\"Q\n\x13StreamLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x15\n\rsnapshot_only\x18\x03 \x01(\x08\";\n\x14StreamLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\"G\n\x11ListLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"R\n\x12ListLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x13\x45xportLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x16\n\x0elabel_job_name\x18\x03 \x01(\t\"L\n\x14\x45xportLabelsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0blabel_count\x18\x02 \x01(\x03\x12\x12\n\nline_count\x18\x03 \x01(\x03\"l\n\x14ListJudgmentsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08item_key\x18\x04 \x01(\t\x12\x0e\n\x06worker\x18\x05 \x01(\t\"[\n\x15ListJudgmentsResponse\x12)\n\tjudgments\x18\x01 \x03(\x0b\x32\x16.labelwire.v1.Judgment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\x16\x45xportJudgmentsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x32\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\".labelwire.v1.JudgmentExportFormat\x12\x16\n\x0elabel_job_name\x18\x04 \x01(\t\"R\n\x17\x45xportJudgmentsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x12\n\nline_count\x18\x02 \x01(\x03\x12\x16\n\x0ejudgment_count\x18\x03 \x01(\x03*\x8e\x01\n\x14JudgmentExportFormat\x12&\n\"JUDGMENT_EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12%\n!JUDGMENT_EXPORT_FORMAT_JSON_LINES\x10\x01\x12\'\n#JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH\x10\x02\x32\xc9\x03\n\x0cLabelService\x12W\n\x0cStreamLabels\x12!.labelwire.v1.StreamLabelsRequest\x1a\".labelwire.v1.StreamLabelsResponse0\x01\x12O\n\nListLabels\x12\x1f.labelwire.v1.ListLabelsRequest\x1a .labelwire.v1.ListLabelsResponse\x12U\n\x0c\x45xportLabels\x12!.labelwire.v1.ExportLabelsRequest\x1a\".labelwire.v1.ExportLabelsResponse\x12X\n\rListJudgments\x12\".labelwire.v1.ListJudgmentsRequest\x1a#.labelwire.v1.ListJudgmentsResponse\x12^\n\x0f\x45xportJudgments\x12$.labelwire.v1.ExportJudgmentsRequest\x1a%.labelwire.v1.ExportJudgmentsResponseB\xab\x01\n\x10\x63om.labelwire.v1B\x11LabelServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,18 +34,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.label_service_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\021LabelServiceProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_STREAMLABELSREQUEST']._serialized_start=76
-  _globals['_STREAMLABELSREQUEST']._serialized_end=157
-  _globals['_STREAMLABELSRESPONSE']._serialized_start=159
-  _globals['_STREAMLABELSRESPONSE']._serialized_end=218
-  _globals['_LISTLABELSREQUEST']._serialized_start=220
-  _globals['_LISTLABELSREQUEST']._serialized_end=291
-  _globals['_LISTLABELSRESPONSE']._serialized_start=293
-  _globals['_LISTLABELSRESPONSE']._serialized_end=375
-  _globals['_EXPORTLABELSREQUEST']._serialized_start=377
-  _globals['_EXPORTLABELSREQUEST']._serialized_end=448
-  _globals['_EXPORTLABELSRESPONSE']._serialized_start=450
-  _globals['_EXPORTLABELSRESPONSE']._serialized_end=526
-  _globals['_LABELSERVICE']._serialized_start=529
-  _globals['_LABELSERVICE']._serialized_end=800
+  _globals['_JUDGMENTEXPORTFORMAT']._serialized_start=973
+  _globals['_JUDGMENTEXPORTFORMAT']._serialized_end=1115
+  _globals['_STREAMLABELSREQUEST']._serialized_start=105
+  _globals['_STREAMLABELSREQUEST']._serialized_end=186
+  _globals['_STREAMLABELSRESPONSE']._serialized_start=188
+  _globals['_STREAMLABELSRESPONSE']._serialized_end=247
+  _globals['_LISTLABELSREQUEST']._serialized_start=249
+  _globals['_LISTLABELSREQUEST']._serialized_end=320
+  _globals['_LISTLABELSRESPONSE']._serialized_start=322
+  _globals['_LISTLABELSRESPONSE']._serialized_end=404
+  _globals['_EXPORTLABELSREQUEST']._serialized_start=406
+  _globals['_EXPORTLABELSREQUEST']._serialized_end=477
+  _globals['_EXPORTLABELSRESPONSE']._serialized_start=479
+  _globals['_EXPORTLABELSRESPONSE']._serialized_end=555
+  _globals['_LISTJUDGMENTSREQUEST']._serialized_start=557
+  _globals['_LISTJUDGMENTSREQUEST']._serialized_end=665
+  _globals['_LISTJUDGMENTSRESPONSE']._serialized_start=667
+  _globals['_LISTJUDGMENTSRESPONSE']._serialized_end=758
+  _globals['_EXPORTJUDGMENTSREQUEST']._serialized_start=760
+  _globals['_EXPORTJUDGMENTSREQUEST']._serialized_end=886
+  _globals['_EXPORTJUDGMENTSRESPONSE']._serialized_start=888
+  _globals['_EXPORTJUDGMENTSRESPONSE']._serialized_end=970
+  _globals['_LABELSERVICE']._serialized_start=1118
+  _globals['_LABELSERVICE']._serialized_end=1575
 # @@protoc_insertion_point(module_scope)

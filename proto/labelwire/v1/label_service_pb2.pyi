@@ -7,6 +7,8 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from labelwire.v1 import judgment_pb2 as _judgment_pb2
 from labelwire.v1 import label_pb2 as _label_pb2
 import builtins as _builtins
 import sys
@@ -18,6 +20,46 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _JudgmentExportFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JudgmentExportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JudgmentExportFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JUDGMENT_EXPORT_FORMAT_UNSPECIFIED: _JudgmentExportFormat.ValueType  # 0
+    """Never used."""
+    JUDGMENT_EXPORT_FORMAT_JSON_LINES: _JudgmentExportFormat.ValueType  # 1
+    """One line per judgment, gold and excluded ones included and marked:
+    `item_key`, `task`, `worker`, `account`, `external_worker_id`, `answer`
+    (an Answer as JSON), `time_spent_seconds`, `submitted`, `phase`, `gold`,
+    `gold_correct` (gold only), `excluded`, `excluded_reason`.
+    """
+    JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH: _JudgmentExportFormat.ValueType  # 2
+    """One line per item with a counted judgment: its ExportLabels line plus
+    `datasetObjectId` (from 0) and `annotations`, each with `workerId` (the
+    outside workforce's id, else the worker's name), `annotationData.content`
+    (the Answer as a JSON string), `timeSpentInSeconds` and `submissionTime`.
+    """
+
+class JudgmentExportFormat(_JudgmentExportFormat, metaclass=_JudgmentExportFormatEnumTypeWrapper):
+    """The layout of an ExportJudgments file; both are JSON Lines."""
+
+JUDGMENT_EXPORT_FORMAT_UNSPECIFIED: JudgmentExportFormat.ValueType  # 0
+"""Never used."""
+JUDGMENT_EXPORT_FORMAT_JSON_LINES: JudgmentExportFormat.ValueType  # 1
+"""One line per judgment, gold and excluded ones included and marked:
+`item_key`, `task`, `worker`, `account`, `external_worker_id`, `answer`
+(an Answer as JSON), `time_spent_seconds`, `submitted`, `phase`, `gold`,
+`gold_correct` (gold only), `excluded`, `excluded_reason`.
+"""
+JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH: JudgmentExportFormat.ValueType  # 2
+"""One line per item with a counted judgment: its ExportLabels line plus
+`datasetObjectId` (from 0) and `annotations`, each with `workerId` (the
+outside workforce's id, else the worker's name), `annotationData.content`
+(the Answer as a JSON string), `timeSpentInSeconds` and `submissionTime`.
+"""
+Global___JudgmentExportFormat: _TypeAlias = JudgmentExportFormat  # noqa: Y015
 
 @_typing.final
 class StreamLabelsRequest(_message.Message):
@@ -202,3 +244,137 @@ class ExportLabelsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportLabelsResponse: _TypeAlias = ExportLabelsResponse  # noqa: Y015
+
+@_typing.final
+class ListJudgmentsRequest(_message.Message):
+    """Request for ListJudgments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    WORKER_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    page_size: _builtins.int
+    """Optional. 1 to 10,000; default 1,000."""
+    page_token: _builtins.str
+    """Optional. next_page_token of a previous response (with the same filters)."""
+    item_key: _builtins.str
+    """Optional. Only the judgments of the item with this key."""
+    worker: _builtins.str
+    """Optional. Only those of this worker: `jobs/{job_id}/workers/{worker_id}`."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        item_key: _builtins.str = ...,
+        worker: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_key", b"item_key", "job", b"job", "page_size", b"page_size", "page_token", b"page_token", "worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJudgmentsRequest: _TypeAlias = ListJudgmentsRequest  # noqa: Y015
+
+@_typing.final
+class ListJudgmentsResponse(_message.Message):
+    """Response of ListJudgments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JUDGMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def judgments(self) -> _containers.RepeatedCompositeFieldContainer[_judgment_pb2.Judgment]:
+        """The page, in submission order."""
+
+    def __init__(
+        self,
+        *,
+        judgments: _abc.Iterable[_judgment_pb2.Judgment] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["judgments", b"judgments", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJudgmentsResponse: _TypeAlias = ListJudgmentsResponse  # noqa: Y015
+
+@_typing.final
+class ExportJudgmentsRequest(_message.Message):
+    """Request for ExportJudgments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    URI_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    LABEL_JOB_NAME_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    uri: _builtins.str
+    """Required. Where to write, as ExportLabels' `uri`."""
+    format: Global___JudgmentExportFormat.ValueType
+    """Required."""
+    label_job_name: _builtins.str
+    """Optional. The `job-name` in the Ground Truth form's label metadata, as
+    ExportLabels' `label_job_name`.
+    """
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        uri: _builtins.str = ...,
+        format: Global___JudgmentExportFormat.ValueType = ...,
+        label_job_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "job", b"job", "label_job_name", b"label_job_name", "uri", b"uri"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportJudgmentsRequest: _TypeAlias = ExportJudgmentsRequest  # noqa: Y015
+
+@_typing.final
+class ExportJudgmentsResponse(_message.Message):
+    """Response of ExportJudgments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URI_FIELD_NUMBER: _builtins.int
+    LINE_COUNT_FIELD_NUMBER: _builtins.int
+    JUDGMENT_COUNT_FIELD_NUMBER: _builtins.int
+    uri: _builtins.str
+    """Output only. The request's `uri`."""
+    line_count: _builtins.int
+    """Output only. Lines written."""
+    judgment_count: _builtins.int
+    """Output only. Judgments written (the Ground Truth form leaves out
+    excluded ones).
+    """
+    def __init__(
+        self,
+        *,
+        uri: _builtins.str = ...,
+        line_count: _builtins.int = ...,
+        judgment_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["judgment_count", b"judgment_count", "line_count", b"line_count", "uri", b"uri"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportJudgmentsResponse: _TypeAlias = ExportJudgmentsResponse  # noqa: Y015

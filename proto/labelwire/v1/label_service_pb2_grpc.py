@@ -50,6 +50,16 @@ class LabelServiceStub:
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
                 _registered_method=True)
+        self.ListJudgments = channel.unary_unary(
+                '/labelwire.v1.LabelService/ListJudgments',
+                request_serializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsResponse.FromString,
+                _registered_method=True)
+        self.ExportJudgments = channel.unary_unary(
+                '/labelwire.v1.LabelService/ExportJudgments',
+                request_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportJudgmentsRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportJudgmentsResponse.FromString,
+                _registered_method=True)
 
 
 class LabelServiceServicer:
@@ -80,6 +90,25 @@ class LabelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJudgments(self, request, context):
+        """Pages through every worker's raw answers in the job, in the order they
+        were submitted (gold and excluded ones included, each marked), optionally
+        for one item or one worker: what an offline rerun of any consolidation
+        method needs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportJudgments(self, request, context):
+        """Writes every raw judgment of the job to a file, flat (one line per
+        judgment) or grouped by item as Ground Truth hands answers to an
+        annotation-consolidation Lambda.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LabelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +126,16 @@ def add_LabelServiceServicer_to_server(servicer, server):
                     servicer.ExportLabels,
                     request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.SerializeToString,
+            ),
+            'ListJudgments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJudgments,
+                    request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsResponse.SerializeToString,
+            ),
+            'ExportJudgments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportJudgments,
+                    request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportJudgmentsRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportJudgmentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +220,60 @@ class LabelService:
             '/labelwire.v1.LabelService/ExportLabels',
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJudgments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.LabelService/ListJudgments',
+            labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.SerializeToString,
+            labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportJudgments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.LabelService/ExportJudgments',
+            labelwire_dot_v1_dot_label__service__pb2.ExportJudgmentsRequest.SerializeToString,
+            labelwire_dot_v1_dot_label__service__pb2.ExportJudgmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,17 @@ class LabelServiceStub:
     """Pages through the current label of every labeled item, by item."""
     ExportLabels: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ExportLabelsRequest, _label_service_pb2.ExportLabelsResponse]
     """Writes the current labels as a Ground Truth augmented manifest."""
+    ListJudgments: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ListJudgmentsRequest, _label_service_pb2.ListJudgmentsResponse]
+    """Pages through every worker's raw answers in the job, in the order they
+    were submitted (gold and excluded ones included, each marked), optionally
+    for one item or one worker: what an offline rerun of any consolidation
+    method needs.
+    """
+    ExportJudgments: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ExportJudgmentsRequest, _label_service_pb2.ExportJudgmentsResponse]
+    """Writes every raw judgment of the job to a file, flat (one line per
+    judgment) or grouped by item as Ground Truth hands answers to an
+    annotation-consolidation Lambda.
+    """
 
 @_typing.type_check_only
 class LabelServiceAsyncStub(LabelServiceStub):
@@ -59,6 +70,17 @@ class LabelServiceAsyncStub(LabelServiceStub):
     """Pages through the current label of every labeled item, by item."""
     ExportLabels: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ExportLabelsRequest, _label_service_pb2.ExportLabelsResponse]  # type: ignore[assignment]
     """Writes the current labels as a Ground Truth augmented manifest."""
+    ListJudgments: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ListJudgmentsRequest, _label_service_pb2.ListJudgmentsResponse]  # type: ignore[assignment]
+    """Pages through every worker's raw answers in the job, in the order they
+    were submitted (gold and excluded ones included, each marked), optionally
+    for one item or one worker: what an offline rerun of any consolidation
+    method needs.
+    """
+    ExportJudgments: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ExportJudgmentsRequest, _label_service_pb2.ExportJudgmentsResponse]  # type: ignore[assignment]
+    """Writes every raw judgment of the job to a file, flat (one line per
+    judgment) or grouped by item as Ground Truth hands answers to an
+    annotation-consolidation Lambda.
+    """
 
 class LabelServiceServicer(metaclass=_abc_1.ABCMeta):
     """Where consolidated labels come out. Needs the job owner's API key."""
@@ -90,5 +112,28 @@ class LabelServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_label_service_pb2.ExportLabelsResponse, _abc.Awaitable[_label_service_pb2.ExportLabelsResponse]]:
         """Writes the current labels as a Ground Truth augmented manifest."""
+
+    @_abc_1.abstractmethod
+    def ListJudgments(
+        self,
+        request: _label_service_pb2.ListJudgmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_label_service_pb2.ListJudgmentsResponse, _abc.Awaitable[_label_service_pb2.ListJudgmentsResponse]]:
+        """Pages through every worker's raw answers in the job, in the order they
+        were submitted (gold and excluded ones included, each marked), optionally
+        for one item or one worker: what an offline rerun of any consolidation
+        method needs.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportJudgments(
+        self,
+        request: _label_service_pb2.ExportJudgmentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_label_service_pb2.ExportJudgmentsResponse, _abc.Awaitable[_label_service_pb2.ExportJudgmentsResponse]]:
+        """Writes every raw judgment of the job to a file, flat (one line per
+        judgment) or grouped by item as Ground Truth hands answers to an
+        annotation-consolidation Lambda.
+        """
 
 def add_LabelServiceServicer_to_server(servicer: LabelServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -24,13 +24,14 @@ from labelwire.server.domain.model import (
     Job,
     JobSpec,
     JobState,
+    Judgment,
     Label,
     LabelClass,
     Task,
     Worker,
     WorkerStatus,
 )
-from labelwire.v1 import admin_service_pb2, answer_pb2, item_pb2, job_pb2, label_pb2, task_pb2
+from labelwire.v1 import admin_service_pb2, answer_pb2, item_pb2, job_pb2, judgment_pb2, label_pb2, task_pb2
 
 MEDIA = {
     job_pb2.MEDIA_TYPE_UNSPECIFIED: "text",
@@ -305,6 +306,24 @@ def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:
     into.create_time.FromNanoseconds(int(label.created_at * 1e9))
     if label.item_metadata:
         into.item_metadata.update(label.item_metadata)
+
+
+def judgment_message(judgment: Judgment, into: judgment_pb2.Judgment) -> None:
+    into.task = f"jobs/{judgment.job_id}/tasks/{judgment.task_id}"
+    into.item_key = judgment.item_key
+    into.worker = f"jobs/{judgment.job_id}/workers/{judgment.worker_id}"
+    if judgment.account_id is not None:
+        into.account = f"workers/{judgment.account_id}"
+    into.external_worker_id = judgment.external_worker_id or ""
+    answer_message(judgment.answer, into.answer)
+    into.time_spent.FromMilliseconds(judgment.time_spent_ms)
+    into.create_time.FromNanoseconds(int(judgment.created_at * 1e9))
+    into.phase = task_pb2.TaskPhase.Value(f"TASK_PHASE_{judgment.phase.name}")
+    into.gold = judgment.gold
+    if judgment.gold_correct is not None:
+        into.gold_correct = judgment.gold_correct
+    into.excluded = judgment.excluded
+    into.excluded_reason = judgment.excluded_reason
 
 
 def worker_message(worker: Worker, *, own: bool = False) -> task_pb2.WorkerStats:

@@ -10,6 +10,7 @@ import grpc
 
 from labelwire.server.core import Core
 from labelwire.server.domain.errors import ResourceExhausted
+from labelwire.server.files import judgment_exports
 from labelwire.server.transport.grpc import convert
 from labelwire.server.transport.grpc.context import caller, streaming, unary
 from labelwire.v1 import label_service_pb2 as pb
@@ -17,6 +18,10 @@ from labelwire.v1 import label_service_pb2_grpc
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 STREAM_MESSAGE_BYTES = 1024 * 1024
+EXPORT_FORMS = {
+    pb.JUDGMENT_EXPORT_FORMAT_JSON_LINES: judgment_exports.FLAT,
+    pb.JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH: judgment_exports.GROUND_TRUTH,
+}
 
 
 class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
@@ -83,3 +88,30 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
             principal, request.job, request.uri, request.label_job_name
         )
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
+
+    @unary
+    async def ListJudgments(self, request: pb.ListJudgmentsRequest, context: Ctx) -> pb.ListJudgmentsResponse:
+        principal = await caller(self.core, context)
+        judgments, token = await self.core.list_judgments(
+            principal,
+            request.job,
+            request.page_size,
+            request.page_token,
+            item_key=request.item_key,
+            worker=request.worker,
+        )
+        out = pb.ListJudgmentsResponse(next_page_token=token)
+        for judgment in judgments:
+            convert.judgment_message(judgment, out.judgments.add())
+        return out
+
+    @unary
+    async def ExportJudgments(
+        self, request: pb.ExportJudgmentsRequest, context: Ctx
+    ) -> pb.ExportJudgmentsResponse:
+        principal = await caller(self.core, context)
+        form = EXPORT_FORMS.get(request.format, "")
+        lines, judgments = await self.core.export_judgments(
+            principal, request.job, request.uri, form, request.label_job_name
+        )
+        return pb.ExportJudgmentsResponse(uri=request.uri, line_count=lines, judgment_count=judgments)

@@ -2,8 +2,10 @@
 // @generated from file labelwire/v1/label_service.proto (package labelwire.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Judgment } from "./judgment_pb.js";
+import { file_labelwire_v1_judgment } from "./judgment_pb.js";
 import type { Label } from "./label_pb.js";
 import { file_labelwire_v1_label } from "./label_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/label_service.proto.
  */
 export const file_labelwire_v1_label_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsIkcKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJSChJMaXN0TGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMyjwIKDExhYmVsU2VydmljZRJXCgxTdHJlYW1MYWJlbHMSIS5sYWJlbHdpcmUudjEuU3RyZWFtTGFiZWxzUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5TdHJlYW1MYWJlbHNSZXNwb25zZTABEk8KCkxpc3RMYWJlbHMSHy5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1JlcXVlc3QaIC5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1Jlc3BvbnNlElUKDEV4cG9ydExhYmVscxIhLmxhYmVsd2lyZS52MS5FeHBvcnRMYWJlbHNSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkV4cG9ydExhYmVsc1Jlc3BvbnNlQqsBChBjb20ubGFiZWx3aXJlLnYxQhFMYWJlbFNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_labelwire_v1_label]);
+  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsIkcKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJSChJMaXN0TGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMibAoUTGlzdEp1ZGdtZW50c1JlcXVlc3QSCwoDam9iGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhAKCGl0ZW1fa2V5GAQgASgJEg4KBndvcmtlchgFIAEoCSJbChVMaXN0SnVkZ21lbnRzUmVzcG9uc2USKQoJanVkZ21lbnRzGAEgAygLMhYubGFiZWx3aXJlLnYxLkp1ZGdtZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ+ChZFeHBvcnRKdWRnbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSMgoGZm9ybWF0GAMgASgOMiIubGFiZWx3aXJlLnYxLkp1ZGdtZW50RXhwb3J0Rm9ybWF0EhYKDmxhYmVsX2pvYl9uYW1lGAQgASgJIlIKF0V4cG9ydEp1ZGdtZW50c1Jlc3BvbnNlEgsKA3VyaRgBIAEoCRISCgpsaW5lX2NvdW50GAIgASgDEhYKDmp1ZGdtZW50X2NvdW50GAMgASgDKo4BChRKdWRnbWVudEV4cG9ydEZvcm1hdBImCiJKVURHTUVOVF9FWFBPUlRfRk9STUFUX1VOU1BFQ0lGSUVEEAASJQohSlVER01FTlRfRVhQT1JUX0ZPUk1BVF9KU09OX0xJTkVTEAESJwojSlVER01FTlRfRVhQT1JUX0ZPUk1BVF9HUk9VTkRfVFJVVEgQAjLJAwoMTGFiZWxTZXJ2aWNlElcKDFN0cmVhbUxhYmVscxIhLmxhYmVsd2lyZS52MS5TdHJlYW1MYWJlbHNSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsc1Jlc3BvbnNlMAESTwoKTGlzdExhYmVscxIfLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxzUmVxdWVzdBogLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxzUmVzcG9uc2USVQoMRXhwb3J0TGFiZWxzEiEubGFiZWx3aXJlLnYxLkV4cG9ydExhYmVsc1JlcXVlc3QaIi5sYWJlbHdpcmUudjEuRXhwb3J0TGFiZWxzUmVzcG9uc2USWAoNTGlzdEp1ZGdtZW50cxIiLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVxdWVzdBojLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVzcG9uc2USXgoPRXhwb3J0SnVkZ21lbnRzEiQubGFiZWx3aXJlLnYxLkV4cG9ydEp1ZGdtZW50c1JlcXVlc3QaJS5sYWJlbHdpcmUudjEuRXhwb3J0SnVkZ21lbnRzUmVzcG9uc2VCqwEKEGNvbS5sYWJlbHdpcmUudjFCEUxhYmVsU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_judgment, file_labelwire_v1_label]);
 
 /**
  * Request for StreamLabels.
@@ -213,6 +215,202 @@ export const ExportLabelsResponseSchema: GenMessage<ExportLabelsResponse> = /*@_
   messageDesc(file_labelwire_v1_label_service, 5);
 
 /**
+ * Request for ListJudgments.
+ *
+ * @generated from message labelwire.v1.ListJudgmentsRequest
+ */
+export type ListJudgmentsRequest = Message<"labelwire.v1.ListJudgmentsRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Optional. 1 to 10,000; default 1,000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * Optional. next_page_token of a previous response (with the same filters).
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+
+  /**
+   * Optional. Only the judgments of the item with this key.
+   *
+   * @generated from field: string item_key = 4;
+   */
+  itemKey: string;
+
+  /**
+   * Optional. Only those of this worker: `jobs/{job_id}/workers/{worker_id}`.
+   *
+   * @generated from field: string worker = 5;
+   */
+  worker: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ListJudgmentsRequest.
+ * Use `create(ListJudgmentsRequestSchema)` to create a new message.
+ */
+export const ListJudgmentsRequestSchema: GenMessage<ListJudgmentsRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 6);
+
+/**
+ * Response of ListJudgments.
+ *
+ * @generated from message labelwire.v1.ListJudgmentsResponse
+ */
+export type ListJudgmentsResponse = Message<"labelwire.v1.ListJudgmentsResponse"> & {
+  /**
+   * The page, in submission order.
+   *
+   * @generated from field: repeated labelwire.v1.Judgment judgments = 1;
+   */
+  judgments: Judgment[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ListJudgmentsResponse.
+ * Use `create(ListJudgmentsResponseSchema)` to create a new message.
+ */
+export const ListJudgmentsResponseSchema: GenMessage<ListJudgmentsResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 7);
+
+/**
+ * Request for ExportJudgments.
+ *
+ * @generated from message labelwire.v1.ExportJudgmentsRequest
+ */
+export type ExportJudgmentsRequest = Message<"labelwire.v1.ExportJudgmentsRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Required. Where to write, as ExportLabels' `uri`.
+   *
+   * @generated from field: string uri = 2;
+   */
+  uri: string;
+
+  /**
+   * Required.
+   *
+   * @generated from field: labelwire.v1.JudgmentExportFormat format = 3;
+   */
+  format: JudgmentExportFormat;
+
+  /**
+   * Optional. The `job-name` in the Ground Truth form's label metadata, as
+   * ExportLabels' `label_job_name`.
+   *
+   * @generated from field: string label_job_name = 4;
+   */
+  labelJobName: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ExportJudgmentsRequest.
+ * Use `create(ExportJudgmentsRequestSchema)` to create a new message.
+ */
+export const ExportJudgmentsRequestSchema: GenMessage<ExportJudgmentsRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 8);
+
+/**
+ * Response of ExportJudgments.
+ *
+ * @generated from message labelwire.v1.ExportJudgmentsResponse
+ */
+export type ExportJudgmentsResponse = Message<"labelwire.v1.ExportJudgmentsResponse"> & {
+  /**
+   * Output only. The request's `uri`.
+   *
+   * @generated from field: string uri = 1;
+   */
+  uri: string;
+
+  /**
+   * Output only. Lines written.
+   *
+   * @generated from field: int64 line_count = 2;
+   */
+  lineCount: bigint;
+
+  /**
+   * Output only. Judgments written (the Ground Truth form leaves out
+   * excluded ones).
+   *
+   * @generated from field: int64 judgment_count = 3;
+   */
+  judgmentCount: bigint;
+};
+
+/**
+ * Describes the message labelwire.v1.ExportJudgmentsResponse.
+ * Use `create(ExportJudgmentsResponseSchema)` to create a new message.
+ */
+export const ExportJudgmentsResponseSchema: GenMessage<ExportJudgmentsResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 9);
+
+/**
+ * The layout of an ExportJudgments file; both are JSON Lines.
+ *
+ * @generated from enum labelwire.v1.JudgmentExportFormat
+ */
+export enum JudgmentExportFormat {
+  /**
+   * Never used.
+   *
+   * @generated from enum value: JUDGMENT_EXPORT_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One line per judgment, gold and excluded ones included and marked:
+   * `item_key`, `task`, `worker`, `account`, `external_worker_id`, `answer`
+   * (an Answer as JSON), `time_spent_seconds`, `submitted`, `phase`, `gold`,
+   * `gold_correct` (gold only), `excluded`, `excluded_reason`.
+   *
+   * @generated from enum value: JUDGMENT_EXPORT_FORMAT_JSON_LINES = 1;
+   */
+  JSON_LINES = 1,
+
+  /**
+   * One line per item with a counted judgment: its ExportLabels line plus
+   * `datasetObjectId` (from 0) and `annotations`, each with `workerId` (the
+   * outside workforce's id, else the worker's name), `annotationData.content`
+   * (the Answer as a JSON string), `timeSpentInSeconds` and `submissionTime`.
+   *
+   * @generated from enum value: JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH = 2;
+   */
+  GROUND_TRUTH = 2,
+}
+
+/**
+ * Describes the enum labelwire.v1.JudgmentExportFormat.
+ */
+export const JudgmentExportFormatSchema: GenEnum<JudgmentExportFormat> = /*@__PURE__*/
+  enumDesc(file_labelwire_v1_label_service, 0);
+
+/**
  * Where consolidated labels come out. Needs the job owner's API key.
  *
  * @generated from service labelwire.v1.LabelService
@@ -250,6 +448,31 @@ export const LabelService: GenService<{
     methodKind: "unary";
     input: typeof ExportLabelsRequestSchema;
     output: typeof ExportLabelsResponseSchema;
+  },
+  /**
+   * Pages through every worker's raw answers in the job, in the order they
+   * were submitted (gold and excluded ones included, each marked), optionally
+   * for one item or one worker: what an offline rerun of any consolidation
+   * method needs.
+   *
+   * @generated from rpc labelwire.v1.LabelService.ListJudgments
+   */
+  listJudgments: {
+    methodKind: "unary";
+    input: typeof ListJudgmentsRequestSchema;
+    output: typeof ListJudgmentsResponseSchema;
+  },
+  /**
+   * Writes every raw judgment of the job to a file, flat (one line per
+   * judgment) or grouped by item as Ground Truth hands answers to an
+   * annotation-consolidation Lambda.
+   *
+   * @generated from rpc labelwire.v1.LabelService.ExportJudgments
+   */
+  exportJudgments: {
+    methodKind: "unary";
+    input: typeof ExportJudgmentsRequestSchema;
+    output: typeof ExportJudgmentsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_label_service, 0);

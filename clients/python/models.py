@@ -1,0 +1,381 @@
+"""What the SDK hands back: small frozen dataclasses with the fields a user
+reads, each keeping the protobuf message it came from in `.proto` for the rest.
+
+Answers become plain Python: a class name (`str`) for classification, a list
+of class names for multi-label, a dict (the message as JSON) for every other
+task type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+
+from labelwire.v1 import (
+    account_pb2,
+    admin_service_pb2,
+    answer_pb2,
+    job_pb2,
+    job_service_pb2,
+    judgment_pb2,
+    label_pb2,
+    task_pb2,
+)
+
+__all__ = [
+    "Added",
+    "ApiKey",
+    "Counters",
+    "Job",
+    "Judgment",
+    "Label",
+    "Task",
+    "Team",
+    "Worker",
+    "WorkerAccount",
+    "answer_value",
+]
+
+FINAL_STATES = frozenset({"completed", "cancelled", "failed"})
+
+
+def _enum_name(prefix: str, name: str) -> str:
+    return name.removeprefix(prefix).lower()
+
+
+def answer_value(answer: answer_pb2.Answer) -> Any:
+    """A class name, a list of class names, or the answer as a dict (other task types); None if empty."""
+    kind = answer.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "classification":
+        return answer.classification.class_name
+    if kind == "multi_label":
+        return list(answer.multi_label.class_names)
+    return json_format.MessageToDict(getattr(answer, kind), preserving_proto_field_name=True)
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Where a job's items are, and what it has cost so far (micro-units of currency)."""
+
+    total_items: int
+    labeled_items: int
+    unlabeled_items: int
+    in_progress_items: int
+    failed_items: int
+    gold_items: int
+    judgments: int
+    cost_micros: int
+
+    @classmethod
+    def from_proto(cls, message: job_pb2.JobCounters) -> Counters:
+        return cls(
+            total_items=message.total_items,
+            labeled_items=message.labeled_items,
+            unlabeled_items=message.unlabeled_items,
+            in_progress_items=message.in_progress_items,
+            failed_items=message.failed_items,
+            gold_items=message.gold_items,
+            judgments=message.judgments,
+            cost_micros=message.cost_micros,
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """A labeling job. `state` is one of draft, running, paused, completed, cancelled, failed."""
+
+    name: str
+    display_name: str
+    state: str
+    classes: tuple[str, ...]
+    judgments: int
+    counters: Counters
+    proto: job_pb2.Job = field(repr=False, compare=False)
+
+    @property
+    def done(self) -> bool:
+        """True once the job can change no more (completed, cancelled or failed)."""
+        return self.state in FINAL_STATES
+
+    @classmethod
+    def from_proto(cls, message: job_pb2.Job) -> Job:
+        config = message.task_config
+        kind = config.WhichOneof("config")
+        listed: Any = getattr(config, kind) if kind else None
+        classes = listed.entity_types if kind == "spans" else getattr(listed, "classes", ())
+        return cls(
+            name=message.name,
+            display_name=message.display_name,
+            state=_enum_name("JOB_STATE_", job_pb2.JobState.Name(message.state)),
+            classes=tuple(c.name for c in classes),
+            judgments=message.judgment_policy.judgments_per_item,
+            counters=Counters.from_proto(message.counters),
+            proto=message,
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The job as one flat row (for a DataFrame)."""
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "state": self.state,
+            "total_items": self.counters.total_items,
+            "labeled_items": self.counters.labeled_items,
+            "cost_micros": self.counters.cost_micros,
+        }
+
+
+@dataclass(frozen=True)
+class Label:
+    """An item's consolidated answer. `judgments` is how many judgments it rests on;
+    `revision` grows each time a new judgment (or a re-run) changes it."""
+
+    key: str
+    value: Any
+    confidence: float
+    judgments: int
+    revision: int
+    human_annotated: bool
+    sequence: int
+    method: str
+    tie: bool
+    metadata: dict[str, Any]
+    proto: label_pb2.Label = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: label_pb2.Label) -> Label:
+        return cls(
+            key=message.item_key,
+            value=answer_value(message.value),
+            confidence=message.confidence,
+            judgments=message.judgment_count,
+            revision=message.revision,
+            human_annotated=message.human_annotated,
+            sequence=message.sequence,
+            method=message.method,
+            tie=message.tie,
+            metadata=json_format.MessageToDict(message.item_metadata),
+            proto=message,
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The label as one flat row (for a DataFrame); the item's metadata stays in one column."""
+        return {
+            "key": self.key,
+            "value": self.value,
+            "confidence": self.confidence,
+            "judgments": self.judgments,
+            "revision": self.revision,
+            "human_annotated": self.human_annotated,
+            "sequence": self.sequence,
+            "method": self.method,
+            "tie": self.tie,
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """One worker's raw answer. Gold judgments grade workers and excluded ones
+    (their worker was disqualified) no longer count: filter on `gold` and
+    `excluded` before rerunning a consolidation."""
+
+    key: str
+    worker: str
+    value: Any
+    time_spent: float
+    submitted: float
+    phase: str
+    gold: bool
+    gold_correct: bool | None
+    excluded: bool
+    excluded_reason: str
+    account: str
+    external_worker_id: str
+    task: str
+    proto: judgment_pb2.Judgment = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: judgment_pb2.Judgment) -> Judgment:
+        return cls(
+            key=message.item_key,
+            worker=message.worker,
+            value=answer_value(message.answer),
+            time_spent=message.time_spent.ToMilliseconds() / 1000,
+            submitted=message.create_time.ToNanoseconds() / 1e9,
+            phase=_enum_name("TASK_PHASE_", task_pb2.TaskPhase.Name(message.phase)),
+            gold=message.gold,
+            gold_correct=message.gold_correct if message.HasField("gold_correct") else None,
+            excluded=message.excluded,
+            excluded_reason=message.excluded_reason,
+            account=message.account,
+            external_worker_id=message.external_worker_id,
+            task=message.task,
+            proto=message,
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The judgment as one flat row: crowd-kit reads `(task, worker, label)` from
+        `key`, `worker` and `value`."""
+        return {
+            "key": self.key,
+            "worker": self.worker,
+            "value": self.value,
+            "time_spent": self.time_spent,
+            "submitted": self.submitted,
+            "phase": self.phase,
+            "gold": self.gold,
+            "gold_correct": self.gold_correct,
+            "excluded": self.excluded,
+            "excluded_reason": self.excluded_reason,
+            "account": self.account,
+            "external_worker_id": self.external_worker_id,
+            "task": self.task,
+        }
+
+
+@dataclass(frozen=True)
+class Task:
+    """A leased task, as a worker sees it: the content and when the lease ends."""
+
+    name: str
+    phase: str
+    text: str
+    json: str
+    source_ref: str
+    metadata: dict[str, Any]
+    prelabel: Any
+    proto: task_pb2.Task = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: task_pb2.Task) -> Task:
+        return cls(
+            name=message.name,
+            phase=_enum_name("TASK_PHASE_", task_pb2.TaskPhase.Name(message.phase)),
+            text=message.text,
+            json=message.json,
+            source_ref=message.source_ref,
+            metadata=json_format.MessageToDict(message.metadata),
+            prelabel=answer_value(message.prelabel),
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A worker on one job and its record there (`status`: quiz, qualified, failed_quiz, disqualified)."""
+
+    name: str
+    display_name: str
+    status: str
+    judgments: int
+    gold_answered: int
+    gold_correct: int
+    quiz_remaining: int
+    proto: task_pb2.WorkerStats = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: task_pb2.WorkerStats) -> Worker:
+        return cls(
+            name=message.name,
+            display_name=message.display_name,
+            status=_enum_name("WORKER_STATUS_", task_pb2.WorkerStatus.Name(message.status)),
+            judgments=message.judgments,
+            gold_answered=message.gold_answered,
+            gold_correct=message.gold_correct,
+            quiz_remaining=message.quiz_remaining,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class WorkerAccount:
+    """A worker who works on every job of yours that names one of its teams (`teams/{t}`)."""
+
+    name: str
+    display_name: str
+    teams: tuple[str, ...]
+    active_tokens: int
+    proto: account_pb2.WorkerAccount = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: account_pb2.WorkerAccount) -> WorkerAccount:
+        return cls(
+            name=message.name,
+            display_name=message.display_name,
+            teams=tuple(message.teams),
+            active_tokens=message.active_tokens,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Team:
+    """A group of worker accounts; a job that names it is open to them."""
+
+    name: str
+    display_name: str
+    description: str
+    worker_count: int
+    proto: account_pb2.Team = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: account_pb2.Team) -> Team:
+        return cls(
+            name=message.name,
+            display_name=message.display_name,
+            description=message.description,
+            worker_count=message.worker_count,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A client's API key as the admin lists it: never the secret, only its prefix."""
+
+    name: str
+    client: str
+    client_name: str
+    key_prefix: str
+    state: str
+    proto: admin_service_pb2.ApiKey = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: admin_service_pb2.ApiKey) -> ApiKey:
+        return cls(
+            name=message.name,
+            client=message.client,
+            client_name=message.client_name,
+            key_prefix=message.key_prefix,
+            state=_enum_name("CREDENTIAL_STATE_", admin_service_pb2.CredentialState.Name(message.state)),
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Added:
+    """What one `add_items` (or `import_manifest`) call added: new items, of
+    which gold, and keys already there (skipped)."""
+
+    added: int
+    gold: int
+    duplicates: int
+    proto: job_service_pb2.AddItemsResponse | job_service_pb2.ImportManifestResponse = field(
+        repr=False, compare=False
+    )
+
+    @classmethod
+    def from_proto(
+        cls, message: job_service_pb2.AddItemsResponse | job_service_pb2.ImportManifestResponse
+    ) -> Added:
+        return cls(
+            added=message.added_count,
+            gold=message.gold_count,
+            duplicates=message.duplicate_count,
+            proto=message,
+        )
