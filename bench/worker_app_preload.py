@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from connect_roundtrip import ADMIN_KEY, start_server
 from worker_app import pct
 
-from labelwire.client import AdminClient, Client, source_item
+from labelwire.client.raw import AdminClient, Client, source_item
 from labelwire.v1 import job_pb2, worker_service_pb2
 
 CHROMIUM = os.environ.get("LABELWIRE_CHROMIUM", "/usr/bin/chromium")

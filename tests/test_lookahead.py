@@ -4,7 +4,7 @@ answers; the second lease is an ordinary lease in every other way."""
 
 from __future__ import annotations
 
-from labelwire.client import Client, WorkerClient, classification, text_item
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.v1 import task_pb2, worker_service_pb2
 from tests.conftest import Clock, Harness
 from tests.helpers import CLASSES, running_job, truth

@@ -10,7 +10,7 @@ import json
 from google.protobuf import json_format, struct_pb2
 from playwright.sync_api import Page, expect
 
-from labelwire.client import text_item
+from labelwire.client.raw import text_item
 from labelwire.v1 import answer_pb2, job_pb2
 from tests.browser.conftest import Live, screenshot
 from tests.browser.test_worker_app import WORKERS_DONE, labels, sign_in, start_job

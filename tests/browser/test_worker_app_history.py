@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from labelwire.client import WorkerClient, text_item
+from labelwire.client.raw import WorkerClient, text_item
 from labelwire.v1 import task_pb2
 from tests.browser.conftest import Live, screenshot
 from tests.browser.test_worker_app import labels, text_of

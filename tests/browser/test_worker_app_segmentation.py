@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from labelwire.client import source_item
+from labelwire.client.raw import source_item
 from labelwire.v1 import job_pb2
 from tests.browser.conftest import Live, screenshot
 from tests.browser.test_worker_app import WORKERS_DONE, labels, picture, sign_in, start_job  # noqa: F401

@@ -550,7 +550,9 @@ class Workspace {
   }
 
   private onKey(e: KeyboardEvent): void {
-    if (this.dialogs.length) return; // the open panel has the keyboard; Esc closes it
+    // The open panel has the keyboard; Esc closes it (at once: its "close"
+    // event, which forgets it, comes a task later).
+    if (this.dialogs.some((d) => d.open)) return;
     if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "?") this.help();
     else if (e.key === "i") this.instructions();
