@@ -43,3 +43,14 @@ async def test_connect_calls_still_reach_the_services(http_server: HttpHarness) 
             "/labelwire.v1.WorkerService/GetInstructions", json={}, headers={"authorization": "Bearer nope"}
         )
     assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
+
+
+async def test_custom_task_frame_is_served_sandboxed_and_calling_nowhere(http_server: HttpHarness) -> None:
+    async with httpx.AsyncClient(base_url=http_server.url) as web:
+        frame = await web.get("/work/frame.html")
+    assert frame.status_code == 200 and frame.headers["content-type"].startswith("text/html")
+    directives = [d.strip() for d in frame.headers["content-security-policy"].split(";")]
+    assert "sandbox allow-scripts" in directives  # an opaque origin even when opened on its own
+    assert "default-src 'none'" in directives and not any(d.startswith("connect-src") for d in directives)
+    assert "frame-ancestors 'self'" in directives
+    assert "labelwire:task" in frame.text  # the frame's side of the postMessage contract

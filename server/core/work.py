@@ -27,14 +27,14 @@ class WorkCore(CoreBase):
         self.require(principal, "worker")
         return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, principal.job_id)))
 
-    async def next_task(self, principal: Principal) -> NextTaskResult:
+    async def next_task(self, principal: Principal, *, lookahead: bool = False) -> NextTaskResult:
         self.require(principal, "worker")
         spec = await self.spec_of_job(principal.job_id)
 
         def lease(tx: Tx) -> NextTaskResult:
             if principal.account_id:
                 require_member(tx, principal.account_id, principal.job_id)
-            return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng)
+            return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng, lookahead=lookahead)
 
         return await self.store.write(lease)
 
@@ -46,6 +46,7 @@ class WorkCore(CoreBase):
         time_spent_ms: int | None,
         *,
         want_next: bool = False,
+        lookahead: bool = False,
     ) -> SubmitResult:
         """With `want_next`, the worker's next task is leased in the same
         transaction, so one round trip and one commit carry both."""
@@ -64,7 +65,8 @@ class WorkCore(CoreBase):
             now = self.clock()
             result = dispatch.submit(tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, now)
             if want_next:
-                result = replace(result, next=dispatch.next_task(tx, spec, principal.id, now, self._rng))
+                following = dispatch.next_task(tx, spec, principal.id, now, self._rng, lookahead=lookahead)
+                result = replace(result, next=following)
             return result
 
         return await self.store.write(run)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from typing import Any
 
 from labelwire.server.dispatch import gate as quality
@@ -144,7 +145,74 @@ def release_for_cancel(tx: Tx, job_id: int, now: float) -> None:
     tx.clear_reservations(job_id)
 
 
-def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Random) -> NextTaskResult:
+def next_task(
+    tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Random, *, lookahead: bool = False
+) -> NextTaskResult:
+    """The worker's task (the lease it holds, else a new one), or why there
+    is none; with `lookahead`, past the quiz, also the lease after it."""
+    result = _next_task(tx, spec, worker_id, now, rng)
+    current = result.task
+    if not lookahead or current is None or current.phase != TaskPhase.WORK:
+        return result
+    if result.status != WorkerStatus.QUALIFIED:
+        return result
+    return replace(result, upcoming=_upcoming(tx, spec, current, now, rng))
+
+
+def _upcoming(tx: Tx, spec: JobSpec, current: Task, now: float, rng: random.Random) -> Task | None:
+    """The worker's second lease: the one it holds after `current`, else a
+    new one when there is work it may take and the budget allows. Never an
+    occasion to end the job or judge the worker (the first lease's call did
+    that): nothing to lease is simply no lookahead."""
+    later = [
+        row
+        for row in tx.live_tasks_of(current.worker_id)
+        if int(row["id"]) != current.id and float(row["expires_at"]) >= now
+    ]
+    if later:
+        return task_view(tx, min(later, key=lambda row: int(row["id"])))
+    job = tx.job(current.job_id)
+    worker = tx.worker(current.worker_id)
+    if job is None or worker is None or not affordable(job, spec):
+        return None
+    item_id, phase, changes, row = _pick(tx, spec, current.job_id, worker, WorkerStatus.QUALIFIED, rng)
+    if item_id is None:
+        return None
+    return _lease(tx, spec, current.job_id, item_id, current.worker_id, phase, changes, now, row)
+
+
+def _lease(
+    tx: Tx,
+    spec: JobSpec,
+    job_id: int,
+    item_id: int,
+    worker_id: int,
+    phase: TaskPhase,
+    changes: dict[str, int],
+    now: float,
+    row: Any = None,
+) -> Task:
+    """Writes the lease of `item_id` to the worker, reserving its price;
+    `row` is the item's row when the caller has just read it."""
+    expires = now + spec.task_time_limit_seconds
+    price = spec.price_per_judgment_micros
+    task_id = tx.insert_task(
+        job_id, item_id, worker_id, phase, TaskState.LEASED, now, expires, reserved_micros=price
+    )
+    if price:
+        tx.count_job(job_id, reserved_micros=price)
+    item = row if row is not None else tx.item(item_id)
+    assert item is not None
+    if int(item["is_gold"]):
+        tx.count_item(item_id, leased=1, exposures=1)
+    else:
+        tx.count_item(item_id, leased=1)
+    if changes:
+        tx.update_worker(worker_id, **changes)
+    return _task(task_id, job_id, item, worker_id, phase, TaskState.LEASED, expires)
+
+
+def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Random) -> NextTaskResult:
     worker = tx.worker(worker_id)
     job = tx.job(int(worker["job_id"])) if worker else None
     if worker is None or job is None:
@@ -159,10 +227,11 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
         return NextTaskResult(status, retry_after=retry, message=_STATE_MESSAGES[state])
     job_id = int(job["id"])
     held = tx.live_task_of(worker_id)
-    if held is not None:
-        if float(held["expires_at"]) >= now:
-            return NextTaskResult(status, task=task_view(tx, held))
+    if held is not None and float(held["expires_at"]) < now:
         expire_leases(tx, job_id, now)
+        held = tx.live_task_of(worker_id)  # a lookahead lease still running, or none
+    if held is not None:
+        return NextTaskResult(status, task=task_view(tx, held))
     if not affordable(job, spec) and expire_leases(tx, job_id, now):
         job = tx.job(job_id)
     if not affordable(job, spec):
@@ -188,24 +257,7 @@ def next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ran
         return NextTaskResult(
             status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now"
         )
-    expires = now + spec.task_time_limit_seconds
-    price = spec.price_per_judgment_micros
-    task_id = tx.insert_task(
-        job_id, item_id, worker_id, phase, TaskState.LEASED, now, expires, reserved_micros=price
-    )
-    if price:
-        tx.count_job(job_id, reserved_micros=price)
-    item = row if row is not None else tx.item(item_id)
-    assert item is not None
-    if int(item["is_gold"]):
-        tx.count_item(item_id, leased=1, exposures=1)
-    else:
-        tx.count_item(item_id, leased=1)
-    if changes:
-        tx.update_worker(worker_id, **changes)
-    return NextTaskResult(
-        status, task=_task(task_id, job_id, item, worker_id, phase, TaskState.LEASED, expires)
-    )
+    return NextTaskResult(status, task=_lease(tx, spec, job_id, item_id, worker_id, phase, changes, now, row))
 
 
 def _pick(

@@ -230,6 +230,8 @@ class NextTaskResult:
     task: Task | None = None
     retry_after: float = 0.0
     message: str = ""
+    # With lookahead: the lease after `task`, whose media a page loads ahead.
+    upcoming: Task | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { forgetToken, keepToken, takeToken, type WorkerApi, workerApi } from "./api";
 import { append, clear, h, isTyping, kbd } from "./dom";
 import type { Answer } from "./gen/labelwire/v1/answer_pb";
-import type { Example, LabelClass } from "./gen/labelwire/v1/job_pb";
+import { type Example, type LabelClass, MediaType } from "./gen/labelwire/v1/job_pb";
 import { type Task, TaskPhase, type WorkerStats, WorkerStatus } from "./gen/labelwire/v1/task_pb";
 import type { GetInstructionsResponse, NextTaskResponse, SubmitJudgmentResponse } from "./gen/labelwire/v1/worker_service_pb";
 import { classification } from "./tasks/classification";
@@ -18,6 +18,8 @@ import { custom } from "./tasks/custom";
 import type { WorkerJob } from "./gen/labelwire/v1/account_pb";
 import { allJobs, jobCards } from "./jobs";
 import { describe } from "./answers";
+import { historyPage } from "./history";
+import { preload } from "./tasks/payload";
 
 const app = document.getElementById("app") as HTMLElement;
 const token = takeToken();
@@ -26,6 +28,10 @@ const KEYS: [string, string][] = [
   ["1–9", "choose (or toggle) the n-th class"],
   ["Enter", "submit the answer"],
   ["Delete", "remove the box in hand (bounding boxes)"],
+  ["b p e", "brush, polygon, eraser (segmentation)"],
+  ["[ ]", "a smaller or larger brush (segmentation)"],
+  ["c", "close the polygon (segmentation; Enter too)"],
+  ["z", "undo the last stroke or polygon (segmentation)"],
   ["?", "this help"],
   ["i", "the instructions"],
   ["s", "skip the task (with a reason)"],
@@ -158,6 +164,7 @@ async function jobList(api: WorkerApi): Promise<void> {
     h("header", { class: "bar" }, h("h1", {}, "Your jobs"),
       h("nav", { "aria-label": "Actions" },
         h("button", { type: "button", onclick: () => void jobList(api) }, "Refresh"),
+        h("button", { type: "button", onclick: () => void historyPage(app, api, () => void jobList(api), "All jobs") }, "History"),
         h("button", { type: "button", onclick: () => { forgetToken(); location.replace(location.pathname); } }, "Sign out"))),
     notice,
     h("main", {}, jobCards(jobs, (job) => void open(job))),
@@ -168,6 +175,7 @@ async function jobList(api: WorkerApi): Promise<void> {
 // ---------------------------------------------------------------- the workspace
 
 class Workspace {
+  private readonly entry: JobEntry;
   private readonly api: WorkerApi;
   private readonly info: GetInstructionsResponse;
   private readonly job: string;
@@ -178,6 +186,10 @@ class Workspace {
   private readonly classes: LabelClass[];
   private readonly limitMs: number;
   private task: Task | null = null;
+  /** The lease after `task` (lookahead), whose image is loaded ahead. */
+  private upcoming: Task | null = null;
+  /** Whether to hold a lease ahead: only when tasks show an image to load. */
+  private lookahead: boolean;
   private current: TaskView | null = null;
   private deadline = 0;
   private lastActive = Date.now();
@@ -196,11 +208,13 @@ class Workspace {
   private readonly dialogs: HTMLDialogElement[] = [];
 
   constructor(job: JobEntry) {
+    this.entry = job;
     this.api = job.api;
     this.info = job.info;
     this.job = job.job;
     this.back = job.back;
     this.classes = classesOf(this.info);
+    this.lookahead = this.info.mediaType === MediaType.IMAGE;
     const limit = this.info.taskTimeLimit;
     this.limitMs = limit ? Number(limit.seconds) * 1000 + limit.nanos / 1e6 : 300_000;
   }
@@ -220,6 +234,7 @@ class Workspace {
           this.back ? h("button", { type: "button", onclick: () => void this.leave() }, "All jobs") : null,
           h("button", { type: "button", onclick: () => this.instructions() }, "Instructions ", kbd("i")),
           h("button", { type: "button", onclick: () => this.help() }, "Keys ", kbd("?")),
+          h("button", { type: "button", onclick: () => void this.leave(() => this.history()) }, "History"),
           h("button", { type: "button", onclick: () => this.stop() }, "Stop for now"),
           h("button", { type: "button", onclick: () => this.signOut() }, "Sign out"),
         ),
@@ -237,9 +252,14 @@ class Workspace {
     void this.next();
   }
 
-  /** Back to the job list: the task goes back to the queue and this page's
-   * keys, timers and panels end with it. */
-  private async leave(): Promise<void> {
+  /** The worker's history; its back button returns to this job, afresh. */
+  private history(): void {
+    void historyPage(app, this.api, () => new Workspace(this.entry).begin(), "Back to work");
+  }
+
+  /** Back to the job list (or on to `then`): the task goes back to the
+   * queue and this page's keys, timers and panels end with it. */
+  private async leave(then = this.back): Promise<void> {
     this.gone = true;
     this.listening.abort();
     window.clearInterval(this.ticker);
@@ -249,8 +269,9 @@ class Workspace {
     this.task = null;
     this.current?.destroy?.();
     this.current = null;
-    if (task) await this.api.releaseTask({ task: task.name }).catch(() => undefined);
-    this.back?.();
+    await this.giveBack(task, this.upcoming);
+    this.upcoming = null;
+    then?.();
   }
 
   // ---- tasks
@@ -258,11 +279,8 @@ class Workspace {
   private async next(): Promise<void> {
     window.clearTimeout(this.retryTimer);
     try {
-      const res = await this.api.nextTask({ job: this.job });
-      if (this.gone) {
-        if (res.task) void this.api.releaseTask({ task: res.task.name }).catch(() => undefined);
-        return;
-      }
+      const res = await this.api.nextTask({ job: this.job, lookahead: this.lookahead });
+      if (this.gone) return void this.giveBack(res.task, res.upcoming);
       this.show(res);
     } catch (err) {
       if (!this.gone) this.waiting("The server did not answer", errorText(err), 5);
@@ -270,11 +288,10 @@ class Workspace {
   }
 
   private show(res: NextTaskResponse): void {
-    if (this.gone) {
-      if (res.task) void this.api.releaseTask({ task: res.task.name }).catch(() => undefined);
-      return;
-    }
+    if (this.gone) return void this.giveBack(res.task, res.upcoming);
     this.pendingNext = null;
+    this.upcoming = res.upcoming ?? null;
+    preload(res.upcoming, this.info.mediaType); // loaded while this task is answered
     this.current?.destroy?.();
     this.current = null;
     this.task = null;
@@ -291,6 +308,8 @@ class Workspace {
     }
     const task = res.task;
     this.task = task;
+    const media = this.info.mediaType;
+    if (task.payload.case === "sourceRef" && media !== MediaType.AUDIO && media !== MediaType.VIDEO && media !== MediaType.DOCUMENT) this.lookahead = true;
     this.deadline = Date.now() + Math.min(this.limitMs, timestampMs(task.leaseExpireTime!) - Date.now());
     this.lastActive = Date.now();
     const quiz = task.phase === TaskPhase.QUIZ;
@@ -306,13 +325,21 @@ class Workspace {
   private async submit(): Promise<void> {
     if (this.pendingNext) return this.show(this.pendingNext);
     if (!this.task || !this.current || this.busy) return;
-    const answer = this.current.answer();
-    if (typeof answer === "string") return this.say(answer);
     this.busy = true;
     const task = this.task;
+    let answer: Answer | string;
+    try {
+      answer = await this.current.answer();
+    } catch (err) {
+      answer = `The answer could not be made: ${errorText(err)}`;
+    }
+    if (typeof answer === "string" || this.task !== task) {
+      this.busy = false;
+      return typeof answer === "string" ? this.say(answer) : undefined;
+    }
     let res: SubmitJudgmentResponse;
     try {
-      res = await this.api.submitJudgment({ task: task.name, answer, wantNext: true });
+      res = await this.api.submitJudgment({ task: task.name, answer, wantNext: true, lookahead: this.lookahead });
       this.given = answer;
     } catch (err) {
       this.busy = false;
@@ -340,6 +367,7 @@ class Workspace {
     this.current = null;
     this.task = null;
     this.timer.textContent = "";
+    preload(res.next?.task, this.info.mediaType); // fetched while the worker reads the feedback
     this.pendingNext = res.next ?? { $typeName: "labelwire.v1.NextTaskResponse", status: res.status, message: "", retryAfter: undefined, task: undefined };
     clear(this.stage);
     const cont = h("button", { type: "button", class: "primary", onclick: () => void this.submit() }, "Continue ", kbd("Enter"));
@@ -439,13 +467,8 @@ class Workspace {
   }
 
   private async stop(): Promise<void> {
-    if (this.task) {
-      try {
-        await this.api.releaseTask({ task: this.task.name });
-      } catch {
-        /* the lease ends by itself */
-      }
-    }
+    await this.giveBack(this.task, this.upcoming);
+    this.upcoming = null;
     this.task = null;
     this.current = null;
     window.clearTimeout(this.retryTimer);
@@ -456,9 +479,14 @@ class Workspace {
   }
 
   private signOut(): void {
-    if (this.task) void this.api.releaseTask({ task: this.task.name }).catch(() => undefined);
+    void this.giveBack(this.task, this.upcoming);
     forgetToken();
     location.replace(location.pathname);
+  }
+
+  /** Gives leases back unanswered (an error leaves a lease to end by itself). */
+  private async giveBack(...tasks: (Task | null | undefined)[]): Promise<void> {
+    await Promise.all(tasks.map((t) => (t ? this.api.releaseTask({ task: t.name }).catch(() => undefined) : undefined)));
   }
 
   private async refreshRecord(): Promise<void> {
@@ -522,12 +550,16 @@ class Workspace {
   }
 
   private onKey(e: KeyboardEvent): void {
-    if (this.dialogs.length) return; // the open panel has the keyboard; Esc closes it
+    // The open panel has the keyboard; Esc closes it (at once: its "close"
+    // event, which forgets it, comes a task later).
+    if (this.dialogs.some((d) => d.open)) return;
     if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "?") this.help();
     else if (e.key === "i") this.instructions();
     else if (e.key === "s" && this.task) this.skip();
-    else if (e.key === "Enter") void this.submit();
+    else if (e.key === "Enter") {
+      if (!this.current?.key?.(e)) void this.submit(); // a task may use Enter first (closing a polygon)
+    }
     else if (this.current?.key?.(e)) {
       /* used by the task */
     } else return;

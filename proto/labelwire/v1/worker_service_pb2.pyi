@@ -103,20 +103,28 @@ class NextTaskRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     JOB_FIELD_NUMBER: _builtins.int
+    LOOKAHEAD_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """`jobs/{job_id}`. Required with a worker account token; with a worker
     token, optional and must be the token's job. An account's first NextTask
     (or GetWorkerStats) on a job starts its record there, with the job's own
     entry quiz.
     """
+    lookahead: _builtins.bool
+    """Optional. Also lease the task after this one (`upcoming` in the
+    response), so a page can load its media while the worker answers. Only
+    past the entry quiz; a worker holds at most two leases of a job, and
+    gives both back when it stops (ReleaseTask on each).
+    """
     def __init__(
         self,
         *,
         job: _builtins.str = ...,
+        lookahead: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "lookahead", b"lookahead"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -132,6 +140,7 @@ class NextTaskResponse(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     RETRY_AFTER_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    UPCOMING_FIELD_NUMBER: _builtins.int
     status: _task_pb2.WorkerStatus.ValueType
     """Where the worker stands on the job."""
     message: _builtins.str
@@ -144,6 +153,14 @@ class NextTaskResponse(_message.Message):
     def retry_after(self) -> _duration_pb2.Duration:
         """When no task is given and the worker may still work: when to ask again."""
 
+    @_builtins.property
+    def upcoming(self) -> _task_pb2.Task:
+        """Set when the request asked for `lookahead` and there is work past
+        `task`: the task leased after it, which NextTask (or SubmitJudgment's
+        `next`) returns as `task` once `task` is answered, released or
+        declined. Its lease runs from now, like any other.
+        """
+
     def __init__(
         self,
         *,
@@ -151,10 +168,11 @@ class NextTaskResponse(_message.Message):
         status: _task_pb2.WorkerStatus.ValueType = ...,
         retry_after: _duration_pb2.Duration | None = ...,
         message: _builtins.str = ...,
+        upcoming: _task_pb2.Task | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["retry_after", b"retry_after", "task", b"task"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["retry_after", b"retry_after", "task", b"task", "upcoming", b"upcoming"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "retry_after", b"retry_after", "status", b"status", "task", b"task"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "retry_after", b"retry_after", "status", b"status", "task", b"task", "upcoming", b"upcoming"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -170,12 +188,17 @@ class SubmitJudgmentRequest(_message.Message):
     ANSWER_FIELD_NUMBER: _builtins.int
     TIME_SPENT_FIELD_NUMBER: _builtins.int
     WANT_NEXT_FIELD_NUMBER: _builtins.int
+    LOOKAHEAD_FIELD_NUMBER: _builtins.int
     task: _builtins.str
     """Required. `jobs/{job_id}/tasks/{task_id}`, leased to the caller."""
     want_next: _builtins.bool
     """Optional. Also lease the worker's next task, in the same call and the
     same commit as the answer: the response's `next` is what NextTask would
     return right after it. Saves a round trip per task.
+    """
+    lookahead: _builtins.bool
+    """Optional. With want_next, `next` also carries the task after it in
+    `upcoming` (see NextTaskRequest.lookahead).
     """
     @_builtins.property
     def answer(self) -> _answer_pb2.Answer:
@@ -194,10 +217,11 @@ class SubmitJudgmentRequest(_message.Message):
         answer: _answer_pb2.Answer | None = ...,
         time_spent: _duration_pb2.Duration | None = ...,
         want_next: _builtins.bool = ...,
+        lookahead: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "time_spent", b"time_spent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "task", b"task", "time_spent", b"time_spent", "want_next", b"want_next"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "lookahead", b"lookahead", "task", b"task", "time_spent", b"time_spent", "want_next", b"want_next"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

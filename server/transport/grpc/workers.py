@@ -40,7 +40,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
     @unary
     async def NextTask(self, request: pb.NextTaskRequest, context: Ctx) -> pb.NextTaskResponse:
         result = await self.core.next_task(
-            await worker_caller(self.core, context, job=request.job, start=True)
+            await worker_caller(self.core, context, job=request.job, start=True), lookahead=request.lookahead
         )
         return _next_task_response(result)
 
@@ -58,6 +58,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
             convert.answer_dict(request.answer),
             None if spent is None else int(spent * 1000),
             want_next=request.want_next,
+            lookahead=request.lookahead,
         )
         out = pb.SubmitJudgmentResponse(
             task=result.task_name, status=convert.worker_status(result.status), message=result.message
@@ -110,6 +111,8 @@ def _next_task_response(result: NextTaskResult) -> pb.NextTaskResponse:
     out = pb.NextTaskResponse(status=convert.worker_status(result.status), message=result.message)
     if result.task is not None:
         out.task.CopyFrom(convert.task_message(result.task))
+    if result.upcoming is not None:
+        out.upcoming.CopyFrom(convert.task_message(result.upcoming))
     if result.retry_after:
         out.retry_after.CopyFrom(convert.duration(result.retry_after))
     return out

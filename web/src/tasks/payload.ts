@@ -13,11 +13,33 @@ export function safeUrl(ref: string): string | null {
   }
 }
 
+/** Images fetched ahead of their task, by URL, each with its decoding. */
+const ahead = new Map<string, { img: HTMLImageElement; ready: Promise<void> }>();
+
+/** Starts fetching and decoding a task's image before it is shown (the
+ * task the server already handed over while the worker reads the quiz
+ * feedback); the task's view then takes the decoded element. Only images:
+ * audio and video stream as they play. */
+export function preload(task: Task | undefined, media: MediaType): void {
+  if (task?.payload.case !== "sourceRef" || media === MediaType.AUDIO || media === MediaType.VIDEO || media === MediaType.DOCUMENT) return;
+  const url = safeUrl(task.payload.value);
+  if (url === null || ahead.has(url)) return;
+  const img = h("img", { src: url, draggable: "false" });
+  ahead.set(url, { img, ready: img.decode().catch(() => undefined) });
+  while (ahead.size > 4) ahead.delete(ahead.keys().next().value as string);
+}
+
 export function image(ref: string, alt: string): { el: HTMLElement; img: HTMLImageElement | null; ready: Promise<void> } {
   const url = safeUrl(ref);
   if (url === null) {
     const el = h("p", { class: "notice" }, `This item's file (${ref}) cannot be shown here.`);
     return { el, img: null, ready: Promise.resolve() };
+  }
+  const early = ahead.get(url);
+  if (early) {
+    ahead.delete(url);
+    early.img.alt = alt;
+    return { el: early.img, img: early.img, ready: early.ready };
   }
   const img = h("img", { src: url, alt, draggable: "false" });
   const ready = img.decode().catch(() => undefined);

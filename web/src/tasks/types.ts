@@ -9,8 +9,9 @@ export interface TaskView {
   root: HTMLElement;
   /** Handles a key press; true when the key was used. */
   key?(e: KeyboardEvent): boolean;
-  /** The answer, or a sentence saying what is still missing. */
-  answer(): Answer | string;
+  /** The answer, or a sentence saying what is still missing (a promise of
+   * either when making it takes a moment: a mask's PNG, a frame's reply). */
+  answer(): Answer | string | Promise<Answer | string>;
   /** Resolves when the task's media are ready to show. */
   ready?: Promise<void>;
   destroy?(): void;
