@@ -481,6 +481,15 @@ class SqlTx(AccountsSql):
             (job_id,),
         )
 
+    def set_batch(self, task_ids: Sequence[int], first: int) -> None:
+        """Marks tasks leased together as one bulk-verification batch."""
+        for task_id in task_ids:
+            self.run("UPDATE tasks SET batch_of = ? WHERE id = ?", (first, task_id))
+
+    def batch_tasks(self, first: int) -> list[Row]:
+        """A batch's task rows, in the order the worker sees its items."""
+        return self.all("SELECT * FROM tasks WHERE batch_of = ? ORDER BY id", (first,))
+
     def set_task_expiry(self, task_id: int, expires_at: float) -> None:
         self.run("UPDATE tasks SET expires_at = ? WHERE id = ?", (expires_at, task_id))
 

@@ -367,6 +367,17 @@ def task_message(task: Task) -> task_pb2.Task:
         out.metadata.update(task.metadata)
     if task.prelabel:
         answer_message(task.prelabel, out.prelabel)
+    if task.prelabel_confidence is not None:
+        out.prelabel_confidence = task.prelabel_confidence
+    for item in task.batch:
+        entry = out.batch.add()
+        setattr(entry, item.payload_kind, item.payload)
+        if item.metadata:
+            entry.metadata.update(item.metadata)
+        if item.prelabel:
+            answer_message(item.prelabel, entry.prelabel)
+        if item.prelabel_confidence is not None:
+            entry.prelabel_confidence = item.prelabel_confidence
     return out
 
 

@@ -1,0 +1,204 @@
+"""Bulk verification as the bulk-QA seed ran it: one task holds up to
+`batch_size` items the model gave the same class, answered with one verdict
+per item, each recorded on its own item."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from labelwire.client.raw import Client, source_item
+from labelwire.v1 import answer_pb2, item_pb2, job_pb2, task_pb2
+from tests.conftest import Clock, Harness
+
+PRICE = 10_000
+
+
+def verdicts(*correct: bool) -> answer_pb2.Answer:
+    return answer_pb2.Answer(verification=answer_pb2.VerificationAnswer(correct=list(correct)))
+
+
+def model_item(key: str, cls: str, confidence: float, *, gold: bool | None = None) -> item_pb2.Item:
+    item = source_item(key, f"s3://img/{key}.jpg", gold=None if gold is None else verdicts(gold))
+    if gold is not None:
+        item.gold_use = item_pb2.GOLD_USE_HIDDEN
+    item.prelabel.classification.class_name = cls
+    item.prelabel_confidence = confidence
+    return item
+
+
+async def verification_job(
+    lw: Client,
+    items: list[item_pb2.Item],
+    *,
+    batch_size: int = 3,
+    judgments: int = 1,
+    hidden: float = 0.0,
+    budget: int = 0,
+) -> job_pb2.Job:
+    spec = job_pb2.Job(display_name="Verify")
+    spec.task_config.verification.classes.extend([job_pb2.LabelClass(name=c) for c in ("car", "person")])
+    spec.task_config.verification.batch_size = batch_size
+    spec.media_type = job_pb2.MEDIA_TYPE_IMAGE
+    job = await lw.create_job(
+        "Verify",
+        classes=[],
+        job=spec,
+        judgments_per_item=judgments,
+        quiz_size=0,
+        hidden_gold_share=hidden,
+        price_per_judgment_micros=PRICE if budget else 0,
+        budget_micros=budget,
+    )
+    await lw.add_items(job.name, items)
+    return await lw.start_job(job.name)
+
+
+def keys(task: task_pb2.Task) -> list[str]:
+    """The item keys a task shows (its batch, or its one item)."""
+    refs = [entry.source_ref for entry in task.batch] or [task.source_ref]
+    return [ref.rsplit("/", 1)[1].split(".")[0] for ref in refs]
+
+
+async def test_a_task_holds_items_of_one_class_with_the_models_confidence(server: Harness) -> None:
+    lw = await server.client()
+    items = [model_item(f"c{n}", "car", 0.81 + n / 100) for n in range(4)]
+    items += [model_item(f"p{n}", "person", 0.9) for n in range(2)]
+    job = await verification_job(lw, items, batch_size=3)
+    _, token = await lw.create_worker(job.name, "a")
+    async with server.worker(token) as w:
+        first = (await w.next_task()).task
+        assert len(first.batch) == 3 and set(keys(first)) <= {"c0", "c1", "c2", "c3"}
+        assert {e.prelabel.classification.class_name for e in first.batch} == {"car"}
+        assert all(0.8 < e.prelabel_confidence < 0.85 for e in first.batch)
+        assert first.source_ref == first.batch[0].source_ref
+        assert first.HasField("prelabel_confidence")
+        again = (await w.next_task()).task  # the held batch comes back whole
+        assert again.name == first.name and keys(again) == keys(first)
+        await w.submit(first.name, verdicts(True, False, True))
+        second = (await w.next_task()).task
+        third_call = await w.submit(
+            second.name, verdicts(*[True] * max(len(second.batch), 1)), want_next=True
+        )
+        rest = third_call.next.task
+        assert len(first.batch) + max(len(second.batch), 1) + max(len(rest.batch), 1) == 6
+        assert {e.prelabel.classification.class_name for e in second.batch} | {
+            e.prelabel.classification.class_name for e in rest.batch
+        } <= {"car", "person"}
+    job = await lw.get_job(job.name)
+    assert job.counters.judgments == 3 + max(len(second.batch), 1)
+    await lw.close()
+
+
+async def test_the_answer_needs_exactly_one_verdict_per_item(server: Harness) -> None:
+    lw = await server.client()
+    job = await verification_job(
+        lw, [model_item(f"c{n}", "car", 0.9) for n in range(3)] + [model_item("p0", "person", 0.9)]
+    )
+    _, token = await lw.create_worker(job.name, "a")
+    async with server.worker(token) as w:
+        batch = (await w.next_task()).task
+        with pytest.raises(grpc.aio.AioRpcError) as short:
+            await w.submit(batch.name, verdicts(True, True))
+        await w.submit(batch.name, verdicts(True, True, False))
+        await w.submit(batch.name, verdicts(True, True, False))  # a retried call changes nothing
+        with pytest.raises(grpc.aio.AioRpcError) as changed:
+            await w.submit(batch.name, verdicts(True, True, True))
+        single = (await w.next_task()).task
+        assert len(single.batch) == 0  # the one person item is a single-item task
+        with pytest.raises(grpc.aio.AioRpcError) as five:
+            await w.submit(single.name, verdicts(True, True, True, True, True))
+        await w.submit(single.name, verdicts(False))
+    assert short.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "answer.verification.correct needs one verdict per item of the task: 3, got 2" in (
+        short.value.details() or ""
+    )
+    assert changed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert five.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "1, got 5" in (
+        five.value.details() or ""
+    )
+    assert (await lw.get_job(job.name)).counters.judgments == 4
+    await lw.close()
+
+
+async def test_release_decline_and_expiry_return_every_item_and_its_reservation(
+    server: Harness, clock: Clock
+) -> None:
+    lw = await server.client()
+    job = await verification_job(
+        lw, [model_item(f"c{n}", "car", 0.9) for n in range(3)], budget=10 * PRICE, batch_size=3
+    )
+    _, a = await lw.create_worker(job.name, "a")
+    _, b = await lw.create_worker(job.name, "b")
+    _, c = await lw.create_worker(job.name, "c")
+    async with server.worker(a) as wa, server.worker(b) as wb, server.worker(c) as wc:
+        held = (await wa.next_task()).task
+        assert len(held.batch) == 3
+        assert (await lw.get_job(job.name)).counters.reserved_micros == 3 * PRICE
+        assert not (await wb.next_task()).HasField("task")  # every item is leased
+        await wa.release(held.name)
+        assert (await lw.get_job(job.name)).counters.reserved_micros == 0
+        taken = (await wb.next_task()).task
+        assert sorted(keys(taken)) == ["c0", "c1", "c2"]
+        await wb.decline(taken.name, "blurry")
+        assert (await lw.get_job(job.name)).counters.reserved_micros == 0
+        late = (await wc.next_task()).task
+        assert len(late.batch) == 3
+        clock.advance(200)
+        await wc.extend(late.name, 300)
+        clock.advance(200)  # past the first limit, within the extension
+        await wc.submit(late.name, verdicts(True, True, True))
+        assert (await lw.get_job(job.name)).counters.judgments == 3
+        assert (await lw.get_job(job.name)).counters.cost_micros == 3 * PRICE
+    await lw.close()
+
+
+async def test_an_expired_batch_goes_back_whole(server: Harness, clock: Clock) -> None:
+    lw = await server.client()
+    job = await verification_job(lw, [model_item(f"c{n}", "car", 0.9) for n in range(2)], budget=10 * PRICE)
+    _, a = await lw.create_worker(job.name, "a")
+    _, b = await lw.create_worker(job.name, "b")
+    async with server.worker(a) as wa, server.worker(b) as wb:
+        held = (await wa.next_task()).task
+        clock.advance(301)
+        taken = (await wb.next_task()).task
+        with pytest.raises(grpc.aio.AioRpcError) as late:
+            await wa.submit(held.name, verdicts(True, True))
+    assert sorted(keys(taken)) == ["c0", "c1"]
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert (await lw.get_job(job.name)).counters.reserved_micros == 2 * PRICE
+    await lw.close()
+
+
+async def test_a_budget_reserves_per_item_and_shrinks_the_batch(server: Harness) -> None:
+    lw = await server.client()
+    job = await verification_job(lw, [model_item(f"c{n}", "car", 0.9) for n in range(5)], budget=2 * PRICE)
+    _, a = await lw.create_worker(job.name, "a")
+    async with server.worker(a) as w:
+        task = (await w.next_task()).task
+        assert len(task.batch) == 2
+        await w.submit(task.name, verdicts(True, False))
+        assert not (await w.next_task()).HasField("task")
+    job = await lw.get_job(job.name)
+    assert job.counters.cost_micros == 2 * PRICE and job.counters.reserved_micros == 0
+    await lw.close()
+
+
+async def test_hidden_gold_sits_inside_a_batch_and_grades_its_own_item(server: Harness) -> None:
+    lw = await server.client()
+    items = [model_item(f"c{n:02}", "car", 0.9) for n in range(30)]
+    items.append(model_item("gold", "car", 0.95, gold=False))  # the model is known wrong here
+    job = await verification_job(lw, items, batch_size=2, hidden=0.5)
+    _, a = await lw.create_worker(job.name, "a")
+    gold_batches = []
+    async with server.worker(a) as w:
+        while (response := await w.next_task()).HasField("task"):
+            task = response.task
+            if "gold" in keys(task):
+                gold_batches.append(keys(task))
+            await w.submit(task.name, verdicts(*[key != "gold" for key in keys(task)]))
+    [stats] = await lw.list_workers(job.name)  # the owner's view: a worker never sees hidden gold
+    assert len(gold_batches) == 1 and len(gold_batches[0]) == 2  # beside a work item of its class
+    assert stats.gold_answered == 1 and stats.gold_correct == 1
+    assert (await lw.get_job(job.name)).counters.judgments == 31
+    await lw.close()
