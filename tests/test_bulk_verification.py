@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from labelwire.client.raw import Client, source_item
-from labelwire.v1 import answer_pb2, item_pb2, job_pb2, task_pb2
+from labelwire.v1 import answer_pb2, item_pb2, job_pb2, label_pb2, task_pb2
 from tests.conftest import Clock, Harness
 
 PRICE = 10_000
@@ -201,4 +201,31 @@ async def test_hidden_gold_sits_inside_a_batch_and_grades_its_own_item(server: H
     assert len(gold_batches) == 1 and len(gold_batches[0]) == 2  # beside a work item of its class
     assert stats.gold_answered == 1 and stats.gold_correct == 1
     assert (await lw.get_job(job.name)).counters.judgments == 31
+    await lw.close()
+
+
+async def test_the_label_stream_carries_each_items_counts_and_verdict(server: Harness) -> None:
+    lw = await server.client()
+    items = [model_item(f"c{n}", "car", 0.9) for n in range(3)]
+    job = await verification_job(lw, items, batch_size=3, judgments=2)
+    wanted = {"a": {"c0": True, "c1": True, "c2": False}, "b": {"c0": True, "c1": False, "c2": False}}
+    for worker, says in wanted.items():
+        _, token = await lw.create_worker(job.name, worker)
+        async with server.worker(token) as w:
+            task = (await w.next_task()).task
+            await w.submit(task.name, verdicts(*[says[key] for key in keys(task)]))
+    labels = {label.item_key: label async for label in lw.stream_labels(job.name)}
+    verdict = label_pb2.VerificationSummary
+    got = {
+        key: (v.verification.confirmed, v.verification.disconfirmed, v.verification.verdict)
+        for key, v in labels.items()
+    }
+    assert got == {
+        "c0": (2, 0, verdict.VERDICT_CONFIRMED),
+        "c1": (1, 1, verdict.VERDICT_SPLIT),
+        "c2": (0, 2, verdict.VERDICT_DISCONFIRMED),
+    }
+    assert labels["c0"].verification.confidence == 1.0 and labels["c1"].verification.confidence == 0.5
+    assert list(labels["c0"].value.verification.correct) == [True]
+    assert list(labels["c2"].value.verification.correct) == [False]
     await lw.close()

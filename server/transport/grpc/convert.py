@@ -33,6 +33,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
+from labelwire.server.labels import verdicts
 from labelwire.v1 import (
     adapter_service_pb2,
     admin_service_pb2,
@@ -317,6 +318,23 @@ def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:
     into.create_time.FromNanoseconds(int(label.created_at * 1e9))
     if label.item_metadata:
         into.item_metadata.update(label.item_metadata)
+    if "verification" in label.value:
+        _verification_summary(label, into.verification)
+
+
+def _verification_summary(label: Label, into: label_pb2.VerificationSummary) -> None:
+    counted = verdicts.counts(label.probabilities, label.judgment_count)
+    if counted is None:
+        return
+    into.confirmed, into.disconfirmed = counted
+    summary = label_pb2.VerificationSummary
+    if into.confirmed == into.disconfirmed:
+        into.verdict = summary.VERDICT_SPLIT
+    else:
+        into.verdict = (
+            summary.VERDICT_CONFIRMED if into.confirmed > into.disconfirmed else summary.VERDICT_DISCONFIRMED
+        )
+    into.confidence = label.confidence
 
 
 def judgment_message(judgment: Judgment, into: judgment_pb2.Judgment) -> None:
