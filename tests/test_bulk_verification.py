@@ -229,3 +229,53 @@ async def test_the_label_stream_carries_each_items_counts_and_verdict(server: Ha
     assert list(labels["c0"].value.verification.correct) == [True]
     assert list(labels["c2"].value.verification.correct) == [False]
     await lw.close()
+
+
+async def test_the_report_gives_the_seeds_table_and_a_threshold_per_class(server: Harness) -> None:
+    lw = await server.client()
+    # key: (class, model confidence, worker a's verdict, worker b's verdict)
+    plan = {f"a{n}": ("car", 0.82, n < 2, n < 2) for n in range(4)}
+    plan |= {f"b{n}": ("car", 0.87, True, n < 3) for n in range(4)}  # b3 is a split
+    plan |= {f"c{n}": ("car", 0.93, True, True) for n in range(4)}
+    plan |= {f"d{n}": ("car", 0.97, True, True) for n in range(4)}
+    plan |= {"low": ("car", 0.5, False, False), "p0": ("person", 0.96, True, True)}
+    plan |= {"p1": ("person", 0.96, False, False)}
+    items = [model_item(key, cls, conf) for key, (cls, conf, _, _) in plan.items()]
+    job = await verification_job(lw, items, batch_size=25, judgments=2)
+    for index, worker in enumerate(("a", "b")):
+        _, token = await lw.create_worker(job.name, worker)
+        async with server.worker(token) as w:
+            while (response := await w.next_task()).HasField("task"):
+                task = response.task
+                await w.submit(task.name, verdicts(*[plan[key][2 + index] for key in keys(task)]))
+
+    report = await lw.verification_report(job.name, target_precision=0.6)
+    car, person = report.classes
+    assert (car.class_name, person.class_name) == ("car", "person")
+    table = [
+        (b.lower, b.upper, b.counts.total, b.counts.confirmed, b.counts.disconfirmed, b.counts.split)
+        for b in car.buckets
+    ]
+    assert table == [
+        (0.80, 0.85, 4, 2, 2, 0),
+        (0.85, 0.90, 4, 3, 0, 1),
+        (0.90, 0.95, 4, 4, 0, 0),
+        (0.95, 1.00, 4, 4, 0, 0),
+    ]
+    assert [round(b.counts.percent_correct) for b in car.buckets] == [50, 75, 100, 100]
+    assert (car.counts.total, car.counts.disconfirmed) == (17, 3)  # the 0.5 item counts only here
+    assert (report.total.total, report.total.confirmed) == (19, 14)
+    assert car.target_reached and car.recommended_threshold == pytest.approx(0.87)
+    assert car.items_above == 12 and car.precision == pytest.approx(11 / 12)
+    assert 0.6 <= car.precision_lower < 11 / 12 < car.precision_upper <= 1.0
+    assert not person.target_reached  # one right of two tells nothing at 60%
+
+    lenient = await lw.verification_report(
+        job.name, split_counts_as_correct=True, bucket_edges=[0.8, 0.9, 1.0]
+    )
+    assert [round(b.counts.percent_correct) for b in lenient.classes[0].buckets] == [75, 100]
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await lw.verification_report(job.name, bucket_edges=[0.9, 0.8])
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "bucket_edges must ascend: bucket_edges[1] is 0.8 after 0.9" in (bad.value.details() or "")
+    await lw.close()

@@ -538,6 +538,16 @@ class SqlTx(AccountsSql):
             (job_id,),
         )
 
+    def verified(self, job_id: int) -> list[Row]:
+        """(prelabel, prelabel_confidence, value, tie) of a verification
+        job's labeled items, gold left out."""
+        return self.all(
+            "SELECT i.prelabel, i.prelabel_confidence, e.value, e.tie FROM items i"
+            " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = ? AND i.is_gold = 0 AND i.prelabel IS NOT NULL",
+            (job_id,),
+        )
+
     def prelabeled(self, job_id: int) -> list[Row]:
         """Items with both a model pre-label and a human label."""
         return self.all(
