@@ -11,6 +11,7 @@ import { classification } from "./tasks/classification";
 import { multiLabel } from "./tasks/multilabel";
 import type { TaskInput, TaskView } from "./tasks/types";
 import { verification } from "./tasks/verification";
+import { verificationBatch } from "./tasks/verification_batch";
 import { spans } from "./tasks/spans";
 import { boxes } from "./tasks/boxes";
 import { segmentation } from "./tasks/segmentation";
@@ -68,7 +69,7 @@ function view(input: TaskInput): TaskView {
     case "multiLabel":
       return multiLabel(input);
     case "verification":
-      return verification(input);
+      return input.task.batch.length ? verificationBatch(input) : verification(input);
     case "spans":
       return spans(input);
     case "boundingBox":
