@@ -11,10 +11,12 @@ from playwright.sync_api import Page, expect
 
 from labelwire.client.raw import source_item
 from labelwire.v1 import job_pb2
+from tests.browser import test_worker_app_preload as preload
 from tests.browser.conftest import Live
 from tests.browser.test_worker_app import WORKERS_DONE, labels, sign_in, start_job
-from tests.browser.test_worker_app_preload import Pictures, pictures  # noqa: F401 - the fixture
+from tests.browser.test_worker_app_preload import Pictures
 
+pictures = preload.pictures  # the image server fixture
 SHOT = os.environ.get("LABELWIRE_BATCH_SHOT", "")
 
 
@@ -37,7 +39,9 @@ def test_a_batch_is_confirmed_by_default_and_marked_by_click_or_keys(
     cell = [page.get_by_role("button", name=f"Item {n} is wrong") for n in range(1, 7)]
     key_of = [Path(c.get_by_role("img").get_attribute("src") or "").stem for c in cell]
     assert sorted(key_of) == [f"c{n}" for n in range(6)]
-    expect(page.get_by_role("status").filter(has_text="confirmed")).to_have_text("6 confirmed, 0 marked wrong")
+    expect(page.get_by_role("status").filter(has_text="confirmed")).to_have_text(
+        "6 confirmed, 0 marked wrong"
+    )
 
     cell[1].click()  # the mouse marks item 2
     page.keyboard.press("ArrowRight")
@@ -49,7 +53,9 @@ def test_a_batch_is_confirmed_by_default_and_marked_by_click_or_keys(
     for n, pressed in enumerate(["false", "true", "false", "true", "false", "false"]):
         expect(cell[n]).to_have_attribute("aria-pressed", pressed)
     expect(cell[5]).to_be_focused()
-    expect(page.get_by_role("status").filter(has_text="confirmed")).to_have_text("4 confirmed, 2 marked wrong")
+    expect(page.get_by_role("status").filter(has_text="confirmed")).to_have_text(
+        "4 confirmed, 2 marked wrong"
+    )
     if SHOT:
         page.screenshot(path=SHOT)
     page.keyboard.press("Enter")
