@@ -4,7 +4,6 @@ Space; Enter sends one verdict per item, each landing on its own item."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -12,12 +11,11 @@ from playwright.sync_api import Page, expect
 from labelwire.client.raw import source_item
 from labelwire.v1 import job_pb2
 from tests.browser import test_worker_app_preload as preload
-from tests.browser.conftest import Live
+from tests.browser.conftest import Live, screenshot
 from tests.browser.test_worker_app import WORKERS_DONE, labels, sign_in, start_job
 from tests.browser.test_worker_app_preload import Pictures
 
 pictures = preload.pictures  # the image server fixture
-SHOT = os.environ.get("LABELWIRE_BATCH_SHOT", "")
 
 
 def test_a_batch_is_confirmed_by_default_and_marked_by_click_or_keys(
@@ -56,8 +54,7 @@ def test_a_batch_is_confirmed_by_default_and_marked_by_click_or_keys(
     expect(page.get_by_role("status").filter(has_text="confirmed")).to_have_text(
         "4 confirmed, 2 marked wrong"
     )
-    if SHOT:
-        page.screenshot(path=SHOT)
+    screenshot(page, "verification-batch")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
     got = {key: list(answer.verification.correct) for key, answer in labels(live, lw, job).items()}
