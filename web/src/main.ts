@@ -28,6 +28,7 @@ const token = takeToken();
 const KEYS: [string, string][] = [
   ["1–9", "choose (or toggle) the n-th class"],
   ["Enter", "submit the answer"],
+  ["Arrows, Space", "move between a verification batch's items; mark the one in focus wrong (or back)"],
   ["Delete", "remove the box in hand (bounding boxes)"],
   ["b p e", "brush, polygon, eraser (segmentation)"],
   ["[ ]", "a smaller or larger brush (segmentation)"],
