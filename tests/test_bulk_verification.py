@@ -279,3 +279,32 @@ async def test_the_report_gives_the_seeds_table_and_a_threshold_per_class(server
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "bucket_edges must ascend: bucket_edges[1] is 0.8 after 0.9" in (bad.value.details() or "")
     await lw.close()
+
+
+async def test_a_disqualified_workers_verdicts_leave_item_by_item(server: Harness) -> None:
+    lw = await server.client()
+    items = [model_item(f"c{n:02}", "car", 0.9) for n in range(30)]
+    items.append(model_item("gold", "car", 0.95, gold=False))
+    job = await verification_job(lw, items, batch_size=4, hidden=0.5)
+    _, a = await lw.create_worker(job.name, "a")
+    async with server.worker(a) as w:  # confirms everything, the known-wrong gold too
+        status = None
+        while (response := await w.next_task()).HasField("task"):
+            task = response.task
+            status = (await w.submit(task.name, verdicts(*[True] * len(keys(task))))).status
+    assert status == task_pb2.WORKER_STATUS_DISQUALIFIED
+    excluded = (await lw.get_job(job.name)).counters.excluded_judgments
+    assert excluded >= 9  # every work verdict a gave, each on its own item
+    _, b = await lw.create_worker(job.name, "b")
+    judged = []
+    async with server.worker(b) as w:
+        while (response := await w.next_task()).HasField("task"):
+            task = response.task
+            judged += [key for key in keys(task) if key != "gold"]
+            await w.submit(task.name, verdicts(*[key != "gold" for key in keys(task)]))
+    assert sorted(judged) == [f"c{n:02}" for n in range(30)]  # a's items, released ones too, came back
+    labels = {label.item_key: label async for label in lw.list_labels(job.name)}
+    assert len(labels) == 30 and {label.judgment_count for label in labels.values()} == {1}
+    job = await lw.get_job(job.name)
+    assert job.counters.reserved_micros == 0 and job.counters.excluded_judgments == excluded
+    await lw.close()
