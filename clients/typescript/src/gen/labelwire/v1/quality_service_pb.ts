@@ -12,7 +12,245 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIvMBChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uIi4KDURlY2xpbmVSZWFzb24SDgoGcmVhc29uGAEgASgJEg0KBWNvdW50GAIgASgDInAKCUFncmVlbWVudBIWCg5pdGVtc19tZWFzdXJlZBgBIAEoAxIZChFkaXNzZW50X2hpc3RvZ3JhbRgCIAMoAxIUCgxmbGVpc3Nfa2FwcGEYAyABKAESGgoSa3JpcHBlbmRvcmZmX2FscGhhGAQgASgBIscBCg1Xb3JrZXJRdWFsaXR5EigKBXN0YXRzGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAIgASgBEhsKE21lZGlhbl90aW1lX3NlY29uZHMYAyABKAESFwoPZXN0aW1hdGVkX3NraWxsGAQgASgBEhAKCGRlY2xpbmVkGAUgASgDEhcKCndvcmtfc2tpbGwYBiABKAFIAIgBAUINCgtfd29ya19za2lsbCJPChVHZXRDYWxpYnJhdGlvblJlcXVlc3QSCwoDam9iGAEgASgJEg8KB2J1Y2tldHMYAiABKAUSGAoQdGFyZ2V0X3ByZWNpc2lvbhgDIAEoASJJChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbiKAAQoQQ2xhc3NDYWxpYnJhdGlvbhISCgpjbGFzc19uYW1lGAEgASgJEi8KB2J1Y2tldHMYAiADKAsyHi5sYWJlbHdpcmUudjEuQ29uZmlkZW5jZUJ1Y2tldBIYChBhY2NlcHRfdGhyZXNob2xkGAMgASgBEg0KBWl0ZW1zGAQgASgDIlEKEENvbmZpZGVuY2VCdWNrZXQSDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESDQoFY291bnQYAyABKAMSEAoIYWNjdXJhY3kYBCABKAEy0QEKDlF1YWxpdHlTZXJ2aWNlEl0KDUdldEpvYlF1YWxpdHkSIi5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlcXVlc3QaIy5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlc3BvbnNlIgOQAgESYAoOR2V0Q2FsaWJyYXRpb24SIy5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVzcG9uc2UiA5ACAUKtAQoQY29tLmxhYmVsd2lyZS52MUITUXVhbGl0eVNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIvMBChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uIi4KDURlY2xpbmVSZWFzb24SDgoGcmVhc29uGAEgASgJEg0KBWNvdW50GAIgASgDInAKCUFncmVlbWVudBIWCg5pdGVtc19tZWFzdXJlZBgBIAEoAxIZChFkaXNzZW50X2hpc3RvZ3JhbRgCIAMoAxIUCgxmbGVpc3Nfa2FwcGEYAyABKAESGgoSa3JpcHBlbmRvcmZmX2FscGhhGAQgASgBIscBCg1Xb3JrZXJRdWFsaXR5EigKBXN0YXRzGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAIgASgBEhsKE21lZGlhbl90aW1lX3NlY29uZHMYAyABKAESFwoPZXN0aW1hdGVkX3NraWxsGAQgASgBEhAKCGRlY2xpbmVkGAUgASgDEhcKCndvcmtfc2tpbGwYBiABKAFIAIgBAUINCgtfd29ya19za2lsbCJPChVHZXRDYWxpYnJhdGlvblJlcXVlc3QSCwoDam9iGAEgASgJEg8KB2J1Y2tldHMYAiABKAUSGAoQdGFyZ2V0X3ByZWNpc2lvbhgDIAEoASJJChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbiKAAQoQQ2xhc3NDYWxpYnJhdGlvbhISCgpjbGFzc19uYW1lGAEgASgJEi8KB2J1Y2tldHMYAiADKAsyHi5sYWJlbHdpcmUudjEuQ29uZmlkZW5jZUJ1Y2tldBIYChBhY2NlcHRfdGhyZXNob2xkGAMgASgBEg0KBWl0ZW1zGAQgASgDIlEKEENvbmZpZGVuY2VCdWNrZXQSDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESDQoFY291bnQYAyABKAMSEAoIYWNjdXJhY3kYBCABKAEyyAIKDlF1YWxpdHlTZXJ2aWNlEl0KDUdldEpvYlF1YWxpdHkSIi5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlcXVlc3QaIy5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlc3BvbnNlIgOQAgESYAoOR2V0Q2FsaWJyYXRpb24SIy5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVzcG9uc2UiA5ACARJ1ChVHZXRWZXJpZmljYXRpb25SZXBvcnQSKi5sYWJlbHdpcmUudjEuR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVxdWVzdBorLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZSIDkAIBQq0BChBjb20ubGFiZWx3aXJlLnYxQhNRdWFsaXR5U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_task]);
+
+/**
+ * Request for GetVerificationReport.
+ *
+ * @generated from message labelwire.v1.GetVerificationReportRequest
+ */
+export type GetVerificationReportRequest = Message<"labelwire.v1.GetVerificationReportRequest"> & {
+  /**
+   * Required. `jobs/{job_id}` of a verification job.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Optional. Ascending bucket edges within [0, 1], 2 to 101 of them;
+   * default 0.80, 0.85, 0.90, 0.95, 1.00 (the seed's table). The last
+   * bucket includes its upper edge; items below the first edge count only
+   * in their class's totals.
+   *
+   * @generated from field: repeated double bucket_edges = 2;
+   */
+  bucketEdges: number[];
+
+  /**
+   * Optional. Count a split verdict as the model being right; by default
+   * a split counts as incorrect.
+   *
+   * @generated from field: bool split_counts_as_correct = 3;
+   */
+  splitCountsAsCorrect: boolean;
+
+  /**
+   * Optional. The precision the recommended thresholds aim for; 0.5 to 1,
+   * default 0.95.
+   *
+   * @generated from field: double target_precision = 4;
+   */
+  targetPrecision: number;
+
+  /**
+   * Optional. Confidence level of the intervals; 0.5 to 0.999, default 0.95.
+   *
+   * @generated from field: double interval_level = 5;
+   */
+  intervalLevel: number;
+};
+
+/**
+ * Describes the message labelwire.v1.GetVerificationReportRequest.
+ * Use `create(GetVerificationReportRequestSchema)` to create a new message.
+ */
+export const GetVerificationReportRequestSchema: GenMessage<GetVerificationReportRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 0);
+
+/**
+ * Response of GetVerificationReport.
+ *
+ * @generated from message labelwire.v1.GetVerificationReportResponse
+ */
+export type GetVerificationReportResponse = Message<"labelwire.v1.GetVerificationReportResponse"> & {
+  /**
+   * One entry per class the model gave, by name.
+   *
+   * @generated from field: repeated labelwire.v1.VerificationClassReport classes = 1;
+   */
+  classes: VerificationClassReport[];
+
+  /**
+   * Every class together.
+   *
+   * @generated from field: labelwire.v1.VerificationCounts total = 2;
+   */
+  total?: VerificationCounts | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.GetVerificationReportResponse.
+ * Use `create(GetVerificationReportResponseSchema)` to create a new message.
+ */
+export const GetVerificationReportResponseSchema: GenMessage<GetVerificationReportResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 1);
+
+/**
+ * Verdict counts over a set of labeled verification items (gold left out).
+ *
+ * @generated from message labelwire.v1.VerificationCounts
+ */
+export type VerificationCounts = Message<"labelwire.v1.VerificationCounts"> & {
+  /**
+   * Items with a label.
+   *
+   * @generated from field: int64 total = 1;
+   */
+  total: bigint;
+
+  /**
+   * Items whose verdict is confirmed.
+   *
+   * @generated from field: int64 confirmed = 2;
+   */
+  confirmed: bigint;
+
+  /**
+   * Items whose verdict is disconfirmed.
+   *
+   * @generated from field: int64 disconfirmed = 3;
+   */
+  disconfirmed: bigint;
+
+  /**
+   * Items whose workers split evenly.
+   *
+   * @generated from field: int64 split = 4;
+   */
+  split: bigint;
+
+  /**
+   * The model's share right: confirmed (plus split when asked) over total;
+   * 0 when total is 0.
+   *
+   * @generated from field: double percent_correct = 5;
+   */
+  percentCorrect: number;
+};
+
+/**
+ * Describes the message labelwire.v1.VerificationCounts.
+ * Use `create(VerificationCountsSchema)` to create a new message.
+ */
+export const VerificationCountsSchema: GenMessage<VerificationCounts> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 2);
+
+/**
+ * One class's rows of the report.
+ *
+ * @generated from message labelwire.v1.VerificationClassReport
+ */
+export type VerificationClassReport = Message<"labelwire.v1.VerificationClassReport"> & {
+  /**
+   * The model's class.
+   *
+   * @generated from field: string class_name = 1;
+   */
+  className: string;
+
+  /**
+   * All of the class's items.
+   *
+   * @generated from field: labelwire.v1.VerificationCounts counts = 2;
+   */
+  counts?: VerificationCounts | undefined;
+
+  /**
+   * Per confidence bucket, in the order of the edges.
+   *
+   * @generated from field: repeated labelwire.v1.VerificationBucket buckets = 3;
+   */
+  buckets: VerificationBucket[];
+
+  /**
+   * Whether some threshold reaches the target: the interval's lower bound
+   * of the precision above it is at least `target_precision`.
+   *
+   * @generated from field: bool target_reached = 4;
+   */
+  targetReached: boolean;
+
+  /**
+   * The lowest model confidence whose items at or above it reach the
+   * target; when none does, the one with the highest lower bound.
+   *
+   * @generated from field: double recommended_threshold = 5;
+   */
+  recommendedThreshold: number;
+
+  /**
+   * Items at or above the threshold, and the precision measured on them.
+   *
+   * @generated from field: int64 items_above = 6;
+   */
+  itemsAbove: bigint;
+
+  /**
+   * @generated from field: double precision = 7;
+   */
+  precision: number;
+
+  /**
+   * Wilson score interval of that precision at `interval_level`.
+   *
+   * @generated from field: double precision_lower = 8;
+   */
+  precisionLower: number;
+
+  /**
+   * @generated from field: double precision_upper = 9;
+   */
+  precisionUpper: number;
+};
+
+/**
+ * Describes the message labelwire.v1.VerificationClassReport.
+ * Use `create(VerificationClassReportSchema)` to create a new message.
+ */
+export const VerificationClassReportSchema: GenMessage<VerificationClassReport> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 3);
+
+/**
+ * One confidence bucket of a class.
+ *
+ * @generated from message labelwire.v1.VerificationBucket
+ */
+export type VerificationBucket = Message<"labelwire.v1.VerificationBucket"> & {
+  /**
+   * [lower, upper); the last bucket includes upper.
+   *
+   * @generated from field: double lower = 1;
+   */
+  lower: number;
+
+  /**
+   * @generated from field: double upper = 2;
+   */
+  upper: number;
+
+  /**
+   * @generated from field: labelwire.v1.VerificationCounts counts = 3;
+   */
+  counts?: VerificationCounts | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.VerificationBucket.
+ * Use `create(VerificationBucketSchema)` to create a new message.
+ */
+export const VerificationBucketSchema: GenMessage<VerificationBucket> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 4);
 
 /**
  * Request for GetJobQuality.
@@ -33,7 +271,7 @@ export type GetJobQualityRequest = Message<"labelwire.v1.GetJobQualityRequest"> 
  * Use `create(GetJobQualityRequestSchema)` to create a new message.
  */
 export const GetJobQualityRequestSchema: GenMessage<GetJobQualityRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 0);
+  messageDesc(file_labelwire_v1_quality_service, 5);
 
 /**
  * Response of GetJobQuality.
@@ -93,7 +331,7 @@ export type GetJobQualityResponse = Message<"labelwire.v1.GetJobQualityResponse"
  * Use `create(GetJobQualityResponseSchema)` to create a new message.
  */
 export const GetJobQualityResponseSchema: GenMessage<GetJobQualityResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 1);
+  messageDesc(file_labelwire_v1_quality_service, 6);
 
 /**
  * One reason workers gave for declining tasks of a job.
@@ -122,7 +360,7 @@ export type DeclineReason = Message<"labelwire.v1.DeclineReason"> & {
  * Use `create(DeclineReasonSchema)` to create a new message.
  */
 export const DeclineReasonSchema: GenMessage<DeclineReason> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 2);
+  messageDesc(file_labelwire_v1_quality_service, 7);
 
 /**
  * How much workers agree.
@@ -165,7 +403,7 @@ export type Agreement = Message<"labelwire.v1.Agreement"> & {
  * Use `create(AgreementSchema)` to create a new message.
  */
 export const AgreementSchema: GenMessage<Agreement> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 3);
+  messageDesc(file_labelwire_v1_quality_service, 8);
 
 /**
  * One worker's record on a job.
@@ -228,7 +466,7 @@ export type WorkerQuality = Message<"labelwire.v1.WorkerQuality"> & {
  * Use `create(WorkerQualitySchema)` to create a new message.
  */
 export const WorkerQualitySchema: GenMessage<WorkerQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 4);
+  messageDesc(file_labelwire_v1_quality_service, 9);
 
 /**
  * Request for GetCalibration.
@@ -264,7 +502,7 @@ export type GetCalibrationRequest = Message<"labelwire.v1.GetCalibrationRequest"
  * Use `create(GetCalibrationRequestSchema)` to create a new message.
  */
 export const GetCalibrationRequestSchema: GenMessage<GetCalibrationRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 5);
+  messageDesc(file_labelwire_v1_quality_service, 10);
 
 /**
  * Response of GetCalibration.
@@ -285,7 +523,7 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  * Use `create(GetCalibrationResponseSchema)` to create a new message.
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 6);
+  messageDesc(file_labelwire_v1_quality_service, 11);
 
 /**
  * The model's record on one predicted class.
@@ -328,7 +566,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 7);
+  messageDesc(file_labelwire_v1_quality_service, 12);
 
 /**
  * Model accuracy within one confidence range.
@@ -370,7 +608,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 8);
+  messageDesc(file_labelwire_v1_quality_service, 13);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
@@ -400,6 +638,19 @@ export const QualityService: GenService<{
     methodKind: "unary";
     input: typeof GetCalibrationRequestSchema;
     output: typeof GetCalibrationResponseSchema;
+  },
+  /**
+   * A verification job's bulk-QA table: per model class and per model
+   * confidence bucket, how many items workers confirmed, disconfirmed or
+   * split on, the model's % correct, and per class the lowest confidence
+   * from which its labels reach a target precision, with a Wilson interval.
+   *
+   * @generated from rpc labelwire.v1.QualityService.GetVerificationReport
+   */
+  getVerificationReport: {
+    methodKind: "unary";
+    input: typeof GetVerificationReportRequestSchema;
+    output: typeof GetVerificationReportResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_quality_service, 0);
