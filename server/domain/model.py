@@ -218,6 +218,8 @@ class Task:
     payload: str = ""
     metadata: dict[str, Any] | None = None
     prelabel: Answer | None = None
+    # A custom job's Ground Truth template, rendered for this task.
+    rendered_template: str = ""
 
     @property
     def name(self) -> str:

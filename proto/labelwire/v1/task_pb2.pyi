@@ -98,6 +98,7 @@ class Task(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     PRELABEL_FIELD_NUMBER: _builtins.int
     LEASE_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    RENDERED_TEMPLATE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}/tasks/{task_id}`."""
     phase: Global___TaskPhase.ValueType
@@ -108,6 +109,12 @@ class Task(_message.Message):
     """Inline JSON, encoded as text."""
     source_ref: _builtins.str
     """A URI of an image or document."""
+    rendered_template: _builtins.str
+    """Output only. For a custom job with a Ground Truth template
+    (`CustomConfig.groundtruth_template`): the template rendered for this
+    task, an HTML document; its `s3://` references are links presigned for
+    this lease. The worker app runs it in its sandboxed frame.
+    """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
         """Output only. The item's metadata."""
@@ -131,10 +138,11 @@ class Task(_message.Message):
         metadata: _struct_pb2.Struct | None = ...,
         prelabel: _answer_pb2.Answer | None = ...,
         lease_expire_time: _timestamp_pb2.Timestamp | None = ...,
+        rendered_template: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "name", b"name", "payload", b"payload", "phase", b"phase", "prelabel", b"prelabel", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "name", b"name", "payload", b"payload", "phase", b"phase", "prelabel", b"prelabel", "rendered_template", b"rendered_template", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["text", "json", "source_ref"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015

@@ -367,6 +367,7 @@ def task_message(task: Task) -> task_pb2.Task:
         out.metadata.update(task.metadata)
     if task.prelabel:
         answer_message(task.prelabel, out.prelabel)
+    out.rendered_template = task.rendered_template
     return out
 
 
