@@ -101,6 +101,10 @@ def test_a_refused_grant_gives_the_worker_a_visible_reason() -> None:
         ("<p>{% for r in task.input.sourceRef %}</p>", "is not valid Liquid: expected tag endfor"),
         ("{{ task.input.source | no_such_filter }}", "uses the filter 'no_such_filter'"),
         ("{% if x %}{% endfor %}", "is not valid Liquid"),
+        (
+            "<crowd-form><crowd-bounding-box name='b'></crowd-bounding-box></crowd-form>",
+            "uses <crowd-bounding-box>",
+        ),
     ],
 )
 def test_a_template_that_cannot_render_is_named_with_its_reason(source: str, problem: str) -> None:

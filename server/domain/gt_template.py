@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -31,7 +32,23 @@ from markupsafe import Markup, escape
 MAX_TEMPLATE_CHARS = 1_000_000
 MAX_PAGE_CHARS = 5_000_000
 MAX_LOOP_ITERATIONS = 100_000
-GROUNDTRUTH_FILTERS = frozenset({"grant_read_access", "to_json", "skip_autoescape"})
+# The crowd HTML elements the worker app's frame implements (web/public/frame.html).
+CROWD_ELEMENTS = frozenset(
+    {
+        "crowd-form",
+        "crowd-button",
+        "crowd-checkbox",
+        "crowd-input",
+        "crowd-text-area",
+        "crowd-radio-group",
+        "crowd-radio-button",
+        "crowd-classifier",
+        "crowd-instructions",
+        "crowd-card",
+        "crowd-alert",
+    }
+)
+_CROWD_TAG = re.compile(r"<\s*(crowd-[a-z0-9-]+)", re.IGNORECASE)
 
 Grant = Callable[[str], str]
 """Turns an `s3://` reference into a link a worker's browser may load, or
@@ -86,7 +103,8 @@ _ENV = _environment()
 
 def template_problem(source: str) -> str | None:
     """Why `source` cannot be a worker template (too long, a Liquid syntax
-    error, a filter neither Liquid nor Ground Truth has), or None."""
+    error, a filter neither Liquid nor Ground Truth has, a crowd element the
+    frame does not implement), or None."""
     if len(source) > MAX_TEMPLATE_CHARS:
         return f"has {len(source):,} characters; the limit is {MAX_TEMPLATE_CHARS:,}"
     try:
@@ -97,6 +115,12 @@ def template_problem(source: str) -> str | None:
     unknown = sorted(name for name in used if name not in _ENV.filters)
     if unknown:
         return f"uses the filter {unknown[0]!r}, which neither Liquid nor Ground Truth has"
+    missing = sorted({tag.lower() for tag in _CROWD_TAG.findall(source)} - CROWD_ELEMENTS)
+    if missing:
+        return (
+            f"uses <{missing[0]}>, a crowd element labelwire does not implement yet;"
+            f" supported: {', '.join(sorted(CROWD_ELEMENTS))}"
+        )
     return None
 
 
