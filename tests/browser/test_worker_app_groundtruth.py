@@ -167,3 +167,67 @@ def test_an_element_labelwire_lacks_is_named_in_the_page_not_left_blank(live: Li
     sign_in(page, live, token)
     frame = page.get_by_title("Task").content_frame
     expect(frame.get_by_role("alert")).to_contain_text("<crowd-keypoint>")
+
+
+ELEMENTS = """
+<crowd-form>
+  <crowd-instructions link-text="View instructions">
+    <short-summary><p>Read the review, then answer.</p></short-summary>
+    <full-instructions><p>Angry means the writer is upset.</p></full-instructions>
+  </crowd-instructions>
+  <crowd-alert type="info">Reviews may contain strong language.</crowd-alert>
+  <crowd-card heading="Review">{{ task.input.source }}</crowd-card>
+  <crowd-classifier name="sentiment" categories='{{ task.input.labels | to_json }}' header="How does the writer feel?">
+    <classification-target>{{ task.input.source }}</classification-target>
+  </crowd-classifier>
+  <crowd-radio-group>
+    <crowd-radio-button name="fair" value="yes">Fair</crowd-radio-button>
+    <crowd-radio-button name="unfair" value="no">Unfair</crowd-radio-button>
+  </crowd-radio-group>
+  <crowd-input name="stars" type="number" label="Stars"></crowd-input>
+  <crowd-text-area name="comment" label="Comment"></crowd-text-area>
+  <crowd-checkbox name="spam" value="isSpam">Spam</crowd-checkbox>
+  <crowd-button form-action="submit">Done</crowd-button>
+</crowd-form>
+"""
+
+
+def test_each_crowd_element_is_operated_by_keyboard_and_answers_as_ground_truth(
+    live: Live, page: Page
+) -> None:
+    lw = live.client()
+    line = {"source": "The train was late again!", "labels": ["angry", "sad", 'it\'s "fine"']}
+    item = item_pb2.Item(key="r", json=json.dumps(line))
+    job, token = start_job(
+        live, lw, [item], classes=[], job=gt_spec(ELEMENTS), judgments_per_item=1, quiz_size=0
+    )
+    sign_in(page, live, token)
+    frame = page.get_by_title("Task").content_frame
+    expect(frame.get_by_role("alert")).to_contain_text("strong language")
+    expect(frame.get_by_role("heading", name="Review")).to_be_visible()
+    expect(frame.get_by_text("Angry means the writer is upset.")).to_be_hidden()
+    frame.get_by_text("View instructions").click()
+    expect(frame.get_by_text("Angry means the writer is upset.")).to_be_visible()
+    expect(frame.get_by_role("radio", name='it\'s "fine"')).to_be_visible()  # categories through to_json
+
+    frame.get_by_role("radio", name="angry").focus()
+    page.keyboard.press("ArrowDown")  # the group's arrow keys move the choice to "sad"
+    expect(frame.get_by_role("radio", name="sad")).to_be_checked()
+    frame.get_by_role("radio", name="Unfair").check()
+    frame.get_by_role("spinbutton", name="Stars").fill("2")
+    frame.get_by_role("textbox", name="Comment").fill("late & loud")
+    frame.get_by_role("checkbox", name="Spam").focus()
+    page.keyboard.press("Space")
+    screenshot(page, "groundtruth-elements")
+    frame.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    answer = json_format.MessageToDict(labels(live, lw, job)["r"].custom)
+    assert answer == {
+        "sentiment": {"label": "sad"},
+        "fair": {"yes": False},
+        "unfair": {"no": True},
+        "stars": 2,
+        "comment": "late & loud",
+        "spam": {"isSpam": True},
+    }
