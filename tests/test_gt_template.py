@@ -149,3 +149,13 @@ def test_s3_grant_presigns_only_inside_the_owners_prefix(aws_env: None, tmp_path
         grant_for_7("s3://lw-bucket/labelwire/8/img.jpg")
     with pytest.raises(gt_template.GrantRefused, match="names an invalid S3 bucket"):
         grant_for_7("s3://Bad_Bucket/x.jpg")
+
+
+def test_the_groundtruth_workforce_sends_ground_truth_the_same_template() -> None:
+    """One job definition runs on the pool or on Ground Truth itself."""
+    from labelwire.adapters.base import JobView
+    from labelwire.adapters.groundtruth.settings import custom_template_text
+
+    config = {"groundtruth_template": "<crowd-form>{{ task.input.source }}</crowd-form>"}
+    job = JobView("jobs/1", "J", "custom", (), "text", {}, config, 1, 1, 60, 600, 0, "label", {})
+    assert custom_template_text(job) == config["groundtruth_template"]
