@@ -20,7 +20,7 @@ import pytest
 from labelwire.client.raw import Client
 from labelwire.server.core.auth import parse as parse_token
 from labelwire.server.files.policy import FilesSettings
-from labelwire.v1 import item_pb2, job_pb2
+from labelwire.v1 import answer_pb2, item_pb2, job_pb2
 from tests.conftest import Clock, Harness, serving
 from tests.test_errors import violations
 
@@ -165,4 +165,20 @@ async def test_a_reference_outside_the_owners_prefix_shows_the_worker_why_and_no
     assert 'role="alert"' in task.rendered_template
     assert "outside the S3 prefixes open to you" in task.rendered_template
     assert "X-Amz-Signature" not in task.rendered_template and "<img" not in task.rendered_template
+    await lw.close()
+
+
+async def test_the_next_task_handed_with_a_submission_comes_rendered_too(server: Harness) -> None:
+    lw = await server.client()
+    job = await gt_job(lw, "<crowd-form><p>{{ task.input.source }}</p></crowd-form>")
+    await lw.add_items(job.name, [item_pb2.Item(key=k, text=f"<{k}>") for k in ("a", "b")])
+    await lw.start_job(job.name)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as worker:
+        first = (await worker.next_task()).task
+        answer = answer_pb2.Answer()
+        answer.custom.update({"ok": True})
+        following = (await worker.submit(first.name, answer, want_next=True)).next.task
+    pages = sorted([first.rendered_template, following.rendered_template])
+    assert pages == ["<crowd-form><p>&lt;a&gt;</p></crowd-form>", "<crowd-form><p>&lt;b&gt;</p></crowd-form>"]
     await lw.close()
