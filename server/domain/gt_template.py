@@ -19,13 +19,14 @@ Liquid's own. Output is HTML-escaped unless marked with `skip_autoescape`.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from liquid import Environment
+from liquid import BoundTemplate, Environment
 from liquid.exceptions import LiquidError
 from markupsafe import Markup, escape
 
@@ -124,6 +125,12 @@ def template_problem(source: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed(source: str) -> BoundTemplate:
+    """A job's template never changes: parse it once, not per task."""
+    return _ENV.from_string(source)
+
+
 def task_input(payload_kind: str, payload: str, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     """`task.input` as Ground Truth builds it without a pre-labeling Lambda:
     the manifest line. An item holding JSON is that line (or a pre-labeling
@@ -147,7 +154,7 @@ def render(source: str, task: Mapping[str, Any], grant: Grant) -> str:
     (`task.input` is what the template reads). Raises TemplateError."""
     try:
         with _granting(grant):
-            return _ENV.from_string(source).render(task=dict(task))
+            return _parsed(source).render(task=dict(task))
     except GrantRefused as err:
         raise TemplateError(str(err)) from None
     except LiquidError as err:
