@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
@@ -89,8 +90,9 @@ class WorkCore(CoreBase):
         if not source:
             return result
         owner_id = await self.owner_of_job(job_id)
-        task = self._page(source, owner_id, result.task)
-        upcoming = self._page(source, owner_id, result.upcoming)
+        # Off the event loop: a page of 25 presigned images takes some milliseconds.
+        task = await asyncio.to_thread(self._page, source, owner_id, result.task)
+        upcoming = await asyncio.to_thread(self._page, source, owner_id, result.upcoming)
         return replace(result, task=task, upcoming=upcoming)
 
     def _page(self, source: str, owner_id: int, task: Task | None) -> Task | None:
