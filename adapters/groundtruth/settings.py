@@ -309,11 +309,16 @@ def label_attribute(job: JobView, gt_type: str | None) -> str:
 
 
 def custom_template_text(job: JobView) -> str | None:
-    """A custom task's own template, from `task_config.custom.template` (either nesting)."""
+    """A custom task's own template (either nesting): its Ground Truth
+    template (`groundtruth_template`, the same Liquid the pool renders), else
+    `template`."""
     config = job.task_config
     inner = config.get("custom", config)
-    template = inner.get("template") if isinstance(inner, Mapping) else None
-    return template if isinstance(template, str) and template.strip() else None
+    for key in ("groundtruth_template", "template"):
+        template = inner.get(key) if isinstance(inner, Mapping) else None
+        if isinstance(template, str) and template.strip():
+            return template
+    return None
 
 
 def _lifetime(seconds: int, public: bool) -> int | None:

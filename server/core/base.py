@@ -336,6 +336,16 @@ class CoreBase:
             self._specs[job_id] = cached
         return cached[1]
 
+    async def owner_of_job(self, job_id: int) -> int:
+        """The client that owns a job, from the spec cache when it is there."""
+        cached = self._specs.get(job_id)
+        if cached is not None:
+            return cached[0]
+        row = await self.store.read(lambda tx: tx.job(job_id))
+        if row is None:
+            raise NotFound(f"jobs/{job_id} does not exist")
+        return int(row["owner_id"])
+
     async def spec_of_job(self, job_id: int) -> JobSpec:
         cached = self._specs.get(job_id)
         if cached is not None:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import replace
 
 from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
 from labelwire.server.core.team_rules import require_member
 from labelwire.server.dispatch import dispatcher as dispatch
-from labelwire.server.domain import validation
+from labelwire.server.domain import gt_template, validation
 from labelwire.server.domain.errors import (
     NotFound,
 )
 from labelwire.server.domain.model import (
     Answer,
     Job,
+    JobSpec,
     NextTaskResult,
     Principal,
     SubmitResult,
+    Task,
     Worker,
 )
+from labelwire.server.files import presign
 from labelwire.server.store import Tx
+
+log = logging.getLogger(__name__)
 
 
 class WorkCore(CoreBase):
@@ -36,7 +43,7 @@ class WorkCore(CoreBase):
                 require_member(tx, principal.account_id, principal.job_id)
             return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng, lookahead=lookahead)
 
-        return await self.store.write(lease)
+        return await self._with_pages(principal.job_id, spec, await self.store.write(lease))
 
     async def submit(
         self,
@@ -69,7 +76,36 @@ class WorkCore(CoreBase):
                 result = replace(result, next=following)
             return result
 
-        return await self.store.write(run)
+        result = await self.store.write(run)
+        if result.next is not None:
+            result = replace(result, next=await self._with_pages(job_id, spec, result.next))
+        return result
+
+    async def _with_pages(self, job_id: int, spec: JobSpec, result: NextTaskResult) -> NextTaskResult:
+        """The leased tasks with their Ground Truth template rendered, when the
+        job has one. Rendered after the commit, outside the store thread:
+        it presigns, and a template that fails for one item shows the worker
+        why instead of failing the call."""
+        source = _groundtruth_template(spec)
+        if not source:
+            return result
+        owner_id = await self.owner_of_job(job_id)
+        # Off the event loop: a page of 25 presigned images takes some milliseconds.
+        task = await asyncio.to_thread(self._page, source, owner_id, result.task)
+        upcoming = await asyncio.to_thread(self._page, source, owner_id, result.upcoming)
+        return replace(result, task=task, upcoming=upcoming)
+
+    def _page(self, source: str, owner_id: int, task: Task | None) -> Task | None:
+        if task is None:
+            return None
+        task_input = gt_template.task_input(task.payload_kind, task.payload, task.metadata)
+        grant = presign.s3_grant(self.files_settings, owner_id, task.expires_at - self.clock())
+        try:
+            page = gt_template.render(source, {"input": task_input}, grant)
+        except gt_template.TemplateError as err:
+            log.warning("%s: the Ground Truth template failed: %s", task.name, err)
+            page = gt_template.failed_page(str(err))
+        return replace(task, rendered_template=page)
 
     async def release(self, principal: Principal, task_name: str, *, decline: bool, reason: str = "") -> None:
         """Gives a leased task back; a decline keeps the worker's reason for the job's owner."""
@@ -107,3 +143,11 @@ class WorkCore(CoreBase):
         if row is None:
             raise NotFound(f"worker {principal.id} does not exist")
         return worker_from_row(row)
+
+
+def _groundtruth_template(spec: JobSpec) -> str:
+    if spec.task_type != "custom":
+        return ""
+    inner = spec.task_config.get("custom", spec.task_config)
+    source = inner.get("groundtruth_template", "") if isinstance(inner, dict) else ""
+    return source if isinstance(source, str) else ""

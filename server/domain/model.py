@@ -220,6 +220,8 @@ class Task:
     prelabel: Answer | None = None
     prelabel_confidence: float | None = None
     batch: tuple[BatchItem, ...] = ()
+    # A custom job's Ground Truth template, rendered for this task.
+    rendered_template: str = ""
 
     @property
     def name(self) -> str:

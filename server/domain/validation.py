@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.domain import answer_schema
+from labelwire.server.domain import answer_schema, gt_template
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import Answer, ItemInput, JobSpec
 from labelwire.server.labels import geometry
@@ -115,6 +115,23 @@ def check_json_value(field: str, value: Any, *, max_bytes: int | None = None) ->
         )
 
 
+def _check_groundtruth_template(task_config: dict[str, Any]) -> None:
+    """A Ground Truth template is parsed once here, so a job never starts
+    with a template that would fail for every task."""
+    inner = task_config.get("custom", task_config)
+    source = inner.get("groundtruth_template", "") if isinstance(inner, dict) else ""
+    if not source:
+        return
+    field = "job.task_config.custom.groundtruth_template"
+    require(
+        not inner.get("template"),
+        f"{field} and job.task_config.custom.template are exclusive: set one",
+        field,
+    )
+    problem = gt_template.template_problem(source)
+    require(problem is None, f"{field} {problem}", field)
+
+
 def validate_job_spec(spec: JobSpec) -> None:
     check_text("job.display_name", spec.display_name, low=1, high=200)
     classes_field = f"job.task_config.{spec.task_type}.{_classes_key(spec.task_type)}"
@@ -180,6 +197,8 @@ def validate_job_spec(spec: JobSpec) -> None:
         require(
             problem is None, f"job.task_config.custom.answer_schema is not a valid JSON Schema: {problem}"
         )
+    if spec.task_type == "custom":
+        _check_groundtruth_template(spec.task_config)
     text_len = len(json.dumps(spec.instructions))
     require(
         text_len <= 2_000_000,

@@ -9,6 +9,7 @@ and checks run on the server's loop through `Live.run`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -20,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from labelwire.client.raw import AdminClient, Client
+from labelwire.server.files.policy import FilesSettings
 from labelwire.server.transport.app import Running, start_server
 from tests.conftest import ADMIN_KEY, Clock
 
@@ -79,6 +81,14 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def live(database: str) -> Iterator[Live]:
+    with live_server(database) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def live_server(database: str, files: FilesSettings | None = None) -> Iterator[Live]:
+    """A server with its HTTP port on its own loop thread; `files` names the
+    paths and S3 prefixes clients may use."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -92,6 +102,7 @@ def live(database: str) -> Iterator[Live]:
             clock=clock,
             seed=0,
             http_address="127.0.0.1:0",
+            files=files,
         )
 
     running = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=60)

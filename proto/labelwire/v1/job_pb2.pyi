@@ -557,8 +557,19 @@ class CustomConfig(_message.Message):
 
     ANSWER_SCHEMA_FIELD_NUMBER: _builtins.int
     TEMPLATE_FIELD_NUMBER: _builtins.int
+    GROUNDTRUTH_TEMPLATE_FIELD_NUMBER: _builtins.int
     template: _builtins.str
     """Optional. An HTML template for the worker page."""
+    groundtruth_template: _builtins.str
+    """Optional. A Ground Truth worker template: Liquid with crowd HTML
+    elements, as in a Ground Truth custom job's `UiTemplateS3Uri`. The
+    server renders it for each task over `task.input` (the item as Ground
+    Truth's `taskInput`), with the filters `grant_read_access`, `to_json`,
+    `escape`, `escape_once` and `skip_autoescape`, autoescaping by default,
+    and hands the page out as `Task.rendered_template`. At most 1,000,000
+    characters; a syntax error or an unknown filter is refused at CreateJob.
+    Not together with `template`.
+    """
     @_builtins.property
     def answer_schema(self) -> _struct_pb2.Struct:
         """Optional. A JSON Schema that answers must satisfy."""
@@ -568,10 +579,11 @@ class CustomConfig(_message.Message):
         *,
         answer_schema: _struct_pb2.Struct | None = ...,
         template: _builtins.str = ...,
+        groundtruth_template: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer_schema", b"answer_schema"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_schema", b"answer_schema", "template", b"template"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer_schema", b"answer_schema", "groundtruth_template", b"groundtruth_template", "template", b"template"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -102,6 +102,7 @@ class Task(_message.Message):
     LEASE_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     PRELABEL_CONFIDENCE_FIELD_NUMBER: _builtins.int
     BATCH_FIELD_NUMBER: _builtins.int
+    RENDERED_TEMPLATE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}/tasks/{task_id}`."""
     phase: Global___TaskPhase.ValueType
@@ -115,6 +116,12 @@ class Task(_message.Message):
     prelabel_confidence: _builtins.float
     """Output only. The model's confidence in `prelabel`, 0 to 1; unset when
     the item gave none.
+    """
+    rendered_template: _builtins.str
+    """Output only. For a custom job with a Ground Truth template
+    (`CustomConfig.groundtruth_template`): the template rendered for this
+    task, an HTML document; its `s3://` references are links presigned for
+    this lease. The worker app runs it in its sandboxed frame.
     """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
@@ -152,10 +159,11 @@ class Task(_message.Message):
         lease_expire_time: _timestamp_pb2.Timestamp | None = ...,
         prelabel_confidence: _builtins.float | None = ...,
         batch: _abc.Iterable[Global___BatchItem] | None = ...,
+        rendered_template: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence", "json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence", "batch", b"batch", "json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "name", b"name", "payload", b"payload", "phase", b"phase", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence", "batch", b"batch", "json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "name", b"name", "payload", b"payload", "phase", b"phase", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "rendered_template", b"rendered_template", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__prelabel_confidence: _TypeAlias = _typing.Literal["prelabel_confidence"]  # noqa: Y015
     _WhichOneofArgType__prelabel_confidence: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence"]  # noqa: Y015

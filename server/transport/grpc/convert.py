@@ -396,6 +396,7 @@ def task_message(task: Task) -> task_pb2.Task:
             answer_message(item.prelabel, entry.prelabel)
         if item.prelabel_confidence is not None:
             entry.prelabel_confidence = item.prelabel_confidence
+    out.rendered_template = task.rendered_template
     return out
 
 

@@ -53,10 +53,13 @@ function isObject(v: JsonValue | undefined): v is JsonObject {
  * origin: no cookies, storage or token of the app's, and a policy that lets
  * it call nowhere) and hands its answer over by postMessage; the answer is
  * checked against the job's JSON Schema before it is sent. Without a
- * template the worker writes the JSON object in a text box. */
+ * template the worker writes the JSON object in a text box. A Ground Truth
+ * template arrives rendered in the task (`renderedTemplate`). */
 export function custom(input: TaskInput): TaskView {
   const config = input.job.taskConfig?.config;
-  const template = config?.case === "custom" ? config.value.template : "";
+  // A Ground Truth template comes rendered for this task by the server
+  // (its s3:// references presigned for the lease); a plain one as it is.
+  const template = input.task.renderedTemplate || (config?.case === "custom" ? config.value.template : "");
   const schema = config?.case === "custom" ? config.value.answerSchema : undefined;
   const check = async (value: JsonValue | undefined): Promise<Answer | string> => {
     if (!isObject(value)) return "The task's answer must be a JSON object.";

@@ -1,0 +1,233 @@
+"""Ground Truth templates in the worker app, in Chromium: the bulk-QA seed's
+template (25 images of one label, each with a ticked crowd-checkbox under it)
+rendered by the server with presigned links to a real S3 server, three boxes
+unticked by mouse, submitted through crowd-form; the stored answer is Ground
+Truth's answerContent. A template's script cannot reach the worker's token."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from google.protobuf import json_format
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from labelwire.client.raw import Client
+from labelwire.server.core.auth import parse as parse_token
+from labelwire.server.files.policy import FilesSettings
+from labelwire.v1 import item_pb2, job_pb2
+from tests.browser.conftest import Live, live_server, screenshot
+from tests.browser.test_worker_app import WORKERS_DONE, labels, sign_in, start_job
+from tests.test_gt_template_jobs import BULK_QA
+
+UNTICKED = (3, 11, 20)
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    name = f"lw-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    yield name, s3
+
+
+@pytest.fixture
+def live_s3(database: str, bucket: tuple[str, Any]) -> Iterator[Live]:
+    with live_server(database, FilesSettings.build(None, [f"s3://{bucket[0]}/labelwire"])) as live:
+        yield live
+
+
+def owner_prefix(lw: Client) -> str:
+    parsed = parse_token(dict(lw.metadata)["authorization"].removeprefix("Bearer "))
+    assert parsed is not None
+    return f"labelwire/{parsed[1]}"
+
+
+def png(shade: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (48, 36), (shade, 120, 255 - shade)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def gt_spec(template: str) -> job_pb2.Job:
+    return job_pb2.Job(
+        task_config=job_pb2.TaskConfig(custom=job_pb2.CustomConfig(groundtruth_template=template))
+    )
+
+
+def test_bulk_qa_template_confirms_25_images_with_three_unticked(
+    live_s3: Live, page: Page, bucket: tuple[str, Any]
+) -> None:
+    name, s3 = bucket
+    lw = live_s3.client()
+    mine = owner_prefix(lw)
+    refs = []
+    for i in range(25):
+        s3.put_object(Bucket=name, Key=f"{mine}/cats/{i}.png", Body=png(i * 10), ContentType="image/png")
+        refs.append({"source-ref": f"s3://{name}/{mine}/cats/{i}.png", "label": "cat"})
+    item = item_pb2.Item(key="batch-1", json=json.dumps({"sourceRef": refs}))
+    job, token = start_job(
+        live_s3, lw, [item], classes=[], job=gt_spec(BULK_QA), judgments_per_item=1, quiz_size=0
+    )
+    sign_in(page, live_s3, token)
+    frame = page.get_by_title("Task").content_frame
+    boxes = frame.get_by_role("checkbox", name="cat")
+    expect(boxes).to_have_count(25)
+    for i in range(25):
+        expect(boxes.nth(i)).to_be_checked()
+    last = frame.get_by_role("img", name="image 24")
+    expect(last).to_be_visible()
+    assert last.evaluate("img => img.complete && img.naturalWidth") == 48  # loaded through its presigned link
+
+    for i in UNTICKED:
+        boxes.nth(i).click()
+    expect(boxes.nth(UNTICKED[0])).not_to_be_checked()
+    screenshot(page, "groundtruth-bulk-qa")
+    frame.get_by_role("button", name="Submit").click()  # crowd-form's own submit button
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    answer = json_format.MessageToDict(labels(live_s3, lw, job)["batch-1"].custom)
+    assert answer == {f"cat-{i}": {"on": i not in UNTICKED} for i in range(25)}
+
+
+# The custom-workflow seed's way of submitting: a hidden field the template
+# fills on crowd-form's submit event, and its own crowd-button. Here the
+# script fills it with what a hostile template would try to read.
+PROBE = """
+<crowd-form>
+  <p>{{ task.input.source }}</p>
+  <crowd-text-area name="note" label="Note"></crowd-text-area>
+  <input type="hidden" name="probe">
+  <crowd-button form-action="submit">Send</crowd-button>
+</crowd-form>
+<script>
+  var probe = {};
+  function attempt(name, read) {
+    try { probe[name] = String(read()); } catch (e) { probe[name] = "blocked"; }
+  }
+  attempt("token", function () { return parent.sessionStorage.getItem("labelwire.worker-token"); });
+  attempt("local", function () { return localStorage.getItem("app-secret"); });
+  attempt("cookie", function () { return document.cookie; });
+  attempt("page", function () { return parent.document.body.innerText; });
+  probe.api = "pending";
+  fetch(location.origin + "/labelwire.v1.WorkerService/GetWorkerStats", {
+    method: "POST", headers: { "content-type": "application/json" }, body: "{}"
+  }).then(function (r) { probe.api = "status " + r.status; }, function () { probe.api = "blocked"; });
+  document.querySelector("crowd-form").addEventListener("submit", function () {
+    document.querySelector("input[name=probe]").value = JSON.stringify(probe);
+  });
+</script>
+"""
+
+
+def test_a_ground_truth_templates_script_cannot_reach_the_worker_token(live: Live, page: Page) -> None:
+    lw = live.client()
+    item = item_pb2.Item(key="r", text="Great soup, rude waiter.")
+    job, token = start_job(
+        live, lw, [item], classes=[], job=gt_spec(PROBE), judgments_per_item=1, quiz_size=0
+    )
+    page.context.add_cookies([{"name": "app-session", "value": "cookie-secret", "url": live.url}])
+    sign_in(page, live, token)
+    page.evaluate("localStorage.setItem('app-secret', 'local-secret')")
+    frame = page.get_by_title("Task").content_frame
+    expect(frame.get_by_text("Great soup, rude waiter.")).to_be_visible()
+    frame.get_by_role("textbox", name="Note").fill("mixed")
+    frame.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    answer = json_format.MessageToDict(labels(live, lw, job)["r"].custom)
+    assert answer["note"] == "mixed"
+    assert json.loads(answer["probe"]) == {
+        "token": "blocked",
+        "local": "blocked",
+        "cookie": "blocked",
+        "page": "blocked",
+        "api": "blocked",
+    }
+    assert token not in json.dumps(answer)
+
+
+def test_an_element_labelwire_lacks_is_named_in_the_page_not_left_blank(live: Live, page: Page) -> None:
+    """CreateJob refuses such a template; a plain template reaching the frame
+    with one (written by hand, or by a template's script) still says so."""
+    lw = live.client()
+    template = (
+        "<p id='t'></p><script>var el = document.createElement('crowd-keypoint');"
+        "document.body.appendChild(el);</script><form></form>"
+    )
+    spec = job_pb2.Job(task_config=job_pb2.TaskConfig(custom=job_pb2.CustomConfig(template=template)))
+    _, token = start_job(live, lw, [item_pb2.Item(key="k", text="x")], classes=[], job=spec, quiz_size=0)
+    sign_in(page, live, token)
+    frame = page.get_by_title("Task").content_frame
+    expect(frame.get_by_role("alert")).to_contain_text("<crowd-keypoint>")
+
+
+ELEMENTS = """
+<crowd-form>
+  <crowd-instructions link-text="View instructions">
+    <short-summary><p>Read the review, then answer.</p></short-summary>
+    <full-instructions><p>Angry means the writer is upset.</p></full-instructions>
+  </crowd-instructions>
+  <crowd-alert type="info">Reviews may contain strong language.</crowd-alert>
+  <crowd-card heading="Review">{{ task.input.source }}</crowd-card>
+  <crowd-classifier name="sentiment" categories='{{ task.input.labels | to_json }}' header="How does the writer feel?">
+    <classification-target>{{ task.input.source }}</classification-target>
+  </crowd-classifier>
+  <crowd-radio-group>
+    <crowd-radio-button name="fair" value="yes">Fair</crowd-radio-button>
+    <crowd-radio-button name="unfair" value="no">Unfair</crowd-radio-button>
+  </crowd-radio-group>
+  <crowd-input name="stars" type="number" label="Stars"></crowd-input>
+  <crowd-text-area name="comment" label="Comment"></crowd-text-area>
+  <crowd-checkbox name="spam" value="isSpam">Spam</crowd-checkbox>
+  <crowd-button form-action="submit">Done</crowd-button>
+</crowd-form>
+"""
+
+
+def test_each_crowd_element_is_operated_by_keyboard_and_answers_as_ground_truth(
+    live: Live, page: Page
+) -> None:
+    lw = live.client()
+    line = {"source": "The train was late again!", "labels": ["angry", "sad", 'it\'s "fine"']}
+    item = item_pb2.Item(key="r", json=json.dumps(line))
+    job, token = start_job(
+        live, lw, [item], classes=[], job=gt_spec(ELEMENTS), judgments_per_item=1, quiz_size=0
+    )
+    sign_in(page, live, token)
+    frame = page.get_by_title("Task").content_frame
+    expect(frame.get_by_role("alert")).to_contain_text("strong language")
+    expect(frame.get_by_role("heading", name="Review")).to_be_visible()
+    expect(frame.get_by_text("Angry means the writer is upset.")).to_be_hidden()
+    frame.get_by_text("View instructions").click()
+    expect(frame.get_by_text("Angry means the writer is upset.")).to_be_visible()
+    expect(frame.get_by_role("radio", name='it\'s "fine"')).to_be_visible()  # categories through to_json
+
+    frame.get_by_role("radio", name="angry").focus()
+    page.keyboard.press("ArrowDown")  # the group's arrow keys move the choice to "sad"
+    expect(frame.get_by_role("radio", name="sad")).to_be_checked()
+    frame.get_by_role("radio", name="Unfair").check()
+    frame.get_by_role("spinbutton", name="Stars").fill("2")
+    frame.get_by_role("textbox", name="Comment").fill("late & loud")
+    frame.get_by_role("checkbox", name="Spam").focus()
+    page.keyboard.press("Space")
+    screenshot(page, "groundtruth-elements")
+    frame.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    answer = json_format.MessageToDict(labels(live, lw, job)["r"].custom)
+    assert answer == {
+        "sentiment": {"label": "sad"},
+        "fair": {"yes": False},
+        "unfair": {"no": True},
+        "stars": 2,
+        "comment": "late & loud",
+        "spam": {"isSpam": True},
+    }
