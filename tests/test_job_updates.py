@@ -1,0 +1,199 @@
+"""UpdateJob and pilots: the owner runs a sample, reads it, refines the
+instructions (a new version every judgment records), and runs the rest; what
+recorded answers depend on never changes."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from labelwire.client.raw import Client, classification, text_item
+from labelwire.v1 import job_pb2, label_service_pb2
+from tests.conftest import Harness
+from tests.helpers import CLASSES, running_job, truth, work
+
+
+async def _update(lw: Client, job: job_pb2.Job, paths: list[str]) -> job_pb2.Job:
+    return await lw.update_job(job, paths)
+
+
+async def _refused(lw: Client, job: job_pb2.Job, paths: list[str]) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lw.update_job(job, paths)
+    return caught.value
+
+
+async def _judgments(lw: Client, job: str, version: int = 0) -> list[job_pb2.Job]:
+    response = await lw.labels.ListJudgments(
+        label_service_pb2.ListJudgmentsRequest(job=job, instructions_version=version), metadata=lw.metadata
+    )
+    return list(response.judgments)
+
+
+async def test_new_instructions_make_a_version_each_judgment_records(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=4, judgments=1)
+    assert job.instructions_version == 1
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        first = await w.next_task()
+        await w.submit(first.task.name, classification(truth(first.task.text)))
+        change = job_pb2.Job(name=job.name)
+        change.instructions.short_instructions = "Sarcasm is neg."
+        change.instructions.full_instructions = "# Sarcasm\nA sarcastic compliment is neg."
+        updated = await _update(lw, change, ["instructions"])
+        assert updated.instructions_version == 2
+        assert updated.instructions.short_instructions == "Sarcasm is neg."
+        assert updated.display_name == job.display_name and updated.judgment_policy.judgments_per_item == 1
+        seen = await w.instructions()
+        assert seen.instructions.short_instructions == "Sarcasm is neg."
+        assert seen.instructions_version == 2
+        await work(w)
+    assert [j.instructions_version for j in await _judgments(lw, job.name)] == [1, 2, 2, 2]
+    assert len(await _judgments(lw, job.name, version=2)) == 3
+    assert [j.item_key for j in await _judgments(lw, job.name, version=1)] == ["i0"]
+
+
+async def test_class_descriptions_change_but_names_do_not(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=2)
+    described = job_pb2.Job()
+    described.CopyFrom(job)
+    described.task_config.classification.classes[1].description = "negative, sarcasm included"
+    updated = await _update(lw, described, ["task_config"])
+    assert updated.task_config.classification.classes[1].description == "negative, sarcasm included"
+    assert updated.instructions_version == 2
+
+    renamed = job_pb2.Job()
+    renamed.CopyFrom(job)
+    renamed.task_config.classification.classes[1].name = "negative"
+    error = await _refused(lw, renamed, ["task_config"])
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "job.task_config.classification.classes[1].name" in (error.details() or "")
+
+    other_type = job_pb2.Job(name=job.name)
+    other_type.task_config.multi_label.classes.add(name="pos")
+    error = await _refused(lw, other_type, ["task_config"])
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "task type" in (error.details() or "")
+
+
+async def test_gold_policy_price_and_budget_change_and_are_read_back(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=2)
+    change = job_pb2.Job(name=job.name, price_per_judgment_micros=20_000, budget_micros=5_000_000)
+    change.gold_policy.pass_accuracy = 0.9
+    updated = await _update(
+        lw, change, ["gold_policy.pass_accuracy", "price_per_judgment_micros", "budget_micros"]
+    )
+    assert updated.gold_policy.pass_accuracy == pytest.approx(0.9)
+    assert updated.gold_policy.quiz_size == job.gold_policy.quiz_size, "the mask's other fields stay"
+    assert (updated.price_per_judgment_micros, updated.budget_micros) == (20_000, 5_000_000)
+    assert updated.instructions_version == 1, "no instruction changed"
+    assert (await lw.get_job(job.name)).price_per_judgment_micros == 20_000
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "named"),
+    [
+        ("state", grpc.StatusCode.INVALID_ARGUMENT, "update_mask.paths[0]"),
+        ("no_such_field", grpc.StatusCode.INVALID_ARGUMENT, "no_such_field"),
+        ("instructions.nope", grpc.StatusCode.INVALID_ARGUMENT, "instructions.nope"),
+        ("media_type", grpc.StatusCode.FAILED_PRECONDITION, "job.media_type"),
+        ("workforce", grpc.StatusCode.FAILED_PRECONDITION, "job.workforce"),
+    ],
+)
+async def test_fields_that_cannot_be_set_are_refused_by_name(
+    server: Harness, path: str, code: grpc.StatusCode, named: str
+) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=2)
+    error = await _refused(lw, job_pb2.Job(name=job.name, media_type=job_pb2.MEDIA_TYPE_IMAGE), [path])
+    assert error.code() == code
+    assert named in (error.details() or "")
+    assert (await lw.get_job(job.name)).media_type == job.media_type
+
+
+async def test_settings_that_shape_labels_are_fixed_once_judged(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=3, judgments=2)
+    raised = await _update(
+        lw, job_pb2.Job(name=job.name, judgment_policy={"judgments_per_item": 3}), ["judgment_policy"]
+    )
+    assert raised.judgment_policy.judgments_per_item == 3
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        task = await w.next_task()
+        await w.submit(task.task.name, classification(truth(task.task.text)))
+    error = await _refused(
+        lw,
+        job_pb2.Job(name=job.name, consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE),
+        ["consolidation_method"],
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "job.consolidation_method" in (error.details() or "")
+    error = await _refused(
+        lw, job_pb2.Job(name=job.name, judgment_policy={"judgments_per_item": 1}), ["judgment_policy"]
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "judgments_per_item" in (error.details() or "")
+
+
+async def test_raised_judgments_per_item_applies_to_open_items(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=2, judgments=1)
+    await _update(
+        lw, job_pb2.Job(name=job.name, judgment_policy={"judgments_per_item": 2}), ["judgment_policy"]
+    )
+    done = 0
+    for name in ("ann", "bob"):
+        _, token = await lw.create_worker(job.name, name)
+        async with server.worker(token) as w:
+            done += await work(w)
+    assert done == 4, "each item waited for its second judgment"
+    assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_COMPLETED
+
+
+async def test_another_owner_cannot_update_the_job(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=2)
+    other = await server.client("someone-else")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await other.update_job(job_pb2.Job(name=job.name, display_name="mine"), ["display_name"])
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_pilot_runs_its_sample_pauses_and_resume_runs_the_rest(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0)
+    await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(6)])
+    started = await lw.start_job(job.name, pilot_size=2)
+    assert started.state == job_pb2.JOB_STATE_RUNNING and started.pilot_size == 2
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        assert await work(w) == 2, "only the pilot's items are dispatched"
+        paused = await lw.get_job(job.name)
+        assert paused.state == job_pb2.JOB_STATE_PAUSED
+        assert paused.state_reason == "pilot complete" and paused.pilot_size == 0
+        assert paused.counters.labeled_items == 2 and paused.failure_reason == ""
+        change = job_pb2.Job(name=job.name)
+        change.instructions.short_instructions = "Sarcasm is neg."
+        await _update(lw, change, ["instructions.short_instructions"])
+        resumed = await lw.resume_job(job.name)
+        assert resumed.state == job_pb2.JOB_STATE_RUNNING and resumed.state_reason == ""
+        assert await work(w) == 4
+    done = await lw.get_job(job.name)
+    assert done.state == job_pb2.JOB_STATE_COMPLETED and done.counters.labeled_items == 6
+    versions = [(j.item_key, j.instructions_version) for j in await _judgments(lw, job.name)]
+    assert versions[:2] == [("i0", 1), ("i1", 1)] and {v for _, v in versions[2:]} == {2}
+
+
+async def test_pilot_size_must_be_smaller_than_the_job(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0)
+    await lw.add_items(job.name, [text_item(f"i{n}", "x") for n in range(3)])
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lw.start_job(job.name, pilot_size=3)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "pilot_size" in (caught.value.details() or "")
+    assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_DRAFT
