@@ -4,12 +4,15 @@ recorded answers depend on never changes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
-from labelwire.client.raw import Client, classification, text_item
-from labelwire.v1 import job_pb2, label_service_pb2
-from tests.conftest import Harness
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
+from labelwire.server.transport.app import start_server
+from labelwire.v1 import job_pb2, judgment_pb2, label_service_pb2, quality_service_pb2, task_pb2
+from tests.conftest import ADMIN_KEY, Clock, Harness
 from tests.helpers import CLASSES, running_job, truth, work
 
 
@@ -23,7 +26,7 @@ async def _refused(lw: Client, job: job_pb2.Job, paths: list[str]) -> grpc.aio.A
     return caught.value
 
 
-async def _judgments(lw: Client, job: str, version: int = 0) -> list[job_pb2.Job]:
+async def _judgments(lw: Client, job: str, version: int = 0) -> list[judgment_pb2.Judgment]:
     response = await lw.labels.ListJudgments(
         label_service_pb2.ListJudgmentsRequest(job=job, instructions_version=version), metadata=lw.metadata
     )
@@ -197,3 +200,65 @@ async def test_pilot_size_must_be_smaller_than_the_job(server: Harness) -> None:
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "pilot_size" in (caught.value.details() or "")
     assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_DRAFT
+
+
+async def update_seen_by_the_other_replica(database: str, clock: Clock) -> None:
+    """Replica b has the spec cached (its worker leased a task) when a changes it."""
+    a = await start_server(address="127.0.0.1:0", database=database, admin_key=ADMIN_KEY, clock=clock)
+    b = await start_server(address="127.0.0.1:0", database=database, admin_key=ADMIN_KEY, clock=clock)
+    try:
+        lw = await Harness(running=a, target=f"127.0.0.1:{a.port}", database=database).client()
+        job = await running_job(lw, items=3, judgments=1)
+        _, token = await lw.create_worker(job.name, "ann")
+        worker = WorkerClient(f"127.0.0.1:{b.port}", token)
+        first = await worker.next_task()
+        await worker.submit(first.task.name, classification(truth(first.task.text)))
+        change = job_pb2.Job(name=job.name, price_per_judgment_micros=7_000)
+        change.instructions.short_instructions = "Read twice."
+        await lw.update_job(change, ["instructions", "price_per_judgment_micros"])
+        assert (await worker.instructions()).instructions_version == 2
+        second = await worker.next_task()
+        await worker.submit(second.task.name, classification(truth(second.task.text)))
+        assert (await lw.get_job(job.name)).counters.cost_micros == 7_000, "b charged the new price"
+        assert [j.instructions_version for j in await _judgments(lw, job.name)] == [1, 2]
+        await worker.close()
+        await lw.close()
+    finally:
+        await a.stop(grace=None)
+        await b.stop(grace=None)
+
+
+async def test_an_update_on_one_sqlite_replica_is_seen_by_the_other(tmp_path: Path, clock: Clock) -> None:
+    await update_seen_by_the_other_replica(str(tmp_path / "shared.db"), clock)
+
+
+async def test_an_update_on_one_postgres_replica_is_seen_by_the_other(
+    postgres_database: str, clock: Clock
+) -> None:
+    await update_seen_by_the_other_replica(postgres_database, clock)
+
+
+async def test_quality_is_split_by_instructions_version(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=6, gold=4, judgments=1, quiz_size=2, pass_accuracy=0.5)
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        for _ in range(4):  # the quiz (2 gold, right) and 2 work items, answered wrong
+            t = await w.next_task()
+            right = t.task.phase == task_pb2.TASK_PHASE_QUIZ
+            answer = truth(t.task.text) if right else CLASSES[(CLASSES.index(truth(t.task.text)) + 1) % 3]
+            await w.submit(t.task.name, classification(answer))
+        change = job_pb2.Job(name=job.name)
+        change.instructions.full_instructions = "Read the whole text."
+        await lw.update_job(change, ["instructions.full_instructions"])
+        await work(w)
+    quality = await lw.quality.GetJobQuality(
+        quality_service_pb2.GetJobQualityRequest(job=job.name), metadata=lw.metadata
+    )
+    first, second = quality.instructions_versions
+    assert (first.instructions_version, first.judgments, first.gold_judgments) == (1, 2, 2)
+    assert first.gold_accuracy == 1.0
+    assert second.instructions_version == 2 and second.judgments == 4
+    assert first.agreement_with_label == second.agreement_with_label == 1.0, (
+        "one judgment per item is its label"
+    )

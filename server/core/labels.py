@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -280,7 +281,10 @@ class LabelsCore(CoreBase):
         job = await self.get_job(principal, job_name)
         judgments, labels, workers = await self.store.read(lambda tx: _everything(tx, job.id))
         declined = await self.store.read(lambda tx: tx.job_declines(job.id))
+        gold = await self.store.read(lambda tx: tx.gold_by_version(job.id))
         measured = await asyncio.to_thread(quality_report.measure, job.spec, judgments, labels)
+        versions = quality_report.by_version(job.spec, judgments, labels, gold)
+        measured = dataclasses.replace(measured, versions=versions)
         return job, measured, [worker_from_row(w) for w in workers], quality_report.declines(declined)
 
     async def calibration(

@@ -573,10 +573,20 @@ class SqlTx(AccountsSql):
     def job_judgments(self, job_id: int) -> list[Row]:
         """Counted judgments of the job's non-gold items, by item."""
         return self.all(
-            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms FROM judgments j JOIN items i ON i.id = j.item_id"
+            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms, j.instructions_version"
+            " FROM judgments j JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
             (job_id,),
         )
+
+    def gold_by_version(self, job_id: int) -> dict[int, tuple[int, int]]:
+        """Gold judgments and how many were right, by instructions version."""
+        rows = self.all(
+            "SELECT instructions_version, COUNT(*), SUM(gold_correct)"
+            " FROM judgments WHERE job_id = ? AND gold_correct IS NOT NULL GROUP BY instructions_version",
+            (job_id,),
+        )
+        return {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
 
     def work_answers(self, job_id: int) -> list[Row]:
         """(item_id, worker_id, answer) of the job's counted judgments of
