@@ -262,3 +262,37 @@ async def test_quality_is_split_by_instructions_version(server: Harness) -> None
     assert first.agreement_with_label == second.agreement_with_label == 1.0, (
         "one judgment per item is its label"
     )
+
+
+async def test_agreement_with_the_label_is_measured_per_version(server: Harness) -> None:
+    """Under version 1 one worker of three answers wrong; under version 2 all agree."""
+    lw = await server.client()
+    job = await running_job(lw, items=4, judgments=3)
+    workers = []
+    for name in ("ann", "bob", "cat"):
+        _, token = await lw.create_worker(job.name, name)
+        workers.append(token)
+
+    async def answer(token: str, count: int, *, right: bool) -> None:
+        async with server.worker(token) as w:
+            for _ in range(count):
+                t = await w.next_task()
+                given = truth(t.task.text)
+                await w.submit(
+                    t.task.name, classification(given if right else CLASSES[(CLASSES.index(given) + 1) % 3])
+                )
+
+    for token, right in zip(workers, (True, True, False), strict=True):
+        await answer(token, 2, right=right)
+    change = job_pb2.Job(name=job.name)
+    change.instructions.short_instructions = "Take your time."
+    await lw.update_job(change, ["instructions"])
+    for token in workers:
+        await answer(token, 2, right=True)
+    quality = await lw.quality.GetJobQuality(
+        quality_service_pb2.GetJobQualityRequest(job=job.name), metadata=lw.metadata
+    )
+    first, second = quality.instructions_versions
+    assert (first.judgments, second.judgments) == (6, 6)
+    assert first.agreement_with_label == pytest.approx(4 / 6)
+    assert second.agreement_with_label == 1.0
