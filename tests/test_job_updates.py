@@ -146,7 +146,9 @@ async def test_raised_judgments_per_item_applies_to_open_items(server: Harness) 
     lw = await server.client()
     job = await running_job(lw, items=2, judgments=1)
     await _update(
-        lw, job_pb2.Job(name=job.name, judgment_policy={"judgments_per_item": 2}), ["judgment_policy"]
+        lw,
+        job_pb2.Job(name=job.name, judgment_policy={"judgments_per_item": 2}),
+        ["judgment_policy.judgments_per_item"],
     )
     done = 0
     for name in ("ann", "bob"):

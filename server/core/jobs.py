@@ -287,7 +287,7 @@ class JobsCore(CoreBase):
             if state in (JobState.CANCELLED, JobState.FAILED):
                 raise FailedPrecondition(f"jobs/{job_id} is {state.name.lower()}; it cannot change")
             old = self._job(tx, row, counted=False)
-            new = merge(old)
+            new = job_updates.carry_defaults(old.spec, merge(old))
             validation.validate_job_spec(new)
             self.workforces.validate(new)
             judged = int(row["judgments"]) > 0

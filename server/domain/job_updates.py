@@ -11,6 +11,7 @@ while no judgment is recorded.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument
@@ -58,6 +59,16 @@ def check_paths(paths: list[str]) -> None:
             )
         if top in FIXED:
             raise FailedPrecondition(f"job.{path} cannot change: {FIXED[top]}")
+
+
+def carry_defaults(old: JobSpec, new: JobSpec) -> JobSpec:
+    """A job without extra judgments (max_judgments_per_item equal to
+    judgments_per_item, as CreateJob defaults it) keeps none when only
+    judgments_per_item changes, as if it had been created so."""
+    fixed = old.max_judgments_per_item == old.judgments_per_item == new.max_judgments_per_item
+    if fixed and new.judgments_per_item != old.judgments_per_item:
+        return dataclasses.replace(new, max_judgments_per_item=new.judgments_per_item)
+    return new
 
 
 def _classes_field(spec: JobSpec) -> str:

@@ -234,9 +234,12 @@ class SqlTx(AccountsSql):
         )
 
     def retarget_open_items(self, job_id: int, target: int) -> None:
-        """A new judgments_per_item for the items still open (never below what they have)."""
+        """A new judgments_per_item for the items still open: raises each
+        target below it (an item given extra judgments keeps its higher one);
+        lowering is only asked before any judgment, when every target is the old value."""
         self.run(
-            "UPDATE items SET target = ? WHERE job_id = ? AND state = 0 AND is_gold = 0 AND done < ?",
+            "UPDATE items SET target = ? WHERE job_id = ? AND state = 0 AND is_gold = 0"
+            " AND (target < ? OR done = 0)",
             (target, job_id, target),
         )
 
