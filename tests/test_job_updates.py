@@ -298,3 +298,20 @@ async def test_agreement_with_the_label_is_measured_per_version(server: Harness)
     assert (first.judgments, second.judgments) == (6, 6)
     assert first.agreement_with_label == pytest.approx(4 / 6)
     assert second.agreement_with_label == 1.0
+
+
+async def test_a_pilot_whose_items_expire_still_pauses(server: Harness, clock: Clock) -> None:
+    lw = await server.client()
+    job = await lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0)
+    lifetime = job_pb2.Job(name=job.name)
+    lifetime.task_lifetime.FromSeconds(60)
+    await lw.update_job(lifetime, ["task_lifetime"])
+    await lw.add_items(job.name, [text_item("pilot", "x")])
+    clock.advance(40)
+    await lw.add_items(job.name, [text_item("rest", "y")])
+    await lw.start_job(job.name, pilot_size=1)
+    clock.advance(30)  # the pilot's item is past its lifetime, the other is not
+    await server.running.core.maintain_once()
+    paused = await lw.get_job(job.name)
+    assert (paused.state, paused.state_reason) == (job_pb2.JOB_STATE_PAUSED, "pilot complete")
+    assert paused.counters.failed_items == 1
