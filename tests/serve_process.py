@@ -58,6 +58,8 @@ def serve(folder: Path, *flags: str, env: dict[str, str] | None = None) -> Itera
                 "json",
                 "--address",
                 "127.0.0.1:0",
+                # A fixed HTTP port (8080 by default) would collide with any other server on the machine.
+                *(() if "--http-address" in flags else ("--http-address", "127.0.0.1:0")),
                 *flags,
             ],
             cwd=folder,
@@ -70,6 +72,8 @@ def serve(folder: Path, *flags: str, env: dict[str, str] | None = None) -> Itera
         deadline = time.monotonic() + START_SECONDS
         while served is None:
             for line in log.read_text().split("\n")[:-1]:  # complete lines only
+                if not line.startswith("{"):
+                    continue  # a line from outside the logger (a warning); the deadline still applies
                 record = json.loads(line)
                 if record.get("event") == "start":
                     served = Served(process=process, log=log, start=record)

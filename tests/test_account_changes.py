@@ -11,7 +11,7 @@ import grpc
 from google.protobuf import field_mask_pb2
 
 from labelwire.client.raw import WorkerAccountClient, classification
-from labelwire.server.core.accounts import weekly_trend
+from labelwire.server.core.account_records import weekly_trend
 from labelwire.v1 import account_pb2, team_service_pb2
 from tests.conftest import Clock, Harness
 from tests.helpers import work

@@ -434,7 +434,7 @@ async def test_team_members_and_pages_list_every_account_once(server: Harness) -
 
 def test_job_status_tracks_the_per_job_record() -> None:
     """The status a worker's job list shows, from its record and the job's state."""
-    from labelwire.server.core.accounts import JobStatus, job_status
+    from labelwire.server.core.account_records import JobStatus, job_status
     from labelwire.server.domain.model import JobState, Worker, WorkerStatus
 
     def on(status: WorkerStatus) -> Worker:

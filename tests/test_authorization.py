@@ -289,7 +289,7 @@ MATRIX: dict[str, Entry] = {
     "LabelService.CorrectLabel": Entry(
         OWNERS_JOB,
         lambda w: label_service_pb2.CorrectLabelRequest(
-            job=w.job, item_key=LABELED[w.job], value=classification(CLASSES[1])
+            job=w.job, item_key=LABELED.get(w.job, "i0"), value=classification(CLASSES[1])
         ),
         prepare=_label_task,
     ),

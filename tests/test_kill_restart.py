@@ -41,6 +41,8 @@ async def start(database: str, port: int) -> subprocess.Popen[bytes]:
             database,
             "--admin-key",
             ADMIN,
+            "--http-address",
+            "",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

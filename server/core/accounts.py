@@ -17,13 +17,22 @@ longer work on.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from labelwire.server.core import auth
+from labelwire.server.core.account_records import (
+    Account,
+    History,
+    JobRecord,
+    Team,
+    Totals,
+    WorkerJob,
+    job_status,
+    totals_of,
+    weekly_trend,
+)
 from labelwire.server.core.base import (
     CoreBase,
     fitting,
@@ -32,214 +41,30 @@ from labelwire.server.core.base import (
     parse_task_name,
     worker_from_row,
 )
-from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.core.team_rules import (
+    parse_teams,
+    release_lost_leases,
+    require_member,
+)
 from labelwire.server.dispatch.gate import estimated_skill, first_status
 from labelwire.server.domain import specs, validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from labelwire.server.domain.model import (
     ENDED,
     Job,
-    JobSpec,
     JobState,
     Principal,
-    TaskState,
     Worker,
     WorkerStatus,
 )
 from labelwire.server.store import Tx
 
-MAX_TEAMS_PER_JOB = 20
 MAX_TEAMS_PER_ACCOUNT = 100
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 1000
 MAX_GRACE_SECONDS = 30 * 86400.0
 # A team a job in one of these states names cannot be deleted.
 _LIVE = (JobState.DRAFT, JobState.RUNNING, JobState.PAUSED)
-
-
-class JobStatus(enum.IntEnum):
-    """Where an account stands on a job it may work on."""
-
-    NOT_STARTED = 1
-    QUIZ = 2
-    QUALIFIED = 3
-    FAILED_QUIZ = 4
-    DISQUALIFIED = 5
-    JOB_ENDED = 6
-
-
-_FROM_WORKER = {
-    WorkerStatus.QUIZ: JobStatus.QUIZ,
-    WorkerStatus.QUALIFIED: JobStatus.QUALIFIED,
-    WorkerStatus.FAILED_QUIZ: JobStatus.FAILED_QUIZ,
-    WorkerStatus.DISQUALIFIED: JobStatus.DISQUALIFIED,
-}
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    owner_id: int
-    display_name: str
-    created_at: float
-    teams: tuple[int, ...] = ()
-    active_tokens: int = 0
-
-    @property
-    def name(self) -> str:
-        return f"workers/{self.id}"
-
-
-@dataclass(frozen=True)
-class Team:
-    id: int
-    owner_id: int
-    display_name: str
-    description: str
-    created_at: float
-    worker_count: int = 0
-
-    @property
-    def name(self) -> str:
-        return f"teams/{self.id}"
-
-
-@dataclass(frozen=True)
-class WorkerJob:
-    """A job as the worker sees it in its list; `worker` is None before it started."""
-
-    job: Job
-    status: JobStatus
-    worker: Worker | None
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """The worker's record on one job; `skill` is None in the worker's own view."""
-
-    job_id: int
-    display_name: str
-    job_state: JobState
-    price_per_judgment_micros: int
-    worker: Worker
-    started_at: float
-    median_time_seconds: float
-    skill: float | None
-
-
-@dataclass(frozen=True)
-class Totals:
-    jobs: int = 0
-    qualified_jobs: int = 0
-    disqualified_jobs: int = 0
-    judgments: int = 0
-    gold_answered: int = 0
-    gold_correct: int = 0
-    last_active_at: float | None = None
-
-    @property
-    def gold_accuracy(self) -> float:
-        return self.gold_correct / self.gold_answered if self.gold_answered else 0.0
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    week_start: float
-    gold_answered: int
-    gold_correct: int
-
-    @property
-    def gold_accuracy(self) -> float:
-        return self.gold_correct / self.gold_answered
-
-
-@dataclass(frozen=True)
-class History:
-    worker_name: str
-    jobs: list[JobRecord]
-    totals: Totals
-    next_page_token: str
-    # The owner's view only (hidden gold never moves a figure the worker sees).
-    trend: tuple[TrendPoint, ...] = ()
-
-
-WEEK_SECONDS = 7 * 86400.0
-# 1970-01-01 was a Thursday: weeks start on the Monday three days before it.
-MONDAY_OFFSET_SECONDS = 3 * 86400.0
-MAX_TREND_WEEKS = 104
-
-
-def weekly_trend(answers: Sequence[tuple[float, bool]]) -> tuple[TrendPoint, ...]:
-    """Gold answers (time, right or not) summed by week (Monday 00:00 UTC),
-    the last MAX_TREND_WEEKS weeks that have any, oldest first."""
-    weeks: dict[float, list[int]] = {}
-    for at, correct in answers:
-        start = (at + MONDAY_OFFSET_SECONDS) // WEEK_SECONDS * WEEK_SECONDS - MONDAY_OFFSET_SECONDS
-        counts = weeks.setdefault(start, [0, 0])
-        counts[0] += 1
-        counts[1] += int(correct)
-    kept = sorted(weeks.items())[-MAX_TREND_WEEKS:]
-    return tuple(TrendPoint(start, answered, right) for start, (answered, right) in kept)
-
-
-def parse_teams(names: Sequence[str], field: str) -> tuple[int, ...]:
-    """The team ids of a job's `workforce.teams`, checked for form, count and repeats."""
-    validation.require(
-        len(names) <= MAX_TEAMS_PER_JOB,
-        f"{field} may name at most {MAX_TEAMS_PER_JOB} teams, got {len(names)}",
-        field,
-    )
-    ids: list[int] = []
-    for i, name in enumerate(names):
-        team_id = parse_name(name, "teams", f"{field}[{i}]")
-        validation.require(team_id not in ids, f"{field}[{i}] repeats teams/{team_id}", f"{field}[{i}]")
-        ids.append(team_id)
-    return tuple(ids)
-
-
-def check_job_teams(spec: JobSpec) -> None:
-    """Only pool jobs are worked on by accounts."""
-    if spec.teams and spec.adapter != "pool":
-        raise InvalidArgument(
-            f"job.workforce.teams is for the pool workforce only, not {validation.quote(spec.adapter)}",
-            "job.workforce.teams",
-        )
-
-
-def name_job_teams(tx: Tx, owner_id: int, job_id: int, teams: Sequence[int]) -> None:
-    """Links a new job to the teams it names, each one of the owner's."""
-    for i, team_id in enumerate(teams):
-        row = tx.team(team_id)
-        if row is None or int(row["owner_id"]) != owner_id:
-            raise NotFound(f"job.workforce.teams[{i}]: teams/{team_id} does not exist")
-    tx.name_job_teams(job_id, teams)
-
-
-def require_member(tx: Tx, account_id: int, job_id: int) -> None:
-    if not tx.may_work(account_id, job_id):
-        raise PermissionDenied(
-            f"workers/{account_id} is in no team that may work on jobs/{job_id}; ask the job's owner"
-        )
-
-
-def release_lost_leases(tx: Tx, account_id: int, job_ids: Sequence[int], now: float) -> None:
-    """Gives back the leases an account holds on the jobs it may no longer work on."""
-    for job_id in job_ids:
-        if tx.may_work(account_id, job_id):
-            continue
-        row = tx.account_worker(account_id, job_id)
-        if row is None:
-            continue
-        for task in tx.live_tasks_of(int(row["id"])):
-            dispatch.end_lease(tx, task, TaskState.RELEASED, now)
-
-
-def job_status(state: JobState, worker: Worker | None) -> JobStatus:
-    if state in ENDED:
-        return JobStatus.JOB_ENDED
-    if worker is None:
-        return JobStatus.NOT_STARTED
-    return _FROM_WORKER[worker.status]
 
 
 def _page_size(page_size: int) -> int:
@@ -672,7 +497,7 @@ class AccountsCore(CoreBase):
         if account_id is not None:
             rows = tx.account_workers(account_id, after, size + 1)
             name = f"workers/{account_id}"
-            totals = _totals(tx.account_totals(account_id), own=own)
+            totals = totals_of(tx.account_totals(account_id), own=own)
         else:
             assert worker_id is not None
             single = tx.worker(worker_id)
@@ -711,15 +536,3 @@ class AccountsCore(CoreBase):
             median_time_seconds=statistics.median(times) / 1000 if times else 0.0,
             skill=None if own else estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
         )
-
-
-def _totals(row: Any, *, own: bool) -> Totals:
-    return Totals(
-        jobs=int(row["jobs"]),
-        qualified_jobs=int(row["qualified"]),
-        disqualified_jobs=int(row["disqualified"]),
-        judgments=int(row["judgments"]),
-        gold_answered=int(row["quiz_answered"] if own else row["gold_answered"]),
-        gold_correct=int(row["quiz_correct"] if own else row["gold_correct"]),
-        last_active_at=None if row["last_active_at"] is None else float(row["last_active_at"]),
-    )

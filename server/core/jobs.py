@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from labelwire.server.core import accounts, auth
+from labelwire.server.core import auth, team_rules
 from labelwire.server.core.adapters import check_remote_job
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
@@ -312,14 +312,14 @@ class JobsCore(CoreBase):
     async def create_job(self, principal: Principal, spec: JobSpec) -> Job:
         self.require(principal, "client")
         validation.validate_job_spec(spec)
-        accounts.check_job_teams(spec)
+        team_rules.check_job_teams(spec)
         self.workforces.validate(spec)
         now = self.clock()
 
         def create(tx: Tx) -> int:
             check_remote_job(tx, spec)
             job_id = tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
-            accounts.name_job_teams(tx, principal.id, job_id, spec.teams)
+            team_rules.name_job_teams(tx, principal.id, job_id, spec.teams)
             return job_id
 
         job_id = await self.store.write(create)

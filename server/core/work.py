@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from labelwire.server.core.accounts import require_member
 from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
+from labelwire.server.core.team_rules import require_member
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import (

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from labelwire.server.core import Core
-from labelwire.server.core.accounts import Account, History, JobStatus, Team, Totals, WorkerJob
+from labelwire.server.core.account_records import Account, History, JobStatus, Team, Totals, WorkerJob
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import Principal
 from labelwire.server.transport.grpc import convert

@@ -13,8 +13,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from labelwire.adapters.base import ExternalJudgment, WorkItem
 from labelwire.server.core import auth
-from labelwire.server.core.accounts import parse_teams
 from labelwire.server.core.adapters import AdapterJudgment
+from labelwire.server.core.team_rules import parse_teams
 from labelwire.server.domain import answer_schema, validation
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import (
