@@ -312,6 +312,12 @@ MATRIX: dict[str, Entry] = {
     "QualityService.GetCalibration": Entry(
         OWNERS_JOB, lambda w: quality_service_pb2.GetCalibrationRequest(job=w.job)
     ),
+    "QualityService.GetVerificationReport": Entry(
+        # The world's job is a classification job: its owner is told the report is for
+        # verification jobs (tests/test_bulk_verification.py reads one).
+        {**OWNERS_JOB, "owner client": grpc.StatusCode.FAILED_PRECONDITION},
+        lambda w: quality_service_pb2.GetVerificationReportRequest(job=w.job),
+    ),
     "WorkerService.GetInstructions": Entry(ANY_WORKER, lambda w: worker_service_pb2.GetInstructionsRequest()),
     "WorkerService.NextTask": Entry(ANY_WORKER, lambda w: worker_service_pb2.NextTaskRequest()),
     "WorkerService.SubmitJudgment": Entry(

@@ -154,6 +154,17 @@ async def test_workers_never_see_gold_answers(server: Harness) -> None:
         "metadata",
         "prelabel",
         "lease_expire_time",
+        "prelabel_confidence",
+        "batch",
+    }
+    # A bulk-verification batch's items carry what the model said, never whether they are gold.
+    assert set(t.task.DESCRIPTOR.fields_by_name["batch"].message_type.fields_by_name) == {
+        "text",
+        "json",
+        "source_ref",
+        "metadata",
+        "prelabel",
+        "prelabel_confidence",
     }
     await lw.close()
 

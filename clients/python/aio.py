@@ -518,6 +518,26 @@ class AsyncClient(_Base):
         """How far the model's pre-labels can be trusted, per class."""
         return await self.raw.calibration(_name(job), buckets=buckets, target_precision=target_precision)
 
+    @_translated
+    async def verification_report(
+        self,
+        job: Job | str,
+        *,
+        bucket_edges: Sequence[float] = (),
+        split_counts_as_correct: bool = False,
+        target_precision: float = 0.95,
+        interval_level: float = 0.95,
+    ) -> quality_service_pb2.GetVerificationReportResponse:
+        """A verification job's bulk-QA table: per class and model-confidence bucket, confirmed,
+        disconfirmed, split and % correct, and per class a threshold for `target_precision`."""
+        return await self.raw.verification_report(
+            _name(job),
+            bucket_edges=bucket_edges,
+            split_counts_as_correct=split_counts_as_correct,
+            target_precision=target_precision,
+            interval_level=interval_level,
+        )
+
     # Worker accounts and teams: people who work on many of your jobs with one sign-in.
 
     @_translated

@@ -552,6 +552,30 @@ class Client(TeamCalls, _Channel):
         )
         return response
 
+    async def verification_report(
+        self,
+        job: str,
+        *,
+        bucket_edges: Sequence[float] = (),
+        split_counts_as_correct: bool = False,
+        target_precision: float = 0.95,
+        interval_level: float = 0.95,
+    ) -> quality_service_pb2.GetVerificationReportResponse:
+        """A verification job's bulk-QA table and per-class thresholds."""
+        response: quality_service_pb2.GetVerificationReportResponse = (
+            await self.quality.GetVerificationReport(
+                quality_service_pb2.GetVerificationReportRequest(
+                    job=job,
+                    bucket_edges=list(bucket_edges),
+                    split_counts_as_correct=split_counts_as_correct,
+                    target_precision=target_precision,
+                    interval_level=interval_level,
+                ),
+                metadata=self.metadata,
+            )
+        )
+        return response
+
 
 class WorkerClient(_Channel):
     """For an in-house worker (or the tool it uses) on one job: needs a worker

@@ -306,6 +306,28 @@ class Client(SyncBase[AsyncClient]):
             self._async.calibration(job, buckets=buckets, target_precision=target_precision)
         )
 
+    def verification_report(
+        self,
+        job: Job | str,
+        *,
+        bucket_edges: Sequence[float] = (),
+        split_counts_as_correct: bool = False,
+        target_precision: float = 0.95,
+        interval_level: float = 0.95,
+    ) -> quality_service_pb2.GetVerificationReportResponse:
+        """A verification job's bulk-QA table: per class and model-confidence bucket, confirmed,
+        disconfirmed, split and % correct, and per class a threshold for `target_precision`.
+        """
+        return self._loop.run(
+            self._async.verification_report(
+                job,
+                bucket_edges=bucket_edges,
+                split_counts_as_correct=split_counts_as_correct,
+                target_precision=target_precision,
+                interval_level=interval_level,
+            )
+        )
+
     def create_worker_account(self, display_name: str) -> WorkerAccount:
         """A worker who can work on every job of yours that names one of its teams,
         once it has a token (`issue_worker_account_token`).

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from labelwire.server.core.base import (
@@ -38,7 +38,7 @@ from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.labels import items as labeling
-from labelwire.server.labels import quality_report
+from labelwire.server.labels import quality_report, verification_report
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Tx
 
@@ -297,6 +297,40 @@ class LabelsCore(CoreBase):
         validation.check_range("target_precision", target_precision, 0.5, 1.0)
         rows = await self.store.read(lambda tx: tx.prelabeled(job.id))
         return quality_report.calibrate(job.spec, rows, buckets, target_precision)
+
+    async def verification_report(
+        self,
+        principal: Principal,
+        job_name: str,
+        edges: Sequence[float],
+        split_is_correct: bool,
+        target_precision: float,
+        level: float,
+    ) -> verification_report.Report:
+        job = await self.get_job(principal, job_name)
+        if job.spec.task_type != "verification":
+            raise FailedPrecondition(
+                f"{job.name} is a {job.spec.task_type} job; the report is for verification jobs"
+            )
+        cuts = tuple(edges) or verification_report.DEFAULT_EDGES
+        validation.require(
+            2 <= len(cuts) <= 101, f"bucket_edges must have 2 to 101 edges, got {len(cuts)}", "bucket_edges"
+        )
+        for i, edge in enumerate(cuts):
+            validation.check_range(f"bucket_edges[{i}]", edge, 0.0, 1.0)
+            validation.require(
+                i == 0 or edge > cuts[i - 1],
+                f"bucket_edges must ascend: bucket_edges[{i}] is {edge:g} after {cuts[i - 1]:g}",
+                f"bucket_edges[{i}]",
+            )
+        target_precision = target_precision or 0.95
+        level = level or 0.95
+        validation.check_range("target_precision", target_precision, 0.5, 1.0)
+        validation.check_range("interval_level", level, 0.5, 0.999)
+        rows = await self.store.read(lambda tx: tx.verified(job.id))
+        return verification_report.build(
+            rows, cuts, split_is_correct=split_is_correct, target=target_precision, level=level
+        )
 
     async def export_labels(
         self, principal: Principal, job_name: str, uri: str, label_job_name: str = ""

@@ -12,6 +12,7 @@ import random
 from dataclasses import replace
 from typing import Any
 
+from labelwire.server.dispatch import batches
 from labelwire.server.dispatch import gate as quality
 from labelwire.server.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from labelwire.server.domain.model import (
@@ -43,6 +44,8 @@ _STATE_MESSAGES = {
 
 
 def task_view(tx: Tx, row: Any) -> Task:
+    if row["batch_of"] is not None:
+        return _batch_view(tx, row)
     item = tx.item(int(row["item_id"]))
     assert item is not None
     return _task(
@@ -77,6 +80,31 @@ def _task(
         payload=item["payload"],
         metadata=json.loads(item["metadata"]) if item["metadata"] else None,
         prelabel=json.loads(item["prelabel"]) if item["prelabel"] else None,
+        prelabel_confidence=(
+            None if item["prelabel_confidence"] is None else float(item["prelabel_confidence"])
+        ),
+    )
+
+
+def _batch_view(tx: Tx, row: Any) -> Task:
+    """A bulk-verification task as the worker sees it: its first row, with
+    every item of the batch in order."""
+    first = batches.first_of(tx, row)
+    rows = batches.members(tx, first)
+    items = [tx.item(int(member["item_id"])) for member in rows]
+    head = items[0]
+    assert head is not None
+    return replace(
+        _task(
+            int(first["id"]),
+            int(first["job_id"]),
+            head,
+            int(first["worker_id"]),
+            TaskPhase(int(first["phase"])),
+            TaskState(int(first["state"])),
+            float(first["expires_at"]),
+        ),
+        batch=tuple(batches.batch_item(item) for item in items),
     )
 
 
@@ -169,6 +197,8 @@ def next_task(
     is none; with `lookahead`, past the quiz, also the lease after it."""
     result = _next_task(tx, spec, worker_id, now, rng)
     current = result.task
+    if batches.batch_size(spec) > 1:  # a batch is already many items ahead
+        return result
     if not lookahead or current is None or current.phase != TaskPhase.WORK:
         return result
     if result.status != WorkerStatus.QUALIFIED:
@@ -274,7 +304,42 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
         return NextTaskResult(
             status, retry_after=NO_WORK_RETRY_SECONDS, message="no task is available right now"
         )
+    if batches.batch_size(spec) > 1 and phase == TaskPhase.WORK:
+        return NextTaskResult(
+            status, task=_lease_batch(tx, spec, job, item_id, worker_id, changes, now, row, rng)
+        )
     return NextTaskResult(status, task=_lease(tx, spec, job_id, item_id, worker_id, phase, changes, now, row))
+
+
+def _lease_batch(
+    tx: Tx,
+    spec: JobSpec,
+    job: Any,
+    item_id: int,
+    worker_id: int,
+    changes: dict[str, int],
+    now: float,
+    row: Any,
+    rng: random.Random,
+) -> Task:
+    """Leases the picked item and up to `batch_size - 1` more of its class
+    as one task (a single task when none share its class)."""
+    job_id = int(job["id"])
+    first = row if row is not None else tx.item(item_id)
+    assert first is not None
+    room = batches.room_in_budget(job, spec, batches.batch_size(spec) - 1)
+    mates = batches.batch_mates(tx, spec, job_id, worker_id, first, room)
+    if not mates:
+        return _lease(tx, spec, job_id, item_id, worker_id, TaskPhase.WORK, changes, now, first)
+    items = batches.order([first, *mates], rng)
+    tasks = [
+        _lease(
+            tx, spec, job_id, int(item["id"]), worker_id, TaskPhase.WORK, changes if i == 0 else {}, now, item
+        )
+        for i, item in enumerate(items)
+    ]
+    tx.set_batch([task.id for task in tasks], tasks[0].id)
+    return replace(tasks[0], batch=tuple(batches.batch_item(item) for item in items))
 
 
 def _pick(
@@ -346,6 +411,10 @@ def submit(
     now: float,
 ) -> SubmitResult:
     task = _own_task(tx, worker_id, job_id, task_id)
+    if task["batch_of"] is not None:
+        return _submit_batch(tx, spec, worker_id, job_id, task, answer, time_spent_ms, now)
+    if spec.task_type == "verification":
+        batches.verdicts(spec, answer, 1)
     name = f"jobs/{job_id}/tasks/{task_id}"
     if int(task["state"]) == TaskState.SUBMITTED:
         earlier = tx.judgment(task_id)
@@ -371,6 +440,52 @@ def submit(
     )
     end_if_budget_spent(tx, spec, job_id, now)
     return SubmitResult(name, status, message, quiz=_quiz_feedback(tx, task))
+
+
+def _submit_batch(
+    tx: Tx,
+    spec: JobSpec,
+    worker_id: int,
+    job_id: int,
+    task: Any,
+    answer: Answer,
+    time_spent_ms: int | None,
+    now: float,
+) -> SubmitResult:
+    """One verdict per item, each recorded as a judgment on its own item;
+    the time spent is shared evenly. A verdict that disqualifies the worker
+    releases the rest of the batch (their items go back to the queue)."""
+    first = batches.first_of(tx, task)
+    rows = batches.members(tx, first)
+    name = f"jobs/{job_id}/tasks/{int(first['id'])}"
+    answers = [batches.per_item(v) for v in batches.verdicts(spec, answer, len(rows))]
+    if all(int(row["state"]) == TaskState.SUBMITTED for row in rows):
+        batches.check_resubmission(tx, rows, answers, name)
+        return batches.submitted_result(tx, worker_id, name)
+    rows = [_live_task(tx, worker_id, job_id, int(row["id"]), now, row) for row in rows]
+    spent = time_spent_ms if time_spent_ms is not None else int((now - float(first["leased_at"])) * 1000)
+    share = spent // len(rows)
+    status, message = WorkerStatus.QUALIFIED, ""
+    for row, item_answer in zip(rows, answers, strict=True):
+        current = tx.task(int(row["id"]))
+        if current is None or not batches.leased(current):
+            continue  # released by a disqualification earlier in this batch
+        tx.finish_task(int(row["id"]), TaskState.SUBMITTED, now)
+        status, said = record_judgment(
+            tx,
+            spec,
+            job_id,
+            int(row["id"]),
+            int(row["item_id"]),
+            worker_id,
+            item_answer,
+            share,
+            now,
+            freed_micros=int(row["reserved_micros"]),
+        )
+        message = said or message
+    end_if_budget_spent(tx, spec, job_id, now)
+    return SubmitResult(name, status, message)
 
 
 def _quiz_feedback(tx: Tx, task: Any) -> QuizFeedback | None:
@@ -581,11 +696,14 @@ def release(
     tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, *, decline: bool, reason: str = ""
 ) -> None:
     task = _live_task(tx, worker_id, job_id, task_id, now)
-    end_lease(tx, task, TaskState.DECLINED if decline else TaskState.RELEASED, now, reason or None)
+    for row in batches.members(tx, task):
+        if batches.leased(row):
+            end_lease(tx, row, TaskState.DECLINED if decline else TaskState.RELEASED, now, reason or None)
 
 
 def extend(tx: Tx, worker_id: int, job_id: int, task_id: int, seconds: float, now: float) -> float:
-    _live_task(tx, worker_id, job_id, task_id, now)
+    task = _live_task(tx, worker_id, job_id, task_id, now)
     expires = now + seconds
-    tx.set_task_expiry(task_id, expires)
+    for row in batches.members(tx, task):
+        tx.set_task_expiry(int(row["id"]), expires)
     return expires

@@ -228,10 +228,24 @@ class Task:
     payload: str = ""
     metadata: dict[str, Any] | None = None
     prelabel: Answer | None = None
+    prelabel_confidence: float | None = None
+    batch: tuple[BatchItem, ...] = ()
 
     @property
     def name(self) -> str:
         return f"jobs/{self.job_id}/tasks/{self.id}"
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One item of a bulk-verification task, as the worker sees it (never
+    whether it is gold)."""
+
+    payload_kind: str
+    payload: str
+    metadata: dict[str, Any] | None
+    prelabel: Answer | None
+    prelabel_confidence: float | None
 
 
 @dataclass(frozen=True)

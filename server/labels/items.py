@@ -24,7 +24,7 @@ from labelwire.server.consolidation import (
 from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.domain.validation import answer_key
-from labelwire.server.labels import geometry
+from labelwire.server.labels import geometry, verdicts
 from labelwire.server.store import Tx
 
 METHOD = "majority_vote"
@@ -61,6 +61,8 @@ def consolidate_item(
         return None
     key = answer_key(spec.task_type)
     names = spec.class_names
+    if key == "verification" and (voted := verdicts.vote([a for _, a in judgments])) is not None:
+        return voted
     if key == "classification":
         index = {name: i for i, name in enumerate(names)}
         answers = [index[a[key]["class_name"]] for _, a in judgments]

@@ -530,6 +530,15 @@ class SqlTx(AccountsSql):
             (job_id,),
         )
 
+    def set_batch(self, task_ids: Sequence[int], first: int) -> None:
+        """Marks tasks leased together as one bulk-verification batch."""
+        for task_id in task_ids:
+            self.run("UPDATE tasks SET batch_of = ? WHERE id = ?", (first, task_id))
+
+    def batch_tasks(self, first: int) -> list[Row]:
+        """A batch's task rows, in the order the worker sees its items."""
+        return self.all("SELECT * FROM tasks WHERE batch_of = ? ORDER BY id", (first,))
+
     def set_task_expiry(self, task_id: int, expires_at: float) -> None:
         self.run("UPDATE tasks SET expires_at = ? WHERE id = ?", (expires_at, task_id))
 
@@ -598,6 +607,16 @@ class SqlTx(AccountsSql):
         return self.all(
             "SELECT j.item_id, j.worker_id, j.answer FROM judgments j JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0",
+            (job_id,),
+        )
+
+    def verified(self, job_id: int) -> list[Row]:
+        """(prelabel, prelabel_confidence, value, tie) of a verification
+        job's labeled items, gold left out."""
+        return self.all(
+            "SELECT i.prelabel, i.prelabel_confidence, e.value, e.tie FROM items i"
+            " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE i.job_id = ? AND i.is_gold = 0 AND i.prelabel IS NOT NULL",
             (job_id,),
         )
 

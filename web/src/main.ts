@@ -11,6 +11,7 @@ import { classification } from "./tasks/classification";
 import { multiLabel } from "./tasks/multilabel";
 import type { TaskInput, TaskView } from "./tasks/types";
 import { verification } from "./tasks/verification";
+import { verificationBatch } from "./tasks/verification_batch";
 import { spans } from "./tasks/spans";
 import { boxes } from "./tasks/boxes";
 import { segmentation } from "./tasks/segmentation";
@@ -27,6 +28,7 @@ const token = takeToken();
 const KEYS: [string, string][] = [
   ["1–9", "choose (or toggle) the n-th class"],
   ["Enter", "submit the answer"],
+  ["Arrows, Space", "move between a verification batch's items; mark the one in focus wrong (or back)"],
   ["Delete", "remove the box in hand (bounding boxes)"],
   ["b p e", "brush, polygon, eraser (segmentation)"],
   ["[ ]", "a smaller or larger brush (segmentation)"],
@@ -68,7 +70,7 @@ function view(input: TaskInput): TaskView {
     case "multiLabel":
       return multiLabel(input);
     case "verification":
-      return verification(input);
+      return input.task.batch.length ? verificationBatch(input) : verification(input);
     case "spans":
       return spans(input);
     case "boundingBox":

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18labelwire/v1/label.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\xef\x02\n\x05Label\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x10\n\x08revision\x18\x04 \x01(\x05\x12#\n\x05value\x18\x05 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x12\n\nconfidence\x18\x06 \x01(\x01\x12;\n\x13\x63lass_probabilities\x18\x07 \x03(\x0b\x32\x1e.labelwire.v1.ClassProbability\x12\x0e\n\x06method\x18\x08 \x01(\t\x12\x16\n\x0ejudgment_count\x18\t \x01(\x05\x12\x17\n\x0fhuman_annotated\x18\n \x01(\x08\x12\x0b\n\x03tie\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ritem_metadata\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\";\n\x10\x43lassProbability\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\x42\xa4\x01\n\x10\x63om.labelwire.v1B\nLabelProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18labelwire/v1/label.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\xa8\x03\n\x05Label\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x10\n\x08revision\x18\x04 \x01(\x05\x12#\n\x05value\x18\x05 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x12\n\nconfidence\x18\x06 \x01(\x01\x12;\n\x13\x63lass_probabilities\x18\x07 \x03(\x0b\x32\x1e.labelwire.v1.ClassProbability\x12\x0e\n\x06method\x18\x08 \x01(\t\x12\x16\n\x0ejudgment_count\x18\t \x01(\x05\x12\x17\n\x0fhuman_annotated\x18\n \x01(\x08\x12\x0b\n\x03tie\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ritem_metadata\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x37\n\x0cverification\x18\x0e \x01(\x0b\x32!.labelwire.v1.VerificationSummary\"\xf6\x01\n\x13VerificationSummary\x12\x11\n\tconfirmed\x18\x01 \x01(\x05\x12\x14\n\x0c\x64isconfirmed\x18\x02 \x01(\x05\x12:\n\x07verdict\x18\x03 \x01(\x0e\x32).labelwire.v1.VerificationSummary.Verdict\x12\x12\n\nconfidence\x18\x04 \x01(\x01\"f\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x15\n\x11VERDICT_CONFIRMED\x10\x01\x12\x18\n\x14VERDICT_DISCONFIRMED\x10\x02\x12\x11\n\rVERDICT_SPLIT\x10\x03\";\n\x10\x43lassProbability\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\x42\xa4\x01\n\x10\x63om.labelwire.v1B\nLabelProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,7 +36,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\nLabelProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
   _globals['_LABEL']._serialized_start=133
-  _globals['_LABEL']._serialized_end=500
-  _globals['_CLASSPROBABILITY']._serialized_start=502
-  _globals['_CLASSPROBABILITY']._serialized_end=561
+  _globals['_LABEL']._serialized_end=557
+  _globals['_VERIFICATIONSUMMARY']._serialized_start=560
+  _globals['_VERIFICATIONSUMMARY']._serialized_end=806
+  _globals['_VERIFICATIONSUMMARY_VERDICT']._serialized_start=704
+  _globals['_VERIFICATIONSUMMARY_VERDICT']._serialized_end=806
+  _globals['_CLASSPROBABILITY']._serialized_start=808
+  _globals['_CLASSPROBABILITY']._serialized_end=867
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from labelwire.v1 import answer_pb2 as _answer_pb2
 import builtins as _builtins
 import sys
@@ -44,6 +45,7 @@ class Label(_message.Message):
     TIE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     ITEM_METADATA_FIELD_NUMBER: _builtins.int
+    VERIFICATION_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """Output only. `jobs/{job_id}`."""
     item_key: _builtins.str
@@ -84,6 +86,12 @@ class Label(_message.Message):
     def item_metadata(self) -> _struct_pb2.Struct:
         """Output only. The item's metadata, as sent."""
 
+    @_builtins.property
+    def verification(self) -> Global___VerificationSummary:
+        """Output only. For a verification job: how workers judged the model's
+        label. `value` then says `correct: [true]` when confirmed.
+        """
+
     def __init__(
         self,
         *,
@@ -100,14 +108,76 @@ class Label(_message.Message):
         tie: _builtins.bool = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         item_metadata: _struct_pb2.Struct | None = ...,
+        verification: Global___VerificationSummary | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "item_metadata", b"item_metadata", "value", b"value"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "item_metadata", b"item_metadata", "value", b"value", "verification", b"verification"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["class_probabilities", b"class_probabilities", "confidence", b"confidence", "create_time", b"create_time", "human_annotated", b"human_annotated", "item_key", b"item_key", "item_metadata", b"item_metadata", "job", b"job", "judgment_count", b"judgment_count", "method", b"method", "revision", b"revision", "sequence", b"sequence", "tie", b"tie", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["class_probabilities", b"class_probabilities", "confidence", b"confidence", "create_time", b"create_time", "human_annotated", b"human_annotated", "item_key", b"item_key", "item_metadata", b"item_metadata", "job", b"job", "judgment_count", b"judgment_count", "method", b"method", "revision", b"revision", "sequence", b"sequence", "tie", b"tie", "value", b"value", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Label: _TypeAlias = Label  # noqa: Y015
+
+@_typing.final
+class VerificationSummary(_message.Message):
+    """How workers judged a model's label on one item."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Verdict:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _VerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[VerificationSummary._Verdict.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        VERDICT_UNSPECIFIED: VerificationSummary._Verdict.ValueType  # 0
+        """Never used."""
+        VERDICT_CONFIRMED: VerificationSummary._Verdict.ValueType  # 1
+        """More workers confirmed the model's label than disconfirmed it."""
+        VERDICT_DISCONFIRMED: VerificationSummary._Verdict.ValueType  # 2
+        """More workers disconfirmed it."""
+        VERDICT_SPLIT: VerificationSummary._Verdict.ValueType  # 3
+        """As many confirmed as disconfirmed."""
+
+    class Verdict(_Verdict, metaclass=_VerdictEnumTypeWrapper):
+        """The consolidated verdict."""
+
+    VERDICT_UNSPECIFIED: VerificationSummary.Verdict.ValueType  # 0
+    """Never used."""
+    VERDICT_CONFIRMED: VerificationSummary.Verdict.ValueType  # 1
+    """More workers confirmed the model's label than disconfirmed it."""
+    VERDICT_DISCONFIRMED: VerificationSummary.Verdict.ValueType  # 2
+    """More workers disconfirmed it."""
+    VERDICT_SPLIT: VerificationSummary.Verdict.ValueType  # 3
+    """As many confirmed as disconfirmed."""
+
+    CONFIRMED_FIELD_NUMBER: _builtins.int
+    DISCONFIRMED_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    confirmed: _builtins.int
+    """Output only. Counted judgments that confirmed the model's label."""
+    disconfirmed: _builtins.int
+    """Output only. Counted judgments that disconfirmed it."""
+    verdict: Global___VerificationSummary.Verdict.ValueType
+    """Output only."""
+    confidence: _builtins.float
+    """Output only. The share of judgments behind the verdict (0.5 for a split)."""
+    def __init__(
+        self,
+        *,
+        confirmed: _builtins.int = ...,
+        disconfirmed: _builtins.int = ...,
+        verdict: Global___VerificationSummary.Verdict.ValueType = ...,
+        confidence: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "confirmed", b"confirmed", "disconfirmed", b"disconfirmed", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerificationSummary: _TypeAlias = VerificationSummary  # noqa: Y015
 
 @_typing.final
 class ClassProbability(_message.Message):

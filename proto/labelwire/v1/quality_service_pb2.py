@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"labelwire/v1/quality_service.proto\x12\x0clabelwire.v1\x1a\x17labelwire/v1/task.proto\"#\n\x14GetJobQualityRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"\xbc\x02\n\x15GetJobQualityResponse\x12*\n\tagreement\x18\x01 \x01(\x0b\x32\x17.labelwire.v1.Agreement\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12\x1d\n\x15\x63ost_per_label_micros\x18\x03 \x01(\x03\x12,\n\x07workers\x18\x04 \x03(\x0b\x32\x1b.labelwire.v1.WorkerQuality\x12\x16\n\x0e\x64\x65\x63lined_tasks\x18\x05 \x01(\x03\x12\x34\n\x0f\x64\x65\x63line_reasons\x18\x06 \x03(\x0b\x32\x1b.labelwire.v1.DeclineReason\x12G\n\x15instructions_versions\x18\x07 \x03(\x0b\x32(.labelwire.v1.InstructionsVersionQuality\"\x9a\x01\n\x1aInstructionsVersionQuality\x12\x1c\n\x14instructions_version\x18\x01 \x01(\x05\x12\x11\n\tjudgments\x18\x02 \x01(\x03\x12\x1c\n\x14\x61greement_with_label\x18\x03 \x01(\x01\x12\x16\n\x0egold_judgments\x18\x04 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x05 \x01(\x01\".\n\rDeclineReason\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"p\n\tAgreement\x12\x16\n\x0eitems_measured\x18\x01 \x01(\x03\x12\x19\n\x11\x64issent_histogram\x18\x02 \x03(\x03\x12\x14\n\x0c\x66leiss_kappa\x18\x03 \x01(\x01\x12\x1a\n\x12krippendorff_alpha\x18\x04 \x01(\x01\"\xc7\x01\n\rWorkerQuality\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x1c\n\x14\x61greement_with_label\x18\x02 \x01(\x01\x12\x1b\n\x13median_time_seconds\x18\x03 \x01(\x01\x12\x17\n\x0f\x65stimated_skill\x18\x04 \x01(\x01\x12\x10\n\x08\x64\x65\x63lined\x18\x05 \x01(\x03\x12\x17\n\nwork_skill\x18\x06 \x01(\x01H\x00\x88\x01\x01\x42\r\n\x0b_work_skill\"O\n\x15GetCalibrationRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0f\n\x07\x62uckets\x18\x02 \x01(\x05\x12\x18\n\x10target_precision\x18\x03 \x01(\x01\"I\n\x16GetCalibrationResponse\x12/\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x1e.labelwire.v1.ClassCalibration\"\x80\x01\n\x10\x43lassCalibration\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12/\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x1e.labelwire.v1.ConfidenceBucket\x12\x18\n\x10\x61\x63\x63\x65pt_threshold\x18\x03 \x01(\x01\x12\r\n\x05items\x18\x04 \x01(\x03\"Q\n\x10\x43onfidenceBucket\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x04 \x01(\x01\x32\xd1\x01\n\x0eQualityService\x12]\n\rGetJobQuality\x12\".labelwire.v1.GetJobQualityRequest\x1a#.labelwire.v1.GetJobQualityResponse\"\x03\x90\x02\x01\x12`\n\x0eGetCalibration\x12#.labelwire.v1.GetCalibrationRequest\x1a$.labelwire.v1.GetCalibrationResponse\"\x03\x90\x02\x01\x42\xad\x01\n\x10\x63om.labelwire.v1B\x13QualityServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"labelwire/v1/quality_service.proto\x12\x0clabelwire.v1\x1a\x17labelwire/v1/task.proto\"\x94\x01\n\x1cGetVerificationReportRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x62ucket_edges\x18\x02 \x03(\x01\x12\x1f\n\x17split_counts_as_correct\x18\x03 \x01(\x08\x12\x18\n\x10target_precision\x18\x04 \x01(\x01\x12\x16\n\x0einterval_level\x18\x05 \x01(\x01\"\x88\x01\n\x1dGetVerificationReportResponse\x12\x36\n\x07\x63lasses\x18\x01 \x03(\x0b\x32%.labelwire.v1.VerificationClassReport\x12/\n\x05total\x18\x02 \x01(\x0b\x32 .labelwire.v1.VerificationCounts\"t\n\x12VerificationCounts\x12\r\n\x05total\x18\x01 \x01(\x03\x12\x11\n\tconfirmed\x18\x02 \x01(\x03\x12\x14\n\x0c\x64isconfirmed\x18\x03 \x01(\x03\x12\r\n\x05split\x18\x04 \x01(\x03\x12\x17\n\x0fpercent_correct\x18\x05 \x01(\x01\"\xa3\x02\n\x17VerificationClassReport\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x30\n\x06\x63ounts\x18\x02 \x01(\x0b\x32 .labelwire.v1.VerificationCounts\x12\x31\n\x07\x62uckets\x18\x03 \x03(\x0b\x32 .labelwire.v1.VerificationBucket\x12\x16\n\x0etarget_reached\x18\x04 \x01(\x08\x12\x1d\n\x15recommended_threshold\x18\x05 \x01(\x01\x12\x13\n\x0bitems_above\x18\x06 \x01(\x03\x12\x11\n\tprecision\x18\x07 \x01(\x01\x12\x17\n\x0fprecision_lower\x18\x08 \x01(\x01\x12\x17\n\x0fprecision_upper\x18\t \x01(\x01\"d\n\x12VerificationBucket\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\x30\n\x06\x63ounts\x18\x03 \x01(\x0b\x32 .labelwire.v1.VerificationCounts\"#\n\x14GetJobQualityRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"\xbc\x02\n\x15GetJobQualityResponse\x12*\n\tagreement\x18\x01 \x01(\x0b\x32\x17.labelwire.v1.Agreement\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12\x1d\n\x15\x63ost_per_label_micros\x18\x03 \x01(\x03\x12,\n\x07workers\x18\x04 \x03(\x0b\x32\x1b.labelwire.v1.WorkerQuality\x12\x16\n\x0e\x64\x65\x63lined_tasks\x18\x05 \x01(\x03\x12\x34\n\x0f\x64\x65\x63line_reasons\x18\x06 \x03(\x0b\x32\x1b.labelwire.v1.DeclineReason\x12G\n\x15instructions_versions\x18\x07 \x03(\x0b\x32(.labelwire.v1.InstructionsVersionQuality\"\x9a\x01\n\x1aInstructionsVersionQuality\x12\x1c\n\x14instructions_version\x18\x01 \x01(\x05\x12\x11\n\tjudgments\x18\x02 \x01(\x03\x12\x1c\n\x14\x61greement_with_label\x18\x03 \x01(\x01\x12\x16\n\x0egold_judgments\x18\x04 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x05 \x01(\x01\".\n\rDeclineReason\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"p\n\tAgreement\x12\x16\n\x0eitems_measured\x18\x01 \x01(\x03\x12\x19\n\x11\x64issent_histogram\x18\x02 \x03(\x03\x12\x14\n\x0c\x66leiss_kappa\x18\x03 \x01(\x01\x12\x1a\n\x12krippendorff_alpha\x18\x04 \x01(\x01\"\xc7\x01\n\rWorkerQuality\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x1c\n\x14\x61greement_with_label\x18\x02 \x01(\x01\x12\x1b\n\x13median_time_seconds\x18\x03 \x01(\x01\x12\x17\n\x0f\x65stimated_skill\x18\x04 \x01(\x01\x12\x10\n\x08\x64\x65\x63lined\x18\x05 \x01(\x03\x12\x17\n\nwork_skill\x18\x06 \x01(\x01H\x00\x88\x01\x01\x42\r\n\x0b_work_skill\"O\n\x15GetCalibrationRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0f\n\x07\x62uckets\x18\x02 \x01(\x05\x12\x18\n\x10target_precision\x18\x03 \x01(\x01\"I\n\x16GetCalibrationResponse\x12/\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x1e.labelwire.v1.ClassCalibration\"\x80\x01\n\x10\x43lassCalibration\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12/\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x1e.labelwire.v1.ConfidenceBucket\x12\x18\n\x10\x61\x63\x63\x65pt_threshold\x18\x03 \x01(\x01\x12\r\n\x05items\x18\x04 \x01(\x03\"Q\n\x10\x43onfidenceBucket\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x12\x10\n\x08\x61\x63\x63uracy\x18\x04 \x01(\x01\x32\xc8\x02\n\x0eQualityService\x12]\n\rGetJobQuality\x12\".labelwire.v1.GetJobQualityRequest\x1a#.labelwire.v1.GetJobQualityResponse\"\x03\x90\x02\x01\x12`\n\x0eGetCalibration\x12#.labelwire.v1.GetCalibrationRequest\x1a$.labelwire.v1.GetCalibrationResponse\"\x03\x90\x02\x01\x12u\n\x15GetVerificationReport\x12*.labelwire.v1.GetVerificationReportRequest\x1a+.labelwire.v1.GetVerificationReportResponse\"\x03\x90\x02\x01\x42\xad\x01\n\x10\x63om.labelwire.v1B\x13QualityServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,26 +37,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUALITYSERVICE'].methods_by_name['GetJobQuality']._serialized_options = b'\220\002\001'
   _globals['_QUALITYSERVICE'].methods_by_name['GetCalibration']._loaded_options = None
   _globals['_QUALITYSERVICE'].methods_by_name['GetCalibration']._serialized_options = b'\220\002\001'
-  _globals['_GETJOBQUALITYREQUEST']._serialized_start=77
-  _globals['_GETJOBQUALITYREQUEST']._serialized_end=112
-  _globals['_GETJOBQUALITYRESPONSE']._serialized_start=115
-  _globals['_GETJOBQUALITYRESPONSE']._serialized_end=431
-  _globals['_INSTRUCTIONSVERSIONQUALITY']._serialized_start=434
-  _globals['_INSTRUCTIONSVERSIONQUALITY']._serialized_end=588
-  _globals['_DECLINEREASON']._serialized_start=590
-  _globals['_DECLINEREASON']._serialized_end=636
-  _globals['_AGREEMENT']._serialized_start=638
-  _globals['_AGREEMENT']._serialized_end=750
-  _globals['_WORKERQUALITY']._serialized_start=753
-  _globals['_WORKERQUALITY']._serialized_end=952
-  _globals['_GETCALIBRATIONREQUEST']._serialized_start=954
-  _globals['_GETCALIBRATIONREQUEST']._serialized_end=1033
-  _globals['_GETCALIBRATIONRESPONSE']._serialized_start=1035
-  _globals['_GETCALIBRATIONRESPONSE']._serialized_end=1108
-  _globals['_CLASSCALIBRATION']._serialized_start=1111
-  _globals['_CLASSCALIBRATION']._serialized_end=1239
-  _globals['_CONFIDENCEBUCKET']._serialized_start=1241
-  _globals['_CONFIDENCEBUCKET']._serialized_end=1322
-  _globals['_QUALITYSERVICE']._serialized_start=1325
-  _globals['_QUALITYSERVICE']._serialized_end=1534
+  _globals['_QUALITYSERVICE'].methods_by_name['GetVerificationReport']._loaded_options = None
+  _globals['_QUALITYSERVICE'].methods_by_name['GetVerificationReport']._serialized_options = b'\220\002\001'
+  _globals['_GETVERIFICATIONREPORTREQUEST']._serialized_start=78
+  _globals['_GETVERIFICATIONREPORTREQUEST']._serialized_end=226
+  _globals['_GETVERIFICATIONREPORTRESPONSE']._serialized_start=229
+  _globals['_GETVERIFICATIONREPORTRESPONSE']._serialized_end=365
+  _globals['_VERIFICATIONCOUNTS']._serialized_start=367
+  _globals['_VERIFICATIONCOUNTS']._serialized_end=483
+  _globals['_VERIFICATIONCLASSREPORT']._serialized_start=486
+  _globals['_VERIFICATIONCLASSREPORT']._serialized_end=777
+  _globals['_VERIFICATIONBUCKET']._serialized_start=779
+  _globals['_VERIFICATIONBUCKET']._serialized_end=879
+  _globals['_GETJOBQUALITYREQUEST']._serialized_start=881
+  _globals['_GETJOBQUALITYREQUEST']._serialized_end=916
+  _globals['_GETJOBQUALITYRESPONSE']._serialized_start=919
+  _globals['_GETJOBQUALITYRESPONSE']._serialized_end=1235
+  _globals['_INSTRUCTIONSVERSIONQUALITY']._serialized_start=1238
+  _globals['_INSTRUCTIONSVERSIONQUALITY']._serialized_end=1392
+  _globals['_DECLINEREASON']._serialized_start=1394
+  _globals['_DECLINEREASON']._serialized_end=1440
+  _globals['_AGREEMENT']._serialized_start=1442
+  _globals['_AGREEMENT']._serialized_end=1554
+  _globals['_WORKERQUALITY']._serialized_start=1557
+  _globals['_WORKERQUALITY']._serialized_end=1756
+  _globals['_GETCALIBRATIONREQUEST']._serialized_start=1758
+  _globals['_GETCALIBRATIONREQUEST']._serialized_end=1837
+  _globals['_GETCALIBRATIONRESPONSE']._serialized_start=1839
+  _globals['_GETCALIBRATIONRESPONSE']._serialized_end=1912
+  _globals['_CLASSCALIBRATION']._serialized_start=1915
+  _globals['_CLASSCALIBRATION']._serialized_end=2043
+  _globals['_CONFIDENCEBUCKET']._serialized_start=2045
+  _globals['_CONFIDENCEBUCKET']._serialized_end=2126
+  _globals['_QUALITYSERVICE']._serialized_start=2129
+  _globals['_QUALITYSERVICE']._serialized_end=2457
 # @@protoc_insertion_point(module_scope)

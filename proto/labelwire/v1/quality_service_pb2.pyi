@@ -20,6 +20,213 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class GetVerificationReportRequest(_message.Message):
+    """Request for GetVerificationReport."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    BUCKET_EDGES_FIELD_NUMBER: _builtins.int
+    SPLIT_COUNTS_AS_CORRECT_FIELD_NUMBER: _builtins.int
+    TARGET_PRECISION_FIELD_NUMBER: _builtins.int
+    INTERVAL_LEVEL_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}` of a verification job."""
+    split_counts_as_correct: _builtins.bool
+    """Optional. Count a split verdict as the model being right; by default
+    a split counts as incorrect.
+    """
+    target_precision: _builtins.float
+    """Optional. The precision the recommended thresholds aim for; 0.5 to 1,
+    default 0.95.
+    """
+    interval_level: _builtins.float
+    """Optional. Confidence level of the intervals; 0.5 to 0.999, default 0.95."""
+    @_builtins.property
+    def bucket_edges(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Optional. Ascending bucket edges within [0, 1], 2 to 101 of them;
+        default 0.80, 0.85, 0.90, 0.95, 1.00 (the seed's table). The last
+        bucket includes its upper edge; items below the first edge count only
+        in their class's totals.
+        """
+
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        bucket_edges: _abc.Iterable[_builtins.float] | None = ...,
+        split_counts_as_correct: _builtins.bool = ...,
+        target_precision: _builtins.float = ...,
+        interval_level: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bucket_edges", b"bucket_edges", "interval_level", b"interval_level", "job", b"job", "split_counts_as_correct", b"split_counts_as_correct", "target_precision", b"target_precision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetVerificationReportRequest: _TypeAlias = GetVerificationReportRequest  # noqa: Y015
+
+@_typing.final
+class GetVerificationReportResponse(_message.Message):
+    """Response of GetVerificationReport."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLASSES_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def classes(self) -> _containers.RepeatedCompositeFieldContainer[Global___VerificationClassReport]:
+        """One entry per class the model gave, by name."""
+
+    @_builtins.property
+    def total(self) -> Global___VerificationCounts:
+        """Every class together."""
+
+    def __init__(
+        self,
+        *,
+        classes: _abc.Iterable[Global___VerificationClassReport] | None = ...,
+        total: Global___VerificationCounts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["total", b"total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["classes", b"classes", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetVerificationReportResponse: _TypeAlias = GetVerificationReportResponse  # noqa: Y015
+
+@_typing.final
+class VerificationCounts(_message.Message):
+    """Verdict counts over a set of labeled verification items (gold left out)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOTAL_FIELD_NUMBER: _builtins.int
+    CONFIRMED_FIELD_NUMBER: _builtins.int
+    DISCONFIRMED_FIELD_NUMBER: _builtins.int
+    SPLIT_FIELD_NUMBER: _builtins.int
+    PERCENT_CORRECT_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    """Items with a label."""
+    confirmed: _builtins.int
+    """Items whose verdict is confirmed."""
+    disconfirmed: _builtins.int
+    """Items whose verdict is disconfirmed."""
+    split: _builtins.int
+    """Items whose workers split evenly."""
+    percent_correct: _builtins.float
+    """The model's share right: confirmed (plus split when asked) over total;
+    0 when total is 0.
+    """
+    def __init__(
+        self,
+        *,
+        total: _builtins.int = ...,
+        confirmed: _builtins.int = ...,
+        disconfirmed: _builtins.int = ...,
+        split: _builtins.int = ...,
+        percent_correct: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirmed", b"confirmed", "disconfirmed", b"disconfirmed", "percent_correct", b"percent_correct", "split", b"split", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerificationCounts: _TypeAlias = VerificationCounts  # noqa: Y015
+
+@_typing.final
+class VerificationClassReport(_message.Message):
+    """One class's rows of the report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLASS_NAME_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    BUCKETS_FIELD_NUMBER: _builtins.int
+    TARGET_REACHED_FIELD_NUMBER: _builtins.int
+    RECOMMENDED_THRESHOLD_FIELD_NUMBER: _builtins.int
+    ITEMS_ABOVE_FIELD_NUMBER: _builtins.int
+    PRECISION_FIELD_NUMBER: _builtins.int
+    PRECISION_LOWER_FIELD_NUMBER: _builtins.int
+    PRECISION_UPPER_FIELD_NUMBER: _builtins.int
+    class_name: _builtins.str
+    """The model's class."""
+    target_reached: _builtins.bool
+    """Whether some threshold reaches the target: the interval's lower bound
+    of the precision above it is at least `target_precision`.
+    """
+    recommended_threshold: _builtins.float
+    """The lowest model confidence whose items at or above it reach the
+    target; when none does, the one with the highest lower bound.
+    """
+    items_above: _builtins.int
+    """Items at or above the threshold, and the precision measured on them."""
+    precision: _builtins.float
+    precision_lower: _builtins.float
+    """Wilson score interval of that precision at `interval_level`."""
+    precision_upper: _builtins.float
+    @_builtins.property
+    def counts(self) -> Global___VerificationCounts:
+        """All of the class's items."""
+
+    @_builtins.property
+    def buckets(self) -> _containers.RepeatedCompositeFieldContainer[Global___VerificationBucket]:
+        """Per confidence bucket, in the order of the edges."""
+
+    def __init__(
+        self,
+        *,
+        class_name: _builtins.str = ...,
+        counts: Global___VerificationCounts | None = ...,
+        buckets: _abc.Iterable[Global___VerificationBucket] | None = ...,
+        target_reached: _builtins.bool = ...,
+        recommended_threshold: _builtins.float = ...,
+        items_above: _builtins.int = ...,
+        precision: _builtins.float = ...,
+        precision_lower: _builtins.float = ...,
+        precision_upper: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["buckets", b"buckets", "class_name", b"class_name", "counts", b"counts", "items_above", b"items_above", "precision", b"precision", "precision_lower", b"precision_lower", "precision_upper", b"precision_upper", "recommended_threshold", b"recommended_threshold", "target_reached", b"target_reached"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerificationClassReport: _TypeAlias = VerificationClassReport  # noqa: Y015
+
+@_typing.final
+class VerificationBucket(_message.Message):
+    """One confidence bucket of a class."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOWER_FIELD_NUMBER: _builtins.int
+    UPPER_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    lower: _builtins.float
+    """[lower, upper); the last bucket includes upper."""
+    upper: _builtins.float
+    @_builtins.property
+    def counts(self) -> Global___VerificationCounts: ...
+    def __init__(
+        self,
+        *,
+        lower: _builtins.float = ...,
+        upper: _builtins.float = ...,
+        counts: Global___VerificationCounts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "lower", b"lower", "upper", b"upper"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerificationBucket: _TypeAlias = VerificationBucket  # noqa: Y015
+
+@_typing.final
 class GetJobQualityRequest(_message.Message):
     """Request for GetJobQuality."""
 

@@ -45,6 +45,11 @@ class QualityServiceStub:
                 request_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetCalibrationRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetCalibrationResponse.FromString,
                 _registered_method=True)
+        self.GetVerificationReport = channel.unary_unary(
+                '/labelwire.v1.QualityService/GetVerificationReport',
+                request_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportResponse.FromString,
+                _registered_method=True)
 
 
 class QualityServiceServicer:
@@ -68,6 +73,16 @@ class QualityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVerificationReport(self, request, context):
+        """A verification job's bulk-QA table: per model class and per model
+        confidence bucket, how many items workers confirmed, disconfirmed or
+        split on, the model's % correct, and per class the lowest confidence
+        from which its labels reach a target precision, with a Wilson interval.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QualityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +95,11 @@ def add_QualityServiceServicer_to_server(servicer, server):
                     servicer.GetCalibration,
                     request_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetCalibrationRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetCalibrationResponse.SerializeToString,
+            ),
+            'GetVerificationReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVerificationReport,
+                    request_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +157,33 @@ class QualityService:
             '/labelwire.v1.QualityService/GetCalibration',
             labelwire_dot_v1_dot_quality__service__pb2.GetCalibrationRequest.SerializeToString,
             labelwire_dot_v1_dot_quality__service__pb2.GetCalibrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVerificationReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.QualityService/GetVerificationReport',
+            labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportRequest.SerializeToString,
+            labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,12 @@ class QualityServiceStub:
     confidence from which its labels can be accepted without a human (the
     bulk-QA analysis).
     """
+    GetVerificationReport: _grpc.UnaryUnaryMultiCallable[_quality_service_pb2.GetVerificationReportRequest, _quality_service_pb2.GetVerificationReportResponse]
+    """A verification job's bulk-QA table: per model class and per model
+    confidence bucket, how many items workers confirmed, disconfirmed or
+    split on, the model's % correct, and per class the lowest confidence
+    from which its labels reach a target precision, with a Wilson interval.
+    """
 
 @_typing.type_check_only
 class QualityServiceAsyncStub(QualityServiceStub):
@@ -54,6 +60,12 @@ class QualityServiceAsyncStub(QualityServiceStub):
     human label, per class and confidence bucket, and the lowest model
     confidence from which its labels can be accepted without a human (the
     bulk-QA analysis).
+    """
+    GetVerificationReport: _aio.UnaryUnaryMultiCallable[_quality_service_pb2.GetVerificationReportRequest, _quality_service_pb2.GetVerificationReportResponse]  # type: ignore[assignment]
+    """A verification job's bulk-QA table: per model class and per model
+    confidence bucket, how many items workers confirmed, disconfirmed or
+    split on, the model's % correct, and per class the lowest confidence
+    from which its labels reach a target precision, with a Wilson interval.
     """
 
 class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -77,6 +89,18 @@ class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
         human label, per class and confidence bucket, and the lowest model
         confidence from which its labels can be accepted without a human (the
         bulk-QA analysis).
+        """
+
+    @_abc_1.abstractmethod
+    def GetVerificationReport(
+        self,
+        request: _quality_service_pb2.GetVerificationReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_quality_service_pb2.GetVerificationReportResponse, _abc.Awaitable[_quality_service_pb2.GetVerificationReportResponse]]:
+        """A verification job's bulk-QA table: per model class and per model
+        confidence bucket, how many items workers confirmed, disconfirmed or
+        split on, the model's % correct, and per class the lowest confidence
+        from which its labels reach a target precision, with a Wilson interval.
         """
 
 def add_QualityServiceServicer_to_server(servicer: QualityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

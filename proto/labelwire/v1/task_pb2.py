@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17labelwire/v1/task.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\x87\x02\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x05phase\x18\x02 \x01(\x0e\x32\x17.labelwire.v1.TaskPhase\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12\x0e\n\x04json\x18\x04 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x05 \x01(\tH\x00\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08prelabel\x18\x07 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x35\n\x11lease_expire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\t\n\x07payload\"\x93\x02\n\x0bWorkerStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x11\n\tjudgments\x18\x04 \x01(\x03\x12\x15\n\rgold_answered\x18\x05 \x01(\x03\x12\x14\n\x0cgold_correct\x18\x06 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x07 \x01(\x01\x12\x16\n\x0equiz_remaining\x18\x08 \x01(\x05\x12\x34\n\x10last_active_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61\x63\x63ount\x18\n \x01(\t*Q\n\tTaskPhase\x12\x1a\n\x16TASK_PHASE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_PHASE_QUIZ\x10\x01\x12\x13\n\x0fTASK_PHASE_WORK\x10\x02*\xa1\x01\n\x0cWorkerStatus\x12\x1d\n\x19WORKER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12WORKER_STATUS_QUIZ\x10\x01\x12\x1b\n\x17WORKER_STATUS_QUALIFIED\x10\x02\x12\x1d\n\x19WORKER_STATUS_FAILED_QUIZ\x10\x03\x12\x1e\n\x1aWORKER_STATUS_DISQUALIFIED\x10\x04\x42\xa3\x01\n\x10\x63om.labelwire.v1B\tTaskProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17labelwire/v1/task.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\xe9\x02\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x05phase\x18\x02 \x01(\x0e\x32\x17.labelwire.v1.TaskPhase\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12\x0e\n\x04json\x18\x04 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x05 \x01(\tH\x00\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08prelabel\x18\x07 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x35\n\x11lease_expire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x13prelabel_confidence\x18\t \x01(\x01H\x01\x88\x01\x01\x12&\n\x05\x62\x61tch\x18\n \x03(\x0b\x32\x17.labelwire.v1.BatchItemB\t\n\x07payloadB\x16\n\x14_prelabel_confidence\"\xd9\x01\n\tBatchItem\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x0e\n\x04json\x18\x02 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x03 \x01(\tH\x00\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08prelabel\x18\x05 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12 \n\x13prelabel_confidence\x18\x06 \x01(\x01H\x01\x88\x01\x01\x42\t\n\x07payloadB\x16\n\x14_prelabel_confidence\"\x93\x02\n\x0bWorkerStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x11\n\tjudgments\x18\x04 \x01(\x03\x12\x15\n\rgold_answered\x18\x05 \x01(\x03\x12\x14\n\x0cgold_correct\x18\x06 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x07 \x01(\x01\x12\x16\n\x0equiz_remaining\x18\x08 \x01(\x05\x12\x34\n\x10last_active_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61\x63\x63ount\x18\n \x01(\t*Q\n\tTaskPhase\x12\x1a\n\x16TASK_PHASE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_PHASE_QUIZ\x10\x01\x12\x13\n\x0fTASK_PHASE_WORK\x10\x02*\xa1\x01\n\x0cWorkerStatus\x12\x1d\n\x19WORKER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12WORKER_STATUS_QUIZ\x10\x01\x12\x1b\n\x17WORKER_STATUS_QUALIFIED\x10\x02\x12\x1d\n\x19WORKER_STATUS_FAILED_QUIZ\x10\x03\x12\x1e\n\x1aWORKER_STATUS_DISQUALIFIED\x10\x04\x42\xa3\x01\n\x10\x63om.labelwire.v1B\tTaskProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +35,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.task_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\tTaskProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_TASKPHASE']._serialized_start=675
-  _globals['_TASKPHASE']._serialized_end=756
-  _globals['_WORKERSTATUS']._serialized_start=759
-  _globals['_WORKERSTATUS']._serialized_end=920
+  _globals['_TASKPHASE']._serialized_start=993
+  _globals['_TASKPHASE']._serialized_end=1074
+  _globals['_WORKERSTATUS']._serialized_start=1077
+  _globals['_WORKERSTATUS']._serialized_end=1238
   _globals['_TASK']._serialized_start=132
-  _globals['_TASK']._serialized_end=395
-  _globals['_WORKERSTATS']._serialized_start=398
-  _globals['_WORKERSTATS']._serialized_end=673
+  _globals['_TASK']._serialized_end=493
+  _globals['_BATCHITEM']._serialized_start=496
+  _globals['_BATCHITEM']._serialized_end=713
+  _globals['_WORKERSTATS']._serialized_start=716
+  _globals['_WORKERSTATS']._serialized_end=991
 # @@protoc_insertion_point(module_scope)

@@ -3,10 +3,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from labelwire.v1 import answer_pb2 as _answer_pb2
 import builtins as _builtins
@@ -98,6 +100,8 @@ class Task(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     PRELABEL_FIELD_NUMBER: _builtins.int
     LEASE_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    PRELABEL_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    BATCH_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}/tasks/{task_id}`."""
     phase: Global___TaskPhase.ValueType
@@ -108,6 +112,10 @@ class Task(_message.Message):
     """Inline JSON, encoded as text."""
     source_ref: _builtins.str
     """A URI of an image or document."""
+    prelabel_confidence: _builtins.float
+    """Output only. The model's confidence in `prelabel`, 0 to 1; unset when
+    the item gave none.
+    """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
         """Output only. The item's metadata."""
@@ -120,6 +128,17 @@ class Task(_message.Message):
     def lease_expire_time(self) -> _timestamp_pb2.Timestamp:
         """Output only. When the lease ends unless it is extended."""
 
+    @_builtins.property
+    def batch(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchItem]:
+        """Output only. A bulk-verification task's items (a verification job with
+        `batch_size` above 1): up to `batch_size` items the model gave the same
+        class, shown together; this task's own payload and prelabel are those of
+        the first. Its answer is a `VerificationAnswer` with one verdict per
+        entry, in this order; each verdict is recorded as a judgment on its own
+        item. Empty for a single-item task. The lease, its expiry, release,
+        decline and extension cover the whole batch.
+        """
+
     def __init__(
         self,
         *,
@@ -131,16 +150,78 @@ class Task(_message.Message):
         metadata: _struct_pb2.Struct | None = ...,
         prelabel: _answer_pb2.Answer | None = ...,
         lease_expire_time: _timestamp_pb2.Timestamp | None = ...,
+        prelabel_confidence: _builtins.float | None = ...,
+        batch: _abc.Iterable[Global___BatchItem] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence", "json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "name", b"name", "payload", b"payload", "phase", b"phase", "prelabel", b"prelabel", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence", "batch", b"batch", "json", b"json", "lease_expire_time", b"lease_expire_time", "metadata", b"metadata", "name", b"name", "payload", b"payload", "phase", b"phase", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__prelabel_confidence: _TypeAlias = _typing.Literal["prelabel_confidence"]  # noqa: Y015
+    _WhichOneofArgType__prelabel_confidence: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence"]  # noqa: Y015
     _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["text", "json", "source_ref"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__prelabel_confidence) -> _WhichOneofReturnType__prelabel_confidence | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
 Global___Task: _TypeAlias = Task  # noqa: Y015
+
+@_typing.final
+class BatchItem(_message.Message):
+    """One item of a bulk-verification task. Whether it is gold is never shown."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    JSON_FIELD_NUMBER: _builtins.int
+    SOURCE_REF_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    PRELABEL_FIELD_NUMBER: _builtins.int
+    PRELABEL_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """Inline text."""
+    json: _builtins.str
+    """Inline JSON, encoded as text."""
+    source_ref: _builtins.str
+    """A URI of an image or document."""
+    prelabel_confidence: _builtins.float
+    """Output only. The model's confidence in `prelabel`, 0 to 1; unset when
+    the item gave none.
+    """
+    @_builtins.property
+    def metadata(self) -> _struct_pb2.Struct:
+        """Output only. The item's metadata."""
+
+    @_builtins.property
+    def prelabel(self) -> _answer_pb2.Answer:
+        """Output only. The model's label to verify."""
+
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        json: _builtins.str = ...,
+        source_ref: _builtins.str = ...,
+        metadata: _struct_pb2.Struct | None = ...,
+        prelabel: _answer_pb2.Answer | None = ...,
+        prelabel_confidence: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence", "json", b"json", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence", "json", b"json", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__prelabel_confidence: _TypeAlias = _typing.Literal["prelabel_confidence"]  # noqa: Y015
+    _WhichOneofArgType__prelabel_confidence: _TypeAlias = _typing.Literal["_prelabel_confidence", b"_prelabel_confidence"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["text", "json", "source_ref"]  # noqa: Y015
+    _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__prelabel_confidence) -> _WhichOneofReturnType__prelabel_confidence | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
+
+Global___BatchItem: _TypeAlias = BatchItem  # noqa: Y015
 
 @_typing.final
 class WorkerStats(_message.Message):

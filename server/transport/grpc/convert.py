@@ -33,6 +33,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
+from labelwire.server.labels import verdicts
 from labelwire.v1 import (
     adapter_service_pb2,
     admin_service_pb2,
@@ -338,6 +339,23 @@ def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:
     into.create_time.FromNanoseconds(int(label.created_at * 1e9))
     if label.item_metadata:
         into.item_metadata.update(label.item_metadata)
+    if "verification" in label.value:
+        _verification_summary(label, into.verification)
+
+
+def _verification_summary(label: Label, into: label_pb2.VerificationSummary) -> None:
+    counted = verdicts.counts(label.probabilities, label.judgment_count)
+    if counted is None:
+        return
+    into.confirmed, into.disconfirmed = counted
+    summary = label_pb2.VerificationSummary
+    if into.confirmed == into.disconfirmed:
+        into.verdict = summary.VERDICT_SPLIT
+    else:
+        into.verdict = (
+            summary.VERDICT_CONFIRMED if into.confirmed > into.disconfirmed else summary.VERDICT_DISCONFIRMED
+        )
+    into.confidence = label.confidence
 
 
 def judgment_message(judgment: Judgment, into: judgment_pb2.Judgment) -> None:
@@ -389,6 +407,17 @@ def task_message(task: Task) -> task_pb2.Task:
         out.metadata.update(task.metadata)
     if task.prelabel:
         answer_message(task.prelabel, out.prelabel)
+    if task.prelabel_confidence is not None:
+        out.prelabel_confidence = task.prelabel_confidence
+    for item in task.batch:
+        entry = out.batch.add()
+        setattr(entry, item.payload_kind, item.payload)
+        if item.metadata:
+            entry.metadata.update(item.metadata)
+        if item.prelabel:
+            answer_message(item.prelabel, entry.prelabel)
+        if item.prelabel_confidence is not None:
+            entry.prelabel_confidence = item.prelabel_confidence
     return out
 
 

@@ -8,6 +8,7 @@ import grpc
 
 from labelwire.server.core import Core
 from labelwire.server.dispatch.gate import estimated_skill
+from labelwire.server.labels import verification_report
 from labelwire.server.transport.grpc import convert
 from labelwire.server.transport.grpc.context import caller, unary
 from labelwire.v1 import quality_service_pb2 as pb
@@ -75,3 +76,41 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
             for b in c.buckets:
                 entry.buckets.add(lower=b.lower, upper=b.upper, count=b.count, accuracy=b.accuracy)
         return out
+
+    @unary
+    async def GetVerificationReport(
+        self, request: pb.GetVerificationReportRequest, context: Ctx
+    ) -> pb.GetVerificationReportResponse:
+        report = await self.core.verification_report(
+            await caller(self.core, context),
+            request.job,
+            list(request.bucket_edges),
+            request.split_counts_as_correct,
+            request.target_precision,
+            request.interval_level,
+        )
+        split = request.split_counts_as_correct
+        out = pb.GetVerificationReportResponse()
+        _counts(report.total, split, out.total)
+        for c in report.classes:
+            entry = out.classes.add(
+                class_name=c.class_name,
+                target_reached=c.target_reached,
+                recommended_threshold=c.threshold,
+                items_above=c.items_above,
+                precision=c.precision,
+                precision_lower=c.lower,
+                precision_upper=c.upper,
+            )
+            _counts(c.counts, split, entry.counts)
+            for lower, upper, counts in c.buckets:
+                _counts(counts, split, entry.buckets.add(lower=lower, upper=upper).counts)
+        return out
+
+
+def _counts(counts: verification_report.Counts, split: bool, into: pb.VerificationCounts) -> None:
+    into.total = counts.total
+    into.confirmed = counts.confirmed
+    into.disconfirmed = counts.disconfirmed
+    into.split = counts.split
+    into.percent_correct = counts.percent_correct(split)

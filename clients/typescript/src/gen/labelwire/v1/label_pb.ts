@@ -2,8 +2,8 @@
 // @generated from file labelwire/v1/label.proto (package labelwire.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Answer } from "./answer_pb.js";
@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/label.proto.
  */
 export const file_labelwire_v1_label: GenFile = /*@__PURE__*/
-  fileDesc("ChhsYWJlbHdpcmUvdjEvbGFiZWwucHJvdG8SDGxhYmVsd2lyZS52MSLvAgoFTGFiZWwSCwoDam9iGAEgASgJEhAKCGl0ZW1fa2V5GAIgASgJEhAKCHNlcXVlbmNlGAMgASgDEhAKCHJldmlzaW9uGAQgASgFEiMKBXZhbHVlGAUgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchISCgpjb25maWRlbmNlGAYgASgBEjsKE2NsYXNzX3Byb2JhYmlsaXRpZXMYByADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NQcm9iYWJpbGl0eRIOCgZtZXRob2QYCCABKAkSFgoOanVkZ21lbnRfY291bnQYCSABKAUSFwoPaHVtYW5fYW5ub3RhdGVkGAogASgIEgsKA3RpZRgLIAEoCBIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoNaXRlbV9tZXRhZGF0YRgNIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiOwoQQ2xhc3NQcm9iYWJpbGl0eRISCgpjbGFzc19uYW1lGAEgASgJEhMKC3Byb2JhYmlsaXR5GAIgASgBQqQBChBjb20ubGFiZWx3aXJlLnYxQgpMYWJlbFByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
+  fileDesc("ChhsYWJlbHdpcmUvdjEvbGFiZWwucHJvdG8SDGxhYmVsd2lyZS52MSKoAwoFTGFiZWwSCwoDam9iGAEgASgJEhAKCGl0ZW1fa2V5GAIgASgJEhAKCHNlcXVlbmNlGAMgASgDEhAKCHJldmlzaW9uGAQgASgFEiMKBXZhbHVlGAUgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchISCgpjb25maWRlbmNlGAYgASgBEjsKE2NsYXNzX3Byb2JhYmlsaXRpZXMYByADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NQcm9iYWJpbGl0eRIOCgZtZXRob2QYCCABKAkSFgoOanVkZ21lbnRfY291bnQYCSABKAUSFwoPaHVtYW5fYW5ub3RhdGVkGAogASgIEgsKA3RpZRgLIAEoCBIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoNaXRlbV9tZXRhZGF0YRgNIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSNwoMdmVyaWZpY2F0aW9uGA4gASgLMiEubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvblN1bW1hcnki9gEKE1ZlcmlmaWNhdGlvblN1bW1hcnkSEQoJY29uZmlybWVkGAEgASgFEhQKDGRpc2NvbmZpcm1lZBgCIAEoBRI6Cgd2ZXJkaWN0GAMgASgOMikubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvblN1bW1hcnkuVmVyZGljdBISCgpjb25maWRlbmNlGAQgASgBImYKB1ZlcmRpY3QSFwoTVkVSRElDVF9VTlNQRUNJRklFRBAAEhUKEVZFUkRJQ1RfQ09ORklSTUVEEAESGAoUVkVSRElDVF9ESVNDT05GSVJNRUQQAhIRCg1WRVJESUNUX1NQTElUEAMiOwoQQ2xhc3NQcm9iYWJpbGl0eRISCgpjbGFzc19uYW1lGAEgASgJEhMKC3Byb2JhYmlsaXR5GAIgASgBQqQBChBjb20ubGFiZWx3aXJlLnYxQgpMYWJlbFByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
 
 /**
  * The consolidated answer for one item, as one event of the job's label feed.
@@ -118,6 +118,14 @@ export type Label = Message<"labelwire.v1.Label"> & {
    * @generated from field: google.protobuf.Struct item_metadata = 13;
    */
   itemMetadata?: JsonObject | undefined;
+
+  /**
+   * Output only. For a verification job: how workers judged the model's
+   * label. `value` then says `correct: [true]` when confirmed.
+   *
+   * @generated from field: labelwire.v1.VerificationSummary verification = 14;
+   */
+  verification?: VerificationSummary | undefined;
 };
 
 /**
@@ -126,6 +134,89 @@ export type Label = Message<"labelwire.v1.Label"> & {
  */
 export const LabelSchema: GenMessage<Label> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_label, 0);
+
+/**
+ * How workers judged a model's label on one item.
+ *
+ * @generated from message labelwire.v1.VerificationSummary
+ */
+export type VerificationSummary = Message<"labelwire.v1.VerificationSummary"> & {
+  /**
+   * Output only. Counted judgments that confirmed the model's label.
+   *
+   * @generated from field: int32 confirmed = 1;
+   */
+  confirmed: number;
+
+  /**
+   * Output only. Counted judgments that disconfirmed it.
+   *
+   * @generated from field: int32 disconfirmed = 2;
+   */
+  disconfirmed: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: labelwire.v1.VerificationSummary.Verdict verdict = 3;
+   */
+  verdict: VerificationSummary_Verdict;
+
+  /**
+   * Output only. The share of judgments behind the verdict (0.5 for a split).
+   *
+   * @generated from field: double confidence = 4;
+   */
+  confidence: number;
+};
+
+/**
+ * Describes the message labelwire.v1.VerificationSummary.
+ * Use `create(VerificationSummarySchema)` to create a new message.
+ */
+export const VerificationSummarySchema: GenMessage<VerificationSummary> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label, 1);
+
+/**
+ * The consolidated verdict.
+ *
+ * @generated from enum labelwire.v1.VerificationSummary.Verdict
+ */
+export enum VerificationSummary_Verdict {
+  /**
+   * Never used.
+   *
+   * @generated from enum value: VERDICT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * More workers confirmed the model's label than disconfirmed it.
+   *
+   * @generated from enum value: VERDICT_CONFIRMED = 1;
+   */
+  CONFIRMED = 1,
+
+  /**
+   * More workers disconfirmed it.
+   *
+   * @generated from enum value: VERDICT_DISCONFIRMED = 2;
+   */
+  DISCONFIRMED = 2,
+
+  /**
+   * As many confirmed as disconfirmed.
+   *
+   * @generated from enum value: VERDICT_SPLIT = 3;
+   */
+  SPLIT = 3,
+}
+
+/**
+ * Describes the enum labelwire.v1.VerificationSummary.Verdict.
+ */
+export const VerificationSummary_VerdictSchema: GenEnum<VerificationSummary_Verdict> = /*@__PURE__*/
+  enumDesc(file_labelwire_v1_label, 1, 0);
 
 /**
  * The probability of one class.
@@ -153,5 +244,5 @@ export type ClassProbability = Message<"labelwire.v1.ClassProbability"> & {
  * Use `create(ClassProbabilitySchema)` to create a new message.
  */
 export const ClassProbabilitySchema: GenMessage<ClassProbability> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label, 1);
+  messageDesc(file_labelwire_v1_label, 2);
 

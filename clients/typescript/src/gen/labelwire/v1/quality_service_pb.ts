@@ -12,7 +12,245 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEixwEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIkkKFkdldENhbGlicmF0aW9uUmVzcG9uc2USLwoHY2xhc3NlcxgBIAMoCzIeLmxhYmVsd2lyZS52MS5DbGFzc0NhbGlicmF0aW9uIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATLRAQoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBQq0BChBjb20ubGFiZWx3aXJlLnYxQhNRdWFsaXR5U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEixwEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIkkKFkdldENhbGlicmF0aW9uUmVzcG9uc2USLwoHY2xhc3NlcxgBIAMoCzIeLmxhYmVsd2lyZS52MS5DbGFzc0NhbGlicmF0aW9uIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATLIAgoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBEnUKFUdldFZlcmlmaWNhdGlvblJlcG9ydBIqLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0GisubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlIgOQAgFCrQEKEGNvbS5sYWJlbHdpcmUudjFCE1F1YWxpdHlTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_task]);
+
+/**
+ * Request for GetVerificationReport.
+ *
+ * @generated from message labelwire.v1.GetVerificationReportRequest
+ */
+export type GetVerificationReportRequest = Message<"labelwire.v1.GetVerificationReportRequest"> & {
+  /**
+   * Required. `jobs/{job_id}` of a verification job.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Optional. Ascending bucket edges within [0, 1], 2 to 101 of them;
+   * default 0.80, 0.85, 0.90, 0.95, 1.00 (the seed's table). The last
+   * bucket includes its upper edge; items below the first edge count only
+   * in their class's totals.
+   *
+   * @generated from field: repeated double bucket_edges = 2;
+   */
+  bucketEdges: number[];
+
+  /**
+   * Optional. Count a split verdict as the model being right; by default
+   * a split counts as incorrect.
+   *
+   * @generated from field: bool split_counts_as_correct = 3;
+   */
+  splitCountsAsCorrect: boolean;
+
+  /**
+   * Optional. The precision the recommended thresholds aim for; 0.5 to 1,
+   * default 0.95.
+   *
+   * @generated from field: double target_precision = 4;
+   */
+  targetPrecision: number;
+
+  /**
+   * Optional. Confidence level of the intervals; 0.5 to 0.999, default 0.95.
+   *
+   * @generated from field: double interval_level = 5;
+   */
+  intervalLevel: number;
+};
+
+/**
+ * Describes the message labelwire.v1.GetVerificationReportRequest.
+ * Use `create(GetVerificationReportRequestSchema)` to create a new message.
+ */
+export const GetVerificationReportRequestSchema: GenMessage<GetVerificationReportRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 0);
+
+/**
+ * Response of GetVerificationReport.
+ *
+ * @generated from message labelwire.v1.GetVerificationReportResponse
+ */
+export type GetVerificationReportResponse = Message<"labelwire.v1.GetVerificationReportResponse"> & {
+  /**
+   * One entry per class the model gave, by name.
+   *
+   * @generated from field: repeated labelwire.v1.VerificationClassReport classes = 1;
+   */
+  classes: VerificationClassReport[];
+
+  /**
+   * Every class together.
+   *
+   * @generated from field: labelwire.v1.VerificationCounts total = 2;
+   */
+  total?: VerificationCounts | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.GetVerificationReportResponse.
+ * Use `create(GetVerificationReportResponseSchema)` to create a new message.
+ */
+export const GetVerificationReportResponseSchema: GenMessage<GetVerificationReportResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 1);
+
+/**
+ * Verdict counts over a set of labeled verification items (gold left out).
+ *
+ * @generated from message labelwire.v1.VerificationCounts
+ */
+export type VerificationCounts = Message<"labelwire.v1.VerificationCounts"> & {
+  /**
+   * Items with a label.
+   *
+   * @generated from field: int64 total = 1;
+   */
+  total: bigint;
+
+  /**
+   * Items whose verdict is confirmed.
+   *
+   * @generated from field: int64 confirmed = 2;
+   */
+  confirmed: bigint;
+
+  /**
+   * Items whose verdict is disconfirmed.
+   *
+   * @generated from field: int64 disconfirmed = 3;
+   */
+  disconfirmed: bigint;
+
+  /**
+   * Items whose workers split evenly.
+   *
+   * @generated from field: int64 split = 4;
+   */
+  split: bigint;
+
+  /**
+   * The model's share right: confirmed (plus split when asked) over total;
+   * 0 when total is 0.
+   *
+   * @generated from field: double percent_correct = 5;
+   */
+  percentCorrect: number;
+};
+
+/**
+ * Describes the message labelwire.v1.VerificationCounts.
+ * Use `create(VerificationCountsSchema)` to create a new message.
+ */
+export const VerificationCountsSchema: GenMessage<VerificationCounts> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 2);
+
+/**
+ * One class's rows of the report.
+ *
+ * @generated from message labelwire.v1.VerificationClassReport
+ */
+export type VerificationClassReport = Message<"labelwire.v1.VerificationClassReport"> & {
+  /**
+   * The model's class.
+   *
+   * @generated from field: string class_name = 1;
+   */
+  className: string;
+
+  /**
+   * All of the class's items.
+   *
+   * @generated from field: labelwire.v1.VerificationCounts counts = 2;
+   */
+  counts?: VerificationCounts | undefined;
+
+  /**
+   * Per confidence bucket, in the order of the edges.
+   *
+   * @generated from field: repeated labelwire.v1.VerificationBucket buckets = 3;
+   */
+  buckets: VerificationBucket[];
+
+  /**
+   * Whether some threshold reaches the target: the interval's lower bound
+   * of the precision above it is at least `target_precision`.
+   *
+   * @generated from field: bool target_reached = 4;
+   */
+  targetReached: boolean;
+
+  /**
+   * The lowest model confidence whose items at or above it reach the
+   * target; when none does, the one with the highest lower bound.
+   *
+   * @generated from field: double recommended_threshold = 5;
+   */
+  recommendedThreshold: number;
+
+  /**
+   * Items at or above the threshold, and the precision measured on them.
+   *
+   * @generated from field: int64 items_above = 6;
+   */
+  itemsAbove: bigint;
+
+  /**
+   * @generated from field: double precision = 7;
+   */
+  precision: number;
+
+  /**
+   * Wilson score interval of that precision at `interval_level`.
+   *
+   * @generated from field: double precision_lower = 8;
+   */
+  precisionLower: number;
+
+  /**
+   * @generated from field: double precision_upper = 9;
+   */
+  precisionUpper: number;
+};
+
+/**
+ * Describes the message labelwire.v1.VerificationClassReport.
+ * Use `create(VerificationClassReportSchema)` to create a new message.
+ */
+export const VerificationClassReportSchema: GenMessage<VerificationClassReport> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 3);
+
+/**
+ * One confidence bucket of a class.
+ *
+ * @generated from message labelwire.v1.VerificationBucket
+ */
+export type VerificationBucket = Message<"labelwire.v1.VerificationBucket"> & {
+  /**
+   * [lower, upper); the last bucket includes upper.
+   *
+   * @generated from field: double lower = 1;
+   */
+  lower: number;
+
+  /**
+   * @generated from field: double upper = 2;
+   */
+  upper: number;
+
+  /**
+   * @generated from field: labelwire.v1.VerificationCounts counts = 3;
+   */
+  counts?: VerificationCounts | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.VerificationBucket.
+ * Use `create(VerificationBucketSchema)` to create a new message.
+ */
+export const VerificationBucketSchema: GenMessage<VerificationBucket> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 4);
 
 /**
  * Request for GetJobQuality.
@@ -33,7 +271,7 @@ export type GetJobQualityRequest = Message<"labelwire.v1.GetJobQualityRequest"> 
  * Use `create(GetJobQualityRequestSchema)` to create a new message.
  */
 export const GetJobQualityRequestSchema: GenMessage<GetJobQualityRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 0);
+  messageDesc(file_labelwire_v1_quality_service, 5);
 
 /**
  * Response of GetJobQuality.
@@ -102,7 +340,7 @@ export type GetJobQualityResponse = Message<"labelwire.v1.GetJobQualityResponse"
  * Use `create(GetJobQualityResponseSchema)` to create a new message.
  */
 export const GetJobQualityResponseSchema: GenMessage<GetJobQualityResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 1);
+  messageDesc(file_labelwire_v1_quality_service, 6);
 
 /**
  * The judgments given under one version of a job's instructions.
@@ -152,7 +390,7 @@ export type InstructionsVersionQuality = Message<"labelwire.v1.InstructionsVersi
  * Use `create(InstructionsVersionQualitySchema)` to create a new message.
  */
 export const InstructionsVersionQualitySchema: GenMessage<InstructionsVersionQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 2);
+  messageDesc(file_labelwire_v1_quality_service, 7);
 
 /**
  * One reason workers gave for declining tasks of a job.
@@ -181,7 +419,7 @@ export type DeclineReason = Message<"labelwire.v1.DeclineReason"> & {
  * Use `create(DeclineReasonSchema)` to create a new message.
  */
 export const DeclineReasonSchema: GenMessage<DeclineReason> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 3);
+  messageDesc(file_labelwire_v1_quality_service, 8);
 
 /**
  * How much workers agree.
@@ -224,7 +462,7 @@ export type Agreement = Message<"labelwire.v1.Agreement"> & {
  * Use `create(AgreementSchema)` to create a new message.
  */
 export const AgreementSchema: GenMessage<Agreement> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 4);
+  messageDesc(file_labelwire_v1_quality_service, 9);
 
 /**
  * One worker's record on a job.
@@ -287,7 +525,7 @@ export type WorkerQuality = Message<"labelwire.v1.WorkerQuality"> & {
  * Use `create(WorkerQualitySchema)` to create a new message.
  */
 export const WorkerQualitySchema: GenMessage<WorkerQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 5);
+  messageDesc(file_labelwire_v1_quality_service, 10);
 
 /**
  * Request for GetCalibration.
@@ -323,7 +561,7 @@ export type GetCalibrationRequest = Message<"labelwire.v1.GetCalibrationRequest"
  * Use `create(GetCalibrationRequestSchema)` to create a new message.
  */
 export const GetCalibrationRequestSchema: GenMessage<GetCalibrationRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 6);
+  messageDesc(file_labelwire_v1_quality_service, 11);
 
 /**
  * Response of GetCalibration.
@@ -344,7 +582,7 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  * Use `create(GetCalibrationResponseSchema)` to create a new message.
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 7);
+  messageDesc(file_labelwire_v1_quality_service, 12);
 
 /**
  * The model's record on one predicted class.
@@ -387,7 +625,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 8);
+  messageDesc(file_labelwire_v1_quality_service, 13);
 
 /**
  * Model accuracy within one confidence range.
@@ -429,7 +667,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 9);
+  messageDesc(file_labelwire_v1_quality_service, 14);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
@@ -459,6 +697,19 @@ export const QualityService: GenService<{
     methodKind: "unary";
     input: typeof GetCalibrationRequestSchema;
     output: typeof GetCalibrationResponseSchema;
+  },
+  /**
+   * A verification job's bulk-QA table: per model class and per model
+   * confidence bucket, how many items workers confirmed, disconfirmed or
+   * split on, the model's % correct, and per class the lowest confidence
+   * from which its labels reach a target precision, with a Wilson interval.
+   *
+   * @generated from rpc labelwire.v1.QualityService.GetVerificationReport
+   */
+  getVerificationReport: {
+    methodKind: "unary";
+    input: typeof GetVerificationReportRequestSchema;
+    output: typeof GetVerificationReportResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_quality_service, 0);

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/task.proto.
  */
 export const file_labelwire_v1_task: GenFile = /*@__PURE__*/
-  fileDesc("ChdsYWJlbHdpcmUvdjEvdGFzay5wcm90bxIMbGFiZWx3aXJlLnYxIocCCgRUYXNrEgwKBG5hbWUYASABKAkSJgoFcGhhc2UYAiABKA4yFy5sYWJlbHdpcmUudjEuVGFza1BoYXNlEg4KBHRleHQYAyABKAlIABIOCgRqc29uGAQgASgJSAASFAoKc291cmNlX3JlZhgFIAEoCUgAEikKCG1ldGFkYXRhGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCghwcmVsYWJlbBgHIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISNQoRbGVhc2VfZXhwaXJlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgkKB3BheWxvYWQikwIKC1dvcmtlclN0YXRzEgwKBG5hbWUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEioKBnN0YXR1cxgDIAEoDjIaLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0dXMSEQoJanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYW5zd2VyZWQYBSABKAMSFAoMZ29sZF9jb3JyZWN0GAYgASgDEhUKDWdvbGRfYWNjdXJhY3kYByABKAESFgoOcXVpel9yZW1haW5pbmcYCCABKAUSNAoQbGFzdF9hY3RpdmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHYWNjb3VudBgKIAEoCSpRCglUYXNrUGhhc2USGgoWVEFTS19QSEFTRV9VTlNQRUNJRklFRBAAEhMKD1RBU0tfUEhBU0VfUVVJWhABEhMKD1RBU0tfUEhBU0VfV09SSxACKqEBCgxXb3JrZXJTdGF0dXMSHQoZV09SS0VSX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEldPUktFUl9TVEFUVVNfUVVJWhABEhsKF1dPUktFUl9TVEFUVVNfUVVBTElGSUVEEAISHQoZV09SS0VSX1NUQVRVU19GQUlMRURfUVVJWhADEh4KGldPUktFUl9TVEFUVVNfRElTUVVBTElGSUVEEARCowEKEGNvbS5sYWJlbHdpcmUudjFCCVRhc2tQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
+  fileDesc("ChdsYWJlbHdpcmUvdjEvdGFzay5wcm90bxIMbGFiZWx3aXJlLnYxIukCCgRUYXNrEgwKBG5hbWUYASABKAkSJgoFcGhhc2UYAiABKA4yFy5sYWJlbHdpcmUudjEuVGFza1BoYXNlEg4KBHRleHQYAyABKAlIABIOCgRqc29uGAQgASgJSAASFAoKc291cmNlX3JlZhgFIAEoCUgAEikKCG1ldGFkYXRhGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCghwcmVsYWJlbBgHIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISNQoRbGVhc2VfZXhwaXJlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKE3ByZWxhYmVsX2NvbmZpZGVuY2UYCSABKAFIAYgBARImCgViYXRjaBgKIAMoCzIXLmxhYmVsd2lyZS52MS5CYXRjaEl0ZW1CCQoHcGF5bG9hZEIWChRfcHJlbGFiZWxfY29uZmlkZW5jZSLZAQoJQmF0Y2hJdGVtEg4KBHRleHQYASABKAlIABIOCgRqc29uGAIgASgJSAASFAoKc291cmNlX3JlZhgDIAEoCUgAEikKCG1ldGFkYXRhGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCghwcmVsYWJlbBgFIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISIAoTcHJlbGFiZWxfY29uZmlkZW5jZRgGIAEoAUgBiAEBQgkKB3BheWxvYWRCFgoUX3ByZWxhYmVsX2NvbmZpZGVuY2UikwIKC1dvcmtlclN0YXRzEgwKBG5hbWUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEioKBnN0YXR1cxgDIAEoDjIaLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0dXMSEQoJanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYW5zd2VyZWQYBSABKAMSFAoMZ29sZF9jb3JyZWN0GAYgASgDEhUKDWdvbGRfYWNjdXJhY3kYByABKAESFgoOcXVpel9yZW1haW5pbmcYCCABKAUSNAoQbGFzdF9hY3RpdmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHYWNjb3VudBgKIAEoCSpRCglUYXNrUGhhc2USGgoWVEFTS19QSEFTRV9VTlNQRUNJRklFRBAAEhMKD1RBU0tfUEhBU0VfUVVJWhABEhMKD1RBU0tfUEhBU0VfV09SSxACKqEBCgxXb3JrZXJTdGF0dXMSHQoZV09SS0VSX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEldPUktFUl9TVEFUVVNfUVVJWhABEhsKF1dPUktFUl9TVEFUVVNfUVVBTElGSUVEEAISHQoZV09SS0VSX1NUQVRVU19GQUlMRURfUVVJWhADEh4KGldPUktFUl9TVEFUVVNfRElTUVVBTElGSUVEEARCowEKEGNvbS5sYWJlbHdpcmUudjFCCVRhc2tQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
 
 /**
  * One request for one judgment, as a worker sees it. Whether the item is gold
@@ -88,6 +88,27 @@ export type Task = Message<"labelwire.v1.Task"> & {
    * @generated from field: google.protobuf.Timestamp lease_expire_time = 8;
    */
   leaseExpireTime?: Timestamp | undefined;
+
+  /**
+   * Output only. The model's confidence in `prelabel`, 0 to 1; unset when
+   * the item gave none.
+   *
+   * @generated from field: optional double prelabel_confidence = 9;
+   */
+  prelabelConfidence?: number | undefined;
+
+  /**
+   * Output only. A bulk-verification task's items (a verification job with
+   * `batch_size` above 1): up to `batch_size` items the model gave the same
+   * class, shown together; this task's own payload and prelabel are those of
+   * the first. Its answer is a `VerificationAnswer` with one verdict per
+   * entry, in this order; each verdict is recorded as a judgment on its own
+   * item. Empty for a single-item task. The lease, its expiry, release,
+   * decline and extension cover the whole batch.
+   *
+   * @generated from field: repeated labelwire.v1.BatchItem batch = 10;
+   */
+  batch: BatchItem[];
 };
 
 /**
@@ -96,6 +117,73 @@ export type Task = Message<"labelwire.v1.Task"> & {
  */
 export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_task, 0);
+
+/**
+ * One item of a bulk-verification task. Whether it is gold is never shown.
+ *
+ * @generated from message labelwire.v1.BatchItem
+ */
+export type BatchItem = Message<"labelwire.v1.BatchItem"> & {
+  /**
+   * Output only. What to judge.
+   *
+   * @generated from oneof labelwire.v1.BatchItem.payload
+   */
+  payload: {
+    /**
+     * Inline text.
+     *
+     * @generated from field: string text = 1;
+     */
+    value: string;
+    case: "text";
+  } | {
+    /**
+     * Inline JSON, encoded as text.
+     *
+     * @generated from field: string json = 2;
+     */
+    value: string;
+    case: "json";
+  } | {
+    /**
+     * A URI of an image or document.
+     *
+     * @generated from field: string source_ref = 3;
+     */
+    value: string;
+    case: "sourceRef";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Output only. The item's metadata.
+   *
+   * @generated from field: google.protobuf.Struct metadata = 4;
+   */
+  metadata?: JsonObject | undefined;
+
+  /**
+   * Output only. The model's label to verify.
+   *
+   * @generated from field: labelwire.v1.Answer prelabel = 5;
+   */
+  prelabel?: Answer | undefined;
+
+  /**
+   * Output only. The model's confidence in `prelabel`, 0 to 1; unset when
+   * the item gave none.
+   *
+   * @generated from field: optional double prelabel_confidence = 6;
+   */
+  prelabelConfidence?: number | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.BatchItem.
+ * Use `create(BatchItemSchema)` to create a new message.
+ */
+export const BatchItemSchema: GenMessage<BatchItem> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_task, 1);
 
 /**
  * A worker's view of its own record on a job.
@@ -182,7 +270,7 @@ export type WorkerStats = Message<"labelwire.v1.WorkerStats"> & {
  * Use `create(WorkerStatsSchema)` to create a new message.
  */
 export const WorkerStatsSchema: GenMessage<WorkerStats> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_task, 1);
+  messageDesc(file_labelwire_v1_task, 2);
 
 /**
  * Why a worker gets a task.
