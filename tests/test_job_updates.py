@@ -9,9 +9,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from labelwire.client.raw import Client, WorkerClient, classification, text_item
+from labelwire.client.raw import Client, WorkerClient, classification, source_item, text_item
 from labelwire.server.transport.app import start_server
-from labelwire.v1 import job_pb2, judgment_pb2, label_service_pb2, quality_service_pb2, task_pb2
+from labelwire.v1 import answer_pb2, job_pb2, judgment_pb2, label_service_pb2, quality_service_pb2, task_pb2
 from tests.conftest import ADMIN_KEY, Clock, Harness
 from tests.helpers import CLASSES, running_job, truth, work
 
@@ -315,3 +315,29 @@ async def test_a_pilot_whose_items_expire_still_pauses(server: Harness, clock: C
     paused = await lw.get_job(job.name)
     assert (paused.state, paused.state_reason) == (job_pb2.JOB_STATE_PAUSED, "pilot complete")
     assert paused.counters.failed_items == 1
+
+
+async def test_a_verification_pilot_batches_only_its_sample(server: Harness) -> None:
+    """Bulk verification fills a batch from several items: all from the pilot."""
+    lw = await server.client()
+    spec = job_pb2.Job(display_name="Verify", media_type=job_pb2.MEDIA_TYPE_IMAGE)
+    spec.task_config.verification.classes.extend([job_pb2.LabelClass(name=c) for c in ("car", "person")])
+    spec.task_config.verification.batch_size = 5
+    job = await lw.create_job("Verify", classes=[], job=spec, judgments_per_item=1, quiz_size=0)
+    items = []
+    for n in range(6):
+        item = source_item(f"c{n}", f"s3://img/c{n}.jpg")
+        item.prelabel.classification.class_name = "car"
+        item.prelabel_confidence = 0.9
+        items.append(item)
+    await lw.add_items(job.name, items)
+    await lw.start_job(job.name, pilot_size=2)
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        task = (await w.next_task()).task
+        assert [e.source_ref for e in task.batch] == ["s3://img/c0.jpg", "s3://img/c1.jpg"]
+        await w.submit(
+            task.name, answer_pb2.Answer(verification=answer_pb2.VerificationAnswer(correct=[True, True]))
+        )
+    paused = await lw.get_job(job.name)
+    assert (paused.state, paused.state_reason) == (job_pb2.JOB_STATE_PAUSED, "pilot complete")
