@@ -249,6 +249,13 @@ MATRIX: dict[str, Entry] = {
     "JobService.GetJob": Entry(OWNERS_JOB_ADMIN_READS, lambda w: job_service_pb2.GetJobRequest(name=w.job)),
     "JobService.ListJobs": Entry(ANY_CLIENT_ADMIN_READS, lambda w: job_service_pb2.ListJobsRequest()),
     "JobService.StartJob": Entry(OWNERS_JOB, lambda w: job_service_pb2.StartJobRequest(name=w.draft)),
+    "JobService.UpdateJob": Entry(
+        OWNERS_JOB,
+        lambda w: job_service_pb2.UpdateJobRequest(
+            job=job_pb2.Job(name=w.job, display_name="renamed"),
+            update_mask=field_mask_pb2.FieldMask(paths=["display_name"]),
+        ),
+    ),
     "JobService.PauseJob": Entry(OWNERS_JOB, lambda w: job_service_pb2.PauseJobRequest(name=w.job)),
     "JobService.ResumeJob": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.ResumeJobRequest(name=w.job), prepare=_pause

@@ -284,9 +284,67 @@ class AsyncClient(_Base):
         )
 
     @_translated
-    async def start_job(self, job: Job | str) -> Job:
-        """Opens the job to workers; items can still be added."""
-        return Job.from_proto(await self.raw.start_job(_name(job)))
+    async def start_job(self, job: Job | str, *, pilot_size: int = 0) -> Job:
+        """Opens the job to workers; items can still be added. With
+        `pilot_size`, only the first that many items are dispatched; the job
+        then pauses itself (`state_reason` "pilot complete") until
+        `resume_job`."""
+        return Job.from_proto(await self.raw.start_job(_name(job), pilot_size=pilot_size))
+
+    @_translated
+    async def update_job(
+        self,
+        job: Job | str,
+        *,
+        display_name: str | None = None,
+        short_instructions: str | None = None,
+        full_instructions: str | None = None,
+        class_descriptions: Mapping[str, str] | None = None,
+        pass_accuracy: float | None = None,
+        hidden_gold_share: float | None = None,
+        judgments_per_item: int | None = None,
+        price_per_judgment_micros: int | None = None,
+        budget_micros: int | None = None,
+    ) -> Job:
+        """Changes the settings given, and only those (UpdateJob's field
+        mask). A change of the instructions or the classes' descriptions
+        makes a new `instructions_version`."""
+        name = _name(job)
+        change = job_pb2.Job(name=name)
+        paths: list[str] = []
+        if display_name is not None:
+            change.display_name = display_name
+            paths.append("display_name")
+        if short_instructions is not None:
+            change.instructions.short_instructions = short_instructions
+            paths.append("instructions.short_instructions")
+        if full_instructions is not None:
+            change.instructions.full_instructions = full_instructions
+            paths.append("instructions.full_instructions")
+        if class_descriptions is not None:
+            current = await self.raw.get_job(name)
+            change.task_config.CopyFrom(current.task_config)
+            kind = change.task_config.WhichOneof("config") or ""
+            config: Any = getattr(change.task_config, kind)
+            for label_class in config.entity_types if kind == "spans" else config.classes:
+                label_class.description = class_descriptions.get(label_class.name, label_class.description)
+            paths.append("task_config")
+        if pass_accuracy is not None:
+            change.gold_policy.pass_accuracy = pass_accuracy
+            paths.append("gold_policy.pass_accuracy")
+        if hidden_gold_share is not None:
+            change.gold_policy.hidden_gold_share = hidden_gold_share
+            paths.append("gold_policy.hidden_gold_share")
+        if judgments_per_item is not None:
+            change.judgment_policy.judgments_per_item = judgments_per_item
+            paths.append("judgment_policy.judgments_per_item")
+        if price_per_judgment_micros is not None:
+            change.price_per_judgment_micros = price_per_judgment_micros
+            paths.append("price_per_judgment_micros")
+        if budget_micros is not None:
+            change.budget_micros = budget_micros
+            paths.append("budget_micros")
+        return Job.from_proto(await self.raw.update_job(change, paths))
 
     @_translated
     async def pause_job(self, job: Job | str) -> Job:

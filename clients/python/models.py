@@ -95,6 +95,10 @@ class Job:
     judgments: int
     counters: Counters
     proto: job_pb2.Job = field(repr=False, compare=False)
+    # The version of the instructions workers are shown now (from 1).
+    instructions_version: int = 1
+    # Why the server chose the state: "pilot complete" after a pilot.
+    state_reason: str = ""
 
     @property
     def done(self) -> bool:
@@ -115,6 +119,8 @@ class Job:
             judgments=message.judgment_policy.judgments_per_item,
             counters=Counters.from_proto(message.counters),
             proto=message,
+            instructions_version=message.instructions_version,
+            state_reason=message.state_reason,
         )
 
     def row(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, field_mask_pb2
 from tqdm.auto import tqdm
 
 from labelwire.client.teams import TeamCalls
@@ -307,10 +307,14 @@ class Client(TeamCalls, _Channel):
             if not token:
                 return
 
-    async def start_job(self, name: str) -> job_pb2.Job:
-        return (
-            await self.jobs.StartJob(job_service_pb2.StartJobRequest(name=name), metadata=self.metadata)
-        ).job
+    async def start_job(self, name: str, *, pilot_size: int = 0) -> job_pb2.Job:
+        request = job_service_pb2.StartJobRequest(name=name, pilot_size=pilot_size)
+        return (await self.jobs.StartJob(request, metadata=self.metadata)).job
+
+    async def update_job(self, job: job_pb2.Job, paths: Sequence[str]) -> job_pb2.Job:
+        """Changes the fields of `job` named in `paths` (a FieldMask); `job.name` names the job."""
+        request = job_service_pb2.UpdateJobRequest(job=job, update_mask=field_mask_pb2.FieldMask(paths=paths))
+        return (await self.jobs.UpdateJob(request, metadata=self.metadata)).job
 
     async def pause_job(self, name: str) -> job_pb2.Job:
         return (

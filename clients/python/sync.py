@@ -128,9 +128,46 @@ class Client(SyncBase[AsyncClient]):
         """Your jobs, newest first, fetched page by page."""
         return Pages(self._loop, self._async.jobs())
 
-    def start_job(self, job: Job | str) -> Job:
-        """Opens the job to workers; items can still be added."""
-        return self._loop.run(self._async.start_job(job))
+    def start_job(self, job: Job | str, *, pilot_size: int = 0) -> Job:
+        """Opens the job to workers; items can still be added. With
+        `pilot_size`, only the first that many items are dispatched; the job
+        then pauses itself (`state_reason` "pilot complete") until
+        `resume_job`.
+        """
+        return self._loop.run(self._async.start_job(job, pilot_size=pilot_size))
+
+    def update_job(
+        self,
+        job: Job | str,
+        *,
+        display_name: str | None = None,
+        short_instructions: str | None = None,
+        full_instructions: str | None = None,
+        class_descriptions: Mapping[str, str] | None = None,
+        pass_accuracy: float | None = None,
+        hidden_gold_share: float | None = None,
+        judgments_per_item: int | None = None,
+        price_per_judgment_micros: int | None = None,
+        budget_micros: int | None = None,
+    ) -> Job:
+        """Changes the settings given, and only those (UpdateJob's field
+        mask). A change of the instructions or the classes' descriptions
+        makes a new `instructions_version`.
+        """
+        return self._loop.run(
+            self._async.update_job(
+                job,
+                display_name=display_name,
+                short_instructions=short_instructions,
+                full_instructions=full_instructions,
+                class_descriptions=class_descriptions,
+                pass_accuracy=pass_accuracy,
+                hidden_gold_share=hidden_gold_share,
+                judgments_per_item=judgments_per_item,
+                price_per_judgment_micros=price_per_judgment_micros,
+                budget_micros=budget_micros,
+            )
+        )
 
     def pause_job(self, job: Job | str) -> Job:
         """Stops handing out tasks; leased tasks may still be submitted."""

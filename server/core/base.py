@@ -178,7 +178,10 @@ class CoreBase:
         self._admin_hash = auth.digest(admin_key)
         self.credential_cache_seconds = credential_cache_seconds
         self._principals: dict[str, tuple[Principal, int, float]] = {}
-        self._specs: dict[int, tuple[int, JobSpec]] = {}
+        # job id -> (spec_revision, spec): a row read with a newer revision
+        # (UpdateJob, on any replica) replaces the copy.
+        # job id -> (spec revision, spec, owner id)
+        self._specs: dict[int, tuple[int, JobSpec, int]] = {}
         self._rng = random.Random(seed)
         self._tasks: list[asyncio.Task[None]] = []
         self.live_uploads: set[int] = set()
@@ -306,6 +309,8 @@ class CoreBase:
             failure_reason=row["failure_reason"],
             last_sequence=int(row["last_sequence"]),
             end_reason=EndReason(int(row["end_reason"])),
+            instructions_version=int(row["instructions_version"]),
+            pilot_size=int(row["pilot_size"]),
             counters=JobCounters(
                 total_items=int(row["total_items"]),
                 gold_items=int(row["gold_items"]),
@@ -323,16 +328,19 @@ class CoreBase:
         )
 
     def forget_spec(self, job_id: int) -> None:
-        """After the one change a spec allows (a pool job's teams)."""
+        """After a change of the spec made here (a pool job's teams, UpdateJob)."""
         self._specs.pop(job_id, None)
 
     def spec_of_row(self, job_id: int, row: Any) -> JobSpec:
         return self._spec_of(job_id, row)
 
     def _spec_of(self, job_id: int, row: Any) -> JobSpec:
+        """The job's spec as of `row`: the cached copy unless the row carries
+        a newer revision (UpdateJob on this or another replica)."""
+        revision = int(row["spec_revision"])
         cached = self._specs.get(job_id)
-        if cached is None:
-            cached = (int(row["owner_id"]), specs.from_json(json.loads(row["spec"])))
+        if cached is None or cached[0] != revision:
+            cached = (revision, specs.from_json(json.loads(row["spec"])), int(row["owner_id"]))
             self._specs[job_id] = cached
         return cached[1]
 
@@ -340,13 +348,21 @@ class CoreBase:
         """The client that owns a job, from the spec cache when it is there."""
         cached = self._specs.get(job_id)
         if cached is not None:
-            return cached[0]
+            return cached[2]
         row = await self.store.read(lambda tx: tx.job(job_id))
         if row is None:
             raise NotFound(f"jobs/{job_id} does not exist")
         return int(row["owner_id"])
 
+    def fresh_spec(self, tx: Tx, job_id: int) -> JobSpec:
+        """The spec as the transaction sees it: what a write that acts on the
+        spec (a lease, a judgment) must use, since UpdateJob may have changed
+        it on another replica."""
+        return self._spec_of(job_id, self.require_job_row(tx, job_id))
+
     async def spec_of_job(self, job_id: int) -> JobSpec:
+        """A possibly cached spec: enough to validate what never changes
+        (task type, classes); writes read `fresh_spec` in their transaction."""
         cached = self._specs.get(job_id)
         if cached is not None:
             return cached[1]

@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from labelwire.server.core import auth, team_rules
@@ -16,9 +17,10 @@ from labelwire.server.core.adapters import check_remote_job
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch.gate import first_status, quiz_share_of_unmarked
-from labelwire.server.domain import specs, validation
+from labelwire.server.domain import job_updates, specs, validation
 from labelwire.server.domain.errors import (
     FailedPrecondition,
+    InvalidArgument,
 )
 from labelwire.server.domain.model import (
     AddResult,
@@ -251,7 +253,62 @@ def split_gold(tx: Tx, job_id: int, spec: JobSpec) -> None:
     tx.split_gold(job_id, to_quiz)
 
 
+def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: Any, size: int) -> None:
+    """Bounds dispatch to the job's first `size` items until they are labeled
+    (`dispatch.pause_if_pilot_done`)."""
+    if spec.adapter != "pool":
+        raise InvalidArgument(
+            f"pilot_size works with the pool workforce only; jobs/{job_id} uses {spec.adapter}", "pilot_size"
+        )
+    items = int(row["total_items"])
+    until = tx.nth_work_item(job_id, size) if size < items else None
+    if until is None:
+        raise FailedPrecondition(
+            f"pilot_size must be less than the job's items: it is {size} and jobs/{job_id} has {items}"
+        )
+    tx.set_pilot(job_id, until, size)
+
+
 class JobsCore(CoreBase):
+    async def update_job(
+        self, principal: Principal, name: str, paths: list[str], merge: Callable[[Job], JobSpec]
+    ) -> Job:
+        """UpdateJob: `merge` lays the fields the mask names over the job as
+        the transaction reads it, so concurrent updates never lose each
+        other's fields; what may change is `job_updates`' to say."""
+        self.require(principal, "client")
+        job_id = parse_name(name, "jobs", "job.name")
+        job_updates.check_paths(paths)
+        now = self.clock()
+
+        def change(tx: Tx) -> None:
+            row = self.require_job_row(tx, job_id, principal.id)
+            state = JobState(int(row["state"]))
+            if state in (JobState.CANCELLED, JobState.FAILED):
+                raise FailedPrecondition(f"jobs/{job_id} is {state.name.lower()}; it cannot change")
+            old = self._job(tx, row, counted=False)
+            new = job_updates.carry_defaults(old.spec, merge(old))
+            validation.validate_job_spec(new)
+            self.workforces.validate(new)
+            judged = int(row["judgments"]) > 0
+            new_instructions = job_updates.check_change(old.spec, new, judged=judged)
+            if new.judgments_per_item != old.spec.judgments_per_item:
+                tx.retarget_open_items(job_id, new.judgments_per_item)
+            if state != JobState.DRAFT and new.gold.quiz_size > old.spec.gold.quiz_size:
+                quiz = tx.gold_pools(job_id).get(GoldUse.QUIZ, 0)
+                if quiz < new.gold.quiz_size:
+                    raise FailedPrecondition(
+                        f"job.gold_policy.quiz_size must be at most the {quiz} quiz gold items of jobs/{job_id}"
+                        f" once it has started, got {new.gold.quiz_size}; add gold items marked GOLD_USE_QUIZ first"
+                    )
+            tx.update_job_spec(job_id, specs.to_json(new), new_instructions=new_instructions, now=now)
+            if state == JobState.RUNNING:
+                dispatch.end_if_budget_spent(tx, new, job_id, now)
+
+        await self.store.write(change)
+        self.forget_spec(job_id)
+        return await self._read_job(job_id)
+
     async def create_job(self, principal: Principal, spec: JobSpec) -> Job:
         self.require(principal, "client")
         validation.validate_job_spec(spec)
@@ -287,10 +344,11 @@ class JobsCore(CoreBase):
         jobs, more = await self.store.read(page)
         return jobs, (str(jobs[-1].id) if more else "")
 
-    async def change_state(self, principal: Principal, name: str, action: str) -> Job:
-        """start, pause, resume or cancel."""
+    async def change_state(self, principal: Principal, name: str, action: str, *, pilot_size: int = 0) -> Job:
+        """start (with `pilot_size`, a pilot first), pause, resume or cancel."""
         self.require(principal, "client")
         job_id = parse_name(name, "jobs", "name")
+        validation.check_range("pilot_size", pilot_size, 0, 2**62)
         allowed = {
             "start": ({JobState.DRAFT}, JobState.RUNNING),
             "pause": ({JobState.RUNNING}, JobState.PAUSED),
@@ -308,6 +366,8 @@ class JobsCore(CoreBase):
             spec = self._spec_of(job_id, row)
             if action == "start":
                 split_gold(tx, job_id, spec)
+                if pilot_size:
+                    start_pilot(tx, job_id, spec, row, pilot_size)
             tx.set_job_state(job_id, target, now)
             if action == "cancel":
                 dispatch.release_for_cancel(tx, job_id, now)

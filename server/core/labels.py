@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -86,6 +87,7 @@ def _judgment(job_id: int, row: Any) -> Judgment:
         excluded=bool(row["excluded"]),
         account_id=None if row["account_id"] is None else int(row["account_id"]),
         external_worker_id=row["external_id"],
+        instructions_version=int(row["instructions_version"]),
     )
 
 
@@ -234,6 +236,7 @@ class LabelsCore(CoreBase):
         *,
         item_key: str = "",
         worker: str = "",
+        instructions_version: int = 0,
     ) -> tuple[list[Judgment], str]:
         """The job's raw judgments for its owner, in submission order; the
         token is the last task id, so a page survives judgments arriving."""
@@ -243,6 +246,8 @@ class LabelsCore(CoreBase):
         validation.check_range("page_size", size, 1, 10_000)
         after = page_cursor(page_token, default=0)
         validation.check_text("item_key", item_key, low=0, high=validation.MAX_KEY_CHARS)
+        validation.check_range("instructions_version", instructions_version, 0, 2**31 - 1)
+        version = instructions_version or None
         worker_id = None
         if worker:
             worker_job, worker_id = parse_pair(worker, "workers", "worker")
@@ -260,7 +265,9 @@ class LabelsCore(CoreBase):
                 if item is None:
                     raise NotFound(f"{job_name} has no item with key {validation.quote(item_key)}")
                 item_id = int(item["id"])
-            return tx.judgment_page(job_id, after, size + 1, item_id=item_id, worker_id=worker_id)
+            return tx.judgment_page(
+                job_id, after, size + 1, item_id=item_id, worker_id=worker_id, instructions_version=version
+            )
 
         rows = await self.store.read(page)
         keep = min(size, fitting([300 + len(r["answer"]) + len(r["item_key"]) for r in rows]))
@@ -274,7 +281,10 @@ class LabelsCore(CoreBase):
         job = await self.get_job(principal, job_name)
         judgments, labels, workers = await self.store.read(lambda tx: _everything(tx, job.id))
         declined = await self.store.read(lambda tx: tx.job_declines(job.id))
+        gold = await self.store.read(lambda tx: tx.gold_by_version(job.id))
         measured = await asyncio.to_thread(quality_report.measure, job.spec, judgments, labels)
+        versions = quality_report.by_version(job.spec, judgments, labels, gold)
+        measured = dataclasses.replace(measured, versions=versions)
         return job, measured, [worker_from_row(w) for w in workers], quality_report.declines(declined)
 
     async def calibration(

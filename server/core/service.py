@@ -87,7 +87,8 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
                     if failed:
                         tx.count_job(job_id, failed_items=failed)
                         tx.free_item_reservations(job_id)
-                        dispatch.complete_if_done(tx, job_id, now)
+                        if not dispatch.complete_if_done(tx, job_id, now):
+                            dispatch.pause_if_pilot_done(tx, job_id, now)
                 dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
         await self.store.write(sweep)

@@ -36,11 +36,11 @@ class WorkCore(CoreBase):
 
     async def next_task(self, principal: Principal, *, lookahead: bool = False) -> NextTaskResult:
         self.require(principal, "worker")
-        spec = await self.spec_of_job(principal.job_id)
 
         def lease(tx: Tx) -> NextTaskResult:
             if principal.account_id:
                 require_member(tx, principal.account_id, principal.job_id)
+            spec = self.fresh_spec(tx, principal.job_id)
             return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng, lookahead=lookahead)
 
         return await self._with_pages(principal.job_id, spec, await self.store.write(lease))
@@ -70,6 +70,7 @@ class WorkCore(CoreBase):
 
         def run(tx: Tx) -> SubmitResult:
             now = self.clock()
+            spec = self.fresh_spec(tx, job_id)
             result = dispatch.submit(tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, now)
             if want_next:
                 following = dispatch.next_task(tx, spec, principal.id, now, self._rng, lookahead=lookahead)
@@ -129,13 +130,14 @@ class WorkCore(CoreBase):
         job_id, task_id = parse_task_name(task_name)
         if job_id != principal.job_id:
             raise NotFound(f"task {task_name} does not exist")
-        spec = await self.spec_of_job(job_id)
-        limit = spec.task_time_limit_seconds
-        wanted = limit if seconds is None else seconds
-        validation.check_range("extension (seconds)", wanted, 1, limit)
-        return await self.store.write(
-            lambda tx: dispatch.extend(tx, principal.id, job_id, task_id, wanted, self.clock())
-        )
+
+        def run(tx: Tx) -> float:
+            limit = self.fresh_spec(tx, job_id).task_time_limit_seconds
+            wanted = limit if seconds is None else seconds
+            validation.check_range("extension (seconds)", wanted, 1, limit)
+            return dispatch.extend(tx, principal.id, job_id, task_id, wanted, self.clock())
+
+        return await self.store.write(run)
 
     async def worker_stats(self, principal: Principal) -> Worker:
         self.require(principal, "worker")

@@ -165,6 +165,23 @@ def end_if_budget_spent(
     return True
 
 
+PILOT_COMPLETE = "pilot complete"
+
+
+def pause_if_pilot_done(tx: Tx, job_id: int, now: float) -> bool:
+    """Pauses a running job whose pilot items all have their label (or
+    failed), so its owner reviews them before ResumeJob runs the rest; the
+    pilot's bound is dropped, so the rest is dispatched once resumed."""
+    job = tx.job(job_id)
+    if job is None or job["pilot_until"] is None or int(job["state"]) != JobState.RUNNING:
+        return False
+    if tx.has_open_pilot_items(job_id, int(job["pilot_until"])):
+        return False
+    tx.set_pilot(job_id, None)
+    tx.set_job_state(job_id, JobState.PAUSED, now, PILOT_COMPLETE)
+    return True
+
+
 def release_for_cancel(tx: Tx, job_id: int, now: float) -> None:
     """At cancel, leases in flight are released (their answers are refused)
     and every reservation of the job is freed."""
@@ -555,6 +572,8 @@ def record_judgment(
             if after is not None and int(after["state"]) != ItemState.OPEN:
                 free_item_reservation(tx, job_id, after)
         last = not tx.has_open_items(job_id)
+        if not last:
+            pause_if_pilot_done(tx, job_id, now)
     if status == WorkerStatus.QUALIFIED and (quality.at_checkpoint(spec.gold, judgments) or last):
         new_status, message = quality.after_checkpoint(spec.gold, status, answered, right)
         changes["status"] = int(new_status)

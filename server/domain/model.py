@@ -89,7 +89,8 @@ class GoldPolicy:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """Everything a client chose for a job; immutable once created."""
+    """Everything a client chose for a job. A value never changes; UpdateJob
+    stores a new one (see `job_updates` for what may differ)."""
 
     display_name: str
     task_type: str
@@ -146,10 +147,19 @@ class Job:
     counters: JobCounters = JobCounters()
     last_sequence: int = 0
     end_reason: EndReason = EndReason.UNSPECIFIED
+    instructions_version: int = 1
+    # Items of the pilot while one runs, else 0.
+    pilot_size: int = 0
 
     @property
     def name(self) -> str:
         return f"jobs/{self.id}"
+
+    @property
+    def state_reason(self) -> str:
+        """Why the server chose the state (a pilot's pause); the column that
+        holds it holds a failure's reason in JOB_STATE_FAILED."""
+        return self.failure_reason if self.state != JobState.FAILED else ""
 
 
 @dataclass(frozen=True)
@@ -303,6 +313,7 @@ class Judgment:
     excluded: bool
     account_id: int | None = None
     external_worker_id: str | None = None
+    instructions_version: int = 1
 
     @property
     def excluded_reason(self) -> str:

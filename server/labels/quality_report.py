@@ -30,6 +30,48 @@ class JobQuality:
     fleiss_kappa: float
     krippendorff_alpha: float
     workers: dict[int, WorkerRecord] = field(default_factory=dict)
+    versions: list[VersionQuality] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VersionQuality:
+    """The judgments given under one instructions version."""
+
+    version: int
+    judgments: int
+    agreement_with_label: float
+    gold_judgments: int
+    gold_accuracy: float
+
+
+def by_version(
+    spec: JobSpec, rows: list[Any], labels: dict[int, Answer], gold: dict[int, tuple[int, int]]
+) -> list[VersionQuality]:
+    """Per instructions version: counted work judgments, their agreement
+    with the items' labels, and accuracy on gold, so an owner sees whether
+    refined instructions helped."""
+    work: dict[int, list[int]] = {}
+    for r in rows:
+        counts = work.setdefault(int(r["instructions_version"]), [0, 0, 0])
+        counts[0] += 1
+        label = labels.get(int(r["item_id"]))
+        if label is not None:
+            counts[1] += 1
+            counts[2] += category(spec, json.loads(r["answer"])) == category(spec, label)
+    out = []
+    for version in sorted(set(work) | set(gold)):
+        judged, labeled, agreeing = work.get(version, [0, 0, 0])
+        answered, right = gold.get(version, (0, 0))
+        out.append(
+            VersionQuality(
+                version=version,
+                judgments=judged,
+                agreement_with_label=agreeing / labeled if labeled else 0.0,
+                gold_judgments=answered,
+                gold_accuracy=right / answered if answered else 0.0,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
-from labelwire.server.store.sql import SqlTx, affordable_claims, shown
+from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -268,10 +268,10 @@ class PostgresTx(SqlTx):
         leasing a slot this transaction is about to take."""
         return self.one(
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')}"
+            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-            (job_id, job_id, worker_id),
+            (job_id, job_id, job_id, worker_id),
         )
 
     def next_work_rows(self, job_id: int, worker_id: int, after_id: int, limit: int) -> list[Any]:
@@ -279,10 +279,10 @@ class PostgresTx(SqlTx):
         candidates a bulk-verification batch is filled from."""
         return self.all(
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > %s AND done + leased < target AND {shown('i.id')}"
+            f" AND id > %s AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-            (job_id, after_id, job_id, worker_id, limit),
+            (job_id, after_id, job_id, job_id, worker_id, limit),
         )
 
     def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:

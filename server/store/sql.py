@@ -28,6 +28,11 @@ def shown(column: str) -> str:
     return f"{column} < (SELECT COALESCE(hidden_from, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
 
 
+def in_pilot(column: str) -> str:
+    """While a pilot runs only its items are dispatched; takes the job's id as one more argument."""
+    return f"{column} <= (SELECT COALESCE(pilot_until, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
+
+
 def affordable_claims(
     rows: list[Any], per_judgment_micros: int, available_micros: int | None
 ) -> tuple[list[Any], list[int]]:
@@ -215,6 +220,50 @@ class SqlTx(AccountsSql):
 
     def set_job_spec(self, job_id: int, spec: dict[str, Any]) -> None:
         self.run("UPDATE jobs SET spec = ? WHERE id = ?", (json.dumps(spec), job_id))
+
+    def update_job_spec(
+        self, job_id: int, spec: dict[str, Any], *, new_instructions: bool, now: float
+    ) -> None:
+        """UpdateJob's write: the new spec, a new revision (so every replica's
+        cached copy is stale), and a new instructions version when asked."""
+        bump = 1 if new_instructions else 0
+        self.run(
+            "UPDATE jobs SET spec = ?, spec_revision = spec_revision + 1,"
+            " instructions_version = instructions_version + ?, updated_at = ? WHERE id = ?",
+            (json.dumps(spec), bump, now, job_id),
+        )
+
+    def retarget_open_items(self, job_id: int, target: int) -> None:
+        """A new judgments_per_item for the items still open: raises each
+        target below it (an item given extra judgments keeps its higher one);
+        lowering is only asked before any judgment, when every target is the old value."""
+        self.run(
+            "UPDATE items SET target = ? WHERE job_id = ? AND state = 0 AND is_gold = 0"
+            " AND (target < ? OR done = 0)",
+            (target, job_id, target),
+        )
+
+    def nth_work_item(self, job_id: int, n: int) -> int | None:
+        """The id of the job's n-th non-gold item (from 1), in the order they were added."""
+        row = self.one(
+            "SELECT id FROM items WHERE job_id = ? AND is_gold = 0 ORDER BY id LIMIT 1 OFFSET ?",
+            (job_id, n - 1),
+        )
+        return None if row is None else int(row[0])
+
+    def set_pilot(self, job_id: int, until_item_id: int | None, size: int = 0) -> None:
+        self.run(
+            "UPDATE jobs SET pilot_until = ?, pilot_size = ? WHERE id = ?", (until_item_id, size, job_id)
+        )
+
+    def has_open_pilot_items(self, job_id: int, until_item_id: int) -> bool:
+        return (
+            self.one(
+                "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND id <= ? LIMIT 1",
+                (job_id, until_item_id),
+            )
+            is not None
+        )
 
     def set_end_reason(self, job_id: int, reason: int) -> None:
         self.run("UPDATE jobs SET end_reason = ? WHERE id = ?", (reason, job_id))
@@ -506,8 +555,21 @@ class SqlTx(AccountsSql):
     ) -> None:
         self.run(
             "INSERT INTO judgments (task_id, job_id, item_id, worker_id, answer, time_spent_ms, gold_correct,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (task_id, job_id, item_id, worker_id, json.dumps(answer), time_spent_ms, gold_correct, now),
+            " created_at, instructions_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+            " COALESCE((SELECT instructions_version FROM tasks WHERE id = ?),"
+            " (SELECT instructions_version FROM jobs WHERE id = ?)))",
+            (
+                task_id,
+                job_id,
+                item_id,
+                worker_id,
+                json.dumps(answer),
+                time_spent_ms,
+                gold_correct,
+                now,
+                task_id,
+                job_id,
+            ),
         )
 
     def judgment(self, task_id: int) -> Row | None:
@@ -523,10 +585,20 @@ class SqlTx(AccountsSql):
     def job_judgments(self, job_id: int) -> list[Row]:
         """Counted judgments of the job's non-gold items, by item."""
         return self.all(
-            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms FROM judgments j JOIN items i ON i.id = j.item_id"
+            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms, j.instructions_version"
+            " FROM judgments j JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
             (job_id,),
         )
+
+    def gold_by_version(self, job_id: int) -> dict[int, tuple[int, int]]:
+        """Gold judgments and how many were right, by instructions version."""
+        rows = self.all(
+            "SELECT instructions_version, COUNT(*), SUM(gold_correct)"
+            " FROM judgments WHERE job_id = ? AND gold_correct IS NOT NULL GROUP BY instructions_version",
+            (job_id,),
+        )
+        return {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
 
     def work_answers(self, job_id: int) -> list[Row]:
         """(item_id, worker_id, answer) of the job's counted judgments of
@@ -607,10 +679,14 @@ class SqlTx(AccountsSql):
         *,
         item_id: int | None = None,
         worker_id: int | None = None,
+        instructions_version: int | None = None,
     ) -> list[Row]:
         """Raw judgments in submission (task id) order, with what the owner
         needs to read each one alone."""
         where, args = ["j.job_id = ?", "j.task_id > ?"], [job_id, after_task_id]
+        if instructions_version is not None:
+            where.append("j.instructions_version = ?")
+            args.append(instructions_version)
         if item_id is not None:
             where.append("j.item_id = ?")
             args.append(item_id)
@@ -619,7 +695,7 @@ class SqlTx(AccountsSql):
             args.append(worker_id)
         return self.all(
             "SELECT j.task_id, j.worker_id, j.answer, j.time_spent_ms, j.gold_correct, j.excluded,"
-            " j.created_at, i.key AS item_key, i.is_gold, t.phase, w.external_id, w.account_id"
+            " j.created_at, j.instructions_version, i.key AS item_key, i.is_gold, t.phase, w.external_id, w.account_id"
             " FROM judgments j JOIN items i ON i.id = j.item_id JOIN tasks t ON t.id = j.task_id"
             " JOIN workers w ON w.id = j.worker_id"
             f" WHERE {' AND '.join(where)} ORDER BY j.task_id LIMIT ?",
@@ -724,7 +800,8 @@ class SqlTx(AccountsSql):
         reserved_micros: int = 0,
     ) -> int:
         return self.insert(
-            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at, reserved_micros)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, item_id, worker_id, phase, state, now, expires_at, reserved_micros),
+            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at, reserved_micros,"
+            " instructions_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+            " (SELECT instructions_version FROM jobs WHERE id = ?))",
+            (job_id, item_id, worker_id, phase, state, now, expires_at, reserved_micros, job_id),
         )

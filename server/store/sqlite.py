@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
-from labelwire.server.store.sql import SqlTx, affordable_claims, shown
+from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 
 T = TypeVar("T")
 
@@ -116,10 +116,10 @@ class SqliteTx(SqlTx):
     def next_work_row(self, job_id: int, worker_id: int) -> sqlite3.Row | None:
         return self.one(
             "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')}"
+            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1",
-            (job_id, job_id, worker_id),
+            (job_id, job_id, job_id, worker_id),
         )
 
     def next_work_rows(self, job_id: int, worker_id: int, after_id: int, limit: int) -> list[sqlite3.Row]:
@@ -127,10 +127,10 @@ class SqliteTx(SqlTx):
         candidates a bulk-verification batch is filled from."""
         return self.all(
             "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > ? AND done + leased < target AND {shown('i.id')}"
+            f" AND id > ? AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT ?",
-            (job_id, after_id, job_id, worker_id, limit),
+            (job_id, after_id, job_id, job_id, worker_id, limit),
         )
 
     def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:

@@ -171,3 +171,23 @@ async def test_the_owner_corrects_a_label_and_disqualifies_a_worker(live: Server
         assert {label.key: label.value async for label in lw.labels(job)}["k1"] == "dog"
         out = await lw.disqualify_worker(worker)
         assert out.status == "disqualified"
+
+
+async def test_a_pilot_then_refined_instructions(live: Server, api_key: str) -> None:
+    async with AsyncClient(live.target, api_key) as lw:
+        job = await lw.create_job("pilot", classes={"cat": "meows", "dog": "barks"}, judgments=1, quiz_size=0)
+        await lw.add_items(job, sounds(5))
+        await lw.start_job(job, pilot_size=2)
+        _, token = await lw.create_worker(job, "ana")
+        assert await work_all(live.target, token) == 2
+        paused = await lw.get_job(job)
+        assert (paused.state, paused.state_reason) == ("paused", "pilot complete")
+        refined = await lw.update_job(
+            job, short_instructions="Purring is cat.", class_descriptions={"cat": "meows or purrs"}
+        )
+        assert refined.instructions_version == 2
+        assert refined.proto.task_config.classification.classes[0].description == "meows or purrs"
+        assert refined.proto.task_config.classification.classes[1].description == "barks"
+        await lw.resume_job(job)
+        assert await work_all(live.target, token) == 3
+        assert (await lw.get_job(job)).state == "completed"

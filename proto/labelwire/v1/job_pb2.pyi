@@ -202,6 +202,9 @@ class Job(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
     OWNER_FIELD_NUMBER: _builtins.int
     END_REASON_FIELD_NUMBER: _builtins.int
+    INSTRUCTIONS_VERSION_FIELD_NUMBER: _builtins.int
+    STATE_REASON_FIELD_NUMBER: _builtins.int
+    PILOT_SIZE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}`."""
     display_name: _builtins.str
@@ -235,6 +238,21 @@ class Job(_message.Message):
     end_reason: Global___JobEndReason.ValueType
     """Output only. Why a JOB_STATE_COMPLETED job completed; unset in other
     states.
+    """
+    instructions_version: _builtins.int
+    """Output only. The version of the instructions workers are shown now:
+    1 at creation, one more each time UpdateJob changes the instructions,
+    their examples or the classes' descriptions. Each judgment records the
+    version its worker was shown (`Judgment.instructions_version`).
+    """
+    state_reason: _builtins.str
+    """Output only. Why the server put the job in its state, when it did:
+    `pilot complete` for a job that paused itself after its pilot (see
+    StartJobRequest.pilot_size); empty otherwise.
+    """
+    pilot_size: _builtins.int
+    """Output only. While a pilot runs: how many items it holds (the first
+    pilot_size items added); 0 otherwise.
     """
     @_builtins.property
     def task_config(self) -> Global___TaskConfig:
@@ -304,10 +322,13 @@ class Job(_message.Message):
         failure_reason: _builtins.str = ...,
         owner: _builtins.str = ...,
         end_reason: Global___JobEndReason.ValueType = ...,
+        instructions_version: _builtins.int = ...,
+        state_reason: _builtins.str = ...,
+        pilot_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "create_time", b"create_time", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "end_reason", b"end_reason", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "name", b"name", "owner", b"owner", "price_per_judgment_micros", b"price_per_judgment_micros", "state", b"state", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "end_reason", b"end_reason", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "instructions_version", b"instructions_version", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "name", b"name", "owner", b"owner", "pilot_size", b"pilot_size", "price_per_judgment_micros", b"price_per_judgment_micros", "state", b"state", "state_reason", b"state_reason", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

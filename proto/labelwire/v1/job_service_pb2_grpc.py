@@ -118,6 +118,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
                 _registered_method=True)
+        self.UpdateJob = channel.unary_unary(
+                '/labelwire.v1.JobService/UpdateJob',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -263,6 +268,25 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateJob(self, request, context):
+        """Changes a job's settings in place, as AIP-134 describes: the fields named
+        in update_mask take their values from `job`, the rest stay. Any state but
+        cancelled and failed. What may change: display_name, instructions (and
+        its parts), the classes' descriptions (send the whole task_config with
+        only descriptions changed), gold_policy, price_per_judgment_micros,
+        budget_micros, judgment_policy (judgments_per_item only up once a
+        judgment is recorded), task_time_limit, task_lifetime,
+        label_attribute_name; consolidation_method until the first judgment. The
+        task type, class names and their order, media_type and workforce never
+        change (FAILED_PRECONDITION naming the field); output-only and unknown
+        paths are INVALID_ARGUMENT. A change to the instructions, examples or
+        descriptions makes a new `instructions_version`. Every replica reads the
+        new settings at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -345,6 +369,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.DisqualifyWorker,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.SerializeToString,
+            ),
+            'UpdateJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateJob,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -783,6 +812,33 @@ class JobService:
             '/labelwire.v1.JobService/DisqualifyWorker',
             labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/UpdateJob',
+            labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.UpdateJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

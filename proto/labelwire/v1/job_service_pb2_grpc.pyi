@@ -102,6 +102,21 @@ class JobServiceStub:
     back to the queue for a replacement judgment). Disqualifying a
     disqualified worker changes nothing.
     """
+    UpdateJob: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.UpdateJobRequest, _job_service_pb2.UpdateJobResponse]
+    """Changes a job's settings in place, as AIP-134 describes: the fields named
+    in update_mask take their values from `job`, the rest stay. Any state but
+    cancelled and failed. What may change: display_name, instructions (and
+    its parts), the classes' descriptions (send the whole task_config with
+    only descriptions changed), gold_policy, price_per_judgment_micros,
+    budget_micros, judgment_policy (judgments_per_item only up once a
+    judgment is recorded), task_time_limit, task_lifetime,
+    label_attribute_name; consolidation_method until the first judgment. The
+    task type, class names and their order, media_type and workforce never
+    change (FAILED_PRECONDITION naming the field); output-only and unknown
+    paths are INVALID_ARGUMENT. A change to the instructions, examples or
+    descriptions makes a new `instructions_version`. Every replica reads the
+    new settings at once.
+    """
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -176,6 +191,21 @@ class JobServiceAsyncStub(JobServiceStub):
     it judged is relabeled, a new revision when the label changes, and goes
     back to the queue for a replacement judgment). Disqualifying a
     disqualified worker changes nothing.
+    """
+    UpdateJob: _aio.UnaryUnaryMultiCallable[_job_service_pb2.UpdateJobRequest, _job_service_pb2.UpdateJobResponse]  # type: ignore[assignment]
+    """Changes a job's settings in place, as AIP-134 describes: the fields named
+    in update_mask take their values from `job`, the rest stay. Any state but
+    cancelled and failed. What may change: display_name, instructions (and
+    its parts), the classes' descriptions (send the whole task_config with
+    only descriptions changed), gold_policy, price_per_judgment_micros,
+    budget_micros, judgment_policy (judgments_per_item only up once a
+    judgment is recorded), task_time_limit, task_lifetime,
+    label_attribute_name; consolidation_method until the first judgment. The
+    task type, class names and their order, media_type and workforce never
+    change (FAILED_PRECONDITION naming the field); output-only and unknown
+    paths are INVALID_ARGUMENT. A change to the instructions, examples or
+    descriptions makes a new `instructions_version`. Every replica reads the
+    new settings at once.
     """
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -344,6 +374,27 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         it judged is relabeled, a new revision when the label changes, and goes
         back to the queue for a replacement judgment). Disqualifying a
         disqualified worker changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateJob(
+        self,
+        request: _job_service_pb2.UpdateJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.UpdateJobResponse, _abc.Awaitable[_job_service_pb2.UpdateJobResponse]]:
+        """Changes a job's settings in place, as AIP-134 describes: the fields named
+        in update_mask take their values from `job`, the rest stay. Any state but
+        cancelled and failed. What may change: display_name, instructions (and
+        its parts), the classes' descriptions (send the whole task_config with
+        only descriptions changed), gold_policy, price_per_judgment_micros,
+        budget_micros, judgment_policy (judgments_per_item only up once a
+        judgment is recorded), task_time_limit, task_lifetime,
+        label_attribute_name; consolidation_method until the first judgment. The
+        task type, class names and their order, media_type and workforce never
+        change (FAILED_PRECONDITION naming the field); output-only and unknown
+        paths are INVALID_ARGUMENT. A change to the instructions, examples or
+        descriptions makes a new `instructions_version`. Every replica reads the
+        new settings at once.
         """
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

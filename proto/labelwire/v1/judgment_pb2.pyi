@@ -42,6 +42,7 @@ class Judgment(_message.Message):
     GOLD_CORRECT_FIELD_NUMBER: _builtins.int
     EXCLUDED_FIELD_NUMBER: _builtins.int
     EXCLUDED_REASON_FIELD_NUMBER: _builtins.int
+    INSTRUCTIONS_VERSION_FIELD_NUMBER: _builtins.int
     task: _builtins.str
     """Output only. `jobs/{job_id}/tasks/{task_id}`: the task it answered."""
     item_key: _builtins.str
@@ -75,6 +76,10 @@ class Judgment(_message.Message):
     below the job's gold bar or its work agreed with the others' only at
     chance level, and all its judgments were dropped); empty when it counts.
     """
+    instructions_version: _builtins.int
+    """Output only. The instructions version (`Job.instructions_version`) the
+    worker was shown when it took the task.
+    """
     @_builtins.property
     def answer(self) -> _answer_pb2.Answer:
         """Output only. The answer as the worker gave it."""
@@ -103,10 +108,11 @@ class Judgment(_message.Message):
         gold_correct: _builtins.bool | None = ...,
         excluded: _builtins.bool = ...,
         excluded_reason: _builtins.str = ...,
+        instructions_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_gold_correct", b"_gold_correct", "answer", b"answer", "create_time", b"create_time", "gold_correct", b"gold_correct", "time_spent", b"time_spent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gold_correct", b"_gold_correct", "account", b"account", "answer", b"answer", "create_time", b"create_time", "excluded", b"excluded", "excluded_reason", b"excluded_reason", "external_worker_id", b"external_worker_id", "gold", b"gold", "gold_correct", b"gold_correct", "item_key", b"item_key", "phase", b"phase", "task", b"task", "time_spent", b"time_spent", "worker", b"worker"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gold_correct", b"_gold_correct", "account", b"account", "answer", b"answer", "create_time", b"create_time", "excluded", b"excluded", "excluded_reason", b"excluded_reason", "external_worker_id", b"external_worker_id", "gold", b"gold", "gold_correct", b"gold_correct", "instructions_version", b"instructions_version", "item_key", b"item_key", "phase", b"phase", "task", b"task", "time_spent", b"time_spent", "worker", b"worker"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__gold_correct: _TypeAlias = _typing.Literal["gold_correct"]  # noqa: Y015
     _WhichOneofArgType__gold_correct: _TypeAlias = _typing.Literal["_gold_correct", b"_gold_correct"]  # noqa: Y015

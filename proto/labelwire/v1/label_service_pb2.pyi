@@ -315,6 +315,7 @@ class ListJudgmentsRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     ITEM_KEY_FIELD_NUMBER: _builtins.int
     WORKER_FIELD_NUMBER: _builtins.int
+    INSTRUCTIONS_VERSION_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """Required. `jobs/{job_id}`."""
     page_size: _builtins.int
@@ -325,6 +326,10 @@ class ListJudgmentsRequest(_message.Message):
     """Optional. Only the judgments of the item with this key."""
     worker: _builtins.str
     """Optional. Only those of this worker: `jobs/{job_id}/workers/{worker_id}`."""
+    instructions_version: _builtins.int
+    """Optional. Only those given under this instructions version
+    (`Job.instructions_version`); 0 (the default) means every version.
+    """
     def __init__(
         self,
         *,
@@ -333,10 +338,11 @@ class ListJudgmentsRequest(_message.Message):
         page_token: _builtins.str = ...,
         item_key: _builtins.str = ...,
         worker: _builtins.str = ...,
+        instructions_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_key", b"item_key", "job", b"job", "page_size", b"page_size", "page_token", b"page_token", "worker", b"worker"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instructions_version", b"instructions_version", "item_key", b"item_key", "job", b"job", "page_size", b"page_size", "page_token", b"page_token", "worker", b"worker"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

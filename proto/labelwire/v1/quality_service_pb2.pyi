@@ -260,6 +260,7 @@ class GetJobQualityResponse(_message.Message):
     WORKERS_FIELD_NUMBER: _builtins.int
     DECLINED_TASKS_FIELD_NUMBER: _builtins.int
     DECLINE_REASONS_FIELD_NUMBER: _builtins.int
+    INSTRUCTIONS_VERSIONS_FIELD_NUMBER: _builtins.int
     cost_micros: _builtins.int
     """What the recorded judgments cost, in millionths of a US dollar."""
     cost_per_label_micros: _builtins.int
@@ -285,6 +286,13 @@ class GetJobQualityResponse(_message.Message):
         counted in declined_tasks only.
         """
 
+    @_builtins.property
+    def instructions_versions(self) -> _containers.RepeatedCompositeFieldContainer[Global___InstructionsVersionQuality]:
+        """Output only. The judgments split by the instructions version their
+        workers were shown (`Job.instructions_version`), oldest first: did
+        refined instructions help? Only versions with a judgment are listed.
+        """
+
     def __init__(
         self,
         *,
@@ -294,14 +302,55 @@ class GetJobQualityResponse(_message.Message):
         workers: _abc.Iterable[Global___WorkerQuality] | None = ...,
         declined_tasks: _builtins.int = ...,
         decline_reasons: _abc.Iterable[Global___DeclineReason] | None = ...,
+        instructions_versions: _abc.Iterable[Global___InstructionsVersionQuality] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agreement", b"agreement"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement", b"agreement", "cost_micros", b"cost_micros", "cost_per_label_micros", b"cost_per_label_micros", "decline_reasons", b"decline_reasons", "declined_tasks", b"declined_tasks", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement", b"agreement", "cost_micros", b"cost_micros", "cost_per_label_micros", b"cost_per_label_micros", "decline_reasons", b"decline_reasons", "declined_tasks", b"declined_tasks", "instructions_versions", b"instructions_versions", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetJobQualityResponse: _TypeAlias = GetJobQualityResponse  # noqa: Y015
+
+@_typing.final
+class InstructionsVersionQuality(_message.Message):
+    """The judgments given under one version of a job's instructions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTRUCTIONS_VERSION_FIELD_NUMBER: _builtins.int
+    JUDGMENTS_FIELD_NUMBER: _builtins.int
+    AGREEMENT_WITH_LABEL_FIELD_NUMBER: _builtins.int
+    GOLD_JUDGMENTS_FIELD_NUMBER: _builtins.int
+    GOLD_ACCURACY_FIELD_NUMBER: _builtins.int
+    instructions_version: _builtins.int
+    """Output only. The version, from 1."""
+    judgments: _builtins.int
+    """Output only. Counted (not excluded) judgments of non-gold items."""
+    agreement_with_label: _builtins.float
+    """Output only. Of those judgments on items with a label, the share that
+    agrees with the label; 0 when none has a label yet.
+    """
+    gold_judgments: _builtins.int
+    """Output only. Judgments of gold items (quiz and hidden gold)."""
+    gold_accuracy: _builtins.float
+    """Output only. The share of gold_judgments that were right; 0 without any."""
+    def __init__(
+        self,
+        *,
+        instructions_version: _builtins.int = ...,
+        judgments: _builtins.int = ...,
+        agreement_with_label: _builtins.float = ...,
+        gold_judgments: _builtins.int = ...,
+        gold_accuracy: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agreement_with_label", b"agreement_with_label", "gold_accuracy", b"gold_accuracy", "gold_judgments", b"gold_judgments", "instructions_version", b"instructions_version", "judgments", b"judgments"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstructionsVersionQuality: _TypeAlias = InstructionsVersionQuality  # noqa: Y015
 
 @_typing.final
 class DeclineReason(_message.Message):

@@ -60,12 +60,17 @@ class GetInstructionsResponse(_message.Message):
     MEDIA_TYPE_FIELD_NUMBER: _builtins.int
     INSTRUCTIONS_FIELD_NUMBER: _builtins.int
     TASK_TIME_LIMIT_FIELD_NUMBER: _builtins.int
+    INSTRUCTIONS_VERSION_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """`jobs/{job_id}`."""
     display_name: _builtins.str
     """The job's display name."""
     media_type: _job_pb2.MediaType.ValueType
     """What the items are."""
+    instructions_version: _builtins.int
+    """The version of these instructions (`Job.instructions_version`); the
+    judgments of tasks leased from now on record it.
+    """
     @_builtins.property
     def task_config(self) -> _job_pb2.TaskConfig:
         """The task type and its classes."""
@@ -87,10 +92,11 @@ class GetInstructionsResponse(_message.Message):
         media_type: _job_pb2.MediaType.ValueType = ...,
         instructions: _job_pb2.Instructions | None = ...,
         task_time_limit: _duration_pb2.Duration | None = ...,
+        instructions_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["instructions", b"instructions", "task_config", b"task_config", "task_time_limit", b"task_time_limit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "instructions", b"instructions", "job", b"job", "media_type", b"media_type", "task_config", b"task_config", "task_time_limit", b"task_time_limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "instructions", b"instructions", "instructions_version", b"instructions_version", "job", b"job", "media_type", b"media_type", "task_config", b"task_config", "task_time_limit", b"task_time_limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

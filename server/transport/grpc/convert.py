@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import field_mask_pb2, json_format, struct_pb2
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -214,6 +214,24 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
     )
 
 
+def mask_paths(mask: field_mask_pb2.FieldMask) -> list[str]:
+    """The mask's paths, each one a field of Job (AIP-134), else the error names it."""
+    for i, path in enumerate(mask.paths):
+        if not field_mask_pb2.FieldMask(paths=[path]).IsValidForDescriptor(job_pb2.Job.DESCRIPTOR):
+            raise InvalidArgument(
+                f"update_mask.paths[{i}] {path!r} is not a field of Job", f"update_mask.paths[{i}]"
+            )
+    return list(mask.paths)
+
+
+def merged_job_spec(current: Job, patch: job_pb2.Job, mask: field_mask_pb2.FieldMask) -> JobSpec:
+    """The job's spec with the masked fields taken from `patch`: a masked
+    message or list is replaced whole, as AIP-134 asks."""
+    merged = job_message(current)
+    mask.MergeMessage(patch, merged, replace_message_field=True, replace_repeated_field=True)
+    return job_spec(merged)
+
+
 def _instructions(message: job_pb2.Instructions) -> dict[str, Any]:
     for group, examples in (("good_examples", message.good_examples), ("bad_examples", message.bad_examples)):
         for i, example in enumerate(examples):
@@ -281,7 +299,10 @@ def job_message(job: Job) -> job_pb2.Job:
         else job_pb2.JOB_END_REASON_UNSPECIFIED,
         create_time=timestamp(job.created_at),
         update_time=timestamp(job.updated_at),
-        failure_reason=job.failure_reason,
+        failure_reason=job.failure_reason if job.state == JobState.FAILED else "",
+        instructions_version=job.instructions_version,
+        state_reason=job.state_reason,
+        pilot_size=job.pilot_size,
     )
     json_format.ParseDict(spec.instructions, out.instructions)
     out.workforce.settings.update(spec.settings)
@@ -353,6 +374,7 @@ def judgment_message(judgment: Judgment, into: judgment_pb2.Judgment) -> None:
         into.gold_correct = judgment.gold_correct
     into.excluded = judgment.excluded
     into.excluded_reason = judgment.excluded_reason
+    into.instructions_version = judgment.instructions_version
 
 
 def worker_message(worker: Worker, *, own: bool = False) -> task_pb2.WorkerStats:

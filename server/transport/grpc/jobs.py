@@ -59,6 +59,18 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         return pb.GetJobResponse(job=convert.job_message(job))
 
     @unary
+    async def UpdateJob(self, request: pb.UpdateJobRequest, context: Ctx) -> pb.UpdateJobResponse:
+        principal = await caller(self.core, context)
+        paths = convert.mask_paths(request.update_mask)
+        job = await self.core.update_job(
+            principal,
+            request.job.name,
+            paths,
+            lambda current: convert.merged_job_spec(current, request.job, request.update_mask),
+        )
+        return pb.UpdateJobResponse(job=convert.job_message(job))
+
+    @unary
     async def ListJobs(self, request: pb.ListJobsRequest, context: Ctx) -> pb.ListJobsResponse:
         principal = await caller(self.core, context)
         jobs, token = await self.core.list_jobs(principal, request.page_size, request.page_token)
@@ -66,7 +78,8 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
 
     @unary
     async def StartJob(self, request: pb.StartJobRequest, context: Ctx) -> pb.StartJobResponse:
-        job = await self.core.change_state(await caller(self.core, context), request.name, "start")
+        principal = await caller(self.core, context)
+        job = await self.core.change_state(principal, request.name, "start", pilot_size=request.pilot_size)
         return pb.StartJobResponse(job=convert.job_message(job))
 
     @unary

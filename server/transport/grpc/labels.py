@@ -108,6 +108,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
             request.page_token,
             item_key=request.item_key,
             worker=request.worker,
+            instructions_version=request.instructions_version,
         )
         out = pb.ListJudgmentsResponse(next_page_token=token)
         for judgment in judgments:

@@ -40,6 +40,14 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
         )
         for reason, count in declines.reasons:
             out.decline_reasons.add(reason=reason, count=count)
+        for v in measured.versions:
+            out.instructions_versions.add(
+                instructions_version=v.version,
+                judgments=v.judgments,
+                agreement_with_label=v.agreement_with_label,
+                gold_judgments=v.gold_judgments,
+                gold_accuracy=v.gold_accuracy,
+            )
         for worker in workers:
             record = measured.workers.get(worker.id)
             entry = out.workers.add(

@@ -35,6 +35,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
             media_type=full.media_type,
             instructions=full.instructions,
             task_time_limit=full.task_time_limit,
+            instructions_version=full.instructions_version,
         )
 
     @unary

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/judgment.proto.
  */
 export const file_labelwire_v1_judgment: GenFile = /*@__PURE__*/
-  fileDesc("ChtsYWJlbHdpcmUvdjEvanVkZ21lbnQucHJvdG8SDGxhYmVsd2lyZS52MSL6AgoISnVkZ21lbnQSDAoEdGFzaxgBIAEoCRIQCghpdGVtX2tleRgCIAEoCRIOCgZ3b3JrZXIYAyABKAkSDwoHYWNjb3VudBgEIAEoCRIaChJleHRlcm5hbF93b3JrZXJfaWQYBSABKAkSJAoGYW5zd2VyGAYgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchItCgp0aW1lX3NwZW50GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVwaGFzZRgJIAEoDjIXLmxhYmVsd2lyZS52MS5UYXNrUGhhc2USDAoEZ29sZBgKIAEoCBIZCgxnb2xkX2NvcnJlY3QYCyABKAhIAIgBARIQCghleGNsdWRlZBgMIAEoCBIXCg9leGNsdWRlZF9yZWFzb24YDSABKAlCDwoNX2dvbGRfY29ycmVjdEKnAQoQY29tLmxhYmVsd2lyZS52MUINSnVkZ21lbnRQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_task]);
+  fileDesc("ChtsYWJlbHdpcmUvdjEvanVkZ21lbnQucHJvdG8SDGxhYmVsd2lyZS52MSKYAwoISnVkZ21lbnQSDAoEdGFzaxgBIAEoCRIQCghpdGVtX2tleRgCIAEoCRIOCgZ3b3JrZXIYAyABKAkSDwoHYWNjb3VudBgEIAEoCRIaChJleHRlcm5hbF93b3JrZXJfaWQYBSABKAkSJAoGYW5zd2VyGAYgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchItCgp0aW1lX3NwZW50GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVwaGFzZRgJIAEoDjIXLmxhYmVsd2lyZS52MS5UYXNrUGhhc2USDAoEZ29sZBgKIAEoCBIZCgxnb2xkX2NvcnJlY3QYCyABKAhIAIgBARIQCghleGNsdWRlZBgMIAEoCBIXCg9leGNsdWRlZF9yZWFzb24YDSABKAkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YDiABKAVCDwoNX2dvbGRfY29ycmVjdEKnAQoQY29tLmxhYmVsd2lyZS52MUINSnVkZ21lbnRQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_task]);
 
 /**
  * One worker's raw answer to one task, kept forever so that any consolidation
@@ -123,6 +123,14 @@ export type Judgment = Message<"labelwire.v1.Judgment"> & {
    * @generated from field: string excluded_reason = 13;
    */
   excludedReason: string;
+
+  /**
+   * Output only. The instructions version (`Job.instructions_version`) the
+   * worker was shown when it took the task.
+   *
+   * @generated from field: int32 instructions_version = 14;
+   */
+  instructionsVersion: number;
 };
 
 /**

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIvMBChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uIi4KDURlY2xpbmVSZWFzb24SDgoGcmVhc29uGAEgASgJEg0KBWNvdW50GAIgASgDInAKCUFncmVlbWVudBIWCg5pdGVtc19tZWFzdXJlZBgBIAEoAxIZChFkaXNzZW50X2hpc3RvZ3JhbRgCIAMoAxIUCgxmbGVpc3Nfa2FwcGEYAyABKAESGgoSa3JpcHBlbmRvcmZmX2FscGhhGAQgASgBIscBCg1Xb3JrZXJRdWFsaXR5EigKBXN0YXRzGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAIgASgBEhsKE21lZGlhbl90aW1lX3NlY29uZHMYAyABKAESFwoPZXN0aW1hdGVkX3NraWxsGAQgASgBEhAKCGRlY2xpbmVkGAUgASgDEhcKCndvcmtfc2tpbGwYBiABKAFIAIgBAUINCgtfd29ya19za2lsbCJPChVHZXRDYWxpYnJhdGlvblJlcXVlc3QSCwoDam9iGAEgASgJEg8KB2J1Y2tldHMYAiABKAUSGAoQdGFyZ2V0X3ByZWNpc2lvbhgDIAEoASJJChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbiKAAQoQQ2xhc3NDYWxpYnJhdGlvbhISCgpjbGFzc19uYW1lGAEgASgJEi8KB2J1Y2tldHMYAiADKAsyHi5sYWJlbHdpcmUudjEuQ29uZmlkZW5jZUJ1Y2tldBIYChBhY2NlcHRfdGhyZXNob2xkGAMgASgBEg0KBWl0ZW1zGAQgASgDIlEKEENvbmZpZGVuY2VCdWNrZXQSDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESDQoFY291bnQYAyABKAMSEAoIYWNjdXJhY3kYBCABKAEyyAIKDlF1YWxpdHlTZXJ2aWNlEl0KDUdldEpvYlF1YWxpdHkSIi5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlcXVlc3QaIy5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlc3BvbnNlIgOQAgESYAoOR2V0Q2FsaWJyYXRpb24SIy5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVzcG9uc2UiA5ACARJ1ChVHZXRWZXJpZmljYXRpb25SZXBvcnQSKi5sYWJlbHdpcmUudjEuR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVxdWVzdBorLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZSIDkAIBQq0BChBjb20ubGFiZWx3aXJlLnYxQhNRdWFsaXR5U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEixwEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIkkKFkdldENhbGlicmF0aW9uUmVzcG9uc2USLwoHY2xhc3NlcxgBIAMoCzIeLmxhYmVsd2lyZS52MS5DbGFzc0NhbGlicmF0aW9uIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATLIAgoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBEnUKFUdldFZlcmlmaWNhdGlvblJlcG9ydBIqLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0GisubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlIgOQAgFCrQEKEGNvbS5sYWJlbHdpcmUudjFCE1F1YWxpdHlTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_task]);
 
 /**
  * Request for GetVerificationReport.
@@ -324,6 +324,15 @@ export type GetJobQualityResponse = Message<"labelwire.v1.GetJobQualityResponse"
    * @generated from field: repeated labelwire.v1.DeclineReason decline_reasons = 6;
    */
   declineReasons: DeclineReason[];
+
+  /**
+   * Output only. The judgments split by the instructions version their
+   * workers were shown (`Job.instructions_version`), oldest first: did
+   * refined instructions help? Only versions with a judgment are listed.
+   *
+   * @generated from field: repeated labelwire.v1.InstructionsVersionQuality instructions_versions = 7;
+   */
+  instructionsVersions: InstructionsVersionQuality[];
 };
 
 /**
@@ -332,6 +341,56 @@ export type GetJobQualityResponse = Message<"labelwire.v1.GetJobQualityResponse"
  */
 export const GetJobQualityResponseSchema: GenMessage<GetJobQualityResponse> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_quality_service, 6);
+
+/**
+ * The judgments given under one version of a job's instructions.
+ *
+ * @generated from message labelwire.v1.InstructionsVersionQuality
+ */
+export type InstructionsVersionQuality = Message<"labelwire.v1.InstructionsVersionQuality"> & {
+  /**
+   * Output only. The version, from 1.
+   *
+   * @generated from field: int32 instructions_version = 1;
+   */
+  instructionsVersion: number;
+
+  /**
+   * Output only. Counted (not excluded) judgments of non-gold items.
+   *
+   * @generated from field: int64 judgments = 2;
+   */
+  judgments: bigint;
+
+  /**
+   * Output only. Of those judgments on items with a label, the share that
+   * agrees with the label; 0 when none has a label yet.
+   *
+   * @generated from field: double agreement_with_label = 3;
+   */
+  agreementWithLabel: number;
+
+  /**
+   * Output only. Judgments of gold items (quiz and hidden gold).
+   *
+   * @generated from field: int64 gold_judgments = 4;
+   */
+  goldJudgments: bigint;
+
+  /**
+   * Output only. The share of gold_judgments that were right; 0 without any.
+   *
+   * @generated from field: double gold_accuracy = 5;
+   */
+  goldAccuracy: number;
+};
+
+/**
+ * Describes the message labelwire.v1.InstructionsVersionQuality.
+ * Use `create(InstructionsVersionQualitySchema)` to create a new message.
+ */
+export const InstructionsVersionQualitySchema: GenMessage<InstructionsVersionQuality> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 7);
 
 /**
  * One reason workers gave for declining tasks of a job.
@@ -360,7 +419,7 @@ export type DeclineReason = Message<"labelwire.v1.DeclineReason"> & {
  * Use `create(DeclineReasonSchema)` to create a new message.
  */
 export const DeclineReasonSchema: GenMessage<DeclineReason> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 7);
+  messageDesc(file_labelwire_v1_quality_service, 8);
 
 /**
  * How much workers agree.
@@ -403,7 +462,7 @@ export type Agreement = Message<"labelwire.v1.Agreement"> & {
  * Use `create(AgreementSchema)` to create a new message.
  */
 export const AgreementSchema: GenMessage<Agreement> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 8);
+  messageDesc(file_labelwire_v1_quality_service, 9);
 
 /**
  * One worker's record on a job.
@@ -466,7 +525,7 @@ export type WorkerQuality = Message<"labelwire.v1.WorkerQuality"> & {
  * Use `create(WorkerQualitySchema)` to create a new message.
  */
 export const WorkerQualitySchema: GenMessage<WorkerQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 9);
+  messageDesc(file_labelwire_v1_quality_service, 10);
 
 /**
  * Request for GetCalibration.
@@ -502,7 +561,7 @@ export type GetCalibrationRequest = Message<"labelwire.v1.GetCalibrationRequest"
  * Use `create(GetCalibrationRequestSchema)` to create a new message.
  */
 export const GetCalibrationRequestSchema: GenMessage<GetCalibrationRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 10);
+  messageDesc(file_labelwire_v1_quality_service, 11);
 
 /**
  * Response of GetCalibration.
@@ -523,7 +582,7 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  * Use `create(GetCalibrationResponseSchema)` to create a new message.
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 11);
+  messageDesc(file_labelwire_v1_quality_service, 12);
 
 /**
  * The model's record on one predicted class.
@@ -566,7 +625,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 12);
+  messageDesc(file_labelwire_v1_quality_service, 13);
 
 /**
  * Model accuracy within one confidence range.
@@ -608,7 +667,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 13);
+  messageDesc(file_labelwire_v1_quality_service, 14);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
