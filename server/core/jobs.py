@@ -34,6 +34,7 @@ from labelwire.server.domain.model import (
 from labelwire.server.files import manifest
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
+from labelwire.server.labels import routing
 from labelwire.server.store import Tx
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,12 @@ class Upload:
         state = JobState(int(self._core.require_job_row(tx, job_id)["state"]))
         if state != JobState.DRAFT:
             tx.hide_new_gold(job_id)
+        routing_spec = self.job.spec.routing
+        if routing_spec is not None:
+            learned = self._core.learned_thresholds.get(job_id, (0, {}))[1]
+            routing.accept(
+                tx, self.job.spec, job_id, routing.thresholds(routing_spec, learned), self._core.clock()
+            )
         if state == JobState.COMPLETED and added - gold > 0:
             now = self._core.clock()
             tx.set_job_state(job_id, JobState.RUNNING, now)

@@ -141,10 +141,11 @@ def declines(rows: list[Any], top: int = 10) -> Declines:
 
 
 def calibrate(
-    spec: JobSpec, rows: list[Any], buckets: int, target_precision: float
+    spec: JobSpec, rows: list[Any], buckets: int, target_precision: float, min_above: int = 1
 ) -> list[ClassCalibration]:
     """Per predicted class, the model's accuracy by confidence bucket and the
-    lowest edge above which its labels reach `target_precision`."""
+    lowest edge above which its labels reach `target_precision` (measured on
+    at least `min_above` labels, so a few lucky ones choose no edge)."""
     by_class: dict[str, list[tuple[float, bool]]] = {}
     for row in rows:
         predicted = category(spec, json.loads(row["prelabel"]))
@@ -167,7 +168,11 @@ def calibrate(
         above_hits = np.cumsum(hits[::-1])[::-1]
         threshold = 1.0
         for b in range(buckets):
-            if counts[b] and above_hits[b] / above_counts[b] >= target_precision:
+            if (
+                counts[b]
+                and above_counts[b] >= min_above
+                and above_hits[b] / above_counts[b] >= target_precision
+            ):
                 threshold = float(edges[b])
                 break
         out.append(ClassCalibration(name, table, threshold, len(conf)))
