@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from labelwire.server.domain.model import Consolidated, ItemState, JobSpec, ModelRouting
 from labelwire.server.labels import items as labeling
-from labelwire.server.labels.quality_report import calibrate, category
+from labelwire.server.labels.quality_report import calibrate, category, wilson
 from labelwire.server.store import Tx
 
 METHOD = "model"
-# Confidence buckets the learned thresholds are chosen from (edges 0.02 apart),
-# and the human labels above an edge needed before that edge can be chosen.
+# Confidence buckets the learned thresholds are chosen from (edges 0.02 apart).
 LEARNING_BUCKETS = 50
-MIN_ABOVE_EDGE = 30
+# A learned threshold is one whose precision, at the lower end of its 95% Wilson
+# interval, reaches the target: provably right, not right by luck of a few labels.
 WILSON_Z = 1.96
 
 
@@ -39,12 +38,12 @@ def audited(job_id: int, key: str, share: float) -> bool:
 
 def learn(spec: JobSpec, rows: list[Any]) -> dict[str, float]:
     """Per class, the lowest confidence from which the model's labels reach
-    the owner's target precision against human labels; only classes with
+    the owner's target precision against human labels (at the lower end of
+    its Wilson interval); only classes with
     `min_learning_items` human labels, and never a threshold of 1 (none)."""
     routing = spec.routing
     assert routing is not None
-    above = min(MIN_ABOVE_EDGE, routing.min_learning_items)
-    classes = calibrate(spec, rows, LEARNING_BUCKETS, routing.target_precision, min_above=above)
+    classes = calibrate(spec, rows, LEARNING_BUCKETS, routing.target_precision, z=WILSON_Z)
     return {
         c.class_name: c.accept_threshold
         for c in classes
@@ -105,16 +104,6 @@ class ClassRouting:
     @property
     def interval(self) -> tuple[float, float]:
         return wilson(self.audit_agreed, self.audited)
-
-
-def wilson(hits: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """The Wilson score interval of a proportion: sound at 0, 1 and small n."""
-    if n == 0:
-        return 0.0, 1.0
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def report(

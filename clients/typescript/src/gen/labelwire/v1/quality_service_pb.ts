@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIvMBChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uIi4KDURlY2xpbmVSZWFzb24SDgoGcmVhc29uGAEgASgJEg0KBWNvdW50GAIgASgDInAKCUFncmVlbWVudBIWCg5pdGVtc19tZWFzdXJlZBgBIAEoAxIZChFkaXNzZW50X2hpc3RvZ3JhbRgCIAMoAxIUCgxmbGVpc3Nfa2FwcGEYAyABKAESGgoSa3JpcHBlbmRvcmZmX2FscGhhGAQgASgBIscBCg1Xb3JrZXJRdWFsaXR5EigKBXN0YXRzGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAIgASgBEhsKE21lZGlhbl90aW1lX3NlY29uZHMYAyABKAESFwoPZXN0aW1hdGVkX3NraWxsGAQgASgBEhAKCGRlY2xpbmVkGAUgASgDEhcKCndvcmtfc2tpbGwYBiABKAFIAIgBAUINCgtfd29ya19za2lsbCJPChVHZXRDYWxpYnJhdGlvblJlcXVlc3QSCwoDam9iGAEgASgJEg8KB2J1Y2tldHMYAiABKAUSGAoQdGFyZ2V0X3ByZWNpc2lvbhgDIAEoASJJChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbiKAAQoQQ2xhc3NDYWxpYnJhdGlvbhISCgpjbGFzc19uYW1lGAEgASgJEi8KB2J1Y2tldHMYAiADKAsyHi5sYWJlbHdpcmUudjEuQ29uZmlkZW5jZUJ1Y2tldBIYChBhY2NlcHRfdGhyZXNob2xkGAMgASgBEg0KBWl0ZW1zGAQgASgDIlEKEENvbmZpZGVuY2VCdWNrZXQSDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESDQoFY291bnQYAyABKAMSEAoIYWNjdXJhY3kYBCABKAEy0QEKDlF1YWxpdHlTZXJ2aWNlEl0KDUdldEpvYlF1YWxpdHkSIi5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlcXVlc3QaIy5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlc3BvbnNlIgOQAgESYAoOR2V0Q2FsaWJyYXRpb24SIy5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVzcG9uc2UiA5ACAUKtAQoQY29tLmxhYmVsd2lyZS52MUITUXVhbGl0eVNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIvMBChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uIi4KDURlY2xpbmVSZWFzb24SDgoGcmVhc29uGAEgASgJEg0KBWNvdW50GAIgASgDInAKCUFncmVlbWVudBIWCg5pdGVtc19tZWFzdXJlZBgBIAEoAxIZChFkaXNzZW50X2hpc3RvZ3JhbRgCIAMoAxIUCgxmbGVpc3Nfa2FwcGEYAyABKAESGgoSa3JpcHBlbmRvcmZmX2FscGhhGAQgASgBIscBCg1Xb3JrZXJRdWFsaXR5EigKBXN0YXRzGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAIgASgBEhsKE21lZGlhbl90aW1lX3NlY29uZHMYAyABKAESFwoPZXN0aW1hdGVkX3NraWxsGAQgASgBEhAKCGRlY2xpbmVkGAUgASgDEhcKCndvcmtfc2tpbGwYBiABKAFIAIgBAUINCgtfd29ya19za2lsbCJPChVHZXRDYWxpYnJhdGlvblJlcXVlc3QSCwoDam9iGAEgASgJEg8KB2J1Y2tldHMYAiABKAUSGAoQdGFyZ2V0X3ByZWNpc2lvbhgDIAEoASKaAQoWR2V0Q2FsaWJyYXRpb25SZXNwb25zZRIvCgdjbGFzc2VzGAEgAygLMh4ubGFiZWx3aXJlLnYxLkNsYXNzQ2FsaWJyYXRpb24SMAoHcm91dGluZxgCIAMoCzIfLmxhYmVsd2lyZS52MS5Nb2RlbFJvdXRpbmdDbGFzcxIdChVodW1hbl9qdWRnbWVudHNfc2F2ZWQYAyABKAMi4AEKEU1vZGVsUm91dGluZ0NsYXNzEhIKCmNsYXNzX25hbWUYASABKAkSEQoJdGhyZXNob2xkGAIgASgBEg8KB2xlYXJuZWQYAyABKAgSFQoNYXV0b19hY2NlcHRlZBgEIAEoAxIPCgdhdWRpdGVkGAUgASgDEhQKDGF1ZGl0X2FncmVlZBgGIAEoAxIXCg9hdWRpdF9wcmVjaXNpb24YByABKAESHQoVYXVkaXRfcHJlY2lzaW9uX2xvd2VyGAggASgBEh0KFWF1ZGl0X3ByZWNpc2lvbl91cHBlchgJIAEoASKAAQoQQ2xhc3NDYWxpYnJhdGlvbhISCgpjbGFzc19uYW1lGAEgASgJEi8KB2J1Y2tldHMYAiADKAsyHi5sYWJlbHdpcmUudjEuQ29uZmlkZW5jZUJ1Y2tldBIYChBhY2NlcHRfdGhyZXNob2xkGAMgASgBEg0KBWl0ZW1zGAQgASgDIlEKEENvbmZpZGVuY2VCdWNrZXQSDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESDQoFY291bnQYAyABKAMSEAoIYWNjdXJhY3kYBCABKAEy0QEKDlF1YWxpdHlTZXJ2aWNlEl0KDUdldEpvYlF1YWxpdHkSIi5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlcXVlc3QaIy5sYWJlbHdpcmUudjEuR2V0Sm9iUXVhbGl0eVJlc3BvbnNlIgOQAgESYAoOR2V0Q2FsaWJyYXRpb24SIy5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVzcG9uc2UiA5ACAUKtAQoQY29tLmxhYmVsd2lyZS52MUITUXVhbGl0eVNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_labelwire_v1_task]);
 
 /**
  * Request for GetJobQuality.
@@ -278,6 +278,22 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
    * @generated from field: repeated labelwire.v1.ClassCalibration classes = 1;
    */
   classes: ClassCalibration[];
+
+  /**
+   * Routing by the model (`Job.model_routing`): one entry per class the model
+   * labeled, empty when the job does not route by the model.
+   *
+   * @generated from field: repeated labelwire.v1.ModelRoutingClass routing = 2;
+   */
+  routing: ModelRoutingClass[];
+
+  /**
+   * Human judgments not asked because the model's label was accepted: items
+   * auto-accepted and not audited, times `judgments_per_item`.
+   *
+   * @generated from field: int64 human_judgments_saved = 3;
+   */
+  humanJudgmentsSaved: bigint;
 };
 
 /**
@@ -286,6 +302,81 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_quality_service, 6);
+
+/**
+ * What routing by the model did for one class.
+ *
+ * @generated from message labelwire.v1.ModelRoutingClass
+ */
+export type ModelRoutingClass = Message<"labelwire.v1.ModelRoutingClass"> & {
+  /**
+   * The class the model predicted.
+   *
+   * @generated from field: string class_name = 1;
+   */
+  className: string;
+
+  /**
+   * The threshold in force: the owner's, or the learned one; 1 when none.
+   *
+   * @generated from field: double threshold = 2;
+   */
+  threshold: number;
+
+  /**
+   * Whether `threshold` was learned from human labels.
+   *
+   * @generated from field: bool learned = 3;
+   */
+  learned: boolean;
+
+  /**
+   * Items labeled by the model, audited ones included.
+   *
+   * @generated from field: int64 auto_accepted = 4;
+   */
+  autoAccepted: bigint;
+
+  /**
+   * Of those, items humans audited and labeled.
+   *
+   * @generated from field: int64 audited = 5;
+   */
+  audited: bigint;
+
+  /**
+   * Audits whose human label agreed with the model.
+   *
+   * @generated from field: int64 audit_agreed = 6;
+   */
+  auditAgreed: bigint;
+
+  /**
+   * audit_agreed / audited; 0 when nothing was audited.
+   *
+   * @generated from field: double audit_precision = 7;
+   */
+  auditPrecision: number;
+
+  /**
+   * The 95% Wilson interval of that precision.
+   *
+   * @generated from field: double audit_precision_lower = 8;
+   */
+  auditPrecisionLower: number;
+
+  /**
+   * @generated from field: double audit_precision_upper = 9;
+   */
+  auditPrecisionUpper: number;
+};
+
+/**
+ * Describes the message labelwire.v1.ModelRoutingClass.
+ * Use `create(ModelRoutingClassSchema)` to create a new message.
+ */
+export const ModelRoutingClassSchema: GenMessage<ModelRoutingClass> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 7);
 
 /**
  * The model's record on one predicted class.
@@ -328,7 +419,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 7);
+  messageDesc(file_labelwire_v1_quality_service, 8);
 
 /**
  * Model accuracy within one confidence range.
@@ -370,7 +461,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 8);
+  messageDesc(file_labelwire_v1_quality_service, 9);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
