@@ -8,6 +8,7 @@ import grpc
 import pytest
 
 from labelwire.client.raw import Client, classification, text_item
+from labelwire.server.labels import routing as routing_module
 from labelwire.server.labels.routing import audited
 from labelwire.v1 import item_pb2, job_pb2, label_pb2
 from tests.conftest import Harness
@@ -91,7 +92,10 @@ async def test_confident_prelabels_are_labeled_by_the_model_and_audits_revise_th
     await lw.close()
 
 
-async def test_thresholds_are_learned_from_human_labels_and_accept_the_rest(server: Harness) -> None:
+async def test_thresholds_are_learned_from_human_labels_and_accept_the_rest(
+    server: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routing_module, "CHUNK", 7)  # the 30 waiting items take five writes
     lw = await server.client()
     routing = job_pb2.ModelRouting(
         learn_thresholds=True, target_precision=0.8, audit_share=0.0, min_learning_items=10

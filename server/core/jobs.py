@@ -162,10 +162,15 @@ class Upload:
     async def commit(self) -> AddResult:
         """Publishes the upload; if that fails, drops it, so nothing stays behind."""
         try:
-            return await self._commit()
+            result = await self._commit()
         except BaseException:
             await self.abort()
             raise
+        try:
+            await self._route()
+        except Exception:  # the items are in; the maintenance pass routes them
+            log.exception("routing by the model after upload %d to %s failed", self._id, self.job.name)
+        return result
 
     async def _commit(self) -> AddResult:
         core, job = self._core, self.job
@@ -193,6 +198,14 @@ class Upload:
             (time.perf_counter() - started) * 1000,
         )
         return result
+
+    async def _route(self) -> None:
+        """The model labels the items it is sure of as soon as they are visible."""
+        spec = self.job.spec
+        if spec.routing is not None:
+            learned = self._core.learned_thresholds.get(self.job.id, (0, {}))[1]
+            limits = routing.thresholds(spec.routing, learned)
+            await accept_by_model(self._core, spec, self.job.id, limits)
 
     async def _publish_in_chunks(self, target: int) -> AddResult:
         core, job = self._core, self.job
@@ -256,6 +269,33 @@ def split_gold(tx: Tx, job_id: int, spec: JobSpec) -> None:
             f" for the quiz ({hidden} more are marked GOLD_USE_HIDDEN); add gold items or lower quiz_size"
         )
     tx.split_gold(job_id, to_quiz)
+
+
+async def accept_by_model(core: CoreBase, spec: JobSpec, job_id: int, limits: dict[str, float]) -> int:
+    """`routing.accept` over every waiting item, a chunk per write, so the
+    writer is never held for long; completes the job when the model labeled
+    what was left. Returns the items labeled."""
+    total, after_id, now = 0, 0, core.clock()
+    while limits:
+        labeled, last = await core.store.write(
+            functools.partial(
+                _accept_chunk, spec=spec, job_id=job_id, limits=limits, now=now, after_id=after_id
+            )
+        )
+        total += labeled
+        if last is None:
+            break
+        after_id = last
+    return total
+
+
+def _accept_chunk(
+    tx: Tx, *, spec: JobSpec, job_id: int, limits: dict[str, float], now: float, after_id: int
+) -> tuple[int, int | None]:
+    labeled, last = routing.accept(tx, spec, job_id, limits, now, after_id)
+    if labeled and last is None:
+        dispatch.complete_if_done(tx, job_id, now)
+    return labeled, last
 
 
 class JobsCore(CoreBase):

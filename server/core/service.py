@@ -14,7 +14,7 @@ from typing import Any
 from labelwire.server.core.accounts import AccountsCore
 from labelwire.server.core.adapters import AdaptersCore
 from labelwire.server.core.credentials import CredentialsCore
-from labelwire.server.core.jobs import JobsCore
+from labelwire.server.core.jobs import JobsCore, accept_by_model
 from labelwire.server.core.labels import LabelsCore
 from labelwire.server.core.work import WorkCore
 from labelwire.server.dispatch import dispatcher as dispatch
@@ -38,13 +38,6 @@ MAINTENANCE_SECONDS = 2.0
 
 def _prelabeled(tx: Tx, *, job_id: int) -> list[Any]:
     return tx.prelabeled(job_id)
-
-
-def _accept(tx: Tx, *, spec: JobSpec, job_id: int, limits: dict[str, float], now: float) -> int:
-    accepted = routing.accept(tx, spec, job_id, limits, now)
-    if accepted:
-        dispatch.complete_if_done(tx, job_id, now)
-    return accepted
 
 
 class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, AdaptersCore):
@@ -124,8 +117,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
                 learned = await asyncio.to_thread(routing.learn, spec, labeled)
                 self.learned_thresholds[job_id] = (judgments, learned)
             limits = routing.thresholds(spec.routing, learned)
-            step = functools.partial(_accept, spec=spec, job_id=job_id, limits=limits, now=self.clock())
-            if limits and (accepted := await self.store.write(step)):
+            if accepted := await accept_by_model(self, spec, job_id, limits):
                 log.info(
                     "jobs/%d: the model labeled %d items over its thresholds %s", job_id, accepted, limits
                 )

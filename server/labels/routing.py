@@ -27,6 +27,8 @@ LEARNING_BUCKETS = 50
 # A learned threshold is one whose precision, at the lower end of its 95% Wilson
 # interval, reaches the target: provably right, not right by luck of a few labels.
 WILSON_Z = 1.96
+# Items read per write transaction when the model labels waiting items.
+CHUNK = 1_000
 
 
 def audited(job_id: int, key: str, share: float) -> bool:
@@ -58,14 +60,19 @@ def thresholds(routing: ModelRouting, learned: Mapping[str, float]) -> dict[str,
     return out
 
 
-def accept(tx: Tx, spec: JobSpec, job_id: int, limits: Mapping[str, float], now: float) -> int:
-    """Labels every untouched item at or above its class's threshold with the
-    model's pre-label; audited items keep their place in the queue, and the
-    humans' label becomes their next revision. Returns the items labeled."""
+def accept(
+    tx: Tx, spec: JobSpec, job_id: int, limits: Mapping[str, float], now: float, after_id: int = 0
+) -> tuple[int, int | None]:
+    """Labels the untouched items after `after_id` at or above their class's
+    threshold with the model's pre-label, up to CHUNK items read, so that one
+    write never holds the writer for long; audited items keep their place in
+    the queue, and the humans' label becomes their next revision. Returns the
+    items labeled and the last id read (None when no item is left to read)."""
     if not limits:
-        return 0
+        return 0, None
     labeled = 0
-    for item in tx.routable_items(job_id, min(limits.values())):
+    rows = tx.routable_items(job_id, min(limits.values()), after_id, CHUNK)
+    for item in rows:
         prelabel = json.loads(item["prelabel"])
         name = category(spec, prelabel)
         confidence = float(item["prelabel_confidence"])
@@ -85,7 +92,7 @@ def accept(tx: Tx, spec: JobSpec, job_id: int, limits: Mapping[str, float], now:
         labeled += 1
     if labeled:
         tx.count_job(job_id, labeled_items=labeled)
-    return labeled
+    return labeled, (int(rows[-1]["id"]) if len(rows) == CHUNK else None)
 
 
 @dataclass(frozen=True)

@@ -539,15 +539,15 @@ class SqlTx(AccountsSql):
             (job_id,),
         )
 
-    def routable_items(self, job_id: int, min_confidence: float) -> list[Row]:
+    def routable_items(self, job_id: int, min_confidence: float, after_id: int, limit: int) -> list[Row]:
         """Open pre-labeled items no human has touched yet (no judgment, lease
-        or claim, no label), at or above `min_confidence`."""
+        or claim, no label), at or above `min_confidence`, in id order."""
         return self.all(
             "SELECT id, key, prelabel, prelabel_confidence, label_sequence, label_revision, state FROM items"
-            " WHERE job_id = ? AND state = 0 AND is_gold = 0 AND prelabel IS NOT NULL"
+            " WHERE job_id = ? AND id > ? AND state = 0 AND is_gold = 0 AND prelabel IS NOT NULL"
             " AND prelabel_confidence >= ? AND label_sequence IS NULL AND done = 0 AND leased = 0"
-            f" AND claimed_by IS NULL AND {shown('items.id')} ORDER BY id",
-            (job_id, min_confidence, job_id),
+            f" AND claimed_by IS NULL AND {shown('items.id')} ORDER BY id LIMIT ?",
+            (job_id, after_id, min_confidence, job_id, limit),
         )
 
     def model_accepted(self, job_id: int) -> list[Row]:
