@@ -318,6 +318,10 @@ class Requests:
         return self._cache[desc.full_name]
 
     def field(self, f: descriptor.FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
+        entry = f.message_type
+        if entry is not None and entry.GetOptions().map_entry:
+            key, value = entry.fields_by_name["key"], entry.fields_by_name["value"]
+            return st.dictionaries(self.scalar(key, depth), self.scalar(value, depth), max_size=3)
         one = self.scalar(f, depth)
         if f.is_repeated:
             return st.lists(one, max_size=3)
@@ -355,7 +359,13 @@ def _build(cls: Callable[[], Message], values: dict[str, Any]) -> Message:
 
 def _fill(out: Message, name: str, value: Any) -> None:
     current = getattr(out, name)
-    if isinstance(value, list):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, Message):
+                current[k].CopyFrom(v)
+            else:
+                current[k] = v
+    elif isinstance(value, list):
         for v in value:
             if isinstance(v, Message):
                 current.add().CopyFrom(v)

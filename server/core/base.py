@@ -185,6 +185,9 @@ class CoreBase:
         self._rng = random.Random(seed)
         self._tasks: list[asyncio.Task[None]] = []
         self.live_uploads: set[int] = set()
+        # Per job routing by the model: its judgments when its thresholds were
+        # last learned, and those thresholds (learned again from the store after a restart).
+        self.learned_thresholds: dict[int, tuple[int, dict[str, float]]] = {}
 
     async def authenticate(self, token: str | None) -> Principal:
         """The caller a token names. A checked token is trusted for at most

@@ -36,6 +36,7 @@ from labelwire.server.domain.model import (
 from labelwire.server.files import manifest
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
+from labelwire.server.labels import routing
 from labelwire.server.store import Tx
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,12 @@ class Upload:
         state = JobState(int(self._core.require_job_row(tx, job_id)["state"]))
         if state != JobState.DRAFT:
             tx.hide_new_gold(job_id)
+        routing_spec = self.job.spec.routing
+        if routing_spec is not None:
+            learned = self._core.learned_thresholds.get(job_id, (0, {}))[1]
+            routing.accept(
+                tx, self.job.spec, job_id, routing.thresholds(routing_spec, learned), self._core.clock()
+            )
         if state == JobState.COMPLETED and added - gold > 0:
             now = self._core.clock()
             tx.set_job_state(job_id, JobState.RUNNING, now)
@@ -157,10 +164,15 @@ class Upload:
     async def commit(self) -> AddResult:
         """Publishes the upload; if that fails, drops it, so nothing stays behind."""
         try:
-            return await self._commit()
+            result = await self._commit()
         except BaseException:
             await self.abort()
             raise
+        try:
+            await self._route()
+        except Exception:  # the items are in; the maintenance pass routes them
+            log.exception("routing by the model after upload %d to %s failed", self._id, self.job.name)
+        return result
 
     async def _commit(self) -> AddResult:
         core, job = self._core, self.job
@@ -188,6 +200,14 @@ class Upload:
             (time.perf_counter() - started) * 1000,
         )
         return result
+
+    async def _route(self) -> None:
+        """The model labels the items it is sure of as soon as they are visible."""
+        spec = self.job.spec
+        if spec.routing is not None:
+            learned = self._core.learned_thresholds.get(self.job.id, (0, {}))[1]
+            limits = routing.thresholds(spec.routing, learned)
+            await accept_by_model(self._core, spec, self.job.id, limits)
 
     async def _publish_in_chunks(self, target: int) -> AddResult:
         core, job = self._core, self.job
@@ -267,6 +287,33 @@ def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: Any, size: int) -> None
             f"pilot_size must be less than the job's items: it is {size} and jobs/{job_id} has {items}"
         )
     tx.set_pilot(job_id, until, size)
+
+
+async def accept_by_model(core: CoreBase, spec: JobSpec, job_id: int, limits: dict[str, float]) -> int:
+    """`routing.accept` over every waiting item, a chunk per write, so the
+    writer is never held for long; completes the job when the model labeled
+    what was left. Returns the items labeled."""
+    total, after_id, now = 0, 0, core.clock()
+    while limits:
+        labeled, last = await core.store.write(
+            functools.partial(
+                _accept_chunk, spec=spec, job_id=job_id, limits=limits, now=now, after_id=after_id
+            )
+        )
+        total += labeled
+        if last is None:
+            break
+        after_id = last
+    return total
+
+
+def _accept_chunk(
+    tx: Tx, *, spec: JobSpec, job_id: int, limits: dict[str, float], now: float, after_id: int
+) -> tuple[int, int | None]:
+    labeled, last = routing.accept(tx, spec, job_id, limits, now, after_id)
+    if labeled and last is None:
+        dispatch.complete_if_done(tx, job_id, now)
+    return labeled, last
 
 
 class JobsCore(CoreBase):

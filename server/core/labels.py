@@ -38,7 +38,7 @@ from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.labels import items as labeling
-from labelwire.server.labels import quality_report, verification_report
+from labelwire.server.labels import quality_report, routing, verification_report
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Tx
 
@@ -331,6 +331,25 @@ class LabelsCore(CoreBase):
         return verification_report.build(
             rows, cuts, split_is_correct=split_is_correct, target=target_precision, level=level
         )
+
+    async def model_routing(
+        self, principal: Principal, job_name: str
+    ) -> tuple[list[routing.ClassRouting], int]:
+        """What routing by the model accepted per class, how its audits
+        agreed, and the human judgments it saved."""
+        job = await self.get_job(principal, job_name)
+        if job.spec.routing is None:
+            return [], 0
+        rows = await self.store.read(lambda tx: tx.model_accepted(job.id))
+        learned: dict[str, float] = {}
+        if job.spec.routing.learn_thresholds:
+            cached = self.learned_thresholds.get(job.id)
+            if cached is not None:
+                learned = cached[1]
+            else:
+                labeled = await self.store.read(lambda tx: tx.prelabeled(job.id))
+                learned = await asyncio.to_thread(routing.learn, job.spec, labeled)
+        return routing.report(job.spec, job.id, rows, learned)
 
     async def export_labels(
         self, principal: Principal, job_name: str, uri: str, label_job_name: str = ""

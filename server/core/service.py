@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -13,7 +14,7 @@ from typing import Any
 from labelwire.server.core.accounts import AccountsCore
 from labelwire.server.core.adapters import AdaptersCore
 from labelwire.server.core.credentials import CredentialsCore
-from labelwire.server.core.jobs import JobsCore
+from labelwire.server.core.jobs import JobsCore, accept_by_model
 from labelwire.server.core.labels import LabelsCore
 from labelwire.server.core.work import WorkCore
 from labelwire.server.dispatch import dispatcher as dispatch
@@ -26,13 +27,17 @@ from labelwire.server.domain.model import (
     WorkerStatus,
 )
 from labelwire.server.labels import items as labeling
-from labelwire.server.labels import passes
+from labelwire.server.labels import passes, routing
 from labelwire.server.store import Tx
 from labelwire.server.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_SECONDS = 2.0
+
+
+def _prelabeled(tx: Tx, *, job_id: int) -> list[Any]:
+    return tx.prelabeled(job_id)
 
 
 class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, AdaptersCore):
@@ -92,8 +97,31 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
                 dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
         await self.store.write(sweep)
+        await self.route_by_model()
         await self.run_passes()
         await self.check_workers()
+
+    async def route_by_model(self) -> None:
+        """Learns the thresholds of jobs that learn them again once human labels
+        have arrived since, then labels the waiting items those thresholds
+        (or the owner's) now accept."""
+        rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED]))
+        for row in rows:
+            job_id = int(row["id"])
+            spec = self._spec_of(job_id, row)
+            if spec.routing is None:
+                continue
+            judgments = int(row["judgments"])
+            seen, learned = self.learned_thresholds.get(job_id, (-1, {}))
+            if spec.routing.learn_thresholds and judgments != seen:
+                labeled = await self.store.read(functools.partial(_prelabeled, job_id=job_id))
+                learned = await asyncio.to_thread(routing.learn, spec, labeled)
+                self.learned_thresholds[job_id] = (judgments, learned)
+            limits = routing.thresholds(spec.routing, learned)
+            if accepted := await accept_by_model(self, spec, job_id, limits):
+                log.info(
+                    "jobs/%d: the model labeled %d items over its thresholds %s", job_id, accepted, limits
+                )
 
     async def check_workers(self) -> None:
         """The colluder check of every running (or just completed) job that

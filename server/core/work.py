@@ -43,7 +43,9 @@ class WorkCore(CoreBase):
             spec = self.fresh_spec(tx, principal.job_id)
             return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng, lookahead=lookahead)
 
-        return await self._with_pages(principal.job_id, spec, await self.store.write(lease))
+        result = await self.store.write(lease)
+        # The template is task_config, which UpdateJob never changes: the cached spec has it.
+        return await self._with_pages(principal.job_id, await self.spec_of_job(principal.job_id), result)
 
     async def submit(
         self,

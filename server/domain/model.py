@@ -88,6 +88,17 @@ class GoldPolicy:
 
 
 @dataclass(frozen=True)
+class ModelRouting:
+    """Which pre-labels are accepted without a human (see `labels.routing`)."""
+
+    class_thresholds: dict[str, float] = field(default_factory=dict)
+    audit_share: float = 0.05
+    target_precision: float = 0.98
+    learn_thresholds: bool = False
+    min_learning_items: int = 200
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """Everything a client chose for a job. A value never changes; UpdateJob
     stores a new one (see `job_updates` for what may differ)."""
@@ -112,6 +123,7 @@ class JobSpec:
     label_attribute_name: str = "label"
     # Pool jobs: the ids of the owner's teams whose worker accounts may work on it.
     teams: tuple[int, ...] = ()
+    routing: ModelRouting | None = None
 
     @functools.cached_property
     def class_names(self) -> tuple[str, ...]:

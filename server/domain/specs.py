@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass
+from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass, ModelRouting
 
 
 def to_json(spec: JobSpec) -> dict[str, Any]:
@@ -17,4 +17,6 @@ def from_json(data: dict[str, Any]) -> JobSpec:
     fields["classes"] = tuple(LabelClass(**c) for c in fields["classes"])
     fields["gold"] = GoldPolicy(**fields["gold"])
     fields["teams"] = tuple(fields.get("teams", ()))
+    if fields.get("routing") is not None:
+        fields["routing"] = ModelRouting(**fields["routing"])
     return JobSpec(**fields)

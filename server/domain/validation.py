@@ -132,6 +132,32 @@ def _check_groundtruth_template(task_config: dict[str, Any]) -> None:
     require(problem is None, f"{field} {problem}", field)
 
 
+def _validate_routing(spec: JobSpec) -> None:
+    routing = spec.routing
+    assert routing is not None
+    require(
+        spec.task_type == "classification",
+        f"job.model_routing applies to classification jobs only; this job is {spec.task_type}",
+        "job.model_routing",
+    )
+    for name, threshold in routing.class_thresholds.items():
+        field = f"job.model_routing.class_thresholds[{quote(name)}]"
+        require(
+            name in spec.class_names,
+            f"{field} names no class of the job (classes: {', '.join(spec.class_names)})",
+            field,
+        )
+        check_range(field, threshold, 0.0, 1.0)
+    check_range("job.model_routing.audit_share", routing.audit_share, 0.0, 1.0)
+    check_range("job.model_routing.target_precision", routing.target_precision, 0.5, 1.0)
+    check_range("job.model_routing.min_learning_items", routing.min_learning_items, 10, 1_000_000)
+    require(
+        bool(routing.class_thresholds) or routing.learn_thresholds,
+        "job.model_routing needs class_thresholds or learn_thresholds",
+        "job.model_routing",
+    )
+
+
 def validate_job_spec(spec: JobSpec) -> None:
     check_text("job.display_name", spec.display_name, low=1, high=200)
     classes_field = f"job.task_config.{spec.task_type}.{_classes_key(spec.task_type)}"
@@ -188,6 +214,8 @@ def validate_job_spec(spec: JobSpec) -> None:
         f" and must not end in -metadata; got {quote(spec.label_attribute_name)}",
         "job.label_attribute_name",
     )
+    if spec.routing is not None:
+        _validate_routing(spec)
     if spec.task_type == "verification":
         size = int(spec.task_config.get("batch_size", 10) or 10)
         check_range("job.task_config.verification.batch_size", size, 1, 100)

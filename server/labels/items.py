@@ -194,7 +194,9 @@ def emit_label(
     return append_label(tx, job_id, item, label, now, **item_values)
 
 
-def append_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float, **item_values: Any) -> int:
+def append_label(
+    tx: Tx, job_id: int, item: Any, label: Consolidated, now: float, *, human: bool = True, **item_values: Any
+) -> int:
     """The item's next revision, as the next event of the job's feed."""
     sequence = tx.next_sequence(job_id)
     revision = int(item["label_revision"]) + 1
@@ -208,7 +210,7 @@ def append_label(tx: Tx, job_id: int, item: Any, label: Consolidated, now: float
         label.probabilities,
         label.method,
         label.judgment_count,
-        True,
+        human,
         label.tie,
         now,
     )

@@ -4,6 +4,7 @@ model's pre-labels can be trusted (the bulk-QA analysis)."""
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,11 +183,23 @@ def declines(rows: list[Any], top: int = 10) -> Declines:
     return Declines(total=len(rows), by_worker=dict(by_worker), reasons=ranked)
 
 
+def wilson(hits: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: sound at 0, 1 and small n."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def calibrate(
-    spec: JobSpec, rows: list[Any], buckets: int, target_precision: float
+    spec: JobSpec, rows: list[Any], buckets: int, target_precision: float, z: float = 0.0
 ) -> list[ClassCalibration]:
     """Per predicted class, the model's accuracy by confidence bucket and the
-    lowest edge above which its labels reach `target_precision`."""
+    lowest edge above which its labels reach `target_precision`: measured, or
+    with `z`, the lower end of the measure's Wilson interval (so that a few
+    lucky labels choose no edge)."""
     by_class: dict[str, list[tuple[float, bool]]] = {}
     for row in rows:
         predicted = category(spec, json.loads(row["prelabel"]))
@@ -209,7 +222,12 @@ def calibrate(
         above_hits = np.cumsum(hits[::-1])[::-1]
         threshold = 1.0
         for b in range(buckets):
-            if counts[b] and above_hits[b] / above_counts[b] >= target_precision:
+            if not counts[b]:
+                continue
+            measured = above_hits[b] / above_counts[b]
+            if z > 0:
+                measured = wilson(above_hits[b], above_counts[b], z)[0]
+            if measured >= target_precision:
                 threshold = float(edges[b])
                 break
         out.append(ClassCalibration(name, table, threshold, len(conf)))

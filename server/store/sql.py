@@ -621,11 +621,34 @@ class SqlTx(AccountsSql):
         )
 
     def prelabeled(self, job_id: int) -> list[Row]:
-        """Items with both a model pre-label and a human label."""
+        """Items with both a model pre-label and a human label (a label the
+        model gave itself is no evidence of its precision)."""
         return self.all(
             "SELECT i.prelabel, i.prelabel_confidence, e.value FROM items i"
             " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
-            " WHERE i.job_id = ? AND i.prelabel IS NOT NULL",
+            " WHERE i.job_id = ? AND i.prelabel IS NOT NULL AND e.human <> 0",
+            (job_id,),
+        )
+
+    def routable_items(self, job_id: int, min_confidence: float, after_id: int, limit: int) -> list[Row]:
+        """Open pre-labeled items no human has touched yet (no judgment, lease
+        or claim, no label), at or above `min_confidence`, in id order."""
+        return self.all(
+            "SELECT id, key, prelabel, prelabel_confidence, label_sequence, label_revision, state FROM items"
+            " WHERE job_id = ? AND id > ? AND state = 0 AND is_gold = 0 AND prelabel IS NOT NULL"
+            " AND prelabel_confidence >= ? AND label_sequence IS NULL AND done = 0 AND leased = 0"
+            f" AND claimed_by IS NULL AND {shown('items.id')} ORDER BY id LIMIT ?",
+            (job_id, after_id, min_confidence, job_id, limit),
+        )
+
+    def model_accepted(self, job_id: int) -> list[Row]:
+        """Items the model labeled: their key, the model's label and the
+        current one (a human's, once an audit labeled the item)."""
+        return self.all(
+            "SELECT i.key, m.value AS model_value, e.value, e.human FROM label_events m"
+            " JOIN items i ON i.id = m.item_id"
+            " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
+            " WHERE m.job_id = ? AND m.method = 'model'",
             (job_id,),
         )
 

@@ -205,6 +205,7 @@ class Job(_message.Message):
     INSTRUCTIONS_VERSION_FIELD_NUMBER: _builtins.int
     STATE_REASON_FIELD_NUMBER: _builtins.int
     PILOT_SIZE_FIELD_NUMBER: _builtins.int
+    MODEL_ROUTING_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}`."""
     display_name: _builtins.str
@@ -298,6 +299,13 @@ class Job(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """Output only."""
 
+    @_builtins.property
+    def model_routing(self) -> Global___ModelRouting:
+        """Optional. Accepts the model's pre-labels without a human where they are
+        provably right (see docs/model-in-the-loop.md); unset sends every item to
+        humans. Classification jobs only.
+        """
+
     def __init__(
         self,
         *,
@@ -325,14 +333,95 @@ class Job(_message.Message):
         instructions_version: _builtins.int = ...,
         state_reason: _builtins.str = ...,
         pilot_size: _builtins.int = ...,
+        model_routing: Global___ModelRouting | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "create_time", b"create_time", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "create_time", b"create_time", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "model_routing", b"model_routing", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "end_reason", b"end_reason", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "instructions_version", b"instructions_version", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "name", b"name", "owner", b"owner", "pilot_size", b"pilot_size", "price_per_judgment_micros", b"price_per_judgment_micros", "state", b"state", "state_reason", b"state_reason", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "end_reason", b"end_reason", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "instructions_version", b"instructions_version", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "model_routing", b"model_routing", "name", b"name", "owner", b"owner", "pilot_size", b"pilot_size", "price_per_judgment_micros", b"price_per_judgment_micros", "state", b"state", "state_reason", b"state_reason", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class ModelRouting(_message.Message):
+    """Routing by the model: an item whose `prelabel_confidence` is at or above
+    its pre-label class's threshold is labeled by the model (a label with
+    `human_annotated` false and method `model`) and asks no human judgment,
+    except an audit share that humans still label (their label revises the
+    model's). Every other item goes to humans.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ClassThresholdsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CLASS_THRESHOLDS_FIELD_NUMBER: _builtins.int
+    AUDIT_SHARE_FIELD_NUMBER: _builtins.int
+    TARGET_PRECISION_FIELD_NUMBER: _builtins.int
+    LEARN_THRESHOLDS_FIELD_NUMBER: _builtins.int
+    MIN_LEARNING_ITEMS_FIELD_NUMBER: _builtins.int
+    audit_share: _builtins.float
+    """Optional. The share of items over threshold that humans still label, to
+    measure the model's precision; 0 to 1, default 0.05. Chosen by a hash of
+    the job and the item key, so the same items are audited on every run.
+    """
+    target_precision: _builtins.float
+    """Optional. The precision accepted labels must reach; 0.5 to 1, default
+    0.98. Used to learn thresholds and reported against.
+    """
+    learn_thresholds: _builtins.bool
+    """Optional. Learn each class's threshold from human labels on audited and
+    lower-confidence items, re-learned as they arrive: the lowest confidence
+    from which the model's labels of the class reach `target_precision`.
+    A threshold in `class_thresholds` wins over a learned one.
+    """
+    min_learning_items: _builtins.int
+    """Optional. Human labels of a class needed before its threshold is
+    learned; 10 to 1,000,000, default 200.
+    """
+    @_builtins.property
+    def class_thresholds(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """Optional. Threshold per class name, 0 to 1. A class not listed has no
+        threshold (its items go to humans) unless `learn_thresholds` is set.
+        """
+
+    def __init__(
+        self,
+        *,
+        class_thresholds: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        audit_share: _builtins.float | None = ...,
+        target_precision: _builtins.float = ...,
+        learn_thresholds: _builtins.bool = ...,
+        min_learning_items: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_audit_share", b"_audit_share", "audit_share", b"audit_share"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_audit_share", b"_audit_share", "audit_share", b"audit_share", "class_thresholds", b"class_thresholds", "learn_thresholds", b"learn_thresholds", "min_learning_items", b"min_learning_items", "target_precision", b"target_precision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__audit_share: _TypeAlias = _typing.Literal["audit_share"]  # noqa: Y015
+    _WhichOneofArgType__audit_share: _TypeAlias = _typing.Literal["_audit_share", b"_audit_share"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__audit_share) -> _WhichOneofReturnType__audit_share | None: ...
+
+Global___ModelRouting: _TypeAlias = ModelRouting  # noqa: Y015
 
 @_typing.final
 class LabelClass(_message.Message):

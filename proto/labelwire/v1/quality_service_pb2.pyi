@@ -513,22 +513,89 @@ class GetCalibrationResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CLASSES_FIELD_NUMBER: _builtins.int
+    ROUTING_FIELD_NUMBER: _builtins.int
+    HUMAN_JUDGMENTS_SAVED_FIELD_NUMBER: _builtins.int
+    human_judgments_saved: _builtins.int
+    """Human judgments not asked because the model's label was accepted: items
+    auto-accepted and not audited, times `judgments_per_item`.
+    """
     @_builtins.property
     def classes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClassCalibration]:
         """One entry per class the model predicted."""
+
+    @_builtins.property
+    def routing(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModelRoutingClass]:
+        """Routing by the model (`Job.model_routing`): one entry per class the model
+        labeled, empty when the job does not route by the model.
+        """
 
     def __init__(
         self,
         *,
         classes: _abc.Iterable[Global___ClassCalibration] | None = ...,
+        routing: _abc.Iterable[Global___ModelRoutingClass] | None = ...,
+        human_judgments_saved: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["classes", b"classes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["classes", b"classes", "human_judgments_saved", b"human_judgments_saved", "routing", b"routing"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCalibrationResponse: _TypeAlias = GetCalibrationResponse  # noqa: Y015
+
+@_typing.final
+class ModelRoutingClass(_message.Message):
+    """What routing by the model did for one class."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLASS_NAME_FIELD_NUMBER: _builtins.int
+    THRESHOLD_FIELD_NUMBER: _builtins.int
+    LEARNED_FIELD_NUMBER: _builtins.int
+    AUTO_ACCEPTED_FIELD_NUMBER: _builtins.int
+    AUDITED_FIELD_NUMBER: _builtins.int
+    AUDIT_AGREED_FIELD_NUMBER: _builtins.int
+    AUDIT_PRECISION_FIELD_NUMBER: _builtins.int
+    AUDIT_PRECISION_LOWER_FIELD_NUMBER: _builtins.int
+    AUDIT_PRECISION_UPPER_FIELD_NUMBER: _builtins.int
+    class_name: _builtins.str
+    """The class the model predicted."""
+    threshold: _builtins.float
+    """The threshold in force: the owner's, or the learned one; 1 when none."""
+    learned: _builtins.bool
+    """Whether `threshold` was learned from human labels."""
+    auto_accepted: _builtins.int
+    """Items labeled by the model, audited ones included."""
+    audited: _builtins.int
+    """Of those, items humans audited and labeled."""
+    audit_agreed: _builtins.int
+    """Audits whose human label agreed with the model."""
+    audit_precision: _builtins.float
+    """audit_agreed / audited; 0 when nothing was audited."""
+    audit_precision_lower: _builtins.float
+    """The 95% Wilson interval of that precision."""
+    audit_precision_upper: _builtins.float
+    def __init__(
+        self,
+        *,
+        class_name: _builtins.str = ...,
+        threshold: _builtins.float = ...,
+        learned: _builtins.bool = ...,
+        auto_accepted: _builtins.int = ...,
+        audited: _builtins.int = ...,
+        audit_agreed: _builtins.int = ...,
+        audit_precision: _builtins.float = ...,
+        audit_precision_lower: _builtins.float = ...,
+        audit_precision_upper: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_agreed", b"audit_agreed", "audit_precision", b"audit_precision", "audit_precision_lower", b"audit_precision_lower", "audit_precision_upper", b"audit_precision_upper", "audited", b"audited", "auto_accepted", b"auto_accepted", "class_name", b"class_name", "learned", b"learned", "threshold", b"threshold"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelRoutingClass: _TypeAlias = ModelRoutingClass  # noqa: Y015
 
 @_typing.final
 class ClassCalibration(_message.Message):

@@ -29,6 +29,7 @@ from labelwire.server.domain.model import (
     Judgment,
     Label,
     LabelClass,
+    ModelRouting,
     Task,
     Worker,
     WorkerStatus,
@@ -211,6 +212,20 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         task_time_limit_seconds=_seconds(job.task_time_limit, 300),
         task_lifetime_seconds=_seconds(job.task_lifetime, 0),
         label_attribute_name=job.label_attribute_name or "label",
+        routing=_routing(job),
+    )
+
+
+def _routing(job: job_pb2.Job) -> ModelRouting | None:
+    if not job.HasField("model_routing"):
+        return None
+    m, defaults = job.model_routing, ModelRouting()
+    return ModelRouting(
+        class_thresholds=dict(m.class_thresholds),
+        audit_share=m.audit_share if m.HasField("audit_share") else defaults.audit_share,
+        target_precision=m.target_precision or defaults.target_precision,
+        learn_thresholds=m.learn_thresholds,
+        min_learning_items=m.min_learning_items or defaults.min_learning_items,
     )
 
 
@@ -278,6 +293,17 @@ def job_message(job: Job) -> job_pb2.Job:
         task_time_limit=_duration(spec.task_time_limit_seconds),
         task_lifetime=_duration(spec.task_lifetime_seconds),
         label_attribute_name=spec.label_attribute_name,
+        model_routing=(
+            job_pb2.ModelRouting(
+                class_thresholds=spec.routing.class_thresholds,
+                audit_share=spec.routing.audit_share,
+                target_precision=spec.routing.target_precision,
+                learn_thresholds=spec.routing.learn_thresholds,
+                min_learning_items=spec.routing.min_learning_items,
+            )
+            if spec.routing is not None
+            else None
+        ),
         state=job_pb2.JobState.Value(f"JOB_STATE_{job.state.name}"),
         counters=job_pb2.JobCounters(
             total_items=c.total_items,

@@ -68,7 +68,22 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
         classes = await self.core.calibration(
             await caller(self.core, context), request.job, request.buckets, request.target_precision
         )
-        out = pb.GetCalibrationResponse()
+        principal = await caller(self.core, context)
+        routed, saved = await self.core.model_routing(principal, request.job)
+        out = pb.GetCalibrationResponse(human_judgments_saved=saved)
+        for r in routed:
+            lower, upper = r.interval
+            out.routing.add(
+                class_name=r.class_name,
+                threshold=r.threshold,
+                learned=r.learned,
+                auto_accepted=r.auto_accepted,
+                audited=r.audited,
+                audit_agreed=r.audit_agreed,
+                audit_precision=r.precision,
+                audit_precision_lower=lower,
+                audit_precision_upper=upper,
+            )
         for c in classes:
             entry = out.classes.add(
                 class_name=c.class_name, accept_threshold=c.accept_threshold, items=c.items

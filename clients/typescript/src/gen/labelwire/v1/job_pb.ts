@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/job.proto.
  */
 export const file_labelwire_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChZsYWJlbHdpcmUvdjEvam9iLnByb3RvEgxsYWJlbHdpcmUudjEiowcKA0pvYhIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRItCgt0YXNrX2NvbmZpZxgDIAEoCzIYLmxhYmVsd2lyZS52MS5UYXNrQ29uZmlnEisKCm1lZGlhX3R5cGUYBCABKA4yFy5sYWJlbHdpcmUudjEuTWVkaWFUeXBlEjAKDGluc3RydWN0aW9ucxgFIAEoCzIaLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnMSMAoJd29ya2ZvcmNlGAYgASgLMh0ubGFiZWx3aXJlLnYxLldvcmtmb3JjZUNvbmZpZxI1Cg9qdWRnbWVudF9wb2xpY3kYByABKAsyHC5sYWJlbHdpcmUudjEuSnVkZ21lbnRQb2xpY3kSPwoUY29uc29saWRhdGlvbl9tZXRob2QYCCABKA4yIS5sYWJlbHdpcmUudjEuQ29uc29saWRhdGlvbk1ldGhvZBItCgtnb2xkX3BvbGljeRgJIAEoCzIYLmxhYmVsd2lyZS52MS5Hb2xkUG9saWN5EiEKGXByaWNlX3Blcl9qdWRnbWVudF9taWNyb3MYCiABKAMSFQoNYnVkZ2V0X21pY3JvcxgLIAEoAxIyCg90YXNrX3RpbWVfbGltaXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNdGFza19saWZldGltZRgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIcChRsYWJlbF9hdHRyaWJ1dGVfbmFtZRgOIAEoCRIlCgVzdGF0ZRgPIAEoDjIWLmxhYmVsd2lyZS52MS5Kb2JTdGF0ZRIrCghjb3VudGVycxgQIAEoCzIZLmxhYmVsd2lyZS52MS5Kb2JDb3VudGVycxIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmZhaWx1cmVfcmVhc29uGBMgASgJEg0KBW93bmVyGBQgASgJEi4KCmVuZF9yZWFzb24YFSABKA4yGi5sYWJlbHdpcmUudjEuSm9iRW5kUmVhc29uEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGBYgASgFEhQKDHN0YXRlX3JlYXNvbhgXIAEoCRISCgpwaWxvdF9zaXplGBggASgDIi8KCkxhYmVsQ2xhc3MSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCSKRAwoKVGFza0NvbmZpZxI8Cg5jbGFzc2lmaWNhdGlvbhgBIAEoCzIiLmxhYmVsd2lyZS52MS5DbGFzc2lmaWNhdGlvbkNvbmZpZ0gAEjUKC211bHRpX2xhYmVsGAIgASgLMh4ubGFiZWx3aXJlLnYxLk11bHRpTGFiZWxDb25maWdIABI3Cgxib3VuZGluZ19ib3gYAyABKAsyHy5sYWJlbHdpcmUudjEuQm91bmRpbmdCb3hDb25maWdIABIpCgVzcGFucxgEIAEoCzIYLmxhYmVsd2lyZS52MS5TcGFuQ29uZmlnSAASOAoMc2VnbWVudGF0aW9uGAUgASgLMiAubGFiZWx3aXJlLnYxLlNlZ21lbnRhdGlvbkNvbmZpZ0gAEjgKDHZlcmlmaWNhdGlvbhgGIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db25maWdIABIsCgZjdXN0b20YByABKAsyGi5sYWJlbHdpcmUudjEuQ3VzdG9tQ29uZmlnSABCCAoGY29uZmlnIkEKFENsYXNzaWZpY2F0aW9uQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI9ChBNdWx0aUxhYmVsQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI+ChFCb3VuZGluZ0JveENvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MiPAoKU3BhbkNvbmZpZxIuCgxlbnRpdHlfdHlwZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI/ChJTZWdtZW50YXRpb25Db25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIlMKElZlcmlmaWNhdGlvbkNvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MSEgoKYmF0Y2hfc2l6ZRgCIAEoBSJuCgxDdXN0b21Db25maWcSLgoNYW5zd2VyX3NjaGVtYRgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEAoIdGVtcGxhdGUYAiABKAkSHAoUZ3JvdW5kdHJ1dGhfdGVtcGxhdGUYAyABKAkidQoHRXhhbXBsZRIOCgR0ZXh0GAEgASgJSAASFAoKc291cmNlX3JlZhgCIAEoCUgAEiQKBmFuc3dlchgDIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISEwoLZXhwbGFuYXRpb24YBCABKAlCCQoHcGF5bG9hZCKgAQoMSW5zdHJ1Y3Rpb25zEhoKEnNob3J0X2luc3RydWN0aW9ucxgBIAEoCRIZChFmdWxsX2luc3RydWN0aW9ucxgCIAEoCRIsCg1nb29kX2V4YW1wbGVzGAMgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUSKwoMYmFkX2V4YW1wbGVzGAQgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUiXAoPV29ya2ZvcmNlQ29uZmlnEg8KB2FkYXB0ZXIYASABKAkSKQoIc2V0dGluZ3MYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg0KBXRlYW1zGAMgAygJImcKDkp1ZGdtZW50UG9saWN5EhoKEmp1ZGdtZW50c19wZXJfaXRlbRgBIAEoBRIeChZtYXhfanVkZ21lbnRzX3Blcl9pdGVtGAIgASgFEhkKEXRhcmdldF9jb25maWRlbmNlGAMgASgBIr4CCgpHb2xkUG9saWN5EhYKCXF1aXpfc2l6ZRgBIAEoBUgAiAEBEhoKDXBhc3NfYWNjdXJhY3kYAiABKAFIAYgBARIeChFoaWRkZW5fZ29sZF9zaGFyZRgDIAEoAUgCiAEBEh8KEm1heF9nb2xkX2V4cG9zdXJlcxgEIAEoBUgDiAEBEh8KEm1pbl93b3JrX2FncmVlbWVudBgFIAEoAUgEiAEBEh8KEm1pbl93b3JrX2p1ZGdtZW50cxgGIAEoBUgFiAEBQgwKCl9xdWl6X3NpemVCEAoOX3Bhc3NfYWNjdXJhY3lCFAoSX2hpZGRlbl9nb2xkX3NoYXJlQhUKE19tYXhfZ29sZF9leHBvc3VyZXNCFQoTX21pbl93b3JrX2FncmVlbWVudEIVChNfbWluX3dvcmtfanVkZ21lbnRzIq0CCgtKb2JDb3VudGVycxITCgt0b3RhbF9pdGVtcxgBIAEoAxISCgpnb2xkX2l0ZW1zGAIgASgDEhUKDWxhYmVsZWRfaXRlbXMYAyABKAMSFwoPdW5sYWJlbGVkX2l0ZW1zGAQgASgDEhkKEWluX3Byb2dyZXNzX2l0ZW1zGAUgASgDEhQKDGZhaWxlZF9pdGVtcxgGIAEoAxIRCglqdWRnbWVudHMYByABKAMSGgoSZXhjbHVkZWRfanVkZ21lbnRzGAggASgDEhkKEXF1YWxpZmllZF93b3JrZXJzGAkgASgDEhwKFGRpc3F1YWxpZmllZF93b3JrZXJzGAogASgDEhMKC2Nvc3RfbWljcm9zGAsgASgDEhcKD3Jlc2VydmVkX21pY3JvcxgMIAEoAypzCgxKb2JFbmRSZWFzb24SHgoaSk9CX0VORF9SRUFTT05fVU5TUEVDSUZJRUQQABIeChpKT0JfRU5EX1JFQVNPTl9BTExfTEFCRUxFRBABEiMKH0pPQl9FTkRfUkVBU09OX0JVREdFVF9FWEhBVVNURUQQAiqvAQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASEwoPSk9CX1NUQVRFX0RSQUZUEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIUChBKT0JfU1RBVEVfUEFVU0VEEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYqlwEKCU1lZGlhVHlwZRIaChZNRURJQV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPTUVESUFfVFlQRV9URVhUEAESFAoQTUVESUFfVFlQRV9JTUFHRRACEhcKE01FRElBX1RZUEVfRE9DVU1FTlQQAxIUChBNRURJQV9UWVBFX0FVRElPEAQSFAoQTUVESUFfVFlQRV9WSURFTxAFKpYCChNDb25zb2xpZGF0aW9uTWV0aG9kEiQKIENPTlNPTElEQVRJT05fTUVUSE9EX1VOU1BFQ0lGSUVEEAASJgoiQ09OU09MSURBVElPTl9NRVRIT0RfTUFKT1JJVFlfVk9URRABEioKJkNPTlNPTElEQVRJT05fTUVUSE9EX1dFSUdIVEVEX01BSk9SSVRZEAISJAogQ09OU09MSURBVElPTl9NRVRIT0RfREFXSURfU0tFTkUQAxIhCh1DT05TT0xJREFUSU9OX01FVEhPRF9PTkVfQ09JThAEEh0KGUNPTlNPTElEQVRJT05fTUVUSE9EX0dMQUQQBRIdChlDT05TT0xJREFUSU9OX01FVEhPRF9BVVRPEAZCogEKEGNvbS5sYWJlbHdpcmUudjFCCEpvYlByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
+  fileDesc("ChZsYWJlbHdpcmUvdjEvam9iLnByb3RvEgxsYWJlbHdpcmUudjEi1gcKA0pvYhIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRItCgt0YXNrX2NvbmZpZxgDIAEoCzIYLmxhYmVsd2lyZS52MS5UYXNrQ29uZmlnEisKCm1lZGlhX3R5cGUYBCABKA4yFy5sYWJlbHdpcmUudjEuTWVkaWFUeXBlEjAKDGluc3RydWN0aW9ucxgFIAEoCzIaLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnMSMAoJd29ya2ZvcmNlGAYgASgLMh0ubGFiZWx3aXJlLnYxLldvcmtmb3JjZUNvbmZpZxI1Cg9qdWRnbWVudF9wb2xpY3kYByABKAsyHC5sYWJlbHdpcmUudjEuSnVkZ21lbnRQb2xpY3kSPwoUY29uc29saWRhdGlvbl9tZXRob2QYCCABKA4yIS5sYWJlbHdpcmUudjEuQ29uc29saWRhdGlvbk1ldGhvZBItCgtnb2xkX3BvbGljeRgJIAEoCzIYLmxhYmVsd2lyZS52MS5Hb2xkUG9saWN5EiEKGXByaWNlX3Blcl9qdWRnbWVudF9taWNyb3MYCiABKAMSFQoNYnVkZ2V0X21pY3JvcxgLIAEoAxIyCg90YXNrX3RpbWVfbGltaXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNdGFza19saWZldGltZRgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIcChRsYWJlbF9hdHRyaWJ1dGVfbmFtZRgOIAEoCRIlCgVzdGF0ZRgPIAEoDjIWLmxhYmVsd2lyZS52MS5Kb2JTdGF0ZRIrCghjb3VudGVycxgQIAEoCzIZLmxhYmVsd2lyZS52MS5Kb2JDb3VudGVycxIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmZhaWx1cmVfcmVhc29uGBMgASgJEg0KBW93bmVyGBQgASgJEi4KCmVuZF9yZWFzb24YFSABKA4yGi5sYWJlbHdpcmUudjEuSm9iRW5kUmVhc29uEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGBYgASgFEhQKDHN0YXRlX3JlYXNvbhgXIAEoCRISCgpwaWxvdF9zaXplGBggASgDEjEKDW1vZGVsX3JvdXRpbmcYGSABKAsyGi5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nIosCCgxNb2RlbFJvdXRpbmcSSQoQY2xhc3NfdGhyZXNob2xkcxgBIAMoCzIvLmxhYmVsd2lyZS52MS5Nb2RlbFJvdXRpbmcuQ2xhc3NUaHJlc2hvbGRzRW50cnkSGAoLYXVkaXRfc2hhcmUYAiABKAFIAIgBARIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBEhgKEGxlYXJuX3RocmVzaG9sZHMYBCABKAgSGgoSbWluX2xlYXJuaW5nX2l0ZW1zGAUgASgFGjYKFENsYXNzVGhyZXNob2xkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCDgoMX2F1ZGl0X3NoYXJlIi8KCkxhYmVsQ2xhc3MSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCSKRAwoKVGFza0NvbmZpZxI8Cg5jbGFzc2lmaWNhdGlvbhgBIAEoCzIiLmxhYmVsd2lyZS52MS5DbGFzc2lmaWNhdGlvbkNvbmZpZ0gAEjUKC211bHRpX2xhYmVsGAIgASgLMh4ubGFiZWx3aXJlLnYxLk11bHRpTGFiZWxDb25maWdIABI3Cgxib3VuZGluZ19ib3gYAyABKAsyHy5sYWJlbHdpcmUudjEuQm91bmRpbmdCb3hDb25maWdIABIpCgVzcGFucxgEIAEoCzIYLmxhYmVsd2lyZS52MS5TcGFuQ29uZmlnSAASOAoMc2VnbWVudGF0aW9uGAUgASgLMiAubGFiZWx3aXJlLnYxLlNlZ21lbnRhdGlvbkNvbmZpZ0gAEjgKDHZlcmlmaWNhdGlvbhgGIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db25maWdIABIsCgZjdXN0b20YByABKAsyGi5sYWJlbHdpcmUudjEuQ3VzdG9tQ29uZmlnSABCCAoGY29uZmlnIkEKFENsYXNzaWZpY2F0aW9uQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI9ChBNdWx0aUxhYmVsQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI+ChFCb3VuZGluZ0JveENvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MiPAoKU3BhbkNvbmZpZxIuCgxlbnRpdHlfdHlwZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI/ChJTZWdtZW50YXRpb25Db25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIlMKElZlcmlmaWNhdGlvbkNvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MSEgoKYmF0Y2hfc2l6ZRgCIAEoBSJuCgxDdXN0b21Db25maWcSLgoNYW5zd2VyX3NjaGVtYRgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEAoIdGVtcGxhdGUYAiABKAkSHAoUZ3JvdW5kdHJ1dGhfdGVtcGxhdGUYAyABKAkidQoHRXhhbXBsZRIOCgR0ZXh0GAEgASgJSAASFAoKc291cmNlX3JlZhgCIAEoCUgAEiQKBmFuc3dlchgDIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISEwoLZXhwbGFuYXRpb24YBCABKAlCCQoHcGF5bG9hZCKgAQoMSW5zdHJ1Y3Rpb25zEhoKEnNob3J0X2luc3RydWN0aW9ucxgBIAEoCRIZChFmdWxsX2luc3RydWN0aW9ucxgCIAEoCRIsCg1nb29kX2V4YW1wbGVzGAMgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUSKwoMYmFkX2V4YW1wbGVzGAQgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUiXAoPV29ya2ZvcmNlQ29uZmlnEg8KB2FkYXB0ZXIYASABKAkSKQoIc2V0dGluZ3MYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg0KBXRlYW1zGAMgAygJImcKDkp1ZGdtZW50UG9saWN5EhoKEmp1ZGdtZW50c19wZXJfaXRlbRgBIAEoBRIeChZtYXhfanVkZ21lbnRzX3Blcl9pdGVtGAIgASgFEhkKEXRhcmdldF9jb25maWRlbmNlGAMgASgBIr4CCgpHb2xkUG9saWN5EhYKCXF1aXpfc2l6ZRgBIAEoBUgAiAEBEhoKDXBhc3NfYWNjdXJhY3kYAiABKAFIAYgBARIeChFoaWRkZW5fZ29sZF9zaGFyZRgDIAEoAUgCiAEBEh8KEm1heF9nb2xkX2V4cG9zdXJlcxgEIAEoBUgDiAEBEh8KEm1pbl93b3JrX2FncmVlbWVudBgFIAEoAUgEiAEBEh8KEm1pbl93b3JrX2p1ZGdtZW50cxgGIAEoBUgFiAEBQgwKCl9xdWl6X3NpemVCEAoOX3Bhc3NfYWNjdXJhY3lCFAoSX2hpZGRlbl9nb2xkX3NoYXJlQhUKE19tYXhfZ29sZF9leHBvc3VyZXNCFQoTX21pbl93b3JrX2FncmVlbWVudEIVChNfbWluX3dvcmtfanVkZ21lbnRzIq0CCgtKb2JDb3VudGVycxITCgt0b3RhbF9pdGVtcxgBIAEoAxISCgpnb2xkX2l0ZW1zGAIgASgDEhUKDWxhYmVsZWRfaXRlbXMYAyABKAMSFwoPdW5sYWJlbGVkX2l0ZW1zGAQgASgDEhkKEWluX3Byb2dyZXNzX2l0ZW1zGAUgASgDEhQKDGZhaWxlZF9pdGVtcxgGIAEoAxIRCglqdWRnbWVudHMYByABKAMSGgoSZXhjbHVkZWRfanVkZ21lbnRzGAggASgDEhkKEXF1YWxpZmllZF93b3JrZXJzGAkgASgDEhwKFGRpc3F1YWxpZmllZF93b3JrZXJzGAogASgDEhMKC2Nvc3RfbWljcm9zGAsgASgDEhcKD3Jlc2VydmVkX21pY3JvcxgMIAEoAypzCgxKb2JFbmRSZWFzb24SHgoaSk9CX0VORF9SRUFTT05fVU5TUEVDSUZJRUQQABIeChpKT0JfRU5EX1JFQVNPTl9BTExfTEFCRUxFRBABEiMKH0pPQl9FTkRfUkVBU09OX0JVREdFVF9FWEhBVVNURUQQAiqvAQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASEwoPSk9CX1NUQVRFX0RSQUZUEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIUChBKT0JfU1RBVEVfUEFVU0VEEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYqlwEKCU1lZGlhVHlwZRIaChZNRURJQV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPTUVESUFfVFlQRV9URVhUEAESFAoQTUVESUFfVFlQRV9JTUFHRRACEhcKE01FRElBX1RZUEVfRE9DVU1FTlQQAxIUChBNRURJQV9UWVBFX0FVRElPEAQSFAoQTUVESUFfVFlQRV9WSURFTxAFKpYCChNDb25zb2xpZGF0aW9uTWV0aG9kEiQKIENPTlNPTElEQVRJT05fTUVUSE9EX1VOU1BFQ0lGSUVEEAASJgoiQ09OU09MSURBVElPTl9NRVRIT0RfTUFKT1JJVFlfVk9URRABEioKJkNPTlNPTElEQVRJT05fTUVUSE9EX1dFSUdIVEVEX01BSk9SSVRZEAISJAogQ09OU09MSURBVElPTl9NRVRIT0RfREFXSURfU0tFTkUQAxIhCh1DT05TT0xJREFUSU9OX01FVEhPRF9PTkVfQ09JThAEEh0KGUNPTlNPTElEQVRJT05fTUVUSE9EX0dMQUQQBRIdChlDT05TT0xJREFUSU9OX01FVEhPRF9BVVRPEAZCogEKEGNvbS5sYWJlbHdpcmUudjFCCEpvYlByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
 
 /**
  * A labeling job: what to ask, of whom, how many times, and how to turn the
@@ -205,6 +205,15 @@ export type Job = Message<"labelwire.v1.Job"> & {
    * @generated from field: int64 pilot_size = 24;
    */
   pilotSize: bigint;
+
+  /**
+   * Optional. Accepts the model's pre-labels without a human where they are
+   * provably right (see docs/model-in-the-loop.md); unset sends every item to
+   * humans. Classification jobs only.
+   *
+   * @generated from field: labelwire.v1.ModelRouting model_routing = 25;
+   */
+  modelRouting?: ModelRouting | undefined;
 };
 
 /**
@@ -213,6 +222,67 @@ export type Job = Message<"labelwire.v1.Job"> & {
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_job, 0);
+
+/**
+ * Routing by the model: an item whose `prelabel_confidence` is at or above
+ * its pre-label class's threshold is labeled by the model (a label with
+ * `human_annotated` false and method `model`) and asks no human judgment,
+ * except an audit share that humans still label (their label revises the
+ * model's). Every other item goes to humans.
+ *
+ * @generated from message labelwire.v1.ModelRouting
+ */
+export type ModelRouting = Message<"labelwire.v1.ModelRouting"> & {
+  /**
+   * Optional. Threshold per class name, 0 to 1. A class not listed has no
+   * threshold (its items go to humans) unless `learn_thresholds` is set.
+   *
+   * @generated from field: map<string, double> class_thresholds = 1;
+   */
+  classThresholds: { [key: string]: number };
+
+  /**
+   * Optional. The share of items over threshold that humans still label, to
+   * measure the model's precision; 0 to 1, default 0.05. Chosen by a hash of
+   * the job and the item key, so the same items are audited on every run.
+   *
+   * @generated from field: optional double audit_share = 2;
+   */
+  auditShare?: number | undefined;
+
+  /**
+   * Optional. The precision accepted labels must reach; 0.5 to 1, default
+   * 0.98. Used to learn thresholds and reported against.
+   *
+   * @generated from field: double target_precision = 3;
+   */
+  targetPrecision: number;
+
+  /**
+   * Optional. Learn each class's threshold from human labels on audited and
+   * lower-confidence items, re-learned as they arrive: the lowest confidence
+   * from which the model's labels of the class reach `target_precision`.
+   * A threshold in `class_thresholds` wins over a learned one.
+   *
+   * @generated from field: bool learn_thresholds = 4;
+   */
+  learnThresholds: boolean;
+
+  /**
+   * Optional. Human labels of a class needed before its threshold is
+   * learned; 10 to 1,000,000, default 200.
+   *
+   * @generated from field: int32 min_learning_items = 5;
+   */
+  minLearningItems: number;
+};
+
+/**
+ * Describes the message labelwire.v1.ModelRouting.
+ * Use `create(ModelRoutingSchema)` to create a new message.
+ */
+export const ModelRoutingSchema: GenMessage<ModelRouting> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job, 1);
 
 /**
  * One class a worker may choose.
@@ -240,7 +310,7 @@ export type LabelClass = Message<"labelwire.v1.LabelClass"> & {
  * Use `create(LabelClassSchema)` to create a new message.
  */
 export const LabelClassSchema: GenMessage<LabelClass> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 1);
+  messageDesc(file_labelwire_v1_job, 2);
 
 /**
  * The task type and its settings: exactly one is set.
@@ -317,7 +387,7 @@ export type TaskConfig = Message<"labelwire.v1.TaskConfig"> & {
  * Use `create(TaskConfigSchema)` to create a new message.
  */
 export const TaskConfigSchema: GenMessage<TaskConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 2);
+  messageDesc(file_labelwire_v1_job, 3);
 
 /**
  * Single-label classification.
@@ -338,7 +408,7 @@ export type ClassificationConfig = Message<"labelwire.v1.ClassificationConfig"> 
  * Use `create(ClassificationConfigSchema)` to create a new message.
  */
 export const ClassificationConfigSchema: GenMessage<ClassificationConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 3);
+  messageDesc(file_labelwire_v1_job, 4);
 
 /**
  * Multi-label classification.
@@ -359,7 +429,7 @@ export type MultiLabelConfig = Message<"labelwire.v1.MultiLabelConfig"> & {
  * Use `create(MultiLabelConfigSchema)` to create a new message.
  */
 export const MultiLabelConfigSchema: GenMessage<MultiLabelConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 4);
+  messageDesc(file_labelwire_v1_job, 5);
 
 /**
  * Bounding boxes.
@@ -380,7 +450,7 @@ export type BoundingBoxConfig = Message<"labelwire.v1.BoundingBoxConfig"> & {
  * Use `create(BoundingBoxConfigSchema)` to create a new message.
  */
 export const BoundingBoxConfigSchema: GenMessage<BoundingBoxConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 5);
+  messageDesc(file_labelwire_v1_job, 6);
 
 /**
  * Named-entity spans.
@@ -401,7 +471,7 @@ export type SpanConfig = Message<"labelwire.v1.SpanConfig"> & {
  * Use `create(SpanConfigSchema)` to create a new message.
  */
 export const SpanConfigSchema: GenMessage<SpanConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 6);
+  messageDesc(file_labelwire_v1_job, 7);
 
 /**
  * Semantic segmentation.
@@ -422,7 +492,7 @@ export type SegmentationConfig = Message<"labelwire.v1.SegmentationConfig"> & {
  * Use `create(SegmentationConfigSchema)` to create a new message.
  */
 export const SegmentationConfigSchema: GenMessage<SegmentationConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 7);
+  messageDesc(file_labelwire_v1_job, 8);
 
 /**
  * Bulk verification of model labels.
@@ -450,7 +520,7 @@ export type VerificationConfig = Message<"labelwire.v1.VerificationConfig"> & {
  * Use `create(VerificationConfigSchema)` to create a new message.
  */
 export const VerificationConfigSchema: GenMessage<VerificationConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 8);
+  messageDesc(file_labelwire_v1_job, 9);
 
 /**
  * A custom task.
@@ -492,7 +562,7 @@ export type CustomConfig = Message<"labelwire.v1.CustomConfig"> & {
  * Use `create(CustomConfigSchema)` to create a new message.
  */
 export const CustomConfigSchema: GenMessage<CustomConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 9);
+  messageDesc(file_labelwire_v1_job, 10);
 
 /**
  * An example shown with the instructions.
@@ -543,7 +613,7 @@ export type Example = Message<"labelwire.v1.Example"> & {
  * Use `create(ExampleSchema)` to create a new message.
  */
 export const ExampleSchema: GenMessage<Example> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 10);
+  messageDesc(file_labelwire_v1_job, 11);
 
 /**
  * What workers read.
@@ -585,7 +655,7 @@ export type Instructions = Message<"labelwire.v1.Instructions"> & {
  * Use `create(InstructionsSchema)` to create a new message.
  */
 export const InstructionsSchema: GenMessage<Instructions> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 11);
+  messageDesc(file_labelwire_v1_job, 12);
 
 /**
  * Which workforce labels the job.
@@ -625,7 +695,7 @@ export type WorkforceConfig = Message<"labelwire.v1.WorkforceConfig"> & {
  * Use `create(WorkforceConfigSchema)` to create a new message.
  */
 export const WorkforceConfigSchema: GenMessage<WorkforceConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 12);
+  messageDesc(file_labelwire_v1_job, 13);
 
 /**
  * How many judgments each item gets.
@@ -663,7 +733,7 @@ export type JudgmentPolicy = Message<"labelwire.v1.JudgmentPolicy"> & {
  * Use `create(JudgmentPolicySchema)` to create a new message.
  */
 export const JudgmentPolicySchema: GenMessage<JudgmentPolicy> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 13);
+  messageDesc(file_labelwire_v1_job, 14);
 
 /**
  * Test questions, drawn from the job's gold items.
@@ -736,7 +806,7 @@ export type GoldPolicy = Message<"labelwire.v1.GoldPolicy"> & {
  * Use `create(GoldPolicySchema)` to create a new message.
  */
 export const GoldPolicySchema: GenMessage<GoldPolicy> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 14);
+  messageDesc(file_labelwire_v1_job, 15);
 
 /**
  * Counts, in the spirit of Ground Truth's LabelCounters.
@@ -836,7 +906,7 @@ export type JobCounters = Message<"labelwire.v1.JobCounters"> & {
  * Use `create(JobCountersSchema)` to create a new message.
  */
 export const JobCountersSchema: GenMessage<JobCounters> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 15);
+  messageDesc(file_labelwire_v1_job, 16);
 
 /**
  * Why a job completed.

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEixwEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIkkKFkdldENhbGlicmF0aW9uUmVzcG9uc2USLwoHY2xhc3NlcxgBIAMoCzIeLmxhYmVsd2lyZS52MS5DbGFzc0NhbGlicmF0aW9uIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATLIAgoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBEnUKFUdldFZlcmlmaWNhdGlvblJlcG9ydBIqLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0GisubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlIgOQAgFCrQEKEGNvbS5sYWJlbHdpcmUudjFCE1F1YWxpdHlTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEixwEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIpoBChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbhIwCgdyb3V0aW5nGAIgAygLMh8ubGFiZWx3aXJlLnYxLk1vZGVsUm91dGluZ0NsYXNzEh0KFWh1bWFuX2p1ZGdtZW50c19zYXZlZBgDIAEoAyLgAQoRTW9kZWxSb3V0aW5nQ2xhc3MSEgoKY2xhc3NfbmFtZRgBIAEoCRIRCgl0aHJlc2hvbGQYAiABKAESDwoHbGVhcm5lZBgDIAEoCBIVCg1hdXRvX2FjY2VwdGVkGAQgASgDEg8KB2F1ZGl0ZWQYBSABKAMSFAoMYXVkaXRfYWdyZWVkGAYgASgDEhcKD2F1ZGl0X3ByZWNpc2lvbhgHIAEoARIdChVhdWRpdF9wcmVjaXNpb25fbG93ZXIYCCABKAESHQoVYXVkaXRfcHJlY2lzaW9uX3VwcGVyGAkgASgBIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATLIAgoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBEnUKFUdldFZlcmlmaWNhdGlvblJlcG9ydBIqLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0GisubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlIgOQAgFCrQEKEGNvbS5sYWJlbHdpcmUudjFCE1F1YWxpdHlTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_task]);
 
 /**
  * Request for GetVerificationReport.
@@ -575,6 +575,22 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
    * @generated from field: repeated labelwire.v1.ClassCalibration classes = 1;
    */
   classes: ClassCalibration[];
+
+  /**
+   * Routing by the model (`Job.model_routing`): one entry per class the model
+   * labeled, empty when the job does not route by the model.
+   *
+   * @generated from field: repeated labelwire.v1.ModelRoutingClass routing = 2;
+   */
+  routing: ModelRoutingClass[];
+
+  /**
+   * Human judgments not asked because the model's label was accepted: items
+   * auto-accepted and not audited, times `judgments_per_item`.
+   *
+   * @generated from field: int64 human_judgments_saved = 3;
+   */
+  humanJudgmentsSaved: bigint;
 };
 
 /**
@@ -583,6 +599,81 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_quality_service, 12);
+
+/**
+ * What routing by the model did for one class.
+ *
+ * @generated from message labelwire.v1.ModelRoutingClass
+ */
+export type ModelRoutingClass = Message<"labelwire.v1.ModelRoutingClass"> & {
+  /**
+   * The class the model predicted.
+   *
+   * @generated from field: string class_name = 1;
+   */
+  className: string;
+
+  /**
+   * The threshold in force: the owner's, or the learned one; 1 when none.
+   *
+   * @generated from field: double threshold = 2;
+   */
+  threshold: number;
+
+  /**
+   * Whether `threshold` was learned from human labels.
+   *
+   * @generated from field: bool learned = 3;
+   */
+  learned: boolean;
+
+  /**
+   * Items labeled by the model, audited ones included.
+   *
+   * @generated from field: int64 auto_accepted = 4;
+   */
+  autoAccepted: bigint;
+
+  /**
+   * Of those, items humans audited and labeled.
+   *
+   * @generated from field: int64 audited = 5;
+   */
+  audited: bigint;
+
+  /**
+   * Audits whose human label agreed with the model.
+   *
+   * @generated from field: int64 audit_agreed = 6;
+   */
+  auditAgreed: bigint;
+
+  /**
+   * audit_agreed / audited; 0 when nothing was audited.
+   *
+   * @generated from field: double audit_precision = 7;
+   */
+  auditPrecision: number;
+
+  /**
+   * The 95% Wilson interval of that precision.
+   *
+   * @generated from field: double audit_precision_lower = 8;
+   */
+  auditPrecisionLower: number;
+
+  /**
+   * @generated from field: double audit_precision_upper = 9;
+   */
+  auditPrecisionUpper: number;
+};
+
+/**
+ * Describes the message labelwire.v1.ModelRoutingClass.
+ * Use `create(ModelRoutingClassSchema)` to create a new message.
+ */
+export const ModelRoutingClassSchema: GenMessage<ModelRoutingClass> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 13);
 
 /**
  * The model's record on one predicted class.
@@ -625,7 +716,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 13);
+  messageDesc(file_labelwire_v1_quality_service, 14);
 
 /**
  * Model accuracy within one confidence range.
@@ -667,7 +758,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 14);
+  messageDesc(file_labelwire_v1_quality_service, 15);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
