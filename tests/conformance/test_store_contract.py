@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -302,6 +303,89 @@ async def test_two_replicas_judging_one_item_at_once_see_each_others_counts(post
             lambda tx: tx.all("SELECT state, done FROM items WHERE job_id = %s", (job_id,))
         )
         assert [(int(r[0]), int(r[1])) for r in states] == [(1, target)] * items
+    finally:
+        for replica in replicas:
+            replica.close()
+
+
+def label_on(job_id: int, item_id: int, hold: threading.Event | None = None) -> Callable[[Tx], int]:
+    """What emitting a label does to the feed: allocate the job's next
+    sequence and append the event; with `hold`, stays uncommitted until it is set."""
+
+    def run(tx: Tx) -> int:
+        sequence = tx.next_sequence(job_id)
+        tx.insert_label(job_id, sequence, item_id, 1, {"c": "a"}, 1.0, {}, "m", 1, True, False, 0.0)
+        if hold is not None:
+            hold.wait(30)
+        return sequence
+
+    return run
+
+
+async def feed(store: Store, job_id: int) -> list[int]:
+    rows = await store.read(lambda tx: tx.label_events(job_id, 0, 1000))
+    return [int(r["sequence"]) for r in rows]
+
+
+async def test_a_later_sequence_never_commits_before_an_earlier_one_of_another_replica(
+    postgres_database: str,
+) -> None:
+    """The outbox trap: replica A allocates sequence 1 and has not committed
+    when replica B allocates and commits sequence 2; a reader that saw 2 and
+    resumed after it would never see 1. B must wait for A."""
+    replicas = [PostgresStore(postgres_database), PostgresStore(postgres_database)]
+    try:
+        job_id, _ = await items_to_lease(replicas[0], 2, 1, workers=0)
+        items = await feed_items(replicas[0], job_id)
+        hold = threading.Event()
+        first = asyncio.ensure_future(replicas[0].write(label_on(job_id, items[0], hold)))
+        await asyncio.sleep(0.3)  # A has allocated and waits, uncommitted
+        second = asyncio.ensure_future(replicas[1].write(label_on(job_id, items[1])))
+        await asyncio.sleep(0.5)
+        seen_while_a_open = await feed(replicas[1], job_id)
+        hold.set()
+        assert await first == 1 and await second == 2
+        assert seen_while_a_open == []
+        assert await feed(replicas[1], job_id) == [1, 2]
+    finally:
+        hold.set()
+        for replica in replicas:
+            replica.close()
+
+
+async def feed_items(store: Store, job_id: int) -> list[int]:
+    rows = await store.read(
+        lambda tx: tx.all("SELECT id FROM items WHERE job_id = %s ORDER BY id", (job_id,))
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def test_a_reader_resuming_after_each_sequence_sees_every_event_once_while_replicas_race(
+    postgres_database: str,
+) -> None:
+    """A client reading the feed in small pages, each resuming after the last
+    sequence it saw, while two replicas label two jobs at once."""
+    replicas = [PostgresStore(postgres_database), PostgresStore(postgres_database)]
+    try:
+        job_id, _ = await items_to_lease(replicas[0], 4, 1, workers=0)
+        items = await feed_items(replicas[0], job_id)
+        other_job, _ = await items_to_lease(replicas[1], 1, 1, workers=0)
+        other_item = (await feed_items(replicas[0], other_job))[0]
+        writes = [replicas[n % 2].write(label_on(job_id, items[n % 4])) for n in range(120)]
+        writes += [replicas[n % 2].write(label_on(other_job, other_item)) for n in range(20)]
+        done = asyncio.ensure_future(asyncio.gather(*writes))
+        seen: list[int] = []
+        while True:
+            finished = done.done()
+            after = seen[-1] if seen else 0
+            rows = await replicas[len(seen) % 2].read(
+                lambda tx, after=after: tx.label_events(job_id, after, 7)
+            )
+            seen += [int(r["sequence"]) for r in rows]
+            if finished and not rows:
+                break
+        await done
+        assert seen == list(range(1, 121))
     finally:
         for replica in replicas:
             replica.close()
