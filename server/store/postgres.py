@@ -139,6 +139,8 @@ class Session:
         self.op_pending: dict[int, dict[str, int]] = {}
         # What the running savepoint flushed of `pending`: its rollback undoes that write.
         self.flushed: dict[int, dict[str, int]] = {}
+        # The sequences the last flush gave the stand-ins `next_sequence` handed out.
+        self.numbered: dict[int, int] = {}
 
     def execute(self, sql: str) -> psycopg.Cursor[Row]:
         import psycopg
@@ -157,7 +159,7 @@ class Session:
             self.pending, self.op_pending, self.flushed = {}, {}, {}
         if not sql.startswith("BEGIN"):
             return self.conn.execute(sql)
-        self.pending, self.op_pending, self.flushed = {}, {}, {}
+        self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
         try:
             return self.conn.execute(sql)
         except psycopg.OperationalError:
@@ -190,9 +192,41 @@ class Session:
         self.pending, self.op_pending = {}, {}
         for job_id in sorted(both):
             deltas = {name: d for name, d in both[job_id].items() if d}
-            if deltas:
-                sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
-                self.conn.execute(f"UPDATE jobs SET {sets} WHERE id = %s", (*deltas.values(), job_id))
+            if not deltas:
+                continue
+            sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
+            row = self.conn.execute(
+                f"UPDATE jobs SET {sets} WHERE id = %s RETURNING last_sequence", (*deltas.values(), job_id)
+            ).fetchone()
+            labels = deltas.get("last_sequence", 0)
+            if labels and row is not None:
+                self._number(job_id, int(row[0]) - labels, labels)
+
+    def placeholder(self, job_id: int) -> int:
+        """A stand-in for the job's next sequence, numbered at the flush. Negative,
+        so no committed event has it, and made of the backend's pid, so no
+        other open transaction's stand-in is the same row of the primary key."""
+        return -(self.placeholder_base() + self.deltas(job_id).get("last_sequence", 0) + 1)
+
+    def placeholder_base(self) -> int:
+        return int(self.conn.info.backend_pid) << 24
+
+    def _number(self, job_id: int, base: int, count: int) -> None:
+        """Gives this transaction's `count` stand-ins of the job the sequences
+        after `base`, in the order they were handed out, in the events and in
+        the items that point at them."""
+        shift = base - self.placeholder_base()
+        self.conn.execute(
+            "UPDATE items i SET label_sequence = %s - e.sequence FROM label_events e"
+            " WHERE e.job_id = %s AND e.sequence < 0 AND i.id = e.item_id AND i.label_sequence = e.sequence",
+            (shift, job_id),
+        )
+        self.conn.execute(
+            "UPDATE label_events SET sequence = %s - sequence WHERE job_id = %s AND sequence < 0",
+            (shift, job_id),
+        )
+        for n in range(1, count + 1):
+            self.numbered[-(self.placeholder_base() + n)] = base + n
 
     def _abandon(self) -> None:
         """Ends a transaction whose BEGIN failed half-way (say, waiting for the
@@ -468,10 +502,13 @@ class PostgresWriteTx(PostgresTx):
       so the job's row is locked only from then to the commit; `job` adds
       what this transaction counted to the row it reads. A job with a budget
       is locked when read, so that replicas cannot both spend its last micros.
-    - The label feed's sequence is allocated on the job's row (`next_sequence`),
+    - The label feed's sequences are allocated at the commit, on the job's row
       locked until the commit: a second transaction allocating on the job waits,
       so sequences commit in the order they were allocated and a reader that
       sees sequence N has every event before it (no gap behind it fills later).
+      Until then `next_sequence` hands out stand-ins (`Session.placeholder`),
+      which the flush rewrites in the events and items, and in what the
+      caller's work returned (a correction answers with its sequence).
     """
 
     def __init__(self, session: Session) -> None:
@@ -513,12 +550,9 @@ class PostgresWriteTx(PostgresTx):
         return Row(row._names, values)
 
     def next_sequence(self, job_id: int) -> int:
-        row = self.conn.execute(
-            "UPDATE jobs SET last_sequence = last_sequence + 1 WHERE id = %s RETURNING last_sequence",
-            (job_id,),
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
+        sequence = self.session.placeholder(job_id)
+        self.count_job(job_id, last_sequence=1)
+        return sequence
 
     def item(self, item_id: int) -> Row | None:
         return self.conn.execute("SELECT * FROM items WHERE id = %s FOR UPDATE", (item_id,)).fetchone()
@@ -562,6 +596,12 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
             break
         self._commit_seconds.observe(time.perf_counter() - started)
         self._group_size.observe(len(group))
+        numbered = conn.numbered
+        if numbered:
+            outcomes = [
+                (work, ok, numbered.get(value, value) if ok and isinstance(value, int) else value, moved)
+                for work, ok, value, moved in outcomes
+            ]
         _answer(outcomes, self.on_commit)
 
 

@@ -315,6 +315,7 @@ def label_on(job_id: int, item_id: int, hold: threading.Event | None = None) -> 
     def run(tx: Tx) -> int:
         sequence = tx.next_sequence(job_id)
         tx.insert_label(job_id, sequence, item_id, 1, {"c": "a"}, 1.0, {}, "m", 1, True, False, 0.0)
+        tx.update_item(item_id, label_sequence=sequence)
         if hold is not None:
             hold.wait(30)
         return sequence
@@ -327,26 +328,39 @@ async def feed(store: Store, job_id: int) -> list[int]:
     return [int(r["sequence"]) for r in rows]
 
 
-async def test_a_later_sequence_never_commits_before_an_earlier_one_of_another_replica(
+async def test_a_reader_resuming_after_what_it_saw_misses_no_event_of_an_open_transaction(
     postgres_database: str,
 ) -> None:
-    """The outbox trap: replica A allocates sequence 1 and has not committed
-    when replica B allocates and commits sequence 2; a reader that saw 2 and
-    resumed after it would never see 1. B must wait for A."""
+    """The outbox trap: replica A labels and has not committed when replica B
+    labels and commits. A reader that saw B's event and resumes after its
+    sequence must still get A's: no sequence below one that is visible may
+    commit later."""
     replicas = [PostgresStore(postgres_database), PostgresStore(postgres_database)]
+    hold = threading.Event()
     try:
         job_id, _ = await items_to_lease(replicas[0], 2, 1, workers=0)
         items = await feed_items(replicas[0], job_id)
-        hold = threading.Event()
         first = asyncio.ensure_future(replicas[0].write(label_on(job_id, items[0], hold)))
-        await asyncio.sleep(0.3)  # A has allocated and waits, uncommitted
+        await asyncio.sleep(0.3)  # A has labeled and waits, uncommitted
         second = asyncio.ensure_future(replicas[1].write(label_on(job_id, items[1])))
         await asyncio.sleep(0.5)
-        seen_while_a_open = await feed(replicas[1], job_id)
+        seen = await feed(replicas[1], job_id)
         hold.set()
-        assert await first == 1 and await second == 2
-        assert seen_while_a_open == []
-        assert await feed(replicas[1], job_id) == [1, 2]
+        sequences = {await first, await second}
+        after = max(seen, default=0)
+        rows = await replicas[1].read(lambda tx: tx.label_events(job_id, after, 1000))
+        seen += [int(r["sequence"]) for r in rows]
+        assert sequences == {1, 2}
+        assert seen == [1, 2]
+        events = await replicas[0].read(
+            lambda tx: tx.all("SELECT sequence, item_id FROM label_events WHERE job_id = %s", (job_id,))
+        )
+        labeled = await replicas[0].read(
+            lambda tx: tx.all("SELECT label_sequence, id FROM items WHERE job_id = %s", (job_id,))
+        )
+        assert sorted((int(r[0]), int(r[1])) for r in events) == sorted(
+            (int(r[0]), int(r[1])) for r in labeled
+        )
     finally:
         hold.set()
         for replica in replicas:
