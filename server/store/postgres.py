@@ -130,9 +130,10 @@ class Session:
     ordinary tables (`upload_items`), so they survive a reconnection.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, setup: str = "") -> None:
         self.url = url
-        self.conn = connect(url)
+        self.setup = setup
+        self.conn = self._connect()
         # Deltas to jobs' counters that the group's committed savepoints made
         # (`pending`) and that the running one made (`op_pending`), by job.
         self.pending: dict[int, dict[str, int]] = {}
@@ -164,13 +165,24 @@ class Session:
             return self.conn.execute(sql)
         except psycopg.OperationalError:
             if self.conn.closed:
-                self.conn = connect(self.url)
+                self.conn = self._connect()
                 return self.conn.execute(sql)
             self._abandon()
             raise
         except BaseException:
             self._abandon()
             raise
+
+    def _connect(self) -> psycopg.Connection[Row]:
+        """A connection with the session's settings, each tried alone: one the
+        role may not change leaves the server's value."""
+        import psycopg
+
+        conn = connect(self.url)
+        for statement in filter(None, self.setup.split(";")):
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(statement)
+        return conn
 
     def deltas(self, job_id: int) -> dict[str, int]:
         """What this transaction has counted on the job and not yet written."""
@@ -354,7 +366,7 @@ class PostgresTx(SqlTx):
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
-            " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, worker_id),
         )
 
@@ -387,7 +399,7 @@ class PostgresTx(SqlTx):
         """Returns the claimed rows as they were before the claim, like SQLite's."""
         rows = self.all(
             "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, limit),
         )
         rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
@@ -495,9 +507,10 @@ class PostgresWriteTx(PostgresTx):
     waits on a row lock, held to the commit, and nothing else waits.
 
     - An item or worker read to decide on it (is this the item's last judgment,
-      what are the worker's counts) is locked (`FOR UPDATE`): two replicas
-      judging one item take turns on that item alone. Leasing skips locked
-      items (`next_work_row`).
+      what are the worker's counts) is locked (`FOR NO KEY UPDATE`, which the
+      foreign-key checks of tasks and judgments pointing at it do not wait
+      for): two replicas judging one item take turns on that item alone.
+      Leasing skips locked items (`next_work_row`).
     - Jobs' counters are counted in memory and written at the commit (`Session.flush`),
       so the job's row is locked only from then to the commit; `job` adds
       what this transaction counted to the row it reads. A job with a budget
@@ -540,7 +553,9 @@ class PostgresWriteTx(PostgresTx):
     def job(self, job_id: int) -> Row | None:
         row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
         if row is not None and json.loads(row["spec"]).get("budget_micros"):
-            row = self.conn.execute("SELECT * FROM jobs WHERE id = %s FOR UPDATE", (job_id,)).fetchone()
+            row = self.conn.execute(
+                "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+            ).fetchone()
         deltas = self.session.deltas(job_id)
         if row is None or not deltas:
             return row
@@ -555,10 +570,12 @@ class PostgresWriteTx(PostgresTx):
         return sequence
 
     def item(self, item_id: int) -> Row | None:
-        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR UPDATE", (item_id,)).fetchone()
+        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
 
     def worker(self, worker_id: int) -> Row | None:
-        return self.conn.execute("SELECT * FROM workers WHERE id = %s FOR UPDATE", (worker_id,)).fetchone()
+        return self.conn.execute(
+            "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+        ).fetchone()
 
 
 class WriterThread(TransactionThread[PostgresWriteTx]):
@@ -623,7 +640,7 @@ class PostgresStore:
             self.version = migrate(boot)
         finally:
             boot.close()
-        self._writer = WriterThread("labelwire-postgres-writer", self._session, PostgresWriteTx)
+        self._writer = WriterThread("labelwire-postgres-writer", self._writer_session, PostgresWriteTx)
         self._reader = TransactionThread(
             "labelwire-postgres-reader",
             self._session,
@@ -634,6 +651,15 @@ class PostgresStore:
 
     def _session(self) -> Session:
         return Session(self.url)
+
+    def _writer_session(self) -> Session:
+        """The writer's connection, told to look for lock cycles after 20 ms rather
+        than PostgreSQL's 1 s: grouped transactions of two replicas that judge the
+        same items lock them in no common order, and each cycle stalls both
+        replicas until it is found (the group found in one is run again). Only a
+        superuser, or a role granted the setting, may change it; others keep the
+        server's value (`ALTER ROLE ... SET deadlock_timeout` does the same)."""
+        return Session(self.url, "SET deadlock_timeout = '20ms'")
 
     @staticmethod
     def _tx(session: Session) -> PostgresTx:
