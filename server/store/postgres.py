@@ -2,12 +2,10 @@
 
 The operations and their results are SQLite's (`SqliteTx`), so the core cannot
 tell the stores apart. Each replica groups its own writes into few commits on
-one writer connection (`TransactionThread`), as on SQLite; across replicas the
-grouped transactions take turns on an advisory lock (`WRITER_BEGIN` says why),
-which keeps SQLite's one-writer semantics that the core is written for. The
-operations that pick rows to hand out still lock them (`FOR UPDATE SKIP LOCKED`)
-and UNIQUE (worker_id, item_id) on tasks still refuses a second lease of one
-item to one worker, so leasing stays atomic against any other writer too.
+one writer connection (`TransactionThread`), as on SQLite. Replicas do not take
+turns: there is no cluster-wide lock, and a write waits only for the rows it
+must order against (`PostgresWriteTx` says which), so writes of different jobs
+never wait for each other and every replica adds throughput.
 """
 
 from __future__ import annotations
@@ -15,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from labelwire.server.store.base import TransactionThread
+from labelwire.server.store.base import TransactionThread, _answer, log
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 
 if TYPE_CHECKING:
@@ -31,16 +30,17 @@ T = TypeVar("T")
 
 MIGRATIONS = "labelwire.server.store.migrations.postgres"
 
-# Advisory lock keys. Any fixed numbers work: they only have to be the same in every replica.
+# Advisory lock key. Any fixed number works: it only has to be the same in every replica.
 MIGRATION_LOCK = 0x6C6162656C77
-WRITER_LOCK = 0x6C6162656C78
 
-# Every write transaction, in every replica, first takes the writer lock, so
-# they run one at a time as on SQLite. The core reads a row, decides, then
-# writes (an item's judgment count decides whether it is finished), and the
-# operations of one grouped transaction lock rows in no common order; two
-# replicas writing at once would decide on stale counts and deadlock each other.
-WRITER_BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"
+# Errors PostgreSQL raises to break a cycle of row locks between replicas (or a
+# serialization conflict): the work is retried, never reported to its caller.
+RETRIES = 8
+RETRIABLE_STATES = frozenset({"40P01", "40001"})
+
+
+def _retriable(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) in RETRIABLE_STATES
 
 
 class Row:
@@ -113,6 +113,13 @@ def connect(url: str) -> psycopg.Connection[Row]:
     return conn
 
 
+def _add(into: dict[int, dict[str, int]], deltas: dict[int, dict[str, int]]) -> None:
+    for job_id, counted in deltas.items():
+        held = into.setdefault(job_id, {})
+        for name, delta in counted.items():
+            held[name] = held.get(name, 0) + delta
+
+
 class Session:
     """A store thread's connection, opened again at the next BEGIN if the server
     dropped it (a restart, a failover, an idle timeout): without this, one outage
@@ -123,26 +130,115 @@ class Session:
     ordinary tables (`upload_items`), so they survive a reconnection.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, setup: str = "") -> None:
         self.url = url
-        self.conn = connect(url)
+        self.setup = setup
+        self.conn = self._connect()
+        # Deltas to jobs' counters that the group's committed savepoints made
+        # (`pending`) and that the running one made (`op_pending`), by job.
+        self.pending: dict[int, dict[str, int]] = {}
+        self.op_pending: dict[int, dict[str, int]] = {}
+        # What the running savepoint flushed of `pending`: its rollback undoes that write.
+        self.flushed: dict[int, dict[str, int]] = {}
+        # The sequences the last flush gave the stand-ins `next_sequence` handed out.
+        self.numbered: dict[int, int] = {}
 
     def execute(self, sql: str) -> psycopg.Cursor[Row]:
         import psycopg
 
+        if sql == "RELEASE op":
+            _add(self.pending, self.op_pending)
+            self.op_pending, self.flushed = {}, {}
+        elif sql == "ROLLBACK TO op":
+            _add(self.pending, self.flushed)
+            self.op_pending, self.flushed = {}, {}
+        elif sql == "SAVEPOINT op":
+            self.op_pending, self.flushed = {}, {}
+        elif sql == "COMMIT":
+            self.flush()
+        elif sql == "ROLLBACK":
+            self.pending, self.op_pending, self.flushed = {}, {}, {}
         if not sql.startswith("BEGIN"):
             return self.conn.execute(sql)
+        self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
         try:
             return self.conn.execute(sql)
         except psycopg.OperationalError:
             if self.conn.closed:
-                self.conn = connect(self.url)
+                self.conn = self._connect()
                 return self.conn.execute(sql)
             self._abandon()
             raise
         except BaseException:
             self._abandon()
             raise
+
+    def _connect(self) -> psycopg.Connection[Row]:
+        """A connection with the session's settings, each tried alone: one the
+        role may not change leaves the server's value."""
+        import psycopg
+
+        conn = connect(self.url)
+        for statement in filter(None, self.setup.split(";")):
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(statement)
+        return conn
+
+    def deltas(self, job_id: int) -> dict[str, int]:
+        """What this transaction has counted on the job and not yet written."""
+        out = dict(self.pending.get(job_id, {}))
+        for name, delta in self.op_pending.get(job_id, {}).items():
+            out[name] = out.get(name, 0) + delta
+        return out
+
+    def flush(self) -> None:
+        """Writes the counted deltas, by job id, so that two replicas flushing
+        at once lock the jobs' rows in one order. Held back until here (or
+        until a statement writes the jobs table) because the job's row stays
+        locked from its first update to the commit: counted as they happen,
+        every writer of a job would queue on that row for its whole group."""
+        _add(self.flushed, self.pending)
+        both: dict[int, dict[str, int]] = {}
+        _add(both, self.pending)
+        _add(both, self.op_pending)
+        self.pending, self.op_pending = {}, {}
+        for job_id in sorted(both):
+            deltas = {name: d for name, d in both[job_id].items() if d}
+            if not deltas:
+                continue
+            sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
+            row = self.conn.execute(
+                f"UPDATE jobs SET {sets} WHERE id = %s RETURNING last_sequence", (*deltas.values(), job_id)
+            ).fetchone()
+            labels = deltas.get("last_sequence", 0)
+            if labels and row is not None:
+                self._number(job_id, int(row[0]) - labels, labels)
+
+    def placeholder(self, job_id: int) -> int:
+        """A stand-in for the job's next sequence, numbered at the flush. Negative,
+        so no committed event has it, and made of the backend's pid, so no
+        other open transaction's stand-in is the same row of the primary key."""
+        return -(self.placeholder_base() + self.deltas(job_id).get("last_sequence", 0) + 1)
+
+    def placeholder_base(self) -> int:
+        return int(self.conn.info.backend_pid) << 24
+
+    def _number(self, job_id: int, base: int, count: int) -> None:
+        """Gives this transaction's `count` stand-ins of the job the sequences
+        after `base`, in the order they were handed out, in the events and in
+        the items that point at them."""
+        shift = base - self.placeholder_base()
+        self.conn.execute(
+            "UPDATE items i SET label_sequence = %s - e.sequence FROM label_events e"
+            " WHERE e.job_id = %s AND e.sequence < 0 AND i.id = e.item_id AND i.label_sequence = e.sequence",
+            (shift, job_id),
+        )
+        self.conn.execute(
+            "UPDATE label_events SET sequence = %s - sequence WHERE job_id = %s AND sequence < 0",
+            (shift, job_id),
+        )
+        for n in range(1, count + 1):
+            self.numbered[-(self.placeholder_base() + n)] = base + n
 
     def _abandon(self) -> None:
         """Ends a transaction whose BEGIN failed half-way (say, waiting for the
@@ -270,7 +366,7 @@ class PostgresTx(SqlTx):
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
-            " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, job_id, worker_id),
         )
 
@@ -281,7 +377,7 @@ class PostgresTx(SqlTx):
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND id > %s AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
-            " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            " ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, after_id, job_id, job_id, worker_id, limit),
         )
 
@@ -314,7 +410,7 @@ class PostgresTx(SqlTx):
         """Returns the claimed rows as they were before the claim, like SQLite's."""
         rows = self.all(
             "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, limit),
         )
         rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
@@ -417,13 +513,133 @@ class PostgresTx(SqlTx):
         )
 
 
+class PostgresWriteTx(PostgresTx):
+    """The writer's operations: what must be ordered against other replicas
+    waits on a row lock, held to the commit, and nothing else waits.
+
+    - An item or worker read to decide on it (is this the item's last judgment,
+      what are the worker's counts) is locked (`FOR NO KEY UPDATE`, which the
+      foreign-key checks of tasks and judgments pointing at it do not wait
+      for): two replicas judging one item take turns on that item alone.
+      Leasing skips locked items (`next_work_row`).
+    - Jobs' counters are counted in memory and written at the commit (`Session.flush`),
+      so the job's row is locked only from then to the commit; `job` adds
+      what this transaction counted to the row it reads. A job with a budget
+      is locked when read, so that replicas cannot both spend its last micros.
+    - The label feed's sequences are allocated at the commit, on the job's row
+      locked until the commit: a second transaction allocating on the job waits,
+      so sequences commit in the order they were allocated and a reader that
+      sees sequence N has every event before it (no gap behind it fills later).
+      Until then `next_sequence` hands out stand-ins (`Session.placeholder`),
+      which the flush rewrites in the events and items, and in what the
+      caller's work returned (a correction answers with its sequence).
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session.conn)
+        self.session = session
+
+    def _jobs_write(self, sql: str) -> None:
+        """A statement that writes the jobs table must find the counts made so far in it."""
+        if "UPDATE jobs" in sql and (self.session.pending or self.session.op_pending):
+            self.session.flush()
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        self._jobs_write(sql)
+        return super().one(sql, args)
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        self._jobs_write(sql)
+        return super().all(sql, args)
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        self._jobs_write(sql)
+        return super().run(sql, args)
+
+    def count_job(self, job_id: int, **deltas: int) -> None:
+        held = self.session.op_pending.setdefault(job_id, {})
+        for name, delta in deltas.items():
+            held[name] = held.get(name, 0) + delta
+
+    def job(self, job_id: int) -> Row | None:
+        row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
+        if row is not None and json.loads(row["spec"]).get("budget_micros"):
+            row = self.conn.execute(
+                "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+            ).fetchone()
+        deltas = self.session.deltas(job_id)
+        if row is None or not deltas:
+            return row
+        values = list(row)
+        for name, delta in deltas.items():
+            values[row._names[name]] += delta
+        return Row(row._names, values)
+
+    def next_sequence(self, job_id: int) -> int:
+        sequence = self.session.placeholder(job_id)
+        self.count_job(job_id, last_sequence=1)
+        return sequence
+
+    def item(self, item_id: int) -> Row | None:
+        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
+
+    def worker(self, worker_id: int) -> Row | None:
+        return self.conn.execute(
+            "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+        ).fetchone()
+
+
+class WriterThread(TransactionThread[PostgresWriteTx]):
+    """The writer, running again a group PostgreSQL aborted to break a lock
+    cycle with another replica: a caller never sees a deadlock, only a later answer."""
+
+    def _run_one(self, conn: Any, work: Any) -> Any:
+        """A lock cycle aborts the whole group, not the one caller: the locks
+        its earlier callers took stay held until the rollback, so running the
+        one caller again would meet the same cycle."""
+        outcome = super()._run_one(conn, work)
+        if not outcome[1] and _retriable(outcome[2]):
+            raise outcome[2]
+        return outcome
+
+    def _run_group(self, conn: Any, group: list[Any]) -> None:
+        """`TransactionThread._run_group`, run again from BEGIN when PostgreSQL
+        aborted a statement of it, or its commit, to break a lock cycle."""
+        started = time.perf_counter()
+        for attempt in range(RETRIES):
+            outcomes: list[Any] = []
+            try:
+                conn.execute(self._begin)
+                for work in group:
+                    outcomes.append(self._run_one(conn, work))
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(BaseException):
+                    conn.execute("ROLLBACK")
+                if _retriable(exc) and attempt + 1 < RETRIES:
+                    continue
+                log.exception("a store transaction failed; its %d callers get the error", len(group))
+                _answer([(work, False, exc, frozenset()) for work in group])
+                return
+            break
+        self._commit_seconds.observe(time.perf_counter() - started)
+        self._group_size.observe(len(group))
+        numbered = conn.numbered
+        if numbered:
+            outcomes = [
+                (work, ok, numbered.get(value, value) if ok and isinstance(value, int) else value, moved)
+                for work, ok, value, moved in outcomes
+            ]
+        _answer(outcomes, self.on_commit)
+
+
 class PostgresStore:
     """The PostgreSQL store: `write` for transactions that change data, `read` for snapshots.
 
     Reads run in REPEATABLE READ so that a read made of several queries sees one
-    snapshot, as a SQLite read transaction does. Writes take the writer lock
-    (`WRITER_BEGIN`) and run in READ COMMITTED, so each sees everything other
-    replicas committed before it.
+    snapshot, as a SQLite read transaction does. Writes run in READ COMMITTED,
+    so each sees everything other replicas committed before it, and lock only
+    the rows they must order (`PostgresWriteTx`).
     """
 
     kind = "postgres"
@@ -435,9 +651,7 @@ class PostgresStore:
             self.version = migrate(boot)
         finally:
             boot.close()
-        self._writer = TransactionThread(
-            "labelwire-postgres-writer", self._session, self._tx, begin=WRITER_BEGIN
-        )
+        self._writer = WriterThread("labelwire-postgres-writer", self._writer_session, PostgresWriteTx)
         self._reader = TransactionThread(
             "labelwire-postgres-reader",
             self._session,
@@ -448,6 +662,15 @@ class PostgresStore:
 
     def _session(self) -> Session:
         return Session(self.url)
+
+    def _writer_session(self) -> Session:
+        """The writer's connection, told to look for lock cycles after 20 ms rather
+        than PostgreSQL's 1 s: grouped transactions of two replicas that judge the
+        same items lock them in no common order, and each cycle stalls both
+        replicas until it is found (the group found in one is run again). Only a
+        superuser, or a role granted the setting, may change it; others keep the
+        server's value (`ALTER ROLE ... SET deadlock_timeout` does the same)."""
+        return Session(self.url, "SET deadlock_timeout = '20ms'")
 
     @staticmethod
     def _tx(session: Session) -> PostgresTx:

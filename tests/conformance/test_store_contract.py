@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -302,6 +303,103 @@ async def test_two_replicas_judging_one_item_at_once_see_each_others_counts(post
             lambda tx: tx.all("SELECT state, done FROM items WHERE job_id = %s", (job_id,))
         )
         assert [(int(r[0]), int(r[1])) for r in states] == [(1, target)] * items
+    finally:
+        for replica in replicas:
+            replica.close()
+
+
+def label_on(job_id: int, item_id: int, hold: threading.Event | None = None) -> Callable[[Tx], int]:
+    """What emitting a label does to the feed: allocate the job's next
+    sequence and append the event; with `hold`, stays uncommitted until it is set."""
+
+    def run(tx: Tx) -> int:
+        sequence = tx.next_sequence(job_id)
+        tx.insert_label(job_id, sequence, item_id, 1, {"c": "a"}, 1.0, {}, "m", 1, True, False, 0.0)
+        tx.update_item(item_id, label_sequence=sequence)
+        if hold is not None:
+            hold.wait(30)
+        return sequence
+
+    return run
+
+
+async def feed(store: Store, job_id: int) -> list[int]:
+    rows = await store.read(lambda tx: tx.label_events(job_id, 0, 1000))
+    return [int(r["sequence"]) for r in rows]
+
+
+async def test_a_reader_resuming_after_what_it_saw_misses_no_event_of_an_open_transaction(
+    postgres_database: str,
+) -> None:
+    """The outbox trap: replica A labels and has not committed when replica B
+    labels and commits. A reader that saw B's event and resumes after its
+    sequence must still get A's: no sequence below one that is visible may
+    commit later."""
+    replicas = [PostgresStore(postgres_database), PostgresStore(postgres_database)]
+    hold = threading.Event()
+    try:
+        job_id, _ = await items_to_lease(replicas[0], 2, 1, workers=0)
+        items = await feed_items(replicas[0], job_id)
+        first = asyncio.ensure_future(replicas[0].write(label_on(job_id, items[0], hold)))
+        await asyncio.sleep(0.3)  # A has labeled and waits, uncommitted
+        second = asyncio.ensure_future(replicas[1].write(label_on(job_id, items[1])))
+        await asyncio.sleep(0.5)
+        seen = await feed(replicas[1], job_id)
+        hold.set()
+        sequences = {await first, await second}
+        after = max(seen, default=0)
+        rows = await replicas[1].read(lambda tx: tx.label_events(job_id, after, 1000))
+        seen += [int(r["sequence"]) for r in rows]
+        assert sequences == {1, 2}
+        assert seen == [1, 2]
+        events = await replicas[0].read(
+            lambda tx: tx.all("SELECT sequence, item_id FROM label_events WHERE job_id = %s", (job_id,))
+        )
+        labeled = await replicas[0].read(
+            lambda tx: tx.all("SELECT label_sequence, id FROM items WHERE job_id = %s", (job_id,))
+        )
+        assert sorted((int(r[0]), int(r[1])) for r in events) == sorted(
+            (int(r[0]), int(r[1])) for r in labeled
+        )
+    finally:
+        hold.set()
+        for replica in replicas:
+            replica.close()
+
+
+async def feed_items(store: Store, job_id: int) -> list[int]:
+    rows = await store.read(
+        lambda tx: tx.all("SELECT id FROM items WHERE job_id = %s ORDER BY id", (job_id,))
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def test_a_reader_resuming_after_each_sequence_sees_every_event_once_while_replicas_race(
+    postgres_database: str,
+) -> None:
+    """A client reading the feed in small pages, each resuming after the last
+    sequence it saw, while two replicas label two jobs at once."""
+    replicas = [PostgresStore(postgres_database), PostgresStore(postgres_database)]
+    try:
+        job_id, _ = await items_to_lease(replicas[0], 4, 1, workers=0)
+        items = await feed_items(replicas[0], job_id)
+        other_job, _ = await items_to_lease(replicas[1], 1, 1, workers=0)
+        other_item = (await feed_items(replicas[0], other_job))[0]
+        writes = [replicas[n % 2].write(label_on(job_id, items[n % 4])) for n in range(120)]
+        writes += [replicas[n % 2].write(label_on(other_job, other_item)) for n in range(20)]
+        done = asyncio.ensure_future(asyncio.gather(*writes))
+        seen: list[int] = []
+        while True:
+            finished = done.done()
+            after = seen[-1] if seen else 0
+            rows = await replicas[len(seen) % 2].read(
+                lambda tx, after=after: tx.label_events(job_id, after, 7)
+            )
+            seen += [int(r["sequence"]) for r in rows]
+            if finished and not rows:
+                break
+        await done
+        assert seen == list(range(1, 121))
     finally:
         for replica in replicas:
             replica.close()

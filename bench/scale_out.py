@@ -1,0 +1,260 @@
+"""Scale-out benchmark: does each PostgreSQL replica add judgments per second?
+
+Why it is built this way:
+
+* Each configuration (N replicas, J jobs) gets a new database and N `labelwire serve`
+  processes on it, so no run inherits another's tables, caches or bloat.
+* Simulated workers (as in `throughput.py`: NextTask then SubmitJudgment, one channel
+  each) are spread over the replicas as a sticky balancer would, and over the jobs.
+* Besides judgments/s, the run reads the CPU of every replica, of the database's backends
+  (from /proc, by the pids pg_stat_activity names) and of the drivers: on a 2-core machine
+  shared with others the rate alone says little, CPU per judgment says where the work goes.
+* Every 0.1 s a sampler asks pg_stat_activity whether a backend of the database waits on a
+  lock (`wait_event_type = 'Lock'`: row, transaction or advisory locks); the share of
+  such samples is what a cluster-wide lock would drive up.
+* ×N/×1 is computed within one run, so the machine's load of the moment cancels out.
+
+Not part of the tests. `python bench/scale_out.py --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import contextlib
+
+from throughput import (
+    CLASSES,
+    RESULTS,
+    ServerProcess,
+    SystemMeter,
+    _spawn,
+    _warm,
+    drive_judgments,
+    merge,
+    proc_cpu_seconds,
+    run_drivers,
+    text_items,
+)
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def start_replica(workdir: Path, url: str, admin_key: str, n: int) -> ServerProcess:
+    exe = Path(sys.executable).with_name("labelwire")
+    argv = [str(exe), "serve", "--address", "127.0.0.1:0", "--http-address", ""]
+    argv += ["--database", url, f"--admin-key={admin_key}"]
+    return _spawn(argv, workdir / f"replica{n}.log", r"listening on [\d.]+:(\d+)")
+
+
+class LockSampler:
+    """Samples the database's backends every `every` seconds: how often one waits on a
+    lock, and which backends there are (their CPU is the database's share)."""
+
+    def __init__(self, url: str, every: float = 0.1) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.every = every
+        self.samples = 0
+        self.waiting = 0
+        self.pids: set[int] = set()
+        self.kinds: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            rows = self.conn.execute(
+                "SELECT pid, wait_event_type FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+            self.samples += 1
+            self.waiting += any(r[1] == "Lock" for r in rows)
+            self.pids.update(int(r[0]) for r in rows)
+            waits = self.conn.execute(
+                "SELECT l.locktype, COALESCE(l.relation::regclass::text, '') FROM pg_locks l"
+                " JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE NOT l.granted AND a.datname = current_database()"
+            ).fetchall()
+            for kind in {f"{r[0]} {r[1]}".strip() for r in waits}:
+                self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
+    def backend_pids(self) -> set[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.conn.close()
+        return self.waiting / max(self.samples, 1)
+
+
+def cpu_of(pids: set[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            out[pid] = proc_cpu_seconds(pid)
+    return out
+
+
+async def setup(targets: list[str], admin_key: str, jobs: int, items: int, workers: int) -> list[list[str]]:
+    """Creates the jobs with their items and workers; returns each replica's worker tokens."""
+    from labelwire.client.raw import AdminClient, Client
+
+    async with AdminClient(targets[0], admin_key) as admin:
+        api_key = await admin.create_api_key("bench")
+    shares: list[list[str]] = [[] for _ in targets]
+    async with Client(targets[0], api_key) as lw:
+        names = []
+        for j in range(jobs):
+            job = await lw.create_job(
+                f"bench{j}", classes=list(CLASSES), judgments_per_item=3, quiz_size=0, hidden_gold_share=0
+            )
+            await lw.add_items(job.name, list(text_items(items // jobs, f"j{j}r")))
+            await lw.start_job(job.name)
+            names.append(job.name)
+        for w in range(workers):
+            token = (await lw.create_worker(names[w % jobs], f"w{w}"))[1]
+            shares[w % len(targets)].append(token)
+    return shares
+
+
+async def one_config(
+    pool: ProcessPoolExecutor, replicas: int, jobs: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    import psycopg
+
+    name = f"labelwire_bench_{uuid.uuid4().hex[:12]}"
+    admin = psycopg.connect(args.postgres, autocommit=True)
+    admin.execute(f"CREATE DATABASE {name}")
+    url = urlsplit(args.postgres)._replace(path=f"/{name}").geturl()
+    workdir = Path(tempfile.mkdtemp(prefix="labelwire-scale-"))
+    admin_key = secrets.token_urlsafe(24)
+    servers: list[ServerProcess] = []
+    try:
+        servers = [start_replica(workdir, url, admin_key, n) for n in range(replicas)]
+        shares = await setup([s.target for s in servers], admin_key, jobs, args.items, args.workers)
+        sampler = LockSampler(url)
+        start_at = time.time() + 3.0
+        drivers = [
+            (drive_judgments, server.target, share, start_at, start_at + args.seconds, n)
+            for n, (server, share) in enumerate(zip(servers, shares, strict=True))
+        ]
+        running = asyncio.get_running_loop().run_in_executor(None, run_drivers, pool, drivers)
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        backends = sampler.backend_pids()
+        replica_cpu0 = [proc_cpu_seconds(s.proc.pid) for s in servers]
+        db_cpu0 = cpu_of(backends)
+        machine = SystemMeter()
+        sampler.start()
+        results = await running
+        deadlocks = sampler.conn.execute(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+        lock_share = sampler.stop()
+        replica_cpu = [proc_cpu_seconds(s.proc.pid) - c for s, c in zip(servers, replica_cpu0, strict=True)]
+        db_cpu = sum(c - db_cpu0.get(pid, 0.0) for pid, c in cpu_of(backends | sampler.pids).items())
+        summary = merge(results, start_at)
+        judged = summary["calls"].get("judgments", 0)
+        per = max(judged, 1)
+        return {
+            "replicas": replicas,
+            "jobs": jobs,
+            "judgments": judged,
+            "judgments_per_s": judged / summary["window_s"],
+            "errors": summary["errors"],
+            "lock_wait_share": lock_share,
+            "lock_waits_by_kind": sampler.kinds,
+            "deadlocks": int(deadlocks[0]) if deadlocks else 0,
+            "server_cpu_ms_per_judgment": 1000 * sum(replica_cpu) / per,
+            "replica_cpu_ms_per_judgment": [1000 * c / per for c in replica_cpu],
+            "replica_cpu_percent": [100 * c / summary["window_s"] for c in replica_cpu],
+            "database_cpu_ms_per_judgment": 1000 * db_cpu / per,
+            "driver_cpu_ms_per_judgment": 1000 * sum(r.cpu_seconds for r in results) / per,
+            **machine.reading(),
+        }
+    finally:
+        for server in servers:
+            server.stop()
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+        for path in workdir.iterdir():
+            path.unlink()
+        workdir.rmdir()
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| replicas | jobs | judgments/s | ×N/×1 | server CPU ms/j | per replica ms/j | database ms/j"
+        " | drivers ms/j | lock-wait samples | machine busy | load 1m |"
+    )
+    lines = [head, "|" + "---|" * 11]
+    base = {r["jobs"]: r["judgments_per_s"] for r in rows if r["replicas"] == 1}
+    for r in rows:
+        ratio = r["judgments_per_s"] / base[r["jobs"]] if r["jobs"] in base else float("nan")
+        per_replica = " / ".join(f"{v:.1f}" for v in r["replica_cpu_ms_per_judgment"])
+        lines.append(
+            f"| {r['replicas']} | {r['jobs']} | {r['judgments_per_s']:.0f} | {ratio:.2f}"
+            f" | {r['server_cpu_ms_per_judgment']:.1f} | {per_replica} | {r['database_cpu_ms_per_judgment']:.1f}"
+            f" | {r['driver_cpu_ms_per_judgment']:.1f} | {100 * r['lock_wait_share']:.0f}%"
+            f" | {r['machine_busy_percent']:.0f}% | {r['loadavg_1m']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    with ProcessPoolExecutor(max_workers=max(args.replicas), mp_context=get_context("spawn")) as pool:
+        list(pool.map(_warm, range(max(args.replicas))))
+        for jobs in args.jobs:
+            for replicas in args.replicas:
+                print(f"{replicas} replica(s), {jobs} job(s) ...", flush=True)
+                rows.append(await one_config(pool, replicas, jobs, args))
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--postgres", default=POSTGRES, help="a database URL on the server to use")
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--workers", type=int, default=16, help="simulated workers in all")
+    parser.add_argument("--items", type=int, default=8000, help="items in all, shared by the jobs")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    rows = asyncio.run(run(args))
+    print(table(rows))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"scale-out-{time.strftime('%Y-%m-%dT%H%M%SZ', time.gmtime())}.json"
+    out.write_text(json.dumps({"config": vars(args), "rows": rows}, indent=1))
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
