@@ -156,6 +156,8 @@ async def test_workers_never_see_gold_answers(server: Harness) -> None:
         "lease_expire_time",
         "prelabel_confidence",
         "batch",
+        # Rendered from the task's own payload and metadata (gt_template.task_input), nothing else.
+        "rendered_template",
     }
     # A bulk-verification batch's items carry what the model said, never whether they are gold.
     assert set(t.task.DESCRIPTOR.fields_by_name["batch"].message_type.fields_by_name) == {
