@@ -71,6 +71,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "server/consolidation/majority.py": ["tests/consolidation/test_majority.py", "tests/test_client_path.py"],
     "server/consolidation/dawid_skene.py": ["tests/consolidation/test_dawid_skene.py"],
+    "server/files/exports.py": ["tests/test_export_lines.py", "tests/test_client_path.py"],
 }
 
 # import name -> folder of the copy, as pyproject's package-dir maps them

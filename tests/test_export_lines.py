@@ -223,3 +223,40 @@ def test_serve_takes_the_files_settings_from_flags_or_the_environment(
     assert env.s3_allow == (S3Prefix("env-bucket", "a/"), S3Prefix("env-bucket", "b/"))
     assert flags.s3_allow == (S3Prefix("flag-bucket", "x/"),) and flags.root == tmp_path.resolve()
     assert none.root is None and none.s3_allow == () and not none.s3_shared
+
+
+def test_a_vote_share_becomes_the_posterior_of_exactly_its_votes() -> None:
+    """Each branch of reported_confidence against the votes it must use; the
+    figures are the library's own posterior of those votes."""
+    post = exports._posterior
+    verdict = {"verification": {"correct": [True]}}
+    # No judgment: nothing to restate.
+    assert exports.reported_confidence("majority_vote", 0.42, 0, {}, verdict, CLASSES) == 0.42
+    # An exact vote (verification, custom): two of three agree.
+    got = exports.reported_confidence("majority_vote_exact", 2 / 3, 3, {}, verdict, CLASSES)
+    assert got == pytest.approx(post([2, 1], 0)) and got < 0.9
+    # One class only: the class vote cannot be restated; agreement of 2 of 2 is.
+    single = exports.reported_confidence(
+        "majority_vote", 1.0, 2, {"a": 1.0}, {"classification": {"class_name": "a"}}, ("a",)
+    )
+    assert single == pytest.approx(post([2, 0], 0)) and single < 1.0
+    # Probabilities that do not add up to the judgments (rounded shares): the agreement is used.
+    chosen = {"classification": {"class_name": CLASSES[0]}}
+    over = exports.reported_confidence(
+        "majority_vote", 0.67, 3, {CLASSES[0]: 0.5, CLASSES[1]: 0.5}, chosen, CLASSES
+    )
+    under = exports.reported_confidence(
+        "majority_vote", 0.67, 3, {CLASSES[0]: 0.3, CLASSES[1]: 0.3}, chosen, CLASSES
+    )
+    assert over == pytest.approx(post([2, 1], 0)) and under == pytest.approx(post([2, 1], 0))
+    # Many judgments (counts are large ints): the class votes themselves are used.
+    shares = dict(zip(CLASSES, (0.5, 0.3, 0.2), strict=False))
+    many = exports.reported_confidence("majority_vote", 0.5, 300, shares, chosen, CLASSES)
+    assert many == pytest.approx(post([150, 90, 60], 0)) and many > 0.99
+
+
+def test_a_failed_segmentation_line_names_the_ref_attribute_whatever_string_the_spec_holds() -> None:
+    task_type = "".join(["segment", "ation"])  # as parsed from a stored spec, not a literal
+    fmt = ExportFormat("label", task_type, "image", CLASSES, "masks")
+    line, labeled = exports.export_line(row(value=None, failure_reason="expired"), fmt)
+    assert not labeled and line["label-ref-metadata"]["failure-reason"] == "expired"
