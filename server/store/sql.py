@@ -212,8 +212,12 @@ class SqlTx(AccountsSql):
         row = self.next_work_row(job_id, worker_id)
         return None if row is None else int(row["id"])
 
+    def _row(self, table: str, row_id: int) -> Row | None:
+        """A job's or a worker's row by id (`SqliteTx` keeps them for the transaction)."""
+        return self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+
     def job(self, job_id: int) -> Row | None:
-        return self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return self._row("jobs", job_id)
 
     def all_jobs(self, before_id: int, limit: int) -> list[Row]:
         return self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
@@ -464,7 +468,7 @@ class SqlTx(AccountsSql):
         )
 
     def worker(self, worker_id: int) -> Row | None:
-        return self.one("SELECT * FROM workers WHERE id = ?", (worker_id,))
+        return self._row("workers", worker_id)
 
     def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
         return self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
