@@ -46,6 +46,16 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
         if self._drive_workforces:
             self._tasks.append(asyncio.create_task(self.workforces.run(self), name="labelwire-workforces"))
 
+    async def store_answers(self, timeout: float) -> bool:
+        """Whether the database answers a query within `timeout` seconds: what health
+        checking reports, so that a load balancer stops sending this replica calls it
+        cannot serve while its database is gone, and sends them again once it is back."""
+        try:
+            await asyncio.wait_for(self.store.read(lambda tx: tx.one("SELECT 1")), timeout)
+        except Exception:
+            return False
+        return True
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from labelwire.server.domain.errors import Unavailable
 from labelwire.server.store.base import TransactionThread, _answer, log
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 
@@ -165,7 +166,10 @@ class Session:
             return self.conn.execute(sql)
         except psycopg.OperationalError:
             if self.conn.closed:
-                self.conn = self._connect()
+                try:
+                    self.conn = self._connect()
+                except psycopg.OperationalError as exc:
+                    raise Unavailable("the database does not answer; nothing was done, try again") from exc
                 return self.conn.execute(sql)
             self._abandon()
             raise
