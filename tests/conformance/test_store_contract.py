@@ -457,6 +457,26 @@ async def test_one_owner_holds_a_sync_lease_until_it_lapses(store: Store) -> Non
     assert await hold("b", 118.5)
 
 
+async def test_a_pass_lease_is_held_by_one_replica_until_given_up_or_lapsed(store: Store) -> None:
+    job_id = await job(store)
+    other = await job(store)
+
+    async def hold(owner: str, now: float, on: int = job_id) -> bool:
+        return await store.write(lambda tx: tx.hold_pass_lease(on, owner, now, 10.0))
+
+    assert await hold("a", 100.0)
+    assert not await hold("b", 101.0)
+    assert await hold("b", 101.0, other)  # another job's pass is free
+    await store.write(lambda tx: tx.drop_pass_lease(job_id, "b"))  # not b's to give up
+    assert not await hold("b", 102.0)
+    await store.write(lambda tx: tx.drop_pass_lease(job_id, "a"))
+    assert await hold("b", 102.0)
+    assert not await hold("a", 111.0)
+    assert await hold("a", 112.5)
+    # A sync lease and a pass lease of one job are different leases.
+    assert await store.write(lambda tx: tx.hold_sync_lease(job_id, "c", 113.0, 10.0))
+
+
 async def test_claims_stop_at_what_the_budget_pays_and_reserve_it(store: Store) -> None:
     job_id = await job(store)
     upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
