@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from labelwire.adapters.base import ExternalJudgment
 from labelwire.adapters.mturk import fees
-from labelwire.adapters.mturk.answers import answer_key, parse_answer_xml, same_answer, to_answer
+from labelwire.adapters.mturk.answers import answer_key, parse_answer_xml, to_answer
 from labelwire.adapters.mturk.budget import MICROS_PER_CENT, BudgetRound
 from labelwire.adapters.mturk.retry import error_message, is_retryable
 from labelwire.adapters.mturk.round_base import as_datetime, epoch, seconds_between
@@ -48,6 +48,7 @@ class ReviewRound(BudgetRound):
         adopted, never decided (or paid) twice.
         """
         judgments: list[ExternalJudgment] = []
+        gold_answers: list[tuple[Seen, ExternalJudgment]] = []
         to_settle: list[Collected] = []
         for hit in hits:
             try:
@@ -64,12 +65,13 @@ class ReviewRound(BudgetRound):
                 hit.status, hit.expired_by_us = CLOSED, True
                 continue
             for assignment in assignments:
-                collected = await self.read_assignment(hit, assignment, judgments)
+                collected = await self.read_assignment(hit, assignment, judgments, gold_answers)
                 if collected is not None:
                     to_settle.append(collected)
         if judgments:
             outcome = await self.ctx.record_judgments(judgments)
             self.recorded += outcome.recorded
+        await self.grade(gold_answers)
         await self.save()
         if not self.closing:
             await self.claimed()
@@ -97,8 +99,14 @@ class ReviewRound(BudgetRound):
                 return out
 
     async def read_assignment(
-        self, hit: Hit, assignment: Mapping[str, Any], judgments: list[ExternalJudgment]
+        self,
+        hit: Hit,
+        assignment: Mapping[str, Any],
+        judgments: list[ExternalJudgment],
+        gold_answers: list[tuple[Seen, ExternalJudgment]],
     ) -> Collected | None:
+        """Notes a newly read assignment and adds its answer to `judgments`
+        (an item HIT's) or `gold_answers` (a hidden gold HIT's)."""
         aid = str(assignment["AssignmentId"])
         status = str(assignment.get("AssignmentStatus", "Submitted"))
         if aid in hit.decided:
@@ -111,43 +119,52 @@ class ReviewRound(BudgetRound):
                 answer=answer_key(answer),
                 auto_approve_at=epoch(assignment.get("AutoApprovalTime")),
             )
+            judgment = ExternalJudgment(
+                item_key=hit.key,
+                worker_id=worker,
+                answer=answer,
+                time_spent_seconds=seconds_between(
+                    assignment.get("AcceptTime"), assignment.get("SubmitTime")
+                ),
+                submitted_at=as_datetime(assignment.get("SubmitTime")),
+            )
             if hit.kind == ITEM:
-                judgments.append(
-                    ExternalJudgment(
-                        item_key=hit.key,
-                        worker_id=worker,
-                        answer=answer,
-                        time_spent_seconds=seconds_between(
-                            assignment.get("AcceptTime"), assignment.get("SubmitTime")
-                        ),
-                        submitted_at=as_datetime(assignment.get("SubmitTime")),
-                    )
-                )
+                judgments.append(judgment)
             else:
-                gold = (await self.gold()).get(hit.key)
-                if gold is not None:  # a gold item removed since cannot grade anyone
-                    seen.correct = same_answer(answer, gold.answer)
-                    record = self.state.worker(worker)
-                    if seen.correct:
-                        record.gold_right += 1
-                    else:
-                        record.gold_wrong += 1
-                        await self.discount_if_below_bar(worker)
+                gold_answers.append((seen, judgment))
             hit.answers[aid] = seen
         return Collected(hit, aid, status)
 
+    async def grade(self, gold_answers: Sequence[tuple[Seen, ExternalJudgment]]) -> None:
+        """Grades answers on hidden gold HITs by the core's quality gate (the
+        comparison pool workers' gold gets) and adds them to their workers'
+        records; a wrong one holds the worker's record to the bar."""
+        if not gold_answers:
+            return
+        grades = await self.ctx.grade_gold([judgment for _, judgment in gold_answers])
+        for (seen, _), correct in zip(gold_answers, grades, strict=True):
+            if correct is None:  # a gold item removed since cannot grade anyone
+                continue
+            seen.correct = correct
+            record = self.state.worker(seen.worker)
+            if correct:
+                record.gold_right += 1
+            else:
+                record.gold_wrong += 1
+                await self.discount_if_below_bar(seen.worker)
+
     async def discount_if_below_bar(self, worker: str) -> None:
-        """A worker whose accuracy on hidden gold falls below the passing score
-        (after a few gold answers) stops counting, as a pool worker would."""
+        """Holds a worker's hidden gold record to the core's quality gate at the
+        job's passing score (after a few gold answers): below it, the worker
+        stops counting, as a pool worker would."""
         record = self.state.worker(worker)
-        answered = record.gold_right + record.gold_wrong
-        if (
-            answered >= MIN_GOLD_TO_DISCOUNT
-            and record.gold_right * 100 < self.settings.passing_score * answered
-        ):
-            await self.ctx.discount_worker(
-                worker, f"{record.gold_right} of {answered} hidden gold answers right"
-            )
+        await self.ctx.judge_gold_record(
+            worker,
+            record.gold_right + record.gold_wrong,
+            record.gold_right,
+            pass_accuracy=self.settings.passing_score / 100,
+            min_answered=MIN_GOLD_TO_DISCOUNT,
+        )
 
     async def settle(self, collected: Collected) -> None:
         hit, aid = collected.hit, collected.assignment_id
