@@ -22,7 +22,9 @@ from labelwire.adapters.mturk.state import CLOSED, CREATING, ITEM, OPEN, Hit
 
 
 class Round(ReviewRound, HitsRound):
-    """One call of start, sync or cancel for one job: its settings, client and loaded state."""
+    """One call of start, sync or cancel for one job, and the order of its steps;
+    reading and settling answers is `ReviewRound`'s, making and growing HITs
+    `HitsRound`'s."""
 
     async def create_qualification_type(self) -> None:
         """Makes the job's test from its gold once; a retry after a crash finds the type by name."""
