@@ -23,19 +23,23 @@ from typing import Any
 
 import numpy as np
 
+from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.validation import answer_key
 
 MIN_BLOCK = 10
+BOX_MATCH_IOU = 0.5
 
 
 def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
-    """Whether an answer matches a gold answer.
+    """Whether an answer matches a gold answer, for every workforce: the pool's
+    quiz and hidden gold here, and outside workers' gold through the adapter
+    contract (`WorkforceContext.grade_gold`).
 
-    Classification and multi-label compare exactly (multi-label as sets); other
-    types compare their JSON form, which is exact for verification and custom
-    tasks; geometric gold (boxes, spans, masks) is graded by the consolidation
-    engine's overlap measures once it is wired for those types.
+    Classification compares exactly, multi-label as sets, spans as sets of
+    (type, start, end); boxes match one-to-one, each gold box by a box of its
+    class at IoU >= 0.5, as Ground Truth clusters boxes; other types compare
+    their JSON form, which is exact for verification and custom tasks.
     """
     key = answer_key(spec.task_type)
     mine, right = answer.get(key) or {}, gold.get(key) or {}
@@ -43,7 +47,46 @@ def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         return bool(mine.get("class_name") == right.get("class_name"))
     if key == "multi_label":
         return set(mine.get("class_names", [])) == set(right.get("class_names", []))
+    if key == "spans" and key in answer:
+        return sorted(map(_span_key, mine.get("spans", []))) == sorted(map(_span_key, right.get("spans", [])))
+    if key == "bounding_boxes" and key in answer:
+        return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
     return bool(mine == right)
+
+
+def _span_key(span: dict[str, Any]) -> tuple[str, int, int]:
+    return str(span.get("entity_type", "")), int(span.get("start", 0)), int(span.get("end", 0))
+
+
+def _corners(box: dict[str, Any]) -> list[float]:
+    left, top = float(box.get("left", 0)), float(box.get("top", 0))
+    return [left, top, left + float(box.get("width", 0)), top + float(box.get("height", 0))]
+
+
+def _boxes_match(given: list[dict[str, Any]], expected: list[dict[str, Any]]) -> bool:
+    """Each gold box matched by its own given box of the same class at IoU >= BOX_MATCH_IOU
+    (greedily, the best overlap first), and no box left over."""
+    if len(given) != len(expected):
+        return False
+    unused = list(given)
+    for want in expected:
+        same = [b for b in unused if b.get("class_name") == want.get("class_name")]
+        if not same:
+            return False
+        overlaps = iou(np.array([_corners(b) for b in same]), np.array([_corners(want)]))[:, 0]
+        best = int(np.argmax(overlaps))
+        if overlaps[best] < BOX_MATCH_IOU:
+            return False
+        unused.remove(same[best])
+    return True
+
+
+def below_bar(pass_accuracy: float, answered: int, correct: int, min_answered: int = 1) -> bool:
+    """Whether a gold record falls below the bar: the one rule that disqualifies a
+    working pool worker at a checkpoint and an outside worker graded by its own
+    workforce's gold (`WorkforceContext.judge_gold_record`), once it has at least
+    `min_answered` gold answers."""
+    return answered >= max(1, min_answered) and correct / answered < pass_accuracy
 
 
 def after_gold(
@@ -79,8 +122,7 @@ def after_checkpoint(
     policy: GoldPolicy, status: WorkerStatus, answered: int, correct: int
 ) -> tuple[WorkerStatus, str]:
     """A working worker's status at a checkpoint, and a sentence when it changes."""
-    accuracy = correct / answered if answered else 1.0
-    if status == WorkerStatus.QUALIFIED and accuracy < policy.pass_accuracy:
+    if status == WorkerStatus.QUALIFIED and below_bar(policy.pass_accuracy, answered, correct):
         return (
             WorkerStatus.DISQUALIFIED,
             f"accuracy on test questions fell below the bar of {policy.pass_accuracy:.0%};"
