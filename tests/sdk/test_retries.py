@@ -163,7 +163,7 @@ def test_a_stream_that_never_comes_back_fails_after_its_reconnects(
     flaky: tuple[str, FlakyJobs, FlakyLabels], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target, _, labels = flaky
-    monkeypatch.setattr(raw, "RECONNECT_FIRST_DELAY", 0.01)
+    monkeypatch.setattr(raw.labels, "RECONNECT_FIRST_DELAY", 0.01)
     labels.always_fail = True
     # gRPC's own retries off, to count the SDK's reconnects alone
     with Client(target, "lwc_1_key", retries=False) as lw, pytest.raises(Unavailable, match="down for good"):
