@@ -24,8 +24,8 @@ from typing import Any, ClassVar, ParamSpec, Self, TypeVar
 
 import grpc
 
-from labelwire.client.raw.channel import _Channel
 from labelwire.client.errors import from_rpc_error
+from labelwire.client.raw.channel import _Channel
 
 T = TypeVar("T")
 
