@@ -223,7 +223,8 @@ class Calibration:
 @dataclass(frozen=True)
 class VerificationRow:
     """Verdicts on one class's items in one model-confidence bucket; `lower` and
-    `upper` are None on the class's own total row."""
+    `upper` are None on the class's own total row. `percent_correct` is a
+    percentage (0 to 100), as the server reports it."""
 
     class_name: str
     lower: float | None
