@@ -6,9 +6,13 @@ and add_items' progress callback."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from labelwire.client import (
+    AdminClient,
+    AsyncAdminClient,
     AsyncClient,
     AsyncWorkerAccountClient,
     Calibration,
@@ -208,3 +212,54 @@ def test_judgments_by_instructions_version(live: Server, api_key: str) -> None:
         assert len(first) == 2 and len(second) == 2
         assert {j.key for j in first}.isdisjoint(set(second["key"]))
         assert len(lw.judgments(job).to_list()) == 4
+
+
+async def test_the_async_verification_report(live: Server, api_key: str) -> None:
+    async with AsyncClient(live.target, api_key) as lw:
+        job = await lw.create_job(
+            "verify async", classes=["car"], task_type="verification", media="image", judgments=1, quiz_size=0
+        )
+        await lw.add_items(
+            job, [{"key": "a", "source_ref": "s3://img/a.jpg", "prelabel": "car", "prelabel_confidence": 0.7}]
+        )
+        await lw.start_job(job)
+        _, token = await lw.create_worker(job, "ana")
+        with WorkerClient(live.target, token) as me:
+            task = me.next_task()
+            assert task is not None
+            me.submit(task, answer_pb2.Answer(verification=answer_pb2.VerificationAnswer(correct=[True])))
+        report = await lw.verification_report(job, target_precision=0.9)
+        assert report.thresholds["car"]["items_above"] == 1 and report.total.confirmed == 1
+        assert len((await lw.verification_report(job)).to_pandas()) >= 2  # a bucket and the class's total
+
+
+def test_the_owner_corrects_and_disqualifies_with_the_blocking_client(live: Server, api_key: str) -> None:
+    with Client(live.target, api_key) as lw:
+        job = lw.create_job("fix", classes=ANIMALS, judgments=1, quiz_size=0)
+        lw.add_items(job, sounds(2))
+        lw.start_job(job)
+        worker, token = lw.create_worker(job, "ana")
+        with WorkerClient(live.target, token) as me:
+            while (task := me.next_task()) is not None:
+                me.submit(task, animal(task))
+        assert lw.correct_label(job, "k1", "dog").revision == 2
+        assert {label.key: label.value for label in lw.labels(job)}["k1"] == "dog"
+        assert lw.disqualify_worker(worker).status == "disqualified"
+        assert [j.excluded for j in lw.judgments(job)] == [True, True]
+
+
+def test_adapter_keys_blocking_and_async(live: Server) -> None:
+    with AdminClient(live.target, live.admin_key) as admin:
+        key, name = admin.create_adapter_key("vendor", ttl=3600)
+        assert key.startswith("lwf_") and name.startswith("adapters/")
+        admin.revoke_adapter_key(name)
+        with pytest.raises(NotFound):
+            admin.revoke_adapter_key(name.rsplit("/", 1)[0] + "/999999")
+
+    async def both() -> None:
+        async with AsyncAdminClient(live.target, live.admin_key) as admin:
+            key, name = await admin.create_adapter_key("vendor-two")
+            assert key.startswith("lwf_")
+            await admin.revoke_adapter_key(name)
+
+    asyncio.run(both())
