@@ -64,7 +64,8 @@ IMPORTS = (
         (),
     ),
     (
-        "from labelwire.client.reports import Calibration, Exported, Instructions, JobQuality, VerificationReport",
+        "from labelwire.client.reports import Calibration, Exported, Instructions, JobQuality, VerificationReport,"
+        " WorkerHistory",
         (),
     ),
     ("from labelwire.client.pages import Pages", ("Pages",)),

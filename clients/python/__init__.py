@@ -54,6 +54,7 @@ from labelwire.client.reports import (
     Instructions,
     JobQuality,
     VerificationReport,
+    WorkerHistory,
     WorkerQuality,
 )
 from labelwire.client.sync import AdminClient, Client, WorkerAccountClient, WorkerClient
@@ -95,6 +96,7 @@ __all__ = [
     "WorkerAccount",
     "WorkerAccountClient",
     "WorkerClient",
+    "WorkerHistory",
     "WorkerJob",
     "WorkerQuality",
     "answer",

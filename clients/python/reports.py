@@ -1,6 +1,6 @@
 """The owner's reports as plain Python: a job's quality, the model's calibration,
-a verification job's bulk-QA table, what an export wrote, and the instructions a
-worker reads. Each keeps its message in `.proto`; the tabular ones turn into a
+a verification job's bulk-QA table, what an export wrote, the instructions a
+worker reads and a worker account's history. Each keeps its message in `.proto`; the tabular ones turn into a
 DataFrame with `to_pandas()` (one row per worker, per class and bucket, ...).
 """
 
@@ -13,7 +13,7 @@ from google.protobuf import json_format
 
 from labelwire.client.models import Worker, _enum_name
 from labelwire.client.pages import _frame
-from labelwire.v1 import job_pb2, label_service_pb2, quality_service_pb2, worker_service_pb2
+from labelwire.v1 import job_pb2, label_service_pb2, quality_service_pb2, team_service_pb2, worker_service_pb2
 
 if TYPE_CHECKING:
     import pandas
@@ -25,9 +25,11 @@ __all__ = [
     "Exported",
     "Instructions",
     "JobQuality",
+    "JobRecord",
     "RoutingRow",
     "VerificationReport",
     "VerificationRow",
+    "WorkerHistory",
     "WorkerQuality",
 ]
 
@@ -357,3 +359,108 @@ class Instructions:
     def as_dict(self) -> dict[str, Any]:
         """The whole message as JSON-ready Python (for a custom task config's details)."""
         return json_format.MessageToDict(self.proto, preserving_proto_field_name=True)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A worker's record on one job: its stats there (`worker`), median time per
+    task, estimated skill, and when it started (Unix time; 0 if unknown)."""
+
+    job: str
+    display_name: str
+    job_state: str
+    worker: Worker
+    median_time_seconds: float
+    estimated_skill: float
+    start_time: float
+    price_per_judgment_micros: int
+
+    def row(self) -> dict[str, Any]:
+        """The record as one flat row."""
+        return {
+            "job": self.job,
+            "display_name": self.display_name,
+            "job_state": self.job_state,
+            "status": self.worker.status,
+            "judgments": self.worker.judgments,
+            "gold_answered": self.worker.gold_answered,
+            "gold_correct": self.worker.gold_correct,
+            "median_time_seconds": self.median_time_seconds,
+            "estimated_skill": self.estimated_skill,
+            "start_time": self.start_time,
+            "price_per_judgment_micros": self.price_per_judgment_micros,
+        }
+
+
+HISTORY_COLUMNS = (
+    "job",
+    "display_name",
+    "job_state",
+    "status",
+    "judgments",
+    "gold_answered",
+    "gold_correct",
+    "median_time_seconds",
+    "estimated_skill",
+    "start_time",
+    "price_per_judgment_micros",
+)
+
+
+@dataclass(frozen=True)
+class WorkerHistory:
+    """A worker account's record on every job (`to_pandas()`: one row per job),
+    its totals (`judgments`, `jobs`, `gold_accuracy`, ...) and, for the owner, its
+    weekly gold accuracy (`trend`: week start as Unix time, answered, correct, accuracy)."""
+
+    worker: str
+    jobs: tuple[JobRecord, ...]
+    totals: dict[str, Any]
+    trend: tuple[tuple[float, int, int, float], ...]
+    proto: worker_service_pb2.GetWorkerHistoryResponse | team_service_pb2.GetWorkerAccountHistoryResponse = (
+        field(repr=False, compare=False)
+    )
+
+    @classmethod
+    def from_proto(
+        cls,
+        message: worker_service_pb2.GetWorkerHistoryResponse
+        | team_service_pb2.GetWorkerAccountHistoryResponse,
+    ) -> WorkerHistory:
+        totals = message.totals
+        trend = getattr(message, "trend", ())
+        return cls(
+            worker=message.worker,
+            jobs=tuple(
+                JobRecord(
+                    job=r.job,
+                    display_name=r.display_name,
+                    job_state=_enum_name("JOB_STATE_", job_pb2.JobState.Name(r.job_state)),
+                    worker=Worker.from_proto(r.stats),
+                    median_time_seconds=r.median_time_seconds,
+                    estimated_skill=r.estimated_skill,
+                    start_time=r.start_time.ToNanoseconds() / 1e9,
+                    price_per_judgment_micros=r.price_per_judgment_micros,
+                )
+                for r in message.jobs
+            ),
+            totals={
+                "jobs": totals.jobs,
+                "qualified_jobs": totals.qualified_jobs,
+                "disqualified_jobs": totals.disqualified_jobs,
+                "judgments": totals.judgments,
+                "gold_answered": totals.gold_answered,
+                "gold_correct": totals.gold_correct,
+                "gold_accuracy": totals.gold_accuracy,
+                "last_active_time": totals.last_active_time.ToNanoseconds() / 1e9,
+            },
+            trend=tuple(
+                (p.week_start.ToNanoseconds() / 1e9, p.gold_answered, p.gold_correct, p.gold_accuracy)
+                for p in trend
+            ),
+            proto=message,
+        )
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """One row per job (needs the `pandas` extra)."""
+        return _frame([r.row() for r in self.jobs], HISTORY_COLUMNS)

@@ -28,12 +28,17 @@ from labelwire.client.models import (
     WorkerJob,
 )
 from labelwire.client.pages import Pages
-from labelwire.client.reports import Calibration, Exported, Instructions, JobQuality, VerificationReport
+from labelwire.client.reports import (
+    Calibration,
+    Exported,
+    Instructions,
+    JobQuality,
+    VerificationReport,
+    WorkerHistory,
+)
 from labelwire.v1 import (
     answer_pb2,
     job_pb2,
-    team_service_pb2,
-    worker_service_pb2,
 )
 
 
@@ -420,10 +425,10 @@ class Client(SyncBase[AsyncClient]):
         """Every sign-in token of the account stops working at once."""
         return self._loop.run(self._async.revoke_worker_account_token(worker))
 
-    def worker_account_history(
-        self, worker: WorkerAccount | str
-    ) -> team_service_pb2.GetWorkerAccountHistoryResponse:
-        """The account's record on every job of yours, and its totals (the message)."""
+    def worker_account_history(self, worker: WorkerAccount | str) -> WorkerHistory:
+        """The account's record on every job of yours (`.to_pandas()`: one row per
+        job), its totals and its weekly gold accuracy (`trend`).
+        """
         return self._loop.run(self._async.worker_account_history(worker))
 
     def create_team(self, display_name: str, *, description: str = "") -> Team:
@@ -629,8 +634,10 @@ class WorkerAccountClient(SyncBase[AsyncWorkerAccountClient]):
         """
         return Pages(self._loop, self._async.jobs())
 
-    def history(self) -> worker_service_pb2.GetWorkerHistoryResponse:
-        """The account's own record on every job it worked on, and its totals (the message)."""
+    def history(self) -> WorkerHistory:
+        """The account's own record on every job it worked on (`.to_pandas()`: one
+        row per job) and its totals.
+        """
         return self._loop.run(self._async.history())
 
     def for_job(self, job: WorkerJob | str) -> WorkerClient:

@@ -70,7 +70,8 @@ def test_an_account_signs_in_on_its_own_client_and_works_a_job_given_to_its_team
                 assert following is not None and following.name == task.upcoming.name
                 while following is not None:
                     following = work.submit(following, animal(following), want_next=True)
-            assert me.history().totals.judgments == 5
+            history = me.history()
+            assert history.totals["judgments"] == 5 and history.to_pandas().loc[0, "judgments"] == 5
             assert [j.judgments for j in me.jobs()] == [5]
         assert lw.rename_worker_account(ana, "Ana B.").display_name == "Ana B."
         assert lw.get_worker_account(ana).display_name == "Ana B."
@@ -100,7 +101,7 @@ async def test_the_async_account_client(live: Server, api_key: str, monkeypatch:
             async with me.for_job(offered.job) as work:
                 while (task := await work.next_task()) is not None:
                     await work.submit(task, animal(task))
-            assert (await me.history()).totals.judgments == 2
+            assert (await me.history()).totals["judgments"] == 2
         assert (await lw.rename_worker_account(bo.name, "Bo C.")).display_name == "Bo C."
         await lw.delete_worker_account(bo)
         assert [a async for a in lw.worker_accounts()] == []

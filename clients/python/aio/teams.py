@@ -13,9 +13,7 @@ from labelwire.client.aio.base import (
 from labelwire.client.models import Team, WorkerAccount
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
-from labelwire.v1 import (
-    team_service_pb2,
-)
+from labelwire.client.reports import WorkerHistory
 
 T = TypeVar("T")
 
@@ -75,11 +73,10 @@ class TeamMethods:
         return WorkerAccount.from_proto(await self.raw.revoke_worker_account_token(_name(worker)))
 
     @_translated
-    async def worker_account_history(
-        self, worker: WorkerAccount | str
-    ) -> team_service_pb2.GetWorkerAccountHistoryResponse:
-        """The account's record on every job of yours, and its totals (the message)."""
-        return await self.raw.worker_account_history(_name(worker))
+    async def worker_account_history(self, worker: WorkerAccount | str) -> WorkerHistory:
+        """The account's record on every job of yours (`.to_pandas()`: one row per
+        job), its totals and its weekly gold accuracy (`trend`)."""
+        return WorkerHistory.from_proto(await self.raw.worker_account_history(_name(worker)))
 
     @_translated
     async def create_team(self, display_name: str, *, description: str = "") -> Team:

@@ -19,10 +19,9 @@ from labelwire.client.aio.base import (
 from labelwire.client.items import answer as to_answer
 from labelwire.client.models import Task, Worker, WorkerJob
 from labelwire.client.pages import AsyncPages
-from labelwire.client.reports import Instructions
+from labelwire.client.reports import Instructions, WorkerHistory
 from labelwire.v1 import (
     answer_pb2,
-    worker_service_pb2,
 )
 
 T = TypeVar("T")
@@ -156,9 +155,10 @@ class AsyncWorkerAccountClient(_Base):
         )
 
     @_translated
-    async def history(self) -> worker_service_pb2.GetWorkerHistoryResponse:
-        """The account's own record on every job it worked on, and its totals (the message)."""
-        return await self.raw.history()
+    async def history(self) -> WorkerHistory:
+        """The account's own record on every job it worked on (`.to_pandas()`: one
+        row per job) and its totals."""
+        return WorkerHistory.from_proto(await self.raw.history())
 
     def for_job(self, job: WorkerJob | str) -> AsyncWorkerClient:
         """A worker client for one of the account's jobs (`jobs/{j}`), on its own
