@@ -3,7 +3,9 @@ GetJob calls per second through `labelwire.client.raw.Client`, through
 `AsyncClient` (dataclasses, error translation, the default-deadline interceptor,
 the retry service config) and through the blocking `Client` (each call handed
 to the client's loop thread and back), against one `labelwire serve` child
-process, rounds rotating which goes first, as ratios to raw.
+process, rounds rotating which goes first, as ratios to raw. Also this
+process's CPU time per call (the server is another process): steadier than
+the rate on a loaded machine.
 
     .venv/bin/python bench/sdk_overhead.py              # 3 rounds of 3 s each way
     .venv/bin/python bench/sdk_overhead.py --seconds 5 --rounds 5
@@ -28,24 +30,25 @@ from labelwire.client import AdminClient, AsyncClient, Client, raw
 from tests.serve_process import serve
 
 
-async def async_rate(call: Callable[[], Awaitable[object]], seconds: float) -> float:
+async def async_rate(call: Callable[[], Awaitable[object]], seconds: float) -> tuple[float, float]:
+    """Calls per second, and this process's CPU microseconds per call."""
     done = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     end = started + seconds
     while time.perf_counter() < end:
         await call()
         done += 1
-    return done / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started), (time.process_time() - cpu) / done * 1e6
 
 
-def sync_rate(call: Callable[[], object], seconds: float) -> float:
+def sync_rate(call: Callable[[], object], seconds: float) -> tuple[float, float]:
     done = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     end = started + seconds
     while time.perf_counter() < end:
         call()
         done += 1
-    return done / (time.perf_counter() - started)
+    return done / (time.perf_counter() - started), (time.process_time() - cpu) / done * 1e6
 
 
 def main() -> None:
@@ -67,7 +70,7 @@ def main() -> None:
 
         raw_client, friendly = loop.run_until_complete(connect())
 
-        def measure(kind: str) -> float:
+        def measure(kind: str) -> tuple[float, float]:
             if kind == "raw":
                 return loop.run_until_complete(async_rate(lambda: raw_client.get_job(job), args.seconds))
             if kind == "AsyncClient":
@@ -76,14 +79,22 @@ def main() -> None:
 
         kinds = ["raw", "AsyncClient", "Client"]
         ratios: dict[str, list[float]] = {"AsyncClient": [], "Client": []}
+        cpu_ratios: dict[str, list[float]] = {"AsyncClient": [], "Client": []}
         for n in range(args.rounds):
             order = kinds[n % 3 :] + kinds[: n % 3]  # rotate who goes first: a trend in load cancels out
             rates = {kind: measure(kind) for kind in order}
             for kind in ratios:
-                ratios[kind].append(rates[kind] / rates["raw"])
-            print(f"round {n + 1}: " + ", ".join(f"{k} {rates[k]:,.0f} calls/s" for k in kinds))
+                ratios[kind].append(rates[kind][0] / rates["raw"][0])
+                cpu_ratios[kind].append(rates[kind][1] / rates["raw"][1])
+            print(
+                f"round {n + 1}: "
+                + ", ".join(f"{k} {rates[k][0]:,.0f} calls/s {rates[k][1]:,.0f} µs CPU/call" for k in kinds)
+            )
         for kind, values in ratios.items():
-            print(f"median ratio {kind} / raw: {statistics.median(values):.2f}")
+            print(
+                f"median ratio {kind} / raw: calls/s {statistics.median(values):.2f},"
+                f" client CPU per call {statistics.median(cpu_ratios[kind]):.2f}"
+            )
         loop.run_until_complete(raw_client.close())
         loop.run_until_complete(friendly.close())
         loop.close()
