@@ -23,9 +23,18 @@ from types import TracebackType
 from typing import Any, ClassVar, ParamSpec, Self, TypeVar
 
 import grpc
+from google.protobuf import descriptor_pb2
 
 from labelwire.client.errors import from_rpc_error
 from labelwire.client.raw.channel import _Channel
+from labelwire.v1 import (
+    admin_service_pb2,
+    job_service_pb2,
+    label_service_pb2,
+    quality_service_pb2,
+    team_service_pb2,
+    worker_service_pb2,
+)
 
 T = TypeVar("T")
 
@@ -36,22 +45,36 @@ R = TypeVar("R")
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0
 
-# Calls that change nothing, or change it to the same end whatever the
-# attempts: only these may be retried without the caller knowing.
-IDEMPOTENT_METHODS: dict[str, tuple[str, ...]] = {
-    "labelwire.v1.JobService": ("GetJob", "ListJobs", "ListWorkers"),
-    "labelwire.v1.LabelService": ("ListLabels", "StreamLabels"),
-    "labelwire.v1.QualityService": ("GetJobQuality", "GetCalibration"),
-    "labelwire.v1.WorkerService": ("GetInstructions", "GetWorkerStats", "ListWorkerJobs", "GetWorkerHistory"),
-    "labelwire.v1.AdminService": ("ListApiKeys",),
-    "labelwire.v1.TeamService": (
-        "GetWorkerAccount",
-        "ListWorkerAccounts",
-        "GetWorkerAccountHistory",
-        "GetTeam",
-        "ListTeams",
-    ),
+# Reads the .proto files do not mark NO_SIDE_EFFECTS (a stream, a read of the
+# worker's own record) but that change nothing either.
+_UNMARKED_READS = {
+    "labelwire.v1.LabelService": ("StreamLabels",),
+    "labelwire.v1.WorkerService": ("GetWorkerStats",),
 }
+
+
+def _idempotent_methods() -> dict[str, tuple[str, ...]]:
+    """Calls that change nothing: the methods the .proto files mark
+    `idempotency_level = NO_SIDE_EFFECTS`, read from the descriptors so a new
+    read is retried as soon as it is marked, and the unmarked reads above."""
+    found: dict[str, list[str]] = {s: list(m) for s, m in _UNMARKED_READS.items()}
+    for module in (
+        admin_service_pb2,
+        job_service_pb2,
+        label_service_pb2,
+        quality_service_pb2,
+        team_service_pb2,
+        worker_service_pb2,
+    ):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                if method.GetOptions().idempotency_level == descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS:
+                    found.setdefault(service.full_name, []).append(method.name)
+    return {service: tuple(methods) for service, methods in found.items()}
+
+
+# Only these may be retried without the caller knowing.
+IDEMPOTENT_METHODS: dict[str, tuple[str, ...]] = _idempotent_methods()
 
 RETRY_POLICY = {
     "maxAttempts": 5,
