@@ -1,7 +1,9 @@
 """The async clients: the one definition of the SDK's calls.
 
-`AsyncClient`, `AsyncWorkerClient` and `AsyncAdminClient` hold the logic;
-the blocking `Client`, `WorkerClient` and `AdminClient` (`labelwire.client.sync`)
+`AsyncClient` (its calls in the mixins of `jobs`, `labels` and `teams`),
+`AsyncWorkerClient`, `AsyncWorkerAccountClient` (`workers`) and
+`AsyncAdminClient` (`admin`) hold the logic; the blocking `Client`,
+`WorkerClient`, `WorkerAccountClient` and `AdminClient` (`labelwire.client.sync`)
 are generated from them by `scripts/gen_sync_client.py`, so the two cannot
 drift (a test fails when the generated file is stale).
 
