@@ -6,6 +6,7 @@ leaves are Ground Truth's, compared field by field with aws.md §2.2–§3.2."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import threading
@@ -22,6 +23,7 @@ import pytest
 
 from labelwire.client.raw import Client
 from labelwire.server.cli import run_groundtruth
+from labelwire.server.cli.main import _parser
 from labelwire.server.cli.run_groundtruth import Summary
 from labelwire.server.core.auth import parse as parse_token
 from labelwire.server.domain.errors import PermissionDenied
@@ -408,3 +410,88 @@ async def test_without_a_post_hook_the_label_is_labelwires_own_with_the_worker_r
     assert json.loads((folder / ref).read_text())["answers"][0]["answerContent"] == {
         "animal": {"label": "cat"}
     }
+
+
+def command_args(harness: Harness, lw: Client, folder: Path, *extra: str) -> Any:
+    request = {
+        "LabelingJobName": "animals-1",
+        "LabelAttributeName": "animal",
+        "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": "in.manifest"}}},
+        "OutputConfig": {"S3OutputPath": "out"},
+        "RoleArn": "arn:aws:iam::111122223333:role/GroundTruthExec",
+        "HumanTaskConfig": {
+            "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/t",
+            "UiConfig": {"UiTemplateS3Uri": "s3://bkt/template.liquid"},
+            "PreHumanTaskLambdaArn": "arn:aws:lambda:us-east-1:111122223333:function:gt-pre",
+            "TaskTitle": "Which animal?",
+            "TaskDescription": "Pick the animal in the picture",
+            "NumberOfHumanWorkersPerDataObject": 1,
+            "TaskTimeLimitInSeconds": 300,
+        },
+    }
+    (folder.parent / "job.json").write_text(json.dumps(request))
+    (folder.parent / "template.liquid").write_text(TEMPLATE)
+    key = dict(lw.metadata)["authorization"].removeprefix("Bearer ")
+    return _parser().parse_args(
+        [
+            "run-groundtruth-job",
+            str(folder.parent / "job.json"),
+            "--template",
+            str(folder.parent / "template.liquid"),
+            "--address",
+            harness.target,
+            "--api-key",
+            key,
+            "--files-root",
+            str(folder.parent),
+            "--hook-allow",
+            f"{HERE}:pre_hook",
+            "--hook-attempts",
+            "1",
+            *extra,
+        ]
+    )
+
+
+async def test_the_command_names_each_failed_object_and_exits_1(
+    database: str, clock: Clock, tmp_path: Path
+) -> None:
+    async with serving(database, clock, FilesSettings.build(tmp_path)) as harness:
+        lw = await harness.client()
+        folder = client_folder(tmp_path, lw)
+        lines = [
+            {"source": "no picture", "broken": True},
+            {"source-ref": "https://img.example/1.jpg", "skip": True},
+        ]
+        (folder / "in.manifest").write_text("".join(json.dumps(line) + "\n" for line in lines))
+        out, err = io.StringIO(), io.StringIO()
+        args = command_args(harness, lw, folder, "--pre-hook", f"python:{HERE}:pre_hook")
+        code = await run_groundtruth.main(args, out, err)
+        await lw.close()
+    assert code == 1
+    assert err.getvalue() == (
+        f"object 0 failed: pre-labeling: the hook python:{HERE}:pre_hook failed 1 time;"
+        " last: ValueError: this line has no picture\n"
+    )
+    assert out.getvalue() == (
+        "animals-1: 0 of 2 objects labeled, 1 skipped, 1 failed; output manifest out/animals-1/manifests/output/output.manifest\n"
+    )
+    written = (folder / "out/animals-1/manifests/output/output.manifest").read_text().splitlines()
+    assert [json.loads(line) for line in written][1] == lines[1]
+
+
+async def test_the_command_refuses_a_lambda_it_cannot_call(
+    database: str, clock: Clock, tmp_path: Path
+) -> None:
+    async with serving(database, clock, FilesSettings.build(tmp_path)) as harness:
+        lw = await harness.client()
+        folder = client_folder(tmp_path, lw)
+        out, err = io.StringIO(), io.StringIO()
+        code = await run_groundtruth.main(command_args(harness, lw, folder), out, err)
+        jobs = [job async for job in lw.list_jobs()]
+        await lw.close()
+    assert code == 2 and jobs == [] and out.getvalue() == ""
+    assert err.getvalue().startswith(
+        "labelwire run-groundtruth-job: HumanTaskConfig.PreHumanTaskLambdaArn is the Lambda"
+        " 'arn:aws:lambda:us-east-1:111122223333:function:gt-pre'; labelwire calls hooks itself"
+    )
