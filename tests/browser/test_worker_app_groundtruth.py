@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ import boto3
 import pytest
 from google.protobuf import json_format
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from labelwire.client.raw import Client
 from labelwire.server.core.auth import parse as parse_token
@@ -159,14 +160,14 @@ def test_an_element_labelwire_lacks_is_named_in_the_page_not_left_blank(live: Li
     with one (written by hand, or by a template's script) still says so."""
     lw = live.client()
     template = (
-        "<p id='t'></p><script>var el = document.createElement('crowd-keypoint');"
+        "<p id='t'></p><script>var el = document.createElement('crowd-polygon');"
         "document.body.appendChild(el);</script><form></form>"
     )
     spec = job_pb2.Job(task_config=job_pb2.TaskConfig(custom=job_pb2.CustomConfig(template=template)))
     _, token = start_job(live, lw, [item_pb2.Item(key="k", text="x")], classes=[], job=spec, quiz_size=0)
     sign_in(page, live, token)
     frame = page.get_by_title("Task").content_frame
-    expect(frame.get_by_role("alert")).to_contain_text("<crowd-keypoint>")
+    expect(frame.get_by_role("alert")).to_contain_text("<crowd-polygon>")
 
 
 ELEMENTS = """
@@ -230,4 +231,165 @@ def test_each_crowd_element_is_operated_by_keyboard_and_answers_as_ground_truth(
         "stars": 2,
         "comment": "late & loud",
         "spam": {"isSpam": True},
+    }
+
+
+ANNOTATION = """
+<crowd-form>
+  <crowd-image-classifier name="category" src="{{ task.input.taskObject | grant_read_access }}"
+    categories="['Cat', 'Dog', 'None of the Above']" header="Choose the correct category">
+  </crowd-image-classifier>
+  <crowd-bounding-box name="annotatedResult" src="{{ task.input.taskObject | grant_read_access }}"
+    labels="['Dog', 'Bone']" header="Draw a box around each dog"
+    initial-value="[{ label: 'Bone', left: 10, top: 12, width: 20, height: 24, }]">
+    <full-instructions header="Boxes"><p>Fit the box tightly.</p></full-instructions>
+  </crowd-bounding-box>
+  <crowd-keypoint name="points" src="{{ task.input.taskObject | grant_read_access }}"
+    labels="['Nose', 'Tail']" header="Mark the nose and the tail">
+  </crowd-keypoint>
+</crowd-form>
+"""
+
+
+def big_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (200, 150), (90, 160, 90)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def on_page(page: Page, element: Locator) -> dict[str, float]:
+    """Where an element inside the task's frame is on the page, to the pixel:
+    the frame's content box (inside its border and padding) plus the
+    element's place in the frame."""
+    element.scroll_into_view_if_needed()
+    frame = page.get_by_title("Task").evaluate(
+        """f => { const r = f.getBoundingClientRect(), s = getComputedStyle(f);
+            return [r.left + f.clientLeft + parseFloat(s.paddingLeft), r.top + f.clientTop + parseFloat(s.paddingTop)]; }"""
+    )
+    inner = element.evaluate("e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width]; }")
+    return {"x": frame[0] + inner[0], "y": frame[1] + inner[1], "width": inner[2]}
+
+
+def pixel(offset: float) -> int:
+    """The image pixel an offset from its corner falls on, rounded as the frame does (Math.round)."""
+    return math.floor(offset + 0.5)
+
+
+def test_image_classifier_bounding_box_and_keypoint_answer_as_ground_truth(
+    live_s3: Live, page: Page, bucket: tuple[str, Any]
+) -> None:
+    name, s3 = bucket
+    lw = live_s3.client()
+    key = f"{owner_prefix(lw)}/dogs/0.png"
+    s3.put_object(Bucket=name, Key=key, Body=big_png(), ContentType="image/png")
+    item = item_pb2.Item(key="d", json=json.dumps({"taskObject": f"s3://{name}/{key}"}))
+    job, token = start_job(
+        live_s3, lw, [item], classes=[], job=gt_spec(ANNOTATION), judgments_per_item=1, quiz_size=0
+    )
+    sign_in(page, live_s3, token)
+    frame = page.get_by_title("Task").content_frame
+    frame.get_by_role("group", name="Choose the correct category").get_by_role("radio", name="Dog").check()
+
+    image = frame.get_by_role("img", name="Draw a box around each dog")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 200
+    at = on_page(page, image)
+    assert at["width"] == 200  # shown at its own size: page pixels are image pixels
+    frame.get_by_role("group", name="Label for the next box").get_by_role("radio", name="Dog").check()
+    # The mouse lands on whole page pixels; the image may not start on one.
+    x0, y0 = round(at["x"] + 40), round(at["y"] + 30)
+    x1, y1 = round(at["x"] + 120), round(at["y"] + 110)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2)
+    page.mouse.move(x1, y1)
+    page.mouse.up()
+    box = {"label": "Dog", "left": pixel(x0 - at["x"]), "top": pixel(y0 - at["y"])}
+    box |= {"width": pixel(x1 - at["x"]) - box["left"], "height": pixel(y1 - at["y"]) - box["top"]}
+    expect(frame.get_by_role("list", name="boxes")).to_contain_text(
+        f"Dog: left {box['left']}, top {box['top']}, {box['width']}×{box['height']}"
+    )
+    frame.get_by_role("button", name="Remove box 1").click()  # the Bone box it started with
+
+    where = on_page(page, frame.get_by_role("img", name="Mark the nose and the tail"))
+    marks = []
+    pick = frame.get_by_role("group", name="Label for the next point")
+    for label, dx, dy in (("Tail", 150, 100), ("Nose", 20, 25)):
+        pick.get_by_role("radio", name=label).check()
+        x, y = round(where["x"] + dx), round(where["y"] + dy)
+        page.mouse.click(x, y)
+        marks.append({"label": label, "x": pixel(x - where["x"]), "y": pixel(y - where["y"])})
+    expect(frame.get_by_role("list", name="points")).to_contain_text(
+        f"Nose: x {marks[1]['x']}, y {marks[1]['y']}"
+    )
+    screenshot(page, "groundtruth-annotation")
+    frame.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    size = {"height": 150, "width": 200}
+    answer = json_format.MessageToDict(labels(live_s3, lw, job)["d"].custom)
+    assert answer == {
+        "category": {"label": "Dog"},
+        "annotatedResult": {
+            "boundingBoxes": [box],
+            "inputImageProperties": size,
+            "initialValueModified": True,
+        },
+        "points": {
+            "inputImageProperties": size,
+            "keypoints": marks,
+        },
+    }
+
+
+ENTITIES = """
+<crowd-entity-annotation name="crowd-entity-annotation" header="Highlight the people and places"
+  labels="[{'label': 'person', 'shortDisplayName': 'per', 'fullDisplayName': 'Person'}, {'label': 'place', 'fullDisplayName': 'Place'}]"
+  text="{{ task.input.source }}">
+</crowd-entity-annotation>
+"""
+
+
+def test_entity_annotation_submits_spans_in_unicode_characters(live: Live, page: Page) -> None:
+    lw = live.client()
+    text = "Ana flew from Zürich to Oslo."
+    job, token = start_job(
+        live,
+        lw,
+        [item_pb2.Item(key="t", text=text)],
+        classes=[],
+        job=gt_spec(ENTITIES),
+        judgments_per_item=1,
+        quiz_size=0,
+    )
+    sign_in(page, live, token)
+    frame = page.get_by_title("Task").content_frame
+    shown = frame.get_by_label("Text to annotate")
+    expect(shown).to_have_text(text)
+    origin = page.get_by_title("Task").bounding_box()
+    assert origin is not None
+    for word, label in (("Zürich", "Place"), ("Ana", "Person")):
+        x, y = shown.evaluate(
+            """(p, word) => {
+                const t = p.firstChild, i = t.data.indexOf(word), r = document.createRange();
+                r.setStart(t, i); r.setEnd(t, i + word.length);
+                const b = r.getBoundingClientRect();
+                return [b.left + b.width / 2, b.top + b.height / 2];
+            }""",
+            word,
+        )
+        page.mouse.dblclick(origin["x"] + x, origin["y"] + y)  # a double-click selects the word
+        frame.get_by_role("button", name=label).click()
+    expect(frame.get_by_role("list", name="entities")).to_contain_text("person: “Ana”")
+    frame.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    answer = json_format.MessageToDict(labels(live, lw, job)["t"].custom)
+    assert answer == {
+        "crowd-entity-annotation": {
+            "entities": [
+                {"endOffset": 3, "label": "person", "startOffset": 0},
+                {"endOffset": 20, "label": "place", "startOffset": 14},
+            ]
+        }
     }
