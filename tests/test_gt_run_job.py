@@ -48,6 +48,8 @@ def pre_hook(event: dict[str, Any], context: Any) -> dict[str, Any]:
     data = event["dataObject"]
     if data.get("broken"):
         raise ValueError("this line has no picture")
+    if data.get("huge"):
+        return {"taskInput": {"blob": "x" * (1 << 20)}}
     required = "false" if data.get("skip") else "true"
     return {
         "taskInput": {"taskObject": data["source-ref"], "labels": ["cat", "dog"]},
@@ -462,6 +464,7 @@ async def test_the_command_names_each_failed_object_and_exits_1(
         lines = [
             {"source": "no picture", "broken": True},
             {"source-ref": "https://img.example/1.jpg", "skip": True},
+            {"source": "too much", "huge": True},
         ]
         (folder / "in.manifest").write_text("".join(json.dumps(line) + "\n" for line in lines))
         out, err = io.StringIO(), io.StringIO()
@@ -472,9 +475,10 @@ async def test_the_command_names_each_failed_object_and_exits_1(
     assert err.getvalue() == (
         f"object 0 failed: pre-labeling: the hook python:{HERE}:pre_hook failed 1 time;"
         " last: ValueError: this line has no picture\n"
+        "object 2 failed: pre-labeling: the hook's taskInput has 1,048,588 bytes; an item holds at most 1,048,576\n"
     )
     assert out.getvalue() == (
-        "animals-1: 0 of 2 objects labeled, 1 skipped, 1 failed; output manifest out/animals-1/manifests/output/output.manifest\n"
+        "animals-1: 0 of 3 objects labeled, 1 skipped, 2 failed; output manifest out/animals-1/manifests/output/output.manifest\n"
     )
     written = (folder / "out/animals-1/manifests/output/output.manifest").read_text().splitlines()
     assert [json.loads(line) for line in written][1] == lines[1]

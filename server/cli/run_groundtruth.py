@@ -38,6 +38,7 @@ from labelwire.server.core import auth
 from labelwire.server.domain import gt_hooks
 from labelwire.server.domain.errors import InvalidArgument, LabelwireError
 from labelwire.server.domain.gt_hooks import Hook, HookFailed, HookPolicy
+from labelwire.server.domain.validation import MAX_PAYLOAD_BYTES
 from labelwire.server.files import gt_output, s3io, storage
 from labelwire.server.files.gt_output import JobOutput, WorkerAnswer
 from labelwire.server.files.policy import FilesSettings, S3Object, open_for_reading, resolve
@@ -273,6 +274,13 @@ async def _pre_label(
                 result = await gt_hooks.pre_label(hook, definition.arn, o.line, policy)
             except HookFailed as err:
                 o.failure = f"pre-labeling: {err.reason}"
+                return
+            size = len(json.dumps(result.task_input, ensure_ascii=False).encode())
+            if size > MAX_PAYLOAD_BYTES:
+                o.failure = (
+                    f"pre-labeling: the hook's taskInput has {size:,} bytes; an item holds at most"
+                    f" {MAX_PAYLOAD_BYTES:,}"
+                )
                 return
             o.task_input, o.human = result.task_input, result.human_annotation_required
 
