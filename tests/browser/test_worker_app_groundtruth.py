@@ -6,9 +6,11 @@ Truth's answerContent. A template's script cannot reach the worker's token."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import math
+import queue
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +22,10 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from labelwire.client.raw import Client
+from labelwire.server.cli import run_groundtruth
 from labelwire.server.core.auth import parse as parse_token
+from labelwire.server.domain import gt_hooks
+from labelwire.server.domain.gt_hooks import HookPolicy
 from labelwire.server.files.policy import FilesSettings
 from labelwire.v1 import item_pb2, job_pb2
 from tests.browser.conftest import Live, live_server, screenshot
@@ -393,3 +398,132 @@ def test_entity_annotation_submits_spans_in_unicode_characters(live: Live, page:
             ]
         }
     }
+
+
+HERE = "tests.browser.test_worker_app_groundtruth"
+
+
+def bulk_pre(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The bulk-QA seed's pre-labeling Lambda: a batch line becomes the template's sourceRef list."""
+    line = event["dataObject"]
+    return {
+        "taskInput": {"sourceRef": [{"source-ref": ref, "label": line["label"]} for ref in line["images"]]}
+    }
+
+
+def bulk_post(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
+    """Its post-labeling Lambda: the images the worker unticked, by index."""
+    bucket, _, key = event["payload"]["s3Uri"].removeprefix("s3://").partition("/")
+    batch = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    out = []
+    for entry in batch:
+        [answer] = [json.loads(a["annotationData"]["content"]) for a in entry["annotations"]]
+        rejected = sorted(int(name.rsplit("-", 1)[1]) for name, box in answer.items() if not box["on"])
+        content = {event["labelAttributeName"]: {"rejected": rejected, "label": "cat"}}
+        out.append(
+            {"datasetObjectId": entry["datasetObjectId"], "consolidatedAnnotation": {"content": content}}
+        )
+    return out
+
+
+def test_the_bulk_qa_job_runs_with_its_hooks_and_leaves_ground_truths_files(
+    live_s3: Live, page: Page, bucket: tuple[str, Any]
+) -> None:
+    name, s3 = bucket
+    lw = live_s3.client()
+    mine = owner_prefix(lw)
+    images = []
+    for i in range(25):
+        s3.put_object(Bucket=name, Key=f"{mine}/cats/{i}.png", Body=png(i * 10), ContentType="image/png")
+        images.append(f"s3://{name}/{mine}/cats/{i}.png")
+    line = {"source": "batch-1", "label": "cat", "images": images}
+    s3.put_object(Bucket=name, Key=f"{mine}/in/bulk.manifest", Body=(json.dumps(line) + "\n").encode())
+    spec = run_groundtruth.parse_definition(
+        {
+            "LabelingJobName": "bulk-qa",
+            "LabelAttributeName": "cats",
+            "InputConfig": {
+                "DataSource": {"S3DataSource": {"ManifestS3Uri": f"s3://{name}/{mine}/in/bulk.manifest"}}
+            },
+            "OutputConfig": {"S3OutputPath": f"s3://{name}/{mine}/out"},
+            "RoleArn": "arn:aws:iam::111122223333:role/GroundTruthExec",
+            "HumanTaskConfig": {
+                "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/t",
+                "UiConfig": {"UiTemplateS3Uri": f"s3://{name}/{mine}/in/bulk.liquid"},
+                "TaskTitle": "Reviews",
+                "TaskDescription": "Untick every image that is not a cat",
+                "NumberOfHumanWorkersPerDataObject": 1,
+                "TaskTimeLimitInSeconds": 300,
+            },
+        }
+    )
+    policy = HookPolicy(entry_points=(f"{HERE}:*",))
+    started: queue.Queue[str] = queue.Queue()
+    running = asyncio.run_coroutine_threadsafe(
+        run_groundtruth.run_job(
+            lw,
+            spec,
+            BULK_QA,
+            settings=FilesSettings.build(None, [f"s3://{name}/labelwire"]),
+            client_id=int(mine.rsplit("/", 1)[1]),
+            policy=policy,
+            pre_hook=gt_hooks.parse_hook(f"python:{HERE}:bulk_pre", "pre", policy),
+            post_hook=gt_hooks.parse_hook(f"python:{HERE}:bulk_post", "post", policy),
+            poll_seconds=0.05,
+            on_job=started.put,
+        ),
+        live_s3.loop,
+    )
+    job = started.get(timeout=30)
+
+    async def worker_token() -> str:
+        while (await lw.get_job(job)).state != job_pb2.JOB_STATE_RUNNING:
+            await asyncio.sleep(0.05)
+        return (await lw.create_worker(job, "Ada"))[1]
+
+    sign_in(page, live_s3, live_s3.run(worker_token))
+    boxes = page.get_by_title("Task").content_frame.get_by_role("checkbox", name="cat")
+    expect(boxes).to_have_count(25)
+    for i in UNTICKED:
+        boxes.nth(i).click()
+    page.get_by_title("Task").content_frame.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    summary = running.result(timeout=60)
+
+    base = f"{mine}/out/bulk-qa"
+
+    def keys(prefix: str) -> list[str]:
+        listed = s3.list_objects_v2(Bucket=name, Prefix=f"{base}/{prefix}").get("Contents", [])
+        return [o["Key"] for o in listed]
+
+    def read(key: str) -> Any:
+        return json.loads(s3.get_object(Bucket=name, Key=key)["Body"].read())
+
+    assert summary.labeled == 1 and summary.failed == {}
+    answer_content = {f"cat-{i}": {"on": i not in UNTICKED} for i in range(25)}
+    [response_key] = keys("annotations/worker-response/iteration-1/0/")
+    [answer] = read(response_key)["answers"]
+    assert answer["answerContent"] == answer_content and answer["workerId"].startswith("labelwire.")
+    assert set(answer) == {
+        "acceptanceTime",
+        "submissionTime",
+        "timeSpentInSeconds",
+        "workerId",
+        "answerContent",
+    }
+    [request_key] = keys("annotations/consolidated-annotation/consolidation-request/iteration-1/")
+    [entry] = read(request_key)
+    assert entry["datasetObjectId"] == "0" and entry["dataObject"] == {"content": "batch-1"}
+    assert [json.loads(a["annotationData"]["content"]) for a in entry["annotations"]] == [answer_content]
+    [consolidated_key] = keys("annotations/consolidated-annotation/consolidation-response/iteration-1/")
+    assert read(consolidated_key)[0]["consolidatedAnnotation"]["content"]["cats"]["rejected"] == list(
+        UNTICKED
+    )
+    body = s3.get_object(Bucket=name, Key=f"{base}/manifests/output/output.manifest")["Body"].read().decode()
+    [out] = [json.loads(x) for x in body.splitlines()]
+    assert out["cats"] == {"rejected": list(UNTICKED), "label": "cat"}
+    assert {k: v for k, v in out.items() if not k.startswith("cats")} == line
+    assert (
+        out["cats-metadata"]["type"] == "groundTruth/custom" and out["cats-metadata"]["job_name"] == "bulk-qa"
+    )
+    assert set(out["cats-metadata"]) == {"job_name", "type", "human-annotated", "creation_date"}
