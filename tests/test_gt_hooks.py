@@ -249,3 +249,26 @@ def test_a_consolidation_answer_of_the_wrong_shape_is_refused(answer: Any, reaso
     with pytest.raises(HookFailed) as err:
         gt_hooks.check_consolidation(python("pre_hook"), answer, "category", ["0"])
     assert reason in err.value.reason
+
+
+async def test_an_http_hook_that_answers_too_slowly_fails_as_a_timeout() -> None:
+    """A server dripping its answer a byte at a time must not hold the call past the timeout."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n")
+        for _ in range(1000):  # a byte every 20 ms: each read is quick, the whole is not
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.02)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    hook = gt_hooks.parse_hook(f"http://127.0.0.1:{port}/slow", "pre", policy())
+    assert hook is not None
+    try:
+        with pytest.raises(HookFailed) as err:
+            await gt_hooks.pre_label(hook, ARN, LINE, policy(timeout_seconds=0.2, attempts=1), Sleeps())
+    finally:
+        server.close()
+    assert err.value.reason.endswith("failed 1 time; last: no answer within 0.2 s")

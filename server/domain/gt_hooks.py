@@ -236,7 +236,10 @@ class _Retry(Exception):
 async def _call_once(hook: Hook, event: Mapping[str, Any], policy: HookPolicy) -> Any:
     body = json.dumps(event, ensure_ascii=False)
     if hook.kind == "http":
-        return await _post(hook, body, policy)
+        try:  # httpx's timeout is per read; a server answering a byte at a time must not outlast it
+            return await asyncio.wait_for(_post(hook, body, policy), policy.timeout_seconds)
+        except TimeoutError:
+            raise _Retry(f"no answer within {policy.timeout_seconds:g} s") from None
     handler = _resolve(hook)
     copy = json.loads(body)  # the hook gets JSON, as from Lambda, never our objects
     try:
