@@ -499,3 +499,32 @@ async def test_the_command_refuses_a_lambda_it_cannot_call(
         "labelwire run-groundtruth-job: HumanTaskConfig.PreHumanTaskLambdaArn is the Lambda"
         " 'arn:aws:lambda:us-east-1:111122223333:function:gt-pre'; labelwire calls hooks itself"
     )
+
+
+async def test_objects_no_worker_answers_in_time_fail_with_the_reason_and_the_job_runs_on(
+    database: str, clock: Clock, tmp_path: Path
+) -> None:
+    settings = FilesSettings.build(tmp_path)
+    async with serving(database, clock, settings) as harness:
+        lw = await harness.client()
+        folder = client_folder(tmp_path, lw)
+        (folder / "in.manifest").write_text(json.dumps({"source-ref": "https://img.example/0.jpg"}) + "\n")
+        pre = run_groundtruth.gt_hooks.parse_hook(f"python:{HERE}:pre_hook", "pre", POLICY)
+        summary = await run_groundtruth.run_job(
+            lw,
+            definition("in.manifest", "out"),
+            TEMPLATE,
+            settings=settings,
+            client_id=client_id(lw),
+            policy=POLICY,
+            pre_hook=pre,
+            post_hook=None,
+            poll_seconds=0.02,
+            timeout_seconds=0.2,
+        )
+        state = (await lw.get_job(summary.job)).state
+        await lw.close()
+    assert summary.failed == {"0": f"no worker answered within 0.2 s (the job {summary.job} runs on)"}
+    assert state == job_pb2.JOB_STATE_RUNNING
+    [line] = (folder / "out/animals-1/manifests/output/output.manifest").read_text().splitlines()
+    assert json.loads(line)["animal-metadata"]["failure-reason"] == summary.failed["0"]

@@ -163,6 +163,8 @@ class Summary:
     failed: dict[str, str] = field(default_factory=dict)
     """datasetObjectId: reason."""
     post_hook_failure: str = ""
+    unanswered: str = "no worker answered before the job ended"
+    """The failure reason of an object no worker answered."""
 
 
 @dataclass
@@ -226,7 +228,10 @@ async def run_job(
         ]
         await lw.add_items(job.name, items)
         await lw.start_job(job.name)
-        await _wait(lw, job.name, poll_seconds, timeout_seconds)
+        if not await _wait(lw, job.name, poll_seconds, timeout_seconds):
+            summary.unanswered = (
+                f"no worker answered within {timeout_seconds:g} s (the job {job.name} runs on)"
+            )
         await _collect(lw, job.name, {o.object_id: o for o in work})
         labels = await _consolidate(
             lw, job.name, definition, work, output, post_hook, policy, categories, summary, now
@@ -248,7 +253,7 @@ async def run_job(
             )
             summary.labeled += 1
         elif not o.answers:
-            reason = summary.post_hook_failure or "no worker answered before the job ended"
+            reason = summary.post_hook_failure or summary.unanswered
             line[f"{definition.attribute}-metadata"] = gt_output.failed_metadata(definition.name, reason)
             summary.failed[o.object_id] = reason
         elif summary.post_hook_failure:
@@ -303,10 +308,14 @@ async def _create_job(lw: Client, definition: Definition, template: str) -> job_
     )
 
 
-async def _wait(lw: Client, job: str, poll_seconds: float, timeout_seconds: float) -> None:
+async def _wait(lw: Client, job: str, poll_seconds: float, timeout_seconds: float) -> bool:
+    """Whether the job ended before the timeout."""
     ends = time.monotonic() + timeout_seconds
-    while (await lw.get_job(job)).state not in ENDED and time.monotonic() < ends:
+    while (await lw.get_job(job)).state not in ENDED:
+        if time.monotonic() >= ends:
+            return False
         await asyncio.sleep(poll_seconds)
+    return True
 
 
 async def _collect(lw: Client, job: str, by_id: Mapping[str, _Object]) -> None:
