@@ -18,7 +18,8 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   reaches the target. Routing as in current.
 - **routed**: in step, and `route` offers an item that already has its floor of judgments only
   to workers whose estimated skill is at least the pool's median; the others get items still
-  under the floor, or nothing.
+  under the floor, or nothing. `routed_floor1` is the same with a floor of one judgment
+  instead of two: an item a strong worker answered need not wait for a second opinion.
 
 "Revised" counts items whose final label (the last pass over everything) differs from the first
 label emitted. Budgets are judgments over the fixed-5 budget (5 per item). Crowds are new (seeds
@@ -52,6 +53,7 @@ CROWDS: dict[str, Preset] = {
 QUIZ = 5
 REFIT = 100
 FIXED = 5
+MODES = ("current", "in_step", "routed", "routed_floor1")
 TARGETS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
 
 
@@ -183,11 +185,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--items", type=int, default=0)
+    parser.add_argument(
+        "--items", type=int, default=0, help="items per crowd (default 1500 quick, 3000 full)"
+    )
+    parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
     args = parser.parse_args()
     crowds = ["mixed", "hard"] if args.quick else list(CROWDS)
     n_items = args.items or (1500 if args.quick else 3000)
-    seeds = [5000] if args.quick else [5000, 5001]
+    seeds = list(range(5000, 5000 + (args.seeds or (1 if args.quick else 2))))
     started = time.perf_counter()
     print(
         "| crowd | mode | target | budget | first-label acc. % | final acc. % | first − final pp | revised % | turned away % |"
@@ -201,10 +206,12 @@ def main() -> None:
             mv, ds = Job(CROWDS[name], n_items, seed).fixed()
             fixed_mv += mv / len(seeds)
             fixed_ds += ds / len(seeds)
-        for mode in ("current", "in_step", "routed"):
+        for mode in MODES:
+            policy_floor = 1 if mode.endswith("floor1") else 2
             for target in TARGETS:
+                policy = JudgmentPolicy(policy_floor, 6, target)
                 runs = [
-                    simulate(Job(CROWDS[name], n_items, s), JudgmentPolicy(2, 6, target), mode) for s in seeds
+                    simulate(Job(CROWDS[name], n_items, s), policy, mode.split("_floor")[0]) for s in seeds
                 ]
                 o = Outcome(
                     *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)
