@@ -34,7 +34,7 @@ POSTERIOR_METHOD = "majority_vote_posterior"
 (multi-label, and classification labels written before), which exports convert."""
 TIE_TOLERANCE = 1e-9  # consolidation.base.decide's default
 DEFAULT_SKILL = 0.7  # gate.estimated_skill's, for a worker with no record
-PRIOR_SAMPLE = 500
+PRIOR_SAMPLE = 200
 """Current labels read to estimate a job's class frequencies when a vote ties."""
 WEIGHTED = "weighted_vote"
 
