@@ -64,7 +64,7 @@ IMPORTS = (
         (),
     ),
     (
-        "from labelwire.client.reports import Calibration, Exported, Instructions, JobQuality, VerificationReport,"
+        "from labelwire.client.reports import Calibration, Exported, Instructions, JobQuality, Reliability, VerificationReport,"
         " WorkerHistory",
         (),
     ),

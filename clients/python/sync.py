@@ -33,6 +33,7 @@ from labelwire.client.reports import (
     Exported,
     Instructions,
     JobQuality,
+    Reliability,
     VerificationReport,
     WorkerHistory,
 )
@@ -363,6 +364,13 @@ class Client(SyncBase[AsyncClient]):
         return self._loop.run(
             self._async.calibration(job, buckets=buckets, target_precision=target_precision)
         )
+
+    def reliability(self, job: Job | str, *, bins: int = 10) -> Reliability:
+        """The reliability table of a classification job's label confidences, measured on
+        its gold: per equal-width confidence bin, the items, their mean confidence and the
+        share right (`.to_pandas()`), and the expected calibration error.
+        """
+        return self._loop.run(self._async.reliability(job, bins=bins))
 
     def verification_report(
         self,

@@ -8,8 +8,9 @@ committed together with the judgment that completed them.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,13 @@ from labelwire.server.labels import geometry, verdicts
 from labelwire.server.store import Tx
 
 METHOD = "majority_vote"
+POSTERIOR_METHOD = "majority_vote_posterior"
+"""A classification vote whose confidence is a posterior; `METHOD` labels state vote shares
+(multi-label, and classification labels written before), which exports convert."""
 TIE_TOLERANCE = 1e-9  # consolidation.base.decide's default
+DEFAULT_SKILL = 0.7  # gate.estimated_skill's, for a worker with no record
+PRIOR_SAMPLE = 200
+"""Current labels read to estimate a job's class frequencies when a vote ties."""
 WEIGHTED = "weighted_vote"
 
 
@@ -52,11 +59,15 @@ def skill_posterior(answers: list[tuple[int, float]], n_classes: int) -> np.ndar
 
 
 def consolidate_item(
-    spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None = None
+    spec: JobSpec,
+    judgments: list[tuple[int, Answer]],
+    skills: dict[int, float] | None = None,
+    class_priors: Callable[[], Sequence[float]] | None = None,
 ) -> Consolidated | None:
     """One item's label from its judgments: majority vote (per class for
     multi-label), or, for jobs that weigh workers, the posterior given each
-    worker's estimated accuracy."""
+    worker's estimated accuracy. `class_priors` gives the job's class
+    frequencies; it is called only when a majority vote ties."""
     if not judgments:
         return None
     key = answer_key(spec.task_type)
@@ -79,7 +90,9 @@ def consolidate_item(
                 judgment_count=len(judgments),
                 tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
             )
-        return _vote_classes(names, answers)
+        known = [skills.get(w, DEFAULT_SKILL) for w, _ in judgments] if skills else []
+        skill = sum(known) / len(known) if known else DEFAULT_SKILL
+        return _vote_classes(names, answers, skill=skill, class_priors=class_priors)
     if key == "multi_label":
         return _multi_label(names, [answer[key].get("class_names", []) for _, answer in judgments])
     if key == "bounding_boxes":
@@ -114,28 +127,67 @@ def _multi_label(names: Sequence[str], ticked: list[list[str]]) -> Consolidated:
     )
 
 
-def _vote_classes(names: tuple[str, ...], answers: list[int]) -> Consolidated:
-    """`MajorityVote` on one item, in plain Python: the same shares (an
-    integer count over the total, rounded once), the lowest class index on a
-    tie, the same tie tolerance. It runs inside the writer's transaction for
-    every item that completes, where numpy's per-call overhead on three votes
-    cost more than the vote (bench/README.md, "Server throughput")."""
-    counts = [0] * len(names)
+def _vote_classes(
+    names: tuple[str, ...],
+    answers: list[int],
+    *,
+    skill: float = DEFAULT_SKILL,
+    class_priors: Callable[[], Sequence[float]] | None = None,
+) -> Consolidated:
+    """`MajorityVote(skill=skill, class_priors=...)` on one item, in plain Python.
+
+    The label is the most frequent answer; a tie goes to the tied class the job's
+    class frequencies favour (the lowest index only when they cannot tell), and is
+    flagged. The confidence and probabilities are the posterior of the same votes
+    cast by workers of accuracy `skill` (errors spread evenly), not the vote share:
+    two of two is not certainty. It runs inside the writer's transaction for every
+    item that completes, where numpy's per-call overhead on three votes cost more
+    than the vote (bench/README.md, "Server throughput")."""
+    k = len(names)
+    counts = [0] * k
     for answer in answers:
         counts[answer] += 1
     total = len(answers)
-    shares = [c / total for c in counts]
-    top = max(shares)
-    label = shares.index(top)
-    near = sum(1 for s in shares if s >= top - TIE_TOLERANCE)
+    clipped = min(max(skill, 1e-6), 1 - 1e-6)
+    weight = math.log(clipped * (max(k, 2) - 1) / (1 - clipped))
+    scores = [weight * c for c in counts]
+    high = max(scores)
+    exps = [math.exp(s - high) for s in scores]
+    norm = sum(exps)
+    posterior = [e / norm for e in exps]
+    top = max(posterior)
+    tied = [i for i, p in enumerate(posterior) if p >= top - TIE_TOLERANCE]
+    label = tied[0]
+    if len(tied) > 1 and class_priors is not None:
+        prior = list(class_priors())
+        if len(prior) == k:
+            best = -math.inf
+            for i in tied:
+                if prior[i] > best:
+                    label, best = i, prior[i]
     return Consolidated(
         value={"classification": {"class_name": names[label]}},
         confidence=top,
-        probabilities={n: p for n, p in zip(names, shares, strict=True) if p > 0},
-        method=METHOD,
+        probabilities={n: p for n, p in zip(names, posterior, strict=True) if p > 0},
+        method=POSTERIOR_METHOD,
         judgment_count=total,
-        tie=near > 1,
+        tie=len(tied) > 1,
     )
+
+
+def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
+    """How often each class is the current label among up to `PRIOR_SAMPLE` labeled
+    items of the item's job (this one left out): the prior a tied vote is broken by. Read only on a tie, so an untied item costs no query."""
+    item = tx.item(item_id)
+    index = {name: i for i, name in enumerate(spec.class_names)}
+    counts = [0.0] * len(index)
+    if item is None:
+        return counts
+    for row in tx.current_labels(int(item["job_id"]), 0, PRIOR_SAMPLE):
+        name = json.loads(row["value"]).get("classification", {}).get("class_name")
+        if name in index and int(row["item_id"]) != item_id:
+            counts[index[name]] += 1
+    return counts
 
 
 def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
@@ -159,10 +211,12 @@ def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
 def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
     """The label an item's counted judgments give now."""
     judgments = tx.item_judgments(item_id)
+    weighs = uses_skill(spec) or answer_key(spec.task_type) == "classification"
+    records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
+    skills = {w: estimated_skill(*r) for w, r in records.items()}
     if not uses_skill(spec):
-        return consolidate_item(spec, judgments)
-    records = tx.skills_of([w for w, _ in judgments])
-    return consolidate_item(spec, judgments, {w: estimated_skill(*r) for w, r in records.items()})
+        return consolidate_item(spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id))
+    return consolidate_item(spec, judgments, skills)
 
 
 CORRECTION_METHOD = "owner_correction"

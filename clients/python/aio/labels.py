@@ -15,7 +15,7 @@ from labelwire.client.items import answer as to_answer
 from labelwire.client.models import Job, Judgment, Label, Worker
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
-from labelwire.client.reports import Calibration, Exported, JobQuality, VerificationReport
+from labelwire.client.reports import Calibration, Exported, JobQuality, Reliability, VerificationReport
 from labelwire.v1 import (
     answer_pb2,
 )
@@ -149,6 +149,13 @@ class LabelMethods:
         bucket (`.to_pandas()`), with the model-routing report when the job routes."""
         response = await self.raw.calibration(_name(job), buckets=buckets, target_precision=target_precision)
         return Calibration.from_proto(response)
+
+    @_translated
+    async def reliability(self, job: Job | str, *, bins: int = 10) -> Reliability:
+        """The reliability table of a classification job's label confidences, measured on
+        its gold: per equal-width confidence bin, the items, their mean confidence and the
+        share right (`.to_pandas()`), and the expected calibration error."""
+        return Reliability.from_proto(await self.raw.reliability(_name(job), bins=bins))
 
     @_translated
     async def verification_report(
