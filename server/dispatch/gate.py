@@ -25,6 +25,7 @@ import numpy as np
 
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.validation import answer_key
+from labelwire.server.labels import geometry
 
 MIN_BLOCK = 10
 
@@ -32,10 +33,12 @@ MIN_BLOCK = 10
 def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
     """Whether an answer matches a gold answer.
 
-    Classification and multi-label compare exactly (multi-label as sets); other
-    types compare their JSON form, which is exact for verification and custom
-    tasks; geometric gold (boxes, spans, masks) is graded by the consolidation
-    engine's overlap measures once it is wired for those types.
+    Classification and multi-label compare exactly (multi-label as sets); a
+    segmentation mask is right when its mean IoU with the gold mask over the
+    classes either uses reaches the gold policy's `min_segmentation_iou`
+    (painting by hand never matches pixel for pixel); other types compare
+    their JSON form, which is exact for verification and custom tasks, and
+    still for boxes and spans.
     """
     key = answer_key(spec.task_type)
     mine, right = answer.get(key) or {}, gold.get(key) or {}
@@ -43,6 +46,11 @@ def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         return bool(mine.get("class_name") == right.get("class_name"))
     if key == "multi_label":
         return set(mine.get("class_names", [])) == set(right.get("class_names", []))
+    if key == "segmentation":
+        if mine == right:
+            return True
+        masks = geometry.decode_mask(str(mine["mask_png"])), geometry.decode_mask(str(right["mask_png"]))
+        return geometry.mask_mean_iou(*masks) >= spec.gold.min_segmentation_iou
     return bool(mine == right)
 
 
