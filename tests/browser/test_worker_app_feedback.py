@@ -4,12 +4,15 @@ reaches the job's owner."""
 
 from __future__ import annotations
 
+import numpy as np
 from playwright.sync_api import Page, expect
 
-from labelwire.client.raw import text_item
-from labelwire.v1 import item_pb2, task_pb2
+from labelwire.client.raw import source_item, text_item
+from labelwire.server.files import png
+from labelwire.v1 import answer_pb2, item_pb2, job_pb2, task_pb2
 from tests.browser.conftest import Live, screenshot
-from tests.browser.test_worker_app import WORKERS_DONE, sign_in, start_job, text_of
+from tests.browser.test_worker_app import WORKERS_DONE, picture, sign_in, start_job, text_of  # noqa: F401
+from tests.browser.test_worker_app_segmentation import HEIGHT, WIDTH, at
 from tests.helpers import CLASSES, truth
 
 QUIZ_WHY = "It says the strap <b>broke</b> on day one: a complaint."
@@ -109,3 +112,48 @@ def test_a_comment_by_key_and_from_the_feedback_reaches_the_owner(live: Live, pa
         return await lw.list_workers(job)
 
     assert [w.judgments for w in live.run(record)] == [2]  # commenting answered nothing
+
+
+def test_a_painted_quiz_mask_close_to_the_gold_one_is_right(
+    live: Live,
+    page: Page,
+    picture: str,  # noqa: F811
+) -> None:
+    """Painting by hand never matches a gold mask pixel for pixel: graded by
+    mean IoU (default 0.8), a polygon drawn over the gold region is right,
+    and the feedback names both masks by their size."""
+    gold_mask = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
+    gold_mask[470:590, 20:1580] = 1  # road
+    answer = answer_pb2.Answer(
+        segmentation=answer_pb2.SegmentationAnswer(mask_png=png.encode_grey(gold_mask))
+    )
+    quiz = source_item("q", picture + "?q", gold=answer, gold_use=item_pb2.GOLD_USE_QUIZ)
+    quiz.gold_explanation = "The road is the band at the bottom."
+    lw = live.client()
+    _, token = start_job(
+        live,
+        lw,
+        [source_item("street", picture), quiz],
+        classes=["road", "car"],
+        task_type="segmentation",
+        media_type=job_pb2.MEDIA_TYPE_IMAGE,
+        judgments_per_item=1,
+        quiz_size=1,
+        pass_accuracy=1.0,
+    )
+    sign_in(page, live, token)
+    expect(page.get_by_text("Quiz question")).to_be_visible()
+    expect(page.get_by_role("img", name="the image to paint")).to_be_visible()
+    page.keyboard.press("p")
+    for corner in ((20, 470), (1580, 470), (1580, 590), (20, 590)):
+        page.mouse.click(*at(page, *corner))
+    page.keyboard.press("Enter")  # closes the polygon
+    page.keyboard.press("Enter")  # submits
+    feedback = page.get_by_role("alert")
+    expect(feedback).to_contain_text("Right!")
+    expect(feedback).to_contain_text(f"Your answer: a {WIDTH}×{HEIGHT} mask")
+    expect(feedback).to_contain_text(f"The expected answer: a {WIDTH}×{HEIGHT} mask")
+    expect(feedback).to_contain_text("Why: The road is the band at the bottom.")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("img", name="the image to paint")).to_be_visible()
+    expect(page.get_by_text("Quiz question")).to_be_hidden()  # passed at a bar of 100%
