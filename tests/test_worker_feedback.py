@@ -186,6 +186,12 @@ async def test_comments_page_newest_first(server: Harness) -> None:
     )
     assert [c.text for c in first.comments] == ["note 4", "note 3", "note 2"]
     assert [c.text for c in rest.comments] == ["note 1", "note 0"] and rest.next_page_token == ""
+    async with server.worker(token) as w:
+        for n in range(5, 20):
+            await w.comment(task.name, f"note {n}")
+        code, message = await status_of(w.comment(task.name, "one too many"))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "at most 20 comments" in message
+    assert len(await lw.list_task_comments(job.name)) == 20
     await lw.close()
 
 

@@ -12,6 +12,7 @@ from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import gt_template, validation
 from labelwire.server.domain.errors import (
     NotFound,
+    ResourceExhausted,
 )
 from labelwire.server.domain.model import (
     Answer,
@@ -159,6 +160,9 @@ class WorkCore(CoreBase):
             task = tx.task(task_id)
             if task is None or int(task["job_id"]) != job_id or int(task["worker_id"]) != principal.id:
                 raise NotFound(f"task {task_name} does not exist")
+            most = validation.MAX_COMMENTS_PER_TASK
+            if tx.task_comment_count(task_id) >= most:
+                raise ResourceExhausted(f"a task takes at most {most} comments; {task_name} has them")
             now = self.clock()
             comment_id = tx.insert_task_comment(job_id, task_id, principal.id, kept, now)
             worker, item = tx.worker(principal.id), tx.item(int(task["item_id"]))

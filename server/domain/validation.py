@@ -28,6 +28,7 @@ MAX_LIFETIME_SECONDS = 30 * 24 * 3600
 MAX_DECLINE_REASON_CHARS = 1000
 MAX_GOLD_EXPLANATION_CHARS = 4000
 MAX_COMMENT_CHARS = 2000
+MAX_COMMENTS_PER_TASK = 20
 ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
 PAYLOAD_KINDS = ("text", "json", "source_ref")
 SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")

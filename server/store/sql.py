@@ -546,6 +546,10 @@ class SqlTx(AccountsSql):
             (job_id, task_id, worker_id, body, now),
         )
 
+    def task_comment_count(self, task_id: int) -> int:
+        row = self.one("SELECT COUNT(*) FROM task_comments WHERE task_id = ?", (task_id,))
+        return int(row[0]) if row is not None else 0
+
     def task_comments(self, job_id: int, before_id: int | None, limit: int) -> list[Row]:
         """A page of the job's comments, newest first, with the commenting
         worker's name and the task's item key."""

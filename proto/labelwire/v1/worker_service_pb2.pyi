@@ -632,7 +632,9 @@ class CommentOnTaskRequest(_message.Message):
     task: _builtins.str
     """Required. `jobs/{job_id}/tasks/{task_id}`, a task given to the caller."""
     text: _builtins.str
-    """Required. 1 to 2,000 characters, not only white space."""
+    """Required. 1 to 2,000 characters, not only white space. A task takes at
+    most 20 comments (RESOURCE_EXHAUSTED past them).
+    """
     def __init__(
         self,
         *,

@@ -650,7 +650,8 @@ export type CommentOnTaskRequest = Message<"labelwire.v1.CommentOnTaskRequest"> 
   task: string;
 
   /**
-   * Required. 1 to 2,000 characters, not only white space.
+   * Required. 1 to 2,000 characters, not only white space. A task takes at
+   * most 20 comments (RESOURCE_EXHAUSTED past them).
    *
    * @generated from field: string text = 2;
    */
