@@ -26,6 +26,7 @@ import numpy as np
 from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.validation import answer_key
+from labelwire.server.labels import geometry
 
 MIN_BLOCK = 10
 BOX_MATCH_IOU = 0.5
@@ -38,8 +39,11 @@ def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
 
     Classification compares exactly, multi-label as sets, spans as sets of
     (type, start, end); boxes match one-to-one, each gold box by a box of its
-    class at IoU >= 0.5, as Ground Truth clusters boxes; other types compare
-    their JSON form, which is exact for verification and custom tasks.
+    class at IoU >= 0.5, as Ground Truth clusters boxes; a segmentation mask is
+    right when its mean IoU with the gold mask over the classes either uses
+    reaches the gold policy's `min_segmentation_iou` (painting by hand never
+    matches pixel for pixel); other types compare their JSON form, which is
+    exact for verification and custom tasks.
     """
     key = answer_key(spec.task_type)
     mine, right = answer.get(key) or {}, gold.get(key) or {}
@@ -51,6 +55,11 @@ def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         return sorted(map(_span_key, mine.get("spans", []))) == sorted(map(_span_key, right.get("spans", [])))
     if key == "bounding_boxes" and key in answer:
         return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
+    if key == "segmentation":
+        if mine == right:
+            return True
+        masks = geometry.decode_mask(str(mine["mask_png"])), geometry.decode_mask(str(right["mask_png"]))
+        return geometry.mask_mean_iou(*masks) >= spec.gold.min_segmentation_iou
     return bool(mine == right)
 
 

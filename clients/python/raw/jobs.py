@@ -276,3 +276,16 @@ class JobCalls:
             token = page.next_page_token
             if not token:
                 return out
+
+    async def list_task_comments(self, job: str) -> list[task_pb2.TaskComment]:
+        """Every comment the job's workers left on its tasks, newest first."""
+        out: list[task_pb2.TaskComment] = []
+        token = ""
+        while True:
+            page = await self.jobs.ListTaskComments(
+                job_service_pb2.ListTaskCommentsRequest(job=job, page_token=token), metadata=self.metadata
+            )
+            out += page.comments
+            token = page.next_page_token
+            if not token:
+                return out
