@@ -464,11 +464,18 @@ class Client(TeamCalls, _Channel):
                     raise
                 await asyncio.sleep(min(RECONNECT_FIRST_DELAY * 2 ** (failures - 1), RECONNECT_MAX_DELAY))
 
-    async def list_labels(self, job: str) -> AsyncIterator[label_pb2.Label]:
+    async def list_labels(
+        self, job: str, where: label_service_pb2.LabelFilter | None = None, *, page_size: int = 0
+    ) -> AsyncIterator[label_pb2.Label]:
+        """Every current label, or those that pass `where` (filtered on the
+        server; a filtered page may be short or empty before the end)."""
         token = ""
         while True:
             page = await self.labels.ListLabels(
-                label_service_pb2.ListLabelsRequest(job=job, page_token=token), metadata=self.metadata
+                label_service_pb2.ListLabelsRequest(
+                    job=job, page_token=token, filter=where, page_size=page_size
+                ),
+                metadata=self.metadata,
             )
             for label in page.labels:
                 yield label
