@@ -281,6 +281,9 @@ MATRIX: dict[str, Entry] = {
     "JobService.DisqualifyWorker": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.DisqualifyWorkerRequest(worker=w.spare_worker)
     ),
+    "JobService.RequalifyWorker": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.RequalifyWorkerRequest(worker=w.spare_worker)
+    ),
     "JobService.ListWorkers": Entry(OWNERS_JOB, lambda w: job_service_pb2.ListWorkersRequest(job=w.job)),
     "LabelService.StreamLabels": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)

@@ -342,6 +342,37 @@ class LabelsCore(CoreBase):
         self.feed.notify(job_id)
         return worker
 
+    async def requalify_worker(self, principal: Principal, name: str) -> Worker:
+        """The owner's second thoughts: the worker may work again. What the
+        disqualification excluded stays out, since its items were judged
+        again and counting both would over-judge them."""
+        self.require(principal, "client")
+        job_id, worker_id = parse_pair(name, "workers", "worker")
+        job = await self.get_job(principal, f"jobs/{job_id}")
+
+        def write(tx: Tx) -> Worker:
+            row = tx.worker(worker_id)
+            if row is None or int(row["job_id"]) != job_id:
+                raise NotFound(f"{name} does not exist")
+            state = tx.job(job_id)
+            if state is not None and JobState(int(state["state"])) in ENDED:
+                raise FailedPrecondition(f"{job.name} has ended; its workers stay as they are")
+            status = WorkerStatus(int(row["status"]))
+            if status in (WorkerStatus.QUIZ, WorkerStatus.FAILED_QUIZ):
+                raise FailedPrecondition(
+                    f"{name} is {'in' if status == WorkerStatus.QUIZ else 'failed at'} the quiz;"
+                    " only a disqualified worker can be requalified"
+                )
+            if status == WorkerStatus.DISQUALIFIED:
+                tx.update_worker(worker_id, status=int(WorkerStatus.QUALIFIED))
+            updated = tx.worker(worker_id)
+            assert updated is not None
+            return worker_from_row(updated)
+
+        worker = await self.store.write(write)
+        self.feed.notify(job_id)
+        return worker
+
     async def list_judgments(
         self,
         principal: Principal,
