@@ -296,6 +296,9 @@ MATRIX: dict[str, Entry] = {
         ),
         prepare=_label_task,
     ),
+    "LabelService.ListLabelRevisions": Entry(
+        OWNERS_JOB, lambda w: label_service_pb2.ListLabelRevisionsRequest(job=w.job, item_key="i0")
+    ),
     "LabelService.ListJudgments": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.ListJudgmentsRequest(job=w.job)
     ),

@@ -191,3 +191,26 @@ async def test_requalify_is_refused_for_a_worker_in_the_quiz_or_of_another_clien
     assert caught.value.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED)
     await lw.close()
     await other.close()
+
+
+async def test_an_items_revisions_come_oldest_first_and_an_unknown_item_is_not_found(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=3)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        await work(w)
+    await lw.correct_label(job.name, "i1", classification("neutral"))
+    await lw.correct_label(job.name, "i1", classification("pos"))
+
+    history = await lw.label_revisions(job.name, "i1")
+    assert [(lab.revision, lab.value.classification.class_name, lab.method) for lab in history] == [
+        (1, "neg", "majority_vote"),
+        (2, "neutral", "owner_correction"),
+        (3, "pos", "owner_correction"),
+    ]
+    assert all(lab.item_key == "i1" for lab in history)
+    assert [lab.revision for lab in await lw.label_revisions(job.name, "i0")] == [1]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lw.label_revisions(job.name, "nope")
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    await lw.close()

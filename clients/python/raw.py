@@ -491,6 +491,13 @@ class Client(TeamCalls, _Channel):
             if not token:
                 return
 
+    async def label_revisions(self, job: str, item_key: str) -> list[label_pb2.Label]:
+        """Every revision of the item's label, oldest first."""
+        response = await self.labels.ListLabelRevisions(
+            label_service_pb2.ListLabelRevisionsRequest(job=job, item_key=item_key), metadata=self.metadata
+        )
+        return list(response.labels)
+
     async def correct_label(self, job: str, item_key: str, value: answer_pb2.Answer) -> label_pb2.Label:
         """Replaces a labeled item's label with your answer: its next revision
         in the feed (method `owner_correction`), kept by later passes."""

@@ -48,6 +48,7 @@ STREAM_BATCH = 1000
 #: how many at a time.
 FILTER_SCAN = 20_000
 FILTER_BATCH = 1_000
+REVISIONS_SHOWN = 1_000
 
 
 def _names_class(value: Any, name: str) -> bool:
@@ -341,6 +342,30 @@ class LabelsCore(CoreBase):
         worker = await self.store.write(write)
         self.feed.notify(job_id)
         return worker
+
+    async def label_revisions(
+        self, principal: Principal, job_name: str, item_key: str
+    ) -> tuple[list[Label], bool]:
+        """An item's history as the feed told it, for the owner reading one
+        item; the newest REVISIONS_SHOWN when there are more."""
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        validation.check_text("item_key", item_key, low=1, high=validation.MAX_KEY_CHARS)
+
+        def read(tx: Tx) -> list[Any]:
+            self.require_job_row(tx, job_id, principal.id)
+            item = tx.item_by_key(job_id, item_key)
+            if item is None:
+                raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
+            if item["label_sequence"] is None:
+                return []
+            return tx.label_revisions(
+                job_id, int(item["id"]), int(item["label_sequence"]), REVISIONS_SHOWN + 1
+            )
+
+        rows = await self.store.read(read)
+        truncated = len(rows) > REVISIONS_SHOWN
+        return [_label(job_id, r) for r in reversed(rows[:REVISIONS_SHOWN])], truncated
 
     async def requalify_worker(self, principal: Principal, name: str) -> Worker:
         """The owner's second thoughts: the worker may work again. What the

@@ -253,6 +253,60 @@ class ListLabelsResponse(_message.Message):
 Global___ListLabelsResponse: _TypeAlias = ListLabelsResponse  # noqa: Y015
 
 @_typing.final
+class ListLabelRevisionsRequest(_message.Message):
+    """Request for ListLabelRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    item_key: _builtins.str
+    """Required. The item's key."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        item_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_key", b"item_key", "job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLabelRevisionsRequest: _TypeAlias = ListLabelRevisionsRequest  # noqa: Y015
+
+@_typing.final
+class ListLabelRevisionsResponse(_message.Message):
+    """Response of ListLabelRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABELS_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
+    truncated: _builtins.bool
+    """True when older revisions were left out (more than 1,000)."""
+    @_builtins.property
+    def labels(self) -> _containers.RepeatedCompositeFieldContainer[_label_pb2.Label]:
+        """The item's label events, oldest first; empty for an item not labeled yet."""
+
+    def __init__(
+        self,
+        *,
+        labels: _abc.Iterable[_label_pb2.Label] | None = ...,
+        truncated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["labels", b"labels", "truncated", b"truncated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLabelRevisionsResponse: _TypeAlias = ListLabelRevisionsResponse  # noqa: Y015
+
+@_typing.final
 class ExportLabelsRequest(_message.Message):
     """Request for ExportLabels."""
 

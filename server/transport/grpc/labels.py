@@ -102,6 +102,17 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
 
     @unary
+    async def ListLabelRevisions(
+        self, request: pb.ListLabelRevisionsRequest, context: Ctx
+    ) -> pb.ListLabelRevisionsResponse:
+        principal = await caller(self.core, context)
+        labels, truncated = await self.core.label_revisions(principal, request.job, request.item_key)
+        out = pb.ListLabelRevisionsResponse(truncated=truncated)
+        for label in labels:
+            convert.label_message(label, request.job, out.labels.add())
+        return out
+
+    @unary
     async def CorrectLabel(self, request: pb.CorrectLabelRequest, context: Ctx) -> pb.CorrectLabelResponse:
         principal = await caller(self.core, context)
         value = convert.answer_dict(request.value, "value") if request.HasField("value") else {}

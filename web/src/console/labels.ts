@@ -158,6 +158,7 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
   const table = new VirtualTable<Label>("Labels", head, row, () => {
     if (token && !loading) void load();
   });
+  table.table.classList.add("labels");
 
   const query = (): URLSearchParams => {
     const q = new URLSearchParams();
@@ -172,7 +173,8 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
   };
 
   const status = (): void => {
-    shown.textContent = `${labels.length} label${labels.length === 1 ? "" : "s"}${query().toString() ? " that pass the filter" : ""}${token ? " read so far (more to read)" : ""}.`;
+    const one = labels.length === 1;
+    shown.textContent = `${labels.length} label${one ? "" : "s"}${query().toString() ? ` that pass${one ? "es" : ""} the filter` : ""}${token ? " read so far (more to read)" : ""}.`;
     more.hidden = !token;
   };
 

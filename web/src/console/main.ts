@@ -2,11 +2,13 @@ import "./style.css";
 import { clear, h } from "../dom";
 import { type Api, forgetKey, message, signIn, storedKey } from "./api";
 import { createPage } from "./create";
+import { itemPage } from "./item";
 import { jobPage } from "./job";
 import { jobsPage } from "./jobs";
 import { labelsPage } from "./labels";
 import { qualityPage } from "./quality";
 import { uploadPage } from "./upload";
+import { workerPage } from "./worker";
 
 const app = document.getElementById("app") as HTMLElement;
 let api: Api | null = null;
@@ -64,7 +66,8 @@ async function connect(key: string): Promise<void> {
 }
 
 /** Every view has its own address: `#/jobs`, `#/jobs/new`, `#/jobs/{id}`,
- * `#/jobs/{id}/quality`, `#/jobs/{id}/upload`, `#/jobs/{id}/labels`. */
+ * `#/jobs/{id}/quality`, `#/jobs/{id}/upload`, `#/jobs/{id}/labels`,
+ * `#/jobs/{id}/items/{key}` (an item's history), `#/jobs/{id}/workers/{id}`. */
 function route(): void {
   leave?.abort();
   leave = new AbortController();
@@ -77,9 +80,12 @@ function route(): void {
   const main = h("main", {});
   clear(app);
   app.append(header(), main);
+  const sub = /^#\/jobs\/([^/?]+)\/(items|workers)\/([^/?]+)$/.exec(location.hash);
   const job = /^#\/jobs\/([^/?]+)(?:\/(quality|upload|labels))?(?:\?.*)?$/.exec(location.hash);
   const id = job ? decodeURIComponent(job[1]) : "";
-  if (id === "new" && !api.admin) void createPage(api, main, leave.signal);
+  if (sub?.[2] === "items") void itemPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
+  else if (sub) void workerPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
+  else if (id === "new" && !api.admin) void createPage(api, main, leave.signal);
   else if (job?.[2] === "quality") void qualityPage(api, id, main, leave.signal);
   else if (job?.[2] === "upload") void uploadPage(api, id, main, leave.signal);
   else if (job?.[2] === "labels") void labelsPage(api, id, main, leave.signal);
