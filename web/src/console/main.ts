@@ -6,6 +6,7 @@ import { itemPage } from "./item";
 import { jobPage } from "./job";
 import { jobsPage } from "./jobs";
 import { labelsPage } from "./labels";
+import { modelsPage } from "./models";
 import { qualityPage } from "./quality";
 import { uploadPage } from "./upload";
 import { workerPage } from "./worker";
@@ -81,7 +82,7 @@ function route(): void {
   clear(app);
   app.append(header(), main);
   const sub = /^#\/jobs\/([^/?]+)\/(items|workers)\/([^/?]+)$/.exec(location.hash);
-  const job = /^#\/jobs\/([^/?]+)(?:\/(quality|upload|labels))?(?:\?.*)?$/.exec(location.hash);
+  const job = /^#\/jobs\/([^/?]+)(?:\/(quality|upload|labels|models))?(?:\?.*)?$/.exec(location.hash);
   const id = job ? decodeURIComponent(job[1]) : "";
   if (sub?.[2] === "items") void itemPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
   else if (sub) void workerPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
@@ -89,6 +90,7 @@ function route(): void {
   else if (job?.[2] === "quality") void qualityPage(api, id, main, leave.signal);
   else if (job?.[2] === "upload") void uploadPage(api, id, main, leave.signal);
   else if (job?.[2] === "labels") void labelsPage(api, id, main, leave.signal);
+  else if (job?.[2] === "models") void modelsPage(api, id, main, leave.signal);
   else if (job) void jobPage(api, id, main, leave.signal);
   else void jobsPage(api, main, leave.signal);
 }
