@@ -70,7 +70,7 @@ def test_model_labels_view_shows_the_verification_report(live: Live, page: Page)
 
     sign_in(page, live, key)
     page.goto(f"{live.url}/console/#/jobs/{job.name.removeprefix('jobs/')}")
-    page.get_by_role("link", name="Model labels").click()
+    page.get_by_role("link", name="Models").click()
     expect(page.get_by_role("heading", name="Model labels")).to_be_visible()
     table = page.get_by_role("table", name="Pre-label table")
     car = table.get_by_role("row", name=re.compile("^car all "))
