@@ -30,7 +30,14 @@ def test_item_history_lists_every_judgment_and_revision_and_the_worker_page_char
             pass_accuracy=0.5,
             hidden_gold_share=0.0,
         )
-        items = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(3)]
+        items = [
+            text_item(
+                f"i{n}",
+                f"truth:{CLASSES[n % 3]}",
+                metadata={"shop": "<script>alert(1)</script>"} if n == 0 else None,
+            )
+            for n in range(3)
+        ]
         items += [text_item(f"g{n}", f"truth:{CLASSES[n]}", gold=CLASSES[n]) for n in range(2)]
         await lw.add_items(job.name, items)
         await lw.start_job(job.name)
@@ -53,6 +60,8 @@ def test_item_history_lists_every_judgment_and_revision_and_the_worker_page_char
     page.get_by_role("table", name="Labels").get_by_role("link", name="i0", exact=True).click()
     expect(page.get_by_role("heading", name="Item i0")).to_be_visible()
     assert page.url.endswith("/items/i0")
+    metadata = page.get_by_role("region", name="Metadata")
+    expect(metadata).to_contain_text('"shop": "<script>alert(1)</script>"')
     answers = page.get_by_role("table", name=re.compile("^Judgments"))
     expect(answers.get_by_role("row")).to_have_count(3)
     ada = answers.get_by_role("row", name=re.compile("^Ada "))

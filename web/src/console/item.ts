@@ -71,8 +71,12 @@ export async function itemPage(api: Api, id: string, key: string, main: HTMLElem
       workerNames(api, job, signal),
     ]);
     const judgments = answers.judgments;
+    const metadata = revisions.labels[revisions.labels.length - 1]?.itemMetadata;
     append(
       main,
+      metadata && Object.keys(metadata).length
+        ? h("section", { "aria-labelledby": "metadata-heading" }, h("h2", { id: "metadata-heading" }, "Metadata"), h("pre", { class: "metadata" }, JSON.stringify(metadata, null, 2)))
+        : null,
       h("h2", { id: "answers-heading" }, `Judgments (${judgments.length}${answers.more ? "+" : ""})`),
       judgments.length
         ? h(
