@@ -732,12 +732,55 @@ class SqlTx(AccountsSql):
             ),
         )
 
-    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
+    def current_labels(
+        self,
+        job_id: int,
+        after_item_id: int,
+        limit: int,
+        *,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        method: str = "",
+        human: bool | None = None,
+        revised: bool = False,
+        contested: bool = False,
+    ) -> list[Row]:
+        """The current label of each labeled item after `after_item_id`, by
+        item; the conditions on the label's own columns are the SQL's, so a
+        filtered page reads only matching rows."""
+        where = ["i.job_id = ?", "i.label_sequence IS NOT NULL", "i.id > ?"]
+        args: list[Any] = [job_id, after_item_id]
+        if min_confidence is not None:
+            where.append("e.confidence >= ?")
+            args.append(min_confidence)
+        if max_confidence is not None:
+            where.append("e.confidence <= ?")
+            args.append(max_confidence)
+        if method:
+            where.append("e.method = ?")
+            args.append(method)
+        if human is not None:
+            where.append("e.human = ?")
+            args.append(int(human))
+        if revised:
+            where.append("e.revision > 1")
+        if contested:
+            where.append("(e.tie <> 0 OR (e.judgment_count > 1 AND e.confidence < 1))")
         return self.all(
             "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload, i.id AS item_id"
             " FROM items i JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
-            " WHERE i.job_id = ? AND i.label_sequence IS NOT NULL AND i.id > ? ORDER BY i.id LIMIT ?",
-            (job_id, after_item_id, limit),
+            f" WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?",
+            (*args, limit),
+        )
+
+    def label_revisions(self, job_id: int, item_id: int, up_to_sequence: int, limit: int) -> list[Row]:
+        """An item's label events, newest first: no index leads from an item
+        to its events, so the scan is bounded by the item's current sequence."""
+        return self.all(
+            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+            " JOIN items i ON i.id = e.item_id"
+            " WHERE e.job_id = ? AND e.sequence <= ? AND e.item_id = ? ORDER BY e.sequence DESC LIMIT ?",
+            (job_id, up_to_sequence, item_id, limit),
         )
 
     def judgment_page(

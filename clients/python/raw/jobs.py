@@ -254,6 +254,14 @@ class JobCalls:
         )
         return response.worker
 
+    async def requalify_worker(self, worker: str) -> task_pb2.WorkerStats:
+        """Undoes a disqualification: the worker gets tasks of the job again
+        (its excluded judgments stay excluded)."""
+        response = await self.jobs.RequalifyWorker(
+            job_service_pb2.RequalifyWorkerRequest(worker=worker), metadata=self.metadata
+        )
+        return response.worker
+
     async def rotate_worker_token(
         self, worker: str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:
