@@ -204,7 +204,7 @@ async def test_an_items_revisions_come_oldest_first_and_an_unknown_item_is_not_f
 
     history = await lw.label_revisions(job.name, "i1")
     assert [(lab.revision, lab.value.classification.class_name, lab.method) for lab in history] == [
-        (1, "neg", "majority_vote"),
+        (1, "neg", "majority_vote_posterior"),
         (2, "neutral", "owner_correction"),
         (3, "pos", "owner_correction"),
     ]

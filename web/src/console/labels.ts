@@ -122,7 +122,7 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
       h("label", { class: "check" }, revised, " revised"),
       h("label", { class: "check" }, low, ` low confidence (${LOW_CONFIDENCE} or under)`),
     ),
-    h("datalist", { id: "label-methods" }, ...["majority_vote", "dawid_skene", "owner_correction", "model"].map((m) => h("option", { value: m }))),
+    h("datalist", { id: "label-methods" }, ...["majority_vote_posterior", "majority_vote", "dawid_skene", "owner_correction", "model"].map((m) => h("option", { value: m }))),
   );
 
   const dialog = correctionDialog(api, name, job, classes, (label) => {
