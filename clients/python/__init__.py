@@ -37,6 +37,7 @@ from labelwire.client.items import answer
 from labelwire.client.models import (
     Added,
     ApiKey,
+    Comment,
     Counters,
     Job,
     Judgment,
@@ -72,6 +73,7 @@ __all__ = [
     "AsyncWorkerClient",
     "Calibration",
     "Client",
+    "Comment",
     "Counters",
     "DeadlineExceeded",
     "Exported",

@@ -27,6 +27,7 @@ from labelwire.v1 import (
 __all__ = [
     "Added",
     "ApiKey",
+    "Comment",
     "Counters",
     "Job",
     "Judgment",
@@ -416,5 +417,30 @@ class WorkerJob:
             status=_enum_name("WORKER_JOB_STATUS_", account_pb2.WorkerJobStatus.Name(message.status)),
             job_state=_enum_name("JOB_STATE_", job_pb2.JobState.Name(message.job_state)),
             judgments=message.worker.judgments,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A worker's comment on one of its tasks, for the job's owner."""
+
+    task: str
+    key: str
+    worker: str
+    worker_display_name: str
+    text: str
+    created: float
+    proto: task_pb2.TaskComment = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: task_pb2.TaskComment) -> Comment:
+        return cls(
+            task=message.task,
+            key=message.item_key,
+            worker=message.worker,
+            worker_display_name=message.worker_display_name,
+            text=message.text,
+            created=message.create_time.ToNanoseconds() / 1e9,
             proto=message,
         )

@@ -18,6 +18,7 @@ from labelwire.client.items import ItemSource
 from labelwire.client.models import (
     Added,
     ApiKey,
+    Comment,
     Job,
     Judgment,
     Label,
@@ -265,6 +266,16 @@ class Client(SyncBase[AsyncClient]):
         """
         return self._loop.run(self._async.disqualify_worker(worker))
 
+    def requalify_worker(self, worker: Worker | str) -> Worker:
+        """Undoes a disqualification: the worker gets tasks of the job again (its
+        judgments excluded by the disqualification stay excluded).
+        """
+        return self._loop.run(self._async.requalify_worker(worker))
+
+    def comments(self, job: Job | str) -> list[Comment]:
+        """Every comment the job's workers left on their tasks, newest first."""
+        return self._loop.run(self._async.comments(job))
+
     def rotate_worker_token(
         self, worker: Worker | str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:
@@ -289,11 +300,42 @@ class Client(SyncBase[AsyncClient]):
             self._async.wait(job, progress=progress, timeout=timeout, poll_interval=poll_interval)
         )
 
-    def labels(self, job: Job | str) -> Pages[Label]:
+    def labels(
+        self,
+        job: Job | str,
+        *,
+        class_name: str = "",
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        method: str = "",
+        human_annotated: bool | None = None,
+        revised: bool = False,
+        contested: bool = False,
+        key_contains: str = "",
+    ) -> Pages[Label]:
         """The job's labels as they are now (one per labeled item), page by page;
-        `.to_pandas()` gives one row per label.
+        `.to_pandas()` gives one row per label. The keyword filters are applied on
+        the server (confidence bounds inclusive; `revised`: past their first
+        revision; `contested`: a tie or workers who disagreed).
         """
-        return Pages(self._loop, self._async.labels(job))
+        return Pages(
+            self._loop,
+            self._async.labels(
+                job,
+                class_name=class_name,
+                min_confidence=min_confidence,
+                max_confidence=max_confidence,
+                method=method,
+                human_annotated=human_annotated,
+                revised=revised,
+                contested=contested,
+                key_contains=key_contains,
+            ),
+        )
+
+    def label_history(self, job: Job | str, key: str) -> list[Label]:
+        """Every revision of one item's label, oldest first."""
+        return self._loop.run(self._async.label_history(job, key))
 
     def stream_labels(
         self, job: Job | str, *, after: int = 0, snapshot_only: bool = False
@@ -533,6 +575,10 @@ class WorkerClient(SyncBase[AsyncWorkerClient]):
     def decline(self, task: Task | str, reason: str = "") -> None:
         """Gives the task back and says why (it shows in the job's quality report)."""
         return self._loop.run(self._async.decline(task, reason))
+
+    def comment(self, task: Task | str, text: str) -> Comment:
+        """Leaves the job's owner a comment on one of this worker's tasks (1 to 2,000 characters)."""
+        return self._loop.run(self._async.comment(task, text))
 
     def extend(self, task: Task | str, seconds: float | None = None) -> float:
         """Renews the lease (by the job's time limit unless `seconds`); when it now ends (Unix time)."""

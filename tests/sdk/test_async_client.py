@@ -125,6 +125,16 @@ async def test_the_async_worker_client(live: Server, api_key: str) -> None:
         assert following is not None
         assert await me.submit(following, animal(following)) is None
         assert (await me.stats()).judgments == 2
+        assert (await me.comment(first, "a barking cat?")).text == "a barking cat?"
+    async with AsyncClient(live.target, api_key) as lw:
+        [comment] = await lw.comments(job)
+        assert (comment.text, comment.worker_display_name) == ("a barking cat?", "ana")
+        worker = (await lw.workers(job).to_list())[0]
+        assert (await lw.disqualify_worker(worker)).status == "disqualified"
+        assert (await lw.requalify_worker(worker)).status == "qualified"
+        labeled = (await lw.labels(job).to_list())[0]
+        assert (await lw.label_history(job, labeled.key))[0].revision == 1
+        assert len((await lw.reliability(job, bins=2)).bins) == 2
 
 
 async def test_the_async_admin_client(live: Server) -> None:

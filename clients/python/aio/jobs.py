@@ -17,7 +17,7 @@ from labelwire.client.aio.base import (
     _translated_stream,
 )
 from labelwire.client.items import ItemSource, items_from
-from labelwire.client.models import Added, Job, Team, Worker
+from labelwire.client.models import Added, Comment, Job, Team, Worker
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
 from labelwire.v1 import (
@@ -279,6 +279,17 @@ class JobMethods:
         """Disqualifies the worker (`jobs/{j}/workers/{w}`) by hand: it gets no
         more tasks of the job, its judgments are dropped and its items judged again."""
         return Worker.from_proto(await self.raw.disqualify_worker(_name(worker)))
+
+    @_translated
+    async def requalify_worker(self, worker: Worker | str) -> Worker:
+        """Undoes a disqualification: the worker gets tasks of the job again (its
+        judgments excluded by the disqualification stay excluded)."""
+        return Worker.from_proto(await self.raw.requalify_worker(_name(worker)))
+
+    @_translated
+    async def comments(self, job: Job | str) -> list[Comment]:
+        """Every comment the job's workers left on their tasks, newest first."""
+        return [Comment.from_proto(c) for c in await self.raw.list_task_comments(_name(job))]
 
     @_translated
     async def rotate_worker_token(
