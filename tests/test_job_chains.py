@@ -139,14 +139,17 @@ async def test_a_class_rule_forwards_each_item_once_and_later_passes_keep_the_ro
     assert before.state == job_pb2.JOB_STATE_RUNNING, "it waits for what it forwarded"
     expert_job = await lw.get_job(expert.name)
     assert expert_job.counters.total_items == 3
+    await lw.correct_label(first.name, "i1", classification("pos"))  # the owner's word stays
+    await lw.correct_label(first.name, "i2", classification("neg"))  # and is not forwarded
     await lw.start_job(expert.name)
     _, token = await lw.create_worker(expert.name, "pro")
     async with server.worker(token) as w:
         while (t := await w.next_task()).HasField("task"):
             await w.submit(t.task.name, classification("neutral"))
     final = await labels_of(lw, first.name)
+    assert (final["i1"].method, final["i1"].value.classification.class_name) == ("owner_correction", "pos")
     routed = {k for k, lab in final.items() if lab.method == "routed"}
-    assert routed == {"i1", "i4", "i7"}
+    assert routed == {"i4", "i7"}
     assert all(final[k].value.classification.class_name == "neutral" for k in routed)
     assert all(truth(f"truth:{CLASSES[int(k[1]) % 3]}") == "neg" for k in routed)
     await server.running.core.maintain_once()

@@ -239,6 +239,14 @@ def append_label(
     return sequence
 
 
+def _corrected(tx: Tx, item: Any) -> bool:
+    """Whether the item's label is its owner's correction, which nothing revises."""
+    if item["label_sequence"] is None:
+        return False
+    current = tx.label_event(int(item["job_id"]), int(item["label_sequence"]))
+    return current is not None and current["method"] == CORRECTION_METHOD
+
+
 def _chain(
     tx: Tx,
     spec: JobSpec | None,
@@ -256,10 +264,10 @@ def _chain(
         upstream_id = tx.routed_from(item_id)
     if upstream_id is not None:
         upstream = tx.item(int(upstream_id))
-        if upstream is not None:
+        if upstream is not None and not _corrected(tx, upstream):
             append_label(tx, int(upstream["job_id"]), upstream, chains.routed_back(label), now, human=human)
-    if label.method == chains.ROUTED_METHOD:
-        return
+    if label.method in (chains.ROUTED_METHOD, CORRECTION_METHOD):
+        return  # a label from downstream, or the owner's own word: neither goes on
     if spec is None:
         row = tx.job(job_id)
         spec = specs.from_json(json.loads(row["spec"])) if row is not None else None

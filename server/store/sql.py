@@ -637,7 +637,8 @@ class SqlTx(AccountsSql):
         """Open pre-labeled items no human has touched yet (no judgment, lease
         or claim, no label), at or above `min_confidence`, in id order."""
         return self.all(
-            "SELECT id, key, prelabel, prelabel_confidence, label_sequence, label_revision, state FROM items"
+            "SELECT id, key, prelabel, prelabel_confidence, label_sequence, label_revision, state, routed_from"
+            " FROM items"
             " WHERE job_id = ? AND id > ? AND state = 0 AND is_gold = 0 AND prelabel IS NOT NULL"
             " AND prelabel_confidence >= ? AND label_sequence IS NULL AND done = 0 AND leased = 0"
             f" AND claimed_by IS NULL AND {shown('items.id')} ORDER BY id LIMIT ?",
