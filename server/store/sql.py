@@ -696,7 +696,8 @@ class SqlTx(AccountsSql):
         return bool(
             self.run(
                 "INSERT INTO items (job_id, key, payload_kind, payload, metadata, is_gold, target, created_at,"
-                " routed_from) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (job_id, key) DO NOTHING",
+                " routed_from, routed_from_job) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
+                " ON CONFLICT (job_id, key) DO NOTHING",
                 (
                     job_id,
                     source["key"],
@@ -706,6 +707,7 @@ class SqlTx(AccountsSql):
                     target,
                     now,
                     int(source["id"]),
+                    int(source["job_id"]),
                 ),
             )
         )
@@ -719,8 +721,8 @@ class SqlTx(AccountsSql):
         downstream job (its label will come back as a revision)."""
         return (
             self.one(
-                "SELECT 1 FROM items u JOIN items d ON d.routed_from = u.id JOIN jobs j ON j.id = d.job_id"
-                " WHERE u.job_id = ? AND d.state = 0 AND j.state IN (1, 2, 3) LIMIT 1",
+                "SELECT 1 FROM items d JOIN jobs j ON j.id = d.job_id"
+                " WHERE d.routed_from_job = ? AND d.state = 0 AND j.state IN (1, 2, 3) LIMIT 1",
                 (job_id,),
             )
             is not None
