@@ -51,7 +51,7 @@ IMPORTS = (
     ("from labelwire.client.blocking import SyncBase", ()),
     ("from labelwire.client.items import ItemSource", ("ItemSource",)),
     (
-        "from labelwire.client.models import Added, ApiKey, Job, Judgment, Label, Task, Team, Worker, WorkerAccount",
+        "from labelwire.client.models import Added, ApiKey, Job, Judgment, Label, Route, Task, Team, Worker, WorkerAccount",
         (),
     ),
     ("from labelwire.client.pages import Pages", ("Pages",)),

@@ -30,7 +30,18 @@ from labelwire.client import raw
 from labelwire.client.errors import from_rpc_error
 from labelwire.client.items import ItemSource, items_from
 from labelwire.client.items import answer as to_answer
-from labelwire.client.models import Added, ApiKey, Job, Judgment, Label, Task, Team, Worker, WorkerAccount
+from labelwire.client.models import (
+    Added,
+    ApiKey,
+    Job,
+    Judgment,
+    Label,
+    Route,
+    Task,
+    Team,
+    Worker,
+    WorkerAccount,
+)
 from labelwire.client.pages import AsyncPages
 from labelwire.v1 import (
     answer_pb2,
@@ -126,6 +137,12 @@ class _DefaultDeadline(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[mi
 
 def _name(thing: Any) -> str:
     return thing if isinstance(thing, str) else str(thing.name)
+
+
+def _copy(job: job_pb2.Job) -> job_pb2.Job:
+    out = job_pb2.Job()
+    out.CopyFrom(job)
+    return out
 
 
 class _Base:
@@ -231,6 +248,7 @@ class AsyncClient(_Base):
         workforce_settings: Mapping[str, Any] | None = None,
         teams: Sequence[str] = (),
         consolidation: str = "",
+        routes: Sequence[Route] = (),
         job: job_pb2.Job | None = None,
     ) -> Job:
         """A new job in the draft state, ready for items.
@@ -241,7 +259,12 @@ class AsyncClient(_Base):
         image, document, audio or video; `consolidation` a method such as
         majority_vote or dawid_skene (the server's default when empty).
         `quiz_size`, `pass_accuracy` and `hidden_gold_share` set the gold
-        policy. Anything else: pass a full `job` message, whose fields win."""
+        policy. `routes` send items whose label meets a condition on to
+        other jobs of yours (`Route`). Anything else: pass a full `job`
+        message, whose fields win."""
+        if routes:
+            job = job_pb2.Job() if job is None else _copy(job)
+            job.routing_rules.extend(r.to_proto() for r in routes)
         method = (
             job_pb2.ConsolidationMethod.Value(f"CONSOLIDATION_METHOD_{consolidation.upper()}")
             if consolidation
@@ -307,10 +330,12 @@ class AsyncClient(_Base):
         judgments_per_item: int | None = None,
         price_per_judgment_micros: int | None = None,
         budget_micros: int | None = None,
+        routes: Sequence[Route] | None = None,
     ) -> Job:
         """Changes the settings given, and only those (UpdateJob's field
         mask). A change of the instructions or the classes' descriptions
-        makes a new `instructions_version`."""
+        makes a new `instructions_version`. `routes` replaces the job's
+        routing rules (an empty list removes them)."""
         name = _name(job)
         change = job_pb2.Job(name=name)
         paths: list[str] = []
@@ -346,6 +371,9 @@ class AsyncClient(_Base):
         if budget_micros is not None:
             change.budget_micros = budget_micros
             paths.append("budget_micros")
+        if routes is not None:
+            change.routing_rules.extend(r.to_proto() for r in routes)
+            paths.append("routing_rules")
         return Job.from_proto(await self.raw.update_job(change, paths))
 
     @_translated

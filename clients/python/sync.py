@@ -15,7 +15,18 @@ import grpc
 from labelwire.client.aio import AsyncAdminClient, AsyncClient, AsyncWorkerClient
 from labelwire.client.blocking import SyncBase
 from labelwire.client.items import ItemSource
-from labelwire.client.models import Added, ApiKey, Job, Judgment, Label, Task, Team, Worker, WorkerAccount
+from labelwire.client.models import (
+    Added,
+    ApiKey,
+    Job,
+    Judgment,
+    Label,
+    Route,
+    Task,
+    Team,
+    Worker,
+    WorkerAccount,
+)
 from labelwire.client.pages import Pages
 from labelwire.v1 import (
     answer_pb2,
@@ -84,6 +95,7 @@ class Client(SyncBase[AsyncClient]):
         workforce_settings: Mapping[str, Any] | None = None,
         teams: Sequence[str] = (),
         consolidation: str = "",
+        routes: Sequence[Route] = (),
         job: job_pb2.Job | None = None,
     ) -> Job:
         """A new job in the draft state, ready for items.
@@ -94,7 +106,9 @@ class Client(SyncBase[AsyncClient]):
         image, document, audio or video; `consolidation` a method such as
         majority_vote or dawid_skene (the server's default when empty).
         `quiz_size`, `pass_accuracy` and `hidden_gold_share` set the gold
-        policy. Anything else: pass a full `job` message, whose fields win.
+        policy. `routes` send items whose label meets a condition on to
+        other jobs of yours (`Route`). Anything else: pass a full `job`
+        message, whose fields win.
         """
         return self._loop.run(
             self._async.create_job(
@@ -116,6 +130,7 @@ class Client(SyncBase[AsyncClient]):
                 workforce_settings=workforce_settings,
                 teams=teams,
                 consolidation=consolidation,
+                routes=routes,
                 job=job,
             )
         )
@@ -149,10 +164,12 @@ class Client(SyncBase[AsyncClient]):
         judgments_per_item: int | None = None,
         price_per_judgment_micros: int | None = None,
         budget_micros: int | None = None,
+        routes: Sequence[Route] | None = None,
     ) -> Job:
         """Changes the settings given, and only those (UpdateJob's field
         mask). A change of the instructions or the classes' descriptions
-        makes a new `instructions_version`.
+        makes a new `instructions_version`. `routes` replaces the job's
+        routing rules (an empty list removes them).
         """
         return self._loop.run(
             self._async.update_job(
@@ -166,6 +183,7 @@ class Client(SyncBase[AsyncClient]):
                 judgments_per_item=judgments_per_item,
                 price_per_judgment_micros=price_per_judgment_micros,
                 budget_micros=budget_micros,
+                routes=routes,
             )
         )
 
