@@ -4,6 +4,8 @@ label comes back into the first job's feed as the item's next revision."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from google.protobuf import json_format
@@ -11,7 +13,7 @@ from google.protobuf import json_format
 from labelwire.client.raw import Client, classification, source_item, text_item
 from labelwire.v1 import answer_pb2, job_pb2, label_pb2
 from tests.conftest import Harness
-from tests.helpers import CLASSES, drain, truth, work
+from tests.helpers import CLASSES, drain, take, truth, work
 
 DISCONFIRMED = label_pb2.VerificationSummary.VERDICT_DISCONFIRMED
 
@@ -242,3 +244,26 @@ async def test_a_cancelled_target_takes_nothing(server: Harness) -> None:
         await lw.update_job(again, ["routing_rules"])
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "cancelled" in (caught.value.details() or "")
+
+
+async def test_a_client_following_the_first_job_gets_the_final_label_live(server: Harness) -> None:
+    lw = await server.client()
+    expert = await lw.create_job("Expert", classes=CLASSES, judgments_per_item=1, quiz_size=0)
+    spec = job_pb2.Job()
+    spec.routing_rules.append(rule(expert, classes=["neg"]))
+    job = await lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0, job=spec)
+    await lw.add_items(job.name, [text_item("a", "truth:pos"), text_item("b", "truth:neg")])
+    await lw.start_job(job.name)
+    await lw.start_job(expert.name)
+    following = asyncio.ensure_future(take(lw.stream_labels(job.name), 3))
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        assert await work(w) == 2
+    _, token = await lw.create_worker(expert.name, "pro")
+    async with server.worker(token) as w:
+        task = (await w.next_task()).task
+        await w.submit(task.name, classification("neutral"))
+    events = await following
+    assert [(e.item_key, e.revision, e.method) for e in events[2:]] == [("b", 2, "routed")]
+    assert events[2].value.classification.class_name == "neutral"
+    assert {e.item_key for e in events[:2]} == {"a", "b"}

@@ -264,7 +264,7 @@ def _chain(
         upstream_id = tx.routed_from(item_id)
     if upstream_id is not None:
         upstream = tx.item(int(upstream_id))
-        if upstream is not None and not _corrected(tx, upstream):
+        if upstream is not None and chains.takes_labels_back(tx, upstream) and not _corrected(tx, upstream):
             append_label(tx, int(upstream["job_id"]), upstream, chains.routed_back(label), now, human=human)
     if label.method in (chains.ROUTED_METHOD, CORRECTION_METHOD):
         return  # a label from downstream, or the owner's own word: neither goes on
