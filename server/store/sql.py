@@ -28,10 +28,11 @@ def shown(column: str) -> str:
     return f"{column} < (SELECT COALESCE(hidden_from, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
 
 
-def in_pilot(alias: str) -> str:
-    """While a pilot runs only its items (drawn at StartJob) are dispatched;
-    takes the job's id as one more argument."""
-    return f"({alias}.in_pilot = 1 OR (SELECT pilot_until FROM jobs WHERE jobs.id = ?) IS NULL)"
+def in_pilot(alias: str, pilot: bool) -> str:
+    """While a pilot runs (the caller read it from the job's row) only its
+    items, drawn at StartJob, are dispatched; their own partial index finds
+    them without walking the rest."""
+    return f" AND {alias}.in_pilot = 1" if pilot else ""
 
 
 def affordable_claims(
@@ -203,14 +204,14 @@ class SqlTx(AccountsSql):
             is not None
         )
 
-    def next_work_row(self, job_id: int, worker_id: int) -> Row | None:
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Row | None:
         """The oldest open item the worker has never seen whose judgments plus
         leases are under its target, whole: the lease that follows needs its
         payload, and reading it here saves reading it again."""
         raise NotImplementedError
 
-    def next_work_item(self, job_id: int, worker_id: int) -> int | None:
-        row = self.next_work_row(job_id, worker_id)
+    def next_work_item(self, job_id: int, worker_id: int, *, pilot: bool = False) -> int | None:
+        row = self.next_work_row(job_id, worker_id, pilot=pilot)
         return None if row is None else int(row["id"])
 
     def job(self, job_id: int) -> Row | None:
