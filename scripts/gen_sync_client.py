@@ -59,7 +59,7 @@ IMPORTS = (
     ("from labelwire.client.blocking import SyncBase", ()),
     ("from labelwire.client.items import ItemSource", ("ItemSource",)),
     (
-        "from labelwire.client.models import Added, ApiKey, Comment, Job, Judgment, Label, Task, Team, Worker,"
+        "from labelwire.client.models import Added, ApiKey, Comment, Job, Judgment, Label, Route, Task, Team, Worker,"
         " WorkerAccount, WorkerJob",
         (),
     ),

@@ -32,6 +32,7 @@ __all__ = [
     "Job",
     "Judgment",
     "Label",
+    "Route",
     "Task",
     "Team",
     "Worker",
@@ -135,6 +136,36 @@ class Job:
             "labeled_items": self.counters.labeled_items,
             "cost_micros": self.counters.cost_micros,
         }
+
+
+VERDICTS = {"confirmed": 1, "disconfirmed": 2, "split": 3}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing rule between jobs: the items whose label meets every
+    condition given go on to the job `to` (one of yours), and its label comes
+    back as their final one. `classes`: the label's class is one of them;
+    `confidence_below`: its confidence is under it; `verdict` (verification
+    jobs): confirmed, disconfirmed or split."""
+
+    to: Job | str
+    classes: tuple[str, ...] = ()
+    confidence_below: float | None = None
+    verdict: str = ""
+
+    def to_proto(self) -> job_pb2.RoutingRule:
+        """The rule as the API takes it (`Job.routing_rules`)."""
+        rule = job_pb2.RoutingRule(
+            target_job=self.to if isinstance(self.to, str) else self.to.name, classes=list(self.classes)
+        )
+        if self.confidence_below is not None:
+            rule.confidence_below = self.confidence_below
+        if self.verdict:
+            if self.verdict not in VERDICTS:
+                raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
+            rule.verdict = label_pb2.VerificationSummary.Verdict.ValueType(VERDICTS[self.verdict])
+        return rule
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from labelwire.client.models import (
     Job,
     Judgment,
     Label,
+    Route,
     Task,
     Team,
     Worker,
@@ -102,6 +103,7 @@ class Client(SyncBase[AsyncClient]):
         teams: Sequence[str] = (),
         consolidation: str = "",
         model_routing: Mapping[str, Any] | job_pb2.ModelRouting | None = None,
+        routes: Sequence[Route] = (),
         job: job_pb2.Job | None = None,
     ) -> Job:
         """A new job in the draft state, ready for items.
@@ -115,8 +117,9 @@ class Client(SyncBase[AsyncClient]):
         policy. `model_routing` lets the model's confident pre-labels through
         without humans: a dict such as `{"class_thresholds": {"cat": 0.9},
         "audit_share": 0.05}` or `{"learn_thresholds": True, "target_precision":
-        0.98}` (ModelRouting's fields), or the message. Anything else: pass a
-        full `job` message, whose fields win.
+        0.98}` (ModelRouting's fields), or the message. `routes` send items
+        whose label meets a condition on to other jobs of yours (`Route`).
+        Anything else: pass a full `job` message, whose fields win.
         """
         return self._loop.run(
             self._async.create_job(
@@ -139,6 +142,7 @@ class Client(SyncBase[AsyncClient]):
                 teams=teams,
                 consolidation=consolidation,
                 model_routing=model_routing,
+                routes=routes,
                 job=job,
             )
         )
@@ -151,13 +155,13 @@ class Client(SyncBase[AsyncClient]):
         """Your jobs, newest first, fetched page by page."""
         return Pages(self._loop, self._async.jobs())
 
-    def start_job(self, job: Job | str, *, pilot_size: int = 0) -> Job:
+    def start_job(self, job: Job | str, *, pilot_size: int = 0, pilot_seed: int | None = None) -> Job:
         """Opens the job to workers; items can still be added. With
         `pilot_size`, only the first that many items are dispatched; the job
         then pauses itself (`state_reason` "pilot complete") until
         `resume_job`.
         """
-        return self._loop.run(self._async.start_job(job, pilot_size=pilot_size))
+        return self._loop.run(self._async.start_job(job, pilot_size=pilot_size, pilot_seed=pilot_seed))
 
     def update_job(
         self,
@@ -173,12 +177,14 @@ class Client(SyncBase[AsyncClient]):
         price_per_judgment_micros: int | None = None,
         budget_micros: int | None = None,
         model_routing: Mapping[str, Any] | job_pb2.ModelRouting | None = None,
+        routes: Sequence[Route] | None = None,
     ) -> Job:
         """Changes the settings given, and only those (UpdateJob's field
         mask). A change of the instructions or the classes' descriptions
         makes a new `instructions_version`. `model_routing` (as in
         `create_job`) replaces the job's whole routing: thresholds, audit share
-        and all.
+        and all. `routes` replaces the job's routing rules (an empty list
+        removes them).
         """
         return self._loop.run(
             self._async.update_job(
@@ -193,6 +199,7 @@ class Client(SyncBase[AsyncClient]):
                 price_per_judgment_micros=price_per_judgment_micros,
                 budget_micros=budget_micros,
                 model_routing=model_routing,
+                routes=routes,
             )
         )
 

@@ -17,6 +17,7 @@ from labelwire.client import (
     Label,
     NotFound,
     PermissionDenied,
+    Route,
     Task,
     Unauthenticated,
 )
@@ -207,3 +208,28 @@ async def test_a_pilot_then_refined_instructions(live: Server, api_key: str) -> 
         await lw.resume_job(job)
         assert await work_all(live.target, token) == 3
         assert (await lw.get_job(job)).state == "completed"
+
+
+async def test_routes_send_a_class_on_to_another_job_and_its_label_comes_back(
+    live: Server, api_key: str
+) -> None:
+    async with AsyncClient(live.target, api_key) as lw:
+        experts = await lw.create_job("experts", classes=ANIMALS, judgments=1, quiz_size=0)
+        job = await lw.create_job(
+            "first pass", classes=ANIMALS, judgments=1, quiz_size=0, routes=[Route(experts, classes=("cat",))]
+        )
+        assert [r.target_job for r in job.proto.routing_rules] == [experts.name]
+        await lw.add_items(job, sounds(4))
+        await lw.start_job(job)
+        await lw.start_job(experts)
+        _, token = await lw.create_worker(job, "ana")
+        assert await work_all(live.target, token) == 4
+        _, token = await lw.create_worker(experts, "expert")
+        assert await work_all(live.target, token) == 2, "the two cats, once each"
+        labels = {label.key: label.method async for label in lw.labels(job)}
+        assert labels == {"k0": "majority_vote", "k1": "routed", "k2": "majority_vote", "k3": "routed"}
+        cleared = await lw.update_job(job, routes=[])
+        assert not cleared.proto.routing_rules
+        with pytest.raises(InvalidArgument) as err:
+            await lw.update_job(experts, routes=[Route(job, classes=("dog",)), Route(experts, verdict="")])
+        assert [v.field for v in err.value.field_violations] == ["job.routing_rules[1]"]
