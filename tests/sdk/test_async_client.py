@@ -227,7 +227,12 @@ async def test_routes_send_a_class_on_to_another_job_and_its_label_comes_back(
         _, token = await lw.create_worker(experts, "expert")
         assert await work_all(live.target, token) == 2, "the two cats, once each"
         labels = {label.key: label.method async for label in lw.labels(job)}
-        assert labels == {"k0": "majority_vote", "k1": "routed", "k2": "majority_vote", "k3": "routed"}
+        assert labels == {
+            "k0": "majority_vote_posterior",
+            "k1": "routed",
+            "k2": "majority_vote_posterior",
+            "k3": "routed",
+        }
         cleared = await lw.update_job(job, routes=[])
         assert not cleared.proto.routing_rules
         with pytest.raises(InvalidArgument) as err:
