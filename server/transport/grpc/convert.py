@@ -34,7 +34,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
-from labelwire.server.labels import verdicts
+from labelwire.server.domain.tasks import verdicts
 from labelwire.v1 import (
     adapter_service_pb2,
     admin_service_pb2,
