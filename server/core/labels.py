@@ -33,6 +33,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
+from labelwire.server.domain.tasks import task_kind
 from labelwire.server.files import exports, judgment_exports
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
@@ -308,7 +309,7 @@ class LabelsCore(CoreBase):
         level: float,
     ) -> verification_report.Report:
         job = await self.get_job(principal, job_name)
-        if job.spec.task_type != "verification":
+        if not task_kind(job.spec).reviews_prelabel:
             raise FailedPrecondition(
                 f"{job.name} is a {job.spec.task_type} job; the report is for verification jobs"
             )
@@ -359,7 +360,7 @@ class LabelsCore(CoreBase):
         or S3; returns (lines, lines with a label)."""
         job = await self.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required", "uri")
-        if job.spec.task_type == "segmentation":
+        if not task_kind(job.spec).exports_labels:
             raise FailedPrecondition(
                 f"{job.name} is a segmentation job: ExportLabels does not write mask images yet;"
                 " read its labels with ListLabels"
@@ -392,7 +393,7 @@ class LabelsCore(CoreBase):
             "format must be JUDGMENT_EXPORT_FORMAT_JSON_LINES or JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH",
             "format",
         )
-        if form == judgment_exports.GROUND_TRUTH and job.spec.task_type == "segmentation":
+        if form == judgment_exports.GROUND_TRUTH and not task_kind(job.spec).exports_labels:
             raise FailedPrecondition(
                 f"{job.name} is a segmentation job: its labels' mask images are not exported yet;"
                 " export its judgments as JSON Lines"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
+from labelwire.server.domain.tasks import task_kind
 from labelwire.server.domain.validation import answer_key
 
 MIN_BLOCK = 10
@@ -145,7 +146,7 @@ def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[in
     outnumber the honest workers, the labels follow their guesses, and scoring
     a worker against labels its own vote helped decide rates every one of them
     well. Single-class jobs only."""
-    if answer_key(spec.task_type) != "classification" or not rows:
+    if not task_kind(spec).agreement_by_consensus or not rows:
         return {}
     k = len(spec.class_names)
     count = len(rows)

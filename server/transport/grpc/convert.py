@@ -34,7 +34,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
-from labelwire.server.domain.tasks import verdicts
+from labelwire.server.domain.tasks import KINDS, verdicts
 from labelwire.v1 import (
     adapter_service_pb2,
     admin_service_pb2,
@@ -160,7 +160,7 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
     config = getattr(job.task_config, kind)
     if kind == "custom":
         struct_dict(config.answer_schema, "job.task_config.custom.answer_schema")
-    listed = config.entity_types if kind == "spans" else getattr(config, "classes", [])
+    listed = getattr(config, KINDS[kind].classes_key, [])
     policy = job.judgment_policy
     if policy.judgments_per_item == 0:
         raise InvalidArgument(
