@@ -24,7 +24,7 @@ from labelwire.server.domain.model import (
     TaskState,
     WorkerStatus,
 )
-from labelwire.server.domain.tasks import task_kind
+from labelwire.server.domain.tasks import kind_in, task_kind
 from labelwire.server.store import Tx
 
 # How many open items past the first a batch looks through for ones of the
@@ -44,11 +44,9 @@ def class_key(prelabel: str | None) -> str | None:
     if not prelabel:
         return None
     label = json.loads(prelabel)
-    if "classification" in label:
-        return "c:" + str(label["classification"].get("class_name", ""))
-    if "multi_label" in label:
-        return "m:" + "|".join(sorted(label["multi_label"].get("class_names", [])))
-    return None
+    kind = kind_in(label)
+    name = kind.model_class(label[kind.answer_key]) if kind is not None else None
+    return None if kind is None or name is None else f"{kind.name}:{name}"
 
 
 def batch_mates(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, first: Any, room: int) -> list[Any]:

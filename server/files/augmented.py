@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from labelwire.server.domain.tasks import KINDS
+from labelwire.server.domain.tasks import KINDS, kind_in
 from labelwire.server.domain.tasks.base import MaskWriter
 from labelwire.server.domain.tasks.verification import VERIFICATION_CATEGORIES
 
@@ -90,8 +90,8 @@ def _label_value(
     label: ExportLabel, fmt: ExportFormat, write_mask: MaskWriter | None
 ) -> tuple[Any, dict[str, Any], str]:
     media = "text" if fmt.media_type == "text" else "image"
-    for kind in KINDS.values():
-        if kind.answer_key in label.answer:
-            body = label.answer[kind.answer_key]
-            return kind.export_value(body, label.confidence, fmt.classes, media, write_mask)
+    kind = kind_in(label.answer)
+    if kind is not None:
+        body = label.answer[kind.answer_key]
+        return kind.export_value(body, label.confidence, fmt.classes, media, write_mask)
     raise ValueError(f"not a labelwire answer: {sorted(label.answer)}")

@@ -18,7 +18,7 @@ from typing import Any
 
 from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.errors import InvalidArgument
-from labelwire.server.domain.tasks import KINDS, boxes, spans
+from labelwire.server.domain.tasks import KINDS, boxes, kind_in, spans
 from labelwire.server.files.augmented import KEY_FIELD, ExportFormat, ExportLabel, augmented_line
 
 GOLD_FIELD = "labelwire-gold"
@@ -68,9 +68,10 @@ def reported_confidence(
     figure, capped at what as many agreeing judgments would give."""
     if method not in VOTE_SHARES or judgment_count <= 0:
         return confidence
-    if "classification" in answer and probabilities and len(classes) >= 2:
+    kind = kind_in(answer)
+    if kind is not None and kind.single_class and probabilities and len(classes) >= 2:
         counts = [round(float(probabilities.get(c, 0.0)) * judgment_count) for c in classes]
-        name = answer["classification"].get("class_name")
+        name = answer[kind.answer_key].get("class_name")
         if name in classes and sum(counts) == judgment_count:
             return _posterior(counts, classes.index(name))
     if method in GEOMETRY:

@@ -8,6 +8,9 @@ subclass, listed in KINDS, and a component under `web/src/tasks/`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from labelwire.server.domain.model import Answer, JobSpec
 from labelwire.server.domain.tasks.base import TaskKind, uses_skill, weighs_workers
 from labelwire.server.domain.tasks.boxes import BoundingBoxes
@@ -47,6 +50,14 @@ def kind_named(task_type: str) -> TaskKind:
     return KINDS[task_type]
 
 
+def kind_in(answer: Mapping[str, Any]) -> TaskKind | None:
+    """The first task type, in KINDS' order, whose answer key the answer has."""
+    for kind in KINDS.values():
+        if kind.answer_key in answer:
+            return kind
+    return None
+
+
 def kind_of_answer(answer: Answer) -> TaskKind | None:
     """The task type whose answers have this answer's one key, else None."""
     key = next(iter(answer), None) if len(answer) == 1 else None
@@ -57,6 +68,7 @@ __all__ = [
     "KINDS",
     "REVIEWED_KEYS",
     "TaskKind",
+    "kind_in",
     "kind_named",
     "kind_of_answer",
     "task_kind",

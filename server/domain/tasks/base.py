@@ -88,6 +88,8 @@ class TaskKind(ABC):
     agreement_by_consensus: ClassVar[bool] = False
     """Whether a worker's work agreement (the colluder check in `dispatch.gate`)
     is measured on it."""
+    single_class: ClassVar[bool] = False
+    """Whether an answer names one class, so a label's probabilities are per class."""
     mask_reference: ClassVar[bool] = False
     """Whether its Ground Truth attribute holds a reference to a file
     (`<attribute>-ref`) rather than the label itself."""
@@ -126,6 +128,12 @@ class TaskKind(ABC):
     def category(self, answer: Answer) -> str:
         """An answer as one nominal category, so agreement applies to any type."""
         return json.dumps(answer, sort_keys=True)
+
+    def model_class(self, body: Mapping[str, Any]) -> str | None:
+        """A label of this kind under review as one class name (a set of classes
+        joined): what a verification batch groups its items by and its report
+        splits by; None for kinds verified one item at a time."""
+        return None
 
     def gold_from_cell(self, value: Any) -> Answer | None:
         """A gold answer from a manifest's plain cell, else None when the kind

@@ -63,6 +63,7 @@ class Classification(TaskKind):
     routable = True
     job_models = True
     agreement_by_consensus = True
+    single_class = True
     vote_share_methods = frozenset({MAJORITY_VOTE})
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
@@ -97,6 +98,9 @@ class Classification(TaskKind):
 
     def category(self, answer: Answer) -> str:
         return str((answer.get("classification") or {}).get("class_name", ""))
+
+    def model_class(self, body: Mapping[str, Any]) -> str | None:
+        return str(body.get("class_name", ""))
 
     def gold_from_cell(self, value: Any) -> Answer | None:
         return {"classification": {"class_name": str(value)}}

@@ -62,6 +62,9 @@ class MultiLabel(TaskKind):
     def category(self, answer: Answer) -> str:
         return "|".join(sorted((answer.get("multi_label") or {}).get("class_names", [])))
 
+    def model_class(self, body: Mapping[str, Any]) -> str | None:
+        return "|".join(sorted(body.get("class_names", [])))
+
     def gold_from_cell(self, value: Any) -> Answer | None:
         names = value if isinstance(value, list) else [v for v in str(value).split("|") if v]
         return {"multi_label": {"class_names": [str(n) for n in names]}}
