@@ -16,7 +16,7 @@ from typing import Any
 
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument
 from labelwire.server.domain.model import JobSpec
-from labelwire.server.domain.tasks import task_kind
+from labelwire.server.domain.tasks import KINDS, task_kind
 
 MAX_PATHS = 50
 OUTPUT_ONLY = frozenset(
@@ -78,7 +78,7 @@ def _classes_field(spec: JobSpec) -> str:
 
 def _without_descriptions(config: dict[str, Any]) -> dict[str, Any]:
     out = dict(config)
-    for key in ("classes", "entity_types"):
+    for key in dict.fromkeys(kind.classes_key for kind in KINDS.values()):
         if key in out:
             out[key] = [{"name": c.get("name", "")} for c in out[key]]
     return out

@@ -153,8 +153,7 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
     kind = job.task_config.WhichOneof("config")
     if kind is None:
         raise InvalidArgument(
-            "job.task_config is required: set one of classification, multi_label, bounding_box,"
-            " spans, segmentation, verification, custom",
+            f"job.task_config is required: set one of {', '.join(KINDS)}",
             "job.task_config",
         )
     config = getattr(job.task_config, kind)
