@@ -33,7 +33,6 @@ MAX_DECLINE_REASON_CHARS = 1000
 ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
 PAYLOAD_KINDS = ("text", "json", "source_ref")
 SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")
-REVIEWED_KINDS = REVIEWED_KEYS
 MAX_METADATA_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 64
 _NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
@@ -249,8 +248,8 @@ def validate_reviewed_label(spec: JobSpec, answer: Answer, field: str) -> None:
     spans or mask), not a verdict: it may be of any labeling kind, naming the job's classes."""
     key = next(iter(answer), None) if len(answer) == 1 else None
     require(
-        key in REVIEWED_KINDS,
-        f"{field} of a verification job is the label to verify: one of {', '.join(REVIEWED_KINDS)},"
+        key in REVIEWED_KEYS,
+        f"{field} of a verification job is the label to verify: one of {', '.join(REVIEWED_KEYS)},"
         f" got {key or 'none'}",
     )
     kind = kind_of_answer(answer)
