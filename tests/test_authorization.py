@@ -312,6 +312,9 @@ MATRIX: dict[str, Entry] = {
     "QualityService.GetCalibration": Entry(
         OWNERS_JOB, lambda w: quality_service_pb2.GetCalibrationRequest(job=w.job)
     ),
+    "QualityService.GetReliability": Entry(
+        OWNERS_JOB, lambda w: quality_service_pb2.GetReliabilityRequest(job=w.job)
+    ),
     "QualityService.GetVerificationReport": Entry(
         # The world's job is a classification job: its owner is told the report is for
         # verification jobs (tests/test_bulk_verification.py reads one).

@@ -23,8 +23,9 @@ async def test_items_become_majority_labels_streamed_to_the_client(server: Harne
     for lab in labels:
         n = int(lab.item_key[1:])
         assert lab.value.classification.class_name == CLASSES[n % 3]
-        assert abs(lab.confidence - 2 / 3) < 1e-9
-        assert lab.judgment_count == 3 and lab.human_annotated and lab.method == "majority_vote"
+        odds = 0.7 * 2 / 0.3  # a 2-1 vote over three classes from workers with no record (0.7)
+        assert abs(lab.confidence - odds**2 / (odds**2 + odds + 1)) < 1e-9  # a posterior, not 2/3
+        assert lab.judgment_count == 3 and lab.human_annotated and lab.method == "majority_vote_posterior"
     done = await lw.get_job(job.name)
     assert done.state == job_pb2.JOB_STATE_COMPLETED
     assert (done.counters.labeled_items, done.counters.judgments) == (6, 18)
@@ -52,7 +53,9 @@ async def test_tied_votes_pick_the_first_class_and_say_so(server: Harness) -> No
             t = await w.next_task()
             await w.submit(t.task.name, classification(answer))
     [label] = await drain(lw.stream_labels(job.name))
-    assert label.tie and label.value.classification.class_name == "pos" and label.confidence == 0.5
+    odds = 0.7 * 2 / 0.3  # one vote each for two of three classes, workers with no record (0.7)
+    assert label.tie and label.value.classification.class_name == "pos"  # no other label: the lowest index
+    assert abs(label.confidence - odds / (2 * odds + 1)) < 1e-9
     await lw.close()
 
 

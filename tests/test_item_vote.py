@@ -1,14 +1,21 @@
 """An item's label at completion is the majority vote the job-level library
-gives: the writer's plain-Python vote must never drift from `MajorityVote`
-(the label, its confidence, its probabilities and the tie flag a client reads)."""
+gives: the writer's plain-Python vote must never drift from
+`MajorityVote(skill=..., class_priors=...)` (the label, its confidence, its
+probabilities and the tie flag a client reads), and its confidence is a
+probability, not a share of the votes."""
 
 from __future__ import annotations
 
+import json
 import random
 
+import numpy as np
+import pytest
+
 from labelwire.server.consolidation import Judgments, MajorityVote
-from labelwire.server.domain.model import JobSpec, LabelClass
-from labelwire.server.labels.items import consolidate_item
+from labelwire.server.domain.model import Consolidated, JobSpec, LabelClass
+from labelwire.server.files.exports import reported_confidence
+from labelwire.server.labels.items import consolidate_item, job_class_frequencies
 
 
 def _spec(n_classes: int) -> JobSpec:
@@ -21,34 +28,128 @@ def _spec(n_classes: int) -> JobSpec:
     )
 
 
-def test_item_vote_matches_the_library_majority_vote_bit_for_bit() -> None:
+def _vote(
+    k: int, answers: list[int], skills: list[float] | None = None, priors: list[float] | None = None
+) -> Consolidated:
+    judgments = [(w, {"classification": {"class_name": f"c{a}"}}) for w, a in enumerate(answers)]
+    label = consolidate_item(
+        _spec(k),
+        judgments,
+        None if skills is None else dict(enumerate(skills)),
+        None if priors is None else (lambda: priors),
+    )
+    assert label is not None
+    return label
+
+
+def test_item_vote_matches_the_library_majority_vote() -> None:
     rng = random.Random(7)
-    ties = 0
+    ties = prior_decided = 0
     for _ in range(3000):
         k = rng.randint(2, 7)
         n = rng.randint(1, 11)
         answers = [rng.randrange(k) for _ in range(n)]
-        spec = _spec(k)
-        label = consolidate_item(
-            spec, [(w, {"classification": {"class_name": f"c{a}"}}) for w, a in enumerate(answers)]
+        skills = [rng.uniform(0.3, 0.95) for _ in range(n)]
+        priors = [float(rng.randint(0, 50)) for _ in range(k)]
+        label = _vote(k, answers, skills, priors)
+        skill = sum(skills) / n
+        result = MajorityVote(skill=skill, class_priors=np.array(priors)).fit(
+            Judgments.from_lists([0] * n, list(range(n)), answers, n_classes=k)
         )
-        result = MajorityVote().fit(Judgments.from_lists([0] * n, list(range(n)), answers, n_classes=k))
-        assert label is not None
         expected = int(result.labels[0])
         assert label.value == {"classification": {"class_name": f"c{expected}"}}
-        assert label.confidence == float(result.confidence[0])
-        assert label.probabilities == {f"c{i}": float(p) for i, p in enumerate(result.posteriors[0]) if p > 0}
+        assert label.confidence == pytest.approx(float(result.confidence[0]), rel=1e-12)
+        assert label.probabilities == pytest.approx(
+            {f"c{i}": float(p) for i, p in enumerate(result.posteriors[0]) if p > 0}, rel=1e-12
+        )
         assert label.tie == bool(result.ties[0])
-        assert label.method == "majority_vote" and label.judgment_count == n
+        assert label.method == "majority_vote_posterior" and label.judgment_count == n
         ties += label.tie
-    assert ties > 100  # the lowest class wins a tie, as in the library
+        prior_decided += label.tie and expected != min(
+            i for i in range(k) if answers.count(i) == max(answers.count(j) for j in range(k))
+        )
+    assert ties > 100 and prior_decided > 50  # ties happen, and the prior, not the index, decides many
 
 
-def test_a_two_one_split_is_the_majority_with_two_thirds() -> None:
-    spec = _spec(3)
-    votes = [(1, "c2"), (2, "c0"), (3, "c2")]
-    label = consolidate_item(spec, [(w, {"classification": {"class_name": c}}) for w, c in votes])
-    assert label is not None
+def test_a_tie_goes_to_the_class_the_job_sees_more_often() -> None:
+    label = _vote(3, [0, 2], priors=[10.0, 3.0, 40.0])
     assert label.value == {"classification": {"class_name": "c2"}}
-    assert label.confidence == 2 / 3 and not label.tie
-    assert label.probabilities == {"c0": 1 / 3, "c2": 2 / 3}
+    assert label.tie
+    lowest = _vote(3, [0, 2], priors=[0.0, 0.0, 0.0])
+    assert lowest.value == {"classification": {"class_name": "c0"}} and lowest.tie
+
+
+def test_the_prior_is_not_read_when_the_vote_does_not_tie() -> None:
+    def refuse() -> list[float]:
+        raise AssertionError("class frequencies read for an untied vote")
+
+    label = consolidate_item(
+        _spec(3),
+        [(w, {"classification": {"class_name": c}}) for w, c in enumerate(["c1", "c1", "c0"])],
+        None,
+        refuse,
+    )
+    assert label is not None and label.value == {"classification": {"class_name": "c1"}} and not label.tie
+
+
+def test_a_two_one_split_states_the_posterior_at_the_workers_accuracy() -> None:
+    label = _vote(3, [2, 0, 2])
+    # Workers of unknown record count at 0.7: weight log(0.7 * 2 / 0.3) per vote.
+    odds = 0.7 * 2 / 0.3
+    assert label.value == {"classification": {"class_name": "c2"}}
+    assert label.confidence == pytest.approx(odds**2 / (odds**2 + odds + 1))
+    assert label.confidence != 2 / 3 and not label.tie
+    unanimous = _vote(2, [1, 1], skills=[0.9, 0.9])
+    assert unanimous.confidence == pytest.approx(0.81 / 0.82)
+
+
+def test_the_confidence_matches_the_accuracy_on_a_crafted_crowd() -> None:
+    """Workers of accuracy 0.75 over four classes, errors spread evenly, three votes
+    an item: the mean stated confidence is within a point of the accuracy, where the
+    vote share is several points off."""
+    rng = random.Random(11)
+    k, skill = 4, 0.75
+    right = stated = share = 0.0
+    n_items = 4000
+    for _ in range(n_items):
+        truth = rng.randrange(k)
+        answers = [
+            truth if rng.random() < skill else rng.choice([c for c in range(k) if c != truth])
+            for _ in range(3)
+        ]
+        label = _vote(k, answers, skills=[skill] * 3, priors=[1.0] * k)
+        chosen = int(label.value["classification"]["class_name"][1:])
+        right += chosen == truth
+        stated += label.confidence
+        share += answers.count(chosen) / 3
+    accuracy, confidence, vote_share = right / n_items, stated / n_items, share / n_items
+    assert abs(confidence - accuracy) < 0.01
+    assert abs(vote_share - accuracy) > 0.03
+
+
+class _Tx:
+    """The two reads `job_class_frequencies` makes, from a job whose labels are mostly c2."""
+
+    def item(self, item_id: int) -> dict[str, int]:
+        return {"id": item_id, "job_id": 1}
+
+    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[dict[str, object]]:
+        names = ["c2", "c2", "c0", "c2", "c1", "c0"]
+        return [
+            {"item_id": i + 10, "value": json.dumps({"classification": {"class_name": n}})}
+            for i, n in enumerate(names)
+        ] + [{"item_id": 5, "value": json.dumps({"classification": {"class_name": "c0"}})}] * 9
+
+
+def test_the_prior_is_the_jobs_other_current_labels() -> None:
+    # Item 5's own (earlier) label is left out: it would vote for itself.
+    assert job_class_frequencies(_Tx(), _spec(3), 5) == [2.0, 1.0, 3.0]  # type: ignore[arg-type]
+
+
+def test_a_posterior_vote_is_exported_as_it_is() -> None:
+    chosen = {"classification": {"class_name": "c0"}}
+    probabilities = {"c0": 0.7935, "c1": 0.1700, "c2": 0.0365}
+    assert (
+        reported_confidence("majority_vote_posterior", 0.7935, 3, probabilities, chosen, ("c0", "c1", "c2"))
+        == 0.7935
+    )

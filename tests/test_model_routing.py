@@ -75,7 +75,7 @@ async def test_confident_prelabels_are_labeled_by_the_model_and_audits_revise_th
         (e.revision, e.method, e.human_annotated, e.value.classification.class_name) for e in revised
     ] == [
         (1, "model", False, "pos"),
-        (2, "majority_vote", True, "neg"),
+        (2, "majority_vote_posterior", True, "neg"),
     ]
     assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_COMPLETED
 

@@ -62,7 +62,7 @@ DEFAULT_TIMEOUT = 30.0
 IDEMPOTENT_METHODS: dict[str, tuple[str, ...]] = {
     "labelwire.v1.JobService": ("GetJob", "ListJobs", "ListWorkers"),
     "labelwire.v1.LabelService": ("ListLabels", "StreamLabels"),
-    "labelwire.v1.QualityService": ("GetJobQuality", "GetCalibration"),
+    "labelwire.v1.QualityService": ("GetJobQuality", "GetCalibration", "GetReliability"),
     "labelwire.v1.WorkerService": ("GetInstructions", "GetWorkerStats", "ListWorkerJobs", "GetWorkerHistory"),
     "labelwire.v1.AdminService": ("ListApiKeys",),
     "labelwire.v1.TeamService": (
@@ -517,6 +517,15 @@ class AsyncClient(_Base):
     ) -> quality_service_pb2.GetCalibrationResponse:
         """How far the model's pre-labels can be trusted, per class."""
         return await self.raw.calibration(_name(job), buckets=buckets, target_precision=target_precision)
+
+    @_translated
+    async def reliability(
+        self, job: Job | str, *, bins: int = 10
+    ) -> quality_service_pb2.GetReliabilityResponse:
+        """The reliability table of a classification job's label confidences, measured on its gold:
+        per equal-width confidence bin, the items, their mean confidence and the share right,
+        and the expected calibration error."""
+        return await self.raw.reliability(_name(job), bins=bins)
 
     @_translated
     async def verification_report(

@@ -552,6 +552,13 @@ class Client(TeamCalls, _Channel):
         )
         return response
 
+    async def reliability(self, job: str, *, bins: int = 10) -> quality_service_pb2.GetReliabilityResponse:
+        """How often the job's labels are right at each stated confidence, on its gold."""
+        response: quality_service_pb2.GetReliabilityResponse = await self.quality.GetReliability(
+            quality_service_pb2.GetReliabilityRequest(job=job, bins=bins), metadata=self.metadata
+        )
+        return response
+
     async def verification_report(
         self,
         job: str,

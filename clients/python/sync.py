@@ -306,6 +306,13 @@ class Client(SyncBase[AsyncClient]):
             self._async.calibration(job, buckets=buckets, target_precision=target_precision)
         )
 
+    def reliability(self, job: Job | str, *, bins: int = 10) -> quality_service_pb2.GetReliabilityResponse:
+        """The reliability table of a classification job's label confidences, measured on its gold:
+        per equal-width confidence bin, the items, their mean confidence and the share right,
+        and the expected calibration error.
+        """
+        return self._loop.run(self._async.reliability(job, bins=bins))
+
     def verification_report(
         self,
         job: Job | str,

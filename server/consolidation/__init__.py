@@ -16,7 +16,12 @@ from labelwire.server.consolidation.dynamic import JudgmentPolicy
 from labelwire.server.consolidation.glad import GLAD
 from labelwire.server.consolidation.majority import MajorityVote, WeightedMajorityVote
 from labelwire.server.consolidation.multilabel import BinaryRelevance, MultiLabelJudgments, MultiLabelResult
-from labelwire.server.consolidation.numeric import NumericResult, RobustCentre
+from labelwire.server.consolidation.numeric import (
+    NumericResult,
+    RobustCentre,
+    WorkerOutliers,
+    worker_outliers,
+)
 from labelwire.server.consolidation.segmentation import PixelVote, SegmentationResult
 from labelwire.server.consolidation.spans import SpanJudgments, SpanResult, SpanVote
 
@@ -43,5 +48,7 @@ __all__ = [
     "SpanResult",
     "SpanVote",
     "WeightedMajorityVote",
+    "WorkerOutliers",
     "agreement_report",
+    "worker_outliers",
 ]

@@ -46,3 +46,36 @@ class JudgmentPolicy:
         below_floor = n < self.min_judgments
         unsure = (n < self.max_judgments) & (conf < self.target_confidence)
         return np.asarray(below_floor | unsure, dtype=np.bool_)
+
+
+def route(
+    open_items: BoolArray,
+    n_judgments: npt.ArrayLike,
+    confidence: npt.ArrayLike,
+    worker_skill: float,
+    skill_cut: float,
+    min_judgments: int,
+) -> int | None:
+    """The item to offer a worker who asks, or None to offer nothing.
+
+    `open_items` marks the items that still need a judgment and that this worker has not
+    answered. Items under `min_judgments` are anyone's, fewest judgments first. An item past
+    its floor is still unsettled: its next judgment is worth most from a worker who is likely
+    right, so it goes only to a worker whose estimated skill is at least `skill_cut` (the
+    least confident such item first); a weaker worker gets an item under the floor, or nothing
+    (a worker cannot be summoned, but one need not be given the contested items). With
+    `skill_cut` at or below every skill (for example -1) every worker is offered the open
+    item with the fewest judgments, as a dispatcher without routing does.
+    """
+    candidates = np.flatnonzero(open_items)
+    if not candidates.size:
+        return None
+    counts = np.asarray(n_judgments)[candidates]
+    fresh = candidates[counts < min_judgments]
+    if worker_skill < skill_cut:
+        if not fresh.size:
+            return None
+        return int(fresh[np.argmin(np.asarray(n_judgments)[fresh])])
+    if skill_cut < 0 or not (contested := candidates[counts >= min_judgments]).size:
+        return int(candidates[np.argmin(counts)])
+    return int(contested[np.argmin(np.asarray(confidence)[contested])])

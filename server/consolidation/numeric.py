@@ -85,3 +85,47 @@ class RobustCentre:
             deviation=deviation,
             outliers=outliers,
         )
+
+
+@dataclass
+class WorkerOutliers:
+    """Per worker: `checked`, its values on items with enough values to flag one (three);
+    `flagged`, how many of those were outliers; `rate`, the outlier rate shrunk towards the
+    pool's; and `drifting`, whether that rate is at least `factor` times the pool's."""
+
+    checked: IntArray
+    flagged: IntArray
+    rate: FloatArray
+    pool_rate: float
+    drifting: BoolArray
+
+
+def worker_outliers(
+    result: NumericResult,
+    items: npt.ArrayLike,
+    workers: npt.ArrayLike,
+    n_workers: int,
+    *,
+    strength: float = 20.0,
+    factor: float = 3.0,
+) -> WorkerOutliers:
+    """Which workers drift: each worker's share of outlying values, shrunk towards the pool's
+    share with `strength` pseudo-values (a Beta prior) so that a worker flagged once in two
+    values is not called a drifter, while one flagged in a tenth of two hundred is.
+    `items` and `workers` are the arrays `result` was fitted from, one entry per value."""
+    it = np.asarray(items, dtype=np.int64).ravel()
+    wk = np.asarray(workers, dtype=np.int64).ravel()
+    if wk.shape != it.shape or it.shape != result.outliers.shape:
+        raise ValueError("items and workers must have one entry per value the result was fitted from")
+    checkable = (result.n_values[it] >= 3).astype(np.float64)
+    checked = np.bincount(wk, weights=checkable, minlength=n_workers)
+    flagged = np.bincount(wk, weights=result.outliers * checkable, minlength=n_workers)
+    pool = float(flagged.sum() / checked.sum()) if checked.sum() else 0.0
+    rate = (flagged + strength * pool) / (checked + strength)
+    return WorkerOutliers(
+        checked=checked.astype(np.int64),
+        flagged=flagged.astype(np.int64),
+        rate=np.asarray(rate, dtype=np.float64),
+        pool_rate=pool,
+        drifting=np.asarray((rate >= factor * pool) & (checked > 0) & (pool > 0), dtype=np.bool_),
+    )

@@ -18,6 +18,7 @@ from labelwire.server.core.base import (
     worker_from_row,
 )
 from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.dispatch import gate
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import (
@@ -39,7 +40,7 @@ from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.labels import items as labeling
-from labelwire.server.labels import quality_report, routing, verification_report
+from labelwire.server.labels import quality_report, reliability, routing, verification_report
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Tx
 
@@ -298,6 +299,26 @@ class LabelsCore(CoreBase):
         validation.check_range("target_precision", target_precision, 0.5, 1.0)
         rows = await self.store.read(lambda tx: tx.prelabeled(job.id))
         return quality_report.calibrate(job.spec, rows, buckets, target_precision)
+
+    async def reliability(self, principal: Principal, job_name: str, bins: int) -> reliability.Table:
+        """How often a classification job's labels are right at each stated confidence, on its gold."""
+        job = await self.get_job(principal, job_name)
+        bins = bins or 10
+        validation.check_range("bins", bins, 2, 50)
+        if not task_kind(job.spec).single_class:
+            raise FailedPrecondition(
+                f"{job.name} is a {job.spec.task_type} job; the reliability table is for classification jobs"
+            )
+
+        def read(tx: Tx) -> tuple[list[Any], dict[int, tuple[float | None, int, int]]]:
+            rows = tx.gold_judgments(job.id)
+            return rows, tx.skills_of(sorted({int(r["worker_id"]) for r in rows}))
+
+        rows, records = await self.store.read(read)
+        outcomes = await asyncio.to_thread(
+            reliability.gold_outcomes, job.spec, rows, records, gate.estimated_skill
+        )
+        return reliability.table(outcomes, bins)
 
     async def verification_report(
         self,

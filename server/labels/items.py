@@ -8,6 +8,7 @@ committed together with the judgment that completed them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from labelwire.server.dispatch.gate import estimated_skill
@@ -17,24 +18,49 @@ from labelwire.server.store import Tx
 
 __all__ = ["uses_skill"]
 
+PRIOR_SAMPLE = 500
+"""Current labels read to estimate a job's class frequencies when a vote ties."""
+
 
 def consolidate_item(
-    spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None = None
+    spec: JobSpec,
+    judgments: list[tuple[int, Answer]],
+    skills: dict[int, float] | None = None,
+    class_priors: Callable[[], Sequence[float]] | None = None,
 ) -> Consolidated | None:
     """One item's label from its judgments, as the job's task kind consolidates
-    them (`domain.tasks`); `skills` weigh workers for jobs that do."""
+    them (`domain.tasks`); `skills` weigh workers for jobs that do, and
+    `class_priors` gives the job's class frequencies, called only when a
+    majority vote ties."""
     if not judgments:
         return None
-    return task_kind(spec).consolidate(spec, judgments, skills)
+    return task_kind(spec).consolidate(spec, judgments, skills, class_priors)
+
+
+def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
+    """How often each class is the current label among up to `PRIOR_SAMPLE` labeled
+    items of the item's job (this one left out): the prior a tied vote is broken by. Read only on a tie, so an untied item costs no query."""
+    item = tx.item(item_id)
+    index = {name: i for i, name in enumerate(spec.class_names)}
+    counts = [0.0] * len(index)
+    if item is None:
+        return counts
+    for row in tx.current_labels(int(item["job_id"]), 0, PRIOR_SAMPLE):
+        name = json.loads(row["value"]).get("classification", {}).get("class_name")
+        if name in index and int(row["item_id"]) != item_id:
+            counts[index[name]] += 1
+    return counts
 
 
 def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
     """The label an item's counted judgments give now."""
     judgments = tx.item_judgments(item_id)
+    weighs = uses_skill(spec) or task_kind(spec).single_class
+    records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
+    skills = {w: estimated_skill(*r) for w, r in records.items()}
     if not uses_skill(spec):
-        return consolidate_item(spec, judgments)
-    records = tx.skills_of([w for w, _ in judgments])
-    return consolidate_item(spec, judgments, {w: estimated_skill(*r) for w, r in records.items()})
+        return consolidate_item(spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id))
+    return consolidate_item(spec, judgments, skills)
 
 
 CORRECTION_METHOD = "owner_correction"

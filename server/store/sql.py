@@ -591,6 +591,17 @@ class SqlTx(AccountsSql):
             (job_id,),
         )
 
+    def gold_judgments(self, job_id: int) -> list[Row]:
+        """Counted, graded judgments of the job's gold items (quiz and hidden), by item
+        then submission: what the reliability table is measured on."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, j.gold_correct FROM judgments j"
+            " JOIN items i ON i.id = j.item_id"
+            " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 1 AND j.gold_correct IS NOT NULL"
+            " ORDER BY j.item_id, j.task_id",
+            (job_id,),
+        )
+
     def gold_by_version(self, job_id: int) -> dict[int, tuple[int, int]]:
         """Gold judgments and how many were right, by instructions version."""
         rows = self.all(

@@ -49,6 +49,7 @@ import type { Label } from "./gen/labelwire/v1/label_pb.js";
 import { type ExportLabelsResponse, LabelService } from "./gen/labelwire/v1/label_service_pb.js";
 import {
   type GetCalibrationResponse,
+  type GetReliabilityResponse,
   type GetJobQualityResponse,
   QualityService,
 } from "./gen/labelwire/v1/quality_service_pb.js";
@@ -520,6 +521,12 @@ export class Client extends Authenticated {
   ): Promise<GetCalibrationResponse> {
     const { buckets = 10, targetPrecision = 0.95 } = options;
     return this.quality.getCalibration({ job, buckets, targetPrecision }, this.call(options));
+  }
+
+  /** How often a classification job's labels are right at each stated confidence, on its gold. */
+  async reliability(job: string, options: { bins?: number } & CallSettings = {}): Promise<GetReliabilityResponse> {
+    const { bins = 10 } = options;
+    return this.quality.getReliability({ job, bins }, this.call(options));
   }
 }
 

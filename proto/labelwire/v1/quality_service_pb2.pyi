@@ -20,6 +20,114 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class GetReliabilityRequest(_message.Message):
+    """Request for GetReliability."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    BINS_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}` of a classification job."""
+    bins: _builtins.int
+    """Optional. Equal-width confidence bins over [0, 1]; 2 to 50, default 10."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        bins: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bins", b"bins", "job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReliabilityRequest: _TypeAlias = GetReliabilityRequest  # noqa: Y015
+
+@_typing.final
+class GetReliabilityResponse(_message.Message):
+    """Response of GetReliability."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BINS_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    MEAN_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    ACCURACY_FIELD_NUMBER: _builtins.int
+    EXPECTED_CALIBRATION_ERROR_FIELD_NUMBER: _builtins.int
+    items: _builtins.int
+    """Output only. Gold items measured: judged at least once, with a label
+    whose correctness the gold decides.
+    """
+    mean_confidence: _builtins.float
+    """Output only. Mean stated confidence over those items; 0 without any."""
+    accuracy: _builtins.float
+    """Output only. Share of those items whose label is the gold answer."""
+    expected_calibration_error: _builtins.float
+    """Output only. Expected calibration error: the items-weighted mean over
+    bins of |accuracy - mean confidence|, in [0, 1].
+    """
+    @_builtins.property
+    def bins(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReliabilityBin]:
+        """Output only. One entry per bin, lowest first, empty bins included."""
+
+    def __init__(
+        self,
+        *,
+        bins: _abc.Iterable[Global___ReliabilityBin] | None = ...,
+        items: _builtins.int = ...,
+        mean_confidence: _builtins.float = ...,
+        accuracy: _builtins.float = ...,
+        expected_calibration_error: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accuracy", b"accuracy", "bins", b"bins", "expected_calibration_error", b"expected_calibration_error", "items", b"items", "mean_confidence", b"mean_confidence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReliabilityResponse: _TypeAlias = GetReliabilityResponse  # noqa: Y015
+
+@_typing.final
+class ReliabilityBin(_message.Message):
+    """One confidence bin of a reliability table."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOWER_FIELD_NUMBER: _builtins.int
+    UPPER_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    MEAN_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    ACCURACY_FIELD_NUMBER: _builtins.int
+    lower: _builtins.float
+    """Output only. [lower, upper); the last bin includes 1."""
+    upper: _builtins.float
+    items: _builtins.int
+    """Output only. Items whose label confidence falls in the bin."""
+    mean_confidence: _builtins.float
+    """Output only. Their mean confidence and the share that is right; 0 when
+    the bin is empty.
+    """
+    accuracy: _builtins.float
+    def __init__(
+        self,
+        *,
+        lower: _builtins.float = ...,
+        upper: _builtins.float = ...,
+        items: _builtins.int = ...,
+        mean_confidence: _builtins.float = ...,
+        accuracy: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accuracy", b"accuracy", "items", b"items", "lower", b"lower", "mean_confidence", b"mean_confidence", "upper", b"upper"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReliabilityBin: _TypeAlias = ReliabilityBin  # noqa: Y015
+
+@_typing.final
 class GetVerificationReportRequest(_message.Message):
     """Request for GetVerificationReport."""
 

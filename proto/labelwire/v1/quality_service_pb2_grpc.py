@@ -50,6 +50,11 @@ class QualityServiceStub:
                 request_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportResponse.FromString,
                 _registered_method=True)
+        self.GetReliability = channel.unary_unary(
+                '/labelwire.v1.QualityService/GetReliability',
+                request_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityResponse.FromString,
+                _registered_method=True)
 
 
 class QualityServiceServicer:
@@ -83,6 +88,17 @@ class QualityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReliability(self, request, context):
+        """The reliability table of a classification job's label confidences: per
+        confidence bin, how often a label stated with that confidence is right,
+        measured on the job's gold items (each consolidated from its first
+        judgments as a work item would be, with every worker's gold record
+        leaving that item out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QualityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -100,6 +116,11 @@ def add_QualityServiceServicer_to_server(servicer, server):
                     servicer.GetVerificationReport,
                     request_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportResponse.SerializeToString,
+            ),
+            'GetReliability': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReliability,
+                    request_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -184,6 +205,33 @@ class QualityService:
             '/labelwire.v1.QualityService/GetVerificationReport',
             labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportRequest.SerializeToString,
             labelwire_dot_v1_dot_quality__service__pb2.GetVerificationReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReliability(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.QualityService/GetReliability',
+            labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityRequest.SerializeToString,
+            labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityResponse.FromString,
             options,
             channel_credentials,
             insecure,

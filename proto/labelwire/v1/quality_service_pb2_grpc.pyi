@@ -47,6 +47,13 @@ class QualityServiceStub:
     split on, the model's % correct, and per class the lowest confidence
     from which its labels reach a target precision, with a Wilson interval.
     """
+    GetReliability: _grpc.UnaryUnaryMultiCallable[_quality_service_pb2.GetReliabilityRequest, _quality_service_pb2.GetReliabilityResponse]
+    """The reliability table of a classification job's label confidences: per
+    confidence bin, how often a label stated with that confidence is right,
+    measured on the job's gold items (each consolidated from its first
+    judgments as a work item would be, with every worker's gold record
+    leaving that item out).
+    """
 
 @_typing.type_check_only
 class QualityServiceAsyncStub(QualityServiceStub):
@@ -66,6 +73,13 @@ class QualityServiceAsyncStub(QualityServiceStub):
     confidence bucket, how many items workers confirmed, disconfirmed or
     split on, the model's % correct, and per class the lowest confidence
     from which its labels reach a target precision, with a Wilson interval.
+    """
+    GetReliability: _aio.UnaryUnaryMultiCallable[_quality_service_pb2.GetReliabilityRequest, _quality_service_pb2.GetReliabilityResponse]  # type: ignore[assignment]
+    """The reliability table of a classification job's label confidences: per
+    confidence bin, how often a label stated with that confidence is right,
+    measured on the job's gold items (each consolidated from its first
+    judgments as a work item would be, with every worker's gold record
+    leaving that item out).
     """
 
 class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -101,6 +115,19 @@ class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
         confidence bucket, how many items workers confirmed, disconfirmed or
         split on, the model's % correct, and per class the lowest confidence
         from which its labels reach a target precision, with a Wilson interval.
+        """
+
+    @_abc_1.abstractmethod
+    def GetReliability(
+        self,
+        request: _quality_service_pb2.GetReliabilityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_quality_service_pb2.GetReliabilityResponse, _abc.Awaitable[_quality_service_pb2.GetReliabilityResponse]]:
+        """The reliability table of a classification job's label confidences: per
+        confidence bin, how often a label stated with that confidence is right,
+        measured on the job's gold items (each consolidated from its first
+        judgments as a work item would be, with every worker's gold record
+        leaving that item out).
         """
 
 def add_QualityServiceServicer_to_server(servicer: QualityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

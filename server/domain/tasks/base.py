@@ -119,10 +119,15 @@ class TaskKind(ABC):
         """Refuses an answer body (the value under `answer_key`) that breaks the job's rules."""
 
     def consolidate(
-        self, spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         """One item's label from its (worker, answer) judgments. `skills` are
-        the workers' estimated accuracies when the job weighs workers."""
+        the workers' estimated accuracies when the job weighs workers;
+        `class_priors` the job's class frequencies, read only to break a tie."""
         return vote_exact(judgments)
 
     def category(self, answer: Answer) -> str:

@@ -4,7 +4,7 @@ Ground Truth does (clustered by IoU and averaged)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -96,7 +96,11 @@ class BoundingBoxes(TaskKind):
             )
 
     def consolidate(
-        self, spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return boxes(spec, judgments)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,11 @@ from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks.base import TaskKind, uses_skill
 
+POSTERIOR_METHOD = "majority_vote_posterior"
+"""A classification vote whose confidence is a posterior; `MAJORITY_VOTE` labels state vote shares
+(multi-label, and classification labels written before), which exports convert."""
 TIE_TOLERANCE = 1e-9  # consolidation.base.decide's default
+DEFAULT_SKILL = 0.7  # gate.estimated_skill's, for a worker with no record
 WEIGHTED = "weighted_vote"
 
 
@@ -30,27 +35,51 @@ def skill_posterior(answers: list[tuple[int, float]], n_classes: int) -> np.ndar
     return np.asarray(result.posteriors[0])
 
 
-def vote_classes(names: tuple[str, ...], answers: list[int]) -> Consolidated:
-    """`MajorityVote` on one item, in plain Python: the same shares (an
-    integer count over the total, rounded once), the lowest class index on a
-    tie, the same tie tolerance. It runs inside the writer's transaction for
-    every item that completes, where numpy's per-call overhead on three votes
-    cost more than the vote (bench/README.md, "Server throughput")."""
-    counts = [0] * len(names)
+def vote_classes(
+    names: tuple[str, ...],
+    answers: list[int],
+    *,
+    skill: float = DEFAULT_SKILL,
+    class_priors: Callable[[], Sequence[float]] | None = None,
+) -> Consolidated:
+    """`MajorityVote(skill=skill, class_priors=...)` on one item, in plain Python.
+
+    The label is the most frequent answer; a tie goes to the tied class the job's
+    class frequencies favour (the lowest index only when they cannot tell), and is
+    flagged. The confidence and probabilities are the posterior of the same votes
+    cast by workers of accuracy `skill` (errors spread evenly), not the vote share:
+    two of two is not certainty. It runs inside the writer's transaction for every
+    item that completes, where numpy's per-call overhead on three votes cost more
+    than the vote (bench/README.md, "Server throughput")."""
+    k = len(names)
+    counts = [0] * k
     for answer in answers:
         counts[answer] += 1
     total = len(answers)
-    shares = [c / total for c in counts]
-    top = max(shares)
-    label = shares.index(top)
-    near = sum(1 for s in shares if s >= top - TIE_TOLERANCE)
+    clipped = min(max(skill, 1e-6), 1 - 1e-6)
+    weight = math.log(clipped * (max(k, 2) - 1) / (1 - clipped))
+    scores = [weight * c for c in counts]
+    high = max(scores)
+    exps = [math.exp(s - high) for s in scores]
+    norm = sum(exps)
+    posterior = [e / norm for e in exps]
+    top = max(posterior)
+    tied = [i for i, p in enumerate(posterior) if p >= top - TIE_TOLERANCE]
+    label = tied[0]
+    if len(tied) > 1 and class_priors is not None:
+        prior = list(class_priors())
+        if len(prior) == k:
+            best = -math.inf
+            for i in tied:
+                if prior[i] > best:
+                    label, best = i, prior[i]
     return Consolidated(
         value={"classification": {"class_name": names[label]}},
         confidence=top,
-        probabilities={n: p for n, p in zip(names, shares, strict=True) if p > 0},
-        method=MAJORITY_VOTE,
+        probabilities={n: p for n, p in zip(names, posterior, strict=True) if p > 0},
+        method=POSTERIOR_METHOD,
         judgment_count=total,
-        tie=near > 1,
+        tie=len(tied) > 1,
     )
 
 
@@ -74,7 +103,11 @@ class Classification(TaskKind):
             require(False, f"{where} {quote(name)} is not one of the job's classes", where)
 
     def consolidate(
-        self, spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         """Majority vote, or, for jobs that weigh workers, the posterior given
         each worker's estimated accuracy."""
@@ -94,7 +127,9 @@ class Classification(TaskKind):
                 judgment_count=len(judgments),
                 tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
             )
-        return vote_classes(names, answers)
+        known = [skills.get(w, DEFAULT_SKILL) for w, _ in judgments] if skills else []
+        skill = sum(known) / len(known) if known else DEFAULT_SKILL
+        return vote_classes(names, answers, skill=skill, class_priors=class_priors)
 
     def category(self, answer: Answer) -> str:
         return str((answer.get("classification") or {}).get("class_name", ""))

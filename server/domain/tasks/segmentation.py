@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -132,7 +132,11 @@ class Segmentation(TaskKind):
         )
 
     def consolidate(
-        self, spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return segmentation(spec, judgments, skills if uses_skill(spec) else None)
 

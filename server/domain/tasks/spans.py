@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,7 +78,11 @@ class Spans(TaskKind):
             )
 
     def consolidate(
-        self, spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return spans(spec, judgments)
 

@@ -3,7 +3,7 @@ model's pre-label of any reviewable kind), a batch of items per task."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labelwire.server.domain.checks import check_range, require
@@ -33,7 +33,11 @@ class Verification(TaskKind):
         require(bool(body.get("correct")), f"{where} needs one verdict per batch item", where)
 
     def consolidate(
-        self, spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         voted = verdicts.vote([a for _, a in judgments])
         return voted if voted is not None else vote_exact(judgments)

@@ -93,6 +93,27 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
         return out
 
     @unary
+    async def GetReliability(
+        self, request: pb.GetReliabilityRequest, context: Ctx
+    ) -> pb.GetReliabilityResponse:
+        table = await self.core.reliability(await caller(self.core, context), request.job, request.bins)
+        out = pb.GetReliabilityResponse(
+            items=table.items,
+            mean_confidence=table.mean_confidence,
+            accuracy=table.accuracy,
+            expected_calibration_error=table.expected_calibration_error,
+        )
+        for b in table.bins:
+            out.bins.add(
+                lower=b.lower,
+                upper=b.upper,
+                items=b.items,
+                mean_confidence=b.mean_confidence,
+                accuracy=b.accuracy,
+            )
+        return out
+
+    @unary
     async def GetVerificationReport(
         self, request: pb.GetVerificationReportRequest, context: Ctx
     ) -> pb.GetVerificationReportResponse:

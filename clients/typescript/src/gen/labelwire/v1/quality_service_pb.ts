@@ -12,7 +12,132 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEixwEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIpoBChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbhIwCgdyb3V0aW5nGAIgAygLMh8ubGFiZWx3aXJlLnYxLk1vZGVsUm91dGluZ0NsYXNzEh0KFWh1bWFuX2p1ZGdtZW50c19zYXZlZBgDIAEoAyLgAQoRTW9kZWxSb3V0aW5nQ2xhc3MSEgoKY2xhc3NfbmFtZRgBIAEoCRIRCgl0aHJlc2hvbGQYAiABKAESDwoHbGVhcm5lZBgDIAEoCBIVCg1hdXRvX2FjY2VwdGVkGAQgASgDEg8KB2F1ZGl0ZWQYBSABKAMSFAoMYXVkaXRfYWdyZWVkGAYgASgDEhcKD2F1ZGl0X3ByZWNpc2lvbhgHIAEoARIdChVhdWRpdF9wcmVjaXNpb25fbG93ZXIYCCABKAESHQoVYXVkaXRfcHJlY2lzaW9uX3VwcGVyGAkgASgBIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATLIAgoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBEnUKFUdldFZlcmlmaWNhdGlvblJlcG9ydBIqLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0GisubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlIgOQAgFCrQEKEGNvbS5sYWJlbHdpcmUudjFCE1F1YWxpdHlTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiMgoVR2V0UmVsaWFiaWxpdHlSZXF1ZXN0EgsKA2pvYhgBIAEoCRIMCgRiaW5zGAIgASgFIqIBChZHZXRSZWxpYWJpbGl0eVJlc3BvbnNlEioKBGJpbnMYASADKAsyHC5sYWJlbHdpcmUudjEuUmVsaWFiaWxpdHlCaW4SDQoFaXRlbXMYAiABKAMSFwoPbWVhbl9jb25maWRlbmNlGAMgASgBEhAKCGFjY3VyYWN5GAQgASgBEiIKGmV4cGVjdGVkX2NhbGlicmF0aW9uX2Vycm9yGAUgASgBImgKDlJlbGlhYmlsaXR5QmluEg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEg0KBWl0ZW1zGAMgASgDEhcKD21lYW5fY29uZmlkZW5jZRgEIAEoARIQCghhY2N1cmFjeRgFIAEoASKUAQocR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVxdWVzdBILCgNqb2IYASABKAkSFAoMYnVja2V0X2VkZ2VzGAIgAygBEh8KF3NwbGl0X2NvdW50c19hc19jb3JyZWN0GAMgASgIEhgKEHRhcmdldF9wcmVjaXNpb24YBCABKAESFgoOaW50ZXJ2YWxfbGV2ZWwYBSABKAEiiAEKHUdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlEjYKB2NsYXNzZXMYASADKAsyJS5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQ2xhc3NSZXBvcnQSLwoFdG90YWwYAiABKAsyIC5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQ291bnRzInQKElZlcmlmaWNhdGlvbkNvdW50cxINCgV0b3RhbBgBIAEoAxIRCgljb25maXJtZWQYAiABKAMSFAoMZGlzY29uZmlybWVkGAMgASgDEg0KBXNwbGl0GAQgASgDEhcKD3BlcmNlbnRfY29ycmVjdBgFIAEoASKjAgoXVmVyaWZpY2F0aW9uQ2xhc3NSZXBvcnQSEgoKY2xhc3NfbmFtZRgBIAEoCRIwCgZjb3VudHMYAiABKAsyIC5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQ291bnRzEjEKB2J1Y2tldHMYAyADKAsyIC5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQnVja2V0EhYKDnRhcmdldF9yZWFjaGVkGAQgASgIEh0KFXJlY29tbWVuZGVkX3RocmVzaG9sZBgFIAEoARITCgtpdGVtc19hYm92ZRgGIAEoAxIRCglwcmVjaXNpb24YByABKAESFwoPcHJlY2lzaW9uX2xvd2VyGAggASgBEhcKD3ByZWNpc2lvbl91cHBlchgJIAEoASJkChJWZXJpZmljYXRpb25CdWNrZXQSDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESMAoGY291bnRzGAMgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyIjChRHZXRKb2JRdWFsaXR5UmVxdWVzdBILCgNqb2IYASABKAkivAIKFUdldEpvYlF1YWxpdHlSZXNwb25zZRIqCglhZ3JlZW1lbnQYASABKAsyFy5sYWJlbHdpcmUudjEuQWdyZWVtZW50EhMKC2Nvc3RfbWljcm9zGAIgASgDEh0KFWNvc3RfcGVyX2xhYmVsX21pY3JvcxgDIAEoAxIsCgd3b3JrZXJzGAQgAygLMhsubGFiZWx3aXJlLnYxLldvcmtlclF1YWxpdHkSFgoOZGVjbGluZWRfdGFza3MYBSABKAMSNAoPZGVjbGluZV9yZWFzb25zGAYgAygLMhsubGFiZWx3aXJlLnYxLkRlY2xpbmVSZWFzb24SRwoVaW5zdHJ1Y3Rpb25zX3ZlcnNpb25zGAcgAygLMigubGFiZWx3aXJlLnYxLkluc3RydWN0aW9uc1ZlcnNpb25RdWFsaXR5IpoBChpJbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eRIcChRpbnN0cnVjdGlvbnNfdmVyc2lvbhgBIAEoBRIRCglqdWRnbWVudHMYAiABKAMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAyABKAESFgoOZ29sZF9qdWRnbWVudHMYBCABKAMSFQoNZ29sZF9hY2N1cmFjeRgFIAEoASIuCg1EZWNsaW5lUmVhc29uEg4KBnJlYXNvbhgBIAEoCRINCgVjb3VudBgCIAEoAyJwCglBZ3JlZW1lbnQSFgoOaXRlbXNfbWVhc3VyZWQYASABKAMSGQoRZGlzc2VudF9oaXN0b2dyYW0YAiADKAMSFAoMZmxlaXNzX2thcHBhGAMgASgBEhoKEmtyaXBwZW5kb3JmZl9hbHBoYRgEIAEoASLHAQoNV29ya2VyUXVhbGl0eRIoCgVzdGF0cxgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cxIcChRhZ3JlZW1lbnRfd2l0aF9sYWJlbBgCIAEoARIbChNtZWRpYW5fdGltZV9zZWNvbmRzGAMgASgBEhcKD2VzdGltYXRlZF9za2lsbBgEIAEoARIQCghkZWNsaW5lZBgFIAEoAxIXCgp3b3JrX3NraWxsGAYgASgBSACIAQFCDQoLX3dvcmtfc2tpbGwiTwoVR2V0Q2FsaWJyYXRpb25SZXF1ZXN0EgsKA2pvYhgBIAEoCRIPCgdidWNrZXRzGAIgASgFEhgKEHRhcmdldF9wcmVjaXNpb24YAyABKAEimgEKFkdldENhbGlicmF0aW9uUmVzcG9uc2USLwoHY2xhc3NlcxgBIAMoCzIeLmxhYmVsd2lyZS52MS5DbGFzc0NhbGlicmF0aW9uEjAKB3JvdXRpbmcYAiADKAsyHy5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nQ2xhc3MSHQoVaHVtYW5fanVkZ21lbnRzX3NhdmVkGAMgASgDIuABChFNb2RlbFJvdXRpbmdDbGFzcxISCgpjbGFzc19uYW1lGAEgASgJEhEKCXRocmVzaG9sZBgCIAEoARIPCgdsZWFybmVkGAMgASgIEhUKDWF1dG9fYWNjZXB0ZWQYBCABKAMSDwoHYXVkaXRlZBgFIAEoAxIUCgxhdWRpdF9hZ3JlZWQYBiABKAMSFwoPYXVkaXRfcHJlY2lzaW9uGAcgASgBEh0KFWF1ZGl0X3ByZWNpc2lvbl9sb3dlchgIIAEoARIdChVhdWRpdF9wcmVjaXNpb25fdXBwZXIYCSABKAEigAEKEENsYXNzQ2FsaWJyYXRpb24SEgoKY2xhc3NfbmFtZRgBIAEoCRIvCgdidWNrZXRzGAIgAygLMh4ubGFiZWx3aXJlLnYxLkNvbmZpZGVuY2VCdWNrZXQSGAoQYWNjZXB0X3RocmVzaG9sZBgDIAEoARINCgVpdGVtcxgEIAEoAyJRChBDb25maWRlbmNlQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEg0KBWNvdW50GAMgASgDEhAKCGFjY3VyYWN5GAQgASgBMqoDCg5RdWFsaXR5U2VydmljZRJdCg1HZXRKb2JRdWFsaXR5EiIubGFiZWx3aXJlLnYxLkdldEpvYlF1YWxpdHlSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkdldEpvYlF1YWxpdHlSZXNwb25zZSIDkAIBEmAKDkdldENhbGlicmF0aW9uEiMubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVxdWVzdBokLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlc3BvbnNlIgOQAgESdQoVR2V0VmVyaWZpY2F0aW9uUmVwb3J0EioubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QaKy5sYWJlbHdpcmUudjEuR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVzcG9uc2UiA5ACARJgCg5HZXRSZWxpYWJpbGl0eRIjLmxhYmVsd2lyZS52MS5HZXRSZWxpYWJpbGl0eVJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0UmVsaWFiaWxpdHlSZXNwb25zZSIDkAIBQq0BChBjb20ubGFiZWx3aXJlLnYxQhNRdWFsaXR5U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_task]);
+
+/**
+ * Request for GetReliability.
+ *
+ * @generated from message labelwire.v1.GetReliabilityRequest
+ */
+export type GetReliabilityRequest = Message<"labelwire.v1.GetReliabilityRequest"> & {
+  /**
+   * Required. `jobs/{job_id}` of a classification job.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Optional. Equal-width confidence bins over [0, 1]; 2 to 50, default 10.
+   *
+   * @generated from field: int32 bins = 2;
+   */
+  bins: number;
+};
+
+/**
+ * Describes the message labelwire.v1.GetReliabilityRequest.
+ * Use `create(GetReliabilityRequestSchema)` to create a new message.
+ */
+export const GetReliabilityRequestSchema: GenMessage<GetReliabilityRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 0);
+
+/**
+ * Response of GetReliability.
+ *
+ * @generated from message labelwire.v1.GetReliabilityResponse
+ */
+export type GetReliabilityResponse = Message<"labelwire.v1.GetReliabilityResponse"> & {
+  /**
+   * Output only. One entry per bin, lowest first, empty bins included.
+   *
+   * @generated from field: repeated labelwire.v1.ReliabilityBin bins = 1;
+   */
+  bins: ReliabilityBin[];
+
+  /**
+   * Output only. Gold items measured: judged at least once, with a label
+   * whose correctness the gold decides.
+   *
+   * @generated from field: int64 items = 2;
+   */
+  items: bigint;
+
+  /**
+   * Output only. Mean stated confidence over those items; 0 without any.
+   *
+   * @generated from field: double mean_confidence = 3;
+   */
+  meanConfidence: number;
+
+  /**
+   * Output only. Share of those items whose label is the gold answer.
+   *
+   * @generated from field: double accuracy = 4;
+   */
+  accuracy: number;
+
+  /**
+   * Output only. Expected calibration error: the items-weighted mean over
+   * bins of |accuracy - mean confidence|, in [0, 1].
+   *
+   * @generated from field: double expected_calibration_error = 5;
+   */
+  expectedCalibrationError: number;
+};
+
+/**
+ * Describes the message labelwire.v1.GetReliabilityResponse.
+ * Use `create(GetReliabilityResponseSchema)` to create a new message.
+ */
+export const GetReliabilityResponseSchema: GenMessage<GetReliabilityResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 1);
+
+/**
+ * One confidence bin of a reliability table.
+ *
+ * @generated from message labelwire.v1.ReliabilityBin
+ */
+export type ReliabilityBin = Message<"labelwire.v1.ReliabilityBin"> & {
+  /**
+   * Output only. [lower, upper); the last bin includes 1.
+   *
+   * @generated from field: double lower = 1;
+   */
+  lower: number;
+
+  /**
+   * @generated from field: double upper = 2;
+   */
+  upper: number;
+
+  /**
+   * Output only. Items whose label confidence falls in the bin.
+   *
+   * @generated from field: int64 items = 3;
+   */
+  items: bigint;
+
+  /**
+   * Output only. Their mean confidence and the share that is right; 0 when
+   * the bin is empty.
+   *
+   * @generated from field: double mean_confidence = 4;
+   */
+  meanConfidence: number;
+
+  /**
+   * @generated from field: double accuracy = 5;
+   */
+  accuracy: number;
+};
+
+/**
+ * Describes the message labelwire.v1.ReliabilityBin.
+ * Use `create(ReliabilityBinSchema)` to create a new message.
+ */
+export const ReliabilityBinSchema: GenMessage<ReliabilityBin> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 2);
 
 /**
  * Request for GetVerificationReport.
@@ -66,7 +191,7 @@ export type GetVerificationReportRequest = Message<"labelwire.v1.GetVerification
  * Use `create(GetVerificationReportRequestSchema)` to create a new message.
  */
 export const GetVerificationReportRequestSchema: GenMessage<GetVerificationReportRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 0);
+  messageDesc(file_labelwire_v1_quality_service, 3);
 
 /**
  * Response of GetVerificationReport.
@@ -94,7 +219,7 @@ export type GetVerificationReportResponse = Message<"labelwire.v1.GetVerificatio
  * Use `create(GetVerificationReportResponseSchema)` to create a new message.
  */
 export const GetVerificationReportResponseSchema: GenMessage<GetVerificationReportResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 1);
+  messageDesc(file_labelwire_v1_quality_service, 4);
 
 /**
  * Verdict counts over a set of labeled verification items (gold left out).
@@ -144,7 +269,7 @@ export type VerificationCounts = Message<"labelwire.v1.VerificationCounts"> & {
  * Use `create(VerificationCountsSchema)` to create a new message.
  */
 export const VerificationCountsSchema: GenMessage<VerificationCounts> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 2);
+  messageDesc(file_labelwire_v1_quality_service, 5);
 
 /**
  * One class's rows of the report.
@@ -219,7 +344,7 @@ export type VerificationClassReport = Message<"labelwire.v1.VerificationClassRep
  * Use `create(VerificationClassReportSchema)` to create a new message.
  */
 export const VerificationClassReportSchema: GenMessage<VerificationClassReport> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 3);
+  messageDesc(file_labelwire_v1_quality_service, 6);
 
 /**
  * One confidence bucket of a class.
@@ -250,7 +375,7 @@ export type VerificationBucket = Message<"labelwire.v1.VerificationBucket"> & {
  * Use `create(VerificationBucketSchema)` to create a new message.
  */
 export const VerificationBucketSchema: GenMessage<VerificationBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 4);
+  messageDesc(file_labelwire_v1_quality_service, 7);
 
 /**
  * Request for GetJobQuality.
@@ -271,7 +396,7 @@ export type GetJobQualityRequest = Message<"labelwire.v1.GetJobQualityRequest"> 
  * Use `create(GetJobQualityRequestSchema)` to create a new message.
  */
 export const GetJobQualityRequestSchema: GenMessage<GetJobQualityRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 5);
+  messageDesc(file_labelwire_v1_quality_service, 8);
 
 /**
  * Response of GetJobQuality.
@@ -340,7 +465,7 @@ export type GetJobQualityResponse = Message<"labelwire.v1.GetJobQualityResponse"
  * Use `create(GetJobQualityResponseSchema)` to create a new message.
  */
 export const GetJobQualityResponseSchema: GenMessage<GetJobQualityResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 6);
+  messageDesc(file_labelwire_v1_quality_service, 9);
 
 /**
  * The judgments given under one version of a job's instructions.
@@ -390,7 +515,7 @@ export type InstructionsVersionQuality = Message<"labelwire.v1.InstructionsVersi
  * Use `create(InstructionsVersionQualitySchema)` to create a new message.
  */
 export const InstructionsVersionQualitySchema: GenMessage<InstructionsVersionQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 7);
+  messageDesc(file_labelwire_v1_quality_service, 10);
 
 /**
  * One reason workers gave for declining tasks of a job.
@@ -419,7 +544,7 @@ export type DeclineReason = Message<"labelwire.v1.DeclineReason"> & {
  * Use `create(DeclineReasonSchema)` to create a new message.
  */
 export const DeclineReasonSchema: GenMessage<DeclineReason> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 8);
+  messageDesc(file_labelwire_v1_quality_service, 11);
 
 /**
  * How much workers agree.
@@ -462,7 +587,7 @@ export type Agreement = Message<"labelwire.v1.Agreement"> & {
  * Use `create(AgreementSchema)` to create a new message.
  */
 export const AgreementSchema: GenMessage<Agreement> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 9);
+  messageDesc(file_labelwire_v1_quality_service, 12);
 
 /**
  * One worker's record on a job.
@@ -525,7 +650,7 @@ export type WorkerQuality = Message<"labelwire.v1.WorkerQuality"> & {
  * Use `create(WorkerQualitySchema)` to create a new message.
  */
 export const WorkerQualitySchema: GenMessage<WorkerQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 10);
+  messageDesc(file_labelwire_v1_quality_service, 13);
 
 /**
  * Request for GetCalibration.
@@ -561,7 +686,7 @@ export type GetCalibrationRequest = Message<"labelwire.v1.GetCalibrationRequest"
  * Use `create(GetCalibrationRequestSchema)` to create a new message.
  */
 export const GetCalibrationRequestSchema: GenMessage<GetCalibrationRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 11);
+  messageDesc(file_labelwire_v1_quality_service, 14);
 
 /**
  * Response of GetCalibration.
@@ -598,7 +723,7 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  * Use `create(GetCalibrationResponseSchema)` to create a new message.
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 12);
+  messageDesc(file_labelwire_v1_quality_service, 15);
 
 /**
  * What routing by the model did for one class.
@@ -673,7 +798,7 @@ export type ModelRoutingClass = Message<"labelwire.v1.ModelRoutingClass"> & {
  * Use `create(ModelRoutingClassSchema)` to create a new message.
  */
 export const ModelRoutingClassSchema: GenMessage<ModelRoutingClass> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 13);
+  messageDesc(file_labelwire_v1_quality_service, 16);
 
 /**
  * The model's record on one predicted class.
@@ -716,7 +841,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 14);
+  messageDesc(file_labelwire_v1_quality_service, 17);
 
 /**
  * Model accuracy within one confidence range.
@@ -758,7 +883,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 15);
+  messageDesc(file_labelwire_v1_quality_service, 18);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
@@ -801,6 +926,20 @@ export const QualityService: GenService<{
     methodKind: "unary";
     input: typeof GetVerificationReportRequestSchema;
     output: typeof GetVerificationReportResponseSchema;
+  },
+  /**
+   * The reliability table of a classification job's label confidences: per
+   * confidence bin, how often a label stated with that confidence is right,
+   * measured on the job's gold items (each consolidated from its first
+   * judgments as a work item would be, with every worker's gold record
+   * leaving that item out).
+   *
+   * @generated from rpc labelwire.v1.QualityService.GetReliability
+   */
+  getReliability: {
+    methodKind: "unary";
+    input: typeof GetReliabilityRequestSchema;
+    output: typeof GetReliabilityResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_quality_service, 0);

@@ -1,0 +1,248 @@
+"""Quality per dollar (issue 13, items 1 and 2): the first label a client sees, and where extra
+judgments go, before and after in the same run.
+
+    nice -n 10 .venv/bin/python bench/consolidation/dollar.py --quick   # 2 crowds, about two minutes
+    nice -n 10 .venv/bin/python bench/consolidation/dollar.py           # 4 crowds, 2 seeds each
+
+A job is simulated judgment by judgment. Workers arrive on their own (each asks for a task at a
+rate drawn for it; nobody can be summoned), take a 5-question quiz on their first arrival, and
+are offered an item by the dispatcher, or turned away when the rule offers them none.
+
+- **current**: what the server does today with dynamic judgments. An asking worker gets the open
+  item with the fewest judgments; an item's confidence is the item-level weighted vote with each
+  worker's quiz record (`estimated_skill`); it is labeled when that reaches the target (or has
+  `max` judgments), and a job-level Dawid-Skene pass at the end revises it.
+- **in step**: the item's posterior is the job-level model's: Dawid-Skene refitted every
+  `REFIT` judgments, and between fits each new answer updates its item with the worker's fitted
+  confusion matrix (incremental EM's E-step). The label is emitted when that posterior
+  reaches the target. Routing as in current.
+- **routed**: in step, and `route` offers an item that already has its floor of judgments only
+  to workers whose estimated skill is at least the pool's median; the others get items still
+  under the floor, or nothing. `routed_floor1` is the same with a floor of one judgment
+  instead of two: an item a strong worker answered need not wait for a second opinion.
+
+"Revised" counts items whose final label (the last pass over everything) differs from the first
+label emitted. Budgets are judgments over the fixed-5 budget (5 per item). Crowds are new (seeds
+from 5000), not those of `run.py` or `quality.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.consolidation.crowd import Preset, worker_confusions
+from labelwire.server.consolidation import DawidSkene, JudgmentPolicy, Judgments, MajorityVote
+from labelwire.server.consolidation.base import FloatArray
+from labelwire.server.consolidation.dynamic import route
+
+CROWDS: dict[str, Preset] = {
+    "mixed": Preset(accuracy=(3.0, 1.5)),
+    "prior_last": Preset(accuracy=(5.0, 2.5), class_priors=(0.1, 0.15, 0.25, 0.5)),
+    "spammy": Preset(accuracy=(6.0, 2.0), spammer_share=0.25),
+    "hard": Preset(accuracy=(2.5, 1.7)),
+}
+QUIZ = 5
+REFIT = 100
+FIXED = 5
+MODES = ("current", "in_step", "routed", "routed_floor1")
+TARGETS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
+
+
+@dataclass
+class Outcome:
+    budget: float
+    first_accuracy: float
+    final_accuracy: float
+    revised: float
+    turned_away: float
+
+
+class Job:
+    """One crowd: planted truth, worker matrices, arrival rates and quiz records."""
+
+    def __init__(self, preset: Preset, n_items: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.k = preset.n_classes
+        self.n_items = n_items
+        self.n_workers = max(n_items // 25, 40)
+        self.confusion, _ = worker_confusions(preset, self.n_workers, self.rng)
+        priors = np.asarray(preset.class_priors or np.full(self.k, 1 / self.k))
+        self.priors = priors / priors.sum()
+        self.truth = self.rng.choice(self.k, size=n_items, p=self.priors)
+        rate = self.rng.gamma(2.0, size=self.n_workers)
+        self.arrival = rate / rate.sum()
+        quiz_truth = self.rng.choice(self.k, size=(self.n_workers, QUIZ), p=self.priors)
+        right = np.array(
+            [[self.answer(w, int(t)) == t for t in quiz_truth[w]] for w in range(self.n_workers)]
+        ).sum(axis=1)
+        self.quiz_skill = (right + 1.4) / (QUIZ + 2)  # gate.estimated_skill
+
+    def answer(self, worker: int, truth: int) -> int:
+        return int(self.rng.choice(self.k, p=self.confusion[worker, truth]))
+
+    def judgments(self, items: list[int], workers: list[int], answers: list[int]) -> Judgments:
+        return Judgments.from_lists(
+            items, workers, answers, n_classes=self.k, n_items=self.n_items, n_workers=self.n_workers
+        )
+
+    def fixed(self) -> tuple[float, float]:
+        """Accuracy of majority vote and of Dawid-Skene with FIXED judgments per item."""
+        items, workers, answers = [], [], []
+        for i in range(self.n_items):
+            for w in self.rng.choice(self.n_workers, size=FIXED, replace=False, p=self.arrival):
+                items.append(i)
+                workers.append(int(w))
+                answers.append(self.answer(int(w), int(self.truth[i])))
+        j = self.judgments(items, workers, answers)
+        mv = MajorityVote().fit(j).labels
+        ds = DawidSkene().fit(j).labels
+        return float(np.mean(mv == self.truth)), float(np.mean(ds == self.truth))
+
+
+def one_coin_row(skill: float, k: int) -> FloatArray:
+    """A worker of accuracy `skill` as a confusion matrix, errors spread evenly."""
+    s = min(max(skill, 1e-3), 1 - 1e-3)
+    m = np.full((k, k), (1 - s) / (k - 1))
+    np.fill_diagonal(m, s)
+    return m
+
+
+def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
+    k, n = job.k, job.n_items
+    counts = np.zeros(n, dtype=np.int64)
+    seen = np.zeros((n, job.n_workers), dtype=np.bool_)
+    log_post = np.tile(np.log(np.full(k, 1 / k)), (n, 1))
+    first = np.full(n, -1, dtype=np.int64)
+    items: list[int] = []
+    workers: list[int] = []
+    answers: list[int] = []
+    skill = job.quiz_skill.copy()
+    model = np.stack([one_coin_row(s, k) for s in skill])
+    in_step = mode != "current"
+    turned = 0
+    steps = 0
+
+    def posterior(rows: slice | int = slice(None)) -> FloatArray:
+        lp = log_post[rows]
+        p = np.exp(lp - lp.max(axis=-1, keepdims=True))
+        return np.asarray(p / p.sum(axis=-1, keepdims=True))
+
+    conf = posterior().max(axis=1)
+    while (first < 0).any() and steps < 50 * n:
+        steps += 1
+        w = int(job.rng.choice(job.n_workers, p=job.arrival))
+        open_ = (first < 0) & ~seen[:, w]
+        cut = float(np.median(skill)) if mode == "routed" else -1.0
+        item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)
+        if item is None:
+            turned += 1
+            continue
+        a = job.answer(w, int(job.truth[item]))
+        items.append(item)
+        workers.append(w)
+        answers.append(a)
+        counts[item] += 1
+        seen[item, w] = True
+        log_post[item] += np.log(np.maximum(model[w][:, a], 1e-9))
+        if in_step and len(items) % REFIT == 0:
+            fit = DawidSkene().fit(job.judgments(items, workers, answers))
+            assert fit.confusion is not None
+            answered = ~np.isnan(fit.worker_skill)
+            model[answered] = fit.confusion[answered]
+            skill[answered] = fit.worker_skill[answered]
+            log_post = np.where(counts[:, None] > 0, np.log(np.maximum(fit.posteriors, 1e-12)), log_post)
+            post = posterior()
+            conf = post.max(axis=1)
+            done = (first < 0) & ~policy.needs_more(conf, counts)
+            first[done] = post[done].argmax(axis=1)
+        else:
+            p = posterior(item)
+            conf[item] = p.max()
+            if first[item] < 0 and not bool(policy.needs_more(conf[item], counts[item])):
+                first[item] = int(p.argmax())
+    final = DawidSkene().fit(job.judgments(items, workers, answers)).labels
+    first = np.where(first < 0, final, first)
+    return Outcome(
+        budget=len(items) / (FIXED * n),
+        first_accuracy=float(np.mean(first == job.truth)),
+        final_accuracy=float(np.mean(final == job.truth)),
+        revised=float(np.mean(first != final)),
+        turned_away=turned / max(steps, 1),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--items", type=int, default=0, help="items per crowd (default 1500 quick, 3000 full)"
+    )
+    parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
+    args = parser.parse_args()
+    crowds = ["mixed", "hard"] if args.quick else list(CROWDS)
+    n_items = args.items or (1500 if args.quick else 3000)
+    seeds = list(range(5000, 5000 + (args.seeds or (1 if args.quick else 2))))
+    started = time.perf_counter()
+    print(
+        "| crowd | mode | target | budget | first-label acc. % | final acc. % | first − final pp | revised % | turned away % |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    summary = []
+    for name in crowds:
+        fixed_mv = fixed_ds = 0.0
+        by_mode: dict[str, list[tuple[float, Outcome]]] = {}
+        for seed in seeds:
+            mv, ds = Job(CROWDS[name], n_items, seed).fixed()
+            fixed_mv += mv / len(seeds)
+            fixed_ds += ds / len(seeds)
+        for mode in MODES:
+            policy_floor = 1 if mode.endswith("floor1") else 2
+            for target in TARGETS:
+                policy = JudgmentPolicy(policy_floor, 6, target)
+                runs = [
+                    simulate(Job(CROWDS[name], n_items, s), policy, mode.split("_floor")[0]) for s in seeds
+                ]
+                o = Outcome(
+                    *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)
+                )
+                by_mode.setdefault(mode, []).append((target, o))
+                print(
+                    f"| {name} | {mode} | {target} | {100 * o.budget:.0f}% | {100 * o.first_accuracy:.2f} | "
+                    f"{100 * o.final_accuracy:.2f} | {100 * (o.first_accuracy - o.final_accuracy):+.2f} | "
+                    f"{100 * o.revised:.1f} | {100 * o.turned_away:.0f} |",
+                    flush=True,
+                )
+        summary.append((name, fixed_mv, fixed_ds, by_mode))
+    print(f"\nfixed-{FIXED}: budget 100%; total {time.perf_counter() - started:.0f} s\n")
+    print(
+        "| crowd | fixed-5 MV % | fixed-5 DS % | mode | budget to reach MV | budget to reach DS | first − final pp at that MV budget | revised % there |"
+    )
+    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    for name, mv, ds, by_mode in summary:
+        for mode, rows in by_mode.items():
+            reach_mv = [(t, o) for t, o in rows if o.final_accuracy >= mv]
+            reach_ds = [(t, o) for t, o in rows if o.final_accuracy >= ds]
+            best_mv = min(reach_mv, key=lambda r: r[1].budget) if reach_mv else None
+            best_ds = min(reach_ds, key=lambda r: r[1].budget) if reach_ds else None
+            print(
+                f"| {name} | {100 * mv:.2f} | {100 * ds:.2f} | {mode} | "
+                f"{f'{100 * best_mv[1].budget:.0f}% (t={best_mv[0]})' if best_mv else 'not reached'} | "
+                f"{f'{100 * best_ds[1].budget:.0f}% (t={best_ds[0]})' if best_ds else 'not reached'} | "
+                f"{f'{100 * (best_mv[1].first_accuracy - best_mv[1].final_accuracy):+.2f}' if best_mv else ''} | "
+                f"{f'{100 * best_mv[1].revised:.1f}' if best_mv else ''} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
