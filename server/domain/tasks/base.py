@@ -125,6 +125,13 @@ class TaskKind(ABC):
         the workers' estimated accuracies when the job weighs workers."""
         return vote_exact(judgments)
 
+    def grade(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+        """Whether an answer's body matches a gold answer's. By default their
+        JSON forms compare equal, which is exact for verification and custom
+        tasks; geometric gold (boxes, spans, masks) is graded by the
+        consolidation engine's overlap measures once it is wired for those types."""
+        return bool(mine == right)
+
     def category(self, answer: Answer) -> str:
         """An answer as one nominal category, so agreement applies to any type."""
         return json.dumps(answer, sort_keys=True)

@@ -96,6 +96,9 @@ class Classification(TaskKind):
             )
         return vote_classes(names, answers)
 
+    def grade(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+        return bool(mine.get("class_name") == right.get("class_name"))
+
     def category(self, answer: Answer) -> str:
         return str((answer.get("classification") or {}).get("class_name", ""))
 

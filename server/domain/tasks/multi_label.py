@@ -59,6 +59,10 @@ class MultiLabel(TaskKind):
             spec.class_names, [answer["multi_label"].get("class_names", []) for _, answer in judgments]
         )
 
+    def grade(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+        """Exactly, as sets."""
+        return set(mine.get("class_names", [])) == set(right.get("class_names", []))
+
     def category(self, answer: Answer) -> str:
         return "|".join(sorted((answer.get("multi_label") or {}).get("class_names", [])))
 
