@@ -31,10 +31,8 @@ MIN_BLOCK = 10
 
 def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
     """Whether an answer matches a gold answer, as the job's task kind grades
-    the two bodies (`TaskKind.grade`)."""
-    kind = task_kind(spec)
-    key = kind.answer_key
-    return kind.grade(spec, answer.get(key) or {}, gold.get(key) or {})
+    it (`TaskKind.grade`)."""
+    return task_kind(spec).grade(spec, answer, gold)
 
 
 def after_gold(

@@ -125,11 +125,16 @@ class TaskKind(ABC):
         the workers' estimated accuracies when the job weighs workers."""
         return vote_exact(judgments)
 
-    def grade(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
-        """Whether an answer's body matches a gold answer's. By default their
+    def bodies(self, answer: Answer, gold: Answer) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The bodies of an answer and a gold answer of this kind ({} when absent)."""
+        return answer.get(self.answer_key) or {}, gold.get(self.answer_key) or {}
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """Whether an answer matches a gold answer. By default their bodies'
         JSON forms compare equal, which is exact for verification and custom
         tasks; geometric gold (boxes, spans, masks) is graded by the
         consolidation engine's overlap measures once it is wired for those types."""
+        mine, right = self.bodies(answer, gold)
         return bool(mine == right)
 
     def category(self, answer: Answer) -> str:

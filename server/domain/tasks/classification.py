@@ -96,7 +96,8 @@ class Classification(TaskKind):
             )
         return vote_classes(names, answers)
 
-    def grade(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        mine, right = self.bodies(answer, gold)
         return bool(mine.get("class_name") == right.get("class_name"))
 
     def category(self, answer: Answer) -> str:

@@ -59,8 +59,9 @@ class MultiLabel(TaskKind):
             spec.class_names, [answer["multi_label"].get("class_names", []) for _, answer in judgments]
         )
 
-    def grade(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         """Exactly, as sets."""
+        mine, right = self.bodies(answer, gold)
         return set(mine.get("class_names", [])) == set(right.get("class_names", []))
 
     def category(self, answer: Answer) -> str:
