@@ -21,7 +21,11 @@ Why it is built this way:
   requestAnimationFrame): what the worker waits for, in the page's own clock.
 * Rounds alternate the two arms (`--rounds`, `--tasks` each), so a busy
   spell on this shared machine falls on both. Reported: median and p99 of
-  each, and their ratio (lookahead over plain).
+  each, and their ratio (lookahead over plain); and each wait split in two
+  from the page's resource timings: `Enter` to SubmitJudgment's response
+  (`submit_ms`), and that response to the image on screen (`after_submit_ms`).
+  Lookahead can only shorten the second; the first is the server and the
+  machine, the same in both arms, and at p99 it is most of the wait.
 
 Not part of the tests: `python bench/worker_app_preload.py --help`.
 """
@@ -56,7 +60,8 @@ CHROMIUM = os.environ.get("LABELWIRE_CHROMIUM", "/usr/bin/chromium")
 CLASSES = ["cat", "dog"]
 
 PROBE = """
-window.__lw = { times: [], late: [], t0: 0, last: "" };
+window.__lw = { times: [], late: [], rpc: [], t0: 0, last: "" };
+performance.setResourceTimingBufferSize(100000);  // the default 250 entries fill within 100 tasks
 document.addEventListener("keydown", (e) => { if (e.key === "Enter") window.__lw.t0 = performance.now(); }, true);
 new MutationObserver(() => {
   const img = document.querySelector(".stage .item-media img");
@@ -69,6 +74,9 @@ new MutationObserver(() => {
     w.times.push(performance.now() - t0);
     const fetched = performance.getEntriesByName(img.src)[0];  // when the image's bytes were in, from Enter
     w.late.push(fetched ? Math.round(fetched.responseEnd - t0) : null);
+    // when the answer's SubmitJudgment call was sent and its response was in, from Enter
+    const calls = performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/SubmitJudgment") && e.startTime >= t0);
+    w.rpc.push(calls.length ? [Math.round(calls[0].startTime - t0), Math.round(calls[0].responseEnd - t0)] : null);
   }));
 }).observe(document, { subtree: true, childList: true });
 """
@@ -153,6 +161,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         return tokens
 
     times: dict[str, list[float]] = {"lookahead": [], "plain": []}
+    rpc: dict[str, list[list[int] | None]] = {}
     try:
         tokens = asyncio.run(setup())
         with sync_playwright() as pw:
@@ -188,6 +197,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             for arm, page in pages.items():
                 times[arm] = page.evaluate("() => window.__lw.times")[3:]
                 late[arm] = page.evaluate("() => window.__lw.late")[3:]
+                rpc[arm] = page.evaluate("() => window.__lw.rpc")[3:]
             chromium.close()
     finally:
         images.shutdown()
@@ -203,10 +213,21 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             "median": round(statistics.median(values), 1),
             "p99": round(pct(values, 0.99), 1),
         }
+        split = [(t, call[1]) for t, call in zip(values, rpc[arm], strict=True) if call is not None]
+        for name, part in (
+            ("submit_ms", [s for _, s in split]),
+            ("after_submit_ms", [t - s for t, s in split]),
+        ):
+            result.setdefault(name, {})[arm] = {
+                "median": round(statistics.median(part), 1),
+                "p99": round(pct(part, 0.99), 1),
+            }
     if args.raw:
         result["raw_ms"] = {arm: [round(v, 1) for v in values] for arm, values in times.items()}
         # per task: when the shown image's bytes had arrived, in ms from Enter (negative: before it)
         result["image_in_ms"] = late
+        # per task: when SubmitJudgment was sent and its response was in, in ms from Enter
+        result["submit_in_ms"] = rpc
     result["ratio_median"] = round(result["lookahead_ms"]["median"] / result["plain_ms"]["median"], 2)
     result["ratio_p99"] = round(result["lookahead_ms"]["p99"] / result["plain_ms"]["p99"], 2)
     return result

@@ -282,6 +282,9 @@ MATRIX: dict[str, Entry] = {
         OWNERS_JOB, lambda w: job_service_pb2.DisqualifyWorkerRequest(worker=w.spare_worker)
     ),
     "JobService.ListWorkers": Entry(OWNERS_JOB, lambda w: job_service_pb2.ListWorkersRequest(job=w.job)),
+    "JobService.ListTaskComments": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.ListTaskCommentsRequest(job=w.job)
+    ),
     "LabelService.StreamLabels": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)
     ),
@@ -343,6 +346,9 @@ MATRIX: dict[str, Entry] = {
     "WorkerService.ListWorkerJobs": Entry(ANY_WORKER, lambda w: worker_service_pb2.ListWorkerJobsRequest()),
     "WorkerService.GetWorkerHistory": Entry(
         ANY_WORKER, lambda w: worker_service_pb2.GetWorkerHistoryRequest()
+    ),
+    "WorkerService.CommentOnTask": Entry(
+        OWN_TASK, lambda w: worker_service_pb2.CommentOnTaskRequest(task=w.task, text="the image is blank")
     ),
     "TeamService.CreateWorkerAccount": Entry(
         ANY_CLIENT,

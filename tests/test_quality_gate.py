@@ -125,6 +125,8 @@ async def test_workers_never_see_gold_answers(server: Harness) -> None:
     items += [
         text_item(f"g{n}", f"plain text {n}", gold=secret, metadata={"source": "batch 7"}) for n in range(10)
     ]
+    for gold in items[10:]:  # the explanation is for the quiz's feedback alone
+        gold.gold_explanation = f"{secret} is what this text says"
     await lw.add_items(job.name, items)
     await lw.start_job(job.name)
     _, token = await lw.create_worker(job.name, "w")

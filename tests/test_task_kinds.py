@@ -23,9 +23,6 @@ TASKS = "domain/tasks/"
 NAMES = set(KINDS) | {kind.answer_key for kind in KINDS.values()}
 
 KNOWN_COMPARISONS = {
-    # Gold grading: worker10 is changing it for masks; it moves to the kinds after that merge.
-    ("dispatch/gate.py", "classification"),
-    ("dispatch/gate.py", "multi_label"),
     # Protobuf conversion's fast paths for the commonest answers, and the custom
     # config's Struct check: conversion per kind is not moved yet.
     ("transport/grpc/convert.py", "classification"),

@@ -439,6 +439,19 @@ class Client(TeamCalls, _Channel):
             if not token:
                 return out
 
+    async def list_task_comments(self, job: str) -> list[task_pb2.TaskComment]:
+        """Every comment the job's workers left on its tasks, newest first."""
+        out: list[task_pb2.TaskComment] = []
+        token = ""
+        while True:
+            page = await self.jobs.ListTaskComments(
+                job_service_pb2.ListTaskCommentsRequest(job=job, page_token=token), metadata=self.metadata
+            )
+            out += page.comments
+            token = page.next_page_token
+            if not token:
+                return out
+
     async def stream_labels(
         self, job: str, *, after_sequence: int = 0, snapshot_only: bool = False, reconnect: bool = True
     ) -> AsyncIterator[label_pb2.Label]:
@@ -640,6 +653,13 @@ class WorkerClient(_Channel):
         await self.stub.DeclineTask(
             worker_service_pb2.DeclineTaskRequest(task=task, reason=reason), metadata=self.metadata
         )
+
+    async def comment(self, task: str, text: str) -> task_pb2.TaskComment:
+        """A comment on one of this worker's tasks, for the job's owner."""
+        response = await self.stub.CommentOnTask(
+            worker_service_pb2.CommentOnTaskRequest(task=task, text=text), metadata=self.metadata
+        )
+        return response.comment
 
     async def extend(self, task: str, seconds: float | None = None) -> worker_service_pb2.ExtendLeaseResponse:
         request = worker_service_pb2.ExtendLeaseRequest(task=task)

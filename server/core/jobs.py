@@ -31,6 +31,7 @@ from labelwire.server.domain.model import (
     JobSpec,
     JobState,
     Principal,
+    TaskComment,
     Worker,
 )
 from labelwire.server.files import manifest
@@ -83,6 +84,7 @@ class Upload:
         self._repeats = 0
         self._messages = 0
         self._gold_uses: list[tuple[str, int]] = []
+        self._explanations: list[tuple[str, str]] = []
         self._broken = threading.Event()
         self._dropped = False
         core.live_uploads.add(upload_id)
@@ -123,6 +125,7 @@ class Upload:
                 functools.partial(_stage_chunk, upload_id=self._id, rows=rows, start=start)
             )
             self._gold_uses += [(i.key, int(i.gold_use)) for i in chunk if i.gold is not None and i.gold_use]
+            self._explanations += [(i.key, i.gold_explanation) for i in chunk if i.gold_explanation]
             if self._received // LOG_EVERY > start // LOG_EVERY:
                 log.info("upload %d to %s: %d items staged", self._id, self.job.name, self._received)
         self._core.workforces.validate_items(self.job.spec, items, field)
@@ -145,6 +148,7 @@ class Upload:
         tx.end_upload(self._id)
         tx.count_job(job_id, total_items=added - gold, gold_items=gold)
         tx.mark_gold_use(job_id, self._gold_uses)
+        tx.explain_gold(job_id, self._explanations)
         state = JobState(int(self._core.require_job_row(tx, job_id)["state"]))
         if state != JobState.DRAFT:
             tx.hide_new_gold(job_id)
@@ -459,7 +463,14 @@ class JobsCore(CoreBase):
             log.info("swept abandoned upload %d to jobs/%d (%d rows)", upload_id, int(row["job_id"]), dropped)
 
     async def import_manifest(
-        self, principal: Principal, name: str, uri: str, fmt: str, key_field: str, gold_field: str
+        self,
+        principal: Principal,
+        name: str,
+        uri: str,
+        fmt: str,
+        key_field: str,
+        gold_field: str,
+        explanation_field: str = "",
     ) -> AddResult:
         """Checks every line first, then adds them all in one upload."""
         upload = await self.begin_upload(principal, name)
@@ -469,7 +480,7 @@ class JobsCore(CoreBase):
         def check() -> files_policy.Target:
             target = files_policy.resolve(self.files_settings, principal.id, uri, "uri", write=False)
             for number, item in manifest.read_items(
-                spec, files.read_rows(target, fmt), key_field, gold_field
+                spec, files.read_rows(target, fmt), key_field, gold_field, explanation_field
             ):
                 validation.validate_item(spec, item, f"manifest line {number}")
             return target
@@ -477,7 +488,8 @@ class JobsCore(CoreBase):
         try:
             target = await asyncio.to_thread(check)
             batch: list[ItemInput] = []
-            for _, item in manifest.read_items(spec, files.read_rows(target, fmt), key_field, gold_field):
+            rows = files.read_rows(target, fmt)
+            for _, item in manifest.read_items(spec, rows, key_field, gold_field, explanation_field):
                 batch.append(item)
                 if len(batch) == validation.MAX_ITEMS_PER_MESSAGE:
                     await upload.add(batch)
@@ -505,6 +517,37 @@ class JobsCore(CoreBase):
             return worker_from_row(tx.worker(worker_id)), token
 
         return await self.store.write(create)
+
+    async def task_comments(
+        self, principal: Principal, job_name: str, page_size: int, page_token: str
+    ) -> tuple[list[TaskComment], str]:
+        """The job's comments from its workers, newest first."""
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        size = page_size or 100
+        validation.check_range("page_size", size, 1, 1000)
+        before = page_cursor(page_token, default=0) or None
+
+        def page(tx: Tx) -> list[TaskComment]:
+            self.require_job_row(tx, job_id, principal.id)
+            return [
+                TaskComment(
+                    id=int(r["id"]),
+                    job_id=job_id,
+                    task_id=int(r["task_id"]),
+                    worker_id=int(r["worker_id"]),
+                    worker_display_name=r["display_name"],
+                    item_key=r["item_key"],
+                    text=r["body"],
+                    created_at=float(r["created_at"]),
+                )
+                for r in tx.task_comments(job_id, before, size + 1)
+            ]
+
+        comments = await self.store.read(page)
+        more = len(comments) > size
+        comments = comments[:size]
+        return comments, (str(comments[-1].id) if more else "")
 
     async def list_workers(
         self, principal: Principal, job_name: str, page_size: int, page_token: str

@@ -12,6 +12,7 @@ from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import gt_template, validation
 from labelwire.server.domain.errors import (
     NotFound,
+    ResourceExhausted,
 )
 from labelwire.server.domain.model import (
     Answer,
@@ -21,6 +22,7 @@ from labelwire.server.domain.model import (
     Principal,
     SubmitResult,
     Task,
+    TaskComment,
     Worker,
 )
 from labelwire.server.domain.tasks import task_kind
@@ -139,6 +141,36 @@ class WorkCore(CoreBase):
             wanted = limit if seconds is None else seconds
             validation.check_range("extension (seconds)", wanted, 1, limit)
             return dispatch.extend(tx, principal.id, job_id, task_id, wanted, self.clock())
+
+        return await self.store.write(run)
+
+    async def comment(self, principal: Principal, task_name: str, text: str) -> TaskComment:
+        """Keeps a worker's comment on a task it was given, for the job's
+        owner. Not only on the current lease: a worker may write after
+        answering (a quiz question's feedback, say)."""
+        self.require(principal, "worker")
+        limit = validation.MAX_COMMENT_CHARS
+        kept = text.strip()
+        validation.require(kept != "", "text is required: write the comment (1 to 2000 characters)")
+        validation.require(len(text) <= limit, f"text must be at most {limit} characters, got {len(text)}")
+        job_id, task_id = parse_task_name(task_name)
+        if job_id != principal.job_id:
+            raise NotFound(f"task {task_name} does not exist")
+
+        def run(tx: Tx) -> TaskComment:
+            task = tx.task(task_id)
+            if task is None or int(task["job_id"]) != job_id or int(task["worker_id"]) != principal.id:
+                raise NotFound(f"task {task_name} does not exist")
+            most = validation.MAX_COMMENTS_PER_TASK
+            if tx.task_comment_count(task_id) >= most:
+                raise ResourceExhausted(f"a task takes at most {most} comments; {task_name} has them")
+            now = self.clock()
+            comment_id = tx.insert_task_comment(job_id, task_id, principal.id, kept, now)
+            worker, item = tx.worker(principal.id), tx.item(int(task["item_id"]))
+            assert worker is not None and item is not None
+            return TaskComment(
+                comment_id, job_id, task_id, principal.id, worker["display_name"], item["key"], kept, now
+            )
 
         return await self.store.write(run)
 

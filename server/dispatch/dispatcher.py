@@ -501,7 +501,11 @@ def _quiz_feedback(tx: Tx, task: Any) -> QuizFeedback | None:
     item = tx.item(int(task["item_id"]))
     if judgment is None or item is None or not item["gold"] or judgment["gold_correct"] is None:
         return None
-    return QuizFeedback(correct=bool(judgment["gold_correct"]), expected=json.loads(item["gold"]))
+    return QuizFeedback(
+        correct=bool(judgment["gold_correct"]),
+        expected=json.loads(item["gold"]),
+        explanation=item["gold_explanation"] or "",
+    )
 
 
 def record_judgment(

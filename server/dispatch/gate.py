@@ -25,26 +25,14 @@ import numpy as np
 
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.tasks import task_kind
-from labelwire.server.domain.validation import answer_key
 
 MIN_BLOCK = 10
 
 
 def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
-    """Whether an answer matches a gold answer.
-
-    Classification and multi-label compare exactly (multi-label as sets); other
-    types compare their JSON form, which is exact for verification and custom
-    tasks; geometric gold (boxes, spans, masks) is graded by the consolidation
-    engine's overlap measures once it is wired for those types.
-    """
-    key = answer_key(spec.task_type)
-    mine, right = answer.get(key) or {}, gold.get(key) or {}
-    if key == "classification":
-        return bool(mine.get("class_name") == right.get("class_name"))
-    if key == "multi_label":
-        return set(mine.get("class_names", [])) == set(right.get("class_names", []))
-    return bool(mine == right)
+    """Whether an answer matches a gold answer, as the job's task kind grades
+    it (`TaskKind.grade`)."""
+    return task_kind(spec).grade(spec, answer, gold)
 
 
 def after_gold(

@@ -88,6 +88,7 @@ class GoldPolicy:
     max_gold_exposures: int = 0
     min_work_agreement: float = 0.05
     min_work_judgments: int = 20
+    min_segmentation_iou: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class ItemInput:
     prelabel_confidence: float | None = None
     gold: Answer | None = None
     gold_use: GoldUse = GoldUse.ANY
+    gold_explanation: str = ""
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,21 @@ class QuizFeedback:
 
     correct: bool
     expected: Answer
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class TaskComment:
+    """A worker's comment on one of its tasks, for the job's owner."""
+
+    id: int
+    job_id: int
+    task_id: int
+    worker_id: int
+    worker_display_name: str
+    item_key: str
+    text: str
+    created_at: float
 
 
 @dataclass(frozen=True)

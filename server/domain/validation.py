@@ -30,6 +30,9 @@ MAX_DYNAMIC_JUDGMENTS = 25
 MIN_TASK_SECONDS, MAX_TASK_SECONDS = 30, 8 * 3600
 MAX_LIFETIME_SECONDS = 30 * 24 * 3600
 MAX_DECLINE_REASON_CHARS = 1000
+MAX_GOLD_EXPLANATION_CHARS = 4000
+MAX_COMMENT_CHARS = 2000
+MAX_COMMENTS_PER_TASK = 20
 ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
 PAYLOAD_KINDS = ("text", "json", "source_ref")
 SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")
@@ -142,6 +145,7 @@ def validate_job_spec(spec: JobSpec) -> None:
     check_range("job.gold_policy.max_gold_exposures", spec.gold.max_gold_exposures, 0, 1_000_000)
     check_range("job.gold_policy.min_work_agreement", spec.gold.min_work_agreement, -1.0, 1.0)
     check_range("job.gold_policy.min_work_judgments", spec.gold.min_work_judgments, 1, 100_000)
+    check_range("job.gold_policy.min_segmentation_iou", spec.gold.min_segmentation_iou, 0.0, 1.0)
     check_range("job.price_per_judgment_micros", spec.price_per_judgment_micros, 0, 10**12)
     check_range("job.budget_micros", spec.budget_micros, 0, 10**15)
     require(
@@ -217,6 +221,15 @@ def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
         validate_answer(spec, item.gold, f"{field}.gold_answer")
     require(
         item.gold is not None or not item.gold_use, f"{field}.gold_use is set but {field}.gold_answer is not"
+    )
+    require(
+        item.gold is not None or not item.gold_explanation,
+        f"{field}.gold_explanation is set but {field}.gold_answer is not",
+    )
+    require(
+        len(item.gold_explanation) <= MAX_GOLD_EXPLANATION_CHARS,
+        f"{field}.gold_explanation must be at most {MAX_GOLD_EXPLANATION_CHARS} characters,"
+        f" got {len(item.gold_explanation)}",
     )
 
 

@@ -41,9 +41,14 @@ def _gold(spec: JobSpec, value: Any, number: int) -> dict[str, Any] | None:
 
 
 def read_items(
-    spec: JobSpec, rows: Iterable[tuple[int, dict[str, Any]]], key_field: str, gold_field: str
+    spec: JobSpec,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    key_field: str,
+    gold_field: str,
+    explanation_field: str = "",
 ) -> Iterator[tuple[int, ItemInput]]:
-    """(line number, item) for every row; raises InvalidArgument naming the line."""
+    """(line number, item) for every row; raises InvalidArgument naming the
+    line. The explanation is read only beside a gold answer."""
     for number, row in rows:
         if row.get("source-ref"):
             kind, payload = "source_ref", str(row.pop("source-ref"))
@@ -58,4 +63,15 @@ def read_items(
         else:
             key = f"line-{number}"
         gold = _gold(spec, row.pop(gold_field, None), number) if gold_field else None
-        yield number, ItemInput(key=key, payload_kind=kind, payload=payload, metadata=row or None, gold=gold)
+        explained = row.pop(explanation_field, None) if explanation_field else None
+        yield (
+            number,
+            ItemInput(
+                key=key,
+                payload_kind=kind,
+                payload=payload,
+                metadata=row or None,
+                gold=gold,
+                gold_explanation=str(explained) if gold is not None and explained not in (None, "") else "",
+            ),
+        )

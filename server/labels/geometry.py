@@ -5,7 +5,12 @@ stay importable here for callers that use them directly."""
 from __future__ import annotations
 
 from labelwire.server.domain.tasks.boxes import boxes
-from labelwire.server.domain.tasks.segmentation import MAX_MASK_PIXELS, decode_mask, segmentation
+from labelwire.server.domain.tasks.segmentation import (
+    MAX_MASK_PIXELS,
+    decode_mask,
+    mask_mean_iou,
+    segmentation,
+)
 from labelwire.server.domain.tasks.spans import spans
 
-__all__ = ["MAX_MASK_PIXELS", "boxes", "decode_mask", "segmentation", "spans"]
+__all__ = ["MAX_MASK_PIXELS", "boxes", "decode_mask", "mask_mean_iou", "segmentation", "spans"]

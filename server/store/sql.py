@@ -364,6 +364,16 @@ class SqlTx(AccountsSql):
                 (use, job_id, key),
             )
 
+    def explain_gold(self, job_id: int, explanations: Sequence[tuple[str, str]]) -> None:
+        """Keeps each gold item's explanation (by key), unless it has one: a
+        key sent again changes nothing."""
+        for key, text in explanations:
+            self.run(
+                "UPDATE items SET gold_explanation = ? WHERE job_id = ? AND key = ? AND is_gold = 1"
+                " AND gold_explanation IS NULL",
+                (text, job_id, key),
+            )
+
     def split_gold(self, job_id: int, to_quiz: int) -> None:
         """Puts the first `to_quiz` unmarked gold items (by id) in the quiz
         pool and the other unmarked ones in the hidden pool."""
@@ -528,6 +538,27 @@ class SqlTx(AccountsSql):
         return self.all(
             "SELECT worker_id, decline_reason FROM tasks WHERE job_id = ? AND state = 5 ORDER BY id",
             (job_id,),
+        )
+
+    def insert_task_comment(self, job_id: int, task_id: int, worker_id: int, body: str, now: float) -> int:
+        return self.insert(
+            "INSERT INTO task_comments (job_id, task_id, worker_id, body, created_at) VALUES (?, ?, ?, ?, ?)",
+            (job_id, task_id, worker_id, body, now),
+        )
+
+    def task_comment_count(self, task_id: int) -> int:
+        row = self.one("SELECT COUNT(*) FROM task_comments WHERE task_id = ?", (task_id,))
+        return int(row[0]) if row is not None else 0
+
+    def task_comments(self, job_id: int, before_id: int | None, limit: int) -> list[Row]:
+        """A page of the job's comments, newest first, with the commenting
+        worker's name and the task's item key."""
+        return self.all(
+            "SELECT c.id, c.task_id, c.worker_id, c.body, c.created_at, w.display_name, i.key AS item_key"
+            " FROM task_comments c JOIN workers w ON w.id = c.worker_id"
+            " JOIN tasks t ON t.id = c.task_id JOIN items i ON i.id = t.item_id"
+            " WHERE c.job_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?",
+            (job_id, before_id if before_id is not None else 2**62, limit),
         )
 
     def set_batch(self, task_ids: Sequence[int], first: int) -> None:

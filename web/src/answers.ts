@@ -15,9 +15,20 @@ export function describe(answer: Answer | undefined): string {
       return v.value.spans.map((s) => `${s.entityType} ${s.start}–${s.end}`).join("; ") || "no spans";
     case "boundingBoxes":
       return `${v.value.boxes.length} box(es): ${v.value.boxes.map((b) => b.className).join(", ")}`;
+    case "segmentation":
+      return maskSize(v.value.maskPng);
     case "custom":
       return JSON.stringify(v.value);
     default:
       return "";
   }
+}
+
+/** A mask's size from its PNG header (the pixels would need inflating,
+ * which a browser only does asynchronously). */
+function maskSize(png: Uint8Array): string {
+  const PNG = [0x89, 0x50, 0x4e, 0x47];
+  if (png.length < 24 || PNG.some((b, i) => png[i] !== b)) return png.length ? "a mask (not a PNG)" : "no mask";
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return `a ${view.getUint32(16)}×${view.getUint32(20)} mask`;
 }

@@ -37,6 +37,7 @@ const KEYS: [string, string][] = [
   ["?", "this help"],
   ["i", "the instructions"],
   ["s", "skip the task (with a reason)"],
+  ["m", "write a comment on the task to the job's owner"],
   ["Esc", "close a panel"],
 ];
 
@@ -200,6 +201,9 @@ class Workspace {
   private submitted = 0;
   private pendingNext: NextTaskResponse | null = null;
   private given: Answer | undefined;
+  /** The task a comment is about: the one on screen, or the quiz question
+   * whose feedback is on screen. */
+  private commentable: Task | null = null;
   private retryTimer = 0;
   private readonly stage = h("section", { class: "stage", "aria-label": "Task" });
   private readonly notice = h("p", { class: "notice", role: "status", "aria-live": "polite" });
@@ -297,6 +301,7 @@ class Workspace {
     this.current?.destroy?.();
     this.current = null;
     this.task = null;
+    this.commentable = null;
     if (!res.task) {
       const retry = res.retryAfter ? Number(res.retryAfter.seconds) : 0;
       switch (res.status) {
@@ -310,6 +315,7 @@ class Workspace {
     }
     const task = res.task;
     this.task = task;
+    this.commentable = task;
     const media = this.info.mediaType;
     if (task.payload.case === "sourceRef" && media !== MediaType.AUDIO && media !== MediaType.VIDEO && media !== MediaType.DOCUMENT) this.lookahead = true;
     this.deadline = Date.now() + Math.min(this.limitMs, timestampMs(task.leaseExpireTime!) - Date.now());
@@ -320,7 +326,8 @@ class Workspace {
     this.current = current;
     clear(this.stage);
     append(this.stage, current.root, h("div", { class: "actions" }, this.submitButton,
-      h("button", { type: "button", onclick: () => this.skip() }, "Skip ", kbd("s"))));
+      h("button", { type: "button", onclick: () => this.skip() }, "Skip ", kbd("s")),
+      h("button", { type: "button", onclick: () => this.comment() }, "Comment ", kbd("m"))));
     this.tick();
   }
 
@@ -379,10 +386,12 @@ class Workspace {
         h("h2", {}, fb.correct ? "Right!" : "Not quite."),
         h("p", {}, "Your answer: ", h("strong", {}, describe(this.given))),
         h("p", {}, "The expected answer: ", h("strong", {}, describe(fb.expectedAnswer))),
+        fb.explanation ? h("p", { class: "explanation" }, h("strong", {}, "Why: "), fb.explanation) : null,
         task.payload.case === "text" ? h("blockquote", {}, task.payload.value) : null,
         res.message ? h("p", {}, res.message) : null,
       ),
-      cont,
+      h("div", { class: "actions" }, cont,
+        h("button", { type: "button", onclick: () => this.comment() }, "Comment ", kbd("m"))),
     );
     cont.focus();
   }
@@ -468,10 +477,46 @@ class Workspace {
     reason.focus();
   }
 
+  /** A comment on the task for the job's owner (Ground Truth's and Figure
+   * Eight's "contact the requester"); the task stays on screen. */
+  private comment(): void {
+    const task = this.commentable;
+    if (!task) return;
+    const text = h("textarea", { id: "comment-text", maxlength: "2000", rows: "4" });
+    const dlg = this.dialog("Comment to the job's owner",
+      h("label", { for: "comment-text" }, "Your comment on this task (at most 2,000 characters)"),
+      text,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Send comment")),
+    );
+    const form = dlg.querySelector("form")!;
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) {
+        text.focus();
+        return;
+      }
+      dlg.close();
+      try {
+        await this.api.commentOnTask({ task: task.name, text: text.value });
+        this.say("Comment sent to the job's owner.");
+      } catch (err) {
+        this.say(`The comment was not sent: ${err instanceof ConnectError ? err.rawMessage : errorText(err)}`);
+      }
+    });
+    text.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    text.focus();
+  }
+
   private async stop(): Promise<void> {
     await this.giveBack(this.task, this.upcoming);
     this.upcoming = null;
     this.task = null;
+    this.commentable = null;
     this.current = null;
     window.clearTimeout(this.retryTimer);
     this.timer.textContent = "";
@@ -559,6 +604,7 @@ class Workspace {
     if (e.key === "?") this.help();
     else if (e.key === "i") this.instructions();
     else if (e.key === "s" && this.task) this.skip();
+    else if (e.key === "m" && this.commentable) this.comment();
     else if (e.key === "Enter") {
       if (!this.current?.key?.(e)) void this.submit(); // a task may use Enter first (closing a polygon)
     }

@@ -53,7 +53,7 @@ import {
   type GetJobQualityResponse,
   QualityService,
 } from "./gen/labelwire/v1/quality_service_pb.js";
-import type { WorkerStats } from "./gen/labelwire/v1/task_pb.js";
+import type { TaskComment, WorkerStats } from "./gen/labelwire/v1/task_pb.js";
 import {
   type ExtendLeaseResponse,
   type GetInstructionsResponse,
@@ -452,6 +452,16 @@ export class Client extends Authenticated {
     return (await this.jobs.rotateWorkerToken(request, this.call(options))).token;
   }
 
+  /** The comments the job's workers left on its tasks, newest first. */
+  async listTaskComments(job: string, settings?: CallSettings): Promise<TaskComment[]> {
+    return all(
+      pages(
+        (pageToken) => this.jobs.listTaskComments({ job, pageToken }, this.call(settings)),
+        (page) => page.comments,
+      ),
+    );
+  }
+
   async listWorkers(job: string, settings?: CallSettings): Promise<WorkerStats[]> {
     return all(
       pages(
@@ -566,6 +576,12 @@ export class WorkerClient extends Authenticated {
   /** Gives the task back and says why (the owner sees the reasons). */
   async decline(task: string, reason = "", settings?: CallSettings): Promise<void> {
     await this.service.declineTask({ task, reason }, this.call(settings));
+  }
+
+  /** A comment for the job's owner on a task this worker was given (1 to 2,000 characters). */
+  async comment(task: string, text: string, settings?: CallSettings): Promise<TaskComment> {
+    const response = await this.service.commentOnTask({ task, text }, this.call(settings));
+    return required(response.comment, "CommentOnTaskResponse.comment");
   }
 
   /** Renews the lease, by `seconds` or the job's task time limit. */

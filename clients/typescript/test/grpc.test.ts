@@ -127,7 +127,13 @@ test("a worker extends, releases and declines tasks, is not offered those items 
 
   const again = (await worker.nextTask()).task;
   assert.ok(again);
+  const comment = await worker.comment(again.name, "The text is cut off.");
+  assert.equal(comment.task, again.name);
   await worker.decline(again.name, "cannot read the text");
+  assert.deepEqual(
+    (await lw.listTaskComments(job.name)).map((c) => [c.task, c.workerDisplayName, c.text]),
+    [[again.name, "ada", "The text is cut off."]],
+  );
   const quality = await lw.jobQuality(job.name);
   assert.equal(quality.declinedTasks, 1n);
   assert.deepEqual(

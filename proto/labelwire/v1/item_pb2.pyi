@@ -68,6 +68,7 @@ class Item(_message.Message):
     PRELABEL_CONFIDENCE_FIELD_NUMBER: _builtins.int
     GOLD_ANSWER_FIELD_NUMBER: _builtins.int
     GOLD_USE_FIELD_NUMBER: _builtins.int
+    GOLD_EXPLANATION_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     """Required. The client's key, unique in its job; 1 to 256 characters.
     Sending an item whose key the job has already changes nothing.
@@ -86,6 +87,11 @@ class Item(_message.Message):
     """Optional. With gold_answer: which pool the gold item serves. Defaults to
     GOLD_USE_ANY, which the server splits between the pools when the job
     starts; gold added to a started job without a mark is hidden gold.
+    """
+    gold_explanation: _builtins.str
+    """Optional. With gold_answer: why the known answer is right, at most 4,000
+    characters. Shown to a worker after it answers the item as an entry-quiz
+    question (QuizFeedback.explanation); never shown for hidden gold.
     """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct:
@@ -115,10 +121,11 @@ class Item(_message.Message):
         prelabel_confidence: _builtins.float = ...,
         gold_answer: _answer_pb2.Answer | None = ...,
         gold_use: Global___GoldUse.ValueType = ...,
+        gold_explanation: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["gold_answer", b"gold_answer", "json", b"json", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["gold_answer", b"gold_answer", "gold_use", b"gold_use", "json", b"json", "key", b"key", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gold_answer", b"gold_answer", "gold_explanation", b"gold_explanation", "gold_use", b"gold_use", "json", b"json", "key", b"key", "metadata", b"metadata", "payload", b"payload", "prelabel", b"prelabel", "prelabel_confidence", b"prelabel_confidence", "source_ref", b"source_ref", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["text", "json", "source_ref"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015

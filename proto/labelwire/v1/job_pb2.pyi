@@ -864,6 +864,7 @@ class GoldPolicy(_message.Message):
     MAX_GOLD_EXPOSURES_FIELD_NUMBER: _builtins.int
     MIN_WORK_AGREEMENT_FIELD_NUMBER: _builtins.int
     MIN_WORK_JUDGMENTS_FIELD_NUMBER: _builtins.int
+    MIN_SEGMENTATION_IOU_FIELD_NUMBER: _builtins.int
     quiz_size: _builtins.int
     """Optional. Gold items a new worker answers before working; 0 to 100,
     default 5. 0 admits every worker without a quiz.
@@ -899,6 +900,12 @@ class GoldPolicy(_message.Message):
     """Optional. Counted work judgments a worker needs before the colluder
     check judges it; 1 to 100,000, default 20.
     """
+    min_segmentation_iou: _builtins.float
+    """Optional. Segmentation jobs: the mean intersection over union, over the
+    classes either mask uses (background excluded), an answer's mask needs
+    against a gold mask to count as right; 0 to 1, default 0.8. Two masks
+    with no class at all match.
+    """
     def __init__(
         self,
         *,
@@ -908,15 +915,18 @@ class GoldPolicy(_message.Message):
         max_gold_exposures: _builtins.int | None = ...,
         min_work_agreement: _builtins.float | None = ...,
         min_work_judgments: _builtins.int | None = ...,
+        min_segmentation_iou: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_segmentation_iou", b"_min_segmentation_iou", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_segmentation_iou", b"min_segmentation_iou", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_segmentation_iou", b"_min_segmentation_iou", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_segmentation_iou", b"min_segmentation_iou", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__hidden_gold_share: _TypeAlias = _typing.Literal["hidden_gold_share"]  # noqa: Y015
     _WhichOneofArgType__hidden_gold_share: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share"]  # noqa: Y015
     _WhichOneofReturnType__max_gold_exposures: _TypeAlias = _typing.Literal["max_gold_exposures"]  # noqa: Y015
     _WhichOneofArgType__max_gold_exposures: _TypeAlias = _typing.Literal["_max_gold_exposures", b"_max_gold_exposures"]  # noqa: Y015
+    _WhichOneofReturnType__min_segmentation_iou: _TypeAlias = _typing.Literal["min_segmentation_iou"]  # noqa: Y015
+    _WhichOneofArgType__min_segmentation_iou: _TypeAlias = _typing.Literal["_min_segmentation_iou", b"_min_segmentation_iou"]  # noqa: Y015
     _WhichOneofReturnType__min_work_agreement: _TypeAlias = _typing.Literal["min_work_agreement"]  # noqa: Y015
     _WhichOneofArgType__min_work_agreement: _TypeAlias = _typing.Literal["_min_work_agreement", b"_min_work_agreement"]  # noqa: Y015
     _WhichOneofReturnType__min_work_judgments: _TypeAlias = _typing.Literal["min_work_judgments"]  # noqa: Y015
@@ -929,6 +939,8 @@ class GoldPolicy(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__hidden_gold_share) -> _WhichOneofReturnType__hidden_gold_share | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_gold_exposures) -> _WhichOneofReturnType__max_gold_exposures | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_segmentation_iou) -> _WhichOneofReturnType__min_segmentation_iou | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_work_agreement) -> _WhichOneofReturnType__min_work_agreement | None: ...
     @_typing.overload

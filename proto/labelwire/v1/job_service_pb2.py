@@ -29,7 +29,7 @@ from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\npilot_size\x18\x02 \x01(\x03\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"d\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\x12\x14\n\x0c\x65xplicit_end\x18\x03 \x01(\x08\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x08\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"E\n\x13\x41\x64\x64ItemBatchRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\"X\n\x14\x41\x64\x64ItemBatchResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\x86\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"f\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x18RevokeWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"F\n\x19RevokeWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"\x89\x01\n\x18RotateWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"U\n\x19RotateWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"0\n\x12SetJobTeamsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\r\n\x05teams\x18\x02 \x03(\t\"5\n\x13SetJobTeamsResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\")\n\x17\x44isqualifyWorkerRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"E\n\x18\x44isqualifyWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"c\n\x10UpdateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"3\n\x11UpdateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\xa8\x0b\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12H\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\"\x03\x90\x02\x01\x12N\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\"\x03\x90\x02\x01\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12U\n\x0c\x41\x64\x64ItemBatch\x12!.labelwire.v1.AddItemBatchRequest\x1a\".labelwire.v1.AddItemBatchResponse\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12W\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponse\"\x03\x90\x02\x01\x12\x64\n\x11RevokeWorkerToken\x12&.labelwire.v1.RevokeWorkerTokenRequest\x1a\'.labelwire.v1.RevokeWorkerTokenResponse\x12\x64\n\x11RotateWorkerToken\x12&.labelwire.v1.RotateWorkerTokenRequest\x1a\'.labelwire.v1.RotateWorkerTokenResponse\x12R\n\x0bSetJobTeams\x12 .labelwire.v1.SetJobTeamsRequest\x1a!.labelwire.v1.SetJobTeamsResponse\x12\x61\n\x10\x44isqualifyWorker\x12%.labelwire.v1.DisqualifyWorkerRequest\x1a&.labelwire.v1.DisqualifyWorkerResponse\x12L\n\tUpdateJob\x12\x1e.labelwire.v1.UpdateJobRequest\x1a\x1f.labelwire.v1.UpdateJobResponseB\xa9\x01\n\x10\x63om.labelwire.v1B\x0fJobServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1elabelwire/v1/job_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x17labelwire/v1/item.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"2\n\x10\x43reateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"3\n\x11\x43reateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"0\n\x0eGetJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"8\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"L\n\x10ListJobsResponse\x12\x1f\n\x04jobs\x18\x01 \x03(\x0b\x32\x11.labelwire.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x0fStartJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\npilot_size\x18\x02 \x01(\x03\"2\n\x10StartJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"2\n\x10PauseJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11ResumeJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\" \n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x11\x43\x61ncelJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"d\n\x0f\x41\x64\x64ItemsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\x12\x14\n\x0c\x65xplicit_end\x18\x03 \x01(\x08\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x08\"T\n\x10\x41\x64\x64ItemsResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"E\n\x13\x41\x64\x64ItemBatchRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12!\n\x05items\x18\x02 \x03(\x0b\x32\x12.labelwire.v1.Item\"X\n\x14\x41\x64\x64ItemBatchResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"\xa6\x01\n\x15ImportManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12,\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1c.labelwire.v1.ManifestFormat\x12\x11\n\tkey_field\x18\x04 \x01(\t\x12\x12\n\ngold_field\x18\x05 \x01(\t\x12\x1e\n\x16gold_explanation_field\x18\n \x01(\t\"Z\n\x16ImportManifestResponse\x12\x13\n\x0b\x61\x64\x64\x65\x64_count\x18\x01 \x01(\x03\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x03\x12\x12\n\ngold_count\x18\x03 \x01(\x03\"f\n\x13\x43reateWorkerRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"P\n\x14\x43reateWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"H\n\x12ListWorkersRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x13ListWorkersResponse\x12*\n\x07workers\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x18RevokeWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"F\n\x19RevokeWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"\x89\x01\n\x18RotateWorkerTokenRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\ttoken_ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"U\n\x19RotateWorkerTokenResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\r\n\x05token\x18\x02 \x01(\t\"0\n\x12SetJobTeamsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\r\n\x05teams\x18\x02 \x03(\t\"5\n\x13SetJobTeamsResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\")\n\x17\x44isqualifyWorkerRequest\x12\x0e\n\x06worker\x18\x01 \x01(\t\"E\n\x18\x44isqualifyWorkerResponse\x12)\n\x06worker\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"c\n\x10UpdateJobRequest\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"3\n\x11UpdateJobResponse\x12\x1e\n\x03job\x18\x01 \x01(\x0b\x32\x11.labelwire.v1.Job\"M\n\x17ListTaskCommentsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"`\n\x18ListTaskCommentsResponse\x12+\n\x08\x63omments\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.TaskComment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*j\n\x0eManifestFormat\x12\x1f\n\x1bMANIFEST_FORMAT_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMANIFEST_FORMAT_JSON_LINES\x10\x01\x12\x17\n\x13MANIFEST_FORMAT_CSV\x10\x02\x32\x90\x0c\n\nJobService\x12L\n\tCreateJob\x12\x1e.labelwire.v1.CreateJobRequest\x1a\x1f.labelwire.v1.CreateJobResponse\x12H\n\x06GetJob\x12\x1b.labelwire.v1.GetJobRequest\x1a\x1c.labelwire.v1.GetJobResponse\"\x03\x90\x02\x01\x12N\n\x08ListJobs\x12\x1d.labelwire.v1.ListJobsRequest\x1a\x1e.labelwire.v1.ListJobsResponse\"\x03\x90\x02\x01\x12I\n\x08StartJob\x12\x1d.labelwire.v1.StartJobRequest\x1a\x1e.labelwire.v1.StartJobResponse\x12I\n\x08PauseJob\x12\x1d.labelwire.v1.PauseJobRequest\x1a\x1e.labelwire.v1.PauseJobResponse\x12L\n\tResumeJob\x12\x1e.labelwire.v1.ResumeJobRequest\x1a\x1f.labelwire.v1.ResumeJobResponse\x12L\n\tCancelJob\x12\x1e.labelwire.v1.CancelJobRequest\x1a\x1f.labelwire.v1.CancelJobResponse\x12K\n\x08\x41\x64\x64Items\x12\x1d.labelwire.v1.AddItemsRequest\x1a\x1e.labelwire.v1.AddItemsResponse(\x01\x12U\n\x0c\x41\x64\x64ItemBatch\x12!.labelwire.v1.AddItemBatchRequest\x1a\".labelwire.v1.AddItemBatchResponse\x12[\n\x0eImportManifest\x12#.labelwire.v1.ImportManifestRequest\x1a$.labelwire.v1.ImportManifestResponse\x12U\n\x0c\x43reateWorker\x12!.labelwire.v1.CreateWorkerRequest\x1a\".labelwire.v1.CreateWorkerResponse\x12W\n\x0bListWorkers\x12 .labelwire.v1.ListWorkersRequest\x1a!.labelwire.v1.ListWorkersResponse\"\x03\x90\x02\x01\x12\x64\n\x11RevokeWorkerToken\x12&.labelwire.v1.RevokeWorkerTokenRequest\x1a\'.labelwire.v1.RevokeWorkerTokenResponse\x12\x64\n\x11RotateWorkerToken\x12&.labelwire.v1.RotateWorkerTokenRequest\x1a\'.labelwire.v1.RotateWorkerTokenResponse\x12R\n\x0bSetJobTeams\x12 .labelwire.v1.SetJobTeamsRequest\x1a!.labelwire.v1.SetJobTeamsResponse\x12\x61\n\x10\x44isqualifyWorker\x12%.labelwire.v1.DisqualifyWorkerRequest\x1a&.labelwire.v1.DisqualifyWorkerResponse\x12\x66\n\x10ListTaskComments\x12%.labelwire.v1.ListTaskCommentsRequest\x1a&.labelwire.v1.ListTaskCommentsResponse\"\x03\x90\x02\x01\x12L\n\tUpdateJob\x12\x1e.labelwire.v1.UpdateJobRequest\x1a\x1f.labelwire.v1.UpdateJobResponseB\xa9\x01\n\x10\x63om.labelwire.v1B\x0fJobServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,8 +43,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSERVICE'].methods_by_name['ListJobs']._serialized_options = b'\220\002\001'
   _globals['_JOBSERVICE'].methods_by_name['ListWorkers']._loaded_options = None
   _globals['_JOBSERVICE'].methods_by_name['ListWorkers']._serialized_options = b'\220\002\001'
-  _globals['_MANIFESTFORMAT']._serialized_start=2520
-  _globals['_MANIFESTFORMAT']._serialized_end=2626
+  _globals['_JOBSERVICE'].methods_by_name['ListTaskComments']._loaded_options = None
+  _globals['_JOBSERVICE'].methods_by_name['ListTaskComments']._serialized_options = b'\220\002\001'
+  _globals['_MANIFESTFORMAT']._serialized_start=2729
+  _globals['_MANIFESTFORMAT']._serialized_end=2835
   _globals['_CREATEJOBREQUEST']._serialized_start=188
   _globals['_CREATEJOBREQUEST']._serialized_end=238
   _globals['_CREATEJOBRESPONSE']._serialized_start=240
@@ -82,37 +84,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADDITEMBATCHRESPONSE']._serialized_start=1133
   _globals['_ADDITEMBATCHRESPONSE']._serialized_end=1221
   _globals['_IMPORTMANIFESTREQUEST']._serialized_start=1224
-  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1358
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1360
-  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1450
-  _globals['_CREATEWORKERREQUEST']._serialized_start=1452
-  _globals['_CREATEWORKERREQUEST']._serialized_end=1554
-  _globals['_CREATEWORKERRESPONSE']._serialized_start=1556
-  _globals['_CREATEWORKERRESPONSE']._serialized_end=1636
-  _globals['_LISTWORKERSREQUEST']._serialized_start=1638
-  _globals['_LISTWORKERSREQUEST']._serialized_end=1710
-  _globals['_LISTWORKERSRESPONSE']._serialized_start=1712
-  _globals['_LISTWORKERSRESPONSE']._serialized_end=1802
-  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_start=1804
-  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_end=1846
-  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_start=1848
-  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_end=1918
-  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_start=1921
-  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_end=2058
-  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_start=2060
-  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_end=2145
-  _globals['_SETJOBTEAMSREQUEST']._serialized_start=2147
-  _globals['_SETJOBTEAMSREQUEST']._serialized_end=2195
-  _globals['_SETJOBTEAMSRESPONSE']._serialized_start=2197
-  _globals['_SETJOBTEAMSRESPONSE']._serialized_end=2250
-  _globals['_DISQUALIFYWORKERREQUEST']._serialized_start=2252
-  _globals['_DISQUALIFYWORKERREQUEST']._serialized_end=2293
-  _globals['_DISQUALIFYWORKERRESPONSE']._serialized_start=2295
-  _globals['_DISQUALIFYWORKERRESPONSE']._serialized_end=2364
-  _globals['_UPDATEJOBREQUEST']._serialized_start=2366
-  _globals['_UPDATEJOBREQUEST']._serialized_end=2465
-  _globals['_UPDATEJOBRESPONSE']._serialized_start=2467
-  _globals['_UPDATEJOBRESPONSE']._serialized_end=2518
-  _globals['_JOBSERVICE']._serialized_start=2629
-  _globals['_JOBSERVICE']._serialized_end=4077
+  _globals['_IMPORTMANIFESTREQUEST']._serialized_end=1390
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_start=1392
+  _globals['_IMPORTMANIFESTRESPONSE']._serialized_end=1482
+  _globals['_CREATEWORKERREQUEST']._serialized_start=1484
+  _globals['_CREATEWORKERREQUEST']._serialized_end=1586
+  _globals['_CREATEWORKERRESPONSE']._serialized_start=1588
+  _globals['_CREATEWORKERRESPONSE']._serialized_end=1668
+  _globals['_LISTWORKERSREQUEST']._serialized_start=1670
+  _globals['_LISTWORKERSREQUEST']._serialized_end=1742
+  _globals['_LISTWORKERSRESPONSE']._serialized_start=1744
+  _globals['_LISTWORKERSRESPONSE']._serialized_end=1834
+  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_start=1836
+  _globals['_REVOKEWORKERTOKENREQUEST']._serialized_end=1878
+  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_start=1880
+  _globals['_REVOKEWORKERTOKENRESPONSE']._serialized_end=1950
+  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_start=1953
+  _globals['_ROTATEWORKERTOKENREQUEST']._serialized_end=2090
+  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_start=2092
+  _globals['_ROTATEWORKERTOKENRESPONSE']._serialized_end=2177
+  _globals['_SETJOBTEAMSREQUEST']._serialized_start=2179
+  _globals['_SETJOBTEAMSREQUEST']._serialized_end=2227
+  _globals['_SETJOBTEAMSRESPONSE']._serialized_start=2229
+  _globals['_SETJOBTEAMSRESPONSE']._serialized_end=2282
+  _globals['_DISQUALIFYWORKERREQUEST']._serialized_start=2284
+  _globals['_DISQUALIFYWORKERREQUEST']._serialized_end=2325
+  _globals['_DISQUALIFYWORKERRESPONSE']._serialized_start=2327
+  _globals['_DISQUALIFYWORKERRESPONSE']._serialized_end=2396
+  _globals['_UPDATEJOBREQUEST']._serialized_start=2398
+  _globals['_UPDATEJOBREQUEST']._serialized_end=2497
+  _globals['_UPDATEJOBRESPONSE']._serialized_start=2499
+  _globals['_UPDATEJOBRESPONSE']._serialized_end=2550
+  _globals['_LISTTASKCOMMENTSREQUEST']._serialized_start=2552
+  _globals['_LISTTASKCOMMENTSREQUEST']._serialized_end=2629
+  _globals['_LISTTASKCOMMENTSRESPONSE']._serialized_start=2631
+  _globals['_LISTTASKCOMMENTSRESPONSE']._serialized_end=2727
+  _globals['_JOBSERVICE']._serialized_start=2838
+  _globals['_JOBSERVICE']._serialized_end=4390
 # @@protoc_insertion_point(module_scope)

@@ -538,6 +538,7 @@ class ImportManifestRequest(_message.Message):
     FORMAT_FIELD_NUMBER: _builtins.int
     KEY_FIELD_FIELD_NUMBER: _builtins.int
     GOLD_FIELD_FIELD_NUMBER: _builtins.int
+    GOLD_EXPLANATION_FIELD_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """Required. `jobs/{job_id}`."""
     uri: _builtins.str
@@ -557,6 +558,11 @@ class ImportManifestRequest(_message.Message):
     """Optional. The key of each line that holds a gold answer (a class name,
     or a JSON Answer); lines with it become gold items.
     """
+    gold_explanation_field: _builtins.str
+    """Optional. The key of each line that holds a gold item's explanation
+    (`Item.gold_explanation`). Like gold_field, never kept as metadata;
+    ignored on lines without a gold answer.
+    """
     def __init__(
         self,
         *,
@@ -565,10 +571,11 @@ class ImportManifestRequest(_message.Message):
         format: Global___ManifestFormat.ValueType = ...,
         key_field: _builtins.str = ...,
         gold_field: _builtins.str = ...,
+        gold_explanation_field: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "gold_field", b"gold_field", "job", b"job", "key_field", b"key_field", "uri", b"uri"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "gold_explanation_field", b"gold_explanation_field", "gold_field", b"gold_field", "job", b"job", "key_field", b"key_field", "uri", b"uri"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -998,3 +1005,61 @@ class UpdateJobResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateJobResponse: _TypeAlias = UpdateJobResponse  # noqa: Y015
+
+@_typing.final
+class ListTaskCommentsRequest(_message.Message):
+    """Request for ListTaskComments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`, one of the caller's jobs."""
+    page_size: _builtins.int
+    """Optional. 1 to 1,000; default 100."""
+    page_token: _builtins.str
+    """Optional. next_page_token of a previous response."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTaskCommentsRequest: _TypeAlias = ListTaskCommentsRequest  # noqa: Y015
+
+@_typing.final
+class ListTaskCommentsResponse(_message.Message):
+    """Response of ListTaskComments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def comments(self) -> _containers.RepeatedCompositeFieldContainer[_task_pb2.TaskComment]:
+        """The page of comments, newest first."""
+
+    def __init__(
+        self,
+        *,
+        comments: _abc.Iterable[_task_pb2.TaskComment] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comments", b"comments", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTaskCommentsResponse: _TypeAlias = ListTaskCommentsResponse  # noqa: Y015

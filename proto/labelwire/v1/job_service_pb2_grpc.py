@@ -118,6 +118,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
                 _registered_method=True)
+        self.ListTaskComments = channel.unary_unary(
+                '/labelwire.v1.JobService/ListTaskComments',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.FromString,
+                _registered_method=True)
         self.UpdateJob = channel.unary_unary(
                 '/labelwire.v1.JobService/UpdateJob',
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.SerializeToString,
@@ -268,6 +273,14 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTaskComments(self, request, context):
+        """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
+        newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateJob(self, request, context):
         """Changes a job's settings in place, as AIP-134 describes: the fields named
         in update_mask take their values from `job`, the rest stay. Any state but
@@ -369,6 +382,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.DisqualifyWorker,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.SerializeToString,
+            ),
+            'ListTaskComments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaskComments,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.SerializeToString,
             ),
             'UpdateJob': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateJob,
@@ -812,6 +830,33 @@ class JobService:
             '/labelwire.v1.JobService/DisqualifyWorker',
             labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaskComments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/ListTaskComments',
+            labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -102,6 +102,10 @@ class JobServiceStub:
     back to the queue for a replacement judgment). Disqualifying a
     disqualified worker changes nothing.
     """
+    ListTaskComments: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskCommentsRequest, _job_service_pb2.ListTaskCommentsResponse]
+    """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
+    newest first.
+    """
     UpdateJob: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.UpdateJobRequest, _job_service_pb2.UpdateJobResponse]
     """Changes a job's settings in place, as AIP-134 describes: the fields named
     in update_mask take their values from `job`, the rest stay. Any state but
@@ -191,6 +195,10 @@ class JobServiceAsyncStub(JobServiceStub):
     it judged is relabeled, a new revision when the label changes, and goes
     back to the queue for a replacement judgment). Disqualifying a
     disqualified worker changes nothing.
+    """
+    ListTaskComments: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskCommentsRequest, _job_service_pb2.ListTaskCommentsResponse]  # type: ignore[assignment]
+    """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
+    newest first.
     """
     UpdateJob: _aio.UnaryUnaryMultiCallable[_job_service_pb2.UpdateJobRequest, _job_service_pb2.UpdateJobResponse]  # type: ignore[assignment]
     """Changes a job's settings in place, as AIP-134 describes: the fields named
@@ -374,6 +382,16 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         it judged is relabeled, a new revision when the label changes, and goes
         back to the queue for a replacement judgment). Disqualifying a
         disqualified worker changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTaskComments(
+        self,
+        request: _job_service_pb2.ListTaskCommentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.ListTaskCommentsResponse, _abc.Awaitable[_job_service_pb2.ListTaskCommentsResponse]]:
+        """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
+        newest first.
         """
 
     @_abc_1.abstractmethod

@@ -295,3 +295,49 @@ class WorkerStats(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WorkerStats: _TypeAlias = WorkerStats  # noqa: Y015
+
+@_typing.final
+class TaskComment(_message.Message):
+    """A worker's comment on a task, for the job's owner."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    WORKER_FIELD_NUMBER: _builtins.int
+    WORKER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    task: _builtins.str
+    """Output only. `jobs/{job_id}/tasks/{task_id}`."""
+    item_key: _builtins.str
+    """Output only. The key of the task's item (the first item's, for a
+    bulk-verification batch).
+    """
+    worker: _builtins.str
+    """Output only. `jobs/{job_id}/workers/{worker_id}`."""
+    worker_display_name: _builtins.str
+    """Output only. The worker's display name."""
+    text: _builtins.str
+    """Output only. What the worker wrote."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When it was written."""
+
+    def __init__(
+        self,
+        *,
+        task: _builtins.str = ...,
+        item_key: _builtins.str = ...,
+        worker: _builtins.str = ...,
+        worker_display_name: _builtins.str = ...,
+        text: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "item_key", b"item_key", "task", b"task", "text", b"text", "worker", b"worker", "worker_display_name", b"worker_display_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaskComment: _TypeAlias = TaskComment  # noqa: Y015

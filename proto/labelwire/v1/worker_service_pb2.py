@@ -30,7 +30,7 @@ from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alabelwire/v1/account.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"%\n\x16GetInstructionsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"\x9c\x02\n\x17GetInstructionsResponse\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14instructions_version\x18\x07 \x01(\x05\"1\n\x0fNextTaskRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tlookahead\x18\x02 \x01(\x08\"\xc7\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\x12$\n\x08upcoming\x18\x05 \x01(\x0b\x32\x12.labelwire.v1.Task\"\xa0\x01\n\x15SubmitJudgmentRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12$\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\twant_next\x18\x04 \x01(\x08\x12\x11\n\tlookahead\x18\x05 \x01(\x08\"\xc4\x01\n\x16SubmitJudgmentResponse\x12\x0c\n\x04task\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x04next\x18\x04 \x01(\x0b\x32\x1e.labelwire.v1.NextTaskResponse\x12\x31\n\rquiz_feedback\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.QuizFeedback\"N\n\x0cQuizFeedback\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12-\n\x0f\x65xpected_answer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\"\"\n\x12ReleaseTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\"\x15\n\x13ReleaseTaskResponse\"2\n\x12\x44\x65\x63lineTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x15\n\x13\x44\x65\x63lineTaskResponse\"P\n\x12\x45xtendLeaseRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12,\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"$\n\x15GetWorkerStatsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\">\n\x15ListWorkerJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x16ListWorkerJobsResponse\x12%\n\x04jobs\x18\x01 \x03(\x0b\x32\x17.labelwire.v1.WorkerJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x17GetWorkerHistoryRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x9c\x01\n\x18GetWorkerHistoryResponse\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12+\n\x04jobs\x18\x02 \x03(\x0b\x32\x1d.labelwire.v1.WorkerJobRecord\x12*\n\x06totals\x18\x03 \x01(\x0b\x32\x1a.labelwire.v1.WorkerTotals\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t2\xbf\x06\n\rWorkerService\x12\x63\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\"\x03\x90\x02\x01\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponse\x12`\n\x0eListWorkerJobs\x12#.labelwire.v1.ListWorkerJobsRequest\x1a$.labelwire.v1.ListWorkerJobsResponse\"\x03\x90\x02\x01\x12\x66\n\x10GetWorkerHistory\x12%.labelwire.v1.GetWorkerHistoryRequest\x1a&.labelwire.v1.GetWorkerHistoryResponse\"\x03\x90\x02\x01\x42\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alabelwire/v1/account.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"%\n\x16GetInstructionsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"\x9c\x02\n\x17GetInstructionsResponse\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14instructions_version\x18\x07 \x01(\x05\"1\n\x0fNextTaskRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tlookahead\x18\x02 \x01(\x08\"\xc7\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\x12$\n\x08upcoming\x18\x05 \x01(\x0b\x32\x12.labelwire.v1.Task\"\xa0\x01\n\x15SubmitJudgmentRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12$\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\twant_next\x18\x04 \x01(\x08\x12\x11\n\tlookahead\x18\x05 \x01(\x08\"\xc4\x01\n\x16SubmitJudgmentResponse\x12\x0c\n\x04task\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x04next\x18\x04 \x01(\x0b\x32\x1e.labelwire.v1.NextTaskResponse\x12\x31\n\rquiz_feedback\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.QuizFeedback\"c\n\x0cQuizFeedback\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12-\n\x0f\x65xpected_answer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x13\n\x0b\x65xplanation\x18\x07 \x01(\t\"\"\n\x12ReleaseTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\"\x15\n\x13ReleaseTaskResponse\"2\n\x12\x44\x65\x63lineTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x15\n\x13\x44\x65\x63lineTaskResponse\"P\n\x12\x45xtendLeaseRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12,\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"$\n\x15GetWorkerStatsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\">\n\x15ListWorkerJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x16ListWorkerJobsResponse\x12%\n\x04jobs\x18\x01 \x03(\x0b\x32\x17.labelwire.v1.WorkerJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x17GetWorkerHistoryRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x9c\x01\n\x18GetWorkerHistoryResponse\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12+\n\x04jobs\x18\x02 \x03(\x0b\x32\x1d.labelwire.v1.WorkerJobRecord\x12*\n\x06totals\x18\x03 \x01(\x0b\x32\x1a.labelwire.v1.WorkerTotals\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"2\n\x14\x43ommentOnTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"C\n\x15\x43ommentOnTaskResponse\x12*\n\x07\x63omment\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.TaskComment2\x99\x07\n\rWorkerService\x12\x63\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\"\x03\x90\x02\x01\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponse\x12`\n\x0eListWorkerJobs\x12#.labelwire.v1.ListWorkerJobsRequest\x1a$.labelwire.v1.ListWorkerJobsResponse\"\x03\x90\x02\x01\x12\x66\n\x10GetWorkerHistory\x12%.labelwire.v1.GetWorkerHistoryRequest\x1a&.labelwire.v1.GetWorkerHistoryResponse\"\x03\x90\x02\x01\x12X\n\rCommentOnTask\x12\".labelwire.v1.CommentOnTaskRequest\x1a#.labelwire.v1.CommentOnTaskResponseB\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,31 +57,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITJUDGMENTRESPONSE']._serialized_start=963
   _globals['_SUBMITJUDGMENTRESPONSE']._serialized_end=1159
   _globals['_QUIZFEEDBACK']._serialized_start=1161
-  _globals['_QUIZFEEDBACK']._serialized_end=1239
-  _globals['_RELEASETASKREQUEST']._serialized_start=1241
-  _globals['_RELEASETASKREQUEST']._serialized_end=1275
-  _globals['_RELEASETASKRESPONSE']._serialized_start=1277
-  _globals['_RELEASETASKRESPONSE']._serialized_end=1298
-  _globals['_DECLINETASKREQUEST']._serialized_start=1300
-  _globals['_DECLINETASKREQUEST']._serialized_end=1350
-  _globals['_DECLINETASKRESPONSE']._serialized_start=1352
-  _globals['_DECLINETASKRESPONSE']._serialized_end=1373
-  _globals['_EXTENDLEASEREQUEST']._serialized_start=1375
-  _globals['_EXTENDLEASEREQUEST']._serialized_end=1455
-  _globals['_EXTENDLEASERESPONSE']._serialized_start=1457
-  _globals['_EXTENDLEASERESPONSE']._serialized_end=1533
-  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1535
-  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1571
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1573
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1639
-  _globals['_LISTWORKERJOBSREQUEST']._serialized_start=1641
-  _globals['_LISTWORKERJOBSREQUEST']._serialized_end=1703
-  _globals['_LISTWORKERJOBSRESPONSE']._serialized_start=1705
-  _globals['_LISTWORKERJOBSRESPONSE']._serialized_end=1793
-  _globals['_GETWORKERHISTORYREQUEST']._serialized_start=1795
-  _globals['_GETWORKERHISTORYREQUEST']._serialized_end=1859
-  _globals['_GETWORKERHISTORYRESPONSE']._serialized_start=1862
-  _globals['_GETWORKERHISTORYRESPONSE']._serialized_end=2018
-  _globals['_WORKERSERVICE']._serialized_start=2021
-  _globals['_WORKERSERVICE']._serialized_end=2852
+  _globals['_QUIZFEEDBACK']._serialized_end=1260
+  _globals['_RELEASETASKREQUEST']._serialized_start=1262
+  _globals['_RELEASETASKREQUEST']._serialized_end=1296
+  _globals['_RELEASETASKRESPONSE']._serialized_start=1298
+  _globals['_RELEASETASKRESPONSE']._serialized_end=1319
+  _globals['_DECLINETASKREQUEST']._serialized_start=1321
+  _globals['_DECLINETASKREQUEST']._serialized_end=1371
+  _globals['_DECLINETASKRESPONSE']._serialized_start=1373
+  _globals['_DECLINETASKRESPONSE']._serialized_end=1394
+  _globals['_EXTENDLEASEREQUEST']._serialized_start=1396
+  _globals['_EXTENDLEASEREQUEST']._serialized_end=1476
+  _globals['_EXTENDLEASERESPONSE']._serialized_start=1478
+  _globals['_EXTENDLEASERESPONSE']._serialized_end=1554
+  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1556
+  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1592
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1594
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1660
+  _globals['_LISTWORKERJOBSREQUEST']._serialized_start=1662
+  _globals['_LISTWORKERJOBSREQUEST']._serialized_end=1724
+  _globals['_LISTWORKERJOBSRESPONSE']._serialized_start=1726
+  _globals['_LISTWORKERJOBSRESPONSE']._serialized_end=1814
+  _globals['_GETWORKERHISTORYREQUEST']._serialized_start=1816
+  _globals['_GETWORKERHISTORYREQUEST']._serialized_end=1880
+  _globals['_GETWORKERHISTORYRESPONSE']._serialized_start=1883
+  _globals['_GETWORKERHISTORYRESPONSE']._serialized_end=2039
+  _globals['_COMMENTONTASKREQUEST']._serialized_start=2041
+  _globals['_COMMENTONTASKREQUEST']._serialized_end=2091
+  _globals['_COMMENTONTASKRESPONSE']._serialized_start=2093
+  _globals['_COMMENTONTASKRESPONSE']._serialized_end=2160
+  _globals['_WORKERSERVICE']._serialized_start=2163
+  _globals['_WORKERSERVICE']._serialized_end=3084
 # @@protoc_insertion_point(module_scope)

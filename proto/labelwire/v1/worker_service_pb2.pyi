@@ -291,8 +291,13 @@ class QuizFeedback(_message.Message):
 
     CORRECT_FIELD_NUMBER: _builtins.int
     EXPECTED_ANSWER_FIELD_NUMBER: _builtins.int
+    EXPLANATION_FIELD_NUMBER: _builtins.int
     correct: _builtins.bool
     """Whether the answer matched the question's known answer."""
+    explanation: _builtins.str
+    """Why the known answer is right (the gold item's `gold_explanation`);
+    empty when the owner gave none.
+    """
     @_builtins.property
     def expected_answer(self) -> _answer_pb2.Answer:
         """The known answer."""
@@ -302,10 +307,11 @@ class QuizFeedback(_message.Message):
         *,
         correct: _builtins.bool = ...,
         expected_answer: _answer_pb2.Answer | None = ...,
+        explanation: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expected_answer", b"expected_answer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["correct", b"correct", "expected_answer", b"expected_answer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["correct", b"correct", "expected_answer", b"expected_answer", "explanation", b"explanation"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -614,3 +620,55 @@ class GetWorkerHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetWorkerHistoryResponse: _TypeAlias = GetWorkerHistoryResponse  # noqa: Y015
+
+@_typing.final
+class CommentOnTaskRequest(_message.Message):
+    """Request for CommentOnTask."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    task: _builtins.str
+    """Required. `jobs/{job_id}/tasks/{task_id}`, a task given to the caller."""
+    text: _builtins.str
+    """Required. 1 to 2,000 characters, not only white space. A task takes at
+    most 20 comments (RESOURCE_EXHAUSTED past them).
+    """
+    def __init__(
+        self,
+        *,
+        task: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task", b"task", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommentOnTaskRequest: _TypeAlias = CommentOnTaskRequest  # noqa: Y015
+
+@_typing.final
+class CommentOnTaskResponse(_message.Message):
+    """Response of CommentOnTask."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def comment(self) -> _task_pb2.TaskComment:
+        """The comment as kept."""
+
+    def __init__(
+        self,
+        *,
+        comment: _task_pb2.TaskComment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommentOnTaskResponse: _TypeAlias = CommentOnTaskResponse  # noqa: Y015

@@ -86,6 +86,11 @@ class WorkerServiceStub:
                 request_serializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryResponse.FromString,
                 _registered_method=True)
+        self.CommentOnTask = channel.unary_unary(
+                '/labelwire.v1.WorkerService/CommentOnTask',
+                request_serializer=labelwire_dot_v1_dot_worker__service__pb2.CommentOnTaskRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_worker__service__pb2.CommentOnTaskResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer:
@@ -166,6 +171,15 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CommentOnTask(self, request, context):
+        """Leaves a comment for the job's owner on a task the caller was given
+        (leased now or before; answered, released or expired). The owner reads
+        them with JobService.ListTaskComments.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -213,6 +227,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.GetWorkerHistory,
                     request_deserializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryResponse.SerializeToString,
+            ),
+            'CommentOnTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommentOnTask,
+                    request_deserializer=labelwire_dot_v1_dot_worker__service__pb2.CommentOnTaskRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_worker__service__pb2.CommentOnTaskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -465,6 +484,33 @@ class WorkerService:
             '/labelwire.v1.WorkerService/GetWorkerHistory',
             labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryRequest.SerializeToString,
             labelwire_dot_v1_dot_worker__service__pb2.GetWorkerHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommentOnTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.WorkerService/CommentOnTask',
+            labelwire_dot_v1_dot_worker__service__pb2.CommentOnTaskRequest.SerializeToString,
+            labelwire_dot_v1_dot_worker__service__pb2.CommentOnTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

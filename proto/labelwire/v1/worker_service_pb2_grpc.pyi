@@ -67,6 +67,11 @@ class WorkerServiceStub:
     """The caller's own record on every job it worked on, and its totals (gold
     figures of its entry quizzes alone).
     """
+    CommentOnTask: _grpc.UnaryUnaryMultiCallable[_worker_service_pb2.CommentOnTaskRequest, _worker_service_pb2.CommentOnTaskResponse]
+    """Leaves a comment for the job's owner on a task the caller was given
+    (leased now or before; answered, released or expired). The owner reads
+    them with JobService.ListTaskComments.
+    """
 
 @_typing.type_check_only
 class WorkerServiceAsyncStub(WorkerServiceStub):
@@ -106,6 +111,11 @@ class WorkerServiceAsyncStub(WorkerServiceStub):
     GetWorkerHistory: _aio.UnaryUnaryMultiCallable[_worker_service_pb2.GetWorkerHistoryRequest, _worker_service_pb2.GetWorkerHistoryResponse]  # type: ignore[assignment]
     """The caller's own record on every job it worked on, and its totals (gold
     figures of its entry quizzes alone).
+    """
+    CommentOnTask: _aio.UnaryUnaryMultiCallable[_worker_service_pb2.CommentOnTaskRequest, _worker_service_pb2.CommentOnTaskResponse]  # type: ignore[assignment]
+    """Leaves a comment for the job's owner on a task the caller was given
+    (leased now or before; answered, released or expired). The owner reads
+    them with JobService.ListTaskComments.
     """
 
 class WorkerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -197,6 +207,17 @@ class WorkerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_worker_service_pb2.GetWorkerHistoryResponse, _abc.Awaitable[_worker_service_pb2.GetWorkerHistoryResponse]]:
         """The caller's own record on every job it worked on, and its totals (gold
         figures of its entry quizzes alone).
+        """
+
+    @_abc_1.abstractmethod
+    def CommentOnTask(
+        self,
+        request: _worker_service_pb2.CommentOnTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_worker_service_pb2.CommentOnTaskResponse, _abc.Awaitable[_worker_service_pb2.CommentOnTaskResponse]]:
+        """Leaves a comment for the job's owner on a task the caller was given
+        (leased now or before; answered, released or expired). The owner reads
+        them with JobService.ListTaskComments.
         """
 
 def add_WorkerServiceServicer_to_server(servicer: WorkerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

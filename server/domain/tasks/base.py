@@ -130,6 +130,18 @@ class TaskKind(ABC):
         `class_priors` the job's class frequencies, read only to break a tie."""
         return vote_exact(judgments)
 
+    def bodies(self, answer: Answer, gold: Answer) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The bodies of an answer and a gold answer of this kind ({} when absent)."""
+        return answer.get(self.answer_key) or {}, gold.get(self.answer_key) or {}
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """Whether an answer matches a gold answer. By default their bodies'
+        JSON forms compare equal, which is exact for verification and custom
+        tasks; geometric gold (boxes, spans, masks) is graded by the
+        consolidation engine's overlap measures once it is wired for those types."""
+        mine, right = self.bodies(answer, gold)
+        return bool(mine == right)
+
     def category(self, answer: Answer) -> str:
         """An answer as one nominal category, so agreement applies to any type."""
         return json.dumps(answer, sort_keys=True)

@@ -131,6 +131,10 @@ class Classification(TaskKind):
         skill = sum(known) / len(known) if known else DEFAULT_SKILL
         return vote_classes(names, answers, skill=skill, class_priors=class_priors)
 
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        mine, right = self.bodies(answer, gold)
+        return bool(mine.get("class_name") == right.get("class_name"))
+
     def category(self, answer: Answer) -> str:
         return str((answer.get("classification") or {}).get("class_name", ""))
 

@@ -63,6 +63,11 @@ class MultiLabel(TaskKind):
             spec.class_names, [answer["multi_label"].get("class_names", []) for _, answer in judgments]
         )
 
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """Exactly, as sets."""
+        mine, right = self.bodies(answer, gold)
+        return set(mine.get("class_names", [])) == set(right.get("class_names", []))
+
     def category(self, answer: Answer) -> str:
         return "|".join(sorted((answer.get("multi_label") or {}).get("class_names", [])))
 

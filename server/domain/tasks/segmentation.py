@@ -77,6 +77,24 @@ def decode_mask(mask_png: str) -> npt.NDArray[np.integer[Any]]:
     return pixels
 
 
+def mask_mean_iou(first: npt.NDArray[np.integer[Any]], second: npt.NDArray[np.integer[Any]]) -> float:
+    """The mean intersection over union of two class masks, over the classes
+    (background 0 excluded) either uses: each class counts alike, so a small
+    class drawn wrong is not hidden by a large one drawn right. Masks of other
+    sizes score 0; two masks with no class at all score 1."""
+    if first.shape != second.shape:
+        return 0.0
+    classes = np.union1d(np.unique(first), np.unique(second))
+    classes = classes[classes != 0]
+    if classes.size == 0:
+        return 1.0
+    scores = [
+        np.count_nonzero((first == c) & (second == c)) / np.count_nonzero((first == c) | (second == c))
+        for c in classes
+    ]
+    return float(np.mean(scores))
+
+
 def segmentation(
     spec: JobSpec, judgments: list[tuple[int, Answer]], skills: dict[int, float] | None = None
 ) -> Consolidated:
@@ -139,6 +157,16 @@ class Segmentation(TaskKind):
         class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return segmentation(spec, judgments, skills if uses_skill(spec) else None)
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """Right when the mask's mean IoU with the gold mask over the classes
+        either uses reaches the gold policy's `min_segmentation_iou` (painting
+        by hand never matches pixel for pixel)."""
+        mine, right = self.bodies(answer, gold)
+        if mine == right:
+            return True
+        masks = decode_mask(str(mine["mask_png"])), decode_mask(str(right["mask_png"]))
+        return mask_mean_iou(*masks) >= spec.gold.min_segmentation_iou
 
     def export_value(
         self,

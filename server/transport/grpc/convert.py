@@ -31,6 +31,7 @@ from labelwire.server.domain.model import (
     LabelClass,
     ModelRouting,
     Task,
+    TaskComment,
     Worker,
     WorkerStatus,
 )
@@ -205,6 +206,11 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
                 if gold.HasField("min_work_judgments")
                 else defaults.min_work_judgments
             ),
+            min_segmentation_iou=(
+                gold.min_segmentation_iou
+                if gold.HasField("min_segmentation_iou")
+                else defaults.min_segmentation_iou
+            ),
         ),
         price_per_judgment_micros=job.price_per_judgment_micros,
         budget_micros=job.budget_micros,
@@ -286,6 +292,7 @@ def job_message(job: Job) -> job_pb2.Job:
             max_gold_exposures=spec.gold.max_gold_exposures,
             min_work_agreement=spec.gold.min_work_agreement,
             min_work_judgments=spec.gold.min_work_judgments,
+            min_segmentation_iou=spec.gold.min_segmentation_iou,
         ),
         price_per_judgment_micros=spec.price_per_judgment_micros,
         budget_micros=spec.budget_micros,
@@ -345,6 +352,7 @@ def item_input(item: item_pb2.Item, field: str = "item") -> ItemInput:
         prelabel_confidence=item.prelabel_confidence if item.HasField("prelabel") else None,
         gold=answer_dict(item.gold_answer, f"{field}.gold_answer") if item.HasField("gold_answer") else None,
         gold_use=GOLD_USES.get(item.gold_use, GoldUse.ANY),
+        gold_explanation=item.gold_explanation,
     )
 
 
@@ -400,6 +408,18 @@ def judgment_message(judgment: Judgment, into: judgment_pb2.Judgment) -> None:
     into.excluded = judgment.excluded
     into.excluded_reason = judgment.excluded_reason
     into.instructions_version = judgment.instructions_version
+
+
+def comment_message(comment: TaskComment) -> task_pb2.TaskComment:
+    job = f"jobs/{comment.job_id}"
+    return task_pb2.TaskComment(
+        task=f"{job}/tasks/{comment.task_id}",
+        item_key=comment.item_key,
+        worker=f"{job}/workers/{comment.worker_id}",
+        worker_display_name=comment.worker_display_name,
+        text=comment.text,
+        create_time=timestamp(comment.created_at),
+    )
 
 
 def worker_message(worker: Worker, *, own: bool = False) -> task_pb2.WorkerStats:

@@ -182,6 +182,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
             FORMATS.get(request.format, ""),
             request.key_field,
             request.gold_field,
+            request.gold_explanation_field,
         )
         return pb.ImportManifestResponse(
             added_count=result.added, duplicate_count=result.duplicates, gold_count=result.gold
@@ -193,6 +194,18 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         ttl = convert.seconds_of(request.token_ttl, "token_ttl")
         worker, token = await self.core.create_worker(principal, request.job, request.display_name, ttl)
         return pb.CreateWorkerResponse(worker=convert.worker_message(worker), token=token)
+
+    @unary
+    async def ListTaskComments(
+        self, request: pb.ListTaskCommentsRequest, context: Ctx
+    ) -> pb.ListTaskCommentsResponse:
+        principal = await caller(self.core, context)
+        comments, token = await self.core.task_comments(
+            principal, request.job, request.page_size, request.page_token
+        )
+        return pb.ListTaskCommentsResponse(
+            comments=[convert.comment_message(c) for c in comments], next_page_token=token
+        )
 
     @unary
     async def ListWorkers(self, request: pb.ListWorkersRequest, context: Ctx) -> pb.ListWorkersResponse:

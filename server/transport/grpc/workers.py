@@ -67,6 +67,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
         if result.quiz is not None:
             out.quiz_feedback.correct = result.quiz.correct
             out.quiz_feedback.expected_answer.CopyFrom(convert.answer_message(result.quiz.expected))
+            out.quiz_feedback.explanation = result.quiz.explanation
         if result.next is not None:
             out.next.CopyFrom(_next_task_response(result.next))
         return out
@@ -106,6 +107,12 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
             await worker_caller(self.core, context, job=request.job, start=True)
         )
         return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker, own=True))
+
+    @unary
+    async def CommentOnTask(self, request: pb.CommentOnTaskRequest, context: Ctx) -> pb.CommentOnTaskResponse:
+        principal = await worker_caller(self.core, context, task=request.task)
+        comment = await self.core.comment(principal, request.task, request.text)
+        return pb.CommentOnTaskResponse(comment=convert.comment_message(comment))
 
 
 def _next_task_response(result: NextTaskResult) -> pb.NextTaskResponse:

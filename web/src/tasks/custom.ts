@@ -10,7 +10,7 @@ const FRAME = "frame.html";
 /** How long the frame has to hand over its answer. */
 const REPLY_MS = 3000;
 /** The app's keys a template may pass on from inside the frame. */
-const FORWARDED = /^(Enter|Escape|\?|i|s|[1-9])$/;
+const FORWARDED = /^(Enter|Escape|\?|i|s|m|[1-9])$/;
 
 type Reply = { answer?: JsonValue; error?: string };
 

@@ -13,7 +13,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/item.proto.
  */
 export const file_labelwire_v1_item: GenFile = /*@__PURE__*/
-  fileDesc("ChdsYWJlbHdpcmUvdjEvaXRlbS5wcm90bxIMbGFiZWx3aXJlLnYxIpgCCgRJdGVtEgsKA2tleRgBIAEoCRIOCgR0ZXh0GAIgASgJSAASDgoEanNvbhgDIAEoCUgAEhQKCnNvdXJjZV9yZWYYBCABKAlIABIpCghtZXRhZGF0YRgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoIcHJlbGFiZWwYBiABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyEhsKE3ByZWxhYmVsX2NvbmZpZGVuY2UYByABKAESKQoLZ29sZF9hbnN3ZXIYCCABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyEicKCGdvbGRfdXNlGAkgASgOMhUubGFiZWx3aXJlLnYxLkdvbGRVc2VCCQoHcGF5bG9hZCpdCgdHb2xkVXNlEhgKFEdPTERfVVNFX1VOU1BFQ0lGSUVEEAASEAoMR09MRF9VU0VfQU5ZEAESEQoNR09MRF9VU0VfUVVJWhACEhMKD0dPTERfVVNFX0hJRERFThADQqMBChBjb20ubGFiZWx3aXJlLnYxQglJdGVtUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_google_protobuf_struct, file_labelwire_v1_answer]);
+  fileDesc("ChdsYWJlbHdpcmUvdjEvaXRlbS5wcm90bxIMbGFiZWx3aXJlLnYxIrICCgRJdGVtEgsKA2tleRgBIAEoCRIOCgR0ZXh0GAIgASgJSAASDgoEanNvbhgDIAEoCUgAEhQKCnNvdXJjZV9yZWYYBCABKAlIABIpCghtZXRhZGF0YRgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoIcHJlbGFiZWwYBiABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyEhsKE3ByZWxhYmVsX2NvbmZpZGVuY2UYByABKAESKQoLZ29sZF9hbnN3ZXIYCCABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyEicKCGdvbGRfdXNlGAkgASgOMhUubGFiZWx3aXJlLnYxLkdvbGRVc2USGAoQZ29sZF9leHBsYW5hdGlvbhgOIAEoCUIJCgdwYXlsb2FkKl0KB0dvbGRVc2USGAoUR09MRF9VU0VfVU5TUEVDSUZJRUQQABIQCgxHT0xEX1VTRV9BTlkQARIRCg1HT0xEX1VTRV9RVUlaEAISEwoPR09MRF9VU0VfSElEREVOEANCowEKEGNvbS5sYWJlbHdpcmUudjFCCUl0ZW1Qcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_struct, file_labelwire_v1_answer]);
 
 /**
  * One thing to label, as the client sends it.
@@ -99,6 +99,15 @@ export type Item = Message<"labelwire.v1.Item"> & {
    * @generated from field: labelwire.v1.GoldUse gold_use = 9;
    */
   goldUse: GoldUse;
+
+  /**
+   * Optional. With gold_answer: why the known answer is right, at most 4,000
+   * characters. Shown to a worker after it answers the item as an entry-quiz
+   * question (QuizFeedback.explanation); never shown for hidden gold.
+   *
+   * @generated from field: string gold_explanation = 14;
+   */
+  goldExplanation: string;
 };
 
 /**

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/task.proto.
  */
 export const file_labelwire_v1_task: GenFile = /*@__PURE__*/
-  fileDesc("ChdsYWJlbHdpcmUvdjEvdGFzay5wcm90bxIMbGFiZWx3aXJlLnYxIoQDCgRUYXNrEgwKBG5hbWUYASABKAkSJgoFcGhhc2UYAiABKA4yFy5sYWJlbHdpcmUudjEuVGFza1BoYXNlEg4KBHRleHQYAyABKAlIABIOCgRqc29uGAQgASgJSAASFAoKc291cmNlX3JlZhgFIAEoCUgAEikKCG1ldGFkYXRhGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCghwcmVsYWJlbBgHIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISNQoRbGVhc2VfZXhwaXJlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKE3ByZWxhYmVsX2NvbmZpZGVuY2UYCSABKAFIAYgBARImCgViYXRjaBgKIAMoCzIXLmxhYmVsd2lyZS52MS5CYXRjaEl0ZW0SGQoRcmVuZGVyZWRfdGVtcGxhdGUYECABKAlCCQoHcGF5bG9hZEIWChRfcHJlbGFiZWxfY29uZmlkZW5jZSLZAQoJQmF0Y2hJdGVtEg4KBHRleHQYASABKAlIABIOCgRqc29uGAIgASgJSAASFAoKc291cmNlX3JlZhgDIAEoCUgAEikKCG1ldGFkYXRhGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCghwcmVsYWJlbBgFIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISIAoTcHJlbGFiZWxfY29uZmlkZW5jZRgGIAEoAUgBiAEBQgkKB3BheWxvYWRCFgoUX3ByZWxhYmVsX2NvbmZpZGVuY2UikwIKC1dvcmtlclN0YXRzEgwKBG5hbWUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEioKBnN0YXR1cxgDIAEoDjIaLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0dXMSEQoJanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYW5zd2VyZWQYBSABKAMSFAoMZ29sZF9jb3JyZWN0GAYgASgDEhUKDWdvbGRfYWNjdXJhY3kYByABKAESFgoOcXVpel9yZW1haW5pbmcYCCABKAUSNAoQbGFzdF9hY3RpdmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHYWNjb3VudBgKIAEoCSpRCglUYXNrUGhhc2USGgoWVEFTS19QSEFTRV9VTlNQRUNJRklFRBAAEhMKD1RBU0tfUEhBU0VfUVVJWhABEhMKD1RBU0tfUEhBU0VfV09SSxACKqEBCgxXb3JrZXJTdGF0dXMSHQoZV09SS0VSX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEldPUktFUl9TVEFUVVNfUVVJWhABEhsKF1dPUktFUl9TVEFUVVNfUVVBTElGSUVEEAISHQoZV09SS0VSX1NUQVRVU19GQUlMRURfUVVJWhADEh4KGldPUktFUl9TVEFUVVNfRElTUVVBTElGSUVEEARCowEKEGNvbS5sYWJlbHdpcmUudjFCCVRhc2tQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
+  fileDesc("ChdsYWJlbHdpcmUvdjEvdGFzay5wcm90bxIMbGFiZWx3aXJlLnYxIoQDCgRUYXNrEgwKBG5hbWUYASABKAkSJgoFcGhhc2UYAiABKA4yFy5sYWJlbHdpcmUudjEuVGFza1BoYXNlEg4KBHRleHQYAyABKAlIABIOCgRqc29uGAQgASgJSAASFAoKc291cmNlX3JlZhgFIAEoCUgAEikKCG1ldGFkYXRhGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCghwcmVsYWJlbBgHIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISNQoRbGVhc2VfZXhwaXJlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKE3ByZWxhYmVsX2NvbmZpZGVuY2UYCSABKAFIAYgBARImCgViYXRjaBgKIAMoCzIXLmxhYmVsd2lyZS52MS5CYXRjaEl0ZW0SGQoRcmVuZGVyZWRfdGVtcGxhdGUYECABKAlCCQoHcGF5bG9hZEIWChRfcHJlbGFiZWxfY29uZmlkZW5jZSLZAQoJQmF0Y2hJdGVtEg4KBHRleHQYASABKAlIABIOCgRqc29uGAIgASgJSAASFAoKc291cmNlX3JlZhgDIAEoCUgAEikKCG1ldGFkYXRhGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBImCghwcmVsYWJlbBgFIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISIAoTcHJlbGFiZWxfY29uZmlkZW5jZRgGIAEoAUgBiAEBQgkKB3BheWxvYWRCFgoUX3ByZWxhYmVsX2NvbmZpZGVuY2UikwIKC1dvcmtlclN0YXRzEgwKBG5hbWUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEioKBnN0YXR1cxgDIAEoDjIaLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0dXMSEQoJanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYW5zd2VyZWQYBSABKAMSFAoMZ29sZF9jb3JyZWN0GAYgASgDEhUKDWdvbGRfYWNjdXJhY3kYByABKAESFgoOcXVpel9yZW1haW5pbmcYCCABKAUSNAoQbGFzdF9hY3RpdmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHYWNjb3VudBgKIAEoCSKZAQoLVGFza0NvbW1lbnQSDAoEdGFzaxgBIAEoCRIQCghpdGVtX2tleRgCIAEoCRIOCgZ3b3JrZXIYAyABKAkSGwoTd29ya2VyX2Rpc3BsYXlfbmFtZRgEIAEoCRIMCgR0ZXh0GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpRCglUYXNrUGhhc2USGgoWVEFTS19QSEFTRV9VTlNQRUNJRklFRBAAEhMKD1RBU0tfUEhBU0VfUVVJWhABEhMKD1RBU0tfUEhBU0VfV09SSxACKqEBCgxXb3JrZXJTdGF0dXMSHQoZV09SS0VSX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEldPUktFUl9TVEFUVVNfUVVJWhABEhsKF1dPUktFUl9TVEFUVVNfUVVBTElGSUVEEAISHQoZV09SS0VSX1NUQVRVU19GQUlMRURfUVVJWhADEh4KGldPUktFUl9TVEFUVVNfRElTUVVBTElGSUVEEARCowEKEGNvbS5sYWJlbHdpcmUudjFCCVRhc2tQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
 
 /**
  * One request for one judgment, as a worker sees it. Whether the item is gold
@@ -281,6 +281,63 @@ export type WorkerStats = Message<"labelwire.v1.WorkerStats"> & {
  */
 export const WorkerStatsSchema: GenMessage<WorkerStats> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_task, 2);
+
+/**
+ * A worker's comment on a task, for the job's owner.
+ *
+ * @generated from message labelwire.v1.TaskComment
+ */
+export type TaskComment = Message<"labelwire.v1.TaskComment"> & {
+  /**
+   * Output only. `jobs/{job_id}/tasks/{task_id}`.
+   *
+   * @generated from field: string task = 1;
+   */
+  task: string;
+
+  /**
+   * Output only. The key of the task's item (the first item's, for a
+   * bulk-verification batch).
+   *
+   * @generated from field: string item_key = 2;
+   */
+  itemKey: string;
+
+  /**
+   * Output only. `jobs/{job_id}/workers/{worker_id}`.
+   *
+   * @generated from field: string worker = 3;
+   */
+  worker: string;
+
+  /**
+   * Output only. The worker's display name.
+   *
+   * @generated from field: string worker_display_name = 4;
+   */
+  workerDisplayName: string;
+
+  /**
+   * Output only. What the worker wrote.
+   *
+   * @generated from field: string text = 5;
+   */
+  text: string;
+
+  /**
+   * Output only. When it was written.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.TaskComment.
+ * Use `create(TaskCommentSchema)` to create a new message.
+ */
+export const TaskCommentSchema: GenMessage<TaskComment> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_task, 3);
 
 /**
  * Why a worker gets a task.
