@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from labelwire.client.raw import Client, classification
-from labelwire.v1 import label_service_pb2, task_pb2
+from labelwire.v1 import job_pb2, label_service_pb2, task_pb2
 from tests.conftest import Harness, client_folder
 from tests.helpers import CLASSES, running_job, truth
 
@@ -169,3 +169,27 @@ async def test_judgments_export_flat_and_as_ground_truth_hands_them_to_a_lambda(
     assert err.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED)
     assert not (files_root / "escape.jsonl").exists() and not (folder / "x.jsonl").exists()
     await lw.close()
+
+
+async def test_exported_judgments_carry_the_instructions_version_their_worker_saw(
+    files_server: Harness, files_root: Path
+) -> None:
+    lw = await files_server.client()
+    job = await running_job(lw, items=3, judgments=1)
+    _, token = await lw.create_worker(job.name, "ann")
+    async with files_server.worker(token) as w:
+        first = (await w.next_task()).task
+        await w.submit(first.name, classification(truth(first.text)))
+        change = job_pb2.Job(name=job.name)
+        change.instructions.short_instructions = "Sarcasm is neg."
+        await lw.update_job(change, ["instructions.short_instructions"])
+        while (t := await w.next_task()).HasField("task"):
+            await w.submit(t.task.name, classification(truth(t.task.text)))
+    folder = client_folder(files_root, lw)
+    await export(lw, job.name, "v.jsonl", label_service_pb2.JUDGMENT_EXPORT_FORMAT_JSON_LINES)
+    lines = [json.loads(line) for line in (folder / "v.jsonl").read_text().splitlines()]
+    assert [line["instructions_version"] for line in lines] == [1, 2, 2]
+    await export(lw, job.name, "gt.jsonl", label_service_pb2.JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH)
+    objects = [json.loads(line) for line in (folder / "gt.jsonl").read_text().splitlines()]
+    versions = {o["labelwire-key"]: o["annotations"][0]["instructionsVersion"] for o in objects}
+    assert versions[lines[0]["item_key"]] == 1 and sorted(versions.values()) == [1, 2, 2]

@@ -23,6 +23,10 @@ TASKS = "domain/tasks/"
 NAMES = set(KINDS) | {kind.answer_key for kind in KINDS.values()}
 
 KNOWN_COMPARISONS = {
+    # Which classes a routed label names: a label_classes hook on the kinds would take it.
+    ("labels/chains.py", "classification"),
+    ("labels/chains.py", "multi_label"),
+    ("labels/chains.py", "verification"),
     # Protobuf conversion's fast paths for the commonest answers, and the custom
     # config's Struct check: conversion per kind is not moved yet.
     ("transport/grpc/convert.py", "classification"),

@@ -284,12 +284,14 @@ class AsyncClient(_Base):
         )
 
     @_translated
-    async def start_job(self, job: Job | str, *, pilot_size: int = 0) -> Job:
+    async def start_job(self, job: Job | str, *, pilot_size: int = 0, pilot_seed: int | None = None) -> Job:
         """Opens the job to workers; items can still be added. With
-        `pilot_size`, only the first that many items are dispatched; the job
-        then pauses itself (`state_reason` "pilot complete") until
-        `resume_job`."""
-        return Job.from_proto(await self.raw.start_job(_name(job), pilot_size=pilot_size))
+        `pilot_size`, only a random sample of that many items (drawn with
+        `pilot_seed`, by default the job's id) is dispatched; the job then
+        pauses itself (`state_reason` "pilot complete") until `resume_job`."""
+        return Job.from_proto(
+            await self.raw.start_job(_name(job), pilot_size=pilot_size, pilot_seed=pilot_seed)
+        )
 
     @_translated
     async def update_job(

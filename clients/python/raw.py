@@ -307,8 +307,10 @@ class Client(TeamCalls, _Channel):
             if not token:
                 return
 
-    async def start_job(self, name: str, *, pilot_size: int = 0) -> job_pb2.Job:
-        request = job_service_pb2.StartJobRequest(name=name, pilot_size=pilot_size)
+    async def start_job(
+        self, name: str, *, pilot_size: int = 0, pilot_seed: int | None = None
+    ) -> job_pb2.Job:
+        request = job_service_pb2.StartJobRequest(name=name, pilot_size=pilot_size, pilot_seed=pilot_seed)
         return (await self.jobs.StartJob(request, metadata=self.metadata)).job
 
     async def update_job(self, job: job_pb2.Job, paths: Sequence[str]) -> job_pb2.Job:

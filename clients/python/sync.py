@@ -128,13 +128,13 @@ class Client(SyncBase[AsyncClient]):
         """Your jobs, newest first, fetched page by page."""
         return Pages(self._loop, self._async.jobs())
 
-    def start_job(self, job: Job | str, *, pilot_size: int = 0) -> Job:
+    def start_job(self, job: Job | str, *, pilot_size: int = 0, pilot_seed: int | None = None) -> Job:
         """Opens the job to workers; items can still be added. With
-        `pilot_size`, only the first that many items are dispatched; the job
-        then pauses itself (`state_reason` "pilot complete") until
-        `resume_job`.
+        `pilot_size`, only a random sample of that many items (drawn with
+        `pilot_seed`, by default the job's id) is dispatched; the job then
+        pauses itself (`state_reason` "pilot complete") until `resume_job`.
         """
-        return self._loop.run(self._async.start_job(job, pilot_size=pilot_size))
+        return self._loop.run(self._async.start_job(job, pilot_size=pilot_size, pilot_seed=pilot_seed))
 
     def update_job(
         self,

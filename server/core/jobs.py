@@ -7,6 +7,7 @@ import asyncio
 import functools
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from labelwire.server.domain.model import (
 from labelwire.server.files import manifest
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
-from labelwire.server.labels import routing
+from labelwire.server.labels import chains, routing
 from labelwire.server.store import Tx
 
 log = logging.getLogger(__name__)
@@ -277,20 +278,24 @@ def split_gold(tx: Tx, job_id: int, spec: JobSpec) -> None:
     tx.split_gold(job_id, to_quiz)
 
 
-def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: Any, size: int) -> None:
-    """Bounds dispatch to the job's first `size` items until they are labeled
-    (`dispatch.pause_if_pilot_done`)."""
+def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: Any, size: int, seed: int | None) -> None:
+    """Bounds dispatch to a random sample of `size` items, drawn with `seed`
+    (the job's id by default, so a rerun draws the same), until they are
+    labeled (`dispatch.pause_if_pilot_done`). A sample rather than the first
+    items: an upload is often ordered (by source, by date, by class)."""
     if spec.adapter != "pool":
         raise InvalidArgument(
             f"pilot_size works with the pool workforce only; jobs/{job_id} uses {spec.adapter}", "pilot_size"
         )
     items = int(row["total_items"])
-    until = tx.nth_work_item(job_id, size) if size < items else None
-    if until is None:
+    ids = tx.work_item_ids(job_id) if size < items else []
+    if size >= len(ids):
         raise FailedPrecondition(
             f"pilot_size must be less than the job's items: it is {size} and jobs/{job_id} has {items}"
         )
-    tx.set_pilot(job_id, until, size)
+    sample = sorted(random.Random(job_id if seed is None else seed).sample(ids, size))
+    tx.mark_pilot(sample)
+    tx.set_pilot(job_id, sample[-1], size)
 
 
 async def accept_by_model(core: CoreBase, spec: JobSpec, job_id: int, limits: dict[str, float]) -> int:
@@ -341,6 +346,7 @@ class JobsCore(CoreBase):
             new = job_updates.carry_defaults(old.spec, merge(old))
             validation.validate_job_spec(new)
             self.workforces.validate(new)
+            chains.check_rules(tx, principal.id, job_id, new)
             judged = int(row["judgments"]) > 0
             new_instructions = job_updates.check_change(old.spec, new, judged=judged)
             if new.judgments_per_item != old.spec.judgments_per_item:
@@ -369,6 +375,7 @@ class JobsCore(CoreBase):
 
         def create(tx: Tx) -> int:
             check_remote_job(tx, spec)
+            chains.check_rules(tx, principal.id, None, spec)
             job_id = tx.insert_job(principal.id, specs.to_json(spec), JobState.DRAFT, now)
             team_rules.name_job_teams(tx, principal.id, job_id, spec.teams)
             return job_id
@@ -395,7 +402,15 @@ class JobsCore(CoreBase):
         jobs, more = await self.store.read(page)
         return jobs, (str(jobs[-1].id) if more else "")
 
-    async def change_state(self, principal: Principal, name: str, action: str, *, pilot_size: int = 0) -> Job:
+    async def change_state(
+        self,
+        principal: Principal,
+        name: str,
+        action: str,
+        *,
+        pilot_size: int = 0,
+        pilot_seed: int | None = None,
+    ) -> Job:
         """start (with `pilot_size`, a pilot first), pause, resume or cancel."""
         self.require(principal, "client")
         job_id = parse_name(name, "jobs", "name")
@@ -418,7 +433,7 @@ class JobsCore(CoreBase):
             if action == "start":
                 split_gold(tx, job_id, spec)
                 if pilot_size:
-                    start_pilot(tx, job_id, spec, row, pilot_size)
+                    start_pilot(tx, job_id, spec, row, pilot_size, pilot_seed)
             tx.set_job_state(job_id, target, now)
             if action == "cancel":
                 dispatch.release_for_cancel(tx, job_id, now)

@@ -198,7 +198,7 @@ class LabelsCore(CoreBase):
                 judgment_count=int(current["judgment_count"]),
                 tie=False,
             )
-            return labeling.append_label(tx, job.id, item, label, now)
+            return labeling.append_label(tx, job.id, item, label, now, spec=job.spec)
 
         sequence = await self.store.write(write)
         self.feed.notify(job.id)

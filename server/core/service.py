@@ -95,6 +95,8 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
                         if not dispatch.complete_if_done(tx, job_id, now):
                             dispatch.pause_if_pilot_done(tx, job_id, now)
                 dispatch.end_if_budget_spent(tx, spec, job_id, now)
+                if spec.routing_rules and int(job["state"]) == JobState.RUNNING:
+                    dispatch.complete_if_done(tx, job_id, now)  # once what it forwarded came back
 
         await self.store.write(sweep)
         await self.route_by_model()

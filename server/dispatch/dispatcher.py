@@ -657,7 +657,7 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
         if item["label_sequence"] is not None:
             label = labeling.item_label(tx, spec, item_id)
             if label is not None:
-                labeling.emit_label(tx, job_id, item, label, now)
+                labeling.emit_label(tx, job_id, item, label, now, spec=spec)
         tx.update_item(item_id, state=int(ItemState.OPEN), claimed_by=None)
     job = tx.job(job_id)
     if job is not None and int(job["state"]) == JobState.COMPLETED and items:
@@ -690,6 +690,8 @@ def complete_if_done(
     ):
         return False
     if not open_checked and tx.has_open_items(job_id):
+        return False
+    if json.loads(job["spec"]).get("routing_rules") and tx.has_routed_open(job_id):
         return False
     if int(job["total_items"]) == 0:
         return False

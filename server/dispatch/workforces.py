@@ -160,6 +160,7 @@ class Workforces:
             row = await core.store.read(lambda tx: tx.job(job_id))
             if row is None or int(row["state"]) != JobState.RUNNING:
                 return
+            ctx.refresh(core.spec_of_row(job_id, row))  # UpdateJob, on this replica or another
             if not await self._hold_lease(core, job_id):
                 await asyncio.sleep(self.lease_seconds / 4)
                 continue
@@ -196,6 +197,14 @@ class JobContext:
     @property
     def job(self) -> JobView:
         return self._view
+
+    def refresh(self, spec: JobSpec) -> None:
+        """Takes the job's spec after an UpdateJob, so a sync loop's next
+        round (and what it prices, shows and checks) follows the change
+        without the loop restarting."""
+        if spec is not self._spec:
+            self._spec = spec
+            self._view = job_view(spec, f"jobs/{self._job_id}")
 
     async def claim_items(self, limit: int, *, fee_micros_per_judgment: int = 0) -> list[WorkItem]:
         """Claims only what the budget pays for, counting what is spent and

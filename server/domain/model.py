@@ -103,6 +103,17 @@ class ModelRouting:
 
 
 @dataclass(frozen=True)
+class RoutingRule:
+    """Where a job's labels go next (see `labels.chains`): every condition
+    set must hold; `verdict` is confirmed, disconfirmed or split."""
+
+    target_job_id: int
+    classes: tuple[str, ...] = ()
+    confidence_below: float | None = None
+    verdict: str = ""
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """Everything a client chose for a job. A value never changes; UpdateJob
     stores a new one (see `job_updates` for what may differ)."""
@@ -128,6 +139,7 @@ class JobSpec:
     # Pool jobs: the ids of the owner's teams whose worker accounts may work on it.
     teams: tuple[int, ...] = ()
     routing: ModelRouting | None = None
+    routing_rules: tuple[RoutingRule, ...] = ()
 
     @functools.cached_property
     def class_names(self) -> tuple[str, ...]:

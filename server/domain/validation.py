@@ -110,6 +110,62 @@ def _validate_routing(spec: JobSpec) -> None:
     )
 
 
+MAX_ROUTING_RULES = 10
+MAX_RULE_CLASSES = 100
+VERDICTS = ("confirmed", "disconfirmed", "split")
+CLASS_RULE_TYPES = tuple(kind.name for kind in KINDS.values() if kind.routes_by_class)
+
+
+def _validate_chain_rules(spec: JobSpec) -> None:
+    """What a routing rule between jobs can say without the store: the
+    target's ownership, state and cycles are checked in the transaction
+    that saves the job (`core.chains`)."""
+    rules = spec.routing_rules
+    require(
+        len(rules) <= MAX_ROUTING_RULES,
+        f"job.routing_rules must have at most {MAX_ROUTING_RULES} entries, got {len(rules)}",
+        "job.routing_rules",
+    )
+    for i, rule in enumerate(rules):
+        field = f"job.routing_rules[{i}]"
+        require(
+            bool(rule.classes) or rule.confidence_below is not None or bool(rule.verdict),
+            f"{field} needs a condition: classes, confidence_below or verdict",
+            field,
+        )
+        require(
+            len(rule.classes) <= MAX_RULE_CLASSES,
+            f"{field}.classes must have at most {MAX_RULE_CLASSES} entries, got {len(rule.classes)}",
+            f"{field}.classes",
+        )
+        if rule.classes:
+            require(
+                task_kind(spec).routes_by_class,
+                f"{field}.classes applies to {', '.join(CLASS_RULE_TYPES)} jobs only; this job is {spec.task_type}",
+                f"{field}.classes",
+            )
+        for j, name in enumerate(rule.classes):
+            require(
+                name in spec.class_names,
+                f"{field}.classes[{j}] {quote(name)} names no class of the job"
+                f" (classes: {', '.join(spec.class_names)})",
+                f"{field}.classes[{j}]",
+            )
+        if rule.confidence_below is not None:
+            require(
+                not math.isnan(rule.confidence_below) and 0.0 < rule.confidence_below <= 1.0,
+                f"{field}.confidence_below must be greater than 0 and at most 1, got {rule.confidence_below:g}",
+                f"{field}.confidence_below",
+            )
+        if rule.verdict:
+            require(
+                task_kind(spec).reviews_prelabel,
+                f"{field}.verdict applies to verification jobs only; this job is {spec.task_type}",
+                f"{field}.verdict",
+            )
+            require(rule.verdict in VERDICTS, f"{field}.verdict must be one of {', '.join(VERDICTS)}", field)
+
+
 def validate_job_spec(spec: JobSpec) -> None:
     check_text("job.display_name", spec.display_name, low=1, high=200)
     kind = task_kind(spec)
@@ -169,6 +225,7 @@ def validate_job_spec(spec: JobSpec) -> None:
     )
     if spec.routing is not None:
         _validate_routing(spec)
+    _validate_chain_rules(spec)
     kind.validate_config(spec)
     text_len = len(json.dumps(spec.instructions))
     require(

@@ -48,6 +48,7 @@ def flat_line(judgment: Judgment) -> dict[str, Any]:
         "gold": judgment.gold,
         "excluded": judgment.excluded,
         "excluded_reason": judgment.excluded_reason,
+        "instructions_version": judgment.instructions_version,
     }
     if judgment.gold_correct is not None:
         line["gold_correct"] = judgment.gold_correct
@@ -82,4 +83,5 @@ def _annotation(judgment: Judgment) -> Mapping[str, Any]:
         "annotationData": {"content": json.dumps(judgment.answer, separators=(",", ":"), sort_keys=True)},
         "timeSpentInSeconds": judgment.time_spent_ms / 1000,
         "submissionTime": _when(judgment.created_at),
+        "instructionsVersion": judgment.instructions_version,
     }

@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from labelwire.server.dispatch.gate import estimated_skill
+from labelwire.server.domain import specs
 from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.domain.tasks import task_kind, uses_skill
+from labelwire.server.labels import chains
 from labelwire.server.store import Tx
 
 __all__ = ["uses_skill"]
@@ -67,16 +69,24 @@ CORRECTION_METHOD = "owner_correction"
 
 
 def emit_label(
-    tx: Tx, job_id: int, item: Any, label: Consolidated, now: float, **item_values: Any
+    tx: Tx,
+    job_id: int,
+    item: Any,
+    label: Consolidated,
+    now: float,
+    *,
+    spec: JobSpec | None = None,
+    **item_values: Any,
 ) -> int | None:
     """Writes a label event for an item unless it repeats the item's current
     label, or the current label is the owner's correction (a person who owns
-    the job has the last word over any later pass); returns the new
+    the job has the last word over any later pass) or a downstream job's
+    label routed back (its job has the last word); returns the new
     sequence, or None. `item_values` are other columns of the item to set, in
     the same update as its label when there is one."""
     if item["label_sequence"] is not None:
         current = tx.label_event(job_id, int(item["label_sequence"]))
-        if current is not None and current["method"] == CORRECTION_METHOD:
+        if current is not None and current["method"] in (CORRECTION_METHOD, chains.ROUTED_METHOD):
             if item_values:
                 tx.update_item(int(item["id"]), **item_values)
             return None
@@ -89,13 +99,24 @@ def emit_label(
             if item_values:
                 tx.update_item(int(item["id"]), **item_values)
             return None
-    return append_label(tx, job_id, item, label, now, **item_values)
+    return append_label(tx, job_id, item, label, now, spec=spec, **item_values)
 
 
 def append_label(
-    tx: Tx, job_id: int, item: Any, label: Consolidated, now: float, *, human: bool = True, **item_values: Any
+    tx: Tx,
+    job_id: int,
+    item: Any,
+    label: Consolidated,
+    now: float,
+    *,
+    human: bool = True,
+    spec: JobSpec | None = None,
+    **item_values: Any,
 ) -> int:
-    """The item's next revision, as the next event of the job's feed."""
+    """The item's next revision, as the next event of the job's feed; in
+    the same transaction, the item goes on to the jobs its job's routing
+    rules name, and a forwarded item's label back to the item it came from
+    (`labels.chains`). A caller that holds the job's spec passes it."""
     sequence = tx.next_sequence(job_id)
     revision = int(item["label_revision"]) + 1
     tx.insert_label(
@@ -113,7 +134,44 @@ def append_label(
         now,
     )
     tx.update_item(int(item["id"]), **item_values, label_sequence=sequence, label_revision=revision)
+    _chain(tx, spec, job_id, item, label, sequence, now, human)
     return sequence
+
+
+def _corrected(tx: Tx, item: Any) -> bool:
+    """Whether the item's label is its owner's correction, which nothing revises."""
+    if item["label_sequence"] is None:
+        return False
+    current = tx.label_event(int(item["job_id"]), int(item["label_sequence"]))
+    return current is not None and current["method"] == CORRECTION_METHOD
+
+
+def _chain(
+    tx: Tx,
+    spec: JobSpec | None,
+    job_id: int,
+    item: Any,
+    label: Consolidated,
+    sequence: int,
+    now: float,
+    human: bool,
+) -> None:
+    item_id = int(item["id"])
+    try:
+        upstream_id = item["routed_from"]
+    except (IndexError, KeyError):  # a caller's row of a few columns
+        upstream_id = tx.routed_from(item_id)
+    if upstream_id is not None:
+        upstream = tx.item(int(upstream_id))
+        if upstream is not None and not _corrected(tx, upstream):
+            append_label(tx, int(upstream["job_id"]), upstream, chains.routed_back(label), now, human=human)
+    if label.method in (chains.ROUTED_METHOD, CORRECTION_METHOD):
+        return  # a label from downstream, or the owner's own word: neither goes on
+    if spec is None:
+        row = tx.job(job_id)
+        spec = specs.from_json(json.loads(row["spec"])) if row is not None else None
+    if spec is not None and spec.routing_rules:
+        chains.forward(tx, spec, job_id, item_id, label, sequence, now)
 
 
 def _one_more(tx: Tx, spec: JobSpec, job_id: int, item: Any) -> int | None:
@@ -164,4 +222,4 @@ def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float, it
     was_open = int(item["state"]) == ItemState.OPEN and item["label_sequence"] is None
     if was_open:
         tx.count_job(job_id, labeled_items=1)
-    return emit_label(tx, job_id, item, label, now, state=int(ItemState.LABELED)) is not None
+    return emit_label(tx, job_id, item, label, now, spec=spec, state=int(ItemState.LABELED)) is not None

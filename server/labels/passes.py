@@ -28,6 +28,7 @@ from labelwire.server.consolidation import (
     WeightedMajorityVote,
 )
 from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.domain import specs
 from labelwire.server.domain.model import Consolidated, ItemState, JobSpec
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.domain.tasks.multi_label import MultiLabel
@@ -183,11 +184,13 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
     and its worker skills; completes the job if nothing is open. Returns the
     revisions written."""
     revised = 0
+    job = tx.job(job_id)
+    spec = specs.from_json(json.loads(job["spec"])) if job is not None else None
     for item_id, label in result.labels.items():
         item = tx.item(item_id)
         if item is None or item["label_sequence"] != result.seen_sequence.get(item_id):
             continue
-        if labeling.emit_label(tx, job_id, item, label, now) is not None:
+        if labeling.emit_label(tx, job_id, item, label, now, spec=spec) is not None:
             revised += 1
     tx.set_skills(result.skills)
     tx.mark_pass(job_id, judgments)

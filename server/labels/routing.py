@@ -88,7 +88,7 @@ def accept(
         )
         audit = spec.routing is not None and audited(job_id, str(item["key"]), spec.routing.audit_share)
         values = {} if audit else {"state": int(ItemState.LABELED)}
-        labeling.append_label(tx, job_id, item, label, now, human=False, **values)
+        labeling.append_label(tx, job_id, item, label, now, human=False, spec=spec, **values)
         labeled += 1
     if labeled:
         tx.count_job(job_id, labeled_items=labeled)

@@ -364,7 +364,7 @@ class PostgresTx(SqlTx):
         leasing a slot this transaction is about to take."""
         return self.one(
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
+            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, job_id, worker_id),
@@ -375,7 +375,7 @@ class PostgresTx(SqlTx):
         candidates a bulk-verification batch is filled from."""
         return self.all(
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > %s AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
+            f" AND id > %s AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, after_id, job_id, job_id, worker_id, limit),

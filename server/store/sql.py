@@ -28,9 +28,10 @@ def shown(column: str) -> str:
     return f"{column} < (SELECT COALESCE(hidden_from, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
 
 
-def in_pilot(column: str) -> str:
-    """While a pilot runs only its items are dispatched; takes the job's id as one more argument."""
-    return f"{column} <= (SELECT COALESCE(pilot_until, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
+def in_pilot(alias: str) -> str:
+    """While a pilot runs only its items (drawn at StartJob) are dispatched;
+    takes the job's id as one more argument."""
+    return f"({alias}.in_pilot = 1 OR (SELECT pilot_until FROM jobs WHERE jobs.id = ?) IS NULL)"
 
 
 def affordable_claims(
@@ -243,13 +244,15 @@ class SqlTx(AccountsSql):
             (target, job_id, target),
         )
 
-    def nth_work_item(self, job_id: int, n: int) -> int | None:
-        """The id of the job's n-th non-gold item (from 1), in the order they were added."""
-        row = self.one(
-            "SELECT id FROM items WHERE job_id = ? AND is_gold = 0 ORDER BY id LIMIT 1 OFFSET ?",
-            (job_id, n - 1),
-        )
-        return None if row is None else int(row[0])
+    def work_item_ids(self, job_id: int) -> list[int]:
+        """The ids of the job's non-gold items, in the order they were added."""
+        rows = self.all("SELECT id FROM items WHERE job_id = ? AND is_gold = 0 ORDER BY id", (job_id,))
+        return [int(r[0]) for r in rows]
+
+    def mark_pilot(self, item_ids: Sequence[int]) -> None:
+        for first in range(0, len(item_ids), 500):
+            chunk = item_ids[first : first + 500]
+            self.run(f"UPDATE items SET in_pilot = 1 WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
     def set_pilot(self, job_id: int, until_item_id: int | None, size: int = 0) -> None:
         self.run(
@@ -259,8 +262,8 @@ class SqlTx(AccountsSql):
     def has_open_pilot_items(self, job_id: int, until_item_id: int) -> bool:
         return (
             self.one(
-                "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND id <= ? LIMIT 1",
-                (job_id, until_item_id),
+                "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND in_pilot = 1 LIMIT 1",
+                (job_id,),
             )
             is not None
         )
@@ -449,7 +452,7 @@ class SqlTx(AccountsSql):
         if row is not None and int(row["state"]) == 1 and row["hidden_from"] is not None:
             deleted = self.run(
                 "DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id >= ? AND +job_id = ?"
-                " ORDER BY id LIMIT ?)",
+                " AND routed_from IS NULL ORDER BY id LIMIT ?)",
                 (int(row["hidden_from"]), int(row["job_id"]), limit),
             )
         if deleted < limit:
@@ -676,7 +679,8 @@ class SqlTx(AccountsSql):
         """Open pre-labeled items no human has touched yet (no judgment, lease
         or claim, no label), at or above `min_confidence`, in id order."""
         return self.all(
-            "SELECT id, key, prelabel, prelabel_confidence, label_sequence, label_revision, state FROM items"
+            "SELECT id, key, prelabel, prelabel_confidence, label_sequence, label_revision, state, routed_from"
+            " FROM items"
             " WHERE job_id = ? AND id > ? AND state = 0 AND is_gold = 0 AND prelabel IS NOT NULL"
             " AND prelabel_confidence >= ? AND label_sequence IS NULL AND done = 0 AND leased = 0"
             f" AND claimed_by IS NULL AND {shown('items.id')} ORDER BY id LIMIT ?",
@@ -726,6 +730,42 @@ class SqlTx(AccountsSql):
                 tie,
                 now,
             ),
+        )
+
+    def insert_routed_item(self, job_id: int, source: Row, metadata: str, target: int, now: float) -> bool:
+        """Adds an item forwarded from another job's item (`source`, its
+        row) unless the job has its key already; says whether it was new."""
+        return bool(
+            self.run(
+                "INSERT INTO items (job_id, key, payload_kind, payload, metadata, is_gold, target, created_at,"
+                " routed_from) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (job_id, key) DO NOTHING",
+                (
+                    job_id,
+                    source["key"],
+                    source["payload_kind"],
+                    source["payload"],
+                    metadata,
+                    target,
+                    now,
+                    int(source["id"]),
+                ),
+            )
+        )
+
+    def routed_from(self, item_id: int) -> int | None:
+        row = self.one("SELECT routed_from FROM items WHERE id = ?", (item_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    def has_routed_open(self, job_id: int) -> bool:
+        """Whether an item the job forwarded waits for its label in a live
+        downstream job (its label will come back as a revision)."""
+        return (
+            self.one(
+                "SELECT 1 FROM items u JOIN items d ON d.routed_from = u.id JOIN jobs j ON j.id = d.job_id"
+                " WHERE u.job_id = ? AND d.state = 0 AND j.state IN (1, 2, 3) LIMIT 1",
+                (job_id,),
+            )
+            is not None
         )
 
     def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:

@@ -116,7 +116,7 @@ class SqliteTx(SqlTx):
     def next_work_row(self, job_id: int, worker_id: int) -> sqlite3.Row | None:
         return self.one(
             "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
+            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1",
             (job_id, job_id, job_id, worker_id),
@@ -127,7 +127,7 @@ class SqliteTx(SqlTx):
         candidates a bulk-verification batch is filled from."""
         return self.all(
             "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > ? AND done + leased < target AND {shown('i.id')} AND {in_pilot('i.id')}"
+            f" AND id > ? AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT ?",
             (job_id, after_id, job_id, job_id, worker_id, limit),

@@ -26,9 +26,10 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
+from labelwire.v1 import label_pb2 as labelwire_dot_v1_dot_label__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16labelwire/v1/job.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\xd6\x07\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x30\n\tworkforce\x18\x06 \x01(\x0b\x32\x1d.labelwire.v1.WorkforceConfig\x12\x35\n\x0fjudgment_policy\x18\x07 \x01(\x0b\x32\x1c.labelwire.v1.JudgmentPolicy\x12?\n\x14\x63onsolidation_method\x18\x08 \x01(\x0e\x32!.labelwire.v1.ConsolidationMethod\x12-\n\x0bgold_policy\x18\t \x01(\x0b\x32\x18.labelwire.v1.GoldPolicy\x12!\n\x19price_per_judgment_micros\x18\n \x01(\x03\x12\x15\n\rbudget_micros\x18\x0b \x01(\x03\x12\x32\n\x0ftask_time_limit\x18\x0c \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\rtask_lifetime\x18\r \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14label_attribute_name\x18\x0e \x01(\t\x12%\n\x05state\x18\x0f \x01(\x0e\x32\x16.labelwire.v1.JobState\x12+\n\x08\x63ounters\x18\x10 \x01(\x0b\x32\x19.labelwire.v1.JobCounters\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x13 \x01(\t\x12\r\n\x05owner\x18\x14 \x01(\t\x12.\n\nend_reason\x18\x15 \x01(\x0e\x32\x1a.labelwire.v1.JobEndReason\x12\x1c\n\x14instructions_version\x18\x16 \x01(\x05\x12\x14\n\x0cstate_reason\x18\x17 \x01(\t\x12\x12\n\npilot_size\x18\x18 \x01(\x03\x12\x31\n\rmodel_routing\x18\x19 \x01(\x0b\x32\x1a.labelwire.v1.ModelRouting\"\x8b\x02\n\x0cModelRouting\x12I\n\x10\x63lass_thresholds\x18\x01 \x03(\x0b\x32/.labelwire.v1.ModelRouting.ClassThresholdsEntry\x12\x18\n\x0b\x61udit_share\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10target_precision\x18\x03 \x01(\x01\x12\x18\n\x10learn_thresholds\x18\x04 \x01(\x08\x12\x1a\n\x12min_learning_items\x18\x05 \x01(\x05\x1a\x36\n\x14\x43lassThresholdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0e\n\x0c_audit_share\"/\n\nLabelClass\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x91\x03\n\nTaskConfig\x12<\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\".labelwire.v1.ClassificationConfigH\x00\x12\x35\n\x0bmulti_label\x18\x02 \x01(\x0b\x32\x1e.labelwire.v1.MultiLabelConfigH\x00\x12\x37\n\x0c\x62ounding_box\x18\x03 \x01(\x0b\x32\x1f.labelwire.v1.BoundingBoxConfigH\x00\x12)\n\x05spans\x18\x04 \x01(\x0b\x32\x18.labelwire.v1.SpanConfigH\x00\x12\x38\n\x0csegmentation\x18\x05 \x01(\x0b\x32 .labelwire.v1.SegmentationConfigH\x00\x12\x38\n\x0cverification\x18\x06 \x01(\x0b\x32 .labelwire.v1.VerificationConfigH\x00\x12,\n\x06\x63ustom\x18\x07 \x01(\x0b\x32\x1a.labelwire.v1.CustomConfigH\x00\x42\x08\n\x06\x63onfig\"A\n\x14\x43lassificationConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"=\n\x10MultiLabelConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\">\n\x11\x42oundingBoxConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"<\n\nSpanConfig\x12.\n\x0c\x65ntity_types\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"?\n\x12SegmentationConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"S\n\x12VerificationConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\x12\x12\n\nbatch_size\x18\x02 \x01(\x05\"n\n\x0c\x43ustomConfig\x12.\n\ranswer_schema\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x1c\n\x14groundtruth_template\x18\x03 \x01(\t\"u\n\x07\x45xample\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x02 \x01(\tH\x00\x12$\n\x06\x61nswer\x18\x03 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x13\n\x0b\x65xplanation\x18\x04 \x01(\tB\t\n\x07payload\"\xa0\x01\n\x0cInstructions\x12\x1a\n\x12short_instructions\x18\x01 \x01(\t\x12\x19\n\x11\x66ull_instructions\x18\x02 \x01(\t\x12,\n\rgood_examples\x18\x03 \x03(\x0b\x32\x15.labelwire.v1.Example\x12+\n\x0c\x62\x61\x64_examples\x18\x04 \x03(\x0b\x32\x15.labelwire.v1.Example\"\\\n\x0fWorkforceConfig\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12)\n\x08settings\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05teams\x18\x03 \x03(\t\"g\n\x0eJudgmentPolicy\x12\x1a\n\x12judgments_per_item\x18\x01 \x01(\x05\x12\x1e\n\x16max_judgments_per_item\x18\x02 \x01(\x05\x12\x19\n\x11target_confidence\x18\x03 \x01(\x01\"\xfa\x02\n\nGoldPolicy\x12\x16\n\tquiz_size\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x1a\n\rpass_accuracy\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x1e\n\x11hidden_gold_share\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1f\n\x12max_gold_exposures\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x1f\n\x12min_work_agreement\x18\x05 \x01(\x01H\x04\x88\x01\x01\x12\x1f\n\x12min_work_judgments\x18\x06 \x01(\x05H\x05\x88\x01\x01\x12!\n\x14min_segmentation_iou\x18\x0b \x01(\x01H\x06\x88\x01\x01\x42\x0c\n\n_quiz_sizeB\x10\n\x0e_pass_accuracyB\x14\n\x12_hidden_gold_shareB\x15\n\x13_max_gold_exposuresB\x15\n\x13_min_work_agreementB\x15\n\x13_min_work_judgmentsB\x17\n\x15_min_segmentation_iou\"\xad\x02\n\x0bJobCounters\x12\x13\n\x0btotal_items\x18\x01 \x01(\x03\x12\x12\n\ngold_items\x18\x02 \x01(\x03\x12\x15\n\rlabeled_items\x18\x03 \x01(\x03\x12\x17\n\x0funlabeled_items\x18\x04 \x01(\x03\x12\x19\n\x11in_progress_items\x18\x05 \x01(\x03\x12\x14\n\x0c\x66\x61iled_items\x18\x06 \x01(\x03\x12\x11\n\tjudgments\x18\x07 \x01(\x03\x12\x1a\n\x12\x65xcluded_judgments\x18\x08 \x01(\x03\x12\x19\n\x11qualified_workers\x18\t \x01(\x03\x12\x1c\n\x14\x64isqualified_workers\x18\n \x01(\x03\x12\x13\n\x0b\x63ost_micros\x18\x0b \x01(\x03\x12\x17\n\x0freserved_micros\x18\x0c \x01(\x03*s\n\x0cJobEndReason\x12\x1e\n\x1aJOB_END_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aJOB_END_REASON_ALL_LABELED\x10\x01\x12#\n\x1fJOB_END_REASON_BUDGET_EXHAUSTED\x10\x02*\xaf\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fJOB_STATE_DRAFT\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x14\n\x10JOB_STATE_PAUSED\x10\x03\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x12\x14\n\x10JOB_STATE_FAILED\x10\x06*\x97\x01\n\tMediaType\x12\x1a\n\x16MEDIA_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fMEDIA_TYPE_TEXT\x10\x01\x12\x14\n\x10MEDIA_TYPE_IMAGE\x10\x02\x12\x17\n\x13MEDIA_TYPE_DOCUMENT\x10\x03\x12\x14\n\x10MEDIA_TYPE_AUDIO\x10\x04\x12\x14\n\x10MEDIA_TYPE_VIDEO\x10\x05*\x96\x02\n\x13\x43onsolidationMethod\x12$\n CONSOLIDATION_METHOD_UNSPECIFIED\x10\x00\x12&\n\"CONSOLIDATION_METHOD_MAJORITY_VOTE\x10\x01\x12*\n&CONSOLIDATION_METHOD_WEIGHTED_MAJORITY\x10\x02\x12$\n CONSOLIDATION_METHOD_DAWID_SKENE\x10\x03\x12!\n\x1d\x43ONSOLIDATION_METHOD_ONE_COIN\x10\x04\x12\x1d\n\x19\x43ONSOLIDATION_METHOD_GLAD\x10\x05\x12\x1d\n\x19\x43ONSOLIDATION_METHOD_AUTO\x10\x06\x42\xa2\x01\n\x10\x63om.labelwire.v1B\x08JobProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16labelwire/v1/job.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\x1a\x18labelwire/v1/label.proto\"\x88\x08\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x30\n\tworkforce\x18\x06 \x01(\x0b\x32\x1d.labelwire.v1.WorkforceConfig\x12\x35\n\x0fjudgment_policy\x18\x07 \x01(\x0b\x32\x1c.labelwire.v1.JudgmentPolicy\x12?\n\x14\x63onsolidation_method\x18\x08 \x01(\x0e\x32!.labelwire.v1.ConsolidationMethod\x12-\n\x0bgold_policy\x18\t \x01(\x0b\x32\x18.labelwire.v1.GoldPolicy\x12!\n\x19price_per_judgment_micros\x18\n \x01(\x03\x12\x15\n\rbudget_micros\x18\x0b \x01(\x03\x12\x32\n\x0ftask_time_limit\x18\x0c \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\rtask_lifetime\x18\r \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14label_attribute_name\x18\x0e \x01(\t\x12%\n\x05state\x18\x0f \x01(\x0e\x32\x16.labelwire.v1.JobState\x12+\n\x08\x63ounters\x18\x10 \x01(\x0b\x32\x19.labelwire.v1.JobCounters\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x13 \x01(\t\x12\r\n\x05owner\x18\x14 \x01(\t\x12.\n\nend_reason\x18\x15 \x01(\x0e\x32\x1a.labelwire.v1.JobEndReason\x12\x1c\n\x14instructions_version\x18\x16 \x01(\x05\x12\x14\n\x0cstate_reason\x18\x17 \x01(\t\x12\x12\n\npilot_size\x18\x18 \x01(\x03\x12\x31\n\rmodel_routing\x18\x19 \x01(\x0b\x32\x1a.labelwire.v1.ModelRouting\x12\x30\n\rrouting_rules\x18\x1e \x03(\x0b\x32\x19.labelwire.v1.RoutingRule\"\xa2\x01\n\x0bRoutingRule\x12\x12\n\ntarget_job\x18\x01 \x01(\t\x12\x0f\n\x07\x63lasses\x18\x02 \x03(\t\x12\x1d\n\x10\x63onfidence_below\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12:\n\x07verdict\x18\x04 \x01(\x0e\x32).labelwire.v1.VerificationSummary.VerdictB\x13\n\x11_confidence_below\"\x8b\x02\n\x0cModelRouting\x12I\n\x10\x63lass_thresholds\x18\x01 \x03(\x0b\x32/.labelwire.v1.ModelRouting.ClassThresholdsEntry\x12\x18\n\x0b\x61udit_share\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10target_precision\x18\x03 \x01(\x01\x12\x18\n\x10learn_thresholds\x18\x04 \x01(\x08\x12\x1a\n\x12min_learning_items\x18\x05 \x01(\x05\x1a\x36\n\x14\x43lassThresholdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0e\n\x0c_audit_share\"/\n\nLabelClass\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x91\x03\n\nTaskConfig\x12<\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\".labelwire.v1.ClassificationConfigH\x00\x12\x35\n\x0bmulti_label\x18\x02 \x01(\x0b\x32\x1e.labelwire.v1.MultiLabelConfigH\x00\x12\x37\n\x0c\x62ounding_box\x18\x03 \x01(\x0b\x32\x1f.labelwire.v1.BoundingBoxConfigH\x00\x12)\n\x05spans\x18\x04 \x01(\x0b\x32\x18.labelwire.v1.SpanConfigH\x00\x12\x38\n\x0csegmentation\x18\x05 \x01(\x0b\x32 .labelwire.v1.SegmentationConfigH\x00\x12\x38\n\x0cverification\x18\x06 \x01(\x0b\x32 .labelwire.v1.VerificationConfigH\x00\x12,\n\x06\x63ustom\x18\x07 \x01(\x0b\x32\x1a.labelwire.v1.CustomConfigH\x00\x42\x08\n\x06\x63onfig\"A\n\x14\x43lassificationConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"=\n\x10MultiLabelConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\">\n\x11\x42oundingBoxConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"<\n\nSpanConfig\x12.\n\x0c\x65ntity_types\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"?\n\x12SegmentationConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\"S\n\x12VerificationConfig\x12)\n\x07\x63lasses\x18\x01 \x03(\x0b\x32\x18.labelwire.v1.LabelClass\x12\x12\n\nbatch_size\x18\x02 \x01(\x05\"n\n\x0c\x43ustomConfig\x12.\n\ranswer_schema\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x1c\n\x14groundtruth_template\x18\x03 \x01(\t\"u\n\x07\x45xample\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x02 \x01(\tH\x00\x12$\n\x06\x61nswer\x18\x03 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x13\n\x0b\x65xplanation\x18\x04 \x01(\tB\t\n\x07payload\"\xa0\x01\n\x0cInstructions\x12\x1a\n\x12short_instructions\x18\x01 \x01(\t\x12\x19\n\x11\x66ull_instructions\x18\x02 \x01(\t\x12,\n\rgood_examples\x18\x03 \x03(\x0b\x32\x15.labelwire.v1.Example\x12+\n\x0c\x62\x61\x64_examples\x18\x04 \x03(\x0b\x32\x15.labelwire.v1.Example\"\\\n\x0fWorkforceConfig\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12)\n\x08settings\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05teams\x18\x03 \x03(\t\"g\n\x0eJudgmentPolicy\x12\x1a\n\x12judgments_per_item\x18\x01 \x01(\x05\x12\x1e\n\x16max_judgments_per_item\x18\x02 \x01(\x05\x12\x19\n\x11target_confidence\x18\x03 \x01(\x01\"\xbe\x02\n\nGoldPolicy\x12\x16\n\tquiz_size\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x1a\n\rpass_accuracy\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x1e\n\x11hidden_gold_share\x18\x03 \x01(\x01H\x02\x88\x01\x01\x12\x1f\n\x12max_gold_exposures\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x1f\n\x12min_work_agreement\x18\x05 \x01(\x01H\x04\x88\x01\x01\x12\x1f\n\x12min_work_judgments\x18\x06 \x01(\x05H\x05\x88\x01\x01\x42\x0c\n\n_quiz_sizeB\x10\n\x0e_pass_accuracyB\x14\n\x12_hidden_gold_shareB\x15\n\x13_max_gold_exposuresB\x15\n\x13_min_work_agreementB\x15\n\x13_min_work_judgments\"\xad\x02\n\x0bJobCounters\x12\x13\n\x0btotal_items\x18\x01 \x01(\x03\x12\x12\n\ngold_items\x18\x02 \x01(\x03\x12\x15\n\rlabeled_items\x18\x03 \x01(\x03\x12\x17\n\x0funlabeled_items\x18\x04 \x01(\x03\x12\x19\n\x11in_progress_items\x18\x05 \x01(\x03\x12\x14\n\x0c\x66\x61iled_items\x18\x06 \x01(\x03\x12\x11\n\tjudgments\x18\x07 \x01(\x03\x12\x1a\n\x12\x65xcluded_judgments\x18\x08 \x01(\x03\x12\x19\n\x11qualified_workers\x18\t \x01(\x03\x12\x1c\n\x14\x64isqualified_workers\x18\n \x01(\x03\x12\x13\n\x0b\x63ost_micros\x18\x0b \x01(\x03\x12\x17\n\x0freserved_micros\x18\x0c \x01(\x03*s\n\x0cJobEndReason\x12\x1e\n\x1aJOB_END_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aJOB_END_REASON_ALL_LABELED\x10\x01\x12#\n\x1fJOB_END_REASON_BUDGET_EXHAUSTED\x10\x02*\xaf\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fJOB_STATE_DRAFT\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x14\n\x10JOB_STATE_PAUSED\x10\x03\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x12\x14\n\x10JOB_STATE_FAILED\x10\x06*\x97\x01\n\tMediaType\x12\x1a\n\x16MEDIA_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0fMEDIA_TYPE_TEXT\x10\x01\x12\x14\n\x10MEDIA_TYPE_IMAGE\x10\x02\x12\x17\n\x13MEDIA_TYPE_DOCUMENT\x10\x03\x12\x14\n\x10MEDIA_TYPE_AUDIO\x10\x04\x12\x14\n\x10MEDIA_TYPE_VIDEO\x10\x05*\x96\x02\n\x13\x43onsolidationMethod\x12$\n CONSOLIDATION_METHOD_UNSPECIFIED\x10\x00\x12&\n\"CONSOLIDATION_METHOD_MAJORITY_VOTE\x10\x01\x12*\n&CONSOLIDATION_METHOD_WEIGHTED_MAJORITY\x10\x02\x12$\n CONSOLIDATION_METHOD_DAWID_SKENE\x10\x03\x12!\n\x1d\x43ONSOLIDATION_METHOD_ONE_COIN\x10\x04\x12\x1d\n\x19\x43ONSOLIDATION_METHOD_GLAD\x10\x05\x12\x1d\n\x19\x43ONSOLIDATION_METHOD_AUTO\x10\x06\x42\xa2\x01\n\x10\x63om.labelwire.v1B\x08JobProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,48 +39,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\010JobProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
   _globals['_MODELROUTING_CLASSTHRESHOLDSENTRY']._loaded_options = None
   _globals['_MODELROUTING_CLASSTHRESHOLDSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBENDREASON']._serialized_start=3554
-  _globals['_JOBENDREASON']._serialized_end=3669
-  _globals['_JOBSTATE']._serialized_start=3672
-  _globals['_JOBSTATE']._serialized_end=3847
-  _globals['_MEDIATYPE']._serialized_start=3850
-  _globals['_MEDIATYPE']._serialized_end=4001
-  _globals['_CONSOLIDATIONMETHOD']._serialized_start=4004
-  _globals['_CONSOLIDATIONMETHOD']._serialized_end=4282
-  _globals['_JOB']._serialized_start=163
-  _globals['_JOB']._serialized_end=1145
-  _globals['_MODELROUTING']._serialized_start=1148
-  _globals['_MODELROUTING']._serialized_end=1415
-  _globals['_MODELROUTING_CLASSTHRESHOLDSENTRY']._serialized_start=1345
-  _globals['_MODELROUTING_CLASSTHRESHOLDSENTRY']._serialized_end=1399
-  _globals['_LABELCLASS']._serialized_start=1417
-  _globals['_LABELCLASS']._serialized_end=1464
-  _globals['_TASKCONFIG']._serialized_start=1467
-  _globals['_TASKCONFIG']._serialized_end=1868
-  _globals['_CLASSIFICATIONCONFIG']._serialized_start=1870
-  _globals['_CLASSIFICATIONCONFIG']._serialized_end=1935
-  _globals['_MULTILABELCONFIG']._serialized_start=1937
-  _globals['_MULTILABELCONFIG']._serialized_end=1998
-  _globals['_BOUNDINGBOXCONFIG']._serialized_start=2000
-  _globals['_BOUNDINGBOXCONFIG']._serialized_end=2062
-  _globals['_SPANCONFIG']._serialized_start=2064
-  _globals['_SPANCONFIG']._serialized_end=2124
-  _globals['_SEGMENTATIONCONFIG']._serialized_start=2126
-  _globals['_SEGMENTATIONCONFIG']._serialized_end=2189
-  _globals['_VERIFICATIONCONFIG']._serialized_start=2191
-  _globals['_VERIFICATIONCONFIG']._serialized_end=2274
-  _globals['_CUSTOMCONFIG']._serialized_start=2276
-  _globals['_CUSTOMCONFIG']._serialized_end=2386
-  _globals['_EXAMPLE']._serialized_start=2388
-  _globals['_EXAMPLE']._serialized_end=2505
-  _globals['_INSTRUCTIONS']._serialized_start=2508
-  _globals['_INSTRUCTIONS']._serialized_end=2668
-  _globals['_WORKFORCECONFIG']._serialized_start=2670
-  _globals['_WORKFORCECONFIG']._serialized_end=2762
-  _globals['_JUDGMENTPOLICY']._serialized_start=2764
-  _globals['_JUDGMENTPOLICY']._serialized_end=2867
-  _globals['_GOLDPOLICY']._serialized_start=2870
-  _globals['_GOLDPOLICY']._serialized_end=3248
-  _globals['_JOBCOUNTERS']._serialized_start=3251
-  _globals['_JOBCOUNTERS']._serialized_end=3552
+  _globals['_JOBENDREASON']._serialized_start=3735
+  _globals['_JOBENDREASON']._serialized_end=3850
+  _globals['_JOBSTATE']._serialized_start=3853
+  _globals['_JOBSTATE']._serialized_end=4028
+  _globals['_MEDIATYPE']._serialized_start=4031
+  _globals['_MEDIATYPE']._serialized_end=4182
+  _globals['_CONSOLIDATIONMETHOD']._serialized_start=4185
+  _globals['_CONSOLIDATIONMETHOD']._serialized_end=4463
+  _globals['_JOB']._serialized_start=189
+  _globals['_JOB']._serialized_end=1221
+  _globals['_ROUTINGRULE']._serialized_start=1224
+  _globals['_ROUTINGRULE']._serialized_end=1386
+  _globals['_MODELROUTING']._serialized_start=1389
+  _globals['_MODELROUTING']._serialized_end=1656
+  _globals['_MODELROUTING_CLASSTHRESHOLDSENTRY']._serialized_start=1586
+  _globals['_MODELROUTING_CLASSTHRESHOLDSENTRY']._serialized_end=1640
+  _globals['_LABELCLASS']._serialized_start=1658
+  _globals['_LABELCLASS']._serialized_end=1705
+  _globals['_TASKCONFIG']._serialized_start=1708
+  _globals['_TASKCONFIG']._serialized_end=2109
+  _globals['_CLASSIFICATIONCONFIG']._serialized_start=2111
+  _globals['_CLASSIFICATIONCONFIG']._serialized_end=2176
+  _globals['_MULTILABELCONFIG']._serialized_start=2178
+  _globals['_MULTILABELCONFIG']._serialized_end=2239
+  _globals['_BOUNDINGBOXCONFIG']._serialized_start=2241
+  _globals['_BOUNDINGBOXCONFIG']._serialized_end=2303
+  _globals['_SPANCONFIG']._serialized_start=2305
+  _globals['_SPANCONFIG']._serialized_end=2365
+  _globals['_SEGMENTATIONCONFIG']._serialized_start=2367
+  _globals['_SEGMENTATIONCONFIG']._serialized_end=2430
+  _globals['_VERIFICATIONCONFIG']._serialized_start=2432
+  _globals['_VERIFICATIONCONFIG']._serialized_end=2515
+  _globals['_CUSTOMCONFIG']._serialized_start=2517
+  _globals['_CUSTOMCONFIG']._serialized_end=2627
+  _globals['_EXAMPLE']._serialized_start=2629
+  _globals['_EXAMPLE']._serialized_end=2746
+  _globals['_INSTRUCTIONS']._serialized_start=2749
+  _globals['_INSTRUCTIONS']._serialized_end=2909
+  _globals['_WORKFORCECONFIG']._serialized_start=2911
+  _globals['_WORKFORCECONFIG']._serialized_end=3003
+  _globals['_JUDGMENTPOLICY']._serialized_start=3005
+  _globals['_JUDGMENTPOLICY']._serialized_end=3108
+  _globals['_GOLDPOLICY']._serialized_start=3111
+  _globals['_GOLDPOLICY']._serialized_end=3429
+  _globals['_JOBCOUNTERS']._serialized_start=3432
+  _globals['_JOBCOUNTERS']._serialized_end=3733
 # @@protoc_insertion_point(module_scope)

@@ -12,6 +12,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from labelwire.v1 import answer_pb2 as _answer_pb2
+from labelwire.v1 import label_pb2 as _label_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -206,6 +207,7 @@ class Job(_message.Message):
     STATE_REASON_FIELD_NUMBER: _builtins.int
     PILOT_SIZE_FIELD_NUMBER: _builtins.int
     MODEL_ROUTING_FIELD_NUMBER: _builtins.int
+    ROUTING_RULES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. `jobs/{job_id}`."""
     display_name: _builtins.str
@@ -306,6 +308,18 @@ class Job(_message.Message):
         humans. Classification jobs only.
         """
 
+    @_builtins.property
+    def routing_rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoutingRule]:
+        """Optional. Jobs that feed jobs: each rule names a downstream job of the
+        same owner and a condition on this job's labels. The first label of an
+        item that meets a rule's condition makes the item an item of the
+        downstream job, exactly once, in the same transaction as the label: the
+        same key and payload, its metadata with `upstream` added (this job, the
+        label, its confidence and method). The downstream job's labels of that
+        item flow back into this job's feed as new revisions (method `routed`).
+        At most 10 rules; a rule that would close a cycle of jobs is refused.
+        """
+
     def __init__(
         self,
         *,
@@ -334,14 +348,64 @@ class Job(_message.Message):
         state_reason: _builtins.str = ...,
         pilot_size: _builtins.int = ...,
         model_routing: Global___ModelRouting | None = ...,
+        routing_rules: _abc.Iterable[Global___RoutingRule] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["counters", b"counters", "create_time", b"create_time", "gold_policy", b"gold_policy", "instructions", b"instructions", "judgment_policy", b"judgment_policy", "model_routing", b"model_routing", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "end_reason", b"end_reason", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "instructions_version", b"instructions_version", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "model_routing", b"model_routing", "name", b"name", "owner", b"owner", "pilot_size", b"pilot_size", "price_per_judgment_micros", b"price_per_judgment_micros", "state", b"state", "state_reason", b"state_reason", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget_micros", b"budget_micros", "consolidation_method", b"consolidation_method", "counters", b"counters", "create_time", b"create_time", "display_name", b"display_name", "end_reason", b"end_reason", "failure_reason", b"failure_reason", "gold_policy", b"gold_policy", "instructions", b"instructions", "instructions_version", b"instructions_version", "judgment_policy", b"judgment_policy", "label_attribute_name", b"label_attribute_name", "media_type", b"media_type", "model_routing", b"model_routing", "name", b"name", "owner", b"owner", "pilot_size", b"pilot_size", "price_per_judgment_micros", b"price_per_judgment_micros", "routing_rules", b"routing_rules", "state", b"state", "state_reason", b"state_reason", "task_config", b"task_config", "task_lifetime", b"task_lifetime", "task_time_limit", b"task_time_limit", "update_time", b"update_time", "workforce", b"workforce"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class RoutingRule(_message.Message):
+    """Where a job's labels go next (Figure Eight's routing rules between jobs).
+    A rule matches a label when every condition it sets holds; it must set at
+    least one.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_JOB_FIELD_NUMBER: _builtins.int
+    CLASSES_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_BELOW_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    target_job: _builtins.str
+    """Required. `jobs/{job_id}`: the downstream job; the same owner's, not this
+    job, and not cancelled or failed when the rule is set.
+    """
+    confidence_below: _builtins.float
+    """Optional. The label's confidence is below this; greater than 0, at most 1."""
+    verdict: _label_pb2.VerificationSummary.Verdict.ValueType
+    """Optional. Verification jobs only: the label's verdict is this one (for
+    example VERDICT_DISCONFIRMED sends the model's false positives on to a
+    correction job).
+    """
+    @_builtins.property
+    def classes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional. The label's class is one of these (classification: its class;
+        multi-label: any of its classes). Each must be a class of this job; at
+        most 100.
+        """
+
+    def __init__(
+        self,
+        *,
+        target_job: _builtins.str = ...,
+        classes: _abc.Iterable[_builtins.str] | None = ...,
+        confidence_below: _builtins.float | None = ...,
+        verdict: _label_pb2.VerificationSummary.Verdict.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_confidence_below", b"_confidence_below", "confidence_below", b"confidence_below"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_confidence_below", b"_confidence_below", "classes", b"classes", "confidence_below", b"confidence_below", "target_job", b"target_job", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__confidence_below: _TypeAlias = _typing.Literal["confidence_below"]  # noqa: Y015
+    _WhichOneofArgType__confidence_below: _TypeAlias = _typing.Literal["_confidence_below", b"_confidence_below"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__confidence_below) -> _WhichOneofReturnType__confidence_below | None: ...
+
+Global___RoutingRule: _TypeAlias = RoutingRule  # noqa: Y015
 
 @_typing.final
 class ModelRouting(_message.Message):

@@ -204,27 +204,36 @@ class StartJobRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     PILOT_SIZE_FIELD_NUMBER: _builtins.int
+    PILOT_SEED_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Required. `jobs/{job_id}`."""
     pilot_size: _builtins.int
-    """Optional. Run a pilot first: only the first pilot_size items added (gold
-    aside) are dispatched; once they are all labeled (or failed) the job
+    """Optional. Run a pilot first: only a random sample of pilot_size items
+    (gold aside; see pilot_seed) is dispatched; once they are all labeled
+    (or failed) the job
     pauses itself with state_reason `pilot complete`, so the owner can read
     the quality, change the job with UpdateJob, and ResumeJob runs the rest.
     The pilot's labels stay. 0 (the default) runs the whole job; otherwise 1
     to fewer than the job's items, pool workforce only.
+    """
+    pilot_seed: _builtins.int
+    """Optional. The seed of the pilot's random sample: the same seed over the
+    same items draws the same sample. Unset: the job's id.
     """
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         pilot_size: _builtins.int = ...,
+        pilot_seed: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_pilot_seed", b"_pilot_seed", "pilot_seed", b"pilot_seed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "pilot_size", b"pilot_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_pilot_seed", b"_pilot_seed", "name", b"name", "pilot_seed", b"pilot_seed", "pilot_size", b"pilot_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__pilot_seed: _TypeAlias = _typing.Literal["pilot_seed"]  # noqa: Y015
+    _WhichOneofArgType__pilot_seed: _TypeAlias = _typing.Literal["_pilot_seed", b"_pilot_seed"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__pilot_seed) -> _WhichOneofReturnType__pilot_seed | None: ...
 
 Global___StartJobRequest: _TypeAlias = StartJobRequest  # noqa: Y015
 

@@ -88,6 +88,8 @@ class TaskKind(ABC):
     agreement_by_consensus: ClassVar[bool] = False
     """Whether a worker's work agreement (the colluder check in `dispatch.gate`)
     is measured on it."""
+    routes_by_class: ClassVar[bool] = False
+    """Whether a routing rule between jobs may name classes of its labels (`labels.chains`)."""
     single_class: ClassVar[bool] = False
     """Whether an answer names one class, so a label's probabilities are per class."""
     mask_reference: ClassVar[bool] = False

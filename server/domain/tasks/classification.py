@@ -93,6 +93,7 @@ class Classification(TaskKind):
     job_models = True
     agreement_by_consensus = True
     single_class = True
+    routes_by_class = True
     vote_share_methods = frozenset({MAJORITY_VOTE})
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:

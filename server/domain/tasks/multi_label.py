@@ -42,6 +42,7 @@ class MultiLabel(TaskKind):
     component = "multilabel"
     reviewable = True
     job_models = True
+    routes_by_class = True
     vote_share_methods = frozenset({MAJORITY_VOTE})
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:

@@ -20,6 +20,7 @@ class Verification(TaskKind):
     answer_key = "verification"
     component = "verification"
     reviews_prelabel = True
+    routes_by_class = True
     vote_share_methods = frozenset({EXACT_METHOD})
 
     def batch_size(self, spec: JobSpec) -> int:

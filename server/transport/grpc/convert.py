@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from labelwire.adapters.base import ExternalJudgment, WorkItem
 from labelwire.server.core import auth
 from labelwire.server.core.adapters import AdapterJudgment
+from labelwire.server.core.base import parse_name
 from labelwire.server.core.team_rules import parse_teams
 from labelwire.server.domain import answer_schema, validation
 from labelwire.server.domain.errors import InvalidArgument
@@ -30,6 +31,7 @@ from labelwire.server.domain.model import (
     Label,
     LabelClass,
     ModelRouting,
+    RoutingRule,
     Task,
     TaskComment,
     Worker,
@@ -218,7 +220,46 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         task_lifetime_seconds=_seconds(job.task_lifetime, 0),
         label_attribute_name=job.label_attribute_name or "label",
         routing=_routing(job),
+        routing_rules=_routing_rules(job),
     )
+
+
+VERDICT_NAMES = {
+    label_pb2.VerificationSummary.VERDICT_CONFIRMED: "confirmed",
+    label_pb2.VerificationSummary.VERDICT_DISCONFIRMED: "disconfirmed",
+    label_pb2.VerificationSummary.VERDICT_SPLIT: "split",
+}
+VERDICT_VALUES = {name: value for value, name in VERDICT_NAMES.items()}
+
+
+def _routing_rules(job: job_pb2.Job) -> tuple[RoutingRule, ...]:
+    rules = []
+    for i, rule in enumerate(job.routing_rules):
+        field = f"job.routing_rules[{i}]"
+        if rule.verdict and rule.verdict not in VERDICT_NAMES:
+            raise InvalidArgument(
+                f"{field}.verdict must be a VerificationSummary.Verdict", f"{field}.verdict"
+            )
+        rules.append(
+            RoutingRule(
+                target_job_id=parse_name(rule.target_job, "jobs", f"{field}.target_job"),
+                classes=tuple(rule.classes),
+                confidence_below=rule.confidence_below if rule.HasField("confidence_below") else None,
+                verdict=VERDICT_NAMES.get(rule.verdict, ""),
+            )
+        )
+    return tuple(rules)
+
+
+def _rule_message(rule: RoutingRule) -> job_pb2.RoutingRule:
+    out = job_pb2.RoutingRule(
+        target_job=f"jobs/{rule.target_job_id}",
+        classes=rule.classes,
+        verdict=VERDICT_VALUES.get(rule.verdict, label_pb2.VerificationSummary.VERDICT_UNSPECIFIED),
+    )
+    if rule.confidence_below is not None:
+        out.confidence_below = rule.confidence_below
+    return out
 
 
 def _routing(job: job_pb2.Job) -> ModelRouting | None:
@@ -310,6 +351,7 @@ def job_message(job: Job) -> job_pb2.Job:
             if spec.routing is not None
             else None
         ),
+        routing_rules=[_rule_message(r) for r in spec.routing_rules],
         state=job_pb2.JobState.Value(f"JOB_STATE_{job.state.name}"),
         counters=job_pb2.JobCounters(
             total_items=c.total_items,

@@ -79,7 +79,13 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     @unary
     async def StartJob(self, request: pb.StartJobRequest, context: Ctx) -> pb.StartJobResponse:
         principal = await caller(self.core, context)
-        job = await self.core.change_state(principal, request.name, "start", pilot_size=request.pilot_size)
+        job = await self.core.change_state(
+            principal,
+            request.name,
+            "start",
+            pilot_size=request.pilot_size,
+            pilot_seed=request.pilot_seed if request.HasField("pilot_seed") else None,
+        )
         return pb.StartJobResponse(job=convert.job_message(job))
 
     @unary

@@ -8,13 +8,15 @@ import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Answer } from "./answer_pb.js";
 import { file_labelwire_v1_answer } from "./answer_pb.js";
+import type { VerificationSummary_Verdict } from "./label_pb.js";
+import { file_labelwire_v1_label } from "./label_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file labelwire/v1/job.proto.
  */
 export const file_labelwire_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChZsYWJlbHdpcmUvdjEvam9iLnByb3RvEgxsYWJlbHdpcmUudjEi1gcKA0pvYhIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRItCgt0YXNrX2NvbmZpZxgDIAEoCzIYLmxhYmVsd2lyZS52MS5UYXNrQ29uZmlnEisKCm1lZGlhX3R5cGUYBCABKA4yFy5sYWJlbHdpcmUudjEuTWVkaWFUeXBlEjAKDGluc3RydWN0aW9ucxgFIAEoCzIaLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnMSMAoJd29ya2ZvcmNlGAYgASgLMh0ubGFiZWx3aXJlLnYxLldvcmtmb3JjZUNvbmZpZxI1Cg9qdWRnbWVudF9wb2xpY3kYByABKAsyHC5sYWJlbHdpcmUudjEuSnVkZ21lbnRQb2xpY3kSPwoUY29uc29saWRhdGlvbl9tZXRob2QYCCABKA4yIS5sYWJlbHdpcmUudjEuQ29uc29saWRhdGlvbk1ldGhvZBItCgtnb2xkX3BvbGljeRgJIAEoCzIYLmxhYmVsd2lyZS52MS5Hb2xkUG9saWN5EiEKGXByaWNlX3Blcl9qdWRnbWVudF9taWNyb3MYCiABKAMSFQoNYnVkZ2V0X21pY3JvcxgLIAEoAxIyCg90YXNrX3RpbWVfbGltaXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNdGFza19saWZldGltZRgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIcChRsYWJlbF9hdHRyaWJ1dGVfbmFtZRgOIAEoCRIlCgVzdGF0ZRgPIAEoDjIWLmxhYmVsd2lyZS52MS5Kb2JTdGF0ZRIrCghjb3VudGVycxgQIAEoCzIZLmxhYmVsd2lyZS52MS5Kb2JDb3VudGVycxIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmZhaWx1cmVfcmVhc29uGBMgASgJEg0KBW93bmVyGBQgASgJEi4KCmVuZF9yZWFzb24YFSABKA4yGi5sYWJlbHdpcmUudjEuSm9iRW5kUmVhc29uEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGBYgASgFEhQKDHN0YXRlX3JlYXNvbhgXIAEoCRISCgpwaWxvdF9zaXplGBggASgDEjEKDW1vZGVsX3JvdXRpbmcYGSABKAsyGi5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nIosCCgxNb2RlbFJvdXRpbmcSSQoQY2xhc3NfdGhyZXNob2xkcxgBIAMoCzIvLmxhYmVsd2lyZS52MS5Nb2RlbFJvdXRpbmcuQ2xhc3NUaHJlc2hvbGRzRW50cnkSGAoLYXVkaXRfc2hhcmUYAiABKAFIAIgBARIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBEhgKEGxlYXJuX3RocmVzaG9sZHMYBCABKAgSGgoSbWluX2xlYXJuaW5nX2l0ZW1zGAUgASgFGjYKFENsYXNzVGhyZXNob2xkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCDgoMX2F1ZGl0X3NoYXJlIi8KCkxhYmVsQ2xhc3MSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCSKRAwoKVGFza0NvbmZpZxI8Cg5jbGFzc2lmaWNhdGlvbhgBIAEoCzIiLmxhYmVsd2lyZS52MS5DbGFzc2lmaWNhdGlvbkNvbmZpZ0gAEjUKC211bHRpX2xhYmVsGAIgASgLMh4ubGFiZWx3aXJlLnYxLk11bHRpTGFiZWxDb25maWdIABI3Cgxib3VuZGluZ19ib3gYAyABKAsyHy5sYWJlbHdpcmUudjEuQm91bmRpbmdCb3hDb25maWdIABIpCgVzcGFucxgEIAEoCzIYLmxhYmVsd2lyZS52MS5TcGFuQ29uZmlnSAASOAoMc2VnbWVudGF0aW9uGAUgASgLMiAubGFiZWx3aXJlLnYxLlNlZ21lbnRhdGlvbkNvbmZpZ0gAEjgKDHZlcmlmaWNhdGlvbhgGIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db25maWdIABIsCgZjdXN0b20YByABKAsyGi5sYWJlbHdpcmUudjEuQ3VzdG9tQ29uZmlnSABCCAoGY29uZmlnIkEKFENsYXNzaWZpY2F0aW9uQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI9ChBNdWx0aUxhYmVsQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI+ChFCb3VuZGluZ0JveENvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MiPAoKU3BhbkNvbmZpZxIuCgxlbnRpdHlfdHlwZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI/ChJTZWdtZW50YXRpb25Db25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIlMKElZlcmlmaWNhdGlvbkNvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MSEgoKYmF0Y2hfc2l6ZRgCIAEoBSJuCgxDdXN0b21Db25maWcSLgoNYW5zd2VyX3NjaGVtYRgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEAoIdGVtcGxhdGUYAiABKAkSHAoUZ3JvdW5kdHJ1dGhfdGVtcGxhdGUYAyABKAkidQoHRXhhbXBsZRIOCgR0ZXh0GAEgASgJSAASFAoKc291cmNlX3JlZhgCIAEoCUgAEiQKBmFuc3dlchgDIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISEwoLZXhwbGFuYXRpb24YBCABKAlCCQoHcGF5bG9hZCKgAQoMSW5zdHJ1Y3Rpb25zEhoKEnNob3J0X2luc3RydWN0aW9ucxgBIAEoCRIZChFmdWxsX2luc3RydWN0aW9ucxgCIAEoCRIsCg1nb29kX2V4YW1wbGVzGAMgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUSKwoMYmFkX2V4YW1wbGVzGAQgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUiXAoPV29ya2ZvcmNlQ29uZmlnEg8KB2FkYXB0ZXIYASABKAkSKQoIc2V0dGluZ3MYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg0KBXRlYW1zGAMgAygJImcKDkp1ZGdtZW50UG9saWN5EhoKEmp1ZGdtZW50c19wZXJfaXRlbRgBIAEoBRIeChZtYXhfanVkZ21lbnRzX3Blcl9pdGVtGAIgASgFEhkKEXRhcmdldF9jb25maWRlbmNlGAMgASgBIvoCCgpHb2xkUG9saWN5EhYKCXF1aXpfc2l6ZRgBIAEoBUgAiAEBEhoKDXBhc3NfYWNjdXJhY3kYAiABKAFIAYgBARIeChFoaWRkZW5fZ29sZF9zaGFyZRgDIAEoAUgCiAEBEh8KEm1heF9nb2xkX2V4cG9zdXJlcxgEIAEoBUgDiAEBEh8KEm1pbl93b3JrX2FncmVlbWVudBgFIAEoAUgEiAEBEh8KEm1pbl93b3JrX2p1ZGdtZW50cxgGIAEoBUgFiAEBEiEKFG1pbl9zZWdtZW50YXRpb25faW91GAsgASgBSAaIAQFCDAoKX3F1aXpfc2l6ZUIQCg5fcGFzc19hY2N1cmFjeUIUChJfaGlkZGVuX2dvbGRfc2hhcmVCFQoTX21heF9nb2xkX2V4cG9zdXJlc0IVChNfbWluX3dvcmtfYWdyZWVtZW50QhUKE19taW5fd29ya19qdWRnbWVudHNCFwoVX21pbl9zZWdtZW50YXRpb25faW91Iq0CCgtKb2JDb3VudGVycxITCgt0b3RhbF9pdGVtcxgBIAEoAxISCgpnb2xkX2l0ZW1zGAIgASgDEhUKDWxhYmVsZWRfaXRlbXMYAyABKAMSFwoPdW5sYWJlbGVkX2l0ZW1zGAQgASgDEhkKEWluX3Byb2dyZXNzX2l0ZW1zGAUgASgDEhQKDGZhaWxlZF9pdGVtcxgGIAEoAxIRCglqdWRnbWVudHMYByABKAMSGgoSZXhjbHVkZWRfanVkZ21lbnRzGAggASgDEhkKEXF1YWxpZmllZF93b3JrZXJzGAkgASgDEhwKFGRpc3F1YWxpZmllZF93b3JrZXJzGAogASgDEhMKC2Nvc3RfbWljcm9zGAsgASgDEhcKD3Jlc2VydmVkX21pY3JvcxgMIAEoAypzCgxKb2JFbmRSZWFzb24SHgoaSk9CX0VORF9SRUFTT05fVU5TUEVDSUZJRUQQABIeChpKT0JfRU5EX1JFQVNPTl9BTExfTEFCRUxFRBABEiMKH0pPQl9FTkRfUkVBU09OX0JVREdFVF9FWEhBVVNURUQQAiqvAQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASEwoPSk9CX1NUQVRFX0RSQUZUEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIUChBKT0JfU1RBVEVfUEFVU0VEEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYqlwEKCU1lZGlhVHlwZRIaChZNRURJQV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPTUVESUFfVFlQRV9URVhUEAESFAoQTUVESUFfVFlQRV9JTUFHRRACEhcKE01FRElBX1RZUEVfRE9DVU1FTlQQAxIUChBNRURJQV9UWVBFX0FVRElPEAQSFAoQTUVESUFfVFlQRV9WSURFTxAFKpYCChNDb25zb2xpZGF0aW9uTWV0aG9kEiQKIENPTlNPTElEQVRJT05fTUVUSE9EX1VOU1BFQ0lGSUVEEAASJgoiQ09OU09MSURBVElPTl9NRVRIT0RfTUFKT1JJVFlfVk9URRABEioKJkNPTlNPTElEQVRJT05fTUVUSE9EX1dFSUdIVEVEX01BSk9SSVRZEAISJAogQ09OU09MSURBVElPTl9NRVRIT0RfREFXSURfU0tFTkUQAxIhCh1DT05TT0xJREFUSU9OX01FVEhPRF9PTkVfQ09JThAEEh0KGUNPTlNPTElEQVRJT05fTUVUSE9EX0dMQUQQBRIdChlDT05TT0xJREFUSU9OX01FVEhPRF9BVVRPEAZCogEKEGNvbS5sYWJlbHdpcmUudjFCCEpvYlByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer]);
+  fileDesc("ChZsYWJlbHdpcmUvdjEvam9iLnByb3RvEgxsYWJlbHdpcmUudjEiiAgKA0pvYhIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRItCgt0YXNrX2NvbmZpZxgDIAEoCzIYLmxhYmVsd2lyZS52MS5UYXNrQ29uZmlnEisKCm1lZGlhX3R5cGUYBCABKA4yFy5sYWJlbHdpcmUudjEuTWVkaWFUeXBlEjAKDGluc3RydWN0aW9ucxgFIAEoCzIaLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnMSMAoJd29ya2ZvcmNlGAYgASgLMh0ubGFiZWx3aXJlLnYxLldvcmtmb3JjZUNvbmZpZxI1Cg9qdWRnbWVudF9wb2xpY3kYByABKAsyHC5sYWJlbHdpcmUudjEuSnVkZ21lbnRQb2xpY3kSPwoUY29uc29saWRhdGlvbl9tZXRob2QYCCABKA4yIS5sYWJlbHdpcmUudjEuQ29uc29saWRhdGlvbk1ldGhvZBItCgtnb2xkX3BvbGljeRgJIAEoCzIYLmxhYmVsd2lyZS52MS5Hb2xkUG9saWN5EiEKGXByaWNlX3Blcl9qdWRnbWVudF9taWNyb3MYCiABKAMSFQoNYnVkZ2V0X21pY3JvcxgLIAEoAxIyCg90YXNrX3RpbWVfbGltaXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNdGFza19saWZldGltZRgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIcChRsYWJlbF9hdHRyaWJ1dGVfbmFtZRgOIAEoCRIlCgVzdGF0ZRgPIAEoDjIWLmxhYmVsd2lyZS52MS5Kb2JTdGF0ZRIrCghjb3VudGVycxgQIAEoCzIZLmxhYmVsd2lyZS52MS5Kb2JDb3VudGVycxIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmZhaWx1cmVfcmVhc29uGBMgASgJEg0KBW93bmVyGBQgASgJEi4KCmVuZF9yZWFzb24YFSABKA4yGi5sYWJlbHdpcmUudjEuSm9iRW5kUmVhc29uEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGBYgASgFEhQKDHN0YXRlX3JlYXNvbhgXIAEoCRISCgpwaWxvdF9zaXplGBggASgDEjEKDW1vZGVsX3JvdXRpbmcYGSABKAsyGi5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nEjAKDXJvdXRpbmdfcnVsZXMYHiADKAsyGS5sYWJlbHdpcmUudjEuUm91dGluZ1J1bGUiogEKC1JvdXRpbmdSdWxlEhIKCnRhcmdldF9qb2IYASABKAkSDwoHY2xhc3NlcxgCIAMoCRIdChBjb25maWRlbmNlX2JlbG93GAMgASgBSACIAQESOgoHdmVyZGljdBgEIAEoDjIpLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25TdW1tYXJ5LlZlcmRpY3RCEwoRX2NvbmZpZGVuY2VfYmVsb3ciiwIKDE1vZGVsUm91dGluZxJJChBjbGFzc190aHJlc2hvbGRzGAEgAygLMi8ubGFiZWx3aXJlLnYxLk1vZGVsUm91dGluZy5DbGFzc1RocmVzaG9sZHNFbnRyeRIYCgthdWRpdF9zaGFyZRgCIAEoAUgAiAEBEhgKEHRhcmdldF9wcmVjaXNpb24YAyABKAESGAoQbGVhcm5fdGhyZXNob2xkcxgEIAEoCBIaChJtaW5fbGVhcm5pbmdfaXRlbXMYBSABKAUaNgoUQ2xhc3NUaHJlc2hvbGRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIOCgxfYXVkaXRfc2hhcmUiLwoKTGFiZWxDbGFzcxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIpEDCgpUYXNrQ29uZmlnEjwKDmNsYXNzaWZpY2F0aW9uGAEgASgLMiIubGFiZWx3aXJlLnYxLkNsYXNzaWZpY2F0aW9uQ29uZmlnSAASNQoLbXVsdGlfbGFiZWwYAiABKAsyHi5sYWJlbHdpcmUudjEuTXVsdGlMYWJlbENvbmZpZ0gAEjcKDGJvdW5kaW5nX2JveBgDIAEoCzIfLmxhYmVsd2lyZS52MS5Cb3VuZGluZ0JveENvbmZpZ0gAEikKBXNwYW5zGAQgASgLMhgubGFiZWx3aXJlLnYxLlNwYW5Db25maWdIABI4CgxzZWdtZW50YXRpb24YBSABKAsyIC5sYWJlbHdpcmUudjEuU2VnbWVudGF0aW9uQ29uZmlnSAASOAoMdmVyaWZpY2F0aW9uGAYgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvbmZpZ0gAEiwKBmN1c3RvbRgHIAEoCzIaLmxhYmVsd2lyZS52MS5DdXN0b21Db25maWdIAEIICgZjb25maWciQQoUQ2xhc3NpZmljYXRpb25Db25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIj0KEE11bHRpTGFiZWxDb25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIj4KEUJvdW5kaW5nQm94Q29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI8CgpTcGFuQ29uZmlnEi4KDGVudGl0eV90eXBlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIj8KElNlZ21lbnRhdGlvbkNvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MiUwoSVmVyaWZpY2F0aW9uQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcxISCgpiYXRjaF9zaXplGAIgASgFIm4KDEN1c3RvbUNvbmZpZxIuCg1hbnN3ZXJfc2NoZW1hGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCgh0ZW1wbGF0ZRgCIAEoCRIcChRncm91bmR0cnV0aF90ZW1wbGF0ZRgDIAEoCSJ1CgdFeGFtcGxlEg4KBHRleHQYASABKAlIABIUCgpzb3VyY2VfcmVmGAIgASgJSAASJAoGYW5zd2VyGAMgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchITCgtleHBsYW5hdGlvbhgEIAEoCUIJCgdwYXlsb2FkIqABCgxJbnN0cnVjdGlvbnMSGgoSc2hvcnRfaW5zdHJ1Y3Rpb25zGAEgASgJEhkKEWZ1bGxfaW5zdHJ1Y3Rpb25zGAIgASgJEiwKDWdvb2RfZXhhbXBsZXMYAyADKAsyFS5sYWJlbHdpcmUudjEuRXhhbXBsZRIrCgxiYWRfZXhhbXBsZXMYBCADKAsyFS5sYWJlbHdpcmUudjEuRXhhbXBsZSJcCg9Xb3JrZm9yY2VDb25maWcSDwoHYWRhcHRlchgBIAEoCRIpCghzZXR0aW5ncxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFdGVhbXMYAyADKAkiZwoOSnVkZ21lbnRQb2xpY3kSGgoSanVkZ21lbnRzX3Blcl9pdGVtGAEgASgFEh4KFm1heF9qdWRnbWVudHNfcGVyX2l0ZW0YAiABKAUSGQoRdGFyZ2V0X2NvbmZpZGVuY2UYAyABKAEivgIKCkdvbGRQb2xpY3kSFgoJcXVpel9zaXplGAEgASgFSACIAQESGgoNcGFzc19hY2N1cmFjeRgCIAEoAUgBiAEBEh4KEWhpZGRlbl9nb2xkX3NoYXJlGAMgASgBSAKIAQESHwoSbWF4X2dvbGRfZXhwb3N1cmVzGAQgASgFSAOIAQESHwoSbWluX3dvcmtfYWdyZWVtZW50GAUgASgBSASIAQESHwoSbWluX3dvcmtfanVkZ21lbnRzGAYgASgFSAWIAQFCDAoKX3F1aXpfc2l6ZUIQCg5fcGFzc19hY2N1cmFjeUIUChJfaGlkZGVuX2dvbGRfc2hhcmVCFQoTX21heF9nb2xkX2V4cG9zdXJlc0IVChNfbWluX3dvcmtfYWdyZWVtZW50QhUKE19taW5fd29ya19qdWRnbWVudHMirQIKC0pvYkNvdW50ZXJzEhMKC3RvdGFsX2l0ZW1zGAEgASgDEhIKCmdvbGRfaXRlbXMYAiABKAMSFQoNbGFiZWxlZF9pdGVtcxgDIAEoAxIXCg91bmxhYmVsZWRfaXRlbXMYBCABKAMSGQoRaW5fcHJvZ3Jlc3NfaXRlbXMYBSABKAMSFAoMZmFpbGVkX2l0ZW1zGAYgASgDEhEKCWp1ZGdtZW50cxgHIAEoAxIaChJleGNsdWRlZF9qdWRnbWVudHMYCCABKAMSGQoRcXVhbGlmaWVkX3dvcmtlcnMYCSABKAMSHAoUZGlzcXVhbGlmaWVkX3dvcmtlcnMYCiABKAMSEwoLY29zdF9taWNyb3MYCyABKAMSFwoPcmVzZXJ2ZWRfbWljcm9zGAwgASgDKnMKDEpvYkVuZFJlYXNvbhIeChpKT0JfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEh4KGkpPQl9FTkRfUkVBU09OX0FMTF9MQUJFTEVEEAESIwofSk9CX0VORF9SRUFTT05fQlVER0VUX0VYSEFVU1RFRBACKq8BCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABITCg9KT0JfU1RBVEVfRFJBRlQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhQKEEpPQl9TVEFURV9QQVVTRUQQAxIXChNKT0JfU1RBVEVfQ09NUExFVEVEEAQSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAFEhQKEEpPQl9TVEFURV9GQUlMRUQQBiqXAQoJTWVkaWFUeXBlEhoKFk1FRElBX1RZUEVfVU5TUEVDSUZJRUQQABITCg9NRURJQV9UWVBFX1RFWFQQARIUChBNRURJQV9UWVBFX0lNQUdFEAISFwoTTUVESUFfVFlQRV9ET0NVTUVOVBADEhQKEE1FRElBX1RZUEVfQVVESU8QBBIUChBNRURJQV9UWVBFX1ZJREVPEAUqlgIKE0NvbnNvbGlkYXRpb25NZXRob2QSJAogQ09OU09MSURBVElPTl9NRVRIT0RfVU5TUEVDSUZJRUQQABImCiJDT05TT0xJREFUSU9OX01FVEhPRF9NQUpPUklUWV9WT1RFEAESKgomQ09OU09MSURBVElPTl9NRVRIT0RfV0VJR0hURURfTUFKT1JJVFkQAhIkCiBDT05TT0xJREFUSU9OX01FVEhPRF9EQVdJRF9TS0VORRADEiEKHUNPTlNPTElEQVRJT05fTUVUSE9EX09ORV9DT0lOEAQSHQoZQ09OU09MSURBVElPTl9NRVRIT0RfR0xBRBAFEh0KGUNPTlNPTElEQVRJT05fTUVUSE9EX0FVVE8QBkKiAQoQY29tLmxhYmVsd2lyZS52MUIISm9iUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_label]);
 
 /**
  * A labeling job: what to ask, of whom, how many times, and how to turn the
@@ -214,6 +216,20 @@ export type Job = Message<"labelwire.v1.Job"> & {
    * @generated from field: labelwire.v1.ModelRouting model_routing = 25;
    */
   modelRouting?: ModelRouting | undefined;
+
+  /**
+   * Optional. Jobs that feed jobs: each rule names a downstream job of the
+   * same owner and a condition on this job's labels. The first label of an
+   * item that meets a rule's condition makes the item an item of the
+   * downstream job, exactly once, in the same transaction as the label: the
+   * same key and payload, its metadata with `upstream` added (this job, the
+   * label, its confidence and method). The downstream job's labels of that
+   * item flow back into this job's feed as new revisions (method `routed`).
+   * At most 10 rules; a rule that would close a cycle of jobs is refused.
+   *
+   * @generated from field: repeated labelwire.v1.RoutingRule routing_rules = 30;
+   */
+  routingRules: RoutingRule[];
 };
 
 /**
@@ -222,6 +238,55 @@ export type Job = Message<"labelwire.v1.Job"> & {
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_job, 0);
+
+/**
+ * Where a job's labels go next (Figure Eight's routing rules between jobs).
+ * A rule matches a label when every condition it sets holds; it must set at
+ * least one.
+ *
+ * @generated from message labelwire.v1.RoutingRule
+ */
+export type RoutingRule = Message<"labelwire.v1.RoutingRule"> & {
+  /**
+   * Required. `jobs/{job_id}`: the downstream job; the same owner's, not this
+   * job, and not cancelled or failed when the rule is set.
+   *
+   * @generated from field: string target_job = 1;
+   */
+  targetJob: string;
+
+  /**
+   * Optional. The label's class is one of these (classification: its class;
+   * multi-label: any of its classes). Each must be a class of this job; at
+   * most 100.
+   *
+   * @generated from field: repeated string classes = 2;
+   */
+  classes: string[];
+
+  /**
+   * Optional. The label's confidence is below this; greater than 0, at most 1.
+   *
+   * @generated from field: optional double confidence_below = 3;
+   */
+  confidenceBelow?: number | undefined;
+
+  /**
+   * Optional. Verification jobs only: the label's verdict is this one (for
+   * example VERDICT_DISCONFIRMED sends the model's false positives on to a
+   * correction job).
+   *
+   * @generated from field: labelwire.v1.VerificationSummary.Verdict verdict = 4;
+   */
+  verdict: VerificationSummary_Verdict;
+};
+
+/**
+ * Describes the message labelwire.v1.RoutingRule.
+ * Use `create(RoutingRuleSchema)` to create a new message.
+ */
+export const RoutingRuleSchema: GenMessage<RoutingRule> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job, 1);
 
 /**
  * Routing by the model: an item whose `prelabel_confidence` is at or above
@@ -282,7 +347,7 @@ export type ModelRouting = Message<"labelwire.v1.ModelRouting"> & {
  * Use `create(ModelRoutingSchema)` to create a new message.
  */
 export const ModelRoutingSchema: GenMessage<ModelRouting> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 1);
+  messageDesc(file_labelwire_v1_job, 2);
 
 /**
  * One class a worker may choose.
@@ -310,7 +375,7 @@ export type LabelClass = Message<"labelwire.v1.LabelClass"> & {
  * Use `create(LabelClassSchema)` to create a new message.
  */
 export const LabelClassSchema: GenMessage<LabelClass> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 2);
+  messageDesc(file_labelwire_v1_job, 3);
 
 /**
  * The task type and its settings: exactly one is set.
@@ -387,7 +452,7 @@ export type TaskConfig = Message<"labelwire.v1.TaskConfig"> & {
  * Use `create(TaskConfigSchema)` to create a new message.
  */
 export const TaskConfigSchema: GenMessage<TaskConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 3);
+  messageDesc(file_labelwire_v1_job, 4);
 
 /**
  * Single-label classification.
@@ -408,7 +473,7 @@ export type ClassificationConfig = Message<"labelwire.v1.ClassificationConfig"> 
  * Use `create(ClassificationConfigSchema)` to create a new message.
  */
 export const ClassificationConfigSchema: GenMessage<ClassificationConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 4);
+  messageDesc(file_labelwire_v1_job, 5);
 
 /**
  * Multi-label classification.
@@ -429,7 +494,7 @@ export type MultiLabelConfig = Message<"labelwire.v1.MultiLabelConfig"> & {
  * Use `create(MultiLabelConfigSchema)` to create a new message.
  */
 export const MultiLabelConfigSchema: GenMessage<MultiLabelConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 5);
+  messageDesc(file_labelwire_v1_job, 6);
 
 /**
  * Bounding boxes.
@@ -450,7 +515,7 @@ export type BoundingBoxConfig = Message<"labelwire.v1.BoundingBoxConfig"> & {
  * Use `create(BoundingBoxConfigSchema)` to create a new message.
  */
 export const BoundingBoxConfigSchema: GenMessage<BoundingBoxConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 6);
+  messageDesc(file_labelwire_v1_job, 7);
 
 /**
  * Named-entity spans.
@@ -471,7 +536,7 @@ export type SpanConfig = Message<"labelwire.v1.SpanConfig"> & {
  * Use `create(SpanConfigSchema)` to create a new message.
  */
 export const SpanConfigSchema: GenMessage<SpanConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 7);
+  messageDesc(file_labelwire_v1_job, 8);
 
 /**
  * Semantic segmentation.
@@ -492,7 +557,7 @@ export type SegmentationConfig = Message<"labelwire.v1.SegmentationConfig"> & {
  * Use `create(SegmentationConfigSchema)` to create a new message.
  */
 export const SegmentationConfigSchema: GenMessage<SegmentationConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 8);
+  messageDesc(file_labelwire_v1_job, 9);
 
 /**
  * Bulk verification of model labels.
@@ -520,7 +585,7 @@ export type VerificationConfig = Message<"labelwire.v1.VerificationConfig"> & {
  * Use `create(VerificationConfigSchema)` to create a new message.
  */
 export const VerificationConfigSchema: GenMessage<VerificationConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 9);
+  messageDesc(file_labelwire_v1_job, 10);
 
 /**
  * A custom task.
@@ -562,7 +627,7 @@ export type CustomConfig = Message<"labelwire.v1.CustomConfig"> & {
  * Use `create(CustomConfigSchema)` to create a new message.
  */
 export const CustomConfigSchema: GenMessage<CustomConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 10);
+  messageDesc(file_labelwire_v1_job, 11);
 
 /**
  * An example shown with the instructions.
@@ -613,7 +678,7 @@ export type Example = Message<"labelwire.v1.Example"> & {
  * Use `create(ExampleSchema)` to create a new message.
  */
 export const ExampleSchema: GenMessage<Example> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 11);
+  messageDesc(file_labelwire_v1_job, 12);
 
 /**
  * What workers read.
@@ -655,7 +720,7 @@ export type Instructions = Message<"labelwire.v1.Instructions"> & {
  * Use `create(InstructionsSchema)` to create a new message.
  */
 export const InstructionsSchema: GenMessage<Instructions> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 12);
+  messageDesc(file_labelwire_v1_job, 13);
 
 /**
  * Which workforce labels the job.
@@ -695,7 +760,7 @@ export type WorkforceConfig = Message<"labelwire.v1.WorkforceConfig"> & {
  * Use `create(WorkforceConfigSchema)` to create a new message.
  */
 export const WorkforceConfigSchema: GenMessage<WorkforceConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 13);
+  messageDesc(file_labelwire_v1_job, 14);
 
 /**
  * How many judgments each item gets.
@@ -733,7 +798,7 @@ export type JudgmentPolicy = Message<"labelwire.v1.JudgmentPolicy"> & {
  * Use `create(JudgmentPolicySchema)` to create a new message.
  */
 export const JudgmentPolicySchema: GenMessage<JudgmentPolicy> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 14);
+  messageDesc(file_labelwire_v1_job, 15);
 
 /**
  * Test questions, drawn from the job's gold items.
@@ -799,16 +864,6 @@ export type GoldPolicy = Message<"labelwire.v1.GoldPolicy"> & {
    * @generated from field: optional int32 min_work_judgments = 6;
    */
   minWorkJudgments?: number | undefined;
-
-  /**
-   * Optional. Segmentation jobs: the mean intersection over union, over the
-   * classes either mask uses (background excluded), an answer's mask needs
-   * against a gold mask to count as right; 0 to 1, default 0.8. Two masks
-   * with no class at all match.
-   *
-   * @generated from field: optional double min_segmentation_iou = 11;
-   */
-  minSegmentationIou?: number | undefined;
 };
 
 /**
@@ -816,7 +871,7 @@ export type GoldPolicy = Message<"labelwire.v1.GoldPolicy"> & {
  * Use `create(GoldPolicySchema)` to create a new message.
  */
 export const GoldPolicySchema: GenMessage<GoldPolicy> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 15);
+  messageDesc(file_labelwire_v1_job, 16);
 
 /**
  * Counts, in the spirit of Ground Truth's LabelCounters.
@@ -916,7 +971,7 @@ export type JobCounters = Message<"labelwire.v1.JobCounters"> & {
  * Use `create(JobCountersSchema)` to create a new message.
  */
 export const JobCountersSchema: GenMessage<JobCounters> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 16);
+  messageDesc(file_labelwire_v1_job, 17);
 
 /**
  * Why a job completed.
