@@ -233,9 +233,26 @@ class WorkforceContext(Protocol):
     async def fail_job(self, reason: str) -> None: ...
 
     async def discount_worker(self, worker_id: str, reason: str) -> None:
-        """Stops counting an outside worker's judgments (it failed the
-        workforce's own gold checks): the labels they fed are recomputed and
+        """Stops counting an outside worker's judgments (it failed a check of
+        the workforce's own; gold goes through `judge_gold_record`): the labels they fed are recomputed and
         their items get replacement judgments, as for a disqualified pool worker."""
+        ...
+
+    async def grade_gold(self, answers: Sequence[ExternalJudgment]) -> list[bool | None]:
+        """Grades outside workers' answers to gold items (`item_key` a gold
+        item's key) by the core's quality gate, the comparison a pool worker's
+        gold answers get: True or False for each, None when the item is not
+        (or no longer) gold. Nothing is recorded: the answers are not judgments,
+        and the workforce keeps each worker's record itself."""
+        ...
+
+    async def judge_gold_record(
+        self, worker_id: str, answered: int, right: int, *, pass_accuracy: float, min_answered: int = 1
+    ) -> bool:
+        """Holds an outside worker's gold record (`right` of `answered`) to the
+        quality gate's bar, `pass_accuracy` (0 to 1: the workforce's own passing
+        score) once it has `min_answered` answers; a worker below it is
+        discounted as by `discount_worker`. Says whether it is below the bar."""
         ...
 
     async def gold_items(self, limit: int) -> list[GoldItem]: ...

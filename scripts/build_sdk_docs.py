@@ -22,6 +22,7 @@ MODULES = [
     "labelwire.client.aio",
     "labelwire.client.sync",
     "labelwire.client.models",
+    "labelwire.client.reports",
     "labelwire.client.items",
     "labelwire.client.pages",
     "labelwire.client.errors",

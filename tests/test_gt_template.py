@@ -102,8 +102,8 @@ def test_a_refused_grant_gives_the_worker_a_visible_reason() -> None:
         ("{{ task.input.source | no_such_filter }}", "uses the filter 'no_such_filter'"),
         ("{% if x %}{% endfor %}", "is not valid Liquid"),
         (
-            "<crowd-form><crowd-bounding-box name='b'></crowd-bounding-box></crowd-form>",
-            "uses <crowd-bounding-box>",
+            "<crowd-form><crowd-polygon name='b'></crowd-polygon></crowd-form>",
+            "uses <crowd-polygon>",
         ),
     ],
 )

@@ -16,6 +16,7 @@ from labelwire.server.dispatch.gate import (
     after_checkpoint,
     after_gold,
     at_checkpoint,
+    below_bar,
     draw_plan,
     estimated_skill,
     first_status,
@@ -374,3 +375,46 @@ def test_work_skill_leaves_out_jobs_that_are_not_single_class_and_empty_ones() -
     boxes = [{"item_id": 1, "worker_id": w, "answer": box} for w in (1, 2)]
     assert work_skills(spec("bounding_box"), boxes) == {}
     assert work_skills(spec("classification"), []) == {}
+
+
+def test_gold_boxes_match_one_to_one_by_overlap_and_spans_as_a_set() -> None:
+    """The grading every workforce's gold goes through (Mechanical Turk's hidden
+    gold HITs included): a box a pixel off is right, one half off is wrong."""
+
+    def box(left: float, name: str = "cat") -> dict[str, Any]:
+        return {"class_name": name, "left": left, "top": 0, "width": 10, "height": 10}
+
+    def boxes(*drawn: dict[str, Any]) -> Any:
+        return {"bounding_boxes": {"boxes": list(drawn)}}
+
+    gold = boxes(box(0), box(30))
+    assert grade(spec("bounding_box"), boxes(box(31), box(1)), gold)
+    assert not grade(spec("bounding_box"), boxes(box(1), box(36)), gold)  # IoU 4/16 < 0.5
+    assert not grade(spec("bounding_box"), boxes(box(1), box(30, "dog")), gold)
+    assert not grade(spec("bounding_box"), boxes(box(1)), gold)
+    assert not grade(spec("bounding_box"), {}, gold)
+
+    def spans(*found: tuple[str, int, int]) -> Any:
+        return {"spans": {"spans": [{"entity_type": t, "start": s, "end": e} for t, s, e in found]}}
+
+    assert grade(spec("spans"), spans(("b", 5, 9), ("a", 0, 3)), spans(("a", 0, 3), ("b", 5, 9)))
+    assert not grade(spec("spans"), spans(("a", 0, 4)), spans(("a", 0, 3)))
+
+
+@pytest.mark.parametrize(
+    ("bar", "answered", "right", "below"),
+    [(0.75, 8, 6, False), (0.75, 9, 6, True), (0.7, 10, 7, False), (0.7, 10, 6, True)],
+    ids=["exactly-at-the-bar", "just-under", "at-a-bar-float-products-miss", "under-that-bar"],
+)
+def test_the_gold_bar_is_one_rule_for_checkpoints_and_outside_records(
+    bar: float, answered: int, right: int, below: bool
+) -> None:
+    assert below_bar(bar, answered, right, min_answered=3) is below
+    status, _ = after_checkpoint(GoldPolicy(pass_accuracy=bar), WorkerStatus.QUALIFIED, answered, right)
+    assert (status == WorkerStatus.DISQUALIFIED) is below
+
+
+def test_an_outside_record_is_held_to_the_bar_only_from_its_minimum() -> None:
+    assert not below_bar(0.8, 2, 0, min_answered=3)
+    assert below_bar(0.8, 3, 2, min_answered=3)
+    assert not below_bar(0.8, 0, 0)

@@ -1,6 +1,6 @@
 """Peak memory and time of each of our methods on one large crowd (10M judgments by default).
 
-    .venv/bin/python bench/consolidation/memory.py [--size 10000000]
+    .venv/bin/python bench/consolidation/memory.py [--size 10000000] [--methods DS,OneCoin]
 
 Each method runs in a fresh subprocess that loads the saved judgments; numpy reports its
 allocations to tracemalloc, which gives the peak memory the fit itself allocates on top of the
@@ -59,7 +59,13 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, default=10_000_000)
     parser.add_argument("--preset", default="baseline")
+    parser.add_argument(
+        "--methods", default=",".join(OURS), help=f"comma-separated, of {', '.join(OURS)} (default: all)"
+    )
     args = parser.parse_args()
+    methods = args.methods.split(",")
+    if unknown := set(methods) - set(OURS):
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {', '.join(OURS)}")
 
     crowd = generate(args.preset, args.size, seed=1)
     j = crowd.judgments
@@ -76,7 +82,7 @@ def main() -> None:
             "| method | seconds | peak allocated by the fit (MB) | peak RSS of the process (MB) | accuracy | EM iterations |"
         )
         print("|---|---:|---:|---:|---:|---:|")
-        for method in OURS:
+        for method in methods:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", data_path, method],
                 capture_output=True,

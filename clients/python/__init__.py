@@ -10,13 +10,16 @@ the same calls with the same arguments, returning plain dataclasses.
         lw.wait(job, progress=True)
         frame = lw.labels(job).to_pandas()
 
-`WorkerClient` / `AsyncWorkerClient` are for a worker's tool, `AdminClient` /
-`AsyncAdminClient` for the operator. Failed calls raise the exceptions of
+`WorkerClient` / `AsyncWorkerClient` are for a worker's tool on one job,
+`WorkerAccountClient` / `AsyncWorkerAccountClient` for a worker account (its jobs,
+its record, a `WorkerClient` per job), `AdminClient` / `AsyncAdminClient` for
+the operator. Reports (`quality`, `calibration`, `verification_report`) come
+back as the dataclasses of `labelwire.client.reports`. Failed calls raise the exceptions of
 `labelwire.client.errors`. `labelwire.client.raw` is the low-level async layer
 underneath (protobuf messages in and out) for whoever needs it.
 """
 
-from labelwire.client.aio import AsyncAdminClient, AsyncClient, AsyncWorkerClient
+from labelwire.client.aio import AsyncAdminClient, AsyncClient, AsyncWorkerAccountClient, AsyncWorkerClient
 from labelwire.client.errors import (
     AlreadyExists,
     DeadlineExceeded,
@@ -42,9 +45,19 @@ from labelwire.client.models import (
     Team,
     Worker,
     WorkerAccount,
+    WorkerJob,
 )
 from labelwire.client.pages import AsyncPages, Pages
-from labelwire.client.sync import AdminClient, Client, WorkerClient
+from labelwire.client.reports import (
+    Calibration,
+    Exported,
+    Instructions,
+    JobQuality,
+    VerificationReport,
+    WorkerHistory,
+    WorkerQuality,
+)
+from labelwire.client.sync import AdminClient, Client, WorkerAccountClient, WorkerClient
 
 __all__ = [
     "Added",
@@ -54,14 +67,19 @@ __all__ = [
     "AsyncAdminClient",
     "AsyncClient",
     "AsyncPages",
+    "AsyncWorkerAccountClient",
     "AsyncWorkerClient",
+    "Calibration",
     "Client",
     "Counters",
     "DeadlineExceeded",
+    "Exported",
     "FailedPrecondition",
     "FieldViolation",
+    "Instructions",
     "InvalidArgument",
     "Job",
+    "JobQuality",
     "Judgment",
     "Label",
     "LabelwireError",
@@ -73,8 +91,13 @@ __all__ = [
     "Team",
     "Unauthenticated",
     "Unavailable",
+    "VerificationReport",
     "Worker",
     "WorkerAccount",
+    "WorkerAccountClient",
     "WorkerClient",
+    "WorkerHistory",
+    "WorkerJob",
+    "WorkerQuality",
     "answer",
 ]

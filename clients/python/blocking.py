@@ -86,6 +86,14 @@ class SyncBase(Generic[A]):
             self._loop.close()
             raise
 
+    @classmethod
+    def _around(cls, make: Callable[[], A]) -> Self:
+        """A blocking client around the async one `make` builds (on the new
+        client's own loop), e.g. the worker client an account's `for_job` gives."""
+        client = cls.__new__(cls)
+        SyncBase.__init__(client, make)
+        return client
+
     @property
     def timeout(self) -> float | None:
         """Each unary call's deadline in seconds (None: none); change it at any time."""
@@ -111,7 +119,8 @@ class SyncBase(Generic[A]):
     def from_env(cls, **options: Any) -> Self:
         """A client for `LABELWIRE_ADDRESS` (default 127.0.0.1:50051) with the key in
         the environment (`LABELWIRE_API_KEY`; `LABELWIRE_WORKER_TOKEN` for a worker,
-        `LABELWIRE_ADMIN_KEY` for the admin); `LABELWIRE_TLS=1` turns TLS on."""
+        `LABELWIRE_ADMIN_KEY` for the admin, `LABELWIRE_ACCOUNT_TOKEN` for a worker
+        account); `LABELWIRE_TLS=1` turns TLS on."""
         key = os.environ.get(cls._env_key, "")
         if not key:
             raise ValueError(f"{cls._env_key} is not set")

@@ -35,6 +35,7 @@ __all__ = [
     "Team",
     "Worker",
     "WorkerAccount",
+    "WorkerJob",
     "answer_value",
 ]
 
@@ -256,9 +257,12 @@ class Task:
     metadata: dict[str, Any]
     prelabel: Any
     proto: task_pb2.Task = field(repr=False, compare=False)
+    # With `next_task(lookahead=True)`: the task after this one, leased too,
+    # so its content can load while this one is worked; None when there is none.
+    upcoming: Task | None = field(default=None, repr=False)
 
     @classmethod
-    def from_proto(cls, message: task_pb2.Task) -> Task:
+    def from_proto(cls, message: task_pb2.Task, upcoming: task_pb2.Task | None = None) -> Task:
         return cls(
             name=message.name,
             phase=_enum_name("TASK_PHASE_", task_pb2.TaskPhase.Name(message.phase)),
@@ -268,6 +272,7 @@ class Task:
             metadata=json_format.MessageToDict(message.metadata),
             prelabel=answer_value(message.prelabel),
             proto=message,
+            upcoming=Task.from_proto(upcoming) if upcoming is not None else None,
         )
 
 
@@ -383,5 +388,33 @@ class Added:
             added=message.added_count,
             gold=message.gold_count,
             duplicates=message.duplicate_count,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """A job a worker account may work on, as the account sees it: `status` is
+    not_started, quiz, qualified, failed_quiz, disqualified or job_ended."""
+
+    job: str
+    display_name: str
+    short_instructions: str
+    price_per_judgment_micros: int
+    status: str
+    job_state: str
+    judgments: int
+    proto: account_pb2.WorkerJob = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: account_pb2.WorkerJob) -> WorkerJob:
+        return cls(
+            job=message.job,
+            display_name=message.display_name,
+            short_instructions=message.short_instructions,
+            price_per_judgment_micros=message.price_per_judgment_micros,
+            status=_enum_name("WORKER_JOB_STATUS_", account_pb2.WorkerJobStatus.Name(message.status)),
+            job_state=_enum_name("JOB_STATE_", job_pb2.JobState.Name(message.job_state)),
+            judgments=message.worker.judgments,
             proto=message,
         )

@@ -14,7 +14,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from labelwire.server.cli import heap
+from labelwire.server.cli import heap, run_groundtruth
 from labelwire.server.cli import jobs as jobs_cli
 from labelwire.server.core import auth
 from labelwire.server.files.policy import FilesSettings
@@ -319,6 +319,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")
     jobs_cli.add_parser(commands, dict(os.environ))
+    run_groundtruth.add_parser(commands, dict(os.environ), [log_flags])
     imports = commands.add_parser(
         "import-groundtruth",
         parents=[log_flags],
@@ -378,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(jobs_cli.run(args))
     if args.command == "import-groundtruth":
         return asyncio.run(_import(args))
+    if args.command == "run-groundtruth-job":
+        return asyncio.run(run_groundtruth.main(args))
     from labelwire.server.cli.demo import run_demo
 
     code: int = asyncio.run(run_demo(seed=args.seed))

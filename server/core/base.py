@@ -15,6 +15,7 @@ import logging
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -178,12 +179,13 @@ class CoreBase:
         self._admin_hash = auth.digest(admin_key)
         self.credential_cache_seconds = credential_cache_seconds
         self._principals: dict[str, tuple[Principal, int, float]] = {}
-        # job id -> (spec_revision, spec): a row read with a newer revision
-        # (UpdateJob, on any replica) replaces the copy.
-        # job id -> (spec revision, spec, owner id)
+        # job id -> (spec revision, spec, owner id): a row read with a newer
+        # revision (UpdateJob, on any replica) replaces the copy.
         self._specs: dict[int, tuple[int, JobSpec, int]] = {}
         self._rng = random.Random(seed)
         self._tasks: list[asyncio.Task[None]] = []
+        # Names this replica in the leases replicas take turns on (a job's consolidation pass).
+        self.replica_id = uuid.uuid4().hex
         self.live_uploads: set[int] = set()
         # Per job routing by the model: its judgments when its thresholds were
         # last learned, and those thresholds (learned again from the store after a restart).

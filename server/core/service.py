@@ -34,6 +34,8 @@ from labelwire.server.telemetry import metrics
 log = logging.getLogger(__name__)
 
 MAINTENANCE_SECONDS = 2.0
+PASS_LEASE_SECONDS = 60.0
+"""How long a replica's claim on a job's pass lasts unless renewed (every third of it)."""
 
 
 def _prelabeled(tx: Tx, *, job_id: int) -> list[Any]:
@@ -45,6 +47,16 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
         if self._drive_workforces:
             self._tasks.append(asyncio.create_task(self.workforces.run(self), name="labelwire-workforces"))
+
+    async def store_answers(self, timeout: float) -> bool:
+        """Whether the database answers a query within `timeout` seconds: what health
+        checking reports, so that a load balancer stops sending this replica calls it
+        cannot serve while its database is gone, and sends them again once it is back."""
+        try:
+            await asyncio.wait_for(self.store.read(lambda tx: tx.one("SELECT 1")), timeout)
+        except Exception:
+            return False
+        return True
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -194,15 +206,49 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
             if labeling.uses_skill(spec):
                 await self._pass(int(row["id"]), spec, row)
 
-    async def _pass(self, job_id: int, spec: JobSpec, row: Any) -> None:
-        judgments, at_pass = int(row["judgments"]), int(row["judgments_at_pass"])
+    async def _pass_due(self, job_id: int, spec: JobSpec, row: Any) -> bool:
+        """Whether the job has grown enough since its last pass, or waits for its final one."""
         running = int(row["state"]) == JobState.RUNNING
         open_items = running and await self.store.read(lambda tx: tx.has_open_items(job_id))
         claims_spent = int(row["end_reason"]) == EndReason.BUDGET_EXHAUSTED
         spent = running and (claims_spent or dispatch.budget_spent(row, spec))
         final = running and (not open_items or spent) and int(row["total_items"]) > 0
-        if not (final or passes.due(judgments, at_pass)):
+        return final or passes.due(int(row["judgments"]), int(row["judgments_at_pass"]))
+
+    async def _pass(self, job_id: int, spec: JobSpec, row: Any) -> None:
+        """One pass, by whichever replica takes the job's pass lease first; the
+        others skip it. The job's row is read again under the lease, so a replica
+        that saw it before another's pass finished does not repeat that pass."""
+        if not await self._pass_due(job_id, spec, row):
             return
+        if not await self._hold_pass_lease(job_id):
+            return
+        renewing = asyncio.create_task(self._renew_pass_lease(job_id))
+        try:
+            row = await self.store.read(lambda tx: tx.job(job_id))
+            if row is not None and await self._pass_due(job_id, spec, row):
+                await self._run_pass(job_id, spec, row)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await self.store.write(lambda tx: tx.drop_pass_lease(job_id, self.replica_id))
+
+    async def _hold_pass_lease(self, job_id: int) -> bool:
+        now = self.clock()
+        return await self.store.write(
+            lambda tx: tx.hold_pass_lease(job_id, self.replica_id, now, PASS_LEASE_SECONDS)
+        )
+
+    async def _renew_pass_lease(self, job_id: int) -> None:
+        """Keeps the lease while a long pass computes (a 50M-judgment fit takes minutes)."""
+        while True:
+            await asyncio.sleep(PASS_LEASE_SECONDS / 3)
+            await self._hold_pass_lease(job_id)
+
+    async def _run_pass(self, job_id: int, spec: JobSpec, row: Any) -> None:
+        judgments, at_pass = int(row["judgments"]), int(row["judgments_at_pass"])
+        claims_spent = int(row["end_reason"]) == EndReason.BUDGET_EXHAUSTED
         started = time.perf_counter()
         result = passes.PassResult()
         if judgments != at_pass:

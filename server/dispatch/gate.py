@@ -30,9 +30,19 @@ MIN_BLOCK = 10
 
 
 def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
-    """Whether an answer matches a gold answer, as the job's task kind grades
-    it (`TaskKind.grade`)."""
+    """Whether an answer matches a gold answer, for every workforce: the pool's
+    quiz and hidden gold here, and outside workers' gold through the adapter
+    contract (`WorkforceContext.grade_gold`); the job's task kind grades it
+    (`TaskKind.grade`)."""
     return task_kind(spec).grade(spec, answer, gold)
+
+
+def below_bar(pass_accuracy: float, answered: int, correct: int, min_answered: int = 1) -> bool:
+    """Whether a gold record falls below the bar: the one rule that disqualifies a
+    working pool worker at a checkpoint and an outside worker graded by its own
+    workforce's gold (`WorkforceContext.judge_gold_record`), once it has at least
+    `min_answered` gold answers."""
+    return answered >= max(1, min_answered) and correct / answered < pass_accuracy
 
 
 def after_gold(
@@ -68,8 +78,7 @@ def after_checkpoint(
     policy: GoldPolicy, status: WorkerStatus, answered: int, correct: int
 ) -> tuple[WorkerStatus, str]:
     """A working worker's status at a checkpoint, and a sentence when it changes."""
-    accuracy = correct / answered if answered else 1.0
-    if status == WorkerStatus.QUALIFIED and accuracy < policy.pass_accuracy:
+    if status == WorkerStatus.QUALIFIED and below_bar(policy.pass_accuracy, answered, correct):
         return (
             WorkerStatus.DISQUALIFIED,
             f"accuracy on test questions fell below the bar of {policy.pass_accuracy:.0%};"

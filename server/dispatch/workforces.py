@@ -26,6 +26,7 @@ from labelwire.adapters.base import (
     WorkItem,
 )
 from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.dispatch import gate
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import InvalidArgument, LabelwireError
 from labelwire.server.domain.model import EndReason, ItemInput, Job, JobSpec, JobState, WorkerStatus
@@ -384,6 +385,34 @@ class JobContext:
 
         log.info("jobs/%d: %s discounted: %s", self._job_id, external, reason)
         await self._core.store.write(discount)
+
+    async def grade_gold(self, answers: Sequence[ExternalJudgment]) -> list[bool | None]:
+        """Grades by the quality gate (`gate.grade`), as pool workers' gold is graded."""
+        keys = list(dict.fromkeys(a.item_key for a in answers))
+        rows = await self._core.store.read(lambda tx: {k: tx.item_by_key(self._job_id, k) for k in keys})
+        grades: list[bool | None] = []
+        for answer in answers:
+            row = rows.get(answer.item_key)
+            if row is None or not row["gold"]:
+                grades.append(None)
+            else:
+                given = dict(answer.answer) if answer.answer is not None else {}
+                grades.append(gate.grade(self._spec, given, json.loads(row["gold"])))
+        return grades
+
+    async def judge_gold_record(
+        self, worker_id: str, answered: int, right: int, *, pass_accuracy: float, min_answered: int = 1
+    ) -> bool:
+        """The quality gate's bar (`gate.below_bar`, the rule a pool worker's
+        checkpoints apply) over a record the workforce keeps."""
+        validation.check_range("pass_accuracy", pass_accuracy, 0.0, 1.0)
+        validation.check_range("right", right, 0, max(answered, 0))
+        if not gate.below_bar(pass_accuracy, answered, right, min_answered):
+            return False
+        await self.discount_worker(
+            worker_id, f"{right} of {answered} gold answers right, below the bar of {pass_accuracy:.0%}"
+        )
+        return True
 
     async def gold_items(self, limit: int) -> list[GoldItem]:
         rows = await self._core.store.read(lambda tx: tx.gold_rows(self._job_id, limit))

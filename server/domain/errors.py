@@ -43,3 +43,8 @@ class Unauthenticated(LabelwireError):
 
 class ResourceExhausted(LabelwireError):
     pass
+
+
+class Unavailable(LabelwireError):
+    """The database does not answer: nothing was done, and the same call may be
+    made again (clients retry it, and health says NOT_SERVING meanwhile)."""

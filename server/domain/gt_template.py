@@ -47,6 +47,10 @@ CROWD_ELEMENTS = frozenset(
         "crowd-instructions",
         "crowd-card",
         "crowd-alert",
+        "crowd-image-classifier",
+        "crowd-bounding-box",
+        "crowd-keypoint",
+        "crowd-entity-annotation",
     }
 )
 _CROWD_TAG = re.compile(r"<\s*(crowd-[a-z0-9-]+)", re.IGNORECASE)

@@ -78,10 +78,23 @@ def write_lines(target: Target, lines: Iterable[Mapping[str, Any]], field: str =
             return s3io.write_lines(s3io.make_s3_client(), target.uri, lines)
         except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise _s3_error(field, target, exc, "written") from None
-    return _write_local(target, lines, field)
+    return _write_local(target, (json.dumps(line, ensure_ascii=False) + "\n" for line in lines), field)
 
 
-def _write_local(target: LocalFile, lines: Iterable[Mapping[str, Any]], field: str) -> int:
+def write_document(target: Target, value: Any, field: str = "uri") -> None:
+    """Writes one JSON document, with write_lines's guarantee that a failed
+    write leaves nothing behind."""
+    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(target, S3Object):
+        try:
+            s3io.put_bytes(s3io.make_s3_client(), target.uri, text.encode(), content_type="application/json")
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
+            raise _s3_error(field, target, exc, "written") from None
+        return
+    _write_local(target, [text], field)
+
+
+def _write_local(target: LocalFile, chunks: Iterable[str], field: str) -> int:
     made: list[Path] = []
     folder = open_folder(target, field, made=made)
     name = target.parts[-1]
@@ -98,8 +111,8 @@ def _write_local(target: LocalFile, lines: Iterable[Mapping[str, Any]], field: s
         try:
             count = 0
             with open(fd, "w", encoding="utf-8", newline="\n") as handle:
-                for line in lines:
-                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+                for chunk in chunks:
+                    handle.write(chunk)
                     count += 1
                 handle.flush()
                 os.fsync(handle.fileno())

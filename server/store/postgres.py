@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from labelwire.server.domain.errors import Unavailable
 from labelwire.server.store.base import TransactionThread, _answer, log
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 
@@ -98,17 +100,41 @@ def _bool_as_integer() -> type[Dumper]:
     return BoolAsInteger
 
 
+POOL_MODE = "pool_mode"
+"""The URL parameter (ours, removed before libpq sees the URL) that says a pooler
+such as PgBouncer sits between the replicas and PostgreSQL, and in which mode."""
+
+
+def pooling(url: str) -> tuple[str, bool]:
+    """The URL for libpq, and whether each transaction may run on another server
+    connection (`pool_mode=transaction`, PgBouncer's transaction pooling): then
+    nothing may outlive a transaction on a connection, neither prepared statements
+    nor session settings."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    modes = [value for name, value in query if name == POOL_MODE]
+    if any(mode not in ("session", "transaction") for mode in modes):
+        raise ValueError(f"{POOL_MODE} in the database URL must be session or transaction")
+    rest = urlencode([(name, value) for name, value in query if name != POOL_MODE])
+    return urlunsplit(parts._replace(query=rest)), modes[-1:] == ["transaction"]
+
+
 def connect(url: str) -> psycopg.Connection[Row]:
     """A connection in autocommit mode: `TransactionThread` sends BEGIN and COMMIT itself.
 
     psycopg is imported here rather than with the module, so that an install
-    without the `postgres` extra still runs on SQLite.
+    without the `postgres` extra still runs on SQLite. Behind transaction pooling
+    psycopg prepares nothing: a statement it prepared on one server connection
+    would be missing on the next.
     """
     try:
         import psycopg
     except ImportError as exc:
         raise RuntimeError("the PostgreSQL store needs psycopg: pip install 'labelwire[postgres]'") from exc
-    conn = psycopg.Connection.connect(url, autocommit=True, row_factory=_rows)
+    plain, transaction_pooled = pooling(url)
+    conn = psycopg.Connection.connect(
+        plain, autocommit=True, row_factory=_rows, prepare_threshold=None if transaction_pooled else 5
+    )
     conn.adapters.register_dumper(bool, _bool_as_integer())
     return conn
 
@@ -133,6 +159,8 @@ class Session:
     def __init__(self, url: str, setup: str = "") -> None:
         self.url = url
         self.setup = setup
+        self.pooled = pooling(url)[1]
+        self.backend_pid: int | None = None  # behind pooling, this transaction's; see placeholder_base
         self.conn = self._connect()
         # Deltas to jobs' counters that the group's committed savepoints made
         # (`pending`) and that the running one made (`op_pending`), by job.
@@ -161,11 +189,15 @@ class Session:
         if not sql.startswith("BEGIN"):
             return self.conn.execute(sql)
         self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
+        self.backend_pid = None
         try:
             return self.conn.execute(sql)
         except psycopg.OperationalError:
             if self.conn.closed:
-                self.conn = self._connect()
+                try:
+                    self.conn = self._connect()
+                except psycopg.OperationalError as exc:
+                    raise Unavailable("the database does not answer; nothing was done, try again") from exc
                 return self.conn.execute(sql)
             self._abandon()
             raise
@@ -179,6 +211,8 @@ class Session:
         import psycopg
 
         conn = connect(self.url)
+        if self.pooled:
+            return conn  # a session setting would land on whichever server connection ran it
         for statement in filter(None, self.setup.split(";")):
             with contextlib.suppress(psycopg.Error):
                 conn.execute(statement)
@@ -221,7 +255,17 @@ class Session:
         return -(self.placeholder_base() + self.deltas(job_id).get("last_sequence", 0) + 1)
 
     def placeholder_base(self) -> int:
-        return int(self.conn.info.backend_pid) << 24
+        """The server process's pid, shifted: behind transaction pooling the pid the
+        connection reported at start is the pooler's random stand-in (negative as often
+        as not, and not that of the server process running this transaction), so it is
+        asked for once per transaction."""
+        if not self.pooled:
+            return int(self.conn.info.backend_pid) << 24
+        if self.backend_pid is None:
+            row = self.conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            self.backend_pid = int(row[0])
+        return self.backend_pid << 24
 
     def _number(self, job_id: int, base: int, count: int) -> None:
         """Gives this transaction's `count` stand-ins of the job the sequences
@@ -256,11 +300,13 @@ class Session:
 def migrate(conn: psycopg.Connection[Row]) -> int:
     """Applies the numbered migrations the database has not seen; returns its version.
 
-    Runs under an advisory lock, so replicas starting together apply each
-    migration once: the second waits, then finds it recorded.
+    Runs in one transaction under a transaction-level advisory lock, so replicas
+    starting together apply each migration once (the second waits, then finds it
+    recorded), and a pooler in transaction mode cannot strand the lock on a server
+    connection as it could a session-level one.
     """
-    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-    try:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations"
             " (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
@@ -272,13 +318,10 @@ def migrate(conn: psycopg.Connection[Row]) -> int:
             number = int(script.name.split("_", 1)[0])
             if number in applied:
                 continue
-            with conn.transaction():
-                conn.execute(script.read_text())
-                conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number,))
+            conn.execute(script.read_text())
+            conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number,))
             applied.add(number)
         return max(applied, default=0)
-    finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
 def _placeholders(sql: str) -> str:

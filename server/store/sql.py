@@ -213,8 +213,12 @@ class SqlTx(AccountsSql):
         row = self.next_work_row(job_id, worker_id)
         return None if row is None else int(row["id"])
 
+    def _row(self, table: str, row_id: int) -> Row | None:
+        """A job's or a worker's row by id (`SqliteTx` keeps them for the transaction)."""
+        return self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+
     def job(self, job_id: int) -> Row | None:
-        return self.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return self._row("jobs", job_id)
 
     def all_jobs(self, before_id: int, limit: int) -> list[Row]:
         return self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
@@ -477,7 +481,7 @@ class SqlTx(AccountsSql):
         )
 
     def worker(self, worker_id: int) -> Row | None:
-        return self.one("SELECT * FROM workers WHERE id = ?", (worker_id,))
+        return self._row("workers", worker_id)
 
     def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
         return self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
@@ -856,13 +860,24 @@ class SqlTx(AccountsSql):
     def hold_sync_lease(self, job_id: int, owner: str, now: float, seconds: float) -> bool:
         """Takes or renews the job's sync lease for `owner` unless another owner
         holds it unexpired; says whether `owner` holds it now."""
+        return self._hold_lease("sync_leases", job_id, owner, now, seconds)
+
+    def hold_pass_lease(self, job_id: int, owner: str, now: float, seconds: float) -> bool:
+        """The same for the job's consolidation pass."""
+        return self._hold_lease("pass_leases", job_id, owner, now, seconds)
+
+    def drop_pass_lease(self, job_id: int, owner: str) -> None:
+        """Gives the pass lease up, if `owner` holds it, for any replica to take next."""
+        self.run("DELETE FROM pass_leases WHERE job_id = ? AND owner = ?", (job_id, owner))
+
+    def _hold_lease(self, table: str, job_id: int, owner: str, now: float, seconds: float) -> bool:
         self.run(
-            "INSERT INTO sync_leases (job_id, owner, expires_at) VALUES (?, ?, ?)"
+            f"INSERT INTO {table} (job_id, owner, expires_at) VALUES (?, ?, ?)"
             " ON CONFLICT (job_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
-            " WHERE sync_leases.owner = excluded.owner OR sync_leases.expires_at < ?",
+            f" WHERE {table}.owner = excluded.owner OR {table}.expires_at < ?",
             (job_id, owner, now + seconds, now),
         )
-        row = self.one("SELECT owner FROM sync_leases WHERE job_id = ?", (job_id,))
+        row = self.one(f"SELECT owner FROM {table} WHERE job_id = ?", (job_id,))
         return row is not None and row[0] == owner
 
     def insert_client(self, name: str, key_hash: bytes, now: float) -> int:

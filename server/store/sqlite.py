@@ -7,6 +7,7 @@ without row locks; a reader thread serves snapshots of committed data.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence, Set
 from importlib import resources
@@ -35,21 +36,51 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
+_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
+"""The table a write statement writes (a statement it cannot name forgets every kept row)."""
+
+
 class SqliteTx(SqlTx):
-    """The store's operations, run inside one transaction."""
+    """The store's operations, run inside one transaction.
+
+    A lease or a submit reads its job's and its worker's row three to five times
+    (the spec's revision, the worker's state, the budget, the pilot): a job row
+    holds the whole spec, so each read costs more than most writes. Within one
+    transaction (one caller's work) those rows are read once and kept until a
+    statement writes their table.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._rows: dict[tuple[str, int], sqlite3.Row | None] = {}
+
+    def _written(self, sql: str) -> None:
+        if not self._rows or sql.startswith("SELECT"):
+            return
+        written = _WRITTEN_TABLE.match(sql)
+        if written is None:
+            self._rows.clear()
+        elif written[1] in ("jobs", "workers"):
+            self._rows = {key: row for key, row in self._rows.items() if key[0] != written[1]}
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
+        self._written(sql)
         row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()
         return row
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self._written(sql)
         return self.conn.execute(sql, args).fetchall()
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        self._written(sql)
         return self.conn.execute(sql, args).rowcount
+
+    def _row(self, table: str, row_id: int) -> sqlite3.Row | None:
+        key = (table, row_id)
+        if key not in self._rows:
+            self._rows[key] = super()._row(table, row_id)
+        return self._rows[key]
 
     # clients
 
@@ -169,6 +200,7 @@ class SqliteTx(SqlTx):
             (job_id, job_id, limit),
         )
         rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
+        self._rows.clear()
         self.conn.executemany(
             "UPDATE items SET claimed_by = ?, leased = target - done, reserved_micros = ?, claim_fee_micros = ?"
             " WHERE id = ?",
@@ -191,6 +223,7 @@ class SqliteTx(SqlTx):
         return out
 
     def set_skills(self, skills: dict[int, float]) -> None:
+        self._rows.clear()
         self.conn.executemany(
             "UPDATE workers SET skill = ? WHERE id = ?", [(v, k) for k, v in skills.items()]
         )
@@ -203,6 +236,7 @@ class SqliteTx(SqlTx):
     # tasks
 
     def return_items(self, job_id: int, keys: Sequence[str]) -> None:
+        self._rows.clear()
         self.conn.executemany(
             "UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = ? AND key = ? AND state = 0",
             [(job_id, k) for k in keys],

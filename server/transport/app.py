@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -121,6 +123,31 @@ def add_reflection(servicer: ReflectionServicer, server: Any) -> None:
     server.add_registered_method_handlers(REFLECTION_V1, handlers)
 
 
+HEALTH_PROBE_SECONDS = 2.0
+"""How often a replica asks its database whether it answers (and how long it waits)."""
+
+
+async def watch_store(health_servicer: HealthServicer, core: Core, every: float) -> None:
+    """Health says NOT_SERVING, for every service and the server, while the database
+    does not answer, and SERVING again once it does; the store reconnects by itself."""
+    serving = True
+    while True:
+        await asyncio.sleep(every)
+        answers = await core.store_answers(timeout=every)
+        if answers == serving:
+            continue
+        serving = answers
+        if serving:
+            log.warning("the database answers again; health is SERVING")
+        else:
+            log.error("the database does not answer; health is NOT_SERVING until it does")
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in (*SERVICES, ""):
+            await health_servicer.set(service, status)
+
+
 @dataclass
 class Running:
     server: grpc.aio.Server
@@ -128,8 +155,13 @@ class Running:
     port: int
     metrics: MetricsServer | None = None
     http: HttpServer | None = None
+    watch: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float | None = 1.0) -> None:
+        if self.watch is not None:
+            self.watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.watch
         if self.http is not None:
             await self.http.stop(grace)
         await self.server.stop(grace)
@@ -157,6 +189,7 @@ async def start_server(
     max_streams_per_client: int = DEFAULT_STREAMS_PER_CLIENT,
     http_address: str | None = None,
     http_cors_origins: Sequence[str] = (),
+    health_probe_seconds: float = HEALTH_PROBE_SECONDS,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step).
@@ -241,4 +274,7 @@ async def start_server(
     await core.start_background()
     for service in (*SERVICES, ""):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    return Running(server=server, core=core, port=port, metrics=exporter, http=http)
+    watch = asyncio.create_task(
+        watch_store(health_servicer, core, health_probe_seconds), name="labelwire-health"
+    )
+    return Running(server=server, core=core, port=port, metrics=exporter, http=http, watch=watch)

@@ -6,8 +6,11 @@ Truth's answerContent. A template's script cannot reach the worker's token."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import math
+import queue
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,10 +19,13 @@ import boto3
 import pytest
 from google.protobuf import json_format
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from labelwire.client.raw import Client
+from labelwire.server.cli import run_groundtruth
 from labelwire.server.core.auth import parse as parse_token
+from labelwire.server.domain import gt_hooks
+from labelwire.server.domain.gt_hooks import HookPolicy
 from labelwire.server.files.policy import FilesSettings
 from labelwire.v1 import item_pb2, job_pb2
 from tests.browser.conftest import Live, live_server, screenshot
@@ -159,14 +165,14 @@ def test_an_element_labelwire_lacks_is_named_in_the_page_not_left_blank(live: Li
     with one (written by hand, or by a template's script) still says so."""
     lw = live.client()
     template = (
-        "<p id='t'></p><script>var el = document.createElement('crowd-keypoint');"
+        "<p id='t'></p><script>var el = document.createElement('crowd-polygon');"
         "document.body.appendChild(el);</script><form></form>"
     )
     spec = job_pb2.Job(task_config=job_pb2.TaskConfig(custom=job_pb2.CustomConfig(template=template)))
     _, token = start_job(live, lw, [item_pb2.Item(key="k", text="x")], classes=[], job=spec, quiz_size=0)
     sign_in(page, live, token)
     frame = page.get_by_title("Task").content_frame
-    expect(frame.get_by_role("alert")).to_contain_text("<crowd-keypoint>")
+    expect(frame.get_by_role("alert")).to_contain_text("<crowd-polygon>")
 
 
 ELEMENTS = """
@@ -231,3 +237,417 @@ def test_each_crowd_element_is_operated_by_keyboard_and_answers_as_ground_truth(
         "comment": "late & loud",
         "spam": {"isSpam": True},
     }
+
+
+ANNOTATION = """
+<crowd-form>
+  <crowd-image-classifier name="category" src="{{ task.input.taskObject | grant_read_access }}"
+    categories="['Cat', 'Dog', 'None of the Above']" header="Choose the correct category">
+  </crowd-image-classifier>
+  <crowd-bounding-box name="annotatedResult" src="{{ task.input.taskObject | grant_read_access }}"
+    labels="['Dog', 'Bone']" header="Draw a box around each dog"
+    initial-value="[{ label: 'Bone', left: 10, top: 12, width: 20, height: 24, }]">
+    <full-instructions header="Boxes"><p>Fit the box tightly.</p></full-instructions>
+  </crowd-bounding-box>
+  <crowd-keypoint name="points" src="{{ task.input.taskObject | grant_read_access }}"
+    labels="['Nose', 'Tail']" header="Mark the nose and the tail">
+  </crowd-keypoint>
+</crowd-form>
+"""
+
+
+def big_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (200, 150), (90, 160, 90)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def on_page(page: Page, element: Locator) -> dict[str, float]:
+    """Where an element inside the task's frame is on the page, to the pixel:
+    the frame's content box (inside its border and padding) plus the
+    element's place in the frame."""
+    element.scroll_into_view_if_needed()
+    frame = page.get_by_title("Task").evaluate(
+        """f => { const r = f.getBoundingClientRect(), s = getComputedStyle(f);
+            return [r.left + f.clientLeft + parseFloat(s.paddingLeft), r.top + f.clientTop + parseFloat(s.paddingTop)]; }"""
+    )
+    inner = element.evaluate("e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width]; }")
+    return {"x": frame[0] + inner[0], "y": frame[1] + inner[1], "width": inner[2]}
+
+
+def pixel(offset: float) -> int:
+    """The image pixel an offset from its corner falls on, rounded as the frame does (Math.round)."""
+    return math.floor(offset + 0.5)
+
+
+def test_image_classifier_bounding_box_and_keypoint_answer_as_ground_truth(
+    live_s3: Live, page: Page, bucket: tuple[str, Any]
+) -> None:
+    name, s3 = bucket
+    lw = live_s3.client()
+    key = f"{owner_prefix(lw)}/dogs/0.png"
+    s3.put_object(Bucket=name, Key=key, Body=big_png(), ContentType="image/png")
+    item = item_pb2.Item(key="d", json=json.dumps({"taskObject": f"s3://{name}/{key}"}))
+    job, token = start_job(
+        live_s3, lw, [item], classes=[], job=gt_spec(ANNOTATION), judgments_per_item=1, quiz_size=0
+    )
+    sign_in(page, live_s3, token)
+    frame = page.get_by_title("Task").content_frame
+    frame.get_by_role("group", name="Choose the correct category").get_by_role("radio", name="Dog").check()
+
+    image = frame.get_by_role("img", name="Draw a box around each dog")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 200
+    at = on_page(page, image)
+    assert at["width"] == 200  # shown at its own size: page pixels are image pixels
+    frame.get_by_role("group", name="Label for the next box").get_by_role("radio", name="Dog").check()
+    # The mouse lands on whole page pixels; the image may not start on one.
+    x0, y0 = round(at["x"] + 40), round(at["y"] + 30)
+    x1, y1 = round(at["x"] + 120), round(at["y"] + 110)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2)
+    page.mouse.move(x1, y1)
+    page.mouse.up()
+    box = {"label": "Dog", "left": pixel(x0 - at["x"]), "top": pixel(y0 - at["y"])}
+    box |= {"width": pixel(x1 - at["x"]) - box["left"], "height": pixel(y1 - at["y"]) - box["top"]}
+    expect(frame.get_by_role("list", name="boxes")).to_contain_text(
+        f"Dog: left {box['left']}, top {box['top']}, {box['width']}×{box['height']}"
+    )
+    frame.get_by_role("button", name="Remove box 1").click()  # the Bone box it started with
+
+    where = on_page(page, frame.get_by_role("img", name="Mark the nose and the tail"))
+    marks = []
+    pick = frame.get_by_role("group", name="Label for the next point")
+    for label, dx, dy in (("Tail", 150, 100), ("Nose", 20, 25)):
+        pick.get_by_role("radio", name=label).check()
+        x, y = round(where["x"] + dx), round(where["y"] + dy)
+        page.mouse.click(x, y)
+        marks.append({"label": label, "x": pixel(x - where["x"]), "y": pixel(y - where["y"])})
+    expect(frame.get_by_role("list", name="points")).to_contain_text(
+        f"Nose: x {marks[1]['x']}, y {marks[1]['y']}"
+    )
+    screenshot(page, "groundtruth-annotation")
+    frame.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    size = {"height": 150, "width": 200}
+    answer = json_format.MessageToDict(labels(live_s3, lw, job)["d"].custom)
+    assert answer == {
+        "category": {"label": "Dog"},
+        "annotatedResult": {
+            "boundingBoxes": [box],
+            "inputImageProperties": size,
+            "initialValueModified": True,
+        },
+        "points": {
+            "inputImageProperties": size,
+            "keypoints": marks,
+        },
+    }
+
+
+ENTITIES = """
+<crowd-entity-annotation name="crowd-entity-annotation" header="Highlight the people and places"
+  labels="[{'label': 'person', 'shortDisplayName': 'per', 'fullDisplayName': 'Person'}, {'label': 'place', 'fullDisplayName': 'Place'}]"
+  text="{{ task.input.source }}">
+</crowd-entity-annotation>
+"""
+
+
+def test_entity_annotation_submits_spans_in_unicode_characters(live: Live, page: Page) -> None:
+    lw = live.client()
+    text = "Ana flew from Zürich to Oslo."
+    job, token = start_job(
+        live,
+        lw,
+        [item_pb2.Item(key="t", text=text)],
+        classes=[],
+        job=gt_spec(ENTITIES),
+        judgments_per_item=1,
+        quiz_size=0,
+    )
+    sign_in(page, live, token)
+    frame = page.get_by_title("Task").content_frame
+    shown = frame.get_by_label("Text to annotate")
+    expect(shown).to_have_text(text)
+    origin = page.get_by_title("Task").bounding_box()
+    assert origin is not None
+    for word, label in (("Zürich", "Place"), ("Ana", "Person")):
+        x, y = shown.evaluate(
+            """(p, word) => {
+                const t = p.firstChild, i = t.data.indexOf(word), r = document.createRange();
+                r.setStart(t, i); r.setEnd(t, i + word.length);
+                const b = r.getBoundingClientRect();
+                return [b.left + b.width / 2, b.top + b.height / 2];
+            }""",
+            word,
+        )
+        page.mouse.dblclick(origin["x"] + x, origin["y"] + y)  # a double-click selects the word
+        frame.get_by_role("button", name=label).click()
+    expect(frame.get_by_role("list", name="entities")).to_contain_text("person: “Ana”")
+    frame.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+
+    answer = json_format.MessageToDict(labels(live, lw, job)["t"].custom)
+    assert answer == {
+        "crowd-entity-annotation": {
+            "entities": [
+                {"endOffset": 3, "label": "person", "startOffset": 0},
+                {"endOffset": 20, "label": "place", "startOffset": 14},
+            ]
+        }
+    }
+
+
+HERE = "tests.browser.test_worker_app_groundtruth"
+
+
+def gt_definition(prefix: str, job_name: str, attribute: str) -> run_groundtruth.Definition:
+    """A CreateLabelingJob request reading `<prefix>/in/<job>.manifest` and writing under `<prefix>/out`."""
+    return run_groundtruth.parse_definition(
+        {
+            "LabelingJobName": job_name,
+            "LabelAttributeName": attribute,
+            "InputConfig": {
+                "DataSource": {"S3DataSource": {"ManifestS3Uri": f"{prefix}/in/{job_name}.manifest"}}
+            },
+            "OutputConfig": {"S3OutputPath": f"{prefix}/out"},
+            "RoleArn": "arn:aws:iam::111122223333:role/GroundTruthExec",
+            "HumanTaskConfig": {
+                "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/t",
+                "UiConfig": {"UiTemplateS3Uri": f"{prefix}/in/{job_name}.liquid"},
+                "TaskTitle": "Reviews",
+                "TaskDescription": "A Ground Truth custom job",
+                "NumberOfHumanWorkersPerDataObject": 1,
+                "TaskTimeLimitInSeconds": 300,
+            },
+        }
+    )
+
+
+def run_on_pool(
+    live: Live, lw: Client, spec: run_groundtruth.Definition, template: str, bucket: str, pre: str, post: str
+) -> tuple[Any, str]:
+    """Starts `run-groundtruth-job`'s work on the server's loop; returns its
+    future and a worker's token once the job runs."""
+    policy = HookPolicy(entry_points=(f"{HERE}:*",))
+    started: queue.Queue[str] = queue.Queue()
+    running = asyncio.run_coroutine_threadsafe(
+        run_groundtruth.run_job(
+            lw,
+            spec,
+            template,
+            settings=FilesSettings.build(None, [f"s3://{bucket}/labelwire"]),
+            client_id=int(owner_prefix(lw).rsplit("/", 1)[1]),
+            policy=policy,
+            pre_hook=gt_hooks.parse_hook(f"python:{HERE}:{pre}", "pre", policy),
+            post_hook=gt_hooks.parse_hook(f"python:{HERE}:{post}", "post", policy),
+            poll_seconds=0.05,
+            on_job=started.put,
+        ),
+        live.loop,
+    )
+    job = started.get(timeout=30)
+
+    async def worker_token() -> str:
+        while (await lw.get_job(job)).state != job_pb2.JOB_STATE_RUNNING:
+            await asyncio.sleep(0.05)
+        return (await lw.create_worker(job, "Ada"))[1]
+
+    return running, live.run(worker_token)
+
+
+def output_files(s3: Any, bucket: str, base: str) -> tuple[Any, Any, Any, list[dict[str, Any]]]:
+    """A finished job's one worker-response file, consolidation request and
+    response, and output manifest lines."""
+
+    def only(prefix: str) -> Any:
+        [key] = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"{base}/{prefix}")["Contents"]]
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    body = s3.get_object(Bucket=bucket, Key=f"{base}/manifests/output/output.manifest")["Body"].read()
+    return (
+        only("annotations/worker-response/iteration-1/0/"),
+        only("annotations/consolidated-annotation/consolidation-request/iteration-1/"),
+        only("annotations/consolidated-annotation/consolidation-response/iteration-1/"),
+        [json.loads(x) for x in body.decode().splitlines()],
+    )
+
+
+def bulk_pre(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The bulk-QA seed's pre-labeling Lambda: a batch line becomes the template's sourceRef list."""
+    line = event["dataObject"]
+    return {
+        "taskInput": {"sourceRef": [{"source-ref": ref, "label": line["label"]} for ref in line["images"]]}
+    }
+
+
+def bulk_post(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
+    """Its post-labeling Lambda: the images the worker unticked, by index."""
+    bucket, _, key = event["payload"]["s3Uri"].removeprefix("s3://").partition("/")
+    batch = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    out = []
+    for entry in batch:
+        [answer] = [json.loads(a["annotationData"]["content"]) for a in entry["annotations"]]
+        rejected = sorted(int(name.rsplit("-", 1)[1]) for name, box in answer.items() if not box["on"])
+        content = {event["labelAttributeName"]: {"rejected": rejected, "label": "cat"}}
+        out.append(
+            {"datasetObjectId": entry["datasetObjectId"], "consolidatedAnnotation": {"content": content}}
+        )
+    return out
+
+
+def test_the_bulk_qa_job_runs_with_its_hooks_and_leaves_ground_truths_files(
+    live_s3: Live, page: Page, bucket: tuple[str, Any]
+) -> None:
+    name, s3 = bucket
+    lw = live_s3.client()
+    mine = owner_prefix(lw)
+    images = []
+    for i in range(25):
+        s3.put_object(Bucket=name, Key=f"{mine}/cats/{i}.png", Body=png(i * 10), ContentType="image/png")
+        images.append(f"s3://{name}/{mine}/cats/{i}.png")
+    line = {"source": "batch-1", "label": "cat", "images": images}
+    s3.put_object(Bucket=name, Key=f"{mine}/in/bulk-qa.manifest", Body=(json.dumps(line) + "\n").encode())
+    spec = gt_definition(f"s3://{name}/{mine}", "bulk-qa", "cats")
+    running, token = run_on_pool(live_s3, lw, spec, BULK_QA, name, "bulk_pre", "bulk_post")
+    sign_in(page, live_s3, token)
+    boxes = page.get_by_title("Task").content_frame.get_by_role("checkbox", name="cat")
+    expect(boxes).to_have_count(25)
+    for i in UNTICKED:
+        boxes.nth(i).click()
+    page.get_by_title("Task").content_frame.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    summary = running.result(timeout=60)
+
+    response, request, consolidated, manifest = output_files(s3, name, f"{mine}/out/bulk-qa")
+    assert summary.labeled == 1 and summary.failed == {}
+    answer_content = {f"cat-{i}": {"on": i not in UNTICKED} for i in range(25)}
+    [answer] = response["answers"]
+    assert answer["answerContent"] == answer_content and answer["workerId"].startswith("labelwire.")
+    assert set(answer) == {
+        "acceptanceTime",
+        "submissionTime",
+        "timeSpentInSeconds",
+        "workerId",
+        "answerContent",
+    }
+    [entry] = request
+    assert entry["datasetObjectId"] == "0" and entry["dataObject"] == {"content": "batch-1"}
+    assert [json.loads(a["annotationData"]["content"]) for a in entry["annotations"]] == [answer_content]
+    assert consolidated[0]["consolidatedAnnotation"]["content"]["cats"]["rejected"] == list(UNTICKED)
+    [out] = manifest
+    assert out["cats"] == {"rejected": list(UNTICKED), "label": "cat"}
+    assert {k: v for k, v in out.items() if not k.startswith("cats")} == line
+    assert (
+        out["cats-metadata"]["type"] == "groundTruth/custom" and out["cats-metadata"]["job_name"] == "bulk-qa"
+    )
+    assert set(out["cats-metadata"]) == {"job_name", "type", "human-annotated", "creation_date"}
+
+
+# The custom-workflow seed's shape: the task's input rendered into hidden
+# elements, the template's own JavaScript app mounted on them, and the answer
+# sent through crowd-form with a hidden crowd-button and a hidden input the
+# app fills on submit.
+WORKFLOW = """
+<crowd-form>
+  <div id="text" hidden>{{ task.input.text }}</div>
+  <img id="document" hidden alt="" src="{{ task.input.taskObject | grant_read_access }}">
+  <div id="metadata" hidden>{{ task.input.metadata | to_json }}</div>
+  <div id="app"></div>
+  <input type="hidden" name="result">
+  <crowd-button form-action="submit" hidden>Submit</crowd-button>
+</crowd-form>
+<script>
+  var text = document.getElementById("text").textContent;
+  var metadata = JSON.parse(document.getElementById("metadata").textContent);
+  var chosen = null;
+  var app = document.getElementById("app");
+  var question = document.createElement("p");
+  question.textContent = "Is this about " + metadata.topic + "? " + text;
+  app.appendChild(question);
+  ["Relevant", "Not relevant"].forEach(function (name) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = name;
+    b.onclick = function () { chosen = name; };
+    app.appendChild(b);
+  });
+  var send = document.createElement("button");
+  send.type = "button";
+  send.textContent = "Send";
+  send.onclick = function () { document.querySelector("crowd-button button").click(); };
+  app.appendChild(send);
+  document.querySelector("crowd-form").addEventListener("submit", function () {
+    var image = document.getElementById("document");
+    document.querySelector("input[name=result]").value = JSON.stringify(
+      { choice: chosen, words: text.split(" ").length, imageWidth: image.naturalWidth });
+  });
+</script>
+"""
+
+
+def workflow_pre(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    line = event["dataObject"]
+    return {
+        "taskInput": {
+            "text": line["text"],
+            "taskObject": line["source-ref"],
+            "metadata": {"topic": line["topic"]},
+        },
+        "isHumanAnnotationRequired": "true",
+    }
+
+
+def workflow_post(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
+    bucket, _, key = event["payload"]["s3Uri"].removeprefix("s3://").partition("/")
+    batch = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    return [
+        {
+            "datasetObjectId": entry["datasetObjectId"],
+            "consolidatedAnnotation": {
+                "content": {
+                    event["labelAttributeName"]: json.loads(
+                        json.loads(entry["annotations"][0]["annotationData"]["content"])["result"]
+                    )
+                }
+            },
+        }
+        for entry in batch
+    ]
+
+
+def test_the_custom_workflow_job_runs_its_own_app_and_hooks(
+    live_s3: Live, page: Page, bucket: tuple[str, Any]
+) -> None:
+    name, s3 = bucket
+    lw = live_s3.client()
+    mine = owner_prefix(lw)
+    s3.put_object(Bucket=name, Key=f"{mine}/docs/0.png", Body=png(40), ContentType="image/png")
+    line = {
+        "source-ref": f"s3://{name}/{mine}/docs/0.png",
+        "text": "Rain all week in Bergen",
+        "topic": "weather",
+    }
+    s3.put_object(Bucket=name, Key=f"{mine}/in/workflow.manifest", Body=(json.dumps(line) + "\n").encode())
+    spec = gt_definition(f"s3://{name}/{mine}", "workflow", "relevance")
+    running, token = run_on_pool(live_s3, lw, spec, WORKFLOW, name, "workflow_pre", "workflow_post")
+    sign_in(page, live_s3, token)
+    frame = page.get_by_title("Task").content_frame
+    expect(frame.get_by_text("Is this about weather? Rain all week in Bergen")).to_be_visible()
+    frame.get_by_role("button", name="Relevant", exact=True).click()
+    frame.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
+    summary = running.result(timeout=60)
+
+    response, request, consolidated, manifest = output_files(s3, name, f"{mine}/out/workflow")
+    result = {"choice": "Relevant", "words": 5, "imageWidth": 48}  # the image came through its presigned link
+    assert summary.labeled == 1
+    assert [json.loads(a["answerContent"]["result"]) for a in response["answers"]] == [result]
+    assert request[0]["dataObject"] == {"s3Uri": line["source-ref"]}
+    assert consolidated == [
+        {"datasetObjectId": "0", "consolidatedAnnotation": {"content": {"relevance": result}}}
+    ]
+    [out] = manifest
+    assert out["relevance"] == result and {k: v for k, v in out.items() if "relevance" not in k} == line

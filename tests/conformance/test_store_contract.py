@@ -457,6 +457,26 @@ async def test_one_owner_holds_a_sync_lease_until_it_lapses(store: Store) -> Non
     assert await hold("b", 118.5)
 
 
+async def test_a_pass_lease_is_held_by_one_replica_until_given_up_or_lapsed(store: Store) -> None:
+    job_id = await job(store)
+    other = await job(store)
+
+    async def hold(owner: str, now: float, on: int = job_id) -> bool:
+        return await store.write(lambda tx: tx.hold_pass_lease(on, owner, now, 10.0))
+
+    assert await hold("a", 100.0)
+    assert not await hold("b", 101.0)
+    assert await hold("b", 101.0, other)  # another job's pass is free
+    await store.write(lambda tx: tx.drop_pass_lease(job_id, "b"))  # not b's to give up
+    assert not await hold("b", 102.0)
+    await store.write(lambda tx: tx.drop_pass_lease(job_id, "a"))
+    assert await hold("b", 102.0)
+    assert not await hold("a", 111.0)
+    assert await hold("a", 112.5)
+    # A sync lease and a pass lease of one job are different leases.
+    assert await store.write(lambda tx: tx.hold_sync_lease(job_id, "c", 113.0, 10.0))
+
+
 async def test_claims_stop_at_what_the_budget_pays_and_reserve_it(store: Store) -> None:
     job_id = await job(store)
     upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
@@ -907,3 +927,23 @@ async def test_credentials_are_listed_by_kind_and_owner_a_page_at_a_time(store: 
     later = await store.read(lambda tx: ids(tx.live_credentials_of(1, 7, 5.0)))
     assert mine == [a, c, e] and every == [a, b, c, e] and page == [b, c]
     assert live == [a, c] and later == [a]
+
+
+async def test_a_transaction_reads_back_every_change_it_made_to_a_job_or_a_worker(store: Store) -> None:
+    """Rows a transaction has read are read again after its own writes: the SQLite
+    store keeps them per transaction, and must forget them when their table is written."""
+    job_id = await job(store)
+    worker = await store.write(lambda tx: tx.insert_worker(job_id, "w", None, 2, 0, 0.0))
+
+    def change_and_reread(tx: Tx) -> list[Any]:
+        seen = [tx.job(job_id)["judgments"], tx.worker(worker)["gold_answered"]]
+        tx.count_job(job_id, judgments=2)
+        tx.update_worker(worker, gold_answered=5)
+        seen += [tx.job(job_id)["judgments"], tx.worker(worker)["gold_answered"]]
+        tx.set_job_state(job_id, 3, 1.0)
+        tx.set_skills({worker: 0.25})
+        seen += [tx.job(job_id)["state"], tx.worker(worker)["skill"]]
+        return seen
+
+    assert await store.write(change_and_reread) == [0, 0, 2, 5, 3, 0.25]
+    assert await store.write(lambda tx: tx.job(job_id)["judgments"]) == 2

@@ -25,6 +25,7 @@ from labelwire.adapters.pool import PoolWorkforce
 from labelwire.adapters.remote import RemoteWorkforce
 from labelwire.client.raw import AdminClient, Client, text_item
 from labelwire.server.dispatch.workforces import Workforces, job_view
+from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import JobSpec, LabelClass
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import job_pb2
@@ -231,6 +232,57 @@ async def test_a_discounted_outside_worker_stops_counting(tmp_path: Path) -> Non
         assert after.state == job_pb2.JOB_STATE_RUNNING
         assert [w.status for w in workers] == [4]  # WORKER_STATUS_DISQUALIFIED
         assert sorted(i.key for i in await ctx.claim_items(10)) == ["k1", "k2"]
+        await lw.close()
+    finally:
+        await running.stop(grace=None)
+
+
+async def test_outside_gold_is_graded_and_judged_by_the_core_quality_gate(tmp_path: Path) -> None:
+    """A workforce that shows its workers gold of its own (MTurk's hidden gold
+    HITs) has their answers graded by the gate and their record held to its bar:
+    a worker below the bar stops counting, one at the bar keeps counting."""
+    from labelwire.server.dispatch.workforces import JobContext
+
+    running = await start_server(
+        address="127.0.0.1:0",
+        database=str(tmp_path / "g.db"),
+        admin_key=ADMIN_KEY,
+        workforces=Workforces({"pool": PoolWorkforce(), "vendor": Vendor()}),
+        drive_workforces=False,
+    )
+    try:
+        server = Harness(running=running, target=f"127.0.0.1:{running.port}", database=tmp_path / "g.db")
+        lw = await server.client()
+        job = await lw.create_job(
+            "J", classes=["a", "b"], workforce="vendor", quiz_size=0, judgments_per_item=1
+        )
+        await lw.add_items(job.name, [text_item("k1", "a"), text_item("g1", "a", gold="a")])
+        await lw.start_job(job.name)
+        job_id = int(job.name.split("/")[1])
+        ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+        assert [g.key for g in await ctx.gold_items(10)] == ["g1"]
+
+        def said(key: str, worker: str, name: str | None) -> ExternalJudgment:
+            return ExternalJudgment(
+                key, worker, None if name is None else {"classification": {"class_name": name}}
+            )
+
+        grades = await ctx.grade_gold(
+            [said("g1", "w1", "a"), said("g1", "w2", "b"), said("g1", "w3", None), said("k1", "w1", "a")]
+        )
+        assert grades == [True, False, False, None]
+
+        await ctx.claim_items(10)
+        await ctx.record_judgments([said("k1", "w1", "b")])
+        assert not await ctx.judge_gold_record("w1", 4, 3, pass_accuracy=0.75, min_answered=3)
+        assert not await ctx.judge_gold_record("w1", 2, 0, pass_accuracy=0.75, min_answered=3)
+        assert (await lw.get_job(job.name)).counters.excluded_judgments == 0
+        assert await ctx.judge_gold_record("w1", 3, 2, pass_accuracy=0.75, min_answered=3)
+        after = await lw.get_job(job.name)
+        assert after.counters.excluded_judgments == 1 and after.counters.unlabeled_items == 1
+        assert [w.status for w in await lw.list_workers(job.name)] == [4]  # WORKER_STATUS_DISQUALIFIED
+        with pytest.raises(InvalidArgument, match="pass_accuracy"):
+            await ctx.judge_gold_record("w2", 3, 0, pass_accuracy=80, min_answered=3)
         await lw.close()
     finally:
         await running.stop(grace=None)

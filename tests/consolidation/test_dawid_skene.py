@@ -197,3 +197,74 @@ def test_a_prior_skill_is_a_matrix_of_smoothing_pseudo_answers() -> None:
     assert result.confusion is not None
     assert result.confusion[0] == pytest.approx(np.array([[6.5, 0.5], [0.5, 6.5]]) / 7)
     assert result.confusion[1] == pytest.approx(np.array([[3.0, 4.0], [3.0, 4.0]]) / 7)
+
+
+def test_a_worker_who_never_gave_the_last_class_has_only_smoothing_in_that_column() -> None:
+    """The last worker answers class 0 only, so no judgment carries the highest
+    (worker, answer) code: the count tables must still cover every cell."""
+    items = [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    workers = [0, 1, 2, 0, 1, 2, 0, 1, 2]
+    answers = [0, 0, 0, 2, 2, 0, 1, 1, 0]
+    j = Judgments.from_lists(items, workers, answers, n_classes=3)
+
+    result = DawidSkene(smoothing=1.0).fit(j)
+
+    assert result.labels.tolist() == [0, 2, 1]
+    assert result.confusion is not None and result.confusion.shape == (3, 3, 3)
+    # Worker 2 said 0 on every item: its "2" column holds pseudo-answers only.
+    assert np.all(result.confusion[2][:, 2] < result.confusion[2][:, 0])
+
+
+def _all_gold_three_class_crowd() -> tuple[Judgments, dict[int, int], list[int], list[int]]:
+    """Six gold items over three classes; worker 0 is right on 5 of 6, worker 1 on 2 of 6."""
+    truth = [0, 1, 2, 0, 1, 2]
+    w0 = [0, 1, 2, 0, 1, 0]
+    w1 = [0, 1, 0, 1, 2, 0]
+    j = Judgments.from_lists(list(range(6)) * 2, [0] * 6 + [1] * 6, w0 + w1, n_classes=3)
+    return j, dict(enumerate(truth)), [5, 2], [6, 6]
+
+
+def test_one_coin_log_likelihood_spreads_a_workers_errors_over_the_other_two_classes() -> None:
+    """Every item gold, so the log-likelihood is known exactly: log 1/3 per item (equal
+    class priors) plus log skill per right answer and log((1 - skill) / 2) per wrong one."""
+    j, gold, correct, answered = _all_gold_three_class_crowd()
+    pooled = sum(correct) / sum(answered)
+    skill = [(c + 2 * pooled) / (n + 2) for c, n in zip(correct, answered, strict=True)]
+    expected = 6 * np.log(1 / 3) + sum(
+        c * np.log(s) + (n - c) * np.log((1 - s) / 2)
+        for c, n, s in zip(correct, answered, skill, strict=True)
+    )
+
+    result = OneCoinDawidSkene(smoothing=2.0).fit(j, gold=gold)
+
+    assert result.worker_skill == pytest.approx(skill)
+    assert result.log_likelihood[-1] == pytest.approx(expected)
+
+
+def test_one_coin_fits_its_smoothing_to_each_workers_right_and_wrong_counts() -> None:
+    """With `smoothing=None` the strength is the beta-binomial evidence maximum over
+    (right, wrong) per worker; worker 1's 2 right of 6 means 4 wrong."""
+    from labelwire.server.consolidation.shrinkage import fitted_strength
+
+    j, gold, correct, answered = _all_gold_three_class_crowd()
+    pooled = sum(correct) / sum(answered)
+    counts = np.array([[c, n - c] for c, n in zip(correct, answered, strict=True)], dtype=float)
+    strength = fitted_strength(counts, np.array([[pooled, 1 - pooled]] * 2))
+
+    result = OneCoinDawidSkene().fit(j, gold=gold)
+
+    assert result.worker_skill == pytest.approx(
+        [(c + strength * pooled) / (n + strength) for c, n in zip(correct, answered, strict=True)]
+    )
+
+
+def test_one_coin_held_out_confidence_on_three_classes_is_the_workers_accuracy() -> None:
+    """One worker of known accuracy 0.7 (held there by heavy smoothing) answers three
+    items, one per class: each label's posterior is 0.7 against (1 - 0.7) / 2 for each
+    other class, so the confidence is exactly 0.7, not the 0.78 of errors spread over three."""
+    j = Judgments.from_lists([0, 1, 2], [0, 0, 0], [0, 1, 2], n_classes=3)
+
+    result = OneCoinDawidSkene(smoothing=1e9).fit(j, worker_skill=np.array([0.7]))
+
+    assert result.labels.tolist() == [0, 1, 2]
+    assert result.confidence == pytest.approx([0.7, 0.7, 0.7], abs=1e-6)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from labelwire.adapters.base import (
     ExternalJudgment,
@@ -21,6 +22,8 @@ from labelwire.adapters.base import (
     ReferenceLabel,
     WorkItem,
 )
+from labelwire.server.dispatch.gate import below_bar, grade
+from labelwire.server.domain.model import JobSpec
 
 
 @dataclass
@@ -131,6 +134,24 @@ class RecordingContext:
 
     async def gold_items(self, limit: int) -> list[GoldItem]:
         return []
+
+    async def grade_gold(self, answers: Sequence[ExternalJudgment]) -> list[bool | None]:
+        """Grades as the core does, by the quality gate's comparison."""
+        gold = {g.key: g.answer for g in await self.gold_items(10_000)}
+        spec = cast(JobSpec, SimpleNamespace(task_type=self.job.task_type))
+        return [
+            None if a.item_key not in gold else grade(spec, dict(a.answer or {}), dict(gold[a.item_key]))
+            for a in answers
+        ]
+
+    async def judge_gold_record(
+        self, worker_id: str, answered: int, right: int, *, pass_accuracy: float, min_answered: int = 1
+    ) -> bool:
+        """Holds the record to the quality gate's bar, as the core does."""
+        if not below_bar(pass_accuracy, answered, right, min_answered):
+            return False
+        await self.discount_worker(worker_id, f"{right} of {answered} hidden gold answers right")
+        return True
 
     async def load_state(self) -> dict[str, Any]:
         state: dict[str, Any] = json.loads(self.saved_state)

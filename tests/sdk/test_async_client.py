@@ -67,8 +67,11 @@ async def test_a_job_from_items_to_labels(
         assert (await lw.jobs().to_pandas()).loc[0, "state"] == "completed"
         assert [w.name async for w in lw.workers(job)] == [worker.name]
         assert (await lw.get_job(job.name)).counters.judgments == 12
-        assert [w.stats.display_name for w in (await lw.quality(job)).workers] == ["ana"]
-        assert (await lw.calibration(job, buckets=4)).classes is not None
+        quality = await lw.quality(job)
+        assert [w.worker.display_name for w in quality.workers] == ["ana"]
+        assert quality.workers[0].worker.judgments == 12 and quality.proto.workers[0].stats.judgments == 12
+        calibration = await lw.calibration(job, buckets=4)
+        assert calibration.buckets == () and calibration.human_judgments_saved == 0  # no pre-labels
 
 
 async def test_states_tokens_and_errors(live: Server, api_key: str) -> None:
@@ -106,7 +109,9 @@ async def test_the_async_worker_client(live: Server, api_key: str) -> None:
         await lw.start_job(job)
         _, token = await lw.create_worker(job, "ana")
     async with AsyncWorkerClient(live.target, token) as me:
-        assert (await me.instructions()).instructions.full_instructions == "Listen."
+        instructions = await me.instructions()
+        assert (instructions.full_instructions, instructions.task_type) == ("Listen.", "classification")
+        assert instructions.classes == {"cat": "", "dog": ""} and instructions.version == 1
         task = await me.next_task()
         assert task is not None and task.text in ("meow", "woof")
         assert await me.extend(task) > 0
@@ -150,13 +155,14 @@ async def test_import_export_and_from_env(
         _, token = await lw.create_worker(job, "ana")
         await work_all(live.target, token)
         exported = await lw.export_labels(job, "b.manifest", label_job_name="cats")
-        assert exported.label_count == 1 and (folder / "b.manifest").exists()
+        assert (exported.labels, exported.lines, exported.uri) == (1, 1, "b.manifest")
+        assert (folder / "b.manifest").exists()
         [judgment] = await lw.judgments(job).to_list()
         assert (judgment.key, judgment.value, judgment.gold) == ("m1", "cat", False)
         assert len(await lw.judgments(job, key="m1").to_pandas()) == 1
         gt = await lw.export_judgments(job, "gt.jsonl", ground_truth=True)
         [line] = [json.loads(text) for text in (folder / "gt.jsonl").read_text().splitlines()]
-        assert gt.line_count == 1 and line["labelwire-key"] == "m1" and len(line["annotations"]) == 1
+        assert gt.lines == 1 and line["labelwire-key"] == "m1" and len(line["annotations"]) == 1
 
 
 async def test_the_owner_corrects_a_label_and_disqualifies_a_worker(live: Server, api_key: str) -> None:

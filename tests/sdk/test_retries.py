@@ -4,6 +4,7 @@ policy, a create never is, and the label stream resumes after the last label."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent import futures
 
@@ -11,7 +12,7 @@ import grpc
 import pytest
 
 from labelwire.client import AsyncClient, Client, FailedPrecondition, ResourceExhausted, Unavailable, raw
-from labelwire.client.aio import RETRY_POLICY
+from labelwire.client.aio import RETRY_POLICY, service_config
 from labelwire.v1 import (
     job_pb2,
     job_service_pb2,
@@ -163,9 +164,35 @@ def test_a_stream_that_never_comes_back_fails_after_its_reconnects(
     flaky: tuple[str, FlakyJobs, FlakyLabels], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target, _, labels = flaky
-    monkeypatch.setattr(raw, "RECONNECT_FIRST_DELAY", 0.01)
+    monkeypatch.setattr(raw.labels, "RECONNECT_FIRST_DELAY", 0.01)
     labels.always_fail = True
     # gRPC's own retries off, to count the SDK's reconnects alone
     with Client(target, "lwc_1_key", retries=False) as lw, pytest.raises(Unavailable, match="down for good"):
         list(lw.stream_labels("jobs/1"))
     assert len(labels.afters) == raw.MAX_RECONNECTS + 1
+
+
+def test_the_retry_policy_covers_every_read_and_no_change() -> None:
+    """Every method the .proto files mark NO_SIDE_EFFECTS is retried (ListJudgments
+    and GetVerificationReport too); calls that change something are not."""
+    [config] = json.loads(service_config())["methodConfig"]
+    retried = {(n["service"].rsplit(".", 1)[1], n["method"]) for n in config["name"]}
+    for read in [
+        ("LabelService", "ListJudgments"),
+        ("QualityService", "GetVerificationReport"),
+        ("LabelService", "StreamLabels"),
+        ("JobService", "GetJob"),
+        ("WorkerService", "GetWorkerStats"),
+    ]:
+        assert read in retried, read
+    for change in [
+        ("JobService", "CreateJob"),
+        ("JobService", "AddItems"),
+        ("JobService", "UpdateJob"),
+        ("JobService", "SetJobTeams"),
+        ("WorkerService", "SubmitJudgment"),
+        ("WorkerService", "NextTask"),
+        ("TeamService", "DeleteWorkerAccount"),
+        ("LabelService", "CorrectLabel"),
+    ]:
+        assert change not in retried, change

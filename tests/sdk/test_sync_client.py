@@ -190,7 +190,7 @@ def test_the_worker_client_leases_releases_declines_and_extends(live: Server, ap
         lw.start_job(job)
         worker, token = lw.create_worker(job, "ana")
         with WorkerClient(live.target, token) as me:
-            assert me.instructions().instructions.short_instructions == "Cat or dog?"
+            assert me.instructions().short_instructions == "Cat or dog?"
             task = me.next_task()
             assert task is not None and task.phase == "work" and task.text in ("meow", "woof")
             assert me.extend(task, 60) > 0
@@ -230,7 +230,7 @@ def test_quality_calibration_export_and_import(live: Server, api_key: str) -> No
         _, token = lw.create_worker(job, "ana")
         work_all(live.target, token)
         exported = lw.export_labels(job, "out.manifest")
-        assert (exported.label_count, exported.line_count) == (2, 2)
+        assert (exported.labels, exported.lines) == (2, 2)
         assert len((folder / "out.manifest").read_text().splitlines()) == 2
         judgments = lw.judgments(job).to_list()
         assert [
@@ -246,10 +246,19 @@ def test_quality_calibration_export_and_import(live: Server, api_key: str) -> No
         frame = lw.judgments(job, worker=ana).to_pandas()
         assert list(frame.columns[:3]) == ["key", "worker", "value"] and len(frame) == 2
         written = lw.export_judgments(job, "judgments.jsonl")
-        assert written.judgment_count == 2 == len((folder / "judgments.jsonl").read_text().splitlines())
+        assert written.judgments == 2 == len((folder / "judgments.jsonl").read_text().splitlines())
         quality = lw.quality(job)
-        assert [w.stats.display_name for w in quality.workers] == ["ana"]
-        assert lw.calibration(job, buckets=5).classes is not None
+        assert [w.worker.display_name for w in quality.workers] == ["ana"]
+        frame = quality.to_pandas()
+        assert (frame.loc[0, "display_name"], frame.loc[0, "judgments"]) == ("ana", 2)
+        assert quality.cost_micros == 0 and quality.instructions_versions[1]["judgments"] == 2
+        assert list(lw.calibration(job, buckets=5).to_pandas().columns) == [
+            "class_name",
+            "lower",
+            "upper",
+            "count",
+            "accuracy",
+        ]
 
 
 def test_the_admin_client_makes_lists_rotates_and_revokes_keys(live: Server) -> None:

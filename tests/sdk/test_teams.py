@@ -42,8 +42,10 @@ def test_an_account_works_on_its_teams_job(live: Server, api_key: str) -> None:
             task = me.next_task()
             assert task is not None
             me.submit(task, "cat")
-        [record] = lw.worker_account_history(ana).jobs
-        assert record.job == job.name and record.stats.judgments == 1
+        history = lw.worker_account_history(ana)
+        [record] = history.jobs
+        assert record.job == job.name and record.worker.judgments == 1 and history.totals["judgments"] == 1
+        assert history.to_pandas().loc[0, "job"] == job.name and history.proto.jobs[0].stats.judgments == 1
         lw.remove_team_member(team, ana)
         with WorkerClient(live.target, token, job=job.name) as outside, pytest.raises(PermissionDenied):
             outside.next_task()
@@ -76,7 +78,7 @@ async def test_the_async_team_calls(live: Server, api_key: str) -> None:
         async with AsyncWorkerClient(live.target, token, job=job.name) as me:
             while (task := await me.next_task()) is not None:
                 await me.submit(task, "dog")
-        assert (await lw.worker_account_history(bo)).totals.judgments == 2
+        assert (await lw.worker_account_history(bo)).totals["judgments"] == 2
         assert (await lw.remove_team_member(team, bo)).worker_count == 0
         assert (await lw.revoke_worker_account_token(bo)).active_tokens == 0
         assert (await lw.get_job(job)).state == "completed"  # ended, so its team may go

@@ -53,3 +53,7 @@ def test_the_tutorial_runs_end_to_end(live: Server, api_key: str, tmp_path: Path
         assert f"{method} r1=positive r2=negative r3=positive r4=negative" in out
     assert "Review sentiment completed 4 labels" in out
     assert "Review sentiment: 100%" in done.stderr  # wait's progress bar
+    assert "3 workers, kappa" in out
+    assert re.search(r"^ *alice +qualified +\d+ ", out, re.MULTILINE)
+    assert "sent 2 of 2" in out  # add_items' progress callback
+    assert "Dana labeled 2 items" in out  # through the worker account's own client

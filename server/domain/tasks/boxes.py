@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 
 from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
+from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, dense_workers
 
 METHOD = "box_clusters"
+BOX_MATCH_IOU = 0.5
 
 
 def boxes(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
@@ -57,6 +59,29 @@ def boxes(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         judgment_count=len(judgments),
         tie=False,
     )
+
+
+def _corners(box: dict[str, Any]) -> list[float]:
+    left, top = float(box.get("left", 0)), float(box.get("top", 0))
+    return [left, top, left + float(box.get("width", 0)), top + float(box.get("height", 0))]
+
+
+def _boxes_match(given: list[dict[str, Any]], expected: list[dict[str, Any]]) -> bool:
+    """Each gold box matched by its own given box of the same class at IoU >= BOX_MATCH_IOU
+    (greedily, the best overlap first), and no box left over."""
+    if len(given) != len(expected):
+        return False
+    unused = list(given)
+    for want in expected:
+        same = [b for b in unused if b.get("class_name") == want.get("class_name")]
+        if not same:
+            return False
+        overlaps = iou(np.array([_corners(b) for b in same]), np.array([_corners(want)]))[:, 0]
+        best = int(np.argmax(overlaps))
+        if overlaps[best] < BOX_MATCH_IOU:
+            return False
+        unused.remove(same[best])
+    return True
 
 
 class BoundingBoxes(TaskKind):
@@ -103,6 +128,14 @@ class BoundingBoxes(TaskKind):
         class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return boxes(spec, judgments)
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """Boxes match one-to-one, each gold box by a box of its class at IoU >=
+        BOX_MATCH_IOU, as Ground Truth clusters boxes."""
+        mine, right = self.bodies(answer, gold)
+        if self.answer_key in answer:
+            return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
+        return bool(mine == right)
 
     def export_value(
         self,

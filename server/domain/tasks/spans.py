@@ -53,6 +53,10 @@ def spans(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
     )
 
 
+def _span_key(span: dict[str, Any]) -> tuple[str, int, int]:
+    return str(span.get("entity_type", "")), int(span.get("start", 0)), int(span.get("end", 0))
+
+
 class Spans(TaskKind):
     name = "spans"
     answer_key = "spans"
@@ -85,6 +89,15 @@ class Spans(TaskKind):
         class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return spans(spec, judgments)
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """As sets of (type, start, end)."""
+        mine, right = self.bodies(answer, gold)
+        if self.answer_key in answer:
+            return sorted(map(_span_key, mine.get("spans", []))) == sorted(
+                map(_span_key, right.get("spans", []))
+            )
+        return bool(mine == right)
 
     def export_value(
         self,

@@ -12,15 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import duration_pb2, field_mask_pb2
+from google.protobuf import field_mask_pb2
 
+from labelwire.client.raw.channel import _duration
 from labelwire.v1 import account_pb2, team_service_pb2, team_service_pb2_grpc
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    out = duration_pb2.Duration()
-    out.FromNanoseconds(int(seconds * 1e9))
-    return out
 
 
 class TeamCalls:
