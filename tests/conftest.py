@@ -75,7 +75,9 @@ def postgres_database() -> Iterator[str]:
     try:
         import psycopg
 
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+        from labelwire.server.store.postgres import pooling
+
+        admin = psycopg.connect(pooling(POSTGRES)[0], autocommit=True, connect_timeout=3)
     except Exception as exc:  # psycopg missing, or no server answering
         reason = f"no PostgreSQL reachable at {POSTGRES} (set LABELWIRE_TEST_POSTGRES): {exc}"
         if TEST_STORE == "postgres" or UNDER_CI:

@@ -281,6 +281,9 @@ MATRIX: dict[str, Entry] = {
     "JobService.DisqualifyWorker": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.DisqualifyWorkerRequest(worker=w.spare_worker)
     ),
+    "JobService.RequalifyWorker": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.RequalifyWorkerRequest(worker=w.spare_worker)
+    ),
     "JobService.ListWorkers": Entry(OWNERS_JOB, lambda w: job_service_pb2.ListWorkersRequest(job=w.job)),
     "JobService.ListTaskComments": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.ListTaskCommentsRequest(job=w.job)
@@ -295,6 +298,9 @@ MATRIX: dict[str, Entry] = {
             job=w.job, item_key=LABELED.get(w.job, "i0"), value=classification(CLASSES[1])
         ),
         prepare=_label_task,
+    ),
+    "LabelService.ListLabelRevisions": Entry(
+        OWNERS_JOB, lambda w: label_service_pb2.ListLabelRevisionsRequest(job=w.job, item_key="i0")
     ),
     "LabelService.ListJudgments": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.ListJudgmentsRequest(job=w.job)

@@ -4,6 +4,8 @@ label comes back into the first job's feed as the item's next revision."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from google.protobuf import json_format
@@ -11,7 +13,7 @@ from google.protobuf import json_format
 from labelwire.client.raw import Client, classification, source_item, text_item
 from labelwire.v1 import answer_pb2, job_pb2, label_pb2
 from tests.conftest import Harness
-from tests.helpers import CLASSES, drain, truth, work
+from tests.helpers import CLASSES, drain, take, truth, work
 
 DISCONFIRMED = label_pb2.VerificationSummary.VERDICT_DISCONFIRMED
 
@@ -108,18 +110,20 @@ async def test_model_labels_under_a_confidence_go_to_human_review(server: Harnes
     _, token = await lw.create_worker(model_job.name, "ann")
     async with server.worker(token) as w:
         assert await work(w) == 1  # "low": under the model's threshold, to humans in the job itself
+    # "low"'s one human judgment states the worker's estimated skill (a posterior,
+    # not a vote share of 1.0), under 0.95 too: the rule sends it to review as well.
     _, token = await lw.create_worker(review.name, "expert")
     async with server.worker(token) as w:
-        task = (await w.next_task()).task
-        assert task.text == "truth:pos"
-        await w.submit(task.name, classification("neg"))
-        assert not (await w.next_task()).HasField("task")
+        while (t := await w.next_task()).HasField("task"):
+            assert t.task.text == "truth:pos"
+            await w.submit(t.task.name, classification("neg"))
 
-    assert set(await labels_of(lw, review.name)) == {"unsure"}
+    assert set(await labels_of(lw, review.name)) == {"unsure", "low"}
     final = await labels_of(lw, model_job.name)
-    assert final["unsure"].value.classification.class_name == "neg"
-    assert (final["unsure"].method, final["unsure"].human_annotated) == ("routed", True)
-    assert (final["sure"].method, final["low"].method) == ("model", "majority_vote")
+    for key in ("unsure", "low"):
+        assert final[key].value.classification.class_name == "neg"
+        assert (final[key].method, final[key].human_annotated) == ("routed", True)
+    assert final["sure"].method == "model"
 
 
 async def test_a_class_rule_forwards_each_item_once_and_later_passes_keep_the_routed_label(
@@ -242,3 +246,26 @@ async def test_a_cancelled_target_takes_nothing(server: Harness) -> None:
         await lw.update_job(again, ["routing_rules"])
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "cancelled" in (caught.value.details() or "")
+
+
+async def test_a_client_following_the_first_job_gets_the_final_label_live(server: Harness) -> None:
+    lw = await server.client()
+    expert = await lw.create_job("Expert", classes=CLASSES, judgments_per_item=1, quiz_size=0)
+    spec = job_pb2.Job()
+    spec.routing_rules.append(rule(expert, classes=["neg"]))
+    job = await lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=1, quiz_size=0, job=spec)
+    await lw.add_items(job.name, [text_item("a", "truth:pos"), text_item("b", "truth:neg")])
+    await lw.start_job(job.name)
+    await lw.start_job(expert.name)
+    following = asyncio.ensure_future(take(lw.stream_labels(job.name), 3))
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        assert await work(w) == 2
+    _, token = await lw.create_worker(expert.name, "pro")
+    async with server.worker(token) as w:
+        task = (await w.next_task()).task
+        await w.submit(task.name, classification("neutral"))
+    events = await following
+    assert [(e.item_key, e.revision, e.method) for e in events[2:]] == [("b", 2, "routed")]
+    assert events[2].value.classification.class_name == "neutral"
+    assert {e.item_key for e in events[:2]} == {"a", "b"}

@@ -145,3 +145,72 @@ async def test_another_clients_key_cannot_disqualify_a_worker(server: Harness) -
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     await lw.close()
     await rival.close()
+
+
+async def test_a_requalified_worker_gets_tasks_again_and_its_excluded_judgments_stay_out(
+    server: Harness,
+) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=4, judgments=2)
+    ada, ada_token = await lw.create_worker(job.name, "Ada")
+    _, bo_token = await lw.create_worker(job.name, "Bo")
+    async with server.worker(ada_token) as w:
+        assert await work(w, limit=2) == 2
+    disqualified = await lw.disqualify_worker(ada.name)
+    assert disqualified.status == task_pb2.WORKER_STATUS_DISQUALIFIED
+
+    requalified = await lw.requalify_worker(ada.name)
+    assert requalified.status == task_pb2.WORKER_STATUS_QUALIFIED
+    assert (await lw.requalify_worker(ada.name)).status == task_pb2.WORKER_STATUS_QUALIFIED
+    async with server.worker(ada_token) as w:
+        again = await work(w)
+    async with server.worker(bo_token) as w:
+        await work(w)
+    # Ada gets the two items she had not judged; her first two judgments stay
+    # excluded, and she is not asked those items again.
+    assert again == 2
+    judgments = [j async for j in lw.list_judgments(job.name, worker=ada.name)]
+    assert sorted(j.excluded for j in judgments) == [False, False, True, True]
+    assert {w.display_name: w.status for w in await lw.list_workers(job.name)}["Ada"] == (
+        task_pb2.WORKER_STATUS_QUALIFIED
+    )
+    await lw.close()
+
+
+async def test_requalify_is_refused_for_a_worker_in_the_quiz_or_of_another_client(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=2, gold=2, quiz_size=2)
+    worker, _ = await lw.create_worker(job.name, "new")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lw.requalify_worker(worker.name)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "quiz" in (caught.value.details() or "")
+    other = await server.client()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await other.requalify_worker(worker.name)
+    assert caught.value.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED)
+    await lw.close()
+    await other.close()
+
+
+async def test_an_items_revisions_come_oldest_first_and_an_unknown_item_is_not_found(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=3)
+    _, token = await lw.create_worker(job.name, "w")
+    async with server.worker(token) as w:
+        await work(w)
+    await lw.correct_label(job.name, "i1", classification("neutral"))
+    await lw.correct_label(job.name, "i1", classification("pos"))
+
+    history = await lw.label_revisions(job.name, "i1")
+    assert [(lab.revision, lab.value.classification.class_name, lab.method) for lab in history] == [
+        (1, "neg", "majority_vote_posterior"),
+        (2, "neutral", "owner_correction"),
+        (3, "pos", "owner_correction"),
+    ]
+    assert all(lab.item_key == "i1" for lab in history)
+    assert [lab.revision for lab in await lw.label_revisions(job.name, "i0")] == [1]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lw.label_revisions(job.name, "nope")
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    await lw.close()

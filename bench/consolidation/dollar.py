@@ -54,7 +54,7 @@ QUIZ = 5
 REFIT = 100
 FIXED = 5
 MODES = ("current", "in_step", "routed", "routed_floor1")
-TARGETS = (0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
+TARGETS = (0.7, 0.8, 0.9, 0.95)
 
 
 @dataclass
@@ -185,12 +185,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--crowds", nargs="*", choices=list(CROWDS), default=None)
     parser.add_argument(
         "--items", type=int, default=0, help="items per crowd (default 1500 quick, 3000 full)"
     )
     parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
     args = parser.parse_args()
-    crowds = ["mixed", "hard"] if args.quick else list(CROWDS)
+    parser_crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
+    crowds = parser_crowds
     n_items = args.items or (1500 if args.quick else 3000)
     seeds = list(range(5000, 5000 + (args.seeds or (1 if args.quick else 2))))
     started = time.perf_counter()

@@ -23,7 +23,9 @@ if __package__ in (None, ""):
 from labelwire.server.consolidation import RobustCentre, worker_outliers
 
 
-def crowd(seed: int, n_items: int = 20_000, n_workers: int = 2000, per_item: int = 5) -> dict[str, np.ndarray]:
+def crowd(
+    seed: int, n_items: int = 20_000, n_workers: int = 2000, per_item: int = 5
+) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     difficulty = rng.uniform(1.0, 8.0, n_items)
     activity = rng.pareto(1.5, n_workers) + 1  # many workers with few clicks, a few with many

@@ -27,10 +27,12 @@ from labelwire.v1 import (
 __all__ = [
     "Added",
     "ApiKey",
+    "Comment",
     "Counters",
     "Job",
     "Judgment",
     "Label",
+    "Route",
     "Task",
     "Team",
     "Worker",
@@ -134,6 +136,36 @@ class Job:
             "labeled_items": self.counters.labeled_items,
             "cost_micros": self.counters.cost_micros,
         }
+
+
+VERDICTS = {"confirmed": 1, "disconfirmed": 2, "split": 3}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing rule between jobs: the items whose label meets every
+    condition given go on to the job `to` (one of yours), and its label comes
+    back as their final one. `classes`: the label's class is one of them;
+    `confidence_below`: its confidence is under it; `verdict` (verification
+    jobs): confirmed, disconfirmed or split."""
+
+    to: Job | str
+    classes: tuple[str, ...] = ()
+    confidence_below: float | None = None
+    verdict: str = ""
+
+    def to_proto(self) -> job_pb2.RoutingRule:
+        """The rule as the API takes it (`Job.routing_rules`)."""
+        rule = job_pb2.RoutingRule(
+            target_job=self.to if isinstance(self.to, str) else self.to.name, classes=list(self.classes)
+        )
+        if self.confidence_below is not None:
+            rule.confidence_below = self.confidence_below
+        if self.verdict:
+            if self.verdict not in VERDICTS:
+                raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
+            rule.verdict = label_pb2.VerificationSummary.Verdict.ValueType(VERDICTS[self.verdict])
+        return rule
 
 
 @dataclass(frozen=True)
@@ -416,5 +448,30 @@ class WorkerJob:
             status=_enum_name("WORKER_JOB_STATUS_", account_pb2.WorkerJobStatus.Name(message.status)),
             job_state=_enum_name("JOB_STATE_", job_pb2.JobState.Name(message.job_state)),
             judgments=message.worker.judgments,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A worker's comment on one of its tasks, for the job's owner."""
+
+    task: str
+    key: str
+    worker: str
+    worker_display_name: str
+    text: str
+    created: float
+    proto: task_pb2.TaskComment = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: task_pb2.TaskComment) -> Comment:
+        return cls(
+            task=message.task,
+            key=message.item_key,
+            worker=message.worker,
+            worker_display_name=message.worker_display_name,
+            text=message.text,
+            created=message.create_time.ToNanoseconds() / 1e9,
             proto=message,
         )

@@ -139,6 +139,50 @@ WORKER_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class ReliabilityBin:
+    """Gold items whose label confidence is in [lower, upper): how many, their mean
+    confidence and the share whose label is the gold answer."""
+
+    lower: float
+    upper: float
+    items: int
+    mean_confidence: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """The reliability table of a job's label confidences, measured on its gold
+    (`to_pandas()`: one row per bin), and its expected calibration error."""
+
+    bins: tuple[ReliabilityBin, ...]
+    items: int
+    mean_confidence: float
+    accuracy: float
+    expected_calibration_error: float
+    proto: quality_service_pb2.GetReliabilityResponse = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: quality_service_pb2.GetReliabilityResponse) -> Reliability:
+        return cls(
+            bins=tuple(
+                ReliabilityBin(b.lower, b.upper, b.items, b.mean_confidence, b.accuracy) for b in message.bins
+            ),
+            items=message.items,
+            mean_confidence=message.mean_confidence,
+            accuracy=message.accuracy,
+            expected_calibration_error=message.expected_calibration_error,
+            proto=message,
+        )
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """One row per confidence bin."""
+        return _frame(
+            [vars(b) for b in self.bins], ("lower", "upper", "items", "mean_confidence", "accuracy")
+        )
+
+
+@dataclass(frozen=True)
 class BucketRow:
     """Pre-labels of one class whose model confidence is in [lower, upper), and
     the share of them the human label agreed with."""

@@ -18,9 +18,11 @@ from labelwire.client.items import ItemSource
 from labelwire.client.models import (
     Added,
     ApiKey,
+    Comment,
     Job,
     Judgment,
     Label,
+    Route,
     Task,
     Team,
     Worker,
@@ -33,6 +35,7 @@ from labelwire.client.reports import (
     Exported,
     Instructions,
     JobQuality,
+    Reliability,
     VerificationReport,
     WorkerHistory,
 )
@@ -100,6 +103,7 @@ class Client(SyncBase[AsyncClient]):
         teams: Sequence[str] = (),
         consolidation: str = "",
         model_routing: Mapping[str, Any] | job_pb2.ModelRouting | None = None,
+        routes: Sequence[Route] = (),
         job: job_pb2.Job | None = None,
     ) -> Job:
         """A new job in the draft state, ready for items.
@@ -113,8 +117,9 @@ class Client(SyncBase[AsyncClient]):
         policy. `model_routing` lets the model's confident pre-labels through
         without humans: a dict such as `{"class_thresholds": {"cat": 0.9},
         "audit_share": 0.05}` or `{"learn_thresholds": True, "target_precision":
-        0.98}` (ModelRouting's fields), or the message. Anything else: pass a
-        full `job` message, whose fields win.
+        0.98}` (ModelRouting's fields), or the message. `routes` send items
+        whose label meets a condition on to other jobs of yours (`Route`).
+        Anything else: pass a full `job` message, whose fields win.
         """
         return self._loop.run(
             self._async.create_job(
@@ -137,6 +142,7 @@ class Client(SyncBase[AsyncClient]):
                 teams=teams,
                 consolidation=consolidation,
                 model_routing=model_routing,
+                routes=routes,
                 job=job,
             )
         )
@@ -151,9 +157,9 @@ class Client(SyncBase[AsyncClient]):
 
     def start_job(self, job: Job | str, *, pilot_size: int = 0, pilot_seed: int | None = None) -> Job:
         """Opens the job to workers; items can still be added. With
-        `pilot_size`, only a random sample of that many items (drawn with
-        `pilot_seed`, by default the job's id) is dispatched; the job then
-        pauses itself (`state_reason` "pilot complete") until `resume_job`.
+        `pilot_size`, only the first that many items are dispatched; the job
+        then pauses itself (`state_reason` "pilot complete") until
+        `resume_job`.
         """
         return self._loop.run(self._async.start_job(job, pilot_size=pilot_size, pilot_seed=pilot_seed))
 
@@ -171,12 +177,14 @@ class Client(SyncBase[AsyncClient]):
         price_per_judgment_micros: int | None = None,
         budget_micros: int | None = None,
         model_routing: Mapping[str, Any] | job_pb2.ModelRouting | None = None,
+        routes: Sequence[Route] | None = None,
     ) -> Job:
         """Changes the settings given, and only those (UpdateJob's field
         mask). A change of the instructions or the classes' descriptions
         makes a new `instructions_version`. `model_routing` (as in
         `create_job`) replaces the job's whole routing: thresholds, audit share
-        and all.
+        and all. `routes` replaces the job's routing rules (an empty list
+        removes them).
         """
         return self._loop.run(
             self._async.update_job(
@@ -191,6 +199,7 @@ class Client(SyncBase[AsyncClient]):
                 price_per_judgment_micros=price_per_judgment_micros,
                 budget_micros=budget_micros,
                 model_routing=model_routing,
+                routes=routes,
             )
         )
 
@@ -264,6 +273,16 @@ class Client(SyncBase[AsyncClient]):
         """
         return self._loop.run(self._async.disqualify_worker(worker))
 
+    def requalify_worker(self, worker: Worker | str) -> Worker:
+        """Undoes a disqualification: the worker gets tasks of the job again (its
+        judgments excluded by the disqualification stay excluded).
+        """
+        return self._loop.run(self._async.requalify_worker(worker))
+
+    def comments(self, job: Job | str) -> list[Comment]:
+        """Every comment the job's workers left on their tasks, newest first."""
+        return self._loop.run(self._async.comments(job))
+
     def rotate_worker_token(
         self, worker: Worker | str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:
@@ -288,11 +307,42 @@ class Client(SyncBase[AsyncClient]):
             self._async.wait(job, progress=progress, timeout=timeout, poll_interval=poll_interval)
         )
 
-    def labels(self, job: Job | str) -> Pages[Label]:
+    def labels(
+        self,
+        job: Job | str,
+        *,
+        class_name: str = "",
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        method: str = "",
+        human_annotated: bool | None = None,
+        revised: bool = False,
+        contested: bool = False,
+        key_contains: str = "",
+    ) -> Pages[Label]:
         """The job's labels as they are now (one per labeled item), page by page;
-        `.to_pandas()` gives one row per label.
+        `.to_pandas()` gives one row per label. The keyword filters are applied on
+        the server (confidence bounds inclusive; `revised`: past their first
+        revision; `contested`: a tie or workers who disagreed).
         """
-        return Pages(self._loop, self._async.labels(job))
+        return Pages(
+            self._loop,
+            self._async.labels(
+                job,
+                class_name=class_name,
+                min_confidence=min_confidence,
+                max_confidence=max_confidence,
+                method=method,
+                human_annotated=human_annotated,
+                revised=revised,
+                contested=contested,
+                key_contains=key_contains,
+            ),
+        )
+
+    def label_history(self, job: Job | str, key: str) -> list[Label]:
+        """Every revision of one item's label, oldest first."""
+        return self._loop.run(self._async.label_history(job, key))
 
     def stream_labels(
         self, job: Job | str, *, after: int = 0, snapshot_only: bool = False
@@ -364,10 +414,10 @@ class Client(SyncBase[AsyncClient]):
             self._async.calibration(job, buckets=buckets, target_precision=target_precision)
         )
 
-    def reliability(self, job: Job | str, *, bins: int = 10) -> quality_service_pb2.GetReliabilityResponse:
-        """The reliability table of a classification job's label confidences, measured on its gold:
-        per equal-width confidence bin, the items, their mean confidence and the share right,
-        and the expected calibration error.
+    def reliability(self, job: Job | str, *, bins: int = 10) -> Reliability:
+        """The reliability table of a classification job's label confidences, measured on
+        its gold: per equal-width confidence bin, the items, their mean confidence and the
+        share right (`.to_pandas()`), and the expected calibration error.
         """
         return self._loop.run(self._async.reliability(job, bins=bins))
 
@@ -532,6 +582,10 @@ class WorkerClient(SyncBase[AsyncWorkerClient]):
     def decline(self, task: Task | str, reason: str = "") -> None:
         """Gives the task back and says why (it shows in the job's quality report)."""
         return self._loop.run(self._async.decline(task, reason))
+
+    def comment(self, task: Task | str, text: str) -> Comment:
+        """Leaves the job's owner a comment on one of this worker's tasks (1 to 2,000 characters)."""
+        return self._loop.run(self._async.comment(task, text))
 
     def extend(self, task: Task | str, seconds: float | None = None) -> float:
         """Renews the lease (by the job's time limit unless `seconds`); when it now ends (Unix time)."""

@@ -4,7 +4,10 @@ A server on a free port with a temporary SQLite file; a job over a shipped
 sample of restaurant reviews (30 of them gold); simulated pool workers of mixed
 skill talking gRPC (three good ones, a careless one, a spammer who always says
 "positive"); progress while they work; the labels' accuracy against the truth
-at the end.
+at the end. With `console` (`labelwire demo --console`), the server also serves
+HTTP with the owner console, the console's address and the demo's API key are
+printed before the workers start (who then answer at a pace a person can watch),
+and the server stays up after the job until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -52,7 +56,7 @@ def load_sample() -> list[dict[str, str]]:
 
 
 async def simulate(
-    target: str, token: str, persona: Persona, truth: dict[str, str], rng: random.Random
+    target: str, token: str, persona: Persona, truth: dict[str, str], rng: random.Random, pace: float = 0.0
 ) -> str:
     """Works until the job has nothing more for this worker; returns its fate."""
     names = list(CLASSES)
@@ -76,24 +80,50 @@ async def simulate(
                 answer = right
             else:
                 answer = rng.choice([n for n in names if n != right])
+            if pace:
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * pace)
             await worker.submit(
                 response.task.name, classification(answer), time_spent_seconds=rng.uniform(2, 9)
             )
 
 
-async def run_demo(seed: int = 7) -> int:
+async def until_interrupted() -> None:
+    """Waits for Ctrl-C or SIGTERM, so the console stays up to look at."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def run_demo(
+    seed: int = 7, *, console: bool = False, http_address: str = "127.0.0.1:8080", pace: float = 0.3
+) -> int:
     rows = load_sample()
     truth_by_text = {r["source"]: r["truth"] for r in rows}
     truth_by_key = {r["id"]: r["truth"] for r in rows}
     with tempfile.TemporaryDirectory(prefix="labelwire-demo-") as scratch:
         database = Path(scratch) / "demo.db"
         admin_key = new_secret()
-        running = await start_server(address="127.0.0.1:0", database=str(database), admin_key=admin_key)
+        running = await start_server(
+            address="127.0.0.1:0",
+            database=str(database),
+            admin_key=admin_key,
+            http_address=http_address if console else None,
+        )
         target = f"127.0.0.1:{running.port}"
         print(f"server on {target}, data in {database}")
         try:
             async with AdminClient(target, admin_key) as admin:
                 api_key = await admin.create_api_key("demo")
+            if console and running.http is not None:
+                host = http_address.rsplit(":", 1)[0]
+                print(f"console: http://{host}:{running.http.port}/console/")
+                print(f"API key (paste it on the console's sign-in form): {api_key}", flush=True)
             async with Client(target, api_key) as lw:
                 job = await lw.create_job(
                     "Restaurant review sentiment",
@@ -116,7 +146,11 @@ async def run_demo(seed: int = 7) -> int:
                 rng = random.Random(seed)
                 tokens = [(await lw.create_worker(job.name, p.name))[1] for p in PERSONAS]
                 workers = [
-                    asyncio.create_task(simulate(target, t, p, truth_by_text, random.Random(rng.random())))
+                    asyncio.create_task(
+                        simulate(
+                            target, t, p, truth_by_text, random.Random(rng.random()), pace if console else 0.0
+                        )
+                    )
                     for t, p in zip(tokens, PERSONAS, strict=True)
                 ]
                 started = time.monotonic()
@@ -145,6 +179,9 @@ async def run_demo(seed: int = 7) -> int:
                     f"{len(labels)} labels, accuracy against the truth {right / max(len(labels), 1):.1%};"
                     f" job {job_pb2.JobState.Name(final.state).removeprefix('JOB_STATE_').lower()}"
                 )
+            if console and running.http is not None:
+                print("the server stays up with the console; Ctrl-C stops it", flush=True)
+                await until_interrupted()
         finally:
             await running.stop(grace=None)
     return 0

@@ -318,6 +318,23 @@ def _parser() -> argparse.ArgumentParser:
         " work it over gRPC, print progress, and report the labels' accuracy against the truth.",
     )
     demo.add_argument("--seed", type=int, default=7, help="random seed of the simulated workers")
+    demo.add_argument(
+        "--console",
+        action="store_true",
+        help="also serve the owner console over HTTP, print its address and the demo's API key, let the"
+        " workers answer at a pace you can watch, and keep the server up after the job until Ctrl-C",
+    )
+    demo.add_argument(
+        "--http-address",
+        default="127.0.0.1:8080",
+        help="HOST:PORT of the console with --console (port 0 for any free one; default 127.0.0.1:8080)",
+    )
+    demo.add_argument(
+        "--pace",
+        type=float,
+        default=0.3,
+        help="with --console, about how many seconds each simulated worker takes per answer (default 0.3)",
+    )
     jobs_cli.add_parser(commands, dict(os.environ))
     run_groundtruth.add_parser(commands, dict(os.environ), [log_flags])
     imports = commands.add_parser(
@@ -383,7 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_groundtruth.main(args))
     from labelwire.server.cli.demo import run_demo
 
-    code: int = asyncio.run(run_demo(seed=args.seed))
+    code: int = asyncio.run(
+        run_demo(seed=args.seed, console=args.console, http_address=args.http_address, pace=args.pace)
+    )
     return code
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from labelwire.server.core.base import (
+    PAGE_BYTES,
     CoreBase,
     fitting,
     page_cursor,
@@ -45,6 +46,89 @@ from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Tx
 
 STREAM_BATCH = 1000
+#: Rows a ListLabels call with a class or key condition reads at most, and
+#: how many at a time.
+FILTER_SCAN = 20_000
+FILTER_BATCH = 1_000
+REVISIONS_SHOWN = 1_000
+
+
+def _names_class(value: Any, name: str) -> bool:
+    if not isinstance(value, dict):
+        return False
+    if "classification" in value:
+        return bool(value["classification"].get("class_name") == name)
+    if "multi_label" in value:
+        return name in value["multi_label"].get("class_names", [])
+    if "bounding_boxes" in value:
+        return any(b.get("class_name") == name for b in value["bounding_boxes"].get("boxes", []))
+    if "spans" in value:
+        return any(s.get("entity_type") == name for s in value["spans"].get("spans", []))
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelFilter:
+    """ListLabels' conditions; the defaults match every label."""
+
+    class_name: str = ""
+    min_confidence: float | None = None
+    max_confidence: float | None = None
+    method: str = ""
+    human: bool | None = None
+    revised: bool = False
+    contested: bool = False
+    key_contains: str = ""
+
+    def check(self) -> None:
+        for field, value in (
+            ("filter.min_confidence", self.min_confidence),
+            ("filter.max_confidence", self.max_confidence),
+        ):
+            if value is not None:
+                validation.check_range(field, value, 0.0, 1.0)
+        if self.min_confidence is not None and self.max_confidence is not None:
+            validation.require(
+                self.min_confidence <= self.max_confidence,
+                f"filter.max_confidence ({self.max_confidence:g}) is under"
+                f" filter.min_confidence ({self.min_confidence:g})",
+                "filter.max_confidence",
+            )
+        validation.require(
+            len(self.method) <= 64,
+            f"filter.method must be at most 64 characters, got {len(self.method)}",
+            "filter.method",
+        )
+        validation.require(
+            len(self.class_name) <= 256,
+            f"filter.class_name must be at most 256 characters, got {len(self.class_name)}",
+            "filter.class_name",
+        )
+        validation.require(
+            len(self.key_contains) <= 256,
+            f"filter.item_key_contains must be at most 256 characters, got {len(self.key_contains)}",
+            "filter.item_key_contains",
+        )
+
+    def sql(self) -> dict[str, Any]:
+        return {
+            "min_confidence": self.min_confidence,
+            "max_confidence": self.max_confidence,
+            "method": self.method,
+            "human": self.human,
+            "revised": self.revised,
+            "contested": self.contested,
+        }
+
+    def in_python(self) -> bool:
+        return bool(self.class_name or self.key_contains)
+
+    def matches(self, row: Any) -> bool:
+        if self.key_contains and self.key_contains not in row["item_key"]:
+            return False
+        return not self.class_name or _names_class(_shared_json(row["value"]), self.class_name)
+
+
 STREAM_BATCH_BYTES = 512 * 1024
 
 
@@ -148,23 +232,55 @@ class LabelsCore(CoreBase):
             await self.feed.wait(job_id, seen, timeout=1.0)
 
     async def list_labels(
-        self, principal: Principal, job_name: str, page_size: int, page_token: str
+        self,
+        principal: Principal,
+        job_name: str,
+        page_size: int,
+        page_token: str,
+        where: LabelFilter | None = None,
     ) -> tuple[list[Label], str]:
         self.require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         size = page_size or 1000
         validation.check_range("page_size", size, 1, 10_000)
         after = page_cursor(page_token, default=0)
+        where = where or LabelFilter()
+        where.check()
+        if not where.in_python():
 
-        def page(tx: Tx) -> list[Any]:
+            def page(tx: Tx) -> list[Any]:
+                self.require_job_row(tx, job_id, principal.id)
+                return tx.current_labels(job_id, after, size + 1, **where.sql())
+
+            rows = await self.store.read(page)
+            keep = min(size, fitting([_row_bytes(r) for r in rows]))
+            more = len(rows) > keep
+            rows = rows[:keep]
+            return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
+
+        def scan(tx: Tx) -> tuple[list[Any], int, bool]:
+            """The class and key conditions look inside the label's JSON and
+            the key, the same on every store, so they are checked here over at
+            most FILTER_SCAN rows; the token then points past the last row
+            read, matched or not."""
             self.require_job_row(tx, job_id, principal.id)
-            return tx.current_labels(job_id, after, size + 1)
+            hits: list[Any] = []
+            cursor, sizes = after, 0
+            for _ in range(FILTER_SCAN // FILTER_BATCH):
+                rows = tx.current_labels(job_id, cursor, FILTER_BATCH, **where.sql())
+                for row in rows:
+                    if where.matches(row):
+                        sizes += _row_bytes(row)
+                        if len(hits) == size or (hits and sizes > PAGE_BYTES):
+                            return hits, cursor, True
+                        hits.append(row)
+                    cursor = int(row["item_id"])
+                if len(rows) < FILTER_BATCH:
+                    return hits, cursor, False
+            return hits, cursor, bool(tx.current_labels(job_id, cursor, 1, **where.sql()))
 
-        rows = await self.store.read(page)
-        keep = min(size, fitting([_row_bytes(r) for r in rows]))
-        more = len(rows) > keep
-        rows = rows[:keep]
-        return [_label(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
+        rows, cursor, more = await self.store.read(scan)
+        return [_label(job_id, r) for r in rows], (str(cursor) if more else "")
 
     async def correct_label(self, principal: Principal, job_name: str, item_key: str, value: Answer) -> Label:
         """The owner's answer becomes the item's next revision: a person who
@@ -221,6 +337,61 @@ class LabelsCore(CoreBase):
             if int(row["status"]) != WorkerStatus.DISQUALIFIED:
                 tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
                 dispatch.disqualify(tx, job.spec, job_id, worker_id, now)
+            updated = tx.worker(worker_id)
+            assert updated is not None
+            return worker_from_row(updated)
+
+        worker = await self.store.write(write)
+        self.feed.notify(job_id)
+        return worker
+
+    async def label_revisions(
+        self, principal: Principal, job_name: str, item_key: str
+    ) -> tuple[list[Label], bool]:
+        """An item's history as the feed told it, for the owner reading one
+        item; the newest REVISIONS_SHOWN when there are more."""
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        validation.check_text("item_key", item_key, low=1, high=validation.MAX_KEY_CHARS)
+
+        def read(tx: Tx) -> list[Any]:
+            self.require_job_row(tx, job_id, principal.id)
+            item = tx.item_by_key(job_id, item_key)
+            if item is None:
+                raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
+            if item["label_sequence"] is None:
+                return []
+            return tx.label_revisions(
+                job_id, int(item["id"]), int(item["label_sequence"]), REVISIONS_SHOWN + 1
+            )
+
+        rows = await self.store.read(read)
+        truncated = len(rows) > REVISIONS_SHOWN
+        return [_label(job_id, r) for r in reversed(rows[:REVISIONS_SHOWN])], truncated
+
+    async def requalify_worker(self, principal: Principal, name: str) -> Worker:
+        """The owner's second thoughts: the worker may work again. What the
+        disqualification excluded stays out, since its items were judged
+        again and counting both would over-judge them."""
+        self.require(principal, "client")
+        job_id, worker_id = parse_pair(name, "workers", "worker")
+        job = await self.get_job(principal, f"jobs/{job_id}")
+
+        def write(tx: Tx) -> Worker:
+            row = tx.worker(worker_id)
+            if row is None or int(row["job_id"]) != job_id:
+                raise NotFound(f"{name} does not exist")
+            state = tx.job(job_id)
+            if state is not None and JobState(int(state["state"])) in ENDED:
+                raise FailedPrecondition(f"{job.name} has ended; its workers stay as they are")
+            status = WorkerStatus(int(row["status"]))
+            if status in (WorkerStatus.QUIZ, WorkerStatus.FAILED_QUIZ):
+                raise FailedPrecondition(
+                    f"{name} is {'in' if status == WorkerStatus.QUIZ else 'failed at'} the quiz;"
+                    " only a disqualified worker can be requalified"
+                )
+            if status == WorkerStatus.DISQUALIFIED:
+                tx.update_worker(worker_id, status=int(WorkerStatus.QUALIFIED))
             updated = tx.worker(worker_id)
             assert updated is not None
             return worker_from_row(updated)

@@ -49,7 +49,9 @@ def class_key(prelabel: str | None) -> str | None:
     return None if kind is None or name is None else f"{kind.name}:{name}"
 
 
-def batch_mates(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, first: Any, room: int) -> list[Any]:
+def batch_mates(
+    tx: Tx, spec: JobSpec, job_id: int, worker_id: int, first: Any, room: int, *, pilot: bool
+) -> list[Any]:
     """Up to `room` open work items the worker has not seen, of the first
     item's class, oldest first. A gold first item (hidden gold drawn for
     this slot) is batched with work of its class, so it looks like work."""
@@ -57,7 +59,7 @@ def batch_mates(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, first: Any, 
     if key is None or room <= 0:
         return []
     after = 0 if int(first["is_gold"]) else int(first["id"])
-    rows = tx.next_work_rows(job_id, worker_id, after, room * SCAN_FACTOR)
+    rows = tx.next_work_rows(job_id, worker_id, after, room * SCAN_FACTOR, pilot=pilot)
     mates = [row for row in rows if int(row["id"]) != int(first["id"]) and class_key(row["prelabel"]) == key]
     return mates[:room]
 

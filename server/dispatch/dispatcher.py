@@ -224,7 +224,9 @@ def _upcoming(tx: Tx, spec: JobSpec, current: Task, now: float, rng: random.Rand
     worker = tx.worker(current.worker_id)
     if job is None or worker is None or not affordable(job, spec):
         return None
-    item_id, phase, changes, row = _pick(tx, spec, current.job_id, worker, WorkerStatus.QUALIFIED, rng)
+    item_id, phase, changes, row = _pick(
+        tx, spec, current.job_id, worker, WorkerStatus.QUALIFIED, rng, pilot=job["pilot_until"] is not None
+    )
     if item_id is None:
         return None
     return _lease(tx, spec, current.job_id, item_id, current.worker_id, phase, changes, now, row)
@@ -291,9 +293,10 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
             retry_after=NO_WORK_RETRY_SECONDS,
             message="the job's budget is spent or reserved by tasks in flight",
         )
-    item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng)
+    pilot = job is not None and job["pilot_until"] is not None
+    item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng, pilot=pilot)
     if item_id is None and expire_leases(tx, job_id, now):
-        item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng)
+        item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng, pilot=pilot)
     if item_id is None:
         if status == WorkerStatus.QUALIFIED:
             judged, message = quality.after_checkpoint(
@@ -330,7 +333,9 @@ def _lease_batch(
     first = row if row is not None else tx.item(item_id)
     assert first is not None
     room = batches.room_in_budget(job, spec, batches.batch_size(spec) - 1)
-    mates = batches.batch_mates(tx, spec, job_id, worker_id, first, room)
+    mates = batches.batch_mates(
+        tx, spec, job_id, worker_id, first, room, pilot=job["pilot_until"] is not None
+    )
     if not mates:
         return _lease(tx, spec, job_id, item_id, worker_id, TaskPhase.WORK, changes, now, first)
     items = batches.order([first, *mates], rng)
@@ -345,7 +350,7 @@ def _lease_batch(
 
 
 def _pick(
-    tx: Tx, spec: JobSpec, job_id: int, worker: Any, status: WorkerStatus, rng: random.Random
+    tx: Tx, spec: JobSpec, job_id: int, worker: Any, status: WorkerStatus, rng: random.Random, *, pilot: bool
 ) -> tuple[int | None, TaskPhase, dict[str, int], Any]:
     """The item a worker should judge next, its phase, what to record of
     the worker's block of tasks if it is leased, and the item's row when the
@@ -358,7 +363,7 @@ def _pick(
     if status == WorkerStatus.QUIZ:
         quiz = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.QUIZ), 0)
         return (rng.choice(quiz) if quiz else None), TaskPhase.QUIZ, {}, None
-    row = tx.next_work_row(job_id, worker_id)
+    row = tx.next_work_row(job_id, worker_id, pilot=pilot)
     work = None if row is None else int(row["id"])
     if work is None or policy.hidden_gold_share <= 0:
         return work, TaskPhase.WORK, {}, row

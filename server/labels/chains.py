@@ -106,6 +106,13 @@ def _forward_to(
     return 1
 
 
+def takes_labels_back(tx: Tx, upstream: Any) -> bool:
+    """Whether the upstream item's job still takes revisions (a cancelled or
+    failed job's feed is closed)."""
+    row = tx.job(int(upstream["job_id"]))
+    return row is not None and JobState(int(row["state"])) not in DEAD_STATES
+
+
 def routed_back(label: Consolidated) -> Consolidated:
     """A downstream label as the upstream item's next revision."""
     return Consolidated(

@@ -402,26 +402,28 @@ class PostgresTx(SqlTx):
         )
         return added[0] + added[1], added[1]
 
-    def next_work_row(self, job_id: int, worker_id: int) -> Any:
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Any:
         """Locks the item it picks until commit: another replica skips it rather than
         leasing a slot this transaction is about to take."""
         return self.one(
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
+            f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
-            (job_id, job_id, job_id, worker_id),
+            (job_id, job_id, worker_id),
         )
 
-    def next_work_rows(self, job_id: int, worker_id: int, after_id: int, limit: int) -> list[Any]:
+    def next_work_rows(
+        self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
+    ) -> list[Any]:
         """Like `next_work_row`, up to `limit` rows past item `after_id`: the
         candidates a bulk-verification batch is filled from."""
         return self.all(
             "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > %s AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
+            f" AND id > %s AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
-            (job_id, after_id, job_id, job_id, worker_id, limit),
+            (job_id, after_id, job_id, worker_id, limit),
         )
 
     def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:

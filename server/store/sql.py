@@ -28,10 +28,11 @@ def shown(column: str) -> str:
     return f"{column} < (SELECT COALESCE(hidden_from, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
 
 
-def in_pilot(alias: str) -> str:
-    """While a pilot runs only its items (drawn at StartJob) are dispatched;
-    takes the job's id as one more argument."""
-    return f"({alias}.in_pilot = 1 OR (SELECT pilot_until FROM jobs WHERE jobs.id = ?) IS NULL)"
+def in_pilot(alias: str, pilot: bool) -> str:
+    """While a pilot runs (the caller read it from the job's row) only its
+    items, drawn at StartJob, are dispatched; their own partial index finds
+    them without walking the rest."""
+    return f" AND {alias}.in_pilot = 1" if pilot else ""
 
 
 def affordable_claims(
@@ -203,14 +204,14 @@ class SqlTx(AccountsSql):
             is not None
         )
 
-    def next_work_row(self, job_id: int, worker_id: int) -> Row | None:
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Row | None:
         """The oldest open item the worker has never seen whose judgments plus
         leases are under its target, whole: the lease that follows needs its
         payload, and reading it here saves reading it again."""
         raise NotImplementedError
 
-    def next_work_item(self, job_id: int, worker_id: int) -> int | None:
-        row = self.next_work_row(job_id, worker_id)
+    def next_work_item(self, job_id: int, worker_id: int, *, pilot: bool = False) -> int | None:
+        row = self.next_work_row(job_id, worker_id, pilot=pilot)
         return None if row is None else int(row["id"])
 
     def _row(self, table: str, row_id: int) -> Row | None:
@@ -742,7 +743,8 @@ class SqlTx(AccountsSql):
         return bool(
             self.run(
                 "INSERT INTO items (job_id, key, payload_kind, payload, metadata, is_gold, target, created_at,"
-                " routed_from) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (job_id, key) DO NOTHING",
+                " routed_from, routed_from_job) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
+                " ON CONFLICT (job_id, key) DO NOTHING",
                 (
                     job_id,
                     source["key"],
@@ -752,6 +754,7 @@ class SqlTx(AccountsSql):
                     target,
                     now,
                     int(source["id"]),
+                    int(source["job_id"]),
                 ),
             )
         )
@@ -765,19 +768,62 @@ class SqlTx(AccountsSql):
         downstream job (its label will come back as a revision)."""
         return (
             self.one(
-                "SELECT 1 FROM items u JOIN items d ON d.routed_from = u.id JOIN jobs j ON j.id = d.job_id"
-                " WHERE u.job_id = ? AND d.state = 0 AND j.state IN (1, 2, 3) LIMIT 1",
+                "SELECT 1 FROM items d JOIN jobs j ON j.id = d.job_id"
+                " WHERE d.routed_from_job = ? AND d.state = 0 AND j.state IN (1, 2, 3) LIMIT 1",
                 (job_id,),
             )
             is not None
         )
 
-    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
+    def current_labels(
+        self,
+        job_id: int,
+        after_item_id: int,
+        limit: int,
+        *,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        method: str = "",
+        human: bool | None = None,
+        revised: bool = False,
+        contested: bool = False,
+    ) -> list[Row]:
+        """The current label of each labeled item after `after_item_id`, by
+        item; the conditions on the label's own columns are the SQL's, so a
+        filtered page reads only matching rows."""
+        where = ["i.job_id = ?", "i.label_sequence IS NOT NULL", "i.id > ?"]
+        args: list[Any] = [job_id, after_item_id]
+        if min_confidence is not None:
+            where.append("e.confidence >= ?")
+            args.append(min_confidence)
+        if max_confidence is not None:
+            where.append("e.confidence <= ?")
+            args.append(max_confidence)
+        if method:
+            where.append("e.method = ?")
+            args.append(method)
+        if human is not None:
+            where.append("e.human = ?")
+            args.append(int(human))
+        if revised:
+            where.append("e.revision > 1")
+        if contested:
+            where.append("(e.tie <> 0 OR (e.judgment_count > 1 AND e.confidence < 1))")
         return self.all(
             "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload, i.id AS item_id"
             " FROM items i JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
-            " WHERE i.job_id = ? AND i.label_sequence IS NOT NULL AND i.id > ? ORDER BY i.id LIMIT ?",
-            (job_id, after_item_id, limit),
+            f" WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?",
+            (*args, limit),
+        )
+
+    def label_revisions(self, job_id: int, item_id: int, up_to_sequence: int, limit: int) -> list[Row]:
+        """An item's label events, newest first: no index leads from an item
+        to its events, so the scan is bounded by the item's current sequence."""
+        return self.all(
+            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+            " JOIN items i ON i.id = e.item_id"
+            " WHERE e.job_id = ? AND e.sequence <= ? AND e.item_id = ? ORDER BY e.sequence DESC LIMIT ?",
+            (job_id, up_to_sequence, item_id, limit),
         )
 
     def judgment_page(

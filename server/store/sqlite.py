@@ -144,24 +144,26 @@ class SqliteTx(SqlTx):
         )
         return added[0] + added[1], added[1]
 
-    def next_work_row(self, job_id: int, worker_id: int) -> sqlite3.Row | None:
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> sqlite3.Row | None:
         return self.one(
             "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
+            f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1",
-            (job_id, job_id, job_id, worker_id),
+            (job_id, job_id, worker_id),
         )
 
-    def next_work_rows(self, job_id: int, worker_id: int, after_id: int, limit: int) -> list[sqlite3.Row]:
+    def next_work_rows(
+        self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
+    ) -> list[sqlite3.Row]:
         """Like `next_work_row`, up to `limit` rows past item `after_id`: the
         candidates a bulk-verification batch is filled from."""
         return self.all(
             "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > ? AND done + leased < target AND {shown('i.id')} AND {in_pilot('i')}"
+            f" AND id > ? AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT ?",
-            (job_id, after_id, job_id, job_id, worker_id, limit),
+            (job_id, after_id, job_id, worker_id, limit),
         )
 
     def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:

@@ -309,6 +309,12 @@ def test_worker_table_sorts_shows_cost_per_correct_label_and_disqualifies(live: 
     listed = live.run(lambda: lw.list_workers(job.name))
     assert {w.display_name: w.status for w in listed}["Bo"] == task_pb2.WORKER_STATUS_DISQUALIFIED
 
+    workers.get_by_role("button", name="Requalify Bo").press("Enter")
+    expect(workers.get_by_role("row", name=re.compile("^Bo "))).to_contain_text("qualified")
+    expect(workers.get_by_role("button", name="Disqualify Bo")).to_be_visible()
+    listed = live.run(lambda: lw.list_workers(job.name))
+    assert {w.display_name: w.status for w in listed}["Bo"] == task_pb2.WORKER_STATUS_QUALIFIED
+
 
 def test_job_page_shows_judgments_per_minute_and_the_time_left(live: Live, page: Page) -> None:
     key, lw = owner(live)

@@ -95,6 +95,9 @@ def test_a_comment_by_key_and_from_the_feedback_reaches_the_owner(live: Live, pa
     screenshot(page, "comment")
     page.keyboard.press("Enter")
     expect(dialog).to_be_hidden()
+    expect(
+        page.get_by_text("Comment sent to the job's owner.")
+    ).to_be_visible()  # this one's: "Sending" came first
     expect(page.get_by_text("i0 truth:pos")).to_be_visible()  # the task is still there to answer
     page.keyboard.press("1")
     page.keyboard.press("Enter")

@@ -193,6 +193,9 @@ ELEMENTS = """
   <crowd-input name="stars" type="number" label="Stars"></crowd-input>
   <crowd-text-area name="comment" label="Comment"></crowd-text-area>
   <crowd-checkbox name="spam" value="isSpam">Spam</crowd-checkbox>
+  <div><crowd-checkbox name="myformbit" value="Red"> Red </crowd-checkbox></div>
+  <div><crowd-checkbox name="myformbit" value="Yellow"> Yellow </crowd-checkbox></div>
+  <div><crowd-checkbox name="myformbit" value="Green"> Green </crowd-checkbox></div>
   <crowd-button form-action="submit">Done</crowd-button>
 </crowd-form>
 """
@@ -224,6 +227,7 @@ def test_each_crowd_element_is_operated_by_keyboard_and_answers_as_ground_truth(
     frame.get_by_role("textbox", name="Comment").fill("late & loud")
     frame.get_by_role("checkbox", name="Spam").focus()
     page.keyboard.press("Space")
+    frame.get_by_role("checkbox", name="Red").check()
     screenshot(page, "groundtruth-elements")
     frame.get_by_role("button", name="Done").click()
     expect(page.get_by_role("heading", name=WORKERS_DONE)).to_be_visible()
@@ -236,6 +240,8 @@ def test_each_crowd_element_is_operated_by_keyboard_and_answers_as_ground_truth(
         "stars": 2,
         "comment": "late & loud",
         "spam": {"isSpam": True},
+        # AWS's crowd-checkbox reference: boxes sharing a name answer as one object.
+        "myformbit": {"Red": True, "Yellow": False, "Green": False},
     }
 
 

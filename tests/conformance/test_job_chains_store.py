@@ -65,11 +65,12 @@ async def test_a_pilot_sample_marks_only_its_items_for_dispatch(store: Store) ->
 
     await store.write(pilot)
     worker = await store.write(lambda tx: tx.insert_worker(job_id, "w", None, 2, 0, 0.0))
-    offered = await store.write(lambda tx: tx.next_work_rows(job_id, worker, 0, 10))
+    offered = await store.write(lambda tx: tx.next_work_rows(job_id, worker, 0, 10, pilot=True))
     assert [int(r["id"]) for r in offered] == [ids[1], ids[4]]
     assert await store.read(lambda tx: tx.has_open_pilot_items(job_id, ids[4])) is True
+    assert int((await store.write(lambda tx: tx.next_work_row(job_id, worker, pilot=True)))["id"]) == ids[1]
     await store.write(lambda tx: tx.set_pilot(job_id, None))
-    offered = await store.write(lambda tx: tx.next_work_rows(job_id, worker, 0, 10))
+    offered = await store.write(lambda tx: tx.next_work_rows(job_id, worker, 0, 10, pilot=False))
     assert len(offered) == 6
 
 

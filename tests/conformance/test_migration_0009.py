@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from labelwire.server.store import open_store
+from labelwire.server.store.postgres import pooling
 
 STORES = ["sqlite", "postgres"]
 ROWS = [
@@ -48,7 +49,7 @@ def _sqlite_at_8(path: Path) -> None:
 def _postgres_at_8(url: str) -> None:
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(pooling(url)[0], autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )

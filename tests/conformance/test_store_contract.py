@@ -15,6 +15,7 @@ import pytest
 from labelwire.client.raw import AdminClient, Client, WorkerClient, classification
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.store import PostgresStore, PostgresTx, SqliteTx, Store, Tx, open_store
+from labelwire.server.store.postgres import pooling
 from labelwire.server.transport.app import start_server
 from tests.helpers import drain, running_job, truth
 
@@ -266,7 +267,7 @@ async def test_a_replica_outlives_the_database_dropping_its_connections(postgres
     store = PostgresStore(postgres_database)
     try:
         job_id = await job(store)
-        with psycopg.connect(postgres_database, autocommit=True) as admin:
+        with psycopg.connect(pooling(postgres_database)[0], autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"

@@ -17,6 +17,7 @@ from labelwire.client import (
     Label,
     NotFound,
     PermissionDenied,
+    Route,
     Task,
     Unauthenticated,
 )
@@ -125,6 +126,16 @@ async def test_the_async_worker_client(live: Server, api_key: str) -> None:
         assert following is not None
         assert await me.submit(following, animal(following)) is None
         assert (await me.stats()).judgments == 2
+        assert (await me.comment(first, "a barking cat?")).text == "a barking cat?"
+    async with AsyncClient(live.target, api_key) as lw:
+        [comment] = await lw.comments(job)
+        assert (comment.text, comment.worker_display_name) == ("a barking cat?", "ana")
+        worker = (await lw.workers(job).to_list())[0]
+        assert (await lw.disqualify_worker(worker)).status == "disqualified"
+        assert (await lw.requalify_worker(worker)).status == "qualified"
+        labeled = (await lw.labels(job).to_list())[0]
+        assert (await lw.label_history(job, labeled.key))[0].revision == 1
+        assert len((await lw.reliability(job, bins=2)).bins) == 2
 
 
 async def test_the_async_admin_client(live: Server) -> None:
@@ -197,3 +208,33 @@ async def test_a_pilot_then_refined_instructions(live: Server, api_key: str) -> 
         await lw.resume_job(job)
         assert await work_all(live.target, token) == 3
         assert (await lw.get_job(job)).state == "completed"
+
+
+async def test_routes_send_a_class_on_to_another_job_and_its_label_comes_back(
+    live: Server, api_key: str
+) -> None:
+    async with AsyncClient(live.target, api_key) as lw:
+        experts = await lw.create_job("experts", classes=ANIMALS, judgments=1, quiz_size=0)
+        job = await lw.create_job(
+            "first pass", classes=ANIMALS, judgments=1, quiz_size=0, routes=[Route(experts, classes=("cat",))]
+        )
+        assert [r.target_job for r in job.proto.routing_rules] == [experts.name]
+        await lw.add_items(job, sounds(4))
+        await lw.start_job(job)
+        await lw.start_job(experts)
+        _, token = await lw.create_worker(job, "ana")
+        assert await work_all(live.target, token) == 4
+        _, token = await lw.create_worker(experts, "expert")
+        assert await work_all(live.target, token) == 2, "the two cats, once each"
+        labels = {label.key: label.method async for label in lw.labels(job)}
+        assert labels == {
+            "k0": "majority_vote_posterior",
+            "k1": "routed",
+            "k2": "majority_vote_posterior",
+            "k3": "routed",
+        }
+        cleared = await lw.update_job(job, routes=[])
+        assert not cleared.proto.routing_rules
+        with pytest.raises(InvalidArgument) as err:
+            await lw.update_job(experts, routes=[Route(job, classes=("dog",)), Route(experts, verdict="")])
+        assert [v.field for v in err.value.field_violations] == ["job.routing_rules[1]"]

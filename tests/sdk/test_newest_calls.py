@@ -264,3 +264,41 @@ def test_adapter_keys_blocking_and_async(live: Server) -> None:
             await admin.revoke_adapter_key(name)
 
     asyncio.run(both())
+
+
+def test_comments_requalifying_filters_an_items_history_and_the_reliability_table(
+    live: Server, api_key: str
+) -> None:
+    with Client(live.target, api_key) as lw:
+        job = lw.create_job("owner views", classes=ANIMALS, judgments=2, quiz_size=0)
+        gold = [{"key": f"g{i}", "text": "meow" if i % 2 else "woof", "gold": "cat" if i % 2 else "dog"}
+                for i in range(4)]  # fmt: skip
+        lw.add_items(job, [*sounds(6), *gold])
+        lw.start_job(job)
+        tokens = [lw.create_worker(job, f"w{n}")[1] for n in range(2)]
+        asked = False
+        for token in tokens:
+            with WorkerClient(live.target, token) as w:
+                while (task := w.next_task()) is not None:
+                    if not asked:
+                        w.comment(task, "is this a cat or a dog?")
+                        asked = True
+                    w.submit(task, animal(task))
+        [comment] = lw.comments(job)
+        assert comment.text == "is this a cat or a dog?" and comment.worker_display_name == "w0"
+
+        worker = next(iter(lw.workers(job)))
+        assert lw.disqualify_worker(worker).status == "disqualified"
+        assert lw.requalify_worker(worker).status == "qualified"
+
+        cats = list(lw.labels(job, class_name="cat"))
+        assert cats and {label.value for label in cats} == {"cat"}
+        assert not list(lw.labels(job, key_contains="nothing-has-this"))
+        history = lw.label_history(job, "k1")  # the disqualification above relabeled it
+        assert [label.revision for label in history] == list(range(1, len(history) + 1))
+        assert {label.key for label in history} == {"k1"} and history[-1].value == "cat"
+
+        reliability = lw.reliability(job, bins=4)
+        assert len(reliability.bins) == 4
+        assert 0.0 <= reliability.expected_calibration_error <= 1.0
+        assert len(reliability.to_pandas()) == 4

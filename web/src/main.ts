@@ -495,6 +495,7 @@ class Workspace {
         text.focus();
         return;
       }
+      this.say("Sending the comment…");
       dlg.close();
       try {
         await this.api.commentOnTask({ task: task.name, text: text.value });

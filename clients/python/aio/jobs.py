@@ -17,7 +17,7 @@ from labelwire.client.aio.base import (
     _translated_stream,
 )
 from labelwire.client.items import ItemSource, items_from
-from labelwire.client.models import Added, Job, Team, Worker
+from labelwire.client.models import Added, Comment, Job, Route, Team, Worker
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
 from labelwire.v1 import (
@@ -25,6 +25,12 @@ from labelwire.v1 import (
 )
 
 T = TypeVar("T")
+
+
+def _copy(job: job_pb2.Job) -> job_pb2.Job:
+    out = job_pb2.Job()
+    out.CopyFrom(job)
+    return out
 
 
 def _routing(given: Mapping[str, Any] | job_pb2.ModelRouting | None) -> job_pb2.ModelRouting | None:
@@ -61,6 +67,7 @@ class JobMethods:
         teams: Sequence[str] = (),
         consolidation: str = "",
         model_routing: Mapping[str, Any] | job_pb2.ModelRouting | None = None,
+        routes: Sequence[Route] = (),
         job: job_pb2.Job | None = None,
     ) -> Job:
         """A new job in the draft state, ready for items.
@@ -74,8 +81,12 @@ class JobMethods:
         policy. `model_routing` lets the model's confident pre-labels through
         without humans: a dict such as `{"class_thresholds": {"cat": 0.9},
         "audit_share": 0.05}` or `{"learn_thresholds": True, "target_precision":
-        0.98}` (ModelRouting's fields), or the message. Anything else: pass a
-        full `job` message, whose fields win."""
+        0.98}` (ModelRouting's fields), or the message. `routes` send items
+        whose label meets a condition on to other jobs of yours (`Route`).
+        Anything else: pass a full `job` message, whose fields win."""
+        if routes:
+            job = job_pb2.Job() if job is None else _copy(job)
+            job.routing_rules.extend(r.to_proto() for r in routes)
         method = (
             job_pb2.ConsolidationMethod.Value(f"CONSOLIDATION_METHOD_{consolidation.upper()}")
             if consolidation
@@ -119,12 +130,14 @@ class JobMethods:
         )
 
     @_translated
-    async def start_job(self, job: Job | str, *, pilot_size: int = 0) -> Job:
+    async def start_job(self, job: Job | str, *, pilot_size: int = 0, pilot_seed: int | None = None) -> Job:
         """Opens the job to workers; items can still be added. With
         `pilot_size`, only the first that many items are dispatched; the job
         then pauses itself (`state_reason` "pilot complete") until
         `resume_job`."""
-        return Job.from_proto(await self.raw.start_job(_name(job), pilot_size=pilot_size))
+        return Job.from_proto(
+            await self.raw.start_job(_name(job), pilot_size=pilot_size, pilot_seed=pilot_seed)
+        )
 
     @_translated
     async def update_job(
@@ -141,12 +154,14 @@ class JobMethods:
         price_per_judgment_micros: int | None = None,
         budget_micros: int | None = None,
         model_routing: Mapping[str, Any] | job_pb2.ModelRouting | None = None,
+        routes: Sequence[Route] | None = None,
     ) -> Job:
         """Changes the settings given, and only those (UpdateJob's field
         mask). A change of the instructions or the classes' descriptions
         makes a new `instructions_version`. `model_routing` (as in
         `create_job`) replaces the job's whole routing: thresholds, audit share
-        and all."""
+        and all. `routes` replaces the job's routing rules (an empty list
+        removes them)."""
         name = _name(job)
         change = job_pb2.Job(name=name)
         paths: list[str] = []
@@ -186,6 +201,9 @@ class JobMethods:
         if routing is not None:
             change.model_routing.CopyFrom(routing)
             paths.append("model_routing")
+        if routes is not None:
+            change.routing_rules.extend(r.to_proto() for r in routes)
+            paths.append("routing_rules")
         return Job.from_proto(await self.raw.update_job(change, paths))
 
     @_translated
@@ -279,6 +297,17 @@ class JobMethods:
         """Disqualifies the worker (`jobs/{j}/workers/{w}`) by hand: it gets no
         more tasks of the job, its judgments are dropped and its items judged again."""
         return Worker.from_proto(await self.raw.disqualify_worker(_name(worker)))
+
+    @_translated
+    async def requalify_worker(self, worker: Worker | str) -> Worker:
+        """Undoes a disqualification: the worker gets tasks of the job again (its
+        judgments excluded by the disqualification stay excluded)."""
+        return Worker.from_proto(await self.raw.requalify_worker(_name(worker)))
+
+    @_translated
+    async def comments(self, job: Job | str) -> list[Comment]:
+        """Every comment the job's workers left on their tasks, newest first."""
+        return [Comment.from_proto(c) for c in await self.raw.list_task_comments(_name(job))]
 
     @_translated
     async def rotate_worker_token(

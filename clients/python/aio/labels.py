@@ -15,9 +15,10 @@ from labelwire.client.items import answer as to_answer
 from labelwire.client.models import Job, Judgment, Label, Worker
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
-from labelwire.client.reports import Calibration, Exported, JobQuality, VerificationReport
+from labelwire.client.reports import Calibration, Exported, JobQuality, Reliability, VerificationReport
 from labelwire.v1 import (
     answer_pb2,
+    label_service_pb2,
 )
 
 T = TypeVar("T")
@@ -58,14 +59,43 @@ class LabelMethods:
 
     raw: RawClient
 
-    def labels(self, job: Job | str) -> AsyncPages[Label]:
+    def labels(
+        self,
+        job: Job | str,
+        *,
+        class_name: str = "",
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        method: str = "",
+        human_annotated: bool | None = None,
+        revised: bool = False,
+        contested: bool = False,
+        key_contains: str = "",
+    ) -> AsyncPages[Label]:
         """The job's labels as they are now (one per labeled item), page by page;
-        `.to_pandas()` gives one row per label."""
+        `.to_pandas()` gives one row per label. The keyword filters are applied on
+        the server (confidence bounds inclusive; `revised`: past their first
+        revision; `contested`: a tie or workers who disagreed)."""
+        where = label_service_pb2.LabelFilter(
+            class_name=class_name,
+            min_confidence=min_confidence,
+            max_confidence=max_confidence,
+            method=method,
+            human_annotated=human_annotated,
+            revised=revised,
+            contested=contested,
+            item_key_contains=key_contains,
+        )
         return AsyncPages(
-            lambda: _translated_stream(_mapped(self.raw.list_labels(_name(job)), Label.from_proto)),
+            lambda: _translated_stream(_mapped(self.raw.list_labels(_name(job), where), Label.from_proto)),
             Label.row,
             LABEL_COLUMNS,
         )
+
+    @_translated
+    async def label_history(self, job: Job | str, key: str) -> list[Label]:
+        """Every revision of one item's label, oldest first."""
+        return [Label.from_proto(label) for label in await self.raw.label_revisions(_name(job), key)]
 
     async def stream_labels(
         self, job: Job | str, *, after: int = 0, snapshot_only: bool = False
@@ -149,6 +179,13 @@ class LabelMethods:
         bucket (`.to_pandas()`), with the model-routing report when the job routes."""
         response = await self.raw.calibration(_name(job), buckets=buckets, target_precision=target_precision)
         return Calibration.from_proto(response)
+
+    @_translated
+    async def reliability(self, job: Job | str, *, bins: int = 10) -> Reliability:
+        """The reliability table of a classification job's label confidences, measured on
+        its gold: per equal-width confidence bin, the items, their mean confidence and the
+        share right (`.to_pandas()`), and the expected calibration error."""
+        return Reliability.from_proto(await self.raw.reliability(_name(job), bins=bins))
 
     @_translated
     async def verification_report(

@@ -17,7 +17,7 @@ from labelwire.client.aio.base import (
     _translated_stream,
 )
 from labelwire.client.items import answer as to_answer
-from labelwire.client.models import Task, Worker, WorkerJob
+from labelwire.client.models import Comment, Task, Worker, WorkerJob
 from labelwire.client.pages import AsyncPages
 from labelwire.client.reports import Instructions, WorkerHistory
 from labelwire.v1 import (
@@ -93,6 +93,11 @@ class AsyncWorkerClient(_Base):
     async def decline(self, task: Task | str, reason: str = "") -> None:
         """Gives the task back and says why (it shows in the job's quality report)."""
         await self.raw.decline(_name(task), reason)
+
+    @_translated
+    async def comment(self, task: Task | str, text: str) -> Comment:
+        """Leaves the job's owner a comment on one of this worker's tasks (1 to 2,000 characters)."""
+        return Comment.from_proto(await self.raw.comment(_name(task), text))
 
     @_translated
     async def extend(self, task: Task | str, seconds: float | None = None) -> float:

@@ -145,8 +145,10 @@ class JobCalls:
             if not token:
                 return
 
-    async def start_job(self, name: str, *, pilot_size: int = 0) -> job_pb2.Job:
-        request = job_service_pb2.StartJobRequest(name=name, pilot_size=pilot_size)
+    async def start_job(
+        self, name: str, *, pilot_size: int = 0, pilot_seed: int | None = None
+    ) -> job_pb2.Job:
+        request = job_service_pb2.StartJobRequest(name=name, pilot_size=pilot_size, pilot_seed=pilot_seed)
         return (await self.jobs.StartJob(request, metadata=self.metadata)).job
 
     async def update_job(self, job: job_pb2.Job, paths: Sequence[str]) -> job_pb2.Job:
@@ -254,6 +256,14 @@ class JobCalls:
         )
         return response.worker
 
+    async def requalify_worker(self, worker: str) -> task_pb2.WorkerStats:
+        """Undoes a disqualification: the worker gets tasks of the job again
+        (its excluded judgments stay excluded)."""
+        response = await self.jobs.RequalifyWorker(
+            job_service_pb2.RequalifyWorkerRequest(worker=worker), metadata=self.metadata
+        )
+        return response.worker
+
     async def rotate_worker_token(
         self, worker: str, *, grace_period: float = 0.0, token_ttl: float | None = None
     ) -> str:
@@ -273,6 +283,19 @@ class JobCalls:
                 job_service_pb2.ListWorkersRequest(job=job, page_token=token), metadata=self.metadata
             )
             out += page.workers
+            token = page.next_page_token
+            if not token:
+                return out
+
+    async def list_task_comments(self, job: str) -> list[task_pb2.TaskComment]:
+        """Every comment the job's workers left on its tasks, newest first."""
+        out: list[task_pb2.TaskComment] = []
+        token = ""
+        while True:
+            page = await self.jobs.ListTaskComments(
+                job_service_pb2.ListTaskCommentsRequest(job=job, page_token=token), metadata=self.metadata
+            )
+            out += page.comments
             token = page.next_page_token
             if not token:
                 return out

@@ -60,17 +60,31 @@ class LabelCalls:
                     raise
                 await asyncio.sleep(min(RECONNECT_FIRST_DELAY * 2 ** (failures - 1), RECONNECT_MAX_DELAY))
 
-    async def list_labels(self, job: str) -> AsyncIterator[label_pb2.Label]:
+    async def list_labels(
+        self, job: str, where: label_service_pb2.LabelFilter | None = None, *, page_size: int = 0
+    ) -> AsyncIterator[label_pb2.Label]:
+        """Every current label, or those that pass `where` (filtered on the
+        server; a filtered page may be short or empty before the end)."""
         token = ""
         while True:
             page = await self.labels.ListLabels(
-                label_service_pb2.ListLabelsRequest(job=job, page_token=token), metadata=self.metadata
+                label_service_pb2.ListLabelsRequest(
+                    job=job, page_token=token, filter=where, page_size=page_size
+                ),
+                metadata=self.metadata,
             )
             for label in page.labels:
                 yield label
             token = page.next_page_token
             if not token:
                 return
+
+    async def label_revisions(self, job: str, item_key: str) -> list[label_pb2.Label]:
+        """Every revision of the item's label, oldest first."""
+        response = await self.labels.ListLabelRevisions(
+            label_service_pb2.ListLabelRevisionsRequest(job=job, item_key=item_key), metadata=self.metadata
+        )
+        return list(response.labels)
 
     async def correct_label(self, job: str, item_key: str, value: answer_pb2.Answer) -> label_pb2.Label:
         """Replaces a labeled item's label with your answer: its next revision
@@ -149,6 +163,13 @@ class LabelCalls:
                 job=job, buckets=buckets, target_precision=target_precision
             ),
             metadata=self.metadata,
+        )
+        return response
+
+    async def reliability(self, job: str, *, bins: int = 10) -> quality_service_pb2.GetReliabilityResponse:
+        """How often the job's labels are right at each stated confidence, on its gold."""
+        response: quality_service_pb2.GetReliabilityResponse = await self.quality.GetReliability(
+            quality_service_pb2.GetReliabilityRequest(job=job, bins=bins), metadata=self.metadata
         )
         return response
 

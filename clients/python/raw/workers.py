@@ -75,6 +75,13 @@ class WorkerClient(_Channel):
             worker_service_pb2.DeclineTaskRequest(task=task, reason=reason), metadata=self.metadata
         )
 
+    async def comment(self, task: str, text: str) -> task_pb2.TaskComment:
+        """A comment on one of this worker's tasks, for the job's owner."""
+        response = await self.stub.CommentOnTask(
+            worker_service_pb2.CommentOnTaskRequest(task=task, text=text), metadata=self.metadata
+        )
+        return response.comment
+
     async def extend(self, task: str, seconds: float | None = None) -> worker_service_pb2.ExtendLeaseResponse:
         request = worker_service_pb2.ExtendLeaseRequest(task=task)
         if seconds is not None:

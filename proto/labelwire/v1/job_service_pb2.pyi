@@ -959,6 +959,54 @@ class DisqualifyWorkerResponse(_message.Message):
 Global___DisqualifyWorkerResponse: _TypeAlias = DisqualifyWorkerResponse  # noqa: Y015
 
 @_typing.final
+class RequalifyWorkerRequest(_message.Message):
+    """Request for RequalifyWorker."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """Required. `jobs/{job_id}/workers/{worker_id}`, a worker of one of the
+    caller's jobs.
+    """
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequalifyWorkerRequest: _TypeAlias = RequalifyWorkerRequest  # noqa: Y015
+
+@_typing.final
+class RequalifyWorkerResponse(_message.Message):
+    """Response of RequalifyWorker."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def worker(self) -> _task_pb2.WorkerStats:
+        """The worker's record, with status WORKER_STATUS_QUALIFIED."""
+
+    def __init__(
+        self,
+        *,
+        worker: _task_pb2.WorkerStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequalifyWorkerResponse: _TypeAlias = RequalifyWorkerResponse  # noqa: Y015
+
+@_typing.final
 class UpdateJobRequest(_message.Message):
     """Request for UpdateJob."""
 

@@ -123,6 +123,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.FromString,
                 _registered_method=True)
+        self.RequalifyWorker = channel.unary_unary(
+                '/labelwire.v1.JobService/RequalifyWorker',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.RequalifyWorkerRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.RequalifyWorkerResponse.FromString,
+                _registered_method=True)
         self.UpdateJob = channel.unary_unary(
                 '/labelwire.v1.JobService/UpdateJob',
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.SerializeToString,
@@ -281,6 +286,18 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequalifyWorker(self, request, context):
+        """Undoes a disqualification: the worker is qualified again and gets tasks
+        of the job again. Its judgments excluded by the disqualification stay
+        excluded (their items were judged again meanwhile), and the gold checks
+        go on from its record as it stands. Requalifying a qualified worker
+        changes nothing; FAILED_PRECONDITION for a worker in or failed at the quiz
+        (the quiz decides those) or once the job has ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateJob(self, request, context):
         """Changes a job's settings in place, as AIP-134 describes: the fields named
         in update_mask take their values from `job`, the rest stay. Any state but
@@ -387,6 +404,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.ListTaskComments,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.SerializeToString,
+            ),
+            'RequalifyWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequalifyWorker,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.RequalifyWorkerRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.RequalifyWorkerResponse.SerializeToString,
             ),
             'UpdateJob': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateJob,
@@ -857,6 +879,33 @@ class JobService:
             '/labelwire.v1.JobService/ListTaskComments',
             labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequalifyWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/RequalifyWorker',
+            labelwire_dot_v1_dot_job__service__pb2.RequalifyWorkerRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.RequalifyWorkerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -106,6 +106,14 @@ class JobServiceStub:
     """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
     newest first.
     """
+    RequalifyWorker: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.RequalifyWorkerRequest, _job_service_pb2.RequalifyWorkerResponse]
+    """Undoes a disqualification: the worker is qualified again and gets tasks
+    of the job again. Its judgments excluded by the disqualification stay
+    excluded (their items were judged again meanwhile), and the gold checks
+    go on from its record as it stands. Requalifying a qualified worker
+    changes nothing; FAILED_PRECONDITION for a worker in or failed at the quiz
+    (the quiz decides those) or once the job has ended.
+    """
     UpdateJob: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.UpdateJobRequest, _job_service_pb2.UpdateJobResponse]
     """Changes a job's settings in place, as AIP-134 describes: the fields named
     in update_mask take their values from `job`, the rest stay. Any state but
@@ -199,6 +207,14 @@ class JobServiceAsyncStub(JobServiceStub):
     ListTaskComments: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskCommentsRequest, _job_service_pb2.ListTaskCommentsResponse]  # type: ignore[assignment]
     """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
     newest first.
+    """
+    RequalifyWorker: _aio.UnaryUnaryMultiCallable[_job_service_pb2.RequalifyWorkerRequest, _job_service_pb2.RequalifyWorkerResponse]  # type: ignore[assignment]
+    """Undoes a disqualification: the worker is qualified again and gets tasks
+    of the job again. Its judgments excluded by the disqualification stay
+    excluded (their items were judged again meanwhile), and the gold checks
+    go on from its record as it stands. Requalifying a qualified worker
+    changes nothing; FAILED_PRECONDITION for a worker in or failed at the quiz
+    (the quiz decides those) or once the job has ended.
     """
     UpdateJob: _aio.UnaryUnaryMultiCallable[_job_service_pb2.UpdateJobRequest, _job_service_pb2.UpdateJobResponse]  # type: ignore[assignment]
     """Changes a job's settings in place, as AIP-134 describes: the fields named
@@ -392,6 +408,20 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_job_service_pb2.ListTaskCommentsResponse, _abc.Awaitable[_job_service_pb2.ListTaskCommentsResponse]]:
         """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
         newest first.
+        """
+
+    @_abc_1.abstractmethod
+    def RequalifyWorker(
+        self,
+        request: _job_service_pb2.RequalifyWorkerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.RequalifyWorkerResponse, _abc.Awaitable[_job_service_pb2.RequalifyWorkerResponse]]:
+        """Undoes a disqualification: the worker is qualified again and gets tasks
+        of the job again. Its judgments excluded by the disqualification stay
+        excluded (their items were judged again meanwhile), and the gold checks
+        go on from its record as it stands. Requalifying a qualified worker
+        changes nothing; FAILED_PRECONDITION for a worker in or failed at the quiz
+        (the quiz decides those) or once the job has ended.
         """
 
     @_abc_1.abstractmethod

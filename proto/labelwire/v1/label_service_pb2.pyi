@@ -125,26 +125,104 @@ class ListLabelsRequest(_message.Message):
     JOB_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
     job: _builtins.str
     """Required. `jobs/{job_id}`."""
     page_size: _builtins.int
     """Optional. 1 to 10,000; default 1,000."""
     page_token: _builtins.str
-    """Optional. next_page_token of a previous response."""
+    """Optional. next_page_token of a previous response (with the same filter)."""
+    @_builtins.property
+    def filter(self) -> Global___LabelFilter:
+        """Optional. Only the labels that pass every condition set in it. A
+        filtered page reads at most 20,000 labels on the server, so it may hold
+        fewer than page_size (even none) and still have a next_page_token.
+        """
+
     def __init__(
         self,
         *,
         job: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        filter: Global___LabelFilter | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "job", b"job", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListLabelsRequest: _TypeAlias = ListLabelsRequest  # noqa: Y015
+
+@_typing.final
+class LabelFilter(_message.Message):
+    """Conditions on a current label; unset fields match every label."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLASS_NAME_FIELD_NUMBER: _builtins.int
+    MIN_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    MAX_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    HUMAN_ANNOTATED_FIELD_NUMBER: _builtins.int
+    REVISED_FIELD_NUMBER: _builtins.int
+    CONTESTED_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_CONTAINS_FIELD_NUMBER: _builtins.int
+    class_name: _builtins.str
+    """Optional. The label names this class: its class (classification), one of
+    its classes (multi-label), a box's class or a span's entity type.
+    """
+    min_confidence: _builtins.float
+    """Optional. confidence >= this; 0 to 1."""
+    max_confidence: _builtins.float
+    """Optional. confidence <= this; 0 to 1, and not under min_confidence."""
+    method: _builtins.str
+    """Optional. The method that produced the label (`majority_vote`,
+    `owner_correction`, ...), at most 64 characters.
+    """
+    human_annotated: _builtins.bool
+    """Optional. Only labels a human produced (true) or did not (false)."""
+    revised: _builtins.bool
+    """Optional. Only labels at revision 2 or later."""
+    contested: _builtins.bool
+    """Optional. Only contested labels: a tie, or several judgments short of
+    full confidence.
+    """
+    item_key_contains: _builtins.str
+    """Optional. The item key contains this text (case matters), at most 256
+    characters.
+    """
+    def __init__(
+        self,
+        *,
+        class_name: _builtins.str = ...,
+        min_confidence: _builtins.float | None = ...,
+        max_confidence: _builtins.float | None = ...,
+        method: _builtins.str = ...,
+        human_annotated: _builtins.bool | None = ...,
+        revised: _builtins.bool = ...,
+        contested: _builtins.bool = ...,
+        item_key_contains: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_human_annotated", b"_human_annotated", "_max_confidence", b"_max_confidence", "_min_confidence", b"_min_confidence", "human_annotated", b"human_annotated", "max_confidence", b"max_confidence", "min_confidence", b"min_confidence"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_human_annotated", b"_human_annotated", "_max_confidence", b"_max_confidence", "_min_confidence", b"_min_confidence", "class_name", b"class_name", "contested", b"contested", "human_annotated", b"human_annotated", "item_key_contains", b"item_key_contains", "max_confidence", b"max_confidence", "method", b"method", "min_confidence", b"min_confidence", "revised", b"revised"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__human_annotated: _TypeAlias = _typing.Literal["human_annotated"]  # noqa: Y015
+    _WhichOneofArgType__human_annotated: _TypeAlias = _typing.Literal["_human_annotated", b"_human_annotated"]  # noqa: Y015
+    _WhichOneofReturnType__max_confidence: _TypeAlias = _typing.Literal["max_confidence"]  # noqa: Y015
+    _WhichOneofArgType__max_confidence: _TypeAlias = _typing.Literal["_max_confidence", b"_max_confidence"]  # noqa: Y015
+    _WhichOneofReturnType__min_confidence: _TypeAlias = _typing.Literal["min_confidence"]  # noqa: Y015
+    _WhichOneofArgType__min_confidence: _TypeAlias = _typing.Literal["_min_confidence", b"_min_confidence"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__human_annotated) -> _WhichOneofReturnType__human_annotated | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_confidence) -> _WhichOneofReturnType__max_confidence | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_confidence) -> _WhichOneofReturnType__min_confidence | None: ...
+
+Global___LabelFilter: _TypeAlias = LabelFilter  # noqa: Y015
 
 @_typing.final
 class ListLabelsResponse(_message.Message):
@@ -173,6 +251,60 @@ class ListLabelsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListLabelsResponse: _TypeAlias = ListLabelsResponse  # noqa: Y015
+
+@_typing.final
+class ListLabelRevisionsRequest(_message.Message):
+    """Request for ListLabelRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    item_key: _builtins.str
+    """Required. The item's key."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        item_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_key", b"item_key", "job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLabelRevisionsRequest: _TypeAlias = ListLabelRevisionsRequest  # noqa: Y015
+
+@_typing.final
+class ListLabelRevisionsResponse(_message.Message):
+    """Response of ListLabelRevisions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABELS_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
+    truncated: _builtins.bool
+    """True when older revisions were left out (more than 1,000)."""
+    @_builtins.property
+    def labels(self) -> _containers.RepeatedCompositeFieldContainer[_label_pb2.Label]:
+        """The item's label events, oldest first; empty for an item not labeled yet."""
+
+    def __init__(
+        self,
+        *,
+        labels: _abc.Iterable[_label_pb2.Label] | None = ...,
+        truncated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["labels", b"labels", "truncated", b"truncated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLabelRevisionsResponse: _TypeAlias = ListLabelRevisionsResponse  # noqa: Y015
 
 @_typing.final
 class ExportLabelsRequest(_message.Message):

@@ -55,6 +55,11 @@ class LabelServiceStub:
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelResponse.FromString,
                 _registered_method=True)
+        self.ListLabelRevisions = channel.unary_unary(
+                '/labelwire.v1.LabelService/ListLabelRevisions',
+                request_serializer=labelwire_dot_v1_dot_label__service__pb2.ListLabelRevisionsRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ListLabelRevisionsResponse.FromString,
+                _registered_method=True)
         self.ListJudgments = channel.unary_unary(
                 '/labelwire.v1.LabelService/ListJudgments',
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.ListJudgmentsRequest.SerializeToString,
@@ -106,6 +111,15 @@ class LabelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLabelRevisions(self, request, context):
+        """Every revision of one item's label, oldest first (the latest 1,000 when
+        there are more): what the label was, when and by which method, for
+        an item's history. NOT_FOUND for an item the job does not have.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListJudgments(self, request, context):
         """Pages through every worker's raw answers in the job, in the order they
         were submitted (gold and excluded ones included, each marked), optionally
@@ -147,6 +161,11 @@ def add_LabelServiceServicer_to_server(servicer, server):
                     servicer.CorrectLabel,
                     request_deserializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelResponse.SerializeToString,
+            ),
+            'ListLabelRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLabelRevisions,
+                    request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ListLabelRevisionsRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_label__service__pb2.ListLabelRevisionsResponse.SerializeToString,
             ),
             'ListJudgments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListJudgments,
@@ -268,6 +287,33 @@ class LabelService:
             '/labelwire.v1.LabelService/CorrectLabel',
             labelwire_dot_v1_dot_label__service__pb2.CorrectLabelRequest.SerializeToString,
             labelwire_dot_v1_dot_label__service__pb2.CorrectLabelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLabelRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.LabelService/ListLabelRevisions',
+            labelwire_dot_v1_dot_label__service__pb2.ListLabelRevisionsRequest.SerializeToString,
+            labelwire_dot_v1_dot_label__service__pb2.ListLabelRevisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,11 @@ class LabelServiceStub:
     later consolidation passes keep it. FAILED_PRECONDITION for a gold item
     or an item with no label yet.
     """
+    ListLabelRevisions: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ListLabelRevisionsRequest, _label_service_pb2.ListLabelRevisionsResponse]
+    """Every revision of one item's label, oldest first (the latest 1,000 when
+    there are more): what the label was, when and by which method, for
+    an item's history. NOT_FOUND for an item the job does not have.
+    """
     ListJudgments: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ListJudgmentsRequest, _label_service_pb2.ListJudgmentsResponse]
     """Pages through every worker's raw answers in the job, in the order they
     were submitted (gold and excluded ones included, each marked), optionally
@@ -83,6 +88,11 @@ class LabelServiceAsyncStub(LabelServiceStub):
     with method `owner_correction`, confidence 1 and human_annotated set, and
     later consolidation passes keep it. FAILED_PRECONDITION for a gold item
     or an item with no label yet.
+    """
+    ListLabelRevisions: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ListLabelRevisionsRequest, _label_service_pb2.ListLabelRevisionsResponse]  # type: ignore[assignment]
+    """Every revision of one item's label, oldest first (the latest 1,000 when
+    there are more): what the label was, when and by which method, for
+    an item's history. NOT_FOUND for an item the job does not have.
     """
     ListJudgments: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ListJudgmentsRequest, _label_service_pb2.ListJudgmentsResponse]  # type: ignore[assignment]
     """Pages through every worker's raw answers in the job, in the order they
@@ -138,6 +148,17 @@ class LabelServiceServicer(metaclass=_abc_1.ABCMeta):
         with method `owner_correction`, confidence 1 and human_annotated set, and
         later consolidation passes keep it. FAILED_PRECONDITION for a gold item
         or an item with no label yet.
+        """
+
+    @_abc_1.abstractmethod
+    def ListLabelRevisions(
+        self,
+        request: _label_service_pb2.ListLabelRevisionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_label_service_pb2.ListLabelRevisionsResponse, _abc.Awaitable[_label_service_pb2.ListLabelRevisionsResponse]]:
+        """Every revision of one item's label, oldest first (the latest 1,000 when
+        there are more): what the label was, when and by which method, for
+        an item's history. NOT_FOUND for an item the job does not have.
         """
 
     @_abc_1.abstractmethod

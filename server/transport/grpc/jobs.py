@@ -253,3 +253,10 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     ) -> pb.DisqualifyWorkerResponse:
         worker = await self.core.disqualify_worker(await caller(self.core, context), request.worker)
         return pb.DisqualifyWorkerResponse(worker=convert.worker_message(worker))
+
+    @unary
+    async def RequalifyWorker(
+        self, request: pb.RequalifyWorkerRequest, context: Ctx
+    ) -> pb.RequalifyWorkerResponse:
+        worker = await self.core.requalify_worker(await caller(self.core, context), request.worker)
+        return pb.RequalifyWorkerResponse(worker=convert.worker_message(worker))

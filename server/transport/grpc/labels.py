@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from labelwire.server.core import Core
+from labelwire.server.core.labels import LabelFilter
 from labelwire.server.domain.errors import ResourceExhausted
 from labelwire.server.files import judgment_exports
 from labelwire.server.transport.grpc import convert
@@ -73,8 +74,19 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     @unary
     async def ListLabels(self, request: pb.ListLabelsRequest, context: Ctx) -> pb.ListLabelsResponse:
         principal = await caller(self.core, context)
+        f = request.filter
+        where = LabelFilter(
+            class_name=f.class_name,
+            min_confidence=f.min_confidence if f.HasField("min_confidence") else None,
+            max_confidence=f.max_confidence if f.HasField("max_confidence") else None,
+            method=f.method,
+            human=f.human_annotated if f.HasField("human_annotated") else None,
+            revised=f.revised,
+            contested=f.contested,
+            key_contains=f.item_key_contains,
+        )
         labels, token = await self.core.list_labels(
-            principal, request.job, request.page_size, request.page_token
+            principal, request.job, request.page_size, request.page_token, where
         )
         out = pb.ListLabelsResponse(next_page_token=token)
         for label in labels:
@@ -88,6 +100,17 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
             principal, request.job, request.uri, request.label_job_name
         )
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
+
+    @unary
+    async def ListLabelRevisions(
+        self, request: pb.ListLabelRevisionsRequest, context: Ctx
+    ) -> pb.ListLabelRevisionsResponse:
+        principal = await caller(self.core, context)
+        labels, truncated = await self.core.label_revisions(principal, request.job, request.item_key)
+        out = pb.ListLabelRevisionsResponse(truncated=truncated)
+        for label in labels:
+            convert.label_message(label, request.job, out.labels.add())
+        return out
 
     @unary
     async def CorrectLabel(self, request: pb.CorrectLabelRequest, context: Ctx) -> pb.CorrectLabelResponse:

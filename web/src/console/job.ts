@@ -5,6 +5,7 @@ import { type Job, JobState } from "../gen/labelwire/v1/job_pb";
 import type { Label } from "../gen/labelwire/v1/label_pb";
 import { type Api, message } from "./api";
 import { costText, dollars, progressText, stateName, timeOf } from "./format";
+import { input } from "./form";
 
 /** Rows the feed keeps on the page; older ones are dropped from the view
  * (ListLabels and exports have them all). */
@@ -107,6 +108,9 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
   const spendNote = h("span", { class: "note" });
   const feedState = h("p", { class: "notice", role: "status" });
   const feed = h("tbody", {});
+  const reason = h("p", { class: "reason", role: "status" });
+  const pilot = input({ type: "number", min: "1", step: "1", id: "pilot-size", placeholder: "every item" });
+  const pilotField = h("label", { class: "pilot", for: "pilot-size" }, "Pilot: first items only", pilot);
   let received = 0;
 
   append(
@@ -122,10 +126,12 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
         : [
             h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "Quality"),
             h("a", { href: `#/jobs/${encodeURIComponent(id)}/labels` }, "Labels"),
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/models` }, "Models"),
             h("a", { href: `#/jobs/${encodeURIComponent(id)}/upload` }, "Upload items"),
           ]),
     ),
     controls,
+    reason,
     alert,
     h(
       "section",
@@ -175,11 +181,16 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     spend.hidden = budgetLabel.hidden = spendNote.hidden = job.budgetMicros === 0n;
     spend.max = Math.max(Number(job.budgetMicros), 1);
     spend.value = Number(c?.costMicros ?? 0n);
-    clear(controls);
+    reason.textContent = reasonText(job);
     if (api.admin) return;
+    const focused = controls.contains(document.activeElement) ? (document.activeElement as HTMLElement).textContent : null;
+    clear(controls);
+    if (job.state === JobState.DRAFT) append(controls, pilotField);
     for (const [action, text, when] of ACTIONS) {
       if (!when.includes(job.state)) continue;
-      append(controls, h("button", { type: "button", class: action === "cancel" ? "danger" : "", onclick: () => void act(action) }, text));
+      const button = h("button", { type: "button", class: action === "cancel" ? "danger" : "", onclick: () => void act(action) }, text);
+      append(controls, button);
+      if (focused === text) button.focus();
     }
   };
 
@@ -188,8 +199,9 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     alert.textContent = "";
     try {
       const request = { name };
+      const pilotSize = pilot.value === "" ? 0n : BigInt(Math.max(0, Math.trunc(Number(pilot.value) || 0)));
       const response =
-        action === "start" ? await api.jobs.startJob(request)
+        action === "start" ? await api.jobs.startJob({ name, pilotSize })
         : action === "pause" ? await api.jobs.pauseJob(request)
         : action === "resume" ? await api.jobs.resumeJob(request)
         : await api.jobs.cancelJob(request);
@@ -244,6 +256,15 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     feedState.textContent = `Live: ${received} label${received === 1 ? "" : "s"} received.`;
     void refresh();
   });
+}
+
+/** Why the job is where it is: a pilot running or done (the owner reads
+ * its labels and quality, then resumes or changes the job), or the server's
+ * reason for a pause or an end. */
+export function reasonText(job: Job): string {
+  if (job.pilotSize > 0n && job.state === JobState.RUNNING) return `Pilot: only the first ${job.pilotSize} items are being labeled; the job pauses when they are done.`;
+  if (job.stateReason === "pilot complete") return "Pilot complete: read its labels and quality, then Resume to label the rest (or change the job first).";
+  return job.stateReason ? `Reason: ${job.stateReason}` : "";
 }
 
 /** StreamLabels from the start, resumed after the last sequence seen when

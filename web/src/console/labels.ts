@@ -1,16 +1,18 @@
-import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue, type MessageInitShape, toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { describe } from "../answers";
 import { append, clear, h } from "../dom";
 import { type Answer, AnswerSchema } from "../gen/labelwire/v1/answer_pb";
 import type { Job } from "../gen/labelwire/v1/job_pb";
 import type { Label } from "../gen/labelwire/v1/label_pb";
+import type { LabelFilterSchema } from "../gen/labelwire/v1/label_service_pb";
 import { type Api, message } from "./api";
 import { fieldViolations } from "./errors";
 import { Field, input, select } from "./form";
+import { VirtualTable } from "./virtual";
 
 /** Labels per ListLabels page the explorer reads; the export reads 1,000. */
-const PAGE = 200;
+const PAGE = 500;
 const EXPORT_PAGE = 1000;
 /** Below this a label counts as low confidence in the filter. */
 const LOW_CONFIDENCE = 0.7;
@@ -20,16 +22,6 @@ function classNames(job: Job): string[] {
   if (!c || c.case === "custom" || c.case === undefined) return [];
   const list = c.case === "spans" ? c.value.entityTypes : c.value.classes;
   return list.map((x) => x.name);
-}
-
-/** Whether a label names a class (its value, or one of its values). */
-function hasClass(label: Label, name: string): boolean {
-  const v = label.value?.value;
-  if (v?.case === "classification") return v.value.className === name;
-  if (v?.case === "multiLabel") return v.value.classNames.includes(name);
-  if (v?.case === "boundingBoxes") return v.value.boxes.some((b) => b.className === name);
-  if (v?.case === "spans") return v.value.spans.some((s) => s.entityType === name);
-  return false;
 }
 
 /** A label as one JSON Lines record of the browser's download. */
@@ -48,10 +40,33 @@ export function exportLine(label: Label): string {
   });
 }
 
-/** The label explorer: the current label of every labeled item (ListLabels,
- * a page at a time), filtered in the page by key, class, confidence,
- * contested and revised; a label corrected by the owner (CorrectLabel); the
- * labels downloaded as JSON Lines or exported to the server's files. */
+/** The filter the explorer's form asks the server for (ListLabels' filter). */
+export function labelFilter(params: URLSearchParams): MessageInitShape<typeof LabelFilterSchema> {
+  const number = (key: string): number | undefined => {
+    const text = params.get(key);
+    return text === null || text === "" || Number.isNaN(Number(text)) ? undefined : Number(text);
+  };
+  let max = number("max");
+  if (params.get("low") === "1") max = Math.min(max ?? 1, LOW_CONFIDENCE);
+  const human = params.get("human");
+  return {
+    itemKeyContains: params.get("q") ?? "",
+    className: params.get("class") ?? "",
+    minConfidence: number("min"),
+    maxConfidence: max,
+    method: params.get("method") ?? "",
+    humanAnnotated: human === "1" ? true : human === "0" ? false : undefined,
+    revised: params.get("revised") === "1",
+    contested: params.get("contested") === "1",
+  };
+}
+
+/** The label explorer: the current label of every labeled item, filtered on
+ * the server (ListLabels' filter: key, class, confidence, method, human,
+ * contested, revised), read a page at a time as the table scrolls, in a
+ * table that draws only its visible rows; a label corrected by the owner
+ * (CorrectLabel); each item's history a link away; the labels downloaded as
+ * JSON Lines or exported to the server's files. */
 export async function labelsPage(api: Api, id: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
   const name = `jobs/${id}`;
   const params = new URLSearchParams(location.hash.split("?")[1] ?? "");
@@ -69,8 +84,10 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
   const classes = classNames(job);
   const search = new Field("Item key contains", input({ type: "search", value: params.get("q") ?? "" }));
   const cls = new Field("Class", select([["", "Any class"], ...classes.map((c): [string, string] => [c, c])], params.get("class") ?? ""));
-  const min = new Field("Confidence from", input({ type: "number", step: "0.05", value: params.get("min") ?? "" }));
-  const max = new Field("Confidence to", input({ type: "number", step: "0.05", value: params.get("max") ?? "" }));
+  const min = new Field("Confidence from", input({ type: "number", step: "0.05", min: "0", max: "1", value: params.get("min") ?? "" }));
+  const max = new Field("Confidence to", input({ type: "number", step: "0.05", min: "0", max: "1", value: params.get("max") ?? "" }));
+  const method = new Field("Method", input({ type: "search", value: params.get("method") ?? "", list: "label-methods" }));
+  const human = new Field("Made by", select([["", "anyone"], ["1", "a person"], ["0", "a model or rule"]], params.get("human") ?? ""));
   const check = (key: string): HTMLInputElement => {
     const box = h("input", { type: "checkbox" });
     box.checked = params.get(key) === "1";
@@ -80,11 +97,13 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
   const contested = check("contested");
   const revised = check("revised");
   const low = check("low");
-  const body = h("tbody", {});
   const shown = h("p", { class: "notice", role: "status" });
   const more = h("button", { type: "button", hidden: true }, "Load more labels");
-  const labels: Label[] = [];
+  let labels: Label[] = [];
   let token = "";
+  /** Each filter change starts a new read; an older one's pages are dropped. */
+  let generation = 0;
+  let loading = false;
 
   const filters = h(
     "form",
@@ -93,27 +112,31 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
     cls.element,
     min.element,
     max.element,
+    method.element,
+    human.element,
     h(
       "fieldset",
       { class: "flags" },
       h("legend", {}, "Only"),
       h("label", { class: "check" }, contested, " contested (workers split)"),
       h("label", { class: "check" }, revised, " revised"),
-      h("label", { class: "check" }, low, ` low confidence (under ${LOW_CONFIDENCE})`),
+      h("label", { class: "check" }, low, ` low confidence (${LOW_CONFIDENCE} or under)`),
     ),
+    h("datalist", { id: "label-methods" }, ...["majority_vote_posterior", "majority_vote", "dawid_skene", "owner_correction", "model"].map((m) => h("option", { value: m }))),
   );
 
   const dialog = correctionDialog(api, name, job, classes, (label) => {
     const at = labels.findIndex((l) => l.itemKey === label.itemKey);
     if (at >= 0) labels[at] = label;
-    render();
+    table.refresh();
   });
 
-  const row = (label: Label): HTMLElement =>
+  const itemLink = (key: string): string => `#/jobs/${encodeURIComponent(id)}/items/${encodeURIComponent(key)}`;
+  const row = (label: Label): HTMLTableRowElement =>
     h(
       "tr",
       {},
-      h("th", { scope: "row" }, label.itemKey),
+      h("th", { scope: "row" }, h("a", { href: itemLink(label.itemKey), title: `History of ${label.itemKey}` }, label.itemKey)),
       h("td", {}, describe(label.value)),
       h("td", { class: "num" }, label.confidence.toFixed(2)),
       h("td", { class: "num" }, `${label.judgmentCount}`),
@@ -126,50 +149,77 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
       ),
     );
 
-  const keep = (label: Label): boolean => {
-    const q = search.value.toLowerCase();
-    const lo = min.value === "" ? -Infinity : Number(min.value);
-    const hi = max.value === "" ? Infinity : Number(max.value);
-    return (
-      (!q || label.itemKey.toLowerCase().includes(q)) &&
-      (!cls.value || hasClass(label, cls.value)) &&
-      label.confidence >= lo &&
-      label.confidence <= hi &&
-      (!contested.checked || label.tie || (label.judgmentCount > 1 && label.confidence < 1)) &&
-      (!revised.checked || label.revision > 1) &&
-      (!low.checked || label.confidence < LOW_CONFIDENCE)
-    );
+  const head = h(
+    "thead",
+    {},
+    h("tr", {}, ...["Item", "Label", "Confidence", "Judgments", "Revision", "Method", ""].map((t, n) =>
+      h("th", { scope: "col", class: [2, 3, 4].includes(n) ? "num" : "" }, t))),
+  );
+  const table = new VirtualTable<Label>("Labels", head, row, () => {
+    if (token && !loading) void load();
+  });
+  table.table.classList.add("labels");
+
+  const query = (): URLSearchParams => {
+    const q = new URLSearchParams();
+    if (search.value) q.set("q", search.value);
+    if (cls.value) q.set("class", cls.value);
+    if (min.value) q.set("min", min.value);
+    if (max.value) q.set("max", max.value);
+    if (method.value) q.set("method", method.value);
+    if (human.value) q.set("human", human.value);
+    for (const box of [contested, revised, low]) if (box.checked) q.set(box.dataset.key ?? "", "1");
+    return q;
   };
 
-  const render = (): void => {
-    const hits = labels.filter(keep);
-    clear(body);
-    append(body, ...hits.map(row));
-    shown.textContent = `${hits.length} of the ${labels.length} labels read${token ? " (more to read)" : ""}.`;
-    const query = new URLSearchParams();
-    if (search.value) query.set("q", search.value);
-    if (cls.value) query.set("class", cls.value);
-    if (min.value) query.set("min", min.value);
-    if (max.value) query.set("max", max.value);
-    for (const box of [contested, revised, low]) if (box.checked) query.set(box.dataset.key ?? "", "1");
-    const text = query.toString();
-    history.replaceState(null, "", `#/jobs/${encodeURIComponent(id)}/labels${text ? `?${text}` : ""}`);
+  const status = (): void => {
+    const one = labels.length === 1;
+    shown.textContent = `${labels.length} label${one ? "" : "s"}${query().toString() ? ` that pass${one ? "es" : ""} the filter` : ""}${token ? " read so far (more to read)" : ""}.`;
+    more.hidden = !token;
   };
-  filters.addEventListener("input", render);
-  filters.addEventListener("change", render);
 
+  /** Reads the next page; pages the server ends short (its scan limit) are
+   * followed until one has a label or the labels end. */
   const load = async (): Promise<void> => {
+    const mine = generation;
+    loading = true;
     try {
-      const page = await api.labels.listLabels({ job: name, pageSize: PAGE, pageToken: token }, { signal });
-      labels.push(...page.labels);
-      token = page.nextPageToken;
-      more.hidden = !token;
-      render();
+      const filter = labelFilter(query());
+      do {
+        const page = await api.labels.listLabels({ job: name, pageSize: PAGE, pageToken: token, filter }, { signal });
+        if (mine !== generation) return;
+        labels.push(...page.labels);
+        token = page.nextPageToken;
+        if (page.labels.length) break;
+        status();
+      } while (token);
+      table.refresh();
+      status();
+      alert.textContent = "";
     } catch (err) {
-      if (!signal.aborted) alert.textContent = message(err);
+      if (!signal.aborted && mine === generation) alert.textContent = message(err);
+    } finally {
+      if (mine === generation) loading = false;
     }
   };
   more.addEventListener("click", () => void load());
+
+  let pending = 0;
+  const restart = (): void => {
+    const text = query().toString();
+    history.replaceState(null, "", `#/jobs/${encodeURIComponent(id)}/labels${text ? `?${text}` : ""}`);
+    clearTimeout(pending);
+    pending = window.setTimeout(() => {
+      generation++;
+      labels = [];
+      token = "";
+      loading = false;
+      table.set(labels);
+      void load();
+    }, 250);
+  };
+  filters.addEventListener("input", restart);
+  filters.addEventListener("change", restart);
 
   append(
     main,
@@ -178,21 +228,12 @@ export async function labelsPage(api: Api, id: string, main: HTMLElement, signal
     alert,
     filters,
     shown,
-    h(
-      "table",
-      { "aria-label": "Labels", class: "wide" },
-      h(
-        "thead",
-        {},
-        h("tr", {}, ...["Item", "Label", "Confidence", "Judgments", "Revision", "Method", ""].map((t, n) =>
-          h("th", { scope: "col", class: [2, 3, 4].includes(n) ? "num" : "" }, t))),
-      ),
-      body,
-    ),
+    table.element,
     more,
     exportSection(api, name, job),
     dialog.element,
   );
+  table.set(labels);
   await load();
 }
 

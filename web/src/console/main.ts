@@ -2,11 +2,15 @@ import "./style.css";
 import { clear, h } from "../dom";
 import { type Api, forgetKey, message, signIn, storedKey } from "./api";
 import { createPage } from "./create";
+import { itemPage } from "./item";
 import { jobPage } from "./job";
 import { jobsPage } from "./jobs";
 import { labelsPage } from "./labels";
+import { modelsPage } from "./models";
 import { qualityPage } from "./quality";
+import { teamsPage } from "./teams";
 import { uploadPage } from "./upload";
+import { workerPage } from "./worker";
 
 const app = document.getElementById("app") as HTMLElement;
 let api: Api | null = null;
@@ -19,7 +23,7 @@ function header(): HTMLElement {
     { class: "bar" },
     h("a", { href: "#/jobs", class: "brand" }, "labelwire · console"),
     api?.admin ? h("span", { class: "badge" }, "admin: read only") : null,
-    h("nav", {}, h("button", { type: "button", onclick: signOut }, "Sign out")),
+    h("nav", { "aria-label": "Console" }, h("a", { href: "#/jobs" }, "Jobs"), h("a", { href: "#/teams" }, "Teams"), h("button", { type: "button", onclick: signOut }, "Sign out")),
   );
 }
 
@@ -64,7 +68,9 @@ async function connect(key: string): Promise<void> {
 }
 
 /** Every view has its own address: `#/jobs`, `#/jobs/new`, `#/jobs/{id}`,
- * `#/jobs/{id}/quality`, `#/jobs/{id}/upload`, `#/jobs/{id}/labels`. */
+ * `#/jobs/{id}/quality`, `#/jobs/{id}/upload`, `#/jobs/{id}/labels`,
+ * `#/jobs/{id}/items/{key}` (an item's history), `#/jobs/{id}/workers/{id}`,
+ * `#/jobs/{id}/models`, `#/teams`. */
 function route(): void {
   leave?.abort();
   leave = new AbortController();
@@ -77,12 +83,17 @@ function route(): void {
   const main = h("main", {});
   clear(app);
   app.append(header(), main);
-  const job = /^#\/jobs\/([^/?]+)(?:\/(quality|upload|labels))?(?:\?.*)?$/.exec(location.hash);
+  const sub = /^#\/jobs\/([^/?]+)\/(items|workers)\/([^/?]+)$/.exec(location.hash);
+  const job = /^#\/jobs\/([^/?]+)(?:\/(quality|upload|labels|models))?(?:\?.*)?$/.exec(location.hash);
   const id = job ? decodeURIComponent(job[1]) : "";
-  if (id === "new" && !api.admin) void createPage(api, main, leave.signal);
+  if (location.hash === "#/teams") void teamsPage(api, main, leave.signal);
+  else if (sub?.[2] === "items") void itemPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
+  else if (sub) void workerPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
+  else if (id === "new" && !api.admin) void createPage(api, main, leave.signal);
   else if (job?.[2] === "quality") void qualityPage(api, id, main, leave.signal);
   else if (job?.[2] === "upload") void uploadPage(api, id, main, leave.signal);
   else if (job?.[2] === "labels") void labelsPage(api, id, main, leave.signal);
+  else if (job?.[2] === "models") void modelsPage(api, id, main, leave.signal);
   else if (job) void jobPage(api, id, main, leave.signal);
   else void jobsPage(api, main, leave.signal);
 }

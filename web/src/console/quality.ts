@@ -3,6 +3,7 @@ import { WorkerStatus } from "../gen/labelwire/v1/task_pb";
 import type { Agreement, GetJobQualityResponse, WorkerQuality } from "../gen/labelwire/v1/quality_service_pb";
 import { type Api, message } from "./api";
 import { dollars } from "./format";
+import { VirtualTable } from "./virtual";
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLOURS = ["#2f7d4f", "#8cc084", "#f2c14e", "#e07a3f", "#b3261e", "#6d2b7f"];
@@ -103,11 +104,11 @@ const COLUMNS: Column[] = [
 const OUT = [WorkerStatus.DISQUALIFIED, WorkerStatus.FAILED_QUIZ];
 
 /** The workers, sortable by any column (a button in each heading, the
- * order in aria-sort), each with a Disqualify button while it may work. */
-function workersTable(workers: WorkerQuality[], disqualify: ((w: WorkerQuality) => void) | null): HTMLElement {
+ * order in aria-sort), each with Disqualify while it may work and Requalify
+ * once disqualified by hand; only the visible rows are drawn. */
+function workersTable(workers: WorkerQuality[], act: Actions | null, jobId: string): HTMLElement {
   let by = 0;
   let ascending = true;
-  const body = h("tbody", {});
   const heads = COLUMNS.map(([title], n) => {
     const button = h("button", { type: "button" }, title);
     const th = h("th", { scope: "col", class: n > 1 ? "num" : "" }, button);
@@ -118,6 +119,33 @@ function workersTable(workers: WorkerQuality[], disqualify: ((w: WorkerQuality) 
     });
     return th;
   });
+  const row = (w: WorkerQuality): HTMLTableRowElement => {
+    const name = w.stats?.displayName || w.stats?.name || "";
+    const status = w.stats?.status ?? WorkerStatus.UNSPECIFIED;
+    const workerId = (w.stats?.name ?? "").split("/").pop() ?? "";
+    return h(
+      "tr",
+      {},
+      ...COLUMNS.map(([, , text], n) =>
+        n === 0
+          ? h("th", { scope: "row" }, h("a", { href: `#/jobs/${encodeURIComponent(jobId)}/workers/${encodeURIComponent(workerId)}`, title: `Accuracy over time of ${name}` }, text(w)))
+          : h("td", { class: n > 1 ? "num" : "" }, text(w))),
+      act
+        ? h(
+            "td",
+            {},
+            status === WorkerStatus.DISQUALIFIED
+              ? h("button", { type: "button", class: "small", "aria-label": `Requalify ${name}`, onclick: () => act.requalify(w) }, "Requalify")
+              : OUT.includes(status)
+                ? null
+                : h("button", { type: "button", class: "small danger", "aria-label": `Disqualify ${name}`, onclick: () => act.disqualify(w) }, "Disqualify"),
+          )
+        : null,
+    );
+  };
+  const head = h("thead", {}, h("tr", {}, ...heads, act ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null));
+  const table = new VirtualTable<WorkerQuality>("Workers", head, row);
+  table.table.classList.add("workers");
   const fill = (): void => {
     const key = COLUMNS[by][1];
     const sorted = [...workers].sort((a, b) => {
@@ -130,28 +158,15 @@ function workersTable(workers: WorkerQuality[], disqualify: ((w: WorkerQuality) 
       if (n === by) th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
       else th.removeAttribute("aria-sort");
     });
-    body.replaceChildren(
-      ...sorted.map((w) => {
-        const name = w.stats?.displayName || w.stats?.name || "";
-        const out = OUT.includes(w.stats?.status ?? WorkerStatus.UNSPECIFIED);
-        return h(
-          "tr",
-          {},
-          ...COLUMNS.map(([, , text], n) => h(n === 0 ? "th" : "td", n === 0 ? { scope: "row" } : { class: n > 1 ? "num" : "" }, text(w))),
-          disqualify
-            ? h("td", {}, out ? null : h("button", { type: "button", class: "small danger", "aria-label": `Disqualify ${name}`, onclick: () => disqualify(w) }, "Disqualify"))
-            : null,
-        );
-      }),
-    );
+    table.set(sorted);
   };
   fill();
-  return h(
-    "table",
-    { "aria-label": "Workers", class: "wide workers" },
-    h("thead", {}, h("tr", {}, ...heads, disqualify ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
-    body,
-  );
+  return table.element;
+}
+
+interface Actions {
+  disqualify: (w: WorkerQuality) => void;
+  requalify: (w: WorkerQuality) => void;
 }
 
 /** Cost per label that is right, estimated from the workers' accuracy on
@@ -167,7 +182,7 @@ export function costPerCorrect(q: GetJobQualityResponse): bigint | null {
   return (q.costPerLabelMicros * answered) / right;
 }
 
-function render(main: HTMLElement, q: GetJobQualityResponse, disqualify: ((w: WorkerQuality) => void) | null): void {
+function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null, jobId: string): void {
   const perCorrect = costPerCorrect(q);
   const a = q.agreement;
   append(
@@ -194,7 +209,7 @@ function render(main: HTMLElement, q: GetJobQualityResponse, disqualify: ((w: Wo
       ? h("div", { class: "chart" }, agreementChart(a), agreementTable(a))
       : h("p", { class: "notice" }, "No item has two judgments yet."),
     h("h2", {}, "Workers"),
-    q.workers.length ? workersTable(q.workers, disqualify) : h("p", { class: "notice" }, "No workers yet."),
+    q.workers.length ? workersTable(q.workers, act, jobId) : h("p", { class: "notice" }, "No workers yet."),
     q.declineReasons.length
       ? h("section", {}, h("h2", {}, "Why workers skipped"),
           h("ul", {}, ...q.declineReasons.map((r) => h("li", {}, `${r.reason} (${r.count})`))))
@@ -211,7 +226,7 @@ export async function qualityPage(api: Api, id: string, main: HTMLElement, signa
     try {
       const q = await api.quality.getJobQuality({ job: name }, { signal });
       body.replaceChildren();
-      render(body, q, api.admin ? null : (w) => void disqualify(w));
+      render(body, q, api.admin ? null : { disqualify: (w) => void disqualify(w), requalify: (w) => void requalify(w) }, id);
     } catch (err) {
       if (!signal.aborted) body.replaceChildren(h("p", { class: "error", role: "alert" }, message(err)));
     }
@@ -223,6 +238,16 @@ export async function qualityPage(api: Api, id: string, main: HTMLElement, signa
     alert.textContent = "";
     try {
       await api.jobs.disqualifyWorker({ worker: w.stats.name }, { signal });
+      await load();
+    } catch (err) {
+      if (!signal.aborted) alert.textContent = message(err);
+    }
+  };
+  const requalify = async (w: WorkerQuality): Promise<void> => {
+    if (!w.stats) return;
+    alert.textContent = "";
+    try {
+      await api.jobs.requalifyWorker({ worker: w.stats.name }, { signal });
       await load();
     } catch (err) {
       if (!signal.aborted) alert.textContent = message(err);

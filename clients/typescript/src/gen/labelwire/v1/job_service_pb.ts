@@ -10,7 +10,7 @@ import type { Item } from "./item_pb.js";
 import { file_labelwire_v1_item } from "./item_pb.js";
 import type { Job } from "./job_pb.js";
 import { file_labelwire_v1_job } from "./job_pb.js";
-import type { WorkerStats } from "./task_pb.js";
+import type { TaskComment, WorkerStats } from "./task_pb.js";
 import { file_labelwire_v1_task } from "./task_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/job_service.proto.
  */
 export const file_labelwire_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5sYWJlbHdpcmUvdjEvam9iX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIyChBDcmVhdGVKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IiMwoRQ3JlYXRlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIdCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMAoOR2V0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiI4Cg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubGFiZWx3aXJlLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWwoPU3RhcnRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSEgoKcGlsb3Rfc2l6ZRgCIAEoAxIXCgpwaWxvdF9zZWVkGAcgASgDSACIAQFCDQoLX3BpbG90X3NlZWQiMgoQU3RhcnRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIh8KD1BhdXNlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJIjIKEFBhdXNlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBSZXN1bWVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRUmVzdW1lSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBDYW5jZWxKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRQ2FuY2VsSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiJkCg9BZGRJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0SFAoMZXhwbGljaXRfZW5kGAMgASgIEgsKA2VuZBgEIAEoCCJUChBBZGRJdGVtc1Jlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDIkUKE0FkZEl0ZW1CYXRjaFJlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0iWAoUQWRkSXRlbUJhdGNoUmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMihgEKFUltcG9ydE1hbmlmZXN0UmVxdWVzdBILCgNqb2IYASABKAkSCwoDdXJpGAIgASgJEiwKBmZvcm1hdBgDIAEoDjIcLmxhYmVsd2lyZS52MS5NYW5pZmVzdEZvcm1hdBIRCglrZXlfZmllbGQYBCABKAkSEgoKZ29sZF9maWVsZBgFIAEoCSJaChZJbXBvcnRNYW5pZmVzdFJlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDImYKE0NyZWF0ZVdvcmtlclJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIsCgl0b2tlbl90dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iUAoUQ3JlYXRlV29ya2VyUmVzcG9uc2USKQoGd29ya2VyGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEg0KBXRva2VuGAIgASgJIkgKEkxpc3RXb3JrZXJzUmVxdWVzdBILCgNqb2IYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWgoTTGlzdFdvcmtlcnNSZXNwb25zZRIqCgd3b3JrZXJzGAEgAygLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChhSZXZva2VXb3JrZXJUb2tlblJlcXVlc3QSDgoGd29ya2VyGAEgASgJIkYKGVJldm9rZVdvcmtlclRva2VuUmVzcG9uc2USKQoGd29ya2VyGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzIokBChhSb3RhdGVXb3JrZXJUb2tlblJlcXVlc3QSDgoGd29ya2VyGAEgASgJEi8KDGdyYWNlX3BlcmlvZBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIsCgl0b2tlbl90dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iVQoZUm90YXRlV29ya2VyVG9rZW5SZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSDQoFdG9rZW4YAiABKAkiMAoSU2V0Sm9iVGVhbXNSZXF1ZXN0EgsKA2pvYhgBIAEoCRINCgV0ZWFtcxgCIAMoCSI1ChNTZXRKb2JUZWFtc1Jlc3BvbnNlEh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IiKQoXRGlzcXVhbGlmeVdvcmtlclJlcXVlc3QSDgoGd29ya2VyGAEgASgJIkUKGERpc3F1YWxpZnlXb3JrZXJSZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiYwoQVXBkYXRlSm9iUmVxdWVzdBIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayIzChFVcGRhdGVKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iKmoKDk1hbmlmZXN0Rm9ybWF0Eh8KG01BTklGRVNUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEh4KGk1BTklGRVNUX0ZPUk1BVF9KU09OX0xJTkVTEAESFwoTTUFOSUZFU1RfRk9STUFUX0NTVhACMqgLCgpKb2JTZXJ2aWNlEkwKCUNyZWF0ZUpvYhIeLmxhYmVsd2lyZS52MS5DcmVhdGVKb2JSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEkgKBkdldEpvYhIbLmxhYmVsd2lyZS52MS5HZXRKb2JSZXF1ZXN0GhwubGFiZWx3aXJlLnYxLkdldEpvYlJlc3BvbnNlIgOQAgESTgoITGlzdEpvYnMSHS5sYWJlbHdpcmUudjEuTGlzdEpvYnNSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLkxpc3RKb2JzUmVzcG9uc2UiA5ACARJJCghTdGFydEpvYhIdLmxhYmVsd2lyZS52MS5TdGFydEpvYlJlcXVlc3QaHi5sYWJlbHdpcmUudjEuU3RhcnRKb2JSZXNwb25zZRJJCghQYXVzZUpvYhIdLmxhYmVsd2lyZS52MS5QYXVzZUpvYlJlcXVlc3QaHi5sYWJlbHdpcmUudjEuUGF1c2VKb2JSZXNwb25zZRJMCglSZXN1bWVKb2ISHi5sYWJlbHdpcmUudjEuUmVzdW1lSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5SZXN1bWVKb2JSZXNwb25zZRJMCglDYW5jZWxKb2ISHi5sYWJlbHdpcmUudjEuQ2FuY2VsSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5DYW5jZWxKb2JSZXNwb25zZRJLCghBZGRJdGVtcxIdLmxhYmVsd2lyZS52MS5BZGRJdGVtc1JlcXVlc3QaHi5sYWJlbHdpcmUudjEuQWRkSXRlbXNSZXNwb25zZSgBElUKDEFkZEl0ZW1CYXRjaBIhLmxhYmVsd2lyZS52MS5BZGRJdGVtQmF0Y2hSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkFkZEl0ZW1CYXRjaFJlc3BvbnNlElsKDkltcG9ydE1hbmlmZXN0EiMubGFiZWx3aXJlLnYxLkltcG9ydE1hbmlmZXN0UmVxdWVzdBokLmxhYmVsd2lyZS52MS5JbXBvcnRNYW5pZmVzdFJlc3BvbnNlElUKDENyZWF0ZVdvcmtlchIhLmxhYmVsd2lyZS52MS5DcmVhdGVXb3JrZXJSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkNyZWF0ZVdvcmtlclJlc3BvbnNlElcKC0xpc3RXb3JrZXJzEiAubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJzUmVxdWVzdBohLmxhYmVsd2lyZS52MS5MaXN0V29ya2Vyc1Jlc3BvbnNlIgOQAgESZAoRUmV2b2tlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJldm9rZVdvcmtlclRva2VuUmVzcG9uc2USZAoRUm90YXRlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUm90YXRlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJvdGF0ZVdvcmtlclRva2VuUmVzcG9uc2USUgoLU2V0Sm9iVGVhbXMSIC5sYWJlbHdpcmUudjEuU2V0Sm9iVGVhbXNSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLlNldEpvYlRlYW1zUmVzcG9uc2USYQoQRGlzcXVhbGlmeVdvcmtlchIlLmxhYmVsd2lyZS52MS5EaXNxdWFsaWZ5V29ya2VyUmVxdWVzdBomLmxhYmVsd2lyZS52MS5EaXNxdWFsaWZ5V29ya2VyUmVzcG9uc2USTAoJVXBkYXRlSm9iEh4ubGFiZWx3aXJlLnYxLlVwZGF0ZUpvYlJlcXVlc3QaHy5sYWJlbHdpcmUudjEuVXBkYXRlSm9iUmVzcG9uc2VCqQEKEGNvbS5sYWJlbHdpcmUudjFCD0pvYlNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_labelwire_v1_item, file_labelwire_v1_job, file_labelwire_v1_task]);
+  fileDesc("Ch5sYWJlbHdpcmUvdjEvam9iX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIyChBDcmVhdGVKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IiMwoRQ3JlYXRlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIdCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMAoOR2V0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiI4Cg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubGFiZWx3aXJlLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWwoPU3RhcnRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSEgoKcGlsb3Rfc2l6ZRgCIAEoAxIXCgpwaWxvdF9zZWVkGAcgASgDSACIAQFCDQoLX3BpbG90X3NlZWQiMgoQU3RhcnRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIh8KD1BhdXNlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJIjIKEFBhdXNlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBSZXN1bWVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRUmVzdW1lSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBDYW5jZWxKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRQ2FuY2VsSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiJkCg9BZGRJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0SFAoMZXhwbGljaXRfZW5kGAMgASgIEgsKA2VuZBgEIAEoCCJUChBBZGRJdGVtc1Jlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDIkUKE0FkZEl0ZW1CYXRjaFJlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0iWAoUQWRkSXRlbUJhdGNoUmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMipgEKFUltcG9ydE1hbmlmZXN0UmVxdWVzdBILCgNqb2IYASABKAkSCwoDdXJpGAIgASgJEiwKBmZvcm1hdBgDIAEoDjIcLmxhYmVsd2lyZS52MS5NYW5pZmVzdEZvcm1hdBIRCglrZXlfZmllbGQYBCABKAkSEgoKZ29sZF9maWVsZBgFIAEoCRIeChZnb2xkX2V4cGxhbmF0aW9uX2ZpZWxkGAogASgJIloKFkltcG9ydE1hbmlmZXN0UmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMiZgoTQ3JlYXRlV29ya2VyUmVxdWVzdBILCgNqb2IYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJQChRDcmVhdGVXb3JrZXJSZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSDQoFdG9rZW4YAiABKAkiSAoSTGlzdFdvcmtlcnNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChNMaXN0V29ya2Vyc1Jlc3BvbnNlEioKB3dvcmtlcnMYASADKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKGFJldm9rZVdvcmtlclRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiRgoZUmV2b2tlV29ya2VyVG9rZW5SZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiiQEKGFJvdGF0ZVdvcmtlclRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJVChlSb3RhdGVXb3JrZXJUb2tlblJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cxINCgV0b2tlbhgCIAEoCSIwChJTZXRKb2JUZWFtc1JlcXVlc3QSCwoDam9iGAEgASgJEg0KBXRlYW1zGAIgAygJIjUKE1NldEpvYlRlYW1zUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIpChdEaXNxdWFsaWZ5V29ya2VyUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiRQoYRGlzcXVhbGlmeVdvcmtlclJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cyIoChZSZXF1YWxpZnlXb3JrZXJSZXF1ZXN0Eg4KBndvcmtlchgBIAEoCSJEChdSZXF1YWxpZnlXb3JrZXJSZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiYwoQVXBkYXRlSm9iUmVxdWVzdBIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayIzChFVcGRhdGVKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIk0KF0xpc3RUYXNrQ29tbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJgChhMaXN0VGFza0NvbW1lbnRzUmVzcG9uc2USKwoIY29tbWVudHMYASADKAsyGS5sYWJlbHdpcmUudjEuVGFza0NvbW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKmoKDk1hbmlmZXN0Rm9ybWF0Eh8KG01BTklGRVNUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEh4KGk1BTklGRVNUX0ZPUk1BVF9KU09OX0xJTkVTEAESFwoTTUFOSUZFU1RfRk9STUFUX0NTVhACMvAMCgpKb2JTZXJ2aWNlEkwKCUNyZWF0ZUpvYhIeLmxhYmVsd2lyZS52MS5DcmVhdGVKb2JSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEkgKBkdldEpvYhIbLmxhYmVsd2lyZS52MS5HZXRKb2JSZXF1ZXN0GhwubGFiZWx3aXJlLnYxLkdldEpvYlJlc3BvbnNlIgOQAgESTgoITGlzdEpvYnMSHS5sYWJlbHdpcmUudjEuTGlzdEpvYnNSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLkxpc3RKb2JzUmVzcG9uc2UiA5ACARJJCghTdGFydEpvYhIdLmxhYmVsd2lyZS52MS5TdGFydEpvYlJlcXVlc3QaHi5sYWJlbHdpcmUudjEuU3RhcnRKb2JSZXNwb25zZRJJCghQYXVzZUpvYhIdLmxhYmVsd2lyZS52MS5QYXVzZUpvYlJlcXVlc3QaHi5sYWJlbHdpcmUudjEuUGF1c2VKb2JSZXNwb25zZRJMCglSZXN1bWVKb2ISHi5sYWJlbHdpcmUudjEuUmVzdW1lSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5SZXN1bWVKb2JSZXNwb25zZRJMCglDYW5jZWxKb2ISHi5sYWJlbHdpcmUudjEuQ2FuY2VsSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5DYW5jZWxKb2JSZXNwb25zZRJLCghBZGRJdGVtcxIdLmxhYmVsd2lyZS52MS5BZGRJdGVtc1JlcXVlc3QaHi5sYWJlbHdpcmUudjEuQWRkSXRlbXNSZXNwb25zZSgBElUKDEFkZEl0ZW1CYXRjaBIhLmxhYmVsd2lyZS52MS5BZGRJdGVtQmF0Y2hSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkFkZEl0ZW1CYXRjaFJlc3BvbnNlElsKDkltcG9ydE1hbmlmZXN0EiMubGFiZWx3aXJlLnYxLkltcG9ydE1hbmlmZXN0UmVxdWVzdBokLmxhYmVsd2lyZS52MS5JbXBvcnRNYW5pZmVzdFJlc3BvbnNlElUKDENyZWF0ZVdvcmtlchIhLmxhYmVsd2lyZS52MS5DcmVhdGVXb3JrZXJSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkNyZWF0ZVdvcmtlclJlc3BvbnNlElcKC0xpc3RXb3JrZXJzEiAubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJzUmVxdWVzdBohLmxhYmVsd2lyZS52MS5MaXN0V29ya2Vyc1Jlc3BvbnNlIgOQAgESZAoRUmV2b2tlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJldm9rZVdvcmtlclRva2VuUmVzcG9uc2USZAoRUm90YXRlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUm90YXRlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJvdGF0ZVdvcmtlclRva2VuUmVzcG9uc2USUgoLU2V0Sm9iVGVhbXMSIC5sYWJlbHdpcmUudjEuU2V0Sm9iVGVhbXNSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLlNldEpvYlRlYW1zUmVzcG9uc2USYQoQRGlzcXVhbGlmeVdvcmtlchIlLmxhYmVsd2lyZS52MS5EaXNxdWFsaWZ5V29ya2VyUmVxdWVzdBomLmxhYmVsd2lyZS52MS5EaXNxdWFsaWZ5V29ya2VyUmVzcG9uc2USZgoQTGlzdFRhc2tDb21tZW50cxIlLmxhYmVsd2lyZS52MS5MaXN0VGFza0NvbW1lbnRzUmVxdWVzdBomLmxhYmVsd2lyZS52MS5MaXN0VGFza0NvbW1lbnRzUmVzcG9uc2UiA5ACARJeCg9SZXF1YWxpZnlXb3JrZXISJC5sYWJlbHdpcmUudjEuUmVxdWFsaWZ5V29ya2VyUmVxdWVzdBolLmxhYmVsd2lyZS52MS5SZXF1YWxpZnlXb3JrZXJSZXNwb25zZRJMCglVcGRhdGVKb2ISHi5sYWJlbHdpcmUudjEuVXBkYXRlSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5VcGRhdGVKb2JSZXNwb25zZUKpAQoQY29tLmxhYmVsd2lyZS52MUIPSm9iU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_labelwire_v1_item, file_labelwire_v1_job, file_labelwire_v1_task]);
 
 /**
  * Request for CreateJob.
@@ -543,6 +543,15 @@ export type ImportManifestRequest = Message<"labelwire.v1.ImportManifestRequest"
    * @generated from field: string gold_field = 5;
    */
   goldField: string;
+
+  /**
+   * Optional. The key of each line that holds a gold item's explanation
+   * (`Item.gold_explanation`). Like gold_field, never kept as metadata;
+   * ignored on lines without a gold answer.
+   *
+   * @generated from field: string gold_explanation_field = 10;
+   */
+  goldExplanationField: string;
 };
 
 /**
@@ -917,6 +926,49 @@ export const DisqualifyWorkerResponseSchema: GenMessage<DisqualifyWorkerResponse
   messageDesc(file_labelwire_v1_job_service, 31);
 
 /**
+ * Request for RequalifyWorker.
+ *
+ * @generated from message labelwire.v1.RequalifyWorkerRequest
+ */
+export type RequalifyWorkerRequest = Message<"labelwire.v1.RequalifyWorkerRequest"> & {
+  /**
+   * Required. `jobs/{job_id}/workers/{worker_id}`, a worker of one of the
+   * caller's jobs.
+   *
+   * @generated from field: string worker = 1;
+   */
+  worker: string;
+};
+
+/**
+ * Describes the message labelwire.v1.RequalifyWorkerRequest.
+ * Use `create(RequalifyWorkerRequestSchema)` to create a new message.
+ */
+export const RequalifyWorkerRequestSchema: GenMessage<RequalifyWorkerRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 32);
+
+/**
+ * Response of RequalifyWorker.
+ *
+ * @generated from message labelwire.v1.RequalifyWorkerResponse
+ */
+export type RequalifyWorkerResponse = Message<"labelwire.v1.RequalifyWorkerResponse"> & {
+  /**
+   * The worker's record, with status WORKER_STATUS_QUALIFIED.
+   *
+   * @generated from field: labelwire.v1.WorkerStats worker = 1;
+   */
+  worker?: WorkerStats | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.RequalifyWorkerResponse.
+ * Use `create(RequalifyWorkerResponseSchema)` to create a new message.
+ */
+export const RequalifyWorkerResponseSchema: GenMessage<RequalifyWorkerResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 33);
+
+/**
  * Request for UpdateJob.
  *
  * @generated from message labelwire.v1.UpdateJobRequest
@@ -944,7 +996,7 @@ export type UpdateJobRequest = Message<"labelwire.v1.UpdateJobRequest"> & {
  * Use `create(UpdateJobRequestSchema)` to create a new message.
  */
 export const UpdateJobRequestSchema: GenMessage<UpdateJobRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 32);
+  messageDesc(file_labelwire_v1_job_service, 34);
 
 /**
  * Response of UpdateJob.
@@ -965,7 +1017,70 @@ export type UpdateJobResponse = Message<"labelwire.v1.UpdateJobResponse"> & {
  * Use `create(UpdateJobResponseSchema)` to create a new message.
  */
 export const UpdateJobResponseSchema: GenMessage<UpdateJobResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job_service, 33);
+  messageDesc(file_labelwire_v1_job_service, 35);
+
+/**
+ * Request for ListTaskComments.
+ *
+ * @generated from message labelwire.v1.ListTaskCommentsRequest
+ */
+export type ListTaskCommentsRequest = Message<"labelwire.v1.ListTaskCommentsRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`, one of the caller's jobs.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Optional. 1 to 1,000; default 100.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * Optional. next_page_token of a previous response.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ListTaskCommentsRequest.
+ * Use `create(ListTaskCommentsRequestSchema)` to create a new message.
+ */
+export const ListTaskCommentsRequestSchema: GenMessage<ListTaskCommentsRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 36);
+
+/**
+ * Response of ListTaskComments.
+ *
+ * @generated from message labelwire.v1.ListTaskCommentsResponse
+ */
+export type ListTaskCommentsResponse = Message<"labelwire.v1.ListTaskCommentsResponse"> & {
+  /**
+   * The page of comments, newest first.
+   *
+   * @generated from field: repeated labelwire.v1.TaskComment comments = 1;
+   */
+  comments: TaskComment[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ListTaskCommentsResponse.
+ * Use `create(ListTaskCommentsResponseSchema)` to create a new message.
+ */
+export const ListTaskCommentsResponseSchema: GenMessage<ListTaskCommentsResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 37);
 
 /**
  * The format of a manifest.
@@ -1193,6 +1308,32 @@ export const JobService: GenService<{
     methodKind: "unary";
     input: typeof DisqualifyWorkerRequestSchema;
     output: typeof DisqualifyWorkerResponseSchema;
+  },
+  /**
+   * The comments workers left on the job's tasks (WorkerService.CommentOnTask),
+   * newest first.
+   *
+   * @generated from rpc labelwire.v1.JobService.ListTaskComments
+   */
+  listTaskComments: {
+    methodKind: "unary";
+    input: typeof ListTaskCommentsRequestSchema;
+    output: typeof ListTaskCommentsResponseSchema;
+  },
+  /**
+   * Undoes a disqualification: the worker is qualified again and gets tasks
+   * of the job again. Its judgments excluded by the disqualification stay
+   * excluded (their items were judged again meanwhile), and the gold checks
+   * go on from its record as it stands. Requalifying a qualified worker
+   * changes nothing; FAILED_PRECONDITION for a worker in or failed at the quiz
+   * (the quiz decides those) or once the job has ended.
+   *
+   * @generated from rpc labelwire.v1.JobService.RequalifyWorker
+   */
+  requalifyWorker: {
+    methodKind: "unary";
+    input: typeof RequalifyWorkerRequestSchema;
+    output: typeof RequalifyWorkerResponseSchema;
   },
   /**
    * Changes a job's settings in place, as AIP-134 describes: the fields named

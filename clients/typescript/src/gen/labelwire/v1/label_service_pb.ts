@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/label_service.proto.
  */
 export const file_labelwire_v1_label_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsIkcKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJSChJMaXN0TGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMiWQoTQ29ycmVjdExhYmVsUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkSIwoFdmFsdWUYAyABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyIjoKFENvcnJlY3RMYWJlbFJlc3BvbnNlEiIKBWxhYmVsGAEgASgLMhMubGFiZWx3aXJlLnYxLkxhYmVsIooBChRMaXN0SnVkZ21lbnRzUmVxdWVzdBILCgNqb2IYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEAoIaXRlbV9rZXkYBCABKAkSDgoGd29ya2VyGAUgASgJEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGAYgASgFIlsKFUxpc3RKdWRnbWVudHNSZXNwb25zZRIpCglqdWRnbWVudHMYASADKAsyFi5sYWJlbHdpcmUudjEuSnVkZ21lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIn4KFkV4cG9ydEp1ZGdtZW50c1JlcXVlc3QSCwoDam9iGAEgASgJEgsKA3VyaRgCIAEoCRIyCgZmb3JtYXQYAyABKA4yIi5sYWJlbHdpcmUudjEuSnVkZ21lbnRFeHBvcnRGb3JtYXQSFgoObGFiZWxfam9iX25hbWUYBCABKAkiUgoXRXhwb3J0SnVkZ21lbnRzUmVzcG9uc2USCwoDdXJpGAEgASgJEhIKCmxpbmVfY291bnQYAiABKAMSFgoOanVkZ21lbnRfY291bnQYAyABKAMqjgEKFEp1ZGdtZW50RXhwb3J0Rm9ybWF0EiYKIkpVREdNRU5UX0VYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIlCiFKVURHTUVOVF9FWFBPUlRfRk9STUFUX0pTT05fTElORVMQARInCiNKVURHTUVOVF9FWFBPUlRfRk9STUFUX0dST1VORF9UUlVUSBACMqoECgxMYWJlbFNlcnZpY2USVwoMU3RyZWFtTGFiZWxzEiEubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsc1JlcXVlc3QaIi5sYWJlbHdpcmUudjEuU3RyZWFtTGFiZWxzUmVzcG9uc2UwARJUCgpMaXN0TGFiZWxzEh8ubGFiZWx3aXJlLnYxLkxpc3RMYWJlbHNSZXF1ZXN0GiAubGFiZWx3aXJlLnYxLkxpc3RMYWJlbHNSZXNwb25zZSIDkAIBElUKDEV4cG9ydExhYmVscxIhLmxhYmVsd2lyZS52MS5FeHBvcnRMYWJlbHNSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkV4cG9ydExhYmVsc1Jlc3BvbnNlElUKDENvcnJlY3RMYWJlbBIhLmxhYmVsd2lyZS52MS5Db3JyZWN0TGFiZWxSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkNvcnJlY3RMYWJlbFJlc3BvbnNlEl0KDUxpc3RKdWRnbWVudHMSIi5sYWJlbHdpcmUudjEuTGlzdEp1ZGdtZW50c1JlcXVlc3QaIy5sYWJlbHdpcmUudjEuTGlzdEp1ZGdtZW50c1Jlc3BvbnNlIgOQAgESXgoPRXhwb3J0SnVkZ21lbnRzEiQubGFiZWx3aXJlLnYxLkV4cG9ydEp1ZGdtZW50c1JlcXVlc3QaJS5sYWJlbHdpcmUudjEuRXhwb3J0SnVkZ21lbnRzUmVzcG9uc2VCqwEKEGNvbS5sYWJlbHdpcmUudjFCEUxhYmVsU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_answer, file_labelwire_v1_judgment, file_labelwire_v1_label]);
+  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsInIKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIpCgZmaWx0ZXIYFCABKAsyGS5sYWJlbHdpcmUudjEuTGFiZWxGaWx0ZXIiggIKC0xhYmVsRmlsdGVyEhIKCmNsYXNzX25hbWUYASABKAkSGwoObWluX2NvbmZpZGVuY2UYAiABKAFIAIgBARIbCg5tYXhfY29uZmlkZW5jZRgDIAEoAUgBiAEBEg4KBm1ldGhvZBgEIAEoCRIcCg9odW1hbl9hbm5vdGF0ZWQYBSABKAhIAogBARIPCgdyZXZpc2VkGAYgASgIEhEKCWNvbnRlc3RlZBgHIAEoCBIZChFpdGVtX2tleV9jb250YWlucxgIIAEoCUIRCg9fbWluX2NvbmZpZGVuY2VCEQoPX21heF9jb25maWRlbmNlQhIKEF9odW1hbl9hbm5vdGF0ZWQiUgoSTGlzdExhYmVsc1Jlc3BvbnNlEiMKBmxhYmVscxgBIAMoCzITLmxhYmVsd2lyZS52MS5MYWJlbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOgoZTGlzdExhYmVsUmV2aXNpb25zUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkiVAoaTGlzdExhYmVsUmV2aXNpb25zUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhEKCXRydW5jYXRlZBgCIAEoCCJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMiWQoTQ29ycmVjdExhYmVsUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkSIwoFdmFsdWUYAyABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyIjoKFENvcnJlY3RMYWJlbFJlc3BvbnNlEiIKBWxhYmVsGAEgASgLMhMubGFiZWx3aXJlLnYxLkxhYmVsIooBChRMaXN0SnVkZ21lbnRzUmVxdWVzdBILCgNqb2IYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEAoIaXRlbV9rZXkYBCABKAkSDgoGd29ya2VyGAUgASgJEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGAYgASgFIlsKFUxpc3RKdWRnbWVudHNSZXNwb25zZRIpCglqdWRnbWVudHMYASADKAsyFi5sYWJlbHdpcmUudjEuSnVkZ21lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIn4KFkV4cG9ydEp1ZGdtZW50c1JlcXVlc3QSCwoDam9iGAEgASgJEgsKA3VyaRgCIAEoCRIyCgZmb3JtYXQYAyABKA4yIi5sYWJlbHdpcmUudjEuSnVkZ21lbnRFeHBvcnRGb3JtYXQSFgoObGFiZWxfam9iX25hbWUYBCABKAkiUgoXRXhwb3J0SnVkZ21lbnRzUmVzcG9uc2USCwoDdXJpGAEgASgJEhIKCmxpbmVfY291bnQYAiABKAMSFgoOanVkZ21lbnRfY291bnQYAyABKAMqjgEKFEp1ZGdtZW50RXhwb3J0Rm9ybWF0EiYKIkpVREdNRU5UX0VYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIlCiFKVURHTUVOVF9FWFBPUlRfRk9STUFUX0pTT05fTElORVMQARInCiNKVURHTUVOVF9FWFBPUlRfRk9STUFUX0dST1VORF9UUlVUSBACMpgFCgxMYWJlbFNlcnZpY2USVwoMU3RyZWFtTGFiZWxzEiEubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsc1JlcXVlc3QaIi5sYWJlbHdpcmUudjEuU3RyZWFtTGFiZWxzUmVzcG9uc2UwARJUCgpMaXN0TGFiZWxzEh8ubGFiZWx3aXJlLnYxLkxpc3RMYWJlbHNSZXF1ZXN0GiAubGFiZWx3aXJlLnYxLkxpc3RMYWJlbHNSZXNwb25zZSIDkAIBElUKDEV4cG9ydExhYmVscxIhLmxhYmVsd2lyZS52MS5FeHBvcnRMYWJlbHNSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkV4cG9ydExhYmVsc1Jlc3BvbnNlElUKDENvcnJlY3RMYWJlbBIhLmxhYmVsd2lyZS52MS5Db3JyZWN0TGFiZWxSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkNvcnJlY3RMYWJlbFJlc3BvbnNlEmwKEkxpc3RMYWJlbFJldmlzaW9ucxInLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxSZXZpc2lvbnNSZXF1ZXN0GigubGFiZWx3aXJlLnYxLkxpc3RMYWJlbFJldmlzaW9uc1Jlc3BvbnNlIgOQAgESXQoNTGlzdEp1ZGdtZW50cxIiLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVxdWVzdBojLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVzcG9uc2UiA5ACARJeCg9FeHBvcnRKdWRnbWVudHMSJC5sYWJlbHdpcmUudjEuRXhwb3J0SnVkZ21lbnRzUmVxdWVzdBolLmxhYmVsd2lyZS52MS5FeHBvcnRKdWRnbWVudHNSZXNwb25zZUKrAQoQY29tLmxhYmVsd2lyZS52MUIRTGFiZWxTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_answer, file_labelwire_v1_judgment, file_labelwire_v1_label]);
 
 /**
  * Request for StreamLabels.
@@ -95,11 +95,20 @@ export type ListLabelsRequest = Message<"labelwire.v1.ListLabelsRequest"> & {
   pageSize: number;
 
   /**
-   * Optional. next_page_token of a previous response.
+   * Optional. next_page_token of a previous response (with the same filter).
    *
    * @generated from field: string page_token = 3;
    */
   pageToken: string;
+
+  /**
+   * Optional. Only the labels that pass every condition set in it. A
+   * filtered page reads at most 20,000 labels on the server, so it may hold
+   * fewer than page_size (even none) and still have a next_page_token.
+   *
+   * @generated from field: labelwire.v1.LabelFilter filter = 20;
+   */
+  filter?: LabelFilter | undefined;
 };
 
 /**
@@ -108,6 +117,80 @@ export type ListLabelsRequest = Message<"labelwire.v1.ListLabelsRequest"> & {
  */
 export const ListLabelsRequestSchema: GenMessage<ListLabelsRequest> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_label_service, 2);
+
+/**
+ * Conditions on a current label; unset fields match every label.
+ *
+ * @generated from message labelwire.v1.LabelFilter
+ */
+export type LabelFilter = Message<"labelwire.v1.LabelFilter"> & {
+  /**
+   * Optional. The label names this class: its class (classification), one of
+   * its classes (multi-label), a box's class or a span's entity type.
+   *
+   * @generated from field: string class_name = 1;
+   */
+  className: string;
+
+  /**
+   * Optional. confidence >= this; 0 to 1.
+   *
+   * @generated from field: optional double min_confidence = 2;
+   */
+  minConfidence?: number | undefined;
+
+  /**
+   * Optional. confidence <= this; 0 to 1, and not under min_confidence.
+   *
+   * @generated from field: optional double max_confidence = 3;
+   */
+  maxConfidence?: number | undefined;
+
+  /**
+   * Optional. The method that produced the label (`majority_vote`,
+   * `owner_correction`, ...), at most 64 characters.
+   *
+   * @generated from field: string method = 4;
+   */
+  method: string;
+
+  /**
+   * Optional. Only labels a human produced (true) or did not (false).
+   *
+   * @generated from field: optional bool human_annotated = 5;
+   */
+  humanAnnotated?: boolean | undefined;
+
+  /**
+   * Optional. Only labels at revision 2 or later.
+   *
+   * @generated from field: bool revised = 6;
+   */
+  revised: boolean;
+
+  /**
+   * Optional. Only contested labels: a tie, or several judgments short of
+   * full confidence.
+   *
+   * @generated from field: bool contested = 7;
+   */
+  contested: boolean;
+
+  /**
+   * Optional. The item key contains this text (case matters), at most 256
+   * characters.
+   *
+   * @generated from field: string item_key_contains = 8;
+   */
+  itemKeyContains: string;
+};
+
+/**
+ * Describes the message labelwire.v1.LabelFilter.
+ * Use `create(LabelFilterSchema)` to create a new message.
+ */
+export const LabelFilterSchema: GenMessage<LabelFilter> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 3);
 
 /**
  * Response of ListLabels.
@@ -135,7 +218,63 @@ export type ListLabelsResponse = Message<"labelwire.v1.ListLabelsResponse"> & {
  * Use `create(ListLabelsResponseSchema)` to create a new message.
  */
 export const ListLabelsResponseSchema: GenMessage<ListLabelsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 3);
+  messageDesc(file_labelwire_v1_label_service, 4);
+
+/**
+ * Request for ListLabelRevisions.
+ *
+ * @generated from message labelwire.v1.ListLabelRevisionsRequest
+ */
+export type ListLabelRevisionsRequest = Message<"labelwire.v1.ListLabelRevisionsRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Required. The item's key.
+   *
+   * @generated from field: string item_key = 2;
+   */
+  itemKey: string;
+};
+
+/**
+ * Describes the message labelwire.v1.ListLabelRevisionsRequest.
+ * Use `create(ListLabelRevisionsRequestSchema)` to create a new message.
+ */
+export const ListLabelRevisionsRequestSchema: GenMessage<ListLabelRevisionsRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 5);
+
+/**
+ * Response of ListLabelRevisions.
+ *
+ * @generated from message labelwire.v1.ListLabelRevisionsResponse
+ */
+export type ListLabelRevisionsResponse = Message<"labelwire.v1.ListLabelRevisionsResponse"> & {
+  /**
+   * The item's label events, oldest first; empty for an item not labeled yet.
+   *
+   * @generated from field: repeated labelwire.v1.Label labels = 1;
+   */
+  labels: Label[];
+
+  /**
+   * True when older revisions were left out (more than 1,000).
+   *
+   * @generated from field: bool truncated = 2;
+   */
+  truncated: boolean;
+};
+
+/**
+ * Describes the message labelwire.v1.ListLabelRevisionsResponse.
+ * Use `create(ListLabelRevisionsResponseSchema)` to create a new message.
+ */
+export const ListLabelRevisionsResponseSchema: GenMessage<ListLabelRevisionsResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 6);
 
 /**
  * Request for ExportLabels.
@@ -178,7 +317,7 @@ export type ExportLabelsRequest = Message<"labelwire.v1.ExportLabelsRequest"> & 
  * Use `create(ExportLabelsRequestSchema)` to create a new message.
  */
 export const ExportLabelsRequestSchema: GenMessage<ExportLabelsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 4);
+  messageDesc(file_labelwire_v1_label_service, 7);
 
 /**
  * Response of ExportLabels.
@@ -214,7 +353,7 @@ export type ExportLabelsResponse = Message<"labelwire.v1.ExportLabelsResponse"> 
  * Use `create(ExportLabelsResponseSchema)` to create a new message.
  */
 export const ExportLabelsResponseSchema: GenMessage<ExportLabelsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 5);
+  messageDesc(file_labelwire_v1_label_service, 8);
 
 /**
  * Request for CorrectLabel.
@@ -250,7 +389,7 @@ export type CorrectLabelRequest = Message<"labelwire.v1.CorrectLabelRequest"> & 
  * Use `create(CorrectLabelRequestSchema)` to create a new message.
  */
 export const CorrectLabelRequestSchema: GenMessage<CorrectLabelRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 6);
+  messageDesc(file_labelwire_v1_label_service, 9);
 
 /**
  * Response of CorrectLabel.
@@ -271,7 +410,7 @@ export type CorrectLabelResponse = Message<"labelwire.v1.CorrectLabelResponse"> 
  * Use `create(CorrectLabelResponseSchema)` to create a new message.
  */
 export const CorrectLabelResponseSchema: GenMessage<CorrectLabelResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 7);
+  messageDesc(file_labelwire_v1_label_service, 10);
 
 /**
  * Request for ListJudgments.
@@ -328,7 +467,7 @@ export type ListJudgmentsRequest = Message<"labelwire.v1.ListJudgmentsRequest"> 
  * Use `create(ListJudgmentsRequestSchema)` to create a new message.
  */
 export const ListJudgmentsRequestSchema: GenMessage<ListJudgmentsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 8);
+  messageDesc(file_labelwire_v1_label_service, 11);
 
 /**
  * Response of ListJudgments.
@@ -356,7 +495,7 @@ export type ListJudgmentsResponse = Message<"labelwire.v1.ListJudgmentsResponse"
  * Use `create(ListJudgmentsResponseSchema)` to create a new message.
  */
 export const ListJudgmentsResponseSchema: GenMessage<ListJudgmentsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 9);
+  messageDesc(file_labelwire_v1_label_service, 12);
 
 /**
  * Request for ExportJudgments.
@@ -399,7 +538,7 @@ export type ExportJudgmentsRequest = Message<"labelwire.v1.ExportJudgmentsReques
  * Use `create(ExportJudgmentsRequestSchema)` to create a new message.
  */
 export const ExportJudgmentsRequestSchema: GenMessage<ExportJudgmentsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 10);
+  messageDesc(file_labelwire_v1_label_service, 13);
 
 /**
  * Response of ExportJudgments.
@@ -435,7 +574,7 @@ export type ExportJudgmentsResponse = Message<"labelwire.v1.ExportJudgmentsRespo
  * Use `create(ExportJudgmentsResponseSchema)` to create a new message.
  */
 export const ExportJudgmentsResponseSchema: GenMessage<ExportJudgmentsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 11);
+  messageDesc(file_labelwire_v1_label_service, 14);
 
 /**
  * The layout of an ExportJudgments file; both are JSON Lines.
@@ -529,6 +668,18 @@ export const LabelService: GenService<{
     methodKind: "unary";
     input: typeof CorrectLabelRequestSchema;
     output: typeof CorrectLabelResponseSchema;
+  },
+  /**
+   * Every revision of one item's label, oldest first (the latest 1,000 when
+   * there are more): what the label was, when and by which method, for
+   * an item's history. NOT_FOUND for an item the job does not have.
+   *
+   * @generated from rpc labelwire.v1.LabelService.ListLabelRevisions
+   */
+  listLabelRevisions: {
+    methodKind: "unary";
+    input: typeof ListLabelRevisionsRequestSchema;
+    output: typeof ListLabelRevisionsResponseSchema;
   },
   /**
    * Pages through every worker's raw answers in the job, in the order they
