@@ -35,7 +35,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
-from labelwire.server.domain.tasks import task_kind
+from labelwire.server.domain.tasks import kind_of_answer, task_kind
 from labelwire.server.files import exports, judgment_exports
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
@@ -54,17 +54,8 @@ REVISIONS_SHOWN = 1_000
 
 
 def _names_class(value: Any, name: str) -> bool:
-    if not isinstance(value, dict):
-        return False
-    if "classification" in value:
-        return bool(value["classification"].get("class_name") == name)
-    if "multi_label" in value:
-        return name in value["multi_label"].get("class_names", [])
-    if "bounding_boxes" in value:
-        return any(b.get("class_name") == name for b in value["bounding_boxes"].get("boxes", []))
-    if "spans" in value:
-        return any(s.get("entity_type") == name for s in value["spans"].get("spans", []))
-    return False
+    kind = kind_of_answer(value) if isinstance(value, dict) else None
+    return kind is not None and kind.names_class(value[kind.answer_key], name)
 
 
 @dataclasses.dataclass(frozen=True)

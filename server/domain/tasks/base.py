@@ -144,6 +144,11 @@ class TaskKind(ABC):
         mine, right = self.bodies(answer, gold)
         return bool(mine == right)
 
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        """Whether an answer body of this kind gives the class `name` anywhere in it
+        (what a label filter on a class matches); False for kinds without classes."""
+        return False
+
     def category(self, answer: Answer) -> str:
         """An answer as one nominal category, so agreement applies to any type."""
         return json.dumps(answer, sort_keys=True)

@@ -129,6 +129,9 @@ class BoundingBoxes(TaskKind):
     ) -> Consolidated:
         return boxes(spec, judgments)
 
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        return any(b.get("class_name") == name for b in body.get("boxes", []))
+
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         """Boxes match one-to-one, each gold box by a box of its class at IoU >=
         BOX_MATCH_IOU, as Ground Truth clusters boxes."""

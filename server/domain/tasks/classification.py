@@ -132,6 +132,9 @@ class Classification(TaskKind):
         skill = sum(known) / len(known) if known else DEFAULT_SKILL
         return vote_classes(names, answers, skill=skill, class_priors=class_priors)
 
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        return bool(body.get("class_name") == name)
+
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         mine, right = self.bodies(answer, gold)
         return bool(mine.get("class_name") == right.get("class_name"))

@@ -64,6 +64,9 @@ class MultiLabel(TaskKind):
             spec.class_names, [answer["multi_label"].get("class_names", []) for _, answer in judgments]
         )
 
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        return name in body.get("class_names", [])
+
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         """Exactly, as sets."""
         mine, right = self.bodies(answer, gold)

@@ -90,6 +90,9 @@ class Spans(TaskKind):
     ) -> Consolidated:
         return spans(spec, judgments)
 
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        return any(s.get("entity_type") == name for s in body.get("spans", []))
+
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         """As sets of (type, start, end)."""
         mine, right = self.bodies(answer, gold)
