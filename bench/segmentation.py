@@ -4,7 +4,7 @@ An item is labeled inside the write transaction of its last judgment, so the
 time to decode its masks, vote per pixel and encode the label is time every
 other write waits. This times `labeling.consolidate_item` on three workers'
 masks (one 2-vs-1 region) and, as the baseline in the same run, the vote on
-whole masks it replaced (`labeling._vote_exact`). Masks are written two ways:
+whole masks it replaced (`domain.tasks.base.vote_exact`). Masks are written two ways:
 unfiltered rows (labelwire's own encoder) and Paeth-filtered rows (what
 browsers and most image libraries write), which the PNG decoder undoes one
 byte at a time.
@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelwire.server.domain.model import JobSpec, LabelClass
+from labelwire.server.domain.tasks.base import vote_exact
 from labelwire.server.files import png
 from labelwire.server.labels import items as labeling
 
@@ -99,7 +100,7 @@ def main() -> None:
             label = labeling.consolidate_item(spec, judgments)
             assert label is not None
             voted = best_of(args.repeat, lambda j=judgments: labeling.consolidate_item(spec, j))
-            exact = best_of(args.repeat, lambda j=judgments: labeling._vote_exact(j))
+            exact = best_of(args.repeat, lambda j=judgments: vote_exact(j))
             print(
                 f"{size:>10} {name:>6} {voted * 1000:>12.1f} ms {exact * 1000:>13.2f} ms"
                 f" {voted / exact:>6.0f}x {label.confidence:>10.4f}"

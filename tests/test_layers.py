@@ -27,7 +27,6 @@ RANK = {
 }
 
 KNOWN_UPWARD = {
-    ("domain/validation.py", "labels"),
     ("dispatch/workforces.py", "core"),
     ("labels/items.py", "dispatch"),
     ("labels/passes.py", "dispatch"),

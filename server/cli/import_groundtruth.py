@@ -23,6 +23,7 @@ from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch.workforces import JobContext
 from labelwire.server.domain.errors import InvalidArgument, LabelwireError, Unauthenticated
 from labelwire.server.domain.model import GoldPolicy, ItemInput, JobSpec, LabelClass, Principal
+from labelwire.server.domain.tasks import kind_named
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
 
@@ -97,11 +98,7 @@ async def import_job(core: Core, owner: Principal, uri: str, method: str) -> Imp
         display_name=f"Imported from Ground Truth: {imported.job_name}"[:200],
         task_type=imported.task_type,
         classes=classes,
-        task_config={
-            "entity_types" if imported.task_type == "spans" else "classes": [
-                {"name": c.name} for c in classes
-            ]
-        },
+        task_config={kind_named(imported.task_type).classes_key: [{"name": c.name} for c in classes]},
         media_type="text" if all("source" in o.line for o in objects) else "image",
         judgments_per_item=min(max(most, 1), 9),
         max_judgments_per_item=min(max(most, 1), 9),

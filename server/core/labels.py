@@ -35,6 +35,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
+from labelwire.server.domain.tasks import kind_of_answer, task_kind
 from labelwire.server.files import exports, judgment_exports
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
@@ -53,17 +54,8 @@ REVISIONS_SHOWN = 1_000
 
 
 def _names_class(value: Any, name: str) -> bool:
-    if not isinstance(value, dict):
-        return False
-    if "classification" in value:
-        return bool(value["classification"].get("class_name") == name)
-    if "multi_label" in value:
-        return name in value["multi_label"].get("class_names", [])
-    if "bounding_boxes" in value:
-        return any(b.get("class_name") == name for b in value["bounding_boxes"].get("boxes", []))
-    if "spans" in value:
-        return any(s.get("entity_type") == name for s in value["spans"].get("spans", []))
-    return False
+    kind = kind_of_answer(value) if isinstance(value, dict) else None
+    return kind is not None and kind.names_class(value[kind.answer_key], name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -475,7 +467,7 @@ class LabelsCore(CoreBase):
         job = await self.get_job(principal, job_name)
         bins = bins or 10
         validation.check_range("bins", bins, 2, 50)
-        if job.spec.task_type != "classification":
+        if not task_kind(job.spec).single_class:
             raise FailedPrecondition(
                 f"{job.name} is a {job.spec.task_type} job; the reliability table is for classification jobs"
             )
@@ -500,7 +492,7 @@ class LabelsCore(CoreBase):
         level: float,
     ) -> verification_report.Report:
         job = await self.get_job(principal, job_name)
-        if job.spec.task_type != "verification":
+        if not task_kind(job.spec).reviews_prelabel:
             raise FailedPrecondition(
                 f"{job.name} is a {job.spec.task_type} job; the report is for verification jobs"
             )
@@ -551,7 +543,7 @@ class LabelsCore(CoreBase):
         or S3; returns (lines, lines with a label)."""
         job = await self.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required", "uri")
-        if job.spec.task_type == "segmentation":
+        if not task_kind(job.spec).exports_labels:
             raise FailedPrecondition(
                 f"{job.name} is a segmentation job: ExportLabels does not write mask images yet;"
                 " read its labels with ListLabels"
@@ -584,7 +576,7 @@ class LabelsCore(CoreBase):
             "format must be JUDGMENT_EXPORT_FORMAT_JSON_LINES or JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH",
             "format",
         )
-        if form == judgment_exports.GROUND_TRUTH and job.spec.task_type == "segmentation":
+        if form == judgment_exports.GROUND_TRUTH and not task_kind(job.spec).exports_labels:
             raise FailedPrecondition(
                 f"{job.name} is a segmentation job: its labels' mask images are not exported yet;"
                 " export its judgments as JSON Lines"

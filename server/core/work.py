@@ -25,6 +25,7 @@ from labelwire.server.domain.model import (
     TaskComment,
     Worker,
 )
+from labelwire.server.domain.tasks import task_kind
 from labelwire.server.files import presign
 from labelwire.server.store import Tx
 
@@ -182,8 +183,4 @@ class WorkCore(CoreBase):
 
 
 def _groundtruth_template(spec: JobSpec) -> str:
-    if spec.task_type != "custom":
-        return ""
-    inner = spec.task_config.get("custom", spec.task_config)
-    source = inner.get("groundtruth_template", "") if isinstance(inner, dict) else ""
-    return source if isinstance(source, str) else ""
+    return task_kind(spec).groundtruth_template(spec)

@@ -24,6 +24,7 @@ from labelwire.server.domain.model import (
     TaskState,
     WorkerStatus,
 )
+from labelwire.server.domain.tasks import kind_in, task_kind
 from labelwire.server.store import Tx
 
 # How many open items past the first a batch looks through for ones of the
@@ -34,9 +35,7 @@ SCAN_FACTOR = 8
 
 def batch_size(spec: JobSpec) -> int:
     """Items per task: `batch_size` (default 10) for verification jobs, else 1."""
-    if spec.task_type != "verification":
-        return 1
-    return int(spec.task_config.get("batch_size", 10) or 10)
+    return task_kind(spec).batch_size(spec)
 
 
 def class_key(prelabel: str | None) -> str | None:
@@ -45,11 +44,9 @@ def class_key(prelabel: str | None) -> str | None:
     if not prelabel:
         return None
     label = json.loads(prelabel)
-    if "classification" in label:
-        return "c:" + str(label["classification"].get("class_name", ""))
-    if "multi_label" in label:
-        return "m:" + "|".join(sorted(label["multi_label"].get("class_names", [])))
-    return None
+    kind = kind_in(label)
+    name = kind.model_class(label[kind.answer_key]) if kind is not None else None
+    return None if kind is None or name is None else f"{kind.name}:{name}"
 
 
 def batch_mates(

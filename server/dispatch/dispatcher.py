@@ -16,6 +16,7 @@ from labelwire.server.dispatch import batches
 from labelwire.server.dispatch import gate as quality
 from labelwire.server.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from labelwire.server.domain.model import (
+    MAJORITY_VOTE,
     Answer,
     EndReason,
     GoldUse,
@@ -30,6 +31,7 @@ from labelwire.server.domain.model import (
     TaskState,
     WorkerStatus,
 )
+from labelwire.server.domain.tasks import task_kind, weighs_workers
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
 
@@ -418,7 +420,7 @@ def submit(
     task = _own_task(tx, worker_id, job_id, task_id)
     if task["batch_of"] is not None:
         return _submit_batch(tx, spec, worker_id, job_id, task, answer, time_spent_ms, now)
-    if spec.task_type == "verification":
+    if task_kind(spec).reviews_prelabel:
         batches.verdicts(spec, answer, 1)
     name = f"jobs/{job_id}/tasks/{task_id}"
     if int(task["state"]) == TaskState.SUBMITTED:
@@ -681,7 +683,7 @@ def complete_if_done(
     that the revisions of that pass reach streams before they end. A caller
     that knows the job's consolidation `method`, or has just found no open
     item in this transaction (`open_checked`), saves the reads."""
-    if not after_pass and method is not None and method != "majority_vote":
+    if not after_pass and method is not None and weighs_workers(method):
         return False
     job = tx.job(job_id)
     if job is None or int(job["state"]) != JobState.RUNNING:
@@ -689,7 +691,7 @@ def complete_if_done(
     if (
         not after_pass
         and method is None
-        and json.loads(job["spec"]).get("consolidation_method", "majority_vote") != "majority_vote"
+        and weighs_workers(json.loads(job["spec"]).get("consolidation_method", MAJORITY_VOTE))
     ):
         return False
     if not open_checked and tx.has_open_items(job_id):

@@ -23,71 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
-from labelwire.server.domain.validation import answer_key
-from labelwire.server.labels import geometry
+from labelwire.server.domain.tasks import task_kind
 
 MIN_BLOCK = 10
-BOX_MATCH_IOU = 0.5
 
 
 def grade(spec: JobSpec, answer: Answer, gold: Answer) -> bool:
     """Whether an answer matches a gold answer, for every workforce: the pool's
     quiz and hidden gold here, and outside workers' gold through the adapter
-    contract (`WorkforceContext.grade_gold`).
-
-    Classification compares exactly, multi-label as sets, spans as sets of
-    (type, start, end); boxes match one-to-one, each gold box by a box of its
-    class at IoU >= 0.5, as Ground Truth clusters boxes; a segmentation mask is
-    right when its mean IoU with the gold mask over the classes either uses
-    reaches the gold policy's `min_segmentation_iou` (painting by hand never
-    matches pixel for pixel); other types compare their JSON form, which is
-    exact for verification and custom tasks.
-    """
-    key = answer_key(spec.task_type)
-    mine, right = answer.get(key) or {}, gold.get(key) or {}
-    if key == "classification":
-        return bool(mine.get("class_name") == right.get("class_name"))
-    if key == "multi_label":
-        return set(mine.get("class_names", [])) == set(right.get("class_names", []))
-    if key == "spans" and key in answer:
-        return sorted(map(_span_key, mine.get("spans", []))) == sorted(map(_span_key, right.get("spans", [])))
-    if key == "bounding_boxes" and key in answer:
-        return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
-    if key == "segmentation":
-        if mine == right:
-            return True
-        masks = geometry.decode_mask(str(mine["mask_png"])), geometry.decode_mask(str(right["mask_png"]))
-        return geometry.mask_mean_iou(*masks) >= spec.gold.min_segmentation_iou
-    return bool(mine == right)
-
-
-def _span_key(span: dict[str, Any]) -> tuple[str, int, int]:
-    return str(span.get("entity_type", "")), int(span.get("start", 0)), int(span.get("end", 0))
-
-
-def _corners(box: dict[str, Any]) -> list[float]:
-    left, top = float(box.get("left", 0)), float(box.get("top", 0))
-    return [left, top, left + float(box.get("width", 0)), top + float(box.get("height", 0))]
-
-
-def _boxes_match(given: list[dict[str, Any]], expected: list[dict[str, Any]]) -> bool:
-    """Each gold box matched by its own given box of the same class at IoU >= BOX_MATCH_IOU
-    (greedily, the best overlap first), and no box left over."""
-    if len(given) != len(expected):
-        return False
-    unused = list(given)
-    for want in expected:
-        same = [b for b in unused if b.get("class_name") == want.get("class_name")]
-        if not same:
-            return False
-        overlaps = iou(np.array([_corners(b) for b in same]), np.array([_corners(want)]))[:, 0]
-        best = int(np.argmax(overlaps))
-        if overlaps[best] < BOX_MATCH_IOU:
-            return False
-        unused.remove(same[best])
-    return True
+    contract (`WorkforceContext.grade_gold`); the job's task kind grades it
+    (`TaskKind.grade`)."""
+    return task_kind(spec).grade(spec, answer, gold)
 
 
 def below_bar(pass_accuracy: float, answered: int, correct: int, min_answered: int = 1) -> bool:
@@ -196,7 +143,7 @@ def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[in
     outnumber the honest workers, the labels follow their guesses, and scoring
     a worker against labels its own vote helped decide rates every one of them
     well. Single-class jobs only."""
-    if answer_key(spec.task_type) != "classification" or not rows:
+    if not task_kind(spec).agreement_by_consensus or not rows:
         return {}
     k = len(spec.class_names)
     count = len(rows)

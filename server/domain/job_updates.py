@@ -16,6 +16,7 @@ from typing import Any
 
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument
 from labelwire.server.domain.model import JobSpec
+from labelwire.server.domain.tasks import KINDS, task_kind
 
 MAX_PATHS = 50
 OUTPUT_ONLY = frozenset(
@@ -72,13 +73,12 @@ def carry_defaults(old: JobSpec, new: JobSpec) -> JobSpec:
 
 
 def _classes_field(spec: JobSpec) -> str:
-    key = "entity_types" if spec.task_type == "spans" else "classes"
-    return f"job.task_config.{spec.task_type}.{key}"
+    return task_kind(spec).classes_field
 
 
 def _without_descriptions(config: dict[str, Any]) -> dict[str, Any]:
     out = dict(config)
-    for key in ("classes", "entity_types"):
+    for key in dict.fromkeys(kind.classes_key for kind in KINDS.values()):
         if key in out:
             out[key] = [{"name": c.get("name", "")} for c in out[key]]
     return out

@@ -15,6 +15,9 @@ from typing import Any
 
 Answer = dict[str, Any]
 
+MAJORITY_VOTE = "majority_vote"
+"""The default consolidation method: a plain vote that weighs no worker."""
+
 
 class JobState(enum.IntEnum):
     DRAFT = 1
@@ -126,7 +129,7 @@ class JobSpec:
     judgments_per_item: int = 3
     max_judgments_per_item: int = 3
     target_confidence: float = 0.0
-    consolidation_method: str = "majority_vote"
+    consolidation_method: str = MAJORITY_VOTE
     gold: GoldPolicy = GoldPolicy()
     price_per_judgment_micros: int = 0
     budget_micros: int = 0

@@ -12,13 +12,17 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.domain import answer_schema, gt_template
+from labelwire.server.domain.checks import MAX_CLASSES as MAX_CLASSES
+from labelwire.server.domain.checks import QUOTE_CHARS as QUOTE_CHARS
+from labelwire.server.domain.checks import check_range as check_range
+from labelwire.server.domain.checks import check_text as check_text
+from labelwire.server.domain.checks import quote as quote
+from labelwire.server.domain.checks import require as require
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import Answer, ItemInput, JobSpec
-from labelwire.server.labels import geometry
+from labelwire.server.domain.tasks import KINDS, REVIEWED_KEYS, kind_of_answer, task_kind
 
 MAX_PAYLOAD_BYTES = 1 << 20
-MAX_CLASSES = 10_000
 MAX_KEY_CHARS = 256
 MAX_ITEMS_PER_MESSAGE = 10_000
 MAX_JUDGMENTS = 9
@@ -32,47 +36,9 @@ MAX_COMMENTS_PER_TASK = 20
 ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")
 PAYLOAD_KINDS = ("text", "json", "source_ref")
 SOURCE_SCHEMES = ("s3://", "https://", "http://", "file://", "gs://")
-REVIEWED_KINDS = ("classification", "multi_label", "bounding_boxes", "spans", "segmentation")
 MAX_METADATA_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 64
-QUOTE_CHARS = 80
 _NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def quote(value: object, limit: int = QUOTE_CHARS) -> str:
-    """A caller's value as an error message may echo it: at most `limit`
-    characters, so a huge value never swells a status past gRPC's metadata
-    limit (the caller has the rest)."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}… ({len(text):,} characters)"
-
-
-def require(ok: bool, message: str, field: str = "") -> None:
-    if not ok:
-        raise InvalidArgument(message, _UNIT.sub("", field))
-
-
-_UNIT = re.compile(r" \([^)]*\)$")
-
-
-def check_text(field: str, value: str, *, low: int, high: int) -> None:
-    require(
-        low <= len(value) <= high,
-        f"{field} must be {low} to {high} characters, got {len(value)}"
-        if value or low == 0
-        else f"{field} is required",
-        field,
-    )
-
-
-def check_range(field: str, value: float, low: float, high: float) -> None:
-    require(
-        not math.isnan(value) and low <= value <= high,
-        f"{field} must be between {low:g} and {high:g}, got {value:g}",
-        field,
-    )
 
 
 def check_json_text(field: str, text: str) -> Any:
@@ -118,28 +84,11 @@ def check_json_value(field: str, value: Any, *, max_bytes: int | None = None) ->
         )
 
 
-def _check_groundtruth_template(task_config: dict[str, Any]) -> None:
-    """A Ground Truth template is parsed once here, so a job never starts
-    with a template that would fail for every task."""
-    inner = task_config.get("custom", task_config)
-    source = inner.get("groundtruth_template", "") if isinstance(inner, dict) else ""
-    if not source:
-        return
-    field = "job.task_config.custom.groundtruth_template"
-    require(
-        not inner.get("template"),
-        f"{field} and job.task_config.custom.template are exclusive: set one",
-        field,
-    )
-    problem = gt_template.template_problem(source)
-    require(problem is None, f"{field} {problem}", field)
-
-
 def _validate_routing(spec: JobSpec) -> None:
     routing = spec.routing
     assert routing is not None
     require(
-        spec.task_type == "classification",
+        task_kind(spec).routable,
         f"job.model_routing applies to classification jobs only; this job is {spec.task_type}",
         "job.model_routing",
     )
@@ -164,7 +113,7 @@ def _validate_routing(spec: JobSpec) -> None:
 MAX_ROUTING_RULES = 10
 MAX_RULE_CLASSES = 100
 VERDICTS = ("confirmed", "disconfirmed", "split")
-CLASS_RULE_TYPES = ("classification", "multi_label", "verification")
+CLASS_RULE_TYPES = tuple(kind.name for kind in KINDS.values() if kind.routes_by_class)
 
 
 def _validate_chain_rules(spec: JobSpec) -> None:
@@ -191,7 +140,7 @@ def _validate_chain_rules(spec: JobSpec) -> None:
         )
         if rule.classes:
             require(
-                spec.task_type in CLASS_RULE_TYPES,
+                task_kind(spec).routes_by_class,
                 f"{field}.classes applies to {', '.join(CLASS_RULE_TYPES)} jobs only; this job is {spec.task_type}",
                 f"{field}.classes",
             )
@@ -210,7 +159,7 @@ def _validate_chain_rules(spec: JobSpec) -> None:
             )
         if rule.verdict:
             require(
-                spec.task_type == "verification",
+                task_kind(spec).reviews_prelabel,
                 f"{field}.verdict applies to verification jobs only; this job is {spec.task_type}",
                 f"{field}.verdict",
             )
@@ -219,9 +168,9 @@ def _validate_chain_rules(spec: JobSpec) -> None:
 
 def validate_job_spec(spec: JobSpec) -> None:
     check_text("job.display_name", spec.display_name, low=1, high=200)
-    classes_field = f"job.task_config.{spec.task_type}.{_classes_key(spec.task_type)}"
-    need = 2 if spec.task_type == "classification" else (0 if spec.task_type == "custom" else 1)
-    top = 255 if spec.task_type == "segmentation" else MAX_CLASSES
+    kind = task_kind(spec)
+    classes_field = kind.classes_field
+    need, top = kind.min_classes, kind.max_classes
     require(
         need <= len(spec.classes) <= top,
         f"{classes_field} must have {need} to {top} entries, got {len(spec.classes)}",
@@ -277,27 +226,13 @@ def validate_job_spec(spec: JobSpec) -> None:
     if spec.routing is not None:
         _validate_routing(spec)
     _validate_chain_rules(spec)
-    if spec.task_type == "verification":
-        size = int(spec.task_config.get("batch_size", 10) or 10)
-        check_range("job.task_config.verification.batch_size", size, 1, 100)
-    schema = answer_schema.schema_of(spec.task_config) if spec.task_type == "custom" else None
-    if schema is not None:
-        problem = answer_schema.schema_problem(schema)
-        require(
-            problem is None, f"job.task_config.custom.answer_schema is not a valid JSON Schema: {problem}"
-        )
-    if spec.task_type == "custom":
-        _check_groundtruth_template(spec.task_config)
+    kind.validate_config(spec)
     text_len = len(json.dumps(spec.instructions))
     require(
         text_len <= 2_000_000,
         f"job.instructions must be at most 2,000,000 bytes as JSON, got {text_len}",
         "job.instructions",
     )
-
-
-def _classes_key(task_type: str) -> str:
-    return "entity_types" if task_type == "spans" else "classes"
 
 
 def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
@@ -327,12 +262,13 @@ def validate_item(spec: JobSpec, item: ItemInput, field: str) -> None:
         raise InvalidArgument(
             f"{field}.source_ref is required for {spec.media_type} jobs", f"{field}.source_ref"
         )
-    if spec.task_type == "verification":
+    reviews = task_kind(spec).reviews_prelabel
+    if reviews:
         require(item.prelabel is not None, f"{field}.prelabel is required: it is the label to verify")
     if item.metadata is not None:
         check_json_value(f"{field}.metadata", item.metadata, max_bytes=MAX_METADATA_BYTES)
     if item.prelabel is not None:
-        if spec.task_type == "verification":
+        if reviews:
             validate_reviewed_label(spec, item.prelabel, f"{field}.prelabel")
         else:
             validate_answer(spec, item.prelabel, f"{field}.prelabel")
@@ -366,109 +302,32 @@ def validate_items(spec: JobSpec, items: Sequence[ItemInput], field: str) -> Non
 
 def validate_answer(spec: JobSpec, answer: Answer, field: str) -> None:
     """An answer must be of the job's task type and name only the job's classes."""
-    kind = next(iter(answer), None) if len(answer) == 1 else None
-    expected = answer_key(spec.task_type)
+    key = next(iter(answer), None) if len(answer) == 1 else None
+    kind = task_kind(spec)
+    expected = kind.answer_key
     require(
-        kind == expected,
-        f"{field} must be a {expected} answer for a {spec.task_type} job, got {kind or 'none'}",
+        key == expected,
+        f"{field} must be a {expected} answer for a {spec.task_type} job, got {key or 'none'}",
         field,
     )
-    _validate_body(spec, expected, answer[expected] or {}, field)
+    kind.validate_body(spec, answer[expected] or {}, field)
 
 
 def validate_reviewed_label(spec: JobSpec, answer: Answer, field: str) -> None:
     """A verification item's pre-label is the label under review (a model's class, boxes,
     spans or mask), not a verdict: it may be of any labeling kind, naming the job's classes."""
-    kind = next(iter(answer), None) if len(answer) == 1 else None
+    key = next(iter(answer), None) if len(answer) == 1 else None
     require(
-        kind in REVIEWED_KINDS,
-        f"{field} of a verification job is the label to verify: one of {', '.join(REVIEWED_KINDS)},"
-        f" got {kind or 'none'}",
+        key in REVIEWED_KEYS,
+        f"{field} of a verification job is the label to verify: one of {', '.join(REVIEWED_KEYS)},"
+        f" got {key or 'none'}",
     )
+    kind = kind_of_answer(answer)
     assert kind is not None
-    _validate_body(spec, kind, answer[kind] or {}, field)
-
-
-def _validate_body(spec: JobSpec, expected: str, body: dict[str, Any], field: str) -> None:
-    names = set(spec.class_names)
-    if expected == "classification":  # every judgment: its message is built only when it fails
-        name = body.get("class_name", "")
-        if name not in names:
-            where = f"{field}.classification.class_name"
-            require(False, f"{where} {quote(name)} is not one of the job's classes", where)
-    elif expected == "multi_label":
-        chosen = list(body.get("class_names", []))
-        where = f"{field}.multi_label.class_names"
-        for name in chosen:
-            require(name in names, f"{where} {quote(name)} is not one of the job's classes", where)
-        require(len(set(chosen)) == len(chosen), f"{where} must not repeat a class", where)
-    elif expected == "bounding_boxes":
-        boxes = body.get("boxes", [])
-        where = f"{field}.bounding_boxes.boxes"
-        require(len(boxes) <= 1000, f"{where} must have at most 1000 boxes, got {len(boxes)}", where)
-        for i, box in enumerate(boxes):
-            where = f"{field}.bounding_boxes.boxes[{i}]"
-            require(
-                box.get("class_name", "") in names,
-                f"{where}.class_name is not one of the job's classes",
-                f"{where}.class_name",
-            )
-            for side in ("left", "top", "width", "height"):
-                require(
-                    math.isfinite(box.get(side, 0)),
-                    f"{where}.{side} must be a finite number",
-                    f"{where}.{side}",
-                )
-            require(
-                box.get("left", 0) >= 0 and box.get("top", 0) >= 0,
-                f"{where} left and top must be >= 0",
-                where,
-            )
-            require(
-                box.get("width", 0) > 0 and box.get("height", 0) > 0,
-                f"{where} width and height must be > 0",
-                where,
-            )
-    elif expected == "spans":
-        spans = body.get("spans", [])
-        where = f"{field}.spans.spans"
-        require(len(spans) <= 1000, f"{where} must have at most 1000 spans, got {len(spans)}", where)
-        for i, span in enumerate(spans):
-            where = f"{field}.spans.spans[{i}]"
-            require(
-                span.get("entity_type", "") in names,
-                f"{where}.entity_type is not one of the job's entity types",
-                f"{where}.entity_type",
-            )
-            require(
-                0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end", where
-            )
-    elif expected == "segmentation":
-        where = f"{field}.segmentation.mask_png"
-        require(bool(body.get("mask_png")), f"{where} is required", where)
-        try:
-            mask = geometry.decode_mask(str(body["mask_png"]))
-        except ValueError as err:
-            raise InvalidArgument(
-                f"{field}.segmentation.{err}; it must be a greyscale (or palette) PNG of at most"
-                f" {geometry.MAX_MASK_PIXELS} pixels whose values are class indexes",
-                where,
-            ) from None
-        top = int(mask.max()) if mask.size else 0
-        require(
-            top <= len(spec.classes),
-            f"{field}.segmentation.mask_png has pixel value {top}; values are class indexes from 0"
-            f" (background) to {len(spec.classes)}",
-        )
-    elif expected == "verification":
-        where = f"{field}.verification.correct"
-        require(bool(body.get("correct")), f"{where} needs one verdict per batch item", where)
-    elif expected == "custom":
-        schema = answer_schema.schema_of(spec.task_config)
-        problem = None if schema is None else answer_schema.answer_problem(schema, body, f"{field}.custom")
-        require(problem is None, str(problem))
+    kind.validate_body(spec, answer[kind.answer_key] or {}, field)
 
 
 def answer_key(task_type: str) -> str:
     """The Answer oneof field for a task type."""
-    return {"bounding_box": "bounding_boxes"}.get(task_type, task_type)
+    kind = KINDS.get(task_type)
+    return kind.answer_key if kind is not None else task_type

@@ -8,33 +8,25 @@ operation, whatever workforce labeled the job.
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from labelwire.server.files.png import colour_mask
+from labelwire.server.domain.tasks import KINDS, kind_in
+from labelwire.server.domain.tasks.base import MaskWriter
+from labelwire.server.domain.tasks.verification import VERIFICATION_CATEGORIES
+
+__all__ = [
+    "KEY_FIELD",
+    "VERIFICATION_CATEGORIES",
+    "ExportFormat",
+    "ExportLabel",
+    "MaskWriter",
+    "augmented_line",
+]
 
 KEY_FIELD = "labelwire-key"
-VERIFICATION_CATEGORIES = ("correct", "incorrect")
-BACKGROUND = "BACKGROUND"
-# d3's category10, the palette Ground Truth's segmentation tool paints with.
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
-
-
-MaskWriter = Callable[[bytes], str]
 
 
 @dataclass(frozen=True)
@@ -59,6 +51,12 @@ class ExportFormat:
     classes: tuple[str, ...]
     job_name: str
 
+    @property
+    def label_attribute(self) -> str:
+        """The attribute its labels go under: a segmentation job's names its mask file (`-ref`)."""
+        kind = KINDS.get(self.task_type)
+        return kind.attribute(self.attribute) if kind is not None else self.attribute
+
 
 def creation_date(moment: datetime) -> str:
     """Ground Truth's format: ISO 8601 in UTC, microseconds, no zone suffix."""
@@ -72,9 +70,7 @@ def augmented_line(
 ) -> dict[str, Any]:
     """The item's line plus `<attribute>` and `<attribute>-metadata`, as Ground Truth writes them."""
     value, extra, gt_type = _label_value(label, fmt, write_mask)
-    attribute = fmt.attribute
-    if fmt.task_type == "segmentation" and not attribute.endswith("-ref"):
-        attribute += "-ref"
+    attribute = fmt.label_attribute
     metadata: dict[str, Any] = {
         "type": gt_type,
         "job-name": fmt.job_name,
@@ -93,83 +89,9 @@ def augmented_line(
 def _label_value(
     label: ExportLabel, fmt: ExportFormat, write_mask: MaskWriter | None
 ) -> tuple[Any, dict[str, Any], str]:
-    answer, conf = label.answer, label.confidence
     media = "text" if fmt.media_type == "text" else "image"
-    index = {name: i for i, name in enumerate(fmt.classes)}
-    extra: dict[str, Any]
-    value: dict[str, Any]
-    if "classification" in answer:
-        name = answer["classification"]["class_name"]
-        return index.get(name, -1), {"class-name": name}, f"groundtruth/{media}-classification"
-    if "multi_label" in answer:
-        names = list(answer["multi_label"].get("class_names", []))
-        ids = [index.get(n, -1) for n in names]
-        extra = {
-            "class-map": {str(i): n for i, n in zip(ids, names, strict=True)},
-            "confidence-map": {str(i): round(float(conf or 0), 4) for i in ids},
-        }
-        return ids, extra, f"groundtruth/{media}-classification-multilabel"
-    if "bounding_boxes" in answer:
-        boxes = list(answer["bounding_boxes"].get("boxes", []))
-        value = {
-            "annotations": [
-                {
-                    "class_id": index.get(b["class_name"], -1),
-                    "left": b.get("left", 0),
-                    "top": b.get("top", 0),
-                    "width": b.get("width", 0),
-                    "height": b.get("height", 0),
-                }
-                for b in boxes
-            ]
-        }
-        extra = {
-            "class-map": {str(index.get(b["class_name"], -1)): b["class_name"] for b in boxes},
-            "objects": [{"confidence": round(float(conf or 0), 4)} for _ in boxes],
-        }
-        return value, extra, "groundtruth/object-detection"
-    if "spans" in answer:
-        spans = list(answer["spans"].get("spans", []))
-        value = {
-            "annotations": {
-                "labels": [{"label": c} for c in fmt.classes],
-                "entities": [
-                    {"label": s["entity_type"], "startOffset": s["start"], "endOffset": s["end"]}
-                    for s in spans
-                ],
-            }
-        }
-        return (
-            value,
-            {"entities": [{"confidence": round(float(conf or 0), 4)} for _ in spans]},
-            "groundtruth/text-span",
-        )
-    if "segmentation" in answer:
-        if write_mask is None:
-            raise ValueError("exporting segmentation labels needs somewhere to write the masks")
-        colours = {i + 1: palette_colour(i) for i in range(len(fmt.classes))}
-        uri = write_mask(colour_mask(base64.b64decode(answer["segmentation"]["mask_png"]), colours))
-        colour_map = {
-            "0": {"class-name": BACKGROUND, "hex-color": "#ffffff", "confidence": round(float(conf or 0), 4)}
-        }
-        for i, name in enumerate(fmt.classes):
-            colour_map[str(i + 1)] = {
-                "class-name": name,
-                "hex-color": palette_colour(i),
-                "confidence": round(float(conf or 0), 4),
-            }
-        return uri, {"internal-color-map": colour_map}, "groundtruth/semantic-segmentation"
-    if "verification" in answer:
-        verdicts = list(answer["verification"].get("correct", []))
-        chosen = 0 if verdicts and all(verdicts) else 1
-        return str(chosen), {"class-name": VERIFICATION_CATEGORIES[chosen]}, "groundtruth/label-verification"
-    if "custom" in answer:
-        return dict(answer["custom"]), {}, "groundTruth/custom"
-    raise ValueError(f"not a labelwire answer: {sorted(answer)}")
-
-
-def palette_colour(index: int) -> str:
-    if index < len(PALETTE):
-        return PALETTE[index]
-    value = (index * 2654435761) & 0xFFFFFF
-    return f"#{value:06x}"
+    kind = kind_in(label.answer)
+    if kind is not None:
+        body = label.answer[kind.answer_key]
+        return kind.export_value(body, label.confidence, fmt.classes, media, write_mask)
+    raise ValueError(f"not a labelwire answer: {sorted(label.answer)}")

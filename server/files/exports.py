@@ -18,13 +18,14 @@ from typing import Any
 
 from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.errors import InvalidArgument
+from labelwire.server.domain.tasks import KINDS, boxes, kind_in, spans
 from labelwire.server.files.augmented import KEY_FIELD, ExportFormat, ExportLabel, augmented_line
 
 GOLD_FIELD = "labelwire-gold"
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-VOTE_SHARES = frozenset({"majority_vote", "majority_vote_exact", "box_clusters", "span_vote"})
+VOTE_SHARES = frozenset().union(*(kind.vote_share_methods for kind in KINDS.values()))
 """Methods whose stored confidence is a share of the votes, not a probability."""
-GEOMETRY = frozenset({"box_clusters", "span_vote"})
+GEOMETRY = frozenset({boxes.METHOD, spans.METHOD})
 
 
 def job_name(requested: str, display_name: str, job_id: int) -> str:
@@ -67,9 +68,10 @@ def reported_confidence(
     figure, capped at what as many agreeing judgments would give."""
     if method not in VOTE_SHARES or judgment_count <= 0:
         return confidence
-    if "classification" in answer and probabilities and len(classes) >= 2:
+    kind = kind_in(answer)
+    if kind is not None and kind.single_class and probabilities and len(classes) >= 2:
         counts = [round(float(probabilities.get(c, 0.0)) * judgment_count) for c in classes]
-        name = answer["classification"].get("class_name")
+        name = answer[kind.answer_key].get("class_name")
         if name in classes and sum(counts) == judgment_count:
             return _posterior(counts, classes.index(name))
     if method in GEOMETRY:
@@ -89,10 +91,7 @@ def export_line(row: Any, fmt: ExportFormat) -> tuple[dict[str, Any], bool]:
         line[GOLD_FIELD] = True
     if row["value"] is None:
         if row["failure_reason"]:
-            attribute = fmt.attribute
-            if fmt.task_type == "segmentation" and not attribute.endswith("-ref"):
-                attribute += "-ref"
-            line[attribute + "-metadata"] = {
+            line[fmt.label_attribute + "-metadata"] = {
                 "failure-reason": row["failure_reason"],
                 "job-name": fmt.job_name,
             }

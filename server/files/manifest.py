@@ -13,7 +13,8 @@ from typing import Any
 
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import ItemInput, JobSpec
-from labelwire.server.domain.validation import answer_key, quote
+from labelwire.server.domain.tasks import task_kind
+from labelwire.server.domain.validation import quote
 
 
 def detect_format(uri: str, requested: str) -> str:
@@ -33,12 +34,9 @@ def _gold(spec: JobSpec, value: Any, number: int) -> dict[str, Any] | None:
             return parsed
         except ValueError:
             raise InvalidArgument(f"manifest line {number}: the gold answer is not JSON") from None
-    key = answer_key(spec.task_type)
-    if key == "classification":
-        return {key: {"class_name": str(value)}}
-    if key == "multi_label":
-        names = value if isinstance(value, list) else [v for v in str(value).split("|") if v]
-        return {key: {"class_names": [str(n) for n in names]}}
+    answer = task_kind(spec).gold_from_cell(value)
+    if answer is not None:
+        return answer
     raise InvalidArgument(f"manifest line {number}: a {spec.task_type} gold answer must be a JSON Answer")
 
 

@@ -8,55 +8,20 @@ committed together with the judgment that completed them.
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
-from labelwire.server.consolidation import (
-    BinaryRelevance,
-    Judgments,
-    MajorityVote,
-    MultiLabelJudgments,
-    WeightedMajorityVote,
-)
 from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.domain import specs
 from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
-from labelwire.server.domain.validation import answer_key
-from labelwire.server.labels import chains, geometry, verdicts
+from labelwire.server.domain.tasks import task_kind, uses_skill
+from labelwire.server.labels import chains
 from labelwire.server.store import Tx
 
-METHOD = "majority_vote"
-POSTERIOR_METHOD = "majority_vote_posterior"
-"""A classification vote whose confidence is a posterior; `METHOD` labels state vote shares
-(multi-label, and classification labels written before), which exports convert."""
-TIE_TOLERANCE = 1e-9  # consolidation.base.decide's default
-DEFAULT_SKILL = 0.7  # gate.estimated_skill's, for a worker with no record
+__all__ = ["uses_skill"]
+
 PRIOR_SAMPLE = 200
 """Current labels read to estimate a job's class frequencies when a vote ties."""
-WEIGHTED = "weighted_vote"
-
-
-def uses_skill(spec: JobSpec) -> bool:
-    """Whether the job's labels weigh workers by their estimated accuracy."""
-    return spec.consolidation_method != "majority_vote"
-
-
-def skill_posterior(answers: list[tuple[int, float]], n_classes: int) -> np.ndarray:
-    """The one-coin posterior over classes given each answer's class and its
-    worker's accuracy: a calibrated confidence even for one item on its own.
-
-    The library's weighted vote with each answer as its own worker, and no floor on
-    the weight, so an answer from a worker below chance counts against its class."""
-    table = Judgments.from_lists(
-        [0] * len(answers), list(range(len(answers))), [a for a, _ in answers], n_classes=n_classes
-    )
-    skills = np.array([s for _, s in answers], dtype=np.float64)
-    result = WeightedMajorityVote(min_weight=-np.inf).fit(table, worker_skill=skills)
-    return np.asarray(result.posteriors[0])
 
 
 def consolidate_item(
@@ -65,115 +30,13 @@ def consolidate_item(
     skills: dict[int, float] | None = None,
     class_priors: Callable[[], Sequence[float]] | None = None,
 ) -> Consolidated | None:
-    """One item's label from its judgments: majority vote (per class for
-    multi-label), or, for jobs that weigh workers, the posterior given each
-    worker's estimated accuracy. `class_priors` gives the job's class
-    frequencies; it is called only when a majority vote ties."""
+    """One item's label from its judgments, as the job's task kind consolidates
+    them (`domain.tasks`); `skills` weigh workers for jobs that do, and
+    `class_priors` gives the job's class frequencies, called only when a
+    majority vote ties."""
     if not judgments:
         return None
-    key = answer_key(spec.task_type)
-    names = spec.class_names
-    if key == "verification" and (voted := verdicts.vote([a for _, a in judgments])) is not None:
-        return voted
-    if key == "classification":
-        index = {name: i for i, name in enumerate(names)}
-        answers = [index[a[key]["class_name"]] for _, a in judgments]
-        if skills is not None and uses_skill(spec):
-            posterior = skill_posterior(
-                [(a, skills.get(w, 0.7)) for a, (w, _) in zip(answers, judgments, strict=True)], len(names)
-            )
-            label = int(np.argmax(posterior))
-            return Consolidated(
-                value={key: {"class_name": names[label]}},
-                confidence=float(posterior[label]),
-                probabilities={n: float(p) for n, p in zip(names, posterior, strict=True) if p > 1e-6},
-                method=WEIGHTED,
-                judgment_count=len(judgments),
-                tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
-            )
-        known = [skills.get(w, DEFAULT_SKILL) for w, _ in judgments] if skills else []
-        skill = sum(known) / len(known) if known else DEFAULT_SKILL
-        return _vote_classes(names, answers, skill=skill, class_priors=class_priors)
-    if key == "multi_label":
-        return _multi_label(names, [answer[key].get("class_names", []) for _, answer in judgments])
-    if key == "bounding_boxes":
-        return geometry.boxes(spec, judgments)
-    if key == "spans":
-        return geometry.spans(spec, judgments)
-    if key == "segmentation":
-        return geometry.segmentation(spec, judgments, skills if uses_skill(spec) else None)
-    return _vote_exact(judgments)
-
-
-def _multi_label(names: Sequence[str], ticked: list[list[str]]) -> Consolidated:
-    """Binary relevance with a plain vote per class: a class is in the label when
-    more than half the workers ticked it; the confidence is that of the least
-    certain class."""
-    position = {name: i for i, name in enumerate(names)}
-    selected = np.zeros((len(ticked), len(names)), dtype=np.bool_)
-    for row, chosen in enumerate(ticked):
-        selected[row, [position[name] for name in chosen]] = True
-    share = np.zeros(len(names))
-    if names:
-        table = MultiLabelJudgments.from_lists([0] * len(ticked), list(range(len(ticked))), selected)
-        result = BinaryRelevance(MajorityVote()).fit(table)
-        share = result.posteriors[0]
-    return Consolidated(
-        value={"multi_label": {"class_names": [names[int(i)] for i in np.flatnonzero(share > 0.5)]}},
-        confidence=float(np.maximum(share, 1 - share).min()) if names else 1.0,
-        probabilities={n: float(p) for n, p in zip(names, share, strict=True) if p > 0},
-        method=METHOD,
-        judgment_count=len(ticked),
-        tie=bool(np.any(np.isclose(share, 0.5))),
-    )
-
-
-def _vote_classes(
-    names: tuple[str, ...],
-    answers: list[int],
-    *,
-    skill: float = DEFAULT_SKILL,
-    class_priors: Callable[[], Sequence[float]] | None = None,
-) -> Consolidated:
-    """`MajorityVote(skill=skill, class_priors=...)` on one item, in plain Python.
-
-    The label is the most frequent answer; a tie goes to the tied class the job's
-    class frequencies favour (the lowest index only when they cannot tell), and is
-    flagged. The confidence and probabilities are the posterior of the same votes
-    cast by workers of accuracy `skill` (errors spread evenly), not the vote share:
-    two of two is not certainty. It runs inside the writer's transaction for every
-    item that completes, where numpy's per-call overhead on three votes cost more
-    than the vote (bench/README.md, "Server throughput")."""
-    k = len(names)
-    counts = [0] * k
-    for answer in answers:
-        counts[answer] += 1
-    total = len(answers)
-    clipped = min(max(skill, 1e-6), 1 - 1e-6)
-    weight = math.log(clipped * (max(k, 2) - 1) / (1 - clipped))
-    scores = [weight * c for c in counts]
-    high = max(scores)
-    exps = [math.exp(s - high) for s in scores]
-    norm = sum(exps)
-    posterior = [e / norm for e in exps]
-    top = max(posterior)
-    tied = [i for i, p in enumerate(posterior) if p >= top - TIE_TOLERANCE]
-    label = tied[0]
-    if len(tied) > 1 and class_priors is not None:
-        prior = list(class_priors())
-        if len(prior) == k:
-            best = -math.inf
-            for i in tied:
-                if prior[i] > best:
-                    label, best = i, prior[i]
-    return Consolidated(
-        value={"classification": {"class_name": names[label]}},
-        confidence=top,
-        probabilities={n: p for n, p in zip(names, posterior, strict=True) if p > 0},
-        method=POSTERIOR_METHOD,
-        judgment_count=total,
-        tie=len(tied) > 1,
-    )
+    return task_kind(spec).consolidate(spec, judgments, skills, class_priors)
 
 
 def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
@@ -191,28 +54,10 @@ def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
     return counts
 
 
-def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
-    """The most frequent identical answer (verification and custom answers);
-    the earliest wins a tie."""
-    texts = [json.dumps(a, sort_keys=True) for _, a in judgments]
-    counts = Counter(texts)
-    top = max(counts.values())
-    winners = [t for t in dict.fromkeys(texts) if counts[t] == top]
-    value: dict[str, Any] = json.loads(winners[0])
-    return Consolidated(
-        value=value,
-        confidence=top / len(texts),
-        probabilities={},
-        method="majority_vote_exact",
-        judgment_count=len(texts),
-        tie=len(winners) > 1,
-    )
-
-
 def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
     """The label an item's counted judgments give now."""
     judgments = tx.item_judgments(item_id)
-    weighs = uses_skill(spec) or answer_key(spec.task_type) == "classification"
+    weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
     skills = {w: estimated_skill(*r) for w, r in records.items()}
     if not uses_skill(spec):

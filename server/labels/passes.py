@@ -30,7 +30,8 @@ from labelwire.server.consolidation import (
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import specs
 from labelwire.server.domain.model import Consolidated, ItemState, JobSpec
-from labelwire.server.domain.validation import answer_key
+from labelwire.server.domain.tasks import task_kind
+from labelwire.server.domain.tasks.multi_label import MultiLabel
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
 
@@ -67,8 +68,8 @@ def _model(spec: JobSpec, n_judgments: int, n_workers: int) -> Any | None:
 def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
     """Fits the job's model to its judgments: single-label jobs directly,
     multi-label jobs one yes/no question per class."""
-    key = answer_key(spec.task_type)
-    if key not in ("classification", "multi_label") or not rows:
+    kind = task_kind(spec)
+    if not kind.job_models or not rows:
         return PassResult()
     items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
     workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
@@ -84,10 +85,10 @@ def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
         if first_row[i]["is_gold"]
     ]
     table = _Table(item_ids, item_index, worker_ids, worker_index, first_row)
-    if key == "classification":
-        labels, skill = _single(spec, model, rows, table, gold_rows)
-    else:
+    if isinstance(kind, MultiLabel):
         labels, skill = _multi(spec, model, rows, table, gold_rows)
+    else:
+        labels, skill = _single(spec, model, rows, table, gold_rows)
     out = PassResult(skills={int(w): float(s) for w, s in zip(worker_ids.tolist(), skill, strict=True)})
     for n, item_id in enumerate(item_ids.tolist()):
         row = first_row[item_id]

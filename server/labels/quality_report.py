@@ -14,7 +14,7 @@ import numpy as np
 from labelwire.server.consolidation import Judgments
 from labelwire.server.consolidation.agreement import agreement_report
 from labelwire.server.domain.model import Answer, JobSpec
-from labelwire.server.domain.validation import answer_key
+from labelwire.server.domain.tasks import task_kind
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,7 @@ class ClassCalibration:
 
 def category(spec: JobSpec, answer: Answer) -> str:
     """An answer as one nominal category, so agreement applies to any type."""
-    key = answer_key(spec.task_type)
-    body = answer.get(key) or {}
-    if key == "classification":
-        return str(body.get("class_name", ""))
-    if key == "multi_label":
-        return "|".join(sorted(body.get("class_names", [])))
-    return json.dumps(answer, sort_keys=True)
+    return task_kind(spec).category(answer)
 
 
 def _nan_to_zero(value: float) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labelwire.server.domain.model import JobSpec
+from labelwire.server.domain.tasks import task_kind
 from labelwire.server.labels.items import consolidate_item
 
 
@@ -88,10 +89,11 @@ def gold_outcomes(
             pass_skill, answered, correct = records.get(worker, (None, 0, 0))
             skills[worker] = estimate(pass_skill, max(answered - 1, 0), max(correct - right, 0))
         label = consolidate_item(spec, [(w, a) for w, a, _ in first], skills)
-        if label is None or "classification" not in label.value:
+        key = task_kind(spec).answer_key
+        if label is None or not task_kind(spec).single_class or key not in label.value:
             continue
-        chosen = label.value["classification"]["class_name"]
-        graded = {a["classification"]["class_name"]: right for _, a, right in judged}
+        chosen = label.value[key]["class_name"]
+        graded = {a[key]["class_name"]: right for _, a, right in judged}
         if chosen in graded:
             outcomes.append((label.confidence, graded[chosen]))
         elif any(graded.values()):

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
 
+from labelwire.server.domain.tasks import kind_in
+
 DEFAULT_EDGES = (0.80, 0.85, 0.90, 0.95, 1.00)
 CONFIRMED, DISCONFIRMED, SPLIT = "confirmed", "disconfirmed", "split"
 
@@ -79,11 +81,9 @@ def verdict_of(value: dict[str, Any], tie: bool) -> str:
 
 
 def model_class(prelabel: dict[str, Any]) -> str:
-    if "classification" in prelabel:
-        return str(prelabel["classification"].get("class_name", ""))
-    if "multi_label" in prelabel:
-        return "|".join(sorted(prelabel["multi_label"].get("class_names", [])))
-    return next(iter(prelabel), "")
+    kind = kind_in(prelabel)
+    name = kind.model_class(prelabel[kind.answer_key]) if kind is not None else None
+    return name if name is not None else next(iter(prelabel), "")
 
 
 def bucket_of(edges: tuple[float, ...], confidence: float) -> int | None:

@@ -37,7 +37,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
-from labelwire.server.labels import verdicts
+from labelwire.server.domain.tasks import KINDS, verdicts
 from labelwire.v1 import (
     adapter_service_pb2,
     admin_service_pb2,
@@ -156,14 +156,13 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
     kind = job.task_config.WhichOneof("config")
     if kind is None:
         raise InvalidArgument(
-            "job.task_config is required: set one of classification, multi_label, bounding_box,"
-            " spans, segmentation, verification, custom",
+            f"job.task_config is required: set one of {', '.join(KINDS)}",
             "job.task_config",
         )
     config = getattr(job.task_config, kind)
     if kind == "custom":
         struct_dict(config.answer_schema, "job.task_config.custom.answer_schema")
-    listed = config.entity_types if kind == "spans" else getattr(config, "classes", [])
+    listed = getattr(config, KINDS[kind].classes_key, [])
     policy = job.judgment_policy
     if policy.judgments_per_item == 0:
         raise InvalidArgument(

@@ -1,0 +1,181 @@
+"""What every task type answers for itself: the one interface behind `task_kind`.
+
+A task kind knows its job configuration and answer shape, how an item's
+judgments become its label (the consolidation library does the sums), which
+job-level models and agreement figures apply to it, how its label reads in a
+Ground Truth augmented manifest, and which worker-app component renders it.
+Callers ask the kind instead of comparing task-type names, so adding a task
+type is one module here (listed in `domain.tasks.KINDS`) and one component
+under `web/src/tasks/`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from labelwire.server.domain.checks import MAX_CLASSES
+from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
+
+MaskWriter = Callable[[bytes], str]
+"""Writes a colour mask PNG somewhere a manifest can point at; returns its URI."""
+
+EXACT_METHOD = "majority_vote_exact"
+
+
+def weighs_workers(method: str) -> bool:
+    """Whether a consolidation method weighs workers by their estimated
+    accuracy (every method but the plain vote): such a job's labels are revised
+    by job-level passes, and it completes only after its final pass. The one
+    place the plain vote's name is compared."""
+    return method != MAJORITY_VOTE
+
+
+def uses_skill(spec: JobSpec) -> bool:
+    """Whether the job's labels weigh workers by their estimated accuracy."""
+    return weighs_workers(spec.consolidation_method)
+
+
+def dense_workers(judgments: list[tuple[int, Answer]]) -> list[int]:
+    index: dict[int, int] = {}
+    return [index.setdefault(w, len(index)) for w, _ in judgments]
+
+
+def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
+    """The most frequent identical answer (verification and custom answers);
+    the earliest wins a tie."""
+    texts = [json.dumps(a, sort_keys=True) for _, a in judgments]
+    counts = Counter(texts)
+    top = max(counts.values())
+    winners = [t for t in dict.fromkeys(texts) if counts[t] == top]
+    value: dict[str, Any] = json.loads(winners[0])
+    return Consolidated(
+        value=value,
+        confidence=top / len(texts),
+        probabilities={},
+        method=EXACT_METHOD,
+        judgment_count=len(texts),
+        tie=len(winners) > 1,
+    )
+
+
+class TaskKind(ABC):
+    """One task type. Subclasses set the class attributes and implement the
+    abstract methods; the defaults suit a kind whose answers are compared
+    whole (custom)."""
+
+    name: ClassVar[str]
+    """`JobSpec.task_type`: the TaskConfig oneof field."""
+    answer_key: ClassVar[str]
+    """The Answer oneof field its judgments fill."""
+    component: ClassVar[str]
+    """The worker-app module that renders its tasks: `web/src/tasks/<component>.ts`."""
+    classes_key: ClassVar[str] = "classes"
+    min_classes: ClassVar[int] = 1
+    max_classes: ClassVar[int] = MAX_CLASSES
+    reviewable: ClassVar[bool] = False
+    """Whether its label can be the model's label a verification job reviews."""
+    routable: ClassVar[bool] = False
+    """Whether model routing may accept a pre-label without a human."""
+    reviews_prelabel: ClassVar[bool] = False
+    """Whether every item's pre-label is the label its workers review."""
+    job_models: ClassVar[bool] = False
+    """Whether the job-level models (Dawid-Skene, GLAD, ...) fit its judgments
+    (`labels.passes`); other kinds are labeled per item only."""
+    agreement_by_consensus: ClassVar[bool] = False
+    """Whether a worker's work agreement (the colluder check in `dispatch.gate`)
+    is measured on it."""
+    routes_by_class: ClassVar[bool] = False
+    """Whether a routing rule between jobs may name classes of its labels (`labels.chains`)."""
+    single_class: ClassVar[bool] = False
+    """Whether an answer names one class, so a label's probabilities are per class."""
+    mask_reference: ClassVar[bool] = False
+    """Whether its Ground Truth attribute holds a reference to a file
+    (`<attribute>-ref`) rather than the label itself."""
+    exports_labels: ClassVar[bool] = True
+    """Whether ExportLabels writes its labels (masks need image files first)."""
+    vote_share_methods: ClassVar[frozenset[str]] = frozenset()
+    """Its item methods whose stored confidence is a share of the votes, not a probability."""
+
+    def batch_size(self, spec: JobSpec) -> int:
+        """Items one task leases."""
+        return 1
+
+    def groundtruth_template(self, spec: JobSpec) -> str:
+        """The Ground Truth template its tasks are rendered with, else ""."""
+        return ""
+
+    @property
+    def classes_field(self) -> str:
+        return f"job.task_config.{self.name}.{self.classes_key}"
+
+    def validate_config(self, spec: JobSpec) -> None:
+        """Checks of its own task_config beyond the classes; nothing by default."""
+        return None
+
+    @abstractmethod
+    def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
+        """Refuses an answer body (the value under `answer_key`) that breaks the job's rules."""
+
+    def consolidate(
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
+    ) -> Consolidated:
+        """One item's label from its (worker, answer) judgments. `skills` are
+        the workers' estimated accuracies when the job weighs workers;
+        `class_priors` the job's class frequencies, read only to break a tie."""
+        return vote_exact(judgments)
+
+    def bodies(self, answer: Answer, gold: Answer) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The bodies of an answer and a gold answer of this kind ({} when absent)."""
+        return answer.get(self.answer_key) or {}, gold.get(self.answer_key) or {}
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """Whether an answer matches a gold answer. By default their bodies'
+        JSON forms compare equal, which is exact for verification and custom
+        tasks; geometric gold (boxes, spans, masks) is graded by the
+        consolidation engine's overlap measures once it is wired for those types."""
+        mine, right = self.bodies(answer, gold)
+        return bool(mine == right)
+
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        """Whether an answer body of this kind gives the class `name` anywhere in it
+        (what a label filter on a class matches); False for kinds without classes."""
+        return False
+
+    def category(self, answer: Answer) -> str:
+        """An answer as one nominal category, so agreement applies to any type."""
+        return json.dumps(answer, sort_keys=True)
+
+    def model_class(self, body: Mapping[str, Any]) -> str | None:
+        """A label of this kind under review as one class name (a set of classes
+        joined): what a verification batch groups its items by and its report
+        splits by; None for kinds verified one item at a time."""
+        return None
+
+    def gold_from_cell(self, value: Any) -> Answer | None:
+        """A gold answer from a manifest's plain cell, else None when the kind
+        needs a JSON Answer."""
+        return None
+
+    def attribute(self, name: str) -> str:
+        """The Ground Truth label attribute its labels are written under."""
+        return name + "-ref" if self.mask_reference and not name.endswith("-ref") else name
+
+    @abstractmethod
+    def export_value(
+        self,
+        body: Mapping[str, Any],
+        confidence: float | None,
+        classes: Sequence[str],
+        media: str,
+        write_mask: MaskWriter | None,
+    ) -> tuple[Any, dict[str, Any], str]:
+        """Its label in an augmented manifest: the attribute's value, the extra
+        `-metadata` fields, and Ground Truth's `type` (`media` is text or image)."""

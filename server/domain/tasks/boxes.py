@@ -1,0 +1,169 @@
+"""Bounding boxes: any number of class-named boxes on an image, consolidated the way
+Ground Truth does (clustered by IoU and averaged)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
+from labelwire.server.consolidation.boxes import iou
+from labelwire.server.domain.checks import require
+from labelwire.server.domain.model import Answer, Consolidated, JobSpec
+from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, dense_workers
+
+METHOD = "box_clusters"
+BOX_MATCH_IOU = 0.5
+
+
+def boxes(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
+    """Boxes a majority of the item's workers drew, each the mean of its cluster.
+    The confidence is the mean box confidence (share of workers times their
+    mutual IoU), or the share who drew nothing when nobody's boxes survive."""
+    names = spec.class_names
+    index = {n: i for i, n in enumerate(names)}
+    workers = dense_workers(judgments)
+    rows: list[tuple[int, list[float], int]] = []
+    for w, (_, answer) in zip(workers, judgments, strict=True):
+        for box in answer["bounding_boxes"].get("boxes", []):
+            left, top = float(box.get("left", 0)), float(box.get("top", 0))
+            corners = [left, top, left + float(box["width"]), top + float(box["height"])]
+            rows.append((w, corners, index[box["class_name"]]))
+    n_workers = max(workers) + 1
+    table = BoxJudgments.from_lists(
+        np.zeros(len(rows), dtype=np.int64),
+        [r[0] for r in rows],
+        np.array([r[1] for r in rows], dtype=np.float64).reshape(-1, 4),
+        [r[2] for r in rows],
+        assigned=(np.zeros(n_workers, dtype=np.int64), np.arange(n_workers)),
+        n_items=1,
+        n_workers=n_workers,
+    )
+    result = BoxConsolidation().fit(table)
+    out: list[dict[str, Any]] = []
+    for (x0, y0, x1, y1), label in zip(result.boxes, result.labels, strict=True):
+        out.append(
+            {"class_name": names[int(label)], "left": float(x0), "top": float(y0),
+             "width": float(x1 - x0), "height": float(y1 - y0)}
+        )  # fmt: skip
+    drew_nothing = n_workers - len({r[0] for r in rows})
+    confidence = float(np.mean(result.confidence)) if out else drew_nothing / n_workers
+    return Consolidated(
+        value={"bounding_boxes": {"boxes": out}},
+        confidence=confidence,
+        probabilities={},
+        method=METHOD,
+        judgment_count=len(judgments),
+        tie=False,
+    )
+
+
+def _corners(box: dict[str, Any]) -> list[float]:
+    left, top = float(box.get("left", 0)), float(box.get("top", 0))
+    return [left, top, left + float(box.get("width", 0)), top + float(box.get("height", 0))]
+
+
+def _boxes_match(given: list[dict[str, Any]], expected: list[dict[str, Any]]) -> bool:
+    """Each gold box matched by its own given box of the same class at IoU >= BOX_MATCH_IOU
+    (greedily, the best overlap first), and no box left over."""
+    if len(given) != len(expected):
+        return False
+    unused = list(given)
+    for want in expected:
+        same = [b for b in unused if b.get("class_name") == want.get("class_name")]
+        if not same:
+            return False
+        overlaps = iou(np.array([_corners(b) for b in same]), np.array([_corners(want)]))[:, 0]
+        best = int(np.argmax(overlaps))
+        if overlaps[best] < BOX_MATCH_IOU:
+            return False
+        unused.remove(same[best])
+    return True
+
+
+class BoundingBoxes(TaskKind):
+    name = "bounding_box"
+    answer_key = "bounding_boxes"
+    component = "boxes"
+    reviewable = True
+    vote_share_methods = frozenset({METHOD})
+
+    def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
+        names = set(spec.class_names)
+        boxes = body.get("boxes", [])
+        where = f"{field}.bounding_boxes.boxes"
+        require(len(boxes) <= 1000, f"{where} must have at most 1000 boxes, got {len(boxes)}", where)
+        for i, box in enumerate(boxes):
+            where = f"{field}.bounding_boxes.boxes[{i}]"
+            require(
+                box.get("class_name", "") in names,
+                f"{where}.class_name is not one of the job's classes",
+                f"{where}.class_name",
+            )
+            for side in ("left", "top", "width", "height"):
+                require(
+                    math.isfinite(box.get(side, 0)),
+                    f"{where}.{side} must be a finite number",
+                    f"{where}.{side}",
+                )
+            require(
+                box.get("left", 0) >= 0 and box.get("top", 0) >= 0,
+                f"{where} left and top must be >= 0",
+                where,
+            )
+            require(
+                box.get("width", 0) > 0 and box.get("height", 0) > 0,
+                f"{where} width and height must be > 0",
+                where,
+            )
+
+    def consolidate(
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
+    ) -> Consolidated:
+        return boxes(spec, judgments)
+
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        return any(b.get("class_name") == name for b in body.get("boxes", []))
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """Boxes match one-to-one, each gold box by a box of its class at IoU >=
+        BOX_MATCH_IOU, as Ground Truth clusters boxes."""
+        mine, right = self.bodies(answer, gold)
+        if self.answer_key in answer:
+            return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
+        return bool(mine == right)
+
+    def export_value(
+        self,
+        body: Mapping[str, Any],
+        confidence: float | None,
+        classes: Sequence[str],
+        media: str,
+        write_mask: MaskWriter | None,
+    ) -> tuple[Any, dict[str, Any], str]:
+        index = {name: i for i, name in enumerate(classes)}
+        boxes = list(body.get("boxes", []))
+        value = {
+            "annotations": [
+                {
+                    "class_id": index.get(b["class_name"], -1),
+                    "left": b.get("left", 0),
+                    "top": b.get("top", 0),
+                    "width": b.get("width", 0),
+                    "height": b.get("height", 0),
+                }
+                for b in boxes
+            ]
+        }
+        extra = {
+            "class-map": {str(index.get(b["class_name"], -1)): b["class_name"] for b in boxes},
+            "objects": [{"confidence": round(float(confidence or 0), 4)} for _ in boxes],
+        }
+        return value, extra, "groundtruth/object-detection"

@@ -1,0 +1,161 @@
+"""Single-label classification: one class per item from the job's list."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.consolidation import Judgments, WeightedMajorityVote
+from labelwire.server.domain.checks import quote, require
+from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
+from labelwire.server.domain.tasks.base import TaskKind, uses_skill
+
+POSTERIOR_METHOD = "majority_vote_posterior"
+"""A classification vote whose confidence is a posterior; `MAJORITY_VOTE` labels state vote shares
+(multi-label, and classification labels written before), which exports convert."""
+TIE_TOLERANCE = 1e-9  # consolidation.base.decide's default
+DEFAULT_SKILL = 0.7  # gate.estimated_skill's, for a worker with no record
+WEIGHTED = "weighted_vote"
+
+
+def skill_posterior(answers: list[tuple[int, float]], n_classes: int) -> np.ndarray:
+    """The one-coin posterior over classes given each answer's class and its
+    worker's accuracy: a calibrated confidence even for one item on its own.
+
+    The library's weighted vote with each answer as its own worker, and no floor on
+    the weight, so an answer from a worker below chance counts against its class."""
+    table = Judgments.from_lists(
+        [0] * len(answers), list(range(len(answers))), [a for a, _ in answers], n_classes=n_classes
+    )
+    skills = np.array([s for _, s in answers], dtype=np.float64)
+    result = WeightedMajorityVote(min_weight=-np.inf).fit(table, worker_skill=skills)
+    return np.asarray(result.posteriors[0])
+
+
+def vote_classes(
+    names: tuple[str, ...],
+    answers: list[int],
+    *,
+    skill: float = DEFAULT_SKILL,
+    class_priors: Callable[[], Sequence[float]] | None = None,
+) -> Consolidated:
+    """`MajorityVote(skill=skill, class_priors=...)` on one item, in plain Python.
+
+    The label is the most frequent answer; a tie goes to the tied class the job's
+    class frequencies favour (the lowest index only when they cannot tell), and is
+    flagged. The confidence and probabilities are the posterior of the same votes
+    cast by workers of accuracy `skill` (errors spread evenly), not the vote share:
+    two of two is not certainty. It runs inside the writer's transaction for every
+    item that completes, where numpy's per-call overhead on three votes cost more
+    than the vote (bench/README.md, "Server throughput")."""
+    k = len(names)
+    counts = [0] * k
+    for answer in answers:
+        counts[answer] += 1
+    total = len(answers)
+    clipped = min(max(skill, 1e-6), 1 - 1e-6)
+    weight = math.log(clipped * (max(k, 2) - 1) / (1 - clipped))
+    scores = [weight * c for c in counts]
+    high = max(scores)
+    exps = [math.exp(s - high) for s in scores]
+    norm = sum(exps)
+    posterior = [e / norm for e in exps]
+    top = max(posterior)
+    tied = [i for i, p in enumerate(posterior) if p >= top - TIE_TOLERANCE]
+    label = tied[0]
+    if len(tied) > 1 and class_priors is not None:
+        prior = list(class_priors())
+        if len(prior) == k:
+            best = -math.inf
+            for i in tied:
+                if prior[i] > best:
+                    label, best = i, prior[i]
+    return Consolidated(
+        value={"classification": {"class_name": names[label]}},
+        confidence=top,
+        probabilities={n: p for n, p in zip(names, posterior, strict=True) if p > 0},
+        method=POSTERIOR_METHOD,
+        judgment_count=total,
+        tie=len(tied) > 1,
+    )
+
+
+class Classification(TaskKind):
+    name = "classification"
+    answer_key = "classification"
+    component = "classification"
+    min_classes = 2
+    reviewable = True
+    routable = True
+    job_models = True
+    agreement_by_consensus = True
+    single_class = True
+    routes_by_class = True
+    vote_share_methods = frozenset({MAJORITY_VOTE})
+
+    def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
+        # every judgment: its message is built only when it fails
+        name = body.get("class_name", "")
+        if name not in spec.class_names:
+            where = f"{field}.classification.class_name"
+            require(False, f"{where} {quote(name)} is not one of the job's classes", where)
+
+    def consolidate(
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
+    ) -> Consolidated:
+        """Majority vote, or, for jobs that weigh workers, the posterior given
+        each worker's estimated accuracy."""
+        names = spec.class_names
+        index = {name: i for i, name in enumerate(names)}
+        answers = [index[a["classification"]["class_name"]] for _, a in judgments]
+        if skills is not None and uses_skill(spec):
+            posterior = skill_posterior(
+                [(a, skills.get(w, 0.7)) for a, (w, _) in zip(answers, judgments, strict=True)], len(names)
+            )
+            label = int(np.argmax(posterior))
+            return Consolidated(
+                value={"classification": {"class_name": names[label]}},
+                confidence=float(posterior[label]),
+                probabilities={n: float(p) for n, p in zip(names, posterior, strict=True) if p > 1e-6},
+                method=WEIGHTED,
+                judgment_count=len(judgments),
+                tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
+            )
+        known = [skills.get(w, DEFAULT_SKILL) for w, _ in judgments] if skills else []
+        skill = sum(known) / len(known) if known else DEFAULT_SKILL
+        return vote_classes(names, answers, skill=skill, class_priors=class_priors)
+
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        return bool(body.get("class_name") == name)
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        mine, right = self.bodies(answer, gold)
+        return bool(mine.get("class_name") == right.get("class_name"))
+
+    def category(self, answer: Answer) -> str:
+        return str((answer.get("classification") or {}).get("class_name", ""))
+
+    def model_class(self, body: Mapping[str, Any]) -> str | None:
+        return str(body.get("class_name", ""))
+
+    def gold_from_cell(self, value: Any) -> Answer | None:
+        return {"classification": {"class_name": str(value)}}
+
+    def export_value(
+        self,
+        body: Mapping[str, Any],
+        confidence: float | None,
+        classes: Sequence[str],
+        media: str,
+        write_mask: Any,
+    ) -> tuple[Any, dict[str, Any], str]:
+        index = {name: i for i, name in enumerate(classes)}
+        name = body["class_name"]
+        return index.get(name, -1), {"class-name": name}, f"groundtruth/{media}-classification"

@@ -1,0 +1,127 @@
+"""Entity spans: class-named character ranges of a text, voted per character and rebuilt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from labelwire.server.consolidation import SpanJudgments, SpanVote
+from labelwire.server.domain.checks import require
+from labelwire.server.domain.model import Answer, Consolidated, JobSpec
+from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, dense_workers
+
+METHOD = "span_vote"
+
+
+def spans(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
+    """Entity spans rebuilt from a per-character vote; the confidence is the
+    mean span confidence, or 1.0 when the workers agree there is none."""
+    names = spec.class_names
+    index = {n: i for i, n in enumerate(names)}
+    workers = dense_workers(judgments)
+    rows: list[tuple[int, int, int, int]] = []
+    for w, (_, answer) in zip(workers, judgments, strict=True):
+        for span in answer["spans"].get("spans", []):
+            rows.append((w, int(span.get("start", 0)), int(span["end"]), index[span["entity_type"]]))
+    n_workers = max(workers) + 1
+    length = max((r[2] for r in rows), default=1)
+    table = SpanJudgments.from_lists(
+        np.zeros(len(rows), dtype=np.int64),
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        assigned=(np.zeros(n_workers, dtype=np.int64), np.arange(n_workers)),
+        n_tokens=[length],
+        n_labels=len(names),
+        n_workers=n_workers,
+    )
+    result = SpanVote().fit(table)
+    out = [
+        {"entity_type": names[int(label)], "start": int(start), "end": int(end)}
+        for start, end, label in zip(result.starts, result.ends, result.labels, strict=True)
+    ]
+    return Consolidated(
+        value={"spans": {"spans": out}},
+        confidence=float(np.mean(result.confidence)) if out else 1.0,
+        probabilities={},
+        method=METHOD,
+        judgment_count=len(judgments),
+        tie=False,
+    )
+
+
+def _span_key(span: dict[str, Any]) -> tuple[str, int, int]:
+    return str(span.get("entity_type", "")), int(span.get("start", 0)), int(span.get("end", 0))
+
+
+class Spans(TaskKind):
+    name = "spans"
+    answer_key = "spans"
+    component = "spans"
+    classes_key = "entity_types"
+    reviewable = True
+    vote_share_methods = frozenset({METHOD})
+
+    def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
+        names = set(spec.class_names)
+        spans = body.get("spans", [])
+        where = f"{field}.spans.spans"
+        require(len(spans) <= 1000, f"{where} must have at most 1000 spans, got {len(spans)}", where)
+        for i, span in enumerate(spans):
+            where = f"{field}.spans.spans[{i}]"
+            require(
+                span.get("entity_type", "") in names,
+                f"{where}.entity_type is not one of the job's entity types",
+                f"{where}.entity_type",
+            )
+            require(
+                0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end", where
+            )
+
+    def consolidate(
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
+    ) -> Consolidated:
+        return spans(spec, judgments)
+
+    def names_class(self, body: Mapping[str, Any], name: str) -> bool:
+        return any(s.get("entity_type") == name for s in body.get("spans", []))
+
+    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+        """As sets of (type, start, end)."""
+        mine, right = self.bodies(answer, gold)
+        if self.answer_key in answer:
+            return sorted(map(_span_key, mine.get("spans", []))) == sorted(
+                map(_span_key, right.get("spans", []))
+            )
+        return bool(mine == right)
+
+    def export_value(
+        self,
+        body: Mapping[str, Any],
+        confidence: float | None,
+        classes: Sequence[str],
+        media: str,
+        write_mask: MaskWriter | None,
+    ) -> tuple[Any, dict[str, Any], str]:
+        spans = list(body.get("spans", []))
+        value = {
+            "annotations": {
+                "labels": [{"label": c} for c in classes],
+                "entities": [
+                    {"label": s["entity_type"], "startOffset": s["start"], "endOffset": s["end"]}
+                    for s in spans
+                ],
+            }
+        }
+        return (
+            value,
+            {"entities": [{"confidence": round(float(confidence or 0), 4)} for _ in spans]},
+            "groundtruth/text-span",
+        )

@@ -1,0 +1,56 @@
+"""Verification: workers confirm or disconfirm a label someone else gave (a
+model's pre-label of any reviewable kind), a batch of items per task."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from labelwire.server.domain.checks import check_range, require
+from labelwire.server.domain.model import Answer, Consolidated, JobSpec
+from labelwire.server.domain.tasks import verdicts
+from labelwire.server.domain.tasks.base import EXACT_METHOD, MaskWriter, TaskKind, vote_exact
+
+VERIFICATION_CATEGORIES = ("correct", "incorrect")
+DEFAULT_BATCH = 10
+
+
+class Verification(TaskKind):
+    name = "verification"
+    answer_key = "verification"
+    component = "verification"
+    reviews_prelabel = True
+    routes_by_class = True
+    vote_share_methods = frozenset({EXACT_METHOD})
+
+    def batch_size(self, spec: JobSpec) -> int:
+        return int(spec.task_config.get("batch_size", DEFAULT_BATCH) or DEFAULT_BATCH)
+
+    def validate_config(self, spec: JobSpec) -> None:
+        check_range("job.task_config.verification.batch_size", self.batch_size(spec), 1, 100)
+
+    def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
+        where = f"{field}.verification.correct"
+        require(bool(body.get("correct")), f"{where} needs one verdict per batch item", where)
+
+    def consolidate(
+        self,
+        spec: JobSpec,
+        judgments: list[tuple[int, Answer]],
+        skills: dict[int, float] | None,
+        class_priors: Callable[[], Sequence[float]] | None = None,
+    ) -> Consolidated:
+        voted = verdicts.vote([a for _, a in judgments])
+        return voted if voted is not None else vote_exact(judgments)
+
+    def export_value(
+        self,
+        body: Mapping[str, Any],
+        confidence: float | None,
+        classes: Sequence[str],
+        media: str,
+        write_mask: MaskWriter | None,
+    ) -> tuple[Any, dict[str, Any], str]:
+        verdicts = list(body.get("correct", []))
+        chosen = 0 if verdicts and all(verdicts) else 1
+        return str(chosen), {"class-name": VERIFICATION_CATEGORIES[chosen]}, "groundtruth/label-verification"
