@@ -134,7 +134,7 @@ def test_boxes_moved_resized_and_drawn_zoomed_reach_the_owner_exactly(
     )
     sign_in(page, live, token)
     expect(page.get_by_role("img", name="the image to mark")).to_be_visible()
-    view = page.get_by_role("toolbar", name="Image view")
+    view = page.get_by_role("group", name="Image view")
     level = page.locator(".zoom-level")
     expect(level).not_to_have_text("100%")
     fitted = image_rect(page)

@@ -59,7 +59,7 @@ export function boxes(input: TaskInput): TaskView {
       i < 9 ? kbd(String(i + 1)) : null, h("span", { class: "name" }, c.name)),
   );
   const panButton = h("button", { type: "button", "aria-pressed": "false", onclick: () => setPan(!panMode) }, "Pan");
-  const tools = h("div", { class: "box-tools", role: "toolbar", "aria-label": "Image view" },
+  const tools = h("div", { class: "box-tools", role: "group", "aria-label": "Image view" },
     h("button", { type: "button", "aria-label": "Zoom out", onclick: () => step(-1) }, kbd("-"), "Zoom out"),
     level,
     h("button", { type: "button", "aria-label": "Zoom in", onclick: () => step(1) }, kbd("+"), "Zoom in"),
