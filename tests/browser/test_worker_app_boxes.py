@@ -97,13 +97,14 @@ def in_sight(page: Page) -> tuple[float, float, float, float]:
     )
 
 
-def pan_to(page: Page, x: float, y: float) -> None:
-    """Drags the image with Space held until the view's top left corner shows
-    the image's pixel (x, y), in strokes that stay inside the view."""
+def pan_to(page: Page, x: float, y: float, hold: str | None = "Space") -> None:
+    """Drags the image (with `hold` held) until the view's top left corner
+    shows the image's pixel (x, y), in strokes that stay inside the view."""
     view = page.locator(".box-view").bounding_box()
     assert view is not None
     centre = (view["x"] + view["width"] / 2, view["y"] + view["height"] / 2)
-    page.keyboard.down("Space")
+    if hold:
+        page.keyboard.down(hold)
     for _ in range(20):
         left, top, _, _ = in_sight(page)
         k = image_rect(page)["width"] / WIDTH
@@ -115,7 +116,10 @@ def pan_to(page: Page, x: float, y: float) -> None:
         page.mouse.down()
         page.mouse.move(centre[0] + dx / 2, centre[1] + dy / 2, steps=3)
         page.mouse.up()
-    page.keyboard.up("Space")
+    if hold:
+        page.keyboard.up(hold)
+    left, top, _, _ = in_sight(page)
+    assert abs(left - x) < 1 and abs(top - y) < 1, (left, top)
 
 
 def test_boxes_moved_resized_and_drawn_zoomed_reach_the_owner_exactly(
@@ -194,7 +198,14 @@ def test_boxes_moved_resized_and_drawn_zoomed_reach_the_owner_exactly(
     page.keyboard.press("Escape")  # nothing in hand: 1 now only picks the class of the next box
     page.keyboard.press("1")
     expect(page.get_by_role("radio", name="car")).to_have_attribute("aria-checked", "true")
-    pan_to(page, 1650, 1000)
+    pan = view.get_by_role("button", name="Pan")
+    pan.click()
+    expect(pan).to_have_attribute("aria-pressed", "true")
+    pan_to(page, 1200, 700, hold=None)  # in pan mode a drag pans: no box drawn
+    pan.click()
+    expect(pan).to_have_attribute("aria-pressed", "false")
+    expect(listed).to_have_count(2)
+    pan_to(page, 1650, 1000)  # Space held
     left, top, right, bottom = in_sight(page)
     assert left < 1690 < 1790 < right and top < 1130 < 1220 < bottom, (left, top, right, bottom)
     drag(page, 1690, 1130, 1790, 1220)  # box 3, a car, drawn at 200%
