@@ -30,6 +30,10 @@ const KEYS: [string, string][] = [
   ["Enter", "submit the answer"],
   ["Arrows, Space", "move between a verification batch's items; mark the one in focus wrong (or back)"],
   ["Delete", "remove the box in hand (bounding boxes)"],
+  ["Arrows", "move the box in hand by 1 px, with Shift by 10 (bounding boxes)"],
+  ["Alt+arrows", "resize the box in hand: Right and Down grow it, Left and Up shrink it; Ctrl too (bounding boxes)"],
+  ["+ - 0", "zoom in, zoom out, fit the image (bounding boxes; Ctrl+wheel zooms at the pointer)"],
+  ["Space+drag", "pan the zoomed image (bounding boxes; or the scrollbars, or the Pan button)"],
   ["b p e", "brush, polygon, eraser (segmentation)"],
   ["[ ]", "a smaller or larger brush (segmentation)"],
   ["c", "close the polygon (segmentation; Enter too)"],
@@ -38,7 +42,7 @@ const KEYS: [string, string][] = [
   ["i", "the instructions"],
   ["s", "skip the task (with a reason)"],
   ["m", "write a comment on the task to the job's owner"],
-  ["Esc", "close a panel"],
+  ["Esc", "close a panel; let go of the box in hand (bounding boxes)"],
 ];
 
 /** One job the worker works on. A per-job token gives one (`job` empty:
@@ -601,7 +605,9 @@ class Workspace {
     // The open panel has the keyboard; Esc closes it (at once: its "close"
     // event, which forgets it, comes a task later).
     if (this.dialogs.some((d) => d.open)) return;
-    if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (isTyping(e.target) || e.metaKey) return;
+    // Alt and Ctrl reach a task with the arrows only (Alt+arrows resize a box); every other chord is the browser's.
+    if ((e.ctrlKey || e.altKey) && !e.key.startsWith("Arrow")) return;
     if (e.key === "?") this.help();
     else if (e.key === "i") this.instructions();
     else if (e.key === "s" && this.task) this.skip();
