@@ -43,7 +43,56 @@ def html_question(
     job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None = None
 ) -> str:
     """The HTMLQuestion XML for one item (a work item or a hidden gold item)."""
-    page = html_page(job, payload_kind, payload, prelabel)
+    return wrap(html_page(job, payload_kind, payload, prelabel))
+
+
+def batch_question(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, Any] | None]]) -> str:
+    """The HTMLQuestion XML for a verification batch: every item with its
+    proposed label, and one correct/incorrect choice per item (`verdict_field`)."""
+    return wrap(batch_page(job, entries))
+
+
+def verdict_field(index: int, choice: str) -> str:
+    """The crowd-radio-button name of one item's choice; crowd-form posts
+    `{name: {value: checked}}` for each button."""
+    return f"item-{index}-{choice}"
+
+
+def batch_page(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, Any] | None]]) -> str:
+    rows = []
+    for index, (payload_kind, payload, prelabel) in enumerate(entries):
+        buttons = "".join(
+            f'<crowd-radio-button name="{verdict_field(index, choice)}" value="{choice}">{choice.title()}'
+            "</crowd-radio-button>"
+            for choice in VERIFICATION_CHOICES
+        )
+        rows.append(
+            f"<li><div>{render_payload(job, payload_kind, payload)}</div><p>Proposed label: <b>"
+            f"{html.escape(proposed(prelabel))}</b></p><crowd-radio-group>{buttons}</crowd-radio-group></li>"
+        )
+    body = (
+        f"<h2>{html.escape(header_text(job))}</h2>"
+        f"<p>{len(entries)} items: mark each proposed label correct or incorrect.</p>"
+        f"<ol>{''.join(rows)}</ol>{instructions(job)}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f'<script src="{CROWD_SCRIPT}"></script></head>\n<body><crowd-form>{body}</crowd-form></body></html>'
+    )
+
+
+def proposed(prelabel: Mapping[str, Any] | None) -> str:
+    """The model's label as a worker reads it: its class (or classes), else the label as JSON."""
+    if not prelabel:
+        return "(no label given)"
+    if "classification" in prelabel:
+        return str(prelabel["classification"].get("class_name", ""))
+    if "multi_label" in prelabel:
+        return ", ".join(str(c) for c in prelabel["multi_label"].get("class_names", []))
+    return json.dumps(dict(prelabel), sort_keys=True)
+
+
+def wrap(page: str) -> str:
     xml = (
         f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}">'
         f"<HTMLContent>{cdata(page)}</HTMLContent>"
