@@ -15,6 +15,7 @@ from typing import Any
 from labelwire.adapters.base import JobView, WorkItem
 
 DEFAULT_BATCH_SIZE = 10
+VERIFICATION_CHOICES = ("correct", "incorrect")
 
 
 def batch_size(job: JobView) -> int:
@@ -65,3 +66,40 @@ def place(keys: Sequence[str], extra: str, seed: str) -> list[str]:
     out = list(keys)
     out.insert(rng.randrange(len(out) + 1), extra)
     return out
+
+
+def verdict_field(index: int, choice: str) -> str:
+    """The form field of one item's choice on a batch page (a crowd-radio-button's
+    name; crowd-form posts `{name: {value: checked}}` for each button)."""
+    return f"item-{index}-{choice}"
+
+
+def batch_verdicts(fields: Mapping[str, Any], count: int) -> list[dict[str, Any] | None]:
+    """One verification answer per item of a batch page, in page order: None
+    for an item whose choice is missing or ambiguous, so one skipped item does
+    not cost the worker's other verdicts."""
+    out: list[dict[str, Any] | None] = []
+    for index in range(count):
+        picked = [c for c in VERIFICATION_CHOICES if _checked(fields.get(verdict_field(index, c)))]
+        out.append({"verification": {"correct": [picked[0] == "correct"]}} if len(picked) == 1 else None)
+    return out
+
+
+def _checked(value: Any) -> bool:
+    """A crowd-radio-button's `{value: true}` (or a plain form's "on"/"true")."""
+    if isinstance(value, Mapping):
+        return any(v is True for v in value.values())
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("on", "true"))
+
+
+def proposed(prelabel: Mapping[str, Any] | None) -> str:
+    """The model's label as a worker reads it: its class (or classes)."""
+    if not prelabel:
+        return "(no label given)"
+    if "classification" in prelabel:
+        return str(prelabel["classification"].get("class_name", ""))
+    if "multi_label" in prelabel:
+        return ", ".join(str(c) for c in prelabel["multi_label"].get("class_names", []))
+    return "(a label that is not a class)"

@@ -19,7 +19,6 @@ from labelwire.adapters.mturk.questions import (
     SPANS_FIELD,
     VERIFICATION_CHOICES,
     VERIFICATION_FIELD,
-    verdict_field,
 )
 
 ANSWERS_NS = (
@@ -88,26 +87,6 @@ def to_answer(fields: Mapping[str, Any], task_type: str, classes: Sequence[str])
     if task_type == "custom":
         return {"custom": dict(fields)} if fields else None
     return None
-
-
-def batch_verdicts(fields: Mapping[str, Any], count: int) -> list[dict[str, Any] | None]:
-    """One verification answer per item of a batch page, in page order: None
-    for an item whose choice is missing or ambiguous, so one skipped item does
-    not cost the worker's other verdicts."""
-    out: list[dict[str, Any] | None] = []
-    for index in range(count):
-        picked = [c for c in VERIFICATION_CHOICES if _checked(fields.get(verdict_field(index, c)))]
-        out.append({"verification": {"correct": [picked[0] == "correct"]}} if len(picked) == 1 else None)
-    return out
-
-
-def _checked(value: Any) -> bool:
-    """A crowd-radio-button's `{value: true}` (or a plain form's "on"/"true")."""
-    if isinstance(value, Mapping):
-        return any(v is True for v in value.values())
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return value is True or (isinstance(value, str) and value.strip().lower() in ("on", "true"))
 
 
 def _label(value: Any) -> str | None:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labelwire.adapters.base import JobView
+from labelwire.adapters.batches import VERIFICATION_CHOICES, proposed, verdict_field
 
 HTML_QUESTION_NS = (
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
@@ -30,7 +31,6 @@ CATEGORY_FIELD = "category"
 BOXES_FIELD = "annotatedResult"
 SPANS_FIELD = "crowd-entity-annotation"
 VERIFICATION_FIELD = "verification"
-VERIFICATION_CHOICES = ("correct", "incorrect")
 
 _CUSTOM_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
 
@@ -50,12 +50,6 @@ def batch_question(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, 
     """The HTMLQuestion XML for a verification batch: every item with its
     proposed label, and one correct/incorrect choice per item (`verdict_field`)."""
     return wrap(batch_page(job, entries))
-
-
-def verdict_field(index: int, choice: str) -> str:
-    """The crowd-radio-button name of one item's choice; crowd-form posts
-    `{name: {value: checked}}` for each button."""
-    return f"item-{index}-{choice}"
 
 
 def batch_page(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, Any] | None]]) -> str:
@@ -79,17 +73,6 @@ def batch_page(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, Any]
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f'<script src="{CROWD_SCRIPT}"></script></head>\n<body><crowd-form>{body}</crowd-form></body></html>'
     )
-
-
-def proposed(prelabel: Mapping[str, Any] | None) -> str:
-    """The model's label as a worker reads it: its class (or classes), else the label as JSON."""
-    if not prelabel:
-        return "(no label given)"
-    if "classification" in prelabel:
-        return str(prelabel["classification"].get("class_name", ""))
-    if "multi_label" in prelabel:
-        return ", ".join(str(c) for c in prelabel["multi_label"].get("class_names", []))
-    return json.dumps(dict(prelabel), sort_keys=True)
 
 
 def wrap(page: str) -> str:

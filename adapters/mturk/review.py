@@ -14,7 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from labelwire.adapters.base import ExternalJudgment
-from labelwire.adapters.mturk.answers import answer_key, batch_verdicts, parse_answer_xml, to_answer
+from labelwire.adapters.batches import batch_verdicts
+from labelwire.adapters.mturk.answers import answer_key, parse_answer_xml, to_answer
 from labelwire.adapters.mturk.budget import MICROS_PER_CENT, BudgetRound
 from labelwire.adapters.mturk.retry import error_message, is_retryable
 from labelwire.adapters.mturk.round_base import as_datetime, epoch, seconds_between
