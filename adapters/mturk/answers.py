@@ -13,11 +13,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labelwire.adapters.batches import VERIFICATION_CHOICES
 from labelwire.adapters.mturk.questions import (
     BOXES_FIELD,
     CATEGORY_FIELD,
     SPANS_FIELD,
-    VERIFICATION_CHOICES,
     VERIFICATION_FIELD,
 )
 
