@@ -13,7 +13,7 @@ import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from labelwire.adapters.base import ReferenceLabel, WorkItem
 from labelwire.adapters.batches import proposed
@@ -99,12 +99,19 @@ def batch_input_line(items: Sequence[WorkItem], *, media_type: str) -> dict[str,
     return line
 
 
-def line_keys(line: Mapping[str, Any]) -> list[str]:
-    """The item keys of one manifest line: a batch's, else its one item's."""
+class DataObject(NamedTuple):
+    """What one manifest line (one Ground Truth data object) holds: its item
+    keys, several for a verification batch (`batch`), whose answers split per item."""
+
+    keys: list[str]
+    batch: bool
+
+
+def data_object(line: Mapping[str, Any]) -> DataObject:
     keys = line.get(KEYS_FIELD)
     if isinstance(keys, list):
-        return [str(k) for k in keys]
-    return [str(line.get(KEY_FIELD, ""))]
+        return DataObject([str(k) for k in keys], True)
+    return DataObject([str(line.get(KEY_FIELD, ""))], False)
 
 
 def check_line_limits(line: Mapping[str, Any]) -> None:

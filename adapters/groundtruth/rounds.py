@@ -178,13 +178,14 @@ class Round:
                     await self.create(batch)
 
     def batch_lines(self, items: list[WorkItem]) -> list[tuple[list[WorkItem], dict[str, Any]]]:
-        """Manifest lines for items of one class: one line, or (a line over Ground
-        Truth's size limits) lines of half as many items each."""
-        if len(items) == 1:
-            return [(items, input_line(items[0], media_type=self.job.media_type))]
+        """Manifest lines for items of one class: one batch line (a lone item is a
+        batch of one, so the batch page shows it), or (a line over Ground Truth's
+        size limits) lines of half as many items each."""
         try:
             return [(items, batch_input_line(items, media_type=self.job.media_type))]
         except ItemRejected:
+            if len(items) == 1:
+                return [(items, input_line(items[0], media_type=self.job.media_type))]
             half = len(items) // 2
             return [*self.batch_lines(items[:half]), *self.batch_lines(items[half:])]
 
@@ -312,7 +313,7 @@ class Round:
     async def read_responses(self, batch: Batch) -> None:
         """Records the answers in worker-response files not read before."""
         prefix = s3io.join(self.settings.output_s3_prefix, batch.name, "annotations", "worker-response") + "/"
-        keys = await self.wf.object_keys(self.s3, batch.manifest_uri)
+        objects = await self.wf.data_objects(self.s3, batch.manifest_uri)
         already = set(batch.read)
         s3 = self.s3
 
@@ -325,14 +326,14 @@ class Round:
         judgments: list[ExternalJudgment] = []
         for uri, document in documents:
             object_id = dataset_object_id(uri)
-            if object_id is None or not object_id.isdigit() or int(object_id) >= len(keys):
+            if object_id is None or not object_id.isdigit() or int(object_id) >= len(objects):
                 continue
             seen = set(batch.answered.get(object_id, []))
-            item_keys = keys[int(object_id)]
+            obj = objects[int(object_id)]
             read = (
-                batch_judgments(document, item_keys)
-                if len(item_keys) > 1
-                else worker_judgments(document, item_keys[0], self.shape)
+                batch_judgments(document, obj.keys)
+                if obj.batch
+                else worker_judgments(document, obj.keys[0], self.shape)
             )
             fresh = {j.worker_id for j in read if j.worker_id not in seen}
             for judgment in read:
@@ -351,16 +352,16 @@ class Round:
         self, batch: Batch, status: str, reason: str, *, described: Mapping[str, Any] | None
     ) -> None:
         """Settles a finished labeling job's items: Ground Truth's labels kept, the unanswered failed or returned."""
-        objects = await self.wf.object_keys(self.s3, batch.manifest_uri)
-        keys = [key for keys_of in objects for key in keys_of]
+        objects = await self.wf.data_objects(self.s3, batch.manifest_uri)
+        keys = [key for obj in objects for key in obj.keys]
         reasons: dict[str, str] = {}
         if status == "Completed" and described is not None:
             reasons = await self.read_output(batch, keys, described)
         short = [
             (str(i), key)
-            for i, keys_of in enumerate(objects)
+            for i, obj in enumerate(objects)
             if len(batch.answered.get(str(i), [])) < batch.workers
-            for key in keys_of
+            for key in obj.keys
             if key
         ]
         if short and status == "Stopped" and not batch.stopped_by_us:

@@ -60,7 +60,7 @@ async def test_one_data_object_carries_a_batch_of_one_class_and_its_page_shows_e
     assert result.dispatched == 4
     batch_line, single_line = harness.input_lines(JOB1)
     assert batch_line["labelwire-keys"] == ["c1", "c2", "c3"] and "labelwire-key" not in batch_line
-    assert single_line["labelwire-key"] == "p1"
+    assert single_line["labelwire-keys"] == ["p1"]  # a batch of one, so the batch page shows it
     task = pre.handler({"dataObject": batch_line}, None)["taskInput"]
     assert task["sourceRef"] == ["photo c1", "photo c2", "photo c3"]
     assert task["proposed"] == ["car", "car", "car"]
