@@ -10,7 +10,7 @@ from typing import Any
 
 from labelwire.adapters.base import GoldItem, WorkItem
 from labelwire.adapters.mturk import cost_summary
-from labelwire.adapters.mturk.workforce import FEEDBACK_GOLD
+from labelwire.adapters.mturk.workforce import FEEDBACK_GOLD, PAST
 
 from .harness import MTurkContext, StubbedMTurk, assignment, clock_at, crowd_answer, make_job, workforce
 
@@ -212,3 +212,37 @@ def test_batching_needs_a_verification_job() -> None:
     assert batch_size(make_job("classification", task_config={"batch_size": 5})) == 1
     assert batch_size(make_job("verification", task_config={"batch_size": 5})) == 5
     assert batch_size(make_job("verification")) == 10
+
+
+async def test_items_of_a_batch_hit_that_expired_unanswered_share_a_new_one(mturk: StubbedMTurk) -> None:
+    ctx = verify_job(2)
+    model_said(ctx, "car", "c1", "c2")
+    clock = clock_at()
+    wf = workforce(mturk, clock)
+    mturk.create_hit(HIT1, max_assignments=1)
+    await wf.sync(ctx)
+    clock.advance(2 * 86400)  # past the HIT's one-day lifetime
+    mturk.assignments(HIT1, [])
+    mturk.create_hit(HIT2, max_assignments=1)
+    await wf.sync(ctx)
+    mturk.assert_done()
+    first, second = hits_of(ctx)
+    assert first["status"] == "closed"
+    assert (second["kind"], second["slots"], second["hit_id"]) == ("batch", ["c1", "c2"], HIT2)
+
+
+async def test_a_batch_hit_is_expired_only_once_none_of_its_items_wants_more(mturk: StubbedMTurk) -> None:
+    ctx = verify_job(2, judgments=2)
+    model_said(ctx, "car", "c1", "c2")
+    wf = workforce(mturk, clock_at())
+    mturk.create_hit(HIT1, max_assignments=2)
+    await wf.sync(ctx)
+    ctx.final.add("c1")  # labeled already (say, by the model); c2 still wants its verdicts
+    mturk.assignments(HIT1, [])
+    await wf.sync(ctx)
+    mturk.assert_done()
+    ctx.final.add("c2")
+    mturk.assignments(HIT1, [])
+    mturk.expect("update_expiration_for_hit", {}, {"HITId": HIT1, "ExpireAt": PAST})
+    await wf.sync(ctx)
+    mturk.assert_done()
