@@ -32,6 +32,7 @@ BOXES_FIELD = "annotatedResult"
 SPANS_FIELD = "crowd-entity-annotation"
 VERIFICATION_FIELD = "verification"
 
+_INSTRUCTION_TAGS = re.compile(r"</?(?:short|full)-instructions>")
 _CUSTOM_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
 
 
@@ -67,11 +68,19 @@ def batch_page(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, Any]
     body = (
         f"<h2>{html.escape(header_text(job))}</h2>"
         f"<p>{len(entries)} items: mark each proposed label correct or incorrect.</p>"
-        f"<ol>{''.join(rows)}</ol>{instructions(job)}"
+        f"<ol>{''.join(rows)}</ol>{plain_instructions(job)}"
     )
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f'<script src="{CROWD_SCRIPT}"></script></head>\n<body><crowd-form>{body}</crowd-form></body></html>'
+    )
+
+
+def plain_instructions(job: JobView) -> str:
+    """The instructions as plain blocks: outside a crowd element there is no
+    `<short-instructions>` panel to hold them."""
+    return _INSTRUCTION_TAGS.sub(
+        lambda m: "</div>" if m.group(0).startswith("</") else "<div>", instructions(job)
     )
 
 

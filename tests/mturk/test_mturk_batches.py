@@ -94,6 +94,9 @@ async def test_items_of_one_model_class_share_a_hit_that_pays_for_each_of_them(m
     assert all(f"photo {k}" in page for k in ("c1", "c2", "c3")) and "photo p1" not in page
     assert page.count("<crowd-radio-group>") == 3 and 'name="item-2-incorrect"' in page
     assert "Proposed label: <b>car</b>" in page
+    assert (
+        "<short-instructions>" not in page and "<p>Pick the animal</p>" in page
+    )  # no crowd element holds them
 
 
 async def test_each_verdict_is_a_judgment_on_its_own_item_and_a_skipped_item_gets_another_hit(
