@@ -112,12 +112,15 @@ class WorkItem:
 class GoldItem:
     """A gold item with its answer, for workforces that gate by gold themselves
     (a Mechanical Turk qualification test's answer key). The answer goes to the
-    workforce platform's answer key, never into anything a worker is shown."""
+    workforce platform's answer key, never into anything a worker is shown.
+    `prelabel` is what a worker is shown beside the item (a verification
+    item's proposed label), so hidden gold can sit in a batch of its class."""
 
     key: str
     payload_kind: str
     payload: str
     answer: Mapping[str, Any]
+    prelabel: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

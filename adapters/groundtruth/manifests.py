@@ -13,9 +13,10 @@ import base64
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from labelwire.adapters.base import ReferenceLabel, WorkItem
+from labelwire.adapters.batches import proposed
 from labelwire.adapters.groundtruth.responses import AnswerShape, answer_from_content
 from labelwire.server.files.augmented import KEY_FIELD, VERIFICATION_CATEGORIES, creation_date
 from labelwire.server.files.png import PngError, class_mask
@@ -36,6 +37,9 @@ TASK_TYPE_OF_OUTPUT = {
     "groundtruth/label-verification": "verification",
     "groundtruth/custom": "custom",
 }
+
+BATCH_FIELD = "labelwire-batch"
+KEYS_FIELD = "labelwire-keys"
 
 BytesReader = Callable[[str], bytes]
 
@@ -72,6 +76,42 @@ def input_line(item: WorkItem, *, media_type: str, prelabel_attribute: str | Non
         line.update(prelabel_attribute_values(prelabel_attribute, item.prelabel))
     check_line_limits(line)
     return line
+
+
+def batch_input_line(items: Sequence[WorkItem], *, media_type: str) -> dict[str, Any]:
+    """One manifest line (one Ground Truth data object) holding a verification
+    batch: each item's `source-ref` or `source` and the model's class under
+    `labelwire-batch`, the item keys in that order under `labelwire-keys`.
+    `source` only names the batch (Ground Truth wants one on every line); our
+    pre-labeling Lambda hands the template the items as `task.input.sourceRef`."""
+    entries = []
+    for item in items:
+        single = input_line(item, media_type=media_type)
+        entry: dict[str, Any] = {k: single[k] for k in ("source-ref", "source") if k in single}
+        entry["proposed"] = proposed(item.prelabel)
+        entries.append(entry)
+    line: dict[str, Any] = {
+        "source": f"labelwire verification batch of {len(items)} items",
+        BATCH_FIELD: entries,
+        KEYS_FIELD: [item.key for item in items],
+    }
+    check_line_limits(line)
+    return line
+
+
+class DataObject(NamedTuple):
+    """What one manifest line (one Ground Truth data object) holds: its item
+    keys, several for a verification batch (`batch`), whose answers split per item."""
+
+    keys: list[str]
+    batch: bool
+
+
+def data_object(line: Mapping[str, Any]) -> DataObject:
+    keys = line.get(KEYS_FIELD)
+    if isinstance(keys, list):
+        return DataObject([str(k) for k in keys], True)
+    return DataObject([str(line.get(KEY_FIELD, ""))], False)
 
 
 def check_line_limits(line: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from labelwire.adapters.base import ExternalJudgment
+from labelwire.adapters.batches import batch_verdicts
 from labelwire.server.files.augmented import VERIFICATION_CATEGORIES
 from labelwire.server.files.png import PngError, class_mask
 
@@ -83,6 +84,35 @@ def worker_judgments(document: Any, item_key: str, shape: AnswerShape) -> list[E
                 submitted_at=parse_time(entry.get("submissionTime")),
             )
         )
+    return out
+
+
+def batch_judgments(document: Any, item_keys: Sequence[str]) -> list[ExternalJudgment]:
+    """A batch data object's worker-response file split into one judgment per
+    item and worker (a worker's time spread evenly over the items); a skipped
+    item's judgment carries `answer=None`."""
+    answers = document.get("answers", []) if isinstance(document, Mapping) else []
+    out = []
+    for entry in answers:
+        if not isinstance(entry, Mapping) or not entry.get("workerId"):
+            continue
+        content = entry.get("answerContent")
+        verdicts = (
+            batch_verdicts(content, len(item_keys))
+            if isinstance(content, Mapping)
+            else [None] * len(item_keys)
+        )
+        spent = _float(entry.get("timeSpentInSeconds"))
+        for key, verdict in zip(item_keys, verdicts, strict=True):
+            out.append(
+                ExternalJudgment(
+                    item_key=key,
+                    worker_id=str(entry["workerId"]),
+                    answer=verdict,
+                    time_spent_seconds=None if spent is None else spent / len(item_keys),
+                    submitted_at=parse_time(entry.get("submissionTime")),
+                )
+            )
     return out
 
 

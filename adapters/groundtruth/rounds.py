@@ -21,8 +21,10 @@ from labelwire.adapters.base import (
     WorkforceContext,
     WorkItem,
 )
+from labelwire.adapters.batches import batch_size, group
 from labelwire.adapters.groundtruth.manifests import (
     ItemRejected,
+    batch_input_line,
     failure_reason,
     input_line,
     label_category_config,
@@ -32,14 +34,19 @@ from labelwire.adapters.groundtruth.requests import (
     create_labeling_job_request,
     gt_task_type,
 )
-from labelwire.adapters.groundtruth.responses import AnswerShape, dataset_object_id, worker_judgments
+from labelwire.adapters.groundtruth.responses import (
+    AnswerShape,
+    batch_judgments,
+    dataset_object_id,
+    worker_judgments,
+)
 from labelwire.adapters.groundtruth.settings import (
     MAX_WORKERS_PER_OBJECT,
     custom_template_text,
     parse_settings,
 )
 from labelwire.adapters.groundtruth.state import CREATING, DONE, FILLING, RUNNING, AdapterState, Batch
-from labelwire.adapters.groundtruth.templates import builtin_template
+from labelwire.adapters.groundtruth.templates import batch_verification_template, builtin_template
 from labelwire.adapters.retry import error_code, is_retryable
 from labelwire.server.files import s3io
 from labelwire.server.files.augmented import KEY_FIELD
@@ -77,6 +84,13 @@ class Round:
         """Where a verification line carries the model's label; Ground Truth wants it under a
         name other than the job's own label attribute."""
         return self.settings.label_attribute_name + "-prelabel"
+
+    @property
+    def batch_size(self) -> int:
+        """Items per data object: a verification job's `batch_size` on our own
+        (custom) task, where one manifest line can carry several items; 1 on
+        Ground Truth's built-in bounding-box verification, which shows one image."""
+        return batch_size(self.job) if self.gt_type is None else 1
 
     async def save(self) -> None:
         await self.ctx.save_state(self.state.to_json())
@@ -135,25 +149,45 @@ class Round:
         lines_by_workers: dict[int, list[dict[str, Any]]] = defaultdict(list)
         rejected: dict[str, list[str]] = defaultdict(list)
         prelabel_attribute = self.prelabel_attribute if self.gt_type == "VerificationBoundingBox" else None
+        shown: list[WorkItem] = []
         for item in items:
             try:
                 line = input_line(item, media_type=self.job.media_type, prelabel_attribute=prelabel_attribute)
             except ItemRejected as err:
                 rejected[str(err)].append(item.key)
                 continue
+            if self.batch_size > 1:
+                shown.append(item)
+                continue
             workers = min(MAX_WORKERS_PER_OBJECT, max(1, item.judgments_wanted))
             lines_by_workers[workers].append(line)
         for reason, keys in rejected.items():
             await self.ctx.fail_items(keys, reason)
+        for items_of_line in group(shown, self.batch_size):
+            for line_items, line in self.batch_lines(items_of_line):
+                wanted = min(item.judgments_wanted for item in line_items)
+                lines_by_workers[min(MAX_WORKERS_PER_OBJECT, max(1, wanted))].append(line)
         for workers, lines in sorted(lines_by_workers.items()):
             while lines:
                 batch = self.filling_batch(workers)
                 room = self.settings.max_concurrent_task_count - batch.size
                 taken, lines = lines[:room], lines[room:]
                 await self.append(batch, taken)
-                self.dispatched += len(taken)
+                self.dispatched += sum(len(line.get("labelwire-keys", [None])) for line in taken)
                 if batch.size >= self.settings.max_concurrent_task_count:
                     await self.create(batch)
+
+    def batch_lines(self, items: list[WorkItem]) -> list[tuple[list[WorkItem], dict[str, Any]]]:
+        """Manifest lines for items of one class: one batch line (a lone item is a
+        batch of one, so the batch page shows it), or (a line over Ground Truth's
+        size limits) lines of half as many items each."""
+        try:
+            return [(items, batch_input_line(items, media_type=self.job.media_type))]
+        except ItemRejected:
+            if len(items) == 1:
+                return [(items, input_line(items[0], media_type=self.job.media_type))]
+            half = len(items) // 2
+            return [*self.batch_lines(items[:half]), *self.batch_lines(items[half:])]
 
     def filling_batch(self, workers: int) -> Batch:
         for batch in self.state.with_status(FILLING):
@@ -232,11 +266,12 @@ class Round:
         template: str | None = None
         template_uri = self.settings.ui_template_s3_uri
         if template_uri is None:
-            template = (
-                builtin_template(self.gt_type, self.job, self.prelabel_attribute)
-                if self.gt_type
-                else custom_template_text(self.job)
-            )
+            if self.gt_type:
+                template = builtin_template(self.gt_type, self.job, self.prelabel_attribute)
+            elif self.batch_size > 1:
+                template = custom_template_text(self.job) or batch_verification_template(self.job)
+            else:
+                template = custom_template_text(self.job)
             template_uri = s3io.join(folder, "template.liquid") if template is not None else None
         s3 = self.s3
 
@@ -278,7 +313,7 @@ class Round:
     async def read_responses(self, batch: Batch) -> None:
         """Records the answers in worker-response files not read before."""
         prefix = s3io.join(self.settings.output_s3_prefix, batch.name, "annotations", "worker-response") + "/"
-        keys = await self.wf.manifest_keys(self.s3, batch.manifest_uri)
+        objects = await self.wf.data_objects(self.s3, batch.manifest_uri)
         already = set(batch.read)
         s3 = self.s3
 
@@ -291,13 +326,20 @@ class Round:
         judgments: list[ExternalJudgment] = []
         for uri, document in documents:
             object_id = dataset_object_id(uri)
-            if object_id is None or not object_id.isdigit() or int(object_id) >= len(keys):
+            if object_id is None or not object_id.isdigit() or int(object_id) >= len(objects):
                 continue
             seen = set(batch.answered.get(object_id, []))
-            for judgment in worker_judgments(document, keys[int(object_id)], self.shape):
-                if judgment.worker_id not in seen:
-                    seen.add(judgment.worker_id)
+            obj = objects[int(object_id)]
+            read = (
+                batch_judgments(document, obj.keys)
+                if obj.batch
+                else worker_judgments(document, obj.keys[0], self.shape)
+            )
+            fresh = {j.worker_id for j in read if j.worker_id not in seen}
+            for judgment in read:
+                if judgment.worker_id in fresh:
                     judgments.append(judgment)
+            seen |= fresh
             batch.answered[object_id] = sorted(seen)
         if judgments:
             outcome = await self.ctx.record_judgments(judgments)
@@ -310,14 +352,17 @@ class Round:
         self, batch: Batch, status: str, reason: str, *, described: Mapping[str, Any] | None
     ) -> None:
         """Settles a finished labeling job's items: Ground Truth's labels kept, the unanswered failed or returned."""
-        keys = await self.wf.manifest_keys(self.s3, batch.manifest_uri)
+        objects = await self.wf.data_objects(self.s3, batch.manifest_uri)
+        keys = [key for obj in objects for key in obj.keys]
         reasons: dict[str, str] = {}
         if status == "Completed" and described is not None:
             reasons = await self.read_output(batch, keys, described)
         short = [
             (str(i), key)
-            for i, key in enumerate(keys)
-            if len(batch.answered.get(str(i), [])) < batch.workers and key
+            for i, obj in enumerate(objects)
+            if len(batch.answered.get(str(i), [])) < batch.workers
+            for key in obj.keys
+            if key
         ]
         if short and status == "Stopped" and not batch.stopped_by_us:
             await self.ctx.return_items([key for _, key in short])

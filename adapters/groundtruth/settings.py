@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from labelwire.adapters.base import JobView, SettingsError
+from labelwire.adapters.batches import batch_size
 from labelwire.adapters.groundtruth.requests import builtin_regions, builtin_task_type
 
 S = "workforce.settings."
@@ -190,7 +191,7 @@ def parse_settings(job: JobView) -> GroundTruthSettings:
     pre_arn = _lambda_arn(raw, "pre_lambda_arn", region)
     post_arn = _lambda_arn(raw, "post_lambda_arn", region)
     if ui == "custom":
-        if template_uri is None and not custom_template_text(job):
+        if template_uri is None and not custom_template_text(job) and batch_size(job) <= 1:
             raise SettingsError(
                 S + "ui_template_s3_uri",
                 "a custom UI needs a template: set it, or task_config.custom.template",

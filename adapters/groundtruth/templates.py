@@ -13,6 +13,7 @@ import html
 import json
 
 from labelwire.adapters.base import JobView
+from labelwire.adapters.batches import VERIFICATION_CHOICES, verdict_field
 from labelwire.server.files.augmented import VERIFICATION_CATEGORIES
 
 _VERDICTS = html.escape(json.dumps(list(VERIFICATION_CATEGORIES)), quote=True)
@@ -98,6 +99,43 @@ def builtin_template(gt_type: str, job: JobView, prelabel_attribute: str = "") -
             f'<full-instructions header="Instructions">{_raw_html(_full_instructions(job))}</full-instructions>',
             f"<short-instructions>{_raw_html(_short_instructions(job))}</short-instructions>",
             closing,
+            "</crowd-form>",
+            "",
+        ]
+    )
+
+
+_BATCH_ITEM = {
+    "image": '<img src="{{ ref | grant_read_access }}" style="max-width:100%">',
+    "audio": '<audio controls src="{{ ref | grant_read_access }}"></audio>',
+    "video": '<video controls src="{{ ref | grant_read_access }}" style="max-width:100%"></video>',
+}
+
+
+def batch_verification_template(job: JobView) -> str:
+    """The page of a verification batch (one data object holding several
+    items, `task.input.sourceRef` from our pre-labeling Lambda): each item
+    with the model's class and a correct/incorrect choice named as
+    `adapters.batches.verdict_field` names it, so the answer splits per item."""
+    shown = _BATCH_ITEM.get(job.media_type, '<p style="white-space:pre-wrap">{{ ref | escape }}</p>')
+    buttons = "".join(
+        f'<crowd-radio-button name="{verdict_field(0, choice).replace("-0-", "-{{ forloop.index0 }}-")}" '
+        f'value="{choice}">{choice.title()}</crowd-radio-button>'
+        for choice in VERIFICATION_CHOICES
+    )
+    header = _raw_html(html.escape(str(job.instructions.get("short_instructions") or job.display_name)))
+    return "\n".join(
+        [
+            SCRIPT,
+            "<crowd-form>",
+            f"<h2>{header}</h2>",
+            "<p>Mark each proposed label correct or incorrect.</p>",
+            "<ol>{% for ref in task.input.sourceRef %}",
+            f"<li><div>{shown}</div>",
+            "<p>Proposed label: <b>{{ task.input.proposed[forloop.index0] | escape }}</b></p>",
+            f"<crowd-radio-group>{buttons}</crowd-radio-group></li>",
+            "{% endfor %}</ol>",
+            f"<div>{_raw_html(_full_instructions(job))}</div>",
             "</crowd-form>",
             "",
         ]

@@ -33,7 +33,9 @@ from labelwire.adapters.base import (
     WorkItem,
 )
 from labelwire.adapters.groundtruth.manifests import (
+    DataObject,
     ItemRejected,
+    data_object,
     input_line,
 )
 from labelwire.adapters.groundtruth.requests import (
@@ -48,7 +50,6 @@ from labelwire.adapters.groundtruth.settings import (
 from labelwire.adapters.groundtruth.state import AdapterState
 from labelwire.adapters.retry import Retrier, Sleep
 from labelwire.server.files import s3io
-from labelwire.server.files.augmented import KEY_FIELD
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -108,7 +109,7 @@ class GroundTruthWorkforce(Workforce):
         self._clients: ClientFactory = clients or BotoClients()
         self._retry = Retrier(sleep=sleep or asyncio.sleep, rng=rng or random.Random())
         self._clock = clock or time.time
-        self._keys: dict[str, list[str]] = {}
+        self._keys: dict[str, list[DataObject]] = {}
 
     def validate(self, job: JobView) -> None:
         super().validate(job)
@@ -173,12 +174,17 @@ class GroundTruthWorkforce(Workforce):
     def now(self) -> float:
         return self._clock()
 
-    async def manifest_keys(self, s3: S3Client, manifest_uri: str) -> list[str]:
-        """Our item keys by Ground Truth data object id (the manifest line number)."""
+    async def data_objects(self, s3: S3Client, manifest_uri: str) -> list[DataObject]:
+        """Our item keys by Ground Truth data object id (the manifest line number):
+        one per line, several for a verification batch's line."""
         if manifest_uri not in self._keys:
             lines = await asyncio.to_thread(lambda: list(s3io.read_manifest(manifest_uri, s3=s3)))
-            self._keys[manifest_uri] = [str(line.get(KEY_FIELD, "")) for line in lines]
+            self._keys[manifest_uri] = [data_object(line) for line in lines]
         return self._keys[manifest_uri]
+
+    async def manifest_keys(self, s3: S3Client, manifest_uri: str) -> list[str]:
+        """Every item key a manifest holds."""
+        return [key for obj in await self.data_objects(s3, manifest_uri) for key in obj.keys if key]
 
     def forget_manifest(self, manifest_uri: str) -> None:
         self._keys.pop(manifest_uri, None)

@@ -13,11 +13,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labelwire.adapters.batches import VERIFICATION_CHOICES
 from labelwire.adapters.mturk.questions import (
     BOXES_FIELD,
     CATEGORY_FIELD,
     SPANS_FIELD,
-    VERIFICATION_CHOICES,
     VERIFICATION_FIELD,
 )
 
@@ -192,6 +192,6 @@ def iou(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def answer_key(answer: Mapping[str, Any] | None) -> str:
-    """A canonical text of an answer, for counting agreement among a HIT's workers."""
+def answer_key(answer: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None) -> str:
+    """A canonical text of an answer (or of a batch's verdicts), for counting agreement among a HIT's workers."""
     return json.dumps(answer, sort_keys=True) if answer is not None else ""

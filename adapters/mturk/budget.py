@@ -5,10 +5,11 @@ hidden gold HITs, whose answers are not judgments."""
 
 from __future__ import annotations
 
+from labelwire.adapters.batches import batch_size
 from labelwire.adapters.mturk import fees
 from labelwire.adapters.mturk.round_base import RoundBase
 from labelwire.adapters.mturk.settings import SMALL_HIT_MAX
-from labelwire.adapters.mturk.state import CLOSED, GOLD, ITEM, Hit
+from labelwire.adapters.mturk.state import BATCH, CLOSED, GOLD, ITEM, Hit
 
 MICROS_PER_CENT = 10_000
 
@@ -31,10 +32,45 @@ class BudgetRound(RoundBase):
         if hit.kind != ITEM:
             return 0
         fee = fees.fee_cents(self.settings.reward, hit.created_max, self.settings.masters)
-        extra = fee - self.claimed_fee_cents()
+        extra = fee * MICROS_PER_CENT - self.claimed_fee_micros()
         if extra <= 0:
             return 0
-        return extra * max(hit.created_max, self.settings.max_assignments_per_hit) * MICROS_PER_CENT
+        return extra * max(hit.created_max, self.settings.max_assignments_per_hit)
+
+    def hit_reward_cents(self, hit: Hit) -> int:
+        """The reward of one assignment: a batch HIT pays the job's reward for each item on its page."""
+        return self.settings.reward_cents * (len(hit.slots) if hit.kind == BATCH else 1)
+
+    def hit_fee_cents(self, hit: Hit) -> int:
+        """MTurk's fee on one approved assignment, on the HIT's whole reward."""
+        reward = fees.dollars(self.hit_reward_cents(hit))
+        return fees.fee_cents(reward, hit.created_max, self.settings.masters)
+
+    def batch_extra_micros(self, hit: Hit) -> int:
+        """What one approved assignment of a batch HIT costs beyond what the
+        core charges its items' judgments (each the job's price and the
+        claimed fee): the reward of its gold items, whose answers are not
+        judgments, and the HIT's fee less the claimed fee of its items (a
+        short batch pays a higher share of MTurk's rounding and minimum)."""
+        fee = self.hit_fee_cents(hit) * MICROS_PER_CENT
+        gold = len(hit.gold_slots) * self.settings.reward_cents * MICROS_PER_CENT
+        return max(0, fee + gold - len(hit.work_keys()) * self.claimed_fee_micros())
+
+    async def reserve_batch(self, hit: Hit) -> None:
+        """Reserves what a batch HIT's assignments may cost beyond its items'
+        claims. When the budget cannot pay it, the hidden gold item leaves
+        the batch (it would be paid for nothing the owner keeps); what is
+        left is at most a few cents of fee rounding per assignment, charged
+        unreserved."""
+        extra = self.batch_extra_micros(hit) * hit.created_max
+        if not extra or await self.ctx.reserve_cost(extra, key=self.reservation(hit)):
+            return
+        if hit.gold_slots:
+            hit.slots = hit.work_keys()
+            hit.gold_slots = []
+            extra = self.batch_extra_micros(hit) * hit.created_max
+            if extra:
+                await self.ctx.reserve_cost(extra, key=self.reservation(hit))
 
     async def reserve_surcharge(self, hit: Hit) -> None:
         """Reserves a large item HIT's surcharge; when the budget cannot pay
@@ -54,10 +90,22 @@ class BudgetRound(RoundBase):
         harmless)."""
         for hit in self.state.hits:
             key = self.reservation(hit)
-            held = hit.kind == GOLD or self.surcharge_micros(hit) > 0
+            held = hit.kind in (GOLD, BATCH) or self.surcharge_micros(hit) > 0
             if held and hit.status == CLOSED and key not in self.wf.released:
                 await self.ctx.release_cost(key=key)
                 self.wf.released.add(key)
+
+    def claimed_fee_micros(self) -> int:
+        """The fee per judgment claims reserve and the core charges. In a
+        batching job, a full batch HIT's fee shared among its items (MTurk
+        charges its fee per assignment, on the batch's whole reward), rounded
+        down: `batch_extra_micros` charges the rest per HIT."""
+        size = batch_size(self.job)
+        if size <= 1:
+            return self.claimed_fee_cents() * MICROS_PER_CENT
+        assignments = min(self.per_hit_cap(self.job.judgments_per_item), SMALL_HIT_MAX)
+        reward = fees.dollars(self.settings.reward_cents * size)
+        return fees.fee_cents(reward, assignments, self.settings.masters) * MICROS_PER_CENT // size
 
     def claimed_fee_cents(self) -> int:
         """The fee per judgment claims reserve and the core charges: MTurk's

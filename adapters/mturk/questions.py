@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labelwire.adapters.base import JobView
+from labelwire.adapters.batches import VERIFICATION_CHOICES, proposed, verdict_field
 
 HTML_QUESTION_NS = (
     "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
@@ -30,8 +31,8 @@ CATEGORY_FIELD = "category"
 BOXES_FIELD = "annotatedResult"
 SPANS_FIELD = "crowd-entity-annotation"
 VERIFICATION_FIELD = "verification"
-VERIFICATION_CHOICES = ("correct", "incorrect")
 
+_INSTRUCTION_TAGS = re.compile(r"</?(?:short|full)-instructions>")
 _CUSTOM_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
 
 
@@ -43,7 +44,47 @@ def html_question(
     job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None = None
 ) -> str:
     """The HTMLQuestion XML for one item (a work item or a hidden gold item)."""
-    page = html_page(job, payload_kind, payload, prelabel)
+    return wrap(html_page(job, payload_kind, payload, prelabel))
+
+
+def batch_question(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, Any] | None]]) -> str:
+    """The HTMLQuestion XML for a verification batch: every item with its
+    proposed label, and one correct/incorrect choice per item (`verdict_field`)."""
+    return wrap(batch_page(job, entries))
+
+
+def batch_page(job: JobView, entries: Sequence[tuple[str, str, Mapping[str, Any] | None]]) -> str:
+    rows = []
+    for index, (payload_kind, payload, prelabel) in enumerate(entries):
+        buttons = "".join(
+            f'<crowd-radio-button name="{verdict_field(index, choice)}" value="{choice}">{choice.title()}'
+            "</crowd-radio-button>"
+            for choice in VERIFICATION_CHOICES
+        )
+        rows.append(
+            f"<li><div>{render_payload(job, payload_kind, payload)}</div><p>Proposed label: <b>"
+            f"{html.escape(proposed(prelabel))}</b></p><crowd-radio-group>{buttons}</crowd-radio-group></li>"
+        )
+    body = (
+        f"<h2>{html.escape(header_text(job))}</h2>"
+        f"<p>{len(entries)} items: mark each proposed label correct or incorrect.</p>"
+        f"<ol>{''.join(rows)}</ol>{plain_instructions(job)}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f'<script src="{CROWD_SCRIPT}"></script></head>\n<body><crowd-form>{body}</crowd-form></body></html>'
+    )
+
+
+def plain_instructions(job: JobView) -> str:
+    """The instructions as plain blocks: outside a crowd element there is no
+    `<short-instructions>` panel to hold them."""
+    return _INSTRUCTION_TAGS.sub(
+        lambda m: "</div>" if m.group(0).startswith("</") else "<div>", instructions(job)
+    )
+
+
+def wrap(page: str) -> str:
     xml = (
         f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}">'
         f"<HTMLContent>{cdata(page)}</HTMLContent>"

@@ -106,13 +106,14 @@ def create_hit_request(
     requester_annotation: str,
     token: str,
     test_type_id: str | None,
+    reward: str | None = None,
 ) -> dict[str, Any]:
     request: dict[str, Any] = {
         "MaxAssignments": max_assignments,
         "AutoApprovalDelayInSeconds": settings.auto_approval_delay_seconds,
         "LifetimeInSeconds": settings.lifetime_seconds,
         "AssignmentDurationInSeconds": settings.assignment_duration_seconds,
-        "Reward": settings.reward,
+        "Reward": reward or settings.reward,
         "Title": settings.title,
         "Keywords": settings.keywords,
         "Description": settings.description,

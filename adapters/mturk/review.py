@@ -14,13 +14,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from labelwire.adapters.base import ExternalJudgment
-from labelwire.adapters.mturk import fees
+from labelwire.adapters.batches import batch_verdicts
 from labelwire.adapters.mturk.answers import answer_key, parse_answer_xml, to_answer
 from labelwire.adapters.mturk.budget import MICROS_PER_CENT, BudgetRound
 from labelwire.adapters.mturk.retry import error_message, is_retryable
 from labelwire.adapters.mturk.round_base import as_datetime, epoch, seconds_between
 from labelwire.adapters.mturk.settings import APPROVE_ALL, REJECT_BELOW_AGREEMENT, REJECT_WRONG_GOLD
-from labelwire.adapters.mturk.state import APPROVED, CLOSED, GOLD, ITEM, REJECTED, Hit, Seen
+from labelwire.adapters.mturk.state import APPROVED, BATCH, CLOSED, GOLD, ITEM, REJECTED, Hit, Seen
 from labelwire.adapters.retry import error_code
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,9 @@ class ReviewRound(BudgetRound):
         status = str(assignment.get("AssignmentStatus", "Submitted"))
         if aid in hit.decided:
             return None
-        if aid not in hit.answers:
+        if aid not in hit.answers and hit.kind == BATCH:
+            self.read_batch(hit, assignment, judgments, gold_answers)
+        elif aid not in hit.answers:
             worker = str(assignment.get("WorkerId", ""))
             answer = to_answer(parse_answer_xml(assignment.get("Answer")), self.job.task_type, self.classes)
             seen = Seen(
@@ -135,6 +137,37 @@ class ReviewRound(BudgetRound):
             hit.answers[aid] = seen
         return Collected(hit, aid, status)
 
+    def read_batch(
+        self,
+        hit: Hit,
+        assignment: Mapping[str, Any],
+        judgments: list[ExternalJudgment],
+        gold_answers: list[tuple[Seen, ExternalJudgment]],
+    ) -> None:
+        """Splits a batch HIT's answer into one judgment per item (its share of
+        the time spent); the verdict on a hidden gold item grades the worker."""
+        aid, worker = str(assignment["AssignmentId"]), str(assignment.get("WorkerId", ""))
+        verdicts = batch_verdicts(parse_answer_xml(assignment.get("Answer")), len(hit.slots))
+        seen = Seen(
+            worker=worker,
+            answer=answer_key(verdicts) if any(v is not None for v in verdicts) else "",
+            auto_approve_at=epoch(assignment.get("AutoApprovalTime")),
+        )
+        spent = seconds_between(assignment.get("AcceptTime"), assignment.get("SubmitTime"))
+        for key, verdict in zip(hit.slots, verdicts, strict=True):
+            judgment = ExternalJudgment(
+                item_key=key,
+                worker_id=worker,
+                answer=verdict,
+                time_spent_seconds=None if spent is None else spent / len(hit.slots),
+                submitted_at=as_datetime(assignment.get("SubmitTime")),
+            )
+            if key in hit.gold_slots:
+                gold_answers.append((seen, judgment))
+            else:
+                judgments.append(judgment)
+        hit.answers[aid] = seen
+
     async def grade(self, gold_answers: Sequence[tuple[Seen, ExternalJudgment]]) -> None:
         """Grades answers on hidden gold HITs by the core's quality gate (the
         comparison pool workers' gold gets) and adds them to their workers'
@@ -145,7 +178,7 @@ class ReviewRound(BudgetRound):
         for (seen, _), correct in zip(gold_answers, grades, strict=True):
             if correct is None:  # a gold item removed since cannot grade anyone
                 continue
-            seen.correct = correct
+            seen.correct = correct if seen.correct is None else seen.correct and correct
             record = self.state.worker(seen.worker)
             if correct:
                 record.gold_right += 1
@@ -200,13 +233,21 @@ class ReviewRound(BudgetRound):
             return True, ""
         if not seen.answer:
             return False, FEEDBACK_EMPTY
-        if hit.kind == GOLD:
+        if hit.kind in (GOLD, BATCH):
+            # A batch's verdicts meet the other workers' item by item in the core's
+            # consolidation, not here; a wrong hidden gold verdict rejects the batch.
             if policy == REJECT_WRONG_GOLD and seen.correct is False:
                 return False, FEEDBACK_GOLD
             return True, ""
         if policy != REJECT_BELOW_AGREEMENT:
             return True, ""
-        answers = [s.answer for h in self.state.item_hits(hit.key) for s in h.answers.values() if s.answer]
+        answers = [
+            s.answer
+            for h in self.state.item_hits(hit.key)
+            if h.kind == ITEM
+            for s in h.answers.values()
+            if s.answer
+        ]
         complete = (
             self.closing
             or hit.outstanding() == 0
@@ -232,21 +273,25 @@ class ReviewRound(BudgetRound):
         hit.decided[aid] = outcome
         cost = self.state.cost
         if outcome == APPROVED:
-            fee = fees.fee_cents(self.settings.reward, hit.created_max, self.settings.masters)
+            fee = self.hit_fee_cents(hit)
             cost.approved += 1
-            cost.reward_cents += self.settings.reward_cents
+            cost.reward_cents += self.hit_reward_cents(hit)
             cost.fee_cents += fee
             if hit.kind == ITEM:
-                extra, reason = fee - self.claimed_fee_cents(), "Mechanical Turk fee above the claimed rate"
-            else:
-                extra, reason = (
-                    fee + self.settings.reward_cents,
-                    "Mechanical Turk reward and fee of a gold HIT",
+                extra = fee * MICROS_PER_CENT - self.claimed_fee_micros()
+                reason = "Mechanical Turk fee above the claimed rate"
+            elif hit.kind == BATCH:
+                extra = self.batch_extra_micros(hit)
+                reason = (
+                    "Mechanical Turk fee of a batch HIT above the claimed rate, and its gold items' reward"
                 )
+            else:
+                extra = (fee + self.settings.reward_cents) * MICROS_PER_CENT
+                reason = "Mechanical Turk reward and fee of a gold HIT"
             if extra > 0:
-                reserved = hit.kind == GOLD or self.surcharge_micros(hit) > 0
+                reserved = hit.kind in (GOLD, BATCH) or self.surcharge_micros(hit) > 0
                 await self.ctx.record_cost(
-                    extra * MICROS_PER_CENT,
+                    extra,
                     reason,
                     key=f"mturk:{aid}",
                     reservation=self.reservation(hit) if reserved else "",

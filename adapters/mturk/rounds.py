@@ -18,7 +18,7 @@ from labelwire.adapters.mturk.requests import create_qualification_type_request
 from labelwire.adapters.mturk.retry import error_message
 from labelwire.adapters.mturk.review import ReviewRound
 from labelwire.adapters.mturk.round_base import GOLD_LIMIT
-from labelwire.adapters.mturk.state import CLOSED, CREATING, ITEM, OPEN, Hit
+from labelwire.adapters.mturk.state import CLOSED, CREATING, OPEN, Hit
 
 
 class Round(ReviewRound, HitsRound):
@@ -65,7 +65,7 @@ class Round(ReviewRound, HitsRound):
 
     async def recover_orphans(self) -> None:
         """Hands back items claimed before a crash that no HIT (made or being made) holds."""
-        held = {h.key for h in self.state.hits if h.kind == ITEM}
+        held = {k for h in self.state.hits for k in h.work_keys()}
         orphans = [item.key for item in await self.ctx.claimed_items() if item.key not in held]
         if orphans:
             await self.ctx.return_items(orphans)

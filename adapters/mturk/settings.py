@@ -217,8 +217,6 @@ def parse_settings(job: JobView) -> MTurkSettings:
             "reject_wrong_gold grades workers on hidden gold HITs: set gold_hit_every (1 to 1000 item HITs "
             "per gold HIT)",
         )
-    if gold_every and job.task_type == "verification":
-        raise SettingsError(S + "gold_hit_every", "gold items carry no model label to verify; use 0")
     if policy == REJECT_BELOW_AGREEMENT and job.judgments_per_item < 3:
         raise SettingsError(
             "judgment_policy.judgments_per_item",

@@ -19,6 +19,7 @@ CLOSED = "closed"
 
 ITEM = "item"
 GOLD = "gold"
+BATCH = "batch"  # a verification HIT holding several items of one model class (and maybe a hidden gold)
 
 APPROVED = "approved"
 REJECTED = "rejected"
@@ -54,6 +55,14 @@ class Hit:
     expired_by_us: bool = False
     answers: dict[str, Seen] = field(default_factory=dict)
     decided: dict[str, str] = field(default_factory=dict)
+    slots: list[str] = field(default_factory=list)  # a batch HIT's items (and gold) in page order
+    gold_slots: list[str] = field(default_factory=list)  # which of `slots` are hidden gold
+
+    def work_keys(self) -> list[str]:
+        """The items whose judgments this HIT gathers."""
+        if self.kind == BATCH:
+            return [k for k in self.slots if k not in self.gold_slots]
+        return [self.key] if self.kind == ITEM else []
 
     def outstanding(self) -> int:
         """Assignments still to come (available or being worked on)."""
@@ -70,6 +79,8 @@ class Hit:
         values = dict(raw)
         values["answers"] = {k: Seen(**v) for k, v in raw.get("answers", {}).items()}
         values["decided"] = dict(raw.get("decided", {}))
+        values["slots"] = list(raw.get("slots", []))
+        values["gold_slots"] = list(raw.get("gold_slots", []))
         return cls(**values)
 
 
@@ -136,7 +147,7 @@ class AdapterState:
         return [h for h in self.hits if h.status in statuses]
 
     def item_hits(self, key: str) -> list[Hit]:
-        return [h for h in self.hits if h.kind == ITEM and h.key == key]
+        return [h for h in self.hits if h.kind in (ITEM, BATCH) and key in h.work_keys()]
 
     def worker(self, worker_id: str) -> WorkerRecord:
         return self.workers.setdefault(worker_id, WorkerRecord())

@@ -416,7 +416,16 @@ class JobContext:
 
     async def gold_items(self, limit: int) -> list[GoldItem]:
         rows = await self._core.store.read(lambda tx: tx.gold_rows(self._job_id, limit))
-        return [GoldItem(r["key"], r["payload_kind"], r["payload"], json.loads(r["gold"])) for r in rows]
+        return [
+            GoldItem(
+                r["key"],
+                r["payload_kind"],
+                r["payload"],
+                json.loads(r["gold"]),
+                json.loads(r["prelabel"]) if r["prelabel"] else None,
+            )
+            for r in rows
+        ]
 
     async def load_state(self) -> dict[str, Any]:
         return await self._core.store.read(lambda tx: tx.adapter_state(self._job_id))

@@ -304,7 +304,7 @@ class GroundTruthHarness:
     def object_id(self, name: str, item_key: str) -> str:
         """Ground Truth's data object id of an item: its line number in the input manifest."""
         for number, line in enumerate(self.input_lines(name)):
-            if line.get("labelwire-key") == item_key:
+            if line.get("labelwire-key") == item_key or item_key in line.get("labelwire-keys", []):
                 return str(number)
         raise KeyError(item_key)
 

@@ -3,7 +3,9 @@
 The worker template sees `task.input`, which is what this returns as
 `taskInput`: the item (`taskObject`, the S3 URI or the inline text), its
 labelwire key and metadata, and every other key of the manifest line, so a
-template can show whatever the item carries.
+template can show whatever the item carries. A verification batch's line
+(`labelwire-batch`) also gives `sourceRef` (its items' S3 URIs or texts),
+`proposed` (the model's class of each) and `keys`, in page order.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     task_input["key"] = data.get(KEY_FIELD)
     task_input["metadata"] = data.get("labelwire-metadata", {})
     task_input["payload"] = data.get("labelwire-payload")
+    batch = data.get("labelwire-batch")
+    if isinstance(batch, list):  # a verification batch: its items and the model's class for each
+        task_input["sourceRef"] = [entry.get("source-ref", entry.get("source")) for entry in batch]
+        task_input["proposed"] = [entry.get("proposed", "") for entry in batch]
+        task_input["keys"] = data.get("labelwire-keys", [])
     return {"taskInput": task_input, "isHumanAnnotationRequired": _required(data)}
 
 
