@@ -3,6 +3,7 @@ gold or excluded, in submission order, paged and filtered, and to no one else.""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -145,6 +146,20 @@ async def test_judgments_export_flat_and_as_ground_truth_hands_them_to_a_lambda(
         "neg",
         "neutral",
     }
+
+    flat_csv = await export(lw, job.name, "out/judgments.csv", label_service_pb2.JUDGMENT_EXPORT_FORMAT_CSV)
+    with (folder / "out" / "judgments.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert flat_csv.line_count == flat_csv.judgment_count == len(rows) == 8
+    assert [(r["task"], r["item_key"], r["worker"]) for r in rows] == [
+        (j.task, j.item_key, j.worker) for j in listed
+    ]
+    assert [json.loads(r["answer"]) for r in rows] == [line["answer"] for line in lines]
+    as_csv = {True: "true", False: "false", None: ""}
+    assert [(r["phase"], r["gold"], r["gold_correct"]) for r in rows] == [
+        (line["phase"], as_csv[line["gold"]], as_csv[line.get("gold_correct")]) for line in lines
+    ]
+    assert all(r["time_spent_seconds"] == "2.5" and r["excluded"] == "false" for r in rows)
 
     gt = await export(lw, job.name, "gt.jsonl", label_service_pb2.JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH)
     objects = [json.loads(line) for line in (folder / "gt.jsonl").read_text().splitlines()]

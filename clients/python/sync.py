@@ -370,14 +370,22 @@ class Client(SyncBase[AsyncClient]):
         )
 
     def export_judgments(
-        self, job: Job | str, uri: str, *, ground_truth: bool = False, label_job_name: str = ""
+        self,
+        job: Job | str,
+        uri: str,
+        *,
+        ground_truth: bool = False,
+        label_job_name: str = "",
+        csv: bool = False,
     ) -> Exported:
         """Writes every raw judgment to `uri` (as `export_labels`): one JSON line per
-        judgment, or with `ground_truth` one line per item in the form Ground Truth hands
-        answers to an annotation-consolidation Lambda.
+        judgment (with `csv`, one CSV row under a header), or with `ground_truth` one line
+        per item in the form Ground Truth hands answers to an annotation-consolidation Lambda.
         """
         return self._loop.run(
-            self._async.export_judgments(job, uri, ground_truth=ground_truth, label_job_name=label_job_name)
+            self._async.export_judgments(
+                job, uri, ground_truth=ground_truth, label_job_name=label_job_name, csv=csv
+            )
         )
 
     def correct_label(

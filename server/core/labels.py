@@ -572,8 +572,9 @@ class LabelsCore(CoreBase):
         job = await self.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required", "uri")
         validation.require(
-            form in (judgment_exports.FLAT, judgment_exports.GROUND_TRUTH),
-            "format must be JUDGMENT_EXPORT_FORMAT_JSON_LINES or JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH",
+            form in judgment_exports.FORMS,
+            "format must be JUDGMENT_EXPORT_FORMAT_JSON_LINES, JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH"
+            " or JUDGMENT_EXPORT_FORMAT_CSV",
             "format",
         )
         if form == judgment_exports.GROUND_TRUTH and not task_kind(job.spec).exports_labels:
@@ -595,6 +596,14 @@ class LabelsCore(CoreBase):
                 break
             judgments += [_judgment(job.id, r) for r in batch]
             after = int(batch[-1]["task_id"])
+        if form == judgment_exports.CSV:
+            written = await asyncio.to_thread(
+                files.write_csv,
+                target,
+                judgment_exports.CSV_COLUMNS,
+                (judgment_exports.csv_row(j) for j in judgments),
+            )
+            return written, len(judgments)
         if form == judgment_exports.FLAT:
             written = await asyncio.to_thread(
                 files.write_lines, target, (judgment_exports.flat_line(j) for j in judgments)

@@ -1,12 +1,13 @@
 """The lines of an exported judgments file: every raw answer, for rerunning
 consolidation offline or auditing workers.
 
-Two forms. Flat: one line per judgment with every mark the owner may filter on
+Three forms. Flat: one line per judgment with every mark the owner may filter on
 (gold, excluded), the shape crowd-kit and pandas read. Ground Truth: one line per
 item, its augmented-manifest line (as ExportLabels writes it) plus the item's
 counted answers as Ground Truth hands them to an annotation-consolidation Lambda
 (`datasetObjectId`, `annotations[].workerId`, `annotationData.content` a JSON
 string), so a consolidation function written for Ground Truth runs on it as is.
+CSV: the flat form's columns, for spreadsheets and `pandas.read_csv`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,24 @@ from labelwire.server.files.exports import export_line
 
 FLAT = "json_lines"
 GROUND_TRUTH = "ground_truth"
+CSV = "csv"
+FORMS = (FLAT, GROUND_TRUTH, CSV)
+CSV_COLUMNS = (
+    "item_key",
+    "task",
+    "worker",
+    "account",
+    "external_worker_id",
+    "answer",
+    "time_spent_seconds",
+    "submitted",
+    "phase",
+    "gold",
+    "gold_correct",
+    "excluded",
+    "excluded_reason",
+    "instructions_version",
+)
 
 
 def _when(seconds: float) -> str:
@@ -53,6 +72,22 @@ def flat_line(judgment: Judgment) -> dict[str, Any]:
     if judgment.gold_correct is not None:
         line["gold_correct"] = judgment.gold_correct
     return line
+
+
+def csv_row(judgment: Judgment) -> list[Any]:
+    """The flat line as a CSV row: the answer as compact JSON, booleans as JSON's
+    `true`/`false`, an absent `gold_correct` empty."""
+    line = flat_line(judgment)
+
+    def cell(name: str) -> Any:
+        value = line.get(name)
+        if name == "answer":
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else value
+
+    return [cell(name) for name in CSV_COLUMNS]
 
 
 def ground_truth_lines(

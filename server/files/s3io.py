@@ -168,15 +168,22 @@ def write_lines(
     s3: S3Client, uri: str, lines: Iterable[Mapping[str, Any]], *, kms_key_id: str | None = None
 ) -> int:
     """Writes JSON Lines to S3 and returns how many were written."""
+    chunks = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines)
+    return write_text(s3, uri, chunks, "application/jsonlines", kms_key_id=kms_key_id)
+
+
+def write_text(
+    s3: S3Client, uri: str, chunks: Iterable[str], content_type: str, *, kms_key_id: str | None = None
+) -> int:
+    """Writes the chunks as one S3 object, spooled to disk past a few MiB; returns how many."""
     bucket, key = parse_s3_uri(uri)
     count = 0
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
-        for line in lines:
-            spool.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
-            spool.write(b"\n")
+        for chunk in chunks:
+            spool.write(chunk.encode())
             count += 1
         spool.seek(0)
-        extra: dict[str, Any] = {"ContentType": "application/jsonlines"}
+        extra: dict[str, Any] = {"ContentType": content_type}
         if kms_key_id:
             extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
         s3.upload_fileobj(spool, bucket, key, ExtraArgs=extra)

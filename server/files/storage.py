@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
+import itertools
 import json
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,26 @@ def write_lines(target: Target, lines: Iterable[Mapping[str, Any]], field: str =
         except (ClientError, BotoCoreError, Boto3Error) as exc:
             raise _s3_error(field, target, exc, "written") from None
     return _write_local(target, (json.dumps(line, ensure_ascii=False) + "\n" for line in lines), field)
+
+
+def write_csv(
+    target: Target, header: Sequence[str], rows: Iterable[Sequence[Any]], field: str = "uri"
+) -> int:
+    """Writes a header and rows as CSV and returns the rows' count, with
+    write_lines's guarantee that a failed write leaves nothing behind."""
+
+    def chunks() -> Iterator[str]:
+        for row in itertools.chain([header], rows):
+            out = io.StringIO()
+            csv.writer(out).writerow(row)
+            yield out.getvalue()
+
+    if isinstance(target, S3Object):
+        try:
+            return s3io.write_text(s3io.make_s3_client(), target.uri, chunks(), "text/csv") - 1
+        except (ClientError, BotoCoreError, Boto3Error) as exc:
+            raise _s3_error(field, target, exc, "written") from None
+    return _write_local(target, chunks(), field) - 1
 
 
 def write_document(target: Target, value: Any, field: str = "uri") -> None:

@@ -119,13 +119,16 @@ class LabelCalls:
                 return
 
     async def export_judgments(
-        self, job: str, uri: str, *, ground_truth: bool = False, label_job_name: str = ""
+        self, job: str, uri: str, *, ground_truth: bool = False, label_job_name: str = "", csv: bool = False
     ) -> label_service_pb2.ExportJudgmentsResponse:
-        """Every raw judgment written to `uri`: one JSON line per judgment, or with
-        `ground_truth` one per item as Ground Truth hands answers to a consolidation Lambda."""
+        """Every raw judgment written to `uri`: one JSON line per judgment (with `csv`,
+        one CSV row), or with `ground_truth` one line per item as Ground Truth hands
+        answers to a consolidation Lambda."""
         form = (
             label_service_pb2.JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH
             if ground_truth
+            else label_service_pb2.JUDGMENT_EXPORT_FORMAT_CSV
+            if csv
             else label_service_pb2.JUDGMENT_EXPORT_FORMAT_JSON_LINES
         )
         response: label_service_pb2.ExportJudgmentsResponse = await self.labels.ExportJudgments(

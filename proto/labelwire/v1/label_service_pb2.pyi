@@ -42,6 +42,12 @@ class _JudgmentExportFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_
     outside workforce's id, else the worker's name), `annotationData.content`
     (the Answer as a JSON string), `timeSpentInSeconds` and `submissionTime`.
     """
+    JUDGMENT_EXPORT_FORMAT_CSV: _JudgmentExportFormat.ValueType  # 3
+    """The JSON Lines form's columns as CSV (RFC 4180, a header row, UTF-8), one
+    row per judgment, for spreadsheets and `pandas.read_csv`: `answer` is the
+    Answer as compact JSON, booleans are `true`/`false`, `gold_correct` is
+    empty on work judgments.
+    """
 
 class JudgmentExportFormat(_JudgmentExportFormat, metaclass=_JudgmentExportFormatEnumTypeWrapper):
     """The layout of an ExportJudgments file; both are JSON Lines."""
@@ -59,6 +65,12 @@ JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH: JudgmentExportFormat.ValueType  # 2
 `datasetObjectId` (from 0) and `annotations`, each with `workerId` (the
 outside workforce's id, else the worker's name), `annotationData.content`
 (the Answer as a JSON string), `timeSpentInSeconds` and `submissionTime`.
+"""
+JUDGMENT_EXPORT_FORMAT_CSV: JudgmentExportFormat.ValueType  # 3
+"""The JSON Lines form's columns as CSV (RFC 4180, a header row, UTF-8), one
+row per judgment, for spreadsheets and `pandas.read_csv`: `answer` is the
+Answer as compact JSON, booleans are `true`/`false`, `gold_correct` is
+empty on work judgments.
 """
 Global___JudgmentExportFormat: _TypeAlias = JudgmentExportFormat  # noqa: Y015
 
