@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { append, h } from "../dom";
-import { ConsolidationMethod, MediaType } from "../gen/labelwire/v1/job_pb";
+import { ConsolidationMethod, JobState, MediaType } from "../gen/labelwire/v1/job_pb";
+import { VerificationSummary_Verdict as Verdict } from "../gen/labelwire/v1/label_pb";
 import { type Api, message } from "./api";
+import { VERDICTS } from "./chains";
 import { fieldViolations } from "./errors";
 import { Field, input, select, showViolations } from "./form";
 import { jobId } from "./format";
@@ -42,6 +44,14 @@ const WORKFORCES: [string, string][] = [
 interface ClassRow {
   name: Field<HTMLInputElement>;
   description: Field<HTMLInputElement>;
+  element: HTMLElement;
+}
+
+interface RuleRow {
+  target: Field<HTMLSelectElement>;
+  classes: Field<HTMLInputElement>;
+  below: Field<HTMLInputElement>;
+  verdict: Field<HTMLSelectElement>;
   element: HTMLElement;
 }
 
@@ -127,6 +137,66 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     classesSet.hidden = taskType.value === "custom";
   });
 
+  // Routing rules: where this job's labels go next (jobs that feed jobs).
+  const ruleRows: RuleRow[] = [];
+  const ruleList = h("div", { class: "rules" });
+  const rulesError = h("p", { class: "error", id: "rules-error" });
+  const targets: [string, string][] = [];
+  try {
+    let token = "";
+    do {
+      const page = await api.jobs.listJobs({ pageSize: 100, pageToken: token }, { signal });
+      for (const j of page.jobs) {
+        if (j.state !== JobState.CANCELLED && j.state !== JobState.FAILED) targets.push([j.name, `${j.displayName} (${j.name})`]);
+      }
+      token = page.nextPageToken;
+    } while (token && targets.length < 1000);
+  } catch {
+    /* no targets to offer: the button says so */
+  }
+  const addRule = (): void => {
+    const n = ruleRows.length + 1;
+    const row: RuleRow = {
+      target: new Field(`Rule ${n} sends items to`, select(targets)),
+      classes: new Field(`Rule ${n} classes`, input({ autocomplete: "off", placeholder: "any class" }), "Class names, comma-separated."),
+      below: new Field(`Rule ${n} confidence below`, input({ type: "number", step: "0.05", min: "0", max: "1" }), "0 to 1; empty for any."),
+      verdict: new Field(`Rule ${n} verdict`, select([["0", "any"], ...VERDICTS.map(([v, t]): [string, string] => [String(v), t])])),
+      element: h("div", { class: "rule-row", role: "group", "aria-label": `Rule ${n}` }),
+    };
+    const remove = h("button", { type: "button", class: "small", "aria-label": `Remove rule ${n}` }, "Remove");
+    remove.addEventListener("click", () => {
+      const at = ruleRows.indexOf(row);
+      if (at >= 0) ruleRows.splice(at, 1);
+      row.element.remove();
+      ruleRows.forEach((r, i) => {
+        const labels = r.element.querySelectorAll("label");
+        ["sends items to", "classes", "confidence below", "verdict"].forEach((what, k) => {
+          if (labels[k]) labels[k].textContent = `Rule ${i + 1} ${what}`;
+        });
+        r.element.setAttribute("aria-label", `Rule ${i + 1}`);
+        r.element.querySelector("button")?.setAttribute("aria-label", `Remove rule ${i + 1}`);
+      });
+      (ruleRows[Math.min(at, ruleRows.length - 1)]?.target.control ?? addRuleButton).focus();
+    });
+    append(row.element, row.target.element, row.classes.element, row.below.element, row.verdict.element, remove);
+    ruleRows.push(row);
+    ruleList.append(row.element);
+  };
+  const addRuleButton = h(
+    "button",
+    { type: "button", disabled: targets.length === 0, onclick: () => { addRule(); ruleRows[ruleRows.length - 1].target.control.focus(); } },
+    "Add routing rule",
+  );
+  const rulesSet = h(
+    "fieldset",
+    { "aria-describedby": "rules-error" },
+    h("legend", {}, "Routing to other jobs"),
+    h("p", { class: "hint" }, targets.length ? "An item whose first label meets a rule goes on to that job (for example low-confidence labels to an expert job)." : "No other job to send items to yet."),
+    ruleList,
+    addRuleButton,
+    rulesError,
+  );
+
   const teamChecks: HTMLInputElement[] = [];
   try {
     const page = await api.teams.listTeams({ pageSize: 100 }, { signal });
@@ -151,6 +221,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     h("fieldset", {}, h("legend", {}, "Gold"), quiz.element, pass.element, hidden.element),
     h("fieldset", {}, h("legend", {}, "Price"), price.element, budget.element),
     h("fieldset", {}, h("legend", {}, "Workforce"), workforce.element, teamBox),
+    rulesSet,
     alert,
     submit,
   );
@@ -183,6 +254,12 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   };
   const route = (path: string): Field | undefined => {
     if (byPath[path]) return byPath[path];
+    const rule = /^job\.routing_rules\[(\d+)\](?:\.(target_job|classes|confidence_below|verdict))?/.exec(path);
+    if (rule) {
+      const row = ruleRows[Number(rule[1])];
+      if (!row) return undefined;
+      return rule[2] === "target_job" ? row.target : rule[2] === "confidence_below" ? row.below : rule[2] === "verdict" ? row.verdict : row.classes;
+    }
     const cls = /\.(?:classes|entity_types)\[(\d+)\]\.(name|description)$/.exec(path);
     if (cls) {
       const row = rows[Number(cls[1])];
@@ -197,8 +274,8 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   });
 
   const send = async (): Promise<void> => {
-    for (const f of [...fields, ...rows.flatMap((r) => [r.name, r.description])]) f.reset();
-    classesError.textContent = teamsError.textContent = alert.textContent = "";
+    for (const f of [...fields, ...rows.flatMap((r) => [r.name, r.description]), ...ruleRows.flatMap((r) => [r.target, r.classes, r.below, r.verdict])]) f.reset();
+    rulesError.textContent = classesError.textContent = teamsError.textContent = alert.textContent = "";
     const type = taskType.value;
     const classes = rows
       .map((r) => ({ name: r.name.value, description: r.description.value }))
@@ -228,6 +305,12 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
           pricePerJudgmentMicros: micros(price),
           budgetMicros: micros(budget),
           workforce: { adapter: workforce.value, teams: teamChecks.filter((b) => b.checked).map((b) => b.value) },
+          routingRules: ruleRows.map((r) => ({
+            targetJob: r.target.value,
+            classes: r.classes.value.split(",").map((c) => c.trim()).filter((c) => c !== ""),
+            confidenceBelow: optionalNumber(r.below),
+            verdict: Number(r.verdict.value) as Verdict,
+          })),
         },
       }, { signal });
       const job = response.job;
@@ -239,6 +322,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
       for (const v of left) {
         if (/\.(classes|entity_types)$/.test(v.field)) classesError.textContent = v.description;
         else if (v.field.startsWith("job.workforce.teams")) teamsError.textContent = v.description;
+        else if (v.field.startsWith("job.routing_rules")) rulesError.textContent = v.description;
         else alert.textContent = v.description;
       }
       if (violations.length === 0 || ConnectError.from(err).code !== Code.InvalidArgument) alert.textContent = message(err);
