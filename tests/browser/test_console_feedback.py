@@ -5,14 +5,17 @@ label feed of hundreds of labels that draws only the rows in view."""
 
 from __future__ import annotations
 
+import csv
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 from playwright.sync_api import Page, Route, expect
 
 from labelwire.client.raw import Client, WorkerClient, classification, source_item, text_item
 from labelwire.server.files import png
-from labelwire.v1 import item_pb2, job_pb2
+from labelwire.v1 import item_pb2, job_pb2, judgment_pb2
 from tests.browser.conftest import Live
 from tests.browser.test_console import owner, shot, sign_in
 from tests.helpers import CLASSES, truth, work
@@ -82,6 +85,56 @@ def test_comments_on_the_job_page_and_the_items_content_and_gold(live: Live, pag
     expect(facts.get_by_role("row", name=re.compile("^Why "))).to_contain_text("It broke on day one.")
     expect(page.get_by_text("No comments on this item.")).to_be_visible()
     shot(page, "item-content")
+
+
+def test_csv_and_judgment_downloads_carry_every_label_and_answer(
+    live: Live, page: Page, tmp_path: Path
+) -> None:
+    """An item key a spreadsheet would run as a formula, and one with a
+    comma and a quote, survive the CSV as text."""
+    key, lw = owner(live)
+    keys = ["=SUM(A1)", 'say "hi", then', "plain"]
+
+    async def setup() -> job_pb2.Job:
+        job = await lw.create_job("Sheet", classes=CLASSES, judgments_per_item=1, quiz_size=0)
+        await lw.add_items(job.name, [text_item(k, f"truth:{CLASSES[n]}") for n, k in enumerate(keys)])
+        await lw.start_job(job.name)
+        _, token = await lw.create_worker(job.name, "Ada")
+        async with WorkerClient(live.target, token) as worker:
+            assert await work(worker) == 3
+        return job
+
+    job = live.run(setup)
+    sign_in(page, live, key)
+    page.goto(f"{live.url}/console/#/jobs/{job.name.removeprefix('jobs/')}/labels")
+    expect(page.get_by_role("table", name="Labels").get_by_role("row")).to_have_count(4)
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download labels (CSV)").click()
+    path = tmp_path / "labels.csv"
+    caught.value.save_as(path)
+    assert caught.value.suggested_filename == "Sheet.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["item_key"]: r["label"] for r in rows} == {
+        "'=SUM(A1)": "pos",
+        'say "hi", then': "neg",
+        "plain": "neutral",
+    }
+    assert {r["method"] for r in rows} == {"majority_vote_posterior"} and {r["revision"] for r in rows} == {
+        "1"
+    }
+    expect(page.get_by_text("Downloaded 3 labels as CSV.")).to_be_visible()
+
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download judgments (JSON Lines)").click()
+    path = tmp_path / "judgments.jsonl"
+    caught.value.save_as(path)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    expected = live.run(lambda: judgments_of(lw, job.name))
+    assert sorted((x["item_key"], x["answer"]["classification"]["className"]) for x in lines) == sorted(
+        (j.item_key, j.answer.classification.class_name) for j in expected
+    )
+    assert {(x["worker"], x["excluded"], x["phase"]) for x in lines} == {(expected[0].worker, False, "work")}
 
 
 def test_an_image_items_page_shows_the_image_and_names_a_file_it_cannot_load(live: Live, page: Page) -> None:
@@ -200,6 +253,10 @@ def test_the_label_feed_keeps_every_label_and_draws_only_the_rows_in_view(live: 
     page.get_by_role("region", name="Label feed, scrollable").focus()
     page.keyboard.press("End")
     expect(feed.get_by_role("row", name=re.compile(r"^1 i"))).to_be_visible()
+
+
+async def judgments_of(lw: Client, job: str) -> list[judgment_pb2.Judgment]:
+    return [j async for j in lw.list_judgments(job)]
 
 
 async def jobs_of(lw: Client) -> list[job_pb2.Job]:
