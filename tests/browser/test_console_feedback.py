@@ -65,6 +65,13 @@ def test_comments_on_the_job_page_and_the_items_content_and_gold(live: Live, pag
     expect(page.get_by_text("2 comments, newest first.")).to_be_visible()
     shot(page, "comments")
 
+    comments.get_by_role("link", name="Ada").first.click()
+    expect(page.get_by_role("heading", name="Worker Ada")).to_be_visible()
+    by_ada = page.get_by_role("table", name="Comments by this worker")
+    expect(by_ada.get_by_role("row")).to_have_count(3)
+    expect(by_ada).to_contain_text("Is sarcasm negative?")
+    page.go_back()
+
     hostile_key = next(k for k, t in said if t == HOSTILE)
     comments.get_by_role("link", name=hostile_key, exact=True).click()
     expect(page.get_by_role("heading", name=f"Item {hostile_key}")).to_be_visible()

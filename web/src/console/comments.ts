@@ -73,3 +73,21 @@ export function commentsSection(api: Api, id: string, signal: AbortSignal): HTML
   void read();
   return h("section", { "aria-labelledby": "comments-heading" }, h("h2", { id: "comments-heading" }, "Worker comments"), status, table, more);
 }
+
+/** Comments read at most when one worker's are picked out of the job's. */
+const SCANNED = 10_000;
+
+/** One worker's comments on the job (the job's comments, newest first,
+ * picked out by worker: ListTaskComments has no worker filter). */
+export async function commentsOf(api: Api, job: string, worker: string, signal: AbortSignal): Promise<{ comments: TaskComment[]; more: boolean }> {
+  const comments: TaskComment[] = [];
+  let token = "";
+  let read = 0;
+  do {
+    const page = await api.jobs.listTaskComments({ job, pageSize: 1000, pageToken: token }, { signal });
+    comments.push(...page.comments.filter((c) => c.worker === worker));
+    read += page.comments.length;
+    token = page.nextPageToken;
+  } while (token && read < SCANNED);
+  return { comments, more: token !== "" };
+}
