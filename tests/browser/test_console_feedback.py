@@ -193,6 +193,16 @@ def test_a_routing_rule_made_in_the_form_shows_both_ends_of_the_chain(live: Live
     page.get_by_label("Name", exact=True).fill("Triage")
     page.get_by_label("Class 1 name").fill("pos")
     page.get_by_label("Class 2 name").fill("neg")
+    page.get_by_role("button", name="Add good example").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Good example 1 text")).to_be_focused()
+    page.keyboard.type("Loved it")
+    page.get_by_label("Good example 1 answer").fill("pos")
+    page.get_by_label("Good example 1 why").fill("It says loved")
+    page.get_by_role("button", name="Add bad example").click()
+    page.get_by_label("Bad example 1 text").fill("It was fine")
+    page.get_by_label("Bad example 1 answer").fill("neg")
+    page.get_by_label("Bad example 1 why").fill("Fine is not negative")
     page.get_by_role("button", name="Add routing rule").focus()
     page.keyboard.press("Enter")
     target = page.get_by_label("Rule 1 sends items to")
@@ -204,12 +214,20 @@ def test_a_routing_rule_made_in_the_form_shows_both_ends_of_the_chain(live: Live
     classes = page.get_by_label("Rule 1 classes")
     expect(classes).to_have_attribute("aria-invalid", "true")
     expect(classes).to_be_focused()
+    shot(page, "create-rule")
     expect(page.get_by_role("group", name="Rule 1")).to_contain_text("'nope' names no class of the job")
     assert len(live.run(lambda: jobs_of(lw))) == 1
     classes.fill("neg")
     page.get_by_role("button", name="Create job").click()
     expect(page.get_by_role("heading", name=re.compile("Upload"))).to_be_visible()
     jobs = {j.display_name: j for j in live.run(lambda: jobs_of(lw))}
+    shown = jobs["Triage"].instructions
+    assert [(e.text, e.answer.classification.class_name, e.explanation) for e in shown.good_examples] == [
+        ("Loved it", "pos", "It says loved")
+    ]
+    assert [(e.text, e.answer.classification.class_name, e.explanation) for e in shown.bad_examples] == [
+        ("It was fine", "neg", "Fine is not negative")
+    ]
     rules = jobs["Triage"].routing_rules
     assert [(r.target_job, list(r.classes), r.confidence_below) for r in rules] == [
         (experts.name, ["neg"], 0.9)

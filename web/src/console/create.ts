@@ -1,5 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { fromJson, type MessageInitShape } from "@bufbuild/protobuf";
 import { append, h } from "../dom";
+import { AnswerSchema } from "../gen/labelwire/v1/answer_pb";
 import { ConsolidationMethod, JobState, MediaType } from "../gen/labelwire/v1/job_pb";
 import { VerificationSummary_Verdict as Verdict } from "../gen/labelwire/v1/label_pb";
 import { type Api, message } from "./api";
@@ -44,6 +46,14 @@ const WORKFORCES: [string, string][] = [
 interface ClassRow {
   name: Field<HTMLInputElement>;
   description: Field<HTMLInputElement>;
+  element: HTMLElement;
+}
+
+interface ExampleRow {
+  good: boolean;
+  text: Field<HTMLTextAreaElement>;
+  answer: Field<HTMLInputElement>;
+  why: Field<HTMLInputElement>;
   element: HTMLElement;
 }
 
@@ -137,6 +147,57 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     classesSet.hidden = taskType.value === "custom";
   });
 
+  // Good and bad examples: shown to workers with the instructions.
+  const examples: ExampleRow[] = [];
+  const exampleList = h("div", { class: "examples" });
+  const kindName = (good: boolean): string => (good ? "Good example" : "Bad example");
+  const relabel = (): void => {
+    for (const good of [true, false]) {
+      examples.filter((x) => x.good === good).forEach((x, i) => {
+        const title = `${kindName(good)} ${i + 1}`;
+        const labels = x.element.querySelectorAll("label");
+        ["text", "answer", "why"].forEach((what, k) => {
+          if (labels[k]) labels[k].textContent = `${title} ${what}`;
+        });
+        x.element.setAttribute("aria-label", title);
+        x.element.querySelector("button")?.setAttribute("aria-label", `Remove ${title.toLowerCase()}`);
+      });
+    }
+  };
+  const addExample = (good: boolean): ExampleRow => {
+    const title = `${kindName(good)} ${examples.filter((x) => x.good === good).length + 1}`;
+    const row: ExampleRow = {
+      good,
+      text: new Field(`${title} text`, h("textarea", { rows: 2 }), "What the worker would see: text, or a file's address for a media job."),
+      answer: new Field(`${title} answer`, input({ autocomplete: "off" }), "A class name (names joined by | for multi-label), or the answer as JSON."),
+      why: new Field(`${title} why`, input({ autocomplete: "off" }), good ? "Why this answer is right." : "Why this answer is wrong."),
+      element: h("div", { class: "example-row", role: "group", "aria-label": title }),
+    };
+    const remove = h("button", { type: "button", class: "small", "aria-label": `Remove ${title.toLowerCase()}` }, "Remove");
+    remove.addEventListener("click", () => {
+      examples.splice(examples.indexOf(row), 1);
+      row.element.remove();
+      relabel();
+      (good ? addGood : addBad).focus();
+    });
+    append(row.element, row.text.element, row.answer.element, row.why.element, remove);
+    examples.push(row);
+    exampleList.append(row.element);
+    row.text.control.focus();
+    return row;
+  };
+  const addGood = h("button", { type: "button", onclick: () => void addExample(true) }, "Add good example");
+  const addBad = h("button", { type: "button", onclick: () => void addExample(false) }, "Add bad example");
+  /** An example's answer as the request wants it, by the task type: what a
+   * person types for a class, JSON (the API's answer) for anything else. */
+  const answerOf = (row: ExampleRow, type: string): MessageInitShape<typeof AnswerSchema> | null => {
+    const text = row.answer.value;
+    if (text === "") return null;
+    if (type === "classification" && !text.startsWith("{")) return { value: { case: "classification", value: { className: text } } };
+    if (type === "multiLabel" && !text.startsWith("{")) return { value: { case: "multiLabel", value: { classNames: text.split("|").map((c) => c.trim()).filter((c) => c) } } };
+    return fromJson(AnswerSchema, JSON.parse(text));
+  };
+
   // Routing rules: where this job's labels go next (jobs that feed jobs).
   const ruleRows: RuleRow[] = [];
   const ruleList = h("div", { class: "rules" });
@@ -216,7 +277,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     { class: "create", novalidate: true, "aria-labelledby": "create-heading" },
     h("fieldset", {}, h("legend", {}, "Job"), name.element, taskType.element, media.element),
     classesSet,
-    h("fieldset", {}, h("legend", {}, "Instructions"), short.element, full.element),
+    h("fieldset", {}, h("legend", {}, "Instructions"), short.element, full.element, exampleList, h("div", { class: "actions" }, addGood, addBad)),
     h("fieldset", {}, h("legend", {}, "Judgments"), judgments.element, maxJudgments.element, target.element, method.element),
     h("fieldset", {}, h("legend", {}, "Gold"), quiz.element, pass.element, hidden.element),
     h("fieldset", {}, h("legend", {}, "Price"), price.element, budget.element),
@@ -254,6 +315,12 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   };
   const route = (path: string): Field | undefined => {
     if (byPath[path]) return byPath[path];
+    const example = /^job\.instructions\.(good|bad)_examples\[(\d+)\](\.answer|\.explanation)?/.exec(path);
+    if (example) {
+      const row = examples.filter((x) => x.good === (example[1] === "good"))[Number(example[2])];
+      if (!row) return undefined;
+      return example[3] === ".answer" ? row.answer : example[3] === ".explanation" ? row.why : row.text;
+    }
     const rule = /^job\.routing_rules\[(\d+)\](?:\.(target_job|classes|confidence_below|verdict))?/.exec(path);
     if (rule) {
       const row = ruleRows[Number(rule[1])];
@@ -274,7 +341,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   });
 
   const send = async (): Promise<void> => {
-    for (const f of [...fields, ...rows.flatMap((r) => [r.name, r.description]), ...ruleRows.flatMap((r) => [r.target, r.classes, r.below, r.verdict])]) f.reset();
+    for (const f of [...fields, ...rows.flatMap((r) => [r.name, r.description]), ...ruleRows.flatMap((r) => [r.target, r.classes, r.below, r.verdict]), ...examples.flatMap((x) => [x.text, x.answer, x.why])]) f.reset();
     rulesError.textContent = classesError.textContent = teamsError.textContent = alert.textContent = "";
     const type = taskType.value;
     const classes = rows
@@ -282,6 +349,24 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
       .filter((c, i) => c.name || c.description || i < 2);
     const value = type === "custom" ? {} : type === "spans" ? { entityTypes: classes } : { classes };
     const quizSize = optionalNumber(quiz);
+    const built: { good: boolean; example: MessageInitShape<typeof AnswerSchema> | null; row: ExampleRow }[] = [];
+    for (const row of examples) {
+      try {
+        built.push({ good: row.good, example: answerOf(row, type), row });
+      } catch {
+        row.answer.fail("This is not a class name of the job's kind of answer nor JSON of an answer.");
+        row.answer.control.focus();
+        return;
+      }
+    }
+    const exampleOf = (b: (typeof built)[number]) => ({
+      payload:
+        Number(media.value) !== MediaType.TEXT && /^[a-z][a-z0-9+.-]*:\/\//i.test(b.row.text.value)
+          ? { case: "sourceRef" as const, value: b.row.text.value }
+          : { case: "text" as const, value: b.row.text.control.value },
+      answer: b.example ?? undefined,
+      explanation: b.row.why.value,
+    });
     submit.disabled = true;
     try {
       const response = await api.jobs.createJob({
@@ -290,7 +375,12 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
           // The case is one of TASK_TYPES' keys, each with the value built above.
           taskConfig: { config: { case: type, value } as never },
           mediaType: Number(media.value) as MediaType,
-          instructions: { shortInstructions: short.value, fullInstructions: full.control.value },
+          instructions: {
+            shortInstructions: short.value,
+            fullInstructions: full.control.value,
+            goodExamples: built.filter((b) => b.good).map(exampleOf),
+            badExamples: built.filter((b) => !b.good).map(exampleOf),
+          },
           judgmentPolicy: {
             judgmentsPerItem: Math.trunc(Number(judgments.value || "0")),
             maxJudgmentsPerItem: Math.trunc(optionalNumber(maxJudgments) ?? 0),
