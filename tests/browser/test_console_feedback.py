@@ -203,6 +203,10 @@ def test_a_routing_rule_made_in_the_form_shows_both_ends_of_the_chain(live: Live
     page.get_by_label("Bad example 1 text").fill("It was fine")
     page.get_by_label("Bad example 1 answer").fill("neg")
     page.get_by_label("Bad example 1 why").fill("Fine is not negative")
+    page.get_by_label("Gold exposures").fill("3")
+    page.get_by_label("Colluder check: least agreement").fill("-1")
+    page.get_by_label("Time per task (minutes)").fill("10")
+    page.get_by_label("Item lifetime (hours)").fill("48")
     page.get_by_role("button", name="Add routing rule").focus()
     page.keyboard.press("Enter")
     target = page.get_by_label("Rule 1 sends items to")
@@ -221,6 +225,9 @@ def test_a_routing_rule_made_in_the_form_shows_both_ends_of_the_chain(live: Live
     page.get_by_role("button", name="Create job").click()
     expect(page.get_by_role("heading", name=re.compile("Upload"))).to_be_visible()
     jobs = {j.display_name: j for j in live.run(lambda: jobs_of(lw))}
+    made = jobs["Triage"]
+    assert (made.gold_policy.max_gold_exposures, made.gold_policy.min_work_agreement) == (3, -1.0)
+    assert (made.task_time_limit.seconds, made.task_lifetime.seconds) == (600, 48 * 3600)
     shown = jobs["Triage"].instructions
     assert [(e.text, e.answer.classification.class_name, e.explanation) for e in shown.good_examples] == [
         ("Loved it", "pos", "It says loved")

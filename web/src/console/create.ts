@@ -71,6 +71,22 @@ function optionalNumber(field: Field): number | undefined {
   return field.value === "" ? undefined : Number(field.value);
 }
 
+function whole(field: Field): number | undefined {
+  const n = optionalNumber(field);
+  return n === undefined ? undefined : Math.trunc(n);
+}
+
+/** A number of minutes or hours as a Duration; empty is the server's
+ * default. A value that is not a number goes as -1 s for the server to
+ * refuse by name. */
+function seconds(field: Field, unit: number): { seconds: bigint; nanos: number } | undefined {
+  const n = optionalNumber(field);
+  if (n === undefined) return undefined;
+  const s = Number.isFinite(n) ? n * unit : -1;
+  const whole = Math.floor(s);
+  return { seconds: BigInt(whole), nanos: Math.round((s - whole) * 1e9) };
+}
+
 /** Dollars typed by a person as millionths of a dollar. */
 function micros(field: Field): bigint {
   const n = Number(field.value || "0");
@@ -96,6 +112,12 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   const quiz = new Field("Quiz questions", input({ type: "number" }), "Gold items a worker answers first; empty for 5.");
   const pass = new Field("Pass accuracy", input({ type: "number", step: "0.05" }), "0 to 1; empty for 0.8.");
   const hidden = new Field("Hidden gold share", input({ type: "number", step: "0.05" }), "0 to 0.5; empty for 0.1.");
+  const exposures = new Field("Gold exposures", input({ type: "number" }), "Workers a hidden-gold item is shown to before it retires; empty or 0 for never.");
+  const agreement = new Field("Colluder check: least agreement", input({ type: "number", step: "0.01" }), "-1 to 1; empty for 0.05; -1 turns the check off.");
+  const agreementAfter = new Field("Colluder check: after judgments", input({ type: "number" }), "Work judgments before the check judges a worker; empty for 20.");
+  const iou = new Field("Segmentation: least overlap (IoU)", input({ type: "number", step: "0.05" }), "Segmentation gold: 0 to 1; empty for 0.8.");
+  const timeLimit = new Field("Time per task (minutes)", input({ type: "number", step: "0.5" }), "How long a worker holds a task; empty for 5.");
+  const lifetime = new Field("Item lifetime (hours)", input({ type: "number", step: "1" }), "How long an item waits for judgments before it fails; empty for as long as the job runs.");
   const price = new Field("Price per judgment (USD)", input({ type: "number", step: "0.01", value: "0" }));
   const budget = new Field("Budget (USD)", input({ type: "number", step: "0.01", value: "0" }), "0 for no budget.");
   const workforce = new Field("Workforce", select(WORKFORCES));
@@ -279,7 +301,8 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     classesSet,
     h("fieldset", {}, h("legend", {}, "Instructions"), short.element, full.element, exampleList, h("div", { class: "actions" }, addGood, addBad)),
     h("fieldset", {}, h("legend", {}, "Judgments"), judgments.element, maxJudgments.element, target.element, method.element),
-    h("fieldset", {}, h("legend", {}, "Gold"), quiz.element, pass.element, hidden.element),
+    h("fieldset", {}, h("legend", {}, "Gold"), quiz.element, pass.element, hidden.element, exposures.element, agreement.element, agreementAfter.element, iou.element),
+    h("fieldset", {}, h("legend", {}, "Time limits"), timeLimit.element, lifetime.element),
     h("fieldset", {}, h("legend", {}, "Price"), price.element, budget.element),
     h("fieldset", {}, h("legend", {}, "Workforce"), workforce.element, teamBox),
     rulesSet,
@@ -294,7 +317,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   );
   name.control.focus();
 
-  const fields = [name, taskType, media, short, full, judgments, maxJudgments, target, method, quiz, pass, hidden, price, budget, workforce];
+  const fields = [name, taskType, media, short, full, judgments, maxJudgments, target, method, quiz, pass, hidden, exposures, agreement, agreementAfter, iou, timeLimit, lifetime, price, budget, workforce];
   const byPath: Record<string, Field> = {
     "job.display_name": name,
     "job.media_type": media,
@@ -308,6 +331,12 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     "job.gold_policy.quiz_size": quiz,
     "job.gold_policy.pass_accuracy": pass,
     "job.gold_policy.hidden_gold_share": hidden,
+    "job.gold_policy.max_gold_exposures": exposures,
+    "job.gold_policy.min_work_agreement": agreement,
+    "job.gold_policy.min_work_judgments": agreementAfter,
+    "job.gold_policy.min_segmentation_iou": iou,
+    "job.task_time_limit": timeLimit,
+    "job.task_lifetime": lifetime,
     "job.price_per_judgment_micros": price,
     "job.budget_micros": budget,
     "job.workforce.adapter": workforce,
@@ -391,7 +420,13 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
             quizSize: quizSize === undefined ? undefined : Math.trunc(quizSize),
             passAccuracy: optionalNumber(pass),
             hiddenGoldShare: optionalNumber(hidden),
+            maxGoldExposures: whole(exposures),
+            minWorkAgreement: optionalNumber(agreement),
+            minWorkJudgments: whole(agreementAfter),
+            minSegmentationIou: optionalNumber(iou),
           },
+          taskTimeLimit: seconds(timeLimit, 60),
+          taskLifetime: seconds(lifetime, 3600),
           pricePerJudgmentMicros: micros(price),
           budgetMicros: micros(budget),
           workforce: { adapter: workforce.value, teams: teamChecks.filter((b) => b.checked).map((b) => b.value) },
