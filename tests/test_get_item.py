@@ -40,6 +40,11 @@ async def test_the_owner_reads_an_item_its_label_and_its_comments(server: Harnes
     assert secret.item.gold_explanation == "It broke on day one."
 
     await lw.start_job(job.name)
+    _, bo = await lw.create_worker(job.name, "Bo")
+    async with server.worker(bo) as b:
+        declined = (await b.next_task()).task
+        await b.decline(declined.name, "Not English")
+    declined_key = {"truth:pos": "w0", "truth:neg": "g0"}.get(declined.text, "j0")
     _, token = await lw.create_worker(job.name, "Ada")
     async with server.worker(token) as w:
         for _ in range(3):
@@ -59,6 +64,12 @@ async def test_the_owner_reads_an_item_its_label_and_its_comments(server: Harnes
         ("<b>cut off</b>", "Ada", "w0"),
     ]
     assert labeled.routed_from_job == ""
+    declines = (await lw.get_item(job.name, declined_key)).declines
+    assert [
+        (d.worker_display_name, d.reason, d.worker.startswith(f"{job.name}/workers/")) for d in declines
+    ] == [("Bo", "Not English", True)]
+    assert declines[0].decline_time.seconds > 0
+    assert not (await lw.get_item(job.name, "j0" if declined_key != "j0" else "w0")).declines
 
     code, message = await status_of(lw.get_item(job.name, "nope"))
     assert code == grpc.StatusCode.NOT_FOUND and "'nope'" in message

@@ -62,12 +62,24 @@ class ItemView:
     """One item as its owner reads it: what was added (gold included), where
     it is, its current label and what workers said about it."""
 
+    job_id: int
     item: ItemInput
     state: ItemState
     failure_reason: str
     label: Label | None
     comments: list[TaskComment]
     routed_from_job: int | None
+    declines: list[ItemDecline]
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemDecline:
+    """A worker's "not this one" on one of the item's tasks, for its owner."""
+
+    worker_id: int
+    worker_display_name: str
+    reason: str
+    declined_at: float
 
 
 def _names_class(value: Any, name: str) -> bool:
@@ -418,7 +430,17 @@ class LabelsCore(CoreBase):
                 for r in tx.item_comments(job_id, int(item["id"]), ITEM_COMMENTS_SHOWN)
             ]
             routed = item["routed_from_job"]
+            declines = [
+                ItemDecline(
+                    worker_id=int(r["worker_id"]),
+                    worker_display_name=r["display_name"],
+                    reason=r["decline_reason"] or "",
+                    declined_at=float(r["finished_at"] or 0.0),
+                )
+                for r in tx.item_declines(job_id, int(item["id"]), ITEM_COMMENTS_SHOWN)
+            ]
             return ItemView(
+                job_id=job_id,
                 item=ItemInput(
                     key=item["key"],
                     payload_kind=item["payload_kind"],
@@ -435,6 +457,7 @@ class LabelsCore(CoreBase):
                 label=label,
                 comments=comments,
                 routed_from_job=int(routed) if routed is not None else None,
+                declines=declines,
             )
 
         return await self.store.read(read)

@@ -569,6 +569,16 @@ class SqlTx(AccountsSql):
             (job_id, before_id if before_id is not None else 2**62, limit),
         )
 
+    def item_declines(self, job_id: int, item_id: int, limit: int) -> list[Row]:
+        """One item's declined tasks, newest first, with the worker's name
+        (through the job's declined tasks: few, and indexed)."""
+        return self.all(
+            "SELECT t.worker_id, t.decline_reason, t.finished_at, w.display_name"
+            " FROM tasks t JOIN workers w ON w.id = t.worker_id"
+            " WHERE t.job_id = ? AND t.state = 5 AND t.item_id = ? ORDER BY t.id DESC LIMIT ?",
+            (job_id, item_id, limit),
+        )
+
     def item_comments(self, job_id: int, item_id: int, limit: int) -> list[Row]:
         """One item's comments, newest first, as task_comments gives them."""
         return self.all(

@@ -28,6 +28,7 @@ def test_comments_on_the_job_page_and_the_items_content_and_gold(live: Live, pag
     comments newest first, each item's page shows its text, its comments and,
     for the gold item, the gold answer and why."""
     key, lw = owner(live)
+    declined: list[str] = []
 
     async def setup() -> tuple[job_pb2.Job, list[tuple[str, str]]]:
         job = await lw.create_job("Reviews", classes=CLASSES, judgments_per_item=1, quiz_size=0)
@@ -36,6 +37,11 @@ def test_comments_on_the_job_page_and_the_items_content_and_gold(live: Live, pag
         items = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}", metadata={"shop": "north"}) for n in range(3)]
         await lw.add_items(job.name, [*items, gold])
         await lw.start_job(job.name)
+        _, bo = await lw.create_worker(job.name, "Bo")
+        async with WorkerClient(live.target, bo) as worker:
+            first = (await worker.next_task()).task
+            await worker.decline(first.name, "<b>Not English</b>")
+            declined.append({f"truth:{CLASSES[n % 3]}": f"i{n}" for n in range(3)}.get(first.text, "g0"))
         _, token = await lw.create_worker(job.name, "Ada")
         said: list[tuple[str, str]] = []
         to_say = {"truth:neg": ("i1", HOSTILE), "truth:pos": ("i0", "Is sarcasm negative?")}
@@ -85,12 +91,20 @@ def test_comments_on_the_job_page_and_the_items_content_and_gold(live: Live, pag
     expect(mine.get_by_role("cell").last).to_have_text(HOSTILE)
     assert page.locator("main img").count() == 0
 
+    page.goto(f"{live.url}/console/#/jobs/{job_id}/items/{declined[0]}")
+    declines = page.get_by_role("table", name="Declines of this item")
+    expect(declines.get_by_role("row")).to_have_count(2)
+    expect(declines.get_by_role("cell").nth(1)).to_have_text("Bo")
+    expect(declines.get_by_role("cell").last).to_have_text("<b>Not English</b>")
+
     page.goto(f"{live.url}/console/#/jobs/{job_id}/items/g0")
     facts = page.get_by_role("table", name="About this item")
     expect(facts.get_by_role("row", name=re.compile("^Gold answer "))).to_contain_text("neg")
     expect(facts.get_by_role("row", name=re.compile("^Gold for "))).to_contain_text("hidden gold")
     expect(facts.get_by_role("row", name=re.compile("^Why "))).to_contain_text("It broke on day one.")
     expect(page.get_by_text("No comments on this item.")).to_be_visible()
+    if declined[0] != "g0":
+        expect(page.get_by_text("No worker declined this item.")).to_be_visible()
     shot(page, "item-content")
 
 

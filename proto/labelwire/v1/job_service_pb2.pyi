@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from labelwire.v1 import item_pb2 as _item_pb2
@@ -1188,6 +1189,7 @@ class GetItemResponse(_message.Message):
     LABEL_FIELD_NUMBER: _builtins.int
     COMMENTS_FIELD_NUMBER: _builtins.int
     ROUTED_FROM_JOB_FIELD_NUMBER: _builtins.int
+    DECLINES_FIELD_NUMBER: _builtins.int
     state: Global___ItemState.ValueType
     """Where the item is."""
     failure_reason: _builtins.str
@@ -1210,6 +1212,12 @@ class GetItemResponse(_message.Message):
     def comments(self) -> _containers.RepeatedCompositeFieldContainer[_task_pb2.TaskComment]:
         """The workers' comments on the item's tasks, newest first; at most 100."""
 
+    @_builtins.property
+    def declines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemDecline]:
+        """The times workers declined the item's tasks (WorkerService.DeclineTask),
+        newest first; at most 100.
+        """
+
     def __init__(
         self,
         *,
@@ -1219,11 +1227,48 @@ class GetItemResponse(_message.Message):
         label: _label_pb2.Label | None = ...,
         comments: _abc.Iterable[_task_pb2.TaskComment] | None = ...,
         routed_from_job: _builtins.str = ...,
+        declines: _abc.Iterable[Global___ItemDecline] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "label", b"label"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comments", b"comments", "failure_reason", b"failure_reason", "item", b"item", "label", b"label", "routed_from_job", b"routed_from_job", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comments", b"comments", "declines", b"declines", "failure_reason", b"failure_reason", "item", b"item", "label", b"label", "routed_from_job", b"routed_from_job", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetItemResponse: _TypeAlias = GetItemResponse  # noqa: Y015
+
+@_typing.final
+class ItemDecline(_message.Message):
+    """A worker's decline of one of an item's tasks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    WORKER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECLINE_TIME_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """`jobs/{job_id}/workers/{worker_id}`."""
+    worker_display_name: _builtins.str
+    """The worker's display name."""
+    reason: _builtins.str
+    """The reason the worker gave; empty when it gave none."""
+    @_builtins.property
+    def decline_time(self) -> _timestamp_pb2.Timestamp:
+        """When it declined."""
+
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+        worker_display_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        decline_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decline_time", b"decline_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decline_time", b"decline_time", "reason", b"reason", "worker", b"worker", "worker_display_name", b"worker_display_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemDecline: _TypeAlias = ItemDecline  # noqa: Y015

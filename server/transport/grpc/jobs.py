@@ -280,6 +280,14 @@ def _item_response(view: ItemView) -> pb.GetItemResponse:
         comments=[convert.comment_message(c) for c in view.comments],
         routed_from_job=f"jobs/{view.routed_from_job}" if view.routed_from_job is not None else "",
     )
+    job = f"jobs/{view.job_id}"
+    for d in view.declines:
+        out.declines.add(
+            worker=f"{job}/workers/{d.worker_id}",
+            worker_display_name=d.worker_display_name,
+            reason=d.reason,
+            decline_time=convert.timestamp(d.declined_at),
+        )
     convert.item_message(view.item, out.item)
     if view.label is not None:
         convert.label_message(view.label, f"jobs/{view.label.job_id}", out.label)

@@ -153,6 +153,31 @@ export async function itemPage(api: Api, id: string, key: string, main: HTMLElem
         ? h("section", { "aria-labelledby": "metadata-heading" }, h("h2", { id: "metadata-heading" }, "Metadata"), h("pre", { class: "metadata" }, JSON.stringify(metadata, null, 2)))
         : null,
       h("section", { "aria-labelledby": "item-comments-heading" }, h("h2", { id: "item-comments-heading" }, `Comments (${view.comments.length})`), comments),
+      h(
+        "section",
+        { "aria-labelledby": "declines-heading" },
+        h("h2", { id: "declines-heading" }, `Declined (${view.declines.length})`),
+        view.declines.length
+          ? h(
+              "table",
+              { class: "wide comments", "aria-label": "Declines of this item" },
+              h("thead", {}, h("tr", {}, ...["When", "Worker", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
+              h(
+                "tbody",
+                {},
+                ...view.declines.map((d) =>
+                  h(
+                    "tr",
+                    {},
+                    h("td", {}, when(d.declineTime)),
+                    h("td", {}, h("a", { href: `#/jobs/${encodeURIComponent(id)}/workers/${encodeURIComponent(d.worker.split("/").pop() ?? "")}` }, d.workerDisplayName || d.worker)),
+                    h("td", { class: "comment" }, d.reason || "(no reason given)"),
+                  ),
+                ),
+              ),
+            )
+          : h("p", { class: "notice" }, "No worker declined this item."),
+      ),
       h("h2", { id: "answers-heading" }, `Judgments (${judgments.length}${answers.more ? "+" : ""})`),
       judgments.length
         ? h(
