@@ -102,7 +102,10 @@ const GOLD_USES: Record<GoldUse, string> = {
 
 function facts(view: GetItemResponse): [string, string | HTMLElement][] {
   const item = view.item;
-  const rows: [string, string | HTMLElement][] = [["State", STATES[view.state] + (view.failureReason ? `: ${view.failureReason}` : "")]];
+  // An item back in the queue (a worker disqualified, a dynamic policy
+  // asking for more) keeps the label it has meanwhile.
+  const state = view.state === ItemState.OPEN && view.label ? "labeled, waiting for more judgments" : STATES[view.state];
+  const rows: [string, string | HTMLElement][] = [["State", state + (view.failureReason ? `: ${view.failureReason}` : "")]];
   if (view.label) rows.push(["Label", `${describe(view.label.value)} (confidence ${view.label.confidence.toFixed(2)}, revision ${view.label.revision})`]);
   if (item?.prelabel) rows.push(["Model's label", `${describe(item.prelabel)} (confidence ${item.prelabelConfidence.toFixed(2)})`]);
   if (item?.goldAnswer) {
