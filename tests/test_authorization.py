@@ -288,6 +288,9 @@ MATRIX: dict[str, Entry] = {
     "JobService.ListTaskComments": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.ListTaskCommentsRequest(job=w.job)
     ),
+    "JobService.GetItem": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.GetItemRequest(job=w.job, item_key="i0")
+    ),
     "LabelService.StreamLabels": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)
     ),

@@ -26,11 +26,15 @@ from labelwire.server.domain.model import (
     ENDED,
     Answer,
     Consolidated,
+    GoldUse,
+    ItemInput,
+    ItemState,
     Job,
     JobState,
     Judgment,
     Label,
     Principal,
+    TaskComment,
     TaskPhase,
     Worker,
     WorkerStatus,
@@ -51,6 +55,32 @@ STREAM_BATCH = 1000
 FILTER_SCAN = 20_000
 FILTER_BATCH = 1_000
 REVISIONS_SHOWN = 1_000
+ITEM_COMMENTS_SHOWN = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemView:
+    """One item as its owner reads it: what was added (gold included), where
+    it is, its current label and what workers said about it."""
+
+    job_id: int
+    item: ItemInput
+    state: ItemState
+    failure_reason: str
+    label: Label | None
+    comments: list[TaskComment]
+    routed_from_job: int | None
+    declines: list[ItemDecline]
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemDecline:
+    """A worker's "not this one" on one of the item's tasks, for its owner."""
+
+    worker_id: int
+    worker_display_name: str
+    reason: str
+    declined_at: float
 
 
 def _names_class(value: Any, name: str) -> bool:
@@ -359,6 +389,70 @@ class LabelsCore(CoreBase):
         rows = await self.store.read(read)
         truncated = len(rows) > REVISIONS_SHOWN
         return [_label(job_id, r) for r in reversed(rows[:REVISIONS_SHOWN])], truncated
+
+    async def item_view(self, principal: Principal, job_name: str, item_key: str) -> ItemView:
+        """The owner's look at one item, gold and all: only the owner's key
+        reaches it (require rejects the admin and workers)."""
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        validation.check_text("item_key", item_key, low=1, high=validation.MAX_KEY_CHARS)
+
+        def read(tx: Tx) -> ItemView:
+            self.require_job_row(tx, job_id, principal.id)
+            item = tx.item_by_key(job_id, item_key)
+            if item is None:
+                raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
+            label = None
+            if item["label_sequence"] is not None:
+                event = tx.label_event(job_id, int(item["label_sequence"]))
+                if event is not None:
+                    row = dict(event) | {"item_key": item["key"], "item_metadata": item["metadata"]}
+                    label = _label(job_id, row)
+            comments = [
+                TaskComment(
+                    id=int(r["id"]),
+                    job_id=job_id,
+                    task_id=int(r["task_id"]),
+                    worker_id=int(r["worker_id"]),
+                    worker_display_name=r["display_name"],
+                    item_key=r["item_key"],
+                    text=r["body"],
+                    created_at=float(r["created_at"]),
+                )
+                for r in tx.item_comments(job_id, int(item["id"]), ITEM_COMMENTS_SHOWN)
+            ]
+            routed = item["routed_from_job"]
+            declines = [
+                ItemDecline(
+                    worker_id=int(r["worker_id"]),
+                    worker_display_name=r["display_name"],
+                    reason=r["decline_reason"] or "",
+                    declined_at=float(r["finished_at"] or 0.0),
+                )
+                for r in tx.item_declines(job_id, int(item["id"]), ITEM_COMMENTS_SHOWN)
+            ]
+            return ItemView(
+                job_id=job_id,
+                item=ItemInput(
+                    key=item["key"],
+                    payload_kind=item["payload_kind"],
+                    payload=item["payload"],
+                    metadata=json.loads(item["metadata"]) if item["metadata"] else None,
+                    prelabel=json.loads(item["prelabel"]) if item["prelabel"] else None,
+                    prelabel_confidence=item["prelabel_confidence"],
+                    gold=json.loads(item["gold"]) if item["gold"] else None,
+                    gold_use=GoldUse(int(item["gold_use"])),
+                    gold_explanation=item["gold_explanation"] or "",
+                ),
+                state=ItemState(int(item["state"])),
+                failure_reason=item["failure_reason"] or "",
+                label=label,
+                comments=comments,
+                routed_from_job=int(routed) if routed is not None else None,
+                declines=declines,
+            )
+
+        return await self.store.read(read)
 
     async def requalify_worker(self, principal: Principal, name: str) -> Worker:
         """The owner's second thoughts: the worker may work again. What the

@@ -569,6 +569,26 @@ class SqlTx(AccountsSql):
             (job_id, before_id if before_id is not None else 2**62, limit),
         )
 
+    def item_declines(self, job_id: int, item_id: int, limit: int) -> list[Row]:
+        """One item's declined tasks, newest first, with the worker's name
+        (through the job's declined tasks: few, and indexed)."""
+        return self.all(
+            "SELECT t.worker_id, t.decline_reason, t.finished_at, w.display_name"
+            " FROM tasks t JOIN workers w ON w.id = t.worker_id"
+            " WHERE t.job_id = ? AND t.state = 5 AND t.item_id = ? ORDER BY t.id DESC LIMIT ?",
+            (job_id, item_id, limit),
+        )
+
+    def item_comments(self, job_id: int, item_id: int, limit: int) -> list[Row]:
+        """One item's comments, newest first, as task_comments gives them."""
+        return self.all(
+            "SELECT c.id, c.task_id, c.worker_id, c.body, c.created_at, w.display_name, i.key AS item_key"
+            " FROM task_comments c JOIN workers w ON w.id = c.worker_id"
+            " JOIN tasks t ON t.id = c.task_id JOIN items i ON i.id = t.item_id"
+            " WHERE c.job_id = ? AND t.item_id = ? ORDER BY c.id DESC LIMIT ?",
+            (job_id, item_id, limit),
+        )
+
     def set_batch(self, task_ids: Sequence[int], first: int) -> None:
         """Marks tasks leased together as one bulk-verification batch."""
         for task_id in task_ids:

@@ -287,6 +287,13 @@ class JobCalls:
             if not token:
                 return out
 
+    async def get_item(self, job: str, item_key: str) -> job_service_pb2.GetItemResponse:
+        """One item as its owner reads it: payload, metadata, gold, state,
+        current label and the workers' comments on it."""
+        return await self.jobs.GetItem(
+            job_service_pb2.GetItemRequest(job=job, item_key=item_key), metadata=self.metadata
+        )
+
     async def list_task_comments(self, job: str) -> list[task_pb2.TaskComment]:
         """Every comment the job's workers left on its tasks, newest first."""
         out: list[task_pb2.TaskComment] = []

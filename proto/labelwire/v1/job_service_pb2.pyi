@@ -8,10 +8,12 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from labelwire.v1 import item_pb2 as _item_pb2
 from labelwire.v1 import job_pb2 as _job_pb2
+from labelwire.v1 import label_pb2 as _label_pb2
 from labelwire.v1 import task_pb2 as _task_pb2
 import builtins as _builtins
 import sys
@@ -47,6 +49,34 @@ MANIFEST_FORMAT_JSON_LINES: ManifestFormat.ValueType  # 1
 MANIFEST_FORMAT_CSV: ManifestFormat.ValueType  # 2
 """A header row with `source` or `source-ref` as a column."""
 Global___ManifestFormat: _TypeAlias = ManifestFormat  # noqa: Y015
+
+class _ItemState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ItemStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ItemState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ITEM_STATE_UNSPECIFIED: _ItemState.ValueType  # 0
+    """Not used."""
+    ITEM_STATE_OPEN: _ItemState.ValueType  # 1
+    """Waiting for judgments (or being judged)."""
+    ITEM_STATE_LABELED: _ItemState.ValueType  # 2
+    """Labeled; judgments may still revise its label."""
+    ITEM_STATE_FAILED: _ItemState.ValueType  # 3
+    """Given up on (`failure_reason` says why)."""
+
+class ItemState(_ItemState, metaclass=_ItemStateEnumTypeWrapper):
+    """Where an item is in its job."""
+
+ITEM_STATE_UNSPECIFIED: ItemState.ValueType  # 0
+"""Not used."""
+ITEM_STATE_OPEN: ItemState.ValueType  # 1
+"""Waiting for judgments (or being judged)."""
+ITEM_STATE_LABELED: ItemState.ValueType  # 2
+"""Labeled; judgments may still revise its label."""
+ITEM_STATE_FAILED: ItemState.ValueType  # 3
+"""Given up on (`failure_reason` says why)."""
+Global___ItemState: _TypeAlias = ItemState  # noqa: Y015
 
 @_typing.final
 class CreateJobRequest(_message.Message):
@@ -1120,3 +1150,125 @@ class ListTaskCommentsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTaskCommentsResponse: _TypeAlias = ListTaskCommentsResponse  # noqa: Y015
+
+@_typing.final
+class GetItemRequest(_message.Message):
+    """Request for GetItem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`, one of the caller's jobs."""
+    item_key: _builtins.str
+    """Required. The item's key; 1 to 256 characters."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        item_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_key", b"item_key", "job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetItemRequest: _TypeAlias = GetItemRequest  # noqa: Y015
+
+@_typing.final
+class GetItemResponse(_message.Message):
+    """Response of GetItem."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    COMMENTS_FIELD_NUMBER: _builtins.int
+    ROUTED_FROM_JOB_FIELD_NUMBER: _builtins.int
+    DECLINES_FIELD_NUMBER: _builtins.int
+    state: Global___ItemState.ValueType
+    """Where the item is."""
+    failure_reason: _builtins.str
+    """Why the item failed, in ITEM_STATE_FAILED."""
+    routed_from_job: _builtins.str
+    """`jobs/{job_id}`: the upstream job whose routing rule made this item,
+    empty for an item added by its owner.
+    """
+    @_builtins.property
+    def item(self) -> _item_pb2.Item:
+        """The item as it was added: key, payload, metadata, pre-label and its
+        confidence, and for a gold item its gold answer, use and explanation.
+        """
+
+    @_builtins.property
+    def label(self) -> _label_pb2.Label:
+        """The item's current label; absent until it has one."""
+
+    @_builtins.property
+    def comments(self) -> _containers.RepeatedCompositeFieldContainer[_task_pb2.TaskComment]:
+        """The workers' comments on the item's tasks, newest first; at most 100."""
+
+    @_builtins.property
+    def declines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemDecline]:
+        """The times workers declined the item's tasks (WorkerService.DeclineTask),
+        newest first; at most 100.
+        """
+
+    def __init__(
+        self,
+        *,
+        item: _item_pb2.Item | None = ...,
+        state: Global___ItemState.ValueType = ...,
+        failure_reason: _builtins.str = ...,
+        label: _label_pb2.Label | None = ...,
+        comments: _abc.Iterable[_task_pb2.TaskComment] | None = ...,
+        routed_from_job: _builtins.str = ...,
+        declines: _abc.Iterable[Global___ItemDecline] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "label", b"label"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comments", b"comments", "declines", b"declines", "failure_reason", b"failure_reason", "item", b"item", "label", b"label", "routed_from_job", b"routed_from_job", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetItemResponse: _TypeAlias = GetItemResponse  # noqa: Y015
+
+@_typing.final
+class ItemDecline(_message.Message):
+    """A worker's decline of one of an item's tasks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    WORKER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECLINE_TIME_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """`jobs/{job_id}/workers/{worker_id}`."""
+    worker_display_name: _builtins.str
+    """The worker's display name."""
+    reason: _builtins.str
+    """The reason the worker gave; empty when it gave none."""
+    @_builtins.property
+    def decline_time(self) -> _timestamp_pb2.Timestamp:
+        """When it declined."""
+
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+        worker_display_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        decline_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decline_time", b"decline_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decline_time", b"decline_time", "reason", b"reason", "worker", b"worker", "worker_display_name", b"worker_display_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemDecline: _TypeAlias = ItemDecline  # noqa: Y015

@@ -123,6 +123,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.FromString,
                 _registered_method=True)
+        self.GetItem = channel.unary_unary(
+                '/labelwire.v1.JobService/GetItem',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.GetItemRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.GetItemResponse.FromString,
+                _registered_method=True)
         self.RequalifyWorker = channel.unary_unary(
                 '/labelwire.v1.JobService/RequalifyWorker',
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.RequalifyWorkerRequest.SerializeToString,
@@ -286,6 +291,17 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetItem(self, request, context):
+        """The owner's view of one item of one of the caller's jobs: what workers
+        see (its payload, metadata and pre-label) with what they never see (its
+        gold answer and explanation), its state, its current label and the
+        workers' comments on it. Only the job's owner: not the admin key, never
+        a worker. NOT_FOUND for a key the job does not have.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RequalifyWorker(self, request, context):
         """Undoes a disqualification: the worker is qualified again and gets tasks
         of the job again. Its judgments excluded by the disqualification stay
@@ -404,6 +420,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.ListTaskComments,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.SerializeToString,
+            ),
+            'GetItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetItem,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.GetItemRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.GetItemResponse.SerializeToString,
             ),
             'RequalifyWorker': grpc.unary_unary_rpc_method_handler(
                     servicer.RequalifyWorker,
@@ -879,6 +900,33 @@ class JobService:
             '/labelwire.v1.JobService/ListTaskComments',
             labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/GetItem',
+            labelwire_dot_v1_dot_job__service__pb2.GetItemRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.GetItemResponse.FromString,
             options,
             channel_credentials,
             insecure,

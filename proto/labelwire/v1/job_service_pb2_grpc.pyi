@@ -106,6 +106,13 @@ class JobServiceStub:
     """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
     newest first.
     """
+    GetItem: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.GetItemRequest, _job_service_pb2.GetItemResponse]
+    """The owner's view of one item of one of the caller's jobs: what workers
+    see (its payload, metadata and pre-label) with what they never see (its
+    gold answer and explanation), its state, its current label and the
+    workers' comments on it. Only the job's owner: not the admin key, never
+    a worker. NOT_FOUND for a key the job does not have.
+    """
     RequalifyWorker: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.RequalifyWorkerRequest, _job_service_pb2.RequalifyWorkerResponse]
     """Undoes a disqualification: the worker is qualified again and gets tasks
     of the job again. Its judgments excluded by the disqualification stay
@@ -207,6 +214,13 @@ class JobServiceAsyncStub(JobServiceStub):
     ListTaskComments: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskCommentsRequest, _job_service_pb2.ListTaskCommentsResponse]  # type: ignore[assignment]
     """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
     newest first.
+    """
+    GetItem: _aio.UnaryUnaryMultiCallable[_job_service_pb2.GetItemRequest, _job_service_pb2.GetItemResponse]  # type: ignore[assignment]
+    """The owner's view of one item of one of the caller's jobs: what workers
+    see (its payload, metadata and pre-label) with what they never see (its
+    gold answer and explanation), its state, its current label and the
+    workers' comments on it. Only the job's owner: not the admin key, never
+    a worker. NOT_FOUND for a key the job does not have.
     """
     RequalifyWorker: _aio.UnaryUnaryMultiCallable[_job_service_pb2.RequalifyWorkerRequest, _job_service_pb2.RequalifyWorkerResponse]  # type: ignore[assignment]
     """Undoes a disqualification: the worker is qualified again and gets tasks
@@ -408,6 +422,19 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_job_service_pb2.ListTaskCommentsResponse, _abc.Awaitable[_job_service_pb2.ListTaskCommentsResponse]]:
         """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
         newest first.
+        """
+
+    @_abc_1.abstractmethod
+    def GetItem(
+        self,
+        request: _job_service_pb2.GetItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.GetItemResponse, _abc.Awaitable[_job_service_pb2.GetItemResponse]]:
+        """The owner's view of one item of one of the caller's jobs: what workers
+        see (its payload, metadata and pre-label) with what they never see (its
+        gold answer and explanation), its state, its current label and the
+        workers' comments on it. Only the job's owner: not the admin key, never
+        a worker. NOT_FOUND for a key the job does not have.
         """
 
     @_abc_1.abstractmethod

@@ -73,6 +73,11 @@ GOLD_USES = {
     item_pb2.GOLD_USE_QUIZ: GoldUse.QUIZ,
     item_pb2.GOLD_USE_HIDDEN: GoldUse.HIDDEN,
 }
+GOLD_USES_BACK = {
+    GoldUse.ANY: item_pb2.GOLD_USE_ANY,
+    GoldUse.QUIZ: item_pb2.GOLD_USE_QUIZ,
+    GoldUse.HIDDEN: item_pb2.GOLD_USE_HIDDEN,
+}
 METHODS_BACK = {v: k for k, v in METHODS.items() if k != job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED}
 
 
@@ -396,6 +401,22 @@ def item_input(item: item_pb2.Item, field: str = "item") -> ItemInput:
         gold_use=GOLD_USES.get(item.gold_use, GoldUse.ANY),
         gold_explanation=item.gold_explanation,
     )
+
+
+def item_message(item: ItemInput, into: item_pb2.Item) -> None:
+    """An item back as it was added, for its owner (gold included)."""
+    into.key = item.key
+    if item.payload_kind:
+        setattr(into, item.payload_kind, item.payload)
+    if item.metadata:
+        into.metadata.update(item.metadata)
+    if item.prelabel is not None:
+        answer_message(item.prelabel, into.prelabel)
+        into.prelabel_confidence = item.prelabel_confidence or 0.0
+    if item.gold is not None:
+        answer_message(item.gold, into.gold_answer)
+        into.gold_use = GOLD_USES_BACK[item.gold_use]
+        into.gold_explanation = item.gold_explanation
 
 
 def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:

@@ -10,9 +10,10 @@ import grpc
 
 from labelwire.server.core import Core
 from labelwire.server.core.jobs import Upload
+from labelwire.server.core.labels import ItemView
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import InvalidArgument
-from labelwire.server.domain.model import ItemInput
+from labelwire.server.domain.model import ItemInput, ItemState
 from labelwire.server.transport.grpc import convert
 from labelwire.server.transport.grpc.context import caller, unary
 from labelwire.v1 import job_service_pb2 as pb
@@ -23,6 +24,11 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 # before its end counts as the client's half-close.
 BREAK_NOTICE_SECONDS = 0.02
 CONVERT_SLICE = 100
+ITEM_STATES = {
+    ItemState.OPEN: pb.ITEM_STATE_OPEN,
+    ItemState.LABELED: pb.ITEM_STATE_LABELED,
+    ItemState.FAILED: pb.ITEM_STATE_FAILED,
+}
 FORMATS = {pb.MANIFEST_FORMAT_JSON_LINES: "jsonl", pb.MANIFEST_FORMAT_CSV: "csv"}
 
 
@@ -214,6 +220,11 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         )
 
     @unary
+    async def GetItem(self, request: pb.GetItemRequest, context: Ctx) -> pb.GetItemResponse:
+        principal = await caller(self.core, context)
+        return _item_response(await self.core.item_view(principal, request.job, request.item_key))
+
+    @unary
     async def ListWorkers(self, request: pb.ListWorkersRequest, context: Ctx) -> pb.ListWorkersResponse:
         principal = await caller(self.core, context)
         workers, token = await self.core.list_workers(
@@ -260,3 +271,24 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     ) -> pb.RequalifyWorkerResponse:
         worker = await self.core.requalify_worker(await caller(self.core, context), request.worker)
         return pb.RequalifyWorkerResponse(worker=convert.worker_message(worker))
+
+
+def _item_response(view: ItemView) -> pb.GetItemResponse:
+    out = pb.GetItemResponse(
+        state=ITEM_STATES[view.state],
+        failure_reason=view.failure_reason,
+        comments=[convert.comment_message(c) for c in view.comments],
+        routed_from_job=f"jobs/{view.routed_from_job}" if view.routed_from_job is not None else "",
+    )
+    job = f"jobs/{view.job_id}"
+    for d in view.declines:
+        out.declines.add(
+            worker=f"{job}/workers/{d.worker_id}",
+            worker_display_name=d.worker_display_name,
+            reason=d.reason,
+            decline_time=convert.timestamp(d.declined_at),
+        )
+    convert.item_message(view.item, out.item)
+    if view.label is not None:
+        convert.label_message(view.label, f"jobs/{view.label.job_id}", out.label)
+    return out

@@ -1,9 +1,15 @@
 import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import { describe } from "../answers";
 import { append, h } from "../dom";
+import { type Item, GoldUse } from "../gen/labelwire/v1/item_pb";
+import { type GetItemResponse, ItemState } from "../gen/labelwire/v1/job_service_pb";
+import { MediaType } from "../gen/labelwire/v1/job_pb";
 import type { Judgment } from "../gen/labelwire/v1/judgment_pb";
 import type { Label } from "../gen/labelwire/v1/label_pb";
+import { safeUrl } from "../tasks/payload";
 import { type Api, message } from "./api";
+import { commentsTable } from "./comments";
+import { jobId } from "./format";
 
 /** Answers read for one item or one worker at most, a page of 1,000 at a time. */
 const MOST = 10_000;
@@ -55,9 +61,70 @@ function methodText(label: Label): string {
   return label.method === "owner_correction" ? "corrected by the owner" : label.method;
 }
 
-/** One item's history: every judgment of it (ListJudgments by item key:
- * who, the answer, time spent, when, gold, whether it counts and why not)
- * and every revision of its label (ListLabelRevisions). */
+function pretty(json: string): string {
+  try {
+    return JSON.stringify(JSON.parse(json), null, 2);
+  } catch {
+    return json;
+  }
+}
+
+/** The item as workers see it: text as text, JSON pretty-printed as text,
+ * a file the browser can load (http or https) as an image, sound or video by
+ * the job's media, any other file by its address only. */
+export function content(item: Item, media: MediaType): HTMLElement {
+  const p = item.payload;
+  if (p.case === "text") return h("div", { class: "item-text" }, p.value);
+  if (p.case === "json") return h("pre", { class: "metadata" }, pretty(p.value));
+  if (p.case !== "sourceRef") return h("p", { class: "notice" }, "No content.");
+  const url = safeUrl(p.value);
+  if (url === null) return h("p", { class: "notice" }, `The file ${p.value} cannot be shown in the browser (only http and https addresses are).`);
+  const link = h("p", {}, h("a", { href: url, rel: "noopener noreferrer", target: "_blank" }, p.value));
+  if (media === MediaType.AUDIO) return h("div", {}, h("audio", { src: url, controls: true, "aria-label": `Item ${item.key}` }), link);
+  if (media === MediaType.VIDEO) return h("div", {}, h("video", { src: url, controls: true, "aria-label": `Item ${item.key}`, class: "item-media" }), link);
+  if (media === MediaType.DOCUMENT) return link;
+  return h("div", {}, h("img", { src: url, alt: `Item ${item.key}`, class: "item-media" }), link);
+}
+
+const STATES: Record<ItemState, string> = {
+  [ItemState.UNSPECIFIED]: "unknown",
+  [ItemState.OPEN]: "waiting for judgments",
+  [ItemState.LABELED]: "labeled",
+  [ItemState.FAILED]: "failed",
+};
+
+const GOLD_USES: Record<GoldUse, string> = {
+  [GoldUse.UNSPECIFIED]: "any",
+  [GoldUse.ANY]: "quiz or hidden (the server splits)",
+  [GoldUse.QUIZ]: "entry quiz",
+  [GoldUse.HIDDEN]: "hidden gold",
+};
+
+function facts(view: GetItemResponse): [string, string | HTMLElement][] {
+  const item = view.item;
+  // An item back in the queue (a worker disqualified, a dynamic policy
+  // asking for more) keeps the label it has meanwhile.
+  const state = view.state === ItemState.OPEN && view.label ? "labeled, waiting for more judgments" : STATES[view.state];
+  const rows: [string, string | HTMLElement][] = [["State", state + (view.failureReason ? `: ${view.failureReason}` : "")]];
+  if (view.label) rows.push(["Label", `${describe(view.label.value)} (confidence ${view.label.confidence.toFixed(2)}, revision ${view.label.revision})`]);
+  if (item?.prelabel) rows.push(["Model's label", `${describe(item.prelabel)} (confidence ${item.prelabelConfidence.toFixed(2)})`]);
+  if (item?.goldAnswer) {
+    rows.push(["Gold answer", describe(item.goldAnswer)]);
+    rows.push(["Gold for", GOLD_USES[item.goldUse]]);
+    if (item.goldExplanation) rows.push(["Why", item.goldExplanation]);
+  }
+  if (view.routedFromJob) {
+    const from = jobId(view.routedFromJob);
+    rows.push(["Routed from", h("a", { href: `#/jobs/${encodeURIComponent(from)}` }, view.routedFromJob)]);
+  }
+  return rows;
+}
+
+/** One item: its content as workers saw it with what only the owner sees
+ * (GetItem: gold, state, label, comments), every judgment of it
+ * (ListJudgments by item key: who, the answer, time spent, when, gold,
+ * whether it counts and why not) and every revision of its label
+ * (ListLabelRevisions). */
 export async function itemPage(api: Api, id: string, key: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
   const job = `jobs/${id}`;
   const back = `#/jobs/${encodeURIComponent(id)}/labels`;
@@ -65,18 +132,55 @@ export async function itemPage(api: Api, id: string, key: string, main: HTMLElem
   const alert = h("p", { class: "error", role: "alert" });
   append(main, alert);
   try {
-    const [revisions, answers, names] = await Promise.all([
+    const [view, jobResponse, revisions, answers, names] = await Promise.all([
+      api.jobs.getItem({ job, itemKey: key }, { signal }),
+      api.jobs.getJob({ name: job }, { signal }),
       api.labels.listLabelRevisions({ job, itemKey: key }, { signal }),
       judgmentsOf(api, job, { itemKey: key }, signal),
       workerNames(api, job, signal),
     ]);
     const judgments = answers.judgments;
-    const metadata = revisions.labels[revisions.labels.length - 1]?.itemMetadata;
+    const metadata = view.item?.metadata;
+    const media = jobResponse.job?.mediaType ?? MediaType.TEXT;
+    const comments = view.comments.length ? commentsTable(id, "Comments on this item", view.comments, false).table : h("p", { class: "notice" }, "No comments on this item.");
     append(
       main,
+      h(
+        "section",
+        { "aria-labelledby": "content-heading", class: "item-view" },
+        h("h2", { id: "content-heading" }, "Content"),
+        view.item ? content(view.item, media) : null,
+        h("table", { class: "facts", "aria-label": "About this item" }, h("tbody", {}, ...facts(view).map(([what, value]) => h("tr", {}, h("th", { scope: "row" }, what), h("td", {}, value))))),
+      ),
       metadata && Object.keys(metadata).length
         ? h("section", { "aria-labelledby": "metadata-heading" }, h("h2", { id: "metadata-heading" }, "Metadata"), h("pre", { class: "metadata" }, JSON.stringify(metadata, null, 2)))
         : null,
+      h("section", { "aria-labelledby": "item-comments-heading" }, h("h2", { id: "item-comments-heading" }, `Comments (${view.comments.length})`), comments),
+      h(
+        "section",
+        { "aria-labelledby": "declines-heading" },
+        h("h2", { id: "declines-heading" }, `Declined (${view.declines.length})`),
+        view.declines.length
+          ? h(
+              "table",
+              { class: "wide comments", "aria-label": "Declines of this item" },
+              h("thead", {}, h("tr", {}, ...["When", "Worker", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
+              h(
+                "tbody",
+                {},
+                ...view.declines.map((d) =>
+                  h(
+                    "tr",
+                    {},
+                    h("td", {}, when(d.declineTime)),
+                    h("td", {}, h("a", { href: `#/jobs/${encodeURIComponent(id)}/workers/${encodeURIComponent(d.worker.split("/").pop() ?? "")}` }, d.workerDisplayName || d.worker)),
+                    h("td", { class: "comment" }, d.reason || "(no reason given)"),
+                  ),
+                ),
+              ),
+            )
+          : h("p", { class: "notice" }, "No worker declined this item."),
+      ),
       h("h2", { id: "answers-heading" }, `Judgments (${judgments.length}${answers.more ? "+" : ""})`),
       judgments.length
         ? h(

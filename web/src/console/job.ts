@@ -5,11 +5,15 @@ import { type Job, JobState } from "../gen/labelwire/v1/job_pb";
 import type { Label } from "../gen/labelwire/v1/label_pb";
 import { type Api, message } from "./api";
 import { costText, dollars, progressText, stateName, timeOf } from "./format";
+import { chainsSection } from "./chains";
+import { commentsSection, itemLink } from "./comments";
 import { input } from "./form";
+import { VirtualTable } from "./virtual";
 
-/** Rows the feed keeps on the page; older ones are dropped from the view
+/** Labels the feed keeps in memory (100,000 are some tens of MB; only the
+ * rows in view are in the page); older ones are dropped, 10% at a time
  * (ListLabels and exports have them all). */
-const FEED_ROWS = 500;
+const FEED_KEPT = 100_000;
 /** Leases move "in progress" without a label, so counters are also read
  * now and then; the label stream is what makes the page live. */
 const QUIET_REFRESH_MS = 30_000;
@@ -77,12 +81,12 @@ function counterRows(job: Job): [string, string][] {
   return rows;
 }
 
-function feedRow(label: Label): HTMLElement {
+function feedRow(id: string, label: Label): HTMLTableRowElement {
   return h(
     "tr",
     {},
     h("td", { class: "num" }, `${label.sequence}`),
-    h("td", {}, label.itemKey),
+    h("td", {}, itemLink(id, label.itemKey)),
     h("td", {}, describe(label.value)),
     h("td", { class: "num" }, label.confidence.toFixed(2)),
     h("td", { class: "num" }, `${label.judgmentCount}`),
@@ -107,7 +111,21 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
   const progressNote = h("span", { class: "note" });
   const spendNote = h("span", { class: "note" });
   const feedState = h("p", { class: "notice", role: "status" });
-  const feed = h("tbody", {});
+  const labels: Label[] = [];
+  const feed = new VirtualTable<Label>(
+    "Label feed",
+    h(
+      "thead",
+      {},
+      h("tr", {}, ...["#", "Item", "Label", "Confidence", "Judgments", "Revision", "Time"].map((t, n) =>
+        h("th", { scope: "col", class: [0, 3, 4, 5].includes(n) ? "num" : "" }, t))),
+    ),
+    (label) => feedRow(id, label),
+  );
+  feed.reversed = true;
+  feed.table.classList.add("feed");
+  feed.set(labels);
+  const chains = h("div", {});
   const reason = h("p", { class: "reason", role: "status" });
   const pilot = input({ type: "number", min: "1", step: "1", id: "pilot-size", placeholder: "every item" });
   const pilotField = h("label", { class: "pilot", for: "pilot-size" }, "Pilot: first items only", pilot);
@@ -144,18 +162,10 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
       { "aria-labelledby": "feed-heading" },
       h("h2", { id: "feed-heading" }, "Label feed"),
       feedState,
-      h(
-        "table",
-        { class: "feed", "aria-label": "Label feed" },
-        h(
-          "thead",
-          {},
-          h("tr", {}, ...["#", "Item", "Label", "Confidence", "Judgments", "Revision", "Time"].map((t, n) =>
-            h("th", { scope: "col", class: [0, 3, 4, 5].includes(n) ? "num" : "" }, t))),
-        ),
-        feed,
-      ),
+      feed.element,
     ),
+    chains,
+    api.admin ? null : commentsSection(api, id, signal),
   );
 
   const readings: Reading[] = [];
@@ -236,6 +246,7 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     const response = await api.jobs.getJob({ name }, { signal });
     if (!response.job) return;
     show(response.job);
+    chains.replaceWith(chainsSection(api, response.job, signal));
   } catch (err) {
     if (!signal.aborted) alert.textContent = message(err);
     return;
@@ -249,10 +260,11 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     feedState.textContent = "The label feed is for the job's owner: the admin key reads counters only.";
     return;
   }
-  await follow(api, name, signal, feedState, (labels) => {
-    received += labels.length;
-    for (const label of labels) feed.insertBefore(feedRow(label), feed.firstChild);
-    while (feed.childElementCount > FEED_ROWS) feed.lastElementChild?.remove();
+  await follow(api, name, signal, feedState, (arrived) => {
+    received += arrived.length;
+    labels.push(...arrived);
+    if (labels.length > FEED_KEPT * 1.1) labels.splice(0, labels.length - FEED_KEPT);
+    feed.prepended(arrived.length);
     feedState.textContent = `Live: ${received} label${received === 1 ? "" : "s"} received.`;
     void refresh();
   });

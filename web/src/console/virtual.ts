@@ -22,6 +22,9 @@ export class VirtualTable<T> {
   private drawn = "";
   private queued = false;
   private cache = new Map<T, HTMLTableRowElement>();
+  /** Draws the array from its end: a feed pushes its newest row last and
+   * shows it first, with no shifting of a long array. */
+  reversed = false;
 
   constructor(
     label: string,
@@ -56,6 +59,17 @@ export class VirtualTable<T> {
     return this.items.length;
   }
 
+  /** Draws again after `count` rows came in at the top (the reversed end);
+   * a reader scrolled down keeps the rows they were reading in view. */
+  prepended(count: number): void {
+    if (this.element.scrollTop > 0 && this.rowHeight) this.element.scrollTop += count * this.rowHeight;
+    this.refresh();
+  }
+
+  private at(n: number): T {
+    return this.items[this.reversed ? this.items.length - 1 - n : n] as T;
+  }
+
   private schedule(): void {
     if (this.queued) return;
     this.queued = true;
@@ -78,7 +92,7 @@ export class VirtualTable<T> {
     const rows: HTMLTableRowElement[] = [];
     const kept = new Map<T, HTMLTableRowElement>();
     for (let n = first; n < last; n++) {
-      const item = this.items[n] as T;
+      const item = this.at(n);
       const tr = this.cache.get(item) ?? this.row(item);
       tr.setAttribute("aria-rowindex", `${n + 2}`);
       kept.set(item, tr);

@@ -3,6 +3,7 @@ import { describe } from "../answers";
 import { append, h } from "../dom";
 import type { Judgment } from "../gen/labelwire/v1/judgment_pb";
 import { type Api, message } from "./api";
+import { commentsOf, commentsTable } from "./comments";
 import { judgmentsOf, workerNames } from "./item";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -83,7 +84,11 @@ export async function workerPage(api: Api, id: string, workerId: string, main: H
   const alert = h("p", { class: "error", role: "alert" });
   append(main, h("p", {}, h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "← Quality")), heading, alert);
   try {
-    const [{ judgments, more }, names] = await Promise.all([judgmentsOf(api, job, { worker }, signal), workerNames(api, job, signal)]);
+    const [{ judgments, more }, names, said] = await Promise.all([
+      judgmentsOf(api, job, { worker }, signal),
+      workerNames(api, job, signal),
+      commentsOf(api, job, worker, signal),
+    ]);
     const name = names.get(worker) ?? worker;
     heading.textContent = `Worker ${name}`;
     const points = accuracyOverTime(judgments);
@@ -127,6 +132,9 @@ export async function workerPage(api: Api, id: string, workerId: string, main: H
         ),
       ),
       judgments.length > 200 ? h("p", { class: "notice" }, "The latest 200 answers.") : null,
+      h("h2", {}, `Comments (${said.comments.length}${said.more ? "+" : ""})`),
+      said.comments.length ? commentsTable(id, "Comments by this worker", said.comments, true).table : h("p", { class: "notice" }, "No comments from this worker."),
+      said.more ? h("p", { class: "notice" }, "Among the job's latest 10,000 comments.") : null,
     );
   } catch (err) {
     if (!signal.aborted) alert.textContent = message(err);

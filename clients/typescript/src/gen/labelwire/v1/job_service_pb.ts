@@ -4,12 +4,14 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, FieldMask } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Item } from "./item_pb.js";
 import { file_labelwire_v1_item } from "./item_pb.js";
 import type { Job } from "./job_pb.js";
 import { file_labelwire_v1_job } from "./job_pb.js";
+import type { Label } from "./label_pb.js";
+import { file_labelwire_v1_label } from "./label_pb.js";
 import type { TaskComment, WorkerStats } from "./task_pb.js";
 import { file_labelwire_v1_task } from "./task_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -18,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/job_service.proto.
  */
 export const file_labelwire_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5sYWJlbHdpcmUvdjEvam9iX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIyChBDcmVhdGVKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IiMwoRQ3JlYXRlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIdCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMAoOR2V0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiI4Cg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubGFiZWx3aXJlLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWwoPU3RhcnRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSEgoKcGlsb3Rfc2l6ZRgCIAEoAxIXCgpwaWxvdF9zZWVkGAcgASgDSACIAQFCDQoLX3BpbG90X3NlZWQiMgoQU3RhcnRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIh8KD1BhdXNlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJIjIKEFBhdXNlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBSZXN1bWVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRUmVzdW1lSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBDYW5jZWxKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRQ2FuY2VsSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiJkCg9BZGRJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0SFAoMZXhwbGljaXRfZW5kGAMgASgIEgsKA2VuZBgEIAEoCCJUChBBZGRJdGVtc1Jlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDIkUKE0FkZEl0ZW1CYXRjaFJlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0iWAoUQWRkSXRlbUJhdGNoUmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMipgEKFUltcG9ydE1hbmlmZXN0UmVxdWVzdBILCgNqb2IYASABKAkSCwoDdXJpGAIgASgJEiwKBmZvcm1hdBgDIAEoDjIcLmxhYmVsd2lyZS52MS5NYW5pZmVzdEZvcm1hdBIRCglrZXlfZmllbGQYBCABKAkSEgoKZ29sZF9maWVsZBgFIAEoCRIeChZnb2xkX2V4cGxhbmF0aW9uX2ZpZWxkGAogASgJIloKFkltcG9ydE1hbmlmZXN0UmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMiZgoTQ3JlYXRlV29ya2VyUmVxdWVzdBILCgNqb2IYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJQChRDcmVhdGVXb3JrZXJSZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSDQoFdG9rZW4YAiABKAkiSAoSTGlzdFdvcmtlcnNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChNMaXN0V29ya2Vyc1Jlc3BvbnNlEioKB3dvcmtlcnMYASADKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKGFJldm9rZVdvcmtlclRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiRgoZUmV2b2tlV29ya2VyVG9rZW5SZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiiQEKGFJvdGF0ZVdvcmtlclRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJVChlSb3RhdGVXb3JrZXJUb2tlblJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cxINCgV0b2tlbhgCIAEoCSIwChJTZXRKb2JUZWFtc1JlcXVlc3QSCwoDam9iGAEgASgJEg0KBXRlYW1zGAIgAygJIjUKE1NldEpvYlRlYW1zUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIpChdEaXNxdWFsaWZ5V29ya2VyUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiRQoYRGlzcXVhbGlmeVdvcmtlclJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cyIoChZSZXF1YWxpZnlXb3JrZXJSZXF1ZXN0Eg4KBndvcmtlchgBIAEoCSJEChdSZXF1YWxpZnlXb3JrZXJSZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiYwoQVXBkYXRlSm9iUmVxdWVzdBIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayIzChFVcGRhdGVKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIk0KF0xpc3RUYXNrQ29tbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJgChhMaXN0VGFza0NvbW1lbnRzUmVzcG9uc2USKwoIY29tbWVudHMYASADKAsyGS5sYWJlbHdpcmUudjEuVGFza0NvbW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKmoKDk1hbmlmZXN0Rm9ybWF0Eh8KG01BTklGRVNUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEh4KGk1BTklGRVNUX0ZPUk1BVF9KU09OX0xJTkVTEAESFwoTTUFOSUZFU1RfRk9STUFUX0NTVhACMvAMCgpKb2JTZXJ2aWNlEkwKCUNyZWF0ZUpvYhIeLmxhYmVsd2lyZS52MS5DcmVhdGVKb2JSZXF1ZXN0Gh8ubGFiZWx3aXJlLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEkgKBkdldEpvYhIbLmxhYmVsd2lyZS52MS5HZXRKb2JSZXF1ZXN0GhwubGFiZWx3aXJlLnYxLkdldEpvYlJlc3BvbnNlIgOQAgESTgoITGlzdEpvYnMSHS5sYWJlbHdpcmUudjEuTGlzdEpvYnNSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLkxpc3RKb2JzUmVzcG9uc2UiA5ACARJJCghTdGFydEpvYhIdLmxhYmVsd2lyZS52MS5TdGFydEpvYlJlcXVlc3QaHi5sYWJlbHdpcmUudjEuU3RhcnRKb2JSZXNwb25zZRJJCghQYXVzZUpvYhIdLmxhYmVsd2lyZS52MS5QYXVzZUpvYlJlcXVlc3QaHi5sYWJlbHdpcmUudjEuUGF1c2VKb2JSZXNwb25zZRJMCglSZXN1bWVKb2ISHi5sYWJlbHdpcmUudjEuUmVzdW1lSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5SZXN1bWVKb2JSZXNwb25zZRJMCglDYW5jZWxKb2ISHi5sYWJlbHdpcmUudjEuQ2FuY2VsSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5DYW5jZWxKb2JSZXNwb25zZRJLCghBZGRJdGVtcxIdLmxhYmVsd2lyZS52MS5BZGRJdGVtc1JlcXVlc3QaHi5sYWJlbHdpcmUudjEuQWRkSXRlbXNSZXNwb25zZSgBElUKDEFkZEl0ZW1CYXRjaBIhLmxhYmVsd2lyZS52MS5BZGRJdGVtQmF0Y2hSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkFkZEl0ZW1CYXRjaFJlc3BvbnNlElsKDkltcG9ydE1hbmlmZXN0EiMubGFiZWx3aXJlLnYxLkltcG9ydE1hbmlmZXN0UmVxdWVzdBokLmxhYmVsd2lyZS52MS5JbXBvcnRNYW5pZmVzdFJlc3BvbnNlElUKDENyZWF0ZVdvcmtlchIhLmxhYmVsd2lyZS52MS5DcmVhdGVXb3JrZXJSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkNyZWF0ZVdvcmtlclJlc3BvbnNlElcKC0xpc3RXb3JrZXJzEiAubGFiZWx3aXJlLnYxLkxpc3RXb3JrZXJzUmVxdWVzdBohLmxhYmVsd2lyZS52MS5MaXN0V29ya2Vyc1Jlc3BvbnNlIgOQAgESZAoRUmV2b2tlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUmV2b2tlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJldm9rZVdvcmtlclRva2VuUmVzcG9uc2USZAoRUm90YXRlV29ya2VyVG9rZW4SJi5sYWJlbHdpcmUudjEuUm90YXRlV29ya2VyVG9rZW5SZXF1ZXN0GicubGFiZWx3aXJlLnYxLlJvdGF0ZVdvcmtlclRva2VuUmVzcG9uc2USUgoLU2V0Sm9iVGVhbXMSIC5sYWJlbHdpcmUudjEuU2V0Sm9iVGVhbXNSZXF1ZXN0GiEubGFiZWx3aXJlLnYxLlNldEpvYlRlYW1zUmVzcG9uc2USYQoQRGlzcXVhbGlmeVdvcmtlchIlLmxhYmVsd2lyZS52MS5EaXNxdWFsaWZ5V29ya2VyUmVxdWVzdBomLmxhYmVsd2lyZS52MS5EaXNxdWFsaWZ5V29ya2VyUmVzcG9uc2USZgoQTGlzdFRhc2tDb21tZW50cxIlLmxhYmVsd2lyZS52MS5MaXN0VGFza0NvbW1lbnRzUmVxdWVzdBomLmxhYmVsd2lyZS52MS5MaXN0VGFza0NvbW1lbnRzUmVzcG9uc2UiA5ACARJeCg9SZXF1YWxpZnlXb3JrZXISJC5sYWJlbHdpcmUudjEuUmVxdWFsaWZ5V29ya2VyUmVxdWVzdBolLmxhYmVsd2lyZS52MS5SZXF1YWxpZnlXb3JrZXJSZXNwb25zZRJMCglVcGRhdGVKb2ISHi5sYWJlbHdpcmUudjEuVXBkYXRlSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5VcGRhdGVKb2JSZXNwb25zZUKpAQoQY29tLmxhYmVsd2lyZS52MUIPSm9iU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_labelwire_v1_item, file_labelwire_v1_job, file_labelwire_v1_task]);
+  fileDesc("Ch5sYWJlbHdpcmUvdjEvam9iX3NlcnZpY2UucHJvdG8SDGxhYmVsd2lyZS52MSIyChBDcmVhdGVKb2JSZXF1ZXN0Eh4KA2pvYhgBIAEoCzIRLmxhYmVsd2lyZS52MS5Kb2IiMwoRQ3JlYXRlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIdCg1HZXRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMAoOR2V0Sm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiI4Cg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiTAoQTGlzdEpvYnNSZXNwb25zZRIfCgRqb2JzGAEgAygLMhEubGFiZWx3aXJlLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiWwoPU3RhcnRKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkSEgoKcGlsb3Rfc2l6ZRgCIAEoAxIXCgpwaWxvdF9zZWVkGAcgASgDSACIAQFCDQoLX3BpbG90X3NlZWQiMgoQU3RhcnRKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIh8KD1BhdXNlSm9iUmVxdWVzdBIMCgRuYW1lGAEgASgJIjIKEFBhdXNlSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBSZXN1bWVKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRUmVzdW1lSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIgChBDYW5jZWxKb2JSZXF1ZXN0EgwKBG5hbWUYASABKAkiMwoRQ2FuY2VsSm9iUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiJkCg9BZGRJdGVtc1JlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0SFAoMZXhwbGljaXRfZW5kGAMgASgIEgsKA2VuZBgEIAEoCCJUChBBZGRJdGVtc1Jlc3BvbnNlEhMKC2FkZGVkX2NvdW50GAEgASgDEhcKD2R1cGxpY2F0ZV9jb3VudBgCIAEoAxISCgpnb2xkX2NvdW50GAMgASgDIkUKE0FkZEl0ZW1CYXRjaFJlcXVlc3QSCwoDam9iGAEgASgJEiEKBWl0ZW1zGAIgAygLMhIubGFiZWx3aXJlLnYxLkl0ZW0iWAoUQWRkSXRlbUJhdGNoUmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMipgEKFUltcG9ydE1hbmlmZXN0UmVxdWVzdBILCgNqb2IYASABKAkSCwoDdXJpGAIgASgJEiwKBmZvcm1hdBgDIAEoDjIcLmxhYmVsd2lyZS52MS5NYW5pZmVzdEZvcm1hdBIRCglrZXlfZmllbGQYBCABKAkSEgoKZ29sZF9maWVsZBgFIAEoCRIeChZnb2xkX2V4cGxhbmF0aW9uX2ZpZWxkGAogASgJIloKFkltcG9ydE1hbmlmZXN0UmVzcG9uc2USEwoLYWRkZWRfY291bnQYASABKAMSFwoPZHVwbGljYXRlX2NvdW50GAIgASgDEhIKCmdvbGRfY291bnQYAyABKAMiZgoTQ3JlYXRlV29ya2VyUmVxdWVzdBILCgNqb2IYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJQChRDcmVhdGVXb3JrZXJSZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSDQoFdG9rZW4YAiABKAkiSAoSTGlzdFdvcmtlcnNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChNMaXN0V29ya2Vyc1Jlc3BvbnNlEioKB3dvcmtlcnMYASADKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKGFJldm9rZVdvcmtlclRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiRgoZUmV2b2tlV29ya2VyVG9rZW5SZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiiQEKGFJvdGF0ZVdvcmtlclRva2VuUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCXRva2VuX3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJVChlSb3RhdGVXb3JrZXJUb2tlblJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cxINCgV0b2tlbhgCIAEoCSIwChJTZXRKb2JUZWFtc1JlcXVlc3QSCwoDam9iGAEgASgJEg0KBXRlYW1zGAIgAygJIjUKE1NldEpvYlRlYW1zUmVzcG9uc2USHgoDam9iGAEgASgLMhEubGFiZWx3aXJlLnYxLkpvYiIpChdEaXNxdWFsaWZ5V29ya2VyUmVxdWVzdBIOCgZ3b3JrZXIYASABKAkiRQoYRGlzcXVhbGlmeVdvcmtlclJlc3BvbnNlEikKBndvcmtlchgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cyIoChZSZXF1YWxpZnlXb3JrZXJSZXF1ZXN0Eg4KBndvcmtlchgBIAEoCSJEChdSZXF1YWxpZnlXb3JrZXJSZXNwb25zZRIpCgZ3b3JrZXIYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMiYwoQVXBkYXRlSm9iUmVxdWVzdBIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayIzChFVcGRhdGVKb2JSZXNwb25zZRIeCgNqb2IYASABKAsyES5sYWJlbHdpcmUudjEuSm9iIk0KF0xpc3RUYXNrQ29tbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJgChhMaXN0VGFza0NvbW1lbnRzUmVzcG9uc2USKwoIY29tbWVudHMYASADKAsyGS5sYWJlbHdpcmUudjEuVGFza0NvbW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIi8KDkdldEl0ZW1SZXF1ZXN0EgsKA2pvYhgBIAEoCRIQCghpdGVtX2tleRgCIAEoCSKKAgoPR2V0SXRlbVJlc3BvbnNlEiAKBGl0ZW0YASABKAsyEi5sYWJlbHdpcmUudjEuSXRlbRImCgVzdGF0ZRgCIAEoDjIXLmxhYmVsd2lyZS52MS5JdGVtU3RhdGUSFgoOZmFpbHVyZV9yZWFzb24YAyABKAkSIgoFbGFiZWwYBCABKAsyEy5sYWJlbHdpcmUudjEuTGFiZWwSKwoIY29tbWVudHMYBSADKAsyGS5sYWJlbHdpcmUudjEuVGFza0NvbW1lbnQSFwoPcm91dGVkX2Zyb21fam9iGAYgASgJEisKCGRlY2xpbmVzGAcgAygLMhkubGFiZWx3aXJlLnYxLkl0ZW1EZWNsaW5lInwKC0l0ZW1EZWNsaW5lEg4KBndvcmtlchgBIAEoCRIbChN3b3JrZXJfZGlzcGxheV9uYW1lGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIwCgxkZWNsaW5lX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKmoKDk1hbmlmZXN0Rm9ybWF0Eh8KG01BTklGRVNUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEh4KGk1BTklGRVNUX0ZPUk1BVF9KU09OX0xJTkVTEAESFwoTTUFOSUZFU1RfRk9STUFUX0NTVhACKmsKCUl0ZW1TdGF0ZRIaChZJVEVNX1NUQVRFX1VOU1BFQ0lGSUVEEAASEwoPSVRFTV9TVEFURV9PUEVOEAESFgoSSVRFTV9TVEFURV9MQUJFTEVEEAISFQoRSVRFTV9TVEFURV9GQUlMRUQQAzK9DQoKSm9iU2VydmljZRJMCglDcmVhdGVKb2ISHi5sYWJlbHdpcmUudjEuQ3JlYXRlSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5DcmVhdGVKb2JSZXNwb25zZRJICgZHZXRKb2ISGy5sYWJlbHdpcmUudjEuR2V0Sm9iUmVxdWVzdBocLmxhYmVsd2lyZS52MS5HZXRKb2JSZXNwb25zZSIDkAIBEk4KCExpc3RKb2JzEh0ubGFiZWx3aXJlLnYxLkxpc3RKb2JzUmVxdWVzdBoeLmxhYmVsd2lyZS52MS5MaXN0Sm9ic1Jlc3BvbnNlIgOQAgESSQoIU3RhcnRKb2ISHS5sYWJlbHdpcmUudjEuU3RhcnRKb2JSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLlN0YXJ0Sm9iUmVzcG9uc2USSQoIUGF1c2VKb2ISHS5sYWJlbHdpcmUudjEuUGF1c2VKb2JSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLlBhdXNlSm9iUmVzcG9uc2USTAoJUmVzdW1lSm9iEh4ubGFiZWx3aXJlLnYxLlJlc3VtZUpvYlJlcXVlc3QaHy5sYWJlbHdpcmUudjEuUmVzdW1lSm9iUmVzcG9uc2USTAoJQ2FuY2VsSm9iEh4ubGFiZWx3aXJlLnYxLkNhbmNlbEpvYlJlcXVlc3QaHy5sYWJlbHdpcmUudjEuQ2FuY2VsSm9iUmVzcG9uc2USSwoIQWRkSXRlbXMSHS5sYWJlbHdpcmUudjEuQWRkSXRlbXNSZXF1ZXN0Gh4ubGFiZWx3aXJlLnYxLkFkZEl0ZW1zUmVzcG9uc2UoARJVCgxBZGRJdGVtQmF0Y2gSIS5sYWJlbHdpcmUudjEuQWRkSXRlbUJhdGNoUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5BZGRJdGVtQmF0Y2hSZXNwb25zZRJbCg5JbXBvcnRNYW5pZmVzdBIjLmxhYmVsd2lyZS52MS5JbXBvcnRNYW5pZmVzdFJlcXVlc3QaJC5sYWJlbHdpcmUudjEuSW1wb3J0TWFuaWZlc3RSZXNwb25zZRJVCgxDcmVhdGVXb3JrZXISIS5sYWJlbHdpcmUudjEuQ3JlYXRlV29ya2VyUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5DcmVhdGVXb3JrZXJSZXNwb25zZRJXCgtMaXN0V29ya2VycxIgLmxhYmVsd2lyZS52MS5MaXN0V29ya2Vyc1JlcXVlc3QaIS5sYWJlbHdpcmUudjEuTGlzdFdvcmtlcnNSZXNwb25zZSIDkAIBEmQKEVJldm9rZVdvcmtlclRva2VuEiYubGFiZWx3aXJlLnYxLlJldm9rZVdvcmtlclRva2VuUmVxdWVzdBonLmxhYmVsd2lyZS52MS5SZXZva2VXb3JrZXJUb2tlblJlc3BvbnNlEmQKEVJvdGF0ZVdvcmtlclRva2VuEiYubGFiZWx3aXJlLnYxLlJvdGF0ZVdvcmtlclRva2VuUmVxdWVzdBonLmxhYmVsd2lyZS52MS5Sb3RhdGVXb3JrZXJUb2tlblJlc3BvbnNlElIKC1NldEpvYlRlYW1zEiAubGFiZWx3aXJlLnYxLlNldEpvYlRlYW1zUmVxdWVzdBohLmxhYmVsd2lyZS52MS5TZXRKb2JUZWFtc1Jlc3BvbnNlEmEKEERpc3F1YWxpZnlXb3JrZXISJS5sYWJlbHdpcmUudjEuRGlzcXVhbGlmeVdvcmtlclJlcXVlc3QaJi5sYWJlbHdpcmUudjEuRGlzcXVhbGlmeVdvcmtlclJlc3BvbnNlEmYKEExpc3RUYXNrQ29tbWVudHMSJS5sYWJlbHdpcmUudjEuTGlzdFRhc2tDb21tZW50c1JlcXVlc3QaJi5sYWJlbHdpcmUudjEuTGlzdFRhc2tDb21tZW50c1Jlc3BvbnNlIgOQAgESSwoHR2V0SXRlbRIcLmxhYmVsd2lyZS52MS5HZXRJdGVtUmVxdWVzdBodLmxhYmVsd2lyZS52MS5HZXRJdGVtUmVzcG9uc2UiA5ACARJeCg9SZXF1YWxpZnlXb3JrZXISJC5sYWJlbHdpcmUudjEuUmVxdWFsaWZ5V29ya2VyUmVxdWVzdBolLmxhYmVsd2lyZS52MS5SZXF1YWxpZnlXb3JrZXJSZXNwb25zZRJMCglVcGRhdGVKb2ISHi5sYWJlbHdpcmUudjEuVXBkYXRlSm9iUmVxdWVzdBofLmxhYmVsd2lyZS52MS5VcGRhdGVKb2JSZXNwb25zZUKpAQoQY29tLmxhYmVsd2lyZS52MUIPSm9iU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_labelwire_v1_item, file_labelwire_v1_job, file_labelwire_v1_label, file_labelwire_v1_task]);
 
 /**
  * Request for CreateJob.
@@ -1083,6 +1085,142 @@ export const ListTaskCommentsResponseSchema: GenMessage<ListTaskCommentsResponse
   messageDesc(file_labelwire_v1_job_service, 37);
 
 /**
+ * Request for GetItem.
+ *
+ * @generated from message labelwire.v1.GetItemRequest
+ */
+export type GetItemRequest = Message<"labelwire.v1.GetItemRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`, one of the caller's jobs.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Required. The item's key; 1 to 256 characters.
+   *
+   * @generated from field: string item_key = 2;
+   */
+  itemKey: string;
+};
+
+/**
+ * Describes the message labelwire.v1.GetItemRequest.
+ * Use `create(GetItemRequestSchema)` to create a new message.
+ */
+export const GetItemRequestSchema: GenMessage<GetItemRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 38);
+
+/**
+ * Response of GetItem.
+ *
+ * @generated from message labelwire.v1.GetItemResponse
+ */
+export type GetItemResponse = Message<"labelwire.v1.GetItemResponse"> & {
+  /**
+   * The item as it was added: key, payload, metadata, pre-label and its
+   * confidence, and for a gold item its gold answer, use and explanation.
+   *
+   * @generated from field: labelwire.v1.Item item = 1;
+   */
+  item?: Item | undefined;
+
+  /**
+   * Where the item is.
+   *
+   * @generated from field: labelwire.v1.ItemState state = 2;
+   */
+  state: ItemState;
+
+  /**
+   * Why the item failed, in ITEM_STATE_FAILED.
+   *
+   * @generated from field: string failure_reason = 3;
+   */
+  failureReason: string;
+
+  /**
+   * The item's current label; absent until it has one.
+   *
+   * @generated from field: labelwire.v1.Label label = 4;
+   */
+  label?: Label | undefined;
+
+  /**
+   * The workers' comments on the item's tasks, newest first; at most 100.
+   *
+   * @generated from field: repeated labelwire.v1.TaskComment comments = 5;
+   */
+  comments: TaskComment[];
+
+  /**
+   * `jobs/{job_id}`: the upstream job whose routing rule made this item,
+   * empty for an item added by its owner.
+   *
+   * @generated from field: string routed_from_job = 6;
+   */
+  routedFromJob: string;
+
+  /**
+   * The times workers declined the item's tasks (WorkerService.DeclineTask),
+   * newest first; at most 100.
+   *
+   * @generated from field: repeated labelwire.v1.ItemDecline declines = 7;
+   */
+  declines: ItemDecline[];
+};
+
+/**
+ * Describes the message labelwire.v1.GetItemResponse.
+ * Use `create(GetItemResponseSchema)` to create a new message.
+ */
+export const GetItemResponseSchema: GenMessage<GetItemResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 39);
+
+/**
+ * A worker's decline of one of an item's tasks.
+ *
+ * @generated from message labelwire.v1.ItemDecline
+ */
+export type ItemDecline = Message<"labelwire.v1.ItemDecline"> & {
+  /**
+   * `jobs/{job_id}/workers/{worker_id}`.
+   *
+   * @generated from field: string worker = 1;
+   */
+  worker: string;
+
+  /**
+   * The worker's display name.
+   *
+   * @generated from field: string worker_display_name = 2;
+   */
+  workerDisplayName: string;
+
+  /**
+   * The reason the worker gave; empty when it gave none.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * When it declined.
+   *
+   * @generated from field: google.protobuf.Timestamp decline_time = 4;
+   */
+  declineTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message labelwire.v1.ItemDecline.
+ * Use `create(ItemDeclineSchema)` to create a new message.
+ */
+export const ItemDeclineSchema: GenMessage<ItemDecline> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job_service, 40);
+
+/**
  * The format of a manifest.
  *
  * @generated from enum labelwire.v1.ManifestFormat
@@ -1115,6 +1253,47 @@ export enum ManifestFormat {
  */
 export const ManifestFormatSchema: GenEnum<ManifestFormat> = /*@__PURE__*/
   enumDesc(file_labelwire_v1_job_service, 0);
+
+/**
+ * Where an item is in its job.
+ *
+ * @generated from enum labelwire.v1.ItemState
+ */
+export enum ItemState {
+  /**
+   * Not used.
+   *
+   * @generated from enum value: ITEM_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Waiting for judgments (or being judged).
+   *
+   * @generated from enum value: ITEM_STATE_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * Labeled; judgments may still revise its label.
+   *
+   * @generated from enum value: ITEM_STATE_LABELED = 2;
+   */
+  LABELED = 2,
+
+  /**
+   * Given up on (`failure_reason` says why).
+   *
+   * @generated from enum value: ITEM_STATE_FAILED = 3;
+   */
+  FAILED = 3,
+}
+
+/**
+ * Describes the enum labelwire.v1.ItemState.
+ */
+export const ItemStateSchema: GenEnum<ItemState> = /*@__PURE__*/
+  enumDesc(file_labelwire_v1_job_service, 1);
 
 /**
  * What an ML service calls to run labeling jobs. Every call needs a client API
@@ -1319,6 +1498,20 @@ export const JobService: GenService<{
     methodKind: "unary";
     input: typeof ListTaskCommentsRequestSchema;
     output: typeof ListTaskCommentsResponseSchema;
+  },
+  /**
+   * The owner's view of one item of one of the caller's jobs: what workers
+   * see (its payload, metadata and pre-label) with what they never see (its
+   * gold answer and explanation), its state, its current label and the
+   * workers' comments on it. Only the job's owner: not the admin key, never
+   * a worker. NOT_FOUND for a key the job does not have.
+   *
+   * @generated from rpc labelwire.v1.JobService.GetItem
+   */
+  getItem: {
+    methodKind: "unary";
+    input: typeof GetItemRequestSchema;
+    output: typeof GetItemResponseSchema;
   },
   /**
    * Undoes a disqualification: the worker is qualified again and gets tasks
