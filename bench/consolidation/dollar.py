@@ -20,6 +20,11 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   to workers whose estimated skill is at least the pool's median; the others get items still
   under the floor, or nothing. `routed_floor1` is the same with a floor of one judgment
   instead of two: an item a strong worker answered need not wait for a second opinion.
+- **served**: in step, with the rule the server's dispatcher applies (`dispatcher._routed`):
+  items are offered oldest first; an item past its floor goes to a worker at or above the
+  median skill of the workers *present* (answered lately); a weaker one gets the oldest item
+  under its floor, else nothing while a present strong worker who has not judged the item
+  could take it, else the item.
 
 "Revised" counts items whose final label (the last pass over everything) differs from the first
 label emitted. Budgets are judgments over the fixed-5 budget (5 per item). Crowds are new (seeds
@@ -53,7 +58,10 @@ CROWDS: dict[str, Preset] = {
 QUIZ = 5
 REFIT = 100
 FIXED = 5
-MODES = ("current", "in_step", "routed", "routed_floor1")
+MODES = ("current", "in_step", "routed", "served", "routed_floor1")
+PRESENT = 2.0
+"""`served`: a worker counts as present for this many times `n_workers` asks after its last
+answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
 TARGETS = (0.7, 0.8, 0.9, 0.95)
 
 
@@ -116,6 +124,35 @@ def one_coin_row(skill: float, k: int) -> FloatArray:
     return m
 
 
+def served(
+    open_: np.ndarray,
+    counts: np.ndarray,
+    skill: FloatArray,
+    seen: np.ndarray,
+    present: np.ndarray,
+    w: int,
+    policy: JudgmentPolicy,
+) -> int | None:
+    """The dispatcher's rule (`dispatcher._routed`) on the simulated job."""
+    candidates = np.flatnonzero(open_)
+    if not candidates.size:
+        return None
+    head = int(candidates[0])
+    if counts[head] < policy.min_judgments:
+        return head
+    here = present.copy()
+    here[w] = True
+    cut = float(np.median(skill[here]))
+    if skill[w] >= cut:
+        return head
+    fresh = candidates[counts[candidates] < policy.min_judgments]
+    if fresh.size:
+        return int(fresh[0])
+    others = here & (skill >= cut) & ~seen[head]
+    others[w] = False
+    return None if others.any() else head
+
+
 def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
     k, n = job.k, job.n_items
     counts = np.zeros(n, dtype=np.int64)
@@ -130,6 +167,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
     in_step = mode != "current"
     turned = 0
     steps = 0
+    last = np.full(job.n_workers, -np.inf)
 
     def posterior(rows: slice | int = slice(None)) -> FloatArray:
         lp = log_post[rows]
@@ -141,8 +179,11 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         steps += 1
         w = int(job.rng.choice(job.n_workers, p=job.arrival))
         open_ = (first < 0) & ~seen[:, w]
-        cut = float(np.median(skill)) if mode == "routed" else -1.0
-        item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)
+        if mode == "served":
+            item = served(open_, counts, skill, seen, last >= steps - PRESENT * job.n_workers, w, policy)
+        else:
+            cut = float(np.median(skill)) if mode == "routed" else -1.0
+            item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)
         if item is None:
             turned += 1
             continue
@@ -152,6 +193,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         answers.append(a)
         counts[item] += 1
         seen[item, w] = True
+        last[w] = steps
         log_post[item] += np.log(np.maximum(model[w][:, a], 1e-9))
         if in_step and len(items) % REFIT == 0:
             fit = DawidSkene().fit(job.judgments(items, workers, answers))
