@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,62 @@ PRIOR_SAMPLE = 200
 WEIGHTED = "weighted_vote"
 
 
+@dataclass(frozen=True)
+class JobModel:
+    """What the last job-level pass of a classification job learned: class priors and each
+    worker's confusion matrix (`[truth, answer]`). An item that completes between passes is
+    labeled with it, so its first label is the one the next pass would give (issue 13)."""
+
+    priors: np.ndarray
+    confusions: dict[int, np.ndarray]
+    job_created_at: float = 0.0
+    """Which job of that id it is: ids start again in a new database (tests, a restore)."""
+
+
+MAX_MODELS = 256
+_models: OrderedDict[int, JobModel] = OrderedDict()
+_models_lock = threading.Lock()
+
+
+def keep_model(job_id: int, model: JobModel) -> None:
+    """Keeps a job's latest pass model in this process (the most recent `MAX_MODELS` jobs).
+    Another replica, or this one after a restart, labels with the workers' pass skills until
+    its next pass, as before: the model is a refinement, never needed for a label."""
+    with _models_lock:
+        _models[job_id] = model
+        _models.move_to_end(job_id)
+        while len(_models) > MAX_MODELS:
+            _models.popitem(last=False)
+
+
+def job_model(tx: Tx, job_id: int) -> JobModel | None:
+    with _models_lock:
+        model = _models.get(job_id)
+    if model is None:
+        return None
+    job = tx.job(job_id)
+    return model if job is not None and float(job["created_at"]) == model.job_created_at else None
+
+
+def model_posterior(model: JobModel, answers: list[tuple[int, int]], skills: dict[int, float]) -> np.ndarray:
+    """The pass model's posterior for one item (its E-step): class priors times each answer's
+    likelihood under its worker's confusion matrix; a worker the pass has not seen answers
+    with its estimated skill, errors spread evenly."""
+    k = len(model.priors)
+    log_post = np.log(np.maximum(model.priors, 1e-12))
+    for worker, answer in answers:
+        matrix = model.confusions.get(worker)
+        if matrix is None:
+            s = min(max(skills.get(worker, DEFAULT_SKILL), 1e-3), 1 - 1e-3)
+            column = np.full(k, (1 - s) / max(k - 1, 1))
+            column[answer] = s
+        else:
+            column = matrix[:, answer]
+        log_post = log_post + np.log(np.maximum(column, 1e-12))
+    post = np.exp(log_post - log_post.max())
+    return np.asarray(post / post.sum())
+
+
 def uses_skill(spec: JobSpec) -> bool:
     """Whether the job's labels weigh workers by their estimated accuracy."""
     return spec.consolidation_method != "majority_vote"
@@ -64,11 +122,13 @@ def consolidate_item(
     judgments: list[tuple[int, Answer]],
     skills: dict[int, float] | None = None,
     class_priors: Callable[[], Sequence[float]] | None = None,
+    model: JobModel | None = None,
 ) -> Consolidated | None:
     """One item's label from its judgments: majority vote (per class for
-    multi-label), or, for jobs that weigh workers, the posterior given each
-    worker's estimated accuracy. `class_priors` gives the job's class
-    frequencies; it is called only when a majority vote ties."""
+    multi-label), or, for jobs that weigh workers, the posterior given the last
+    pass's `model` when there is one, else each worker's estimated accuracy.
+    `class_priors` gives the job's class frequencies; it is called only when a
+    majority vote ties."""
     if not judgments:
         return None
     key = answer_key(spec.task_type)
@@ -78,6 +138,19 @@ def consolidate_item(
     if key == "classification":
         index = {name: i for i, name in enumerate(names)}
         answers = [index[a[key]["class_name"]] for _, a in judgments]
+        if model is not None and uses_skill(spec) and len(model.priors) == len(names):
+            posterior = model_posterior(
+                model, [(w, a) for a, (w, _) in zip(answers, judgments, strict=True)], skills or {}
+            )
+            label = int(np.argmax(posterior))
+            return Consolidated(
+                value={key: {"class_name": names[label]}},
+                confidence=float(posterior[label]),
+                probabilities={n: float(p) for n, p in zip(names, posterior, strict=True) if p > 1e-6},
+                method=spec.consolidation_method,
+                judgment_count=len(judgments),
+                tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
+            )
         if skills is not None and uses_skill(spec):
             posterior = skill_posterior(
                 [(a, skills.get(w, 0.7)) for a, (w, _) in zip(answers, judgments, strict=True)], len(names)
@@ -209,15 +282,17 @@ def _vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
     )
 
 
-def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
-    """The label an item's counted judgments give now."""
+def item_label(tx: Tx, spec: JobSpec, item_id: int, job_id: int | None = None) -> Consolidated | None:
+    """The label an item's counted judgments give now; with the item's `job_id`, by the
+    job's last pass model when this process keeps one."""
     judgments = tx.item_judgments(item_id)
     weighs = uses_skill(spec) or answer_key(spec.task_type) == "classification"
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
     skills = {w: estimated_skill(*r) for w, r in records.items()}
     if not uses_skill(spec):
         return consolidate_item(spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id))
-    return consolidate_item(spec, judgments, skills)
+    model = job_model(tx, job_id) if job_id is not None else None
+    return consolidate_item(spec, judgments, skills, model=model)
 
 
 CORRECTION_METHOD = "owner_correction"
@@ -356,7 +431,7 @@ def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float, it
     and leases may have changed since, which this does not read)."""
     item = item if item is not None else tx.item(item_id)
     assert item is not None
-    label = item_label(tx, spec, item_id)
+    label = item_label(tx, spec, item_id, job_id)
     if label is None:
         return False
     if (
