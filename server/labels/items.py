@@ -52,6 +52,8 @@ class JobModel:
     confusions: dict[int, np.ndarray]
     job_created_at: float = 0.0
     """Which job of that id it is: ids start again in a new database (tests, a restore)."""
+    method: str = ""
+    """The consolidation method that fitted it: a job updated to another method stops using it."""
 
 
 MAX_MODELS = 256
@@ -138,7 +140,11 @@ def consolidate_item(
     if key == "classification":
         index = {name: i for i, name in enumerate(names)}
         answers = [index[a[key]["class_name"]] for _, a in judgments]
-        if model is not None and uses_skill(spec) and len(model.priors) == len(names):
+        if (
+            model is not None
+            and model.method == spec.consolidation_method
+            and len(model.priors) == len(names)
+        ):
             posterior = model_posterior(
                 model, [(w, a) for a, (w, _) in zip(answers, judgments, strict=True)], skills or {}
             )

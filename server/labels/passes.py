@@ -144,10 +144,13 @@ def _single(
         for n in range(len(t.item_ids))
         if result.labels[n] >= 0
     }
-    return labels, np.nan_to_num(result.worker_skill, nan=0.7), _kept(result, t.worker_ids, len(names))
+    kept = _kept(result, t.worker_ids, len(names), spec.consolidation_method)
+    return labels, np.nan_to_num(result.worker_skill, nan=0.7), kept
 
 
-def _kept(result: ClassificationResult, worker_ids: np.ndarray, k: int) -> labeling.JobModel | None:
+def _kept(
+    result: ClassificationResult, worker_ids: np.ndarray, k: int, spec_method: str
+) -> labeling.JobModel | None:
     """The pass model item labels use until the next pass: Dawid-Skene's confusion matrices
     and class priors; one-coin and GLAD's worker accuracies as matrices with errors spread
     evenly (GLAD's item difficulty is unknown for an item the pass has not seen). None for a
@@ -164,7 +167,7 @@ def _kept(result: ClassificationResult, worker_ids: np.ndarray, k: int) -> label
             matrix = np.full((k, k), (1 - s) / max(k - 1, 1))
             np.fill_diagonal(matrix, s)
             confusions[int(worker)] = matrix
-    return labeling.JobModel(priors=priors, confusions=confusions)
+    return labeling.JobModel(priors=priors, confusions=confusions, method=spec_method)
 
 
 def _multi(
