@@ -327,6 +327,11 @@ MATRIX: dict[str, Entry] = {
     "QualityService.GetReliability": Entry(
         OWNERS_JOB, lambda w: quality_service_pb2.GetReliabilityRequest(job=w.job)
     ),
+    "QualityService.GetWorkerOutliers": Entry(
+        # The world's job is a classification job: its owner is told the report is for box jobs.
+        {**OWNERS_JOB, "owner client": grpc.StatusCode.FAILED_PRECONDITION},
+        lambda w: quality_service_pb2.GetWorkerOutliersRequest(job=w.job),
+    ),
     "QualityService.GetVerificationReport": Entry(
         # The world's job is a classification job: its owner is told the report is for
         # verification jobs (tests/test_bulk_verification.py reads one).

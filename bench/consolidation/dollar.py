@@ -20,6 +20,15 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   to workers whose estimated skill is at least the pool's median; the others get items still
   under the floor, or nothing. `routed_floor1` is the same with a floor of one judgment
   instead of two: an item a strong worker answered need not wait for a second opinion.
+- **pass_skill** / **pass_model**: the server's item labels between job-level passes (a pass
+  every `REFIT` judgments): an item's label, when it has its judgments, from all of them with
+  the last pass's worker accuracies (pass_skill, the server before) or its confusion matrices
+  and class priors (pass_model, the server now). No routing.
+- **served**: in step, with the rule the server's dispatcher applies (`dispatcher._routed`):
+  items are offered oldest first; an item past its floor goes to a worker at or above the
+  median skill of the workers *present* (answered lately); a weaker one gets the oldest item
+  under its floor, else nothing while a present strong worker who has not judged the item
+  could take it, else the item.
 
 "Revised" counts items whose final label (the last pass over everything) differs from the first
 label emitted. Budgets are judgments over the fixed-5 budget (5 per item). Crowds are new (seeds
@@ -53,7 +62,10 @@ CROWDS: dict[str, Preset] = {
 QUIZ = 5
 REFIT = 100
 FIXED = 5
-MODES = ("current", "in_step", "routed", "routed_floor1")
+MODES = ("current", "pass_skill", "pass_model", "in_step", "routed", "served", "routed_floor1")
+PRESENT = 2.0
+"""`served`: a worker counts as present for this many times `n_workers` asks after its last
+answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
 TARGETS = (0.7, 0.8, 0.9, 0.95)
 
 
@@ -116,6 +128,35 @@ def one_coin_row(skill: float, k: int) -> FloatArray:
     return m
 
 
+def served(
+    open_: np.ndarray,
+    counts: np.ndarray,
+    skill: FloatArray,
+    seen: np.ndarray,
+    present: np.ndarray,
+    w: int,
+    policy: JudgmentPolicy,
+) -> int | None:
+    """The dispatcher's rule (`dispatcher._routed`) on the simulated job."""
+    candidates = np.flatnonzero(open_)
+    if not candidates.size:
+        return None
+    head = int(candidates[0])
+    if counts[head] < policy.min_judgments:
+        return head
+    here = present.copy()
+    here[w] = True
+    cut = float(np.median(skill[here]))
+    if skill[w] >= cut:
+        return head
+    fresh = candidates[counts[candidates] < policy.min_judgments]
+    if fresh.size:
+        return int(fresh[0])
+    others = here & (skill >= cut) & ~seen[head]
+    others[w] = False
+    return None if others.any() else head
+
+
 def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
     k, n = job.k, job.n_items
     counts = np.zeros(n, dtype=np.int64)
@@ -130,6 +171,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
     in_step = mode != "current"
     turned = 0
     steps = 0
+    last = np.full(job.n_workers, -np.inf)
 
     def posterior(rows: slice | int = slice(None)) -> FloatArray:
         lp = log_post[rows]
@@ -141,8 +183,11 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         steps += 1
         w = int(job.rng.choice(job.n_workers, p=job.arrival))
         open_ = (first < 0) & ~seen[:, w]
-        cut = float(np.median(skill)) if mode == "routed" else -1.0
-        item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)
+        if mode == "served":
+            item = served(open_, counts, skill, seen, last >= steps - PRESENT * job.n_workers, w, policy)
+        else:
+            cut = float(np.median(skill)) if mode == "routed" else -1.0
+            item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)
         if item is None:
             turned += 1
             continue
@@ -152,6 +197,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         answers.append(a)
         counts[item] += 1
         seen[item, w] = True
+        last[w] = steps
         log_post[item] += np.log(np.maximum(model[w][:, a], 1e-9))
         if in_step and len(items) % REFIT == 0:
             fit = DawidSkene().fit(job.judgments(items, workers, answers))
@@ -177,6 +223,64 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         final_accuracy=float(np.mean(final == job.truth)),
         revised=float(np.mean(first != final)),
         turned_away=turned / max(steps, 1),
+    )
+
+
+def simulate_server(job: Job, policy: JudgmentPolicy, kept: bool) -> Outcome:
+    """The server's item labels between job-level passes (`labels.items.item_label`): when an
+    item has its judgments its label is computed from all of them with what the last pass
+    (every `REFIT` judgments) learned. `kept=False` is the server before issue 13's wanted 1:
+    each worker's pass accuracy, errors spread evenly, uniform prior (`skill_posterior`);
+    `kept=True` the server now: the pass's confusion matrices and class priors
+    (`model_posterior`). Offers as `current` (no routing)."""
+    k, n = job.k, job.n_items
+    counts = np.zeros(n, dtype=np.int64)
+    seen = np.zeros((n, job.n_workers), dtype=np.bool_)
+    conf = np.zeros(n)
+    first = np.full(n, -1, dtype=np.int64)
+    by_item: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    items: list[int] = []
+    workers: list[int] = []
+    answers: list[int] = []
+    model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
+    log_prior = np.log(np.full(k, 1 / k))
+    steps = 0
+    while (first < 0).any() and steps < 50 * n:
+        steps += 1
+        w = int(job.rng.choice(job.n_workers, p=job.arrival))
+        item = route((first < 0) & ~seen[:, w], counts, conf, 0.0, -1.0, policy.min_judgments)
+        if item is None:
+            continue
+        a = job.answer(w, int(job.truth[item]))
+        items.append(item)
+        workers.append(w)
+        answers.append(a)
+        by_item[item].append((w, a))
+        counts[item] += 1
+        seen[item, w] = True
+        lp = log_prior + sum(np.log(np.maximum(model[v][:, b], 1e-12)) for v, b in by_item[item])
+        p = np.exp(lp - lp.max())
+        p /= p.sum()
+        conf[item] = p.max()
+        if not bool(policy.needs_more(conf[item], counts[item])):
+            first[item] = int(p.argmax())
+        if len(items) % REFIT == 0:
+            fit = DawidSkene().fit(job.judgments(items, workers, answers))
+            assert fit.confusion is not None and fit.class_priors is not None
+            answered = ~np.isnan(fit.worker_skill)
+            if kept:
+                model[answered] = fit.confusion[answered]
+                log_prior = np.log(np.maximum(fit.class_priors, 1e-12))
+            else:
+                model[answered] = np.stack([one_coin_row(s, k) for s in fit.worker_skill[answered]])
+    final = DawidSkene().fit(job.judgments(items, workers, answers)).labels
+    first = np.where(first < 0, final, first)
+    return Outcome(
+        budget=len(items) / (FIXED * n),
+        first_accuracy=float(np.mean(first == job.truth)),
+        final_accuracy=float(np.mean(final == job.truth)),
+        revised=float(np.mean(first != final)),
+        turned_away=0.0,
     )
 
 
@@ -213,7 +317,10 @@ def main() -> None:
             for target in TARGETS:
                 policy = JudgmentPolicy(policy_floor, 6, target)
                 runs = [
-                    simulate(Job(CROWDS[name], n_items, s), policy, mode.split("_floor")[0]) for s in seeds
+                    simulate_server(Job(CROWDS[name], n_items, s), policy, mode == "pass_model")
+                    if mode.startswith("pass_")
+                    else simulate(Job(CROWDS[name], n_items, s), policy, mode.split("_floor")[0])
+                    for s in seeds
                 ]
                 o = Outcome(
                     *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)

@@ -45,7 +45,7 @@ from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.labels import items as labeling
-from labelwire.server.labels import quality_report, reliability, routing, verification_report
+from labelwire.server.labels import outliers, quality_report, reliability, routing, verification_report
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Tx
 
@@ -575,6 +575,16 @@ class LabelsCore(CoreBase):
             reliability.gold_outcomes, job.spec, rows, records, gate.estimated_skill
         )
         return reliability.table(outcomes, bins)
+
+    async def worker_outliers(self, principal: Principal, job_name: str) -> tuple[str, outliers.Report]:
+        """Each worker's share of outlying annotations on a bounding-box job, and the job's name."""
+        job = await self.get_job(principal, job_name)
+        if job.spec.task_type not in outliers.TASK_TYPES:
+            raise FailedPrecondition(
+                f"{job.name} is a {job.spec.task_type} job; the outlier report is for bounding_box jobs"
+            )
+        rows = await self.store.read(lambda tx: tx.job_judgments(job.id))
+        return job.name, await asyncio.to_thread(outliers.report, job.spec, rows)
 
     async def verification_report(
         self,

@@ -227,3 +227,38 @@ def estimated_skill(pass_skill: float | None, gold_answered: int, gold_correct: 
     if pass_skill is not None:
         return pass_skill
     return (gold_correct + 1.4) / (gold_answered + 2)
+
+
+ACTIVE_SECONDS = 600.0
+"""A qualified worker who answered within this long counts as present for routing: an extra
+judgment waits for such a worker, never for one who has left."""
+ROUTING_WORKER_SCAN = 500
+"""Workers of the job read to set the skill cut and find who is present."""
+
+
+def worker_skill(worker: Any) -> float:
+    """`estimated_skill` of a worker's row."""
+    pass_skill = worker["skill"]
+    return estimated_skill(
+        None if pass_skill is None else float(pass_skill),
+        int(worker["gold_answered"]),
+        int(worker["gold_correct"]),
+    )
+
+
+def present_skills(workers: Sequence[Any], now: float) -> dict[int, float]:
+    """Estimated skill of each qualified worker active within `ACTIVE_SECONDS`."""
+    return {
+        int(w["id"]): worker_skill(w)
+        for w in workers
+        if int(w["status"]) == WorkerStatus.QUALIFIED
+        and w["last_active_at"] is not None
+        and float(w["last_active_at"]) >= now - ACTIVE_SECONDS
+    }
+
+
+def skill_cut(skills: Sequence[float]) -> float:
+    """The skill an extra judgment asks of its worker: the median of the workers present,
+    `consolidation.dynamic.route`'s rule in bench/consolidation/dollar.py (the job states
+    no cut of its own). With nobody else present it asks nothing of anyone."""
+    return float(np.median(skills)) if skills else -1.0

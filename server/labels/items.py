@@ -11,14 +11,17 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.domain import specs
 from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.domain.tasks import task_kind, uses_skill
 from labelwire.server.labels import chains
+from labelwire.server.labels.pass_models import JobModel, job_model, keep_model, model_posterior
 from labelwire.server.store import Tx
 
-__all__ = ["uses_skill"]
+__all__ = ["JobModel", "keep_model", "uses_skill"]
 
 PRIOR_SAMPLE = 200
 """Current labels read to estimate a job's class frequencies when a vote ties."""
@@ -29,14 +32,36 @@ def consolidate_item(
     judgments: list[tuple[int, Answer]],
     skills: dict[int, float] | None = None,
     class_priors: Callable[[], Sequence[float]] | None = None,
+    model: JobModel | None = None,
 ) -> Consolidated | None:
     """One item's label from its judgments, as the job's task kind consolidates
     them (`domain.tasks`); `skills` weigh workers for jobs that do, and
     `class_priors` gives the job's class frequencies, called only when a
-    majority vote ties."""
+    majority vote ties. A single-class job that weighs workers is labeled by its
+    last pass's `model` when there is one."""
     if not judgments:
         return None
-    return task_kind(spec).consolidate(spec, judgments, skills, class_priors)
+    kind = task_kind(spec)
+    names = spec.class_names
+    if (
+        model is not None
+        and kind.single_class
+        and model.method == spec.consolidation_method
+        and len(model.priors) == len(names)
+    ):
+        index = {name: i for i, name in enumerate(names)}
+        answers = [(w, index[a[kind.answer_key]["class_name"]]) for w, a in judgments]
+        posterior = model_posterior(model, answers, skills or {})
+        label = int(np.argmax(posterior))
+        return Consolidated(
+            value={kind.answer_key: {"class_name": names[label]}},
+            confidence=float(posterior[label]),
+            probabilities={n: float(p) for n, p in zip(names, posterior, strict=True) if p > 1e-6},
+            method=spec.consolidation_method,
+            judgment_count=len(judgments),
+            tie=bool(np.sum(np.isclose(posterior, posterior[label])) > 1),
+        )
+    return kind.consolidate(spec, judgments, skills, class_priors)
 
 
 def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
@@ -54,15 +79,17 @@ def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
     return counts
 
 
-def item_label(tx: Tx, spec: JobSpec, item_id: int) -> Consolidated | None:
-    """The label an item's counted judgments give now."""
+def item_label(tx: Tx, spec: JobSpec, item_id: int, job_id: int | None = None) -> Consolidated | None:
+    """The label an item's counted judgments give now; with the item's `job_id`, by the
+    job's last pass model when this process keeps one."""
     judgments = tx.item_judgments(item_id)
     weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
     skills = {w: estimated_skill(*r) for w, r in records.items()}
     if not uses_skill(spec):
         return consolidate_item(spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id))
-    return consolidate_item(spec, judgments, skills)
+    model = job_model(tx, job_id) if job_id is not None else None
+    return consolidate_item(spec, judgments, skills, model=model)
 
 
 CORRECTION_METHOD = "owner_correction"
@@ -201,7 +228,7 @@ def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float, it
     and leases may have changed since, which this does not read)."""
     item = item if item is not None else tx.item(item_id)
     assert item is not None
-    label = item_label(tx, spec, item_id)
+    label = item_label(tx, spec, item_id, job_id)
     if label is None:
         return False
     if (

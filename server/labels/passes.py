@@ -12,7 +12,7 @@ the job completes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ class PassResult:
     labels: dict[int, Consolidated] = field(default_factory=dict)
     skills: dict[int, float] = field(default_factory=dict)
     seen_sequence: dict[int, int | None] = field(default_factory=dict)
+    model: labeling.JobModel | None = None
 
 
 def due(judgments: int, at_last_pass: int) -> bool:
@@ -85,11 +86,14 @@ def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
         if first_row[i]["is_gold"]
     ]
     table = _Table(item_ids, item_index, worker_ids, worker_index, first_row)
+    kept = None
     if isinstance(kind, MultiLabel):
         labels, skill = _multi(spec, model, rows, table, gold_rows)
     else:
-        labels, skill = _single(spec, model, rows, table, gold_rows)
-    out = PassResult(skills={int(w): float(s) for w, s in zip(worker_ids.tolist(), skill, strict=True)})
+        labels, skill, kept = _single(spec, model, rows, table, gold_rows)
+    out = PassResult(
+        skills={int(w): float(s) for w, s in zip(worker_ids.tolist(), skill, strict=True)}, model=kept
+    )
     for n, item_id in enumerate(item_ids.tolist()):
         row = first_row[item_id]
         if n in labels and not row["is_gold"] and int(row["state"]) == ItemState.LABELED:
@@ -113,7 +117,7 @@ class _Table:
 
 def _single(
     spec: JobSpec, model: Any, rows: list[Any], t: _Table, gold_rows: list[tuple[int, Any]]
-) -> tuple[dict[int, Consolidated], np.ndarray]:
+) -> tuple[dict[int, Consolidated], np.ndarray, labeling.JobModel | None]:
     names = spec.class_names
     index = {name: i for i, name in enumerate(names)}
     answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
@@ -141,7 +145,30 @@ def _single(
         for n in range(len(t.item_ids))
         if result.labels[n] >= 0
     }
-    return labels, np.nan_to_num(result.worker_skill, nan=0.7)
+    kept = _kept(result, t.worker_ids, len(names), spec.consolidation_method)
+    return labels, np.nan_to_num(result.worker_skill, nan=0.7), kept
+
+
+def _kept(
+    result: ClassificationResult, worker_ids: np.ndarray, k: int, spec_method: str
+) -> labeling.JobModel | None:
+    """The pass model item labels use until the next pass: Dawid-Skene's confusion matrices
+    and class priors; one-coin and GLAD's worker accuracies as matrices with errors spread
+    evenly (GLAD's item difficulty is unknown for an item the pass has not seen). None for a
+    method that learns neither (weighted vote keeps its skill-weighted labels)."""
+    if result.class_priors is None:
+        return None
+    priors = np.asarray(result.class_priors, dtype=np.float64)
+    confusions: dict[int, np.ndarray] = {}
+    for n, worker in enumerate(worker_ids.tolist()):
+        if result.confusion is not None:
+            confusions[int(worker)] = np.asarray(result.confusion[n], dtype=np.float64)
+        elif not np.isnan(result.worker_skill[n]):
+            s = min(max(float(result.worker_skill[n]), 1e-3), 1 - 1e-3)
+            matrix = np.full((k, k), (1 - s) / max(k - 1, 1))
+            np.fill_diagonal(matrix, s)
+            confusions[int(worker)] = matrix
+    return labeling.JobModel(priors=priors, confusions=confusions, method=spec_method)
 
 
 def _multi(
@@ -193,6 +220,8 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
         if labeling.emit_label(tx, job_id, item, label, now, spec=spec) is not None:
             revised += 1
     tx.set_skills(result.skills)
+    if result.model is not None and job is not None:
+        labeling.keep_model(job_id, replace(result.model, job_created_at=float(job["created_at"])))
     tx.mark_pass(job_id, judgments)
     dispatch.complete_if_done(tx, job_id, now, after_pass=True)
     return revised

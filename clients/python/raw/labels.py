@@ -176,6 +176,13 @@ class LabelCalls:
         )
         return response
 
+    async def worker_outliers(self, job: str) -> quality_service_pb2.GetWorkerOutliersResponse:
+        """A bounding-box job's workers: outlier rate, shrunk rate, drifting."""
+        response: quality_service_pb2.GetWorkerOutliersResponse = await self.quality.GetWorkerOutliers(
+            quality_service_pb2.GetWorkerOutliersRequest(job=job), metadata=self.metadata
+        )
+        return response
+
     async def verification_report(
         self,
         job: str,

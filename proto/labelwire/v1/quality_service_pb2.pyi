@@ -20,6 +20,106 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class GetWorkerOutliersRequest(_message.Message):
+    """Request for GetWorkerOutliers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}` of a bounding-box job."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWorkerOutliersRequest: _TypeAlias = GetWorkerOutliersRequest  # noqa: Y015
+
+@_typing.final
+class GetWorkerOutliersResponse(_message.Message):
+    """Response of GetWorkerOutliers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKERS_FIELD_NUMBER: _builtins.int
+    POOL_RATE_FIELD_NUMBER: _builtins.int
+    ITEMS_CHECKED_FIELD_NUMBER: _builtins.int
+    pool_rate: _builtins.float
+    """Output only. Share of outliers among every checked annotation."""
+    items_checked: _builtins.int
+    """Output only. Items with at least three annotations, where an outlier
+    can be told.
+    """
+    @_builtins.property
+    def workers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkerOutlierRate]:
+        """Output only. One entry per worker with a counted judgment, by worker id."""
+
+    def __init__(
+        self,
+        *,
+        workers: _abc.Iterable[Global___WorkerOutlierRate] | None = ...,
+        pool_rate: _builtins.float = ...,
+        items_checked: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items_checked", b"items_checked", "pool_rate", b"pool_rate", "workers", b"workers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWorkerOutliersResponse: _TypeAlias = GetWorkerOutliersResponse  # noqa: Y015
+
+@_typing.final
+class WorkerOutlierRate(_message.Message):
+    """One worker's outlier record on a job."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORKER_FIELD_NUMBER: _builtins.int
+    CHECKED_FIELD_NUMBER: _builtins.int
+    FLAGGED_FIELD_NUMBER: _builtins.int
+    OUTLIER_RATE_FIELD_NUMBER: _builtins.int
+    SHRUNK_RATE_FIELD_NUMBER: _builtins.int
+    DRIFTING_FIELD_NUMBER: _builtins.int
+    worker: _builtins.str
+    """Output only. `jobs/{job_id}/workers/{worker_id}`."""
+    checked: _builtins.int
+    """Output only. The worker's annotations on items with three or more."""
+    flagged: _builtins.int
+    """Output only. How many of those were outliers."""
+    outlier_rate: _builtins.float
+    """Output only. flagged / checked; 0 when nothing was checked."""
+    shrunk_rate: _builtins.float
+    """Output only. (flagged + 20 x pool rate) / (checked + 20): the rate a
+    report can rank by without calling a worker with two annotations a drifter.
+    """
+    drifting: _builtins.bool
+    """Output only. The shrunk rate is at least three times the pool's."""
+    def __init__(
+        self,
+        *,
+        worker: _builtins.str = ...,
+        checked: _builtins.int = ...,
+        flagged: _builtins.int = ...,
+        outlier_rate: _builtins.float = ...,
+        shrunk_rate: _builtins.float = ...,
+        drifting: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked", b"checked", "drifting", b"drifting", "flagged", b"flagged", "outlier_rate", b"outlier_rate", "shrunk_rate", b"shrunk_rate", "worker", b"worker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkerOutlierRate: _TypeAlias = WorkerOutlierRate  # noqa: Y015
+
+@_typing.final
 class GetReliabilityRequest(_message.Message):
     """Request for GetReliability."""
 

@@ -55,6 +55,11 @@ class QualityServiceStub:
                 request_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityResponse.FromString,
                 _registered_method=True)
+        self.GetWorkerOutliers = channel.unary_unary(
+                '/labelwire.v1.QualityService/GetWorkerOutliers',
+                request_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetWorkerOutliersRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetWorkerOutliersResponse.FromString,
+                _registered_method=True)
 
 
 class QualityServiceServicer:
@@ -99,6 +104,17 @@ class QualityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWorkerOutliers(self, request, context):
+        """Which workers drift on a bounding-box job: per worker, the share of its
+        annotations that are outliers (its boxes do not pair with the item's
+        consolidated boxes, same class at IoU 0.5 or more), counted on items
+        with at least three annotations, the same share shrunk towards the
+        pool's, and whether the shrunk share is at least three times the pool's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QualityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +137,11 @@ def add_QualityServiceServicer_to_server(servicer, server):
                     servicer.GetReliability,
                     request_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityResponse.SerializeToString,
+            ),
+            'GetWorkerOutliers': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkerOutliers,
+                    request_deserializer=labelwire_dot_v1_dot_quality__service__pb2.GetWorkerOutliersRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_quality__service__pb2.GetWorkerOutliersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -232,6 +253,33 @@ class QualityService:
             '/labelwire.v1.QualityService/GetReliability',
             labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityRequest.SerializeToString,
             labelwire_dot_v1_dot_quality__service__pb2.GetReliabilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkerOutliers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.QualityService/GetWorkerOutliers',
+            labelwire_dot_v1_dot_quality__service__pb2.GetWorkerOutliersRequest.SerializeToString,
+            labelwire_dot_v1_dot_quality__service__pb2.GetWorkerOutliersResponse.FromString,
             options,
             channel_credentials,
             insecure,

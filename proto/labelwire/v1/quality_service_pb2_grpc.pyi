@@ -54,6 +54,13 @@ class QualityServiceStub:
     judgments as a work item would be, with every worker's gold record
     leaving that item out).
     """
+    GetWorkerOutliers: _grpc.UnaryUnaryMultiCallable[_quality_service_pb2.GetWorkerOutliersRequest, _quality_service_pb2.GetWorkerOutliersResponse]
+    """Which workers drift on a bounding-box job: per worker, the share of its
+    annotations that are outliers (its boxes do not pair with the item's
+    consolidated boxes, same class at IoU 0.5 or more), counted on items
+    with at least three annotations, the same share shrunk towards the
+    pool's, and whether the shrunk share is at least three times the pool's.
+    """
 
 @_typing.type_check_only
 class QualityServiceAsyncStub(QualityServiceStub):
@@ -80,6 +87,13 @@ class QualityServiceAsyncStub(QualityServiceStub):
     measured on the job's gold items (each consolidated from its first
     judgments as a work item would be, with every worker's gold record
     leaving that item out).
+    """
+    GetWorkerOutliers: _aio.UnaryUnaryMultiCallable[_quality_service_pb2.GetWorkerOutliersRequest, _quality_service_pb2.GetWorkerOutliersResponse]  # type: ignore[assignment]
+    """Which workers drift on a bounding-box job: per worker, the share of its
+    annotations that are outliers (its boxes do not pair with the item's
+    consolidated boxes, same class at IoU 0.5 or more), counted on items
+    with at least three annotations, the same share shrunk towards the
+    pool's, and whether the shrunk share is at least three times the pool's.
     """
 
 class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -128,6 +142,19 @@ class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
         measured on the job's gold items (each consolidated from its first
         judgments as a work item would be, with every worker's gold record
         leaving that item out).
+        """
+
+    @_abc_1.abstractmethod
+    def GetWorkerOutliers(
+        self,
+        request: _quality_service_pb2.GetWorkerOutliersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_quality_service_pb2.GetWorkerOutliersResponse, _abc.Awaitable[_quality_service_pb2.GetWorkerOutliersResponse]]:
+        """Which workers drift on a bounding-box job: per worker, the share of its
+        annotations that are outliers (its boxes do not pair with the item's
+        consolidated boxes, same class at IoU 0.5 or more), counted on items
+        with at least three annotations, the same share shrunk towards the
+        pool's, and whether the shrunk share is at least three times the pool's.
         """
 
 def add_QualityServiceServicer_to_server(servicer: QualityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

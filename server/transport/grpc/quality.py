@@ -114,6 +114,23 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
         return out
 
     @unary
+    async def GetWorkerOutliers(
+        self, request: pb.GetWorkerOutliersRequest, context: Ctx
+    ) -> pb.GetWorkerOutliersResponse:
+        job, report = await self.core.worker_outliers(await caller(self.core, context), request.job)
+        out = pb.GetWorkerOutliersResponse(pool_rate=report.pool_rate, items_checked=report.items)
+        for w in report.workers:
+            out.workers.add(
+                worker=f"{job}/workers/{w.worker_id}",
+                checked=w.checked,
+                flagged=w.flagged,
+                outlier_rate=w.rate,
+                shrunk_rate=w.shrunk_rate,
+                drifting=w.drifting,
+            )
+        return out
+
+    @unary
     async def GetVerificationReport(
         self, request: pb.GetVerificationReportRequest, context: Ctx
     ) -> pb.GetVerificationReportResponse:

@@ -12,7 +12,121 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiMgoVR2V0UmVsaWFiaWxpdHlSZXF1ZXN0EgsKA2pvYhgBIAEoCRIMCgRiaW5zGAIgASgFIqIBChZHZXRSZWxpYWJpbGl0eVJlc3BvbnNlEioKBGJpbnMYASADKAsyHC5sYWJlbHdpcmUudjEuUmVsaWFiaWxpdHlCaW4SDQoFaXRlbXMYAiABKAMSFwoPbWVhbl9jb25maWRlbmNlGAMgASgBEhAKCGFjY3VyYWN5GAQgASgBEiIKGmV4cGVjdGVkX2NhbGlicmF0aW9uX2Vycm9yGAUgASgBImgKDlJlbGlhYmlsaXR5QmluEg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEg0KBWl0ZW1zGAMgASgDEhcKD21lYW5fY29uZmlkZW5jZRgEIAEoARIQCghhY2N1cmFjeRgFIAEoASKUAQocR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVxdWVzdBILCgNqb2IYASABKAkSFAoMYnVja2V0X2VkZ2VzGAIgAygBEh8KF3NwbGl0X2NvdW50c19hc19jb3JyZWN0GAMgASgIEhgKEHRhcmdldF9wcmVjaXNpb24YBCABKAESFgoOaW50ZXJ2YWxfbGV2ZWwYBSABKAEiiAEKHUdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlEjYKB2NsYXNzZXMYASADKAsyJS5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQ2xhc3NSZXBvcnQSLwoFdG90YWwYAiABKAsyIC5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQ291bnRzInQKElZlcmlmaWNhdGlvbkNvdW50cxINCgV0b3RhbBgBIAEoAxIRCgljb25maXJtZWQYAiABKAMSFAoMZGlzY29uZmlybWVkGAMgASgDEg0KBXNwbGl0GAQgASgDEhcKD3BlcmNlbnRfY29ycmVjdBgFIAEoASKjAgoXVmVyaWZpY2F0aW9uQ2xhc3NSZXBvcnQSEgoKY2xhc3NfbmFtZRgBIAEoCRIwCgZjb3VudHMYAiABKAsyIC5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQ291bnRzEjEKB2J1Y2tldHMYAyADKAsyIC5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQnVja2V0EhYKDnRhcmdldF9yZWFjaGVkGAQgASgIEh0KFXJlY29tbWVuZGVkX3RocmVzaG9sZBgFIAEoARITCgtpdGVtc19hYm92ZRgGIAEoAxIRCglwcmVjaXNpb24YByABKAESFwoPcHJlY2lzaW9uX2xvd2VyGAggASgBEhcKD3ByZWNpc2lvbl91cHBlchgJIAEoASJkChJWZXJpZmljYXRpb25CdWNrZXQSDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESMAoGY291bnRzGAMgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyIjChRHZXRKb2JRdWFsaXR5UmVxdWVzdBILCgNqb2IYASABKAkivAIKFUdldEpvYlF1YWxpdHlSZXNwb25zZRIqCglhZ3JlZW1lbnQYASABKAsyFy5sYWJlbHdpcmUudjEuQWdyZWVtZW50EhMKC2Nvc3RfbWljcm9zGAIgASgDEh0KFWNvc3RfcGVyX2xhYmVsX21pY3JvcxgDIAEoAxIsCgd3b3JrZXJzGAQgAygLMhsubGFiZWx3aXJlLnYxLldvcmtlclF1YWxpdHkSFgoOZGVjbGluZWRfdGFza3MYBSABKAMSNAoPZGVjbGluZV9yZWFzb25zGAYgAygLMhsubGFiZWx3aXJlLnYxLkRlY2xpbmVSZWFzb24SRwoVaW5zdHJ1Y3Rpb25zX3ZlcnNpb25zGAcgAygLMigubGFiZWx3aXJlLnYxLkluc3RydWN0aW9uc1ZlcnNpb25RdWFsaXR5IpoBChpJbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eRIcChRpbnN0cnVjdGlvbnNfdmVyc2lvbhgBIAEoBRIRCglqdWRnbWVudHMYAiABKAMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAyABKAESFgoOZ29sZF9qdWRnbWVudHMYBCABKAMSFQoNZ29sZF9hY2N1cmFjeRgFIAEoASIuCg1EZWNsaW5lUmVhc29uEg4KBnJlYXNvbhgBIAEoCRINCgVjb3VudBgCIAEoAyJwCglBZ3JlZW1lbnQSFgoOaXRlbXNfbWVhc3VyZWQYASABKAMSGQoRZGlzc2VudF9oaXN0b2dyYW0YAiADKAMSFAoMZmxlaXNzX2thcHBhGAMgASgBEhoKEmtyaXBwZW5kb3JmZl9hbHBoYRgEIAEoASLHAQoNV29ya2VyUXVhbGl0eRIoCgVzdGF0cxgBIAEoCzIZLmxhYmVsd2lyZS52MS5Xb3JrZXJTdGF0cxIcChRhZ3JlZW1lbnRfd2l0aF9sYWJlbBgCIAEoARIbChNtZWRpYW5fdGltZV9zZWNvbmRzGAMgASgBEhcKD2VzdGltYXRlZF9za2lsbBgEIAEoARIQCghkZWNsaW5lZBgFIAEoAxIXCgp3b3JrX3NraWxsGAYgASgBSACIAQFCDQoLX3dvcmtfc2tpbGwiTwoVR2V0Q2FsaWJyYXRpb25SZXF1ZXN0EgsKA2pvYhgBIAEoCRIPCgdidWNrZXRzGAIgASgFEhgKEHRhcmdldF9wcmVjaXNpb24YAyABKAEimgEKFkdldENhbGlicmF0aW9uUmVzcG9uc2USLwoHY2xhc3NlcxgBIAMoCzIeLmxhYmVsd2lyZS52MS5DbGFzc0NhbGlicmF0aW9uEjAKB3JvdXRpbmcYAiADKAsyHy5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nQ2xhc3MSHQoVaHVtYW5fanVkZ21lbnRzX3NhdmVkGAMgASgDIuABChFNb2RlbFJvdXRpbmdDbGFzcxISCgpjbGFzc19uYW1lGAEgASgJEhEKCXRocmVzaG9sZBgCIAEoARIPCgdsZWFybmVkGAMgASgIEhUKDWF1dG9fYWNjZXB0ZWQYBCABKAMSDwoHYXVkaXRlZBgFIAEoAxIUCgxhdWRpdF9hZ3JlZWQYBiABKAMSFwoPYXVkaXRfcHJlY2lzaW9uGAcgASgBEh0KFWF1ZGl0X3ByZWNpc2lvbl9sb3dlchgIIAEoARIdChVhdWRpdF9wcmVjaXNpb25fdXBwZXIYCSABKAEigAEKEENsYXNzQ2FsaWJyYXRpb24SEgoKY2xhc3NfbmFtZRgBIAEoCRIvCgdidWNrZXRzGAIgAygLMh4ubGFiZWx3aXJlLnYxLkNvbmZpZGVuY2VCdWNrZXQSGAoQYWNjZXB0X3RocmVzaG9sZBgDIAEoARINCgVpdGVtcxgEIAEoAyJRChBDb25maWRlbmNlQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEg0KBWNvdW50GAMgASgDEhAKCGFjY3VyYWN5GAQgASgBMqoDCg5RdWFsaXR5U2VydmljZRJdCg1HZXRKb2JRdWFsaXR5EiIubGFiZWx3aXJlLnYxLkdldEpvYlF1YWxpdHlSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkdldEpvYlF1YWxpdHlSZXNwb25zZSIDkAIBEmAKDkdldENhbGlicmF0aW9uEiMubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVxdWVzdBokLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlc3BvbnNlIgOQAgESdQoVR2V0VmVyaWZpY2F0aW9uUmVwb3J0EioubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QaKy5sYWJlbHdpcmUudjEuR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVzcG9uc2UiA5ACARJgCg5HZXRSZWxpYWJpbGl0eRIjLmxhYmVsd2lyZS52MS5HZXRSZWxpYWJpbGl0eVJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0UmVsaWFiaWxpdHlSZXNwb25zZSIDkAIBQq0BChBjb20ubGFiZWx3aXJlLnYxQhNRdWFsaXR5U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiJwoYR2V0V29ya2VyT3V0bGllcnNSZXF1ZXN0EgsKA2pvYhgBIAEoCSJ3ChlHZXRXb3JrZXJPdXRsaWVyc1Jlc3BvbnNlEjAKB3dvcmtlcnMYASADKAsyHy5sYWJlbHdpcmUudjEuV29ya2VyT3V0bGllclJhdGUSEQoJcG9vbF9yYXRlGAIgASgBEhUKDWl0ZW1zX2NoZWNrZWQYAyABKAMiggEKEVdvcmtlck91dGxpZXJSYXRlEg4KBndvcmtlchgBIAEoCRIPCgdjaGVja2VkGAIgASgDEg8KB2ZsYWdnZWQYAyABKAMSFAoMb3V0bGllcl9yYXRlGAQgASgBEhMKC3NocnVua19yYXRlGAUgASgBEhAKCGRyaWZ0aW5nGAYgASgIIjIKFUdldFJlbGlhYmlsaXR5UmVxdWVzdBILCgNqb2IYASABKAkSDAoEYmlucxgCIAEoBSKiAQoWR2V0UmVsaWFiaWxpdHlSZXNwb25zZRIqCgRiaW5zGAEgAygLMhwubGFiZWx3aXJlLnYxLlJlbGlhYmlsaXR5QmluEg0KBWl0ZW1zGAIgASgDEhcKD21lYW5fY29uZmlkZW5jZRgDIAEoARIQCghhY2N1cmFjeRgEIAEoARIiChpleHBlY3RlZF9jYWxpYnJhdGlvbl9lcnJvchgFIAEoASJoCg5SZWxpYWJpbGl0eUJpbhINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVpdGVtcxgDIAEoAxIXCg9tZWFuX2NvbmZpZGVuY2UYBCABKAESEAoIYWNjdXJhY3kYBSABKAEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEixwEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIpoBChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbhIwCgdyb3V0aW5nGAIgAygLMh8ubGFiZWx3aXJlLnYxLk1vZGVsUm91dGluZ0NsYXNzEh0KFWh1bWFuX2p1ZGdtZW50c19zYXZlZBgDIAEoAyLgAQoRTW9kZWxSb3V0aW5nQ2xhc3MSEgoKY2xhc3NfbmFtZRgBIAEoCRIRCgl0aHJlc2hvbGQYAiABKAESDwoHbGVhcm5lZBgDIAEoCBIVCg1hdXRvX2FjY2VwdGVkGAQgASgDEg8KB2F1ZGl0ZWQYBSABKAMSFAoMYXVkaXRfYWdyZWVkGAYgASgDEhcKD2F1ZGl0X3ByZWNpc2lvbhgHIAEoARIdChVhdWRpdF9wcmVjaXNpb25fbG93ZXIYCCABKAESHQoVYXVkaXRfcHJlY2lzaW9uX3VwcGVyGAkgASgBIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATKVBAoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBEnUKFUdldFZlcmlmaWNhdGlvblJlcG9ydBIqLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0GisubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlIgOQAgESYAoOR2V0UmVsaWFiaWxpdHkSIy5sYWJlbHdpcmUudjEuR2V0UmVsaWFiaWxpdHlSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldFJlbGlhYmlsaXR5UmVzcG9uc2UiA5ACARJpChFHZXRXb3JrZXJPdXRsaWVycxImLmxhYmVsd2lyZS52MS5HZXRXb3JrZXJPdXRsaWVyc1JlcXVlc3QaJy5sYWJlbHdpcmUudjEuR2V0V29ya2VyT3V0bGllcnNSZXNwb25zZSIDkAIBQq0BChBjb20ubGFiZWx3aXJlLnYxQhNRdWFsaXR5U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_task]);
+
+/**
+ * Request for GetWorkerOutliers.
+ *
+ * @generated from message labelwire.v1.GetWorkerOutliersRequest
+ */
+export type GetWorkerOutliersRequest = Message<"labelwire.v1.GetWorkerOutliersRequest"> & {
+  /**
+   * Required. `jobs/{job_id}` of a bounding-box job.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+};
+
+/**
+ * Describes the message labelwire.v1.GetWorkerOutliersRequest.
+ * Use `create(GetWorkerOutliersRequestSchema)` to create a new message.
+ */
+export const GetWorkerOutliersRequestSchema: GenMessage<GetWorkerOutliersRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 0);
+
+/**
+ * Response of GetWorkerOutliers.
+ *
+ * @generated from message labelwire.v1.GetWorkerOutliersResponse
+ */
+export type GetWorkerOutliersResponse = Message<"labelwire.v1.GetWorkerOutliersResponse"> & {
+  /**
+   * Output only. One entry per worker with a counted judgment, by worker id.
+   *
+   * @generated from field: repeated labelwire.v1.WorkerOutlierRate workers = 1;
+   */
+  workers: WorkerOutlierRate[];
+
+  /**
+   * Output only. Share of outliers among every checked annotation.
+   *
+   * @generated from field: double pool_rate = 2;
+   */
+  poolRate: number;
+
+  /**
+   * Output only. Items with at least three annotations, where an outlier
+   * can be told.
+   *
+   * @generated from field: int64 items_checked = 3;
+   */
+  itemsChecked: bigint;
+};
+
+/**
+ * Describes the message labelwire.v1.GetWorkerOutliersResponse.
+ * Use `create(GetWorkerOutliersResponseSchema)` to create a new message.
+ */
+export const GetWorkerOutliersResponseSchema: GenMessage<GetWorkerOutliersResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 1);
+
+/**
+ * One worker's outlier record on a job.
+ *
+ * @generated from message labelwire.v1.WorkerOutlierRate
+ */
+export type WorkerOutlierRate = Message<"labelwire.v1.WorkerOutlierRate"> & {
+  /**
+   * Output only. `jobs/{job_id}/workers/{worker_id}`.
+   *
+   * @generated from field: string worker = 1;
+   */
+  worker: string;
+
+  /**
+   * Output only. The worker's annotations on items with three or more.
+   *
+   * @generated from field: int64 checked = 2;
+   */
+  checked: bigint;
+
+  /**
+   * Output only. How many of those were outliers.
+   *
+   * @generated from field: int64 flagged = 3;
+   */
+  flagged: bigint;
+
+  /**
+   * Output only. flagged / checked; 0 when nothing was checked.
+   *
+   * @generated from field: double outlier_rate = 4;
+   */
+  outlierRate: number;
+
+  /**
+   * Output only. (flagged + 20 x pool rate) / (checked + 20): the rate a
+   * report can rank by without calling a worker with two annotations a drifter.
+   *
+   * @generated from field: double shrunk_rate = 5;
+   */
+  shrunkRate: number;
+
+  /**
+   * Output only. The shrunk rate is at least three times the pool's.
+   *
+   * @generated from field: bool drifting = 6;
+   */
+  drifting: boolean;
+};
+
+/**
+ * Describes the message labelwire.v1.WorkerOutlierRate.
+ * Use `create(WorkerOutlierRateSchema)` to create a new message.
+ */
+export const WorkerOutlierRateSchema: GenMessage<WorkerOutlierRate> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 2);
 
 /**
  * Request for GetReliability.
@@ -40,7 +154,7 @@ export type GetReliabilityRequest = Message<"labelwire.v1.GetReliabilityRequest"
  * Use `create(GetReliabilityRequestSchema)` to create a new message.
  */
 export const GetReliabilityRequestSchema: GenMessage<GetReliabilityRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 0);
+  messageDesc(file_labelwire_v1_quality_service, 3);
 
 /**
  * Response of GetReliability.
@@ -91,7 +205,7 @@ export type GetReliabilityResponse = Message<"labelwire.v1.GetReliabilityRespons
  * Use `create(GetReliabilityResponseSchema)` to create a new message.
  */
 export const GetReliabilityResponseSchema: GenMessage<GetReliabilityResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 1);
+  messageDesc(file_labelwire_v1_quality_service, 4);
 
 /**
  * One confidence bin of a reliability table.
@@ -137,7 +251,7 @@ export type ReliabilityBin = Message<"labelwire.v1.ReliabilityBin"> & {
  * Use `create(ReliabilityBinSchema)` to create a new message.
  */
 export const ReliabilityBinSchema: GenMessage<ReliabilityBin> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 2);
+  messageDesc(file_labelwire_v1_quality_service, 5);
 
 /**
  * Request for GetVerificationReport.
@@ -191,7 +305,7 @@ export type GetVerificationReportRequest = Message<"labelwire.v1.GetVerification
  * Use `create(GetVerificationReportRequestSchema)` to create a new message.
  */
 export const GetVerificationReportRequestSchema: GenMessage<GetVerificationReportRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 3);
+  messageDesc(file_labelwire_v1_quality_service, 6);
 
 /**
  * Response of GetVerificationReport.
@@ -219,7 +333,7 @@ export type GetVerificationReportResponse = Message<"labelwire.v1.GetVerificatio
  * Use `create(GetVerificationReportResponseSchema)` to create a new message.
  */
 export const GetVerificationReportResponseSchema: GenMessage<GetVerificationReportResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 4);
+  messageDesc(file_labelwire_v1_quality_service, 7);
 
 /**
  * Verdict counts over a set of labeled verification items (gold left out).
@@ -269,7 +383,7 @@ export type VerificationCounts = Message<"labelwire.v1.VerificationCounts"> & {
  * Use `create(VerificationCountsSchema)` to create a new message.
  */
 export const VerificationCountsSchema: GenMessage<VerificationCounts> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 5);
+  messageDesc(file_labelwire_v1_quality_service, 8);
 
 /**
  * One class's rows of the report.
@@ -344,7 +458,7 @@ export type VerificationClassReport = Message<"labelwire.v1.VerificationClassRep
  * Use `create(VerificationClassReportSchema)` to create a new message.
  */
 export const VerificationClassReportSchema: GenMessage<VerificationClassReport> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 6);
+  messageDesc(file_labelwire_v1_quality_service, 9);
 
 /**
  * One confidence bucket of a class.
@@ -375,7 +489,7 @@ export type VerificationBucket = Message<"labelwire.v1.VerificationBucket"> & {
  * Use `create(VerificationBucketSchema)` to create a new message.
  */
 export const VerificationBucketSchema: GenMessage<VerificationBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 7);
+  messageDesc(file_labelwire_v1_quality_service, 10);
 
 /**
  * Request for GetJobQuality.
@@ -396,7 +510,7 @@ export type GetJobQualityRequest = Message<"labelwire.v1.GetJobQualityRequest"> 
  * Use `create(GetJobQualityRequestSchema)` to create a new message.
  */
 export const GetJobQualityRequestSchema: GenMessage<GetJobQualityRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 8);
+  messageDesc(file_labelwire_v1_quality_service, 11);
 
 /**
  * Response of GetJobQuality.
@@ -465,7 +579,7 @@ export type GetJobQualityResponse = Message<"labelwire.v1.GetJobQualityResponse"
  * Use `create(GetJobQualityResponseSchema)` to create a new message.
  */
 export const GetJobQualityResponseSchema: GenMessage<GetJobQualityResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 9);
+  messageDesc(file_labelwire_v1_quality_service, 12);
 
 /**
  * The judgments given under one version of a job's instructions.
@@ -515,7 +629,7 @@ export type InstructionsVersionQuality = Message<"labelwire.v1.InstructionsVersi
  * Use `create(InstructionsVersionQualitySchema)` to create a new message.
  */
 export const InstructionsVersionQualitySchema: GenMessage<InstructionsVersionQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 10);
+  messageDesc(file_labelwire_v1_quality_service, 13);
 
 /**
  * One reason workers gave for declining tasks of a job.
@@ -544,7 +658,7 @@ export type DeclineReason = Message<"labelwire.v1.DeclineReason"> & {
  * Use `create(DeclineReasonSchema)` to create a new message.
  */
 export const DeclineReasonSchema: GenMessage<DeclineReason> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 11);
+  messageDesc(file_labelwire_v1_quality_service, 14);
 
 /**
  * How much workers agree.
@@ -587,7 +701,7 @@ export type Agreement = Message<"labelwire.v1.Agreement"> & {
  * Use `create(AgreementSchema)` to create a new message.
  */
 export const AgreementSchema: GenMessage<Agreement> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 12);
+  messageDesc(file_labelwire_v1_quality_service, 15);
 
 /**
  * One worker's record on a job.
@@ -650,7 +764,7 @@ export type WorkerQuality = Message<"labelwire.v1.WorkerQuality"> & {
  * Use `create(WorkerQualitySchema)` to create a new message.
  */
 export const WorkerQualitySchema: GenMessage<WorkerQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 13);
+  messageDesc(file_labelwire_v1_quality_service, 16);
 
 /**
  * Request for GetCalibration.
@@ -686,7 +800,7 @@ export type GetCalibrationRequest = Message<"labelwire.v1.GetCalibrationRequest"
  * Use `create(GetCalibrationRequestSchema)` to create a new message.
  */
 export const GetCalibrationRequestSchema: GenMessage<GetCalibrationRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 14);
+  messageDesc(file_labelwire_v1_quality_service, 17);
 
 /**
  * Response of GetCalibration.
@@ -723,7 +837,7 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  * Use `create(GetCalibrationResponseSchema)` to create a new message.
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 15);
+  messageDesc(file_labelwire_v1_quality_service, 18);
 
 /**
  * What routing by the model did for one class.
@@ -798,7 +912,7 @@ export type ModelRoutingClass = Message<"labelwire.v1.ModelRoutingClass"> & {
  * Use `create(ModelRoutingClassSchema)` to create a new message.
  */
 export const ModelRoutingClassSchema: GenMessage<ModelRoutingClass> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 16);
+  messageDesc(file_labelwire_v1_quality_service, 19);
 
 /**
  * The model's record on one predicted class.
@@ -841,7 +955,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 17);
+  messageDesc(file_labelwire_v1_quality_service, 20);
 
 /**
  * Model accuracy within one confidence range.
@@ -883,7 +997,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 18);
+  messageDesc(file_labelwire_v1_quality_service, 21);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
@@ -940,6 +1054,20 @@ export const QualityService: GenService<{
     methodKind: "unary";
     input: typeof GetReliabilityRequestSchema;
     output: typeof GetReliabilityResponseSchema;
+  },
+  /**
+   * Which workers drift on a bounding-box job: per worker, the share of its
+   * annotations that are outliers (its boxes do not pair with the item's
+   * consolidated boxes, same class at IoU 0.5 or more), counted on items
+   * with at least three annotations, the same share shrunk towards the
+   * pool's, and whether the shrunk share is at least three times the pool's.
+   *
+   * @generated from rpc labelwire.v1.QualityService.GetWorkerOutliers
+   */
+  getWorkerOutliers: {
+    methodKind: "unary";
+    input: typeof GetWorkerOutliersRequestSchema;
+    output: typeof GetWorkerOutliersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_labelwire_v1_quality_service, 0);

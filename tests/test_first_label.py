@@ -1,0 +1,61 @@
+"""The first label is the final label (issue 13, wanted 1): an item that completes after a
+Dawid-Skene pass is labeled with the workers' fitted confusion matrices, so the next pass
+does not revise it."""
+
+from __future__ import annotations
+
+from labelwire.client.raw import WorkerClient, classification, text_item
+from labelwire.v1 import job_pb2
+from tests.conftest import Harness
+from tests.helpers import CLASSES, truth
+
+SWAP = {"pos": "neg", "neg": "pos", "neutral": "neutral"}
+
+
+async def answer(w: WorkerClient, rule: dict[str, str] | None = None, limit: int = 1000) -> None:
+    for _ in range(limit):
+        t = await w.next_task()
+        if not t.HasField("task"):
+            return
+        right = truth(t.task.text)
+        await w.submit(t.task.name, classification(rule[right] if rule else right))
+
+
+async def test_an_item_after_a_pass_is_labeled_with_the_fitted_confusions(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job(
+        "DS",
+        classes=CLASSES,
+        judgments_per_item=3,
+        quiz_size=0,
+        hidden_gold_share=0,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE,
+    )
+    await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(30)])
+    await lw.start_job(job.name)
+    tokens = {name: (await lw.create_worker(job.name, name))[1] for name in ("good1", "good2", "swapper")}
+    async with server.worker(tokens["good1"]) as w:
+        await answer(w)
+    async with server.worker(tokens["good2"]) as w:
+        await answer(w)
+    async with server.worker(tokens["swapper"]) as w:
+        await answer(w, SWAP, limit=30)
+    await lw.add_items(job.name, [text_item("late", "truth:neg")])
+    await server.running.core.maintain_once()  # the pass learns that the swapper swaps pos and neg
+
+    async with server.worker(tokens["swapper"]) as w:
+        await answer(w, SWAP)  # says pos
+    newcomers = [(await lw.create_worker(job.name, name))[1] for name in ("new1", "new2")]
+    async with server.worker(newcomers[0]) as w:
+        await answer(w, {"neg": "pos"})  # wrong
+    async with server.worker(newcomers[1]) as w:
+        await answer(w)  # right
+
+    [first] = await lw.label_revisions(job.name, "late")
+    assert first.value.classification.class_name == "neg"
+    assert first.method == "dawid_skene"
+    assert first.confidence > 0.9  # the swapper's "pos" is evidence for neg, not a coin toss
+    await server.running.core.maintain_once()
+    revisions = await lw.label_revisions(job.name, "late")
+    assert [r.value.classification.class_name for r in revisions] == ["neg"] * len(revisions)
+    await lw.close()
