@@ -105,18 +105,21 @@ class LockSampler:
         self.waiting = 0
         self.pids: set[int] = set()
         self.kinds: dict[str, int] = {}
+        self.statements: dict[str, int] = {}  # what the waiting backends were running
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             rows = self.conn.execute(
-                "SELECT pid, wait_event_type FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pid, wait_event_type, left(regexp_replace(query, '\\s+', ' ', 'g'), 40)"
+                " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             ).fetchall()
             self.samples += 1
             self.waiting += any(r[1] == "Lock" for r in rows)
             self.pids.update(int(r[0]) for r in rows)
+            for statement in {r[2] for r in rows if r[1] == "Lock"}:
+                self.statements[statement] = self.statements.get(statement, 0) + 1
             waits = self.conn.execute(
                 "SELECT l.locktype, COALESCE(l.relation::regclass::text, '') FROM pg_locks l"
                 " JOIN pg_stat_activity a ON a.pid = l.pid"
@@ -225,6 +228,7 @@ async def one_config(
             "errors": summary["errors"],
             "lock_wait_share": lock_share,
             "lock_waits_by_kind": sampler.kinds,
+            "lock_waits_by_statement": sampler.statements,
             "deadlocks": int(deadlocks[0]) if deadlocks else 0,
             "server_cpu_ms_per_judgment": 1000 * sum(replica_cpu) / per,
             "replica_cpu_ms_per_judgment": [1000 * c / per for c in replica_cpu],
