@@ -15,6 +15,10 @@ Why it is built this way:
   whatever `labelwire` that venv has installed, old layout or new.
 * `--sql` counts and times the SQL statements per judgment (by text), which
   says exactly what a change added or removed, whatever the load.
+* `--postgres URL` runs the same on a new database of that PostgreSQL server
+  (dropped after); with `--sql` every statement sent is counted, BEGIN, SAVEPOINT
+  and COMMIT included, since on PostgreSQL each is a round trip. The database
+  backends' CPU is not in the figure (`scale_out.py` measures it).
 
 Not part of the tests: `python bench/core_cpu.py --help`.
 """
@@ -28,35 +32,47 @@ import json
 import os
 import random
 import secrets
+import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CLASSES = ("positive", "negative", "neutral")
 
 
-def count_statements(stats: dict[tuple[str, str], list[float]], on: list[bool]) -> None:
-    """Wraps SqliteTx.one/all/run to count (and time) each statement by thread and text."""
-    from labelwire.server.store.sqlite import SqliteTx
+def count_statements(
+    stats: dict[tuple[str, str], list[float]], on: list[bool], postgres: bool = False
+) -> None:
+    """Wraps SqliteTx.one/all/run (or psycopg's Connection.execute) to count (and time)
+    each statement by thread and text."""
+    if postgres:
+        import psycopg
 
-    for name in ("one", "all", "run"):
-        original = getattr(SqliteTx, name)
+        owner: Any = psycopg.Connection
+        names: tuple[str, ...] = ("execute",)
+    else:
+        from labelwire.server.store.sqlite import SqliteTx
 
-        def wrapped(self: Any, sql: str, args: Any = (), _original: Any = original) -> Any:
+        owner, names = SqliteTx, ("one", "all", "run")
+    for name in names:
+        original = getattr(owner, name)
+
+        def wrapped(self: Any, sql: str, args: Any = (), _original: Any = original, **options: Any) -> Any:
             if not on[0]:
-                return _original(self, sql, args)
+                return _original(self, sql, args, **options)
             started = time.perf_counter()
             try:
-                return _original(self, sql, args)
+                return _original(self, sql, args, **options)
             finally:
                 key = (threading.current_thread().name.rsplit("-", 1)[-1], " ".join(sql.split())[:100])
                 entry = stats.setdefault(key, [0, 0.0])
                 entry[0] += 1
                 entry[1] += time.perf_counter() - started
 
-        setattr(SqliteTx, name, wrapped)
+        setattr(owner, name, wrapped)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -70,10 +86,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stats: dict[tuple[str, str], list[float]] = {}
     counting = [False]
     if args.sql:
-        count_statements(stats, counting)
+        count_statements(stats, counting, postgres=bool(args.postgres))
     work = Path(tempfile.mkdtemp(prefix="labelwire-core-cpu-"))
     key = secrets.token_urlsafe(24)
-    running = await start_server(address="127.0.0.1:0", database=str(work / "bench.db"), admin_key=key)
+    database, dropped = str(work / "bench.db"), ""
+    if args.postgres:
+        import psycopg
+
+        dropped = f"labelwire_core_cpu_{secrets.token_hex(6)}"
+        with psycopg.connect(args.postgres, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {dropped}")
+        database = urlsplit(args.postgres)._replace(path=f"/{dropped}").geturl()
+    running = await start_server(address="127.0.0.1:0", database=database, admin_key=key)
     core: Any = running.core
     if args.cache_seconds is not None:
         core.credential_cache_seconds = args.cache_seconds
@@ -146,9 +170,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return out
     finally:
         await running.stop(0)
-        for path in work.iterdir():
-            path.unlink()
-        work.rmdir()
+        shutil.rmtree(work, ignore_errors=True)
+        if dropped:
+            import psycopg
+
+            with psycopg.connect(args.postgres, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {dropped} WITH (FORCE)")
 
 
 def main() -> None:
@@ -166,6 +193,7 @@ def main() -> None:
     parser.add_argument("--price", type=int, default=0, help="price per judgment in micros (a budget too)")
     parser.add_argument("--hidden-gold", type=float, default=0.0, help="hidden_gold_share (default 0)")
     parser.add_argument("--sql", action="store_true", help="count the SQL statements per judgment")
+    parser.add_argument("--postgres", metavar="URL", help="run on a new database of this PostgreSQL server")
     args = parser.parse_args()
     print(json.dumps(collections.OrderedDict(asyncio.run(run(args))), indent=1))
 

@@ -13,6 +13,11 @@ Why it is built this way:
   lock (`wait_event_type = 'Lock'`: row, transaction or advisory locks); the share of
   such samples is what a cluster-wide lock would drive up.
 * ×N/×1 is computed within one run, so the machine's load of the moment cancels out.
+* `--before REV` runs every configuration twice back to back, once on the code of commit
+  REV (extracted with `git archive`, imported ahead of the installed package) and once on
+  the working tree: a change's effect on deadlocks, lock waits and CPU, in one run.
+* `--sqlite` adds one replica on a SQLite file with the same jobs and workers: the store
+  PostgreSQL is measured against (server CPU per judgment, PostgreSQL/SQLite in the run).
 
 Not part of the tests. `python bench/scale_out.py --help`.
 """
@@ -23,6 +28,8 @@ import argparse
 import asyncio
 import json
 import secrets
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -55,9 +62,32 @@ from throughput import (
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def start_replica(workdir: Path, url: str, admin_key: str, n: int) -> ServerProcess:
-    exe = Path(sys.executable).with_name("labelwire")
-    argv = [str(exe), "serve", "--address", "127.0.0.1:0", "--http-address", ""]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def source_of(rev: str, into: Path) -> Path:
+    """The `labelwire` package as commit `rev` had it, laid out as the install maps it
+    (`pyproject.toml`, package-dir); returns the folder to put first on sys.path."""
+    tree = into / "tree"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    package = into / "path" / "labelwire"
+    shutil.copytree(tree / "proto" / "labelwire", package)
+    for name, folder in (("server", "server"), ("adapters", "adapters"), ("client", "clients/python")):
+        (package / name).symlink_to(tree / folder)
+    return into / "path"
+
+
+def start_replica(
+    workdir: Path, url: str, admin_key: str, n: int, source: Path | None = None
+) -> ServerProcess:
+    if source is None:
+        argv = [str(Path(sys.executable).with_name("labelwire"))]
+    else:  # PathFinder comes before the editable install's finder on sys.meta_path
+        boot = f"import sys; sys.path.insert(0, {str(source)!r}); from labelwire.server.cli.main import main; sys.exit(main())"
+        argv = [sys.executable, "-c", boot]
+    argv += ["serve", "--address", "127.0.0.1:0", "--http-address", ""]
     argv += ["--database", url, f"--admin-key={admin_key}"]
     return _spawn(argv, workdir / f"replica{n}.log", r"listening on [\d.]+:(\d+)")
 
@@ -75,18 +105,21 @@ class LockSampler:
         self.waiting = 0
         self.pids: set[int] = set()
         self.kinds: dict[str, int] = {}
+        self.statements: dict[str, int] = {}  # what the waiting backends were running
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             rows = self.conn.execute(
-                "SELECT pid, wait_event_type FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pid, wait_event_type, left(regexp_replace(query, '\\s+', ' ', 'g'), 40)"
+                " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             ).fetchall()
             self.samples += 1
             self.waiting += any(r[1] == "Lock" for r in rows)
             self.pids.update(int(r[0]) for r in rows)
+            for statement in {r[2] for r in rows if r[1] == "Lock"}:
+                self.statements[statement] = self.statements.get(statement, 0) + 1
             waits = self.conn.execute(
                 "SELECT l.locktype, COALESCE(l.relation::regclass::text, '') FROM pg_locks l"
                 " JOIN pg_stat_activity a ON a.pid = l.pid"
@@ -142,7 +175,12 @@ async def setup(targets: list[str], admin_key: str, jobs: int, items: int, worke
 
 
 async def one_config(
-    pool: ProcessPoolExecutor, replicas: int, jobs: int, args: argparse.Namespace
+    pool: ProcessPoolExecutor,
+    replicas: int,
+    jobs: int,
+    args: argparse.Namespace,
+    code: str = "",
+    source: Path | None = None,
 ) -> dict[str, Any]:
     import psycopg
 
@@ -153,10 +191,12 @@ async def one_config(
     workdir = Path(tempfile.mkdtemp(prefix="labelwire-scale-"))
     admin_key = secrets.token_urlsafe(24)
     servers: list[ServerProcess] = []
+    sqlite = code == "sqlite"
     try:
-        servers = [start_replica(workdir, url, admin_key, n) for n in range(replicas)]
+        database = str(workdir / "bench.db") if sqlite else url
+        servers = [start_replica(workdir, database, admin_key, n, source) for n in range(replicas)]
         shares = await setup([s.target for s in servers], admin_key, jobs, args.items, args.workers)
-        sampler = LockSampler(url)
+        sampler = LockSampler(url)  # on an empty database when the store is SQLite
         start_at = time.time() + 3.0
         drivers = [
             (drive_judgments, server.target, share, start_at, start_at + args.seconds, n)
@@ -180,6 +220,7 @@ async def one_config(
         judged = summary["calls"].get("judgments", 0)
         per = max(judged, 1)
         return {
+            "code": code or "working tree",
             "replicas": replicas,
             "jobs": jobs,
             "judgments": judged,
@@ -187,6 +228,7 @@ async def one_config(
             "errors": summary["errors"],
             "lock_wait_share": lock_share,
             "lock_waits_by_kind": sampler.kinds,
+            "lock_waits_by_statement": sampler.statements,
             "deadlocks": int(deadlocks[0]) if deadlocks else 0,
             "server_cpu_ms_per_judgment": 1000 * sum(replica_cpu) / per,
             "replica_cpu_ms_per_judgment": [1000 * c / per for c in replica_cpu],
@@ -200,39 +242,62 @@ async def one_config(
             server.stop()
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
-        for path in workdir.iterdir():
-            path.unlink()
-        workdir.rmdir()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
-        "| replicas | jobs | judgments/s | ×N/×1 | server CPU ms/j | per replica ms/j | database ms/j"
-        " | drivers ms/j | lock-wait samples | machine busy | load 1m |"
+        "| code | replicas | jobs | judgments/s | ×N/×1 | server CPU ms/j | per replica ms/j | database ms/j"
+        " | drivers ms/j | lock-wait samples | deadlocks | machine busy | load 1m |"
     )
-    lines = [head, "|" + "---|" * 11]
-    base = {r["jobs"]: r["judgments_per_s"] for r in rows if r["replicas"] == 1}
+    lines = [head, "|" + "---|" * 13]
+    base = {(r["code"], r["jobs"]): r["judgments_per_s"] for r in rows if r["replicas"] == 1}
     for r in rows:
-        ratio = r["judgments_per_s"] / base[r["jobs"]] if r["jobs"] in base else float("nan")
+        one = base.get((r["code"], r["jobs"]))
+        ratio = r["judgments_per_s"] / one if one else float("nan")
         per_replica = " / ".join(f"{v:.1f}" for v in r["replica_cpu_ms_per_judgment"])
         lines.append(
-            f"| {r['replicas']} | {r['jobs']} | {r['judgments_per_s']:.0f} | {ratio:.2f}"
-            f" | {r['server_cpu_ms_per_judgment']:.1f} | {per_replica} | {r['database_cpu_ms_per_judgment']:.1f}"
-            f" | {r['driver_cpu_ms_per_judgment']:.1f} | {100 * r['lock_wait_share']:.0f}%"
+            f"| {r['code']} | {r['replicas']} | {r['jobs']} | {r['judgments_per_s']:.0f} | {ratio:.2f}"
+            f" | {r['server_cpu_ms_per_judgment']:.2f} | {per_replica} | {r['database_cpu_ms_per_judgment']:.2f}"
+            f" | {r['driver_cpu_ms_per_judgment']:.2f} | {100 * r['lock_wait_share']:.0f}% | {r['deadlocks']}"
             f" | {r['machine_busy_percent']:.0f}% | {r['loadavg_1m']:.1f} |"
         )
+    sqlite = [r for r in rows if r["code"] == "sqlite"]
+    for r in rows:
+        mate = next((q for q in sqlite if q["jobs"] == r["jobs"]), None)
+        if mate and r["code"] != "sqlite" and r["replicas"] == 1:
+            ratio = r["server_cpu_ms_per_judgment"] / mate["server_cpu_ms_per_judgment"]
+            both = (r["server_cpu_ms_per_judgment"] + r["database_cpu_ms_per_judgment"]) / mate[
+                "server_cpu_ms_per_judgment"
+            ]
+            lines.append(
+                f"\nPostgreSQL ({r['code']}) / SQLite, {r['jobs']} job(s), server CPU per judgment:"
+                f" {ratio:.2f} (with the database's backends: {both:.2f})"
+            )
     return "\n".join(lines)
 
 
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
-    with ProcessPoolExecutor(max_workers=max(args.replicas), mp_context=get_context("spawn")) as pool:
-        list(pool.map(_warm, range(max(args.replicas))))
-        for jobs in args.jobs:
-            for replicas in args.replicas:
-                print(f"{replicas} replica(s), {jobs} job(s) ...", flush=True)
-                rows.append(await one_config(pool, replicas, jobs, args))
-                print(json.dumps(rows[-1]), flush=True)
+    scratch = Path(tempfile.mkdtemp(prefix="labelwire-before-"))
+    codes: list[tuple[str, Path | None]] = [("working tree", None)]
+    if args.before:
+        codes.insert(0, (args.before, source_of(args.before, scratch)))
+    try:
+        with ProcessPoolExecutor(max_workers=max(args.replicas), mp_context=get_context("spawn")) as pool:
+            list(pool.map(_warm, range(max(args.replicas))))
+            for jobs in args.jobs:
+                if args.sqlite:
+                    print(f"sqlite, {jobs} job(s) ...", flush=True)
+                    rows.append(await one_config(pool, 1, jobs, args, "sqlite"))
+                    print(json.dumps(rows[-1]), flush=True)
+                for replicas in args.replicas:
+                    for code, source in codes:
+                        print(f"{code}: {replicas} replica(s), {jobs} job(s) ...", flush=True)
+                        rows.append(await one_config(pool, replicas, jobs, args, code, source))
+                        print(json.dumps(rows[-1]), flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return rows
 
 
@@ -246,6 +311,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=16, help="simulated workers in all")
     parser.add_argument("--items", type=int, default=8000, help="items in all, shared by the jobs")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--before", metavar="REV", help="also run each configuration on commit REV's code")
+    parser.add_argument("--sqlite", action="store_true", help="also run one replica on SQLite")
     args = parser.parse_args()
     rows = asyncio.run(run(args))
     print(table(rows))

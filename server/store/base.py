@@ -91,6 +91,8 @@ class TransactionThread(Generic[TxT]):
         self._grouped = grouped
         self._max_group = max_group
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        # Work a group put back unanswered (`PostgresWriteTx`'s lock waits): it opens the next group.
+        self._deferred: list[_Work] = []
         # Called on the caller's event loop, after the commit and before the caller
         # resumes, with the jobs whose label feed the transaction moved.
         self.on_commit: OnCommit | None = None
@@ -122,10 +124,13 @@ class TransactionThread(Generic[TxT]):
         self._ready.set()
         try:
             while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                group = [first]
+                if self._deferred:
+                    group, self._deferred = self._deferred, []
+                else:
+                    first = self._queue.get()
+                    if first is None:
+                        return
+                    group = [first]
                 while self._grouped and len(group) < self._max_group:
                     try:
                         more = self._queue.get_nowait()

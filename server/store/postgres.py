@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from importlib import resources
@@ -40,9 +41,17 @@ MIGRATION_LOCK = 0x6C6162656C77
 RETRIES = 8
 RETRIABLE_STATES = frozenset({"40P01", "40001"})
 
+# How long a write waits on another replica's row lock while its group holds
+# locks of its own; past that it is put back to open the next group (`WriterThread`).
+LOCK_WAIT = "10ms"
+
 
 def _retriable(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) in RETRIABLE_STATES
+
+
+def _lock_wait(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) == "55P03"  # lock_not_available: LOCK_WAIT ran out
 
 
 class Row:
@@ -146,6 +155,13 @@ def _add(into: dict[int, dict[str, int]], deltas: dict[int, dict[str, int]]) -> 
             held[name] = held.get(name, 0) + delta
 
 
+RELEASE_AND_SAVEPOINT = "RELEASE op; SAVEPOINT op"
+"""The end of one caller's savepoint and the start of the next one's, in one round trip."""
+
+WAIT_BRIEFLY = f"RELEASE op; SET LOCAL lock_timeout = '{LOCK_WAIT}'; SAVEPOINT op"
+"""The same after a group's first caller: from here on, a lock wait is brief (`WriterThread`)."""
+
+
 class Session:
     """A store thread's connection, opened again at the next BEGIN if the server
     dropped it (a restart, a failover, an idle timeout): without this, one outage
@@ -170,11 +186,23 @@ class Session:
         self.flushed: dict[int, dict[str, int]] = {}
         # The sequences the last flush gave the stand-ins `next_sequence` handed out.
         self.numbered: dict[int, int] = {}
+        # Job and worker rows the transaction read (`PostgresWriteTx.job`), kept
+        # until a statement writes their table or a savepoint rolls back: a lease
+        # or a submit asks for each three to five times, a group's callers mostly
+        # for the same job, and each ask is a round trip. Both are as this
+        # transaction would see them: a budget job's row and a worker's are
+        # locked when read, and other jobs' rows are read as of the group's first
+        # read (READ COMMITTED would see another replica's commit in between;
+        # a group is a few milliseconds).
+        self.rows: dict[tuple[str, int], Row | None] = {}
 
     def execute(self, sql: str) -> psycopg.Cursor[Row]:
         import psycopg
 
-        if sql == "RELEASE op":
+        released = sql == "RELEASE op" or sql.startswith("RELEASE op;")
+        if not released:  # BEGIN, COMMIT, or a rollback, which released the locks the reads took
+            self.rows.clear()
+        if released:
             _add(self.pending, self.op_pending)
             self.op_pending, self.flushed = {}, {}
         elif sql == "ROLLBACK TO op":
@@ -187,7 +215,7 @@ class Session:
         elif sql == "ROLLBACK":
             self.pending, self.op_pending, self.flushed = {}, {}, {}
         if not sql.startswith("BEGIN"):
-            return self.conn.execute(sql)
+            return self.conn.execute(sql, prepare=False if ";" in sql else None)
         self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
         self.backend_pid = None
         try:
@@ -204,6 +232,15 @@ class Session:
         except BaseException:
             self._abandon()
             raise
+
+    def check_open(self) -> None:
+        """Raises when the transaction was ended, or is aborted by an error a
+        caller's work swallowed: the group must fail, not commit half of it."""
+        from psycopg.pq import TransactionStatus
+
+        status = self.conn.info.transaction_status
+        if status != TransactionStatus.INTRANS:
+            raise RuntimeError(f"the store transaction is {status.name.lower()}, not open: the group fails")
 
     def _connect(self) -> psycopg.Connection[Row]:
         """A connection with the session's settings, each tried alone: one the
@@ -231,6 +268,7 @@ class Session:
         until a statement writes the jobs table) because the job's row stays
         locked from its first update to the commit: counted as they happen,
         every writer of a job would queue on that row for its whole group."""
+        self.rows.clear()
         _add(self.flushed, self.pending)
         both: dict[int, dict[str, int]] = {}
         _add(both, self.pending)
@@ -322,6 +360,10 @@ def migrate(conn: psycopg.Connection[Row]) -> int:
             conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number,))
             applied.add(number)
         return max(applied, default=0)
+
+
+_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT INTO|DELETE FROM)\s+(\w+)")
+"""The table a write statement writes (a statement it cannot name forgets every kept row)."""
 
 
 def _placeholders(sql: str) -> str:
@@ -583,23 +625,36 @@ class PostgresWriteTx(PostgresTx):
     def __init__(self, session: Session) -> None:
         super().__init__(session.conn)
         self.session = session
+        self._rows = session.rows
 
-    def _jobs_write(self, sql: str) -> None:
-        """A statement that writes the jobs table must find the counts made so far in it."""
+    def _written(self, sql: str) -> None:
+        """Forgets the kept rows a write statement may change; a statement that
+        writes the jobs table must also find the counts made so far in it."""
         if "UPDATE jobs" in sql and (self.session.pending or self.session.op_pending):
             self.session.flush()
+        if self._rows and not sql.startswith("SELECT"):
+            written = _WRITTEN_TABLE.match(sql)
+            if written is None:
+                self._rows.clear()
+            elif written[1] in ("jobs", "workers"):
+                for key in [key for key in self._rows if key[0] == written[1]]:
+                    del self._rows[key]
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        self._jobs_write(sql)
+        self._written(sql)
         return super().one(sql, args)
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        self._jobs_write(sql)
+        self._written(sql)
         return super().all(sql, args)
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        self._jobs_write(sql)
+        self._written(sql)
         return super().run(sql, args)
+
+    def set_skills(self, skills: dict[int, float]) -> None:
+        self._rows.clear()
+        super().set_skills(skills)
 
     def count_job(self, job_id: int, **deltas: int) -> None:
         held = self.session.op_pending.setdefault(job_id, {})
@@ -607,11 +662,16 @@ class PostgresWriteTx(PostgresTx):
             held[name] = held.get(name, 0) + delta
 
     def job(self, job_id: int) -> Row | None:
-        row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
-        if row is not None and json.loads(row["spec"]).get("budget_micros"):
-            row = self.conn.execute(
-                "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
-            ).fetchone()
+        key = ("jobs", job_id)
+        if key in self._rows:
+            row = self._rows[key]
+        else:
+            row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            if row is not None and json.loads(row["spec"]).get("budget_micros"):
+                row = self.conn.execute(
+                    "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+                ).fetchone()
+            self._rows[key] = row
         deltas = self.session.deltas(job_id)
         if row is None or not deltas:
             return row
@@ -629,23 +689,45 @@ class PostgresWriteTx(PostgresTx):
         return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
 
     def worker(self, worker_id: int) -> Row | None:
-        return self.conn.execute(
-            "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
-        ).fetchone()
+        key = ("workers", worker_id)
+        if key not in self._rows:
+            self._rows[key] = self.conn.execute(
+                "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+            ).fetchone()
+        return self._rows[key]
 
 
 class WriterThread(TransactionThread[PostgresWriteTx]):
     """The writer, running again a group PostgreSQL aborted to break a lock
-    cycle with another replica: a caller never sees a deadlock, only a later answer."""
+    cycle with another replica: a caller never sees a deadlock, only a later answer.
 
-    def _run_one(self, conn: Any, work: Any) -> Any:
-        """A lock cycle aborts the whole group, not the one caller: the locks
+    Cycles are also kept from forming. Grouped transactions of two replicas
+    that judge the same items lock them in no common order (each caller's work
+    locks its item when it comes), so once a group holds the locks of its
+    first work, a later work waits on another replica's lock only briefly
+    (`LOCK_WAIT`): then it is rolled back alone and put first in the next
+    group, where it waits holding nothing of its group's. The others commit;
+    a group that waits no longer than that can never close a cycle."""
+
+    def _run_one(self, conn: Any, work: Any, opening: str = "SAVEPOINT op") -> Any:
+        """One caller's work in its savepoint, which stays open until the next
+        caller's begins (`RELEASE_AND_SAVEPOINT`) or the group commits: each
+        statement is a round trip, and the savepoints cost two per caller otherwise.
+
+        A lock cycle aborts the whole group, not the one caller: the locks
         its earlier callers took stay held until the rollback, so running the
         one caller again would meet the same cycle."""
-        outcome = super()._run_one(conn, work)
-        if not outcome[1] and _retriable(outcome[2]):
-            raise outcome[2]
-        return outcome
+        conn.execute(opening)
+        tx = self._make_tx(conn)
+        try:
+            value = work[0](tx)
+        except Exception as exc:
+            if _retriable(exc):
+                raise
+            conn.execute("ROLLBACK TO op")
+            return work, False, exc, frozenset()
+        conn.check_open()  # the RELEASE that would have failed is not sent
+        return work, True, value, getattr(tx, "moved_jobs", frozenset())
 
     def _run_group(self, conn: Any, group: list[Any]) -> None:
         """`TransactionThread._run_group`, run again from BEGIN when PostgreSQL
@@ -653,10 +735,18 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
         started = time.perf_counter()
         for attempt in range(RETRIES):
             outcomes: list[Any] = []
+            deferred: list[Any] = []
             try:
                 conn.execute(self._begin)
-                for work in group:
-                    outcomes.append(self._run_one(conn, work))
+                for n, work in enumerate(group):
+                    opening = ("SAVEPOINT op", WAIT_BRIEFLY)[n] if n < 2 else RELEASE_AND_SAVEPOINT
+                    outcome = self._run_one(conn, work, opening)
+                    if n and not outcome[1] and _lock_wait(outcome[2]):
+                        deferred.append(work)
+                    else:
+                        outcomes.append(outcome)
+                if len(group) > 1:
+                    conn.execute("SET LOCAL lock_timeout = 0")  # the commit's flush waits as long as it must
                 conn.execute("COMMIT")
             except BaseException as exc:
                 with contextlib.suppress(BaseException):
@@ -667,8 +757,9 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
                 _answer([(work, False, exc, frozenset()) for work in group])
                 return
             break
+        self._deferred.extend(deferred)
         self._commit_seconds.observe(time.perf_counter() - started)
-        self._group_size.observe(len(group))
+        self._group_size.observe(len(outcomes))
         numbered = conn.numbered
         if numbered:
             outcomes = [

@@ -309,6 +309,52 @@ async def test_two_replicas_judging_one_item_at_once_see_each_others_counts(post
             replica.close()
 
 
+async def test_a_write_waiting_on_another_replicas_row_lock_holds_up_none_of_its_group(
+    postgres_database: str,
+) -> None:
+    """The writes grouped behind a lock wait commit without it; the waiting one runs
+    once the lock is gone. Grouped writes of two replicas that waited on each other's
+    item rows for as long as it took made lock cycles (deadlocks)."""
+    import psycopg
+
+    store = PostgresStore(postgres_database)
+    other = psycopg.connect(pooling(postgres_database)[0], autocommit=True)
+    try:
+        job_id, _ = await items_to_lease(store, 2, 1, workers=0)
+        rows = await store.read(
+            lambda tx: tx.all("SELECT id FROM items WHERE job_id = %s ORDER BY id", (job_id,))
+        )
+        locked, free = int(rows[0][0]), int(rows[1][0])
+        other.execute("BEGIN")
+        other.execute("SELECT 1 FROM items WHERE id = %s FOR UPDATE", (locked,))  # another replica's judgment
+        gate = threading.Event()
+        blocker = asyncio.ensure_future(store.write(lambda tx: gate.wait(30)))
+        await asyncio.sleep(0.1)  # the writer runs the blocker alone; the next two queue behind it
+
+        def judge(item_id: int) -> Callable[[Tx], int]:
+            def run(tx: Tx) -> int:
+                assert tx.item(item_id) is not None
+                tx.count_item(item_id, done=1)
+                return item_id
+
+            return run
+
+        first = asyncio.ensure_future(store.write(judge(free)))
+        waiting = asyncio.ensure_future(store.write(judge(locked)))
+        await asyncio.sleep(0.1)
+        gate.set()
+        assert await asyncio.wait_for(first, 30) == free
+        assert not waiting.done()
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(waiting, 30) == locked
+        await blocker
+        done = await store.read(lambda tx: tx.all("SELECT id, done FROM items WHERE job_id = %s", (job_id,)))
+        assert sorted((int(r[0]), int(r[1])) for r in done) == sorted([(locked, 1), (free, 1)])
+    finally:
+        other.close()
+        store.close()
+
+
 def label_on(job_id: int, item_id: int, hold: threading.Event | None = None) -> Callable[[Tx], int]:
     """What emitting a label does to the feed: allocate the job's next
     sequence and append the event; with `hold`, stays uncommitted until it is set."""
