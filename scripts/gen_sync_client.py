@@ -59,13 +59,13 @@ IMPORTS = (
     ("from labelwire.client.blocking import SyncBase", ()),
     ("from labelwire.client.items import ItemSource", ("ItemSource",)),
     (
-        "from labelwire.client.models import Added, ApiKey, Comment, Job, Judgment, Label, Route, Task, Team, Worker,"
-        " WorkerAccount, WorkerJob",
+        "from labelwire.client.models import Added, ApiKey, Comment, Item, Job, Judgment, Label, Route, Task, Team,"
+        " Worker, WorkerAccount, WorkerJob",
         (),
     ),
     (
         "from labelwire.client.reports import Calibration, Exported, Instructions, JobQuality, Reliability,"
-        " VerificationReport, WorkerHistory",
+        " VerificationReport, WorkerHistory, WorkerOutliers",
         (),
     ),
     ("from labelwire.client.pages import Pages", ("Pages",)),

@@ -39,6 +39,7 @@ from labelwire.client.models import (
     ApiKey,
     Comment,
     Counters,
+    Item,
     Job,
     Judgment,
     Label,
@@ -58,6 +59,7 @@ from labelwire.client.reports import (
     Reliability,
     VerificationReport,
     WorkerHistory,
+    WorkerOutliers,
     WorkerQuality,
 )
 from labelwire.client.sync import AdminClient, Client, WorkerAccountClient, WorkerClient
@@ -82,6 +84,7 @@ __all__ = [
     "FieldViolation",
     "Instructions",
     "InvalidArgument",
+    "Item",
     "Job",
     "JobQuality",
     "Judgment",
@@ -104,6 +107,7 @@ __all__ = [
     "WorkerClient",
     "WorkerHistory",
     "WorkerJob",
+    "WorkerOutliers",
     "WorkerQuality",
     "answer",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "ApiKey",
     "Comment",
     "Counters",
+    "Item",
     "Job",
     "Judgment",
     "Label",
@@ -473,5 +474,47 @@ class Comment:
             worker_display_name=message.worker_display_name,
             text=message.text,
             created=message.create_time.ToNanoseconds() / 1e9,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item as its owner reads it (`get_item`): what workers see (`text`, `json`
+    or `source_ref`), its metadata, its gold answer (owner only; None for work items),
+    its state, its current label (None until it has one), the workers' comments on
+    it, the times workers declined it (worker, reason) and, for an item a routing
+    rule sent here, the job it came from."""
+
+    key: str
+    text: str
+    json: str
+    source_ref: str
+    metadata: dict[str, Any]
+    gold: Any
+    state: str
+    failure_reason: str
+    label: Label | None
+    comments: tuple[Comment, ...]
+    declines: tuple[tuple[str, str], ...]
+    routed_from_job: str
+    proto: job_service_pb2.GetItemResponse = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: job_service_pb2.GetItemResponse) -> Item:
+        item = message.item
+        return cls(
+            key=item.key,
+            text=item.text,
+            json=item.json,
+            source_ref=item.source_ref,
+            metadata=json_format.MessageToDict(item.metadata),
+            gold=answer_value(item.gold_answer) if item.HasField("gold_answer") else None,
+            state=_enum_name("ITEM_STATE_", job_service_pb2.ItemState.Name(message.state)),
+            failure_reason=message.failure_reason,
+            label=Label.from_proto(message.label) if message.HasField("label") else None,
+            comments=tuple(Comment.from_proto(c) for c in message.comments),
+            declines=tuple((d.worker, d.reason) for d in message.declines),
+            routed_from_job=message.routed_from_job,
             proto=message,
         )

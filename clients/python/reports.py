@@ -508,3 +508,40 @@ class WorkerHistory:
     def to_pandas(self) -> pandas.DataFrame:
         """One row per job (needs the `pandas` extra)."""
         return _frame([r.row() for r in self.jobs], HISTORY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class WorkerOutliers:
+    """How often each worker's annotations of a box job fall outside the item's
+    consolidated boxes (`to_pandas()`: one row per worker): the raw rate, the rate
+    shrunk towards the pool's, and whether the worker is drifting."""
+
+    workers: tuple[dict[str, Any], ...]
+    pool_rate: float
+    items_checked: int
+    proto: quality_service_pb2.GetWorkerOutliersResponse = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: quality_service_pb2.GetWorkerOutliersResponse) -> WorkerOutliers:
+        return cls(
+            workers=tuple(
+                {
+                    "worker": w.worker,
+                    "checked": w.checked,
+                    "flagged": w.flagged,
+                    "outlier_rate": w.outlier_rate,
+                    "shrunk_rate": w.shrunk_rate,
+                    "drifting": w.drifting,
+                }
+                for w in message.workers
+            ),
+            pool_rate=message.pool_rate,
+            items_checked=message.items_checked,
+            proto=message,
+        )
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """One row per worker."""
+        return _frame(
+            list(self.workers), ("worker", "checked", "flagged", "outlier_rate", "shrunk_rate", "drifting")
+        )

@@ -19,6 +19,7 @@ from labelwire.client.models import (
     Added,
     ApiKey,
     Comment,
+    Item,
     Job,
     Judgment,
     Label,
@@ -38,6 +39,7 @@ from labelwire.client.reports import (
     Reliability,
     VerificationReport,
     WorkerHistory,
+    WorkerOutliers,
 )
 from labelwire.v1 import (
     answer_pb2,
@@ -273,6 +275,12 @@ class Client(SyncBase[AsyncClient]):
         """
         return self._loop.run(self._async.disqualify_worker(worker))
 
+    def get_item(self, job: Job | str, key: str) -> Item:
+        """One item as its owner reads it: its content, metadata, gold, state, current
+        label, the workers' comments on it and their declines.
+        """
+        return self._loop.run(self._async.get_item(job, key))
+
     def requalify_worker(self, worker: Worker | str) -> Worker:
         """Undoes a disqualification: the worker gets tasks of the job again (its
         judgments excluded by the disqualification stay excluded).
@@ -428,6 +436,12 @@ class Client(SyncBase[AsyncClient]):
         share right (`.to_pandas()`), and the expected calibration error.
         """
         return self._loop.run(self._async.reliability(job, bins=bins))
+
+    def worker_outliers(self, job: Job | str) -> WorkerOutliers:
+        """A bounding-box job's workers: how often their boxes fall outside the items'
+        consolidated boxes, shrunk towards the pool's rate, and who is drifting.
+        """
+        return self._loop.run(self._async.worker_outliers(job))
 
     def verification_report(
         self,

@@ -136,6 +136,11 @@ async def test_the_async_worker_client(live: Server, api_key: str) -> None:
         labeled = (await lw.labels(job).to_list())[0]
         assert (await lw.label_history(job, labeled.key))[0].revision == 1
         assert len((await lw.reliability(job, bins=2)).bins) == 2
+        item = await lw.get_item(job, labeled.key)
+        # The disqualification above asked its items again: open, with their label kept.
+        assert item.key == labeled.key and item.label is not None and item.state == "open"
+        with pytest.raises(FailedPrecondition):
+            await lw.worker_outliers(job)
 
 
 async def test_the_async_admin_client(live: Server) -> None:

@@ -17,6 +17,7 @@ from labelwire.client import (
     AsyncWorkerAccountClient,
     Calibration,
     Client,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     Task,
@@ -297,6 +298,15 @@ def test_comments_requalifying_filters_an_items_history_and_the_reliability_tabl
         history = lw.label_history(job, "k1")  # the disqualification above relabeled it
         assert [label.revision for label in history] == list(range(1, len(history) + 1))
         assert {label.key for label in history} == {"k1"} and history[-1].value == "cat"
+
+        item = lw.get_item(job, comment.key)
+        # w0 was disqualified above: its items are asked again, open with their label kept.
+        assert (item.key, item.gold, item.state) == (comment.key, None, "open")
+        assert item.text in ("meow", "woof") and item.label is not None and item.label.key == comment.key
+        assert [c.text for c in item.comments] == ["is this a cat or a dog?"]
+        assert lw.get_item(job, "g1").gold == "cat"
+        with pytest.raises(FailedPrecondition):  # outliers are measured on box jobs
+            lw.worker_outliers(job)
 
         reliability = lw.reliability(job, bins=4)
         assert len(reliability.bins) == 4

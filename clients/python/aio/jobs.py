@@ -17,7 +17,7 @@ from labelwire.client.aio.base import (
     _translated_stream,
 )
 from labelwire.client.items import ItemSource, items_from
-from labelwire.client.models import Added, Comment, Job, Route, Team, Worker
+from labelwire.client.models import Added, Comment, Item, Job, Route, Team, Worker
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
 from labelwire.v1 import (
@@ -297,6 +297,12 @@ class JobMethods:
         """Disqualifies the worker (`jobs/{j}/workers/{w}`) by hand: it gets no
         more tasks of the job, its judgments are dropped and its items judged again."""
         return Worker.from_proto(await self.raw.disqualify_worker(_name(worker)))
+
+    @_translated
+    async def get_item(self, job: Job | str, key: str) -> Item:
+        """One item as its owner reads it: its content, metadata, gold, state, current
+        label, the workers' comments on it and their declines."""
+        return Item.from_proto(await self.raw.get_item(_name(job), key))
 
     @_translated
     async def requalify_worker(self, worker: Worker | str) -> Worker:

@@ -15,7 +15,14 @@ from labelwire.client.items import answer as to_answer
 from labelwire.client.models import Job, Judgment, Label, Worker
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
-from labelwire.client.reports import Calibration, Exported, JobQuality, Reliability, VerificationReport
+from labelwire.client.reports import (
+    Calibration,
+    Exported,
+    JobQuality,
+    Reliability,
+    VerificationReport,
+    WorkerOutliers,
+)
 from labelwire.v1 import (
     answer_pb2,
     label_service_pb2,
@@ -192,6 +199,12 @@ class LabelMethods:
         its gold: per equal-width confidence bin, the items, their mean confidence and the
         share right (`.to_pandas()`), and the expected calibration error."""
         return Reliability.from_proto(await self.raw.reliability(_name(job), bins=bins))
+
+    @_translated
+    async def worker_outliers(self, job: Job | str) -> WorkerOutliers:
+        """A bounding-box job's workers: how often their boxes fall outside the items'
+        consolidated boxes, shrunk towards the pool's rate, and who is drifting."""
+        return WorkerOutliers.from_proto(await self.raw.worker_outliers(_name(job)))
 
     @_translated
     async def verification_report(
