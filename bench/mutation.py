@@ -50,7 +50,14 @@ MODULES: dict[str, list[str]] = {
         "tests/test_errors.py",
         "tests/test_authorization.py",
     ],
-    "server/dispatch/dispatcher.py": [
+    "server/dispatch/leasing.py": [
+        "tests/test_leases.py",
+        "tests/test_quality_gate.py",
+        "tests/test_budgets.py",
+        "tests/test_job_completion.py",
+        "tests/test_client_path.py",
+    ],
+    "server/dispatch/judgments.py": [
         "tests/test_leases.py",
         "tests/test_quality_gate.py",
         "tests/test_budgets.py",
@@ -63,7 +70,8 @@ MODULES: dict[str, list[str]] = {
         "tests/test_quality_service.py",
         "tests/test_authorization.py",
     ],
-    "server/store/sql.py": ["tests/conformance/test_store_contract.py", "tests/test_leases.py"],
+    "server/store/sql_items.py": ["tests/conformance/test_store_contract.py", "tests/test_leases.py"],
+    "server/store/sql_tasks.py": ["tests/conformance/test_store_contract.py", "tests/test_leases.py"],
     "server/store/sqlite.py": ["tests/conformance/test_store_contract.py", "tests/test_durability.py"],
     "adapters/groundtruth/manifests.py": [
         "tests/test_export_lines.py",

@@ -24,7 +24,7 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   every `REFIT` judgments): an item's label, when it has its judgments, from all of them with
   the last pass's worker accuracies (pass_skill, the server before) or its confusion matrices
   and class priors (pass_model, the server now). No routing.
-- **served**: in step, with the rule the server's dispatcher applies (`dispatcher._routed`):
+- **served**: in step, with the rule the server's dispatcher applies (`leasing._routed`):
   items are offered oldest first; an item past its floor goes to a worker at or above the
   median skill of the workers *present* (answered lately); a weaker one gets the oldest item
   under its floor, else nothing while a present strong worker who has not judged the item
@@ -137,7 +137,7 @@ def served(
     w: int,
     policy: JudgmentPolicy,
 ) -> int | None:
-    """The dispatcher's rule (`dispatcher._routed`) on the simulated job."""
+    """The dispatcher's rule (`leasing._routed`) on the simulated job."""
     candidates = np.flatnonzero(open_)
     if not candidates.size:
         return None

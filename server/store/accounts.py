@@ -11,25 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from labelwire.server.store.sql_base import SqlBase
+
 Row = Any
 # credentials.kind of a worker account's sign-in token (see auth.ACCOUNT_TOKEN).
 ACCOUNT_TOKEN_KIND = 3
 DRAFT = 1
 
 
-class AccountsSql:
-    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        raise NotImplementedError
-
-    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        raise NotImplementedError
-
-    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        raise NotImplementedError
-
-    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
-        raise NotImplementedError
-
+class AccountsSql(SqlBase):
     # worker accounts
 
     def insert_account(self, owner_id: int, display_name: str, now: float) -> int:

@@ -1,26 +1,22 @@
-"""Protobuf messages to domain types and back: the one place that knows both."""
+"""Protobuf messages to domain types and back: the one place that knows both.
+
+Plain values (times, durations, structs) are in `convert_values`, the parts of
+a job with no answers in `convert_job_fields`, workers and API keys in
+`convert_workers`; callers use this module for all of them."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import field_mask_pb2, json_format, struct_pb2
-from google.protobuf.duration_pb2 import Duration
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf import field_mask_pb2, json_format
 
 from labelwire.adapters.base import ExternalJudgment, WorkItem
-from labelwire.server.core import auth
 from labelwire.server.core.adapters import AdapterJudgment
-from labelwire.server.core.base import parse_name
 from labelwire.server.core.team_rules import parse_teams
-from labelwire.server.domain import answer_schema, validation
+from labelwire.server.domain import answer_schema
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import (
     Answer,
-    Credential,
     GoldPolicy,
     GoldUse,
     ItemInput,
@@ -30,17 +26,36 @@ from labelwire.server.domain.model import (
     Judgment,
     Label,
     LabelClass,
-    ModelRouting,
-    RoutingRule,
     Task,
-    TaskComment,
-    Worker,
-    WorkerStatus,
 )
 from labelwire.server.domain.tasks import KINDS, verdicts
+from labelwire.server.transport.grpc.convert_job_fields import (
+    MEDIA,
+    MEDIA_BACK,
+    METHODS,
+    METHODS_BACK,
+    VERDICT_NAMES,
+    VERDICT_VALUES,
+    config_message,
+    mask_paths,
+    model_routing,
+    routing_rules,
+    rule_message,
+)
+from labelwire.server.transport.grpc.convert_values import (
+    duration,
+    duration_message,
+    duration_seconds,
+    enum_name,
+    seconds_of,
+    seconds_or,
+    struct_dict,
+    timestamp,
+    worker_status,
+)
+from labelwire.server.transport.grpc.convert_workers import api_key_message, comment_message, worker_message
 from labelwire.v1 import (
     adapter_service_pb2,
-    admin_service_pb2,
     answer_pb2,
     item_pb2,
     job_pb2,
@@ -49,24 +64,39 @@ from labelwire.v1 import (
     task_pb2,
 )
 
-MEDIA = {
-    job_pb2.MEDIA_TYPE_UNSPECIFIED: "text",
-    job_pb2.MEDIA_TYPE_TEXT: "text",
-    job_pb2.MEDIA_TYPE_IMAGE: "image",
-    job_pb2.MEDIA_TYPE_DOCUMENT: "document",
-    job_pb2.MEDIA_TYPE_AUDIO: "audio",
-    job_pb2.MEDIA_TYPE_VIDEO: "video",
-}
-MEDIA_BACK = {v: k for k, v in MEDIA.items() if k != job_pb2.MEDIA_TYPE_UNSPECIFIED}
-METHODS = {
-    job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED: "majority_vote",
-    job_pb2.CONSOLIDATION_METHOD_MAJORITY_VOTE: "majority_vote",
-    job_pb2.CONSOLIDATION_METHOD_WEIGHTED_MAJORITY: "weighted_majority",
-    job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE: "dawid_skene",
-    job_pb2.CONSOLIDATION_METHOD_ONE_COIN: "one_coin",
-    job_pb2.CONSOLIDATION_METHOD_GLAD: "glad",
-    job_pb2.CONSOLIDATION_METHOD_AUTO: "auto",
-}
+__all__ = [
+    "GOLD_USES",
+    "GOLD_USES_BACK",
+    "MEDIA",
+    "MEDIA_BACK",
+    "METHODS",
+    "METHODS_BACK",
+    "VERDICT_NAMES",
+    "VERDICT_VALUES",
+    "adapter_item_message",
+    "adapter_judgment",
+    "answer_dict",
+    "answer_message",
+    "api_key_message",
+    "comment_message",
+    "duration",
+    "duration_seconds",
+    "item_input",
+    "item_message",
+    "job_message",
+    "job_spec",
+    "judgment_message",
+    "label_message",
+    "mask_paths",
+    "merged_job_spec",
+    "seconds_of",
+    "struct_dict",
+    "task_message",
+    "timestamp",
+    "worker_message",
+    "worker_status",
+]
+
 GOLD_USES = {
     item_pb2.GOLD_USE_UNSPECIFIED: GoldUse.ANY,
     item_pb2.GOLD_USE_ANY: GoldUse.ANY,
@@ -78,55 +108,6 @@ GOLD_USES_BACK = {
     GoldUse.QUIZ: item_pb2.GOLD_USE_QUIZ,
     GoldUse.HIDDEN: item_pb2.GOLD_USE_HIDDEN,
 }
-METHODS_BACK = {v: k for k, v in METHODS.items() if k != job_pb2.CONSOLIDATION_METHOD_UNSPECIFIED}
-
-
-def _seconds(duration: Duration, default: int) -> int:
-    return int(duration.seconds) if duration.seconds or duration.nanos else default
-
-
-def _duration(seconds: float) -> Duration:
-    d = Duration()
-    d.FromNanoseconds(int(seconds * 1e9))
-    return d
-
-
-def timestamp(ts: float) -> Timestamp:
-    t = Timestamp()
-    t.FromNanoseconds(int(ts * 1e9))
-    return t
-
-
-def struct_dict(message: Struct, field: str) -> dict[str, Any]:
-    """A caller's Struct as a dict; NaN, infinity and deep nesting are refused
-    here, naming the field, since the JSON conversion cannot represent them."""
-    stack: list[tuple[Struct | struct_pb2.ListValue, int]] = [(message, 1)]
-    while stack:
-        node, depth = stack.pop()
-        validation.require(
-            depth <= validation.MAX_JSON_DEPTH,
-            f"{field} must nest at most {validation.MAX_JSON_DEPTH} levels deep",
-            field,
-        )
-        values = node.fields.values() if isinstance(node, Struct) else node.values
-        for value in values:
-            kind = value.WhichOneof("kind")
-            if kind == "number_value":
-                validation.require(
-                    math.isfinite(value.number_value), f"{field} must not contain NaN or infinity", field
-                )
-            elif kind == "struct_value":
-                stack.append((value.struct_value, depth + 1))
-            elif kind == "list_value":
-                stack.append((value.list_value, depth + 1))
-    return json_format.MessageToDict(message)
-
-
-def _enum(table: Mapping[Any, str], value: int, field: str, enum: Any) -> str:
-    if value not in table:
-        known = ", ".join(enum.Name(v) for v in table if v)
-        raise InvalidArgument(f"{field} {value} is not one of {known}", field)
-    return table[value]
 
 
 def answer_dict(message: answer_pb2.Answer, field: str = "answer") -> Answer:
@@ -181,7 +162,7 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         task_type=kind,
         classes=tuple(LabelClass(c.name, c.description) for c in listed),
         task_config=json_format.MessageToDict(config, preserving_proto_field_name=True),
-        media_type=_enum(MEDIA, job.media_type, "job.media_type", job_pb2.MediaType),
+        media_type=enum_name(MEDIA, job.media_type, "job.media_type", job_pb2.MediaType),
         instructions=_instructions(job.instructions),
         adapter=job.workforce.adapter or "pool",
         settings=struct_dict(job.workforce.settings, "job.workforce.settings"),
@@ -189,7 +170,7 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         judgments_per_item=policy.judgments_per_item,
         max_judgments_per_item=policy.max_judgments_per_item or policy.judgments_per_item,
         target_confidence=policy.target_confidence,
-        consolidation_method=_enum(
+        consolidation_method=enum_name(
             METHODS, job.consolidation_method, "job.consolidation_method", job_pb2.ConsolidationMethod
         ),
         gold=GoldPolicy(
@@ -221,73 +202,12 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         ),
         price_per_judgment_micros=job.price_per_judgment_micros,
         budget_micros=job.budget_micros,
-        task_time_limit_seconds=_seconds(job.task_time_limit, 300),
-        task_lifetime_seconds=_seconds(job.task_lifetime, 0),
+        task_time_limit_seconds=seconds_or(job.task_time_limit, 300),
+        task_lifetime_seconds=seconds_or(job.task_lifetime, 0),
         label_attribute_name=job.label_attribute_name or "label",
-        routing=_routing(job),
-        routing_rules=_routing_rules(job),
+        routing=model_routing(job),
+        routing_rules=routing_rules(job),
     )
-
-
-VERDICT_NAMES = {
-    label_pb2.VerificationSummary.VERDICT_CONFIRMED: "confirmed",
-    label_pb2.VerificationSummary.VERDICT_DISCONFIRMED: "disconfirmed",
-    label_pb2.VerificationSummary.VERDICT_SPLIT: "split",
-}
-VERDICT_VALUES = {name: value for value, name in VERDICT_NAMES.items()}
-
-
-def _routing_rules(job: job_pb2.Job) -> tuple[RoutingRule, ...]:
-    rules = []
-    for i, rule in enumerate(job.routing_rules):
-        field = f"job.routing_rules[{i}]"
-        if rule.verdict and rule.verdict not in VERDICT_NAMES:
-            raise InvalidArgument(
-                f"{field}.verdict must be a VerificationSummary.Verdict", f"{field}.verdict"
-            )
-        rules.append(
-            RoutingRule(
-                target_job_id=parse_name(rule.target_job, "jobs", f"{field}.target_job"),
-                classes=tuple(rule.classes),
-                confidence_below=rule.confidence_below if rule.HasField("confidence_below") else None,
-                verdict=VERDICT_NAMES.get(rule.verdict, ""),
-            )
-        )
-    return tuple(rules)
-
-
-def _rule_message(rule: RoutingRule) -> job_pb2.RoutingRule:
-    out = job_pb2.RoutingRule(
-        target_job=f"jobs/{rule.target_job_id}",
-        classes=rule.classes,
-        verdict=VERDICT_VALUES.get(rule.verdict, label_pb2.VerificationSummary.VERDICT_UNSPECIFIED),
-    )
-    if rule.confidence_below is not None:
-        out.confidence_below = rule.confidence_below
-    return out
-
-
-def _routing(job: job_pb2.Job) -> ModelRouting | None:
-    if not job.HasField("model_routing"):
-        return None
-    m, defaults = job.model_routing, ModelRouting()
-    return ModelRouting(
-        class_thresholds=dict(m.class_thresholds),
-        audit_share=m.audit_share if m.HasField("audit_share") else defaults.audit_share,
-        target_precision=m.target_precision or defaults.target_precision,
-        learn_thresholds=m.learn_thresholds,
-        min_learning_items=m.min_learning_items or defaults.min_learning_items,
-    )
-
-
-def mask_paths(mask: field_mask_pb2.FieldMask) -> list[str]:
-    """The mask's paths, each one a field of Job (AIP-134), else the error names it."""
-    for i, path in enumerate(mask.paths):
-        if not field_mask_pb2.FieldMask(paths=[path]).IsValidForDescriptor(job_pb2.Job.DESCRIPTOR):
-            raise InvalidArgument(
-                f"update_mask.paths[{i}] {path!r} is not a field of Job", f"update_mask.paths[{i}]"
-            )
-    return list(mask.paths)
 
 
 def merged_job_spec(current: Job, patch: job_pb2.Job, mask: field_mask_pb2.FieldMask) -> JobSpec:
@@ -311,18 +231,12 @@ def _instructions(message: job_pb2.Instructions) -> dict[str, Any]:
         ) from None
 
 
-def _config_message(spec: JobSpec) -> job_pb2.TaskConfig:
-    config = job_pb2.TaskConfig()
-    json_format.ParseDict({spec.task_type: spec.task_config}, config)
-    return config
-
-
 def job_message(job: Job) -> job_pb2.Job:
     spec, c = job.spec, job.counters
     out = job_pb2.Job(
         name=job.name,
         display_name=spec.display_name,
-        task_config=_config_message(spec),
+        task_config=config_message(spec),
         media_type=MEDIA_BACK[spec.media_type],
         workforce=job_pb2.WorkforceConfig(adapter=spec.adapter, teams=[f"teams/{t}" for t in spec.teams]),
         judgment_policy=job_pb2.JudgmentPolicy(
@@ -342,8 +256,8 @@ def job_message(job: Job) -> job_pb2.Job:
         ),
         price_per_judgment_micros=spec.price_per_judgment_micros,
         budget_micros=spec.budget_micros,
-        task_time_limit=_duration(spec.task_time_limit_seconds),
-        task_lifetime=_duration(spec.task_lifetime_seconds),
+        task_time_limit=duration_message(spec.task_time_limit_seconds),
+        task_lifetime=duration_message(spec.task_lifetime_seconds),
         label_attribute_name=spec.label_attribute_name,
         model_routing=(
             job_pb2.ModelRouting(
@@ -356,7 +270,7 @@ def job_message(job: Job) -> job_pb2.Job:
             if spec.routing is not None
             else None
         ),
-        routing_rules=[_rule_message(r) for r in spec.routing_rules],
+        routing_rules=[rule_message(r) for r in spec.routing_rules],
         state=job_pb2.JobState.Value(f"JOB_STATE_{job.state.name}"),
         counters=job_pb2.JobCounters(
             total_items=c.total_items,
@@ -473,37 +387,6 @@ def judgment_message(judgment: Judgment, into: judgment_pb2.Judgment) -> None:
     into.instructions_version = judgment.instructions_version
 
 
-def comment_message(comment: TaskComment) -> task_pb2.TaskComment:
-    job = f"jobs/{comment.job_id}"
-    return task_pb2.TaskComment(
-        task=f"{job}/tasks/{comment.task_id}",
-        item_key=comment.item_key,
-        worker=f"{job}/workers/{comment.worker_id}",
-        worker_display_name=comment.worker_display_name,
-        text=comment.text,
-        create_time=timestamp(comment.created_at),
-    )
-
-
-def worker_message(worker: Worker, *, own: bool = False) -> task_pb2.WorkerStats:
-    """A worker's record; `own` is the worker's own view, whose gold figures
-    are its quiz's alone, so that no hidden-gold answer moves them."""
-    out = task_pb2.WorkerStats(
-        name=worker.name,
-        display_name=worker.display_name,
-        status=worker_status(worker.status),
-        judgments=worker.judgments,
-        gold_answered=worker.quiz_answered if own else worker.gold_answered,
-        gold_correct=worker.quiz_correct if own else worker.gold_correct,
-        gold_accuracy=worker.quiz_accuracy if own else worker.gold_accuracy,
-        quiz_remaining=worker.quiz_remaining,
-        account="" if worker.account_id is None else f"workers/{worker.account_id}",
-    )
-    if worker.last_active_at:
-        out.last_active_time.CopyFrom(timestamp(worker.last_active_at))
-    return out
-
-
 def task_message(task: Task) -> task_pb2.Task:
     out = task_pb2.Task(
         name=task.name,
@@ -527,44 +410,6 @@ def task_message(task: Task) -> task_pb2.Task:
         if item.prelabel_confidence is not None:
             entry.prelabel_confidence = item.prelabel_confidence
     out.rendered_template = task.rendered_template
-    return out
-
-
-def duration(seconds: float) -> Duration:
-    return _duration(seconds)
-
-
-def duration_seconds(d: Duration) -> float | None:
-    if not d.seconds and not d.nanos:
-        return None
-    return d.seconds + d.nanos / 1e9
-
-
-def worker_status(status: WorkerStatus) -> task_pb2.WorkerStatus.ValueType:
-    return task_pb2.WorkerStatus.Value(f"WORKER_STATUS_{status.name}")
-
-
-def seconds_of(duration: Duration, field: str) -> float:
-    """A Duration's seconds; negative ones are refused."""
-    seconds = duration.ToNanoseconds() / 1e9
-    if seconds < 0:
-        raise InvalidArgument(f"{field} must not be negative, got {seconds:g} s")
-    return seconds
-
-
-def api_key_message(key: Credential, now: float) -> admin_service_pb2.ApiKey:
-    out = admin_service_pb2.ApiKey(
-        name=f"clients/{key.owner_id}/apiKeys/{key.id}",
-        client=f"clients/{key.owner_id}",
-        client_name=key.owner_name,
-        key_prefix=auth.shown_prefix(key.kind, key.id),
-        state=admin_service_pb2.CredentialState.Value(f"CREDENTIAL_STATE_{key.state(now).upper()}"),
-        create_time=timestamp(key.created_at),
-    )
-    if key.expires_at is not None:
-        out.expire_time.CopyFrom(timestamp(key.expires_at))
-    if key.revoked_at is not None:
-        out.revoke_time.CopyFrom(timestamp(key.revoked_at))
     return out
 
 

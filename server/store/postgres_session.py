@@ -1,0 +1,317 @@
+"""PostgreSQL connections: the result rows, connecting (and whether a pooler sits
+between), and the writer's `Session`, which counts jobs' counters and feed
+sequences in memory and writes them at the commit."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from labelwire.server.domain.errors import Unavailable
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.rows import RowMaker
+
+
+# Errors PostgreSQL raises to break a cycle of row locks between replicas (or a
+# serialization conflict): the work is retried, never reported to its caller.
+RETRIES = 8
+RETRIABLE_STATES = frozenset({"40P01", "40001"})
+
+# How long a write waits on another replica's row lock while its group holds
+# locks of its own; past that it is put back to open the next group (`WriterThread`).
+LOCK_WAIT = "10ms"
+
+
+def _retriable(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) in RETRIABLE_STATES
+
+
+def _lock_wait(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) == "55P03"  # lock_not_available: LOCK_WAIT ran out
+
+
+class Row:
+    """A result row read both ways the core reads SQLite rows: `row["state"]` and `row[0]`.
+
+    psycopg's own row types offer one or the other; `sqlite3.Row` offers both.
+    A repeated column name answers with its first occurrence, as `sqlite3.Row` does.
+    """
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: dict[str, int], values: Sequence[Any]) -> None:
+        self._names = names
+        self._values = tuple(values)
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, str):
+            return self._values[self._names[key]]
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __repr__(self) -> str:
+        return f"Row({ {name: self._values[i] for name, i in self._names.items()}!r})"
+
+
+def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
+    names: dict[str, int] = {}
+    for index, column in enumerate(cursor.description or ()):
+        names.setdefault(column.name, index)
+    return lambda values: Row(names, values)
+
+
+@functools.cache
+def _bool_as_integer() -> type[Dumper]:
+    """A dumper sending Python booleans as 0/1: the schema keeps SQLite's integer
+    flags (`is_gold`, `gold_correct`, `human`, `tie`), and PostgreSQL will not
+    store a boolean in an integer column."""
+    import psycopg
+    from psycopg.adapt import Dumper
+
+    class BoolAsInteger(Dumper):
+        oid = psycopg.postgres.types["int4"].oid
+
+        def dump(self, obj: Any) -> bytes:
+            return b"1" if obj else b"0"
+
+    return BoolAsInteger
+
+
+POOL_MODE = "pool_mode"
+"""The URL parameter (ours, removed before libpq sees the URL) that says a pooler
+such as PgBouncer sits between the replicas and PostgreSQL, and in which mode."""
+
+
+def pooling(url: str) -> tuple[str, bool]:
+    """The URL for libpq, and whether each transaction may run on another server
+    connection (`pool_mode=transaction`, PgBouncer's transaction pooling): then
+    nothing may outlive a transaction on a connection, neither prepared statements
+    nor session settings."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    modes = [value for name, value in query if name == POOL_MODE]
+    if any(mode not in ("session", "transaction") for mode in modes):
+        raise ValueError(f"{POOL_MODE} in the database URL must be session or transaction")
+    rest = urlencode([(name, value) for name, value in query if name != POOL_MODE])
+    return urlunsplit(parts._replace(query=rest)), modes[-1:] == ["transaction"]
+
+
+def connect(url: str) -> psycopg.Connection[Row]:
+    """A connection in autocommit mode: `TransactionThread` sends BEGIN and COMMIT itself.
+
+    psycopg is imported here rather than with the module, so that an install
+    without the `postgres` extra still runs on SQLite. Behind transaction pooling
+    psycopg prepares nothing: a statement it prepared on one server connection
+    would be missing on the next.
+    """
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise RuntimeError("the PostgreSQL store needs psycopg: pip install 'labelwire[postgres]'") from exc
+    plain, transaction_pooled = pooling(url)
+    conn = psycopg.Connection.connect(
+        plain, autocommit=True, row_factory=_rows, prepare_threshold=None if transaction_pooled else 5
+    )
+    conn.adapters.register_dumper(bool, _bool_as_integer())
+    return conn
+
+
+def _add(into: dict[int, dict[str, int]], deltas: dict[int, dict[str, int]]) -> None:
+    for job_id, counted in deltas.items():
+        held = into.setdefault(job_id, {})
+        for name, delta in counted.items():
+            held[name] = held.get(name, 0) + delta
+
+
+RELEASE_AND_SAVEPOINT = "RELEASE op; SAVEPOINT op"
+"""The end of one caller's savepoint and the start of the next one's, in one round trip."""
+
+WAIT_BRIEFLY = f"RELEASE op; SET LOCAL lock_timeout = '{LOCK_WAIT}'; SAVEPOINT op"
+"""The same after a group's first caller: from here on, a lock wait is brief (`WriterThread`)."""
+
+
+class Session:
+    """A store thread's connection, opened again at the next BEGIN if the server
+    dropped it (a restart, a failover, an idle timeout): without this, one outage
+    would leave the replica failing every request until it is restarted.
+
+    Only at BEGIN, where no transaction is open: a connection lost inside a
+    transaction fails that transaction's callers. Staged uploads live in
+    ordinary tables (`upload_items`), so they survive a reconnection.
+    """
+
+    def __init__(self, url: str, setup: str = "") -> None:
+        self.url = url
+        self.setup = setup
+        self.pooled = pooling(url)[1]
+        self.backend_pid: int | None = None  # behind pooling, this transaction's; see placeholder_base
+        self.conn = self._connect()
+        # Deltas to jobs' counters that the group's committed savepoints made
+        # (`pending`) and that the running one made (`op_pending`), by job.
+        self.pending: dict[int, dict[str, int]] = {}
+        self.op_pending: dict[int, dict[str, int]] = {}
+        # What the running savepoint flushed of `pending`: its rollback undoes that write.
+        self.flushed: dict[int, dict[str, int]] = {}
+        # The sequences the last flush gave the stand-ins `next_sequence` handed out.
+        self.numbered: dict[int, int] = {}
+        # Job and worker rows the transaction read (`PostgresWriteTx.job`), kept
+        # until a statement writes their table or a savepoint rolls back: a lease
+        # or a submit asks for each three to five times, a group's callers mostly
+        # for the same job, and each ask is a round trip. Both are as this
+        # transaction would see them: a budget job's row and a worker's are
+        # locked when read, and other jobs' rows are read as of the group's first
+        # read (READ COMMITTED would see another replica's commit in between;
+        # a group is a few milliseconds).
+        self.rows: dict[tuple[str, int], Row | None] = {}
+
+    def execute(self, sql: str) -> psycopg.Cursor[Row]:
+        import psycopg
+
+        released = sql == "RELEASE op" or sql.startswith("RELEASE op;")
+        if not released:  # BEGIN, COMMIT, or a rollback, which released the locks the reads took
+            self.rows.clear()
+        if released:
+            _add(self.pending, self.op_pending)
+            self.op_pending, self.flushed = {}, {}
+        elif sql == "ROLLBACK TO op":
+            _add(self.pending, self.flushed)
+            self.op_pending, self.flushed = {}, {}
+        elif sql == "SAVEPOINT op":
+            self.op_pending, self.flushed = {}, {}
+        elif sql == "COMMIT":
+            self.flush()
+        elif sql == "ROLLBACK":
+            self.pending, self.op_pending, self.flushed = {}, {}, {}
+        if not sql.startswith("BEGIN"):
+            return self.conn.execute(sql, prepare=False if ";" in sql else None)
+        self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
+        self.backend_pid = None
+        try:
+            return self.conn.execute(sql)
+        except psycopg.OperationalError:
+            if self.conn.closed:
+                try:
+                    self.conn = self._connect()
+                except psycopg.OperationalError as exc:
+                    raise Unavailable("the database does not answer; nothing was done, try again") from exc
+                return self.conn.execute(sql)
+            self._abandon()
+            raise
+        except BaseException:
+            self._abandon()
+            raise
+
+    def check_open(self) -> None:
+        """Raises when the transaction was ended, or is aborted by an error a
+        caller's work swallowed: the group must fail, not commit half of it."""
+        from psycopg.pq import TransactionStatus
+
+        status = self.conn.info.transaction_status
+        if status != TransactionStatus.INTRANS:
+            raise RuntimeError(f"the store transaction is {status.name.lower()}, not open: the group fails")
+
+    def _connect(self) -> psycopg.Connection[Row]:
+        """A connection with the session's settings, each tried alone: one the
+        role may not change leaves the server's value."""
+        import psycopg
+
+        conn = connect(self.url)
+        if self.pooled:
+            return conn  # a session setting would land on whichever server connection ran it
+        for statement in filter(None, self.setup.split(";")):
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(statement)
+        return conn
+
+    def deltas(self, job_id: int) -> dict[str, int]:
+        """What this transaction has counted on the job and not yet written."""
+        out = dict(self.pending.get(job_id, {}))
+        for name, delta in self.op_pending.get(job_id, {}).items():
+            out[name] = out.get(name, 0) + delta
+        return out
+
+    def flush(self) -> None:
+        """Writes the counted deltas, by job id, so that two replicas flushing
+        at once lock the jobs' rows in one order. Held back until here (or
+        until a statement writes the jobs table) because the job's row stays
+        locked from its first update to the commit: counted as they happen,
+        every writer of a job would queue on that row for its whole group."""
+        self.rows.clear()
+        _add(self.flushed, self.pending)
+        both: dict[int, dict[str, int]] = {}
+        _add(both, self.pending)
+        _add(both, self.op_pending)
+        self.pending, self.op_pending = {}, {}
+        for job_id in sorted(both):
+            deltas = {name: d for name, d in both[job_id].items() if d}
+            if not deltas:
+                continue
+            sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
+            row = self.conn.execute(
+                f"UPDATE jobs SET {sets} WHERE id = %s RETURNING last_sequence", (*deltas.values(), job_id)
+            ).fetchone()
+            labels = deltas.get("last_sequence", 0)
+            if labels and row is not None:
+                self._number(job_id, int(row[0]) - labels, labels)
+
+    def placeholder(self, job_id: int) -> int:
+        """A stand-in for the job's next sequence, numbered at the flush. Negative,
+        so no committed event has it, and made of the backend's pid, so no
+        other open transaction's stand-in is the same row of the primary key."""
+        return -(self.placeholder_base() + self.deltas(job_id).get("last_sequence", 0) + 1)
+
+    def placeholder_base(self) -> int:
+        """The server process's pid, shifted: behind transaction pooling the pid the
+        connection reported at start is the pooler's random stand-in (negative as often
+        as not, and not that of the server process running this transaction), so it is
+        asked for once per transaction."""
+        if not self.pooled:
+            return int(self.conn.info.backend_pid) << 24
+        if self.backend_pid is None:
+            row = self.conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            self.backend_pid = int(row[0])
+        return self.backend_pid << 24
+
+    def _number(self, job_id: int, base: int, count: int) -> None:
+        """Gives this transaction's `count` stand-ins of the job the sequences
+        after `base`, in the order they were handed out, in the events and in
+        the items that point at them."""
+        shift = base - self.placeholder_base()
+        self.conn.execute(
+            "UPDATE items i SET label_sequence = %s - e.sequence FROM label_events e"
+            " WHERE e.job_id = %s AND e.sequence < 0 AND i.id = e.item_id AND i.label_sequence = e.sequence",
+            (shift, job_id),
+        )
+        self.conn.execute(
+            "UPDATE label_events SET sequence = %s - sequence WHERE job_id = %s AND sequence < 0",
+            (shift, job_id),
+        )
+        for n in range(1, count + 1):
+            self.numbered[-(self.placeholder_base() + n)] = base + n
+
+    def _abandon(self) -> None:
+        """Ends a transaction whose BEGIN failed half-way (say, waiting for the
+        writer lock was cancelled): the next BEGIN would find it still open."""
+        import psycopg
+
+        if not self.conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,351 @@
+"""PostgreSQL's transactions: the operations whose SQL differs from SQLite's
+(`PostgresTx`), and the writer's, which lock only what must be ordered
+against other replicas (`PostgresWriteTx`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from labelwire.server.store.postgres_session import Row, Session
+from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT INTO|DELETE FROM)\s+(\w+)")
+"""The table a write statement writes (a statement it cannot name forgets every kept row)."""
+
+
+def _placeholders(sql: str) -> str:
+    """The shared operations (`sql.SqlTx`) are written with SQLite's `?`;
+    psycopg wants `%s`. Nothing in our SQL uses `?` otherwise."""
+    return sql.replace("?", "%s")
+
+
+class PostgresTx(SqlTx):
+    """The store's operations, run inside one transaction (the same as `SqliteTx`)."""
+
+    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+        self.conn = conn
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        return self.conn.execute(_placeholders(sql), args).fetchone()
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self.conn.execute(_placeholders(sql), args).fetchall()
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self.conn.execute(_placeholders(sql), args).rowcount
+
+    # clients
+
+    # jobs
+
+    def jobs_in_states(self, states: Iterable[int]) -> list[Row]:
+        return self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),))
+
+    def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
+        """(unlabeled, in progress, qualified workers, disqualified workers)."""
+        items = self.one(
+            "SELECT COUNT(*) FILTER (WHERE leased = 0), COUNT(*) FILTER (WHERE leased > 0) FROM items"
+            f" WHERE job_id = %s AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
+            (job_id, job_id),
+        )
+        workers = self.one(
+            "SELECT COUNT(*) FILTER (WHERE status = 2), COUNT(*) FILTER (WHERE status IN (3, 4))"
+            " FROM workers WHERE job_id = %s",
+            (job_id,),
+        )
+        assert items is not None and workers is not None
+        return int(items[0]), int(items[1]), int(workers[0]), int(workers[1])
+
+    # items
+
+    def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
+        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
+        numbered from `start` in the stream; returns how many keys the upload repeated."""
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO upload_items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(upload_id, start + i, *r, r[6] is not None) for i, r in enumerate(rows)],
+            )
+            return len(rows) - cur.rowcount
+
+    def publish_items(
+        self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
+    ) -> tuple[int, int]:
+        """Moves the staged items numbered [first, end) into the job, keys it
+        already has excepted; returns (added, gold added)."""
+        added = []
+        for gold in (0, 1):
+            added.append(
+                self.run(
+                    "INSERT INTO items (job_id, key, payload_kind, payload, metadata, prelabel,"
+                    " prelabel_confidence, gold, is_gold, target, created_at)"
+                    " SELECT %s, key, payload_kind, payload, metadata, prelabel, prelabel_confidence, gold,"
+                    " is_gold, %s, %s FROM upload_items WHERE upload_id = %s AND seq >= %s AND seq < %s"
+                    " AND is_gold = %s ORDER BY seq ON CONFLICT (job_id, key) DO NOTHING",
+                    (job_id, target, now, upload_id, first, end, gold),
+                )
+            )
+        self.run(
+            "DELETE FROM upload_items WHERE upload_id = %s AND seq >= %s AND seq < %s",
+            (upload_id, first, end),
+        )
+        return added[0] + added[1], added[1]
+
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Any:
+        """Locks the item it picks until commit: another replica skips it rather than
+        leasing a slot this transaction is about to take."""
+        return self.one(
+            "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
+            " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
+            (job_id, job_id, worker_id),
+        )
+
+    def next_work_rows(
+        self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
+    ) -> list[Any]:
+        """Like `next_work_row`, up to `limit` rows past item `after_id`: the
+        candidates a bulk-verification batch is filled from."""
+        return self.all(
+            "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            f" AND id > %s AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
+            " ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
+            (job_id, after_id, job_id, worker_id, limit),
+        )
+
+    def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
+        """Gold items of the given pools (GoldUse values) the worker has never
+        been shown and that are not retired (shown to `max_exposures` workers
+        already; 0 means never retired), by id; the dispatcher draws one."""
+        rows = self.all(
+            "SELECT id FROM items i WHERE job_id = %s AND is_gold = 1 AND gold_use = ANY(%s)"
+            f" AND (%s = 0 OR exposures < %s) AND {shown('i.id')}"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
+            " ORDER BY id LIMIT 1000",
+            (job_id, list(pools), max_exposures, max_exposures, job_id, worker_id),
+        )
+        return [int(r[0]) for r in rows]
+
+    def count_item(self, item_id: int, **deltas: int) -> None:
+        sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)
+        self.run(f"UPDATE items SET {sets} WHERE id = %s", (*deltas.values(), item_id))
+
+    def claim_items(
+        self,
+        job_id: int,
+        adapter: str,
+        limit: int,
+        price_micros: int = 0,
+        fee_micros: int = 0,
+        available_micros: int | None = None,
+    ) -> list[Row]:
+        """Returns the claimed rows as they were before the claim, like SQLite's."""
+        rows = self.all(
+            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
+            (job_id, job_id, limit),
+        )
+        rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
+        if rows:
+            self.run(
+                "UPDATE items SET claimed_by = %s, leased = target - done, claim_fee_micros = %s,"
+                " reserved_micros = data.micros FROM unnest(%s::bigint[], %s::bigint[]) AS data(id, micros)"
+                " WHERE items.id = data.id",
+                (adapter, fee_micros, [int(r["id"]) for r in rows], reserve),
+            )
+        return rows
+
+    # workers
+
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
+        """(pass skill, gold answered, gold right) of each worker."""
+        if not worker_ids:
+            return {}
+        rows = self.all(
+            "SELECT id, skill, gold_answered, gold_correct FROM workers WHERE id = ANY(%s)",
+            (list(worker_ids),),
+        )
+        return {int(r["id"]): (r["skill"], int(r["gold_answered"]), int(r["gold_correct"])) for r in rows}
+
+    def set_skills(self, skills: dict[int, float]) -> None:
+        if skills:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE workers SET skill = %s WHERE id = %s", [(v, k) for k, v in skills.items()]
+                )
+
+    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT * FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
+            (job_id, after_id, limit),
+        )
+
+    # tasks
+
+    def return_items(self, job_id: int, keys: Sequence[str]) -> None:
+        if keys:
+            self.run(
+                "UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = %s AND key = ANY(%s) AND state = 0",
+                (job_id, list(keys)),
+            )
+
+    def fail_items(self, job_id: int, keys: Sequence[str], reason: str) -> int:
+        if not keys:
+            return 0
+        return self.run(
+            "UPDATE items SET state = 2, failure_reason = %s, leased = 0"
+            " WHERE job_id = %s AND key = ANY(%s) AND state = 0",
+            (reason, job_id, list(keys)),
+        )
+
+    def expired_leases(self, job_id: int, now: float) -> list[Row]:
+        """Locks the leases it returns: two replicas sweeping at once would otherwise
+        both expire one lease and give its item's slot back twice."""
+        return self.all(
+            "SELECT * FROM tasks WHERE job_id = %s AND state = 1 AND expires_at < %s FOR UPDATE SKIP LOCKED",
+            (job_id, now),
+        )
+
+    # judgments
+
+    def exclude_judgments_of(self, worker_id: int) -> list[int]:
+        """Marks a worker's judgments excluded; returns the non-gold items they fed."""
+        rows = self.all(
+            "UPDATE judgments SET excluded = 1 WHERE worker_id = %s AND excluded = 0"
+            " RETURNING item_id, gold_correct",
+            (worker_id,),
+        )
+        return [int(r[0]) for r in rows if r[1] is None]
+
+    # labels
+
+    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[Row]:
+        return self.all(
+            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+            " JOIN items i ON i.id = e.item_id WHERE e.job_id = %s AND e.sequence > %s"
+            " ORDER BY e.sequence LIMIT %s",
+            (job_id, after_sequence, limit),
+        )
+
+    def put_reference_label(
+        self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
+    ) -> None:
+        self.run(
+            "INSERT INTO reference_labels VALUES (%s, %s, %s, %s) ON CONFLICT (item_id) DO UPDATE"
+            " SET value = EXCLUDED.value, confidence = EXCLUDED.confidence, method = EXCLUDED.method",
+            (item_id, json.dumps(value), confidence, method),
+        )
+
+    # adapters
+
+    def put_adapter_state(self, job_id: int, state: dict[str, Any]) -> None:
+        self.run(
+            "INSERT INTO adapter_state VALUES (%s, %s) ON CONFLICT (job_id) DO UPDATE SET state = EXCLUDED.state",
+            (job_id, json.dumps(state)),
+        )
+
+
+class PostgresWriteTx(PostgresTx):
+    """The writer's operations: what must be ordered against other replicas
+    waits on a row lock, held to the commit, and nothing else waits.
+
+    - An item or worker read to decide on it (is this the item's last judgment,
+      what are the worker's counts) is locked (`FOR NO KEY UPDATE`, which the
+      foreign-key checks of tasks and judgments pointing at it do not wait
+      for): two replicas judging one item take turns on that item alone.
+      Leasing skips locked items (`next_work_row`).
+    - Jobs' counters are counted in memory and written at the commit (`Session.flush`),
+      so the job's row is locked only from then to the commit; `job` adds
+      what this transaction counted to the row it reads. A job with a budget
+      is locked when read, so that replicas cannot both spend its last micros.
+    - The label feed's sequences are allocated at the commit, on the job's row
+      locked until the commit: a second transaction allocating on the job waits,
+      so sequences commit in the order they were allocated and a reader that
+      sees sequence N has every event before it (no gap behind it fills later).
+      Until then `next_sequence` hands out stand-ins (`Session.placeholder`),
+      which the flush rewrites in the events and items, and in what the
+      caller's work returned (a correction answers with its sequence).
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session.conn)
+        self.session = session
+        self._rows = session.rows
+
+    def _written(self, sql: str) -> None:
+        """Forgets the kept rows a write statement may change; a statement that
+        writes the jobs table must also find the counts made so far in it."""
+        if "UPDATE jobs" in sql and (self.session.pending or self.session.op_pending):
+            self.session.flush()
+        if self._rows and not sql.startswith("SELECT"):
+            written = _WRITTEN_TABLE.match(sql)
+            if written is None:
+                self._rows.clear()
+            elif written[1] in ("jobs", "workers"):
+                for key in [key for key in self._rows if key[0] == written[1]]:
+                    del self._rows[key]
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        self._written(sql)
+        return super().one(sql, args)
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        self._written(sql)
+        return super().all(sql, args)
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        self._written(sql)
+        return super().run(sql, args)
+
+    def set_skills(self, skills: dict[int, float]) -> None:
+        self._rows.clear()
+        super().set_skills(skills)
+
+    def count_job(self, job_id: int, **deltas: int) -> None:
+        held = self.session.op_pending.setdefault(job_id, {})
+        for name, delta in deltas.items():
+            held[name] = held.get(name, 0) + delta
+
+    def job(self, job_id: int) -> Row | None:
+        key = ("jobs", job_id)
+        if key in self._rows:
+            row = self._rows[key]
+        else:
+            row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            if row is not None and json.loads(row["spec"]).get("budget_micros"):
+                row = self.conn.execute(
+                    "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+                ).fetchone()
+            self._rows[key] = row
+        deltas = self.session.deltas(job_id)
+        if row is None or not deltas:
+            return row
+        values = list(row)
+        for name, delta in deltas.items():
+            values[row._names[name]] += delta
+        return Row(row._names, values)
+
+    def next_sequence(self, job_id: int) -> int:
+        sequence = self.session.placeholder(job_id)
+        self.count_job(job_id, last_sequence=1)
+        return sequence
+
+    def item(self, item_id: int) -> Row | None:
+        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
+
+    def worker(self, worker_id: int) -> Row | None:
+        key = ("workers", worker_id)
+        if key not in self._rows:
+            self._rows[key] = self.conn.execute(
+                "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+            ).fetchone()
+        return self._rows[key]

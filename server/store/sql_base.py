@@ -1,0 +1,78 @@
+"""What every group of shared store operations builds on: the four primitives
+each store's transaction supplies, and the SQL fragments they share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+Row = Any
+
+# Items of a job at or past the job's `hidden_from` belong to an upload that is
+# still publishing; every read of a job's items leaves them out. Takes the job
+# id as one more argument.
+NO_HIDDEN = 9223372036854775807
+# job_costs rows whose key starts so are reservations a workforce made ahead of
+# a charge (their micros: what they still hold), not costs.
+RESERVED_COST = "reserved:"
+
+
+def shown(column: str) -> str:
+    return f"{column} < (SELECT COALESCE(hidden_from, {NO_HIDDEN}) FROM jobs WHERE jobs.id = ?)"
+
+
+def in_pilot(alias: str, pilot: bool) -> str:
+    """While a pilot runs (the caller read it from the job's row) only its
+    items, drawn at StartJob, are dispatched; their own partial index finds
+    them without walking the rest."""
+    return f" AND {alias}.in_pilot = 1" if pilot else ""
+
+
+def affordable_claims(
+    rows: list[Any], per_judgment_micros: int, available_micros: int | None
+) -> tuple[list[Any], list[int]]:
+    """The first rows whose wanted judgments the budget pays for, and what each reserves."""
+    out: list[Any] = []
+    reserve: list[int] = []
+    total = 0
+    for row in rows:
+        micros = per_judgment_micros * (int(row["target"]) - int(row["done"]))
+        if available_micros is not None and (available_micros <= 0 or total + micros > available_micros):
+            break
+        total += micros
+        out.append(row)
+        reserve.append(micros)
+    return out, reserve
+
+
+class SqlBase:
+    """`one`, `all`, `run` and `insert`, which each store's transaction
+    supplies (PostgreSQL's translate the `?` placeholders)."""
+
+    # Jobs whose label feed this transaction moved (a label event, a change of
+    # state that ends or reopens streams): the store wakes their streams once
+    # it has committed, so no write path can forget to.
+    moved_jobs: frozenset[int] = frozenset()
+
+    def feed_moved(self, job_id: int) -> None:
+        self.moved_jobs = self.moved_jobs | {job_id}
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Runs an INSERT and returns the new row's id (`RETURNING id`, which
+        SQLite has had since 3.35 and PostgreSQL always)."""
+        row = self.one(f"{sql} RETURNING id", args)
+        assert row is not None
+        return int(row[0])
+
+    def _row(self, table: str, row_id: int) -> Row | None:
+        """A job's or a worker's row by id (`SqliteTx` keeps them for the transaction)."""
+        return self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))

@@ -1,0 +1,150 @@
+"""A job's items: what is open and claimable, gold, pilot marks and expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from labelwire.server.store.sql_base import Row, SqlBase, shown
+
+
+class ItemsSql(SqlBase):
+    def has_open_items(self, job_id: int) -> bool:
+        return (
+            self.one(
+                f"SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} LIMIT 1",
+                (job_id, job_id),
+            )
+            is not None
+        )
+
+    def has_claimable(self, job_id: int) -> bool:
+        """Whether an item waits for a push workforce to claim it."""
+        return (
+            self.one(
+                "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+                f" AND done + leased < target AND {shown('items.id')} LIMIT 1",
+                (job_id, job_id),
+            )
+            is not None
+        )
+
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Row | None:
+        """The oldest open item the worker has never seen whose judgments plus
+        leases are under its target, whole: the lease that follows needs its
+        payload, and reading it here saves reading it again."""
+        raise NotImplementedError
+
+    def next_work_item(self, job_id: int, worker_id: int, *, pilot: bool = False) -> int | None:
+        row = self.next_work_row(job_id, worker_id, pilot=pilot)
+        return None if row is None else int(row["id"])
+
+    def retarget_open_items(self, job_id: int, target: int) -> None:
+        """A new judgments_per_item for the items still open: raises each
+        target below it (an item given extra judgments keeps its higher one);
+        lowering is only asked before any judgment, when every target is the old value."""
+        self.run(
+            "UPDATE items SET target = ? WHERE job_id = ? AND state = 0 AND is_gold = 0"
+            " AND (target < ? OR done = 0)",
+            (target, job_id, target),
+        )
+
+    def work_item_ids(self, job_id: int) -> list[int]:
+        """The ids of the job's non-gold items, in the order they were added."""
+        rows = self.all("SELECT id FROM items WHERE job_id = ? AND is_gold = 0 ORDER BY id", (job_id,))
+        return [int(r[0]) for r in rows]
+
+    def mark_pilot(self, item_ids: Sequence[int]) -> None:
+        for first in range(0, len(item_ids), 500):
+            chunk = item_ids[first : first + 500]
+            self.run(f"UPDATE items SET in_pilot = 1 WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
+    def item(self, item_id: int) -> Row | None:
+        return self.one("SELECT * FROM items WHERE id = ?", (item_id,))
+
+    def item_by_key(self, job_id: int, key: str) -> Row | None:
+        return self.one(
+            f"SELECT * FROM items WHERE job_id = ? AND key = ? AND {shown('items.id')}", (job_id, key, job_id)
+        )
+
+    def gold_pools(self, job_id: int) -> dict[int, int]:
+        """Gold items of the job by GoldUse value."""
+        rows = self.all(
+            f"SELECT gold_use, COUNT(*) FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')}"
+            " GROUP BY gold_use",
+            (job_id, job_id),
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def mark_gold_use(self, job_id: int, marks: Sequence[tuple[str, int]]) -> None:
+        """Puts gold items (by key) in the pool their owner chose, unless they
+        are in one already."""
+        for key, use in marks:
+            self.run(
+                "UPDATE items SET gold_use = ? WHERE job_id = ? AND key = ? AND is_gold = 1 AND gold_use = 0",
+                (use, job_id, key),
+            )
+
+    def explain_gold(self, job_id: int, explanations: Sequence[tuple[str, str]]) -> None:
+        """Keeps each gold item's explanation (by key), unless it has one: a
+        key sent again changes nothing."""
+        for key, text in explanations:
+            self.run(
+                "UPDATE items SET gold_explanation = ? WHERE job_id = ? AND key = ? AND is_gold = 1"
+                " AND gold_explanation IS NULL",
+                (text, job_id, key),
+            )
+
+    def split_gold(self, job_id: int, to_quiz: int) -> None:
+        """Puts the first `to_quiz` unmarked gold items (by id) in the quiz
+        pool and the other unmarked ones in the hidden pool."""
+        self.run(
+            "UPDATE items SET gold_use = 1 WHERE id IN (SELECT id FROM items WHERE job_id = ? AND is_gold = 1"
+            f" AND gold_use = 0 AND {shown('items.id')} ORDER BY id LIMIT ?)",
+            (job_id, job_id, to_quiz),
+        )
+        self.run(
+            "UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0"
+            f" AND {shown('items.id')}",
+            (job_id, job_id),
+        )
+
+    def hide_new_gold(self, job_id: int) -> None:
+        """Puts a started job's unmarked gold (only what was just published can
+        be unmarked: StartJob split the rest) in the hidden pool."""
+        self.run(
+            f"UPDATE items SET gold_use = 2 WHERE job_id = ? AND is_gold = 1 AND gold_use = 0 AND {shown('items.id')}",
+            (job_id, job_id),
+        )
+
+    def mark_check(self, job_id: int, judgments: int) -> None:
+        self.run("UPDATE jobs SET judgments_at_check = ? WHERE id = ?", (judgments, job_id))
+
+    def update_item(self, item_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{name} = ?" for name in values)
+        self.run(f"UPDATE items SET {sets} WHERE id = ?", (*values.values(), item_id))
+
+    def expire_stale_items(self, job_id: int, created_before: float, reason: str) -> int:
+        return self.run(
+            "UPDATE items SET state = 2, failure_reason = ? WHERE job_id = ? AND state = 0 AND is_gold = 0"
+            f" AND created_at < ? AND {shown('items.id')}",
+            (reason, job_id, created_before, job_id),
+        )
+
+    def open_items(self, job_id: int) -> list[Row]:
+        return self.all(
+            f"SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} ORDER BY id",
+            (job_id, job_id),
+        )
+
+    def claimed_open(self, job_id: int, adapter: str) -> list[Row]:
+        return self.all(
+            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND claimed_by = ? ORDER BY id",
+            (job_id, adapter),
+        )
+
+    def gold_rows(self, job_id: int, limit: int) -> list[Row]:
+        return self.all(
+            f"SELECT * FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')} ORDER BY id LIMIT ?",
+            (job_id, job_id, limit),
+        )

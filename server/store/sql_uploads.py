@@ -1,0 +1,70 @@
+"""Uploads of items: an upload's items stay hidden until it publishes."""
+
+from __future__ import annotations
+
+from labelwire.server.store.sql_base import Row, SqlBase
+
+
+class UploadsSql(SqlBase):
+    # uploads
+
+    def begin_upload(self, job_id: int, now: float) -> int:
+        return self.insert("INSERT INTO uploads (job_id, state, touched_at) VALUES (?, 0, ?)", (job_id, now))
+
+    def touch_upload(self, upload_id: int, now: float) -> bool:
+        """Renews an upload's heartbeat; False when it was swept as abandoned."""
+        return self.run("UPDATE uploads SET touched_at = ? WHERE id = ?", (now, upload_id)) > 0
+
+    def uploads_touched_before(self, before: float) -> list[Row]:
+        return self.all("SELECT * FROM uploads WHERE touched_at < ? ORDER BY id", (before,))
+
+    def claim_publish(self, upload_id: int, job_id: int, now: float) -> bool:
+        """Makes the upload the job's one publishing upload, hiding every item
+        inserted into the job from now on; False while another upload holds it."""
+        row = self.one("SELECT hidden_from FROM jobs WHERE id = ?", (job_id,))
+        if row is None or row[0] is not None:
+            return False
+        top = self.one("SELECT COALESCE(MAX(id), 0) FROM items")
+        assert top is not None
+        self.run("UPDATE jobs SET hidden_from = ? WHERE id = ?", (int(top[0]) + 1, job_id))
+        self.run("UPDATE uploads SET state = 1, touched_at = ? WHERE id = ?", (now, upload_id))
+        return True
+
+    def publishing(self, job_id: int) -> bool:
+        row = self.one("SELECT hidden_from FROM jobs WHERE id = ?", (job_id,))
+        return row is not None and row[0] is not None
+
+    def end_upload(self, upload_id: int) -> None:
+        """Forgets a published upload; if it held its job's publishing slot,
+        the items it published become visible."""
+        row = self.one("SELECT job_id, state FROM uploads WHERE id = ?", (upload_id,))
+        if row is not None and int(row["state"]) == 1:
+            self.run("UPDATE jobs SET hidden_from = NULL WHERE id = ?", (int(row["job_id"]),))
+        self.run("DELETE FROM uploads WHERE id = ?", (upload_id,))
+
+    def drop_upload(self, upload_id: int, limit: int) -> int:
+        """Deletes up to `limit` rows of an abandoned upload: first the items it
+        published (still hidden), then its staged items (even if the upload's
+        row is gone), and when none are left, the upload itself. Returns the
+        rows deleted; 0 means all gone."""
+        row = self.one(
+            "SELECT u.job_id, u.state, j.hidden_from FROM uploads u LEFT JOIN jobs j ON j.id = u.job_id"
+            " WHERE u.id = ?",
+            (upload_id,),
+        )
+        deleted = 0
+        if row is not None and int(row["state"]) == 1 and row["hidden_from"] is not None:
+            deleted = self.run(
+                "DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id >= ? AND +job_id = ?"
+                " AND routed_from IS NULL ORDER BY id LIMIT ?)",
+                (int(row["hidden_from"]), int(row["job_id"]), limit),
+            )
+        if deleted < limit:
+            deleted += self.run(
+                "DELETE FROM upload_items WHERE upload_id = ? AND seq IN"
+                " (SELECT seq FROM upload_items WHERE upload_id = ? ORDER BY seq LIMIT ?)",
+                (upload_id, upload_id, limit - deleted),
+            )
+        if deleted == 0:
+            self.end_upload(upload_id)
+        return deleted

@@ -1,0 +1,44 @@
+"""A job's workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labelwire.server.store.sql_base import Row, SqlBase
+
+
+class WorkersSql(SqlBase):
+    def worker(self, worker_id: int) -> Row | None:
+        return self._row("workers", worker_id)
+
+    def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
+        return self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
+
+    def pass_input(self, job_id: int) -> list[Row]:
+        """Every counted judgment of the job, gold included, with what the core
+        needs to re-consolidate it."""
+        return self.all(
+            "SELECT j.item_id, j.worker_id, j.answer, i.is_gold, i.gold, i.state, i.label_sequence"
+            " FROM judgments j JOIN items i ON i.id = j.item_id WHERE j.job_id = ? AND j.excluded = 0",
+            (job_id,),
+        )
+
+    def update_worker(self, worker_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{name} = ?" for name in values)
+        self.run(f"UPDATE workers SET {sets} WHERE id = ?", (*values.values(), worker_id))
+
+    def insert_worker(
+        self,
+        job_id: int,
+        display_name: str,
+        token_hash: bytes | None,
+        status: int,
+        quiz: int,
+        now: float,
+        external_id: str | None = None,
+    ) -> int:
+        return self.insert(
+            "INSERT INTO workers (job_id, display_name, external_id, token_hash, status, quiz_remaining, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (job_id, display_name, external_id, token_hash, status, quiz, now),
+        )
