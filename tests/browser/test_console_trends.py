@@ -1,0 +1,77 @@
+"""The worker table's accuracy lines in Chromium: each worker's gold
+accuracy over time drawn inline, from one ListJudgments call for the whole
+job however many workers the table lists."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, Request, expect
+
+from labelwire.client.raw import WorkerClient, text_item
+from labelwire.v1 import job_pb2
+from tests.browser.conftest import Live
+from tests.browser.test_console import owner, shot, sign_in
+from tests.helpers import CLASSES, work
+
+
+def test_worker_table_draws_each_workers_accuracy_over_time_from_one_request(live: Live, page: Page) -> None:
+    """Ada's first quiz answer is wrong and her second right (0% then 50%);
+    Bo's are both right (100% then 100%); Cy has answered no gold."""
+    key, lw = owner(live)
+
+    async def setup() -> job_pb2.Job:
+        job = await lw.create_job(
+            "Sentiment",
+            classes=CLASSES,
+            judgments_per_item=2,
+            quiz_size=2,
+            pass_accuracy=0.5,
+            hidden_gold_share=0.0,
+        )
+        items = [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(4)]
+        items += [text_item(f"g{n}", f"truth:{CLASSES[n]}", gold=CLASSES[n]) for n in range(2)]
+        await lw.add_items(job.name, items)
+        await lw.start_job(job.name)
+        for name, wrong in (("Ada", 1), ("Bo", 0)):
+            _, token = await lw.create_worker(job.name, name)
+            async with WorkerClient(live.target, token) as worker:
+                await work(worker, right=False, limit=wrong)
+                await work(worker)
+        await lw.create_worker(job.name, "Cy")
+        return job
+
+    job = live.run(setup)
+    calls: list[str] = []
+
+    def seen(request: Request) -> None:
+        if "ListJudgments" in request.url:
+            calls.append(request.url)
+
+    sign_in(page, live, key)
+    page.on("request", seen)
+    page.goto(f"{live.url}/console/#/jobs/{job.name.removeprefix('jobs/')}/quality")
+    workers = page.get_by_role("table", name="Workers")
+    expect(workers.get_by_role("columnheader", name="Accuracy over time")).to_be_visible()
+    ada = workers.get_by_role(
+        "img", name="Gold accuracy of Ada over 2 gold answers: 0.0% at first, 50.0% at the end"
+    )
+    bo = workers.get_by_role(
+        "img", name="Gold accuracy of Bo over 2 gold answers: 100.0% at first, 100.0% at the end"
+    )
+    expect(ada).to_be_visible()
+    expect(bo).to_be_visible()
+    # The line climbs from the bottom (0%) to the middle (50%).
+    path = ada.locator("path").get_attribute("d") or ""
+    ys = [float(y) for y in re.findall(r",([\d.]+)", path)]
+    assert len(ys) == 2 and ys[0] > ys[1]
+    expect(workers.get_by_role("row", name=re.compile("^Cy "))).to_contain_text("–")
+    expect(workers.get_by_label("No gold answers of Cy yet")).to_be_visible()
+    # Sorting redraws the rows with their lines.
+    workers.get_by_role("columnheader", name="Gold accuracy").get_by_role("button").click()
+    expect(workers.get_by_role("row").nth(1).get_by_role("img")).to_have_accessible_name(
+        re.compile("^Gold accuracy of Bo")
+    )
+    shot(page, "workers-trend")
+    page.screenshot(path="/tmp/console11c-trend.png", full_page=True)
+    assert len(calls) == 1, calls
