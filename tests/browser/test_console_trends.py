@@ -1,6 +1,7 @@
-"""The worker table's accuracy lines in Chromium: each worker's gold
+"""The worker table's accuracy lines in Chromium (each worker's gold
 accuracy over time drawn inline, from one ListJudgments call for the whole
-job however many workers the table lists."""
+job however many workers the table lists) and the Feedback view (decline
+reasons grouped by worker and by item, from ListTaskDeclines)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,58 @@ def test_worker_table_draws_each_workers_accuracy_over_time_from_one_request(liv
     shot(page, "workers-trend")
     page.screenshot(path="/tmp/console11c-trend.png", full_page=True)
     assert len(calls) == 1, calls
+
+
+def test_feedback_view_groups_decline_reasons_by_worker_and_by_item(live: Live, page: Page) -> None:
+    """Bo declines two items ("Not English", then "<b>rude</b>"), Cy one
+    (no reason): by worker Bo has 2 (the tag as text), Cy 1; by item each
+    declined item has its count."""
+    key, lw = owner(live)
+
+    async def setup() -> tuple[job_pb2.Job, list[tuple[str, str, str]]]:
+        job = await lw.create_job("Sentiment", classes=CLASSES, judgments_per_item=2, quiz_size=0)
+        await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n]}") for n in range(3)])
+        await lw.start_job(job.name)
+        by_text = {f"truth:{CLASSES[n]}": f"i{n}" for n in range(3)}
+        given: list[tuple[str, str, str]] = []
+        for name, reasons in (("Bo", ["Not English", "<b>rude</b>"]), ("Cy", [""])):
+            _, token = await lw.create_worker(job.name, name)
+            async with WorkerClient(live.target, token) as worker:
+                for reason in reasons:
+                    task = (await worker.next_task()).task
+                    await worker.decline(task.name, reason)
+                    given.append((name, by_text[task.text], reason))
+        return job, given
+
+    job, given = live.run(setup)
+    declines = live.run(lambda: lw.list_task_declines(job.name))
+    assert [(d.worker_display_name, d.item_key, d.reason) for d in declines] == given[::-1]
+
+    sign_in(page, live, key)
+    page.goto(f"{live.url}/console/#/jobs/{job.name.removeprefix('jobs/')}")
+    page.get_by_role("link", name="Feedback").click()
+    expect(page.get_by_role("heading", name="Feedback")).to_be_visible()
+    expect(page.get_by_text("3 declined tasks.")).to_be_visible()
+    by_worker = page.get_by_role("table", name="Declines by worker")
+    bo = by_worker.get_by_role("row", name=re.compile("^Bo "))
+    expect(bo.get_by_role("cell").nth(0)).to_have_text("2")
+    expect(bo).to_contain_text("<b>rude</b> (1)")
+    expect(bo).to_contain_text("Not English (1)")
+    expect(by_worker.locator("b")).to_have_count(0)
+    expect(by_worker.get_by_role("row", name=re.compile("^Cy "))).to_contain_text("no reason (1)")
+    by_item = page.get_by_role("table", name="Declines by item")
+    counts: dict[str, int] = {}
+    for _, item, _ in given:
+        counts[item] = counts.get(item, 0) + 1
+    expect(by_item.get_by_role("row")).to_have_count(len(counts) + 1)
+    for item, n in counts.items():
+        expect(by_item.get_by_role("row", name=re.compile(f"^{item} "))).to_contain_text(str(n))
+    expect(
+        page.get_by_role("table", name="Worker comments").or_(
+            page.get_by_text("No comments from workers yet.")
+        )
+    ).to_be_visible()
+    shot(page, "feedback")
+    page.screenshot(path="/tmp/console11c-feedback.png", full_page=True)
+    by_worker.get_by_role("link", name="Bo").click()
+    expect(page.get_by_role("heading", name=re.compile("Bo"))).to_be_visible()
