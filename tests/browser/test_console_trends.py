@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, Request, expect
 
 from labelwire.client.raw import WorkerClient, text_item
@@ -131,3 +132,65 @@ def test_feedback_view_groups_decline_reasons_by_worker_and_by_item(live: Live, 
     page.screenshot(path="/tmp/console11c-feedback.png", full_page=True)
     by_worker.get_by_role("link", name="Bo").click()
     expect(page.get_by_role("heading", name=re.compile("Bo"))).to_be_visible()
+
+
+def test_routing_rules_are_edited_on_the_job_page_with_the_servers_errors_under_their_fields(
+    live: Live, page: Page
+) -> None:
+    key, lw = owner(live)
+
+    async def setup() -> tuple[job_pb2.Job, job_pb2.Job, job_pb2.Job]:
+        made = []
+        for name in ("Triage", "Experts", "Seniors"):
+            made.append(await lw.create_job(name, classes=CLASSES, judgments_per_item=1, quiz_size=0))
+        return made[0], made[1], made[2]
+
+    triage, experts, seniors = live.run(setup)
+
+    def rules() -> list[tuple[str, list[str], float | None]]:
+        job = live.run(lambda: lw.get_job(triage.name))
+        return [
+            (r.target_job, list(r.classes), r.confidence_below if r.HasField("confidence_below") else None)
+            for r in job.routing_rules
+        ]
+
+    sign_in(page, live, key)
+    page.goto(f"{live.url}/console/#/jobs/{triage.name.removeprefix('jobs/')}")
+    page.get_by_role("button", name="Edit routing rules").click()
+    page.get_by_role("button", name="Add routing rule").press("Enter")
+    target = page.get_by_label("Rule 1 sends items to")
+    expect(target).to_be_focused()
+    target.select_option(label=f"Experts ({experts.name})")
+    page.get_by_label("Rule 1 classes").fill("neg, nope")
+    page.get_by_role("button", name="Save routing rules").click()
+    classes = page.get_by_label("Rule 1 classes")
+    expect(classes).to_have_attribute("aria-invalid", "true")
+    expect(classes).to_be_focused()
+    expect(page.get_by_role("group", name="Rule 1")).to_contain_text("'nope' names no class of the job")
+    page.screenshot(path="/tmp/console11c-rules-error.png", full_page=True)
+    shot(page, "edit-rule")
+    assert rules() == []
+
+    classes.fill("neg")
+    page.get_by_label("Rule 1 confidence below").fill("0.8")
+    page.get_by_role("button", name="Save routing rules").click()
+    down = page.get_by_role("table", name="Its labels go on to")
+    expect(down.get_by_role("row", name=re.compile("^1 Experts "))).to_contain_text(
+        "class is neg and confidence below 0.8"
+    )
+    assert rules() == [(experts.name, ["neg"], pytest.approx(0.8))]
+
+    # The form opens with the rules as they are; a changed target is saved.
+    page.get_by_role("button", name="Edit routing rules").click()
+    expect(page.get_by_label("Rule 1 classes")).to_have_value("neg")
+    expect(page.get_by_label("Rule 1 confidence below")).to_have_value("0.8")
+    page.get_by_label("Rule 1 sends items to").select_option(label=f"Seniors ({seniors.name})")
+    page.get_by_role("button", name="Save routing rules").click()
+    expect(down.get_by_role("row", name=re.compile("^1 Seniors "))).to_be_visible()
+    assert rules() == [(seniors.name, ["neg"], pytest.approx(0.8))]
+
+    page.get_by_role("button", name="Edit routing rules").click()
+    page.get_by_role("button", name="Remove rule 1").click()
+    page.get_by_role("button", name="Save routing rules").click()
+    expect(page.get_by_text("No routing rules: this job neither sends")).to_be_visible()
+    assert rules() == []
