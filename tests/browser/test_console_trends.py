@@ -6,6 +6,7 @@ reasons grouped by worker and by item, from ListTaskDeclines)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, Request, expect
@@ -14,7 +15,7 @@ from labelwire.client.raw import WorkerClient, text_item
 from labelwire.v1 import job_pb2
 from tests.browser.conftest import Live
 from tests.browser.test_console import owner, shot, sign_in
-from tests.helpers import CLASSES, work
+from tests.helpers import CLASSES, running_job, work
 
 
 def test_worker_table_draws_each_workers_accuracy_over_time_from_one_request(live: Live, page: Page) -> None:
@@ -194,3 +195,37 @@ def test_routing_rules_are_edited_on_the_job_page_with_the_servers_errors_under_
     page.get_by_role("button", name="Save routing rules").click()
     expect(page.get_by_text("No routing rules: this job neither sends")).to_be_visible()
     assert rules() == []
+
+
+def test_job_page_counters_move_with_the_label_stream_while_no_timer_runs(live: Live, page: Page) -> None:
+    """The page's clock is paused, so its 30 s refresh never fires: the
+    counters and the feed can only move through StreamLabels (each message
+    triggers one GetJob)."""
+    key, lw = owner(live)
+    job = live.run(lambda: running_job(lw, items=5))
+    token = live.run(lambda: lw.create_worker(job.name, "Ada"))[1]
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "StreamLabels" in r.url else None)
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    page.clock.install(time=start)
+    sign_in(page, live, key)
+    page.clock.pause_at(start + timedelta(hours=1))
+    page.get_by_role("link", name="Sentiment").click()
+    counters = page.get_by_role("table", name="Counters")
+    expect(counters.get_by_role("row", name=re.compile("^Items labeled"))).to_contain_text("0")
+
+    async def label(count: int) -> int:
+        async with WorkerClient(live.target, token) as worker:
+            return await work(worker, limit=count)
+
+    assert live.run(lambda: label(3)) == 3
+    expect(page.get_by_role("status")).to_contain_text("3 labels received")
+    labeled = live.run(lambda: lw.get_job(job.name)).counters.labeled_items
+    assert labeled == 3
+    expect(counters.get_by_role("row", name=re.compile("^Items labeled"))).to_contain_text(str(labeled))
+    expect(counters.get_by_role("row", name=re.compile("^Judgments"))).to_contain_text("3")
+    expect(
+        page.get_by_role("table", name=re.compile("Label feed")).get_by_role("link", name="i0")
+    ).to_have_count(1)
+    assert len(streams) == 1
