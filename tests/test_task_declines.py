@@ -7,6 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from labelwire.client import AsyncClient
 from labelwire.client.raw import text_item
 from labelwire.v1 import job_service_pb2
 from tests.conftest import Harness
@@ -38,6 +39,11 @@ async def test_the_owner_lists_every_decline_with_item_worker_and_reason(server:
         assert [
             (d.worker_display_name, d.reason) for d in (await lw.get_item(job.name, key)).declines
         ] == mine
+
+    async with AsyncClient(server.target, lw.metadata[0][1].removeprefix("Bearer ")) as friendly:
+        mine = await friendly.declines(job.name)
+    assert [(d.worker_display_name, d.key, d.reason) for d in mine] == given[::-1]
+    assert all(d.declined > 0 for d in mine)
 
     first = await lw.jobs.ListTaskDeclines(
         job_service_pb2.ListTaskDeclinesRequest(job=job.name, page_size=2), metadata=lw.metadata
