@@ -4,8 +4,6 @@ import type { Agreement, GetJobQualityResponse, WorkerQuality } from "../gen/lab
 import { type Api, message } from "./api";
 import { dollars } from "./format";
 import { VirtualTable } from "./virtual";
-import { accuracyOverTime, type Point } from "./worker";
-import type { Judgment } from "../gen/labelwire/v1/judgment_pb";
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLOURS = ["#2f7d4f", "#8cc084", "#f2c14e", "#e07a3f", "#b3261e", "#6d2b7f"];
@@ -103,30 +101,13 @@ const COLUMNS: Column[] = [
   ["Declined", (w) => Number(w.declined), (w) => `${w.declined}`],
 ];
 
-/** Judgments the sparklines are drawn from: one ListJudgments page, the
- * job's first ones in submission order, so the table costs one request
- * however many workers it lists. */
-export const TREND_JUDGMENTS = 10000;
-
-/** Each worker's gold accuracy after each of its gold answers (over all its
- * gold answers so far), by worker resource name. */
-export function trendsOf(judgments: Judgment[]): Map<string, Point[]> {
-  const by = new Map<string, Judgment[]>();
-  for (const j of judgments) {
-    if (!j.gold || j.goldCorrect === undefined) continue;
-    const list = by.get(j.worker);
-    if (list) list.push(j);
-    else by.set(j.worker, [j]);
-  }
-  const trends = new Map<string, Point[]>();
-  for (const [worker, list] of by) trends.set(worker, accuracyOverTime(list));
-  return trends;
-}
-
 /** A worker's gold accuracy over time as a small line (0 to 100%, by
- * judgment order); its accessible name says where it starts and ends. */
-function sparkline(name: string, points: Point[] | undefined): Element {
-  if (!points || points.length === 0) return h("span", { "aria-label": `No gold answers of ${name} yet` }, "–");
+ * judgment order: GetJobQuality's gold_accuracy_trend, at most 100 points
+ * however many gold answers); its accessible name says where it starts and
+ * ends. */
+function sparkline(name: string, trend: number[]): Element {
+  if (trend.length === 0) return h("span", { "aria-label": `No gold answers of ${name} yet` }, "–");
+  const points = trend.map((cumulative, i) => ({ n: i + 1, cumulative }));
   const width = 96;
   const height = 22;
   const last = Math.max(points.length, 2);
@@ -140,7 +121,7 @@ function sparkline(name: string, points: Point[] | undefined): Element {
     viewBox: `0 0 ${width} ${height}`,
     class: "sparkline",
     role: "img",
-    "aria-label": `Gold accuracy of ${name} over ${points.length} gold answers: ${percent(first.cumulative)} at first, ${percent(final.cumulative)} at the end`,
+    "aria-label": `Gold accuracy of ${name} over time: ${percent(first.cumulative)} at first, ${percent(final.cumulative)} at the end`,
   });
   root.append(svg("line", { x1: 0, x2: width, y1: y(0.5), y2: y(0.5), class: "mid" }));
   const d = points.map((p, i) => `${i ? "L" : "M"}${x(p.n).toFixed(1)},${y(p.cumulative).toFixed(1)}`).join(" ");
@@ -154,7 +135,7 @@ const OUT = [WorkerStatus.DISQUALIFIED, WorkerStatus.FAILED_QUIZ];
 /** The workers, sortable by any column (a button in each heading, the
  * order in aria-sort), each with Disqualify while it may work and Requalify
  * once disqualified by hand; only the visible rows are drawn. */
-function workersTable(workers: WorkerQuality[], act: Actions | null, jobId: string, trends: Map<string, Point[]> | null): HTMLElement {
+function workersTable(workers: WorkerQuality[], act: Actions | null, jobId: string): HTMLElement {
   let by = 0;
   let ascending = true;
   const heads = COLUMNS.map(([title], n) => {
@@ -167,8 +148,8 @@ function workersTable(workers: WorkerQuality[], act: Actions | null, jobId: stri
     });
     return th;
   });
-  if (trends) heads.splice(4, 0, h("th", { scope: "col" }, "Accuracy over time"));
-  const sortable = heads.filter((_, n) => !trends || n !== 4);
+  const sortable = [...heads];
+  heads.splice(4, 0, h("th", { scope: "col" }, "Accuracy over time"));
   const row = (w: WorkerQuality): HTMLTableRowElement => {
     const name = w.stats?.displayName || w.stats?.name || "";
     const status = w.stats?.status ?? WorkerStatus.UNSPECIFIED;
@@ -177,7 +158,7 @@ function workersTable(workers: WorkerQuality[], act: Actions | null, jobId: stri
       n === 0
         ? h("th", { scope: "row" }, h("a", { href: `#/jobs/${encodeURIComponent(jobId)}/workers/${encodeURIComponent(workerId)}`, title: `Accuracy over time of ${name}` }, text(w)))
         : h("td", { class: n > 1 ? "num" : "" }, text(w)));
-    if (trends) cells.splice(4, 0, h("td", {}, sparkline(name, trends.get(w.stats?.name ?? ""))));
+    cells.splice(4, 0, h("td", {}, sparkline(name, w.goldAccuracyTrend)));
     return h(
       "tr",
       {},
@@ -234,7 +215,7 @@ export function costPerCorrect(q: GetJobQualityResponse): bigint | null {
   return (q.costPerLabelMicros * answered) / right;
 }
 
-function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null, jobId: string, trends: Map<string, Point[]> | null): void {
+function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null, jobId: string): void {
   const perCorrect = costPerCorrect(q);
   const a = q.agreement;
   append(
@@ -261,7 +242,7 @@ function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null
       ? h("div", { class: "chart" }, agreementChart(a), agreementTable(a))
       : h("p", { class: "notice" }, "No item has two judgments yet."),
     h("h2", {}, "Workers"),
-    q.workers.length ? workersTable(q.workers, act, jobId, trends) : h("p", { class: "notice" }, "No workers yet."),
+    q.workers.length ? workersTable(q.workers, act, jobId) : h("p", { class: "notice" }, "No workers yet."),
     q.declineReasons.length
       ? h("section", {}, h("h2", {}, "Why workers skipped"),
           h("ul", {}, ...q.declineReasons.map((r) => h("li", {}, `${r.reason} (${r.count})`))))
@@ -276,17 +257,9 @@ export async function qualityPage(api: Api, id: string, main: HTMLElement, signa
   const body = h("div", {});
   const load = async (): Promise<void> => {
     try {
-      const [q, trends] = await Promise.all([
-        api.quality.getJobQuality({ job: name }, { signal }),
-        api.admin
-          ? Promise.resolve(null)
-          : api.labels
-              .listJudgments({ job: name, pageSize: TREND_JUDGMENTS }, { signal })
-              .then((page) => trendsOf(page.judgments))
-              .catch(() => null),
-      ]);
+      const q = await api.quality.getJobQuality({ job: name }, { signal });
       body.replaceChildren();
-      render(body, q, api.admin ? null : { disqualify: (w) => void disqualify(w), requalify: (w) => void requalify(w) }, id, trends);
+      render(body, q, api.admin ? null : { disqualify: (w) => void disqualify(w), requalify: (w) => void requalify(w) }, id);
     } catch (err) {
       if (!signal.aborted) body.replaceChildren(h("p", { class: "error", role: "alert" }, message(err)));
     }
