@@ -59,7 +59,7 @@ IMPORTS = (
     ("from labelwire.client.blocking import SyncBase", ()),
     ("from labelwire.client.items import ItemSource", ("ItemSource",)),
     (
-        "from labelwire.client.models import Added, ApiKey, Comment, Item, Job, Judgment, Label, Route, Task, Team,"
+        "from labelwire.client.models import Added, ApiKey, Comment, Decline, Item, Job, Judgment, Label, Route, Task, Team,"
         " Worker, WorkerAccount, WorkerJob",
         (),
     ),

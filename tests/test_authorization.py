@@ -288,6 +288,9 @@ MATRIX: dict[str, Entry] = {
     "JobService.ListTaskComments": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.ListTaskCommentsRequest(job=w.job)
     ),
+    "JobService.ListTaskDeclines": Entry(
+        OWNERS_JOB, lambda w: job_service_pb2.ListTaskDeclinesRequest(job=w.job)
+    ),
     "JobService.GetItem": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.GetItemRequest(job=w.job, item_key="i0")
     ),

@@ -29,6 +29,7 @@ __all__ = [
     "ApiKey",
     "Comment",
     "Counters",
+    "Decline",
     "Item",
     "Job",
     "Judgment",
@@ -474,6 +475,29 @@ class Comment:
             worker_display_name=message.worker_display_name,
             text=message.text,
             created=message.create_time.ToNanoseconds() / 1e9,
+            proto=message,
+        )
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A worker's decline of one of the job's tasks, for the job's owner."""
+
+    key: str
+    worker: str
+    worker_display_name: str
+    reason: str
+    declined: float
+    proto: job_service_pb2.ItemDecline = field(repr=False, compare=False)
+
+    @classmethod
+    def from_proto(cls, message: job_service_pb2.ItemDecline) -> Decline:
+        return cls(
+            key=message.item_key,
+            worker=message.worker,
+            worker_display_name=message.worker_display_name,
+            reason=message.reason,
+            declined=message.decline_time.ToNanoseconds() / 1e9,
             proto=message,
         )
 

@@ -19,6 +19,7 @@ from labelwire.client.models import (
     Added,
     ApiKey,
     Comment,
+    Decline,
     Item,
     Job,
     Judgment,
@@ -290,6 +291,12 @@ class Client(SyncBase[AsyncClient]):
     def comments(self, job: Job | str) -> list[Comment]:
         """Every comment the job's workers left on their tasks, newest first."""
         return self._loop.run(self._async.comments(job))
+
+    def declines(self, job: Job | str) -> list[Decline]:
+        """Every time the job's workers declined a task, with the item's key and
+        the reason, newest first.
+        """
+        return self._loop.run(self._async.declines(job))
 
     def rotate_worker_token(
         self, worker: Worker | str, *, grace_period: float = 0.0, token_ttl: float | None = None

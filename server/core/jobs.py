@@ -16,6 +16,7 @@ from typing import Any
 from labelwire.server.core import auth, team_rules
 from labelwire.server.core.adapters import check_remote_job
 from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.label_rows import ItemDecline
 from labelwire.server.core.model_acceptance import accept_by_model
 from labelwire.server.core.uploads import UPLOAD_STALE_SECONDS, Upload, drop_chunk
 from labelwire.server.dispatch import dispatcher as dispatch
@@ -321,6 +322,37 @@ class JobsCore(CoreBase):
         more = len(comments) > size
         comments = comments[:size]
         return comments, (str(comments[-1].id) if more else "")
+
+    async def task_declines(
+        self, principal: Principal, job_name: str, page_size: int, page_token: str
+    ) -> tuple[list[ItemDecline], str]:
+        """The job's declined tasks with their reasons, newest first."""
+        self.require(principal, "client")
+        job_id = parse_name(job_name, "jobs", "job")
+        size = page_size or 100
+        validation.check_range("page_size", size, 1, 1000)
+        before = page_cursor(page_token, default=0) or None
+
+        def page(tx: Tx) -> list[tuple[int, ItemDecline]]:
+            self.require_job_row(tx, job_id, principal.id)
+            return [
+                (
+                    int(r["id"]),
+                    ItemDecline(
+                        worker_id=int(r["worker_id"]),
+                        worker_display_name=r["display_name"],
+                        reason=r["decline_reason"] or "",
+                        declined_at=float(r["finished_at"] or 0.0),
+                        item_key=r["item_key"],
+                    ),
+                )
+                for r in tx.task_declines(job_id, before, size + 1)
+            ]
+
+        rows = await self.store.read(page)
+        more = len(rows) > size
+        rows = rows[:size]
+        return [d for _, d in rows], (str(rows[-1][0]) if more else "")
 
     async def list_workers(
         self, principal: Principal, job_name: str, page_size: int, page_token: str

@@ -84,15 +84,16 @@ class QualityCore(CoreBase):
 
     async def job_quality(
         self, principal: Principal, job_name: str
-    ) -> tuple[Job, JobQuality, list[Worker], quality_report.Declines]:
+    ) -> tuple[Job, JobQuality, list[Worker], quality_report.Declines, dict[int, list[float]]]:
         job = await self.get_job(principal, job_name)
         judgments, labels, workers = await self.store.read(lambda tx: _everything(tx, job.id))
         declined = await self.store.read(lambda tx: tx.job_declines(job.id))
+        trends = quality_report.accuracy_trends(await self.store.read(lambda tx: tx.gold_outcomes(job.id)))
         gold = await self.store.read(lambda tx: tx.gold_by_version(job.id))
         measured = await asyncio.to_thread(quality_report.measure, job.spec, judgments, labels)
         versions = quality_report.by_version(job.spec, judgments, labels, gold)
         measured = dataclasses.replace(measured, versions=versions)
-        return job, measured, [worker_from_row(w) for w in workers], quality_report.declines(declined)
+        return job, measured, [worker_from_row(w) for w in workers], quality_report.declines(declined), trends
 
     async def calibration(
         self, principal: Principal, job_name: str, buckets: int, target_precision: float

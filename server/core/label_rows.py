@@ -38,6 +38,7 @@ class ItemDecline:
     worker_display_name: str
     reason: str
     declined_at: float
+    item_key: str = ""
 
 
 def _names_class(value: Any, name: str) -> bool:

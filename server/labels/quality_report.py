@@ -177,6 +177,30 @@ def declines(rows: list[Any], top: int = 10) -> Declines:
     return Declines(total=len(rows), by_worker=dict(by_worker), reasons=ranked)
 
 
+TREND_POINTS = 100
+
+
+def accuracy_trends(rows: list[Any], points: int = TREND_POINTS) -> dict[int, list[float]]:
+    """Each worker's gold accuracy so far after each of its gold answers, thinned to
+    `points` evenly spaced ones (the first and the last kept), so a worker with
+    thousands of gold answers still costs a hundred numbers on the wire."""
+    right: dict[int, int] = {}
+    series: dict[int, list[float]] = {}
+    for r in rows:
+        worker = int(r["worker_id"])
+        right[worker] = right.get(worker, 0) + (1 if r["gold_correct"] else 0)
+        line = series.setdefault(worker, [])
+        line.append(right[worker] / (len(line) + 1))
+    out: dict[int, list[float]] = {}
+    for worker, line in series.items():
+        if len(line) <= points:
+            out[worker] = line
+        else:
+            step = (len(line) - 1) / (points - 1)
+            out[worker] = [line[round(i * step)] for i in range(points)]
+    return out
+
+
 def wilson(hits: float, n: float, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval of a proportion: sound at 0, 1 and small n."""
     if n <= 0:

@@ -69,6 +69,14 @@ class LabelsSql(SqlBase):
             (job_id,),
         )
 
+    def gold_outcomes(self, job_id: int) -> list[Row]:
+        """(worker_id, gold_correct) of every graded gold judgment of the job,
+        in judgment order: each worker's accuracy over time."""
+        return self.all(
+            "SELECT worker_id, gold_correct FROM judgments WHERE job_id = ? AND gold_correct IS NOT NULL ORDER BY task_id",
+            (job_id,),
+        )
+
     def gold_by_version(self, job_id: int) -> dict[int, tuple[int, int]]:
         """Gold judgments and how many were right, by instructions version."""
         rows = self.all(

@@ -69,6 +69,16 @@ class TasksSql(SqlBase):
             (job_id, item_id, limit),
         )
 
+    def task_declines(self, job_id: int, before_id: int | None, limit: int) -> list[Row]:
+        """A page of the job's declined tasks, newest first, with the
+        worker's name and the item's key."""
+        return self.all(
+            "SELECT t.id, t.worker_id, t.decline_reason, t.finished_at, w.display_name, i.key AS item_key"
+            " FROM tasks t JOIN workers w ON w.id = t.worker_id JOIN items i ON i.id = t.item_id"
+            " WHERE t.job_id = ? AND t.state = 5 AND t.id < ? ORDER BY t.id DESC LIMIT ?",
+            (job_id, before_id if before_id is not None else 2**62, limit),
+        )
+
     def item_comments(self, job_id: int, item_id: int, limit: int) -> list[Row]:
         """One item's comments, newest first, as task_comments gives them."""
         return self.all(

@@ -17,7 +17,7 @@ from labelwire.client.aio.base import (
     _translated_stream,
 )
 from labelwire.client.items import ItemSource, items_from
-from labelwire.client.models import Added, Comment, Item, Job, Route, Team, Worker
+from labelwire.client.models import Added, Comment, Decline, Item, Job, Route, Team, Worker
 from labelwire.client.pages import AsyncPages
 from labelwire.client.raw import Client as RawClient
 from labelwire.v1 import (
@@ -314,6 +314,12 @@ class JobMethods:
     async def comments(self, job: Job | str) -> list[Comment]:
         """Every comment the job's workers left on their tasks, newest first."""
         return [Comment.from_proto(c) for c in await self.raw.list_task_comments(_name(job))]
+
+    @_translated
+    async def declines(self, job: Job | str) -> list[Decline]:
+        """Every time the job's workers declined a task, with the item's key and
+        the reason, newest first."""
+        return [Decline.from_proto(d) for d in await self.raw.list_task_declines(_name(job))]
 
     @_translated
     async def rotate_worker_token(

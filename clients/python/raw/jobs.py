@@ -294,6 +294,20 @@ class JobCalls:
             job_service_pb2.GetItemRequest(job=job, item_key=item_key), metadata=self.metadata
         )
 
+    async def list_task_declines(self, job: str) -> list[job_service_pb2.ItemDecline]:
+        """Every time the job's workers declined a task, with the item's key
+        and the reason, newest first."""
+        out: list[job_service_pb2.ItemDecline] = []
+        token = ""
+        while True:
+            page = await self.jobs.ListTaskDeclines(
+                job_service_pb2.ListTaskDeclinesRequest(job=job, page_token=token), metadata=self.metadata
+            )
+            out += page.declines
+            token = page.next_page_token
+            if not token:
+                return out
+
     async def list_task_comments(self, job: str) -> list[task_pb2.TaskComment]:
         """Every comment the job's workers left on its tasks, newest first."""
         out: list[task_pb2.TaskComment] = []

@@ -1094,6 +1094,64 @@ class UpdateJobResponse(_message.Message):
 Global___UpdateJobResponse: _TypeAlias = UpdateJobResponse  # noqa: Y015
 
 @_typing.final
+class ListTaskDeclinesRequest(_message.Message):
+    """Request for ListTaskDeclines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`, one of the caller's jobs."""
+    page_size: _builtins.int
+    """Optional. 1 to 1,000; default 100."""
+    page_token: _builtins.str
+    """Optional. next_page_token of a previous response."""
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTaskDeclinesRequest: _TypeAlias = ListTaskDeclinesRequest  # noqa: Y015
+
+@_typing.final
+class ListTaskDeclinesResponse(_message.Message):
+    """Response of ListTaskDeclines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLINES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def declines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemDecline]:
+        """The page of declines, newest first, each with its item_key."""
+
+    def __init__(
+        self,
+        *,
+        declines: _abc.Iterable[Global___ItemDecline] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declines", b"declines", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTaskDeclinesResponse: _TypeAlias = ListTaskDeclinesResponse  # noqa: Y015
+
+@_typing.final
 class ListTaskCommentsRequest(_message.Message):
     """Request for ListTaskComments."""
 
@@ -1247,12 +1305,17 @@ class ItemDecline(_message.Message):
     WORKER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     DECLINE_TIME_FIELD_NUMBER: _builtins.int
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
     worker: _builtins.str
     """`jobs/{job_id}/workers/{worker_id}`."""
     worker_display_name: _builtins.str
     """The worker's display name."""
     reason: _builtins.str
     """The reason the worker gave; empty when it gave none."""
+    item_key: _builtins.str
+    """The declined item's key (ListTaskDeclines; empty in GetItem, which is
+    the item's own).
+    """
     @_builtins.property
     def decline_time(self) -> _timestamp_pb2.Timestamp:
         """When it declined."""
@@ -1264,10 +1327,11 @@ class ItemDecline(_message.Message):
         worker_display_name: _builtins.str = ...,
         reason: _builtins.str = ...,
         decline_time: _timestamp_pb2.Timestamp | None = ...,
+        item_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decline_time", b"decline_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decline_time", b"decline_time", "reason", b"reason", "worker", b"worker", "worker_display_name", b"worker_display_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decline_time", b"decline_time", "item_key", b"item_key", "reason", b"reason", "worker", b"worker", "worker_display_name", b"worker_display_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

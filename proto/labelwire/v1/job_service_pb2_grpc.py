@@ -118,6 +118,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
                 _registered_method=True)
+        self.ListTaskDeclines = channel.unary_unary(
+                '/labelwire.v1.JobService/ListTaskDeclines',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskDeclinesRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskDeclinesResponse.FromString,
+                _registered_method=True)
         self.ListTaskComments = channel.unary_unary(
                 '/labelwire.v1.JobService/ListTaskComments',
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskCommentsRequest.SerializeToString,
@@ -283,6 +288,15 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTaskDeclines(self, request, context):
+        """The times workers declined the job's tasks (WorkerService.DeclineTask),
+        with the item, the worker and its reason, newest first: the owner reads
+        them grouped by worker and by item.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListTaskComments(self, request, context):
         """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
         newest first.
@@ -415,6 +429,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.DisqualifyWorker,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.SerializeToString,
+            ),
+            'ListTaskDeclines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaskDeclines,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskDeclinesRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.ListTaskDeclinesResponse.SerializeToString,
             ),
             'ListTaskComments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTaskComments,
@@ -873,6 +892,33 @@ class JobService:
             '/labelwire.v1.JobService/DisqualifyWorker',
             labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.DisqualifyWorkerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaskDeclines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/labelwire.v1.JobService/ListTaskDeclines',
+            labelwire_dot_v1_dot_job__service__pb2.ListTaskDeclinesRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.ListTaskDeclinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

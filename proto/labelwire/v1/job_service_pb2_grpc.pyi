@@ -102,6 +102,11 @@ class JobServiceStub:
     back to the queue for a replacement judgment). Disqualifying a
     disqualified worker changes nothing.
     """
+    ListTaskDeclines: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskDeclinesRequest, _job_service_pb2.ListTaskDeclinesResponse]
+    """The times workers declined the job's tasks (WorkerService.DeclineTask),
+    with the item, the worker and its reason, newest first: the owner reads
+    them grouped by worker and by item.
+    """
     ListTaskComments: _grpc.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskCommentsRequest, _job_service_pb2.ListTaskCommentsResponse]
     """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
     newest first.
@@ -210,6 +215,11 @@ class JobServiceAsyncStub(JobServiceStub):
     it judged is relabeled, a new revision when the label changes, and goes
     back to the queue for a replacement judgment). Disqualifying a
     disqualified worker changes nothing.
+    """
+    ListTaskDeclines: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskDeclinesRequest, _job_service_pb2.ListTaskDeclinesResponse]  # type: ignore[assignment]
+    """The times workers declined the job's tasks (WorkerService.DeclineTask),
+    with the item, the worker and its reason, newest first: the owner reads
+    them grouped by worker and by item.
     """
     ListTaskComments: _aio.UnaryUnaryMultiCallable[_job_service_pb2.ListTaskCommentsRequest, _job_service_pb2.ListTaskCommentsResponse]  # type: ignore[assignment]
     """The comments workers left on the job's tasks (WorkerService.CommentOnTask),
@@ -412,6 +422,17 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         it judged is relabeled, a new revision when the label changes, and goes
         back to the queue for a replacement judgment). Disqualifying a
         disqualified worker changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTaskDeclines(
+        self,
+        request: _job_service_pb2.ListTaskDeclinesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_service_pb2.ListTaskDeclinesResponse, _abc.Awaitable[_job_service_pb2.ListTaskDeclinesResponse]]:
+        """The times workers declined the job's tasks (WorkerService.DeclineTask),
+        with the item, the worker and its reason, newest first: the owner reads
+        them grouped by worker and by item.
         """
 
     @_abc_1.abstractmethod

@@ -638,6 +638,7 @@ class WorkerQuality(_message.Message):
     ESTIMATED_SKILL_FIELD_NUMBER: _builtins.int
     DECLINED_FIELD_NUMBER: _builtins.int
     WORK_SKILL_FIELD_NUMBER: _builtins.int
+    GOLD_ACCURACY_TREND_FIELD_NUMBER: _builtins.int
     agreement_with_label: _builtins.float
     """Share of its (counted) judgments equal to the item's label."""
     median_time_seconds: _builtins.float
@@ -662,6 +663,15 @@ class WorkerQuality(_message.Message):
         worker itself sees its quiz alone).
         """
 
+    @_builtins.property
+    def gold_accuracy_trend(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Output only. The worker's gold accuracy (right over answered, over all its
+        gold answers so far, quiz included) after each of its gold answers, in
+        judgment order: at most 100 points, evenly spaced, the first after its
+        first gold answer and the last after its latest. Empty without gold
+        answers. What the console's worker table draws as a small line.
+        """
+
     def __init__(
         self,
         *,
@@ -671,10 +681,11 @@ class WorkerQuality(_message.Message):
         estimated_skill: _builtins.float = ...,
         declined: _builtins.int = ...,
         work_skill: _builtins.float | None = ...,
+        gold_accuracy_trend: _abc.Iterable[_builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill", "stats", b"stats", "work_skill", b"work_skill"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill", "agreement_with_label", b"agreement_with_label", "declined", b"declined", "estimated_skill", b"estimated_skill", "median_time_seconds", b"median_time_seconds", "stats", b"stats", "work_skill", b"work_skill"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill", "agreement_with_label", b"agreement_with_label", "declined", b"declined", "estimated_skill", b"estimated_skill", "gold_accuracy_trend", b"gold_accuracy_trend", "median_time_seconds", b"median_time_seconds", "stats", b"stats", "work_skill", b"work_skill"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__work_skill: _TypeAlias = _typing.Literal["work_skill"]  # noqa: Y015
     _WhichOneofArgType__work_skill: _TypeAlias = _typing.Literal["_work_skill", b"_work_skill"]  # noqa: Y015

@@ -220,6 +220,25 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         )
 
     @unary
+    async def ListTaskDeclines(
+        self, request: pb.ListTaskDeclinesRequest, context: Ctx
+    ) -> pb.ListTaskDeclinesResponse:
+        principal = await caller(self.core, context)
+        declines, token = await self.core.task_declines(
+            principal, request.job, request.page_size, request.page_token
+        )
+        out = pb.ListTaskDeclinesResponse(next_page_token=token)
+        for d in declines:
+            out.declines.add(
+                worker=f"{request.job}/workers/{d.worker_id}",
+                worker_display_name=d.worker_display_name,
+                reason=d.reason,
+                decline_time=convert.timestamp(d.declined_at),
+                item_key=d.item_key,
+            )
+        return out
+
+    @unary
     async def GetItem(self, request: pb.GetItemRequest, context: Ctx) -> pb.GetItemResponse:
         principal = await caller(self.core, context)
         return _item_response(await self.core.item_view(principal, request.job, request.item_key))

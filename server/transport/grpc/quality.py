@@ -23,7 +23,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
 
     @unary
     async def GetJobQuality(self, request: pb.GetJobQualityRequest, context: Ctx) -> pb.GetJobQualityResponse:
-        job, measured, workers, declines = await self.core.job_quality(
+        job, measured, workers, declines, trends = await self.core.job_quality(
             await caller(self.core, context), request.job
         )
         labeled = job.counters.labeled_items
@@ -56,6 +56,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
                 median_time_seconds=record.median_time_seconds if record else 0.0,
                 estimated_skill=estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
                 declined=declines.by_worker.get(worker.id, 0),
+                gold_accuracy_trend=trends.get(worker.id, ()),
             )
             if worker.work_skill is not None:
                 entry.work_skill = worker.work_skill

@@ -1,8 +1,111 @@
 import { append, h } from "../dom";
-import type { Job, RoutingRule } from "../gen/labelwire/v1/job_pb";
+import { type Job, JobState, type RoutingRule } from "../gen/labelwire/v1/job_pb";
 import { VerificationSummary_Verdict as Verdict } from "../gen/labelwire/v1/label_pb";
 import { type Api, message } from "./api";
+import { fieldViolations } from "./errors";
+import { Field, input, select, showViolations } from "./form";
 import { jobId } from "./format";
+
+interface RuleRow {
+  target: Field<HTMLSelectElement>;
+  classes: Field<HTMLInputElement>;
+  below: Field<HTMLInputElement>;
+  verdict: Field<HTMLSelectElement>;
+  element: HTMLElement;
+}
+
+/** The job's routing rules as a form (prefilled), saved with UpdateJob's
+ * mask `routing_rules`; the server checks them and its message goes under
+ * the field it names. `targets` are the caller's jobs a rule may send to. */
+function rulesEditor(api: Api, job: Job, targets: [string, string][], signal: AbortSignal, saved: (job: Job) => void, cancel: () => void): HTMLElement {
+  const rows: RuleRow[] = [];
+  const list = h("div", { class: "rules" });
+  const alert = h("p", { class: "error", role: "alert" });
+  const renumber = (): void => {
+    rows.forEach((r, i) => {
+      const labels = r.element.querySelectorAll("label");
+      ["sends items to", "classes", "confidence below", "verdict"].forEach((what, k) => {
+        if (labels[k]) labels[k].textContent = `Rule ${i + 1} ${what}`;
+      });
+      r.element.setAttribute("aria-label", `Rule ${i + 1}`);
+      r.element.querySelector("button")?.setAttribute("aria-label", `Remove rule ${i + 1}`);
+    });
+  };
+  const add = (rule?: RoutingRule): RuleRow => {
+    const n = rows.length + 1;
+    const row: RuleRow = {
+      target: new Field(`Rule ${n} sends items to`, select(targets, rule?.targetJob ?? "")),
+      classes: new Field(`Rule ${n} classes`, input({ autocomplete: "off", placeholder: "any class" }), "Class names, comma-separated."),
+      below: new Field(`Rule ${n} confidence below`, input({ type: "number", step: "0.05", min: "0", max: "1" }), "0 to 1; empty for any."),
+      verdict: new Field(`Rule ${n} verdict`, select([["0", "any"], ...VERDICTS.map(([v, t]): [string, string] => [String(v), t])], String(rule?.verdict ?? 0))),
+      element: h("div", { class: "rule-row", role: "group", "aria-label": `Rule ${n}` }),
+    };
+    row.classes.control.value = rule?.classes.join(", ") ?? "";
+    row.below.control.value = rule?.confidenceBelow !== undefined ? String(rule.confidenceBelow) : "";
+    const remove = h("button", { type: "button", class: "small", "aria-label": `Remove rule ${n}` }, "Remove");
+    remove.addEventListener("click", () => {
+      const at = rows.indexOf(row);
+      if (at >= 0) rows.splice(at, 1);
+      row.element.remove();
+      renumber();
+      (rows[Math.min(at, rows.length - 1)]?.target.control ?? addButton).focus();
+    });
+    append(row.element, row.target.element, row.classes.element, row.below.element, row.verdict.element, remove);
+    rows.push(row);
+    list.append(row.element);
+    return row;
+  };
+  for (const rule of job.routingRules) add(rule);
+  const addButton = h("button", { type: "button", disabled: targets.length === 0, onclick: () => add().target.control.focus() }, "Add routing rule");
+  const save = h("button", { type: "submit" }, "Save routing rules");
+  const form = h(
+    "form",
+    { class: "rules-editor", "aria-label": "Routing rules", novalidate: true },
+    list,
+    addButton,
+    h("div", { class: "actions" }, save, h("button", { type: "button", onclick: cancel }, "Cancel")),
+    alert,
+  );
+  const route = (path: string): Field | undefined => {
+    const rule = /^job\.routing_rules\[(\d+)\](?:\.(target_job|classes|confidence_below|verdict))?/.exec(path);
+    const row = rule ? rows[Number(rule[1])] : undefined;
+    if (!rule || !row) return undefined;
+    return rule[2] === "target_job" ? row.target : rule[2] === "confidence_below" ? row.below : rule[2] === "verdict" ? row.verdict : row.classes;
+  };
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void (async () => {
+      for (const r of rows) for (const f of [r.target, r.classes, r.below, r.verdict]) f.reset();
+      alert.textContent = "";
+      save.disabled = true;
+      try {
+        const response = await api.jobs.updateJob(
+          {
+            job: {
+              name: job.name,
+              routingRules: rows.map((r) => ({
+                targetJob: r.target.value,
+                classes: r.classes.value.split(",").map((c) => c.trim()).filter((c) => c !== ""),
+                confidenceBelow: r.below.value === "" ? undefined : Number(r.below.value),
+                verdict: Number(r.verdict.value) as Verdict,
+              })),
+            },
+            updateMask: { paths: ["routing_rules"] },
+          },
+          { signal },
+        );
+        if (response.job) saved(response.job);
+      } catch (err) {
+        if (signal.aborted) return;
+        const left = showViolations(fieldViolations(err), route);
+        if (left.length || !fieldViolations(err).length) alert.textContent = left.length ? left.map((v) => v.description).join(" ") : message(err);
+      } finally {
+        save.disabled = false;
+      }
+    })();
+  });
+  return form;
+}
 
 /** Jobs read at most to find the ones that feed this job (ListJobs pages
  * of 100): an owner with more sees the first ones and a note. */
@@ -36,7 +139,20 @@ export function chainsSection(api: Api, job: Job, signal: AbortSignal): HTMLElem
   const status = h("p", { class: "notice" }, "Reading the jobs around this one…");
   const down = h("div", {});
   const up = h("div", {});
-  const section = h("section", { "aria-labelledby": "chains-heading" }, h("h2", { id: "chains-heading" }, "Chained jobs"), status, down, up);
+  const edit = h("div", {});
+  const section = h("section", { "aria-labelledby": "chains-heading" }, h("h2", { id: "chains-heading" }, "Chained jobs"), status, down, up, edit);
+  const targets: [string, string][] = [];
+  const editable = !api.admin && job.state !== JobState.CANCELLED && job.state !== JobState.FAILED;
+  const open = (): void => {
+    const button = edit.querySelector("button");
+    const editor = rulesEditor(api, job, targets, signal, (changed) => section.replaceWith(chainsSection(api, changed, signal)), () => {
+      editor.replaceWith(openButton());
+      edit.querySelector("button")?.focus();
+    });
+    button?.replaceWith(editor);
+    (editor.querySelector("select, button") as HTMLElement | null)?.focus();
+  };
+  const openButton = (): HTMLElement => h("button", { type: "button", onclick: open }, "Edit routing rules");
   const run = async (): Promise<void> => {
     const known = new Map<string, string>();
     const feeding: [Job, RoutingRule, number][] = [];
@@ -46,6 +162,9 @@ export function chainsSection(api: Api, job: Job, signal: AbortSignal): HTMLElem
       const page = await api.jobs.listJobs({ pageSize: 100, pageToken: token }, { signal });
       for (const other of page.jobs) {
         known.set(other.name, other.displayName);
+        if (other.name !== job.name && other.state !== JobState.CANCELLED && other.state !== JobState.FAILED) {
+          targets.push([other.name, `${other.displayName} (${other.name})`]);
+        }
         other.routingRules.forEach((rule, n) => {
           if (rule.targetJob === job.name) feeding.push([other, rule, n]);
         });
@@ -84,6 +203,7 @@ export function chainsSection(api: Api, job: Job, signal: AbortSignal): HTMLElem
         ? token ? `Only the first ${read} jobs were read for the jobs that feed this one.` : ""
         : "No routing rules: this job neither sends items to another job nor receives any.";
     status.hidden = status.textContent === "";
+    if (editable) edit.append(openButton());
   };
   run().catch((err: unknown) => {
     if (!signal.aborted) status.textContent = message(err);

@@ -143,6 +143,7 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
         ? []
         : [
             h("a", { href: `#/jobs/${encodeURIComponent(id)}/quality` }, "Quality"),
+            h("a", { href: `#/jobs/${encodeURIComponent(id)}/feedback` }, "Feedback"),
             h("a", { href: `#/jobs/${encodeURIComponent(id)}/labels` }, "Labels"),
             h("a", { href: `#/jobs/${encodeURIComponent(id)}/models` }, "Models"),
             h("a", { href: `#/jobs/${encodeURIComponent(id)}/upload` }, "Upload items"),

@@ -2,6 +2,7 @@ import "./style.css";
 import { clear, h } from "../dom";
 import { type Api, forgetKey, message, signIn, storedKey } from "./api";
 import { createPage } from "./create";
+import { feedbackPage } from "./feedback";
 import { itemPage } from "./item";
 import { jobPage } from "./job";
 import { jobsPage } from "./jobs";
@@ -68,7 +69,7 @@ async function connect(key: string): Promise<void> {
 }
 
 /** Every view has its own address: `#/jobs`, `#/jobs/new`, `#/jobs/{id}`,
- * `#/jobs/{id}/quality`, `#/jobs/{id}/upload`, `#/jobs/{id}/labels`,
+ * `#/jobs/{id}/quality`, `#/jobs/{id}/feedback`, `#/jobs/{id}/upload`, `#/jobs/{id}/labels`,
  * `#/jobs/{id}/items/{key}` (an item's history), `#/jobs/{id}/workers/{id}`,
  * `#/jobs/{id}/models`, `#/teams`. */
 function route(): void {
@@ -84,13 +85,14 @@ function route(): void {
   clear(app);
   app.append(header(), main);
   const sub = /^#\/jobs\/([^/?]+)\/(items|workers)\/([^/?]+)$/.exec(location.hash);
-  const job = /^#\/jobs\/([^/?]+)(?:\/(quality|upload|labels|models))?(?:\?.*)?$/.exec(location.hash);
+  const job = /^#\/jobs\/([^/?]+)(?:\/(quality|feedback|upload|labels|models))?(?:\?.*)?$/.exec(location.hash);
   const id = job ? decodeURIComponent(job[1]) : "";
   if (location.hash === "#/teams") void teamsPage(api, main, leave.signal);
   else if (sub?.[2] === "items") void itemPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
   else if (sub) void workerPage(api, decodeURIComponent(sub[1]), decodeURIComponent(sub[3]), main, leave.signal);
   else if (id === "new" && !api.admin) void createPage(api, main, leave.signal);
   else if (job?.[2] === "quality") void qualityPage(api, id, main, leave.signal);
+  else if (job?.[2] === "feedback") void feedbackPage(api, id, main, leave.signal);
   else if (job?.[2] === "upload") void uploadPage(api, id, main, leave.signal);
   else if (job?.[2] === "labels") void labelsPage(api, id, main, leave.signal);
   else if (job?.[2] === "models") void modelsPage(api, id, main, leave.signal);

@@ -101,6 +101,35 @@ const COLUMNS: Column[] = [
   ["Declined", (w) => Number(w.declined), (w) => `${w.declined}`],
 ];
 
+/** A worker's gold accuracy over time as a small line (0 to 100%, by
+ * judgment order: GetJobQuality's gold_accuracy_trend, at most 100 points
+ * however many gold answers); its accessible name says where it starts and
+ * ends. */
+function sparkline(name: string, trend: number[]): Element {
+  if (trend.length === 0) return h("span", { "aria-label": `No gold answers of ${name} yet` }, "–");
+  const points = trend.map((cumulative, i) => ({ n: i + 1, cumulative }));
+  const width = 96;
+  const height = 22;
+  const last = Math.max(points.length, 2);
+  const x = (n: number): number => 1 + ((n - 1) / (last - 1)) * (width - 2);
+  const y = (v: number): number => 1 + (1 - v) * (height - 2);
+  const first = points[0];
+  const final = points[points.length - 1];
+  const root = svg("svg", {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    class: "sparkline",
+    role: "img",
+    "aria-label": `Gold accuracy of ${name} over time: ${percent(first.cumulative)} at first, ${percent(final.cumulative)} at the end`,
+  });
+  root.append(svg("line", { x1: 0, x2: width, y1: y(0.5), y2: y(0.5), class: "mid" }));
+  const d = points.map((p, i) => `${i ? "L" : "M"}${x(p.n).toFixed(1)},${y(p.cumulative).toFixed(1)}`).join(" ");
+  root.append(svg("path", { d: points.length === 1 ? `M0,${y(final.cumulative)} L${width},${y(final.cumulative)}` : d, class: "line" }));
+  root.append(svg("circle", { cx: points.length === 1 ? width - 2 : x(final.n), cy: y(final.cumulative), r: 2, class: "end" }));
+  return root;
+}
+
 const OUT = [WorkerStatus.DISQUALIFIED, WorkerStatus.FAILED_QUIZ];
 
 /** The workers, sortable by any column (a button in each heading, the
@@ -119,17 +148,21 @@ function workersTable(workers: WorkerQuality[], act: Actions | null, jobId: stri
     });
     return th;
   });
+  const sortable = [...heads];
+  heads.splice(4, 0, h("th", { scope: "col" }, "Accuracy over time"));
   const row = (w: WorkerQuality): HTMLTableRowElement => {
     const name = w.stats?.displayName || w.stats?.name || "";
     const status = w.stats?.status ?? WorkerStatus.UNSPECIFIED;
     const workerId = (w.stats?.name ?? "").split("/").pop() ?? "";
+    const cells: HTMLElement[] = COLUMNS.map(([, , text], n) =>
+      n === 0
+        ? h("th", { scope: "row" }, h("a", { href: `#/jobs/${encodeURIComponent(jobId)}/workers/${encodeURIComponent(workerId)}`, title: `Accuracy over time of ${name}` }, text(w)))
+        : h("td", { class: n > 1 ? "num" : "" }, text(w)));
+    cells.splice(4, 0, h("td", {}, sparkline(name, w.goldAccuracyTrend)));
     return h(
       "tr",
       {},
-      ...COLUMNS.map(([, , text], n) =>
-        n === 0
-          ? h("th", { scope: "row" }, h("a", { href: `#/jobs/${encodeURIComponent(jobId)}/workers/${encodeURIComponent(workerId)}`, title: `Accuracy over time of ${name}` }, text(w)))
-          : h("td", { class: n > 1 ? "num" : "" }, text(w))),
+      ...cells,
       act
         ? h(
             "td",
@@ -154,7 +187,7 @@ function workersTable(workers: WorkerQuality[], act: Actions | null, jobId: stri
       const order = x < y ? -1 : x > y ? 1 : 0;
       return ascending ? order : -order;
     });
-    heads.forEach((th, n) => {
+    sortable.forEach((th, n) => {
       if (n === by) th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
       else th.removeAttribute("aria-sort");
     });
