@@ -300,9 +300,14 @@ def test_comments_requalifying_filters_an_items_history_and_the_reliability_tabl
         assert {label.key for label in history} == {"k1"} and history[-1].value == "cat"
 
         item = lw.get_item(job, comment.key)
-        # w0 was disqualified above: its items are asked again, open with their label kept.
-        assert (item.key, item.gold, item.state) == (comment.key, None, "open")
-        assert item.text in ("meow", "woof") and item.label is not None and item.label.key == comment.key
+        # The first task may have been hidden gold (the worker cannot tell). A work item w0
+        # judged was asked again when w0 was disqualified above: open, its label kept.
+        if comment.key.startswith("g"):
+            assert (item.gold, item.state) == ("cat" if int(comment.key[1:]) % 2 else "dog", "open")
+        else:
+            assert (item.gold, item.state) == (None, "open")
+            assert item.label is not None and item.label.key == comment.key
+        assert item.key == comment.key and item.text in ("meow", "woof")
         assert [c.text for c in item.comments] == ["is this a cat or a dog?"]
         assert lw.get_item(job, "g1").gold == "cat"
         with pytest.raises(FailedPrecondition):  # outliers are measured on box jobs
