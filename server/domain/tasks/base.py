@@ -99,6 +99,16 @@ class TaskKind(ABC):
     """Whether ExportLabels writes its labels (masks need image files first)."""
     vote_share_methods: ClassVar[frozenset[str]] = frozenset()
     """Its item methods whose stored confidence is a share of the votes, not a probability."""
+    class_field: ClassVar[str] = ""
+    """The field of its answer body that names its class or classes, if that
+    is all the body holds: protobuf conversion builds such answers directly,
+    since they are the commonest and every judgment is converted."""
+    struct_answer: ClassVar[bool] = False
+    """Whether its answer body is free-form JSON (a protobuf Struct) rather than a message."""
+    struct_config_fields: ClassVar[tuple[str, ...]] = ()
+    """Its config fields holding free-form JSON, checked when a job is converted."""
+    counts_verdicts: ClassVar[bool] = False
+    """Whether its labels carry confirm/disconfirm counts (a label's verification summary)."""
 
     def batch_size(self, spec: JobSpec) -> int:
         """Items one task leases."""
@@ -143,6 +153,11 @@ class TaskKind(ABC):
         consolidation engine's overlap measures once it is wired for those types."""
         mine, right = self.bodies(answer, gold)
         return bool(mine == right)
+
+    def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
+        """The classes a label of this kind says, for a routing rule naming
+        classes; `prelabel` is its item's pre-label JSON, if any. None by default."""
+        return set()
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         """Whether an answer body of this kind gives the class `name` anywhere in it
