@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from labelwire.server.domain.checks import MAX_CLASSES
+from labelwire.server.domain.checks import MAX_CLASSES, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 
 MaskWriter = Callable[[bytes], str]
@@ -60,6 +60,33 @@ def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
         judgment_count=len(texts),
         tie=len(winners) > 1,
     )
+
+
+MAX_PARTS = 1000
+"""Boxes, spans and the like one answer may hold."""
+
+
+def classed_parts(
+    spec: JobSpec, body: Mapping[str, Any], where: str, parts_key: str, class_key: str, classes: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The parts of an answer body that lists classed shapes (boxes, spans),
+    each with its field path once its count and its class are checked; the
+    caller checks the rest of each part in turn, so the first problem of the
+    first bad part is the one reported."""
+    names = set(spec.class_names)
+    parts = body.get(parts_key, [])
+    where = f"{where}.{parts_key}"
+    require(
+        len(parts) <= MAX_PARTS, f"{where} must have at most {MAX_PARTS} {parts_key}, got {len(parts)}", where
+    )
+    for i, part in enumerate(parts):
+        at = f"{where}[{i}]"
+        require(
+            part.get(class_key, "") in names,
+            f"{at}.{class_key} is not one of the job's {classes}",
+            f"{at}.{class_key}",
+        )
+        yield at, part
 
 
 class TaskKind(ABC):
