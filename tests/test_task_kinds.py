@@ -2,8 +2,8 @@
 
 Everything else asks `task_kind(spec)`: a comparison with a task type's name
 (or its answer key) outside that package is a rule that escaped, and adding a
-task type would have to find it. The few left today are listed by module and
-name, so the list can only shrink. The same goes for the plain vote's name,
+task type would have to find it. None is left: KNOWN_COMPARISONS, by module
+and name, is empty and must stay so. The same goes for the plain vote's name,
 compared in one place (`weighs_workers`).
 """
 
@@ -22,18 +22,7 @@ SERVER = ROOT / "server"
 TASKS = "domain/tasks/"
 NAMES = set(KINDS) | {kind.answer_key for kind in KINDS.values()}
 
-KNOWN_COMPARISONS = {
-    # Which classes a routed label names: a label_classes hook on the kinds would take it.
-    ("labels/chains.py", "classification"),
-    ("labels/chains.py", "multi_label"),
-    ("labels/chains.py", "verification"),
-    # Protobuf conversion's fast paths for the commonest answers, and the custom
-    # config's Struct check: conversion per kind is not moved yet.
-    ("transport/grpc/convert.py", "classification"),
-    ("transport/grpc/convert.py", "multi_label"),
-    ("transport/grpc/convert.py", "custom"),
-    ("transport/grpc/convert.py", "verification"),
-}
+KNOWN_COMPARISONS: set[tuple[str, str]] = set()
 
 
 def _strings(node: ast.expr) -> Iterator[str]:

@@ -17,6 +17,7 @@ from typing import Any
 from labelwire.server.domain import specs
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument
 from labelwire.server.domain.model import Consolidated, JobSpec, JobState, RoutingRule
+from labelwire.server.domain.tasks import task_kind
 from labelwire.server.store import Tx
 
 # The method of a revision that carries a downstream job's label back; a
@@ -41,15 +42,7 @@ def verdict(label: Consolidated) -> str:
 def label_classes(spec: JobSpec, item: Any, label: Consolidated) -> set[str]:
     """The classes a label says: its class, a multi-label's classes, or for
     a verification item the model's class it verified."""
-    value = label.value
-    if spec.task_type == "classification":
-        return {str((value.get("classification") or {}).get("class_name", ""))}
-    if spec.task_type == "multi_label":
-        return {str(c) for c in (value.get("multi_label") or {}).get("class_names", [])}
-    if spec.task_type == "verification" and item["prelabel"]:
-        prelabel = json.loads(item["prelabel"])
-        return {str((prelabel.get("classification") or {}).get("class_name", ""))}
-    return set()
+    return task_kind(spec).label_classes(label.value, item["prelabel"])
 
 
 def matches(rule: RoutingRule, spec: JobSpec, item: Any, label: Consolidated) -> bool:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from labelwire.server.domain.checks import MAX_CLASSES
+from labelwire.server.domain.checks import MAX_CLASSES, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 
 MaskWriter = Callable[[bytes], str]
@@ -62,6 +62,33 @@ def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
     )
 
 
+MAX_PARTS = 1000
+"""Boxes, spans and the like one answer may hold."""
+
+
+def classed_parts(
+    spec: JobSpec, body: Mapping[str, Any], where: str, parts_key: str, class_key: str, classes: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The parts of an answer body that lists classed shapes (boxes, spans),
+    each with its field path once its count and its class are checked; the
+    caller checks the rest of each part in turn, so the first problem of the
+    first bad part is the one reported."""
+    names = set(spec.class_names)
+    parts = body.get(parts_key, [])
+    where = f"{where}.{parts_key}"
+    require(
+        len(parts) <= MAX_PARTS, f"{where} must have at most {MAX_PARTS} {parts_key}, got {len(parts)}", where
+    )
+    for i, part in enumerate(parts):
+        at = f"{where}[{i}]"
+        require(
+            part.get(class_key, "") in names,
+            f"{at}.{class_key} is not one of the job's {classes}",
+            f"{at}.{class_key}",
+        )
+        yield at, part
+
+
 class TaskKind(ABC):
     """One task type. Subclasses set the class attributes and implement the
     abstract methods; the defaults suit a kind whose answers are compared
@@ -99,6 +126,16 @@ class TaskKind(ABC):
     """Whether ExportLabels writes its labels (masks need image files first)."""
     vote_share_methods: ClassVar[frozenset[str]] = frozenset()
     """Its item methods whose stored confidence is a share of the votes, not a probability."""
+    class_field: ClassVar[str] = ""
+    """The field of its answer body that names its class or classes, if that
+    is all the body holds: protobuf conversion builds such answers directly,
+    since they are the commonest and every judgment is converted."""
+    struct_answer: ClassVar[bool] = False
+    """Whether its answer body is free-form JSON (a protobuf Struct) rather than a message."""
+    struct_config_fields: ClassVar[tuple[str, ...]] = ()
+    """Its config fields holding free-form JSON, checked when a job is converted."""
+    counts_verdicts: ClassVar[bool] = False
+    """Whether its labels carry confirm/disconfirm counts (a label's verification summary)."""
 
     def batch_size(self, spec: JobSpec) -> int:
         """Items one task leases."""
@@ -143,6 +180,11 @@ class TaskKind(ABC):
         consolidation engine's overlap measures once it is wired for those types."""
         mine, right = self.bodies(answer, gold)
         return bool(mine == right)
+
+    def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
+        """The classes a label of this kind says, for a routing rule naming
+        classes; `prelabel` is its item's pre-label JSON, if any. None by default."""
+        return set()
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         """Whether an answer body of this kind gives the class `name` anywhere in it

@@ -13,7 +13,7 @@ from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
 from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, dense_workers
+from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, classed_parts, dense_workers
 
 METHOD = "box_clusters"
 BOX_MATCH_IOU = 0.5
@@ -92,17 +92,8 @@ class BoundingBoxes(TaskKind):
     vote_share_methods = frozenset({METHOD})
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
-        names = set(spec.class_names)
-        boxes = body.get("boxes", [])
-        where = f"{field}.bounding_boxes.boxes"
-        require(len(boxes) <= 1000, f"{where} must have at most 1000 boxes, got {len(boxes)}", where)
-        for i, box in enumerate(boxes):
-            where = f"{field}.bounding_boxes.boxes[{i}]"
-            require(
-                box.get("class_name", "") in names,
-                f"{where}.class_name is not one of the job's classes",
-                f"{where}.class_name",
-            )
+        parts = classed_parts(spec, body, f"{field}.{self.answer_key}", "boxes", "class_name", "classes")
+        for where, box in parts:
             for side in ("left", "top", "width", "height"):
                 require(
                     math.isfinite(box.get(side, 0)),

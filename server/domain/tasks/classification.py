@@ -95,6 +95,10 @@ class Classification(TaskKind):
     single_class = True
     routes_by_class = True
     vote_share_methods = frozenset({MAJORITY_VOTE})
+    class_field = "class_name"
+
+    def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
+        return {str((value.get(self.answer_key) or {}).get(self.class_field, ""))}
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         # every judgment: its message is built only when it fails

@@ -35,6 +35,8 @@ class Custom(TaskKind):
     component = "custom"
     min_classes = 0
     vote_share_methods = frozenset({EXACT_METHOD})
+    struct_answer = True
+    struct_config_fields = ("answer_schema",)
 
     def validate_config(self, spec: JobSpec) -> None:
         schema = answer_schema.schema_of(spec.task_config)

@@ -44,6 +44,10 @@ class MultiLabel(TaskKind):
     job_models = True
     routes_by_class = True
     vote_share_methods = frozenset({MAJORITY_VOTE})
+    class_field = "class_names"
+
+    def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
+        return {str(c) for c in (value.get(self.answer_key) or {}).get(self.class_field, [])}
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         names = set(spec.class_names)

@@ -10,7 +10,7 @@ import numpy as np
 from labelwire.server.consolidation import SpanJudgments, SpanVote
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, dense_workers
+from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, classed_parts, dense_workers
 
 METHOD = "span_vote"
 
@@ -66,17 +66,10 @@ class Spans(TaskKind):
     vote_share_methods = frozenset({METHOD})
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
-        names = set(spec.class_names)
-        spans = body.get("spans", [])
-        where = f"{field}.spans.spans"
-        require(len(spans) <= 1000, f"{where} must have at most 1000 spans, got {len(spans)}", where)
-        for i, span in enumerate(spans):
-            where = f"{field}.spans.spans[{i}]"
-            require(
-                span.get("entity_type", "") in names,
-                f"{where}.entity_type is not one of the job's entity types",
-                f"{where}.entity_type",
-            )
+        parts = classed_parts(
+            spec, body, f"{field}.{self.answer_key}", "spans", "entity_type", "entity types"
+        )
+        for where, span in parts:
             require(
                 0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end", where
             )

@@ -3,6 +3,7 @@ model's pre-label of any reviewable kind), a batch of items per task."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,14 @@ class Verification(TaskKind):
     reviews_prelabel = True
     routes_by_class = True
     vote_share_methods = frozenset({EXACT_METHOD})
+    counts_verdicts = True
+
+    def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
+        """The model's class the item's workers verified."""
+        if not prelabel:
+            return set()
+        reviewed = json.loads(prelabel)
+        return {str((reviewed.get("classification") or {}).get("class_name", ""))}
 
     def batch_size(self, spec: JobSpec) -> int:
         return int(spec.task_config.get("batch_size", DEFAULT_BATCH) or DEFAULT_BATCH)

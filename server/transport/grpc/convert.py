@@ -110,16 +110,27 @@ GOLD_USES_BACK = {
 }
 
 
+_CLASS_FIELDS = {kind.answer_key: kind.class_field for kind in KINDS.values() if kind.class_field}
+_REPEATED_CLASSES = {
+    key: not isinstance(getattr(getattr(answer_pb2.Answer(), key), name), str)
+    for key, name in _CLASS_FIELDS.items()
+}
+_STRUCT_ANSWERS = frozenset(kind.answer_key for kind in KINDS.values() if kind.struct_answer)
+_VERDICT_KEYS = tuple(kind.answer_key for kind in KINDS.values() if kind.counts_verdicts)
+
+
 def answer_dict(message: answer_pb2.Answer, field: str = "answer") -> Answer:
-    """The answer's JSON form; the two commonest kinds are built directly,
-    since every judgment passes through here."""
+    """The answer's JSON form; answers that only name classes are built
+    directly, since every judgment passes through here."""
     kind = message.WhichOneof("value")
-    if kind == "classification":
-        return {kind: {"class_name": message.classification.class_name}}
-    if kind == "multi_label":
-        return {kind: {"class_names": list(message.multi_label.class_names)}}
-    if kind == "custom":
-        return {kind: answer_schema.integral_numbers(struct_dict(message.custom, f"{field}.custom"))}
+    if kind is not None:
+        name = _CLASS_FIELDS.get(kind)
+        if name:
+            named = getattr(getattr(message, kind), name)
+            return {kind: {name: list(named) if _REPEATED_CLASSES[kind] else named}}
+        if kind in _STRUCT_ANSWERS:
+            body = struct_dict(getattr(message, kind), f"{field}.{kind}")
+            return {kind: answer_schema.integral_numbers(body)}
     try:
         return json_format.MessageToDict(message, preserving_proto_field_name=True)
     except ValueError:
@@ -128,13 +139,16 @@ def answer_dict(message: answer_pb2.Answer, field: str = "answer") -> Answer:
 
 def answer_message(answer: Answer, into: answer_pb2.Answer | None = None) -> answer_pb2.Answer:
     out = into if into is not None else answer_pb2.Answer()
-    if "classification" in answer:
-        out.classification.class_name = answer["classification"]["class_name"]
-    elif "multi_label" in answer:
-        out.multi_label.SetInParent()
-        out.multi_label.class_names.extend(answer["multi_label"].get("class_names", []))
-    else:
-        json_format.ParseDict(answer, out)
+    for key, name in _CLASS_FIELDS.items():
+        if key in answer:
+            body = getattr(out, key)
+            if _REPEATED_CLASSES[key]:
+                body.SetInParent()
+                getattr(body, name).extend(answer[key].get(name, []))
+            else:
+                setattr(body, name, answer[key][name])
+            return out
+    json_format.ParseDict(answer, out)
     return out
 
 
@@ -146,8 +160,8 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
             "job.task_config",
         )
     config = getattr(job.task_config, kind)
-    if kind == "custom":
-        struct_dict(config.answer_schema, "job.task_config.custom.answer_schema")
+    for name in KINDS[kind].struct_config_fields:
+        struct_dict(getattr(config, name), f"job.task_config.{kind}.{name}")
     listed = getattr(config, KINDS[kind].classes_key, [])
     policy = job.judgment_policy
     if policy.judgments_per_item == 0:
@@ -349,7 +363,7 @@ def label_message(label: Label, job_name: str, into: label_pb2.Label) -> None:
     into.create_time.FromNanoseconds(int(label.created_at * 1e9))
     if label.item_metadata:
         into.item_metadata.update(label.item_metadata)
-    if "verification" in label.value:
+    if any(key in label.value for key in _VERDICT_KEYS):
         _verification_summary(label, into.verification)
 
 
