@@ -313,6 +313,20 @@ def test_comments_requalifying_filters_an_items_history_and_the_reliability_tabl
         with pytest.raises(FailedPrecondition):  # outliers are measured on box jobs
             lw.worker_outliers(job)
 
+        skipped = lw.create_job("declines", classes=ANIMALS, judgments=1, quiz_size=0)
+        lw.add_items(skipped, sounds(1))
+        lw.start_job(skipped)
+        with WorkerClient(live.target, lw.create_worker(skipped, "ann")[1]) as w:
+            task = w.next_task()
+            assert task is not None
+            w.decline(task, "too quiet to hear")
+        [declined] = lw.declines(skipped)
+        assert (declined.key, declined.worker_display_name, declined.reason) == (
+            "k0",
+            "ann",
+            "too quiet to hear",
+        )
+
         reliability = lw.reliability(job, bins=4)
         assert len(reliability.bins) == 4
         assert 0.0 <= reliability.expected_calibration_error <= 1.0
