@@ -5,19 +5,15 @@ against other replicas (`PostgresWriteTx`)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelwire.server.store.postgres_session import Row, Session
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
+from labelwire.server.store.sql_base import forget_written
 
 if TYPE_CHECKING:
     import psycopg
-
-
-_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT INTO|DELETE FROM)\s+(\w+)")
-"""The table a write statement writes (a statement it cannot name forgets every kept row)."""
 
 
 def _placeholders(sql: str) -> str:
@@ -286,13 +282,7 @@ class PostgresWriteTx(PostgresTx):
         writes the jobs table must also find the counts made so far in it."""
         if "UPDATE jobs" in sql and (self.session.pending or self.session.op_pending):
             self.session.flush()
-        if self._rows and not sql.startswith("SELECT"):
-            written = _WRITTEN_TABLE.match(sql)
-            if written is None:
-                self._rows.clear()
-            elif written[1] in ("jobs", "workers"):
-                for key in [key for key in self._rows if key[0] == written[1]]:
-                    del self._rows[key]
+        forget_written(self._rows, sql)
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         self._written(sql)

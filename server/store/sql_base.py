@@ -3,7 +3,8 @@ each store's transaction supplies, and the SQL fragments they share."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 Row = Any
@@ -15,6 +16,24 @@ NO_HIDDEN = 9223372036854775807
 # job_costs rows whose key starts so are reservations a workforce made ahead of
 # a charge (their micros: what they still hold), not costs.
 RESERVED_COST = "reserved:"
+
+
+_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
+KEPT_TABLES = ("jobs", "workers")
+
+
+def forget_written(rows: MutableMapping[tuple[str, int], Any], sql: str) -> None:
+    """Drops the job and worker rows a transaction keeps (both stores keep them:
+    a lease or a submit reads them several times) that `sql` may change: those
+    of the table a write names, or every one when a write names no table."""
+    if not rows or sql.startswith("SELECT"):
+        return
+    written = _WRITTEN_TABLE.match(sql)
+    if written is None:
+        rows.clear()
+    elif written[1] in KEPT_TABLES:
+        for key in [key for key in rows if key[0] == written[1]]:
+            del rows[key]
 
 
 def shown(column: str) -> str:

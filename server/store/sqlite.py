@@ -7,7 +7,6 @@ without row locks; a reader thread serves snapshots of committed data.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence, Set
 from importlib import resources
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
+from labelwire.server.store.sql_base import forget_written
 
 T = TypeVar("T")
 
@@ -36,10 +36,6 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
-_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
-"""The table a write statement writes (a statement it cannot name forgets every kept row)."""
-
-
 class SqliteTx(SqlTx):
     """The store's operations, run inside one transaction.
 
@@ -55,13 +51,7 @@ class SqliteTx(SqlTx):
         self._rows: dict[tuple[str, int], sqlite3.Row | None] = {}
 
     def _written(self, sql: str) -> None:
-        if not self._rows or sql.startswith("SELECT"):
-            return
-        written = _WRITTEN_TABLE.match(sql)
-        if written is None:
-            self._rows.clear()
-        elif written[1] in ("jobs", "workers"):
-            self._rows = {key: row for key, row in self._rows.items() if key[0] != written[1]}
+        forget_written(self._rows, sql)
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         self._written(sql)
