@@ -100,7 +100,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     running = await start_server(address="127.0.0.1:0", database=database, admin_key=key)
     core: Any = running.core
     if args.cache_seconds is not None:
-        core.credential_cache_seconds = args.cache_seconds
+        core.credentials.credential_cache_seconds = args.cache_seconds
     target = f"127.0.0.1:{running.port}"
     try:
         async with AdminClient(target, key) as admin:
@@ -120,7 +120,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             await lw.start_job(job.name)
             tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(args.workers)]
-        principals = [await core.authenticate(t) for t in tokens]
+        principals = [await core.credentials.authenticate(t) for t in tokens]
         answers = [{"classification": {"class_name": c}} for c in CLASSES]
         goal = args.warm + args.judgments
         done = [0]
@@ -130,17 +130,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             principal = principals[n]
             while done[0] < goal:
                 if args.auth:
-                    principal = await core.authenticate(tokens[n])
-                lease = await core.next_task(principal)
+                    principal = await core.credentials.authenticate(tokens[n])
+                lease = await core.work.next_task(principal)
                 if lease.task is None:
                     await asyncio.sleep(0.01)
                     continue
                 truth = int(str(lease.task.payload).split(":", 1)[0].removeprefix("Review ")) % 3
                 pick = truth if rng.random() < 0.8 else rng.randrange(3)
                 if args.auth:
-                    principal = await core.authenticate(tokens[n])
+                    principal = await core.credentials.authenticate(tokens[n])
                 name = f"jobs/{lease.task.job_id}/tasks/{lease.task.id}"
-                await core.submit(principal, name, answers[pick], None)
+                await core.work.submit(principal, name, answers[pick], None)
                 done[0] += 1
                 if done[0] == args.warm:
                     mark["wall"], mark["cpu"] = time.perf_counter(), time.process_time()

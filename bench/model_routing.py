@@ -96,13 +96,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await lw.add_items(job.name, batch)
             await lw.start_job(job.name)
             tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(args.workers)]
-        principals = [await core.authenticate(t) for t in tokens]
+        principals = [await core.credentials.authenticate(t) for t in tokens]
         done = [0]
         idle = [0]
 
         async def worker(n: int, wrng: random.Random) -> None:
             while True:
-                lease = await core.next_task(principals[n])
+                lease = await core.work.next_task(principals[n])
                 if lease.task is None:
                     if idle[0] > 20 * args.workers:
                         return
@@ -117,7 +117,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     else wrng.choice([c for c in classes if c != actual])
                 )
                 name = f"jobs/{lease.task.job_id}/tasks/{lease.task.id}"
-                await core.submit(principals[n], name, {"classification": {"class_name": answer}}, None)
+                await core.work.submit(principals[n], name, {"classification": {"class_name": answer}}, None)
                 done[0] += 1
                 if done[0] % args.pass_every == 0:
                     await core.maintain_once()

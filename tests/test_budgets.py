@@ -199,7 +199,7 @@ async def test_a_push_workforce_claims_only_what_the_budget_pays_for_fees_includ
     await lw.add_items(job.name, [text_item(f"k{i}", "ab"[i % 2]) for i in range(10)])
     await lw.start_job(job.name)
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
     fee = 200
     claimed = await ctx.claim_items(10, fee_micros_per_judgment=fee)
     held = await lw.get_job(job.name)
@@ -238,7 +238,7 @@ async def test_returned_claims_give_their_reservation_back(vendor_core: tuple[Ha
     await lw.add_items(job.name, [text_item(f"k{i}", "a") for i in range(4)])
     await lw.start_job(job.name)
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
     first = await ctx.claim_items(10)
     await ctx.return_items([first[0].key])
     await ctx.fail_items([first[1].key], "the vendor lost it")
@@ -335,7 +335,7 @@ async def test_a_push_job_weighing_its_workers_ends_on_its_budget_after_its_fina
     await lw.add_items(job.name, [text_item(f"k{i}", "a") for i in range(3)])
     await lw.start_job(job.name)
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
     (item,) = await ctx.claim_items(10)
     await ctx.record_judgments(
         [ExternalJudgment(item.key, f"v{n}", {"classification": {"class_name": "a"}}) for n in range(2)]
@@ -368,7 +368,7 @@ async def test_items_reopened_by_a_discounted_worker_are_claimed_and_reserved_ag
     await lw.add_items(job.name, [text_item("k1", "a"), text_item("k2", "b")])
     await lw.start_job(job.name)
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
     await ctx.claim_items(10)
     await ctx.record_judgments(
         [ExternalJudgment(k, "liar", {"classification": {"class_name": "b"}}) for k in ("k1", "k2")]
@@ -404,7 +404,7 @@ async def test_a_workforce_reservation_holds_budget_until_charged_or_released(
     await lw.add_items(job.name, [text_item(f"k{i}", "a") for i in range(10)])
     await lw.start_job(job.name)
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
     assert await ctx.reserve_cost(5 * PRICE, key="gold-hit-1")
     assert await ctx.reserve_cost(5 * PRICE, key="gold-hit-1")  # a retried round: held once
     assert not await ctx.reserve_cost(5 * PRICE, key="gold-hit-2")  # 4,000 left
@@ -468,7 +468,7 @@ async def test_more_judgments_for_confidence_after_a_claim_stay_within_the_budge
     await lw.add_items(job.name, [text_item(f"k{i}", "a") for i in range(2)])
     await lw.start_job(job.name)
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+    ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
     answered = await answer_what_is_wanted(ctx)
     done = await lw.get_job(job.name)
     assert answered == 5 and done.counters.judgments == 5

@@ -200,7 +200,7 @@ async def revoked_on_a_fails_on_b(a: Running, b: Running, clock: Clock) -> None:
         (listed,) = await admin.list_api_keys()
         await admin.revoke_api_key(listed.name)
     assert await eventually_refused(on_b, key, clock)
-    assert b.core.credential_cache_seconds <= 5
+    assert b.core.credentials.credential_cache_seconds <= 5
 
 
 async def test_a_key_revoked_on_one_replica_fails_on_another_sqlite(tmp_path: Path, clock: Clock) -> None:

@@ -382,6 +382,6 @@ async def test_the_spec_cache_keeps_each_jobs_owner_beside_its_revision(server: 
     core = server.running.core
     updated = await second.update_job(job_pb2.Job(name=job.name, display_name="renamed"), ["display_name"])
     assert updated.display_name == "renamed" and updated.instructions_version >= 1
-    await core.spec_of_job(job_id)
-    assert await core.owner_of_job(job_id) == 2
+    await core.reads.spec_of_job(job_id)
+    assert await core.reads.owner_of_job(job_id) == 2
     await second.close()

@@ -27,7 +27,6 @@ RANK = {
 }
 
 KNOWN_UPWARD = {
-    ("dispatch/workforces.py", "core"),
     ("labels/items.py", "dispatch"),
     ("labels/passes.py", "dispatch"),
 }
@@ -106,3 +105,39 @@ def adapter_imports() -> set[tuple[str, str]]:
 def test_server_imports_adapters_only_through_the_contract() -> None:
     extra = adapter_imports() - ADAPTER_IMPORTS_ALLOWED
     assert not extra, f"the server reaches into adapters: {sorted(extra)}"
+
+
+CORE = SERVER / "core"
+
+
+def core_classes() -> dict[str, ast.ClassDef]:
+    found: dict[str, ast.ClassDef] = {}
+    for path in sorted(CORE.glob("*.py")):
+        for node in ast.parse(path.read_text(), path.name).body:
+            if isinstance(node, ast.ClassDef):
+                found[f"{path.name}:{node.name}"] = node
+    return found
+
+
+def test_core_services_inherit_from_nothing() -> None:
+    """Each service says what it uses in its constructor; none is assembled
+    from another's methods, so a reader finds every dependency in one place."""
+    names = {key.split(":")[1] for key in core_classes()}
+    mixed = sorted(
+        key
+        for key, node in core_classes().items()
+        if any(isinstance(base, ast.Name) and base.id in names for base in node.bases)
+    )
+    assert not mixed, f"core classes built on other core classes: {mixed}"
+
+
+def test_core_services_are_wired_in_one_place() -> None:
+    services = {key.split(":")[1] for key in core_classes() if key.endswith("Service")}
+    built: set[str] = set()
+    for path in sorted(SERVER.rglob("*.py")):
+        if path == CORE / "service.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), path.name)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in services:
+                built.add(f"{path.relative_to(SERVER).as_posix()}:{node.func.id}")
+    assert not built, f"services built outside core/service.py: {sorted(built)}"

@@ -106,14 +106,14 @@ async def import_job(core: Core, owner: Principal, uri: str, method: str) -> Imp
         label_attribute_name=imported.label_attribute_name.removesuffix("-ref"),
         gold=GoldPolicy(quiz_size=0, hidden_gold_share=0.0),
     )
-    job = await core.create_job(owner, spec)
-    upload = await core.begin_upload(owner, job.name)
+    job = await core.jobs.create_job(owner, spec)
+    upload = await core.jobs.begin_upload(owner, job.name)
     items = [_item(o) for o in objects]
     for start in range(0, len(items), 5000):
         await upload.add(items[start : start + 5000])
     await upload.commit()
-    await core.change_state(owner, job.name, "start")
-    ctx = JobContext(core, job.id, spec, namespace=NAMESPACE)
+    await core.jobs.change_state(owner, job.name, "start")
+    ctx = JobContext(core.reads, job.id, spec, namespace=NAMESPACE)
     judgments = [j for o in objects for j in o.judgments]
     for start in range(0, len(judgments), 2000):
         await ctx.record_judgments(judgments[start : start + 2000])

@@ -149,7 +149,7 @@ async def _import(args: argparse.Namespace) -> int:
     store = open_store(args.database)
     core = Core(store, admin_key=auth.new_secret())
     try:
-        owner = await core.authenticate(args.api_key)
+        owner = await core.credentials.authenticate(args.api_key)
         summary = await import_job(core, owner, args.uri, args.method)
     except Exception as err:
         message = failure_message(err, args.uri)

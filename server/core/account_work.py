@@ -4,7 +4,9 @@ job), and its record across jobs, as it sees it and as its client does."""
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 from labelwire.server.core.account_records import (
@@ -16,11 +18,12 @@ from labelwire.server.core.account_records import (
     totals_of,
 )
 from labelwire.server.core.base import (
-    CoreBase,
+    JobReads,
     fitting,
     page_cursor,
     parse_name,
     parse_task_name,
+    require,
     worker_from_row,
 )
 from labelwire.server.core.team_rules import require_member
@@ -28,7 +31,7 @@ from labelwire.server.dispatch.gate import estimated_skill, first_status
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import InvalidArgument, NotFound, PermissionDenied
 from labelwire.server.domain.model import JobState, Principal, Worker, WorkerStatus
-from labelwire.server.store import Tx
+from labelwire.server.store import Store, Tx
 
 
 def checked_page_size(page_size: int) -> int:
@@ -37,7 +40,14 @@ def checked_page_size(page_size: int) -> int:
     return size
 
 
-class AccountWorkCore(CoreBase):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class AccountWorkService:
+    """An account's calls on a job act as its worker row there; its jobs and history."""
+
+    store: Store
+    reads: JobReads
+    clock: Callable[[], float]
+
     def _admit(self, tx: Tx, account_id: int, job_id: int) -> Any:
         """The job's row, if the account may work on it. A job of another
         client does not exist for the account; one of its own client that
@@ -64,7 +74,7 @@ class AccountWorkCore(CoreBase):
                 )
             return principal
         if principal.kind != "account":
-            self.require(principal, "worker")
+            require(principal, "worker")
         if task:
             job_id = parse_task_name(task)[0]
         elif job:
@@ -95,7 +105,7 @@ class AccountWorkCore(CoreBase):
             return int(row["id"])
         account = tx.account(account_id)
         assert account is not None
-        status, quiz = first_status(self._spec_of(job_id, job).gold)
+        status, quiz = first_status(self.reads.spec_of_row(job_id, job).gold)
         worker_id = tx.insert_worker(job_id, account["display_name"], None, status, quiz, self.clock())
         tx.update_worker(worker_id, account_id=account_id)
         return worker_id
@@ -106,7 +116,7 @@ class AccountWorkCore(CoreBase):
         """What the caller may work on, newest first: an account's teams' jobs
         past their draft; a worker token's one job."""
         if principal.kind != "account":
-            self.require(principal, "worker")
+            require(principal, "worker")
         size = checked_page_size(page_size)
         before = page_cursor(page_token, default=2**62)
 
@@ -129,24 +139,24 @@ class AccountWorkCore(CoreBase):
         return jobs, (str(jobs[-1].job.id) if more else "")
 
     def _worker_job(self, tx: Tx, row: Any, worker: Worker | None) -> WorkerJob:
-        job = self._job(tx, row, counted=False)
+        job = self.reads.job(tx, row, counted=False)
         return WorkerJob(job=job, status=job_status(job.state, worker), worker=worker)
 
     async def own_history(self, principal: Principal, page_size: int, page_token: str) -> History:
         """The caller's record on each job, as it may see it (its quizzes' gold alone)."""
         if principal.kind != "account":
-            self.require(principal, "worker")
+            require(principal, "worker")
         size = checked_page_size(page_size)
         after = page_cursor(page_token, default=0)
         if principal.kind == "account":
             return await self.store.read(
-                lambda tx: self._history(tx, principal.id, None, own=True, size=size, after=after)
+                lambda tx: self.history(tx, principal.id, None, own=True, size=size, after=after)
             )
         return await self.store.read(
-            lambda tx: self._history(tx, None, principal.id, own=True, size=size, after=after)
+            lambda tx: self.history(tx, None, principal.id, own=True, size=size, after=after)
         )
 
-    def _history(
+    def history(
         self, tx: Tx, account_id: int | None, worker_id: int | None, *, own: bool, size: int, after: int
     ) -> History:
         if account_id is not None:
@@ -179,7 +189,7 @@ class AccountWorkCore(CoreBase):
         worker = worker_from_row(row)
         job = tx.job(worker.job_id)
         assert job is not None
-        spec = self._spec_of(worker.job_id, job)
+        spec = self.reads.spec_of_row(worker.job_id, job)
         times = tx.work_times(worker.id)
         return JobRecord(
             job_id=worker.job_id,

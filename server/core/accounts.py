@@ -21,7 +21,7 @@ the worker's side (acting as a job's worker row, its jobs and history) is
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from labelwire.server.core import auth
@@ -31,12 +31,15 @@ from labelwire.server.core.account_records import (
     Team,
     weekly_trend,
 )
-from labelwire.server.core.account_work import AccountWorkCore, checked_page_size
+from labelwire.server.core.account_work import AccountWorkService, checked_page_size
 from labelwire.server.core.base import (
-    CoreBase,
+    JobReads,
+    issue_credential,
     page_cursor,
     parse_name,
+    require,
 )
+from labelwire.server.core.credentials import CredentialsService
 from labelwire.server.core.team_rules import (
     parse_teams,
     release_lost_leases,
@@ -49,7 +52,7 @@ from labelwire.server.domain.model import (
     JobState,
     Principal,
 )
-from labelwire.server.store import Tx
+from labelwire.server.store import Store, Tx
 
 MAX_TEAMS_PER_ACCOUNT = 100
 MAX_NAME_CHARS = 200
@@ -59,7 +62,16 @@ MAX_GRACE_SECONDS = 30 * 86400.0
 _LIVE = (JobState.DRAFT, JobState.RUNNING, JobState.PAUSED)
 
 
-class AccountsCore(AccountWorkCore):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class AccountsService:
+    """Worker accounts, their tokens, teams and a job's teams: the client's side."""
+
+    store: Store
+    reads: JobReads
+    credentials: CredentialsService
+    account_work: AccountWorkService
+    clock: Callable[[], float]
+
     # reading what a caller may see
 
     @staticmethod
@@ -68,7 +80,7 @@ class AccountsCore(AccountWorkCore):
         admin key, which sees every client's (read-only)."""
         if principal.kind == "admin":
             return None
-        CoreBase.require(principal, "client")
+        require(principal, "client")
         return principal.id
 
     def _account_row(self, tx: Tx, owner_id: int | None, account_id: int) -> Any:
@@ -115,7 +127,7 @@ class AccountsCore(AccountWorkCore):
     # worker accounts, the owner's side
 
     async def create_account(self, principal: Principal, display_name: str) -> Account:
-        self.require(principal, "client")
+        require(principal, "client")
         validation.check_text("worker_account.display_name", display_name, low=1, high=MAX_NAME_CHARS)
         now = self.clock()
 
@@ -159,10 +171,10 @@ class AccountsCore(AccountWorkCore):
     ) -> tuple[Account, str]:
         """A new sign-in token; the account's other tokens expire after the
         grace period (0: at once), as RotateWorkerToken does for a job's worker."""
-        self.require(principal, "client")
+        require(principal, "client")
         account_id = parse_name(name, "workerAccounts", "worker")
         validation.check_range("grace_period (seconds)", grace_seconds, 0, MAX_GRACE_SECONDS)
-        expires = self.expiry(ttl_seconds, "token_ttl")
+        expires = self.credentials.expiry(ttl_seconds, "token_ttl")
         now = self.clock()
 
         def issue(tx: Tx) -> tuple[Account, str, set[int]]:
@@ -173,16 +185,16 @@ class AccountsCore(AccountWorkCore):
                     tx.revoke_credential(credential_id, now)
                 else:
                     tx.expire_credential(credential_id, now + grace_seconds)
-            _, token = self.issue_credential(tx, auth.ACCOUNT_TOKEN, account_id, now, expires)
+            _, token = issue_credential(tx, auth.ACCOUNT_TOKEN, account_id, now, expires)
             return self._accounts(tx, [tx.account(account_id)])[0], token, ids
 
         account, token, ids = await self.store.write(issue)
-        self.forget_credentials(ids)
+        self.credentials.forget_credentials(ids)
         return account, token
 
     async def revoke_account_tokens(self, principal: Principal, name: str) -> Account:
         """Every sign-in token of the account stops working; its leases run out as usual."""
-        self.require(principal, "client")
+        require(principal, "client")
         account_id = parse_name(name, "workerAccounts", "worker")
         now = self.clock()
 
@@ -194,12 +206,12 @@ class AccountsCore(AccountWorkCore):
             return self._accounts(tx, [tx.account(account_id)])[0], ids
 
         account, ids = await self.store.write(revoke)
-        self.forget_credentials(ids)
+        self.credentials.forget_credentials(ids)
         return account
 
     async def rename_account(self, principal: Principal, name: str, display_name: str) -> Account:
         """The account's new name, on the account and on its record in every job."""
-        self.require(principal, "client")
+        require(principal, "client")
         account_id = parse_name(name, "workerAccounts", "worker_account.name")
         validation.check_text("worker_account.display_name", display_name, low=1, high=MAX_NAME_CHARS)
 
@@ -213,7 +225,7 @@ class AccountsCore(AccountWorkCore):
     async def delete_account(self, principal: Principal, name: str) -> None:
         """Tokens revoked, teams left and leases released in one transaction;
         the account's per-job records and judgments stay with the jobs."""
-        self.require(principal, "client")
+        require(principal, "client")
         account_id = parse_name(name, "workerAccounts", "name")
         now = self.clock()
 
@@ -227,21 +239,21 @@ class AccountsCore(AccountWorkCore):
             release_lost_leases(tx, account_id, jobs, now)
             return ids
 
-        self.forget_credentials(await self.store.write(delete))
+        self.credentials.forget_credentials(await self.store.write(delete))
 
     async def set_job_teams(self, principal: Principal, job: str, teams: Sequence[str]) -> Job:
         """Replaces a pool job's teams; the accounts that lose the job lose
         their leases on it in the same transaction."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job, "jobs", "job")
         team_ids = parse_teams(teams, "teams")
         now = self.clock()
 
         def change(tx: Tx) -> None:
-            row = self.require_job_row(tx, job_id, principal.id)
+            row = self.reads.require_job_row(tx, job_id, principal.id)
             if JobState(int(row["state"])) in ENDED:
                 raise FailedPrecondition(f"jobs/{job_id} has ended; its teams can no longer change")
-            spec = self._spec_of(job_id, row)
+            spec = self.reads.spec_of_row(job_id, row)
             if spec.adapter != "pool":
                 raise InvalidArgument(
                     f"teams are for pool jobs only; jobs/{job_id} uses {validation.quote(spec.adapter)}",
@@ -259,8 +271,8 @@ class AccountsCore(AccountWorkCore):
                     release_lost_leases(tx, int(member["id"]), [job_id], now)
 
         await self.store.write(change)
-        self.forget_spec(job_id)
-        return await self._read_job(job_id)
+        self.reads.forget_spec(job_id)
+        return await self.reads.read_job(job_id)
 
     async def account_history(
         self, principal: Principal, name: str, page_size: int, page_token: str
@@ -272,7 +284,7 @@ class AccountsCore(AccountWorkCore):
 
         def read(tx: Tx) -> History:
             self._account_row(tx, owner, account_id)
-            history = self._history(tx, account_id, None, own=False, size=size, after=after)
+            history = self.account_work.history(tx, account_id, None, own=False, size=size, after=after)
             trend = weekly_trend([(float(r[0]), bool(r[1])) for r in tx.account_gold_answers(account_id)])
             return dataclasses.replace(history, trend=trend)
 
@@ -281,7 +293,7 @@ class AccountsCore(AccountWorkCore):
     # teams
 
     async def create_team(self, principal: Principal, display_name: str, description: str) -> Team:
-        self.require(principal, "client")
+        require(principal, "client")
         validation.check_text("team.display_name", display_name, low=1, high=MAX_NAME_CHARS)
         validation.check_text("team.description", description, low=0, high=MAX_DESCRIPTION_CHARS)
         now = self.clock()
@@ -309,7 +321,7 @@ class AccountsCore(AccountWorkCore):
         return teams, (str(teams[-1].id) if more else "")
 
     async def delete_team(self, principal: Principal, name: str) -> None:
-        self.require(principal, "client")
+        require(principal, "client")
         team_id = parse_name(name, "teams", "name")
         now = self.clock()
 
@@ -330,7 +342,7 @@ class AccountsCore(AccountWorkCore):
         await self.store.write(delete)
 
     async def add_member(self, principal: Principal, team: str, worker: str) -> Team:
-        self.require(principal, "client")
+        require(principal, "client")
         team_id = parse_name(team, "teams", "team")
         account_id = parse_name(worker, "workerAccounts", "worker")
         now = self.clock()
@@ -353,7 +365,7 @@ class AccountsCore(AccountWorkCore):
     async def remove_member(self, principal: Principal, team: str, worker: str) -> Team:
         """The account loses the jobs no other of its teams gives it, and its
         leases on them, in the same transaction."""
-        self.require(principal, "client")
+        require(principal, "client")
         team_id = parse_name(team, "teams", "team")
         account_id = parse_name(worker, "workerAccounts", "worker")
         now = self.clock()

@@ -11,20 +11,30 @@ calls changes nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from labelwire.adapters.base import TASK_TYPES, ExternalJudgment, WorkItem
 from labelwire.server.core import auth
-from labelwire.server.core.base import CoreBase, page_cursor, parse_name, parse_pair
+from labelwire.server.core.base import (
+    JobReads,
+    issue_credential,
+    page_cursor,
+    parse_name,
+    parse_pair,
+    require,
+)
+from labelwire.server.core.credentials import CredentialsService
 from labelwire.server.dispatch.workforces import JobContext
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from labelwire.server.domain.model import Job, JobSpec, JobState, Principal
-from labelwire.server.store import Tx
+from labelwire.server.labels.feed import FeedSignal
+from labelwire.server.store import Store, Tx
 
 # The workforce (entry point) whose jobs out-of-process adapters serve.
 REMOTE = "remote"
@@ -93,27 +103,36 @@ def check_remote_job(tx: Tx, spec: JobSpec) -> None:
         )
 
 
-class AdaptersCore(CoreBase):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class AdaptersService:
+    """WorkforceAdapterService's side: adapters in their own process act on their jobs."""
+
+    store: Store
+    reads: JobReads
+    credentials: CredentialsService
+    feed: FeedSignal
+    clock: Callable[[], float]
+
     async def create_adapter_key(
         self, principal: Principal, adapter_name: str, ttl_seconds: float = 0.0
     ) -> tuple[int, int, str]:
         """A key for the adapter of this name (made on first use): (adapter
         id, key id, the key, shown once)."""
-        self.require(principal, "admin")
+        require(principal, "admin")
         check_adapter_name(adapter_name, "adapter_name")
-        expires = self.expiry(ttl_seconds, "ttl")
+        expires = self.credentials.expiry(ttl_seconds, "ttl")
         now = self.clock()
 
         def create(tx: Tx) -> tuple[int, int, str]:
             row = tx.adapter_named(adapter_name)
             adapter_id = int(row["id"]) if row is not None else tx.insert_adapter(adapter_name, now)
-            key_id, key = self.issue_credential(tx, auth.ADAPTER_KEY, adapter_id, now, expires)
+            key_id, key = issue_credential(tx, auth.ADAPTER_KEY, adapter_id, now, expires)
             return adapter_id, key_id, key
 
         return await self.store.write(create)
 
     async def revoke_adapter_key(self, principal: Principal, name: str) -> None:
-        self.require(principal, "admin")
+        require(principal, "admin")
         adapter_id, key_id = parse_pair(name, "adapterKeys", "name")
         now = self.clock()
 
@@ -124,7 +143,7 @@ class AdaptersCore(CoreBase):
             tx.revoke_credential(key_id, now)
 
         await self.store.write(revoke)
-        self.forget_credentials({key_id})
+        self.credentials.forget_credentials({key_id})
 
     async def attach_adapter(
         self, principal: Principal, task_types: Sequence[str], max_judgments_per_item: int
@@ -148,14 +167,14 @@ class AdaptersCore(CoreBase):
         return principal.id, await self.store.write(attach)
 
     def _adapter_name(self, tx: Tx, principal: Principal) -> str:
-        self.require(principal, "adapter")
+        require(principal, "adapter")
         row = tx.adapter(principal.id)
         if row is None:
             raise NotFound(f"adapters/{principal.id} does not exist")
         return str(row["name"])
 
     def _serves(self, tx: Tx, name: str, row: Any) -> bool:
-        spec = self.spec_of_row(int(row["id"]), row)
+        spec = self.reads.spec_of_row(int(row["id"]), row)
         return spec.adapter == REMOTE and spec.settings.get("adapter") == name
 
     def _served_job(self, tx: Tx, principal: Principal, job_id: int) -> Any:
@@ -168,7 +187,7 @@ class AdaptersCore(CoreBase):
 
     def _context(self, row: Any) -> JobContext:
         job_id = int(row["id"])
-        return JobContext(self, job_id, self.spec_of_row(job_id, row))
+        return JobContext(self.reads, job_id, self.reads.spec_of_row(job_id, row))
 
     async def adapter_jobs(
         self, principal: Principal, states: Sequence[JobState], page_size: int, page_token: str
@@ -185,7 +204,7 @@ class AdaptersCore(CoreBase):
                 (r for r in tx.jobs_in_states(wanted) if int(r["id"]) > after and self._serves(tx, name, r)),
                 key=lambda r: int(r["id"]),
             )
-            return [self._job(tx, r) for r in rows[: size + 1]]
+            return [self.reads.job(tx, r) for r in rows[: size + 1]]
 
         jobs = await self.store.read(page)
         more = len(jobs) > size
@@ -194,7 +213,7 @@ class AdaptersCore(CoreBase):
 
     async def adapter_job(self, principal: Principal, name: str) -> Job:
         job_id = parse_name(name, "jobs", "name")
-        return await self.store.read(lambda tx: self._job(tx, self._served_job(tx, principal, job_id)))
+        return await self.store.read(lambda tx: self.reads.job(tx, self._served_job(tx, principal, job_id)))
 
     async def adapter_claim(
         self, principal: Principal, job: str, claim_id: str, max_items: int, fee_micros: int

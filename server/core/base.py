@@ -1,6 +1,8 @@
-"""What every part of the core shares: its state, who is calling, and reading jobs.
+"""What every service of the core shares: resource names, pages, the caller
+check, and reading jobs (`JobReads`, one per core, holding the spec cache).
 
-The core is every operation a caller can ask for, in domain terms. The gRPC
+The core is every operation a caller can ask for, in domain terms, in plain
+services built with what they need (`service.Core` wires them). The gRPC
 servicers call these methods and nothing else; so do the CLI and the demo. Each
 method checks the caller's right to the resource, validates, runs one store
 transaction, and says what changed.
@@ -8,25 +10,19 @@ transaction, and says what changed.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
-import random
 import re
-import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from labelwire.server.core import auth
-from labelwire.server.dispatch.workforces import Workforces
 from labelwire.server.domain import specs, validation
 from labelwire.server.domain.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
-    Unauthenticated,
 )
 from labelwire.server.domain.model import (
     EndReason,
@@ -38,8 +34,6 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
-from labelwire.server.files.policy import FilesSettings
-from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
 
 log = logging.getLogger(__name__)
@@ -156,135 +150,28 @@ def page_cursor(token: str, default: int) -> int:
     return int(token)
 
 
-class CoreBase:
-    def __init__(
-        self,
-        store: Store,
-        *,
-        admin_key: str,
-        workforces: Workforces | None = None,
-        clock: Callable[[], float] = time.time,
-        seed: int | None = None,
-        drive_workforces: bool = True,
-        files: FilesSettings | None = None,
-        credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
-    ) -> None:
+def require(principal: Principal, kind: str) -> None:
+    if principal.kind != kind:
+        raise PermissionDenied(f"this call needs {_KEY_NAMES[kind]}, not {_KEY_NAMES[principal.kind]}")
+
+
+def issue_credential(tx: Tx, kind: int, owner_id: int, now: float, expires: float | None) -> tuple[int, str]:
+    """A new key or token for an owner: its id, and the token, shown once."""
+    secret = auth.new_secret()
+    credential_id = tx.insert_credential(kind, owner_id, auth.digest(secret), now, expires)
+    return credential_id, f"{auth.PREFIXES[kind]}_{credential_id}_{secret}"
+
+
+class JobReads:
+    """Job rows and the specs cached by revision, shared by every service: a
+    spec is parsed once per revision on this replica whichever service reads it."""
+
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
         self.store = store
-        self.files_settings = files or FilesSettings()
-        self._drive_workforces = drive_workforces
         self.clock = clock
-        self.feed = FeedSignal()
-        store.on_commit(self.feed.notify_all)
-        self.workforces = workforces or Workforces.discover()
-        self._admin_hash = auth.digest(admin_key)
-        self.credential_cache_seconds = credential_cache_seconds
-        self._principals: dict[str, tuple[Principal, int, float]] = {}
         # job id -> (spec revision, spec, owner id): a row read with a newer
         # revision (UpdateJob, on any replica) replaces the copy.
         self._specs: dict[int, tuple[int, JobSpec, int]] = {}
-        self._rng = random.Random(seed)
-        self._tasks: list[asyncio.Task[None]] = []
-        # Names this replica in the leases replicas take turns on (a job's consolidation pass).
-        self.replica_id = uuid.uuid4().hex
-        self.live_uploads: set[int] = set()
-        # Per job routing by the model: its judgments when its thresholds were
-        # last learned, and those thresholds (learned again from the store after a restart).
-        self.learned_thresholds: dict[int, tuple[int, dict[str, float]]] = {}
-
-    async def authenticate(self, token: str | None) -> Principal:
-        """The caller a token names. A checked token is trusted for at most
-        `credential_cache_seconds` (and never past its expiry); then its row
-        is read again, so a key revoked on any replica fails here too."""
-        if not token:
-            raise Unauthenticated("missing bearer token: send the metadata `authorization: Bearer <token>`")
-        now = self.clock()
-        cached = self._principals.get(token)
-        if cached is not None and now < cached[2]:
-            return cached[0]
-        if auth.matches(token, self._admin_hash):
-            return ADMIN
-        parsed = auth.parse(token)
-        if parsed is None:
-            raise Unauthenticated("the bearer token is not a labelwire key")
-        prefix, ident, secret = parsed
-        kind = auth.KINDS[prefix]
-
-        def look_up(tx: Tx) -> tuple[Any, Any]:
-            for row in tx.credentials_named(kind, ident):
-                if auth.matches(secret, bytes(row["secret_hash"])):
-                    worker = tx.worker(int(row["owner_id"])) if kind == auth.WORKER_TOKEN else None
-                    return row, worker
-            return None, None
-
-        row, worker = await self.store.read(look_up)
-        if row is None:
-            self._principals.pop(token, None)
-            raise Unauthenticated("the bearer token is not valid")
-        if row["revoked_at"] is not None:
-            self._principals.pop(token, None)
-            raise Unauthenticated("the bearer token was revoked")
-        expires = row["expires_at"]
-        if expires is not None and float(expires) <= now:
-            self._principals.pop(token, None)
-            raise Unauthenticated("the bearer token has expired")
-        if kind == auth.CLIENT_KEY:
-            principal = Principal(kind="client", id=int(row["owner_id"]))
-        elif kind == auth.ACCOUNT_TOKEN:
-            principal = Principal(kind="account", id=int(row["owner_id"]))
-        elif kind == auth.ADAPTER_KEY:
-            principal = Principal(kind="adapter", id=int(row["owner_id"]))
-        else:
-            job_id = 0 if worker is None else int(worker["job_id"])
-            principal = Principal(kind="worker", id=int(row["owner_id"]), job_id=job_id)
-        until = now + self.credential_cache_seconds
-        if expires is not None:
-            until = min(until, float(expires))
-        if len(self._principals) > 100_000:
-            self._principals.clear()
-        self._principals[token] = (principal, int(row["id"]), until)
-        return principal
-
-    def forget_credentials(self, credential_ids: set[int]) -> None:
-        """Drops this replica's cached checks of credentials just revoked here."""
-        for token, entry in list(self._principals.items()):
-            if entry[1] in credential_ids:
-                del self._principals[token]
-
-    @staticmethod
-    def require(principal: Principal, kind: str) -> None:
-        if principal.kind != kind:
-            raise PermissionDenied(f"this call needs {_KEY_NAMES[kind]}, not {_KEY_NAMES[principal.kind]}")
-
-    async def create_api_key(
-        self, principal: Principal, client_name: str, ttl_seconds: float = 0.0
-    ) -> tuple[int, str]:
-        """A new client and its first key (whose id `auth.parse` reads)."""
-        self.require(principal, "admin")
-        validation.check_text("client_name", client_name, low=1, high=200)
-        expires = self.expiry(ttl_seconds, "ttl")
-        now = self.clock()
-
-        def create(tx: Tx) -> tuple[int, str]:
-            client_id = tx.insert_client(client_name, b"", now)
-            return client_id, self.issue_credential(tx, auth.CLIENT_KEY, client_id, now, expires)[1]
-
-        return await self.store.write(create)
-
-    def expiry(self, ttl_seconds: float, field: str) -> float | None:
-        """When a credential made now with this time to live expires; None for 0 (never)."""
-        if ttl_seconds == 0:
-            return None
-        validation.check_range(f"{field} (seconds)", ttl_seconds, MIN_TTL_SECONDS, MAX_TTL_SECONDS)
-        return self.clock() + ttl_seconds
-
-    @staticmethod
-    def issue_credential(
-        tx: Tx, kind: int, owner_id: int, now: float, expires: float | None
-    ) -> tuple[int, str]:
-        """A new key or token for an owner: its id, and the token, shown once."""
-        secret = auth.new_secret()
-        credential_id = tx.insert_credential(kind, owner_id, auth.digest(secret), now, expires)
-        return credential_id, f"{auth.PREFIXES[kind]}_{credential_id}_{secret}"
 
     def require_job_row(self, tx: Tx, job_id: int, owner_id: int | None = None) -> Any:
         row = tx.job(job_id)
@@ -292,12 +179,12 @@ class CoreBase:
             raise NotFound(f"jobs/{job_id} does not exist")
         return row
 
-    def _job(self, tx: Tx, row: Any, *, counted: bool = True) -> Job:
+    def job(self, tx: Tx, row: Any, *, counted: bool = True) -> Job:
         """A job from its row; `counted=False` skips the counters that need a
         scan of the job's open items."""
         job_id = int(row["id"])
         unlabeled, in_progress, qualified, disqualified = tx.live_counts(job_id) if counted else (0, 0, 0, 0)
-        spec = self._spec_of(job_id, row)
+        spec = self.spec_of_row(job_id, row)
         if spec.adapter == "pool":
             # Teams are the one part of a spec that changes (SetJobTeams); the
             # links are the truth, so a replica's cached spec never shows old ones.
@@ -337,9 +224,6 @@ class CoreBase:
         self._specs.pop(job_id, None)
 
     def spec_of_row(self, job_id: int, row: Any) -> JobSpec:
-        return self._spec_of(job_id, row)
-
-    def _spec_of(self, job_id: int, row: Any) -> JobSpec:
         """The job's spec as of `row`: the cached copy unless the row carries
         a newer revision (UpdateJob on this or another replica)."""
         revision = int(row["spec_revision"])
@@ -363,7 +247,7 @@ class CoreBase:
         """The spec as the transaction sees it: what a write that acts on the
         spec (a lease, a judgment) must use, since UpdateJob may have changed
         it on another replica."""
-        return self._spec_of(job_id, self.require_job_row(tx, job_id))
+        return self.spec_of_row(job_id, self.require_job_row(tx, job_id))
 
     async def spec_of_job(self, job_id: int) -> JobSpec:
         """A possibly cached spec: enough to validate what never changes
@@ -374,22 +258,14 @@ class CoreBase:
         row = await self.store.read(lambda tx: tx.job(job_id))
         if row is None:
             raise NotFound(f"jobs/{job_id} does not exist")
-        return self._spec_of(job_id, row)
+        return self.spec_of_row(job_id, row)
 
-    async def _read_job(self, job_id: int) -> Job:
+    async def read_job(self, job_id: int) -> Job:
         """A job with its counters, read outside the writer: counting a large
         job's open items must not hold up judgments."""
-        return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, job_id)))
+        return await self.store.read(lambda tx: self.job(tx, self.require_job_row(tx, job_id)))
 
     async def get_job(self, principal: Principal, name: str) -> Job:
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(name, "jobs", "name")
-        return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, job_id, principal.id)))
-
-    async def view_job(self, principal: Principal, name: str) -> Job:
-        """GetJob: the owner's job, or with the admin key any job (the
-        operator's read-only view; every other call refuses the admin key)."""
-        if principal.kind != "admin":
-            return await self.get_job(principal, name)
-        job_id = parse_name(name, "jobs", "name")
-        return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, job_id)))
+        return await self.store.read(lambda tx: self.job(tx, self.require_job_row(tx, job_id, principal.id)))

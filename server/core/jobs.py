@@ -7,6 +7,7 @@ labeled confidently in `model_acceptance`; both are re-exported here."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import random
@@ -15,12 +16,22 @@ from typing import Any
 
 from labelwire.server.core import auth, team_rules
 from labelwire.server.core.adapters import check_remote_job
-from labelwire.server.core.base import CoreBase, fitting, page_cursor, parse_name, worker_from_row
+from labelwire.server.core.base import (
+    JobReads,
+    fitting,
+    issue_credential,
+    page_cursor,
+    parse_name,
+    require,
+    worker_from_row,
+)
+from labelwire.server.core.credentials import CredentialsService
 from labelwire.server.core.label_rows import ItemDecline
 from labelwire.server.core.model_acceptance import accept_by_model
 from labelwire.server.core.uploads import UPLOAD_STALE_SECONDS, Upload, drop_chunk
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch.gate import first_status, quiz_share_of_unmarked
+from labelwire.server.dispatch.workforces import Workforces
 from labelwire.server.domain import job_updates, specs, validation
 from labelwire.server.domain.errors import (
     FailedPrecondition,
@@ -40,12 +51,13 @@ from labelwire.server.domain.model import (
 from labelwire.server.files import manifest
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
+from labelwire.server.files.policy import FilesSettings
 from labelwire.server.labels import chains
-from labelwire.server.store import Tx
+from labelwire.server.store import Store, Tx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JobsCore", "Upload", "accept_by_model", "split_gold", "start_pilot"]
+__all__ = ["JobsService", "Upload", "accept_by_model", "split_gold", "start_pilot"]
 
 
 def split_gold(tx: Tx, job_id: int, spec: JobSpec) -> None:
@@ -84,24 +96,44 @@ def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: Any, size: int, seed: i
     tx.set_pilot(job_id, sample[-1], size)
 
 
-class JobsCore(CoreBase):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class JobsService:
+    """The owner's side of jobs: create, update, start and stop them, uploads and workers."""
+
+    store: Store
+    reads: JobReads
+    credentials: CredentialsService
+    workforces: Workforces
+    files_settings: FilesSettings
+    learned_thresholds: dict[int, tuple[int, dict[str, float]]]
+    clock: Callable[[], float]
+    live_uploads: set[int] = dataclasses.field(default_factory=set, init=False)
+
+    async def view_job(self, principal: Principal, name: str) -> Job:
+        """GetJob: the owner's job, or with the admin key any job (the
+        operator's read-only view; every other call refuses the admin key)."""
+        if principal.kind != "admin":
+            return await self.reads.get_job(principal, name)
+        job_id = parse_name(name, "jobs", "name")
+        return await self.store.read(lambda tx: self.reads.job(tx, self.reads.require_job_row(tx, job_id)))
+
     async def update_job(
         self, principal: Principal, name: str, paths: list[str], merge: Callable[[Job], JobSpec]
     ) -> Job:
         """UpdateJob: `merge` lays the fields the mask names over the job as
         the transaction reads it, so concurrent updates never lose each
         other's fields; what may change is `job_updates`' to say."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(name, "jobs", "job.name")
         job_updates.check_paths(paths)
         now = self.clock()
 
         def change(tx: Tx) -> None:
-            row = self.require_job_row(tx, job_id, principal.id)
+            row = self.reads.require_job_row(tx, job_id, principal.id)
             state = JobState(int(row["state"]))
             if state in (JobState.CANCELLED, JobState.FAILED):
                 raise FailedPrecondition(f"jobs/{job_id} is {state.name.lower()}; it cannot change")
-            old = self._job(tx, row, counted=False)
+            old = self.reads.job(tx, row, counted=False)
             new = job_updates.carry_defaults(old.spec, merge(old))
             validation.validate_job_spec(new)
             self.workforces.validate(new)
@@ -122,11 +154,11 @@ class JobsCore(CoreBase):
                 dispatch.end_if_budget_spent(tx, new, job_id, now)
 
         await self.store.write(change)
-        self.forget_spec(job_id)
-        return await self._read_job(job_id)
+        self.reads.forget_spec(job_id)
+        return await self.reads.read_job(job_id)
 
     async def create_job(self, principal: Principal, spec: JobSpec) -> Job:
-        self.require(principal, "client")
+        require(principal, "client")
         validation.validate_job_spec(spec)
         team_rules.check_job_teams(spec)
         self.workforces.validate(spec)
@@ -140,12 +172,12 @@ class JobsCore(CoreBase):
             return job_id
 
         job_id = await self.store.write(create)
-        return await self._read_job(job_id)
+        return await self.reads.read_job(job_id)
 
     async def list_jobs(self, principal: Principal, page_size: int, page_token: str) -> tuple[list[Job], str]:
         """The caller's jobs; with the admin key every client's (read-only)."""
         if principal.kind != "admin":
-            self.require(principal, "client")
+            require(principal, "client")
         size = page_size or 100
         validation.check_range("page_size", size, 1, 1000)
         before = page_cursor(page_token, default=2**62)
@@ -156,7 +188,7 @@ class JobsCore(CoreBase):
             else:
                 rows = tx.jobs_of(principal.id, before, size + 1)
             keep = min(size, fitting([500 + len(r["spec"]) for r in rows]))
-            return [self._job(tx, r) for r in rows[:keep]], len(rows) > keep
+            return [self.reads.job(tx, r) for r in rows[:keep]], len(rows) > keep
 
         jobs, more = await self.store.read(page)
         return jobs, (str(jobs[-1].id) if more else "")
@@ -171,7 +203,7 @@ class JobsCore(CoreBase):
         pilot_seed: int | None = None,
     ) -> Job:
         """start (with `pilot_size`, a pilot first), pause, resume or cancel."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(name, "jobs", "name")
         validation.check_range("pilot_size", pilot_size, 0, 2**62)
         allowed = {
@@ -184,11 +216,11 @@ class JobsCore(CoreBase):
         now = self.clock()
 
         def change(tx: Tx) -> None:
-            row = self.require_job_row(tx, job_id, principal.id)
+            row = self.reads.require_job_row(tx, job_id, principal.id)
             state = JobState(int(row["state"]))
             if state not in sources:
                 raise FailedPrecondition(f"cannot {action} jobs/{job_id}: it is {state.name.lower()}")
-            spec = self._spec_of(job_id, row)
+            spec = self.reads.spec_of_row(job_id, row)
             if action == "start":
                 split_gold(tx, job_id, spec)
                 if pilot_size:
@@ -200,16 +232,16 @@ class JobsCore(CoreBase):
                 dispatch.end_if_budget_spent(tx, spec, job_id, now)
 
         await self.store.write(change)
-        job = await self._read_job(job_id)
+        job = await self.reads.read_job(job_id)
         if action == "cancel":
-            await self.workforces.cancel(self, job)
+            await self.workforces.cancel(self.reads, job)
         return job
 
     async def begin_upload(self, principal: Principal, name: str, field: str = "job") -> Upload:
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(name, "jobs", field)
         job = await self.store.read(
-            lambda tx: self._job(tx, self.require_job_row(tx, job_id, principal.id), counted=False)
+            lambda tx: self.reads.job(tx, self.reads.require_job_row(tx, job_id, principal.id), counted=False)
         )
         if job.state in (JobState.CANCELLED, JobState.FAILED):
             raise FailedPrecondition(f"{job.name} is {job.state.name.lower()}; it takes no more items")
@@ -277,17 +309,17 @@ class JobsCore(CoreBase):
     async def create_worker(
         self, principal: Principal, job_name: str, display_name: str, ttl_seconds: float = 0.0
     ) -> tuple[Worker, str]:
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         validation.check_text("display_name", display_name, low=1, high=200)
-        expires = self.expiry(ttl_seconds, "token_ttl")
+        expires = self.credentials.expiry(ttl_seconds, "token_ttl")
         now = self.clock()
 
         def create(tx: Tx) -> tuple[Worker, str]:
-            row = self.require_job_row(tx, job_id, principal.id)
-            status, quiz = first_status(self._spec_of(job_id, row).gold)
+            row = self.reads.require_job_row(tx, job_id, principal.id)
+            status, quiz = first_status(self.reads.spec_of_row(job_id, row).gold)
             worker_id = tx.insert_worker(job_id, display_name, None, status, quiz, now)
-            _, token = self.issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
+            _, token = issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
             return worker_from_row(tx.worker(worker_id)), token
 
         return await self.store.write(create)
@@ -296,14 +328,14 @@ class JobsCore(CoreBase):
         self, principal: Principal, job_name: str, page_size: int, page_token: str
     ) -> tuple[list[TaskComment], str]:
         """The job's comments from its workers, newest first."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         size = page_size or 100
         validation.check_range("page_size", size, 1, 1000)
         before = page_cursor(page_token, default=0) or None
 
         def page(tx: Tx) -> list[TaskComment]:
-            self.require_job_row(tx, job_id, principal.id)
+            self.reads.require_job_row(tx, job_id, principal.id)
             return [
                 TaskComment(
                     id=int(r["id"]),
@@ -327,14 +359,14 @@ class JobsCore(CoreBase):
         self, principal: Principal, job_name: str, page_size: int, page_token: str
     ) -> tuple[list[ItemDecline], str]:
         """The job's declined tasks with their reasons, newest first."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         size = page_size or 100
         validation.check_range("page_size", size, 1, 1000)
         before = page_cursor(page_token, default=0) or None
 
         def page(tx: Tx) -> list[tuple[int, ItemDecline]]:
-            self.require_job_row(tx, job_id, principal.id)
+            self.reads.require_job_row(tx, job_id, principal.id)
             return [
                 (
                     int(r["id"]),
@@ -357,14 +389,14 @@ class JobsCore(CoreBase):
     async def list_workers(
         self, principal: Principal, job_name: str, page_size: int, page_token: str
     ) -> tuple[list[Worker], str]:
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         size = page_size or 100
         validation.check_range("page_size", size, 1, 1000)
         after = page_cursor(page_token, default=0)
 
         def page(tx: Tx) -> list[Worker]:
-            self.require_job_row(tx, job_id, principal.id)
+            self.reads.require_job_row(tx, job_id, principal.id)
             return [worker_from_row(r) for r in tx.workers_of(job_id, after, size + 1)]
 
         workers = await self.store.read(page)

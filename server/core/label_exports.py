@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from labelwire.server.core.base import CoreBase
+from labelwire.server.core.base import JobReads
 from labelwire.server.core.label_rows import judgment_of
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition
@@ -16,17 +17,25 @@ from labelwire.server.files import exports, judgment_exports
 from labelwire.server.files import policy as files_policy
 from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
-from labelwire.server.store import Tx
+from labelwire.server.files.policy import FilesSettings
+from labelwire.server.store import Store, Tx
 
 
-class ExportsCore(CoreBase):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class ExportsService:
+    """Labels and judgments written out to the files root or S3."""
+
+    store: Store
+    reads: JobReads
+    files_settings: FilesSettings
+
     async def export_labels(
         self, principal: Principal, job_name: str, uri: str, label_job_name: str = ""
     ) -> tuple[int, int]:
         """Writes every item of the job, with its current label where it has
         one, as a Ground Truth augmented manifest to the client's files folder
         or S3; returns (lines, lines with a label)."""
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required", "uri")
         if not task_kind(job.spec).exports_labels:
             raise FailedPrecondition(
@@ -54,7 +63,7 @@ class ExportsCore(CoreBase):
         """Writes every raw judgment of the job to the client's files folder or
         S3, flat or grouped by item as Ground Truth gives them to a
         consolidation Lambda; returns (lines, judgments written)."""
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         validation.require(bool(uri), "uri is required", "uri")
         validation.require(
             form in judgment_exports.FORMS,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from labelwire.server.core.base import CoreBase, parse_pair, worker_from_row
+from labelwire.server.core.base import JobReads, parse_pair, require, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch import gate
 from labelwire.server.domain import validation
@@ -17,8 +17,9 @@ from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import ENDED, Answer, Job, JobState, Principal, Worker, WorkerStatus
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.labels import outliers, quality_report, reliability, routing, verification_report
+from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.labels.quality_report import JobQuality
-from labelwire.server.store import Tx
+from labelwire.server.store import Store, Tx
 
 
 def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
@@ -26,14 +27,23 @@ def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list
     return tx.job_judgments(job_id), labels, tx.workers_of(job_id, 0, 2**62)
 
 
-class QualityCore(CoreBase):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class QualityService:
+    """A job's quality reports and the owner's calls on its workers' standing."""
+
+    store: Store
+    reads: JobReads
+    feed: FeedSignal
+    learned_thresholds: dict[int, tuple[int, dict[str, float]]]
+    clock: Callable[[], float]
+
     async def disqualify_worker(self, principal: Principal, name: str) -> Worker:
         """The owner's verdict on a worker, with the consequences the gold
         checks' verdict has: no more tasks, judgments excluded, items
         relabeled and reopened."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id, worker_id = parse_pair(name, "workers", "worker")
-        job = await self.get_job(principal, f"jobs/{job_id}")
+        job = await self.reads.get_job(principal, f"jobs/{job_id}")
         now = self.clock()
 
         def write(tx: Tx) -> Worker:
@@ -55,9 +65,9 @@ class QualityCore(CoreBase):
         """The owner's second thoughts: the worker may work again. What the
         disqualification excluded stays out, since its items were judged
         again and counting both would over-judge them."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id, worker_id = parse_pair(name, "workers", "worker")
-        job = await self.get_job(principal, f"jobs/{job_id}")
+        job = await self.reads.get_job(principal, f"jobs/{job_id}")
 
         def write(tx: Tx) -> Worker:
             row = tx.worker(worker_id)
@@ -85,7 +95,7 @@ class QualityCore(CoreBase):
     async def job_quality(
         self, principal: Principal, job_name: str
     ) -> tuple[Job, JobQuality, list[Worker], quality_report.Declines, dict[int, list[float]]]:
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         judgments, labels, workers = await self.store.read(lambda tx: _everything(tx, job.id))
         declined = await self.store.read(lambda tx: tx.job_declines(job.id))
         trends = quality_report.accuracy_trends(await self.store.read(lambda tx: tx.gold_outcomes(job.id)))
@@ -98,7 +108,7 @@ class QualityCore(CoreBase):
     async def calibration(
         self, principal: Principal, job_name: str, buckets: int, target_precision: float
     ) -> list[quality_report.ClassCalibration]:
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         buckets = buckets or 10
         target_precision = target_precision or 0.95
         validation.check_range("buckets", buckets, 2, 100)
@@ -108,7 +118,7 @@ class QualityCore(CoreBase):
 
     async def reliability(self, principal: Principal, job_name: str, bins: int) -> reliability.Table:
         """How often a classification job's labels are right at each stated confidence, on its gold."""
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         bins = bins or 10
         validation.check_range("bins", bins, 2, 50)
         if not task_kind(job.spec).single_class:
@@ -128,7 +138,7 @@ class QualityCore(CoreBase):
 
     async def worker_outliers(self, principal: Principal, job_name: str) -> tuple[str, outliers.Report]:
         """Each worker's share of outlying annotations on a bounding-box job, and the job's name."""
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         if job.spec.task_type not in outliers.TASK_TYPES:
             raise FailedPrecondition(
                 f"{job.name} is a {job.spec.task_type} job; the outlier report is for bounding_box jobs"
@@ -145,7 +155,7 @@ class QualityCore(CoreBase):
         target_precision: float,
         level: float,
     ) -> verification_report.Report:
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         if not task_kind(job.spec).reviews_prelabel:
             raise FailedPrecondition(
                 f"{job.name} is a {job.spec.task_type} job; the report is for verification jobs"
@@ -175,7 +185,7 @@ class QualityCore(CoreBase):
     ) -> tuple[list[routing.ClassRouting], int]:
         """What routing by the model accepted per class, how its audits
         agreed, and the human judgments it saved."""
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         if job.spec.routing is None:
             return [], 0
         rows = await self.store.read(lambda tx: tx.model_accepted(job.id))

@@ -6,13 +6,20 @@ from `label_quality.QualityCore` and the exports from
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from labelwire.server.core.base import PAGE_BYTES, fitting, page_cursor, parse_name, parse_pair
-from labelwire.server.core.label_exports import ExportsCore
-from labelwire.server.core.label_quality import QualityCore
+from labelwire.server.core.base import (
+    PAGE_BYTES,
+    JobReads,
+    fitting,
+    page_cursor,
+    parse_name,
+    parse_pair,
+    require,
+)
 from labelwire.server.core.label_rows import (
     STREAM_BATCH,
     STREAM_BATCH_BYTES,
@@ -40,7 +47,8 @@ from labelwire.server.domain.model import (
     TaskComment,
 )
 from labelwire.server.labels import items as labeling
-from labelwire.server.store import Tx
+from labelwire.server.labels.feed import FeedSignal
+from labelwire.server.store import Store, Tx
 
 __all__ = [
     "STREAM_BATCH",
@@ -48,7 +56,7 @@ __all__ = [
     "ItemDecline",
     "ItemView",
     "LabelFilter",
-    "LabelsCore",
+    "LabelsService",
     "_next_limit",
 ]
 
@@ -60,23 +68,31 @@ REVISIONS_SHOWN = 1_000
 ITEM_COMMENTS_SHOWN = 100
 
 
-class LabelsCore(QualityCore, ExportsCore):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class LabelsService:
+    """Labels out: the stream, listings, corrections, an item's page, judgments."""
+
+    store: Store
+    reads: JobReads
+    feed: FeedSignal
+    clock: Callable[[], float]
+
     async def stream_labels(
         self, principal: Principal, job_name: str, after_sequence: int, snapshot_only: bool
     ) -> AsyncIterator[list[Label]]:
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         validation.require(
             after_sequence >= 0, f"after_sequence must be >= 0, got {after_sequence}", "after_sequence"
         )
-        await self.store.read(lambda tx: self.require_job_row(tx, job_id, principal.id))
+        await self.store.read(lambda tx: self.reads.require_job_row(tx, job_id, principal.id))
         after = after_sequence
         limit = STREAM_BATCH_BYTES // 2048
         while True:
             seen = self.feed.version(job_id)
 
             def batch(tx: Tx, after: int = after, limit: int = limit) -> tuple[list[Any], int]:
-                row = self.require_job_row(tx, job_id)
+                row = self.reads.require_job_row(tx, job_id)
                 return tx.label_events(job_id, after, limit), int(row["state"])
 
             rows, state = await self.store.read(batch)
@@ -99,7 +115,7 @@ class LabelsCore(QualityCore, ExportsCore):
         page_token: str,
         where: LabelFilter | None = None,
     ) -> tuple[list[Label], str]:
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         size = page_size or 1000
         validation.check_range("page_size", size, 1, 10_000)
@@ -109,7 +125,7 @@ class LabelsCore(QualityCore, ExportsCore):
         if not where.in_python():
 
             def page(tx: Tx) -> list[Any]:
-                self.require_job_row(tx, job_id, principal.id)
+                self.reads.require_job_row(tx, job_id, principal.id)
                 return tx.current_labels(job_id, after, size + 1, **where.sql())
 
             rows = await self.store.read(page)
@@ -123,7 +139,7 @@ class LabelsCore(QualityCore, ExportsCore):
             the key, the same on every store, so they are checked here over at
             most FILTER_SCAN rows; the token then points past the last row
             read, matched or not."""
-            self.require_job_row(tx, job_id, principal.id)
+            self.reads.require_job_row(tx, job_id, principal.id)
             hits: list[Any] = []
             cursor, sizes = after, 0
             for _ in range(FILTER_SCAN // FILTER_BATCH):
@@ -147,7 +163,7 @@ class LabelsCore(QualityCore, ExportsCore):
         owns the job overrides the crowd and every later pass
         (labeling.emit_label keeps it), and clients following the feed see
         it like any other revision."""
-        job = await self.get_job(principal, job_name)
+        job = await self.reads.get_job(principal, job_name)
         validation.require(bool(item_key), "item_key is required", "item_key")
         validation.validate_answer(job.spec, value, "value")
         now = self.clock()
@@ -186,12 +202,12 @@ class LabelsCore(QualityCore, ExportsCore):
     ) -> tuple[list[Label], bool]:
         """An item's history as the feed told it, for the owner reading one
         item; the newest REVISIONS_SHOWN when there are more."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         validation.check_text("item_key", item_key, low=1, high=validation.MAX_KEY_CHARS)
 
         def read(tx: Tx) -> list[Any]:
-            self.require_job_row(tx, job_id, principal.id)
+            self.reads.require_job_row(tx, job_id, principal.id)
             item = tx.item_by_key(job_id, item_key)
             if item is None:
                 raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
@@ -208,12 +224,12 @@ class LabelsCore(QualityCore, ExportsCore):
     async def item_view(self, principal: Principal, job_name: str, item_key: str) -> ItemView:
         """The owner's look at one item, gold and all: only the owner's key
         reaches it (require rejects the admin and workers)."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         validation.check_text("item_key", item_key, low=1, high=validation.MAX_KEY_CHARS)
 
         def read(tx: Tx) -> ItemView:
-            self.require_job_row(tx, job_id, principal.id)
+            self.reads.require_job_row(tx, job_id, principal.id)
             item = tx.item_by_key(job_id, item_key)
             if item is None:
                 raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
@@ -282,7 +298,7 @@ class LabelsCore(QualityCore, ExportsCore):
     ) -> tuple[list[Judgment], str]:
         """The job's raw judgments for its owner, in submission order; the
         token is the last task id, so a page survives judgments arriving."""
-        self.require(principal, "client")
+        require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
         size = page_size or 1000
         validation.check_range("page_size", size, 1, 10_000)
@@ -300,7 +316,7 @@ class LabelsCore(QualityCore, ExportsCore):
             )
 
         def page(tx: Tx) -> list[Any]:
-            self.require_job_row(tx, job_id, principal.id)
+            self.reads.require_job_row(tx, job_id, principal.id)
             item_id = None
             if item_key:
                 item = tx.item_by_key(job_id, item_key)

@@ -4,8 +4,8 @@ by confidence), accepted after an upload and as the model's thresholds move."""
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from labelwire.server.core.base import CoreBase
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain.model import (
     JobSpec,
@@ -13,8 +13,11 @@ from labelwire.server.domain.model import (
 from labelwire.server.labels import routing
 from labelwire.server.store import Tx
 
+if TYPE_CHECKING:
+    from labelwire.server.core.jobs import JobsService
 
-async def accept_by_model(core: CoreBase, spec: JobSpec, job_id: int, limits: dict[str, float]) -> int:
+
+async def accept_by_model(core: JobsService, spec: JobSpec, job_id: int, limits: dict[str, float]) -> int:
     """`routing.accept` over every waiting item, a chunk per write, so the
     writer is never held for long; completes the job when the model labeled
     what was left. Returns the items labeled."""

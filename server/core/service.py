@@ -1,5 +1,9 @@
-"""The core assembled from its parts, plus the background work that keeps jobs
-moving: expired leases, item lifetimes, job-level consolidation passes."""
+"""The core wired from its services, plus the background work that keeps jobs
+moving: expired leases, item lifetimes, job-level consolidation passes.
+
+Each service is built with what it uses (store, clock, the shared `JobReads`,
+the feed, the other services it calls); transports reach them as
+`core.jobs.create_job(...)`, `core.work.submit(...)` and so on."""
 
 from __future__ import annotations
 
@@ -8,17 +12,25 @@ import contextlib
 import functools
 import json
 import logging
+import random
 import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
-from labelwire.server.core.accounts import AccountsCore
-from labelwire.server.core.adapters import AdaptersCore
-from labelwire.server.core.credentials import CredentialsCore
-from labelwire.server.core.jobs import JobsCore, accept_by_model
-from labelwire.server.core.labels import LabelsCore
-from labelwire.server.core.work import WorkCore
+from labelwire.server.core.account_work import AccountWorkService
+from labelwire.server.core.accounts import AccountsService
+from labelwire.server.core.adapters import AdaptersService
+from labelwire.server.core.base import DEFAULT_CREDENTIAL_CACHE_SECONDS, JobReads
+from labelwire.server.core.credentials import CredentialsService
+from labelwire.server.core.jobs import JobsService, accept_by_model
+from labelwire.server.core.label_exports import ExportsService
+from labelwire.server.core.label_quality import QualityService
+from labelwire.server.core.labels import LabelsService
+from labelwire.server.core.work import WorkService
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch import gate as quality
+from labelwire.server.dispatch.workforces import Workforces
 from labelwire.server.domain import specs
 from labelwire.server.domain.model import (
     EndReason,
@@ -26,9 +38,11 @@ from labelwire.server.domain.model import (
     JobState,
     WorkerStatus,
 )
+from labelwire.server.files.policy import FilesSettings
 from labelwire.server.labels import items as labeling
 from labelwire.server.labels import passes, routing
-from labelwire.server.store import Tx
+from labelwire.server.labels.feed import FeedSignal
+from labelwire.server.store import Store, Tx
 from labelwire.server.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -42,11 +56,81 @@ def _prelabeled(tx: Tx, *, job_id: int) -> list[Any]:
     return tx.prelabeled(job_id)
 
 
-class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, AdaptersCore):
+class Core:
+    """The services of one replica, wired once, and the background work over them."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        admin_key: str,
+        workforces: Workforces | None = None,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+        drive_workforces: bool = True,
+        files: FilesSettings | None = None,
+        credential_cache_seconds: float = DEFAULT_CREDENTIAL_CACHE_SECONDS,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.feed = FeedSignal()
+        store.on_commit(self.feed.notify_all)
+        self.workforces = workforces or Workforces.discover()
+        self.files_settings = files or FilesSettings()
+        self._drive_workforces = drive_workforces
+        self._tasks: list[asyncio.Task[None]] = []
+        # Names this replica in the leases replicas take turns on (a job's consolidation pass).
+        self.replica_id = uuid.uuid4().hex
+        # Per job routing by the model: its judgments when its thresholds were
+        # last learned, and those thresholds (learned again from the store after a restart).
+        self.learned_thresholds: dict[int, tuple[int, dict[str, float]]] = {}
+        self.reads = JobReads(store, clock)
+        self.credentials = CredentialsService(
+            store, self.reads, clock=clock, admin_key=admin_key, cache_seconds=credential_cache_seconds
+        )
+        self.jobs = JobsService(
+            store=store,
+            reads=self.reads,
+            credentials=self.credentials,
+            workforces=self.workforces,
+            files_settings=self.files_settings,
+            learned_thresholds=self.learned_thresholds,
+            clock=clock,
+        )
+        self.work = WorkService(
+            store=store,
+            reads=self.reads,
+            files_settings=self.files_settings,
+            rng=random.Random(seed),
+            clock=clock,
+        )
+        self.labels = LabelsService(store=store, reads=self.reads, feed=self.feed, clock=clock)
+        self.quality = QualityService(
+            store=store,
+            reads=self.reads,
+            feed=self.feed,
+            learned_thresholds=self.learned_thresholds,
+            clock=clock,
+        )
+        self.exports = ExportsService(store=store, reads=self.reads, files_settings=self.files_settings)
+        self.account_work = AccountWorkService(store=store, reads=self.reads, clock=clock)
+        self.accounts = AccountsService(
+            store=store,
+            reads=self.reads,
+            credentials=self.credentials,
+            account_work=self.account_work,
+            clock=clock,
+        )
+        self.adapters = AdaptersService(
+            store=store, reads=self.reads, credentials=self.credentials, feed=self.feed, clock=clock
+        )
+
     async def start_background(self) -> None:
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
         if self._drive_workforces:
-            self._tasks.append(asyncio.create_task(self.workforces.run(self), name="labelwire-workforces"))
+            self._tasks.append(
+                asyncio.create_task(self.workforces.run(self.reads), name="labelwire-workforces")
+            )
 
     async def store_answers(self, timeout: float) -> bool:
         """Whether the database answers a query within `timeout` seconds: what health
@@ -74,13 +158,13 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
         lifetime, so that a quiet job still moves. First drops the uploads a
         previous run left behind (on SQLite this server is the only one)."""
         try:
-            await self.sweep_uploads(everything=self.store.kind == "sqlite")
+            await self.jobs.sweep_uploads(everything=self.store.kind == "sqlite")
         except Exception:
             log.exception("sweeping abandoned uploads failed")
         while True:
             await asyncio.sleep(MAINTENANCE_SECONDS)
             try:
-                await self.sweep_uploads()
+                await self.jobs.sweep_uploads()
                 await self.maintain_once()
             except Exception:
                 log.exception("maintenance pass failed")
@@ -122,7 +206,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
         rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED]))
         for row in rows:
             job_id = int(row["id"])
-            spec = self._spec_of(job_id, row)
+            spec = self.reads.spec_of_row(job_id, row)
             if spec.routing is None:
                 continue
             judgments = int(row["judgments"])
@@ -132,7 +216,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
                 learned = await asyncio.to_thread(routing.learn, spec, labeled)
                 self.learned_thresholds[job_id] = (judgments, learned)
             limits = routing.thresholds(spec.routing, learned)
-            if accepted := await accept_by_model(self, spec, job_id, limits):
+            if accepted := await accept_by_model(self.jobs, spec, job_id, limits):
                 log.info(
                     "jobs/%d: the model labeled %d items over its thresholds %s", job_id, accepted, limits
                 )
@@ -145,7 +229,9 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
         for row in rows:
             judgments, at_check = int(row["judgments"]), int(row["judgments_at_check"])
             if passes.due(judgments, at_check):
-                await self._check_workers(int(row["id"]), self._spec_of(int(row["id"]), row), judgments)
+                await self._check_workers(
+                    int(row["id"]), self.reads.spec_of_row(int(row["id"]), row), judgments
+                )
 
     async def _check_workers(self, job_id: int, spec: JobSpec, judgments: int) -> None:
         rows = await self.store.read(lambda tx: tx.work_answers(job_id))
@@ -202,7 +288,7 @@ class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, Adapte
         has grown since its last pass, or is waiting for its final one."""
         rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.COMPLETED]))
         for row in rows:
-            spec = self._spec_of(int(row["id"]), row)
+            spec = self.reads.spec_of_row(int(row["id"]), row)
             if labeling.uses_skill(spec):
                 await self._pass(int(row["id"]), spec, row)
 

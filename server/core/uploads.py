@@ -10,9 +10,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labelwire.server.core.base import CoreBase
 from labelwire.server.core.model_acceptance import accept_by_model
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import validation
@@ -31,6 +30,9 @@ from labelwire.server.store import Tx
 
 # Uploads log under the jobs module's logger, the name operators (and the
 # upload test) filter their progress by.
+if TYPE_CHECKING:
+    from labelwire.server.core.jobs import JobsService
+
 log = logging.getLogger("labelwire.server.core.jobs")
 
 
@@ -76,7 +78,7 @@ class Upload:
     leaves the job unchanged, and no step holds the single writer for long.
     """
 
-    def __init__(self, core: CoreBase, job: Job, upload_id: int) -> None:
+    def __init__(self, core: JobsService, job: Job, upload_id: int) -> None:
         self._core = core
         self.job = job
         self._id = upload_id
@@ -137,7 +139,7 @@ class Upload:
             raise FailedPrecondition(
                 f"this upload to {self.job.name} was dropped as abandoned; send the whole stream again"
             )
-        state = JobState(int(self._core.require_job_row(tx, self.job.id)["state"]))
+        state = JobState(int(self._core.reads.require_job_row(tx, self.job.id)["state"]))
         if state in (JobState.CANCELLED, JobState.FAILED):
             raise FailedPrecondition(f"{self.job.name} is {state.name.lower()}; it takes no more items")
 
@@ -149,7 +151,7 @@ class Upload:
         tx.count_job(job_id, total_items=added - gold, gold_items=gold)
         tx.mark_gold_use(job_id, self._gold_uses)
         tx.explain_gold(job_id, self._explanations)
-        state = JobState(int(self._core.require_job_row(tx, job_id)["state"]))
+        state = JobState(int(self._core.reads.require_job_row(tx, job_id)["state"]))
         if state != JobState.DRAFT:
             tx.hide_new_gold(job_id)
         routing_spec = self.job.spec.routing

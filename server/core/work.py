@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import random
+from collections.abc import Callable
 from dataclasses import replace
 
-from labelwire.server.core.base import CoreBase, parse_task_name, worker_from_row
+from labelwire.server.core.base import JobReads, parse_task_name, require, worker_from_row
 from labelwire.server.core.team_rules import require_member
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.domain import gt_template, validation
@@ -27,28 +30,42 @@ from labelwire.server.domain.model import (
 )
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.files import presign
-from labelwire.server.store import Tx
+from labelwire.server.files.policy import FilesSettings
+from labelwire.server.store import Store, Tx
 
 log = logging.getLogger(__name__)
 
 
-class WorkCore(CoreBase):
+@dataclasses.dataclass(eq=False, kw_only=True)
+class WorkService:
+    """The worker's side: tasks out, judgments in."""
+
+    store: Store
+    reads: JobReads
+    files_settings: FilesSettings
+    rng: random.Random
+    clock: Callable[[], float]
+
     async def instructions(self, principal: Principal) -> Job:
-        self.require(principal, "worker")
-        return await self.store.read(lambda tx: self._job(tx, self.require_job_row(tx, principal.job_id)))
+        require(principal, "worker")
+        return await self.store.read(
+            lambda tx: self.reads.job(tx, self.reads.require_job_row(tx, principal.job_id))
+        )
 
     async def next_task(self, principal: Principal, *, lookahead: bool = False) -> NextTaskResult:
-        self.require(principal, "worker")
+        require(principal, "worker")
 
         def lease(tx: Tx) -> NextTaskResult:
             if principal.account_id:
                 require_member(tx, principal.account_id, principal.job_id)
-            spec = self.fresh_spec(tx, principal.job_id)
-            return dispatch.next_task(tx, spec, principal.id, self.clock(), self._rng, lookahead=lookahead)
+            spec = self.reads.fresh_spec(tx, principal.job_id)
+            return dispatch.next_task(tx, spec, principal.id, self.clock(), self.rng, lookahead=lookahead)
 
         result = await self.store.write(lease)
         # The template is task_config, which UpdateJob never changes: the cached spec has it.
-        return await self._with_pages(principal.job_id, await self.spec_of_job(principal.job_id), result)
+        return await self._with_pages(
+            principal.job_id, await self.reads.spec_of_job(principal.job_id), result
+        )
 
     async def submit(
         self,
@@ -62,11 +79,11 @@ class WorkCore(CoreBase):
     ) -> SubmitResult:
         """With `want_next`, the worker's next task is leased in the same
         transaction, so one round trip and one commit carry both."""
-        self.require(principal, "worker")
+        require(principal, "worker")
         job_id, task_id = parse_task_name(task_name)
         if job_id != principal.job_id:
             raise NotFound(f"task {task_name} does not exist")
-        spec = await self.spec_of_job(job_id)
+        spec = await self.reads.spec_of_job(job_id)
         validation.validate_answer(spec, answer, "answer")
         if time_spent_ms is not None:
             validation.check_range(
@@ -75,10 +92,10 @@ class WorkCore(CoreBase):
 
         def run(tx: Tx) -> SubmitResult:
             now = self.clock()
-            spec = self.fresh_spec(tx, job_id)
+            spec = self.reads.fresh_spec(tx, job_id)
             result = dispatch.submit(tx, spec, principal.id, job_id, task_id, answer, time_spent_ms, now)
             if want_next:
-                following = dispatch.next_task(tx, spec, principal.id, now, self._rng, lookahead=lookahead)
+                following = dispatch.next_task(tx, spec, principal.id, now, self.rng, lookahead=lookahead)
                 result = replace(result, next=following)
             return result
 
@@ -95,7 +112,7 @@ class WorkCore(CoreBase):
         source = _groundtruth_template(spec)
         if not source:
             return result
-        owner_id = await self.owner_of_job(job_id)
+        owner_id = await self.reads.owner_of_job(job_id)
         # Off the event loop: a page of 25 presigned images takes some milliseconds.
         task = await asyncio.to_thread(self._page, source, owner_id, result.task)
         upcoming = await asyncio.to_thread(self._page, source, owner_id, result.upcoming)
@@ -115,7 +132,7 @@ class WorkCore(CoreBase):
 
     async def release(self, principal: Principal, task_name: str, *, decline: bool, reason: str = "") -> None:
         """Gives a leased task back; a decline keeps the worker's reason for the job's owner."""
-        self.require(principal, "worker")
+        require(principal, "worker")
         limit = validation.MAX_DECLINE_REASON_CHARS
         validation.require(
             len(reason) <= limit, f"reason must be at most {limit} characters, got {len(reason)}"
@@ -131,13 +148,13 @@ class WorkCore(CoreBase):
         )
 
     async def extend(self, principal: Principal, task_name: str, seconds: float | None) -> float:
-        self.require(principal, "worker")
+        require(principal, "worker")
         job_id, task_id = parse_task_name(task_name)
         if job_id != principal.job_id:
             raise NotFound(f"task {task_name} does not exist")
 
         def run(tx: Tx) -> float:
-            limit = self.fresh_spec(tx, job_id).task_time_limit_seconds
+            limit = self.reads.fresh_spec(tx, job_id).task_time_limit_seconds
             wanted = limit if seconds is None else seconds
             validation.check_range("extension (seconds)", wanted, 1, limit)
             return dispatch.extend(tx, principal.id, job_id, task_id, wanted, self.clock())
@@ -148,7 +165,7 @@ class WorkCore(CoreBase):
         """Keeps a worker's comment on a task it was given, for the job's
         owner. Not only on the current lease: a worker may write after
         answering (a quiz question's feedback, say)."""
-        self.require(principal, "worker")
+        require(principal, "worker")
         limit = validation.MAX_COMMENT_CHARS
         kept = text.strip()
         validation.require(kept != "", "text is required: write the comment (1 to 2000 characters)")
@@ -175,7 +192,7 @@ class WorkCore(CoreBase):
         return await self.store.write(run)
 
     async def worker_stats(self, principal: Principal) -> Worker:
-        self.require(principal, "worker")
+        require(principal, "worker")
         row = await self.store.read(lambda tx: tx.worker(principal.id))
         if row is None:
             raise NotFound(f"worker {principal.id} does not exist")

@@ -9,9 +9,9 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from labelwire.adapters.base import (
     ExternalJudgment,
@@ -31,14 +31,21 @@ from labelwire.server.domain import validation
 from labelwire.server.domain.errors import InvalidArgument, LabelwireError
 from labelwire.server.domain.model import EndReason, ItemInput, Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.labels import items as labeling
-from labelwire.server.store import Tx
+from labelwire.server.store import Store, Tx
 from labelwire.server.store.sql import RESERVED_COST
-
-if TYPE_CHECKING:
-    from labelwire.server.core import CoreBase as Core
 
 log = logging.getLogger(__name__)
 GROUP = "labelwire.workforces"
+
+
+class JobReader(Protocol):
+    """What the workforces use of the core: its store and clock, and a job's
+    spec from its row (`core.base.JobReads` is one), so nothing here calls up."""
+
+    store: Store
+    clock: Callable[[], float]
+
+    def spec_of_row(self, job_id: int, row: Any) -> JobSpec: ...
 
 
 def job_view(spec: JobSpec, name: str = "") -> JobView:
@@ -121,7 +128,7 @@ class Workforces:
         adapter = self.adapters.get(spec.adapter)
         return adapter is not None and adapter.capabilities.mode == Mode.PUSH
 
-    async def cancel(self, core: Core, job: Job) -> None:
+    async def cancel(self, core: JobReader, job: Job) -> None:
         """Push workforces stop their outside work; the pool needs nothing."""
         if self.is_push(job.spec):
             await self.get(job.spec.adapter).cancel(JobContext(core, job.id, job.spec))
@@ -131,7 +138,7 @@ class Workforces:
         the server (the remote workforce's adapter process) needs no loop."""
         return self.is_push(spec) and type(self.get(spec.adapter)).sync is not Workforce.sync
 
-    async def run(self, core: Core, poll_seconds: float = 1.0) -> None:
+    async def run(self, core: JobReader, poll_seconds: float = 1.0) -> None:
         """Keeps one sync loop per running push job that syncs, across restarts."""
         loops: dict[int, asyncio.Task[None]] = {}
         try:
@@ -150,7 +157,7 @@ class Workforces:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _loop(self, core: Core, job_id: int, spec: JobSpec) -> None:
+    async def _loop(self, core: JobReader, job_id: int, spec: JobSpec) -> None:
         """One replica at a time syncs a job (the one holding its sync lease, renewed
         every round), so an adapter's saved progress has a single writer."""
         adapter = self.get(spec.adapter)
@@ -178,7 +185,7 @@ class Workforces:
                 log.exception("%s sync of jobs/%d failed; retrying in %.0f s", adapter.name, job_id, delay)
             await asyncio.sleep(max(delay, 0.05))
 
-    async def _hold_lease(self, core: Core, job_id: int) -> bool:
+    async def _hold_lease(self, core: JobReader, job_id: int) -> bool:
         now = core.clock()
         return await core.store.write(
             lambda tx: tx.hold_sync_lease(job_id, self.owner, now, self.lease_seconds)
@@ -188,7 +195,7 @@ class Workforces:
 class JobContext:
     """The core's side of the adapter contract for one job."""
 
-    def __init__(self, core: Core, job_id: int, spec: JobSpec, *, namespace: str | None = None) -> None:
+    def __init__(self, core: JobReader, job_id: int, spec: JobSpec, *, namespace: str | None = None) -> None:
         self._core = core
         self._job_id = job_id
         self._spec = spec

@@ -221,7 +221,7 @@ async def test_a_discounted_outside_worker_stops_counting(tmp_path: Path) -> Non
         await lw.add_items(job.name, [text_item("k1", "a"), text_item("k2", "b")])
         await lw.start_job(job.name)
         job_id = int(job.name.split("/")[1])
-        ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+        ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
         await ctx.claim_items(10)
         wrong = [ExternalJudgment(k, "liar", {"classification": {"class_name": "b"}}) for k in ("k1", "k2")]
         await ctx.record_judgments(wrong)
@@ -259,7 +259,7 @@ async def test_outside_gold_is_graded_and_judged_by_the_core_quality_gate(tmp_pa
         await lw.add_items(job.name, [text_item("k1", "a"), text_item("g1", "a", gold="a")])
         await lw.start_job(job.name)
         job_id = int(job.name.split("/")[1])
-        ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+        ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
         assert [g.key for g in await ctx.gold_items(10)] == ["g1"]
 
         def said(key: str, worker: str, name: str | None) -> ExternalJudgment:

@@ -58,7 +58,7 @@ async def test_ground_truth_answers_stream_as_labels_before_the_labeling_job_end
     await lw.start_job(job.name)
     core = gt_server.core
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(core, job_id, await core.spec_of_job(job_id))
+    ctx = JobContext(core.reads, job_id, await core.reads.spec_of_job(job_id))
     adapter = harness.workforce
 
     await adapter.start(ctx)
@@ -127,7 +127,7 @@ async def test_a_job_without_a_name_prefix_names_its_labeling_jobs_after_its_id(
     job_id = int(job.name.split("/")[1])
     await lw.add_items(job.name, [text_item("a", "text of a")])
     await lw.start_job(job.name)
-    ctx = JobContext(gt_server.core, job_id, await gt_server.core.spec_of_job(job_id))
+    ctx = JobContext(gt_server.core.reads, job_id, await gt_server.core.reads.spec_of_job(job_id))
 
     await harness.workforce.start(ctx)
     harness.expect_create(f"lw-{job_id}-1")
@@ -170,7 +170,7 @@ async def test_a_verification_job_sends_the_model_boxes_to_ground_truths_built_i
     await lw.add_items(job.name, [item])
     await lw.start_job(job.name)
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(gt_server.core, job_id, await gt_server.core.spec_of_job(job_id))
+    ctx = JobContext(gt_server.core.reads, job_id, await gt_server.core.reads.spec_of_job(job_id))
 
     await harness.workforce.start(ctx)
     pre = "arn:aws:lambda:us-east-1:432418664414:function:PRE-VerificationBoundingBox"
@@ -284,7 +284,7 @@ async def test_a_ground_truth_worker_graded_on_gold_is_disqualified_only_under_t
     await lw.start_job(job.name)
     core = gt_server.core
     job_id = int(job.name.split("/")[1])
-    ctx = JobContext(core, job_id, await core.spec_of_job(job_id))
+    ctx = JobContext(core.reads, job_id, await core.reads.spec_of_job(job_id))
     await ctx.record_judgments([ExternalJudgment("a", "w1", {"classification": {"class_name": "positive"}})])
     for n, right in enumerate(script):
         answer = "positive" if right else "negative"

@@ -318,7 +318,7 @@ async def test_import_command_reconsolidates_a_finished_job(
     database = str(tmp_path / "imported.db")
     store = open_store(database)
     core = Core(store, admin_key="k")
-    _, api_key = await core.create_api_key(ADMIN, "team")
+    _, api_key = await core.credentials.create_api_key(ADMIN, "team")
     await core.close()
     store.close()
     env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto_endpoint, "LABELWIRE_API_KEY": api_key}
@@ -366,7 +366,7 @@ async def import_command(
     database = str(tmp_path / "imported.db")
     store = open_store(database)
     core = Core(store, admin_key="k")
-    _, key = await core.create_api_key(ADMIN, "team")
+    _, key = await core.credentials.create_api_key(ADMIN, "team")
     await core.close()
     store.close()
     return subprocess.run(

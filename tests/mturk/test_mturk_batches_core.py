@@ -69,7 +69,7 @@ async def test_a_batch_hit_feeds_the_core_one_judgment_per_item_and_costs_what_m
         )
         await lw.start_job(job.name)
         job_id = int(job.name.split("/")[1])
-        ctx = JobContext(running.core, job_id, await running.core.spec_of_job(job_id))
+        ctx = JobContext(running.core.reads, job_id, await running.core.reads.spec_of_job(job_id))
 
         mturk.create_hit(HIT1, max_assignments=1)
         await wf.sync(ctx)

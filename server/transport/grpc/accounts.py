@@ -28,7 +28,7 @@ async def worker_caller(
     """The caller of a WorkerService method as the worker of one job: a
     worker token as it is, an account token as its record on the job the
     request names (made at its first NextTask or GetWorkerStats there)."""
-    return await core.act_as(await caller(core, context), job=job, task=task, start=start)
+    return await core.account_work.act_as(await caller(core, context), job=job, task=task, start=start)
 
 
 def account_message(account: Account) -> account_pb2.WorkerAccount:
@@ -111,7 +111,7 @@ class WorkerAccountMethods:
     async def ListWorkerJobs(
         self, request: worker_service_pb2.ListWorkerJobsRequest, context: Ctx
     ) -> worker_service_pb2.ListWorkerJobsResponse:
-        jobs, token = await self.core.worker_jobs(
+        jobs, token = await self.core.account_work.worker_jobs(
             await caller(self.core, context), request.page_size, request.page_token
         )
         return worker_service_pb2.ListWorkerJobsResponse(
@@ -122,7 +122,7 @@ class WorkerAccountMethods:
     async def GetWorkerHistory(
         self, request: worker_service_pb2.GetWorkerHistoryRequest, context: Ctx
     ) -> worker_service_pb2.GetWorkerHistoryResponse:
-        history = await self.core.own_history(
+        history = await self.core.account_work.own_history(
             await caller(self.core, context), request.page_size, request.page_token
         )
         out = worker_service_pb2.GetWorkerHistoryResponse()
@@ -141,21 +141,21 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
         principal = await caller(self.core, context)
         if not request.HasField("worker_account"):
             raise InvalidArgument("worker_account is required", "worker_account")
-        account = await self.core.create_account(principal, request.worker_account.display_name)
+        account = await self.core.accounts.create_account(principal, request.worker_account.display_name)
         return pb.CreateWorkerAccountResponse(worker_account=account_message(account))
 
     @unary
     async def GetWorkerAccount(
         self, request: pb.GetWorkerAccountRequest, context: Ctx
     ) -> pb.GetWorkerAccountResponse:
-        account = await self.core.get_account(await caller(self.core, context), request.name)
+        account = await self.core.accounts.get_account(await caller(self.core, context), request.name)
         return pb.GetWorkerAccountResponse(worker_account=account_message(account))
 
     @unary
     async def ListWorkerAccounts(
         self, request: pb.ListWorkerAccountsRequest, context: Ctx
     ) -> pb.ListWorkerAccountsResponse:
-        accounts, token = await self.core.list_accounts(
+        accounts, token = await self.core.accounts.list_accounts(
             await caller(self.core, context), request.team, request.page_size, request.page_token
         )
         return pb.ListWorkerAccountsResponse(
@@ -178,7 +178,7 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
                     f"update_mask.paths[{i}] is {path!r}; only display_name can change",
                     f"update_mask.paths[{i}]",
                 )
-        account = await self.core.rename_account(
+        account = await self.core.accounts.rename_account(
             principal, request.worker_account.name, request.worker_account.display_name
         )
         return pb.UpdateWorkerAccountResponse(worker_account=account_message(account))
@@ -187,7 +187,7 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
     async def DeleteWorkerAccount(
         self, request: pb.DeleteWorkerAccountRequest, context: Ctx
     ) -> pb.DeleteWorkerAccountResponse:
-        await self.core.delete_account(await caller(self.core, context), request.name)
+        await self.core.accounts.delete_account(await caller(self.core, context), request.name)
         return pb.DeleteWorkerAccountResponse()
 
     @unary
@@ -195,7 +195,7 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
         self, request: pb.IssueWorkerAccountTokenRequest, context: Ctx
     ) -> pb.IssueWorkerAccountTokenResponse:
         principal = await caller(self.core, context)
-        account, token = await self.core.issue_account_token(
+        account, token = await self.core.accounts.issue_account_token(
             principal,
             request.worker,
             convert.seconds_of(request.grace_period, "grace_period"),
@@ -207,14 +207,16 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
     async def RevokeWorkerAccountToken(
         self, request: pb.RevokeWorkerAccountTokenRequest, context: Ctx
     ) -> pb.RevokeWorkerAccountTokenResponse:
-        account = await self.core.revoke_account_tokens(await caller(self.core, context), request.worker)
+        account = await self.core.accounts.revoke_account_tokens(
+            await caller(self.core, context), request.worker
+        )
         return pb.RevokeWorkerAccountTokenResponse(worker_account=account_message(account))
 
     @unary
     async def GetWorkerAccountHistory(
         self, request: pb.GetWorkerAccountHistoryRequest, context: Ctx
     ) -> pb.GetWorkerAccountHistoryResponse:
-        history = await self.core.account_history(
+        history = await self.core.accounts.account_history(
             await caller(self.core, context), request.worker, request.page_size, request.page_token
         )
         out = pb.GetWorkerAccountHistoryResponse()
@@ -233,34 +235,40 @@ class TeamServicer(team_service_pb2_grpc.TeamServiceServicer):
         principal = await caller(self.core, context)
         if not request.HasField("team"):
             raise InvalidArgument("team is required", "team")
-        team = await self.core.create_team(principal, request.team.display_name, request.team.description)
+        team = await self.core.accounts.create_team(
+            principal, request.team.display_name, request.team.description
+        )
         return pb.CreateTeamResponse(team=team_message(team))
 
     @unary
     async def GetTeam(self, request: pb.GetTeamRequest, context: Ctx) -> pb.GetTeamResponse:
-        team = await self.core.get_team(await caller(self.core, context), request.name)
+        team = await self.core.accounts.get_team(await caller(self.core, context), request.name)
         return pb.GetTeamResponse(team=team_message(team))
 
     @unary
     async def ListTeams(self, request: pb.ListTeamsRequest, context: Ctx) -> pb.ListTeamsResponse:
-        teams, token = await self.core.list_teams(
+        teams, token = await self.core.accounts.list_teams(
             await caller(self.core, context), request.page_size, request.page_token
         )
         return pb.ListTeamsResponse(teams=[team_message(t) for t in teams], next_page_token=token)
 
     @unary
     async def DeleteTeam(self, request: pb.DeleteTeamRequest, context: Ctx) -> pb.DeleteTeamResponse:
-        await self.core.delete_team(await caller(self.core, context), request.name)
+        await self.core.accounts.delete_team(await caller(self.core, context), request.name)
         return pb.DeleteTeamResponse()
 
     @unary
     async def AddTeamMember(self, request: pb.AddTeamMemberRequest, context: Ctx) -> pb.AddTeamMemberResponse:
-        team = await self.core.add_member(await caller(self.core, context), request.team, request.worker)
+        team = await self.core.accounts.add_member(
+            await caller(self.core, context), request.team, request.worker
+        )
         return pb.AddTeamMemberResponse(team=team_message(team))
 
     @unary
     async def RemoveTeamMember(
         self, request: pb.RemoveTeamMemberRequest, context: Ctx
     ) -> pb.RemoveTeamMemberResponse:
-        team = await self.core.remove_member(await caller(self.core, context), request.team, request.worker)
+        team = await self.core.accounts.remove_member(
+            await caller(self.core, context), request.team, request.worker
+        )
         return pb.RemoveTeamMemberResponse(team=team_message(team))

@@ -39,7 +39,7 @@ class AdapterServicer(adapter_service_pb2_grpc.WorkforceAdapterServiceServicer):
     @unary
     async def AttachAdapter(self, request: pb.AttachAdapterRequest, context: Ctx) -> pb.AttachAdapterResponse:
         principal = await caller(self.core, context)
-        adapter_id, name = await self.core.attach_adapter(
+        adapter_id, name = await self.core.adapters.attach_adapter(
             principal, list(request.task_types), request.max_judgments_per_item
         )
         return pb.AttachAdapterResponse(adapter=f"adapters/{adapter_id}", adapter_name=name)
@@ -49,20 +49,20 @@ class AdapterServicer(adapter_service_pb2_grpc.WorkforceAdapterServiceServicer):
         self, request: pb.ListAdapterJobsRequest, context: Ctx
     ) -> pb.ListAdapterJobsResponse:
         principal = await caller(self.core, context)
-        jobs, token = await self.core.adapter_jobs(
+        jobs, token = await self.core.adapters.adapter_jobs(
             principal, _states(request.states), request.page_size, request.page_token
         )
         return pb.ListAdapterJobsResponse(jobs=[convert.job_message(j) for j in jobs], next_page_token=token)
 
     @unary
     async def GetAdapterJob(self, request: pb.GetAdapterJobRequest, context: Ctx) -> pb.GetAdapterJobResponse:
-        job = await self.core.adapter_job(await caller(self.core, context), request.name)
+        job = await self.core.adapters.adapter_job(await caller(self.core, context), request.name)
         return pb.GetAdapterJobResponse(job=convert.job_message(job))
 
     @unary
     async def ClaimItems(self, request: pb.ClaimItemsRequest, context: Ctx) -> pb.ClaimItemsResponse:
         principal = await caller(self.core, context)
-        items = await self.core.adapter_claim(
+        items = await self.core.adapters.adapter_claim(
             principal, request.job, request.claim_id, request.max_items, request.fee_micros_per_judgment
         )
         return pb.ClaimItemsResponse(items=[convert.adapter_item_message(i) for i in items])
@@ -71,12 +71,14 @@ class AdapterServicer(adapter_service_pb2_grpc.WorkforceAdapterServiceServicer):
     async def ListClaimedItems(
         self, request: pb.ListClaimedItemsRequest, context: Ctx
     ) -> pb.ListClaimedItemsResponse:
-        items = await self.core.adapter_claimed(await caller(self.core, context), request.job)
+        items = await self.core.adapters.adapter_claimed(await caller(self.core, context), request.job)
         return pb.ListClaimedItemsResponse(items=[convert.adapter_item_message(i) for i in items])
 
     @unary
     async def ReturnItems(self, request: pb.ReturnItemsRequest, context: Ctx) -> pb.ReturnItemsResponse:
-        await self.core.adapter_return(await caller(self.core, context), request.job, list(request.item_keys))
+        await self.core.adapters.adapter_return(
+            await caller(self.core, context), request.job, list(request.item_keys)
+        )
         return pb.ReturnItemsResponse()
 
     @unary
@@ -85,7 +87,7 @@ class AdapterServicer(adapter_service_pb2_grpc.WorkforceAdapterServiceServicer):
     ) -> pb.RecordJudgmentsResponse:
         principal = await caller(self.core, context)
         judgments = [convert.adapter_judgment(j, f"judgments[{i}]") for i, j in enumerate(request.judgments)]
-        results = await self.core.adapter_record(principal, request.job, judgments)
+        results = await self.core.adapters.adapter_record(principal, request.job, judgments)
         return pb.RecordJudgmentsResponse(
             results=[
                 pb.JudgmentResult(
@@ -102,16 +104,20 @@ class AdapterServicer(adapter_service_pb2_grpc.WorkforceAdapterServiceServicer):
         self, request: pb.DiscountWorkerRequest, context: Ctx
     ) -> pb.DiscountWorkerResponse:
         principal = await caller(self.core, context)
-        await self.core.adapter_discount(principal, request.job, request.worker_id, request.reason)
+        await self.core.adapters.adapter_discount(principal, request.job, request.worker_id, request.reason)
         return pb.DiscountWorkerResponse()
 
     @unary
     async def FailItems(self, request: pb.FailItemsRequest, context: Ctx) -> pb.FailItemsResponse:
         principal = await caller(self.core, context)
-        await self.core.adapter_fail_items(principal, request.job, list(request.item_keys), request.reason)
+        await self.core.adapters.adapter_fail_items(
+            principal, request.job, list(request.item_keys), request.reason
+        )
         return pb.FailItemsResponse()
 
     @unary
     async def FailJob(self, request: pb.FailJobRequest, context: Ctx) -> pb.FailJobResponse:
-        await self.core.adapter_fail_job(await caller(self.core, context), request.job, request.reason)
+        await self.core.adapters.adapter_fail_job(
+            await caller(self.core, context), request.job, request.reason
+        )
         return pb.FailJobResponse()

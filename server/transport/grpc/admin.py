@@ -23,7 +23,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context: Ctx) -> pb.CreateApiKeyResponse:
         principal = await caller(self.core, context)
         ttl = convert.seconds_of(request.ttl, "ttl")
-        client_id, key = await self.core.create_api_key(principal, request.client_name, ttl)
+        client_id, key = await self.core.credentials.create_api_key(principal, request.client_name, ttl)
         parsed = auth.parse(key)
         assert parsed is not None
         key_id = parsed[1]
@@ -34,7 +34,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     @unary
     async def ListApiKeys(self, request: pb.ListApiKeysRequest, context: Ctx) -> pb.ListApiKeysResponse:
         principal = await caller(self.core, context)
-        keys, token = await self.core.list_api_keys(
+        keys, token = await self.core.credentials.list_api_keys(
             principal, request.parent, request.page_size, request.page_token
         )
         now = self.core.clock()
@@ -44,7 +44,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
 
     @unary
     async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest, context: Ctx) -> pb.RevokeApiKeyResponse:
-        key = await self.core.revoke_api_key(await caller(self.core, context), request.name)
+        key = await self.core.credentials.revoke_api_key(await caller(self.core, context), request.name)
         return pb.RevokeApiKeyResponse(api_key=convert.api_key_message(key, self.core.clock()))
 
     @unary
@@ -52,7 +52,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         principal = await caller(self.core, context)
         grace = convert.seconds_of(request.grace_period, "grace_period")
         ttl = convert.seconds_of(request.ttl, "ttl")
-        new, secret, old = await self.core.rotate_api_key(principal, request.name, grace, ttl)
+        new, secret, old = await self.core.credentials.rotate_api_key(principal, request.name, grace, ttl)
         now = self.core.clock()
         return pb.RotateApiKeyResponse(
             api_key=convert.api_key_message(new, now),
@@ -66,7 +66,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     ) -> pb.CreateAdapterKeyResponse:
         principal = await caller(self.core, context)
         ttl = convert.seconds_of(request.ttl, "ttl")
-        adapter_id, key_id, key = await self.core.create_adapter_key(principal, request.adapter_name, ttl)
+        adapter_id, key_id, key = await self.core.adapters.create_adapter_key(
+            principal, request.adapter_name, ttl
+        )
         return pb.CreateAdapterKeyResponse(
             adapter=f"adapters/{adapter_id}",
             adapter_key=key,
@@ -77,5 +79,5 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     async def RevokeAdapterKey(
         self, request: pb.RevokeAdapterKeyRequest, context: Ctx
     ) -> pb.RevokeAdapterKeyResponse:
-        await self.core.revoke_adapter_key(await caller(self.core, context), request.name)
+        await self.core.adapters.revoke_adapter_key(await caller(self.core, context), request.name)
         return pb.RevokeAdapterKeyResponse()

@@ -77,7 +77,7 @@ def bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
 
 
 async def caller(core: Core, context: grpc.aio.ServicerContext[Any, Any]) -> Principal:
-    principal = await core.authenticate(bearer(context))
+    principal = await core.credentials.authenticate(bearer(context))
     call = CALL.get()
     if call is not None:
         call.caller = principal.kind

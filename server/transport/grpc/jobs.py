@@ -55,20 +55,20 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         principal = await caller(self.core, context)
         if not request.HasField("job"):
             raise InvalidArgument("job is required", "job")
-        job = await self.core.create_job(principal, convert.job_spec(request.job))
+        job = await self.core.jobs.create_job(principal, convert.job_spec(request.job))
         return pb.CreateJobResponse(job=convert.job_message(job))
 
     @unary
     async def GetJob(self, request: pb.GetJobRequest, context: Ctx) -> pb.GetJobResponse:
         principal = await caller(self.core, context)
-        job = await self.core.view_job(principal, request.name)
+        job = await self.core.jobs.view_job(principal, request.name)
         return pb.GetJobResponse(job=convert.job_message(job))
 
     @unary
     async def UpdateJob(self, request: pb.UpdateJobRequest, context: Ctx) -> pb.UpdateJobResponse:
         principal = await caller(self.core, context)
         paths = convert.mask_paths(request.update_mask)
-        job = await self.core.update_job(
+        job = await self.core.jobs.update_job(
             principal,
             request.job.name,
             paths,
@@ -79,13 +79,13 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     @unary
     async def ListJobs(self, request: pb.ListJobsRequest, context: Ctx) -> pb.ListJobsResponse:
         principal = await caller(self.core, context)
-        jobs, token = await self.core.list_jobs(principal, request.page_size, request.page_token)
+        jobs, token = await self.core.jobs.list_jobs(principal, request.page_size, request.page_token)
         return pb.ListJobsResponse(jobs=[convert.job_message(j) for j in jobs], next_page_token=token)
 
     @unary
     async def StartJob(self, request: pb.StartJobRequest, context: Ctx) -> pb.StartJobResponse:
         principal = await caller(self.core, context)
-        job = await self.core.change_state(
+        job = await self.core.jobs.change_state(
             principal,
             request.name,
             "start",
@@ -96,17 +96,17 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
 
     @unary
     async def PauseJob(self, request: pb.PauseJobRequest, context: Ctx) -> pb.PauseJobResponse:
-        job = await self.core.change_state(await caller(self.core, context), request.name, "pause")
+        job = await self.core.jobs.change_state(await caller(self.core, context), request.name, "pause")
         return pb.PauseJobResponse(job=convert.job_message(job))
 
     @unary
     async def ResumeJob(self, request: pb.ResumeJobRequest, context: Ctx) -> pb.ResumeJobResponse:
-        job = await self.core.change_state(await caller(self.core, context), request.name, "resume")
+        job = await self.core.jobs.change_state(await caller(self.core, context), request.name, "resume")
         return pb.ResumeJobResponse(job=convert.job_message(job))
 
     @unary
     async def CancelJob(self, request: pb.CancelJobRequest, context: Ctx) -> pb.CancelJobResponse:
-        job = await self.core.change_state(await caller(self.core, context), request.name, "cancel")
+        job = await self.core.jobs.change_state(await caller(self.core, context), request.name, "cancel")
         return pb.CancelJobResponse(job=convert.job_message(job))
 
     @unary
@@ -128,7 +128,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
                 if ended:
                     raise InvalidArgument("no AddItems message may follow the one with end set", "end")
                 if upload is None:
-                    upload = await self.core.begin_upload(principal, request.job)
+                    upload = await self.core.jobs.begin_upload(principal, request.job)
                     explicit = request.explicit_end
                 elif request.job and request.job != upload.job.name:
                     raise InvalidArgument(
@@ -165,7 +165,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         principal = await caller(self.core, context)
         if not request.items:
             raise InvalidArgument("items must have at least 1 item", "items")
-        upload = await self.core.begin_upload(principal, request.job)
+        upload = await self.core.jobs.begin_upload(principal, request.job)
         try:
             await upload.add(await _items_of(request, "items"), "items")
             result = await upload.commit()
@@ -187,7 +187,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         if request.format not in (pb.MANIFEST_FORMAT_UNSPECIFIED, *FORMATS):
             known = ", ".join(pb.ManifestFormat.Name(f) for f in FORMATS)
             raise InvalidArgument(f"format {request.format} is not one of {known}", "format")
-        result = await self.core.import_manifest(
+        result = await self.core.jobs.import_manifest(
             principal,
             request.job,
             request.uri,
@@ -204,7 +204,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     async def CreateWorker(self, request: pb.CreateWorkerRequest, context: Ctx) -> pb.CreateWorkerResponse:
         principal = await caller(self.core, context)
         ttl = convert.seconds_of(request.token_ttl, "token_ttl")
-        worker, token = await self.core.create_worker(principal, request.job, request.display_name, ttl)
+        worker, token = await self.core.jobs.create_worker(principal, request.job, request.display_name, ttl)
         return pb.CreateWorkerResponse(worker=convert.worker_message(worker), token=token)
 
     @unary
@@ -212,7 +212,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         self, request: pb.ListTaskCommentsRequest, context: Ctx
     ) -> pb.ListTaskCommentsResponse:
         principal = await caller(self.core, context)
-        comments, token = await self.core.task_comments(
+        comments, token = await self.core.jobs.task_comments(
             principal, request.job, request.page_size, request.page_token
         )
         return pb.ListTaskCommentsResponse(
@@ -224,7 +224,7 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         self, request: pb.ListTaskDeclinesRequest, context: Ctx
     ) -> pb.ListTaskDeclinesResponse:
         principal = await caller(self.core, context)
-        declines, token = await self.core.task_declines(
+        declines, token = await self.core.jobs.task_declines(
             principal, request.job, request.page_size, request.page_token
         )
         out = pb.ListTaskDeclinesResponse(next_page_token=token)
@@ -241,12 +241,12 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     @unary
     async def GetItem(self, request: pb.GetItemRequest, context: Ctx) -> pb.GetItemResponse:
         principal = await caller(self.core, context)
-        return _item_response(await self.core.item_view(principal, request.job, request.item_key))
+        return _item_response(await self.core.labels.item_view(principal, request.job, request.item_key))
 
     @unary
     async def ListWorkers(self, request: pb.ListWorkersRequest, context: Ctx) -> pb.ListWorkersResponse:
         principal = await caller(self.core, context)
-        workers, token = await self.core.list_workers(
+        workers, token = await self.core.jobs.list_workers(
             principal, request.job, request.page_size, request.page_token
         )
         return pb.ListWorkersResponse(
@@ -257,7 +257,9 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     async def RevokeWorkerToken(
         self, request: pb.RevokeWorkerTokenRequest, context: Ctx
     ) -> pb.RevokeWorkerTokenResponse:
-        worker = await self.core.revoke_worker_token(await caller(self.core, context), request.worker)
+        worker = await self.core.credentials.revoke_worker_token(
+            await caller(self.core, context), request.worker
+        )
         return pb.RevokeWorkerTokenResponse(worker=convert.worker_message(worker))
 
     @unary
@@ -267,12 +269,12 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         principal = await caller(self.core, context)
         grace = convert.seconds_of(request.grace_period, "grace_period")
         ttl = convert.seconds_of(request.token_ttl, "token_ttl")
-        worker, token = await self.core.rotate_worker_token(principal, request.worker, grace, ttl)
+        worker, token = await self.core.credentials.rotate_worker_token(principal, request.worker, grace, ttl)
         return pb.RotateWorkerTokenResponse(worker=convert.worker_message(worker), token=token)
 
     @unary
     async def SetJobTeams(self, request: pb.SetJobTeamsRequest, context: Ctx) -> pb.SetJobTeamsResponse:
-        job = await self.core.set_job_teams(
+        job = await self.core.accounts.set_job_teams(
             await caller(self.core, context), request.job, list(request.teams)
         )
         return pb.SetJobTeamsResponse(job=convert.job_message(job))
@@ -281,14 +283,14 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
     async def DisqualifyWorker(
         self, request: pb.DisqualifyWorkerRequest, context: Ctx
     ) -> pb.DisqualifyWorkerResponse:
-        worker = await self.core.disqualify_worker(await caller(self.core, context), request.worker)
+        worker = await self.core.quality.disqualify_worker(await caller(self.core, context), request.worker)
         return pb.DisqualifyWorkerResponse(worker=convert.worker_message(worker))
 
     @unary
     async def RequalifyWorker(
         self, request: pb.RequalifyWorkerRequest, context: Ctx
     ) -> pb.RequalifyWorkerResponse:
-        worker = await self.core.requalify_worker(await caller(self.core, context), request.worker)
+        worker = await self.core.quality.requalify_worker(await caller(self.core, context), request.worker)
         return pb.RequalifyWorkerResponse(worker=convert.worker_message(worker))
 
 

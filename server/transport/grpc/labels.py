@@ -37,7 +37,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         self, request: pb.StreamLabelsRequest, context: Ctx
     ) -> AsyncIterator[pb.StreamLabelsResponse]:
         principal = await caller(self.core, context)
-        stream = self.core.stream_labels(
+        stream = self.core.labels.stream_labels(
             principal, request.job, request.after_sequence, request.snapshot_only
         )
         holder = (principal.kind, principal.id)
@@ -86,7 +86,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
             contested=f.contested,
             key_contains=f.item_key_contains,
         )
-        labels, token = await self.core.list_labels(
+        labels, token = await self.core.labels.list_labels(
             principal, request.job, request.page_size, request.page_token, where
         )
         out = pb.ListLabelsResponse(next_page_token=token)
@@ -97,7 +97,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     @unary
     async def ExportLabels(self, request: pb.ExportLabelsRequest, context: Ctx) -> pb.ExportLabelsResponse:
         principal = await caller(self.core, context)
-        lines, labeled = await self.core.export_labels(
+        lines, labeled = await self.core.exports.export_labels(
             principal, request.job, request.uri, request.label_job_name
         )
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
@@ -107,7 +107,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         self, request: pb.ListLabelRevisionsRequest, context: Ctx
     ) -> pb.ListLabelRevisionsResponse:
         principal = await caller(self.core, context)
-        labels, truncated = await self.core.label_revisions(principal, request.job, request.item_key)
+        labels, truncated = await self.core.labels.label_revisions(principal, request.job, request.item_key)
         out = pb.ListLabelRevisionsResponse(truncated=truncated)
         for label in labels:
             convert.label_message(label, request.job, out.labels.add())
@@ -117,7 +117,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     async def CorrectLabel(self, request: pb.CorrectLabelRequest, context: Ctx) -> pb.CorrectLabelResponse:
         principal = await caller(self.core, context)
         value = convert.answer_dict(request.value, "value") if request.HasField("value") else {}
-        label = await self.core.correct_label(principal, request.job, request.item_key, value)
+        label = await self.core.labels.correct_label(principal, request.job, request.item_key, value)
         out = pb.CorrectLabelResponse()
         convert.label_message(label, request.job, out.label)
         return out
@@ -125,7 +125,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     @unary
     async def ListJudgments(self, request: pb.ListJudgmentsRequest, context: Ctx) -> pb.ListJudgmentsResponse:
         principal = await caller(self.core, context)
-        judgments, token = await self.core.list_judgments(
+        judgments, token = await self.core.labels.list_judgments(
             principal,
             request.job,
             request.page_size,
@@ -145,7 +145,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
     ) -> pb.ExportJudgmentsResponse:
         principal = await caller(self.core, context)
         form = EXPORT_FORMS.get(request.format, "")
-        lines, judgments = await self.core.export_judgments(
+        lines, judgments = await self.core.exports.export_judgments(
             principal, request.job, request.uri, form, request.label_job_name
         )
         return pb.ExportJudgmentsResponse(uri=request.uri, line_count=lines, judgment_count=judgments)

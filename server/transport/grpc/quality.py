@@ -23,7 +23,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
 
     @unary
     async def GetJobQuality(self, request: pb.GetJobQualityRequest, context: Ctx) -> pb.GetJobQualityResponse:
-        job, measured, workers, declines, trends = await self.core.job_quality(
+        job, measured, workers, declines, trends = await self.core.quality.job_quality(
             await caller(self.core, context), request.job
         )
         labeled = job.counters.labeled_items
@@ -66,11 +66,11 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
     async def GetCalibration(
         self, request: pb.GetCalibrationRequest, context: Ctx
     ) -> pb.GetCalibrationResponse:
-        classes = await self.core.calibration(
+        classes = await self.core.quality.calibration(
             await caller(self.core, context), request.job, request.buckets, request.target_precision
         )
         principal = await caller(self.core, context)
-        routed, saved = await self.core.model_routing(principal, request.job)
+        routed, saved = await self.core.quality.model_routing(principal, request.job)
         out = pb.GetCalibrationResponse(human_judgments_saved=saved)
         for r in routed:
             lower, upper = r.interval
@@ -97,7 +97,9 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
     async def GetReliability(
         self, request: pb.GetReliabilityRequest, context: Ctx
     ) -> pb.GetReliabilityResponse:
-        table = await self.core.reliability(await caller(self.core, context), request.job, request.bins)
+        table = await self.core.quality.reliability(
+            await caller(self.core, context), request.job, request.bins
+        )
         out = pb.GetReliabilityResponse(
             items=table.items,
             mean_confidence=table.mean_confidence,
@@ -118,7 +120,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
     async def GetWorkerOutliers(
         self, request: pb.GetWorkerOutliersRequest, context: Ctx
     ) -> pb.GetWorkerOutliersResponse:
-        job, report = await self.core.worker_outliers(await caller(self.core, context), request.job)
+        job, report = await self.core.quality.worker_outliers(await caller(self.core, context), request.job)
         out = pb.GetWorkerOutliersResponse(pool_rate=report.pool_rate, items_checked=report.items)
         for w in report.workers:
             out.workers.add(
@@ -135,7 +137,7 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
     async def GetVerificationReport(
         self, request: pb.GetVerificationReportRequest, context: Ctx
     ) -> pb.GetVerificationReportResponse:
-        report = await self.core.verification_report(
+        report = await self.core.quality.verification_report(
             await caller(self.core, context),
             request.job,
             list(request.bucket_edges),

@@ -26,7 +26,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
     async def GetInstructions(
         self, request: pb.GetInstructionsRequest, context: Ctx
     ) -> pb.GetInstructionsResponse:
-        job = await self.core.instructions(await worker_caller(self.core, context, job=request.job))
+        job = await self.core.work.instructions(await worker_caller(self.core, context, job=request.job))
         full = convert.job_message(job)
         return pb.GetInstructionsResponse(
             job=full.name,
@@ -40,7 +40,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
 
     @unary
     async def NextTask(self, request: pb.NextTaskRequest, context: Ctx) -> pb.NextTaskResponse:
-        result = await self.core.next_task(
+        result = await self.core.work.next_task(
             await worker_caller(self.core, context, job=request.job, start=True), lookahead=request.lookahead
         )
         return _next_task_response(result)
@@ -53,7 +53,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
         if not request.HasField("answer") or request.answer.WhichOneof("value") is None:
             raise InvalidArgument("answer is required", "answer")
         spent = convert.duration_seconds(request.time_spent)
-        result = await self.core.submit(
+        result = await self.core.work.submit(
             principal,
             request.task,
             convert.answer_dict(request.answer),
@@ -74,7 +74,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
 
     @unary
     async def ReleaseTask(self, request: pb.ReleaseTaskRequest, context: Ctx) -> pb.ReleaseTaskResponse:
-        await self.core.release(
+        await self.core.work.release(
             await worker_caller(self.core, context, task=request.task), request.task, decline=False
         )
         return pb.ReleaseTaskResponse()
@@ -85,7 +85,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
             raise InvalidArgument(
                 f"reason must be at most 1000 characters, got {len(request.reason)}", "reason"
             )
-        await self.core.release(
+        await self.core.work.release(
             await worker_caller(self.core, context, task=request.task),
             request.task,
             decline=True,
@@ -96,14 +96,16 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
     @unary
     async def ExtendLease(self, request: pb.ExtendLeaseRequest, context: Ctx) -> pb.ExtendLeaseResponse:
         principal = await worker_caller(self.core, context, task=request.task)
-        expires = await self.core.extend(principal, request.task, convert.duration_seconds(request.extension))
+        expires = await self.core.work.extend(
+            principal, request.task, convert.duration_seconds(request.extension)
+        )
         return pb.ExtendLeaseResponse(lease_expire_time=convert.timestamp(expires))
 
     @unary
     async def GetWorkerStats(
         self, request: pb.GetWorkerStatsRequest, context: Ctx
     ) -> pb.GetWorkerStatsResponse:
-        worker = await self.core.worker_stats(
+        worker = await self.core.work.worker_stats(
             await worker_caller(self.core, context, job=request.job, start=True)
         )
         return pb.GetWorkerStatsResponse(stats=convert.worker_message(worker, own=True))
@@ -111,7 +113,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
     @unary
     async def CommentOnTask(self, request: pb.CommentOnTaskRequest, context: Ctx) -> pb.CommentOnTaskResponse:
         principal = await worker_caller(self.core, context, task=request.task)
-        comment = await self.core.comment(principal, request.task, request.text)
+        comment = await self.core.work.comment(principal, request.task, request.text)
         return pb.CommentOnTaskResponse(comment=convert.comment_message(comment))
 
 
