@@ -33,7 +33,6 @@ from labelwire.server.dispatch.workforces import JobContext
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from labelwire.server.domain.model import Job, JobSpec, JobState, Principal
-from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
 
 # The workforce (entry point) whose jobs out-of-process adapters serve.
@@ -110,7 +109,6 @@ class AdaptersService:
     store: Store
     reads: JobReads
     credentials: CredentialsService
-    feed: FeedSignal
     clock: Callable[[], float]
 
     async def create_adapter_key(
@@ -327,6 +325,4 @@ class AdaptersService:
                 results.append(JudgmentResult(j.judgment_id, outcome, reason))
             return results
 
-        results = await self.store.write(record)
-        self.feed.notify(job_id)
-        return results
+        return await self.store.write(record)

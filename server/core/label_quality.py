@@ -17,7 +17,6 @@ from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import ENDED, Answer, Job, JobState, Principal, Worker, WorkerStatus
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.labels import outliers, quality_report, reliability, routing, verification_report
-from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Store, Tx
 
@@ -33,7 +32,6 @@ class QualityService:
 
     store: Store
     reads: JobReads
-    feed: FeedSignal
     learned_thresholds: dict[int, tuple[int, dict[str, float]]]
     clock: Callable[[], float]
 
@@ -57,9 +55,7 @@ class QualityService:
             assert updated is not None
             return worker_from_row(updated)
 
-        worker = await self.store.write(write)
-        self.feed.notify(job_id)
-        return worker
+        return await self.store.write(write)
 
     async def requalify_worker(self, principal: Principal, name: str) -> Worker:
         """The owner's second thoughts: the worker may work again. What the
@@ -88,9 +84,7 @@ class QualityService:
             assert updated is not None
             return worker_from_row(updated)
 
-        worker = await self.store.write(write)
-        self.feed.notify(job_id)
-        return worker
+        return await self.store.write(write)
 
     async def job_quality(
         self, principal: Principal, job_name: str

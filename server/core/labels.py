@@ -193,7 +193,6 @@ class LabelsService:
             return labeling.append_label(tx, job.id, item, label, now, spec=job.spec)
 
         sequence = await self.store.write(write)
-        self.feed.notify(job.id)
         rows = await self.store.read(lambda tx: tx.label_events(job.id, sequence - 1, 1))
         return label_of(job.id, rows[0])
 

@@ -106,11 +106,7 @@ class Core:
         )
         self.labels = LabelsService(store=store, reads=self.reads, feed=self.feed, clock=clock)
         self.quality = QualityService(
-            store=store,
-            reads=self.reads,
-            feed=self.feed,
-            learned_thresholds=self.learned_thresholds,
-            clock=clock,
+            store=store, reads=self.reads, learned_thresholds=self.learned_thresholds, clock=clock
         )
         self.exports = ExportsService(store=store, reads=self.reads, files_settings=self.files_settings)
         self.account_work = AccountWorkService(store=store, reads=self.reads, clock=clock)
@@ -122,7 +118,7 @@ class Core:
             clock=clock,
         )
         self.adapters = AdaptersService(
-            store=store, reads=self.reads, credentials=self.credentials, feed=self.feed, clock=clock
+            store=store, reads=self.reads, credentials=self.credentials, clock=clock
         )
 
     async def start_background(self) -> None:
