@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from labelwire.server.store.rows import JobRow, WorkerRow, job_rows, worker_row, worker_rows
 from labelwire.server.store.sql_base import SqlBase
 
 Row = Any
@@ -177,25 +178,31 @@ class AccountsSql(SqlBase):
         )
         return row is not None
 
-    def jobs_of_account(self, account_id: int, before_id: int, limit: int) -> list[Row]:
+    def jobs_of_account(self, account_id: int, before_id: int, limit: int) -> list[JobRow]:
         """The jobs, past their draft, that name a team of the account, newest first."""
-        return self.all(
-            "SELECT * FROM jobs WHERE id IN (SELECT t.job_id FROM job_teams t"
-            " JOIN team_members m ON m.team_id = t.team_id WHERE m.account_id = ?)"
-            " AND state <> ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (account_id, DRAFT, before_id, limit),
+        return job_rows(
+            self.all(
+                "SELECT * FROM jobs WHERE id IN (SELECT t.job_id FROM job_teams t"
+                " JOIN team_members m ON m.team_id = t.team_id WHERE m.account_id = ?)"
+                " AND state <> ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (account_id, DRAFT, before_id, limit),
+            )
         )
 
     # the account's worker row in each job
 
-    def account_worker(self, account_id: int, job_id: int) -> Row | None:
-        return self.one("SELECT * FROM workers WHERE account_id = ? AND job_id = ?", (account_id, job_id))
+    def account_worker(self, account_id: int, job_id: int) -> WorkerRow | None:
+        return worker_row(
+            self.one("SELECT * FROM workers WHERE account_id = ? AND job_id = ?", (account_id, job_id))
+        )
 
-    def account_workers(self, account_id: int, after_id: int, limit: int) -> list[Row]:
+    def account_workers(self, account_id: int, after_id: int, limit: int) -> list[WorkerRow]:
         """The account's per-job worker rows, in the order it started the jobs."""
-        return self.all(
-            "SELECT * FROM workers WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (account_id, after_id, limit),
+        return worker_rows(
+            self.all(
+                "SELECT * FROM workers WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (account_id, after_id, limit),
+            )
         )
 
     def account_totals(self, account_id: int) -> Row:

@@ -176,7 +176,7 @@ class Session:
         # locked when read, and other jobs' rows are read as of the group's first
         # read (READ COMMITTED would see another replica's commit in between;
         # a group is a few milliseconds).
-        self.rows: dict[tuple[str, int], Row | None] = {}
+        self.rows: dict[tuple[str, int], Any] = {}  # typed job and worker rows (`store.rows`)
 
     def execute(self, sql: str) -> psycopg.Cursor[Row]:
         import psycopg

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelwire.server.store.postgres_session import Row, Session
+from labelwire.server.store.rows import JobRow, WorkerRow, job_row, job_rows, worker_row, worker_rows
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 from labelwire.server.store.sql_base import forget_written
 
@@ -41,8 +42,8 @@ class PostgresTx(SqlTx):
 
     # jobs
 
-    def jobs_in_states(self, states: Iterable[int]) -> list[Row]:
-        return self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),))
+    def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
+        return job_rows(self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),)))
 
     def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
@@ -179,10 +180,12 @@ class PostgresTx(SqlTx):
                     "UPDATE workers SET skill = %s WHERE id = %s", [(v, k) for k, v in skills.items()]
                 )
 
-    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[Row]:
-        return self.all(
-            "SELECT * FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
-            (job_id, after_id, limit),
+    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
+        return worker_rows(
+            self.all(
+                "SELECT * FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
+                (job_id, after_id, limit),
+            )
         )
 
     # tasks
@@ -305,24 +308,24 @@ class PostgresWriteTx(PostgresTx):
         for name, delta in deltas.items():
             held[name] = held.get(name, 0) + delta
 
-    def job(self, job_id: int) -> Row | None:
+    def job(self, job_id: int) -> JobRow | None:
         key = ("jobs", job_id)
+        row: JobRow | None
         if key in self._rows:
             row = self._rows[key]
         else:
-            row = self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone()
-            if row is not None and json.loads(row["spec"]).get("budget_micros"):
-                row = self.conn.execute(
-                    "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
-                ).fetchone()
+            row = job_row(self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone())
+            if row is not None and json.loads(row.spec).get("budget_micros"):
+                row = job_row(
+                    self.conn.execute(
+                        "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+                    ).fetchone()
+                )
             self._rows[key] = row
         deltas = self.session.deltas(job_id)
         if row is None or not deltas:
             return row
-        values = list(row)
-        for name, delta in deltas.items():
-            values[row._names[name]] += delta
-        return Row(row._names, values)
+        return row.plus(deltas)
 
     def next_sequence(self, job_id: int) -> int:
         sequence = self.session.placeholder(job_id)
@@ -332,10 +335,13 @@ class PostgresWriteTx(PostgresTx):
     def item(self, item_id: int) -> Row | None:
         return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
 
-    def worker(self, worker_id: int) -> Row | None:
+    def worker(self, worker_id: int) -> WorkerRow | None:
         key = ("workers", worker_id)
         if key not in self._rows:
-            self._rows[key] = self.conn.execute(
-                "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
-            ).fetchone()
-        return self._rows[key]
+            self._rows[key] = worker_row(
+                self.conn.execute(
+                    "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+                ).fetchone()
+            )
+        row: WorkerRow | None = self._rows[key]
+        return row

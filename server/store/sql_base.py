@@ -4,10 +4,13 @@ each store's transaction supplies, and the SQL fragments they share."""
 from __future__ import annotations
 
 import re
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
+from labelwire.server.store.rows import job_row, worker_row
+
 Row = Any
+DECODERS: dict[str, Callable[[Any], Any]] = {"jobs": job_row, "workers": worker_row}
 
 # Items of a job at or past the job's `hidden_from` belong to an upload that is
 # still publishing; every read of a job's items leaves them out. Takes the job
@@ -92,6 +95,6 @@ class SqlBase:
         assert row is not None
         return int(row[0])
 
-    def _row(self, table: str, row_id: int) -> Row | None:
-        """A job's or a worker's row by id (`SqliteTx` keeps them for the transaction)."""
-        return self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+    def _row(self, table: str, row_id: int) -> Any:
+        """A job's or a worker's typed row by id (`SqliteTx` keeps them for the transaction)."""
+        return DECODERS[table](self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,)))

@@ -6,15 +6,19 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from labelwire.server.store.rows import JobRow, job_rows
 from labelwire.server.store.sql_base import RESERVED_COST, Row, SqlBase
 
 
 class JobsSql(SqlBase):
-    def job(self, job_id: int) -> Row | None:
-        return self._row("jobs", job_id)
+    def job(self, job_id: int) -> JobRow | None:
+        row: JobRow | None = self._row("jobs", job_id)
+        return row
 
-    def all_jobs(self, before_id: int, limit: int) -> list[Row]:
-        return self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
+    def all_jobs(self, before_id: int, limit: int) -> list[JobRow]:
+        return job_rows(
+            self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
+        )
 
     def set_job_spec(self, job_id: int, spec: dict[str, Any]) -> None:
         self.run("UPDATE jobs SET spec = ? WHERE id = ?", (json.dumps(spec), job_id))
@@ -77,10 +81,12 @@ class JobsSql(SqlBase):
             self.run(f"UPDATE items SET reserved_micros = 0 WHERE {where}", args)
             self.count_job(job_id, reserved_micros=-freed)
 
-    def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[Row]:
-        return self.all(
-            "SELECT * FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (owner_id, before_id, limit),
+    def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[JobRow]:
+        return job_rows(
+            self.all(
+                "SELECT * FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (owner_id, before_id, limit),
+            )
         )
 
     def set_job_state(self, job_id: int, state: int, now: float, reason: str = "") -> None:

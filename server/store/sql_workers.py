@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from labelwire.server.store.rows import WorkerRow, worker_row
 from labelwire.server.store.sql_base import Row, SqlBase
 
 
 class WorkersSql(SqlBase):
-    def worker(self, worker_id: int) -> Row | None:
-        return self._row("workers", worker_id)
+    def worker(self, worker_id: int) -> WorkerRow | None:
+        row: WorkerRow | None = self._row("workers", worker_id)
+        return row
 
-    def worker_by_external(self, job_id: int, external_id: str) -> Row | None:
-        return self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
+    def worker_by_external(self, job_id: int, external_id: str) -> WorkerRow | None:
+        return worker_row(
+            self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
+        )
 
     def pass_input(self, job_id: int) -> list[Row]:
         """Every counted judgment of the job, gold included, with what the core

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
+from labelwire.server.store.rows import JobRow, WorkerRow, job_rows, worker_rows
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 from labelwire.server.store.sql_base import forget_written
 
@@ -48,7 +49,7 @@ class SqliteTx(SqlTx):
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self._rows: dict[tuple[str, int], sqlite3.Row | None] = {}
+        self._rows: dict[tuple[str, int], Any] = {}  # typed job and worker rows (`store.rows`)
 
     def _written(self, sql: str) -> None:
         forget_written(self._rows, sql)
@@ -66,7 +67,7 @@ class SqliteTx(SqlTx):
         self._written(sql)
         return self.conn.execute(sql, args).rowcount
 
-    def _row(self, table: str, row_id: int) -> sqlite3.Row | None:
+    def _row(self, table: str, row_id: int) -> Any:
         key = (table, row_id)
         if key not in self._rows:
             self._rows[key] = super()._row(table, row_id)
@@ -76,10 +77,10 @@ class SqliteTx(SqlTx):
 
     # jobs
 
-    def jobs_in_states(self, states: Iterable[int]) -> list[sqlite3.Row]:
+    def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
-        return self.all(f"SELECT * FROM jobs WHERE state IN ({marks})", wanted)
+        return job_rows(self.all(f"SELECT * FROM jobs WHERE state IN ({marks})", wanted))
 
     def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
@@ -220,9 +221,12 @@ class SqliteTx(SqlTx):
             "UPDATE workers SET skill = ? WHERE id = ?", [(v, k) for k, v in skills.items()]
         )
 
-    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[sqlite3.Row]:
-        return self.all(
-            "SELECT * FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?", (job_id, after_id, limit)
+    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
+        return worker_rows(
+            self.all(
+                "SELECT * FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (job_id, after_id, limit),
+            )
         )
 
     # tasks

@@ -1,0 +1,129 @@
+"""Job and worker rows as typed records, decoded once where the store reads them.
+
+They are the two rows every lease and judgment reads (several times in one
+transaction, which both stores keep), so their columns are converted here
+rather than by each caller; the core and dispatch read attributes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from labelwire.server.domain.model import EndReason, JobState, WorkerStatus
+
+T = TypeVar("T")
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _column(row: Any, column: str) -> Any:
+    """A column by name, as untyped rows were read: for the callers (tests,
+    code not yet moved to the attributes) that still index a row."""
+    return getattr(row, column)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    owner_id: int
+    spec: str
+    state: JobState
+    failure_reason: str
+    created_at: float
+    updated_at: float
+    last_sequence: int
+    total_items: int
+    gold_items: int
+    labeled_items: int
+    failed_items: int
+    judgments: int
+    excluded_judgments: int
+    cost_micros: int
+    judgments_at_pass: int
+    judgments_at_check: int
+    reserved_micros: int
+    end_reason: EndReason
+    hidden_from: int | None
+    spec_revision: int
+    instructions_version: int
+    pilot_until: int | None
+    pilot_size: int
+
+    __getitem__ = _column
+
+    def plus(self, deltas: dict[str, int]) -> JobRow:
+        """The row with counters a transaction holds back until its flush (PostgreSQL)."""
+        return dataclasses.replace(self, **{name: getattr(self, name) + d for name, d in deltas.items()})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkerRow:
+    id: int
+    job_id: int
+    display_name: str
+    external_id: str | None
+    token_hash: bytes | None
+    status: WorkerStatus
+    quiz_remaining: int
+    judgments: int
+    gold_answered: int
+    gold_correct: int
+    last_active_at: float | None
+    created_at: float
+    skill: float | None
+    quiz_answered: int
+    quiz_correct: int
+    offered: int
+    gold_plan: int
+    plan_hidden: int
+    work_skill: float | None
+    account_id: int | None
+
+    __getitem__ = _column
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "int | None": _int,
+    "float | None": _float,
+    "str | None": lambda v: v,
+    "bytes | None": lambda v: None if v is None else bytes(v),
+    "JobState": lambda v: JobState(int(v)),
+    "EndReason": lambda v: EndReason(int(v)),
+    "WorkerStatus": lambda v: WorkerStatus(int(v)),
+}
+
+
+def _decoder(cls: type[T]) -> Callable[[Any], T | None]:
+    """Reads each column by name (the two databases order them differently)
+    and converts it by the field's type."""
+    columns = [(f.name, _CONVERT[str(f.type)]) for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+
+    def decode(row: Any) -> T | None:
+        if row is None:
+            return None
+        return cls(**{name: convert(row[name]) for name, convert in columns})
+
+    return decode
+
+
+job_row = _decoder(JobRow)
+worker_row = _decoder(WorkerRow)
+
+
+def job_rows(rows: list[Any]) -> list[JobRow]:
+    return [row for row in map(job_row, rows) if row is not None]
+
+
+def worker_rows(rows: list[Any]) -> list[WorkerRow]:
+    return [row for row in map(worker_row, rows) if row is not None]
