@@ -18,6 +18,7 @@ from labelwire.server.consolidation.base import (
     FloatArray,
     IntArray,
     Judgments,
+    Ranks,
     class_priors,
     finish,
     normalise_rows,
@@ -29,6 +30,9 @@ START_SMOOTHING = 5.0
 """Pseudo-answers per confusion row while EM first settles, before the crowd's own strength is fitted."""
 START_COIN_SMOOTHING = 2.0
 """The same for one-coin's single accuracy per worker."""
+LAYER_ITEMS = 1024
+"""Items a rank must reach to be scored as a dense layer (`Judgments.by_rank`); rarer ranks
+are gathered and summed per judgment, which costs less than a Python step per thin layer."""
 
 
 @dataclass
@@ -39,6 +43,9 @@ class _Codes:
     codes: IntArray
     totals: FloatArray
     smoothing: float
+    ranks: Ranks
+    layer_codes: list[IntArray]
+    layer_workers: list[IntArray]
     tuned: bool = False
 
 
@@ -93,10 +100,14 @@ class DawidSkene(EMClassifier[_Codes]):
     def start(self, fit: Fit) -> _Codes:
         j = fit.judgments
         codes = j.workers * j.n_classes + j.answers
+        ranks = j.by_rank(LAYER_ITEMS)
         return _Codes(
             codes,
             np.bincount(codes, minlength=j.n_workers * j.n_classes).astype(np.float64),
             START_SMOOTHING if self.smoothing is None else self.smoothing,
+            ranks,
+            [codes[rows] for rows in ranks.layers],
+            [j.workers[rows] for rows in ranks.layers],
         )
 
     def retune(self, fit: Fit, state: _Codes, soft: FloatArray) -> bool:
@@ -105,8 +116,9 @@ class DawidSkene(EMClassifier[_Codes]):
         if self.smoothing is not None or state.tuned:
             return False
         state.tuned = True
+        own = [row.take(fit.judgments.items) for row in soft[:-1]]
         counts, prior = self._counts_and_prior(
-            soft, fit.judgments, state.codes, state.totals, fit.prior_skill, fit.skill_known
+            own, fit.judgments, state.codes, state.totals, fit.prior_skill, fit.skill_known
         )
         state.smoothing = fitted_strength(counts, prior)
         return True
@@ -120,26 +132,59 @@ class DawidSkene(EMClassifier[_Codes]):
         return self._held_out(fit, state, soft)
 
     def _held_out(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
+        """Each item scored with every worker's matrix minus that item's own expected answer.
+
+        Runs rank layer by rank layer (`Judgments.by_rank`), judgment-major: one K-wide
+        row gathered per judgment for its matrix cells and one for its worker's row sums,
+        the item's own posteriors sliced rather than gathered, the sum per item an add.
+        """
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
-        smoothed = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known, normalise=False)
-        cells = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
-        rows = smoothed.sum(axis=2).T
-        log_joint = np.empty((k, j.n_items))
-        for t in range(k):
-            own = soft[t].take(j.items)
-            held_out = (cells[t].take(state.codes) - own) / (rows[t].take(j.workers) - own)
-            log_joint[t] = np.bincount(j.items, weights=np.log(held_out), minlength=j.n_items)
+        own = [row.take(j.items) for row in soft[:-1]]
+        counts, prior = self._counts_and_prior(
+            own, j, state.codes, state.totals, fit.prior_skill, fit.skill_known
+        )
+        smoothed = counts + state.smoothing * prior
+        log_joint = np.zeros((k, j.n_items))
+        if state.layer_codes:
+            cells = np.ascontiguousarray(smoothed.transpose(0, 2, 1)).reshape(n_workers * k, k)
+            rows = np.ascontiguousarray(smoothed.sum(axis=2))
+            scored = state.ranks.order[: state.layer_codes[0].size]
+            posterior = np.ascontiguousarray(soft.T).take(scored, axis=0)
+            total = np.zeros_like(posterior)
+            for codes, workers in zip(state.layer_codes, state.layer_workers, strict=True):
+                size = codes.size
+                held_out = cells.take(codes, axis=0)
+                held_out -= posterior[:size]
+                rest = rows.take(workers, axis=0)
+                rest -= posterior[:size]
+                held_out /= rest
+                total[:size] += np.log(held_out, out=held_out)
+            log_joint[:, scored] = total.T
+        tail = state.ranks.tail
+        if tail.size:
+            items, codes, workers = j.items[tail], state.codes[tail], j.workers[tail]
+            cells_t = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
+            rows_t = smoothed.sum(axis=2).T
+            for t in range(k):
+                posterior_t = soft[t].take(items)
+                held_out = cells_t[t].take(codes) - posterior_t
+                held_out /= rows_t[t].take(workers) - posterior_t
+                log_joint[t] += np.bincount(
+                    items, weights=np.log(held_out, out=held_out), minlength=j.n_items
+                )
         return self.log_priors(fit, soft) + log_joint
 
-    def result(self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace) -> ClassificationResult:
+    def result(
+        self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace, scored: FloatArray
+    ) -> ClassificationResult:
         j = fit.judgments
         confusion = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known)
         priors = class_priors(soft, fit.has_votes)
         skill = np.einsum("t,wtt->w", priors, confusion)
         answered = np.bincount(j.workers, minlength=j.n_workers) > 0
         return finish(
-            soft,
+            scored,
             fit.has_votes,
             np.where(answered, skill, np.nan),
             confusion=confusion,
@@ -161,8 +206,9 @@ class DawidSkene(EMClassifier[_Codes]):
     ) -> FloatArray:
         """Smoothed confusion matrices, indexed [worker, truth, answer] (pseudo-counts
         rather than probabilities when not `normalise`)."""
+        own = [row.take(judgments.items) for row in soft[:-1]]
         counts, prior = self._counts_and_prior(
-            soft, judgments, state.codes, state.totals, prior_skill, skill_known
+            own, judgments, state.codes, state.totals, prior_skill, skill_known
         )
         smoothed = counts + state.smoothing * prior
         if not normalise:
@@ -171,7 +217,7 @@ class DawidSkene(EMClassifier[_Codes]):
 
     @staticmethod
     def _counts_and_prior(
-        soft: FloatArray,
+        own: list[FloatArray],
         judgments: Judgments,
         codes: IntArray,
         code_totals: FloatArray,
@@ -181,13 +227,11 @@ class DawidSkene(EMClassifier[_Codes]):
         """Expected answer counts and the prior matrix, both indexed [worker, truth, answer].
 
         Posteriors sum to one per item, so the last class's counts are the code totals
-        minus the others': one weighted bincount saved per iteration.
+        minus the others': one weighted bincount saved per iteration. `own[t]` is class t's
+        posterior gathered per judgment (the last class's is not read).
         """
         k, n_workers = judgments.n_classes, judgments.n_workers
-        per_code = [
-            np.bincount(codes, weights=row.take(judgments.items), minlength=n_workers * k)
-            for row in soft[:-1]
-        ]
+        per_code = [np.bincount(codes, weights=row, minlength=n_workers * k) for row in own[: k - 1]]
         per_code.append(np.maximum(code_totals - sum(per_code), 0.0))
         counts = np.stack(per_code).reshape(k, n_workers, k).transpose(1, 0, 2)
         prior = np.broadcast_to(normalise_rows(counts.sum(axis=0)), counts.shape).copy()
@@ -264,10 +308,12 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
         base = np.bincount(j.items, weights=log_wrong[j.workers], minlength=j.n_items)
         return self.log_priors(fit, soft) + j.class_counts(log_odds[j.workers]) + base
 
-    def result(self, fit: Fit, state: _Coins, soft: FloatArray, trace: Trace) -> ClassificationResult:
+    def result(
+        self, fit: Fit, state: _Coins, soft: FloatArray, trace: Trace, scored: FloatArray
+    ) -> ClassificationResult:
         skill = self._skill(soft, fit.judgments, state, fit.prior_skill, fit.skill_known)
         return finish(
-            soft,
+            scored,
             fit.has_votes,
             np.where(state.answered > 0, skill, np.nan),
             log_likelihood=trace.log_likelihood,
