@@ -47,6 +47,8 @@ class _Codes:
     layer_codes: list[IntArray]
     layer_workers: list[IntArray]
     tuned: bool = False
+    counted: tuple[FloatArray, FloatArray, FloatArray] | None = None
+    """The posteriors last counted, with their expected counts and prior (see `_expected`)."""
 
 
 @dataclass
@@ -116,11 +118,7 @@ class DawidSkene(EMClassifier[_Codes]):
         if self.smoothing is not None or state.tuned:
             return False
         state.tuned = True
-        own = [row.take(fit.judgments.items) for row in soft[:-1]]
-        counts, prior = self._counts_and_prior(
-            own, fit.judgments, state.codes, state.totals, fit.prior_skill, fit.skill_known
-        )
-        state.smoothing = fitted_strength(counts, prior)
+        state.smoothing = fitted_strength(*self._expected(fit, state, soft))
         return True
 
     def log_joint(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
@@ -140,10 +138,7 @@ class DawidSkene(EMClassifier[_Codes]):
         """
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
-        own = [row.take(j.items) for row in soft[:-1]]
-        counts, prior = self._counts_and_prior(
-            own, j, state.codes, state.totals, fit.prior_skill, fit.skill_known
-        )
+        counts, prior = self._expected(fit, state, soft)
         smoothed = counts + state.smoothing * prior
         log_joint = np.zeros((k, j.n_items))
         if state.layer_codes:
@@ -179,7 +174,7 @@ class DawidSkene(EMClassifier[_Codes]):
         self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace, scored: FloatArray
     ) -> ClassificationResult:
         j = fit.judgments
-        confusion = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known)
+        confusion = self._confusion(fit, state, soft)
         priors = class_priors(soft, fit.has_votes)
         skill = np.einsum("t,wtt->w", priors, confusion)
         answered = np.bincount(j.workers, minlength=j.n_workers) > 0
@@ -194,26 +189,23 @@ class DawidSkene(EMClassifier[_Codes]):
             priors=priors,
         )
 
-    def _confusion(
-        self,
-        soft: FloatArray,
-        judgments: Judgments,
-        state: _Codes,
-        prior_skill: FloatArray,
-        skill_known: BoolArray,
-        *,
-        normalise: bool = True,
-    ) -> FloatArray:
-        """Smoothed confusion matrices, indexed [worker, truth, answer] (pseudo-counts
-        rather than probabilities when not `normalise`)."""
-        own = [row.take(judgments.items) for row in soft[:-1]]
-        counts, prior = self._counts_and_prior(
-            own, judgments, state.codes, state.totals, prior_skill, skill_known
-        )
+    def _confusion(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
+        """Smoothed confusion matrices, indexed [worker, truth, answer]."""
+        counts, prior = self._expected(fit, state, soft)
         smoothed = counts + state.smoothing * prior
-        if not normalise:
-            return np.asarray(smoothed, dtype=np.float64)
         return np.asarray(smoothed / smoothed.sum(axis=2, keepdims=True), dtype=np.float64)
+
+    def _expected(self, fit: Fit, state: _Codes, soft: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """`_counts_and_prior` for these posteriors, counted once: EM asks again for the
+        same posteriors after re-tuning the smoothing and when it builds the result, and
+        the counts (unlike the smoothing) do not change."""
+        if state.counted is not None and state.counted[0] is soft:
+            return state.counted[1], state.counted[2]
+        j = fit.judgments
+        own = [row.take(j.items) for row in soft[:-1]]
+        counts, prior = self._counts_and_prior(own, j, state.codes, state.totals, fit.prior_skill, fit.skill_known)
+        state.counted = (soft, counts, prior)
+        return counts, prior
 
     @staticmethod
     def _counts_and_prior(
