@@ -33,6 +33,8 @@ START_COIN_SMOOTHING = 2.0
 LAYER_ITEMS = 1024
 """Items a rank must reach to be scored as a dense layer (`Judgments.by_rank`); rarer ranks
 are gathered and summed per judgment, which costs less than a Python step per thin layer."""
+PIECE = 16_384
+"""Items per step within a layer: its K-wide temporaries (half a megabyte) stay in cache."""
 
 
 @dataclass
@@ -148,13 +150,14 @@ class DawidSkene(EMClassifier[_Codes]):
             posterior = np.ascontiguousarray(soft.T).take(scored, axis=0)
             total = np.zeros_like(posterior)
             for codes, workers in zip(state.layer_codes, state.layer_workers, strict=True):
-                size = codes.size
-                held_out = cells.take(codes, axis=0)
-                held_out -= posterior[:size]
-                rest = rows.take(workers, axis=0)
-                rest -= posterior[:size]
-                held_out /= rest
-                total[:size] += np.log(held_out, out=held_out)
+                for lo in range(0, codes.size, PIECE):
+                    hi = min(lo + PIECE, codes.size)
+                    held_out = cells.take(codes[lo:hi], axis=0)
+                    held_out -= posterior[lo:hi]
+                    rest = rows.take(workers[lo:hi], axis=0)
+                    rest -= posterior[lo:hi]
+                    held_out /= rest
+                    total[lo:hi] += np.log(held_out, out=held_out)
             log_joint[:, scored] = total.T
         tail = state.ranks.tail
         if tail.size:
@@ -203,7 +206,9 @@ class DawidSkene(EMClassifier[_Codes]):
             return state.counted[1], state.counted[2]
         j = fit.judgments
         own = [row.take(j.items) for row in soft[:-1]]
-        counts, prior = self._counts_and_prior(own, j, state.codes, state.totals, fit.prior_skill, fit.skill_known)
+        counts, prior = self._counts_and_prior(
+            own, j, state.codes, state.totals, fit.prior_skill, fit.skill_known
+        )
         state.counted = (soft, counts, prior)
         return counts, prior
 
