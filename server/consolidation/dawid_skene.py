@@ -34,7 +34,9 @@ LAYER_ITEMS = 1024
 """Items a rank must reach to be scored as a dense layer (`Judgments.by_rank`); rarer ranks
 are gathered and summed per judgment, which costs less than a Python step per thin layer."""
 PIECE = 16_384
-"""Items per step within a layer: its K-wide temporaries (half a megabyte) stay in cache."""
+"""Items per step through the layers: a step's K-wide temporaries (half a megabyte) stay in cache."""
+PRODUCT_LAYERS = 8
+"""Layers whose held-out ratios are multiplied before one log is taken."""
 
 
 @dataclass
@@ -132,46 +134,72 @@ class DawidSkene(EMClassifier[_Codes]):
         return self._held_out(fit, state, soft)
 
     def _held_out(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
-        """Each item scored with every worker's matrix minus that item's own expected answer.
-
-        Runs rank layer by rank layer (`Judgments.by_rank`), judgment-major: one K-wide
-        row gathered per judgment for its matrix cells and one for its worker's row sums,
-        the item's own posteriors sliced rather than gathered, the sum per item an add.
-        """
+        """Each item scored with every worker's matrix minus that item's own expected answer:
+        by rank layers where the ranks are well filled (`_layered`), per judgment for the rest."""
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
         counts, prior = self._expected(fit, state, soft)
         smoothed = counts + state.smoothing * prior
         log_joint = np.zeros((k, j.n_items))
         if state.layer_codes:
-            cells = np.ascontiguousarray(smoothed.transpose(0, 2, 1)).reshape(n_workers * k, k)
-            rows = np.ascontiguousarray(smoothed.sum(axis=2))
             scored = state.ranks.order[: state.layer_codes[0].size]
-            posterior = np.ascontiguousarray(soft.T).take(scored, axis=0)
-            total = np.zeros_like(posterior)
-            for codes, workers in zip(state.layer_codes, state.layer_workers, strict=True):
-                for lo in range(0, codes.size, PIECE):
-                    hi = min(lo + PIECE, codes.size)
-                    held_out = cells.take(codes[lo:hi], axis=0)
-                    held_out -= posterior[lo:hi]
-                    rest = rows.take(workers[lo:hi], axis=0)
-                    rest -= posterior[lo:hi]
-                    held_out /= rest
-                    total[lo:hi] += np.log(held_out, out=held_out)
-            log_joint[:, scored] = total.T
+            log_joint[:, scored] = self._layered(
+                state, smoothed, np.ascontiguousarray(soft.T).take(scored, axis=0)
+            ).T
         tail = state.ranks.tail
         if tail.size:
             items, codes, workers = j.items[tail], state.codes[tail], j.workers[tail]
-            cells_t = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
-            rows_t = smoothed.sum(axis=2).T
+            cells = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
+            rows = smoothed.sum(axis=2).T
             for t in range(k):
-                posterior_t = soft[t].take(items)
-                held_out = cells_t[t].take(codes) - posterior_t
-                held_out /= rows_t[t].take(workers) - posterior_t
+                posterior = soft[t].take(items)
+                held_out = cells[t].take(codes) - posterior
+                held_out /= rows[t].take(workers) - posterior
                 log_joint[t] += np.bincount(
                     items, weights=np.log(held_out, out=held_out), minlength=j.n_items
                 )
         return self.log_priors(fit, soft) + log_joint
+
+    @staticmethod
+    def _layered(state: _Codes, smoothed: FloatArray, posterior: FloatArray) -> FloatArray:
+        """The held-out log-likelihood of each scored item's answers, [item in rank order, class].
+
+        Judgment-major, a piece of `PIECE` items at a time through every layer, so that its
+        temporaries stay in cache: per judgment one K-wide row of matrix cells and one of
+        its worker's row sums are gathered, the item's own posteriors are sliced, and the
+        ratios of successive layers are multiplied, their log taken once every
+        `PRODUCT_LAYERS` layers rather than once per judgment. A ratio is at least the
+        smoothing times 1e-6 over the worker's number of answers, so eight of them
+        cannot underflow; a sum of logs and the log of a product differ by rounding
+        only (about 1e-15 on the posteriors).
+        """
+        k = posterior.shape[1]
+        cells = np.ascontiguousarray(smoothed.transpose(0, 2, 1)).reshape(-1, k)
+        rows = np.ascontiguousarray(smoothed.sum(axis=2))
+        total = np.zeros_like(posterior)
+        for lo in range(0, posterior.shape[0], PIECE):
+            hi = min(lo + PIECE, posterior.shape[0])
+            product: FloatArray | None = None
+            for rank, (codes, workers) in enumerate(zip(state.layer_codes, state.layer_workers, strict=True)):
+                end = min(codes.size, hi)
+                if end <= lo:
+                    break
+                own = posterior[lo:end]
+                ratio = cells.take(codes[lo:end], axis=0)
+                ratio -= own
+                rest = rows.take(workers[lo:end], axis=0)
+                rest -= own
+                ratio /= rest
+                if product is None:
+                    product = ratio
+                else:
+                    product[: end - lo] *= ratio
+                if rank % PRODUCT_LAYERS == PRODUCT_LAYERS - 1:
+                    total[lo:hi] += np.log(product, out=product)
+                    product = None
+            if product is not None:
+                total[lo : lo + product.shape[0]] += np.log(product, out=product)
+        return total
 
     def result(
         self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace, scored: FloatArray
