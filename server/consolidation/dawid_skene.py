@@ -252,11 +252,11 @@ class DawidSkene(EMClassifier[_Codes]):
         """Expected answer counts and the prior matrix, both indexed [worker, truth, answer].
 
         Posteriors sum to one per item, so the last class's counts are the code totals
-        minus the others': one weighted bincount saved per iteration. `own[t]` is class t's
-        posterior gathered per judgment (the last class's is not read).
+        minus the others': one weighted bincount saved per iteration. `own` holds the first
+        K - 1 classes' posteriors gathered per judgment.
         """
         k, n_workers = judgments.n_classes, judgments.n_workers
-        per_code = [np.bincount(codes, weights=row, minlength=n_workers * k) for row in own[: k - 1]]
+        per_code = [np.bincount(codes, weights=row, minlength=n_workers * k) for row in own]
         per_code.append(np.maximum(code_totals - sum(per_code), 0.0))
         counts = np.stack(per_code).reshape(k, n_workers, k).transpose(1, 0, 2)
         prior = np.broadcast_to(normalise_rows(counts.sum(axis=0)), counts.shape).copy()
