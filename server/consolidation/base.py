@@ -82,9 +82,18 @@ class Judgments:
         operation between K long rows, which numpy does far faster than reducing
         a narrow last axis.
         """
-        flat = self.answers * self.n_items + self.items
-        out = np.bincount(flat, weights=weights, minlength=self.n_items * self.n_classes)
+        out = np.bincount(self.class_cells(), weights=weights, minlength=self.n_items * self.n_classes)
         return out.astype(np.float64).reshape(self.n_classes, self.n_items)
+
+    def class_cells(self) -> IntArray:
+        """Each judgment's cell in a class-major (class, item) table, flattened: where the
+        posterior of the answer it gave sits, for the methods that model one accuracy."""
+        return self.answers * self.n_items + self.items
+
+    def worker_codes(self) -> IntArray:
+        """Each judgment as one (worker, answer) code, flattened: its column in the
+        per-worker confusion counts."""
+        return self.workers * self.n_classes + self.answers
 
     def sorted_by_item(self) -> Judgments:
         """The same table with rows in item order (itself when already so).
@@ -273,9 +282,19 @@ def gold_and_votes(judgments: Judgments, gold: Gold | None) -> tuple[IntArray, I
     """Gold as arrays, and which items have evidence (an answer, or gold):
     what every EM model sets up first."""
     gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
+    return gold_items, gold_answers, has_evidence(judgments, gold_items)
+
+
+def has_evidence(judgments: Judgments, gold_items: IntArray) -> BoolArray:
+    """Which items have evidence, an answer or gold: the ones a method labels."""
     has_votes = judgments.has_votes()
     has_votes[gold_items] = True
-    return gold_items, gold_answers, has_votes
+    return has_votes
+
+
+def item_posteriors(soft: FloatArray, has_votes: BoolArray) -> FloatArray:
+    """Item-major posteriors from class-major soft labels, uniform for an item without evidence."""
+    return np.where(has_votes[:, None], soft.T, 1.0 / max(soft.shape[0], 1))
 
 
 def clamp_gold(soft: FloatArray, gold_items: IntArray, gold_answers: IntArray) -> FloatArray:
@@ -345,8 +364,7 @@ def finish(
     item_difficulty: FloatArray | None = None,
 ) -> ClassificationResult:
     """Builds the result from final class-major posteriors; items with no judgment stay uniform."""
-    k = soft.shape[0]
-    posteriors = np.where(has_votes[:, None], soft.T, 1.0 / k)
+    posteriors = item_posteriors(soft, has_votes)
     labels, confidence, ties = decide(posteriors, has_votes, priors=priors)
     return ClassificationResult(
         labels=labels,

@@ -105,7 +105,7 @@ class DawidSkene(EMClassifier[_Codes]):
 
     def start(self, fit: Fit) -> _Codes:
         j = fit.judgments
-        codes = j.workers * j.n_classes + j.answers
+        codes = j.worker_codes()
         ranks = j.by_rank(LAYER_ITEMS)
         return _Codes(
             codes,
@@ -297,7 +297,7 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     def start(self, fit: Fit) -> _Coins:
         j = fit.judgments
         return _Coins(
-            j.answers * j.n_items + j.items,
+            j.class_cells(),
             np.bincount(j.workers, minlength=j.n_workers).astype(np.float64),
             START_COIN_SMOOTHING if self.smoothing is None else self.smoothing,
         )

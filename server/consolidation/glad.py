@@ -103,7 +103,7 @@ class GLAD(EMClassifier[_Parameters]):
             ability=ability,
             ability_mean=ability.copy(),
             easiness=np.full(j.n_items, self.easiness_prior[0]),
-            flat=j.answers * j.n_items + j.items,
+            flat=j.class_cells(),
             easiness_var=self.easiness_prior[1],
         )
 
