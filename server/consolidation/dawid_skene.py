@@ -48,6 +48,7 @@ class _Codes:
     totals: FloatArray
     smoothing: float
     ranks: Ranks
+    """The items' rank order and the tail rows; the layers are kept as codes and workers."""
     layer_codes: list[IntArray]
     layer_workers: list[IntArray]
     tuned: bool = False
@@ -111,7 +112,7 @@ class DawidSkene(EMClassifier[_Codes]):
             codes,
             np.bincount(codes, minlength=j.n_workers * j.n_classes).astype(np.float64),
             START_SMOOTHING if self.smoothing is None else self.smoothing,
-            ranks,
+            Ranks(ranks.order, [], ranks.tail),
             [codes[rows] for rows in ranks.layers],
             [j.workers[rows] for rows in ranks.layers],
         )
