@@ -52,8 +52,9 @@ class _Codes:
     layer_codes: list[IntArray]
     layer_workers: list[IntArray]
     tuned: bool = False
-    counted: tuple[FloatArray, FloatArray, FloatArray] | None = None
-    """The posteriors last counted, with their expected counts and prior (see `_expected`)."""
+    counted: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
+    """The posteriors last counted, with their expected counts, prior and rank-ordered
+    posteriors (see `_expected`)."""
 
 
 @dataclass
@@ -123,7 +124,8 @@ class DawidSkene(EMClassifier[_Codes]):
         if self.smoothing is not None or state.tuned:
             return False
         state.tuned = True
-        state.smoothing = fitted_strength(*self._expected(fit, state, soft))
+        counts, prior, _ = self._expected(fit, state, soft)
+        state.smoothing = fitted_strength(counts, prior)
         return True
 
     def log_joint(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
@@ -139,14 +141,12 @@ class DawidSkene(EMClassifier[_Codes]):
         by rank layers where the ranks are well filled (`_layered`), per judgment for the rest."""
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
-        counts, prior = self._expected(fit, state, soft)
+        counts, prior, ranked = self._expected(fit, state, soft)
         smoothed = counts + state.smoothing * prior
         log_joint = np.zeros((k, j.n_items))
         if state.layer_codes:
             scored = state.ranks.order[: state.layer_codes[0].size]
-            log_joint[:, scored] = self._layered(
-                state, smoothed, np.ascontiguousarray(soft.T).take(scored, axis=0)
-            ).T
+            log_joint[:, scored] = self._layered(state, smoothed, np.ascontiguousarray(ranked.T)).T
         tail = state.ranks.tail
         if tail.size:
             items, codes, workers = j.items[tail], state.codes[tail], j.workers[tail]
@@ -223,29 +223,47 @@ class DawidSkene(EMClassifier[_Codes]):
 
     def _confusion(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
         """Smoothed confusion matrices, indexed [worker, truth, answer]."""
-        counts, prior = self._expected(fit, state, soft)
+        counts, prior, _ = self._expected(fit, state, soft)
         smoothed = counts + state.smoothing * prior
         return np.asarray(smoothed / smoothed.sum(axis=2, keepdims=True), dtype=np.float64)
 
-    def _expected(self, fit: Fit, state: _Codes, soft: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """`_counts_and_prior` for these posteriors, counted once: EM asks again for the
-        same posteriors after re-tuning the smoothing and when it builds the result, and
-        the counts (unlike the smoothing) do not change."""
+    def _expected(
+        self, fit: Fit, state: _Codes, soft: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """`_counts_and_prior` for these posteriors, and the posteriors in rank order
+        (`_ranked`), computed once: EM asks again for the same posteriors after re-tuning the
+        smoothing and when it builds the result, and the counts (unlike the smoothing) do
+        not change."""
         if state.counted is not None and state.counted[0] is soft:
-            return state.counted[1], state.counted[2]
+            return state.counted[1], state.counted[2], state.counted[3]
         j = fit.judgments
-        own = [row.take(j.items) for row in soft[:-1]]
-        counts, prior = self._counts_and_prior(
-            own, j, state.codes, state.totals, fit.prior_skill, fit.skill_known
-        )
-        state.counted = (soft, counts, prior)
-        return counts, prior
+        size = j.n_workers * j.n_classes
+        ranked = self._ranked(state, soft)
+        per_code = []
+        for t, row in enumerate(soft[:-1]):
+            total = np.zeros(size)
+            for codes in state.layer_codes:
+                total += np.bincount(codes, weights=ranked[t, : codes.size], minlength=size)
+            if state.ranks.tail.size:
+                tail = state.ranks.tail
+                total += np.bincount(state.codes[tail], weights=row.take(j.items[tail]), minlength=size)
+            per_code.append(total)
+        counts, prior = self._counts_and_prior(per_code, j, state.totals, fit.prior_skill, fit.skill_known)
+        state.counted = (soft, counts, prior, ranked)
+        return counts, prior, ranked
+
+    @staticmethod
+    def _ranked(state: _Codes, soft: FloatArray) -> FloatArray:
+        """The class-major posteriors of the items the layers score, in rank order: layer r's
+        judgments are the first `len(layer)` of them, so its weights are a slice."""
+        if not state.layer_codes:
+            return np.zeros((soft.shape[0], 0))
+        return np.asarray(soft.take(state.ranks.order[: state.layer_codes[0].size], axis=1), dtype=np.float64)
 
     @staticmethod
     def _counts_and_prior(
-        own: list[FloatArray],
+        per_code: list[FloatArray],
         judgments: Judgments,
-        codes: IntArray,
         code_totals: FloatArray,
         prior_skill: FloatArray,
         skill_known: BoolArray,
@@ -253,11 +271,11 @@ class DawidSkene(EMClassifier[_Codes]):
         """Expected answer counts and the prior matrix, both indexed [worker, truth, answer].
 
         Posteriors sum to one per item, so the last class's counts are the code totals
-        minus the others': one weighted bincount saved per iteration. `own` holds the first
-        K - 1 classes' posteriors gathered per judgment.
+        minus the others': one weighted bincount saved per iteration. `per_code` holds the
+        first K - 1 classes' expected counts per (worker, answer) code.
         """
         k, n_workers = judgments.n_classes, judgments.n_workers
-        per_code = [np.bincount(codes, weights=row, minlength=n_workers * k) for row in own]
+        per_code = list(per_code)
         per_code.append(np.maximum(code_totals - sum(per_code), 0.0))
         counts = np.stack(per_code).reshape(k, n_workers, k).transpose(1, 0, 2)
         prior = np.broadcast_to(normalise_rows(counts.sum(axis=0)), counts.shape).copy()
