@@ -78,7 +78,10 @@ MODULES: dict[str, list[str]] = {
         "tests/groundtruth/test_gt_import_export.py",
     ],
     "server/consolidation/majority.py": ["tests/consolidation/test_majority.py", "tests/test_client_path.py"],
-    "server/consolidation/dawid_skene.py": ["tests/consolidation/test_dawid_skene.py"],
+    "server/consolidation/dawid_skene.py": [
+        "tests/consolidation/test_dawid_skene.py",
+        "tests/consolidation/test_rank_layers.py",
+    ],
     "server/files/exports.py": ["tests/test_export_lines.py", "tests/test_client_path.py"],
 }
 

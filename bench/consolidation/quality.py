@@ -52,7 +52,7 @@ class DawidSkeneBefore(DawidSkene):
     def log_joint(self, fit, state, soft):  # type: ignore[no-untyped-def]
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
-        confusion = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known)
+        confusion = self._confusion(fit, state, soft)
         log_confusion = np.log(confusion).transpose(1, 0, 2).reshape(k, n_workers * k)
         return self.log_priors(fit, soft) + j.per_item(log_confusion, state.codes)
 

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelwire.server.consolidation.base import FloatArray, IntArray
+from labelwire.server.consolidation.geometry import GeometryMethod, skill_weights
 
 
 def iou(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -113,18 +114,32 @@ class BoxResult:
     worker_precision: FloatArray
 
 
-class BoxConsolidation:
-    """Ground Truth-style box consolidation: IoU clustering, majority filter, weighted mean."""
+class BoxConsolidation(GeometryMethod[BoxJudgments, BoxResult]):
+    """Ground Truth-style box consolidation: IoU clustering, majority filter, weighted mean.
+
+    Model: the boxes the workers drew for one object overlap; boxes of one class on one
+    item are grouped by IoU (Jaccard index), a group seen by more than `min_share` of
+    the workers shown the item is an object, and its box is the skill-weighted mean.
+    The consolidation Amazon SageMaker Ground Truth documents for its bounding-box task
+    ("Annotation consolidation", SageMaker Developer Guide); IoU as in Everingham et al.
+    (2010), "The PASCAL Visual Object Classes (VOC) Challenge", IJCV 88(2).
+
+    Example (two of three workers drew about the same box; the third's is far off):
+
+    >>> from labelwire.server.consolidation import BoxJudgments, BoxConsolidation
+    >>> j = BoxJudgments.from_lists([0, 0, 0], [0, 1, 2], [[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]])
+    >>> result = BoxConsolidation().fit(j)
+    >>> result.boxes.tolist(), result.support.tolist()
+    ([[0.5, 0.5, 10.5, 10.5]], [2])
+    """
 
     def __init__(self, iou_threshold: float = 0.5, min_share: float = 0.5) -> None:
         self.iou_threshold = iou_threshold
         self.min_share = min_share
 
-    def fit(self, judgments: BoxJudgments, worker_skill: FloatArray | None = None) -> BoxResult:
+    def fit(self, judgments: BoxJudgments, *, worker_skill: FloatArray | None = None) -> BoxResult:
         """Clusters per (item, class); `worker_skill` weights the means and the share."""
-        skill = np.ones(judgments.n_workers)
-        if worker_skill is not None:
-            skill = np.where(np.isnan(worker_skill), 1.0, np.clip(worker_skill, 1e-3, None))
+        skill = skill_weights(worker_skill, judgments.n_workers)
         pairs = np.unique(judgments.assigned_items * judgments.n_workers + judgments.assigned_workers)
         pair_items, pair_workers = pairs // judgments.n_workers, pairs % judgments.n_workers
         shown = np.bincount(pair_items, minlength=judgments.n_items)

@@ -18,6 +18,7 @@ from labelwire.server.consolidation.base import (
     FloatArray,
     IntArray,
     Judgments,
+    Ranks,
     class_priors,
     finish,
     normalise_rows,
@@ -29,6 +30,13 @@ START_SMOOTHING = 5.0
 """Pseudo-answers per confusion row while EM first settles, before the crowd's own strength is fitted."""
 START_COIN_SMOOTHING = 2.0
 """The same for one-coin's single accuracy per worker."""
+LAYER_ITEMS = 1024
+"""Items a rank must reach to be scored as a dense layer (`Judgments.by_rank`); rarer ranks
+are gathered and summed per judgment, which costs less than a Python step per thin layer."""
+PIECE = 16_384
+"""Items per step through the layers: a step's K-wide temporaries (half a megabyte) stay in cache."""
+PRODUCT_LAYERS = 8
+"""Layers whose held-out ratios are multiplied before one log is taken."""
 
 
 @dataclass
@@ -39,7 +47,14 @@ class _Codes:
     codes: IntArray
     totals: FloatArray
     smoothing: float
+    ranks: Ranks
+    """The items' rank order and the tail rows; the layers are kept as codes and workers."""
+    layer_codes: list[IntArray]
+    layer_workers: list[IntArray]
     tuned: bool = False
+    counted: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
+    """The posteriors last counted, with their expected counts, prior and rank-ordered
+    posteriors (see `_expected`)."""
 
 
 @dataclass
@@ -92,11 +107,15 @@ class DawidSkene(EMClassifier[_Codes]):
 
     def start(self, fit: Fit) -> _Codes:
         j = fit.judgments
-        codes = j.workers * j.n_classes + j.answers
+        codes = j.worker_codes()
+        ranks = j.by_rank(LAYER_ITEMS)
         return _Codes(
             codes,
             np.bincount(codes, minlength=j.n_workers * j.n_classes).astype(np.float64),
             START_SMOOTHING if self.smoothing is None else self.smoothing,
+            Ranks(ranks.order, [], ranks.tail),
+            [codes[rows] for rows in ranks.layers],
+            [j.workers[rows] for rows in ranks.layers],
         )
 
     def retune(self, fit: Fit, state: _Codes, soft: FloatArray) -> bool:
@@ -105,9 +124,7 @@ class DawidSkene(EMClassifier[_Codes]):
         if self.smoothing is not None or state.tuned:
             return False
         state.tuned = True
-        counts, prior = self._counts_and_prior(
-            soft, fit.judgments, state.codes, state.totals, fit.prior_skill, fit.skill_known
-        )
+        counts, prior, _ = self._expected(fit, state, soft)
         state.smoothing = fitted_strength(counts, prior)
         return True
 
@@ -120,26 +137,81 @@ class DawidSkene(EMClassifier[_Codes]):
         return self._held_out(fit, state, soft)
 
     def _held_out(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
+        """Each item scored with every worker's matrix minus that item's own expected answer:
+        by rank layers where the ranks are well filled (`_layered`), per judgment for the rest."""
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
-        smoothed = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known, normalise=False)
-        cells = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
-        rows = smoothed.sum(axis=2).T
-        log_joint = np.empty((k, j.n_items))
-        for t in range(k):
-            own = soft[t].take(j.items)
-            held_out = (cells[t].take(state.codes) - own) / (rows[t].take(j.workers) - own)
-            log_joint[t] = np.bincount(j.items, weights=np.log(held_out), minlength=j.n_items)
+        counts, prior, ranked = self._expected(fit, state, soft)
+        smoothed = counts + state.smoothing * prior
+        log_joint = np.zeros((k, j.n_items))
+        if state.layer_codes:
+            scored = state.ranks.order[: state.layer_codes[0].size]
+            log_joint[:, scored] = self._layered(state, smoothed, np.ascontiguousarray(ranked.T)).T
+        tail = state.ranks.tail
+        if tail.size:
+            items, codes, workers = j.items[tail], state.codes[tail], j.workers[tail]
+            cells = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
+            rows = smoothed.sum(axis=2).T
+            for t in range(k):
+                posterior = soft[t].take(items)
+                held_out = cells[t].take(codes) - posterior
+                held_out /= rows[t].take(workers) - posterior
+                log_joint[t] += np.bincount(
+                    items, weights=np.log(held_out, out=held_out), minlength=j.n_items
+                )
         return self.log_priors(fit, soft) + log_joint
 
-    def result(self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace) -> ClassificationResult:
+    @staticmethod
+    def _layered(state: _Codes, smoothed: FloatArray, posterior: FloatArray) -> FloatArray:
+        """The held-out log-likelihood of each scored item's answers, [item in rank order, class].
+
+        Judgment-major, a piece of `PIECE` items at a time through every layer, so that its
+        temporaries stay in cache: per judgment one K-wide row of matrix cells and one of
+        its worker's row sums are gathered, the item's own posteriors are sliced, and the
+        ratios of successive layers are multiplied, their log taken once every
+        `PRODUCT_LAYERS` layers rather than once per judgment. A ratio is at least the
+        smoothing times 1e-6 over the worker's number of answers, so eight of them
+        cannot underflow; a sum of logs and the log of a product differ by rounding
+        only (about 1e-15 on the posteriors).
+        """
+        k = posterior.shape[1]
+        cells = np.ascontiguousarray(smoothed.transpose(0, 2, 1)).reshape(-1, k)
+        rows = np.ascontiguousarray(smoothed.sum(axis=2))
+        total = np.zeros_like(posterior)
+        for lo in range(0, posterior.shape[0], PIECE):
+            hi = min(lo + PIECE, posterior.shape[0])
+            product: FloatArray | None = None
+            for rank, (codes, workers) in enumerate(zip(state.layer_codes, state.layer_workers, strict=True)):
+                end = min(codes.size, hi)
+                if end <= lo:
+                    break
+                own = posterior[lo:end]
+                ratio = cells.take(codes[lo:end], axis=0)
+                ratio -= own
+                rest = rows.take(workers[lo:end], axis=0)
+                rest -= own
+                ratio /= rest
+                if product is None:
+                    product = ratio
+                else:
+                    product[: end - lo] *= ratio
+                if rank % PRODUCT_LAYERS == PRODUCT_LAYERS - 1:
+                    total[lo:hi] += np.log(product, out=product)
+                    product = None
+            if product is not None:
+                total[lo : lo + product.shape[0]] += np.log(product, out=product)
+        return total
+
+    def result(
+        self, fit: Fit, state: _Codes, soft: FloatArray, trace: Trace, scored: FloatArray
+    ) -> ClassificationResult:
         j = fit.judgments
-        confusion = self._confusion(soft, j, state, fit.prior_skill, fit.skill_known)
+        confusion = self._confusion(fit, state, soft)
         priors = class_priors(soft, fit.has_votes)
         skill = np.einsum("t,wtt->w", priors, confusion)
         answered = np.bincount(j.workers, minlength=j.n_workers) > 0
         return finish(
-            soft,
+            scored,
             fit.has_votes,
             np.where(answered, skill, np.nan),
             confusion=confusion,
@@ -149,31 +221,49 @@ class DawidSkene(EMClassifier[_Codes]):
             priors=priors,
         )
 
-    def _confusion(
-        self,
-        soft: FloatArray,
-        judgments: Judgments,
-        state: _Codes,
-        prior_skill: FloatArray,
-        skill_known: BoolArray,
-        *,
-        normalise: bool = True,
-    ) -> FloatArray:
-        """Smoothed confusion matrices, indexed [worker, truth, answer] (pseudo-counts
-        rather than probabilities when not `normalise`)."""
-        counts, prior = self._counts_and_prior(
-            soft, judgments, state.codes, state.totals, prior_skill, skill_known
-        )
+    def _confusion(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
+        """Smoothed confusion matrices, indexed [worker, truth, answer]."""
+        counts, prior, _ = self._expected(fit, state, soft)
         smoothed = counts + state.smoothing * prior
-        if not normalise:
-            return np.asarray(smoothed, dtype=np.float64)
         return np.asarray(smoothed / smoothed.sum(axis=2, keepdims=True), dtype=np.float64)
+
+    def _expected(
+        self, fit: Fit, state: _Codes, soft: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """`_counts_and_prior` for these posteriors, and the posteriors in rank order
+        (`_ranked`), computed once: EM asks again for the same posteriors after re-tuning the
+        smoothing and when it builds the result, and the counts (unlike the smoothing) do
+        not change."""
+        if state.counted is not None and state.counted[0] is soft:
+            return state.counted[1], state.counted[2], state.counted[3]
+        j = fit.judgments
+        size = j.n_workers * j.n_classes
+        ranked = self._ranked(state, soft)
+        per_code = []
+        for t, row in enumerate(soft[:-1]):
+            total = np.zeros(size)
+            for codes in state.layer_codes:
+                total += np.bincount(codes, weights=ranked[t, : codes.size], minlength=size)
+            if state.ranks.tail.size:
+                tail = state.ranks.tail
+                total += np.bincount(state.codes[tail], weights=row.take(j.items[tail]), minlength=size)
+            per_code.append(total)
+        counts, prior = self._counts_and_prior(per_code, j, state.totals, fit.prior_skill, fit.skill_known)
+        state.counted = (soft, counts, prior, ranked)
+        return counts, prior, ranked
+
+    @staticmethod
+    def _ranked(state: _Codes, soft: FloatArray) -> FloatArray:
+        """The class-major posteriors of the items the layers score, in rank order: layer r's
+        judgments are the first `len(layer)` of them, so its weights are a slice."""
+        if not state.layer_codes:
+            return np.zeros((soft.shape[0], 0))
+        return np.asarray(soft.take(state.ranks.order[: state.layer_codes[0].size], axis=1), dtype=np.float64)
 
     @staticmethod
     def _counts_and_prior(
-        soft: FloatArray,
+        per_code: list[FloatArray],
         judgments: Judgments,
-        codes: IntArray,
         code_totals: FloatArray,
         prior_skill: FloatArray,
         skill_known: BoolArray,
@@ -181,13 +271,11 @@ class DawidSkene(EMClassifier[_Codes]):
         """Expected answer counts and the prior matrix, both indexed [worker, truth, answer].
 
         Posteriors sum to one per item, so the last class's counts are the code totals
-        minus the others': one weighted bincount saved per iteration.
+        minus the others': one weighted bincount saved per iteration. `per_code` holds the
+        first K - 1 classes' expected counts per (worker, answer) code.
         """
         k, n_workers = judgments.n_classes, judgments.n_workers
-        per_code = [
-            np.bincount(codes, weights=row.take(judgments.items), minlength=n_workers * k)
-            for row in soft[:-1]
-        ]
+        per_code = list(per_code)
         per_code.append(np.maximum(code_totals - sum(per_code), 0.0))
         counts = np.stack(per_code).reshape(k, n_workers, k).transpose(1, 0, 2)
         prior = np.broadcast_to(normalise_rows(counts.sum(axis=0)), counts.shape).copy()
@@ -228,7 +316,7 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     def start(self, fit: Fit) -> _Coins:
         j = fit.judgments
         return _Coins(
-            j.answers * j.n_items + j.items,
+            j.class_cells(),
             np.bincount(j.workers, minlength=j.n_workers).astype(np.float64),
             START_COIN_SMOOTHING if self.smoothing is None else self.smoothing,
         )
@@ -264,10 +352,12 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
         base = np.bincount(j.items, weights=log_wrong[j.workers], minlength=j.n_items)
         return self.log_priors(fit, soft) + j.class_counts(log_odds[j.workers]) + base
 
-    def result(self, fit: Fit, state: _Coins, soft: FloatArray, trace: Trace) -> ClassificationResult:
+    def result(
+        self, fit: Fit, state: _Coins, soft: FloatArray, trace: Trace, scored: FloatArray
+    ) -> ClassificationResult:
         skill = self._skill(soft, fit.judgments, state, fit.prior_skill, fit.skill_known)
         return finish(
-            soft,
+            scored,
             fit.has_votes,
             np.where(state.answered > 0, skill, np.nan),
             log_likelihood=trace.log_likelihood,

@@ -10,7 +10,7 @@ the gold-aware log-likelihood and the stopping rule.
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -25,7 +25,6 @@ from labelwire.server.consolidation.base import (
     Judgments,
     clamp_gold,
     class_priors,
-    decide,
     gold_and_votes,
     gold_log_likelihood,
     log_normalise,
@@ -101,15 +100,12 @@ class EMClassifier(Classifier, Generic[State]):
                         break
             if passes == MAX_PASSES or not self.retune(fit, state, soft):
                 break
-        result = self.result(fit, state, soft, Trace(history, converged))
+        scored = soft
         held_out = self.held_out_log_joint(fit, state, soft)
-        if held_out is None:
-            return result
-        soft, _ = log_normalise(held_out)
-        clamp_gold(soft, gold_items, gold_answers)
-        posteriors = np.where(has_votes[:, None], soft.T, 1.0 / max(judgments.n_classes, 1))
-        labels, confidence, ties = decide(posteriors, has_votes, priors=result.class_priors)
-        return replace(result, labels=labels, posteriors=posteriors, confidence=confidence, ties=ties)
+        if held_out is not None:
+            scored, _ = log_normalise(held_out)
+            clamp_gold(scored, gold_items, gold_answers)
+        return self.result(fit, state, soft, Trace(history, converged), scored)
 
     def retune(self, fit: Fit, state: State, soft: FloatArray) -> bool:
         """Re-estimates the model's hyperparameters from the converged posteriors; True
@@ -139,4 +135,8 @@ class EMClassifier(Classifier, Generic[State]):
     def log_joint(self, fit: Fit, state: State, soft: FloatArray) -> FloatArray: ...
 
     @abstractmethod
-    def result(self, fit: Fit, state: State, soft: FloatArray, trace: Trace) -> ClassificationResult: ...
+    def result(
+        self, fit: Fit, state: State, soft: FloatArray, trace: Trace, scored: FloatArray
+    ) -> ClassificationResult:
+        """The result: parameters from the EM posteriors `soft`, labels from `scored`
+        (the held-out posteriors when the method scores items held out, else `soft`)."""

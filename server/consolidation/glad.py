@@ -103,7 +103,7 @@ class GLAD(EMClassifier[_Parameters]):
             ability=ability,
             ability_mean=ability.copy(),
             easiness=np.full(j.n_items, self.easiness_prior[0]),
-            flat=j.answers * j.n_items + j.items,
+            flat=j.class_cells(),
             easiness_var=self.easiness_prior[1],
         )
 
@@ -167,7 +167,9 @@ class GLAD(EMClassifier[_Parameters]):
             per_node.append(j.class_counts(s + log_others) + base + np.log(weight / np.sqrt(2 * np.pi)))
         return np.asarray(np.logaddexp.reduce(np.stack(per_node), axis=0), dtype=np.float64)
 
-    def result(self, fit: Fit, state: _Parameters, soft: FloatArray, trace: Trace) -> ClassificationResult:
+    def result(
+        self, fit: Fit, state: _Parameters, soft: FloatArray, trace: Trace, scored: FloatArray
+    ) -> ClassificationResult:
         j = fit.judgments
         p_correct = _sigmoid(state.ability[j.workers] * np.exp(state.easiness[j.items]))
         answered = np.bincount(j.workers, minlength=j.n_workers).astype(np.float64)
@@ -175,7 +177,7 @@ class GLAD(EMClassifier[_Parameters]):
         with np.errstate(invalid="ignore"):
             skill = np.where(answered > 0, total / np.maximum(answered, 1.0), np.nan)
         return finish(
-            soft,
+            scored,
             fit.has_votes,
             skill,
             log_likelihood=trace.log_likelihood,

@@ -1,4 +1,9 @@
-"""Majority vote and its gold-weighted form."""
+"""Majority vote and its gold-weighted form.
+
+Not EM, but the same set-up as the EM methods (`base.has_evidence`, `base.clamp_gold`,
+`base.item_posteriors`, `base.decide`): the same items labelled, gold pinned the same
+way, the same tie rule.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from labelwire.server.consolidation.base import (
     clamp_gold,
     decide,
     gold_arrays,
+    has_evidence,
+    item_posteriors,
     log_normalise,
     normalise_rows,
     skill_prior,
@@ -71,7 +78,7 @@ class MajorityVote(Classifier):
             k = max(judgments.n_classes, 2)
             weight = np.log(self.skill * (k - 1) / (1 - self.skill))
             soft, _ = log_normalise(weight * counts.T)
-            posteriors = np.where(has_votes[:, None], soft.T, 1.0 / max(judgments.n_classes, 1))
+            posteriors = item_posteriors(soft, has_votes)
         gold_items, gold_answers = gold_arrays(gold, judgments.n_items, judgments.n_classes)
         if gold_items.size:
             clamp_gold(posteriors.T, gold_items, gold_answers)
@@ -186,12 +193,8 @@ class WeightedMajorityVote(Classifier):
         judgments: Judgments, weight: FloatArray, gold_items: IntArray, gold_answers: IntArray
     ) -> tuple[FloatArray, BoolArray]:
         soft, _ = log_normalise(judgments.class_counts(weight[judgments.workers]))
-        has_votes = judgments.has_votes()
-        posteriors = np.where(has_votes[:, None], soft.T, 1.0 / judgments.n_classes)
-        if gold_items.size:
-            clamp_gold(posteriors.T, gold_items, gold_answers)
-            has_votes[gold_items] = True
-        return posteriors, has_votes
+        has_votes = has_evidence(judgments, gold_items)
+        return item_posteriors(clamp_gold(soft, gold_items, gold_answers), has_votes), has_votes
 
     def _with_agreement(
         self,

@@ -8,6 +8,7 @@ reliable on "cat" and careless on "fox").
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,12 +92,47 @@ class MultiLabelResult:
     per_class: list[ClassificationResult]
 
 
-class BinaryRelevance:
+MultiLabelGold = tuple[npt.ArrayLike, npt.ArrayLike]
+"""Known answers: (items, selected matrix), one row of ticked classes per item."""
+
+
+class MultiLabelClassifier(ABC):
+    """The one calling convention of every multi-label method, the classifiers' own:
+    configured in the constructor, run with `fit(table, *, gold=None, worker_skill=None)`,
+    answering with a `MultiLabelResult`."""
+
+    @abstractmethod
+    def fit(
+        self,
+        judgments: MultiLabelJudgments,
+        *,
+        gold: MultiLabelGold | None = None,
+        worker_skill: FloatArray | None = None,
+    ) -> MultiLabelResult: ...
+
+
+class BinaryRelevance(MultiLabelClassifier):
     """Consolidates each class separately with `aggregator` (Dawid-Skene by default).
+
+    Model: the classes are independent yes/no questions, each consolidated on its own,
+    so a worker's reliability is learned per class. Tsoumakas & Katakis (2007),
+    "Multi-label classification: an overview", International Journal of Data
+    Warehousing and Mining 3(3).
 
     Dawid-Skene suits this well: each worker gets a 2 x 2 matrix per class, so a
     worker who ticks too much (high false-positive rate) and one who ticks too
     little are told apart. Use `MajorityVote()` for a plain per-class vote.
+    `worker_skill` is handed to the aggregator for every class.
+
+    Example (three workers tick classes of two items; two of three agree on each):
+
+    >>> from labelwire.server.consolidation import BinaryRelevance, MajorityVote, MultiLabelJudgments
+    >>> j = MultiLabelJudgments.from_lists(
+    ...     [0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2],
+    ...     [[1, 0], [1, 1], [0, 0], [0, 1], [0, 1], [1, 1]],
+    ... )
+    >>> BinaryRelevance(MajorityVote()).fit(j).labels.tolist()
+    [[True, False], [False, True]]
     """
 
     def __init__(self, aggregator: Classifier | None = None, threshold: float = 0.5) -> None:
@@ -104,7 +140,11 @@ class BinaryRelevance:
         self.threshold = threshold
 
     def fit(
-        self, judgments: MultiLabelJudgments, *, gold: tuple[npt.ArrayLike, npt.ArrayLike] | None = None
+        self,
+        judgments: MultiLabelJudgments,
+        *,
+        gold: MultiLabelGold | None = None,
+        worker_skill: FloatArray | None = None,
     ) -> MultiLabelResult:
         """`gold` is (items, selected matrix) for items whose classes are known."""
         gold_items = gold_matrix = None
@@ -116,7 +156,9 @@ class BinaryRelevance:
             class_gold = None
             if gold_items is not None and gold_matrix is not None:
                 class_gold = (gold_items, gold_matrix[:, c].astype(np.int64))
-            per_class.append(self.aggregator.fit(judgments.for_class(c), gold=class_gold))
+            per_class.append(
+                self.aggregator.fit(judgments.for_class(c), gold=class_gold, worker_skill=worker_skill)
+            )
         posteriors = np.stack([r.posteriors[:, 1] for r in per_class], axis=1)
         labels = posteriors > self.threshold
         return MultiLabelResult(

@@ -8,6 +8,7 @@ median and its deviation the Euclidean distance to that centre.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,13 +48,38 @@ class NumericResult:
     outliers: BoolArray
 
 
-class RobustCentre:
+class NumericMethod(ABC):
+    """The one calling convention of numbers and key points: `fit(items, values, n_items=None)`,
+    one value (or point) per judgment, answering with a `NumericResult`."""
+
+    @abstractmethod
+    def fit(
+        self, items: npt.ArrayLike, values: npt.ArrayLike, n_items: int | None = None
+    ) -> NumericResult: ...
+
+
+class RobustCentre(NumericMethod):
     """Flags a value whose distance from the median exceeds `threshold` robust sigmas.
+
+    Model: an item's answers scatter around its true value, a few far off; the centre is
+    the median (per coordinate for points) and the spread the median absolute deviation,
+    neither moved by a minority of wild answers. Hampel (1974), "The influence curve and
+    its role in robust estimation", JASA 69(346); the cut at a few MADs as recommended by
+    Leys, Ley, Klein, Bernard & Licata (2013), "Detecting outliers: do not use standard
+    deviation around the mean, use absolute deviation around the median", Journal of
+    Experimental Social Psychology 49(4).
 
     The robust sigma is 1.4826 x MAD, floored at `min_spread` so that three
     workers typing exactly 10 do not turn a fourth typing 10.01 into an outlier.
     With fewer than three values nothing is flagged: two disagreeing values give
     no way to tell which one is off.
+
+    Example (four workers type a number, one slips a digit):
+
+    >>> from labelwire.server.consolidation import RobustCentre
+    >>> result = RobustCentre().fit([0, 0, 0, 0], [10.0, 11.0, 10.5, 105.0])
+    >>> float(result.centre[0]), result.outliers.tolist()
+    (10.75, [False, False, False, True])
     """
 
     def __init__(self, threshold: float = 3.0, min_spread: float = 0.0) -> None:

@@ -268,3 +268,13 @@ def test_one_coin_held_out_confidence_on_three_classes_is_the_workers_accuracy()
 
     assert result.labels.tolist() == [0, 1, 2]
     assert result.confidence == pytest.approx([0.7, 0.7, 0.7], abs=1e-6)
+
+
+def test_a_known_skill_spreads_the_errors_evenly_over_the_other_classes() -> None:
+    """A worker with a prior skill and no answers keeps its prior matrix: the skill on the
+    diagonal and the rest shared by the K - 1 other classes (three classes here, so the
+    share is not the whole remainder)."""
+    j = Judgments.from_lists([0, 0, 1, 1], [0, 1, 0, 1], [0, 0, 2, 2], n_classes=3, n_workers=3)
+    result = DawidSkene(smoothing=5.0).fit(j, worker_skill=np.array([np.nan, np.nan, 0.8]))
+    assert result.confusion is not None
+    np.testing.assert_allclose(result.confusion[2], [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])

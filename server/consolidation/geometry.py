@@ -1,0 +1,41 @@
+"""The one calling convention of the geometric answer types: boxes, spans and masks.
+
+Each is configured in its constructor and run with `fit(table, *, worker_skill=None)`,
+like the classifiers, on a table of its own (`BoxJudgments`, `SpanJudgments`, a stack of
+masks) and answers with a result of its own: a box, a span and a pixel have different
+coordinates, so their results cannot share one type the way the classifiers' do.
+Key points and numbers go through `numeric.NumericMethod`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from labelwire.server.consolidation.base import FloatArray
+
+TableT = TypeVar("TableT", contravariant=True)
+ResultT = TypeVar("ResultT", covariant=True)
+
+
+class GeometryMethod(ABC, Generic[TableT, ResultT]):
+    """A consolidation of drawn or marked answers: `fit(table, *, worker_skill=None)`.
+
+    `worker_skill` is an accuracy per worker (NaN where unknown) that weighs each
+    worker's answers; without it every worker counts the same.
+    """
+
+    @abstractmethod
+    def fit(self, judgments: TableT, *, worker_skill: FloatArray | None = None) -> ResultT: ...
+
+
+def skill_weights(worker_skill: FloatArray | None, n_workers: int) -> FloatArray:
+    """Each worker's weight: its skill, floored above zero so a weak worker still counts a
+    little, and 1 where the skill is unknown (or no skills were given)."""
+    if worker_skill is None:
+        return np.ones(n_workers)
+    return np.asarray(
+        np.where(np.isnan(worker_skill), 1.0, np.clip(worker_skill, 1e-3, None)), dtype=np.float64
+    )
