@@ -16,6 +16,7 @@ from labelwire.server.core.adapters import AdaptersCore
 from labelwire.server.core.credentials import CredentialsCore
 from labelwire.server.core.jobs import JobsCore, accept_by_model
 from labelwire.server.core.labels import LabelsCore
+from labelwire.server.core.watch import WatchCore
 from labelwire.server.core.work import WorkCore
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch import gate as quality
@@ -42,7 +43,7 @@ def _prelabeled(tx: Tx, *, job_id: int) -> list[Any]:
     return tx.prelabeled(job_id)
 
 
-class Core(JobsCore, WorkCore, LabelsCore, CredentialsCore, AccountsCore, AdaptersCore):
+class Core(JobsCore, WorkCore, LabelsCore, WatchCore, CredentialsCore, AccountsCore, AdaptersCore):
     async def start_background(self) -> None:
         self._tasks.append(asyncio.create_task(self._maintain(), name="labelwire-maintenance"))
         if self._drive_workforces:
