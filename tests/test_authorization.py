@@ -302,6 +302,9 @@ MATRIX: dict[str, Entry] = {
     "JobService.GetItem": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.GetItemRequest(job=w.job, item_key="i0")
     ),
+    "LabelService.StreamLabelManifest": Entry(
+        OWNERS_JOB, lambda w: label_service_pb2.StreamLabelManifestRequest(job=w.job)
+    ),
     "LabelService.StreamLabels": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)
     ),

@@ -84,6 +84,23 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         )
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
 
+    @streaming
+    async def StreamLabelManifest(
+        self, request: pb.StreamLabelManifestRequest, context: Ctx
+    ) -> AsyncIterator[pb.StreamLabelManifestResponse]:
+        principal = await caller(self.core, context)
+        with self.streams.held(principal):
+            async for lines in self.core.manifest_lines(principal, request.job, request.label_job_name):
+                out, size = pb.StreamLabelManifestResponse(), 0
+                for line in lines:
+                    grown = size + len(line.encode()) + 8
+                    if grown > STREAM_MESSAGE_BYTES and out.lines:
+                        yield out
+                        out, grown = pb.StreamLabelManifestResponse(), len(line.encode()) + 8
+                    out.lines.append(line)
+                    size = grown
+                yield out
+
     @unary
     async def ListLabelRevisions(
         self, request: pb.ListLabelRevisionsRequest, context: Ctx
