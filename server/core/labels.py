@@ -6,6 +6,8 @@ from `label_quality.QualityCore` and the exports from
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,6 +41,7 @@ from labelwire.server.domain.model import (
     Principal,
     TaskComment,
 )
+from labelwire.server.files import presign
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
 
@@ -267,7 +270,14 @@ class LabelsCore(QualityCore, ExportsCore):
                 declines=declines,
             )
 
-        return await self.store.read(read)
+        view = await self.store.read(read)
+        if view.item.payload_kind == "source_ref" and view.item.payload.startswith("s3://"):
+            # Off the event loop: the first presign makes a boto3 client.
+            url = await asyncio.to_thread(
+                presign.owner_link, self.files_settings, principal.id, view.item.payload
+            )
+            view = dataclasses.replace(view, source_url=url)
+        return view
 
     async def list_judgments(
         self,

@@ -1,21 +1,27 @@
-"""Downloads on the labels page that the server builds: the Ground Truth
-augmented manifest, streamed by StreamLabelManifest into a file the browser
-saves, equal to the one ExportLabels writes under the files root."""
+"""What the console gets from the server's files side without a server path:
+the Ground Truth augmented manifest, streamed by StreamLabelManifest into a
+file the browser saves (equal to the one ExportLabels writes under the files
+root), and an item's s3:// image through the link GetItem presigns."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from labelwire.client.raw import WorkerClient, text_item
+from labelwire.client.raw import WorkerClient, source_item, text_item
+from labelwire.server.core.auth import parse as parse_token
+from labelwire.server.files import png
 from labelwire.server.files.policy import FilesSettings
 from labelwire.v1 import job_pb2
 from tests.browser.conftest import Live, live_server
 from tests.browser.test_console import owner, shot, sign_in
+from tests.browser.test_worker_app_groundtruth import bucket, live_s3  # noqa: F401
 from tests.conftest import client_folder
 from tests.helpers import CLASSES, work
 
@@ -70,3 +76,46 @@ def test_the_downloaded_manifest_parses_and_equals_what_export_labels_writes(
     assert [r["source"] for r in records] == [f"truth:{c}" for c in CLASSES] + ["truth:pos"]
     assert sum(r.get("label-metadata", {}).get("human-annotated") == "yes" for r in records) == 3
     assert page.locator("main script").count() == 0
+
+
+def test_an_s3_image_shows_through_its_presigned_link_and_one_outside_the_prefixes_does_not(
+    live_s3: Live,  # noqa: F811
+    page: Page,
+    bucket: tuple[str, Any],  # noqa: F811
+) -> None:
+    live, (name, s3) = live_s3, bucket
+    key, lw = owner(live)
+    mine = f"labelwire/{parse_token(key)[1]}"  # type: ignore[index]
+    picture = png.encode_rgba(np.full((90, 120, 4), (200, 120, 40, 255), dtype=np.uint8))
+    s3.put_object(Bucket=name, Key=f"{mine}/cat.png", Body=picture, ContentType="image/png")
+
+    async def setup() -> job_pb2.Job:
+        job = await lw.create_job(
+            "Photos", classes=CLASSES, judgments_per_item=1, quiz_size=0, media_type=job_pb2.MEDIA_TYPE_IMAGE
+        )
+        await lw.add_items(
+            job.name,
+            [
+                source_item("cat", f"s3://{name}/{mine}/cat.png"),
+                source_item("elsewhere", f"s3://{name}/other/cat.png"),
+            ],
+        )
+        return job
+
+    job = live.run(setup)
+    loaded: list[str] = []
+    page.on("requestfinished", lambda r: loaded.append(r.url) if "cat.png" in r.url else None)
+    sign_in(page, live, key)
+    job_id = job.name.removeprefix("jobs/")
+    page.goto(f"{live.url}/console/#/jobs/{job_id}/items/cat")
+    expect(page.get_by_role("img", name="Item cat")).to_be_visible()
+    page.wait_for_function("() => document.querySelector('main img')?.naturalWidth === 120")
+    shot(page, "item-s3-image")
+    [url] = loaded
+    assert "X-Amz-Signature=" in url and "X-Amz-Expires=900" in url
+    expect(page.get_by_role("link", name=f"s3://{name}/{mine}/cat.png")).to_be_visible()
+    page.goto(f"{live.url}/console/#/jobs/{job_id}/items/elsewhere")
+    expect(page.get_by_role("region", name="Content")).to_contain_text(
+        "cannot be shown in the browser (the server presigns only files under the S3 prefixes"
+    )
+    assert page.locator("main img").count() == 0

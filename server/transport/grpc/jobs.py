@@ -311,6 +311,7 @@ def _item_response(view: ItemView) -> pb.GetItemResponse:
         failure_reason=view.failure_reason,
         comments=[convert.comment_message(c) for c in view.comments],
         routed_from_job=f"jobs/{view.routed_from_job}" if view.routed_from_job is not None else "",
+        source_url=view.source_url,
     )
     job = f"jobs/{view.job_id}"
     for d in view.declines:
