@@ -200,9 +200,7 @@ class LabelsCore(QualityCore, ExportsCore):
                 raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
             if item["label_sequence"] is None:
                 return []
-            return tx.label_revisions(
-                job_id, int(item["id"]), int(item["label_sequence"]), REVISIONS_SHOWN + 1
-            )
+            return tx.label_revisions(job_id, int(item["id"]), REVISIONS_SHOWN + 1)
 
         rows = await self.store.read(read)
         truncated = len(rows) > REVISIONS_SHOWN

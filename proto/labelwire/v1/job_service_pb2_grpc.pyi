@@ -150,7 +150,8 @@ class JobServiceStub:
     The stream ends after the message that shows the job completed,
     cancelled or failed. The job's owner, or the admin key (the operator's
     read-only view). A client key (or the admin key) may have
-    `--max-streams-per-client` streams (WatchJob and StreamLabels together)
+    `--max-streams-per-client` streams (WatchJob, StreamLabels and
+    StreamLabelManifest together)
     open on one server; one more gets RESOURCE_EXHAUSTED.
     """
 
@@ -276,7 +277,8 @@ class JobServiceAsyncStub(JobServiceStub):
     The stream ends after the message that shows the job completed,
     cancelled or failed. The job's owner, or the admin key (the operator's
     read-only view). A client key (or the admin key) may have
-    `--max-streams-per-client` streams (WatchJob and StreamLabels together)
+    `--max-streams-per-client` streams (WatchJob, StreamLabels and
+    StreamLabelManifest together)
     open on one server; one more gets RESOURCE_EXHAUSTED.
     """
 
@@ -531,7 +533,8 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         The stream ends after the message that shows the job completed,
         cancelled or failed. The job's owner, or the admin key (the operator's
         read-only view). A client key (or the admin key) may have
-        `--max-streams-per-client` streams (WatchJob and StreamLabels together)
+        `--max-streams-per-client` streams (WatchJob, StreamLabels and
+        StreamLabelManifest together)
         open on one server; one more gets RESOURCE_EXHAUSTED.
         """
 

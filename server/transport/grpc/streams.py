@@ -1,7 +1,7 @@
 """How many server streams one caller holds open on this server.
 
 A client that opens streams and never reads them holds server memory, so
-StreamLabels and WatchJob share one count per key; the count is per replica."""
+StreamLabels, WatchJob and StreamLabelManifest share one count per key; the count is per replica."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class StreamSlots:
         holder = (principal.kind, principal.id)
         if self._open[holder] >= self.limit:
             raise ResourceExhausted(
-                f"a client may have at most {self.limit} streams (StreamLabels and WatchJob)"
+                f"a client may have at most {self.limit} streams (StreamLabels, WatchJob, StreamLabelManifest)"
                 " open at once on this server; close one first"
             )
         self._open[holder] += 1

@@ -1696,7 +1696,8 @@ export const JobService: GenService<{
    * The stream ends after the message that shows the job completed,
    * cancelled or failed. The job's owner, or the admin key (the operator's
    * read-only view). A client key (or the admin key) may have
-   * `--max-streams-per-client` streams (WatchJob and StreamLabels together)
+   * `--max-streams-per-client` streams (WatchJob, StreamLabels and
+   * StreamLabelManifest together)
    * open on one server; one more gets RESOURCE_EXHAUSTED.
    *
    * @generated from rpc labelwire.v1.JobService.WatchJob
