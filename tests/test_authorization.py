@@ -136,6 +136,10 @@ async def _pause(world: World, owner: Client) -> None:
     await owner.pause_job(world.job)
 
 
+async def _cancel_draft(world: World, owner: Client) -> None:
+    await owner.cancel_job(world.draft)
+
+
 # The item `_label_task` labeled, by job: CorrectLabel needs a labeled item.
 LABELED: dict[str, str] = {}
 
@@ -247,6 +251,10 @@ MATRIX: dict[str, Entry] = {
         OWNERS_JOB, lambda w: job_service_pb2.SetJobTeamsRequest(job=w.job, teams=[w.team])
     ),
     "JobService.GetJob": Entry(OWNERS_JOB_ADMIN_READS, lambda w: job_service_pb2.GetJobRequest(name=w.job)),
+    # On a cancelled job, so that the stream ends after its first message.
+    "JobService.WatchJob": Entry(
+        OWNERS_JOB_ADMIN_READS, lambda w: job_service_pb2.WatchJobRequest(name=w.draft), _cancel_draft
+    ),
     "JobService.ListJobs": Entry(ANY_CLIENT_ADMIN_READS, lambda w: job_service_pb2.ListJobsRequest()),
     "JobService.StartJob": Entry(OWNERS_JOB, lambda w: job_service_pb2.StartJobRequest(name=w.draft)),
     "JobService.UpdateJob": Entry(
@@ -293,6 +301,9 @@ MATRIX: dict[str, Entry] = {
     ),
     "JobService.GetItem": Entry(
         OWNERS_JOB, lambda w: job_service_pb2.GetItemRequest(job=w.job, item_key="i0")
+    ),
+    "LabelService.StreamLabelManifest": Entry(
+        OWNERS_JOB, lambda w: label_service_pb2.StreamLabelManifestRequest(job=w.job)
     ),
     "LabelService.StreamLabels": Entry(
         OWNERS_JOB, lambda w: label_service_pb2.StreamLabelsRequest(job=w.job, snapshot_only=True)

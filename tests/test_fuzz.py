@@ -394,6 +394,8 @@ def uris_for(target: Target, method: descriptor.MethodDescriptor) -> list[str]:
 
 
 STATE_CHANGES = {"StartJob", "PauseJob", "ResumeJob", "CancelJob"}
+# Server streams that follow a live job until it ends: read up to their first message.
+FOLLOWS_UNTIL_THE_END = {"WatchJob"}
 STABLE_JOB = "jobs/5"  # not among the names a mutation sets, so nothing cancels it
 REMOTE_JOB = "jobs/7"
 
@@ -534,7 +536,9 @@ def send(target: Target, method: descriptor.MethodDescriptor, token: str, payloa
                     payloads[0], metadata=metadata, timeout=CALL_SECONDS
                 )
                 for _ in call:
-                    pass
+                    if method.name in FOLLOWS_UNTIL_THE_END:
+                        call.cancel()  # its first message answered the request
+                        break
             else:
                 channel.unary_unary(path, identity, identity)(
                     payloads[0], metadata=metadata, timeout=CALL_SECONDS

@@ -8,12 +8,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import grpc
+import httpx
 import pytest
 
-from labelwire.client.raw import Client, classification
+from labelwire.client.raw import Client, classification, source_item
 from labelwire.server.core.auth import parse as parse_token
 from labelwire.server.files.policy import FilesSettings
 from tests.conftest import Clock, Harness, serving
@@ -189,3 +191,35 @@ async def test_s3_errors_name_the_uri_and_s3s_code_only(
             assert code == grpc.StatusCode.INVALID_ARGUMENT
             assert message.startswith(f"uri '{uri}' cannot be") and message.endswith("in S3: NoSuchBucket")
         await lw.close()
+
+
+async def test_get_item_presigns_only_s3_images_under_the_owners_prefix(
+    s3_server: Harness, buckets: Buckets
+) -> None:
+    """The link is a SigV4 presigned GET that reads the object from the S3
+    server; a URI in another bucket, another client's sub-prefix or an https
+    address gets no link."""
+    lw = await s3_server.client()
+    mine = f"labelwire/{client_id(lw)}"
+    buckets.put(f"{mine}/img/cat.png", "the cat's bytes")
+    buckets.put("labelwire/999/img/dog.png", "another client's dog")
+    buckets.put("img/fox.png", "the other bucket's fox", bucket=buckets.other)
+    job = await lw.create_job("Pictures", classes=CLASSES, judgments_per_item=1, quiz_size=0)
+    await lw.add_items(
+        job.name,
+        [
+            source_item("cat", f"s3://{buckets.name}/{mine}/img/cat.png"),
+            source_item("dog", f"s3://{buckets.name}/labelwire/999/img/dog.png"),
+            source_item("fox", f"s3://{buckets.other}/img/fox.png"),
+            source_item("web", "https://example.com/cat.png"),
+        ],
+    )
+    cat = await lw.get_item(job.name, "cat")
+    query = parse_qs(urlsplit(cat.source_url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["X-Amz-Expires"] == ["900"]
+    async with httpx.AsyncClient() as http:
+        fetched = await http.get(cat.source_url)
+    assert fetched.status_code == 200 and fetched.text == "the cat's bytes"
+    for key in ("dog", "fox", "web"):
+        assert (await lw.get_item(job.name, key)).source_url == "", key
+    await lw.close()

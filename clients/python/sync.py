@@ -154,6 +154,13 @@ class Client(SyncBase[AsyncClient]):
         """The job as it is now (its state and counters)."""
         return self._loop.run(self._async.get_job(job))
 
+    def watch_job(self, job: Job | str) -> Iterator[Job]:
+        """The job now, then again each time its state or counters change (at
+        most twice a second), until it completes, is cancelled or fails: a
+        progress display without polling.
+        """
+        return self._loop.iterate(self._async.watch_job(job))
+
     def jobs(self) -> Pages[Job]:
         """Your jobs, newest first, fetched page by page."""
         return Pages(self._loop, self._async.jobs())
@@ -414,6 +421,13 @@ class Client(SyncBase[AsyncClient]):
         revision in the feed, method `owner_correction`, kept by later passes.
         """
         return self._loop.run(self._async.correct_label(job, item_key, value))
+
+    def label_manifest(self, job: Job | str, *, label_job_name: str = "") -> Iterator[str]:
+        """The Ground Truth augmented manifest export_labels would write, line by
+        line (each a JSON object, no line break), streamed to you: nothing is
+        written on the server, so no files root or S3 prefix is needed.
+        """
+        return self._loop.iterate(self._async.label_manifest(job, label_job_name=label_job_name))
 
     def export_labels(self, job: Job | str, uri: str, *, label_job_name: str = "") -> Exported:
         """Writes every item as a Ground Truth augmented manifest line to `uri` (a

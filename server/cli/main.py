@@ -306,8 +306,8 @@ def _parser() -> argparse.ArgumentParser:
         "--max-streams-per-client",
         type=int,
         default=int(_env("MAX_STREAMS_PER_CLIENT", "16") or 16),
-        help="StreamLabels calls one client key may have open at once on this server; more get"
-        " RESOURCE_EXHAUSTED (LABELWIRE_MAX_STREAMS_PER_CLIENT; default 16)",
+        help="StreamLabels, WatchJob and StreamLabelManifest calls (together) one client key may have open"
+        " at once on this server; more get RESOURCE_EXHAUSTED (LABELWIRE_MAX_STREAMS_PER_CLIENT; default 16)",
     )
     demo = commands.add_parser(
         "demo",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
+import json
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from labelwire.server.core.base import JobReads
@@ -19,6 +20,10 @@ from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.files.policy import FilesSettings
 from labelwire.server.store import Store, Tx
+
+#: Items a manifest download reads at a time: each line may carry up to
+#: 64 KiB of metadata, so a page holds at most a few tens of MB.
+MANIFEST_PAGE = 500
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
@@ -56,6 +61,31 @@ class ExportsService:
 
         written = await asyncio.to_thread(files.write_lines, target, lines())
         return written, labeled
+
+    async def manifest_lines(
+        self, principal: Principal, job_name: str, label_job_name: str = ""
+    ) -> AsyncIterator[list[str]]:
+        """ExportLabels' lines, a page of items at a time, for a caller that
+        saves them itself: no server path is involved, and only a page is
+        held at once."""
+        job = await self.reads.get_job(principal, job_name)
+        if not task_kind(job.spec).exports_labels:
+            raise FailedPrecondition(
+                f"{job.name} is a segmentation job: its manifest would need mask images, which are"
+                " not exported yet; read its labels with ListLabels"
+            )
+        fmt = self._export_format(job, label_job_name)
+        after = 0
+        while True:
+
+            def page(tx: Tx, after: int = after) -> list[Any]:
+                return tx.export_items(job.id, after, MANIFEST_PAGE)
+
+            batch = await self.store.read(page)
+            if not batch:
+                return
+            yield [json.dumps(exports.export_line(row, fmt)[0], ensure_ascii=False) for row in batch]
+            after = int(batch[-1]["item_id"])
 
     async def export_judgments(
         self, principal: Principal, job_name: str, uri: str, form: str, label_job_name: str = ""

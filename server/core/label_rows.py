@@ -28,6 +28,8 @@ class ItemView:
     comments: list[TaskComment]
     routed_from_job: int | None
     declines: list[ItemDecline]
+    # A presigned https link to the item's s3:// payload, when the owner may read it.
+    source_url: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

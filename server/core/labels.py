@@ -6,6 +6,7 @@ from `label_quality.QualityCore` and the exports from
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +47,8 @@ from labelwire.server.domain.model import (
     Principal,
     TaskComment,
 )
+from labelwire.server.files import presign
+from labelwire.server.files.policy import FilesSettings
 from labelwire.server.labels import items as labeling
 from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
@@ -75,6 +78,7 @@ class LabelsService:
     store: Store
     reads: JobReads
     feed: FeedSignal
+    files_settings: FilesSettings
     clock: Callable[[], float]
 
     async def stream_labels(
@@ -212,9 +216,7 @@ class LabelsService:
                 raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
             if item["label_sequence"] is None:
                 return []
-            return tx.label_revisions(
-                job_id, int(item["id"]), int(item["label_sequence"]), REVISIONS_SHOWN + 1
-            )
+            return tx.label_revisions(job_id, int(item["id"]), REVISIONS_SHOWN + 1)
 
         rows = await self.store.read(read)
         truncated = len(rows) > REVISIONS_SHOWN
@@ -282,7 +284,14 @@ class LabelsService:
                 declines=declines,
             )
 
-        return await self.store.read(read)
+        view = await self.store.read(read)
+        if view.item.payload_kind == "source_ref" and view.item.payload.startswith("s3://"):
+            # Off the event loop: the first presign makes a boto3 client.
+            url = await asyncio.to_thread(
+                presign.owner_link, self.files_settings, principal.id, view.item.payload
+            )
+            view = dataclasses.replace(view, source_url=url)
+        return view
 
     async def list_judgments(
         self,

@@ -27,6 +27,7 @@ from labelwire.server.core.jobs import JobsService, accept_by_model
 from labelwire.server.core.label_exports import ExportsService
 from labelwire.server.core.label_quality import QualityService
 from labelwire.server.core.labels import LabelsService
+from labelwire.server.core.watch import WatchService
 from labelwire.server.core.work import WorkService
 from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch import gate as quality
@@ -104,7 +105,10 @@ class Core:
             rng=random.Random(seed),
             clock=clock,
         )
-        self.labels = LabelsService(store=store, reads=self.reads, feed=self.feed, clock=clock)
+        self.labels = LabelsService(
+            store=store, reads=self.reads, feed=self.feed, files_settings=self.files_settings, clock=clock
+        )
+        self.watch = WatchService(reads=self.reads, jobs=self.jobs, feed=self.feed)
         self.quality = QualityService(
             store=store, reads=self.reads, learned_thresholds=self.learned_thresholds, clock=clock
         )

@@ -45,6 +45,23 @@ def _client_for(s3_endpoint: str | None, endpoint: str | None) -> S3Client:
     return client
 
 
+#: How long the owner's link to an item's image lives: long enough to look at
+#: the item's page, short enough that a copied link soon stops working.
+ITEM_LINK_SECONDS = 15 * 60
+
+
+def owner_link(settings: policy.FilesSettings, owner_id: int, ref: str) -> str:
+    """A short-lived https link to an item's `s3://` payload for the job's
+    owner, or "" for a reference the owner could not name itself (outside the
+    allowed prefixes or their own sub-prefix) or that cannot be presigned."""
+    if not ref.startswith("s3://"):
+        return ""
+    try:
+        return s3_grant(settings, owner_id, ITEM_LINK_SECONDS)(ref)
+    except GrantRefused:
+        return ""
+
+
 def s3_grant(settings: policy.FilesSettings, owner_id: int, seconds: float) -> Grant:
     """A `grant_read_access` for one task of a job owned by `owner_id`, whose
     links expire after `seconds` (the lease's time left)."""

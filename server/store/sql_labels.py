@@ -252,14 +252,16 @@ class LabelsSql(SqlBase):
             (*args, limit),
         )
 
-    def label_revisions(self, job_id: int, item_id: int, up_to_sequence: int, limit: int) -> list[Row]:
-        """An item's label events, newest first: no index leads from an item
-        to its events, so the scan is bounded by the item's current sequence."""
+    def label_revisions(self, job_id: int, item_id: int, limit: int) -> list[Row]:
+        """An item's label events, newest first. The sequences come from the
+        covering index label_events_by_item: asked for whole rows by item,
+        SQLite without statistics would rather walk the job's feed."""
         return self.all(
             "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
-            " JOIN items i ON i.id = e.item_id"
-            " WHERE e.job_id = ? AND e.sequence <= ? AND e.item_id = ? ORDER BY e.sequence DESC LIMIT ?",
-            (job_id, up_to_sequence, item_id, limit),
+            " JOIN items i ON i.id = e.item_id WHERE e.job_id = ? AND e.sequence IN"
+            " (SELECT sequence FROM label_events WHERE job_id = ? AND item_id = ? ORDER BY sequence DESC LIMIT ?)"
+            " ORDER BY e.sequence DESC",
+            (job_id, job_id, item_id, limit),
         )
 
     def judgment_page(

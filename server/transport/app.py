@@ -31,6 +31,7 @@ from labelwire.server.transport.grpc.calls import CallInterceptor
 from labelwire.server.transport.grpc.jobs import JobServicer
 from labelwire.server.transport.grpc.labels import LabelServicer
 from labelwire.server.transport.grpc.quality import QualityServicer
+from labelwire.server.transport.grpc.streams import DEFAULT_STREAMS_PER_CLIENT, StreamSlots
 from labelwire.server.transport.grpc.workers import WorkerServicer
 from labelwire.server.transport.http.server import HttpServer, application, serve_http
 from labelwire.v1 import (
@@ -56,7 +57,6 @@ log = logging.getLogger(__name__)
 MAX_CREDENTIAL_CACHE_SECONDS = 5.0
 MAX_RECEIVE_BYTES = 64 * 1024 * 1024
 MAX_SEND_BYTES = 64 * 1024 * 1024
-DEFAULT_STREAMS_PER_CLIENT = 16
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 SERVICES = (
@@ -221,12 +221,10 @@ async def start_server(
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
         ],
     )
+    streams = StreamSlots(max_streams_per_client)
     servicers: list[tuple[Callable[..., None], object]] = [
-        (job_service_pb2_grpc.add_JobServiceServicer_to_server, JobServicer(core)),
-        (
-            label_service_pb2_grpc.add_LabelServiceServicer_to_server,
-            LabelServicer(core, max_streams_per_client=max_streams_per_client),
-        ),
+        (job_service_pb2_grpc.add_JobServiceServicer_to_server, JobServicer(core, streams=streams)),
+        (label_service_pb2_grpc.add_LabelServiceServicer_to_server, LabelServicer(core, streams=streams)),
         (worker_service_pb2_grpc.add_WorkerServiceServicer_to_server, WorkerServicer(core)),
         (admin_service_pb2_grpc.add_AdminServiceServicer_to_server, AdminServicer(core)),
         (quality_service_pb2_grpc.add_QualityServiceServicer_to_server, QualityServicer(core)),

@@ -201,15 +201,20 @@ def test_routing_rules_are_edited_on_the_job_page_with_the_servers_errors_under_
     assert rules() == []
 
 
-def test_job_page_counters_move_with_the_label_stream_while_no_timer_runs(live: Live, page: Page) -> None:
-    """The page's clock is paused, so its 30 s refresh never fires: the
-    counters and the feed can only move through StreamLabels (each message
-    triggers one GetJob)."""
+def test_job_page_counters_move_with_watch_job_while_no_timer_runs_and_nothing_polls(
+    live: Live, page: Page
+) -> None:
+    """The page's clock is paused, so no timer of the page fires: the
+    counters can only move through the WatchJob stream (a lease moves "in
+    progress" with no label) and the feed through StreamLabels; the page
+    never calls GetJob."""
     key, lw = owner(live)
     job = live.run(lambda: running_job(lw, items=5))
     token = live.run(lambda: lw.create_worker(job.name, "Ada"))[1]
-    streams: list[str] = []
-    page.on("request", lambda r: streams.append(r.url) if "StreamLabels" in r.url else None)
+    calls: list[str] = []
+    page.on(
+        "request", lambda r: calls.append(r.url.rsplit("/", 1)[-1]) if "/labelwire.v1." in r.url else None
+    )
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     page.clock.install(time=start)
@@ -218,6 +223,15 @@ def test_job_page_counters_move_with_the_label_stream_while_no_timer_runs(live: 
     page.get_by_role("link", name="Sentiment").click()
     counters = page.get_by_role("table", name="Counters")
     expect(counters.get_by_role("row", name=re.compile("^Items labeled"))).to_contain_text("0")
+    in_progress = counters.get_by_role("row", name=re.compile("^Items in progress"))
+    expect(in_progress).to_contain_text("0")
+
+    async def lease() -> str:
+        async with WorkerClient(live.target, token) as worker:
+            return (await worker.next_task()).task.name
+
+    assert live.run(lease)
+    expect(in_progress).to_contain_text("1")
 
     async def label(count: int) -> int:
         async with WorkerClient(live.target, token) as worker:
@@ -232,4 +246,7 @@ def test_job_page_counters_move_with_the_label_stream_while_no_timer_runs(live: 
     expect(
         page.get_by_role("table", name=re.compile("Label feed")).get_by_role("link", name="i0")
     ).to_have_count(1)
-    assert len(streams) == 1
+    shot(page, "job-live")
+    on_job_page = calls[calls.index("WatchJob") :]
+    assert on_job_page.count("WatchJob") == 1 and on_job_page.count("StreamLabels") == 1
+    assert "GetJob" not in on_job_page

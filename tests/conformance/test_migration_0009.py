@@ -35,28 +35,35 @@ def _scripts(store: str, up_to: int) -> list[str]:
     return [p.read_text() for p in scripts if int(p.name.split("_", 1)[0]) <= up_to]
 
 
-def _sqlite_at_8(path: Path) -> None:
+def sqlite_at(path: Path, version: int, rows: list[str]) -> None:
+    """A SQLite database migrated up to `version`, holding `rows`."""
     conn = sqlite3.connect(path)
-    for script in _scripts("sqlite", 8):
+    for script in _scripts("sqlite", version):
         conn.executescript(script)
-    for statement in ROWS:
+    for statement in rows:
         conn.execute(statement)
-    conn.execute("PRAGMA user_version = 8")
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
 
 
-def _postgres_at_8(url: str) -> None:
+def postgres_at(url: str, version: int, rows: list[str]) -> None:
+    """A PostgreSQL database migrated up to `version` (by the files' numbers,
+    which have gaps), holding `rows`."""
     import psycopg
 
+    folder = resources.files("labelwire.server.store.migrations.postgres")
+    numbers = sorted(int(p.name[:4]) for p in folder.iterdir() if p.name.endswith(".sql"))
     with psycopg.connect(pooling(url)[0], autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
-        for number, script in enumerate(_scripts("postgres", 8), 1):
+        for number, script in zip(
+            [n for n in numbers if n <= version], _scripts("postgres", version), strict=True
+        ):
             conn.execute(script)
             conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number,))
-        for statement in ROWS:
+        for statement in rows:
             conn.execute(statement)
 
 
@@ -65,10 +72,10 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database at version 8 holding two jobs, one judgment and one declined task."""
     if request.param == "postgres":
         url = str(request.getfixturevalue("postgres_database"))
-        _postgres_at_8(url)
+        postgres_at(url, 8, ROWS)
         return url
     path = tmp_path / "store.db"
-    _sqlite_at_8(path)
+    sqlite_at(path, 8, ROWS)
     return str(path)
 
 
@@ -100,7 +107,7 @@ def test_the_colluder_check_reads_a_jobs_judgments_through_the_index(tmp_path: P
     """SQLite's plan for the check's read starts from judgments_job rather than
     scanning every judgment of every job."""
     path = tmp_path / "plan.db"
-    _sqlite_at_8(path)
+    sqlite_at(path, 8, ROWS)
     open_store(str(path)).close()
     conn = sqlite3.connect(path)
     plan = " ".join(

@@ -331,3 +331,35 @@ def test_comments_requalifying_filters_an_items_history_and_the_reliability_tabl
         assert len(reliability.bins) == 4
         assert 0.0 <= reliability.expected_calibration_error <= 1.0
         assert len(reliability.to_pandas()) == 4
+
+
+def test_watch_job_follows_the_counters_to_the_end_and_the_manifest_streams_blocking(
+    live: Server, api_key: str
+) -> None:
+    with Client(live.target, api_key) as lw:
+        job = lw.create_job("watched", classes=ANIMALS, judgments=1, quiz_size=0)
+        lw.add_items(job, sounds(3))
+        lw.start_job(job)
+        watching = lw.watch_job(job)
+        assert next(watching).state == "running"
+        _, token = lw.create_worker(job, "ana")
+        with WorkerClient(live.target, token) as me:
+            while (task := me.next_task()) is not None:
+                me.submit(task, animal(task))
+        seen = list(watching)
+        assert seen[-1].state == "completed" and seen[-1] == lw.get_job(job)
+        lines = list(lw.label_manifest(job, label_job_name="watched-1"))
+    assert len(lines) == 3 and all('"job-name": "watched-1"' in line for line in lines)
+
+
+async def test_watch_job_and_the_manifest_async(live: Server, api_key: str) -> None:
+    async with AsyncClient(live.target, api_key) as lw:
+        job = await lw.create_job("watched async", classes=ANIMALS, judgments=1, quiz_size=0)
+        await lw.add_items(job, sounds(1))
+        first = await anext(aiter(lw.watch_job(job)))
+        assert first.state == "draft"
+        await lw.cancel_job(job)
+        assert [j.state async for j in lw.watch_job(job)] == ["cancelled"]
+        assert [line async for line in lw.label_manifest(job)] != []
+        with pytest.raises(NotFound):
+            await anext(aiter(lw.watch_job("jobs/999999")))

@@ -121,6 +121,13 @@ class JobMethods:
         """The job as it is now (its state and counters)."""
         return Job.from_proto(await self.raw.get_job(_name(job)))
 
+    async def watch_job(self, job: Job | str) -> AsyncIterator[Job]:
+        """The job now, then again each time its state or counters change (at
+        most twice a second), until it completes, is cancelled or fails: a
+        progress display without polling."""
+        async for proto in _translated_stream(self.raw.watch_job(_name(job))):
+            yield Job.from_proto(proto)
+
     def jobs(self) -> AsyncPages[Job]:
         """Your jobs, newest first, fetched page by page."""
         return AsyncPages(

@@ -170,6 +170,14 @@ class LabelMethods:
         revision in the feed, method `owner_correction`, kept by later passes."""
         return Label.from_proto(await self.raw.correct_label(_name(job), item_key, to_answer(value)))
 
+    async def label_manifest(self, job: Job | str, *, label_job_name: str = "") -> AsyncIterator[str]:
+        """The Ground Truth augmented manifest export_labels would write, line by
+        line (each a JSON object, no line break), streamed to you: nothing is
+        written on the server, so no files root or S3 prefix is needed."""
+        source = self.raw.stream_label_manifest(_name(job), label_job_name=label_job_name)
+        async for line in _translated_stream(source):
+            yield line
+
     @_translated
     async def export_labels(self, job: Job | str, uri: str, *, label_job_name: str = "") -> Exported:
         """Writes every item as a Ground Truth augmented manifest line to `uri` (a

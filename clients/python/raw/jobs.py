@@ -133,6 +133,14 @@ class JobCalls:
         response = await self.jobs.GetJob(job_service_pb2.GetJobRequest(name=name), metadata=self.metadata)
         return response.job
 
+    async def watch_job(self, name: str) -> AsyncIterator[job_pb2.Job]:
+        """The job now and after each change of its state or counters, until
+        it ends; the stream's heartbeats are skipped."""
+        request = job_service_pb2.WatchJobRequest(name=name)
+        async for message in self.jobs.WatchJob(request, metadata=self.metadata):
+            if message.HasField("job"):
+                yield message.job
+
     async def list_jobs(self) -> AsyncIterator[job_pb2.Job]:
         token = ""
         while True:

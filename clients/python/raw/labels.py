@@ -139,6 +139,14 @@ class LabelCalls:
         )
         return response
 
+    async def stream_label_manifest(self, job: str, *, label_job_name: str = "") -> AsyncIterator[str]:
+        """The lines export_labels would write, each a JSON object, in item
+        order, written nowhere on the server."""
+        request = label_service_pb2.StreamLabelManifestRequest(job=job, label_job_name=label_job_name)
+        async for message in self.labels.StreamLabelManifest(request, metadata=self.metadata):
+            for line in message.lines:
+                yield line
+
     async def export_labels(
         self, job: str, uri: str, *, label_job_name: str = ""
     ) -> label_service_pb2.ExportLabelsResponse:

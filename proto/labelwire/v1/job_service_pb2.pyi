@@ -1248,6 +1248,7 @@ class GetItemResponse(_message.Message):
     COMMENTS_FIELD_NUMBER: _builtins.int
     ROUTED_FROM_JOB_FIELD_NUMBER: _builtins.int
     DECLINES_FIELD_NUMBER: _builtins.int
+    SOURCE_URL_FIELD_NUMBER: _builtins.int
     state: Global___ItemState.ValueType
     """Where the item is."""
     failure_reason: _builtins.str
@@ -1255,6 +1256,13 @@ class GetItemResponse(_message.Message):
     routed_from_job: _builtins.str
     """`jobs/{job_id}`: the upstream job whose routing rule made this item,
     empty for an item added by its owner.
+    """
+    source_url: _builtins.str
+    """Output only. For an item whose `source_ref` is an `s3://` URI the owner
+    may name (under the S3 prefixes the operator allows, in the owner's own
+    sub-prefix unless they are shared), a presigned https link to it that
+    works for 15 minutes, for a browser to show the image; empty for any
+    other item, and for a URI outside those prefixes.
     """
     @_builtins.property
     def item(self) -> _item_pb2.Item:
@@ -1286,10 +1294,11 @@ class GetItemResponse(_message.Message):
         comments: _abc.Iterable[_task_pb2.TaskComment] | None = ...,
         routed_from_job: _builtins.str = ...,
         declines: _abc.Iterable[Global___ItemDecline] | None = ...,
+        source_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "label", b"label"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comments", b"comments", "declines", b"declines", "failure_reason", b"failure_reason", "item", b"item", "label", b"label", "routed_from_job", b"routed_from_job", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comments", b"comments", "declines", b"declines", "failure_reason", b"failure_reason", "item", b"item", "label", b"label", "routed_from_job", b"routed_from_job", "source_url", b"source_url", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1336,3 +1345,51 @@ class ItemDecline(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ItemDecline: _TypeAlias = ItemDecline  # noqa: Y015
+
+@_typing.final
+class WatchJobRequest(_message.Message):
+    """Request for WatchJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchJobRequest: _TypeAlias = WatchJobRequest  # noqa: Y015
+
+@_typing.final
+class WatchJobResponse(_message.Message):
+    """One message of WatchJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> _job_pb2.Job:
+        """The job with its state and counters as they are now; absent in a
+        heartbeat.
+        """
+
+    def __init__(
+        self,
+        *,
+        job: _job_pb2.Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchJobResponse: _TypeAlias = WatchJobResponse  # noqa: Y015

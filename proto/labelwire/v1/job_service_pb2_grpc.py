@@ -143,6 +143,11 @@ class JobServiceStub:
                 request_serializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobResponse.FromString,
                 _registered_method=True)
+        self.WatchJob = channel.unary_stream(
+                '/labelwire.v1.JobService/WatchJob',
+                request_serializer=labelwire_dot_v1_dot_job__service__pb2.WatchJobRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_job__service__pb2.WatchJobResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -347,6 +352,23 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchJob(self, request, context):
+        """Follows a job's state and counters without polling: the job at once (as
+        GetJob returns it), then again whenever its state or counters change,
+        read at most every 0.5 s and at least every second (several changes in
+        between arrive as one message). A message without `job` is a heartbeat,
+        sent after 15 s without a change so that proxies keep the stream open.
+        The stream ends after the message that shows the job completed,
+        cancelled or failed. The job's owner, or the admin key (the operator's
+        read-only view). A client key (or the admin key) may have
+        `--max-streams-per-client` streams (WatchJob, StreamLabels and
+        StreamLabelManifest together)
+        open on one server; one more gets RESOURCE_EXHAUSTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -454,6 +476,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.UpdateJob,
                     request_deserializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_job__service__pb2.UpdateJobResponse.SerializeToString,
+            ),
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=labelwire_dot_v1_dot_job__service__pb2.WatchJobRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_job__service__pb2.WatchJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1027,6 +1054,33 @@ class JobService:
             '/labelwire.v1.JobService/UpdateJob',
             labelwire_dot_v1_dot_job__service__pb2.UpdateJobRequest.SerializeToString,
             labelwire_dot_v1_dot_job__service__pb2.UpdateJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/labelwire.v1.JobService/WatchJob',
+            labelwire_dot_v1_dot_job__service__pb2.WatchJobRequest.SerializeToString,
+            labelwire_dot_v1_dot_job__service__pb2.WatchJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

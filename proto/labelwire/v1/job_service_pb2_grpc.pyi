@@ -141,6 +141,19 @@ class JobServiceStub:
     descriptions makes a new `instructions_version`. Every replica reads the
     new settings at once.
     """
+    WatchJob: _grpc.UnaryStreamMultiCallable[_job_service_pb2.WatchJobRequest, _job_service_pb2.WatchJobResponse]
+    """Follows a job's state and counters without polling: the job at once (as
+    GetJob returns it), then again whenever its state or counters change,
+    read at most every 0.5 s and at least every second (several changes in
+    between arrive as one message). A message without `job` is a heartbeat,
+    sent after 15 s without a change so that proxies keep the stream open.
+    The stream ends after the message that shows the job completed,
+    cancelled or failed. The job's owner, or the admin key (the operator's
+    read-only view). A client key (or the admin key) may have
+    `--max-streams-per-client` streams (WatchJob, StreamLabels and
+    StreamLabelManifest together)
+    open on one server; one more gets RESOURCE_EXHAUSTED.
+    """
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -254,6 +267,19 @@ class JobServiceAsyncStub(JobServiceStub):
     paths are INVALID_ARGUMENT. A change to the instructions, examples or
     descriptions makes a new `instructions_version`. Every replica reads the
     new settings at once.
+    """
+    WatchJob: _aio.UnaryStreamMultiCallable[_job_service_pb2.WatchJobRequest, _job_service_pb2.WatchJobResponse]  # type: ignore[assignment]
+    """Follows a job's state and counters without polling: the job at once (as
+    GetJob returns it), then again whenever its state or counters change,
+    read at most every 0.5 s and at least every second (several changes in
+    between arrive as one message). A message without `job` is a heartbeat,
+    sent after 15 s without a change so that proxies keep the stream open.
+    The stream ends after the message that shows the job completed,
+    cancelled or failed. The job's owner, or the admin key (the operator's
+    read-only view). A client key (or the admin key) may have
+    `--max-streams-per-client` streams (WatchJob, StreamLabels and
+    StreamLabelManifest together)
+    open on one server; one more gets RESOURCE_EXHAUSTED.
     """
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -491,6 +517,25 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         paths are INVALID_ARGUMENT. A change to the instructions, examples or
         descriptions makes a new `instructions_version`. Every replica reads the
         new settings at once.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchJob(
+        self,
+        request: _job_service_pb2.WatchJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_job_service_pb2.WatchJobResponse], _abc.AsyncIterator[_job_service_pb2.WatchJobResponse]]:
+        """Follows a job's state and counters without polling: the job at once (as
+        GetJob returns it), then again whenever its state or counters change,
+        read at most every 0.5 s and at least every second (several changes in
+        between arrive as one message). A message without `job` is a heartbeat,
+        sent after 15 s without a change so that proxies keep the stream open.
+        The stream ends after the message that shows the job completed,
+        cancelled or failed. The job's owner, or the admin key (the operator's
+        read-only view). A client key (or the admin key) may have
+        `--max-streams-per-client` streams (WatchJob, StreamLabels and
+        StreamLabelManifest together)
+        open on one server; one more gets RESOURCE_EXHAUSTED.
         """
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

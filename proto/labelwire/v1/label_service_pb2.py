@@ -27,7 +27,7 @@ from labelwire.v1 import judgment_pb2 as labelwire_dot_v1_dot_judgment__pb2
 from labelwire.v1 import label_pb2 as labelwire_dot_v1_dot_label__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/label_service.proto\x12\x0clabelwire.v1\x1a\x19labelwire/v1/answer.proto\x1a\x1blabelwire/v1/judgment.proto\x1a\x18labelwire/v1/label.proto\"Q\n\x13StreamLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x15\n\rsnapshot_only\x18\x03 \x01(\x08\";\n\x14StreamLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\"r\n\x11ListLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12)\n\x06\x66ilter\x18\x14 \x01(\x0b\x32\x19.labelwire.v1.LabelFilter\"\x82\x02\n\x0bLabelFilter\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x1b\n\x0emin_confidence\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x1b\n\x0emax_confidence\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x1c\n\x0fhuman_annotated\x18\x05 \x01(\x08H\x02\x88\x01\x01\x12\x0f\n\x07revised\x18\x06 \x01(\x08\x12\x11\n\tcontested\x18\x07 \x01(\x08\x12\x19\n\x11item_key_contains\x18\x08 \x01(\tB\x11\n\x0f_min_confidenceB\x11\n\x0f_max_confidenceB\x12\n\x10_human_annotated\"R\n\x12ListLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\":\n\x19ListLabelRevisionsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\"T\n\x1aListLabelRevisionsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"G\n\x13\x45xportLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x16\n\x0elabel_job_name\x18\x03 \x01(\t\"L\n\x14\x45xportLabelsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0blabel_count\x18\x02 \x01(\x03\x12\x12\n\nline_count\x18\x03 \x01(\x03\"Y\n\x13\x43orrectLabelRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\x12#\n\x05value\x18\x03 \x01(\x0b\x32\x14.labelwire.v1.Answer\":\n\x14\x43orrectLabelResponse\x12\"\n\x05label\x18\x01 \x01(\x0b\x32\x13.labelwire.v1.Label\"\x8a\x01\n\x14ListJudgmentsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08item_key\x18\x04 \x01(\t\x12\x0e\n\x06worker\x18\x05 \x01(\t\x12\x1c\n\x14instructions_version\x18\x06 \x01(\x05\"[\n\x15ListJudgmentsResponse\x12)\n\tjudgments\x18\x01 \x03(\x0b\x32\x16.labelwire.v1.Judgment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\x16\x45xportJudgmentsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x32\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\".labelwire.v1.JudgmentExportFormat\x12\x16\n\x0elabel_job_name\x18\x04 \x01(\t\"R\n\x17\x45xportJudgmentsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x12\n\nline_count\x18\x02 \x01(\x03\x12\x16\n\x0ejudgment_count\x18\x03 \x01(\x03*\xae\x01\n\x14JudgmentExportFormat\x12&\n\"JUDGMENT_EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12%\n!JUDGMENT_EXPORT_FORMAT_JSON_LINES\x10\x01\x12\'\n#JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH\x10\x02\x12\x1e\n\x1aJUDGMENT_EXPORT_FORMAT_CSV\x10\x03\x32\x98\x05\n\x0cLabelService\x12W\n\x0cStreamLabels\x12!.labelwire.v1.StreamLabelsRequest\x1a\".labelwire.v1.StreamLabelsResponse0\x01\x12T\n\nListLabels\x12\x1f.labelwire.v1.ListLabelsRequest\x1a .labelwire.v1.ListLabelsResponse\"\x03\x90\x02\x01\x12U\n\x0c\x45xportLabels\x12!.labelwire.v1.ExportLabelsRequest\x1a\".labelwire.v1.ExportLabelsResponse\x12U\n\x0c\x43orrectLabel\x12!.labelwire.v1.CorrectLabelRequest\x1a\".labelwire.v1.CorrectLabelResponse\x12l\n\x12ListLabelRevisions\x12\'.labelwire.v1.ListLabelRevisionsRequest\x1a(.labelwire.v1.ListLabelRevisionsResponse\"\x03\x90\x02\x01\x12]\n\rListJudgments\x12\".labelwire.v1.ListJudgmentsRequest\x1a#.labelwire.v1.ListJudgmentsResponse\"\x03\x90\x02\x01\x12^\n\x0f\x45xportJudgments\x12$.labelwire.v1.ExportJudgmentsRequest\x1a%.labelwire.v1.ExportJudgmentsResponseB\xab\x01\n\x10\x63om.labelwire.v1B\x11LabelServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/label_service.proto\x12\x0clabelwire.v1\x1a\x19labelwire/v1/answer.proto\x1a\x1blabelwire/v1/judgment.proto\x1a\x18labelwire/v1/label.proto\"Q\n\x13StreamLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x15\n\rsnapshot_only\x18\x03 \x01(\x08\";\n\x14StreamLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\"r\n\x11ListLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12)\n\x06\x66ilter\x18\x14 \x01(\x0b\x32\x19.labelwire.v1.LabelFilter\"\x82\x02\n\x0bLabelFilter\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x1b\n\x0emin_confidence\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x1b\n\x0emax_confidence\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x1c\n\x0fhuman_annotated\x18\x05 \x01(\x08H\x02\x88\x01\x01\x12\x0f\n\x07revised\x18\x06 \x01(\x08\x12\x11\n\tcontested\x18\x07 \x01(\x08\x12\x19\n\x11item_key_contains\x18\x08 \x01(\tB\x11\n\x0f_min_confidenceB\x11\n\x0f_max_confidenceB\x12\n\x10_human_annotated\"R\n\x12ListLabelsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\":\n\x19ListLabelRevisionsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\"T\n\x1aListLabelRevisionsResponse\x12#\n\x06labels\x18\x01 \x03(\x0b\x32\x13.labelwire.v1.Label\x12\x11\n\ttruncated\x18\x02 \x01(\x08\"G\n\x13\x45xportLabelsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x16\n\x0elabel_job_name\x18\x03 \x01(\t\"A\n\x1aStreamLabelManifestRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x16\n\x0elabel_job_name\x18\x02 \x01(\t\",\n\x1bStreamLabelManifestResponse\x12\r\n\x05lines\x18\x01 \x03(\t\"L\n\x14\x45xportLabelsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x13\n\x0blabel_count\x18\x02 \x01(\x03\x12\x12\n\nline_count\x18\x03 \x01(\x03\"Y\n\x13\x43orrectLabelRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\x12#\n\x05value\x18\x03 \x01(\x0b\x32\x14.labelwire.v1.Answer\":\n\x14\x43orrectLabelResponse\x12\"\n\x05label\x18\x01 \x01(\x0b\x32\x13.labelwire.v1.Label\"\x8a\x01\n\x14ListJudgmentsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08item_key\x18\x04 \x01(\t\x12\x0e\n\x06worker\x18\x05 \x01(\t\x12\x1c\n\x14instructions_version\x18\x06 \x01(\x05\"[\n\x15ListJudgmentsResponse\x12)\n\tjudgments\x18\x01 \x03(\x0b\x32\x16.labelwire.v1.Judgment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\x16\x45xportJudgmentsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x32\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\".labelwire.v1.JudgmentExportFormat\x12\x16\n\x0elabel_job_name\x18\x04 \x01(\t\"R\n\x17\x45xportJudgmentsResponse\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\x12\n\nline_count\x18\x02 \x01(\x03\x12\x16\n\x0ejudgment_count\x18\x03 \x01(\x03*\xae\x01\n\x14JudgmentExportFormat\x12&\n\"JUDGMENT_EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12%\n!JUDGMENT_EXPORT_FORMAT_JSON_LINES\x10\x01\x12\'\n#JUDGMENT_EXPORT_FORMAT_GROUND_TRUTH\x10\x02\x12\x1e\n\x1aJUDGMENT_EXPORT_FORMAT_CSV\x10\x03\x32\x86\x06\n\x0cLabelService\x12W\n\x0cStreamLabels\x12!.labelwire.v1.StreamLabelsRequest\x1a\".labelwire.v1.StreamLabelsResponse0\x01\x12T\n\nListLabels\x12\x1f.labelwire.v1.ListLabelsRequest\x1a .labelwire.v1.ListLabelsResponse\"\x03\x90\x02\x01\x12U\n\x0c\x45xportLabels\x12!.labelwire.v1.ExportLabelsRequest\x1a\".labelwire.v1.ExportLabelsResponse\x12l\n\x13StreamLabelManifest\x12(.labelwire.v1.StreamLabelManifestRequest\x1a).labelwire.v1.StreamLabelManifestResponse0\x01\x12U\n\x0c\x43orrectLabel\x12!.labelwire.v1.CorrectLabelRequest\x1a\".labelwire.v1.CorrectLabelResponse\x12l\n\x12ListLabelRevisions\x12\'.labelwire.v1.ListLabelRevisionsRequest\x1a(.labelwire.v1.ListLabelRevisionsResponse\"\x03\x90\x02\x01\x12]\n\rListJudgments\x12\".labelwire.v1.ListJudgmentsRequest\x1a#.labelwire.v1.ListJudgmentsResponse\"\x03\x90\x02\x01\x12^\n\x0f\x45xportJudgments\x12$.labelwire.v1.ExportJudgmentsRequest\x1a%.labelwire.v1.ExportJudgmentsResponseB\xab\x01\n\x10\x63om.labelwire.v1B\x11LabelServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,8 +41,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LABELSERVICE'].methods_by_name['ListLabelRevisions']._serialized_options = b'\220\002\001'
   _globals['_LABELSERVICE'].methods_by_name['ListJudgments']._loaded_options = None
   _globals['_LABELSERVICE'].methods_by_name['ListJudgments']._serialized_options = b'\220\002\001'
-  _globals['_JUDGMENTEXPORTFORMAT']._serialized_start=1632
-  _globals['_JUDGMENTEXPORTFORMAT']._serialized_end=1806
+  _globals['_JUDGMENTEXPORTFORMAT']._serialized_start=1745
+  _globals['_JUDGMENTEXPORTFORMAT']._serialized_end=1919
   _globals['_STREAMLABELSREQUEST']._serialized_start=132
   _globals['_STREAMLABELSREQUEST']._serialized_end=213
   _globals['_STREAMLABELSRESPONSE']._serialized_start=215
@@ -59,20 +59,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTLABELREVISIONSRESPONSE']._serialized_end=881
   _globals['_EXPORTLABELSREQUEST']._serialized_start=883
   _globals['_EXPORTLABELSREQUEST']._serialized_end=954
-  _globals['_EXPORTLABELSRESPONSE']._serialized_start=956
-  _globals['_EXPORTLABELSRESPONSE']._serialized_end=1032
-  _globals['_CORRECTLABELREQUEST']._serialized_start=1034
-  _globals['_CORRECTLABELREQUEST']._serialized_end=1123
-  _globals['_CORRECTLABELRESPONSE']._serialized_start=1125
-  _globals['_CORRECTLABELRESPONSE']._serialized_end=1183
-  _globals['_LISTJUDGMENTSREQUEST']._serialized_start=1186
-  _globals['_LISTJUDGMENTSREQUEST']._serialized_end=1324
-  _globals['_LISTJUDGMENTSRESPONSE']._serialized_start=1326
-  _globals['_LISTJUDGMENTSRESPONSE']._serialized_end=1417
-  _globals['_EXPORTJUDGMENTSREQUEST']._serialized_start=1419
-  _globals['_EXPORTJUDGMENTSREQUEST']._serialized_end=1545
-  _globals['_EXPORTJUDGMENTSRESPONSE']._serialized_start=1547
-  _globals['_EXPORTJUDGMENTSRESPONSE']._serialized_end=1629
-  _globals['_LABELSERVICE']._serialized_start=1809
-  _globals['_LABELSERVICE']._serialized_end=2473
+  _globals['_STREAMLABELMANIFESTREQUEST']._serialized_start=956
+  _globals['_STREAMLABELMANIFESTREQUEST']._serialized_end=1021
+  _globals['_STREAMLABELMANIFESTRESPONSE']._serialized_start=1023
+  _globals['_STREAMLABELMANIFESTRESPONSE']._serialized_end=1067
+  _globals['_EXPORTLABELSRESPONSE']._serialized_start=1069
+  _globals['_EXPORTLABELSRESPONSE']._serialized_end=1145
+  _globals['_CORRECTLABELREQUEST']._serialized_start=1147
+  _globals['_CORRECTLABELREQUEST']._serialized_end=1236
+  _globals['_CORRECTLABELRESPONSE']._serialized_start=1238
+  _globals['_CORRECTLABELRESPONSE']._serialized_end=1296
+  _globals['_LISTJUDGMENTSREQUEST']._serialized_start=1299
+  _globals['_LISTJUDGMENTSREQUEST']._serialized_end=1437
+  _globals['_LISTJUDGMENTSRESPONSE']._serialized_start=1439
+  _globals['_LISTJUDGMENTSRESPONSE']._serialized_end=1530
+  _globals['_EXPORTJUDGMENTSREQUEST']._serialized_start=1532
+  _globals['_EXPORTJUDGMENTSREQUEST']._serialized_end=1658
+  _globals['_EXPORTJUDGMENTSRESPONSE']._serialized_start=1660
+  _globals['_EXPORTJUDGMENTSRESPONSE']._serialized_end=1742
+  _globals['_LABELSERVICE']._serialized_start=1922
+  _globals['_LABELSERVICE']._serialized_end=2696
 # @@protoc_insertion_point(module_scope)

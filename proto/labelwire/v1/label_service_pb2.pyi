@@ -359,6 +359,60 @@ class ExportLabelsRequest(_message.Message):
 Global___ExportLabelsRequest: _TypeAlias = ExportLabelsRequest  # noqa: Y015
 
 @_typing.final
+class StreamLabelManifestRequest(_message.Message):
+    """Request for StreamLabelManifest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    LABEL_JOB_NAME_FIELD_NUMBER: _builtins.int
+    job: _builtins.str
+    """Required. `jobs/{job_id}`."""
+    label_job_name: _builtins.str
+    """Optional. The `job-name` in every line's label metadata, as
+    ExportLabelsRequest.label_job_name.
+    """
+    def __init__(
+        self,
+        *,
+        job: _builtins.str = ...,
+        label_job_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "label_job_name", b"label_job_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamLabelManifestRequest: _TypeAlias = StreamLabelManifestRequest  # noqa: Y015
+
+@_typing.final
+class StreamLabelManifestResponse(_message.Message):
+    """One message of StreamLabelManifest."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Manifest lines in item order, each one JSON object as ExportLabels
+        writes it (UTF-8, without the line break).
+        """
+
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamLabelManifestResponse: _TypeAlias = StreamLabelManifestResponse  # noqa: Y015
+
+@_typing.final
 class ExportLabelsResponse(_message.Message):
     """Response of ExportLabels."""
 

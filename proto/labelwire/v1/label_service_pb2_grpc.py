@@ -50,6 +50,11 @@ class LabelServiceStub:
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
                 response_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
                 _registered_method=True)
+        self.StreamLabelManifest = channel.unary_stream(
+                '/labelwire.v1.LabelService/StreamLabelManifest',
+                request_serializer=labelwire_dot_v1_dot_label__service__pb2.StreamLabelManifestRequest.SerializeToString,
+                response_deserializer=labelwire_dot_v1_dot_label__service__pb2.StreamLabelManifestResponse.FromString,
+                _registered_method=True)
         self.CorrectLabel = channel.unary_unary(
                 '/labelwire.v1.LabelService/CorrectLabel',
                 request_serializer=labelwire_dot_v1_dot_label__service__pb2.CorrectLabelRequest.SerializeToString,
@@ -95,6 +100,20 @@ class LabelServiceServicer:
 
     def ExportLabels(self, request, context):
         """Writes the current labels as a Ground Truth augmented manifest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamLabelManifest(self, request, context):
+        """The Ground Truth augmented manifest ExportLabels writes, as its lines,
+        for a caller that saves it itself (the console's download): the same
+        lines in the same order (every item, with its label where it has one),
+        and nothing written on the server, so no files root or S3 prefix is
+        needed. Messages of at most about 1 MiB; the stream ends after the last
+        line. Only the job's owner. It counts with StreamLabels and WatchJob
+        against `--max-streams-per-client`. FAILED_PRECONDITION for a
+        segmentation job, as for ExportLabels.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -156,6 +175,11 @@ def add_LabelServiceServicer_to_server(servicer, server):
                     servicer.ExportLabels,
                     request_deserializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.FromString,
                     response_serializer=labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.SerializeToString,
+            ),
+            'StreamLabelManifest': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamLabelManifest,
+                    request_deserializer=labelwire_dot_v1_dot_label__service__pb2.StreamLabelManifestRequest.FromString,
+                    response_serializer=labelwire_dot_v1_dot_label__service__pb2.StreamLabelManifestResponse.SerializeToString,
             ),
             'CorrectLabel': grpc.unary_unary_rpc_method_handler(
                     servicer.CorrectLabel,
@@ -260,6 +284,33 @@ class LabelService:
             '/labelwire.v1.LabelService/ExportLabels',
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsRequest.SerializeToString,
             labelwire_dot_v1_dot_label__service__pb2.ExportLabelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamLabelManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/labelwire.v1.LabelService/StreamLabelManifest',
+            labelwire_dot_v1_dot_label__service__pb2.StreamLabelManifestRequest.SerializeToString,
+            labelwire_dot_v1_dot_label__service__pb2.StreamLabelManifestResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,16 @@ class LabelServiceStub:
     """Pages through the current label of every labeled item, by item."""
     ExportLabels: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.ExportLabelsRequest, _label_service_pb2.ExportLabelsResponse]
     """Writes the current labels as a Ground Truth augmented manifest."""
+    StreamLabelManifest: _grpc.UnaryStreamMultiCallable[_label_service_pb2.StreamLabelManifestRequest, _label_service_pb2.StreamLabelManifestResponse]
+    """The Ground Truth augmented manifest ExportLabels writes, as its lines,
+    for a caller that saves it itself (the console's download): the same
+    lines in the same order (every item, with its label where it has one),
+    and nothing written on the server, so no files root or S3 prefix is
+    needed. Messages of at most about 1 MiB; the stream ends after the last
+    line. Only the job's owner. It counts with StreamLabels and WatchJob
+    against `--max-streams-per-client`. FAILED_PRECONDITION for a
+    segmentation job, as for ExportLabels.
+    """
     CorrectLabel: _grpc.UnaryUnaryMultiCallable[_label_service_pb2.CorrectLabelRequest, _label_service_pb2.CorrectLabelResponse]
     """Replaces a labeled item's label with the owner's answer. The correction
     is a new revision in the label feed (StreamLabels, ListLabels, exports)
@@ -82,6 +92,16 @@ class LabelServiceAsyncStub(LabelServiceStub):
     """Pages through the current label of every labeled item, by item."""
     ExportLabels: _aio.UnaryUnaryMultiCallable[_label_service_pb2.ExportLabelsRequest, _label_service_pb2.ExportLabelsResponse]  # type: ignore[assignment]
     """Writes the current labels as a Ground Truth augmented manifest."""
+    StreamLabelManifest: _aio.UnaryStreamMultiCallable[_label_service_pb2.StreamLabelManifestRequest, _label_service_pb2.StreamLabelManifestResponse]  # type: ignore[assignment]
+    """The Ground Truth augmented manifest ExportLabels writes, as its lines,
+    for a caller that saves it itself (the console's download): the same
+    lines in the same order (every item, with its label where it has one),
+    and nothing written on the server, so no files root or S3 prefix is
+    needed. Messages of at most about 1 MiB; the stream ends after the last
+    line. Only the job's owner. It counts with StreamLabels and WatchJob
+    against `--max-streams-per-client`. FAILED_PRECONDITION for a
+    segmentation job, as for ExportLabels.
+    """
     CorrectLabel: _aio.UnaryUnaryMultiCallable[_label_service_pb2.CorrectLabelRequest, _label_service_pb2.CorrectLabelResponse]  # type: ignore[assignment]
     """Replaces a labeled item's label with the owner's answer. The correction
     is a new revision in the label feed (StreamLabels, ListLabels, exports)
@@ -136,6 +156,22 @@ class LabelServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_label_service_pb2.ExportLabelsResponse, _abc.Awaitable[_label_service_pb2.ExportLabelsResponse]]:
         """Writes the current labels as a Ground Truth augmented manifest."""
+
+    @_abc_1.abstractmethod
+    def StreamLabelManifest(
+        self,
+        request: _label_service_pb2.StreamLabelManifestRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_label_service_pb2.StreamLabelManifestResponse], _abc.AsyncIterator[_label_service_pb2.StreamLabelManifestResponse]]:
+        """The Ground Truth augmented manifest ExportLabels writes, as its lines,
+        for a caller that saves it itself (the console's download): the same
+        lines in the same order (every item, with its label where it has one),
+        and nothing written on the server, so no files root or S3 prefix is
+        needed. Messages of at most about 1 MiB; the stream ends after the last
+        line. Only the job's owner. It counts with StreamLabels and WatchJob
+        against `--max-streams-per-client`. FAILED_PRECONDITION for a
+        segmentation job, as for ExportLabels.
+        """
 
     @_abc_1.abstractmethod
     def CorrectLabel(

@@ -15,7 +15,8 @@ from labelwire.server.domain import validation
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.model import ItemInput, ItemState
 from labelwire.server.transport.grpc import convert
-from labelwire.server.transport.grpc.context import caller, unary
+from labelwire.server.transport.grpc.context import caller, streaming, unary
+from labelwire.server.transport.grpc.streams import StreamSlots
 from labelwire.v1 import job_service_pb2 as pb
 from labelwire.v1 import job_service_pb2_grpc
 
@@ -47,8 +48,9 @@ async def _items_of(request: pb.AddItemsRequest | pb.AddItemBatchRequest, field:
 
 
 class JobServicer(job_service_pb2_grpc.JobServiceServicer):
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, streams: StreamSlots | None = None) -> None:
         self.core = core
+        self.streams = streams or StreamSlots()
 
     @unary
     async def CreateJob(self, request: pb.CreateJobRequest, context: Ctx) -> pb.CreateJobResponse:
@@ -63,6 +65,17 @@ class JobServicer(job_service_pb2_grpc.JobServiceServicer):
         principal = await caller(self.core, context)
         job = await self.core.jobs.view_job(principal, request.name)
         return pb.GetJobResponse(job=convert.job_message(job))
+
+    @streaming
+    async def WatchJob(self, request: pb.WatchJobRequest, context: Ctx) -> AsyncIterator[pb.WatchJobResponse]:
+        principal = await caller(self.core, context)
+        with self.streams.held(principal):
+            async for job in self.core.watch.watch_job(principal, request.name):
+                yield (
+                    pb.WatchJobResponse()
+                    if job is None
+                    else pb.WatchJobResponse(job=convert.job_message(job))
+                )
 
     @unary
     async def UpdateJob(self, request: pb.UpdateJobRequest, context: Ctx) -> pb.UpdateJobResponse:
@@ -300,6 +313,7 @@ def _item_response(view: ItemView) -> pb.GetItemResponse:
         failure_reason=view.failure_reason,
         comments=[convert.comment_message(c) for c in view.comments],
         routed_from_job=f"jobs/{view.routed_from_job}" if view.routed_from_job is not None else "",
+        source_url=view.source_url,
     )
     job = f"jobs/{view.job_id}"
     for d in view.declines:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,10 +9,10 @@ import grpc
 
 from labelwire.server.core import Core
 from labelwire.server.core.labels import LabelFilter
-from labelwire.server.domain.errors import ResourceExhausted
 from labelwire.server.files import judgment_exports
 from labelwire.server.transport.grpc import convert
 from labelwire.server.transport.grpc.context import caller, streaming, unary
+from labelwire.server.transport.grpc.streams import StreamSlots
 from labelwire.v1 import label_service_pb2 as pb
 from labelwire.v1 import label_service_pb2_grpc
 
@@ -27,10 +26,9 @@ EXPORT_FORMS = {
 
 
 class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
-    def __init__(self, core: Core, *, max_streams_per_client: int = 16) -> None:
+    def __init__(self, core: Core, *, streams: StreamSlots | None = None) -> None:
         self.core = core
-        self.max_streams_per_client = max_streams_per_client
-        self._streams: Counter[tuple[str, int]] = Counter()
+        self.streams = streams or StreamSlots()
 
     @streaming
     async def StreamLabels(
@@ -40,9 +38,7 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
         stream = self.core.labels.stream_labels(
             principal, request.job, request.after_sequence, request.snapshot_only
         )
-        holder = (principal.kind, principal.id)
-        self._open_stream(holder)
-        try:
+        with self.streams.held(principal):
             async for labels in stream:
                 out, size = pb.StreamLabelsResponse(), 0
                 for label in labels:
@@ -57,20 +53,6 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
                         grown = out.ByteSize()
                     size = grown
                 yield out
-        finally:
-            self._streams[holder] -= 1
-            if self._streams[holder] <= 0:
-                del self._streams[holder]
-
-    def _open_stream(self, holder: tuple[str, int]) -> None:
-        """A client that opens streams and never reads them holds server
-        memory; the count is per replica."""
-        if self._streams[holder] >= self.max_streams_per_client:
-            raise ResourceExhausted(
-                f"a client may have at most {self.max_streams_per_client} StreamLabels calls open at once;"
-                " close one first"
-            )
-        self._streams[holder] += 1
 
     @unary
     async def ListLabels(self, request: pb.ListLabelsRequest, context: Ctx) -> pb.ListLabelsResponse:
@@ -101,6 +83,25 @@ class LabelServicer(label_service_pb2_grpc.LabelServiceServicer):
             principal, request.job, request.uri, request.label_job_name
         )
         return pb.ExportLabelsResponse(uri=request.uri, label_count=labeled, line_count=lines)
+
+    @streaming
+    async def StreamLabelManifest(
+        self, request: pb.StreamLabelManifestRequest, context: Ctx
+    ) -> AsyncIterator[pb.StreamLabelManifestResponse]:
+        principal = await caller(self.core, context)
+        with self.streams.held(principal):
+            async for lines in self.core.exports.manifest_lines(
+                principal, request.job, request.label_job_name
+            ):
+                out, size = pb.StreamLabelManifestResponse(), 0
+                for line in lines:
+                    grown = size + len(line.encode()) + 8
+                    if grown > STREAM_MESSAGE_BYTES and out.lines:
+                        yield out
+                        out, grown = pb.StreamLabelManifestResponse(), len(line.encode()) + 8
+                    out.lines.append(line)
+                    size = grown
+                yield out
 
     @unary
     async def ListLabelRevisions(

@@ -70,15 +70,19 @@ function pretty(json: string): string {
 }
 
 /** The item as workers see it: text as text, JSON pretty-printed as text,
- * a file the browser can load (http or https) as an image, sound or video by
- * the job's media, any other file by its address only. */
-export function content(item: Item, media: MediaType): HTMLElement {
+ * a file the browser can load (http or https, or an s3:// file through the
+ * short-lived link GetItem presigned) as an image, sound or video by the
+ * job's media, any other file by its address only. */
+export function content(item: Item, media: MediaType, presigned = ""): HTMLElement {
   const p = item.payload;
   if (p.case === "text") return h("div", { class: "item-text" }, p.value);
   if (p.case === "json") return h("pre", { class: "metadata" }, pretty(p.value));
   if (p.case !== "sourceRef") return h("p", { class: "notice" }, "No content.");
-  const url = safeUrl(p.value);
-  if (url === null) return h("p", { class: "notice" }, `The file ${p.value} cannot be shown in the browser (only http and https addresses are).`);
+  const url = safeUrl(presigned || p.value);
+  if (url === null) {
+    const why = p.value.startsWith("s3://") ? "the server presigns only files under the S3 prefixes it allows you" : "only http and https addresses are";
+    return h("p", { class: "notice" }, `The file ${p.value} cannot be shown in the browser (${why}).`);
+  }
   const link = h("p", {}, h("a", { href: url, rel: "noopener noreferrer", target: "_blank" }, p.value));
   if (media === MediaType.AUDIO) return h("div", {}, h("audio", { src: url, controls: true, "aria-label": `Item ${item.key}` }), link);
   if (media === MediaType.VIDEO) return h("div", {}, h("video", { src: url, controls: true, "aria-label": `Item ${item.key}`, class: "item-media" }), link);
@@ -149,7 +153,7 @@ export async function itemPage(api: Api, id: string, key: string, main: HTMLElem
         "section",
         { "aria-labelledby": "content-heading", class: "item-view" },
         h("h2", { id: "content-heading" }, "Content"),
-        view.item ? content(view.item, media) : null,
+        view.item ? content(view.item, media, view.sourceUrl) : null,
         h("table", { class: "facts", "aria-label": "About this item" }, h("tbody", {}, ...facts(view).map(([what, value]) => h("tr", {}, h("th", { scope: "row" }, what), h("td", {}, value))))),
       ),
       metadata && Object.keys(metadata).length

@@ -14,9 +14,6 @@ import { VirtualTable } from "./virtual";
  * rows in view are in the page); older ones are dropped, 10% at a time
  * (ListLabels and exports have them all). */
 const FEED_KEPT = 100_000;
-/** Leases move "in progress" without a label, so counters are also read
- * now and then; the label stream is what makes the page live. */
-const QUIET_REFRESH_MS = 30_000;
 
 type Action = "start" | "pause" | "resume" | "cancel";
 
@@ -38,7 +35,7 @@ interface Reading {
 }
 
 /** Judgments per minute and the time left, from the counters this page has
- * read (GetJob with every label): the oldest reading in the window against
+ * read (each WatchJob message): the oldest reading in the window against
  * the newest. The time left is the items still open at the rate items were
  * finished (labeled or failed). */
 export function rates(readings: Reading[], job: Job): [string, string] {
@@ -95,9 +92,9 @@ function feedRow(id: string, label: Label): HTMLTableRowElement {
   );
 }
 
-/** A job's page: counters, controls and the label feed, live. The feed is
- * a StreamLabels server stream; each message it brings also triggers one
- * GetJob (coalesced), so the counters move with the labels. */
+/** A job's page: counters, controls and the label feed, live. The counters
+ * come from a WatchJob server stream (the server sends them when they
+ * change), the feed from a StreamLabels one; the page polls nothing. */
 export async function jobPage(api: Api, id: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
   const name = `jobs/${id}`;
   const title = h("h1", {});
@@ -222,40 +219,12 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     }
   };
 
-  let busy = false;
-  let again = false;
-  const refresh = async (): Promise<void> => {
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    try {
-      do {
-        again = false;
-        const response = await api.jobs.getJob({ name }, { signal });
-        if (response.job) show(response.job);
-      } while (again && !signal.aborted);
-    } catch (err) {
-      if (!signal.aborted) alert.textContent = message(err);
-    } finally {
-      busy = false;
-    }
-  };
-
-  try {
-    const response = await api.jobs.getJob({ name }, { signal });
-    if (!response.job) return;
-    show(response.job);
-    chains.replaceWith(chainsSection(api, response.job, signal));
-  } catch (err) {
-    if (!signal.aborted) alert.textContent = message(err);
-    return;
-  }
-  const timer = setInterval(() => {
-    if (document.visibilityState === "visible") void refresh();
-  }, QUIET_REFRESH_MS);
-  signal.addEventListener("abort", () => clearInterval(timer));
+  let first = true;
+  void watch(api, name, signal, alert, (job) => {
+    show(job);
+    if (first) chains.replaceWith(chainsSection(api, job, signal));
+    first = false;
+  });
 
   if (api.admin) {
     feedState.textContent = "The label feed is for the job's owner: the admin key reads counters only.";
@@ -267,7 +236,6 @@ export async function jobPage(api: Api, id: string, main: HTMLElement, signal: A
     if (labels.length > FEED_KEPT * 1.1) labels.splice(0, labels.length - FEED_KEPT);
     feed.prepended(arrived.length);
     feedState.textContent = `Live: ${received} label${received === 1 ? "" : "s"} received.`;
-    void refresh();
   });
 }
 
@@ -302,12 +270,43 @@ async function follow(
       }
     } catch (err) {
       if (signal.aborted) return;
-      const e = ConnectError.from(err);
-      if (e.code === Code.PermissionDenied || e.code === Code.NotFound || e.code === Code.Unauthenticated) {
+      if (final(err)) {
         status.textContent = message(err);
         return;
       }
       status.textContent = `Reconnecting to the label feed (${message(err)})`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 2, 30_000);
+  }
+}
+
+/** A call that ends the page's following: the key or the job is gone. */
+function final(err: unknown): boolean {
+  const code = ConnectError.from(err).code;
+  return code === Code.PermissionDenied || code === Code.NotFound || code === Code.Unauthenticated || code === Code.InvalidArgument;
+}
+
+/** WatchJob until the job ends (the server then ends the stream) or the
+ * view is left; a dropped connection is opened again, backing off up to
+ * 30 s, and its first message brings the counters up to date. */
+async function watch(api: Api, name: string, signal: AbortSignal, alert: HTMLElement, got: (job: Job) => void): Promise<void> {
+  let wait = 1000;
+  let reconnecting = false;
+  while (!signal.aborted) {
+    try {
+      for await (const message of api.jobs.watchJob({ name }, { signal })) {
+        wait = 1000;
+        if (reconnecting) alert.textContent = "";
+        reconnecting = false;
+        if (message.job) got(message.job);
+      }
+      return;
+    } catch (err) {
+      if (signal.aborted) return;
+      reconnecting = !final(err);
+      alert.textContent = reconnecting ? `Reconnecting to the job's counters (${message(err)})` : message(err);
+      if (!reconnecting) return;
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 30_000);

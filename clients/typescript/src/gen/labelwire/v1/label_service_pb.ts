@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/label_service.proto.
  */
 export const file_labelwire_v1_label_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsInIKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIpCgZmaWx0ZXIYFCABKAsyGS5sYWJlbHdpcmUudjEuTGFiZWxGaWx0ZXIiggIKC0xhYmVsRmlsdGVyEhIKCmNsYXNzX25hbWUYASABKAkSGwoObWluX2NvbmZpZGVuY2UYAiABKAFIAIgBARIbCg5tYXhfY29uZmlkZW5jZRgDIAEoAUgBiAEBEg4KBm1ldGhvZBgEIAEoCRIcCg9odW1hbl9hbm5vdGF0ZWQYBSABKAhIAogBARIPCgdyZXZpc2VkGAYgASgIEhEKCWNvbnRlc3RlZBgHIAEoCBIZChFpdGVtX2tleV9jb250YWlucxgIIAEoCUIRCg9fbWluX2NvbmZpZGVuY2VCEQoPX21heF9jb25maWRlbmNlQhIKEF9odW1hbl9hbm5vdGF0ZWQiUgoSTGlzdExhYmVsc1Jlc3BvbnNlEiMKBmxhYmVscxgBIAMoCzITLmxhYmVsd2lyZS52MS5MYWJlbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOgoZTGlzdExhYmVsUmV2aXNpb25zUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkiVAoaTGlzdExhYmVsUmV2aXNpb25zUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhEKCXRydW5jYXRlZBgCIAEoCCJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiTAoURXhwb3J0TGFiZWxzUmVzcG9uc2USCwoDdXJpGAEgASgJEhMKC2xhYmVsX2NvdW50GAIgASgDEhIKCmxpbmVfY291bnQYAyABKAMiWQoTQ29ycmVjdExhYmVsUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkSIwoFdmFsdWUYAyABKAsyFC5sYWJlbHdpcmUudjEuQW5zd2VyIjoKFENvcnJlY3RMYWJlbFJlc3BvbnNlEiIKBWxhYmVsGAEgASgLMhMubGFiZWx3aXJlLnYxLkxhYmVsIooBChRMaXN0SnVkZ21lbnRzUmVxdWVzdBILCgNqb2IYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEAoIaXRlbV9rZXkYBCABKAkSDgoGd29ya2VyGAUgASgJEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGAYgASgFIlsKFUxpc3RKdWRnbWVudHNSZXNwb25zZRIpCglqdWRnbWVudHMYASADKAsyFi5sYWJlbHdpcmUudjEuSnVkZ21lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIn4KFkV4cG9ydEp1ZGdtZW50c1JlcXVlc3QSCwoDam9iGAEgASgJEgsKA3VyaRgCIAEoCRIyCgZmb3JtYXQYAyABKA4yIi5sYWJlbHdpcmUudjEuSnVkZ21lbnRFeHBvcnRGb3JtYXQSFgoObGFiZWxfam9iX25hbWUYBCABKAkiUgoXRXhwb3J0SnVkZ21lbnRzUmVzcG9uc2USCwoDdXJpGAEgASgJEhIKCmxpbmVfY291bnQYAiABKAMSFgoOanVkZ21lbnRfY291bnQYAyABKAMqrgEKFEp1ZGdtZW50RXhwb3J0Rm9ybWF0EiYKIkpVREdNRU5UX0VYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIlCiFKVURHTUVOVF9FWFBPUlRfRk9STUFUX0pTT05fTElORVMQARInCiNKVURHTUVOVF9FWFBPUlRfRk9STUFUX0dST1VORF9UUlVUSBACEh4KGkpVREdNRU5UX0VYUE9SVF9GT1JNQVRfQ1NWEAMymAUKDExhYmVsU2VydmljZRJXCgxTdHJlYW1MYWJlbHMSIS5sYWJlbHdpcmUudjEuU3RyZWFtTGFiZWxzUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5TdHJlYW1MYWJlbHNSZXNwb25zZTABElQKCkxpc3RMYWJlbHMSHy5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1JlcXVlc3QaIC5sYWJlbHdpcmUudjEuTGlzdExhYmVsc1Jlc3BvbnNlIgOQAgESVQoMRXhwb3J0TGFiZWxzEiEubGFiZWx3aXJlLnYxLkV4cG9ydExhYmVsc1JlcXVlc3QaIi5sYWJlbHdpcmUudjEuRXhwb3J0TGFiZWxzUmVzcG9uc2USVQoMQ29ycmVjdExhYmVsEiEubGFiZWx3aXJlLnYxLkNvcnJlY3RMYWJlbFJlcXVlc3QaIi5sYWJlbHdpcmUudjEuQ29ycmVjdExhYmVsUmVzcG9uc2USbAoSTGlzdExhYmVsUmV2aXNpb25zEicubGFiZWx3aXJlLnYxLkxpc3RMYWJlbFJldmlzaW9uc1JlcXVlc3QaKC5sYWJlbHdpcmUudjEuTGlzdExhYmVsUmV2aXNpb25zUmVzcG9uc2UiA5ACARJdCg1MaXN0SnVkZ21lbnRzEiIubGFiZWx3aXJlLnYxLkxpc3RKdWRnbWVudHNSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkxpc3RKdWRnbWVudHNSZXNwb25zZSIDkAIBEl4KD0V4cG9ydEp1ZGdtZW50cxIkLmxhYmVsd2lyZS52MS5FeHBvcnRKdWRnbWVudHNSZXF1ZXN0GiUubGFiZWx3aXJlLnYxLkV4cG9ydEp1ZGdtZW50c1Jlc3BvbnNlQqsBChBjb20ubGFiZWx3aXJlLnYxQhFMYWJlbFNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_labelwire_v1_answer, file_labelwire_v1_judgment, file_labelwire_v1_label]);
+  fileDesc("CiBsYWJlbHdpcmUvdjEvbGFiZWxfc2VydmljZS5wcm90bxIMbGFiZWx3aXJlLnYxIlEKE1N0cmVhbUxhYmVsc1JlcXVlc3QSCwoDam9iGAEgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgDEhUKDXNuYXBzaG90X29ubHkYAyABKAgiOwoUU3RyZWFtTGFiZWxzUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsInIKEUxpc3RMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIpCgZmaWx0ZXIYFCABKAsyGS5sYWJlbHdpcmUudjEuTGFiZWxGaWx0ZXIiggIKC0xhYmVsRmlsdGVyEhIKCmNsYXNzX25hbWUYASABKAkSGwoObWluX2NvbmZpZGVuY2UYAiABKAFIAIgBARIbCg5tYXhfY29uZmlkZW5jZRgDIAEoAUgBiAEBEg4KBm1ldGhvZBgEIAEoCRIcCg9odW1hbl9hbm5vdGF0ZWQYBSABKAhIAogBARIPCgdyZXZpc2VkGAYgASgIEhEKCWNvbnRlc3RlZBgHIAEoCBIZChFpdGVtX2tleV9jb250YWlucxgIIAEoCUIRCg9fbWluX2NvbmZpZGVuY2VCEQoPX21heF9jb25maWRlbmNlQhIKEF9odW1hbl9hbm5vdGF0ZWQiUgoSTGlzdExhYmVsc1Jlc3BvbnNlEiMKBmxhYmVscxgBIAMoCzITLmxhYmVsd2lyZS52MS5MYWJlbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOgoZTGlzdExhYmVsUmV2aXNpb25zUmVxdWVzdBILCgNqb2IYASABKAkSEAoIaXRlbV9rZXkYAiABKAkiVAoaTGlzdExhYmVsUmV2aXNpb25zUmVzcG9uc2USIwoGbGFiZWxzGAEgAygLMhMubGFiZWx3aXJlLnYxLkxhYmVsEhEKCXRydW5jYXRlZBgCIAEoCCJHChNFeHBvcnRMYWJlbHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRILCgN1cmkYAiABKAkSFgoObGFiZWxfam9iX25hbWUYAyABKAkiQQoaU3RyZWFtTGFiZWxNYW5pZmVzdFJlcXVlc3QSCwoDam9iGAEgASgJEhYKDmxhYmVsX2pvYl9uYW1lGAIgASgJIiwKG1N0cmVhbUxhYmVsTWFuaWZlc3RSZXNwb25zZRINCgVsaW5lcxgBIAMoCSJMChRFeHBvcnRMYWJlbHNSZXNwb25zZRILCgN1cmkYASABKAkSEwoLbGFiZWxfY291bnQYAiABKAMSEgoKbGluZV9jb3VudBgDIAEoAyJZChNDb3JyZWN0TGFiZWxSZXF1ZXN0EgsKA2pvYhgBIAEoCRIQCghpdGVtX2tleRgCIAEoCRIjCgV2YWx1ZRgDIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXIiOgoUQ29ycmVjdExhYmVsUmVzcG9uc2USIgoFbGFiZWwYASABKAsyEy5sYWJlbHdpcmUudjEuTGFiZWwiigEKFExpc3RKdWRnbWVudHNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIQCghpdGVtX2tleRgEIAEoCRIOCgZ3b3JrZXIYBSABKAkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YBiABKAUiWwoVTGlzdEp1ZGdtZW50c1Jlc3BvbnNlEikKCWp1ZGdtZW50cxgBIAMoCzIWLmxhYmVsd2lyZS52MS5KdWRnbWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkifgoWRXhwb3J0SnVkZ21lbnRzUmVxdWVzdBILCgNqb2IYASABKAkSCwoDdXJpGAIgASgJEjIKBmZvcm1hdBgDIAEoDjIiLmxhYmVsd2lyZS52MS5KdWRnbWVudEV4cG9ydEZvcm1hdBIWCg5sYWJlbF9qb2JfbmFtZRgEIAEoCSJSChdFeHBvcnRKdWRnbWVudHNSZXNwb25zZRILCgN1cmkYASABKAkSEgoKbGluZV9jb3VudBgCIAEoAxIWCg5qdWRnbWVudF9jb3VudBgDIAEoAyquAQoUSnVkZ21lbnRFeHBvcnRGb3JtYXQSJgoiSlVER01FTlRfRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEiUKIUpVREdNRU5UX0VYUE9SVF9GT1JNQVRfSlNPTl9MSU5FUxABEicKI0pVREdNRU5UX0VYUE9SVF9GT1JNQVRfR1JPVU5EX1RSVVRIEAISHgoaSlVER01FTlRfRVhQT1JUX0ZPUk1BVF9DU1YQAzKGBgoMTGFiZWxTZXJ2aWNlElcKDFN0cmVhbUxhYmVscxIhLmxhYmVsd2lyZS52MS5TdHJlYW1MYWJlbHNSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsc1Jlc3BvbnNlMAESVAoKTGlzdExhYmVscxIfLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxzUmVxdWVzdBogLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxzUmVzcG9uc2UiA5ACARJVCgxFeHBvcnRMYWJlbHMSIS5sYWJlbHdpcmUudjEuRXhwb3J0TGFiZWxzUmVxdWVzdBoiLmxhYmVsd2lyZS52MS5FeHBvcnRMYWJlbHNSZXNwb25zZRJsChNTdHJlYW1MYWJlbE1hbmlmZXN0EigubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsTWFuaWZlc3RSZXF1ZXN0GikubGFiZWx3aXJlLnYxLlN0cmVhbUxhYmVsTWFuaWZlc3RSZXNwb25zZTABElUKDENvcnJlY3RMYWJlbBIhLmxhYmVsd2lyZS52MS5Db3JyZWN0TGFiZWxSZXF1ZXN0GiIubGFiZWx3aXJlLnYxLkNvcnJlY3RMYWJlbFJlc3BvbnNlEmwKEkxpc3RMYWJlbFJldmlzaW9ucxInLmxhYmVsd2lyZS52MS5MaXN0TGFiZWxSZXZpc2lvbnNSZXF1ZXN0GigubGFiZWx3aXJlLnYxLkxpc3RMYWJlbFJldmlzaW9uc1Jlc3BvbnNlIgOQAgESXQoNTGlzdEp1ZGdtZW50cxIiLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVxdWVzdBojLmxhYmVsd2lyZS52MS5MaXN0SnVkZ21lbnRzUmVzcG9uc2UiA5ACARJeCg9FeHBvcnRKdWRnbWVudHMSJC5sYWJlbHdpcmUudjEuRXhwb3J0SnVkZ21lbnRzUmVxdWVzdBolLmxhYmVsd2lyZS52MS5FeHBvcnRKdWRnbWVudHNSZXNwb25zZUKrAQoQY29tLmxhYmVsd2lyZS52MUIRTGFiZWxTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_answer, file_labelwire_v1_judgment, file_labelwire_v1_label]);
 
 /**
  * Request for StreamLabels.
@@ -320,6 +320,57 @@ export const ExportLabelsRequestSchema: GenMessage<ExportLabelsRequest> = /*@__P
   messageDesc(file_labelwire_v1_label_service, 7);
 
 /**
+ * Request for StreamLabelManifest.
+ *
+ * @generated from message labelwire.v1.StreamLabelManifestRequest
+ */
+export type StreamLabelManifestRequest = Message<"labelwire.v1.StreamLabelManifestRequest"> & {
+  /**
+   * Required. `jobs/{job_id}`.
+   *
+   * @generated from field: string job = 1;
+   */
+  job: string;
+
+  /**
+   * Optional. The `job-name` in every line's label metadata, as
+   * ExportLabelsRequest.label_job_name.
+   *
+   * @generated from field: string label_job_name = 2;
+   */
+  labelJobName: string;
+};
+
+/**
+ * Describes the message labelwire.v1.StreamLabelManifestRequest.
+ * Use `create(StreamLabelManifestRequestSchema)` to create a new message.
+ */
+export const StreamLabelManifestRequestSchema: GenMessage<StreamLabelManifestRequest> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 8);
+
+/**
+ * One message of StreamLabelManifest.
+ *
+ * @generated from message labelwire.v1.StreamLabelManifestResponse
+ */
+export type StreamLabelManifestResponse = Message<"labelwire.v1.StreamLabelManifestResponse"> & {
+  /**
+   * Manifest lines in item order, each one JSON object as ExportLabels
+   * writes it (UTF-8, without the line break).
+   *
+   * @generated from field: repeated string lines = 1;
+   */
+  lines: string[];
+};
+
+/**
+ * Describes the message labelwire.v1.StreamLabelManifestResponse.
+ * Use `create(StreamLabelManifestResponseSchema)` to create a new message.
+ */
+export const StreamLabelManifestResponseSchema: GenMessage<StreamLabelManifestResponse> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_label_service, 9);
+
+/**
  * Response of ExportLabels.
  *
  * @generated from message labelwire.v1.ExportLabelsResponse
@@ -353,7 +404,7 @@ export type ExportLabelsResponse = Message<"labelwire.v1.ExportLabelsResponse"> 
  * Use `create(ExportLabelsResponseSchema)` to create a new message.
  */
 export const ExportLabelsResponseSchema: GenMessage<ExportLabelsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 8);
+  messageDesc(file_labelwire_v1_label_service, 10);
 
 /**
  * Request for CorrectLabel.
@@ -389,7 +440,7 @@ export type CorrectLabelRequest = Message<"labelwire.v1.CorrectLabelRequest"> & 
  * Use `create(CorrectLabelRequestSchema)` to create a new message.
  */
 export const CorrectLabelRequestSchema: GenMessage<CorrectLabelRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 9);
+  messageDesc(file_labelwire_v1_label_service, 11);
 
 /**
  * Response of CorrectLabel.
@@ -410,7 +461,7 @@ export type CorrectLabelResponse = Message<"labelwire.v1.CorrectLabelResponse"> 
  * Use `create(CorrectLabelResponseSchema)` to create a new message.
  */
 export const CorrectLabelResponseSchema: GenMessage<CorrectLabelResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 10);
+  messageDesc(file_labelwire_v1_label_service, 12);
 
 /**
  * Request for ListJudgments.
@@ -467,7 +518,7 @@ export type ListJudgmentsRequest = Message<"labelwire.v1.ListJudgmentsRequest"> 
  * Use `create(ListJudgmentsRequestSchema)` to create a new message.
  */
 export const ListJudgmentsRequestSchema: GenMessage<ListJudgmentsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 11);
+  messageDesc(file_labelwire_v1_label_service, 13);
 
 /**
  * Response of ListJudgments.
@@ -495,7 +546,7 @@ export type ListJudgmentsResponse = Message<"labelwire.v1.ListJudgmentsResponse"
  * Use `create(ListJudgmentsResponseSchema)` to create a new message.
  */
 export const ListJudgmentsResponseSchema: GenMessage<ListJudgmentsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 12);
+  messageDesc(file_labelwire_v1_label_service, 14);
 
 /**
  * Request for ExportJudgments.
@@ -538,7 +589,7 @@ export type ExportJudgmentsRequest = Message<"labelwire.v1.ExportJudgmentsReques
  * Use `create(ExportJudgmentsRequestSchema)` to create a new message.
  */
 export const ExportJudgmentsRequestSchema: GenMessage<ExportJudgmentsRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 13);
+  messageDesc(file_labelwire_v1_label_service, 15);
 
 /**
  * Response of ExportJudgments.
@@ -574,7 +625,7 @@ export type ExportJudgmentsResponse = Message<"labelwire.v1.ExportJudgmentsRespo
  * Use `create(ExportJudgmentsResponseSchema)` to create a new message.
  */
 export const ExportJudgmentsResponseSchema: GenMessage<ExportJudgmentsResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_label_service, 14);
+  messageDesc(file_labelwire_v1_label_service, 16);
 
 /**
  * The layout of an ExportJudgments file; both are JSON Lines.
@@ -664,6 +715,23 @@ export const LabelService: GenService<{
     methodKind: "unary";
     input: typeof ExportLabelsRequestSchema;
     output: typeof ExportLabelsResponseSchema;
+  },
+  /**
+   * The Ground Truth augmented manifest ExportLabels writes, as its lines,
+   * for a caller that saves it itself (the console's download): the same
+   * lines in the same order (every item, with its label where it has one),
+   * and nothing written on the server, so no files root or S3 prefix is
+   * needed. Messages of at most about 1 MiB; the stream ends after the last
+   * line. Only the job's owner. It counts with StreamLabels and WatchJob
+   * against `--max-streams-per-client`. FAILED_PRECONDITION for a
+   * segmentation job, as for ExportLabels.
+   *
+   * @generated from rpc labelwire.v1.LabelService.StreamLabelManifest
+   */
+  streamLabelManifest: {
+    methodKind: "server_streaming";
+    input: typeof StreamLabelManifestRequestSchema;
+    output: typeof StreamLabelManifestResponseSchema;
   },
   /**
    * Replaces a labeled item's label with the owner's answer. The correction
