@@ -39,6 +39,15 @@ def uses_skill(spec: JobSpec) -> bool:
     return weighs_workers(spec.consolidation_method)
 
 
+def json_float(value: Any) -> float:
+    """A double of an answer's JSON form (protobuf writes NaN and infinity as
+    strings); NaN for anything that is not a number, so a finiteness check refuses it."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def dense_workers(judgments: list[tuple[int, Answer]]) -> list[int]:
     index: dict[int, int] = {}
     return [index.setdefault(w, len(index)) for w, _ in judgments]
