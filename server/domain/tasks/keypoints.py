@@ -13,7 +13,7 @@ import numpy as np
 from labelwire.server.consolidation import RobustCentre
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, json_float
+from labelwire.server.domain.tasks.base import MaskWriter, Spread, TaskKind, json_float
 
 METHOD = "keypoint_median"
 MAX_POINTS = 100
@@ -117,6 +117,7 @@ class Keypoints(TaskKind):
     classes_key = "keypoints"
     max_classes = MAX_POINTS
     vote_share_methods = frozenset({METHOD})
+    has_spread = True
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         where = f"{field}.keypoints.points"
@@ -154,6 +155,14 @@ class Keypoints(TaskKind):
         class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return consolidate_points(spec, judgments)
+
+    def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
+        """The mean spread of the label's visible points; an annotation is an
+        outlier when it would fail the label taken as gold."""
+        label = consolidate_points(spec, judgments).value["keypoints"]
+        spreads = [float(p["spread"]) for p in label["points"] if not p.get("not_visible")]
+        flags = [not matches(spec, a.get(self.answer_key) or {}, label) for _, a in judgments]
+        return (float(np.mean(spreads)) if spreads else 0.0), flags
 
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         if self.answer_key not in answer or self.answer_key not in gold:

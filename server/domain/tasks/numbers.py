@@ -13,7 +13,7 @@ import numpy as np
 from labelwire.server.consolidation import RobustCentre
 from labelwire.server.domain.checks import check_text, require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, json_float
+from labelwire.server.domain.tasks.base import MaskWriter, Spread, TaskKind, json_float
 
 METHOD = "number_median"
 MAX_UNIT = 32
@@ -89,6 +89,7 @@ class Numbers(TaskKind):
     min_classes = 0
     max_classes = 0
     vote_share_methods = frozenset({METHOD})
+    has_spread = True
 
     def validate_config(self, spec: JobSpec) -> None:
         where = "job.task_config.number"
@@ -132,6 +133,16 @@ class Numbers(TaskKind):
         class_priors: Callable[[], Sequence[float]] | None = None,
     ) -> Consolidated:
         return consolidate_numbers(spec, judgments)
+
+    def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
+        """The values' MAD; outliers beyond three robust sigmas, a sigma being at
+        least the gold tolerance or half a step (three workers typing 10 do not
+        make a fourth typing 10.01 an outlier)."""
+        bounds = Bounds(spec)
+        values = np.array([value_of(a) for _, a in judgments], dtype=np.float64)
+        floor = max(spec.gold.number_tolerance, bounds.step / 2)
+        result = RobustCentre(min_spread=floor).fit(np.zeros(values.size, dtype=np.int64), values, n_items=1)
+        return float(result.spread[0]), [bool(o) for o in result.outliers]
 
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         """Right within the gold policy's `number_tolerance` of the gold value."""
