@@ -124,3 +124,20 @@ async def test_number_gold_is_graded_within_the_tolerance(server: Harness) -> No
     await near.close()
     await far.close()
     await lw.close()
+
+
+async def test_number_agreement_counts_the_values_that_differ_from_the_label(server: Harness) -> None:
+    lw = await server.client()
+    job = await number_job(lw)
+    await lw.add_items(job.name, [text_item("same", "Fish A"), text_item("split", "Fish B")])
+    await lw.start_job(job.name)
+    for n in range(3):
+        w = server.worker((await lw.create_worker(job.name, f"w{n}"))[1])
+        for _ in range(2):
+            task = await w.next_task()
+            await w.submit(task.task.name, number(10.0 if task.task.text == "Fish A" or n else 12.5))
+        await w.close()
+    quality = await lw.job_quality(job.name)
+    assert quality.agreement.items_measured == 2
+    assert list(quality.agreement.dissent_histogram)[:2] == [1, 1]  # one item all agree, one with a dissenter
+    await lw.close()
