@@ -31,7 +31,17 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 TASK_TYPES = frozenset(
-    {"classification", "multi_label", "bounding_box", "spans", "segmentation", "verification", "custom"}
+    {
+        "classification",
+        "multi_label",
+        "bounding_box",
+        "spans",
+        "segmentation",
+        "verification",
+        "custom",
+        "number",
+        "keypoints",
+    }
 )
 MEDIA_TYPES = frozenset({"text", "image", "document", "audio", "video"})
 

@@ -1,12 +1,15 @@
-"""The worker-outlier report of a box job (issue 13, wanted 5): a worker whose boxes never
-pair with the consolidated ones is flagged as drifting, the others are not."""
+"""The worker-outlier report (issue 13, wanted 5) of box, number and key-point jobs: a worker
+whose annotations never agree with the item's label is flagged as drifting, the others are
+not, and the items of widest spread come first."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import grpc
 import pytest
 
-from labelwire.client.raw import source_item
+from labelwire.client.raw import Client, keypoints, number, number_config, source_item, text_item
 from labelwire.v1 import answer_pb2, job_pb2
 from tests.conftest import Harness
 from tests.helpers import running_job
@@ -62,4 +65,82 @@ async def test_a_classification_job_is_refused_by_name(server: Harness) -> None:
         await lw.worker_outliers(job.name)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "bounding_box" in (caught.value.details() or "")
+    await lw.close()
+
+
+async def rounds(
+    server: Harness, lw: Client, job: str, n_workers: int, answer: Callable[[int], answer_pb2.Answer]
+) -> None:
+    """Each worker answers one task per round until none is left; worker n answers `answer(n)`."""
+    workers = [server.worker((await lw.create_worker(job, f"w{n}"))[1]) for n in range(n_workers)]
+    busy = True
+    while busy:
+        busy = False
+        for n, w in enumerate(workers):
+            t = await w.next_task()
+            if t.HasField("task"):
+                busy = True
+                await w.submit(t.task.name, answer(n))
+    for w in workers:
+        await w.close()
+
+
+def worker_number(name: str) -> int:
+    return int(name.rsplit("/", 1)[1])
+
+
+async def test_a_number_worker_typing_wild_values_drifts_and_the_hard_item_comes_first(
+    server: Harness,
+) -> None:
+    lw = await server.client()
+    job = await lw.create_job(
+        "Counts", classes=[], task_type="number", judgments_per_item=3, quiz_size=0, hidden_gold_share=0,
+        job=number_config(step=1),
+    )  # fmt: skip
+    await lw.add_items(job.name, [text_item(f"i{n}", "How many?") for n in range(30)])
+    await lw.start_job(job.name)
+    await rounds(server, lw, job.name, 10, lambda n: number(90.0 if n == 0 else 10.0 + n % 2))
+    report = await lw.worker_outliers(job.name, item_limit=3)
+    assert report.items_checked == 30
+    first = min(worker_number(r.worker) for r in report.workers)
+    by_number = {worker_number(r.worker): r for r in report.workers}
+    drifter = by_number[first]
+    assert drifter.drifting and drifter.flagged == drifter.checked > 0
+    assert not any(
+        r.flagged for n, r in by_number.items() if n != first
+    )  # 10 against 11 is within a step's spread
+    assert len(report.items) == 3
+    assert report.items[0].outliers == 1 and report.items[0].spread >= report.items[-1].spread
+    assert report.items[0].annotations == 3
+    await lw.close()
+
+
+async def test_a_key_point_worker_who_sees_points_nobody_else_does_drifts(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job(
+        "Faces", classes=["nose", "tail"], task_type="keypoints", judgments_per_item=3,
+        media_type=job_pb2.MEDIA_TYPE_IMAGE, quiz_size=0, hidden_gold_share=0,
+    )  # fmt: skip
+    await lw.add_items(job.name, [source_item(f"img{n}", f"s3://bucket/{n}.jpg") for n in range(30)])
+    await lw.start_job(job.name)
+    await rounds(
+        server, lw, job.name, 10,
+        lambda n: keypoints({"nose": (100 + n, 100), "tail": (300, 300) if n == 0 else None}),
+    )  # fmt: skip
+    report = await lw.worker_outliers(job.name)
+    first = min(worker_number(r.worker) for r in report.workers)
+    by_number = {worker_number(r.worker): r for r in report.workers}
+    assert by_number[first].drifting and by_number[first].outlier_rate == 1.0
+    assert not any(r.flagged for n, r in by_number.items() if n != first)
+    assert len(report.items) == 30 and all(i.spread > 0 for i in report.items)  # noses a pixel or more apart
+    await lw.close()
+
+
+async def test_an_item_limit_past_the_bound_is_refused_by_name(server: Harness) -> None:
+    lw = await server.client()
+    job = await lw.create_job("Counts", classes=[], task_type="number", job=number_config())
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await lw.worker_outliers(job.name, item_limit=1001)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "item_limit must be between 0 and 1000, got 1001" in (caught.value.details() or "")
     await lw.close()

@@ -33,11 +33,15 @@ _CONTENT = ("text", "source_ref", "uri", "json")
 _KNOWN = frozenset({"key", *_CONTENT, "gold", "gold_use", "prelabel", "prelabel_confidence", "metadata"})
 
 
-def answer(value: str | Iterable[str] | Mapping[str, Any] | answer_pb2.Answer) -> answer_pb2.Answer:
-    """An Answer from a class name (classification), a list of names (multi-label),
-    a dict (a custom answer), or an Answer as it is."""
+def answer(
+    value: str | float | Iterable[str] | Mapping[str, Any] | answer_pb2.Answer,
+) -> answer_pb2.Answer:
+    """An Answer from a class name (classification), a number (a number job's),
+    a list of names (multi-label), a dict (a custom answer), or an Answer as it is."""
     if isinstance(value, answer_pb2.Answer):
         return value
+    if isinstance(value, int | float):
+        return answer_pb2.Answer(number=answer_pb2.NumberAnswer(value=float(value)))
     if isinstance(value, str):
         return answer_pb2.Answer(classification=answer_pb2.ClassificationAnswer(class_name=value))
     if isinstance(value, Mapping):

@@ -51,7 +51,8 @@ def _enum_name(prefix: str, name: str) -> str:
 
 
 def answer_value(answer: answer_pb2.Answer) -> Any:
-    """A class name, a list of class names, or the answer as a dict (other task types); None if empty."""
+    """A class name, a list of class names, a number, or the answer as a dict
+    (other task types); None if empty."""
     kind = answer.WhichOneof("value")
     if kind is None:
         return None
@@ -59,6 +60,8 @@ def answer_value(answer: answer_pb2.Answer) -> Any:
         return answer.classification.class_name
     if kind == "multi_label":
         return list(answer.multi_label.class_names)
+    if kind == "number":
+        return answer.number.value
     return json_format.MessageToDict(getattr(answer, kind), preserving_proto_field_name=True)
 
 

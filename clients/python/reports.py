@@ -395,13 +395,15 @@ class WorkerHistory:
 
 @dataclass(frozen=True)
 class WorkerOutliers:
-    """How often each worker's annotations of a box job fall outside the item's
-    consolidated boxes (`to_pandas()`: one row per worker): the raw rate, the rate
-    shrunk towards the pool's, and whether the worker is drifting."""
+    """How often each worker's annotations of a box, key-point or number job are
+    outliers against the item's label (`to_pandas()`: one row per worker): the raw
+    rate, the rate shrunk towards the pool's, and whether the worker is drifting;
+    `items`, the items of widest spread (`item_key`, `annotations`, `spread`, `outliers`)."""
 
     workers: tuple[dict[str, Any], ...]
     pool_rate: float
     items_checked: int
+    items: tuple[dict[str, Any], ...]
     proto: quality_service_pb2.GetWorkerOutliersResponse = field(repr=False, compare=False)
 
     @classmethod
@@ -420,6 +422,15 @@ class WorkerOutliers:
             ),
             pool_rate=message.pool_rate,
             items_checked=message.items_checked,
+            items=tuple(
+                {
+                    "item_key": i.item_key,
+                    "annotations": i.annotations,
+                    "spread": i.spread,
+                    "outliers": i.outliers,
+                }
+                for i in message.items
+            ),
             proto=message,
         )
 

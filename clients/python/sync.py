@@ -458,11 +458,12 @@ class Client(SyncBase[AsyncClient]):
         """
         return self._loop.run(self._async.reliability(job, bins=bins))
 
-    def worker_outliers(self, job: Job | str) -> WorkerOutliers:
-        """A bounding-box job's workers: how often their boxes fall outside the items'
-        consolidated boxes, shrunk towards the pool's rate, and who is drifting.
+    def worker_outliers(self, job: Job | str, *, item_limit: int | None = None) -> WorkerOutliers:
+        """A box, key-point or number job's workers: how often their annotations are
+        outliers against the items' labels, shrunk towards the pool's rate, and who is
+        drifting; and its `item_limit` items of widest spread (default 100).
         """
-        return self._loop.run(self._async.worker_outliers(job))
+        return self._loop.run(self._async.worker_outliers(job, item_limit=item_limit))
 
     def verification_report(
         self,

@@ -15,7 +15,7 @@ from labelwire.server.dispatch import gate
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, NotFound
 from labelwire.server.domain.model import ENDED, Answer, Job, JobState, Principal, Worker, WorkerStatus
-from labelwire.server.domain.tasks import task_kind
+from labelwire.server.domain.tasks import KINDS, task_kind
 from labelwire.server.labels import outliers, quality_report, reliability, routing, verification_report
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Store, Tx
@@ -130,15 +130,21 @@ class QualityService:
         )
         return reliability.table(outcomes, bins)
 
-    async def worker_outliers(self, principal: Principal, job_name: str) -> tuple[str, outliers.Report]:
-        """Each worker's share of outlying annotations on a bounding-box job, and the job's name."""
+    async def worker_outliers(
+        self, principal: Principal, job_name: str, item_limit: int | None = None
+    ) -> tuple[str, outliers.Report]:
+        """Each worker's share of outlying annotations and the items of widest spread on a job
+        whose answers have a spread (boxes, key points, numbers), and the job's name."""
         job = await self.reads.get_job(principal, job_name)
-        if job.spec.task_type not in outliers.TASK_TYPES:
+        limit = outliers.DEFAULT_ITEMS if item_limit is None else item_limit
+        validation.check_range("item_limit", limit, 0, outliers.MAX_ITEMS)
+        if not task_kind(job.spec).has_spread:
+            covered = ", ".join(name for name, kind in KINDS.items() if kind.has_spread)
             raise FailedPrecondition(
-                f"{job.name} is a {job.spec.task_type} job; the outlier report is for bounding_box jobs"
+                f"{job.name} is a {job.spec.task_type} job; the outlier report is for {covered} jobs"
             )
         rows = await self.store.read(lambda tx: tx.job_judgments(job.id))
-        return job.name, await asyncio.to_thread(outliers.report, job.spec, rows)
+        return job.name, await asyncio.to_thread(outliers.report, job.spec, rows, limit)
 
     async def verification_report(
         self,

@@ -89,6 +89,8 @@ class GoldPolicy:
     min_work_agreement: float = 0.05
     min_work_judgments: int = 20
     min_segmentation_iou: float = 0.8
+    number_tolerance: float = 0.0
+    keypoint_tolerance: float = 0.1
 
 
 @dataclass(frozen=True)

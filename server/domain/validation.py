@@ -202,6 +202,8 @@ def validate_job_spec(spec: JobSpec) -> None:
     check_range("job.gold_policy.min_work_agreement", spec.gold.min_work_agreement, -1.0, 1.0)
     check_range("job.gold_policy.min_work_judgments", spec.gold.min_work_judgments, 1, 100_000)
     check_range("job.gold_policy.min_segmentation_iou", spec.gold.min_segmentation_iou, 0.0, 1.0)
+    check_range("job.gold_policy.number_tolerance", spec.gold.number_tolerance, 0.0, 1e300)
+    check_range("job.gold_policy.keypoint_tolerance", spec.gold.keypoint_tolerance, 0.0, 1.0)
     check_range("job.price_per_judgment_micros", spec.price_per_judgment_micros, 0, 10**12)
     check_range("job.budget_micros", spec.budget_micros, 0, 10**15)
     require(

@@ -52,7 +52,7 @@ class LabelsSql(SqlBase):
     def job_judgments(self, job_id: int) -> list[Row]:
         """Counted judgments of the job's non-gold items, by item."""
         return self.all(
-            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms, j.instructions_version"
+            "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms, j.instructions_version, i.key AS item_key"
             " FROM judgments j JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
             (job_id,),

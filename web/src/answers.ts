@@ -19,6 +19,10 @@ export function describe(answer: Answer | undefined): string {
       return maskSize(v.value.maskPng);
     case "custom":
       return JSON.stringify(v.value);
+    case "number":
+      return String(v.value.value);
+    case "keypoints":
+      return v.value.points.map((p) => (p.notVisible ? `${p.name} not visible` : `${p.name} at ${Math.round(p.x)}, ${Math.round(p.y)}`)).join("; ") || "no points";
     default:
       return "";
   }

@@ -4,46 +4,20 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { forgetToken, keepToken, takeToken, type WorkerApi, workerApi } from "./api";
 import { append, clear, h, isTyping, kbd } from "./dom";
 import type { Answer } from "./gen/labelwire/v1/answer_pb";
-import { type Example, type LabelClass, MediaType } from "./gen/labelwire/v1/job_pb";
+import { type LabelClass, MediaType } from "./gen/labelwire/v1/job_pb";
 import { type Task, TaskPhase, type WorkerStats, WorkerStatus } from "./gen/labelwire/v1/task_pb";
 import type { GetInstructionsResponse, NextTaskResponse, SubmitJudgmentResponse } from "./gen/labelwire/v1/worker_service_pb";
-import { classification } from "./tasks/classification";
-import { multiLabel } from "./tasks/multilabel";
-import type { TaskInput, TaskView } from "./tasks/types";
-import { verification } from "./tasks/verification";
-import { verificationBatch } from "./tasks/verification_batch";
-import { spans } from "./tasks/spans";
-import { boxes } from "./tasks/boxes";
-import { segmentation } from "./tasks/segmentation";
-import { custom } from "./tasks/custom";
+import type { TaskView } from "./tasks/types";
+import { classesOf, view } from "./tasks/registry";
 import type { WorkerJob } from "./gen/labelwire/v1/account_pb";
 import { allJobs, jobCards } from "./jobs";
 import { describe } from "./answers";
 import { historyPage } from "./history";
 import { preload } from "./tasks/payload";
+import { Panels } from "./panels";
 
 const app = document.getElementById("app") as HTMLElement;
 const token = takeToken();
-
-const KEYS: [string, string][] = [
-  ["1–9", "choose (or toggle) the n-th class"],
-  ["Enter", "submit the answer"],
-  ["Arrows, Space", "move between a verification batch's items; mark the one in focus wrong (or back)"],
-  ["Delete", "remove the box in hand (bounding boxes)"],
-  ["Arrows", "move the box in hand by 1 px, with Shift by 10 (bounding boxes)"],
-  ["Alt+arrows", "resize the box in hand: Right and Down grow it, Left and Up shrink it; Ctrl too (bounding boxes)"],
-  ["+ - 0", "zoom in, zoom out, fit the image (bounding boxes; Ctrl+wheel zooms at the pointer)"],
-  ["Space+drag", "pan the zoomed image (bounding boxes; or the scrollbars, or the Pan button)"],
-  ["b p e", "brush, polygon, eraser (segmentation)"],
-  ["[ ]", "a smaller or larger brush (segmentation)"],
-  ["c", "close the polygon (segmentation; Enter too)"],
-  ["z", "undo the last stroke or polygon (segmentation)"],
-  ["?", "this help"],
-  ["i", "the instructions"],
-  ["s", "skip the task (with a reason)"],
-  ["m", "write a comment on the task to the job's owner"],
-  ["Esc", "close a panel; let go of the box in hand (bounding boxes)"],
-];
 
 /** One job the worker works on. A per-job token gives one (`job` empty:
  * the token names it); an account token picks one from its job list, and
@@ -54,39 +28,6 @@ interface JobEntry {
   job: string;
   /** Back to the job list; only for account tokens. */
   back?: () => void;
-}
-
-function classesOf(info: GetInstructionsResponse): LabelClass[] {
-  const c = info.taskConfig?.config;
-  if (!c) return [];
-  switch (c.case) {
-    case "spans":
-      return c.value.entityTypes;
-    case "custom":
-    case undefined:
-      return [];
-    default:
-      return c.value.classes;
-  }
-}
-
-function view(input: TaskInput): TaskView {
-  switch (input.job.taskConfig?.config.case) {
-    case "multiLabel":
-      return multiLabel(input);
-    case "verification":
-      return input.task.batch.length ? verificationBatch(input) : verification(input);
-    case "spans":
-      return spans(input);
-    case "boundingBox":
-      return boxes(input);
-    case "segmentation":
-      return segmentation(input);
-    case "custom":
-      return custom(input);
-    default:
-      return classification(input);
-  }
 }
 
 function errorText(err: unknown): string {
@@ -215,7 +156,7 @@ class Workspace {
   private readonly phase = h("span", { class: "phase" });
   private readonly record = h("dl", { class: "record", "aria-label": "Your record" });
   private readonly submitButton = h("button", { type: "button", class: "primary", onclick: () => void this.submit() }, "Submit ", kbd("Enter"));
-  private readonly dialogs: HTMLDialogElement[] = [];
+  private readonly panels = new Panels();
 
   constructor(job: JobEntry) {
     this.entry = job;
@@ -242,8 +183,8 @@ class Workspace {
         this.timer,
         h("nav", { "aria-label": "Actions" },
           this.back ? h("button", { type: "button", onclick: () => void this.leave() }, "All jobs") : null,
-          h("button", { type: "button", onclick: () => this.instructions() }, "Instructions ", kbd("i")),
-          h("button", { type: "button", onclick: () => this.help() }, "Keys ", kbd("?")),
+          h("button", { type: "button", onclick: () => this.panels.instructions(this.info, this.classes) }, "Instructions ", kbd("i")),
+          h("button", { type: "button", onclick: () => this.panels.keys() }, "Keys ", kbd("?")),
           h("button", { type: "button", onclick: () => void this.leave(() => this.history()) }, "History"),
           h("button", { type: "button", onclick: () => this.stop() }, "Stop for now"),
           h("button", { type: "button", onclick: () => this.signOut() }, "Sign out"),
@@ -274,7 +215,7 @@ class Workspace {
     this.listening.abort();
     window.clearInterval(this.ticker);
     window.clearTimeout(this.retryTimer);
-    for (const dlg of [...this.dialogs]) dlg.close();
+    this.panels.closeAll();
     const task = this.task;
     this.task = null;
     this.current?.destroy?.();
@@ -454,31 +395,17 @@ class Workspace {
   private skip(): void {
     const task = this.task;
     if (!task) return;
-    const reason = h("textarea", { id: "skip-reason", maxlength: "1000", rows: "3" });
-    const dlg = this.dialog("Skip this task",
-      h("label", { for: "skip-reason" }, "Why? (the job's owner reads this)"),
-      reason,
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Skip task")),
-    );
-    const form = dlg.querySelector("form")!;
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      dlg.close();
-      try {
-        await this.api.declineTask({ task: task.name, reason: reason.value });
-        this.say("Skipped.");
-      } catch (err) {
-        this.say(`The skip was not saved: ${errorText(err)}`);
-      }
-      void this.next();
+    this.panels.askText("Skip this task", "skip-reason", "Why? (the job's owner reads this)", 1000, 3, "Skip task", (reason) => {
+      void (async () => {
+        try {
+          await this.api.declineTask({ task: task.name, reason });
+          this.say("Skipped.");
+        } catch (err) {
+          this.say(`The skip was not saved: ${errorText(err)}`);
+        }
+        void this.next();
+      })();
     });
-    reason.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && !e.shiftKey) {
-        e.preventDefault();
-        form.requestSubmit();
-      }
-    });
-    reason.focus();
   }
 
   /** A comment on the task for the job's owner (Ground Truth's and Figure
@@ -486,35 +413,14 @@ class Workspace {
   private comment(): void {
     const task = this.commentable;
     if (!task) return;
-    const text = h("textarea", { id: "comment-text", maxlength: "2000", rows: "4" });
-    const dlg = this.dialog("Comment to the job's owner",
-      h("label", { for: "comment-text" }, "Your comment on this task (at most 2,000 characters)"),
-      text,
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Send comment")),
-    );
-    const form = dlg.querySelector("form")!;
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      if (!text.value.trim()) {
-        text.focus();
-        return;
-      }
+    this.panels.askText("Comment to the job's owner", "comment-text", "Your comment on this task (at most 2,000 characters)", 2000, 4, "Send comment", (text) => {
+      if (!text.trim()) return false;
       this.say("Sending the comment…");
-      dlg.close();
-      try {
-        await this.api.commentOnTask({ task: task.name, text: text.value });
-        this.say("Comment sent to the job's owner.");
-      } catch (err) {
-        this.say(`The comment was not sent: ${err instanceof ConnectError ? err.rawMessage : errorText(err)}`);
-      }
+      this.api.commentOnTask({ task: task.name, text }).then(
+        () => this.say("Comment sent to the job's owner."),
+        (err: unknown) => this.say(`The comment was not sent: ${errorText(err)}`),
+      );
     });
-    text.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && !e.shiftKey) {
-        e.preventDefault();
-        form.requestSubmit();
-      }
-    });
-    text.focus();
   }
 
   private async stop(): Promise<void> {
@@ -560,56 +466,22 @@ class Workspace {
 
   // ---- panels
 
-  private dialog(title: string, ...body: (Node | null)[]): HTMLDialogElement {
-    const id = `dlg-${this.dialogs.length}`;
-    const dlg = h("dialog", { "aria-labelledby": id },
-      h("form", { method: "dialog" },
-        h("header", {}, h("h2", { id }, title), h("button", { type: "button", class: "close", "aria-label": "Close", onclick: () => dlg.close() }, "×")),
-        ...body));
-    dlg.addEventListener("close", () => {
-      dlg.remove();
-      this.dialogs.splice(this.dialogs.indexOf(dlg), 1);
-    });
-    this.dialogs.push(dlg);
-    document.body.append(dlg);
-    dlg.showModal();
-    return dlg;
-  }
-
-  private instructions(): void {
-    const ins = this.info.instructions;
-    const example = (ex: Example): HTMLElement =>
-      h("li", {},
-        ex.payload.case === "text" ? h("blockquote", {}, ex.payload.value) : ex.payload.case === "sourceRef" ? h("p", {}, ex.payload.value) : null,
-        h("p", {}, "Answer: ", h("strong", {}, describe(ex.answer))),
-        ex.explanation ? h("p", {}, ex.explanation) : null);
-    this.dialog("Instructions",
-      h("div", { class: "instructions" },
-        ins?.shortInstructions ? h("p", { class: "short" }, ins.shortInstructions) : null,
-        ins?.fullInstructions ? h("div", { class: "full" }, ins.fullInstructions) : null,
-        this.classes.length ? h("section", {}, h("h3", {}, "Classes"), h("ul", {}, ...this.classes.map((c, i) => h("li", {}, i < 9 ? kbd(String(i + 1)) : null, h("strong", {}, c.name), c.description ? ` — ${c.description}` : "")))) : null,
-        ins?.goodExamples.length ? h("section", {}, h("h3", {}, "Good examples"), h("ul", {}, ...ins.goodExamples.map(example))) : null,
-        ins?.badExamples.length ? h("section", {}, h("h3", {}, "Bad examples"), h("ul", {}, ...ins.badExamples.map(example))) : null,
-        !ins?.shortInstructions && !ins?.fullInstructions ? h("p", {}, "This job has no written instructions.") : null));
-  }
-
-  private help(): void {
-    this.dialog("Keys", h("table", {}, h("tbody", {}, ...KEYS.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, h("kbd", {}, k)), h("td", {}, v))))));
-  }
-
   private say(text: string): void {
     this.notice.textContent = text;
   }
 
   private onKey(e: KeyboardEvent): void {
-    // The open panel has the keyboard; Esc closes it (at once: its "close"
-    // event, which forgets it, comes a task later).
-    if (this.dialogs.some((d) => d.open)) return;
-    if (isTyping(e.target) || e.metaKey) return;
+    if (this.panels.active || e.metaKey) return;
+    if (isTyping(e.target)) {
+      // A number's input hands Enter to the page (submit) and Esc gives the keys back.
+      const own = e.target instanceof HTMLElement && e.target.dataset.enterSubmits !== undefined;
+      if (own && e.key === "Escape") (e.target as HTMLElement).blur();
+      if (!own || e.key !== "Enter") return;
+    }
     // Alt and Ctrl reach a task with the arrows only (Alt+arrows resize a box); every other chord is the browser's.
     if ((e.ctrlKey || e.altKey) && !e.key.startsWith("Arrow")) return;
-    if (e.key === "?") this.help();
-    else if (e.key === "i") this.instructions();
+    if (e.key === "?") this.panels.keys();
+    else if (e.key === "i") this.panels.instructions(this.info, this.classes);
     else if (e.key === "s" && this.task) this.skip();
     else if (e.key === "m" && this.commentable) this.comment();
     else if (e.key === "Enter") {

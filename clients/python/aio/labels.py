@@ -209,10 +209,11 @@ class LabelMethods:
         return Reliability.from_proto(await self.raw.reliability(_name(job), bins=bins))
 
     @_translated
-    async def worker_outliers(self, job: Job | str) -> WorkerOutliers:
-        """A bounding-box job's workers: how often their boxes fall outside the items'
-        consolidated boxes, shrunk towards the pool's rate, and who is drifting."""
-        return WorkerOutliers.from_proto(await self.raw.worker_outliers(_name(job)))
+    async def worker_outliers(self, job: Job | str, *, item_limit: int | None = None) -> WorkerOutliers:
+        """A box, key-point or number job's workers: how often their annotations are
+        outliers against the items' labels, shrunk towards the pool's rate, and who is
+        drifting; and its `item_limit` items of widest spread (default 100)."""
+        return WorkerOutliers.from_proto(await self.raw.worker_outliers(_name(job), item_limit=item_limit))
 
     @_translated
     async def verification_report(

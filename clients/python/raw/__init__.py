@@ -21,7 +21,15 @@ from collections.abc import Sequence
 import grpc
 
 from labelwire.client.raw.admin import AdminClient
-from labelwire.client.raw.builders import classification, multi_label, source_item, text_item
+from labelwire.client.raw.builders import (
+    classification,
+    keypoints,
+    multi_label,
+    number,
+    number_config,
+    source_item,
+    text_item,
+)
 from labelwire.client.raw.channel import ChannelOptions, _Channel
 from labelwire.client.raw.jobs import ITEMS_PER_MESSAGE, JobCalls
 from labelwire.client.raw.labels import (
@@ -52,7 +60,10 @@ __all__ = [
     "WorkerAccountClient",
     "WorkerClient",
     "classification",
+    "keypoints",
     "multi_label",
+    "number",
+    "number_config",
     "source_item",
     "text_item",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from labelwire.v1 import (
     answer_pb2,
     item_pb2,
+    job_pb2,
 )
 
 
@@ -17,6 +18,34 @@ def classification(class_name: str) -> answer_pb2.Answer:
 
 def multi_label(class_names: Iterable[str]) -> answer_pb2.Answer:
     return answer_pb2.Answer(multi_label=answer_pb2.MultiLabelAnswer(class_names=list(class_names)))
+
+
+def number(value: float) -> answer_pb2.Answer:
+    return answer_pb2.Answer(number=answer_pb2.NumberAnswer(value=value))
+
+
+def keypoints(points: Mapping[str, tuple[float, float] | None]) -> answer_pb2.Answer:
+    """Each of the job's key points by name: its (x, y) in image pixels, or None
+    when it is not visible."""
+    answer = answer_pb2.Answer(keypoints=answer_pb2.KeypointAnswer())
+    for name, place in points.items():
+        if place is None:
+            answer.keypoints.points.add(name=name, not_visible=True)
+        else:
+            answer.keypoints.points.add(name=name, x=place[0], y=place[1])
+    return answer
+
+
+def number_config(
+    *, min_value: float | None = None, max_value: float | None = None, step: float = 0.0, unit: str = ""
+) -> job_pb2.Job:
+    """A job message holding a number task's config, for `create_job(job=...)`."""
+    config = job_pb2.NumberConfig(step=step, unit=unit)
+    if min_value is not None:
+        config.min_value = min_value
+    if max_value is not None:
+        config.max_value = max_value
+    return job_pb2.Job(task_config=job_pb2.TaskConfig(number=config))
 
 
 def _item(

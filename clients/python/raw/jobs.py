@@ -18,6 +18,8 @@ from labelwire.v1 import (
 )
 
 ITEMS_PER_MESSAGE = 1000
+_CLASS_LISTS = {"spans": "entity_types", "keypoints": "keypoints"}
+"""Task types whose named choices are not called `classes` (number jobs have none)."""
 
 
 class _Progress:
@@ -90,7 +92,9 @@ class JobCalls:
             described = classes.items() if isinstance(classes, Mapping) else ((c, "") for c in classes)
             listed = [job_pb2.LabelClass(name=n, description=d) for n, d in described]
             target = getattr(spec.task_config, task_type)
-            (target.entity_types if task_type == "spans" else target.classes).extend(listed)
+            target.SetInParent()
+            if listed:
+                getattr(target, _CLASS_LISTS.get(task_type, "classes")).extend(listed)
         if not spec.judgment_policy.judgments_per_item:
             spec.judgment_policy.judgments_per_item = judgments_per_item
             spec.judgment_policy.max_judgments_per_item = max_judgments_per_item

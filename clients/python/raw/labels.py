@@ -184,10 +184,16 @@ class LabelCalls:
         )
         return response
 
-    async def worker_outliers(self, job: str) -> quality_service_pb2.GetWorkerOutliersResponse:
-        """A bounding-box job's workers: outlier rate, shrunk rate, drifting."""
+    async def worker_outliers(
+        self, job: str, *, item_limit: int | None = None
+    ) -> quality_service_pb2.GetWorkerOutliersResponse:
+        """A box, key-point or number job's workers (outlier rate, shrunk rate,
+        drifting) and its `item_limit` items of widest spread (server default 100)."""
+        request = quality_service_pb2.GetWorkerOutliersRequest(job=job)
+        if item_limit is not None:
+            request.item_limit = item_limit
         response: quality_service_pb2.GetWorkerOutliersResponse = await self.quality.GetWorkerOutliers(
-            quality_service_pb2.GetWorkerOutliersRequest(job=job), metadata=self.metadata
+            request, metadata=self.metadata
         )
         return response
 

@@ -35,6 +35,8 @@ class Answer(_message.Message):
     SEGMENTATION_FIELD_NUMBER: _builtins.int
     VERIFICATION_FIELD_NUMBER: _builtins.int
     CUSTOM_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    KEYPOINTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def classification(self) -> Global___ClassificationAnswer:
         """For TaskConfig.classification."""
@@ -63,6 +65,14 @@ class Answer(_message.Message):
     def custom(self) -> _struct_pb2.Struct:
         """For TaskConfig.custom: any JSON object that matches the job's schema."""
 
+    @_builtins.property
+    def number(self) -> Global___NumberAnswer:
+        """For TaskConfig.number."""
+
+    @_builtins.property
+    def keypoints(self) -> Global___KeypointAnswer:
+        """For TaskConfig.keypoints."""
+
     def __init__(
         self,
         *,
@@ -73,12 +83,14 @@ class Answer(_message.Message):
         segmentation: Global___SegmentationAnswer | None = ...,
         verification: Global___VerificationAnswer | None = ...,
         custom: _struct_pb2.Struct | None = ...,
+        number: Global___NumberAnswer | None = ...,
+        keypoints: Global___KeypointAnswer | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["bounding_boxes", b"bounding_boxes", "classification", b"classification", "custom", b"custom", "multi_label", b"multi_label", "segmentation", b"segmentation", "spans", b"spans", "value", b"value", "verification", b"verification"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bounding_boxes", b"bounding_boxes", "classification", b"classification", "custom", b"custom", "keypoints", b"keypoints", "multi_label", b"multi_label", "number", b"number", "segmentation", b"segmentation", "spans", b"spans", "value", b"value", "verification", b"verification"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bounding_boxes", b"bounding_boxes", "classification", b"classification", "custom", b"custom", "multi_label", b"multi_label", "segmentation", b"segmentation", "spans", b"spans", "value", b"value", "verification", b"verification"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bounding_boxes", b"bounding_boxes", "classification", b"classification", "custom", b"custom", "keypoints", b"keypoints", "multi_label", b"multi_label", "number", b"number", "segmentation", b"segmentation", "spans", b"spans", "value", b"value", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_value: _TypeAlias = _typing.Literal["classification", "multi_label", "bounding_boxes", "spans", "segmentation", "verification", "custom"]  # noqa: Y015
+    _WhichOneofReturnType_value: _TypeAlias = _typing.Literal["classification", "multi_label", "bounding_boxes", "spans", "segmentation", "verification", "custom", "number", "keypoints"]  # noqa: Y015
     _WhichOneofArgType_value: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_value) -> _WhichOneofReturnType_value | None: ...
 
@@ -293,3 +305,105 @@ class VerificationAnswer(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerificationAnswer: _TypeAlias = VerificationAnswer  # noqa: Y015
+
+@_typing.final
+class NumberAnswer(_message.Message):
+    """A number read off the item (a count, a measurement, a rating)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUE_FIELD_NUMBER: _builtins.int
+    SPREAD_FIELD_NUMBER: _builtins.int
+    value: _builtins.float
+    """Required. A finite number within the job's NumberConfig bounds and on
+    its step.
+    """
+    spread: _builtins.float
+    """Output only. In a label: the spread of the workers' values around it,
+    their median absolute deviation; leave unset in a judgment.
+    """
+    def __init__(
+        self,
+        *,
+        value: _builtins.float = ...,
+        spread: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["spread", b"spread", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NumberAnswer: _TypeAlias = NumberAnswer  # noqa: Y015
+
+@_typing.final
+class Keypoint(_message.Message):
+    """One named point of an image, placed or marked not visible."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    X_FIELD_NUMBER: _builtins.int
+    Y_FIELD_NUMBER: _builtins.int
+    NOT_VISIBLE_FIELD_NUMBER: _builtins.int
+    PRESENCE_FIELD_NUMBER: _builtins.int
+    SPREAD_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Required. The name of one of the job's key points."""
+    x: _builtins.float
+    """Required unless not_visible. Pixels from the image's left edge; >= 0."""
+    y: _builtins.float
+    """Required unless not_visible. Pixels from the image's top edge; >= 0."""
+    not_visible: _builtins.bool
+    """Optional. The point is not in the image (occluded or out of frame);
+    then x and y must be 0.
+    """
+    presence: _builtins.float
+    """Output only. In a label: the share of its judgments that placed the
+    point; leave unset in a judgment.
+    """
+    spread: _builtins.float
+    """Output only. In a label: the median distance in pixels of the placed
+    points to the label's point; leave unset in a judgment.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        x: _builtins.float = ...,
+        y: _builtins.float = ...,
+        not_visible: _builtins.bool = ...,
+        presence: _builtins.float = ...,
+        spread: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "not_visible", b"not_visible", "presence", b"presence", "spread", b"spread", "x", b"x", "y", b"y"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Keypoint: _TypeAlias = Keypoint  # noqa: Y015
+
+@_typing.final
+class KeypointAnswer(_message.Message):
+    """Every one of the job's key points, each once."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POINTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___Keypoint]:
+        """Required. One entry per key point of the job, in any order."""
+
+    def __init__(
+        self,
+        *,
+        points: _abc.Iterable[Global___Keypoint] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["points", b"points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeypointAnswer: _TypeAlias = KeypointAnswer  # noqa: Y015

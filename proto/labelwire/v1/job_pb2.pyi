@@ -526,6 +526,8 @@ class TaskConfig(_message.Message):
     SEGMENTATION_FIELD_NUMBER: _builtins.int
     VERIFICATION_FIELD_NUMBER: _builtins.int
     CUSTOM_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    KEYPOINTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def classification(self) -> Global___ClassificationConfig:
         """Choose one class."""
@@ -554,6 +556,14 @@ class TaskConfig(_message.Message):
     def custom(self) -> Global___CustomConfig:
         """Anything else: the answer is a JSON object."""
 
+    @_builtins.property
+    def number(self) -> Global___NumberConfig:
+        """Type a number (a count, a measurement, a rating)."""
+
+    @_builtins.property
+    def keypoints(self) -> Global___KeypointConfig:
+        """Place named points on an image, or mark them not visible."""
+
     def __init__(
         self,
         *,
@@ -564,12 +574,14 @@ class TaskConfig(_message.Message):
         segmentation: Global___SegmentationConfig | None = ...,
         verification: Global___VerificationConfig | None = ...,
         custom: Global___CustomConfig | None = ...,
+        number: Global___NumberConfig | None = ...,
+        keypoints: Global___KeypointConfig | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["bounding_box", b"bounding_box", "classification", b"classification", "config", b"config", "custom", b"custom", "multi_label", b"multi_label", "segmentation", b"segmentation", "spans", b"spans", "verification", b"verification"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bounding_box", b"bounding_box", "classification", b"classification", "config", b"config", "custom", b"custom", "keypoints", b"keypoints", "multi_label", b"multi_label", "number", b"number", "segmentation", b"segmentation", "spans", b"spans", "verification", b"verification"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bounding_box", b"bounding_box", "classification", b"classification", "config", b"config", "custom", b"custom", "multi_label", b"multi_label", "segmentation", b"segmentation", "spans", b"spans", "verification", b"verification"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bounding_box", b"bounding_box", "classification", b"classification", "config", b"config", "custom", b"custom", "keypoints", b"keypoints", "multi_label", b"multi_label", "number", b"number", "segmentation", b"segmentation", "spans", b"spans", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_config: _TypeAlias = _typing.Literal["classification", "multi_label", "bounding_box", "spans", "segmentation", "verification", "custom"]  # noqa: Y015
+    _WhichOneofReturnType_config: _TypeAlias = _typing.Literal["classification", "multi_label", "bounding_box", "spans", "segmentation", "verification", "custom", "number", "keypoints"]  # noqa: Y015
     _WhichOneofArgType_config: _TypeAlias = _typing.Literal["config", b"config"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_config) -> _WhichOneofReturnType_config | None: ...
 
@@ -722,6 +734,80 @@ class VerificationConfig(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerificationConfig: _TypeAlias = VerificationConfig  # noqa: Y015
+
+@_typing.final
+class NumberConfig(_message.Message):
+    """A numeric answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_VALUE_FIELD_NUMBER: _builtins.int
+    MAX_VALUE_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    min_value: _builtins.float
+    """Optional. The smallest value allowed; unset means no lower bound."""
+    max_value: _builtins.float
+    """Optional. The largest value allowed; > min_value; unset means no upper
+    bound.
+    """
+    step: _builtins.float
+    """Optional. Values must be min_value (or 0) plus a whole number of steps;
+    > 0, or 0 (the default) for any value. 1 asks for whole numbers, 0.01
+    for two decimals.
+    """
+    unit: _builtins.str
+    """Optional. The unit workers type the value in (`cm`, `people`), shown
+    beside the input; at most 32 characters.
+    """
+    def __init__(
+        self,
+        *,
+        min_value: _builtins.float | None = ...,
+        max_value: _builtins.float | None = ...,
+        step: _builtins.float = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_max_value", b"_max_value", "_min_value", b"_min_value", "max_value", b"max_value", "min_value", b"min_value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_value", b"_max_value", "_min_value", b"_min_value", "max_value", b"max_value", "min_value", b"min_value", "step", b"step", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__max_value: _TypeAlias = _typing.Literal["max_value"]  # noqa: Y015
+    _WhichOneofArgType__max_value: _TypeAlias = _typing.Literal["_max_value", b"_max_value"]  # noqa: Y015
+    _WhichOneofReturnType__min_value: _TypeAlias = _typing.Literal["min_value"]  # noqa: Y015
+    _WhichOneofArgType__min_value: _TypeAlias = _typing.Literal["_min_value", b"_min_value"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_value) -> _WhichOneofReturnType__max_value | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_value) -> _WhichOneofReturnType__min_value | None: ...
+
+Global___NumberConfig: _TypeAlias = NumberConfig  # noqa: Y015
+
+@_typing.final
+class KeypointConfig(_message.Message):
+    """Key points (landmarks) on an image."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEYPOINTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def keypoints(self) -> _containers.RepeatedCompositeFieldContainer[Global___LabelClass]:
+        """Required. 1 to 100 named points with unique names (`nose`,
+        `left_eye`); a worker places each or marks it not visible.
+        """
+
+    def __init__(
+        self,
+        *,
+        keypoints: _abc.Iterable[Global___LabelClass] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keypoints", b"keypoints"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeypointConfig: _TypeAlias = KeypointConfig  # noqa: Y015
 
 @_typing.final
 class CustomConfig(_message.Message):
@@ -929,6 +1015,8 @@ class GoldPolicy(_message.Message):
     MIN_WORK_AGREEMENT_FIELD_NUMBER: _builtins.int
     MIN_WORK_JUDGMENTS_FIELD_NUMBER: _builtins.int
     MIN_SEGMENTATION_IOU_FIELD_NUMBER: _builtins.int
+    NUMBER_TOLERANCE_FIELD_NUMBER: _builtins.int
+    KEYPOINT_TOLERANCE_FIELD_NUMBER: _builtins.int
     quiz_size: _builtins.int
     """Optional. Gold items a new worker answers before working; 0 to 100,
     default 5. 0 admits every worker without a quiz.
@@ -970,6 +1058,18 @@ class GoldPolicy(_message.Message):
     against a gold mask to count as right; 0 to 1, default 0.8. Two masks
     with no class at all match.
     """
+    number_tolerance: _builtins.float
+    """Optional. Number jobs: how far an answer may be from the gold value and
+    still count as right, in the job's unit; >= 0, default 0 (exactly the
+    gold value, up to rounding of the last binary digits).
+    """
+    keypoint_tolerance: _builtins.float
+    """Optional. Key-point jobs: how far each placed point may be from the
+    gold's, as a share of the diagonal of the box around the gold's visible
+    points (100 px when it has fewer than two), for the answer to count as
+    right (the PCK measure); every point's visibility must match too. 0 to
+    1, default 0.1.
+    """
     def __init__(
         self,
         *,
@@ -980,13 +1080,17 @@ class GoldPolicy(_message.Message):
         min_work_agreement: _builtins.float | None = ...,
         min_work_judgments: _builtins.int | None = ...,
         min_segmentation_iou: _builtins.float | None = ...,
+        number_tolerance: _builtins.float | None = ...,
+        keypoint_tolerance: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_segmentation_iou", b"_min_segmentation_iou", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_segmentation_iou", b"min_segmentation_iou", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_keypoint_tolerance", b"_keypoint_tolerance", "_max_gold_exposures", b"_max_gold_exposures", "_min_segmentation_iou", b"_min_segmentation_iou", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_number_tolerance", b"_number_tolerance", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "keypoint_tolerance", b"keypoint_tolerance", "max_gold_exposures", b"max_gold_exposures", "min_segmentation_iou", b"min_segmentation_iou", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "number_tolerance", b"number_tolerance", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_max_gold_exposures", b"_max_gold_exposures", "_min_segmentation_iou", b"_min_segmentation_iou", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "max_gold_exposures", b"max_gold_exposures", "min_segmentation_iou", b"min_segmentation_iou", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share", "_keypoint_tolerance", b"_keypoint_tolerance", "_max_gold_exposures", b"_max_gold_exposures", "_min_segmentation_iou", b"_min_segmentation_iou", "_min_work_agreement", b"_min_work_agreement", "_min_work_judgments", b"_min_work_judgments", "_number_tolerance", b"_number_tolerance", "_pass_accuracy", b"_pass_accuracy", "_quiz_size", b"_quiz_size", "hidden_gold_share", b"hidden_gold_share", "keypoint_tolerance", b"keypoint_tolerance", "max_gold_exposures", b"max_gold_exposures", "min_segmentation_iou", b"min_segmentation_iou", "min_work_agreement", b"min_work_agreement", "min_work_judgments", b"min_work_judgments", "number_tolerance", b"number_tolerance", "pass_accuracy", b"pass_accuracy", "quiz_size", b"quiz_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__hidden_gold_share: _TypeAlias = _typing.Literal["hidden_gold_share"]  # noqa: Y015
     _WhichOneofArgType__hidden_gold_share: _TypeAlias = _typing.Literal["_hidden_gold_share", b"_hidden_gold_share"]  # noqa: Y015
+    _WhichOneofReturnType__keypoint_tolerance: _TypeAlias = _typing.Literal["keypoint_tolerance"]  # noqa: Y015
+    _WhichOneofArgType__keypoint_tolerance: _TypeAlias = _typing.Literal["_keypoint_tolerance", b"_keypoint_tolerance"]  # noqa: Y015
     _WhichOneofReturnType__max_gold_exposures: _TypeAlias = _typing.Literal["max_gold_exposures"]  # noqa: Y015
     _WhichOneofArgType__max_gold_exposures: _TypeAlias = _typing.Literal["_max_gold_exposures", b"_max_gold_exposures"]  # noqa: Y015
     _WhichOneofReturnType__min_segmentation_iou: _TypeAlias = _typing.Literal["min_segmentation_iou"]  # noqa: Y015
@@ -995,12 +1099,16 @@ class GoldPolicy(_message.Message):
     _WhichOneofArgType__min_work_agreement: _TypeAlias = _typing.Literal["_min_work_agreement", b"_min_work_agreement"]  # noqa: Y015
     _WhichOneofReturnType__min_work_judgments: _TypeAlias = _typing.Literal["min_work_judgments"]  # noqa: Y015
     _WhichOneofArgType__min_work_judgments: _TypeAlias = _typing.Literal["_min_work_judgments", b"_min_work_judgments"]  # noqa: Y015
+    _WhichOneofReturnType__number_tolerance: _TypeAlias = _typing.Literal["number_tolerance"]  # noqa: Y015
+    _WhichOneofArgType__number_tolerance: _TypeAlias = _typing.Literal["_number_tolerance", b"_number_tolerance"]  # noqa: Y015
     _WhichOneofReturnType__pass_accuracy: _TypeAlias = _typing.Literal["pass_accuracy"]  # noqa: Y015
     _WhichOneofArgType__pass_accuracy: _TypeAlias = _typing.Literal["_pass_accuracy", b"_pass_accuracy"]  # noqa: Y015
     _WhichOneofReturnType__quiz_size: _TypeAlias = _typing.Literal["quiz_size"]  # noqa: Y015
     _WhichOneofArgType__quiz_size: _TypeAlias = _typing.Literal["_quiz_size", b"_quiz_size"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__hidden_gold_share) -> _WhichOneofReturnType__hidden_gold_share | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__keypoint_tolerance) -> _WhichOneofReturnType__keypoint_tolerance | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_gold_exposures) -> _WhichOneofReturnType__max_gold_exposures | None: ...
     @_typing.overload
@@ -1009,6 +1117,8 @@ class GoldPolicy(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_work_agreement) -> _WhichOneofReturnType__min_work_agreement | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__min_work_judgments) -> _WhichOneofReturnType__min_work_judgments | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__number_tolerance) -> _WhichOneofReturnType__number_tolerance | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__pass_accuracy) -> _WhichOneofReturnType__pass_accuracy | None: ...
     @_typing.overload

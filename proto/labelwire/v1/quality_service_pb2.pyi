@@ -26,18 +26,26 @@ class GetWorkerOutliersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     JOB_FIELD_NUMBER: _builtins.int
+    ITEM_LIMIT_FIELD_NUMBER: _builtins.int
     job: _builtins.str
-    """Required. `jobs/{job_id}` of a bounding-box job."""
+    """Required. `jobs/{job_id}` of a bounding-box, key-point or number job."""
+    item_limit: _builtins.int
+    """Optional. How many items to list, widest spread first; 0 to 1,000,
+    default 100.
+    """
     def __init__(
         self,
         *,
         job: _builtins.str = ...,
+        item_limit: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_item_limit", b"_item_limit", "item_limit", b"item_limit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_item_limit", b"_item_limit", "item_limit", b"item_limit", "job", b"job"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__item_limit: _TypeAlias = _typing.Literal["item_limit"]  # noqa: Y015
+    _WhichOneofArgType__item_limit: _TypeAlias = _typing.Literal["_item_limit", b"_item_limit"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__item_limit) -> _WhichOneofReturnType__item_limit | None: ...
 
 Global___GetWorkerOutliersRequest: _TypeAlias = GetWorkerOutliersRequest  # noqa: Y015
 
@@ -50,6 +58,7 @@ class GetWorkerOutliersResponse(_message.Message):
     WORKERS_FIELD_NUMBER: _builtins.int
     POOL_RATE_FIELD_NUMBER: _builtins.int
     ITEMS_CHECKED_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
     pool_rate: _builtins.float
     """Output only. Share of outliers among every checked annotation."""
     items_checked: _builtins.int
@@ -60,20 +69,68 @@ class GetWorkerOutliersResponse(_message.Message):
     def workers(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkerOutlierRate]:
         """Output only. One entry per worker with a counted judgment, by worker id."""
 
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemSpread]:
+        """Output only. The items with the widest spread, at most item_limit,
+        widest first (ties by key).
+        """
+
     def __init__(
         self,
         *,
         workers: _abc.Iterable[Global___WorkerOutlierRate] | None = ...,
         pool_rate: _builtins.float = ...,
         items_checked: _builtins.int = ...,
+        items: _abc.Iterable[Global___ItemSpread] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["items_checked", b"items_checked", "pool_rate", b"pool_rate", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "items_checked", b"items_checked", "pool_rate", b"pool_rate", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetWorkerOutliersResponse: _TypeAlias = GetWorkerOutliersResponse  # noqa: Y015
+
+@_typing.final
+class ItemSpread(_message.Message):
+    """How far one item's annotations are from each other."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_KEY_FIELD_NUMBER: _builtins.int
+    ANNOTATIONS_FIELD_NUMBER: _builtins.int
+    SPREAD_FIELD_NUMBER: _builtins.int
+    OUTLIERS_FIELD_NUMBER: _builtins.int
+    item_key: _builtins.str
+    """Output only. The item's key."""
+    annotations: _builtins.int
+    """Output only. Counted annotations (judgments) of the item."""
+    spread: _builtins.float
+    """Output only. The spread: for numbers the median absolute deviation, in
+    the job's unit; for key points the mean over the label's visible points
+    of the median distance of the placed points to the label's, in pixels;
+    for boxes 1 minus the mean IoU of each label box with each annotation's
+    best box of its class (0 when every annotation is the label).
+    """
+    outliers: _builtins.int
+    """Output only. Of its annotations, how many are outliers (only told on
+    items with three or more).
+    """
+    def __init__(
+        self,
+        *,
+        item_key: _builtins.str = ...,
+        annotations: _builtins.int = ...,
+        spread: _builtins.float = ...,
+        outliers: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["annotations", b"annotations", "item_key", b"item_key", "outliers", b"outliers", "spread", b"spread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemSpread: _TypeAlias = ItemSpread  # noqa: Y015
 
 @_typing.final
 class WorkerOutlierRate(_message.Message):

@@ -105,11 +105,18 @@ class QualityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetWorkerOutliers(self, request, context):
-        """Which workers drift on a bounding-box job: per worker, the share of its
-        annotations that are outliers (its boxes do not pair with the item's
-        consolidated boxes, same class at IoU 0.5 or more), counted on items
-        with at least three annotations, the same share shrunk towards the
-        pool's, and whether the shrunk share is at least three times the pool's.
+        """Which workers drift and which items are hard, on a bounding-box,
+        key-point or number job: per worker, the share of its annotations that
+        are outliers, counted on items with at least three annotations, the same
+        share shrunk towards the pool's, and whether the shrunk share is at least
+        three times the pool's; per item, the spread of its annotations. An
+        annotation is an outlier when its boxes do not pair with the item's
+        consolidated boxes (same class at IoU 0.5 or more); when a key point's
+        visibility differs from the label's or a placed point is farther from
+        the label's than GoldPolicy.keypoint_tolerance allows; when a number is
+        more than three robust sigmas (1.4826 x the median absolute deviation,
+        at least the larger of GoldPolicy.number_tolerance and half the step)
+        from the item's median.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

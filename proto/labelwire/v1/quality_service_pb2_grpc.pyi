@@ -55,11 +55,18 @@ class QualityServiceStub:
     leaving that item out).
     """
     GetWorkerOutliers: _grpc.UnaryUnaryMultiCallable[_quality_service_pb2.GetWorkerOutliersRequest, _quality_service_pb2.GetWorkerOutliersResponse]
-    """Which workers drift on a bounding-box job: per worker, the share of its
-    annotations that are outliers (its boxes do not pair with the item's
-    consolidated boxes, same class at IoU 0.5 or more), counted on items
-    with at least three annotations, the same share shrunk towards the
-    pool's, and whether the shrunk share is at least three times the pool's.
+    """Which workers drift and which items are hard, on a bounding-box,
+    key-point or number job: per worker, the share of its annotations that
+    are outliers, counted on items with at least three annotations, the same
+    share shrunk towards the pool's, and whether the shrunk share is at least
+    three times the pool's; per item, the spread of its annotations. An
+    annotation is an outlier when its boxes do not pair with the item's
+    consolidated boxes (same class at IoU 0.5 or more); when a key point's
+    visibility differs from the label's or a placed point is farther from
+    the label's than GoldPolicy.keypoint_tolerance allows; when a number is
+    more than three robust sigmas (1.4826 x the median absolute deviation,
+    at least the larger of GoldPolicy.number_tolerance and half the step)
+    from the item's median.
     """
 
 @_typing.type_check_only
@@ -89,11 +96,18 @@ class QualityServiceAsyncStub(QualityServiceStub):
     leaving that item out).
     """
     GetWorkerOutliers: _aio.UnaryUnaryMultiCallable[_quality_service_pb2.GetWorkerOutliersRequest, _quality_service_pb2.GetWorkerOutliersResponse]  # type: ignore[assignment]
-    """Which workers drift on a bounding-box job: per worker, the share of its
-    annotations that are outliers (its boxes do not pair with the item's
-    consolidated boxes, same class at IoU 0.5 or more), counted on items
-    with at least three annotations, the same share shrunk towards the
-    pool's, and whether the shrunk share is at least three times the pool's.
+    """Which workers drift and which items are hard, on a bounding-box,
+    key-point or number job: per worker, the share of its annotations that
+    are outliers, counted on items with at least three annotations, the same
+    share shrunk towards the pool's, and whether the shrunk share is at least
+    three times the pool's; per item, the spread of its annotations. An
+    annotation is an outlier when its boxes do not pair with the item's
+    consolidated boxes (same class at IoU 0.5 or more); when a key point's
+    visibility differs from the label's or a placed point is farther from
+    the label's than GoldPolicy.keypoint_tolerance allows; when a number is
+    more than three robust sigmas (1.4826 x the median absolute deviation,
+    at least the larger of GoldPolicy.number_tolerance and half the step)
+    from the item's median.
     """
 
 class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -150,11 +164,18 @@ class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _quality_service_pb2.GetWorkerOutliersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_quality_service_pb2.GetWorkerOutliersResponse, _abc.Awaitable[_quality_service_pb2.GetWorkerOutliersResponse]]:
-        """Which workers drift on a bounding-box job: per worker, the share of its
-        annotations that are outliers (its boxes do not pair with the item's
-        consolidated boxes, same class at IoU 0.5 or more), counted on items
-        with at least three annotations, the same share shrunk towards the
-        pool's, and whether the shrunk share is at least three times the pool's.
+        """Which workers drift and which items are hard, on a bounding-box,
+        key-point or number job: per worker, the share of its annotations that
+        are outliers, counted on items with at least three annotations, the same
+        share shrunk towards the pool's, and whether the shrunk share is at least
+        three times the pool's; per item, the spread of its annotations. An
+        annotation is an outlier when its boxes do not pair with the item's
+        consolidated boxes (same class at IoU 0.5 or more); when a key point's
+        visibility differs from the label's or a placed point is farther from
+        the label's than GoldPolicy.keypoint_tolerance allows; when a number is
+        more than three robust sigmas (1.4826 x the median absolute deviation,
+        at least the larger of GoldPolicy.number_tolerance and half the step)
+        from the item's median.
         """
 
 def add_QualityServiceServicer_to_server(servicer: QualityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -16,7 +16,9 @@ from labelwire.server.domain.tasks.base import TaskKind, uses_skill, weighs_work
 from labelwire.server.domain.tasks.boxes import BoundingBoxes
 from labelwire.server.domain.tasks.classification import Classification
 from labelwire.server.domain.tasks.custom import Custom
+from labelwire.server.domain.tasks.keypoints import Keypoints
 from labelwire.server.domain.tasks.multi_label import MultiLabel
+from labelwire.server.domain.tasks.numbers import Numbers
 from labelwire.server.domain.tasks.segmentation import Segmentation
 from labelwire.server.domain.tasks.spans import Spans
 from labelwire.server.domain.tasks.verification import Verification
@@ -31,6 +33,8 @@ KINDS: dict[str, TaskKind] = {
         Segmentation(),
         Verification(),
         Custom(),
+        Numbers(),
+        Keypoints(),
     )
 }
 """Every task type by `JobSpec.task_type`, in the order the API lists them."""

@@ -20,6 +20,9 @@ from typing import Any, ClassVar
 from labelwire.server.domain.checks import MAX_CLASSES, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 
+Spread = tuple[float, list[bool]]
+"""An item's spread across its workers, and per judgment whether it is an outlier."""
+
 MaskWriter = Callable[[bytes], str]
 """Writes a colour mask PNG somewhere a manifest can point at; returns its URI."""
 
@@ -37,6 +40,15 @@ def weighs_workers(method: str) -> bool:
 def uses_skill(spec: JobSpec) -> bool:
     """Whether the job's labels weigh workers by their estimated accuracy."""
     return weighs_workers(spec.consolidation_method)
+
+
+def json_float(value: Any) -> float:
+    """A double of an answer's JSON form (protobuf writes NaN and infinity as
+    strings); NaN for anything that is not a number, so a finiteness check refuses it."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def dense_workers(judgments: list[tuple[int, Answer]]) -> list[int]:
@@ -134,6 +146,8 @@ class TaskKind(ABC):
     """Whether its answer body is free-form JSON (a protobuf Struct) rather than a message."""
     struct_config_fields: ClassVar[tuple[str, ...]] = ()
     """Its config fields holding free-form JSON, checked when a job is converted."""
+    has_spread: ClassVar[bool] = False
+    """Whether its answers have a spread and outliers (`spread`)."""
     counts_verdicts: ClassVar[bool] = False
     """Whether its labels carry confirm/disconfirm counts (a label's verification summary)."""
 
@@ -168,6 +182,12 @@ class TaskKind(ABC):
         the workers' estimated accuracies when the job weighs workers;
         `class_priors` the job's class frequencies, read only to break a tie."""
         return vote_exact(judgments)
+
+    def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
+        """One item's spread across its workers and which of its judgments are
+        outliers (`QualityService.GetWorkerOutliers`); None for kinds the
+        report does not cover."""
+        return None
 
     def bodies(self, answer: Answer, gold: Answer) -> tuple[dict[str, Any], dict[str, Any]]:
         """The bodies of an answer and a gold answer of this kind ({} when absent)."""

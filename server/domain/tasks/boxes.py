@@ -13,7 +13,7 @@ from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
 from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, classed_parts, dense_workers
+from labelwire.server.domain.tasks.base import MaskWriter, Spread, TaskKind, classed_parts, dense_workers
 
 METHOD = "box_clusters"
 BOX_MATCH_IOU = 0.5
@@ -84,12 +84,56 @@ def _boxes_match(given: list[dict[str, Any]], expected: list[dict[str, Any]]) ->
     return True
 
 
+def pairs_with(given: Sequence[dict[str, Any]], centre: Sequence[dict[str, Any]]) -> bool:
+    """Whether one worker's boxes pair one-to-one with the consolidated boxes (same class,
+    IoU at least BOX_MATCH_IOU), greedily by IoU over all pairs."""
+    if len(given) != len(centre):
+        return False
+    pairs = sorted(
+        (
+            (float(iou(np.array([_corners(a)]), np.array([_corners(b)]))[0, 0]), i, j)
+            for i, a in enumerate(given)
+            for j, b in enumerate(centre)
+            if a.get("class_name") == b.get("class_name")
+        ),
+        reverse=True,
+    )
+    used_i: set[int] = set()
+    used_j: set[int] = set()
+    for overlap, i, j in pairs:
+        if overlap < BOX_MATCH_IOU:
+            break
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+    return len(used_i) == len(given)
+
+
+def box_spread(given: Sequence[Sequence[dict[str, Any]]], centre: Sequence[dict[str, Any]]) -> float:
+    """1 minus the mean IoU of each consolidated box with each annotation's best
+    box of its class; with no consolidated box, the share of annotations with boxes."""
+    if not centre:
+        return sum(1 for boxes in given if boxes) / max(len(given), 1)
+    overlaps: list[float] = []
+    for boxes in given:
+        for want in centre:
+            same = [b for b in boxes if b.get("class_name") == want.get("class_name")]
+            best = (
+                iou(np.array([_corners(b) for b in same]), np.array([_corners(want)]))[:, 0]
+                if same
+                else [0.0]
+            )
+            overlaps.append(float(np.max(best)))
+    return 1.0 - float(np.mean(overlaps))
+
+
 class BoundingBoxes(TaskKind):
     name = "bounding_box"
     answer_key = "bounding_boxes"
     component = "boxes"
     reviewable = True
     vote_share_methods = frozenset({METHOD})
+    has_spread = True
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         parts = classed_parts(spec, body, f"{field}.{self.answer_key}", "boxes", "class_name", "classes")
@@ -122,6 +166,12 @@ class BoundingBoxes(TaskKind):
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         return any(b.get("class_name") == name for b in body.get("boxes", []))
+
+    def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
+        """An annotation is an outlier when its boxes do not pair with the item's consolidated boxes."""
+        centre = boxes(spec, judgments).value[self.answer_key]["boxes"]
+        given = [a[self.answer_key].get("boxes", []) for _, a in judgments]
+        return box_spread(given, centre), [not pairs_with(g, centre) for g in given]
 
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
         """Boxes match one-to-one, each gold box by a box of its class at IoU >=

@@ -6,6 +6,7 @@ a job with no answers in `convert_job_fields`, workers and API keys in
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from google.protobuf import field_mask_pb2, json_format
@@ -169,8 +170,6 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
             "job.judgment_policy.judgments_per_item is required (1 to 9)",
             "job.judgment_policy.judgments_per_item",
         )
-    gold = job.gold_policy
-    defaults = GoldPolicy()
     return JobSpec(
         display_name=job.display_name,
         task_type=kind,
@@ -187,33 +186,7 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         consolidation_method=enum_name(
             METHODS, job.consolidation_method, "job.consolidation_method", job_pb2.ConsolidationMethod
         ),
-        gold=GoldPolicy(
-            quiz_size=gold.quiz_size if gold.HasField("quiz_size") else defaults.quiz_size,
-            pass_accuracy=gold.pass_accuracy if gold.HasField("pass_accuracy") else defaults.pass_accuracy,
-            hidden_gold_share=(
-                gold.hidden_gold_share if gold.HasField("hidden_gold_share") else defaults.hidden_gold_share
-            ),
-            max_gold_exposures=(
-                gold.max_gold_exposures
-                if gold.HasField("max_gold_exposures")
-                else defaults.max_gold_exposures
-            ),
-            min_work_agreement=(
-                gold.min_work_agreement
-                if gold.HasField("min_work_agreement")
-                else defaults.min_work_agreement
-            ),
-            min_work_judgments=(
-                gold.min_work_judgments
-                if gold.HasField("min_work_judgments")
-                else defaults.min_work_judgments
-            ),
-            min_segmentation_iou=(
-                gold.min_segmentation_iou
-                if gold.HasField("min_segmentation_iou")
-                else defaults.min_segmentation_iou
-            ),
-        ),
+        gold=_gold_policy(job.gold_policy),
         price_per_judgment_micros=job.price_per_judgment_micros,
         budget_micros=job.budget_micros,
         task_time_limit_seconds=seconds_or(job.task_time_limit, 300),
@@ -222,6 +195,12 @@ def job_spec(job: job_pb2.Job) -> JobSpec:
         routing=model_routing(job),
         routing_rules=routing_rules(job),
     )
+
+
+def _gold_policy(gold: job_pb2.GoldPolicy) -> GoldPolicy:
+    """Every field the caller set (all are `optional`), the domain's default for the others."""
+    given = {descriptor.name: value for descriptor, value in gold.ListFields()}
+    return GoldPolicy(**{f.name: given.get(f.name, f.default) for f in dataclasses.fields(GoldPolicy)})
 
 
 def merged_job_spec(current: Job, patch: job_pb2.Job, mask: field_mask_pb2.FieldMask) -> JobSpec:
@@ -259,15 +238,7 @@ def job_message(job: Job) -> job_pb2.Job:
             target_confidence=spec.target_confidence,
         ),
         consolidation_method=METHODS_BACK[spec.consolidation_method],
-        gold_policy=job_pb2.GoldPolicy(
-            quiz_size=spec.gold.quiz_size,
-            pass_accuracy=spec.gold.pass_accuracy,
-            hidden_gold_share=spec.gold.hidden_gold_share,
-            max_gold_exposures=spec.gold.max_gold_exposures,
-            min_work_agreement=spec.gold.min_work_agreement,
-            min_work_judgments=spec.gold.min_work_judgments,
-            min_segmentation_iou=spec.gold.min_segmentation_iou,
-        ),
+        gold_policy=job_pb2.GoldPolicy(**dataclasses.asdict(spec.gold)),
         price_per_judgment_micros=spec.price_per_judgment_micros,
         budget_micros=spec.budget_micros,
         task_time_limit=duration_message(spec.task_time_limit_seconds),

@@ -120,8 +120,15 @@ class QualityServicer(quality_service_pb2_grpc.QualityServiceServicer):
     async def GetWorkerOutliers(
         self, request: pb.GetWorkerOutliersRequest, context: Ctx
     ) -> pb.GetWorkerOutliersResponse:
-        job, report = await self.core.quality.worker_outliers(await caller(self.core, context), request.job)
+        limit = request.item_limit if request.HasField("item_limit") else None
+        job, report = await self.core.quality.worker_outliers(
+            await caller(self.core, context), request.job, limit
+        )
         out = pb.GetWorkerOutliersResponse(pool_rate=report.pool_rate, items_checked=report.items)
+        for item in report.spreads:
+            out.items.add(
+                item_key=item.key, annotations=item.annotations, spread=item.spread, outliers=item.outliers
+            )
         for w in report.workers:
             out.workers.add(
                 worker=f"{job}/workers/{w.worker_id}",

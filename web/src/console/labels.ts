@@ -1,6 +1,7 @@
 import { create, fromJson, type JsonValue, type MessageInitShape, toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { describe } from "../answers";
+import { choicesOf } from "../choices";
 import { append, clear, h } from "../dom";
 import { type Answer, AnswerSchema } from "../gen/labelwire/v1/answer_pb";
 import type { Job } from "../gen/labelwire/v1/job_pb";
@@ -18,10 +19,7 @@ const PAGE = 500;
 const LOW_CONFIDENCE = 0.7;
 
 function classNames(job: Job): string[] {
-  const c = job.taskConfig?.config;
-  if (!c || c.case === "custom" || c.case === undefined) return [];
-  const list = c.case === "spans" ? c.value.entityTypes : c.value.classes;
-  return list.map((x) => x.name);
+  return choicesOf(job.taskConfig).map((x) => x.name);
 }
 
 /** The filter the explorer's form asks the server for (ListLabels' filter). */

@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/answer.proto.
  */
 export const file_labelwire_v1_answer: GenFile = /*@__PURE__*/
-  fileDesc("ChlsYWJlbHdpcmUvdjEvYW5zd2VyLnByb3RvEgxsYWJlbHdpcmUudjEiiwMKBkFuc3dlchI8Cg5jbGFzc2lmaWNhdGlvbhgBIAEoCzIiLmxhYmVsd2lyZS52MS5DbGFzc2lmaWNhdGlvbkFuc3dlckgAEjUKC211bHRpX2xhYmVsGAIgASgLMh4ubGFiZWx3aXJlLnYxLk11bHRpTGFiZWxBbnN3ZXJIABI5Cg5ib3VuZGluZ19ib3hlcxgDIAEoCzIfLmxhYmVsd2lyZS52MS5Cb3VuZGluZ0JveEFuc3dlckgAEikKBXNwYW5zGAQgASgLMhgubGFiZWx3aXJlLnYxLlNwYW5BbnN3ZXJIABI4CgxzZWdtZW50YXRpb24YBSABKAsyIC5sYWJlbHdpcmUudjEuU2VnbWVudGF0aW9uQW5zd2VySAASOAoMdmVyaWZpY2F0aW9uGAYgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkFuc3dlckgAEikKBmN1c3RvbRgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RIAEIHCgV2YWx1ZSIqChRDbGFzc2lmaWNhdGlvbkFuc3dlchISCgpjbGFzc19uYW1lGAEgASgJIicKEE11bHRpTGFiZWxBbnN3ZXISEwoLY2xhc3NfbmFtZXMYASADKAkiWwoLQm91bmRpbmdCb3gSEgoKY2xhc3NfbmFtZRgBIAEoCRIMCgRsZWZ0GAIgASgBEgsKA3RvcBgDIAEoARINCgV3aWR0aBgEIAEoARIOCgZoZWlnaHQYBSABKAEiPQoRQm91bmRpbmdCb3hBbnN3ZXISKAoFYm94ZXMYASADKAsyGS5sYWJlbHdpcmUudjEuQm91bmRpbmdCb3giNwoEU3BhbhITCgtlbnRpdHlfdHlwZRgBIAEoCRINCgVzdGFydBgCIAEoBRILCgNlbmQYAyABKAUiLwoKU3BhbkFuc3dlchIhCgVzcGFucxgBIAMoCzISLmxhYmVsd2lyZS52MS5TcGFuIiYKElNlZ21lbnRhdGlvbkFuc3dlchIQCghtYXNrX3BuZxgBIAEoDCIlChJWZXJpZmljYXRpb25BbnN3ZXISDwoHY29ycmVjdBgBIAMoCEKlAQoQY29tLmxhYmVsd2lyZS52MUILQW5zd2VyUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_google_protobuf_struct]);
+  fileDesc("ChlsYWJlbHdpcmUvdjEvYW5zd2VyLnByb3RvEgxsYWJlbHdpcmUudjEi7AMKBkFuc3dlchI8Cg5jbGFzc2lmaWNhdGlvbhgBIAEoCzIiLmxhYmVsd2lyZS52MS5DbGFzc2lmaWNhdGlvbkFuc3dlckgAEjUKC211bHRpX2xhYmVsGAIgASgLMh4ubGFiZWx3aXJlLnYxLk11bHRpTGFiZWxBbnN3ZXJIABI5Cg5ib3VuZGluZ19ib3hlcxgDIAEoCzIfLmxhYmVsd2lyZS52MS5Cb3VuZGluZ0JveEFuc3dlckgAEikKBXNwYW5zGAQgASgLMhgubGFiZWx3aXJlLnYxLlNwYW5BbnN3ZXJIABI4CgxzZWdtZW50YXRpb24YBSABKAsyIC5sYWJlbHdpcmUudjEuU2VnbWVudGF0aW9uQW5zd2VySAASOAoMdmVyaWZpY2F0aW9uGAYgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkFuc3dlckgAEikKBmN1c3RvbRgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RIABIsCgZudW1iZXIYCCABKAsyGi5sYWJlbHdpcmUudjEuTnVtYmVyQW5zd2VySAASMQoJa2V5cG9pbnRzGAkgASgLMhwubGFiZWx3aXJlLnYxLktleXBvaW50QW5zd2VySABCBwoFdmFsdWUiKgoUQ2xhc3NpZmljYXRpb25BbnN3ZXISEgoKY2xhc3NfbmFtZRgBIAEoCSInChBNdWx0aUxhYmVsQW5zd2VyEhMKC2NsYXNzX25hbWVzGAEgAygJIlsKC0JvdW5kaW5nQm94EhIKCmNsYXNzX25hbWUYASABKAkSDAoEbGVmdBgCIAEoARILCgN0b3AYAyABKAESDQoFd2lkdGgYBCABKAESDgoGaGVpZ2h0GAUgASgBIj0KEUJvdW5kaW5nQm94QW5zd2VyEigKBWJveGVzGAEgAygLMhkubGFiZWx3aXJlLnYxLkJvdW5kaW5nQm94IjcKBFNwYW4SEwoLZW50aXR5X3R5cGUYASABKAkSDQoFc3RhcnQYAiABKAUSCwoDZW5kGAMgASgFIi8KClNwYW5BbnN3ZXISIQoFc3BhbnMYASADKAsyEi5sYWJlbHdpcmUudjEuU3BhbiImChJTZWdtZW50YXRpb25BbnN3ZXISEAoIbWFza19wbmcYASABKAwiJQoSVmVyaWZpY2F0aW9uQW5zd2VyEg8KB2NvcnJlY3QYASADKAgiLQoMTnVtYmVyQW5zd2VyEg0KBXZhbHVlGAEgASgBEg4KBnNwcmVhZBgCIAEoASJlCghLZXlwb2ludBIMCgRuYW1lGAEgASgJEgkKAXgYAiABKAESCQoBeRgDIAEoARITCgtub3RfdmlzaWJsZRgEIAEoCBIQCghwcmVzZW5jZRgFIAEoARIOCgZzcHJlYWQYBiABKAEiOAoOS2V5cG9pbnRBbnN3ZXISJgoGcG9pbnRzGAEgAygLMhYubGFiZWx3aXJlLnYxLktleXBvaW50QqUBChBjb20ubGFiZWx3aXJlLnYxQgtBbnN3ZXJQcm90b1ABWj5naXRodWIuY29tL2xhYmVsd2lyZS9sYWJlbHdpcmUvZ2VuL2dvL2xhYmVsd2lyZS92MTtsYWJlbHdpcmV2MaICA0xYWKoCDExhYmVsd2lyZS5WMboCDUxhYmVsd2lyZV9WMV/KAgxMYWJlbHdpcmVcVjHqAg1MYWJlbHdpcmU6OlYxYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * One answer to one item, typed by the job's task type. Used for worker
@@ -82,6 +82,22 @@ export type Answer = Message<"labelwire.v1.Answer"> & {
      */
     value: JsonObject;
     case: "custom";
+  } | {
+    /**
+     * For TaskConfig.number.
+     *
+     * @generated from field: labelwire.v1.NumberAnswer number = 8;
+     */
+    value: NumberAnswer;
+    case: "number";
+  } | {
+    /**
+     * For TaskConfig.keypoints.
+     *
+     * @generated from field: labelwire.v1.KeypointAnswer keypoints = 9;
+     */
+    value: KeypointAnswer;
+    case: "keypoints";
   } | { case: undefined; value?: undefined };
 };
 
@@ -302,4 +318,114 @@ export type VerificationAnswer = Message<"labelwire.v1.VerificationAnswer"> & {
  */
 export const VerificationAnswerSchema: GenMessage<VerificationAnswer> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_answer, 8);
+
+/**
+ * A number read off the item (a count, a measurement, a rating).
+ *
+ * @generated from message labelwire.v1.NumberAnswer
+ */
+export type NumberAnswer = Message<"labelwire.v1.NumberAnswer"> & {
+  /**
+   * Required. A finite number within the job's NumberConfig bounds and on
+   * its step.
+   *
+   * @generated from field: double value = 1;
+   */
+  value: number;
+
+  /**
+   * Output only. In a label: the spread of the workers' values around it,
+   * their median absolute deviation; leave unset in a judgment.
+   *
+   * @generated from field: double spread = 2;
+   */
+  spread: number;
+};
+
+/**
+ * Describes the message labelwire.v1.NumberAnswer.
+ * Use `create(NumberAnswerSchema)` to create a new message.
+ */
+export const NumberAnswerSchema: GenMessage<NumberAnswer> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_answer, 9);
+
+/**
+ * One named point of an image, placed or marked not visible.
+ *
+ * @generated from message labelwire.v1.Keypoint
+ */
+export type Keypoint = Message<"labelwire.v1.Keypoint"> & {
+  /**
+   * Required. The name of one of the job's key points.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Required unless not_visible. Pixels from the image's left edge; >= 0.
+   *
+   * @generated from field: double x = 2;
+   */
+  x: number;
+
+  /**
+   * Required unless not_visible. Pixels from the image's top edge; >= 0.
+   *
+   * @generated from field: double y = 3;
+   */
+  y: number;
+
+  /**
+   * Optional. The point is not in the image (occluded or out of frame);
+   * then x and y must be 0.
+   *
+   * @generated from field: bool not_visible = 4;
+   */
+  notVisible: boolean;
+
+  /**
+   * Output only. In a label: the share of its judgments that placed the
+   * point; leave unset in a judgment.
+   *
+   * @generated from field: double presence = 5;
+   */
+  presence: number;
+
+  /**
+   * Output only. In a label: the median distance in pixels of the placed
+   * points to the label's point; leave unset in a judgment.
+   *
+   * @generated from field: double spread = 6;
+   */
+  spread: number;
+};
+
+/**
+ * Describes the message labelwire.v1.Keypoint.
+ * Use `create(KeypointSchema)` to create a new message.
+ */
+export const KeypointSchema: GenMessage<Keypoint> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_answer, 10);
+
+/**
+ * Every one of the job's key points, each once.
+ *
+ * @generated from message labelwire.v1.KeypointAnswer
+ */
+export type KeypointAnswer = Message<"labelwire.v1.KeypointAnswer"> & {
+  /**
+   * Required. One entry per key point of the job, in any order.
+   *
+   * @generated from field: repeated labelwire.v1.Keypoint points = 1;
+   */
+  points: Keypoint[];
+};
+
+/**
+ * Describes the message labelwire.v1.KeypointAnswer.
+ * Use `create(KeypointAnswerSchema)` to create a new message.
+ */
+export const KeypointAnswerSchema: GenMessage<KeypointAnswer> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_answer, 11);
 

@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/job.proto.
  */
 export const file_labelwire_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChZsYWJlbHdpcmUvdjEvam9iLnByb3RvEgxsYWJlbHdpcmUudjEiiAgKA0pvYhIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRItCgt0YXNrX2NvbmZpZxgDIAEoCzIYLmxhYmVsd2lyZS52MS5UYXNrQ29uZmlnEisKCm1lZGlhX3R5cGUYBCABKA4yFy5sYWJlbHdpcmUudjEuTWVkaWFUeXBlEjAKDGluc3RydWN0aW9ucxgFIAEoCzIaLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnMSMAoJd29ya2ZvcmNlGAYgASgLMh0ubGFiZWx3aXJlLnYxLldvcmtmb3JjZUNvbmZpZxI1Cg9qdWRnbWVudF9wb2xpY3kYByABKAsyHC5sYWJlbHdpcmUudjEuSnVkZ21lbnRQb2xpY3kSPwoUY29uc29saWRhdGlvbl9tZXRob2QYCCABKA4yIS5sYWJlbHdpcmUudjEuQ29uc29saWRhdGlvbk1ldGhvZBItCgtnb2xkX3BvbGljeRgJIAEoCzIYLmxhYmVsd2lyZS52MS5Hb2xkUG9saWN5EiEKGXByaWNlX3Blcl9qdWRnbWVudF9taWNyb3MYCiABKAMSFQoNYnVkZ2V0X21pY3JvcxgLIAEoAxIyCg90YXNrX3RpbWVfbGltaXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNdGFza19saWZldGltZRgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIcChRsYWJlbF9hdHRyaWJ1dGVfbmFtZRgOIAEoCRIlCgVzdGF0ZRgPIAEoDjIWLmxhYmVsd2lyZS52MS5Kb2JTdGF0ZRIrCghjb3VudGVycxgQIAEoCzIZLmxhYmVsd2lyZS52MS5Kb2JDb3VudGVycxIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmZhaWx1cmVfcmVhc29uGBMgASgJEg0KBW93bmVyGBQgASgJEi4KCmVuZF9yZWFzb24YFSABKA4yGi5sYWJlbHdpcmUudjEuSm9iRW5kUmVhc29uEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGBYgASgFEhQKDHN0YXRlX3JlYXNvbhgXIAEoCRISCgpwaWxvdF9zaXplGBggASgDEjEKDW1vZGVsX3JvdXRpbmcYGSABKAsyGi5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nEjAKDXJvdXRpbmdfcnVsZXMYHiADKAsyGS5sYWJlbHdpcmUudjEuUm91dGluZ1J1bGUiogEKC1JvdXRpbmdSdWxlEhIKCnRhcmdldF9qb2IYASABKAkSDwoHY2xhc3NlcxgCIAMoCRIdChBjb25maWRlbmNlX2JlbG93GAMgASgBSACIAQESOgoHdmVyZGljdBgEIAEoDjIpLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25TdW1tYXJ5LlZlcmRpY3RCEwoRX2NvbmZpZGVuY2VfYmVsb3ciiwIKDE1vZGVsUm91dGluZxJJChBjbGFzc190aHJlc2hvbGRzGAEgAygLMi8ubGFiZWx3aXJlLnYxLk1vZGVsUm91dGluZy5DbGFzc1RocmVzaG9sZHNFbnRyeRIYCgthdWRpdF9zaGFyZRgCIAEoAUgAiAEBEhgKEHRhcmdldF9wcmVjaXNpb24YAyABKAESGAoQbGVhcm5fdGhyZXNob2xkcxgEIAEoCBIaChJtaW5fbGVhcm5pbmdfaXRlbXMYBSABKAUaNgoUQ2xhc3NUaHJlc2hvbGRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIOCgxfYXVkaXRfc2hhcmUiLwoKTGFiZWxDbGFzcxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIpEDCgpUYXNrQ29uZmlnEjwKDmNsYXNzaWZpY2F0aW9uGAEgASgLMiIubGFiZWx3aXJlLnYxLkNsYXNzaWZpY2F0aW9uQ29uZmlnSAASNQoLbXVsdGlfbGFiZWwYAiABKAsyHi5sYWJlbHdpcmUudjEuTXVsdGlMYWJlbENvbmZpZ0gAEjcKDGJvdW5kaW5nX2JveBgDIAEoCzIfLmxhYmVsd2lyZS52MS5Cb3VuZGluZ0JveENvbmZpZ0gAEikKBXNwYW5zGAQgASgLMhgubGFiZWx3aXJlLnYxLlNwYW5Db25maWdIABI4CgxzZWdtZW50YXRpb24YBSABKAsyIC5sYWJlbHdpcmUudjEuU2VnbWVudGF0aW9uQ29uZmlnSAASOAoMdmVyaWZpY2F0aW9uGAYgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvbmZpZ0gAEiwKBmN1c3RvbRgHIAEoCzIaLmxhYmVsd2lyZS52MS5DdXN0b21Db25maWdIAEIICgZjb25maWciQQoUQ2xhc3NpZmljYXRpb25Db25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIj0KEE11bHRpTGFiZWxDb25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIj4KEUJvdW5kaW5nQm94Q29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI8CgpTcGFuQ29uZmlnEi4KDGVudGl0eV90eXBlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIj8KElNlZ21lbnRhdGlvbkNvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MiUwoSVmVyaWZpY2F0aW9uQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcxISCgpiYXRjaF9zaXplGAIgASgFIm4KDEN1c3RvbUNvbmZpZxIuCg1hbnN3ZXJfc2NoZW1hGAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCgh0ZW1wbGF0ZRgCIAEoCRIcChRncm91bmR0cnV0aF90ZW1wbGF0ZRgDIAEoCSJ1CgdFeGFtcGxlEg4KBHRleHQYASABKAlIABIUCgpzb3VyY2VfcmVmGAIgASgJSAASJAoGYW5zd2VyGAMgASgLMhQubGFiZWx3aXJlLnYxLkFuc3dlchITCgtleHBsYW5hdGlvbhgEIAEoCUIJCgdwYXlsb2FkIqABCgxJbnN0cnVjdGlvbnMSGgoSc2hvcnRfaW5zdHJ1Y3Rpb25zGAEgASgJEhkKEWZ1bGxfaW5zdHJ1Y3Rpb25zGAIgASgJEiwKDWdvb2RfZXhhbXBsZXMYAyADKAsyFS5sYWJlbHdpcmUudjEuRXhhbXBsZRIrCgxiYWRfZXhhbXBsZXMYBCADKAsyFS5sYWJlbHdpcmUudjEuRXhhbXBsZSJcCg9Xb3JrZm9yY2VDb25maWcSDwoHYWRhcHRlchgBIAEoCRIpCghzZXR0aW5ncxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFdGVhbXMYAyADKAkiZwoOSnVkZ21lbnRQb2xpY3kSGgoSanVkZ21lbnRzX3Blcl9pdGVtGAEgASgFEh4KFm1heF9qdWRnbWVudHNfcGVyX2l0ZW0YAiABKAUSGQoRdGFyZ2V0X2NvbmZpZGVuY2UYAyABKAEi+gIKCkdvbGRQb2xpY3kSFgoJcXVpel9zaXplGAEgASgFSACIAQESGgoNcGFzc19hY2N1cmFjeRgCIAEoAUgBiAEBEh4KEWhpZGRlbl9nb2xkX3NoYXJlGAMgASgBSAKIAQESHwoSbWF4X2dvbGRfZXhwb3N1cmVzGAQgASgFSAOIAQESHwoSbWluX3dvcmtfYWdyZWVtZW50GAUgASgBSASIAQESHwoSbWluX3dvcmtfanVkZ21lbnRzGAYgASgFSAWIAQESIQoUbWluX3NlZ21lbnRhdGlvbl9pb3UYCyABKAFIBogBAUIMCgpfcXVpel9zaXplQhAKDl9wYXNzX2FjY3VyYWN5QhQKEl9oaWRkZW5fZ29sZF9zaGFyZUIVChNfbWF4X2dvbGRfZXhwb3N1cmVzQhUKE19taW5fd29ya19hZ3JlZW1lbnRCFQoTX21pbl93b3JrX2p1ZGdtZW50c0IXChVfbWluX3NlZ21lbnRhdGlvbl9pb3UirQIKC0pvYkNvdW50ZXJzEhMKC3RvdGFsX2l0ZW1zGAEgASgDEhIKCmdvbGRfaXRlbXMYAiABKAMSFQoNbGFiZWxlZF9pdGVtcxgDIAEoAxIXCg91bmxhYmVsZWRfaXRlbXMYBCABKAMSGQoRaW5fcHJvZ3Jlc3NfaXRlbXMYBSABKAMSFAoMZmFpbGVkX2l0ZW1zGAYgASgDEhEKCWp1ZGdtZW50cxgHIAEoAxIaChJleGNsdWRlZF9qdWRnbWVudHMYCCABKAMSGQoRcXVhbGlmaWVkX3dvcmtlcnMYCSABKAMSHAoUZGlzcXVhbGlmaWVkX3dvcmtlcnMYCiABKAMSEwoLY29zdF9taWNyb3MYCyABKAMSFwoPcmVzZXJ2ZWRfbWljcm9zGAwgASgDKnMKDEpvYkVuZFJlYXNvbhIeChpKT0JfRU5EX1JFQVNPTl9VTlNQRUNJRklFRBAAEh4KGkpPQl9FTkRfUkVBU09OX0FMTF9MQUJFTEVEEAESIwofSk9CX0VORF9SRUFTT05fQlVER0VUX0VYSEFVU1RFRBACKq8BCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABITCg9KT0JfU1RBVEVfRFJBRlQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhQKEEpPQl9TVEFURV9QQVVTRUQQAxIXChNKT0JfU1RBVEVfQ09NUExFVEVEEAQSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAFEhQKEEpPQl9TVEFURV9GQUlMRUQQBiqXAQoJTWVkaWFUeXBlEhoKFk1FRElBX1RZUEVfVU5TUEVDSUZJRUQQABITCg9NRURJQV9UWVBFX1RFWFQQARIUChBNRURJQV9UWVBFX0lNQUdFEAISFwoTTUVESUFfVFlQRV9ET0NVTUVOVBADEhQKEE1FRElBX1RZUEVfQVVESU8QBBIUChBNRURJQV9UWVBFX1ZJREVPEAUqlgIKE0NvbnNvbGlkYXRpb25NZXRob2QSJAogQ09OU09MSURBVElPTl9NRVRIT0RfVU5TUEVDSUZJRUQQABImCiJDT05TT0xJREFUSU9OX01FVEhPRF9NQUpPUklUWV9WT1RFEAESKgomQ09OU09MSURBVElPTl9NRVRIT0RfV0VJR0hURURfTUFKT1JJVFkQAhIkCiBDT05TT0xJREFUSU9OX01FVEhPRF9EQVdJRF9TS0VORRADEiEKHUNPTlNPTElEQVRJT05fTUVUSE9EX09ORV9DT0lOEAQSHQoZQ09OU09MSURBVElPTl9NRVRIT0RfR0xBRBAFEh0KGUNPTlNPTElEQVRJT05fTUVUSE9EX0FVVE8QBkKiAQoQY29tLmxhYmVsd2lyZS52MUIISm9iUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_label]);
+  fileDesc("ChZsYWJlbHdpcmUvdjEvam9iLnByb3RvEgxsYWJlbHdpcmUudjEiiAgKA0pvYhIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRItCgt0YXNrX2NvbmZpZxgDIAEoCzIYLmxhYmVsd2lyZS52MS5UYXNrQ29uZmlnEisKCm1lZGlhX3R5cGUYBCABKA4yFy5sYWJlbHdpcmUudjEuTWVkaWFUeXBlEjAKDGluc3RydWN0aW9ucxgFIAEoCzIaLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnMSMAoJd29ya2ZvcmNlGAYgASgLMh0ubGFiZWx3aXJlLnYxLldvcmtmb3JjZUNvbmZpZxI1Cg9qdWRnbWVudF9wb2xpY3kYByABKAsyHC5sYWJlbHdpcmUudjEuSnVkZ21lbnRQb2xpY3kSPwoUY29uc29saWRhdGlvbl9tZXRob2QYCCABKA4yIS5sYWJlbHdpcmUudjEuQ29uc29saWRhdGlvbk1ldGhvZBItCgtnb2xkX3BvbGljeRgJIAEoCzIYLmxhYmVsd2lyZS52MS5Hb2xkUG9saWN5EiEKGXByaWNlX3Blcl9qdWRnbWVudF9taWNyb3MYCiABKAMSFQoNYnVkZ2V0X21pY3JvcxgLIAEoAxIyCg90YXNrX3RpbWVfbGltaXQYDCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMAoNdGFza19saWZldGltZRgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIcChRsYWJlbF9hdHRyaWJ1dGVfbmFtZRgOIAEoCRIlCgVzdGF0ZRgPIAEoDjIWLmxhYmVsd2lyZS52MS5Kb2JTdGF0ZRIrCghjb3VudGVycxgQIAEoCzIZLmxhYmVsd2lyZS52MS5Kb2JDb3VudGVycxIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmZhaWx1cmVfcmVhc29uGBMgASgJEg0KBW93bmVyGBQgASgJEi4KCmVuZF9yZWFzb24YFSABKA4yGi5sYWJlbHdpcmUudjEuSm9iRW5kUmVhc29uEhwKFGluc3RydWN0aW9uc192ZXJzaW9uGBYgASgFEhQKDHN0YXRlX3JlYXNvbhgXIAEoCRISCgpwaWxvdF9zaXplGBggASgDEjEKDW1vZGVsX3JvdXRpbmcYGSABKAsyGi5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nEjAKDXJvdXRpbmdfcnVsZXMYHiADKAsyGS5sYWJlbHdpcmUudjEuUm91dGluZ1J1bGUiogEKC1JvdXRpbmdSdWxlEhIKCnRhcmdldF9qb2IYASABKAkSDwoHY2xhc3NlcxgCIAMoCRIdChBjb25maWRlbmNlX2JlbG93GAMgASgBSACIAQESOgoHdmVyZGljdBgEIAEoDjIpLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25TdW1tYXJ5LlZlcmRpY3RCEwoRX2NvbmZpZGVuY2VfYmVsb3ciiwIKDE1vZGVsUm91dGluZxJJChBjbGFzc190aHJlc2hvbGRzGAEgAygLMi8ubGFiZWx3aXJlLnYxLk1vZGVsUm91dGluZy5DbGFzc1RocmVzaG9sZHNFbnRyeRIYCgthdWRpdF9zaGFyZRgCIAEoAUgAiAEBEhgKEHRhcmdldF9wcmVjaXNpb24YAyABKAESGAoQbGVhcm5fdGhyZXNob2xkcxgEIAEoCBIaChJtaW5fbGVhcm5pbmdfaXRlbXMYBSABKAUaNgoUQ2xhc3NUaHJlc2hvbGRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIOCgxfYXVkaXRfc2hhcmUiLwoKTGFiZWxDbGFzcxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIvIDCgpUYXNrQ29uZmlnEjwKDmNsYXNzaWZpY2F0aW9uGAEgASgLMiIubGFiZWx3aXJlLnYxLkNsYXNzaWZpY2F0aW9uQ29uZmlnSAASNQoLbXVsdGlfbGFiZWwYAiABKAsyHi5sYWJlbHdpcmUudjEuTXVsdGlMYWJlbENvbmZpZ0gAEjcKDGJvdW5kaW5nX2JveBgDIAEoCzIfLmxhYmVsd2lyZS52MS5Cb3VuZGluZ0JveENvbmZpZ0gAEikKBXNwYW5zGAQgASgLMhgubGFiZWx3aXJlLnYxLlNwYW5Db25maWdIABI4CgxzZWdtZW50YXRpb24YBSABKAsyIC5sYWJlbHdpcmUudjEuU2VnbWVudGF0aW9uQ29uZmlnSAASOAoMdmVyaWZpY2F0aW9uGAYgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvbmZpZ0gAEiwKBmN1c3RvbRgHIAEoCzIaLmxhYmVsd2lyZS52MS5DdXN0b21Db25maWdIABIsCgZudW1iZXIYCCABKAsyGi5sYWJlbHdpcmUudjEuTnVtYmVyQ29uZmlnSAASMQoJa2V5cG9pbnRzGAkgASgLMhwubGFiZWx3aXJlLnYxLktleXBvaW50Q29uZmlnSABCCAoGY29uZmlnIkEKFENsYXNzaWZpY2F0aW9uQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI9ChBNdWx0aUxhYmVsQ29uZmlnEikKB2NsYXNzZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI+ChFCb3VuZGluZ0JveENvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MiPAoKU3BhbkNvbmZpZxIuCgxlbnRpdHlfdHlwZXMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyI/ChJTZWdtZW50YXRpb25Db25maWcSKQoHY2xhc3NlcxgBIAMoCzIYLmxhYmVsd2lyZS52MS5MYWJlbENsYXNzIlMKElZlcmlmaWNhdGlvbkNvbmZpZxIpCgdjbGFzc2VzGAEgAygLMhgubGFiZWx3aXJlLnYxLkxhYmVsQ2xhc3MSEgoKYmF0Y2hfc2l6ZRgCIAEoBSJ2CgxOdW1iZXJDb25maWcSFgoJbWluX3ZhbHVlGAEgASgBSACIAQESFgoJbWF4X3ZhbHVlGAIgASgBSAGIAQESDAoEc3RlcBgDIAEoARIMCgR1bml0GAQgASgJQgwKCl9taW5fdmFsdWVCDAoKX21heF92YWx1ZSI9Cg5LZXlwb2ludENvbmZpZxIrCglrZXlwb2ludHMYASADKAsyGC5sYWJlbHdpcmUudjEuTGFiZWxDbGFzcyJuCgxDdXN0b21Db25maWcSLgoNYW5zd2VyX3NjaGVtYRgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEAoIdGVtcGxhdGUYAiABKAkSHAoUZ3JvdW5kdHJ1dGhfdGVtcGxhdGUYAyABKAkidQoHRXhhbXBsZRIOCgR0ZXh0GAEgASgJSAASFAoKc291cmNlX3JlZhgCIAEoCUgAEiQKBmFuc3dlchgDIAEoCzIULmxhYmVsd2lyZS52MS5BbnN3ZXISEwoLZXhwbGFuYXRpb24YBCABKAlCCQoHcGF5bG9hZCKgAQoMSW5zdHJ1Y3Rpb25zEhoKEnNob3J0X2luc3RydWN0aW9ucxgBIAEoCRIZChFmdWxsX2luc3RydWN0aW9ucxgCIAEoCRIsCg1nb29kX2V4YW1wbGVzGAMgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUSKwoMYmFkX2V4YW1wbGVzGAQgAygLMhUubGFiZWx3aXJlLnYxLkV4YW1wbGUiXAoPV29ya2ZvcmNlQ29uZmlnEg8KB2FkYXB0ZXIYASABKAkSKQoIc2V0dGluZ3MYAiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg0KBXRlYW1zGAMgAygJImcKDkp1ZGdtZW50UG9saWN5EhoKEmp1ZGdtZW50c19wZXJfaXRlbRgBIAEoBRIeChZtYXhfanVkZ21lbnRzX3Blcl9pdGVtGAIgASgFEhkKEXRhcmdldF9jb25maWRlbmNlGAMgASgBIuYDCgpHb2xkUG9saWN5EhYKCXF1aXpfc2l6ZRgBIAEoBUgAiAEBEhoKDXBhc3NfYWNjdXJhY3kYAiABKAFIAYgBARIeChFoaWRkZW5fZ29sZF9zaGFyZRgDIAEoAUgCiAEBEh8KEm1heF9nb2xkX2V4cG9zdXJlcxgEIAEoBUgDiAEBEh8KEm1pbl93b3JrX2FncmVlbWVudBgFIAEoAUgEiAEBEh8KEm1pbl93b3JrX2p1ZGdtZW50cxgGIAEoBUgFiAEBEiEKFG1pbl9zZWdtZW50YXRpb25faW91GAsgASgBSAaIAQESHQoQbnVtYmVyX3RvbGVyYW5jZRgMIAEoAUgHiAEBEh8KEmtleXBvaW50X3RvbGVyYW5jZRgNIAEoAUgIiAEBQgwKCl9xdWl6X3NpemVCEAoOX3Bhc3NfYWNjdXJhY3lCFAoSX2hpZGRlbl9nb2xkX3NoYXJlQhUKE19tYXhfZ29sZF9leHBvc3VyZXNCFQoTX21pbl93b3JrX2FncmVlbWVudEIVChNfbWluX3dvcmtfanVkZ21lbnRzQhcKFV9taW5fc2VnbWVudGF0aW9uX2lvdUITChFfbnVtYmVyX3RvbGVyYW5jZUIVChNfa2V5cG9pbnRfdG9sZXJhbmNlIq0CCgtKb2JDb3VudGVycxITCgt0b3RhbF9pdGVtcxgBIAEoAxISCgpnb2xkX2l0ZW1zGAIgASgDEhUKDWxhYmVsZWRfaXRlbXMYAyABKAMSFwoPdW5sYWJlbGVkX2l0ZW1zGAQgASgDEhkKEWluX3Byb2dyZXNzX2l0ZW1zGAUgASgDEhQKDGZhaWxlZF9pdGVtcxgGIAEoAxIRCglqdWRnbWVudHMYByABKAMSGgoSZXhjbHVkZWRfanVkZ21lbnRzGAggASgDEhkKEXF1YWxpZmllZF93b3JrZXJzGAkgASgDEhwKFGRpc3F1YWxpZmllZF93b3JrZXJzGAogASgDEhMKC2Nvc3RfbWljcm9zGAsgASgDEhcKD3Jlc2VydmVkX21pY3JvcxgMIAEoAypzCgxKb2JFbmRSZWFzb24SHgoaSk9CX0VORF9SRUFTT05fVU5TUEVDSUZJRUQQABIeChpKT0JfRU5EX1JFQVNPTl9BTExfTEFCRUxFRBABEiMKH0pPQl9FTkRfUkVBU09OX0JVREdFVF9FWEhBVVNURUQQAiqvAQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASEwoPSk9CX1NUQVRFX0RSQUZUEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIUChBKT0JfU1RBVEVfUEFVU0VEEAMSFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYqlwEKCU1lZGlhVHlwZRIaChZNRURJQV9UWVBFX1VOU1BFQ0lGSUVEEAASEwoPTUVESUFfVFlQRV9URVhUEAESFAoQTUVESUFfVFlQRV9JTUFHRRACEhcKE01FRElBX1RZUEVfRE9DVU1FTlQQAxIUChBNRURJQV9UWVBFX0FVRElPEAQSFAoQTUVESUFfVFlQRV9WSURFTxAFKpYCChNDb25zb2xpZGF0aW9uTWV0aG9kEiQKIENPTlNPTElEQVRJT05fTUVUSE9EX1VOU1BFQ0lGSUVEEAASJgoiQ09OU09MSURBVElPTl9NRVRIT0RfTUFKT1JJVFlfVk9URRABEioKJkNPTlNPTElEQVRJT05fTUVUSE9EX1dFSUdIVEVEX01BSk9SSVRZEAISJAogQ09OU09MSURBVElPTl9NRVRIT0RfREFXSURfU0tFTkUQAxIhCh1DT05TT0xJREFUSU9OX01FVEhPRF9PTkVfQ09JThAEEh0KGUNPTlNPTElEQVRJT05fTUVUSE9EX0dMQUQQBRIdChlDT05TT0xJREFUSU9OX01FVEhPRF9BVVRPEAZCogEKEGNvbS5sYWJlbHdpcmUudjFCCEpvYlByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_labelwire_v1_answer, file_labelwire_v1_label]);
 
 /**
  * A labeling job: what to ask, of whom, how many times, and how to turn the
@@ -444,6 +444,22 @@ export type TaskConfig = Message<"labelwire.v1.TaskConfig"> & {
      */
     value: CustomConfig;
     case: "custom";
+  } | {
+    /**
+     * Type a number (a count, a measurement, a rating).
+     *
+     * @generated from field: labelwire.v1.NumberConfig number = 8;
+     */
+    value: NumberConfig;
+    case: "number";
+  } | {
+    /**
+     * Place named points on an image, or mark them not visible.
+     *
+     * @generated from field: labelwire.v1.KeypointConfig keypoints = 9;
+     */
+    value: KeypointConfig;
+    case: "keypoints";
   } | { case: undefined; value?: undefined };
 };
 
@@ -588,6 +604,74 @@ export const VerificationConfigSchema: GenMessage<VerificationConfig> = /*@__PUR
   messageDesc(file_labelwire_v1_job, 10);
 
 /**
+ * A numeric answer.
+ *
+ * @generated from message labelwire.v1.NumberConfig
+ */
+export type NumberConfig = Message<"labelwire.v1.NumberConfig"> & {
+  /**
+   * Optional. The smallest value allowed; unset means no lower bound.
+   *
+   * @generated from field: optional double min_value = 1;
+   */
+  minValue?: number | undefined;
+
+  /**
+   * Optional. The largest value allowed; > min_value; unset means no upper
+   * bound.
+   *
+   * @generated from field: optional double max_value = 2;
+   */
+  maxValue?: number | undefined;
+
+  /**
+   * Optional. Values must be min_value (or 0) plus a whole number of steps;
+   * > 0, or 0 (the default) for any value. 1 asks for whole numbers, 0.01
+   * for two decimals.
+   *
+   * @generated from field: double step = 3;
+   */
+  step: number;
+
+  /**
+   * Optional. The unit workers type the value in (`cm`, `people`), shown
+   * beside the input; at most 32 characters.
+   *
+   * @generated from field: string unit = 4;
+   */
+  unit: string;
+};
+
+/**
+ * Describes the message labelwire.v1.NumberConfig.
+ * Use `create(NumberConfigSchema)` to create a new message.
+ */
+export const NumberConfigSchema: GenMessage<NumberConfig> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job, 11);
+
+/**
+ * Key points (landmarks) on an image.
+ *
+ * @generated from message labelwire.v1.KeypointConfig
+ */
+export type KeypointConfig = Message<"labelwire.v1.KeypointConfig"> & {
+  /**
+   * Required. 1 to 100 named points with unique names (`nose`,
+   * `left_eye`); a worker places each or marks it not visible.
+   *
+   * @generated from field: repeated labelwire.v1.LabelClass keypoints = 1;
+   */
+  keypoints: LabelClass[];
+};
+
+/**
+ * Describes the message labelwire.v1.KeypointConfig.
+ * Use `create(KeypointConfigSchema)` to create a new message.
+ */
+export const KeypointConfigSchema: GenMessage<KeypointConfig> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_job, 12);
+
+/**
  * A custom task.
  *
  * @generated from message labelwire.v1.CustomConfig
@@ -627,7 +711,7 @@ export type CustomConfig = Message<"labelwire.v1.CustomConfig"> & {
  * Use `create(CustomConfigSchema)` to create a new message.
  */
 export const CustomConfigSchema: GenMessage<CustomConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 11);
+  messageDesc(file_labelwire_v1_job, 13);
 
 /**
  * An example shown with the instructions.
@@ -678,7 +762,7 @@ export type Example = Message<"labelwire.v1.Example"> & {
  * Use `create(ExampleSchema)` to create a new message.
  */
 export const ExampleSchema: GenMessage<Example> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 12);
+  messageDesc(file_labelwire_v1_job, 14);
 
 /**
  * What workers read.
@@ -720,7 +804,7 @@ export type Instructions = Message<"labelwire.v1.Instructions"> & {
  * Use `create(InstructionsSchema)` to create a new message.
  */
 export const InstructionsSchema: GenMessage<Instructions> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 13);
+  messageDesc(file_labelwire_v1_job, 15);
 
 /**
  * Which workforce labels the job.
@@ -760,7 +844,7 @@ export type WorkforceConfig = Message<"labelwire.v1.WorkforceConfig"> & {
  * Use `create(WorkforceConfigSchema)` to create a new message.
  */
 export const WorkforceConfigSchema: GenMessage<WorkforceConfig> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 14);
+  messageDesc(file_labelwire_v1_job, 16);
 
 /**
  * How many judgments each item gets.
@@ -798,7 +882,7 @@ export type JudgmentPolicy = Message<"labelwire.v1.JudgmentPolicy"> & {
  * Use `create(JudgmentPolicySchema)` to create a new message.
  */
 export const JudgmentPolicySchema: GenMessage<JudgmentPolicy> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 15);
+  messageDesc(file_labelwire_v1_job, 17);
 
 /**
  * Test questions, drawn from the job's gold items.
@@ -874,6 +958,26 @@ export type GoldPolicy = Message<"labelwire.v1.GoldPolicy"> & {
    * @generated from field: optional double min_segmentation_iou = 11;
    */
   minSegmentationIou?: number | undefined;
+
+  /**
+   * Optional. Number jobs: how far an answer may be from the gold value and
+   * still count as right, in the job's unit; >= 0, default 0 (exactly the
+   * gold value, up to rounding of the last binary digits).
+   *
+   * @generated from field: optional double number_tolerance = 12;
+   */
+  numberTolerance?: number | undefined;
+
+  /**
+   * Optional. Key-point jobs: how far each placed point may be from the
+   * gold's, as a share of the diagonal of the box around the gold's visible
+   * points (100 px when it has fewer than two), for the answer to count as
+   * right (the PCK measure); every point's visibility must match too. 0 to
+   * 1, default 0.1.
+   *
+   * @generated from field: optional double keypoint_tolerance = 13;
+   */
+  keypointTolerance?: number | undefined;
 };
 
 /**
@@ -881,7 +985,7 @@ export type GoldPolicy = Message<"labelwire.v1.GoldPolicy"> & {
  * Use `create(GoldPolicySchema)` to create a new message.
  */
 export const GoldPolicySchema: GenMessage<GoldPolicy> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 16);
+  messageDesc(file_labelwire_v1_job, 18);
 
 /**
  * Counts, in the spirit of Ground Truth's LabelCounters.
@@ -981,7 +1085,7 @@ export type JobCounters = Message<"labelwire.v1.JobCounters"> & {
  * Use `create(JobCountersSchema)` to create a new message.
  */
 export const JobCountersSchema: GenMessage<JobCounters> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_job, 17);
+  messageDesc(file_labelwire_v1_job, 19);
 
 /**
  * Why a job completed.

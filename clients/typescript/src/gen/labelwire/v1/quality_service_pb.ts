@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file labelwire/v1/quality_service.proto.
  */
 export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiJwoYR2V0V29ya2VyT3V0bGllcnNSZXF1ZXN0EgsKA2pvYhgBIAEoCSJ3ChlHZXRXb3JrZXJPdXRsaWVyc1Jlc3BvbnNlEjAKB3dvcmtlcnMYASADKAsyHy5sYWJlbHdpcmUudjEuV29ya2VyT3V0bGllclJhdGUSEQoJcG9vbF9yYXRlGAIgASgBEhUKDWl0ZW1zX2NoZWNrZWQYAyABKAMiggEKEVdvcmtlck91dGxpZXJSYXRlEg4KBndvcmtlchgBIAEoCRIPCgdjaGVja2VkGAIgASgDEg8KB2ZsYWdnZWQYAyABKAMSFAoMb3V0bGllcl9yYXRlGAQgASgBEhMKC3NocnVua19yYXRlGAUgASgBEhAKCGRyaWZ0aW5nGAYgASgIIjIKFUdldFJlbGlhYmlsaXR5UmVxdWVzdBILCgNqb2IYASABKAkSDAoEYmlucxgCIAEoBSKiAQoWR2V0UmVsaWFiaWxpdHlSZXNwb25zZRIqCgRiaW5zGAEgAygLMhwubGFiZWx3aXJlLnYxLlJlbGlhYmlsaXR5QmluEg0KBWl0ZW1zGAIgASgDEhcKD21lYW5fY29uZmlkZW5jZRgDIAEoARIQCghhY2N1cmFjeRgEIAEoARIiChpleHBlY3RlZF9jYWxpYnJhdGlvbl9lcnJvchgFIAEoASJoCg5SZWxpYWJpbGl0eUJpbhINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVpdGVtcxgDIAEoAxIXCg9tZWFuX2NvbmZpZGVuY2UYBCABKAESEAoIYWNjdXJhY3kYBSABKAEilAEKHEdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QSCwoDam9iGAEgASgJEhQKDGJ1Y2tldF9lZGdlcxgCIAMoARIfChdzcGxpdF9jb3VudHNfYXNfY29ycmVjdBgDIAEoCBIYChB0YXJnZXRfcHJlY2lzaW9uGAQgASgBEhYKDmludGVydmFsX2xldmVsGAUgASgBIogBCh1HZXRWZXJpZmljYXRpb25SZXBvcnRSZXNwb25zZRI2CgdjbGFzc2VzGAEgAygLMiUubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0Ei8KBXRvdGFsGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cyJ0ChJWZXJpZmljYXRpb25Db3VudHMSDQoFdG90YWwYASABKAMSEQoJY29uZmlybWVkGAIgASgDEhQKDGRpc2NvbmZpcm1lZBgDIAEoAxINCgVzcGxpdBgEIAEoAxIXCg9wZXJjZW50X2NvcnJlY3QYBSABKAEiowIKF1ZlcmlmaWNhdGlvbkNsYXNzUmVwb3J0EhIKCmNsYXNzX25hbWUYASABKAkSMAoGY291bnRzGAIgASgLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkNvdW50cxIxCgdidWNrZXRzGAMgAygLMiAubGFiZWx3aXJlLnYxLlZlcmlmaWNhdGlvbkJ1Y2tldBIWCg50YXJnZXRfcmVhY2hlZBgEIAEoCBIdChVyZWNvbW1lbmRlZF90aHJlc2hvbGQYBSABKAESEwoLaXRlbXNfYWJvdmUYBiABKAMSEQoJcHJlY2lzaW9uGAcgASgBEhcKD3ByZWNpc2lvbl9sb3dlchgIIAEoARIXCg9wcmVjaXNpb25fdXBwZXIYCSABKAEiZAoSVmVyaWZpY2F0aW9uQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEjAKBmNvdW50cxgDIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMiIwoUR2V0Sm9iUXVhbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJIrwCChVHZXRKb2JRdWFsaXR5UmVzcG9uc2USKgoJYWdyZWVtZW50GAEgASgLMhcubGFiZWx3aXJlLnYxLkFncmVlbWVudBITCgtjb3N0X21pY3JvcxgCIAEoAxIdChVjb3N0X3Blcl9sYWJlbF9taWNyb3MYAyABKAMSLAoHd29ya2VycxgEIAMoCzIbLmxhYmVsd2lyZS52MS5Xb3JrZXJRdWFsaXR5EhYKDmRlY2xpbmVkX3Rhc2tzGAUgASgDEjQKD2RlY2xpbmVfcmVhc29ucxgGIAMoCzIbLmxhYmVsd2lyZS52MS5EZWNsaW5lUmVhc29uEkcKFWluc3RydWN0aW9uc192ZXJzaW9ucxgHIAMoCzIoLmxhYmVsd2lyZS52MS5JbnN0cnVjdGlvbnNWZXJzaW9uUXVhbGl0eSKaAQoaSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkSHAoUaW5zdHJ1Y3Rpb25zX3ZlcnNpb24YASABKAUSEQoJanVkZ21lbnRzGAIgASgDEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAMgASgBEhYKDmdvbGRfanVkZ21lbnRzGAQgASgDEhUKDWdvbGRfYWNjdXJhY3kYBSABKAEiLgoNRGVjbGluZVJlYXNvbhIOCgZyZWFzb24YASABKAkSDQoFY291bnQYAiABKAMicAoJQWdyZWVtZW50EhYKDml0ZW1zX21lYXN1cmVkGAEgASgDEhkKEWRpc3NlbnRfaGlzdG9ncmFtGAIgAygDEhQKDGZsZWlzc19rYXBwYRgDIAEoARIaChJrcmlwcGVuZG9yZmZfYWxwaGEYBCABKAEi5AEKDVdvcmtlclF1YWxpdHkSKAoFc3RhdHMYASABKAsyGS5sYWJlbHdpcmUudjEuV29ya2VyU3RhdHMSHAoUYWdyZWVtZW50X3dpdGhfbGFiZWwYAiABKAESGwoTbWVkaWFuX3RpbWVfc2Vjb25kcxgDIAEoARIXCg9lc3RpbWF0ZWRfc2tpbGwYBCABKAESEAoIZGVjbGluZWQYBSABKAMSFwoKd29ya19za2lsbBgGIAEoAUgAiAEBEhsKE2dvbGRfYWNjdXJhY3lfdHJlbmQYCyADKAJCDQoLX3dvcmtfc2tpbGwiTwoVR2V0Q2FsaWJyYXRpb25SZXF1ZXN0EgsKA2pvYhgBIAEoCRIPCgdidWNrZXRzGAIgASgFEhgKEHRhcmdldF9wcmVjaXNpb24YAyABKAEimgEKFkdldENhbGlicmF0aW9uUmVzcG9uc2USLwoHY2xhc3NlcxgBIAMoCzIeLmxhYmVsd2lyZS52MS5DbGFzc0NhbGlicmF0aW9uEjAKB3JvdXRpbmcYAiADKAsyHy5sYWJlbHdpcmUudjEuTW9kZWxSb3V0aW5nQ2xhc3MSHQoVaHVtYW5fanVkZ21lbnRzX3NhdmVkGAMgASgDIuABChFNb2RlbFJvdXRpbmdDbGFzcxISCgpjbGFzc19uYW1lGAEgASgJEhEKCXRocmVzaG9sZBgCIAEoARIPCgdsZWFybmVkGAMgASgIEhUKDWF1dG9fYWNjZXB0ZWQYBCABKAMSDwoHYXVkaXRlZBgFIAEoAxIUCgxhdWRpdF9hZ3JlZWQYBiABKAMSFwoPYXVkaXRfcHJlY2lzaW9uGAcgASgBEh0KFWF1ZGl0X3ByZWNpc2lvbl9sb3dlchgIIAEoARIdChVhdWRpdF9wcmVjaXNpb25fdXBwZXIYCSABKAEigAEKEENsYXNzQ2FsaWJyYXRpb24SEgoKY2xhc3NfbmFtZRgBIAEoCRIvCgdidWNrZXRzGAIgAygLMh4ubGFiZWx3aXJlLnYxLkNvbmZpZGVuY2VCdWNrZXQSGAoQYWNjZXB0X3RocmVzaG9sZBgDIAEoARINCgVpdGVtcxgEIAEoAyJRChBDb25maWRlbmNlQnVja2V0Eg0KBWxvd2VyGAEgASgBEg0KBXVwcGVyGAIgASgBEg0KBWNvdW50GAMgASgDEhAKCGFjY3VyYWN5GAQgASgBMpUECg5RdWFsaXR5U2VydmljZRJdCg1HZXRKb2JRdWFsaXR5EiIubGFiZWx3aXJlLnYxLkdldEpvYlF1YWxpdHlSZXF1ZXN0GiMubGFiZWx3aXJlLnYxLkdldEpvYlF1YWxpdHlSZXNwb25zZSIDkAIBEmAKDkdldENhbGlicmF0aW9uEiMubGFiZWx3aXJlLnYxLkdldENhbGlicmF0aW9uUmVxdWVzdBokLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlc3BvbnNlIgOQAgESdQoVR2V0VmVyaWZpY2F0aW9uUmVwb3J0EioubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlcXVlc3QaKy5sYWJlbHdpcmUudjEuR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVzcG9uc2UiA5ACARJgCg5HZXRSZWxpYWJpbGl0eRIjLmxhYmVsd2lyZS52MS5HZXRSZWxpYWJpbGl0eVJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0UmVsaWFiaWxpdHlSZXNwb25zZSIDkAIBEmkKEUdldFdvcmtlck91dGxpZXJzEiYubGFiZWx3aXJlLnYxLkdldFdvcmtlck91dGxpZXJzUmVxdWVzdBonLmxhYmVsd2lyZS52MS5HZXRXb3JrZXJPdXRsaWVyc1Jlc3BvbnNlIgOQAgFCrQEKEGNvbS5sYWJlbHdpcmUudjFCE1F1YWxpdHlTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9sYWJlbHdpcmUvbGFiZWx3aXJlL2dlbi9nby9sYWJlbHdpcmUvdjE7bGFiZWx3aXJldjGiAgNMWFiqAgxMYWJlbHdpcmUuVjG6Ag1MYWJlbHdpcmVfVjFfygIMTGFiZWx3aXJlXFYx6gINTGFiZWx3aXJlOjpWMWIGcHJvdG8z", [file_labelwire_v1_task]);
+  fileDesc("CiJsYWJlbHdpcmUvdjEvcXVhbGl0eV9zZXJ2aWNlLnByb3RvEgxsYWJlbHdpcmUudjEiTwoYR2V0V29ya2VyT3V0bGllcnNSZXF1ZXN0EgsKA2pvYhgBIAEoCRIXCgppdGVtX2xpbWl0GAIgASgFSACIAQFCDQoLX2l0ZW1fbGltaXQioAEKGUdldFdvcmtlck91dGxpZXJzUmVzcG9uc2USMAoHd29ya2VycxgBIAMoCzIfLmxhYmVsd2lyZS52MS5Xb3JrZXJPdXRsaWVyUmF0ZRIRCglwb29sX3JhdGUYAiABKAESFQoNaXRlbXNfY2hlY2tlZBgDIAEoAxInCgVpdGVtcxgEIAMoCzIYLmxhYmVsd2lyZS52MS5JdGVtU3ByZWFkIlUKCkl0ZW1TcHJlYWQSEAoIaXRlbV9rZXkYASABKAkSEwoLYW5ub3RhdGlvbnMYAiABKAUSDgoGc3ByZWFkGAMgASgBEhAKCG91dGxpZXJzGAQgASgFIoIBChFXb3JrZXJPdXRsaWVyUmF0ZRIOCgZ3b3JrZXIYASABKAkSDwoHY2hlY2tlZBgCIAEoAxIPCgdmbGFnZ2VkGAMgASgDEhQKDG91dGxpZXJfcmF0ZRgEIAEoARITCgtzaHJ1bmtfcmF0ZRgFIAEoARIQCghkcmlmdGluZxgGIAEoCCIyChVHZXRSZWxpYWJpbGl0eVJlcXVlc3QSCwoDam9iGAEgASgJEgwKBGJpbnMYAiABKAUiogEKFkdldFJlbGlhYmlsaXR5UmVzcG9uc2USKgoEYmlucxgBIAMoCzIcLmxhYmVsd2lyZS52MS5SZWxpYWJpbGl0eUJpbhINCgVpdGVtcxgCIAEoAxIXCg9tZWFuX2NvbmZpZGVuY2UYAyABKAESEAoIYWNjdXJhY3kYBCABKAESIgoaZXhwZWN0ZWRfY2FsaWJyYXRpb25fZXJyb3IYBSABKAEiaAoOUmVsaWFiaWxpdHlCaW4SDQoFbG93ZXIYASABKAESDQoFdXBwZXIYAiABKAESDQoFaXRlbXMYAyABKAMSFwoPbWVhbl9jb25maWRlbmNlGAQgASgBEhAKCGFjY3VyYWN5GAUgASgBIpQBChxHZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0EgsKA2pvYhgBIAEoCRIUCgxidWNrZXRfZWRnZXMYAiADKAESHwoXc3BsaXRfY291bnRzX2FzX2NvcnJlY3QYAyABKAgSGAoQdGFyZ2V0X3ByZWNpc2lvbhgEIAEoARIWCg5pbnRlcnZhbF9sZXZlbBgFIAEoASKIAQodR2V0VmVyaWZpY2F0aW9uUmVwb3J0UmVzcG9uc2USNgoHY2xhc3NlcxgBIAMoCzIlLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25DbGFzc1JlcG9ydBIvCgV0b3RhbBgCIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMidAoSVmVyaWZpY2F0aW9uQ291bnRzEg0KBXRvdGFsGAEgASgDEhEKCWNvbmZpcm1lZBgCIAEoAxIUCgxkaXNjb25maXJtZWQYAyABKAMSDQoFc3BsaXQYBCABKAMSFwoPcGVyY2VudF9jb3JyZWN0GAUgASgBIqMCChdWZXJpZmljYXRpb25DbGFzc1JlcG9ydBISCgpjbGFzc19uYW1lGAEgASgJEjAKBmNvdW50cxgCIAEoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25Db3VudHMSMQoHYnVja2V0cxgDIAMoCzIgLmxhYmVsd2lyZS52MS5WZXJpZmljYXRpb25CdWNrZXQSFgoOdGFyZ2V0X3JlYWNoZWQYBCABKAgSHQoVcmVjb21tZW5kZWRfdGhyZXNob2xkGAUgASgBEhMKC2l0ZW1zX2Fib3ZlGAYgASgDEhEKCXByZWNpc2lvbhgHIAEoARIXCg9wcmVjaXNpb25fbG93ZXIYCCABKAESFwoPcHJlY2lzaW9uX3VwcGVyGAkgASgBImQKElZlcmlmaWNhdGlvbkJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARIwCgZjb3VudHMYAyABKAsyIC5sYWJlbHdpcmUudjEuVmVyaWZpY2F0aW9uQ291bnRzIiMKFEdldEpvYlF1YWxpdHlSZXF1ZXN0EgsKA2pvYhgBIAEoCSK8AgoVR2V0Sm9iUXVhbGl0eVJlc3BvbnNlEioKCWFncmVlbWVudBgBIAEoCzIXLmxhYmVsd2lyZS52MS5BZ3JlZW1lbnQSEwoLY29zdF9taWNyb3MYAiABKAMSHQoVY29zdF9wZXJfbGFiZWxfbWljcm9zGAMgASgDEiwKB3dvcmtlcnMYBCADKAsyGy5sYWJlbHdpcmUudjEuV29ya2VyUXVhbGl0eRIWCg5kZWNsaW5lZF90YXNrcxgFIAEoAxI0Cg9kZWNsaW5lX3JlYXNvbnMYBiADKAsyGy5sYWJlbHdpcmUudjEuRGVjbGluZVJlYXNvbhJHChVpbnN0cnVjdGlvbnNfdmVyc2lvbnMYByADKAsyKC5sYWJlbHdpcmUudjEuSW5zdHJ1Y3Rpb25zVmVyc2lvblF1YWxpdHkimgEKGkluc3RydWN0aW9uc1ZlcnNpb25RdWFsaXR5EhwKFGluc3RydWN0aW9uc192ZXJzaW9uGAEgASgFEhEKCWp1ZGdtZW50cxgCIAEoAxIcChRhZ3JlZW1lbnRfd2l0aF9sYWJlbBgDIAEoARIWCg5nb2xkX2p1ZGdtZW50cxgEIAEoAxIVCg1nb2xkX2FjY3VyYWN5GAUgASgBIi4KDURlY2xpbmVSZWFzb24SDgoGcmVhc29uGAEgASgJEg0KBWNvdW50GAIgASgDInAKCUFncmVlbWVudBIWCg5pdGVtc19tZWFzdXJlZBgBIAEoAxIZChFkaXNzZW50X2hpc3RvZ3JhbRgCIAMoAxIUCgxmbGVpc3Nfa2FwcGEYAyABKAESGgoSa3JpcHBlbmRvcmZmX2FscGhhGAQgASgBIuQBCg1Xb3JrZXJRdWFsaXR5EigKBXN0YXRzGAEgASgLMhkubGFiZWx3aXJlLnYxLldvcmtlclN0YXRzEhwKFGFncmVlbWVudF93aXRoX2xhYmVsGAIgASgBEhsKE21lZGlhbl90aW1lX3NlY29uZHMYAyABKAESFwoPZXN0aW1hdGVkX3NraWxsGAQgASgBEhAKCGRlY2xpbmVkGAUgASgDEhcKCndvcmtfc2tpbGwYBiABKAFIAIgBARIbChNnb2xkX2FjY3VyYWN5X3RyZW5kGAsgAygCQg0KC193b3JrX3NraWxsIk8KFUdldENhbGlicmF0aW9uUmVxdWVzdBILCgNqb2IYASABKAkSDwoHYnVja2V0cxgCIAEoBRIYChB0YXJnZXRfcHJlY2lzaW9uGAMgASgBIpoBChZHZXRDYWxpYnJhdGlvblJlc3BvbnNlEi8KB2NsYXNzZXMYASADKAsyHi5sYWJlbHdpcmUudjEuQ2xhc3NDYWxpYnJhdGlvbhIwCgdyb3V0aW5nGAIgAygLMh8ubGFiZWx3aXJlLnYxLk1vZGVsUm91dGluZ0NsYXNzEh0KFWh1bWFuX2p1ZGdtZW50c19zYXZlZBgDIAEoAyLgAQoRTW9kZWxSb3V0aW5nQ2xhc3MSEgoKY2xhc3NfbmFtZRgBIAEoCRIRCgl0aHJlc2hvbGQYAiABKAESDwoHbGVhcm5lZBgDIAEoCBIVCg1hdXRvX2FjY2VwdGVkGAQgASgDEg8KB2F1ZGl0ZWQYBSABKAMSFAoMYXVkaXRfYWdyZWVkGAYgASgDEhcKD2F1ZGl0X3ByZWNpc2lvbhgHIAEoARIdChVhdWRpdF9wcmVjaXNpb25fbG93ZXIYCCABKAESHQoVYXVkaXRfcHJlY2lzaW9uX3VwcGVyGAkgASgBIoABChBDbGFzc0NhbGlicmF0aW9uEhIKCmNsYXNzX25hbWUYASABKAkSLwoHYnVja2V0cxgCIAMoCzIeLmxhYmVsd2lyZS52MS5Db25maWRlbmNlQnVja2V0EhgKEGFjY2VwdF90aHJlc2hvbGQYAyABKAESDQoFaXRlbXMYBCABKAMiUQoQQ29uZmlkZW5jZUJ1Y2tldBINCgVsb3dlchgBIAEoARINCgV1cHBlchgCIAEoARINCgVjb3VudBgDIAEoAxIQCghhY2N1cmFjeRgEIAEoATKVBAoOUXVhbGl0eVNlcnZpY2USXQoNR2V0Sm9iUXVhbGl0eRIiLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVxdWVzdBojLmxhYmVsd2lyZS52MS5HZXRKb2JRdWFsaXR5UmVzcG9uc2UiA5ACARJgCg5HZXRDYWxpYnJhdGlvbhIjLmxhYmVsd2lyZS52MS5HZXRDYWxpYnJhdGlvblJlcXVlc3QaJC5sYWJlbHdpcmUudjEuR2V0Q2FsaWJyYXRpb25SZXNwb25zZSIDkAIBEnUKFUdldFZlcmlmaWNhdGlvblJlcG9ydBIqLmxhYmVsd2lyZS52MS5HZXRWZXJpZmljYXRpb25SZXBvcnRSZXF1ZXN0GisubGFiZWx3aXJlLnYxLkdldFZlcmlmaWNhdGlvblJlcG9ydFJlc3BvbnNlIgOQAgESYAoOR2V0UmVsaWFiaWxpdHkSIy5sYWJlbHdpcmUudjEuR2V0UmVsaWFiaWxpdHlSZXF1ZXN0GiQubGFiZWx3aXJlLnYxLkdldFJlbGlhYmlsaXR5UmVzcG9uc2UiA5ACARJpChFHZXRXb3JrZXJPdXRsaWVycxImLmxhYmVsd2lyZS52MS5HZXRXb3JrZXJPdXRsaWVyc1JlcXVlc3QaJy5sYWJlbHdpcmUudjEuR2V0V29ya2VyT3V0bGllcnNSZXNwb25zZSIDkAIBQq0BChBjb20ubGFiZWx3aXJlLnYxQhNRdWFsaXR5U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vbGFiZWx3aXJlL2xhYmVsd2lyZS9nZW4vZ28vbGFiZWx3aXJlL3YxO2xhYmVsd2lyZXYxogIDTFhYqgIMTGFiZWx3aXJlLlYxugINTGFiZWx3aXJlX1YxX8oCDExhYmVsd2lyZVxWMeoCDUxhYmVsd2lyZTo6VjFiBnByb3RvMw", [file_labelwire_v1_task]);
 
 /**
  * Request for GetWorkerOutliers.
@@ -21,11 +21,19 @@ export const file_labelwire_v1_quality_service: GenFile = /*@__PURE__*/
  */
 export type GetWorkerOutliersRequest = Message<"labelwire.v1.GetWorkerOutliersRequest"> & {
   /**
-   * Required. `jobs/{job_id}` of a bounding-box job.
+   * Required. `jobs/{job_id}` of a bounding-box, key-point or number job.
    *
    * @generated from field: string job = 1;
    */
   job: string;
+
+  /**
+   * Optional. How many items to list, widest spread first; 0 to 1,000,
+   * default 100.
+   *
+   * @generated from field: optional int32 item_limit = 2;
+   */
+  itemLimit?: number | undefined;
 };
 
 /**
@@ -62,6 +70,14 @@ export type GetWorkerOutliersResponse = Message<"labelwire.v1.GetWorkerOutliersR
    * @generated from field: int64 items_checked = 3;
    */
   itemsChecked: bigint;
+
+  /**
+   * Output only. The items with the widest spread, at most item_limit,
+   * widest first (ties by key).
+   *
+   * @generated from field: repeated labelwire.v1.ItemSpread items = 4;
+   */
+  items: ItemSpread[];
 };
 
 /**
@@ -70,6 +86,53 @@ export type GetWorkerOutliersResponse = Message<"labelwire.v1.GetWorkerOutliersR
  */
 export const GetWorkerOutliersResponseSchema: GenMessage<GetWorkerOutliersResponse> = /*@__PURE__*/
   messageDesc(file_labelwire_v1_quality_service, 1);
+
+/**
+ * How far one item's annotations are from each other.
+ *
+ * @generated from message labelwire.v1.ItemSpread
+ */
+export type ItemSpread = Message<"labelwire.v1.ItemSpread"> & {
+  /**
+   * Output only. The item's key.
+   *
+   * @generated from field: string item_key = 1;
+   */
+  itemKey: string;
+
+  /**
+   * Output only. Counted annotations (judgments) of the item.
+   *
+   * @generated from field: int32 annotations = 2;
+   */
+  annotations: number;
+
+  /**
+   * Output only. The spread: for numbers the median absolute deviation, in
+   * the job's unit; for key points the mean over the label's visible points
+   * of the median distance of the placed points to the label's, in pixels;
+   * for boxes 1 minus the mean IoU of each label box with each annotation's
+   * best box of its class (0 when every annotation is the label).
+   *
+   * @generated from field: double spread = 3;
+   */
+  spread: number;
+
+  /**
+   * Output only. Of its annotations, how many are outliers (only told on
+   * items with three or more).
+   *
+   * @generated from field: int32 outliers = 4;
+   */
+  outliers: number;
+};
+
+/**
+ * Describes the message labelwire.v1.ItemSpread.
+ * Use `create(ItemSpreadSchema)` to create a new message.
+ */
+export const ItemSpreadSchema: GenMessage<ItemSpread> = /*@__PURE__*/
+  messageDesc(file_labelwire_v1_quality_service, 2);
 
 /**
  * One worker's outlier record on a job.
@@ -126,7 +189,7 @@ export type WorkerOutlierRate = Message<"labelwire.v1.WorkerOutlierRate"> & {
  * Use `create(WorkerOutlierRateSchema)` to create a new message.
  */
 export const WorkerOutlierRateSchema: GenMessage<WorkerOutlierRate> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 2);
+  messageDesc(file_labelwire_v1_quality_service, 3);
 
 /**
  * Request for GetReliability.
@@ -154,7 +217,7 @@ export type GetReliabilityRequest = Message<"labelwire.v1.GetReliabilityRequest"
  * Use `create(GetReliabilityRequestSchema)` to create a new message.
  */
 export const GetReliabilityRequestSchema: GenMessage<GetReliabilityRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 3);
+  messageDesc(file_labelwire_v1_quality_service, 4);
 
 /**
  * Response of GetReliability.
@@ -205,7 +268,7 @@ export type GetReliabilityResponse = Message<"labelwire.v1.GetReliabilityRespons
  * Use `create(GetReliabilityResponseSchema)` to create a new message.
  */
 export const GetReliabilityResponseSchema: GenMessage<GetReliabilityResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 4);
+  messageDesc(file_labelwire_v1_quality_service, 5);
 
 /**
  * One confidence bin of a reliability table.
@@ -251,7 +314,7 @@ export type ReliabilityBin = Message<"labelwire.v1.ReliabilityBin"> & {
  * Use `create(ReliabilityBinSchema)` to create a new message.
  */
 export const ReliabilityBinSchema: GenMessage<ReliabilityBin> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 5);
+  messageDesc(file_labelwire_v1_quality_service, 6);
 
 /**
  * Request for GetVerificationReport.
@@ -305,7 +368,7 @@ export type GetVerificationReportRequest = Message<"labelwire.v1.GetVerification
  * Use `create(GetVerificationReportRequestSchema)` to create a new message.
  */
 export const GetVerificationReportRequestSchema: GenMessage<GetVerificationReportRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 6);
+  messageDesc(file_labelwire_v1_quality_service, 7);
 
 /**
  * Response of GetVerificationReport.
@@ -333,7 +396,7 @@ export type GetVerificationReportResponse = Message<"labelwire.v1.GetVerificatio
  * Use `create(GetVerificationReportResponseSchema)` to create a new message.
  */
 export const GetVerificationReportResponseSchema: GenMessage<GetVerificationReportResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 7);
+  messageDesc(file_labelwire_v1_quality_service, 8);
 
 /**
  * Verdict counts over a set of labeled verification items (gold left out).
@@ -383,7 +446,7 @@ export type VerificationCounts = Message<"labelwire.v1.VerificationCounts"> & {
  * Use `create(VerificationCountsSchema)` to create a new message.
  */
 export const VerificationCountsSchema: GenMessage<VerificationCounts> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 8);
+  messageDesc(file_labelwire_v1_quality_service, 9);
 
 /**
  * One class's rows of the report.
@@ -458,7 +521,7 @@ export type VerificationClassReport = Message<"labelwire.v1.VerificationClassRep
  * Use `create(VerificationClassReportSchema)` to create a new message.
  */
 export const VerificationClassReportSchema: GenMessage<VerificationClassReport> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 9);
+  messageDesc(file_labelwire_v1_quality_service, 10);
 
 /**
  * One confidence bucket of a class.
@@ -489,7 +552,7 @@ export type VerificationBucket = Message<"labelwire.v1.VerificationBucket"> & {
  * Use `create(VerificationBucketSchema)` to create a new message.
  */
 export const VerificationBucketSchema: GenMessage<VerificationBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 10);
+  messageDesc(file_labelwire_v1_quality_service, 11);
 
 /**
  * Request for GetJobQuality.
@@ -510,7 +573,7 @@ export type GetJobQualityRequest = Message<"labelwire.v1.GetJobQualityRequest"> 
  * Use `create(GetJobQualityRequestSchema)` to create a new message.
  */
 export const GetJobQualityRequestSchema: GenMessage<GetJobQualityRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 11);
+  messageDesc(file_labelwire_v1_quality_service, 12);
 
 /**
  * Response of GetJobQuality.
@@ -579,7 +642,7 @@ export type GetJobQualityResponse = Message<"labelwire.v1.GetJobQualityResponse"
  * Use `create(GetJobQualityResponseSchema)` to create a new message.
  */
 export const GetJobQualityResponseSchema: GenMessage<GetJobQualityResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 12);
+  messageDesc(file_labelwire_v1_quality_service, 13);
 
 /**
  * The judgments given under one version of a job's instructions.
@@ -629,7 +692,7 @@ export type InstructionsVersionQuality = Message<"labelwire.v1.InstructionsVersi
  * Use `create(InstructionsVersionQualitySchema)` to create a new message.
  */
 export const InstructionsVersionQualitySchema: GenMessage<InstructionsVersionQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 13);
+  messageDesc(file_labelwire_v1_quality_service, 14);
 
 /**
  * One reason workers gave for declining tasks of a job.
@@ -658,7 +721,7 @@ export type DeclineReason = Message<"labelwire.v1.DeclineReason"> & {
  * Use `create(DeclineReasonSchema)` to create a new message.
  */
 export const DeclineReasonSchema: GenMessage<DeclineReason> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 14);
+  messageDesc(file_labelwire_v1_quality_service, 15);
 
 /**
  * How much workers agree.
@@ -701,7 +764,7 @@ export type Agreement = Message<"labelwire.v1.Agreement"> & {
  * Use `create(AgreementSchema)` to create a new message.
  */
 export const AgreementSchema: GenMessage<Agreement> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 15);
+  messageDesc(file_labelwire_v1_quality_service, 16);
 
 /**
  * One worker's record on a job.
@@ -775,7 +838,7 @@ export type WorkerQuality = Message<"labelwire.v1.WorkerQuality"> & {
  * Use `create(WorkerQualitySchema)` to create a new message.
  */
 export const WorkerQualitySchema: GenMessage<WorkerQuality> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 16);
+  messageDesc(file_labelwire_v1_quality_service, 17);
 
 /**
  * Request for GetCalibration.
@@ -811,7 +874,7 @@ export type GetCalibrationRequest = Message<"labelwire.v1.GetCalibrationRequest"
  * Use `create(GetCalibrationRequestSchema)` to create a new message.
  */
 export const GetCalibrationRequestSchema: GenMessage<GetCalibrationRequest> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 17);
+  messageDesc(file_labelwire_v1_quality_service, 18);
 
 /**
  * Response of GetCalibration.
@@ -848,7 +911,7 @@ export type GetCalibrationResponse = Message<"labelwire.v1.GetCalibrationRespons
  * Use `create(GetCalibrationResponseSchema)` to create a new message.
  */
 export const GetCalibrationResponseSchema: GenMessage<GetCalibrationResponse> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 18);
+  messageDesc(file_labelwire_v1_quality_service, 19);
 
 /**
  * What routing by the model did for one class.
@@ -923,7 +986,7 @@ export type ModelRoutingClass = Message<"labelwire.v1.ModelRoutingClass"> & {
  * Use `create(ModelRoutingClassSchema)` to create a new message.
  */
 export const ModelRoutingClassSchema: GenMessage<ModelRoutingClass> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 19);
+  messageDesc(file_labelwire_v1_quality_service, 20);
 
 /**
  * The model's record on one predicted class.
@@ -966,7 +1029,7 @@ export type ClassCalibration = Message<"labelwire.v1.ClassCalibration"> & {
  * Use `create(ClassCalibrationSchema)` to create a new message.
  */
 export const ClassCalibrationSchema: GenMessage<ClassCalibration> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 20);
+  messageDesc(file_labelwire_v1_quality_service, 21);
 
 /**
  * Model accuracy within one confidence range.
@@ -1008,7 +1071,7 @@ export type ConfidenceBucket = Message<"labelwire.v1.ConfidenceBucket"> & {
  * Use `create(ConfidenceBucketSchema)` to create a new message.
  */
 export const ConfidenceBucketSchema: GenMessage<ConfidenceBucket> = /*@__PURE__*/
-  messageDesc(file_labelwire_v1_quality_service, 21);
+  messageDesc(file_labelwire_v1_quality_service, 22);
 
 /**
  * How good a job's labels and workers are. Needs the job owner's API key.
@@ -1067,11 +1130,18 @@ export const QualityService: GenService<{
     output: typeof GetReliabilityResponseSchema;
   },
   /**
-   * Which workers drift on a bounding-box job: per worker, the share of its
-   * annotations that are outliers (its boxes do not pair with the item's
-   * consolidated boxes, same class at IoU 0.5 or more), counted on items
-   * with at least three annotations, the same share shrunk towards the
-   * pool's, and whether the shrunk share is at least three times the pool's.
+   * Which workers drift and which items are hard, on a bounding-box,
+   * key-point or number job: per worker, the share of its annotations that
+   * are outliers, counted on items with at least three annotations, the same
+   * share shrunk towards the pool's, and whether the shrunk share is at least
+   * three times the pool's; per item, the spread of its annotations. An
+   * annotation is an outlier when its boxes do not pair with the item's
+   * consolidated boxes (same class at IoU 0.5 or more); when a key point's
+   * visibility differs from the label's or a placed point is farther from
+   * the label's than GoldPolicy.keypoint_tolerance allows; when a number is
+   * more than three robust sigmas (1.4826 x the median absolute deviation,
+   * at least the larger of GoldPolicy.number_tolerance and half the step)
+   * from the item's median.
    *
    * @generated from rpc labelwire.v1.QualityService.GetWorkerOutliers
    */
