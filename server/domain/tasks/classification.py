@@ -139,8 +139,7 @@ class Classification(TaskKind):
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         return bool(body.get("class_name") == name)
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
-        mine, right = self.bodies(answer, gold)
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         return bool(mine.get("class_name") == right.get("class_name"))
 
     def category(self, answer: Answer) -> str:

@@ -158,13 +158,10 @@ class Segmentation(TaskKind):
     ) -> Consolidated:
         return segmentation(spec, judgments, skills if uses_skill(spec) else None)
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """Right when the mask's mean IoU with the gold mask over the classes
         either uses reaches the gold policy's `min_segmentation_iou` (painting
         by hand never matches pixel for pixel)."""
-        mine, right = self.bodies(answer, gold)
-        if mine == right:
-            return True
         masks = decode_mask(str(mine["mask_png"])), decode_mask(str(right["mask_png"]))
         return mask_mean_iou(*masks) >= spec.gold.min_segmentation_iou
 
