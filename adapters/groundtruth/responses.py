@@ -18,21 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from labelwire.adapters.base import ExternalJudgment
+from labelwire.adapters.base import ExternalJudgment, kind_named
 from labelwire.adapters.batches import batch_verdicts
 from labelwire.server.files.augmented import VERIFICATION_CATEGORIES
 from labelwire.server.files.png import PngError, class_mask
 
 ANSWER_FIELD = "labelwire"
-_ANSWER_KEYS = {
-    "classification": "classification",
-    "multi_label": "multi_label",
-    "bounding_box": "bounding_boxes",
-    "spans": "spans",
-    "segmentation": "segmentation",
-    "verification": "verification",
-    "custom": "custom",
-}
 _PREFERRED = (
     "crowd-image-classifier",
     "crowd-classifier",
@@ -121,9 +112,9 @@ def answer_from_content(content: Mapping[str, Any], shape: AnswerShape) -> dict[
     direct = _direct_answer(content.get(ANSWER_FIELD), shape.task_type)
     if direct is not None or ANSWER_FIELD in content:
         return direct
-    task = shape.task_type
-    if task == "custom":
-        return {"custom": dict(content)}
+    kind = kind_named(shape.task_type)
+    if kind.own_template:
+        return {kind.answer_key: dict(content)}
     for element in _elements(content):
         answer = _from_element(element, shape)
         if answer is not None:
@@ -137,7 +128,7 @@ def _direct_answer(value: Any, task_type: str) -> dict[str, Any] | None:
             value = json.loads(value)
         except json.JSONDecodeError:
             return None
-    key = _ANSWER_KEYS[task_type]
+    key = kind_named(task_type).answer_key
     if isinstance(value, Mapping) and set(value) == {key} and isinstance(value[key], Mapping):
         return {key: dict(value[key])}
     return None

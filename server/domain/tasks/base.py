@@ -62,6 +62,20 @@ def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
     )
 
 
+def groundtruth_confidence(value: Any) -> float | None:
+    """A confidence as a Ground Truth manifest writes it (a number), else None."""
+    try:
+        return float(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def lowest_confidence(values: Any) -> float | None:
+    """A label made of parts is only as sure as its least sure part."""
+    numbers = [c for c in (groundtruth_confidence(v) for v in values) if c is not None]
+    return min(numbers) if numbers else None
+
+
 MAX_PARTS = 1000
 """Boxes, spans and the like one answer may hold."""
 
@@ -136,6 +150,22 @@ class TaskKind(ABC):
     """Its config fields holding free-form JSON, checked when a job is converted."""
     counts_verdicts: ClassVar[bool] = False
     """Whether its labels carry confirm/disconfirm counts (a label's verification summary)."""
+    own_template: ClassVar[bool] = False
+    """Whether its tasks are rendered by the job's own template (custom): no
+    workforce offers a built-in page for it."""
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {}
+    """Ground Truth's built-in task type for it, by media type (`TextMultiClass`
+    for text classification); a media type not listed has none."""
+    groundtruth_outputs: ClassVar[tuple[str, ...]] = ()
+    """The `type`s Ground Truth writes into an output manifest's `-metadata`
+    for its labels, so a manifest line is read back as this kind."""
+    keywords: ClassVar[tuple[str, ...]] = ("labeling",)
+    """Search words a marketplace lists its tasks under (after the media type)."""
+    names_classes: ClassVar[bool] = False
+    """Whether an answer picks among the job's classes by name (a class, boxes
+    or spans of a class), so a workforce's page must offer the classes."""
+    batches_items: ClassVar[bool] = False
+    """Whether one task may hold a batch of items (`batch_size`)."""
 
     def batch_size(self, spec: JobSpec) -> int:
         """Items one task leases."""
@@ -215,6 +245,17 @@ class TaskKind(ABC):
     def attribute(self, name: str) -> str:
         """The Ground Truth label attribute its labels are written under."""
         return name + "-ref" if self.mask_reference and not name.endswith("-ref") else name
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        """The reverse of `export_value`: (answer, confidence) of a label Ground
+        Truth (or `export_value`) wrote, from the attribute's value, its
+        `-metadata` and that metadata's `class-map`; None when it holds none. By
+        default the value is the answer body (custom tasks). A mask reference
+        needs its file read, which the caller does."""
+        body = value if isinstance(value, Mapping) else {"value": value}
+        return {self.answer_key: body}, groundtruth_confidence(metadata.get("confidence"))
 
     @abstractmethod
     def export_value(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -13,7 +13,13 @@ from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
 from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, classed_parts, dense_workers
+from labelwire.server.domain.tasks.base import (
+    MaskWriter,
+    TaskKind,
+    classed_parts,
+    dense_workers,
+    lowest_confidence,
+)
 
 METHOD = "box_clusters"
 BOX_MATCH_IOU = 0.5
@@ -90,6 +96,10 @@ class BoundingBoxes(TaskKind):
     component = "boxes"
     reviewable = True
     vote_share_methods = frozenset({METHOD})
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {"image": "BoundingBox"}
+    groundtruth_outputs = ("groundtruth/object-detection",)
+    keywords = ("bounding box", "object detection")
+    names_classes = True
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         parts = classed_parts(spec, body, f"{field}.{self.answer_key}", "boxes", "class_name", "classes")
@@ -127,6 +137,24 @@ class BoundingBoxes(TaskKind):
         """Boxes match one-to-one, each gold box by a box of its class at IoU >=
         BOX_MATCH_IOU, as Ground Truth clusters boxes."""
         return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        annotations = value.get("annotations", []) if isinstance(value, Mapping) else []
+        boxes = [
+            {
+                "class_name": class_map.get(str(a.get("class_id")), str(a.get("class_id"))),
+                "left": float(a.get("left", 0)),
+                "top": float(a.get("top", 0)),
+                "width": float(a.get("width", 0)),
+                "height": float(a.get("height", 0)),
+            }
+            for a in annotations
+            if isinstance(a, Mapping)
+        ]
+        objects = metadata.get("objects") or []
+        return {"bounding_boxes": {"boxes": boxes}}, lowest_confidence(o.get("confidence") for o in objects)
 
     def export_value(
         self,

@@ -7,7 +7,7 @@ import base64
 import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -130,6 +130,9 @@ class Segmentation(TaskKind):
     reviewable = True
     mask_reference = True
     exports_labels = False
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {"image": "SemanticSegmentation"}
+    groundtruth_outputs = ("groundtruth/semantic-segmentation",)
+    keywords = ("segmentation",)
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         where = f"{field}.segmentation.mask_png"

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from labelwire.server.consolidation import SpanJudgments, SpanVote
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, classed_parts, dense_workers
+from labelwire.server.domain.tasks.base import (
+    MaskWriter,
+    TaskKind,
+    classed_parts,
+    dense_workers,
+    lowest_confidence,
+)
 
 METHOD = "span_vote"
 
@@ -64,6 +70,10 @@ class Spans(TaskKind):
     classes_key = "entity_types"
     reviewable = True
     vote_share_methods = frozenset({METHOD})
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {"text": "NamedEntityRecognition"}
+    groundtruth_outputs = ("groundtruth/text-span",)
+    keywords = ("named entity", "text span")
+    names_classes = True
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         parts = classed_parts(
@@ -89,6 +99,23 @@ class Spans(TaskKind):
     def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """As sets of (type, start, end)."""
         return sorted(map(_span_key, mine.get("spans", []))) == sorted(map(_span_key, right.get("spans", [])))
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        inner = value.get("annotations", {}) if isinstance(value, Mapping) else {}
+        entities = inner.get("entities", []) if isinstance(inner, Mapping) else []
+        spans = [
+            {
+                "entity_type": str(e.get("label", "")),
+                "start": int(e.get("startOffset", 0)),
+                "end": int(e.get("endOffset", 0)),
+            }
+            for e in entities
+            if isinstance(e, Mapping)
+        ]
+        confidences = [e.get("confidence") for e in metadata.get("entities") or [] if isinstance(e, Mapping)]
+        return {"spans": {"spans": spans}}, lowest_confidence(confidences)
 
     def export_value(
         self,
