@@ -24,15 +24,11 @@ ADAPTERS = ROOT / "adapters"
 TASKS = "domain/tasks/"
 NAMES = set(KINDS) | {kind.answer_key for kind in KINDS.values()}
 
-# The per-kind readers and writers of AWS's crowd elements that adapters still
-# hold: Ground Truth worker responses, Mechanical Turk's pages and their answers.
-# Each belongs in its kind (a crowd element and how its output reads), as the
-# reading of Ground Truth output manifests moved to `label_from_groundtruth`.
+# Mechanical Turk's crowd-element pages and its stricter reading of their
+# answers (classes checked, boxes and spans validated), which the adapter still
+# holds per task type. Each belongs in its kind, as Ground Truth's readings moved
+# to `label_from_groundtruth` and `answer_from_crowd_element`.
 KNOWN_COMPARISONS: set[tuple[str, str]] = {
-    *{
-        ("adapters/groundtruth/responses.py", name)
-        for name in ("bounding_box", "classification", "multi_label", "segmentation", "spans", "verification")
-    },
     *{
         ("adapters/mturk/answers.py", name)
         for name in (

@@ -20,7 +20,6 @@ from typing import Any
 
 from labelwire.adapters.base import ExternalJudgment, kind_named
 from labelwire.adapters.batches import batch_verdicts
-from labelwire.server.files.augmented import VERIFICATION_CATEGORIES
 from labelwire.server.files.png import PngError, class_mask
 
 ANSWER_FIELD = "labelwire"
@@ -144,41 +143,10 @@ def _elements(content: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def _from_element(element: Mapping[str, Any], shape: AnswerShape) -> dict[str, Any] | None:
-    task = shape.task_type
-    if task == "classification" and isinstance(element.get("label"), str):
-        return {"classification": {"class_name": element["label"]}}
-    if task == "verification" and isinstance(element.get("label"), str):
-        return {"verification": {"correct": [element["label"].strip().lower() == VERIFICATION_CATEGORIES[0]]}}
-    if task == "multi_label" and isinstance(element.get("labels"), list):
-        names = [str(n) for n in element["labels"]]
-        return {"multi_label": {"class_names": list(dict.fromkeys(names))}}
-    if task == "bounding_box" and isinstance(element.get("boundingBoxes"), list):
-        return {
-            "bounding_boxes": {"boxes": [_box(b) for b in element["boundingBoxes"] if isinstance(b, Mapping)]}
-        }
-    if task == "spans" and isinstance(element.get("entities"), list):
-        return {"spans": {"spans": [_span(e) for e in element["entities"] if isinstance(e, Mapping)]}}
-    if task == "segmentation" and isinstance(element.get("labeledImage"), Mapping):
-        return _segmentation(element, shape)
-    return None
-
-
-def _box(box: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "class_name": str(box.get("label", "")),
-        "left": float(box.get("left", 0)),
-        "top": float(box.get("top", 0)),
-        "width": float(box.get("width", 0)),
-        "height": float(box.get("height", 0)),
-    }
-
-
-def _span(entity: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "entity_type": str(entity.get("label", "")),
-        "start": int(entity.get("startOffset", 0)),
-        "end": int(entity.get("endOffset", 0)),
-    }
+    kind = kind_named(shape.task_type)
+    if kind.mask_reference:
+        return _segmentation(element, shape) if isinstance(element.get("labeledImage"), Mapping) else None
+    return kind.answer_from_crowd_element(element)
 
 
 def _segmentation(element: Mapping[str, Any], shape: AnswerShape) -> dict[str, Any] | None:

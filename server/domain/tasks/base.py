@@ -257,6 +257,14 @@ class TaskKind(ABC):
         body = value if isinstance(value, Mapping) else {"value": value}
         return {self.answer_key: body}, groundtruth_confidence(metadata.get("confidence"))
 
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        """The answer in one Crowd HTML Element's output (`crowd-classifier`'s
+        `{"label": ...}`, `crowd-bounding-box`'s `{"boundingBoxes": [...]}`, ...)
+        as Ground Truth hands a worker's form back; None when the element is not
+        this kind's. None by default: free-form kinds take the whole form, and a
+        mask needs its image decoded, which the caller does."""
+        return None
+
     @abstractmethod
     def export_value(
         self,

@@ -156,6 +156,23 @@ class BoundingBoxes(TaskKind):
         objects = metadata.get("objects") or []
         return {"bounding_boxes": {"boxes": boxes}}, lowest_confidence(o.get("confidence") for o in objects)
 
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        drawn = element.get("boundingBoxes")
+        if not isinstance(drawn, list):
+            return None
+        boxes = [
+            {
+                "class_name": str(b.get("label", "")),
+                "left": float(b.get("left", 0)),
+                "top": float(b.get("top", 0)),
+                "width": float(b.get("width", 0)),
+                "height": float(b.get("height", 0)),
+            }
+            for b in drawn
+            if isinstance(b, Mapping)
+        ]
+        return {"bounding_boxes": {"boxes": boxes}}
+
     def export_value(
         self,
         body: Mapping[str, Any],

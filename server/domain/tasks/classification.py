@@ -176,6 +176,10 @@ class Classification(TaskKind):
             else None
         )
 
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        label = element.get("label")
+        return {"classification": {"class_name": label}} if isinstance(label, str) else None
+
     def export_value(
         self,
         body: Mapping[str, Any],

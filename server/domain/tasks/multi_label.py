@@ -103,6 +103,12 @@ class MultiLabel(TaskKind):
         names = [class_map.get(i, i) for i in chosen]
         return {"multi_label": {"class_names": names}}, lowest_confidence(confidences.get(i) for i in chosen)
 
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        labels = element.get("labels")
+        if not isinstance(labels, list):
+            return None
+        return {"multi_label": {"class_names": list(dict.fromkeys(str(n) for n in labels))}}
+
     def export_value(
         self,
         body: Mapping[str, Any],

@@ -117,6 +117,21 @@ class Spans(TaskKind):
         confidences = [e.get("confidence") for e in metadata.get("entities") or [] if isinstance(e, Mapping)]
         return {"spans": {"spans": spans}}, lowest_confidence(confidences)
 
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        entities = element.get("entities")
+        if not isinstance(entities, list):
+            return None
+        spans = [
+            {
+                "entity_type": str(e.get("label", "")),
+                "start": int(e.get("startOffset", 0)),
+                "end": int(e.get("endOffset", 0)),
+            }
+            for e in entities
+            if isinstance(e, Mapping)
+        ]
+        return {"spans": {"spans": spans}}
+
     def export_value(
         self,
         body: Mapping[str, Any],

@@ -71,6 +71,12 @@ class Verification(TaskKind):
         correct = name.strip().lower() == VERIFICATION_CATEGORIES[0]
         return {"verification": {"correct": [correct]}}, groundtruth_confidence(metadata.get("confidence"))
 
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        label = element.get("label")
+        if not isinstance(label, str):
+            return None
+        return {"verification": {"correct": [label.strip().lower() == VERIFICATION_CATEGORIES[0]]}}
+
     def export_value(
         self,
         body: Mapping[str, Any],
