@@ -90,6 +90,17 @@ def _boxes_match(given: list[dict[str, Any]], expected: list[dict[str, Any]]) ->
     return True
 
 
+def _box_of(box: Mapping[str, Any], class_name: str) -> dict[str, Any]:
+    """A box from one as Ground Truth writes it (`left`, `top`, `width`, `height`)."""
+    return {
+        "class_name": class_name,
+        "left": float(box.get("left", 0)),
+        "top": float(box.get("top", 0)),
+        "width": float(box.get("width", 0)),
+        "height": float(box.get("height", 0)),
+    }
+
+
 class BoundingBoxes(TaskKind):
     name = "bounding_box"
     answer_key = "bounding_boxes"
@@ -143,13 +154,7 @@ class BoundingBoxes(TaskKind):
     ) -> tuple[Answer, float | None] | None:
         annotations = value.get("annotations", []) if isinstance(value, Mapping) else []
         boxes = [
-            {
-                "class_name": class_map.get(str(a.get("class_id")), str(a.get("class_id"))),
-                "left": float(a.get("left", 0)),
-                "top": float(a.get("top", 0)),
-                "width": float(a.get("width", 0)),
-                "height": float(a.get("height", 0)),
-            }
+            _box_of(a, class_map.get(str(a.get("class_id")), str(a.get("class_id"))))
             for a in annotations
             if isinstance(a, Mapping)
         ]
@@ -160,17 +165,7 @@ class BoundingBoxes(TaskKind):
         drawn = element.get("boundingBoxes")
         if not isinstance(drawn, list):
             return None
-        boxes = [
-            {
-                "class_name": str(b.get("label", "")),
-                "left": float(b.get("left", 0)),
-                "top": float(b.get("top", 0)),
-                "width": float(b.get("width", 0)),
-                "height": float(b.get("height", 0)),
-            }
-            for b in drawn
-            if isinstance(b, Mapping)
-        ]
+        boxes = [_box_of(b, str(b.get("label", ""))) for b in drawn if isinstance(b, Mapping)]
         return {"bounding_boxes": {"boxes": boxes}}
 
     def export_value(

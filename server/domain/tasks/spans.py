@@ -63,6 +63,15 @@ def _span_key(span: dict[str, Any]) -> tuple[str, int, int]:
     return str(span.get("entity_type", "")), int(span.get("start", 0)), int(span.get("end", 0))
 
 
+def _span_of(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """A span from an entity as Ground Truth writes one (`label`, `startOffset`, `endOffset`)."""
+    return {
+        "entity_type": str(entity.get("label", "")),
+        "start": int(entity.get("startOffset", 0)),
+        "end": int(entity.get("endOffset", 0)),
+    }
+
+
 class Spans(TaskKind):
     name = "spans"
     answer_key = "spans"
@@ -105,15 +114,7 @@ class Spans(TaskKind):
     ) -> tuple[Answer, float | None] | None:
         inner = value.get("annotations", {}) if isinstance(value, Mapping) else {}
         entities = inner.get("entities", []) if isinstance(inner, Mapping) else []
-        spans = [
-            {
-                "entity_type": str(e.get("label", "")),
-                "start": int(e.get("startOffset", 0)),
-                "end": int(e.get("endOffset", 0)),
-            }
-            for e in entities
-            if isinstance(e, Mapping)
-        ]
+        spans = [_span_of(e) for e in entities if isinstance(e, Mapping)]
         confidences = [e.get("confidence") for e in metadata.get("entities") or [] if isinstance(e, Mapping)]
         return {"spans": {"spans": spans}}, lowest_confidence(confidences)
 
@@ -121,15 +122,7 @@ class Spans(TaskKind):
         entities = element.get("entities")
         if not isinstance(entities, list):
             return None
-        spans = [
-            {
-                "entity_type": str(e.get("label", "")),
-                "start": int(e.get("startOffset", 0)),
-                "end": int(e.get("endOffset", 0)),
-            }
-            for e in entities
-            if isinstance(e, Mapping)
-        ]
+        spans = [_span_of(e) for e in entities if isinstance(e, Mapping)]
         return {"spans": {"spans": spans}}
 
     def export_value(
