@@ -30,19 +30,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-TASK_TYPES = frozenset(
-    {
-        "classification",
-        "multi_label",
-        "bounding_box",
-        "spans",
-        "segmentation",
-        "verification",
-        "custom",
-        "number",
-        "keypoints",
-    }
-)
+# The task kinds are part of the contract: an adapter asks a job's kind for its rules.
+from labelwire.server.domain.tasks import KINDS as KINDS
+from labelwire.server.domain.tasks import TaskKind as TaskKind
+from labelwire.server.domain.tasks import kind_in as kind_in
+from labelwire.server.domain.tasks import kind_named as kind_named
+from labelwire.server.domain.tasks.base import groundtruth_confidence as groundtruth_confidence
+
+TASK_TYPES = frozenset(KINDS)
+"""Every task type; an adapter asks a job's kind (`JobView.kind`) for its rules
+rather than comparing these names."""
 MEDIA_TYPES = frozenset({"text", "image", "document", "audio", "video"})
 
 
@@ -99,6 +96,11 @@ class JobView:
     price_per_judgment_micros: int
     label_attribute_name: str
     settings: Mapping[str, Any]
+
+    @property
+    def kind(self) -> TaskKind:
+        """The job's task type and its rules (answer key, Ground Truth names, ...)."""
+        return kind_named(self.task_type)
 
 
 @dataclass(frozen=True)

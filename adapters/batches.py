@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labelwire.adapters.base import JobView, WorkItem
+from labelwire.adapters.base import JobView, WorkItem, kind_in
 
 DEFAULT_BATCH_SIZE = 10
 VERIFICATION_CHOICES = ("correct", "incorrect")
@@ -20,7 +20,7 @@ VERIFICATION_CHOICES = ("correct", "incorrect")
 
 def batch_size(job: JobView) -> int:
     """Items per outside task: `task_config.batch_size` for verification jobs, else 1."""
-    if job.task_type != "verification":
+    if not job.kind.batches_items:
         return 1
     try:
         return max(1, int(job.task_config.get("batch_size", DEFAULT_BATCH_SIZE) or DEFAULT_BATCH_SIZE))
@@ -31,13 +31,11 @@ def batch_size(job: JobView) -> int:
 def class_key(prelabel: Mapping[str, Any] | None) -> str | None:
     """What items must share to be verified together: the model's class (or set
     of classes). Boxes, spans and masks are verified one at a time."""
-    if not prelabel:
+    kind = kind_in(prelabel) if prelabel else None
+    if kind is None or prelabel is None:
         return None
-    if "classification" in prelabel:
-        return "c:" + str(prelabel["classification"].get("class_name", ""))
-    if "multi_label" in prelabel:
-        return "m:" + "|".join(sorted(prelabel["multi_label"].get("class_names", [])))
-    return None
+    name = kind.model_class(prelabel[kind.answer_key])
+    return None if name is None else f"{kind.answer_key}:{name}"
 
 
 def group(items: Sequence[WorkItem], size: int) -> list[list[WorkItem]]:
@@ -98,8 +96,8 @@ def proposed(prelabel: Mapping[str, Any] | None) -> str:
     """The model's label as a worker reads it: its class (or classes)."""
     if not prelabel:
         return "(no label given)"
-    if "classification" in prelabel:
-        return str(prelabel["classification"].get("class_name", ""))
-    if "multi_label" in prelabel:
-        return ", ".join(str(c) for c in prelabel["multi_label"].get("class_names", []))
-    return "(a label that is not a class)"
+    kind = kind_in(prelabel)
+    if kind is None or not kind.class_field:
+        return "(a label that is not a class)"
+    named = prelabel[kind.answer_key].get(kind.class_field, "" if kind.single_class else [])
+    return str(named) if kind.single_class else ", ".join(str(c) for c in named)

@@ -26,6 +26,9 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
+# google/api annotations, vendored by scripts/vendor_googleapis.py; their Python
+# modules come from googleapis-common-protos at run time, so none is generated.
+THIRD_PARTY = PROTO_ROOT / "third_party"
 PACKAGE = Path("labelwire") / "v1"
 SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
 
@@ -33,7 +36,19 @@ SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
 def generate(out: Path) -> None:
     sources = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE).glob("*.proto"))
     well_known = Path(grpc_tools.__file__).parent / "_proto"
-    if protoc.main(["protoc", f"-I{PROTO_ROOT}", f"-I{well_known}", *_output_flags(out), *sources]) != 0:
+    if (
+        protoc.main(
+            [
+                "protoc",
+                f"-I{PROTO_ROOT}",
+                f"-I{THIRD_PARTY}",
+                f"-I{well_known}",
+                *_output_flags(out),
+                *sources,
+            ]
+        )
+        != 0
+    ):
         raise SystemExit("protoc failed")
 
 

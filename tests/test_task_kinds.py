@@ -1,10 +1,11 @@
 """A task type's rules live in its own module under `server/domain/tasks/`.
 
-Everything else asks `task_kind(spec)`: a comparison with a task type's name
-(or its answer key) outside that package is a rule that escaped, and adding a
-task type would have to find it. None is left: KNOWN_COMPARISONS, by module
-and name, is empty and must stay so. The same goes for the plain vote's name,
-compared in one place (`weighs_workers`).
+Everything else asks `task_kind(spec)` (an adapter: `JobView.kind`): a
+comparison with a task type's name (or its answer key) outside that package,
+in the server or in the workforce adapters, is a rule that escaped, and adding
+a task type would have to find it. KNOWN_COMPARISONS, by module and name, may
+only shrink. The same goes for the plain vote's name, compared in one place
+(`weighs_workers`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,32 @@ from labelwire.v1 import answer_pb2, job_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "server"
+ADAPTERS = ROOT / "adapters"
 TASKS = "domain/tasks/"
 NAMES = set(KINDS) | {kind.answer_key for kind in KINDS.values()}
 
-KNOWN_COMPARISONS: set[tuple[str, str]] = set()
+# Mechanical Turk's crowd-element pages and its stricter reading of their
+# answers (classes checked, boxes and spans validated), which the adapter still
+# holds per task type. Each belongs in its kind, as Ground Truth's readings moved
+# to `label_from_groundtruth` and `answer_from_crowd_element`.
+KNOWN_COMPARISONS: set[tuple[str, str]] = {
+    *{
+        ("adapters/mturk/answers.py", name)
+        for name in (
+            "bounding_box",
+            "bounding_boxes",
+            "classification",
+            "custom",
+            "multi_label",
+            "spans",
+            "verification",
+        )
+    },
+    *{
+        ("adapters/mturk/questions.py", name)
+        for name in ("bounding_box", "classification", "custom", "multi_label", "spans", "verification")
+    },
+}
 
 
 def _strings(node: ast.expr) -> Iterator[str]:
@@ -34,8 +57,11 @@ def _strings(node: ast.expr) -> Iterator[str]:
 
 
 def _compares() -> Iterator[tuple[str, ast.Compare]]:
-    for path in sorted(SERVER.rglob("*.py")):
-        rel = path.relative_to(SERVER).as_posix()
+    """Every comparison in the server (paths from `server/`) and the adapters
+    (paths from the root, `adapters/...`)."""
+    paths = [(p, p.relative_to(SERVER).as_posix()) for p in sorted(SERVER.rglob("*.py"))]
+    paths += [(p, p.relative_to(ROOT).as_posix()) for p in sorted(ADAPTERS.rglob("*.py"))]
+    for path, rel in paths:
         for node in ast.walk(ast.parse(path.read_text(), rel)):
             if isinstance(node, ast.Compare):
                 yield rel, node

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from labelwire.adapters.base import kind_named
 from labelwire.server.files import s3io
 from labelwire.server.files.augmented import ExportFormat, ExportLabel, augmented_line
 
@@ -41,6 +42,6 @@ def write_augmented_manifest(
 
     def lines() -> Iterator[dict[str, Any]]:
         for label in labels:
-            yield augmented_line(label, fmt, write_mask if fmt.task_type == "segmentation" else None)
+            yield augmented_line(label, fmt, write_mask if kind_named(fmt.task_type).mask_reference else None)
 
     return s3io.write_lines(client, uri, lines(), kms_key_id=kms_key_id)

@@ -15,28 +15,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from labelwire.adapters.base import ReferenceLabel, WorkItem
+from labelwire.adapters.base import KINDS, ReferenceLabel, WorkItem, groundtruth_confidence, kind_named
 from labelwire.adapters.batches import proposed
 from labelwire.adapters.groundtruth.responses import AnswerShape, answer_from_content
-from labelwire.server.files.augmented import KEY_FIELD, VERIFICATION_CATEGORIES, creation_date
+from labelwire.server.files.augmented import KEY_FIELD, creation_date
 from labelwire.server.files.png import PngError, class_mask
 
 MAX_LINE_CHARS = 100_000
 MAX_VALUE_CHARS = 20_000
 DOCUMENT_VERSION = "2018-11-28"
 REFERENCE_METHOD = "groundtruth"
-TASK_TYPE_OF_OUTPUT = {
-    "groundtruth/image-classification": "classification",
-    "groundtruth/text-classification": "classification",
-    "groundtruth/video-classification": "classification",
-    "groundtruth/image-classification-multilabel": "multi_label",
-    "groundtruth/text-classification-multilabel": "multi_label",
-    "groundtruth/object-detection": "bounding_box",
-    "groundtruth/semantic-segmentation": "segmentation",
-    "groundtruth/text-span": "spans",
-    "groundtruth/label-verification": "verification",
-    "groundtruth/custom": "custom",
-}
+TASK_TYPE_OF_OUTPUT = {output: kind.name for kind in KINDS.values() for output in kind.groundtruth_outputs}
+"""Ground Truth's output `type` (lower case) -> the task type whose labels it holds."""
 
 BATCH_FIELD = "labelwire-batch"
 KEYS_FIELD = "labelwire-keys"
@@ -221,61 +211,12 @@ def _parse_label(
     if isinstance(value, Mapping) and "workerAnswers" in value:
         label = value.get("label")
         answer = answer_from_content(label, shape) if isinstance(label, Mapping) else None
-        return (answer, _conf(value.get("confidence"))) if answer else None
-    task = shape.task_type
-    class_map = {str(k): str(v) for k, v in (metadata.get("class-map") or {}).items()}
-    if task == "classification":
-        name = metadata.get("class-name") or class_map.get(str(value))
-        return (
-            ({"classification": {"class_name": str(name)}}, _conf(metadata.get("confidence")))
-            if name
-            else None
-        )
-    if task == "verification":
-        name = metadata.get("class-name")
-        if not isinstance(name, str):
-            return None
-        correct = name.strip().lower() == VERIFICATION_CATEGORIES[0]
-        return {"verification": {"correct": [correct]}}, _conf(metadata.get("confidence"))
-    if task == "multi_label":
-        chosen = [str(v) for v in value] if isinstance(value, list) else []
-        confidences = metadata.get("confidence-map") or {}
-        names = [class_map.get(i, i) for i in chosen]
-        return {"multi_label": {"class_names": names}}, _lowest(confidences.get(i) for i in chosen)
-    if task == "bounding_box":
-        annotations = value.get("annotations", []) if isinstance(value, Mapping) else []
-        boxes = [
-            {
-                "class_name": class_map.get(str(a.get("class_id")), str(a.get("class_id"))),
-                "left": float(a.get("left", 0)),
-                "top": float(a.get("top", 0)),
-                "width": float(a.get("width", 0)),
-                "height": float(a.get("height", 0)),
-            }
-            for a in annotations
-            if isinstance(a, Mapping)
-        ]
-        objects = metadata.get("objects") or []
-        return {"bounding_boxes": {"boxes": boxes}}, _lowest(o.get("confidence") for o in objects)
-    if task == "spans":
-        inner = value.get("annotations", {}) if isinstance(value, Mapping) else {}
-        entities = inner.get("entities", []) if isinstance(inner, Mapping) else []
-        spans = [
-            {
-                "entity_type": str(e.get("label", "")),
-                "start": int(e.get("startOffset", 0)),
-                "end": int(e.get("endOffset", 0)),
-            }
-            for e in entities
-            if isinstance(e, Mapping)
-        ]
-        confidences = [e.get("confidence") for e in metadata.get("entities") or [] if isinstance(e, Mapping)]
-        return {"spans": {"spans": spans}}, _lowest(confidences)
-    if task == "segmentation":
+        return (answer, groundtruth_confidence(value.get("confidence"))) if answer else None
+    kind = kind_named(shape.task_type)
+    if kind.mask_reference:
         return _segmentation_label(value, metadata, shape, read)
-    return {"custom": value if isinstance(value, Mapping) else {"value": value}}, _conf(
-        metadata.get("confidence")
-    )
+    class_map = {str(k): str(v) for k, v in (metadata.get("class-map") or {}).items()}
+    return kind.label_from_groundtruth(value, metadata, class_map)
 
 
 def _segmentation_label(
@@ -293,22 +234,9 @@ def _segmentation_label(
         if class_value is not None:
             colours[entry["hex-color"]] = class_value
         if confidence is None:
-            confidence = _conf(entry.get("confidence"))
+            confidence = groundtruth_confidence(entry.get("confidence"))
     try:
         mask = class_mask(read(value), colours)
     except PngError:
         return None
     return {"segmentation": {"mask_png": base64.b64encode(mask).decode()}}, confidence
-
-
-def _conf(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _lowest(values: Any) -> float | None:
-    """A label made of parts is only as sure as its least sure part."""
-    numbers = [c for c in (_conf(v) for v in values) if c is not None]
-    return min(numbers) if numbers else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labelwire.adapters.base import JobView
+from labelwire.adapters.base import JobView, kind_named
 
 if TYPE_CHECKING:
     from labelwire.adapters.groundtruth.settings import GroundTruthSettings
@@ -29,19 +29,6 @@ GROUND_TRUTH_ACCOUNTS = {
     "ap-southeast-2": "454466003867",
 }
 HUMAN_TASK_UI_ACCOUNT = "394669845002"
-
-# (labelwire task type, media type) -> Ground Truth task type.
-_BUILTIN = {
-    ("classification", "image"): "ImageMultiClass",
-    ("classification", "text"): "TextMultiClass",
-    ("classification", "video"): "VideoMultiClass",
-    ("multi_label", "image"): "ImageMultiClassMultiLabel",
-    ("multi_label", "text"): "TextMultiClassMultiLabel",
-    ("bounding_box", "image"): "BoundingBox",
-    ("segmentation", "image"): "SemanticSegmentation",
-    ("spans", "text"): "NamedEntityRecognition",
-    ("verification", "image"): "VerificationBoundingBox",
-}
 
 # The `type` Ground Truth writes into output-manifest metadata, per Ground Truth task type.
 OUTPUT_TYPES = {
@@ -65,10 +52,11 @@ def builtin_regions() -> frozenset[str]:
 def builtin_task_type(task_type: str, media_type: str) -> str | None:
     """Ground Truth's built-in task type for a labelwire job, or None when there is none.
 
-    Verification maps to image bounding-box verification: Ground Truth's only
-    built-in verification of a label that a model (rather than a mask) gives.
+    Each kind lists its own (`TaskKind.groundtruth_tasks`); verification maps to
+    image bounding-box verification: Ground Truth's only built-in verification
+    of a label that a model (rather than a mask) gives.
     """
-    return _BUILTIN.get((task_type, media_type))
+    return kind_named(task_type).groundtruth_tasks.get(media_type)
 
 
 def builtin_lambda_arns(region: str, gt_type: str) -> tuple[str, str]:

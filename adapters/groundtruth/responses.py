@@ -18,21 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from labelwire.adapters.base import ExternalJudgment
+from labelwire.adapters.base import ExternalJudgment, kind_named
 from labelwire.adapters.batches import batch_verdicts
-from labelwire.server.files.augmented import VERIFICATION_CATEGORIES
 from labelwire.server.files.png import PngError, class_mask
 
 ANSWER_FIELD = "labelwire"
-_ANSWER_KEYS = {
-    "classification": "classification",
-    "multi_label": "multi_label",
-    "bounding_box": "bounding_boxes",
-    "spans": "spans",
-    "segmentation": "segmentation",
-    "verification": "verification",
-    "custom": "custom",
-}
 _PREFERRED = (
     "crowd-image-classifier",
     "crowd-classifier",
@@ -121,9 +111,9 @@ def answer_from_content(content: Mapping[str, Any], shape: AnswerShape) -> dict[
     direct = _direct_answer(content.get(ANSWER_FIELD), shape.task_type)
     if direct is not None or ANSWER_FIELD in content:
         return direct
-    task = shape.task_type
-    if task == "custom":
-        return {"custom": dict(content)}
+    kind = kind_named(shape.task_type)
+    if kind.own_template:
+        return {kind.answer_key: dict(content)}
     for element in _elements(content):
         answer = _from_element(element, shape)
         if answer is not None:
@@ -137,7 +127,7 @@ def _direct_answer(value: Any, task_type: str) -> dict[str, Any] | None:
             value = json.loads(value)
         except json.JSONDecodeError:
             return None
-    key = _ANSWER_KEYS[task_type]
+    key = kind_named(task_type).answer_key
     if isinstance(value, Mapping) and set(value) == {key} and isinstance(value[key], Mapping):
         return {key: dict(value[key])}
     return None
@@ -153,41 +143,10 @@ def _elements(content: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def _from_element(element: Mapping[str, Any], shape: AnswerShape) -> dict[str, Any] | None:
-    task = shape.task_type
-    if task == "classification" and isinstance(element.get("label"), str):
-        return {"classification": {"class_name": element["label"]}}
-    if task == "verification" and isinstance(element.get("label"), str):
-        return {"verification": {"correct": [element["label"].strip().lower() == VERIFICATION_CATEGORIES[0]]}}
-    if task == "multi_label" and isinstance(element.get("labels"), list):
-        names = [str(n) for n in element["labels"]]
-        return {"multi_label": {"class_names": list(dict.fromkeys(names))}}
-    if task == "bounding_box" and isinstance(element.get("boundingBoxes"), list):
-        return {
-            "bounding_boxes": {"boxes": [_box(b) for b in element["boundingBoxes"] if isinstance(b, Mapping)]}
-        }
-    if task == "spans" and isinstance(element.get("entities"), list):
-        return {"spans": {"spans": [_span(e) for e in element["entities"] if isinstance(e, Mapping)]}}
-    if task == "segmentation" and isinstance(element.get("labeledImage"), Mapping):
-        return _segmentation(element, shape)
-    return None
-
-
-def _box(box: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "class_name": str(box.get("label", "")),
-        "left": float(box.get("left", 0)),
-        "top": float(box.get("top", 0)),
-        "width": float(box.get("width", 0)),
-        "height": float(box.get("height", 0)),
-    }
-
-
-def _span(entity: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "entity_type": str(entity.get("label", "")),
-        "start": int(entity.get("startOffset", 0)),
-        "end": int(entity.get("endOffset", 0)),
-    }
+    kind = kind_named(shape.task_type)
+    if kind.mask_reference:
+        return _segmentation(element, shape) if isinstance(element.get("labeledImage"), Mapping) else None
+    return kind.answer_from_crowd_element(element)
 
 
 def _segmentation(element: Mapping[str, Any], shape: AnswerShape) -> dict[str, Any] | None:

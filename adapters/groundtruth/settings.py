@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from labelwire.adapters.base import JobView, SettingsError
+from labelwire.adapters.base import JobView, SettingsError, kind_named
 from labelwire.adapters.batches import batch_size
 from labelwire.adapters.groundtruth.requests import builtin_regions, builtin_task_type
+
+# The two `ui` settings: Ground Truth's own page for the task type, or the job's template.
+BUILTIN_UI = "builtin"
+CUSTOM_UI = "custom"
 
 S = "workforce.settings."
 
@@ -120,7 +124,7 @@ class GroundTruthSettings:
 
     @property
     def custom(self) -> bool:
-        return self.ui == "custom"
+        return self.ui == CUSTOM_UI
 
 
 def is_public_crowd(workteam_arn: str) -> bool:
@@ -166,10 +170,10 @@ def parse_settings(job: JobView) -> GroundTruthSettings:
     if kms_key_id is not None and (len(kms_key_id) > 2048 or not KMS_KEY_PATTERN.match(kms_key_id)):
         raise SettingsError(S + "kms_key_id", "must be a KMS key id, alias or ARN of at most 2048 characters")
 
-    ui = _optional_str(raw, "ui") or ("custom" if job.task_type == "custom" else "builtin")
-    if ui not in ("builtin", "custom"):
+    ui = _optional_str(raw, "ui") or default_ui(job)
+    if ui not in (BUILTIN_UI, CUSTOM_UI):
         raise SettingsError(S + "ui", f"must be 'builtin' or 'custom', got {ui!r}")
-    if job.task_type == "custom" and ui != "custom":
+    if job.kind.own_template and ui != CUSTOM_UI:
         raise SettingsError(S + "ui", "custom tasks have no built-in Ground Truth UI; use 'custom'")
 
     gt_type: str | None = None
@@ -190,7 +194,7 @@ def parse_settings(job: JobView) -> GroundTruthSettings:
     template_uri = _s3_uri(raw, "ui_template_s3_uri")
     pre_arn = _lambda_arn(raw, "pre_lambda_arn", region)
     post_arn = _lambda_arn(raw, "post_lambda_arn", region)
-    if ui == "custom":
+    if ui == CUSTOM_UI:
         if template_uri is None and not custom_template_text(job) and batch_size(job) <= 1:
             raise SettingsError(
                 S + "ui_template_s3_uri",
@@ -385,16 +389,12 @@ def _keywords(raw: Mapping[str, Any], job: JobView) -> tuple[str, ...]:
 
 
 def default_keywords(media_type: str, task_type: str) -> tuple[str, ...]:
-    words = {
-        "classification": ("classification",),
-        "multi_label": ("classification", "tagging"),
-        "bounding_box": ("bounding box", "object detection"),
-        "spans": ("named entity", "text span"),
-        "segmentation": ("segmentation",),
-        "verification": ("verification",),
-        "custom": ("labeling",),
-    }[task_type]
-    return (media_type, *words)
+    return (media_type, *kind_named(task_type).keywords)
+
+
+def default_ui(job: JobView) -> str:
+    """A job's own template where its kind has one (custom), else Ground Truth's built-in page."""
+    return CUSTOM_UI if job.kind.own_template else BUILTIN_UI
 
 
 def _classifiers(raw: Mapping[str, Any], public: bool) -> tuple[str, ...]:

@@ -43,8 +43,11 @@ from labelwire.adapters.groundtruth.requests import (
 )
 from labelwire.adapters.groundtruth.rounds import Round
 from labelwire.adapters.groundtruth.settings import (
+    BUILTIN_UI,
+    CUSTOM_UI,
     MAX_WORKERS_PER_OBJECT,
     GroundTruthSettings,
+    default_ui,
     parse_settings,
 )
 from labelwire.adapters.groundtruth.state import AdapterState
@@ -114,16 +117,16 @@ class GroundTruthWorkforce(Workforce):
     def validate(self, job: JobView) -> None:
         super().validate(job)
         settings = parse_settings(job)
-        if job.task_type in ("classification", "multi_label") and len(job.classes) < 2:
+        if job.kind.class_field and len(job.classes) < 2:
             raise_classes(2, job)
-        if job.task_type != "custom" and not job.classes and settings.ui == "builtin":
+        if not job.kind.own_template and not job.classes and settings.ui == BUILTIN_UI:
             raise_classes(1, job)
 
     def validate_item(self, job: JobView, item: WorkItem) -> None:
         """The manifest line an item would get, built now: an image outside S3, a value over
         Ground Truth's limits or a verification pre-label without boxes is refused at AddItems."""
-        ui = job.settings.get("ui") or ("custom" if job.task_type == "custom" else "builtin")
-        gt_type = None if ui == "custom" else builtin_task_type(job.task_type, job.media_type)
+        ui = job.settings.get("ui") or default_ui(job)
+        gt_type = None if ui == CUSTOM_UI else builtin_task_type(job.task_type, job.media_type)
         attribute = (job.label_attribute_name or "label") + "-prelabel"
         try:
             input_line(

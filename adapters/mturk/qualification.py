@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from labelwire.adapters.base import GoldItem, JobView
+from labelwire.adapters.base import GoldItem, JobView, kind_named
 from labelwire.adapters.mturk.settings import MTurkSettings
 
 QUESTION_FORM_NS = (
@@ -54,14 +54,13 @@ def usable_gold(job: JobView, gold: Sequence[GoldItem]) -> list[GoldItem]:
 
 
 def correct_classes(task_type: str, item: GoldItem) -> list[str]:
-    answer = item.answer
-    if task_type == "classification":
-        name = answer.get("classification", {}).get("class_name")
-        return [name] if isinstance(name, str) and name else []
-    if task_type == "multi_label":
-        names = answer.get("multi_label", {}).get("class_names", [])
-        return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-    return []
+    kind = kind_named(task_type)
+    if not kind.class_field:
+        return []
+    named = item.answer.get(kind.answer_key, {}).get(kind.class_field)
+    if kind.single_class:
+        return [named] if isinstance(named, str) and named else []
+    return [n for n in named if isinstance(n, str)] if isinstance(named, list) else []
 
 
 def build_test(job: JobView, settings: MTurkSettings, gold: Sequence[GoldItem]) -> QualificationTest:
@@ -78,7 +77,7 @@ def build_test(job: JobView, settings: MTurkSettings, gold: Sequence[GoldItem]) 
             "workforce.settings.test_size"
         )
     classes = [c.name for c in job.classes]
-    multi = job.task_type == "multi_label"
+    multi = not job.kind.single_class
     questions = []
     options = []
     for number, item in enumerate(usable, start=1):

@@ -107,7 +107,7 @@ def cdata(text: str) -> str:
 
 def html_page(job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None) -> str:
     body = element(job, payload_kind, payload, prelabel)
-    if job.task_type != "custom":
+    if not job.kind.own_template:
         body = f"<crowd-form>{body}</crowd-form>"
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'

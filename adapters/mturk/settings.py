@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from labelwire.adapters.base import JobView, SettingsError
+from labelwire.adapters.base import KINDS, JobView, SettingsError
 
 S = "workforce.settings."
 
@@ -49,9 +49,9 @@ REJECT_WRONG_GOLD = "reject_wrong_gold"
 REJECT_BELOW_AGREEMENT = "reject_below_agreement"
 APPROVAL_POLICIES = (APPROVE_ALL, REJECT_WRONG_GOLD, REJECT_BELOW_AGREEMENT)
 
-# Task types whose answers are a choice among the job's classes: only these can
-# become a QuestionForm SelectionAnswer in a qualification test.
-TESTABLE_TASK_TYPES = frozenset({"classification", "multi_label"})
+# Task types whose answers are nothing but a choice among the job's classes: only
+# these can become a QuestionForm SelectionAnswer in a qualification test.
+TESTABLE_TASK_TYPES = frozenset(name for name, kind in KINDS.items() if kind.class_field)
 
 KNOWN_KEYS = frozenset(
     {

@@ -27,6 +27,7 @@ import boto3
 from botocore.config import Config
 
 from labelwire.adapters.base import (
+    KINDS,
     Capabilities,
     JobView,
     Mode,
@@ -63,7 +64,8 @@ __all__ = [
     "queue_region",
 ]
 
-TASK_TYPES = frozenset({"classification", "multi_label", "bounding_box", "spans", "verification", "custom"})
+# Every kind but masks: a Mechanical Turk page has no painting tool.
+TASK_TYPES = frozenset(name for name, kind in KINDS.items() if not kind.mask_reference)
 
 
 class ClientFactory(Protocol):
@@ -122,15 +124,17 @@ class MTurkWorkforce(Workforce):
     def validate(self, job: JobView) -> None:
         super().validate(job)
         parse_settings(job)
-        if job.task_type in ("classification", "multi_label", "bounding_box", "spans") and not job.classes:
+        kind = job.kind
+        if kind.names_classes and not job.classes:
             raise SettingsError(
                 "task_config", f"{job.task_type} tasks on Mechanical Turk need classes to offer"
             )
-        if job.task_type == "classification" and len(job.classes) < 2:
+        if kind.min_classes > 1 and len(job.classes) < kind.min_classes:
             raise SettingsError(
-                "task_config", f"classification needs at least 2 classes, got {len(job.classes)}"
+                "task_config",
+                f"{job.task_type} needs at least {kind.min_classes} classes, got {len(job.classes)}",
             )
-        if job.task_type == "custom":
+        if kind.own_template:
             template = custom_template(job)
             if template is None or "<crowd-form" not in template:
                 raise SettingsError(

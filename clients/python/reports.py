@@ -20,8 +20,9 @@ from labelwire.client.calibration import (
     ReliabilityBin,
     RoutingRow,
 )
-from labelwire.client.models import Worker, _enum_name
+from labelwire.client.models import Worker
 from labelwire.client.pages import _frame
+from labelwire.client.values import _enum_name
 from labelwire.v1 import job_pb2, label_service_pb2, quality_service_pb2, team_service_pb2, worker_service_pb2
 
 if TYPE_CHECKING:

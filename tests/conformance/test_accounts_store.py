@@ -7,9 +7,6 @@ import pytest
 from labelwire.server.core import auth
 from labelwire.server.domain.model import JobState, WorkerStatus
 from labelwire.server.store import Store, Tx
-from tests.conformance.test_store_contract import location, store
-
-__all__ = ["location", "store"]
 
 
 def _client_with_jobs(tx: Tx, states: list[JobState]) -> tuple[int, list[int]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from labelwire.server.store import PostgresStore, Store, Tx, open_store
-from tests.conformance.test_store_contract import STORES, add_items, job
+from tests.conformance.store_rows import STORES, add_items, job
 
 
 @pytest.fixture(params=STORES)

@@ -5,11 +5,11 @@
  * label stream after a dropped connection from the last sequence it handed
  * out. Each class takes any Connect transport (gRPC or Connect in Node;
  * Connect or gRPC-Web in a browser), so one code path serves every runtime.
+ * `Client` lives here; `WorkerClient` (worker.ts), `AdminClient` (admin.ts)
+ * and the job builder (spec.ts) are re-exported from this module.
  */
-import { clone, create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
-  type CallOptions,
   Code,
   ConnectError,
   createClient,
@@ -17,27 +17,8 @@ import {
   type Transport,
 } from "@connectrpc/connect";
 
-import {
-  type ApiKey,
-  AdminService,
-  type CreateAdapterKeyResponse,
-  type RotateApiKeyResponse,
-} from "./gen/labelwire/v1/admin_service_pb.js";
-import type { Answer } from "./gen/labelwire/v1/answer_pb.js";
-import type { ItemSchema } from "./gen/labelwire/v1/item_pb.js";
-import {
-  ConsolidationMethod,
-  GoldPolicySchema,
-  InstructionsSchema,
-  type Job,
-  JobSchema,
-  JudgmentPolicySchema,
-  type LabelClass,
-  MediaType,
-  type TaskConfig,
-  TaskConfigSchema,
-  WorkforceConfigSchema,
-} from "./gen/labelwire/v1/job_pb.js";
+import { all, Authenticated, type CallSettings, pages, required, seconds } from "./call.js";
+import type { Job } from "./gen/labelwire/v1/job_pb.js";
 import {
   type AddItemsRequestSchema,
   type AddItemsResponse,
@@ -54,13 +35,12 @@ import {
   QualityService,
 } from "./gen/labelwire/v1/quality_service_pb.js";
 import type { TaskComment, WorkerStats } from "./gen/labelwire/v1/task_pb.js";
-import {
-  type ExtendLeaseResponse,
-  type GetInstructionsResponse,
-  type NextTaskResponse,
-  type SubmitJudgmentResponse,
-  WorkerService,
-} from "./gen/labelwire/v1/worker_service_pb.js";
+import { type CreateJobOptions, type ItemInit, jobSpec } from "./spec.js";
+
+export { AdminClient } from "./admin.js";
+export { Authenticated, type CallSettings } from "./call.js";
+export { type CreateJobOptions, type ItemInit, type JobInit, jobSpec, type TaskType } from "./spec.js";
+export { WorkerClient } from "./worker.js";
 
 /** Items per AddItems message, as in the Python SDK: well under the server's message limit. */
 export const ITEMS_PER_MESSAGE = 1000;
@@ -96,44 +76,6 @@ export function withoutRequestStreams<T extends Transport>(transport: T): T {
   return transport;
 }
 
-/** What every call accepts: cancel it, or bound its time. */
-export interface CallSettings {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
-export type ItemInit = MessageInitShape<typeof ItemSchema>;
-export type JobInit = MessageInitShape<typeof JobSchema>;
-export type TaskType = "classification" | "multiLabel" | "boundingBox" | "spans" | "segmentation" | "verification";
-
-export interface CreateJobOptions extends CallSettings {
-  /** Class names, or names mapped to the description workers see. */
-  classes?: readonly string[] | Readonly<Record<string, string>>;
-  taskType?: TaskType;
-  /** Judgments each item gets (default 3); with `targetConfidence`, the fewest. */
-  judgmentsPerItem?: number;
-  maxJudgmentsPerItem?: number;
-  targetConfidence?: number;
-  mediaType?: MediaType;
-  shortInstructions?: string;
-  fullInstructions?: string;
-  quizSize?: number;
-  passAccuracy?: number;
-  hiddenGoldShare?: number;
-  maxGoldExposures?: number;
-  minWorkAgreement?: number;
-  minWorkJudgments?: number;
-  taskTimeLimitSeconds?: number;
-  pricePerJudgmentMicros?: bigint | number;
-  budgetMicros?: bigint | number;
-  /** The workforce adapter (`pool`, `mturk`, `groundtruth`, ...) and its settings. */
-  workforce?: string;
-  workforceSettings?: JsonObject;
-  consolidationMethod?: ConsolidationMethod;
-  /** A full Job for everything else; what it sets wins over the options above. */
-  job?: JobInit;
-}
-
 export interface ClientOptions {
   /**
    * Send `addItems` as the AddItems client stream (all or nothing for the
@@ -162,10 +104,6 @@ export interface StreamLabelsOptions extends CallSettings {
   retryDelayMs?: number;
 }
 
-function seconds(value: number): ReturnType<typeof durationFromMs> {
-  return durationFromMs(value * 1000);
-}
-
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -182,115 +120,6 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-function taskConfig(taskType: TaskType, classes: LabelClass[]): TaskConfig {
-  switch (taskType) {
-    case "classification":
-      return create(TaskConfigSchema, { config: { case: taskType, value: { classes } } });
-    case "multiLabel":
-      return create(TaskConfigSchema, { config: { case: taskType, value: { classes } } });
-    case "boundingBox":
-      return create(TaskConfigSchema, { config: { case: taskType, value: { classes } } });
-    case "spans":
-      return create(TaskConfigSchema, { config: { case: taskType, value: { entityTypes: classes } } });
-    case "segmentation":
-      return create(TaskConfigSchema, { config: { case: taskType, value: { classes } } });
-    case "verification":
-      return create(TaskConfigSchema, { config: { case: taskType, value: { classes } } });
-  }
-}
-
-/** The job CreateJob receives: `options.job` first, the keyword options where it is silent (as the Python SDK). */
-export function jobSpec(displayName: string, options: CreateJobOptions = {}): Job {
-  const spec = clone(JobSchema, create(JobSchema, options.job ?? {}));
-  spec.displayName ||= displayName;
-  if (spec.taskConfig?.config.case === undefined) {
-    const given = options.classes ?? [];
-    const described: [string, string][] = Array.isArray(given)
-      ? given.map((name: string) => [name, ""])
-      : Object.entries(given as Readonly<Record<string, string>>);
-    const classes = described.map(([name, description]) => ({ name, description }) as LabelClass);
-    spec.taskConfig = taskConfig(options.taskType ?? "classification", classes);
-  }
-  if (!spec.judgmentPolicy?.judgmentsPerItem) {
-    spec.judgmentPolicy = create(JudgmentPolicySchema, {
-      judgmentsPerItem: options.judgmentsPerItem ?? 3,
-      maxJudgmentsPerItem: options.maxJudgmentsPerItem ?? 0,
-      targetConfidence: options.targetConfidence ?? 0,
-    });
-  }
-  spec.mediaType ||= options.mediaType ?? MediaType.TEXT;
-  if (options.shortInstructions || options.fullInstructions) {
-    spec.instructions ??= create(InstructionsSchema);
-    spec.instructions.shortInstructions ||= options.shortInstructions ?? "";
-    spec.instructions.fullInstructions ||= options.fullInstructions ?? "";
-  }
-  const gold = {
-    quizSize: options.quizSize,
-    passAccuracy: options.passAccuracy,
-    hiddenGoldShare: options.hiddenGoldShare,
-    maxGoldExposures: options.maxGoldExposures,
-    minWorkAgreement: options.minWorkAgreement,
-    minWorkJudgments: options.minWorkJudgments,
-  };
-  if (Object.values(gold).some((value) => value !== undefined)) {
-    const policy = (spec.goldPolicy ??= create(GoldPolicySchema));
-    policy.quizSize ??= gold.quizSize;
-    policy.passAccuracy ??= gold.passAccuracy;
-    policy.hiddenGoldShare ??= gold.hiddenGoldShare;
-    policy.maxGoldExposures ??= gold.maxGoldExposures;
-    policy.minWorkAgreement ??= gold.minWorkAgreement;
-    policy.minWorkJudgments ??= gold.minWorkJudgments;
-  }
-  if (options.taskTimeLimitSeconds && !spec.taskTimeLimit) {
-    spec.taskTimeLimit = seconds(options.taskTimeLimitSeconds);
-  }
-  spec.pricePerJudgmentMicros ||= BigInt(options.pricePerJudgmentMicros ?? 0);
-  spec.budgetMicros ||= BigInt(options.budgetMicros ?? 0);
-  if (options.workforce || options.workforceSettings) {
-    spec.workforce ??= create(WorkforceConfigSchema);
-    spec.workforce.adapter ||= options.workforce ?? "";
-    spec.workforce.settings = { ...options.workforceSettings, ...spec.workforce.settings };
-  }
-  spec.consolidationMethod ||= options.consolidationMethod ?? ConsolidationMethod.UNSPECIFIED;
-  return spec;
-}
-
-async function* pages<P, T>(
-  fetchPage: (pageToken: string) => Promise<P & { nextPageToken: string }>,
-  itemsOf: (page: P) => T[],
-): AsyncGenerator<T> {
-  let pageToken = "";
-  do {
-    const page = await fetchPage(pageToken);
-    yield* itemsOf(page);
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-}
-
-async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** What every client class shares: the bearer token on each call. */
-export abstract class Authenticated {
-  private readonly authorization: string;
-
-  protected constructor(token: string) {
-    if (!token) throw new TypeError("a token is required: a client API key, a worker token, an adapter key or the admin key");
-    this.authorization = `Bearer ${token}`;
-  }
-
-  protected call(settings: CallSettings = {}): CallOptions {
-    return {
-      headers: { authorization: this.authorization },
-      signal: settings.signal,
-      timeoutMs: settings.timeoutMs,
-    };
-  }
 }
 
 /** For the service that owns jobs: needs a client API key. */
@@ -538,121 +367,4 @@ export class Client extends Authenticated {
     const { bins = 10 } = options;
     return this.quality.getReliability({ job, bins }, this.call(options));
   }
-}
-
-/** For an in-house worker (or the tool it uses): needs a worker token. */
-export class WorkerClient extends Authenticated {
-  readonly service: ServiceClient<typeof WorkerService>;
-
-  constructor(transport: Transport, token: string) {
-    super(token);
-    this.service = createClient(WorkerService, transport);
-  }
-
-  async instructions(settings?: CallSettings): Promise<GetInstructionsResponse> {
-    return this.service.getInstructions({}, this.call(settings));
-  }
-
-  /** Leases the next task; `task` is unset when there is none now (see `retryAfter` and `message`). */
-  async nextTask(settings?: CallSettings): Promise<NextTaskResponse> {
-    return this.service.nextTask({}, this.call(settings));
-  }
-
-  /** Records the judgment; resolves once it is committed. */
-  async submit(
-    task: string,
-    answer: Answer,
-    options: { timeSpentSeconds?: number } & CallSettings = {},
-  ): Promise<SubmitJudgmentResponse> {
-    const timeSpent = options.timeSpentSeconds === undefined ? undefined : seconds(options.timeSpentSeconds);
-    return this.service.submitJudgment({ task, answer, timeSpent }, this.call(options));
-  }
-
-  /** Gives the task back for someone else, without a judgment. */
-  async release(task: string, settings?: CallSettings): Promise<void> {
-    await this.service.releaseTask({ task }, this.call(settings));
-  }
-
-  /** Gives the task back and says why (the owner sees the reasons). */
-  async decline(task: string, reason = "", settings?: CallSettings): Promise<void> {
-    await this.service.declineTask({ task, reason }, this.call(settings));
-  }
-
-  /** A comment for the job's owner on a task this worker was given (1 to 2,000 characters). */
-  async comment(task: string, text: string, settings?: CallSettings): Promise<TaskComment> {
-    const response = await this.service.commentOnTask({ task, text }, this.call(settings));
-    return required(response.comment, "CommentOnTaskResponse.comment");
-  }
-
-  /** Renews the lease, by `seconds` or the job's task time limit. */
-  async extend(task: string, extensionSeconds?: number, settings?: CallSettings): Promise<ExtendLeaseResponse> {
-    const extension = extensionSeconds === undefined ? undefined : seconds(extensionSeconds);
-    return this.service.extendLease({ task, extension }, this.call(settings));
-  }
-
-  async stats(settings?: CallSettings): Promise<WorkerStats> {
-    const response = await this.service.getWorkerStats({}, this.call(settings));
-    return required(response.stats, "GetWorkerStatsResponse.stats");
-  }
-}
-
-/** For the operator: needs the server's admin key. */
-export class AdminClient extends Authenticated {
-  readonly service: ServiceClient<typeof AdminService>;
-
-  constructor(transport: Transport, adminKey: string) {
-    super(adminKey);
-    this.service = createClient(AdminService, transport);
-  }
-
-  /** A new client's API key (shown only now); `ttlSeconds` makes it expire. */
-  async createApiKey(clientName: string, options: { ttlSeconds?: number } & CallSettings = {}): Promise<string> {
-    const ttl = options.ttlSeconds ? seconds(options.ttlSeconds) : undefined;
-    return (await this.service.createApiKey({ clientName, ttl }, this.call(options))).apiKey;
-  }
-
-  /** The keys of one client (`clients/{c}`) or of every client, without secrets. */
-  async listApiKeys(parent = "clients/-", settings?: CallSettings): Promise<ApiKey[]> {
-    return all(
-      pages(
-        (pageToken) => this.service.listApiKeys({ parent, pageToken }, this.call(settings)),
-        (page) => page.apiKeys,
-      ),
-    );
-  }
-
-  async revokeApiKey(name: string, settings?: CallSettings): Promise<ApiKey> {
-    return required((await this.service.revokeApiKey({ name }, this.call(settings))).apiKey, "RevokeApiKeyResponse.apiKey");
-  }
-
-  /** A new key for the key's client (`.secret`, shown only now); the old one works `gracePeriodSeconds` more. */
-  async rotateApiKey(
-    name: string,
-    options: { gracePeriodSeconds?: number; ttlSeconds?: number } & CallSettings = {},
-  ): Promise<RotateApiKeyResponse> {
-    const request = {
-      name,
-      gracePeriod: seconds(options.gracePeriodSeconds ?? 0),
-      ttl: options.ttlSeconds ? seconds(options.ttlSeconds) : undefined,
-    };
-    return this.service.rotateApiKey(request, this.call(options));
-  }
-
-  /** A key for a workforce adapter in its own process (`.adapterKey`, shown only now): it serves the `remote` jobs naming `adapterName`. */
-  async createAdapterKey(
-    adapterName: string,
-    options: { ttlSeconds?: number } & CallSettings = {},
-  ): Promise<CreateAdapterKeyResponse> {
-    const ttl = options.ttlSeconds ? seconds(options.ttlSeconds) : undefined;
-    return this.service.createAdapterKey({ adapterName, ttl }, this.call(options));
-  }
-
-  async revokeAdapterKey(name: string, settings?: CallSettings): Promise<void> {
-    await this.service.revokeAdapterKey({ name }, this.call(settings));
-  }
-}
-
-function required<T>(value: T | undefined, field: string): T {
-  if (value === undefined) throw new ConnectError(`the server sent no ${field}`, Code.Internal);
-  return value;
 }

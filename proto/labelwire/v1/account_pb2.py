@@ -22,13 +22,15 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alabelwire/v1/account.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"\x99\x01\n\rWorkerAccount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12\r\n\x05teams\x18\x04 \x03(\t\x12\x15\n\ractive_tokens\x18\x05 \x01(\x05\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x01\n\x04Team\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x14\n\x0cworker_count\x18\x05 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x02\n\tWorkerJob\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x1a\n\x12short_instructions\x18\x03 \x01(\t\x12!\n\x19price_per_judgment_micros\x18\x04 \x01(\x03\x12-\n\x06status\x18\x05 \x01(\x0e\x32\x1d.labelwire.v1.WorkerJobStatus\x12)\n\tjob_state\x18\x06 \x01(\x0e\x32\x16.labelwire.v1.JobState\x12\x32\n\x0ftask_time_limit\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12)\n\x06worker\x18\x08 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"\x92\x02\n\x0fWorkerJobRecord\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12)\n\tjob_state\x18\x03 \x01(\x0e\x32\x16.labelwire.v1.JobState\x12(\n\x05stats\x18\x04 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\x12\x1b\n\x13median_time_seconds\x18\x05 \x01(\x01\x12\x17\n\x0f\x65stimated_skill\x18\x06 \x01(\x01\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x19price_per_judgment_micros\x18\x08 \x01(\x03\"\xdc\x01\n\x0cWorkerTotals\x12\x0c\n\x04jobs\x18\x01 \x01(\x03\x12\x16\n\x0equalified_jobs\x18\x02 \x01(\x03\x12\x19\n\x11\x64isqualified_jobs\x18\x03 \x01(\x03\x12\x11\n\tjudgments\x18\x04 \x01(\x03\x12\x15\n\rgold_answered\x18\x05 \x01(\x03\x12\x14\n\x0cgold_correct\x18\x06 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x07 \x01(\x01\x12\x34\n\x10last_active_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x10WorkerTrendPoint\x12.\n\nweek_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rgold_answered\x18\x02 \x01(\x03\x12\x14\n\x0cgold_correct\x18\x03 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x04 \x01(\x01*\xfc\x01\n\x0fWorkerJobStatus\x12!\n\x1dWORKER_JOB_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1dWORKER_JOB_STATUS_NOT_STARTED\x10\x01\x12\x1a\n\x16WORKER_JOB_STATUS_QUIZ\x10\x02\x12\x1f\n\x1bWORKER_JOB_STATUS_QUALIFIED\x10\x03\x12!\n\x1dWORKER_JOB_STATUS_FAILED_QUIZ\x10\x04\x12\"\n\x1eWORKER_JOB_STATUS_DISQUALIFIED\x10\x05\x12\x1f\n\x1bWORKER_JOB_STATUS_JOB_ENDED\x10\x06\x42\xa6\x01\n\x10\x63om.labelwire.v1B\x0c\x41\x63\x63ountProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1alabelwire/v1/account.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"\xa1\x02\n\rWorkerAccount\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x05owner\x18\x03 \x01(\tB\x1d\xe2\x41\x01\x03\xfa\x41\x16\n\x14labelwire.dev/Client\x12*\n\x05teams\x18\x04 \x03(\tB\x1b\xe2\x41\x01\x03\xfa\x41\x14\n\x12labelwire.dev/Team\x12\x1b\n\ractive_tokens\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:2\xea\x41/\n\x1blabelwire.dev/WorkerAccount\x12\x10workers/{worker}\"\xf9\x01\n\x04Team\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12,\n\x05owner\x18\x04 \x01(\tB\x1d\xe2\x41\x01\x03\xfa\x41\x16\n\x14labelwire.dev/Client\x12\x1a\n\x0cworker_count\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:%\xea\x41\"\n\x12labelwire.dev/Team\x12\x0cteams/{team}\"\xec\x02\n\tWorkerJob\x12\'\n\x03job\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x03\xfa\x41\x13\n\x11labelwire.dev/Job\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12short_instructions\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\'\n\x19price_per_judgment_micros\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x33\n\x06status\x18\x05 \x01(\x0e\x32\x1d.labelwire.v1.WorkerJobStatusB\x04\xe2\x41\x01\x03\x12/\n\tjob_state\x18\x06 \x01(\x0e\x32\x16.labelwire.v1.JobStateB\x04\xe2\x41\x01\x03\x12\x38\n\x0ftask_time_limit\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x03\x12/\n\x06worker\x18\x08 \x01(\x0b\x32\x19.labelwire.v1.WorkerStatsB\x04\xe2\x41\x01\x03\"\xd8\x02\n\x0fWorkerJobRecord\x12\'\n\x03job\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x03\xfa\x41\x13\n\x11labelwire.dev/Job\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12/\n\tjob_state\x18\x03 \x01(\x0e\x32\x16.labelwire.v1.JobStateB\x04\xe2\x41\x01\x03\x12.\n\x05stats\x18\x04 \x01(\x0b\x32\x19.labelwire.v1.WorkerStatsB\x04\xe2\x41\x01\x03\x12!\n\x13median_time_seconds\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65stimated_skill\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x34\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\'\n\x19price_per_judgment_micros\x18\x08 \x01(\x03\x42\x04\xe2\x41\x01\x03\"\x8c\x02\n\x0cWorkerTotals\x12\x12\n\x04jobs\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0equalified_jobs\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x64isqualified_jobs\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x17\n\tjudgments\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rgold_answered\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cgold_correct\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rgold_accuracy\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12:\n\x10last_active_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\x86\x01\n\x10WorkerTrendPoint\x12.\n\nweek_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rgold_answered\x18\x02 \x01(\x03\x12\x14\n\x0cgold_correct\x18\x03 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x04 \x01(\x01*\xfc\x01\n\x0fWorkerJobStatus\x12!\n\x1dWORKER_JOB_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1dWORKER_JOB_STATUS_NOT_STARTED\x10\x01\x12\x1a\n\x16WORKER_JOB_STATUS_QUIZ\x10\x02\x12\x1f\n\x1bWORKER_JOB_STATUS_QUALIFIED\x10\x03\x12!\n\x1dWORKER_JOB_STATUS_FAILED_QUIZ\x10\x04\x12\"\n\x1eWORKER_JOB_STATUS_DISQUALIFIED\x10\x05\x12\x1f\n\x1bWORKER_JOB_STATUS_JOB_ENDED\x10\x06\x42\xa6\x01\n\x10\x63om.labelwire.v1B\x0c\x41\x63\x63ountProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,18 +38,94 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.account_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\014AccountProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_WORKERJOBSTATUS']._serialized_start=1401
-  _globals['_WORKERJOBSTATUS']._serialized_end=1653
-  _globals['_WORKERACCOUNT']._serialized_start=159
-  _globals['_WORKERACCOUNT']._serialized_end=312
-  _globals['_TEAM']._serialized_start=315
-  _globals['_TEAM']._serialized_end=464
-  _globals['_WORKERJOB']._serialized_start=467
-  _globals['_WORKERJOB']._serialized_end=761
-  _globals['_WORKERJOBRECORD']._serialized_start=764
-  _globals['_WORKERJOBRECORD']._serialized_end=1038
-  _globals['_WORKERTOTALS']._serialized_start=1041
-  _globals['_WORKERTOTALS']._serialized_end=1261
-  _globals['_WORKERTRENDPOINT']._serialized_start=1264
-  _globals['_WORKERTRENDPOINT']._serialized_end=1398
+  _globals['_WORKERACCOUNT'].fields_by_name['name']._loaded_options = None
+  _globals['_WORKERACCOUNT'].fields_by_name['name']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERACCOUNT'].fields_by_name['display_name']._loaded_options = None
+  _globals['_WORKERACCOUNT'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_WORKERACCOUNT'].fields_by_name['owner']._loaded_options = None
+  _globals['_WORKERACCOUNT'].fields_by_name['owner']._serialized_options = b'\342A\001\003\372A\026\n\024labelwire.dev/Client'
+  _globals['_WORKERACCOUNT'].fields_by_name['teams']._loaded_options = None
+  _globals['_WORKERACCOUNT'].fields_by_name['teams']._serialized_options = b'\342A\001\003\372A\024\n\022labelwire.dev/Team'
+  _globals['_WORKERACCOUNT'].fields_by_name['active_tokens']._loaded_options = None
+  _globals['_WORKERACCOUNT'].fields_by_name['active_tokens']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERACCOUNT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_WORKERACCOUNT'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERACCOUNT']._loaded_options = None
+  _globals['_WORKERACCOUNT']._serialized_options = b'\352A/\n\033labelwire.dev/WorkerAccount\022\020workers/{worker}'
+  _globals['_TEAM'].fields_by_name['name']._loaded_options = None
+  _globals['_TEAM'].fields_by_name['name']._serialized_options = b'\342A\001\003'
+  _globals['_TEAM'].fields_by_name['display_name']._loaded_options = None
+  _globals['_TEAM'].fields_by_name['display_name']._serialized_options = b'\342A\001\002'
+  _globals['_TEAM'].fields_by_name['description']._loaded_options = None
+  _globals['_TEAM'].fields_by_name['description']._serialized_options = b'\342A\001\001'
+  _globals['_TEAM'].fields_by_name['owner']._loaded_options = None
+  _globals['_TEAM'].fields_by_name['owner']._serialized_options = b'\342A\001\003\372A\026\n\024labelwire.dev/Client'
+  _globals['_TEAM'].fields_by_name['worker_count']._loaded_options = None
+  _globals['_TEAM'].fields_by_name['worker_count']._serialized_options = b'\342A\001\003'
+  _globals['_TEAM'].fields_by_name['create_time']._loaded_options = None
+  _globals['_TEAM'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_TEAM']._loaded_options = None
+  _globals['_TEAM']._serialized_options = b'\352A\"\n\022labelwire.dev/Team\022\014teams/{team}'
+  _globals['_WORKERJOB'].fields_by_name['job']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['job']._serialized_options = b'\342A\001\003\372A\023\n\021labelwire.dev/Job'
+  _globals['_WORKERJOB'].fields_by_name['display_name']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['display_name']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOB'].fields_by_name['short_instructions']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['short_instructions']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOB'].fields_by_name['price_per_judgment_micros']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['price_per_judgment_micros']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOB'].fields_by_name['status']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['status']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOB'].fields_by_name['job_state']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['job_state']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOB'].fields_by_name['task_time_limit']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['task_time_limit']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOB'].fields_by_name['worker']._loaded_options = None
+  _globals['_WORKERJOB'].fields_by_name['worker']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBRECORD'].fields_by_name['job']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['job']._serialized_options = b'\342A\001\003\372A\023\n\021labelwire.dev/Job'
+  _globals['_WORKERJOBRECORD'].fields_by_name['display_name']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['display_name']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBRECORD'].fields_by_name['job_state']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['job_state']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBRECORD'].fields_by_name['stats']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['stats']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBRECORD'].fields_by_name['median_time_seconds']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['median_time_seconds']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBRECORD'].fields_by_name['estimated_skill']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['estimated_skill']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBRECORD'].fields_by_name['start_time']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['start_time']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBRECORD'].fields_by_name['price_per_judgment_micros']._loaded_options = None
+  _globals['_WORKERJOBRECORD'].fields_by_name['price_per_judgment_micros']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['jobs']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['jobs']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['qualified_jobs']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['qualified_jobs']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['disqualified_jobs']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['disqualified_jobs']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['judgments']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['judgments']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['gold_answered']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['gold_answered']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['gold_correct']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['gold_correct']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['gold_accuracy']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['gold_accuracy']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERTOTALS'].fields_by_name['last_active_time']._loaded_options = None
+  _globals['_WORKERTOTALS'].fields_by_name['last_active_time']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERJOBSTATUS']._serialized_start=1885
+  _globals['_WORKERJOBSTATUS']._serialized_end=2137
+  _globals['_WORKERACCOUNT']._serialized_start=219
+  _globals['_WORKERACCOUNT']._serialized_end=508
+  _globals['_TEAM']._serialized_start=511
+  _globals['_TEAM']._serialized_end=760
+  _globals['_WORKERJOB']._serialized_start=763
+  _globals['_WORKERJOB']._serialized_end=1127
+  _globals['_WORKERJOBRECORD']._serialized_start=1130
+  _globals['_WORKERJOBRECORD']._serialized_end=1474
+  _globals['_WORKERTOTALS']._serialized_start=1477
+  _globals['_WORKERTOTALS']._serialized_end=1745
+  _globals['_WORKERTRENDPOINT']._serialized_start=1748
+  _globals['_WORKERTRENDPOINT']._serialized_end=1882
 # @@protoc_insertion_point(module_scope)

@@ -22,48 +22,100 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/admin_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x13\x43reateApiKeyRequest\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"M\n\x14\x43reateApiKeyResponse\x12\x0e\n\x06\x63lient\x18\x01 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\x14\n\x0c\x61pi_key_name\x18\x03 \x01(\t\"\x90\x02\n\x06\x41piKey\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x63lient\x18\x02 \x01(\t\x12\x13\n\x0b\x63lient_name\x18\x03 \x01(\t\x12\x12\n\nkey_prefix\x18\x04 \x01(\t\x12,\n\x05state\x18\x05 \x01(\x0e\x32\x1d.labelwire.v1.CredentialState\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x12ListApiKeysRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"V\n\x13ListApiKeysResponse\x12&\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x14.labelwire.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x13RevokeApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"=\n\x14RevokeApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\"|\n\x13RotateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"}\n\x14RotateApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12.\n\x10previous_api_key\x18\x03 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\"W\n\x17\x43reateAdapterKeyRequest\x12\x14\n\x0c\x61\x64\x61pter_name\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"Z\n\x18\x43reateAdapterKeyResponse\x12\x0f\n\x07\x61\x64\x61pter\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x64\x61pter_key\x18\x02 \x01(\t\x12\x18\n\x10\x61\x64\x61pter_key_name\x18\x03 \x01(\t\"\'\n\x17RevokeAdapterKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1a\n\x18RevokeAdapterKeyResponse*\x8c\x01\n\x0f\x43redentialState\x12 \n\x1c\x43REDENTIAL_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43REDENTIAL_STATE_ACTIVE\x10\x01\x12\x1c\n\x18\x43REDENTIAL_STATE_EXPIRED\x10\x02\x12\x1c\n\x18\x43REDENTIAL_STATE_REVOKED\x10\x03\x32\xb2\x04\n\x0c\x41\x64minService\x12U\n\x0c\x43reateApiKey\x12!.labelwire.v1.CreateApiKeyRequest\x1a\".labelwire.v1.CreateApiKeyResponse\x12W\n\x0bListApiKeys\x12 .labelwire.v1.ListApiKeysRequest\x1a!.labelwire.v1.ListApiKeysResponse\"\x03\x90\x02\x01\x12U\n\x0cRevokeApiKey\x12!.labelwire.v1.RevokeApiKeyRequest\x1a\".labelwire.v1.RevokeApiKeyResponse\x12U\n\x0cRotateApiKey\x12!.labelwire.v1.RotateApiKeyRequest\x1a\".labelwire.v1.RotateApiKeyResponse\x12\x61\n\x10\x43reateAdapterKey\x12%.labelwire.v1.CreateAdapterKeyRequest\x1a&.labelwire.v1.CreateAdapterKeyResponse\x12\x61\n\x10RevokeAdapterKey\x12%.labelwire.v1.RevokeAdapterKeyRequest\x1a&.labelwire.v1.RevokeAdapterKeyResponseB\xab\x01\n\x10\x63om.labelwire.v1B\x11\x41\x64minServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n labelwire/v1/admin_service.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n\x13\x43reateApiKeyRequest\x12\x19\n\x0b\x63lient_name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\"\x87\x01\n\x14\x43reateApiKeyResponse\x12)\n\x06\x63lient\x18\x01 \x01(\tB\x19\xfa\x41\x16\n\x14labelwire.dev/Client\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12\x33\n\x0c\x61pi_key_name\x18\x03 \x01(\tB\x1d\xe2\x41\x01\x03\xfa\x41\x16\n\x14labelwire.dev/ApiKey\"\x98\x03\n\x06\x41piKey\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12-\n\x06\x63lient\x18\x02 \x01(\tB\x1d\xe2\x41\x01\x03\xfa\x41\x16\n\x14labelwire.dev/Client\x12\x19\n\x0b\x63lient_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nkey_prefix\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x32\n\x05state\x18\x05 \x01(\x0e\x32\x1d.labelwire.v1.CredentialStateB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0brevoke_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03:=\xea\x41:\n\x14labelwire.dev/ApiKey\x12\"clients/{client}/apiKeys/{api_key}\"v\n\x12ListApiKeysRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14labelwire.dev/Client\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"V\n\x13ListApiKeysResponse\x12&\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x14.labelwire.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\x13RevokeApiKeyRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14labelwire.dev/ApiKey\"=\n\x14RevokeApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\"\xa7\x01\n\x13RotateApiKeyRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14labelwire.dev/ApiKey\x12\x35\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12,\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\"}\n\x14RotateApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12.\n\x10previous_api_key\x18\x03 \x01(\x0b\x32\x14.labelwire.v1.ApiKey\"c\n\x17\x43reateAdapterKeyRequest\x12\x1a\n\x0c\x61\x64\x61pter_name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12,\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\"\x99\x01\n\x18\x43reateAdapterKeyResponse\x12+\n\x07\x61\x64\x61pter\x18\x01 \x01(\tB\x1a\xfa\x41\x17\n\x15labelwire.dev/Adapter\x12\x13\n\x0b\x61\x64\x61pter_key\x18\x02 \x01(\t\x12;\n\x10\x61\x64\x61pter_key_name\x18\x03 \x01(\tB!\xe2\x41\x01\x03\xfa\x41\x1a\n\x18labelwire.dev/AdapterKey\"J\n\x17RevokeAdapterKeyRequest\x12/\n\x04name\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18labelwire.dev/AdapterKey\"\x1a\n\x18RevokeAdapterKeyResponse*\x8c\x01\n\x0f\x43redentialState\x12 \n\x1c\x43REDENTIAL_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x43REDENTIAL_STATE_ACTIVE\x10\x01\x12\x1c\n\x18\x43REDENTIAL_STATE_EXPIRED\x10\x02\x12\x1c\n\x18\x43REDENTIAL_STATE_REVOKED\x10\x03\x32\xb2\x04\n\x0c\x41\x64minService\x12U\n\x0c\x43reateApiKey\x12!.labelwire.v1.CreateApiKeyRequest\x1a\".labelwire.v1.CreateApiKeyResponse\x12W\n\x0bListApiKeys\x12 .labelwire.v1.ListApiKeysRequest\x1a!.labelwire.v1.ListApiKeysResponse\"\x03\x90\x02\x01\x12U\n\x0cRevokeApiKey\x12!.labelwire.v1.RevokeApiKeyRequest\x1a\".labelwire.v1.RevokeApiKeyResponse\x12U\n\x0cRotateApiKey\x12!.labelwire.v1.RotateApiKeyRequest\x1a\".labelwire.v1.RotateApiKeyResponse\x12\x61\n\x10\x43reateAdapterKey\x12%.labelwire.v1.CreateAdapterKeyRequest\x1a&.labelwire.v1.CreateAdapterKeyResponse\x12\x61\n\x10RevokeAdapterKey\x12%.labelwire.v1.RevokeAdapterKeyRequest\x1a&.labelwire.v1.RevokeAdapterKeyResponseB\xc0\x02\n\x10\x63om.labelwire.v1B\x11\x41\x64minServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1\xea\x41(\n\x14labelwire.dev/Client\x12\x10\x63lients/{client}\xea\x41+\n\x15labelwire.dev/Adapter\x12\x12\x61\x64\x61pters/{adapter}\xea\x41\x39\n\x18labelwire.dev/AdapterKey\x12\x1d\x61\x64\x61pters/{adapter}/keys/{key}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.admin_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\021AdminServiceProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\021AdminServiceProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1\352A(\n\024labelwire.dev/Client\022\020clients/{client}\352A+\n\025labelwire.dev/Adapter\022\022adapters/{adapter}\352A9\n\030labelwire.dev/AdapterKey\022\035adapters/{adapter}/keys/{key}'
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['client_name']._loaded_options = None
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['client_name']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['ttl']._loaded_options = None
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['ttl']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['client']._loaded_options = None
+  _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['client']._serialized_options = b'\372A\026\n\024labelwire.dev/Client'
+  _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['api_key_name']._loaded_options = None
+  _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['api_key_name']._serialized_options = b'\342A\001\003\372A\026\n\024labelwire.dev/ApiKey'
+  _globals['_APIKEY'].fields_by_name['name']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['name']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY'].fields_by_name['client']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['client']._serialized_options = b'\342A\001\003\372A\026\n\024labelwire.dev/Client'
+  _globals['_APIKEY'].fields_by_name['client_name']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['client_name']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY'].fields_by_name['key_prefix']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['key_prefix']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY'].fields_by_name['state']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['state']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY'].fields_by_name['create_time']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY'].fields_by_name['expire_time']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['expire_time']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY'].fields_by_name['revoke_time']._loaded_options = None
+  _globals['_APIKEY'].fields_by_name['revoke_time']._serialized_options = b'\342A\001\003'
+  _globals['_APIKEY']._loaded_options = None
+  _globals['_APIKEY']._serialized_options = b'\352A:\n\024labelwire.dev/ApiKey\022\"clients/{client}/apiKeys/{api_key}'
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\026\n\024labelwire.dev/Client'
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_REVOKEAPIKEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_REVOKEAPIKEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024labelwire.dev/ApiKey'
+  _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024labelwire.dev/ApiKey'
+  _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['grace_period']._loaded_options = None
+  _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['grace_period']._serialized_options = b'\342A\001\001'
+  _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['ttl']._loaded_options = None
+  _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['ttl']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEADAPTERKEYREQUEST'].fields_by_name['adapter_name']._loaded_options = None
+  _globals['_CREATEADAPTERKEYREQUEST'].fields_by_name['adapter_name']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEADAPTERKEYREQUEST'].fields_by_name['ttl']._loaded_options = None
+  _globals['_CREATEADAPTERKEYREQUEST'].fields_by_name['ttl']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEADAPTERKEYRESPONSE'].fields_by_name['adapter']._loaded_options = None
+  _globals['_CREATEADAPTERKEYRESPONSE'].fields_by_name['adapter']._serialized_options = b'\372A\027\n\025labelwire.dev/Adapter'
+  _globals['_CREATEADAPTERKEYRESPONSE'].fields_by_name['adapter_key_name']._loaded_options = None
+  _globals['_CREATEADAPTERKEYRESPONSE'].fields_by_name['adapter_key_name']._serialized_options = b'\342A\001\003\372A\032\n\030labelwire.dev/AdapterKey'
+  _globals['_REVOKEADAPTERKEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_REVOKEADAPTERKEYREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\032\n\030labelwire.dev/AdapterKey'
   _globals['_ADMINSERVICE'].methods_by_name['ListApiKeys']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['ListApiKeys']._serialized_options = b'\220\002\001'
-  _globals['_CREDENTIALSTATE']._serialized_start=1322
-  _globals['_CREDENTIALSTATE']._serialized_end=1462
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=115
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=197
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=199
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=276
-  _globals['_APIKEY']._serialized_start=279
-  _globals['_APIKEY']._serialized_end=551
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=553
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=628
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=630
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=716
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=718
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=753
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=755
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=816
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=818
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=942
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=944
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=1069
-  _globals['_CREATEADAPTERKEYREQUEST']._serialized_start=1071
-  _globals['_CREATEADAPTERKEYREQUEST']._serialized_end=1158
-  _globals['_CREATEADAPTERKEYRESPONSE']._serialized_start=1160
-  _globals['_CREATEADAPTERKEYRESPONSE']._serialized_end=1250
-  _globals['_REVOKEADAPTERKEYREQUEST']._serialized_start=1252
-  _globals['_REVOKEADAPTERKEYREQUEST']._serialized_end=1291
-  _globals['_REVOKEADAPTERKEYRESPONSE']._serialized_start=1293
-  _globals['_REVOKEADAPTERKEYRESPONSE']._serialized_end=1319
-  _globals['_ADMINSERVICE']._serialized_start=1465
-  _globals['_ADMINSERVICE']._serialized_end=2027
+  _globals['_CREDENTIALSTATE']._serialized_start=1818
+  _globals['_CREDENTIALSTATE']._serialized_end=1958
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=175
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=269
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=272
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=407
+  _globals['_APIKEY']._serialized_start=410
+  _globals['_APIKEY']._serialized_end=818
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=820
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=938
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=940
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1026
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1028
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1094
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1096
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1157
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=1160
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=1327
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=1329
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=1454
+  _globals['_CREATEADAPTERKEYREQUEST']._serialized_start=1456
+  _globals['_CREATEADAPTERKEYREQUEST']._serialized_end=1555
+  _globals['_CREATEADAPTERKEYRESPONSE']._serialized_start=1558
+  _globals['_CREATEADAPTERKEYRESPONSE']._serialized_end=1711
+  _globals['_REVOKEADAPTERKEYREQUEST']._serialized_start=1713
+  _globals['_REVOKEADAPTERKEYREQUEST']._serialized_end=1787
+  _globals['_REVOKEADAPTERKEYRESPONSE']._serialized_start=1789
+  _globals['_REVOKEADAPTERKEYRESPONSE']._serialized_end=1815
+  _globals['_ADMINSERVICE']._serialized_start=1961
+  _globals['_ADMINSERVICE']._serialized_end=2523
 # @@protoc_insertion_point(module_scope)

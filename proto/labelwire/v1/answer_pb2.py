@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19labelwire/v1/answer.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xec\x03\n\x06\x41nswer\x12<\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\".labelwire.v1.ClassificationAnswerH\x00\x12\x35\n\x0bmulti_label\x18\x02 \x01(\x0b\x32\x1e.labelwire.v1.MultiLabelAnswerH\x00\x12\x39\n\x0e\x62ounding_boxes\x18\x03 \x01(\x0b\x32\x1f.labelwire.v1.BoundingBoxAnswerH\x00\x12)\n\x05spans\x18\x04 \x01(\x0b\x32\x18.labelwire.v1.SpanAnswerH\x00\x12\x38\n\x0csegmentation\x18\x05 \x01(\x0b\x32 .labelwire.v1.SegmentationAnswerH\x00\x12\x38\n\x0cverification\x18\x06 \x01(\x0b\x32 .labelwire.v1.VerificationAnswerH\x00\x12)\n\x06\x63ustom\x18\x07 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12,\n\x06number\x18\x08 \x01(\x0b\x32\x1a.labelwire.v1.NumberAnswerH\x00\x12\x31\n\tkeypoints\x18\t \x01(\x0b\x32\x1c.labelwire.v1.KeypointAnswerH\x00\x42\x07\n\x05value\"*\n\x14\x43lassificationAnswer\x12\x12\n\nclass_name\x18\x01 \x01(\t\"\'\n\x10MultiLabelAnswer\x12\x13\n\x0b\x63lass_names\x18\x01 \x03(\t\"[\n\x0b\x42oundingBox\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x0c\n\x04left\x18\x02 \x01(\x01\x12\x0b\n\x03top\x18\x03 \x01(\x01\x12\r\n\x05width\x18\x04 \x01(\x01\x12\x0e\n\x06height\x18\x05 \x01(\x01\"=\n\x11\x42oundingBoxAnswer\x12(\n\x05\x62oxes\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.BoundingBox\"7\n\x04Span\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\"/\n\nSpanAnswer\x12!\n\x05spans\x18\x01 \x03(\x0b\x32\x12.labelwire.v1.Span\"&\n\x12SegmentationAnswer\x12\x10\n\x08mask_png\x18\x01 \x01(\x0c\"%\n\x12VerificationAnswer\x12\x0f\n\x07\x63orrect\x18\x01 \x03(\x08\"-\n\x0cNumberAnswer\x12\r\n\x05value\x18\x01 \x01(\x01\x12\x0e\n\x06spread\x18\x02 \x01(\x01\"e\n\x08Keypoint\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\x13\n\x0bnot_visible\x18\x04 \x01(\x08\x12\x10\n\x08presence\x18\x05 \x01(\x01\x12\x0e\n\x06spread\x18\x06 \x01(\x01\"8\n\x0eKeypointAnswer\x12&\n\x06points\x18\x01 \x03(\x0b\x32\x16.labelwire.v1.KeypointB\xa5\x01\n\x10\x63om.labelwire.v1B\x0b\x41nswerProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19labelwire/v1/answer.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xec\x03\n\x06\x41nswer\x12<\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\".labelwire.v1.ClassificationAnswerH\x00\x12\x35\n\x0bmulti_label\x18\x02 \x01(\x0b\x32\x1e.labelwire.v1.MultiLabelAnswerH\x00\x12\x39\n\x0e\x62ounding_boxes\x18\x03 \x01(\x0b\x32\x1f.labelwire.v1.BoundingBoxAnswerH\x00\x12)\n\x05spans\x18\x04 \x01(\x0b\x32\x18.labelwire.v1.SpanAnswerH\x00\x12\x38\n\x0csegmentation\x18\x05 \x01(\x0b\x32 .labelwire.v1.SegmentationAnswerH\x00\x12\x38\n\x0cverification\x18\x06 \x01(\x0b\x32 .labelwire.v1.VerificationAnswerH\x00\x12)\n\x06\x63ustom\x18\x07 \x01(\x0b\x32\x17.google.protobuf.StructH\x00\x12,\n\x06number\x18\x08 \x01(\x0b\x32\x1a.labelwire.v1.NumberAnswerH\x00\x12\x31\n\tkeypoints\x18\t \x01(\x0b\x32\x1c.labelwire.v1.KeypointAnswerH\x00\x42\x07\n\x05value\"0\n\x14\x43lassificationAnswer\x12\x18\n\nclass_name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"-\n\x10MultiLabelAnswer\x12\x19\n\x0b\x63lass_names\x18\x01 \x03(\tB\x04\xe2\x41\x01\x01\"y\n\x0b\x42oundingBox\x12\x18\n\nclass_name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04left\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x11\n\x03top\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x13\n\x05width\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x14\n\x06height\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x02\"C\n\x11\x42oundingBoxAnswer\x12.\n\x05\x62oxes\x18\x01 \x03(\x0b\x32\x19.labelwire.v1.BoundingBoxB\x04\xe2\x41\x01\x01\"I\n\x04Span\x12\x19\n\x0b\x65ntity_type\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05start\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x11\n\x03\x65nd\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\"5\n\nSpanAnswer\x12\'\n\x05spans\x18\x01 \x03(\x0b\x32\x12.labelwire.v1.SpanB\x04\xe2\x41\x01\x01\",\n\x12SegmentationAnswer\x12\x16\n\x08mask_png\x18\x01 \x01(\x0c\x42\x04\xe2\x41\x01\x02\"+\n\x12VerificationAnswer\x12\x15\n\x07\x63orrect\x18\x01 \x03(\x08\x42\x04\xe2\x41\x01\x02\"9\n\x0cNumberAnswer\x12\x13\n\x05value\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x02\x12\x14\n\x06spread\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x03\"}\n\x08Keypoint\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\x19\n\x0bnot_visible\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08presence\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06spread\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\">\n\x0eKeypointAnswer\x12,\n\x06points\x18\x01 \x03(\x0b\x32\x16.labelwire.v1.KeypointB\x04\xe2\x41\x01\x02\x42\xa5\x01\n\x10\x63om.labelwire.v1B\x0b\x41nswerProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,28 +34,70 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.answer_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\013AnswerProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_ANSWER']._serialized_start=74
-  _globals['_ANSWER']._serialized_end=566
-  _globals['_CLASSIFICATIONANSWER']._serialized_start=568
-  _globals['_CLASSIFICATIONANSWER']._serialized_end=610
-  _globals['_MULTILABELANSWER']._serialized_start=612
-  _globals['_MULTILABELANSWER']._serialized_end=651
-  _globals['_BOUNDINGBOX']._serialized_start=653
-  _globals['_BOUNDINGBOX']._serialized_end=744
-  _globals['_BOUNDINGBOXANSWER']._serialized_start=746
-  _globals['_BOUNDINGBOXANSWER']._serialized_end=807
-  _globals['_SPAN']._serialized_start=809
-  _globals['_SPAN']._serialized_end=864
-  _globals['_SPANANSWER']._serialized_start=866
-  _globals['_SPANANSWER']._serialized_end=913
-  _globals['_SEGMENTATIONANSWER']._serialized_start=915
-  _globals['_SEGMENTATIONANSWER']._serialized_end=953
-  _globals['_VERIFICATIONANSWER']._serialized_start=955
-  _globals['_VERIFICATIONANSWER']._serialized_end=992
-  _globals['_NUMBERANSWER']._serialized_start=994
-  _globals['_NUMBERANSWER']._serialized_end=1039
-  _globals['_KEYPOINT']._serialized_start=1041
-  _globals['_KEYPOINT']._serialized_end=1142
-  _globals['_KEYPOINTANSWER']._serialized_start=1144
-  _globals['_KEYPOINTANSWER']._serialized_end=1200
+  _globals['_CLASSIFICATIONANSWER'].fields_by_name['class_name']._loaded_options = None
+  _globals['_CLASSIFICATIONANSWER'].fields_by_name['class_name']._serialized_options = b'\342A\001\002'
+  _globals['_MULTILABELANSWER'].fields_by_name['class_names']._loaded_options = None
+  _globals['_MULTILABELANSWER'].fields_by_name['class_names']._serialized_options = b'\342A\001\001'
+  _globals['_BOUNDINGBOX'].fields_by_name['class_name']._loaded_options = None
+  _globals['_BOUNDINGBOX'].fields_by_name['class_name']._serialized_options = b'\342A\001\002'
+  _globals['_BOUNDINGBOX'].fields_by_name['left']._loaded_options = None
+  _globals['_BOUNDINGBOX'].fields_by_name['left']._serialized_options = b'\342A\001\002'
+  _globals['_BOUNDINGBOX'].fields_by_name['top']._loaded_options = None
+  _globals['_BOUNDINGBOX'].fields_by_name['top']._serialized_options = b'\342A\001\002'
+  _globals['_BOUNDINGBOX'].fields_by_name['width']._loaded_options = None
+  _globals['_BOUNDINGBOX'].fields_by_name['width']._serialized_options = b'\342A\001\002'
+  _globals['_BOUNDINGBOX'].fields_by_name['height']._loaded_options = None
+  _globals['_BOUNDINGBOX'].fields_by_name['height']._serialized_options = b'\342A\001\002'
+  _globals['_BOUNDINGBOXANSWER'].fields_by_name['boxes']._loaded_options = None
+  _globals['_BOUNDINGBOXANSWER'].fields_by_name['boxes']._serialized_options = b'\342A\001\001'
+  _globals['_SPAN'].fields_by_name['entity_type']._loaded_options = None
+  _globals['_SPAN'].fields_by_name['entity_type']._serialized_options = b'\342A\001\002'
+  _globals['_SPAN'].fields_by_name['start']._loaded_options = None
+  _globals['_SPAN'].fields_by_name['start']._serialized_options = b'\342A\001\002'
+  _globals['_SPAN'].fields_by_name['end']._loaded_options = None
+  _globals['_SPAN'].fields_by_name['end']._serialized_options = b'\342A\001\002'
+  _globals['_SPANANSWER'].fields_by_name['spans']._loaded_options = None
+  _globals['_SPANANSWER'].fields_by_name['spans']._serialized_options = b'\342A\001\001'
+  _globals['_SEGMENTATIONANSWER'].fields_by_name['mask_png']._loaded_options = None
+  _globals['_SEGMENTATIONANSWER'].fields_by_name['mask_png']._serialized_options = b'\342A\001\002'
+  _globals['_VERIFICATIONANSWER'].fields_by_name['correct']._loaded_options = None
+  _globals['_VERIFICATIONANSWER'].fields_by_name['correct']._serialized_options = b'\342A\001\002'
+  _globals['_NUMBERANSWER'].fields_by_name['value']._loaded_options = None
+  _globals['_NUMBERANSWER'].fields_by_name['value']._serialized_options = b'\342A\001\002'
+  _globals['_NUMBERANSWER'].fields_by_name['spread']._loaded_options = None
+  _globals['_NUMBERANSWER'].fields_by_name['spread']._serialized_options = b'\342A\001\003'
+  _globals['_KEYPOINT'].fields_by_name['name']._loaded_options = None
+  _globals['_KEYPOINT'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_KEYPOINT'].fields_by_name['not_visible']._loaded_options = None
+  _globals['_KEYPOINT'].fields_by_name['not_visible']._serialized_options = b'\342A\001\001'
+  _globals['_KEYPOINT'].fields_by_name['presence']._loaded_options = None
+  _globals['_KEYPOINT'].fields_by_name['presence']._serialized_options = b'\342A\001\003'
+  _globals['_KEYPOINT'].fields_by_name['spread']._loaded_options = None
+  _globals['_KEYPOINT'].fields_by_name['spread']._serialized_options = b'\342A\001\003'
+  _globals['_KEYPOINTANSWER'].fields_by_name['points']._loaded_options = None
+  _globals['_KEYPOINTANSWER'].fields_by_name['points']._serialized_options = b'\342A\001\002'
+  _globals['_ANSWER']._serialized_start=107
+  _globals['_ANSWER']._serialized_end=599
+  _globals['_CLASSIFICATIONANSWER']._serialized_start=601
+  _globals['_CLASSIFICATIONANSWER']._serialized_end=649
+  _globals['_MULTILABELANSWER']._serialized_start=651
+  _globals['_MULTILABELANSWER']._serialized_end=696
+  _globals['_BOUNDINGBOX']._serialized_start=698
+  _globals['_BOUNDINGBOX']._serialized_end=819
+  _globals['_BOUNDINGBOXANSWER']._serialized_start=821
+  _globals['_BOUNDINGBOXANSWER']._serialized_end=888
+  _globals['_SPAN']._serialized_start=890
+  _globals['_SPAN']._serialized_end=963
+  _globals['_SPANANSWER']._serialized_start=965
+  _globals['_SPANANSWER']._serialized_end=1018
+  _globals['_SEGMENTATIONANSWER']._serialized_start=1020
+  _globals['_SEGMENTATIONANSWER']._serialized_end=1064
+  _globals['_VERIFICATIONANSWER']._serialized_start=1066
+  _globals['_VERIFICATIONANSWER']._serialized_end=1109
+  _globals['_NUMBERANSWER']._serialized_start=1111
+  _globals['_NUMBERANSWER']._serialized_end=1168
+  _globals['_KEYPOINT']._serialized_start=1170
+  _globals['_KEYPOINT']._serialized_end=1295
+  _globals['_KEYPOINTANSWER']._serialized_start=1297
+  _globals['_KEYPOINTANSWER']._serialized_end=1359
 # @@protoc_insertion_point(module_scope)

@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17labelwire/v1/item.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x19labelwire/v1/answer.proto\"\xb2\x02\n\x04Item\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12\x0e\n\x04json\x18\x03 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x04 \x01(\tH\x00\x12)\n\x08metadata\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08prelabel\x18\x06 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x1b\n\x13prelabel_confidence\x18\x07 \x01(\x01\x12)\n\x0bgold_answer\x18\x08 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\'\n\x08gold_use\x18\t \x01(\x0e\x32\x15.labelwire.v1.GoldUse\x12\x18\n\x10gold_explanation\x18\x0e \x01(\tB\t\n\x07payload*]\n\x07GoldUse\x12\x18\n\x14GOLD_USE_UNSPECIFIED\x10\x00\x12\x10\n\x0cGOLD_USE_ANY\x10\x01\x12\x11\n\rGOLD_USE_QUIZ\x10\x02\x12\x13\n\x0fGOLD_USE_HIDDEN\x10\x03\x42\xa3\x01\n\x10\x63om.labelwire.v1B\tItemProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17labelwire/v1/item.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x19labelwire/v1/answer.proto\"\xdc\x02\n\x04Item\x12\x11\n\x03key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12\x0e\n\x04json\x18\x03 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x04 \x01(\tH\x00\x12/\n\x08metadata\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x01\x12,\n\x08prelabel\x18\x06 \x01(\x0b\x32\x14.labelwire.v1.AnswerB\x04\xe2\x41\x01\x01\x12!\n\x13prelabel_confidence\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12/\n\x0bgold_answer\x18\x08 \x01(\x0b\x32\x14.labelwire.v1.AnswerB\x04\xe2\x41\x01\x01\x12-\n\x08gold_use\x18\t \x01(\x0e\x32\x15.labelwire.v1.GoldUseB\x04\xe2\x41\x01\x01\x12\x1e\n\x10gold_explanation\x18\x0e \x01(\tB\x04\xe2\x41\x01\x01\x42\t\n\x07payload*]\n\x07GoldUse\x12\x18\n\x14GOLD_USE_UNSPECIFIED\x10\x00\x12\x10\n\x0cGOLD_USE_ANY\x10\x01\x12\x11\n\rGOLD_USE_QUIZ\x10\x02\x12\x13\n\x0fGOLD_USE_HIDDEN\x10\x03\x42\xa3\x01\n\x10\x63om.labelwire.v1B\tItemProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +35,22 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.item_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\tItemProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_GOLDUSE']._serialized_start=407
-  _globals['_GOLDUSE']._serialized_end=500
-  _globals['_ITEM']._serialized_start=99
-  _globals['_ITEM']._serialized_end=405
+  _globals['_ITEM'].fields_by_name['key']._loaded_options = None
+  _globals['_ITEM'].fields_by_name['key']._serialized_options = b'\342A\001\002'
+  _globals['_ITEM'].fields_by_name['metadata']._loaded_options = None
+  _globals['_ITEM'].fields_by_name['metadata']._serialized_options = b'\342A\001\001'
+  _globals['_ITEM'].fields_by_name['prelabel']._loaded_options = None
+  _globals['_ITEM'].fields_by_name['prelabel']._serialized_options = b'\342A\001\001'
+  _globals['_ITEM'].fields_by_name['prelabel_confidence']._loaded_options = None
+  _globals['_ITEM'].fields_by_name['prelabel_confidence']._serialized_options = b'\342A\001\001'
+  _globals['_ITEM'].fields_by_name['gold_answer']._loaded_options = None
+  _globals['_ITEM'].fields_by_name['gold_answer']._serialized_options = b'\342A\001\001'
+  _globals['_ITEM'].fields_by_name['gold_use']._loaded_options = None
+  _globals['_ITEM'].fields_by_name['gold_use']._serialized_options = b'\342A\001\001'
+  _globals['_ITEM'].fields_by_name['gold_explanation']._loaded_options = None
+  _globals['_ITEM'].fields_by_name['gold_explanation']._serialized_options = b'\342A\001\001'
+  _globals['_GOLDUSE']._serialized_start=482
+  _globals['_GOLDUSE']._serialized_end=575
+  _globals['_ITEM']._serialized_start=132
+  _globals['_ITEM']._serialized_end=480
 # @@protoc_insertion_point(module_scope)

@@ -22,13 +22,15 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blabelwire/v1/judgment.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\x1a\x17labelwire/v1/task.proto\"\x98\x03\n\x08Judgment\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\x12\x0e\n\x06worker\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\x12\x1a\n\x12\x65xternal_worker_id\x18\x05 \x01(\t\x12$\n\x06\x61nswer\x18\x06 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x05phase\x18\t \x01(\x0e\x32\x17.labelwire.v1.TaskPhase\x12\x0c\n\x04gold\x18\n \x01(\x08\x12\x19\n\x0cgold_correct\x18\x0b \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08\x65xcluded\x18\x0c \x01(\x08\x12\x17\n\x0f\x65xcluded_reason\x18\r \x01(\t\x12\x1c\n\x14instructions_version\x18\x0e \x01(\x05\x42\x0f\n\r_gold_correctB\xa7\x01\n\x10\x63om.labelwire.v1B\rJudgmentProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blabelwire/v1/judgment.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\x1a\x17labelwire/v1/task.proto\"\xbf\x04\n\x08Judgment\x12)\n\x04task\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x03\xfa\x41\x14\n\x12labelwire.dev/Task\x12\x16\n\x08item_key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x30\n\x06worker\x18\x03 \x01(\tB \xe2\x41\x01\x03\xfa\x41\x19\n\x17labelwire.dev/JobWorker\x12\x35\n\x07\x61\x63\x63ount\x18\x04 \x01(\tB$\xe2\x41\x01\x03\xfa\x41\x1d\n\x1blabelwire.dev/WorkerAccount\x12 \n\x12\x65xternal_worker_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12*\n\x06\x61nswer\x18\x06 \x01(\x0b\x32\x14.labelwire.v1.AnswerB\x04\xe2\x41\x01\x03\x12\x33\n\ntime_spent\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12,\n\x05phase\x18\t \x01(\x0e\x32\x17.labelwire.v1.TaskPhaseB\x04\xe2\x41\x01\x03\x12\x12\n\x04gold\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1f\n\x0cgold_correct\x18\x0b \x01(\x08\x42\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12\x16\n\x08\x65xcluded\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x65xcluded_reason\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\"\n\x14instructions_version\x18\x0e \x01(\x05\x42\x04\xe2\x41\x01\x03\x42\x0f\n\r_gold_correctB\xa7\x01\n\x10\x63om.labelwire.v1B\rJudgmentProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +38,34 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.judgment_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\rJudgmentProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_JUDGMENT']._serialized_start=163
-  _globals['_JUDGMENT']._serialized_end=571
+  _globals['_JUDGMENT'].fields_by_name['task']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['task']._serialized_options = b'\342A\001\003\372A\024\n\022labelwire.dev/Task'
+  _globals['_JUDGMENT'].fields_by_name['item_key']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['item_key']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['worker']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['worker']._serialized_options = b'\342A\001\003\372A\031\n\027labelwire.dev/JobWorker'
+  _globals['_JUDGMENT'].fields_by_name['account']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['account']._serialized_options = b'\342A\001\003\372A\035\n\033labelwire.dev/WorkerAccount'
+  _globals['_JUDGMENT'].fields_by_name['external_worker_id']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['external_worker_id']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['answer']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['answer']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['time_spent']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['time_spent']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['phase']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['phase']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['gold']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['gold']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['gold_correct']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['gold_correct']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['excluded']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['excluded']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['excluded_reason']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['excluded_reason']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT'].fields_by_name['instructions_version']._loaded_options = None
+  _globals['_JUDGMENT'].fields_by_name['instructions_version']._serialized_options = b'\342A\001\003'
+  _globals['_JUDGMENT']._serialized_start=223
+  _globals['_JUDGMENT']._serialized_end=798
 # @@protoc_insertion_point(module_scope)

@@ -22,12 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18labelwire/v1/label.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\xa8\x03\n\x05Label\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x03\x12\x10\n\x08revision\x18\x04 \x01(\x05\x12#\n\x05value\x18\x05 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x12\n\nconfidence\x18\x06 \x01(\x01\x12;\n\x13\x63lass_probabilities\x18\x07 \x03(\x0b\x32\x1e.labelwire.v1.ClassProbability\x12\x0e\n\x06method\x18\x08 \x01(\t\x12\x16\n\x0ejudgment_count\x18\t \x01(\x05\x12\x17\n\x0fhuman_annotated\x18\n \x01(\x08\x12\x0b\n\x03tie\x18\x0b \x01(\x08\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ritem_metadata\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x37\n\x0cverification\x18\x0e \x01(\x0b\x32!.labelwire.v1.VerificationSummary\"\xf6\x01\n\x13VerificationSummary\x12\x11\n\tconfirmed\x18\x01 \x01(\x05\x12\x14\n\x0c\x64isconfirmed\x18\x02 \x01(\x05\x12:\n\x07verdict\x18\x03 \x01(\x0e\x32).labelwire.v1.VerificationSummary.Verdict\x12\x12\n\nconfidence\x18\x04 \x01(\x01\"f\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x15\n\x11VERDICT_CONFIRMED\x10\x01\x12\x18\n\x14VERDICT_DISCONFIRMED\x10\x02\x12\x11\n\rVERDICT_SPLIT\x10\x03\";\n\x10\x43lassProbability\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\x42\xa4\x01\n\x10\x63om.labelwire.v1B\nLabelProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18labelwire/v1/label.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\x92\x04\n\x05Label\x12\'\n\x03job\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x03\xfa\x41\x13\n\x11labelwire.dev/Job\x12\x16\n\x08item_key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08sequence\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x16\n\x08revision\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12)\n\x05value\x18\x05 \x01(\x0b\x32\x14.labelwire.v1.AnswerB\x04\xe2\x41\x01\x03\x12\x18\n\nconfidence\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x41\n\x13\x63lass_probabilities\x18\x07 \x03(\x0b\x32\x1e.labelwire.v1.ClassProbabilityB\x04\xe2\x41\x01\x03\x12\x14\n\x06method\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1c\n\x0ejudgment_count\x18\t \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0fhuman_annotated\x18\n \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x11\n\x03tie\x18\x0b \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\ritem_metadata\x18\r \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03\x12=\n\x0cverification\x18\x0e \x01(\x0b\x32!.labelwire.v1.VerificationSummaryB\x04\xe2\x41\x01\x03\"\x8e\x02\n\x13VerificationSummary\x12\x17\n\tconfirmed\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x64isconfirmed\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12@\n\x07verdict\x18\x03 \x01(\x0e\x32).labelwire.v1.VerificationSummary.VerdictB\x04\xe2\x41\x01\x03\x12\x18\n\nconfidence\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x03\"f\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x15\n\x11VERDICT_CONFIRMED\x10\x01\x12\x18\n\x14VERDICT_DISCONFIRMED\x10\x02\x12\x11\n\rVERDICT_SPLIT\x10\x03\";\n\x10\x43lassProbability\x12\x12\n\nclass_name\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\x42\xa4\x01\n\x10\x63om.labelwire.v1B\nLabelProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +37,48 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.label_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\nLabelProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_LABEL']._serialized_start=133
-  _globals['_LABEL']._serialized_end=557
-  _globals['_VERIFICATIONSUMMARY']._serialized_start=560
-  _globals['_VERIFICATIONSUMMARY']._serialized_end=806
-  _globals['_VERIFICATIONSUMMARY_VERDICT']._serialized_start=704
-  _globals['_VERIFICATIONSUMMARY_VERDICT']._serialized_end=806
-  _globals['_CLASSPROBABILITY']._serialized_start=808
-  _globals['_CLASSPROBABILITY']._serialized_end=867
+  _globals['_LABEL'].fields_by_name['job']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['job']._serialized_options = b'\342A\001\003\372A\023\n\021labelwire.dev/Job'
+  _globals['_LABEL'].fields_by_name['item_key']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['item_key']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['sequence']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['sequence']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['revision']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['revision']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['value']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['value']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['confidence']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['confidence']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['class_probabilities']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['class_probabilities']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['method']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['method']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['judgment_count']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['judgment_count']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['human_annotated']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['human_annotated']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['tie']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['tie']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['create_time']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['item_metadata']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['item_metadata']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL'].fields_by_name['verification']._loaded_options = None
+  _globals['_LABEL'].fields_by_name['verification']._serialized_options = b'\342A\001\003'
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['confirmed']._loaded_options = None
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['confirmed']._serialized_options = b'\342A\001\003'
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['disconfirmed']._loaded_options = None
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['disconfirmed']._serialized_options = b'\342A\001\003'
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['verdict']._loaded_options = None
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['verdict']._serialized_options = b'\342A\001\003'
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['confidence']._loaded_options = None
+  _globals['_VERIFICATIONSUMMARY'].fields_by_name['confidence']._serialized_options = b'\342A\001\003'
+  _globals['_LABEL']._serialized_start=193
+  _globals['_LABEL']._serialized_end=723
+  _globals['_VERIFICATIONSUMMARY']._serialized_start=726
+  _globals['_VERIFICATIONSUMMARY']._serialized_end=996
+  _globals['_VERIFICATIONSUMMARY_VERDICT']._serialized_start=894
+  _globals['_VERIFICATIONSUMMARY_VERDICT']._serialized_end=996
+  _globals['_CLASSPROBABILITY']._serialized_start=998
+  _globals['_CLASSPROBABILITY']._serialized_end=1057
 # @@protoc_insertion_point(module_scope)

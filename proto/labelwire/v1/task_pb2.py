@@ -22,12 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from labelwire.v1 import answer_pb2 as labelwire_dot_v1_dot_answer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17labelwire/v1/task.proto\x12\x0clabelwire.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\x84\x03\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x05phase\x18\x02 \x01(\x0e\x32\x17.labelwire.v1.TaskPhase\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12\x0e\n\x04json\x18\x04 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x05 \x01(\tH\x00\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08prelabel\x18\x07 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x35\n\x11lease_expire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x13prelabel_confidence\x18\t \x01(\x01H\x01\x88\x01\x01\x12&\n\x05\x62\x61tch\x18\n \x03(\x0b\x32\x17.labelwire.v1.BatchItem\x12\x19\n\x11rendered_template\x18\x10 \x01(\tB\t\n\x07payloadB\x16\n\x14_prelabel_confidence\"\xd9\x01\n\tBatchItem\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x0e\n\x04json\x18\x02 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x03 \x01(\tH\x00\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08prelabel\x18\x05 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12 \n\x13prelabel_confidence\x18\x06 \x01(\x01H\x01\x88\x01\x01\x42\t\n\x07payloadB\x16\n\x14_prelabel_confidence\"\x93\x02\n\x0bWorkerStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x11\n\tjudgments\x18\x04 \x01(\x03\x12\x15\n\rgold_answered\x18\x05 \x01(\x03\x12\x14\n\x0cgold_correct\x18\x06 \x01(\x03\x12\x15\n\rgold_accuracy\x18\x07 \x01(\x01\x12\x16\n\x0equiz_remaining\x18\x08 \x01(\x05\x12\x34\n\x10last_active_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61\x63\x63ount\x18\n \x01(\t\"\x99\x01\n\x0bTaskComment\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x10\n\x08item_key\x18\x02 \x01(\t\x12\x0e\n\x06worker\x18\x03 \x01(\t\x12\x1b\n\x13worker_display_name\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*Q\n\tTaskPhase\x12\x1a\n\x16TASK_PHASE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_PHASE_QUIZ\x10\x01\x12\x13\n\x0fTASK_PHASE_WORK\x10\x02*\xa1\x01\n\x0cWorkerStatus\x12\x1d\n\x19WORKER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12WORKER_STATUS_QUIZ\x10\x01\x12\x1b\n\x17WORKER_STATUS_QUALIFIED\x10\x02\x12\x1d\n\x19WORKER_STATUS_FAILED_QUIZ\x10\x03\x12\x1e\n\x1aWORKER_STATUS_DISQUALIFIED\x10\x04\x42\xa3\x01\n\x10\x63om.labelwire.v1B\tTaskProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17labelwire/v1/task.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19labelwire/v1/answer.proto\"\xe6\x03\n\x04Task\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12,\n\x05phase\x18\x02 \x01(\x0e\x32\x17.labelwire.v1.TaskPhaseB\x04\xe2\x41\x01\x03\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12\x0e\n\x04json\x18\x04 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x05 \x01(\tH\x00\x12/\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03\x12,\n\x08prelabel\x18\x07 \x01(\x0b\x32\x14.labelwire.v1.AnswerB\x04\xe2\x41\x01\x03\x12;\n\x11lease_expire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12&\n\x13prelabel_confidence\x18\t \x01(\x01\x42\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x12,\n\x05\x62\x61tch\x18\n \x03(\x0b\x32\x17.labelwire.v1.BatchItemB\x04\xe2\x41\x01\x03\x12\x1f\n\x11rendered_template\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03:0\xea\x41-\n\x12labelwire.dev/Task\x12\x17jobs/{job}/tasks/{task}B\t\n\x07payloadB\x16\n\x14_prelabel_confidence\"\xeb\x01\n\tBatchItem\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x0e\n\x04json\x18\x02 \x01(\tH\x00\x12\x14\n\nsource_ref\x18\x03 \x01(\tH\x00\x12/\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x04\xe2\x41\x01\x03\x12,\n\x08prelabel\x18\x05 \x01(\x0b\x32\x14.labelwire.v1.AnswerB\x04\xe2\x41\x01\x03\x12&\n\x13prelabel_confidence\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x42\t\n\x07payloadB\x16\n\x14_prelabel_confidence\"\x8b\x03\n\x0bWorkerStats\x12.\n\x04name\x18\x01 \x01(\tB \xe2\x41\x01\x03\xfa\x41\x19\n\x17labelwire.dev/JobWorker\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x30\n\x06status\x18\x03 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatusB\x04\xe2\x41\x01\x03\x12\x17\n\tjudgments\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rgold_answered\x18\x05 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cgold_correct\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1b\n\rgold_accuracy\x18\x07 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x1c\n\x0equiz_remaining\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12:\n\x10last_active_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x07\x61\x63\x63ount\x18\n \x01(\tB$\xe2\x41\x01\x03\xfa\x41\x1d\n\x1blabelwire.dev/WorkerAccount\"\xf0\x01\n\x0bTaskComment\x12)\n\x04task\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x03\xfa\x41\x14\n\x12labelwire.dev/Task\x12\x16\n\x08item_key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x30\n\x06worker\x18\x03 \x01(\tB \xe2\x41\x01\x03\xfa\x41\x19\n\x17labelwire.dev/JobWorker\x12!\n\x13worker_display_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04text\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03*Q\n\tTaskPhase\x12\x1a\n\x16TASK_PHASE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_PHASE_QUIZ\x10\x01\x12\x13\n\x0fTASK_PHASE_WORK\x10\x02*\xa1\x01\n\x0cWorkerStatus\x12\x1d\n\x19WORKER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12WORKER_STATUS_QUIZ\x10\x01\x12\x1b\n\x17WORKER_STATUS_QUALIFIED\x10\x02\x12\x1d\n\x19WORKER_STATUS_FAILED_QUIZ\x10\x03\x12\x1e\n\x1aWORKER_STATUS_DISQUALIFIED\x10\x04\x42\xa3\x01\n\x10\x63om.labelwire.v1B\tTaskProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,16 +37,72 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.task_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\tTaskProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
-  _globals['_TASKPHASE']._serialized_start=1176
-  _globals['_TASKPHASE']._serialized_end=1257
-  _globals['_WORKERSTATUS']._serialized_start=1260
-  _globals['_WORKERSTATUS']._serialized_end=1421
-  _globals['_TASK']._serialized_start=132
-  _globals['_TASK']._serialized_end=520
-  _globals['_BATCHITEM']._serialized_start=523
-  _globals['_BATCHITEM']._serialized_end=740
-  _globals['_WORKERSTATS']._serialized_start=743
-  _globals['_WORKERSTATS']._serialized_end=1018
-  _globals['_TASKCOMMENT']._serialized_start=1021
-  _globals['_TASKCOMMENT']._serialized_end=1174
+  _globals['_TASK'].fields_by_name['name']._loaded_options = None
+  _globals['_TASK'].fields_by_name['name']._serialized_options = b'\342A\001\003'
+  _globals['_TASK'].fields_by_name['phase']._loaded_options = None
+  _globals['_TASK'].fields_by_name['phase']._serialized_options = b'\342A\001\003'
+  _globals['_TASK'].fields_by_name['metadata']._loaded_options = None
+  _globals['_TASK'].fields_by_name['metadata']._serialized_options = b'\342A\001\003'
+  _globals['_TASK'].fields_by_name['prelabel']._loaded_options = None
+  _globals['_TASK'].fields_by_name['prelabel']._serialized_options = b'\342A\001\003'
+  _globals['_TASK'].fields_by_name['lease_expire_time']._loaded_options = None
+  _globals['_TASK'].fields_by_name['lease_expire_time']._serialized_options = b'\342A\001\003'
+  _globals['_TASK'].fields_by_name['prelabel_confidence']._loaded_options = None
+  _globals['_TASK'].fields_by_name['prelabel_confidence']._serialized_options = b'\342A\001\003'
+  _globals['_TASK'].fields_by_name['batch']._loaded_options = None
+  _globals['_TASK'].fields_by_name['batch']._serialized_options = b'\342A\001\003'
+  _globals['_TASK'].fields_by_name['rendered_template']._loaded_options = None
+  _globals['_TASK'].fields_by_name['rendered_template']._serialized_options = b'\342A\001\003'
+  _globals['_TASK']._loaded_options = None
+  _globals['_TASK']._serialized_options = b'\352A-\n\022labelwire.dev/Task\022\027jobs/{job}/tasks/{task}'
+  _globals['_BATCHITEM'].fields_by_name['metadata']._loaded_options = None
+  _globals['_BATCHITEM'].fields_by_name['metadata']._serialized_options = b'\342A\001\003'
+  _globals['_BATCHITEM'].fields_by_name['prelabel']._loaded_options = None
+  _globals['_BATCHITEM'].fields_by_name['prelabel']._serialized_options = b'\342A\001\003'
+  _globals['_BATCHITEM'].fields_by_name['prelabel_confidence']._loaded_options = None
+  _globals['_BATCHITEM'].fields_by_name['prelabel_confidence']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['name']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['name']._serialized_options = b'\342A\001\003\372A\031\n\027labelwire.dev/JobWorker'
+  _globals['_WORKERSTATS'].fields_by_name['display_name']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['display_name']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['status']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['status']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['judgments']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['judgments']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['gold_answered']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['gold_answered']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['gold_correct']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['gold_correct']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['gold_accuracy']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['gold_accuracy']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['quiz_remaining']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['quiz_remaining']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['last_active_time']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['last_active_time']._serialized_options = b'\342A\001\003'
+  _globals['_WORKERSTATS'].fields_by_name['account']._loaded_options = None
+  _globals['_WORKERSTATS'].fields_by_name['account']._serialized_options = b'\342A\001\003\372A\035\n\033labelwire.dev/WorkerAccount'
+  _globals['_TASKCOMMENT'].fields_by_name['task']._loaded_options = None
+  _globals['_TASKCOMMENT'].fields_by_name['task']._serialized_options = b'\342A\001\003\372A\024\n\022labelwire.dev/Task'
+  _globals['_TASKCOMMENT'].fields_by_name['item_key']._loaded_options = None
+  _globals['_TASKCOMMENT'].fields_by_name['item_key']._serialized_options = b'\342A\001\003'
+  _globals['_TASKCOMMENT'].fields_by_name['worker']._loaded_options = None
+  _globals['_TASKCOMMENT'].fields_by_name['worker']._serialized_options = b'\342A\001\003\372A\031\n\027labelwire.dev/JobWorker'
+  _globals['_TASKCOMMENT'].fields_by_name['worker_display_name']._loaded_options = None
+  _globals['_TASKCOMMENT'].fields_by_name['worker_display_name']._serialized_options = b'\342A\001\003'
+  _globals['_TASKCOMMENT'].fields_by_name['text']._loaded_options = None
+  _globals['_TASKCOMMENT'].fields_by_name['text']._serialized_options = b'\342A\001\003'
+  _globals['_TASKCOMMENT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_TASKCOMMENT'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_TASKPHASE']._serialized_start=1559
+  _globals['_TASKPHASE']._serialized_end=1640
+  _globals['_WORKERSTATUS']._serialized_start=1643
+  _globals['_WORKERSTATUS']._serialized_end=1804
+  _globals['_TASK']._serialized_start=192
+  _globals['_TASK']._serialized_end=678
+  _globals['_BATCHITEM']._serialized_start=681
+  _globals['_BATCHITEM']._serialized_end=916
+  _globals['_WORKERSTATS']._serialized_start=919
+  _globals['_WORKERSTATS']._serialized_end=1314
+  _globals['_TASKCOMMENT']._serialized_start=1317
+  _globals['_TASKCOMMENT']._serialized_end=1557
 # @@protoc_insertion_point(module_scope)

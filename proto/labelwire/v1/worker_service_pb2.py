@@ -22,6 +22,8 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from labelwire.v1 import account_pb2 as labelwire_dot_v1_dot_account__pb2
@@ -30,7 +32,7 @@ from labelwire.v1 import job_pb2 as labelwire_dot_v1_dot_job__pb2
 from labelwire.v1 import task_pb2 as labelwire_dot_v1_dot_task__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alabelwire/v1/account.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"%\n\x16GetInstructionsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"\x9c\x02\n\x17GetInstructionsResponse\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14instructions_version\x18\x07 \x01(\x05\"1\n\x0fNextTaskRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x11\n\tlookahead\x18\x02 \x01(\x08\"\xc7\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\x12$\n\x08upcoming\x18\x05 \x01(\x0b\x32\x12.labelwire.v1.Task\"\xa0\x01\n\x15SubmitJudgmentRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12$\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12-\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\twant_next\x18\x04 \x01(\x08\x12\x11\n\tlookahead\x18\x05 \x01(\x08\"\xc4\x01\n\x16SubmitJudgmentResponse\x12\x0c\n\x04task\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x04next\x18\x04 \x01(\x0b\x32\x1e.labelwire.v1.NextTaskResponse\x12\x31\n\rquiz_feedback\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.QuizFeedback\"c\n\x0cQuizFeedback\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12-\n\x0f\x65xpected_answer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x13\n\x0b\x65xplanation\x18\x07 \x01(\t\"\"\n\x12ReleaseTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\"\x15\n\x13ReleaseTaskResponse\"2\n\x12\x44\x65\x63lineTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x15\n\x13\x44\x65\x63lineTaskResponse\"P\n\x12\x45xtendLeaseRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12,\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"$\n\x15GetWorkerStatsRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\">\n\x15ListWorkerJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x16ListWorkerJobsResponse\x12%\n\x04jobs\x18\x01 \x03(\x0b\x32\x17.labelwire.v1.WorkerJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x17GetWorkerHistoryRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x9c\x01\n\x18GetWorkerHistoryResponse\x12\x0e\n\x06worker\x18\x01 \x01(\t\x12+\n\x04jobs\x18\x02 \x03(\x0b\x32\x1d.labelwire.v1.WorkerJobRecord\x12*\n\x06totals\x18\x03 \x01(\x0b\x32\x1a.labelwire.v1.WorkerTotals\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"2\n\x14\x43ommentOnTaskRequest\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"C\n\x15\x43ommentOnTaskResponse\x12*\n\x07\x63omment\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.TaskComment2\x99\x07\n\rWorkerService\x12\x63\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\"\x03\x90\x02\x01\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponse\x12`\n\x0eListWorkerJobs\x12#.labelwire.v1.ListWorkerJobsRequest\x1a$.labelwire.v1.ListWorkerJobsResponse\"\x03\x90\x02\x01\x12\x66\n\x10GetWorkerHistory\x12%.labelwire.v1.GetWorkerHistoryRequest\x1a&.labelwire.v1.GetWorkerHistoryResponse\"\x03\x90\x02\x01\x12X\n\rCommentOnTask\x12\".labelwire.v1.CommentOnTaskRequest\x1a#.labelwire.v1.CommentOnTaskResponseB\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!labelwire/v1/worker_service.proto\x12\x0clabelwire.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1alabelwire/v1/account.proto\x1a\x19labelwire/v1/answer.proto\x1a\x16labelwire/v1/job.proto\x1a\x17labelwire/v1/task.proto\"=\n\x16GetInstructionsRequest\x12#\n\x03job\x18\x01 \x01(\tB\x16\xfa\x41\x13\n\x11labelwire.dev/Job\"\xb4\x02\n\x17GetInstructionsResponse\x12#\n\x03job\x18\x01 \x01(\tB\x16\xfa\x41\x13\n\x11labelwire.dev/Job\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12-\n\x0btask_config\x18\x03 \x01(\x0b\x32\x18.labelwire.v1.TaskConfig\x12+\n\nmedia_type\x18\x04 \x01(\x0e\x32\x17.labelwire.v1.MediaType\x12\x30\n\x0cinstructions\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.Instructions\x12\x32\n\x0ftask_time_limit\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1c\n\x14instructions_version\x18\x07 \x01(\x05\"O\n\x0fNextTaskRequest\x12#\n\x03job\x18\x01 \x01(\tB\x16\xfa\x41\x13\n\x11labelwire.dev/Job\x12\x17\n\tlookahead\x18\x02 \x01(\x08\x42\x04\xe2\x41\x01\x01\"\xc7\x01\n\x10NextTaskResponse\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.labelwire.v1.Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12.\n\x0bretry_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\x04 \x01(\t\x12$\n\x08upcoming\x18\x05 \x01(\x0b\x32\x12.labelwire.v1.Task\"\xd5\x01\n\x15SubmitJudgmentRequest\x12)\n\x04task\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12labelwire.dev/Task\x12*\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.AnswerB\x04\xe2\x41\x01\x02\x12\x33\n\ntime_spent\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x17\n\twant_next\x18\x04 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x17\n\tlookahead\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x01\"\xdd\x01\n\x16SubmitJudgmentResponse\x12%\n\x04task\x18\x01 \x01(\tB\x17\xfa\x41\x14\n\x12labelwire.dev/Task\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.labelwire.v1.WorkerStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x04next\x18\x04 \x01(\x0b\x32\x1e.labelwire.v1.NextTaskResponse\x12\x31\n\rquiz_feedback\x18\x05 \x01(\x0b\x32\x1a.labelwire.v1.QuizFeedback\"c\n\x0cQuizFeedback\x12\x0f\n\x07\x63orrect\x18\x01 \x01(\x08\x12-\n\x0f\x65xpected_answer\x18\x02 \x01(\x0b\x32\x14.labelwire.v1.Answer\x12\x13\n\x0b\x65xplanation\x18\x07 \x01(\t\"?\n\x12ReleaseTaskRequest\x12)\n\x04task\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12labelwire.dev/Task\"\x15\n\x13ReleaseTaskResponse\"U\n\x12\x44\x65\x63lineTaskRequest\x12)\n\x04task\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12labelwire.dev/Task\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\x15\n\x13\x44\x65\x63lineTaskResponse\"s\n\x12\x45xtendLeaseRequest\x12)\n\x04task\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12labelwire.dev/Task\x12\x32\n\textension\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\"L\n\x13\x45xtendLeaseResponse\x12\x35\n\x11lease_expire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"<\n\x15GetWorkerStatsRequest\x12#\n\x03job\x18\x01 \x01(\tB\x16\xfa\x41\x13\n\x11labelwire.dev/Job\"B\n\x16GetWorkerStatsResponse\x12(\n\x05stats\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.WorkerStats\"J\n\x15ListWorkerJobsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"X\n\x16ListWorkerJobsResponse\x12%\n\x04jobs\x18\x01 \x03(\x0b\x32\x17.labelwire.v1.WorkerJob\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"L\n\x17GetWorkerHistoryRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\xbe\x01\n\x18GetWorkerHistoryResponse\x12\x30\n\x06worker\x18\x01 \x01(\tB \xfa\x41\x1d\n\x1blabelwire.dev/WorkerAccount\x12+\n\x04jobs\x18\x02 \x03(\x0b\x32\x1d.labelwire.v1.WorkerJobRecord\x12*\n\x06totals\x18\x03 \x01(\x0b\x32\x1a.labelwire.v1.WorkerTotals\x12\x17\n\x0fnext_page_token\x18\x04 \x01(\t\"U\n\x14\x43ommentOnTaskRequest\x12)\n\x04task\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12labelwire.dev/Task\x12\x12\n\x04text\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"C\n\x15\x43ommentOnTaskResponse\x12*\n\x07\x63omment\x18\x01 \x01(\x0b\x32\x19.labelwire.v1.TaskComment2\x99\x07\n\rWorkerService\x12\x63\n\x0fGetInstructions\x12$.labelwire.v1.GetInstructionsRequest\x1a%.labelwire.v1.GetInstructionsResponse\"\x03\x90\x02\x01\x12I\n\x08NextTask\x12\x1d.labelwire.v1.NextTaskRequest\x1a\x1e.labelwire.v1.NextTaskResponse\x12[\n\x0eSubmitJudgment\x12#.labelwire.v1.SubmitJudgmentRequest\x1a$.labelwire.v1.SubmitJudgmentResponse\x12R\n\x0bReleaseTask\x12 .labelwire.v1.ReleaseTaskRequest\x1a!.labelwire.v1.ReleaseTaskResponse\x12R\n\x0b\x44\x65\x63lineTask\x12 .labelwire.v1.DeclineTaskRequest\x1a!.labelwire.v1.DeclineTaskResponse\x12R\n\x0b\x45xtendLease\x12 .labelwire.v1.ExtendLeaseRequest\x1a!.labelwire.v1.ExtendLeaseResponse\x12[\n\x0eGetWorkerStats\x12#.labelwire.v1.GetWorkerStatsRequest\x1a$.labelwire.v1.GetWorkerStatsResponse\x12`\n\x0eListWorkerJobs\x12#.labelwire.v1.ListWorkerJobsRequest\x1a$.labelwire.v1.ListWorkerJobsResponse\"\x03\x90\x02\x01\x12\x66\n\x10GetWorkerHistory\x12%.labelwire.v1.GetWorkerHistoryRequest\x1a&.labelwire.v1.GetWorkerHistoryResponse\"\x03\x90\x02\x01\x12X\n\rCommentOnTask\x12\".labelwire.v1.CommentOnTaskRequest\x1a#.labelwire.v1.CommentOnTaskResponseB\xac\x01\n\x10\x63om.labelwire.v1B\x12WorkerServiceProtoP\x01Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\xa2\x02\x03LXX\xaa\x02\x0cLabelwire.V1\xba\x02\rLabelwire_V1_\xca\x02\x0cLabelwire\\V1\xea\x02\rLabelwire::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,54 +40,100 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'labelwire.v1.worker_service
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\020com.labelwire.v1B\022WorkerServiceProtoP\001Z>github.com/labelwire/labelwire/gen/go/labelwire/v1;labelwirev1\242\002\003LXX\252\002\014Labelwire.V1\272\002\rLabelwire_V1_\312\002\014Labelwire\\V1\352\002\rLabelwire::V1'
+  _globals['_GETINSTRUCTIONSREQUEST'].fields_by_name['job']._loaded_options = None
+  _globals['_GETINSTRUCTIONSREQUEST'].fields_by_name['job']._serialized_options = b'\372A\023\n\021labelwire.dev/Job'
+  _globals['_GETINSTRUCTIONSRESPONSE'].fields_by_name['job']._loaded_options = None
+  _globals['_GETINSTRUCTIONSRESPONSE'].fields_by_name['job']._serialized_options = b'\372A\023\n\021labelwire.dev/Job'
+  _globals['_NEXTTASKREQUEST'].fields_by_name['job']._loaded_options = None
+  _globals['_NEXTTASKREQUEST'].fields_by_name['job']._serialized_options = b'\372A\023\n\021labelwire.dev/Job'
+  _globals['_NEXTTASKREQUEST'].fields_by_name['lookahead']._loaded_options = None
+  _globals['_NEXTTASKREQUEST'].fields_by_name['lookahead']._serialized_options = b'\342A\001\001'
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['task']._loaded_options = None
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['task']._serialized_options = b'\342A\001\002\372A\024\n\022labelwire.dev/Task'
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['answer']._loaded_options = None
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['answer']._serialized_options = b'\342A\001\002'
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['time_spent']._loaded_options = None
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['time_spent']._serialized_options = b'\342A\001\001'
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['want_next']._loaded_options = None
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['want_next']._serialized_options = b'\342A\001\001'
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['lookahead']._loaded_options = None
+  _globals['_SUBMITJUDGMENTREQUEST'].fields_by_name['lookahead']._serialized_options = b'\342A\001\001'
+  _globals['_SUBMITJUDGMENTRESPONSE'].fields_by_name['task']._loaded_options = None
+  _globals['_SUBMITJUDGMENTRESPONSE'].fields_by_name['task']._serialized_options = b'\372A\024\n\022labelwire.dev/Task'
+  _globals['_RELEASETASKREQUEST'].fields_by_name['task']._loaded_options = None
+  _globals['_RELEASETASKREQUEST'].fields_by_name['task']._serialized_options = b'\342A\001\002\372A\024\n\022labelwire.dev/Task'
+  _globals['_DECLINETASKREQUEST'].fields_by_name['task']._loaded_options = None
+  _globals['_DECLINETASKREQUEST'].fields_by_name['task']._serialized_options = b'\342A\001\002\372A\024\n\022labelwire.dev/Task'
+  _globals['_DECLINETASKREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_DECLINETASKREQUEST'].fields_by_name['reason']._serialized_options = b'\342A\001\001'
+  _globals['_EXTENDLEASEREQUEST'].fields_by_name['task']._loaded_options = None
+  _globals['_EXTENDLEASEREQUEST'].fields_by_name['task']._serialized_options = b'\342A\001\002\372A\024\n\022labelwire.dev/Task'
+  _globals['_EXTENDLEASEREQUEST'].fields_by_name['extension']._loaded_options = None
+  _globals['_EXTENDLEASEREQUEST'].fields_by_name['extension']._serialized_options = b'\342A\001\001'
+  _globals['_GETWORKERSTATSREQUEST'].fields_by_name['job']._loaded_options = None
+  _globals['_GETWORKERSTATSREQUEST'].fields_by_name['job']._serialized_options = b'\372A\023\n\021labelwire.dev/Job'
+  _globals['_LISTWORKERJOBSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTWORKERJOBSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTWORKERJOBSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTWORKERJOBSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_GETWORKERHISTORYREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_GETWORKERHISTORYREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_GETWORKERHISTORYREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_GETWORKERHISTORYREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_GETWORKERHISTORYRESPONSE'].fields_by_name['worker']._loaded_options = None
+  _globals['_GETWORKERHISTORYRESPONSE'].fields_by_name['worker']._serialized_options = b'\372A\035\n\033labelwire.dev/WorkerAccount'
+  _globals['_COMMENTONTASKREQUEST'].fields_by_name['task']._loaded_options = None
+  _globals['_COMMENTONTASKREQUEST'].fields_by_name['task']._serialized_options = b'\342A\001\002\372A\024\n\022labelwire.dev/Task'
+  _globals['_COMMENTONTASKREQUEST'].fields_by_name['text']._loaded_options = None
+  _globals['_COMMENTONTASKREQUEST'].fields_by_name['text']._serialized_options = b'\342A\001\002'
   _globals['_WORKERSERVICE'].methods_by_name['GetInstructions']._loaded_options = None
   _globals['_WORKERSERVICE'].methods_by_name['GetInstructions']._serialized_options = b'\220\002\001'
   _globals['_WORKERSERVICE'].methods_by_name['ListWorkerJobs']._loaded_options = None
   _globals['_WORKERSERVICE'].methods_by_name['ListWorkerJobs']._serialized_options = b'\220\002\001'
   _globals['_WORKERSERVICE'].methods_by_name['GetWorkerHistory']._loaded_options = None
   _globals['_WORKERSERVICE'].methods_by_name['GetWorkerHistory']._serialized_options = b'\220\002\001'
-  _globals['_GETINSTRUCTIONSREQUEST']._serialized_start=220
-  _globals['_GETINSTRUCTIONSREQUEST']._serialized_end=257
-  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_start=260
-  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_end=544
-  _globals['_NEXTTASKREQUEST']._serialized_start=546
-  _globals['_NEXTTASKREQUEST']._serialized_end=595
-  _globals['_NEXTTASKRESPONSE']._serialized_start=598
-  _globals['_NEXTTASKRESPONSE']._serialized_end=797
-  _globals['_SUBMITJUDGMENTREQUEST']._serialized_start=800
-  _globals['_SUBMITJUDGMENTREQUEST']._serialized_end=960
-  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_start=963
-  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_end=1159
-  _globals['_QUIZFEEDBACK']._serialized_start=1161
-  _globals['_QUIZFEEDBACK']._serialized_end=1260
-  _globals['_RELEASETASKREQUEST']._serialized_start=1262
-  _globals['_RELEASETASKREQUEST']._serialized_end=1296
-  _globals['_RELEASETASKRESPONSE']._serialized_start=1298
-  _globals['_RELEASETASKRESPONSE']._serialized_end=1319
-  _globals['_DECLINETASKREQUEST']._serialized_start=1321
-  _globals['_DECLINETASKREQUEST']._serialized_end=1371
-  _globals['_DECLINETASKRESPONSE']._serialized_start=1373
-  _globals['_DECLINETASKRESPONSE']._serialized_end=1394
-  _globals['_EXTENDLEASEREQUEST']._serialized_start=1396
-  _globals['_EXTENDLEASEREQUEST']._serialized_end=1476
-  _globals['_EXTENDLEASERESPONSE']._serialized_start=1478
-  _globals['_EXTENDLEASERESPONSE']._serialized_end=1554
-  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1556
-  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1592
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1594
-  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1660
-  _globals['_LISTWORKERJOBSREQUEST']._serialized_start=1662
-  _globals['_LISTWORKERJOBSREQUEST']._serialized_end=1724
-  _globals['_LISTWORKERJOBSRESPONSE']._serialized_start=1726
-  _globals['_LISTWORKERJOBSRESPONSE']._serialized_end=1814
-  _globals['_GETWORKERHISTORYREQUEST']._serialized_start=1816
-  _globals['_GETWORKERHISTORYREQUEST']._serialized_end=1880
-  _globals['_GETWORKERHISTORYRESPONSE']._serialized_start=1883
-  _globals['_GETWORKERHISTORYRESPONSE']._serialized_end=2039
-  _globals['_COMMENTONTASKREQUEST']._serialized_start=2041
-  _globals['_COMMENTONTASKREQUEST']._serialized_end=2091
-  _globals['_COMMENTONTASKRESPONSE']._serialized_start=2093
-  _globals['_COMMENTONTASKRESPONSE']._serialized_end=2160
-  _globals['_WORKERSERVICE']._serialized_start=2163
-  _globals['_WORKERSERVICE']._serialized_end=3084
+  _globals['_GETINSTRUCTIONSREQUEST']._serialized_start=280
+  _globals['_GETINSTRUCTIONSREQUEST']._serialized_end=341
+  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_start=344
+  _globals['_GETINSTRUCTIONSRESPONSE']._serialized_end=652
+  _globals['_NEXTTASKREQUEST']._serialized_start=654
+  _globals['_NEXTTASKREQUEST']._serialized_end=733
+  _globals['_NEXTTASKRESPONSE']._serialized_start=736
+  _globals['_NEXTTASKRESPONSE']._serialized_end=935
+  _globals['_SUBMITJUDGMENTREQUEST']._serialized_start=938
+  _globals['_SUBMITJUDGMENTREQUEST']._serialized_end=1151
+  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_start=1154
+  _globals['_SUBMITJUDGMENTRESPONSE']._serialized_end=1375
+  _globals['_QUIZFEEDBACK']._serialized_start=1377
+  _globals['_QUIZFEEDBACK']._serialized_end=1476
+  _globals['_RELEASETASKREQUEST']._serialized_start=1478
+  _globals['_RELEASETASKREQUEST']._serialized_end=1541
+  _globals['_RELEASETASKRESPONSE']._serialized_start=1543
+  _globals['_RELEASETASKRESPONSE']._serialized_end=1564
+  _globals['_DECLINETASKREQUEST']._serialized_start=1566
+  _globals['_DECLINETASKREQUEST']._serialized_end=1651
+  _globals['_DECLINETASKRESPONSE']._serialized_start=1653
+  _globals['_DECLINETASKRESPONSE']._serialized_end=1674
+  _globals['_EXTENDLEASEREQUEST']._serialized_start=1676
+  _globals['_EXTENDLEASEREQUEST']._serialized_end=1791
+  _globals['_EXTENDLEASERESPONSE']._serialized_start=1793
+  _globals['_EXTENDLEASERESPONSE']._serialized_end=1869
+  _globals['_GETWORKERSTATSREQUEST']._serialized_start=1871
+  _globals['_GETWORKERSTATSREQUEST']._serialized_end=1931
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_start=1933
+  _globals['_GETWORKERSTATSRESPONSE']._serialized_end=1999
+  _globals['_LISTWORKERJOBSREQUEST']._serialized_start=2001
+  _globals['_LISTWORKERJOBSREQUEST']._serialized_end=2075
+  _globals['_LISTWORKERJOBSRESPONSE']._serialized_start=2077
+  _globals['_LISTWORKERJOBSRESPONSE']._serialized_end=2165
+  _globals['_GETWORKERHISTORYREQUEST']._serialized_start=2167
+  _globals['_GETWORKERHISTORYREQUEST']._serialized_end=2243
+  _globals['_GETWORKERHISTORYRESPONSE']._serialized_start=2246
+  _globals['_GETWORKERHISTORYRESPONSE']._serialized_end=2436
+  _globals['_COMMENTONTASKREQUEST']._serialized_start=2438
+  _globals['_COMMENTONTASKREQUEST']._serialized_end=2523
+  _globals['_COMMENTONTASKRESPONSE']._serialized_start=2525
+  _globals['_COMMENTONTASKRESPONSE']._serialized_end=2592
+  _globals['_WORKERSERVICE']._serialized_start=2595
+  _globals['_WORKERSERVICE']._serialized_end=3516
 # @@protoc_insertion_point(module_scope)

@@ -74,6 +74,20 @@ def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
     )
 
 
+def groundtruth_confidence(value: Any) -> float | None:
+    """A confidence as a Ground Truth manifest writes it (a number), else None."""
+    try:
+        return float(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def lowest_confidence(values: Any) -> float | None:
+    """A label made of parts is only as sure as its least sure part."""
+    numbers = [c for c in (groundtruth_confidence(v) for v in values) if c is not None]
+    return min(numbers) if numbers else None
+
+
 MAX_PARTS = 1000
 """Boxes, spans and the like one answer may hold."""
 
@@ -150,6 +164,22 @@ class TaskKind(ABC):
     """Whether its answers have a spread and outliers (`spread`)."""
     counts_verdicts: ClassVar[bool] = False
     """Whether its labels carry confirm/disconfirm counts (a label's verification summary)."""
+    own_template: ClassVar[bool] = False
+    """Whether its tasks are rendered by the job's own template (custom): no
+    workforce offers a built-in page for it."""
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {}
+    """Ground Truth's built-in task type for it, by media type (`TextMultiClass`
+    for text classification); a media type not listed has none."""
+    groundtruth_outputs: ClassVar[tuple[str, ...]] = ()
+    """The `type`s Ground Truth writes into an output manifest's `-metadata`
+    for its labels, so a manifest line is read back as this kind."""
+    keywords: ClassVar[tuple[str, ...]] = ("labeling",)
+    """Search words a marketplace lists its tasks under (after the media type)."""
+    names_classes: ClassVar[bool] = False
+    """Whether an answer picks among the job's classes by name (a class, boxes
+    or spans of a class), so a workforce's page must offer the classes."""
+    batches_items: ClassVar[bool] = False
+    """Whether one task may hold a batch of items (`batch_size`)."""
 
     def batch_size(self, spec: JobSpec) -> int:
         """Items one task leases."""
@@ -194,12 +224,18 @@ class TaskKind(ABC):
         return answer.get(self.answer_key) or {}, gold.get(self.answer_key) or {}
 
     def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
-        """Whether an answer matches a gold answer. By default their bodies'
-        JSON forms compare equal, which is exact for verification and custom
-        tasks; geometric gold (boxes, spans, masks) is graded by the
-        consolidation engine's overlap measures once it is wired for those types."""
+        """Whether an answer matches a gold answer: bodies equal as JSON always
+        do; different ones only when the answer is of this kind and the kind's
+        `bodies_match` forgives the difference (order, overlap)."""
         mine, right = self.bodies(answer, gold)
-        return bool(mine == right)
+        if mine == right:
+            return True
+        return self.answer_key in answer and self.bodies_match(spec, mine, right)
+
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+        """Whether two bodies of this kind that differ as JSON still say the same;
+        never by default, which is exact for verification and custom tasks."""
+        return False
 
     def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
         """The classes a label of this kind says, for a routing rule naming
@@ -229,6 +265,25 @@ class TaskKind(ABC):
     def attribute(self, name: str) -> str:
         """The Ground Truth label attribute its labels are written under."""
         return name + "-ref" if self.mask_reference and not name.endswith("-ref") else name
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        """The reverse of `export_value`: (answer, confidence) of a label Ground
+        Truth (or `export_value`) wrote, from the attribute's value, its
+        `-metadata` and that metadata's `class-map`; None when it holds none. By
+        default the value is the answer body (custom tasks). A mask reference
+        needs its file read, which the caller does."""
+        body = value if isinstance(value, Mapping) else {"value": value}
+        return {self.answer_key: body}, groundtruth_confidence(metadata.get("confidence"))
+
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        """The answer in one Crowd HTML Element's output (`crowd-classifier`'s
+        `{"label": ...}`, `crowd-bounding-box`'s `{"boundingBoxes": [...]}`, ...)
+        as Ground Truth hands a worker's form back; None when the element is not
+        this kind's. None by default: free-form kinds take the whole form, and a
+        mask needs its image decoded, which the caller does."""
+        return None
 
     @abstractmethod
     def export_value(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -13,7 +13,14 @@ from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
 from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, Spread, TaskKind, classed_parts, dense_workers
+from labelwire.server.domain.tasks.base import (
+    MaskWriter,
+    Spread,
+    TaskKind,
+    classed_parts,
+    dense_workers,
+    lowest_confidence,
+)
 
 METHOD = "box_clusters"
 BOX_MATCH_IOU = 0.5
@@ -127,6 +134,17 @@ def box_spread(given: Sequence[Sequence[dict[str, Any]]], centre: Sequence[dict[
     return 1.0 - float(np.mean(overlaps))
 
 
+def _box_of(box: Mapping[str, Any], class_name: str) -> dict[str, Any]:
+    """A box from one as Ground Truth writes it (`left`, `top`, `width`, `height`)."""
+    return {
+        "class_name": class_name,
+        "left": float(box.get("left", 0)),
+        "top": float(box.get("top", 0)),
+        "width": float(box.get("width", 0)),
+        "height": float(box.get("height", 0)),
+    }
+
+
 class BoundingBoxes(TaskKind):
     name = "bounding_box"
     answer_key = "bounding_boxes"
@@ -134,6 +152,10 @@ class BoundingBoxes(TaskKind):
     reviewable = True
     vote_share_methods = frozenset({METHOD})
     has_spread = True
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {"image": "BoundingBox"}
+    groundtruth_outputs = ("groundtruth/object-detection",)
+    keywords = ("bounding box", "object detection")
+    names_classes = True
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         parts = classed_parts(spec, body, f"{field}.{self.answer_key}", "boxes", "class_name", "classes")
@@ -173,13 +195,29 @@ class BoundingBoxes(TaskKind):
         given = [a[self.answer_key].get("boxes", []) for _, a in judgments]
         return box_spread(given, centre), [not pairs_with(g, centre) for g in given]
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """Boxes match one-to-one, each gold box by a box of its class at IoU >=
         BOX_MATCH_IOU, as Ground Truth clusters boxes."""
-        mine, right = self.bodies(answer, gold)
-        if self.answer_key in answer:
-            return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
-        return bool(mine == right)
+        return _boxes_match(mine.get("boxes", []), right.get("boxes", []))
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        annotations = value.get("annotations", []) if isinstance(value, Mapping) else []
+        boxes = [
+            _box_of(a, class_map.get(str(a.get("class_id")), str(a.get("class_id"))))
+            for a in annotations
+            if isinstance(a, Mapping)
+        ]
+        objects = metadata.get("objects") or []
+        return {"bounding_boxes": {"boxes": boxes}}, lowest_confidence(o.get("confidence") for o in objects)
+
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        drawn = element.get("boundingBoxes")
+        if not isinstance(drawn, list):
+            return None
+        boxes = [_box_of(b, str(b.get("label", ""))) for b in drawn if isinstance(b, Mapping)]
+        return {"bounding_boxes": {"boxes": boxes}}
 
     def export_value(
         self,

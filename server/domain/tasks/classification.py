@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import TaskKind, uses_skill
+from labelwire.server.domain.tasks.base import TaskKind, groundtruth_confidence, uses_skill
 
 POSTERIOR_METHOD = "majority_vote_posterior"
 """A classification vote whose confidence is a posterior; `MAJORITY_VOTE` labels state vote shares
@@ -96,6 +96,18 @@ class Classification(TaskKind):
     routes_by_class = True
     vote_share_methods = frozenset({MAJORITY_VOTE})
     class_field = "class_name"
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {
+        "image": "ImageMultiClass",
+        "text": "TextMultiClass",
+        "video": "VideoMultiClass",
+    }
+    groundtruth_outputs = (
+        "groundtruth/image-classification",
+        "groundtruth/text-classification",
+        "groundtruth/video-classification",
+    )
+    keywords = ("classification",)
+    names_classes = True
 
     def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
         return {str((value.get(self.answer_key) or {}).get(self.class_field, ""))}
@@ -139,8 +151,7 @@ class Classification(TaskKind):
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         return bool(body.get("class_name") == name)
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
-        mine, right = self.bodies(answer, gold)
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         return bool(mine.get("class_name") == right.get("class_name"))
 
     def category(self, answer: Answer) -> str:
@@ -151,6 +162,23 @@ class Classification(TaskKind):
 
     def gold_from_cell(self, value: Any) -> Answer | None:
         return {"classification": {"class_name": str(value)}}
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        name = metadata.get("class-name") or class_map.get(str(value))
+        return (
+            (
+                {"classification": {"class_name": str(name)}},
+                groundtruth_confidence(metadata.get("confidence")),
+            )
+            if name
+            else None
+        )
+
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        label = element.get("label")
+        return {"classification": {"class_name": label}} if isinstance(label, str) else None
 
     def export_value(
         self,

@@ -37,6 +37,8 @@ class Custom(TaskKind):
     vote_share_methods = frozenset({EXACT_METHOD})
     struct_answer = True
     struct_config_fields = ("answer_schema",)
+    own_template = True
+    groundtruth_outputs = ("groundtruth/custom",)
 
     def validate_config(self, spec: JobSpec) -> None:
         schema = answer_schema.schema_of(spec.task_config)

@@ -164,10 +164,9 @@ class Keypoints(TaskKind):
         flags = [not matches(spec, a.get(self.answer_key) or {}, label) for _, a in judgments]
         return (float(np.mean(spreads)) if spreads else 0.0), flags
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
-        if self.answer_key not in answer or self.answer_key not in gold:
-            return False
-        return matches(spec, answer[self.answer_key], gold[self.answer_key])
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+        """Every point's visibility as the gold's, each placed one within the PCK tolerance."""
+        return bool(right) and matches(spec, dict(mine), dict(right))
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         return placed(body).get(name) is not None

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from labelwire.server.consolidation import BinaryRelevance, MajorityVote, MultiLabelJudgments
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import TaskKind
+from labelwire.server.domain.tasks.base import TaskKind, lowest_confidence
 
 
 def vote_per_class(names: Sequence[str], ticked: list[list[str]]) -> Consolidated:
@@ -45,6 +45,16 @@ class MultiLabel(TaskKind):
     routes_by_class = True
     vote_share_methods = frozenset({MAJORITY_VOTE})
     class_field = "class_names"
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {
+        "image": "ImageMultiClassMultiLabel",
+        "text": "TextMultiClassMultiLabel",
+    }
+    groundtruth_outputs = (
+        "groundtruth/image-classification-multilabel",
+        "groundtruth/text-classification-multilabel",
+    )
+    keywords = ("classification", "tagging")
+    names_classes = True
 
     def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
         return {str(c) for c in (value.get(self.answer_key) or {}).get(self.class_field, [])}
@@ -71,9 +81,8 @@ class MultiLabel(TaskKind):
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         return name in body.get("class_names", [])
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """Exactly, as sets."""
-        mine, right = self.bodies(answer, gold)
         return set(mine.get("class_names", [])) == set(right.get("class_names", []))
 
     def category(self, answer: Answer) -> str:
@@ -85,6 +94,20 @@ class MultiLabel(TaskKind):
     def gold_from_cell(self, value: Any) -> Answer | None:
         names = value if isinstance(value, list) else [v for v in str(value).split("|") if v]
         return {"multi_label": {"class_names": [str(n) for n in names]}}
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        chosen = [str(v) for v in value] if isinstance(value, list) else []
+        confidences = metadata.get("confidence-map") or {}
+        names = [class_map.get(i, i) for i in chosen]
+        return {"multi_label": {"class_names": names}}, lowest_confidence(confidences.get(i) for i in chosen)
+
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        labels = element.get("labels")
+        if not isinstance(labels, list):
+            return None
+        return {"multi_label": {"class_names": list(dict.fromkeys(str(n) for n in labels))}}
 
     def export_value(
         self,

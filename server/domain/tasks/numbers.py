@@ -144,11 +144,12 @@ class Numbers(TaskKind):
         result = RobustCentre(min_spread=floor).fit(np.zeros(values.size, dtype=np.int64), values, n_items=1)
         return float(result.spread[0]), [bool(o) for o in result.outliers]
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """Right within the gold policy's `number_tolerance` of the gold value."""
-        if self.answer_key not in answer or self.answer_key not in gold:
+        if not right:
             return False
-        return close(value_of(answer), value_of(gold), spec.gold.number_tolerance)
+        key = self.answer_key
+        return close(value_of({key: dict(mine)}), value_of({key: dict(right)}), spec.gold.number_tolerance)
 
     def category(self, answer: Answer) -> str:
         """The value itself: agreement on numbers is agreement on the typed value."""

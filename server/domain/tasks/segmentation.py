@@ -7,7 +7,7 @@ import base64
 import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -130,6 +130,9 @@ class Segmentation(TaskKind):
     reviewable = True
     mask_reference = True
     exports_labels = False
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {"image": "SemanticSegmentation"}
+    groundtruth_outputs = ("groundtruth/semantic-segmentation",)
+    keywords = ("segmentation",)
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         where = f"{field}.segmentation.mask_png"
@@ -158,13 +161,10 @@ class Segmentation(TaskKind):
     ) -> Consolidated:
         return segmentation(spec, judgments, skills if uses_skill(spec) else None)
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """Right when the mask's mean IoU with the gold mask over the classes
         either uses reaches the gold policy's `min_segmentation_iou` (painting
         by hand never matches pixel for pixel)."""
-        mine, right = self.bodies(answer, gold)
-        if mine == right:
-            return True
         masks = decode_mask(str(mine["mask_png"])), decode_mask(str(right["mask_png"]))
         return mask_mean_iou(*masks) >= spec.gold.min_segmentation_iou
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from labelwire.server.consolidation import SpanJudgments, SpanVote
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, classed_parts, dense_workers
+from labelwire.server.domain.tasks.base import (
+    MaskWriter,
+    TaskKind,
+    classed_parts,
+    dense_workers,
+    lowest_confidence,
+)
 
 METHOD = "span_vote"
 
@@ -57,6 +63,15 @@ def _span_key(span: dict[str, Any]) -> tuple[str, int, int]:
     return str(span.get("entity_type", "")), int(span.get("start", 0)), int(span.get("end", 0))
 
 
+def _span_of(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """A span from an entity as Ground Truth writes one (`label`, `startOffset`, `endOffset`)."""
+    return {
+        "entity_type": str(entity.get("label", "")),
+        "start": int(entity.get("startOffset", 0)),
+        "end": int(entity.get("endOffset", 0)),
+    }
+
+
 class Spans(TaskKind):
     name = "spans"
     answer_key = "spans"
@@ -64,6 +79,10 @@ class Spans(TaskKind):
     classes_key = "entity_types"
     reviewable = True
     vote_share_methods = frozenset({METHOD})
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {"text": "NamedEntityRecognition"}
+    groundtruth_outputs = ("groundtruth/text-span",)
+    keywords = ("named entity", "text span")
+    names_classes = True
 
     def validate_body(self, spec: JobSpec, body: dict[str, Any], field: str) -> None:
         parts = classed_parts(
@@ -86,14 +105,25 @@ class Spans(TaskKind):
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         return any(s.get("entity_type") == name for s in body.get("spans", []))
 
-    def grade(self, spec: JobSpec, answer: Answer, gold: Answer) -> bool:
+    def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """As sets of (type, start, end)."""
-        mine, right = self.bodies(answer, gold)
-        if self.answer_key in answer:
-            return sorted(map(_span_key, mine.get("spans", []))) == sorted(
-                map(_span_key, right.get("spans", []))
-            )
-        return bool(mine == right)
+        return sorted(map(_span_key, mine.get("spans", []))) == sorted(map(_span_key, right.get("spans", [])))
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        inner = value.get("annotations", {}) if isinstance(value, Mapping) else {}
+        entities = inner.get("entities", []) if isinstance(inner, Mapping) else []
+        spans = [_span_of(e) for e in entities if isinstance(e, Mapping)]
+        confidences = [e.get("confidence") for e in metadata.get("entities") or [] if isinstance(e, Mapping)]
+        return {"spans": {"spans": spans}}, lowest_confidence(confidences)
+
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        entities = element.get("entities")
+        if not isinstance(entities, list):
+            return None
+        spans = [_span_of(e) for e in entities if isinstance(e, Mapping)]
+        return {"spans": {"spans": spans}}
 
     def export_value(
         self,

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from labelwire.server.domain.checks import check_range, require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks import verdicts
-from labelwire.server.domain.tasks.base import EXACT_METHOD, MaskWriter, TaskKind, vote_exact
+from labelwire.server.domain.tasks.base import (
+    EXACT_METHOD,
+    MaskWriter,
+    TaskKind,
+    groundtruth_confidence,
+    vote_exact,
+)
 
 VERIFICATION_CATEGORIES = ("correct", "incorrect")
 DEFAULT_BATCH = 10
@@ -24,6 +30,10 @@ class Verification(TaskKind):
     routes_by_class = True
     vote_share_methods = frozenset({EXACT_METHOD})
     counts_verdicts = True
+    groundtruth_tasks: ClassVar[Mapping[str, str]] = {"image": "VerificationBoundingBox"}
+    groundtruth_outputs = ("groundtruth/label-verification",)
+    keywords = ("verification",)
+    batches_items = True
 
     def label_classes(self, value: Answer, prelabel: str | None) -> set[str]:
         """The model's class the item's workers verified."""
@@ -51,6 +61,21 @@ class Verification(TaskKind):
     ) -> Consolidated:
         voted = verdicts.vote([a for _, a in judgments])
         return voted if voted is not None else vote_exact(judgments)
+
+    def label_from_groundtruth(
+        self, value: Any, metadata: Mapping[str, Any], class_map: Mapping[str, str]
+    ) -> tuple[Answer, float | None] | None:
+        name = metadata.get("class-name")
+        if not isinstance(name, str):
+            return None
+        correct = name.strip().lower() == VERIFICATION_CATEGORIES[0]
+        return {"verification": {"correct": [correct]}}, groundtruth_confidence(metadata.get("confidence"))
+
+    def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
+        label = element.get("label")
+        if not isinstance(label, str):
+            return None
+        return {"verification": {"correct": [label.strip().lower() == VERIFICATION_CATEGORIES[0]]}}
 
     def export_value(
         self,
