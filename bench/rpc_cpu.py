@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="runs of each tree (default 1)")
     args = parser.parse_args()
     if not args.before and not args.echo and args.rounds == 1:
-        print(json.dumps(asyncio.run(labelwire_round(args, None))))  # the output of old
+        print(json.dumps(asyncio.run(labelwire_round(args, None))))  # one JSON line, as before
         return
     print(json.dumps({"summary": asyncio.run(run(args))}))
 
