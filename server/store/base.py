@@ -150,10 +150,20 @@ class TransactionThread(Generic[TxT]):
         group and leaves the thread ready for the next one."""
         outcomes: list[tuple[_Work, bool, Any, Set[int]]] = []
         started = time.perf_counter()
+        # A group of one needs no savepoint: its failure rolls back the whole
+        # transaction. At a paced load most groups are one caller, and the
+        # SAVEPOINT and RELEASE were 2 of the 13 statements of a lease.
+        alone = len(group) == 1
         try:
             conn.execute(self._begin)
             for work in group:
-                outcomes.append(self._run_one(conn, work))
+                outcomes.append(
+                    self._run_work(conn, work, savepoint=False) if alone else self._run_one(conn, work)
+                )
+            if alone and not outcomes[0][1]:
+                conn.execute("ROLLBACK")
+                _answer(outcomes)
+                return
             conn.execute("COMMIT")
             self._commit_seconds.observe(time.perf_counter() - started)
             if self._grouped:
@@ -171,16 +181,20 @@ class TransactionThread(Generic[TxT]):
     def _run_one(self, conn: Any, work: _Work) -> tuple[_Work, bool, Any, Set[int]]:
         """One caller's work; when grouped, inside a savepoint so that its
         failure rolls back alone (and moves no feed)."""
-        if self._grouped:
+        return self._run_work(conn, work, savepoint=self._grouped)
+
+    def _run_work(self, conn: Any, work: _Work, *, savepoint: bool) -> tuple[_Work, bool, Any, Set[int]]:
+        marked = savepoint  # a group of one goes without: its group's rollback is its own
+        if marked:
             conn.execute("SAVEPOINT op")
         tx = self._make_tx(conn)
         try:
             value = work[0](tx)
         except Exception as exc:
-            if self._grouped:
+            if marked:
                 conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
             return work, False, exc, frozenset()
-        if self._grouped:
+        if marked:
             conn.execute("RELEASE op")
         return work, True, value, getattr(tx, "moved_jobs", frozenset())

@@ -3,6 +3,7 @@ each store's transaction supplies, and the SQL fragments they share."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
@@ -25,17 +26,29 @@ _WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\
 KEPT_TABLES = ("jobs", "workers")
 
 
+def _table_of(sql: str) -> str:
+    """The table a write names, "" when it names none."""
+    written = _WRITTEN_TABLE.match(sql)
+    return "" if written is None else written[1]
+
+
+# Every write of a transaction asks; matching the regular expression each
+# time cost more than a lookup. Short statement texts only, so the cache
+# stays small whatever statements are built with many placeholders.
+_cached_table_of = functools.lru_cache(maxsize=512)(_table_of)
+
+
 def forget_written(rows: MutableMapping[tuple[str, int], Any], sql: str) -> None:
     """Drops the job and worker rows a transaction keeps (both stores keep them:
     a lease or a submit reads them several times) that `sql` may change: those
     of the table a write names, or every one when a write names no table."""
     if not rows or sql.startswith("SELECT"):
         return
-    written = _WRITTEN_TABLE.match(sql)
-    if written is None:
+    table = _cached_table_of(sql) if len(sql) <= 1000 else _table_of(sql)
+    if not table:
         rows.clear()
-    elif written[1] in KEPT_TABLES:
-        for key in [key for key in rows if key[0] == written[1]]:
+    elif table in KEPT_TABLES:
+        for key in [key for key in rows if key[0] == table]:
             del rows[key]
 
 

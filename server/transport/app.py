@@ -27,7 +27,7 @@ from labelwire.server.telemetry.metrics import MetricsServer, serve_metrics
 from labelwire.server.transport.grpc.accounts import TeamServicer
 from labelwire.server.transport.grpc.adapters import AdapterServicer
 from labelwire.server.transport.grpc.admin import AdminServicer
-from labelwire.server.transport.grpc.calls import CallInterceptor
+from labelwire.server.transport.grpc.calls import CallInterceptor, WrappingRegistry
 from labelwire.server.transport.grpc.jobs import JobServicer
 from labelwire.server.transport.grpc.labels import LabelServicer
 from labelwire.server.transport.grpc.quality import QualityServicer
@@ -215,7 +215,6 @@ async def start_server(
         credential_cache_seconds=credential_cache_seconds,
     )
     server = grpc.aio.server(
-        interceptors=[CallInterceptor()],
         options=[
             ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
@@ -240,8 +239,9 @@ async def start_server(
         (health_pb2_grpc.add_HealthServicer_to_server, health_servicer),
         (add_reflection, reflection_servicer),
     ]
+    registry = WrappingRegistry(server)
     for add, servicer in servicers:
-        add(servicer, server)
+        add(servicer, registry)
     if tls_cert and tls_key:
         credentials = grpc.ssl_server_credentials([(tls_key.read_bytes(), tls_cert.read_bytes())])
         port = server.add_secure_port(address, credentials)

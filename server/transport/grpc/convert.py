@@ -372,12 +372,13 @@ def judgment_message(judgment: Judgment, into: judgment_pb2.Judgment) -> None:
     into.instructions_version = judgment.instructions_version
 
 
-def task_message(task: Task) -> task_pb2.Task:
-    out = task_pb2.Task(
-        name=task.name,
-        phase=task_pb2.TaskPhase.Value(f"TASK_PHASE_{task.phase.name}"),
-        lease_expire_time=timestamp(task.expires_at),
-    )
+def task_message(task: Task, out: task_pb2.Task | None = None) -> task_pb2.Task:
+    """The task as the API shows it; written into `out` (a response's field)
+    when given, so a NextTask answer is built in place rather than copied."""
+    out = task_pb2.Task() if out is None else out
+    out.name = task.name
+    out.phase = task_pb2.TaskPhase.Value(f"TASK_PHASE_{task.phase.name}")
+    out.lease_expire_time.FromNanoseconds(int(task.expires_at * 1e9))
     setattr(out, task.payload_kind, task.payload)
     if task.metadata:
         out.metadata.update(task.metadata)

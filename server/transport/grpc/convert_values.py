@@ -79,8 +79,18 @@ def duration_seconds(d: Duration) -> float | None:
     return d.seconds + d.nanos / 1e9
 
 
+# Every NextTask and SubmitJudgment answer carries one: looked up once, not
+# formatted and searched by name on each call.
+_WORKER_STATUSES = {
+    status: task_pb2.WorkerStatus.Value(f"WORKER_STATUS_{status.name}")
+    for status in WorkerStatus
+    if f"WORKER_STATUS_{status.name}" in task_pb2.WorkerStatus.DESCRIPTOR.values_by_name
+}
+
+
 def worker_status(status: WorkerStatus) -> task_pb2.WorkerStatus.ValueType:
-    return task_pb2.WorkerStatus.Value(f"WORKER_STATUS_{status.name}")
+    found = _WORKER_STATUSES.get(status)
+    return task_pb2.WorkerStatus.Value(f"WORKER_STATUS_{status.name}") if found is None else found
 
 
 def seconds_of(duration: Duration, field: str) -> float:

@@ -69,7 +69,7 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
             out.quiz_feedback.expected_answer.CopyFrom(convert.answer_message(result.quiz.expected))
             out.quiz_feedback.explanation = result.quiz.explanation
         if result.next is not None:
-            out.next.CopyFrom(_next_task_response(result.next))
+            _next_task_response(result.next, out.next)
         return out
 
     @unary
@@ -117,12 +117,17 @@ class WorkerServicer(WorkerAccountMethods, worker_service_pb2_grpc.WorkerService
         return pb.CommentOnTaskResponse(comment=convert.comment_message(comment))
 
 
-def _next_task_response(result: NextTaskResult) -> pb.NextTaskResponse:
-    out = pb.NextTaskResponse(status=convert.worker_status(result.status), message=result.message)
+def _next_task_response(
+    result: NextTaskResult, out: pb.NextTaskResponse | None = None
+) -> pb.NextTaskResponse:
+    """Built in place (in `out`, SubmitJudgment's `next`, when given): no message is copied."""
+    out = pb.NextTaskResponse() if out is None else out
+    out.status = convert.worker_status(result.status)
+    out.message = result.message
     if result.task is not None:
-        out.task.CopyFrom(convert.task_message(result.task))
+        convert.task_message(result.task, out.task)
     if result.upcoming is not None:
-        out.upcoming.CopyFrom(convert.task_message(result.upcoming))
+        convert.task_message(result.upcoming, out.upcoming)
     if result.retry_after:
         out.retry_after.CopyFrom(convert.duration(result.retry_after))
     return out
