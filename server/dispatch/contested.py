@@ -63,11 +63,14 @@ def routed(tx: Tx, spec: JobSpec, job_id: int, worker: Any, row: Any, now: float
     if spec.target_confidence <= 0:
         return row
     worker_id = int(worker["id"])
+    floor = spec.judgments_per_item
+    unsure = tx.unsure_rows(job_id, worker_id, UNSURE_SCAN, pilot=pilot)
+    if not unsure and (row is None or int(row["done"]) < floor):
+        return row  # nothing contested: the workers present need not be read
     present = quality.present_skills(tx.workers_of(job_id, 0, quality.ROUTING_WORKER_SCAN), now)
     present[worker_id] = quality.worker_skill(worker)
     skills = Skills(present, job_model(tx, job_id))
     me = skills.ids.index(worker_id)
-    unsure = tx.unsure_rows(job_id, worker_id, UNSURE_SCAN, pilot=pilot)
     cuts = []
     for item in unsure:
         on_item = skills.on(item)
@@ -75,7 +78,6 @@ def routed(tx: Tx, spec: JobSpec, job_id: int, worker: Any, row: Any, now: float
         if on_item[me] >= cut:
             return item
         cuts.append((item, on_item, cut))
-    floor = spec.judgments_per_item
     if row is not None and int(row["done"]) < floor:
         return row
     if row is not None:
