@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +63,17 @@ CROWDS: dict[str, Preset] = {
 QUIZ = 5
 REFIT = 100
 FIXED = 5
-MODES = ("current", "pass_skill", "pass_model", "in_step", "routed", "served", "routed_floor1")
+MODES = (
+    "current",
+    "pass_skill",
+    "pass_model",
+    "in_step",
+    "routed",
+    "served",
+    "served_lc",
+    "routed_floor1",
+    "served_lc_floor1",
+)
 PRESENT = 2.0
 """`served`: a worker counts as present for this many times `n_workers` asks after its last
 answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
@@ -157,6 +168,53 @@ def served(
     return None if others.any() else head
 
 
+UNSURE_SCAN = 20
+UNSURE_OFFERED = int(__import__("os").environ.get("OFFERED", 1))
+FRESH_SCAN = 20
+"""`served_lc`: the server's `contested.UNSURE_SCAN`, `UNSURE_OFFERED` and `FRESH_SCAN`."""
+
+
+def served_lc(
+    open_: np.ndarray,
+    counts: np.ndarray,
+    conf: FloatArray,
+    post: Callable[[int], FloatArray],
+    model: FloatArray,
+    seen: np.ndarray,
+    present: np.ndarray,
+    w: int,
+    policy: JudgmentPolicy,
+) -> int | None:
+    """The dispatcher's rule since route13 (`contested.routed`) on the simulated job."""
+    candidates = np.flatnonzero(open_)
+    if not candidates.size:
+        return None
+    here = present.copy()
+    here[w] = True
+    ids = np.flatnonzero(here)
+    me = int(np.searchsorted(ids, w))
+    diagonals = np.diagonal(model[ids], axis1=1, axis2=2)
+    contested = candidates[counts[candidates] >= policy.min_judgments]
+    unsure = contested[np.argsort(conf[contested], kind="stable")[:UNSURE_SCAN]]
+    cuts = []
+    for n, item in enumerate(unsure.tolist()):
+        on_item = diagonals @ post(item)
+        cut = float(np.median(on_item))
+        if n < UNSURE_OFFERED and on_item[me] >= cut:
+            return int(item)
+        cuts.append((item, on_item, cut))
+    head = candidates[: FRESH_SCAN + 1]
+    fresh = head[counts[head] < policy.min_judgments]
+    if fresh.size:
+        return int(fresh[0])
+    for item, on_item, cut in cuts:
+        stronger = (on_item >= cut) & ~seen[item, ids]
+        stronger[me] = False
+        if not stronger.any():
+            return int(item)
+    return None
+
+
 def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
     k, n = job.k, job.n_items
     counts = np.zeros(n, dtype=np.int64)
@@ -185,6 +243,9 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         open_ = (first < 0) & ~seen[:, w]
         if mode == "served":
             item = served(open_, counts, skill, seen, last >= steps - PRESENT * job.n_workers, w, policy)
+        elif mode == "served_lc":
+            present = last >= steps - PRESENT * job.n_workers
+            item = served_lc(open_, counts, conf, posterior, model, seen, present, w, policy)
         else:
             cut = float(np.median(skill)) if mode == "routed" else -1.0
             item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)
@@ -294,6 +355,7 @@ def main() -> None:
         "--items", type=int, default=0, help="items per crowd (default 1500 quick, 3000 full)"
     )
     parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
+    parser.add_argument("--modes", nargs="*", choices=list(MODES), default=None, help="default: all")
     args = parser.parse_args()
     parser_crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
     crowds = parser_crowds
@@ -312,7 +374,7 @@ def main() -> None:
             mv, ds = Job(CROWDS[name], n_items, seed).fixed()
             fixed_mv += mv / len(seeds)
             fixed_ds += ds / len(seeds)
-        for mode in MODES:
+        for mode in args.modes or MODES:
             policy_floor = 1 if mode.endswith("floor1") else 2
             for target in TARGETS:
                 policy = JudgmentPolicy(policy_floor, 6, target)

@@ -23,7 +23,11 @@ from labelwire.server.labels.pass_models import JobModel, job_model
 from labelwire.server.store import Tx
 
 UNSURE_SCAN = 20
-"""Contested items, least confident first, read to find one this worker settles."""
+"""Contested items, least confident first, read to find one no stronger worker could take."""
+UNSURE_OFFERED = 1
+"""Of those, how many a worker at or above an item's cut may be offered: only the least
+confident. With 20, a worker above the median on any one of 20 items got it, and the extra
+judgments it cost were not the ones that settle (bench/README.md, "Quality per dollar")."""
 FRESH_SCAN = 20
 """Open items past the dispatcher's pick read to find a weaker worker an item under its floor."""
 
@@ -58,8 +62,8 @@ class Skills:
 
 def routed(tx: Tx, spec: JobSpec, job_id: int, worker: Any, row: Any, now: float, pilot: bool) -> Any:
     """The item to offer `worker`, given `row`, the oldest open item it has not seen (or None):
-    the least confident contested item it settles, else an item under its floor, else a
-    contested item no stronger present worker could take, else nothing."""
+    the least confident contested item when it is at or above that item's cut, else an item
+    under its floor, else a contested item no stronger present worker could take, else nothing."""
     if spec.target_confidence <= 0:
         return row
     worker_id = int(worker["id"])
@@ -72,10 +76,10 @@ def routed(tx: Tx, spec: JobSpec, job_id: int, worker: Any, row: Any, now: float
     skills = Skills(present, job_model(tx, job_id))
     me = skills.ids.index(worker_id)
     cuts = []
-    for item in unsure:
+    for n, item in enumerate(unsure):
         on_item = skills.on(item)
         cut = float(np.median(on_item))
-        if on_item[me] >= cut:
+        if n < UNSURE_OFFERED and on_item[me] >= cut:
             return item
         cuts.append((item, on_item, cut))
     if row is not None and int(row["done"]) < floor:
