@@ -24,11 +24,19 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   every `REFIT` judgments): an item's label, when it has its judgments, from all of them with
   the last pass's worker accuracies (pass_skill, the server before) or its confusion matrices
   and class priors (pass_model, the server now). No routing.
-- **served**: in step, with the rule the server's dispatcher applies (`leasing._routed`):
-  items are offered oldest first; an item past its floor goes to a worker at or above the
-  median skill of the workers *present* (answered lately); a weaker one gets the oldest item
-  under its floor, else nothing while a present strong worker who has not judged the item
-  could take it, else the item.
+- **served**: in step, with the dispatcher's rule before route13 (`leasing._routed`): items
+  are offered oldest first; an item past its floor goes to a worker at or above the median
+  skill of the workers *present* (answered lately); a weaker one gets the oldest item under its
+  floor, else nothing while a present strong worker who has not judged the item could take it,
+  else the item.
+- **served_lc**: in step, with the dispatcher's rule since route13 (`dispatch.contested`): the
+  least confident item past its floor (its posterior is stored on the item) is offered to a
+  worker whose skill on the item's likely classes (its confusion matrix's diagonal weighed by
+  the item's posterior) is at or above the median of the workers present; others get the
+  oldest item under its floor, else that least confident item when no stronger present worker
+  who has not judged it could take it, else nothing (`--unsure-scan 20`: any of the 20 least
+  confident whose cut the worker passes). `served_lc_floor1`: the same
+  with a floor of one judgment (`judgments_per_item=1`).
 
 "Revised" counts items whose final label (the last pass over everything) differs from the first
 label emitted. Budgets are judgments over the fixed-5 budget (5 per item). Crowds are new (seeds
@@ -148,7 +156,7 @@ def served(
     w: int,
     policy: JudgmentPolicy,
 ) -> int | None:
-    """The dispatcher's rule (`leasing._routed`) on the simulated job."""
+    """The dispatcher's rule before route13 (`leasing._routed`) on the simulated job."""
     candidates = np.flatnonzero(open_)
     if not candidates.size:
         return None
@@ -168,10 +176,9 @@ def served(
     return None if others.any() else head
 
 
-UNSURE_SCAN = 20
-UNSURE_OFFERED = int(__import__("os").environ.get("OFFERED", 1))
+UNSURE_SCAN = 1
 FRESH_SCAN = 20
-"""`served_lc`: the server's `contested.UNSURE_SCAN`, `UNSURE_OFFERED` and `FRESH_SCAN`."""
+"""`served_lc`: the server's `contested.UNSURE_SCAN` and `FRESH_SCAN`."""
 
 
 def served_lc(
@@ -197,10 +204,10 @@ def served_lc(
     contested = candidates[counts[candidates] >= policy.min_judgments]
     unsure = contested[np.argsort(conf[contested], kind="stable")[:UNSURE_SCAN]]
     cuts = []
-    for n, item in enumerate(unsure.tolist()):
+    for item in unsure.tolist():
         on_item = diagonals @ post(item)
         cut = float(np.median(on_item))
-        if n < UNSURE_OFFERED and on_item[me] >= cut:
+        if on_item[me] >= cut:
             return int(item)
         cuts.append((item, on_item, cut))
     head = candidates[: FRESH_SCAN + 1]
@@ -356,7 +363,15 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
     parser.add_argument("--modes", nargs="*", choices=list(MODES), default=None, help="default: all")
+    parser.add_argument(
+        "--unsure-scan",
+        type=int,
+        default=UNSURE_SCAN,
+        help="served_lc: contested items a worker may be offered",
+    )
     args = parser.parse_args()
+    global UNSURE_SCAN
+    UNSURE_SCAN = args.unsure_scan
     parser_crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
     crowds = parser_crowds
     n_items = args.items or (1500 if args.quick else 3000)
