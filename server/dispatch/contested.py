@@ -39,7 +39,6 @@ class Skills:
     def __init__(self, present: dict[int, float], model: JobModel | None) -> None:
         self.ids = list(present)
         self.flat = np.array([present[w] for w in self.ids], dtype=np.float64)
-        self.model = model
         self.diagonals: np.ndarray | None = None
         if model is not None:
             k = len(model.priors)

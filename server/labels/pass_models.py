@@ -25,15 +25,6 @@ class JobModel:
     method: str = ""
     """The consolidation method that fitted it: a job updated to another method stops using it."""
 
-    def skill_on(self, worker_id: int, posterior: np.ndarray) -> float | None:
-        """The worker's chance of answering the item right, its confusion matrix's diagonal
-        weighed by the item's posterior (its skill on the item's likely classes); None for a
-        worker the pass has not seen."""
-        matrix = self.confusions.get(worker_id)
-        if matrix is None or len(posterior) != len(self.priors):
-            return None
-        return float(np.dot(np.diagonal(matrix), posterior))
-
 
 MAX_MODELS = 256
 _models: OrderedDict[tuple[int, int], JobModel] = OrderedDict()
