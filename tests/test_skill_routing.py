@@ -7,7 +7,11 @@ present strong worker can take still finishes."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from labelwire.client.raw import Client, WorkerClient, classification, text_item
+from labelwire.server.labels.pass_models import JobModel, save_model
+from labelwire.server.store import Tx
 from labelwire.v1 import item_pb2, job_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, truth
@@ -106,6 +110,66 @@ async def test_an_item_every_present_strong_worker_judged_still_finishes(server:
     await ws["weak1"].submit(fallback.task.name, classification("pos"))
     done = await lw.get_job(job.name)
     assert done.state == job_pb2.JOB_STATE_COMPLETED
+    for w in ws.values():
+        await w.close()
+    await lw.close()
+
+
+async def test_the_least_confident_contested_item_is_offered_first(server: Harness) -> None:
+    lw = await server.client()
+    job = await dynamic_job(lw, 2)
+    ws = await workers(server, lw, job)
+    for answers in (("pos", "pos"), ("neg", "pos")):  # i0: the two agree; i1: they disagree
+        a = await ws["strong1"].next_task()
+        b = await ws["weak1"].next_task()
+        assert a.task.text == b.task.text
+        await ws["strong1"].submit(a.task.name, classification(answers[0]))
+        await ws["weak1"].submit(b.task.name, classification(answers[1]))
+
+    offered = await ws["strong2"].next_task()
+    assert offered.task.text == "truth:neg"  # i1, the less confident, before the older i0
+    for w in ws.values():
+        await w.close()
+    await lw.close()
+
+
+async def test_the_contested_item_goes_to_the_worker_strong_on_its_likely_class(server: Harness) -> None:
+    """strong1 is reliable on pos only, strong2 on neg only (as a pass would have learned
+    them); both have the same overall record. An item two weak workers called neg goes to
+    strong2, and strong1, who would settle it worse, gets a fresh item."""
+    lw = await server.client()
+    job = await dynamic_job(lw, 2)
+    ws = await workers(server, lw, job)
+    store = server.running.core.store
+
+    def plant_model(tx: Tx) -> None:
+        rows = tx.all("SELECT id, display_name, job_id FROM workers ORDER BY id")
+        by_name = {str(r["display_name"]): int(r["id"]) for r in rows}
+        diagonals = {
+            "strong1": (0.95, 0.6, 0.6),
+            "strong2": (0.6, 0.95, 0.6),
+            "weak1": (0.7,) * 3,
+            "weak2": (0.7,) * 3,
+        }
+        confusions = {}
+        for name, diagonal in diagonals.items():
+            matrix = np.array([[(1 - d) / 2] * 3 for d in diagonal])
+            np.fill_diagonal(matrix, diagonal)
+            confusions[by_name[name]] = matrix
+        model = JobModel(priors=np.full(3, 1 / 3), confusions=confusions, method="dawid_skene")
+        save_model(tx, int(rows[0]["job_id"]), model)
+
+    await store.write(plant_model)
+    a = await ws["weak1"].next_task()
+    b = await ws["weak2"].next_task()
+    assert a.task.text == b.task.text == "truth:pos"  # i0
+    await ws["weak1"].submit(a.task.name, classification("neg"))
+    await ws["weak2"].submit(b.task.name, classification("neg"))  # i0 is contested, likely neg
+
+    first = await ws["strong1"].next_task()
+    assert first.task.text == "truth:neg"  # i1, fresh: strong1 is weak on neg
+    second = await ws["strong2"].next_task()
+    assert second.task.text == "truth:pos"  # i0's extra judgment
     for w in ws.values():
         await w.close()
     await lw.close()

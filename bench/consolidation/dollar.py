@@ -24,11 +24,19 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   every `REFIT` judgments): an item's label, when it has its judgments, from all of them with
   the last pass's worker accuracies (pass_skill, the server before) or its confusion matrices
   and class priors (pass_model, the server now). No routing.
-- **served**: in step, with the rule the server's dispatcher applies (`leasing._routed`):
-  items are offered oldest first; an item past its floor goes to a worker at or above the
-  median skill of the workers *present* (answered lately); a weaker one gets the oldest item
-  under its floor, else nothing while a present strong worker who has not judged the item
-  could take it, else the item.
+- **served**: in step, with the dispatcher's rule before route13 (`leasing._routed`): items
+  are offered oldest first; an item past its floor goes to a worker at or above the median
+  skill of the workers *present* (answered lately); a weaker one gets the oldest item under its
+  floor, else nothing while a present strong worker who has not judged the item could take it,
+  else the item.
+- **served_lc**: in step, with the dispatcher's rule since route13 (`dispatch.contested`): the
+  least confident item past its floor (its posterior is stored on the item) is offered to a
+  worker whose skill on the item's likely classes (its confusion matrix's diagonal weighed by
+  the item's posterior) is at or above the median of the workers present; others get the
+  oldest item under its floor, else that least confident item when no stronger present worker
+  who has not judged it could take it, else nothing (`--unsure-scan 20`: any of the 20 least
+  confident whose cut the worker passes). `served_lc_floor1`: the same
+  with a floor of one judgment (`judgments_per_item=1`).
 
 "Revised" counts items whose final label (the last pass over everything) differs from the first
 label emitted. Budgets are judgments over the fixed-5 budget (5 per item). Crowds are new (seeds
@@ -40,6 +48,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +71,17 @@ CROWDS: dict[str, Preset] = {
 QUIZ = 5
 REFIT = 100
 FIXED = 5
-MODES = ("current", "pass_skill", "pass_model", "in_step", "routed", "served", "routed_floor1")
+MODES = (
+    "current",
+    "pass_skill",
+    "pass_model",
+    "in_step",
+    "routed",
+    "served",
+    "served_lc",
+    "routed_floor1",
+    "served_lc_floor1",
+)
 PRESENT = 2.0
 """`served`: a worker counts as present for this many times `n_workers` asks after its last
 answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
@@ -137,7 +156,7 @@ def served(
     w: int,
     policy: JudgmentPolicy,
 ) -> int | None:
-    """The dispatcher's rule (`leasing._routed`) on the simulated job."""
+    """The dispatcher's rule before route13 (`leasing._routed`) on the simulated job."""
     candidates = np.flatnonzero(open_)
     if not candidates.size:
         return None
@@ -155,6 +174,52 @@ def served(
     others = here & (skill >= cut) & ~seen[head]
     others[w] = False
     return None if others.any() else head
+
+
+UNSURE_SCAN = 1
+FRESH_SCAN = 20
+"""`served_lc`: the server's `contested.UNSURE_SCAN` and `FRESH_SCAN`."""
+
+
+def served_lc(
+    open_: np.ndarray,
+    counts: np.ndarray,
+    conf: FloatArray,
+    post: Callable[[int], FloatArray],
+    model: FloatArray,
+    seen: np.ndarray,
+    present: np.ndarray,
+    w: int,
+    policy: JudgmentPolicy,
+) -> int | None:
+    """The dispatcher's rule since route13 (`contested.routed`) on the simulated job."""
+    candidates = np.flatnonzero(open_)
+    if not candidates.size:
+        return None
+    here = present.copy()
+    here[w] = True
+    ids = np.flatnonzero(here)
+    me = int(np.searchsorted(ids, w))
+    diagonals = np.diagonal(model[ids], axis1=1, axis2=2)
+    contested = candidates[counts[candidates] >= policy.min_judgments]
+    unsure = contested[np.argsort(conf[contested], kind="stable")[:UNSURE_SCAN]]
+    cuts = []
+    for item in unsure.tolist():
+        on_item = diagonals @ post(item)
+        cut = float(np.median(on_item))
+        if on_item[me] >= cut:
+            return int(item)
+        cuts.append((item, on_item, cut))
+    head = candidates[: FRESH_SCAN + 1]
+    fresh = head[counts[head] < policy.min_judgments]
+    if fresh.size:
+        return int(fresh[0])
+    for item, on_item, cut in cuts:
+        stronger = (on_item >= cut) & ~seen[item, ids]
+        stronger[me] = False
+        if not stronger.any():
+            return int(item)
+    return None
 
 
 def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
@@ -185,6 +250,9 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         open_ = (first < 0) & ~seen[:, w]
         if mode == "served":
             item = served(open_, counts, skill, seen, last >= steps - PRESENT * job.n_workers, w, policy)
+        elif mode == "served_lc":
+            present = last >= steps - PRESENT * job.n_workers
+            item = served_lc(open_, counts, conf, posterior, model, seen, present, w, policy)
         else:
             cut = float(np.median(skill)) if mode == "routed" else -1.0
             item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)
@@ -294,7 +362,16 @@ def main() -> None:
         "--items", type=int, default=0, help="items per crowd (default 1500 quick, 3000 full)"
     )
     parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
+    parser.add_argument("--modes", nargs="*", choices=list(MODES), default=None, help="default: all")
+    parser.add_argument(
+        "--unsure-scan",
+        type=int,
+        default=UNSURE_SCAN,
+        help="served_lc: contested items a worker may be offered",
+    )
     args = parser.parse_args()
+    global UNSURE_SCAN
+    UNSURE_SCAN = args.unsure_scan
     parser_crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
     crowds = parser_crowds
     n_items = args.items or (1500 if args.quick else 3000)
@@ -312,7 +389,7 @@ def main() -> None:
             mv, ds = Job(CROWDS[name], n_items, seed).fixed()
             fixed_mv += mv / len(seeds)
             fixed_ds += ds / len(seeds)
-        for mode in MODES:
+        for mode in args.modes or MODES:
             policy_floor = 1 if mode.endswith("floor1") else 2
             for target in TARGETS:
                 policy = JudgmentPolicy(policy_floor, 6, target)

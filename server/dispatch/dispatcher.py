@@ -31,13 +31,12 @@ from labelwire.server.dispatch.lease_ends import (
     release,
     release_for_cancel,
 )
-from labelwire.server.dispatch.leasing import NO_WORK_RETRY_SECONDS, ROUTING_SCAN, next_task
+from labelwire.server.dispatch.leasing import NO_WORK_RETRY_SECONDS, next_task
 from labelwire.server.dispatch.task_views import task_of, task_view
 
 __all__ = [
     "NO_WORK_RETRY_SECONDS",
     "PILOT_COMPLETE",
-    "ROUTING_SCAN",
     "affordable",
     "budget_spent",
     "complete_if_done",

@@ -255,10 +255,3 @@ def present_skills(workers: Sequence[Any], now: float) -> dict[int, float]:
         and w["last_active_at"] is not None
         and float(w["last_active_at"]) >= now - ACTIVE_SECONDS
     }
-
-
-def skill_cut(skills: Sequence[float]) -> float:
-    """The skill an extra judgment asks of its worker: the median of the workers present,
-    `consolidation.dynamic.route`'s rule in bench/consolidation/dollar.py (the job states
-    no cut of its own). With nobody else present it asks nothing of anyone."""
-    return float(np.median(skills)) if skills else -1.0

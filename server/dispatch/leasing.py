@@ -7,7 +7,7 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from labelwire.server.dispatch import batches
+from labelwire.server.dispatch import batches, contested
 from labelwire.server.dispatch import gate as quality
 from labelwire.server.dispatch.budget import affordable, end_if_budget_spent
 from labelwire.server.dispatch.lease_ends import disqualify, expire_leases
@@ -223,7 +223,9 @@ def _pick(
     if status == WorkerStatus.QUIZ:
         quiz = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.QUIZ), 0)
         return (rng.choice(quiz) if quiz else None), TaskPhase.QUIZ, {}, None
-    row = _routed(tx, spec, job_id, worker, tx.next_work_row(job_id, worker_id, pilot=pilot), now, pilot)
+    row = contested.routed(
+        tx, spec, job_id, worker, tx.next_work_row(job_id, worker_id, pilot=pilot), now, pilot
+    )
     work = None if row is None else int(row["id"])
     if work is None or policy.hidden_gold_share <= 0:
         return work, TaskPhase.WORK, {}, row
@@ -237,33 +239,3 @@ def _pick(
             changes["plan_hidden"] = served + 1
             return rng.choice(hidden), TaskPhase.WORK, changes, None
     return work, TaskPhase.WORK, changes, row
-
-
-ROUTING_SCAN = 20
-"""Open items past the dispatcher's pick read to find a weaker worker an item under its floor."""
-
-
-def _routed(tx: Tx, spec: JobSpec, job_id: int, worker: Any, row: Any, now: float, pilot: bool) -> Any:
-    """`consolidation.dynamic.route` on the dispatcher's pick. An extra judgment (an item past
-    `judgments_per_item`, kept open by dynamic judgments) settles the item best from a likely
-    right worker, so it goes only to workers at or above the skill cut of those present
-    (`gate.skill_cut`); a weaker worker gets an item still under its floor instead, or nothing
-    while a qualified worker who has not judged the item is present to take it. When none is
-    (they left, or all judged it), the item goes to whoever asks: it is never stranded."""
-    if row is None or spec.target_confidence <= 0 or int(row["done"]) < spec.judgments_per_item:
-        return row
-    worker_id = int(worker["id"])
-    present = quality.present_skills(tx.workers_of(job_id, 0, quality.ROUTING_WORKER_SCAN), now)
-    present[worker_id] = quality.worker_skill(worker)
-    cut = quality.skill_cut(list(present.values()))
-    if present[worker_id] >= cut:
-        return row
-    for later in tx.next_work_rows(job_id, worker_id, int(row["id"]), ROUTING_SCAN, pilot=pilot):
-        if int(later["done"]) < spec.judgments_per_item:
-            return later
-    item_id = int(row["id"])
-    waits = any(
-        skill >= cut and other != worker_id and not tx.has_task(other, item_id)
-        for other, skill in present.items()
-    )
-    return None if waits else row

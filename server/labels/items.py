@@ -18,10 +18,10 @@ from labelwire.server.domain import specs
 from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.domain.tasks import task_kind, uses_skill
 from labelwire.server.labels import chains
-from labelwire.server.labels.pass_models import JobModel, job_model, keep_model, model_posterior
+from labelwire.server.labels.pass_models import JobModel, job_model, model_posterior, save_model
 from labelwire.server.store import Tx
 
-__all__ = ["JobModel", "keep_model", "uses_skill"]
+__all__ = ["JobModel", "save_model", "uses_skill"]
 
 PRIOR_SAMPLE = 200
 """Current labels read to estimate a job's class frequencies when a vote ties."""
@@ -81,7 +81,7 @@ def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
 
 def item_label(tx: Tx, spec: JobSpec, item_id: int, job_id: int | None = None) -> Consolidated | None:
     """The label an item's counted judgments give now; with the item's `job_id`, by the
-    job's last pass model when this process keeps one."""
+    job's last pass model when a pass has stored one."""
     judgments = tx.item_judgments(item_id)
     weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
@@ -201,6 +201,14 @@ def _chain(
         chains.forward(tx, spec, job_id, item_id, label, sequence, now)
 
 
+def class_posterior(spec: JobSpec, label: Consolidated) -> list[float] | None:
+    """A single-class label's probabilities in the job's class order (what the dispatcher
+    weighs a worker's per-class skill by); None for other task kinds."""
+    if not task_kind(spec).single_class or not label.probabilities:
+        return None
+    return [float(label.probabilities.get(name, 0.0)) for name in spec.class_names]
+
+
 def _one_more(tx: Tx, spec: JobSpec, job_id: int, item: Any) -> int | None:
     """What asking one more judgment of an item reserves now, or None when
     the budget, less what is spent and reserved, cannot pay it (the item is
@@ -237,6 +245,8 @@ def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float, it
         and int(item["target"]) < spec.max_judgments_per_item
     ):
         more = _one_more(tx, spec, job_id, item)
+        if more is not None:
+            tx.set_open_posterior(item_id, label.confidence, class_posterior(spec, label))
         if more == 0:
             tx.update_item(item_id, target=int(item["target"]) + 1)
             return False

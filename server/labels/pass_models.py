@@ -1,9 +1,10 @@
-"""What a job's last consolidation pass learned, kept so that an item completing
-between passes is labeled as the next pass would label it (issue 13: the first
-label a client sees is already the right one)."""
+"""What a job's last consolidation pass learned, stored so that an item completing
+between passes is labeled as the next pass would label it, on any replica (issue 13:
+the first label a client sees is already the right one)."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,35 +22,65 @@ class JobModel:
 
     priors: np.ndarray
     confusions: dict[int, np.ndarray]
-    job_created_at: float = 0.0
-    """Which job of that id it is: ids start again in a new database (tests, a restore)."""
     method: str = ""
     """The consolidation method that fitted it: a job updated to another method stops using it."""
 
 
 MAX_MODELS = 256
-_models: OrderedDict[int, JobModel] = OrderedDict()
+_models: OrderedDict[tuple[int, int], JobModel] = OrderedDict()
 _models_lock = threading.Lock()
 
 
-def keep_model(job_id: int, model: JobModel) -> None:
-    """Keeps a job's latest pass model in this process (the most recent `MAX_MODELS` jobs).
-    Another replica, or this one after a restart, labels with the workers' pass skills until
-    its next pass, as before: the model is a refinement, never needed for a label."""
+def save_model(tx: Tx, job_id: int, model: JobModel) -> None:
+    """Stores a job's latest pass model in the pass's transaction, so every replica, and this
+    one after a restart, labels with it; this process keeps it decoded (the most recent
+    `MAX_MODELS` jobs) under the random stamp that tells one pass's model from another's."""
+    workers = sorted(model.confusions)
+    k = len(model.priors)
+    stack = np.stack([model.confusions[w] for w in workers]) if workers else np.zeros((0, k, k))
+    stamp = secrets.randbits(62)
+    tx.save_job_model(
+        job_id,
+        stamp,
+        model.method,
+        k,
+        np.asarray(model.priors, dtype="<f8").tobytes(),
+        np.asarray(workers, dtype="<i8").tobytes(),
+        np.asarray(stack, dtype="<f8").tobytes(),
+    )
+    _remember(job_id, stamp, model)
+
+
+def _remember(job_id: int, stamp: int, model: JobModel) -> None:
     with _models_lock:
-        _models[job_id] = model
-        _models.move_to_end(job_id)
+        _models[(job_id, stamp)] = model
+        _models.move_to_end((job_id, stamp))
         while len(_models) > MAX_MODELS:
             _models.popitem(last=False)
 
 
 def job_model(tx: Tx, job_id: int) -> JobModel | None:
-    with _models_lock:
-        model = _models.get(job_id)
-    if model is None:
+    """The job's latest pass model, whichever replica ran the pass; None before the first."""
+    stamp = tx.job_model_stamp(job_id)
+    if stamp is None:
         return None
-    job = tx.job(job_id)
-    return model if job is not None and float(job["created_at"]) == model.job_created_at else None
+    with _models_lock:
+        model = _models.get((job_id, stamp))
+    if model is not None:
+        return model
+    row = tx.job_model_row(job_id)
+    if row is None:
+        return None
+    k = int(row["classes"])
+    workers = np.frombuffer(bytes(row["workers"]), dtype="<i8")
+    stack = np.frombuffer(bytes(row["confusions"]), dtype="<f8").reshape(len(workers), k, k)
+    model = JobModel(
+        priors=np.frombuffer(bytes(row["priors"]), dtype="<f8").copy(),
+        confusions={int(w): stack[n].copy() for n, w in enumerate(workers.tolist())},
+        method=str(row["method"]),
+    )
+    _remember(job_id, int(row["stamp"]), model)
+    return model
 
 
 def model_posterior(model: JobModel, answers: list[tuple[int, int]], skills: dict[int, float]) -> np.ndarray:

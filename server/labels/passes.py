@@ -12,7 +12,7 @@ the job completes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,8 @@ class PassResult:
     skills: dict[int, float] = field(default_factory=dict)
     seen_sequence: dict[int, int | None] = field(default_factory=dict)
     model: labeling.JobModel | None = None
+    open_posteriors: dict[int, tuple[list[float], int]] = field(default_factory=dict)
+    """Open items' posteriors under the pass, with the judgments they rest on."""
 
 
 def due(judgments: int, at_last_pass: int) -> bool:
@@ -87,15 +89,25 @@ def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
     ]
     table = _Table(item_ids, item_index, worker_ids, worker_index, first_row)
     kept = None
+    posteriors = None
     if isinstance(kind, MultiLabel):
         labels, skill = _multi(spec, model, rows, table, gold_rows)
     else:
-        labels, skill, kept = _single(spec, model, rows, table, gold_rows)
+        labels, skill, kept, posteriors = _single(spec, model, rows, table, gold_rows)
     out = PassResult(
         skills={int(w): float(s) for w, s in zip(worker_ids.tolist(), skill, strict=True)}, model=kept
     )
+    counts = table.counts
     for n, item_id in enumerate(item_ids.tolist()):
         row = first_row[item_id]
+        past_floor = counts[n] >= spec.judgments_per_item
+        if (
+            posteriors is not None
+            and past_floor
+            and not row["is_gold"]
+            and int(row["state"]) == ItemState.OPEN
+        ):
+            out.open_posteriors[item_id] = ([float(p) for p in posteriors[n]], int(counts[n]))
         if n in labels and not row["is_gold"] and int(row["state"]) == ItemState.LABELED:
             out.labels[item_id] = labels[n]
             out.seen_sequence[item_id] = row["label_sequence"]
@@ -117,7 +129,7 @@ class _Table:
 
 def _single(
     spec: JobSpec, model: Any, rows: list[Any], t: _Table, gold_rows: list[tuple[int, Any]]
-) -> tuple[dict[int, Consolidated], np.ndarray, labeling.JobModel | None]:
+) -> tuple[dict[int, Consolidated], np.ndarray, labeling.JobModel | None, np.ndarray]:
     names = spec.class_names
     index = {name: i for i, name in enumerate(names)}
     answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
@@ -146,7 +158,7 @@ def _single(
         if result.labels[n] >= 0
     }
     kept = _kept(result, t.worker_ids, len(names), spec.consolidation_method)
-    return labels, np.nan_to_num(result.worker_skill, nan=0.7), kept
+    return labels, np.nan_to_num(result.worker_skill, nan=0.7), kept, result.posteriors
 
 
 def _kept(
@@ -206,6 +218,21 @@ def _multi(
     return labels, np.nan_to_num(result.worker_skill.mean(axis=1), nan=0.7)
 
 
+def _update_open_posteriors(tx: Tx, result: PassResult) -> None:
+    """The pass's posterior for each open item waiting for an extra judgment (one that has a
+    stored posterior) and judged no further since the pass's snapshot: the dispatcher's
+    least-confident-first order follows the job's model as it learns."""
+    for item_id, (posterior, counted) in result.open_posteriors.items():
+        item = tx.item(item_id)
+        if (
+            item is not None
+            and item["open_confidence"] is not None
+            and int(item["state"]) == ItemState.OPEN
+            and int(item["done"]) == counted
+        ):
+            tx.set_open_posterior(item_id, max(posterior), posterior)
+
+
 def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -> int:
     """Writes a pass's revisions (skipping items relabeled since its snapshot)
     and its worker skills; completes the job if nothing is open. Returns the
@@ -221,7 +248,8 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
             revised += 1
     tx.set_skills(result.skills)
     if result.model is not None and job is not None:
-        labeling.keep_model(job_id, replace(result.model, job_created_at=float(job["created_at"])))
+        labeling.save_model(tx, job_id, result.model)
+    _update_open_posteriors(tx, result)
     tx.mark_pass(job_id, judgments)
     dispatch.complete_if_done(tx, job_id, now, after_pass=True)
     return revised

@@ -26,6 +26,8 @@ def _placeholders(sql: str) -> str:
 class PostgresTx(SqlTx):
     """The store's operations, run inside one transaction (the same as `SqliteTx`)."""
 
+    PICK_LOCK = " FOR NO KEY UPDATE SKIP LOCKED"
+
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn
 

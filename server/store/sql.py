@@ -24,6 +24,7 @@ from labelwire.server.store.sql_costs import CostsSql
 from labelwire.server.store.sql_items import ItemsSql
 from labelwire.server.store.sql_jobs import JobsSql
 from labelwire.server.store.sql_labels import LabelsSql
+from labelwire.server.store.sql_posteriors import PosteriorsSql
 from labelwire.server.store.sql_tasks import TasksSql
 from labelwire.server.store.sql_uploads import UploadsSql
 from labelwire.server.store.sql_workers import WorkersSql
@@ -40,6 +41,7 @@ class SqlTx(
     WorkersSql,
     TasksSql,
     LabelsSql,
+    PosteriorsSql,
     AdaptersSql,
     AccountsSql,
 ):

@@ -1,0 +1,62 @@
+"""Open items' stored posteriors (the least-confident-first pick) and a job's pass model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from labelwire.server.store.sql_base import Row, SqlBase, in_pilot, shown
+
+
+class PosteriorsSql(SqlBase):
+    PICK_LOCK = ""
+    """What a pick appends to lock its rows: PostgreSQL's `FOR NO KEY UPDATE SKIP LOCKED`, so
+    another replica skips an item this transaction is about to lease."""
+
+    def set_open_posterior(self, item_id: int, confidence: float, posterior: Sequence[float] | None) -> None:
+        """Stores an open item's confidence and, for a single-class job, its posterior (class
+        probabilities in the job's class order): the item joins the least-confident pick."""
+        values = None if posterior is None else json.dumps([round(float(p), 6) for p in posterior])
+        self.run(
+            "UPDATE items SET open_confidence = ?, open_posterior = ? WHERE id = ?",
+            (float(confidence), values, item_id),
+        )
+
+    def unsure_rows(self, job_id: int, worker_id: int, limit: int, *, pilot: bool) -> list[Row]:
+        """Up to `limit` open items with a stored posterior that the worker has never seen and
+        whose judgments plus leases are under their target, least confident first (index
+        `items_unsure`), whole."""
+        return self.all(
+            "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0"
+            " AND open_confidence IS NOT NULL AND claimed_by IS NULL"
+            f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
+            f" ORDER BY open_confidence, id LIMIT ?{self.PICK_LOCK}",
+            (job_id, job_id, worker_id, limit),
+        )
+
+    def save_job_model(
+        self,
+        job_id: int,
+        stamp: int,
+        method: str,
+        classes: int,
+        priors: bytes,
+        workers: bytes,
+        confusions: bytes,
+    ) -> None:
+        """Writes a job's pass model over the one before, under a new `stamp`."""
+        self.run(
+            "INSERT INTO job_models (job_id, stamp, method, classes, priors, workers, confusions)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET"
+            " stamp = excluded.stamp, method = excluded.method, classes = excluded.classes,"
+            " priors = excluded.priors, workers = excluded.workers, confusions = excluded.confusions",
+            (job_id, stamp, method, classes, priors, workers, confusions),
+        )
+
+    def job_model_stamp(self, job_id: int) -> int | None:
+        row = self.one("SELECT stamp FROM job_models WHERE job_id = ?", (job_id,))
+        return None if row is None else int(row[0])
+
+    def job_model_row(self, job_id: int) -> Row | None:
+        return self.one("SELECT * FROM job_models WHERE job_id = ?", (job_id,))
