@@ -11,15 +11,15 @@ import pytest
 from labelwire.server.labels import pass_models
 from labelwire.server.labels.pass_models import JobModel, job_model, save_model
 from labelwire.server.store import Store, Tx, open_store
-from tests.conformance.test_store_contract import add_items, job, location, store  # noqa: F401
+from tests.conformance.store_rows import add_items, job
 
 
-async def _items(store: Store, job_id: int, count: int) -> list[int]:  # noqa: F811
+async def _items(store: Store, job_id: int, count: int) -> list[int]:
     await add_items(store, job_id, [(f"k{i}", "text", "p", None, None, None, None) for i in range(count)], 3)
     return await store.read(lambda tx: tx.work_item_ids(job_id))
 
 
-async def test_contested_items_come_least_confident_first(store: Store) -> None:  # noqa: F811
+async def test_contested_items_come_least_confident_first(store: Store) -> None:
     job_id = await job(store)
     ids = await _items(store, job_id, 5)
 
@@ -38,7 +38,7 @@ async def test_contested_items_come_least_confident_first(store: Store) -> None:
     assert row["open_posterior"] == "[0.5, 0.5]"
 
 
-async def test_no_contested_item_the_worker_judged_or_that_is_labeled(store: Store) -> None:  # noqa: F811
+async def test_no_contested_item_the_worker_judged_or_that_is_labeled(store: Store) -> None:
     job_id = await job(store)
     ids = await _items(store, job_id, 3)
 
@@ -62,7 +62,7 @@ def _model(scale: float) -> JobModel:
 
 
 async def test_the_pass_model_survives_a_restart_and_reaches_another_instance(
-    location: str,  # noqa: F811
+    location: str,
 ) -> None:
     first = open_store(location)
     try:
