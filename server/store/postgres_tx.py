@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from labelwire.server.store.postgres_lease import lease_sql
 from labelwire.server.store.postgres_session import Row, Session
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 from labelwire.server.store.sql_base import forget_written
@@ -104,6 +105,39 @@ class PostgresTx(SqlTx):
             " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, worker_id),
         )
+
+    def lease_next_item(
+        self,
+        job_id: int,
+        worker_id: int,
+        phase: int,
+        state: int,
+        now: float,
+        expires_at: float,
+        reserved_micros: int,
+        *,
+        pilot: bool,
+    ) -> tuple[int, Row] | None:
+        """`next_work_row`, `insert_task` and `count_item(leased=1)` in one round
+        trip (`postgres_lease`); (task id, the item's row) or None. It writes
+        neither jobs nor workers, so the rows the writer keeps stay valid."""
+        row = self.conn.execute(
+            lease_sql(pilot),
+            (
+                job_id,
+                job_id,
+                worker_id,
+                job_id,
+                worker_id,
+                phase,
+                state,
+                now,
+                expires_at,
+                reserved_micros,
+                job_id,
+            ),
+        ).fetchone()
+        return None if row is None else (int(row["task_id"]), row)
 
     def next_work_rows(
         self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
