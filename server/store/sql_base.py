@@ -18,17 +18,18 @@ NO_HIDDEN = 9223372036854775807
 RESERVED_COST = "reserved:"
 
 
-_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
-KEPT_TABLES = ("jobs", "workers")
+WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
+KEPT_TABLES = ("jobs", "workers", "items")
 
 
 def forget_written(rows: MutableMapping[tuple[str, int], Any], sql: str) -> None:
     """Drops the job and worker rows a transaction keeps (both stores keep them:
-    a lease or a submit reads them several times) that `sql` may change: those
+    a lease or a submit reads them several times; PostgreSQL's writer also keeps
+    the item a submit locked with its task) that `sql` may change: those
     of the table a write names, or every one when a write names no table."""
     if not rows or sql.startswith("SELECT"):
         return
-    written = _WRITTEN_TABLE.match(sql)
+    written = WRITTEN_TABLE.match(sql)
     if written is None:
         rows.clear()
     elif written[1] in KEPT_TABLES:
@@ -84,6 +85,11 @@ class SqlBase:
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         raise NotImplementedError
+
+    def later(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """A write whose result nobody reads: at once here; PostgreSQL's writer
+        holds it to send with the next ones in one round trip (`PostgresWriteTx`)."""
+        self.run(sql, args)
 
     def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Runs an INSERT and returns the new row's id (`RETURNING id`, which
