@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from labelwire.server.store.sql_base import in_pilot, shown
 
-LEASE_SPREAD = 32
+LEASE_SPREAD = 16
 """How many of the oldest open items a lease looks at. Among them it takes the
 oldest that nobody holds a lease on, else the oldest: so the judgments of one
 item are leased one after another rather than at once by several workers whose
@@ -23,12 +23,15 @@ def lease_sql(pilot: bool) -> str:
     The window is read without locks; the pick locks one of its rows and skips
     those other transactions hold, and PostgreSQL checks the locked row's
     conditions again on its newest version (`done + leased < target`), so a
-    slot another replica just leased is never leased twice."""
+    slot another replica just leased is never leased twice. Whether the worker
+    has seen an item is a scalar subquery, one probe of the (worker, item) index
+    per row of the window: written as `NOT EXISTS`, PostgreSQL may compare every
+    window row with all of the worker's tasks, which grows with its history."""
     return (
         "WITH open AS (SELECT id, leased FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0"
         f" AND claimed_by IS NULL AND done + leased < target AND {shown('i.id').replace('?', '%s')}"
         f"{in_pilot('i', pilot)}"
-        " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
+        " AND (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id) IS NULL"
         f" ORDER BY id LIMIT {LEASE_SPREAD}),"
         " picked AS (SELECT i.id FROM items i JOIN open o ON o.id = i.id"
         " WHERE i.state = 0 AND i.claimed_by IS NULL AND i.done + i.leased < i.target"
