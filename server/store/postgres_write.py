@@ -67,6 +67,9 @@ class PostgresWriteTx(PostgresTx):
         written = WRITTEN_TABLE.match(sql)
         assert written is not None
         table = written[1]
+        if table == "jobs":  # the job's counted deltas must be flushed into it first (`_written`)
+            self.run(sql, args)
+            return
         if any(held in _tables(sql) for held, _, _ in self._later):
             self.send_deferred()
         forget_written(self._rows, sql)
