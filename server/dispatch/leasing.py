@@ -69,6 +69,9 @@ def _upcoming(tx: Tx, spec: JobSpec, current: Task, now: float, rng: random.Rand
     worker = tx.worker(current.worker_id)
     if job is None or worker is None or not affordable(job, spec):
         return None
+    pilot = job["pilot_until"] is not None
+    if _plain_work(spec, WorkerStatus.QUALIFIED):
+        return _lease_plain(tx, spec, current.job_id, current.worker_id, now, pilot)
     item_id, phase, changes, row = _pick(
         tx,
         spec,
@@ -76,7 +79,7 @@ def _upcoming(tx: Tx, spec: JobSpec, current: Task, now: float, rng: random.Rand
         worker,
         WorkerStatus.QUALIFIED,
         rng,
-        pilot=job["pilot_until"] is not None,
+        pilot=pilot,
         now=now,
     )
     if item_id is None:
@@ -146,6 +149,10 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
             message="the job's budget is spent or reserved by tasks in flight",
         )
     pilot = job is not None and job["pilot_until"] is not None
+    if _plain_work(spec, status):
+        task = _lease_plain(tx, spec, job_id, worker_id, now, pilot)
+        if task is not None:
+            return NextTaskResult(status, task=task)
     item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng, pilot=pilot, now=now)
     if item_id is None and expire_leases(tx, job_id, now):
         item_id, phase, changes, row = _pick(tx, spec, job_id, worker, status, rng, pilot=pilot, now=now)
@@ -166,6 +173,36 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
             status, task=_lease_batch(tx, spec, job, item_id, worker_id, changes, now, row, rng)
         )
     return NextTaskResult(status, task=_lease(tx, spec, job_id, item_id, worker_id, phase, changes, now, row))
+
+
+def _plain_work(spec: JobSpec, status: WorkerStatus) -> bool:
+    """Whether the worker's next lease is simply the store's next open item: past
+    the quiz, with no hidden gold to plan, no routing by confidence and no batch.
+    Then the store picks and leases it in one step (on PostgreSQL one statement,
+    which may take an item a few places past the oldest: `postgres_lease`)."""
+    return (
+        status != WorkerStatus.QUIZ
+        and spec.gold.hidden_gold_share <= 0
+        and spec.target_confidence <= 0
+        and batches.batch_size(spec) <= 1
+    )
+
+
+def _lease_plain(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float, pilot: bool) -> Task | None:
+    """`_pick` then `_lease` for `_plain_work`; None when the store has no item
+    for the worker (the caller then takes the full path, which expires stale
+    leases and says why there is nothing)."""
+    expires = now + spec.task_time_limit_seconds
+    price = spec.price_per_judgment_micros
+    leased = tx.lease_next_item(
+        job_id, worker_id, TaskPhase.WORK, TaskState.LEASED, now, expires, price, pilot=pilot
+    )
+    if leased is None:
+        return None
+    task_id, item = leased
+    if price:
+        tx.count_job(job_id, reserved_micros=price)
+    return task_of(task_id, job_id, item, worker_id, TaskPhase.WORK, TaskState.LEASED, expires)
 
 
 def _lease_batch(

@@ -20,7 +20,8 @@ from typing import TypeVar
 from labelwire.server.store.base import TransactionThread
 from labelwire.server.store.postgres_migrate import migrate
 from labelwire.server.store.postgres_session import Session, connect, pooling
-from labelwire.server.store.postgres_tx import PostgresTx, PostgresWriteTx
+from labelwire.server.store.postgres_tx import PostgresTx
+from labelwire.server.store.postgres_write import PostgresWriteTx
 from labelwire.server.store.postgres_writer import WriterThread
 
 __all__ = [

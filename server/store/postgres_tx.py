@@ -1,6 +1,5 @@
 """PostgreSQL's transactions: the operations whose SQL differs from SQLite's
-(`PostgresTx`), and the writer's, which lock only what must be ordered
-against other replicas (`PostgresWriteTx`)."""
+(`PostgresTx`); the writer's are in `postgres_write`."""
 
 from __future__ import annotations
 
@@ -8,16 +7,16 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from labelwire.server.store.postgres_session import Row, Session
-from labelwire.server.store.rows import JobRow, WorkerRow, job_row, job_rows, worker_row, worker_rows
+from labelwire.server.store.postgres_lease import lease_sql
+from labelwire.server.store.postgres_session import Row
+from labelwire.server.store.rows import JobRow, WorkerRow, job_rows, worker_rows
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
-from labelwire.server.store.sql_base import forget_written
 
 if TYPE_CHECKING:
     import psycopg
 
 
-def _placeholders(sql: str) -> str:
+def placeholders(sql: str) -> str:
     """The shared operations (`sql.SqlTx`) are written with SQLite's `?`;
     psycopg wants `%s`. Nothing in our SQL uses `?` otherwise."""
     return sql.replace("?", "%s")
@@ -31,14 +30,18 @@ class PostgresTx(SqlTx):
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self.conn = conn
 
+    def _direct(self, written: str) -> None:
+        """Called before a statement sent past `one`/`all`/`run` that writes the
+        table `written` (the writer sends its held writes, forgets kept rows)."""
+
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        return self.conn.execute(_placeholders(sql), args).fetchone()
+        return self.conn.execute(placeholders(sql), args).fetchone()
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(_placeholders(sql), args).fetchall()
+        return self.conn.execute(placeholders(sql), args).fetchall()
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        return self.conn.execute(_placeholders(sql), args).rowcount
+        return self.conn.execute(placeholders(sql), args).rowcount
 
     # clients
 
@@ -108,6 +111,39 @@ class PostgresTx(SqlTx):
             (job_id, job_id, worker_id),
         )
 
+    def lease_next_item(
+        self,
+        job_id: int,
+        worker_id: int,
+        phase: int,
+        state: int,
+        now: float,
+        expires_at: float,
+        reserved_micros: int,
+        *,
+        pilot: bool,
+    ) -> tuple[int, Row] | None:
+        """`next_work_row`, `insert_task` and `count_item(leased=1)` in one round
+        trip (`postgres_lease`); (task id, the item's row) or None."""
+        self._direct("items")
+        row = self.conn.execute(
+            lease_sql(pilot),
+            (
+                job_id,
+                job_id,
+                worker_id,
+                job_id,
+                worker_id,
+                phase,
+                state,
+                now,
+                expires_at,
+                reserved_micros,
+                job_id,
+            ),
+        ).fetchone()
+        return None if row is None else (int(row["task_id"]), row)
+
     def next_work_rows(
         self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
     ) -> list[Any]:
@@ -136,7 +172,7 @@ class PostgresTx(SqlTx):
 
     def count_item(self, item_id: int, **deltas: int) -> None:
         sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)
-        self.run(f"UPDATE items SET {sets} WHERE id = %s", (*deltas.values(), item_id))
+        self.later(f"UPDATE items SET {sets} WHERE id = %s", (*deltas.values(), item_id))
 
     def claim_items(
         self,
@@ -253,97 +289,3 @@ class PostgresTx(SqlTx):
             "INSERT INTO adapter_state VALUES (%s, %s) ON CONFLICT (job_id) DO UPDATE SET state = EXCLUDED.state",
             (job_id, json.dumps(state)),
         )
-
-
-class PostgresWriteTx(PostgresTx):
-    """The writer's operations: what must be ordered against other replicas
-    waits on a row lock, held to the commit, and nothing else waits.
-
-    - An item or worker read to decide on it (is this the item's last judgment,
-      what are the worker's counts) is locked (`FOR NO KEY UPDATE`, which the
-      foreign-key checks of tasks and judgments pointing at it do not wait
-      for): two replicas judging one item take turns on that item alone.
-      Leasing skips locked items (`next_work_row`).
-    - Jobs' counters are counted in memory and written at the commit (`Session.flush`),
-      so the job's row is locked only from then to the commit; `job` adds
-      what this transaction counted to the row it reads. A job with a budget
-      is locked when read, so that replicas cannot both spend its last micros.
-    - The label feed's sequences are allocated at the commit, on the job's row
-      locked until the commit: a second transaction allocating on the job waits,
-      so sequences commit in the order they were allocated and a reader that
-      sees sequence N has every event before it (no gap behind it fills later).
-      Until then `next_sequence` hands out stand-ins (`Session.placeholder`),
-      which the flush rewrites in the events and items, and in what the
-      caller's work returned (a correction answers with its sequence).
-    """
-
-    def __init__(self, session: Session) -> None:
-        super().__init__(session.conn)
-        self.session = session
-        self._rows = session.rows
-
-    def _written(self, sql: str) -> None:
-        """Forgets the kept rows a write statement may change; a statement that
-        writes the jobs table must also find the counts made so far in it."""
-        if "UPDATE jobs" in sql and (self.session.pending or self.session.op_pending):
-            self.session.flush()
-        forget_written(self._rows, sql)
-
-    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        self._written(sql)
-        return super().one(sql, args)
-
-    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        self._written(sql)
-        return super().all(sql, args)
-
-    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        self._written(sql)
-        return super().run(sql, args)
-
-    def set_skills(self, skills: dict[int, float]) -> None:
-        self._rows.clear()
-        super().set_skills(skills)
-
-    def count_job(self, job_id: int, **deltas: int) -> None:
-        held = self.session.op_pending.setdefault(job_id, {})
-        for name, delta in deltas.items():
-            held[name] = held.get(name, 0) + delta
-
-    def job(self, job_id: int) -> JobRow | None:
-        key = ("jobs", job_id)
-        row: JobRow | None
-        if key in self._rows:
-            row = self._rows[key]
-        else:
-            row = job_row(self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone())
-            if row is not None and json.loads(row.spec).get("budget_micros"):
-                row = job_row(
-                    self.conn.execute(
-                        "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
-                    ).fetchone()
-                )
-            self._rows[key] = row
-        deltas = self.session.deltas(job_id)
-        if row is None or not deltas:
-            return row
-        return row.plus(deltas)
-
-    def next_sequence(self, job_id: int) -> int:
-        sequence = self.session.placeholder(job_id)
-        self.count_job(job_id, last_sequence=1)
-        return sequence
-
-    def item(self, item_id: int) -> Row | None:
-        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
-
-    def worker(self, worker_id: int) -> WorkerRow | None:
-        key = ("workers", worker_id)
-        if key not in self._rows:
-            self._rows[key] = worker_row(
-                self.conn.execute(
-                    "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
-                ).fetchone()
-            )
-        row: WorkerRow | None = self._rows[key]
-        return row

@@ -15,7 +15,7 @@ from labelwire.server.store.postgres_session import (
     _lock_wait,
     _retriable,
 )
-from labelwire.server.store.postgres_tx import PostgresWriteTx
+from labelwire.server.store.postgres_write import PostgresWriteTx
 
 
 class WriterThread(TransactionThread[PostgresWriteTx]):
@@ -42,6 +42,7 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
         tx = self._make_tx(conn)
         try:
             value = work[0](tx)
+            tx.send_deferred()
         except Exception as exc:
             if _retriable(exc):
                 raise

@@ -22,13 +22,13 @@ NO_HIDDEN = 9223372036854775807
 RESERVED_COST = "reserved:"
 
 
-_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
-KEPT_TABLES = ("jobs", "workers")
+WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
+KEPT_TABLES = ("jobs", "workers", "items")
 
 
 def _table_of(sql: str) -> str:
     """The table a write names, "" when it names none."""
-    written = _WRITTEN_TABLE.match(sql)
+    written = WRITTEN_TABLE.match(sql)
     return "" if written is None else written[1]
 
 
@@ -40,7 +40,8 @@ _cached_table_of = functools.lru_cache(maxsize=512)(_table_of)
 
 def forget_written(rows: MutableMapping[tuple[str, int], Any], sql: str) -> None:
     """Drops the job and worker rows a transaction keeps (both stores keep them:
-    a lease or a submit reads them several times) that `sql` may change: those
+    a lease or a submit reads them several times; PostgreSQL's writer also keeps
+    the item a submit locked with its task) that `sql` may change: those
     of the table a write names, or every one when a write names no table."""
     if not rows or sql.startswith("SELECT"):
         return
@@ -100,6 +101,11 @@ class SqlBase:
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         raise NotImplementedError
+
+    def later(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """A write whose result nobody reads: at once here; PostgreSQL's writer
+        holds it to send with the next ones in one round trip (`PostgresWriteTx`)."""
+        self.run(sql, args)
 
     def insert(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Runs an INSERT and returns the new row's id (`RETURNING id`, which

@@ -122,7 +122,7 @@ class ItemsSql(SqlBase):
 
     def update_item(self, item_id: int, **values: Any) -> None:
         sets = ", ".join(f"{name} = ?" for name in values)
-        self.run(f"UPDATE items SET {sets} WHERE id = ?", (*values.values(), item_id))
+        self.later(f"UPDATE items SET {sets} WHERE id = ?", (*values.values(), item_id))
 
     def expire_stale_items(self, job_id: int, created_before: float, reason: str) -> int:
         return self.run(

@@ -20,7 +20,7 @@ class LabelsSql(SqlBase):
         gold_correct: bool | None,
         now: float,
     ) -> None:
-        self.run(
+        self.later(
             "INSERT INTO judgments (task_id, job_id, item_id, worker_id, answer, time_spent_ms, gold_correct,"
             " created_at, instructions_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
             " COALESCE((SELECT instructions_version FROM tasks WHERE id = ?),"
@@ -155,7 +155,7 @@ class LabelsSql(SqlBase):
         now: float,
     ) -> None:
         self.feed_moved(job_id)
-        self.run(
+        self.later(
             "INSERT INTO label_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 job_id,

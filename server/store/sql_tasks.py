@@ -26,7 +26,7 @@ class TasksSql(SqlBase):
         return self.all("SELECT * FROM tasks WHERE worker_id = ? AND state = 1", (worker_id,))
 
     def finish_task(self, task_id: int, state: int, now: float, decline_reason: str | None = None) -> None:
-        self.run(
+        self.later(
             "UPDATE tasks SET state = ?, finished_at = ?, decline_reason = ? WHERE id = ?",
             (state, now, decline_reason, task_id),
         )

@@ -29,7 +29,7 @@ class WorkersSql(SqlBase):
 
     def update_worker(self, worker_id: int, **values: Any) -> None:
         sets = ", ".join(f"{name} = ?" for name in values)
-        self.run(f"UPDATE workers SET {sets} WHERE id = ?", (*values.values(), worker_id))
+        self.later(f"UPDATE workers SET {sets} WHERE id = ?", (*values.values(), worker_id))
 
     def insert_worker(
         self,

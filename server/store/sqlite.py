@@ -144,6 +144,29 @@ class SqliteTx(SqlTx):
             (job_id, job_id, worker_id),
         )
 
+    def lease_next_item(
+        self,
+        job_id: int,
+        worker_id: int,
+        phase: int,
+        state: int,
+        now: float,
+        expires_at: float,
+        reserved_micros: int,
+        *,
+        pilot: bool,
+    ) -> tuple[int, sqlite3.Row] | None:
+        """The next work item leased to the worker: (task id, the item's row) or
+        None. PostgreSQL does it in one statement; here the one writer makes it atomic."""
+        row = self.next_work_row(job_id, worker_id, pilot=pilot)
+        if row is None:
+            return None
+        task_id = self.insert_task(
+            job_id, int(row["id"]), worker_id, phase, state, now, expires_at, reserved_micros=reserved_micros
+        )
+        self.count_item(int(row["id"]), leased=1)
+        return task_id, row
+
     def next_work_rows(
         self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
     ) -> list[sqlite3.Row]:

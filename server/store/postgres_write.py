@@ -1,0 +1,194 @@
+"""PostgreSQL's writer transaction (`PostgresWriteTx`): it locks only what must
+be ordered against other replicas, keeps the rows a lease or a submit reads
+again, and sends the writes nobody reads the result of together."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from labelwire.server.store.postgres_session import Row, Session
+from labelwire.server.store.postgres_tx import PostgresTx, placeholders
+from labelwire.server.store.rows import JobRow, WorkerRow, job_row, worker_row
+from labelwire.server.store.sql_base import WRITTEN_TABLE, forget_written
+
+_NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)")
+
+
+def _tables(sql: str) -> set[str]:
+    """The tables a statement reads or writes (those it names after FROM, JOIN, INTO, UPDATE)."""
+    return set(_NAMED_TABLE.findall(sql))
+
+
+def _part(names: list[str], values: list[Any]) -> Row:
+    """A row of the columns `names` of a joined result, read as `_rows` reads them."""
+    index: dict[str, int] = {}
+    for n, name in enumerate(names):
+        index.setdefault(name, n)
+    return Row(index, values)
+
+
+class PostgresWriteTx(PostgresTx):
+    """The writer's operations: what must be ordered against other replicas
+    waits on a row lock, held to the commit, and nothing else waits.
+
+    - An item or worker read to decide on it (is this the item's last judgment,
+      what are the worker's counts) is locked (`FOR NO KEY UPDATE`, which the
+      foreign-key checks of tasks and judgments pointing at it do not wait
+      for): two replicas judging one item take turns on that item alone.
+      Leasing skips locked items (`next_work_row`).
+    - Jobs' counters are counted in memory and written at the commit (`Session.flush`),
+      so the job's row is locked only from then to the commit; `job` adds
+      what this transaction counted to the row it reads. A job with a budget
+      is locked when read, so that replicas cannot both spend its last micros.
+    - The label feed's sequences are allocated at the commit, on the job's row
+      locked until the commit: a second transaction allocating on the job waits,
+      so sequences commit in the order they were allocated and a reader that
+      sees sequence N has every event before it (no gap behind it fills later).
+      Until then `next_sequence` hands out stand-ins (`Session.placeholder`),
+      which the flush rewrites in the events and items, and in what the
+      caller's work returned (a correction answers with its sequence).
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session.conn)
+        self.session = session
+        self._rows = session.rows
+        self._later: list[tuple[str, str, Sequence[Any]]] = []
+
+    def later(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """Holds a write whose result nobody reads until the next statement that
+        must go (or the end of the caller's work, `send_deferred`): writes held
+        together go as one statement, each but the last in a `WITH` (PostgreSQL
+        runs them on one snapshot, so two that touch one table, or one that
+        reads a table another writes, are not held together). A submit's three
+        or four writes are then one round trip."""
+        written = WRITTEN_TABLE.match(sql)
+        assert written is not None
+        table = written[1]
+        if table == "jobs":  # the job's counted deltas must be flushed into it first (`_written`)
+            self.run(sql, args)
+            return
+        if any(held in _tables(sql) for held, _, _ in self._later):
+            self.send_deferred()
+        forget_written(self._rows, sql)
+        self._later.append((table, placeholders(sql), args))
+
+    def send_deferred(self) -> None:
+        """Sends the held writes (`later`); a failure is the caller's work's, as
+        if the write had gone at once."""
+        if not self._later:
+            return
+        later, self._later = self._later, []
+        *first, (_, last, last_args) = later
+        if first:
+            sql = "WITH " + ", ".join(f"held{n} AS ({held})" for n, (_, held, _) in enumerate(first))
+            args = [value for _, _, held_args in first for value in held_args]
+            self.conn.execute(f"{sql} {last}", [*args, *last_args])
+        else:
+            self.conn.execute(last, last_args)
+
+    def _written(self, sql: str) -> None:
+        """Forgets the kept rows a write statement may change; a statement that
+        writes the jobs table must also find the counts made so far in it."""
+        if "UPDATE jobs" in sql and (self.session.pending or self.session.op_pending):
+            self.session.flush()
+        forget_written(self._rows, sql)
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        self.send_deferred()
+        self._written(sql)
+        return super().one(sql, args)
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        self.send_deferred()
+        self._written(sql)
+        return super().all(sql, args)
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        self.send_deferred()
+        self._written(sql)
+        return super().run(sql, args)
+
+    def set_skills(self, skills: dict[int, float]) -> None:
+        self.send_deferred()
+        self._rows.clear()
+        super().set_skills(skills)
+
+    def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
+        self.send_deferred()
+        return super().stage_items(upload_id, rows, start)
+
+    def _direct(self, written: str) -> None:
+        self.send_deferred()
+        forget_written(self._rows, f"UPDATE {written}")
+
+    def task(self, task_id: int) -> Row | None:
+        """The task, its item's row locked and kept for `item` (until a write to
+        items): a submit reads the task, then locks its item, two round trips."""
+        self.send_deferred()
+        cur = self.conn.execute(
+            "SELECT t.*, NULL AS item_part, i.* FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = %s"
+            " FOR NO KEY UPDATE OF i",
+            (task_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [column.name for column in cur.description or ()]
+        split = names.index("item_part")
+        values = list(row)
+        item = _part(names[split + 1 :], values[split + 1 :])
+        self._rows[("items", int(item["id"]))] = item
+        return _part(names[:split], values[:split])
+
+    def count_job(self, job_id: int, **deltas: int) -> None:
+        held = self.session.op_pending.setdefault(job_id, {})
+        for name, delta in deltas.items():
+            held[name] = held.get(name, 0) + delta
+
+    def job(self, job_id: int) -> JobRow | None:
+        key = ("jobs", job_id)
+        row: JobRow | None
+        if key in self._rows:
+            row = self._rows[key]
+        else:
+            self.send_deferred()
+            row = job_row(self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone())
+            if row is not None and json.loads(row.spec).get("budget_micros"):
+                row = job_row(
+                    self.conn.execute(
+                        "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+                    ).fetchone()
+                )
+            self._rows[key] = row
+        deltas = self.session.deltas(job_id)
+        if row is None or not deltas:
+            return row
+        return row.plus(deltas)
+
+    def next_sequence(self, job_id: int) -> int:
+        sequence = self.session.placeholder(job_id)
+        self.count_job(job_id, last_sequence=1)
+        return sequence
+
+    def item(self, item_id: int) -> Row | None:
+        kept: Row | None = self._rows.get(("items", item_id))
+        if kept is not None:
+            return kept
+        self.send_deferred()
+        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
+
+    def worker(self, worker_id: int) -> WorkerRow | None:
+        key = ("workers", worker_id)
+        if key not in self._rows:
+            self.send_deferred()
+            self._rows[key] = worker_row(
+                self.conn.execute(
+                    "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+                ).fetchone()
+            )
+        row: WorkerRow | None = self._rows[key]
+        return row
