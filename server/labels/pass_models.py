@@ -49,7 +49,7 @@ def job_model(tx: Tx, job_id: int) -> JobModel | None:
     if model is None:
         return None
     job = tx.job(job_id)
-    return model if job is not None and float(job["created_at"]) == model.job_created_at else None
+    return model if job is not None and job.created_at == model.job_created_at else None
 
 
 def model_posterior(model: JobModel, answers: list[tuple[int, int]], skills: dict[int, float]) -> np.ndarray:

@@ -212,7 +212,7 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
     revisions written."""
     revised = 0
     job = tx.job(job_id)
-    spec = specs.from_json(json.loads(job["spec"])) if job is not None else None
+    spec = specs.from_json(json.loads(job.spec)) if job is not None else None
     for item_id, label in result.labels.items():
         item = tx.item(item_id)
         if item is None or item["label_sequence"] != result.seen_sequence.get(item_id):
@@ -221,7 +221,7 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
             revised += 1
     tx.set_skills(result.skills)
     if result.model is not None and job is not None:
-        labeling.keep_model(job_id, replace(result.model, job_created_at=float(job["created_at"])))
+        labeling.keep_model(job_id, replace(result.model, job_created_at=job.created_at))
     tx.mark_pass(job_id, judgments)
     dispatch.complete_if_done(tx, job_id, now, after_pass=True)
     return revised
