@@ -203,7 +203,7 @@ async def test_an_unexpected_error_is_internal_with_a_request_id_in_the_log(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail at /srv/labelwire/data")
 
-    monkeypatch.setattr(server.running.core.jobs, "view_job", broken)
+    monkeypatch.setattr(server.running.core.reads, "get_job", broken)
     with caplog.at_level(logging.DEBUG, logger="labelwire"):
         exc = await failure(lw.get_job("jobs/1"))
     assert exc.code() == grpc.StatusCode.INTERNAL
@@ -229,7 +229,7 @@ async def test_an_error_message_is_cut_at_1000_characters_with_an_ellipsis(
     async def refuse(*args: Any, **kwargs: Any) -> Any:
         raise InvalidArgument("x" * length, "name")
 
-    monkeypatch.setattr(server.running.core.jobs, "view_job", refuse)
+    monkeypatch.setattr(server.running.core.reads, "get_job", refuse)
     exc = await failure(lw.get_job("jobs/1"))
     assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert exc.details() == shown

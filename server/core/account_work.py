@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections.abc import Callable
-from typing import Any
 
 from labelwire.server.core.account_records import (
     History,
@@ -30,8 +29,9 @@ from labelwire.server.core.team_rules import require_member
 from labelwire.server.dispatch.gate import estimated_skill, first_status
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import InvalidArgument, NotFound, PermissionDenied
-from labelwire.server.domain.model import JobState, Principal, Worker, WorkerStatus
+from labelwire.server.domain.model import Principal, Worker, WorkerStatus
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import JobRow, WorkerRow
 
 
 def checked_page_size(page_size: int) -> int:
@@ -48,13 +48,13 @@ class AccountWorkService:
     reads: JobReads
     clock: Callable[[], float]
 
-    def _admit(self, tx: Tx, account_id: int, job_id: int) -> Any:
+    def _admit(self, tx: Tx, account_id: int, job_id: int) -> JobRow:
         """The job's row, if the account may work on it. A job of another
         client does not exist for the account; one of its own client that
         names none of its teams is refused, naming the job."""
         job = tx.job(job_id)
         account = tx.account(account_id)
-        if job is None or account is None or int(job["owner_id"]) != int(account["owner_id"]):
+        if job is None or account is None or job.owner_id != int(account["owner_id"]):
             raise NotFound(f"jobs/{job_id} does not exist")
         require_member(tx, account_id, job_id)
         return job
@@ -83,13 +83,13 @@ class AccountWorkService:
             raise InvalidArgument("job is required with a worker account token: jobs/<number>", "job")
         account_id = principal.id
 
-        def look(tx: Tx) -> Any:
+        def look(tx: Tx) -> WorkerRow | None:
             self._admit(tx, account_id, job_id)
             return tx.account_worker(account_id, job_id)
 
         row = await self.store.read(look)
         if row is not None:
-            worker_id = int(row["id"])
+            worker_id = row.id
         elif start:
             worker_id = await self.store.write(lambda tx: self._start(tx, account_id, job_id))
         else:
@@ -102,7 +102,7 @@ class AccountWorkService:
         job = self._admit(tx, account_id, job_id)
         row = tx.account_worker(account_id, job_id)
         if row is not None:
-            return int(row["id"])
+            return row.id
         account = tx.account(account_id)
         assert account is not None
         status, quiz = first_status(self.reads.spec_of_row(job_id, job).gold)
@@ -128,17 +128,17 @@ class AccountWorkService:
                     return [], False
                 return [self._worker_job(tx, job, worker_from_row(worker))], False
             rows = tx.jobs_of_account(principal.id, before, size + 1)
-            keep = min(size, fitting([500 + len(r["spec"]) for r in rows]))
+            keep = min(size, fitting([500 + len(r.spec) for r in rows]))
             out = []
             for row in rows[:keep]:
-                mine = tx.account_worker(principal.id, int(row["id"]))
+                mine = tx.account_worker(principal.id, row.id)
                 out.append(self._worker_job(tx, row, None if mine is None else worker_from_row(mine)))
             return out, len(rows) > keep
 
         jobs, more = await self.store.read(page)
         return jobs, (str(jobs[-1].job.id) if more else "")
 
-    def _worker_job(self, tx: Tx, row: Any, worker: Worker | None) -> WorkerJob:
+    def _worker_job(self, tx: Tx, row: JobRow, worker: Worker | None) -> WorkerJob:
         job = self.reads.job(tx, row, counted=False)
         return WorkerJob(job=job, status=job_status(job.state, worker), worker=worker)
 
@@ -182,10 +182,10 @@ class AccountWorkService:
             )
         more = len(rows) > size
         records = [self._record(tx, row, own=own) for row in rows[:size]]
-        token = str(int(rows[size - 1]["id"])) if more else ""
+        token = str(rows[size - 1].id) if more else ""
         return History(worker_name=name, jobs=records, totals=totals, next_page_token=token)
 
-    def _record(self, tx: Tx, row: Any, *, own: bool) -> JobRecord:
+    def _record(self, tx: Tx, row: WorkerRow, *, own: bool) -> JobRecord:
         worker = worker_from_row(row)
         job = tx.job(worker.job_id)
         assert job is not None
@@ -194,10 +194,10 @@ class AccountWorkService:
         return JobRecord(
             job_id=worker.job_id,
             display_name=spec.display_name,
-            job_state=JobState(int(job["state"])),
+            job_state=job.state,
             price_per_judgment_micros=spec.price_per_judgment_micros,
             worker=worker,
-            started_at=float(row["created_at"]),
+            started_at=row.created_at,
             median_time_seconds=statistics.median(times) / 1000 if times else 0.0,
             skill=None if own else estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct),
         )

@@ -251,7 +251,7 @@ class AccountsService:
 
         def change(tx: Tx) -> None:
             row = self.reads.require_job_row(tx, job_id, principal.id)
-            if JobState(int(row["state"])) in ENDED:
+            if row.state in ENDED:
                 raise FailedPrecondition(f"jobs/{job_id} has ended; its teams can no longer change")
             spec = self.reads.spec_of_row(job_id, row)
             if spec.adapter != "pool":

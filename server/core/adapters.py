@@ -34,6 +34,7 @@ from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from labelwire.server.domain.model import Job, JobSpec, JobState, Principal
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import JobRow
 
 # The workforce (entry point) whose jobs out-of-process adapters serve.
 REMOTE = "remote"
@@ -171,11 +172,11 @@ class AdaptersService:
             raise NotFound(f"adapters/{principal.id} does not exist")
         return str(row["name"])
 
-    def _serves(self, tx: Tx, name: str, row: Any) -> bool:
-        spec = self.reads.spec_of_row(int(row["id"]), row)
+    def _serves(self, tx: Tx, name: str, row: JobRow) -> bool:
+        spec = self.reads.spec_of_row(row.id, row)
         return spec.adapter == REMOTE and spec.settings.get("adapter") == name
 
-    def _served_job(self, tx: Tx, principal: Principal, job_id: int) -> Any:
+    def _served_job(self, tx: Tx, principal: Principal, job_id: int) -> JobRow:
         """The job's row if it names the calling adapter; NOT_FOUND otherwise."""
         name = self._adapter_name(tx, principal)
         row = tx.job(job_id)
@@ -183,8 +184,8 @@ class AdaptersService:
             raise NotFound(f"jobs/{job_id} does not exist")
         return row
 
-    def _context(self, row: Any) -> JobContext:
-        job_id = int(row["id"])
+    def _context(self, row: JobRow) -> JobContext:
+        job_id = row.id
         return JobContext(self.reads, job_id, self.reads.spec_of_row(job_id, row))
 
     async def adapter_jobs(
@@ -199,8 +200,8 @@ class AdaptersService:
         def page(tx: Tx) -> list[Job]:
             name = self._adapter_name(tx, principal)
             rows = sorted(
-                (r for r in tx.jobs_in_states(wanted) if int(r["id"]) > after and self._serves(tx, name, r)),
-                key=lambda r: int(r["id"]),
+                (r for r in tx.jobs_in_states(wanted) if r.id > after and self._serves(tx, name, r)),
+                key=lambda r: r.id,
             )
             return [self.reads.job(tx, r) for r in rows[: size + 1]]
 
@@ -230,9 +231,9 @@ class AdaptersService:
             if saved is not None:
                 keys = set(saved)
                 return [r for r in tx.claimed_open(job_id, REMOTE) if r["key"] in keys]
-            if int(row["state"]) != JobState.RUNNING:
+            if row.state != JobState.RUNNING:
                 raise FailedPrecondition(
-                    f"jobs/{job_id} is {JobState(int(row['state'])).name}; items are claimed only while it runs"
+                    f"jobs/{job_id} is {row.state.name}; items are claimed only while it runs"
                 )
             rows = self._context(row).claim_in(tx, max_items, fee_micros, now)
             tx.put_adapter_request(job_id, "claim", claim_id, [r["key"] for r in rows], now)
@@ -279,8 +280,8 @@ class AdaptersService:
         job_id = parse_name(job, "jobs", "job")
         validation.check_text("reason", reason, low=1, high=1000)
         row = await self.store.read(lambda tx: self._served_job(tx, principal, job_id))
-        if int(row["state"]) not in (JobState.RUNNING, JobState.PAUSED):
-            raise FailedPrecondition(f"jobs/{job_id} is {JobState(int(row['state'])).name}, not running")
+        if row.state not in (JobState.RUNNING, JobState.PAUSED):
+            raise FailedPrecondition(f"jobs/{job_id} is {row.state.name}, not running")
         await self._context(row).fail_job(reason)
 
     async def adapter_discount(self, principal: Principal, job: str, worker_id: str, reason: str) -> None:

@@ -15,7 +15,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
 
 from labelwire.server.core import auth
 from labelwire.server.domain import specs, validation
@@ -25,16 +24,14 @@ from labelwire.server.domain.errors import (
     PermissionDenied,
 )
 from labelwire.server.domain.model import (
-    EndReason,
     Job,
     JobCounters,
     JobSpec,
-    JobState,
     Principal,
     Worker,
-    WorkerStatus,
 )
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import JobRow, WorkerRow
 
 log = logging.getLogger(__name__)
 
@@ -107,23 +104,23 @@ def parse_task_name(name: str, field: str = "task") -> tuple[int, int]:
     return parse_pair(name, "tasks", field)
 
 
-def worker_from_row(row: Any) -> Worker:
+def worker_from_row(row: WorkerRow) -> Worker:
     return Worker(
-        id=int(row["id"]),
-        job_id=int(row["job_id"]),
-        display_name=row["display_name"],
-        status=WorkerStatus(int(row["status"])),
-        quiz_remaining=int(row["quiz_remaining"]),
-        judgments=int(row["judgments"]),
-        gold_answered=int(row["gold_answered"]),
-        gold_correct=int(row["gold_correct"]),
-        last_active_at=row["last_active_at"],
-        external_id=row["external_id"],
-        skill=row["skill"],
-        quiz_answered=int(row["quiz_answered"]),
-        quiz_correct=int(row["quiz_correct"]),
-        work_skill=row["work_skill"],
-        account_id=None if row["account_id"] is None else int(row["account_id"]),
+        id=row.id,
+        job_id=row.job_id,
+        display_name=row.display_name,
+        status=row.status,
+        quiz_remaining=row.quiz_remaining,
+        judgments=row.judgments,
+        gold_answered=row.gold_answered,
+        gold_correct=row.gold_correct,
+        last_active_at=row.last_active_at,
+        external_id=row.external_id,
+        skill=row.skill,
+        quiz_answered=row.quiz_answered,
+        quiz_correct=row.quiz_correct,
+        work_skill=row.work_skill,
+        account_id=None if row.account_id is None else int(row.account_id),
     )
 
 
@@ -173,16 +170,16 @@ class JobReads:
         # revision (UpdateJob, on any replica) replaces the copy.
         self._specs: dict[int, tuple[int, JobSpec, int]] = {}
 
-    def require_job_row(self, tx: Tx, job_id: int, owner_id: int | None = None) -> Any:
+    def require_job_row(self, tx: Tx, job_id: int, owner_id: int | None = None) -> JobRow:
         row = tx.job(job_id)
-        if row is None or (owner_id is not None and int(row["owner_id"]) != owner_id):
+        if row is None or (owner_id is not None and row.owner_id != owner_id):
             raise NotFound(f"jobs/{job_id} does not exist")
         return row
 
-    def job(self, tx: Tx, row: Any, *, counted: bool = True) -> Job:
+    def job(self, tx: Tx, row: JobRow, *, counted: bool = True) -> Job:
         """A job from its row; `counted=False` skips the counters that need a
         scan of the job's open items."""
-        job_id = int(row["id"])
+        job_id = row.id
         unlabeled, in_progress, qualified, disqualified = tx.live_counts(job_id) if counted else (0, 0, 0, 0)
         spec = self.spec_of_row(job_id, row)
         if spec.adapter == "pool":
@@ -193,29 +190,29 @@ class JobReads:
                 spec = dataclasses.replace(spec, teams=linked)
         return Job(
             id=job_id,
-            owner_id=int(row["owner_id"]),
+            owner_id=row.owner_id,
             spec=spec,
-            state=JobState(int(row["state"])),
-            created_at=float(row["created_at"]),
-            updated_at=float(row["updated_at"]),
-            failure_reason=row["failure_reason"],
-            last_sequence=int(row["last_sequence"]),
-            end_reason=EndReason(int(row["end_reason"])),
-            instructions_version=int(row["instructions_version"]),
-            pilot_size=int(row["pilot_size"]),
+            state=row.state,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            failure_reason=row.failure_reason,
+            last_sequence=row.last_sequence,
+            end_reason=row.end_reason,
+            instructions_version=row.instructions_version,
+            pilot_size=row.pilot_size,
             counters=JobCounters(
-                total_items=int(row["total_items"]),
-                gold_items=int(row["gold_items"]),
-                labeled_items=int(row["labeled_items"]),
+                total_items=row.total_items,
+                gold_items=row.gold_items,
+                labeled_items=row.labeled_items,
                 unlabeled_items=unlabeled,
                 in_progress_items=in_progress,
-                failed_items=int(row["failed_items"]),
-                judgments=int(row["judgments"]),
-                excluded_judgments=int(row["excluded_judgments"]),
+                failed_items=row.failed_items,
+                judgments=row.judgments,
+                excluded_judgments=row.excluded_judgments,
                 qualified_workers=qualified,
                 disqualified_workers=disqualified,
-                cost_micros=int(row["cost_micros"]),
-                reserved_micros=int(row["reserved_micros"]),
+                cost_micros=row.cost_micros,
+                reserved_micros=row.reserved_micros,
             ),
         )
 
@@ -223,13 +220,13 @@ class JobReads:
         """After a change of the spec made here (a pool job's teams, UpdateJob)."""
         self._specs.pop(job_id, None)
 
-    def spec_of_row(self, job_id: int, row: Any) -> JobSpec:
+    def spec_of_row(self, job_id: int, row: JobRow) -> JobSpec:
         """The job's spec as of `row`: the cached copy unless the row carries
         a newer revision (UpdateJob on this or another replica)."""
-        revision = int(row["spec_revision"])
+        revision = row.spec_revision
         cached = self._specs.get(job_id)
         if cached is None or cached[0] != revision:
-            cached = (revision, specs.from_json(json.loads(row["spec"])), int(row["owner_id"]))
+            cached = (revision, specs.from_json(json.loads(row.spec)), row.owner_id)
             self._specs[job_id] = cached
         return cached[1]
 
@@ -241,7 +238,7 @@ class JobReads:
         row = await self.store.read(lambda tx: tx.job(job_id))
         if row is None:
             raise NotFound(f"jobs/{job_id} does not exist")
-        return int(row["owner_id"])
+        return row.owner_id
 
     def fresh_spec(self, tx: Tx, job_id: int) -> JobSpec:
         """The spec as the transaction sees it: what a write that acts on the

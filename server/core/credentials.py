@@ -28,6 +28,7 @@ from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from labelwire.server.domain.model import Credential, Principal, Worker
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import WorkerRow
 
 MAX_GRACE_SECONDS = 30 * 86400.0
 
@@ -92,7 +93,7 @@ class CredentialsService:
         prefix, ident, secret = parsed
         kind = auth.KINDS[prefix]
 
-        def look_up(tx: Tx) -> tuple[Any, Any]:
+        def look_up(tx: Tx) -> tuple[Any, WorkerRow | None]:
             for row in tx.credentials_named(kind, ident):
                 if auth.matches(secret, bytes(row["secret_hash"])):
                     worker = tx.worker(int(row["owner_id"])) if kind == auth.WORKER_TOKEN else None
@@ -117,7 +118,7 @@ class CredentialsService:
         elif kind == auth.ADAPTER_KEY:
             principal = Principal(kind="adapter", id=int(row["owner_id"]))
         else:
-            job_id = 0 if worker is None else int(worker["job_id"])
+            job_id = 0 if worker is None else worker.job_id
             principal = Principal(kind="worker", id=int(row["owner_id"]), job_id=job_id)
         until = now + self.credential_cache_seconds
         if expires is not None:
@@ -233,11 +234,11 @@ class CredentialsService:
         self.forget_credentials({old.id})
         return new, token, old
 
-    def _worker_row(self, tx: Tx, principal: Principal, name: str) -> Any:
+    def _worker_row(self, tx: Tx, principal: Principal, name: str) -> WorkerRow:
         job_id, worker_id = parse_worker_name(name)
         self.reads.require_job_row(tx, job_id, principal.id)
         row = tx.worker(worker_id)
-        if row is None or int(row["job_id"]) != job_id or row["external_id"] is not None:
+        if row is None or row.job_id != job_id or row.external_id is not None:
             raise NotFound(f"{name} does not exist")
         return row
 
@@ -248,7 +249,7 @@ class CredentialsService:
 
         def revoke(tx: Tx) -> tuple[Worker, set[int]]:
             row = self._worker_row(tx, principal, name)
-            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, int(row["id"]), now)}
+            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, row.id, now)}
             for credential_id in ids:
                 tx.revoke_credential(credential_id, now)
             return worker_from_row(row), ids
@@ -269,10 +270,10 @@ class CredentialsService:
 
         def rotate(tx: Tx) -> tuple[Worker, str, set[int]]:
             row = self._worker_row(tx, principal, name)
-            worker_id = int(row["id"])
-            if row["account_id"] is not None:
+            worker_id = row.id
+            if row.account_id is not None:
                 raise FailedPrecondition(
-                    f"{name} is workers/{row['account_id']}'s record on the job, which signs in with its"
+                    f"{name} is workers/{row.account_id}'s record on the job, which signs in with its"
                     " account token: use TeamService.IssueWorkerAccountToken"
                 )
             ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, worker_id, now)}

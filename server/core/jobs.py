@@ -12,7 +12,6 @@ import functools
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
 
 from labelwire.server.core import auth, team_rules
 from labelwire.server.core.adapters import check_remote_job
@@ -54,6 +53,7 @@ from labelwire.server.files import storage as files
 from labelwire.server.files.policy import FilesSettings
 from labelwire.server.labels import chains
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import JobRow
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def split_gold(tx: Tx, job_id: int, spec: JobSpec) -> None:
     tx.split_gold(job_id, to_quiz)
 
 
-def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: Any, size: int, seed: int | None) -> None:
+def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: JobRow, size: int, seed: int | None) -> None:
     """Bounds dispatch to a random sample of `size` items, drawn with `seed`
     (the job's id by default, so a rerun draws the same), until they are
     labeled (`dispatch.pause_if_pilot_done`). A sample rather than the first
@@ -85,7 +85,7 @@ def start_pilot(tx: Tx, job_id: int, spec: JobSpec, row: Any, size: int, seed: i
         raise InvalidArgument(
             f"pilot_size works with the pool workforce only; jobs/{job_id} uses {spec.adapter}", "pilot_size"
         )
-    items = int(row["total_items"])
+    items = row.total_items
     ids = tx.work_item_ids(job_id) if size < items else []
     if size >= len(ids):
         raise FailedPrecondition(
@@ -130,7 +130,7 @@ class JobsService:
 
         def change(tx: Tx) -> None:
             row = self.reads.require_job_row(tx, job_id, principal.id)
-            state = JobState(int(row["state"]))
+            state = row.state
             if state in (JobState.CANCELLED, JobState.FAILED):
                 raise FailedPrecondition(f"jobs/{job_id} is {state.name.lower()}; it cannot change")
             old = self.reads.job(tx, row, counted=False)
@@ -138,7 +138,7 @@ class JobsService:
             validation.validate_job_spec(new)
             self.workforces.validate(new)
             chains.check_rules(tx, principal.id, job_id, new)
-            judged = int(row["judgments"]) > 0
+            judged = row.judgments > 0
             new_instructions = job_updates.check_change(old.spec, new, judged=judged)
             if new.judgments_per_item != old.spec.judgments_per_item:
                 tx.retarget_open_items(job_id, new.judgments_per_item)
@@ -187,7 +187,7 @@ class JobsService:
                 rows = tx.all_jobs(before, size + 1)
             else:
                 rows = tx.jobs_of(principal.id, before, size + 1)
-            keep = min(size, fitting([500 + len(r["spec"]) for r in rows]))
+            keep = min(size, fitting([500 + len(r.spec) for r in rows]))
             return [self.reads.job(tx, r) for r in rows[:keep]], len(rows) > keep
 
         jobs, more = await self.store.read(page)
@@ -217,7 +217,7 @@ class JobsService:
 
         def change(tx: Tx) -> None:
             row = self.reads.require_job_row(tx, job_id, principal.id)
-            state = JobState(int(row["state"]))
+            state = row.state
             if state not in sources:
                 raise FailedPrecondition(f"cannot {action} jobs/{job_id}: it is {state.name.lower()}")
             spec = self.reads.spec_of_row(job_id, row)
@@ -320,7 +320,9 @@ class JobsService:
             status, quiz = first_status(self.reads.spec_of_row(job_id, row).gold)
             worker_id = tx.insert_worker(job_id, display_name, None, status, quiz, now)
             _, token = issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
-            return worker_from_row(tx.worker(worker_id)), token
+            worker = tx.worker(worker_id)
+            assert worker is not None
+            return worker_from_row(worker), token
 
         return await self.store.write(create)
 

@@ -14,7 +14,7 @@ from labelwire.server.dispatch import dispatcher as dispatch
 from labelwire.server.dispatch import gate
 from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, NotFound
-from labelwire.server.domain.model import ENDED, Answer, Job, JobState, Principal, Worker, WorkerStatus
+from labelwire.server.domain.model import ENDED, Answer, Job, Principal, Worker, WorkerStatus
 from labelwire.server.domain.tasks import KINDS, task_kind
 from labelwire.server.labels import outliers, quality_report, reliability, routing, verification_report
 from labelwire.server.labels.quality_report import JobQuality
@@ -46,9 +46,9 @@ class QualityService:
 
         def write(tx: Tx) -> Worker:
             row = tx.worker(worker_id)
-            if row is None or int(row["job_id"]) != job_id:
+            if row is None or row.job_id != job_id:
                 raise NotFound(f"{name} does not exist")
-            if int(row["status"]) != WorkerStatus.DISQUALIFIED:
+            if row.status != WorkerStatus.DISQUALIFIED:
                 tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
                 dispatch.disqualify(tx, job.spec, job_id, worker_id, now)
             updated = tx.worker(worker_id)
@@ -67,12 +67,12 @@ class QualityService:
 
         def write(tx: Tx) -> Worker:
             row = tx.worker(worker_id)
-            if row is None or int(row["job_id"]) != job_id:
+            if row is None or row.job_id != job_id:
                 raise NotFound(f"{name} does not exist")
             state = tx.job(job_id)
-            if state is not None and JobState(int(state["state"])) in ENDED:
+            if state is not None and state.state in ENDED:
                 raise FailedPrecondition(f"{job.name} has ended; its workers stay as they are")
-            status = WorkerStatus(int(row["status"]))
+            status = row.status
             if status in (WorkerStatus.QUIZ, WorkerStatus.FAILED_QUIZ):
                 raise FailedPrecondition(
                     f"{name} is {'in' if status == WorkerStatus.QUIZ else 'failed at'} the quiz;"

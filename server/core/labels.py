@@ -97,7 +97,7 @@ class LabelsService:
 
             def batch(tx: Tx, after: int = after, limit: int = limit) -> tuple[list[Any], int]:
                 row = self.reads.require_job_row(tx, job_id)
-                return tx.label_events(job_id, after, limit), int(row["state"])
+                return tx.label_events(job_id, after, limit), row.state
 
             rows, state = await self.store.read(batch)
             if rows:

@@ -44,6 +44,7 @@ from labelwire.server.labels import items as labeling
 from labelwire.server.labels import passes, routing
 from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import JobRow
 from labelwire.server.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -178,8 +179,8 @@ class Core:
 
         def sweep(tx: Tx) -> None:
             for job in tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED]):
-                job_id = int(job["id"])
-                spec = specs.from_json(json.loads(job["spec"]))
+                job_id = job.id
+                spec = specs.from_json(json.loads(job.spec))
                 dispatch.expire_leases(tx, job_id, now)
                 if spec.task_lifetime_seconds:
                     failed = tx.expire_stale_items(
@@ -191,7 +192,7 @@ class Core:
                         if not dispatch.complete_if_done(tx, job_id, now):
                             dispatch.pause_if_pilot_done(tx, job_id, now)
                 dispatch.end_if_budget_spent(tx, spec, job_id, now)
-                if spec.routing_rules and int(job["state"]) == JobState.RUNNING:
+                if spec.routing_rules and job.state == JobState.RUNNING:
                     dispatch.complete_if_done(tx, job_id, now)  # once what it forwarded came back
 
         await self.store.write(sweep)
@@ -205,11 +206,11 @@ class Core:
         (or the owner's) now accept."""
         rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED]))
         for row in rows:
-            job_id = int(row["id"])
+            job_id = row.id
             spec = self.reads.spec_of_row(job_id, row)
             if spec.routing is None:
                 continue
-            judgments = int(row["judgments"])
+            judgments = row.judgments
             seen, learned = self.learned_thresholds.get(job_id, (-1, {}))
             if spec.routing.learn_thresholds and judgments != seen:
                 labeled = await self.store.read(functools.partial(_prelabeled, job_id=job_id))
@@ -227,11 +228,9 @@ class Core:
         disqualification it makes points at no task."""
         rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.COMPLETED]))
         for row in rows:
-            judgments, at_check = int(row["judgments"]), int(row["judgments_at_check"])
+            judgments, at_check = row.judgments, row.judgments_at_check
             if passes.due(judgments, at_check):
-                await self._check_workers(
-                    int(row["id"]), self.reads.spec_of_row(int(row["id"]), row), judgments
-                )
+                await self._check_workers(row.id, self.reads.spec_of_row(row.id, row), judgments)
 
     async def _check_workers(self, job_id: int, spec: JobSpec, judgments: int) -> None:
         rows = await self.store.read(lambda tx: tx.work_answers(job_id))
@@ -245,8 +244,8 @@ class Core:
                 worker = tx.worker(worker_id)
                 if (
                     worker is not None
-                    and worker["external_id"] is None
-                    and int(worker["status"]) == WorkerStatus.QUALIFIED
+                    and worker.external_id is None
+                    and worker.status == WorkerStatus.QUALIFIED
                     and quality.is_colluder(spec.gold, skill, count)
                 ):
                     tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
@@ -262,7 +261,7 @@ class Core:
         """The per-job series, from counters the store keeps: one read of the
         jobs in flight and of the live leases, whatever the scrape rate."""
 
-        def read(tx: Tx) -> tuple[dict[int, tuple[int, int, int]], list[Any], dict[int, int]]:
+        def read(tx: Tx) -> tuple[dict[int, tuple[int, int, int]], list[JobRow], dict[int, int]]:
             active = tx.jobs_in_states([JobState.RUNNING, JobState.PAUSED])
             return tx.job_state_totals(), active, tx.open_leases_by_job()
 
@@ -270,13 +269,13 @@ class Core:
         metrics.JOBS.update(
             (
                 metrics.JobRow(
-                    name=f"jobs/{row['id']}",
-                    state=JobState(int(row["state"])).name.lower(),
-                    total_items=int(row["total_items"]),
-                    labeled_items=int(row["labeled_items"]),
-                    failed_items=int(row["failed_items"]),
-                    judgments=int(row["judgments"]),
-                    open_leases=leases.get(int(row["id"]), 0),
+                    name=f"jobs/{row.id}",
+                    state=row.state.name.lower(),
+                    total_items=row.total_items,
+                    labeled_items=row.labeled_items,
+                    failed_items=row.failed_items,
+                    judgments=row.judgments,
+                    open_leases=leases.get(row.id, 0),
                 )
                 for row in rows
             ),
@@ -288,20 +287,20 @@ class Core:
         has grown since its last pass, or is waiting for its final one."""
         rows = await self.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING, JobState.COMPLETED]))
         for row in rows:
-            spec = self.reads.spec_of_row(int(row["id"]), row)
+            spec = self.reads.spec_of_row(row.id, row)
             if labeling.uses_skill(spec):
-                await self._pass(int(row["id"]), spec, row)
+                await self._pass(row.id, spec, row)
 
-    async def _pass_due(self, job_id: int, spec: JobSpec, row: Any) -> bool:
+    async def _pass_due(self, job_id: int, spec: JobSpec, row: JobRow) -> bool:
         """Whether the job has grown enough since its last pass, or waits for its final one."""
-        running = int(row["state"]) == JobState.RUNNING
+        running = row.state == JobState.RUNNING
         open_items = running and await self.store.read(lambda tx: tx.has_open_items(job_id))
-        claims_spent = int(row["end_reason"]) == EndReason.BUDGET_EXHAUSTED
+        claims_spent = row.end_reason == EndReason.BUDGET_EXHAUSTED
         spent = running and (claims_spent or dispatch.budget_spent(row, spec))
-        final = running and (not open_items or spent) and int(row["total_items"]) > 0
-        return final or passes.due(int(row["judgments"]), int(row["judgments_at_pass"]))
+        final = running and (not open_items or spent) and row.total_items > 0
+        return final or passes.due(row.judgments, row.judgments_at_pass)
 
-    async def _pass(self, job_id: int, spec: JobSpec, row: Any) -> None:
+    async def _pass(self, job_id: int, spec: JobSpec, row: JobRow) -> None:
         """One pass, by whichever replica takes the job's pass lease first; the
         others skip it. The job's row is read again under the lease, so a replica
         that saw it before another's pass finished does not repeat that pass."""
@@ -311,9 +310,9 @@ class Core:
             return
         renewing = asyncio.create_task(self._renew_pass_lease(job_id))
         try:
-            row = await self.store.read(lambda tx: tx.job(job_id))
-            if row is not None and await self._pass_due(job_id, spec, row):
-                await self._run_pass(job_id, spec, row)
+            again = await self.store.read(lambda tx: tx.job(job_id))
+            if again is not None and await self._pass_due(job_id, spec, again):
+                await self._run_pass(job_id, spec, again)
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -332,9 +331,9 @@ class Core:
             await asyncio.sleep(PASS_LEASE_SECONDS / 3)
             await self._hold_pass_lease(job_id)
 
-    async def _run_pass(self, job_id: int, spec: JobSpec, row: Any) -> None:
-        judgments, at_pass = int(row["judgments"]), int(row["judgments_at_pass"])
-        claims_spent = int(row["end_reason"]) == EndReason.BUDGET_EXHAUSTED
+    async def _run_pass(self, job_id: int, spec: JobSpec, row: JobRow) -> None:
+        judgments, at_pass = row.judgments, row.judgments_at_pass
+        claims_spent = row.end_reason == EndReason.BUDGET_EXHAUSTED
         started = time.perf_counter()
         result = passes.PassResult()
         if judgments != at_pass:

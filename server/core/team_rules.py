@@ -67,5 +67,5 @@ def release_lost_leases(tx: Tx, account_id: int, job_ids: Sequence[int], now: fl
         row = tx.account_worker(account_id, job_id)
         if row is None:
             continue
-        for task in tx.live_tasks_of(int(row["id"])):
+        for task in tx.live_tasks_of(row.id):
             dispatch.end_lease(tx, task, TaskState.RELEASED, now)

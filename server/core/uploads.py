@@ -139,7 +139,7 @@ class Upload:
             raise FailedPrecondition(
                 f"this upload to {self.job.name} was dropped as abandoned; send the whole stream again"
             )
-        state = JobState(int(self._core.reads.require_job_row(tx, self.job.id)["state"]))
+        state = self._core.reads.require_job_row(tx, self.job.id).state
         if state in (JobState.CANCELLED, JobState.FAILED):
             raise FailedPrecondition(f"{self.job.name} is {state.name.lower()}; it takes no more items")
 
@@ -151,7 +151,7 @@ class Upload:
         tx.count_job(job_id, total_items=added - gold, gold_items=gold)
         tx.mark_gold_use(job_id, self._gold_uses)
         tx.explain_gold(job_id, self._explanations)
-        state = JobState(int(self._core.reads.require_job_row(tx, job_id)["state"]))
+        state = self._core.reads.require_job_row(tx, job_id).state
         if state != JobState.DRAFT:
             tx.hide_new_gold(job_id)
         routing_spec = self.job.spec.routing

@@ -186,7 +186,7 @@ class WorkService:
             worker, item = tx.worker(principal.id), tx.item(int(task["item_id"]))
             assert worker is not None and item is not None
             return TaskComment(
-                comment_id, job_id, task_id, principal.id, worker["display_name"], item["key"], kept, now
+                comment_id, job_id, task_id, principal.id, worker.display_name, item["key"], kept, now
             )
 
         return await self.store.write(run)

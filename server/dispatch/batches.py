@@ -22,10 +22,10 @@ from labelwire.server.domain.model import (
     SubmitResult,
     TaskPhase,
     TaskState,
-    WorkerStatus,
 )
 from labelwire.server.domain.tasks import kind_in, task_kind
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import JobRow
 
 # How many open items past the first a batch looks through for ones of the
 # same class: bounded so a job whose classes are interleaved leases smaller
@@ -64,13 +64,13 @@ def batch_mates(
     return mates[:room]
 
 
-def room_in_budget(job: Any, spec: JobSpec, wanted: int) -> int:
+def room_in_budget(job: JobRow, spec: JobSpec, wanted: int) -> int:
     """How many more items than the first the budget pays for (each item's
     price is reserved as for a single task)."""
     price = spec.price_per_judgment_micros
     if not spec.budget_micros or not price:
         return wanted
-    left = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"]) - price
+    left = spec.budget_micros - job.cost_micros - job.reserved_micros - price
     return max(0, min(wanted, left // price))
 
 
@@ -136,7 +136,7 @@ def check_resubmission(tx: Tx, rows: list[Any], answers: list[Answer], name: str
 def submitted_result(tx: Tx, worker_id: int, name: str) -> SubmitResult:
     worker = tx.worker(worker_id)
     assert worker is not None
-    return SubmitResult(name, WorkerStatus(int(worker["status"])))
+    return SubmitResult(name, worker.status)
 
 
 def is_work(phase: TaskPhase) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from labelwire.server.domain.model import EndReason, JobSpec, JobState
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import JobRow
 
 
 def free_reservation(tx: Tx, task: Any) -> None:
@@ -16,18 +17,18 @@ def free_reservation(tx: Tx, task: Any) -> None:
         tx.count_job(int(task["job_id"]), reserved_micros=-reserved)
 
 
-def affordable(job: Any, spec: JobSpec) -> bool:
+def affordable(job: JobRow, spec: JobSpec) -> bool:
     """Whether the budget pays one more judgment at the job's price, beyond
     what is spent and what leases and claims in flight reserve."""
     if not spec.budget_micros:
         return True
-    left = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+    left = spec.budget_micros - job.cost_micros - job.reserved_micros
     return left > 0 and left >= spec.price_per_judgment_micros
 
 
-def budget_spent(job: Any, spec: JobSpec) -> bool:
+def budget_spent(job: JobRow, spec: JobSpec) -> bool:
     """Whether the budget pays for no further judgment and none is in flight."""
-    return bool(spec.budget_micros) and int(job["reserved_micros"]) == 0 and not affordable(job, spec)
+    return bool(spec.budget_micros) and job.reserved_micros == 0 and not affordable(job, spec)
 
 
 def end_if_budget_spent(
@@ -42,7 +43,7 @@ def end_if_budget_spent(
     if not spec.budget_micros or (labeling.uses_skill(spec) and not after_pass):
         return False
     job = tx.job(job_id)
-    if job is None or int(job["state"]) != JobState.RUNNING or int(job["reserved_micros"]) > 0:
+    if job is None or job.state != JobState.RUNNING or job.reserved_micros > 0:
         return False
     if (affordable(job, spec) and not unaffordable) or not tx.has_open_items(job_id):
         return False

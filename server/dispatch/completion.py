@@ -16,9 +16,9 @@ def pause_if_pilot_done(tx: Tx, job_id: int, now: float) -> bool:
     failed), so its owner reviews them before ResumeJob runs the rest; the
     pilot's bound is dropped, so the rest is dispatched once resumed."""
     job = tx.job(job_id)
-    if job is None or job["pilot_until"] is None or int(job["state"]) != JobState.RUNNING:
+    if job is None or job.pilot_until is None or job.state != JobState.RUNNING:
         return False
-    if tx.has_open_pilot_items(job_id, int(job["pilot_until"])):
+    if tx.has_open_pilot_items(job_id, int(job.pilot_until)):
         return False
     tx.set_pilot(job_id, None)
     tx.set_job_state(job_id, JobState.PAUSED, now, PILOT_COMPLETE)
@@ -42,19 +42,19 @@ def complete_if_done(
     if not after_pass and method is not None and weighs_workers(method):
         return False
     job = tx.job(job_id)
-    if job is None or int(job["state"]) != JobState.RUNNING:
+    if job is None or job.state != JobState.RUNNING:
         return False
     if (
         not after_pass
         and method is None
-        and weighs_workers(json.loads(job["spec"]).get("consolidation_method", MAJORITY_VOTE))
+        and weighs_workers(json.loads(job.spec).get("consolidation_method", MAJORITY_VOTE))
     ):
         return False
     if not open_checked and tx.has_open_items(job_id):
         return False
-    if json.loads(job["spec"]).get("routing_rules") and tx.has_routed_open(job_id):
+    if json.loads(job.spec).get("routing_rules") and tx.has_routed_open(job_id):
         return False
-    if int(job["total_items"]) == 0:
+    if job.total_items == 0:
         return False
     tx.set_job_state(job_id, JobState.COMPLETED, now)
     tx.set_end_reason(job_id, EndReason.ALL_LABELED)

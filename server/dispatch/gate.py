@@ -25,6 +25,7 @@ import numpy as np
 
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.tasks import task_kind
+from labelwire.server.store.rows import WorkerRow
 
 MIN_BLOCK = 10
 
@@ -246,12 +247,12 @@ def worker_skill(worker: Any) -> float:
     )
 
 
-def present_skills(workers: Sequence[Any], now: float) -> dict[int, float]:
+def present_skills(workers: Sequence[WorkerRow], now: float) -> dict[int, float]:
     """Estimated skill of each qualified worker active within `ACTIVE_SECONDS`."""
     return {
-        int(w["id"]): worker_skill(w)
+        w.id: worker_skill(w)
         for w in workers
-        if int(w["status"]) == WorkerStatus.QUALIFIED
-        and w["last_active_at"] is not None
-        and float(w["last_active_at"]) >= now - ACTIVE_SECONDS
+        if w.status == WorkerStatus.QUALIFIED
+        and w.last_active_at is not None
+        and float(w.last_active_at) >= now - ACTIVE_SECONDS
     }

@@ -49,7 +49,7 @@ def submit(
         if earlier is not None and json.loads(earlier["answer"]) == answer:
             worker = tx.worker(worker_id)
             assert worker is not None
-            return SubmitResult(name, WorkerStatus(int(worker["status"])), quiz=_quiz_feedback(tx, task))
+            return SubmitResult(name, worker.status, quiz=_quiz_feedback(tx, task))
         raise FailedPrecondition(f"task {name} was already answered with a different answer")
     task = live_task(tx, worker_id, job_id, task_id, now, task)
     spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
@@ -168,19 +168,19 @@ def record_judgment(
         )
     else:
         tx.count_job(job_id, judgments=1, cost_micros=spec.price_per_judgment_micros)
-    status = new_status = WorkerStatus(int(worker["status"]))
+    status = new_status = worker.status
     message = ""
-    judgments = int(worker["judgments"]) + 1
-    answered, right = int(worker["gold_answered"]), int(worker["gold_correct"])
+    judgments = worker.judgments + 1
+    answered, right = worker.gold_answered, worker.gold_correct
     changes: dict[str, Any] = {"judgments": judgments, "last_active_at": now}
     if correct is not None:
         answered, right = answered + 1, right + int(correct)
         changes.update(gold_answered=answered, gold_correct=right)
         if status == WorkerStatus.QUIZ:
-            quiz_answered = int(worker["quiz_answered"]) + 1
-            quiz_correct = int(worker["quiz_correct"]) + int(correct)
+            quiz_answered = worker.quiz_answered + 1
+            quiz_correct = worker.quiz_correct + int(correct)
             new_status, quiz_left, message = quality.after_gold(
-                spec.gold, status, int(worker["quiz_remaining"]), quiz_answered, quiz_correct
+                spec.gold, status, worker.quiz_remaining, quiz_answered, quiz_correct
             )
             changes.update(
                 quiz_answered=quiz_answered,
@@ -240,7 +240,7 @@ def record_external(
             job_id, external_worker, None, WorkerStatus.QUALIFIED, 0, now, external_id
         )
     else:
-        worker_id = int(worker["id"])
+        worker_id = worker.id
         if tx.has_task(worker_id, int(item["id"])):
             return False
     task_id = tx.insert_task(

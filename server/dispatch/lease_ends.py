@@ -54,7 +54,7 @@ def live_task(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, tas
         state = TaskState.EXPIRED
     if state == TaskState.RELEASED:
         job = tx.job(job_id)
-        if job is not None and int(job["state"]) == JobState.CANCELLED:
+        if job is not None and job.state == JobState.CANCELLED:
             raise FailedPrecondition(
                 f"jobs/{job_id} was cancelled: its tasks were released and take no more answers"
             )
@@ -86,7 +86,7 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
                 labeling.emit_label(tx, job_id, item, label, now, spec=spec)
         tx.update_item(item_id, state=int(ItemState.OPEN), claimed_by=None)
     job = tx.job(job_id)
-    if job is not None and int(job["state"]) == JobState.COMPLETED and items:
+    if job is not None and job.state == JobState.COMPLETED and items:
         tx.set_job_state(job_id, JobState.RUNNING, now)
 
 

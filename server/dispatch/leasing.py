@@ -24,6 +24,7 @@ from labelwire.server.domain.model import (
     WorkerStatus,
 )
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import JobRow, WorkerRow
 
 NO_WORK_RETRY_SECONDS = 5.0
 
@@ -69,7 +70,7 @@ def _upcoming(tx: Tx, spec: JobSpec, current: Task, now: float, rng: random.Rand
     worker = tx.worker(current.worker_id)
     if job is None or worker is None or not affordable(job, spec):
         return None
-    pilot = job["pilot_until"] is not None
+    pilot = job.pilot_until is not None
     if _plain_work(spec, WorkerStatus.QUALIFIED):
         return _lease_plain(tx, spec, current.job_id, current.worker_id, now, pilot)
     item_id, phase, changes, row = _pick(
@@ -120,18 +121,18 @@ def _lease(
 
 def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Random) -> NextTaskResult:
     worker = tx.worker(worker_id)
-    job = tx.job(int(worker["job_id"])) if worker else None
+    job = tx.job(worker.job_id) if worker else None
     if worker is None or job is None:
         raise NotFound(f"worker {worker_id} does not exist")
-    status = WorkerStatus(int(worker["status"]))
-    state = JobState(int(job["state"]))
+    status = worker.status
+    state = job.state
     if status in (WorkerStatus.FAILED_QUIZ, WorkerStatus.DISQUALIFIED):
         word = "failed the quiz" if status == WorkerStatus.FAILED_QUIZ else "were disqualified"
         return NextTaskResult(status, message=f"you {word} on this job and get no more tasks")
     if state != JobState.RUNNING:
         retry = NO_WORK_RETRY_SECONDS if state in (JobState.DRAFT, JobState.PAUSED) else 0.0
         return NextTaskResult(status, retry_after=retry, message=_STATE_MESSAGES[state])
-    job_id = int(job["id"])
+    job_id = job.id
     held = tx.live_task_of(worker_id)
     if held is not None and float(held["expires_at"]) < now:
         expire_leases(tx, job_id, now)
@@ -139,7 +140,7 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
     if held is not None:
         return NextTaskResult(status, task=task_view(tx, held))
     if not affordable(job, spec) and expire_leases(tx, job_id, now):
-        job = tx.job(job_id)
+        job = tx.job(job_id) or job
     if not affordable(job, spec):
         if end_if_budget_spent(tx, spec, job_id, now):
             return NextTaskResult(status, message="the job's budget is spent; the job is complete")
@@ -148,7 +149,7 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
             retry_after=NO_WORK_RETRY_SECONDS,
             message="the job's budget is spent or reserved by tasks in flight",
         )
-    pilot = job is not None and job["pilot_until"] is not None
+    pilot = job is not None and job.pilot_until is not None
     if _plain_work(spec, status):
         task = _lease_plain(tx, spec, job_id, worker_id, now, pilot)
         if task is not None:
@@ -159,7 +160,7 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
     if item_id is None:
         if status == WorkerStatus.QUALIFIED:
             judged, message = quality.after_checkpoint(
-                spec.gold, status, int(worker["gold_answered"]), int(worker["gold_correct"])
+                spec.gold, status, worker.gold_answered, worker.gold_correct
             )
             if judged == WorkerStatus.DISQUALIFIED:
                 tx.update_worker(worker_id, status=int(judged))
@@ -208,7 +209,7 @@ def _lease_plain(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float,
 def _lease_batch(
     tx: Tx,
     spec: JobSpec,
-    job: Any,
+    job: JobRow,
     item_id: int,
     worker_id: int,
     changes: dict[str, int],
@@ -218,13 +219,11 @@ def _lease_batch(
 ) -> Task:
     """Leases the picked item and up to `batch_size - 1` more of its class
     as one task (a single task when none share its class)."""
-    job_id = int(job["id"])
+    job_id = job.id
     first = row if row is not None else tx.item(item_id)
     assert first is not None
     room = batches.room_in_budget(job, spec, batches.batch_size(spec) - 1)
-    mates = batches.batch_mates(
-        tx, spec, job_id, worker_id, first, room, pilot=job["pilot_until"] is not None
-    )
+    mates = batches.batch_mates(tx, spec, job_id, worker_id, first, room, pilot=job.pilot_until is not None)
     if not mates:
         return _lease(tx, spec, job_id, item_id, worker_id, TaskPhase.WORK, changes, now, first)
     items = batches.order([first, *mates], rng)
@@ -242,7 +241,7 @@ def _pick(
     tx: Tx,
     spec: JobSpec,
     job_id: int,
-    worker: Any,
+    worker: WorkerRow,
     status: WorkerStatus,
     rng: random.Random,
     *,
@@ -255,7 +254,7 @@ def _pick(
     quiz; at work, the oldest open item it has never seen, or hidden gold in
     its place when the block's plan has a slot due. Never hidden gold when
     there is no work for this worker: then nothing."""
-    worker_id = int(worker["id"])
+    worker_id = worker.id
     policy = spec.gold
     if status == WorkerStatus.QUIZ:
         quiz = tx.unseen_gold(job_id, worker_id, (GoldUse.ANY, GoldUse.QUIZ), 0)
@@ -266,7 +265,7 @@ def _pick(
     work = None if row is None else int(row["id"])
     if work is None or policy.hidden_gold_share <= 0:
         return work, TaskPhase.WORK, {}, row
-    offered, plan, served = int(worker["offered"]), int(worker["gold_plan"]), int(worker["plan_hidden"])
+    offered, plan, served = worker.offered, worker.gold_plan, worker.plan_hidden
     if offered % quality.gold_block(policy)[0] == 0:
         plan, served = quality.draw_plan(policy, rng), 0
     changes = {"offered": offered + 1, "gold_plan": plan, "plan_hidden": served}

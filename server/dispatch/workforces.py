@@ -32,6 +32,7 @@ from labelwire.server.domain.errors import InvalidArgument, LabelwireError
 from labelwire.server.domain.model import EndReason, ItemInput, Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import JobRow
 from labelwire.server.store.sql import RESERVED_COST
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class JobReader(Protocol):
     store: Store
     clock: Callable[[], float]
 
-    def spec_of_row(self, job_id: int, row: Any) -> JobSpec: ...
+    def spec_of_row(self, job_id: int, row: JobRow) -> JobSpec: ...
 
 
 def job_view(spec: JobSpec, name: str = "") -> JobView:
@@ -145,7 +146,7 @@ class Workforces:
             while True:
                 rows = await core.store.read(lambda tx: tx.jobs_in_states([JobState.RUNNING]))
                 for row in rows:
-                    job_id = int(row["id"])
+                    job_id = row.id
                     spec = core.spec_of_row(job_id, row)
                     if self.syncs(spec) and (job_id not in loops or loops[job_id].done()):
                         loops[job_id] = asyncio.create_task(self._loop(core, job_id, spec))
@@ -166,7 +167,7 @@ class Workforces:
         failures = 0
         while True:
             row = await core.store.read(lambda tx: tx.job(job_id))
-            if row is None or int(row["state"]) != JobState.RUNNING:
+            if row is None or row.state != JobState.RUNNING:
                 return
             ctx.refresh(core.spec_of_row(job_id, row))  # UpdateJob, on this replica or another
             if not await self._hold_lease(core, job_id):
@@ -230,14 +231,14 @@ class JobContext:
             return []
         available = None
         if spec.budget_micros:
-            available = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+            available = spec.budget_micros - job.cost_micros - job.reserved_micros
         rows = tx.claim_items(self._job_id, self._namespace, limit, price, fee, available)
         reserved = sum((price + fee) * (int(r["target"]) - int(r["done"])) for r in rows)
         if reserved:
             tx.count_job(self._job_id, reserved_micros=reserved)
         if not rows and available is not None and tx.has_claimable(self._job_id):
             dispatch.end_if_budget_spent(tx, spec, self._job_id, now, unaffordable=True)
-            if labeling.uses_skill(spec) and int(job["reserved_micros"]) == 0:
+            if labeling.uses_skill(spec) and job.reserved_micros == 0:
                 tx.set_end_reason(self._job_id, EndReason.BUDGET_EXHAUSTED)  # ends after its final pass
         return list(rows)
 
@@ -385,10 +386,10 @@ class JobContext:
 
         def discount(tx: Tx) -> None:
             row = tx.worker_by_external(self._job_id, external)
-            if row is None or int(row["status"]) == WorkerStatus.DISQUALIFIED:
+            if row is None or row.status == WorkerStatus.DISQUALIFIED:
                 return
-            tx.update_worker(int(row["id"]), status=int(WorkerStatus.DISQUALIFIED))
-            dispatch.disqualify(tx, self._spec, self._job_id, int(row["id"]), now)
+            tx.update_worker(row.id, status=int(WorkerStatus.DISQUALIFIED))
+            dispatch.disqualify(tx, self._spec, self._job_id, row.id, now)
 
         log.info("jobs/%d: %s discounted: %s", self._job_id, external, reason)
         await self._core.store.write(discount)

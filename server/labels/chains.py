@@ -75,12 +75,12 @@ def _forward_to(
 ) -> int:
     source = tx.job(job_id)
     target = tx.job(target_id)
-    if source is None or target is None or int(target["owner_id"]) != int(source["owner_id"]):
+    if source is None or target is None or target.owner_id != source.owner_id:
         return 0
-    state = JobState(int(target["state"]))
+    state = target.state
     if state in DEAD_STATES:
         return 0
-    target_spec = specs.from_json(json.loads(target["spec"]))
+    target_spec = specs.from_json(json.loads(target.spec))
     metadata = json.loads(item["metadata"]) if item["metadata"] else {}
     metadata = metadata if isinstance(metadata, dict) else {"metadata": metadata}
     metadata[UPSTREAM] = {
@@ -103,7 +103,7 @@ def takes_labels_back(tx: Tx, upstream: Any) -> bool:
     """Whether the upstream item's job still takes revisions (a cancelled or
     failed job's feed is closed)."""
     row = tx.job(int(upstream["job_id"]))
-    return row is not None and JobState(int(row["state"])) not in DEAD_STATES
+    return row is not None and row.state not in DEAD_STATES
 
 
 def routed_back(label: Consolidated) -> Consolidated:
@@ -124,14 +124,13 @@ def check_rules(tx: Tx, owner_id: int, job_id: int | None, spec: JobSpec) -> Non
     for i, rule in enumerate(spec.routing_rules):
         field = f"job.routing_rules[{i}].target_job"
         target = tx.job(rule.target_job_id)
-        if target is None or int(target["owner_id"]) != owner_id:
+        if target is None or target.owner_id != owner_id:
             raise InvalidArgument(f"{field} jobs/{rule.target_job_id} is not one of your jobs", field)
         if rule.target_job_id == job_id:
             raise InvalidArgument(f"{field} names this job itself; a job cannot feed itself", field)
-        if JobState(int(target["state"])) in DEAD_STATES:
+        if target.state in DEAD_STATES:
             raise FailedPrecondition(
-                f"{field} jobs/{rule.target_job_id} is {JobState(int(target['state'])).name.lower()};"
-                " it takes no more items"
+                f"{field} jobs/{rule.target_job_id} is {target.state.name.lower()}; it takes no more items"
             )
         if job_id is not None:
             path = _path_to(tx, rule.target_job_id, job_id)
@@ -154,7 +153,7 @@ def _path_to(tx: Tx, start: int, goal: int) -> list[int] | None:
         row = tx.job(here)
         if row is None:
             continue
-        for rule in json.loads(row["spec"]).get("routing_rules", ()):
+        for rule in json.loads(row.spec).get("routing_rules", ()):
             nxt = int(rule["target_job_id"])
             if nxt not in parents:
                 parents[nxt] = here

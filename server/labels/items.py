@@ -196,7 +196,7 @@ def _chain(
         return  # a label from downstream, or the owner's own word: neither goes on
     if spec is None:
         row = tx.job(job_id)
-        spec = specs.from_json(json.loads(row["spec"])) if row is not None else None
+        spec = specs.from_json(json.loads(row.spec)) if row is not None else None
     if spec is not None and spec.routing_rules:
         chains.forward(tx, spec, job_id, item_id, label, sequence, now)
 
@@ -222,7 +222,7 @@ def _one_more(tx: Tx, spec: JobSpec, job_id: int, item: Any) -> int | None:
         job = tx.job(job_id)
         if job is None:
             return None
-        left = spec.budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+        left = spec.budget_micros - job.cost_micros - job.reserved_micros
         if left <= 0 or left < cost:
             return None
     return cost if claimed else 0

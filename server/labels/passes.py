@@ -239,7 +239,7 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
     revisions written."""
     revised = 0
     job = tx.job(job_id)
-    spec = specs.from_json(json.loads(job["spec"])) if job is not None else None
+    spec = specs.from_json(json.loads(job.spec)) if job is not None else None
     for item_id, label in result.labels.items():
         item = tx.item(item_id)
         if item is None or item["label_sequence"] != result.seen_sequence.get(item_id):

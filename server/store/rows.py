@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from labelwire.server.domain.model import EndReason, JobState, WorkerStatus
 
@@ -57,7 +57,8 @@ class JobRow:
     pilot_until: int | None
     pilot_size: int
 
-    __getitem__ = _column
+    if not TYPE_CHECKING:  # typed code reads attributes; mypy flags an index
+        __getitem__ = _column
 
     def plus(self, deltas: dict[str, int]) -> JobRow:
         """The row with counters a transaction holds back until its flush (PostgreSQL)."""
@@ -87,7 +88,8 @@ class WorkerRow:
     work_skill: float | None
     account_id: int | None
 
-    __getitem__ = _column
+    if not TYPE_CHECKING:  # typed code reads attributes; mypy flags an index
+        __getitem__ = _column
 
 
 _CONVERT: dict[str, Callable[[Any], Any]] = {

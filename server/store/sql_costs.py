@@ -20,7 +20,7 @@ class CostsSql(JobsSql):
         job = self.job(job_id)
         if job is None:
             return False
-        left = budget_micros - int(job["cost_micros"]) - int(job["reserved_micros"])
+        left = budget_micros - job.cost_micros - job.reserved_micros
         if budget_micros and micros > left:
             return False
         self.run(
@@ -44,7 +44,7 @@ class CostsSql(JobsSql):
             "UPDATE job_costs SET micros = ? WHERE job_id = ? AND key = ?", (held - take, job_id, ledger)
         )
         job = self.job(job_id)
-        freed = 0 if job is None else min(take, int(job["reserved_micros"]))
+        freed = 0 if job is None else min(take, job.reserved_micros)
         if freed:
             self.count_job(job_id, reserved_micros=-freed)
         return take
