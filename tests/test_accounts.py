@@ -21,9 +21,10 @@ from labelwire.client.raw import (
 )
 from labelwire.server.transport.app import start_server
 from labelwire.v1 import account_pb2, task_pb2, team_service_pb2, worker_service_pb2
+from tests.authorization_calls import call, world_of
+from tests.authorization_matrix import MATRIX, METHODS
 from tests.conftest import ADMIN_KEY, Clock, Harness
 from tests.helpers import CLASSES, work
-from tests.test_authorization import MATRIX, METHODS, call, world_of
 
 OK = grpc.StatusCode.OK
 DENIED = grpc.StatusCode.PERMISSION_DENIED

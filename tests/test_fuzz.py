@@ -10,28 +10,22 @@ requests.
 
 from __future__ import annotations
 
-import asyncio
-import math
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import descriptor, message_factory, struct_pb2
+from google.protobuf import descriptor, message_factory
 from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labelwire.client.raw import AdminClient, Client, text_item
-from labelwire.server.transport.app import Running, start_server
+from labelwire.client.raw import text_item
 from labelwire.v1 import (
     adapter_service_pb2,
-    adapter_service_pb2_grpc,
     admin_service_pb2,
     job_service_pb2,
     label_service_pb2,
@@ -39,10 +33,10 @@ from labelwire.v1 import (
     team_service_pb2,
     worker_service_pb2,
 )
-from tests.conftest import ADMIN_KEY
+from tests.fuzz_payloads import INVALID_UTF8, Requests, _fill
+from tests.fuzz_server import Target, _serve
 from tests.helpers import CLASSES
 
-FROZEN = 1_800_000_000.0
 CALL_SECONDS = 10.0
 FORBIDDEN = {
     grpc.StatusCode.UNKNOWN,
@@ -64,182 +58,6 @@ SERVICES = [
     ]
 ]
 METHODS = [m for s in SERVICES for m in s.methods if m.name != "Watch"]
-DEEP_JSON = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
-
-
-def nested_struct(depth: int) -> struct_pb2.Struct:
-    inner: dict[str, Any] = {}
-    for _ in range(depth):
-        inner = {"a": inner}
-    out = struct_pb2.Struct()
-    out.update(inner)
-    return out
-
-
-@dataclass
-class Target:
-    address: str
-    database: Path
-    tokens: dict[str, str]
-    uris: list[str]
-    export_uris: list[str]
-    names: list[str]
-    channel: grpc.Channel
-
-
-def _serve(folder: Path) -> Iterator[Target]:
-    """A server with two clients, a running job with labels, a worker, and
-    files that manifests cannot be read from."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def run(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=60)
-
-    database = folder / "fuzz.db"
-    running: Running = run(
-        start_server(
-            address="127.0.0.1:0", database=str(database), admin_key=ADMIN_KEY, clock=lambda: FROZEN, seed=0
-        )
-    )
-    address = f"127.0.0.1:{running.port}"
-
-    async def seed() -> dict[str, str]:
-        async with AdminClient(address, ADMIN_KEY) as admin:
-            key, other_key = await admin.create_api_key("fuzz"), await admin.create_api_key("other")
-        async with Client(address, key) as lw, Client(address, other_key) as other:
-            job = await lw.create_job(
-                "J", classes=CLASSES, judgments_per_item=1, quiz_size=0, hidden_gold_share=0
-            )
-            await lw.add_items(job.name, [text_item(f"i{n}", f"t{n}", metadata={"n": n}) for n in range(3)])
-            await lw.start_job(job.name)
-            _, worker = await lw.create_worker(job.name, "w")
-            await other.create_job("Other", classes=CLASSES)
-            for n in range(3):  # jobs/3 and jobs/4 for state changes, jobs/5 for the rest
-                await lw.create_job(f"Draft {n}", classes=CLASSES)
-            # teams/1 with workers/1 in it, named by jobs/6; teams/2 for DeleteTeam; workers/2 in no team
-            team = await lw.create_team("crowd")
-            await lw.create_team("spare")
-            member = await lw.create_worker_account("member")
-            await lw.create_worker_account("spare")
-            await lw.add_team_member(team.name, member.name)
-            account = await lw.issue_worker_account_token(member.name)
-            teamed = await lw.create_job("Teamed", classes=CLASSES, quiz_size=0, teams=[team.name])
-            await lw.add_items(teamed.name, [text_item("t0", "t")])
-            await lw.start_job(teamed.name)
-            # jobs/7: served by the adapter `vendor` in its own process, with r0 claimed
-            async with AdminClient(address, ADMIN_KEY) as admin:
-                adapter = (await admin.create_adapter_key("vendor")).adapter_key
-            remote = await lw.create_job(
-                "Remote",
-                classes=CLASSES,
-                quiz_size=0,
-                workforce="remote",
-                workforce_settings={"adapter": "vendor"},
-            )
-            await lw.add_items(remote.name, [text_item(f"r{n}", f"t{n}") for n in range(3)])
-            await lw.start_job(remote.name)
-            async with grpc.aio.insecure_channel(address) as channel:
-                await adapter_service_pb2_grpc.WorkforceAdapterServiceStub(channel).ClaimItems(
-                    adapter_service_pb2.ClaimItemsRequest(job=remote.name, claim_id="c0", max_items=1),
-                    metadata=(("authorization", f"Bearer {adapter}"),),
-                )
-        return {
-            "client": key,
-            "worker": worker,
-            "account": account,
-            "admin": ADMIN_KEY,
-            "adapter": adapter,
-            "none": "",
-        }
-
-    tokens = run(seed())
-    with sqlite3.connect(database) as source, sqlite3.connect(folder / "copy-of-the-database.db") as copy:
-        source.backup(copy)
-    (folder / "latin1.jsonl").write_bytes(b'{"source": "caf\xe9"}\n')
-    (folder / "good.jsonl").write_text('{"source": "a", "k": "1"}\n')
-    (folder / "folder").mkdir()
-    for depth in (500, 100_000):
-        (folder / f"deep{depth}.jsonl").write_text(
-            '{"source": "a", "m": ' + "[" * depth + "]" * depth + "}\n"
-        )
-    # Read by ImportManifest only: an export could overwrite any of them.
-    uris = [
-        "",
-        str(folder / "good.jsonl"),
-        str(folder / "latin1.jsonl"),
-        str(folder / "folder"),
-        str(folder / "copy-of-the-database.db"),
-        str(folder / "out.jsonl"),
-        "/" + "x" * 4098,
-        "s3://",
-        "s3:///key",
-        "file://" + str(folder / "missing.csv"),
-        str(folder / "deep500.jsonl"),
-        str(folder / "deep100000.jsonl"),
-    ]
-    # Exports write: never over the files above, nor anything outside the folder.
-    export_uris = [
-        "",
-        str(folder / "out.jsonl"),
-        str(folder / "new" / "out.jsonl"),
-        str(folder / "folder"),
-        "/" + "x" * 4098,
-        "s3://",
-        "s3:///key",
-    ]
-    names = [
-        "",
-        "jobs/1",
-        "jobs/2",
-        "jobs/3",
-        "jobs/6",
-        "jobs/0",
-        "jobs/99999999999999999999",
-        "jobs/9223372036854775807",
-        "jobs/²",
-        "jobs/١",
-        "x/y/jobs/1",
-        "jobs/1/tasks/1",
-        "jobs/1/tasks/99999999999999999999",
-        "jobs/1/tasks/١",
-        "teams/1",
-        "teams/2",
-        "teams/99999999999999999999",
-        "teams/١",
-        "workers/1",
-        "workers/2",
-        "workers/0",
-        "workers/١",
-        "jobs/7",
-        "adapters/1/keys/9",
-        "adapters/1/keys/١",
-        "99999999999999999999",
-        "lwc_99999999999999999999_x",
-        "a" * 5000,
-        "\x00",
-        *CLASSES,
-        DEEP_JSON,
-        '{"a": NaN}',
-        "{}",
-    ]
-    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
-    try:
-        yield Target(
-            address=address,
-            database=database,
-            tokens=tokens,
-            uris=uris,
-            export_uris=export_uris,
-            names=names,
-            channel=channel,
-        )
-    finally:
-        channel.close()
-        run(running.stop(grace=None))
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -258,126 +76,6 @@ def snapshot(database: Path) -> dict[str, list[str]]:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {t: sorted(repr(row) for row in db.execute(f'SELECT * FROM "{t}"')) for t in tables}
-
-
-INTS = {
-    descriptor.FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
-    descriptor.FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
-    descriptor.FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
-    descriptor.FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
-    descriptor.FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
-    descriptor.FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
-    descriptor.FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
-    descriptor.FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
-    descriptor.FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
-    descriptor.FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
-}
-FLOATS = st.sampled_from([0.0, -0.0, 0.5, 1.0, -1.0, 1e308, math.nan, math.inf, -math.inf])
-JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.text(max_size=8), FLOATS, st.integers(-(2**53), 2**53))
-JSON = st.recursive(
-    JSON_LEAVES,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
-
-def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
-    out = struct_pb2.Struct()
-    out.update(value)
-    return out
-
-
-STRUCTS = st.one_of(
-    st.dictionaries(st.text(max_size=6), JSON, max_size=4).map(_struct),
-    st.sampled_from([10, 30]).map(nested_struct),
-    st.just(_struct({"blob": "x" * 70_000})),
-)
-
-
-class Requests:
-    """Hypothesis strategies for any message, from its descriptor."""
-
-    def __init__(self, target: Target, *, exporting: bool = False) -> None:
-        self.target = target
-        self.exporting = exporting
-        self._cache: dict[str, st.SearchStrategy[Message]] = {}
-
-    def message(self, desc: descriptor.Descriptor, depth: int = 0) -> st.SearchStrategy[Message]:
-        if desc.full_name == "google.protobuf.Struct":
-            return STRUCTS
-        if desc.full_name not in self._cache:
-            cls = message_factory.GetMessageClass(desc)
-            fields = {
-                f.name: st.one_of(st.none(), self.field(f, depth))
-                for f in desc.fields
-                if depth < 4 or f.message_type is None
-            }
-            self._cache[desc.full_name] = st.fixed_dictionaries(fields).map(lambda d, cls=cls: _build(cls, d))
-        return self._cache[desc.full_name]
-
-    def field(self, f: descriptor.FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
-        entry = f.message_type
-        if entry is not None and entry.GetOptions().map_entry:
-            key, value = entry.fields_by_name["key"], entry.fields_by_name["value"]
-            return st.dictionaries(self.scalar(key, depth), self.scalar(value, depth), max_size=3)
-        one = self.scalar(f, depth)
-        if f.is_repeated:
-            return st.lists(one, max_size=3)
-        return one
-
-    def scalar(self, f: descriptor.FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
-        kind = f.type
-        if f.message_type is not None:
-            return self.message(f.message_type, depth + 1)
-        if kind == descriptor.FieldDescriptor.TYPE_STRING:
-            if f.name == "uri":
-                return st.sampled_from(self.target.export_uris if self.exporting else self.target.uris)
-            return st.one_of(st.sampled_from(self.target.names), st.text(max_size=12))
-        if kind == descriptor.FieldDescriptor.TYPE_BYTES:
-            return st.binary(max_size=16)
-        if kind == descriptor.FieldDescriptor.TYPE_BOOL:
-            return st.booleans()
-        if kind in (descriptor.FieldDescriptor.TYPE_DOUBLE, descriptor.FieldDescriptor.TYPE_FLOAT):
-            return FLOATS
-        if kind == descriptor.FieldDescriptor.TYPE_ENUM:
-            assert f.enum_type is not None
-            known = [v.number for v in f.enum_type.values]
-            return st.one_of(st.sampled_from(known), st.sampled_from([-1, max(known) + 1, 99, 2**31 - 1]))
-        low, high = INTS[kind]
-        return st.one_of(st.sampled_from([0, 1, -1 if low < 0 else 2, low, high]), st.integers(low, high))
-
-
-def _build(cls: Callable[[], Message], values: dict[str, Any]) -> Message:
-    out = cls()
-    for name, value in values.items():
-        if value is not None:
-            _fill(out, name, value)
-    return out
-
-
-def _fill(out: Message, name: str, value: Any) -> None:
-    current = getattr(out, name)
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if isinstance(v, Message):
-                current[k].CopyFrom(v)
-            else:
-                current[k] = v
-    elif isinstance(value, list):
-        for v in value:
-            if isinstance(v, Message):
-                current.add().CopyFrom(v)
-            else:
-                current.append(v)
-    elif isinstance(value, Message):
-        current.CopyFrom(value)
-    else:
-        setattr(out, name, value)
-
-
-INVALID_UTF8 = b"\x0a\x03\xff\xfe\xfd"
 
 
 OWNER = {
