@@ -10,6 +10,7 @@ requests.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -100,13 +101,9 @@ class Snapshots:
         return self._rows
 
 
-_SNAPSHOTS: dict[Path, Snapshots] = {}
-
-
+@functools.cache
 def snapshots(database: Path) -> Snapshots:
-    if database not in _SNAPSHOTS:
-        _SNAPSHOTS[database] = Snapshots(database)
-    return _SNAPSHOTS[database]
+    return Snapshots(database)
 
 
 OWNER = {

@@ -21,6 +21,7 @@ from labelwire.server.dispatch import gate as quality
 from labelwire.server.domain.model import JobSpec
 from labelwire.server.labels.pass_models import JobModel, job_model
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import WorkerRow
 
 UNSURE_SCAN = 1
 """Contested items, least confident first, a worker may be offered: only the least confident
@@ -59,13 +60,13 @@ class Skills:
         return np.asarray(self.diagonals @ (weights / weights.sum()))
 
 
-def routed(tx: Tx, spec: JobSpec, job_id: int, worker: Any, row: Any, now: float, pilot: bool) -> Any:
+def routed(tx: Tx, spec: JobSpec, job_id: int, worker: WorkerRow, row: Any, now: float, pilot: bool) -> Any:
     """The item to offer `worker`, given `row`, the oldest open item it has not seen (or None):
     the least confident contested item when it is at or above that item's cut, else an item
     under its floor, else a contested item no stronger present worker could take, else nothing."""
     if spec.target_confidence <= 0:
         return row
-    worker_id = int(worker["id"])
+    worker_id = worker.id
     floor = spec.judgments_per_item
     unsure = tx.unsure_rows(job_id, worker_id, UNSURE_SCAN, pilot=pilot)
     if not unsure and (row is None or int(row["done"]) < floor):

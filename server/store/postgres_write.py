@@ -4,6 +4,7 @@ again, and sends the writes nobody reads the result of together."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -12,14 +13,15 @@ from typing import Any
 from labelwire.server.store.postgres_session import Row, Session
 from labelwire.server.store.postgres_tx import PostgresTx, placeholders
 from labelwire.server.store.rows import JobRow, WorkerRow, job_row, worker_row
-from labelwire.server.store.sql_base import WRITTEN_TABLE, forget_written
+from labelwire.server.store.sql_base import forget_written, written_table
 
 _NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)")
 
 
-def _tables(sql: str) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def _tables(sql: str) -> frozenset[str]:
     """The tables a statement reads or writes (those it names after FROM, JOIN, INTO, UPDATE)."""
-    return set(_NAMED_TABLE.findall(sql))
+    return frozenset(_NAMED_TABLE.findall(sql))
 
 
 def _part(names: list[str], values: list[Any]) -> Row:
@@ -65,9 +67,8 @@ class PostgresWriteTx(PostgresTx):
         runs them on one snapshot, so two that touch one table, or one that
         reads a table another writes, are not held together). A submit's three
         or four writes are then one round trip."""
-        written = WRITTEN_TABLE.match(sql)
-        assert written is not None
-        table = written[1]
+        table = written_table(sql)
+        assert table, sql
         if table == "jobs":  # the job's counted deltas must be flushed into it first (`_written`)
             self.run(sql, args)
             return

@@ -22,13 +22,13 @@ NO_HIDDEN = 9223372036854775807
 RESERVED_COST = "reserved:"
 
 
-WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
+_WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
 KEPT_TABLES = ("jobs", "workers", "items")
 
 
 def _table_of(sql: str) -> str:
     """The table a write names, "" when it names none."""
-    written = WRITTEN_TABLE.match(sql)
+    written = _WRITTEN_TABLE.match(sql)
     return "" if written is None else written[1]
 
 
@@ -38,6 +38,11 @@ def _table_of(sql: str) -> str:
 _cached_table_of = functools.lru_cache(maxsize=512)(_table_of)
 
 
+def written_table(sql: str) -> str:
+    """The table a write statement names, "" when it names none."""
+    return _cached_table_of(sql) if len(sql) <= 1000 else _table_of(sql)
+
+
 def forget_written(rows: MutableMapping[tuple[str, int], Any], sql: str) -> None:
     """Drops the job and worker rows a transaction keeps (both stores keep them:
     a lease or a submit reads them several times; PostgreSQL's writer also keeps
@@ -45,7 +50,7 @@ def forget_written(rows: MutableMapping[tuple[str, int], Any], sql: str) -> None
     of the table a write names, or every one when a write names no table."""
     if not rows or sql.startswith("SELECT"):
         return
-    table = _cached_table_of(sql) if len(sql) <= 1000 else _table_of(sql)
+    table = written_table(sql)
     if not table:
         rows.clear()
     elif table in KEPT_TABLES:
