@@ -45,6 +45,7 @@ PERSONAS = (
     Persona("alice (good)", 0.95),
     Persona("bob (good)", 0.92),
     Persona("chen (good)", 0.9),
+    Persona("farah (good)", 0.93),
     Persona("dana (careless)", 0.6),
     Persona("eve (spammer)", 0.0, spammer=True),
 )
@@ -64,9 +65,10 @@ async def simulate(
     """Works until the job has nothing more for this worker; returns its fate.
 
     A worker told to come back later gives up after `IDLE_SECONDS` without a task:
-    when the gold disqualifies a good worker (chen, at 90%, falls under the 80% bar
-    about once in fourteen runs), the items still short of three judgments wait for
-    a third worker who never comes, and the demo must end rather than wait for ever."""
+    when the quiz or the gold turns good workers away (chen, at 90%, falls under the 80% bar
+    about once in fourteen runs), the items still short of three judgments may wait for
+    a third worker who never comes, and the demo must end rather than wait for ever. Four
+    good workers make that rare: two of them must fail for the job to stall."""
     names = list(CLASSES)
     async with WorkerClient(target, token) as worker:
         idle_since: float | None = None
