@@ -1,18 +1,28 @@
 """Number and key-point jobs in the owner console, in Chromium: both are
 created from the create form with their own settings (read back over the
-API), and a bad setting shows the server's message beside its field
-(issue 13)."""
+API), a bad setting shows the server's message beside its field, and the
+quality view of a number job lists the drifting worker first and the item
+the workers disagree on most (issue 13)."""
 
 from __future__ import annotations
 
+import os
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from labelwire.client.raw import WorkerClient, number, number_config, text_item
 from labelwire.v1 import job_pb2
-from tests.browser.conftest import Live
+from tests.browser.conftest import SCREENSHOTS, Live
 from tests.browser.test_console import owner, shot, sign_in
 from tests.browser.test_console_owner import listed
+from tests.helpers import running_job
+
+
+def shot_of(part: Locator, name: str) -> None:
+    """A docs picture of one part of a page, only when asked for (as `shot`)."""
+    if os.environ.get("LABELWIRE_SCREENSHOTS") == "1":
+        part.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"))
 
 
 def new_job(page: Page, name: str, task_type: str) -> None:
@@ -99,3 +109,68 @@ def test_a_bad_number_or_key_point_config_shows_the_servers_message_by_field(liv
     expect(second).to_have_accessible_description(re.compile(r"keypoints\[1\]\.name .*nose.* is not unique"))
     expect(page.get_by_label("Maximum value")).not_to_have_attribute("aria-invalid", "true")  # cleared
     assert live.run(lambda: listed(lw)) == []
+
+
+def test_the_quality_view_of_a_number_job_lists_the_drifter_first_and_the_widest_item(
+    live: Live, page: Page
+) -> None:
+    """Ten workers count people on 30 photos, three counts each: Zed (the
+    last worker made, so not first by id) types 90 where the others type 10
+    or 11, and on the photo `crowd` the others disagree by tens."""
+    key, lw = owner(live)
+
+    async def crowd() -> str:
+        job = await lw.create_job(
+            "Head counts", classes=[], task_type="number", judgments_per_item=3, quiz_size=0,
+            hidden_gold_share=0, job=number_config(step=1, unit="people"),
+        )  # fmt: skip
+        items = [text_item("crowd", "crowd")] + [text_item(f"p{n}", "photo") for n in range(29)]
+        await lw.add_items(job.name, items)
+        await lw.start_job(job.name)
+        names = [f"Ann {n}" for n in range(9)] + ["Zed"]
+        workers = [WorkerClient(live.target, (await lw.create_worker(job.name, name))[1]) for name in names]
+        busy = True
+        while busy:  # one task each per round, so each worker counts about as many photos
+            busy = False
+            for n, w in enumerate(workers):
+                t = await w.next_task()
+                if t.HasField("task"):
+                    busy = True
+                    value = 90.0 if n == 9 else 10.0 * (n + 1) if t.task.text == "crowd" else 10.0 + n % 2
+                    await w.submit(t.task.name, number(value))
+        for w in workers:
+            await w.close()
+        return job.name
+
+    job = live.run(crowd)
+    report = live.run(lambda: lw.worker_outliers(job))
+    (drifter,) = [r for r in report.workers if r.drifting]
+    assert drifter.worker == max(report.workers, key=lambda r: int(r.worker.rsplit("/", 1)[1])).worker
+    assert report.items[0].item_key == "crowd"
+
+    sign_in(page, live, key)
+    page.get_by_role("link", name="Head counts").click()
+    page.get_by_role("link", name="Quality").click()
+    expect(page.get_by_role("heading", name="Outliers and spread")).to_be_visible()
+    rates = page.get_by_role("table", name="Worker outlier rates")
+    expect(rates.get_by_role("row")).to_have_count(1 + 10)
+    first = rates.get_by_role("row").nth(1)
+    expect(first.get_by_role("rowheader")).to_have_text("Zed")
+    expect(first).to_contain_text("drifting")
+    expect(first).to_contain_text(f"{drifter.outlier_rate * 100:.1f}%")
+    spread = page.get_by_role("table", name="Items of widest spread")
+    widest = spread.get_by_role("row").nth(1)
+    expect(widest.get_by_role("rowheader")).to_have_text("crowd")
+    expect(widest).to_contain_text(f"{report.items[0].spread:g} people")
+    shot_of(page.get_by_role("region", name="Outliers and spread"), "outliers")
+
+    widest.get_by_role("link", name="crowd").click()
+    assert page.url.endswith("/items/crowd")
+    page.go_back()
+    page.get_by_role("table", name="Worker outlier rates").get_by_role("link", name="Zed").click()
+    expect(page.get_by_role("heading", name="Worker Zed")).to_be_visible()
+
+    classified = live.run(lambda: running_job(lw))  # no spread for classes: no section
+    page.goto(f"{live.url}/console/#/{classified.name}/quality")
+    expect(page.get_by_role("heading", name="Agreement")).to_be_visible()
+    expect(page.get_by_role("heading", name="Outliers and spread")).to_have_count(0)
