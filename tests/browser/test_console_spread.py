@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from labelwire.client.raw import WorkerClient, number, number_config, text_item
+from labelwire.client.raw import WorkerClient, keypoints, number, number_config, source_item, text_item
 from labelwire.v1 import job_pb2
 from tests.browser.conftest import SCREENSHOTS, Live
 from tests.browser.test_console import owner, shot, sign_in
@@ -174,3 +174,29 @@ def test_the_quality_view_of_a_number_job_lists_the_drifter_first_and_the_widest
     page.goto(f"{live.url}/console/#/{classified.name}/quality")
     expect(page.get_by_role("heading", name="Agreement")).to_be_visible()
     expect(page.get_by_role("heading", name="Outliers and spread")).to_have_count(0)
+
+
+def test_the_quality_view_of_a_key_point_job_gives_spread_in_pixels(live: Live, page: Page) -> None:
+    """Three workers place a nose at x = 100, 102 and 140: the label's nose
+    is the median (102), and the spread the median distance to it, 2 px."""
+    key, lw = owner(live)
+
+    async def crowd() -> None:
+        job = await lw.create_job(
+            "Faces", classes=["nose"], task_type="keypoints", judgments_per_item=3,
+            media_type=job_pb2.MEDIA_TYPE_IMAGE, quiz_size=0, hidden_gold_share=0,
+        )  # fmt: skip
+        await lw.add_items(job.name, [source_item("face", "s3://bucket/face.jpg")])
+        await lw.start_job(job.name)
+        for name, x in (("Ann", 100), ("Bo", 102), ("Cy", 140)):
+            async with WorkerClient(live.target, (await lw.create_worker(job.name, name))[1]) as worker:
+                t = await worker.next_task()
+                await worker.submit(t.task.name, keypoints({"nose": (x, 50)}))
+
+    live.run(crowd)
+    sign_in(page, live, key)
+    page.get_by_role("link", name="Faces").click()
+    page.get_by_role("link", name="Quality").click()
+    spread = page.get_by_role("table", name="Items of widest spread")
+    expect(spread.get_by_role("row", name=re.compile("^face "))).to_contain_text("2.0 px")
+    expect(page.get_by_text("in pixels", exact=False)).to_be_visible()

@@ -1,7 +1,7 @@
-import { h } from "../dom";
+import { append, h } from "../dom";
 import type { Job } from "../gen/labelwire/v1/job_pb";
-import type { ItemSpread, WorkerOutlierRate } from "../gen/labelwire/v1/quality_service_pb";
-import type { Api } from "./api";
+import type { GetWorkerOutliersResponse, ItemSpread, WorkerOutlierRate } from "../gen/labelwire/v1/quality_service_pb";
+import { type Api, message } from "./api";
 import { workerNames } from "./item";
 
 /** Items listed, widest spread first. */
@@ -93,19 +93,26 @@ function itemsTable(id: string, items: ItemSpread[], text: (s: number) => string
 /** For a box, key-point or number job: which items the workers disagree on
  * most and which workers drift from the rest (GetWorkerOutliers), so an
  * owner can see which labels are hard and whose answers to look at. Null
- * for other task types, which have no spread. */
+ * for other task types, which have no spread; a failed read is said in the
+ * section, leaving the rest of the quality view. */
 export async function outliersSection(api: Api, id: string, job: Job, signal: AbortSignal): Promise<HTMLElement | null> {
   const kind = measure(job);
   if (kind === null) return null;
-  const [report, names] = await Promise.all([
-    api.quality.getWorkerOutliers({ job: job.name, itemLimit: ITEMS }, { signal }),
-    workerNames(api, job.name, signal),
-  ]);
+  const section = h("section", { "aria-labelledby": "outliers-heading" }, h("h2", { id: "outliers-heading" }, "Outliers and spread"));
+  let report: GetWorkerOutliersResponse;
+  let names: Map<string, string>;
+  try {
+    [report, names] = await Promise.all([
+      api.quality.getWorkerOutliers({ job: job.name, itemLimit: ITEMS }, { signal }),
+      workerNames(api, job.name, signal),
+    ]);
+  } catch (err) {
+    append(section, h("p", { class: "error", role: "alert" }, message(err)));
+    return section;
+  }
   const checked = report.itemsChecked > 0n;
-  return h(
-    "section",
-    { "aria-labelledby": "outliers-heading" },
-    h("h2", { id: "outliers-heading" }, "Outliers and spread"),
+  append(
+    section,
     h(
       "p",
       {},
@@ -118,4 +125,5 @@ export async function outliersSection(api: Api, id: string, job: Job, signal: Ab
     h("p", { class: "hint" }, `Spread: ${kind.about}.`),
     report.items.length ? itemsTable(id, report.items, kind.text) : h("p", { class: "notice" }, "No item has judgments yet."),
   );
+  return section;
 }
