@@ -7,7 +7,8 @@ import { VerificationSummary_Verdict as Verdict } from "../gen/labelwire/v1/labe
 import { type Api, message } from "./api";
 import { VERDICTS } from "./chains";
 import { fieldViolations } from "./errors";
-import { Field, input, select, showViolations } from "./form";
+import { Field, input, optionalNumber, select, showViolations } from "./form";
+import { KindConfig } from "./kinds";
 import { jobId } from "./format";
 
 const TASK_TYPES: [string, string][] = [
@@ -17,6 +18,8 @@ const TASK_TYPES: [string, string][] = [
   ["spans", "Text spans (entities)"],
   ["segmentation", "Segmentation"],
   ["verification", "Verify model labels"],
+  ["number", "Number (count, size)"],
+  ["keypoints", "Key points (image)"],
   ["custom", "Custom (JSON answer)"],
 ];
 
@@ -43,12 +46,6 @@ const WORKFORCES: [string, string][] = [
   ["groundtruth", "SageMaker Ground Truth"],
 ];
 
-interface ClassRow {
-  name: Field<HTMLInputElement>;
-  description: Field<HTMLInputElement>;
-  element: HTMLElement;
-}
-
 interface ExampleRow {
   good: boolean;
   text: Field<HTMLTextAreaElement>;
@@ -63,12 +60,6 @@ interface RuleRow {
   below: Field<HTMLInputElement>;
   verdict: Field<HTMLSelectElement>;
   element: HTMLElement;
-}
-
-/** Text of a number field as the request wants it: undefined when empty (the
- * server's default), NaN passed on as is for the server to refuse. */
-function optionalNumber(field: Field): number | undefined {
-  return field.value === "" ? undefined : Number(field.value);
 }
 
 function whole(field: Field): number | undefined {
@@ -100,9 +91,6 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   const name = new Field("Name", input({ autocomplete: "off" }));
   const taskType = new Field("Task type", select(TASK_TYPES));
   const media = new Field("Media", select(MEDIA));
-  const classList = h("div", { class: "classes" });
-  const classesError = h("p", { class: "error", id: "classes-error" });
-  const rows: ClassRow[] = [];
   const short = new Field("Short instructions", input(), "One or two sentences shown with every task.");
   const full = new Field("Full instructions", h("textarea", { rows: 4 }), "Markdown; workers open it with i.");
   const judgments = new Field("Judgments per item", input({ type: "number", value: "3" }));
@@ -126,48 +114,16 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   const alert = h("p", { class: "error", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary" }, "Create job");
 
-  const addClass = (): void => {
-    const n = rows.length + 1;
-    const row: ClassRow = {
-      name: new Field(`Class ${n} name`, input({ autocomplete: "off" })),
-      description: new Field(`Class ${n} description`, input({ autocomplete: "off" })),
-      element: h("div", { class: "class-row" }),
-    };
-    const remove = h("button", { type: "button", class: "small", "aria-label": `Remove class ${n}` }, "Remove");
-    remove.addEventListener("click", () => {
-      const at = rows.indexOf(row);
-      if (at >= 0) rows.splice(at, 1);
-      row.element.remove();
-      renumber();
-      (rows[Math.min(at, rows.length - 1)]?.name.control ?? addButton).focus();
-    });
-    append(row.element, row.name.element, row.description.element, remove);
-    rows.push(row);
-    classList.append(row.element);
+  const kind = new KindConfig();
+  const tolerance = new Field("Numbers: gold tolerance", input({ type: "number", step: "any" }), "How far from the gold value an answer still counts as right, in the job's unit; empty for 0.");
+  const reach = new Field("Key points: gold tolerance", input({ type: "number", step: "0.05" }), "0 to 1, a share of the gold points' size; empty for 0.1.");
+  const showKind = (): void => {
+    kind.show(taskType.value);
+    tolerance.element.hidden = taskType.value !== "number";
+    reach.element.hidden = taskType.value !== "keypoints";
   };
-  /** Labels say each class's place, so after a removal they are said again. */
-  const renumber = (): void => {
-    rows.forEach((r, i) => {
-      const labels = r.element.querySelectorAll("label");
-      if (labels[0]) labels[0].textContent = `Class ${i + 1} name`;
-      if (labels[1]) labels[1].textContent = `Class ${i + 1} description`;
-      r.element.querySelector("button")?.setAttribute("aria-label", `Remove class ${i + 1}`);
-    });
-  };
-  addClass();
-  addClass();
-  const addButton = h("button", { type: "button", onclick: () => { addClass(); rows[rows.length - 1].name.control.focus(); } }, "Add class");
-  const classesSet = h(
-    "fieldset",
-    { "aria-describedby": "classes-error" },
-    h("legend", {}, "Classes"),
-    classList,
-    addButton,
-    classesError,
-  );
-  taskType.control.addEventListener("change", () => {
-    classesSet.hidden = taskType.value === "custom";
-  });
+  taskType.control.addEventListener("change", showKind);
+  showKind();
 
   // Good and bad examples: shown to workers with the instructions.
   const examples: ExampleRow[] = [];
@@ -191,7 +147,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     const row: ExampleRow = {
       good,
       text: new Field(`${title} text`, h("textarea", { rows: 2 }), "What the worker would see: text, or a file's address for a media job."),
-      answer: new Field(`${title} answer`, input({ autocomplete: "off" }), "A class name (names joined by | for multi-label), or the answer as JSON."),
+      answer: new Field(`${title} answer`, input({ autocomplete: "off" }), "A class name (names joined by | for multi-label), a number, or the answer as JSON."),
       why: new Field(`${title} why`, input({ autocomplete: "off" }), good ? "Why this answer is right." : "Why this answer is wrong."),
       element: h("div", { class: "example-row", role: "group", "aria-label": title }),
     };
@@ -216,6 +172,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     const text = row.answer.value;
     if (text === "") return null;
     if (type === "classification" && !text.startsWith("{")) return { value: { case: "classification", value: { className: text } } };
+    if (type === "number" && !text.startsWith("{")) return { value: { case: "number", value: { value: Number(text) } } };
     if (type === "multiLabel" && !text.startsWith("{")) return { value: { case: "multiLabel", value: { classNames: text.split("|").map((c) => c.trim()).filter((c) => c) } } };
     return fromJson(AnswerSchema, JSON.parse(text));
   };
@@ -298,10 +255,10 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     "form",
     { class: "create", novalidate: true, "aria-labelledby": "create-heading" },
     h("fieldset", {}, h("legend", {}, "Job"), name.element, taskType.element, media.element),
-    classesSet,
+    ...kind.elements,
     h("fieldset", {}, h("legend", {}, "Instructions"), short.element, full.element, exampleList, h("div", { class: "actions" }, addGood, addBad)),
     h("fieldset", {}, h("legend", {}, "Judgments"), judgments.element, maxJudgments.element, target.element, method.element),
-    h("fieldset", {}, h("legend", {}, "Gold"), quiz.element, pass.element, hidden.element, exposures.element, agreement.element, agreementAfter.element, iou.element),
+    h("fieldset", {}, h("legend", {}, "Gold"), quiz.element, pass.element, hidden.element, exposures.element, agreement.element, agreementAfter.element, iou.element, tolerance.element, reach.element),
     h("fieldset", {}, h("legend", {}, "Time limits"), timeLimit.element, lifetime.element),
     h("fieldset", {}, h("legend", {}, "Price"), price.element, budget.element),
     h("fieldset", {}, h("legend", {}, "Workforce"), workforce.element, teamBox),
@@ -317,7 +274,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   );
   name.control.focus();
 
-  const fields = [name, taskType, media, short, full, judgments, maxJudgments, target, method, quiz, pass, hidden, exposures, agreement, agreementAfter, iou, timeLimit, lifetime, price, budget, workforce];
+  const fields = [name, taskType, media, short, full, judgments, maxJudgments, target, method, quiz, pass, hidden, exposures, agreement, agreementAfter, iou, tolerance, reach, timeLimit, lifetime, price, budget, workforce];
   const byPath: Record<string, Field> = {
     "job.display_name": name,
     "job.media_type": media,
@@ -335,6 +292,8 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
     "job.gold_policy.min_work_agreement": agreement,
     "job.gold_policy.min_work_judgments": agreementAfter,
     "job.gold_policy.min_segmentation_iou": iou,
+    "job.gold_policy.number_tolerance": tolerance,
+    "job.gold_policy.keypoint_tolerance": reach,
     "job.task_time_limit": timeLimit,
     "job.task_lifetime": lifetime,
     "job.price_per_judgment_micros": price,
@@ -356,12 +315,7 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
       if (!row) return undefined;
       return rule[2] === "target_job" ? row.target : rule[2] === "confidence_below" ? row.below : rule[2] === "verdict" ? row.verdict : row.classes;
     }
-    const cls = /\.(?:classes|entity_types)\[(\d+)\]\.(name|description)$/.exec(path);
-    if (cls) {
-      const row = rows[Number(cls[1])];
-      return row ? (cls[2] === "name" ? row.name : row.description) : undefined;
-    }
-    return undefined;
+    return kind.route(path);
   };
 
   form.addEventListener("submit", (e) => {
@@ -370,13 +324,11 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   });
 
   const send = async (): Promise<void> => {
-    for (const f of [...fields, ...rows.flatMap((r) => [r.name, r.description]), ...ruleRows.flatMap((r) => [r.target, r.classes, r.below, r.verdict]), ...examples.flatMap((x) => [x.text, x.answer, x.why])]) f.reset();
-    rulesError.textContent = classesError.textContent = teamsError.textContent = alert.textContent = "";
+    for (const f of [...fields, ...kind.fields(), ...ruleRows.flatMap((r) => [r.target, r.classes, r.below, r.verdict]), ...examples.flatMap((x) => [x.text, x.answer, x.why])]) f.reset();
+    kind.clear();
+    rulesError.textContent = teamsError.textContent = alert.textContent = "";
     const type = taskType.value;
-    const classes = rows
-      .map((r) => ({ name: r.name.value, description: r.description.value }))
-      .filter((c, i) => c.name || c.description || i < 2);
-    const value = type === "custom" ? {} : type === "spans" ? { entityTypes: classes } : { classes };
+    const value = kind.value(type);
     const quizSize = optionalNumber(quiz);
     const built: { good: boolean; example: MessageInitShape<typeof AnswerSchema> | null; row: ExampleRow }[] = [];
     for (const row of examples) {
@@ -424,6 +376,8 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
             minWorkAgreement: optionalNumber(agreement),
             minWorkJudgments: whole(agreementAfter),
             minSegmentationIou: optionalNumber(iou),
+            numberTolerance: optionalNumber(tolerance),
+            keypointTolerance: optionalNumber(reach),
           },
           taskTimeLimit: seconds(timeLimit, 60),
           taskLifetime: seconds(lifetime, 3600),
@@ -445,8 +399,8 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
       const violations = fieldViolations(err);
       const left = showViolations(violations, route);
       for (const v of left) {
-        if (/\.(classes|entity_types)$/.test(v.field)) classesError.textContent = v.description;
-        else if (v.field.startsWith("job.workforce.teams")) teamsError.textContent = v.description;
+        if (kind.claim(v)) continue;
+        if (v.field.startsWith("job.workforce.teams")) teamsError.textContent = v.description;
         else if (v.field.startsWith("job.routing_rules")) rulesError.textContent = v.description;
         else alert.textContent = v.description;
       }

@@ -38,6 +38,12 @@ export class Field<C extends Control = Control> {
   }
 }
 
+/** Text of a number field as the request wants it: undefined when empty (the
+ * server's default), NaN passed on as is for the server to refuse. */
+export function optionalNumber(field: Field): number | undefined {
+  return field.value === "" ? undefined : Number(field.value);
+}
+
 export function input(attrs: Record<string, string> = {}): HTMLInputElement {
   return h("input", { type: "text", ...attrs });
 }

@@ -3,6 +3,7 @@ import { WorkerStatus } from "../gen/labelwire/v1/task_pb";
 import type { Agreement, GetJobQualityResponse, WorkerQuality } from "../gen/labelwire/v1/quality_service_pb";
 import { type Api, message } from "./api";
 import { dollars } from "./format";
+import { outliersSection } from "./outliers";
 import { VirtualTable } from "./virtual";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -215,7 +216,7 @@ export function costPerCorrect(q: GetJobQualityResponse): bigint | null {
   return (q.costPerLabelMicros * answered) / right;
 }
 
-function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null, jobId: string): void {
+function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null, jobId: string, outliers: HTMLElement | null): void {
   const perCorrect = costPerCorrect(q);
   const a = q.agreement;
   append(
@@ -237,6 +238,7 @@ function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null
         ] as [string, string][]).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", { class: "num" }, v))),
       ),
     ),
+    outliers,
     h("h2", {}, "Agreement"),
     a && a.itemsMeasured > 0n
       ? h("div", { class: "chart" }, agreementChart(a), agreementTable(a))
@@ -250,16 +252,18 @@ function render(main: HTMLElement, q: GetJobQualityResponse, act: Actions | null
   );
 }
 
-/** A job's quality: agreement, the worker table, cost. Read once per visit
+/** A job's quality: agreement, outliers and spread (box, key-point and
+ * number jobs), the worker table, cost. Read once per visit
  * ("Refresh" reads it again): these figures move slowly. */
 export async function qualityPage(api: Api, id: string, main: HTMLElement, signal: AbortSignal): Promise<void> {
   const name = `jobs/${id}`;
   const body = h("div", {});
   const load = async (): Promise<void> => {
     try {
-      const q = await api.quality.getJobQuality({ job: name }, { signal });
+      const [q, got] = await Promise.all([api.quality.getJobQuality({ job: name }, { signal }), api.jobs.getJob({ name }, { signal })]);
+      const outliers = got.job ? await outliersSection(api, id, got.job, signal) : null;
       body.replaceChildren();
-      render(body, q, api.admin ? null : { disqualify: (w) => void disqualify(w), requalify: (w) => void requalify(w) }, id);
+      render(body, q, api.admin ? null : { disqualify: (w) => void disqualify(w), requalify: (w) => void requalify(w) }, id, outliers);
     } catch (err) {
       if (!signal.aborted) body.replaceChildren(h("p", { class: "error", role: "alert" }, message(err)));
     }
