@@ -159,6 +159,21 @@ async def test_raised_judgments_per_item_applies_to_open_items(server: Harness) 
     assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_COMPLETED
 
 
+async def test_a_target_confidence_set_later_lets_open_items_stop_at_one_judgment(server: Harness) -> None:
+    lw = await server.client()
+    job = await running_job(lw, items=2, judgments=2)
+    await _update(
+        lw,
+        job_pb2.Job(name=job.name, judgment_policy={"judgments_per_item": 2, "target_confidence": 0.6}),
+        ["judgment_policy"],
+    )
+    _, token = await lw.create_worker(job.name, "ann")
+    async with server.worker(token) as w:
+        done = await work(w)  # a worker without a record: 0.7 likely right, over the target
+    assert done == 2, "one judgment settled each item"
+    assert (await lw.get_job(job.name)).state == job_pb2.JOB_STATE_COMPLETED
+
+
 async def test_another_owner_cannot_update_the_job(server: Harness) -> None:
     lw = await server.client()
     job = await running_job(lw, items=2)

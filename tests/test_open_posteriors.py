@@ -15,7 +15,7 @@ from tests.conformance.test_store_contract import add_items, job
 NAMES = ("a", "b")
 
 
-def _spec() -> JobSpec:
+def _spec(target: float = 0.99) -> JobSpec:
     return JobSpec(
         display_name="J",
         task_type="classification",
@@ -23,7 +23,7 @@ def _spec() -> JobSpec:
         task_config={"classes": [{"name": n} for n in NAMES]},
         judgments_per_item=2,
         max_judgments_per_item=4,
-        target_confidence=0.99,
+        target_confidence=target,
         consolidation_method="dawid_skene",
     )
 
@@ -46,16 +46,22 @@ def _rows() -> list[dict[str, object]]:
         for worker in (1, 2, 3):
             rows.append(_row(item, worker, NAMES[item % 2], ItemState.LABELED))
     rows += [_row(30, 1, "a"), _row(30, 2, "b")]  # open, past its floor, contested
-    rows += [_row(31, 1, "a")]  # open, under its floor
+    rows += [_row(31, 1, "a")]  # open, one judgment
     return rows
 
 
 def test_a_pass_gives_open_items_past_their_floor_a_posterior() -> None:
     result = passes.compute(_spec(), _rows())
-    assert set(result.open_posteriors) == {30}
+    assert set(result.open_posteriors) == {30, 31}  # with a target the floor is one judgment
     posterior, counted = result.open_posteriors[30]
     assert counted == 2
     assert len(posterior) == 2 and abs(sum(posterior) - 1) < 1e-6
+    assert result.open_posteriors[31][1] == 1
+
+
+def test_without_a_target_an_item_under_judgments_per_item_gets_no_posterior() -> None:
+    result = passes.compute(_spec(target=0.0), _rows())
+    assert 31 not in result.open_posteriors
 
 
 async def test_a_pass_rewrites_only_posteriors_it_saw_the_judgments_of(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
 """Extra judgments go to the workers likely to settle the item (issue 13, wanted 2).
 
 Two strong workers (4 of 4 on the quiz) and two weak ones (2 of 4) on a job with dynamic
-judgments: an item whose two first answers disagree needs a third; the weak workers are
-offered fresh items instead, and the extra judgment goes to a strong worker. An item no
-present strong worker can take still finishes."""
+judgments: with a target confidence an item opens with one judgment (`JobSpec.floor`) and gets
+another only while its posterior is below the target; the weak workers are offered fresh items
+instead, and the extra judgment goes to a strong worker. An item no present strong worker can
+take still finishes. Without a target every item gets `judgments_per_item`."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ QUIZ = 4
 WRONG = {"pos": "neg", "neg": "neutral", "neutral": "pos"}
 
 
-async def dynamic_job(lw: Client, items: int) -> job_pb2.Job:
+async def dynamic_job(lw: Client, items: int, target: float = 0.99) -> job_pb2.Job:
     job = await lw.create_job(
         "Routed",
         classes=CLASSES,
         judgments_per_item=2,
         max_judgments_per_item=3,
-        target_confidence=0.99,
+        target_confidence=target,
         quiz_size=QUIZ,
         pass_accuracy=0.5,
         hidden_gold_share=0,
@@ -60,20 +61,54 @@ async def test_the_extra_judgment_goes_to_the_strong_worker(server: Harness) -> 
     lw = await server.client()
     job = await dynamic_job(lw, 2)
     ws = await workers(server, lw, job)
-    first = await ws["strong1"].next_task()
-    second = await ws["weak1"].next_task()
-    assert first.task.text == second.task.text == "truth:pos"  # i0, the oldest item
-    await ws["strong1"].submit(first.task.name, classification("pos"))
-    await ws["weak1"].submit(second.task.name, classification("neg"))  # i0 is contested now
+    first = await ws["weak1"].next_task()
+    assert first.task.text == "truth:pos"  # i0, the oldest item
+    await ws["weak1"].submit(first.task.name, classification("neg"))  # under target: i0 is contested
 
     offered_weak = await ws["weak2"].next_task()
     assert offered_weak.task.text == "truth:neg"  # i1, still under its floor, not i0
-    offered_strong = await ws["strong2"].next_task()
+    offered_strong = await ws["strong1"].next_task()
     assert offered_strong.task.text == "truth:pos"  # the extra judgment of i0
-    await ws["strong2"].submit(offered_strong.task.name, classification("pos"))
+    await ws["strong1"].submit(offered_strong.task.name, classification("pos"))
+    third = await ws["strong2"].next_task()
+    assert third.task.text == "truth:pos"  # still under target: i0's last judgment
+    await ws["strong2"].submit(third.task.name, classification("pos"))
     latest = {lab.item_key: lab async for lab in lw.list_labels(job.name)}
     assert latest["i0"].judgment_count == 3
     assert latest["i0"].value.classification.class_name == "pos"
+    for w in ws.values():
+        await w.close()
+    await lw.close()
+
+
+async def test_an_item_whose_first_answer_reaches_the_target_gets_no_second(server: Harness) -> None:
+    lw = await server.client()
+    job = await dynamic_job(lw, 2, target=0.85)
+    ws = await workers(server, lw, job)
+    first = await ws["strong1"].next_task()
+    await ws["strong1"].submit(first.task.name, classification("pos"))  # 0.9 from a 4-of-4 worker
+    latest = {lab.item_key: lab async for lab in lw.list_labels(job.name)}
+    assert latest["i0"].judgment_count == 1
+    assert latest["i0"].value.classification.class_name == "pos"
+    unsure = await ws["weak1"].next_task()
+    await ws["weak1"].submit(unsure.task.name, classification("neg"))  # 0.57: i1 needs another
+    assert "i1" not in {lab.item_key async for lab in lw.list_labels(job.name)}
+    for w in ws.values():
+        await w.close()
+    await lw.close()
+
+
+async def test_without_a_target_every_item_gets_judgments_per_item(server: Harness) -> None:
+    lw = await server.client()
+    job = await dynamic_job(lw, 1, target=0.0)
+    ws = await workers(server, lw, job)
+    a = await ws["strong1"].next_task()
+    b = await ws["strong2"].next_task()
+    assert a.task.text == b.task.text == "truth:pos"  # both of i0's judgments are open at once
+    await ws["strong1"].submit(a.task.name, classification("pos"))
+    assert not [lab async for lab in lw.list_labels(job.name)]
+    await ws["strong2"].submit(b.task.name, classification("pos"))
+    assert [lab.judgment_count async for lab in lw.list_labels(job.name)] == [2]
     for w in ws.values():
         await w.close()
     await lw.close()
@@ -83,9 +118,7 @@ async def test_a_weak_worker_waits_while_a_strong_one_can_take_the_item(server: 
     lw = await server.client()
     job = await dynamic_job(lw, 1)
     ws = await workers(server, lw, job)
-    a = await ws["strong1"].next_task()
     b = await ws["weak1"].next_task()
-    await ws["strong1"].submit(a.task.name, classification("pos"))
     await ws["weak1"].submit(b.task.name, classification("neg"))
     waiting = await ws["weak2"].next_task()
     assert not waiting.HasField("task")
@@ -102,8 +135,9 @@ async def test_an_item_every_present_strong_worker_judged_still_finishes(server:
     job = await dynamic_job(lw, 1)
     ws = await workers(server, lw, job)
     a = await ws["strong1"].next_task()
-    b = await ws["strong2"].next_task()
     await ws["strong1"].submit(a.task.name, classification("pos"))
+    b = await ws["strong2"].next_task()
+    assert b.task.text == "truth:pos"
     await ws["strong2"].submit(b.task.name, classification("neg"))
     fallback = await ws["weak1"].next_task()
     assert fallback.task.text == "truth:pos"  # nobody stronger can take it: not stranded
@@ -119,12 +153,12 @@ async def test_the_least_confident_contested_item_is_offered_first(server: Harne
     lw = await server.client()
     job = await dynamic_job(lw, 2)
     ws = await workers(server, lw, job)
-    for answers in (("pos", "pos"), ("neg", "pos")):  # i0: the two agree; i1: they disagree
-        a = await ws["strong1"].next_task()
-        b = await ws["weak1"].next_task()
-        assert a.task.text == b.task.text
-        await ws["strong1"].submit(a.task.name, classification(answers[0]))
-        await ws["weak1"].submit(b.task.name, classification(answers[1]))
+    a = await ws["strong1"].next_task()
+    assert a.task.text == "truth:pos"  # i0
+    await ws["strong1"].submit(a.task.name, classification("pos"))  # 0.9: contested, fairly sure
+    b = await ws["weak1"].next_task()
+    assert b.task.text == "truth:neg"  # i1, under its floor
+    await ws["weak1"].submit(b.task.name, classification("pos"))  # 0.57: contested, unsure
 
     offered = await ws["strong2"].next_task()
     assert offered.task.text == "truth:neg"  # i1, the less confident, before the older i0
@@ -135,7 +169,7 @@ async def test_the_least_confident_contested_item_is_offered_first(server: Harne
 
 async def test_the_contested_item_goes_to_the_worker_strong_on_its_likely_class(server: Harness) -> None:
     """strong1 is reliable on pos only, strong2 on neg only (as a pass would have learned
-    them); both have the same overall record. An item two weak workers called neg goes to
+    them); both have the same overall record. An item a weak worker called neg goes to
     strong2, and strong1, who would settle it worse, gets a fresh item."""
     lw = await server.client()
     job = await dynamic_job(lw, 2)
@@ -161,10 +195,8 @@ async def test_the_contested_item_goes_to_the_worker_strong_on_its_likely_class(
 
     await store.write(plant_model)
     a = await ws["weak1"].next_task()
-    b = await ws["weak2"].next_task()
-    assert a.task.text == b.task.text == "truth:pos"  # i0
-    await ws["weak1"].submit(a.task.name, classification("neg"))
-    await ws["weak2"].submit(b.task.name, classification("neg"))  # i0 is contested, likely neg
+    assert a.task.text == "truth:pos"  # i0
+    await ws["weak1"].submit(a.task.name, classification("neg"))  # i0 is contested, likely neg
 
     first = await ws["strong1"].next_task()
     assert first.task.text == "truth:neg"  # i1, fresh: strong1 is weak on neg

@@ -35,9 +35,13 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   the item's posterior) is at or above the median of the workers present; others get the
   oldest item under its floor, else that least confident item when no stronger present worker
   who has not judged it could take it, else nothing (`--unsure-scan 20`: any of the 20 least
-  confident whose cut the worker passes). `served_lc_floor1`: the same
-  with a floor of one judgment (`judgments_per_item=1`).
+  confident whose cut the worker passes). Floor two: a job with a target confidence before
+  budget13 (`judgments_per_item=2`). `served_lc_floor1`: the same with a floor of one
+  judgment, which is what the server does for every job with a target confidence since
+  budget13 (`JobSpec.floor`).
 
+Each mode runs at every target in `TARGETS` (`--targets` to choose) and the summary gives the
+cheapest that reaches fixed-5's accuracy, so the grid's step is part of that figure.
 "Revised" counts items whose final label (the last pass over everything) differs from the first
 label emitted. Budgets are judgments over the fixed-5 budget (5 per item). Crowds are new (seeds
 from 5000), not those of `run.py` or `quality.py`.
@@ -85,7 +89,7 @@ MODES = (
 PRESENT = 2.0
 """`served`: a worker counts as present for this many times `n_workers` asks after its last
 answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
-TARGETS = (0.7, 0.8, 0.9, 0.95)
+TARGETS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 @dataclass
@@ -353,6 +357,7 @@ def simulate_server(job: Job, policy: JudgmentPolicy, kept: bool) -> Outcome:
 
 
 def main() -> None:
+    global UNSURE_SCAN
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -369,8 +374,10 @@ def main() -> None:
         default=UNSURE_SCAN,
         help="served_lc: contested items a worker may be offered",
     )
+    parser.add_argument(
+        "--targets", type=float, nargs="*", default=list(TARGETS), help="target confidences to run"
+    )
     args = parser.parse_args()
-    global UNSURE_SCAN
     UNSURE_SCAN = args.unsure_scan
     parser_crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
     crowds = parser_crowds
@@ -391,7 +398,7 @@ def main() -> None:
             fixed_ds += ds / len(seeds)
         for mode in args.modes or MODES:
             policy_floor = 1 if mode.endswith("floor1") else 2
-            for target in TARGETS:
+            for target in args.targets:
                 policy = JudgmentPolicy(policy_floor, 6, target)
                 runs = [
                     simulate_server(Job(CROWDS[name], n_items, s), policy, mode == "pass_model")
@@ -404,7 +411,7 @@ def main() -> None:
                 )
                 by_mode.setdefault(mode, []).append((target, o))
                 print(
-                    f"| {name} | {mode} | {target} | {100 * o.budget:.0f}% | {100 * o.first_accuracy:.2f} | "
+                    f"| {name} | {mode} | {target} | {100 * o.budget:.1f}% | {100 * o.first_accuracy:.2f} | "
                     f"{100 * o.final_accuracy:.2f} | {100 * (o.first_accuracy - o.final_accuracy):+.2f} | "
                     f"{100 * o.revised:.1f} | {100 * o.turned_away:.0f} |",
                     flush=True,
@@ -423,8 +430,8 @@ def main() -> None:
             best_ds = min(reach_ds, key=lambda r: r[1].budget) if reach_ds else None
             print(
                 f"| {name} | {100 * mv:.2f} | {100 * ds:.2f} | {mode} | "
-                f"{f'{100 * best_mv[1].budget:.0f}% (t={best_mv[0]})' if best_mv else 'not reached'} | "
-                f"{f'{100 * best_ds[1].budget:.0f}% (t={best_ds[0]})' if best_ds else 'not reached'} | "
+                f"{f'{100 * best_mv[1].budget:.1f}% (t={best_mv[0]})' if best_mv else 'not reached'} | "
+                f"{f'{100 * best_ds[1].budget:.1f}% (t={best_ds[0]})' if best_ds else 'not reached'} | "
                 f"{f'{100 * (best_mv[1].first_accuracy - best_mv[1].final_accuracy):+.2f}' if best_mv else ''} | "
                 f"{f'{100 * best_mv[1].revised:.1f}' if best_mv else ''} |"
             )

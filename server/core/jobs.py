@@ -140,8 +140,8 @@ class JobsService:
             chains.check_rules(tx, principal.id, job_id, new)
             judged = row.judgments > 0
             new_instructions = job_updates.check_change(old.spec, new, judged=judged)
-            if new.judgments_per_item != old.spec.judgments_per_item:
-                tx.retarget_open_items(job_id, new.judgments_per_item)
+            if new.floor != old.spec.floor:
+                tx.retarget_open_items(job_id, new.floor)
             if state != JobState.DRAFT and new.gold.quiz_size > old.spec.gold.quiz_size:
                 quiz = tx.gold_pools(job_id).get(GoldUse.QUIZ, 0)
                 if quiz < new.gold.quiz_size:

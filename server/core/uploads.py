@@ -182,7 +182,7 @@ class Upload:
 
     async def _commit(self) -> AddResult:
         core, job = self._core, self.job
-        target = job.spec.judgments_per_item
+        target = job.spec.floor
         started = time.perf_counter()
 
         def at_once(tx: Tx) -> AddResult | None:

@@ -1,6 +1,6 @@
 """Extra judgments where they settle the item (issue 13, wanted 2).
 
-With dynamic judgments an item past its floor (`judgments_per_item`) whose posterior is under
+With dynamic judgments an item past its floor (`JobSpec.floor`: one judgment) whose posterior is under
 the target waits for one more answer; its posterior is stored on the item
 (`labels.items.finish_item`, each pass). Its next answer is worth most from a worker likely to
 be right on the classes the item probably is, so the dispatcher offers the least confident
@@ -67,7 +67,7 @@ def routed(tx: Tx, spec: JobSpec, job_id: int, worker: WorkerRow, row: Any, now:
     if spec.target_confidence <= 0:
         return row
     worker_id = worker.id
-    floor = spec.judgments_per_item
+    floor = spec.floor
     unsure = tx.unsure_rows(job_id, worker_id, UNSURE_SCAN, pilot=pilot)
     if not unsure and (row is None or int(row["done"]) < floor):
         return row  # nothing contested: the workers present need not be read

@@ -148,6 +148,15 @@ class JobSpec:
         """Cached: every judgment's validation asks for it (a spec is immutable)."""
         return tuple(c.name for c in self.classes)
 
+    @property
+    def floor(self) -> int:
+        """Judgments an item gets before its confidence may label it. With a target confidence
+        one: a second opinion on an item whose first answer already reaches the target buys
+        nothing, and asking it cost the most of any extra judgment (bench/README.md, "Quality
+        per dollar"); another is asked only while the posterior is below the target, up to
+        `max_judgments_per_item`. Without one, `judgments_per_item`, every item."""
+        return 1 if self.target_confidence > 0 else self.judgments_per_item
+
 
 @dataclass(frozen=True)
 class JobCounters:

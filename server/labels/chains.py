@@ -90,7 +90,7 @@ def _forward_to(
         "confidence": label.confidence,
         "method": label.method,
     }
-    if not tx.insert_routed_item(target_id, item, json.dumps(metadata), target_spec.judgments_per_item, now):
+    if not tx.insert_routed_item(target_id, item, json.dumps(metadata), target_spec.floor, now):
         return 0
     tx.count_job(target_id, total_items=1)
     if state == JobState.COMPLETED:

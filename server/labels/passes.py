@@ -100,7 +100,7 @@ def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
     counts = table.counts
     for n, item_id in enumerate(item_ids.tolist()):
         row = first_row[item_id]
-        past_floor = counts[n] >= spec.judgments_per_item
+        past_floor = counts[n] >= spec.floor
         if (
             posteriors is not None
             and past_floor

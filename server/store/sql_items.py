@@ -40,7 +40,7 @@ class ItemsSql(SqlBase):
         return None if row is None else int(row["id"])
 
     def retarget_open_items(self, job_id: int, target: int) -> None:
-        """A new judgments_per_item for the items still open: raises each
+        """A new floor (`JobSpec.floor`) for the items still open: raises each
         target below it (an item given extra judgments keeps its higher one);
         lowering is only asked before any judgment, when every target is the old value."""
         self.run(

@@ -73,8 +73,9 @@ class JobMethods:
         """A new job in the draft state, ready for items.
 
         `classes` are the class names (or a mapping of name to description);
-        `judgments` the judgments each item gets, up to `max_judgments` while
-        the label's confidence is below `target_confidence`. `media` is text,
+        `judgments` the judgments each item gets; with `target_confidence` an
+        item starts with one and gets more, up to `max_judgments` (default
+        `judgments`), while its label's confidence is below the target. `media` is text,
         image, document, audio or video; `consolidation` a method such as
         majority_vote or dawid_skene (the server's default when empty).
         `quiz_size`, `pass_accuracy` and `hidden_gold_share` set the gold

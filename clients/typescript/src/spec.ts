@@ -28,7 +28,7 @@ export interface CreateJobOptions extends CallSettings {
   /** Class names, or names mapped to the description workers see. */
   classes?: readonly string[] | Readonly<Record<string, string>>;
   taskType?: TaskType;
-  /** Judgments each item gets (default 3); with `targetConfidence`, the fewest. */
+  /** Judgments each item gets (default 3); with `targetConfidence` an item starts with one and this is the default of `maxJudgmentsPerItem`. */
   judgmentsPerItem?: number;
   maxJudgmentsPerItem?: number;
   targetConfidence?: number;

@@ -977,15 +977,20 @@ class JudgmentPolicy(_message.Message):
     MAX_JUDGMENTS_PER_ITEM_FIELD_NUMBER: _builtins.int
     TARGET_CONFIDENCE_FIELD_NUMBER: _builtins.int
     judgments_per_item: _builtins.int
-    """Required. Judgments every item gets before it is labeled; 1 to 9."""
+    """Required. Judgments every item gets before it is labeled; 1 to 9. With
+    target_confidence an item starts with one judgment instead, and this is
+    the default of max_judgments_per_item.
+    """
     max_judgments_per_item: _builtins.int
     """Optional. With target_confidence: the most judgments an item may get
     while its confidence stays below the target; judgments_per_item to 25.
-    Defaults to judgments_per_item (no extra judgments).
+    Defaults to judgments_per_item.
     """
     target_confidence: _builtins.float
-    """Optional. With max_judgments_per_item: an item whose confidence after
-    judgments_per_item judgments is below this gets more; 0 to 1.
+    """Optional. Dynamic judgments, 0 (off) to 1: an item is labeled as soon as
+    its confidence (a posterior, not a vote share) reaches this, from its
+    first judgment on, and otherwise gets one more judgment, up to
+    max_judgments_per_item.
     """
     def __init__(
         self,

@@ -855,7 +855,9 @@ export const WorkforceConfigSchema: GenMessage<WorkforceConfig> = /*@__PURE__*/
  */
 export type JudgmentPolicy = Message<"labelwire.v1.JudgmentPolicy"> & {
   /**
-   * Required. Judgments every item gets before it is labeled; 1 to 9.
+   * Required. Judgments every item gets before it is labeled; 1 to 9. With
+   * target_confidence an item starts with one judgment instead, and this is
+   * the default of max_judgments_per_item.
    *
    * @generated from field: int32 judgments_per_item = 1;
    */
@@ -864,15 +866,17 @@ export type JudgmentPolicy = Message<"labelwire.v1.JudgmentPolicy"> & {
   /**
    * Optional. With target_confidence: the most judgments an item may get
    * while its confidence stays below the target; judgments_per_item to 25.
-   * Defaults to judgments_per_item (no extra judgments).
+   * Defaults to judgments_per_item.
    *
    * @generated from field: int32 max_judgments_per_item = 2;
    */
   maxJudgmentsPerItem: number;
 
   /**
-   * Optional. With max_judgments_per_item: an item whose confidence after
-   * judgments_per_item judgments is below this gets more; 0 to 1.
+   * Optional. Dynamic judgments, 0 (off) to 1: an item is labeled as soon as
+   * its confidence (a posterior, not a vote share) reaches this, from its
+   * first judgment on, and otherwise gets one more judgment, up to
+   * max_judgments_per_item.
    *
    * @generated from field: double target_confidence = 3;
    */
