@@ -93,7 +93,11 @@ export async function createPage(api: Api, main: HTMLElement, signal: AbortSigna
   const media = new Field("Media", select(MEDIA));
   const short = new Field("Short instructions", input(), "One or two sentences shown with every task.");
   const full = new Field("Full instructions", h("textarea", { rows: 4 }), "Markdown; workers open it with i.");
-  const judgments = new Field("Judgments per item", input({ type: "number", value: "3" }));
+  const judgments = new Field(
+    "Judgments per item",
+    input({ type: "number", value: "3" }),
+    "With a target confidence: an item starts with one, and this is the maximum's default.",
+  );
   const maxJudgments = new Field("Maximum judgments", input({ type: "number" }), "With a target confidence: more judgments for unsure items, up to this.");
   const target = new Field("Target confidence", input({ type: "number", step: "0.05" }), "0 to 1; empty for a fixed number of judgments.");
   const method = new Field("Consolidation", select(METHODS));
