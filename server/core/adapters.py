@@ -230,13 +230,13 @@ class AdaptersService:
             saved = tx.adapter_request(job_id, "claim", claim_id)
             if saved is not None:
                 keys = set(saved)
-                return [r for r in tx.claimed_open(job_id, REMOTE) if r["key"] in keys]
+                return [r for r in tx.claimed_open(job_id, REMOTE) if r.key in keys]
             if row.state != JobState.RUNNING:
                 raise FailedPrecondition(
                     f"jobs/{job_id} is {row.state.name}; items are claimed only while it runs"
                 )
             rows = self._context(row).claim_in(tx, max_items, fee_micros, now)
-            tx.put_adapter_request(job_id, "claim", claim_id, [r["key"] for r in rows], now)
+            tx.put_adapter_request(job_id, "claim", claim_id, [r.key for r in rows], now)
             return rows
 
         return JobContext.work_items(await self.store.write(claim))
@@ -257,7 +257,7 @@ class AdaptersService:
 
         def check(tx: Tx) -> Any:
             row = self._served_job(tx, principal, job_id)
-            held = {r["key"] for r in tx.claimed_open(job_id, REMOTE)}
+            held = {r.key for r in tx.claimed_open(job_id, REMOTE)}
             for i, key in enumerate(keys):
                 if key not in held:
                     raise FailedPrecondition(
@@ -314,7 +314,7 @@ class AdaptersService:
                     results.append(JudgmentResult(j.judgment_id, outcome, saved["reason"]))
                     continue
                 item = tx.item_by_key(job_id, j.judgment.item_key)
-                if item is None or item["claimed_by"] != REMOTE:
+                if item is None or item.claimed_by != REMOTE:
                     fresh = False
                     reason = f"item {validation.quote(j.judgment.item_key)} was not claimed by this workforce"
                 else:

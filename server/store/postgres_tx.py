@@ -3,17 +3,37 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelwire.server.store.postgres_lease import lease_sql
 from labelwire.server.store.postgres_session import Row
-from labelwire.server.store.rows import JobRow, WorkerRow, job_rows, worker_rows
+from labelwire.server.store.rows import (
+    ITEM_COLUMNS,
+    LABEL_COLUMNS,
+    TASK_COLUMNS,
+    ItemRow,
+    JobRow,
+    LabelRow,
+    TaskRow,
+    WorkerRow,
+    job_rows,
+    worker_rows,
+)
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
+from labelwire.server.store.sql_base import R
 
 if TYPE_CHECKING:
     import psycopg
+
+
+@functools.cache
+def _maker(cls: type[R]) -> Callable[[Any], Callable[[Sequence[Any]], R]]:
+    """A psycopg row factory building `cls` from the row's values."""
+    make = functools.partial(tuple.__new__, cls)
+    return lambda _cursor: make  # type: ignore[return-value]
 
 
 def placeholders(sql: str) -> str:
@@ -42,6 +62,12 @@ class PostgresTx(SqlTx):
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.conn.execute(placeholders(sql), args).rowcount
+
+    def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
+        return self.conn.cursor(row_factory=_maker(cls)).execute(placeholders(sql), args).fetchone()
+
+    def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
+        return self.conn.cursor(row_factory=_maker(cls)).execute(placeholders(sql), args).fetchall()
 
     # clients
 
@@ -100,11 +126,12 @@ class PostgresTx(SqlTx):
         )
         return added[0] + added[1], added[1]
 
-    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Any:
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> ItemRow | None:
         """Locks the item it picks until commit: another replica skips it rather than
         leasing a slot this transaction is about to take."""
-        return self.one(
-            "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        return self.one_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
@@ -122,7 +149,7 @@ class PostgresTx(SqlTx):
         reserved_micros: int,
         *,
         pilot: bool,
-    ) -> tuple[int, Row] | None:
+    ) -> tuple[int, ItemRow] | None:
         """`next_work_row`, `insert_task` and `count_item(leased=1)` in one round
         trip (`postgres_lease`); (task id, the item's row) or None."""
         self._direct("items")
@@ -142,15 +169,19 @@ class PostgresTx(SqlTx):
                 job_id,
             ),
         ).fetchone()
-        return None if row is None else (int(row["task_id"]), row)
+        if row is None:
+            return None
+        task_id, *item = row
+        return int(task_id), ItemRow._make(item)
 
     def next_work_rows(
         self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
-    ) -> list[Any]:
+    ) -> list[ItemRow]:
         """Like `next_work_row`, up to `limit` rows past item `after_id`: the
         candidates a bulk-verification batch is filled from."""
-        return self.all(
-            "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND id > %s AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
@@ -182,10 +213,11 @@ class PostgresTx(SqlTx):
         price_micros: int = 0,
         fee_micros: int = 0,
         available_micros: int | None = None,
-    ) -> list[Row]:
+    ) -> list[ItemRow]:
         """Returns the claimed rows as they were before the claim, like SQLite's."""
-        rows = self.all(
-            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        rows = self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, limit),
         )
@@ -195,7 +227,7 @@ class PostgresTx(SqlTx):
                 "UPDATE items SET claimed_by = %s, leased = target - done, claim_fee_micros = %s,"
                 " reserved_micros = data.micros FROM unnest(%s::bigint[], %s::bigint[]) AS data(id, micros)"
                 " WHERE items.id = data.id",
-                (adapter, fee_micros, [int(r["id"]) for r in rows], reserve),
+                (adapter, fee_micros, [r.id for r in rows], reserve),
             )
         return rows
 
@@ -244,11 +276,12 @@ class PostgresTx(SqlTx):
             (reason, job_id, list(keys)),
         )
 
-    def expired_leases(self, job_id: int, now: float) -> list[Row]:
+    def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
         """Locks the leases it returns: two replicas sweeping at once would otherwise
         both expire one lease and give its item's slot back twice."""
-        return self.all(
-            "SELECT * FROM tasks WHERE job_id = %s AND state = 1 AND expires_at < %s FOR UPDATE SKIP LOCKED",
+        return self.all_as(
+            TaskRow,
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = %s AND state = 1 AND expires_at < %s FOR UPDATE SKIP LOCKED",
             (job_id, now),
         )
 
@@ -265,9 +298,10 @@ class PostgresTx(SqlTx):
 
     # labels
 
-    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[Row]:
-        return self.all(
-            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[LabelRow]:
+        return self.all_as(
+            LabelRow,
+            f"SELECT {LABEL_COLUMNS} FROM label_events e"
             " JOIN items i ON i.id = e.item_id WHERE e.job_id = %s AND e.sequence > %s"
             " ORDER BY e.sequence LIMIT %s",
             (job_id, after_sequence, limit),

@@ -6,11 +6,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, MutableMapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from labelwire.server.store.rows import job_row, worker_row
+from labelwire.server.store.rows import ItemRow, job_row, worker_row
 
 Row = Any
+R = TypeVar("R", bound=tuple[Any, ...])
 DECODERS: dict[str, Callable[[Any], Any]] = {"jobs": job_row, "workers": worker_row}
 
 # Items of a job at or past the job's `hidden_from` belong to an upload that is
@@ -70,14 +71,14 @@ def in_pilot(alias: str, pilot: bool) -> str:
 
 
 def affordable_claims(
-    rows: list[Any], per_judgment_micros: int, available_micros: int | None
-) -> tuple[list[Any], list[int]]:
+    rows: list[ItemRow], per_judgment_micros: int, available_micros: int | None
+) -> tuple[list[ItemRow], list[int]]:
     """The first rows whose wanted judgments the budget pays for, and what each reserves."""
-    out: list[Any] = []
+    out: list[ItemRow] = []
     reserve: list[int] = []
     total = 0
     for row in rows:
-        micros = per_judgment_micros * (int(row["target"]) - int(row["done"]))
+        micros = per_judgment_micros * (row.target - row.done)
         if available_micros is not None and (available_micros <= 0 or total + micros > available_micros):
             break
         total += micros
@@ -105,6 +106,15 @@ class SqlBase:
         raise NotImplementedError
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
+        """The first row of `sql` as the record `cls`, built from the cursor's
+        tuple: `sql` selects the record's columns in its fields' order (`rows.columns`)."""
+        raise NotImplementedError
+
+    def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
+        """The rows of `sql` as records `cls` (`one_as`)."""
         raise NotImplementedError
 
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
