@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labelwire.adapters.base import CrowdClass, CrowdPage, ItemRejected, JobView, attr, require_url
+from labelwire.adapters.base import CrowdPage, ItemRejected, JobView, attr, require_url
 from labelwire.adapters.batches import VERIFICATION_CHOICES, proposed, verdict_field
 
 HTML_QUESTION_NS = (
@@ -110,7 +110,7 @@ def html_page(job: JobView, payload_kind: str, payload: str, prelabel: Mapping[s
 def element(job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None) -> str:
     """The crowd element for the job's task type, with the item and the instructions inside it."""
     page = CrowdPage(
-        classes=[CrowdClass(c.name, c.description) for c in job.classes],
+        classes=job.classes,
         header=attr(header_text(job)),
         instructions=instructions(job),
         payload_kind=payload_kind,

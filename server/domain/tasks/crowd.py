@@ -14,17 +14,21 @@ import html
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 class ItemRejected(ValueError):
     """An item a workforce's page cannot show; the message says why."""
 
 
-@dataclass(frozen=True)
-class CrowdClass:
-    name: str
-    description: str = ""
+class CrowdClass(Protocol):
+    """A class a page offers (`domain.model.LabelClass`, an adapter's `LabelClassView`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
 
 @dataclass(frozen=True)
