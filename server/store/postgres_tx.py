@@ -12,8 +12,10 @@ from labelwire.server.store.postgres_lease import lease_sql
 from labelwire.server.store.postgres_session import Row
 from labelwire.server.store.rows import (
     ITEM_COLUMNS,
+    JOB_COLUMNS,
     LABEL_COLUMNS,
     TASK_COLUMNS,
+    WORKER_COLUMNS,
     ItemRow,
     JobRow,
     LabelRow,
@@ -74,7 +76,7 @@ class PostgresTx(SqlTx):
     # jobs
 
     def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
-        return job_rows(self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),)))
+        return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = ANY(%s)", (list(states),)))
 
     def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
@@ -253,7 +255,7 @@ class PostgresTx(SqlTx):
     def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
         return worker_rows(
             self.all(
-                "SELECT * FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
                 (job_id, after_id, limit),
             )
         )

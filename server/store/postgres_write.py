@@ -14,6 +14,8 @@ from labelwire.server.store.postgres_session import Row, Session
 from labelwire.server.store.postgres_tx import PostgresTx, placeholders
 from labelwire.server.store.rows import (
     ITEM_COLUMNS,
+    JOB_COLUMNS,
+    WORKER_COLUMNS,
     ItemRow,
     JobRow,
     TaskRow,
@@ -167,11 +169,13 @@ class PostgresWriteTx(PostgresTx):
             row = self._rows[key]
         else:
             self.send_deferred()
-            row = job_row(self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone())
+            row = job_row(
+                self.conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            )
             if row is not None and json.loads(row.spec).get("budget_micros"):
                 row = job_row(
                     self.conn.execute(
-                        "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+                        f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
                     ).fetchone()
                 )
             self._rows[key] = row
@@ -199,7 +203,7 @@ class PostgresWriteTx(PostgresTx):
             self.send_deferred()
             self._rows[key] = worker_row(
                 self.conn.execute(
-                    "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+                    f"SELECT {WORKER_COLUMNS} FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
                 ).fetchone()
             )
         row: WorkerRow | None = self._rows[key]

@@ -21,10 +21,6 @@ from labelwire.server.domain.model import EndReason, JobState, WorkerStatus
 T = TypeVar("T")
 
 
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -172,34 +168,38 @@ LABEL_COLUMNS = (
 
 
 _CONVERT: dict[str, Callable[[Any], Any]] = {
-    "int": int,
     "float": float,
-    "str": str,
-    "int | None": _int,
     "float | None": _float,
-    "str | None": lambda v: v,
     "bytes | None": lambda v: None if v is None else bytes(v),
     "JobState": lambda v: JobState(int(v)),
     "EndReason": lambda v: EndReason(int(v)),
     "WorkerStatus": lambda v: WorkerStatus(int(v)),
 }
+"""How a column becomes its field's type; integers and text come out of both
+databases as they are."""
 
 
 def _decoder(cls: type[T]) -> Callable[[Any], T | None]:
-    """Reads each column by name (the two databases order them differently)
-    and converts it by the field's type."""
-    columns = [(f.name, _CONVERT[str(f.type)]) for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    """Builds `cls` from a row of its columns in field order (`columns`),
+    converting only the fields that need it (enums, floats, bytes)."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    convert = tuple((i, _CONVERT[str(f.type)]) for i, f in enumerate(fields) if str(f.type) in _CONVERT)
 
     def decode(row: Any) -> T | None:
         if row is None:
             return None
-        return cls(**{name: convert(row[name]) for name, convert in columns})
+        values = list(row)
+        for i, to_type in convert:
+            values[i] = to_type(values[i])
+        return cls(*values)
 
     return decode
 
 
 job_row = _decoder(JobRow)
 worker_row = _decoder(WorkerRow)
+JOB_COLUMNS = ", ".join(f.name for f in dataclasses.fields(JobRow))
+WORKER_COLUMNS = ", ".join(f.name for f in dataclasses.fields(WorkerRow))
 
 
 def job_rows(rows: list[Any]) -> list[JobRow]:

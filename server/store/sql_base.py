@@ -8,11 +8,14 @@ import re
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, TypeVar
 
-from labelwire.server.store.rows import ItemRow, job_row, worker_row
+from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, job_row, worker_row
 
 Row = Any
 R = TypeVar("R", bound=tuple[Any, ...])
-DECODERS: dict[str, Callable[[Any], Any]] = {"jobs": job_row, "workers": worker_row}
+DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "jobs": (JOB_COLUMNS, job_row),
+    "workers": (WORKER_COLUMNS, worker_row),
+}
 
 # Items of a job at or past the job's `hidden_from` belong to an upload that is
 # still publishing; every read of a job's items leaves them out. Takes the job
@@ -131,4 +134,5 @@ class SqlBase:
 
     def _row(self, table: str, row_id: int) -> Any:
         """A job's or a worker's typed row by id (`SqliteTx` keeps them for the transaction)."""
-        return DECODERS[table](self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,)))
+        columns, decode = DECODERS[table]
+        return decode(self.one(f"SELECT {columns} FROM {table} WHERE id = ?", (row_id,)))

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.store.rows import TASK_COLUMNS, JobRow, TaskRow, job_rows
+from labelwire.server.store.rows import JOB_COLUMNS, TASK_COLUMNS, JobRow, TaskRow, job_rows
 from labelwire.server.store.sql_base import RESERVED_COST, SqlBase
 
 
@@ -17,7 +17,9 @@ class JobsSql(SqlBase):
 
     def all_jobs(self, before_id: int, limit: int) -> list[JobRow]:
         return job_rows(
-            self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
+            self.all(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit)
+            )
         )
 
     def set_job_spec(self, job_id: int, spec: dict[str, Any]) -> None:
@@ -86,7 +88,7 @@ class JobsSql(SqlBase):
     def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[JobRow]:
         return job_rows(
             self.all(
-                "SELECT * FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
                 (owner_id, before_id, limit),
             )
         )

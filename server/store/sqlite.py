@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 from labelwire.server.store.base import TransactionThread
 from labelwire.server.store.rows import (
     ITEM_COLUMNS,
+    JOB_COLUMNS,
     LABEL_COLUMNS,
     TASK_COLUMNS,
+    WORKER_COLUMNS,
     ItemRow,
     JobRow,
     LabelRow,
@@ -113,7 +115,7 @@ class SqliteTx(SqlTx):
     def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
-        return job_rows(self.all(f"SELECT * FROM jobs WHERE state IN ({marks})", wanted))
+        return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks})", wanted))
 
     def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
@@ -283,7 +285,7 @@ class SqliteTx(SqlTx):
     def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
         return worker_rows(
             self.all(
-                "SELECT * FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
                 (job_id, after_id, limit),
             )
         )
