@@ -74,13 +74,12 @@ def room_in_budget(job: JobRow, spec: JobSpec, wanted: int) -> int:
 
 
 def batch_item(item: ItemRow) -> BatchItem:
-    confidence = item.prelabel_confidence
     return BatchItem(
         payload_kind=item.payload_kind,
         payload=item.payload,
         metadata=json.loads(item.metadata) if item.metadata else None,
         prelabel=json.loads(item.prelabel) if item.prelabel else None,
-        prelabel_confidence=None if confidence is None else float(confidence),
+        prelabel_confidence=item.prelabel_confidence,
     )
 
 
@@ -94,15 +93,15 @@ def order(rows: list[ItemRow], rng: random.Random) -> list[ItemRow]:
 def members(tx: Tx, task: TaskRow) -> list[TaskRow]:
     """The task rows of the batch `task` belongs to; [task] for a single task."""
     first = task.batch_of
-    return [task] if first is None else tx.batch_tasks(int(first))
+    return [task] if first is None else tx.batch_tasks(first)
 
 
 def first_of(tx: Tx, task: TaskRow) -> TaskRow:
     """The batch's first row, the one the worker sees and answers."""
     first = task.batch_of
-    if first is None or int(first) == task.id:
+    if first is None or first == task.id:
         return task
-    row = tx.task(int(first))
+    row = tx.task(first)
     assert row is not None
     return row
 

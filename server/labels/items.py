@@ -184,13 +184,8 @@ def _chain(
     now: float,
     human: bool,
 ) -> None:
-    item_id = item.id
-    try:
-        upstream_id = item.routed_from
-    except (IndexError, KeyError):  # a caller's row of a few columns
-        upstream_id = tx.routed_from(item_id)
-    if upstream_id is not None:
-        upstream = tx.item(int(upstream_id))
+    if item.routed_from is not None:
+        upstream = tx.item(item.routed_from)
         if upstream is not None and chains.takes_labels_back(tx, upstream) and not _corrected(tx, upstream):
             append_label(tx, upstream.job_id, upstream, chains.routed_back(label), now, human=human)
     if label.method in (chains.ROUTED_METHOD, CORRECTION_METHOD):
@@ -199,7 +194,7 @@ def _chain(
         row = tx.job(job_id)
         spec = specs.from_json(json.loads(row.spec)) if row is not None else None
     if spec is not None and spec.routing_rules:
-        chains.forward(tx, spec, job_id, item_id, label, sequence, now)
+        chains.forward(tx, spec, job_id, item.id, label, sequence, now)
 
 
 def class_posterior(spec: JobSpec, label: Consolidated) -> list[float] | None:
