@@ -140,6 +140,31 @@ def label_of(job_id: int, row: LabelRow) -> Label:
     )
 
 
+def comment_of(job_id: int, row: Any) -> TaskComment:
+    """A row of `task_comments` or `item_comments`."""
+    return TaskComment(
+        id=int(row["id"]),
+        job_id=job_id,
+        task_id=int(row["task_id"]),
+        worker_id=int(row["worker_id"]),
+        worker_display_name=row["display_name"],
+        item_key=row["item_key"],
+        text=row["body"],
+        created_at=float(row["created_at"]),
+    )
+
+
+def decline_of(row: Any, item_key: str = "") -> ItemDecline:
+    """A row of `task_declines` or `item_declines` (which leave the item's key to the caller)."""
+    return ItemDecline(
+        worker_id=int(row["worker_id"]),
+        worker_display_name=row["display_name"],
+        reason=row["decline_reason"] or "",
+        declined_at=float(row["finished_at"] or 0.0),
+        item_key=item_key,
+    )
+
+
 def judgment_of(job_id: int, row: Any) -> Judgment:
     return Judgment(
         job_id=job_id,

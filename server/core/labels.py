@@ -28,6 +28,8 @@ from labelwire.server.core.label_rows import (
     ItemView,
     LabelFilter,
     _next_limit,
+    comment_of,
+    decline_of,
     judgment_of,
     label_of,
     row_bytes,
@@ -45,7 +47,6 @@ from labelwire.server.domain.model import (
     Judgment,
     Label,
     Principal,
-    TaskComment,
 )
 from labelwire.server.files import presign
 from labelwire.server.files.policy import FilesSettings
@@ -240,29 +241,9 @@ class LabelsService:
                 event = tx.label_event(job_id, item.label_sequence)
                 if event is not None:
                     label = label_of(job_id, event)
-            comments = [
-                TaskComment(
-                    id=int(r["id"]),
-                    job_id=job_id,
-                    task_id=int(r["task_id"]),
-                    worker_id=int(r["worker_id"]),
-                    worker_display_name=r["display_name"],
-                    item_key=r["item_key"],
-                    text=r["body"],
-                    created_at=float(r["created_at"]),
-                )
-                for r in tx.item_comments(job_id, item.id, ITEM_COMMENTS_SHOWN)
-            ]
+            comments = [comment_of(job_id, r) for r in tx.item_comments(job_id, item.id, ITEM_COMMENTS_SHOWN)]
             routed = item.routed_from_job
-            declines = [
-                ItemDecline(
-                    worker_id=int(r["worker_id"]),
-                    worker_display_name=r["display_name"],
-                    reason=r["decline_reason"] or "",
-                    declined_at=float(r["finished_at"] or 0.0),
-                )
-                for r in tx.item_declines(job_id, item.id, ITEM_COMMENTS_SHOWN)
-            ]
+            declines = [decline_of(r) for r in tx.item_declines(job_id, item.id, ITEM_COMMENTS_SHOWN)]
             return ItemView(
                 job_id=job_id,
                 item=ItemInput(
