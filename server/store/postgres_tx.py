@@ -19,23 +19,24 @@ from labelwire.server.store.rows import (
     ItemRow,
     JobRow,
     LabelRow,
+    R,
     TaskRow,
     WorkerRow,
     job_rows,
+    maker,
     worker_rows,
 )
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
-from labelwire.server.store.sql_base import R
 
 if TYPE_CHECKING:
     import psycopg
 
 
 @functools.cache
-def _maker(cls: type[R]) -> Callable[[Any], Callable[[Sequence[Any]], R]]:
-    """A psycopg row factory building `cls` from the row's values."""
-    make = functools.partial(tuple.__new__, cls)
-    return lambda _cursor: make  # type: ignore[return-value]
+def _row_factory(cls: type[R]) -> Callable[[Any], Callable[[Sequence[Any]], R]]:
+    """A psycopg row factory building `cls` from the row's values (`rows.maker`)."""
+    make = maker(cls)
+    return lambda _cursor: make
 
 
 def placeholders(sql: str) -> str:
@@ -66,10 +67,10 @@ class PostgresTx(SqlTx):
         return self.conn.execute(placeholders(sql), args).rowcount
 
     def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
-        return self.conn.cursor(row_factory=_maker(cls)).execute(placeholders(sql), args).fetchone()
+        return self.conn.cursor(row_factory=_row_factory(cls)).execute(placeholders(sql), args).fetchone()
 
     def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
-        return self.conn.cursor(row_factory=_maker(cls)).execute(placeholders(sql), args).fetchall()
+        return self.conn.cursor(row_factory=_row_factory(cls)).execute(placeholders(sql), args).fetchall()
 
     # clients
 

@@ -18,13 +18,14 @@ from labelwire.server.store.rows import (
     WORKER_COLUMNS,
     ItemRow,
     JobRow,
+    R,
     TaskRow,
     WorkerRow,
     columns,
     job_row,
     worker_row,
 )
-from labelwire.server.store.sql_base import R, forget_written, written_table
+from labelwire.server.store.sql_base import forget_written, written_table
 
 _NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)")
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, MutableMapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, job_row, worker_row
+from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, R, job_row, worker_row
 
 Row = Any
-R = TypeVar("R", bound=tuple[Any, ...])
 DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "jobs": (JOB_COLUMNS, job_row),
     "workers": (WORKER_COLUMNS, worker_row),

@@ -6,7 +6,6 @@ without row locks; a reader thread serves snapshots of committed data.
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence, Set
@@ -24,22 +23,17 @@ from labelwire.server.store.rows import (
     ItemRow,
     JobRow,
     LabelRow,
+    R,
     TaskRow,
     WorkerRow,
     job_rows,
+    maker,
     worker_rows,
 )
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
-from labelwire.server.store.sql_base import R, forget_written
+from labelwire.server.store.sql_base import forget_written
 
 T = TypeVar("T")
-
-
-@functools.cache
-def _factory(cls: type[R]) -> Callable[[sqlite3.Cursor, tuple[Any, ...]], R]:
-    """A cursor's row factory building `cls` from the row's tuple, with no `sqlite3.Row` between."""
-    new = tuple.__new__
-    return lambda _cursor, row: new(cls, row)  # type: ignore[arg-type,type-var]
 
 
 MIGRATIONS = "labelwire.server.store.migrations.sqlite"
@@ -92,15 +86,15 @@ class SqliteTx(SqlTx):
     def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
         self._written(sql)
         cursor = self.conn.cursor()
-        cursor.row_factory = _factory(cls)
-        row: R | None = cursor.execute(sql, args).fetchone()
-        return row
+        cursor.row_factory = None  # plain tuples, not `sqlite3.Row`
+        row = cursor.execute(sql, args).fetchone()
+        return None if row is None else maker(cls)(row)
 
     def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
         self._written(sql)
         cursor = self.conn.cursor()
-        cursor.row_factory = _factory(cls)
-        return cursor.execute(sql, args).fetchall()
+        cursor.row_factory = None
+        return list(map(maker(cls), cursor.execute(sql, args).fetchall()))
 
     def _row(self, table: str, row_id: int) -> Any:
         key = (table, row_id)
