@@ -36,6 +36,10 @@ from labelwire.server.domain.tasks import TaskKind as TaskKind
 from labelwire.server.domain.tasks import kind_in as kind_in
 from labelwire.server.domain.tasks import kind_named as kind_named
 from labelwire.server.domain.tasks.base import groundtruth_confidence as groundtruth_confidence
+from labelwire.server.domain.tasks.crowd import CrowdPage as CrowdPage
+from labelwire.server.domain.tasks.crowd import ItemRejected as ItemRejected
+from labelwire.server.domain.tasks.crowd import attr as attr
+from labelwire.server.domain.tasks.crowd import require_url as require_url
 
 TASK_TYPES = frozenset(KINDS)
 """Every task type; an adapter asks a job's kind (`JobView.kind`) for its rules

@@ -46,7 +46,7 @@ CLASSES = ("positive", "negative", "neutral")
 def count_statements(
     stats: dict[tuple[str, str], list[float]], on: list[bool], postgres: bool = False
 ) -> None:
-    """Wraps SqliteTx.one/all/run (or psycopg's Connection.execute) to count (and time)
+    """Wraps SqliteTx.one/all/run/one_as/all_as (or psycopg's Connection.execute) to count (and time)
     each statement by thread and text."""
     if postgres:
         import psycopg
@@ -56,16 +56,22 @@ def count_statements(
     else:
         from labelwire.server.store.sqlite import SqliteTx
 
-        owner, names = SqliteTx, ("one", "all", "run")
+        # the typed reads (`one_as`, `all_as`: a record type, then the SQL) where the tree has them
+        owner = SqliteTx
+        names = tuple(n for n in ("one", "all", "run", "one_as", "all_as") if hasattr(SqliteTx, n))
     for name in names:
         original = getattr(owner, name)
+        typed = name.endswith("_as")
 
-        def wrapped(self: Any, sql: str, args: Any = (), _original: Any = original, **options: Any) -> Any:
+        def wrapped(
+            self: Any, *call: Any, _original: Any = original, _typed: bool = typed, **options: Any
+        ) -> Any:
             if not on[0]:
-                return _original(self, sql, args, **options)
+                return _original(self, *call, **options)
+            sql = call[1] if _typed else call[0]
             started = time.perf_counter()
             try:
-                return _original(self, sql, args, **options)
+                return _original(self, *call, **options)
             finally:
                 key = (threading.current_thread().name.rsplit("-", 1)[-1], " ".join(sql.split())[:100])
                 entry = stats.setdefault(key, [0, 0.0])

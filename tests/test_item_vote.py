@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -130,15 +131,15 @@ def test_the_confidence_matches_the_accuracy_on_a_crafted_crowd() -> None:
 class _Tx:
     """The two reads `job_class_frequencies` makes, from a job whose labels are mostly c2."""
 
-    def item(self, item_id: int) -> dict[str, int]:
-        return {"id": item_id, "job_id": 1}
+    def item(self, item_id: int) -> SimpleNamespace:
+        return SimpleNamespace(id=item_id, job_id=1)
 
-    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[dict[str, object]]:
+    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[SimpleNamespace]:
         names = ["c2", "c2", "c0", "c2", "c1", "c0"]
         return [
-            {"item_id": i + 10, "value": json.dumps({"classification": {"class_name": n}})}
+            SimpleNamespace(item_id=i + 10, value=json.dumps({"classification": {"class_name": n}}))
             for i, n in enumerate(names)
-        ] + [{"item_id": 5, "value": json.dumps({"classification": {"class_name": "c0"}})}] * 9
+        ] + [SimpleNamespace(item_id=5, value=json.dumps({"classification": {"class_name": "c0"}}))] * 9
 
 
 def test_the_prior_is_the_jobs_other_current_labels() -> None:

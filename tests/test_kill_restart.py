@@ -65,9 +65,9 @@ async def acknowledged_in_store(database: str, acked: list[tuple[str, str]]) -> 
         for name, _ in acked:
             task_id = int(name.rsplit("/", 1)[1])
             judgment, task = tx.judgment(task_id), tx.task(task_id)
-            item = tx.item(int(task["item_id"])) if task is not None else None
+            item = tx.item(int(task.item_id)) if task is not None else None
             answer = json.loads(judgment["answer"]) if judgment is not None else None
-            found.append((name, answer, str(item["key"]) if item is not None else ""))
+            found.append((name, answer, str(item.key) if item is not None else ""))
         return found
 
     store = open_store(database)

@@ -4,20 +4,29 @@ never none (what the label feed holds for a slow client stays bounded)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from labelwire.server.core.labels import STREAM_BATCH, STREAM_BATCH_BYTES, _next_limit
+from labelwire.server.store.rows import LabelRow
 
 
-def row(key: int, value: int, probabilities: int, metadata: int) -> dict[str, Any]:
-    return {
-        "item_key": "k" * key,
-        "value": "v" * value,
-        "probabilities": "p" * probabilities,
-        "item_metadata": "m" * metadata if metadata else None,
-    }
+def row(key: int, value: int, probabilities: int, metadata: int) -> LabelRow:
+    return LabelRow(
+        job_id=1,
+        sequence=1,
+        item_id=1,
+        revision=1,
+        value="v" * value,
+        confidence=1.0,
+        probabilities="p" * probabilities,
+        method="majority_vote",
+        judgment_count=1,
+        human=1,
+        tie=0,
+        created_at=0.0,
+        item_key="k" * key,
+        item_metadata="m" * metadata if metadata else None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -31,8 +40,6 @@ def row(key: int, value: int, probabilities: int, metadata: int) -> dict[str, An
     ],
     ids=["2 KiB rows", "mixed rows", "3000-byte rows", "small rows", "one huge row"],
 )
-def test_a_stream_reads_about_half_a_mebibyte_of_labels_at_a_time(
-    rows: list[dict[str, Any]], limit: int
-) -> None:
+def test_a_stream_reads_about_half_a_mebibyte_of_labels_at_a_time(rows: list[LabelRow], limit: int) -> None:
     got = _next_limit(rows)
     assert got == limit and isinstance(got, int)

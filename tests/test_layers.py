@@ -141,3 +141,33 @@ def test_core_services_are_wired_in_one_place() -> None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in services:
                 built.add(f"{path.relative_to(SERVER).as_posix()}:{node.func.id}")
     assert not built, f"services built outside core/service.py: {sorted(built)}"
+
+
+ADAPTERS = SERVER.parent / "adapters"
+SHARED = {"labelwire.adapters.base", "labelwire.adapters.batches", "labelwire.adapters.retry"}
+
+
+def adapters_importing_others() -> set[tuple[str, str]]:
+    """(adapter file, module) for each import of another adapter's modules: an
+    adapter uses the contract and the shared helpers only (`SHARED`)."""
+    found: set[tuple[str, str]] = set()
+    for package in sorted(p for p in ADAPTERS.iterdir() if (p / "__init__.py").exists()):
+        own = f"labelwire.adapters.{package.name}"
+        for path in sorted(package.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), path.name)):
+                names: list[str] = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                for name in names:
+                    if not name.startswith("labelwire.adapters.") or name in SHARED:
+                        continue
+                    if name != own and not name.startswith(own + "."):
+                        found.add((path.relative_to(ADAPTERS).as_posix(), name))
+    return found
+
+
+def test_no_adapter_imports_another() -> None:
+    found = adapters_importing_others()
+    assert not found, f"adapters reaching into one another (share through adapters/base.py): {sorted(found)}"

@@ -82,7 +82,7 @@ async def test_a_pass_rewrites_only_posteriors_it_saw_the_judgments_of(tmp_path:
         result = passes.PassResult(open_posteriors={i: ([0.2, 0.8], 2) for i in ids})
         await store.write(lambda tx: passes._update_open_posteriors(tx, result))
         rows = await store.read(lambda tx: [tx.item(i) for i in ids])
-        assert [r["open_confidence"] for r in rows] == [0.8, 0.6, None]
-        assert rows[0]["open_posterior"] == "[0.2, 0.8]"
+        assert [r.open_confidence for r in rows] == [0.8, 0.6, None]
+        assert rows[0].open_posterior == "[0.2, 0.8]"
     finally:
         store.close()

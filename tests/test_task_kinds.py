@@ -24,28 +24,7 @@ ADAPTERS = ROOT / "adapters"
 TASKS = "domain/tasks/"
 NAMES = set(KINDS) | {kind.answer_key for kind in KINDS.values()}
 
-# Mechanical Turk's crowd-element pages and its stricter reading of their
-# answers (classes checked, boxes and spans validated), which the adapter still
-# holds per task type. Each belongs in its kind, as Ground Truth's readings moved
-# to `label_from_groundtruth` and `answer_from_crowd_element`.
-KNOWN_COMPARISONS: set[tuple[str, str]] = {
-    *{
-        ("adapters/mturk/answers.py", name)
-        for name in (
-            "bounding_box",
-            "bounding_boxes",
-            "classification",
-            "custom",
-            "multi_label",
-            "spans",
-            "verification",
-        )
-    },
-    *{
-        ("adapters/mturk/questions.py", name)
-        for name in ("bounding_box", "classification", "custom", "multi_label", "spans", "verification")
-    },
-}
+KNOWN_COMPARISONS: set[tuple[str, str]] = set()
 
 
 def _strings(node: ast.expr) -> Iterator[str]:

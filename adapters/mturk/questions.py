@@ -2,8 +2,9 @@
 
 MTurk hosts the page, so everything the worker needs travels inside the
 Question XML: the Crowd HTML Elements script, the item, the instructions and
-the classes. `<crowd-form>` posts one `taskAnswers` answer whose shape per
-element is what `answers.py` reads back. Every value from a client (item text,
+the classes. The job's kind picks the crowd element (`TaskKind.crowd_element`);
+`<crowd-form>` posts one `taskAnswers` answer that the kind reads back
+(`TaskKind.crowd_answer`, through `answers.py`). Every value from a client (item text,
 class names, instructions) is HTML-escaped, and the page sits in a CDATA
 section whose own terminator is split so a payload cannot end it early.
 """
@@ -17,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from labelwire.adapters.base import JobView
+from labelwire.adapters.base import CrowdPage, ItemRejected, JobView, attr, require_url
 from labelwire.adapters.batches import VERIFICATION_CHOICES, proposed, verdict_field
 
 HTML_QUESTION_NS = (
@@ -26,18 +27,9 @@ HTML_QUESTION_NS = (
 CROWD_SCRIPT = "https://assets.crowd.aws/crowd-html-elements.js"
 MAX_QUESTION_BYTES = 65_535
 
-# Names of the crowd elements' fields in the taskAnswers object (answers.py reads these).
-CATEGORY_FIELD = "category"
-BOXES_FIELD = "annotatedResult"
-SPANS_FIELD = "crowd-entity-annotation"
-VERIFICATION_FIELD = "verification"
-
 _INSTRUCTION_TAGS = re.compile(r"</?(?:short|full)-instructions>")
-_CUSTOM_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
 
-
-class ItemRejected(ValueError):
-    """An item that cannot be shown to an MTurk worker; the message says why."""
+__all__ = ["ItemRejected", "batch_question", "html_question"]
 
 
 def html_question(
@@ -117,49 +109,17 @@ def html_page(job: JobView, payload_kind: str, payload: str, prelabel: Mapping[s
 
 def element(job: JobView, payload_kind: str, payload: str, prelabel: Mapping[str, Any] | None) -> str:
     """The crowd element for the job's task type, with the item and the instructions inside it."""
-    classes = [c.name for c in job.classes]
-    header = attr(header_text(job))
-    kind = job.task_type
-    if kind in ("classification", "multi_label"):
-        tag = "crowd-classifier" if kind == "classification" else "crowd-classifier-multi-select"
-        return (
-            f'<{tag} name="{CATEGORY_FIELD}" categories="{attr(json.dumps(classes))}" header="{header}">'
-            f"<classification-target>{render_payload(job, payload_kind, payload)}</classification-target>"
-            f"{instructions(job)}</{tag}>"
-        )
-    if kind == "verification":
-        shown = json.dumps(dict(prelabel), indent=1, sort_keys=True) if prelabel else "(no label given)"
-        return (
-            f'<crowd-classifier name="{VERIFICATION_FIELD}" '
-            f'categories="{attr(json.dumps(list(VERIFICATION_CHOICES)))}" header="{header}">'
-            f"<classification-target>{render_payload(job, payload_kind, payload)}"
-            f"<p>Proposed label:</p><pre>{html.escape(shown)}</pre></classification-target>"
-            f"{instructions(job)}</crowd-classifier>"
-        )
-    if kind == "bounding_box":
-        url = require_url(payload_kind, payload, "bounding boxes are drawn on an image")
-        return (
-            f'<crowd-bounding-box name="{BOXES_FIELD}" src="{attr(url)}" header="{header}" '
-            f'labels="{attr(json.dumps(classes))}">{instructions(job)}</crowd-bounding-box>'
-        )
-    if kind == "spans":
-        if payload_kind == "source_ref":
-            raise ItemRejected("span annotation on Mechanical Turk needs the text inline, not a source_ref")
-        labels = [
-            {"label": c.name, "shortDisplayName": c.name[:16], "fullDisplayName": c.description or c.name}
-            for c in job.classes
-        ]
-        return (
-            f'<crowd-entity-annotation name="{SPANS_FIELD}" header="{header}" '
-            f'labels="{attr(json.dumps(labels))}" text="{attr(payload)}">{instructions(job)}'
-            "</crowd-entity-annotation>"
-        )
-    if kind == "custom":
-        template = custom_template(job)
-        if template is None:
-            raise ItemRejected("a custom task needs task_config.custom.template")
-        return _CUSTOM_SLOT.sub(lambda _: render_payload(job, payload_kind, payload), template)
-    raise ItemRejected(f"Mechanical Turk pages are not made for {kind} tasks")
+    page = CrowdPage(
+        classes=job.classes,
+        header=attr(header_text(job)),
+        instructions=instructions(job),
+        payload_kind=payload_kind,
+        payload=payload,
+        prelabel=prelabel,
+        task_config=job.task_config,
+        target=lambda: render_payload(job, payload_kind, payload),
+    )
+    return job.kind.crowd_element(page)
 
 
 def header_text(job: JobView) -> str:
@@ -218,20 +178,3 @@ def render_payload(job: JobView, payload_kind: str, payload: str) -> str:
             payload = json.dumps(json.loads(payload), indent=2, sort_keys=True)
         return f"<pre>{html.escape(payload)}</pre>"
     return f'<p style="white-space:pre-wrap">{html.escape(payload)}</p>'
-
-
-def require_url(payload_kind: str, payload: str, why: str) -> str:
-    if payload_kind != "source_ref" or not payload.startswith(("https://", "http://")):
-        raise ItemRejected(f"{why}: Mechanical Turk needs an http(s) URL, got a {payload_kind} payload")
-    return payload
-
-
-def custom_template(job: JobView) -> str | None:
-    config = job.task_config
-    inner = config.get("custom", config)
-    template = inner.get("template") if isinstance(inner, Mapping) else None
-    return template if isinstance(template, str) and template.strip() else None
-
-
-def attr(value: str) -> str:
-    return html.escape(value, quote=True)

@@ -3,7 +3,7 @@
 MTurk models only two errors: `ServiceFault` (the service's fault, always
 worth retrying) and `RequestError` (the caller's fault), which is also what
 MTurk answers when it throttles a requester ("Rate exceeded", "throttled").
-The Ground Truth adapter's Retrier gives the backoff (exponential, full
+The adapters' shared Retrier (`adapters/retry.py`) gives the backoff (exponential, full
 jitter, injectable sleep); only the question "is this retryable" differs.
 """
 

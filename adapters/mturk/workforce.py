@@ -39,7 +39,6 @@ from labelwire.adapters.base import (
 from labelwire.adapters.mturk import fees
 from labelwire.adapters.mturk.hits import PAST
 from labelwire.adapters.mturk.notifications import SqsNotifications
-from labelwire.adapters.mturk.questions import custom_template
 from labelwire.adapters.mturk.retry import MTurkRetrier
 from labelwire.adapters.mturk.review import FEEDBACK_AGREEMENT, FEEDBACK_EMPTY, FEEDBACK_GOLD
 from labelwire.adapters.mturk.rounds import Round as _Round
@@ -135,7 +134,7 @@ class MTurkWorkforce(Workforce):
                 f"{job.task_type} needs at least {kind.min_classes} classes, got {len(job.classes)}",
             )
         if kind.own_template:
-            template = custom_template(job)
+            template = kind.own_page(job.task_config)
             if template is None or "<crowd-form" not in template:
                 raise SettingsError(
                     "task_config.custom.template",

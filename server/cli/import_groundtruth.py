@@ -74,11 +74,11 @@ def _close(tx: Tx, spec: JobSpec, job_id: int, now: float) -> int:
     than the most any object got) and fails those with none."""
     failed = 0
     for row in tx.open_items(job_id):
-        if int(row["done"]) == 0:
-            failed += tx.fail_items(job_id, [row["key"]], "no worker answered in Ground Truth")
+        if row.done == 0:
+            failed += tx.fail_items(job_id, [row.key], "no worker answered in Ground Truth")
             continue
-        tx.update_item(int(row["id"]), target=int(row["done"]))
-        labeling.finish_item(tx, spec, job_id, int(row["id"]), now)
+        tx.update_item(row.id, target=row.done)
+        labeling.finish_item(tx, spec, job_id, row.id, now)
     tx.count_job(job_id, failed_items=failed)
     dispatch.complete_if_done(tx, job_id, now)
     return failed
@@ -128,7 +128,7 @@ async def _compare(core: Core, job_id: int, objects: Sequence[Any]) -> tuple[int
     """How often our label equals Ground Truth's."""
     references = {o.key: dict(o.reference.answer) for o in objects if o.reference is not None}
     rows = await core.store.read(lambda tx: tx.current_labels(job_id, 0, 2**62))
-    ours = {r["item_key"]: json.loads(r["value"]) for r in rows}
+    ours = {r.item_key: json.loads(r.value) for r in rows}
     compared = [k for k in references if k in ours]
     return sum(ours[k] == references[k] for k in compared), len(compared)
 

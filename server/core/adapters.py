@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from labelwire.adapters.base import TASK_TYPES, ExternalJudgment, WorkItem
 from labelwire.server.core import auth
@@ -34,7 +33,7 @@ from labelwire.server.domain import validation
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from labelwire.server.domain.model import Job, JobSpec, JobState, Principal
 from labelwire.server.store import Store, Tx
-from labelwire.server.store.rows import JobRow
+from labelwire.server.store.rows import ItemRow, JobRow
 
 # The workforce (entry point) whose jobs out-of-process adapters serve.
 REMOTE = "remote"
@@ -225,18 +224,18 @@ class AdaptersService:
         validation.check_range("fee_micros_per_judgment", fee_micros, 0, MAX_FEE_MICROS)
         now = self.clock()
 
-        def claim(tx: Tx) -> list[Any]:
+        def claim(tx: Tx) -> list[ItemRow]:
             row = self._served_job(tx, principal, job_id)
             saved = tx.adapter_request(job_id, "claim", claim_id)
             if saved is not None:
                 keys = set(saved)
-                return [r for r in tx.claimed_open(job_id, REMOTE) if r["key"] in keys]
+                return [r for r in tx.claimed_open(job_id, REMOTE) if r.key in keys]
             if row.state != JobState.RUNNING:
                 raise FailedPrecondition(
                     f"jobs/{job_id} is {row.state.name}; items are claimed only while it runs"
                 )
             rows = self._context(row).claim_in(tx, max_items, fee_micros, now)
-            tx.put_adapter_request(job_id, "claim", claim_id, [r["key"] for r in rows], now)
+            tx.put_adapter_request(job_id, "claim", claim_id, [r.key for r in rows], now)
             return rows
 
         return JobContext.work_items(await self.store.write(claim))
@@ -244,7 +243,7 @@ class AdaptersService:
     async def adapter_claimed(self, principal: Principal, job: str) -> list[WorkItem]:
         job_id = parse_name(job, "jobs", "job")
 
-        def claimed(tx: Tx) -> list[Any]:
+        def claimed(tx: Tx) -> list[ItemRow]:
             self._served_job(tx, principal, job_id)
             return list(tx.claimed_open(job_id, REMOTE))
 
@@ -255,9 +254,9 @@ class AdaptersService:
         job_id = parse_name(job, "jobs", "job")
         check_keys(keys, "item_keys")
 
-        def check(tx: Tx) -> Any:
+        def check(tx: Tx) -> JobRow:
             row = self._served_job(tx, principal, job_id)
-            held = {r["key"] for r in tx.claimed_open(job_id, REMOTE)}
+            held = {r.key for r in tx.claimed_open(job_id, REMOTE)}
             for i, key in enumerate(keys):
                 if key not in held:
                     raise FailedPrecondition(
@@ -314,7 +313,7 @@ class AdaptersService:
                     results.append(JudgmentResult(j.judgment_id, outcome, saved["reason"]))
                     continue
                 item = tx.item_by_key(job_id, j.judgment.item_key)
-                if item is None or item["claimed_by"] != REMOTE:
+                if item is None or item.claimed_by != REMOTE:
                     fresh = False
                     reason = f"item {validation.quote(j.judgment.item_key)} was not claimed by this workforce"
                 else:

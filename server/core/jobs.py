@@ -25,7 +25,7 @@ from labelwire.server.core.base import (
     worker_from_row,
 )
 from labelwire.server.core.credentials import CredentialsService
-from labelwire.server.core.label_rows import ItemDecline
+from labelwire.server.core.label_rows import ItemDecline, comment_of, decline_of
 from labelwire.server.core.model_acceptance import accept_by_model
 from labelwire.server.core.uploads import UPLOAD_STALE_SECONDS, Upload, drop_chunk
 from labelwire.server.dispatch import dispatcher as dispatch
@@ -338,19 +338,7 @@ class JobsService:
 
         def page(tx: Tx) -> list[TaskComment]:
             self.reads.require_job_row(tx, job_id, principal.id)
-            return [
-                TaskComment(
-                    id=int(r["id"]),
-                    job_id=job_id,
-                    task_id=int(r["task_id"]),
-                    worker_id=int(r["worker_id"]),
-                    worker_display_name=r["display_name"],
-                    item_key=r["item_key"],
-                    text=r["body"],
-                    created_at=float(r["created_at"]),
-                )
-                for r in tx.task_comments(job_id, before, size + 1)
-            ]
+            return [comment_of(job_id, r) for r in tx.task_comments(job_id, before, size + 1)]
 
         comments = await self.store.read(page)
         more = len(comments) > size
@@ -370,16 +358,7 @@ class JobsService:
         def page(tx: Tx) -> list[tuple[int, ItemDecline]]:
             self.reads.require_job_row(tx, job_id, principal.id)
             return [
-                (
-                    int(r["id"]),
-                    ItemDecline(
-                        worker_id=int(r["worker_id"]),
-                        worker_display_name=r["display_name"],
-                        reason=r["decline_reason"] or "",
-                        declined_at=float(r["finished_at"] or 0.0),
-                        item_key=r["item_key"],
-                    ),
-                )
+                (int(r["id"]), decline_of(r, r["item_key"]))
                 for r in tx.task_declines(job_id, before, size + 1)
             ]
 

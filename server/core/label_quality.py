@@ -22,7 +22,7 @@ from labelwire.server.store import Store, Tx
 
 
 def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
-    labels = {int(r["item_id"]): json.loads(r["value"]) for r in tx.current_labels(job_id, 0, 2**62)}
+    labels = {r.item_id: json.loads(r.value) for r in tx.current_labels(job_id, 0, 2**62)}
     return tx.job_judgments(job_id), labels, tx.workers_of(job_id, 0, 2**62)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from labelwire.server.domain import validation
 from labelwire.server.domain.model import ItemInput, ItemState, Judgment, Label, TaskComment, TaskPhase
 from labelwire.server.domain.tasks import kind_of_answer
+from labelwire.server.store.rows import LabelRow
 
 STREAM_BATCH = 1000
 
@@ -104,10 +105,10 @@ class LabelFilter:
     def in_python(self) -> bool:
         return bool(self.class_name or self.key_contains)
 
-    def matches(self, row: Any) -> bool:
-        if self.key_contains and self.key_contains not in row["item_key"]:
+    def matches(self, row: LabelRow) -> bool:
+        if self.key_contains and self.key_contains not in row.item_key:
             return False
-        return not self.class_name or _names_class(_shared_json(row["value"]), self.class_name)
+        return not self.class_name or _names_class(_shared_json(row.value), self.class_name)
 
 
 STREAM_BATCH_BYTES = 512 * 1024
@@ -121,21 +122,46 @@ def _shared_json(text: str) -> Any:
     return json.loads(text)
 
 
-def label_of(job_id: int, row: Any) -> Label:
+def label_of(job_id: int, row: LabelRow) -> Label:
     return Label(
         job_id=job_id,
+        item_key=row.item_key,
+        sequence=row.sequence,
+        revision=row.revision,
+        value=_shared_json(row.value),
+        confidence=row.confidence,
+        probabilities=_shared_json(row.probabilities),
+        method=row.method,
+        judgment_count=row.judgment_count,
+        human=bool(row.human),
+        tie=bool(row.tie),
+        created_at=row.created_at,
+        item_metadata=json.loads(row.item_metadata) if row.item_metadata else None,
+    )
+
+
+def comment_of(job_id: int, row: Any) -> TaskComment:
+    """A row of `task_comments` or `item_comments`."""
+    return TaskComment(
+        id=int(row["id"]),
+        job_id=job_id,
+        task_id=int(row["task_id"]),
+        worker_id=int(row["worker_id"]),
+        worker_display_name=row["display_name"],
         item_key=row["item_key"],
-        sequence=int(row["sequence"]),
-        revision=int(row["revision"]),
-        value=_shared_json(row["value"]),
-        confidence=float(row["confidence"]),
-        probabilities=_shared_json(row["probabilities"]),
-        method=row["method"],
-        judgment_count=int(row["judgment_count"]),
-        human=bool(row["human"]),
-        tie=bool(row["tie"]),
+        text=row["body"],
         created_at=float(row["created_at"]),
-        item_metadata=json.loads(row["item_metadata"]) if row["item_metadata"] else None,
+    )
+
+
+def decline_of(row: Any, item_key: str = "") -> ItemDecline:
+    """A row of `task_declines` or `item_declines` (which leave the item's key to the caller)."""
+    return ItemDecline(
+        worker_id=int(row["worker_id"]),
+        worker_display_name=row["display_name"],
+        reason=row["decline_reason"] or "",
+        declined_at=float(row["finished_at"] or 0.0),
+        item_key=item_key,
     )
 
 
@@ -158,18 +184,12 @@ def judgment_of(job_id: int, row: Any) -> Judgment:
     )
 
 
-def row_bytes(row: Any) -> int:
+def row_bytes(row: LabelRow) -> int:
     """About what a label row takes as a message."""
-    return (
-        200
-        + len(row["item_key"])
-        + len(row["value"])
-        + len(row["probabilities"])
-        + len(row["item_metadata"] or "")
-    )
+    return 200 + len(row.item_key) + len(row.value) + len(row.probabilities) + len(row.item_metadata or "")
 
 
-def _next_limit(rows: list[Any]) -> int:
+def _next_limit(rows: list[LabelRow]) -> int:
     """Rows per read, so that what a stream holds while its client is slow
     stays near STREAM_BATCH_BYTES however large each label's metadata is."""
     size = sum(row_bytes(r) for r in rows)

@@ -28,6 +28,8 @@ from labelwire.server.core.label_rows import (
     ItemView,
     LabelFilter,
     _next_limit,
+    comment_of,
+    decline_of,
     judgment_of,
     label_of,
     row_bytes,
@@ -45,13 +47,13 @@ from labelwire.server.domain.model import (
     Judgment,
     Label,
     Principal,
-    TaskComment,
 )
 from labelwire.server.files import presign
 from labelwire.server.files.policy import FilesSettings
 from labelwire.server.labels import items as labeling
 from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import LabelRow
 
 __all__ = [
     "STREAM_BATCH",
@@ -95,7 +97,7 @@ class LabelsService:
         while True:
             seen = self.feed.version(job_id)
 
-            def batch(tx: Tx, after: int = after, limit: int = limit) -> tuple[list[Any], int]:
+            def batch(tx: Tx, after: int = after, limit: int = limit) -> tuple[list[LabelRow], int]:
                 row = self.reads.require_job_row(tx, job_id)
                 return tx.label_events(job_id, after, limit), row.state
 
@@ -128,7 +130,7 @@ class LabelsService:
         where.check()
         if not where.in_python():
 
-            def page(tx: Tx) -> list[Any]:
+            def page(tx: Tx) -> list[LabelRow]:
                 self.reads.require_job_row(tx, job_id, principal.id)
                 return tx.current_labels(job_id, after, size + 1, **where.sql())
 
@@ -136,15 +138,15 @@ class LabelsService:
             keep = min(size, fitting([row_bytes(r) for r in rows]))
             more = len(rows) > keep
             rows = rows[:keep]
-            return [label_of(job_id, r) for r in rows], (str(rows[-1]["item_id"]) if more else "")
+            return [label_of(job_id, r) for r in rows], (str(rows[-1].item_id) if more else "")
 
-        def scan(tx: Tx) -> tuple[list[Any], int, bool]:
+        def scan(tx: Tx) -> tuple[list[LabelRow], int, bool]:
             """The class and key conditions look inside the label's JSON and
             the key, the same on every store, so they are checked here over at
             most FILTER_SCAN rows; the token then points past the last row
             read, matched or not."""
             self.reads.require_job_row(tx, job_id, principal.id)
-            hits: list[Any] = []
+            hits: list[LabelRow] = []
             cursor, sizes = after, 0
             for _ in range(FILTER_SCAN // FILTER_BATCH):
                 rows = tx.current_labels(job_id, cursor, FILTER_BATCH, **where.sql())
@@ -154,7 +156,7 @@ class LabelsService:
                         if len(hits) == size or (hits and sizes > PAGE_BYTES):
                             return hits, cursor, True
                         hits.append(row)
-                    cursor = int(row["item_id"])
+                    cursor = row.item_id
                 if len(rows) < FILTER_BATCH:
                     return hits, cursor, False
             return hits, cursor, bool(tx.current_labels(job_id, cursor, 1, **where.sql()))
@@ -176,22 +178,22 @@ class LabelsService:
             item = tx.item_by_key(job.id, item_key)
             if item is None:
                 raise NotFound(f"{job.name} has no item {validation.quote(item_key)}")
-            if item["is_gold"]:
+            if item.is_gold:
                 raise FailedPrecondition(
                     f"item {validation.quote(item_key)} is gold: its answer is known, not labeled"
                 )
-            if item["label_sequence"] is None:
+            if item.label_sequence is None:
                 raise FailedPrecondition(
                     f"item {validation.quote(item_key)} has no label yet; correct it once it is labeled"
                 )
-            current = tx.label_event(job.id, int(item["label_sequence"]))
+            current = tx.label_event(job.id, item.label_sequence)
             assert current is not None
             label = Consolidated(
                 value=value,
                 confidence=1.0,
                 probabilities={},
                 method=labeling.CORRECTION_METHOD,
-                judgment_count=int(current["judgment_count"]),
+                judgment_count=current.judgment_count,
                 tie=False,
             )
             return labeling.append_label(tx, job.id, item, label, now, spec=job.spec)
@@ -209,14 +211,14 @@ class LabelsService:
         job_id = parse_name(job_name, "jobs", "job")
         validation.check_text("item_key", item_key, low=1, high=validation.MAX_KEY_CHARS)
 
-        def read(tx: Tx) -> list[Any]:
+        def read(tx: Tx) -> list[LabelRow]:
             self.reads.require_job_row(tx, job_id, principal.id)
             item = tx.item_by_key(job_id, item_key)
             if item is None:
                 raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
-            if item["label_sequence"] is None:
+            if item.label_sequence is None:
                 return []
-            return tx.label_revisions(job_id, int(item["id"]), REVISIONS_SHOWN + 1)
+            return tx.label_revisions(job_id, item.id, REVISIONS_SHOWN + 1)
 
         rows = await self.store.read(read)
         truncated = len(rows) > REVISIONS_SHOWN
@@ -235,49 +237,28 @@ class LabelsService:
             if item is None:
                 raise NotFound(f"{job_name} has no item {validation.quote(item_key)}")
             label = None
-            if item["label_sequence"] is not None:
-                event = tx.label_event(job_id, int(item["label_sequence"]))
+            if item.label_sequence is not None:
+                event = tx.label_event(job_id, item.label_sequence)
                 if event is not None:
-                    row = dict(event) | {"item_key": item["key"], "item_metadata": item["metadata"]}
-                    label = label_of(job_id, row)
-            comments = [
-                TaskComment(
-                    id=int(r["id"]),
-                    job_id=job_id,
-                    task_id=int(r["task_id"]),
-                    worker_id=int(r["worker_id"]),
-                    worker_display_name=r["display_name"],
-                    item_key=r["item_key"],
-                    text=r["body"],
-                    created_at=float(r["created_at"]),
-                )
-                for r in tx.item_comments(job_id, int(item["id"]), ITEM_COMMENTS_SHOWN)
-            ]
-            routed = item["routed_from_job"]
-            declines = [
-                ItemDecline(
-                    worker_id=int(r["worker_id"]),
-                    worker_display_name=r["display_name"],
-                    reason=r["decline_reason"] or "",
-                    declined_at=float(r["finished_at"] or 0.0),
-                )
-                for r in tx.item_declines(job_id, int(item["id"]), ITEM_COMMENTS_SHOWN)
-            ]
+                    label = label_of(job_id, event)
+            comments = [comment_of(job_id, r) for r in tx.item_comments(job_id, item.id, ITEM_COMMENTS_SHOWN)]
+            routed = item.routed_from_job
+            declines = [decline_of(r) for r in tx.item_declines(job_id, item.id, ITEM_COMMENTS_SHOWN)]
             return ItemView(
                 job_id=job_id,
                 item=ItemInput(
-                    key=item["key"],
-                    payload_kind=item["payload_kind"],
-                    payload=item["payload"],
-                    metadata=json.loads(item["metadata"]) if item["metadata"] else None,
-                    prelabel=json.loads(item["prelabel"]) if item["prelabel"] else None,
-                    prelabel_confidence=item["prelabel_confidence"],
-                    gold=json.loads(item["gold"]) if item["gold"] else None,
-                    gold_use=GoldUse(int(item["gold_use"])),
-                    gold_explanation=item["gold_explanation"] or "",
+                    key=item.key,
+                    payload_kind=item.payload_kind,
+                    payload=item.payload,
+                    metadata=json.loads(item.metadata) if item.metadata else None,
+                    prelabel=json.loads(item.prelabel) if item.prelabel else None,
+                    prelabel_confidence=item.prelabel_confidence,
+                    gold=json.loads(item.gold) if item.gold else None,
+                    gold_use=GoldUse(item.gold_use),
+                    gold_explanation=item.gold_explanation or "",
                 ),
-                state=ItemState(int(item["state"])),
-                failure_reason=item["failure_reason"] or "",
+                state=ItemState(item.state),
+                failure_reason=item.failure_reason or "",
                 label=label,
                 comments=comments,
                 routed_from_job=int(routed) if routed is not None else None,
@@ -330,7 +311,7 @@ class LabelsService:
                 item = tx.item_by_key(job_id, item_key)
                 if item is None:
                     raise NotFound(f"{job_name} has no item with key {validation.quote(item_key)}")
-                item_id = int(item["id"])
+                item_id = item.id
             return tx.judgment_page(
                 job_id, after, size + 1, item_id=item_id, worker_id=worker_id, instructions_version=version
             )

@@ -176,17 +176,17 @@ class WorkService:
 
         def run(tx: Tx) -> TaskComment:
             task = tx.task(task_id)
-            if task is None or int(task["job_id"]) != job_id or int(task["worker_id"]) != principal.id:
+            if task is None or task.job_id != job_id or task.worker_id != principal.id:
                 raise NotFound(f"task {task_name} does not exist")
             most = validation.MAX_COMMENTS_PER_TASK
             if tx.task_comment_count(task_id) >= most:
                 raise ResourceExhausted(f"a task takes at most {most} comments; {task_name} has them")
             now = self.clock()
             comment_id = tx.insert_task_comment(job_id, task_id, principal.id, kept, now)
-            worker, item = tx.worker(principal.id), tx.item(int(task["item_id"]))
+            worker, item = tx.worker(principal.id), tx.item(task.item_id)
             assert worker is not None and item is not None
             return TaskComment(
-                comment_id, job_id, task_id, principal.id, worker.display_name, item["key"], kept, now
+                comment_id, job_id, task_id, principal.id, worker.display_name, item.key, kept, now
             )
 
         return await self.store.write(run)

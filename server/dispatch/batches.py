@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any
 
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument
 from labelwire.server.domain.model import (
@@ -25,7 +24,7 @@ from labelwire.server.domain.model import (
 )
 from labelwire.server.domain.tasks import kind_in, task_kind
 from labelwire.server.store import Tx
-from labelwire.server.store.rows import JobRow
+from labelwire.server.store.rows import ItemRow, JobRow, TaskRow
 
 # How many open items past the first a batch looks through for ones of the
 # same class: bounded so a job whose classes are interleaved leases smaller
@@ -50,17 +49,17 @@ def class_key(prelabel: str | None) -> str | None:
 
 
 def batch_mates(
-    tx: Tx, spec: JobSpec, job_id: int, worker_id: int, first: Any, room: int, *, pilot: bool
-) -> list[Any]:
+    tx: Tx, spec: JobSpec, job_id: int, worker_id: int, first: ItemRow, room: int, *, pilot: bool
+) -> list[ItemRow]:
     """Up to `room` open work items the worker has not seen, of the first
     item's class, oldest first. A gold first item (hidden gold drawn for
     this slot) is batched with work of its class, so it looks like work."""
-    key = class_key(first["prelabel"])
+    key = class_key(first.prelabel)
     if key is None or room <= 0:
         return []
-    after = 0 if int(first["is_gold"]) else int(first["id"])
+    after = 0 if first.is_gold else first.id
     rows = tx.next_work_rows(job_id, worker_id, after, room * SCAN_FACTOR, pilot=pilot)
-    mates = [row for row in rows if int(row["id"]) != int(first["id"]) and class_key(row["prelabel"]) == key]
+    mates = [row for row in rows if row.id != first.id and class_key(row.prelabel) == key]
     return mates[:room]
 
 
@@ -74,36 +73,35 @@ def room_in_budget(job: JobRow, spec: JobSpec, wanted: int) -> int:
     return max(0, min(wanted, left // price))
 
 
-def batch_item(item: Any) -> BatchItem:
-    confidence = item["prelabel_confidence"]
+def batch_item(item: ItemRow) -> BatchItem:
     return BatchItem(
-        payload_kind=item["payload_kind"],
-        payload=item["payload"],
-        metadata=json.loads(item["metadata"]) if item["metadata"] else None,
-        prelabel=json.loads(item["prelabel"]) if item["prelabel"] else None,
-        prelabel_confidence=None if confidence is None else float(confidence),
+        payload_kind=item.payload_kind,
+        payload=item.payload,
+        metadata=json.loads(item.metadata) if item.metadata else None,
+        prelabel=json.loads(item.prelabel) if item.prelabel else None,
+        prelabel_confidence=item.prelabel_confidence,
     )
 
 
-def order(rows: list[Any], rng: random.Random) -> list[Any]:
+def order(rows: list[ItemRow], rng: random.Random) -> list[ItemRow]:
     """The batch's order, shuffled so that a gold item has no telling place."""
     out = list(rows)
     rng.shuffle(out)
     return out
 
 
-def members(tx: Tx, task: Any) -> list[Any]:
+def members(tx: Tx, task: TaskRow) -> list[TaskRow]:
     """The task rows of the batch `task` belongs to; [task] for a single task."""
-    first = task["batch_of"]
-    return [task] if first is None else tx.batch_tasks(int(first))
+    first = task.batch_of
+    return [task] if first is None else tx.batch_tasks(first)
 
 
-def first_of(tx: Tx, task: Any) -> Any:
+def first_of(tx: Tx, task: TaskRow) -> TaskRow:
     """The batch's first row, the one the worker sees and answers."""
-    first = task["batch_of"]
-    if first is None or int(first) == int(task["id"]):
+    first = task.batch_of
+    if first is None or first == task.id:
         return task
-    row = tx.task(int(first))
+    row = tx.task(first)
     assert row is not None
     return row
 
@@ -125,10 +123,10 @@ def per_item(verdict: bool) -> Answer:
     return {"verification": {"correct": [verdict]}}
 
 
-def check_resubmission(tx: Tx, rows: list[Any], answers: list[Answer], name: str) -> None:
+def check_resubmission(tx: Tx, rows: list[TaskRow], answers: list[Answer], name: str) -> None:
     """A batch answered again: the same verdicts are a retried call; others are refused."""
     for row, answer in zip(rows, answers, strict=True):
-        earlier = tx.judgment(int(row["id"]))
+        earlier = tx.judgment(row.id)
         if earlier is None or json.loads(earlier["answer"]) != answer:
             raise FailedPrecondition(f"task {name} was already answered with a different answer")
 
@@ -143,5 +141,5 @@ def is_work(phase: TaskPhase) -> bool:
     return phase == TaskPhase.WORK
 
 
-def leased(row: Any) -> bool:
-    return int(row["state"]) == TaskState.LEASED
+def leased(row: TaskRow) -> bool:
+    return row.state == TaskState.LEASED

@@ -3,18 +3,16 @@ it is spent, and freeing what leases and items reserved of it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from labelwire.server.domain.model import EndReason, JobSpec, JobState
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
-from labelwire.server.store.rows import JobRow
+from labelwire.server.store.rows import ItemRow, JobRow, TaskRow
 
 
-def free_reservation(tx: Tx, task: Any) -> None:
-    reserved = int(task["reserved_micros"])
+def free_reservation(tx: Tx, task: TaskRow) -> None:
+    reserved = task.reserved_micros
     if reserved:
-        tx.count_job(int(task["job_id"]), reserved_micros=-reserved)
+        tx.count_job(task.job_id, reserved_micros=-reserved)
 
 
 def affordable(job: JobRow, spec: JobSpec) -> bool:
@@ -52,11 +50,11 @@ def end_if_budget_spent(
     return True
 
 
-def free_item_reservation(tx: Tx, job_id: int, item: Any, micros: int | None = None) -> None:
+def free_item_reservation(tx: Tx, job_id: int, item: ItemRow, micros: int | None = None) -> None:
     """Frees what a push workforce's claim of the item still reserves (all of
     it, or `micros` of it when one judgment of the claim is paid)."""
-    reserved = int(item["reserved_micros"])
+    reserved = item.reserved_micros
     freed = reserved if micros is None else min(micros, reserved)
     if freed:
-        tx.update_item(int(item["id"]), reserved_micros=reserved - freed)
+        tx.update_item(item.id, reserved_micros=reserved - freed)
         tx.count_job(job_id, reserved_micros=-freed)

@@ -13,7 +13,6 @@ present worker who has not judged it could take it: it is never stranded.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 
@@ -21,7 +20,7 @@ from labelwire.server.dispatch import gate as quality
 from labelwire.server.domain.model import JobSpec
 from labelwire.server.labels.pass_models import JobModel, job_model
 from labelwire.server.store import Tx
-from labelwire.server.store.rows import WorkerRow
+from labelwire.server.store.rows import ItemRow, WorkerRow
 
 UNSURE_SCAN = 1
 """Contested items, least confident first, a worker may be offered: only the least confident
@@ -49,9 +48,9 @@ class Skills:
             ]
             self.diagonals = np.array(rows, dtype=np.float64).reshape(len(self.ids), k)
 
-    def on(self, item: Any) -> np.ndarray:
+    def on(self, item: ItemRow) -> np.ndarray:
         """Each present worker's skill on `item`, in the order of `ids`."""
-        posterior = item["open_posterior"]
+        posterior = item.open_posterior
         if self.diagonals is None or posterior is None:
             return self.flat
         weights = np.asarray(json.loads(posterior), dtype=np.float64)
@@ -60,7 +59,9 @@ class Skills:
         return np.asarray(self.diagonals @ (weights / weights.sum()))
 
 
-def routed(tx: Tx, spec: JobSpec, job_id: int, worker: WorkerRow, row: Any, now: float, pilot: bool) -> Any:
+def routed(
+    tx: Tx, spec: JobSpec, job_id: int, worker: WorkerRow, row: ItemRow | None, now: float, pilot: bool
+) -> ItemRow | None:
     """The item to offer `worker`, given `row`, the oldest open item it has not seen (or None):
     the least confident contested item when it is at or above that item's cut, else an item
     under its floor, else a contested item no stronger present worker could take, else nothing."""
@@ -69,7 +70,7 @@ def routed(tx: Tx, spec: JobSpec, job_id: int, worker: WorkerRow, row: Any, now:
     worker_id = worker.id
     floor = spec.floor
     unsure = tx.unsure_rows(job_id, worker_id, UNSURE_SCAN, pilot=pilot)
-    if not unsure and (row is None or int(row["done"]) < floor):
+    if not unsure and (row is None or row.done < floor):
         return row  # nothing contested: the workers present need not be read
     present = quality.present_skills(tx.workers_of(job_id, 0, quality.ROUTING_WORKER_SCAN), now)
     present[worker_id] = quality.worker_skill(worker)
@@ -82,17 +83,17 @@ def routed(tx: Tx, spec: JobSpec, job_id: int, worker: WorkerRow, row: Any, now:
         if on_item[me] >= cut:
             return item
         cuts.append((item, on_item, cut))
-    if row is not None and int(row["done"]) < floor:
+    if row is not None and row.done < floor:
         return row
     if row is not None:
-        for later in tx.next_work_rows(job_id, worker_id, int(row["id"]), FRESH_SCAN, pilot=pilot):
-            if int(later["done"]) < floor:
+        for later in tx.next_work_rows(job_id, worker_id, row.id, FRESH_SCAN, pilot=pilot):
+            if later.done < floor:
                 return later
-        if row["open_confidence"] is None:  # contested before its posterior was stored
+        if row.open_confidence is None:  # contested before its posterior was stored
             on_row = skills.on(row)
             cuts.append((row, on_row, float(np.median(on_row))))
     for item, on_item, cut in cuts:
-        if not _awaits_stronger(tx, skills.ids, on_item, cut, worker_id, int(item["id"])):
+        if not _awaits_stronger(tx, skills.ids, on_item, cut, worker_id, item.id):
             return item
     return None
 

@@ -237,14 +237,9 @@ ROUTING_WORKER_SCAN = 500
 """Workers of the job read to set the skill cut and find who is present."""
 
 
-def worker_skill(worker: Any) -> float:
+def worker_skill(worker: WorkerRow) -> float:
     """`estimated_skill` of a worker's row."""
-    pass_skill = worker["skill"]
-    return estimated_skill(
-        None if pass_skill is None else float(pass_skill),
-        int(worker["gold_answered"]),
-        int(worker["gold_correct"]),
-    )
+    return estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct)
 
 
 def present_skills(workers: Sequence[WorkerRow], now: float) -> dict[int, float]:
@@ -254,5 +249,5 @@ def present_skills(workers: Sequence[WorkerRow], now: float) -> dict[int, float]
         for w in workers
         if w.status == WorkerStatus.QUALIFIED
         and w.last_active_at is not None
-        and float(w.last_active_at) >= now - ACTIVE_SECONDS
+        and w.last_active_at >= now - ACTIVE_SECONDS
     }

@@ -26,6 +26,7 @@ from labelwire.server.domain.model import (
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import TaskRow
 
 
 def submit(
@@ -39,12 +40,12 @@ def submit(
     now: float,
 ) -> SubmitResult:
     task = own_task(tx, worker_id, job_id, task_id)
-    if task["batch_of"] is not None:
+    if task.batch_of is not None:
         return _submit_batch(tx, spec, worker_id, job_id, task, answer, time_spent_ms, now)
     if task_kind(spec).reviews_prelabel:
         batches.verdicts(spec, answer, 1)
     name = f"jobs/{job_id}/tasks/{task_id}"
-    if int(task["state"]) == TaskState.SUBMITTED:
+    if task.state == TaskState.SUBMITTED:
         earlier = tx.judgment(task_id)
         if earlier is not None and json.loads(earlier["answer"]) == answer:
             worker = tx.worker(worker_id)
@@ -52,19 +53,19 @@ def submit(
             return SubmitResult(name, worker.status, quiz=_quiz_feedback(tx, task))
         raise FailedPrecondition(f"task {name} was already answered with a different answer")
     task = live_task(tx, worker_id, job_id, task_id, now, task)
-    spent = time_spent_ms if time_spent_ms is not None else int((now - float(task["leased_at"])) * 1000)
+    spent = time_spent_ms if time_spent_ms is not None else int((now - task.leased_at) * 1000)
     tx.finish_task(task_id, TaskState.SUBMITTED, now)
     status, message = record_judgment(
         tx,
         spec,
         job_id,
         task_id,
-        int(task["item_id"]),
+        task.item_id,
         worker_id,
         answer,
         spent,
         now,
-        freed_micros=int(task["reserved_micros"]),
+        freed_micros=task.reserved_micros,
     )
     end_if_budget_spent(tx, spec, job_id, now)
     return SubmitResult(name, status, message, quiz=_quiz_feedback(tx, task))
@@ -75,7 +76,7 @@ def _submit_batch(
     spec: JobSpec,
     worker_id: int,
     job_id: int,
-    task: Any,
+    task: TaskRow,
     answer: Answer,
     time_spent_ms: int | None,
     now: float,
@@ -85,52 +86,52 @@ def _submit_batch(
     releases the rest of the batch (their items go back to the queue)."""
     first = batches.first_of(tx, task)
     rows = batches.members(tx, first)
-    name = f"jobs/{job_id}/tasks/{int(first['id'])}"
+    name = f"jobs/{job_id}/tasks/{first.id}"
     answers = [batches.per_item(v) for v in batches.verdicts(spec, answer, len(rows))]
-    if all(int(row["state"]) == TaskState.SUBMITTED for row in rows):
+    if all(row.state == TaskState.SUBMITTED for row in rows):
         batches.check_resubmission(tx, rows, answers, name)
         return batches.submitted_result(tx, worker_id, name)
-    rows = [live_task(tx, worker_id, job_id, int(row["id"]), now, row) for row in rows]
-    spent = time_spent_ms if time_spent_ms is not None else int((now - float(first["leased_at"])) * 1000)
+    rows = [live_task(tx, worker_id, job_id, row.id, now, row) for row in rows]
+    spent = time_spent_ms if time_spent_ms is not None else int((now - first.leased_at) * 1000)
     share = spent // len(rows)
     status, message = WorkerStatus.QUALIFIED, ""
     for row, item_answer in zip(rows, answers, strict=True):
-        current = tx.task(int(row["id"]))
+        current = tx.task(row.id)
         if current is None or not batches.leased(current):
             continue  # released by a disqualification earlier in this batch
-        tx.finish_task(int(row["id"]), TaskState.SUBMITTED, now)
+        tx.finish_task(row.id, TaskState.SUBMITTED, now)
         status, said = record_judgment(
             tx,
             spec,
             job_id,
-            int(row["id"]),
-            int(row["item_id"]),
+            row.id,
+            row.item_id,
             worker_id,
             item_answer,
             share,
             now,
-            freed_micros=int(row["reserved_micros"]),
+            freed_micros=row.reserved_micros,
         )
         message = said or message
     end_if_budget_spent(tx, spec, job_id, now)
     return SubmitResult(name, status, message)
 
 
-def _quiz_feedback(tx: Tx, task: Any) -> QuizFeedback | None:
+def _quiz_feedback(tx: Tx, task: TaskRow) -> QuizFeedback | None:
     """Figure Eight's test-question feedback: after an entry-quiz answer the
     worker sees whether it was right and the known answer. Only for the quiz:
     a quiz item is never offered to the same worker again nor used as hidden
     gold, while a hidden-gold answer must look exactly like work."""
-    if int(task["phase"]) != TaskPhase.QUIZ:
+    if task.phase != TaskPhase.QUIZ:
         return None
-    judgment = tx.judgment(int(task["id"]))
-    item = tx.item(int(task["item_id"]))
-    if judgment is None or item is None or not item["gold"] or judgment["gold_correct"] is None:
+    judgment = tx.judgment(task.id)
+    item = tx.item(task.item_id)
+    if judgment is None or item is None or not item.gold or judgment["gold_correct"] is None:
         return None
     return QuizFeedback(
         correct=bool(judgment["gold_correct"]),
-        expected=json.loads(item["gold"]),
-        explanation=item["gold_explanation"] or "",
+        expected=json.loads(item.gold),
+        explanation=item.gold_explanation or "",
     )
 
 
@@ -159,7 +160,7 @@ def record_judgment(
     item = tx.item(item_id)
     worker = tx.worker(worker_id)
     assert item is not None and worker is not None
-    gold = json.loads(item["gold"]) if item["gold"] else None
+    gold = json.loads(item.gold) if item.gold else None
     correct = quality.grade(spec, answer, gold) if gold is not None else None
     tx.insert_judgment(task_id, job_id, item_id, worker_id, answer, time_spent_ms, correct, now)
     if freed_micros:
@@ -191,17 +192,13 @@ def record_judgment(
         tx.count_item(item_id, leased=-1)
     else:
         tx.count_item(item_id, leased=-1, done=1)
-    finished = (
-        correct is None
-        and int(item["done"]) + 1 >= int(item["target"])
-        and int(item["state"]) == ItemState.OPEN
-    )
+    finished = correct is None and item.done + 1 >= item.target and item.state == ItemState.OPEN
     last = False
     if finished:
         labeling.finish_item(tx, spec, job_id, item_id, now, item)
-        if int(item["reserved_micros"]):  # only a push workforce's claim reserves on the item
+        if item.reserved_micros:  # only a push workforce's claim reserves on the item
             after = tx.item(item_id)
-            if after is not None and int(after["state"]) != ItemState.OPEN:
+            if after is not None and after.state != ItemState.OPEN:
                 free_item_reservation(tx, job_id, after)
         last = not tx.has_open_items(job_id)
         if not last:
@@ -241,15 +238,13 @@ def record_external(
         )
     else:
         worker_id = worker.id
-        if tx.has_task(worker_id, int(item["id"])):
+        if tx.has_task(worker_id, item.id):
             return False
-    task_id = tx.insert_task(
-        job_id, int(item["id"]), worker_id, TaskPhase.WORK, TaskState.SUBMITTED, now, now
-    )
+    task_id = tx.insert_task(job_id, item.id, worker_id, TaskPhase.WORK, TaskState.SUBMITTED, now, now)
     tx.finish_task(task_id, TaskState.SUBMITTED, now)
-    fee = int(item["claim_fee_micros"]) if item["claimed_by"] is not None else 0
+    fee = item.claim_fee_micros if item.claimed_by is not None else 0
     free_item_reservation(tx, job_id, item, spec.price_per_judgment_micros + fee)
     if fee:
         tx.count_job(job_id, cost_micros=fee)
-    record_judgment(tx, spec, job_id, task_id, int(item["id"]), worker_id, answer, time_spent_ms, now)
+    record_judgment(tx, spec, job_id, task_id, item.id, worker_id, answer, time_spent_ms, now)
     return True

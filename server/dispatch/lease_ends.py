@@ -3,14 +3,13 @@ and the checks that a task named in a request is the worker's own and live."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from labelwire.server.dispatch import batches
 from labelwire.server.dispatch.budget import free_item_reservation, free_reservation
 from labelwire.server.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from labelwire.server.domain.model import ItemState, JobSpec, JobState, TaskState
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import TaskRow
 
 
 def expire_leases(tx: Tx, job_id: int, now: float) -> int:
@@ -21,11 +20,11 @@ def expire_leases(tx: Tx, job_id: int, now: float) -> int:
     return len(stale)
 
 
-def end_lease(tx: Tx, task: Any, state: TaskState, now: float, reason: str | None = None) -> None:
+def end_lease(tx: Tx, task: TaskRow, state: TaskState, now: float, reason: str | None = None) -> None:
     """A lease ends unanswered: its item goes back to the queue and its price
     back to the budget."""
-    tx.finish_task(int(task["id"]), state, now, reason)
-    tx.count_item(int(task["item_id"]), leased=-1)
+    tx.finish_task(task.id, state, now, reason)
+    tx.count_item(task.item_id, leased=-1)
     free_reservation(tx, task)
 
 
@@ -37,19 +36,21 @@ def release_for_cancel(tx: Tx, job_id: int, now: float) -> None:
     tx.clear_reservations(job_id)
 
 
-def own_task(tx: Tx, worker_id: int, job_id: int, task_id: int) -> Any:
+def own_task(tx: Tx, worker_id: int, job_id: int, task_id: int) -> TaskRow:
     task = tx.task(task_id)
-    if task is None or int(task["job_id"]) != job_id:
+    if task is None or task.job_id != job_id:
         raise NotFound(f"task jobs/{job_id}/tasks/{task_id} does not exist")
-    if int(task["worker_id"]) != worker_id:
+    if task.worker_id != worker_id:
         raise PermissionDenied(f"task jobs/{job_id}/tasks/{task_id} is not leased to you")
     return task
 
 
-def live_task(tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, task: Any = None) -> Any:
+def live_task(
+    tx: Tx, worker_id: int, job_id: int, task_id: int, now: float, task: TaskRow | None = None
+) -> TaskRow:
     task = task if task is not None else own_task(tx, worker_id, job_id, task_id)
-    state = TaskState(int(task["state"]))
-    if state == TaskState.LEASED and float(task["expires_at"]) < now:
+    state = TaskState(task.state)
+    if state == TaskState.LEASED and task.expires_at < now:
         end_lease(tx, task, TaskState.EXPIRED, now)
         state = TaskState.EXPIRED
     if state == TaskState.RELEASED:
@@ -78,9 +79,9 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
         item = tx.item(item_id)
         assert item is not None
         free_item_reservation(tx, job_id, item)
-        if int(item["state"]) == ItemState.FAILED:
+        if item.state == ItemState.FAILED:
             continue
-        if item["label_sequence"] is not None:
+        if item.label_sequence is not None:
             label = labeling.item_label(tx, spec, item_id)
             if label is not None:
                 labeling.emit_label(tx, job_id, item, label, now, spec=spec)
@@ -103,5 +104,5 @@ def extend(tx: Tx, worker_id: int, job_id: int, task_id: int, seconds: float, no
     task = live_task(tx, worker_id, job_id, task_id, now)
     expires = now + seconds
     for row in batches.members(tx, task):
-        tx.set_task_expiry(int(row["id"]), expires)
+        tx.set_task_expiry(row.id, expires)
     return expires

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from typing import Any
 
 from labelwire.server.dispatch import batches, contested
 from labelwire.server.dispatch import gate as quality
@@ -24,7 +23,7 @@ from labelwire.server.domain.model import (
     WorkerStatus,
 )
 from labelwire.server.store import Tx
-from labelwire.server.store.rows import JobRow, WorkerRow
+from labelwire.server.store.rows import ItemRow, JobRow, WorkerRow
 
 NO_WORK_RETRY_SECONDS = 5.0
 
@@ -60,12 +59,10 @@ def _upcoming(tx: Tx, spec: JobSpec, current: Task, now: float, rng: random.Rand
     occasion to end the job or judge the worker (the first lease's call did
     that): nothing to lease is simply no lookahead."""
     later = [
-        row
-        for row in tx.live_tasks_of(current.worker_id)
-        if int(row["id"]) != current.id and float(row["expires_at"]) >= now
+        row for row in tx.live_tasks_of(current.worker_id) if row.id != current.id and row.expires_at >= now
     ]
     if later:
-        return task_view(tx, min(later, key=lambda row: int(row["id"])))
+        return task_view(tx, min(later, key=lambda row: row.id))
     job = tx.job(current.job_id)
     worker = tx.worker(current.worker_id)
     if job is None or worker is None or not affordable(job, spec):
@@ -97,7 +94,7 @@ def _lease(
     phase: TaskPhase,
     changes: dict[str, int],
     now: float,
-    row: Any = None,
+    row: ItemRow | None = None,
 ) -> Task:
     """Writes the lease of `item_id` to the worker, reserving its price;
     `row` is the item's row when the caller has just read it."""
@@ -110,7 +107,7 @@ def _lease(
         tx.count_job(job_id, reserved_micros=price)
     item = row if row is not None else tx.item(item_id)
     assert item is not None
-    if int(item["is_gold"]):
+    if item.is_gold:
         tx.count_item(item_id, leased=1, exposures=1)
     else:
         tx.count_item(item_id, leased=1)
@@ -134,7 +131,7 @@ def _next_task(tx: Tx, spec: JobSpec, worker_id: int, now: float, rng: random.Ra
         return NextTaskResult(status, retry_after=retry, message=_STATE_MESSAGES[state])
     job_id = job.id
     held = tx.live_task_of(worker_id)
-    if held is not None and float(held["expires_at"]) < now:
+    if held is not None and held.expires_at < now:
         expire_leases(tx, job_id, now)
         held = tx.live_task_of(worker_id)  # a lookahead lease still running, or none
     if held is not None:
@@ -214,7 +211,7 @@ def _lease_batch(
     worker_id: int,
     changes: dict[str, int],
     now: float,
-    row: Any,
+    row: ItemRow | None,
     rng: random.Random,
 ) -> Task:
     """Leases the picked item and up to `batch_size - 1` more of its class
@@ -228,9 +225,7 @@ def _lease_batch(
         return _lease(tx, spec, job_id, item_id, worker_id, TaskPhase.WORK, changes, now, first)
     items = batches.order([first, *mates], rng)
     tasks = [
-        _lease(
-            tx, spec, job_id, int(item["id"]), worker_id, TaskPhase.WORK, changes if i == 0 else {}, now, item
-        )
+        _lease(tx, spec, job_id, item.id, worker_id, TaskPhase.WORK, changes if i == 0 else {}, now, item)
         for i, item in enumerate(items)
     ]
     tx.set_batch([task.id for task in tasks], tasks[0].id)
@@ -247,7 +242,7 @@ def _pick(
     *,
     pilot: bool,
     now: float,
-) -> tuple[int | None, TaskPhase, dict[str, int], Any]:
+) -> tuple[int | None, TaskPhase, dict[str, int], ItemRow | None]:
     """The item a worker should judge next, its phase, what to record of
     the worker's block of tasks if it is leased, and the item's row when the
     pick read it whole: a quiz question during the
@@ -262,7 +257,7 @@ def _pick(
     row = contested.routed(
         tx, spec, job_id, worker, tx.next_work_row(job_id, worker_id, pilot=pilot), now, pilot
     )
-    work = None if row is None else int(row["id"])
+    work = None if row is None else row.id
     if work is None or policy.hidden_gold_share <= 0:
         return work, TaskPhase.WORK, {}, row
     offered, plan, served = worker.offered, worker.gold_plan, worker.plan_hidden

@@ -32,7 +32,7 @@ from labelwire.server.domain.errors import InvalidArgument, LabelwireError
 from labelwire.server.domain.model import EndReason, ItemInput, Job, JobSpec, JobState, WorkerStatus
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Store, Tx
-from labelwire.server.store.rows import JobRow
+from labelwire.server.store.rows import ItemRow, JobRow
 from labelwire.server.store.sql import RESERVED_COST
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ class JobContext:
         rows = await self._core.store.write(lambda tx: self.claim_in(tx, limit, fee_micros_per_judgment, now))
         return self.work_items(rows)
 
-    def claim_in(self, tx: Tx, limit: int, fee_micros_per_judgment: int, now: float) -> list[Any]:
+    def claim_in(self, tx: Tx, limit: int, fee_micros_per_judgment: int, now: float) -> list[ItemRow]:
         """`claim_items` inside the caller's transaction: the item rows claimed."""
         spec = self._spec
         price, fee = spec.price_per_judgment_micros, max(0, fee_micros_per_judgment)
@@ -233,7 +233,7 @@ class JobContext:
         if spec.budget_micros:
             available = spec.budget_micros - job.cost_micros - job.reserved_micros
         rows = tx.claim_items(self._job_id, self._namespace, limit, price, fee, available)
-        reserved = sum((price + fee) * (int(r["target"]) - int(r["done"])) for r in rows)
+        reserved = sum((price + fee) * (r.target - r.done) for r in rows)
         if reserved:
             tx.count_job(self._job_id, reserved_micros=reserved)
         if not rows and available is not None and tx.has_claimable(self._job_id):
@@ -247,15 +247,15 @@ class JobContext:
         return self.work_items(rows)
 
     @staticmethod
-    def work_items(rows: list[Any]) -> list[WorkItem]:
+    def work_items(rows: list[ItemRow]) -> list[WorkItem]:
         return [
             WorkItem(
-                key=r["key"],
-                payload_kind=r["payload_kind"],
-                payload=r["payload"],
-                metadata=json.loads(r["metadata"]) if r["metadata"] else {},
-                judgments_wanted=int(r["target"]) - int(r["done"]),
-                prelabel=json.loads(r["prelabel"]) if r["prelabel"] else None,
+                key=r.key,
+                payload_kind=r.payload_kind,
+                payload=r.payload,
+                metadata=json.loads(r.metadata) if r.metadata else {},
+                judgments_wanted=r.target - r.done,
+                prelabel=json.loads(r.prelabel) if r.prelabel else None,
             )
             for r in rows
         ]
@@ -354,9 +354,7 @@ class JobContext:
             for label in labels:
                 item = tx.item_by_key(self._job_id, label.item_key)
                 if item is not None:
-                    tx.put_reference_label(
-                        int(item["id"]), dict(label.answer), label.confidence, label.method
-                    )
+                    tx.put_reference_label(item.id, dict(label.answer), label.confidence, label.method)
 
         await self._core.store.write(put)
 
@@ -401,11 +399,11 @@ class JobContext:
         grades: list[bool | None] = []
         for answer in answers:
             row = rows.get(answer.item_key)
-            if row is None or not row["gold"]:
+            if row is None or not row.gold:
                 grades.append(None)
             else:
                 given = dict(answer.answer) if answer.answer is not None else {}
-                grades.append(gate.grade(self._spec, given, json.loads(row["gold"])))
+                grades.append(gate.grade(self._spec, given, json.loads(row.gold)))
         return grades
 
     async def judge_gold_record(
@@ -426,11 +424,11 @@ class JobContext:
         rows = await self._core.store.read(lambda tx: tx.gold_rows(self._job_id, limit))
         return [
             GoldItem(
-                r["key"],
-                r["payload_kind"],
-                r["payload"],
-                json.loads(r["gold"]),
-                json.loads(r["prelabel"]) if r["prelabel"] else None,
+                r.key,
+                r.payload_kind,
+                r.payload,
+                json.loads(r.gold or "null"),
+                json.loads(r.prelabel) if r.prelabel else None,
             )
             for r in rows
         ]

@@ -12,13 +12,13 @@ so each item is forwarded at most once per downstream job.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from labelwire.server.domain import specs
 from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument
 from labelwire.server.domain.model import Consolidated, JobSpec, JobState, RoutingRule
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import ItemRow
 
 # The method of a revision that carries a downstream job's label back; a
 # later pass of the upstream job keeps it, as it keeps an owner's correction.
@@ -39,13 +39,13 @@ def verdict(label: Consolidated) -> str:
     return "confirmed" if correct and bool(correct[0]) else "disconfirmed"
 
 
-def label_classes(spec: JobSpec, item: Any, label: Consolidated) -> set[str]:
+def label_classes(spec: JobSpec, item: ItemRow, label: Consolidated) -> set[str]:
     """The classes a label says: its class, a multi-label's classes, or for
     a verification item the model's class it verified."""
-    return task_kind(spec).label_classes(label.value, item["prelabel"])
+    return task_kind(spec).label_classes(label.value, item.prelabel)
 
 
-def matches(rule: RoutingRule, spec: JobSpec, item: Any, label: Consolidated) -> bool:
+def matches(rule: RoutingRule, spec: JobSpec, item: ItemRow, label: Consolidated) -> bool:
     if rule.confidence_below is not None and not label.confidence < rule.confidence_below:
         return False
     if rule.verdict and verdict(label) != rule.verdict:
@@ -64,14 +64,14 @@ def forward(
     added = 0
     for rule in spec.routing_rules:
         item = item if item is not None else tx.item(item_id)
-        if item is None or int(item["is_gold"]) or not matches(rule, spec, item, label):
+        if item is None or item.is_gold or not matches(rule, spec, item, label):
             continue
         added += _forward_to(tx, job_id, item, label, sequence, rule.target_job_id, now)
     return added
 
 
 def _forward_to(
-    tx: Tx, job_id: int, item: Any, label: Consolidated, sequence: int, target_id: int, now: float
+    tx: Tx, job_id: int, item: ItemRow, label: Consolidated, sequence: int, target_id: int, now: float
 ) -> int:
     source = tx.job(job_id)
     target = tx.job(target_id)
@@ -81,7 +81,7 @@ def _forward_to(
     if state in DEAD_STATES:
         return 0
     target_spec = specs.from_json(json.loads(target.spec))
-    metadata = json.loads(item["metadata"]) if item["metadata"] else {}
+    metadata = json.loads(item.metadata) if item.metadata else {}
     metadata = metadata if isinstance(metadata, dict) else {"metadata": metadata}
     metadata[UPSTREAM] = {
         "job": f"jobs/{job_id}",
@@ -99,10 +99,10 @@ def _forward_to(
     return 1
 
 
-def takes_labels_back(tx: Tx, upstream: Any) -> bool:
+def takes_labels_back(tx: Tx, upstream: ItemRow) -> bool:
     """Whether the upstream item's job still takes revisions (a cancelled or
     failed job's feed is closed)."""
-    row = tx.job(int(upstream["job_id"]))
+    row = tx.job(upstream.job_id)
     return row is not None and row.state not in DEAD_STATES
 
 

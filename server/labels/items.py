@@ -20,6 +20,7 @@ from labelwire.server.domain.tasks import task_kind, uses_skill
 from labelwire.server.labels import chains
 from labelwire.server.labels.pass_models import JobModel, job_model, model_posterior, save_model
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import ItemRow
 
 __all__ = ["JobModel", "save_model", "uses_skill"]
 
@@ -72,9 +73,9 @@ def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
     counts = [0.0] * len(index)
     if item is None:
         return counts
-    for row in tx.current_labels(int(item["job_id"]), 0, PRIOR_SAMPLE):
-        name = json.loads(row["value"]).get("classification", {}).get("class_name")
-        if name in index and int(row["item_id"]) != item_id:
+    for row in tx.current_labels(item.job_id, 0, PRIOR_SAMPLE):
+        name = json.loads(row.value).get("classification", {}).get("class_name")
+        if name in index and row.item_id != item_id:
             counts[index[name]] += 1
     return counts
 
@@ -98,7 +99,7 @@ CORRECTION_METHOD = "owner_correction"
 def emit_label(
     tx: Tx,
     job_id: int,
-    item: Any,
+    item: ItemRow,
     label: Consolidated,
     now: float,
     *,
@@ -111,20 +112,20 @@ def emit_label(
     label routed back (its job has the last word); returns the new
     sequence, or None. `item_values` are other columns of the item to set, in
     the same update as its label when there is one."""
-    if item["label_sequence"] is not None:
-        current = tx.label_event(job_id, int(item["label_sequence"]))
-        if current is not None and current["method"] in (CORRECTION_METHOD, chains.ROUTED_METHOD):
+    if item.label_sequence is not None:
+        current = tx.label_event(job_id, item.label_sequence)
+        if current is not None and current.method in (CORRECTION_METHOD, chains.ROUTED_METHOD):
             if item_values:
-                tx.update_item(int(item["id"]), **item_values)
+                tx.update_item(item.id, **item_values)
             return None
         if (
             current is not None
-            and json.loads(current["value"]) == label.value
-            and abs(float(current["confidence"]) - label.confidence) < 0.005
-            and int(current["judgment_count"]) == label.judgment_count
+            and json.loads(current.value) == label.value
+            and abs(current.confidence - label.confidence) < 0.005
+            and current.judgment_count == label.judgment_count
         ):
             if item_values:
-                tx.update_item(int(item["id"]), **item_values)
+                tx.update_item(item.id, **item_values)
             return None
     return append_label(tx, job_id, item, label, now, spec=spec, **item_values)
 
@@ -132,7 +133,7 @@ def emit_label(
 def append_label(
     tx: Tx,
     job_id: int,
-    item: Any,
+    item: ItemRow,
     label: Consolidated,
     now: float,
     *,
@@ -145,11 +146,11 @@ def append_label(
     rules name, and a forwarded item's label back to the item it came from
     (`labels.chains`). A caller that holds the job's spec passes it."""
     sequence = tx.next_sequence(job_id)
-    revision = int(item["label_revision"]) + 1
+    revision = item.label_revision + 1
     tx.insert_label(
         job_id,
         sequence,
-        int(item["id"]),
+        item.id,
         revision,
         label.value,
         label.confidence,
@@ -160,45 +161,40 @@ def append_label(
         label.tie,
         now,
     )
-    tx.update_item(int(item["id"]), **item_values, label_sequence=sequence, label_revision=revision)
+    tx.update_item(item.id, **item_values, label_sequence=sequence, label_revision=revision)
     _chain(tx, spec, job_id, item, label, sequence, now, human)
     return sequence
 
 
-def _corrected(tx: Tx, item: Any) -> bool:
+def _corrected(tx: Tx, item: ItemRow) -> bool:
     """Whether the item's label is its owner's correction, which nothing revises."""
-    if item["label_sequence"] is None:
+    if item.label_sequence is None:
         return False
-    current = tx.label_event(int(item["job_id"]), int(item["label_sequence"]))
-    return current is not None and current["method"] == CORRECTION_METHOD
+    current = tx.label_event(item.job_id, item.label_sequence)
+    return current is not None and current.method == CORRECTION_METHOD
 
 
 def _chain(
     tx: Tx,
     spec: JobSpec | None,
     job_id: int,
-    item: Any,
+    item: ItemRow,
     label: Consolidated,
     sequence: int,
     now: float,
     human: bool,
 ) -> None:
-    item_id = int(item["id"])
-    try:
-        upstream_id = item["routed_from"]
-    except (IndexError, KeyError):  # a caller's row of a few columns
-        upstream_id = tx.routed_from(item_id)
-    if upstream_id is not None:
-        upstream = tx.item(int(upstream_id))
+    if item.routed_from is not None:
+        upstream = tx.item(item.routed_from)
         if upstream is not None and chains.takes_labels_back(tx, upstream) and not _corrected(tx, upstream):
-            append_label(tx, int(upstream["job_id"]), upstream, chains.routed_back(label), now, human=human)
+            append_label(tx, upstream.job_id, upstream, chains.routed_back(label), now, human=human)
     if label.method in (chains.ROUTED_METHOD, CORRECTION_METHOD):
         return  # a label from downstream, or the owner's own word: neither goes on
     if spec is None:
         row = tx.job(job_id)
         spec = specs.from_json(json.loads(row.spec)) if row is not None else None
     if spec is not None and spec.routing_rules:
-        chains.forward(tx, spec, job_id, item_id, label, sequence, now)
+        chains.forward(tx, spec, job_id, item.id, label, sequence, now)
 
 
 def class_posterior(spec: JobSpec, label: Consolidated) -> list[float] | None:
@@ -209,15 +205,15 @@ def class_posterior(spec: JobSpec, label: Consolidated) -> list[float] | None:
     return [float(label.probabilities.get(name, 0.0)) for name in spec.class_names]
 
 
-def _one_more(tx: Tx, spec: JobSpec, job_id: int, item: Any) -> int | None:
+def _one_more(tx: Tx, spec: JobSpec, job_id: int, item: ItemRow) -> int | None:
     """What asking one more judgment of an item reserves now, or None when
     the budget, less what is spent and reserved, cannot pay it (the item is
     then labeled with the judgments it has). A push workforce's claim holds
     the item, so its claim reserves the judgment's price and claimed fee here,
     as the claim did for the first ones; a pool lease reserves its own price
     when it is handed out."""
-    claimed = item["claimed_by"] is not None
-    cost = spec.price_per_judgment_micros + (int(item["claim_fee_micros"]) if claimed else 0)
+    claimed = item.claimed_by is not None
+    cost = spec.price_per_judgment_micros + (item.claim_fee_micros if claimed else 0)
     if spec.budget_micros:
         job = tx.job(job_id)
         if job is None:
@@ -228,7 +224,9 @@ def _one_more(tx: Tx, spec: JobSpec, job_id: int, item: Any) -> int | None:
     return cost if claimed else 0
 
 
-def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float, item: Any = None) -> bool:
+def finish_item(
+    tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float, item: ItemRow | None = None
+) -> bool:
     """Consolidates an item that has reached its target; with dynamic judgments
     an item whose confidence is under target gets one more judgment instead.
     Returns True when a label event was written. A caller that has read the
@@ -242,21 +240,19 @@ def finish_item(tx: Tx, spec: JobSpec, job_id: int, item_id: int, now: float, it
     if (
         spec.target_confidence > 0
         and label.confidence < spec.target_confidence
-        and int(item["target"]) < spec.max_judgments_per_item
+        and item.target < spec.max_judgments_per_item
     ):
         more = _one_more(tx, spec, job_id, item)
         if more is not None:
             tx.set_open_posterior(item_id, label.confidence, class_posterior(spec, label))
         if more == 0:
-            tx.update_item(item_id, target=int(item["target"]) + 1)
+            tx.update_item(item_id, target=item.target + 1)
             return False
         if more is not None:
-            tx.update_item(
-                item_id, target=int(item["target"]) + 1, reserved_micros=int(item["reserved_micros"]) + more
-            )
+            tx.update_item(item_id, target=item.target + 1, reserved_micros=item.reserved_micros + more)
             tx.count_job(job_id, reserved_micros=more)
             return False
-    was_open = int(item["state"]) == ItemState.OPEN and item["label_sequence"] is None
+    was_open = item.state == ItemState.OPEN and item.label_sequence is None
     if was_open:
         tx.count_job(job_id, labeled_items=1)
     return emit_label(tx, job_id, item, label, now, spec=spec, state=int(ItemState.LABELED)) is not None

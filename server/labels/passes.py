@@ -226,9 +226,9 @@ def _update_open_posteriors(tx: Tx, result: PassResult) -> None:
         item = tx.item(item_id)
         if (
             item is not None
-            and item["open_confidence"] is not None
-            and int(item["state"]) == ItemState.OPEN
-            and int(item["done"]) == counted
+            and item.open_confidence is not None
+            and item.state == ItemState.OPEN
+            and item.done == counted
         ):
             tx.set_open_posterior(item_id, max(posterior), posterior)
 
@@ -242,7 +242,7 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
     spec = specs.from_json(json.loads(job.spec)) if job is not None else None
     for item_id, label in result.labels.items():
         item = tx.item(item_id)
-        if item is None or item["label_sequence"] != result.seen_sequence.get(item_id):
+        if item is None or item.label_sequence != result.seen_sequence.get(item_id):
             continue
         if labeling.emit_label(tx, job_id, item, label, now, spec=spec) is not None:
             revised += 1

@@ -73,9 +73,9 @@ def accept(
     labeled = 0
     rows = tx.routable_items(job_id, min(limits.values()), after_id, CHUNK)
     for item in rows:
-        prelabel = json.loads(item["prelabel"])
-        name = category(spec, prelabel)
-        confidence = float(item["prelabel_confidence"])
+        assert item.prelabel is not None and item.prelabel_confidence is not None  # the query's condition
+        name = category(spec, json.loads(item.prelabel))
+        confidence = item.prelabel_confidence
         if name not in limits or confidence < limits[name] or name not in spec.class_names:
             continue
         label = Consolidated(
@@ -86,13 +86,13 @@ def accept(
             judgment_count=0,
             tie=False,
         )
-        audit = spec.routing is not None and audited(job_id, str(item["key"]), spec.routing.audit_share)
+        audit = spec.routing is not None and audited(job_id, item.key, spec.routing.audit_share)
         values = {} if audit else {"state": int(ItemState.LABELED)}
         labeling.append_label(tx, job_id, item, label, now, human=False, spec=spec, **values)
         labeled += 1
     if labeled:
         tx.count_job(job_id, labeled_items=labeled)
-    return labeled, (int(rows[-1]["id"]) if len(rows) == CHUNK else None)
+    return labeled, (rows[-1].id if len(rows) == CHUNK else None)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.store.rows import JobRow, WorkerRow, job_rows, worker_row, worker_rows
+from labelwire.server.store.rows import (
+    JOB_COLUMNS,
+    WORKER_COLUMNS,
+    JobRow,
+    WorkerRow,
+    job_rows,
+    worker_row,
+    worker_rows,
+)
 from labelwire.server.store.sql_base import SqlBase
 
 Row = Any
@@ -182,7 +190,7 @@ class AccountsSql(SqlBase):
         """The jobs, past their draft, that name a team of the account, newest first."""
         return job_rows(
             self.all(
-                "SELECT * FROM jobs WHERE id IN (SELECT t.job_id FROM job_teams t"
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE id IN (SELECT t.job_id FROM job_teams t"
                 " JOIN team_members m ON m.team_id = t.team_id WHERE m.account_id = ?)"
                 " AND state <> ? AND id < ? ORDER BY id DESC LIMIT ?",
                 (account_id, DRAFT, before_id, limit),
@@ -193,14 +201,17 @@ class AccountsSql(SqlBase):
 
     def account_worker(self, account_id: int, job_id: int) -> WorkerRow | None:
         return worker_row(
-            self.one("SELECT * FROM workers WHERE account_id = ? AND job_id = ?", (account_id, job_id))
+            self.one(
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE account_id = ? AND job_id = ?",
+                (account_id, job_id),
+            )
         )
 
     def account_workers(self, account_id: int, after_id: int, limit: int) -> list[WorkerRow]:
         """The account's per-job worker rows, in the order it started the jobs."""
         return worker_rows(
             self.all(
-                "SELECT * FROM workers WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
                 (account_id, after_id, limit),
             )
         )

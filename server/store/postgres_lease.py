@@ -4,6 +4,7 @@ that replicas' workers do not all take (and later submit) the same one."""
 
 from __future__ import annotations
 
+from labelwire.server.store.rows import ItemRow, columns
 from labelwire.server.store.sql_base import in_pilot, shown
 
 LEASE_SPREAD = 16
@@ -17,8 +18,8 @@ item a worker gets is never more than this many places from the oldest."""
 def lease_sql(pilot: bool) -> str:
     """The lease statement. Arguments: job id, job id (hidden uploads), worker id,
     then the task's job id, worker id, phase, state, leased_at, expires_at,
-    reserved micros and job id (instructions version). Returns the task's id as
-    `task_id` and the item's row after the lease; no row when there is none.
+    reserved micros and job id (instructions version). Returns the task's id,
+    then the item's columns (`ItemRow`) after the lease; no row when there is none.
 
     The window is read without locks; the pick locks one of its rows and skips
     those other transactions hold, and PostgreSQL checks the locked row's
@@ -41,5 +42,5 @@ def lease_sql(pilot: bool) -> str:
         " task AS (INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at,"
         " reserved_micros, instructions_version) SELECT %s, leased.id, %s, %s, %s, %s, %s, %s,"
         " (SELECT instructions_version FROM jobs WHERE id = %s) FROM leased RETURNING id)"
-        " SELECT task.id AS task_id, leased.* FROM leased, task"
+        f" SELECT task.id AS task_id, {columns(ItemRow, 'leased')} FROM leased, task"
     )

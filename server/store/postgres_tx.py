@@ -3,17 +3,40 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelwire.server.store.postgres_lease import lease_sql
 from labelwire.server.store.postgres_session import Row
-from labelwire.server.store.rows import JobRow, WorkerRow, job_rows, worker_rows
+from labelwire.server.store.rows import (
+    ITEM_COLUMNS,
+    JOB_COLUMNS,
+    LABEL_COLUMNS,
+    TASK_COLUMNS,
+    WORKER_COLUMNS,
+    ItemRow,
+    JobRow,
+    LabelRow,
+    R,
+    TaskRow,
+    WorkerRow,
+    job_rows,
+    maker,
+    worker_rows,
+)
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 
 if TYPE_CHECKING:
     import psycopg
+
+
+@functools.cache
+def _row_factory(cls: type[R]) -> Callable[[Any], Callable[[Sequence[Any]], R]]:
+    """A psycopg row factory building `cls` from the row's values (`rows.maker`)."""
+    make = maker(cls)
+    return lambda _cursor: make
 
 
 def placeholders(sql: str) -> str:
@@ -43,12 +66,27 @@ class PostgresTx(SqlTx):
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self.conn.execute(placeholders(sql), args).rowcount
 
+    def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
+        row: R | None = self._typed(cls, sql, args).fetchone()
+        return row
+
+    def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
+        rows: list[R] = self._typed(cls, sql, args).fetchall()
+        return rows
+
+    def _typed(self, cls: type[R], sql: str, args: Sequence[Any]) -> Any:
+        """The statement's cursor, its rows made as `cls`: sent by `conn.execute` like
+        every other statement (which is what the benchmarks count)."""
+        cursor = self.conn.execute(placeholders(sql), args)
+        cursor.row_factory = _row_factory(cls)  # type: ignore[assignment]
+        return cursor
+
     # clients
 
     # jobs
 
     def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
-        return job_rows(self.all("SELECT * FROM jobs WHERE state = ANY(%s)", (list(states),)))
+        return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = ANY(%s)", (list(states),)))
 
     def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
@@ -100,11 +138,12 @@ class PostgresTx(SqlTx):
         )
         return added[0] + added[1], added[1]
 
-    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Any:
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> ItemRow | None:
         """Locks the item it picks until commit: another replica skips it rather than
         leasing a slot this transaction is about to take."""
-        return self.one(
-            "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        return self.one_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
@@ -122,7 +161,7 @@ class PostgresTx(SqlTx):
         reserved_micros: int,
         *,
         pilot: bool,
-    ) -> tuple[int, Row] | None:
+    ) -> tuple[int, ItemRow] | None:
         """`next_work_row`, `insert_task` and `count_item(leased=1)` in one round
         trip (`postgres_lease`); (task id, the item's row) or None."""
         self._direct("items")
@@ -142,15 +181,19 @@ class PostgresTx(SqlTx):
                 job_id,
             ),
         ).fetchone()
-        return None if row is None else (int(row["task_id"]), row)
+        if row is None:
+            return None
+        task_id, *item = row
+        return int(task_id), ItemRow._make(item)
 
     def next_work_rows(
         self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
-    ) -> list[Any]:
+    ) -> list[ItemRow]:
         """Like `next_work_row`, up to `limit` rows past item `after_id`: the
         candidates a bulk-verification batch is filled from."""
-        return self.all(
-            "SELECT * FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND id > %s AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
             " ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
@@ -182,10 +225,11 @@ class PostgresTx(SqlTx):
         price_micros: int = 0,
         fee_micros: int = 0,
         available_micros: int | None = None,
-    ) -> list[Row]:
+    ) -> list[ItemRow]:
         """Returns the claimed rows as they were before the claim, like SQLite's."""
-        rows = self.all(
-            "SELECT * FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        rows = self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
             (job_id, job_id, limit),
         )
@@ -195,7 +239,7 @@ class PostgresTx(SqlTx):
                 "UPDATE items SET claimed_by = %s, leased = target - done, claim_fee_micros = %s,"
                 " reserved_micros = data.micros FROM unnest(%s::bigint[], %s::bigint[]) AS data(id, micros)"
                 " WHERE items.id = data.id",
-                (adapter, fee_micros, [int(r["id"]) for r in rows], reserve),
+                (adapter, fee_micros, [r.id for r in rows], reserve),
             )
         return rows
 
@@ -221,7 +265,7 @@ class PostgresTx(SqlTx):
     def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
         return worker_rows(
             self.all(
-                "SELECT * FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
                 (job_id, after_id, limit),
             )
         )
@@ -244,11 +288,12 @@ class PostgresTx(SqlTx):
             (reason, job_id, list(keys)),
         )
 
-    def expired_leases(self, job_id: int, now: float) -> list[Row]:
+    def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
         """Locks the leases it returns: two replicas sweeping at once would otherwise
         both expire one lease and give its item's slot back twice."""
-        return self.all(
-            "SELECT * FROM tasks WHERE job_id = %s AND state = 1 AND expires_at < %s FOR UPDATE SKIP LOCKED",
+        return self.all_as(
+            TaskRow,
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = %s AND state = 1 AND expires_at < %s FOR UPDATE SKIP LOCKED",
             (job_id, now),
         )
 
@@ -265,9 +310,10 @@ class PostgresTx(SqlTx):
 
     # labels
 
-    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[Row]:
-        return self.all(
-            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[LabelRow]:
+        return self.all_as(
+            LabelRow,
+            f"SELECT {LABEL_COLUMNS} FROM label_events e"
             " JOIN items i ON i.id = e.item_id WHERE e.job_id = %s AND e.sequence > %s"
             " ORDER BY e.sequence LIMIT %s",
             (job_id, after_sequence, limit),

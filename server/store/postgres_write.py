@@ -12,7 +12,19 @@ from typing import Any
 
 from labelwire.server.store.postgres_session import Row, Session
 from labelwire.server.store.postgres_tx import PostgresTx, placeholders
-from labelwire.server.store.rows import JobRow, WorkerRow, job_row, worker_row
+from labelwire.server.store.rows import (
+    ITEM_COLUMNS,
+    JOB_COLUMNS,
+    WORKER_COLUMNS,
+    ItemRow,
+    JobRow,
+    R,
+    TaskRow,
+    WorkerRow,
+    columns,
+    job_row,
+    worker_row,
+)
 from labelwire.server.store.sql_base import forget_written, written_table
 
 _NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)")
@@ -24,12 +36,8 @@ def _tables(sql: str) -> frozenset[str]:
     return frozenset(_NAMED_TABLE.findall(sql))
 
 
-def _part(names: list[str], values: list[Any]) -> Row:
-    """A row of the columns `names` of a joined result, read as `_rows` reads them."""
-    index: dict[str, int] = {}
-    for n, name in enumerate(names):
-        index.setdefault(name, n)
-    return Row(index, values)
+_TASK_AND_ITEM = f"SELECT {columns(TaskRow, 't')}, {columns(ItemRow, 'i')} FROM tasks t JOIN items i"
+_TASK_FIELDS = len(TaskRow._fields)
 
 
 class PostgresWriteTx(PostgresTx):
@@ -113,6 +121,16 @@ class PostgresWriteTx(PostgresTx):
         self._written(sql)
         return super().run(sql, args)
 
+    def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
+        self.send_deferred()
+        self._written(sql)
+        return super().one_as(cls, sql, args)
+
+    def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
+        self.send_deferred()
+        self._written(sql)
+        return super().all_as(cls, sql, args)
+
     def set_skills(self, skills: dict[int, float]) -> None:
         self.send_deferred()
         self._rows.clear()
@@ -126,24 +144,19 @@ class PostgresWriteTx(PostgresTx):
         self.send_deferred()
         forget_written(self._rows, f"UPDATE {written}")
 
-    def task(self, task_id: int) -> Row | None:
+    def task(self, task_id: int) -> TaskRow | None:
         """The task, its item's row locked and kept for `item` (until a write to
         items): a submit reads the task, then locks its item, two round trips."""
         self.send_deferred()
-        cur = self.conn.execute(
-            "SELECT t.*, NULL AS item_part, i.* FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = %s"
-            " FOR NO KEY UPDATE OF i",
-            (task_id,),
-        )
-        row = cur.fetchone()
+        row = self.conn.execute(
+            f"{_TASK_AND_ITEM} ON i.id = t.item_id WHERE t.id = %s FOR NO KEY UPDATE OF i", (task_id,)
+        ).fetchone()
         if row is None:
             return None
-        names = [column.name for column in cur.description or ()]
-        split = names.index("item_part")
-        values = list(row)
-        item = _part(names[split + 1 :], values[split + 1 :])
-        self._rows[("items", int(item["id"]))] = item
-        return _part(names[:split], values[:split])
+        values = tuple(row)
+        item = ItemRow._make(values[_TASK_FIELDS:])
+        self._rows[("items", item.id)] = item
+        return TaskRow._make(values[:_TASK_FIELDS])
 
     def count_job(self, job_id: int, **deltas: int) -> None:
         held = self.session.op_pending.setdefault(job_id, {})
@@ -157,11 +170,13 @@ class PostgresWriteTx(PostgresTx):
             row = self._rows[key]
         else:
             self.send_deferred()
-            row = job_row(self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone())
+            row = job_row(
+                self.conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            )
             if row is not None and json.loads(row.spec).get("budget_micros"):
                 row = job_row(
                     self.conn.execute(
-                        "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+                        f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
                     ).fetchone()
                 )
             self._rows[key] = row
@@ -175,12 +190,13 @@ class PostgresWriteTx(PostgresTx):
         self.count_job(job_id, last_sequence=1)
         return sequence
 
-    def item(self, item_id: int) -> Row | None:
-        kept: Row | None = self._rows.get(("items", item_id))
+    def item(self, item_id: int) -> ItemRow | None:
+        kept: ItemRow | None = self._rows.get(("items", item_id))
         if kept is not None:
             return kept
-        self.send_deferred()
-        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
+        return self.one_as(
+            ItemRow, f"SELECT {ITEM_COLUMNS} FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)
+        )
 
     def worker(self, worker_id: int) -> WorkerRow | None:
         key = ("workers", worker_id)
@@ -188,7 +204,7 @@ class PostgresWriteTx(PostgresTx):
             self.send_deferred()
             self._rows[key] = worker_row(
                 self.conn.execute(
-                    "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
+                    f"SELECT {WORKER_COLUMNS} FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
                 ).fetchone()
             )
         row: WorkerRow | None = self._rows[key]

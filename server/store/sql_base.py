@@ -8,10 +8,13 @@ import re
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
-from labelwire.server.store.rows import job_row, worker_row
+from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, R, job_row, worker_row
 
 Row = Any
-DECODERS: dict[str, Callable[[Any], Any]] = {"jobs": job_row, "workers": worker_row}
+DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "jobs": (JOB_COLUMNS, job_row),
+    "workers": (WORKER_COLUMNS, worker_row),
+}
 
 # Items of a job at or past the job's `hidden_from` belong to an upload that is
 # still publishing; every read of a job's items leaves them out. Takes the job
@@ -70,14 +73,14 @@ def in_pilot(alias: str, pilot: bool) -> str:
 
 
 def affordable_claims(
-    rows: list[Any], per_judgment_micros: int, available_micros: int | None
-) -> tuple[list[Any], list[int]]:
+    rows: list[ItemRow], per_judgment_micros: int, available_micros: int | None
+) -> tuple[list[ItemRow], list[int]]:
     """The first rows whose wanted judgments the budget pays for, and what each reserves."""
-    out: list[Any] = []
+    out: list[ItemRow] = []
     reserve: list[int] = []
     total = 0
     for row in rows:
-        micros = per_judgment_micros * (int(row["target"]) - int(row["done"]))
+        micros = per_judgment_micros * (row.target - row.done)
         if available_micros is not None and (available_micros <= 0 or total + micros > available_micros):
             break
         total += micros
@@ -107,6 +110,15 @@ class SqlBase:
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         raise NotImplementedError
 
+    def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
+        """The first row of `sql` as the record `cls`, built from the cursor's
+        tuple: `sql` selects the record's columns in its fields' order (`rows.columns`)."""
+        raise NotImplementedError
+
+    def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
+        """The rows of `sql` as records `cls` (`one_as`)."""
+        raise NotImplementedError
+
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """A write whose result nobody reads: at once here; PostgreSQL's writer
         holds it to send with the next ones in one round trip (`PostgresWriteTx`)."""
@@ -121,4 +133,5 @@ class SqlBase:
 
     def _row(self, table: str, row_id: int) -> Any:
         """A job's or a worker's typed row by id (`SqliteTx` keeps them for the transaction)."""
-        return DECODERS[table](self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,)))
+        columns, decode = DECODERS[table]
+        return decode(self.one(f"SELECT {columns} FROM {table} WHERE id = ?", (row_id,)))

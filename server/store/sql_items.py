@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.store.sql_base import Row, SqlBase, shown
+from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
+from labelwire.server.store.sql_base import SqlBase, shown
 
 
 class ItemsSql(SqlBase):
@@ -29,7 +30,7 @@ class ItemsSql(SqlBase):
             is not None
         )
 
-    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> Row | None:
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> ItemRow | None:
         """The oldest open item the worker has never seen whose judgments plus
         leases are under its target, whole: the lease that follows needs its
         payload, and reading it here saves reading it again."""
@@ -37,7 +38,7 @@ class ItemsSql(SqlBase):
 
     def next_work_item(self, job_id: int, worker_id: int, *, pilot: bool = False) -> int | None:
         row = self.next_work_row(job_id, worker_id, pilot=pilot)
-        return None if row is None else int(row["id"])
+        return None if row is None else row.id
 
     def retarget_open_items(self, job_id: int, target: int) -> None:
         """A new floor (`JobSpec.floor`) for the items still open: raises each
@@ -59,12 +60,14 @@ class ItemsSql(SqlBase):
             chunk = item_ids[first : first + 500]
             self.run(f"UPDATE items SET in_pilot = 1 WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
-    def item(self, item_id: int) -> Row | None:
-        return self.one("SELECT * FROM items WHERE id = ?", (item_id,))
+    def item(self, item_id: int) -> ItemRow | None:
+        return self.one_as(ItemRow, f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,))
 
-    def item_by_key(self, job_id: int, key: str) -> Row | None:
-        return self.one(
-            f"SELECT * FROM items WHERE job_id = ? AND key = ? AND {shown('items.id')}", (job_id, key, job_id)
+    def item_by_key(self, job_id: int, key: str) -> ItemRow | None:
+        return self.one_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND key = ? AND {shown('items.id')}",
+            (job_id, key, job_id),
         )
 
     def gold_pools(self, job_id: int) -> dict[int, int]:
@@ -131,20 +134,23 @@ class ItemsSql(SqlBase):
             (reason, job_id, created_before, job_id),
         )
 
-    def open_items(self, job_id: int) -> list[Row]:
-        return self.all(
-            f"SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} ORDER BY id",
+    def open_items(self, job_id: int) -> list[ItemRow]:
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} ORDER BY id",
             (job_id, job_id),
         )
 
-    def claimed_open(self, job_id: int, adapter: str) -> list[Row]:
-        return self.all(
-            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND claimed_by = ? ORDER BY id",
+    def claimed_open(self, job_id: int, adapter: str) -> list[ItemRow]:
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND state = 0 AND claimed_by = ? ORDER BY id",
             (job_id, adapter),
         )
 
-    def gold_rows(self, job_id: int, limit: int) -> list[Row]:
-        return self.all(
-            f"SELECT * FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')} ORDER BY id LIMIT ?",
+    def gold_rows(self, job_id: int, limit: int) -> list[ItemRow]:
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')} ORDER BY id LIMIT ?",
             (job_id, job_id, limit),
         )

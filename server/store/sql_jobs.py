@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.store.rows import JobRow, job_rows
-from labelwire.server.store.sql_base import RESERVED_COST, Row, SqlBase
+from labelwire.server.store.rows import JOB_COLUMNS, TASK_COLUMNS, JobRow, TaskRow, job_rows
+from labelwire.server.store.sql_base import RESERVED_COST, SqlBase
 
 
 class JobsSql(SqlBase):
@@ -17,7 +17,9 @@ class JobsSql(SqlBase):
 
     def all_jobs(self, before_id: int, limit: int) -> list[JobRow]:
         return job_rows(
-            self.all("SELECT * FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit))
+            self.all(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE id < ? ORDER BY id DESC LIMIT ?", (before_id, limit)
+            )
         )
 
     def set_job_spec(self, job_id: int, spec: dict[str, Any]) -> None:
@@ -52,8 +54,10 @@ class JobsSql(SqlBase):
     def set_end_reason(self, job_id: int, reason: int) -> None:
         self.run("UPDATE jobs SET end_reason = ? WHERE id = ?", (reason, job_id))
 
-    def live_tasks_of_job(self, job_id: int) -> list[Row]:
-        return self.all("SELECT * FROM tasks WHERE job_id = ? AND state = 1", (job_id,))
+    def live_tasks_of_job(self, job_id: int) -> list[TaskRow]:
+        return self.all_as(
+            TaskRow, f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ? AND state = 1", (job_id,)
+        )
 
     def clear_reservations(self, job_id: int) -> None:
         self.run("UPDATE items SET reserved_micros = 0 WHERE job_id = ? AND reserved_micros > 0", (job_id,))
@@ -84,7 +88,7 @@ class JobsSql(SqlBase):
     def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[JobRow]:
         return job_rows(
             self.all(
-                "SELECT * FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
                 (owner_id, before_id, limit),
             )
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from labelwire.server.store.rows import ITEM_COLUMNS, LABEL_COLUMNS, ItemRow, LabelRow
 from labelwire.server.store.sql_base import Row, SqlBase, shown
 
 
@@ -116,12 +117,12 @@ class LabelsSql(SqlBase):
             (job_id,),
         )
 
-    def routable_items(self, job_id: int, min_confidence: float, after_id: int, limit: int) -> list[Row]:
+    def routable_items(self, job_id: int, min_confidence: float, after_id: int, limit: int) -> list[ItemRow]:
         """Open pre-labeled items no human has touched yet (no judgment, lease
         or claim, no label), at or above `min_confidence`, in id order."""
-        return self.all(
-            "SELECT id, key, prelabel, prelabel_confidence, label_sequence, label_revision, state, routed_from"
-            " FROM items"
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items"
             " WHERE job_id = ? AND id > ? AND state = 0 AND is_gold = 0 AND prelabel IS NOT NULL"
             " AND prelabel_confidence >= ? AND label_sequence IS NULL AND done = 0 AND leased = 0"
             f" AND claimed_by IS NULL AND {shown('items.id')} ORDER BY id LIMIT ?",
@@ -173,7 +174,9 @@ class LabelsSql(SqlBase):
             ),
         )
 
-    def insert_routed_item(self, job_id: int, source: Row, metadata: str, target: int, now: float) -> bool:
+    def insert_routed_item(
+        self, job_id: int, source: ItemRow, metadata: str, target: int, now: float
+    ) -> bool:
         """Adds an item forwarded from another job's item (`source`, its
         row) unless the job has its key already; says whether it was new."""
         return bool(
@@ -183,14 +186,14 @@ class LabelsSql(SqlBase):
                 " ON CONFLICT (job_id, key) DO NOTHING",
                 (
                     job_id,
-                    source["key"],
-                    source["payload_kind"],
-                    source["payload"],
+                    source.key,
+                    source.payload_kind,
+                    source.payload,
                     metadata,
                     target,
                     now,
-                    int(source["id"]),
-                    int(source["job_id"]),
+                    source.id,
+                    source.job_id,
                 ),
             )
         )
@@ -223,7 +226,7 @@ class LabelsSql(SqlBase):
         human: bool | None = None,
         revised: bool = False,
         contested: bool = False,
-    ) -> list[Row]:
+    ) -> list[LabelRow]:
         """The current label of each labeled item after `after_item_id`, by
         item; the conditions on the label's own columns are the SQL's, so a
         filtered page reads only matching rows."""
@@ -245,19 +248,21 @@ class LabelsSql(SqlBase):
             where.append("e.revision > 1")
         if contested:
             where.append("(e.tie <> 0 OR (e.judgment_count > 1 AND e.confidence < 1))")
-        return self.all(
-            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload, i.id AS item_id"
+        return self.all_as(
+            LabelRow,
+            f"SELECT {LABEL_COLUMNS}"
             " FROM items i JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
             f" WHERE {' AND '.join(where)} ORDER BY i.id LIMIT ?",
             (*args, limit),
         )
 
-    def label_revisions(self, job_id: int, item_id: int, limit: int) -> list[Row]:
+    def label_revisions(self, job_id: int, item_id: int, limit: int) -> list[LabelRow]:
         """An item's label events, newest first. The sequences come from the
         covering index label_events_by_item: asked for whole rows by item,
         SQLite without statistics would rather walk the job's feed."""
-        return self.all(
-            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+        return self.all_as(
+            LabelRow,
+            f"SELECT {LABEL_COLUMNS} FROM label_events e"
             " JOIN items i ON i.id = e.item_id WHERE e.job_id = ? AND e.sequence IN"
             " (SELECT sequence FROM label_events WHERE job_id = ? AND item_id = ? ORDER BY sequence DESC LIMIT ?)"
             " ORDER BY e.sequence DESC",
@@ -307,5 +312,10 @@ class LabelsSql(SqlBase):
             (job_id, after_item_id, job_id, limit),
         )
 
-    def label_event(self, job_id: int, sequence: int) -> Row | None:
-        return self.one("SELECT * FROM label_events WHERE job_id = ? AND sequence = ?", (job_id, sequence))
+    def label_event(self, job_id: int, sequence: int) -> LabelRow | None:
+        return self.one_as(
+            LabelRow,
+            f"SELECT {LABEL_COLUMNS} FROM label_events e JOIN items i ON i.id = e.item_id"
+            " WHERE e.job_id = ? AND e.sequence = ?",
+            (job_id, sequence),
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
 from labelwire.server.store.sql_base import Row, SqlBase, in_pilot, shown
 
 
@@ -22,12 +23,13 @@ class PosteriorsSql(SqlBase):
             (float(confidence), values, item_id),
         )
 
-    def unsure_rows(self, job_id: int, worker_id: int, limit: int, *, pilot: bool) -> list[Row]:
+    def unsure_rows(self, job_id: int, worker_id: int, limit: int, *, pilot: bool) -> list[ItemRow]:
         """Up to `limit` open items with a stored posterior that the worker has never seen and
         whose judgments plus leases are under their target, least confident first (index
         `items_unsure`), whole."""
-        return self.all(
-            "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0"
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0"
             " AND open_confidence IS NOT NULL AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from labelwire.server.store.rows import TASK_COLUMNS, TaskRow
 from labelwire.server.store.sql_base import Row, SqlBase
 
 
 class TasksSql(SqlBase):
-    def task(self, task_id: int) -> Row | None:
-        return self.one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+    def task(self, task_id: int) -> TaskRow | None:
+        return self.one_as(TaskRow, f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
 
     def has_task(self, worker_id: int, item_id: int) -> bool:
         return (
@@ -17,13 +18,17 @@ class TasksSql(SqlBase):
             is not None
         )
 
-    def live_task_of(self, worker_id: int) -> Row | None:
-        return self.one(
-            "SELECT * FROM tasks WHERE worker_id = ? AND state = 1 ORDER BY id LIMIT 1", (worker_id,)
+    def live_task_of(self, worker_id: int) -> TaskRow | None:
+        return self.one_as(
+            TaskRow,
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE worker_id = ? AND state = 1 ORDER BY id LIMIT 1",
+            (worker_id,),
         )
 
-    def live_tasks_of(self, worker_id: int) -> list[Row]:
-        return self.all("SELECT * FROM tasks WHERE worker_id = ? AND state = 1", (worker_id,))
+    def live_tasks_of(self, worker_id: int) -> list[TaskRow]:
+        return self.all_as(
+            TaskRow, f"SELECT {TASK_COLUMNS} FROM tasks WHERE worker_id = ? AND state = 1", (worker_id,)
+        )
 
     def finish_task(self, task_id: int, state: int, now: float, decline_reason: str | None = None) -> None:
         self.later(
@@ -95,9 +100,11 @@ class TasksSql(SqlBase):
         for task_id in task_ids:
             self.run("UPDATE tasks SET batch_of = ? WHERE id = ?", (first, task_id))
 
-    def batch_tasks(self, first: int) -> list[Row]:
+    def batch_tasks(self, first: int) -> list[TaskRow]:
         """A batch's task rows, in the order the worker sees its items."""
-        return self.all("SELECT * FROM tasks WHERE batch_of = ? ORDER BY id", (first,))
+        return self.all_as(
+            TaskRow, f"SELECT {TASK_COLUMNS} FROM tasks WHERE batch_of = ? ORDER BY id", (first,)
+        )
 
     def set_task_expiry(self, task_id: int, expires_at: float) -> None:
         self.run("UPDATE tasks SET expires_at = ? WHERE id = ?", (expires_at, task_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelwire.server.store.rows import WorkerRow, worker_row
+from labelwire.server.store.rows import WORKER_COLUMNS, WorkerRow, worker_row
 from labelwire.server.store.sql_base import Row, SqlBase
 
 
@@ -15,7 +15,10 @@ class WorkersSql(SqlBase):
 
     def worker_by_external(self, job_id: int, external_id: str) -> WorkerRow | None:
         return worker_row(
-            self.one("SELECT * FROM workers WHERE job_id = ? AND external_id = ?", (job_id, external_id))
+            self.one(
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = ? AND external_id = ?",
+                (job_id, external_id),
+            )
         )
 
     def pass_input(self, job_id: int) -> list[Row]:

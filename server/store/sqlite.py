@@ -14,11 +14,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
-from labelwire.server.store.rows import JobRow, WorkerRow, job_rows, worker_rows
+from labelwire.server.store.rows import (
+    ITEM_COLUMNS,
+    JOB_COLUMNS,
+    LABEL_COLUMNS,
+    TASK_COLUMNS,
+    WORKER_COLUMNS,
+    ItemRow,
+    JobRow,
+    LabelRow,
+    R,
+    TaskRow,
+    WorkerRow,
+    job_rows,
+    maker,
+    worker_rows,
+)
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 from labelwire.server.store.sql_base import forget_written
 
 T = TypeVar("T")
+
 
 MIGRATIONS = "labelwire.server.store.migrations.sqlite"
 
@@ -67,6 +83,19 @@ class SqliteTx(SqlTx):
         self._written(sql)
         return self.conn.execute(sql, args).rowcount
 
+    def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
+        self._written(sql)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples, not `sqlite3.Row`
+        row = cursor.execute(sql, args).fetchone()
+        return None if row is None else maker(cls)(row)
+
+    def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
+        self._written(sql)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return list(map(maker(cls), cursor.execute(sql, args).fetchall()))
+
     def _row(self, table: str, row_id: int) -> Any:
         key = (table, row_id)
         if key not in self._rows:
@@ -80,7 +109,7 @@ class SqliteTx(SqlTx):
     def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
-        return job_rows(self.all(f"SELECT * FROM jobs WHERE state IN ({marks})", wanted))
+        return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks})", wanted))
 
     def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
         """(unlabeled, in progress, qualified workers, disqualified workers)."""
@@ -135,9 +164,10 @@ class SqliteTx(SqlTx):
         )
         return added[0] + added[1], added[1]
 
-    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> sqlite3.Row | None:
-        return self.one(
-            "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> ItemRow | None:
+        return self.one_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT 1",
@@ -155,25 +185,26 @@ class SqliteTx(SqlTx):
         reserved_micros: int,
         *,
         pilot: bool,
-    ) -> tuple[int, sqlite3.Row] | None:
+    ) -> tuple[int, ItemRow] | None:
         """The next work item leased to the worker: (task id, the item's row) or
         None. PostgreSQL does it in one statement; here the one writer makes it atomic."""
         row = self.next_work_row(job_id, worker_id, pilot=pilot)
         if row is None:
             return None
         task_id = self.insert_task(
-            job_id, int(row["id"]), worker_id, phase, state, now, expires_at, reserved_micros=reserved_micros
+            job_id, row.id, worker_id, phase, state, now, expires_at, reserved_micros=reserved_micros
         )
-        self.count_item(int(row["id"]), leased=1)
+        self.count_item(row.id, leased=1)
         return task_id, row
 
     def next_work_rows(
         self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
-    ) -> list[sqlite3.Row]:
+    ) -> list[ItemRow]:
         """Like `next_work_row`, up to `limit` rows past item `after_id`: the
         candidates a bulk-verification batch is filled from."""
-        return self.all(
-            "SELECT * FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND id > ? AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
             " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
             " ORDER BY id LIMIT ?",
@@ -206,12 +237,13 @@ class SqliteTx(SqlTx):
         price_micros: int = 0,
         fee_micros: int = 0,
         available_micros: int | None = None,
-    ) -> list[sqlite3.Row]:
+    ) -> list[ItemRow]:
         """Claims up to `limit` items, only as many whole items as
         `available_micros` pays for (None: no budget), each reserving its
         wanted judgments at price plus fee."""
-        rows = self.all(
-            "SELECT * FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+        rows = self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
             f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT ?",
             (job_id, job_id, limit),
         )
@@ -220,7 +252,7 @@ class SqliteTx(SqlTx):
         self.conn.executemany(
             "UPDATE items SET claimed_by = ?, leased = target - done, reserved_micros = ?, claim_fee_micros = ?"
             " WHERE id = ?",
-            [(adapter, micros, fee_micros, r["id"]) for r, micros in zip(rows, reserve, strict=True)],
+            [(adapter, micros, fee_micros, r.id) for r, micros in zip(rows, reserve, strict=True)],
         )
         return rows
 
@@ -247,7 +279,7 @@ class SqliteTx(SqlTx):
     def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
         return worker_rows(
             self.all(
-                "SELECT * FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
                 (job_id, after_id, limit),
             )
         )
@@ -270,9 +302,11 @@ class SqliteTx(SqlTx):
             )
         return failed
 
-    def expired_leases(self, job_id: int, now: float) -> list[sqlite3.Row]:
-        return self.all(
-            "SELECT * FROM tasks WHERE job_id = ? AND state = 1 AND expires_at < ?", (job_id, now)
+    def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
+        return self.all_as(
+            TaskRow,
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ? AND state = 1 AND expires_at < ?",
+            (job_id, now),
         )
 
     # judgments
@@ -287,9 +321,10 @@ class SqliteTx(SqlTx):
 
     # labels
 
-    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[sqlite3.Row]:
-        return self.all(
-            "SELECT e.*, i.key AS item_key, i.metadata AS item_metadata FROM label_events e"
+    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[LabelRow]:
+        return self.all_as(
+            LabelRow,
+            f"SELECT {LABEL_COLUMNS} FROM label_events e"
             " JOIN items i ON i.id = e.item_id WHERE e.job_id = ? AND e.sequence > ? ORDER BY e.sequence LIMIT ?",
             (job_id, after_sequence, limit),
         )

@@ -38,8 +38,8 @@ async def test_an_account_may_work_on_the_jobs_its_teams_are_named_on_past_their
 
     def read(tx: Tx) -> tuple[list[bool], list[int], list[int]]:
         allowed = [tx.may_work(account, j) for j in jobs]
-        listed = [int(r["id"]) for r in tx.jobs_of_account(account, 2**62, 100)]
-        first_page = [int(r["id"]) for r in tx.jobs_of_account(account, jobs[4], 1)]
+        listed = [int(r.id) for r in tx.jobs_of_account(account, 2**62, 100)]
+        first_page = [int(r.id) for r in tx.jobs_of_account(account, jobs[4], 1)]
         return allowed, listed, first_page
 
     allowed, listed, first_page = await store.read(read)
@@ -113,9 +113,9 @@ async def test_an_account_has_one_worker_row_per_job_and_totals_over_them(store:
         totals = tx.account_totals(account)
         found = tx.account_worker(account, 1)
         return (
-            [int(r["id"]) for r in tx.account_workers(account, 0, 10)],
+            [int(r.id) for r in tx.account_workers(account, 0, 10)],
             {k: float(totals[k]) for k in ("jobs", "qualified", "disqualified", "judgments", "gold_correct")},
-            None if found is None else int(found["id"]),
+            None if found is None else int(found.id),
         )
 
     listed, totals, first = await store.read(read)
@@ -128,7 +128,7 @@ async def test_an_account_has_one_worker_row_per_job_and_totals_over_them(store:
 
     with pytest.raises(Exception):  # noqa: B017 - the driver's unique violation
         await store.write(second_row)
-    assert [int(r["id"]) for r in await store.read(lambda tx: tx.account_workers(account, 0, 10))] == rows
+    assert [int(r.id) for r in await store.read(lambda tx: tx.account_workers(account, 0, 10))] == rows
 
 
 async def test_only_live_sign_in_tokens_of_an_account_are_counted(store: Store) -> None:

@@ -38,7 +38,7 @@ async def _chain(store: Store) -> tuple[int, int, int]:
     upstream, downstream = await job(store), await job(store)
     await add_items(store, upstream, [("k1", "text", "hello", None, None, None, None)], 1)
     item = await store.read(lambda tx: tx.item_by_key(upstream, "k1"))
-    return upstream, downstream, int(item["id"])
+    return upstream, downstream, int(item.id)
 
 
 async def test_a_forward_adds_the_item_once_and_links_it_back(store: Store) -> None:
@@ -46,10 +46,10 @@ async def test_a_forward_adds_the_item_once_and_links_it_back(store: Store) -> N
     assert await store.write(_forward(item_id, downstream)) is True
     assert await store.write(_forward(item_id, downstream)) is False
     rows = await store.read(lambda tx: tx.open_items(downstream))
-    assert [(r["key"], r["payload"], r["target"]) for r in rows] == [("k1", "hello", 2)]
-    assert await store.read(lambda tx: tx.routed_from(int(rows[0]["id"]))) == item_id
+    assert [(r.key, r.payload, r.target) for r in rows] == [("k1", "hello", 2)]
+    assert await store.read(lambda tx: tx.routed_from(int(rows[0].id))) == item_id
     assert await store.read(lambda tx: tx.has_routed_open(upstream)) is True
-    await store.write(lambda tx: tx.update_item(int(rows[0]["id"]), state=1))
+    await store.write(lambda tx: tx.update_item(int(rows[0].id), state=1))
     assert await store.read(lambda tx: tx.has_routed_open(upstream)) is False
 
 
@@ -66,9 +66,9 @@ async def test_a_pilot_sample_marks_only_its_items_for_dispatch(store: Store) ->
     await store.write(pilot)
     worker = await store.write(lambda tx: tx.insert_worker(job_id, "w", None, 2, 0, 0.0))
     offered = await store.write(lambda tx: tx.next_work_rows(job_id, worker, 0, 10, pilot=True))
-    assert [int(r["id"]) for r in offered] == [ids[1], ids[4]]
+    assert [int(r.id) for r in offered] == [ids[1], ids[4]]
     assert await store.read(lambda tx: tx.has_open_pilot_items(job_id, ids[4])) is True
-    assert int((await store.write(lambda tx: tx.next_work_row(job_id, worker, pilot=True)))["id"]) == ids[1]
+    assert int((await store.write(lambda tx: tx.next_work_row(job_id, worker, pilot=True))).id) == ids[1]
     await store.write(lambda tx: tx.set_pilot(job_id, None))
     offered = await store.write(lambda tx: tx.next_work_rows(job_id, worker, 0, 10, pilot=False))
     assert len(offered) == 6

@@ -58,9 +58,11 @@ def _plan(kind: str, tx: Any, read: Callable[[Any], object]) -> str:
     plain = tx.all
     if kind == "sqlite":
         tx.all = lambda sql, args=(): plain(f"EXPLAIN QUERY PLAN {sql}", args)
+        tx.all_as = lambda cls, sql, args=(): tx.all(sql, args)
         return " ".join(str(r[3]) for r in read(tx))  # type: ignore[attr-defined]
     tx.run("SET LOCAL enable_seqscan = off")  # a table of three rows is read whole otherwise
     tx.all = lambda sql, args=(): plain(f"EXPLAIN {sql}", args)
+    tx.all_as = lambda cls, sql, args=(): tx.all(sql, args)
     return " ".join(str(r[0]) for r in read(tx))  # type: ignore[attr-defined]
 
 
@@ -77,7 +79,7 @@ async def test_migration_0019_finds_comments_declines_and_revisions_by_item_thro
         assert comments == [("about b", "b")]
         declines = await store.read(lambda tx: [r["decline_reason"] for r in tx.item_declines(1, 2, 10)])
         assert declines == ["dull"] and await store.read(lambda tx: tx.item_declines(1, 1, 10)) == []
-        revisions = await store.read(lambda tx: [r["sequence"] for r in tx.label_revisions(1, 2, 10)])
+        revisions = await store.read(lambda tx: [r.sequence for r in tx.label_revisions(1, 2, 10)])
         assert revisions == [2]
         plans = {
             index: await store.read(lambda tx, read=read: _plan(kind, tx, read))

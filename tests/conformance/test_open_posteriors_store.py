@@ -29,13 +29,11 @@ async def test_contested_items_come_least_confident_first(store: Store) -> None:
         return tx.insert_worker(job_id, "w", None, 2, 0, 0.0)
 
     worker = await store.write(contest)
-    order = await store.write(
-        lambda tx: [int(r["id"]) for r in tx.unsure_rows(job_id, worker, 10, pilot=False)]
-    )
+    order = await store.write(lambda tx: [int(r.id) for r in tx.unsure_rows(job_id, worker, 10, pilot=False)])
     assert order == [ids[1], ids[3], ids[0], ids[2]]  # the fifth has no posterior: under its floor
     row = await store.write(lambda tx: tx.item(ids[1]))
-    assert row["open_confidence"] == pytest.approx(0.5)
-    assert row["open_posterior"] == "[0.5, 0.5]"
+    assert row.open_confidence == pytest.approx(0.5)
+    assert row.open_posterior == "[0.5, 0.5]"
 
 
 async def test_no_contested_item_the_worker_judged_or_that_is_labeled(store: Store) -> None:
@@ -52,8 +50,8 @@ async def test_no_contested_item_the_worker_judged_or_that_is_labeled(store: Sto
 
     worker = await store.write(contest)
     rows = await store.write(lambda tx: tx.unsure_rows(job_id, worker, 10, pilot=False))
-    assert [int(r["id"]) for r in rows] == [ids[2]]
-    assert rows[0]["open_posterior"] is None
+    assert [int(r.id) for r in rows] == [ids[2]]
+    assert rows[0].open_posterior is None
 
 
 def _model(scale: float) -> JobModel:

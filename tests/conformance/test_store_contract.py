@@ -40,7 +40,7 @@ async def test_a_failing_transaction_does_not_undo_its_neighbours(store: Store) 
     )
     assert isinstance(results[1], InvalidArgument)
     row = await store.read(lambda tx: tx.job(job_id))
-    assert row is not None and int(row["judgments"]) == 3
+    assert row is not None and int(row.judgments) == 3
 
 
 async def test_a_commit_that_moved_a_feed_wakes_its_streams_and_nothing_else_does(store: Store) -> None:
@@ -108,7 +108,7 @@ async def test_items_published_hidden_show_at_once_or_drop_without_a_trace(store
         return publish
 
     def visible(tx: Tx) -> list[str]:
-        return [r["key"] for r in tx.open_items(job_id)]
+        return [r.key for r in tx.open_items(job_id)]
 
     dropped, shown = await store.write(stage), await store.write(stage)
     assert await store.write(publish_20(dropped))
@@ -130,7 +130,7 @@ async def test_claimed_items_go_to_one_claimant_only(store: Store) -> None:
     job_id = await job(store)
     await add_items(store, job_id, [(f"k{i}", "text", "p", None, None, None, None) for i in range(10)], 2)
     claims = await asyncio.gather(*(store.write(lambda tx: tx.claim_items(job_id, "x", 4)) for _ in range(4)))
-    keys = [r["key"] for claim in claims for r in claim]
+    keys = [r.key for claim in claims for r in claim]
     assert len(keys) == 10 and len(set(keys)) == 10
 
 
@@ -207,15 +207,15 @@ async def test_claims_stop_at_what_the_budget_pays_and_reserve_it(store: Store) 
     # 2 judgments x (100 + 10) = 220 an item: 500 pays for two items, not a third
     claimed = await store.write(lambda tx: tx.claim_items(job_id, "x", 5, 100, 10, 500))
     rows = await store.read(lambda tx: [tx.item_by_key(job_id, f"k{i}") for i in range(5)])
-    assert [r["key"] for r in claimed] == ["k0", "k1"]
-    assert [(r["reserved_micros"], r["claim_fee_micros"], r["claimed_by"]) for r in rows[:3]] == [
+    assert [r.key for r in claimed] == ["k0", "k1"]
+    assert [(r.reserved_micros, r.claim_fee_micros, r.claimed_by) for r in rows[:3]] == [
         (220, 10, "x"),
         (220, 10, "x"),
         (0, 0, None),
     ]
     await store.write(lambda tx: tx.free_item_reservations(job_id, ["k0"]))
     after = await store.read(lambda tx: tx.item_by_key(job_id, "k0"))
-    assert after is not None and after["reserved_micros"] == 0
+    assert after is not None and after.reserved_micros == 0
 
 
 async def test_a_credential_is_found_by_its_id_or_as_its_owners_legacy_key(store: Store) -> None:
@@ -288,14 +288,14 @@ async def test_a_transaction_reads_back_every_change_it_made_to_a_job_or_a_worke
     worker = await store.write(lambda tx: tx.insert_worker(job_id, "w", None, 2, 0, 0.0))
 
     def change_and_reread(tx: Tx) -> list[Any]:
-        seen = [tx.job(job_id)["judgments"], tx.worker(worker)["gold_answered"]]
+        seen = [tx.job(job_id).judgments, tx.worker(worker).gold_answered]
         tx.count_job(job_id, judgments=2)
         tx.update_worker(worker, gold_answered=5)
-        seen += [tx.job(job_id)["judgments"], tx.worker(worker)["gold_answered"]]
+        seen += [tx.job(job_id).judgments, tx.worker(worker).gold_answered]
         tx.set_job_state(job_id, 3, 1.0)
         tx.set_skills({worker: 0.25})
-        seen += [tx.job(job_id)["state"], tx.worker(worker)["skill"]]
+        seen += [tx.job(job_id).state, tx.worker(worker).skill]
         return seen
 
     assert await store.write(change_and_reread) == [0, 0, 2, 5, 3, 0.25]
-    assert await store.write(lambda tx: tx.job(job_id)["judgments"]) == 2
+    assert await store.write(lambda tx: tx.job(job_id).judgments) == 2

@@ -66,7 +66,7 @@ async def test_job_totals_by_state_and_live_leases_by_job_are_the_counters_metri
     row = await store.read(lambda tx: tx.job(b))
     assert await store.read(lambda tx: tx.job_state_totals()) == {2: (2, 10, 3), 4: (1, 8, 6)}
     assert await store.read(lambda tx: tx.open_leases_by_job()) == {a: 2, c: 1}
-    assert row is not None and (int(row["judgments"]), int(row["labeled_items"])) == (4, 1)
+    assert row is not None and (int(row.judgments), int(row.labeled_items)) == (4, 1)
 
 
 async def test_the_quality_service_reads_each_counted_work_judgment_and_each_workers_record(
@@ -102,8 +102,8 @@ async def test_the_quality_service_reads_each_counted_work_judgment_and_each_wor
         lambda tx: [(int(r[0]), int(r[1]), int(r[3])) for r in tx.job_judgments(job_id)]
     )
     counted = await store.read(lambda tx: sorted((int(r[0]), int(r[1])) for r in tx.pass_input(job_id)))
-    page = await store.read(lambda tx: [int(r["id"]) for r in tx.workers_of(job_id, 0, 2)])
-    rest = await store.read(lambda tx: [int(r["id"]) for r in tx.workers_of(job_id, workers[1], 10)])
+    page = await store.read(lambda tx: [int(r.id) for r in tx.workers_of(job_id, 0, 2)])
+    rest = await store.read(lambda tx: [int(r.id) for r in tx.workers_of(job_id, workers[1], 10)])
     declines = await store.read(lambda tx: [(int(r[0]), r[1]) for r in tx.job_declines(job_id)])
     i0, i1, g = ids["i0"], ids["i1"], ids["g"]
     assert fed == [i1]  # the gold answer fed no label
@@ -141,7 +141,7 @@ async def test_a_budget_reservation_takes_at_most_what_is_left_and_frees_only_wh
     async def held() -> tuple[int, int]:
         row = await store.read(lambda tx: tx.job(job_id))
         assert row is not None
-        return int(row["cost_micros"]), int(row["reserved_micros"])
+        return int(row.cost_micros), int(row.reserved_micros)
 
     assert await store.write(lambda tx: tx.add_job_cost(job_id, "charge", 300, "judgment", 0.0))
     assert not await store.write(lambda tx: tx.add_job_cost(job_id, "charge", 300, "judgment", 0.0))
@@ -185,7 +185,7 @@ async def test_open_and_claimable_work_leave_out_gold_claimed_finished_and_hidde
     claimed = await open_and_claimable()
     w = await store.read(lambda tx: tx.item_by_key(job_id, "w"))
     assert w is not None
-    await store.write(lambda tx: tx.update_item(int(w["id"]), state=1))
+    await store.write(lambda tx: tx.update_item(int(w.id), state=1))
     assert (only_gold, hidden, shown, claimed) == (
         (False, False),
         (False, False),

@@ -23,14 +23,14 @@ async def test_the_gold_split_puts_the_first_unmarked_gold_in_the_quiz_and_keeps
     await store.write(lambda tx: tx.split_gold(job_id, 2))
 
     def uses(tx: Tx) -> dict[str, int]:
-        return {r["key"]: int(r["gold_use"]) for r in tx.gold_rows(job_id, 100)}
+        return {r.key: int(r.gold_use) for r in tx.gold_rows(job_id, 100)}
 
     assert before == {0: 4, 1: 1, 2: 1}
     assert await store.read(uses) == {"g0": 1, "g1": 2, "g2": 1, "g3": 2, "g4": 1, "g5": 2}
     assert await store.read(lambda tx: tx.gold_pools(job_id)) == {1: 3, 2: 3}
-    assert [r["key"] for r in await store.read(lambda tx: tx.gold_rows(job_id, 2))] == ["g0", "g1"]
+    assert [r.key for r in await store.read(lambda tx: tx.gold_rows(job_id, 2))] == ["g0", "g1"]
     work = await store.read(lambda tx: tx.item_by_key(job_id, "w0"))
-    assert work is not None and (int(work["is_gold"]), int(work["gold_use"])) == (0, 0)
+    assert work is not None and (int(work.is_gold), int(work.gold_use)) == (0, 0)
 
 
 async def test_gold_added_to_a_started_job_counts_only_once_shown_and_goes_to_hidden_gold(
@@ -91,7 +91,7 @@ async def test_unseen_gold_leaves_out_what_the_worker_saw_and_gold_retired_after
     assert await unseen(c, (0, 2), 3) == ["g0", "g2", "g3"]
     assert await unseen(c, (0, 2), 0) == ["g0", "g2", "g3"]  # 0: never retired
     item = await store.read(lambda tx: tx.item(ids["g2"]))
-    assert item is not None and (int(item["exposures"]), int(item["leased"])) == (2, 2)
+    assert item is not None and (int(item.exposures), int(item.leased)) == (2, 2)
     assert await store.write(lambda tx: tx.next_work_item(job_id, c)) == ids["w0"]  # gold is never work
 
 
@@ -113,8 +113,8 @@ async def test_an_upload_staged_in_several_chunks_keeps_stream_order_and_counts_
     published = await store.write(publish)
     hidden = await store.read(lambda tx: tx.open_items(job_id))
     await store.write(lambda tx: tx.end_upload(upload))
-    shown = await store.read(lambda tx: [r["key"] for r in tx.open_items(job_id)])
-    gold = await store.read(lambda tx: [r["key"] for r in tx.gold_rows(job_id, 100)])
+    shown = await store.read(lambda tx: [r.key for r in tx.open_items(job_id)])
+    gold = await store.read(lambda tx: [r.key for r in tx.gold_rows(job_id, 100)])
     left = await store.write(
         lambda tx: tx.one("SELECT COUNT(*) FROM upload_items WHERE upload_id = ?", (upload,))
     )
@@ -154,6 +154,6 @@ async def test_a_resumed_upload_adds_only_the_keys_the_job_lacks_and_a_resend_ad
     assert resumed == (5, 1) and resent == (0, 0)
     assert sorted(after) == sorted(f"k{i}" for i in range(15))
     assert {k: after[k] for k in ids} == ids  # the items the job had keep their rows
-    assert k5 is not None and (int(k5["done"]), int(k5["target"])) == (1, 2)
-    assert k7 is not None and int(k7["is_gold"]) == 0
-    assert k12 is not None and (int(k12["is_gold"]), int(k12["target"])) == (1, 3)
+    assert k5 is not None and (int(k5.done), int(k5.target)) == (1, 2)
+    assert k7 is not None and int(k7.is_gold) == 0
+    assert k12 is not None and (int(k12.is_gold), int(k12.target)) == (1, 3)

@@ -89,7 +89,7 @@ async def test_a_replica_outlives_the_database_dropping_its_connections(postgres
             )
         await store.write(lambda tx: tx.count_job(job_id, judgments=1))
         row = await store.read(lambda tx: tx.job(job_id))
-        assert row is not None and int(row["judgments"]) == 1
+        assert row is not None and int(row.judgments) == 1
     finally:
         store.close()
 
@@ -109,7 +109,7 @@ async def test_two_replicas_judging_one_item_at_once_see_each_others_counts(post
                 assert item is not None
                 tx.count_item(item_id, done=1)
                 tx.count_job(job_id, judgments=1)
-                if int(item["done"]) + 1 >= int(item["target"]):
+                if int(item.done) + 1 >= int(item.target):
                     tx.update_item(item_id, state=1)
 
             return run
@@ -187,7 +187,7 @@ def label_on(job_id: int, item_id: int, hold: threading.Event | None = None) -> 
 
 async def feed(store: Store, job_id: int) -> list[int]:
     rows = await store.read(lambda tx: tx.label_events(job_id, 0, 1000))
-    return [int(r["sequence"]) for r in rows]
+    return [int(r.sequence) for r in rows]
 
 
 async def test_a_reader_resuming_after_what_it_saw_misses_no_event_of_an_open_transaction(
@@ -211,7 +211,7 @@ async def test_a_reader_resuming_after_what_it_saw_misses_no_event_of_an_open_tr
         sequences = {await first, await second}
         after = max(seen, default=0)
         rows = await replicas[1].read(lambda tx: tx.label_events(job_id, after, 1000))
-        seen += [int(r["sequence"]) for r in rows]
+        seen += [int(r.sequence) for r in rows]
         assert sequences == {1, 2}
         assert seen == [1, 2]
         events = await replicas[0].read(
@@ -257,7 +257,7 @@ async def test_a_reader_resuming_after_each_sequence_sees_every_event_once_while
             rows = await replicas[len(seen) % 2].read(
                 lambda tx, after=after: tx.label_events(job_id, after, 7)
             )
-            seen += [int(r["sequence"]) for r in rows]
+            seen += [int(r.sequence) for r in rows]
             if finished and not rows:
                 break
         await done

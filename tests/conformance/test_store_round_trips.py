@@ -59,9 +59,9 @@ def _lease(job_id: int, worker_id: int) -> object:
             return None
         task_id, item = leased
         task = tx.task(task_id)
-        counted = tx.item(int(item["id"]))
+        counted = tx.item(int(item.id))
         assert task is not None and counted is not None
-        return int(task["item_id"]), int(task["worker_id"]), int(counted["leased"])
+        return int(task.item_id), int(task.worker_id), int(counted.leased)
 
     return lease
 
@@ -98,10 +98,10 @@ async def test_held_writes_are_read_back_and_a_failing_one_fails_only_its_caller
         def work(tx: Tx) -> int:
             row = tx.worker(worker)
             assert row is not None
-            tx.update_worker(worker, judgments=int(row["judgments"]) + n)
+            tx.update_worker(worker, judgments=int(row.judgments) + n)
             after = tx.worker(worker)
             assert after is not None
-            return int(after["judgments"])
+            return int(after.judgments)
 
         return work
 
@@ -124,4 +124,4 @@ async def test_held_writes_are_read_back_and_a_failing_one_fails_only_its_caller
     assert isinstance(results[1], Exception) and isinstance(results[2], InvalidArgument)
     row = await store.read(lambda tx: tx.worker(worker))
     assert row is not None
-    assert (int(row["judgments"]), int(row["gold_answered"]), int(row["gold_correct"])) == (3, 0, 0)
+    assert (int(row.judgments), int(row.gold_answered), int(row.gold_correct)) == (3, 0, 0)

@@ -350,10 +350,10 @@ async def test_import_command_reconsolidates_a_finished_job(
     finally:
         store.close()
     labels = {
-        r["item_key"].rsplit("/", 1)[-1]: json.loads(r["value"])["classification"]["class_name"] for r in rows
+        r.item_key.rsplit("/", 1)[-1]: json.loads(r.value)["classification"]["class_name"] for r in rows
     }
     assert labels == {"0.jpg": "dog", "2.jpg": "cat"}
-    assert sorted(w["external_id"] for w in workers) == ["groundtruth:w1", "groundtruth:w2", "groundtruth:w3"]
+    assert sorted(w.external_id for w in workers) == ["groundtruth:w1", "groundtruth:w2", "groundtruth:w3"]
 
 
 async def import_command(

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from labelwire.server.domain.checks import MAX_CLASSES, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
+from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected
 
 Spread = tuple[float, list[bool]]
 """An item's spread across its workers, and per judgment whether it is an outlier."""
@@ -180,6 +181,8 @@ class TaskKind(ABC):
     or spans of a class), so a workforce's page must offer the classes."""
     batches_items: ClassVar[bool] = False
     """Whether one task may hold a batch of items (`batch_size`)."""
+    crowd_field: ClassVar[str] = ""
+    """The field its element (`crowd_element`) posts its answer under in a hosted crowd form."""
 
     def batch_size(self, spec: JobSpec) -> int:
         """Items one task leases."""
@@ -283,6 +286,21 @@ class TaskKind(ABC):
         as Ground Truth hands a worker's form back; None when the element is not
         this kind's. None by default: free-form kinds take the whole form, and a
         mask needs its image decoded, which the caller does."""
+        return None
+
+    def own_page(self, task_config: Mapping[str, Any]) -> str | None:
+        """The owner's own page for its tasks (`own_template` kinds), else None."""
+        return None
+
+    def crowd_element(self, page: CrowdPage) -> str:
+        """The Crowd HTML element asking a worker for one item, on a page the
+        workforce hosts (Mechanical Turk's HTMLQuestion); raises `ItemRejected`
+        when the kind has none or the item cannot be shown in it."""
+        raise ItemRejected(f"Mechanical Turk pages are not made for {self.name} tasks")
+
+    def crowd_answer(self, fields: Mapping[str, Any], classes: Sequence[str]) -> Answer | None:
+        """The answer in the fields a hosted crowd form posted (`crowd_element`'s),
+        its classes among the job's; None when it holds none usable."""
         return None
 
     @abstractmethod

@@ -3,6 +3,7 @@ Ground Truth does (clustered by IoU and averaged)."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -21,6 +22,7 @@ from labelwire.server.domain.tasks.base import (
     dense_workers,
     lowest_confidence,
 )
+from labelwire.server.domain.tasks.crowd import CrowdPage, attr, require_url
 
 METHOD = "box_clusters"
 BOX_MATCH_IOU = 0.5
@@ -149,6 +151,7 @@ class BoundingBoxes(TaskKind):
     name = "bounding_box"
     answer_key = "bounding_boxes"
     component = "boxes"
+    crowd_field = "annotatedResult"
     reviewable = True
     vote_share_methods = frozenset({METHOD})
     has_spread = True
@@ -217,6 +220,34 @@ class BoundingBoxes(TaskKind):
         if not isinstance(drawn, list):
             return None
         boxes = [_box_of(b, str(b.get("label", ""))) for b in drawn if isinstance(b, Mapping)]
+        return {"bounding_boxes": {"boxes": boxes}}
+
+    def crowd_element(self, page: CrowdPage) -> str:
+        url = require_url(page.payload_kind, page.payload, "bounding boxes are drawn on an image")
+        return (
+            f'<crowd-bounding-box name="{self.crowd_field}" src="{attr(url)}" header="{page.header}" '
+            f'labels="{attr(json.dumps(page.class_names))}">{page.instructions}</crowd-bounding-box>'
+        )
+
+    def crowd_answer(self, fields: Mapping[str, Any], classes: Sequence[str]) -> Answer | None:
+        """Every box of a known class with a positive size, else nothing."""
+        value = fields.get(self.crowd_field)
+        if not isinstance(value, Mapping) or not isinstance(value.get("boundingBoxes"), list):
+            return None
+        boxes = []
+        for box in value["boundingBoxes"]:
+            if not isinstance(box, Mapping) or box.get("label") not in classes:
+                return None
+            try:
+                left, top = float(box["left"]), float(box["top"])
+                width, height = float(box["width"]), float(box["height"])
+            except (KeyError, TypeError, ValueError):
+                return None
+            if width <= 0 or height <= 0:
+                return None
+            boxes.append(
+                {"class_name": box["label"], "left": left, "top": top, "width": width, "height": height}
+            )
         return {"bounding_boxes": {"boxes": boxes}}
 
     def export_value(

@@ -12,6 +12,7 @@ from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks.base import TaskKind, groundtruth_confidence, uses_skill
+from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, one_label
 
 POSTERIOR_METHOD = "majority_vote_posterior"
 """A classification vote whose confidence is a posterior; `MAJORITY_VOTE` labels state vote shares
@@ -87,6 +88,7 @@ class Classification(TaskKind):
     name = "classification"
     answer_key = "classification"
     component = "classification"
+    crowd_field = "category"
     min_classes = 2
     reviewable = True
     routable = True
@@ -179,6 +181,13 @@ class Classification(TaskKind):
     def answer_from_crowd_element(self, element: Mapping[str, Any]) -> Answer | None:
         label = element.get("label")
         return {"classification": {"class_name": label}} if isinstance(label, str) else None
+
+    def crowd_element(self, page: CrowdPage) -> str:
+        return classifier("crowd-classifier", self.crowd_field, page.class_names, page)
+
+    def crowd_answer(self, fields: Mapping[str, Any], classes: Sequence[str]) -> Answer | None:
+        label = one_label(fields.get(self.crowd_field))
+        return {"classification": {"class_name": label}} if label in set(classes) else None
 
     def export_value(
         self,

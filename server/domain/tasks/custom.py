@@ -3,13 +3,18 @@ rendered per task), its answer any JSON object its schema allows."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labelwire.server.domain import answer_schema, gt_template
 from labelwire.server.domain.checks import require
-from labelwire.server.domain.model import JobSpec
+from labelwire.server.domain.model import Answer, JobSpec
 from labelwire.server.domain.tasks.base import EXACT_METHOD, MaskWriter, TaskKind
+from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected
+
+_TEMPLATE_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
+"""Where the owner's template takes the item (Ground Truth's names for it)."""
 
 
 def _check_groundtruth_template(task_config: dict[str, Any]) -> None:
@@ -58,6 +63,23 @@ class Custom(TaskKind):
         inner = spec.task_config.get("custom", spec.task_config)
         source = inner.get("groundtruth_template", "") if isinstance(inner, dict) else ""
         return source if isinstance(source, str) else ""
+
+    def own_page(self, task_config: Mapping[str, Any]) -> str | None:
+        """`template` (either nesting), when it holds more than blanks."""
+        inner = task_config.get("custom", task_config)
+        template = inner.get("template") if isinstance(inner, Mapping) else None
+        return template if isinstance(template, str) and template.strip() else None
+
+    def crowd_element(self, page: CrowdPage) -> str:
+        """The owner's own template, the item in its slots."""
+        template = self.own_page(page.task_config)
+        if template is None:
+            raise ItemRejected("a custom task needs task_config.custom.template")
+        return _TEMPLATE_SLOT.sub(lambda _: page.target(), template)
+
+    def crowd_answer(self, fields: Mapping[str, Any], classes: Sequence[str]) -> Answer | None:
+        """The whole form."""
+        return {"custom": dict(fields)} if fields else None
 
     def export_value(
         self,

@@ -11,6 +11,7 @@ from labelwire.server.consolidation import BinaryRelevance, MajorityVote, MultiL
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks.base import TaskKind, lowest_confidence
+from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, many_labels
 
 
 def vote_per_class(names: Sequence[str], ticked: list[list[str]]) -> Consolidated:
@@ -40,6 +41,7 @@ class MultiLabel(TaskKind):
     name = "multi_label"
     answer_key = "multi_label"
     component = "multilabel"
+    crowd_field = "category"
     reviewable = True
     job_models = True
     routes_by_class = True
@@ -108,6 +110,15 @@ class MultiLabel(TaskKind):
         if not isinstance(labels, list):
             return None
         return {"multi_label": {"class_names": list(dict.fromkeys(str(n) for n in labels))}}
+
+    def crowd_element(self, page: CrowdPage) -> str:
+        return classifier("crowd-classifier-multi-select", self.crowd_field, page.class_names, page)
+
+    def crowd_answer(self, fields: Mapping[str, Any], classes: Sequence[str]) -> Answer | None:
+        labels = many_labels(fields.get(self.crowd_field))
+        if labels is None or not set(labels) <= set(classes):
+            return None
+        return {"multi_label": {"class_names": sorted(set(labels))}}
 
     def export_value(
         self,

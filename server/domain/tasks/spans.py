@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from labelwire.server.domain.tasks.base import (
     dense_workers,
     lowest_confidence,
 )
+from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected, attr
 
 METHOD = "span_vote"
 
@@ -76,6 +78,7 @@ class Spans(TaskKind):
     name = "spans"
     answer_key = "spans"
     component = "spans"
+    crowd_field = "crowd-entity-annotation"
     classes_key = "entity_types"
     reviewable = True
     vote_share_methods = frozenset({METHOD})
@@ -123,6 +126,35 @@ class Spans(TaskKind):
         if not isinstance(entities, list):
             return None
         spans = [_span_of(e) for e in entities if isinstance(e, Mapping)]
+        return {"spans": {"spans": spans}}
+
+    def crowd_element(self, page: CrowdPage) -> str:
+        if page.payload_kind == "source_ref":
+            raise ItemRejected("span annotation on Mechanical Turk needs the text inline, not a source_ref")
+        labels = [
+            {"label": c.name, "shortDisplayName": c.name[:16], "fullDisplayName": c.description or c.name}
+            for c in page.classes
+        ]
+        return (
+            f'<crowd-entity-annotation name="{self.crowd_field}" header="{page.header}" '
+            f'labels="{attr(json.dumps(labels))}" text="{attr(page.payload)}">{page.instructions}'
+            "</crowd-entity-annotation>"
+        )
+
+    def crowd_answer(self, fields: Mapping[str, Any], classes: Sequence[str]) -> Answer | None:
+        """Every entity of a known class over a non-empty range, in text order, else nothing."""
+        value = fields.get(self.crowd_field)
+        if not isinstance(value, Mapping) or not isinstance(value.get("entities"), list):
+            return None
+        spans = []
+        for entity in value["entities"]:
+            if not isinstance(entity, Mapping) or entity.get("label") not in classes:
+                return None
+            start, end = entity.get("startOffset"), entity.get("endOffset")
+            if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end:
+                return None
+            spans.append({"entity_type": entity["label"], "start": start, "end": end})
+        spans.sort(key=lambda s: (s["start"], s["end"], s["entity_type"]))
         return {"spans": {"spans": spans}}
 
     def export_value(

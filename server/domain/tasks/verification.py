@@ -3,6 +3,7 @@ model's pre-label of any reviewable kind), a batch of items per task."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -17,6 +18,7 @@ from labelwire.server.domain.tasks.base import (
     groundtruth_confidence,
     vote_exact,
 )
+from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, one_label
 
 VERIFICATION_CATEGORIES = ("correct", "incorrect")
 DEFAULT_BATCH = 10
@@ -26,6 +28,7 @@ class Verification(TaskKind):
     name = "verification"
     answer_key = "verification"
     component = "verification"
+    crowd_field = "verification"
     reviews_prelabel = True
     routes_by_class = True
     vote_share_methods = frozenset({EXACT_METHOD})
@@ -76,6 +79,19 @@ class Verification(TaskKind):
         if not isinstance(label, str):
             return None
         return {"verification": {"correct": [label.strip().lower() == VERIFICATION_CATEGORIES[0]]}}
+
+    def crowd_element(self, page: CrowdPage) -> str:
+        """The proposed label beside the item, and the two verdicts."""
+        prelabel = page.prelabel
+        shown = json.dumps(dict(prelabel), indent=1, sort_keys=True) if prelabel else "(no label given)"
+        proposed = f"<p>Proposed label:</p><pre>{html.escape(shown)}</pre>"
+        return classifier("crowd-classifier", self.crowd_field, VERIFICATION_CATEGORIES, page, proposed)
+
+    def crowd_answer(self, fields: Mapping[str, Any], classes: Sequence[str]) -> Answer | None:
+        label = one_label(fields.get(self.crowd_field))
+        if label not in VERIFICATION_CATEGORIES:
+            return None
+        return {"verification": {"correct": [label == VERIFICATION_CATEGORIES[0]]}}
 
     def export_value(
         self,
