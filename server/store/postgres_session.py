@@ -67,10 +67,22 @@ class Row:
         return f"Row({ {name: self._values[i] for name, i in self._names.items()}!r})"
 
 
+_NAMES: dict[tuple[bytes, ...], dict[str, int]] = {}
+
+
 def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    names: dict[str, int] = {}
-    for index, column in enumerate(cursor.description or ()):
-        names.setdefault(column.name, index)
+    """Names read from the result's field names, one mapping per set of names:
+    `cursor.description` builds a `Column` per column of every result, which was
+    a quarter of the writer's CPU (a job's row has over thirty columns)."""
+    res = cursor.pgresult
+    fields = () if res is None else tuple(map(res.fname, range(res.nfields)))
+    names = _NAMES.get(fields)  # type: ignore[arg-type]
+    if names is None:
+        names = {}
+        for index, field in enumerate(fields):
+            names.setdefault(field.decode(), index)  # type: ignore[union-attr]
+        if len(_NAMES) < 1024:  # statements are our own few; ad hoc ones are not kept
+            _NAMES[fields] = names  # type: ignore[index]
     return lambda values: Row(names, values)
 
 
@@ -200,15 +212,16 @@ class Session:
             return self.conn.execute(sql, prepare=False if ";" in sql else None)
         self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
         self.backend_pid = None
+        prepare = False if ";" in sql else None
         try:
-            return self.conn.execute(sql)
+            return self.conn.execute(sql, prepare=prepare)
         except psycopg.OperationalError:
             if self.conn.closed:
                 try:
                     self.conn = self._connect()
                 except psycopg.OperationalError as exc:
                     raise Unavailable("the database does not answer; nothing was done, try again") from exc
-                return self.conn.execute(sql)
+                return self.conn.execute(sql, prepare=prepare)
             self._abandon()
             raise
         except BaseException:

@@ -126,6 +126,7 @@ class PostgresTx(SqlTx):
         """`next_work_row`, `insert_task` and `count_item(leased=1)` in one round
         trip (`postgres_lease`); (task id, the item's row) or None."""
         self._direct("items")
+        self._direct("tasks")
         row = self.conn.execute(
             lease_sql(pilot),
             (

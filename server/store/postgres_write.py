@@ -5,15 +5,19 @@ again, and sends the writes nobody reads the result of together."""
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelwire.server.store.postgres_session import Row, Session
 from labelwire.server.store.postgres_tx import PostgresTx, placeholders
 from labelwire.server.store.rows import JobRow, WorkerRow, job_row, worker_row
 from labelwire.server.store.sql_base import forget_written, written_table
+
+if TYPE_CHECKING:
+    import psycopg
 
 _NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)")
 
@@ -24,12 +28,41 @@ def _tables(sql: str) -> frozenset[str]:
     return frozenset(_NAMED_TABLE.findall(sql))
 
 
-def _part(names: list[str], values: list[Any]) -> Row:
-    """A row of the columns `names` of a joined result, read as `_rows` reads them."""
-    index: dict[str, int] = {}
-    for n, name in enumerate(names):
-        index.setdefault(name, n)
-    return Row(index, values)
+@functools.lru_cache(maxsize=64)
+def _layout(fields: tuple[bytes, ...]) -> tuple[tuple[int, int, dict[str, int]], ...]:
+    """Where each table's columns are in a joined result whose tables are
+    separated by columns named `*_part`: (start, end, names) per table."""
+    bounds = [-1, *(n for n, f in enumerate(fields) if f.endswith(b"_part")), len(fields)]
+    out = []
+    for start, end in itertools.pairwise(bounds):
+        index: dict[str, int] = {}
+        for n, field in enumerate(fields[start + 1 : end]):
+            index.setdefault(field.decode(), n)
+        out.append((start + 1, end, index))
+    return tuple(out)
+
+
+def _parts(cur: psycopg.Cursor[Row]) -> list[Row] | None:
+    """The tables' rows of a joined result's first row (`_layout`), or None."""
+    row = cur.fetchone()
+    res = cur.pgresult
+    if row is None or res is None:
+        return None
+    values = list(row)
+    layout = _layout(tuple(map(res.fname, range(res.nfields))))  # type: ignore[arg-type]
+    return [Row(index, values[start:end]) for start, end, index in layout]
+
+
+_TASK_ITEM_WORKER = (
+    "SELECT t.*, NULL AS item_part, i.*, NULL AS worker_part, w.* FROM tasks t JOIN items i ON i.id = t.item_id"
+    " JOIN workers w ON w.id = t.worker_id WHERE t.id = %s FOR NO KEY UPDATE OF i, w"
+)
+
+_WORKER_LIVE_TASK = (
+    "SELECT w.*, NULL AS task_part, t.* FROM workers w LEFT JOIN LATERAL"
+    " (SELECT * FROM tasks WHERE worker_id = w.id AND state = 1 ORDER BY id LIMIT 1) t ON true"
+    " WHERE w.id = %s FOR NO KEY UPDATE OF w"
+)
 
 
 class PostgresWriteTx(PostgresTx):
@@ -59,6 +92,7 @@ class PostgresWriteTx(PostgresTx):
         self.session = session
         self._rows = session.rows
         self._later: list[tuple[str, str, Sequence[Any]]] = []
+        self._versions: dict[int, int] = {}  # task id: instructions_version, read by `task`
 
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Holds a write whose result nobody reads until the next statement that
@@ -127,23 +161,57 @@ class PostgresWriteTx(PostgresTx):
         forget_written(self._rows, f"UPDATE {written}")
 
     def task(self, task_id: int) -> Row | None:
-        """The task, its item's row locked and kept for `item` (until a write to
-        items): a submit reads the task, then locks its item, two round trips."""
+        """The task, its item's and its worker's rows locked and kept for `item`
+        and `worker` (until a write to their table): a submit reads the task, then
+        locks its item and its worker, three round trips, and the held write of
+        the task's state would go alone before the worker's read."""
         self.send_deferred()
-        cur = self.conn.execute(
-            "SELECT t.*, NULL AS item_part, i.* FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = %s"
-            " FOR NO KEY UPDATE OF i",
-            (task_id,),
-        )
-        row = cur.fetchone()
-        if row is None:
+        parts = _parts(self.conn.execute(_TASK_ITEM_WORKER, (task_id,)))
+        if parts is None:
             return None
-        names = [column.name for column in cur.description or ()]
-        split = names.index("item_part")
-        values = list(row)
-        item = _part(names[split + 1 :], values[split + 1 :])
+        task, item, worker = parts
         self._rows[("items", int(item["id"]))] = item
-        return _part(names[:split], values[:split])
+        self._rows[("workers", int(worker["id"]))] = worker_row(worker)
+        self._versions[task_id] = int(task["instructions_version"])
+        return task
+
+    def insert_judgment(
+        self,
+        task_id: int,
+        job_id: int,
+        item_id: int,
+        worker_id: int,
+        answer: dict[str, Any],
+        time_spent_ms: int,
+        gold_correct: bool | None,
+        now: float,
+        instructions_version: int | None = None,
+    ) -> None:
+        """With the task's version as `task` read it (a task's never changes): the
+        insert then reads no table, and goes in one statement with the task's
+        held update (`later` keeps apart a read of a table a held write changed)."""
+        if instructions_version is None:
+            instructions_version = self._versions.get(task_id)
+        super().insert_judgment(
+            task_id,
+            job_id,
+            item_id,
+            worker_id,
+            answer,
+            time_spent_ms,
+            gold_correct,
+            now,
+            instructions_version,
+        )
+
+    def live_task_of(self, worker_id: int) -> Row | None:
+        """The worker's live lease as `worker` read it with the worker's row, once
+        (NextTask reads both, one round trip); else asked for."""
+        key = ("tasks", worker_id)
+        if key in self._rows:
+            row: Row | None = self._rows.pop(key)
+            return row
+        return super().live_task_of(worker_id)
 
     def count_job(self, job_id: int, **deltas: int) -> None:
         held = self.session.op_pending.setdefault(job_id, {})
@@ -186,10 +254,12 @@ class PostgresWriteTx(PostgresTx):
         key = ("workers", worker_id)
         if key not in self._rows:
             self.send_deferred()
-            self._rows[key] = worker_row(
-                self.conn.execute(
-                    "SELECT * FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
-                ).fetchone()
-            )
+            parts = _parts(self.conn.execute(_WORKER_LIVE_TASK, (worker_id,)))
+            if parts is None:
+                self._rows[key] = None
+            else:
+                worker, live = parts
+                self._rows[key] = worker_row(worker)
+                self._rows[("tasks", worker_id)] = None if live["id"] is None else live
         row: WorkerRow | None = self._rows[key]
         return row

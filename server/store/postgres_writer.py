@@ -38,7 +38,8 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
         A lock cycle aborts the whole group, not the one caller: the locks
         its earlier callers took stay held until the rollback, so running the
         one caller again would meet the same cycle."""
-        conn.execute(opening)
+        if opening:
+            conn.execute(opening)
         tx = self._make_tx(conn)
         try:
             value = work[0](tx)
@@ -59,9 +60,9 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
             outcomes: list[Any] = []
             deferred: list[Any] = []
             try:
-                conn.execute(self._begin)
+                conn.execute(f"{self._begin}; SAVEPOINT op")  # the first caller's savepoint, same round trip
                 for n, work in enumerate(group):
-                    opening = ("SAVEPOINT op", WAIT_BRIEFLY)[n] if n < 2 else RELEASE_AND_SAVEPOINT
+                    opening = ("", WAIT_BRIEFLY)[n] if n < 2 else RELEASE_AND_SAVEPOINT
                     outcome = self._run_one(conn, work, opening)
                     if n and not outcome[1] and _lock_wait(outcome[2]):
                         deferred.append(work)
