@@ -155,6 +155,9 @@ RELEASE_AND_SAVEPOINT = "RELEASE op; SAVEPOINT op"
 WAIT_BRIEFLY = f"RELEASE op; SET LOCAL lock_timeout = '{LOCK_WAIT}'; SAVEPOINT op"
 """The same after a group's first caller: from here on, a lock wait is brief (`WriterThread`)."""
 
+WAIT_BRIEFLY_UNGUARDED = f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"
+"""The same in a group run without savepoints."""
+
 
 class Session:
     """A store thread's connection, opened again at the next BEGIN if the server
@@ -194,8 +197,8 @@ class Session:
         import psycopg
 
         released = sql == "RELEASE op" or sql.startswith("RELEASE op;")
-        if not released:  # BEGIN, COMMIT, or a rollback, which released the locks the reads took
-            self.rows.clear()
+        if not released and sql != WAIT_BRIEFLY_UNGUARDED:
+            self.rows.clear()  # BEGIN, COMMIT, or a rollback, which released the locks the reads took
         if released:
             _add(self.pending, self.op_pending)
             self.op_pending, self.flushed = {}, {}
