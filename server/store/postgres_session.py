@@ -175,6 +175,7 @@ class Session:
         self.pooled = pooling(url)[1]
         self.backend_pid: int | None = None  # behind pooling, this transaction's; see placeholder_base
         self.conn = self._connect()
+        self.cur = self.conn.cursor()  # reused by every statement (`PostgresTx.cur`)
         # Deltas to jobs' counters that the group's committed savepoints made
         # (`pending`) and that the running one made (`op_pending`), by job.
         self.pending: dict[int, dict[str, int]] = {}
@@ -212,19 +213,20 @@ class Session:
         elif sql == "ROLLBACK":
             self.pending, self.op_pending, self.flushed = {}, {}, {}
         if not sql.startswith("BEGIN"):
-            return self.conn.execute(sql, prepare=False if ";" in sql else None)
+            return self.cur.execute(sql, prepare=False if ";" in sql else None)
         self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
         self.backend_pid = None
         prepare = False if ";" in sql else None
         try:
-            return self.conn.execute(sql, prepare=prepare)
+            return self.cur.execute(sql, prepare=prepare)
         except psycopg.OperationalError:
             if self.conn.closed:
                 try:
                     self.conn = self._connect()
                 except psycopg.OperationalError as exc:
                     raise Unavailable("the database does not answer; nothing was done, try again") from exc
-                return self.conn.execute(sql, prepare=prepare)
+                self.cur = self.conn.cursor()
+                return self.cur.execute(sql, prepare=prepare)
             self._abandon()
             raise
         except BaseException:
@@ -277,7 +279,7 @@ class Session:
             if not deltas:
                 continue
             sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
-            row = self.conn.execute(
+            row = self.cur.execute(
                 f"UPDATE jobs SET {sets} WHERE id = %s RETURNING last_sequence", (*deltas.values(), job_id)
             ).fetchone()
             labels = deltas.get("last_sequence", 0)
@@ -298,7 +300,7 @@ class Session:
         if not self.pooled:
             return int(self.conn.info.backend_pid) << 24
         if self.backend_pid is None:
-            row = self.conn.execute("SELECT pg_backend_pid()").fetchone()
+            row = self.cur.execute("SELECT pg_backend_pid()").fetchone()
             assert row is not None
             self.backend_pid = int(row[0])
         return self.backend_pid << 24
@@ -308,12 +310,12 @@ class Session:
         after `base`, in the order they were handed out, in the events and in
         the items that point at them."""
         shift = base - self.placeholder_base()
-        self.conn.execute(
+        self.cur.execute(
             "UPDATE items i SET label_sequence = %s - e.sequence FROM label_events e"
             " WHERE e.job_id = %s AND e.sequence < 0 AND i.id = e.item_id AND i.label_sequence = e.sequence",
             (shift, job_id),
         )
-        self.conn.execute(
+        self.cur.execute(
             "UPDATE label_events SET sequence = %s - sequence WHERE job_id = %s AND sequence < 0",
             (shift, job_id),
         )

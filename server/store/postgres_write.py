@@ -88,7 +88,7 @@ class PostgresWriteTx(PostgresTx):
     """
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session.conn)
+        super().__init__(session.conn, session.cur)
         self.session = session
         self._rows = session.rows
         self._later: list[tuple[str, str, Sequence[Any]]] = []
@@ -121,9 +121,9 @@ class PostgresWriteTx(PostgresTx):
         if first:
             sql = "WITH " + ", ".join(f"held{n} AS ({held})" for n, (_, held, _) in enumerate(first))
             args = [value for _, _, held_args in first for value in held_args]
-            self.conn.execute(f"{sql} {last}", [*args, *last_args])
+            self.cur.execute(f"{sql} {last}", [*args, *last_args])
         else:
-            self.conn.execute(last, last_args)
+            self.cur.execute(last, last_args)
 
     def _written(self, sql: str) -> None:
         """Forgets the kept rows a write statement may change; a statement that
@@ -166,7 +166,7 @@ class PostgresWriteTx(PostgresTx):
         locks its item and its worker, three round trips, and the held write of
         the task's state would go alone before the worker's read."""
         self.send_deferred()
-        parts = _parts(self.conn.execute(_TASK_ITEM_WORKER, (task_id,)))
+        parts = _parts(self.cur.execute(_TASK_ITEM_WORKER, (task_id,)))
         if parts is None:
             return None
         task, item, worker = parts
@@ -225,10 +225,10 @@ class PostgresWriteTx(PostgresTx):
             row = self._rows[key]
         else:
             self.send_deferred()
-            row = job_row(self.conn.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone())
+            row = job_row(self.cur.execute("SELECT * FROM jobs WHERE id = %s", (job_id,)).fetchone())
             if row is not None and json.loads(row.spec).get("budget_micros"):
                 row = job_row(
-                    self.conn.execute(
+                    self.cur.execute(
                         "SELECT * FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
                     ).fetchone()
                 )
@@ -248,13 +248,13 @@ class PostgresWriteTx(PostgresTx):
         if kept is not None:
             return kept
         self.send_deferred()
-        return self.conn.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
+        return self.cur.execute("SELECT * FROM items WHERE id = %s FOR NO KEY UPDATE", (item_id,)).fetchone()
 
     def worker(self, worker_id: int) -> WorkerRow | None:
         key = ("workers", worker_id)
         if key not in self._rows:
             self.send_deferred()
-            parts = _parts(self.conn.execute(_WORKER_LIVE_TASK, (worker_id,)))
+            parts = _parts(self.cur.execute(_WORKER_LIVE_TASK, (worker_id,)))
             if parts is None:
                 self._rows[key] = None
             else:
