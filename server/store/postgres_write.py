@@ -93,6 +93,7 @@ class PostgresWriteTx(PostgresTx):
         self._rows = session.rows
         self._later: list[tuple[str, str, Sequence[Any]]] = []
         self._versions: dict[int, int] = {}  # task id: instructions_version, read by `task`
+        self._skills: dict[int, tuple[float | None, int, int]] | None = None  # by `item_judgments`
 
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Holds a write whose result nobody reads until the next statement that
@@ -134,16 +135,19 @@ class PostgresWriteTx(PostgresTx):
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().one(sql, args)
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().all(sql, args)
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().run(sql, args)
 
@@ -212,6 +216,24 @@ class PostgresWriteTx(PostgresTx):
             row: Row | None = self._rows.pop(key)
             return row
         return super().live_task_of(worker_id)
+
+    def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """With its judges' skills, kept for the `skills_of` that labeling the item
+        asks next (one round trip where there were two)."""
+        self.send_deferred()
+        rows = self.cur.execute(
+            "SELECT j.worker_id, j.answer, w.skill, w.gold_answered, w.gold_correct FROM judgments j"
+            " JOIN workers w ON w.id = j.worker_id WHERE j.item_id = %s AND j.excluded = 0 ORDER BY j.task_id",
+            (item_id,),
+        ).fetchall()
+        self._skills = {int(r[0]): (r[2], int(r[3]), int(r[4])) for r in rows}
+        return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
+        kept, self._skills = self._skills, None
+        if kept is not None and set(worker_ids) <= kept.keys() and not self._later:
+            return {worker_id: kept[worker_id] for worker_id in worker_ids}
+        return super().skills_of(worker_ids)
 
     def count_job(self, job_id: int, **deltas: int) -> None:
         held = self.session.op_pending.setdefault(job_id, {})
