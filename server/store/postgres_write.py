@@ -109,6 +109,8 @@ class PostgresWriteTx(PostgresTx):
             return
         if any(held in _tables(sql) for held, _, _ in self._later):
             self.send_deferred()
+        if table == "workers":
+            self._skills = None
         forget_written(self._rows, sql)
         self._later.append((table, placeholders(sql), args))
 
@@ -154,6 +156,7 @@ class PostgresWriteTx(PostgresTx):
     def set_skills(self, skills: dict[int, float]) -> None:
         self.send_deferred()
         self._rows.clear()
+        self._skills = None
         super().set_skills(skills)
 
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
@@ -162,6 +165,7 @@ class PostgresWriteTx(PostgresTx):
 
     def _direct(self, written: str) -> None:
         self.send_deferred()
+        self._skills = None
         forget_written(self._rows, f"UPDATE {written}")
 
     def task(self, task_id: int) -> Row | None:
