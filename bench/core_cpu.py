@@ -46,12 +46,12 @@ CLASSES = ("positive", "negative", "neutral")
 def count_statements(
     stats: dict[tuple[str, str], list[float]], on: list[bool], postgres: bool = False
 ) -> None:
-    """Wraps SqliteTx.one/all/run/one_as/all_as (or psycopg's Connection.execute) to count (and time)
-    each statement by thread and text."""
+    """Wraps SqliteTx.one/all/run/one_as/all_as (or psycopg's Cursor.execute, which its
+    Connection.execute calls) to count (and time) each statement by thread and text."""
     if postgres:
         import psycopg
 
-        owner: Any = psycopg.Connection
+        owner: Any = psycopg.Cursor
         names: tuple[str, ...] = ("execute",)
     else:
         from labelwire.server.store.sqlite import SqliteTx

@@ -79,7 +79,7 @@ class PostgresStore:
 
     @staticmethod
     def _tx(session: Session) -> PostgresTx:
-        return PostgresTx(session.conn)
+        return PostgresTx(session.conn, session.cur)
 
     def on_commit(self, callback: Callable[[Set[int]], None]) -> None:
         """`callback(job_ids)` runs after each write that moved those jobs' label feeds."""

@@ -67,10 +67,22 @@ class Row:
         return f"Row({ {name: self._values[i] for name, i in self._names.items()}!r})"
 
 
+_NAMES: dict[tuple[bytes, ...], dict[str, int]] = {}
+
+
 def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    names: dict[str, int] = {}
-    for index, column in enumerate(cursor.description or ()):
-        names.setdefault(column.name, index)
+    """Names read from the result's field names, one mapping per set of names:
+    `cursor.description` builds a `Column` per column of every result, which was
+    a quarter of the writer's CPU (a job's row has over thirty columns)."""
+    res = cursor.pgresult
+    fields = () if res is None else tuple(map(res.fname, range(res.nfields)))
+    names = _NAMES.get(fields)  # type: ignore[arg-type]
+    if names is None:
+        names = {}
+        for index, field in enumerate(fields):
+            names.setdefault(field.decode(), index)  # type: ignore[union-attr]
+        if len(_NAMES) < 1024:  # statements are our own few; ad hoc ones are not kept
+            _NAMES[fields] = names  # type: ignore[index]
     return lambda values: Row(names, values)
 
 
@@ -143,6 +155,9 @@ RELEASE_AND_SAVEPOINT = "RELEASE op; SAVEPOINT op"
 WAIT_BRIEFLY = f"RELEASE op; SET LOCAL lock_timeout = '{LOCK_WAIT}'; SAVEPOINT op"
 """The same after a group's first caller: from here on, a lock wait is brief (`WriterThread`)."""
 
+WAIT_BRIEFLY_UNGUARDED = f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"
+"""The same in a group run without savepoints."""
+
 
 class Session:
     """A store thread's connection, opened again at the next BEGIN if the server
@@ -160,6 +175,7 @@ class Session:
         self.pooled = pooling(url)[1]
         self.backend_pid: int | None = None  # behind pooling, this transaction's; see placeholder_base
         self.conn = self._connect()
+        self.cur = self.conn.cursor()  # reused by every statement (`PostgresTx.cur`)
         # Deltas to jobs' counters that the group's committed savepoints made
         # (`pending`) and that the running one made (`op_pending`), by job.
         self.pending: dict[int, dict[str, int]] = {}
@@ -182,8 +198,8 @@ class Session:
         import psycopg
 
         released = sql == "RELEASE op" or sql.startswith("RELEASE op;")
-        if not released:  # BEGIN, COMMIT, or a rollback, which released the locks the reads took
-            self.rows.clear()
+        if not released and sql != WAIT_BRIEFLY_UNGUARDED:
+            self.rows.clear()  # BEGIN, COMMIT, or a rollback, which released the locks the reads took
         if released:
             _add(self.pending, self.op_pending)
             self.op_pending, self.flushed = {}, {}
@@ -197,18 +213,20 @@ class Session:
         elif sql == "ROLLBACK":
             self.pending, self.op_pending, self.flushed = {}, {}, {}
         if not sql.startswith("BEGIN"):
-            return self.conn.execute(sql, prepare=False if ";" in sql else None)
+            return self.cur.execute(sql, prepare=False if ";" in sql else None)
         self.pending, self.op_pending, self.flushed, self.numbered = {}, {}, {}, {}
         self.backend_pid = None
+        prepare = False if ";" in sql else None
         try:
-            return self.conn.execute(sql)
+            return self.cur.execute(sql, prepare=prepare)
         except psycopg.OperationalError:
             if self.conn.closed:
                 try:
                     self.conn = self._connect()
                 except psycopg.OperationalError as exc:
                     raise Unavailable("the database does not answer; nothing was done, try again") from exc
-                return self.conn.execute(sql)
+                self.cur = self.conn.cursor()
+                return self.cur.execute(sql, prepare=prepare)
             self._abandon()
             raise
         except BaseException:
@@ -261,7 +279,7 @@ class Session:
             if not deltas:
                 continue
             sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
-            row = self.conn.execute(
+            row = self.cur.execute(
                 f"UPDATE jobs SET {sets} WHERE id = %s RETURNING last_sequence", (*deltas.values(), job_id)
             ).fetchone()
             labels = deltas.get("last_sequence", 0)
@@ -282,7 +300,7 @@ class Session:
         if not self.pooled:
             return int(self.conn.info.backend_pid) << 24
         if self.backend_pid is None:
-            row = self.conn.execute("SELECT pg_backend_pid()").fetchone()
+            row = self.cur.execute("SELECT pg_backend_pid()").fetchone()
             assert row is not None
             self.backend_pid = int(row[0])
         return self.backend_pid << 24
@@ -292,12 +310,12 @@ class Session:
         after `base`, in the order they were handed out, in the events and in
         the items that point at them."""
         shift = base - self.placeholder_base()
-        self.conn.execute(
+        self.cur.execute(
             "UPDATE items i SET label_sequence = %s - e.sequence FROM label_events e"
             " WHERE e.job_id = %s AND e.sequence < 0 AND i.id = e.item_id AND i.label_sequence = e.sequence",
             (shift, job_id),
         )
-        self.conn.execute(
+        self.cur.execute(
             "UPDATE label_events SET sequence = %s - sequence WHERE job_id = %s AND sequence < 0",
             (shift, job_id),
         )

@@ -4,6 +4,7 @@ again, and sends the writes nobody reads the result of together."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -15,7 +16,7 @@ from labelwire.server.store.postgres_tx import PostgresTx, placeholders
 from labelwire.server.store.rows import (
     ITEM_COLUMNS,
     JOB_COLUMNS,
-    WORKER_COLUMNS,
+    TASK_COLUMNS,
     ItemRow,
     JobRow,
     R,
@@ -36,8 +37,21 @@ def _tables(sql: str) -> frozenset[str]:
     return frozenset(_NAMED_TABLE.findall(sql))
 
 
-_TASK_AND_ITEM = f"SELECT {columns(TaskRow, 't')}, {columns(ItemRow, 'i')} FROM tasks t JOIN items i"
+_WORKER_FIELDS = [f.name for f in dataclasses.fields(WorkerRow)]
 _TASK_FIELDS = len(TaskRow._fields)
+_ITEM_END = _TASK_FIELDS + len(ItemRow._fields)
+
+_TASK_ITEM_WORKER = (
+    f"SELECT {columns(TaskRow, 't')}, {columns(ItemRow, 'i')}, {columns(TaskRow, 'w', _WORKER_FIELDS)}"
+    " FROM tasks t JOIN items i ON i.id = t.item_id JOIN workers w ON w.id = t.worker_id"
+    " WHERE t.id = %s FOR NO KEY UPDATE OF i, w"
+)
+
+_WORKER_LIVE_TASK = (
+    f"SELECT {columns(TaskRow, 'w', _WORKER_FIELDS)}, {columns(TaskRow, 't')} FROM workers w LEFT JOIN LATERAL"
+    f" (SELECT {TASK_COLUMNS} FROM tasks WHERE worker_id = w.id AND state = 1 ORDER BY id LIMIT 1) t ON true"
+    " WHERE w.id = %s FOR NO KEY UPDATE OF w"
+)
 
 
 class PostgresWriteTx(PostgresTx):
@@ -63,10 +77,12 @@ class PostgresWriteTx(PostgresTx):
     """
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session.conn)
+        super().__init__(session.conn, session.cur)
         self.session = session
         self._rows = session.rows
         self._later: list[tuple[str, str, Sequence[Any]]] = []
+        self._versions: dict[int, int] = {}  # task id: instructions_version, read by `task`
+        self._skills: dict[int, tuple[float | None, int, int]] | None = None  # by `item_judgments`
 
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Holds a write whose result nobody reads until the next statement that
@@ -82,6 +98,8 @@ class PostgresWriteTx(PostgresTx):
             return
         if any(held in _tables(sql) for held, _, _ in self._later):
             self.send_deferred()
+        if table == "workers":
+            self._skills = None
         forget_written(self._rows, sql)
         self._later.append((table, placeholders(sql), args))
 
@@ -95,9 +113,9 @@ class PostgresWriteTx(PostgresTx):
         if first:
             sql = "WITH " + ", ".join(f"held{n} AS ({held})" for n, (_, held, _) in enumerate(first))
             args = [value for _, _, held_args in first for value in held_args]
-            self.conn.execute(f"{sql} {last}", [*args, *last_args])
+            self.cur.execute(f"{sql} {last}", [*args, *last_args])
         else:
-            self.conn.execute(last, last_args)
+            self.cur.execute(last, last_args)
 
     def _written(self, sql: str) -> None:
         """Forgets the kept rows a write statement may change; a statement that
@@ -108,32 +126,38 @@ class PostgresWriteTx(PostgresTx):
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().one(sql, args)
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().all(sql, args)
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().run(sql, args)
 
     def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().one_as(cls, sql, args)
 
     def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
         self.send_deferred()
+        self._skills = None
         self._written(sql)
         return super().all_as(cls, sql, args)
 
     def set_skills(self, skills: dict[int, float]) -> None:
         self.send_deferred()
         self._rows.clear()
+        self._skills = None
         super().set_skills(skills)
 
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
@@ -142,21 +166,81 @@ class PostgresWriteTx(PostgresTx):
 
     def _direct(self, written: str) -> None:
         self.send_deferred()
+        self._skills = None
         forget_written(self._rows, f"UPDATE {written}")
 
     def task(self, task_id: int) -> TaskRow | None:
-        """The task, its item's row locked and kept for `item` (until a write to
-        items): a submit reads the task, then locks its item, two round trips."""
+        """The task, its item's and its worker's rows locked and kept for `item`
+        and `worker` (until a write to their table): a submit reads the task, then
+        locks its item and its worker, three round trips, and the held write of
+        the task's state would go alone before the worker's read."""
         self.send_deferred()
-        row = self.conn.execute(
-            f"{_TASK_AND_ITEM} ON i.id = t.item_id WHERE t.id = %s FOR NO KEY UPDATE OF i", (task_id,)
-        ).fetchone()
+        row = self.cur.execute(_TASK_ITEM_WORKER, (task_id,)).fetchone()
         if row is None:
             return None
         values = tuple(row)
-        item = ItemRow._make(values[_TASK_FIELDS:])
+        task = TaskRow._make(values[:_TASK_FIELDS])
+        item = ItemRow._make(values[_TASK_FIELDS:_ITEM_END])
         self._rows[("items", item.id)] = item
-        return TaskRow._make(values[:_TASK_FIELDS])
+        self._rows[("workers", task.worker_id)] = worker_row(values[_ITEM_END:])
+        self._versions[task_id] = task.instructions_version
+        return task
+
+    def insert_judgment(
+        self,
+        task_id: int,
+        job_id: int,
+        item_id: int,
+        worker_id: int,
+        answer: dict[str, Any],
+        time_spent_ms: int,
+        gold_correct: bool | None,
+        now: float,
+        instructions_version: int | None = None,
+    ) -> None:
+        """With the task's version as `task` read it (a task's never changes): the
+        insert then reads no table, and goes in one statement with the task's
+        held update (`later` keeps apart a read of a table a held write changed)."""
+        if instructions_version is None:
+            instructions_version = self._versions.get(task_id)
+        super().insert_judgment(
+            task_id,
+            job_id,
+            item_id,
+            worker_id,
+            answer,
+            time_spent_ms,
+            gold_correct,
+            now,
+            instructions_version,
+        )
+
+    def live_task_of(self, worker_id: int) -> TaskRow | None:
+        """The worker's live lease as `worker` read it with the worker's row, once
+        (NextTask reads both, one round trip); else asked for."""
+        key = ("tasks", worker_id)
+        if key in self._rows:
+            row: TaskRow | None = self._rows.pop(key)
+            return row
+        return super().live_task_of(worker_id)
+
+    def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """With its judges' skills, kept for the `skills_of` that labeling the item
+        asks next (one round trip where there were two)."""
+        self.send_deferred()
+        rows = self.cur.execute(
+            "SELECT j.worker_id, j.answer, w.skill, w.gold_answered, w.gold_correct FROM judgments j"
+            " JOIN workers w ON w.id = j.worker_id WHERE j.item_id = %s AND j.excluded = 0 ORDER BY j.task_id",
+            (item_id,),
+        ).fetchall()
+        self._skills = {int(r[0]): (r[2], int(r[3]), int(r[4])) for r in rows}
+        return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
+        kept, self._skills = self._skills, None
+        if kept is not None and set(worker_ids) <= kept.keys() and not self._later:
+            return {worker_id: kept[worker_id] for worker_id in worker_ids}
+        return super().skills_of(worker_ids)
 
     def count_job(self, job_id: int, **deltas: int) -> None:
         held = self.session.op_pending.setdefault(job_id, {})
@@ -171,11 +255,11 @@ class PostgresWriteTx(PostgresTx):
         else:
             self.send_deferred()
             row = job_row(
-                self.conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,)).fetchone()
+                self.cur.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,)).fetchone()
             )
             if row is not None and json.loads(row.spec).get("budget_micros"):
                 row = job_row(
-                    self.conn.execute(
+                    self.cur.execute(
                         f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
                     ).fetchone()
                 )
@@ -202,10 +286,15 @@ class PostgresWriteTx(PostgresTx):
         key = ("workers", worker_id)
         if key not in self._rows:
             self.send_deferred()
-            self._rows[key] = worker_row(
-                self.conn.execute(
-                    f"SELECT {WORKER_COLUMNS} FROM workers WHERE id = %s FOR NO KEY UPDATE", (worker_id,)
-                ).fetchone()
-            )
-        row: WorkerRow | None = self._rows[key]
-        return row
+            row = self.cur.execute(_WORKER_LIVE_TASK, (worker_id,)).fetchone()
+            if row is None:
+                self._rows[key] = None
+            else:
+                values = tuple(row)
+                split = len(_WORKER_FIELDS)
+                self._rows[key] = worker_row(values[:split])
+                self._rows[("tasks", worker_id)] = (
+                    None if values[split] is None else TaskRow._make(values[split:])
+                )
+        worker: WorkerRow | None = self._rows[key]
+        return worker

@@ -26,7 +26,7 @@ RESERVED_COST = "reserved:"
 
 
 _WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
-KEPT_TABLES = ("jobs", "workers", "items")
+KEPT_TABLES = ("jobs", "workers", "items", "tasks")  # tasks: a worker's live lease, by worker id
 
 
 def _table_of(sql: str) -> str:

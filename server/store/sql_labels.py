@@ -20,24 +20,22 @@ class LabelsSql(SqlBase):
         time_spent_ms: int,
         gold_correct: bool | None,
         now: float,
+        instructions_version: int | None = None,
     ) -> None:
-        self.later(
+        """`instructions_version`: the task's, when the caller has read it (else
+        read from the task, or the job for a task that has none)."""
+        head = (
             "INSERT INTO judgments (task_id, job_id, item_id, worker_id, answer, time_spent_ms, gold_correct,"
             " created_at, instructions_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-            " COALESCE((SELECT instructions_version FROM tasks WHERE id = ?),"
+        )
+        values = (task_id, job_id, item_id, worker_id, json.dumps(answer), time_spent_ms, gold_correct, now)
+        if instructions_version is not None:
+            self.later(f"{head} ?)", (*values, instructions_version))
+            return
+        self.later(
+            f"{head} COALESCE((SELECT instructions_version FROM tasks WHERE id = ?),"
             " (SELECT instructions_version FROM jobs WHERE id = ?)))",
-            (
-                task_id,
-                job_id,
-                item_id,
-                worker_id,
-                json.dumps(answer),
-                time_spent_ms,
-                gold_correct,
-                now,
-                task_id,
-                job_id,
-            ),
+            (*values, task_id, job_id),
         )
 
     def judgment(self, task_id: int) -> Row | None:

@@ -43,6 +43,32 @@ async def test_a_failing_transaction_does_not_undo_its_neighbours(store: Store) 
     assert row is not None and int(row.judgments) == 3
 
 
+async def test_a_failing_write_leaves_no_trace_and_its_neighbours_land_once(store: Store) -> None:
+    """PostgreSQL's writer runs a group without savepoints and, when a caller's work
+    fails, runs the group again with them: the failed work's writes must vanish
+    and every other caller's must land once, with one gapless sequence each."""
+    job_id = await job(store)
+    before = await store.read(lambda tx: tx.job(job_id))
+    assert before is not None
+
+    def good(tx: Tx) -> int:
+        return tx.next_sequence(job_id)
+
+    def bad(tx: Tx) -> None:
+        tx.next_sequence(job_id)
+        tx.set_job_state(job_id, int(before.state) + 1, 1.0)
+        raise InvalidArgument("no")
+
+    results = await asyncio.gather(
+        store.write(good), store.write(bad), store.write(good), store.write(good), return_exceptions=True
+    )
+    assert isinstance(results[1], InvalidArgument)
+    assert sorted(r for r in results if isinstance(r, int)) == [1, 2, 3]
+    assert await store.write(good) == 4
+    after = await store.read(lambda tx: tx.job(job_id))
+    assert after is not None and int(after.state) == int(before.state)
+
+
 async def test_a_commit_that_moved_a_feed_wakes_its_streams_and_nothing_else_does(store: Store) -> None:
     """Streams are woken by the store after the commit, not by each write path
     remembering to: a label event or a change of the job's state wakes them; a

@@ -125,3 +125,37 @@ async def test_held_writes_are_read_back_and_a_failing_one_fails_only_its_caller
     row = await store.read(lambda tx: tx.worker(worker))
     assert row is not None
     assert (int(row.judgments), int(row.gold_answered), int(row.gold_correct)) == (3, 0, 0)
+
+
+async def test_a_workers_live_lease_and_skills_are_read_as_they_are_now(store: Store) -> None:
+    """PostgreSQL's writer reads a worker with its live lease, a task with its
+    item and worker, and an item's judgments with their workers' skills, and keeps
+    what it read: what the same transaction writes next must show in the next read."""
+    job_id, items, workers = await _job_with_items(store, 2, 1)
+    worker = workers[0]
+
+    def lease_then_read(tx: Tx) -> tuple[int | None, int]:
+        assert tx.worker(worker) is not None
+        leased = tx.lease_next_item(
+            job_id, worker, TaskPhase.WORK, TaskState.LEASED, 1.0, 100.0, 0, pilot=False
+        )
+        assert leased is not None
+        live = tx.live_task_of(worker)
+        return None if live is None else int(live.id), leased[0]
+
+    live, task_id = await store.write(lease_then_read)
+    assert live == task_id
+
+    def judge_then_skills(tx: Tx) -> tuple[float | None, int]:
+        task = tx.task(task_id)
+        assert task is not None
+        tx.finish_task(task_id, TaskState.SUBMITTED, 2.0)
+        assert tx.worker(worker) is not None and tx.live_task_of(worker) is None
+        tx.insert_judgment(task_id, job_id, items[0], worker, {"x": 1}, 5, None, 2.0)
+        tx.update_worker(worker, gold_answered=4)
+        assert [w for w, _ in tx.item_judgments(items[0])] == [worker]
+        tx.set_skills({worker: 0.25})
+        skill, answered, _ = tx.skills_of([worker])[worker]
+        return skill, answered
+
+    assert await store.write(judge_then_skills) == (0.25, 4)
