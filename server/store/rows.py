@@ -118,6 +118,11 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_FIELD_TYPES: dict[type, dict[str, str]] = {
+    cls: {f.name: str(f.type) for f in dataclasses.fields(cls)} for cls in (JobRow, WorkerRow)
+}
+
+
 def _decoder(cls: type[T]) -> Callable[[Any], T | None]:
     """Reads each column by its position among the row's column names (the two
     databases order them differently) and converts it by the field's type.
@@ -150,6 +155,22 @@ def _decoder(cls: type[T]) -> Callable[[Any], T | None]:
         return out  # type: ignore[no-any-return]
 
     return decode
+
+
+def with_columns(row: T, values: dict[str, Any]) -> T | None:
+    """`row` after `UPDATE ... SET column = value` of these values, each converted
+    as if read back; None when one is not a column of the row."""
+    types = _FIELD_TYPES.get(type(row))
+    if types is None or not values.keys() <= types.keys():
+        return None
+    return dataclasses.replace(row, **{name: _CONVERT[types[name]](v) for name, v in values.items()})  # type: ignore[type-var]
+
+
+def counted(row: JobRow, deltas: dict[str, int]) -> JobRow | None:
+    """`row` after `UPDATE jobs SET column = column + delta`; None when one is not a column."""
+    if not deltas.keys() <= _FIELD_TYPES[JobRow].keys():
+        return None
+    return row.plus(deltas)
 
 
 job_row = _decoder(JobRow)
