@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.store.rows import counted, with_columns
+from labelwire.server.store.rows import counted, replaced, with_columns
 from labelwire.server.store.sql import SqlTx
 from labelwire.server.store.sql_base import forget_written, written_table
 
@@ -84,7 +83,7 @@ class KeptRowsTx(SqlTx):
         kept = self._rows.get(("jobs", job_id))
         sequence = super().next_sequence(job_id)
         if kept is not None:
-            self._rows[("jobs", job_id)] = dataclasses.replace(kept, last_sequence=sequence)
+            self._rows[("jobs", job_id)] = replaced(kept, {"last_sequence": sequence})
         return sequence
 
     def update_worker(self, worker_id: int, **values: Any) -> None:
