@@ -68,7 +68,7 @@ def _answer(outcomes: list[tuple[_Work, bool, Any, Set[int]]], on_commit: OnComm
 
 
 class KeptRows(Protocol):
-    """What a writer keeps from one transaction to the next (`sqlite.WriterRows`)."""
+    """What a writer keeps from one transaction to the next (`sqlite_rows.WriterRows`)."""
 
     def begin(self, conn: Any) -> None:
         """After each BEGIN: drops what another connection may have changed."""
