@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Set
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from labelwire.server.telemetry import metrics
 
@@ -67,6 +67,16 @@ def _answer(outcomes: list[tuple[_Work, bool, Any, Set[int]]], on_commit: OnComm
         loop.call_soon_threadsafe(_settle_all, settled, jobs, on_commit)
 
 
+class KeptRows(Protocol):
+    """What a writer keeps from one transaction to the next (`sqlite_rows.WriterRows`)."""
+
+    def begin(self, conn: Any) -> None:
+        """After each BEGIN: drops what another connection may have changed."""
+
+    def forget(self) -> None:
+        """After any rollback: what the kept rows say may have been undone."""
+
+
 class TransactionThread(Generic[TxT]):
     """One connection on one thread, running queued transactions in groups.
 
@@ -82,6 +92,7 @@ class TransactionThread(Generic[TxT]):
         begin: str = "BEGIN",
         grouped: bool = True,
         max_group: int = 256,
+        kept: KeptRows | None = None,
     ) -> None:
         self._connect = connect
         self._commit_seconds = metrics.STORE_COMMIT_SECONDS.labels(name)
@@ -90,6 +101,7 @@ class TransactionThread(Generic[TxT]):
         self._begin = begin
         self._grouped = grouped
         self._max_group = max_group
+        self._kept = kept
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         # Work a group put back unanswered (`PostgresWriteTx`'s lock waits): it opens the next group.
         self._deferred: list[_Work] = []
@@ -156,12 +168,15 @@ class TransactionThread(Generic[TxT]):
         alone = len(group) == 1
         try:
             conn.execute(self._begin)
+            if self._kept is not None:
+                self._kept.begin(conn)
             for work in group:
                 outcomes.append(
                     self._run_work(conn, work, savepoint=False) if alone else self._run_one(conn, work)
                 )
             if alone and not outcomes[0][1]:
                 conn.execute("ROLLBACK")
+                self._forget()
                 _answer(outcomes)
                 return
             conn.execute("COMMIT")
@@ -174,9 +189,14 @@ class TransactionThread(Generic[TxT]):
                 conn.execute("ROLLBACK")
             except BaseException:
                 log.exception("rollback failed")
+            self._forget()
             _answer([(work, False, exc, frozenset()) for work in group])
             return
         _answer(outcomes, self.on_commit)
+
+    def _forget(self) -> None:
+        if self._kept is not None:
+            self._kept.forget()
 
     def _run_one(self, conn: Any, work: _Work) -> tuple[_Work, bool, Any, Set[int]]:
         """One caller's work; when grouped, inside a savepoint so that its
@@ -194,6 +214,7 @@ class TransactionThread(Generic[TxT]):
             if marked:
                 conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
+            self._forget()
             return work, False, exc, frozenset()
         if marked:
             conn.execute("RELEASE op")

@@ -30,8 +30,8 @@ from labelwire.server.store.rows import (
     maker,
     worker_rows,
 )
-from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
-from labelwire.server.store.sql_base import forget_written
+from labelwire.server.store.sql import affordable_claims, in_pilot, shown
+from labelwire.server.store.sqlite_rows import KeptRowsTx, WriterRows
 
 T = TypeVar("T")
 
@@ -53,54 +53,48 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
-class SqliteTx(SqlTx):
+class SqliteTx(KeptRowsTx):
     """The store's operations, run inside one transaction.
 
     A lease or a submit reads its job's and its worker's row three to five times
     (the spec's revision, the worker's state, the budget, the pilot): a job row
     holds the whole spec, so each read costs more than most writes. Within one
     transaction (one caller's work) those rows are read once and kept until a
-    statement writes their table.
+    statement writes them; the writer keeps them across transactions too
+    (`sqlite_rows.WriterRows`).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, kept: dict[tuple[str, int], Any] | None = None) -> None:
         self.conn = conn
-        self._rows: dict[tuple[str, int], Any] = {}  # typed job and worker rows (`store.rows`)
-
-    def _written(self, sql: str) -> None:
-        forget_written(self._rows, sql)
+        # Typed job and worker rows (`store.rows`): the writer's outlive the
+        # transaction (`WriterRows`), the reader's do not.
+        self._rows: dict[tuple[str, int], Any] = {} if kept is None else kept
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
-        self._written(sql)
+        self._written(sql, args)
         row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()
         return row
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        self._written(sql)
+        self._written(sql, args)
         return self.conn.execute(sql, args).fetchall()
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        self._written(sql)
+        self._written(sql, args)
         return self.conn.execute(sql, args).rowcount
 
     def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
-        self._written(sql)
+        self._written(sql, args)
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples, not `sqlite3.Row`
         row = cursor.execute(sql, args).fetchone()
         return None if row is None else maker(cls)(row)
 
     def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
-        self._written(sql)
+        self._written(sql, args)
         cursor = self.conn.cursor()
         cursor.row_factory = None
         return list(map(maker(cls), cursor.execute(sql, args).fetchall()))
-
-    def _row(self, table: str, row_id: int) -> Any:
-        key = (table, row_id)
-        if key not in self._rows:
-            self._rows[key] = super()._row(table, row_id)
-        return self._rows[key]
 
     # clients
 
@@ -381,8 +375,13 @@ class SqliteStore:
             self.version = migrate(boot)
         finally:
             boot.close()
+        kept = WriterRows()
         self._writer = TransactionThread(
-            "labelwire-sqlite-writer", lambda: _connect_writer(self.path), SqliteTx, begin="BEGIN IMMEDIATE"
+            "labelwire-sqlite-writer",
+            lambda: _connect_writer(self.path),
+            lambda conn: SqliteTx(conn, kept.rows),
+            begin="BEGIN IMMEDIATE",
+            kept=kept,
         )
         self._reader = TransactionThread(
             "labelwire-sqlite-reader", lambda: _connect(self.path), SqliteTx, grouped=False
