@@ -233,33 +233,6 @@ def _update_open_posteriors(tx: Tx, result: PassResult) -> None:
             tx.set_open_posterior(item_id, max(posterior), posterior)
 
 
-def _settle_open(tx: Tx, spec: JobSpec, job_id: int, result: PassResult, now: float) -> None:
-    """Labels each open item waiting for an extra judgment whose label under the pass's model
-    now reaches the target: the model learned from the whole job that the item is settled, and
-    the judgment it waited for would be bought for nothing. An item with a lease out or a
-    claim is left to the answer it waits for."""
-    if spec.target_confidence <= 0:
-        return
-    for item_id, (posterior, counted) in result.open_posteriors.items():
-        if max(posterior) < spec.target_confidence:
-            continue
-        item = tx.item(item_id)
-        if (
-            item is None
-            or int(item["state"]) != ItemState.OPEN
-            or int(item["done"]) != counted
-            or int(item["leased"])
-            or item["claimed_by"] is not None
-            or counted >= int(item["target"])
-        ):
-            continue
-        label = labeling.item_label(tx, spec, item_id, job_id)
-        if label is None or label.confidence < spec.target_confidence:
-            continue
-        tx.update_item(item_id, target=counted)
-        labeling.finish_item(tx, spec, job_id, item_id, now)
-
-
 def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -> int:
     """Writes a pass's revisions (skipping items relabeled since its snapshot)
     and its worker skills; completes the job if nothing is open. Returns the
@@ -277,8 +250,6 @@ def apply(tx: Tx, job_id: int, result: PassResult, judgments: int, now: float) -
     if result.model is not None and job is not None:
         labeling.save_model(tx, job_id, result.model)
     _update_open_posteriors(tx, result)
-    if spec is not None:
-        _settle_open(tx, spec, job_id, result, now)
     tx.mark_pass(job_id, judgments)
     dispatch.complete_if_done(tx, job_id, now, after_pass=True)
     return revised
