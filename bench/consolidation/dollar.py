@@ -38,7 +38,13 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   confident whose cut the worker passes). Floor two: a job with a target confidence before
   budget13 (`judgments_per_item=2`). `served_lc_floor1`: the same with a floor of one
   judgment, which is what the server does for every job with a target confidence since
-  budget13 (`JobSpec.floor`).
+  budget13 (`JobSpec.floor`). Both run the job-level pass when the server does
+  (`labels.passes.due`, not every `REFIT` judgments), start an item's posterior at the last
+  pass's class priors (`model_posterior`), and leave an open item waiting for its extra
+  judgment after a pass, its stored posterior refreshed (the other in-step modes label it at
+  the pass when the pass's posterior reaches the target, which the server does not do).
+- **served_lc_settle_floor1**: served_lc_floor1 where a pass also labels each open item whose
+  pass posterior reaches the target (mv13 measured it; the server does not do it).
 
 Each mode runs at every target in `TARGETS` (`--targets` to choose) and the summary gives the
 cheapest that reaches fixed-5's accuracy, so the grid's step is part of that figure.
@@ -65,6 +71,7 @@ from bench.consolidation.crowd import Preset, worker_confusions
 from labelwire.server.consolidation import DawidSkene, JudgmentPolicy, Judgments, MajorityVote
 from labelwire.server.consolidation.base import FloatArray
 from labelwire.server.consolidation.dynamic import route
+from labelwire.server.labels import passes
 
 CROWDS: dict[str, Preset] = {
     "mixed": Preset(accuracy=(3.0, 1.5)),
@@ -85,11 +92,36 @@ MODES = (
     "served_lc",
     "routed_floor1",
     "served_lc_floor1",
+    "served_lc_settle_floor1",
 )
 PRESENT = 2.0
 """`served`: a worker counts as present for this many times `n_workers` asks after its last
 answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
 TARGETS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def se(values: list[float]) -> float:
+    """Standard error of the mean over seeds (0 for one seed)."""
+    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
+def paired(rows: list[tuple[float, Outcome, list[Outcome]]], fixed: list[float]) -> str:
+    """Per seed, the cheapest target whose final accuracy reaches fixed-5's on the same crowd;
+    its budget and first − final gap, mean ± standard error over seeds (a crowd's own
+    difficulty cancels, unlike comparing the means)."""
+    best = []
+    for s, goal in enumerate(fixed):
+        reach = [r[s] for _, _, r in rows if r[s].final_accuracy >= goal]
+        if reach:
+            best.append(min(reach, key=lambda o: o.budget))
+    if not best:
+        return "not reached"
+    budgets = [o.budget for o in best]
+    gaps = [o.first_accuracy - o.final_accuracy for o in best]
+    return (
+        f"{100 * np.mean(budgets):.1f} ± {100 * se(budgets):.1f}% (max {100 * max(budgets):.1f}%), "
+        f"first − final {100 * np.mean(gaps):+.2f} ± {100 * se(gaps):.2f} pp, {len(best)}/{len(fixed)} reached"
+    )
 
 
 @dataclass
@@ -241,6 +273,10 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
     turned = 0
     steps = 0
     last = np.full(job.n_workers, -np.inf)
+    exact = mode.startswith("served_lc")
+    settle = not exact or mode == "served_lc_settle"
+    at_pass = 0
+    log_prior = np.log(np.full(k, 1 / k))
 
     def posterior(rows: slice | int = slice(None)) -> FloatArray:
         lp = log_post[rows]
@@ -254,7 +290,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         open_ = (first < 0) & ~seen[:, w]
         if mode == "served":
             item = served(open_, counts, skill, seen, last >= steps - PRESENT * job.n_workers, w, policy)
-        elif mode == "served_lc":
+        elif mode.startswith("served_lc"):
             present = last >= steps - PRESENT * job.n_workers
             item = served_lc(open_, counts, conf, posterior, model, seen, present, w, policy)
         else:
@@ -271,17 +307,23 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         seen[item, w] = True
         last[w] = steps
         log_post[item] += np.log(np.maximum(model[w][:, a], 1e-9))
-        if in_step and len(items) % REFIT == 0:
+        refit = passes.due(len(items), at_pass) if exact else len(items) % REFIT == 0
+        if in_step and refit:
+            at_pass = len(items)
             fit = DawidSkene().fit(job.judgments(items, workers, answers))
             assert fit.confusion is not None
             answered = ~np.isnan(fit.worker_skill)
             model[answered] = fit.confusion[answered]
             skill[answered] = fit.worker_skill[answered]
-            log_post = np.where(counts[:, None] > 0, np.log(np.maximum(fit.posteriors, 1e-12)), log_post)
+            if exact:
+                assert fit.class_priors is not None
+                log_prior = np.log(np.maximum(fit.class_priors, 1e-12))
+            log_post = np.where(counts[:, None] > 0, np.log(np.maximum(fit.posteriors, 1e-12)), log_prior)
             post = posterior()
             conf = post.max(axis=1)
-            done = (first < 0) & ~policy.needs_more(conf, counts)
-            first[done] = post[done].argmax(axis=1)
+            if settle:
+                done = (first < 0) & (counts > 0) & ~policy.needs_more(conf, counts)
+                first[done] = post[done].argmax(axis=1)
         else:
             p = posterior(item)
             conf[item] = p.max()
@@ -391,10 +433,14 @@ def main() -> None:
     summary = []
     for name in crowds:
         fixed_mv = fixed_ds = 0.0
-        by_mode: dict[str, list[tuple[float, Outcome]]] = {}
+        mv_seeds: list[float] = []
+        ds_seeds: list[float] = []
+        by_mode: dict[str, list[tuple[float, Outcome, list[Outcome]]]] = {}
         for seed in seeds:
             mv, ds = Job(CROWDS[name], n_items, seed).fixed()
             fixed_mv += mv / len(seeds)
+            mv_seeds.append(mv)
+            ds_seeds.append(ds)
             fixed_ds += ds / len(seeds)
         for mode in args.modes or MODES:
             policy_floor = 1 if mode.endswith("floor1") else 2
@@ -409,14 +455,22 @@ def main() -> None:
                 o = Outcome(
                     *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)
                 )
-                by_mode.setdefault(mode, []).append((target, o))
+                by_mode.setdefault(mode, []).append((target, o, runs))
+                gap_se = se([r.first_accuracy - r.final_accuracy for r in runs])
                 print(
                     f"| {name} | {mode} | {target} | {100 * o.budget:.1f}% | {100 * o.first_accuracy:.2f} | "
-                    f"{100 * o.final_accuracy:.2f} | {100 * (o.first_accuracy - o.final_accuracy):+.2f} | "
+                    f"{100 * o.final_accuracy:.2f} ± {100 * se([r.final_accuracy for r in runs]):.2f} | "
+                    f"{100 * (o.first_accuracy - o.final_accuracy):+.2f} ± {100 * gap_se:.2f} | "
                     f"{100 * o.revised:.1f} | {100 * o.turned_away:.0f} |",
                     flush=True,
                 )
         summary.append((name, fixed_mv, fixed_ds, by_mode))
+        for mode, rows in by_mode.items():
+            print(
+                f"paired, {name}, {mode}: MV {paired(rows, mv_seeds)}; DS {paired(rows, ds_seeds)}",
+                flush=True,
+            )
+        print(f"fixed-{FIXED} MV on {name}: {100 * fixed_mv:.2f} ± {100 * se(mv_seeds):.2f} %", flush=True)
     print(f"\nfixed-{FIXED}: budget 100%; total {time.perf_counter() - started:.0f} s\n")
     print(
         "| crowd | fixed-5 MV % | fixed-5 DS % | mode | budget to reach MV | budget to reach DS | first − final pp at that MV budget | revised % there |"
@@ -424,15 +478,16 @@ def main() -> None:
     print("|---|---:|---:|---|---:|---:|---:|---:|")
     for name, mv, ds, by_mode in summary:
         for mode, rows in by_mode.items():
-            reach_mv = [(t, o) for t, o in rows if o.final_accuracy >= mv]
-            reach_ds = [(t, o) for t, o in rows if o.final_accuracy >= ds]
+            reach_mv = [(t, o) for t, o, _ in rows if o.final_accuracy >= mv]
+            reach_ds = [(t, o) for t, o, _ in rows if o.final_accuracy >= ds]
+            runs_at = {t: r for t, _, r in rows}
             best_mv = min(reach_mv, key=lambda r: r[1].budget) if reach_mv else None
             best_ds = min(reach_ds, key=lambda r: r[1].budget) if reach_ds else None
             print(
                 f"| {name} | {100 * mv:.2f} | {100 * ds:.2f} | {mode} | "
                 f"{f'{100 * best_mv[1].budget:.1f}% (t={best_mv[0]})' if best_mv else 'not reached'} | "
                 f"{f'{100 * best_ds[1].budget:.1f}% (t={best_ds[0]})' if best_ds else 'not reached'} | "
-                f"{f'{100 * (best_mv[1].first_accuracy - best_mv[1].final_accuracy):+.2f}' if best_mv else ''} | "
+                f"{f'{100 * (best_mv[1].first_accuracy - best_mv[1].final_accuracy):+.2f} ± {100 * se([r.first_accuracy - r.final_accuracy for r in runs_at[best_mv[0]]]):.2f}' if best_mv else ''} | "
                 f"{f'{100 * best_mv[1].revised:.1f}' if best_mv else ''} |"
             )
 

@@ -1,0 +1,133 @@
+"""Quality per dollar for a majority-vote job's own path (issue 13, wanted 2), which
+`dollar.py` leaves out: its "MV" figures are a Dawid-Skene job's accuracy set against fixed-5
+majority vote's.
+
+    nice -n 10 .venv/bin/python bench/consolidation/dollar_mv.py          # 4 crowds, 2 seeds
+    nice -n 10 .venv/bin/python bench/consolidation/dollar_mv.py --quick  # 2 crowds, 1 seed
+
+A majority-vote job with a target confidence runs no job-level pass, so the server labels an
+item from its votes alone (`tasks.classification.vote_classes`): the most frequent answer, its
+confidence the posterior of the votes cast by workers of the judges' mean estimated skill (their
+quiz records, `gate.estimated_skill`), a tie broken by the frequencies of the job's earliest
+labels (`labels.items.job_class_frequencies`, up to 200). An item starts with one judgment and
+gets another while that confidence is under the target, up to six, offered as `dollar.py`'s
+`served_lc` with flat skills (no pass model: `contested.Skills`). Its first label is its final
+label. Same crowds and seeds as `dollar.py`; budgets are judgments over fixed-5's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.consolidation.dollar import (
+    CROWDS,
+    FIXED,
+    PRESENT,
+    TARGETS,
+    Job,
+    Outcome,
+    one_coin_row,
+    paired,
+    se,
+    served_lc,
+)
+from labelwire.server.consolidation import JudgmentPolicy
+from labelwire.server.domain.tasks.classification import TIE_TOLERANCE
+from labelwire.server.labels.items import PRIOR_SAMPLE
+
+
+def simulate_mv(job: Job, policy: JudgmentPolicy) -> Outcome:
+    k, n = job.k, job.n_items
+    counts = np.zeros(n, dtype=np.int64)
+    seen = np.zeros((n, job.n_workers), dtype=np.bool_)
+    votes = np.zeros((n, k))
+    skill_sum = np.zeros(n)
+    conf = np.full(n, 1 / k)
+    first = np.full(n, -1, dtype=np.int64)
+    model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
+    flat = np.full(k, 1 / k)
+    emitted: list[int] = []
+    last = np.full(job.n_workers, -np.inf)
+    turned = steps = spent = 0
+    while (first < 0).any() and steps < 50 * n:
+        steps += 1
+        w = int(job.rng.choice(job.n_workers, p=job.arrival))
+        present = last >= steps - PRESENT * job.n_workers
+        item = served_lc(
+            (first < 0) & ~seen[:, w], counts, conf, lambda _: flat, model, seen, present, w, policy
+        )
+        if item is None:
+            turned += 1
+            continue
+        a = job.answer(w, int(job.truth[item]))
+        spent += 1
+        counts[item] += 1
+        seen[item, w] = True
+        last[w] = steps
+        votes[item, a] += 1
+        skill_sum[item] += job.quiz_skill[w]
+        s = min(max(skill_sum[item] / counts[item], 1e-6), 1 - 1e-6)
+        scores = math.log(s * (max(k, 2) - 1) / (1 - s)) * votes[item]
+        post = np.exp(scores - scores.max())
+        post /= post.sum()
+        conf[item] = top = float(post.max())
+        if not bool(policy.needs_more(top, counts[item])):
+            tied = np.flatnonzero(post >= top - TIE_TOLERANCE)
+            prior = np.bincount(np.asarray(emitted[:PRIOR_SAMPLE], dtype=np.int64), minlength=k)
+            first[item] = int(tied[np.argmax(prior[tied])])
+            emitted.append(int(first[item]))
+    accuracy = float(np.mean(first == job.truth))
+    return Outcome(
+        budget=spent / (FIXED * n),
+        first_accuracy=accuracy,
+        final_accuracy=accuracy,
+        revised=0.0,
+        turned_away=turned / max(steps, 1),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--items", type=int, default=0, help="items per crowd (default 1500 quick, 3000 full)"
+    )
+    parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
+    parser.add_argument("--targets", type=float, nargs="*", default=list(TARGETS))
+    args = parser.parse_args()
+    crowds = ["mixed", "hard"] if args.quick else list(CROWDS)
+    n_items = args.items or (1500 if args.quick else 3000)
+    seeds = list(range(5000, 5000 + (args.seeds or (1 if args.quick else 2))))
+    print("| crowd | target | budget | accuracy % | turned away % |")
+    print("|---|---:|---:|---:|---:|")
+    for name in crowds:
+        fixed = [Job(CROWDS[name], n_items, s).fixed()[0] for s in seeds]
+        rows = []
+        for target in args.targets:
+            runs = [simulate_mv(Job(CROWDS[name], n_items, s), JudgmentPolicy(1, 6, target)) for s in seeds]
+            acc = [r.final_accuracy for r in runs]
+            o = Outcome(
+                *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)
+            )
+            rows.append((target, o, runs))
+            print(
+                f"| {name} | {target} | {100 * o.budget:.1f}% | {100 * np.mean(acc):.2f} ± {100 * se(acc):.2f} | "
+                f"{100 * o.turned_away:.0f} |",
+                flush=True,
+            )
+        print(f"fixed-{FIXED} MV on {name}: {100 * np.mean(fixed):.2f} ± {100 * se(fixed):.2f} %")
+        print(f"paired, {name}, majority-vote job: MV {paired(rows, fixed)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
