@@ -13,18 +13,13 @@ from labelwire.server.store.postgres_session import Row
 from labelwire.server.store.rows import (
     ITEM_COLUMNS,
     JOB_COLUMNS,
-    LABEL_COLUMNS,
     TASK_COLUMNS,
-    WORKER_COLUMNS,
     ItemRow,
     JobRow,
-    LabelRow,
     R,
     TaskRow,
-    WorkerRow,
     job_rows,
     maker,
-    worker_rows,
 )
 from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
 
@@ -193,20 +188,6 @@ class PostgresTx(SqlTx):
         task_id, *item = row
         return int(task_id), ItemRow._make(item)
 
-    def next_work_rows(
-        self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
-    ) -> list[ItemRow]:
-        """Like `next_work_row`, up to `limit` rows past item `after_id`: the
-        candidates a bulk-verification batch is filled from."""
-        return self.all_as(
-            ItemRow,
-            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > %s AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
-            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
-            " ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
-            (job_id, after_id, job_id, worker_id, limit),
-        )
-
     def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
         """Gold items of the given pools (GoldUse values) the worker has never
         been shown and that are not retired (shown to `max_exposures` workers
@@ -269,14 +250,6 @@ class PostgresTx(SqlTx):
                     "UPDATE workers SET skill = %s WHERE id = %s", [(v, k) for k, v in skills.items()]
                 )
 
-    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
-        return worker_rows(
-            self.all(
-                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = %s AND id > %s ORDER BY id LIMIT %s",
-                (job_id, after_id, limit),
-            )
-        )
-
     # tasks
 
     def return_items(self, job_id: int, keys: Sequence[str]) -> None:
@@ -306,25 +279,7 @@ class PostgresTx(SqlTx):
 
     # judgments
 
-    def exclude_judgments_of(self, worker_id: int) -> list[int]:
-        """Marks a worker's judgments excluded; returns the non-gold items they fed."""
-        rows = self.all(
-            "UPDATE judgments SET excluded = 1 WHERE worker_id = %s AND excluded = 0"
-            " RETURNING item_id, gold_correct",
-            (worker_id,),
-        )
-        return [int(r[0]) for r in rows if r[1] is None]
-
     # labels
-
-    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[LabelRow]:
-        return self.all_as(
-            LabelRow,
-            f"SELECT {LABEL_COLUMNS} FROM label_events e"
-            " JOIN items i ON i.id = e.item_id WHERE e.job_id = %s AND e.sequence > %s"
-            " ORDER BY e.sequence LIMIT %s",
-            (job_id, after_sequence, limit),
-        )
 
     def put_reference_label(
         self, item_id: int, value: dict[str, Any], confidence: float | None, method: str

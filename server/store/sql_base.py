@@ -98,6 +98,10 @@ class SqlBase:
     # it has committed, so no write path can forget to.
     moved_jobs: frozenset[int] = frozenset()
 
+    PICK_LOCK = ""
+    """What a pick appends to lock its rows: PostgreSQL's `FOR NO KEY UPDATE SKIP LOCKED`, so
+    another replica skips an item this transaction is about to lease."""
+
     def feed_moved(self, job_id: int) -> None:
         self.moved_jobs = self.moved_jobs | {job_id}
 

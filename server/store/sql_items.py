@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
-from labelwire.server.store.sql_base import SqlBase, shown
+from labelwire.server.store.sql_base import SqlBase, in_pilot, shown
 
 
 class ItemsSql(SqlBase):
@@ -35,6 +35,20 @@ class ItemsSql(SqlBase):
         leases are under its target, whole: the lease that follows needs its
         payload, and reading it here saves reading it again."""
         raise NotImplementedError
+
+    def next_work_rows(
+        self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
+    ) -> list[ItemRow]:
+        """Like `next_work_row`, up to `limit` rows past item `after_id`: the
+        candidates a bulk-verification batch is filled from."""
+        return self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            f" AND id > ? AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
+            f" ORDER BY id LIMIT ?{self.PICK_LOCK}",
+            (job_id, after_id, job_id, worker_id, limit),
+        )
 
     def next_work_item(self, job_id: int, worker_id: int, *, pilot: bool = False) -> int | None:
         row = self.next_work_row(job_id, worker_id, pilot=pilot)

@@ -254,6 +254,22 @@ class LabelsSql(SqlBase):
             (*args, limit),
         )
 
+    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[LabelRow]:
+        return self.all_as(
+            LabelRow,
+            f"SELECT {LABEL_COLUMNS} FROM label_events e"
+            " JOIN items i ON i.id = e.item_id WHERE e.job_id = ? AND e.sequence > ? ORDER BY e.sequence LIMIT ?",
+            (job_id, after_sequence, limit),
+        )
+
+    def exclude_judgments_of(self, worker_id: int) -> list[int]:
+        """Marks a worker's judgments excluded; returns the non-gold items they fed."""
+        rows = self.all(
+            "UPDATE judgments SET excluded = 1 WHERE worker_id = ? AND excluded = 0 RETURNING item_id, gold_correct",
+            (worker_id,),
+        )
+        return [int(r[0]) for r in rows if r[1] is None]
+
     def label_revisions(self, job_id: int, item_id: int, limit: int) -> list[LabelRow]:
         """An item's label events, newest first. The sequences come from the
         covering index label_events_by_item: asked for whole rows by item,

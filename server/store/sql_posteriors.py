@@ -10,10 +10,6 @@ from labelwire.server.store.sql_base import Row, SqlBase, in_pilot, shown
 
 
 class PosteriorsSql(SqlBase):
-    PICK_LOCK = ""
-    """What a pick appends to lock its rows: PostgreSQL's `FOR NO KEY UPDATE SKIP LOCKED`, so
-    another replica skips an item this transaction is about to lease."""
-
     def set_open_posterior(self, item_id: int, confidence: float, posterior: Sequence[float] | None) -> None:
         """Stores an open item's confidence and, for a single-class job, its posterior (class
         probabilities in the job's class order): the item joins the least-confident pick."""

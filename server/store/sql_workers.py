@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelwire.server.store.rows import WORKER_COLUMNS, WorkerRow, worker_row
+from labelwire.server.store.rows import WORKER_COLUMNS, WorkerRow, worker_row, worker_rows
 from labelwire.server.store.sql_base import Row, SqlBase
 
 
@@ -18,6 +18,14 @@ class WorkersSql(SqlBase):
             self.one(
                 f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = ? AND external_id = ?",
                 (job_id, external_id),
+            )
+        )
+
+    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
+        return worker_rows(
+            self.all(
+                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (job_id, after_id, limit),
             )
         )
 

@@ -17,18 +17,13 @@ from labelwire.server.store.base import TransactionThread
 from labelwire.server.store.rows import (
     ITEM_COLUMNS,
     JOB_COLUMNS,
-    LABEL_COLUMNS,
     TASK_COLUMNS,
-    WORKER_COLUMNS,
     ItemRow,
     JobRow,
-    LabelRow,
     R,
     TaskRow,
-    WorkerRow,
     job_rows,
     maker,
-    worker_rows,
 )
 from labelwire.server.store.sql import affordable_claims, in_pilot, shown
 from labelwire.server.store.sqlite_rows import KeptRowsTx, WriterRows
@@ -191,20 +186,6 @@ class SqliteTx(KeptRowsTx):
         self.count_item(row.id, leased=1)
         return task_id, row
 
-    def next_work_rows(
-        self, job_id: int, worker_id: int, after_id: int, limit: int, *, pilot: bool
-    ) -> list[ItemRow]:
-        """Like `next_work_row`, up to `limit` rows past item `after_id`: the
-        candidates a bulk-verification batch is filled from."""
-        return self.all_as(
-            ItemRow,
-            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND id > ? AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
-            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
-            " ORDER BY id LIMIT ?",
-            (job_id, after_id, job_id, worker_id, limit),
-        )
-
     def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
         """Gold items of the given pools (GoldUse values) the worker has never
         been shown and that are not retired (shown to `max_exposures` workers
@@ -270,14 +251,6 @@ class SqliteTx(KeptRowsTx):
             "UPDATE workers SET skill = ? WHERE id = ?", [(v, k) for k, v in skills.items()]
         )
 
-    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[WorkerRow]:
-        return worker_rows(
-            self.all(
-                f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
-                (job_id, after_id, limit),
-            )
-        )
-
     # tasks
 
     def return_items(self, job_id: int, keys: Sequence[str]) -> None:
@@ -305,23 +278,7 @@ class SqliteTx(KeptRowsTx):
 
     # judgments
 
-    def exclude_judgments_of(self, worker_id: int) -> list[int]:
-        """Marks a worker's judgments excluded; returns the non-gold items they fed."""
-        rows = self.all(
-            "UPDATE judgments SET excluded = 1 WHERE worker_id = ? AND excluded = 0 RETURNING item_id, gold_correct",
-            (worker_id,),
-        )
-        return [int(r[0]) for r in rows if r[1] is None]
-
     # labels
-
-    def label_events(self, job_id: int, after_sequence: int, limit: int) -> list[LabelRow]:
-        return self.all_as(
-            LabelRow,
-            f"SELECT {LABEL_COLUMNS} FROM label_events e"
-            " JOIN items i ON i.id = e.item_id WHERE e.job_id = ? AND e.sequence > ? ORDER BY e.sequence LIMIT ?",
-            (job_id, after_sequence, limit),
-        )
 
     def put_reference_label(
         self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
