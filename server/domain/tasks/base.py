@@ -15,6 +15,8 @@ import json
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 from labelwire.server.domain.checks import MAX_CLASSES, require
@@ -27,7 +29,36 @@ Spread = tuple[float, list[bool]]
 MaskWriter = Callable[[bytes], str]
 """Writes a colour mask PNG somewhere a manifest can point at; returns its URI."""
 
+Judged = list[tuple[int, Answer]]
+"""An item's judgments: (worker, answer) pairs."""
+
+Exported = tuple[Any, dict[str, Any], str]
+"""A label in an augmented manifest: the attribute's value, the extra
+`-metadata` fields, and Ground Truth's `type`."""
+
 EXACT_METHOD = "majority_vote_exact"
+
+
+@dataclass(frozen=True)
+class ExportTo:
+    """What a label's manifest form depends on besides its body, so each kind's
+    `export` takes one argument for all of it."""
+
+    confidence: float | None
+    classes: Sequence[str]
+    media: str
+    """text or image"""
+    write_mask: MaskWriter | None
+
+    @property
+    def score(self) -> float:
+        """The confidence as Ground Truth's metadata states it."""
+        return round(float(self.confidence or 0), 4)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """The job's class ids by name."""
+        return {name: i for i, name in enumerate(self.classes)}
 
 
 def weighs_workers(method: str) -> bool:
@@ -57,7 +88,21 @@ def dense_workers(judgments: list[tuple[int, Answer]]) -> list[int]:
     return [index.setdefault(w, len(index)) for w, _ in judgments]
 
 
-def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
+def item_label(
+    value: Answer, confidence: float, method: str, judgments: Judged, tie: bool = False
+) -> Consolidated:
+    """A label without per-class probabilities (shapes, numbers, masks)."""
+    return Consolidated(
+        value=value,
+        confidence=confidence,
+        probabilities={},
+        method=method,
+        judgment_count=len(judgments),
+        tie=tie,
+    )
+
+
+def vote_exact(judgments: Judged) -> Consolidated:
     """The most frequent identical answer (verification and custom answers);
     the earliest wins a tie."""
     texts = [json.dumps(a, sort_keys=True) for _, a in judgments]
@@ -65,14 +110,7 @@ def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
     top = max(counts.values())
     winners = [t for t in dict.fromkeys(texts) if counts[t] == top]
     value: dict[str, Any] = json.loads(winners[0])
-    return Consolidated(
-        value=value,
-        confidence=top / len(texts),
-        probabilities={},
-        method=EXACT_METHOD,
-        judgment_count=len(texts),
-        tie=len(winners) > 1,
-    )
+    return item_label(value, top / len(texts), EXACT_METHOD, judgments, tie=len(winners) > 1)
 
 
 def groundtruth_confidence(value: Any) -> float | None:
@@ -213,7 +251,14 @@ class TaskKind(ABC):
     ) -> Consolidated:
         """One item's label from its (worker, answer) judgments. `skills` are
         the workers' estimated accuracies when the job weighs workers;
-        `class_priors` the job's class frequencies, read only to break a tie."""
+        `class_priors` the job's class frequencies, read only to break a tie.
+        Kinds that need no priors implement `label_item` instead."""
+        return self.label_item(spec, judgments, skills if uses_skill(spec) else None)
+
+    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
+        """`consolidate` for a kind that never breaks a tie by class priors;
+        `skills` only when the job weighs workers. The most frequent identical
+        answer by default."""
         return vote_exact(judgments)
 
     def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
@@ -303,7 +348,6 @@ class TaskKind(ABC):
         its classes among the job's; None when it holds none usable."""
         return None
 
-    @abstractmethod
     def export_value(
         self,
         body: Mapping[str, Any],
@@ -311,6 +355,11 @@ class TaskKind(ABC):
         classes: Sequence[str],
         media: str,
         write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
+    ) -> Exported:
+        """Its label in an augmented manifest (`media` is text or image)."""
+        return self.export(body, ExportTo(confidence, classes, media, write_mask))
+
+    @abstractmethod
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         """Its label in an augmented manifest: the attribute's value, the extra
-        `-metadata` fields, and Ground Truth's `type` (`media` is text or image)."""
+        `-metadata` fields, and Ground Truth's `type`."""

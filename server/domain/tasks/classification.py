@@ -11,7 +11,13 @@ import numpy as np
 from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import TaskKind, groundtruth_confidence, uses_skill
+from labelwire.server.domain.tasks.base import (
+    Exported,
+    ExportTo,
+    TaskKind,
+    groundtruth_confidence,
+    uses_skill,
+)
 from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, one_label
 
 POSTERIOR_METHOD = "majority_vote_posterior"
@@ -189,14 +195,6 @@ class Classification(TaskKind):
         label = one_label(fields.get(self.crowd_field))
         return {"classification": {"class_name": label}} if label in set(classes) else None
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: Any,
-    ) -> tuple[Any, dict[str, Any], str]:
-        index = {name: i for i, name in enumerate(classes)}
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         name = body["class_name"]
-        return index.get(name, -1), {"class-name": name}, f"groundtruth/{media}-classification"
+        return to.index.get(name, -1), {"class-name": name}, f"groundtruth/{to.media}-classification"

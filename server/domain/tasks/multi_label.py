@@ -10,7 +10,7 @@ import numpy as np
 from labelwire.server.consolidation import BinaryRelevance, MajorityVote, MultiLabelJudgments
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import TaskKind, lowest_confidence
+from labelwire.server.domain.tasks.base import Exported, ExportTo, TaskKind, lowest_confidence
 from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, many_labels
 
 
@@ -120,19 +120,12 @@ class MultiLabel(TaskKind):
             return None
         return {"multi_label": {"class_names": sorted(set(labels))}}
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: Any,
-    ) -> tuple[Any, dict[str, Any], str]:
-        index = {name: i for i, name in enumerate(classes)}
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
+        index = to.index
         names = list(body.get("class_names", []))
         ids = [index.get(n, -1) for n in names]
         extra = {
             "class-map": {str(i): n for i, n in zip(ids, names, strict=True)},
-            "confidence-map": {str(i): round(float(confidence or 0), 4) for i in ids},
+            "confidence-map": {str(i): to.score for i in ids},
         }
-        return ids, extra, f"groundtruth/{media}-classification-multilabel"
+        return ids, extra, f"groundtruth/{to.media}-classification-multilabel"
