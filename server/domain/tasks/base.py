@@ -15,50 +15,28 @@ import json
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, ClassVar
 
 from labelwire.server.domain.checks import MAX_CLASSES, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
+from labelwire.server.domain.tasks.exports import MaskWriter as MaskWriter
+from labelwire.server.domain.tasks.exports import groundtruth_confidence as groundtruth_confidence
 
 Spread = tuple[float, list[bool]]
 """An item's spread across its workers, and per judgment whether it is an outlier."""
 
-MaskWriter = Callable[[bytes], str]
-"""Writes a colour mask PNG somewhere a manifest can point at; returns its URI."""
-
 Judged = list[tuple[int, Answer]]
 """An item's judgments: (worker, answer) pairs."""
 
-Exported = tuple[Any, dict[str, Any], str]
-"""A label in an augmented manifest: the attribute's value, the extra
-`-metadata` fields, and Ground Truth's `type`."""
+Skills = dict[int, float] | None
+"""Workers' estimated accuracies by worker, when known."""
+
+Priors = Callable[[], Sequence[float]] | None
+"""The job's class frequencies, computed only when read."""
 
 EXACT_METHOD = "majority_vote_exact"
-
-
-@dataclass(frozen=True)
-class ExportTo:
-    """What a label's manifest form depends on besides its body, so each kind's
-    `export` takes one argument for all of it."""
-
-    confidence: float | None
-    classes: Sequence[str]
-    media: str
-    """text or image"""
-    write_mask: MaskWriter | None
-
-    @property
-    def score(self) -> float:
-        """The confidence as Ground Truth's metadata states it."""
-        return round(float(self.confidence or 0), 4)
-
-    @cached_property
-    def index(self) -> dict[str, int]:
-        """The job's class ids by name."""
-        return {name: i for i, name in enumerate(self.classes)}
 
 
 def weighs_workers(method: str) -> bool:
@@ -111,20 +89,6 @@ def vote_exact(judgments: Judged) -> Consolidated:
     winners = [t for t in dict.fromkeys(texts) if counts[t] == top]
     value: dict[str, Any] = json.loads(winners[0])
     return item_label(value, top / len(texts), EXACT_METHOD, judgments, tie=len(winners) > 1)
-
-
-def groundtruth_confidence(value: Any) -> float | None:
-    """A confidence as a Ground Truth manifest writes it (a number), else None."""
-    try:
-        return float(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def lowest_confidence(values: Any) -> float | None:
-    """A label made of parts is only as sure as its least sure part."""
-    numbers = [c for c in (groundtruth_confidence(v) for v in values) if c is not None]
-    return min(numbers) if numbers else None
 
 
 MAX_PARTS = 1000
@@ -245,20 +209,20 @@ class TaskKind(ABC):
     def consolidate(
         self,
         spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
+        judgments: Judged,
+        skills: Skills,
+        class_priors: Priors = None,
     ) -> Consolidated:
         """One item's label from its (worker, answer) judgments. `skills` are
         the workers' estimated accuracies when the job weighs workers;
         `class_priors` the job's class frequencies, read only to break a tie.
-        Kinds that need no priors implement `label_item` instead."""
-        return self.label_item(spec, judgments, skills if uses_skill(spec) else None)
+        Kinds whose label depends on nothing but the judgments implement
+        `label_item` instead."""
+        return self.label_item(spec, judgments)
 
-    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
-        """`consolidate` for a kind that never breaks a tie by class priors;
-        `skills` only when the job weighs workers. The most frequent identical
-        answer by default."""
+    def label_item(self, spec: JobSpec, judgments: Judged) -> Consolidated:
+        """`consolidate` for a kind that neither weighs workers nor breaks ties
+        by class priors: the most frequent identical answer by default."""
         return vote_exact(judgments)
 
     def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:

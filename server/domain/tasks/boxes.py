@@ -14,18 +14,9 @@ from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
 from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import (
-    Exported,
-    ExportTo,
-    Judged,
-    Spread,
-    TaskKind,
-    classed_parts,
-    dense_workers,
-    item_label,
-    lowest_confidence,
-)
+from labelwire.server.domain.tasks.base import Spread, TaskKind, classed_parts, dense_workers, item_label
 from labelwire.server.domain.tasks.crowd import CrowdPage, attr, require_url
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, lowest_confidence
 
 METHOD = "box_clusters"
 BOX_MATCH_IOU = 0.5
@@ -176,7 +167,7 @@ class BoundingBoxes(TaskKind):
                 where,
             )
 
-    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return boxes(spec, judgments)
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:

@@ -10,8 +10,9 @@ from typing import Any
 from labelwire.server.domain import answer_schema, gt_template
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, JobSpec
-from labelwire.server.domain.tasks.base import EXACT_METHOD, Exported, ExportTo, TaskKind
+from labelwire.server.domain.tasks.base import EXACT_METHOD, TaskKind
 from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 _TEMPLATE_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
 """Where the owner's template takes the item (Ground Truth's names for it)."""

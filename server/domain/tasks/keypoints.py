@@ -13,15 +13,8 @@ import numpy as np
 from labelwire.server.consolidation import RobustCentre
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import (
-    Exported,
-    ExportTo,
-    Judged,
-    Spread,
-    TaskKind,
-    item_label,
-    json_float,
-)
+from labelwire.server.domain.tasks.base import Spread, TaskKind, item_label, json_float
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 METHOD = "keypoint_median"
 MAX_POINTS = 100
@@ -154,7 +147,7 @@ class Keypoints(TaskKind):
                     f"{at}.{side}",
                 )
 
-    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return consolidate_points(spec, judgments)
 
     def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:

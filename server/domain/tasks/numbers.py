@@ -13,15 +13,8 @@ import numpy as np
 from labelwire.server.consolidation import RobustCentre
 from labelwire.server.domain.checks import check_text, require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import (
-    Exported,
-    ExportTo,
-    Judged,
-    Spread,
-    TaskKind,
-    item_label,
-    json_float,
-)
+from labelwire.server.domain.tasks.base import Spread, TaskKind, item_label, json_float
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 METHOD = "number_median"
 MAX_UNIT = 32
@@ -131,7 +124,7 @@ class Numbers(TaskKind):
             where,
         )
 
-    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return consolidate_numbers(spec, judgments)
 
     def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:

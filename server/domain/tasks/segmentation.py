@@ -18,13 +18,8 @@ from labelwire.server.domain.checks import require
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.masks import MAX_PIXELS, colour_mask, encode_grey
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import (
-    Exported,
-    ExportTo,
-    Judged,
-    TaskKind,
-    item_label,
-)
+from labelwire.server.domain.tasks.base import Judged, Priors, Skills, TaskKind, item_label, uses_skill
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 BACKGROUND = "BACKGROUND"
 # d3's category10, the palette Ground Truth's segmentation tool paints with.
@@ -156,8 +151,10 @@ class Segmentation(TaskKind):
             f" (background) to {len(spec.classes)}",
         )
 
-    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
-        return segmentation(spec, judgments, skills)
+    def consolidate(
+        self, spec: JobSpec, judgments: Judged, skills: Skills, class_priors: Priors = None
+    ) -> Consolidated:
+        return segmentation(spec, judgments, skills if uses_skill(spec) else None)
 
     def bodies_match(self, spec: JobSpec, mine: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
         """Right when the mask's mean IoU with the gold mask over the classes

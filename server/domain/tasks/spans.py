@@ -11,17 +11,9 @@ import numpy as np
 from labelwire.server.consolidation import SpanJudgments, SpanVote
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import (
-    Exported,
-    ExportTo,
-    Judged,
-    TaskKind,
-    classed_parts,
-    dense_workers,
-    item_label,
-    lowest_confidence,
-)
+from labelwire.server.domain.tasks.base import TaskKind, classed_parts, dense_workers, item_label
 from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected, attr
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, lowest_confidence
 
 METHOD = "span_vote"
 
@@ -94,7 +86,7 @@ class Spans(TaskKind):
                 0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end", where
             )
 
-    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return spans(spec, judgments)
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:

@@ -11,16 +11,9 @@ from typing import Any, ClassVar
 from labelwire.server.domain.checks import check_range, require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks import verdicts
-from labelwire.server.domain.tasks.base import (
-    EXACT_METHOD,
-    Exported,
-    ExportTo,
-    Judged,
-    TaskKind,
-    groundtruth_confidence,
-    vote_exact,
-)
+from labelwire.server.domain.tasks.base import EXACT_METHOD, TaskKind, vote_exact
 from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, one_label
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, groundtruth_confidence
 
 VERIFICATION_CATEGORIES = ("correct", "incorrect")
 DEFAULT_BATCH = 10
@@ -57,7 +50,7 @@ class Verification(TaskKind):
         where = f"{field}.verification.correct"
         require(bool(body.get("correct")), f"{where} needs one verdict per batch item", where)
 
-    def label_item(self, spec: JobSpec, judgments: Judged, skills: dict[int, float] | None) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         voted = verdicts.vote([a for _, a in judgments])
         return voted if voted is not None else vote_exact(judgments)
 
