@@ -17,6 +17,19 @@ Gold = Mapping[int, int] | tuple[npt.ArrayLike, npt.ArrayLike]
 """Known answers: a mapping item -> class, or a pair of arrays (items, classes)."""
 
 
+def indexes(values: npt.ArrayLike) -> IntArray:
+    """A column of indexes (items, workers, classes, positions) as one flat int64 array."""
+    return np.asarray(values, dtype=np.int64).ravel()
+
+
+def size_of(given: int | None, *columns: IntArray) -> int:
+    """How many items (or workers) a table has: `given`, else one more than the
+    highest index in `columns`, so the last one has a place in the results."""
+    if given is not None:
+        return int(given)
+    return max((int(c.max()) + 1 for c in columns if c.size), default=0)
+
+
 @dataclass(frozen=True)
 class Judgments:
     """A table of (item, worker, answer) triples, each column an int64 array.
@@ -51,8 +64,8 @@ class Judgments:
             raise ValueError("items, workers and answers must be 1-d arrays of one length")
         if an.size and (an.min() < 0 or an.max() >= n_classes):
             raise ValueError(f"answers must be class indexes in [0, {n_classes})")
-        size_items = int(n_items if n_items is not None else (it.max() + 1 if it.size else 0))
-        size_workers = int(n_workers if n_workers is not None else (wk.max() + 1 if wk.size else 0))
+        size_items = size_of(n_items, it)
+        size_workers = size_of(n_workers, wk)
         if it.size and (it.min() < 0 or it.max() >= size_items):
             raise ValueError(f"items must be indexes in [0, {size_items})")
         if wk.size and (wk.min() < 0 or wk.max() >= size_workers):
@@ -267,8 +280,7 @@ def gold_arrays(gold: Gold | None, n_items: int, n_classes: int) -> tuple[IntArr
         items = np.fromiter(gold.keys(), dtype=np.int64, count=len(gold))
         answers = np.fromiter(gold.values(), dtype=np.int64, count=len(gold))
     else:
-        items = np.asarray(gold[0], dtype=np.int64).ravel()
-        answers = np.asarray(gold[1], dtype=np.int64).ravel()
+        items, answers = indexes(gold[0]), indexes(gold[1])
     if items.shape != answers.shape:
         raise ValueError("gold items and gold answers must have one length")
     if items.size and (items.min() < 0 or items.max() >= n_items):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelwire.server.consolidation.base import FloatArray, IntArray
-from labelwire.server.consolidation.geometry import GeometryMethod, skill_weights
+from labelwire.server.consolidation.base import FloatArray, IntArray, indexes, size_of
+from labelwire.server.consolidation.geometry import GeometryMethod, shown, skill_weights
 
 
 def iou(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -59,25 +59,14 @@ class BoxJudgments:
         n_items: int | None = None,
         n_workers: int | None = None,
     ) -> BoxJudgments:
-        it = np.asarray(items, dtype=np.int64).ravel()
-        wk = np.asarray(workers, dtype=np.int64).ravel()
+        it, wk = indexes(items), indexes(workers)
         bx = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        lb = (
-            np.zeros(it.size, dtype=np.int64)
-            if labels is None
-            else np.asarray(labels, dtype=np.int64).ravel()
-        )
+        lb = np.zeros(it.size, dtype=np.int64) if labels is None else indexes(labels)
         if not (it.size == wk.size == bx.shape[0] == lb.size):
             raise ValueError("items, workers, boxes and labels must have one row per box")
         if np.any(bx[:, 2:] < bx[:, :2]):
             raise ValueError("boxes must be (x_min, y_min, x_max, y_max) with max >= min")
-        if assigned is None:
-            a_items, a_workers = it, wk
-        else:
-            a_items = np.asarray(assigned[0], dtype=np.int64).ravel()
-            a_workers = np.asarray(assigned[1], dtype=np.int64).ravel()
-        every_item = np.concatenate([it, a_items])
-        every_worker = np.concatenate([wk, a_workers])
+        a_items, a_workers = (it, wk) if assigned is None else (indexes(assigned[0]), indexes(assigned[1]))
         return cls(
             items=it,
             workers=wk,
@@ -85,10 +74,8 @@ class BoxJudgments:
             labels=lb,
             assigned_items=a_items,
             assigned_workers=a_workers,
-            n_items=int(n_items if n_items is not None else (every_item.max() + 1 if every_item.size else 0)),
-            n_workers=int(
-                n_workers if n_workers is not None else (every_worker.max() + 1 if every_worker.size else 0)
-            ),
+            n_items=size_of(n_items, it, a_items),
+            n_workers=size_of(n_workers, wk, a_workers),
         )
 
 
@@ -140,10 +127,13 @@ class BoxConsolidation(GeometryMethod[BoxJudgments, BoxResult]):
     def fit(self, judgments: BoxJudgments, *, worker_skill: FloatArray | None = None) -> BoxResult:
         """Clusters per (item, class); `worker_skill` weights the means and the share."""
         skill = skill_weights(worker_skill, judgments.n_workers)
-        pairs = np.unique(judgments.assigned_items * judgments.n_workers + judgments.assigned_workers)
-        pair_items, pair_workers = pairs // judgments.n_workers, pairs % judgments.n_workers
-        shown = np.bincount(pair_items, minlength=judgments.n_items)
-        shown_weight = np.bincount(pair_items, weights=skill[pair_workers], minlength=judgments.n_items)
+        n_shown, shown_weight = shown(
+            judgments.assigned_items,
+            judgments.assigned_workers,
+            judgments.n_workers,
+            skill,
+            judgments.n_items,
+        )
 
         order = np.lexsort((judgments.workers, -skill[judgments.workers], judgments.labels, judgments.items))
         items, labels = judgments.items[order], judgments.labels[order]
@@ -163,7 +153,7 @@ class BoxConsolidation(GeometryMethod[BoxJudgments, BoxResult]):
         )
         first = np.unique(local, return_index=True)[1]
         c_items, c_labels = items[first], labels[first]
-        keep = support > self.min_share * shown[c_items]
+        keep = support > self.min_share * n_shown[c_items]
         share = support_weight / np.maximum(shown_weight[c_items], 1e-12)
 
         out_index = np.full(n_clusters, -1, dtype=np.int64)

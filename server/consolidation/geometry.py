@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from labelwire.server.consolidation.base import FloatArray
+from labelwire.server.consolidation.base import FloatArray, IntArray
 
 TableT = TypeVar("TableT", contravariant=True)
 ResultT = TypeVar("ResultT", covariant=True)
@@ -39,3 +39,15 @@ def skill_weights(worker_skill: FloatArray | None, n_workers: int) -> FloatArray
     return np.asarray(
         np.where(np.isnan(worker_skill), 1.0, np.clip(worker_skill, 1e-3, None)), dtype=np.float64
     )
+
+
+def shown(
+    assigned_items: IntArray, assigned_workers: IntArray, n_workers: int, weight: FloatArray, n_items: int
+) -> tuple[IntArray, FloatArray]:
+    """Per item, how many workers were shown it and their summed `weight`, a worker
+    assigned an item twice counting once: one who was shown it and marked nothing
+    still voted "nothing here"."""
+    pairs = np.unique(assigned_items * n_workers + assigned_workers)
+    items, workers = pairs // n_workers, pairs % n_workers
+    count = np.bincount(items, minlength=n_items).astype(np.int64)
+    return count, np.bincount(items, weights=weight[workers], minlength=n_items).astype(np.float64)

@@ -21,6 +21,7 @@ from labelwire.server.consolidation.base import (
     FloatArray,
     IntArray,
     Judgments,
+    size_of,
 )
 from labelwire.server.consolidation.dawid_skene import DawidSkene
 
@@ -60,8 +61,8 @@ class MultiLabelJudgments:
             items=it,
             workers=wk,
             selected=sel,
-            n_items=int(n_items if n_items is not None else (it.max() + 1 if it.size else 0)),
-            n_workers=int(n_workers if n_workers is not None else (wk.max() + 1 if wk.size else 0)),
+            n_items=size_of(n_items, it),
+            n_workers=size_of(n_workers, wk),
         )
 
     def for_class(self, c: int) -> Judgments:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelwire.server.consolidation.base import BoolArray, FloatArray, IntArray
+from labelwire.server.consolidation.base import BoolArray, FloatArray, IntArray, indexes, size_of
 
 MAD_TO_SIGMA = 1.4826
 """Scales a MAD to the standard deviation of a normal distribution."""
@@ -88,12 +88,12 @@ class RobustCentre(NumericMethod):
 
     def fit(self, items: npt.ArrayLike, values: npt.ArrayLike, n_items: int | None = None) -> NumericResult:
         """`values` is (n,) for numbers or (n, d) for key points."""
-        it = np.asarray(items, dtype=np.int64).ravel()
+        it = indexes(items)
         vals = np.asarray(values, dtype=np.float64)
         points = vals[:, None] if vals.ndim == 1 else vals.reshape(vals.shape[0], -1)
         if points.shape[0] != it.size:
             raise ValueError("values must have one row per item entry")
-        n = int(n_items if n_items is not None else (it.max() + 1 if it.size else 0))
+        n = size_of(n_items, it)
         centre = np.stack([grouped_median(it, points[:, d], n) for d in range(points.shape[1])], axis=1)
         distance = np.sqrt(((points - centre[it]) ** 2).sum(axis=1))
         spread = grouped_median(it, distance, n)
@@ -139,8 +139,7 @@ def worker_outliers(
     share with `strength` pseudo-values (a Beta prior) so that a worker flagged once in two
     values is not called a drifter, while one flagged in a tenth of two hundred is.
     `items` and `workers` are the arrays `result` was fitted from, one entry per value."""
-    it = np.asarray(items, dtype=np.int64).ravel()
-    wk = np.asarray(workers, dtype=np.int64).ravel()
+    it, wk = indexes(items), indexes(workers)
     if wk.shape != it.shape or it.shape != result.outliers.shape:
         raise ValueError("items and workers must have one entry per value the result was fitted from")
     checkable = (result.n_values[it] >= 3).astype(np.float64)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelwire.server.consolidation.base import FloatArray, IntArray
-from labelwire.server.consolidation.geometry import GeometryMethod, skill_weights
+from labelwire.server.consolidation.base import FloatArray, IntArray, indexes, size_of
+from labelwire.server.consolidation.geometry import GeometryMethod, shown, skill_weights
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,15 @@ class SpanJudgments:
         n_labels: int,
         n_workers: int | None = None,
     ) -> SpanJudgments:
-        it, wk, st, en, lb = (
-            np.asarray(a, dtype=np.int64).ravel() for a in (items, workers, starts, ends, labels)
-        )
-        a_items = np.asarray(assigned[0], dtype=np.int64).ravel()
-        a_workers = np.asarray(assigned[1], dtype=np.int64).ravel()
-        tokens = np.asarray(n_tokens, dtype=np.int64).ravel()
+        it, wk, st, en, lb = (indexes(a) for a in (items, workers, starts, ends, labels))
+        a_items, a_workers = indexes(assigned[0]), indexes(assigned[1])
+        tokens = indexes(n_tokens)
         if not (it.size == wk.size == st.size == en.size == lb.size):
             raise ValueError("items, workers, starts, ends and labels must have one entry per span")
         if it.size and (np.any(st < 0) or np.any(en <= st) or np.any(en > tokens[it])):
             raise ValueError("each span must satisfy 0 <= start < end <= n_tokens of its item")
         if lb.size and (lb.min() < 0 or lb.max() >= n_labels):
             raise ValueError(f"labels must be entity classes in [0, {n_labels})")
-        every = np.concatenate([wk, a_workers])
         return cls(
             items=it,
             workers=wk,
@@ -73,7 +69,7 @@ class SpanJudgments:
             assigned_workers=a_workers,
             n_tokens=tokens,
             n_labels=n_labels,
-            n_workers=int(n_workers if n_workers is not None else (every.max() + 1 if every.size else 0)),
+            n_workers=size_of(n_workers, wk, a_workers),
         )
 
 
@@ -163,9 +159,8 @@ def _token_votes(
     entity = np.cumsum(change.reshape(n_total + 1, k)[:n_total], axis=0)
     begins = np.bincount(first, weights=w, minlength=size).reshape(n_total + 1, k)[:n_total]
 
-    pairs = np.unique(judgments.assigned_items * judgments.n_workers + judgments.assigned_workers)
-    voters = np.bincount(
-        pairs // judgments.n_workers, weights=weight[pairs % judgments.n_workers], minlength=offsets.size - 1
+    _, voters = shown(
+        judgments.assigned_items, judgments.assigned_workers, judgments.n_workers, weight, offsets.size - 1
     )
     total = np.maximum(voters[token_item], entity.sum(axis=1))
     return entity.astype(np.float64), begins.astype(np.float64), total.astype(np.float64)

@@ -20,12 +20,21 @@ from typing import Any, ClassVar
 from labelwire.server.domain.checks import MAX_CLASSES, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
+from labelwire.server.domain.tasks.exports import MaskWriter as MaskWriter
+from labelwire.server.domain.tasks.exports import groundtruth_confidence as groundtruth_confidence
 
 Spread = tuple[float, list[bool]]
 """An item's spread across its workers, and per judgment whether it is an outlier."""
 
-MaskWriter = Callable[[bytes], str]
-"""Writes a colour mask PNG somewhere a manifest can point at; returns its URI."""
+Judged = list[tuple[int, Answer]]
+"""An item's judgments: (worker, answer) pairs."""
+
+Skills = dict[int, float] | None
+"""Workers' estimated accuracies by worker, when known."""
+
+Priors = Callable[[], Sequence[float]] | None
+"""The job's class frequencies, computed only when read."""
 
 EXACT_METHOD = "majority_vote_exact"
 
@@ -57,7 +66,21 @@ def dense_workers(judgments: list[tuple[int, Answer]]) -> list[int]:
     return [index.setdefault(w, len(index)) for w, _ in judgments]
 
 
-def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
+def item_label(
+    value: Answer, confidence: float, method: str, judgments: Judged, tie: bool = False
+) -> Consolidated:
+    """A label without per-class probabilities (shapes, numbers, masks)."""
+    return Consolidated(
+        value=value,
+        confidence=confidence,
+        probabilities={},
+        method=method,
+        judgment_count=len(judgments),
+        tie=tie,
+    )
+
+
+def vote_exact(judgments: Judged) -> Consolidated:
     """The most frequent identical answer (verification and custom answers);
     the earliest wins a tie."""
     texts = [json.dumps(a, sort_keys=True) for _, a in judgments]
@@ -65,28 +88,7 @@ def vote_exact(judgments: list[tuple[int, Answer]]) -> Consolidated:
     top = max(counts.values())
     winners = [t for t in dict.fromkeys(texts) if counts[t] == top]
     value: dict[str, Any] = json.loads(winners[0])
-    return Consolidated(
-        value=value,
-        confidence=top / len(texts),
-        probabilities={},
-        method=EXACT_METHOD,
-        judgment_count=len(texts),
-        tie=len(winners) > 1,
-    )
-
-
-def groundtruth_confidence(value: Any) -> float | None:
-    """A confidence as a Ground Truth manifest writes it (a number), else None."""
-    try:
-        return float(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def lowest_confidence(values: Any) -> float | None:
-    """A label made of parts is only as sure as its least sure part."""
-    numbers = [c for c in (groundtruth_confidence(v) for v in values) if c is not None]
-    return min(numbers) if numbers else None
+    return item_label(value, top / len(texts), EXACT_METHOD, judgments, tie=len(winners) > 1)
 
 
 MAX_PARTS = 1000
@@ -207,13 +209,20 @@ class TaskKind(ABC):
     def consolidate(
         self,
         spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
+        judgments: Judged,
+        skills: Skills,
+        class_priors: Priors = None,
     ) -> Consolidated:
         """One item's label from its (worker, answer) judgments. `skills` are
         the workers' estimated accuracies when the job weighs workers;
-        `class_priors` the job's class frequencies, read only to break a tie."""
+        `class_priors` the job's class frequencies, read only to break a tie.
+        Kinds whose label depends on nothing but the judgments implement
+        `label_item` instead."""
+        return self.label_item(spec, judgments)
+
+    def label_item(self, spec: JobSpec, judgments: Judged) -> Consolidated:
+        """`consolidate` for a kind that neither weighs workers nor breaks ties
+        by class priors: the most frequent identical answer by default."""
         return vote_exact(judgments)
 
     def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
@@ -303,7 +312,6 @@ class TaskKind(ABC):
         its classes among the job's; None when it holds none usable."""
         return None
 
-    @abstractmethod
     def export_value(
         self,
         body: Mapping[str, Any],
@@ -311,6 +319,11 @@ class TaskKind(ABC):
         classes: Sequence[str],
         media: str,
         write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
+    ) -> Exported:
+        """Its label in an augmented manifest (`media` is text or image)."""
+        return self.export(body, ExportTo(confidence, classes, media, write_mask))
+
+    @abstractmethod
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         """Its label in an augmented manifest: the attribute's value, the extra
-        `-metadata` fields, and Ground Truth's `type` (`media` is text or image)."""
+        `-metadata` fields, and Ground Truth's `type`."""

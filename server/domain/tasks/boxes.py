@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,15 +14,9 @@ from labelwire.server.consolidation import BoxConsolidation, BoxJudgments
 from labelwire.server.consolidation.boxes import iou
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import (
-    MaskWriter,
-    Spread,
-    TaskKind,
-    classed_parts,
-    dense_workers,
-    lowest_confidence,
-)
+from labelwire.server.domain.tasks.base import Spread, TaskKind, classed_parts, dense_workers, item_label
 from labelwire.server.domain.tasks.crowd import CrowdPage, attr, require_url
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, lowest_confidence
 
 METHOD = "box_clusters"
 BOX_MATCH_IOU = 0.5
@@ -60,14 +54,7 @@ def boxes(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         )  # fmt: skip
     drew_nothing = n_workers - len({r[0] for r in rows})
     confidence = float(np.mean(result.confidence)) if out else drew_nothing / n_workers
-    return Consolidated(
-        value={"bounding_boxes": {"boxes": out}},
-        confidence=confidence,
-        probabilities={},
-        method=METHOD,
-        judgment_count=len(judgments),
-        tie=False,
-    )
+    return item_label({"bounding_boxes": {"boxes": out}}, confidence, METHOD, judgments)
 
 
 def _corners(box: dict[str, Any]) -> list[float]:
@@ -180,13 +167,7 @@ class BoundingBoxes(TaskKind):
                 where,
             )
 
-    def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
-    ) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return boxes(spec, judgments)
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
@@ -250,15 +231,8 @@ class BoundingBoxes(TaskKind):
             )
         return {"bounding_boxes": {"boxes": boxes}}
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
-        index = {name: i for i, name in enumerate(classes)}
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
+        index = to.index
         boxes = list(body.get("boxes", []))
         value = {
             "annotations": [
@@ -274,6 +248,6 @@ class BoundingBoxes(TaskKind):
         }
         extra = {
             "class-map": {str(index.get(b["class_name"], -1)): b["class_name"] for b in boxes},
-            "objects": [{"confidence": round(float(confidence or 0), 4)} for _ in boxes],
+            "objects": [{"confidence": to.score} for _ in boxes],
         }
         return value, extra, "groundtruth/object-detection"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,8 +11,9 @@ import numpy as np
 from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import TaskKind, groundtruth_confidence, uses_skill
+from labelwire.server.domain.tasks.base import Judged, Priors, Skills, TaskKind, uses_skill
 from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, one_label
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, groundtruth_confidence
 
 POSTERIOR_METHOD = "majority_vote_posterior"
 """A classification vote whose confidence is a posterior; `MAJORITY_VOTE` labels state vote shares
@@ -41,7 +42,7 @@ def vote_classes(
     answers: list[int],
     *,
     skill: float = DEFAULT_SKILL,
-    class_priors: Callable[[], Sequence[float]] | None = None,
+    class_priors: Priors = None,
 ) -> Consolidated:
     """`MajorityVote(skill=skill, class_priors=...)` on one item, in plain Python.
 
@@ -122,11 +123,7 @@ class Classification(TaskKind):
             require(False, f"{where} {quote(name)} is not one of the job's classes", where)
 
     def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
+        self, spec: JobSpec, judgments: Judged, skills: Skills, class_priors: Priors = None
     ) -> Consolidated:
         """Majority vote, or, for jobs that weigh workers, the posterior given
         each worker's estimated accuracy."""
@@ -189,14 +186,6 @@ class Classification(TaskKind):
         label = one_label(fields.get(self.crowd_field))
         return {"classification": {"class_name": label}} if label in set(classes) else None
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: Any,
-    ) -> tuple[Any, dict[str, Any], str]:
-        index = {name: i for i, name in enumerate(classes)}
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         name = body["class_name"]
-        return index.get(name, -1), {"class-name": name}, f"groundtruth/{media}-classification"
+        return to.index.get(name, -1), {"class-name": name}, f"groundtruth/{to.media}-classification"

@@ -10,8 +10,9 @@ from typing import Any
 from labelwire.server.domain import answer_schema, gt_template
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, JobSpec
-from labelwire.server.domain.tasks.base import EXACT_METHOD, MaskWriter, TaskKind
+from labelwire.server.domain.tasks.base import EXACT_METHOD, TaskKind
 from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 _TEMPLATE_SLOT = re.compile(r"\{\{\s*task\.input\.(?:taskObject|source)\s*\}\}")
 """Where the owner's template takes the item (Ground Truth's names for it)."""
@@ -81,12 +82,5 @@ class Custom(TaskKind):
         """The whole form."""
         return {"custom": dict(fields)} if fields else None
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         return dict(body), {}, "groundTruth/custom"

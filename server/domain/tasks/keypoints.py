@@ -5,7 +5,7 @@ points' coordinate-wise median is its place (`consolidation.numeric`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,8 @@ import numpy as np
 from labelwire.server.consolidation import RobustCentre
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, Spread, TaskKind, json_float
+from labelwire.server.domain.tasks.base import Spread, TaskKind, item_label, json_float
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 METHOD = "keypoint_median"
 MAX_POINTS = 100
@@ -85,12 +86,11 @@ def consolidate_points(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Co
                 "spread": spreads[name],
             }
         )
-    return Consolidated(
-        value={"keypoints": {"points": points}},
-        confidence=float(np.mean(confidences)) if confidences else 1.0,
-        probabilities={},
-        method=METHOD,
-        judgment_count=len(judgments),
+    return item_label(
+        {"keypoints": {"points": points}},
+        float(np.mean(confidences)) if confidences else 1.0,
+        METHOD,
+        judgments,
         tie=tie,
     )
 
@@ -147,13 +147,7 @@ class Keypoints(TaskKind):
                     f"{at}.{side}",
                 )
 
-    def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
-    ) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return consolidate_points(spec, judgments)
 
     def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
@@ -176,14 +170,7 @@ class Keypoints(TaskKind):
         seen = placed(answer.get(self.answer_key) or {})
         return ",".join(sorted(name for name, p in seen.items() if p is not None))
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         """Ground Truth's `crowd-keypoint` output: the visible points only, as `label`, `x`, `y`."""
         shown = [p for p in body.get("points", []) if not p.get("not_visible")]
         value = {"keypoints": [{"label": p["name"], "x": p.get("x", 0), "y": p.get("y", 0)} for p in shown]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -10,8 +10,9 @@ import numpy as np
 from labelwire.server.consolidation import BinaryRelevance, MajorityVote, MultiLabelJudgments
 from labelwire.server.domain.checks import quote, require
 from labelwire.server.domain.model import MAJORITY_VOTE, Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import TaskKind, lowest_confidence
+from labelwire.server.domain.tasks.base import TaskKind
 from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, many_labels
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, lowest_confidence
 
 
 def vote_per_class(names: Sequence[str], ticked: list[list[str]]) -> Consolidated:
@@ -69,13 +70,7 @@ class MultiLabel(TaskKind):
             require(name in names, f"{where} {quote(name)} is not one of the job's classes", where)
         require(len(set(chosen)) == len(chosen), f"{where} must not repeat a class", where)
 
-    def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
-    ) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return vote_per_class(
             spec.class_names, [answer["multi_label"].get("class_names", []) for _, answer in judgments]
         )
@@ -120,19 +115,12 @@ class MultiLabel(TaskKind):
             return None
         return {"multi_label": {"class_names": sorted(set(labels))}}
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: Any,
-    ) -> tuple[Any, dict[str, Any], str]:
-        index = {name: i for i, name in enumerate(classes)}
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
+        index = to.index
         names = list(body.get("class_names", []))
         ids = [index.get(n, -1) for n in names]
         extra = {
             "class-map": {str(i): n for i, n in zip(ids, names, strict=True)},
-            "confidence-map": {str(i): round(float(confidence or 0), 4) for i in ids},
+            "confidence-map": {str(i): to.score for i in ids},
         }
-        return ids, extra, f"groundtruth/{media}-classification-multilabel"
+        return ids, extra, f"groundtruth/{to.media}-classification-multilabel"

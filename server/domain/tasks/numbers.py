@@ -5,7 +5,7 @@ one worker typing 1000 for 10 cannot move (`consolidation.numeric`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,8 @@ import numpy as np
 from labelwire.server.consolidation import RobustCentre
 from labelwire.server.domain.checks import check_text, require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, Spread, TaskKind, json_float
+from labelwire.server.domain.tasks.base import Spread, TaskKind, item_label, json_float
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 METHOD = "number_median"
 MAX_UNIT = 32
@@ -71,13 +72,11 @@ def consolidate_numbers(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> C
     centre = bounds.snap(float(result.centre[0]))
     tolerance = max(spec.gold.number_tolerance, bounds.step / 2)
     near = sum(close(float(v), centre, tolerance) for v in values)
-    return Consolidated(
-        value={"number": {"value": centre, "spread": float(result.spread[0])}},
-        confidence=near / len(values),
-        probabilities={},
-        method=METHOD,
-        judgment_count=len(judgments),
-        tie=False,
+    return item_label(
+        {"number": {"value": centre, "spread": float(result.spread[0])}},
+        near / len(values),
+        METHOD,
+        judgments,
     )
 
 
@@ -125,13 +124,7 @@ class Numbers(TaskKind):
             where,
         )
 
-    def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
-    ) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return consolidate_numbers(spec, judgments)
 
     def spread(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Spread | None:
@@ -158,13 +151,6 @@ class Numbers(TaskKind):
     def gold_from_cell(self, value: Any) -> Answer | None:
         return {"number": {"value": json_float(value)}}
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         extra = {"spread": float(body.get("spread", 0.0))}
         return float(body.get("value", 0.0)), extra, "groundtruth/custom-number"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,7 +18,8 @@ from labelwire.server.domain.checks import require
 from labelwire.server.domain.errors import InvalidArgument
 from labelwire.server.domain.masks import MAX_PIXELS, colour_mask, encode_grey
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import MaskWriter, TaskKind, uses_skill
+from labelwire.server.domain.tasks.base import Judged, Priors, Skills, TaskKind, item_label, uses_skill
+from labelwire.server.domain.tasks.exports import Exported, ExportTo
 
 BACKGROUND = "BACKGROUND"
 # d3's category10, the palette Ground Truth's segmentation tool paints with.
@@ -112,13 +113,11 @@ def segmentation(
     result = PixelVote(n_classes=len(spec.classes) + 1).fit(stack, worker_skill=weights)
     confidence = result.image_confidence(stack) * len(kept) / len(masks)
     mask = encode_grey(result.labels.astype(np.uint8))
-    return Consolidated(
-        value={"segmentation": {"mask_png": base64.b64encode(mask).decode()}},
-        confidence=float(confidence),
-        probabilities={},
-        method="pixel_vote" if weights is None else "weighted_pixel_vote",
-        judgment_count=len(judgments),
-        tie=False,
+    return item_label(
+        {"segmentation": {"mask_png": base64.b64encode(mask).decode()}},
+        float(confidence),
+        "pixel_vote" if weights is None else "weighted_pixel_vote",
+        judgments,
     )
 
 
@@ -153,11 +152,7 @@ class Segmentation(TaskKind):
         )
 
     def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
+        self, spec: JobSpec, judgments: Judged, skills: Skills, class_priors: Priors = None
     ) -> Consolidated:
         return segmentation(spec, judgments, skills if uses_skill(spec) else None)
 
@@ -168,29 +163,22 @@ class Segmentation(TaskKind):
         masks = decode_mask(str(mine["mask_png"])), decode_mask(str(right["mask_png"]))
         return mask_mean_iou(*masks) >= spec.gold.min_segmentation_iou
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
-        if write_mask is None:
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
+        if to.write_mask is None:
             raise ValueError("exporting segmentation labels needs somewhere to write the masks")
-        colours = {i + 1: palette_colour(i) for i in range(len(classes))}
-        uri = write_mask(colour_mask(base64.b64decode(body["mask_png"]), colours))
+        colours = {i + 1: palette_colour(i) for i in range(len(to.classes))}
+        uri = to.write_mask(colour_mask(base64.b64decode(body["mask_png"]), colours))
         colour_map = {
             "0": {
                 "class-name": BACKGROUND,
                 "hex-color": "#ffffff",
-                "confidence": round(float(confidence or 0), 4),
+                "confidence": to.score,
             }
         }
-        for i, name in enumerate(classes):
+        for i, name in enumerate(to.classes):
             colour_map[str(i + 1)] = {
                 "class-name": name,
                 "hex-color": palette_colour(i),
-                "confidence": round(float(confidence or 0), 4),
+                "confidence": to.score,
             }
         return uri, {"internal-color-map": colour_map}, "groundtruth/semantic-segmentation"

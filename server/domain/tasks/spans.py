@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -11,14 +11,9 @@ import numpy as np
 from labelwire.server.consolidation import SpanJudgments, SpanVote
 from labelwire.server.domain.checks import require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
-from labelwire.server.domain.tasks.base import (
-    MaskWriter,
-    TaskKind,
-    classed_parts,
-    dense_workers,
-    lowest_confidence,
-)
+from labelwire.server.domain.tasks.base import TaskKind, classed_parts, dense_workers, item_label
 from labelwire.server.domain.tasks.crowd import CrowdPage, ItemRejected, attr
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, lowest_confidence
 
 METHOD = "span_vote"
 
@@ -51,13 +46,8 @@ def spans(spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         {"entity_type": names[int(label)], "start": int(start), "end": int(end)}
         for start, end, label in zip(result.starts, result.ends, result.labels, strict=True)
     ]
-    return Consolidated(
-        value={"spans": {"spans": out}},
-        confidence=float(np.mean(result.confidence)) if out else 1.0,
-        probabilities={},
-        method=METHOD,
-        judgment_count=len(judgments),
-        tie=False,
+    return item_label(
+        {"spans": {"spans": out}}, float(np.mean(result.confidence)) if out else 1.0, METHOD, judgments
     )
 
 
@@ -96,13 +86,7 @@ class Spans(TaskKind):
                 0 <= span.get("start", 0) < span.get("end", 0), f"{where} must have 0 <= start < end", where
             )
 
-    def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
-    ) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         return spans(spec, judgments)
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
@@ -157,18 +141,11 @@ class Spans(TaskKind):
         spans.sort(key=lambda s: (s["start"], s["end"], s["entity_type"]))
         return {"spans": {"spans": spans}}
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         spans = list(body.get("spans", []))
         value = {
             "annotations": {
-                "labels": [{"label": c} for c in classes],
+                "labels": [{"label": c} for c in to.classes],
                 "entities": [
                     {"label": s["entity_type"], "startOffset": s["start"], "endOffset": s["end"]}
                     for s in spans
@@ -177,6 +154,6 @@ class Spans(TaskKind):
         }
         return (
             value,
-            {"entities": [{"confidence": round(float(confidence or 0), 4)} for _ in spans]},
+            {"entities": [{"confidence": to.score} for _ in spans]},
             "groundtruth/text-span",
         )

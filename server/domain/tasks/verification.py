@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from labelwire.server.domain.checks import check_range, require
 from labelwire.server.domain.model import Answer, Consolidated, JobSpec
 from labelwire.server.domain.tasks import verdicts
-from labelwire.server.domain.tasks.base import (
-    EXACT_METHOD,
-    MaskWriter,
-    TaskKind,
-    groundtruth_confidence,
-    vote_exact,
-)
+from labelwire.server.domain.tasks.base import EXACT_METHOD, TaskKind, vote_exact
 from labelwire.server.domain.tasks.crowd import CrowdPage, classifier, one_label
+from labelwire.server.domain.tasks.exports import Exported, ExportTo, groundtruth_confidence
 
 VERIFICATION_CATEGORIES = ("correct", "incorrect")
 DEFAULT_BATCH = 10
@@ -55,13 +50,7 @@ class Verification(TaskKind):
         where = f"{field}.verification.correct"
         require(bool(body.get("correct")), f"{where} needs one verdict per batch item", where)
 
-    def consolidate(
-        self,
-        spec: JobSpec,
-        judgments: list[tuple[int, Answer]],
-        skills: dict[int, float] | None,
-        class_priors: Callable[[], Sequence[float]] | None = None,
-    ) -> Consolidated:
+    def label_item(self, spec: JobSpec, judgments: list[tuple[int, Answer]]) -> Consolidated:
         voted = verdicts.vote([a for _, a in judgments])
         return voted if voted is not None else vote_exact(judgments)
 
@@ -93,14 +82,7 @@ class Verification(TaskKind):
             return None
         return {"verification": {"correct": [label == VERIFICATION_CATEGORIES[0]]}}
 
-    def export_value(
-        self,
-        body: Mapping[str, Any],
-        confidence: float | None,
-        classes: Sequence[str],
-        media: str,
-        write_mask: MaskWriter | None,
-    ) -> tuple[Any, dict[str, Any], str]:
+    def export(self, body: Mapping[str, Any], to: ExportTo) -> Exported:
         verdicts = list(body.get("correct", []))
         chosen = 0 if verdicts and all(verdicts) else 1
         return str(chosen), {"class-name": VERIFICATION_CATEGORIES[chosen]}, "groundtruth/label-verification"
