@@ -31,13 +31,16 @@ from labelwire.server.core.account_records import (
     Team,
     weekly_trend,
 )
-from labelwire.server.core.account_work import AccountWorkService, checked_page_size
+from labelwire.server.core.account_work import AccountWorkService
 from labelwire.server.core.base import (
     JobReads,
+    checked_page_size,
     issue_credential,
     page_cursor,
+    page_of,
     parse_name,
     require,
+    retire_credentials,
 )
 from labelwire.server.core.credentials import CredentialsService
 from labelwire.server.core.team_rules import (
@@ -162,9 +165,7 @@ class AccountsService:
             return self._accounts(tx, rows)
 
         accounts = await self.store.read(page)
-        more = len(accounts) > size
-        accounts = accounts[:size]
-        return accounts, (str(accounts[-1].id) if more else "")
+        return page_of(accounts, size, lambda r: r.id)
 
     async def issue_account_token(
         self, principal: Principal, name: str, grace_seconds: float, ttl_seconds: float
@@ -179,12 +180,7 @@ class AccountsService:
 
         def issue(tx: Tx) -> tuple[Account, str, set[int]]:
             self._account_row(tx, principal.id, account_id)
-            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
-            for credential_id in ids:
-                if grace_seconds == 0:
-                    tx.revoke_credential(credential_id, now)
-                else:
-                    tx.expire_credential(credential_id, now + grace_seconds)
+            ids = retire_credentials(tx, auth.ACCOUNT_TOKEN, account_id, now, grace_seconds)
             _, token = issue_credential(tx, auth.ACCOUNT_TOKEN, account_id, now, expires)
             return self._accounts(tx, [tx.account(account_id)])[0], token, ids
 
@@ -316,9 +312,7 @@ class AccountsService:
         size = checked_page_size(page_size)
         after = page_cursor(page_token, default=0)
         teams = await self.store.read(lambda tx: self._teams(tx, tx.teams_of(owner, after, size + 1)))
-        more = len(teams) > size
-        teams = teams[:size]
-        return teams, (str(teams[-1].id) if more else "")
+        return page_of(teams, size, lambda r: r.id)
 
     async def delete_team(self, principal: Principal, name: str) -> None:
         require(principal, "client")
