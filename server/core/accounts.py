@@ -336,14 +336,7 @@ class AccountsService:
         await self.store.write(delete)
 
     async def add_member(self, principal: Principal, team: str, worker: str) -> Team:
-        require(principal, "client")
-        team_id = parse_name(team, "teams", "team")
-        account_id = parse_name(worker, "workerAccounts", "worker")
-        now = self.clock()
-
-        def add(tx: Tx) -> Team:
-            row = self._team_row(tx, principal.id, team_id)
-            self._account_row(tx, principal.id, account_id)
+        def add(tx: Tx, team_id: int, account_id: int, now: float) -> None:
             teams = tx.account_teams(account_id)
             if team_id not in teams:
                 if len(teams) >= MAX_TEAMS_PER_ACCOUNT:
@@ -352,23 +345,32 @@ class AccountsService:
                         " remove it from one first"
                     )
                 tx.add_member(team_id, account_id, now)
-            return self._teams(tx, [row])[0]
 
-        return await self.store.write(add)
+        return await self._change_membership(principal, team, worker, add)
 
     async def remove_member(self, principal: Principal, team: str, worker: str) -> Team:
         """The account loses the jobs no other of its teams gives it, and its
         leases on them, in the same transaction."""
+
+        def remove(tx: Tx, team_id: int, account_id: int, now: float) -> None:
+            if tx.remove_member(team_id, account_id):
+                release_lost_leases(tx, account_id, [int(r["id"]) for r in tx.jobs_naming(team_id)], now)
+
+        return await self._change_membership(principal, team, worker, remove)
+
+    async def _change_membership(
+        self, principal: Principal, team: str, worker: str, change: Callable[[Tx, int, int, float], None]
+    ) -> Team:
+        """`change(tx, team id, account id, now)` once both are known to be the caller's; the team after."""
         require(principal, "client")
         team_id = parse_name(team, "teams", "team")
         account_id = parse_name(worker, "workerAccounts", "worker")
         now = self.clock()
 
-        def remove(tx: Tx) -> Team:
+        def write(tx: Tx) -> Team:
             row = self._team_row(tx, principal.id, team_id)
             self._account_row(tx, principal.id, account_id)
-            if tx.remove_member(team_id, account_id):
-                release_lost_leases(tx, account_id, [int(r["id"]) for r in tx.jobs_naming(team_id)], now)
+            change(tx, team_id, account_id, now)
             return self._teams(tx, [row])[0]
 
-        return await self.store.write(remove)
+        return await self.store.write(write)
