@@ -263,9 +263,7 @@ class JobReads:
         cached = self._specs.get(job_id)
         if cached is not None:
             return cached[2]
-        row = await self.store.read(lambda tx: tx.job(job_id))
-        if row is None:
-            raise NotFound(f"jobs/{job_id} does not exist")
+        row = await self.store.read(lambda tx: self.require_job_row(tx, job_id))
         return row.owner_id
 
     def fresh_spec(self, tx: Tx, job_id: int) -> JobSpec:
@@ -280,9 +278,7 @@ class JobReads:
         cached = self._specs.get(job_id)
         if cached is not None:
             return cached[1]
-        row = await self.store.read(lambda tx: tx.job(job_id))
-        if row is None:
-            raise NotFound(f"jobs/{job_id} does not exist")
+        row = await self.store.read(lambda tx: self.require_job_row(tx, job_id))
         return self.spec_of_row(job_id, row)
 
     async def read_job(self, job_id: int) -> Job:
