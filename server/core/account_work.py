@@ -18,8 +18,10 @@ from labelwire.server.core.account_records import (
 )
 from labelwire.server.core.base import (
     JobReads,
+    checked_page_size,
     fitting,
     page_cursor,
+    page_of,
     parse_name,
     parse_task_name,
     require,
@@ -32,12 +34,6 @@ from labelwire.server.domain.errors import InvalidArgument, NotFound, Permission
 from labelwire.server.domain.model import Principal, Worker, WorkerStatus
 from labelwire.server.store import Store, Tx
 from labelwire.server.store.rows import JobRow, WorkerRow
-
-
-def checked_page_size(page_size: int) -> int:
-    size = page_size or 100
-    validation.check_range("page_size", size, 1, 1000)
-    return size
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
@@ -180,9 +176,8 @@ class AccountWorkService:
                 gold_correct=only.quiz_correct if own else only.gold_correct,
                 last_active_at=only.last_active_at,
             )
-        more = len(rows) > size
-        records = [self._record(tx, row, own=own) for row in rows[:size]]
-        token = str(rows[size - 1].id) if more else ""
+        rows, token = page_of(rows, size, lambda r: r.id)
+        records = [self._record(tx, row, own=own) for row in rows]
         return History(worker_name=name, jobs=records, totals=totals, next_page_token=token)
 
     def _record(self, tx: Tx, row: WorkerRow, *, own: bool) -> JobRecord:

@@ -31,13 +31,16 @@ from labelwire.server.core.account_records import (
     Team,
     weekly_trend,
 )
-from labelwire.server.core.account_work import AccountWorkService, checked_page_size
+from labelwire.server.core.account_work import AccountWorkService
 from labelwire.server.core.base import (
     JobReads,
+    checked_page_size,
     issue_credential,
     page_cursor,
+    page_of,
     parse_name,
     require,
+    retire_credentials,
 )
 from labelwire.server.core.credentials import CredentialsService
 from labelwire.server.core.team_rules import (
@@ -162,9 +165,7 @@ class AccountsService:
             return self._accounts(tx, rows)
 
         accounts = await self.store.read(page)
-        more = len(accounts) > size
-        accounts = accounts[:size]
-        return accounts, (str(accounts[-1].id) if more else "")
+        return page_of(accounts, size, lambda r: r.id)
 
     async def issue_account_token(
         self, principal: Principal, name: str, grace_seconds: float, ttl_seconds: float
@@ -179,12 +180,7 @@ class AccountsService:
 
         def issue(tx: Tx) -> tuple[Account, str, set[int]]:
             self._account_row(tx, principal.id, account_id)
-            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
-            for credential_id in ids:
-                if grace_seconds == 0:
-                    tx.revoke_credential(credential_id, now)
-                else:
-                    tx.expire_credential(credential_id, now + grace_seconds)
+            ids = retire_credentials(tx, auth.ACCOUNT_TOKEN, account_id, now, grace_seconds)
             _, token = issue_credential(tx, auth.ACCOUNT_TOKEN, account_id, now, expires)
             return self._accounts(tx, [tx.account(account_id)])[0], token, ids
 
@@ -316,9 +312,7 @@ class AccountsService:
         size = checked_page_size(page_size)
         after = page_cursor(page_token, default=0)
         teams = await self.store.read(lambda tx: self._teams(tx, tx.teams_of(owner, after, size + 1)))
-        more = len(teams) > size
-        teams = teams[:size]
-        return teams, (str(teams[-1].id) if more else "")
+        return page_of(teams, size, lambda r: r.id)
 
     async def delete_team(self, principal: Principal, name: str) -> None:
         require(principal, "client")
@@ -342,14 +336,7 @@ class AccountsService:
         await self.store.write(delete)
 
     async def add_member(self, principal: Principal, team: str, worker: str) -> Team:
-        require(principal, "client")
-        team_id = parse_name(team, "teams", "team")
-        account_id = parse_name(worker, "workerAccounts", "worker")
-        now = self.clock()
-
-        def add(tx: Tx) -> Team:
-            row = self._team_row(tx, principal.id, team_id)
-            self._account_row(tx, principal.id, account_id)
+        def add(tx: Tx, team_id: int, account_id: int, now: float) -> None:
             teams = tx.account_teams(account_id)
             if team_id not in teams:
                 if len(teams) >= MAX_TEAMS_PER_ACCOUNT:
@@ -358,23 +345,32 @@ class AccountsService:
                         " remove it from one first"
                     )
                 tx.add_member(team_id, account_id, now)
-            return self._teams(tx, [row])[0]
 
-        return await self.store.write(add)
+        return await self._change_membership(principal, team, worker, add)
 
     async def remove_member(self, principal: Principal, team: str, worker: str) -> Team:
         """The account loses the jobs no other of its teams gives it, and its
         leases on them, in the same transaction."""
+
+        def remove(tx: Tx, team_id: int, account_id: int, now: float) -> None:
+            if tx.remove_member(team_id, account_id):
+                release_lost_leases(tx, account_id, [int(r["id"]) for r in tx.jobs_naming(team_id)], now)
+
+        return await self._change_membership(principal, team, worker, remove)
+
+    async def _change_membership(
+        self, principal: Principal, team: str, worker: str, change: Callable[[Tx, int, int, float], None]
+    ) -> Team:
+        """`change(tx, team id, account id, now)` once both are known to be the caller's; the team after."""
         require(principal, "client")
         team_id = parse_name(team, "teams", "team")
         account_id = parse_name(worker, "workerAccounts", "worker")
         now = self.clock()
 
-        def remove(tx: Tx) -> Team:
+        def write(tx: Tx) -> Team:
             row = self._team_row(tx, principal.id, team_id)
             self._account_row(tx, principal.id, account_id)
-            if tx.remove_member(team_id, account_id):
-                release_lost_leases(tx, account_id, [int(r["id"]) for r in tx.jobs_naming(team_id)], now)
+            change(tx, team_id, account_id, now)
             return self._teams(tx, [row])[0]
 
-        return await self.store.write(remove)
+        return await self.store.write(write)

@@ -21,8 +21,10 @@ from labelwire.adapters.base import TASK_TYPES, ExternalJudgment, WorkItem
 from labelwire.server.core import auth
 from labelwire.server.core.base import (
     JobReads,
+    checked_page_size,
     issue_credential,
     page_cursor,
+    page_of,
     parse_name,
     parse_pair,
     require,
@@ -191,8 +193,7 @@ class AdaptersService:
         self, principal: Principal, states: Sequence[JobState], page_size: int, page_token: str
     ) -> tuple[list[Job], str]:
         """The jobs naming this adapter in these states (default running), oldest first."""
-        size = page_size or 100
-        validation.check_range("page_size", size, 1, 1000)
+        size = checked_page_size(page_size)
         after = page_cursor(page_token, default=0)
         wanted = [int(s) for s in states] or [int(JobState.RUNNING)]
 
@@ -205,9 +206,7 @@ class AdaptersService:
             return [self.reads.job(tx, r) for r in rows[: size + 1]]
 
         jobs = await self.store.read(page)
-        more = len(jobs) > size
-        jobs = jobs[:size]
-        return jobs, (str(jobs[-1].id) if more else "")
+        return page_of(jobs, size, lambda r: r.id)
 
     async def adapter_job(self, principal: Principal, name: str) -> Job:
         job_id = parse_name(name, "jobs", "name")

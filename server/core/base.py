@@ -15,6 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from labelwire.server.core import auth
 from labelwire.server.domain import specs, validation
@@ -34,6 +35,7 @@ from labelwire.server.store import Store, Tx
 from labelwire.server.store.rows import JobRow, WorkerRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ADMIN = Principal(kind="admin")
 # How long a replica trusts a key it has checked before checking it again: the
@@ -147,6 +149,20 @@ def page_cursor(token: str, default: int) -> int:
     return int(token)
 
 
+def checked_page_size(page_size: int) -> int:
+    size = page_size or 100
+    validation.check_range("page_size", size, 1, 1000)
+    return size
+
+
+def page_of(rows: list[T], size: int, last_id: Callable[[T], int]) -> tuple[list[T], str]:
+    """A page of `rows`, read one past `size` to know whether more follow,
+    and the token of the next page ("" on the last)."""
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (str(last_id(rows[-1])) if more else "")
+
+
 def require(principal: Principal, kind: str) -> None:
     if principal.kind != kind:
         raise PermissionDenied(f"this call needs {_KEY_NAMES[kind]}, not {_KEY_NAMES[principal.kind]}")
@@ -157,6 +173,18 @@ def issue_credential(tx: Tx, kind: int, owner_id: int, now: float, expires: floa
     secret = auth.new_secret()
     credential_id = tx.insert_credential(kind, owner_id, auth.digest(secret), now, expires)
     return credential_id, f"{auth.PREFIXES[kind]}_{credential_id}_{secret}"
+
+
+def retire_credentials(tx: Tx, kind: int, owner_id: int, now: float, grace_seconds: float) -> set[int]:
+    """Ends the owner's live credentials of `kind` after the grace period (0:
+    at once), as a rotation does; their ids, for the caller to forget."""
+    ids = {int(c["id"]) for c in tx.live_credentials_of(kind, owner_id, now)}
+    for credential_id in ids:
+        if grace_seconds == 0:
+            tx.revoke_credential(credential_id, now)
+        else:
+            tx.expire_credential(credential_id, now + grace_seconds)
+    return ids
 
 
 class JobReads:
@@ -235,9 +263,7 @@ class JobReads:
         cached = self._specs.get(job_id)
         if cached is not None:
             return cached[2]
-        row = await self.store.read(lambda tx: tx.job(job_id))
-        if row is None:
-            raise NotFound(f"jobs/{job_id} does not exist")
+        row = await self.store.read(lambda tx: self.require_job_row(tx, job_id))
         return row.owner_id
 
     def fresh_spec(self, tx: Tx, job_id: int) -> JobSpec:
@@ -252,9 +278,7 @@ class JobReads:
         cached = self._specs.get(job_id)
         if cached is not None:
             return cached[1]
-        row = await self.store.read(lambda tx: tx.job(job_id))
-        if row is None:
-            raise NotFound(f"jobs/{job_id} does not exist")
+        row = await self.store.read(lambda tx: self.require_job_row(tx, job_id))
         return self.spec_of_row(job_id, row)
 
     async def read_job(self, job_id: int) -> Job:

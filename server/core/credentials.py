@@ -17,11 +17,14 @@ from labelwire.server.core.base import (
     MAX_TTL_SECONDS,
     MIN_TTL_SECONDS,
     JobReads,
+    checked_page_size,
     issue_credential,
     page_cursor,
+    page_of,
     parse_name,
     parse_pair,
     require,
+    retire_credentials,
     worker_from_row,
 )
 from labelwire.server.domain import validation
@@ -162,8 +165,7 @@ class CredentialsService:
         """Keys of one client (`clients/{c}`) or of all (`clients/-`), oldest first."""
         require(principal, "admin")
         client_id = None if parent == "clients/-" else parse_name(parent, "clients", "parent")
-        size = page_size or 100
-        validation.check_range("page_size", size, 1, 1000)
+        size = checked_page_size(page_size)
         after = page_cursor(page_token, default=0)
 
         def page(tx: Tx) -> list[Credential]:
@@ -179,9 +181,7 @@ class CredentialsService:
             return [credential_from_row(r, names[int(r["owner_id"])]) for r in rows]
 
         keys = await self.store.read(page)
-        more = len(keys) > size
-        keys = keys[:size]
-        return keys, (str(keys[-1].id) if more else "")
+        return page_of(keys, size, lambda r: r.id)
 
     def _key_row(self, tx: Tx, name: str) -> Any:
         client_id, key_id = parse_key_name(name)
@@ -276,12 +276,7 @@ class CredentialsService:
                     f"{name} is workers/{row.account_id}'s record on the job, which signs in with its"
                     " account token: use TeamService.IssueWorkerAccountToken"
                 )
-            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, worker_id, now)}
-            for credential_id in ids:
-                if grace_seconds == 0:
-                    tx.revoke_credential(credential_id, now)
-                else:
-                    tx.expire_credential(credential_id, now + grace_seconds)
+            ids = retire_credentials(tx, auth.WORKER_TOKEN, worker_id, now, grace_seconds)
             _, token = issue_credential(tx, auth.WORKER_TOKEN, worker_id, now, expires)
             return worker_from_row(row), token, ids
 

@@ -12,14 +12,17 @@ import functools
 import logging
 import random
 from collections.abc import Callable
+from typing import TypeVar
 
 from labelwire.server.core import auth, team_rules
 from labelwire.server.core.adapters import check_remote_job
 from labelwire.server.core.base import (
     JobReads,
+    checked_page_size,
     fitting,
     issue_credential,
     page_cursor,
+    page_of,
     parse_name,
     require,
     worker_from_row,
@@ -56,6 +59,7 @@ from labelwire.server.store import Store, Tx
 from labelwire.server.store.rows import JobRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = ["JobsService", "Upload", "accept_by_model", "split_gold", "start_pilot"]
 
@@ -178,8 +182,7 @@ class JobsService:
         """The caller's jobs; with the admin key every client's (read-only)."""
         if principal.kind != "admin":
             require(principal, "client")
-        size = page_size or 100
-        validation.check_range("page_size", size, 1, 1000)
+        size = checked_page_size(page_size)
         before = page_cursor(page_token, default=2**62)
 
         def page(tx: Tx) -> tuple[list[Job], bool]:
@@ -330,57 +333,50 @@ class JobsService:
         self, principal: Principal, job_name: str, page_size: int, page_token: str
     ) -> tuple[list[TaskComment], str]:
         """The job's comments from its workers, newest first."""
-        require(principal, "client")
-        job_id = parse_name(job_name, "jobs", "job")
-        size = page_size or 100
-        validation.check_range("page_size", size, 1, 1000)
-        before = page_cursor(page_token, default=0) or None
 
-        def page(tx: Tx) -> list[TaskComment]:
-            self.reads.require_job_row(tx, job_id, principal.id)
-            return [comment_of(job_id, r) for r in tx.task_comments(job_id, before, size + 1)]
+        def read(tx: Tx, job_id: int, before: int, limit: int) -> list[TaskComment]:
+            return [comment_of(job_id, r) for r in tx.task_comments(job_id, before or None, limit)]
 
-        comments = await self.store.read(page)
-        more = len(comments) > size
-        comments = comments[:size]
-        return comments, (str(comments[-1].id) if more else "")
+        return await self._job_page(principal, job_name, page_size, page_token, read, lambda c: c.id)
 
     async def task_declines(
         self, principal: Principal, job_name: str, page_size: int, page_token: str
     ) -> tuple[list[ItemDecline], str]:
         """The job's declined tasks with their reasons, newest first."""
-        require(principal, "client")
-        job_id = parse_name(job_name, "jobs", "job")
-        size = page_size or 100
-        validation.check_range("page_size", size, 1, 1000)
-        before = page_cursor(page_token, default=0) or None
 
-        def page(tx: Tx) -> list[tuple[int, ItemDecline]]:
-            self.reads.require_job_row(tx, job_id, principal.id)
-            return [
-                (int(r["id"]), decline_of(r, r["item_key"]))
-                for r in tx.task_declines(job_id, before, size + 1)
-            ]
+        def read(tx: Tx, job_id: int, before: int, limit: int) -> list[tuple[int, ItemDecline]]:
+            rows = tx.task_declines(job_id, before or None, limit)
+            return [(int(r["id"]), decline_of(r, r["item_key"])) for r in rows]
 
-        rows = await self.store.read(page)
-        more = len(rows) > size
-        rows = rows[:size]
-        return [d for _, d in rows], (str(rows[-1][0]) if more else "")
+        rows, token = await self._job_page(principal, job_name, page_size, page_token, read, lambda r: r[0])
+        return [d for _, d in rows], token
 
     async def list_workers(
         self, principal: Principal, job_name: str, page_size: int, page_token: str
     ) -> tuple[list[Worker], str]:
+        def read(tx: Tx, job_id: int, after: int, limit: int) -> list[Worker]:
+            return [worker_from_row(r) for r in tx.workers_of(job_id, after, limit)]
+
+        return await self._job_page(principal, job_name, page_size, page_token, read, lambda w: w.id)
+
+    async def _job_page(
+        self,
+        principal: Principal,
+        job_name: str,
+        page_size: int,
+        page_token: str,
+        read: Callable[[Tx, int, int, int], list[T]],
+        last_id: Callable[[T], int],
+    ) -> tuple[list[T], str]:
+        """A page of one of the caller's jobs' lists: `read(tx, job id, cursor
+        (0 on the first page), rows to read)` once the job is known to be the caller's."""
         require(principal, "client")
         job_id = parse_name(job_name, "jobs", "job")
-        size = page_size or 100
-        validation.check_range("page_size", size, 1, 1000)
-        after = page_cursor(page_token, default=0)
+        size = checked_page_size(page_size)
+        cursor = page_cursor(page_token, default=0)
 
-        def page(tx: Tx) -> list[Worker]:
+        def page(tx: Tx) -> list[T]:
             self.reads.require_job_row(tx, job_id, principal.id)
-            return [worker_from_row(r) for r in tx.workers_of(job_id, after, size + 1)]
+            return read(tx, job_id, cursor, size + 1)
 
-        workers = await self.store.read(page)
-        more = len(workers) > size
-        workers = workers[:size]
-        return workers, (str(workers[-1].id) if more else "")
+        return page_of(await self.store.read(page), size, last_id)

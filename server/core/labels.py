@@ -17,6 +17,7 @@ from labelwire.server.core.base import (
     JobReads,
     fitting,
     page_cursor,
+    page_of,
     parse_name,
     parse_pair,
     require,
@@ -136,9 +137,8 @@ class LabelsService:
 
             rows = await self.store.read(page)
             keep = min(size, fitting([row_bytes(r) for r in rows]))
-            more = len(rows) > keep
-            rows = rows[:keep]
-            return [label_of(job_id, r) for r in rows], (str(rows[-1].item_id) if more else "")
+            rows, token = page_of(rows, keep, lambda r: r.item_id)
+            return [label_of(job_id, r) for r in rows], token
 
         def scan(tx: Tx) -> tuple[list[LabelRow], int, bool]:
             """The class and key conditions look inside the label's JSON and
@@ -318,6 +318,5 @@ class LabelsService:
 
         rows = await self.store.read(page)
         keep = min(size, fitting([300 + len(r["answer"]) + len(r["item_key"]) for r in rows]))
-        more = len(rows) > keep
-        rows = rows[:keep]
-        return [judgment_of(job_id, r) for r in rows], (str(rows[-1]["task_id"]) if more else "")
+        rows, token = page_of(rows, keep, lambda r: r["task_id"])
+        return [judgment_of(job_id, r) for r in rows], token

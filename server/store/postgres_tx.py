@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from labelwire.server.store.postgres_lease import lease_sql
 from labelwire.server.store.postgres_session import Row
 from labelwire.server.store.rows import (
-    ITEM_COLUMNS,
     JOB_COLUMNS,
     TASK_COLUMNS,
     ItemRow,
@@ -21,7 +20,7 @@ from labelwire.server.store.rows import (
     job_rows,
     maker,
 )
-from labelwire.server.store.sql import SqlTx, affordable_claims, in_pilot, shown
+from labelwire.server.store.sql import SqlTx, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -89,21 +88,6 @@ class PostgresTx(SqlTx):
     def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
         return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = ANY(%s)", (list(states),)))
 
-    def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
-        """(unlabeled, in progress, qualified workers, disqualified workers)."""
-        items = self.one(
-            "SELECT COUNT(*) FILTER (WHERE leased = 0), COUNT(*) FILTER (WHERE leased > 0) FROM items"
-            f" WHERE job_id = %s AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
-            (job_id, job_id),
-        )
-        workers = self.one(
-            "SELECT COUNT(*) FILTER (WHERE status = 2), COUNT(*) FILTER (WHERE status IN (3, 4))"
-            " FROM workers WHERE job_id = %s",
-            (job_id,),
-        )
-        assert items is not None and workers is not None
-        return int(items[0]), int(items[1]), int(workers[0]), int(workers[1])
-
     # items
 
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
@@ -138,18 +122,6 @@ class PostgresTx(SqlTx):
             (upload_id, first, end),
         )
         return added[0] + added[1], added[1]
-
-    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> ItemRow | None:
-        """Locks the item it picks until commit: another replica skips it rather than
-        leasing a slot this transaction is about to take."""
-        return self.one_as(
-            ItemRow,
-            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
-            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
-            " ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED",
-            (job_id, job_id, worker_id),
-        )
 
     def lease_next_item(
         self,
@@ -205,23 +177,7 @@ class PostgresTx(SqlTx):
         sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)
         self.later(f"UPDATE items SET {sets} WHERE id = %s", (*deltas.values(), item_id))
 
-    def claim_items(
-        self,
-        job_id: int,
-        adapter: str,
-        limit: int,
-        price_micros: int = 0,
-        fee_micros: int = 0,
-        available_micros: int | None = None,
-    ) -> list[ItemRow]:
-        """Returns the claimed rows as they were before the claim, like SQLite's."""
-        rows = self.all_as(
-            ItemRow,
-            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = %s AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
-            (job_id, job_id, limit),
-        )
-        rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
+    def mark_claimed(self, adapter: str, fee_micros: int, rows: list[ItemRow], reserve: list[int]) -> None:
         if rows:
             self.run(
                 "UPDATE items SET claimed_by = %s, leased = target - done, claim_fee_micros = %s,"
@@ -229,7 +185,6 @@ class PostgresTx(SqlTx):
                 " WHERE items.id = data.id",
                 (adapter, fee_micros, [r.id for r in rows], reserve),
             )
-        return rows
 
     # workers
 

@@ -186,34 +186,11 @@ class PostgresWriteTx(PostgresTx):
         self._versions[task_id] = task.instructions_version
         return task
 
-    def insert_judgment(
-        self,
-        task_id: int,
-        job_id: int,
-        item_id: int,
-        worker_id: int,
-        answer: dict[str, Any],
-        time_spent_ms: int,
-        gold_correct: bool | None,
-        now: float,
-        instructions_version: int | None = None,
-    ) -> None:
-        """With the task's version as `task` read it (a task's never changes): the
-        insert then reads no table, and goes in one statement with the task's
-        held update (`later` keeps apart a read of a table a held write changed)."""
-        if instructions_version is None:
-            instructions_version = self._versions.get(task_id)
-        super().insert_judgment(
-            task_id,
-            job_id,
-            item_id,
-            worker_id,
-            answer,
-            time_spent_ms,
-            gold_correct,
-            now,
-            instructions_version,
-        )
+    def known_version(self, task_id: int) -> int | None:
+        """As `task` read it (a task's never changes): the judgment's insert then
+        reads no table, and goes in one statement with the task's held update
+        (`later` keeps apart a read of a table a held write changed)."""
+        return self._versions.get(task_id)
 
     def live_task_of(self, worker_id: int) -> TaskRow | None:
         """The worker's live lease as `worker` read it with the worker's row, once

@@ -72,6 +72,15 @@ def in_pilot(alias: str, pilot: bool) -> str:
     return f" AND {alias}.in_pilot = 1" if pilot else ""
 
 
+def where_given(where: list[str], args: list[Any], *conditions: tuple[str, Any]) -> None:
+    """Adds each filter (a condition with one `?`, its value) the caller gave:
+    a value of None means the filter was not asked for."""
+    for condition, value in conditions:
+        if value is not None:
+            where.append(condition)
+            args.append(value)
+
+
 def affordable_claims(
     rows: list[ItemRow], per_judgment_micros: int, available_micros: int | None
 ) -> tuple[list[ItemRow], list[int]]:

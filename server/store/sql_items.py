@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
-from labelwire.server.store.sql_base import SqlBase, in_pilot, shown
+from labelwire.server.store.sql_base import SqlBase, affordable_claims, in_pilot, shown
 
 
 class ItemsSql(SqlBase):
@@ -34,6 +34,41 @@ class ItemsSql(SqlBase):
         """The oldest open item the worker has never seen whose judgments plus
         leases are under its target, whole: the lease that follows needs its
         payload, and reading it here saves reading it again."""
+        return self.one_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
+            f" ORDER BY id LIMIT 1{self.PICK_LOCK}",
+            (job_id, job_id, worker_id),
+        )
+
+    def claim_items(
+        self,
+        job_id: int,
+        adapter: str,
+        limit: int,
+        price_micros: int = 0,
+        fee_micros: int = 0,
+        available_micros: int | None = None,
+    ) -> list[ItemRow]:
+        """Claims up to `limit` items, only as many whole items as
+        `available_micros` pays for (None: no budget), each reserving its
+        wanted judgments at price plus fee; returns the claimed rows as they
+        were before the claim."""
+        rows = self.all_as(
+            ItemRow,
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
+            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT ?{self.PICK_LOCK}",
+            (job_id, job_id, limit),
+        )
+        rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
+        self.mark_claimed(adapter, fee_micros, rows, reserve)
+        return rows
+
+    def mark_claimed(self, adapter: str, fee_micros: int, rows: list[ItemRow], reserve: list[int]) -> None:
+        """Marks `rows` claimed by `adapter`, each reserving its `reserve` micros:
+        each store writes the batch its own way."""
         raise NotImplementedError
 
     def next_work_rows(

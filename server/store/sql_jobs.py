@@ -7,10 +7,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import JOB_COLUMNS, TASK_COLUMNS, JobRow, TaskRow, job_rows
-from labelwire.server.store.sql_base import RESERVED_COST, SqlBase
+from labelwire.server.store.sql_base import RESERVED_COST, SqlBase, shown
 
 
 class JobsSql(SqlBase):
+    def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
+        """(unlabeled, in progress, qualified workers, disqualified workers)."""
+        items = self.one(
+            "SELECT COUNT(*) FILTER (WHERE leased = 0), COUNT(*) FILTER (WHERE leased > 0) FROM items"
+            f" WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
+            (job_id, job_id),
+        )
+        workers = self.one(
+            "SELECT COUNT(*) FILTER (WHERE status = 2), COUNT(*) FILTER (WHERE status IN (3, 4))"
+            " FROM workers WHERE job_id = ?",
+            (job_id,),
+        )
+        assert items is not None and workers is not None
+        return int(items[0]), int(items[1]), int(workers[0]), int(workers[1])
+
     def job(self, job_id: int) -> JobRow | None:
         row: JobRow | None = self._row("jobs", job_id)
         return row

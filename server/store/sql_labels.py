@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from labelwire.server.store.rows import ITEM_COLUMNS, LABEL_COLUMNS, ItemRow, LabelRow
-from labelwire.server.store.sql_base import Row, SqlBase, shown
+from labelwire.server.store.sql_base import Row, SqlBase, shown, where_given
 
 
 class LabelsSql(SqlBase):
@@ -29,6 +29,8 @@ class LabelsSql(SqlBase):
             " created_at, instructions_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
         )
         values = (task_id, job_id, item_id, worker_id, json.dumps(answer), time_spent_ms, gold_correct, now)
+        if instructions_version is None:
+            instructions_version = self.known_version(task_id)
         if instructions_version is not None:
             self.later(f"{head} ?)", (*values, instructions_version))
             return
@@ -37,6 +39,11 @@ class LabelsSql(SqlBase):
             " (SELECT instructions_version FROM jobs WHERE id = ?)))",
             (*values, task_id, job_id),
         )
+
+    def known_version(self, task_id: int) -> int | None:
+        """The task's instructions version if this transaction read it already
+        (PostgreSQL's writer keeps it: the insert then reads no table)."""
+        return None
 
     def judgment(self, task_id: int) -> Row | None:
         return self.one("SELECT * FROM judgments WHERE task_id = ?", (task_id,))
@@ -230,18 +237,14 @@ class LabelsSql(SqlBase):
         filtered page reads only matching rows."""
         where = ["i.job_id = ?", "i.label_sequence IS NOT NULL", "i.id > ?"]
         args: list[Any] = [job_id, after_item_id]
-        if min_confidence is not None:
-            where.append("e.confidence >= ?")
-            args.append(min_confidence)
-        if max_confidence is not None:
-            where.append("e.confidence <= ?")
-            args.append(max_confidence)
-        if method:
-            where.append("e.method = ?")
-            args.append(method)
-        if human is not None:
-            where.append("e.human = ?")
-            args.append(int(human))
+        where_given(
+            where,
+            args,
+            ("e.confidence >= ?", min_confidence),
+            ("e.confidence <= ?", max_confidence),
+            ("e.method = ?", method or None),
+            ("e.human = ?", None if human is None else int(human)),
+        )
         if revised:
             where.append("e.revision > 1")
         if contested:
@@ -296,15 +299,13 @@ class LabelsSql(SqlBase):
         """Raw judgments in submission (task id) order, with what the owner
         needs to read each one alone."""
         where, args = ["j.job_id = ?", "j.task_id > ?"], [job_id, after_task_id]
-        if instructions_version is not None:
-            where.append("j.instructions_version = ?")
-            args.append(instructions_version)
-        if item_id is not None:
-            where.append("j.item_id = ?")
-            args.append(item_id)
-        if worker_id is not None:
-            where.append("j.worker_id = ?")
-            args.append(worker_id)
+        where_given(
+            where,
+            args,
+            ("j.instructions_version = ?", instructions_version),
+            ("j.item_id = ?", item_id),
+            ("j.worker_id = ?", worker_id),
+        )
         return self.all(
             "SELECT j.task_id, j.worker_id, j.answer, j.time_spent_ms, j.gold_correct, j.excluded,"
             " j.created_at, j.instructions_version, i.key AS item_key, i.is_gold, t.phase, w.external_id, w.account_id"

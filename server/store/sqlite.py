@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
 from labelwire.server.store.rows import (
-    ITEM_COLUMNS,
     JOB_COLUMNS,
     TASK_COLUMNS,
     ItemRow,
@@ -25,7 +24,7 @@ from labelwire.server.store.rows import (
     job_rows,
     maker,
 )
-from labelwire.server.store.sql import affordable_claims, in_pilot, shown
+from labelwire.server.store.sql import shown
 from labelwire.server.store.sqlite_rows import KeptRowsTx, WriterRows
 
 T = TypeVar("T")
@@ -100,20 +99,6 @@ class SqliteTx(KeptRowsTx):
         marks = ",".join("?" * len(wanted))
         return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks})", wanted))
 
-    def live_counts(self, job_id: int) -> tuple[int, int, int, int]:
-        """(unlabeled, in progress, qualified workers, disqualified workers)."""
-        items = self.one(
-            "SELECT COALESCE(SUM(leased = 0), 0), COALESCE(SUM(leased > 0), 0) FROM items"
-            f" WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
-            (job_id, job_id),
-        )
-        workers = self.one(
-            "SELECT COALESCE(SUM(status = 2), 0), COALESCE(SUM(status IN (3, 4)), 0) FROM workers WHERE job_id = ?",
-            (job_id,),
-        )
-        assert items is not None and workers is not None
-        return int(items[0]), int(items[1]), int(workers[0]), int(workers[1])
-
     # items
 
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
@@ -152,16 +137,6 @@ class SqliteTx(KeptRowsTx):
             "DELETE FROM upload_items WHERE upload_id = ? AND seq >= ? AND seq < ?", (upload_id, first, end)
         )
         return added[0] + added[1], added[1]
-
-    def next_work_row(self, job_id: int, worker_id: int, *, pilot: bool) -> ItemRow | None:
-        return self.one_as(
-            ItemRow,
-            f"SELECT {ITEM_COLUMNS} FROM items i WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('i.id')}{in_pilot('i', pilot)}"
-            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
-            " ORDER BY id LIMIT 1",
-            (job_id, job_id, worker_id),
-        )
 
     def lease_next_item(
         self,
@@ -204,32 +179,13 @@ class SqliteTx(KeptRowsTx):
         sets = ", ".join(f"{name} = MAX({name} + ?, 0)" for name in deltas)
         self.run(f"UPDATE items SET {sets} WHERE id = ?", (*deltas.values(), item_id))
 
-    def claim_items(
-        self,
-        job_id: int,
-        adapter: str,
-        limit: int,
-        price_micros: int = 0,
-        fee_micros: int = 0,
-        available_micros: int | None = None,
-    ) -> list[ItemRow]:
-        """Claims up to `limit` items, only as many whole items as
-        `available_micros` pays for (None: no budget), each reserving its
-        wanted judgments at price plus fee."""
-        rows = self.all_as(
-            ItemRow,
-            f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND claimed_by IS NULL"
-            f" AND done + leased < target AND {shown('items.id')} ORDER BY id LIMIT ?",
-            (job_id, job_id, limit),
-        )
-        rows, reserve = affordable_claims(rows, price_micros + fee_micros, available_micros)
+    def mark_claimed(self, adapter: str, fee_micros: int, rows: list[ItemRow], reserve: list[int]) -> None:
         self._rows.clear()
         self.conn.executemany(
             "UPDATE items SET claimed_by = ?, leased = target - done, reserved_micros = ?, claim_fee_micros = ?"
             " WHERE id = ?",
             [(adapter, micros, fee_micros, r.id) for r, micros in zip(rows, reserve, strict=True)],
         )
-        return rows
 
     # workers
 
