@@ -9,8 +9,11 @@ and checks run on the server's loop through `Live.run`."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import faulthandler
 import os
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -110,7 +113,13 @@ def live_server(database: str, files: FilesSettings | None = None) -> Iterator[L
     try:
         yield Live(loop, running, clock, f"http://127.0.0.1:{running.http.port}", f"127.0.0.1:{running.port}")
     finally:
-        asyncio.run_coroutine_threadsafe(running.stop(grace=None), loop).result(timeout=60)
+        stopping = asyncio.run_coroutine_threadsafe(running.stop(grace=None), loop)
+        try:
+            stopping.result(timeout=60)
+        except concurrent.futures.TimeoutError:
+            # Once in CI a stop took over a minute: every thread's stack says where it waited.
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+            raise
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
