@@ -155,6 +155,95 @@ class LabelRow(NamedTuple):
 LABEL_EVENT_FIELDS = LabelRow._fields[:-2]
 
 
+class JudgmentRow(NamedTuple):
+    """A worker's answer to a task, as it was submitted."""
+
+    task_id: int
+    job_id: int
+    item_id: int
+    worker_id: int
+    answer: str
+    time_spent_ms: int
+    gold_correct: int | None
+    excluded: int
+    created_at: float
+    instructions_version: int
+
+
+class CountedJudgmentRow(NamedTuple):
+    """A counted judgment of a non-gold item, with its item's key: what the
+    quality report and the outlier report measure."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+    time_spent_ms: int
+    instructions_version: int
+    item_key: str
+
+
+class GoldJudgmentRow(NamedTuple):
+    """A counted, graded judgment of a gold item."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+    gold_correct: int
+
+
+class PassInputRow(NamedTuple):
+    """A counted judgment (gold too) with what a pass needs of its item."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+    is_gold: int
+    gold: str | None
+    state: int  # ItemState
+    label_sequence: int | None
+
+
+class GoldOutcomeRow(NamedTuple):
+    """A graded gold judgment: who answered and whether it was right."""
+
+    worker_id: int
+    gold_correct: int
+
+
+class WorkAnswerRow(NamedTuple):
+    """A counted judgment of a non-gold item, as the colluder check reads it."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+
+
+class PrelabeledRow(NamedTuple):
+    """An item's model pre-label beside its current label."""
+
+    prelabel: str
+    prelabel_confidence: float | None
+    value: str
+
+
+class VerifiedRow(NamedTuple):
+    """A verification job's labeled item: the pre-label reviewed and the verdict."""
+
+    prelabel: str
+    prelabel_confidence: float | None
+    value: str
+    tie: int
+
+
+class ModelAcceptedRow(NamedTuple):
+    """An item the model labeled: the model's label and the current one."""
+
+    key: str
+    model_value: str
+    value: str
+    human: int
+
+
 @functools.cache
 def maker(cls: type[R]) -> Callable[[Sequence[Any]], R]:
     """Builds the record `cls` from a row's values in one call of C (no Python frame per row)."""
