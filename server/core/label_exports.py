@@ -20,6 +20,7 @@ from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.files.policy import FilesSettings
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import JudgmentPageRow
 
 #: Items a manifest download reads at a time: each line may carry up to
 #: 64 KiB of metadata, so a page holds at most a few tens of MB.
@@ -112,14 +113,14 @@ class ExportsService:
         after = 0
         while True:
 
-            def page(tx: Tx, after: int = after) -> list[Any]:
+            def page(tx: Tx, after: int = after) -> list[JudgmentPageRow]:
                 return tx.judgment_page(job.id, after, 5000)
 
             batch = await self.store.read(page)
             if not batch:
                 break
             judgments += [judgment_of(job.id, r) for r in batch]
-            after = int(batch[-1]["task_id"])
+            after = int(batch[-1].task_id)
         if form == judgment_exports.CSV:
             written = await asyncio.to_thread(
                 files.write_csv,

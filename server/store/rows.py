@@ -170,6 +170,25 @@ class JudgmentRow(NamedTuple):
     instructions_version: int
 
 
+class JudgmentPageRow(NamedTuple):
+    """A judgment with what the owner needs to read it alone: its item's key,
+    the task's phase and who the worker is outside labelwire."""
+
+    task_id: int
+    worker_id: int
+    answer: str
+    time_spent_ms: int
+    gold_correct: int | None
+    excluded: int
+    created_at: float
+    instructions_version: int
+    item_key: str
+    is_gold: int
+    phase: int  # TaskPhase
+    external_id: str | None
+    account_id: int | None
+
+
 class CountedJudgmentRow(NamedTuple):
     """A counted judgment of a non-gold item, with its item's key: what the
     quality report and the outlier report measure."""

@@ -12,6 +12,7 @@ from labelwire.server.store.rows import (
     GoldJudgmentRow,
     GoldOutcomeRow,
     ItemRow,
+    JudgmentPageRow,
     JudgmentRow,
     LabelRow,
     ModelAcceptedRow,
@@ -318,7 +319,7 @@ class LabelsSql(SqlBase):
         item_id: int | None = None,
         worker_id: int | None = None,
         instructions_version: int | None = None,
-    ) -> list[Row]:
+    ) -> list[JudgmentPageRow]:
         """Raw judgments in submission (task id) order, with what the owner
         needs to read each one alone."""
         where, args = ["j.job_id = ?", "j.task_id > ?"], [job_id, after_task_id]
@@ -329,7 +330,8 @@ class LabelsSql(SqlBase):
             ("j.item_id = ?", item_id),
             ("j.worker_id = ?", worker_id),
         )
-        return self.all(
+        return self.all_as(
+            JudgmentPageRow,
             "SELECT j.task_id, j.worker_id, j.answer, j.time_spent_ms, j.gold_correct, j.excluded,"
             " j.created_at, j.instructions_version, i.key AS item_key, i.is_gold, t.phase, w.external_id, w.account_id"
             " FROM judgments j JOIN items i ON i.id = j.item_id JOIN tasks t ON t.id = j.task_id"
