@@ -155,6 +155,30 @@ class LabelRow(NamedTuple):
 LABEL_EVENT_FIELDS = LabelRow._fields[:-2]
 
 
+class CommentRow(NamedTuple):
+    """A worker's comment on a task, with the worker's name and the item's key."""
+
+    id: int
+    task_id: int
+    worker_id: int
+    body: str
+    created_at: float
+    display_name: str
+    item_key: str
+
+
+class DeclineRow(NamedTuple):
+    """A declined task, with the worker's name and the item's key ("" in one
+    item's list, whose key the caller has)."""
+
+    id: int
+    worker_id: int
+    decline_reason: str | None
+    finished_at: float | None
+    display_name: str
+    item_key: str
+
+
 class JudgmentRow(NamedTuple):
     """A worker's answer to a task, as it was submitted."""
 
