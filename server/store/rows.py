@@ -155,6 +155,26 @@ class LabelRow(NamedTuple):
 LABEL_EVENT_FIELDS = LabelRow._fields[:-2]
 
 
+class ExportItemRow(NamedTuple):
+    """An item with its current label's columns, None where it has no label
+    (`files.exports.ExportItem`)."""
+
+    item_id: int
+    item_key: str
+    item_metadata: str | None
+    payload_kind: str
+    payload: str
+    is_gold: int
+    failure_reason: str | None
+    value: str | None
+    confidence: float | None
+    probabilities: str | None
+    method: str | None
+    judgment_count: int | None
+    human: int | None
+    created_at: float | None
+
+
 class CommentRow(NamedTuple):
     """A worker's comment on a task, with the worker's name and the item's key."""
 

@@ -9,6 +9,7 @@ from labelwire.server.store.rows import (
     ITEM_COLUMNS,
     LABEL_COLUMNS,
     CountedJudgmentRow,
+    ExportItemRow,
     GoldJudgmentRow,
     GoldOutcomeRow,
     ItemRow,
@@ -21,7 +22,7 @@ from labelwire.server.store.rows import (
     WorkAnswerRow,
     columns,
 )
-from labelwire.server.store.sql_base import Row, SqlBase, shown, where_given
+from labelwire.server.store.sql_base import SqlBase, shown, where_given
 
 
 class LabelsSql(SqlBase):
@@ -340,10 +341,11 @@ class LabelsSql(SqlBase):
             (*args, limit),
         )
 
-    def export_items(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
+    def export_items(self, job_id: int, after_item_id: int, limit: int) -> list[ExportItemRow]:
         """Every item of the job (gold, open and failed too) with its current
         label's columns, NULL where it has none."""
-        return self.all(
+        return self.all_as(
+            ExportItemRow,
             "SELECT i.id AS item_id, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload,"
             " i.is_gold, i.failure_reason, e.value, e.confidence, e.probabilities, e.method, e.judgment_count,"
             " e.human, e.created_at"
