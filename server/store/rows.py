@@ -1,4 +1,5 @@
-"""The store's rows as typed records: jobs, workers, items, tasks and labels.
+"""The store's rows as typed records: jobs, workers, items, tasks, labels and
+the joins made for one report (judgments, exports, comments, declines).
 
 Job and worker rows are read several times in one transaction (both stores
 keep them), so their columns are converted once here, enums included. Item,
