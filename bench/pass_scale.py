@@ -73,6 +73,7 @@ def build(path: str, size: int, seed: int = 1) -> None:
 def child(path: str) -> None:
     from labelwire.server.domain.model import JobSpec, LabelClass
     from labelwire.server.labels import passes
+    from labelwire.server.store.rows import PassInputRow, maker
 
     spec = JobSpec(
         display_name="pass scale",
@@ -82,9 +83,8 @@ def child(path: str) -> None:
         consolidation_method="dawid_skene",
     )
     conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
     start, cpu = time.perf_counter(), time.process_time()
-    rows = conn.execute(QUERY, (1,)).fetchall()
+    rows = list(map(maker(PassInputRow), conn.execute(QUERY, (1,)).fetchall()))
     read = (time.perf_counter() - start, time.process_time() - cpu)
     rss_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start, cpu = time.perf_counter(), time.process_time()

@@ -5,21 +5,22 @@ the last kept."""
 from __future__ import annotations
 
 from labelwire.server.labels.quality_report import accuracy_trends
+from labelwire.server.store.rows import GoldOutcomeRow
 
 
 def test_each_workers_running_accuracy_in_judgment_order() -> None:
     rows = [
-        {"worker_id": 1, "gold_correct": 0},
-        {"worker_id": 2, "gold_correct": 1},
-        {"worker_id": 1, "gold_correct": 1},
-        {"worker_id": 1, "gold_correct": 1},
+        GoldOutcomeRow(1, 0),
+        GoldOutcomeRow(2, 1),
+        GoldOutcomeRow(1, 1),
+        GoldOutcomeRow(1, 1),
     ]
     assert accuracy_trends(rows) == {1: [0.0, 0.5, 2 / 3], 2: [1.0]}
 
 
 def test_a_long_record_is_thinned_to_a_hundred_points_keeping_both_ends() -> None:
     # Wrong first, then right 999 times: from 0% to 99.9%.
-    rows = [{"worker_id": 7, "gold_correct": 0}] + [{"worker_id": 7, "gold_correct": 1}] * 999
+    rows = [GoldOutcomeRow(7, 0)] + [GoldOutcomeRow(7, 1)] * 999
     line = accuracy_trends(rows)[7]
     assert len(line) == 100
     assert line[0] == 0.0 and line[-1] == 999 / 1000

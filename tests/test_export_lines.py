@@ -22,13 +22,15 @@ from labelwire.server.domain.errors import InvalidArgument, PermissionDenied
 from labelwire.server.files import exports
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.files.policy import FilesSettings, S3Object, S3Prefix, resolve
+from labelwire.server.store.rows import ExportItemRow
 
 CLASSES = ("pos", "neg", "neutral")
 FMT = ExportFormat("label", "classification", "text", CLASSES, "reviews")
 
 
-def row(**overrides: Any) -> dict[str, Any]:
+def row(**overrides: Any) -> ExportItemRow:
     base: dict[str, Any] = {
+        "item_id": 1,
         "item_key": "k1",
         "item_metadata": None,
         "payload_kind": "text",
@@ -43,7 +45,7 @@ def row(**overrides: Any) -> dict[str, Any]:
         "human": 1,
         "created_at": 1_700_000_000.0,
     }
-    return base | overrides
+    return ExportItemRow(**(base | overrides))
 
 
 def test_a_label_from_one_judgment_does_not_claim_certainty() -> None:

@@ -37,6 +37,7 @@ from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.server.core import service
 from labelwire.server.dispatch.gate import work_skills
 from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass
+from labelwire.server.store.rows import WorkAnswerRow
 from labelwire.v1 import item_pb2, task_pb2
 from tests.conftest import Harness
 
@@ -402,9 +403,7 @@ def test_work_skill_tells_guessers_from_workers_even_when_they_are_the_many() ->
                 answer = right if rng.random() < 0.96 else _other(right)
             else:
                 answer = _other(right)
-            rows.append(
-                {"item_id": item, "worker_id": worker, "answer": json.dumps(classification_answer(answer))}
-            )
+            rows.append(WorkAnswerRow(item, worker, json.dumps(classification_answer(answer))))
     skills = work_skills(spec, rows)
     bar = GoldPolicy().min_work_agreement
     assert all(skills[w][0] <= bar and skills[w][1] >= 20 for w in range(8)), skills

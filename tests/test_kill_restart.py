@@ -66,7 +66,7 @@ async def acknowledged_in_store(database: str, acked: list[tuple[str, str]]) -> 
             task_id = int(name.rsplit("/", 1)[1])
             judgment, task = tx.judgment(task_id), tx.task(task_id)
             item = tx.item(int(task.item_id)) if task is not None else None
-            answer = json.loads(judgment["answer"]) if judgment is not None else None
+            answer = json.loads(judgment.answer) if judgment is not None else None
             found.append((name, answer, str(item.key) if item is not None else ""))
         return found
 

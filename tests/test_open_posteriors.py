@@ -10,6 +10,7 @@ from pathlib import Path
 from labelwire.server.domain.model import ItemState, JobSpec, LabelClass
 from labelwire.server.labels import passes
 from labelwire.server.store import Tx, open_store
+from labelwire.server.store.rows import PassInputRow
 from tests.conformance.test_store_contract import add_items, job
 
 NAMES = ("a", "b")
@@ -28,19 +29,13 @@ def _spec(target: float = 0.99) -> JobSpec:
     )
 
 
-def _row(item: int, worker: int, answer: str, state: ItemState = ItemState.OPEN) -> dict[str, object]:
-    return {
-        "item_id": item,
-        "worker_id": worker,
-        "answer": json.dumps({"classification": {"class_name": answer}}),
-        "is_gold": 0,
-        "gold": None,
-        "state": int(state),
-        "label_sequence": None,
-    }
+def _row(item: int, worker: int, answer: str, state: ItemState = ItemState.OPEN) -> PassInputRow:
+    return PassInputRow(
+        item, worker, json.dumps({"classification": {"class_name": answer}}), 0, None, int(state), None
+    )
 
 
-def _rows() -> list[dict[str, object]]:
+def _rows() -> list[PassInputRow]:
     rows = []
     for item in range(1, 21):  # settled items the workers agree on
         for worker in (1, 2, 3):

@@ -28,6 +28,7 @@ from labelwire.server.dispatch.gate import (
     work_skills,
 )
 from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass, WorkerStatus
+from labelwire.server.store.rows import WorkAnswerRow
 
 BAR = GoldPolicy(quiz_size=4, pass_accuracy=0.75, hidden_gold_share=0.1)
 
@@ -272,21 +273,15 @@ def test_the_share_of_uncertainty_an_answer_removes(counts: list[list[int]], rem
     assert _uncertainty_removed(np.array(counts, dtype=np.float64)) == pytest.approx(removed)
 
 
-def _judgment(item: int, worker: int, name: str) -> dict[str, Any]:
-    return {
-        "item_id": item,
-        "worker_id": worker,
-        "answer": json.dumps({"classification": {"class_name": name}}),
-    }
+def _judgment(item: int, worker: int, name: str) -> WorkAnswerRow:
+    return WorkAnswerRow(item, worker, json.dumps({"classification": {"class_name": name}}))
 
 
-def _work_skills_written_out(
-    names: list[str], rows: list[dict[str, Any]], rounds: int = 10
-) -> dict[int, Any]:
+def _work_skills_written_out(names: list[str], rows: list[WorkAnswerRow], rounds: int = 10) -> dict[int, Any]:
     """The definition in work_skills' docstring, one judgment at a time."""
     k = len(names)
     judged = [
-        (r["item_id"], r["worker_id"], names.index(json.loads(r["answer"])["classification"]["class_name"]))
+        (r.item_id, r.worker_id, names.index(json.loads(r.answer)["classification"]["class_name"]))
         for r in rows
     ]
     weight = {w: 1.0 for _, w, _ in judged}

@@ -10,6 +10,7 @@ import pytest
 from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.domain.model import JobSpec, LabelClass
 from labelwire.server.labels.reliability import gold_outcomes, table
+from labelwire.server.store.rows import GoldJudgmentRow
 from tests.conftest import Harness
 from tests.helpers import CLASSES, running_job, work
 
@@ -42,21 +43,14 @@ def _spec() -> JobSpec:
 def test_a_workers_answer_on_a_gold_item_does_not_vouch_for_itself() -> None:
     """One judgment per item from a worker right on 1 of 1 gold: its skill for that item
     comes from a record with that item left out (no gold: 0.7), not 1.0's (2.4/3 = 0.8)."""
-    rows = [
-        {
-            "item_id": 1,
-            "worker_id": 7,
-            "answer": json.dumps({"classification": {"class_name": "pos"}}),
-            "gold_correct": 1,
-        }
-    ]
+    rows = [GoldJudgmentRow(1, 7, json.dumps({"classification": {"class_name": "pos"}}), 1)]
     [(confidence, right)] = gold_outcomes(_spec(), rows, {7: (None, 1, 1)}, estimated_skill)
     assert right and confidence == pytest.approx(0.7)
 
 
 def test_a_label_nobody_graded_tells_nothing() -> None:
     answer = {"classification": {"class_name": "neg"}}
-    rows = [{"item_id": 1, "worker_id": 7, "answer": json.dumps(answer), "gold_correct": 0}]
+    rows = [GoldJudgmentRow(1, 7, json.dumps(answer), 0)]
     wrong = gold_outcomes(_spec(), rows, {}, estimated_skill)
     assert wrong == [(pytest.approx(0.7), False)]
 

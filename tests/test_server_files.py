@@ -298,8 +298,8 @@ async def test_a_failed_export_leaves_the_old_file_and_nothing_else(
     (folder / "labels.manifest").write_text("the previous export\n")
     real = exports.export_line
 
-    def failing(row: Any, fmt: exports.ExportFormat) -> tuple[dict[str, Any], bool]:
-        if row["item_key"] == "i1":
+    def failing(row: exports.ExportItem, fmt: exports.ExportFormat) -> tuple[dict[str, Any], bool]:
+        if row.item_key == "i1":
             raise OSError(28, "No space left on device")
         return real(row, fmt)
 

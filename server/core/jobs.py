@@ -346,7 +346,7 @@ class JobsService:
 
         def read(tx: Tx, job_id: int, before: int, limit: int) -> list[tuple[int, ItemDecline]]:
             rows = tx.task_declines(job_id, before or None, limit)
-            return [(int(r["id"]), decline_of(r, r["item_key"])) for r in rows]
+            return [(int(r.id), decline_of(r)) for r in rows]
 
         rows, token = await self._job_page(principal, job_name, page_size, page_token, read, lambda r: r[0])
         return [d for _, d in rows], token

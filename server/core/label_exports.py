@@ -20,6 +20,7 @@ from labelwire.server.files import storage as files
 from labelwire.server.files.augmented import ExportFormat
 from labelwire.server.files.policy import FilesSettings
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import ExportItemRow, JudgmentPageRow
 
 #: Items a manifest download reads at a time: each line may carry up to
 #: 64 KiB of metadata, so a page holds at most a few tens of MB.
@@ -78,14 +79,14 @@ class ExportsService:
         after = 0
         while True:
 
-            def page(tx: Tx, after: int = after) -> list[Any]:
+            def page(tx: Tx, after: int = after) -> list[ExportItemRow]:
                 return tx.export_items(job.id, after, MANIFEST_PAGE)
 
             batch = await self.store.read(page)
             if not batch:
                 return
             yield [json.dumps(exports.export_line(row, fmt)[0], ensure_ascii=False) for row in batch]
-            after = int(batch[-1]["item_id"])
+            after = int(batch[-1].item_id)
 
     async def export_judgments(
         self, principal: Principal, job_name: str, uri: str, form: str, label_job_name: str = ""
@@ -112,14 +113,14 @@ class ExportsService:
         after = 0
         while True:
 
-            def page(tx: Tx, after: int = after) -> list[Any]:
+            def page(tx: Tx, after: int = after) -> list[JudgmentPageRow]:
                 return tx.judgment_page(job.id, after, 5000)
 
             batch = await self.store.read(page)
             if not batch:
                 break
             judgments += [judgment_of(job.id, r) for r in batch]
-            after = int(batch[-1]["task_id"])
+            after = int(batch[-1].task_id)
         if form == judgment_exports.CSV:
             written = await asyncio.to_thread(
                 files.write_csv,
@@ -147,17 +148,17 @@ class ExportsService:
             job_name=exports.job_name(label_job_name, job.spec.display_name, job.id),
         )
 
-    async def _export_items(self, job_id: int) -> list[Any]:
+    async def _export_items(self, job_id: int) -> list[ExportItemRow]:
         """Every item of the job with its current label, in item order."""
-        rows: list[Any] = []
+        rows: list[ExportItemRow] = []
         after = 0
         while True:
 
-            def page(tx: Tx, after: int = after) -> list[Any]:
+            def page(tx: Tx, after: int = after) -> list[ExportItemRow]:
                 return tx.export_items(job_id, after, 5000)
 
             batch = await self.store.read(page)
             if not batch:
                 return rows
             rows += batch
-            after = int(batch[-1]["item_id"])
+            after = int(batch[-1].item_id)

@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from labelwire.server.core.base import JobReads, parse_pair, require, worker_from_row
 from labelwire.server.dispatch import dispatcher as dispatch
@@ -19,9 +18,10 @@ from labelwire.server.domain.tasks import KINDS, task_kind
 from labelwire.server.labels import outliers, quality_report, reliability, routing, verification_report
 from labelwire.server.labels.quality_report import JobQuality
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows import CountedJudgmentRow, GoldJudgmentRow, WorkerRow
 
 
-def _everything(tx: Tx, job_id: int) -> tuple[list[Any], dict[int, Answer], list[Any]]:
+def _everything(tx: Tx, job_id: int) -> tuple[list[CountedJudgmentRow], dict[int, Answer], list[WorkerRow]]:
     labels = {r.item_id: json.loads(r.value) for r in tx.current_labels(job_id, 0, 2**62)}
     return tx.job_judgments(job_id), labels, tx.workers_of(job_id, 0, 2**62)
 
@@ -120,9 +120,9 @@ class QualityService:
                 f"{job.name} is a {job.spec.task_type} job; the reliability table is for classification jobs"
             )
 
-        def read(tx: Tx) -> tuple[list[Any], dict[int, tuple[float | None, int, int]]]:
+        def read(tx: Tx) -> tuple[list[GoldJudgmentRow], dict[int, tuple[float | None, int, int]]]:
             rows = tx.gold_judgments(job.id)
-            return rows, tx.skills_of(sorted({int(r["worker_id"]) for r in rows}))
+            return rows, tx.skills_of(sorted({int(r.worker_id) for r in rows}))
 
         rows, records = await self.store.read(read)
         outcomes = await asyncio.to_thread(

@@ -11,7 +11,7 @@ from typing import Any
 from labelwire.server.domain import validation
 from labelwire.server.domain.model import ItemInput, ItemState, Judgment, Label, TaskComment, TaskPhase
 from labelwire.server.domain.tasks import kind_of_answer
-from labelwire.server.store.rows import LabelRow
+from labelwire.server.store.rows import CommentRow, DeclineRow, JudgmentPageRow, LabelRow
 
 STREAM_BATCH = 1000
 
@@ -140,47 +140,47 @@ def label_of(job_id: int, row: LabelRow) -> Label:
     )
 
 
-def comment_of(job_id: int, row: Any) -> TaskComment:
+def comment_of(job_id: int, row: CommentRow) -> TaskComment:
     """A row of `task_comments` or `item_comments`."""
     return TaskComment(
-        id=int(row["id"]),
+        id=int(row.id),
         job_id=job_id,
-        task_id=int(row["task_id"]),
-        worker_id=int(row["worker_id"]),
-        worker_display_name=row["display_name"],
-        item_key=row["item_key"],
-        text=row["body"],
-        created_at=float(row["created_at"]),
+        task_id=int(row.task_id),
+        worker_id=int(row.worker_id),
+        worker_display_name=row.display_name,
+        item_key=row.item_key,
+        text=row.body,
+        created_at=float(row.created_at),
     )
 
 
-def decline_of(row: Any, item_key: str = "") -> ItemDecline:
-    """A row of `task_declines` or `item_declines` (which leave the item's key to the caller)."""
+def decline_of(row: DeclineRow) -> ItemDecline:
+    """A row of `task_declines` or `item_declines`."""
     return ItemDecline(
-        worker_id=int(row["worker_id"]),
-        worker_display_name=row["display_name"],
-        reason=row["decline_reason"] or "",
-        declined_at=float(row["finished_at"] or 0.0),
-        item_key=item_key,
+        worker_id=int(row.worker_id),
+        worker_display_name=row.display_name,
+        reason=row.decline_reason or "",
+        declined_at=float(row.finished_at or 0.0),
+        item_key=row.item_key,
     )
 
 
-def judgment_of(job_id: int, row: Any) -> Judgment:
+def judgment_of(job_id: int, row: JudgmentPageRow) -> Judgment:
     return Judgment(
         job_id=job_id,
-        task_id=int(row["task_id"]),
-        item_key=row["item_key"],
-        worker_id=int(row["worker_id"]),
-        answer=json.loads(row["answer"]),
-        time_spent_ms=int(row["time_spent_ms"]),
-        created_at=float(row["created_at"]),
-        phase=TaskPhase(int(row["phase"])),
-        gold=bool(row["is_gold"]),
-        gold_correct=None if row["gold_correct"] is None else bool(row["gold_correct"]),
-        excluded=bool(row["excluded"]),
-        account_id=None if row["account_id"] is None else int(row["account_id"]),
-        external_worker_id=row["external_id"],
-        instructions_version=int(row["instructions_version"]),
+        task_id=int(row.task_id),
+        item_key=row.item_key,
+        worker_id=int(row.worker_id),
+        answer=json.loads(row.answer),
+        time_spent_ms=int(row.time_spent_ms),
+        created_at=float(row.created_at),
+        phase=TaskPhase(int(row.phase)),
+        gold=bool(row.is_gold),
+        gold_correct=None if row.gold_correct is None else bool(row.gold_correct),
+        excluded=bool(row.excluded),
+        account_id=None if row.account_id is None else int(row.account_id),
+        external_worker_id=row.external_id,
+        instructions_version=int(row.instructions_version),
     )
 
 

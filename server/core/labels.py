@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from labelwire.server.core.base import (
     PAGE_BYTES,
@@ -54,7 +53,7 @@ from labelwire.server.files.policy import FilesSettings
 from labelwire.server.labels import items as labeling
 from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
-from labelwire.server.store.rows import LabelRow
+from labelwire.server.store.rows import JudgmentPageRow, LabelRow
 
 __all__ = [
     "STREAM_BATCH",
@@ -304,7 +303,7 @@ class LabelsService:
                 "worker",
             )
 
-        def page(tx: Tx) -> list[Any]:
+        def page(tx: Tx) -> list[JudgmentPageRow]:
             self.reads.require_job_row(tx, job_id, principal.id)
             item_id = None
             if item_key:
@@ -317,6 +316,6 @@ class LabelsService:
             )
 
         rows = await self.store.read(page)
-        keep = min(size, fitting([300 + len(r["answer"]) + len(r["item_key"]) for r in rows]))
-        rows, token = page_of(rows, keep, lambda r: r["task_id"])
+        keep = min(size, fitting([300 + len(r.answer) + len(r.item_key) for r in rows]))
+        rows, token = page_of(rows, keep, lambda r: r.task_id)
         return [judgment_of(job_id, r) for r in rows], token

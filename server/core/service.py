@@ -16,7 +16,6 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from labelwire.server.core.account_work import AccountWorkService
 from labelwire.server.core.accounts import AccountsService
@@ -44,7 +43,7 @@ from labelwire.server.labels import items as labeling
 from labelwire.server.labels import passes, routing
 from labelwire.server.labels.feed import FeedSignal
 from labelwire.server.store import Store, Tx
-from labelwire.server.store.rows import JobRow
+from labelwire.server.store.rows import JobRow, PrelabeledRow
 from labelwire.server.telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ PASS_LEASE_SECONDS = 60.0
 """How long a replica's claim on a job's pass lasts unless renewed (every third of it)."""
 
 
-def _prelabeled(tx: Tx, *, job_id: int) -> list[Any]:
+def _prelabeled(tx: Tx, *, job_id: int) -> list[PrelabeledRow]:
     return tx.prelabeled(job_id)
 
 

@@ -127,7 +127,7 @@ def check_resubmission(tx: Tx, rows: list[TaskRow], answers: list[Answer], name:
     """A batch answered again: the same verdicts are a retried call; others are refused."""
     for row, answer in zip(rows, answers, strict=True):
         earlier = tx.judgment(row.id)
-        if earlier is None or json.loads(earlier["answer"]) != answer:
+        if earlier is None or json.loads(earlier.answer) != answer:
             raise FailedPrecondition(f"task {name} was already answered with a different answer")
 
 

@@ -19,13 +19,12 @@ import json
 import math
 import random
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import numpy as np
 
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.tasks import task_kind
-from labelwire.server.store.rows import WorkerRow
+from labelwire.server.store.rows import WorkAnswerRow, WorkerRow
 
 MIN_BLOCK = 10
 
@@ -127,7 +126,9 @@ def quiz_share_of_unmarked(policy: GoldPolicy, marked_quiz: int, unmarked: int) 
     return need + (unmarked - need) // 3
 
 
-def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[int, tuple[float, int]]:
+def work_skills(
+    spec: JobSpec, rows: Sequence[WorkAnswerRow], rounds: int = 10
+) -> dict[int, tuple[float, int]]:
     """How much each worker's answers on work items tell of the other
     workers' (0: nothing, as from a guesser, or a worker who gives one class
     to everything; 1: everything), and how many judgments that rests on.
@@ -148,11 +149,11 @@ def work_skills(spec: JobSpec, rows: Sequence[Any], rounds: int = 10) -> dict[in
         return {}
     k = len(spec.class_names)
     count = len(rows)
-    _, items = np.unique(np.fromiter((r["item_id"] for r in rows), np.int64, count), return_inverse=True)
+    _, items = np.unique(np.fromiter((r.item_id for r in rows), np.int64, count), return_inverse=True)
     worker_ids, workers = np.unique(
-        np.fromiter((r["worker_id"] for r in rows), np.int64, count), return_inverse=True
+        np.fromiter((r.worker_id for r in rows), np.int64, count), return_inverse=True
     )
-    answers = np.fromiter(_class_indexes(spec, (r["answer"] for r in rows)), np.int64, count)
+    answers = np.fromiter(_class_indexes(spec, (r.answer for r in rows)), np.int64, count)
     shared = np.bincount(items)[items] > 1
     rows_at = np.arange(count)
     weight = np.ones(len(worker_ids))

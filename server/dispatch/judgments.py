@@ -47,7 +47,7 @@ def submit(
     name = f"jobs/{job_id}/tasks/{task_id}"
     if task.state == TaskState.SUBMITTED:
         earlier = tx.judgment(task_id)
-        if earlier is not None and json.loads(earlier["answer"]) == answer:
+        if earlier is not None and json.loads(earlier.answer) == answer:
             worker = tx.worker(worker_id)
             assert worker is not None
             return SubmitResult(name, worker.status, quiz=_quiz_feedback(tx, task))
@@ -126,10 +126,10 @@ def _quiz_feedback(tx: Tx, task: TaskRow) -> QuizFeedback | None:
         return None
     judgment = tx.judgment(task.id)
     item = tx.item(task.item_id)
-    if judgment is None or item is None or not item.gold or judgment["gold_correct"] is None:
+    if judgment is None or item is None or not item.gold or judgment.gold_correct is None:
         return None
     return QuizFeedback(
-        correct=bool(judgment["gold_correct"]),
+        correct=bool(judgment.gold_correct),
         expected=json.loads(item.gold),
         explanation=item.gold_explanation or "",
     )

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from labelwire.server.consolidation import Judgments, WeightedMajorityVote
 from labelwire.server.domain.errors import InvalidArgument
@@ -26,6 +26,38 @@ JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VOTE_SHARES = frozenset().union(*(kind.vote_share_methods for kind in KINDS.values()))
 """Methods whose stored confidence is a share of the votes, not a probability."""
 GEOMETRY = frozenset({boxes.METHOD, spans.METHOD})
+
+
+class ExportItem(Protocol):
+    """An item with its current label's columns, None where it has none: a
+    row of `Tx.export_items` (declared here: files/ reads no store module)."""
+
+    @property
+    def item_key(self) -> str: ...
+    @property
+    def item_metadata(self) -> str | None: ...
+    @property
+    def payload_kind(self) -> str: ...
+    @property
+    def payload(self) -> str: ...
+    @property
+    def is_gold(self) -> int: ...
+    @property
+    def failure_reason(self) -> str | None: ...
+    @property
+    def value(self) -> str | None: ...
+    @property
+    def confidence(self) -> float | None: ...
+    @property
+    def probabilities(self) -> str | None: ...
+    @property
+    def method(self) -> str | None: ...
+    @property
+    def judgment_count(self) -> int | None: ...
+    @property
+    def human(self) -> int | None: ...
+    @property
+    def created_at(self) -> float | None: ...
 
 
 def job_name(requested: str, display_name: str, job_id: int) -> str:
@@ -80,28 +112,29 @@ def reported_confidence(
     return _posterior([agree, judgment_count - agree], 0)
 
 
-def export_line(row: Any, fmt: ExportFormat) -> tuple[dict[str, Any], bool]:
-    """One item's line from an `export_items` row, and whether it has a label."""
-    line: dict[str, Any] = dict(json.loads(row["item_metadata"])) if row["item_metadata"] else {}
+def export_line(row: ExportItem, fmt: ExportFormat) -> tuple[dict[str, Any], bool]:
+    """One item's line from an `export_items` row, and whether it has a label
+    (a labeled row has every label column)."""
+    line: dict[str, Any] = dict(json.loads(row.item_metadata)) if row.item_metadata else {}
     line.pop("source", None)
     line.pop("source-ref", None)  # a Ground Truth line has exactly one of them: the item's payload
-    line["source-ref" if row["payload_kind"] == "source_ref" else "source"] = row["payload"]
-    line[KEY_FIELD] = row["item_key"]
-    if int(row["is_gold"]):
+    line["source-ref" if row.payload_kind == "source_ref" else "source"] = row.payload
+    line[KEY_FIELD] = row.item_key
+    if int(row.is_gold):
         line[GOLD_FIELD] = True
-    if row["value"] is None:
-        if row["failure_reason"]:
+    if row.value is None:
+        if row.failure_reason:
             line[fmt.label_attribute + "-metadata"] = {
-                "failure-reason": row["failure_reason"],
+                "failure-reason": row.failure_reason,
                 "job-name": fmt.job_name,
             }
         return line, False
-    answer = json.loads(row["value"])
+    answer = json.loads(row.value)
     confidence = reported_confidence(
-        row["method"],
-        float(row["confidence"]),
-        int(row["judgment_count"]),
-        json.loads(row["probabilities"]) if row["probabilities"] else {},
+        str(row.method),
+        float(row.confidence or 0.0),
+        int(row.judgment_count or 0),
+        json.loads(row.probabilities) if row.probabilities else {},
         answer,
         fmt.classes,
     )
@@ -109,7 +142,7 @@ def export_line(row: Any, fmt: ExportFormat) -> tuple[dict[str, Any], bool]:
         line=line,
         answer=answer,
         confidence=confidence,
-        human_annotated=bool(row["human"]),
-        created=datetime.fromtimestamp(float(row["created_at"]), UTC),
+        human_annotated=bool(row.human),
+        created=datetime.fromtimestamp(float(row.created_at or 0.0), UTC),
     )
     return augmented_line(label, fmt), True

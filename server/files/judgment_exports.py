@@ -19,7 +19,7 @@ from typing import Any
 
 from labelwire.server.domain.model import Judgment
 from labelwire.server.files.augmented import ExportFormat
-from labelwire.server.files.exports import export_line
+from labelwire.server.files.exports import ExportItem, export_line
 
 FLAT = "json_lines"
 GROUND_TRUTH = "ground_truth"
@@ -91,7 +91,7 @@ def csv_row(judgment: Judgment) -> list[Any]:
 
 
 def ground_truth_lines(
-    items: Iterable[Any], judgments: Sequence[Judgment], fmt: ExportFormat
+    items: Iterable[ExportItem], judgments: Sequence[Judgment], fmt: ExportFormat
 ) -> Iterator[dict[str, Any]]:
     """One line per item with a counted judgment, in item order; `items` are
     `export_items` rows. `datasetObjectId` numbers the lines from 0, as Ground
@@ -102,7 +102,7 @@ def ground_truth_lines(
             by_key.setdefault(judgment.item_key, []).append(judgment)
     number = 0
     for row in items:
-        answers = by_key.get(row["item_key"])
+        answers = by_key.get(row.item_key)
         if not answers:
             continue
         line, _ = export_line(row, fmt)

@@ -20,6 +20,7 @@ import numpy as np
 from labelwire.server.consolidation.numeric import NumericResult, worker_outliers
 from labelwire.server.domain.model import JobSpec
 from labelwire.server.domain.tasks import task_kind
+from labelwire.server.store.rows import CountedJudgmentRow
 
 MIN_VALUES = 3
 DEFAULT_ITEMS = 100
@@ -52,15 +53,15 @@ class Report:
     spreads: list[ItemSpread]
 
 
-def report(spec: JobSpec, rows: Sequence[Any], item_limit: int = DEFAULT_ITEMS) -> Report:
+def report(spec: JobSpec, rows: Sequence[CountedJudgmentRow], item_limit: int = DEFAULT_ITEMS) -> Report:
     """Per worker of the job's counted judgments (`Tx.job_judgments` rows, by item), and the
     `item_limit` items with the widest spread."""
     kind = task_kind(spec)
     by_item: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     keys: dict[int, str] = {}
     for r in rows:
-        by_item.setdefault(int(r["item_id"]), []).append((int(r["worker_id"]), json.loads(r["answer"])))
-        keys[int(r["item_id"])] = str(r["item_key"])
+        by_item.setdefault(int(r.item_id), []).append((int(r.worker_id), json.loads(r.answer)))
+        keys[int(r.item_id)] = str(r.item_key)
     items: list[int] = []
     workers: list[int] = []
     flagged: list[bool] = []

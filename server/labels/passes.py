@@ -34,6 +34,7 @@ from labelwire.server.domain.tasks import task_kind
 from labelwire.server.domain.tasks.multi_label import MultiLabel
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import PassInputRow
 
 MIN_NEW_JUDGMENTS = 20
 AUTO_JUDGMENTS_PER_WORKER = 10
@@ -68,14 +69,14 @@ def _model(spec: JobSpec, n_judgments: int, n_workers: int) -> Any | None:
     }.get(method, lambda: None)()
 
 
-def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
+def compute(spec: JobSpec, rows: list[PassInputRow]) -> PassResult:
     """Fits the job's model to its judgments: single-label jobs directly,
     multi-label jobs one yes/no question per class."""
     kind = task_kind(spec)
     if not kind.job_models or not rows:
         return PassResult()
-    items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
-    workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
+    items = np.array([int(r.item_id) for r in rows], dtype=np.int64)
+    workers = np.array([int(r.worker_id) for r in rows], dtype=np.int64)
     item_ids, item_index = np.unique(items, return_inverse=True)
     worker_ids, worker_index = np.unique(workers, return_inverse=True)
     model = _model(spec, len(rows), len(worker_ids))
@@ -83,9 +84,9 @@ def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
         return PassResult()
     first_row = {int(i): r for i, r in zip(items.tolist(), rows, strict=True)}
     gold_rows = [
-        (n, json.loads(first_row[i]["gold"]))
+        (n, json.loads(str(first_row[i].gold)))
         for n, i in enumerate(item_ids.tolist())
-        if first_row[i]["is_gold"]
+        if first_row[i].is_gold
     ]
     table = _Table(item_ids, item_index, worker_ids, worker_index, first_row)
     kept = None
@@ -101,16 +102,11 @@ def compute(spec: JobSpec, rows: list[Any]) -> PassResult:
     for n, item_id in enumerate(item_ids.tolist()):
         row = first_row[item_id]
         past_floor = counts[n] >= spec.floor
-        if (
-            posteriors is not None
-            and past_floor
-            and not row["is_gold"]
-            and int(row["state"]) == ItemState.OPEN
-        ):
+        if posteriors is not None and past_floor and not row.is_gold and int(row.state) == ItemState.OPEN:
             out.open_posteriors[item_id] = ([float(p) for p in posteriors[n]], int(counts[n]))
-        if n in labels and not row["is_gold"] and int(row["state"]) == ItemState.LABELED:
+        if n in labels and not row.is_gold and int(row.state) == ItemState.LABELED:
             out.labels[item_id] = labels[n]
-            out.seen_sequence[item_id] = row["label_sequence"]
+            out.seen_sequence[item_id] = row.label_sequence
     return out
 
 
@@ -120,7 +116,7 @@ class _Table:
     item_index: np.ndarray
     worker_ids: np.ndarray
     worker_index: np.ndarray
-    first_row: dict[int, Any]
+    first_row: dict[int, PassInputRow]
 
     @property
     def counts(self) -> np.ndarray:
@@ -128,11 +124,11 @@ class _Table:
 
 
 def _single(
-    spec: JobSpec, model: Any, rows: list[Any], t: _Table, gold_rows: list[tuple[int, Any]]
+    spec: JobSpec, model: Any, rows: list[PassInputRow], t: _Table, gold_rows: list[tuple[int, Any]]
 ) -> tuple[dict[int, Consolidated], np.ndarray, labeling.JobModel | None, np.ndarray]:
     names = spec.class_names
     index = {name: i for i, name in enumerate(names)}
-    answers = np.array([index[json.loads(r["answer"])["classification"]["class_name"]] for r in rows])
+    answers = np.array([index[json.loads(r.answer)["classification"]["class_name"]] for r in rows])
     table = Judgments.from_lists(
         t.item_index,
         t.worker_index,
@@ -184,7 +180,7 @@ def _kept(
 
 
 def _multi(
-    spec: JobSpec, model: Any, rows: list[Any], t: _Table, gold_rows: list[tuple[int, Any]]
+    spec: JobSpec, model: Any, rows: list[PassInputRow], t: _Table, gold_rows: list[tuple[int, Any]]
 ) -> tuple[dict[int, Consolidated], np.ndarray]:
     names = spec.class_names
     index = {name: i for i, name in enumerate(names)}
@@ -194,7 +190,7 @@ def _multi(
         row[[index[c] for c in answer["multi_label"].get("class_names", [])]] = True
         return row
 
-    selected = np.array([ticked(json.loads(r["answer"])) for r in rows]).reshape(len(rows), len(names))
+    selected = np.array([ticked(json.loads(r.answer)) for r in rows]).reshape(len(rows), len(names))
     table = MultiLabelJudgments.from_lists(
         t.item_index, t.worker_index, selected, n_items=len(t.item_ids), n_workers=len(t.worker_ids)
     )

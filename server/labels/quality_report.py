@@ -15,6 +15,7 @@ from labelwire.server.consolidation import Judgments
 from labelwire.server.consolidation.agreement import agreement_report
 from labelwire.server.domain.model import Answer, JobSpec
 from labelwire.server.domain.tasks import task_kind
+from labelwire.server.store.rows import CountedJudgmentRow, GoldOutcomeRow, PrelabeledRow
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,19 @@ class VersionQuality:
 
 
 def by_version(
-    spec: JobSpec, rows: list[Any], labels: dict[int, Answer], gold: dict[int, tuple[int, int]]
+    spec: JobSpec, rows: list[CountedJudgmentRow], labels: dict[int, Answer], gold: dict[int, tuple[int, int]]
 ) -> list[VersionQuality]:
     """Per instructions version: counted work judgments, their agreement
     with the items' labels, and accuracy on gold, so an owner sees whether
     refined instructions helped."""
     work: dict[int, list[int]] = {}
     for r in rows:
-        counts = work.setdefault(int(r["instructions_version"]), [0, 0, 0])
+        counts = work.setdefault(int(r.instructions_version), [0, 0, 0])
         counts[0] += 1
-        label = labels.get(int(r["item_id"]))
+        label = labels.get(int(r.item_id))
         if label is not None:
             counts[1] += 1
-            counts[2] += category(spec, json.loads(r["answer"])) == category(spec, label)
+            counts[2] += category(spec, json.loads(r.answer)) == category(spec, label)
     out = []
     for version in sorted(set(work) | set(gold)):
         judged, labeled, agreeing = work.get(version, [0, 0, 0])
@@ -109,15 +110,15 @@ def _nan_to_zero(value: float) -> float:
     return 0.0 if value is None or np.isnan(value) else float(value)
 
 
-def measure(spec: JobSpec, rows: list[Any], labels: dict[int, Answer]) -> JobQuality:
+def measure(spec: JobSpec, rows: list[CountedJudgmentRow], labels: dict[int, Answer]) -> JobQuality:
     """Agreement over items with two judgments or more, against their labels."""
     if not rows:
         return JobQuality(0, [], 0.0, 0.0)
-    items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
-    workers = np.array([int(r["worker_id"]) for r in rows], dtype=np.int64)
-    seconds = np.array([int(r["time_spent_ms"]) / 1000 for r in rows])
+    items = np.array([int(r.item_id) for r in rows], dtype=np.int64)
+    workers = np.array([int(r.worker_id) for r in rows], dtype=np.int64)
+    seconds = np.array([int(r.time_spent_ms) / 1000 for r in rows])
     names: dict[str, int] = {}
-    answers = np.array([names.setdefault(category(spec, json.loads(r["answer"])), len(names)) for r in rows])
+    answers = np.array([names.setdefault(category(spec, json.loads(r.answer)), len(names)) for r in rows])
     item_ids, item_index = np.unique(items, return_inverse=True)
     worker_ids, worker_index = np.unique(workers, return_inverse=True)
     label_codes = np.array(
@@ -180,15 +181,15 @@ def declines(rows: list[Any], top: int = 10) -> Declines:
 TREND_POINTS = 100
 
 
-def accuracy_trends(rows: list[Any], points: int = TREND_POINTS) -> dict[int, list[float]]:
+def accuracy_trends(rows: list[GoldOutcomeRow], points: int = TREND_POINTS) -> dict[int, list[float]]:
     """Each worker's gold accuracy so far after each of its gold answers, thinned to
     `points` evenly spaced ones (the first and the last kept), so a worker with
     thousands of gold answers still costs a hundred numbers on the wire."""
     right: dict[int, int] = {}
     series: dict[int, list[float]] = {}
     for r in rows:
-        worker = int(r["worker_id"])
-        right[worker] = right.get(worker, 0) + (1 if r["gold_correct"] else 0)
+        worker = int(r.worker_id)
+        right[worker] = right.get(worker, 0) + (1 if r.gold_correct else 0)
         line = series.setdefault(worker, [])
         line.append(right[worker] / (len(line) + 1))
     out: dict[int, list[float]] = {}
@@ -212,7 +213,7 @@ def wilson(hits: float, n: float, z: float = 1.96) -> tuple[float, float]:
 
 
 def calibrate(
-    spec: JobSpec, rows: list[Any], buckets: int, target_precision: float, z: float = 0.0
+    spec: JobSpec, rows: list[PrelabeledRow], buckets: int, target_precision: float, z: float = 0.0
 ) -> list[ClassCalibration]:
     """Per predicted class, the model's accuracy by confidence bucket and the
     lowest edge above which its labels reach `target_precision`: measured, or
@@ -220,9 +221,9 @@ def calibrate(
     lucky labels choose no edge)."""
     by_class: dict[str, list[tuple[float, bool]]] = {}
     for row in rows:
-        predicted = category(spec, json.loads(row["prelabel"]))
-        agreed = predicted == category(spec, json.loads(row["value"]))
-        by_class.setdefault(predicted, []).append((float(row["prelabel_confidence"] or 0.0), agreed))
+        predicted = category(spec, json.loads(row.prelabel))
+        agreed = predicted == category(spec, json.loads(row.value))
+        by_class.setdefault(predicted, []).append((float(row.prelabel_confidence or 0.0), agreed))
     edges = np.linspace(0.0, 1.0, buckets + 1)
     out = []
     for name in sorted(by_class):

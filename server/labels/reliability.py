@@ -17,6 +17,7 @@ from typing import Any
 from labelwire.server.domain.model import JobSpec
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.labels.items import consolidate_item
+from labelwire.server.store.rows import GoldJudgmentRow
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ SkillRecord = tuple[float | None, int, int]
 
 def gold_outcomes(
     spec: JobSpec,
-    rows: Sequence[Any],
+    rows: Sequence[GoldJudgmentRow],
     records: Mapping[int, SkillRecord],
     estimate: Callable[[float | None, int, int], float],
 ) -> list[tuple[float, bool]]:
@@ -78,8 +79,8 @@ def gold_outcomes(
     nothing and is left out."""
     by_item: dict[int, list[tuple[int, dict[str, Any], bool]]] = {}
     for r in rows:
-        by_item.setdefault(int(r["item_id"]), []).append(
-            (int(r["worker_id"]), json.loads(r["answer"]), bool(r["gold_correct"]))
+        by_item.setdefault(int(r.item_id), []).append(
+            (int(r.worker_id), json.loads(r.answer), bool(r.gold_correct))
         )
     outcomes = []
     for judged in by_item.values():

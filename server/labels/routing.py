@@ -14,12 +14,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from labelwire.server.domain.model import Consolidated, ItemState, JobSpec, ModelRouting
 from labelwire.server.labels import items as labeling
 from labelwire.server.labels.quality_report import calibrate, category, wilson
 from labelwire.server.store import Tx
+from labelwire.server.store.rows import ModelAcceptedRow, PrelabeledRow
 
 METHOD = "model"
 # Confidence buckets the learned thresholds are chosen from (edges 0.02 apart).
@@ -38,7 +38,7 @@ def audited(job_id: int, key: str, share: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def learn(spec: JobSpec, rows: list[Any]) -> dict[str, float]:
+def learn(spec: JobSpec, rows: list[PrelabeledRow]) -> dict[str, float]:
     """Per class, the lowest confidence from which the model's labels reach
     the owner's target precision against human labels (at the lower end of
     its Wilson interval); only classes with
@@ -114,7 +114,7 @@ class ClassRouting:
 
 
 def report(
-    spec: JobSpec, job_id: int, rows: list[Any], learned: Mapping[str, float]
+    spec: JobSpec, job_id: int, rows: list[ModelAcceptedRow], learned: Mapping[str, float]
 ) -> tuple[list[ClassRouting], int]:
     """Per class: accepted, audited, audits that agreed; and the human
     judgments saved (accepted items no human labeled, at the job's judgments
@@ -126,13 +126,13 @@ def report(
     counts: dict[str, list[int]] = {}
     saved = 0
     for row in rows:
-        name = category(spec, json.loads(row["model_value"]))
+        name = category(spec, json.loads(row.model_value))
         entry = counts.setdefault(name, [0, 0, 0])
         entry[0] += 1
-        if int(row["human"]):
+        if int(row.human):
             entry[1] += 1
-            entry[2] += int(category(spec, json.loads(row["value"])) == name)
-        elif not audited(job_id, str(row["key"]), routing.audit_share):
+            entry[2] += int(category(spec, json.loads(row.value)) == name)
+        elif not audited(job_id, str(row.key), routing.audit_share):
             saved += spec.judgments_per_item
     names = sorted(set(counts) | set(limits))
     out = [

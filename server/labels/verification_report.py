@@ -14,6 +14,7 @@ from statistics import NormalDist
 from typing import Any
 
 from labelwire.server.domain.tasks import kind_in
+from labelwire.server.store.rows import VerifiedRow
 
 DEFAULT_EDGES = (0.80, 0.85, 0.90, 0.95, 1.00)
 CONFIRMED, DISCONFIRMED, SPLIT = "confirmed", "disconfirmed", "split"
@@ -120,7 +121,7 @@ def threshold(
 
 
 def build(
-    rows: list[Any],
+    rows: list[VerifiedRow],
     edges: tuple[float, ...] = DEFAULT_EDGES,
     *,
     split_is_correct: bool = False,
@@ -131,10 +132,10 @@ def build(
     labeled non-gold items."""
     by_class: dict[str, list[tuple[float | None, str]]] = {}
     for row in rows:
-        value = json.loads(row["value"])
-        name = model_class(json.loads(row["prelabel"]))
-        confidence = None if row["prelabel_confidence"] is None else float(row["prelabel_confidence"])
-        by_class.setdefault(name, []).append((confidence, verdict_of(value, bool(row["tie"]))))
+        value = json.loads(row.value)
+        name = model_class(json.loads(row.prelabel))
+        confidence = None if row.prelabel_confidence is None else float(row.prelabel_confidence)
+        by_class.setdefault(name, []).append((confidence, verdict_of(value, bool(row.tie))))
     report = Report()
     for name in sorted(by_class):
         counts = Counts()

@@ -1,4 +1,5 @@
-"""The store's rows as typed records: jobs, workers, items, tasks and labels.
+"""The store's rows as typed records: jobs, workers, items, tasks, labels and
+the joins made for one report (judgments, exports, comments, declines).
 
 Job and worker rows are read several times in one transaction (both stores
 keep them), so their columns are converted once here, enums included. Item,
@@ -153,6 +154,158 @@ class LabelRow(NamedTuple):
 
 
 LABEL_EVENT_FIELDS = LabelRow._fields[:-2]
+
+
+class ExportItemRow(NamedTuple):
+    """An item with its current label's columns, None where it has no label
+    (`files.exports.ExportItem`)."""
+
+    item_id: int
+    item_key: str
+    item_metadata: str | None
+    payload_kind: str
+    payload: str
+    is_gold: int
+    failure_reason: str | None
+    value: str | None
+    confidence: float | None
+    probabilities: str | None
+    method: str | None
+    judgment_count: int | None
+    human: int | None
+    created_at: float | None
+
+
+class CommentRow(NamedTuple):
+    """A worker's comment on a task, with the worker's name and the item's key."""
+
+    id: int
+    task_id: int
+    worker_id: int
+    body: str
+    created_at: float
+    display_name: str
+    item_key: str
+
+
+class DeclineRow(NamedTuple):
+    """A declined task, with the worker's name and the item's key ("" in one
+    item's list, whose key the caller has)."""
+
+    id: int
+    worker_id: int
+    decline_reason: str | None
+    finished_at: float | None
+    display_name: str
+    item_key: str
+
+
+class JudgmentRow(NamedTuple):
+    """A worker's answer to a task, as it was submitted."""
+
+    task_id: int
+    job_id: int
+    item_id: int
+    worker_id: int
+    answer: str
+    time_spent_ms: int
+    gold_correct: int | None
+    excluded: int
+    created_at: float
+    instructions_version: int
+
+
+class JudgmentPageRow(NamedTuple):
+    """A judgment with what the owner needs to read it alone: its item's key,
+    the task's phase and who the worker is outside labelwire."""
+
+    task_id: int
+    worker_id: int
+    answer: str
+    time_spent_ms: int
+    gold_correct: int | None
+    excluded: int
+    created_at: float
+    instructions_version: int
+    item_key: str
+    is_gold: int
+    phase: int  # TaskPhase
+    external_id: str | None
+    account_id: int | None
+
+
+class CountedJudgmentRow(NamedTuple):
+    """A counted judgment of a non-gold item, with its item's key: what the
+    quality report and the outlier report measure."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+    time_spent_ms: int
+    instructions_version: int
+    item_key: str
+
+
+class GoldJudgmentRow(NamedTuple):
+    """A counted, graded judgment of a gold item."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+    gold_correct: int
+
+
+class PassInputRow(NamedTuple):
+    """A counted judgment (gold too) with what a pass needs of its item."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+    is_gold: int
+    gold: str | None
+    state: int  # ItemState
+    label_sequence: int | None
+
+
+class GoldOutcomeRow(NamedTuple):
+    """A graded gold judgment: who answered and whether it was right."""
+
+    worker_id: int
+    gold_correct: int
+
+
+class WorkAnswerRow(NamedTuple):
+    """A counted judgment of a non-gold item, as the colluder check reads it."""
+
+    item_id: int
+    worker_id: int
+    answer: str
+
+
+class PrelabeledRow(NamedTuple):
+    """An item's model pre-label beside its current label."""
+
+    prelabel: str
+    prelabel_confidence: float | None
+    value: str
+
+
+class VerifiedRow(NamedTuple):
+    """A verification job's labeled item: the pre-label reviewed and the verdict."""
+
+    prelabel: str
+    prelabel_confidence: float | None
+    value: str
+    tie: int
+
+
+class ModelAcceptedRow(NamedTuple):
+    """An item the model labeled: the model's label and the current one."""
+
+    key: str
+    model_value: str
+    value: str
+    human: int
 
 
 @functools.cache

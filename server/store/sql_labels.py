@@ -5,8 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from labelwire.server.store.rows import ITEM_COLUMNS, LABEL_COLUMNS, ItemRow, LabelRow
-from labelwire.server.store.sql_base import Row, SqlBase, shown, where_given
+from labelwire.server.store.rows import (
+    ITEM_COLUMNS,
+    LABEL_COLUMNS,
+    CountedJudgmentRow,
+    ExportItemRow,
+    GoldJudgmentRow,
+    GoldOutcomeRow,
+    ItemRow,
+    JudgmentPageRow,
+    JudgmentRow,
+    LabelRow,
+    ModelAcceptedRow,
+    PrelabeledRow,
+    VerifiedRow,
+    WorkAnswerRow,
+    columns,
+)
+from labelwire.server.store.sql_base import SqlBase, shown, where_given
 
 
 class LabelsSql(SqlBase):
@@ -45,8 +61,10 @@ class LabelsSql(SqlBase):
         (PostgreSQL's writer keeps it: the insert then reads no table)."""
         return None
 
-    def judgment(self, task_id: int) -> Row | None:
-        return self.one("SELECT * FROM judgments WHERE task_id = ?", (task_id,))
+    def judgment(self, task_id: int) -> JudgmentRow | None:
+        return self.one_as(
+            JudgmentRow, f"SELECT {columns(JudgmentRow)} FROM judgments WHERE task_id = ?", (task_id,)
+        )
 
     def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
         rows = self.all(
@@ -55,19 +73,21 @@ class LabelsSql(SqlBase):
         )
         return [(int(r[0]), json.loads(r[1])) for r in rows]
 
-    def job_judgments(self, job_id: int) -> list[Row]:
+    def job_judgments(self, job_id: int) -> list[CountedJudgmentRow]:
         """Counted judgments of the job's non-gold items, by item."""
-        return self.all(
+        return self.all_as(
+            CountedJudgmentRow,
             "SELECT j.item_id, j.worker_id, j.answer, j.time_spent_ms, j.instructions_version, i.key AS item_key"
             " FROM judgments j JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0 ORDER BY j.item_id",
             (job_id,),
         )
 
-    def gold_judgments(self, job_id: int) -> list[Row]:
+    def gold_judgments(self, job_id: int) -> list[GoldJudgmentRow]:
         """Counted, graded judgments of the job's gold items (quiz and hidden), by item
         then submission: what the reliability table is measured on."""
-        return self.all(
+        return self.all_as(
+            GoldJudgmentRow,
             "SELECT j.item_id, j.worker_id, j.answer, j.gold_correct FROM judgments j"
             " JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 1 AND j.gold_correct IS NOT NULL"
@@ -75,10 +95,11 @@ class LabelsSql(SqlBase):
             (job_id,),
         )
 
-    def gold_outcomes(self, job_id: int) -> list[Row]:
+    def gold_outcomes(self, job_id: int) -> list[GoldOutcomeRow]:
         """(worker_id, gold_correct) of every graded gold judgment of the job,
         in judgment order: each worker's accuracy over time."""
-        return self.all(
+        return self.all_as(
+            GoldOutcomeRow,
             "SELECT worker_id, gold_correct FROM judgments WHERE job_id = ? AND gold_correct IS NOT NULL ORDER BY task_id",
             (job_id,),
         )
@@ -92,30 +113,33 @@ class LabelsSql(SqlBase):
         )
         return {int(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
 
-    def work_answers(self, job_id: int) -> list[Row]:
+    def work_answers(self, job_id: int) -> list[WorkAnswerRow]:
         """(item_id, worker_id, answer) of the job's counted judgments of
         non-gold items, in no order: the colluder check reads them all each
         time it runs."""
-        return self.all(
+        return self.all_as(
+            WorkAnswerRow,
             "SELECT j.item_id, j.worker_id, j.answer FROM judgments j JOIN items i ON i.id = j.item_id"
             " WHERE j.job_id = ? AND j.excluded = 0 AND i.is_gold = 0",
             (job_id,),
         )
 
-    def verified(self, job_id: int) -> list[Row]:
+    def verified(self, job_id: int) -> list[VerifiedRow]:
         """(prelabel, prelabel_confidence, value, tie) of a verification
         job's labeled items, gold left out."""
-        return self.all(
+        return self.all_as(
+            VerifiedRow,
             "SELECT i.prelabel, i.prelabel_confidence, e.value, e.tie FROM items i"
             " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
             " WHERE i.job_id = ? AND i.is_gold = 0 AND i.prelabel IS NOT NULL",
             (job_id,),
         )
 
-    def prelabeled(self, job_id: int) -> list[Row]:
+    def prelabeled(self, job_id: int) -> list[PrelabeledRow]:
         """Items with both a model pre-label and a human label (a label the
         model gave itself is no evidence of its precision)."""
-        return self.all(
+        return self.all_as(
+            PrelabeledRow,
             "SELECT i.prelabel, i.prelabel_confidence, e.value FROM items i"
             " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
             " WHERE i.job_id = ? AND i.prelabel IS NOT NULL AND e.human <> 0",
@@ -134,10 +158,11 @@ class LabelsSql(SqlBase):
             (job_id, after_id, min_confidence, job_id, limit),
         )
 
-    def model_accepted(self, job_id: int) -> list[Row]:
+    def model_accepted(self, job_id: int) -> list[ModelAcceptedRow]:
         """Items the model labeled: their key, the model's label and the
         current one (a human's, once an audit labeled the item)."""
-        return self.all(
+        return self.all_as(
+            ModelAcceptedRow,
             "SELECT i.key, m.value AS model_value, e.value, e.human FROM label_events m"
             " JOIN items i ON i.id = m.item_id"
             " JOIN label_events e ON e.job_id = i.job_id AND e.sequence = i.label_sequence"
@@ -295,7 +320,7 @@ class LabelsSql(SqlBase):
         item_id: int | None = None,
         worker_id: int | None = None,
         instructions_version: int | None = None,
-    ) -> list[Row]:
+    ) -> list[JudgmentPageRow]:
         """Raw judgments in submission (task id) order, with what the owner
         needs to read each one alone."""
         where, args = ["j.job_id = ?", "j.task_id > ?"], [job_id, after_task_id]
@@ -306,7 +331,8 @@ class LabelsSql(SqlBase):
             ("j.item_id = ?", item_id),
             ("j.worker_id = ?", worker_id),
         )
-        return self.all(
+        return self.all_as(
+            JudgmentPageRow,
             "SELECT j.task_id, j.worker_id, j.answer, j.time_spent_ms, j.gold_correct, j.excluded,"
             " j.created_at, j.instructions_version, i.key AS item_key, i.is_gold, t.phase, w.external_id, w.account_id"
             " FROM judgments j JOIN items i ON i.id = j.item_id JOIN tasks t ON t.id = j.task_id"
@@ -315,10 +341,11 @@ class LabelsSql(SqlBase):
             (*args, limit),
         )
 
-    def export_items(self, job_id: int, after_item_id: int, limit: int) -> list[Row]:
+    def export_items(self, job_id: int, after_item_id: int, limit: int) -> list[ExportItemRow]:
         """Every item of the job (gold, open and failed too) with its current
         label's columns, NULL where it has none."""
-        return self.all(
+        return self.all_as(
+            ExportItemRow,
             "SELECT i.id AS item_id, i.key AS item_key, i.metadata AS item_metadata, i.payload_kind, i.payload,"
             " i.is_gold, i.failure_reason, e.value, e.confidence, e.probabilities, e.method, e.judgment_count,"
             " e.human, e.created_at"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from labelwire.server.store.rows import TASK_COLUMNS, TaskRow
+from labelwire.server.store.rows import TASK_COLUMNS, CommentRow, DeclineRow, TaskRow
 from labelwire.server.store.sql_base import Row, SqlBase
 
 
@@ -54,10 +54,11 @@ class TasksSql(SqlBase):
         row = self.one("SELECT COUNT(*) FROM task_comments WHERE task_id = ?", (task_id,))
         return int(row[0]) if row is not None else 0
 
-    def task_comments(self, job_id: int, before_id: int | None, limit: int) -> list[Row]:
+    def task_comments(self, job_id: int, before_id: int | None, limit: int) -> list[CommentRow]:
         """A page of the job's comments, newest first, with the commenting
         worker's name and the task's item key."""
-        return self.all(
+        return self.all_as(
+            CommentRow,
             "SELECT c.id, c.task_id, c.worker_id, c.body, c.created_at, w.display_name, i.key AS item_key"
             " FROM task_comments c JOIN workers w ON w.id = c.worker_id"
             " JOIN tasks t ON t.id = c.task_id JOIN items i ON i.id = t.item_id"
@@ -65,30 +66,33 @@ class TasksSql(SqlBase):
             (job_id, before_id if before_id is not None else 2**62, limit),
         )
 
-    def item_declines(self, job_id: int, item_id: int, limit: int) -> list[Row]:
+    def item_declines(self, job_id: int, item_id: int, limit: int) -> list[DeclineRow]:
         """One item's declined tasks, newest first, with the worker's name
         (index tasks_declined_by_item)."""
-        return self.all(
-            "SELECT t.worker_id, t.decline_reason, t.finished_at, w.display_name"
+        return self.all_as(
+            DeclineRow,
+            "SELECT t.id, t.worker_id, t.decline_reason, t.finished_at, w.display_name, '' AS item_key"
             " FROM tasks t JOIN workers w ON w.id = t.worker_id"
             " WHERE t.job_id = ? AND t.state = 5 AND t.item_id = ? ORDER BY t.id DESC LIMIT ?",
             (job_id, item_id, limit),
         )
 
-    def task_declines(self, job_id: int, before_id: int | None, limit: int) -> list[Row]:
+    def task_declines(self, job_id: int, before_id: int | None, limit: int) -> list[DeclineRow]:
         """A page of the job's declined tasks, newest first, with the
         worker's name and the item's key."""
-        return self.all(
+        return self.all_as(
+            DeclineRow,
             "SELECT t.id, t.worker_id, t.decline_reason, t.finished_at, w.display_name, i.key AS item_key"
             " FROM tasks t JOIN workers w ON w.id = t.worker_id JOIN items i ON i.id = t.item_id"
             " WHERE t.job_id = ? AND t.state = 5 AND t.id < ? ORDER BY t.id DESC LIMIT ?",
             (job_id, before_id if before_id is not None else 2**62, limit),
         )
 
-    def item_comments(self, job_id: int, item_id: int, limit: int) -> list[Row]:
+    def item_comments(self, job_id: int, item_id: int, limit: int) -> list[CommentRow]:
         """One item's comments, newest first, as task_comments gives them
         (index task_comments_by_item)."""
-        return self.all(
+        return self.all_as(
+            CommentRow,
             "SELECT c.id, c.task_id, c.worker_id, c.body, c.created_at, w.display_name, i.key AS item_key"
             " FROM task_comments c JOIN workers w ON w.id = c.worker_id JOIN items i ON i.id = c.item_id"
             " WHERE c.job_id = ? AND c.item_id = ? ORDER BY c.id DESC LIMIT ?",

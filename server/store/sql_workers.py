@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from labelwire.server.store.rows import WORKER_COLUMNS, WorkerRow, worker_row, worker_rows
-from labelwire.server.store.sql_base import Row, SqlBase
+from labelwire.server.store.rows import WORKER_COLUMNS, PassInputRow, WorkerRow, worker_row, worker_rows
+from labelwire.server.store.sql_base import SqlBase
 
 
 class WorkersSql(SqlBase):
@@ -29,10 +29,11 @@ class WorkersSql(SqlBase):
             )
         )
 
-    def pass_input(self, job_id: int) -> list[Row]:
+    def pass_input(self, job_id: int) -> list[PassInputRow]:
         """Every counted judgment of the job, gold included, with what the core
         needs to re-consolidate it."""
-        return self.all(
+        return self.all_as(
+            PassInputRow,
             "SELECT j.item_id, j.worker_id, j.answer, i.is_gold, i.gold, i.state, i.label_sequence"
             " FROM judgments j JOIN items i ON i.id = j.item_id WHERE j.job_id = ? AND j.excluded = 0",
             (job_id,),

@@ -73,11 +73,9 @@ async def test_migration_0019_finds_comments_declines_and_revisions_by_item_thro
     kind = "sqlite" if getattr(store, "kind", "") == "sqlite" else "postgres"
     try:
         assert store.version >= 19
-        comments = await store.read(
-            lambda tx: [(r["body"], r["item_key"]) for r in tx.item_comments(1, 2, 10)]
-        )
+        comments = await store.read(lambda tx: [(r.body, r.item_key) for r in tx.item_comments(1, 2, 10)])
         assert comments == [("about b", "b")]
-        declines = await store.read(lambda tx: [r["decline_reason"] for r in tx.item_declines(1, 2, 10)])
+        declines = await store.read(lambda tx: [r.decline_reason for r in tx.item_declines(1, 2, 10)])
         assert declines == ["dull"] and await store.read(lambda tx: tx.item_declines(1, 1, 10)) == []
         revisions = await store.read(lambda tx: [r.sequence for r in tx.label_revisions(1, 2, 10)])
         assert revisions == [2]
