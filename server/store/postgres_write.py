@@ -4,7 +4,6 @@ again, and sends the writes nobody reads the result of together."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
@@ -23,6 +22,7 @@ from labelwire.server.store.rows import (
     TaskRow,
     WorkerRow,
     columns,
+    field_names,
     job_row,
     worker_row,
 )
@@ -37,18 +37,18 @@ def _tables(sql: str) -> frozenset[str]:
     return frozenset(_NAMED_TABLE.findall(sql))
 
 
-_WORKER_FIELDS = [f.name for f in dataclasses.fields(WorkerRow)]
+_WORKER_FIELDS = len(field_names(WorkerRow))
 _TASK_FIELDS = len(TaskRow._fields)
 _ITEM_END = _TASK_FIELDS + len(ItemRow._fields)
 
 _TASK_ITEM_WORKER = (
-    f"SELECT {columns(TaskRow, 't')}, {columns(ItemRow, 'i')}, {columns(TaskRow, 'w', _WORKER_FIELDS)}"
+    f"SELECT {columns(TaskRow, 't')}, {columns(ItemRow, 'i')}, {columns(WorkerRow, 'w')}"
     " FROM tasks t JOIN items i ON i.id = t.item_id JOIN workers w ON w.id = t.worker_id"
     " WHERE t.id = %s FOR NO KEY UPDATE OF i, w"
 )
 
 _WORKER_LIVE_TASK = (
-    f"SELECT {columns(TaskRow, 'w', _WORKER_FIELDS)}, {columns(TaskRow, 't')} FROM workers w LEFT JOIN LATERAL"
+    f"SELECT {columns(WorkerRow, 'w')}, {columns(TaskRow, 't')} FROM workers w LEFT JOIN LATERAL"
     f" (SELECT {TASK_COLUMNS} FROM tasks WHERE worker_id = w.id AND state = 1 ORDER BY id LIMIT 1) t ON true"
     " WHERE w.id = %s FOR NO KEY UPDATE OF w"
 )
@@ -268,7 +268,7 @@ class PostgresWriteTx(PostgresTx):
                 self._rows[key] = None
             else:
                 values = tuple(row)
-                split = len(_WORKER_FIELDS)
+                split = _WORKER_FIELDS
                 self._rows[key] = worker_row(values[:split])
                 self._rows[("tasks", worker_id)] = (
                     None if values[split] is None else TaskRow._make(values[split:])

@@ -314,10 +314,18 @@ def maker(cls: type[R]) -> Callable[[Sequence[Any]], R]:
     return functools.partial(tuple.__new__, cls)  # type: ignore[arg-type]
 
 
-def columns(cls: type[tuple[Any, ...]], alias: str = "", fields: Sequence[str] | None = None) -> str:
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """A record's fields in order: a NamedTuple's or a dataclass's."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    names: tuple[str, ...] = cls._fields
+    return names
+
+
+def columns(cls: type[Any], alias: str = "", fields: Sequence[str] | None = None) -> str:
     """The SELECT list that reads a record's columns in the order of its fields."""
     prefix = f"{alias}." if alias else ""
-    return ", ".join(prefix + name for name in (fields if fields is not None else cls._fields))  # type: ignore[attr-defined]
+    return ", ".join(prefix + name for name in (fields if fields is not None else field_names(cls)))
 
 
 ITEM_COLUMNS = columns(ItemRow)
@@ -348,13 +356,12 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "EndReason": _enum(EndReason),
     "WorkerStatus": _enum(WorkerStatus),
 }
-
+"""How a column becomes its field's type; integers and text come out of both
+databases as they are."""
 
 _FIELD_TYPES: dict[type, dict[str, str]] = {
     cls: {f.name: str(f.type) for f in dataclasses.fields(cls)} for cls in (JobRow, WorkerRow)
 }
-"""How a column becomes its field's type; integers and text come out of both
-databases as they are."""
 
 
 def _decoder(cls: type[T]) -> Callable[[Any], T | None]:
@@ -431,8 +438,8 @@ def counted(row: JobRow, deltas: dict[str, int]) -> JobRow | None:
 
 job_row = _decoder(JobRow)
 worker_row = _decoder(WorkerRow)
-JOB_COLUMNS = ", ".join(f.name for f in dataclasses.fields(JobRow))
-WORKER_COLUMNS = ", ".join(f.name for f in dataclasses.fields(WorkerRow))
+JOB_COLUMNS = columns(JobRow)
+WORKER_COLUMNS = columns(WorkerRow)
 
 
 def job_rows(rows: list[Any]) -> list[JobRow]:
