@@ -12,7 +12,7 @@ import re
 from playwright.sync_api import Locator, Page, expect
 
 from labelwire.client.raw import WorkerClient, keypoints, number, number_config, source_item, text_item
-from labelwire.v1 import job_pb2
+from labelwire.v1 import answer_pb2, job_pb2
 from tests.browser.conftest import SCREENSHOTS, Live
 from tests.browser.test_console import owner, shot, sign_in
 from tests.browser.test_console_owner import listed
@@ -200,3 +200,51 @@ def test_the_quality_view_of_a_key_point_job_gives_spread_in_pixels(live: Live, 
     spread = page.get_by_role("table", name="Items of widest spread")
     expect(spread.get_by_role("row", name=re.compile("^face "))).to_contain_text("2.0 px")
     expect(page.get_by_text("in pixels", exact=False)).to_be_visible()
+
+
+def test_the_quality_view_of_a_box_job_gives_spread_as_missing_overlap(live: Live, page: Page) -> None:
+    """Three workers box a car on two photos: on `lane` all three boxes are
+    the same, on `street` one is drawn far off. `street` comes first with a
+    spread of 1 minus the mean overlap, `lane` after it with none."""
+    key, lw = owner(live)
+
+    def box(left: float) -> answer_pb2.Answer:
+        answer = answer_pb2.Answer(bounding_boxes=answer_pb2.BoundingBoxAnswer())
+        answer.bounding_boxes.boxes.add(class_name="car", left=left, top=10, width=20, height=20)
+        return answer
+
+    async def crowd() -> str:
+        job = await lw.create_job(
+            "Cars", classes=["car"], task_type="bounding_box", judgments_per_item=3,
+            media_type=job_pb2.MEDIA_TYPE_IMAGE, quiz_size=0, hidden_gold_share=0,
+        )  # fmt: skip
+        await lw.add_items(job.name, [source_item(k, f"s3://bucket/{k}.jpg") for k in ("lane", "street")])
+        await lw.start_job(job.name)
+        for name in ("Ann", "Bo", "Cy"):
+            async with WorkerClient(live.target, (await lw.create_worker(job.name, name))[1]) as worker:
+                for _ in range(2):
+                    t = await worker.next_task()
+                    off = name == "Cy" and t.task.source_ref.endswith("street.jpg")
+                    await worker.submit(t.task.name, box(200.0 if off else 10.0))
+        return job.name
+
+    job = live.run(crowd)
+    report = live.run(lambda: lw.worker_outliers(job))
+    assert [i.item_key for i in report.items] == ["street", "lane"]
+    assert report.items[0].spread > 0 and report.items[1].spread == 0
+
+    sign_in(page, live, key)
+    page.get_by_role("link", name="Cars").click()
+    page.get_by_role("link", name="Quality").click()
+    expect(page.get_by_role("heading", name="Outliers and spread")).to_be_visible()
+    expect(page.get_by_text("mean overlap (IoU)", exact=False)).to_be_visible()
+    spread = page.get_by_role("table", name="Items of widest spread")
+    rows = spread.get_by_role("row")
+    expect(rows).to_have_count(1 + 2)
+    expect(rows.nth(1).get_by_role("rowheader")).to_have_text("street")
+    expect(rows.nth(1)).to_contain_text(f"{report.items[0].spread:.3f}")
+    expect(rows.nth(2).get_by_role("rowheader")).to_have_text("lane")
+    expect(rows.nth(2)).to_contain_text("0.000")
+    rates = page.get_by_role("table", name="Worker outlier rates")
+    expect(rates.get_by_role("row")).to_have_count(1 + 3)
+    shot_of(page.get_by_role("region", name="Outliers and spread"), "outliers-boxes")
