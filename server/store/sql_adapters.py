@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from labelwire.server.store.sql_base import Row, SqlBase
+from labelwire.server.store.rows_callers import ADAPTER_COLUMNS, AdapterRow
+from labelwire.server.store.sql_base import SqlBase
 
 
 class AdaptersSql(SqlBase):
-    def adapter_named(self, name: str) -> Row | None:
-        return self.one("SELECT * FROM adapters WHERE name = ?", (name,))
+    def adapter_named(self, name: str) -> AdapterRow | None:
+        return self.one_as(AdapterRow, f"SELECT {ADAPTER_COLUMNS} FROM adapters WHERE name = ?", (name,))
 
-    def adapter(self, adapter_id: int) -> Row | None:
-        return self.one("SELECT * FROM adapters WHERE id = ?", (adapter_id,))
+    def adapter(self, adapter_id: int) -> AdapterRow | None:
+        return self.one_as(AdapterRow, f"SELECT {ADAPTER_COLUMNS} FROM adapters WHERE id = ?", (adapter_id,))
 
     def insert_adapter(self, name: str, now: float) -> int:
         return self.insert("INSERT INTO adapters (name, created_at) VALUES (?, ?)", (name, now))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from labelwire.server.store.rows import TASK_COLUMNS, CommentRow, DeclineRow, TaskRow
-from labelwire.server.store.sql_base import Row, SqlBase
+from labelwire.server.store.rows_upkeep import JobDeclineRow
+from labelwire.server.store.sql_base import SqlBase
 
 
 class TasksSql(SqlBase):
@@ -36,9 +37,10 @@ class TasksSql(SqlBase):
             (state, now, decline_reason, task_id),
         )
 
-    def job_declines(self, job_id: int) -> list[Row]:
-        """(worker_id, decline_reason) of every declined task of the job."""
-        return self.all(
+    def job_declines(self, job_id: int) -> list[JobDeclineRow]:
+        """Every declined task of the job."""
+        return self.all_as(
+            JobDeclineRow,
             "SELECT worker_id, decline_reason FROM tasks WHERE job_id = ? AND state = 5 ORDER BY id",
             (job_id,),
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from labelwire.server.store.sql_base import Row, SqlBase
+from labelwire.server.store.rows_upkeep import UPLOAD_COLUMNS, UploadRow
+from labelwire.server.store.sql_base import SqlBase
 
 
 class UploadsSql(SqlBase):
@@ -15,8 +16,10 @@ class UploadsSql(SqlBase):
         """Renews an upload's heartbeat; False when it was swept as abandoned."""
         return self.run("UPDATE uploads SET touched_at = ? WHERE id = ?", (now, upload_id)) > 0
 
-    def uploads_touched_before(self, before: float) -> list[Row]:
-        return self.all("SELECT * FROM uploads WHERE touched_at < ? ORDER BY id", (before,))
+    def uploads_touched_before(self, before: float) -> list[UploadRow]:
+        return self.all_as(
+            UploadRow, f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE touched_at < ? ORDER BY id", (before,)
+        )
 
     def claim_publish(self, upload_id: int, job_id: int, now: float) -> bool:
         """Makes the upload the job's one publishing upload, hiding every item
@@ -38,8 +41,8 @@ class UploadsSql(SqlBase):
         """Forgets a published upload; if it held its job's publishing slot,
         the items it published become visible."""
         row = self.one("SELECT job_id, state FROM uploads WHERE id = ?", (upload_id,))
-        if row is not None and int(row["state"]) == 1:
-            self.run("UPDATE jobs SET hidden_from = NULL WHERE id = ?", (int(row["job_id"]),))
+        if row is not None and int(row[1]) == 1:
+            self.run("UPDATE jobs SET hidden_from = NULL WHERE id = ?", (int(row[0]),))
         self.run("DELETE FROM uploads WHERE id = ?", (upload_id,))
 
     def drop_upload(self, upload_id: int, limit: int) -> int:
@@ -53,11 +56,11 @@ class UploadsSql(SqlBase):
             (upload_id,),
         )
         deleted = 0
-        if row is not None and int(row["state"]) == 1 and row["hidden_from"] is not None:
+        if row is not None and int(row[1]) == 1 and row[2] is not None:
             deleted = self.run(
                 "DELETE FROM items WHERE id IN (SELECT id FROM items WHERE id >= ? AND +job_id = ?"
                 " AND routed_from IS NULL ORDER BY id LIMIT ?)",
-                (int(row["hidden_from"]), int(row["job_id"]), limit),
+                (int(row[2]), int(row[0]), limit),
             )
         if deleted < limit:
             deleted += self.run(
