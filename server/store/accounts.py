@@ -78,17 +78,7 @@ class AccountsSql(SqlBase):
 
     def accounts_of(self, owner_id: int | None, after_id: int, limit: int) -> list[AccountRow]:
         """A client's accounts (every client's with None), oldest first."""
-        if owner_id is None:
-            return self.all_as(
-                AccountRow,
-                f"SELECT {ACCOUNT_COLUMNS} FROM worker_accounts WHERE id > ? ORDER BY id LIMIT ?",
-                (after_id, limit),
-            )
-        return self.all_as(
-            AccountRow,
-            f"SELECT {ACCOUNT_COLUMNS} FROM worker_accounts WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (owner_id, after_id, limit),
-        )
+        return self._owned_page(AccountRow, "worker_accounts", owner_id, after_id, limit)
 
     def team_members(self, team_id: int, after_id: int, limit: int) -> list[AccountRow]:
         """The accounts in a team, oldest first."""
@@ -130,17 +120,7 @@ class AccountsSql(SqlBase):
 
     def teams_of(self, owner_id: int | None, after_id: int, limit: int) -> list[TeamRow]:
         """A client's teams (every client's with None), oldest first."""
-        if owner_id is None:
-            return self.all_as(
-                TeamRow,
-                f"SELECT {TEAM_COLUMNS} FROM teams WHERE id > ? ORDER BY id LIMIT ?",
-                (after_id, limit),
-            )
-        return self.all_as(
-            TeamRow,
-            f"SELECT {TEAM_COLUMNS} FROM teams WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (owner_id, after_id, limit),
-        )
+        return self._owned_page(TeamRow, "teams", owner_id, after_id, limit)
 
     def member_counts(self, team_ids: Sequence[int]) -> dict[int, int]:
         if not team_ids:

@@ -41,6 +41,12 @@ class AdaptersSql(SqlBase):
         row = self.one("SELECT state FROM adapter_state WHERE job_id = ?", (job_id,))
         return {} if row is None else dict(json.loads(row[0]))
 
+    def put_adapter_state(self, job_id: int, state: dict[str, Any]) -> None:
+        self.run(
+            "INSERT INTO adapter_state VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET state = excluded.state",
+            (job_id, json.dumps(state)),
+        )
+
     def hold_sync_lease(self, job_id: int, owner: str, now: float, seconds: float) -> bool:
         """Takes or renews the job's sync lease for `owner` unless another owner
         holds it unexpired; says whether `owner` holds it now."""

@@ -36,17 +36,7 @@ class ClientsSql(SqlBase):
     def credentials_of(
         self, kind: int, owner_id: int | None, after_id: int, limit: int
     ) -> list[CredentialRow]:
-        if owner_id is None:
-            return self.all_as(
-                CredentialRow,
-                f"SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = ? AND id > ? ORDER BY id LIMIT ?",
-                (kind, after_id, limit),
-            )
-        return self.all_as(
-            CredentialRow,
-            f"SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = ? AND owner_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (kind, owner_id, after_id, limit),
-        )
+        return self._owned_page(CredentialRow, "credentials", owner_id, after_id, limit, ("kind", kind))
 
     def live_credentials_of(self, kind: int, owner_id: int, now: float) -> list[CredentialRow]:
         return self.all_as(

@@ -37,6 +37,16 @@ class TasksSql(SqlBase):
             (state, now, decline_reason, task_id),
         )
 
+    def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
+        """Locks the leases it returns on PostgreSQL (`PICK_LOCK`): two replicas
+        sweeping at once would otherwise both expire one lease and give its
+        item's slot back twice."""
+        return self.all_as(
+            TaskRow,
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ? AND state = 1 AND expires_at < ?{self.PICK_LOCK}",
+            (job_id, now),
+        )
+
     def job_declines(self, job_id: int) -> list[JobDeclineRow]:
         """Every declined task of the job."""
         return self.all_as(
