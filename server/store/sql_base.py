@@ -10,7 +10,6 @@ from typing import Any
 
 from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, R, columns, job_row, worker_row
 
-Row = Any
 DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "jobs": (JOB_COLUMNS, job_row),
     "workers": (WORKER_COLUMNS, worker_row),
@@ -121,10 +120,12 @@ class SqlBase:
     def feed_moved(self, job_id: int) -> None:
         self.moved_jobs = self.moved_jobs | {job_id}
 
-    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Any | None:
+        """The first row of `sql` as the database gives it (by position; by name too,
+        for the store's own SQL and tests): what the core reads comes typed (`one_as`)."""
         raise NotImplementedError
 
-    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         raise NotImplementedError
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
