@@ -281,7 +281,9 @@ class AccountsService:
         def read(tx: Tx) -> History:
             self._account_row(tx, owner, account_id)
             history = self.account_work.history(tx, account_id, None, own=False, size=size, after=after)
-            trend = weekly_trend([(float(r[0]), bool(r[1])) for r in tx.account_gold_answers(account_id)])
+            trend = weekly_trend(
+                [(float(r.created_at), bool(r.gold_correct)) for r in tx.account_gold_answers(account_id)]
+            )
             return dataclasses.replace(history, trend=trend)
 
         return await self.store.read(read)
