@@ -114,7 +114,10 @@ async def test_an_account_has_one_worker_row_per_job_and_totals_over_them(store:
         found = tx.account_worker(account, 1)
         return (
             [int(r.id) for r in tx.account_workers(account, 0, 10)],
-            {k: float(getattr(totals, k)) for k in ("jobs", "qualified", "disqualified", "judgments", "gold_correct")},
+            {
+                k: float(getattr(totals, k))
+                for k in ("jobs", "qualified", "disqualified", "judgments", "gold_correct")
+            },
             None if found is None else int(found.id),
         )
 

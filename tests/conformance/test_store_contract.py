@@ -254,9 +254,7 @@ async def test_a_credential_is_found_by_its_id_or_as_its_owners_legacy_key(store
         return fresh, tx.insert_credential(2, fresh, b"worker", 0.0, 9.0)
 
     fresh, worker = await store.write(make)
-    found = await store.read(
-        lambda tx: sorted(bytes(r.secret_hash) for r in tx.credentials_named(1, fresh))
-    )
+    found = await store.read(lambda tx: sorted(bytes(r.secret_hash) for r in tx.credentials_named(1, fresh)))
     await store.write(lambda tx: tx.revoke_credential(fresh, 5.0))
     await store.write(lambda tx: tx.expire_credential(worker, 20.0))
     rows = await store.read(lambda tx: (tx.credential(fresh), tx.credential(worker)))
