@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from typing import Any, TypeVar
 
 from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, R, columns, job_row, worker_row
 
+T = TypeVar("T")
 DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "jobs": (JOB_COLUMNS, job_row),
     "workers": (WORKER_COLUMNS, worker_row),
@@ -69,6 +70,12 @@ def in_pilot(alias: str, pilot: bool) -> str:
     items, drawn at StartJob, are dispatched; their own partial index finds
     them without walking the rest."""
     return f" AND {alias}.in_pilot = 1" if pilot else ""
+
+
+def chunked(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`values` in slices short enough to be one statement's placeholders (SQLite
+    takes at most 32,766 in one statement)."""
+    return (values[start : start + size] for start in range(0, len(values), size))
 
 
 def where_given(where: list[str], args: list[Any], *conditions: tuple[str, Any]) -> None:

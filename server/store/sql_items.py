@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
-from labelwire.server.store.sql_base import SqlBase, affordable_claims, in_pilot, shown
+from labelwire.server.store.sql_base import SqlBase, affordable_claims, chunked, in_pilot, shown
 
 
 class ItemsSql(SqlBase):
@@ -221,8 +221,8 @@ class ItemsSql(SqlBase):
 
     def return_items(self, job_id: int, keys: Sequence[str]) -> None:
         """Gives a workforce's claims on these open items back to the queue."""
-        if keys:
-            where, args = self._one_of("key", keys)
+        for some in chunked(keys):
+            where, args = self._one_of("key", some)
             self.run(
                 f"UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = ? AND {where} AND state = 0",
                 (job_id, *args),
@@ -230,13 +230,14 @@ class ItemsSql(SqlBase):
 
     def fail_items(self, job_id: int, keys: Sequence[str], reason: str) -> int:
         """Fails these open items with `reason`; how many were open."""
-        if not keys:
-            return 0
-        where, args = self._one_of("key", keys)
-        return self.run(
-            f"UPDATE items SET state = 2, failure_reason = ?, leased = 0 WHERE job_id = ? AND {where} AND state = 0",
-            (reason, job_id, *args),
-        )
+        failed = 0
+        for some in chunked(keys):
+            where, args = self._one_of("key", some)
+            failed += self.run(
+                f"UPDATE items SET state = 2, failure_reason = ?, leased = 0 WHERE job_id = ? AND {where} AND state = 0",
+                (reason, job_id, *args),
+            )
+        return failed
 
     def put_reference_label(
         self, item_id: int, value: dict[str, Any], confidence: float | None, method: str

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import WORKER_COLUMNS, PassInputRow, WorkerRow, worker_row, worker_rows
-from labelwire.server.store.sql_base import SqlBase
+from labelwire.server.store.sql_base import SqlBase, chunked
 
 
 class WorkersSql(SqlBase):
@@ -63,8 +63,8 @@ class WorkersSql(SqlBase):
     def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
         """(pass skill, gold answered, gold right) of each worker."""
         out: dict[int, tuple[float | None, int, int]] = {}
-        for start in range(0, len(worker_ids), 500):
-            where, args = self._one_of("id", worker_ids[start : start + 500])
+        for some in chunked(worker_ids):
+            where, args = self._one_of("id", some)
             for r in self.all(
                 f"SELECT id, skill, gold_answered, gold_correct FROM workers WHERE {where}", args
             ):
