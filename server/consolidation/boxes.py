@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labelwire.server.consolidation.base import FloatArray, IntArray, indexes, size_of
-from labelwire.server.consolidation.geometry import GeometryMethod, shown, skill_weights
+from labelwire.server.consolidation.geometry import GeometryMethod, MarkedJudgments, assignments
 
 
 def iou(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -31,21 +31,12 @@ def iou(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class BoxJudgments:
-    """One row per drawn box. `assigned_*` list who was shown each item.
+class BoxJudgments(MarkedJudgments):
+    """One row per drawn box (x_min, y_min, x_max, y_max); without assignments, each
+    worker was shown the items it drew on."""
 
-    A worker shown an item who drew nothing voted "no object here"; without the
-    assignments that vote would be lost and a lone box would look unanimous.
-    """
-
-    items: IntArray
-    workers: IntArray
     boxes: FloatArray
-    labels: IntArray
-    assigned_items: IntArray
-    assigned_workers: IntArray
     n_items: int
-    n_workers: int
 
     @classmethod
     def from_lists(
@@ -66,7 +57,7 @@ class BoxJudgments:
             raise ValueError("items, workers, boxes and labels must have one row per box")
         if np.any(bx[:, 2:] < bx[:, :2]):
             raise ValueError("boxes must be (x_min, y_min, x_max, y_max) with max >= min")
-        a_items, a_workers = (it, wk) if assigned is None else (indexes(assigned[0]), indexes(assigned[1]))
+        a_items, a_workers = (it, wk) if assigned is None else assignments(assigned)
         return cls(
             items=it,
             workers=wk,
@@ -126,14 +117,7 @@ class BoxConsolidation(GeometryMethod[BoxJudgments, BoxResult]):
 
     def fit(self, judgments: BoxJudgments, *, worker_skill: FloatArray | None = None) -> BoxResult:
         """Clusters per (item, class); `worker_skill` weights the means and the share."""
-        skill = skill_weights(worker_skill, judgments.n_workers)
-        n_shown, shown_weight = shown(
-            judgments.assigned_items,
-            judgments.assigned_workers,
-            judgments.n_workers,
-            skill,
-            judgments.n_items,
-        )
+        skill, n_shown, shown_weight = judgments.voters(worker_skill, judgments.n_items)
 
         order = np.lexsort((judgments.workers, -skill[judgments.workers], judgments.labels, judgments.items))
         items, labels = judgments.items[order], judgments.labels[order]

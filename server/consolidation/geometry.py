@@ -10,11 +10,13 @@ Key points and numbers go through `numeric.NumericMethod`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-from labelwire.server.consolidation.base import FloatArray, IntArray
+from labelwire.server.consolidation.base import FloatArray, IntArray, indexes
 
 TableT = TypeVar("TableT", contravariant=True)
 ResultT = TypeVar("ResultT", covariant=True)
@@ -51,3 +53,32 @@ def shown(
     items, workers = pairs // n_workers, pairs % n_workers
     count = np.bincount(items, minlength=n_items).astype(np.int64)
     return count, np.bincount(items, weights=weight[workers], minlength=n_items).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class MarkedJudgments:
+    """What a table of drawn or marked answers (`BoxJudgments`, `SpanJudgments`) holds
+    beside its coordinates: one row per mark, with its item, worker and class, and who
+    was shown each item (`assigned_*`), since a worker shown an item who marked nothing
+    voted "nothing here"; without the assignments a lone mark would look unanimous."""
+
+    items: IntArray
+    workers: IntArray
+    labels: IntArray
+    assigned_items: IntArray
+    assigned_workers: IntArray
+    n_workers: int
+
+    def voters(
+        self, worker_skill: FloatArray | None, n_items: int
+    ) -> tuple[FloatArray, IntArray, FloatArray]:
+        """Each worker's weight (`skill_weights`), and per item how many workers were
+        shown it and their summed weight (`shown`)."""
+        weight = skill_weights(worker_skill, self.n_workers)
+        count, total = shown(self.assigned_items, self.assigned_workers, self.n_workers, weight, n_items)
+        return weight, count, total
+
+
+def assignments(assigned: tuple[npt.ArrayLike, npt.ArrayLike]) -> tuple[IntArray, IntArray]:
+    """(items, workers) of who was shown which item, as index arrays."""
+    return indexes(assigned[0]), indexes(assigned[1])

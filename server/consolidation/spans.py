@@ -14,27 +14,18 @@ import numpy as np
 import numpy.typing as npt
 
 from labelwire.server.consolidation.base import FloatArray, IntArray, indexes, size_of
-from labelwire.server.consolidation.geometry import GeometryMethod, shown, skill_weights
+from labelwire.server.consolidation.geometry import GeometryMethod, MarkedJudgments, assignments
 
 
 @dataclass(frozen=True)
-class SpanJudgments:
-    """Spans [start, end) with an entity class each, and who annotated which item.
+class SpanJudgments(MarkedJudgments):
+    """Spans [start, end) with an entity class each, and who annotated which item
+    (a worker assigned an item who marked nothing voted "outside" on every token)."""
 
-    A worker assigned an item who marked nothing voted "outside" on every token,
-    so the assignments, not just the spans, say who voted.
-    """
-
-    items: IntArray
-    workers: IntArray
     starts: IntArray
     ends: IntArray
-    labels: IntArray
-    assigned_items: IntArray
-    assigned_workers: IntArray
     n_tokens: IntArray
     n_labels: int
-    n_workers: int
 
     @classmethod
     def from_lists(
@@ -51,7 +42,7 @@ class SpanJudgments:
         n_workers: int | None = None,
     ) -> SpanJudgments:
         it, wk, st, en, lb = (indexes(a) for a in (items, workers, starts, ends, labels))
-        a_items, a_workers = indexes(assigned[0]), indexes(assigned[1])
+        a_items, a_workers = assignments(assigned)
         tokens = indexes(n_tokens)
         if not (it.size == wk.size == st.size == en.size == lb.size):
             raise ValueError("items, workers, starts, ends and labels must have one entry per span")
@@ -115,11 +106,11 @@ class SpanVote(GeometryMethod[SpanJudgments, SpanResult]):
     """
 
     def fit(self, judgments: SpanJudgments, *, worker_skill: FloatArray | None = None) -> SpanResult:
-        weight = skill_weights(worker_skill, judgments.n_workers)
+        weight, _, voters = judgments.voters(worker_skill, judgments.n_tokens.size)
         offsets = np.concatenate([[0], np.cumsum(judgments.n_tokens)]).astype(np.int64)
         token_item = np.repeat(np.arange(judgments.n_tokens.size), judgments.n_tokens)
 
-        entity, begins, total = _token_votes(judgments, weight, offsets, token_item)
+        entity, begins, total = _token_votes(judgments, weight, voters, offsets, token_item)
         votes = np.concatenate([(total - entity.sum(axis=1))[:, None], entity], axis=1)
         winner = np.argmax(votes, axis=1)
         top = votes[np.arange(winner.size), winner]
@@ -142,9 +133,10 @@ class SpanVote(GeometryMethod[SpanJudgments, SpanResult]):
 
 
 def _token_votes(
-    judgments: SpanJudgments, weight: FloatArray, offsets: IntArray, token_item: IntArray
+    judgments: SpanJudgments, weight: FloatArray, voters: FloatArray, offsets: IntArray, token_item: IntArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Weighted votes per (token, label), span starts per (token, label), and voters per token.
+    """Weighted votes per (token, label), span starts per (token, label), and voters
+    per token (from `voters`, the weight of the workers shown each item).
 
     Tokens of all items are laid end to end, so each span adds its weight at its first
     token and removes it after its last: one cumulative sum then gives every token's
@@ -158,10 +150,6 @@ def _token_votes(
     change = np.bincount(first, weights=w, minlength=size) - np.bincount(after, weights=w, minlength=size)
     entity = np.cumsum(change.reshape(n_total + 1, k)[:n_total], axis=0)
     begins = np.bincount(first, weights=w, minlength=size).reshape(n_total + 1, k)[:n_total]
-
-    _, voters = shown(
-        judgments.assigned_items, judgments.assigned_workers, judgments.n_workers, weight, offsets.size - 1
-    )
     total = np.maximum(voters[token_item], entity.sum(axis=1))
     return entity.astype(np.float64), begins.astype(np.float64), total.astype(np.float64)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from labelwire.server.domain.model import (
     ENDED,
@@ -16,6 +15,7 @@ from labelwire.server.domain.model import (
     Worker,
     WorkerStatus,
 )
+from labelwire.server.store.rows_callers import AccountTotalsRow
 
 
 class JobStatus(enum.IntEnum):
@@ -151,13 +151,13 @@ def job_status(state: JobState, worker: Worker | None) -> JobStatus:
     return _FROM_WORKER[worker.status]
 
 
-def totals_of(row: Any, *, own: bool) -> Totals:
+def totals_of(row: AccountTotalsRow, *, own: bool) -> Totals:
     return Totals(
-        jobs=int(row["jobs"]),
-        qualified_jobs=int(row["qualified"]),
-        disqualified_jobs=int(row["disqualified"]),
-        judgments=int(row["judgments"]),
-        gold_answered=int(row["quiz_answered"] if own else row["gold_answered"]),
-        gold_correct=int(row["quiz_correct"] if own else row["gold_correct"]),
-        last_active_at=None if row["last_active_at"] is None else float(row["last_active_at"]),
+        jobs=int(row.jobs),
+        qualified_jobs=int(row.qualified),
+        disqualified_jobs=int(row.disqualified),
+        judgments=int(row.judgments),
+        gold_answered=int(row.quiz_answered if own else row.gold_answered),
+        gold_correct=int(row.quiz_correct if own else row.gold_correct),
+        last_active_at=None if row.last_active_at is None else float(row.last_active_at),
     )

@@ -50,7 +50,7 @@ class AccountWorkService:
         names none of its teams is refused, naming the job."""
         job = tx.job(job_id)
         account = tx.account(account_id)
-        if job is None or account is None or job.owner_id != int(account["owner_id"]):
+        if job is None or account is None or job.owner_id != int(account.owner_id):
             raise NotFound(f"jobs/{job_id} does not exist")
         require_member(tx, account_id, job_id)
         return job
@@ -102,7 +102,7 @@ class AccountWorkService:
         account = tx.account(account_id)
         assert account is not None
         status, quiz = first_status(self.reads.spec_of_row(job_id, job).gold)
-        worker_id = tx.insert_worker(job_id, account["display_name"], None, status, quiz, self.clock())
+        worker_id = tx.insert_worker(job_id, account.display_name, None, status, quiz, self.clock())
         tx.update_worker(worker_id, account_id=account_id)
         return worker_id
 

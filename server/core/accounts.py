@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from labelwire.server.core import auth
 from labelwire.server.core.account_records import (
@@ -56,6 +55,7 @@ from labelwire.server.domain.model import (
     Principal,
 )
 from labelwire.server.store import Store, Tx
+from labelwire.server.store.rows_callers import AccountRow, TeamRow
 
 MAX_TEAMS_PER_ACCOUNT = 100
 MAX_NAME_CHARS = 200
@@ -86,43 +86,43 @@ class AccountsService:
         require(principal, "client")
         return principal.id
 
-    def _account_row(self, tx: Tx, owner_id: int | None, account_id: int) -> Any:
+    def _account_row(self, tx: Tx, owner_id: int | None, account_id: int) -> AccountRow:
         row = tx.account(account_id)
-        if row is None or (owner_id is not None and int(row["owner_id"]) != owner_id):
+        if row is None or (owner_id is not None and int(row.owner_id) != owner_id):
             raise NotFound(f"workers/{account_id} does not exist")
         return row
 
-    def _team_row(self, tx: Tx, owner_id: int | None, team_id: int) -> Any:
+    def _team_row(self, tx: Tx, owner_id: int | None, team_id: int) -> TeamRow:
         row = tx.team(team_id)
-        if row is None or (owner_id is not None and int(row["owner_id"]) != owner_id):
+        if row is None or (owner_id is not None and int(row.owner_id) != owner_id):
             raise NotFound(f"teams/{team_id} does not exist")
         return row
 
-    def _accounts(self, tx: Tx, rows: Sequence[Any]) -> list[Account]:
-        tokens = tx.live_account_tokens([int(r["id"]) for r in rows], self.clock())
+    def _accounts(self, tx: Tx, rows: Sequence[AccountRow]) -> list[Account]:
+        tokens = tx.live_account_tokens([r.id for r in rows], self.clock())
         return [
             Account(
-                id=int(r["id"]),
-                owner_id=int(r["owner_id"]),
-                display_name=r["display_name"],
-                created_at=float(r["created_at"]),
-                teams=tuple(tx.account_teams(int(r["id"]))),
-                active_tokens=tokens.get(int(r["id"]), 0),
+                id=r.id,
+                owner_id=r.owner_id,
+                display_name=r.display_name,
+                created_at=float(r.created_at),
+                teams=tuple(tx.account_teams(r.id)),
+                active_tokens=tokens.get(r.id, 0),
             )
             for r in rows
         ]
 
     @staticmethod
-    def _teams(tx: Tx, rows: Sequence[Any]) -> list[Team]:
-        counts = tx.member_counts([int(r["id"]) for r in rows])
+    def _teams(tx: Tx, rows: Sequence[TeamRow]) -> list[Team]:
+        counts = tx.member_counts([r.id for r in rows])
         return [
             Team(
-                id=int(r["id"]),
-                owner_id=int(r["owner_id"]),
-                display_name=r["display_name"],
-                description=r["description"],
-                created_at=float(r["created_at"]),
-                worker_count=counts.get(int(r["id"]), 0),
+                id=r.id,
+                owner_id=r.owner_id,
+                display_name=r.display_name,
+                description=r.description,
+                created_at=float(r.created_at),
+                worker_count=counts.get(r.id, 0),
             )
             for r in rows
         ]
@@ -136,7 +136,7 @@ class AccountsService:
 
         def create(tx: Tx) -> Account:
             account_id = tx.insert_account(principal.id, display_name, now)
-            return self._accounts(tx, [tx.account(account_id)])[0]
+            return self._accounts(tx, [self._account_row(tx, None, account_id)])[0]
 
         return await self.store.write(create)
 
@@ -182,7 +182,7 @@ class AccountsService:
             self._account_row(tx, principal.id, account_id)
             ids = retire_credentials(tx, auth.ACCOUNT_TOKEN, account_id, now, grace_seconds)
             _, token = issue_credential(tx, auth.ACCOUNT_TOKEN, account_id, now, expires)
-            return self._accounts(tx, [tx.account(account_id)])[0], token, ids
+            return self._accounts(tx, [self._account_row(tx, None, account_id)])[0], token, ids
 
         account, token, ids = await self.store.write(issue)
         self.credentials.forget_credentials(ids)
@@ -196,10 +196,10 @@ class AccountsService:
 
         def revoke(tx: Tx) -> tuple[Account, set[int]]:
             self._account_row(tx, principal.id, account_id)
-            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
+            ids = {c.id for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
             for credential_id in ids:
                 tx.revoke_credential(credential_id, now)
-            return self._accounts(tx, [tx.account(account_id)])[0], ids
+            return self._accounts(tx, [self._account_row(tx, None, account_id)])[0], ids
 
         account, ids = await self.store.write(revoke)
         self.credentials.forget_credentials(ids)
@@ -214,7 +214,7 @@ class AccountsService:
         def rename(tx: Tx) -> Account:
             self._account_row(tx, principal.id, account_id)
             tx.rename_account(account_id, display_name)
-            return self._accounts(tx, [tx.account(account_id)])[0]
+            return self._accounts(tx, [self._account_row(tx, None, account_id)])[0]
 
         return await self.store.write(rename)
 
@@ -227,7 +227,7 @@ class AccountsService:
 
         def delete(tx: Tx) -> set[int]:
             self._account_row(tx, principal.id, account_id)
-            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
+            ids = {c.id for c in tx.live_credentials_of(auth.ACCOUNT_TOKEN, account_id, now)}
             for credential_id in ids:
                 tx.revoke_credential(credential_id, now)
             jobs = tx.account_job_ids(account_id)
@@ -257,14 +257,14 @@ class AccountsService:
                 )
             for i, team_id in enumerate(team_ids):
                 team = tx.team(team_id)
-                if team is None or int(team["owner_id"]) != principal.id:
+                if team is None or int(team.owner_id) != principal.id:
                     raise NotFound(f"teams[{i}]: teams/{team_id} does not exist")
             dropped = set(tx.job_team_ids(job_id)) - set(team_ids)
             tx.set_job_teams(job_id, team_ids)
             tx.set_job_spec(job_id, specs.to_json(dataclasses.replace(spec, teams=team_ids)))
             for team_id in dropped:
                 for member in tx.team_members(team_id, 0, 2**62):
-                    release_lost_leases(tx, int(member["id"]), [job_id], now)
+                    release_lost_leases(tx, int(member.id), [job_id], now)
 
         await self.store.write(change)
         self.reads.forget_spec(job_id)
@@ -281,7 +281,9 @@ class AccountsService:
         def read(tx: Tx) -> History:
             self._account_row(tx, owner, account_id)
             history = self.account_work.history(tx, account_id, None, own=False, size=size, after=after)
-            trend = weekly_trend([(float(r[0]), bool(r[1])) for r in tx.account_gold_answers(account_id)])
+            trend = weekly_trend(
+                [(float(r.created_at), bool(r.gold_correct)) for r in tx.account_gold_answers(account_id)]
+            )
             return dataclasses.replace(history, trend=trend)
 
         return await self.store.read(read)
@@ -296,7 +298,7 @@ class AccountsService:
 
         def create(tx: Tx) -> Team:
             team_id = tx.insert_team(principal.id, display_name, description, now)
-            return self._teams(tx, [tx.team(team_id)])[0]
+            return self._teams(tx, [self._team_row(tx, None, team_id)])[0]
 
         return await self.store.write(create)
 
@@ -322,16 +324,16 @@ class AccountsService:
         def delete(tx: Tx) -> None:
             self._team_row(tx, principal.id, team_id)
             jobs = tx.jobs_naming(team_id)
-            live = [f"jobs/{r['id']}" for r in jobs if int(r["state"]) in _LIVE]
+            live = [f"jobs/{r.id}" for r in jobs if int(r.state) in _LIVE]
             if live:
                 shown = ", ".join(live[:5]) + (f" and {len(live) - 5} more" if len(live) > 5 else "")
                 raise FailedPrecondition(
                     f"teams/{team_id} is named by {shown}, not yet ended; cancel them or wait until they end"
                 )
-            members = [int(r["id"]) for r in tx.team_members(team_id, 0, 2**62)]
+            members = [int(r.id) for r in tx.team_members(team_id, 0, 2**62)]
             tx.delete_team(team_id)
             for account_id in members:
-                release_lost_leases(tx, account_id, [int(r["id"]) for r in jobs], now)
+                release_lost_leases(tx, account_id, [int(r.id) for r in jobs], now)
 
         await self.store.write(delete)
 
@@ -354,7 +356,7 @@ class AccountsService:
 
         def remove(tx: Tx, team_id: int, account_id: int, now: float) -> None:
             if tx.remove_member(team_id, account_id):
-                release_lost_leases(tx, account_id, [int(r["id"]) for r in tx.jobs_naming(team_id)], now)
+                release_lost_leases(tx, account_id, [int(r.id) for r in tx.jobs_naming(team_id)], now)
 
         return await self._change_membership(principal, team, worker, remove)
 

@@ -88,7 +88,7 @@ def check_remote_job(tx: Tx, spec: JobSpec) -> None:
             " the operator makes one with AdminService.CreateAdapterKey",
             "job.workforce.settings.adapter",
         )
-    caps = json.loads(row["capabilities"]) if row["capabilities"] else {}
+    caps = json.loads(row.capabilities) if row.capabilities else {}
     kinds = caps.get("task_types") or []
     if kinds and spec.task_type not in kinds:
         raise InvalidArgument(
@@ -125,7 +125,7 @@ class AdaptersService:
 
         def create(tx: Tx) -> tuple[int, int, str]:
             row = tx.adapter_named(adapter_name)
-            adapter_id = int(row["id"]) if row is not None else tx.insert_adapter(adapter_name, now)
+            adapter_id = int(row.id) if row is not None else tx.insert_adapter(adapter_name, now)
             key_id, key = issue_credential(tx, auth.ADAPTER_KEY, adapter_id, now, expires)
             return adapter_id, key_id, key
 
@@ -138,7 +138,7 @@ class AdaptersService:
 
         def revoke(tx: Tx) -> None:
             row = tx.credential(key_id)
-            if row is None or int(row["kind"]) != auth.ADAPTER_KEY or int(row["owner_id"]) != adapter_id:
+            if row is None or int(row.kind) != auth.ADAPTER_KEY or int(row.owner_id) != adapter_id:
                 raise NotFound(f"{name} does not exist")
             tx.revoke_credential(key_id, now)
 
@@ -171,7 +171,7 @@ class AdaptersService:
         row = tx.adapter(principal.id)
         if row is None:
             raise NotFound(f"adapters/{principal.id} does not exist")
-        return str(row["name"])
+        return str(row.name)
 
     def _serves(self, tx: Tx, name: str, row: JobRow) -> bool:
         spec = self.reads.spec_of_row(row.id, row)

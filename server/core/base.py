@@ -178,7 +178,7 @@ def issue_credential(tx: Tx, kind: int, owner_id: int, now: float, expires: floa
 def retire_credentials(tx: Tx, kind: int, owner_id: int, now: float, grace_seconds: float) -> set[int]:
     """Ends the owner's live credentials of `kind` after the grace period (0:
     at once), as a rotation does; their ids, for the caller to forget."""
-    ids = {int(c["id"]) for c in tx.live_credentials_of(kind, owner_id, now)}
+    ids = {int(c.id) for c in tx.live_credentials_of(kind, owner_id, now)}
     for credential_id in ids:
         if grace_seconds == 0:
             tx.revoke_credential(credential_id, now)

@@ -8,7 +8,6 @@ stop trusting their cached checks within `credential_cache_seconds`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from labelwire.server.core import auth
 from labelwire.server.core.base import (
@@ -32,6 +31,7 @@ from labelwire.server.domain.errors import FailedPrecondition, InvalidArgument, 
 from labelwire.server.domain.model import Credential, Principal, Worker
 from labelwire.server.store import Store, Tx
 from labelwire.server.store.rows import WorkerRow
+from labelwire.server.store.rows_callers import CredentialRow
 
 MAX_GRACE_SECONDS = 30 * 86400.0
 
@@ -46,14 +46,15 @@ def parse_worker_name(name: str, field: str = "worker") -> tuple[int, int]:
     return parse_pair(name, "workers", field)
 
 
-def credential_from_row(row: Any, owner_name: str = "") -> Credential:
+def credential_from_row(row: CredentialRow | None, owner_name: str = "") -> Credential:
+    assert row is not None
     return Credential(
-        id=int(row["id"]),
-        kind=int(row["kind"]),
-        owner_id=int(row["owner_id"]),
-        created_at=float(row["created_at"]),
-        expires_at=None if row["expires_at"] is None else float(row["expires_at"]),
-        revoked_at=None if row["revoked_at"] is None else float(row["revoked_at"]),
+        id=int(row.id),
+        kind=int(row.kind),
+        owner_id=int(row.owner_id),
+        created_at=float(row.created_at),
+        expires_at=None if row.expires_at is None else float(row.expires_at),
+        revoked_at=None if row.revoked_at is None else float(row.revoked_at),
         owner_name=owner_name,
     )
 
@@ -96,10 +97,10 @@ class CredentialsService:
         prefix, ident, secret = parsed
         kind = auth.KINDS[prefix]
 
-        def look_up(tx: Tx) -> tuple[Any, WorkerRow | None]:
+        def look_up(tx: Tx) -> tuple[CredentialRow | None, WorkerRow | None]:
             for row in tx.credentials_named(kind, ident):
-                if auth.matches(secret, bytes(row["secret_hash"])):
-                    worker = tx.worker(int(row["owner_id"])) if kind == auth.WORKER_TOKEN else None
+                if auth.matches(secret, bytes(row.secret_hash)):
+                    worker = tx.worker(int(row.owner_id)) if kind == auth.WORKER_TOKEN else None
                     return row, worker
             return None, None
 
@@ -107,28 +108,28 @@ class CredentialsService:
         if row is None:
             self._principals.pop(token, None)
             raise Unauthenticated("the bearer token is not valid")
-        if row["revoked_at"] is not None:
+        if row.revoked_at is not None:
             self._principals.pop(token, None)
             raise Unauthenticated("the bearer token was revoked")
-        expires = row["expires_at"]
+        expires = row.expires_at
         if expires is not None and float(expires) <= now:
             self._principals.pop(token, None)
             raise Unauthenticated("the bearer token has expired")
         if kind == auth.CLIENT_KEY:
-            principal = Principal(kind="client", id=int(row["owner_id"]))
+            principal = Principal(kind="client", id=int(row.owner_id))
         elif kind == auth.ACCOUNT_TOKEN:
-            principal = Principal(kind="account", id=int(row["owner_id"]))
+            principal = Principal(kind="account", id=int(row.owner_id))
         elif kind == auth.ADAPTER_KEY:
-            principal = Principal(kind="adapter", id=int(row["owner_id"]))
+            principal = Principal(kind="adapter", id=int(row.owner_id))
         else:
             job_id = 0 if worker is None else worker.job_id
-            principal = Principal(kind="worker", id=int(row["owner_id"]), job_id=job_id)
+            principal = Principal(kind="worker", id=int(row.owner_id), job_id=job_id)
         until = now + self.credential_cache_seconds
         if expires is not None:
             until = min(until, float(expires))
         if len(self._principals) > 100_000:
             self._principals.clear()
-        self._principals[token] = (principal, int(row["id"]), until)
+        self._principals[token] = (principal, int(row.id), until)
         return principal
 
     def forget_credentials(self, credential_ids: set[int]) -> None:
@@ -174,19 +175,19 @@ class CredentialsService:
             rows = tx.credentials_of(auth.CLIENT_KEY, client_id, after, size + 1)
             names = {}
             for r in rows:
-                owner = int(r["owner_id"])
+                owner = int(r.owner_id)
                 if owner not in names:
                     client = tx.client(owner)
-                    names[owner] = "" if client is None else str(client["name"])
-            return [credential_from_row(r, names[int(r["owner_id"])]) for r in rows]
+                    names[owner] = "" if client is None else str(client.name)
+            return [credential_from_row(r, names[int(r.owner_id)]) for r in rows]
 
         keys = await self.store.read(page)
         return page_of(keys, size, lambda r: r.id)
 
-    def _key_row(self, tx: Tx, name: str) -> Any:
+    def _key_row(self, tx: Tx, name: str) -> CredentialRow:
         client_id, key_id = parse_key_name(name)
         row = tx.credential(key_id)
-        if row is None or int(row["kind"]) != auth.CLIENT_KEY or int(row["owner_id"]) != client_id:
+        if row is None or int(row.kind) != auth.CLIENT_KEY or int(row.owner_id) != client_id:
             raise NotFound(f"{name} does not exist")
         return row
 
@@ -197,8 +198,8 @@ class CredentialsService:
 
         def revoke(tx: Tx) -> Credential:
             row = self._key_row(tx, name)
-            tx.revoke_credential(int(row["id"]), now)
-            return credential_from_row(tx.credential(int(row["id"])))
+            tx.revoke_credential(int(row.id), now)
+            return credential_from_row(tx.credential(int(row.id)))
 
         key = await self.store.write(revoke)
         self.forget_credentials({key.id})
@@ -216,10 +217,10 @@ class CredentialsService:
 
         def rotate(tx: Tx) -> tuple[Credential, str, Credential]:
             old = self._key_row(tx, name)
-            old_id = int(old["id"])
-            if old["revoked_at"] is not None:
+            old_id = int(old.id)
+            if old.revoked_at is not None:
                 raise InvalidArgument(f"{name} is revoked; create a new key with CreateApiKey")
-            new_id, token = issue_credential(tx, auth.CLIENT_KEY, int(old["owner_id"]), now, expires)
+            new_id, token = issue_credential(tx, auth.CLIENT_KEY, int(old.owner_id), now, expires)
             if grace_seconds == 0:
                 tx.revoke_credential(old_id, now)
             else:
@@ -249,7 +250,7 @@ class CredentialsService:
 
         def revoke(tx: Tx) -> tuple[Worker, set[int]]:
             row = self._worker_row(tx, principal, name)
-            ids = {int(c["id"]) for c in tx.live_credentials_of(auth.WORKER_TOKEN, row.id, now)}
+            ids = {int(c.id) for c in tx.live_credentials_of(auth.WORKER_TOKEN, row.id, now)}
             for credential_id in ids:
                 tx.revoke_credential(credential_id, now)
             return worker_from_row(row), ids

@@ -263,13 +263,13 @@ class JobsService:
         before = float("inf") if everything else now - UPLOAD_STALE_SECONDS
         rows = await self.store.read(lambda tx: tx.uploads_touched_before(before))
         for row in rows:
-            upload_id = int(row["id"])
+            upload_id = int(row.id)
             if upload_id in self.live_uploads:
                 continue
             dropped = 0
             while step := await self.store.write(functools.partial(drop_chunk, upload_id=upload_id)):
                 dropped += step
-            log.info("swept abandoned upload %d to jobs/%d (%d rows)", upload_id, int(row["job_id"]), dropped)
+            log.info("swept abandoned upload %d to jobs/%d (%d rows)", upload_id, int(row.job_id), dropped)
 
     async def import_manifest(
         self,

@@ -47,7 +47,7 @@ def name_job_teams(tx: Tx, owner_id: int, job_id: int, teams: Sequence[int]) -> 
     """Links a new job to the teams it names, each one of the owner's."""
     for i, team_id in enumerate(teams):
         row = tx.team(team_id)
-        if row is None or int(row["owner_id"]) != owner_id:
+        if row is None or int(row.owner_id) != owner_id:
             raise NotFound(f"job.workforce.teams[{i}]: teams/{team_id} does not exist")
     tx.name_job_teams(job_id, teams)
 

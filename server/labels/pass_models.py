@@ -71,15 +71,15 @@ def job_model(tx: Tx, job_id: int) -> JobModel | None:
     row = tx.job_model_row(job_id)
     if row is None:
         return None
-    k = int(row["classes"])
-    workers = np.frombuffer(bytes(row["workers"]), dtype="<i8")
-    stack = np.frombuffer(bytes(row["confusions"]), dtype="<f8").reshape(len(workers), k, k)
+    k = int(row.classes)
+    workers = np.frombuffer(bytes(row.workers), dtype="<i8")
+    stack = np.frombuffer(bytes(row.confusions), dtype="<f8").reshape(len(workers), k, k)
     model = JobModel(
-        priors=np.frombuffer(bytes(row["priors"]), dtype="<f8").copy(),
+        priors=np.frombuffer(bytes(row.priors), dtype="<f8").copy(),
         confusions={int(w): stack[n].copy() for n, w in enumerate(workers.tolist())},
-        method=str(row["method"]),
+        method=str(row.method),
     )
-    _remember(job_id, int(row["stamp"]), model)
+    _remember(job_id, int(row.stamp), model)
     return model
 
 

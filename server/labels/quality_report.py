@@ -7,7 +7,6 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -16,6 +15,7 @@ from labelwire.server.consolidation.agreement import agreement_report
 from labelwire.server.domain.model import Answer, JobSpec
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.store.rows import CountedJudgmentRow, GoldOutcomeRow, PrelabeledRow
+from labelwire.server.store.rows_upkeep import JobDeclineRow
 
 
 @dataclass(frozen=True)
@@ -169,11 +169,11 @@ def measure(spec: JobSpec, rows: list[CountedJudgmentRow], labels: dict[int, Ans
     )
 
 
-def declines(rows: list[Any], top: int = 10) -> Declines:
+def declines(rows: list[JobDeclineRow], top: int = 10) -> Declines:
     """Counts per worker and the `top` reasons by count (then alphabetically), so an owner sees
     what makes workers turn items down: unreadable images, a missing class, unclear instructions."""
-    by_worker = Counter(int(r["worker_id"]) for r in rows)
-    reasons = Counter(str(r["decline_reason"]) for r in rows if r["decline_reason"])
+    by_worker = Counter(int(r.worker_id) for r in rows)
+    reasons = Counter(str(r.decline_reason) for r in rows if r.decline_reason)
     ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return Declines(total=len(rows), by_worker=dict(by_worker), reasons=ranked)
 

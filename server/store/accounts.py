@@ -9,23 +9,32 @@ that commits after its removal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from labelwire.server.store.rows import (
     JOB_COLUMNS,
     WORKER_COLUMNS,
     JobRow,
     WorkerRow,
+    columns,
     job_rows,
     worker_row,
     worker_rows,
 )
+from labelwire.server.store.rows_callers import (
+    ACCOUNT_COLUMNS,
+    TEAM_COLUMNS,
+    AccountRow,
+    AccountTotalsRow,
+    GoldAnswerRow,
+    TeamJobRow,
+    TeamRow,
+)
 from labelwire.server.store.sql_base import SqlBase
 
-Row = Any
 # credentials.kind of a worker account's sign-in token (see auth.ACCOUNT_TOKEN).
 ACCOUNT_TOKEN_KIND = 3
 DRAFT = 1
+ACCOUNT_COLUMNS_A = columns(AccountRow, "a")
 
 
 class AccountsSql(SqlBase):
@@ -37,8 +46,10 @@ class AccountsSql(SqlBase):
             (owner_id, display_name, now),
         )
 
-    def account(self, account_id: int) -> Row | None:
-        return self.one("SELECT * FROM worker_accounts WHERE id = ?", (account_id,))
+    def account(self, account_id: int) -> AccountRow | None:
+        return self.one_as(
+            AccountRow, f"SELECT {ACCOUNT_COLUMNS} FROM worker_accounts WHERE id = ?", (account_id,)
+        )
 
     def rename_account(self, account_id: int, display_name: str) -> None:
         """The account's name, and its name on every job it worked on."""
@@ -52,9 +63,10 @@ class AccountsSql(SqlBase):
         self.run("DELETE FROM team_members WHERE account_id = ?", (account_id,))
         self.run("DELETE FROM worker_accounts WHERE id = ?", (account_id,))
 
-    def account_gold_answers(self, account_id: int) -> list[Row]:
-        """(created_at, gold_correct) of every gold answer of the account, on every job."""
-        return self.all(
+    def account_gold_answers(self, account_id: int) -> list[GoldAnswerRow]:
+        """Every gold answer of the account, on every job."""
+        return self.all_as(
+            GoldAnswerRow,
             "SELECT j.created_at, j.gold_correct FROM judgments j JOIN workers w ON w.id = j.worker_id"
             " WHERE w.account_id = ? AND j.gold_correct IS NOT NULL",
             (account_id,),
@@ -64,21 +76,15 @@ class AccountsSql(SqlBase):
         """The jobs the account has a worker row in."""
         return [int(r[0]) for r in self.all("SELECT job_id FROM workers WHERE account_id = ?", (account_id,))]
 
-    def accounts_of(self, owner_id: int | None, after_id: int, limit: int) -> list[Row]:
+    def accounts_of(self, owner_id: int | None, after_id: int, limit: int) -> list[AccountRow]:
         """A client's accounts (every client's with None), oldest first."""
-        if owner_id is None:
-            return self.all(
-                "SELECT * FROM worker_accounts WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
-            )
-        return self.all(
-            "SELECT * FROM worker_accounts WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (owner_id, after_id, limit),
-        )
+        return self._owned_page(AccountRow, "worker_accounts", owner_id, after_id, limit)
 
-    def team_members(self, team_id: int, after_id: int, limit: int) -> list[Row]:
+    def team_members(self, team_id: int, after_id: int, limit: int) -> list[AccountRow]:
         """The accounts in a team, oldest first."""
-        return self.all(
-            "SELECT a.* FROM team_members m JOIN worker_accounts a ON a.id = m.account_id"
+        return self.all_as(
+            AccountRow,
+            f"SELECT {ACCOUNT_COLUMNS_A} FROM team_members m JOIN worker_accounts a ON a.id = m.account_id"
             " WHERE m.team_id = ? AND a.id > ? ORDER BY a.id LIMIT ?",
             (team_id, after_id, limit),
         )
@@ -109,17 +115,12 @@ class AccountsSql(SqlBase):
             (owner_id, display_name, description, now),
         )
 
-    def team(self, team_id: int) -> Row | None:
-        return self.one("SELECT * FROM teams WHERE id = ?", (team_id,))
+    def team(self, team_id: int) -> TeamRow | None:
+        return self.one_as(TeamRow, f"SELECT {TEAM_COLUMNS} FROM teams WHERE id = ?", (team_id,))
 
-    def teams_of(self, owner_id: int | None, after_id: int, limit: int) -> list[Row]:
+    def teams_of(self, owner_id: int | None, after_id: int, limit: int) -> list[TeamRow]:
         """A client's teams (every client's with None), oldest first."""
-        if owner_id is None:
-            return self.all("SELECT * FROM teams WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
-        return self.all(
-            "SELECT * FROM teams WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (owner_id, after_id, limit),
-        )
+        return self._owned_page(TeamRow, "teams", owner_id, after_id, limit)
 
     def member_counts(self, team_ids: Sequence[int]) -> dict[int, int]:
         if not team_ids:
@@ -170,9 +171,10 @@ class AccountsSql(SqlBase):
         rows = self.all("SELECT team_id FROM job_teams WHERE job_id = ? ORDER BY team_id", (job_id,))
         return tuple(int(r[0]) for r in rows)
 
-    def jobs_naming(self, team_id: int) -> list[Row]:
-        """(id, state) of the jobs that name a team."""
-        return self.all(
+    def jobs_naming(self, team_id: int) -> list[TeamJobRow]:
+        """The jobs that name a team."""
+        return self.all_as(
+            TeamJobRow,
             "SELECT j.id, j.state FROM job_teams t JOIN jobs j ON j.id = t.job_id WHERE t.team_id = ? ORDER BY j.id",
             (team_id,),
         )
@@ -216,11 +218,12 @@ class AccountsSql(SqlBase):
             )
         )
 
-    def account_totals(self, account_id: int) -> Row:
+    def account_totals(self, account_id: int) -> AccountTotalsRow:
         """Sums over every per-job row of the account: jobs, qualified and
         disqualified (failed quiz included) jobs, judgments, gold and quiz
         figures, the last submission."""
-        row = self.one(
+        row = self.one_as(
+            AccountTotalsRow,
             "SELECT COUNT(*) AS jobs,"
             " COALESCE(SUM(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0) AS qualified,"
             " COALESCE(SUM(CASE WHEN status IN (3, 4) THEN 1 ELSE 0 END), 0) AS disqualified,"

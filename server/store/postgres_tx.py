@@ -4,23 +4,17 @@
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from labelwire.server.store.postgres_lease import lease_sql
 from labelwire.server.store.postgres_session import Row
 from labelwire.server.store.rows import (
-    JOB_COLUMNS,
-    TASK_COLUMNS,
     ItemRow,
-    JobRow,
     R,
-    TaskRow,
-    job_rows,
     maker,
 )
-from labelwire.server.store.sql import SqlTx, shown
+from labelwire.server.store.sql import SqlTx
 
 if TYPE_CHECKING:
     import psycopg
@@ -50,6 +44,9 @@ class PostgresTx(SqlTx):
         # which cost as much client CPU as the rest of a short statement's round trip.
         self.cur = cur if cur is not None else conn.cursor()
         self._typed_cursors: dict[type[Any], psycopg.Cursor[Any]] = {}
+
+    def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
 
     def _direct(self, written: str) -> None:
         """Called before a statement sent past `one`/`all`/`run` that writes the
@@ -81,47 +78,7 @@ class PostgresTx(SqlTx):
             cursor = self._typed_cursors[cls] = self.conn.cursor(row_factory=_row_factory(cls))  # type: ignore[arg-type]
         return cursor.execute(placeholders(sql), args)
 
-    # clients
-
-    # jobs
-
-    def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
-        return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = ANY(%s)", (list(states),)))
-
     # items
-
-    def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
-        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
-        numbered from `start` in the stream; returns how many keys the upload repeated."""
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO upload_items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(upload_id, start + i, *r, r[6] is not None) for i, r in enumerate(rows)],
-            )
-            return len(rows) - cur.rowcount
-
-    def publish_items(
-        self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
-    ) -> tuple[int, int]:
-        """Moves the staged items numbered [first, end) into the job, keys it
-        already has excepted; returns (added, gold added)."""
-        added = []
-        for gold in (0, 1):
-            added.append(
-                self.run(
-                    "INSERT INTO items (job_id, key, payload_kind, payload, metadata, prelabel,"
-                    " prelabel_confidence, gold, is_gold, target, created_at)"
-                    " SELECT %s, key, payload_kind, payload, metadata, prelabel, prelabel_confidence, gold,"
-                    " is_gold, %s, %s FROM upload_items WHERE upload_id = %s AND seq >= %s AND seq < %s"
-                    " AND is_gold = %s ORDER BY seq ON CONFLICT (job_id, key) DO NOTHING",
-                    (job_id, target, now, upload_id, first, end, gold),
-                )
-            )
-        self.run(
-            "DELETE FROM upload_items WHERE upload_id = %s AND seq >= %s AND seq < %s",
-            (upload_id, first, end),
-        )
-        return added[0] + added[1], added[1]
 
     def lease_next_item(
         self,
@@ -160,19 +117,6 @@ class PostgresTx(SqlTx):
         task_id, *item = row
         return int(task_id), ItemRow._make(item)
 
-    def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
-        """Gold items of the given pools (GoldUse values) the worker has never
-        been shown and that are not retired (shown to `max_exposures` workers
-        already; 0 means never retired), by id; the dispatcher draws one."""
-        rows = self.all(
-            "SELECT id FROM items i WHERE job_id = %s AND is_gold = 1 AND gold_use = ANY(%s)"
-            f" AND (%s = 0 OR exposures < %s) AND {shown('i.id')}"
-            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = %s AND t.item_id = i.id)"
-            " ORDER BY id LIMIT 1000",
-            (job_id, list(pools), max_exposures, max_exposures, job_id, worker_id),
-        )
-        return [int(r[0]) for r in rows]
-
     def count_item(self, item_id: int, **deltas: int) -> None:
         sets = ", ".join(f"{name} = GREATEST({name} + %s, 0)" for name in deltas)
         self.later(f"UPDATE items SET {sets} WHERE id = %s", (*deltas.values(), item_id))
@@ -188,67 +132,9 @@ class PostgresTx(SqlTx):
 
     # workers
 
-    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
-        """(pass skill, gold answered, gold right) of each worker."""
-        if not worker_ids:
-            return {}
-        rows = self.all(
-            "SELECT id, skill, gold_answered, gold_correct FROM workers WHERE id = ANY(%s)",
-            (list(worker_ids),),
-        )
-        return {int(r["id"]): (r["skill"], int(r["gold_answered"]), int(r["gold_correct"])) for r in rows}
-
     def set_skills(self, skills: dict[int, float]) -> None:
         if skills:
             with self.conn.cursor() as cur:
                 cur.executemany(
                     "UPDATE workers SET skill = %s WHERE id = %s", [(v, k) for k, v in skills.items()]
                 )
-
-    # tasks
-
-    def return_items(self, job_id: int, keys: Sequence[str]) -> None:
-        if keys:
-            self.run(
-                "UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = %s AND key = ANY(%s) AND state = 0",
-                (job_id, list(keys)),
-            )
-
-    def fail_items(self, job_id: int, keys: Sequence[str], reason: str) -> int:
-        if not keys:
-            return 0
-        return self.run(
-            "UPDATE items SET state = 2, failure_reason = %s, leased = 0"
-            " WHERE job_id = %s AND key = ANY(%s) AND state = 0",
-            (reason, job_id, list(keys)),
-        )
-
-    def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
-        """Locks the leases it returns: two replicas sweeping at once would otherwise
-        both expire one lease and give its item's slot back twice."""
-        return self.all_as(
-            TaskRow,
-            f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = %s AND state = 1 AND expires_at < %s FOR UPDATE SKIP LOCKED",
-            (job_id, now),
-        )
-
-    # judgments
-
-    # labels
-
-    def put_reference_label(
-        self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
-    ) -> None:
-        self.run(
-            "INSERT INTO reference_labels VALUES (%s, %s, %s, %s) ON CONFLICT (item_id) DO UPDATE"
-            " SET value = EXCLUDED.value, confidence = EXCLUDED.confidence, method = EXCLUDED.method",
-            (item_id, json.dumps(value), confidence, method),
-        )
-
-    # adapters
-
-    def put_adapter_state(self, job_id: int, state: dict[str, Any]) -> None:
-        self.run(
-            "INSERT INTO adapter_state VALUES (%s, %s) ON CONFLICT (job_id) DO UPDATE SET state = EXCLUDED.state",
-            (job_id, json.dumps(state)),
-        )

@@ -1,9 +1,11 @@
 """The store operations whose SQL is the same on every database.
 
 Each store's transaction class inherits them and supplies `one`, `all`, `run`
-and `insert` (PostgreSQL's translate the `?` placeholders), plus the operations
-whose SQL differs (upserts, row locking, aggregates). They are grouped by what
-they touch, one module each (`sql_jobs`, `sql_items`, `sql_tasks`, ...).
+and `insert` (PostgreSQL's translate the `?` placeholders), plus the few operations
+whose SQL differs (a lease in one statement, batched updates, `GREATEST` for `MAX`).
+A list of values and a row lock are asked of `SqlBase` (`_one_of`, `PICK_LOCK`), so
+the statement around them is written once. They are grouped by what they touch,
+one module each (`sql_jobs`, `sql_items`, `sql_tasks`, ...).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from labelwire.server.store.sql_adapters import AdaptersSql
 from labelwire.server.store.sql_base import (
     NO_HIDDEN,
     RESERVED_COST,
-    Row,
     SqlBase,
     affordable_claims,
     in_pilot,
@@ -29,7 +30,7 @@ from labelwire.server.store.sql_tasks import TasksSql
 from labelwire.server.store.sql_uploads import UploadsSql
 from labelwire.server.store.sql_workers import WorkersSql
 
-__all__ = ["NO_HIDDEN", "RESERVED_COST", "Row", "SqlBase", "SqlTx", "affordable_claims", "in_pilot", "shown"]
+__all__ = ["NO_HIDDEN", "RESERVED_COST", "SqlBase", "SqlTx", "affordable_claims", "in_pilot", "shown"]
 
 
 class SqlTx(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from labelwire.server.store.sql_base import Row, SqlBase
+from labelwire.server.store.rows_callers import ADAPTER_COLUMNS, AdapterRow
+from labelwire.server.store.sql_base import SqlBase
 
 
 class AdaptersSql(SqlBase):
-    def adapter_named(self, name: str) -> Row | None:
-        return self.one("SELECT * FROM adapters WHERE name = ?", (name,))
+    def adapter_named(self, name: str) -> AdapterRow | None:
+        return self.one_as(AdapterRow, f"SELECT {ADAPTER_COLUMNS} FROM adapters WHERE name = ?", (name,))
 
-    def adapter(self, adapter_id: int) -> Row | None:
-        return self.one("SELECT * FROM adapters WHERE id = ?", (adapter_id,))
+    def adapter(self, adapter_id: int) -> AdapterRow | None:
+        return self.one_as(AdapterRow, f"SELECT {ADAPTER_COLUMNS} FROM adapters WHERE id = ?", (adapter_id,))
 
     def insert_adapter(self, name: str, now: float) -> int:
         return self.insert("INSERT INTO adapters (name, created_at) VALUES (?, ?)", (name, now))
@@ -39,6 +40,12 @@ class AdaptersSql(SqlBase):
     def adapter_state(self, job_id: int) -> dict[str, Any]:
         row = self.one("SELECT state FROM adapter_state WHERE job_id = ?", (job_id,))
         return {} if row is None else dict(json.loads(row[0]))
+
+    def put_adapter_state(self, job_id: int, state: dict[str, Any]) -> None:
+        self.run(
+            "INSERT INTO adapter_state VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET state = excluded.state",
+            (job_id, json.dumps(state)),
+        )
 
     def hold_sync_lease(self, job_id: int, owner: str, now: float, seconds: float) -> bool:
         """Takes or renews the job's sync lease for `owner` unless another owner

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from typing import Any, TypeVar
 
-from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, R, job_row, worker_row
+from labelwire.server.store.rows import JOB_COLUMNS, WORKER_COLUMNS, ItemRow, R, columns, job_row, worker_row
 
-Row = Any
+T = TypeVar("T")
 DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "jobs": (JOB_COLUMNS, job_row),
     "workers": (WORKER_COLUMNS, worker_row),
@@ -72,6 +72,12 @@ def in_pilot(alias: str, pilot: bool) -> str:
     return f" AND {alias}.in_pilot = 1" if pilot else ""
 
 
+def chunked(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`values` in slices short enough to be one statement's placeholders (SQLite
+    takes at most 32,766 in one statement)."""
+    return (values[start : start + size] for start in range(0, len(values), size))
+
+
 def where_given(where: list[str], args: list[Any], *conditions: tuple[str, Any]) -> None:
     """Adds each filter (a condition with one `?`, its value) the caller gave:
     a value of None means the filter was not asked for."""
@@ -108,16 +114,25 @@ class SqlBase:
     moved_jobs: frozenset[int] = frozenset()
 
     PICK_LOCK = ""
-    """What a pick appends to lock its rows: PostgreSQL's `FOR NO KEY UPDATE SKIP LOCKED`, so
-    another replica skips an item this transaction is about to lease."""
+    """What a read of rows this transaction is about to change appends to lock
+    them: PostgreSQL's `FOR NO KEY UPDATE SKIP LOCKED`, so another replica skips
+    an item this transaction is about to lease, or a lease it is about to expire."""
+
+    def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """The condition that `column` is one of `values`, and its arguments: a
+        placeholder a value here (SQLite's `IN`); PostgreSQL's `= ANY(?)` takes
+        one array, so its statement's text is the same for any number of values."""
+        return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
     def feed_moved(self, job_id: int) -> None:
         self.moved_jobs = self.moved_jobs | {job_id}
 
-    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Any | None:
+        """The first row of `sql` as the database gives it (by position; by name too,
+        for the store's own SQL and tests): what the core reads comes typed (`one_as`)."""
         raise NotImplementedError
 
-    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         raise NotImplementedError
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
@@ -131,6 +146,26 @@ class SqlBase:
     def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
         """The rows of `sql` as records `cls` (`one_as`)."""
         raise NotImplementedError
+
+    def _owned_page(
+        self,
+        cls: type[R],
+        table: str,
+        owner_id: int | None,
+        after_id: int,
+        limit: int,
+        *filters: tuple[str, Any],
+    ) -> list[R]:
+        """A page of `table`'s rows as `cls`, oldest first, past `after_id`: the owner's,
+        or with None every owner's (what the admin key sees); each filter a condition
+        with one `?` and its value."""
+        where, args = [f"{c} = ?" for c, _ in filters], [v for _, v in filters]
+        where_given(where, args, ("owner_id = ?", owner_id), ("id > ?", after_id))
+        return self.all_as(
+            cls,
+            f"SELECT {columns(cls)} FROM {table} WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*args, limit),
+        )
 
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """A write whose result nobody reads: at once here; PostgreSQL's writer

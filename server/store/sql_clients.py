@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from labelwire.server.store.sql_base import Row, SqlBase
+from labelwire.server.store.rows_callers import CLIENT_COLUMNS, CREDENTIAL_COLUMNS, ClientRow, CredentialRow
+from labelwire.server.store.sql_base import SqlBase
 
 
 class ClientsSql(SqlBase):
-    def client(self, client_id: int) -> Row | None:
-        return self.one("SELECT * FROM clients WHERE id = ?", (client_id,))
+    def client(self, client_id: int) -> ClientRow | None:
+        return self.one_as(ClientRow, f"SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?", (client_id,))
 
     def insert_credential(
         self, kind: int, owner_id: int, secret_hash: bytes, now: float, expires_at: float | None
@@ -17,32 +18,30 @@ class ClientsSql(SqlBase):
             (kind, owner_id, secret_hash, now, expires_at),
         )
 
-    def credential(self, credential_id: int) -> Row | None:
-        return self.one("SELECT * FROM credentials WHERE id = ?", (credential_id,))
+    def credential(self, credential_id: int) -> CredentialRow | None:
+        return self.one_as(
+            CredentialRow, f"SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE id = ?", (credential_id,)
+        )
 
-    def credentials_named(self, kind: int, ident: int) -> list[Row]:
+    def credentials_named(self, kind: int, ident: int) -> list[CredentialRow]:
         """The credential a token's id names: the row with that id, or, for a
         token made before the credentials table, its owner's legacy row."""
-        return self.all(
-            "SELECT * FROM credentials WHERE kind = ? AND id = ?"
-            " UNION ALL SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND legacy = 1",
+        return self.all_as(
+            CredentialRow,
+            f"SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = ? AND id = ?"
+            f" UNION ALL SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = ? AND owner_id = ? AND legacy = 1",
             (kind, ident, kind, ident),
         )
 
-    def credentials_of(self, kind: int, owner_id: int | None, after_id: int, limit: int) -> list[Row]:
-        if owner_id is None:
-            return self.all(
-                "SELECT * FROM credentials WHERE kind = ? AND id > ? ORDER BY id LIMIT ?",
-                (kind, after_id, limit),
-            )
-        return self.all(
-            "SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (kind, owner_id, after_id, limit),
-        )
+    def credentials_of(
+        self, kind: int, owner_id: int | None, after_id: int, limit: int
+    ) -> list[CredentialRow]:
+        return self._owned_page(CredentialRow, "credentials", owner_id, after_id, limit, ("kind", kind))
 
-    def live_credentials_of(self, kind: int, owner_id: int, now: float) -> list[Row]:
-        return self.all(
-            "SELECT * FROM credentials WHERE kind = ? AND owner_id = ? AND revoked_at IS NULL"
+    def live_credentials_of(self, kind: int, owner_id: int, now: float) -> list[CredentialRow]:
+        return self.all_as(
+            CredentialRow,
+            f"SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE kind = ? AND owner_id = ? AND revoked_at IS NULL"
             " AND (expires_at IS NULL OR expires_at > ?)",
             (kind, owner_id, now),
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
-from labelwire.server.store.sql_base import SqlBase, affordable_claims, in_pilot, shown
+from labelwire.server.store.sql_base import SqlBase, affordable_claims, chunked, in_pilot, shown
 
 
 class ItemsSql(SqlBase):
@@ -202,4 +203,47 @@ class ItemsSql(SqlBase):
             ItemRow,
             f"SELECT {ITEM_COLUMNS} FROM items WHERE job_id = ? AND is_gold = 1 AND {shown('items.id')} ORDER BY id LIMIT ?",
             (job_id, job_id, limit),
+        )
+
+    def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
+        """Gold items of the given pools (GoldUse values) the worker has never
+        been shown and that are not retired (shown to `max_exposures` workers
+        already; 0 means never retired), by id; the dispatcher draws one."""
+        in_pools, pool_args = self._one_of("gold_use", pools)
+        rows = self.all(
+            f"SELECT id FROM items i WHERE job_id = ? AND is_gold = 1 AND {in_pools}"
+            f" AND (? = 0 OR exposures < ?) AND {shown('i.id')}"
+            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
+            " ORDER BY id LIMIT 1000",
+            (job_id, *pool_args, max_exposures, max_exposures, job_id, worker_id),
+        )
+        return [int(r[0]) for r in rows]
+
+    def return_items(self, job_id: int, keys: Sequence[str]) -> None:
+        """Gives a workforce's claims on these open items back to the queue."""
+        for some in chunked(keys):
+            where, args = self._one_of("key", some)
+            self.run(
+                f"UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = ? AND {where} AND state = 0",
+                (job_id, *args),
+            )
+
+    def fail_items(self, job_id: int, keys: Sequence[str], reason: str) -> int:
+        """Fails these open items with `reason`; how many were open."""
+        failed = 0
+        for some in chunked(keys):
+            where, args = self._one_of("key", some)
+            failed += self.run(
+                f"UPDATE items SET state = 2, failure_reason = ?, leased = 0 WHERE job_id = ? AND {where} AND state = 0",
+                (reason, job_id, *args),
+            )
+        return failed
+
+    def put_reference_label(
+        self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
+    ) -> None:
+        self.run(
+            "INSERT INTO reference_labels VALUES (?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE"
+            " SET value = excluded.value, confidence = excluded.confidence, method = excluded.method",
+            (item_id, json.dumps(value), confidence, method),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from labelwire.server.store.rows import JOB_COLUMNS, TASK_COLUMNS, JobRow, TaskRow, job_rows
@@ -99,6 +99,10 @@ class JobsSql(SqlBase):
         if freed:
             self.run(f"UPDATE items SET reserved_micros = 0 WHERE {where}", args)
             self.count_job(job_id, reserved_micros=-freed)
+
+    def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
+        where, args = self._one_of("state", tuple(states))
+        return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {where}", args))
 
     def jobs_of(self, owner_id: int, before_id: int, limit: int) -> list[JobRow]:
         return job_rows(

@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 
 from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
-from labelwire.server.store.sql_base import Row, SqlBase, in_pilot, shown
+from labelwire.server.store.rows_upkeep import JOB_MODEL_COLUMNS, JobModelRow
+from labelwire.server.store.sql_base import SqlBase, in_pilot, shown
 
 
 class PosteriorsSql(SqlBase):
@@ -56,5 +57,7 @@ class PosteriorsSql(SqlBase):
         row = self.one("SELECT stamp FROM job_models WHERE job_id = ?", (job_id,))
         return None if row is None else int(row[0])
 
-    def job_model_row(self, job_id: int) -> Row | None:
-        return self.one("SELECT * FROM job_models WHERE job_id = ?", (job_id,))
+    def job_model_row(self, job_id: int) -> JobModelRow | None:
+        return self.one_as(
+            JobModelRow, f"SELECT {JOB_MODEL_COLUMNS} FROM job_models WHERE job_id = ?", (job_id,)
+        )

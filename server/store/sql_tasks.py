@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from labelwire.server.store.rows import TASK_COLUMNS, CommentRow, DeclineRow, TaskRow
-from labelwire.server.store.sql_base import Row, SqlBase
+from labelwire.server.store.rows_upkeep import JobDeclineRow
+from labelwire.server.store.sql_base import SqlBase
 
 
 class TasksSql(SqlBase):
@@ -36,9 +37,20 @@ class TasksSql(SqlBase):
             (state, now, decline_reason, task_id),
         )
 
-    def job_declines(self, job_id: int) -> list[Row]:
-        """(worker_id, decline_reason) of every declined task of the job."""
-        return self.all(
+    def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
+        """Locks the leases it returns on PostgreSQL (`PICK_LOCK`): two replicas
+        sweeping at once would otherwise both expire one lease and give its
+        item's slot back twice."""
+        return self.all_as(
+            TaskRow,
+            f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ? AND state = 1 AND expires_at < ?{self.PICK_LOCK}",
+            (job_id, now),
+        )
+
+    def job_declines(self, job_id: int) -> list[JobDeclineRow]:
+        """Every declined task of the job."""
+        return self.all_as(
+            JobDeclineRow,
             "SELECT worker_id, decline_reason FROM tasks WHERE job_id = ? AND state = 5 ORDER BY id",
             (job_id,),
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import WORKER_COLUMNS, PassInputRow, WorkerRow, worker_row, worker_rows
-from labelwire.server.store.sql_base import SqlBase
+from labelwire.server.store.sql_base import SqlBase, chunked
 
 
 class WorkersSql(SqlBase):
@@ -58,3 +59,14 @@ class WorkersSql(SqlBase):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (job_id, display_name, external_id, token_hash, status, quiz, now),
         )
+
+    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
+        """(pass skill, gold answered, gold right) of each worker."""
+        out: dict[int, tuple[float | None, int, int]] = {}
+        for some in chunked(worker_ids):
+            where, args = self._one_of("id", some)
+            for r in self.all(
+                f"SELECT id, skill, gold_answered, gold_correct FROM workers WHERE {where}", args
+            ):
+                out[int(r[0])] = (r[1], int(r[2]), int(r[3]))
+        return out

@@ -6,25 +6,18 @@ without row locks; a reader thread serves snapshots of committed data.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from labelwire.server.store.base import TransactionThread
 from labelwire.server.store.rows import (
-    JOB_COLUMNS,
-    TASK_COLUMNS,
     ItemRow,
-    JobRow,
     R,
-    TaskRow,
-    job_rows,
     maker,
 )
-from labelwire.server.store.sql import shown
 from labelwire.server.store.sqlite_rows import KeptRowsTx, WriterRows
 
 T = TypeVar("T")
@@ -90,53 +83,7 @@ class SqliteTx(KeptRowsTx):
         cursor.row_factory = None
         return list(map(maker(cls), cursor.execute(sql, args).fetchall()))
 
-    # clients
-
-    # jobs
-
-    def jobs_in_states(self, states: Iterable[int]) -> list[JobRow]:
-        wanted = tuple(states)
-        marks = ",".join("?" * len(wanted))
-        return job_rows(self.all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks})", wanted))
-
     # items
-
-    def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
-        """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
-        numbered from `start` in the stream; returns how many keys the upload repeated.
-
-        One multi-row INSERT per 500 rows rather than a row at a time: each
-        statement step gives up the GIL and must win it back, which under a
-        busy event loop costs more than the insert."""
-        staged = 0
-        for first in range(0, len(rows), 500):
-            chunk = rows[first : first + 500]
-            values = [
-                v for i, r in enumerate(chunk, start + first) for v in (upload_id, i, *r, r[6] is not None)
-            ]
-            marks = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-            staged += self.conn.execute(f"INSERT OR IGNORE INTO upload_items VALUES {marks}", values).rowcount
-        return len(rows) - staged
-
-    def publish_items(
-        self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
-    ) -> tuple[int, int]:
-        """Moves the staged items numbered [first, end) into the job, keys it
-        already has excepted; returns (added, gold added)."""
-        added = []
-        for gold in (0, 1):
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO items (job_id, key, payload_kind, payload, metadata, prelabel,"
-                " prelabel_confidence, gold, is_gold, target, created_at)"
-                " SELECT ?, key, payload_kind, payload, metadata, prelabel, prelabel_confidence, gold, is_gold, ?, ?"
-                " FROM upload_items WHERE upload_id = ? AND seq >= ? AND seq < ? AND is_gold = ? ORDER BY seq",
-                (job_id, target, now, upload_id, first, end, gold),
-            )
-            added.append(cur.rowcount)
-        self.run(
-            "DELETE FROM upload_items WHERE upload_id = ? AND seq >= ? AND seq < ?", (upload_id, first, end)
-        )
-        return added[0] + added[1], added[1]
 
     def lease_next_item(
         self,
@@ -161,20 +108,6 @@ class SqliteTx(KeptRowsTx):
         self.count_item(row.id, leased=1)
         return task_id, row
 
-    def unseen_gold(self, job_id: int, worker_id: int, pools: Sequence[int], max_exposures: int) -> list[int]:
-        """Gold items of the given pools (GoldUse values) the worker has never
-        been shown and that are not retired (shown to `max_exposures` workers
-        already; 0 means never retired), by id; the dispatcher draws one."""
-        marks = ",".join("?" * len(pools))
-        rows = self.all(
-            f"SELECT id FROM items i WHERE job_id = ? AND is_gold = 1 AND gold_use IN ({marks})"
-            f" AND (? = 0 OR exposures < ?) AND {shown('i.id')}"
-            " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.worker_id = ? AND t.item_id = i.id)"
-            " ORDER BY id LIMIT 1000",
-            (job_id, *pools, max_exposures, max_exposures, job_id, worker_id),
-        )
-        return [int(r[0]) for r in rows]
-
     def count_item(self, item_id: int, **deltas: int) -> None:
         sets = ", ".join(f"{name} = MAX({name} + ?, 0)" for name in deltas)
         self.run(f"UPDATE items SET {sets} WHERE id = ?", (*deltas.values(), item_id))
@@ -189,65 +122,11 @@ class SqliteTx(KeptRowsTx):
 
     # workers
 
-    def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
-        """(pass skill, gold answered, gold right) of each worker."""
-        out: dict[int, tuple[float | None, int, int]] = {}
-        for start in range(0, len(worker_ids), 500):
-            chunk = list(worker_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for r in self.all(
-                f"SELECT id, skill, gold_answered, gold_correct FROM workers WHERE id IN ({marks})", chunk
-            ):
-                out[int(r["id"])] = (r["skill"], int(r["gold_answered"]), int(r["gold_correct"]))
-        return out
-
     def set_skills(self, skills: dict[int, float]) -> None:
         self._rows.clear()
         self.conn.executemany(
             "UPDATE workers SET skill = ? WHERE id = ?", [(v, k) for k, v in skills.items()]
         )
-
-    # tasks
-
-    def return_items(self, job_id: int, keys: Sequence[str]) -> None:
-        self._rows.clear()
-        self.conn.executemany(
-            "UPDATE items SET claimed_by = NULL, leased = 0 WHERE job_id = ? AND key = ? AND state = 0",
-            [(job_id, k) for k in keys],
-        )
-
-    def fail_items(self, job_id: int, keys: Sequence[str], reason: str) -> int:
-        failed = 0
-        for key in keys:
-            failed += self.run(
-                "UPDATE items SET state = 2, failure_reason = ?, leased = 0 WHERE job_id = ? AND key = ? AND state = 0",
-                (reason, job_id, key),
-            )
-        return failed
-
-    def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
-        return self.all_as(
-            TaskRow,
-            f"SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ? AND state = 1 AND expires_at < ?",
-            (job_id, now),
-        )
-
-    # judgments
-
-    # labels
-
-    def put_reference_label(
-        self, item_id: int, value: dict[str, Any], confidence: float | None, method: str
-    ) -> None:
-        self.run(
-            "INSERT OR REPLACE INTO reference_labels VALUES (?, ?, ?, ?)",
-            (item_id, json.dumps(value), confidence, method),
-        )
-
-    # adapters
-
-    def put_adapter_state(self, job_id: int, state: dict[str, Any]) -> None:
-        self.run("INSERT OR REPLACE INTO adapter_state VALUES (?, ?)", (job_id, json.dumps(state)))
 
 
 def _connect(path: str) -> sqlite3.Connection:

@@ -56,7 +56,7 @@ async def test_membership_changes_say_whether_they_changed_anything(store: Store
         added = [tx.add_member(team, a, 1.0), tx.add_member(team, a, 2.0), tx.add_member(team, b, 3.0)]
         tx.add_member(other, a, 4.0)
         removed = [tx.remove_member(team, b), tx.remove_member(team, b)]
-        members = [r["display_name"] for r in tx.team_members(team, 0, 10)]
+        members = [r.display_name for r in tx.team_members(team, 0, 10)]
         return added, removed, tx.member_counts([team, other]), tx.account_teams(a), members, team, other
 
     added, removed, counts, teams_of_a, members, team, other = await store.write(build)
@@ -114,7 +114,10 @@ async def test_an_account_has_one_worker_row_per_job_and_totals_over_them(store:
         found = tx.account_worker(account, 1)
         return (
             [int(r.id) for r in tx.account_workers(account, 0, 10)],
-            {k: float(totals[k]) for k in ("jobs", "qualified", "disqualified", "judgments", "gold_correct")},
+            {
+                k: float(getattr(totals, k))
+                for k in ("jobs", "qualified", "disqualified", "judgments", "gold_correct")
+            },
             None if found is None else int(found.id),
         )
 

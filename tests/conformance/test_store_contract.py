@@ -254,21 +254,20 @@ async def test_a_credential_is_found_by_its_id_or_as_its_owners_legacy_key(store
         return fresh, tx.insert_credential(2, fresh, b"worker", 0.0, 9.0)
 
     fresh, worker = await store.write(make)
-    found = await store.read(
-        lambda tx: sorted(bytes(r["secret_hash"]) for r in tx.credentials_named(1, fresh))
-    )
+    found = await store.read(lambda tx: sorted(bytes(r.secret_hash) for r in tx.credentials_named(1, fresh)))
     await store.write(lambda tx: tx.revoke_credential(fresh, 5.0))
     await store.write(lambda tx: tx.expire_credential(worker, 20.0))
     rows = await store.read(lambda tx: (tx.credential(fresh), tx.credential(worker)))
     assert found == [b"new", b"old"]
-    assert rows[0]["revoked_at"] == 5.0 and rows[1]["expires_at"] == 9.0  # expiry only ever moves earlier
+    assert rows[0] is not None and rows[1] is not None
+    assert rows[0].revoked_at == 5.0 and rows[1].expires_at == 9.0  # expiry only ever moves earlier
 
 
 async def test_an_upload_heartbeat_renews_until_the_upload_is_gone(store: Store) -> None:
     job_id = await job(store)
     upload = await store.write(lambda tx: tx.begin_upload(job_id, 1.0))
     assert await store.write(lambda tx: tx.touch_upload(upload, 50.0))
-    stale = await store.read(lambda tx: [int(r["id"]) for r in tx.uploads_touched_before(50.5)])
+    stale = await store.read(lambda tx: [r.id for r in tx.uploads_touched_before(50.5)])
     await store.write(lambda tx: tx.end_upload(upload))
     assert stale == [upload]
     assert not await store.write(lambda tx: tx.touch_upload(upload, 60.0))
@@ -296,7 +295,7 @@ async def test_credentials_are_listed_by_kind_and_owner_a_page_at_a_time(store: 
     await store.write(lambda tx: tx.revoke_credential(e, 1.0))
 
     def ids(rows: list[Any]) -> list[int]:
-        return [int(r["id"]) for r in rows]
+        return [int(r.id) for r in rows]
 
     mine = await store.read(lambda tx: ids(tx.credentials_of(1, 7, 0, 10)))
     every = await store.read(lambda tx: ids(tx.credentials_of(1, None, 0, 10)))

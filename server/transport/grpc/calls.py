@@ -6,7 +6,14 @@ INTERNAL without showing its text to the caller.
 One interceptor does all of it, and the log line is built only when its level
 is on: this wrapper runs on every call, and a second interceptor layer (or a
 log record the level drops) cost each call a few microseconds of the server's
-CPU for nothing (bench/README.md, "Server throughput")."""
+CPU for nothing (bench/README.md, "Server throughput").
+
+`_wrap_unary` and `_wrap_stream` repeat the same try/except/finally on purpose:
+one is a coroutine returning a response, the other an async generator yielding
+them, and Python offers no one body for both. Sharing it through a context
+manager would add an object, an `__aenter__` and an `__aexit__` to every call
+on the hot path, for a dozen lines; the steps themselves (`_begin`, `_checked`,
+`_fail`, `_cancelled`, `_finish`) are written once."""
 
 from __future__ import annotations
 
