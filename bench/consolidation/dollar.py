@@ -68,11 +68,22 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.consolidation.dollar_job import CROWDS, FIXED, QUIZ, REFIT, Job, Outcome, one_coin_row, paired, se
+from bench.consolidation.dollar_job import (
+    CROWDS,
+    FIXED,
+    QUIZ,
+    REFIT,
+    FirstLabels,
+    Job,
+    Outcome,
+    one_coin_row,
+    paired,
+    se,
+)
 from labelwire.server.consolidation import DawidSkene, JudgmentPolicy
 from labelwire.server.consolidation.base import FloatArray
 from labelwire.server.consolidation.dynamic import route
-from labelwire.server.consolidation.pool_shrink import item_posteriors, shrink_to_pool
+from labelwire.server.consolidation.pool_shrink import POOL_STRENGTH, item_posteriors, shrink_to_pool
 from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.labels import passes
 
@@ -91,6 +102,8 @@ MODES = (
 PRESENT = 2.0
 """`served`: a worker counts as present for this many times `n_workers` asks after its last
 answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
+STRENGTH = POOL_STRENGTH
+"""The served_lc modes' pseudo-answers at the pool's accuracy (`first_labels.py --strength`)."""
 TARGETS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
@@ -169,11 +182,8 @@ def served_lc(
     return None
 
 
-def simulate(
-    job: Job, policy: JudgmentPolicy, mode: str, record: list[tuple[int, float, bool, bool]] | None = None
-) -> Outcome:
-    """`record` collects each first label emitted between passes: its judgments, confidence,
-    whether it is right, and whether its last judge's skill came from a pass (else the quiz)."""
+def simulate(job: Job, policy: JudgmentPolicy, mode: str, record: FirstLabels | None = None) -> Outcome:
+    """`record` collects each first label emitted between passes, and the final labels."""
     k, n = job.k, job.n_items
     counts = np.zeros(n, dtype=np.int64)
     seen = np.zeros((n, job.n_workers), dtype=np.bool_)
@@ -238,7 +248,7 @@ def simulate(
                 log_prior = np.log(np.maximum(fit.class_priors, 1e-12))
                 judged = np.bincount(table.workers, minlength=job.n_workers)
                 pool = estimated_skill(None, QUIZ * int(answered.sum()), int(job.quiz_right[answered].sum()))
-                model[answered] = shrink_to_pool(fit.confusion, judged, pool)[answered]
+                model[answered] = shrink_to_pool(fit.confusion, judged, pool, STRENGTH)[answered]
                 pass_post = item_posteriors(table, model, fit.class_priors)
             else:
                 model[answered] = fit.confusion[answered]
@@ -254,11 +264,13 @@ def simulate(
             if first[item] < 0 and not bool(policy.needs_more(conf[item], counts[item])):
                 first[item] = int(p.argmax())
                 if record is not None:
-                    record.append(
-                        (int(counts[item]), float(conf[item]), first[item] == job.truth[item], fitted[w])
+                    record.rows.append(
+                        (item, int(counts[item]), float(conf[item]), bool(fitted[w]), len(items))
                     )
     final = DawidSkene().fit(job.judgments(items, workers, answers)).labels
     first = np.where(first < 0, final, first)
+    if record is not None:
+        record.first, record.final = first, final
     return Outcome(
         budget=len(items) / (FIXED * n),
         first_accuracy=float(np.mean(first == job.truth)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -95,6 +95,17 @@ class Job:
         mv = MajorityVote().fit(j).labels
         ds = DawidSkene().fit(j).labels
         return float(np.mean(mv == self.truth)), float(np.mean(ds == self.truth))
+
+
+@dataclass
+class FirstLabels:
+    """What `simulate` records: per first label emitted between passes (item, its judgments,
+    confidence, whether its last judge's matrix came from a pass, judgments in the job
+    then); at the end every item's first and final labels."""
+
+    rows: list[tuple[int, int, float, bool, int]] = field(default_factory=list)
+    first: np.ndarray | None = None
+    final: np.ndarray | None = None
 
 
 def one_coin_row(skill: float, k: int) -> FloatArray:
