@@ -54,7 +54,9 @@ async def test_an_item_after_a_pass_is_labeled_with_the_fitted_confusions(server
     [first] = await lw.label_revisions(job.name, "late")
     assert first.value.classification.class_name == "neg"
     assert first.method == "dawid_skene"
-    assert first.confidence > 0.9  # the swapper's "pos" is evidence for neg, not a coin toss
+    # the swapper's "pos" is evidence for neg: the newcomers alone are a coin toss (0.5); its
+    # 30 answers do not make its matrix known, so it is mixed with the pool's (pool_shrink)
+    assert first.confidence > 0.6
     await server.running.core.maintain_once()
     revisions = await lw.label_revisions(job.name, "late")
     assert [r.value.classification.class_name for r in revisions] == ["neg"] * len(revisions)

@@ -70,11 +70,11 @@ async def test_two_replicas_running_their_passes_at_once_compute_each_jobs_pass_
         lock = threading.Lock()
         compute = service.passes.compute
 
-        def counted(spec: Any, rows: list[Any]) -> Any:
+        def counted(spec: Any, rows: list[Any], pool: float) -> Any:
             with lock:
                 computed.append(threading.current_thread().name)
             time.sleep(0.5)  # both replicas are inside their pass at once
-            return compute(spec, rows)
+            return compute(spec, rows, pool)
 
         monkeypatch.setattr(service.passes, "compute", counted)
         await asyncio.gather(a.core.run_passes(), b.core.run_passes())

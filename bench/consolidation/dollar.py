@@ -39,7 +39,9 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   budget13 (`judgments_per_item=2`). `served_lc_floor1`: the same with a floor of one
   judgment, which is what the server does for every job with a target confidence since
   budget13 (`JobSpec.floor`). Both run the job-level pass when the server does
-  (`labels.passes.due`, not every `REFIT` judgments), start an item's posterior at the last
+  (`labels.passes.due`, not every `REFIT` judgments), label between passes with the pass's
+  matrices shrunk towards the pool's quiz accuracy by each worker's answers
+  (`consolidation.pool_shrink`, since cal13b), start an item's posterior at the last
   pass's class priors (`model_posterior`), and leave an open item waiting for its extra
   judgment after a pass, its stored posterior refreshed (the other in-step modes label it at
   the pass when the pass's posterior reaches the target, which the server does not do).
@@ -59,7 +61,6 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,21 +68,25 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.consolidation.crowd import Preset, worker_confusions
-from labelwire.server.consolidation import DawidSkene, JudgmentPolicy, Judgments, MajorityVote
+from bench.consolidation.dollar_job import (
+    CROWDS,
+    FIXED,
+    QUIZ,
+    REFIT,
+    FirstLabels,
+    Job,
+    Outcome,
+    one_coin_row,
+    paired,
+    se,
+)
+from labelwire.server.consolidation import DawidSkene, JudgmentPolicy
 from labelwire.server.consolidation.base import FloatArray
 from labelwire.server.consolidation.dynamic import route
+from labelwire.server.consolidation.pool_shrink import POOL_STRENGTH, item_posteriors, shrink_to_pool
+from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.labels import passes
 
-CROWDS: dict[str, Preset] = {
-    "mixed": Preset(accuracy=(3.0, 1.5)),
-    "prior_last": Preset(accuracy=(5.0, 2.5), class_priors=(0.1, 0.15, 0.25, 0.5)),
-    "spammy": Preset(accuracy=(6.0, 2.0), spammer_share=0.25),
-    "hard": Preset(accuracy=(2.5, 1.7)),
-}
-QUIZ = 5
-REFIT = 100
-FIXED = 5
 MODES = (
     "current",
     "pass_skill",
@@ -97,90 +102,9 @@ MODES = (
 PRESENT = 2.0
 """`served`: a worker counts as present for this many times `n_workers` asks after its last
 answer (the server's `gate.ACTIVE_SECONDS`, in asks)."""
+STRENGTH = POOL_STRENGTH
+"""The served_lc modes' pseudo-answers at the pool's accuracy (`first_labels.py --strength`)."""
 TARGETS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-
-
-def se(values: list[float]) -> float:
-    """Standard error of the mean over seeds (0 for one seed)."""
-    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
-
-
-def paired(rows: list[tuple[float, Outcome, list[Outcome]]], fixed: list[float]) -> str:
-    """Per seed, the cheapest target whose final accuracy reaches fixed-5's on the same crowd;
-    its budget and first − final gap, mean ± standard error over seeds (a crowd's own
-    difficulty cancels, unlike comparing the means)."""
-    best = []
-    for s, goal in enumerate(fixed):
-        reach = [r[s] for _, _, r in rows if r[s].final_accuracy >= goal]
-        if reach:
-            best.append(min(reach, key=lambda o: o.budget))
-    if not best:
-        return "not reached"
-    budgets = [o.budget for o in best]
-    gaps = [o.first_accuracy - o.final_accuracy for o in best]
-    return (
-        f"{100 * np.mean(budgets):.1f} ± {100 * se(budgets):.1f}% (max {100 * max(budgets):.1f}%), "
-        f"first − final {100 * np.mean(gaps):+.2f} ± {100 * se(gaps):.2f} pp, {len(best)}/{len(fixed)} reached"
-    )
-
-
-@dataclass
-class Outcome:
-    budget: float
-    first_accuracy: float
-    final_accuracy: float
-    revised: float
-    turned_away: float
-
-
-class Job:
-    """One crowd: planted truth, worker matrices, arrival rates and quiz records."""
-
-    def __init__(self, preset: Preset, n_items: int, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.k = preset.n_classes
-        self.n_items = n_items
-        self.n_workers = max(n_items // 25, 40)
-        self.confusion, _ = worker_confusions(preset, self.n_workers, self.rng)
-        priors = np.asarray(preset.class_priors or np.full(self.k, 1 / self.k))
-        self.priors = priors / priors.sum()
-        self.truth = self.rng.choice(self.k, size=n_items, p=self.priors)
-        rate = self.rng.gamma(2.0, size=self.n_workers)
-        self.arrival = rate / rate.sum()
-        quiz_truth = self.rng.choice(self.k, size=(self.n_workers, QUIZ), p=self.priors)
-        right = np.array(
-            [[self.answer(w, int(t)) == t for t in quiz_truth[w]] for w in range(self.n_workers)]
-        ).sum(axis=1)
-        self.quiz_skill = (right + 1.4) / (QUIZ + 2)  # gate.estimated_skill
-
-    def answer(self, worker: int, truth: int) -> int:
-        return int(self.rng.choice(self.k, p=self.confusion[worker, truth]))
-
-    def judgments(self, items: list[int], workers: list[int], answers: list[int]) -> Judgments:
-        return Judgments.from_lists(
-            items, workers, answers, n_classes=self.k, n_items=self.n_items, n_workers=self.n_workers
-        )
-
-    def fixed(self) -> tuple[float, float]:
-        """Accuracy of majority vote and of Dawid-Skene with FIXED judgments per item."""
-        items, workers, answers = [], [], []
-        for i in range(self.n_items):
-            for w in self.rng.choice(self.n_workers, size=FIXED, replace=False, p=self.arrival):
-                items.append(i)
-                workers.append(int(w))
-                answers.append(self.answer(int(w), int(self.truth[i])))
-        j = self.judgments(items, workers, answers)
-        mv = MajorityVote().fit(j).labels
-        ds = DawidSkene().fit(j).labels
-        return float(np.mean(mv == self.truth)), float(np.mean(ds == self.truth))
-
-
-def one_coin_row(skill: float, k: int) -> FloatArray:
-    """A worker of accuracy `skill` as a confusion matrix, errors spread evenly."""
-    s = min(max(skill, 1e-3), 1 - 1e-3)
-    m = np.full((k, k), (1 - s) / (k - 1))
-    np.fill_diagonal(m, s)
-    return m
 
 
 def served(
@@ -258,7 +182,8 @@ def served_lc(
     return None
 
 
-def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
+def simulate(job: Job, policy: JudgmentPolicy, mode: str, record: FirstLabels | None = None) -> Outcome:
+    """`record` collects each first label emitted between passes, and the final labels."""
     k, n = job.k, job.n_items
     counts = np.zeros(n, dtype=np.int64)
     seen = np.zeros((n, job.n_workers), dtype=np.bool_)
@@ -268,6 +193,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
     workers: list[int] = []
     answers: list[int] = []
     skill = job.quiz_skill.copy()
+    fitted = np.zeros(job.n_workers, dtype=np.bool_)
     model = np.stack([one_coin_row(s, k) for s in skill])
     in_step = mode != "current"
     turned = 0
@@ -310,15 +236,23 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
         refit = passes.due(len(items), at_pass) if exact else len(items) % REFIT == 0
         if in_step and refit:
             at_pass = len(items)
-            fit = DawidSkene().fit(job.judgments(items, workers, answers))
+            table = job.judgments(items, workers, answers)
+            fit = DawidSkene().fit(table)
             assert fit.confusion is not None
             answered = ~np.isnan(fit.worker_skill)
-            model[answered] = fit.confusion[answered]
             skill[answered] = fit.worker_skill[answered]
+            fitted |= answered
+            pass_post = fit.posteriors
             if exact:
                 assert fit.class_priors is not None
                 log_prior = np.log(np.maximum(fit.class_priors, 1e-12))
-            log_post = np.where(counts[:, None] > 0, np.log(np.maximum(fit.posteriors, 1e-12)), log_prior)
+                judged = np.bincount(table.workers, minlength=job.n_workers)
+                pool = estimated_skill(None, QUIZ * int(answered.sum()), int(job.quiz_right[answered].sum()))
+                model[answered] = shrink_to_pool(fit.confusion, judged, pool, STRENGTH)[answered]
+                pass_post = item_posteriors(table, model, fit.class_priors)
+            else:
+                model[answered] = fit.confusion[answered]
+            log_post = np.where(counts[:, None] > 0, np.log(np.maximum(pass_post, 1e-12)), log_prior)
             post = posterior()
             conf = post.max(axis=1)
             if settle:
@@ -329,8 +263,14 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str) -> Outcome:
             conf[item] = p.max()
             if first[item] < 0 and not bool(policy.needs_more(conf[item], counts[item])):
                 first[item] = int(p.argmax())
+                if record is not None:
+                    record.rows.append(
+                        (item, int(counts[item]), float(conf[item]), bool(fitted[w]), len(items))
+                    )
     final = DawidSkene().fit(job.judgments(items, workers, answers)).labels
     first = np.where(first < 0, final, first)
+    if record is not None:
+        record.first, record.final = first, final
     return Outcome(
         budget=len(items) / (FIXED * n),
         first_accuracy=float(np.mean(first == job.truth)),

@@ -27,18 +27,8 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.consolidation.dollar import (
-    CROWDS,
-    FIXED,
-    PRESENT,
-    TARGETS,
-    Job,
-    Outcome,
-    one_coin_row,
-    paired,
-    se,
-    served_lc,
-)
+from bench.consolidation.dollar import PRESENT, TARGETS, served_lc
+from bench.consolidation.dollar_job import CROWDS, FIXED, Job, Outcome, one_coin_row, paired, se
 from labelwire.server.consolidation import JudgmentPolicy
 from labelwire.server.domain.tasks.classification import TIE_TOLERANCE
 from labelwire.server.labels.items import PRIOR_SAMPLE

@@ -336,8 +336,8 @@ class Core:
         started = time.perf_counter()
         result = passes.PassResult()
         if judgments != at_pass:
-            inputs = await self.store.read(lambda tx: tx.pass_input(job_id))
-            result = await asyncio.to_thread(passes.compute, spec, inputs)
+            inputs, pool = await self.store.read(lambda tx: passes.read_input(tx, job_id))
+            result = await asyncio.to_thread(passes.compute, spec, inputs, pool)
         now = self.clock()
 
         def write(tx: Tx) -> None:

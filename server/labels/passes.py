@@ -27,10 +27,13 @@ from labelwire.server.consolidation import (
     OneCoinDawidSkene,
     WeightedMajorityVote,
 )
+from labelwire.server.consolidation.pool_shrink import item_posteriors, one_coin, shrink_to_pool
 from labelwire.server.dispatch import dispatcher as dispatch
+from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.domain import specs
 from labelwire.server.domain.model import Consolidated, ItemState, JobSpec
 from labelwire.server.domain.tasks import task_kind
+from labelwire.server.domain.tasks.classification import DEFAULT_SKILL
 from labelwire.server.domain.tasks.multi_label import MultiLabel
 from labelwire.server.labels import items as labeling
 from labelwire.server.store import Tx
@@ -69,9 +72,11 @@ def _model(spec: JobSpec, n_judgments: int, n_workers: int) -> Any | None:
     }.get(method, lambda: None)()
 
 
-def compute(spec: JobSpec, rows: list[PassInputRow]) -> PassResult:
+def compute(spec: JobSpec, rows: list[PassInputRow], pool_skill: float = DEFAULT_SKILL) -> PassResult:
     """Fits the job's model to its judgments: single-label jobs directly,
-    multi-label jobs one yes/no question per class."""
+    multi-label jobs one yes/no question per class. `pool_skill` is the accuracy of the
+    job's workers on gold (`read_input`), which the kept model's matrices are shrunk
+    towards."""
     kind = task_kind(spec)
     if not kind.job_models or not rows:
         return PassResult()
@@ -94,7 +99,7 @@ def compute(spec: JobSpec, rows: list[PassInputRow]) -> PassResult:
     if isinstance(kind, MultiLabel):
         labels, skill = _multi(spec, model, rows, table, gold_rows)
     else:
-        labels, skill, kept, posteriors = _single(spec, model, rows, table, gold_rows)
+        labels, skill, kept, posteriors = _single(spec, model, rows, table, gold_rows, pool_skill)
     out = PassResult(
         skills={int(w): float(s) for w, s in zip(worker_ids.tolist(), skill, strict=True)}, model=kept
     )
@@ -124,7 +129,12 @@ class _Table:
 
 
 def _single(
-    spec: JobSpec, model: Any, rows: list[PassInputRow], t: _Table, gold_rows: list[tuple[int, Any]]
+    spec: JobSpec,
+    model: Any,
+    rows: list[PassInputRow],
+    t: _Table,
+    gold_rows: list[tuple[int, Any]],
+    pool_skill: float,
 ) -> tuple[dict[int, Consolidated], np.ndarray, labeling.JobModel | None, np.ndarray]:
     names = spec.class_names
     index = {name: i for i, name in enumerate(names)}
@@ -153,30 +163,40 @@ def _single(
         for n in range(len(t.item_ids))
         if result.labels[n] >= 0
     }
-    kept = _kept(result, t.worker_ids, len(names), spec.consolidation_method)
-    return labels, np.nan_to_num(result.worker_skill, nan=0.7), kept, result.posteriors
+    matrices = _matrices(result, len(names))
+    if matrices is None or result.class_priors is None:
+        return labels, np.nan_to_num(result.worker_skill, nan=0.7), None, result.posteriors
+    shrunk = shrink_to_pool(matrices, np.bincount(t.worker_index, minlength=len(t.worker_ids)), pool_skill)
+    priors = np.asarray(result.class_priors, dtype=np.float64)
+    kept = labeling.JobModel(
+        priors=priors,
+        confusions={int(w): shrunk[n] for n, w in enumerate(t.worker_ids.tolist())},
+        method=spec.consolidation_method,
+    )
+    return labels, np.nan_to_num(result.worker_skill, nan=0.7), kept, item_posteriors(table, shrunk, priors)
 
 
-def _kept(
-    result: ClassificationResult, worker_ids: np.ndarray, k: int, spec_method: str
-) -> labeling.JobModel | None:
-    """The pass model item labels use until the next pass: Dawid-Skene's confusion matrices
-    and class priors; one-coin and GLAD's worker accuracies as matrices with errors spread
-    evenly (GLAD's item difficulty is unknown for an item the pass has not seen). None for a
-    method that learns neither (weighted vote keeps its skill-weighted labels)."""
+def _matrices(result: ClassificationResult, k: int) -> np.ndarray | None:
+    """Each worker's matrix for labeling items until the next pass (the kept model, shrunk
+    towards the pool's by `shrink_to_pool`): Dawid-Skene's confusion matrices; one-coin and
+    GLAD's worker accuracies with errors spread evenly (GLAD's item difficulty is unknown
+    for an item the pass has not seen). None for a method that learns neither (weighted
+    vote keeps its skill-weighted labels)."""
+    if result.confusion is not None:
+        return np.asarray(result.confusion, dtype=np.float64)
     if result.class_priors is None:
         return None
-    priors = np.asarray(result.class_priors, dtype=np.float64)
-    confusions: dict[int, np.ndarray] = {}
-    for n, worker in enumerate(worker_ids.tolist()):
-        if result.confusion is not None:
-            confusions[int(worker)] = np.asarray(result.confusion[n], dtype=np.float64)
-        elif not np.isnan(result.worker_skill[n]):
-            s = min(max(float(result.worker_skill[n]), 1e-3), 1 - 1e-3)
-            matrix = np.full((k, k), (1 - s) / max(k - 1, 1))
-            np.fill_diagonal(matrix, s)
-            confusions[int(worker)] = matrix
-    return labeling.JobModel(priors=priors, confusions=confusions, method=spec_method)
+    return one_coin(np.nan_to_num(result.worker_skill, nan=DEFAULT_SKILL), k)
+
+
+def read_input(tx: Tx, job_id: int) -> tuple[list[PassInputRow], float]:
+    """A pass's judgments, and the accuracy on gold (quiz answers included) of the workers
+    who gave them, pooled and smoothed as `gate.estimated_skill` smooths one worker's."""
+    rows = tx.pass_input(job_id)
+    records = tx.skills_of(sorted({int(r.worker_id) for r in rows})) if rows else {}
+    answered = sum(r[1] for r in records.values())
+    right = sum(r[2] for r in records.values())
+    return rows, estimated_skill(None, answered, right)
 
 
 def _multi(
