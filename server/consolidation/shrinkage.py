@@ -26,7 +26,7 @@ def log_gamma(x: FloatArray) -> FloatArray:
     small arguments only: empirical Bayes evaluates this a few dozen times per fit
     over every worker's confusion cells.
     """
-    y = np.array(x, dtype=np.float64)
+    y = np.array(x, dtype=np.float64, order="C")
     flat = y.reshape(-1)
     shift = np.zeros_like(flat)
     small = np.flatnonzero(flat < 8.0)
