@@ -52,13 +52,6 @@ class _Codes:
     layer_codes: list[IntArray]
     layer_workers: list[IntArray]
     tuned: bool = False
-    accuracy_smoothing: float = START_COIN_SMOOTHING
-    """Pseudo-answers pulling each worker's overall accuracy towards the crowd's, which centres
-    its prior matrix (`_counts_and_prior`)."""
-    accuracy: FloatArray | None = None
-    slope: FloatArray | None = None
-    """Each worker's shrunk accuracy, and how its prior matrix [worker, truth, answer] moves
-    per unit of expected right answers taken out (for held-out scoring); set with `counted`."""
     counted: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
     """The posteriors last counted, with their expected counts, prior and rank-ordered
     posteriors (see `_expected`)."""
@@ -131,15 +124,6 @@ class DawidSkene(EMClassifier[_Codes]):
         if self.smoothing is not None or state.tuned:
             return False
         state.tuned = True
-        counts, _, _ = self._expected(fit, state, soft)
-        right = np.einsum("wtt->w", counts)
-        answered = counts.sum(axis=(1, 2))
-        crowd = np.clip(right.sum() / max(answered.sum(), 1.0), 1e-6, 1 - 1e-6)
-        state.accuracy_smoothing = fitted_strength(
-            np.stack([right, np.maximum(answered - right, 0.0)], axis=-1),
-            np.broadcast_to(np.array([crowd, 1 - crowd]), (answered.size, 2)),
-        )
-        state.counted = None
         counts, prior, _ = self._expected(fit, state, soft)
         state.smoothing = fitted_strength(counts, prior)
         return True
@@ -158,25 +142,19 @@ class DawidSkene(EMClassifier[_Codes]):
         j = fit.judgments
         k, n_workers = j.n_classes, j.n_workers
         counts, prior, ranked = self._expected(fit, state, soft)
-        assert state.accuracy is not None and state.slope is not None
-        lean = state.smoothing * state.slope
         smoothed = counts + state.smoothing * prior
-        shifted = smoothed + lean * state.accuracy[:, None, None]
         log_joint = np.zeros((k, j.n_items))
         if state.layer_codes:
             scored = state.ranks.order[: state.layer_codes[0].size]
-            log_joint[:, scored] = self._layered(state, shifted, smoothed, lean, np.ascontiguousarray(ranked.T)).T
+            log_joint[:, scored] = self._layered(state, smoothed, np.ascontiguousarray(ranked.T)).T
         tail = state.ranks.tail
         if tail.size:
             items, codes, workers = j.items[tail], state.codes[tail], j.workers[tail]
-            cells = shifted.transpose(1, 0, 2).reshape(k, n_workers * k)
-            leans = lean.transpose(1, 0, 2).reshape(k, n_workers * k)
+            cells = smoothed.transpose(1, 0, 2).reshape(k, n_workers * k)
             rows = smoothed.sum(axis=2).T
-            own_answer = soft.ravel()[j.answers[tail] * j.n_items + items]
             for t in range(k):
                 posterior = soft[t].take(items)
                 held_out = cells[t].take(codes) - posterior
-                held_out -= leans[t].take(codes) * own_answer
                 held_out /= rows[t].take(workers) - posterior
                 log_joint[t] += np.bincount(
                     items, weights=np.log(held_out, out=held_out), minlength=j.n_items
@@ -184,9 +162,7 @@ class DawidSkene(EMClassifier[_Codes]):
         return self.log_priors(fit, soft) + log_joint
 
     @staticmethod
-    def _layered(
-        state: _Codes, shifted: FloatArray, smoothed: FloatArray, lean: FloatArray, posterior: FloatArray
-    ) -> FloatArray:
+    def _layered(state: _Codes, smoothed: FloatArray, posterior: FloatArray) -> FloatArray:
         """The held-out log-likelihood of each scored item's answers, [item in rank order, class].
 
         Judgment-major, a piece of `PIECE` items at a time through every layer, so that its
@@ -199,8 +175,7 @@ class DawidSkene(EMClassifier[_Codes]):
         only (about 1e-15 on the posteriors).
         """
         k = posterior.shape[1]
-        cells = np.ascontiguousarray(shifted.transpose(0, 2, 1)).reshape(-1, k)
-        leans = np.ascontiguousarray(lean.transpose(0, 2, 1)).reshape(-1, k)
+        cells = np.ascontiguousarray(smoothed.transpose(0, 2, 1)).reshape(-1, k)
         rows = np.ascontiguousarray(smoothed.sum(axis=2))
         total = np.zeros_like(posterior)
         for lo in range(0, posterior.shape[0], PIECE):
@@ -211,10 +186,8 @@ class DawidSkene(EMClassifier[_Codes]):
                 if end <= lo:
                     break
                 own = posterior[lo:end]
-                piece = codes[lo:end]
-                ratio = cells.take(piece, axis=0)
+                ratio = cells.take(codes[lo:end], axis=0)
                 ratio -= own
-                ratio -= leans.take(piece, axis=0) * own[np.arange(end - lo), piece % k][:, None]
                 rest = rows.take(workers[lo:end], axis=0)
                 rest -= own
                 ratio /= rest
@@ -275,7 +248,7 @@ class DawidSkene(EMClassifier[_Codes]):
                 tail = state.ranks.tail
                 total += np.bincount(state.codes[tail], weights=row.take(j.items[tail]), minlength=size)
             per_code.append(total)
-        counts, prior = self._counts_and_prior(per_code, j, state, fit.prior_skill, fit.skill_known)
+        counts, prior = self._counts_and_prior(per_code, j, state.totals, fit.prior_skill, fit.skill_known)
         state.counted = (soft, counts, prior, ranked)
         return counts, prior, ranked
 
@@ -291,7 +264,7 @@ class DawidSkene(EMClassifier[_Codes]):
     def _counts_and_prior(
         per_code: list[FloatArray],
         judgments: Judgments,
-        state: _Codes,
+        code_totals: FloatArray,
         prior_skill: FloatArray,
         skill_known: BoolArray,
     ) -> tuple[FloatArray, FloatArray]:
@@ -300,41 +273,16 @@ class DawidSkene(EMClassifier[_Codes]):
         Posteriors sum to one per item, so the last class's counts are the code totals
         minus the others': one weighted bincount saved per iteration. `per_code` holds the
         first K - 1 classes' expected counts per (worker, answer) code.
-
-        A worker's prior matrix is the pooled one shifted by the worker's own overall
-        accuracy (its log-odds against the crowd's, the accuracy itself shrunk towards the
-        crowd's with `accuracy_smoothing` pseudo-answers), its errors spread as the crowd's.
-        Centred on the pooled matrix alone, each row, with a K-th of the worker's answers,
-        was pulled towards the average worker: a spammer or a weak worker was credited with
-        skill it lacks and a strong one denied some, which made the posteriors that weak
-        workers decide too sure of themselves.
         """
         k, n_workers = judgments.n_classes, judgments.n_workers
         per_code = list(per_code)
-        per_code.append(np.maximum(state.totals - sum(per_code), 0.0))
+        per_code.append(np.maximum(code_totals - sum(per_code), 0.0))
         counts = np.stack(per_code).reshape(k, n_workers, k).transpose(1, 0, 2)
-        pooled = np.clip(normalise_rows(counts.sum(axis=0)), 1e-6, 1 - 1e-6)
-        right = np.einsum("wtt->w", counts)
-        answered = state.totals.reshape(n_workers, k).sum(axis=1)
-        crowd = np.clip(right.sum() / max(answered.sum(), 1.0), 1e-6, 1 - 1e-6)
-        accuracy = np.clip(
-            (right + state.accuracy_smoothing * crowd) / (answered + state.accuracy_smoothing), 1e-6, 1 - 1e-6
-        )
-        shift = np.log(accuracy / (1 - accuracy)) - np.log(crowd / (1 - crowd))
-        diagonal = np.diag(pooled)
-        odds = diagonal / (1 - diagonal) * np.exp(shift)[:, None]
-        hit = odds / (1 + odds)
-        errors = pooled * (1 - np.eye(k)) / (1 - diagonal)[:, None]
-        prior = (1 - hit)[:, :, None] * errors[None] + hit[:, :, None] * np.eye(k)[None]
-        steep = hit * (1 - hit) / (accuracy * (1 - accuracy))[:, None]
-        steep /= np.maximum(answered - 1 + state.accuracy_smoothing, 1e-9)[:, None]
-        slope = steep[:, :, None] * (np.eye(k) - errors)[None]
+        prior = np.broadcast_to(normalise_rows(counts.sum(axis=0)), counts.shape).copy()
         if skill_known.any():
             p = prior_skill[skill_known][:, None, None]
             eye = np.eye(k)[None]
             prior[skill_known] = p * eye + (1 - p) / max(k - 1, 1) * (1 - eye)
-            slope[skill_known] = 0.0
-        state.accuracy, state.slope = accuracy, slope
         return np.asarray(counts, dtype=np.float64), np.asarray(np.maximum(prior, 1e-6), dtype=np.float64)
 
 
