@@ -278,3 +278,16 @@ def test_a_known_skill_spreads_the_errors_evenly_over_the_other_classes() -> Non
     result = DawidSkene(smoothing=5.0).fit(j, worker_skill=np.array([np.nan, np.nan, 0.8]))
     assert result.confusion is not None
     np.testing.assert_allclose(result.confusion[2], [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+
+
+def test_log_gamma_of_a_transposed_table_matches_the_table() -> None:
+    """Evidence sums take log Γ over views such as [worker, truth, answer] tables transposed
+    from a class-major layout; the values must not depend on the memory layout."""
+    from math import lgamma
+
+    from labelwire.server.consolidation.shrinkage import log_gamma
+
+    table = np.arange(1, 25, dtype=float).reshape(2, 3, 4) / 3
+    view = table.transpose(1, 0, 2)
+
+    assert log_gamma(view) == pytest.approx(np.vectorize(lgamma)(view), abs=1e-9)
