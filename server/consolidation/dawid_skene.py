@@ -118,6 +118,9 @@ class DawidSkene(EMClassifier[_Codes]):
             [j.workers[rows] for rows in ranks.layers],
         )
 
+    def settling(self, state: _Codes) -> bool:
+        return self.smoothing is None and not state.tuned
+
     def retune(self, fit: Fit, state: _Codes, soft: FloatArray) -> bool:
         """With `smoothing=None`, the strength under which the workers' answer counts are
         most probable (Dirichlet-multinomial evidence), once EM has settled with a start value."""
