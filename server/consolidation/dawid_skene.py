@@ -76,7 +76,8 @@ class DawidSkene(EMClassifier[_Codes]):
     of all workers, or the caller's prior accuracy for that worker. A worker with
     three answers therefore looks like an average worker nudged by those three,
     not like a degenerate matrix of zeros and ones that would overrule everyone.
-    With `smoothing=None` (the default) the crowd chooses it: EM settles with 5, the
+    With `smoothing=None` (the default) the crowd chooses it: EM settles with 5 (roughly:
+    that pass only has to come close enough to fit the strength from, `em.SETTLING_TOL`), the
     strength under which the workers' expected answer counts are most probable is
     fitted (empirical Bayes, `shrinkage.py`), and EM settles again with that.
     Each item is then scored with matrices fitted without its own answers, so an
@@ -117,6 +118,9 @@ class DawidSkene(EMClassifier[_Codes]):
             [codes[rows] for rows in ranks.layers],
             [j.workers[rows] for rows in ranks.layers],
         )
+
+    def settling(self, state: _Codes) -> bool:
+        return self.smoothing is None and not state.tuned
 
     def retune(self, fit: Fit, state: _Codes, soft: FloatArray) -> bool:
         """With `smoothing=None`, the strength under which the workers' answer counts are

@@ -35,6 +35,9 @@ from labelwire.server.consolidation.base import (
 State = TypeVar("State")
 MAX_PASSES = 6
 """EM passes at most: the first, and one more after each change of hyperparameters."""
+SETTLING_TOL = 30.0
+"""How much looser the stopping rule is for a pass that only settles the posteriors enough to
+fit hyperparameters from (`EMClassifier.settling`): the pass after it starts near the answer."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class EMClassifier(Classifier, Generic[State]):
         converged = False
         for passes in range(1, MAX_PASSES + 1):
             converged, start = False, len(history)
+            tol = self.tol * (SETTLING_TOL if self.settling(state) else 1.0)
             for _ in range(self.n_iter - len(history)):
                 log_joint = self.log_joint(fit, state, soft)
                 soft, evidence = log_normalise(log_joint)
@@ -95,7 +99,7 @@ class EMClassifier(Classifier, Generic[State]):
                 clamp_gold(soft, gold_items, gold_answers)
                 if len(history) - start > 1:
                     gain = history[-1] - history[-2]
-                    if (abs(gain) if self.stop_on_any_change else gain) < self.tol * max(len(judgments), 1):
+                    if (abs(gain) if self.stop_on_any_change else gain) < tol * max(len(judgments), 1):
                         converged = True
                         break
             if passes == MAX_PASSES or not self.retune(fit, state, soft):
@@ -106,6 +110,11 @@ class EMClassifier(Classifier, Generic[State]):
             scored, _ = log_normalise(held_out)
             clamp_gold(scored, gold_items, gold_answers)
         return self.result(fit, state, soft, Trace(history, converged), scored)
+
+    def settling(self, state: State) -> bool:
+        """True when the pass about to run only settles EM for `retune`, whose next pass
+        gives the result: it may stop at a looser tolerance (`SETTLING_TOL`)."""
+        return False
 
     def retune(self, fit: Fit, state: State, soft: FloatArray) -> bool:
         """Re-estimates the model's hyperparameters from the converged posteriors; True

@@ -24,9 +24,11 @@ def log_gamma(x: FloatArray) -> FloatArray:
     Stirling's series, accurate to about 1e-10 there. The shift's factors are
     multiplied (at most 8 of them, each below 8) and their log taken once, on the
     small arguments only: empirical Bayes evaluates this a few dozen times per fit
-    over every worker's confusion cells.
+    over every worker's confusion cells. The copy is C-ordered so that the shift, written
+    through a flat view, reaches it even when `x` is a transposed view (a non-contiguous
+    copy's flat view would be another copy, and the shift lost).
     """
-    y = np.array(x, dtype=np.float64)
+    y = np.array(x, dtype=np.float64, order="C")
     flat = y.reshape(-1)
     shift = np.zeros_like(flat)
     small = np.flatnonzero(flat < 8.0)
