@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.store.rows import counted, replaced, with_columns
+from labelwire.server.store.rows import ItemRow, TaskRow, columns, counted, maker, replaced, with_columns
 from labelwire.server.store.sql import SqlTx
 from labelwire.server.store.sql_base import forget_written, written_table
 
@@ -50,18 +50,51 @@ def _one_row_by_id(sql: str, args: Sequence[Any]) -> bool:
     )
 
 
+_TASK_FIELDS = len(TaskRow._fields)
+_TASK_AND_ITEM = (
+    f"SELECT {columns(TaskRow, 't')}, {columns(ItemRow, 'i')} FROM tasks t"
+    " LEFT JOIN items i ON i.id = t.item_id WHERE t.id = ?"
+)
+
+
 class KeptRowsTx(SqlTx):
     """How `SqliteTx` keeps its job and worker rows (in `_rows`, the writer's
-    `WriterRows.rows` or the reader's own for one transaction)."""
+    `WriterRows.rows` or the reader's own for one transaction), and the item
+    read with its task for the transaction's next `item` of it (`_task_items`)."""
 
     _rows: dict[tuple[str, int], Any]
+    _task_items: dict[int, ItemRow]
+
+    def _forget_kept(self) -> None:
+        """Before a write that goes past `one`, `all` and `run`."""
+        self._rows.clear()
+        self._task_items.clear()
 
     def _written(self, sql: str, args: Sequence[Any]) -> None:
+        if self._task_items and not sql.startswith("SELECT") and written_table(sql) in ("items", ""):
+            self._task_items.clear()
         if _one_row_by_id(sql, args):
             # One row by its id (a judgment's job and worker): the others stay kept.
             self._rows.pop((written_table(sql), args[-1]), None)
         else:
             forget_written(self._rows, sql)
+
+    def task(self, task_id: int) -> TaskRow | None:
+        """The task, its item read in the same statement: a submit reads both
+        (one step of SQLite, one wait for the GIL, instead of two)."""
+        found = self.one(_TASK_AND_ITEM, (task_id,))
+        if found is None:
+            return None
+        row = tuple(found)
+        task: TaskRow = maker(TaskRow)(row[:_TASK_FIELDS])
+        if row[_TASK_FIELDS] is not None:
+            self._task_items[task.item_id] = maker(ItemRow)(row[_TASK_FIELDS:])
+        return task
+
+    def item(self, item_id: int) -> ItemRow | None:
+        """As `task` read it, once (until a write to items); else read."""
+        kept = self._task_items.pop(item_id, None)
+        return kept if kept is not None else super().item(item_id)
 
     def _row(self, table: str, row_id: int) -> Any:
         key = (table, row_id)
