@@ -126,3 +126,34 @@ async def test_the_item_read_with_its_task_is_what_the_database_holds(store: Sql
     assert first is not None and after_write is not None and fresh is not None
     assert (first.done, after_write.done) == (0, 1)
     assert after_write == fresh
+
+
+async def test_a_workers_live_lease_is_what_the_database_holds(store: SqliteStore) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [(f"k{n}", "text", "p", None, None, None, None) for n in range(3)], 3)
+    worker_id = await worker(store, job_id, "a")
+    items = await store.read(lambda tx: tx.work_item_ids(job_id))
+
+    async def live() -> int | None:
+        kept = await store.write(lambda tx: tx.live_task_of(worker_id))
+        read = await store.read(lambda tx: tx.live_task_of(worker_id))
+        assert kept == read
+        return None if kept is None else kept.id
+
+    def lease(item_id: int) -> object:
+        return lambda tx: tx.insert_task(job_id, item_id, worker_id, 0, 1, 0.0, 60.0)
+
+    def submit(task_id: int) -> object:
+        return lambda tx: (tx.task(task_id), tx.finish_task(task_id, 2, 1.0))
+
+    assert await live() is None
+    first = await store.write(lease(items[0]))
+    assert await live() == first
+    await store.write(submit(first))
+    assert await live() is None
+    second, third = await store.write(lease(items[1])), await store.write(lease(items[2]))
+    assert await live() == second
+    await store.write(submit(second))
+    assert await live() == third
+    await store.write(lambda tx: tx.finish_task(third, 4, 2.0))  # its task not read first
+    assert await live() is None

@@ -65,6 +65,7 @@ class SqliteTx(KeptRowsTx):
         self._rows: dict[tuple[str, int], Any] = {} if kept is None else kept
         # The item read with its task (`task`), for this transaction's next `item` of it.
         self._task_items: dict[int, ItemRow] = {}
+        self._task_workers: dict[int, int] = {}
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         self._written(sql, args)
