@@ -14,7 +14,7 @@ import pytest
 
 from labelwire.server.domain.model import JobState, WorkerStatus
 from labelwire.server.store import SqliteStore, Tx
-from tests.conformance.store_rows import job
+from tests.conformance.store_rows import add_items, job
 
 
 @pytest.fixture
@@ -100,3 +100,60 @@ async def test_one_failing_caller_among_many_leaves_the_others_counts_true(store
     assert sum(isinstance(o, RuntimeError) for o in outcomes) == 4
     kept = await store.write(lambda tx: tx.job(job_id))
     assert kept is not None and kept.judgments == 8
+
+
+async def test_the_item_read_with_its_task_is_what_the_database_holds(store: SqliteStore) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [("k", "text", "p", None, None, None, None)], 3)
+    worker_id = await worker(store, job_id, "a")
+
+    def lease(tx: Tx) -> int:
+        item_id = tx.work_item_ids(job_id)[0]
+        return tx.insert_task(job_id, item_id, worker_id, 0, 1, 0.0, 60.0)
+
+    task_id = await store.write(lease)
+
+    def read(tx: Tx) -> tuple[object, ...]:
+        task = tx.task(task_id)
+        assert task is not None
+        first = tx.item(task.item_id)
+        assert tx.task(task_id) is not None  # the item is read with it again,
+        tx.count_item(task.item_id, done=1)  # and changed before it is asked for
+        return first, tx.item(task.item_id)
+
+    first, after_write = await store.write(read)
+    fresh = await store.read(lambda tx: tx.item(tx.work_item_ids(job_id)[0]))
+    assert first is not None and after_write is not None and fresh is not None
+    assert (first.done, after_write.done) == (0, 1)
+    assert after_write == fresh
+
+
+async def test_a_workers_live_lease_is_what_the_database_holds(store: SqliteStore) -> None:
+    job_id = await job(store)
+    await add_items(store, job_id, [(f"k{n}", "text", "p", None, None, None, None) for n in range(3)], 3)
+    worker_id = await worker(store, job_id, "a")
+    items = await store.read(lambda tx: tx.work_item_ids(job_id))
+
+    async def live() -> int | None:
+        kept = await store.write(lambda tx: tx.live_task_of(worker_id))
+        read = await store.read(lambda tx: tx.live_task_of(worker_id))
+        assert kept == read
+        return None if kept is None else kept.id
+
+    def lease(item_id: int) -> object:
+        return lambda tx: tx.insert_task(job_id, item_id, worker_id, 0, 1, 0.0, 60.0)
+
+    def submit(task_id: int) -> object:
+        return lambda tx: (tx.task(task_id), tx.finish_task(task_id, 2, 1.0))
+
+    assert await live() is None
+    first = await store.write(lease(items[0]))
+    assert await live() == first
+    await store.write(submit(first))
+    assert await live() is None
+    second, third = await store.write(lease(items[1])), await store.write(lease(items[2]))
+    assert await live() == second
+    await store.write(submit(second))
+    assert await live() == third
+    await store.write(lambda tx: tx.finish_task(third, 4, 2.0))  # its task not read first
+    assert await live() is None

@@ -10,6 +10,13 @@ from labelwire.server.store.sql_base import SqlBase
 
 
 class TasksSql(SqlBase):
+    FINISH_TASK = "UPDATE tasks SET state = ?, finished_at = ?, decline_reason = ? WHERE id = ?"
+    INSERT_TASK = (
+        "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at, reserved_micros,"
+        " instructions_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+        " (SELECT instructions_version FROM jobs WHERE id = ?)) RETURNING id"
+    )
+
     def task(self, task_id: int) -> TaskRow | None:
         return self.one_as(TaskRow, f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
 
@@ -32,10 +39,7 @@ class TasksSql(SqlBase):
         )
 
     def finish_task(self, task_id: int, state: int, now: float, decline_reason: str | None = None) -> None:
-        self.later(
-            "UPDATE tasks SET state = ?, finished_at = ?, decline_reason = ? WHERE id = ?",
-            (state, now, decline_reason, task_id),
-        )
+        self.later(self.FINISH_TASK, (state, now, decline_reason, task_id))
 
     def expired_leases(self, job_id: int, now: float) -> list[TaskRow]:
         """Locks the leases it returns on PostgreSQL (`PICK_LOCK`): two replicas
@@ -137,9 +141,9 @@ class TasksSql(SqlBase):
         *,
         reserved_micros: int = 0,
     ) -> int:
-        return self.insert(
-            "INSERT INTO tasks (job_id, item_id, worker_id, phase, state, leased_at, expires_at, reserved_micros,"
-            " instructions_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-            " (SELECT instructions_version FROM jobs WHERE id = ?))",
+        row = self.one(
+            self.INSERT_TASK,
             (job_id, item_id, worker_id, phase, state, now, expires_at, reserved_micros, job_id),
         )
+        assert row is not None
+        return int(row[0])

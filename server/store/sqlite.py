@@ -56,6 +56,9 @@ class SqliteTx(KeptRowsTx):
         # Typed job and worker rows (`store.rows`): the writer's outlive the
         # transaction (`WriterRows`), the reader's do not.
         self._rows: dict[tuple[str, int], Any] = {} if kept is None else kept
+        # The item read with its task (`task`), for this transaction's next `item` of it.
+        self._task_items: dict[int, ItemRow] = {}
+        self._task_workers: dict[int, int] = {}
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         self._written(sql, args)
@@ -113,7 +116,7 @@ class SqliteTx(KeptRowsTx):
         self.run(f"UPDATE items SET {sets} WHERE id = ?", (*deltas.values(), item_id))
 
     def mark_claimed(self, adapter: str, fee_micros: int, rows: list[ItemRow], reserve: list[int]) -> None:
-        self._rows.clear()
+        self._forget_kept()
         self.conn.executemany(
             "UPDATE items SET claimed_by = ?, leased = target - done, reserved_micros = ?, claim_fee_micros = ?"
             " WHERE id = ?",
@@ -123,7 +126,7 @@ class SqliteTx(KeptRowsTx):
     # workers
 
     def set_skills(self, skills: dict[int, float]) -> None:
-        self._rows.clear()
+        self._forget_kept()
         self.conn.executemany(
             "UPDATE workers SET skill = ? WHERE id = ?", [(v, k) for k, v in skills.items()]
         )
