@@ -190,6 +190,7 @@ async def start_server(
     http_address: str | None = None,
     http_cors_origins: Sequence[str] = (),
     health_probe_seconds: float = HEALTH_PROBE_SECONDS,
+    database_writers: int | None = None,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step).
@@ -203,7 +204,7 @@ async def start_server(
             f"credential_cache_seconds must be between 0 and {MAX_CREDENTIAL_CACHE_SECONDS:g},"
             f" got {credential_cache_seconds:g}"
         )
-    store = open_store(database)
+    store = open_store(database, database_writers)
     core = Core(
         store,
         admin_key=admin_key,
