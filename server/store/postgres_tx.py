@@ -92,7 +92,11 @@ class PostgresTx(SqlTx):
 
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
         """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
-        numbered from `start` in the stream; returns how many keys the upload repeated."""
+        numbered from `start` in the stream; returns how many keys the upload repeated.
+
+        Stages nothing once the upload is gone (`_hold_upload`)."""
+        if not self._hold_upload(upload_id):
+            return 0
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO upload_items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -100,11 +104,26 @@ class PostgresTx(SqlTx):
             )
             return len(rows) - cur.rowcount
 
+    def _hold_upload(self, upload_id: int) -> bool:
+        """Whether the upload is still there, its row held until the commit: with
+        several writers a stage or publish that a cancelled stream left running
+        may still commit after the drop that follows it (`drop_upload`) began,
+        which would leave its rows behind."""
+        return self.one("SELECT 1 FROM uploads WHERE id = %s FOR KEY SHARE", (upload_id,)) is not None
+
+    def drop_upload(self, upload_id: int, limit: int) -> int:
+        """Waits first for a stage or publish of the upload still running on another
+        writer (each holds the upload's row), so that what they add is seen and dropped."""
+        self.one("SELECT 1 FROM uploads WHERE id = %s FOR UPDATE", (upload_id,))
+        return super().drop_upload(upload_id, limit)
+
     def publish_items(
         self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
     ) -> tuple[int, int]:
         """Moves the staged items numbered [first, end) into the job, keys it
-        already has excepted; returns (added, gold added)."""
+        already has excepted; returns (added, gold added), none once the upload is gone."""
+        if not self._hold_upload(upload_id):
+            return 0, 0
         added = []
         for gold in (0, 1):
             added.append(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from labelwire.server.store import PostgresStore, Tx
+from tests.conformance.store_rows import item_row, job
 from tests.conformance.test_store_replicas import feed, feed_items, items_to_lease, label_on
 
 WAIT = 30.0  # how long a test's work waits for the other writer before failing, never reached when it works
@@ -211,3 +212,48 @@ async def test_a_feed_read_in_pages_sees_every_event_once_while_four_writers_lab
 def test_a_replica_needs_one_writer_at_least(postgres_database: str) -> None:
     with pytest.raises(ValueError, match="at least one"):
         PostgresStore(postgres_database, writers=0)
+
+
+async def test_an_upload_dropped_while_another_writer_stages_it_leaves_nothing_behind(
+    postgres_database: str,
+) -> None:
+    """A stream's stage is still running on writer A when its drop starts on writer B
+    (grpc cancelled the stream's handler, the stage went on): the drop waits for it
+    and drops what it staged."""
+    store = PostgresStore(postgres_database, writers=2)
+    go = threading.Event()
+    try:
+        job_id = await job(store)
+        upload = await store.write(lambda tx: tx.begin_upload(job_id, 0.0))
+        holding = threading.Event()
+
+        def stage_and_hold(tx: Tx) -> int:
+            repeated = tx.stage_items(upload, [item_row("a"), item_row("b")], 0)
+            holding.set()
+            assert go.wait(WAIT)
+            return repeated
+
+        staging = await started(store, stage_and_hold, holding)
+
+        async def drop() -> None:
+            while await store.write(lambda tx: tx.drop_upload(upload, 1000)):
+                pass
+
+        dropping = asyncio.ensure_future(drop())
+        await asyncio.sleep(0.2)  # the drop waits for the stage; the outcome is the same if it has not begun
+        go.set()
+        await staging
+        await dropping
+        left = await store.read(
+            lambda tx: tx.one(
+                "SELECT (SELECT count(*) FROM upload_items WHERE upload_id = %s),"
+                " (SELECT count(*) FROM uploads WHERE id = %s)",
+                (upload, upload),
+            )
+        )
+        assert left is not None and (int(left[0]), int(left[1])) == (0, 0)
+        assert await store.write(lambda tx: tx.stage_items(upload, [item_row("c")], 2)) == 0
+        assert await store.write(lambda tx: tx.publish_items(upload, job_id, 1, 0.0, 0, 3)) == (0, 0)
+    finally:
+        go.set()
+        store.close()
