@@ -111,12 +111,6 @@ class PostgresTx(SqlTx):
         which would leave its rows behind."""
         return self.one("SELECT 1 FROM uploads WHERE id = %s FOR KEY SHARE", (upload_id,)) is not None
 
-    def drop_upload(self, upload_id: int, limit: int) -> int:
-        """Waits first for a stage or publish of the upload still running on another
-        writer (each holds the upload's row), so that what they add is seen and dropped."""
-        self.one("SELECT 1 FROM uploads WHERE id = %s FOR UPDATE", (upload_id,))
-        return super().drop_upload(upload_id, limit)
-
     def publish_items(
         self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
     ) -> tuple[int, int]:
