@@ -94,13 +94,37 @@ class PostgresTx(SqlTx):
         """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
         numbered from `start` in the stream; returns how many keys the upload repeated.
 
-        Stages nothing once the upload is gone (`_hold_upload`)."""
-        if not self._hold_upload(upload_id):
+        By `COPY` when no row can conflict, which one read asks with the upload's
+        hold (`_hold_upload`): COPY cannot skip a repeated key, and a failed COPY
+        would abort the writer's whole group. A repeated key goes the slow way,
+        an insert per row that skips it. Stages nothing once the upload is gone."""
+        staged = [(upload_id, start + i, *r, int(r[6] is not None)) for i, r in enumerate(rows)]
+        keys = [r[0] for r in rows]
+        clash = self.one(
+            "SELECT (SELECT count(*) FROM upload_items s WHERE s.upload_id = u.id"
+            " AND (s.key = ANY(%s) OR s.seq BETWEEN %s AND %s)) FROM uploads u WHERE u.id = %s FOR KEY SHARE",
+            (keys, start, start + len(rows) - 1, upload_id),
+        )
+        if clash is None:
+            return 0
+        if not int(clash[0]) and len(set(keys)) == len(keys):
+            from psycopg.rows import tuple_row
+
+            # a cursor of plain tuples: `_rows` cannot name a COPY's result
+            with (
+                self.conn.cursor(row_factory=tuple_row) as plain,
+                plain.copy(
+                    "COPY upload_items (upload_id, seq, key, payload_kind, payload, metadata, prelabel,"
+                    " prelabel_confidence, gold, is_gold) FROM STDIN"
+                ) as copy,
+            ):
+                for row in staged:
+                    copy.write_row(row)
             return 0
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO upload_items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(upload_id, start + i, *r, r[6] is not None) for i, r in enumerate(rows)],
+                staged,
             )
             return len(rows) - cur.rowcount
 
