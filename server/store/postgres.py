@@ -2,7 +2,7 @@
 
 The operations and their results are SQLite's (`SqliteTx`), so the core cannot
 tell the stores apart. Each replica groups its own writes into few commits on
-a few writer connections (`Writers`, two by default), where SQLite has one. Replicas do not take
+one or more writer connections (`Writers`, `--database-writers`), where SQLite has one. Replicas do not take
 turns: there is no cluster-wide lock, and a write waits only for the rows it
 must order against (`PostgresWriteTx` says which), so writes of different jobs
 never wait for each other and every replica adds throughput.
