@@ -18,6 +18,8 @@ Why it is built this way:
   the working tree: a change's effect on deadlocks, lock waits and CPU, in one run.
 * `--sqlite` adds one replica on a SQLite file with the same jobs and workers: the store
   PostgreSQL is measured against (server CPU per judgment, PostgreSQL/SQLite in the run).
+* `--writers 1 2` runs each PostgreSQL configuration once per count of writer connections
+  per replica (`--database-writers`), back to back, ×N/×1 within each count.
 
 Not part of the tests. `python bench/scale_out.py --help`.
 """
@@ -80,7 +82,7 @@ def source_of(rev: str, into: Path) -> Path:
 
 
 def start_replica(
-    workdir: Path, url: str, admin_key: str, n: int, source: Path | None = None
+    workdir: Path, url: str, admin_key: str, n: int, source: Path | None = None, writers: int | None = None
 ) -> ServerProcess:
     if source is None:
         argv = [str(Path(sys.executable).with_name("labelwire"))]
@@ -89,6 +91,8 @@ def start_replica(
         argv = [sys.executable, "-c", boot]
     argv += ["serve", "--address", "127.0.0.1:0", "--http-address", ""]
     argv += ["--database", url, f"--admin-key={admin_key}"]
+    if writers is not None:
+        argv += [f"--database-writers={writers}"]
     return _spawn(argv, workdir / f"replica{n}.log", r"listening on [\d.]+:(\d+)")
 
 
@@ -181,6 +185,7 @@ async def one_config(
     args: argparse.Namespace,
     code: str = "",
     source: Path | None = None,
+    writers: int | None = None,
 ) -> dict[str, Any]:
     import psycopg
 
@@ -194,7 +199,7 @@ async def one_config(
     sqlite = code == "sqlite"
     try:
         database = str(workdir / "bench.db") if sqlite else url
-        servers = [start_replica(workdir, database, admin_key, n, source) for n in range(replicas)]
+        servers = [start_replica(workdir, database, admin_key, n, source, writers) for n in range(replicas)]
         shares = await setup([s.target for s in servers], admin_key, jobs, args.items, args.workers)
         sampler = LockSampler(url)  # on an empty database when the store is SQLite
         start_at = time.time() + 3.0
@@ -221,6 +226,7 @@ async def one_config(
         per = max(judged, 1)
         return {
             "code": code or "working tree",
+            "writers": writers,
             "replicas": replicas,
             "jobs": jobs,
             "judgments": judged,
@@ -247,17 +253,20 @@ async def one_config(
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
-        "| code | replicas | jobs | judgments/s | ×N/×1 | server CPU ms/j | per replica ms/j | database ms/j"
+        "| code | writers | replicas | jobs | judgments/s | ×N/×1 | server CPU ms/j | per replica ms/j | database ms/j"
         " | drivers ms/j | lock-wait samples | deadlocks | machine busy | load 1m |"
     )
-    lines = [head, "|" + "---|" * 13]
-    base = {(r["code"], r["jobs"]): r["judgments_per_s"] for r in rows if r["replicas"] == 1}
+    lines = [head, "|" + "---|" * 14]
+    base = {
+        (r["code"], r.get("writers"), r["jobs"]): r["judgments_per_s"] for r in rows if r["replicas"] == 1
+    }
     for r in rows:
-        one = base.get((r["code"], r["jobs"]))
+        one = base.get((r["code"], r.get("writers"), r["jobs"]))
+        shown_writers = "" if r.get("writers") is None else r["writers"]
         ratio = r["judgments_per_s"] / one if one else float("nan")
         per_replica = " / ".join(f"{v:.1f}" for v in r["replica_cpu_ms_per_judgment"])
         lines.append(
-            f"| {r['code']} | {r['replicas']} | {r['jobs']} | {r['judgments_per_s']:.0f} | {ratio:.2f}"
+            f"| {r['code']} | {shown_writers} | {r['replicas']} | {r['jobs']} | {r['judgments_per_s']:.0f} | {ratio:.2f}"
             f" | {r['server_cpu_ms_per_judgment']:.2f} | {per_replica} | {r['database_cpu_ms_per_judgment']:.2f}"
             f" | {r['driver_cpu_ms_per_judgment']:.2f} | {100 * r['lock_wait_share']:.0f}% | {r['deadlocks']}"
             f" | {r['machine_busy_percent']:.0f}% | {r['loadavg_1m']:.1f} |"
@@ -271,7 +280,8 @@ def table(rows: list[dict[str, Any]]) -> str:
                 "server_cpu_ms_per_judgment"
             ]
             lines.append(
-                f"\nPostgreSQL ({r['code']}) / SQLite, {r['jobs']} job(s), server CPU per judgment:"
+                f"\nPostgreSQL ({r['code']}, writers {r.get('writers')}) / SQLite, {r['jobs']} job(s),"
+                " server CPU per judgment:"
                 f" {ratio:.2f} (with the database's backends: {both:.2f})"
             )
     return "\n".join(lines)
@@ -293,9 +303,14 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     print(json.dumps(rows[-1]), flush=True)
                 for replicas in args.replicas:
                     for code, source in codes:
-                        print(f"{code}: {replicas} replica(s), {jobs} job(s) ...", flush=True)
-                        rows.append(await one_config(pool, replicas, jobs, args, code, source))
-                        print(json.dumps(rows[-1]), flush=True)
+                        # an older commit may not know --database-writers: it runs with its own default
+                        for writers in args.writers if source is None else [None]:
+                            print(
+                                f"{code}: {replicas} replica(s), writers {writers}, {jobs} job(s) ...",
+                                flush=True,
+                            )
+                            rows.append(await one_config(pool, replicas, jobs, args, code, source, writers))
+                            print(json.dumps(rows[-1]), flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return rows
@@ -313,6 +328,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--before", metavar="REV", help="also run each configuration on commit REV's code")
     parser.add_argument("--sqlite", action="store_true", help="also run one replica on SQLite")
+    parser.add_argument(
+        "--writers",
+        type=int,
+        nargs="+",
+        default=[None],
+        help="run each PostgreSQL configuration with each of these --database-writers (default: the server's)",
+    )
     args = parser.parse_args()
     rows = asyncio.run(run(args))
     print(table(rows))

@@ -18,6 +18,7 @@ from labelwire.server.cli import heap, run_groundtruth
 from labelwire.server.cli import jobs as jobs_cli
 from labelwire.server.core import auth
 from labelwire.server.files.policy import FilesSettings
+from labelwire.server.store.postgres_writer import DEFAULT_WRITERS
 from labelwire.server.telemetry import logs
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -78,6 +79,7 @@ async def _serve(args: argparse.Namespace) -> None:
             files=args.files,
             credential_cache_seconds=float(args.credential_cache_seconds),
             max_streams_per_client=args.max_streams_per_client,
+            database_writers=args.database_writers,
             http_address=args.http_address or None,
             http_cors_origins=args.http_cors_origin,
         )
@@ -301,6 +303,13 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("CREDENTIAL_CACHE_SECONDS", "2"),
         help="how long a replica trusts a key or token it has checked; a revocation takes effect on every"
         " replica within it (LABELWIRE_CREDENTIAL_CACHE_SECONDS; default 2, at most 5)",
+    )
+    serve.add_argument(
+        "--database-writers",
+        type=int,
+        default=int(_env("DATABASE_WRITERS", str(DEFAULT_WRITERS)) or DEFAULT_WRITERS),
+        help="connections this replica writes to PostgreSQL on, each committing its own groups of writes"
+        f" (LABELWIRE_DATABASE_WRITERS; default {DEFAULT_WRITERS}; SQLite always has one)",
     )
     serve.add_argument(
         "--max-streams-per-client",

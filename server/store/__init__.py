@@ -18,10 +18,12 @@ Tx = SqliteTx | PostgresTx
 Store = SqliteStore | PostgresStore
 
 
-def open_store(database: str) -> Store:
-    """A `postgresql://` (or `postgres://`) URL opens PostgreSQL; a path (or `sqlite:///path`) opens SQLite."""
+def open_store(database: str, writers: int | None = None) -> Store:
+    """A `postgresql://` (or `postgres://`) URL opens PostgreSQL, with `writers`
+    writer connections (None: its default); a path (or `sqlite:///path`) opens
+    SQLite, which has one writer whatever `writers` says."""
     if database.startswith(("postgres://", "postgresql://")):
-        return PostgresStore(database)
+        return PostgresStore(database) if writers is None else PostgresStore(database, writers)
     path = database.removeprefix("sqlite:///").removeprefix("sqlite://")
     return SqliteStore(path)
 

@@ -93,7 +93,10 @@ class TransactionThread(Generic[TxT]):
         grouped: bool = True,
         max_group: int = 256,
         kept: KeptRows | None = None,
+        work: queue.SimpleQueue[_Work | None] | None = None,
     ) -> None:
+        """`work`: a queue shared with other threads, each taking the next group when
+        it is free (`postgres_writer.Writers`); by default the thread's own."""
         self._connect = connect
         self._commit_seconds = metrics.STORE_COMMIT_SECONDS.labels(name)
         self._group_size = metrics.STORE_GROUP_SIZE.labels(name)
@@ -102,7 +105,7 @@ class TransactionThread(Generic[TxT]):
         self._grouped = grouped
         self._max_group = max_group
         self._kept = kept
-        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue() if work is None else work
         # Work a group put back unanswered (`PostgresWriteTx`'s lock waits): it opens the next group.
         self._deferred: list[_Work] = []
         # Called on the caller's event loop, after the commit and before the caller
@@ -124,6 +127,10 @@ class TransactionThread(Generic[TxT]):
 
     def close(self) -> None:
         self._queue.put(None)
+        self.join()
+
+    def join(self) -> None:
+        """Waits for the thread to end: it ends at the first None it takes from its queue."""
         self._thread.join()
 
     def _run(self) -> None:

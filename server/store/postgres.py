@@ -2,7 +2,7 @@
 
 The operations and their results are SQLite's (`SqliteTx`), so the core cannot
 tell the stores apart. Each replica groups its own writes into few commits on
-one writer connection (`TransactionThread`), as on SQLite. Replicas do not take
+one or more writer connections (`Writers`, `--database-writers`), where SQLite has one. Replicas do not take
 turns: there is no cluster-wide lock, and a write waits only for the rows it
 must order against (`PostgresWriteTx` says which), so writes of different jobs
 never wait for each other and every replica adds throughput.
@@ -22,7 +22,7 @@ from labelwire.server.store.postgres_migrate import migrate
 from labelwire.server.store.postgres_session import Session, connect, pooling
 from labelwire.server.store.postgres_tx import PostgresTx
 from labelwire.server.store.postgres_write import PostgresWriteTx
-from labelwire.server.store.postgres_writer import WriterThread
+from labelwire.server.store.postgres_writer import DEFAULT_WRITERS, Writers, WriterThread
 
 __all__ = [
     "PostgresStore",
@@ -30,6 +30,7 @@ __all__ = [
     "PostgresWriteTx",
     "Session",
     "WriterThread",
+    "Writers",
     "connect",
     "migrate",
     "pooling",
@@ -49,14 +50,14 @@ class PostgresStore:
 
     kind = "postgres"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, writers: int = DEFAULT_WRITERS) -> None:
         self.url = url
         boot = connect(url)
         try:
             self.version = migrate(boot)
         finally:
             boot.close()
-        self._writer = WriterThread("labelwire-postgres-writer", self._writer_session, PostgresWriteTx)
+        self._writer = Writers(writers, "labelwire-postgres-writer", self._writer_session)
         self._reader = TransactionThread(
             "labelwire-postgres-reader",
             self._session,

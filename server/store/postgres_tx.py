@@ -80,6 +80,42 @@ class PostgresTx(SqlTx):
 
     # items
 
+    def _stage_fast(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int | None:
+        """By `COPY` when no row can conflict, which one read asks with the upload's
+        hold (`_hold_upload`): COPY cannot skip a repeated key, and a failed COPY
+        would abort the writer's whole group. A repeated key goes the shared way
+        (None), inserts that skip it. Stages nothing once the upload is gone."""
+        keys = [r[0] for r in rows]
+        clash = self.one(
+            "SELECT (SELECT count(*) FROM upload_items s WHERE s.upload_id = u.id"
+            " AND (s.key = ANY(?) OR s.seq BETWEEN ? AND ?)) FROM uploads u WHERE u.id = ? FOR KEY SHARE",
+            (keys, start, start + len(rows) - 1, upload_id),
+        )
+        if clash is None:
+            return 0
+        if int(clash[0]) or len(set(keys)) != len(keys):
+            return None
+        from psycopg.rows import tuple_row
+
+        # a cursor of plain tuples: `_rows` cannot name a COPY's result
+        with (
+            self.conn.cursor(row_factory=tuple_row) as plain,
+            plain.copy(
+                "COPY upload_items (upload_id, seq, key, payload_kind, payload, metadata, prelabel,"
+                " prelabel_confidence, gold, is_gold) FROM STDIN"
+            ) as copy,
+        ):
+            for i, r in enumerate(rows):
+                copy.write_row((upload_id, start + i, *r, int(r[6] is not None)))
+        return 0
+
+    def _hold_upload(self, upload_id: int) -> bool:
+        """Whether the upload is still there, its row held until the commit: with
+        several writers a stage or publish that a cancelled stream left running
+        may still commit after the drop that follows it (`drop_upload`) began,
+        which would leave its rows behind."""
+        return self.one("SELECT 1 FROM uploads WHERE id = ? FOR KEY SHARE", (upload_id,)) is not None
+
     def lease_next_item(
         self,
         job_id: int,

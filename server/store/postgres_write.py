@@ -164,6 +164,12 @@ class PostgresWriteTx(PostgresTx):
         self.send_deferred()
         return super().stage_items(upload_id, rows, start)
 
+    def drop_upload(self, upload_id: int, limit: int) -> int:
+        """Waits first for a stage or publish of the upload still running on another
+        writer (each holds the upload's row), so that what they add is seen and dropped."""
+        self.one("SELECT 1 FROM uploads WHERE id = %s FOR UPDATE", (upload_id,))
+        return super().drop_upload(upload_id, limit)
+
     def _direct(self, written: str) -> None:
         self.send_deferred()
         self._skills = None

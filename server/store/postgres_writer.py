@@ -1,13 +1,16 @@
-"""PostgreSQL's writer thread: groups of writes, run again when PostgreSQL
-aborted them to break a lock cycle with another replica."""
+"""PostgreSQL's writer threads: groups of writes, run again when PostgreSQL
+aborted them to break a lock cycle with another replica or another writer."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import queue
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from labelwire.server.store.base import TransactionThread, _answer, log
+from labelwire.server.store.base import OnCommit, TransactionThread, _answer, log
 from labelwire.server.store.postgres_session import (
     RELEASE_AND_SAVEPOINT,
     RETRIES,
@@ -17,6 +20,13 @@ from labelwire.server.store.postgres_session import (
     _retriable,
 )
 from labelwire.server.store.postgres_write import PostgresWriteTx
+
+T = TypeVar("T")
+
+DEFAULT_WRITERS = 1
+"""Writer connections per replica unless `--database-writers` says otherwise. One:
+with two, a PgBouncer test hung now and then for a cause not yet found (bench/README.md,
+"Several writers per replica")."""
 
 
 class WriterThread(TransactionThread[PostgresWriteTx]):
@@ -123,3 +133,53 @@ class _Unguarded(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class Writers:
+    """`count` writer threads, each on its own connection, taking groups from
+    one queue: while one waits for its group's commit (the round trip and the
+    WAL flush), the next takes the work queued meanwhile. With one writer a
+    replica used 60% of a core, its writer waiting on each commit.
+
+    Two writers of one replica are no different from writers of two replicas,
+    which the store already makes safe: a lease skips rows other transactions
+    lock, a decision on an item, a worker or a budget job locks that row, and
+    the label feed's sequences are numbered at the commit on the job's row, so
+    they commit in the order they were numbered whichever writer numbered them.
+    Each writer keeps its own rows and counts (`Session`), and its stand-in
+    sequences are made of its own backend's pid. What no longer holds is an
+    order between two writes submitted without awaiting the first: either may
+    commit first, as on two replicas."""
+
+    def __init__(self, count: int, name: str, connect: Callable[[], Any]) -> None:
+        if count < 1:
+            raise ValueError(f"a replica needs at least one database writer, got {count}")
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.threads: list[WriterThread] = []
+        try:
+            for n in range(count):
+                self.threads.append(
+                    WriterThread(f"{name}-{n + 1}" if n else name, connect, PostgresWriteTx, work=self._queue)
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def on_commit(self) -> OnCommit | None:
+        return self.threads[0].on_commit
+
+    @on_commit.setter
+    def on_commit(self, callback: OnCommit | None) -> None:
+        for thread in self.threads:
+            thread.on_commit = callback
+
+    def submit(self, fn: Callable[[PostgresWriteTx], T]) -> asyncio.Future[T]:
+        return self.threads[0].submit(fn)  # the queue is every thread's
+
+    def close(self) -> None:
+        """Each thread ends at the first None it takes, so one per thread goes in first."""
+        for _ in self.threads:
+            self._queue.put(None)
+        for thread in self.threads:
+            thread.join()

@@ -75,6 +75,16 @@ class UploadsSql(SqlBase):
             self.end_upload(upload_id)
         return deleted
 
+    def _hold_upload(self, upload_id: int) -> bool:
+        """Whether the upload is still there (PostgreSQL holds its row: `PostgresTx`);
+        SQLite's one writer runs a drop only after the stages queued before it."""
+        return True
+
+    def _stage_fast(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int | None:
+        """A store's quicker way to stage rows none of which can conflict (PostgreSQL's
+        COPY), or None for the inserts below."""
+        return None
+
     def stage_items(self, upload_id: int, rows: Sequence[tuple[Any, ...]], start: int) -> int:
         """Stages rows (key, kind, payload, metadata, prelabel, prelabel_confidence, gold),
         numbered from `start` in the stream; returns how many keys the upload repeated.
@@ -82,6 +92,9 @@ class UploadsSql(SqlBase):
         One multi-row INSERT per 500 rows rather than a row at a time: on SQLite
         each statement step gives up the GIL and must win it back, which under a
         busy event loop costs more than the insert; on PostgreSQL it is one round trip."""
+        fast = self._stage_fast(upload_id, rows, start)
+        if fast is not None:
+            return fast
         staged = 0
         for first in range(0, len(rows), 500):
             chunk = rows[first : first + 500]
@@ -96,7 +109,9 @@ class UploadsSql(SqlBase):
         self, upload_id: int, job_id: int, target: int, now: float, first: int, end: int
     ) -> tuple[int, int]:
         """Moves the staged items numbered [first, end) into the job, keys it
-        already has excepted; returns (added, gold added)."""
+        already has excepted; returns (added, gold added), none once the upload is gone."""
+        if not self._hold_upload(upload_id):
+            return 0, 0
         added = []
         for gold in (0, 1):
             added.append(

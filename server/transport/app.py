@@ -190,6 +190,7 @@ async def start_server(
     http_address: str | None = None,
     http_cors_origins: Sequence[str] = (),
     health_probe_seconds: float = HEALTH_PROBE_SECONDS,
+    database_writers: int | None = None,
 ) -> Running:
     """`drive_workforces=False` leaves push workforces' sync rounds to the
     caller (tests that script an outside service step by step).
@@ -197,13 +198,14 @@ async def start_server(
     `http_address` (HOST:PORT) also serves every service over Connect and
     gRPC-Web, with the same servicers, and TLS when `tls_cert` is given.
     `files` says which local paths and S3 prefixes clients may name (none by
-    default); the database's own files are refused whatever it says."""
+    default); the database's own files are refused whatever it says.
+    `database_writers`: PostgreSQL writer connections (None: the store's default)."""
     if not 0 <= credential_cache_seconds <= MAX_CREDENTIAL_CACHE_SECONDS:
         raise ValueError(
             f"credential_cache_seconds must be between 0 and {MAX_CREDENTIAL_CACHE_SECONDS:g},"
             f" got {credential_cache_seconds:g}"
         )
-    store = open_store(database)
+    store = open_store(database, database_writers)
     core = Core(
         store,
         admin_key=admin_key,
