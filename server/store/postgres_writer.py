@@ -25,8 +25,8 @@ T = TypeVar("T")
 
 DEFAULT_WRITERS = 1
 """Writer connections per replica unless `--database-writers` says otherwise. One:
-with two, a PgBouncer test hung now and then for a cause not yet found (bench/README.md,
-"Several writers per replica")."""
+with two, two writers labeling a job's last items at once can each see the other's item
+still open (`complete_if_done` under READ COMMITTED), so neither completes the job."""
 
 
 class WriterThread(TransactionThread[PostgresWriteTx]):
