@@ -9,6 +9,7 @@ import numpy as np
 from bench.consolidation.crowd import Preset, worker_confusions
 from labelwire.server.consolidation import DawidSkene, Judgments, MajorityVote
 from labelwire.server.consolidation.base import FloatArray
+from labelwire.server.consolidation.pool_shrink import one_coin
 
 CROWDS: dict[str, Preset] = {
     "mixed": Preset(accuracy=(3.0, 1.5)),
@@ -109,8 +110,6 @@ class FirstLabels:
 
 
 def one_coin_row(skill: float, k: int) -> FloatArray:
-    """A worker of accuracy `skill` as a confusion matrix, errors spread evenly."""
-    s = min(max(skill, 1e-3), 1 - 1e-3)
-    m = np.full((k, k), (1 - s) / (k - 1))
-    np.fill_diagonal(m, s)
-    return m
+    """A worker of accuracy `skill` as a confusion matrix, errors spread evenly: the
+    server's own (`pool_shrink.one_coin`), so the simulation labels as it does."""
+    return one_coin(np.array([skill], dtype=np.float64), k)[0]
