@@ -174,6 +174,9 @@ class Core:
                 log.exception("reading the job metrics failed")
 
     async def maintain_once(self) -> None:
+        """Also ends the running jobs whose last items' judgments did not: once
+        what a job forwarded came back, and where more items closed during one
+        writer's transaction than a writer looks at (`has_open_items`)."""
         now = self.clock()
 
         def sweep(tx: Tx) -> None:
@@ -191,8 +194,10 @@ class Core:
                         if not dispatch.complete_if_done(tx, job_id, now):
                             dispatch.pause_if_pilot_done(tx, job_id, now)
                 dispatch.end_if_budget_spent(tx, spec, job_id, now)
-                if spec.routing_rules and job.state == JobState.RUNNING:
-                    dispatch.complete_if_done(tx, job_id, now)  # once what it forwarded came back
+                if job.state == JobState.RUNNING and not dispatch.complete_if_done(
+                    tx, job_id, now, method=spec.consolidation_method
+                ):
+                    dispatch.pause_if_pilot_done(tx, job_id, now)
 
         await self.store.write(sweep)
         await self.route_by_model()

@@ -252,6 +252,17 @@ class PostgresWriteTx(PostgresTx):
             return row
         return row.plus(deltas)
 
+    END_WATCH = 32
+
+    def _hold_job_end(self, job_id: int) -> None:
+        """Locks the job's row to the commit, read again for `job`: a write that
+        ends the job decides on a state another writer may just have changed."""
+        self.send_deferred()
+        row = self.cur.execute(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = %s FOR NO KEY UPDATE", (job_id,)
+        ).fetchone()
+        self._rows[("jobs", job_id)] = job_row(row)
+
     def next_sequence(self, job_id: int) -> int:
         sequence = self.session.placeholder(job_id)
         self.count_job(job_id, last_sequence=1)

@@ -24,9 +24,9 @@ from labelwire.server.store.postgres_write import PostgresWriteTx
 T = TypeVar("T")
 
 DEFAULT_WRITERS = 1
-"""Writer connections per replica unless `--database-writers` says otherwise. One:
-with two, two writers labeling a job's last items at once can each see the other's item
-still open (`complete_if_done` under READ COMMITTED), so neither completes the job."""
+"""Writer connections per replica unless `--database-writers` says otherwise. More are
+safe (two writers labeling a job's last items at once take the job's row before deciding
+that none is left, `SqlBase._any_left`), but on a small machine not always faster."""
 
 
 class WriterThread(TransactionThread[PostgresWriteTx]):

@@ -124,6 +124,33 @@ class SqlBase:
         one array, so its statement's text is the same for any number of values."""
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
+    END_WATCH = 0
+    """How many of a job's rows still to do a transaction that may race another
+    writer counts before it decides none is left (`_any_left`): PostgreSQL's
+    writer. 0: no other writer can hide a commit from it (SQLite's one writer,
+    read snapshots)."""
+
+    def _any_left(self, job_id: int, rows: str, args: Sequence[Any]) -> bool:
+        """Whether `rows` (a SELECT of the job's rows still to do, no LIMIT) finds one.
+
+        Under READ COMMITTED two writers labeling a job's last two items each
+        see the other's item still open, and neither ends the job. So a writer
+        that may race another counts a few of them: past `END_WATCH` the job is
+        far from its end and nothing more is locked; otherwise it locks the job's
+        row to its commit (`_hold_job_end`) and asks again, so that of two such
+        writers the second waits for the first's commit and then sees it. Exact
+        while fewer than `END_WATCH` rows close during one writer's transaction;
+        the maintenance sweep ends a job past that."""
+        if self.END_WATCH:
+            counted = self.one(f"SELECT COUNT(*) FROM ({rows} LIMIT {self.END_WATCH + 1}) AS left_rows", args)
+            if counted is not None and int(counted[0]) > self.END_WATCH:
+                return True
+            self._hold_job_end(job_id)
+        return self.one(f"{rows} LIMIT 1", args) is not None
+
+    def _hold_job_end(self, job_id: int) -> None:
+        """Locks the job's row until the commit (a store with `END_WATCH`)."""
+
     def feed_moved(self, job_id: int) -> None:
         self.moved_jobs = self.moved_jobs | {job_id}
 

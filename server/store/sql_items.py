@@ -12,12 +12,11 @@ from labelwire.server.store.sql_base import SqlBase, affordable_claims, chunked,
 
 class ItemsSql(SqlBase):
     def has_open_items(self, job_id: int) -> bool:
-        return (
-            self.one(
-                f"SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} LIMIT 1",
-                (job_id, job_id),
-            )
-            is not None
+        """In a writer's transaction, exact against other writers closing the last ones (`_any_left`)."""
+        return self._any_left(
+            job_id,
+            f"SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
+            (job_id, job_id),
         )
 
     def has_claimable(self, job_id: int) -> bool:

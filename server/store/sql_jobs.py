@@ -58,12 +58,11 @@ class JobsSql(SqlBase):
         )
 
     def has_open_pilot_items(self, job_id: int, until_item_id: int) -> bool:
-        return (
-            self.one(
-                "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND in_pilot = 1 LIMIT 1",
-                (job_id,),
-            )
-            is not None
+        """Exact against other writers closing the last ones, as `has_open_items`."""
+        return self._any_left(
+            job_id,
+            "SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND in_pilot = 1",
+            (job_id,),
         )
 
     def set_end_reason(self, job_id: int, reason: int) -> None:
