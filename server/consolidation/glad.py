@@ -26,6 +26,9 @@ class _Parameters:
     easiness: FloatArray
     flat: IntArray
     easiness_var: float
+    right: FloatArray | None = None
+    """Each judgment's chance of being right under the marginal refit, held out and its
+    easiness integrated out (`GLAD._marginal`), when it ran."""
 
 
 QUADRATURE = 7
@@ -177,6 +180,11 @@ class GLAD(EMClassifier[_Parameters]):
         j = fit.judgments
         if self.fit_easiness_spread:
             ability, var = self._marginal(fit, state, soft)
+            nodes, weights = np.polynomial.hermite_e.hermegauss(QUADRATURE)
+            scale = np.exp(self.easiness_prior[0] + np.sqrt(var) * nodes)
+            state.right = sum(
+                w * _sigmoid(ability * b) for b, w in zip(scale, weights / weights.sum(), strict=True)
+            )
             return self.log_priors(fit, soft) + self._integrated(fit, ability, var)
         correct = soft.ravel()[state.flat]
         beta = np.exp(state.easiness)[j.items]
@@ -287,7 +295,11 @@ class GLAD(EMClassifier[_Parameters]):
         self, fit: Fit, state: _Parameters, soft: FloatArray, trace: Trace, scored: FloatArray
     ) -> ClassificationResult:
         j = fit.judgments
-        p_correct = _sigmoid(state.ability[j.workers] * np.exp(state.easiness[j.items]))
+        p_correct = (
+            state.right
+            if state.right is not None
+            else _sigmoid(state.ability[j.workers] * np.exp(state.easiness[j.items]))
+        )
         answered = np.bincount(j.workers, minlength=j.n_workers).astype(np.float64)
         total = np.bincount(j.workers, weights=p_correct, minlength=j.n_workers)
         with np.errstate(invalid="ignore"):

@@ -84,3 +84,17 @@ def test_glad_confidence_is_a_probability_with_or_without_item_difficulty(sd: fl
     assert band.sum() > 700
     assert abs(result.confidence[band].mean() - np.mean(result.labels[band] == truth[band])) < 0.025
     assert abs(result.confidence.mean() - np.mean(result.labels == truth)) < 0.01
+
+
+@pytest.mark.parametrize(("sd", "seed"), [(0.0, 2), (1.0, 1)])
+def test_glad_worker_skill_is_the_share_of_answers_right(sd: float, seed: int) -> None:
+    """Abilities fitted beside one free easiness per item made every worker look 3-5 points
+    better than the share of its answers that were right."""
+    judgments, truth = planted_easiness(sd, seed)
+    answered = np.bincount(judgments.workers, minlength=judgments.n_workers)
+    right = np.bincount(judgments.workers, weights=judgments.answers == truth[judgments.items]) / answered
+
+    skill = GLAD().fit(judgments).worker_skill
+
+    assert abs(skill.mean() - right.mean()) < 0.01
+    assert np.abs(skill - right).mean() < 0.02
