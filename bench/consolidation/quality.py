@@ -22,7 +22,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.consolidation import before
-from bench.consolidation.crowd import Preset, generate
+from bench.consolidation.crowd import Crowd, Preset, generate
 from labelwire.server.consolidation import (
     GLAD,
     ClassificationResult,
@@ -41,6 +41,38 @@ CROWDS: dict[str, Preset] = {
     "overlap_wide": Preset(judgments_per_item=(2, 8), answers_per_worker=150),
     "few_answers": Preset(answers_per_worker=40),
 }
+DIFFICULTY: dict[str, float] = {"difficulty_0.5": 0.5, "difficulty_1.0": 1.0}
+"""GLAD's own kind of crowd: planted item easiness of this standard deviation (the crowds
+above have none), so that a change to GLAD's spread is judged where it matters too."""
+
+
+def planted_difficulty(sd: float, n_judgments: int, seed: int) -> Crowd:
+    """GLAD's model: P(right) = sigmoid(ability * exp(easiness)), easiness ~ N(0, sd²), errors
+    spread evenly over 4 classes; abilities are the log-odds of Beta(7, 3) accuracies on an
+    average item; 5 answers per item from distinct workers, about 200 per worker."""
+    rng = np.random.default_rng(seed)
+    k, per_item = 4, 5
+    n_items, n_workers = n_judgments // per_item, n_judgments // 200
+    accuracy = np.clip(rng.beta(7.0, 3.0, size=n_workers), 0.3, 0.98)
+    ability = np.log(accuracy / (1 - accuracy))
+    easiness = rng.normal(0.0, sd, size=n_items)
+    truth = rng.integers(0, k, size=n_items).astype(np.int64)
+    workers = np.argsort(rng.random((n_items, n_workers)), axis=1)[:, :per_item].ravel()
+    items = np.repeat(np.arange(n_items, dtype=np.int64), per_item)
+    right = rng.random(items.size) < 1 / (1 + np.exp(-ability[workers] * np.exp(easiness[items])))
+    answers = np.where(right, truth[items], (truth[items] + rng.integers(1, k, size=items.size)) % k)
+    judgments = Judgments.from_lists(
+        items, workers, answers, n_classes=k, n_items=n_items, n_workers=n_workers
+    )
+    eye = np.eye(k)[None]
+    confusion = accuracy[:, None, None] * eye + ((1 - accuracy) / (k - 1))[:, None, None] * (1 - eye)
+    return Crowd(judgments, truth, confusion, np.zeros(n_workers, dtype=np.int64))
+
+
+def crowds(name: str, size: int, seeds: list[int]) -> list[Crowd]:
+    if name in DIFFICULTY:
+        return [planted_difficulty(DIFFICULTY[name], size, seed) for seed in seeds]
+    return [generate(CROWDS[name], size, seed) for seed in seeds]
 
 
 class DawidSkeneBefore(DawidSkene):
@@ -108,13 +140,13 @@ def calibration(size: int, seeds: list[int]) -> list[str]:
         " conf − acc in 0.6-0.9 before / after (items) |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for name, preset in CROWDS.items():
-        crowds = [generate(preset, size, seed) for seed in seeds]
+    for name in [*CROWDS, *DIFFICULTY]:
+        planted = crowds(name, size, seeds)
         for method, pair in METHODS.items():
             cells = []
             for fit in pair:
                 conf, ok = [], []
-                for c in crowds:
+                for c in planted:
                     r = fit(c.judgments)
                     conf.append(r.confidence)
                     ok.append((r.labels == c.truth).astype(float))
