@@ -47,6 +47,10 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   the pass when the pass's posterior reaches the target, which the server does not do).
 - **served_lc_settle_floor1**: served_lc_floor1 where a pass also labels each open item whose
   pass posterior reaches the target (mv13 measured it; the server does not do it).
+- **served_lc_fresh_floor1**: served_lc_floor1 where an item under its floor goes only to a
+  worker at or above `contested.FRESH_QUANTILE` of the skills on it of the workers who have
+  joined the job, else waits while a present worker at or above it could take it: the
+  server's rule for a job with a target confidence since mv13c.
 
 Each mode runs at every target in `TARGETS` (`--targets` to choose) and the summary gives the
 cheapest that reaches fixed-5's accuracy, so the grid's step is part of that figure.
