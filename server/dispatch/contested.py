@@ -36,9 +36,10 @@ FRESH_SCAN = 20
 FRESH_QUANTILE = 0.25
 """A worker below this quantile of the skills of the job's qualified workers (present or not, so
 that turning a weak worker away does not raise the cut) waits for an item under its floor while
-a present worker at or above it could take the item. With the target's budget at fixed-5
-majority vote's accuracy it cost 4-6 points less (bench/README.md, "Fresh items to the stronger
-three quarters"); the price is time, as for contested items."""
+a present worker at or above it could take the item. In simulation it brought the budget
+that reaches fixed-5 majority vote's accuracy from 51-55% to 46-48% of fixed-5's judgments
+(bench/README.md, "Fresh items to the stronger three quarters"); the price is time, as for
+contested items."""
 
 
 class Skills:
