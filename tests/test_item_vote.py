@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -78,6 +79,29 @@ def test_a_tie_goes_to_the_class_the_job_sees_more_often() -> None:
     assert label.tie
     lowest = _vote(3, [0, 2], priors=[0.0, 0.0, 0.0])
     assert lowest.value == {"classification": {"class_name": "c0"}} and lowest.tie
+
+
+def test_with_a_target_the_jobs_class_frequencies_are_the_posteriors_prior() -> None:
+    """A job with a target confidence stops asking on the vote's posterior: a lone vote for
+    the class the job seldom sees is less sure than one for its commonest class, and the
+    label stays the majority's."""
+    spec = replace(_spec(3), target_confidence=0.8)
+    frequencies = [2.0, 0.0, 40.0]  # c2 common, c1 rare
+
+    def vote(answers: list[str]) -> Consolidated:
+        judged = [(w, {"classification": {"class_name": c}}) for w, c in enumerate(answers)]
+        label = consolidate_item(spec, judged, None, lambda: frequencies)
+        assert label is not None
+        return label
+
+    rare, common = vote(["c1"]), vote(["c2"])
+    odds = 0.7 * 2 / 0.3
+    assert rare.value == {"classification": {"class_name": "c1"}} and not rare.tie
+    assert rare.confidence == pytest.approx(odds / (odds + 3 + 41))
+    assert common.confidence == pytest.approx(odds * 41 / (odds * 41 + 3 + 1))
+    assert rare.confidence < _vote(3, [1]).confidence < common.confidence
+    split = vote(["c1", "c2"])
+    assert split.value == {"classification": {"class_name": "c2"}} and split.tie
 
 
 def test_the_prior_is_not_read_when_the_vote_does_not_tie() -> None:

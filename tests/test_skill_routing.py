@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from labelwire.client.raw import Client, WorkerClient, classification, text_item
+from labelwire.server.dispatch.gate import ACTIVE_SECONDS
 from labelwire.server.labels.pass_models import JobModel, save_model
 from labelwire.server.store import Tx
 from labelwire.v1 import item_pb2, job_pb2
-from tests.conftest import Harness
+from tests.conftest import Clock, Harness
 from tests.helpers import CLASSES, truth
 
 QUIZ = 4
@@ -202,6 +203,46 @@ async def test_the_contested_item_goes_to_the_worker_strong_on_its_likely_class(
     assert first.task.text == "truth:neg"  # i1, fresh: strong1 is weak on neg
     second = await ws["strong2"].next_task()
     assert second.task.text == "truth:pos"  # i0's extra judgment
+    for w in ws.values():
+        await w.close()
+    await lw.close()
+
+
+async def _four(server: Harness, lw: Client, job: job_pb2.Job) -> dict[str, WorkerClient]:
+    """Quiz records 4, 4, 3 and 2 of 4: the lowest quarter of the job's skills lies above
+    the 2-of-4 worker's."""
+    out = {}
+    for name, right in (("strong1", 4), ("strong2", 4), ("mid", 3), ("weak", 2)):
+        _, token = await lw.create_worker(job.name, name)
+        out[name] = server.worker(token)
+        await take_quiz(out[name], right)
+    return out
+
+
+async def test_the_weakest_quarter_waits_for_a_fresh_item_a_stronger_present_worker_can_take(
+    server: Harness,
+) -> None:
+    lw = await server.client()
+    job = await dynamic_job(lw, 1)
+    ws = await _four(server, lw, job)
+    waiting = await ws["weak"].next_task()
+    assert not waiting.HasField("task")
+    offered = await ws["mid"].next_task()
+    assert offered.task.text == "truth:pos"  # i0, under its floor: the 3-of-4 worker is above the cut
+    for w in ws.values():
+        await w.close()
+    await lw.close()
+
+
+async def test_a_fresh_item_goes_to_the_weakest_quarter_when_nobody_stronger_is_present(
+    server: Harness, clock: Clock
+) -> None:
+    lw = await server.client()
+    job = await dynamic_job(lw, 1)
+    ws = await _four(server, lw, job)
+    clock.advance(ACTIVE_SECONDS + 1)  # the others have left
+    offered = await ws["weak"].next_task()
+    assert offered.task.text == "truth:pos"  # not stranded
     for w in ws.values():
         await w.close()
     await lw.close()

@@ -47,6 +47,10 @@ are offered an item by the dispatcher, or turned away when the rule offers them 
   the pass when the pass's posterior reaches the target, which the server does not do).
 - **served_lc_settle_floor1**: served_lc_floor1 where a pass also labels each open item whose
   pass posterior reaches the target (mv13 measured it; the server does not do it).
+- **served_lc_fresh_floor1**: served_lc_floor1 where an item under its floor goes only to a
+  worker at or above `contested.FRESH_QUANTILE` of the skills on it of the workers who have
+  joined the job, else waits while a present worker at or above it could take it: the
+  server's rule for a job with a target confidence since mv13c.
 
 Each mode runs at every target in `TARGETS` (`--targets` to choose) and the summary gives the
 cheapest that reaches fixed-5's accuracy, so the grid's step is part of that figure.
@@ -84,6 +88,7 @@ from labelwire.server.consolidation import DawidSkene, JudgmentPolicy
 from labelwire.server.consolidation.base import FloatArray
 from labelwire.server.consolidation.dynamic import route
 from labelwire.server.consolidation.pool_shrink import POOL_STRENGTH, item_posteriors, shrink_to_pool
+from labelwire.server.dispatch import contested
 from labelwire.server.dispatch.gate import estimated_skill
 from labelwire.server.labels import passes
 
@@ -98,6 +103,7 @@ MODES = (
     "routed_floor1",
     "served_lc_floor1",
     "served_lc_settle_floor1",
+    "served_lc_fresh_floor1",
 )
 PRESENT = 2.0
 """`served`: a worker counts as present for this many times `n_workers` asks after its last
@@ -138,7 +144,8 @@ def served(
 
 UNSURE_SCAN = 1
 FRESH_SCAN = 20
-"""`served_lc`: the server's `contested.UNSURE_SCAN` and `FRESH_SCAN`."""
+FRESH_QUANTILE = contested.FRESH_QUANTILE
+"""`served_lc`: the server's `contested.UNSURE_SCAN`, `FRESH_SCAN` and `FRESH_QUANTILE`."""
 
 
 def served_lc(
@@ -151,8 +158,11 @@ def served_lc(
     present: np.ndarray,
     w: int,
     policy: JudgmentPolicy,
+    known: np.ndarray | None = None,
 ) -> int | None:
-    """The dispatcher's rule since route13 (`contested.routed`) on the simulated job."""
+    """The dispatcher's rule since route13 (`contested.routed`) on the simulated job; with
+    `known` (the workers who have joined the job), since mv13c: an item under its floor only
+    to a worker at or above `FRESH_QUANTILE` of their skills on it."""
     candidates = np.flatnonzero(open_)
     if not candidates.size:
         return None
@@ -173,7 +183,15 @@ def served_lc(
     head = candidates[: FRESH_SCAN + 1]
     fresh = head[counts[head] < policy.min_judgments]
     if fresh.size:
-        return int(fresh[0])
+        item = int(fresh[0])
+        if known is None:
+            return item
+        on_item = diagonals @ post(item)
+        pool = np.diagonal(model[known | here], axis1=1, axis2=2) @ post(item)
+        cut = float(np.quantile(pool, FRESH_QUANTILE))
+        if on_item[me] >= cut:
+            return item
+        cuts.append((item, on_item, cut))
     for item, on_item, cut in cuts:
         stronger = (on_item >= cut) & ~seen[item, ids]
         stronger[me] = False
@@ -199,6 +217,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str, record: FirstLabels | 
     turned = 0
     steps = 0
     last = np.full(job.n_workers, -np.inf)
+    joined = np.zeros(job.n_workers, dtype=np.bool_)
     exact = mode.startswith("served_lc")
     settle = not exact or mode == "served_lc_settle"
     at_pass = 0
@@ -218,7 +237,9 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str, record: FirstLabels | 
             item = served(open_, counts, skill, seen, last >= steps - PRESENT * job.n_workers, w, policy)
         elif mode.startswith("served_lc"):
             present = last >= steps - PRESENT * job.n_workers
-            item = served_lc(open_, counts, conf, posterior, model, seen, present, w, policy)
+            known = joined if mode == "served_lc_fresh" else None
+            item = served_lc(open_, counts, conf, posterior, model, seen, present, w, policy, known)
+            joined[w] = True
         else:
             cut = float(np.median(skill)) if mode == "routed" else -1.0
             item = route(open_, counts, conf, skill[w], cut, policy.min_judgments)

@@ -30,30 +30,39 @@ if __package__ in (None, ""):
 from bench.consolidation.dollar import PRESENT, TARGETS, served_lc
 from bench.consolidation.dollar_job import CROWDS, FIXED, Job, Outcome, one_coin_row, paired, se
 from labelwire.server.consolidation import JudgmentPolicy
-from labelwire.server.domain.tasks.classification import TIE_TOLERANCE
 from labelwire.server.labels.items import PRIOR_SAMPLE
 
+MV_MODES = ("vote", "vote_fresh", "prior_fresh", "judges_fresh")
 
-def simulate_mv(job: Job, policy: JudgmentPolicy) -> Outcome:
+
+def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome:
+    """`mode`: "vote" (before mv13c), "vote_fresh" (the dispatcher's floor cut), "prior_fresh"
+    (and the job's class frequencies in the vote's posterior), "judges_fresh" (each judge's
+    own quiz skill rather than their mean)."""
+    prior_in_posterior = mode.startswith(("prior", "judges"))
     k, n = job.k, job.n_items
     counts = np.zeros(n, dtype=np.int64)
     seen = np.zeros((n, job.n_workers), dtype=np.bool_)
     votes = np.zeros((n, k))
     skill_sum = np.zeros(n)
+    weighed = np.zeros((n, k))
     conf = np.full(n, 1 / k)
     first = np.full(n, -1, dtype=np.int64)
     model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
     flat = np.full(k, 1 / k)
     emitted: list[int] = []
     last = np.full(job.n_workers, -np.inf)
+    joined = np.zeros(job.n_workers, dtype=np.bool_)
     turned = steps = spent = 0
     while (first < 0).any() and steps < 50 * n:
         steps += 1
         w = int(job.rng.choice(job.n_workers, p=job.arrival))
         present = last >= steps - PRESENT * job.n_workers
+        known = joined if mode.endswith("fresh") else None
         item = served_lc(
-            (first < 0) & ~seen[:, w], counts, conf, lambda _: flat, model, seen, present, w, policy
+            (first < 0) & ~seen[:, w], counts, conf, lambda _: flat, model, seen, present, w, policy, known
         )
+        joined[w] = True
         if item is None:
             turned += 1
             continue
@@ -66,13 +75,24 @@ def simulate_mv(job: Job, policy: JudgmentPolicy) -> Outcome:
         skill_sum[item] += job.quiz_skill[w]
         s = min(max(skill_sum[item] / counts[item], 1e-6), 1 - 1e-6)
         scores = math.log(s * (max(k, 2) - 1) / (1 - s)) * votes[item]
+        q = min(max(float(job.quiz_skill[w]), 1e-6), 1 - 1e-6)
+        weighed[item, a] += math.log(q * (max(k, 2) - 1) / (1 - q))
+        if mode.startswith("judges"):
+            scores = weighed[item].copy()
+        if prior_in_posterior:
+            freq = np.bincount(np.asarray(emitted[:PRIOR_SAMPLE], dtype=np.int64), minlength=k) + 1.0
+            scores = scores + np.log(freq / freq.sum())
         post = np.exp(scores - scores.max())
         post /= post.sum()
         conf[item] = top = float(post.max())
+        prior = np.bincount(np.asarray(emitted[:PRIOR_SAMPLE], dtype=np.int64), minlength=k)
+        most = votes[item].max()
+        tied = np.flatnonzero(votes[item] >= most)
+        label = int(tied[np.argmax(prior[tied])])
+        if prior_in_posterior:
+            conf[item] = top = float(post[label])
         if not bool(policy.needs_more(top, counts[item])):
-            tied = np.flatnonzero(post >= top - TIE_TOLERANCE)
-            prior = np.bincount(np.asarray(emitted[:PRIOR_SAMPLE], dtype=np.int64), minlength=k)
-            first[item] = int(tied[np.argmax(prior[tied])])
+            first[item] = label
             emitted.append(int(first[item]))
     accuracy = float(np.mean(first == job.truth))
     return Outcome(
@@ -94,29 +114,39 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=0, help="crowds per preset (default 1 quick, 2 full)")
     parser.add_argument("--targets", type=float, nargs="*", default=list(TARGETS))
+    parser.add_argument("--crowds", nargs="*", choices=list(CROWDS), default=None)
+    parser.add_argument(
+        "--modes",
+        nargs="*",
+        choices=MV_MODES,
+        default=list(MV_MODES),
+        help="vote: the posterior of the votes alone (before); prior: with the job's class frequencies",
+    )
     args = parser.parse_args()
-    crowds = ["mixed", "hard"] if args.quick else list(CROWDS)
+    crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
     n_items = args.items or (1500 if args.quick else 3000)
     seeds = list(range(5000, 5000 + (args.seeds or (1 if args.quick else 2))))
-    print("| crowd | target | budget | accuracy % | turned away % |")
-    print("|---|---:|---:|---:|---:|")
+    print("| crowd | mode | target | budget | accuracy % | turned away % |")
+    print("|---|---|---:|---:|---:|---:|")
     for name in crowds:
         fixed = [Job(CROWDS[name], n_items, s).fixed()[0] for s in seeds]
-        rows = []
-        for target in args.targets:
-            runs = [simulate_mv(Job(CROWDS[name], n_items, s), JudgmentPolicy(1, 6, target)) for s in seeds]
-            acc = [r.final_accuracy for r in runs]
-            o = Outcome(
-                *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)
-            )
-            rows.append((target, o, runs))
-            print(
-                f"| {name} | {target} | {100 * o.budget:.1f}% | {100 * np.mean(acc):.2f} ± {100 * se(acc):.2f} | "
-                f"{100 * o.turned_away:.0f} |",
-                flush=True,
-            )
+        for mode in args.modes:
+            rows = []
+            for target in args.targets:
+                policy = JudgmentPolicy(1, 6, target)
+                runs = [simulate_mv(Job(CROWDS[name], n_items, s), policy, mode) for s in seeds]
+                acc = [r.final_accuracy for r in runs]
+                o = Outcome(
+                    *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)
+                )
+                rows.append((target, o, runs))
+                print(
+                    f"| {name} | {mode} | {target} | {100 * o.budget:.1f}% | "
+                    f"{100 * np.mean(acc):.2f} ± {100 * se(acc):.2f} | {100 * o.turned_away:.0f} |",
+                    flush=True,
+                )
+            print(f"paired, {name}, majority-vote job, {mode}: MV {paired(rows, fixed)}", flush=True)
         print(f"fixed-{FIXED} MV on {name}: {100 * np.mean(fixed):.2f} ± {100 * se(fixed):.2f} %")
-        print(f"paired, {name}, majority-vote job: MV {paired(rows, fixed)}", flush=True)
 
 
 if __name__ == "__main__":

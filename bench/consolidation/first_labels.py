@@ -1,5 +1,5 @@
 """How far a first label can be trusted (issue 13: the first label is the final one): the
-labels `dollar.py`'s server rule (`served_lc_floor1`) emits between passes, (1) by the
+labels `dollar.py`'s server rule (`served_lc_fresh_floor1`; `served_lc_floor1` before mv13c) emits between passes, (1) by the
 judgments behind them, whether the last judge's matrix came from a pass (else its quiz),
 and confidence bin: the reliability of their confidence; (2) by the fifth of the job in
 which they were emitted: how far they fall below the final labels of the same items.
@@ -48,7 +48,7 @@ def main() -> None:
             emitted, by_time, outcomes = [], [], []
             for seed in range(5000, 5000 + args.seeds):
                 job, record = Job(CROWDS[name], args.items, seed), FirstLabels()
-                outcomes.append(dollar.simulate(job, JudgmentPolicy(1, 6, target), "served_lc", record))
+                outcomes.append(dollar.simulate(job, JudgmentPolicy(1, 6, target), "served_lc_fresh", record))
                 assert record.first is not None and record.final is not None
                 total = max(r[4] for r in record.rows)
                 for item, judged, conf, fitted, at in record.rows:

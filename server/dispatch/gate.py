@@ -243,6 +243,11 @@ def worker_skill(worker: WorkerRow) -> float:
     return estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct)
 
 
+def qualified_skills(workers: Sequence[WorkerRow]) -> dict[int, float]:
+    """Estimated skill of each qualified worker, present or not."""
+    return {w.id: worker_skill(w) for w in workers if w.status == WorkerStatus.QUALIFIED}
+
+
 def present_skills(workers: Sequence[WorkerRow], now: float) -> dict[int, float]:
     """Estimated skill of each qualified worker active within `ACTIVE_SECONDS`."""
     return {

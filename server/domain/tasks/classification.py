@@ -43,6 +43,7 @@ def vote_classes(
     *,
     skill: float = DEFAULT_SKILL,
     class_priors: Priors = None,
+    prior_in_posterior: bool = False,
 ) -> Consolidated:
     """`MajorityVote(skill=skill, class_priors=...)` on one item, in plain Python.
 
@@ -52,7 +53,13 @@ def vote_classes(
     cast by workers of accuracy `skill` (errors spread evenly), not the vote share:
     two of two is not certainty. It runs inside the writer's transaction for every
     item that completes, where numpy's per-call overhead on three votes cost more
-    than the vote (bench/README.md, "Server throughput")."""
+    than the vote (bench/README.md, "Server throughput").
+
+    With `prior_in_posterior` the job's class frequencies (plus one each) are also the
+    posterior's prior, read for every item: the label is still the majority, but a lone vote
+    for a class the job seldom sees is less sure than one for its commonest class. A job with
+    a target confidence stops asking on this posterior (bench/README.md, "A majority-vote
+    job's own path")."""
     k = len(names)
     counts = [0] * k
     for answer in answers:
@@ -61,15 +68,20 @@ def vote_classes(
     clipped = min(max(skill, 1e-6), 1 - 1e-6)
     weight = math.log(clipped * (max(k, 2) - 1) / (1 - clipped))
     scores = [weight * c for c in counts]
+    prior = list(class_priors()) if prior_in_posterior and class_priors is not None else None
     high = max(scores)
     exps = [math.exp(s - high) for s in scores]
     norm = sum(exps)
-    posterior = [e / norm for e in exps]
-    top = max(posterior)
-    tied = [i for i, p in enumerate(posterior) if p >= top - TIE_TOLERANCE]
+    votes = [e / norm for e in exps]
+    top = max(votes)
+    tied = [i for i, p in enumerate(votes) if p >= top - TIE_TOLERANCE]
+    posterior = votes
+    if prior is not None and len(prior) == k:
+        weighed = [p * (max(f, 0.0) + 1.0) for p, f in zip(votes, prior, strict=True)]
+        posterior = [p / sum(weighed) for p in weighed]
     label = tied[0]
     if len(tied) > 1 and class_priors is not None:
-        prior = list(class_priors())
+        prior = prior if prior is not None else list(class_priors())
         if len(prior) == k:
             best = -math.inf
             for i in tied:
@@ -77,7 +89,7 @@ def vote_classes(
                     label, best = i, prior[i]
     return Consolidated(
         value={"classification": {"class_name": names[label]}},
-        confidence=top,
+        confidence=posterior[label],
         probabilities={n: p for n, p in zip(names, posterior, strict=True) if p > 0},
         method=POSTERIOR_METHOD,
         judgment_count=total,
@@ -145,7 +157,13 @@ class Classification(TaskKind):
             )
         known = [skills.get(w, DEFAULT_SKILL) for w, _ in judgments] if skills else []
         skill = sum(known) / len(known) if known else DEFAULT_SKILL
-        return vote_classes(names, answers, skill=skill, class_priors=class_priors)
+        return vote_classes(
+            names,
+            answers,
+            skill=skill,
+            class_priors=class_priors,
+            prior_in_posterior=spec.target_confidence > 0,
+        )
 
     def names_class(self, body: Mapping[str, Any], name: str) -> bool:
         return bool(body.get("class_name") == name)
