@@ -9,16 +9,13 @@ from typing import Any
 from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
 from labelwire.server.store.sql_base import SqlBase, affordable_claims, chunked, in_pilot, shown
 
+OPEN_ITEM = f"job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')}"
+"""An open item of a job that a worker may still judge; takes the job id twice."""
+
 
 class ItemsSql(SqlBase):
     def has_open_items(self, job_id: int) -> bool:
-        return (
-            self.one(
-                f"SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')} LIMIT 1",
-                (job_id, job_id),
-            )
-            is not None
-        )
+        return self.one(f"SELECT 1 FROM items WHERE {OPEN_ITEM} LIMIT 1", (job_id, job_id)) is not None
 
     def has_claimable(self, job_id: int) -> bool:
         """Whether an item waits for a push workforce to claim it."""
