@@ -275,9 +275,11 @@ class Session:
 
     def deltas(self, job_id: int) -> dict[str, int]:
         """What this transaction has counted on the job and not yet written."""
-        out = dict(self.pending.get(job_id, {}))
-        for name, delta in self.op_pending.get(job_id, {}).items():
-            out[name] = out.get(name, 0) + delta
+        op = self.op_pending.get(job_id)
+        out = dict(self.pending.get(job_id, ()))
+        if op:
+            for name, delta in op.items():
+                out[name] = out.get(name, 0) + delta
         return out
 
     def flush(self) -> None:

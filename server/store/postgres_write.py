@@ -90,6 +90,7 @@ class PostgresWriteTx(PostgresTx):
         self._later: list[tuple[str, str, Sequence[Any]]] = []
         self._versions: dict[int, int] = {}  # task id: instructions_version, read by `task`
         self._skills: dict[int, tuple[float | None, int, int]] | None = None  # by `item_judgments`
+        self._plus: dict[int, tuple[JobRow, dict[str, int], JobRow]] = {}  # `job`'s last row with deltas
 
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Holds a write whose result nobody reads until the next statement that
@@ -322,7 +323,12 @@ class PostgresWriteTx(PostgresTx):
         deltas = self.session.deltas(job_id)
         if row is None or not deltas:
             return row
-        return row.plus(deltas)
+        made = self._plus.get(job_id)  # a caller asks three times or more, counts mostly unchanged
+        if made is not None and made[0] is row and made[1] == deltas:
+            return made[2]
+        plus = row.plus(deltas)
+        self._plus[job_id] = (row, deltas, plus)
+        return plus
 
     def next_sequence(self, job_id: int) -> int:
         sequence = self.session.placeholder(job_id)
