@@ -4,6 +4,8 @@ that replicas' workers do not all take (and later submit) the same one."""
 
 from __future__ import annotations
 
+import functools
+
 from labelwire.server.store.rows import ItemRow, columns
 from labelwire.server.store.sql_base import in_pilot, shown
 
@@ -15,6 +17,7 @@ submits, on different replicas, would then wait on that item's row lock. The
 item a worker gets is never more than this many places from the oldest."""
 
 
+@functools.cache
 def lease_sql(pilot: bool) -> str:
     """The lease statement. Arguments: job id, job id (hidden uploads), worker id,
     then the task's job id, worker id, phase, state, leased_at, expires_at,

@@ -45,13 +45,13 @@ class Row:
 
     __slots__ = ("_names", "_values")
 
-    def __init__(self, names: dict[str, int], values: Sequence[Any]) -> None:
+    def __init__(self, names: _Names, values: Sequence[Any]) -> None:
         self._names = names
         self._values = tuple(values)
 
     def __getitem__(self, key: int | str) -> Any:
         if isinstance(key, str):
-            return self._values[self._names[key]]
+            return self._values[self._names.index()[key]]
         return self._values[key]
 
     def __len__(self) -> int:
@@ -61,28 +61,44 @@ class Row:
         return iter(self._values)
 
     def keys(self) -> list[str]:
-        return list(self._names)
+        return list(self._names.index())
 
     def __repr__(self) -> str:
-        return f"Row({ {name: self._values[i] for name, i in self._names.items()}!r})"
+        return f"Row({ {name: self._values[i] for name, i in self._names.index().items()}!r})"
 
 
 _NAMES: dict[tuple[bytes, ...], dict[str, int]] = {}
 
 
+class _Names:
+    """A result's column names, read from it only when a row is first read by name:
+    most of the writer's rows are read by position (`rows`), and naming every
+    result cost a call per column of each (a job's row has over thirty)."""
+
+    __slots__ = ("_index", "_result")
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+        self._index: dict[str, int] | None = None
+
+    def index(self) -> dict[str, int]:
+        if self._index is None:
+            res, self._result = self._result, None  # the result is not kept alive by its rows
+            fields = () if res is None else tuple(map(res.fname, range(res.nfields)))
+            names = _NAMES.get(fields)
+            if names is None:
+                names = {}
+                for index, field in enumerate(fields):
+                    names.setdefault(field.decode(), index)
+                if len(_NAMES) < 1024:  # statements are our own few; ad hoc ones are not kept
+                    _NAMES[fields] = names
+            self._index = names
+        return self._index
+
+
 def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    """Names read from the result's field names, one mapping per set of names:
-    `cursor.description` builds a `Column` per column of every result, which was
-    a quarter of the writer's CPU (a job's row has over thirty columns)."""
-    res = cursor.pgresult
-    fields = () if res is None else tuple(map(res.fname, range(res.nfields)))
-    names = _NAMES.get(fields)  # type: ignore[arg-type]
-    if names is None:
-        names = {}
-        for index, field in enumerate(fields):
-            names.setdefault(field.decode(), index)  # type: ignore[union-attr]
-        if len(_NAMES) < 1024:  # statements are our own few; ad hoc ones are not kept
-            _NAMES[fields] = names  # type: ignore[index]
+    """Rows that learn their names from the result when first read by name (`_Names`)."""
+    names = _Names(cursor.pgresult)
     return lambda values: Row(names, values)
 
 
@@ -238,9 +254,11 @@ class Session:
         caller's work swallowed: the group must fail, not commit half of it."""
         from psycopg.pq import TransactionStatus
 
-        status = self.conn.info.transaction_status
+        # the libpq connection's own status: `conn.info` builds an object each call
+        status = self.conn.pgconn.transaction_status
         if status != TransactionStatus.INTRANS:
-            raise RuntimeError(f"the store transaction is {status.name.lower()}, not open: the group fails")
+            name = TransactionStatus(status).name.lower()
+            raise RuntimeError(f"the store transaction is {name}, not open: the group fails")
 
     def _connect(self) -> psycopg.Connection[Row]:
         """A connection with the session's settings, each tried alone: one the
@@ -257,9 +275,11 @@ class Session:
 
     def deltas(self, job_id: int) -> dict[str, int]:
         """What this transaction has counted on the job and not yet written."""
-        out = dict(self.pending.get(job_id, {}))
-        for name, delta in self.op_pending.get(job_id, {}).items():
-            out[name] = out.get(name, 0) + delta
+        op = self.op_pending.get(job_id)
+        out = dict(self.pending.get(job_id, ()))
+        if op:
+            for name, delta in op.items():
+                out[name] = out.get(name, 0) + delta
         return out
 
     def flush(self) -> None:

@@ -27,6 +27,7 @@ from labelwire.server.store.rows import (
     worker_row,
 )
 from labelwire.server.store.sql_base import forget_written, written_table
+from labelwire.server.store.sql_items import OPEN_ITEM
 
 _NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)")
 
@@ -51,6 +52,12 @@ _WORKER_LIVE_TASK = (
     f"SELECT {columns(WorkerRow, 'w')}, {columns(TaskRow, 't')} FROM workers w LEFT JOIN LATERAL"
     f" (SELECT {TASK_COLUMNS} FROM tasks WHERE worker_id = w.id AND state = 1 ORDER BY id LIMIT 1) t ON true"
     " WHERE w.id = %s FOR NO KEY UPDATE OF w"
+)
+
+
+_ITEM_JUDGMENTS = (
+    "SELECT j.task_id, j.worker_id, j.answer, w.skill, w.gold_answered, w.gold_correct FROM judgments j"
+    " JOIN workers w ON w.id = j.worker_id WHERE j.item_id = %s AND j.excluded = 0"
 )
 
 
@@ -83,6 +90,7 @@ class PostgresWriteTx(PostgresTx):
         self._later: list[tuple[str, str, Sequence[Any]]] = []
         self._versions: dict[int, int] = {}  # task id: instructions_version, read by `task`
         self._skills: dict[int, tuple[float | None, int, int]] | None = None  # by `item_judgments`
+        self._plus: dict[int, tuple[JobRow, dict[str, int], JobRow]] = {}  # `job`'s last row with deltas
 
     def later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """Holds a write whose result nobody reads until the next statement that
@@ -209,15 +217,85 @@ class PostgresWriteTx(PostgresTx):
 
     def item_judgments(self, item_id: int) -> list[tuple[int, dict[str, Any]]]:
         """With its judges' skills, kept for the `skills_of` that labeling the item
-        asks next (one round trip where there were two)."""
-        self.send_deferred()
-        rows = self.cur.execute(
-            "SELECT j.worker_id, j.answer, w.skill, w.gold_answered, w.gold_correct FROM judgments j"
-            " JOIN workers w ON w.id = j.worker_id WHERE j.item_id = %s AND j.excluded = 0 ORDER BY j.task_id",
-            (item_id,),
-        ).fetchall()
-        self._skills = {int(r[0]): (r[2], int(r[3]), int(r[4])) for r in rows}
-        return [(int(r[0]), json.loads(r[1])) for r in rows]
+        asks next (one round trip where there were two); in one statement with the
+        held writes of the submit that completed the item (`_with_held_judgments`)."""
+        sql, args = self._with_held_judgments(item_id)
+        if not sql:
+            self.send_deferred()
+            sql, args = f"{_ITEM_JUDGMENTS} ORDER BY j.task_id", [item_id]
+        rows = self.cur.execute(sql, args).fetchall()
+        self._skills = {int(r[1]): (r[3], int(r[4]), int(r[5])) for r in rows}
+        return [(int(r[1]), json.loads(r[2])) for r in rows]
+
+    def _with_held_judgments(self, item_id: int) -> tuple[str, list[Any]]:
+        """The read of the item's judgments after the held writes, as one statement:
+        each held write in a `WITH`, and the judgments a held insert adds (which the
+        statement's own read of `judgments` does not see: every part of it reads one
+        snapshot) taken from that insert's `RETURNING`. Only when no held write
+        changes workers or changes judgments otherwise than by inserting them; else
+        ("", []) and the held writes go first."""
+        if not self._later:
+            return "", []
+        inserts = []
+        for n, (table, held, _) in enumerate(self._later):
+            if table == "judgments":
+                if not held.startswith("INSERT INTO judgments") or "RETURNING" in held:
+                    return "", []
+                inserts.append(n)
+            elif table == "workers":
+                return "", []
+        if not inserts:
+            return "", []
+        later, self._later = self._later, []
+        ctes = [
+            f"held{n} AS ({held} RETURNING task_id, worker_id, answer, item_id, excluded)"
+            if n in inserts
+            else f"held{n} AS ({held})"
+            for n, (_, held, _) in enumerate(later)
+        ]
+        args = [value for _, _, held_args in later for value in held_args]
+        added = "".join(
+            f" UNION ALL SELECT h.task_id, h.worker_id, h.answer, w.skill, w.gold_answered, w.gold_correct"
+            f" FROM held{n} h JOIN workers w ON w.id = h.worker_id WHERE h.item_id = %s AND h.excluded = 0"
+            for n in inserts
+        )
+        sql = f"WITH {', '.join(ctes)} {_ITEM_JUDGMENTS}{added} ORDER BY 1"
+        return sql, [*args, item_id, *([item_id] * len(inserts))]
+
+    def has_open_items(self, job_id: int) -> bool:
+        """In one statement with the held writes (a label's event and its item's
+        update, which come just before): the items a held `UPDATE items` changed
+        are read as it returns them, the others as the statement's snapshot has
+        them. Only when the held writes touch no other table this reads. It
+        counts up to `END_WATCH + 1` of them, for `_any_left`'s end-of-job check."""
+        if not self._later or any(
+            table == "jobs"
+            or (table == "items" and (not held.startswith("UPDATE items SET") or "RETURNING" in held))
+            for table, held, _ in self._later
+        ):
+            return super().has_open_items(job_id)
+        later, self._later = self._later, []
+        self._skills = None
+        updated = [n for n, (table, _, _) in enumerate(later) if table == "items"]
+        ctes = ", ".join(
+            f"held{n} AS ({held} RETURNING items.id, items.job_id, items.state, items.is_gold)"
+            if n in updated
+            else f"held{n} AS ({held})"
+            for n, (_, held, _) in enumerate(later)
+        )
+        where = placeholders(OPEN_ITEM)
+        untouched = "".join(f" AND items.id NOT IN (SELECT id FROM held{n})" for n in updated)
+        changed = "".join(f" UNION ALL SELECT 1 FROM held{n} items WHERE {where}" for n in updated)
+        args = [value for _, _, held_args in later for value in held_args]
+        row = self.cur.execute(
+            f"WITH {ctes} SELECT COUNT(*) FROM (SELECT 1 FROM items WHERE {where}{untouched}{changed}"
+            f" LIMIT {self.END_WATCH + 1}) AS left_rows",
+            [*args, job_id, job_id, *([job_id, job_id] * len(updated))],
+        ).fetchone()
+        counted = 0 if row is None else int(row[0])
+        return self._any_left(
+            job_id, f"SELECT 1 FROM items WHERE {OPEN_ITEM}", (job_id, job_id), counted=counted
+        )
 
     def skills_of(self, worker_ids: Sequence[int]) -> dict[int, tuple[float | None, int, int]]:
         kept, self._skills = self._skills, None
@@ -250,7 +328,12 @@ class PostgresWriteTx(PostgresTx):
         deltas = self.session.deltas(job_id)
         if row is None or not deltas:
             return row
-        return row.plus(deltas)
+        made = self._plus.get(job_id)  # a caller asks three times or more, counts mostly unchanged
+        if made is not None and made[0] is row and made[1] == deltas:
+            return made[2]
+        plus = row.plus(deltas)
+        self._plus[job_id] = (row, deltas, plus)
+        return plus
 
     END_WATCH = 32
 

@@ -41,6 +41,8 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
     group, where it waits holding nothing of its group's. The others commit;
     a group that waits no longer than that can never close a cycle."""
 
+    _waited = False  # the last group put back callers that waited on a lock (they come first in the next)
+
     def _run_one(self, conn: Any, work: Any, opening: str = "SAVEPOINT op", *, guarded: bool = True) -> Any:
         """One caller's work; `guarded`, in its savepoint, which stays open until
         the next caller's begins (`RELEASE_AND_SAVEPOINT`) or the group commits.
@@ -74,7 +76,12 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
         fifth of a judgment's): callers' work seldom fails. When one does, the
         group is rolled back and run again with a savepoint per caller, where
         a failure (or a lock waited on too long) rolls back that caller alone;
-        a group of one caller needs none, its rollback is its own."""
+        a group of one caller needs none, its rollback is its own. Run first,
+        a group of several waits briefly from its BEGIN on (one round trip
+        fewer than setting it after the first caller: groups are of 2-4
+        callers under load, and each statement costs the replica 20-40 µs);
+        its first caller seldom waits on a lock, and when it does the group runs
+        again guarded."""
         started = time.perf_counter()
         guarded = False
         attempt = 0
@@ -82,19 +89,26 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
         deferred: list[Any] = []
         while True:
             outcomes, deferred = [], []
+            # Brief waits from BEGIN, in its round trip, unless the first caller waited
+            # on a lock last time (`_waited`): a first caller that waits longer runs the
+            # group again guarded, where it waits as long as it must.
+            brief = not guarded and len(group) > 1 and not self._waited
             try:
-                conn.execute(f"{self._begin}; SAVEPOINT op" if guarded else self._begin)
+                if guarded:
+                    conn.execute(f"{self._begin}; SAVEPOINT op")
+                else:
+                    conn.execute(f"{self._begin}; {WAIT_BRIEFLY_UNGUARDED}" if brief else self._begin)
                 for n, work in enumerate(group):
                     if guarded:
                         opening = ("", WAIT_BRIEFLY)[n] if n < 2 else RELEASE_AND_SAVEPOINT
                     else:
-                        opening = WAIT_BRIEFLY_UNGUARDED if n == 1 else ""
+                        opening = WAIT_BRIEFLY_UNGUARDED if n == 1 and not brief else ""
                     outcome = self._run_one(conn, work, opening, guarded=guarded)
                     if n and not outcome[1] and _lock_wait(outcome[2]):
                         deferred.append(work)
                     else:
                         outcomes.append(outcome)
-                if len(group) > 1:
+                if len(group) > 1 and (conn.pending or conn.op_pending):
                     conn.execute("SET LOCAL lock_timeout = 0")  # the commit's flush waits as long as it must
                 conn.execute("COMMIT")
             except _Unguarded as failed:
@@ -116,6 +130,7 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
                 return
             break
         self._deferred.extend(deferred)
+        self._waited = bool(deferred)
         self._commit_seconds.observe(time.perf_counter() - started)
         self._group_size.observe(len(outcomes))
         numbered = conn.numbered

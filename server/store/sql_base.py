@@ -130,7 +130,7 @@ class SqlBase:
     writer. 0: no other writer can hide a commit from it (SQLite's one writer,
     read snapshots)."""
 
-    def _any_left(self, job_id: int, rows: str, args: Sequence[Any]) -> bool:
+    def _any_left(self, job_id: int, rows: str, args: Sequence[Any], *, counted: int | None = None) -> bool:
         """Whether `rows` (a SELECT of the job's rows still to do, no LIMIT) finds one.
 
         Under READ COMMITTED two writers labeling a job's last two items each
@@ -140,10 +140,13 @@ class SqlBase:
         row to its commit (`_hold_job_end`) and asks again, so that of two such
         writers the second waits for the first's commit and then sees it. Exact
         while fewer than `END_WATCH` rows close during one writer's transaction;
-        the maintenance sweep ends a job past that."""
+        the maintenance sweep ends a job past that. A caller that has `counted`
+        them (up to `END_WATCH + 1`) in a statement of its own saves the count."""
         if self.END_WATCH:
-            counted = self.one(f"SELECT COUNT(*) FROM ({rows} LIMIT {self.END_WATCH + 1}) AS left_rows", args)
-            if counted is not None and int(counted[0]) > self.END_WATCH:
+            if counted is None:
+                row = self.one(f"SELECT COUNT(*) FROM ({rows} LIMIT {self.END_WATCH + 1}) AS left_rows", args)
+                counted = 0 if row is None else int(row[0])
+            if counted > self.END_WATCH:
                 return True
             self._hold_job_end(job_id)
         return self.one(f"{rows} LIMIT 1", args) is not None

@@ -9,15 +9,14 @@ from typing import Any
 from labelwire.server.store.rows import ITEM_COLUMNS, ItemRow
 from labelwire.server.store.sql_base import SqlBase, affordable_claims, chunked, in_pilot, shown
 
+OPEN_ITEM = f"job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')}"
+"""An open item of a job that a worker may still judge; takes the job id twice."""
+
 
 class ItemsSql(SqlBase):
     def has_open_items(self, job_id: int) -> bool:
         """In a writer's transaction, exact against other writers closing the last ones (`_any_left`)."""
-        return self._any_left(
-            job_id,
-            f"SELECT 1 FROM items WHERE job_id = ? AND state = 0 AND is_gold = 0 AND {shown('items.id')}",
-            (job_id, job_id),
-        )
+        return self._any_left(job_id, f"SELECT 1 FROM items WHERE {OPEN_ITEM}", (job_id, job_id))
 
     def has_claimable(self, job_id: int) -> bool:
         """Whether an item waits for a push workforce to claim it."""
