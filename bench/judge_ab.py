@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale_out import source_of
+from scale_out import serve_argv, source_of
 from throughput import (
     CLASSES,
     CpuMeter,
@@ -53,13 +53,7 @@ from throughput import (
 
 def start(workdir: Path, admin_key: str, source: Path | None, env: dict[str, str]) -> ServerProcess:
     """`labelwire serve` of this venv, or of the tree laid out at `source`."""
-    if source is None:
-        argv = [str(Path(sys.executable).with_name("labelwire"))]
-    else:  # PathFinder comes before the editable install's finder on sys.meta_path
-        boot = f"import sys; sys.path.insert(0, {str(source)!r}); from labelwire.server.cli.main import main; sys.exit(main())"
-        argv = [sys.executable, "-c", boot]
-    argv += ["serve", "--address", "127.0.0.1:0", "--http-address", ""]
-    argv += ["--database", str(workdir / "bench.db"), f"--admin-key={admin_key}"]
+    argv = [*serve_argv(source), "--database", str(workdir / "bench.db"), f"--admin-key={admin_key}"]
     saved = dict(os.environ)
     os.environ.update(env)
     try:

@@ -81,16 +81,21 @@ def source_of(rev: str, into: Path) -> Path:
     return into / "path"
 
 
-def start_replica(
-    workdir: Path, url: str, admin_key: str, n: int, source: Path | None = None, writers: int | None = None
-) -> ServerProcess:
+def serve_argv(source: Path | None) -> list[str]:
+    """`labelwire serve` on a free gRPC port without HTTP, from this venv or from the tree
+    laid out at `source` (another commit's code, for a before/after in the same run)."""
     if source is None:
         argv = [str(Path(sys.executable).with_name("labelwire"))]
     else:  # PathFinder comes before the editable install's finder on sys.meta_path
         boot = f"import sys; sys.path.insert(0, {str(source)!r}); from labelwire.server.cli.main import main; sys.exit(main())"
         argv = [sys.executable, "-c", boot]
-    argv += ["serve", "--address", "127.0.0.1:0", "--http-address", ""]
-    argv += ["--database", url, f"--admin-key={admin_key}"]
+    return [*argv, "serve", "--address", "127.0.0.1:0", "--http-address", ""]
+
+
+def start_replica(
+    workdir: Path, url: str, admin_key: str, n: int, source: Path | None = None, writers: int | None = None
+) -> ServerProcess:
+    argv = [*serve_argv(source), "--database", url, f"--admin-key={admin_key}"]
     if writers is not None:
         argv += [f"--database-writers={writers}"]
     return _spawn(argv, workdir / f"replica{n}.log", r"listening on [\d.]+:(\d+)")

@@ -15,6 +15,7 @@ from labelwire.server.consolidation.base import (
     finish,
 )
 from labelwire.server.consolidation.em import EMClassifier, Fit, Trace
+from labelwire.server.consolidation.shrinkage import golden_log_max
 
 
 @dataclass
@@ -277,19 +278,7 @@ class GLAD(EMClassifier[_Parameters]):
 
         low, high = np.log(SPREAD_RANGE[0]), np.log(SPREAD_RANGE[1])
         a, b = (low, high) if first else (max(np.log(var / 2), low), min(np.log(var * 2), high))
-        ratio = (np.sqrt(5.0) - 1) / 2
-        c, d = b - ratio * (b - a), a + ratio * (b - a)
-        fc, fd = evidence(c), evidence(d)
-        for _ in range(SPREAD_STEPS if first else SPREAD_STEPS // 2):
-            if fc >= fd:
-                b, d, fd = d, c, fc
-                c = b - ratio * (b - a)
-                fc = evidence(c)
-            else:
-                a, c, fc = c, d, fd
-                d = a + ratio * (b - a)
-                fd = evidence(d)
-        return float(np.exp((a + b) / 2))
+        return golden_log_max(evidence, float(a), float(b), SPREAD_STEPS if first else SPREAD_STEPS // 2)
 
     def result(
         self, fit: Fit, state: _Parameters, soft: FloatArray, trace: Trace, scored: FloatArray
