@@ -83,6 +83,7 @@ def count_statements(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from labelwire.client.raw import AdminClient, Client, text_item
+    from labelwire.server.domain.errors import FailedPrecondition
 
     try:
         from labelwire.server.transport.app import start_server
@@ -120,6 +121,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 hidden_gold_share=args.hidden_gold,
                 price_per_judgment_micros=args.price,
                 budget_micros=args.price * 10**9,
+                target_confidence=args.target,
             )
             await lw.add_items(
                 job.name, [text_item(f"k{i}", f"Review {i}: fine.") for i in range(args.items)]
@@ -130,6 +132,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         answers = [{"classification": {"class_name": c}} for c in CLASSES]
         goal = args.warm + args.judgments
         done = [0]
+        empty = [0]
         mark: dict[str, float] = {}
 
         async def worker(n: int, rng: random.Random) -> None:
@@ -139,6 +142,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     principal = await core.credentials.authenticate(tokens[n])
                 lease = await core.work.next_task(principal)
                 if lease.task is None:
+                    if counting[0]:
+                        empty[0] += 1
                     await asyncio.sleep(0.01)
                     continue
                 truth = int(str(lease.task.payload).split(":", 1)[0].removeprefix("Review ")) % 3
@@ -146,7 +151,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if args.auth:
                     principal = await core.credentials.authenticate(tokens[n])
                 name = f"jobs/{lease.task.job_id}/tasks/{lease.task.id}"
-                await core.work.submit(principal, name, answers[pick], None)
+                try:
+                    await core.work.submit(principal, name, answers[pick], None)
+                except FailedPrecondition:  # a target job released the lease: its item settled
+                    continue
                 done[0] += 1
                 if done[0] == args.warm:
                     mark["wall"], mark["cpu"] = time.perf_counter(), time.process_time()
@@ -160,6 +168,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "judgments": judged,
             "judgments_per_s": round(judged / wall),
             "cpu_us_per_judgment": round(1e6 * cpu / judged, 1),
+            "empty_next_tasks_per_judgment": round(empty[0] / judged, 2),
             "load_1m": os.getloadavg()[0],
         }
         if args.sql:
@@ -198,6 +207,12 @@ def main() -> None:
     )
     parser.add_argument("--price", type=int, default=0, help="price per judgment in micros (a budget too)")
     parser.add_argument("--hidden-gold", type=float, default=0.0, help="hidden_gold_share (default 0)")
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=0.0,
+        help="target_confidence: dynamic judgments, skill routing (default 0)",
+    )
     parser.add_argument("--sql", action="store_true", help="count the SQL statements per judgment")
     parser.add_argument("--postgres", metavar="URL", help="run on a new database of this PostgreSQL server")
     args = parser.parse_args()
