@@ -61,6 +61,19 @@ _ITEM_JUDGMENTS = (
 )
 
 
+def _held_ctes(
+    later: Sequence[tuple[str, str, Sequence[Any]]], returning: dict[int, str] | None = None
+) -> tuple[str, list[Any]]:
+    """Held writes as the parts of one `WITH` (`held0`, `held1`, ...), those named in
+    `returning` returning those columns for the statement that follows, and their arguments."""
+    returning = returning or {}
+    ctes = ", ".join(
+        f"held{n} AS ({held} RETURNING {returning[n]})" if n in returning else f"held{n} AS ({held})"
+        for n, (_, held, _) in enumerate(later)
+    )
+    return ctes, [value for _, _, held_args in later for value in held_args]
+
+
 class PostgresWriteTx(PostgresTx):
     """The writer's operations: what must be ordered against other replicas
     waits on a row lock, held to the commit, and nothing else waits.
@@ -119,9 +132,8 @@ class PostgresWriteTx(PostgresTx):
         later, self._later = self._later, []
         *first, (_, last, last_args) = later
         if first:
-            sql = "WITH " + ", ".join(f"held{n} AS ({held})" for n, (_, held, _) in enumerate(first))
-            args = [value for _, _, held_args in first for value in held_args]
-            self.cur.execute(f"{sql} {last}", [*args, *last_args])
+            ctes, args = _held_ctes(first)
+            self.cur.execute(f"WITH {ctes} {last}", [*args, *last_args])
         else:
             self.cur.execute(last, last_args)
 
@@ -247,19 +259,15 @@ class PostgresWriteTx(PostgresTx):
         if not inserts:
             return "", []
         later, self._later = self._later, []
-        ctes = [
-            f"held{n} AS ({held} RETURNING task_id, worker_id, answer, item_id, excluded)"
-            if n in inserts
-            else f"held{n} AS ({held})"
-            for n, (_, held, _) in enumerate(later)
-        ]
-        args = [value for _, _, held_args in later for value in held_args]
+        ctes, args = _held_ctes(
+            later, dict.fromkeys(inserts, "task_id, worker_id, answer, item_id, excluded")
+        )
         added = "".join(
             f" UNION ALL SELECT h.task_id, h.worker_id, h.answer, w.skill, w.gold_answered, w.gold_correct"
             f" FROM held{n} h JOIN workers w ON w.id = h.worker_id WHERE h.item_id = %s AND h.excluded = 0"
             for n in inserts
         )
-        sql = f"WITH {', '.join(ctes)} {_ITEM_JUDGMENTS}{added} ORDER BY 1"
+        sql = f"WITH {ctes} {_ITEM_JUDGMENTS}{added} ORDER BY 1"
         return sql, [*args, item_id, *([item_id] * len(inserts))]
 
     def has_open_items(self, job_id: int) -> bool:
@@ -277,16 +285,12 @@ class PostgresWriteTx(PostgresTx):
         later, self._later = self._later, []
         self._skills = None
         updated = [n for n, (table, _, _) in enumerate(later) if table == "items"]
-        ctes = ", ".join(
-            f"held{n} AS ({held} RETURNING items.id, items.job_id, items.state, items.is_gold)"
-            if n in updated
-            else f"held{n} AS ({held})"
-            for n, (_, held, _) in enumerate(later)
+        ctes, args = _held_ctes(
+            later, dict.fromkeys(updated, "items.id, items.job_id, items.state, items.is_gold")
         )
         where = placeholders(OPEN_ITEM)
         untouched = "".join(f" AND items.id NOT IN (SELECT id FROM held{n})" for n in updated)
         changed = "".join(f" UNION ALL SELECT 1 FROM held{n} items WHERE {where}" for n in updated)
-        args = [value for _, _, held_args in later for value in held_args]
         row = self.cur.execute(
             f"WITH {ctes} SELECT COUNT(*) FROM (SELECT 1 FROM items WHERE {where}{untouched}{changed}"
             f" LIMIT {self.END_WATCH + 1}) AS left_rows",
