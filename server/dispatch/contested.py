@@ -94,9 +94,6 @@ def routed(
     model = job_model(tx, job_id)
     skills = Skills(present, model)
     me = skills.ids.index(worker_id)
-    qualified = quality.qualified_skills(rows)
-    qualified[worker_id] = present[worker_id]
-    fresh_skills = Skills(qualified, model)
     cuts = []
     for item in unsure:
         on_item = skills.on(item)
@@ -112,7 +109,9 @@ def routed(
                 break
     if fresh is not None:
         on_fresh = skills.on(fresh)
-        cut = float(np.quantile(fresh_skills.on(fresh), FRESH_QUANTILE))
+        qualified = quality.qualified_skills(rows)  # only now: a contested item may have been offered
+        qualified[worker_id] = present[worker_id]
+        cut = float(np.quantile(Skills(qualified, model).on(fresh), FRESH_QUANTILE))
         if on_fresh[me] >= cut:
             return fresh
         cuts.append((fresh, on_fresh, cut))
