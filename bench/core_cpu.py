@@ -15,6 +15,9 @@ Why it is built this way:
   whatever `labelwire` that venv has installed, old layout or new.
 * `--sql` counts and times the SQL statements per judgment (by text), which
   says exactly what a change added or removed, whatever the load.
+* `--want-next` submits with `want_next` and follows the lease it returns (the
+  worker app's and the SDK's path: one transaction a judgment); without it each
+  judgment is `next_task` then `submit`.
 * `--postgres URL` runs the same on a new database of that PostgreSQL server
   (dropped after); with `--sql` every statement sent is counted, BEGIN, SAVEPOINT
   and COMMIT included, since on PostgreSQL each is a round trip. The database
@@ -135,15 +138,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         empty = [0]
         mark: dict[str, float] = {}
 
+        def counted() -> None:
+            done[0] += 1
+            if done[0] == args.warm:
+                mark["wall"], mark["cpu"] = time.perf_counter(), time.process_time()
+                counting[0] = True
+
         async def worker(n: int, rng: random.Random) -> None:
             principal = principals[n]
+            lease: Any = None  # with --want-next, the lease the last submit returned
             while done[0] < goal:
                 if args.auth:
                     principal = await core.credentials.authenticate(tokens[n])
-                lease = await core.work.next_task(principal)
+                if lease is None or lease.task is None:
+                    lease = await core.work.next_task(principal)
                 if lease.task is None:
                     if counting[0]:
                         empty[0] += 1
+                    lease = None
                     await asyncio.sleep(0.01)
                     continue
                 truth = int(str(lease.task.payload).split(":", 1)[0].removeprefix("Review ")) % 3
@@ -152,13 +164,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     principal = await core.credentials.authenticate(tokens[n])
                 name = f"jobs/{lease.task.job_id}/tasks/{lease.task.id}"
                 try:
-                    await core.work.submit(principal, name, answers[pick], None)
+                    result = await core.work.submit(
+                        principal,
+                        name,
+                        answers[pick],
+                        None,
+                        **({"want_next": True} if args.want_next else {}),
+                    )
                 except FailedPrecondition:  # a target job released the lease: its item settled
+                    lease = None
                     continue
-                done[0] += 1
-                if done[0] == args.warm:
-                    mark["wall"], mark["cpu"] = time.perf_counter(), time.process_time()
-                    counting[0] = True
+                lease = result.next if args.want_next else None
+                counted()
 
         await asyncio.gather(*(worker(n, random.Random(n)) for n in range(args.workers)))
         wall, cpu = time.perf_counter() - mark["wall"], time.process_time() - mark["cpu"]
@@ -212,6 +229,12 @@ def main() -> None:
         type=float,
         default=0.0,
         help="target_confidence: dynamic judgments, skill routing (default 0)",
+    )
+    parser.add_argument(
+        "--want-next",
+        action="store_true",
+        help="submit with want_next and follow the lease it returns, as the worker app does:"
+        " one transaction a judgment (default: next_task then submit, two)",
     )
     parser.add_argument("--sql", action="store_true", help="count the SQL statements per judgment")
     parser.add_argument("--postgres", metavar="URL", help="run on a new database of this PostgreSQL server")

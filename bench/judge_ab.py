@@ -7,14 +7,15 @@ Why it is built this way:
   judgments/s 1.5x apart, and `rpc_cpu.py` paced runs of one tree 20% apart,
   since the load of other work changes from minute to minute. Here tree A and
   tree B (or one tree under two settings) are judged in the same seconds, each
-  by its own driver process of `--workers` simulated workers (NextTask then
-  SubmitJudgment, as in throughput.py), so both see the same background, and
+  by its own driver process of `--workers` simulated workers (as in
+  throughput.py: SubmitJudgment with want_next, following the lease it returns,
+  or with `--two-calls` NextTask then SubmitJudgment), so both see the same background, and
   the figure is B's judgments/s over A's, round by round. The same tree against
   itself gave 0.93-1.07 per round (10-15 s) at load 8-13.
 * `--before REV` runs commit REV's code as A (laid out from `git archive`, as
   `rpc_cpu.py --before` does); `--env-a`/`--env-b K=V` start a server with extra
   environment (a setting read at start, a `sitecustomize` on PYTHONPATH).
-* Server CPU per RPC (all threads, from /proc) is read beside each rate.
+* Server CPU per judgment and per RPC (all threads, from /proc) is read beside each rate.
 
 Not part of the tests: `python bench/judge_ab.py --help`.
 """
@@ -40,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_out import serve_argv, source_of
 from throughput import (
     CLASSES,
+    TWO_CALLS,
+    WANT_NEXT,
     CpuMeter,
     ServerProcess,
     _spawn,
@@ -83,6 +86,7 @@ async def rounds(
 ) -> list[float]:
     ratios: list[float] = []
     loop = asyncio.get_running_loop()
+    mode = TWO_CALLS if args.two_calls else WANT_NEXT
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         list(pool.map(_warm, range(2)))
         for n in range(args.rounds):
@@ -90,7 +94,7 @@ async def rounds(
             end_at = start_at + args.seconds
             running = [
                 loop.run_in_executor(
-                    None, run_drivers, pool, [(drive_judgments, s.target, t, start_at, end_at, i)]
+                    None, run_drivers, pool, [(drive_judgments, s.target, t, start_at, end_at, i, mode)]
                 )
                 for i, (s, t) in enumerate(zip(servers, tokens, strict=True))
             ]
@@ -99,14 +103,23 @@ async def rounds(
             results = [merge(await r, start_at) for r in running]
             cpu = [m.percent() for m in meters]
             rate = [r["calls"].get("judgments", 0) / r["window_s"] for r in results]
+            rpcs = [working_rpcs(r) / r["window_s"] for r in results]
             ratios.append(rate[1] / rate[0])
-            ms = [10 * c / (2 * j) if j else float("nan") for c, j in zip(cpu, rate, strict=True)]
+            ms = [10 * c / j if j else float("nan") for c, j in zip(cpu, rate, strict=True)]
+            per_rpc = [10 * c / n if n else float("nan") for c, n in zip(cpu, rpcs, strict=True)]
             print(
-                f"round {n + 1}: A {rate[0]:.0f} judgments/s ({ms[0]:.3f} ms CPU/RPC), "
-                f"B {rate[1]:.0f} ({ms[1]:.3f}), B/A {ratios[-1]:.3f}, load {os.getloadavg()[0]:.1f}",
+                f"round {n + 1} ({mode}): A {rate[0]:.0f} judgments/s ({ms[0]:.3f} ms CPU a judgment,"
+                f" {per_rpc[0]:.3f} an RPC), B {rate[1]:.0f} ({ms[1]:.3f}, {per_rpc[1]:.3f}),"
+                f" B/A {ratios[-1]:.3f}, load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     return ratios
+
+
+def working_rpcs(summary: dict[str, Any]) -> int:
+    """SubmitJudgments and the NextTasks that leased a task, as throughput.py counts them."""
+    calls = summary["calls"]
+    return int(calls.get("SubmitJudgment", 0) + calls.get("NextTask", 0) - calls.get("NextTask (no task)", 0))
 
 
 def env_of(pairs: list[str]) -> dict[str, str]:
@@ -125,7 +138,7 @@ async def main(args: argparse.Namespace) -> None:
         ):
             (scratch / name).mkdir()
             servers.append(start(scratch / name, key, src, env))
-        items = int(args.rounds * args.seconds * 1500 / 3) + 5000  # more than both can judge
+        items = int(args.rounds * args.seconds * 2500 / 3) + 5000  # more than both can judge
         tokens = [await prepare(s, k, items, args.workers) for s, k in zip(servers, keys, strict=True)]
         ratios = await rounds(args, servers, tokens)
         print(f"B/A median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
@@ -143,6 +156,11 @@ def parse(argv: Any = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=4, help="rounds (default 4)")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of a round (default 15)")
     parser.add_argument("--workers", type=int, default=64, help="simulated workers per server (default 64)")
+    parser.add_argument(
+        "--two-calls",
+        action="store_true",
+        help="workers do NextTask then SubmitJudgment (default: SubmitJudgment with want_next)",
+    )
     return parser.parse_args(argv)
 
 

@@ -50,6 +50,8 @@ import contextlib
 from throughput import (
     CLASSES,
     RESULTS,
+    TWO_CALLS,
+    WANT_NEXT,
     ServerProcess,
     SystemMeter,
     _spawn,
@@ -209,7 +211,15 @@ async def one_config(
         sampler = LockSampler(url)  # on an empty database when the store is SQLite
         start_at = time.time() + 3.0
         drivers = [
-            (drive_judgments, server.target, share, start_at, start_at + args.seconds, n)
+            (
+                drive_judgments,
+                server.target,
+                share,
+                start_at,
+                start_at + args.seconds,
+                n,
+                TWO_CALLS if args.two_calls else WANT_NEXT,
+            )
             for n, (server, share) in enumerate(zip(servers, shares, strict=True))
         ]
         running = asyncio.get_running_loop().run_in_executor(None, run_drivers, pool, drivers)
@@ -331,6 +341,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=16, help="simulated workers in all")
     parser.add_argument("--items", type=int, default=8000, help="items in all, shared by the jobs")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--two-calls",
+        action="store_true",
+        help="workers do NextTask then SubmitJudgment, as runs before 2026-12-02 10:30 UTC did"
+        " (default: SubmitJudgment with want_next)",
+    )
     parser.add_argument("--before", metavar="REV", help="also run each configuration on commit REV's code")
     parser.add_argument("--sqlite", action="store_true", help="also run one replica on SQLite")
     parser.add_argument(

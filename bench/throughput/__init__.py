@@ -31,6 +31,9 @@ Not part of the tests. Run `python bench/throughput.py --help`; `--quick` for a 
 from __future__ import annotations
 
 from .drivers import (
+    MODES,
+    TWO_CALLS,
+    WANT_NEXT,
     DriverResult,
     _warm,
     drive_echo,
@@ -47,8 +50,11 @@ from .settings import CLASSES, RESULTS, ROOT
 
 __all__ = [
     "CLASSES",
+    "MODES",
     "RESULTS",
     "ROOT",
+    "TWO_CALLS",
+    "WANT_NEXT",
     "CpuMeter",
     "DriverResult",
     "ServerProcess",

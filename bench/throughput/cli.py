@@ -53,7 +53,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="10,000 items, 30 s judging, 10 s echo, 2 pairs of 5 s, no million-item step",
+        help="20,000 items, 30 s judging, 10 s echo, 2 pairs of 5 s, no million-item step",
+    )
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--want-next",
+        dest="mode_choice",
+        action="store_const",
+        const="want_next",
+        help="workers answer with SubmitJudgment(want_next) and follow its `next`, as the worker app"
+        " and the SDK do: one RPC a judgment (the default)",
+    )
+    modes.add_argument(
+        "--two-calls",
+        dest="mode_choice",
+        action="store_const",
+        const="two_calls",
+        help="workers do NextTask then SubmitJudgment for each judgment (the benchmark before 2026-12-02)",
+    )
+    modes.add_argument(
+        "--both-modes",
+        dest="mode_choice",
+        action="store_const",
+        const="both",
+        help="judge in both modes, each on a job of its own, against the same echo runs",
     )
     parser.add_argument(
         "--py-spy", metavar="PATH", help="py-spy binary: names the server's threads in the table"
@@ -69,8 +92,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    choice = args.mode_choice or "want_next"
+    args.modes = ["want_next", "two_calls"] if choice == "both" else [choice]
     if args.quick:
-        args.items, args.judgment_seconds, args.echo_seconds, args.million_items = 10_000, 30.0, 10.0, 0
+        args.items, args.judgment_seconds, args.echo_seconds, args.million_items = 20_000, 30.0, 10.0, 0
         args.ratio_pairs, args.ratio_seconds = 2, 5.0
     return args
 

@@ -38,45 +38,77 @@ class DriverResult:
         self.latencies.setdefault(method, []).append(seconds * 1000.0)
 
 
+WANT_NEXT = "want_next"
+TWO_CALLS = "two_calls"
+MODES = (WANT_NEXT, TWO_CALLS)
+
+
 async def _judge(
-    target: str, tokens: Sequence[str], start_at: float, end_at: float, seed: int
+    target: str,
+    tokens: Sequence[str],
+    start_at: float,
+    end_at: float,
+    seed: int,
+    mode: str = WANT_NEXT,
 ) -> DriverResult:
-    """Simulated workers: each loops NextTask then SubmitJudgment on its own channel.
-    A worker answers the item's "true" class 80 % of the time so labels are realistic."""
+    """Simulated workers, each on its own channel. In `want_next` mode (what the worker
+    app and the SDK do) a worker leases once with NextTask, then answers with
+    SubmitJudgment(want_next) and follows the `next` it returns: one RPC and one commit a
+    judgment; NextTask again only when `next` had no task, after its `retry_after`. In
+    `two_calls` mode each judgment is NextTask then SubmitJudgment. A worker answers the
+    item's "true" class 80 % of the time so labels are realistic."""
     from labelwire.client.raw import WorkerClient, classification
 
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     answers = [classification(name) for name in CLASSES]
     result = DriverResult()
     clients = [WorkerClient(target, token) for token in tokens]
     for client in clients:  # connect and authenticate (cached by the server) before the clock starts
         await client.stats()
     done = asyncio.Event()
+    want_next = mode == WANT_NEXT
+
+    async def no_task(offered: Any) -> None:
+        """The job is complete (no retry_after), or other workers hold the last leases: ask
+        again after `retry_after`, as the worker app does (not past the phase's end)."""
+        if not offered.HasField("retry_after") or offered.retry_after.ToNanoseconds() == 0:
+            done.set()
+            result.job_done = True
+            return
+        await asyncio.sleep(min(offered.retry_after.ToNanoseconds() / 1e9, max(0.0, end_at - time.time())))
 
     async def worker(client: WorkerClient, rng: random.Random) -> None:
         clock = time.perf_counter
+        offered: Any = None  # the NextTaskResponse the next judgment answers (want_next)
         while time.time() < end_at and not done.is_set():
             try:
-                t0 = clock()
-                response = await client.next_task()
-                result.record("NextTask", clock() - t0)
-                if not response.HasField("task"):
-                    result.calls["NextTask (no task)"] += 1
-                    if not response.HasField("retry_after") or response.retry_after.ToNanoseconds() == 0:
-                        done.set()  # the job is complete
-                        result.job_done = True
-                        return
-                    await asyncio.sleep(0.05)  # the tail: other workers hold the last leases
-                    continue
-                truth = int(response.task.text.split(":", 1)[0].removeprefix("Review ")) % len(CLASSES)
+                if offered is None or not offered.HasField("task"):
+                    t0 = clock()
+                    offered = await client.next_task()
+                    result.record("NextTask", clock() - t0)
+                    if not offered.HasField("task"):
+                        result.calls["NextTask (no task)"] += 1
+                        await no_task(offered)
+                        offered = None
+                        continue
+                task = offered.task
+                truth = int(task.text.split(":", 1)[0].removeprefix("Review ")) % len(CLASSES)
                 pick = truth if rng.random() < 0.8 else rng.randrange(len(CLASSES))
                 t0 = clock()
-                await client.submit(response.task.name, answers[pick])
+                response = await client.submit(task.name, answers[pick], want_next=want_next)
                 result.record("SubmitJudgment", clock() - t0)
                 result.calls["judgments"] += 1
                 result.finished_at = time.time()
+                offered = response.next if want_next else None
+                if offered is not None and not offered.HasField("task"):
+                    result.calls["want_next (no task)"] += 1
+                    await no_task(offered)
+                    offered = None
             except grpc.aio.AioRpcError as exc:
                 result.errors[exc.code().name] += 1
                 result.error_details.setdefault(exc.code().name, str(exc.details())[:300])
+                offered = None
                 await asyncio.sleep(0.05)
 
     await wait_until(start_at)
@@ -127,9 +159,9 @@ async def _echo(target: str, concurrency: int, start_at: float, end_at: float) -
 
 
 def drive_judgments(
-    target: str, tokens: Sequence[str], start_at: float, end_at: float, seed: int
+    target: str, tokens: Sequence[str], start_at: float, end_at: float, seed: int, mode: str = WANT_NEXT
 ) -> DriverResult:
-    return asyncio.run(_judge(target, tokens, start_at, end_at, seed))
+    return asyncio.run(_judge(target, tokens, start_at, end_at, seed, mode))
 
 
 def drive_echo(target: str, concurrency: int, start_at: float, end_at: float) -> DriverResult:

@@ -22,7 +22,16 @@ from typing import Any
 
 import grpc
 
-from .drivers import _warm, drive_echo, drive_judgments, merge, percentiles, run_drivers, text_items
+from .drivers import (
+    WANT_NEXT,
+    _warm,
+    drive_echo,
+    drive_judgments,
+    merge,
+    percentiles,
+    run_drivers,
+    text_items,
+)
 from .meters import (
     CpuMeter,
     SystemMeter,
@@ -161,19 +170,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"AddItems: {args.items:,} items ...", flush=True)
                 out["add_items"] = await add_items_timed(lw, job.name, args.items, "r", pid, prebuild=True)
                 await lw.start_job(job.name)
-                tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(args.workers)]
+                jobs = {args.modes[0]: (job.name, await make_workers(lw, job.name, "w", args.workers))}
+                for mode in args.modes[1:]:  # a job of its own per further mode, its items untimed
+                    jobs[mode] = await judging_job(lw, f"bench-{mode}", args.items, args.workers)
                 out["rss_mb_after_add_items"] = proc_status_kb(pid, "VmRSS") / 1024
 
                 echo = start_echo(workdir)
+                by_mode: dict[str, dict[str, Any]] = {}
                 try:
                     print(f"echo: {args.workers} concurrent callers for {args.echo_seconds}s ...", flush=True)
                     echo_runs = [await echo_phase(pool, echo, args, args.echo_seconds)]
-
-                    print(
-                        f"judgments: {args.workers} workers, up to {args.judgment_seconds}s ...", flush=True
-                    )
                     names = py_spy_thread_names(args.py_spy, pid) if args.py_spy else {}
-                    judged = await judge_phase(pool, server, tokens, args, args.judgment_seconds, names)
+                    for mode, (_, tokens) in jobs.items():
+                        print(
+                            f"judgments ({mode}): {args.workers} workers, up to {args.judgment_seconds}s ...",
+                            flush=True,
+                        )
+                        by_mode[mode] = await judge_phase(
+                            pool, server, tokens, args, args.judgment_seconds, names, mode
+                        )
 
                     print(f"echo again: {args.echo_seconds}s ...", flush=True)
                     echo_runs.append(await echo_phase(pool, echo, args, args.echo_seconds))
@@ -181,14 +196,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     # judging), so other work on the machine cannot flatter the ratio
                     out["echo"] = max(echo_runs, key=lambda e: e["rpcs_per_s"])
                     out["echo"]["runs_rpcs_per_s"] = [e["rpcs_per_s"] for e in echo_runs]
-                    judged["ratio_to_echo"] = judged["rpcs_per_s"] / out["echo"]["rpcs_per_s"]
+                    for judged in by_mode.values():
+                        judged["ratio_to_echo"] = judged["rpcs_per_s"] / out["echo"]["rpcs_per_s"]
+                        judged["judgments_ratio_to_echo"] = (
+                            judged["judgments_per_s"] / out["echo"]["rpcs_per_s"]
+                        )
 
                     if args.ratio_pairs:
-                        out["paired"] = await paired_ratio(lw, pool, server, echo, args)
+                        for mode in args.modes:
+                            by_mode[mode]["paired"] = await paired_ratio(lw, pool, server, echo, args, mode)
                 finally:
                     echo.stop()
-                judged["server_job"] = _job_counters(await lw.get_job(job.name))
-                out["judgments"] = judged
+                for mode, (name, _) in jobs.items():
+                    by_mode[mode]["server_job"] = _job_counters(await lw.get_job(name))
+                out["judgments"] = by_mode[args.modes[0]]
+                out["by_mode"] = by_mode
 
                 print("StreamLabels ...", flush=True)
                 out["stream_labels"] = await stream_labels_timed(lw, job.name, pid, repeats=3)
@@ -275,6 +297,7 @@ async def judge_phase(
     args: argparse.Namespace,
     seconds: float,
     names: dict[int, str] | None = None,
+    mode: str = WANT_NEXT,
 ) -> dict[str, Any]:
     """The simulated workers for `seconds` or until the job completes."""
     pid = server.proc.pid
@@ -288,59 +311,84 @@ async def judge_phase(
         )
     shares = [tokens[d :: args.drivers] for d in range(args.drivers)]
     jobs = [
-        (drive_judgments, server.target, share, start_at, start_at + seconds, d)
+        (drive_judgments, server.target, share, start_at, start_at + seconds, d, mode)
         for d, share in enumerate(shares)
     ]
     judged = await load_phase(pool, jobs, start_at, pid, names)
     if profile is not None:
         judged["server_profile"] = await profile
-    judged["judgments"] = judged["calls"].get("judgments", 0)
+    calls = judged["calls"]
+    judged["mode"] = mode
+    judged["judgments"] = calls.get("judgments", 0)
     judged["judgments_per_s"] = judged["judgments"] / judged["window_s"]
-    # one judgment = one NextTask + one SubmitJudgment; empty NextTask polls at the job's
-    # tail are left out (they stay in "rpcs"), so the ratio is not flattered
+    # the RPCs that did work: every SubmitJudgment and every NextTask that leased a task;
+    # the empty NextTask polls at the job's tail are left out (they stay in "all_rpcs_per_s"),
+    # so the ratio is not flattered. In two_calls mode this is 2 x judgments; in want_next
+    # mode judgments plus each worker's first lease (and one after each empty `next`).
+    working = calls.get("SubmitJudgment", 0) + calls.get("NextTask", 0) - calls.get("NextTask (no task)", 0)
     judged["all_rpcs_per_s"] = judged["rpcs_per_s"]
-    judged["rpcs_per_s"] = 2 * judged["judgments_per_s"]
+    judged["rpcs_per_s"] = working / judged["window_s"]
+    judged["rpcs_per_judgment"] = working / max(judged["judgments"], 1)
     return judged
 
 
 async def paired_ratio(
-    lw: Any, pool: ProcessPoolExecutor, server: ServerProcess, echo: ServerProcess, args: argparse.Namespace
+    lw: Any,
+    pool: ProcessPoolExecutor,
+    server: ServerProcess,
+    echo: ServerProcess,
+    args: argparse.Namespace,
+    mode: str = WANT_NEXT,
 ) -> dict[str, Any]:
     """The ratio again, as the median of short back-to-back (echo, judging) pairs on a fresh
     job, alternating which goes first. On a shared machine the load of other work drifts
     within minutes; a pair sees nearly the same background, so its ratio is steadier than
     one long judging phase against echo runs minutes away."""
     seconds = args.ratio_seconds
-    items = int(args.ratio_pairs * seconds * 2000 / 3) + 10_000  # comfortably more than is judged
-    job = await lw.create_job("bench-ratio", classes=list(CLASSES), quiz_size=0, hidden_gold_share=0)
-    await lw.add_items(job.name, text_items(items, "p"))
-    await lw.start_job(job.name)
-    tokens = [(await lw.create_worker(job.name, f"p{i}"))[1] for i in range(args.workers)]
+    items = int(args.ratio_pairs * seconds * 3000 / 3) + 10_000  # comfortably more than is judged
+    _, tokens = await judging_job(lw, f"bench-ratio-{mode}", items, args.workers)
     pairs = []
     for i in range(args.ratio_pairs):
-        print(f"pair {i + 1}/{args.ratio_pairs}: echo and judging, {seconds}s each ...", flush=True)
+        print(f"pair {i + 1}/{args.ratio_pairs} ({mode}): echo and judging, {seconds}s each ...", flush=True)
         if i % 2 == 0:
             e = await echo_phase(pool, echo, args, seconds)
-            j = await judge_phase(pool, server, tokens, args, seconds)
+            j = await judge_phase(pool, server, tokens, args, seconds, mode=mode)
         else:
-            j = await judge_phase(pool, server, tokens, args, seconds)
+            j = await judge_phase(pool, server, tokens, args, seconds, mode=mode)
             e = await echo_phase(pool, echo, args, seconds)
         pairs.append(
             {
                 "echo_rpcs_per_s": e["rpcs_per_s"],
                 "judgments_per_s": j["judgments_per_s"],
                 "ratio": j["rpcs_per_s"] / e["rpcs_per_s"],
+                "judgments_ratio": j["judgments_per_s"] / e["rpcs_per_s"],
                 "machine_busy_percent": (e["machine_busy_percent"] + j["machine_busy_percent"]) / 2,
             }
         )
     ratios = sorted(p["ratio"] for p in pairs)
     return {
+        "mode": mode,
         "seconds": seconds,
+        "median_judgments_ratio": statistics.median(p["judgments_ratio"] for p in pairs),
         "pairs": pairs,
         "median_ratio": statistics.median(ratios),
         "min_ratio": ratios[0],
         "max_ratio": ratios[-1],
     }
+
+
+async def make_workers(lw: Any, job: str, prefix: str, count: int) -> list[str]:
+    return [(await lw.create_worker(job, f"{prefix}{i}"))[1] for i in range(count)]
+
+
+async def judging_job(lw: Any, name: str, items: int, workers: int) -> tuple[str, list[str]]:
+    """A running job of `items` items (added untimed) and its workers' tokens."""
+    job = await lw.create_job(
+        name, classes=list(CLASSES), judgments_per_item=3, quiz_size=0, hidden_gold_share=0
+    )
+    await lw.add_items(job.name, text_items(items, name[:1]))
+    await lw.start_job(job.name)
+    return job.name, await make_workers(lw, job.name, name[:1], workers)
 
 
 def _job_counters(job: Any) -> dict[str, Any]:
