@@ -23,6 +23,9 @@ Why it is built this way:
 * `--echo` adds the echo server of throughput.py to each round, paced to the
   same RPCs per second (two calls per judgment), so the echo's CPU per RPC,
   the floor of any Python gRPC server here, is read beside labelwire's.
+* `--want-next`: each worker leases once, then answers with SubmitJudgment
+  (want_next) and follows the lease it returns, as the worker app does: one
+  RPC a judgment, and the echo paced to one call a judgment too.
 
 Not part of the tests: `python bench/rpc_cpu.py --help`.
 """
@@ -121,26 +124,34 @@ async def labelwire_round(args: argparse.Namespace, source: Path | None) -> dict
             await client.stats()
         pacer = Pacer(args.rate)
 
+        offered: list[Any] = [None] * args.workers  # want_next: the lease the last submit returned
+
         async def judge(index: int, rng: random.Random) -> bool:
             await pacer.wait()
-            response = await clients[index].next_task()
+            response = offered[index]
+            if response is None or not response.HasField("task"):
+                response = await clients[index].next_task()
             if not response.HasField("task"):
+                offered[index] = None
                 await asyncio.sleep(0.05)
                 return False
             truth = int(response.task.text.split(":", 1)[0].removeprefix("Review ")) % len(CLASSES)
             pick = truth if rng.random() < 0.8 else rng.randrange(len(CLASSES))
-            await clients[index].submit(response.task.name, answers[pick])
+            got = await clients[index].submit(response.task.name, answers[pick], want_next=args.want_next)
+            offered[index] = got.next if args.want_next else None
             return True
 
         judged, wall, cpu = await _measured(
             server.proc.pid, args.workers, args.warm, args.warm + args.judgments, judge
         )
+        per_judgment = 1 if args.want_next else 2
         for client in clients:
             await client.close()
         return {
             "judgments": judged,
             "judgments_per_s": round(judged / wall, 1),
-            "server_cpu_ms_per_rpc": round(1000 * cpu / (2 * judged), 3),
+            "server_cpu_ms_per_rpc": round(1000 * cpu / (per_judgment * judged), 3),
+            "server_cpu_ms_per_judgment": round(1000 * cpu / judged, 3),
             "server_cpu_share": round(cpu / wall, 3),
             "load_1m": round(os.getloadavg()[0], 1),
         }
@@ -150,7 +161,8 @@ async def labelwire_round(args: argparse.Namespace, source: Path | None) -> dict
 
 
 async def echo_round(args: argparse.Namespace) -> dict[str, Any]:
-    """The echo server at the same RPCs per second: two calls a judgment slot, each
+    """The echo server at the same RPCs per second: two calls a judgment slot (one with
+    `--want-next`), each
     with a bearer token and a small payload, as throughput.py's echo phase sends."""
     workdir = Path(tempfile.mkdtemp(prefix="labelwire-rpc-cpu-echo-"))
     echo = start_echo(workdir)
@@ -163,21 +175,23 @@ async def echo_round(args: argparse.Namespace) -> dict[str, Any]:
             await call(payload, metadata=metadata)
         pacer = Pacer(args.rate)
 
-        async def twice(index: int, _: random.Random) -> bool:
+        per_judgment = 1 if args.want_next else 2
+
+        async def slot(index: int, _: random.Random) -> bool:
             await pacer.wait()
-            await calls[index](payload, metadata=metadata)
-            await calls[index](payload, metadata=metadata)
+            for _call in range(per_judgment):
+                await calls[index](payload, metadata=metadata)
             return True
 
-        pairs, wall, cpu = await _measured(
-            echo.proc.pid, args.workers, args.warm, args.warm + args.judgments, twice
+        slots, wall, cpu = await _measured(
+            echo.proc.pid, args.workers, args.warm, args.warm + args.judgments, slot
         )
         for ch in channels:
             await ch.close(None)
         return {
-            "rpcs": 2 * pairs,
-            "rpcs_per_s": round(2 * pairs / wall, 1),
-            "server_cpu_ms_per_rpc": round(1000 * cpu / (2 * pairs), 3),
+            "rpcs": per_judgment * slots,
+            "rpcs_per_s": round(per_judgment * slots / wall, 1),
+            "server_cpu_ms_per_rpc": round(1000 * cpu / (per_judgment * slots), 3),
             "server_cpu_share": round(cpu / wall, 3),
             "load_1m": round(os.getloadavg()[0], 1),
         }
@@ -226,6 +240,11 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="also measure commit REV's code, alternately")
     parser.add_argument("--echo", action="store_true", help="also measure the echo server at the same rate")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each tree (default 1)")
+    parser.add_argument(
+        "--want-next",
+        action="store_true",
+        help="SubmitJudgment with want_next, one RPC a judgment (default: NextTask then SubmitJudgment)",
+    )
     args = parser.parse_args()
     if not args.before and not args.echo and args.rounds == 1:
         print(json.dumps(asyncio.run(labelwire_round(args, None))))  # one JSON line, as before
