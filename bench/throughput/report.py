@@ -69,7 +69,11 @@ def mode_rows(j: dict[str, Any], e: dict[str, Any]) -> list[tuple[str, str, str]
             f"{j['judgments']:,} / {j['window_s']:.0f}{' (job done)' if j['job_done'] else ''}",
             "",
         ),
-        ("NextTask with no task", f"{j['calls'].get('NextTask (no task)', 0):,}", ""),
+        (
+            "no task: NextTask / SubmitJudgment's next",
+            f"{j['calls'].get('NextTask (no task)', 0):,} / {j['calls'].get('want_next (no task)', 0):,}",
+            "",
+        ),
         ("RPC errors", str(j["errors"] or "none"), "none"),
         (
             "server CPU (judging / echo srv)",
