@@ -1,4 +1,5 @@
-"""Open items' stored posteriors (the least-confident-first pick) and a job's pass model."""
+"""Open items' stored posteriors (the least-confident-first pick), a job's pass model and
+its current labels counted by class (the prior a vote is weighed by)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,22 @@ class PosteriorsSql(SqlBase):
         return self.one_as(
             JobModelRow, f"SELECT {JOB_MODEL_COLUMNS} FROM job_models WHERE job_id = ?", (job_id,)
         )
+
+    def count_classes(self, job_id: int, deltas: dict[str, int]) -> None:
+        """Adds to the job's current labels counted by class (`job_class_counts`), in the
+        transaction that changes them; in class order, so two writers lock the rows alike."""
+        for name, delta in sorted(deltas.items()):
+            if delta:
+                self.run(CLASS_COUNT_UPSERT, (job_id, name, delta))
+
+    def class_counts(self, job_id: int) -> dict[str, int]:
+        """The job's current labels by class name, as this transaction sees them."""
+        rows = self.all("SELECT class_name, labels FROM job_class_counts WHERE job_id = ?", (job_id,))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+
+CLASS_COUNT_UPSERT = (
+    "INSERT INTO job_class_counts (job_id, class_name, labels) VALUES (?, ?, ?)"
+    " ON CONFLICT (job_id, class_name) DO UPDATE SET labels = job_class_counts.labels + excluded.labels"
+)
+"""One class's change of a job's label count; PostgreSQL's writer sends it at its flush."""
