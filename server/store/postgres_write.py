@@ -318,7 +318,14 @@ class PostgresWriteTx(PostgresTx):
         self.count_job(job_id, **{f"{CLASS_KEY}{name}": delta for name, delta in deltas.items()})
 
     def class_counts(self, job_id: int) -> dict[str, int]:
-        counts = super().class_counts(job_id)
+        """The committed counts are kept for the group as the job's row is (`Session.rows`, read
+        as of the group's first read, dropped at a flush or a rollback): every vote of a target
+        job reads them, and this transaction's own changes are added from its held counts."""
+        key = ("job_class_counts", job_id)
+        committed: dict[str, int] | None = self._rows.get(key)
+        if committed is None:
+            committed = self._rows[key] = super().class_counts(job_id)
+        counts = dict(committed)
         for name, delta in self.session.class_deltas(job_id).items():
             counts[name] = counts.get(name, 0) + delta
         return counts
