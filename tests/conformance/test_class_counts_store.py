@@ -17,7 +17,7 @@ from labelwire.server.labels import chains
 from labelwire.server.labels.items import CORRECTION_METHOD, append_label, emit_label, job_class_frequencies
 from labelwire.server.store import Store, Tx, open_store
 from tests.conformance.store_rows import STORES, add_items, ids_by_key, item_row, job
-from tests.conformance.test_migration_0009 import postgres_at, sqlite_at
+from tests.conformance.test_migration_0009 import store_at
 
 NAMES = ("c0", "c1", "c2")
 SPEC = JobSpec(
@@ -143,13 +143,7 @@ ROWS = [
 @pytest.fixture(params=STORES)
 def migrated_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database at version 20 whose jobs have labels, one item relabeled, one of another kind."""
-    if request.param == "postgres":
-        url = str(request.getfixturevalue("postgres_database"))
-        postgres_at(url, 20, ROWS)
-        return url
-    path = tmp_path / "store.db"
-    sqlite_at(path, 20, ROWS)
-    return str(path)
+    return store_at(request, tmp_path, 20, ROWS)
 
 
 async def test_migration_0021_counts_the_labels_a_database_has(migrated_location: str) -> None:
