@@ -73,11 +73,12 @@ def _class_name(value: Any) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
+def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int, item: ItemRow | None = None) -> list[float]:
     """How often each class is the current label of the item's job (this item left out),
     scaled to at most `PRIOR_SAMPLE` labels: the prior a vote is weighed by. From the job's
-    class counts (`Tx.class_counts`, one row per class), kept by `append_label`."""
-    item = tx.item(item_id)
+    class counts (`Tx.class_counts`, one row per class), kept by `append_label`. A caller
+    holding the item's row passes it (PostgreSQL's writer would read it again: a round trip)."""
+    item = item if item is not None else tx.item(item_id)
     index = {name: i for i, name in enumerate(spec.class_names)}
     counts = [0.0] * len(index)
     if item is None:
@@ -96,15 +97,20 @@ def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
     return counts
 
 
-def item_label(tx: Tx, spec: JobSpec, item_id: int, job_id: int | None = None) -> Consolidated | None:
+def item_label(
+    tx: Tx, spec: JobSpec, item_id: int, job_id: int | None = None, item: ItemRow | None = None
+) -> Consolidated | None:
     """The label an item's counted judgments give now; with the item's `job_id`, by the
-    job's last pass model when a pass has stored one."""
+    job's last pass model when a pass has stored one. `item`: its row, if the caller has read
+    it in this transaction (its label is what the prior leaves out)."""
     judgments = tx.item_judgments(item_id)
     weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
     skills = {w: estimated_skill(*r) for w, r in records.items()}
     if not uses_skill(spec):
-        return consolidate_item(spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id))
+        return consolidate_item(
+            spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id, item)
+        )
     model = job_model(tx, job_id) if job_id is not None else None
     return consolidate_item(spec, judgments, skills, model=model)
 
@@ -271,7 +277,7 @@ def finish_item(
     and leases may have changed since, which this does not read)."""
     item = item if item is not None else tx.item(item_id)
     assert item is not None
-    label = item_label(tx, spec, item_id, job_id)
+    label = item_label(tx, spec, item_id, job_id, item)
     if label is None:
         return False
     if (
