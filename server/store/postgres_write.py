@@ -317,6 +317,16 @@ class PostgresWriteTx(PostgresTx):
         once, a class's row would stay locked to the commit and the job's writers queue on it."""
         self.count_job(job_id, **{f"{CLASS_KEY}{name}": delta for name, delta in deltas.items()})
 
+    def job_model_stamp(self, job_id: int) -> int | None:
+        """Kept for the group as the job's row is: every lease of a target job asks (a round
+        trip each); a write of `job_models` (a pass saving its model) drops it."""
+        key = ("job_models", job_id)
+        if key in self._rows:
+            kept: int | None = self._rows[key]
+            return kept
+        stamp = self._rows[key] = super().job_model_stamp(job_id)
+        return stamp
+
     def class_counts(self, job_id: int) -> dict[str, int]:
         """The committed counts are kept for the group as the job's row is (`Session.rows`, read
         as of the group's first read, dropped at a flush or a rollback): every vote of a target

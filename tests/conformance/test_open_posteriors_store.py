@@ -122,3 +122,16 @@ async def test_the_least_confident_pick_goes_through_its_index(location: str) ->
         assert "items_unsure" in text and "TEMP B-TREE" not in text, text
     finally:
         store.close()
+
+
+async def test_a_model_saved_in_the_writers_transaction_is_read_back_in_it(store: Store) -> None:
+    """The writer keeps the model's stamp for its group (PostgreSQL): a save drops it."""
+    job_id = await job(store)
+
+    def pass_then_lease(tx: Tx) -> list[float] | None:
+        assert job_model(tx, job_id) is None
+        save_model(tx, job_id, _model(1.0))
+        model = job_model(tx, job_id)
+        return None if model is None else model.priors.tolist()
+
+    assert await store.write(pass_then_lease) == [0.3, 0.7]
