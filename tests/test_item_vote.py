@@ -17,7 +17,7 @@ import pytest
 from labelwire.server.consolidation import Judgments, MajorityVote
 from labelwire.server.domain.model import Consolidated, JobSpec, LabelClass
 from labelwire.server.files.exports import reported_confidence
-from labelwire.server.labels.items import consolidate_item, job_class_frequencies
+from labelwire.server.labels.items import PRIOR_SAMPLE, consolidate_item, job_class_frequencies
 
 
 def _spec(n_classes: int) -> JobSpec:
@@ -153,22 +153,35 @@ def test_the_confidence_matches_the_accuracy_on_a_crafted_crowd() -> None:
 
 
 class _Tx:
-    """The two reads `job_class_frequencies` makes, from a job whose labels are mostly c2."""
+    """The reads `job_class_frequencies` makes, from a job whose labels are mostly c2 and c0,
+    one of the c0 labels being item 5's own."""
+
+    def __init__(self, scale: int = 1) -> None:
+        self.scale = scale
 
     def item(self, item_id: int) -> SimpleNamespace:
-        return SimpleNamespace(id=item_id, job_id=1)
+        return SimpleNamespace(id=item_id, job_id=1, label_sequence=7 if item_id == 5 else None)
 
-    def current_labels(self, job_id: int, after_item_id: int, limit: int) -> list[SimpleNamespace]:
-        names = ["c2", "c2", "c0", "c2", "c1", "c0"]
-        return [
-            SimpleNamespace(item_id=i + 10, value=json.dumps({"classification": {"class_name": n}}))
-            for i, n in enumerate(names)
-        ] + [SimpleNamespace(item_id=5, value=json.dumps({"classification": {"class_name": "c0"}}))] * 9
+    def class_counts(self, job_id: int) -> dict[str, int]:
+        return {"c0": 3 * self.scale, "c1": 1 * self.scale, "c2": 3 * self.scale, "other": 4}
+
+    def label_event(self, job_id: int, sequence: int) -> SimpleNamespace:
+        assert sequence == 7
+        return SimpleNamespace(item_id=5, value=json.dumps({"classification": {"class_name": "c0"}}))
 
 
 def test_the_prior_is_the_jobs_other_current_labels() -> None:
-    # Item 5's own (earlier) label is left out: it would vote for itself.
+    # Item 5's own (earlier) label is left out: it would vote for itself; a class the job
+    # does not have (a label routed back from a downstream job) is not counted.
     assert job_class_frequencies(_Tx(), _spec(3), 5) == [2.0, 1.0, 3.0]  # type: ignore[arg-type]
+    assert job_class_frequencies(_Tx(), _spec(3), 6) == [3.0, 1.0, 3.0]  # type: ignore[arg-type]
+
+
+def test_a_large_jobs_prior_weighs_as_a_sample_of_its_labels() -> None:
+    # 7,000 labels weigh as 200 (PRIOR_SAMPLE): the add-one smoothing keeps its strength.
+    prior = job_class_frequencies(_Tx(1000), _spec(3), 6)  # type: ignore[arg-type]
+    assert sum(prior) == pytest.approx(PRIOR_SAMPLE)
+    assert prior[0] / prior[1] == pytest.approx(3.0) and prior[0] == pytest.approx(prior[2])
 
 
 def test_a_posterior_vote_is_exported_as_it_is() -> None:

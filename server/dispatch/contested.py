@@ -88,7 +88,7 @@ def routed(
     unsure = tx.unsure_rows(job_id, worker_id, UNSURE_SCAN, pilot=pilot)
     if not unsure and row is None:
         return None
-    rows = tx.workers_of(job_id, 0, quality.ROUTING_WORKER_SCAN)
+    rows = tx.routing_workers(job_id, quality.ROUTING_WORKER_SCAN)
     present = quality.present_skills(rows, now)
     present[worker_id] = quality.worker_skill(worker)
     model = job_model(tx, job_id)

@@ -25,6 +25,7 @@ import numpy as np
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.store.rows import WorkAnswerRow, WorkerRow
+from labelwire.server.store.rows_upkeep import RoutingWorkerRow
 
 MIN_BLOCK = 10
 
@@ -238,17 +239,17 @@ ROUTING_WORKER_SCAN = 500
 """Workers of the job read to set the skill cut and find who is present."""
 
 
-def worker_skill(worker: WorkerRow) -> float:
+def worker_skill(worker: WorkerRow | RoutingWorkerRow) -> float:
     """`estimated_skill` of a worker's row."""
     return estimated_skill(worker.skill, worker.gold_answered, worker.gold_correct)
 
 
-def qualified_skills(workers: Sequence[WorkerRow]) -> dict[int, float]:
+def qualified_skills(workers: Sequence[RoutingWorkerRow]) -> dict[int, float]:
     """Estimated skill of each qualified worker, present or not."""
     return {w.id: worker_skill(w) for w in workers if w.status == WorkerStatus.QUALIFIED}
 
 
-def present_skills(workers: Sequence[WorkerRow], now: float) -> dict[int, float]:
+def present_skills(workers: Sequence[RoutingWorkerRow], now: float) -> dict[int, float]:
     """Estimated skill of each qualified worker active within `ACTIVE_SECONDS`."""
     return {
         w.id: worker_skill(w)

@@ -20,12 +20,14 @@ from labelwire.server.domain.tasks import task_kind, uses_skill
 from labelwire.server.labels import chains
 from labelwire.server.labels.pass_models import JobModel, job_model, model_posterior, save_model
 from labelwire.server.store import Tx
-from labelwire.server.store.rows import ItemRow
+from labelwire.server.store.rows import ItemRow, LabelRow
 
 __all__ = ["JobModel", "save_model", "uses_skill"]
 
 PRIOR_SAMPLE = 200
-"""Current labels read to estimate a job's class frequencies when a vote ties."""
+"""The labels a job's class frequencies weigh as, at most: a job with more has its counts scaled
+down to this many, so the add-one smoothing of the vote's prior is as strong as when the
+prior was read from a sample of this many current labels."""
 
 
 def consolidate_item(
@@ -65,30 +67,50 @@ def consolidate_item(
     return kind.consolidate(spec, judgments, skills, class_priors)
 
 
-def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int) -> list[float]:
-    """How often each class is the current label among up to `PRIOR_SAMPLE` labeled
-    items of the item's job (this one left out): the prior a tied vote is broken by. Read only on a tie, so an untied item costs no query."""
-    item = tx.item(item_id)
+def _class_name(value: Any) -> str | None:
+    """A label value's single class, as the job's class counts count it (None for another kind)."""
+    name = value.get("classification", {}).get("class_name") if isinstance(value, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def job_class_frequencies(tx: Tx, spec: JobSpec, item_id: int, item: ItemRow | None = None) -> list[float]:
+    """How often each class is the current label of the item's job (this item left out),
+    scaled to at most `PRIOR_SAMPLE` labels: the prior a vote is weighed by. From the job's
+    class counts (`Tx.class_counts`, one row per class), kept by `append_label`. A caller
+    holding the item's row passes it (PostgreSQL's writer would read it again: a round trip)."""
+    item = item if item is not None else tx.item(item_id)
     index = {name: i for i, name in enumerate(spec.class_names)}
     counts = [0.0] * len(index)
     if item is None:
         return counts
-    for row in tx.current_labels(item.job_id, 0, PRIOR_SAMPLE):
-        name = json.loads(row.value).get("classification", {}).get("class_name")
-        if name in index and row.item_id != item_id:
-            counts[index[name]] += 1
+    for name, count in tx.class_counts(item.job_id).items():
+        if name in index:
+            counts[index[name]] += count
+    if item.label_sequence is not None:
+        own = tx.label_event(item.job_id, item.label_sequence)
+        mine = None if own is None else _class_name(json.loads(own.value))
+        if mine is not None and mine in index:
+            counts[index[mine]] -= 1
+    total = sum(counts)
+    if total > PRIOR_SAMPLE:
+        counts = [c * PRIOR_SAMPLE / total for c in counts]
     return counts
 
 
-def item_label(tx: Tx, spec: JobSpec, item_id: int, job_id: int | None = None) -> Consolidated | None:
+def item_label(
+    tx: Tx, spec: JobSpec, item_id: int, job_id: int | None = None, item: ItemRow | None = None
+) -> Consolidated | None:
     """The label an item's counted judgments give now; with the item's `job_id`, by the
-    job's last pass model when a pass has stored one."""
+    job's last pass model when a pass has stored one. `item`: its row, if the caller has read
+    it in this transaction (its label is what the prior leaves out)."""
     judgments = tx.item_judgments(item_id)
     weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
     skills = {w: estimated_skill(*r) for w, r in records.items()}
     if not uses_skill(spec):
-        return consolidate_item(spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id))
+        return consolidate_item(
+            spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id, item)
+        )
     model = job_model(tx, job_id) if job_id is not None else None
     return consolidate_item(spec, judgments, skills, model=model)
 
@@ -112,6 +134,7 @@ def emit_label(
     label routed back (its job has the last word); returns the new
     sequence, or None. `item_values` are other columns of the item to set, in
     the same update as its label when there is one."""
+    current = None
     if item.label_sequence is not None:
         current = tx.label_event(job_id, item.label_sequence)
         if current is not None and current.method in (CORRECTION_METHOD, chains.ROUTED_METHOD):
@@ -127,7 +150,7 @@ def emit_label(
             if item_values:
                 tx.update_item(item.id, **item_values)
             return None
-    return append_label(tx, job_id, item, label, now, spec=spec, **item_values)
+    return _append(tx, job_id, item, label, now, current, True, spec, item_values)
 
 
 def append_label(
@@ -142,9 +165,29 @@ def append_label(
     **item_values: Any,
 ) -> int:
     """The item's next revision, as the next event of the job's feed; in
-    the same transaction, the item goes on to the jobs its job's routing
+    the same transaction, the job's class counts move from the label it replaces to
+    this one, the item goes on to the jobs its job's routing
     rules name, and a forwarded item's label back to the item it came from
     (`labels.chains`). A caller that holds the job's spec passes it."""
+    replaced = None if item.label_sequence is None else tx.label_event(job_id, item.label_sequence)
+    return _append(tx, job_id, item, label, now, replaced, human, spec, item_values)
+
+
+def _append(
+    tx: Tx,
+    job_id: int,
+    item: ItemRow,
+    label: Consolidated,
+    now: float,
+    replaced: LabelRow | None,
+    human: bool,
+    spec: JobSpec | None,
+    item_values: dict[str, Any],
+) -> int:
+    """`append_label` given the item's current label event (`replaced`), which `emit_label` has read."""
+    new, old = _class_name(label.value), None if replaced is None else _class_name(json.loads(replaced.value))
+    if new != old:
+        tx.count_classes(job_id, {n: d for n, d in ((new, 1), (old, -1)) if n is not None})
     sequence = tx.next_sequence(job_id)
     revision = item.label_revision + 1
     tx.insert_label(
@@ -234,7 +277,7 @@ def finish_item(
     and leases may have changed since, which this does not read)."""
     item = item if item is not None else tx.item(item_id)
     assert item is not None
-    label = item_label(tx, spec, item_id, job_id)
+    label = item_label(tx, spec, item_id, job_id, item)
     if label is None:
         return False
     if (

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from labelwire.server.domain.errors import Unavailable
+from labelwire.server.store.sql_posteriors import CLASS_COUNT_UPSERT
 
 if TYPE_CHECKING:
     import psycopg
@@ -26,6 +27,11 @@ RETRIABLE_STATES = frozenset({"40P01", "40001"})
 # How long a write waits on another replica's row lock while its group holds
 # locks of its own; past that it is put back to open the next group (`WriterThread`).
 LOCK_WAIT = "10ms"
+
+
+CLASS_KEY = "class:"
+"""The held count of a job's labels of one class (`job_class_counts`), next to its counters:
+same savepoints, same flush at the commit, so the class rows too are locked only then."""
 
 
 def _retriable(exc: BaseException) -> bool:
@@ -274,7 +280,14 @@ class Session:
         return conn
 
     def deltas(self, job_id: int) -> dict[str, int]:
-        """What this transaction has counted on the job and not yet written."""
+        """What this transaction has counted on the job's counters and not yet written."""
+        return {n: d for n, d in self._held(job_id).items() if not n.startswith(CLASS_KEY)}
+
+    def class_deltas(self, job_id: int) -> dict[str, int]:
+        """What this transaction has counted on the job's labels by class and not yet written."""
+        return {n[len(CLASS_KEY) :]: d for n, d in self._held(job_id).items() if n.startswith(CLASS_KEY)}
+
+    def _held(self, job_id: int) -> dict[str, int]:
         op = self.op_pending.get(job_id)
         out = dict(self.pending.get(job_id, ()))
         if op:
@@ -295,16 +308,21 @@ class Session:
         _add(both, self.op_pending)
         self.pending, self.op_pending = {}, {}
         for job_id in sorted(both):
-            deltas = {name: d for name, d in both[job_id].items() if d}
-            if not deltas:
-                continue
-            sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
-            row = self.cur.execute(
-                f"UPDATE jobs SET {sets} WHERE id = %s RETURNING last_sequence", (*deltas.values(), job_id)
-            ).fetchone()
-            labels = deltas.get("last_sequence", 0)
-            if labels and row is not None:
-                self._number(job_id, int(row[0]) - labels, labels)
+            classes = sorted((n, d) for n, d in both[job_id].items() if d and n.startswith(CLASS_KEY))
+            deltas = {name: d for name, d in both[job_id].items() if d and not name.startswith(CLASS_KEY)}
+            if deltas:
+                sets = ", ".join(f"{name} = {name} + %s" for name in deltas)
+                row = self.cur.execute(
+                    f"UPDATE jobs SET {sets} WHERE id = %s RETURNING last_sequence",
+                    (*deltas.values(), job_id),
+                ).fetchone()
+                labels = deltas.get("last_sequence", 0)
+                if labels and row is not None:
+                    self._number(job_id, int(row[0]) - labels, labels)
+            for name, delta in classes:
+                self.cur.execute(
+                    CLASS_COUNT_UPSERT.replace("?", "%s"), (job_id, name[len(CLASS_KEY) :], delta)
+                )
 
     def placeholder(self, job_id: int) -> int:
         """A stand-in for the job's next sequence, numbered at the flush. Negative,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from labelwire.server.store.postgres_session import Row, Session
+from labelwire.server.store.postgres_session import CLASS_KEY, Row, Session
 from labelwire.server.store.postgres_tx import PostgresTx, placeholders
 from labelwire.server.store.rows import (
     ITEM_COLUMNS,
@@ -311,6 +311,34 @@ class PostgresWriteTx(PostgresTx):
         held = self.session.op_pending.setdefault(job_id, {})
         for name, delta in deltas.items():
             held[name] = held.get(name, 0) + delta
+
+    def count_classes(self, job_id: int, deltas: dict[str, int]) -> None:
+        """Held with the job's counters to the commit's flush (`Session.flush`): written at
+        once, a class's row would stay locked to the commit and the job's writers queue on it."""
+        self.count_job(job_id, **{f"{CLASS_KEY}{name}": delta for name, delta in deltas.items()})
+
+    def job_model_stamp(self, job_id: int) -> int | None:
+        """Kept for the group as the job's row is: every lease of a target job asks (a round
+        trip each); a write of `job_models` (a pass saving its model) drops it."""
+        key = ("job_models", job_id)
+        if key in self._rows:
+            kept: int | None = self._rows[key]
+            return kept
+        stamp = self._rows[key] = super().job_model_stamp(job_id)
+        return stamp
+
+    def class_counts(self, job_id: int) -> dict[str, int]:
+        """The committed counts are kept for the group as the job's row is (`Session.rows`, read
+        as of the group's first read, dropped at a flush or a rollback): every vote of a target
+        job reads them, and this transaction's own changes are added from its held counts."""
+        key = ("job_class_counts", job_id)
+        committed: dict[str, int] | None = self._rows.get(key)
+        if committed is None:
+            committed = self._rows[key] = super().class_counts(job_id)
+        counts = dict(committed)
+        for name, delta in self.session.class_deltas(job_id).items():
+            counts[name] = counts.get(name, 0) + delta
+        return counts
 
     def job(self, job_id: int) -> JobRow | None:
         key = ("jobs", job_id)

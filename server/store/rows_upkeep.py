@@ -1,5 +1,6 @@
 """Rows kept beside a job's items, typed as `rows.py`'s are: uploads in
-flight, the stored model of the job's last pass, and the tasks workers declined."""
+flight, the stored model of the job's last pass, the tasks workers declined, and the
+few columns of a job's workers that skill routing reads."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ class JobDeclineRow(NamedTuple):
 
 UPLOAD_COLUMNS = columns(UploadRow)
 JOB_MODEL_COLUMNS = columns(JobModelRow)
+
+
+class RoutingWorkerRow(NamedTuple):
+    """What skill routing reads of each of a job's workers on every lease of a target job
+    (`dispatch.contested.routed`): a whole `WorkerRow` of 500 workers cost ~2.4 ms a lease."""
+
+    id: int
+    status: int
+    last_active_at: float | None
+    skill: float | None
+    gold_answered: int
+    gold_correct: int
+
+
+ROUTING_WORKER_COLUMNS = columns(RoutingWorkerRow)

@@ -26,7 +26,9 @@ RESERVED_COST = "reserved:"
 
 
 _WRITTEN_TABLE = re.compile(r"\s*(?:UPDATE|INSERT(?: OR \w+)? INTO|DELETE FROM)\s+(\w+)")
-KEPT_TABLES = ("jobs", "workers", "items", "tasks")  # tasks: a worker's live lease, by worker id
+KEPT_TABLES = ("jobs", "workers", "items", "tasks", "job_models")
+"""Tables whose rows a transaction keeps (tasks: a worker's live lease, by worker id;
+job_models: the stamp of a job's pass model, PostgreSQL's writer)."""
 
 
 def _table_of(sql: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from labelwire.server.store.rows import WORKER_COLUMNS, PassInputRow, WorkerRow, worker_row, worker_rows
+from labelwire.server.store.rows_upkeep import ROUTING_WORKER_COLUMNS, RoutingWorkerRow
 from labelwire.server.store.sql_base import SqlBase, chunked
 
 
@@ -28,6 +29,15 @@ class WorkersSql(SqlBase):
                 f"SELECT {WORKER_COLUMNS} FROM workers WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
                 (job_id, after_id, limit),
             )
+        )
+
+    def routing_workers(self, job_id: int, limit: int) -> list[RoutingWorkerRow]:
+        """The job's first `limit` workers by id, as `workers_of` reads them, with only the
+        columns skill routing weighs them by."""
+        return self.all_as(
+            RoutingWorkerRow,
+            f"SELECT {ROUTING_WORKER_COLUMNS} FROM workers WHERE job_id = ? ORDER BY id LIMIT ?",
+            (job_id, limit),
         )
 
     def pass_input(self, job_id: int) -> list[PassInputRow]:

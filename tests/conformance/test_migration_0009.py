@@ -67,16 +67,21 @@ def postgres_at(url: str, version: int, rows: list[str]) -> None:
             conn.execute(statement)
 
 
+def store_at(request: pytest.FixtureRequest, tmp_path: Path, version: int, rows: list[str]) -> str:
+    """The location of a database of the fixture's store (`request.param`) at `version`, holding `rows`."""
+    if request.param == "postgres":
+        url = str(request.getfixturevalue("postgres_database"))
+        postgres_at(url, version, rows)
+        return url
+    path = tmp_path / "store.db"
+    sqlite_at(path, version, rows)
+    return str(path)
+
+
 @pytest.fixture(params=STORES)
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database at version 8 holding two jobs, one judgment and one declined task."""
-    if request.param == "postgres":
-        url = str(request.getfixturevalue("postgres_database"))
-        postgres_at(url, 8, ROWS)
-        return url
-    path = tmp_path / "store.db"
-    sqlite_at(path, 8, ROWS)
-    return str(path)
+    return store_at(request, tmp_path, 8, ROWS)
 
 
 def _indexes(store: object, tx: object) -> set[str]:

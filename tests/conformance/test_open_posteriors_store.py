@@ -84,3 +84,54 @@ async def test_the_pass_model_survives_a_restart_and_reaches_another_instance(
     finally:
         second.close()
         third.close()
+
+
+async def test_routing_reads_the_workers_as_their_rows_have_them(store: Store) -> None:
+    job_id = await job(store)
+
+    def hire(tx: Tx) -> None:
+        for n in range(4):
+            worker = tx.insert_worker(job_id, f"w{n}", None, 2 if n else 1, 0, 0.0)
+            tx.update_worker(worker, last_active_at=float(n), skill=0.5 + n / 10, gold_answered=n)
+
+    await store.write(hire)
+    rows = await store.read(lambda tx: tx.workers_of(job_id, 0, 3))
+    narrow = await store.read(lambda tx: tx.routing_workers(job_id, 3))
+    assert [
+        (w.id, int(w.status), w.last_active_at, w.skill, w.gold_answered, w.gold_correct) for w in rows
+    ] == [tuple(r) for r in narrow]
+
+
+async def test_the_least_confident_pick_goes_through_its_index(location: str) -> None:
+    """Not every open item of the job walked and sorted on each lease of a target job."""
+    store = open_store(location)
+    try:
+        job_id = await job(store)
+        await _items(store, job_id, 3)
+        postgres = getattr(store, "kind", "") != "sqlite"
+
+        def plan(tx: Tx) -> str:
+            plain = tx.all
+            explain = "EXPLAIN" if postgres else "EXPLAIN QUERY PLAN"
+            if postgres:
+                tx.run("SET LOCAL enable_seqscan = off")
+            tx.all_as = lambda cls, sql, args=(): plain(f"{explain} {sql}", args)  # type: ignore[method-assign]
+            return " ".join(str(r[0 if postgres else 3]) for r in tx.unsure_rows(job_id, 1, 1, pilot=False))
+
+        text = await store.write(plan)
+        assert "items_unsure" in text and "TEMP B-TREE" not in text, text
+    finally:
+        store.close()
+
+
+async def test_a_model_saved_in_the_writers_transaction_is_read_back_in_it(store: Store) -> None:
+    """The writer keeps the model's stamp for its group (PostgreSQL): a save drops it."""
+    job_id = await job(store)
+
+    def pass_then_lease(tx: Tx) -> list[float] | None:
+        assert job_model(tx, job_id) is None
+        save_model(tx, job_id, _model(1.0))
+        model = job_model(tx, job_id)
+        return None if model is None else model.priors.tolist()
+
+    assert await store.write(pass_then_lease) == [0.3, 0.7]
