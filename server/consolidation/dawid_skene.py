@@ -19,10 +19,13 @@ from labelwire.server.consolidation.base import (
     IntArray,
     Judgments,
     Ranks,
+    clamp_gold,
     class_priors,
     finish,
+    log_normalise,
     normalise_rows,
 )
+from labelwire.server.consolidation.difficulty import integrate_difficulty
 from labelwire.server.consolidation.em import EMClassifier, Fit, Trace
 from labelwire.server.consolidation.shrinkage import fitted_strength
 
@@ -36,6 +39,7 @@ are gathered and summed per judgment, which costs less than a Python step per th
 PIECE = 16_384
 """Items per step through the layers: a step's K-wide temporaries (half a megabyte) stay in cache."""
 PRODUCT_LAYERS = 8
+DIFFICULTY_ROUNDS = 3
 """Layers whose held-out ratios are multiplied before one log is taken."""
 
 
@@ -101,10 +105,18 @@ class DawidSkene(EMClassifier[_Codes]):
     would state 0.7, `OneCoinDawidSkene` assumes more.)
     """
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-5, smoothing: float | None = None) -> None:
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float | None = None,
+        *,
+        item_difficulty: bool = True,
+    ) -> None:
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing
+        self.item_difficulty = item_difficulty
 
     def start(self, fit: Fit) -> _Codes:
         j = fit.judgments
@@ -138,7 +150,23 @@ class DawidSkene(EMClassifier[_Codes]):
         return self._held_out(fit, state, soft)
 
     def held_out_log_joint(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
-        return self._held_out(fit, state, soft)
+        """Held out as in every E-step, then with each item's difficulty integrated out
+        (`difficulty.py`) unless `item_difficulty` is off."""
+        scored = self._held_out(fit, state, soft)
+        if not self.item_difficulty:
+            return scored
+        var: float | None = None
+        for round_ in range(DIFFICULTY_ROUNDS):
+            log_priors = self.log_priors(fit, soft)
+            accuracy = np.diagonal(self._confusion(fit, state, soft), axis1=1, axis2=2)
+            scored, var = integrate_difficulty(
+                fit.judgments, scored - log_priors, accuracy, log_priors, fit.has_votes, var
+            )
+            if not var or round_ == DIFFICULTY_ROUNDS - 1:
+                break
+            soft = clamp_gold(log_normalise(scored)[0], fit.gold_items, fit.gold_answers)
+            scored = self._held_out(fit, state, soft)
+        return scored
 
     def _held_out(self, fit: Fit, state: _Codes, soft: FloatArray) -> FloatArray:
         """Each item scored with every worker's matrix minus that item's own expected answer:
@@ -312,10 +340,18 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     ([1, 0], [0.98, 0.98])
     """
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-5, smoothing: float | None = None) -> None:
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float | None = None,
+        *,
+        item_difficulty: bool = True,
+    ) -> None:
         self.n_iter = n_iter
         self.tol = tol
         self.smoothing = smoothing
+        self.item_difficulty = item_difficulty
 
     def start(self, fit: Fit) -> _Coins:
         j = fit.judgments
@@ -338,6 +374,29 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
         return True
 
     def held_out_log_joint(self, fit: Fit, state: _Coins, soft: FloatArray) -> FloatArray:
+        """Each item scored with accuracies fitted without its own answers, then with its
+        difficulty integrated out (`difficulty.py`) unless `item_difficulty` is off."""
+        log_priors = self.log_priors(fit, soft)
+        scored = log_priors + self._held_out_own(fit, state, soft)
+        if not self.item_difficulty:
+            return scored
+        j = fit.judgments
+        var: float | None = None
+        for round_ in range(DIFFICULTY_ROUNDS):
+            accuracy = self._skill(soft, j, state, fit.prior_skill, fit.skill_known)[:, None]
+            scored, var = integrate_difficulty(
+                j, scored - log_priors, accuracy, log_priors, fit.has_votes, var
+            )
+            if not var or round_ == DIFFICULTY_ROUNDS - 1:
+                break
+            soft = clamp_gold(log_normalise(scored)[0], fit.gold_items, fit.gold_answers)
+            log_priors = self.log_priors(fit, soft)
+            scored = log_priors + self._held_out_own(fit, state, soft)
+        return scored
+
+    def _held_out_own(self, fit: Fit, state: _Coins, soft: FloatArray) -> FloatArray:
+        """log p(item's answers | class), [class, item], each judgment weighed by its worker's
+        accuracy fitted without it."""
         j = fit.judgments
         correct, prior = self._correct_and_prior(soft, j, state, fit.prior_skill, fit.skill_known)
         own = soft.ravel()[state.flat]
@@ -346,7 +405,7 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
         skill = np.clip(skill, 1e-6, 1 - 1e-6)
         log_wrong = np.log((1 - skill) / max(j.n_classes - 1, 1))
         base = np.bincount(j.items, weights=log_wrong, minlength=j.n_items)
-        return self.log_priors(fit, soft) + j.class_counts(np.log(skill) - log_wrong) + base
+        return np.asarray(j.class_counts(np.log(skill) - log_wrong) + base, dtype=np.float64)
 
     def log_joint(self, fit: Fit, state: _Coins, soft: FloatArray) -> FloatArray:
         j = fit.judgments
