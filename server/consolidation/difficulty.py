@@ -32,7 +32,7 @@ SPREAD_STEPS = 10
 SPREAD_ITEMS = 5_000
 """Items the spread's likelihood is evaluated on (every k-th item of a larger job)."""
 MIN_ITEMS = 200
-"""Items with two answers or more a job needs before a spread is fitted: on fewer, the
+"""Items with two answers or more the sample needs before a spread is fitted: on fewer, the
 marginal likelihood's peak is noise."""
 NO_SPREAD = 1e-3
 """The variance compared with the search's floor first: when the answers are no more probable at
@@ -130,12 +130,19 @@ def fitted_spread(
     judgments: Judgments, own: FloatArray, accuracy: FloatArray, log_priors: FloatArray, has_votes: BoolArray
 ) -> float:
     """The variance of log sharpness under which the answers of every k-th item (at most
-    `SPREAD_ITEMS`) are most probable, each item's sharpness integrated out."""
+    `SPREAD_ITEMS`) are most probable, each item's sharpness integrated out. The judgments
+    must be in item order (`Judgments.sorted_by_item`, as EM keeps them): the sample's rows
+    are found by bisection, not by a pass over every judgment."""
     j = judgments
-    if np.count_nonzero(np.bincount(j.items, minlength=j.n_items) >= 2) < MIN_ITEMS:
-        return 0.0
     stride = -(-j.n_items // SPREAD_ITEMS)
-    table = _Table.of(j, np.flatnonzero(j.items % stride == 0), stride) if stride > 1 else _Table.of(j)
+    picked = np.arange(0, j.n_items, stride)
+    start = np.searchsorted(j.items, picked)
+    counts = np.searchsorted(j.items, picked, side="right") - start
+    if np.count_nonzero(counts >= 2) < MIN_ITEMS:
+        return 0.0
+    first = np.cumsum(counts) - counts
+    rows = np.arange(int(counts.sum())) + np.repeat(start - first, counts)
+    table = _Table.of(j, rows, stride)
     sample_own = own[:, ::stride]
     sample_votes = has_votes[::stride]
     n_sample = sample_own.shape[1]
