@@ -1,17 +1,20 @@
 """Item difficulty integrated out of a confusion-matrix model's scores (Dawid-Skene, one-coin).
 
 Neither Dawid-Skene nor one-coin models items that differ in difficulty: every answer on an
-item is weighed by its worker's average accuracy, so an item whose answers split is scored as
+item is weighed by its worker's average matrix, so an item whose answers split is scored as
 if its workers had merely been unlucky on an average item, and the band between 0.6 and 0.9
 came out 3-9 points too sure on crowds with planted difficulty. Here each item gets a
-sharpness beta = exp(e), e ~ N(0, var), that tempers the odds of each of its answers being
-right: p_beta = p^beta / (p^beta + (K-1) q^beta), q = (1-p)/(K-1), p the worker's accuracy on
-the class (beta = 1 is the fitted model, beta -> 0 a guess; with one accuracy per worker this
-is GLAD's P(right) = sigmoid(ability * exp(easiness)) up to the guess it tends to), the
-pattern of the errors left as fitted. The spread is chosen by the marginal likelihood of the
+sharpness beta = exp(e), e ~ N(0, var), that tempers every matrix row it is answered with,
+P(a | t, w, beta) = C_w[t, a]^beta / sum_a' C_w[t, a']^beta (beta = 1 is the fitted model,
+beta -> 0 a guess; for one-coin this is GLAD's P(right) = sigmoid(ability * exp(easiness))
+up to the guess it tends to). The spread is chosen by the marginal likelihood of the
 answers (gold-free), each item's sharpness integrated over `QUADRATURE` Gauss-Hermite nodes,
 and items are scored the same way. On a crowd with no difficulty the spread comes out at
 none and the scores are the model's own, for the price of two evaluations on a sample.
+
+Tempering only the odds of a right answer and keeping Dawid-Skene's error pattern as fitted
+was tried (cal13d): identical for one-coin, and Dawid-Skene's band 0.7-1 point more
+overconfident on the planted-difficulty crowds than with whole rows tempered.
 """
 
 from __future__ import annotations
@@ -46,36 +49,28 @@ def _nodes(var: float) -> tuple[FloatArray, FloatArray]:
     return np.exp(np.sqrt(var) * nodes), np.log(weights / weights.sum())
 
 
-def _by_node(var: float, own: FloatArray, accuracy: FloatArray, table: _Table) -> FloatArray:
+def _by_node(var: float, own: FloatArray, log_rows: FloatArray, table: _Table) -> FloatArray:
     """log p(item's answers, node | class) as [node, class, item] (the class prior left out).
 
     `own` is each item's log-likelihood of its answers under each class at sharpness 1,
-    [class, item]; `accuracy` each worker's chance of answering class t right, [worker, t],
-    or [worker, 1] when it is one number per worker (one-coin). Sharpness beta tempers the
-    odds of a right answer against each wrong one, p_beta = p^beta / (p^beta + (K-1) q^beta)
-    with q = (1-p)/(K-1), and leaves the pattern of the errors as fitted, so each node adds to
-    `own` the log ratio of p_beta to p for every right answer and of 1-p_beta to 1-p for every
-    wrong one."""
-    k = own.shape[0]
-    p = np.clip(accuracy, 1e-9, 1 - 1e-9)
-    log_others = np.log(max(k - 1, 1))
-    odds = np.log(p) - np.log1p(-p) + log_others
+    [class, item]; `log_rows` the workers' log matrices, [worker, row, answer], one row per
+    class, or a single row shared by every class when the normaliser does not depend on the
+    class (one-coin: the right answer's probability first, then the wrong ones'). At
+    sharpness beta an answer's log-probability is beta times its log at 1 minus the log of
+    its row's normaliser, sum_a C[t, a]^beta, summed over the item's judgments."""
     sharpness, log_weight = _nodes(var)
     out = np.empty((QUADRATURE, *own.shape))
     for q, beta in enumerate(sharpness):
-        scaled = beta * odds
-        log_norm = np.logaddexp(scaled, log_others)
-        wrong = log_others - log_norm - np.log1p(-p)
-        right = scaled - log_norm - np.log(p) - wrong
-        out[q] = own + log_weight[q]
-        out[q] += np.stack(
+        scaled = beta * log_rows
+        top = scaled.max(axis=2)
+        normaliser = top + np.log(np.exp(scaled - top[:, :, None]).sum(axis=2))
+        out[q] = beta * own + log_weight[q]
+        out[q] -= np.stack(
             [
                 np.bincount(table.items, weights=row.take(table.workers), minlength=table.n_items)
-                for row in wrong.T
+                for row in normaliser.T
             ]
         )
-        by_answer = right.take(table.codes if right.shape[1] > 1 else table.workers)
-        out[q] += np.bincount(table.cells, weights=by_answer, minlength=k * table.n_items).reshape(k, -1)
     return out
 
 
@@ -85,31 +80,19 @@ class _Table:
 
     items: IntArray
     workers: IntArray
-    codes: IntArray
-    """worker * K + answer: the judgment's cell in a [worker, class] table."""
-    cells: IntArray
-    """answer * n_items + item: the judgment's cell in a [class, item] table."""
     n_items: int
 
     @classmethod
     def of(cls, j: Judgments, rows: IntArray | None = None, stride: int = 1) -> _Table:
-        items, workers, answers = (
-            (j.items, j.workers, j.answers)
-            if rows is None
-            else (
-                j.items[rows] // stride,
-                j.workers[rows],
-                j.answers[rows],
-            )
-        )
-        n_items = -(-j.n_items // stride)
-        return cls(items, workers, workers * j.n_classes + answers, answers * n_items + items, n_items)
+        if rows is None:
+            return cls(j.items, j.workers, j.n_items)
+        return cls(j.items[rows] // stride, j.workers[rows], -(-j.n_items // stride))
 
 
 def integrate_difficulty(
     judgments: Judgments,
     own: FloatArray,
-    accuracy: FloatArray,
+    log_rows: FloatArray,
     log_priors: FloatArray,
     has_votes: BoolArray,
     var: float | None = None,
@@ -119,15 +102,15 @@ def integrate_difficulty(
     (0 when that is next to none, and `own` is returned as is)."""
     j = judgments
     if var is None:
-        var = fitted_spread(j, own, accuracy, log_priors, has_votes)
+        var = fitted_spread(j, own, log_rows, log_priors, has_votes)
     if not var:
         return log_priors + own, 0.0
-    by_node = _by_node(var, own, accuracy, _Table.of(j))
+    by_node = _by_node(var, own, log_rows, _Table.of(j))
     return log_priors + np.logaddexp.reduce(by_node, axis=0), var
 
 
 def fitted_spread(
-    judgments: Judgments, own: FloatArray, accuracy: FloatArray, log_priors: FloatArray, has_votes: BoolArray
+    judgments: Judgments, own: FloatArray, log_rows: FloatArray, log_priors: FloatArray, has_votes: BoolArray
 ) -> float:
     """The variance of log sharpness under which the answers of every k-th item (at most
     `SPREAD_ITEMS`) are most probable, each item's sharpness integrated out. The judgments
@@ -148,7 +131,7 @@ def fitted_spread(
     n_sample = sample_own.shape[1]
 
     def evidence(log_var: float) -> float:
-        by_node = _by_node(float(np.exp(log_var)), sample_own, accuracy, table)
+        by_node = _by_node(float(np.exp(log_var)), sample_own, log_rows, table)
         by_node += log_priors[None]
         total = np.logaddexp.reduce(by_node.reshape(-1, n_sample), axis=0)
         return float(total[sample_votes].sum())

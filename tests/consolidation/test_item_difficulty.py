@@ -34,7 +34,7 @@ def test_band_confidence_matches_accuracy_when_items_differ_in_difficulty(
     """With easiness sd 1.0 both were 10 points too sure between 0.6 and 0.9 here (5-10 on
     seeds 7-9); integrating each item's difficulty out leaves one-coin within 1.6 points and
     Dawid-Skene (whose full matrices explain part of the agreement, so its fitted spread is
-    smaller) within 2.3 on those seeds. The band holds about 1,100 items: a point of noise."""
+    smaller) within 2.1 on those seeds. The band holds about 1,100 items: a point of noise."""
     judgments, truth = _difficult_crowd(1.0, 8000, seed=7)
 
     result = model().fit(judgments)
