@@ -1,7 +1,7 @@
 """Calibration, ties and gold: before and after in the same run (issue 13, items 3 and 4).
 
-    nice -n 10 .venv/bin/python bench/consolidation/quality.py --quick   # 4 crowds per preset, ~2 min
-    nice -n 10 .venv/bin/python bench/consolidation/quality.py           # 12 crowds per preset, ~6 min
+    nice -n 10 .venv/bin/python bench/consolidation/quality.py --quick   # 4 crowds per preset, ~2 min on a busy machine
+    nice -n 10 .venv/bin/python bench/consolidation/quality.py           # 12 crowds per preset, ~4.5 min on a busy machine
     nice -n 10 .venv/bin/python bench/consolidation/quality.py --before difficulty   # DS and one-coin only
 
 "Before" is the library as of commit e0126f1: `before.py` keeps its majority votes, and the EM
