@@ -25,7 +25,7 @@ from labelwire.server.consolidation.base import (
     log_normalise,
     normalise_rows,
 )
-from labelwire.server.consolidation.difficulty import integrate_difficulty
+from labelwire.server.consolidation.difficulty import integrate_difficulty, one_coin_spread
 from labelwire.server.consolidation.em import EMClassifier, Fit, Trace
 from labelwire.server.consolidation.shrinkage import fitted_strength
 
@@ -158,7 +158,7 @@ class DawidSkene(EMClassifier[_Codes]):
         scored = self._held_out(fit, state, soft)
         if not self.item_difficulty:
             return scored
-        var: float | None = None
+        var: float = one_coin_spread(fit.judgments, soft, self.log_priors(fit, soft), fit.has_votes)
         for round_ in range(DIFFICULTY_ROUNDS):
             log_priors = self.log_priors(fit, soft)
             log_rows = np.log(self._confusion(fit, state, soft))

@@ -9,14 +9,14 @@ from labelwire.server.consolidation import DawidSkene, OneCoinDawidSkene
 from .conftest import PlantedCrowd, one_coin, planted_easiness
 
 
-@pytest.mark.parametrize(("model", "tolerance"), [(OneCoinDawidSkene, 0.02), (DawidSkene, 0.04)])
+@pytest.mark.parametrize(("model", "tolerance"), [(OneCoinDawidSkene, 0.02), (DawidSkene, 0.03)])
 def test_band_confidence_matches_accuracy_when_items_differ_in_difficulty(
     model: type[DawidSkene] | type[OneCoinDawidSkene], tolerance: float
 ) -> None:
     """GLAD's model with easiness sd 1.0: both were 7.6-9 points too sure between 0.6 and 0.9
     here (4.5-9 on seeds 1, 2, 3 and 7); integrating each item's difficulty out leaves one-coin
-    within 1 point and Dawid-Skene (whose fitted spread comes out smaller) within 2.7 on those
-    seeds. The band holds about 950 items: a point of noise."""
+    within 1 point and Dawid-Skene within 2 on those seeds. The band holds about 950 items: a
+    point of noise."""
     judgments, truth = planted_easiness(1.0, seed=1)
 
     result = model().fit(judgments)
