@@ -90,7 +90,9 @@ class DawidSkene(EMClassifier[_Codes]):
     Each item is then scored with matrices fitted without its own answers, so an
     answer is not counted both as evidence and in the skill that weighs it. Fixed
     smoothing and in-sample scoring made the confidence 1-4 points too high overall
-    and 4-20 points too high between 0.6 and 0.9.
+    and 4-20 points too high between 0.6 and 0.9. With `item_difficulty` (the default) each
+    item's difficulty is then integrated out of its score (`difficulty.py`): where items
+    differ in it, a split item is less sure than average matrices say.
     EM stops when the log-likelihood gains less than `tol` per judgment.
 
     Dawid & Skene (1979), "Maximum likelihood estimation of observer error-rates using
@@ -328,8 +330,8 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     prior) with `smoothing` pseudo-answers; with `smoothing=None` (the default) the
     strength is fitted to the crowd by beta-binomial evidence once EM has settled with
     2, and each item is scored with accuracies fitted without its own answers, as in
-    `DawidSkene`. A worker below chance gets negative
-    weight, so their answer counts as evidence against the class they chose.
+    `DawidSkene`, item difficulty integrated out as there (`item_difficulty`). A worker below
+    chance gets negative weight, so their answer counts as evidence against the class they chose.
 
     The one-coin model as named by Zhang, Chen, Zhou & Jordan (2014), "Spectral methods
     meet EM", NeurIPS.
