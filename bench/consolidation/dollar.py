@@ -212,7 +212,7 @@ def simulate(job: Job, policy: JudgmentPolicy, mode: str, record: FirstLabels | 
     answers: list[int] = []
     skill = job.quiz_skill.copy()
     fitted = np.zeros(job.n_workers, dtype=np.bool_)
-    model = np.stack([one_coin_row(s, k) for s in skill])
+    model = np.stack([one_coin_row(s, k) for s in job.label_skill])
     in_step = mode != "current"
     turned = 0
     steps = 0
@@ -317,7 +317,7 @@ def simulate_server(job: Job, policy: JudgmentPolicy, kept: bool) -> Outcome:
     items: list[int] = []
     workers: list[int] = []
     answers: list[int] = []
-    model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
+    model = np.stack([one_coin_row(s, k) for s in job.label_skill])
     log_prior = np.log(np.full(k, 1 / k))
     steps = 0
     while (first < 0).any() and steps < 50 * n:

@@ -10,6 +10,7 @@ from bench.consolidation.crowd import Preset, worker_confusions
 from labelwire.server.consolidation import DawidSkene, Judgments, MajorityVote
 from labelwire.server.consolidation.base import FloatArray
 from labelwire.server.consolidation.pool_shrink import one_coin
+from labelwire.server.dispatch.gate import estimated_skill, gold_pool
 
 CROWDS: dict[str, Preset] = {
     "mixed": Preset(accuracy=(3.0, 1.5)),
@@ -20,6 +21,8 @@ CROWDS: dict[str, Preset] = {
 QUIZ = 5
 REFIT = 100
 FIXED = 5
+POOLED_QUIZ = True
+"""Label with quiz records shrunk towards the pool's (the server since cal13d); False: towards 0.7 as if from 2 answers."""
 
 
 def se(values: list[float]) -> float:
@@ -74,7 +77,14 @@ class Job:
             [[self.answer(w, int(t)) == t for t in quiz_truth[w]] for w in range(self.n_workers)]
         ).sum(axis=1)
         self.quiz_right = right
-        self.quiz_skill = (right + 1.4) / (QUIZ + 2)  # gate.estimated_skill
+        self.quiz_skill = (right + 1.4) / (QUIZ + 2)  # gate.estimated_skill, no pool: routing's
+        self.label_skill = self.quiz_skill
+        """The skill a judge without a pass fit is labeled with: the quiz record shrunk towards
+        the pool's (`gate.gold_pool`, all the job's workers: the server reads those who have
+        joined) when `POOLED_QUIZ`, as the server's `items.item_label` does since cal13d."""
+        pool = gold_pool([(QUIZ, int(r)) for r in right]) if POOLED_QUIZ else None
+        if pool is not None:
+            self.label_skill = np.array([estimated_skill(None, QUIZ, int(r), pool) for r in right])
 
     def answer(self, worker: int, truth: int) -> int:
         return int(self.rng.choice(self.k, p=self.confusion[worker, truth]))

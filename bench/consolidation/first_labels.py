@@ -6,9 +6,12 @@ which they were emitted: how far they fall below the final labels of the same it
 
     nice -n 10 .venv/bin/python bench/consolidation/first_labels.py                 # hard, t=0.7, ~1 min
     nice -n 10 .venv/bin/python bench/consolidation/first_labels.py --strength 0    # the rule before cal13b
+    nice -n 10 .venv/bin/python bench/consolidation/first_labels.py --quiz-prior     # quiz records before cal13d
 
 `--strength 0` labels with the pass's matrices as fitted (the server before cal13b, up to
-open items' stored posteriors: the pass's own then, the kept model's now).
+open items' stored posteriors: the pass's own then, the kept model's now). `--quiz-prior` labels
+a judge without a pass fit by its quiz record shrunk towards 0.7 as if from 2 answers (the
+server before cal13d), not towards the pool's quiz accuracy (`gate.gold_pool`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.consolidation import dollar
+from bench.consolidation import dollar, dollar_job
 from bench.consolidation.dollar_job import CROWDS, FirstLabels, Job
 from labelwire.server.consolidation import JudgmentPolicy
 
@@ -41,8 +44,12 @@ def main() -> None:
     parser.add_argument(
         "--strength", type=float, default=dollar.STRENGTH, help="0: the pass's matrices as fitted"
     )
+    parser.add_argument(
+        "--quiz-prior", action="store_true", help="quiz records shrunk towards 0.7 (before cal13d)"
+    )
     args = parser.parse_args()
     dollar.STRENGTH = max(args.strength, 1e-9)
+    dollar_job.POOLED_QUIZ = not args.quiz_prior
     for name in args.crowds:
         for target in args.targets:
             emitted, by_time, outcomes = [], [], []
@@ -85,6 +92,13 @@ def _reliability(name: str, target: float, rows: np.ndarray) -> None:
                     f"| | {label} | {source} | {low:.2f}-{min(high, 1):.2f} | {len(cell)} "
                     f"| {conf:.1f} | {right:.1f} | {conf - right:+.1f} |"
                 )
+    for source, fitted in (("quiz", 0.0), ("pass", 1.0)):
+        cell = rows[rows[:, 3] == fitted]
+        if len(cell):
+            conf, right = 100 * cell[:, 1].mean(), 100 * cell[:, 2].mean()
+            print(
+                f"| all | any | {source} | any | {len(cell)} | {conf:.1f} | {right:.1f} | {conf - right:+.1f} |"
+            )
 
 
 def _over_time(name: str, target: float, rows: np.ndarray, items: int) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from labelwire.server.consolidation.shrinkage import fitted_strength
 from labelwire.server.domain.model import Answer, GoldPolicy, JobSpec, WorkerStatus
 from labelwire.server.domain.tasks import task_kind
 from labelwire.server.store.rows import WorkAnswerRow, WorkerRow
@@ -224,12 +225,44 @@ def first_status(policy: GoldPolicy) -> tuple[WorkerStatus, int]:
     return WorkerStatus.QUIZ, policy.quiz_size
 
 
-def estimated_skill(pass_skill: float | None, gold_answered: int, gold_correct: int) -> float:
-    """A worker's accuracy estimate: the last job-level pass's, else its gold
-    record smoothed towards 0.7, so that no worker is trusted blindly."""
+PRIOR_SKILL = 0.7
+"""The accuracy a worker's gold record is shrunk towards when the job's pool is not known."""
+PRIOR_ANSWERS = 2.0
+"""...as if from this many gold answers."""
+POOL_MIN_WORKERS = 10
+"""Workers with a gold record a job needs before its pool is shrunk towards (`gold_pool`)."""
+
+
+def estimated_skill(
+    pass_skill: float | None, gold_answered: int, gold_correct: int, pool: tuple[float, float] | None = None
+) -> float:
+    """A worker's accuracy estimate: the last job-level pass's, else its gold record shrunk
+    towards `pool` (accuracy, strength in answers: `gold_pool`) or, without one, towards 0.7
+    as if from 2 answers, so that no worker is trusted blindly."""
     if pass_skill is not None:
         return pass_skill
-    return (gold_correct + 1.4) / (gold_answered + 2)
+    mean, strength = pool if pool is not None else (PRIOR_SKILL, PRIOR_ANSWERS)
+    return (gold_correct + strength * mean) / (gold_answered + strength)
+
+
+def gold_pool(records: Sequence[tuple[int, int]]) -> tuple[float, float] | None:
+    """The accuracy a job's workers' gold records (answered, right) pool to, and how many
+    answers' weight it deserves against one worker's record: the strength under which the
+    records are most probable (beta-binomial evidence, `consolidation.shrinkage`). None
+    under `POOL_MIN_WORKERS` workers with a record.
+
+    A 5-question quiz says little about one worker: shrunk towards 0.7 as if from 2 answers,
+    a 5/5 quiz made a worker 0.91, and labels weighed by such records before a job's first
+    pass were 7-21 points overconfident (`bench/README.md`, cal13d). The pool's own
+    accuracy, held as strongly as its workers' records differ, is what a record is a
+    deviation from."""
+    counts = np.array([(c, a - c) for a, c in records if a > 0], dtype=np.float64).reshape(-1, 2)
+    if counts.shape[0] < POOL_MIN_WORKERS:
+        return None
+    total = counts.sum(axis=0)
+    mean = (total[0] + PRIOR_ANSWERS * PRIOR_SKILL) / (total.sum() + PRIOR_ANSWERS)
+    prior = np.broadcast_to(np.clip([mean, 1 - mean], 1e-6, 1 - 1e-6), counts.shape)
+    return float(mean), fitted_strength(counts, prior, low=PRIOR_ANSWERS, high=200.0)
 
 
 ACTIVE_SECONDS = 600.0

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from labelwire.server.dispatch.gate import estimated_skill
+from labelwire.server.dispatch.gate import ROUTING_WORKER_SCAN, estimated_skill, gold_pool
 from labelwire.server.domain import specs
-from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
+from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec, WorkerStatus
 from labelwire.server.domain.tasks import task_kind, uses_skill
 from labelwire.server.labels import chains
 from labelwire.server.labels.pass_models import JobModel, job_model, model_posterior, save_model
@@ -106,13 +106,23 @@ def item_label(
     judgments = tx.item_judgments(item_id)
     weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
-    skills = {w: estimated_skill(*r) for w, r in records.items()}
+    unfitted = any(r[0] is None for r in records.values())
+    pool = job_gold_pool(tx, job_id) if job_id is not None and unfitted and uses_skill(spec) else None
+    skills = {w: estimated_skill(*r, pool) for w, r in records.items()}
     if not uses_skill(spec):
         return consolidate_item(
             spec, judgments, skills, lambda: job_class_frequencies(tx, spec, item_id, item)
         )
     model = job_model(tx, job_id) if job_id is not None else None
     return consolidate_item(spec, judgments, skills, model=model)
+
+
+def job_gold_pool(tx: Tx, job_id: int) -> tuple[float, float] | None:
+    """What a judge without a pass skill is shrunk towards (`gate.gold_pool`): the gold
+    records of the job's qualified workers (the first `ROUTING_WORKER_SCAN`). Read only
+    when such a judge is on the item, which after the job's first pass is rare."""
+    rows = tx.workers_of(job_id, 0, ROUTING_WORKER_SCAN)
+    return gold_pool([(w.gold_answered, w.gold_correct) for w in rows if w.status == WorkerStatus.QUALIFIED])
 
 
 CORRECTION_METHOD = "owner_correction"

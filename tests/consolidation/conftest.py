@@ -34,3 +34,19 @@ def one_coin(accuracy: list[float], k: int) -> FloatArray:
     acc = np.asarray(accuracy)[:, None, None]
     eye = np.eye(k)[None]
     return np.asarray(acc * eye + (1 - acc) / (k - 1) * (1 - eye), dtype=np.float64)
+
+
+def planted_easiness(sd: float, seed: int) -> tuple[Judgments, np.ndarray]:
+    """GLAD's model over 4 classes: 60 workers of accuracy 0.5 to 0.9 on an average item,
+    6,000 items of easiness drawn from N(0, sd²), 5 answers each."""
+    rng = np.random.default_rng(seed)
+    n_items, n_workers, per_item, k = 6000, 60, 5, 4
+    accuracy = np.linspace(0.5, 0.9, n_workers)
+    ability = np.log(accuracy / (1 - accuracy))
+    easiness = rng.normal(0.0, sd, size=n_items)
+    truth = rng.integers(0, k, size=n_items)
+    workers = np.argsort(rng.random((n_items, n_workers)), axis=1)[:, :per_item].ravel()
+    items = np.repeat(np.arange(n_items), per_item)
+    right = rng.random(items.size) < 1 / (1 + np.exp(-ability[workers] * np.exp(easiness[items])))
+    answers = np.where(right, truth[items], (truth[items] + rng.integers(1, k, size=items.size)) % k)
+    return Judgments.from_lists(items, workers, answers, n_classes=k), truth

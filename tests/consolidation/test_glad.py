@@ -3,6 +3,8 @@ import pytest
 
 from labelwire.server.consolidation import GLAD, Judgments, MajorityVote
 
+from .conftest import planted_easiness
+
 
 def difficult_crowd(seed: int) -> tuple[Judgments, np.ndarray, np.ndarray, np.ndarray]:
     """GLAD's own model: P(correct) = sigmoid(ability * easiness), errors spread evenly."""
@@ -54,22 +56,6 @@ def test_glad_gold_clamps_posteriors_and_steers_abilities() -> None:
     assert result.labels.tolist() == [1] * 10
     assert result.posteriors[0].tolist() == [0.0, 1.0]
     assert result.worker_skill[2] > result.worker_skill[0]
-
-
-def planted_easiness(sd: float, seed: int) -> tuple[Judgments, np.ndarray]:
-    """GLAD's model over 4 classes: 60 workers of accuracy 0.5 to 0.9 on an average item,
-    6,000 items of easiness drawn from N(0, sd²), 5 answers each."""
-    rng = np.random.default_rng(seed)
-    n_items, n_workers, per_item, k = 6000, 60, 5, 4
-    accuracy = np.linspace(0.5, 0.9, n_workers)
-    ability = np.log(accuracy / (1 - accuracy))
-    easiness = rng.normal(0.0, sd, size=n_items)
-    truth = rng.integers(0, k, size=n_items)
-    workers = np.argsort(rng.random((n_items, n_workers)), axis=1)[:, :per_item].ravel()
-    items = np.repeat(np.arange(n_items), per_item)
-    right = rng.random(items.size) < 1 / (1 + np.exp(-ability[workers] * np.exp(easiness[items])))
-    answers = np.where(right, truth[items], (truth[items] + rng.integers(1, k, size=items.size)) % k)
-    return Judgments.from_lists(items, workers, answers, n_classes=k), truth
 
 
 @pytest.mark.parametrize(("sd", "seed"), [(0.0, 2), (1.0, 1)])
