@@ -52,7 +52,7 @@ class _Tx:
     def skills_of(self, ids: list[int]) -> dict[int, tuple[float | None, int, int]]:
         return {1: (None, *self.judge)}
 
-    def workers_of(self, job_id: int, after_id: int, limit: int) -> list[Any]:
+    def routing_workers(self, job_id: int, limit: int) -> list[Any]:
         return [
             SimpleNamespace(gold_answered=a, gold_correct=c, status=WorkerStatus.QUALIFIED)
             for a, c in self.pool

@@ -121,7 +121,7 @@ def job_gold_pool(tx: Tx, job_id: int) -> tuple[float, float] | None:
     """What a judge without a pass skill is shrunk towards (`gate.gold_pool`): the gold
     records of the job's qualified workers (the first `ROUTING_WORKER_SCAN`). Read only
     when such a judge is on the item, which after the job's first pass is rare."""
-    rows = tx.workers_of(job_id, 0, ROUTING_WORKER_SCAN)
+    rows = tx.routing_workers(job_id, ROUTING_WORKER_SCAN)
     return gold_pool([(w.gold_answered, w.gold_correct) for w in rows if w.status == WorkerStatus.QUALIFIED])
 
 
