@@ -26,7 +26,7 @@ from labelwire.server.consolidation.base import (
     normalise_rows,
 )
 from labelwire.server.consolidation.difficulty import integrate_difficulty, one_coin_spread
-from labelwire.server.consolidation.em import EMClassifier, Fit, Trace
+from labelwire.server.consolidation.em import EMClassifier, Fit, State, Trace
 from labelwire.server.consolidation.shrinkage import fitted_strength
 
 START_SMOOTHING = 5.0
@@ -75,7 +75,25 @@ class _Coins:
     tuned: bool = False
 
 
-class DawidSkene(EMClassifier[_Codes]):
+class _Family(EMClassifier[State]):
+    """The settings both members of the family take: `smoothing` pseudo-answers per worker
+    parameter (None: fitted to the crowd) and whether item difficulty is integrated out."""
+
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        smoothing: float | None = None,
+        *,
+        item_difficulty: bool = True,
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.item_difficulty = item_difficulty
+
+
+class DawidSkene(_Family[_Codes]):
     """Full confusion-matrix Dawid-Skene, computed in log space.
 
     Initialised from the majority vote. Each worker's matrix is smoothed with
@@ -109,19 +127,6 @@ class DawidSkene(EMClassifier[_Codes]):
     (Six answers cannot tell these workers apart, and Dawid-Skene says so; `MajorityVote(skill=0.7)`
     would state 0.7, `OneCoinDawidSkene` assumes more.)
     """
-
-    def __init__(
-        self,
-        n_iter: int = 100,
-        tol: float = 1e-5,
-        smoothing: float | None = None,
-        *,
-        item_difficulty: bool = True,
-    ) -> None:
-        self.n_iter = n_iter
-        self.tol = tol
-        self.smoothing = smoothing
-        self.item_difficulty = item_difficulty
 
     def start(self, fit: Fit) -> _Codes:
         j = fit.judgments
@@ -323,7 +328,7 @@ class DawidSkene(EMClassifier[_Codes]):
         return np.asarray(counts, dtype=np.float64), np.asarray(np.maximum(prior, 1e-6), dtype=np.float64)
 
 
-class OneCoinDawidSkene(EMClassifier[_Coins]):
+class OneCoinDawidSkene(_Family[_Coins]):
     """Dawid-Skene with one accuracy per worker, errors spread evenly over other classes.
 
     Each worker's accuracy is smoothed towards the pooled accuracy (or the caller's
@@ -344,19 +349,6 @@ class OneCoinDawidSkene(EMClassifier[_Coins]):
     >>> result.labels.tolist(), result.confidence.round(2).tolist()
     ([1, 0], [0.98, 0.98])
     """
-
-    def __init__(
-        self,
-        n_iter: int = 100,
-        tol: float = 1e-5,
-        smoothing: float | None = None,
-        *,
-        item_difficulty: bool = True,
-    ) -> None:
-        self.n_iter = n_iter
-        self.tol = tol
-        self.smoothing = smoothing
-        self.item_difficulty = item_difficulty
 
     def start(self, fit: Fit) -> _Coins:
         j = fit.judgments
