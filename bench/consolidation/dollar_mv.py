@@ -7,19 +7,23 @@ majority vote's.
 
 A majority-vote job with a target confidence runs no job-level pass, so the server labels an
 item from its votes alone (`tasks.classification.vote_classes`): the most frequent answer, its
-confidence the posterior of the votes cast by workers of the judges' mean estimated skill (their
-quiz records, `gate.estimated_skill`), a tie broken by the frequencies of the job's earliest
-labels (`labels.items.job_class_frequencies`, up to 200). An item starts with one judgment and
-gets another while that confidence is under the target, up to six, offered as `dollar.py`'s
-`served_lc` with flat skills (no pass model: `contested.Skills`). Its first label is its final
-label. Same crowds and seeds as `dollar.py`; budgets are judgments over fixed-5's.
+confidence the posterior of the votes cast by workers of the judges' mean estimated skill
+(their quiz records, `gate.estimated_skill`), with the job's class frequencies as the prior (the
+earliest 200 labels; every label emitted so far once prior13's per-job class counts land: mode
+`prior_all`), a tie broken by those frequencies. `judges_all` weighs each vote by its own
+judge's skill instead (mv13d's candidate, not in the server: bench/README.md, "Each judge's own
+skill"). An item starts with
+one judgment and gets another while that confidence is under the target, up to six, offered
+as `dollar.py`'s `served_lc` with flat skills (no pass model: `contested.Skills`). Its first
+label is its final label. Same crowds and seeds as `dollar.py`; budgets are judgments over
+fixed-5's. `--modes` picks among `MODES` (the server before and after each change).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,24 +32,64 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.consolidation.dollar import PRESENT, TARGETS, served_lc
-from bench.consolidation.dollar_job import CROWDS, FIXED, Job, Outcome, one_coin_row, paired, se
+from bench.consolidation.dollar_job import CROWDS, FIXED, QUIZ, Job, Outcome, one_coin_row, paired, se
 from labelwire.server.consolidation import JudgmentPolicy
-from labelwire.server.labels.items import PRIOR_SAMPLE
+from labelwire.server.consolidation.base import IntArray
 
-MV_MODES = ("vote", "vote_fresh", "prior_fresh", "judges_fresh")
+PRIOR_SAMPLE_BEFORE = 200
+"""The earliest current labels the server read for a job's class frequencies before prior13
+(`labels.items.PRIOR_SAMPLE`); the "prior"/"judges" modes read every label emitted so far."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """What a majority-vote job's path does: the dispatcher's floor cut (`fresh`), the job's
+    class frequencies in the vote's posterior (`prior`: None, "first" up to
+    `PRIOR_SAMPLE_BEFORE` labels, "all" labels so far) and the skill each vote weighs by
+    (`skill`: "mean" the judges' mean quiz skill, "own" each judge's, "shrunk" each judge's
+    quiz record shrunk towards the joined workers' pooled record by a method-of-moments
+    strength)."""
+
+    fresh: bool = True
+    prior: str | None = "all"
+    skill: str = "mean"
+
+
+MODES: dict[str, Mode] = {
+    "vote": Mode(fresh=False, prior=None),
+    "vote_fresh": Mode(prior=None),
+    "prior_fresh": Mode(prior="first"),
+    "judges_fresh": Mode(prior="first", skill="own"),
+    "prior_all": Mode(),
+    "judges_all": Mode(skill="own"),
+    "shrunk_all": Mode(skill="shrunk"),
+}
+MV_MODES = tuple(MODES)
+
+
+def pooled_skill(right: IntArray, asked: int) -> tuple[float, float]:
+    """The pool's mean quiz accuracy and a Beta prior's strength (pseudo-answers) fitted to
+    the spread of the quiz records by the method of moments (binomial noise taken out)."""
+    p = right / asked
+    mean = float(p.mean())
+    spread = float(p.var(ddof=1)) if p.size > 1 else 0.0
+    between = max(spread - mean * (1 - mean) / asked, 1e-4)
+    return mean, max(mean * (1 - mean) / between - 1, 0.5)
 
 
 def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome:
-    """`mode`: "vote" (before mv13c), "vote_fresh" (the dispatcher's floor cut), "prior_fresh"
-    (and the job's class frequencies in the vote's posterior), "judges_fresh" (each judge's
-    own quiz skill rather than their mean)."""
-    prior_in_posterior = mode.startswith(("prior", "judges"))
+    """One majority-vote job with a target under `MODES[mode]`: "vote" (before mv13c),
+    "vote_fresh" (the dispatcher's floor cut), "prior_fresh" (and the job's earliest class
+    frequencies in the vote's posterior: the server now), "judges_fresh" (each judge's own
+    quiz skill instead), "prior_all" (the frequencies of all the job's labels: prior13),
+    "judges_all" (and each judge's own skill: mv13d's candidate), "shrunk_all" (tried)."""
+    m = MODES[mode]
     k, n = job.k, job.n_items
     counts = np.zeros(n, dtype=np.int64)
     seen = np.zeros((n, job.n_workers), dtype=np.bool_)
     votes = np.zeros((n, k))
-    skill_sum = np.zeros(n)
-    weighed = np.zeros((n, k))
+    judges: list[list[int]] = [[] for _ in range(n)]
+    answers: list[list[int]] = [[] for _ in range(n)]
     conf = np.full(n, 1 / k)
     first = np.full(n, -1, dtype=np.int64)
     model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
@@ -58,7 +102,7 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         steps += 1
         w = int(job.rng.choice(job.n_workers, p=job.arrival))
         present = last >= steps - PRESENT * job.n_workers
-        known = joined if mode.endswith("fresh") else None
+        known = joined if m.fresh else None
         item = served_lc(
             (first < 0) & ~seen[:, w], counts, conf, lambda _: flat, model, seen, present, w, policy, known
         )
@@ -72,28 +116,31 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         seen[item, w] = True
         last[w] = steps
         votes[item, a] += 1
-        skill_sum[item] += job.quiz_skill[w]
-        s = min(max(skill_sum[item] / counts[item], 1e-6), 1 - 1e-6)
-        scores = math.log(s * (max(k, 2) - 1) / (1 - s)) * votes[item]
-        q = min(max(float(job.quiz_skill[w]), 1e-6), 1 - 1e-6)
-        weighed[item, a] += math.log(q * (max(k, 2) - 1) / (1 - q))
-        if mode.startswith("judges"):
-            scores = weighed[item].copy()
-        if prior_in_posterior:
-            freq = np.bincount(np.asarray(emitted[:PRIOR_SAMPLE], dtype=np.int64), minlength=k) + 1.0
+        judges[item].append(w)
+        answers[item].append(a)
+        skills = job.quiz_skill[judges[item]]
+        if m.skill == "mean":
+            skills = np.full(len(skills), skills.mean())
+        elif m.skill == "shrunk":
+            mean, strength = pooled_skill(job.quiz_right[joined], QUIZ)
+            skills = (job.quiz_right[judges[item]] + strength * mean) / (QUIZ + strength)
+        q = np.clip(skills, 1e-6, 1 - 1e-6)
+        weights = np.log(q * (max(k, 2) - 1) / (1 - q))
+        scores = np.bincount(answers[item], weights, minlength=k)
+        sample = emitted if m.prior == "all" else emitted[:PRIOR_SAMPLE_BEFORE]
+        prior = np.bincount(np.asarray(sample, dtype=np.int64), minlength=k)
+        if m.prior is not None:
+            freq = prior + 1.0
             scores = scores + np.log(freq / freq.sum())
         post = np.exp(scores - scores.max())
         post /= post.sum()
-        conf[item] = top = float(post.max())
-        prior = np.bincount(np.asarray(emitted[:PRIOR_SAMPLE], dtype=np.int64), minlength=k)
         most = votes[item].max()
         tied = np.flatnonzero(votes[item] >= most)
         label = int(tied[np.argmax(prior[tied])])
-        if prior_in_posterior:
-            conf[item] = top = float(post[label])
+        conf[item] = top = float(post[label] if m.prior is not None else post.max())
         if not bool(policy.needs_more(top, counts[item])):
             first[item] = label
-            emitted.append(int(first[item]))
+            emitted.append(label)
     accuracy = float(np.mean(first == job.truth))
     return Outcome(
         budget=spent / (FIXED * n),
@@ -119,8 +166,8 @@ def main() -> None:
         "--modes",
         nargs="*",
         choices=MV_MODES,
-        default=list(MV_MODES),
-        help="vote: the posterior of the votes alone (before); prior: with the job's class frequencies",
+        default=["prior_fresh", "prior_all", "judges_all"],
+        help="`simulate_mv`'s modes (default: the server now, with prior13's prior, and mv13d's candidate)",
     )
     args = parser.parse_args()
     crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
