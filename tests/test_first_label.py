@@ -61,3 +61,39 @@ async def test_an_item_after_a_pass_is_labeled_with_the_fitted_confusions(server
     revisions = await lw.label_revisions(job.name, "late")
     assert [r.value.classification.class_name for r in revisions] == ["neg"] * len(revisions)
     await lw.close()
+
+
+async def test_items_judged_again_after_a_disqualification_are_labeled_by_the_pass_model(
+    server: Harness,
+) -> None:
+    lw = await server.client()
+    job = await lw.create_job(
+        "DS",
+        classes=CLASSES,
+        judgments_per_item=3,
+        quiz_size=0,
+        hidden_gold_share=0,
+        consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE,
+    )
+    await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(30)])
+    await lw.start_job(job.name)
+    workers = {name: await lw.create_worker(job.name, name) for name in ("good1", "good2", "swapper")}
+    for name, rule in (("good1", None), ("good2", None), ("swapper", SWAP)):
+        async with server.worker(workers[name][1]) as w:
+            await answer(w, rule)
+    await server.running.core.maintain_once()  # the pass learns that the swapper swaps pos and neg
+
+    await lw.disqualify_worker(workers["good2"][0].name)
+
+    latest = {lab.item_key: lab async for lab in lw.list_labels(job.name)}
+    relabeled = [lab for lab in latest.values() if lab.revision > 1]
+    assert relabeled
+    # good1 and the swapper disagree on pos and neg items: the swapper's answer read through
+    # its fitted matrix agrees with good1, where a vote weighed by skill alone ties
+    assert {lab.method for lab in relabeled} == {"dawid_skene"}
+    assert all(lab.value.classification.class_name == truth_of(lab.item_key) for lab in latest.values())
+    await lw.close()
+
+
+def truth_of(key: str) -> str:
+    return CLASSES[int(key[1:]) % 3]

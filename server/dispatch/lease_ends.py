@@ -82,7 +82,7 @@ def disqualify(tx: Tx, spec: JobSpec, job_id: int, worker_id: int, now: float) -
         if item.state == ItemState.FAILED:
             continue
         if item.label_sequence is not None:
-            label = labeling.item_label(tx, spec, item_id)
+            label = labeling.item_label(tx, spec, item_id, job_id, item)
             if label is not None:
                 labeling.emit_label(tx, job_id, item, label, now, spec=spec)
         tx.update_item(item_id, state=int(ItemState.OPEN), claimed_by=None)
