@@ -4,7 +4,9 @@ does not revise it."""
 
 from __future__ import annotations
 
-from labelwire.client.raw import WorkerClient, classification, text_item
+from typing import Any
+
+from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.v1 import job_pb2
 from tests.conftest import Harness
 from tests.helpers import CLASSES, truth
@@ -21,8 +23,9 @@ async def answer(w: WorkerClient, rule: dict[str, str] | None = None, limit: int
         await w.submit(t.task.name, classification(rule[right] if rule else right))
 
 
-async def test_an_item_after_a_pass_is_labeled_with_the_fitted_confusions(server: Harness) -> None:
-    lw = await server.client()
+async def swapper_job(server: Harness, lw: Client) -> tuple[job_pb2.Job, dict[str, tuple[Any, str]]]:
+    """A Dawid-Skene job of 30 items (pos, neg, neutral in turn), each judged by two right
+    workers and one who swaps pos and neg; no pass has run yet."""
     job = await lw.create_job(
         "DS",
         classes=CLASSES,
@@ -33,13 +36,17 @@ async def test_an_item_after_a_pass_is_labeled_with_the_fitted_confusions(server
     )
     await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(30)])
     await lw.start_job(job.name)
-    tokens = {name: (await lw.create_worker(job.name, name))[1] for name in ("good1", "good2", "swapper")}
-    async with server.worker(tokens["good1"]) as w:
-        await answer(w)
-    async with server.worker(tokens["good2"]) as w:
-        await answer(w)
-    async with server.worker(tokens["swapper"]) as w:
-        await answer(w, SWAP, limit=30)
+    workers = {name: await lw.create_worker(job.name, name) for name in ("good1", "good2", "swapper")}
+    for name, rule in (("good1", None), ("good2", None), ("swapper", SWAP)):
+        async with server.worker(workers[name][1]) as w:
+            await answer(w, rule, limit=30)
+    return job, workers
+
+
+async def test_an_item_after_a_pass_is_labeled_with_the_fitted_confusions(server: Harness) -> None:
+    lw = await server.client()
+    job, workers = await swapper_job(server, lw)
+    tokens = {name: token for name, (_, token) in workers.items()}
     await lw.add_items(job.name, [text_item("late", "truth:neg")])
     await server.running.core.maintain_once()  # the pass learns that the swapper swaps pos and neg
 
@@ -67,20 +74,7 @@ async def test_items_judged_again_after_a_disqualification_are_labeled_by_the_pa
     server: Harness,
 ) -> None:
     lw = await server.client()
-    job = await lw.create_job(
-        "DS",
-        classes=CLASSES,
-        judgments_per_item=3,
-        quiz_size=0,
-        hidden_gold_share=0,
-        consolidation_method=job_pb2.CONSOLIDATION_METHOD_DAWID_SKENE,
-    )
-    await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(30)])
-    await lw.start_job(job.name)
-    workers = {name: await lw.create_worker(job.name, name) for name in ("good1", "good2", "swapper")}
-    for name, rule in (("good1", None), ("good2", None), ("swapper", SWAP)):
-        async with server.worker(workers[name][1]) as w:
-            await answer(w, rule)
+    job, workers = await swapper_job(server, lw)
     await server.running.core.maintain_once()  # the pass learns that the swapper swaps pos and neg
 
     await lw.disqualify_worker(workers["good2"][0].name)
