@@ -40,6 +40,19 @@ class WorkersSql(SqlBase):
             (job_id, limit),
         )
 
+    def quiz_records(self, job_id: int) -> list[tuple[tuple[int, int], int]]:
+        """((quiz answered, quiz right), workers) for each distinct quiz record among the job's
+        workers with one, whatever their status (`gate.applicant_pool`): a few rows however
+        many workers the job has."""
+        return [
+            ((int(a), int(c)), int(n))
+            for a, c, n in self.all(
+                "SELECT quiz_answered, quiz_correct, COUNT(*) FROM workers"
+                " WHERE job_id = ? AND quiz_answered > 0 GROUP BY quiz_answered, quiz_correct",
+                (job_id,),
+            )
+        ]
+
     def pass_input(self, job_id: int) -> list[PassInputRow]:
         """Every counted judgment of the job, gold included, with what the core
         needs to re-consolidate it."""

@@ -1,0 +1,35 @@
+"""Every applicant's quiz record, grouped, on every store: what a majority-vote job's confidence
+is shrunk towards (`gate.applicant_pool`) counts the workers who failed the quiz and those
+still answering it, not only the qualified."""
+
+from __future__ import annotations
+
+from labelwire.server.domain.model import WorkerStatus
+from labelwire.server.store import Store, Tx
+from tests.conformance.store_rows import job
+
+
+async def test_quiz_records_group_every_applicant_whatever_its_status(store: Store) -> None:
+    job_id = await job(store)
+    other = await job(store)
+    records = [
+        (WorkerStatus.QUALIFIED, 5, 5),
+        (WorkerStatus.QUALIFIED, 5, 4),
+        (WorkerStatus.DISQUALIFIED, 5, 4),
+        (WorkerStatus.FAILED_QUIZ, 5, 2),
+        (WorkerStatus.FAILED_QUIZ, 5, 2),
+        (WorkerStatus.QUIZ, 2, 1),
+        (WorkerStatus.QUIZ, 0, 0),  # no answer yet: no record
+    ]
+
+    def hire(tx: Tx) -> None:
+        for n, (status, answered, right) in enumerate(records):
+            worker = tx.insert_worker(job_id, f"w{n}", None, int(status), 0, 0.0)
+            tx.update_worker(worker, quiz_answered=answered, quiz_correct=right, gold_answered=answered + 7)
+        elsewhere = tx.insert_worker(other, "x", None, int(WorkerStatus.FAILED_QUIZ), 0, 0.0)
+        tx.update_worker(elsewhere, quiz_answered=5, quiz_correct=0)
+
+    await store.write(hire)
+    got = await store.read(lambda tx: tx.quiz_records(job_id))
+    assert sorted(got) == [((2, 1), 1), ((5, 2), 2), ((5, 4), 2), ((5, 5), 1)]
+    assert sorted(await store.write(lambda tx: tx.quiz_records(job_id))) == sorted(got)  # the writer's
