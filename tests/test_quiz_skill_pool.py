@@ -6,6 +6,7 @@ fixed 0.7 as if from 2 answers, a 5/5 quiz made any worker 0.91 sure, and such l
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from labelwire.server.dispatch.gate import estimated_skill, gold_pool
-from labelwire.server.domain.model import JobSpec, LabelClass, WorkerStatus
+from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass, WorkerStatus
 from labelwire.server.labels.items import item_label
 
 NAMES = ("a", "b", "c")
@@ -86,13 +87,25 @@ def test_a_lone_judgment_before_the_first_pass_is_as_sure_as_the_pool_allows() -
         consolidation_method="dawid_skene",
     )
     pool = [(5, 3)] * 20 + [(5, 2)] * 10 + [(5, 4)] * 10  # the pool is right 0.6 of the time
-    tx: Any = _Tx((5, 5), pool)
+    tx: Any = _Tx((5, 5), [], pool)
 
     label = item_label(tx, spec, 7, job_id=1)
 
     assert label is not None and label.value["classification"]["class_name"] == "b"
     assert label.confidence < 0.75
     assert item_label(tx, spec, 7) is not None  # without the job, the fixed prior (no pool read)
+
+
+def test_without_a_quiz_the_qualified_workers_gold_records_are_the_pool() -> None:
+    """A job with hidden gold and no quiz has no unselected records: its qualified workers'
+    are the best it has; a job with no gold at all reads none."""
+    base = _job("dawid_skene")
+    hidden = replace(base, gold=GoldPolicy(quiz_size=0, hidden_gold_share=0.1))
+    pool = [(20, 12)] * 40  # right 0.6 of the time
+    label = item_label(_Tx((5, 5), pool), hidden, 7, job_id=1)
+    assert label is not None and label.confidence < 0.75
+    none = replace(base, gold=GoldPolicy(quiz_size=0, hidden_gold_share=0.0))
+    assert item_label(_Tx((5, 5), pool), none, 7, job_id=1) == item_label(_Tx((5, 5), pool), none, 7)
 
 
 def _job(method: str) -> JobSpec:
@@ -111,8 +124,9 @@ def test_a_majority_votes_confidence_is_not_fooled_by_the_quiz_it_chose_judges_b
     3 get 5/5, 7 get 4/5, the rest fail). The three judges of an item are passers, 5/5, 4/5 and
     4/5, and split 2-1: the true posterior is that of three 0.7 workers over three classes,
     0.79. Their records alone (shrunk towards a fixed 0.7, or towards the passers' records)
-    make them 0.82-0.86 workers and the label 0.89 sure; the prior fitted to every
-    applicant's quiz, those who failed included, does not."""
+    make them 0.82-0.86 workers and the label 0.89 sure (towards the passers' records,
+    surer still); the prior fitted to every applicant's quiz, those who failed included,
+    does not."""
     quizzes = [(5, 5)] * 3 + [(5, 4)] * 7 + [(5, 3)] * 6 + [(5, 2)] * 3 + [(5, 1)]
     passers = [q for q in quizzes if q[1] >= 4]
     judges = ((5, 5), (5, 4), (5, 4))
@@ -127,14 +141,12 @@ def test_a_majority_votes_confidence_is_not_fooled_by_the_quiz_it_chose_judges_b
     assert label.value["classification"]["class_name"] == "b" and not label.tie
     assert label.confidence == pytest.approx(true_posterior, abs=0.03)
     assert naive.confidence - label.confidence > 0.07
-    passers_only: Any = _Tx((5, 5), passers, [], votes=("b", "b", "a"), judges=judges)
-    qualified = item_label(passers_only, _job("majority_vote"), 7, job_id=1)
-    assert qualified is not None and qualified.confidence - true_posterior > 0.07
 
 
 def test_a_job_that_weighs_workers_is_shrunk_towards_every_applicants_quiz_too() -> None:
     """The same pool for a job weighed by skill before its first pass: its lone 5/5 judge is
-    worth what the whole crowd's quiz says (0.7), not what the passers' records say."""
+    worth what the whole crowd's quiz says (0.7), not what the passers' records say, which
+    main shrank towards (their gold records, the `_Tx`'s second argument)."""
     quizzes = [(5, 5)] * 3 + [(5, 4)] * 7 + [(5, 3)] * 6 + [(5, 2)] * 3 + [(5, 1)]
     passers = [q for q in quizzes if q[1] >= 4]
     label = item_label(_Tx((5, 5), passers, quizzes), _job("dawid_skene"), 7, job_id=1)

@@ -37,7 +37,7 @@ if __package__ in (None, ""):
 from bench.consolidation.crowd import Crowd
 from bench.consolidation.quality import CROWDS, DIFFICULTY, crowds, ece
 from labelwire.server.dispatch.gate import applicant_pool, estimated_skill, gold_pool
-from labelwire.server.domain.model import JobSpec, LabelClass
+from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass
 from labelwire.server.labels.items import PRIOR_SAMPLE, consolidate_item
 
 QUIZ, PASS = 5, 4
@@ -51,7 +51,7 @@ def pools(right: np.ndarray) -> dict[str, Pool]:
     return {
         "fixed": None,
         "qualified": gold_pool(passed),
-        "applicants": applicant_pool(histogram.items(), lambda: passed),
+        "applicants": applicant_pool(GoldPolicy(quiz_size=QUIZ), histogram.items, lambda: passed),
     }
 
 

@@ -283,26 +283,29 @@ def _pooled(histogram: tuple[tuple[tuple[int, int], int], ...]) -> tuple[float, 
 
 
 def applicant_pool(
-    quizzes: Iterable[tuple[tuple[int, int], int]], qualified_gold: Callable[[], Sequence[tuple[int, int]]]
+    policy: GoldPolicy,
+    quizzes: Callable[[], Iterable[tuple[tuple[int, int], int]]],
+    qualified_gold: Callable[[], Sequence[tuple[int, int]]],
 ) -> tuple[float, float] | None:
-    """What a judge's gold record is shrunk towards (`estimated_skill`): the beta prior fitted
-    to the QUIZ records of every applicant, those who failed and those still answering included
-    (`quizzes`, as `pooled_records` takes them); without `POOL_MIN_WORKERS` quiz records (a job
-    with no quiz), `gold_pool` of the qualified workers' gold records (`qualified_gold`, read
-    only then).
+    """What a judge's gold record is shrunk towards (`estimated_skill`): in a job with a quiz,
+    the beta prior fitted to the QUIZ records of every applicant, those who failed and those
+    still answering included (`quizzes`, as `pooled_records` takes them; None under
+    `POOL_MIN_WORKERS` of them); in a job with hidden gold and no quiz, `gold_pool` of the
+    qualified workers' gold records (`qualified_gold`); else None. Each is read only then.
 
     Why quizzes, all of them: only passers judge, so the passers' records are the lucky side
     of their quizzes (a winner's curse): a prior fitted to them alone is too high and too sure,
-    and majority-vote confidences were 2-7 points too sure in the 0.6-0.9 band
-    (`bench/consolidation/mv_quiz.py`). Every applicant answers the same quiz under the same
-    rule before anyone is chosen, so those records are a fair sample of the crowd the job
-    draws. Hidden gold is left out of the fit: only qualified workers answer it, and for as
-    long as they stay, so a record's length grows with its worker's skill and would tilt the
-    pooled accuracy up. A judge's own record (quiz and hidden gold) is still what is shrunk:
-    the posterior given a record is right whatever selection that record went through, as
-    long as the prior is the crowd's."""
-    pool = pooled_records(quizzes)
-    return pool if pool is not None else gold_pool(qualified_gold())
+    and majority-vote confidences were 9-14 points too sure in the 0.6-0.9 band, worse than the
+    fixed prior's 2-7 (`bench/consolidation/mv_quiz.py`), hence no fall back to them in a quiz
+    job. Every applicant answers the same quiz under the same rule before anyone is chosen, so
+    those records are a fair sample of the crowd the job draws. Hidden gold is left out of the
+    fit: only qualified workers answer it, and for as long as they stay, so a record's length
+    grows with its worker's skill and would tilt the pooled accuracy up. A judge's own record
+    (quiz and hidden gold) is still what is shrunk: the posterior given a record is right
+    whatever selection that record went through, as long as the prior is the crowd's."""
+    if policy.quiz_size > 0:
+        return pooled_records(quizzes())
+    return gold_pool(qualified_gold()) if policy.hidden_gold_share > 0 else None
 
 
 ACTIVE_SECONDS = 600.0

@@ -107,7 +107,7 @@ def item_label(
     weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
     unfitted = any(r[0] is None for r in records.values())
-    pool = job_gold_pool(tx, job_id) if job_id is not None and unfitted else None
+    pool = job_gold_pool(tx, job_id, spec) if job_id is not None and unfitted else None
     skills = {w: estimated_skill(*r, pool) for w, r in records.items()}
     if not uses_skill(spec):
         return consolidate_item(
@@ -117,19 +117,20 @@ def item_label(
     return consolidate_item(spec, judgments, skills, model=model)
 
 
-def job_gold_pool(tx: Tx, job_id: int) -> tuple[float, float] | None:
+def job_gold_pool(tx: Tx, job_id: int, spec: JobSpec) -> tuple[float, float] | None:
     """What a judge without a pass skill is shrunk towards, in a job that weighs workers and in
     a majority vote alike (whose confidence is the posterior at its judges' mean skill):
-    `gate.applicant_pool`, the quiz records of every applicant, else the gold records of the
-    job's qualified workers (the first `ROUTING_WORKER_SCAN`). Read only when such a judge is
-    on the item: after a job's first pass rarely, in a majority-vote job (which has no pass)
-    for every item, hence one grouped read of a few rows and a fit cached on them."""
+    `gate.applicant_pool`, the quiz records of every applicant, or in a job without a quiz the
+    gold records of its qualified workers (the first `ROUTING_WORKER_SCAN`). Read only when
+    such a judge is on the item: after a job's first pass rarely, in a majority-vote job
+    (which has no pass) for every item, hence one grouped read of a few rows and a fit cached
+    on them, and no read in a job without gold."""
 
     def qualified() -> list[tuple[int, int]]:
         rows = tx.routing_workers(job_id, ROUTING_WORKER_SCAN)
         return [(w.gold_answered, w.gold_correct) for w in rows if w.status == WorkerStatus.QUALIFIED]
 
-    return applicant_pool(tx.quiz_records(job_id), qualified)
+    return applicant_pool(spec.gold, lambda: tx.quiz_records(job_id), qualified)
 
 
 CORRECTION_METHOD = "owner_correction"
