@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from labelwire.server.dispatch.gate import estimated_skill, gold_pool
-from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass, WorkerStatus
+from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass
 from labelwire.server.labels.items import item_label
 
 NAMES = ("a", "b", "c")
@@ -64,14 +63,8 @@ class _Tx:
     def skills_of(self, ids: list[int]) -> dict[int, tuple[float | None, int, int]]:
         return {w: (None, *self.judges[w - 1]) for w in ids}
 
-    def quiz_records(self, job_id: int) -> list[tuple[tuple[int, int], int]]:
-        return list(Counter(self.quizzes).items())
-
-    def routing_workers(self, job_id: int, limit: int) -> list[Any]:
-        return [
-            SimpleNamespace(gold_answered=a, gold_correct=c, status=WorkerStatus.QUALIFIED)
-            for a, c in self.pool
-        ]
+    def gold_records(self, job_id: int, quiz: bool) -> list[tuple[tuple[int, int], int]]:
+        return list(Counter(self.quizzes if quiz else self.pool).items())
 
     def job_model_stamp(self, job_id: int) -> None:
         return None

@@ -51,7 +51,7 @@ def pools(right: np.ndarray) -> dict[str, Pool]:
     return {
         "fixed": None,
         "qualified": gold_pool(passed),
-        "applicants": applicant_pool(GoldPolicy(quiz_size=QUIZ), histogram.items, lambda: passed),
+        "applicants": applicant_pool(GoldPolicy(quiz_size=QUIZ), lambda quiz: histogram.items()),
     }
 
 

@@ -283,15 +283,14 @@ def _pooled(histogram: tuple[tuple[tuple[int, int], int], ...]) -> tuple[float, 
 
 
 def applicant_pool(
-    policy: GoldPolicy,
-    quizzes: Callable[[], Iterable[tuple[tuple[int, int], int]]],
-    qualified_gold: Callable[[], Sequence[tuple[int, int]]],
+    policy: GoldPolicy, records: Callable[[bool], Iterable[tuple[tuple[int, int], int]]]
 ) -> tuple[float, float] | None:
     """What a judge's gold record is shrunk towards (`estimated_skill`): in a job with a quiz,
     the beta prior fitted to the QUIZ records of every applicant, those who failed and those
-    still answering included (`quizzes`, as `pooled_records` takes them; None under
-    `POOL_MIN_WORKERS` of them); in a job with hidden gold and no quiz, `gold_pool` of the
-    qualified workers' gold records (`qualified_gold`); else None. Each is read only then.
+    still answering included (`records(True)`, as `pooled_records` takes them and
+    `Tx.gold_records` reads them; None under `POOL_MIN_WORKERS` of them); in a job with hidden
+    gold and no quiz, that of the qualified workers' gold records (`records(False)`); else
+    None. Each is read only then.
 
     Why quizzes, all of them: only passers judge, so the passers' records are the lucky side
     of their quizzes (a winner's curse): a prior fitted to them alone is too high and too sure,
@@ -304,8 +303,8 @@ def applicant_pool(
     (quiz and hidden gold) is still what is shrunk: the posterior given a record is right
     whatever selection that record went through, as long as the prior is the crowd's."""
     if policy.quiz_size > 0:
-        return pooled_records(quizzes())
-    return gold_pool(qualified_gold()) if policy.hidden_gold_share > 0 else None
+        return pooled_records(records(True))
+    return pooled_records(records(False)) if policy.hidden_gold_share > 0 else None
 
 
 ACTIVE_SECONDS = 600.0

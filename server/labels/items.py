@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from labelwire.server.dispatch.gate import ROUTING_WORKER_SCAN, applicant_pool, estimated_skill
+from labelwire.server.dispatch.gate import applicant_pool, estimated_skill
 from labelwire.server.domain import specs
-from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec, WorkerStatus
+from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.domain.tasks import task_kind, uses_skill
 from labelwire.server.labels import chains
 from labelwire.server.labels.pass_models import JobModel, job_model, model_posterior, save_model
@@ -121,16 +121,11 @@ def job_gold_pool(tx: Tx, job_id: int, spec: JobSpec) -> tuple[float, float] | N
     """What a judge without a pass skill is shrunk towards, in a job that weighs workers and in
     a majority vote alike (whose confidence is the posterior at its judges' mean skill):
     `gate.applicant_pool`, the quiz records of every applicant, or in a job without a quiz the
-    gold records of its qualified workers (the first `ROUTING_WORKER_SCAN`). Read only when
-    such a judge is on the item: after a job's first pass rarely, in a majority-vote job
-    (which has no pass) for every item, hence one grouped read of a few rows and a fit cached
-    on them, and no read in a job without gold."""
-
-    def qualified() -> list[tuple[int, int]]:
-        rows = tx.routing_workers(job_id, ROUTING_WORKER_SCAN)
-        return [(w.gold_answered, w.gold_correct) for w in rows if w.status == WorkerStatus.QUALIFIED]
-
-    return applicant_pool(spec.gold, lambda: tx.quiz_records(job_id), qualified)
+    gold records of its qualified workers. Read only when such a judge is on the item: after a
+    job's first pass rarely, in a majority-vote job (which has no pass) for every item, hence
+    one grouped read of a few rows (`Tx.gold_records`) and a fit cached on them, and no read
+    in a job without gold."""
+    return applicant_pool(spec.gold, lambda quiz: tx.gold_records(job_id, quiz))
 
 
 CORRECTION_METHOD = "owner_correction"

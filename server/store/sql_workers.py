@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from labelwire.server.domain.model import WorkerStatus
 from labelwire.server.store.rows import WORKER_COLUMNS, PassInputRow, WorkerRow, worker_row, worker_rows
 from labelwire.server.store.rows_upkeep import ROUTING_WORKER_COLUMNS, RoutingWorkerRow
 from labelwire.server.store.sql_base import SqlBase, chunked
@@ -40,15 +41,20 @@ class WorkersSql(SqlBase):
             (job_id, limit),
         )
 
-    def quiz_records(self, job_id: int) -> list[tuple[tuple[int, int], int]]:
-        """((quiz answered, quiz right), workers) for each distinct quiz record among the job's
-        workers with one, whatever their status (`gate.applicant_pool`): a few rows however
-        many workers the job has."""
+    def gold_records(self, job_id: int, quiz: bool) -> list[tuple[tuple[int, int], int]]:
+        """((answered, right), workers) for each distinct gold record of the job's workers
+        (`gate.applicant_pool`): with `quiz`, every worker's quiz record whatever its status;
+        without, the qualified workers' whole gold records. A few rows however many workers."""
+        answered, right, which = (
+            ("quiz_answered", "quiz_correct", "")
+            if quiz
+            else ("gold_answered", "gold_correct", f" AND status = {int(WorkerStatus.QUALIFIED)}")
+        )
         return [
             ((int(a), int(c)), int(n))
             for a, c, n in self.all(
-                "SELECT quiz_answered, quiz_correct, COUNT(*) FROM workers"
-                " WHERE job_id = ? AND quiz_answered > 0 GROUP BY quiz_answered, quiz_correct",
+                f"SELECT {answered}, {right}, COUNT(*) FROM workers WHERE job_id = ? AND {answered} > 0{which}"
+                f" GROUP BY {answered}, {right}",
                 (job_id,),
             )
         ]
