@@ -19,6 +19,7 @@ all in the same run:
 
     .venv/bin/python bench/consolidation/mv_quiz.py            # ~1 min
     .venv/bin/python bench/consolidation/mv_quiz.py --target 0.9   # class prior in the posterior
+    PYTHONPATH=<old tree> .venv/bin/python bench/consolidation/mv_quiz.py   # its fixed and qualified
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ if __package__ in (None, ""):
 
 from bench.consolidation.crowd import Crowd
 from bench.consolidation.quality import CROWDS, DIFFICULTY, crowds, ece
-from labelwire.server.dispatch.gate import applicant_pool, estimated_skill, gold_pool
+from labelwire.server.dispatch import gate
+from labelwire.server.dispatch.gate import estimated_skill, gold_pool
 from labelwire.server.domain.model import GoldPolicy, JobSpec, LabelClass
 from labelwire.server.labels.items import PRIOR_SAMPLE, consolidate_item
 
@@ -48,11 +50,10 @@ def pools(right: np.ndarray) -> dict[str, Pool]:
     """Each way's shrinkage target, from every applicant's quiz record (`right` of `QUIZ`)."""
     passed = [(QUIZ, int(r)) for r in right if r >= PASS]
     histogram = collections.Counter((QUIZ, int(r)) for r in right)
-    return {
-        "fixed": None,
-        "qualified": gold_pool(passed),
-        "applicants": applicant_pool(GoldPolicy(quiz_size=QUIZ), lambda quiz: histogram.items()),
-    }
+    ways: dict[str, Pool] = {"fixed": None, "qualified": gold_pool(passed)}
+    if hasattr(gate, "applicant_pool"):  # not in a tree before mvcal13 (`scale_out.source_of`)
+        ways["applicants"] = gate.applicant_pool(GoldPolicy(quiz_size=QUIZ), lambda quiz: histogram.items())
+    return ways
 
 
 def job_spec(k: int, target: float) -> JobSpec:
