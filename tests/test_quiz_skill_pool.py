@@ -70,15 +70,19 @@ class _Tx:
         return None
 
 
-def test_a_lone_judgment_before_the_first_pass_is_as_sure_as_the_pool_allows() -> None:
-    spec = JobSpec(
+def _job(method: str) -> JobSpec:
+    return JobSpec(
         display_name="J",
         task_type="classification",
         classes=tuple(LabelClass(n) for n in NAMES),
         task_config={"classes": [{"name": n} for n in NAMES]},
-        judgments_per_item=1,
-        consolidation_method="dawid_skene",
+        judgments_per_item=3,
+        consolidation_method=method,
     )
+
+
+def test_a_lone_judgment_before_the_first_pass_is_as_sure_as_the_pool_allows() -> None:
+    spec = _job("dawid_skene")
     pool = [(5, 3)] * 20 + [(5, 2)] * 10 + [(5, 4)] * 10  # the pool is right 0.6 of the time
     tx: Any = _Tx((5, 5), [], pool)
 
@@ -99,17 +103,6 @@ def test_without_a_quiz_the_qualified_workers_gold_records_are_the_pool() -> Non
     assert label is not None and label.confidence < 0.75
     none = replace(base, gold=GoldPolicy(quiz_size=0, hidden_gold_share=0.0))
     assert item_label(_Tx((5, 5), pool), none, 7, job_id=1) == item_label(_Tx((5, 5), pool), none, 7)
-
-
-def _job(method: str) -> JobSpec:
-    return JobSpec(
-        display_name="J",
-        task_type="classification",
-        classes=tuple(LabelClass(n) for n in NAMES),
-        task_config={"classes": [{"name": n} for n in NAMES]},
-        judgments_per_item=3,
-        consolidation_method=method,
-    )
 
 
 def test_a_majority_votes_confidence_is_not_fooled_by_the_quiz_it_chose_judges_by() -> None:
