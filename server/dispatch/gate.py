@@ -263,7 +263,7 @@ def gold_pool(records: Sequence[tuple[int, int]]) -> tuple[float, float] | None:
 
 def pooled_records(histogram: Iterable[tuple[tuple[int, int], int]]) -> tuple[float, float] | None:
     """`gold_pool` of records given as ((answered, right), workers) pairs: what a GROUP BY
-    reads (`Tx.quiz_records`), one row per distinct record however many workers share it.
+    reads (`Tx.gold_records`), one row per distinct record however many workers share it.
 
     Cached on the histogram: it is asked for every item a job without a pass labels, its
     evidence search costs 1.5-2 ms, and the records change only when gold is answered."""

@@ -43,8 +43,9 @@ class WorkersSql(SqlBase):
 
     def gold_records(self, job_id: int, quiz: bool) -> list[tuple[tuple[int, int], int]]:
         """((answered, right), workers) for each distinct gold record of the job's workers
-        (`gate.applicant_pool`): with `quiz`, every worker's quiz record whatever its status;
-        without, the qualified workers' whole gold records. A few rows however many workers."""
+        (`gate.applicant_pool`): with `quiz`, every worker's quiz record whatever its status
+        (a few rows however many workers: one quiz length); without, the qualified workers'
+        whole gold records."""
         answered, right, which = (
             ("quiz_answered", "quiz_correct", "")
             if quiz
