@@ -15,7 +15,7 @@ all in the same run:
 * `qualified` — shrunk towards `gate.gold_pool` of the passers' records (what jobs that
   weigh workers used before their first pass);
 * `applicants` — the server now (`gate.applicant_pool` on every applicant's quiz record,
-  failed ones included, as `Tx.quiz_records` groups them).
+  failed ones included, as `Tx.gold_records` groups them).
 
     .venv/bin/python bench/consolidation/mv_quiz.py            # ~1 min
     .venv/bin/python bench/consolidation/mv_quiz.py --target 0.9   # class prior in the posterior

@@ -9,7 +9,7 @@ from labelwire.server.store import Store, Tx
 from tests.conformance.store_rows import job
 
 
-async def test_quiz_records_group_every_applicant_whatever_its_status(store: Store) -> None:
+async def test_gold_records_group_every_applicants_quiz_or_the_qualifieds_gold(store: Store) -> None:
     job_id = await job(store)
     other = await job(store)
     records = [
