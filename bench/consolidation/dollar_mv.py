@@ -34,7 +34,12 @@ if __package__ in (None, ""):
 from bench.consolidation.dollar import PRESENT, TARGETS, served_lc
 from bench.consolidation.dollar_job import CROWDS, FIXED, QUIZ, Job, Outcome, one_coin_row, paired, se
 from labelwire.server.consolidation import JudgmentPolicy
-from labelwire.server.consolidation.base import IntArray
+from labelwire.server.consolidation.base import BoolArray, FloatArray, IntArray
+from labelwire.server.dispatch.gate import WorkCheck, consensus_agreement
+from labelwire.server.dispatch.gate import agreement_skill as gate_agreement_skill
+from labelwire.server.domain.tasks.classification import vote_classes
+from labelwire.server.labels import passes
+from labelwire.server.labels.items import PRIOR_SAMPLE
 
 PRIOR_SAMPLE_BEFORE = 200
 """The earliest current labels the server read for a job's class frequencies before prior13
@@ -53,6 +58,10 @@ class Mode:
     fresh: bool = True
     prior: str | None = "all"
     skill: str = "mean"
+    agree: str | None = None
+    """Each worker's quiz record grown by its agreement with the leave-one-out consensus of
+    the job's judgments (`gate.consensus_agreement`, recomputed when `passes.due`): "both" for
+    the vote's skill and for routing, "route" for routing only."""
 
 
 MODES: dict[str, Mode] = {
@@ -63,8 +72,46 @@ MODES: dict[str, Mode] = {
     "prior_all": Mode(),
     "judges_all": Mode(skill="own"),
     "shrunk_all": Mode(skill="shrunk"),
+    "agree_all": Mode(agree="both"),
+    "agree_route": Mode(agree="route"),
+    "agree_own": Mode(skill="own", agree="both"),
 }
 MV_MODES = tuple(MODES)
+
+
+QUIZ_BAR = 4
+"""Quiz answers of `QUIZ` a worker needs right to judge (the server's `GoldPolicy.pass_accuracy`
+0.8 of 5)."""
+
+
+def quiz_gate(job: Job, bar: int = QUIZ_BAR) -> BoolArray:
+    """Only workers who pass the job's quiz judge, as on the server: the others' arrival is
+    zeroed (a failed applicant never asks for work). Returns who passed. Without it every
+    applicant judges and the budgets are optimistic (bench/README.md, "A majority-vote job's
+    confidence and the quiz's winner's curse")."""
+    passed = np.asarray(job.quiz_right >= bar, dtype=np.bool_)
+    rate = np.where(passed, job.arrival, 0.0)
+    job.arrival = rate / rate.sum()
+    return passed
+
+
+def agreement_skill(job: Job, items: list[int], workers: list[int], answers: list[int]) -> FloatArray:
+    """Each worker's skill as the server's colluder check sets it for a majority-vote job with a
+    target (`gate.agreement_skill`): its quiz record with its agreements with the consensus of
+    the others' answers (`gate.consensus_agreement`) counted as more answers."""
+    if not items:
+        return job.quiz_skill
+    found = consensus_agreement(np.asarray(items), np.asarray(workers), np.asarray(answers), job.k)
+    agreed = np.zeros(job.n_workers, dtype=np.int64)
+    counted = np.zeros(job.n_workers, dtype=np.int64)
+    agreed[: found.agreed.size] = found.agreed
+    counted[: found.counted.size] = found.counted
+    return np.array(
+        [
+            gate_agreement_skill(WorkCheck(0.0, int(c), int(a)), QUIZ, int(r))
+            for a, c, r in zip(agreed, counted, job.quiz_right, strict=True)
+        ]
+    )
 
 
 def pooled_skill(right: IntArray, asked: int) -> tuple[float, float]:
@@ -85,6 +132,7 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
     "judges_all" (and each judge's own skill: mv13d's candidate), "shrunk_all" (tried)."""
     m = MODES[mode]
     k, n = job.k, job.n_items
+    names = tuple(str(c) for c in range(k))
     counts = np.zeros(n, dtype=np.int64)
     seen = np.zeros((n, job.n_workers), dtype=np.bool_)
     votes = np.zeros((n, k))
@@ -92,9 +140,12 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
     answers: list[list[int]] = [[] for _ in range(n)]
     conf = np.full(n, 1 / k)
     first = np.full(n, -1, dtype=np.int64)
-    model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
+    skill_now = route_skill = job.quiz_skill
+    model = np.stack([one_coin_row(s, k) for s in route_skill])
     flat = np.full(k, 1 / k)
     emitted: list[int] = []
+    log: tuple[list[int], list[int], list[int]] = ([], [], [])
+    at_check = 0
     last = np.full(job.n_workers, -np.inf)
     joined = np.zeros(job.n_workers, dtype=np.bool_)
     turned = steps = spent = 0
@@ -118,26 +169,29 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         votes[item, a] += 1
         judges[item].append(w)
         answers[item].append(a)
-        skills = job.quiz_skill[judges[item]]
-        if m.skill == "mean":
-            skills = np.full(len(skills), skills.mean())
-        elif m.skill == "shrunk":
-            mean, strength = pooled_skill(job.quiz_right[joined], QUIZ)
-            skills = (job.quiz_right[judges[item]] + strength * mean) / (QUIZ + strength)
-        q = np.clip(skills, 1e-6, 1 - 1e-6)
-        weights = np.log(q * (max(k, 2) - 1) / (1 - q))
-        scores = np.bincount(answers[item], weights, minlength=k)
+        for column, value in zip(log, (item, w, a), strict=True):
+            column.append(value)
+        if m.agree is not None and passes.due(spent, at_check):
+            at_check = spent
+            route_skill = agreement_skill(job, *log)
+            skill_now = route_skill if m.agree == "both" else skill_now
+            model = np.stack([one_coin_row(s, k) for s in route_skill])
         sample = emitted if m.prior == "all" else emitted[:PRIOR_SAMPLE_BEFORE]
         prior = np.bincount(np.asarray(sample, dtype=np.int64), minlength=k)
-        if m.prior is not None:
-            freq = prior + 1.0
-            scores = scores + np.log(freq / freq.sum())
-        post = np.exp(scores - scores.max())
-        post /= post.sum()
-        most = votes[item].max()
-        tied = np.flatnonzero(votes[item] >= most)
-        label = int(tied[np.argmax(prior[tied])])
-        conf[item] = top = float(post[label] if m.prior is not None else post.max())
+        if m.skill == "mean" and m.prior == "all":
+            total = float(prior.sum())
+            scaled = prior * (PRIOR_SAMPLE / total) if total > PRIOR_SAMPLE else prior
+            vote = vote_classes(
+                names,
+                answers[item],
+                skill=float(skill_now[judges[item]].mean()),
+                class_priors=lambda scaled=scaled: scaled.tolist(),
+                prior_in_posterior=True,
+            )
+            label, top = int(vote.value["classification"]["class_name"]), vote.confidence
+        else:
+            label, top = _vote(job, m, skill_now, judges[item], answers[item], votes[item], prior, joined)
+        conf[item] = top
         if not bool(policy.needs_more(top, counts[item])):
             first[item] = label
             emitted.append(label)
@@ -149,6 +203,39 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         revised=0.0,
         turned_away=turned / max(steps, 1),
     )
+
+
+def _vote(
+    job: Job,
+    m: Mode,
+    skill_now: FloatArray,
+    judges: list[int],
+    answers: list[int],
+    votes: FloatArray,
+    prior: IntArray,
+    joined: BoolArray,
+) -> tuple[int, float]:
+    """The label and confidence of the modes `vote_classes` does not cover (before prior13,
+    and the candidates that weigh each judge by its own skill)."""
+    k = job.k
+    skills = skill_now[judges]
+    if m.skill == "mean":
+        skills = np.full(len(skills), skills.mean())
+    elif m.skill == "shrunk":
+        mean, strength = pooled_skill(job.quiz_right[joined], QUIZ)
+        skills = (job.quiz_right[judges] + strength * mean) / (QUIZ + strength)
+    q = np.clip(skills, 1e-6, 1 - 1e-6)
+    weights = np.log(q * (max(k, 2) - 1) / (1 - q))
+    scores = np.bincount(answers, weights, minlength=k)
+    if m.prior is not None:
+        freq = prior + 1.0
+        scores = scores + np.log(freq / freq.sum())
+    post = np.exp(scores - scores.max())
+    post /= post.sum()
+    most = votes.max()
+    tied = np.flatnonzero(votes >= most)
+    label = int(tied[np.argmax(prior[tied])])
+    return label, float(post[label] if m.prior is not None else post.max())
 
 
 def main() -> None:
