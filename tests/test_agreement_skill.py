@@ -15,12 +15,11 @@ import pytest
 from labelwire.client.raw import Client, WorkerClient, classification, text_item
 from labelwire.server.core import service
 from labelwire.server.store import Tx
-from labelwire.v1 import item_pb2, job_pb2
+from labelwire.v1 import job_pb2
 from tests.conftest import Harness
-from tests.helpers import CLASSES, truth
+from tests.helpers import truth
+from tests.test_skill_routing import QUIZ, WRONG, dynamic_job, take_quiz
 
-QUIZ = 4
-WRONG = {"pos": "neg", "neg": "neutral", "neutral": "pos"}
 FIRST_ITEMS = 12
 
 
@@ -31,35 +30,13 @@ def no_background_maintenance(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     yield
 
 
-async def _job(lw: Client) -> job_pb2.Job:
-    job = await lw.create_job(
-        "Agreement",
-        classes=CLASSES,
-        judgments_per_item=2,
-        max_judgments_per_item=3,
-        target_confidence=0.95,
-        quiz_size=QUIZ,
-        pass_accuracy=0.5,
-        hidden_gold_share=0,
-    )
-    quiz = [
-        text_item(f"g{n}", f"truth:{CLASSES[n % 3]}", gold=CLASSES[n % 3], gold_use=item_pb2.GOLD_USE_QUIZ)
-        for n in range(QUIZ)
-    ]
-    work = [text_item(f"p{n}", f"truth:{CLASSES[n % 3]}") for n in range(FIRST_ITEMS)]
-    await lw.add_items(job.name, work + quiz)
-    return await lw.start_job(job.name)
-
-
 async def _workers(server: Harness, lw: Client, job: job_pb2.Job) -> dict[str, WorkerClient]:
     """Four workers with the same quiz record, 4 of 4."""
     out = {}
     for name in ("a", "b", "c", "d"):
         _, token = await lw.create_worker(job.name, name)
         out[name] = server.worker(token)
-        for _ in range(QUIZ):
-            t = await out[name].next_task()
-            await out[name].submit(t.task.name, classification(truth(t.task.text)))
+        await take_quiz(out[name], QUIZ)
     return out
 
 
@@ -80,7 +57,7 @@ async def test_work_that_agrees_with_the_others_settles_an_item_alone(
     no_background_maintenance: None, server: Harness
 ) -> None:
     lw = await server.client()
-    job = await _job(lw)
+    job = await dynamic_job(lw, FIRST_ITEMS, target=0.95)
     ws = await _workers(server, lw, job)
     await _work_until_done(lw, job, ws)
     await server.running.core.check_workers()

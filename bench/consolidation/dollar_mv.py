@@ -124,12 +124,16 @@ def pooled_skill(right: IntArray, asked: int) -> tuple[float, float]:
     return mean, max(mean * (1 - mean) / between - 1, 0.5)
 
 
-def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome:
+def simulate_mv(
+    job: Job, policy: JudgmentPolicy, mode: str = "vote", stated: list[tuple[float, bool]] | None = None
+) -> Outcome:
     """One majority-vote job with a target under `MODES[mode]`: "vote" (before mv13c),
     "vote_fresh" (the dispatcher's floor cut), "prior_fresh" (and the job's earliest class
     frequencies in the vote's posterior: the server now), "judges_fresh" (each judge's own
     quiz skill instead), "prior_all" (the frequencies of all the job's labels: prior13),
-    "judges_all" (and each judge's own skill: mv13d's candidate), "shrunk_all" (tried)."""
+    "judges_all" (and each judge's own skill: mv13d's candidate), "shrunk_all" (tried), "agree_*"
+    (skills from agreement, `Mode.agree`). `stated` collects each label's confidence and whether
+    it is right."""
     m = MODES[mode]
     k, n = job.k, job.n_items
     names = tuple(str(c) for c in range(k))
@@ -195,6 +199,8 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         if not bool(policy.needs_more(top, counts[item])):
             first[item] = label
             emitted.append(label)
+            if stated is not None:
+                stated.append((top, label == int(job.truth[item])))
     accuracy = float(np.mean(first == job.truth))
     return Outcome(
         budget=spent / (FIXED * n),
