@@ -261,7 +261,8 @@ class Core:
                     tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
                     dispatch.disqualify(tx, spec, job_id, worker_id, now)
                     caught += 1
-            tx.set_skills(agreed)
+            if agreed:  # PostgreSQL's writer drops its kept rows on any call
+                tx.set_skills(agreed)
             tx.mark_check(job_id, judgments)
             return caught
 
