@@ -49,6 +49,20 @@ def paired(rows: list[tuple[float, Outcome, list[Outcome]]], fixed: list[float])
     )
 
 
+def interpolated(points: list[tuple[float, float]], goal: float) -> float | None:
+    """The budget at which accuracy reaches `goal` on one seed, from (budget, accuracy) at each
+    target in increasing order: linear between the last target short of the goal and the first
+    that reaches it (the budget of mixing those two targets item by item), not the grid step's
+    upper end. None when no target reaches it; the first target's budget when it already does."""
+    for n, (budget, accuracy) in enumerate(points):
+        if accuracy >= goal:
+            if n == 0:
+                return budget
+            low, got = points[n - 1]
+            return low + (goal - got) / (accuracy - got) * (budget - low)
+    return None
+
+
 @dataclass
 class Outcome:
     budget: float

@@ -17,7 +17,7 @@ one judgment and gets another while that confidence is under the target, up to s
 as `dollar.py`'s `served_lc` with flat skills (no pass model: `contested.Skills`). Its first
 label is its final label. Same crowds and seeds as `dollar.py`; budgets are judgments over
 fixed-5's. `--modes` picks among `MODES` (the server before and after each change). Only
-workers who pass the entry quiz (4 of 5) judge, in fixed-5 too (`quiz_bar`; `--no-quiz-bar`:
+workers who pass the entry quiz (4 of 5) judge, in fixed-5 too (`quiz_gate`; `--no-quiz-bar`:
 every applicant, as before mvcal13).
 """
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import collections
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +37,13 @@ if __package__ in (None, ""):
 from bench.consolidation.dollar import PRESENT, TARGETS, served_lc
 from bench.consolidation.dollar_job import CROWDS, FIXED, QUIZ, Job, Outcome, one_coin_row, paired, se
 from labelwire.server.consolidation import JudgmentPolicy
-from labelwire.server.consolidation.base import FloatArray, IntArray
-from labelwire.server.dispatch.gate import applicant_pool, estimated_skill
+from labelwire.server.consolidation.base import BoolArray, FloatArray, IntArray
+from labelwire.server.dispatch.gate import WorkCheck, applicant_pool, consensus_agreement, estimated_skill
+from labelwire.server.dispatch.gate import agreement_skill as gate_agreement_skill
 from labelwire.server.domain.model import GoldPolicy
+from labelwire.server.domain.tasks.classification import vote_classes
+from labelwire.server.labels import passes
+from labelwire.server.labels.items import PRIOR_SAMPLE
 
 PRIOR_SAMPLE_BEFORE = 200
 """The earliest current labels the server read for a job's class frequencies before prior13
@@ -54,12 +57,17 @@ class Mode:
     `PRIOR_SAMPLE_BEFORE` labels, "all" labels so far) and the skill each vote weighs by
     (`skill`: "mean" the judges' mean quiz skill, "own" each judge's, "shrunk" each judge's
     quiz record shrunk towards the joined workers' pooled record by a method-of-moments
-    strength, "applicants" the judges' mean of the server's since mvcal13: each record shrunk
-    towards `gate.applicant_pool` of every applicant's quiz)."""
+    strength, "applicants" the judges' mean of their records shrunk towards `gate.applicant_pool`
+    of every applicant's quiz, as the server since mvcal13; routing keeps the plain records,
+    as `gate.worker_skill` does)."""
 
     fresh: bool = True
     prior: str | None = "all"
     skill: str = "mean"
+    agree: str | None = None
+    """Each worker's quiz record grown by its agreement with the leave-one-out consensus of
+    the job's judgments (`gate.consensus_agreement`, recomputed when `passes.due`): "both" for
+    the vote's skill and for routing, "route" for routing only."""
 
 
 MODES: dict[str, Mode] = {
@@ -71,8 +79,55 @@ MODES: dict[str, Mode] = {
     "judges_all": Mode(skill="own"),
     "shrunk_all": Mode(skill="shrunk"),
     "applicants_all": Mode(skill="applicants"),
+    "agree_applicants": Mode(skill="applicants", agree="both"),
+    "agree_all": Mode(agree="both"),
+    "agree_route": Mode(agree="route"),
+    "agree_own": Mode(skill="own", agree="both"),
 }
 MV_MODES = tuple(MODES)
+
+
+QUIZ_BAR = 4
+"""Quiz answers of `QUIZ` a worker needs right to judge (the server's `GoldPolicy.pass_accuracy`
+0.8 of 5)."""
+
+
+def quiz_gate(job: Job, bar: int = QUIZ_BAR) -> BoolArray:
+    """Only workers who pass the job's quiz judge, as on the server: the others' arrival is
+    zeroed (a failed applicant never asks for work). Returns who passed. Without it every
+    applicant judges and the budgets are optimistic (bench/README.md, "A majority-vote job's
+    confidence and the quiz's winner's curse")."""
+    passed = np.asarray(job.quiz_right >= bar, dtype=np.bool_)
+    rate = np.where(passed, job.arrival, 0.0)
+    job.arrival = rate / rate.sum()
+    return passed
+
+
+def applicant_skills(right: IntArray) -> FloatArray:
+    """Each worker's quiz record as the server labels with it (mvcal13): shrunk towards the
+    beta prior `gate.applicant_pool` fits to every applicant's quiz, failed ones included."""
+    records = collections.Counter((QUIZ, int(r)) for r in right)
+    pool = applicant_pool(GoldPolicy(quiz_size=QUIZ), lambda quiz: records.items())
+    return np.array([estimated_skill(None, QUIZ, int(r), pool) for r in right])
+
+
+def agreement_skill(job: Job, items: list[int], workers: list[int], answers: list[int]) -> FloatArray:
+    """Each worker's skill as the server's colluder check sets it for a majority-vote job with a
+    target (`gate.agreement_skill`): its quiz record with its agreements with the consensus of
+    the others' answers (`gate.consensus_agreement`) counted as more answers."""
+    if not items:
+        return job.quiz_skill
+    found = consensus_agreement(np.asarray(items), np.asarray(workers), np.asarray(answers), job.k)
+    agreed = np.zeros(job.n_workers, dtype=np.int64)
+    counted = np.zeros(job.n_workers, dtype=np.int64)
+    agreed[: found.agreed.size] = found.agreed
+    counted[: found.counted.size] = found.counted
+    return np.array(
+        [
+            gate_agreement_skill(WorkCheck(0.0, int(c), int(a)), QUIZ, int(r))
+            for a, c, r in zip(agreed, counted, job.quiz_right, strict=True)
+        ]
+    )
 
 
 def pooled_skill(right: IntArray, asked: int) -> tuple[float, float]:
@@ -85,36 +140,19 @@ def pooled_skill(right: IntArray, asked: int) -> tuple[float, float]:
     return mean, max(mean * (1 - mean) / between - 1, 0.5)
 
 
-PASS = 4
-"""Quiz answers right out of `QUIZ` a worker needs to judge: the server's default bar (0.8)."""
-
-
-def quiz_bar(job: Job) -> Job:
-    """The job with the server's entry quiz: a worker whose quiz falls under `PASS` of `QUIZ`
-    never judges (it never arrives, in fixed-5's draw too). Without it every applicant judged
-    and the budgets were measured on a crowd no quiz job has."""
-    passed = job.quiz_right >= PASS
-    arrival = np.where(passed, job.arrival, 0.0)
-    job.arrival = arrival / arrival.sum()
-    return job
-
-
-def applicant_skills(right: IntArray) -> FloatArray:
-    """Each worker's quiz record as the server labels with it (mvcal13): shrunk towards the
-    beta prior `gate.applicant_pool` fits to every applicant's quiz, failed ones included."""
-    records = collections.Counter((QUIZ, int(r)) for r in right)
-    pool = applicant_pool(GoldPolicy(quiz_size=QUIZ), lambda quiz: records.items())
-    return np.array([estimated_skill(None, QUIZ, int(r), pool) for r in right])
-
-
-def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome:
+def simulate_mv(
+    job: Job, policy: JudgmentPolicy, mode: str = "vote", stated: list[tuple[float, bool]] | None = None
+) -> Outcome:
     """One majority-vote job with a target under `MODES[mode]`: "vote" (before mv13c),
     "vote_fresh" (the dispatcher's floor cut), "prior_fresh" (and the job's earliest class
     frequencies in the vote's posterior: the server now), "judges_fresh" (each judge's own
     quiz skill instead), "prior_all" (the frequencies of all the job's labels: prior13),
-    "judges_all" (and each judge's own skill: mv13d's candidate), "shrunk_all" (tried)."""
+    "judges_all" (and each judge's own skill: mv13d's candidate), "shrunk_all" (tried), "agree_*"
+    (skills from agreement, `Mode.agree`). `stated` collects each label's confidence and whether
+    it is right."""
     m = MODES[mode]
     k, n = job.k, job.n_items
+    names = tuple(str(c) for c in range(k))
     counts = np.zeros(n, dtype=np.int64)
     seen = np.zeros((n, job.n_workers), dtype=np.bool_)
     votes = np.zeros((n, k))
@@ -122,10 +160,13 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
     answers: list[list[int]] = [[] for _ in range(n)]
     conf = np.full(n, 1 / k)
     first = np.full(n, -1, dtype=np.int64)
-    model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
-    labeled_with = applicant_skills(job.quiz_right) if m.skill == "applicants" else job.quiz_skill
+    route_skill = job.quiz_skill
+    skill_now = applicant_skills(job.quiz_right) if m.skill == "applicants" else route_skill
+    model = np.stack([one_coin_row(s, k) for s in route_skill])
     flat = np.full(k, 1 / k)
     emitted: list[int] = []
+    log: tuple[list[int], list[int], list[int]] = ([], [], [])
+    at_check = 0
     last = np.full(job.n_workers, -np.inf)
     joined = np.zeros(job.n_workers, dtype=np.bool_)
     turned = steps = spent = 0
@@ -149,29 +190,34 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         votes[item, a] += 1
         judges[item].append(w)
         answers[item].append(a)
-        skills = labeled_with[judges[item]]
-        if m.skill in ("mean", "applicants"):
-            skills = np.full(len(skills), skills.mean())
-        elif m.skill == "shrunk":
-            mean, strength = pooled_skill(job.quiz_right[joined], QUIZ)
-            skills = (job.quiz_right[judges[item]] + strength * mean) / (QUIZ + strength)
-        q = np.clip(skills, 1e-6, 1 - 1e-6)
-        weights = np.log(q * (max(k, 2) - 1) / (1 - q))
-        scores = np.bincount(answers[item], weights, minlength=k)
+        for column, value in zip(log, (item, w, a), strict=True):
+            column.append(value)
+        if m.agree is not None and passes.due(spent, at_check):
+            at_check = spent
+            route_skill = agreement_skill(job, *log)
+            skill_now = route_skill if m.agree == "both" else skill_now
+            model = np.stack([one_coin_row(s, k) for s in route_skill])
         sample = emitted if m.prior == "all" else emitted[:PRIOR_SAMPLE_BEFORE]
         prior = np.bincount(np.asarray(sample, dtype=np.int64), minlength=k)
-        if m.prior is not None:
-            freq = prior + 1.0
-            scores = scores + np.log(freq / freq.sum())
-        post = np.exp(scores - scores.max())
-        post /= post.sum()
-        most = votes[item].max()
-        tied = np.flatnonzero(votes[item] >= most)
-        label = int(tied[np.argmax(prior[tied])])
-        conf[item] = top = float(post[label] if m.prior is not None else post.max())
+        if m.skill in ("mean", "applicants") and m.prior == "all":
+            total = float(prior.sum())
+            scaled = prior * (PRIOR_SAMPLE / total) if total > PRIOR_SAMPLE else prior
+            vote = vote_classes(
+                names,
+                answers[item],
+                skill=float(skill_now[judges[item]].mean()),
+                class_priors=lambda scaled=scaled: scaled.tolist(),
+                prior_in_posterior=True,
+            )
+            label, top = int(vote.value["classification"]["class_name"]), vote.confidence
+        else:
+            label, top = _vote(job, m, skill_now, judges[item], answers[item], votes[item], prior, joined)
+        conf[item] = top
         if not bool(policy.needs_more(top, counts[item])):
             first[item] = label
             emitted.append(label)
+            if stated is not None:
+                stated.append((top, label == int(job.truth[item])))
     accuracy = float(np.mean(first == job.truth))
     return Outcome(
         budget=spent / (FIXED * n),
@@ -180,6 +226,39 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         revised=0.0,
         turned_away=turned / max(steps, 1),
     )
+
+
+def _vote(
+    job: Job,
+    m: Mode,
+    skill_now: FloatArray,
+    judges: list[int],
+    answers: list[int],
+    votes: FloatArray,
+    prior: IntArray,
+    joined: BoolArray,
+) -> tuple[int, float]:
+    """The label and confidence of the modes `vote_classes` does not cover (before prior13,
+    and the candidates that weigh each judge by its own skill)."""
+    k = job.k
+    skills = skill_now[judges]
+    if m.skill == "mean":
+        skills = np.full(len(skills), skills.mean())
+    elif m.skill == "shrunk":
+        mean, strength = pooled_skill(job.quiz_right[joined], QUIZ)
+        skills = (job.quiz_right[judges] + strength * mean) / (QUIZ + strength)
+    q = np.clip(skills, 1e-6, 1 - 1e-6)
+    weights = np.log(q * (max(k, 2) - 1) / (1 - q))
+    scores = np.bincount(answers, weights, minlength=k)
+    if m.prior is not None:
+        freq = prior + 1.0
+        scores = scores + np.log(freq / freq.sum())
+    post = np.exp(scores - scores.max())
+    post /= post.sum()
+    most = votes.max()
+    tied = np.flatnonzero(votes >= most)
+    label = int(tied[np.argmax(prior[tied])])
+    return label, float(post[label] if m.prior is not None else post.max())
 
 
 def main() -> None:
@@ -202,19 +281,25 @@ def main() -> None:
     )
     parser.add_argument("--no-quiz-bar", action="store_true", help="every applicant judges (before mvcal13)")
     args = parser.parse_args()
-    bar: Callable[[Job], Job] = (lambda job: job) if args.no_quiz_bar else quiz_bar
+
+    def made(name: str, seed: int) -> Job:
+        job = Job(CROWDS[name], n_items, seed)
+        if not args.no_quiz_bar:
+            quiz_gate(job)
+        return job
+
     crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
     n_items = args.items or (1500 if args.quick else 3000)
     seeds = list(range(5000, 5000 + (args.seeds or (1 if args.quick else 2))))
     print("| crowd | mode | target | budget | accuracy % | turned away % |")
     print("|---|---|---:|---:|---:|---:|")
     for name in crowds:
-        fixed = [bar(Job(CROWDS[name], n_items, s)).fixed()[0] for s in seeds]
+        fixed = [made(name, s).fixed()[0] for s in seeds]
         for mode in args.modes:
             rows = []
             for target in args.targets:
                 policy = JudgmentPolicy(1, 6, target)
-                runs = [simulate_mv(bar(Job(CROWDS[name], n_items, s)), policy, mode) for s in seeds]
+                runs = [simulate_mv(made(name, s), policy, mode) for s in seeds]
                 acc = [r.final_accuracy for r in runs]
                 o = Outcome(
                     *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)

@@ -238,23 +238,31 @@ class Core:
 
     async def _check_workers(self, job_id: int, spec: JobSpec, judgments: int) -> None:
         rows = await self.store.read(lambda tx: tx.work_answers(job_id))
-        skills = await asyncio.to_thread(quality.work_skills, spec, rows)
+        checks = await asyncio.to_thread(quality.work_checks, spec, rows)
         now = self.clock()
+        by_agreement = quality.skill_by_agreement(spec)
 
         def apply(tx: Tx) -> int:
             caught = 0
-            for worker_id, (skill, count) in skills.items():
-                tx.update_worker(worker_id, work_skill=skill)
+            agreed: dict[int, float] = {}
+            for worker_id, check in checks.items():
+                tx.update_worker(worker_id, work_skill=check.work_skill)
                 worker = tx.worker(worker_id)
+                if by_agreement and worker is not None:
+                    agreed[worker_id] = quality.agreement_skill(
+                        check, worker.gold_answered, worker.gold_correct
+                    )
                 if (
                     worker is not None
                     and worker.external_id is None
                     and worker.status == WorkerStatus.QUALIFIED
-                    and quality.is_colluder(spec.gold, skill, count)
+                    and quality.is_colluder(spec.gold, check.work_skill, check.counted)
                 ):
                     tx.update_worker(worker_id, status=int(WorkerStatus.DISQUALIFIED))
                     dispatch.disqualify(tx, spec, job_id, worker_id, now)
                     caught += 1
+            if agreed:  # PostgreSQL's writer drops its kept rows on any call
+                tx.set_skills(agreed)
             tx.mark_check(job_id, judgments)
             return caught
 
