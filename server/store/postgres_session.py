@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from labelwire.server.domain.errors import Unavailable
+from labelwire.server.store.postgres_cursor import LeanCursor
 from labelwire.server.store.sql_posteriors import CLASS_COUNT_UPSERT
 
 if TYPE_CHECKING:
@@ -104,7 +105,12 @@ class _Names:
 
 def _rows(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
     """Rows that learn their names from the result when first read by name (`_Names`)."""
-    names = _Names(cursor.pgresult)
+    return rows_of(cursor.pgresult)
+
+
+def rows_of(result: Any) -> RowMaker[Row]:
+    """`_rows` for a result read without psycopg's cursor (`LeanCursor`)."""
+    names = _Names(result)
     return lambda values: Row(names, values)
 
 
@@ -197,7 +203,7 @@ class Session:
         self.pooled = pooling(url)[1]
         self.backend_pid: int | None = None  # behind pooling, this transaction's; see placeholder_base
         self.conn = self._connect()
-        self.cur = self.conn.cursor()  # reused by every statement (`PostgresTx.cur`)
+        self.cur = self._cursor()  # reused by every statement (`PostgresTx.cur`)
         # Deltas to jobs' counters that the group's committed savepoints made
         # (`pending`) and that the running one made (`op_pending`), by job.
         self.pending: dict[int, dict[str, int]] = {}
@@ -216,7 +222,12 @@ class Session:
         # a group is a few milliseconds).
         self.rows: dict[tuple[str, int], Any] = {}  # typed job and worker rows (`store.rows`)
 
-    def execute(self, sql: str) -> psycopg.Cursor[Row]:
+    def _cursor(self) -> LeanCursor:
+        """Statements prepared on first use, unless a pooler may run the next
+        transaction on another server connection (`pooling`)."""
+        return LeanCursor(self.conn, rows_of, prepared=not self.pooled)
+
+    def execute(self, sql: str) -> LeanCursor:
         import psycopg
 
         released = sql == "RELEASE op" or sql.startswith("RELEASE op;")
@@ -247,7 +258,7 @@ class Session:
                     self.conn = self._connect()
                 except psycopg.OperationalError as exc:
                     raise Unavailable("the database does not answer; nothing was done, try again") from exc
-                self.cur = self.conn.cursor()
+                self.cur = self._cursor()
                 return self.cur.execute(sql, prepare=prepare)
             self._abandon()
             raise
