@@ -71,7 +71,8 @@ def thread_cpu() -> dict[str, float]:
 def count_statements(
     stats: dict[tuple[str, str], list[float]], on: list[bool], postgres: bool = False
 ) -> None:
-    """Wraps SqliteTx.one/all/run/one_as/all_as (or psycopg's Cursor.execute, which its
+    """Wraps SqliteTx.one/all/run/one_as/all_as (or the PostgreSQL store's LeanCursor.execute,
+    on older trees psycopg's Cursor.execute, which its
     Connection.execute calls) to count (and time) each statement by thread and text."""
     if postgres:
         import psycopg
