@@ -221,7 +221,8 @@ async def test_consolidation_pass_time_is_observed_by_method(server: Harness) ->
     await run_dawid_skene_job(server, lw)
     before = passes()
     await server.running.core.maintain_once()
-    assert passes() == before + 1
+    # the server's own maintenance loop may run a pass of its own meanwhile
+    assert passes() >= before + 1
     await lw.close()
 
 

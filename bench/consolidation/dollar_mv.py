@@ -16,13 +16,17 @@ skill"). An item starts with
 one judgment and gets another while that confidence is under the target, up to six, offered
 as `dollar.py`'s `served_lc` with flat skills (no pass model: `contested.Skills`). Its first
 label is its final label. Same crowds and seeds as `dollar.py`; budgets are judgments over
-fixed-5's. `--modes` picks among `MODES` (the server before and after each change).
+fixed-5's. `--modes` picks among `MODES` (the server before and after each change). Only
+workers who pass the entry quiz (4 of 5) judge, in fixed-5 too (`quiz_bar`; `--no-quiz-bar`:
+every applicant, as before mvcal13).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +38,9 @@ if __package__ in (None, ""):
 from bench.consolidation.dollar import PRESENT, TARGETS, served_lc
 from bench.consolidation.dollar_job import CROWDS, FIXED, QUIZ, Job, Outcome, one_coin_row, paired, se
 from labelwire.server.consolidation import JudgmentPolicy
-from labelwire.server.consolidation.base import IntArray
+from labelwire.server.consolidation.base import FloatArray, IntArray
+from labelwire.server.dispatch.gate import applicant_pool, estimated_skill
+from labelwire.server.domain.model import GoldPolicy
 
 PRIOR_SAMPLE_BEFORE = 200
 """The earliest current labels the server read for a job's class frequencies before prior13
@@ -48,7 +54,8 @@ class Mode:
     `PRIOR_SAMPLE_BEFORE` labels, "all" labels so far) and the skill each vote weighs by
     (`skill`: "mean" the judges' mean quiz skill, "own" each judge's, "shrunk" each judge's
     quiz record shrunk towards the joined workers' pooled record by a method-of-moments
-    strength)."""
+    strength, "applicants" the judges' mean of the server's since mvcal13: each record shrunk
+    towards `gate.applicant_pool` of every applicant's quiz)."""
 
     fresh: bool = True
     prior: str | None = "all"
@@ -63,6 +70,7 @@ MODES: dict[str, Mode] = {
     "prior_all": Mode(),
     "judges_all": Mode(skill="own"),
     "shrunk_all": Mode(skill="shrunk"),
+    "applicants_all": Mode(skill="applicants"),
 }
 MV_MODES = tuple(MODES)
 
@@ -75,6 +83,28 @@ def pooled_skill(right: IntArray, asked: int) -> tuple[float, float]:
     spread = float(p.var(ddof=1)) if p.size > 1 else 0.0
     between = max(spread - mean * (1 - mean) / asked, 1e-4)
     return mean, max(mean * (1 - mean) / between - 1, 0.5)
+
+
+PASS = 4
+"""Quiz answers right out of `QUIZ` a worker needs to judge: the server's default bar (0.8)."""
+
+
+def quiz_bar(job: Job) -> Job:
+    """The job with the server's entry quiz: a worker whose quiz falls under `PASS` of `QUIZ`
+    never judges (it never arrives, in fixed-5's draw too). Without it every applicant judged
+    and the budgets were measured on a crowd no quiz job has."""
+    passed = job.quiz_right >= PASS
+    arrival = np.where(passed, job.arrival, 0.0)
+    job.arrival = arrival / arrival.sum()
+    return job
+
+
+def applicant_skills(right: IntArray) -> FloatArray:
+    """Each worker's quiz record as the server labels with it (mvcal13): shrunk towards the
+    beta prior `gate.applicant_pool` fits to every applicant's quiz, failed ones included."""
+    records = collections.Counter((QUIZ, int(r)) for r in right)
+    pool = applicant_pool(GoldPolicy(quiz_size=QUIZ), lambda quiz: records.items())
+    return np.array([estimated_skill(None, QUIZ, int(r), pool) for r in right])
 
 
 def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome:
@@ -93,6 +123,7 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
     conf = np.full(n, 1 / k)
     first = np.full(n, -1, dtype=np.int64)
     model = np.stack([one_coin_row(s, k) for s in job.quiz_skill])
+    labeled_with = applicant_skills(job.quiz_right) if m.skill == "applicants" else job.quiz_skill
     flat = np.full(k, 1 / k)
     emitted: list[int] = []
     last = np.full(job.n_workers, -np.inf)
@@ -118,8 +149,8 @@ def simulate_mv(job: Job, policy: JudgmentPolicy, mode: str = "vote") -> Outcome
         votes[item, a] += 1
         judges[item].append(w)
         answers[item].append(a)
-        skills = job.quiz_skill[judges[item]]
-        if m.skill == "mean":
+        skills = labeled_with[judges[item]]
+        if m.skill in ("mean", "applicants"):
             skills = np.full(len(skills), skills.mean())
         elif m.skill == "shrunk":
             mean, strength = pooled_skill(job.quiz_right[joined], QUIZ)
@@ -169,19 +200,21 @@ def main() -> None:
         default=["prior_fresh", "prior_all", "judges_all"],
         help="`simulate_mv`'s modes (default: the server now, with prior13's prior, and mv13d's candidate)",
     )
+    parser.add_argument("--no-quiz-bar", action="store_true", help="every applicant judges (before mvcal13)")
     args = parser.parse_args()
+    bar: Callable[[Job], Job] = (lambda job: job) if args.no_quiz_bar else quiz_bar
     crowds = args.crowds or (["mixed", "hard"] if args.quick else list(CROWDS))
     n_items = args.items or (1500 if args.quick else 3000)
     seeds = list(range(5000, 5000 + (args.seeds or (1 if args.quick else 2))))
     print("| crowd | mode | target | budget | accuracy % | turned away % |")
     print("|---|---|---:|---:|---:|---:|")
     for name in crowds:
-        fixed = [Job(CROWDS[name], n_items, s).fixed()[0] for s in seeds]
+        fixed = [bar(Job(CROWDS[name], n_items, s)).fixed()[0] for s in seeds]
         for mode in args.modes:
             rows = []
             for target in args.targets:
                 policy = JudgmentPolicy(1, 6, target)
-                runs = [simulate_mv(Job(CROWDS[name], n_items, s), policy, mode) for s in seeds]
+                runs = [simulate_mv(bar(Job(CROWDS[name], n_items, s)), policy, mode) for s in seeds]
                 acc = [r.final_accuracy for r in runs]
                 o = Outcome(
                     *(float(np.mean([getattr(r, f) for r in runs])) for f in Outcome.__dataclass_fields__)

@@ -41,7 +41,9 @@ class MajorityVote(Classifier):
 
     A tie goes to the tied class with the higher prior: `class_priors` when given
     (for example the job's class frequencies, when one item is voted on its own),
-    else the class frequencies of the votes in this fit. It is flagged in `ties`.
+    else the class frequencies of the votes in this fit. It is flagged in `ties`. With
+    `skill` and `class_priors` a tied item's posteriors are also weighed by the prior
+    (plus one per class, as counts): the server's vote on one item (`vote_classes`).
 
     Example:
 
@@ -84,6 +86,12 @@ class MajorityVote(Classifier):
             clamp_gold(posteriors.T, gold_items, gold_answers)
             has_votes[gold_items] = True
         labels, confidence, ties = decide(posteriors, has_votes, priors=priors)
+        if self.skill is not None and self.class_priors is not None and ties.any():
+            # the prior that broke a tie weighs its posterior too: a tie the commonest class
+            # wins is right more often than a coin among the tied (bench/consolidation/mv_quiz.py)
+            weighed = posteriors[ties] * (np.maximum(self.class_priors, 0.0) + 1.0)
+            posteriors[ties] = weighed / weighed.sum(axis=1, keepdims=True)
+            confidence[ties] = posteriors[ties, labels[ties]]
         return ClassificationResult(
             labels=labels,
             posteriors=posteriors,

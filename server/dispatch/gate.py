@@ -15,11 +15,12 @@ others' at chance level is disqualified however well it does on gold.
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -256,22 +257,54 @@ def gold_pool(records: Sequence[tuple[int, int]]) -> tuple[float, float] | None:
     a 5/5 quiz made a worker 0.91, and labels weighed by such records before a job's first
     pass were 7-21 points overconfident (`bench/README.md`, cal13d). The pool's own
     accuracy, held as strongly as its workers' records differ, is what a record is a
-    deviation from.
+    deviation from."""
+    return pooled_records(collections.Counter((a, c) for a, c in records if a > 0).items())
 
-    Cached on the records themselves: it is asked for every item labeled before a job's first
-    pass, its evidence search costs 1.5-2 ms, and the records change only when gold is answered."""
-    return _gold_pool(tuple((a, c) for a, c in records if a > 0))
+
+def pooled_records(histogram: Iterable[tuple[tuple[int, int], int]]) -> tuple[float, float] | None:
+    """`gold_pool` of records given as ((answered, right), workers) pairs: what a GROUP BY
+    reads (`Tx.gold_records`), one row per distinct record however many workers share it.
+
+    Cached on the histogram: it is asked for every item a job without a pass labels, its
+    evidence search costs 1.5-2 ms, and the records change only when gold is answered."""
+    return _pooled(tuple(sorted(((a, c), n) for (a, c), n in histogram if a > 0 and n > 0)))
 
 
 @functools.lru_cache(maxsize=64)
-def _gold_pool(records: tuple[tuple[int, int], ...]) -> tuple[float, float] | None:
-    counts = np.array([(c, a - c) for a, c in records], dtype=np.float64).reshape(-1, 2)
-    if counts.shape[0] < POOL_MIN_WORKERS:
+def _pooled(histogram: tuple[tuple[tuple[int, int], int], ...]) -> tuple[float, float] | None:
+    if sum(n for _, n in histogram) < POOL_MIN_WORKERS:
         return None
+    counts = np.array([(c, a - c) for (a, c), _ in histogram], dtype=np.float64).reshape(-1, 2)
+    counts = np.repeat(counts, [n for _, n in histogram], axis=0)
     total = counts.sum(axis=0)
     mean = (total[0] + PRIOR_ANSWERS * PRIOR_SKILL) / (total.sum() + PRIOR_ANSWERS)
     prior = np.broadcast_to(np.clip([mean, 1 - mean], 1e-6, 1 - 1e-6), counts.shape)
     return float(mean), fitted_strength(counts, prior, low=PRIOR_ANSWERS, high=200.0)
+
+
+def applicant_pool(
+    policy: GoldPolicy, records: Callable[[bool], Iterable[tuple[tuple[int, int], int]]]
+) -> tuple[float, float] | None:
+    """What a judge's gold record is shrunk towards (`estimated_skill`): in a job with a quiz,
+    the beta prior fitted to the QUIZ records of every applicant, those who failed and those
+    still answering included (`records(True)`, as `pooled_records` takes them and
+    `Tx.gold_records` reads them; None under `POOL_MIN_WORKERS` of them); in a job with hidden
+    gold and no quiz, that of the qualified workers' gold records (`records(False)`); else
+    None. Each is read only then.
+
+    Why quizzes, all of them: only passers judge, so the passers' records are the lucky side
+    of their quizzes (a winner's curse): a prior fitted to them alone is too high and too sure,
+    and majority-vote confidences were 9-14 points too sure in the 0.6-0.9 band, worse than the
+    fixed prior's 2-7 (`bench/consolidation/mv_quiz.py`), hence no fall back to them in a quiz
+    job. Every applicant answers the same quiz under the same rule before anyone is chosen, so
+    those records are a fair sample of the crowd the job draws. Hidden gold is left out of the
+    fit: only qualified workers answer it, and for as long as they stay, so a record's length
+    grows with its worker's skill and would tilt the pooled accuracy up. A judge's own record
+    (quiz and hidden gold) is still what is shrunk: the posterior given a record is right
+    whatever selection that record went through, as long as the prior is the crowd's."""
+    if policy.quiz_size > 0:
+        return pooled_records(records(True))
+    return pooled_records(records(False)) if policy.hidden_gold_share > 0 else None
 
 
 ACTIVE_SECONDS = 600.0

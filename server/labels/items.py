@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from labelwire.server.dispatch.gate import ROUTING_WORKER_SCAN, estimated_skill, gold_pool
+from labelwire.server.dispatch.gate import applicant_pool, estimated_skill
 from labelwire.server.domain import specs
-from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec, WorkerStatus
+from labelwire.server.domain.model import Answer, Consolidated, ItemState, JobSpec
 from labelwire.server.domain.tasks import task_kind, uses_skill
 from labelwire.server.labels import chains
 from labelwire.server.labels.pass_models import JobModel, job_model, model_posterior, save_model
@@ -107,7 +107,7 @@ def item_label(
     weighs = uses_skill(spec) or task_kind(spec).single_class
     records = tx.skills_of([w for w, _ in judgments]) if judgments and weighs else {}
     unfitted = any(r[0] is None for r in records.values())
-    pool = job_gold_pool(tx, job_id) if job_id is not None and unfitted and uses_skill(spec) else None
+    pool = job_gold_pool(tx, job_id, spec) if job_id is not None and unfitted else None
     skills = {w: estimated_skill(*r, pool) for w, r in records.items()}
     if not uses_skill(spec):
         return consolidate_item(
@@ -117,12 +117,15 @@ def item_label(
     return consolidate_item(spec, judgments, skills, model=model)
 
 
-def job_gold_pool(tx: Tx, job_id: int) -> tuple[float, float] | None:
-    """What a judge without a pass skill is shrunk towards (`gate.gold_pool`): the gold
-    records of the job's qualified workers (the first `ROUTING_WORKER_SCAN`). Read only
-    when such a judge is on the item, which after the job's first pass is rare."""
-    rows = tx.routing_workers(job_id, ROUTING_WORKER_SCAN)
-    return gold_pool([(w.gold_answered, w.gold_correct) for w in rows if w.status == WorkerStatus.QUALIFIED])
+def job_gold_pool(tx: Tx, job_id: int, spec: JobSpec) -> tuple[float, float] | None:
+    """What a judge without a pass skill is shrunk towards, in a job that weighs workers and in
+    a majority vote alike (whose confidence is the posterior at its judges' mean skill):
+    `gate.applicant_pool`, the quiz records of every applicant, or in a job without a quiz the
+    gold records of its qualified workers. Read only when such a judge is on the item: after a
+    job's first pass rarely, in a majority-vote job (which has no pass) for every item, hence
+    one grouped read of a few rows (`Tx.gold_records`) and a fit cached on them, and no read
+    in a job without gold."""
+    return applicant_pool(spec.gold, lambda quiz: tx.gold_records(job_id, quiz))
 
 
 CORRECTION_METHOD = "owner_correction"

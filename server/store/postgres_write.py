@@ -340,6 +340,16 @@ class PostgresWriteTx(PostgresTx):
             counts[name] = counts.get(name, 0) + delta
         return counts
 
+    def gold_records(self, job_id: int, quiz: bool) -> list[tuple[tuple[int, int], int]]:
+        """Kept for the group as the job's class counts are (as of the group's first read):
+        every item a majority-vote job labels asks (`labels.items.job_gold_pool`), a round
+        trip each, and one gold answer moves the prior they give by a hair."""
+        key = ("quiz_records" if quiz else "gold_records", job_id)
+        kept: list[tuple[tuple[int, int], int]] | None = self._rows.get(key)
+        if kept is None:
+            kept = self._rows[key] = super().gold_records(job_id, quiz)
+        return kept
+
     def job(self, job_id: int) -> JobRow | None:
         key = ("jobs", job_id)
         row: JobRow | None

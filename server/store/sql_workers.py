@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from labelwire.server.domain.model import WorkerStatus
 from labelwire.server.store.rows import WORKER_COLUMNS, PassInputRow, WorkerRow, worker_row, worker_rows
 from labelwire.server.store.rows_upkeep import ROUTING_WORKER_COLUMNS, RoutingWorkerRow
 from labelwire.server.store.sql_base import SqlBase, chunked
@@ -39,6 +40,25 @@ class WorkersSql(SqlBase):
             f"SELECT {ROUTING_WORKER_COLUMNS} FROM workers WHERE job_id = ? ORDER BY id LIMIT ?",
             (job_id, limit),
         )
+
+    def gold_records(self, job_id: int, quiz: bool) -> list[tuple[tuple[int, int], int]]:
+        """((answered, right), workers) for each distinct gold record of the job's workers
+        (`gate.applicant_pool`): with `quiz`, every worker's quiz record whatever its status
+        (a few rows however many workers: one quiz length); without, the qualified workers'
+        whole gold records."""
+        answered, right, which = (
+            ("quiz_answered", "quiz_correct", "")
+            if quiz
+            else ("gold_answered", "gold_correct", f" AND status = {int(WorkerStatus.QUALIFIED)}")
+        )
+        return [
+            ((int(a), int(c)), int(n))
+            for a, c, n in self.all(
+                f"SELECT {answered}, {right}, COUNT(*) FROM workers WHERE job_id = ? AND {answered} > 0{which}"
+                f" GROUP BY {answered}, {right}",
+                (job_id,),
+            )
+        ]
 
     def pass_input(self, job_id: int) -> list[PassInputRow]:
         """Every counted judgment of the job, gold included, with what the core

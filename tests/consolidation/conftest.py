@@ -36,11 +36,13 @@ def one_coin(accuracy: list[float], k: int) -> FloatArray:
     return np.asarray(acc * eye + (1 - acc) / (k - 1) * (1 - eye), dtype=np.float64)
 
 
-def planted_easiness(sd: float, seed: int) -> tuple[Judgments, np.ndarray]:
-    """GLAD's model over 4 classes: 60 workers of accuracy 0.5 to 0.9 on an average item,
-    6,000 items of easiness drawn from N(0, sd²), 5 answers each."""
+def planted_easiness(
+    sd: float, seed: int, n_items: int = 6000, n_workers: int = 60
+) -> tuple[Judgments, np.ndarray]:
+    """GLAD's model over 4 classes: `n_workers` workers of accuracy 0.5 to 0.9 on an average item,
+    `n_items` items of easiness drawn from N(0, sd²), 5 answers each."""
     rng = np.random.default_rng(seed)
-    n_items, n_workers, per_item, k = 6000, 60, 5, 4
+    per_item, k = 5, 4
     accuracy = np.linspace(0.5, 0.9, n_workers)
     ability = np.log(accuracy / (1 - accuracy))
     easiness = rng.normal(0.0, sd, size=n_items)
