@@ -46,16 +46,45 @@ from urllib.parse import urlsplit
 CLASSES = ("positive", "negative", "neutral")
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each thread of this process, by its Python name (the
+    OS thread's own name for threads Python did not start), and of it in the
+    kernel: which thread a store's extra cost is on (the event loop, the writer,
+    the reader, a poller), and whether it is Python's or the system calls' of
+    each round trip."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = collections.defaultdict(float)
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            comm = (task / "comm").read_text().strip()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = names.get(int(task.name), comm)
+        name = name.rsplit("-", 1)[-1] if name.startswith("labelwire-") else name
+        out[name] += (int(fields[11]) + int(fields[12])) / tick
+        out[f"{name} (kernel)"] += int(fields[12]) / tick
+    return dict(out)
+
+
 def count_statements(
     stats: dict[tuple[str, str], list[float]], on: list[bool], postgres: bool = False
 ) -> None:
-    """Wraps SqliteTx.one/all/run/one_as/all_as (or psycopg's Cursor.execute, which its
+    """Wraps SqliteTx.one/all/run/one_as/all_as (or the PostgreSQL store's LeanCursor.execute,
+    on older trees psycopg's Cursor.execute, which its
     Connection.execute calls) to count (and time) each statement by thread and text."""
     if postgres:
         import psycopg
 
         owner: Any = psycopg.Cursor
         names: tuple[str, ...] = ("execute",)
+        try:  # the store's own cursor where the tree has it (its rare fallbacks to psycopg's are not counted)
+            from labelwire.server.store.postgres_cursor import LeanCursor
+
+            owner = LeanCursor
+        except ImportError:
+            pass
     else:
         from labelwire.server.store.sqlite import SqliteTx
 
@@ -137,11 +166,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         done = [0]
         empty = [0]
         mark: dict[str, float] = {}
+        threads_at: dict[str, float] = {}
 
         def counted() -> None:
             done[0] += 1
             if done[0] == args.warm:
                 mark["wall"], mark["cpu"] = time.perf_counter(), time.process_time()
+                threads_at.update(thread_cpu())
                 counting[0] = True
 
         async def worker(n: int, rng: random.Random) -> None:
@@ -179,6 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         await asyncio.gather(*(worker(n, random.Random(n)) for n in range(args.workers)))
         wall, cpu = time.perf_counter() - mark["wall"], time.process_time() - mark["cpu"]
+        threads_end = thread_cpu()
         counting[0] = False
         judged = done[0] - args.warm
         out: dict[str, Any] = {
@@ -187,6 +219,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpu_us_per_judgment": round(1e6 * cpu / judged, 1),
             "empty_next_tasks_per_judgment": round(empty[0] / judged, 2),
             "load_1m": os.getloadavg()[0],
+            "cpu_us_per_judgment_by_thread": {
+                name: round(1e6 * (spent - threads_at.get(name, 0.0)) / judged, 1)
+                for name, spent in sorted(threads_end.items(), key=lambda kv: -kv[1])
+                if spent - threads_at.get(name, 0.0) > 0
+            },
         }
         if args.sql:
             out["statements_per_judgment"] = round(sum(v[0] for v in stats.values()) / judged, 2)

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from labelwire.server.store.postgres_cursor import LeanCursor
 from labelwire.server.store.postgres_lease import lease_sql
 from labelwire.server.store.postgres_session import Row
 from labelwire.server.store.rows import (
@@ -20,11 +21,7 @@ if TYPE_CHECKING:
     import psycopg
 
 
-@functools.cache
-def _row_factory(cls: type[R]) -> Callable[[Any], Callable[[Sequence[Any]], R]]:
-    """A psycopg row factory building `cls` from the row's values (`rows.maker`)."""
-    make = maker(cls)
-    return lambda _cursor: make
+_maker = functools.cache(maker)
 
 
 def placeholders(sql: str) -> str:
@@ -38,12 +35,11 @@ class PostgresTx(SqlTx):
 
     PICK_LOCK = " FOR NO KEY UPDATE SKIP LOCKED"
 
-    def __init__(self, conn: psycopg.Connection[Row], cur: psycopg.Cursor[Row] | None = None) -> None:
+    def __init__(self, conn: psycopg.Connection[Row], cur: LeanCursor) -> None:
         self.conn = conn
         # One cursor for every statement: `conn.execute` makes a cursor per statement,
         # which cost as much client CPU as the rest of a short statement's round trip.
-        self.cur = cur if cur is not None else conn.cursor()
-        self._typed_cursors: dict[type[Any], psycopg.Cursor[Any]] = {}
+        self.cur = cur
 
     def _one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
@@ -53,7 +49,8 @@ class PostgresTx(SqlTx):
         table `written` (the writer sends its held writes, forgets kept rows)."""
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
-        return self.cur.execute(placeholders(sql), args).fetchone()
+        row: Row | None = self.cur.execute(placeholders(sql), args).fetchone()
+        return row
 
     def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return self.cur.execute(placeholders(sql), args).fetchall()
@@ -62,21 +59,12 @@ class PostgresTx(SqlTx):
         return self.cur.execute(placeholders(sql), args).rowcount
 
     def one_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> R | None:
-        row: R | None = self._typed(cls, sql, args).fetchone()
+        row: R | None = self.cur.execute(placeholders(sql), args).fetchone(_maker(cls))
         return row
 
     def all_as(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
-        rows: list[R] = self._typed(cls, sql, args).fetchall()
+        rows: list[R] = self.cur.execute(placeholders(sql), args).fetchall(_maker(cls))
         return rows
-
-    def _typed(self, cls: type[R], sql: str, args: Sequence[Any]) -> Any:
-        """The statement's cursor, its rows made as `cls`: one cursor per record
-        type for the transaction, as `cur` is for plain rows (a cursor per
-        statement cost as much client CPU as a short statement's round trip)."""
-        cursor = self._typed_cursors.get(cls)
-        if cursor is None:
-            cursor = self._typed_cursors[cls] = self.conn.cursor(row_factory=_row_factory(cls))  # type: ignore[arg-type]
-        return cursor.execute(placeholders(sql), args)
 
     # items
 

@@ -108,9 +108,7 @@ class WriterThread(TransactionThread[PostgresWriteTx]):
                         deferred.append(work)
                     else:
                         outcomes.append(outcome)
-                if len(group) > 1 and (conn.pending or conn.op_pending):
-                    conn.execute("SET LOCAL lock_timeout = 0")  # the commit's flush waits as long as it must
-                conn.execute("COMMIT")
+                conn.commit(wait_again=len(group) > 1)  # the commit's flush waits as long as it must
             except _Unguarded as failed:
                 with contextlib.suppress(BaseException):
                     conn.execute("ROLLBACK")

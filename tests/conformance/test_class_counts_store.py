@@ -122,6 +122,27 @@ async def test_a_failed_write_leaves_the_counts_as_they_were(store: Store) -> No
     assert await store.read(lambda tx: _recounted(tx, job_id)) == {"c0": 2, "c2": 1}
 
 
+async def test_a_groups_labels_are_numbered_and_counted_whatever_their_class_names(store: Store) -> None:
+    """PostgreSQL writes a group's counts and numbers its feed at the commit in one
+    statement, values written into its text (`Session.commit`): a class name is data,
+    quotes and all, and the group's events get the job's next sequences in order."""
+    job_id, ids = await _job_with_items(store, 4)
+    odd = ("it's", "c0", "x'); DELETE FROM job_class_counts; --", "it's")
+
+    def label(n: int) -> object:
+        return lambda tx: _label_item(tx, ids[n], _label(odd[n]), emit=True)
+
+    await store.write(label(0))
+    await asyncio.gather(*(store.write(label(n)) for n in (1, 2, 3)))  # one group, or several
+    assert await store.read(lambda tx: _counts(tx, job_id)) == dict(Counter(odd))
+    events = await store.read(lambda tx: tx.label_events(job_id, 0, 10))
+    assert [e.sequence for e in events] == [1, 2, 3, 4]
+    assert events[0].item_id == ids[0] and sorted(e.item_id for e in events) == sorted(ids)
+    labeled = await store.read(lambda tx: [tx.item(i) for i in ids])
+    by_item = {e.item_id: e.sequence for e in events}
+    assert [row.label_sequence if row else None for row in labeled] == [by_item[i] for i in ids]
+
+
 ROWS = [
     "INSERT INTO clients (id, name, key_hash, created_at) VALUES (1, 'c', 'h', 0)",
     "INSERT INTO jobs (id, owner_id, spec, state, created_at, updated_at) VALUES (1, 1, '{}', 1, 0, 0),"
