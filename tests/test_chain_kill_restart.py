@@ -5,18 +5,16 @@ rule in the downstream job, and none twice."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 
-import grpc
 import pytest
 
 from labelwire.client.raw import AdminClient, Client, WorkerClient, classification, text_item
 from labelwire.server.store import open_store
 from labelwire.v1 import job_pb2
 from tests.helpers import CLASSES, drain, truth
-from tests.test_kill_restart import ADMIN, free_port, start
+from tests.test_kill_restart import ADMIN, acknowledged, free_port, judge, start
 
 ITEMS = 240
 
@@ -36,25 +34,9 @@ async def test_sigkill_under_load_forwards_each_matching_label_exactly_once(data
     await lw.add_items(job.name, [text_item(f"i{n}", f"truth:{CLASSES[n % 3]}") for n in range(ITEMS)])
     await lw.start_job(job.name)
     tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(6)]
-    acked: list[str] = []
-
-    async def hammer(token: str) -> None:
-        async with WorkerClient(target, token) as w:
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                while True:
-                    t = await w.next_task()
-                    if not t.HasField("task"):
-                        return
-                    await w.submit(t.task.name, classification(truth(t.task.text)))
-                    acked.append(t.task.name)
-
-    load = [asyncio.create_task(hammer(t)) for t in tokens]
-
-    async def some_acknowledged() -> None:
-        while len(acked) < 60:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(some_acknowledged(), 120)  # a bound against a hang, not a speed test
+    acked: list[tuple[str, str]] = []
+    load = [asyncio.create_task(judge(target, t, acked)) for t in tokens]
+    await asyncio.wait_for(acknowledged(acked, 60), 120)  # a bound against a hang, not a speed test
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     await asyncio.wait_for(asyncio.gather(*load), 10)

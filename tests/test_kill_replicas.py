@@ -5,36 +5,17 @@ kill -9 suite with two replicas)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
 
-import grpc
 import pytest
 
-from labelwire.client.raw import AdminClient, Client, WorkerClient, classification
+from labelwire.client.raw import AdminClient, Client
 from tests.helpers import drain, running_job, truth
-from tests.test_kill_restart import ADMIN, acknowledged_in_store, free_port, start
+from tests.test_kill_restart import ADMIN, acknowledged, acknowledged_in_store, free_port, judge, start
 
 ITEMS = 300
-
-
-async def hammer(target: str, token: str, acked: list[tuple[str, str]]) -> None:
-    """Judges what `target` leases until it has nothing left or stops answering."""
-    async with WorkerClient(target, token) as w:
-        with contextlib.suppress(grpc.aio.AioRpcError):
-            while True:
-                t = await w.next_task()
-                if not t.HasField("task"):
-                    return
-                await w.submit(t.task.name, classification(truth(t.task.text)))
-                acked.append((t.task.name, t.task.text))
-
-
-async def until(acked: list[tuple[str, str]], count: int) -> None:
-    while len(acked) < count:
-        await asyncio.sleep(0.01)
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:
@@ -59,13 +40,13 @@ async def test_two_replicas_killed_in_turn_lose_no_acknowledged_judgment_or_labe
         tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(8)]
         await lw.close()
         acked: list[tuple[str, str]] = []
-        on_a = [asyncio.create_task(hammer(targets[0], t, acked)) for t in tokens[:4]]
-        on_b = [asyncio.create_task(hammer(targets[1], t, acked)) for t in tokens[4:]]
+        on_a = [asyncio.create_task(judge(targets[0], t, acked)) for t in tokens[:4]]
+        on_b = [asyncio.create_task(judge(targets[1], t, acked)) for t in tokens[4:]]
 
-        await asyncio.wait_for(until(acked, 60), 120)  # bounds against a hang, not speed tests
+        await asyncio.wait_for(acknowledged(acked, 60), 120)  # bounds against a hang, not speed tests
         kill(a)
         await asyncio.wait_for(asyncio.gather(*on_a), 10)
-        await asyncio.wait_for(until(acked, len(acked) + 40), 120)  # b carries on alone
+        await asyncio.wait_for(acknowledged(acked, len(acked) + 40), 120)  # b carries on alone
         kill(b)
         await asyncio.wait_for(asyncio.gather(*on_b), 10)
 
@@ -87,7 +68,7 @@ async def test_two_replicas_killed_in_turn_lose_no_acknowledged_judgment_or_labe
                 )
 
         # Both replicas finish the job; the leases the dead held stay out until they expire.
-        await asyncio.gather(*(hammer(targets[n % 2], t, acked) for n, t in enumerate(tokens)))
+        await asyncio.gather(*(judge(targets[n % 2], t, acked) for n, t in enumerate(tokens)))
         lw = Client(targets[1], key)
         final = await drain(lw.stream_labels(job.name, snapshot_only=True))
         keys = [lab.item_key for lab in final]

@@ -77,6 +77,24 @@ async def acknowledged_in_store(database: str, acked: list[tuple[str, str]]) -> 
         store.close()
 
 
+async def judge(target: str, token: str, acked: list[tuple[str, str]]) -> None:
+    """Judges what `target` leases, each task right, until it has nothing left or stops
+    answering; each acknowledged task's name and text go to `acked`."""
+    async with WorkerClient(target, token) as w:
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            while True:
+                t = await w.next_task()
+                if not t.HasField("task"):
+                    return
+                await w.submit(t.task.name, classification(truth(t.task.text)))
+                acked.append((t.task.name, t.task.text))
+
+
+async def acknowledged(acked: list[tuple[str, str]], count: int) -> None:
+    while len(acked) < count:
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.timeout(300)  # two server starts and a 120 s bound on the load phase
 async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(database: str) -> None:
     port = free_port()
@@ -88,24 +106,8 @@ async def test_sigkill_under_load_loses_no_acknowledged_judgment_or_label(databa
     job = await running_job(lw, items=300)
     tokens = [(await lw.create_worker(job.name, f"w{i}"))[1] for i in range(8)]
     acked: list[tuple[str, str]] = []
-
-    async def hammer(token: str) -> None:
-        async with WorkerClient(target, token) as w:
-            with contextlib.suppress(grpc.aio.AioRpcError):
-                while True:
-                    t = await w.next_task()
-                    if not t.HasField("task"):
-                        return
-                    await w.submit(t.task.name, classification(truth(t.task.text)))
-                    acked.append((t.task.name, t.task.text))
-
-    load = [asyncio.create_task(hammer(t)) for t in tokens]
-
-    async def sixty_acknowledged() -> None:
-        while len(acked) < 60:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(sixty_acknowledged(), 120)  # a bound against a hang, not a speed test
+    load = [asyncio.create_task(judge(target, t, acked)) for t in tokens]
+    await asyncio.wait_for(acknowledged(acked, 60), 120)  # a bound against a hang, not a speed test
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     await asyncio.wait_for(asyncio.gather(*load), 10)
